@@ -1,0 +1,5 @@
+"""``python -m specflow``."""
+
+from specflow.cli.main import entry
+
+entry()

@@ -1,0 +1,108 @@
+"""The adapter protocol: how specflow runs an agent, whatever the agent is.
+
+An adapter takes an ``AgentRequest`` and returns an ``AgentResult``, streaming ``AgentEvent``s to
+a callback while it works so the CLI can show progress.  Adapters never raise for an agent that
+fails: a crash, a timeout or an error result is a result with ``ok == False`` and a reason.
+They raise ``AgentError`` only when the agent cannot be started at all (binary missing, bad
+configuration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from specflow.gates import GatePolicy
+
+EventKind = Literal["start", "text", "tool", "refused", "output", "warning", "result"]
+Status = Literal["success", "error", "timeout", "crashed"]
+
+
+@dataclass(frozen=True)
+class AgentEvent:
+    """Something the agent did, for live progress: a tool call, a refused call, some text."""
+
+    kind: EventKind
+    message: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+EventCallback = Callable[[AgentEvent], None]
+
+
+def ignore_event(event: AgentEvent) -> None:
+    """The default event callback: drop the event."""
+
+
+@dataclass(frozen=True)
+class AgentRequest:
+    """Everything an adapter needs to run one phase attempt."""
+
+    prompt: str
+    cwd: Path
+    gate: GatePolicy
+    hub: Path
+    change_id: str
+    phase: str
+    transcript_dir: Path
+    model: str | None = None
+    resume_session: str | None = None
+    max_turns: int | None = None
+    timeout: float | None = None
+    budget_usd: float | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Adapter-specific settings from the agent's configuration (argv, binary path, ...)."""
+
+
+@dataclass
+class AgentResult:
+    """What an attempt produced.  ``status == "success"`` is the only good outcome."""
+
+    status: Status
+    final_text: str = ""
+    error: str | None = None
+    session_id: str | None = None
+    cost_usd: float | None = None
+    tokens: dict[str, int] = field(default_factory=dict)
+    num_turns: int | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    refused_calls: list[dict[str, Any]] = field(default_factory=list)
+    transcript_path: Path | None = None
+    exit_code: int | None = None
+    duration_s: float = 0.0
+    model: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields recorded in a history event."""
+        return {
+            "status": self.status,
+            "error": self.error,
+            "session_id": self.session_id,
+            "cost_usd": self.cost_usd,
+            "tokens": dict(self.tokens),
+            "num_turns": self.num_turns,
+            "tool_calls": len(self.tool_calls),
+            "refused_calls": list(self.refused_calls),
+            "transcript": str(self.transcript_path) if self.transcript_path else None,
+            "exit_code": self.exit_code,
+            "duration_s": round(self.duration_s, 3),
+            "model": self.model,
+        }
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """Runs an agent.  Implementations are registered by name (see ``specflow.agents``)."""
+
+    name: str
+
+    def run(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> AgentResult:
+        """Run the agent once and return its result; never raise for an agent that failed."""
+        ...

@@ -1,0 +1,94 @@
+"""What every command gets: where the hub is, and how to print for people and for tools.
+
+Printing lives here and in ``specflow.cli.render``; the library never prints.  Colour and rich
+rendering are used only on a terminal without ``NO_COLOR``; piped output is plain text.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from specflow.errors import SpecflowError
+    from specflow.hub import Hub
+
+
+@dataclass
+class CliContext:
+    """Options shared by all commands, and output helpers."""
+
+    hub_arg: str | None = None
+    debug: bool = False
+    color: bool = True
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    _console: Console | None = None
+    _hub: Hub | None = None
+
+    @property
+    def is_tty(self) -> bool:
+        try:
+            return self.stdout.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    @property
+    def fancy(self) -> bool:
+        """True when output goes to a terminal and colour is allowed."""
+        return self.color and self.is_tty
+
+    def console(self) -> Console:
+        """A rich console bound to stdout (imported only when needed)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(
+                file=self.stdout,
+                no_color=not self.fancy,
+                force_terminal=self.fancy,
+                highlight=False,
+                soft_wrap=not self.is_tty,
+                emoji=False,
+            )
+        return self._console
+
+    def open_hub(self) -> Hub:
+        """The hub named by ``-C`` or found above the current directory."""
+        if self._hub is None:
+            from specflow.hub import Hub
+
+            self._hub = Hub.open(Path(self.hub_arg) if self.hub_arg else None)
+        return self._hub
+
+    def out(self, text: str = "") -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def err(self, text: str) -> None:
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
+
+    def json(self, data: Any) -> None:
+        self.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        self.stdout.flush()
+
+    def error(self, exc: SpecflowError) -> None:
+        """Print a user error: the message, then the fix."""
+        red = "\x1b[31m" if self.color and _isatty(self.stderr) else ""
+        reset = "\x1b[0m" if red else ""
+        self.err(f"{red}error:{reset} {exc.message}")
+        if exc.fix:
+            self.err(f"  fix: {exc.fix}")
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,197 @@
+"""Write gates: what an agent may write during a phase, as a policy over resolved paths.
+
+A gate is declared per phase in the workflow (``read-only``, hub globs, or worktrees plus hub
+globs) and rendered for one change into a ``GatePolicy``.  The same policy is handed to the
+prompt (in plain words), to the adapter (to enforce inside the agent where it can) and to the
+audit (which holds for every adapter).  Paths are resolved — symlinks followed, ``..`` removed —
+before they are compared, so a write through a symlink is judged by where it really lands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+READ_ONLY = "read-only"
+
+
+def glob_to_regex(pattern: str) -> str:
+    """Translate a gitignore-style glob (``*``, ``?``, ``**``, ``[...]``) into a regex source.
+
+    ``*`` and ``?`` never cross ``/``; ``**`` matches any number of whole segments, so
+    ``a/**`` matches ``a`` itself and everything below it.
+    """
+    pattern = pattern.strip().lstrip("/")
+    if pattern.startswith("./"):
+        pattern = pattern[2:]
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if pattern.startswith("**", i):
+            before_ok = i == 0 or pattern[i - 1] == "/"
+            after = pattern[i + 2 : i + 3]
+            if before_ok and after == "/":
+                out.append("(?:.*/)?")
+                i += 3
+                continue
+            if before_ok and after == "":
+                if out and out[-1] == "/":
+                    out.pop()
+                    out.append("(?:/.*)?")
+                else:
+                    out.append(".*")
+                i += 2
+                continue
+            out.append("[^/]*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            j = pattern.find("]", i + 1)
+            if j == -1:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1 : j]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = j
+        elif c == "/":
+            out.append("/")
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def resolve(path: str | Path, cwd: Path | None = None) -> Path:
+    """Resolve ``path`` as the OS would: relative to ``cwd``, symlinks followed, ``..`` removed."""
+    p = Path(os.path.expanduser(str(path)))
+    if not p.is_absolute():
+        p = (cwd or Path.cwd()) / p
+    return Path(os.path.realpath(p))
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """The rendered gate of one phase of one change.
+
+    ``write_globs`` are relative to the hub; ``worktrees`` are roots inside which anything may be
+    written.  A read-only policy has neither.
+    """
+
+    hub: Path
+    write_globs: tuple[str, ...] = ()
+    worktrees: tuple[Path, ...] = ()
+    read_only: bool = False
+    phase: str = ""
+    change_id: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hub", Path(os.path.realpath(self.hub)))
+        object.__setattr__(
+            self, "worktrees", tuple(Path(os.path.realpath(w)) for w in self.worktrees)
+        )
+        if self.read_only and (self.write_globs or self.worktrees):
+            raise ValueError("a read-only gate cannot list writable paths")
+
+    @cached_property
+    def _regex(self) -> re.Pattern[str] | None:
+        if not self.write_globs:
+            return None
+        return re.compile("|".join(f"(?:{glob_to_regex(g)})" for g in self.write_globs) + r"\Z")
+
+    def allows(self, path: str | Path, *, cwd: Path | None = None) -> bool:
+        """True if writing ``path`` (resolved) is inside the gate."""
+        if self.read_only:
+            return False
+        real = resolve(path, cwd)
+        for root in self.worktrees:
+            if real == root or root in real.parents:
+                return True
+        return self.allows_hub_relative(real)
+
+    def allows_hub_relative(self, real: Path) -> bool:
+        """True if the resolved absolute path ``real`` lies in the hub and matches a write glob."""
+        regex = self._regex
+        if regex is None:
+            return False
+        try:
+            rel = real.relative_to(self.hub).as_posix()
+        except ValueError:
+            return False
+        return bool(regex.match(rel))
+
+    def matches_relative(self, rel: str) -> bool:
+        """True if the hub-relative posix path ``rel`` matches a write glob (no resolution)."""
+        regex = self._regex
+        return bool(regex and regex.match(rel))
+
+    def writable_roots(self) -> list[Path]:
+        """Directories that contain everything writable: worktree roots and each glob's fixed prefix."""
+        roots: list[Path] = list(self.worktrees)
+        for g in self.write_globs:
+            parts = []
+            for part in g.strip("/").split("/"):
+                if any(ch in part for ch in "*?["):
+                    break
+                parts.append(part)
+            fixed = "/".join(parts)
+            if parts and len(parts) == len(g.strip("/").split("/")):
+                # a plain file path: its parent directory is the root to grant
+                roots.append((self.hub / fixed).parent)
+            else:
+                roots.append(self.hub / fixed if fixed else self.hub)
+        unique: list[Path] = []
+        for r in roots:
+            if r not in unique:
+                unique.append(r)
+        return unique
+
+    def describe(self) -> str:
+        """The gate in plain words, for prompts and reports."""
+        if self.read_only:
+            return "Read-only: you may read anything but must not create, change or delete any file."
+        lines = ["You may write only these paths; everything else is read-only:"]
+        for w in self.worktrees:
+            lines.append(f"- anything inside the worktree {w}")
+        for g in self.write_globs:
+            lines.append(f"- {g} (relative to the hub {self.hub})")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hub": str(self.hub),
+            "read_only": self.read_only,
+            "write": list(self.write_globs),
+            "worktrees": [str(w) for w in self.worktrees],
+            "phase": self.phase,
+            "change": self.change_id,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GatePolicy:
+        return cls(
+            hub=Path(data["hub"]),
+            write_globs=tuple(data.get("write", ())),
+            worktrees=tuple(Path(w) for w in data.get("worktrees", ())),
+            read_only=bool(data.get("read_only", False)),
+            phase=str(data.get("phase", "")),
+            change_id=str(data.get("change", "")),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> GatePolicy:
+        return cls.from_dict(json.loads(text))
