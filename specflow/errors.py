@@ -7,6 +7,7 @@ Each error says what was found, what was expected and how to fix it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class SpecflowError(Exception):
@@ -90,7 +91,16 @@ class LockedError(SpecflowError):
 
 
 class GuardFailed(SpecflowError):
-    """A ``given`` step did not hold, so the transition was not attempted."""
+    """A ``given`` step did not hold, so the transition was not attempted.
+
+    ``results`` holds the blocked attempt (``specflow.engine.AdvanceResult``).
+    """
+
+    results: list[Any]
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.results = []
 
 
 class TransitionError(SpecflowError):
@@ -98,7 +108,16 @@ class TransitionError(SpecflowError):
 
 
 class PhaseFailed(SpecflowError):
-    """The phase ran but failed (agent error, gate violation or a ``then`` step)."""
+    """The phase ran but failed (agent error, gate violation or a ``then`` step).
+
+    ``results`` holds the results of the transitions attempted, the failed one last.
+    """
+
+    results: list[Any]
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.results = []
 
 
 class StepError(SpecflowError):

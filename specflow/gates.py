@@ -81,6 +81,24 @@ def resolve(path: str | Path, cwd: Path | None = None) -> Path:
     return Path(os.path.realpath(p))
 
 
+# Never writable by an agent, whatever the gate says: git's own data and specflow's records
+# (state, history, locks, worktree bookkeeping).
+PROTECTED_PARTS = (".git",)
+PROTECTED_HUB_GLOBS = (".specflow/**", "openspec/changes/**/.specflow/**")
+_PROTECTED_RE = re.compile("|".join(f"(?:{glob_to_regex(g)})" for g in PROTECTED_HUB_GLOBS) + r"\Z")
+
+
+def is_protected(real: Path, hub: Path) -> bool:
+    """True for paths no agent may write: any ``.git`` folder, and specflow's own records."""
+    if any(part in PROTECTED_PARTS for part in real.parts):
+        return True
+    try:
+        rel = real.relative_to(hub).as_posix()
+    except ValueError:
+        return False
+    return bool(_PROTECTED_RE.match(rel))
+
+
 @dataclass(frozen=True)
 class GatePolicy:
     """The rendered gate of one phase of one change.
@@ -115,9 +133,13 @@ class GatePolicy:
         if self.read_only:
             return False
         real = resolve(path, cwd)
+        if any(part in PROTECTED_PARTS for part in real.parts):
+            return False
         for root in self.worktrees:
             if real == root or root in real.parents:
                 return True
+        if is_protected(real, self.hub):
+            return False
         return self.allows_hub_relative(real)
 
     def allows_hub_relative(self, real: Path) -> bool:

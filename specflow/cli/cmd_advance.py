@@ -1,0 +1,64 @@
+"""``specflow advance <id>``: run the next transition(s), with live progress."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from specflow.cli.context import CliContext
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", help="the change id")
+    add_run_options(p)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--to", metavar="STATE", help="keep advancing until the change reaches STATE")
+    p.add_argument("--agent", metavar="NAME", help="run this agent instead of the phase's")
+    p.add_argument("--dry-run", action="store_true", help="check the given steps and show the prompt; run nothing")
+    p.add_argument("--fresh", action="store_true", help="start a new agent session instead of resuming a failed one")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--quiet", "-q", action="store_true", help="no live progress")
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    return run_trigger(args, ctx, "advance")
+
+
+def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
+    from specflow.cli.render import LiveProgress, say
+    from specflow.errors import GuardFailed, PhaseFailed
+
+    change = ctx.open_hub().change(args.id)
+    quiet = args.quiet or args.json or args.dry_run
+    results: list[Any]
+    failure: GuardFailed | PhaseFailed | None = None
+    with LiveProgress(ctx, quiet=quiet) as progress:
+        try:
+            results = change.trigger(
+                trigger, to=args.to, agent=args.agent, on_event=progress, dry_run=args.dry_run, fresh=args.fresh
+            )
+        except (GuardFailed, PhaseFailed) as exc:
+            failure = exc
+            results = list(exc.results)
+    if args.json:
+        ctx.json({"change": change.id, "state": change.state, "results": [r.to_dict() for r in results]})
+        return 1 if failure else 0
+    if args.dry_run:
+        r = results[0]
+        say(ctx, f"dry run: {r.from_state} -> {r.to_state} ({r.scenario})", "bold")
+        for o in r.given:
+            say(ctx, f"  {'ok' if o.ok else 'FAILS'}  given {o.text}" + (f": {o.reason}" if not o.ok else ""),
+                "green" if o.ok else "red")
+        ctx.out("")
+        ctx.out(r.prompt or "(this phase runs no agent)")
+        return 0
+    for r in results:
+        if r.outcome == "succeeded":
+            took = (r.event or {}).get("duration_s")
+            say(ctx, f"{change.id}: {r.from_state} -> {r.to_state} succeeded" + (f" in {took:.1f}s" if took else ""), "green")
+    if failure is not None:
+        raise failure
+    say(ctx, f"{change.id} is now in state {change.state}")
+    return 0

@@ -1,0 +1,73 @@
+"""``specflow workflows list|show NAME|validate PATH``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from specflow.cli.context import CliContext
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ls = sub.add_parser("list", help="every workflow visible from the hub")
+    ls.add_argument("--json", action="store_true")
+    show = sub.add_parser("show", help="a workflow's states and scenarios")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true")
+    val = sub.add_parser("validate", help="check a workflow file: YAML, schema, graph, steps, templates")
+    val.add_argument("path", type=Path)
+
+
+def _hub_root(ctx: CliContext) -> Path | None:
+    from specflow.errors import HubNotFoundError
+
+    try:
+        return ctx.open_hub().root
+    except HubNotFoundError:
+        return None
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from specflow.cli.render import say, table
+    from specflow.workflow import available_workflows, load_workflow
+
+    root = _hub_root(ctx)
+    registry = ctx.open_hub().steps if root is not None else None
+    if args.action == "list":
+        found = available_workflows(root)
+        if args.json:
+            ctx.json({name: str(path) for name, path in found.items()})
+            return 0
+        table(ctx, ["workflow", "file"], [[n, str(p)] for n, p in found.items()])
+        return 0
+    if args.action == "show":
+        from specflow.workflow import find_workflow
+
+        wf = load_workflow(find_workflow(args.name, root), hub_root=root, registry=registry)
+        if args.json:
+            ctx.json(wf.model_dump(by_alias=True, mode="json"))
+            return 0
+        say(ctx, f"{wf.name} (v{wf.version}) — {wf.source}", "bold")
+        if wf.description:
+            ctx.out(wf.description)
+        ctx.out("")
+        rows = []
+        for name, st in wf.states.items():
+            gate = st.gate
+            g = "read-only" if gate.read_only else ", ".join([*(["worktrees"] if gate.worktrees else []), *gate.write])
+            rows.append([name + (" (initial)" if name == wf.initial else "") + (" (final)" if st.final else ""),
+                         st.prompt or "-", g if st.prompt else "-", ", ".join(st.actions) or "-"])
+        table(ctx, ["state", "prompt", "gate", "actions"], rows)
+        ctx.out("")
+        for sc in wf.scenarios:
+            say(ctx, f"Scenario: {sc.scenario}", "bold")
+            for g in sc.given:
+                ctx.out(f"  Given {g}")
+            ctx.out(f"  When {sc.when} from {', '.join(sc.from_)} to {sc.to}")
+            for t in sc.then:
+                ctx.out(f"  Then {t}")
+        return 0
+    wf = load_workflow(args.path, hub_root=root, registry=registry)
+    ctx.out(f"{args.path}: workflow '{wf.name}' is valid: {len(wf.states)} states, {len(wf.scenarios)} scenarios")
+    return 0

@@ -1,0 +1,122 @@
+"""How the CLI shows things to people: tables, step results, live agent progress.
+
+Rich is used on a terminal (colour unless ``NO_COLOR``); piped output is plain, stable text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from specflow.agents.base import AgentEvent
+    from specflow.cli.context import CliContext
+
+
+def table(ctx: CliContext, headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    """A table: rich on a terminal, aligned plain columns otherwise."""
+    if ctx.fancy:
+        from rich.table import Table
+
+        t = Table(title=title, show_edge=False, header_style="bold")
+        for h in headers:
+            t.add_column(h)
+        for r in rows:
+            t.add_row(*[str(c) for c in r])
+        ctx.console().print(t)
+        return
+    cells = [[str(h) for h in headers], *[[str(c) for c in r] for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    if title:
+        ctx.out(title)
+    for row in cells:
+        ctx.out("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def styled(ctx: CliContext, text: str, style: str) -> str:
+    """``text`` wrapped in rich markup on a terminal, unchanged otherwise."""
+    if not ctx.fancy:
+        return text
+    from rich.markup import escape
+
+    return f"[{style}]{escape(text)}[/{style}]"
+
+
+def say(ctx: CliContext, text: str, style: str | None = None) -> None:
+    if ctx.fancy:
+        from rich.markup import escape
+
+        ctx.console().print(f"[{style}]{escape(text)}[/{style}]" if style else escape(text))
+    else:
+        ctx.out(text)
+
+
+STATE_STYLE = {"ok": "green", "failed": "red", "interrupted": "yellow", "running": "cyan", "unmanaged": "dim"}
+
+
+class LiveProgress:
+    """Shows an agent's events as they happen.
+
+    On a terminal: a spinner line with the current tool call, elapsed time and turns, with
+    notable events printed above it.  Elsewhere: one plain line per event, prefixed with the
+    elapsed time.
+    """
+
+    def __init__(self, ctx: CliContext, quiet: bool = False) -> None:
+        self.ctx = ctx
+        self.quiet = quiet
+        self.start = time.monotonic()
+        self.turns = 0
+        self.current = "starting"
+        self._status: Any = None
+
+    def __enter__(self) -> LiveProgress:
+        if self.ctx.fancy and not self.quiet:
+            self._status = self.ctx.console().status(self._line(), spinner="dots")
+            self._status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def _elapsed(self) -> str:
+        return f"{time.monotonic() - self.start:5.1f}s"
+
+    def _line(self) -> str:
+        from rich.markup import escape
+
+        return f"[cyan]{self._elapsed()}[/cyan] turn {self.turns} · {escape(self.current)}"
+
+    def __call__(self, event: AgentEvent) -> None:
+        if self.quiet:
+            return
+        kind, msg = event.kind, event.message
+        if kind == "tool":
+            self.turns = int(event.data.get("turn", self.turns + 1) or self.turns + 1)
+            self.current = msg
+        if self.ctx.fancy:
+            styles = {
+                "phase": "bold",
+                "step": "green" if event.data.get("ok") else "red",
+                "refused": "yellow",
+                "warning": "yellow",
+                "tool": "cyan",
+                "output": "dim",
+                "text": "",
+                "start": "dim",
+                "result": "dim",
+            }
+            style = styles.get(kind, "")
+            from rich.markup import escape
+
+            prefix = {"phase": "▸ ", "step": "  ✓ " if event.data.get("ok") else "  ✗ ", "refused": "  ⛔ ",
+                      "warning": "  ! ", "tool": "  → "}.get(kind, "    ")
+            line = escape(prefix + msg)
+            self.ctx.console().print(f"[{style}]{line}[/{style}]" if style else line)
+            if self._status is not None:
+                self._status.update(self._line())
+        else:
+            self.ctx.out(f"[{self._elapsed().strip():>6}] {kind}: {msg}")

@@ -1,0 +1,112 @@
+"""The per-change lock: one ``advance`` (or revert, merge) at a time per change.
+
+The mutual exclusion is an OS file lock (``filelock``), released by the kernel if the holder
+dies; beside it a small JSON record says who holds it (pid, host, since when) so a second caller
+is told exactly who is in the way.  A record left by a dead process on this host is taken over
+and reported.  Locks live under the hub's git-ignored ``.specflow/locks/``, never in the change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from specflow.errors import LockedError
+from specflow.state import now_iso
+
+LOCK_DIR = Path(".specflow") / "locks"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds (or held) a lock."""
+
+    pid: int
+    host: str
+    since: str
+    command: str = ""
+
+    def describe(self) -> str:
+        what = f" ({self.command})" if self.command else ""
+        return f"pid {self.pid} on {self.host} since {self.since}{what}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class ChangeLock:
+    """Exclusive lock on one change.  Use as a context manager; ``taken_over`` reports a stale holder."""
+
+    def __init__(self, hub_root: Path, change_id: str, command: str = "advance") -> None:
+        self.dir = hub_root / LOCK_DIR
+        self.path = self.dir / f"{change_id}.lock"
+        self.info_path = self.dir / f"{change_id}.json"
+        self.change_id = change_id
+        self.command = command
+        self.taken_over: Holder | None = None
+        self._lock: Any = None
+
+    def holder(self) -> Holder | None:
+        """The recorded holder, if any (it may be dead)."""
+        try:
+            data = json.loads(self.info_path.read_text(encoding="utf-8"))
+            return Holder(int(data["pid"]), str(data["host"]), str(data["since"]), str(data.get("command", "")))
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return None
+
+    def acquire(self) -> ChangeLock:
+        from filelock import FileLock, Timeout
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.path), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            holder = self.holder()
+            who = holder.describe() if holder else "another process"
+            raise LockedError(
+                f"change '{self.change_id}' is locked by {who}",
+                fix="wait for it to finish, or stop that process; a lock held by a dead process"
+                " is taken over automatically",
+            ) from None
+        previous = self.holder()
+        if previous is not None and not (previous.pid == os.getpid() and previous.host == socket.gethostname()):
+            if previous.host != socket.gethostname() or not _pid_alive(previous.pid):
+                self.taken_over = previous
+        self._lock = lock
+        record = {"pid": os.getpid(), "host": socket.gethostname(), "since": now_iso(), "command": self.command}
+        self.info_path.write_text(json.dumps(record), encoding="utf-8")
+        return self
+
+    def release(self) -> None:
+        if self._lock is None:
+            return
+        try:
+            self.info_path.unlink()
+        except FileNotFoundError:
+            pass
+        self._lock.release()
+        self._lock = None
+
+    def __enter__(self) -> ChangeLock:
+        return self.acquire()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()

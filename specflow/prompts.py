@@ -1,0 +1,115 @@
+"""Prompt templates: found on the search path, rendered in a sandbox with strict undefined.
+
+This is the only module that imports jinja2.  Templates come from the hub's
+``openspec/templates/``, then ``$XDG_DATA_HOME/specflow/templates/``, then the built-ins.  A
+template that fails to parse or render raises ``TemplateError`` naming the template and line.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from specflow.errors import TemplateError
+from specflow.resources import search_path
+
+
+class PromptRenderer:
+    """Renders prompt templates and small template strings (such as gate globs)."""
+
+    def __init__(self, hub_root: Path | None) -> None:
+        self.hub_root = hub_root
+        self.dirs = search_path("templates", hub_root)
+
+    @cached_property
+    def env(self) -> Any:
+        from jinja2 import FileSystemLoader, StrictUndefined
+        from jinja2.sandbox import SandboxedEnvironment
+
+        return SandboxedEnvironment(
+            loader=FileSystemLoader([str(d) for d in self.dirs]),
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def find(self, name: str) -> Path | None:
+        """The file that template ``name`` resolves to, or None."""
+        if ".." in Path(name).parts or Path(name).is_absolute():
+            return None
+        for d in self.dirs:
+            p = d / name
+            if p.is_file():
+                return p
+        return None
+
+    def _wrap(self, exc: Exception, name: str) -> TemplateError:
+        from jinja2 import TemplateSyntaxError
+
+        path = self.find(name) or name
+        line: int | None = None
+        if isinstance(exc, TemplateSyntaxError):
+            line = exc.lineno
+            return TemplateError(
+                f"template syntax error: {exc.message}",
+                file=path,
+                line=line,
+                fix="fix the Jinja2 syntax at that line",
+            )
+        # a render-time error: find the template's line in the traceback
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == str(path):
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        msg = str(exc)
+        fix = "use only the context variables documented in the README (e.g. change.id, gate.description)"
+        if type(exc).__name__ == "UndefinedError":
+            msg = f"undefined variable: {msg}"
+        elif type(exc).__name__ == "SecurityError":
+            msg = f"unsafe operation refused by the sandbox: {msg}"
+            fix = "templates may only read their context"
+        else:
+            msg = f"{type(exc).__name__}: {msg}"
+        return TemplateError(msg, file=path, line=line, fix=fix)
+
+    def check(self, name: str) -> None:
+        """Parse template ``name`` (raises ``TemplateError`` on a syntax error)."""
+        from jinja2 import TemplateNotFound, TemplateSyntaxError
+
+        try:
+            self.env.get_template(name)
+        except TemplateNotFound:
+            raise TemplateError(f"template {name!r} not found", fix="create it in openspec/templates/") from None
+        except TemplateSyntaxError as exc:
+            raise self._wrap(exc, name) from None
+
+    def render(self, name: str, context: dict[str, Any]) -> str:
+        """Render template ``name`` with ``context``."""
+        from jinja2 import TemplateNotFound
+
+        try:
+            template = self.env.get_template(name)
+            return str(template.render(**context))
+        except TemplateNotFound:
+            raise TemplateError(
+                f"template {name!r} not found (searched {', '.join(str(d) for d in self.dirs)})",
+                fix="create it in the hub's openspec/templates/",
+            ) from None
+        except TemplateError:
+            raise
+        except Exception as exc:
+            raise self._wrap(exc, name) from None
+
+    def check_string(self, source: str) -> None:
+        self.env.parse(source)
+
+    def render_string(self, source: str, context: dict[str, Any]) -> str:
+        """Render a one-line template such as a gate glob ``openspec/changes/{{ change.id }}/**``."""
+        try:
+            return str(self.env.from_string(source).render(**context))
+        except Exception as exc:
+            raise TemplateError(f"cannot render {source!r}: {exc}") from None
