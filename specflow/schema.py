@@ -17,35 +17,67 @@ from specflow.yamlio import YamlDoc, dotted
 M = TypeVar("M", bound=BaseModel)
 
 
-def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The allowed keys of the mapping at ``loc`` (best effort), for 'did you mean'."""
+def _candidates(ann: Any) -> list[Any]:
+    """The concrete types behind ``Annotated``, ``Optional`` and unions."""
+    import types
     import typing
 
-    current: Any = model
+    origin = typing.get_origin(ann)
+    if origin is typing.Annotated:
+        return _candidates(typing.get_args(ann)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return [c for a in typing.get_args(ann) for c in _candidates(a)]
+    return [ann]
+
+
+def _step_into(ann: Any, part: str | int) -> Any:
+    import typing
+
+    for cand in _candidates(ann):
+        origin = typing.get_origin(cand)
+        if isinstance(cand, type) and issubclass(cand, BaseModel) and isinstance(part, str):
+            for name, f in cand.model_fields.items():
+                if part in (name, f.alias):
+                    return f.annotation
+        elif origin is dict:
+            return typing.get_args(cand)[1]
+        elif origin in (list, tuple) and isinstance(part, int):
+            return typing.get_args(cand)[0]
+    return None
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The allowed keys of the mapping at ``loc``, for 'did you mean'."""
+    ann: Any = model
+    for part in loc:
+        ann = _step_into(ann, part)
+        if ann is None:
+            return []
+    for cand in _candidates(ann):
+        if isinstance(cand, type) and issubclass(cand, BaseModel):
+            return [f.alias or name for name, f in cand.model_fields.items() if not f.exclude]
+    return []
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """Drop the union-branch labels pydantic puts into ``loc`` (``literal['x']``, ``Model``, ...)."""
+    out: list[str | int] = []
     for part in loc:
         if isinstance(part, int):
+            out.append(part)
             continue
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(str(part))
-            if field is None:
-                return []
-            ann = field.annotation
-        elif isinstance(current, dict):
-            ann = current.get("value")
-        else:
-            return []
-        # unwrap Optional / list / dict / union to the first BaseModel inside
-        stack, found = [ann], None
-        while stack:
-            t = stack.pop(0)
-            if isinstance(t, type) and issubclass(t, BaseModel):
-                found = t
-                break
-            stack.extend(typing.get_args(t))
-        current = found if found is not None else {"value": None}
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or name for name, f in current.model_fields.items()]
-    return []
+        text = str(part)
+        if "[" in text or "(" in text or text.startswith("function-") or text[:1].isupper():
+            continue
+        out.append(text)
+    return tuple(out)
+
+
+def _priority(error: Any) -> tuple[int, int]:
+    """Which of several errors to report: the most specific one (a bad key beats a bad union branch)."""
+    kind = error["type"]
+    rank = 0 if kind in ("extra_forbidden", "missing") else 2 if kind in ("literal_error", "model_type") else 1
+    return (rank, -len(_clean_loc(error["loc"])))
 
 
 def validate_doc(model: type[M], doc: YamlDoc, error_cls: type[DefinitionError] = DefinitionError) -> M:
@@ -54,10 +86,8 @@ def validate_doc(model: type[M], doc: YamlDoc, error_cls: type[DefinitionError] 
         return model.model_validate(doc.data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        first = errors[0]
-        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        # pydantic puts union/tagged branch names into loc; keep only real keys
-        path = tuple(p for p in loc if isinstance(p, int) or not str(p)[:1].isupper())
+        first = min(errors, key=_priority)
+        path = _clean_loc(first["loc"])
         kind = first["type"]
         msg = first["msg"]
         fix: str | None = None
@@ -77,7 +107,7 @@ def validate_doc(model: type[M], doc: YamlDoc, error_cls: type[DefinitionError] 
             inp = first.get("input")
             if not isinstance(inp, (dict, list)):
                 msg = f"{msg} (found {inp!r})"
-        more = len(errors) - 1
+        more = sum(1 for e in errors if e is not first and _priority(e)[0] < 2)
         if more:
             msg += f" (and {more} more problem{'s' if more > 1 else ''})"
         raise error_cls(

@@ -34,6 +34,10 @@ def _tuple_of_str(v: Any) -> Any:
     return v
 
 
+def _none_is_empty(v: Any) -> Any:
+    return {} if v is None else v
+
+
 StrTuple = Annotated[tuple[str, ...], BeforeValidator(_tuple_of_str)]
 
 
@@ -107,7 +111,7 @@ class Workflow(_Model):
     version: int = 1
     description: str = ""
     initial: str
-    states: dict[str, StateDef]
+    states: dict[str, Annotated[StateDef, BeforeValidator(_none_is_empty)]]
     scenarios: tuple[Scenario, ...]
     source: str = Field(default="<memory>", exclude=True)
 

@@ -1,0 +1,308 @@
+"""Main specs: ``openspec/specs/<capability-path>/spec.md`` parsed and checked for structure.
+
+A main spec needs ``## Purpose`` and ``## Requirements`` (titles matched ignoring case).  Each
+``###`` child of Requirements is a requirement; each ``####`` child with a non-empty body is a
+scenario.  Fenced code is ignored everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from specflow.openspec.markdown import (
+    DOT,
+    S,
+    fence_mask,
+    find_section,
+    js_trim,
+    normalize,
+    normalize_newlines,
+    parse_sections,
+)
+from specflow.openspec.requirements import extract_requirement_text, normalize_requirement_name
+
+PURPOSE_PLACEHOLDER_PREFIX = "TBD - created by archiving change "
+PURPOSE_PLACEHOLDER_SUFFIX = ". Update Purpose after archive."
+
+
+class SpecParseError(ValueError):
+    """A spec lacks a section OpenSpec requires (the message is OpenSpec's)."""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A requirement as the spec parser reads it: statement and scenario bodies."""
+
+    text: str
+    scenarios: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ParsedSpec:
+    """A main spec: its name (capability id), Purpose text and requirements."""
+
+    name: str
+    overview: str
+    requirements: tuple[Requirement, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, object]:
+        """The shape ``openspec show <spec> --json`` prints under ``requirements``."""
+        return {
+            "name": self.name,
+            "overview": self.overview,
+            "requirements": [
+                {"text": r.text, "scenarios": [{"rawText": s} for s in r.scenarios]}
+                for r in self.requirements
+            ],
+            "metadata": {"version": "1.0.0", "format": "openspec"},
+        }
+
+
+def parse_spec(content: str, name: str) -> ParsedSpec:
+    """Parse a main spec; raise ``SpecParseError`` when Purpose or Requirements is missing."""
+    lines = normalize(content).split("\n")
+    sections = parse_sections(lines)
+    purpose_section = find_section(sections, "Purpose")
+    purpose = purpose_section.content if purpose_section else ""
+    req_section = find_section(sections, "Requirements")
+    if not purpose:
+        raise SpecParseError("Spec must have a Purpose section")
+    if req_section is None:
+        raise SpecParseError("Spec must have a Requirements section")
+    requirements = []
+    for child in req_section.children:
+        text = extract_requirement_text(child.title, child.content.split("\n"))
+        scenarios = tuple(c.content for c in child.children if js_trim(c.content))
+        requirements.append(Requirement(text, scenarios))
+    return ParsedSpec(name, js_trim(purpose), tuple(requirements))
+
+
+# -- structure ---------------------------------------------------------------------------
+
+_REQUIREMENTS_HEADER_RE = re.compile(rf"^##{S}+Requirements{S}*$", re.I | re.A)
+_TOP_LEVEL_RE = re.compile(rf"^##{S}+")
+_DELTA_HEADER_RE = re.compile(rf"^##{S}+(ADDED|MODIFIED|REMOVED|RENAMED){S}+Requirements{S}*$", re.I | re.A)
+_STRICT_REQ_HEADER_RE = re.compile(rf"^###{S}+Requirement:{S}*({DOT}+){S}*$", re.I | re.A)
+
+
+@dataclass(frozen=True)
+class StructureIssue:
+    """A structural defect of a main spec, with its 1-based line."""
+
+    kind: str
+    line: int
+    message: str
+
+
+def structure_issues(content: str) -> list[StructureIssue]:
+    """Delta headers, requirements outside ``## Requirements`` and duplicate requirement names."""
+    lines = normalize_newlines(content).split("\n")
+    mask = fence_mask(lines)
+    issues: list[StructureIssue] = []
+    header = -1
+    for i, line in enumerate(lines):
+        if not mask[i] and line.startswith("##") and _REQUIREMENTS_HEADER_RE.match(line):
+            header = i
+            break
+    end = len(lines)
+    if header != -1:
+        for i in range(header + 1, len(lines)):
+            if not mask[i] and lines[i].startswith("##") and _TOP_LEVEL_RE.match(lines[i]):
+                end = i
+                break
+    seen: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        if mask[i] or not line.startswith("##"):
+            continue
+        trimmed = js_trim(line)
+        if _DELTA_HEADER_RE.match(line):
+            issues.append(
+                StructureIssue(
+                    "delta-header",
+                    i + 1,
+                    f'Main spec contains delta header "{trimmed}". Delta headers are only valid inside'
+                    " openspec/changes/<name>/specs/<capability-path>/spec.md and truncate the parsed"
+                    " ## Requirements section.",
+                )
+            )
+            continue
+        m = _STRICT_REQ_HEADER_RE.match(line) if line.startswith("###") else None
+        if m is None:
+            continue
+        if not (header != -1 and header < i < end):
+            issues.append(
+                StructureIssue(
+                    "requirement-outside-requirements",
+                    i + 1,
+                    f'Requirement header "{trimmed}" appears outside the main ## Requirements section.'
+                    " Main specs only parse requirements inside that section, so this requirement is"
+                    " currently invisible to validate, list, and archive.",
+                )
+            )
+            continue
+        name = normalize_requirement_name(m.group(1))
+        if name in seen:
+            issues.append(
+                StructureIssue(
+                    "duplicate-requirement",
+                    i + 1,
+                    f'Requirement header "{trimmed}" duplicates the requirement declared on line'
+                    f" {seen[name]}. Requirement names must be unique so spec updates cannot discard"
+                    " one block while updating another.",
+                )
+            )
+        else:
+            seen[name] = i + 1
+    return issues
+
+
+# -- placeholder Purpose ----------------------------------------------------------------
+
+_PURPOSE_HEADER_RE = re.compile(r"^ {0,3}##(?!#)[ \t]+Purpose[ \t]*$", re.I | re.A)
+_TOP_HEADER_RE = re.compile(r"^ {0,3}#{1,2}(?!#)[ \t]+")
+_MARKER_PUNCT = frozenset(":-\u2013\u2014.,;()[]{}")
+
+
+def _word_end(text: str, at: int) -> bool:
+    if at >= len(text):
+        return True
+    ch = text[at]
+    return not (ch == "_" or unicodedata.category(ch)[0] in "LNM")
+
+
+def _punctuated(text: str, at: int) -> bool:
+    while at < len(text) and text[at] in " \t":
+        at += 1
+    return at >= len(text) or text[at] == "\n" or text[at] in _MARKER_PUNCT
+
+
+def _leading_marker(prose: str) -> bool:
+    for marker in ("TBD", "TODO"):
+        n = len(marker)
+        if prose.startswith(marker) and _word_end(prose, n):
+            return True
+    for marker in ("tbd", "todo"):
+        n = len(marker)
+        if prose[:n].lower() == marker and _word_end(prose, n) and _punctuated(prose, n):
+            return True
+    return False
+
+
+def _generated_prefix_index(text: str) -> int | None:
+    at = text.find(PURPOSE_PLACEHOLDER_SUFFIX)
+    while at != -1:
+        prefix = text.rfind(PURPOSE_PLACEHOLDER_PREFIX, 0, at + len(PURPOSE_PLACEHOLDER_PREFIX))
+        if prefix != -1 and prefix <= at:
+            return prefix
+        at = text.find(PURPOSE_PLACEHOLDER_SUFFIX, at + 1)
+    return None
+
+
+def purpose_placeholder(overview: str, content: str) -> tuple[bool, int | None]:
+    """Whether the Purpose is an unwritten placeholder, and the line that holds it if known."""
+    lines = normalize_newlines(overview).split("\n")
+    mask = fence_mask(lines)
+    prose = js_trim("\n".join(line for line, m in zip(lines, mask, strict=True) if not m))
+    leading = _leading_marker(prose)
+    if not leading and _generated_prefix_index(prose) is None:
+        return False, None
+    return True, _placeholder_line(content, leading)
+
+
+def _placeholder_line(content: str, leading: bool) -> int | None:
+    lines = normalize_newlines(content).split("\n")
+    mask = fence_mask(lines)
+    header = next(
+        (i for i, line in enumerate(lines) if not mask[i] and _PURPOSE_HEADER_RE.match(line)), -1
+    )
+    if header == -1:
+        return None
+    body: list[tuple[int, str]] = []
+    for i in range(header + 1, len(lines)):
+        if mask[i]:
+            continue
+        if _TOP_HEADER_RE.match(lines[i]):
+            break
+        if leading and js_trim(lines[i]):
+            return i + 1
+        body.append((i + 1, lines[i]))
+    if leading:
+        return None
+    purpose = "\n".join(t for _, t in body)
+    at = _generated_prefix_index(purpose)
+    if at is None:
+        return None
+    offset = purpose[:at].count("\n")
+    return body[offset][0] if offset < len(body) else None
+
+
+# -- Purpose of a delta (seed for a new spec) -----------------------------------------
+
+_PURPOSE_SECTION_RE = re.compile(rf"^##{S}+Purpose{S}*$", re.I | re.A)
+
+
+def mask_html_comments(content: str) -> str:
+    """Blank out ``<!-- ... -->`` spans (unterminated ones run to the end), keeping newlines."""
+    out: list[str] = []
+    index = 0
+    while True:
+        start = content.find("<!--", index)
+        if start == -1:
+            out.append(content[index:])
+            return "".join(out)
+        out.append(content[index:start])
+        close = -1
+        i = start + 4
+        while i < len(content):
+            if content.startswith("-->", i):
+                close = i + 3
+                break
+            if content.startswith("--!>", i):
+                close = i + 4
+                break
+            i += 1
+        span = content[start:] if close == -1 else content[start:close]
+        out.append(re.sub(r"[^\n]", " ", span))
+        if close == -1:
+            return "".join(out)
+        index = close
+
+
+def extract_purpose(content: str) -> str | None:
+    """The body of ``## Purpose`` (None when absent or only code/comments)."""
+    normalized = normalize_newlines(content)
+    lines = normalized.split("\n")
+    masked = mask_html_comments(normalized).split("\n") if "<!--" in normalized else lines
+    fmask = fence_mask(masked)
+    start = next(
+        (i for i, line in enumerate(masked) if not fmask[i] and _PURPOSE_SECTION_RE.match(line)), -1
+    )
+    if start == -1:
+        return None
+    end = len(masked)
+    for i in range(start + 1, len(masked)):
+        if not fmask[i] and _TOP_LEVEL_RE.match(masked[i]):
+            end = i
+            break
+    prose = js_trim("\n".join(masked[i] for i in range(start + 1, end) if not fmask[i]))
+    if not prose:
+        return None
+    body = js_trim("\n".join(lines[start + 1 : end]))
+    return body or None
+
+
+__all__ = [
+    "PURPOSE_PLACEHOLDER_PREFIX",
+    "PURPOSE_PLACEHOLDER_SUFFIX",
+    "ParsedSpec",
+    "Requirement",
+    "SpecParseError",
+    "StructureIssue",
+    "extract_purpose",
+    "mask_html_comments",
+    "parse_spec",
+    "purpose_placeholder",
+    "structure_issues",
+]

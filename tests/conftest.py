@@ -1,0 +1,164 @@
+"""Shared fixtures: real git hubs in tmp_path, scripted agents, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+MINI_WORKFLOW = """\
+workflow: mini
+version: 1
+description: A small workflow for tests.
+initial: draft
+states:
+  draft: {}
+  think:
+    prompt: think.md.j2
+    workspace: read-only
+    record: notes.md
+  write:
+    prompt: write.md.j2
+    workspace:
+      write: ["openspec/changes/{{ change.id }}/**"]
+  done:
+    final: true
+scenarios:
+  - scenario: Think first
+    given: [the change exists]
+    when: advance
+    from: draft
+    to: think
+    then: [the file "notes.md" exists]
+  - scenario: Write the proposal
+    given: [the file "notes.md" exists]
+    when: advance
+    from: think
+    to: write
+    then: [the file "proposal.md" contains "Why"]
+  - scenario: Send it back
+    when: reject
+    from: write
+    to: think
+  - scenario: Finish once approved
+    given: [the proposal is approved]
+    when: advance
+    from: write
+    to: done
+"""
+
+THINK_TEMPLATE = """\
+Think about {{ change.id }} in phase {{ phase.name }}.
+{{ gate.description }}
+{% if last_failure %}LAST FAILURE:
+{% for r in last_failure.reasons %}- {{ r }}
+{% endfor %}{% endif %}
+"""
+
+WRITE_TEMPLATE = """\
+Write the proposal for {{ change.id }}.
+Notes: {{ previous.text if previous else "none" }}
+{{ gate.description }}
+{% if last_failure %}LAST FAILURE:
+{% for r in last_failure.reasons %}- {{ r }}
+{% endfor %}{% endif %}
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` and return its stdout (raises on failure)."""
+    out = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return out.stdout
+
+
+def init_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "dev@example.com")
+    git(path, "config", "user.name", "Dev Eloper")
+    git(path, "config", "commit.gpgsign", "false")
+    return path
+
+
+def commit_all(path: Path, message: str = "commit") -> None:
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "--allow-empty", "-m", message)
+
+
+@dataclass
+class HubFixture:
+    root: Path
+
+    def write(self, rel: str, text: str) -> Path:
+        p = self.root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+        return p
+
+    def agent(self, name: str, script: str, timeout: float | None = None) -> Path:
+        """Write a Python agent script and register it in specflow.yaml as a command agent."""
+        path = self.write(f"agents/{name}.py", script)
+        config = self.root / "specflow.yaml"
+        lines = config.read_text(encoding="utf-8") if config.exists() else ""
+        if "agents:" not in lines:
+            lines += "\nagents:\n"
+        entry = f"  {name}:\n    adapter: command\n    command: [{sys.executable!r}, {str(path)!r}]\n"
+        if timeout is not None:
+            entry += f"    timeout: {timeout}\n"
+        config.write_text(lines + entry, encoding="utf-8")
+        return path
+
+    def commit(self, message: str = "commit") -> None:
+        commit_all(self.root, message)
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> HubFixture:
+    """A git hub with openspec/, the 'mini' workflow and its templates, committed."""
+    from specflow.hub import Hub
+
+    root = init_repo(tmp_path / "hub")
+    Hub.init(root)
+    h = HubFixture(root)
+    (root / "specflow.yaml").write_text("default_workflow: mini\ndefault_agent: scripted\n", encoding="utf-8")
+    h.write("openspec/workflows/mini.yaml", MINI_WORKFLOW)
+    h.write("openspec/templates/think.md.j2", THINK_TEMPLATE)
+    h.write("openspec/templates/write.md.j2", WRITE_TEMPLATE)
+    h.write("CLAUDE.md", "# Hub rules\nBe careful.\n")
+    h.commit("hub")
+    return h
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """Run ``specflow`` in-process: returns (exit code, stdout, stderr)."""
+    from specflow.cli.main import main
+
+    def run(*args: str | Path) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No user-level workflows or templates leak into tests; plain output."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Dev Eloper")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "dev@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Dev Eloper")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "dev@example.com")
+    os.environ.pop("SPECFLOW_CLAUDE", None)
+    yield

@@ -1,0 +1,64 @@
+"""Persistence (atomic state, append-only history) and the per-change lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from specflow.errors import LockedError, StateError
+from specflow.lock import ChangeLock
+from specflow.state import append_event, read_history, read_state, summarize_costs, write_state
+
+
+def test_state_round_trip_and_corruption(tmp_path: Path) -> None:
+    assert read_state(tmp_path) is None
+    write_state(tmp_path, {"state": "draft", "workflow": "mini"})
+    data = read_state(tmp_path)
+    assert data is not None and data["state"] == "draft" and data["version"] == 1
+    assert not [p for p in (tmp_path / ".specflow").iterdir() if p.name.endswith(".tmp")]
+    (tmp_path / ".specflow" / "state.json").write_text('{"state": "dra')
+    with pytest.raises(StateError) as info:
+        read_state(tmp_path)
+    assert "corrupted state file" in info.value.message
+    assert "state.json:1" in info.value.message
+
+
+def test_history_appends_and_skips_a_torn_last_line(tmp_path: Path) -> None:
+    append_event(tmp_path, {"trigger": "advance", "to": "a", "agent": {"cost_usd": 0.5, "tokens": {"input_tokens": 10}}})
+    append_event(tmp_path, {"trigger": "advance", "to": "a", "agent": {"cost_usd": 0.25, "tokens": {"input_tokens": 5}}})
+    with (tmp_path / ".specflow" / "history.jsonl").open("a") as fh:
+        fh.write('{"trigger": "adv')
+    events = read_history(tmp_path)
+    assert [e["trigger"] for e in events] == ["advance", "advance"]
+    costs = summarize_costs(events)
+    assert costs["total"]["cost_usd"] == 0.75
+    assert costs["phases"]["a"]["tokens"] == {"input_tokens": 15}
+
+
+def test_second_lock_fails_with_the_holder(tmp_path: Path) -> None:
+    with ChangeLock(tmp_path, "add-x"):
+        other = ChangeLock(tmp_path, "add-x")
+        with pytest.raises(LockedError) as info:
+            other.acquire()
+        assert f"change 'add-x' is locked by pid {os.getpid()} on {socket.gethostname()}" in info.value.message
+        # another change is independent
+        with ChangeLock(tmp_path, "add-y"):
+            pass
+
+
+def test_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(proc.stdout)
+    lock_dir = tmp_path / ".specflow" / "locks"
+    lock_dir.mkdir(parents=True)
+    (lock_dir / "add-x.json").write_text(
+        json.dumps({"pid": dead_pid, "host": socket.gethostname(), "since": "2026-01-01T00:00:00Z"})
+    )
+    with ChangeLock(tmp_path, "add-x") as lock:
+        assert lock.taken_over is not None and lock.taken_over.pid == dead_pid

@@ -1,0 +1,94 @@
+"""The step registry: pattern matching, suggestions, built-in steps on real files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from specflow.builtin_steps import STEPS
+from specflow.config import HubConfig
+from specflow.errors import StepError
+from specflow.steps import StepCollector, StepContext, StepRegistry, StepResult
+
+
+def ctx_for(tmp_path: Path, state: str = "propose") -> StepContext:
+    change = tmp_path / "openspec" / "changes" / "add-x"
+    change.mkdir(parents=True, exist_ok=True)
+    return StepContext(
+        hub_root=tmp_path, change_id="add-x", change_dir=change, state=state, config=HubConfig(), command_timeout=5
+    )
+
+
+def test_pattern_fields_are_parsed() -> None:
+    reg = StepRegistry(STEPS)
+    hit = reg.find('the file "docs/a.md" contains "Why"')
+    assert hit is not None
+    assert hit[1] == {"path": "docs/a.md", "text": "Why"}
+
+
+def test_unknown_step_suggests_close_patterns() -> None:
+    reg = StepRegistry(STEPS)
+    assert reg.find("all task are done") is None
+    assert reg.suggest("all task are done")[0] == "all tasks are done"
+
+
+def test_duplicate_pattern_with_different_function_is_refused() -> None:
+    a, b = StepCollector(), StepCollector()
+    a("the sky is blue")(lambda ctx: True)
+    b("the sky is blue")(lambda ctx: False)
+    with pytest.raises(StepError, match="defined twice"):
+        StepRegistry([*a, *b])
+
+
+def test_file_steps(tmp_path: Path) -> None:
+    reg = StepRegistry(STEPS)
+    ctx = ctx_for(tmp_path)
+    missing = reg.evaluate('the file "proposal.md" exists', ctx)
+    assert not missing.ok and "proposal.md is missing or empty" in missing.reason
+    (ctx.change_dir / "proposal.md").write_text("## Why\nBecause.\n")
+    assert reg.evaluate('the file "proposal.md" exists', ctx).ok
+    assert reg.evaluate('the file "proposal.md" contains "Because"', ctx).ok
+    no = reg.evaluate('the file "proposal.md" contains "Never"', ctx)
+    assert not no.ok and no.reason == "proposal.md does not contain 'Never'"
+    escape = reg.evaluate('the file "../../../etc/passwd" exists', ctx)
+    assert not escape.ok and "outside the change folder" in escape.reason
+
+
+def test_all_tasks_are_done_follows_openspec_checkbox_rules(tmp_path: Path) -> None:
+    reg = StepRegistry(STEPS)
+    ctx = ctx_for(tmp_path)
+    tasks = ctx.change_dir / "tasks.md"
+    tasks.write_text("## 1. Build\n- [x] 1.1 one\n- [ ] 1.2 two\n* [X] 1.3 three\n")
+    out = reg.evaluate("all tasks are done", ctx)
+    assert not out.ok and out.reason == "2/3 tasks done; still open: 1.2 two"
+    tasks.write_text("## 1. Build\n- [x] 1.1 one\n- [X] 1.2 two\n")
+    assert reg.evaluate("all tasks are done", ctx).ok
+    tasks.write_text("nothing to do\n")
+    assert reg.evaluate("all tasks are done", ctx).reason == "tasks.md has no tasks ('- [ ] ...' lines)"
+
+
+def test_command_step_runs_in_the_hub_with_a_time_limit(tmp_path: Path) -> None:
+    reg = StepRegistry(STEPS)
+    ctx = ctx_for(tmp_path)
+    (tmp_path / "marker").write_text("x")
+    (tmp_path / "check.py").write_text("import os\nassert os.path.exists('marker')\n")
+    ok = reg.evaluate(f'the command "{sys.executable} check.py" succeeds', ctx)
+    assert ok.ok, ok.reason
+    bad = reg.evaluate(f'the command "{sys.executable} -c \'raise SystemExit(4)\'" succeeds', ctx)
+    assert not bad.ok and "exited with 4" in bad.reason
+    ctx.command_timeout = 0.5
+    slow = reg.evaluate(f'the command "{sys.executable} -c \'import time; time.sleep(30)\'" succeeds', ctx)
+    assert not slow.ok and "did not finish within 0.5 s" in slow.reason
+
+
+def test_a_crashing_user_step_is_a_failure_with_its_cause(tmp_path: Path) -> None:
+    col = StepCollector()
+
+    @col("the moon is full")
+    def boom(ctx: StepContext) -> StepResult:
+        raise RuntimeError("no moon")
+
+    out = StepRegistry(col).evaluate("the moon is full", ctx_for(tmp_path))
+    assert not out.ok and out.reason == "step raised RuntimeError: no moon"
