@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -293,9 +292,14 @@ class Change:
 
     async def advance_async(self, **kwargs: Any) -> list[AdvanceResult]:
         """``advance`` in a worker thread, for async hosts (bots, servers)."""
+        import asyncio
+
         return await asyncio.to_thread(self.advance, **kwargs)
 
     async def trigger_async(self, name: str, **kwargs: Any) -> list[AdvanceResult]:
+        """``trigger`` in a worker thread, for async hosts."""
+        import asyncio
+
         return await asyncio.to_thread(self.trigger, name, **kwargs)
 
     def approve(self, *, by: str | None = None, note: str | None = None) -> dict[str, Any]:
@@ -322,6 +326,6 @@ class Change:
 
     def status(self) -> dict[str, Any]:
         """A summary for tables and ``--json``: state, phase progress, tasks, cost, last activity."""
-        from specflow.engine import change_status
+        from specflow.status import change_status
 
         return change_status(self)

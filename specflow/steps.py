@@ -106,6 +106,8 @@ class StepCollector:
     def __call__(self, pattern: str) -> Callable[[StepFunc], StepFunc]:
         def decorate(func: StepFunc) -> StepFunc:
             source = f"{func.__module__}.{func.__qualname__}"
+            # re-importing (reloading) a module redefines its steps: replace, don't duplicate
+            self.defs = [d for d in self.defs if not (d.pattern == pattern and d.source == source)]
             self.defs.append(_make(pattern, func, source))
             return func
 
@@ -222,7 +224,11 @@ def _import_user_module(name: str, hub_root: Path) -> None:
     if added:
         sys.path.insert(0, root)
     try:
-        importlib.import_module(name)
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__file__", None) and not str(module.__file__).startswith(root):
+            importlib.reload(module)  # a module of the same name from another hub
+        elif module is None:
+            importlib.import_module(name)
     except ImportError as exc:
         raise StepError(
             f"specflow.yaml: steps: cannot import module {name!r}: {exc}",

@@ -1,0 +1,78 @@
+Feature: A change runs through its workflow
+  Every transition is guarded by its given steps, runs the phase's agent,
+  is checked by its then steps and is recorded in the change's history.
+
+  Background:
+    Given a hub with the mini workflow and a scripted agent
+    And a change "add-login"
+
+  Scenario: A change goes through every phase
+    When I advance "add-login"
+    Then the change "add-login" is in state "think"
+    And the file "notes.md" of "add-login" contains "notes about add-login"
+    When I advance "add-login"
+    Then the change "add-login" is in state "write"
+    When I approve "add-login"
+    And I advance "add-login"
+    Then the change "add-login" is in state "done"
+    And the history of "add-login" records the outcomes "created, succeeded, succeeded, approved, succeeded"
+
+  Scenario: A guard blocks with its reason
+    When I advance "add-login"
+    And I advance "add-login"
+    And I try to advance "add-login"
+    Then the command fails with exit code 1
+    And the error says "the proposal is approved: nobody has approved the proposal yet"
+    And the change "add-login" is in state "write"
+
+  Scenario: A then failure keeps the state and tells the next prompt why
+    Given the agent forgets the "Why" section
+    When I advance "add-login"
+    And I try to advance "add-login"
+    Then the command fails with exit code 1
+    And the error says "the file \"proposal.md\" contains \"Why\": proposal.md does not contain 'Why'"
+    And the change "add-login" is in state "think"
+    Given the agent remembers the "Why" section
+    When I advance "add-login"
+    Then the change "add-login" is in state "write"
+    And the last prompt said "proposal.md does not contain 'Why'"
+
+  Scenario: An approval stops holding when the proposal changes
+    When I advance "add-login" to "write"
+    And I approve "add-login"
+    And the proposal of "add-login" is edited
+    And I try to advance "add-login"
+    Then the error says "the proposal changed after"
+
+  Scenario: A custom trigger sends the proposal back
+    When I advance "add-login" to "write"
+    And I fire the trigger "reject" on "add-login"
+    Then the change "add-login" is in state "think"
+
+  Scenario: A custom step from specflow.yaml
+    Given a step module "teamsteps" defining "the ticket is linked"
+    And the mini workflow requires "the ticket is linked" before thinking
+    When I try to advance "add-login"
+    Then the error says "the ticket is linked: no TICKET file in the hub"
+    Given the hub has a TICKET file
+    When I advance "add-login"
+    Then the change "add-login" is in state "think"
+
+  Scenario: A killed run is recovered by the next advance
+    Given an advance of "add-login" was killed mid-phase
+    Then the status of "add-login" is "interrupted"
+    When I advance "add-login"
+    Then the change "add-login" is in state "think"
+    And the history of "add-login" records the outcomes "created, interrupted, succeeded"
+
+  Scenario: Two advances of one change: exactly one runs
+    Given the agent takes 3 seconds
+    When two advances of "add-login" start together
+    Then exactly one succeeded and the other was refused as locked
+
+  Scenario: Two different changes advance in parallel
+    Given a change "add-logout"
+    And the agent takes 2 seconds
+    When "add-login" and "add-logout" advance together
+    Then both changes are in state "think"
+    And the two runs overlapped in time
