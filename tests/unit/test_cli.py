@@ -1,0 +1,204 @@
+"""The CLI as a user sees it: messages, exit codes, nothing written on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import HubFixture
+
+CRASH = "import sys\nsys.stdin.read()\nprint('model overloaded', file=sys.stderr)\nsys.exit(2)\n"
+HANG = "import sys, time\nsys.stdin.read()\ntime.sleep(60)\n"
+NOTES = "import sys\nsys.stdin.read()\nprint('some notes')\n"
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` except git's own, for 'nothing was written' checks."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
+
+
+def test_version_and_help(cli: Any) -> None:
+    code, out, _ = cli("--version")
+    assert code == 0 and out.startswith("specflow ")
+    code, out, _ = cli("--help")
+    assert code == 0 and "advance" in out and "workflows" in out
+
+
+def test_unknown_command_is_a_usage_error(cli: Any) -> None:
+    code, _, err = cli("advnce", "x")
+    assert code == 2
+    assert "unknown command 'advnce' (did you mean 'advance'?)" in err
+
+
+def test_python_dash_m_works(hub: HubFixture) -> None:
+    out = subprocess.run([sys.executable, "-m", "specflow", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("specflow ")
+
+
+def test_no_hub_found(tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli("status")
+    assert code == 1
+    assert "no hub found at or above" in err and "fix: run 'specflow init'" in err
+
+
+def test_init_creates_openspec_like_openspec_init(tmp_path: Path, cli: Any) -> None:
+    code, out, _ = cli("init", tmp_path / "h")
+    assert code == 0
+    for rel in ("openspec/specs/.gitkeep", "openspec/changes/archive/.gitkeep", "openspec/config.yaml", "specflow.yaml"):
+        assert (tmp_path / "h" / rel).is_file(), rel
+    code, out, _ = cli("init", tmp_path / "h")
+    assert "already a specflow hub" in out
+
+
+@pytest.mark.parametrize(
+    ("cid", "rule"),
+    [
+        ("../x", "Change name cannot contain path separators or '..'"),
+        ("A", "Change name must be lowercase"),
+        ("a--b", "Change name cannot contain consecutive hyphens"),
+        ("a-", "Change name cannot end with a hyphen"),
+        ("a_b", "Change name cannot contain underscores"),
+    ],
+)
+def test_invalid_change_ids_are_refused_with_the_rule(hub: HubFixture, cli: Any, cid: str, rule: str) -> None:
+    before = tree(hub.root)
+    code, _, err = cli("-C", hub.root, "new", cid)
+    assert code == 1
+    assert f"error: invalid change id '{cid}': " in err and rule in err
+    assert tree(hub.root) == before
+
+
+def test_new_change_records_draft_state(hub: HubFixture, cli: Any) -> None:
+    code, out, err = cli("-C", hub.root, "new", "add-login", "--goal", "Let users log in")
+    assert code == 0, err
+    d = hub.root / "openspec" / "changes" / "add-login"
+    assert "goal: \"Let users log in\"" in (d / ".openspec.yaml").read_text()
+    state = json.loads((d / ".specflow" / "state.json").read_text())
+    assert state["state"] == "draft" and state["workflow"] == "mini"
+    code, _, err = cli("-C", hub.root, "new", "add-login")
+    assert code == 1 and "change 'add-login' already exists" in err
+
+
+def test_malformed_workflow_yaml(hub: HubFixture, cli: Any) -> None:
+    (hub.root / "openspec" / "workflows" / "mini.yaml").write_text("workflow: mini\nstates: [\n  draft\n")
+    before = tree(hub.root)
+    code, _, err = cli("-C", hub.root, "new", "add-login")
+    assert code == 1
+    assert f"{hub.root}/openspec/workflows/mini.yaml:" in err and "malformed YAML" in err
+    assert "Traceback" not in err
+    assert tree(hub.root) == before
+
+
+def test_malformed_config(hub: HubFixture, cli: Any) -> None:
+    (hub.root / "specflow.yaml").write_text("default_agent: scripted\nagents:\n  x:\n    adapter: command\n    comand: [a]\n")
+    code, _, err = cli("-C", hub.root, "new", "add-login")
+    assert code == 1
+    assert err.startswith(f"error: {hub.root}/specflow.yaml:5: agents.x: unknown key 'comand' (did you mean 'command'?)")
+
+
+def test_workflows_validate_reports_file_line_and_key(hub: HubFixture, cli: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "team.yaml"
+    bad.write_text((hub.root / "openspec" / "workflows" / "mini.yaml").read_text().replace("record: notes.md", "recrod: notes.md"))
+    code, _, err = cli("-C", hub.root, "workflows", "validate", bad)
+    assert code == 1
+    assert f"{bad}:10: states.think: unknown key 'recrod' (did you mean 'record'?)" in err
+    code, out, _ = cli("-C", hub.root, "workflows", "validate", hub.root / "openspec" / "workflows" / "mini.yaml")
+    assert code == 0 and "is valid: 4 states, 4 scenarios" in out
+
+
+def test_corrupted_state_file(hub: HubFixture, cli: Any) -> None:
+    cli("-C", hub.root, "new", "add-login")
+    state = hub.root / "openspec" / "changes" / "add-login" / ".specflow" / "state.json"
+    state.write_text('{"state": ')
+    code, _, err = cli("-C", hub.root, "advance", "add-login")
+    assert code == 1
+    assert f"error: {state}:1: corrupted state file" in err
+    assert "fix: restore it from git" in err
+    assert state.read_text() == '{"state": '
+
+
+def test_unknown_agent(hub: HubFixture, cli: Any) -> None:
+    cli("-C", hub.root, "new", "add-login")
+    code, _, err = cli("-C", hub.root, "advance", "add-login", "--agent", "nobody")
+    assert code == 1
+    assert "error: unknown agent 'nobody' (known: claude-code, command" in err
+
+
+def test_unknown_change(hub: HubFixture, cli: Any) -> None:
+    cli("-C", hub.root, "new", "add-login")
+    code, _, err = cli("-C", hub.root, "advance", "add-logn")
+    assert code == 1
+    assert "no change 'add-logn'" in err and "(did you mean 'add-login'?)" in err
+
+
+def test_agent_crash_is_a_failed_attempt(hub: HubFixture, cli: Any) -> None:
+    hub.agent("scripted", CRASH)
+    cli("-C", hub.root, "new", "add-login")
+    code, _, err = cli("-C", hub.root, "advance", "add-login")
+    assert code == 1
+    assert "phase 'think' of 'add-login' failed; the change stays in 'draft'" in err
+    assert "agent scripted: the agent exited with code 2: model overloaded" in err
+    state = json.loads((hub.root / "openspec" / "changes" / "add-login" / ".specflow" / "state.json").read_text())
+    assert state["state"] == "draft" and state["in_flight"] is None
+    assert state["last_failure"]["reasons"] == ["agent scripted: the agent exited with code 2: model overloaded"]
+    assert not (hub.root / "openspec" / "changes" / "add-login" / "notes.md").exists()
+
+
+def test_agent_timeout_is_a_failed_attempt(hub: HubFixture, cli: Any) -> None:
+    hub.agent("scripted", HANG, timeout=1)
+    cli("-C", hub.root, "new", "add-login")
+    code, _, err = cli("-C", hub.root, "advance", "add-login")
+    assert code == 1
+    assert "agent scripted: the agent did not finish within 1 s and was killed" in err
+
+
+def test_template_error_names_the_template_and_line(hub: HubFixture, cli: Any) -> None:
+    hub.agent("scripted", NOTES)
+    hub.write("openspec/templates/think.md.j2", "Think.\n{{ change.nonexistent_field }}\n")
+    cli("-C", hub.root, "new", "add-login")
+    code, _, err = cli("-C", hub.root, "advance", "add-login")
+    assert code == 1
+    assert f"{hub.root}/openspec/templates/think.md.j2:2: undefined variable" in err
+    assert "nonexistent_field" in err
+    state = json.loads((hub.root / "openspec" / "changes" / "add-login" / ".specflow" / "state.json").read_text())
+    assert state["state"] == "draft"
+
+
+def test_dry_run_shows_steps_and_prompt_and_writes_nothing(hub: HubFixture, cli: Any) -> None:
+    cli("-C", hub.root, "new", "add-login")
+    before = tree(hub.root)
+    code, out, err = cli("-C", hub.root, "advance", "add-login", "--dry-run")
+    assert code == 0, err
+    assert "dry run: draft -> think" in out
+    assert "ok  given the change exists" in out
+    assert "Think about add-login in phase think." in out
+    assert tree(hub.root) == before
+
+
+def test_graph_and_prompt(hub: HubFixture, cli: Any) -> None:
+    cli("-C", hub.root, "new", "add-login")
+    code, out, _ = cli("-C", hub.root, "graph", "add-login")
+    assert code == 0 and "class draft current" in out and "write --> think: reject" in out
+    code, out, _ = cli("-C", hub.root, "prompt", "add-login")
+    assert code == 0 and "Read-only" in out
+
+
+def test_status_table_and_json(hub: HubFixture, cli: Any) -> None:
+    cli("-C", hub.root, "new", "add-login")
+    code, out, _ = cli("-C", hub.root, "status")
+    assert code == 0
+    assert out.splitlines()[0].split() == ["change", "workflow", "state", "status", "phase", "tasks", "cost", "last", "activity", "(UTC)"]
+    assert out.splitlines()[1].split()[:5] == ["add-login", "mini", "draft", "ok", "0/3"]
+    code, out, _ = cli("-C", hub.root, "status", "--json")
+    data = json.loads(out)
+    assert data["changes"][0]["id"] == "add-login" and data["changes"][0]["state"] == "draft"
