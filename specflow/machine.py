@@ -51,7 +51,7 @@ def build_machine(
         model_override=True,
     )
     for scenario in workflow.scenarios:
-        sources = workflow.sources_of(scenario)
+        sources: list[Any] = list(workflow.sources_of(scenario))
 
         def wants(event: Any, sc: Scenario = scenario) -> bool:
             m: MachineModel = event.model
