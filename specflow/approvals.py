@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ from specflow.state import STATE_DIR, now_iso
 
 # The artifacts a person approves; the engine's own records are not part of it.
 _APPROVED = ("proposal.md", "design.md", "tasks.md")
+# A ticked checkbox in tasks.md is progress, not a new proposal: the digest reads every box as open,
+# so a failed apply that ticked some tasks does not void the approval for its retry.
+_TICKED = re.compile(rb"(?m)^([ \t]*(?:[-*+]|[0-9]{1,9}[.)])[ \t]*)\[[xX]\]")
 
 
 def artifacts_digest(change_dir: Path) -> str:
@@ -30,8 +34,11 @@ def artifacts_digest(change_dir: Path) -> str:
     for p in files:
         if not p.is_file() or STATE_DIR in p.relative_to(change_dir).parts:
             continue
+        data = p.read_bytes()
+        if p.parent == change_dir and p.name == "tasks.md":
+            data = _TICKED.sub(rb"\1[ ]", data)
         h.update(p.relative_to(change_dir).as_posix().encode() + b"\0")
-        h.update(p.read_bytes() + b"\0")
+        h.update(data + b"\0")
     return h.hexdigest()
 
 

@@ -132,7 +132,16 @@ class GatePolicy:
         """True if writing ``path`` (resolved) is inside the gate."""
         if self.read_only:
             return False
-        real = resolve(path, cwd)
+        return self.allows_real(resolve(path, cwd))
+
+    def allows_real(self, real: Path) -> bool:
+        """True if the already resolved absolute path ``real`` is inside the gate.
+
+        The audit judges the paths git reports with it (their folders are real folders, never
+        links) and a link's own location, which must be judged without following the link.
+        """
+        if self.read_only:
+            return False
         if any(part in PROTECTED_PARTS for part in real.parts):
             return False
         for root in self.worktrees:
@@ -141,6 +150,11 @@ class GatePolicy:
         if is_protected(real, self.hub):
             return False
         return self.allows_hub_relative(real)
+
+    def allows_link(self, location: Path) -> bool:
+        """True if a symlink may exist at ``location``: it lies in the gate, and so does its target."""
+        where = Path(os.path.realpath(location.parent)) / location.name
+        return self.allows_real(where) and self.allows_real(Path(os.path.realpath(location)))
 
     def allows_hub_relative(self, real: Path) -> bool:
         """True if the resolved absolute path ``real`` lies in the hub and matches a write glob."""

@@ -48,7 +48,6 @@ def build_machine(
         auto_transitions=False,
         send_event=True,
         ignore_invalid_triggers=False,
-        model_override=True,
     )
     for scenario in workflow.scenarios:
         sources: list[Any] = list(workflow.sources_of(scenario))

@@ -10,6 +10,7 @@ keeps what the attempt's history needs in a ``StreamSummary``.  A malformed line
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,18 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from specflow.agents.base import AgentEvent, EventCallback, ignore_event
-from specflow.guard import GUARD_PREFIX
+from specflow.guard import GUARD_PREFIX, WRITE_TOOLS
 
 #: How much of a tool input or text is kept in events and history.
 _SNIPPET = 200
 _TEXT_SNIPPET = 2000
 
-_TOKEN_KEYS = {
-    "input_tokens": "input",
-    "output_tokens": "output",
-    "cache_creation_input_tokens": "cache_creation",
-    "cache_read_input_tokens": "cache_read",
-}
+#: The token counts kept, under the API's own names (what ``specflow status`` reads).
+_TOKEN_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
 
 
 def _clip(text: str, limit: int = _SNIPPET) -> str:
@@ -68,10 +70,8 @@ def tool_target(tool: str, tool_input: Mapping[str, Any], cwd: Path | None = Non
         value = next((v for v in tool_input.values() if isinstance(v, str) and v), "")
     target = str(value)
     if key in ("file_path", "notebook_path") and cwd is not None:
-        try:
+        with contextlib.suppress(ValueError):
             target = Path(target).relative_to(cwd).as_posix()
-        except ValueError:
-            pass
     return _clip(target.splitlines()[0] if target.strip() else target, 120)
 
 
@@ -80,21 +80,19 @@ def _result_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(
-            str(b.get("text", "")) for b in content if isinstance(b, Mapping) and b.get("type") == "text"
-        )
+        return "\n".join(str(b.get("text", "")) for b in content if isinstance(b, Mapping) and b.get("type") == "text")
     return ""
 
 
 def tokens_from_usage(usage: Any) -> dict[str, int]:
-    """``{"input", "output", "cache_creation", "cache_read"}`` from an API ``usage`` object."""
+    """The integer token counts of an API ``usage`` object (``input_tokens``, ``output_tokens``, ...)."""
     tokens: dict[str, int] = {}
     if not isinstance(usage, Mapping):
         return tokens
-    for key, name in _TOKEN_KEYS.items():
+    for key in _TOKEN_KEYS:
         value = usage.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
-            tokens[name] = value
+            tokens[key] = value
     return tokens
 
 
@@ -210,6 +208,7 @@ class StreamParser:
                 str(obj.get("tool_name") or "?"),
                 None,
                 str(obj.get("message") or "refused by the permission rules"),
+                str(obj.get("decision_reason_type") or "permissions"),
             )
 
     def _assistant(self, obj: dict[str, Any]) -> None:
@@ -230,7 +229,8 @@ class StreamParser:
                 self._emit(AgentEvent("text", _clip(text, _TEXT_SNIPPET), {"text": text}))
             elif block.get("type") == "tool_use":
                 tool = str(block.get("name") or "?")
-                tool_input = block.get("input") if isinstance(block.get("input"), Mapping) else {}
+                raw_input = block.get("input")
+                tool_input: Mapping[str, Any] = raw_input if isinstance(raw_input, Mapping) else {}
                 target = tool_target(tool, tool_input, self._cwd)
                 call = {
                     "id": str(block.get("id") or ""),
@@ -246,6 +246,7 @@ class StreamParser:
         content = (obj.get("message") or {}).get("content")
         if not isinstance(content, list):
             return
+        decisions = _permission_decisions(obj.get("tool_result_meta"))
         for block in content:
             if not isinstance(block, Mapping) or block.get("type") != "tool_result":
                 continue
@@ -253,8 +254,16 @@ class StreamParser:
             text = _result_text(block.get("content"))
             call = self._tools_by_id.get(tool_id, {})
             is_error = bool(block.get("is_error"))
-            if is_error and text.strip().startswith(GUARD_PREFIX):
-                self._refuse(tool_id, str(call.get("tool", "?")), None, text.strip())
+            decision = decisions.get(tool_id, {})
+            if is_error and (decision.get("decision") in _REFUSED or GUARD_PREFIX in text):
+                source = str(decision.get("source") or ("hook" if GUARD_PREFIX in text else ""))
+                # Claude Code may wrap the guard's answer ("PreToolUse:Write hook error: ...").
+                reason = text[text.index(GUARD_PREFIX) :] if GUARD_PREFIX in text else text
+                self._refuse(tool_id, str(call.get("tool", "?")), None, reason.strip(), source)
+                continue
+            if is_error and call.get("tool") in WRITE_TOOLS and _NOT_OFFERED in text:
+                # A writing tool removed for a read-only phase: the write was refused.
+                self._refuse(tool_id, str(call["tool"]), None, text.strip(), "disallowed")
                 continue
             if tool_id in self._refused_ids:
                 continue
@@ -268,7 +277,12 @@ class StreamParser:
             )
 
     def _refuse(
-        self, tool_id: str, tool: str, tool_input: Mapping[str, Any] | None, reason: str
+        self,
+        tool_id: str,
+        tool: str,
+        tool_input: Mapping[str, Any] | None,
+        reason: str,
+        source: str = "",
     ) -> None:
         if tool_id and tool_id in self._refused_ids:
             return
@@ -281,12 +295,14 @@ class StreamParser:
             "tool": tool,
             "target": target,
             "reason": _clip(reason, 400),
+            "source": source or "permissions",
             "input": _clip_input(tool_input),
         }
         if tool_id:
             self._refused_ids.add(tool_id)
         self.summary.refused_calls.append(record)
-        self._emit(AgentEvent("refused", f"{tool} {target} refused".strip(), dict(record)))
+        by = _REFUSED_BY.get(record["source"], "the permission rules")
+        self._emit(AgentEvent("refused", f"{tool} {target}: refused by {by}", dict(record)))
 
     def _result(self, obj: dict[str, Any]) -> None:
         s = self.summary
@@ -331,6 +347,21 @@ class StreamParser:
                 },
             )
         )
+
+
+_REFUSED = frozenset({"reject", "deny"})
+_NOT_OFFERED = "No such tool available"
+_REFUSED_BY = {"hook": "specflow's guard hook", "disallowed": "the phase (tool not offered)"}
+
+
+def _permission_decisions(meta: Any) -> dict[str, Mapping[str, Any]]:
+    """tool_use_id -> Claude Code's permission decision, from a user line's ``tool_result_meta``."""
+    out: dict[str, Mapping[str, Any]] = {}
+    if isinstance(meta, list):
+        for item in meta:
+            if isinstance(item, Mapping) and isinstance(item.get("permission_decision"), Mapping):
+                out[str(item.get("id") or "")] = item["permission_decision"]
+    return out
 
 
 def _run_cost(since_last: Any, session_total: float | None) -> float | None:

@@ -11,49 +11,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from specflow.openspec.deltas import has_delta_sections
-
 
 @dataclass(frozen=True)
 class SpecFile:
-    """A ``spec.md`` found under a specs root: capability id (``a/b``) and path."""
+    """A ``spec.md`` found under a specs root: capability id (``a/b``) and file path."""
 
     id: str
-    path: Path
+    file: str
 
-
-def _scandir(path: Path) -> list[os.DirEntry[str]]:
-    try:
-        with os.scandir(path) as it:
-            return sorted(it, key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-
-
-def discover_spec_files(specs_root: Path) -> list[SpecFile]:
-    """Every ``<capability-path>/spec.md`` below ``specs_root`` (a root-level spec.md excluded)."""
-    results: list[SpecFile] = []
-
-    def walk(directory: Path, segments: tuple[str, ...]) -> None:
-        for entry in _scandir(directory):
-            name = entry.name
-            if name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                walk(directory / name, (*segments, name))
-            elif name == "spec.md" and segments:
-                if entry.is_file(follow_symlinks=False):
-                    results.append(SpecFile("/".join(segments), directory / name))
-                elif entry.is_symlink():
-                    try:
-                        if entry.is_file(follow_symlinks=True):
-                            results.append(SpecFile("/".join(segments), directory / name))
-                    except OSError:
-                        continue
-
-    walk(specs_root, ())
-    results.sort(key=lambda s: s.id)
-    return results
+    @property
+    def path(self) -> Path:
+        """The file as a ``Path``."""
+        return Path(self.file)
 
 
 @dataclass(frozen=True)
@@ -64,58 +33,102 @@ class UnreadDelta:
     expected: str  # where its requirements belong: <capability>/spec.md
 
 
-def find_unread_delta_files(specs_root: Path) -> list[UnreadDelta]:
-    """``.md`` files under a change's ``specs/`` that carry delta sections but are not ``spec.md``."""
-    results: list[UnreadDelta] = []
+@dataclass
+class SpecsScan:
+    """One walk of a specs folder: its capability specs, other Markdown files, any file at all."""
 
-    def walk(directory: Path, segments: tuple[str, ...]) -> None:
-        for entry in _scandir(directory):
-            name = entry.name
-            if name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                walk(directory / name, (*segments, name))
-                continue
-            if name == "spec.md" or not name.lower().endswith(".md"):
-                continue
-            path = directory / name
-            try:
-                if entry.is_symlink() and not path.is_file():
+    specs: list[SpecFile]
+    other_md: list[tuple[str, str, bool]]  # (relative path, file, is-symlink)
+    has_any_file: bool
+
+
+def scan_specs(specs_root: Path | str) -> SpecsScan:
+    """Walk ``specs_root`` once, as OpenSpec's three walks of a change's ``specs/`` would."""
+    specs: list[SpecFile] = []
+    other: list[tuple[str, str, bool]] = []
+    any_file = False
+    stack: list[tuple[str, str]] = [(str(specs_root), "")]
+    while stack:
+        directory, prefix = stack.pop()
+        try:
+            it = os.scandir(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with it:
+            for entry in it:
+                name = entry.name
+                if name.startswith("."):
                     continue
-                content = path.read_text(encoding="utf-8", errors="replace")
-            except FileNotFoundError:
-                continue
-            except IsADirectoryError:
-                continue
-            if not has_delta_sections(content):
-                continue
-            capability = "/".join(segments) if segments else name[: -len(".md")]
-            results.append(UnreadDelta("/".join((*segments, name)), f"{capability}/spec.md"))
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, f"{prefix}{name}/"))
+                    continue
+                link = entry.is_symlink()
+                if link or entry.is_file(follow_symlinks=False):
+                    any_file = True
+                else:
+                    continue
+                if name == "spec.md":
+                    if prefix and (not link or _is_file(entry)):
+                        specs.append(SpecFile(prefix[:-1], entry.path))
+                elif name[-3:].lower() == ".md":
+                    other.append((prefix + name, entry.path, link))
+    specs.sort(key=lambda s: s.id)
+    other.sort()
+    return SpecsScan(specs, other, any_file)
 
-    walk(specs_root, ())
-    results.sort(key=lambda u: u.path)
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=True)
+    except OSError:
+        return False
+
+
+def discover_spec_files(specs_root: Path | str) -> list[SpecFile]:
+    """Every ``<capability-path>/spec.md`` below ``specs_root`` (a root-level spec.md excluded)."""
+    return scan_specs(specs_root).specs
+
+
+def unread_deltas(scan: SpecsScan) -> list[UnreadDelta]:
+    """The Markdown files of a scan that carry delta sections but are not a capability's spec.md."""
+    from specflow.openspec.deltas import has_delta_sections
+
+    results: list[UnreadDelta] = []
+    for rel, file, link in scan.other_md:
+        try:
+            if link and not os.path.isfile(file):
+                continue
+            with open(file, encoding="utf-8", errors="replace") as fh:
+                content = fh.read()
+        except (FileNotFoundError, IsADirectoryError):
+            continue
+        if not has_delta_sections(content):
+            continue
+        head, _, name = rel.rpartition("/")
+        capability = head if head else name[: -len(".md")]
+        results.append(UnreadDelta(rel, f"{capability}/spec.md"))
     return results
 
 
-def has_any_file_under(directory: Path) -> bool:
+def find_unread_delta_files(specs_root: Path | str) -> list[UnreadDelta]:
+    """``.md`` files under a change's ``specs/`` that carry delta sections but are not ``spec.md``."""
+    return unread_deltas(scan_specs(specs_root))
+
+
+def has_any_file_under(directory: Path | str) -> bool:
     """True when a non-dot file (or symlink) exists anywhere below ``directory``."""
+    return scan_specs(directory).has_any_file
+
+
+def _scandir(path: Path | str) -> list[os.DirEntry[str]]:
     try:
-        it = os.scandir(directory)
-    except FileNotFoundError:
-        return False
-    with it:
-        entries = list(it)
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if entry.is_symlink() or entry.is_file(follow_symlinks=False):
-            return True
-        if entry.is_dir(follow_symlinks=False) and has_any_file_under(Path(entry.path)):
-            return True
-    return False
+        with os.scandir(path) as it:
+            return sorted(it, key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
-def change_ids(changes_dir: Path) -> list[str]:
+def change_ids(changes_dir: Path | str) -> list[str]:
     """Active change ids: directories under ``changes/`` except ``archive`` and dot-directories."""
     return sorted(
         e.name
@@ -124,17 +137,83 @@ def change_ids(changes_dir: Path) -> list[str]:
     )
 
 
-def spec_ids(specs_root: Path) -> list[str]:
+def spec_ids(specs_root: Path | str) -> list[str]:
     """Capability ids of every main spec, sorted."""
     return [s.id for s in discover_spec_files(specs_root)]
 
 
 __all__ = [
     "SpecFile",
+    "SpecsScan",
     "UnreadDelta",
     "change_ids",
+    "describe_nested",
     "discover_spec_files",
     "find_unread_delta_files",
     "has_any_file_under",
+    "looks_like_change",
+    "nested_changes",
+    "scan_specs",
     "spec_ids",
+    "unread_deltas",
 ]
+
+
+# -- folders that wrap changes instead of being one (OpenSpec #1846) ----------------------------
+
+_CHANGE_MARKERS = (".openspec.yaml", "proposal.md", "tasks.md", "design.md")
+_MAX_NESTING = 3
+
+
+def looks_like_change(directory: Path | str) -> bool:
+    """True when ``directory`` holds a change's own files (metadata, proposal, tasks, design, specs)."""
+    base = str(directory)
+    for marker in _CHANGE_MARKERS:
+        if os.path.isfile(os.path.join(base, marker)):
+            return True
+    try:
+        return has_any_file_under(os.path.join(base, "specs"))
+    except OSError:
+        return False
+
+
+def nested_changes(changes_dir: Path, name: str) -> list[str] | None:
+    """The change-like folders inside ``changes/<name>`` when it only wraps them, else None."""
+    if name == "archive" or name.startswith("."):
+        return None
+    if looks_like_change(os.path.join(changes_dir, name)):
+        return None
+    directory = changes_dir / name
+    entries = _scandir(directory)
+    if any(not e.name.startswith(".") and not e.is_dir(follow_symlinks=False) for e in entries):
+        return None
+    found: list[str] = []
+
+    def collect(d: Path, prefix: str, depth: int) -> None:
+        if depth > _MAX_NESTING:
+            return
+        for e in _scandir(d):
+            if e.name.startswith(".") or not e.is_dir(follow_symlinks=False):
+                continue
+            child = d / e.name
+            cid = f"{prefix}/{e.name}"
+            if looks_like_change(child):
+                found.append(cid)
+                continue
+            collect(child, cid, depth + 1)
+
+    collect(directory, name, 1)
+    return sorted(found) if found else None
+
+
+def describe_nested(name: str, nested: list[str]) -> str:
+    """OpenSpec's message for a folder that wraps nested change directories."""
+    listing = ", ".join(f"openspec/changes/{n}/" for n in nested)
+    example = nested[0].replace("/", "-")
+    return (
+        f'"{name}" is not a change: it is a folder wrapping {listing}. A change must be a directory'
+        " directly under openspec/changes/, so those nested directories are invisible to OpenSpec"
+        " while the folder around them is reported as a change. Nested paths are supported under"
+        " openspec/specs/ only. Rename each nested change to a flat name (for example"
+        f' "{example}").'
+    )

@@ -374,9 +374,9 @@ def build_updated_spec(
 
     for add in plan.added:
         key = normalize_requirement_name(add.name)
-        existing = by_name.get(key)
-        if existing is not None:
-            if _block_key(existing.raw) == _block_key(add.raw):
+        existing_block = by_name.get(key)
+        if existing_block is not None:
+            if _block_key(existing_block.raw) == _block_key(add.raw):
                 continue
             raise MergeError(
                 f'{spec_id} ADDED failed for header "### Requirement: {add.name}" - already exists'
@@ -399,11 +399,11 @@ def build_updated_spec(
     kept: list[RequirementBlock] = []
     seen: set[str] = set()
     for index, block in enumerate(parts.blocks):
-        key = ordered[index]
-        replacement = by_name.get(key)
+        slot = ordered[index]
+        replacement = by_name.get(slot)
         if replacement is not None:
             kept.append(replacement)
-            seen.add(key)
+            seen.add(slot)
         if replacement is not block:
             foreign = _foreign_tail(block.raw)
             if foreign is not None:

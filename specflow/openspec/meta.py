@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from specflow.openspec.schemas import list_schemas, mtime_ns, registry, tasks_generates
+
 METADATA_FILE = ".openspec.yaml"
-BUILTIN_SCHEMAS = ("spec-driven",)
 KEBAB_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _CONTROL_RE = re.compile("[\u0000-\u001f\u007f]")
@@ -220,7 +221,7 @@ _KEBAB = "must be kebab-case with lowercase letters, numbers, and single hyphen 
 def metadata_issue(data: Any) -> tuple[list[str | int], str] | None:
     """The first problem OpenSpec's ``ChangeMetadataSchema`` reports for ``data``, or None."""
     if not isinstance(data, dict):
-        return [], _expected("object", data, data is None and False)
+        return [], _expected("object", data)
     if "schema" not in data:
         return ["schema"], _expected("string", None, missing=True)
     schema = data["schema"]
@@ -273,54 +274,25 @@ def metadata_issue(data: Any) -> tuple[list[str | int], str] | None:
 # -- schemas, config and markers ------------------------------------------------------------
 
 
-def _global_data_dir() -> Path:
-    xdg = os.environ.get("XDG_DATA_HOME")
-    if xdg:
-        return Path(xdg) / "openspec"
-    return Path.home() / ".local" / "share" / "openspec"
-
-
-def _schema_dirs(base: Path) -> list[str]:
-    try:
-        entries = list(os.scandir(base))
-    except OSError:
-        return []
-    names = []
-    for e in entries:
-        if e.name.startswith((".fork-staging-", ".init-staging-")) or ".fork-backup-" in e.name:
-            continue
-        if ".init-backup-" in e.name:
-            continue
-        try:
-            if e.is_dir() and os.path.exists(os.path.join(e.path, "schema.yaml")):
-                names.append(e.name)
-        except OSError:
-            continue
-    return names
-
-
-def list_schemas(project_root: Path) -> list[str]:
-    """Every workflow schema OpenSpec would accept: built in, user-level and project-local."""
-    names = set(BUILTIN_SCHEMAS)
-    names.update(_schema_dirs(_global_data_dir() / "schemas"))
-    names.update(_schema_dirs(project_root / "openspec" / "schemas"))
-    return sorted(names)
-
-
-def _custom_schema_file(name: str, project_root: Path) -> Path | None:
-    for base in (project_root / "openspec" / "schemas", _global_data_dir() / "schemas"):
-        candidate = base / name / "schema.yaml"
-        if candidate.is_file():
-            return candidate
-    return None
+_CONFIG_CACHE: dict[tuple[str, int, int], dict[str, Any]] = {}
 
 
 def project_config(project_root: Path) -> dict[str, Any]:
     """``openspec/config.yaml`` as a dict (empty when absent or unreadable)."""
-    for name in ("config.yaml", "config.yml"):
-        path = project_root / "openspec" / name
+    base = os.path.join(str(project_root), "openspec")
+    yaml_path, yml_path = os.path.join(base, "config.yaml"), os.path.join(base, "config.yml")
+    key = (base, mtime_ns(yaml_path), mtime_ns(yml_path))
+    hit = _CONFIG_CACHE.get(key)
+    if hit is None:
+        hit = _CONFIG_CACHE[key] = _read_project_config(yaml_path, yml_path)
+    return hit
+
+
+def _read_project_config(*paths: str) -> dict[str, Any]:
+    for path in paths:
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
         except (FileNotFoundError, NotADirectoryError):
             continue
         except OSError:
@@ -376,7 +348,8 @@ class ChangeMeta:
         root = project_root if project_root is not None else change_dir.parent.parent.parent
         meta = cls(change_dir, root)
         try:
-            meta.raw = (change_dir / METADATA_FILE).read_text(encoding="utf-8")
+            with open(os.path.join(change_dir, METADATA_FILE), encoding="utf-8") as fh:
+                meta.raw = fh.read()
         except (FileNotFoundError, NotADirectoryError):
             return meta
         except OSError as exc:
@@ -404,7 +377,7 @@ class ChangeMeta:
             if self.data.get(key) is not True:
                 return Marker()
             schema = self.data["schema"]
-            if schema not in list_schemas(self.project_root):
+            if schema not in registry(str(self.project_root)).names:
                 return _unhonorable(f"schema: unknown schema '{schema}'")
             return Marker(declared=True)
         data = self.data
@@ -422,7 +395,7 @@ class ChangeMeta:
             if metadata_issue(self.data) is not None:
                 raise ValueError("invalid metadata")
             schema = str(self.data["schema"])
-            if schema not in list_schemas(self.project_root):
+            if schema not in registry(str(self.project_root)).names:
                 raise ValueError(f"Unknown schema '{schema}'")
             return schema
         config_schema = project_config(self.project_root).get("schema")
@@ -433,16 +406,15 @@ class ChangeMeta:
     def tracked_task_files(self) -> list[Path]:
         """The task files the change's schema tracks that exist (``[tasks.md]`` for spec-driven)."""
         try:
-            schema = self.schema_name()
-            generates = _tasks_generates(schema, self.project_root)
+            generates = tasks_generates(self.schema_name(), str(self.project_root))
         except (ValueError, OSError):
             return []
         if not generates:
             return []
         if any(c in generates for c in "*?[{"):
             return sorted({p.resolve() for p in self.change_dir.glob(generates) if p.is_file()})
-        path = self.change_dir / generates
-        return [path] if path.is_file() else []
+        path = os.path.join(self.change_dir, generates)
+        return [Path(path)] if os.path.isfile(path) else []
 
     def uses_builtin_spec_driven(self) -> bool:
         """True when the change resolves to OpenSpec's own ``spec-driven`` schema."""
@@ -451,30 +423,7 @@ class ChangeMeta:
         except ValueError:
             return False
         name = re.sub(r"\.ya?ml$", "", name)
-        return name == "spec-driven" and _custom_schema_file(name, self.project_root) is None
-
-
-def _tasks_generates(schema: str, project_root: Path) -> str | None:
-    custom = _custom_schema_file(schema, project_root)
-    if custom is None:
-        if schema in BUILTIN_SCHEMAS:
-            return "tasks.md"
-        raise ValueError(f"Unknown schema '{schema}'")
-    data = _load_full(custom.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError("invalid schema")
-    artifacts = data.get("artifacts") or []
-    apply = data.get("apply") if isinstance(data.get("apply"), dict) else {}
-    tracks = apply.get("tracks") if apply else None
-    for art in artifacts:
-        if not isinstance(art, dict):
-            continue
-        if (tracks is not None and art.get("generates") == tracks) or (
-            tracks is None and art.get("id") == "tasks"
-        ):
-            gen = art.get("generates")
-            return str(gen) if gen else None
-    return None
+        return name == "spec-driven" and name not in registry(str(self.project_root)).custom
 
 
 def _unhonorable(reason: str) -> Marker:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from specflow.openspec.markdown import (
     DOT,
@@ -127,8 +128,11 @@ def count_empty_scenarios(body_lines: list[str]) -> int:
     return sum(1 for b in _scenario_bodies(body_lines) if not js_trim(b))
 
 
-def scenario_names(raw: str) -> list[str]:
+@lru_cache(maxsize=8192)
+def scenario_names(raw: str) -> tuple[str, ...]:
     """The name of every scenario in a requirement block (``#### Scenario: X`` gives ``X``)."""
+    if "####" not in raw:
+        return ()
     lines = normalize_newlines(raw).split("\n")
     mask = fence_mask(lines)
     names: list[str] = []
@@ -142,7 +146,7 @@ def scenario_names(raw: str) -> list[str]:
         name = _CLOSING_HASHES_RE.sub("", name, count=1)
         name = _SCENARIO_PREFIX_RE.sub("", name, count=1)
         names.append(js_trim(name))
-    return names
+    return tuple(names)
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ class ScenarioDiff:
     incoming_count: int
 
 
-def _unmatched(names: list[str], against: list[str]) -> list[str]:
+def _unmatched(names: tuple[str, ...], against: tuple[str, ...]) -> list[str]:
     remaining: dict[str, int] = {}
     for name in against:
         remaining[name] = remaining.get(name, 0) + 1

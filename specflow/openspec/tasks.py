@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from specflow.openspec.markdown import DOT, JS_SPACE, S, js_trim
+from specflow.openspec.jsre import DOT, JS_SPACE, S, js_trim
 
 _NS = f"[^{JS_SPACE}]"
 
@@ -19,8 +19,15 @@ TASK_LINE_RE = re.compile(
     rf"^{S}*(?:[-*+]|[0-9]{{1,9}}[.)]){S}*\[(?:{S}*([^\]{JS_SPACE}]?){S}*\](?![(\[])|{S}+\])"
     rf"{S}*({DOT}*)"
 )
-# A plain list item without a checkbox (for the "0 tasks" warning of ``validate``).
-LIST_ITEM_RE = re.compile(rf"^{S}*(?:[-*+]|[0-9]{{1,9}}[.)]){S}+{_NS}")
+#: A plain list item without a checkbox (for the "0 tasks" warning of ``validate``).
+LIST_ITEM_PATTERN = rf"^{S}*(?:[-*+]|[0-9]{{1,9}}[.)]){S}+{_NS}"
+
+# The same pattern over a whole text: ``^`` per line, whitespace that never crosses a newline.
+_SL = "[" + JS_SPACE.replace("\\n", "") + "]"
+_TASK_LINES_RE = re.compile(
+    rf"^{_SL}*(?:[-*+]|[0-9]{{1,9}}[.)]){_SL}*\[(?:{_SL}*([^\]{JS_SPACE}]?){_SL}*\](?![(\[])|{_SL}+\])",
+    re.M,
+)
 
 TaskStatus = Literal["no-tasks", "complete", "in-progress"]
 
@@ -77,14 +84,10 @@ def count_tasks(text: str) -> tuple[int, int]:
     if "[" not in text:
         return 0, 0
     total = done = 0
-    match = TASK_LINE_RE.match
-    for line in text.split("\n"):
-        if "[" in line:
-            m = match(line)
-            if m:
-                total += 1
-                if m.group(1) in ("x", "X"):
-                    done += 1
+    for m in _TASK_LINES_RE.finditer(text):
+        total += 1
+        if m.group(1) in ("x", "X"):
+            done += 1
     return total, done
 
 

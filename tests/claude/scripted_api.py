@@ -85,11 +85,7 @@ def _directives(message: dict[str, Any]) -> list[str]:
     if isinstance(content, str):
         texts.append(content)
     elif isinstance(content, list):
-        texts.extend(
-            str(b.get("text", ""))
-            for b in content
-            if isinstance(b, dict) and b.get("type") == "text"
-        )
+        texts.extend(str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text")
     out: list[str] = []
     for text in texts:
         for line in text.splitlines():
@@ -181,9 +177,7 @@ def _blocks(reply: Reply) -> list[dict[str, Any]]:
         blocks.append({"type": "text", "text": reply.text})
     if reply.tool is not None:
         name, tool_input = reply.tool
-        blocks.append(
-            {"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": name, "input": tool_input}
-        )
+        blocks.append({"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": name, "input": tool_input})
     return blocks
 
 
@@ -191,7 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the log is ``ScriptedAPI.requests``."""
 
     def _log(self, body: dict[str, Any] | None) -> None:
@@ -213,6 +207,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._log(None)
         self._empty(200)
+
+    def do_CONNECT(self) -> None:
+        """A proxy tunnel request: logged and refused (the trap proxy in the tests uses this)."""
+        self._log(None)
+        self._empty(403)
 
     def do_GET(self) -> None:
         self._log(None)
@@ -279,6 +278,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         ]
         for index, block in enumerate(blocks):
+            start: dict[str, Any]
+            delta: dict[str, Any]
             if block["type"] == "text":
                 start = {"type": "text", "text": ""}
                 delta = {"type": "text_delta", "text": block["text"]}
@@ -333,9 +334,7 @@ class ScriptedAPI:
     _thread: threading.Thread | None = None
 
     def start(self) -> ScriptedAPI:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 

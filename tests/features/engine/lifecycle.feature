@@ -30,7 +30,7 @@ Feature: A change runs through its workflow
     When I advance "add-login"
     And I try to advance "add-login"
     Then the command fails with exit code 1
-    And the error says "the file \"proposal.md\" contains \"Why\": proposal.md does not contain 'Why'"
+    And the error says "proposal.md does not contain 'Why'"
     And the change "add-login" is in state "think"
     Given the agent remembers the "Why" section
     When I advance "add-login"

@@ -1,0 +1,232 @@
+"""Overhead of running a phase through specflow's claude-code adapter vs running ``claude -p`` directly.
+
+    .venv/bin/python benchmarks/claude_bench.py [--runs 7] [--binary PATH] [--json]
+
+One run, one scripted Messages API on 127.0.0.1 (``tests/claude/scripted_api.py``), the real
+Claude Code binary (``.tools/node_modules/.bin/claude`` or ``$SPECFLOW_CLAUDE``).  Every variant
+does the same work: one Write inside the gate (the guard hook runs once) and a final answer, two
+API turns.  The variants, interleaved run by run so drift hits them alike:
+
+- ``direct``: the exact ``claude`` command line the adapter builds (same generated settings and
+  hook), run with ``subprocess.run`` and its stdout read whole: the reference;
+- ``adapter``: ``ClaudeCodeAdapter().run()`` (settings generation, stream parsing, transcript,
+  process-tree handling);
+- ``advance-api``: ``Hub.change(id).advance()`` on a git hub (lock, checkpoint, prompt, adapter,
+  audit, ``then`` steps, history);
+- ``advance-cli``: ``python -m specflow advance <id>`` as a user runs it (adds interpreter start).
+
+Medians, and each variant's ratio to ``direct``.  Target: adapter and advance ≤ 1.2×.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests" / "claude"))
+
+from scripted_api import ScriptedAPI, quiet_env, script  # noqa: E402
+
+from specflow.agents.base import AgentRequest  # noqa: E402
+from specflow.agents.claude_code import ClaudeCodeAdapter, ClaudeOptions, find_binary  # noqa: E402
+from specflow.agents.claude_settings import build_phase_settings, guard_command  # noqa: E402
+from specflow.gates import GatePolicy  # noqa: E402
+
+WORKFLOW = """\
+workflow: bench
+version: 1
+description: One writing phase, for the benchmark.
+initial: draft
+states:
+  draft: {}
+  propose:
+    prompt: propose.md.j2
+    workspace:
+      write: ["openspec/changes/{{ change.id }}/**"]
+    final: true
+scenarios:
+  - scenario: Propose
+    given: [the change exists]
+    when: advance
+    from: draft
+    to: propose
+    then: [the file "proposal.md" exists]
+"""
+TEMPLATE = """\
+Write the proposal of {{ change.id }}.
+{{ gate.description }}
+SCRIPT: write openspec/changes/{{ change.id }}/proposal.md ## Why\\nBenchmark.
+SCRIPT: answer done
+"""
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_hub(root: Path, binary: Path, env: dict[str, str]) -> Path:
+    from specflow.hub import Hub
+
+    root.mkdir(parents=True)
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "config", "user.email", "bench@example.com")
+    _git(root, "config", "user.name", "Bench")
+    _git(root, "config", "commit.gpgsign", "false")
+    Hub.init(root)
+    (root / "openspec" / "workflows").mkdir(parents=True, exist_ok=True)
+    (root / "openspec" / "templates").mkdir(parents=True, exist_ok=True)
+    (root / "openspec" / "workflows" / "bench.yaml").write_text(WORKFLOW, encoding="utf-8")
+    (root / "openspec" / "templates" / "propose.md.j2").write_text(TEMPLATE, encoding="utf-8")
+    config = {
+        "default_workflow": "bench",
+        "default_agent": "claude",
+        "agents": {"claude": {"adapter": "claude-code", "binary": str(binary), "timeout": 120, "env": env}},
+    }
+    (root / "specflow.yaml").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "bench hub")
+    return root
+
+
+def phase_request(hub: Path, change: str, binary: Path, env: dict[str, str], transcripts: Path) -> AgentRequest:
+    gate = GatePolicy(hub=hub, write_globs=(f"openspec/changes/{change}/**",), phase="propose", change_id=change)
+    (hub / "openspec" / "changes" / change).mkdir(parents=True, exist_ok=True)
+    prompt = (
+        f"Write the proposal of {change}.\n{gate.describe()}\n"
+        + script(f"write openspec/changes/{change}/proposal.md ## Why\\nBenchmark.", "answer done")
+        + "\n"
+    )
+    return AgentRequest(
+        prompt=prompt,
+        cwd=hub,
+        gate=gate,
+        hub=hub,
+        change_id=change,
+        phase="propose",
+        transcript_dir=transcripts,
+        env=env,
+        timeout=120,
+        options={"binary": str(binary)},
+    )
+
+
+def run_direct(request: AgentRequest, binary: Path, workdir: Path) -> None:
+    """The adapter's exact command line, without the adapter."""
+    gate_file = workdir / "gate.json"
+    gate_file.write_text(request.gate.to_json(), encoding="utf-8")
+    phase = build_phase_settings(request.gate, request.cwd, hook_command=guard_command(sys.executable, gate_file))
+    settings = workdir / "settings.json"
+    settings.write_text(json.dumps(phase.settings), encoding="utf-8")
+    argv = ClaudeCodeAdapter.command(binary, request, ClaudeOptions(), settings, phase.args, None)
+    proc = subprocess.run(
+        argv,
+        input=request.prompt,
+        cwd=request.cwd,
+        env={**os.environ, **request.env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if proc.returncode != 0 or '"subtype":"success"' not in proc.stdout:
+        raise SystemExit(f"direct run failed ({proc.returncode}): {proc.stderr[-500:]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--binary", default=None)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    default = REPO / ".tools" / "node_modules" / ".bin" / "claude"
+    binary = find_binary(args.binary or (str(default) if default.exists() else None))
+    times: dict[str, list[float]] = {"direct": [], "adapter": [], "advance-api": [], "advance-cli": []}
+    with tempfile.TemporaryDirectory(prefix="specflow-claude-bench-") as tmp, ScriptedAPI() as api:
+        base = Path(tmp)
+        home = base / "home"
+        for sub in ("tmp", "run"):
+            (home / sub).mkdir(parents=True)
+        env = quiet_env(api.url, str(home))
+        plain = base / "plain"
+        plain.mkdir()
+        hub = make_hub(base / "hub", binary, env)
+        from specflow.hub import Hub
+
+        def direct(i: int) -> None:
+            run_direct(phase_request(plain, f"direct-{i}", binary, env, base / "t"), binary, base)
+
+        def adapter(i: int) -> None:
+            result = ClaudeCodeAdapter().run(phase_request(plain, f"adapter-{i}", binary, env, base / "t"))
+            if not result.ok:
+                raise SystemExit(f"adapter run failed: {result.error}")
+
+        def advance_api(i: int) -> None:
+            Hub.open(hub).new_change(f"api-{i}")
+            start = time.perf_counter()
+            Hub.open(hub).change(f"api-{i}").advance()
+            times["advance-api"].append(time.perf_counter() - start)
+
+        def advance_cli(i: int) -> None:
+            Hub.open(hub).new_change(f"cli-{i}")
+            start = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "specflow", "-C", str(hub), "advance", f"cli-{i}", "--quiet"],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+            times["advance-cli"].append(time.perf_counter() - start)
+
+        def timed(name: str, fn: Callable[[int], None]) -> Callable[[int], None]:
+            def run(i: int) -> None:
+                start = time.perf_counter()
+                fn(i)
+                times[name].append(time.perf_counter() - start)
+
+            return run
+
+        variants: list[Callable[[int], None]] = [
+            timed("direct", direct),
+            timed("adapter", adapter),
+            advance_api,  # times only the advance, not new_change
+            advance_cli,
+        ]
+        for fn in variants:  # warm-up: file caches, the binary's first start
+            fn(9999)
+        for key in times:
+            times[key].clear()
+        for i in range(args.runs):
+            for fn in variants:
+                fn(i)
+        requests = len(api.requests)
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    ref = medians["direct"]
+    report = {
+        "runs": args.runs,
+        "binary": str(binary),
+        "median_s": {k: round(v, 4) for k, v in medians.items()},
+        "ratio_to_direct": {k: round(v / ref, 3) for k, v in medians.items()},
+        "api_requests": requests,
+        "target_ratio": 1.2,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"claude-code adapter overhead ({args.runs} runs each, interleaved; {binary})")
+        for name in times:
+            print(f"  {name:<12} median {medians[name] * 1000:7.1f} ms   {medians[name] / ref:5.2f}x direct")
+        print("  target: adapter and advance <= 1.2x direct")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""``specflow adopt <id> [--workflow W]`` / ``--all``: put existing OpenSpec changes under a workflow.
+
+The state is inferred from the change's files (exploration notes → explore; proposal and tasks →
+propose; every task done → apply), limited to the states the workflow has, and the adoption is
+recorded in the change's history.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from specflow.cli.context import CliContext
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", nargs="?", help="the change to adopt")
+    p.add_argument("--all", action="store_true", help="adopt every open change specflow does not manage yet")
+    p.add_argument("--workflow", help="the workflow (default: the hub's default workflow)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _workflow_states(name: str, hub: object) -> tuple[Sequence[str], str]:
+    from specflow.workflow import load_workflow_by_name
+
+    wf = load_workflow_by_name(name, getattr(hub, "root", None))
+    return list(wf.states), wf.initial
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from specflow.errors import OpenSpecError
+    from specflow.openspec.adopt import adopt_change, unmanaged_changes
+
+    hub = ctx.open_hub()
+    if bool(args.id) == bool(args.all):
+        raise OpenSpecError(
+            "name one change to adopt, or pass --all (not both)",
+            fix="specflow adopt <id> [--workflow W], or specflow adopt --all",
+        )
+    name = args.workflow
+    if name is None:
+        try:
+            name = hub.config.default_workflow
+        except Exception:
+            name = "openspec"
+    states, initial = _workflow_states(name, hub)
+    ids = unmanaged_changes(hub.root) if args.all else [args.id]
+    adopted = [adopt_change(hub.root, cid, name, states=states, initial=initial) for cid in ids]
+    if args.json:
+        ctx.json({"adopted": [a.to_json() for a in adopted]})
+        return 0
+    if not adopted:
+        ctx.out("Nothing to adopt: every open change is already managed by specflow.")
+        return 0
+    for a in adopted:
+        ctx.out(f"adopted {a.change} under workflow '{a.workflow}' in state '{a.state}' ({a.reason})")
+    return 0

@@ -1,0 +1,97 @@
+"""``specflow archive <id> [--yes] [--skip-specs] [--no-validate] [--json]``: OpenSpec's archive.
+
+For a change specflow does not manage this is ``openspec archive``: same checks, same merge, same
+JSON (``{archive: {...}, root}`` or ``{archive: null, status: [...]}`` with exit 1).  A change under
+a workflow is archived by its workflow's archive phase, so this command refuses it and says to use
+``specflow advance``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from specflow.cli.context import CliContext
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", help="the change to archive")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask (incomplete tasks, spec updates)")
+    p.add_argument("--skip-specs", action="store_true", help="move the change without merging its deltas")
+    p.add_argument("--no-validate", action="store_true", help="skip validation (not recommended)")
+    p.add_argument("--json", action="store_true", help="OpenSpec's JSON result")
+
+
+def _ask(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    try:
+        answer = input(f"{question} (y/N) ").strip().lower()
+    except EOFError:
+        return False
+    return answer in ("y", "yes")
+
+
+def _refuse(ctx: CliContext, as_json: bool, diag: dict[str, Any], root: str, issues: list[dict[str, Any]]) -> int:
+    if as_json:
+        ctx.json({"archive": None, "root": {"path": root, "source": "nearest"}, "status": [diag]})
+        return 1
+    for i in issues:
+        ctx.err(f"  {'✗' if i['level'] == 'ERROR' else '⚠'} {i['path']}: {i['message']}")
+    ctx.err(f"error: {diag['message']}")
+    if diag.get("fix"):
+        ctx.err(f"  fix: {diag['fix']}")
+    return 1
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from specflow.openspec.archive import ArchiveBlocked, archive_change
+
+    hub_root = ctx.open_hub().root
+    change_dir = hub_root / "openspec" / "changes" / args.id
+    state_file = change_dir / ".specflow" / "state.json"
+    if args.id and "/" not in args.id and state_file.is_file():
+        from specflow.state import read_state
+
+        record = read_state(change_dir) or {}
+        diag = {
+            "severity": "error",
+            "code": "archive_managed_by_workflow",
+            "message": f"change '{args.id}' is under workflow '{record.get('workflow')}' (state"
+            f" '{record.get('state')}'), so it is archived by its workflow, not by hand",
+            "fix": f"run 'specflow advance {args.id}' to reach the archive phase, which merges the"
+            " deltas and files the change away",
+        }
+        return _refuse(ctx, args.json, diag, str(hub_root), [])
+    try:
+        result = archive_change(
+            hub_root,
+            args.id,
+            yes=args.yes,
+            skip_specs=args.skip_specs,
+            no_validate=args.no_validate,
+            confirm=None if args.json else _ask,
+        )
+    except ArchiveBlocked as exc:
+        return _refuse(ctx, args.json, exc.diagnostic(), str(hub_root), exc.issues)
+    if args.json:
+        ctx.json({"archive": result.to_json(), "root": {"path": str(hub_root), "source": "nearest"}})
+        return 0
+    total, done = result.task_total, result.task_done
+    status = "No tasks" if total == 0 else "✓ Complete" if done == total else f"{done}/{total} tasks"
+    ctx.out(f"Task status: {status}")
+    if args.skip_specs:
+        ctx.out("Skipping spec updates (--skip-specs flag provided).")
+    elif result.specs:
+        ctx.out("Specs to update:")
+        for cap, how in result.specs:
+            ctx.out(f"  {cap}: {how}")
+    for w in result.warnings:
+        ctx.err(f"warning: {w}")
+    if result.totals is not None:
+        t = result.totals
+        ctx.out(f"Totals: + {t.added}, ~ {t.modified}, - {t.removed}, → {t.renamed}")
+        ctx.out("Specs updated successfully." if result.specs_updated else "Specs already in sync; no files changed.")
+    ctx.out(f"Change '{result.change}' archived as '{result.archived_as}'.")
+    return 0

@@ -1,0 +1,84 @@
+"""``specflow show <id> [--json] [--deltas-only]``: a change (its proposal and deltas) or a spec.
+
+``--json`` prints OpenSpec's document: ``{id, title, deltaCount, deltas, root}`` for a change,
+``{id, title, overview, requirementCount, requirements, metadata, root}`` for a spec.  Without it the
+file is printed as written, as ``openspec show`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from typing import Any
+
+from specflow.cli.context import CliContext
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("item", help="a change id or spec id")
+    p.add_argument("--json", action="store_true", help="OpenSpec's JSON document")
+    p.add_argument("--deltas-only", action="store_true", help="only the deltas (JSON, change)")
+    p.add_argument("--type", choices=("change", "spec"), help="disambiguate an item name")
+
+
+def _fail(ctx: CliContext, as_json: bool, code: str, message: str, fix: str | None = None) -> int:
+    if as_json:
+        entry: dict[str, Any] = {"severity": "error", "code": code, "message": message}
+        if fix:
+            entry["fix"] = fix
+        ctx.json({"status": [entry]})
+    else:
+        ctx.err(f"error: {message}" + (f"\n  fix: {fix}" if fix else ""))
+    return 1
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from specflow.openspec import discovery
+    from specflow.openspec import show as listing
+
+    root = ctx.open_hub().root
+    changes = discovery.change_ids(root / "openspec" / "changes")
+    specs = discovery.spec_ids(root / "openspec" / "specs")
+    is_change, is_spec = args.item in changes, args.item in specs
+    kind = args.type or ("change" if is_change else "spec" if is_spec else None)
+    if kind is None or (args.type == "change" and not is_change) or (args.type == "spec" and not is_spec):
+        close = difflib.get_close_matches(args.item, changes + specs, n=5)
+        message = f"Unknown item '{args.item}'." + (f" Did you mean: {', '.join(close)}?" if close else "")
+        return _fail(ctx, args.json, "unknown_item", message)
+    if args.type is None and is_change and is_spec:
+        return _fail(
+            ctx,
+            args.json,
+            "ambiguous_item",
+            f"Ambiguous item '{args.item}' matches both a change and a spec.",
+            "Pass --type change|spec.",
+        )
+    if kind == "change":
+        if args.json:
+            try:
+                ctx.json(listing.show_change_json(root, args.item))
+            except listing.ShowError as exc:
+                return _fail(ctx, False, "show_failed", exc.message)
+            return 0
+        proposal = root / "openspec" / "changes" / args.item / "proposal.md"
+        if not proposal.is_file():
+            return _fail(
+                ctx,
+                False,
+                "show_failed",
+                f'Change "{args.item}" has no proposal.md yet.',
+                f"write {proposal}, or check the change with 'specflow status {args.item}'",
+            )
+        ctx.out(proposal.read_text(encoding="utf-8", errors="replace"))
+        return 0
+    if args.deltas_only:
+        ctx.err("Warning: Ignoring flags not applicable to spec: deltasOnly")
+    if args.json:
+        try:
+            ctx.json(listing.show_spec_json(root, args.item))
+        except listing.ShowError as exc:
+            return _fail(ctx, False, "show_failed", exc.message)
+        return 0
+    path = (root / "openspec" / "specs").joinpath(*args.item.split("/"), "spec.md")
+    ctx.out(path.read_text(encoding="utf-8", errors="replace"))
+    return 0

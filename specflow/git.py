@@ -1,0 +1,707 @@
+"""Every git call specflow makes, in one place.
+
+Plumbing runs as plain ``git`` subprocesses (fast, and with full control of the environment: a
+temporary index through ``GIT_INDEX_FILE``, optional locks off so read-only queries never
+rewrite a user's index).  GitPython is used, lazily, where its object model reads better than
+parsing output: commit listings for refusals and messages.  Nothing else in specflow runs git
+or imports GitPython.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from specflow.errors import GitError
+
+ZERO_SHA = "0" * 40
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+#: Identity of the commits specflow makes for itself (checkpoints): they never need the user's.
+SPECFLOW_IDENTITY = {
+    "GIT_AUTHOR_NAME": "specflow",
+    "GIT_AUTHOR_EMAIL": "specflow@localhost",
+    "GIT_COMMITTER_NAME": "specflow",
+    "GIT_COMMITTER_EMAIL": "specflow@localhost",
+}
+
+# Variables that would point git at another repository or index than the one we name.
+_SCRUB = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_PREFIX",
+    "GIT_NAMESPACE",
+)
+
+_BASE_ENV: dict[str, str] | None = None
+
+
+def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    global _BASE_ENV
+    if _BASE_ENV is None:
+        base = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+        base["GIT_TERMINAL_PROMPT"] = "0"
+        base["GIT_OPTIONAL_LOCKS"] = "0"  # queries never rewrite the index to refresh stat data
+        base.setdefault("LC_ALL", "C")
+        _BASE_ENV = base
+    if not extra:
+        return _BASE_ENV
+    env = dict(_BASE_ENV)
+    env.update(extra)
+    return env
+
+
+def run_git(
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    input: bytes | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git args`` in ``cwd``; raise ``GitError`` with git's own message when it fails."""
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=_env(env),
+            input=input,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        if not Path(cwd).is_dir():
+            raise GitError(f"{cwd} does not exist", fix="check the path in specflow.yaml") from None
+        raise GitError("git is not installed (no 'git' on PATH)", fix="install git 2.38 or later") from exc
+    if check and proc.returncode != 0:
+        raise GitError(_failure(args, cwd, proc))
+    return proc
+
+
+def _failure(args: Sequence[str], cwd: Path, proc: subprocess.CompletedProcess[bytes]) -> str:
+    msg = (proc.stderr or proc.stdout or b"").decode("utf-8", "replace").strip()
+    shown = " ".join(a if len(a) < 60 else a[:57] + "..." for a in args[:6])
+    return f"git {shown} failed in {cwd} (exit {proc.returncode}): {msg or 'no message'}"
+
+
+def git_version() -> tuple[int, ...]:
+    """The installed git's version, e.g. ``(2, 39, 5)``."""
+    out = run_git(["--version"], Path.cwd()).stdout.decode().split()
+    nums = out[2].split(".") if len(out) > 2 else []
+    return tuple(int(n) for n in nums if n.isdigit())
+
+
+@dataclass(frozen=True)
+class Head:
+    """Where HEAD points: a branch (``ref``) or a detached commit (``sha``)."""
+
+    ref: str | None
+    sha: str | None
+
+    def describe(self) -> str:
+        if self.ref:
+            return self.ref.removeprefix("refs/heads/")
+        return f"detached at {self.sha[:10]}" if self.sha else "no commit"
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"ref": self.ref, "sha": self.sha}
+
+
+@dataclass(frozen=True)
+class TreeChange:
+    """One path that differs between two trees (``diff-tree --raw``)."""
+
+    path: str
+    status: str  # A, D, M, T
+    old_mode: str
+    new_mode: str
+    old_sha: str
+    new_sha: str
+
+    @property
+    def old_exists(self) -> bool:
+        return self.old_mode != "000000"
+
+    @property
+    def new_exists(self) -> bool:
+        return self.new_mode != "000000"
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One entry of an index file: mode, blob and stage of a path."""
+
+    mode: str
+    sha: str
+    stage: int
+
+
+@dataclass(frozen=True)
+class WorktreeInfo:
+    """One working tree of a repository, from ``git worktree list --porcelain``."""
+
+    path: Path
+    head: str | None
+    branch: str | None
+    locked: bool = False
+    prunable: bool = False
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """A commit, as refusals describe it."""
+
+    sha: str
+    summary: str
+    author: str
+    parents: tuple[str, ...]
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+    def describe(self) -> str:
+        return f"{self.sha[:10]} {self.summary!r} by {self.author}"
+
+
+@dataclass(frozen=True)
+class MergePreview:
+    """What ``git merge-tree --write-tree`` says a merge would give."""
+
+    clean: bool
+    tree: str
+    conflicts: tuple[str, ...]
+
+
+def find_git_dirs(root: Path) -> tuple[Path, Path] | None:
+    """``(git_dir, common_dir)`` of the working tree whose top is ``root``, read without git."""
+    dotgit = root / ".git"
+    if dotgit.is_dir():
+        git_dir = dotgit
+    elif dotgit.is_file():
+        try:
+            text = dotgit.read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        if not text.startswith("gitdir:"):
+            return None
+        git_dir = Path(text[len("gitdir:") :].strip())
+        if not git_dir.is_absolute():
+            git_dir = root / git_dir
+    else:
+        return None
+    git_dir = Path(os.path.realpath(git_dir))
+    common = git_dir
+    commondir_file = git_dir / "commondir"
+    if commondir_file.is_file():
+        rel = commondir_file.read_text(encoding="utf-8").strip()
+        common = Path(os.path.realpath(git_dir / rel))
+    return git_dir, common
+
+
+class GitRepo:
+    """A working tree (a main checkout or a linked worktree) of a git repository."""
+
+    def __init__(self, root: Path, git_dir: Path, common_dir: Path) -> None:
+        self.root = root
+        self.git_dir = git_dir
+        self.common_dir = common_dir
+
+    def __repr__(self) -> str:
+        return f"GitRepo({str(self.root)!r})"
+
+    # -- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path) -> GitRepo:
+        """The working tree at ``path`` (its top, or any folder inside it)."""
+        root = Path(os.path.realpath(path))
+        dirs = find_git_dirs(root)
+        if dirs is not None:
+            return cls(root, *dirs)
+        if not root.is_dir():
+            raise GitError(f"{path} does not exist", fix="check the path in specflow.yaml")
+        proc = run_git(
+            ["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"],
+            root,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise GitError(
+                f"{path} is not inside a git repository",
+                fix=f"run 'git init' in {path}, or fix the repo's path in specflow.yaml",
+            )
+        top, git_dir, common = proc.stdout.decode().splitlines()[:3]
+        common_path = Path(common) if os.path.isabs(common) else Path(top) / common
+        return cls(
+            Path(os.path.realpath(top)),
+            Path(os.path.realpath(git_dir)),
+            Path(os.path.realpath(common_path)),
+        )
+
+    @property
+    def is_linked_worktree(self) -> bool:
+        return self.git_dir != self.common_dir
+
+    # -- running --------------------------------------------------------------------------
+
+    def run(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        input: bytes | None = None,
+        check: bool = True,
+        index: Path | None = None,
+    ) -> bytes:
+        """Run git in this working tree and return its stdout (``index``: a temporary index)."""
+        if index is not None:
+            env = {**(env or {}), "GIT_INDEX_FILE": str(index)}
+        return run_git(args, self.root, env=env, input=input, check=check).stdout
+
+    def text(self, *args: str, **kwargs: Any) -> str:
+        return self.run(*args, **kwargs).decode("utf-8", "replace")
+
+    def ok(self, *args: str, env: Mapping[str, str] | None = None) -> bool:
+        """True when git exits 0."""
+        return run_git(args, self.root, env=env, check=False).returncode == 0
+
+    # -- refs and HEAD --------------------------------------------------------------------
+
+    def head(self) -> Head:
+        """Where this working tree's HEAD points, read from ``HEAD`` (sha resolved by git)."""
+        try:
+            text = (self.git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        except OSError:
+            text = ""
+        if text.startswith("ref:"):
+            ref = text[4:].strip()
+            return Head(ref, self.resolve(ref))
+        return Head(None, text or None)
+
+    def head_file(self) -> tuple[str | None, str | None]:
+        """HEAD as written: ``(ref, None)`` when on a branch, ``(None, sha)`` when detached."""
+        try:
+            text = (self.git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        except OSError:
+            return None, None
+        if text.startswith("ref:"):
+            return text[4:].strip(), None
+        return None, text or None
+
+    def resolve(self, rev: str) -> str | None:
+        """The commit sha of ``rev``, or None if it does not exist."""
+        proc = run_git(["rev-parse", "-q", "--verify", rev + "^{commit}"], self.root, check=False)
+        if proc.returncode != 0:
+            return None
+        return proc.stdout.decode().strip() or None
+
+    def refs(self, *patterns: str) -> dict[str, str]:
+        """``refname -> object sha`` for refs matching ``patterns`` (e.g. ``refs/heads/``)."""
+        out = self.text("for-each-ref", "--format=%(objectname) %(refname)", *patterns)
+        refs: dict[str, str] = {}
+        for line in out.splitlines():
+            sha, _, name = line.partition(" ")
+            if name:
+                refs[name] = sha
+        return refs
+
+    def refs_with_messages(self, prefix: str) -> list[tuple[str, str, str]]:
+        """``(refname, sha, message)`` for every ref under ``prefix`` (one git process)."""
+        sep = "\x1e\x1f"
+        out = self.text(
+            "for-each-ref", f"--format=%(refname)%00%(objectname)%00%(contents){sep}", prefix
+        )
+        result = []
+        for chunk in out.split(sep):
+            chunk = chunk.lstrip("\n")
+            if not chunk:
+                continue
+            parts = chunk.split("\x00", 2)
+            if len(parts) == 3:
+                result.append((parts[0], parts[1], parts[2]))
+        return result
+
+    def update_refs(self, commands: Iterable[str], message: str = "specflow") -> None:
+        """Apply ``update-ref --stdin`` commands atomically (``update <ref> <new> [<old>]`` ...)."""
+        lines = [c for c in commands]
+        if not lines:
+            return
+        self.run(
+            "update-ref", "-m", message, "--stdin", input=("\n".join(lines) + "\n").encode()
+        )
+
+    def set_head(self, head: Head) -> None:
+        """Point HEAD back at a branch, or detach it at a commit."""
+        if head.ref:
+            self.run("symbolic-ref", "-m", "specflow: put HEAD back", "HEAD", head.ref)
+        elif head.sha:
+            self.run("update-ref", "--no-deref", "-m", "specflow: put HEAD back", "HEAD", head.sha)
+
+    def branch_exists(self, branch: str) -> bool:
+        return self.ok("show-ref", "--verify", "--quiet", f"refs/heads/{branch}")
+
+    def current_branch(self) -> str | None:
+        ref, _ = self.head_file()
+        return ref.removeprefix("refs/heads/") if ref and ref.startswith("refs/heads/") else None
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """True if ``ancestor`` is reachable from ``descendant`` (or equal to it)."""
+        proc = run_git(["merge-base", "--is-ancestor", ancestor, descendant], self.root, check=False)
+        if proc.returncode > 1:
+            raise GitError(_failure(["merge-base", "--is-ancestor", ancestor, descendant], self.root, proc))
+        return proc.returncode == 0
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        proc = run_git(["merge-base", a, b], self.root, check=False)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def rev_list(self, *args: str) -> list[str]:
+        return self.text("rev-list", *args).split()
+
+    def commits(self, rev_range: str) -> list[CommitInfo]:
+        """The commits of ``rev_range`` (``a..b``), newest first, read with GitPython."""
+        import git as gitpython
+
+        repo = gitpython.Repo(self.root)
+        try:
+            return [
+                CommitInfo(
+                    c.hexsha,
+                    str(c.summary),
+                    str(c.author.name),
+                    tuple(p.hexsha for p in c.parents),
+                )
+                for c in repo.iter_commits(rev_range)
+            ]
+        finally:
+            repo.close()
+
+    # -- snapshots through a temporary index ----------------------------------------------
+
+    def snapshot(self, index: Path, seed: Path | None, exclude: Sequence[str] = ()) -> str:
+        """Write the working tree (tracked and untracked, not ignored) as a tree; return its sha.
+
+        ``index`` is a temporary index file (created from ``seed``, a previous snapshot's index
+        or a copy of the real index, so unchanged files are not hashed again).  ``exclude``:
+        glob pathspecs left out.  HEAD, the real index, the stash and the working tree are never
+        touched.
+        """
+        index.parent.mkdir(parents=True, exist_ok=True)
+        if seed is not None and seed.is_file():
+            if seed.resolve() != index.resolve():
+                shutil.copy2(seed, index)  # keep the mtime: git's racy-clean check relies on it
+        else:
+            index.unlink(missing_ok=True)
+        self.run("add", "-A", "--", ".", *(f":(exclude,glob){g}" for g in exclude), index=index)
+        return self.text("write-tree", index=index).strip()
+
+    def real_index(self) -> Path:
+        return self.git_dir / "index"
+
+    def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
+        """A commit of ``tree`` made by specflow (its own identity, never signed)."""
+        args = ["commit-tree", "--no-gpg-sign"]
+        for p in parents:
+            args += ["-p", p]
+        args.append(tree)
+        return self.text(*args, env=SPECFLOW_IDENTITY, input=message.encode("utf-8")).strip()
+
+    def commit_tree_as_user(self, tree: str, parents: Sequence[str], message: str) -> str:
+        """A commit of ``tree`` made as the user (their configured identity), e.g. a merge."""
+        args = ["commit-tree"]
+        for p in parents:
+            args += ["-p", p]
+        args.append(tree)
+        return self.text(*args, input=message.encode("utf-8")).strip()
+
+    def diff_trees(self, old: str, new: str) -> list[TreeChange]:
+        """Every path that differs between two trees, recursively, renames not detected."""
+        if old == new:
+            return []
+        out = self.run("diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", old, new)
+        return _parse_raw(out)
+
+    def diff_trees_batch(self, pairs: Sequence[tuple[str, str]]) -> list[list[str]]:
+        """Changed path names for each ``(old, new)`` tree pair, in one git process."""
+        if not pairs:
+            return []
+        payload = "".join(f"{a} {b}\n" for a, b in pairs).encode()
+        out = self.run(
+            "diff-tree", "--stdin", "-z", "-r", "--name-only", "--no-renames", input=payload
+        ).decode("utf-8", "surrogateescape")
+        # git prints each pair as a header line "<old> <new>\n", then its paths, NUL-terminated.
+        results: list[list[str]] = []
+        pos = 0
+        for a, b in pairs:
+            header = f"{a} {b}\n"
+            if not out.startswith(header, pos):
+                raise GitError(f"unexpected output from git diff-tree --stdin in {self.root}")
+            pos += len(header)
+            names: list[str] = []
+            while pos < len(out):
+                nxt = pairs[len(results) + 1] if len(results) + 1 < len(pairs) else None
+                if nxt is not None and out.startswith(f"{nxt[0]} {nxt[1]}\n", pos):
+                    break
+                end = out.find("\0", pos)
+                if end < 0:
+                    end = len(out)
+                names.append(out[pos:end])
+                pos = end + 1
+            results.append(names)
+        return results
+
+    def diff(self, old: str, new: str, *, stat: bool = False, color: bool = False) -> str:
+        """A patch (or ``--stat``) between two trees or commits."""
+        args = ["diff", "--no-ext-diff", "--color=always" if color else "--no-color"]
+        args.append("--stat" if stat else "--patch")
+        return self.text(*args, old, new, "--")
+
+    def read_blobs(self, shas: Iterable[str]) -> dict[str, bytes]:
+        """The content of each blob, read through one ``cat-file --batch``."""
+        wanted = list(dict.fromkeys(shas))
+        if not wanted:
+            return {}
+        out = self.run("cat-file", "--batch", input=("\n".join(wanted) + "\n").encode())
+        blobs: dict[str, bytes] = {}
+        pos = 0
+        for sha in wanted:
+            nl = out.index(b"\n", pos)
+            header = out[pos:nl].decode().split()
+            pos = nl + 1
+            if len(header) < 3 or header[1] == "missing":
+                raise GitError(f"object {sha} is missing from {self.common_dir}")
+            size = int(header[2])
+            blobs[sha] = out[pos : pos + size]
+            pos += size + 1
+        return blobs
+
+    def tree_dirs(self, tree: str, dirs: Iterable[str]) -> set[str]:
+        """Which of ``dirs`` exist as folders in ``tree``."""
+        wanted = sorted(set(dirs))
+        if not wanted:
+            return set()
+        out = self.run("ls-tree", "-d", "-z", "--name-only", tree, "--", *wanted)
+        return {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
+
+    def index_entries(self, index: Path | None = None, paths: Sequence[str] = ()) -> dict[str, IndexEntry]:
+        """``path -> entry`` of an index file (default: the real one), stage 0 and conflicts."""
+        args = ["ls-files", "-s", "-z"]
+        if paths:
+            args += ["--", *(f":(literal){p}" for p in paths)]
+        out = self.run(*args, index=index)
+        entries: dict[str, IndexEntry] = {}
+        for rec in out.decode("utf-8", "surrogateescape").split("\0"):
+            if not rec:
+                continue
+            meta, _, path = rec.partition("\t")
+            mode, sha, stage = meta.split()
+            entries[path] = IndexEntry(mode, sha, int(stage))
+        return entries
+
+    def set_index_entries(self, entries: Mapping[str, IndexEntry | None]) -> None:
+        """Put entries into the real index (None removes the path) with ``update-index``."""
+        if not entries:
+            return
+        lines = []
+        for path, entry in entries.items():
+            if entry is None:
+                lines.append(f"0 {ZERO_SHA}\t{path}")
+            else:
+                lines.append(f"{entry.mode} {entry.sha} {entry.stage}\t{path}")
+        payload = ("\0".join(lines) + "\0").encode("utf-8", "surrogateescape")
+        self.run("update-index", "-z", "--index-info", input=payload)
+
+    def reset_index_paths(self, commit: str, paths: Sequence[str]) -> None:
+        """Make the real index match ``commit`` for ``paths`` (``git reset -- paths``)."""
+        if not paths:
+            return
+        payload = ("\0".join(paths) + "\0").encode("utf-8", "surrogateescape")
+        self.run(
+            "reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul", commit, input=payload
+        )
+
+    def reset_mixed(self, commit: str) -> None:
+        """Move the checked-out branch to ``commit`` and the index with it; files untouched."""
+        self.run("reset", "-q", "--mixed", commit)
+
+    def status(self, *, untracked: bool = True) -> list[str]:
+        """``git status --porcelain`` lines (never rewrites the index)."""
+        mode = "--untracked-files=all" if untracked else "--untracked-files=no"
+        out = self.run("status", "--porcelain=v1", "-z", mode)
+        lines: list[str] = []
+        parts = out.decode("utf-8", "surrogateescape").split("\0")
+        i = 0
+        while i < len(parts):
+            rec = parts[i]
+            if rec:
+                lines.append(rec)
+                if rec[:1] in ("R", "C"):
+                    i += 1  # the rename source follows
+            i += 1
+        return lines
+
+    def operation_in_progress(self) -> str | None:
+        """A merge, rebase, cherry-pick or revert left half done in this working tree, if any."""
+        for name, what in (
+            ("MERGE_HEAD", "a merge"),
+            ("rebase-merge", "a rebase"),
+            ("rebase-apply", "a rebase"),
+            ("CHERRY_PICK_HEAD", "a cherry-pick"),
+            ("REVERT_HEAD", "a revert"),
+        ):
+            if (self.git_dir / name).exists():
+                return what
+        return None
+
+    # -- worktrees ------------------------------------------------------------------------
+
+    def worktree_add(
+        self, path: Path, branch: str, start: str | None, *, no_checkout: bool = False
+    ) -> None:
+        """``git worktree add`` on ``branch``, creating it from ``start`` when given."""
+        args = ["worktree", "add", "--quiet"]
+        if no_checkout:
+            args.append("--no-checkout")
+        if start is not None:
+            args += ["-b", branch, str(path), start]
+        else:
+            args += [str(path), branch]
+        self.run(*args)
+
+    def worktree_remove(self, path: Path, *, force: bool = False) -> None:
+        args = ["worktree", "remove"]
+        if force:
+            args += ["--force", "--force"]
+        self.run(*args, str(path))
+
+    def worktree_prune(self) -> None:
+        self.run("worktree", "prune")
+
+    def worktrees(self) -> list[WorktreeInfo]:
+        """Every working tree of the repository, the main one first."""
+        out = self.text("worktree", "list", "--porcelain", "-z")
+        result: list[WorktreeInfo] = []
+        fields: dict[str, str] = {}
+        for rec in [*out.split("\0"), ""]:
+            if rec:
+                key, _, value = rec.partition(" ")
+                fields[key] = value
+                continue
+            if "worktree" in fields:
+                branch = fields.get("branch")
+                result.append(
+                    WorktreeInfo(
+                        Path(fields["worktree"]),
+                        fields.get("HEAD"),
+                        branch.removeprefix("refs/heads/") if branch else None,
+                        "locked" in fields,
+                        "prunable" in fields,
+                    )
+                )
+            fields = {}
+        return result
+
+    def enable_sparse(self, worktree_git_dir: Path, patterns: Sequence[str]) -> None:
+        """Make a linked worktree sparse (non-cone ``patterns``), for that worktree only.
+
+        Uses per-worktree configuration (``extensions.worktreeConfig``, as ``git sparse-checkout``
+        itself does) and tells git to expect files outside the patterns, so the links specflow
+        puts where excluded folders were do not turn the skip-worktree bits off again.
+        """
+        if self.config_get("extensions.worktreeConfig") != "true":
+            self.run("config", "extensions.worktreeConfig", "true")
+        (worktree_git_dir / "info").mkdir(parents=True, exist_ok=True)
+        (worktree_git_dir / "info" / "sparse-checkout").write_text(
+            "\n".join(patterns) + "\n", encoding="utf-8"
+        )
+        (worktree_git_dir / "config.worktree").write_text(
+            "[core]\n\tsparseCheckout = true\n\tsparseCheckoutCone = false\n"
+            "[sparse]\n\texpectFilesOutsideOfPatterns = true\n",
+            encoding="utf-8",
+        )
+
+    def checkout_head(self) -> None:
+        """Fill the index and working tree from HEAD (after ``worktree add --no-checkout``)."""
+        self.run("read-tree", "-m", "-u", "HEAD")
+
+    def config_get(self, key: str) -> str | None:
+        proc = run_git(["config", "--get", key], self.root, check=False)
+        return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+    def config_set(self, key: str, value: str) -> None:
+        self.run("config", key, value)
+
+    def add_excludes(self, patterns: Sequence[str], comment: str) -> None:
+        """Append ``patterns`` to the repository's ``info/exclude`` (never the user's .gitignore)."""
+        path = self.common_dir / "info" / "exclude"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = ""
+        present = set(text.splitlines())
+        missing = [p for p in patterns if p not in present]
+        if not missing:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        block = ("" if not text or text.endswith("\n") else "\n") + f"# {comment}\n"
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(block + "\n".join(missing) + "\n")
+
+    # -- merging --------------------------------------------------------------------------
+
+    def merge_preview(self, base: str, branch: str) -> MergePreview:
+        """What merging ``branch`` into ``base`` would give, computed without touching anything."""
+        proc = run_git(
+            ["merge-tree", "--write-tree", "--name-only", "--no-messages", base, branch],
+            self.root,
+            check=False,
+        )
+        if proc.returncode not in (0, 1):
+            raise GitError(_failure(["merge-tree", "--write-tree", base, branch], self.root, proc))
+        lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+        tree = lines[0].strip() if lines else ""
+        conflicts: list[str] = []
+        for line in lines[1:]:
+            if not line:
+                break
+            if line not in conflicts:
+                conflicts.append(line)
+        return MergePreview(proc.returncode == 0, tree, tuple(conflicts))
+
+    def merge_no_ff(self, branch: str, message: str) -> None:
+        """Merge ``branch`` into the checked-out branch with a merge commit; abort on failure."""
+        proc = run_git(
+            ["merge", "--no-ff", "--no-edit", "-m", message, branch], self.root, check=False
+        )
+        if proc.returncode != 0:
+            run_git(["merge", "--abort"], self.root, check=False)
+            raise GitError(_failure(["merge", "--no-ff", branch], self.root, proc))
+
+    def reset_keep(self, commit: str) -> None:
+        """Move the checked-out branch back to ``commit`` keeping local changes (undo a merge)."""
+        self.run("reset", "-q", "--keep", commit)
+
+
+def _parse_raw(out: bytes) -> list[TreeChange]:
+    changes: list[TreeChange] = []
+    parts = out.split(b"\0")
+    i = 0
+    while i < len(parts) - 1:
+        meta = parts[i].decode()
+        if not meta.startswith(":"):
+            i += 1
+            continue
+        old_mode, new_mode, old_sha, new_sha, status = meta[1:].split()
+        path = parts[i + 1].decode("utf-8", "surrogateescape")
+        changes.append(TreeChange(path, status[0], old_mode, new_mode, old_sha, new_sha))
+        i += 2
+    return changes

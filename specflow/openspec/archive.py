@@ -1,0 +1,603 @@
+"""Archive a change as ``openspec archive <id> --yes`` does: merge its deltas, then file it away.
+
+The order is OpenSpec's: resolve the change, validate its deltas, check tasks, settle the dated
+destination (``YYYY-MM-DD-<id>``, local date, never doubled), then build *every* updated spec in
+memory and validate it.  Only when all of them pass is anything written: specs first (each in the
+line endings it already used), then the change folder (``.specflow/`` included) is moved.  If any
+write or the move fails, the specs already written are put back, so on failure nothing changes.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from specflow.errors import OpenSpecError
+from specflow.openspec import discovery
+from specflow.openspec.merge import Built, Counts, MergeError, build_updated_spec
+from specflow.openspec.meta import METADATA_FILE, ChangeMeta
+from specflow.openspec.validate import ERROR, validate_change_dir, validate_spec_content
+
+ARCHIVE_DATE_PREFIX_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-")
+_DELTA_HEADER_RE = re.compile(r"^##\s+(ADDED|MODIFIED|REMOVED|RENAMED)\s+Requirements", re.I | re.M)
+SPEC_NO_REQUIREMENTS = "Spec must have at least one requirement"
+
+
+class ArchiveBlocked(OpenSpecError):
+    """Archive refused; ``code`` is OpenSpec's diagnostic code (``archive_tasks_incomplete`` ...)."""
+
+    def __init__(self, code: str, message: str, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.code = code
+        self.issues: list[dict[str, Any]] = []
+
+    def diagnostic(self) -> dict[str, str]:
+        """OpenSpec's ``status`` entry: ``{severity, code, message[, fix]}``."""
+        out = {"severity": "error", "code": self.code, "message": self.message}
+        if self.fix:
+            out["fix"] = self.fix
+        return out
+
+
+@dataclass
+class SpecUpdate:
+    """One delta spec and the main spec it lands on."""
+
+    id: str
+    source: Path
+    target: Path
+    exists: bool
+
+
+@dataclass
+class _Prepared:
+    update: SpecUpdate
+    built: Built
+    outcome: str  # write | retire | skip
+
+
+@dataclass
+class ArchiveResult:
+    """What archive did, in the shape of ``openspec archive --json``'s ``archive`` object."""
+
+    change: str
+    archived_as: str
+    path: Path
+    specs_updated: bool
+    totals: Counts | None = None
+    warnings: list[str] = field(default_factory=list)
+    task_total: int = 0
+    task_done: int = 0
+    specs: list[tuple[str, str]] = field(default_factory=list)  # (capability, create|update)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{change, archivedAs, path, specsUpdated[, totals][, warnings]}``."""
+        out: dict[str, Any] = {
+            "change": self.change,
+            "archivedAs": self.archived_as,
+            "path": str(self.path),
+            "specsUpdated": self.specs_updated,
+        }
+        if self.totals is not None:
+            out["totals"] = self.totals.to_json()
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
+
+    def summary(self) -> str:
+        """One line for people and for workflow history."""
+        t = self.totals
+        counts = f" (+{t.added} ~{t.modified} -{t.removed} →{t.renamed})" if t else ""
+        specs = "specs updated" if self.specs_updated else "no spec changes"
+        return f"archived {self.change} as {self.archived_as}: {specs}{counts}"
+
+
+def archive_name(change_id: str, today: date | None = None) -> str:
+    """``YYYY-MM-DD-<id>`` (local date), or the id itself when it already carries a date."""
+    if ARCHIVE_DATE_PREFIX_RE.match(change_id):
+        return change_id
+    return f"{(today or date.today()).isoformat()}-{change_id}"
+
+
+def find_spec_updates(change_dir: Path, specs_dir: Path) -> list[SpecUpdate]:
+    """Every delta spec of the change with its target main spec (nested capability paths kept)."""
+    out = []
+    for spec in discovery.discover_spec_files(change_dir / "specs"):
+        target = specs_dir.joinpath(*spec.id.split("/"), "spec.md")
+        out.append(SpecUpdate(spec.id, spec.path, target, os.path.exists(target)))
+    return out
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def build_update(update: SpecUpdate, change_id: str) -> Built:
+    """Rebuild one main spec in memory (``MergeError`` when archive would refuse)."""
+    delta = _read(update.source)
+    try:
+        target: str | None = _read(update.target)
+    except (FileNotFoundError, NotADirectoryError):
+        target = None
+    return build_updated_spec(update.id, delta, target, change_id, target_display=str(update.target))
+
+
+def is_retirable(spec_id: str, rebuilt: str) -> bool:
+    """True when the only thing wrong with ``rebuilt`` is that it has no requirements."""
+    report = validate_spec_content(spec_id, rebuilt)
+    if report.valid():
+        return False
+    errors = [i for i in report.issues if i.level == ERROR]
+    return bool(errors) and all(i.message == SPEC_NO_REQUIREMENTS for i in errors)
+
+
+def _outcome(update: SpecUpdate, built: Built, skip_validation: bool, retire: bool) -> str:
+    if not retire:
+        return "write"
+    if (
+        skip_validation
+        or not built.no_requirement_blocks
+        or built.unaccounted
+        or not is_retirable(update.id, built.rebuilt)
+    ):
+        return "write"
+    if not update.exists:
+        return "skip"
+    return "retire" if built.counts.removed > 0 else "write"
+
+
+def detect_line_ending(content: str) -> str | None:
+    """The dominant line ending (CRLF wins a tie), or None when there is no line break."""
+    crlf = content.count("\r\n")
+    lf = content.count("\n") - crlf
+    if crlf == 0 and lf == 0:
+        return None
+    return "\r\n" if crlf >= lf else "\n"
+
+
+def match_line_ending(rebuilt: str, original: str) -> str:
+    """``rebuilt`` (LF) written with the line endings ``original`` used."""
+    ending = detect_line_ending(original)
+    if ending is None or ending == "\n":
+        return rebuilt.replace("\r\n", "\n") if ending else rebuilt
+    return rebuilt.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def _quote_for_shell(value: str) -> str | None:
+    if re.match(r"^[A-Za-z0-9._/-]+$", value):
+        return value
+    if not re.search(r"[\"\\$`\r\n%!]", value):
+        return f'"{value}"'
+    return None
+
+
+def _list_active(changes_dir: Path) -> list[str]:
+    try:
+        with os.scandir(changes_dir) as it:
+            return sorted(e.name for e in it if e.is_dir(follow_symlinks=False) and e.name != "archive")
+    except FileNotFoundError:
+        return []
+
+
+def _resolve_change(changes_dir: Path, change_id: str) -> Path:
+    if not change_id:
+        raise ArchiveBlocked("archive_change_name_invalid", "Change name must not be empty")
+    if change_id in (".", ".."):
+        raise ArchiveBlocked("archive_change_name_invalid", f"Change name must not be '{change_id}'")
+    if "/" in change_id or "\\" in change_id:
+        raise ArchiveBlocked("archive_change_name_invalid", "Change name must not contain path separators")
+    change_dir = changes_dir / change_id
+    try:
+        st = change_dir.lstat()
+    except OSError:
+        st = None
+    if st is not None and os.path.islink(change_dir):
+        raise ArchiveBlocked(
+            "archive_change_symlink",
+            f"Change '{change_id}' is a symbolic link. Replace it with a real directory before archiving.",
+        )
+    if st is None or not change_dir.is_dir():
+        available = _list_active(changes_dir)
+        tail = (
+            f"Available changes: {', '.join(available)}"
+            if available
+            else "No active changes exist in this root."
+        )
+        raise ArchiveBlocked("archive_change_not_found", f"Change '{change_id}' not found. {tail}")
+    nested = discovery.nested_changes(changes_dir, change_id)
+    if nested:
+        raise ArchiveBlocked(
+            "archive_change_is_namespace_folder",
+            f"Cannot archive '{change_id}': {discovery.describe_nested(change_id, nested)}",
+            f"Rename openspec/changes/{nested[0]}/ to a flat change directory, then archive it.",
+        )
+    return change_dir
+
+
+def _needs_delta_validation(change_dir: Path, meta: ChangeMeta) -> bool:
+    specs_dir = change_dir / "specs"
+    if (specs_dir / "spec.md").is_file() or discovery.find_unread_delta_files(specs_dir):
+        return True
+    marker = meta.marker("skip_specs")
+    if marker.invalid is not None:
+        return True
+    if marker.declared:
+        try:
+            if discovery.has_any_file_under(specs_dir):
+                return True
+        except OSError:
+            return True
+    for spec in discovery.discover_spec_files(specs_dir):
+        try:
+            if _DELTA_HEADER_RE.search(_read(spec.path)):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+Confirm = Callable[[str], bool]
+
+
+def archive_change(
+    root: Path,
+    change_id: str,
+    *,
+    yes: bool = False,
+    skip_specs: bool = False,
+    no_validate: bool = False,
+    confirm: Confirm | None = None,
+    today: date | None = None,
+) -> ArchiveResult:
+    """Archive ``change_id`` of the tree at ``root``; raise ``ArchiveBlocked`` on any refusal.
+
+    Without ``yes``, the two questions OpenSpec asks (incomplete tasks, applying spec updates) go
+    to ``confirm``; with no ``confirm`` they refuse as OpenSpec's ``--json`` mode does.
+    """
+    from specflow.openspec.listing import task_counts
+
+    changes_dir = root / "openspec" / "changes"
+    archive_dir = changes_dir / "archive"
+    specs_dir = root / "openspec" / "specs"
+    change_dir = _resolve_change(changes_dir, change_id)
+    meta = ChangeMeta.load(change_dir, root)
+
+    if not no_validate:
+        if _needs_delta_validation(change_dir, meta):
+            report = validate_change_dir(change_dir)
+            if not report.valid():
+                blocked = ArchiveBlocked(
+                    "archive_validation_failed",
+                    f"Validation failed for change '{change_id}'.",
+                    f"Run openspec validate {change_id} for details, fix the errors, or rerun with"
+                    " --no-validate.",
+                )
+                blocked.issues = [i.to_json() for i in report.issues if i.level in (ERROR, "WARNING")]
+                raise blocked
+    elif not yes and (confirm is None or not confirm("Skipping validation may archive invalid specs. Continue?")):
+        raise ArchiveBlocked(
+            "archive_confirmation_required",
+            "Skipping validation requires confirmation: rerun with --yes.",
+            "openspec archive <change-name> --json --no-validate --yes",
+        )
+
+    total, done = task_counts(change_dir, root, meta)
+    incomplete = max(total - done, 0)
+    if incomplete and not yes and (
+        confirm is None or not confirm(f"Warning: {incomplete} incomplete task(s) found. Continue?")
+    ):
+        raise ArchiveBlocked(
+            "archive_tasks_incomplete",
+            f"{incomplete} incomplete task(s) found for change '{change_id}'.",
+            "Complete the tasks or rerun with --yes.",
+        )
+
+    name = archive_name(change_id, today)
+    archive_path = archive_dir / name
+    if os.path.lexists(archive_path):
+        raise ArchiveBlocked("archive_target_exists", f"Archive '{name}' already exists.")
+    retire = meta.marker("retire_capabilities")
+    result = ArchiveResult(change_id, name, archive_path, False, task_total=total, task_done=done)
+    archive_dir.mkdir(parents=True, exist_ok=True)
+
+    prepared: list[_Prepared] = []
+    if not skip_specs:
+        updates = find_spec_updates(change_dir, specs_dir)
+        result.specs = [(u.id, "update" if u.exists else "create") for u in updates]
+        if updates:
+            error: MergeError | None = None
+            try:
+                for u in updates:
+                    built = build_update(u, change_id)
+                    prepared.append(_Prepared(u, built, _outcome(u, built, no_validate, retire.declared)))
+                    result.warnings.extend(built.warnings)
+            except MergeError as exc:
+                error = exc
+            if not yes and (confirm is None or not confirm("Proceed with spec updates?")):
+                if confirm is None:
+                    raise ArchiveBlocked(
+                        "archive_confirmation_required",
+                        f"Updating {len(updates)} spec(s) requires confirmation: rerun with --yes.",
+                        "openspec archive <change-name> --json --yes",
+                    )
+                prepared = []  # declined: archive without touching specs, as OpenSpec does
+                updates = []
+            if updates:
+                if error is not None:
+                    raise ArchiveBlocked(
+                        "archive_spec_update_failed",
+                        str(error),
+                        "Fix the change delta specs and rerun. No files were changed.",
+                    )
+                if not no_validate:
+                    _validate_rebuilt(prepared, retire.declared, retire.invalid)
+                result.totals = _apply(prepared, specs_dir, root, change_dir, archive_path, result)
+                return result
+    _claim_and_move(change_dir, archive_path, name)
+    return result
+
+
+def _validate_rebuilt(prepared: list[_Prepared], retire_declared: bool, retire_invalid: str | None) -> None:
+    for p in prepared:
+        if p.outcome != "write":
+            continue
+        report = validate_spec_content(p.update.id, p.built.rebuilt)
+        if report.valid():
+            continue
+        sid = p.update.id
+        emptied = (
+            p.update.exists
+            and p.built.counts.removed > 0
+            and p.built.no_requirement_blocks
+            and is_retirable(sid, p.built.rebuilt)
+        )
+        invalid = f" The marker present now cannot be honored ({retire_invalid})." if retire_invalid else ""
+        fix: str | None = None
+        if retire_declared and p.built.unaccounted and is_retirable(sid, p.built.rebuilt):
+            fix = (
+                f"'{sid}' declares retire_capabilities, but the spec holds content the merge cannot"
+                " safely account for and deleting the file would take with it:"
+                f" {_describe_lines(p.built.unaccounted)}. Move it into `## Purpose` or a canonical"
+                " requirement, or delete the spec by hand."
+            )
+        elif not retire_declared and emptied and not p.built.unaccounted:
+            fix = (
+                f"This change removes the last requirement '{sid}' has. To retire the capability and"
+                " delete its spec, add `retire_capabilities: true` to the change's"
+                f" {METADATA_FILE} (alongside its `schema:`, which that file requires), then rerun."
+                + invalid
+            )
+        elif not retire_declared and emptied:
+            fix = (
+                f"This change removes the last requirement '{sid}' has, so the rebuilt spec has none"
+                " left and cannot be written. Retiring the capability is what archive does instead,"
+                " and it is refused while the spec holds content the merge cannot safely account for"
+                f" and deleting the file would take with it: {_describe_lines(p.built.unaccounted)}."
+                " Move it into `## Purpose` or a canonical requirement, or delete the spec by hand,"
+                " then rerun." + invalid
+            )
+        raise ArchiveBlocked(
+            "archive_spec_validation_failed",
+            f"Rebuilt spec for '{sid}' failed validation. No files were changed.",
+            fix or f"Run openspec validate {sid} after fixing the change deltas.",
+        )
+
+
+def _describe_lines(lines: list[str]) -> str:
+    def clip(line: str) -> str:
+        safe = re.sub("[\u0000-\u001f\u007f]", "?", line)
+        return f'"{safe[:200]}\u2026"' if len(safe) > 200 else f'"{safe}"'
+
+    shown = ", ".join(clip(line) for line in lines[:3])
+    rest = f", and {len(lines) - 3} more line(s)" if len(lines) > 3 else ""
+    return shown + rest
+
+
+@dataclass
+class _Snapshot:
+    target: Path
+    existed: bool
+    content: bytes | None
+    created_dirs: list[Path]
+
+
+def _snapshot(target: Path, specs_dir: Path) -> _Snapshot:
+    try:
+        content = target.read_bytes()
+        return _Snapshot(target, True, content, [])
+    except FileNotFoundError:
+        created: list[Path] = []
+        d = target.parent
+        while d != specs_dir and not d.exists() and specs_dir in d.parents:
+            created.append(d)
+            d = d.parent
+        return _Snapshot(target, False, None, created)
+
+
+def _restore(snapshots: list[_Snapshot]) -> list[str]:
+    errors = []
+    for s in reversed(snapshots):
+        try:
+            if s.existed and s.content is not None:
+                s.target.parent.mkdir(parents=True, exist_ok=True)
+                s.target.write_bytes(s.content)
+            else:
+                s.target.unlink(missing_ok=True)
+                for d in s.created_dirs:
+                    try:
+                        d.rmdir()
+                    except OSError:
+                        break
+        except OSError as exc:
+            errors.append(f"{s.target}: {exc.strerror or exc}")
+    return errors
+
+
+def _prune_empty(start: Path, boundary: Path) -> None:
+    try:
+        real_boundary = boundary.resolve()
+    except OSError:
+        return
+    d = start
+    while True:
+        if d.is_symlink():
+            return
+        try:
+            real = d.resolve()
+        except OSError:
+            return
+        if real == real_boundary or real_boundary not in real.parents:
+            return
+        try:
+            if any(d.iterdir()):
+                return
+            d.rmdir()
+        except OSError:
+            return
+        d = d.parent
+
+
+def _apply(
+    prepared: list[_Prepared],
+    specs_dir: Path,
+    root: Path,
+    change_dir: Path,
+    archive_path: Path,
+    result: ArchiveResult,
+) -> Counts:
+    mutations = [
+        p for p in prepared if p.outcome == "retire" or (p.outcome == "write" and p.built.counts.total > 0)
+    ]
+    claim = _claim(archive_path)
+    try:
+        if os.path.lexists(archive_path):
+            raise ArchiveBlocked("archive_target_exists", f"Archive '{archive_path.name}' already exists.")
+        snapshots = [_snapshot(p.update.target, specs_dir) for p in mutations]
+        totals = Counts()
+        wrote = False
+        try:
+            for p in mutations:
+                if p.outcome != "write":
+                    continue
+                target = p.update.target
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    previous: str | None = target.read_bytes().decode("utf-8", errors="replace")
+                except FileNotFoundError:
+                    previous = None
+                text = p.built.rebuilt if previous is None else match_line_ending(p.built.rebuilt, previous)
+                with open(target, "w", encoding="utf-8", newline="") as fh:
+                    fh.write(text)
+                wrote = True
+                _add(totals, p.built.counts)
+            for p in mutations:
+                if p.outcome != "retire":
+                    continue
+                target = p.update.target
+                real = target.resolve()
+                target.unlink()
+                _prune_empty(target.parent, specs_dir)
+                wrote = True
+                _add(totals, p.built.counts)
+                try:
+                    rel = real.relative_to(root.resolve()).as_posix()
+                except ValueError:
+                    rel = str(real)
+                quoted = None if os.path.isabs(rel) else _quote_for_shell(f":(top){rel}")
+                recovery = (
+                    f"If it was committed, restore it with: git checkout HEAD -- {quoted}"
+                    if quoted
+                    else f"It was deleted from {rel}; if it was committed, restore it from that"
+                    " checkout's history."
+                )
+                result.warnings.append(
+                    f"{p.update.id} - capability retired; deleted the main spec (all requirements"
+                    f" removed, declared by retire_capabilities) at {rel}. Its section(s) went with"
+                    f" it: Purpose. {recovery}"
+                )
+            os.rename(change_dir, archive_path)
+        except BaseException as exc:
+            problems = _restore(snapshots)
+            if problems:
+                raise OpenSpecError(
+                    f"archive failed ({exc}) and rollback also failed: {'; '.join(problems)}",
+                    fix="restore the listed spec files from git",
+                ) from exc
+            if isinstance(exc, OSError):
+                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise ArchiveBlocked(
+                        "archive_target_exists", f"Archive '{archive_path.name}' already exists."
+                    ) from None
+                raise OpenSpecError(
+                    f"archive failed: {exc.strerror or exc} ({exc.filename}). No files were changed.",
+                ) from None
+            raise
+        result.specs_updated = wrote
+        return totals
+    finally:
+        _release(claim)
+
+
+def _add(totals: Counts, counts: Counts) -> None:
+    totals.added += counts.added
+    totals.modified += counts.modified
+    totals.removed += counts.removed
+    totals.renamed += counts.renamed
+
+
+def _claim(archive_path: Path) -> Path:
+    claim = archive_path.parent / ".openspec-archive.lock"
+    try:
+        fd = os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise ArchiveBlocked(
+            "archive_target_exists",
+            f"Archive '{archive_path.name}' is already being created. If no archive process is"
+            f" running, remove the stale claim at {claim} and rerun.",
+        ) from None
+    try:
+        os.write(fd, f'{{"pid":{os.getpid()}}}'.encode())
+    finally:
+        os.close(fd)
+    return claim
+
+
+def _release(claim: Path) -> None:
+    claim.unlink(missing_ok=True)
+
+
+def _claim_and_move(change_dir: Path, archive_path: Path, name: str) -> None:
+    claim = _claim(archive_path)
+    try:
+        if os.path.lexists(archive_path):
+            raise ArchiveBlocked("archive_target_exists", f"Archive '{name}' already exists.")
+        try:
+            os.rename(change_dir, archive_path)
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                raise ArchiveBlocked("archive_target_exists", f"Archive '{name}' already exists.") from None
+            raise OpenSpecError(
+                f"could not move {change_dir} to {archive_path}: {exc.strerror or exc}"
+            ) from None
+    finally:
+        _release(claim)
+
+
+__all__ = [
+    "ArchiveBlocked",
+    "ArchiveResult",
+    "SpecUpdate",
+    "archive_change",
+    "archive_name",
+    "build_update",
+    "detect_line_ending",
+    "find_spec_updates",
+    "is_retirable",
+    "match_line_ending",
+]

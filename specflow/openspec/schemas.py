@@ -1,0 +1,125 @@
+"""Workflow schemas OpenSpec knows (built in, user-level, project-local) and the task file each tracks.
+
+Looked up once and cached (re-checked at most once a second, by the directories' mtimes), so
+listing 500 changes costs two ``stat`` calls, not a thousand.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BUILTIN_SCHEMAS = ("spec-driven",)
+
+
+def _global_data_dir() -> str:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    if xdg:
+        return os.path.join(xdg, "openspec")
+    return os.path.join(os.path.expanduser("~"), ".local", "share", "openspec")
+
+
+def mtime_ns(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
+
+
+def _schema_dirs(base: str) -> dict[str, str]:
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return {}
+    found: dict[str, str] = {}
+    for e in sorted(entries, key=lambda e: e.name):
+        name = e.name
+        if name.startswith((".fork-staging-", ".init-staging-")):
+            continue
+        if ".fork-backup-" in name or ".init-backup-" in name:
+            continue
+        schema = os.path.join(e.path, "schema.yaml")
+        try:
+            if e.is_dir() and os.path.exists(schema):
+                found[name] = schema
+        except OSError:
+            continue
+    return found
+
+
+@dataclass
+class _Schemas:
+    names: list[str]
+    custom: dict[str, str]  # name -> schema.yaml (project-local wins over user-level)
+    generates: dict[str, str | None] = field(default_factory=dict)
+
+
+_SCHEMAS_CACHE: dict[tuple[str, str, int, int], _Schemas] = {}
+_SCHEMAS_RECENT: dict[tuple[str, str | None], tuple[float, _Schemas]] = {}
+_RECHECK_SECONDS = 1.0
+
+
+def registry(project_root: str) -> _Schemas:
+    """The schemas visible from ``project_root`` (cached)."""
+    recent_key = (project_root, os.environ.get("XDG_DATA_HOME"))
+    recent = _SCHEMAS_RECENT.get(recent_key)
+    now = time.monotonic()
+    if recent is not None and now - recent[0] < _RECHECK_SECONDS:
+        return recent[1]
+    user = os.path.join(_global_data_dir(), "schemas")
+    project = os.path.join(project_root, "openspec", "schemas")
+    key = (project, user, mtime_ns(project), mtime_ns(user))
+    hit = _SCHEMAS_CACHE.get(key)
+    if hit is not None:
+        _SCHEMAS_RECENT[recent_key] = (now, hit)
+    if hit is None:
+        user_found = _schema_dirs(user)
+        project_found = _schema_dirs(project)
+        custom = {**user_found, **project_found}
+        names = sorted(set(BUILTIN_SCHEMAS) | set(custom))
+        hit = _SCHEMAS_CACHE[key] = _Schemas(names, custom)
+        _SCHEMAS_RECENT[recent_key] = (now, hit)
+    return hit
+
+
+def list_schemas(project_root: Path) -> list[str]:
+    """Every workflow schema OpenSpec would accept: built in, user-level and project-local."""
+    return list(registry(str(project_root)).names)
+
+
+def tasks_generates(schema: str, project_root: str) -> str | None:
+    """The ``generates`` glob of the artifact the schema's ``apply.tracks`` names (tasks.md)."""
+    reg = registry(project_root)
+    if schema in reg.generates:
+        return reg.generates[schema]
+    custom = reg.custom.get(schema)
+    if custom is None:
+        if schema not in BUILTIN_SCHEMAS:
+            raise ValueError(f"Unknown schema '{schema}'")
+        result: str | None = "tasks.md"
+    else:
+        from specflow.openspec.meta import load_simple_yaml
+
+        with open(custom, encoding="utf-8") as fh:
+            data = load_simple_yaml(fh.read())
+        if not isinstance(data, dict):
+            raise ValueError("invalid schema")
+        result = None
+        apply = data.get("apply")
+        tracks = apply.get("tracks") if isinstance(apply, dict) else None
+        for art in data.get("artifacts") or []:
+            if not isinstance(art, dict):
+                continue
+            if (tracks is not None and art.get("generates") == tracks) or (
+                tracks is None and art.get("id") == "tasks"
+            ):
+                gen = art.get("generates")
+                result = str(gen) if gen else None
+                break
+    reg.generates[schema] = result
+    return result
+
+
+__all__ = ["BUILTIN_SCHEMAS", "list_schemas", "mtime_ns", "registry", "tasks_generates"]

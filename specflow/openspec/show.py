@@ -1,0 +1,181 @@
+"""``show``: a change's proposal and parsed deltas, or a main spec, in OpenSpec's JSON shape."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_TITLE_RE = re.compile(r"^#[ \t]+(?:Change:[ \t]+)?([^\n\r\u2028\u2029]+)$", re.M | re.I)
+_SIMPLE_DELTA_RE = re.compile(r"^\s*-\s*\*\*([^*:]+)(?::\*\*|\*\*:)\s*(.+)$")
+
+
+def change_title(proposal: str, change_id: str) -> str:
+    """The proposal's ``# `` title (``Change:`` prefix dropped), or the id for ``# Proposal``."""
+    m = _TITLE_RE.search(proposal)
+    title = m.group(1).strip() if m else ""
+    return title if title and title.lower() != "proposal" else change_id
+
+
+@dataclass
+class ShowError(Exception):
+    """``show`` could not produce the item (the message is OpenSpec's)."""
+
+    message: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _requirement_json(block_raw: str) -> dict[str, Any] | None:
+    from specflow.openspec.markdown import js_trim, parse_sections
+    from specflow.openspec.requirements import extract_requirement_text
+
+    header, *body = block_raw.split("\n")
+    title = js_trim(re.sub(r"^###[ \t]*", "", header))
+    lines = f"### {title}\n{chr(10).join(body)}".split("\n") if body else [f"### {title}"]
+    sections = parse_sections(lines)
+    if not sections or not re.match(r"^Requirement:\s*\S", js_trim(sections[0].title), re.I):
+        return None
+    sec = sections[0]
+    text = extract_requirement_text(sec.title, sec.content.split("\n"))
+    scenarios = [{"rawText": c.content} for c in sec.children if js_trim(c.content)]
+    return {"text": text, "scenarios": scenarios}
+
+
+def _simple_deltas(what_changes: str) -> list[dict[str, Any]]:
+    out = []
+    for line in what_changes.split("\n"):
+        m = _SIMPLE_DELTA_RE.match(line)
+        if not m:
+            continue
+        spec, desc = m.group(1).strip(), m.group(2).strip()
+        low = desc.lower()
+        op = "MODIFIED"
+        if re.search(r"\brename(s|d|ing)?\b", low) or re.search(r"\brenamed\s+(to|from)\b", low):
+            op = "RENAMED"
+        elif re.search(r"\badd(s|ed|ing)?\b|\bcreate(s|d|ing)?\b|\bnew\b", low):
+            op = "ADDED"
+        elif re.search(r"\bremove(s|d|ing)?\b|\bdelete(s|d|ing)?\b", low):
+            op = "REMOVED"
+        out.append({"spec": spec, "operation": op, "description": desc})
+    return out
+
+
+def change_deltas(change_dir: Path, what_changes: str = "") -> list[dict[str, Any]]:
+    """The deltas ``openspec show <change> --json`` reports, in its order and shape."""
+    from specflow.openspec import discovery
+    from specflow.openspec.deltas import parse_delta_spec
+
+    deltas: list[dict[str, Any]] = []
+    any_sections = False
+    for spec in discovery.discover_spec_files(change_dir / "specs"):
+        try:
+            plan = parse_delta_spec(spec.path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue
+        any_sections = any_sections or plan.has_sections
+        for op, verb, blocks in (("ADDED", "Add", plan.added), ("MODIFIED", "Modify", plan.modified)):
+            for block in blocks:
+                req = _requirement_json(block.raw)
+                if req is not None:
+                    deltas.append(
+                        {
+                            "spec": spec.id,
+                            "operation": op,
+                            "description": f"{verb} requirement: {req['text']}",
+                            "requirement": req,
+                            "requirements": [req],
+                        }
+                    )
+        pool = list(plan.removed_blocks)
+        for name in plan.removed:
+            idx = next((i for i, b in enumerate(pool) if b.name == name), -1)
+            raw = pool.pop(idx).raw if idx >= 0 else f"### Requirement: {name}"
+            req = _requirement_json(raw)
+            if req is not None:
+                deltas.append(
+                    {
+                        "spec": spec.id,
+                        "operation": "REMOVED",
+                        "description": f"Remove requirement: {req['text']}",
+                        "requirement": req,
+                        "requirements": [req],
+                    }
+                )
+        for r in plan.renamed:
+            deltas.append(
+                {
+                    "spec": spec.id,
+                    "operation": "RENAMED",
+                    "description": f'Rename requirement from "{r.src}" to "{r.dst}"',
+                    "rename": {"from": r.src, "to": r.dst},
+                }
+            )
+    return deltas if any_sections else _simple_deltas(what_changes)
+
+
+def show_change_json(root: Path, change_id: str) -> dict[str, Any]:
+    """``openspec show <change> --json``: id, title, deltaCount, deltas, root."""
+    from specflow.openspec import discovery
+    from specflow.openspec.markdown import find_section, normalize, parse_sections
+
+    change_dir = root / "openspec" / "changes" / change_id
+    proposal_path = change_dir / "proposal.md"
+    try:
+        proposal = proposal_path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        if change_dir.is_dir():
+            nested = discovery.nested_changes(change_dir.parent, change_id)
+            if nested:
+                raise ShowError(discovery.describe_nested(change_id, nested)) from None
+            raise ShowError(
+                f'Change "{change_id}" has no proposal.md yet. Run "openspec status --change'
+                f' {change_id}" to see which artifact comes next.'
+            ) from None
+        raise ShowError(f'Change "{change_id}" not found at {proposal_path}') from None
+    sections = parse_sections(normalize(proposal).split("\n"))
+    why = find_section(sections, "Why")
+    what = find_section(sections, "What Changes")
+    if why is None or not why.content:
+        raise ShowError("Change must have a Why section")
+    if what is None or not what.content:
+        raise ShowError("Change must have a What Changes section")
+    deltas = change_deltas(change_dir, what.content)
+    return {
+        "id": change_id,
+        "title": change_title(proposal, change_id),
+        "deltaCount": len(deltas),
+        "deltas": deltas,
+        "root": {"path": str(root), "source": "nearest"},
+    }
+
+
+def show_spec_json(root: Path, spec_id: str) -> dict[str, Any]:
+    """``openspec show <spec> --json``: id, title, overview, requirements, metadata, root."""
+    from specflow.openspec.specs import SpecParseError, parse_spec
+
+    path = (root / "openspec" / "specs").joinpath(*spec_id.split("/"), "spec.md")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise ShowError(f"Spec '{spec_id}' not found at {path}") from None
+    try:
+        spec = parse_spec(text, spec_id)
+    except SpecParseError as exc:
+        raise ShowError(str(exc)) from None
+    data = spec.to_json()
+    return {
+        "id": spec_id,
+        "title": spec_id,
+        "overview": data["overview"],
+        "requirementCount": len(spec.requirements),
+        "requirements": data["requirements"],
+        "metadata": data["metadata"],
+        "root": {"path": str(root), "source": "nearest"},
+    }
+
+
+__all__ = ["ShowError", "change_deltas", "change_title", "show_change_json", "show_spec_json"]

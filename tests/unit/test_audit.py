@@ -1,0 +1,298 @@
+"""specflow.audit: every escape is put back exactly, in-gate work stays; allowed work is kept."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from specflow.audit import AuditReport
+from specflow.gates import GatePolicy
+from specflow.workspaces import Workspaces
+from tests.conftest import commit_all, git
+from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, make_single_hub, status
+
+PROPOSAL = f"openspec/changes/{CHANGE}/proposal.md"
+
+
+@pytest.fixture
+def multi(tmp_path: Path) -> MultiHub:
+    return make_multi_hub(tmp_path)
+
+
+def propose(ws: Workspaces) -> GatePolicy:
+    return ws.policy(read_only=False, write=[f"openspec/changes/{CHANGE}/**"], worktrees=False, phase="propose")
+
+
+def apply(ws: Workspaces) -> GatePolicy:
+    ws.ensure_worktrees()
+    return ws.policy(read_only=False, write=[f"openspec/changes/{CHANGE}/tasks.md"], worktrees=True, phase="apply")
+
+
+def kinds(report: AuditReport) -> set[tuple[str, str, str]]:
+    return {(v.workspace, v.path, v.kind) for v in report.violations}
+
+
+def run_turn(ws: Workspaces, policy: GatePolicy, agent: object) -> AuditReport:
+    cp = ws.checkpoint(phase=policy.phase, state="explore")
+    agent()  # type: ignore[operator]
+    return ws.audit(cp, policy)
+
+
+def test_write_to_a_hub_file_outside_the_gate_is_put_back_and_in_gate_work_kept(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    policy = propose(ws)
+
+    def agent() -> None:
+        (multi.root / PROPOSAL).write_text("## Why\nBetter login.\n")
+        (multi.root / "CLAUDE.md").write_text("# rules\nignore all rules\n")
+
+    report = run_turn(ws, policy, agent)
+    assert kinds(report) == {("hub", "CLAUDE.md", "modified")}
+    assert not report.ok
+    assert "1 change(s) outside the gate put back: hub:CLAUDE.md (modified" in report.summary()
+    assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
+    assert (multi.root / PROPOSAL).read_text() == "## Why\nBetter login.\n"
+    assert report.kept == {"hub": [PROPOSAL]}
+
+
+def test_write_to_another_repo_is_put_back(multi: MultiHub) -> None:
+    ws = multi.workspaces(("api",))
+    policy = apply(ws)
+    wt = ws.existing()["api"]
+
+    def agent() -> None:
+        (wt / "src" / "login.py").write_text("ok\n")
+        (multi.bot / "bot.py").write_text("hijacked\n")
+        (multi.api / "src" / "app.py").write_text("edited the real checkout\n")
+
+    report = run_turn(ws, policy, agent)
+    assert kinds(report) == {("bot@checkout", "bot.py", "modified"), ("api@checkout", "src/app.py", "modified")}
+    assert status(multi.bot) == "" and status(multi.api) == ""
+    assert (wt / "src" / "login.py").read_text() == "ok\n"
+
+
+def test_dotdot_escapes_are_put_back(multi: MultiHub) -> None:
+    ws = multi.workspaces(("api",))
+    policy = apply(ws)
+    wt = ws.existing()["api"]
+
+    def agent() -> None:
+        (wt / ".." / "x").write_text("next to the worktree\n")
+        (wt / "openspec" / "changes" / CHANGE / ".." / "x.md").write_text("via the link and ..\n")
+
+    report = run_turn(ws, policy, agent)
+    assert kinds(report) == {("worktrees", "x", "added"), ("hub", "openspec/changes/x.md", "added")}
+    assert not (wt.parent / "x").exists()
+    assert not (multi.root / "openspec" / "changes" / "x.md").exists()
+
+
+def test_write_to_an_absolute_path_in_the_hub_is_put_back(multi: MultiHub) -> None:
+    ws = multi.workspaces(("api",))
+    policy = apply(ws)
+    spec = multi.root.resolve() / "openspec" / "specs" / "auth" / "spec.md"
+    report = run_turn(ws, policy, lambda: spec.write_text("# auth, rewritten\n"))
+    assert kinds(report) == {("hub", "openspec/specs/auth/spec.md", "modified")}
+    assert spec.read_text() == "# auth\n"
+
+
+def test_write_through_a_symlink_is_judged_where_it_lands(multi: MultiHub) -> None:
+    link = multi.change_dir / "auth-spec.md"
+    os.symlink("../../specs/auth/spec.md", link)
+    commit_all(multi.root, "link to the spec")
+    ws = multi.workspaces()
+    policy = propose(ws)
+    report = run_turn(ws, policy, lambda: link.write_text("through the link\n"))
+    assert kinds(report) == {("hub", "openspec/specs/auth/spec.md", "modified")}
+    assert (multi.root / "openspec" / "specs" / "auth" / "spec.md").read_text() == "# auth\n"
+    assert link.is_symlink()
+
+
+def test_write_through_a_worktree_link_to_hub_docs_is_put_back(multi: MultiHub) -> None:
+    ws = multi.workspaces(("api",))
+    policy = apply(ws)
+    wt = ws.existing()["api"]
+    report = run_turn(ws, policy, lambda: (wt / "docs" / "style.md").write_text("be mean\n"))
+    assert kinds(report) == {("hub", "docs/style.md", "modified")}
+    assert (multi.root / "docs" / "style.md").read_text() == "be nice\n"
+
+
+def test_a_deletion_is_restored(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    report = run_turn(ws, propose(ws), lambda: (multi.root / "CLAUDE.md").unlink())
+    assert kinds(report) == {("hub", "CLAUDE.md", "deleted")}
+    assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
+    assert status(multi.root) == "?? openspec/changes/add-login/.specflow/state.json\n"
+
+
+def test_a_chmod_is_put_back(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    target = multi.root / "docs" / "style.md"
+    before = stat.S_IMODE(target.stat().st_mode)
+    report = run_turn(ws, propose(ws), lambda: os.chmod(target, 0o755))
+    assert kinds(report) == {("hub", "docs/style.md", "mode")}
+    assert stat.S_IMODE(target.stat().st_mode) == before
+    assert target.read_text() == "be nice\n"
+
+
+def test_a_new_symlink_pointing_out_of_the_gate_is_removed(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    out = multi.change_dir / "all-specs"
+    inside = multi.change_dir / "notes-link"
+
+    def agent() -> None:
+        os.symlink("../../specs", out)
+        (multi.change_dir / "notes.md").write_text("n\n")
+        os.symlink("notes.md", inside)
+
+    report = run_turn(ws, propose(ws), agent)
+    assert kinds(report) == {("hub", f"openspec/changes/{CHANGE}/all-specs", "symlink")}
+    assert "leads out of the gate" in report.violations[0].detail
+    assert not out.is_symlink() and not out.exists()
+    assert inside.is_symlink()  # a link that stays inside the gate is fine
+
+
+def test_a_commit_on_the_hubs_branch_is_undone_keeping_in_gate_files(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    main_before = git(multi.root, "rev-parse", "main").strip()
+    index_before = git(multi.root, "ls-files", "-s")
+
+    def agent() -> None:
+        (multi.root / PROPOSAL).write_text("## Why\nCommitted by the agent.\n")
+        (multi.root / "CLAUDE.md").write_text("sneaky\n")
+        git(multi.root, "add", PROPOSAL, "CLAUDE.md")
+        git(multi.root, "commit", "-q", "-m", "agent commit")
+
+    report = run_turn(ws, propose(ws), agent)
+    assert ("hub", "main", "commit") in kinds(report)
+    assert ("hub", "CLAUDE.md", "modified") in kinds(report)
+    assert git(multi.root, "rev-parse", "main").strip() == main_before
+    assert git(multi.root, "ls-files", "-s") == index_before
+    assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
+    assert (multi.root / PROPOSAL).read_text() == "## Why\nCommitted by the agent.\n"
+    kept = git(multi.root, "for-each-ref", "--format=%(refname)", "refs/specflow/rejected/").split()
+    assert kept == [f"refs/specflow/rejected/{CHANGE}/1/main"]
+    assert git(multi.root, "log", "-1", "--format=%s", kept[0]).strip() == "agent commit"
+
+
+def test_a_moved_head_in_the_hub_is_put_back(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    report = run_turn(ws, propose(ws), lambda: git(multi.root, "checkout", "-q", "-b", "agent-branch"))
+    assert ("hub", "HEAD", "head") in kinds(report)
+    assert git(multi.root, "branch", "--show-current").strip() == "main"
+    assert "agent-branch" not in git(multi.root, "branch", "--list")
+
+
+def test_staged_changes_outside_the_gate_are_unstaged(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+
+    def agent() -> None:
+        (multi.root / "CLAUDE.md").write_text("staged\n")
+        git(multi.root, "add", "CLAUDE.md")
+        (multi.root / "CLAUDE.md").write_text("# rules\n")  # the file itself looks untouched
+
+    report = run_turn(ws, propose(ws), agent)
+    assert kinds(report) == {("hub", "CLAUDE.md", "modified")}
+    assert "staged" in report.violations[0].detail
+    assert git(multi.root, "diff", "--cached", "--name-only") == ""
+
+
+def test_explore_may_write_nothing(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    policy = ws.policy(read_only=True, write=[], worktrees=False, phase="explore")
+    report = run_turn(ws, policy, lambda: (multi.change_dir / "exploration.md").write_text("thoughts\n"))
+    assert kinds(report) == {("hub", f"openspec/changes/{CHANGE}/exploration.md", "added")}
+    assert not (multi.change_dir / "exploration.md").exists()
+
+
+def test_allowed_work_in_worktrees_is_kept_including_commits_on_the_change_branch(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    policy = apply(ws)
+    paths = ws.existing()
+
+    def agent() -> None:
+        (paths["api"] / "src" / "login.py").write_text("login\n")
+        os.symlink("login.py", paths["api"] / "src" / "auth.py")
+        commit_all(paths["api"], "api login")
+        (paths["bot"] / "bot.py").write_text("uncommitted bot work\n")
+        tasks = paths["bot"] / "openspec" / "changes" / CHANGE / "tasks.md"
+        tasks.write_text(tasks.read_text().replace("- [ ] 1.2", "- [x] 1.2"))
+
+    report = run_turn(ws, policy, agent)
+    assert report.ok, report.summary()
+    assert report.kept == {"hub": [f"openspec/changes/{CHANGE}/tasks.md"], "bot": ["bot.py"],
+                           "api": ["src/auth.py", "src/login.py"]}
+    assert git(paths["api"], "log", "-1", "--format=%s").strip() == "api login"
+    assert "- [x] 1.2" in (multi.change_dir / "tasks.md").read_text()
+
+
+def test_commits_on_the_change_branch_are_refused_outside_worktree_phases(multi: MultiHub) -> None:
+    ws = multi.workspaces(("api",))
+    apply(ws)
+    wt = ws.existing()["api"]
+    tip = git(wt, "rev-parse", "HEAD").strip()
+
+    def agent() -> None:
+        (wt / "src" / "x.py").write_text("x\n")
+        commit_all(wt, "sneaky commit during propose")
+
+    report = run_turn(ws, propose(ws), agent)
+    assert ("api", f"specflow/{CHANGE}", "commit") in kinds(report)
+    assert ("api", "src/x.py", "added") in kinds(report)
+    assert git(wt, "rev-parse", "HEAD").strip() == tip
+    assert status(wt) == ""
+
+
+def test_single_repo_commit_on_hub_branch_refused_on_change_branch_allowed(tmp_path: Path) -> None:
+    hub, ws = make_single_hub(tmp_path)
+    ws.ensure_worktrees()
+    policy = ws.policy(read_only=False, write=[f"openspec/changes/{CHANGE}/tasks.md"], worktrees=True, phase="apply")
+    wt = ws.existing()[hub.name]
+    main_tip = git(hub, "rev-parse", "main").strip()
+
+    def agent() -> None:
+        (wt / "src" / "login.py").write_text("login\n")
+        commit_all(wt, "work on the change branch")
+        (hub / "src" / "app.py").write_text("edited main checkout\n")
+        commit_all(hub, "commit on main")
+
+    report = run_turn(ws, policy, agent)
+    assert ("hub", "main", "commit") in kinds(report)
+    assert ("hub", "src/app.py", "modified") in kinds(report)
+    assert not any(v.path == f"specflow/{CHANGE}" for v in report.violations)
+    assert git(hub, "rev-parse", "main").strip() == main_tip
+    assert git(wt, "log", "-1", "--format=%s").strip() == "work on the change branch"
+    assert (hub / "src" / "app.py").read_text() == "print('app')\n"
+
+
+def test_another_running_changes_work_in_its_own_gate_is_left_alone(multi: MultiHub) -> None:
+    from specflow.lock import ChangeLock
+
+    other_dir = multi.root / "openspec" / "changes" / "fix-typo"
+    other_dir.mkdir()
+    other = Workspaces(multi.root, multi.config, "fix-typo", [])
+    other_policy = other.policy(read_only=False, write=["openspec/changes/fix-typo/**"], worktrees=False,
+                                phase="propose")
+    ws = multi.workspaces()
+    with ChangeLock(multi.root, "fix-typo"):
+        other.checkpoint(phase="propose", state="explore")  # announces its gate while it runs
+
+        def agents() -> None:
+            (other_dir / "proposal.md").write_text("the other agent's work\n")
+            (multi.root / "CLAUDE.md").write_text("nobody may\n")
+
+        report = run_turn(ws, ws.policy(read_only=True, write=[], worktrees=False, phase="explore"), agents)
+    assert kinds(report) == {("hub", "CLAUDE.md", "modified")}
+    assert (other_dir / "proposal.md").read_text() == "the other agent's work\n"
+    assert other_policy.phase == "propose"
+
+
+def test_change_records_are_not_audited(multi: MultiHub) -> None:
+    from specflow.state import append_event
+
+    ws = multi.workspaces()
+    policy = ws.policy(read_only=True, write=[], worktrees=False, phase="explore")
+    report = run_turn(ws, policy, lambda: append_event(multi.change_dir, {"trigger": "engine"}))
+    assert report.ok

@@ -1,0 +1,243 @@
+"""Checkpoints and revert: snapshots that touch nothing, round trips, refusals that protect work."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from specflow.gates import GatePolicy
+from specflow.state import read_history, read_state, write_state
+from specflow.workspaces import WorkspaceError, Workspaces
+from tests.conftest import commit_all, git
+from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, status
+
+
+@pytest.fixture
+def multi(tmp_path: Path) -> MultiHub:
+    return make_multi_hub(tmp_path)
+
+
+def set_state(h: MultiHub, state: str) -> None:
+    record = read_state(h.change_dir)
+    assert record is not None
+    write_state(h.change_dir, {**record, "state": state})
+
+
+def work_status(root: Path) -> list[str]:
+    """git status without specflow's own records (the revert appends to history)."""
+    return [line for line in status(root).splitlines() if "/.specflow/" not in line]
+
+
+def apply_turn(ws: Workspaces) -> tuple[GatePolicy, dict[str, Path]]:
+    paths = ws.ensure_worktrees()
+    policy = ws.policy(read_only=False, write=[f"openspec/changes/{CHANGE}/tasks.md"], worktrees=True, phase="apply")
+    return policy, paths
+
+
+def test_checkpoint_never_touches_head_index_stash_or_working_tree(multi: MultiHub) -> None:
+    root = multi.root
+    (root / "CLAUDE.md").write_text("stashed edit\n")
+    git(root, "stash", "-q")
+    (root / "docs" / "style.md").write_text("staged\n")
+    git(root, "add", "docs/style.md")
+    (root / "CLAUDE.md").write_text("unstaged\n")
+    (root / "scratch.txt").write_text("untracked\n")
+    watched = [root / ".git" / "index", root / ".git" / "HEAD", root / "CLAUDE.md", root / "scratch.txt"]
+    stash = git(root, "stash", "list")
+    st = status(root)
+    refs = git(root, "for-each-ref", "refs/heads", "refs/stash")
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in watched}
+
+    cp = multi.workspaces().checkpoint(phase="propose", state="explore")
+
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in watched} == before
+    assert git(root, "stash", "list") == stash and status(root) == st
+    assert git(root, "for-each-ref", "refs/heads", "refs/stash") == refs
+    tree = cp.workspaces["hub"].tree
+    assert git(root, "show", f"{tree}:scratch.txt") == "untracked\n"
+    assert git(root, "show", f"{tree}:CLAUDE.md") == "unstaged\n"
+    assert git(root, "show", f"{tree}:docs/style.md") == "staged\n"
+    listed = git(root, "ls-tree", "-r", "--name-only", tree).split()
+    assert not any("/.specflow/" in n for n in listed), "specflow's records are never snapshot"
+
+
+def test_checkpoints_are_numbered_refs_in_every_workspace_repo(multi: MultiHub) -> None:
+    ws = multi.workspaces(("api",))
+    apply_turn(ws)
+    first = ws.checkpoint(phase="apply", state="propose")
+    second = ws.checkpoint(phase="apply", state="propose", reason="second try")
+    assert (first.number, second.number) == (1, 2)
+    assert set(second.refs) == {"hub", "api", "api@checkout", "bot@checkout"}
+    hub_refs = git(multi.root, "for-each-ref", "--format=%(refname)", f"refs/specflow/checkpoints/{CHANGE}/").split()
+    assert hub_refs == [f"refs/specflow/checkpoints/{CHANGE}/1/hub", f"refs/specflow/checkpoints/{CHANGE}/2/hub"]
+    api_refs = git(multi.api, "for-each-ref", "--format=%(refname) %(objectname)", f"refs/specflow/checkpoints/{CHANGE}/2/")
+    assert api_refs.split("\n")[:2] == [
+        f"refs/specflow/checkpoints/{CHANGE}/2/api {second.refs['api']}",
+        f"refs/specflow/checkpoints/{CHANGE}/2/api@checkout {second.refs['api@checkout']}",
+    ]
+    listed = ws.checkpoints()
+    assert [c.to_dict() for c in listed] == [first.to_dict(), second.to_dict()]
+    assert listed[1].reason == "second try" and listed[1].phase == "apply" and listed[1].state == "propose"
+    # the checkpoint's commit has HEAD as parent
+    assert git(multi.root, "rev-parse", f"{first.refs['hub']}^").strip() == git(multi.root, "rev-parse", "HEAD").strip()
+
+
+def test_revert_round_trip_with_untracked_files_and_revert_of_the_revert(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    root = multi.root
+    (root / "draft.txt").write_text("untracked at the checkpoint\n")
+    cp = ws.checkpoint(phase="propose", state="explore")
+    set_state(multi, "propose")
+    # the turn: modify, delete, add (tracked and untracked)
+    (root / "CLAUDE.md").write_text("changed\n")
+    (root / "docs" / "style.md").unlink()
+    (root / "draft.txt").unlink()
+    (root / "new-dir").mkdir()
+    (root / "new-dir" / "new.txt").write_text("added\n")
+    after = work_status(root)
+
+    result = ws.revert(cp.number)
+    assert (result.to, result.from_state, result.to_state) == (1, "propose", "explore")
+    assert (root / "CLAUDE.md").read_text() == "# rules\n"
+    assert (root / "docs" / "style.md").read_text() == "be nice\n"
+    assert (root / "draft.txt").read_text() == "untracked at the checkpoint\n"
+    assert not (root / "new-dir").exists()
+    assert read_state(multi.change_dir)["state"] == "explore"
+
+    undo = ws.revert(result.undo)  # the revert of the revert
+    assert (root / "CLAUDE.md").read_text() == "changed\n"
+    assert not (root / "docs" / "style.md").exists() and not (root / "draft.txt").exists()
+    assert (root / "new-dir" / "new.txt").read_text() == "added\n"
+    assert work_status(root) == after
+    assert read_state(multi.change_dir)["state"] == "propose"
+    events = [e for e in read_history(multi.change_dir) if e.get("trigger") == "revert"]
+    assert [(e["checkpoint"], e["undo_checkpoint"], e["from"], e["to"]) for e in events] == [
+        (1, 2, "propose", "explore"), (2, 3, "explore", "propose")
+    ]
+    assert undo.undo == 3
+
+
+def test_revert_takes_the_agents_commits_off_the_change_branch_and_back(multi: MultiHub) -> None:
+    ws = multi.workspaces(("api",))
+    policy, paths = apply_turn(ws)
+    wt = paths["api"]
+    tip = git(wt, "rev-parse", "HEAD").strip()
+    cp = ws.checkpoint(phase="apply", state="propose")
+    (wt / "src" / "login.py").write_text("login\n")
+    commit_all(wt, "agent commit")
+    (wt / "src" / "wip.py").write_text("wip\n")
+    assert ws.audit(cp, policy).ok
+    agent_tip = git(wt, "rev-parse", "HEAD").strip()
+
+    result = ws.revert()
+    assert git(wt, "rev-parse", "HEAD").strip() == tip
+    assert status(wt) == "" and not (wt / "src" / "login.py").exists()
+    assert set(result.restored["api"]) == {"src/login.py", "src/wip.py"}
+
+    ws.revert(result.undo)
+    assert git(wt, "rev-parse", "HEAD").strip() == agent_tip
+    assert (wt / "src" / "wip.py").read_text() == "wip\n"
+    assert status(wt) == "?? src/wip.py\n"
+
+
+def test_revert_refuses_to_discard_commits_the_user_made(multi: MultiHub) -> None:
+    ws = multi.workspaces(("api",))
+    _, paths = apply_turn(ws)
+    wt = paths["api"]
+    ws.checkpoint(phase="apply", state="propose")
+    (wt / "mine.txt").write_text("the user's own work\n")
+    commit_all(wt, "my careful fix")
+    with pytest.raises(WorkspaceError) as info:
+        ws.revert()
+    assert "would discard 1 commit(s) on specflow/add-login that specflow did not make" in info.value.message
+    assert "'my careful fix'" in info.value.message
+    assert f"branch keep-{CHANGE}" in (info.value.fix or "")
+    assert (wt / "mine.txt").exists()
+    assert len(ws.checkpoints()) == 1, "a refused revert takes no checkpoint"
+
+
+def test_revert_refuses_a_merge_commit(multi: MultiHub) -> None:
+    ws = multi.workspaces(("api",))
+    _, paths = apply_turn(ws)
+    wt = paths["api"]
+    (wt / "src" / "login.py").write_text("login\n")
+    commit_all(wt, "work before the checkpoint")
+    ws.checkpoint(phase="apply", state="propose")
+    (multi.api / "hotfix.txt").write_text("fix\n")
+    commit_all(multi.api, "hotfix on main")
+    git(wt, "merge", "-q", "--no-edit", "main")
+    assert len(git(wt, "log", "-1", "--format=%P").split()) == 2
+    with pytest.raises(WorkspaceError, match="would discard the merge commit"):
+        ws.revert()
+
+
+def test_revert_refuses_when_head_moved_to_another_branch(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    ws.checkpoint(phase="propose", state="explore")
+    git(multi.root, "switch", "-q", "-c", "elsewhere")
+    with pytest.raises(WorkspaceError) as info:
+        ws.revert()
+    assert "HEAD of hub" in info.value.message and "is on elsewhere" in info.value.message
+    assert "it was on main" in info.value.message
+    assert info.value.fix is not None and "switch main" in info.value.fix
+
+
+def test_revert_refuses_during_a_merge_in_progress(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    ws.checkpoint(phase="propose", state="explore")
+    (multi.root / ".git" / "MERGE_HEAD").write_text(git(multi.root, "rev-parse", "HEAD"))
+    with pytest.raises(WorkspaceError, match="a merge is in progress in hub"):
+        ws.revert()
+
+
+def test_revert_keeps_hub_commits_and_says_so(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    ws.checkpoint(phase="propose", state="explore")
+    (multi.root / "CLAUDE.md").write_text("committed by the user\n")
+    commit_all(multi.root, "user commit")
+    head = git(multi.root, "rev-parse", "HEAD")
+    result = ws.revert()
+    assert git(multi.root, "rev-parse", "HEAD") == head
+    assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
+    assert any("commits made since checkpoint #1" in n for n in result.notes)
+
+
+def test_revert_leaves_other_changes_folders_alone(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    ws.checkpoint(phase="propose", state="explore")
+    other = multi.root / "openspec" / "changes" / "other-change"
+    other.mkdir()
+    (other / "proposal.md").write_text("someone else's\n")
+    ws.revert()
+    assert (other / "proposal.md").read_text() == "someone else's\n"
+
+
+def test_revert_without_checkpoints_or_with_an_unknown_number(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    with pytest.raises(WorkspaceError, match="has no checkpoint to revert to"):
+        ws.revert()
+    ws.checkpoint(phase="propose", state="explore")
+    with pytest.raises(WorkspaceError, match=r"has no checkpoint #7 \(it has: 1\)"):
+        ws.revert(7)
+
+
+def test_changed_since_counts_files_per_checkpoint(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    first = ws.checkpoint(phase="explore", state="draft")
+    (multi.root / "a.txt").write_text("a\n")
+    second = ws.checkpoint(phase="propose", state="explore")
+    (multi.root / "b.txt").write_text("b\n")
+    (multi.root / "CLAUDE.md").write_text("x\n")
+    assert ws.changed_since([first, second]) == {1: 3, 2: 2}
+
+
+def test_only_the_last_index_copies_are_kept(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    for _ in range(5):
+        ws.checkpoint(phase="propose", state="explore")
+    copies = sorted(p.name for p in (multi.root / ".specflow" / "workspaces" / CHANGE / "checkpoints").iterdir()
+                    if p.is_dir())
+    assert copies == ["3", "4", "5"]
+    assert not os.path.exists(multi.root / ".gitignore")

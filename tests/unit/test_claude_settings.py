@@ -1,0 +1,124 @@
+"""Per-phase Claude Code settings generated from the gate policy."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from specflow.agents.claude_settings import (
+    PERMISSION_MODE,
+    WRITING_TOOLS,
+    add_dirs,
+    build_phase_settings,
+    edit_rules,
+    gate_note,
+    guard_command,
+)
+from specflow.gates import GatePolicy
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Path:
+    root = tmp_path / "hub"
+    (root / "openspec" / "changes" / "add-x").mkdir(parents=True)
+    return root
+
+
+def test_writing_phase_allows_exactly_the_gate(hub: Path) -> None:
+    gate = GatePolicy(hub=hub, write_globs=("openspec/changes/add-x/**", "CLAUDE.md"), phase="propose")
+    ps = build_phase_settings(gate, hub, hook_command="guard")
+    perms = ps.settings["permissions"]
+    assert perms["defaultMode"] == PERMISSION_MODE == "dontAsk"
+    assert perms["allow"] == [
+        f"Edit(/{hub}/openspec/changes/add-x/**)",
+        f"Edit(/{hub}/CLAUDE.md)",
+        "Bash",
+    ]
+    assert all(rule.startswith("Edit(//") for rule in perms["allow"][:2])  # '//' = absolute
+    assert perms["disableBypassPermissionsMode"] == "disable"
+    assert not any(rule.startswith("Write(") for rule in perms["allow"])
+    assert ps.args == ["--permission-mode", "dontAsk"]  # cwd is the hub: no --add-dir needed
+    assert not ps.read_only
+
+
+def test_worktree_gate_adds_the_worktrees_and_the_hub_as_directories(hub: Path, tmp_path: Path) -> None:
+    wt_app = tmp_path / "worktrees" / "app"
+    wt_lib = tmp_path / "worktrees" / "lib"
+    for wt in (wt_app, wt_lib):
+        wt.mkdir(parents=True)
+    gate = GatePolicy(hub=hub, worktrees=(wt_app, wt_lib), write_globs=("openspec/changes/add-x/tasks.md",))
+    ps = build_phase_settings(gate, wt_app, hook_command=None)
+    assert ps.settings["permissions"]["allow"] == [
+        f"Edit(/{wt_app}/**)",
+        f"Edit(/{wt_lib}/**)",
+        f"Edit(/{hub}/openspec/changes/add-x/tasks.md)",
+        "Bash",
+    ]
+    assert ps.add_dirs == (hub, wt_lib)
+    assert ps.args == ["--permission-mode", "dontAsk", "--add-dir", str(hub), "--add-dir", str(wt_lib)]
+    assert "hooks" not in ps.settings
+
+
+def test_add_dirs_collapse_nested_roots(hub: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    gate = GatePolicy(hub=hub, write_globs=("shared/**", "shared/docs/*.md", "openspec/specs/**"))
+    assert add_dirs(gate, elsewhere) == [hub]
+    assert add_dirs(gate, hub) == []
+    assert add_dirs(gate, hub / "openspec") == [hub]
+
+
+def test_read_only_phase_removes_writing_tools_and_allows_nothing(hub: Path) -> None:
+    gate = GatePolicy(hub=hub, read_only=True, phase="explore")
+    ps = build_phase_settings(gate, hub, hook_command="guard", extra_disallowed=("WebSearch", "Write"))
+    assert ps.read_only
+    assert ps.settings["permissions"]["allow"] == []  # Bash: only what Claude Code deems read-only
+    assert ps.args == ["--permission-mode", "dontAsk", "--disallowedTools", "Write,Edit,MultiEdit,NotebookEdit,WebSearch"]
+    assert WRITING_TOOLS == ("Write", "Edit", "MultiEdit", "NotebookEdit")
+    assert ps.settings["hooks"]["PreToolUse"][0]["matcher"] == "Write|Edit|MultiEdit|NotebookEdit"
+
+
+def test_options_narrow_bash_and_add_rules_but_never_write_rules(hub: Path) -> None:
+    gate = GatePolicy(hub=hub, write_globs=("openspec/changes/add-x/**",))
+    ps = build_phase_settings(
+        gate,
+        hub,
+        hook_command=None,
+        allow_bash=False,
+        extra_allow=["Bash(npm test:*)", "Write(//**)"],
+        extra_deny=["WebFetch"],
+    )
+    perms = ps.settings["permissions"]
+    assert perms["allow"] == [f"Edit(/{hub}/openspec/changes/add-x/**)", "Bash(npm test:*)"]
+    assert perms["deny"] == ["WebFetch"]
+
+
+def test_the_hook_runs_specflow_guard_isolated(tmp_path: Path) -> None:
+    gate_file = tmp_path / "dir with space" / "gate.json"
+    command = guard_command(sys.executable, gate_file)
+    argv = shlex.split(command)
+    assert argv == [sys.executable, "-I", "-m", "specflow.guard", "--gate", str(gate_file)]
+    hub = tmp_path / "hub"
+    ps = build_phase_settings(GatePolicy(hub=hub, read_only=True), hub, hook_command=command)
+    (entry,) = ps.settings["hooks"]["PreToolUse"]
+    assert entry["hooks"] == [{"type": "command", "command": command, "timeout": 30}]
+    json.dumps(ps.settings)  # serialisable as the --settings file
+
+
+def test_edit_rules_for_read_only_and_leading_slashes(hub: Path) -> None:
+    assert edit_rules(GatePolicy(hub=hub, read_only=True)) == []
+    assert edit_rules(GatePolicy(hub=hub, write_globs=("/docs/**", "./notes.md"))) == [
+        f"Edit(/{hub}/docs/**)",
+        f"Edit(/{hub}/notes.md)",
+    ]
+
+
+def test_gate_note_states_the_gate(hub: Path) -> None:
+    note = gate_note(GatePolicy(hub=hub, write_globs=("openspec/changes/add-x/**",), phase="propose", change_id="add-x"))
+    assert "the propose phase of the change add-x" in note
+    assert "openspec/changes/add-x/**" in note
+    assert "refused" in note
+    assert "Read-only" in gate_note(GatePolicy(hub=hub, read_only=True))

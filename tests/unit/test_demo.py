@@ -1,0 +1,245 @@
+"""``specflow demo`` end to end, and the scripted demo agent on its own.
+
+The end-to-end test runs the demo in-process and then checks the repos it leaves behind, as a
+new user exploring them would: the archived change, the merged spec, the code merged in both
+repos, the history of every phase, and the refused write recorded but never on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from specflow.demo import CHANGE_ID, example_dir, localize_config
+
+CliRunner = Callable[..., tuple[int, str, str]]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+OPENSPEC_BIN = REPO_ROOT / ".tools" / "node_modules" / ".bin" / "openspec"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, Path]:
+    """Run ``specflow demo --dir <tmp>`` once for every test of the finished demo."""
+    from specflow.cli.main import main
+
+    root = tmp_path_factory.mktemp("demo") / "specflow-demo"
+    env_keys = ("NO_COLOR", "XDG_DATA_HOME")
+    saved = {k: os.environ.get(k) for k in env_keys}
+    os.environ["NO_COLOR"] = "1"
+    os.environ["XDG_DATA_HOME"] = str(root.parent / "xdg")
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["demo", "--dir", str(root)])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return code, out.getvalue(), err.getvalue(), root
+
+
+def _events(root: Path) -> list[dict[str, object]]:
+    archived = root / "hub" / "openspec" / "changes" / "archive" / f"{date.today().isoformat()}-{CHANGE_ID}"
+    lines = (archived / ".specflow" / "history.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_the_demo_runs_to_the_end(demo_run: tuple[int, str, str, Path]) -> None:
+    code, out, err, root = demo_run
+    assert code == 0, f"stdout:\n{out}\nstderr:\n{err}"
+    assert "Done in" in out
+    assert "refused:" in out
+    assert "Explore it:" in out
+    assert f"specflow -C {root / 'hub'} history {CHANGE_ID}" in out
+    assert "\x1b[" not in out, "piped output must be plain"
+
+
+def test_the_change_is_archived_with_its_artifacts(demo_run: tuple[int, str, str, Path]) -> None:
+    root = demo_run[3]
+    changes = root / "hub" / "openspec" / "changes"
+    assert not (changes / CHANGE_ID).exists()
+    archived = changes / "archive" / f"{date.today().isoformat()}-{CHANGE_ID}"
+    for name in ("proposal.md", "design.md", "tasks.md", "exploration.md", "specs/greetings/spec.md"):
+        assert (archived / name).is_file(), name
+    tasks = (archived / "tasks.md").read_text(encoding="utf-8")
+    assert "- [ ]" not in tasks and tasks.count("- [x]") == 7
+    state = json.loads((archived / ".specflow" / "state.json").read_text(encoding="utf-8"))
+    assert state["state"] == "archive"
+
+
+def test_the_spec_is_merged_and_valid(demo_run: tuple[int, str, str, Path], cli: CliRunner) -> None:
+    hub = demo_run[3] / "hub"
+    spec = (hub / "openspec" / "specs" / "greetings" / "spec.md").read_text(encoding="utf-8")
+    assert "### Requirement: Greeting endpoint" in spec
+    assert "#### Scenario: A name with surrounding spaces" in spec
+    code, out, err = cli("-C", hub, "validate", "--all", "--strict")
+    assert code == 0, out + err
+    assert "`/greet`" in (hub / "shared" / "api.md").read_text(encoding="utf-8")
+
+
+def test_the_code_is_merged_in_both_repos(demo_run: tuple[int, str, str, Path]) -> None:
+    root = demo_run[3]
+    branch = f"specflow/{CHANGE_ID}"
+    for repo, path, text in (("api", "service.py", '"/greet"'), ("bot", "bot.py", "name.strip()")):
+        r = root / repo
+        assert git(r, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
+        assert text in git(r, "show", f"main:{path}")
+        assert subprocess.run(["git", "merge-base", "--is-ancestor", branch, "main"], cwd=r).returncode == 0
+        merges = git(r, "log", "--merges", "--format=%s", "main")
+        assert CHANGE_ID in merges, merges
+        assert not git(r, "status", "--porcelain").strip()
+        tests = subprocess.run(
+            [sys.executable, "-m", "unittest", "discover", "-q", "-s", "tests", "-t", "."],
+            cwd=r, capture_output=True, text=True,
+        )
+        assert tests.returncode == 0, tests.stderr
+    assert not (root / "hub" / ".specflow" / "worktrees" / CHANGE_ID / "api").exists()
+
+
+def test_every_phase_is_in_history(demo_run: tuple[int, str, str, Path]) -> None:
+    events = _events(demo_run[3])
+    done = [(e["to"], e["outcome"]) for e in events if e.get("trigger") == "advance"]
+    assert done == [
+        ("explore", "succeeded"),
+        ("propose", "succeeded"),
+        ("apply", "failed"),
+        ("apply", "succeeded"),
+        ("archive", "succeeded"),
+    ]
+    assert any(e.get("trigger") == "approve" for e in events)
+
+
+def test_the_refused_write_is_in_history_and_not_on_disk(demo_run: tuple[int, str, str, Path]) -> None:
+    root = demo_run[3]
+    hub = root / "hub"
+    failed = next(e for e in _events(root) if e.get("to") == "apply" and e["outcome"] == "failed")
+    violations = failed["gate_violations"]
+    assert isinstance(violations, list) and violations
+    assert any(str(v["path"]).endswith("openspec/specs/greetings/spec.md") for v in violations)
+    # the living spec changed only when the change was archived: never by the refused write
+    log = git(hub, "log", "--format=%s", "--", "openspec/specs/greetings/spec.md").splitlines()
+    assert log == [f"{CHANGE_ID}: archive", "hub: initial commit"], log
+    original = (example_dir() / "hub" / "openspec" / "specs" / "greetings" / "spec.md").read_text(encoding="utf-8")
+    before_archive = git(hub, "show", f"HEAD~1:openspec/specs/greetings/spec.md")
+    assert before_archive == original
+    # the bot requirement never got the scenario the agent appended outside its gate
+    spec = (hub / "openspec" / "specs" / "greetings" / "spec.md").read_text(encoding="utf-8")
+    bot_block = spec.split("### Requirement: Bot hello command", 1)[1].split("### Requirement:", 1)[0]
+    assert "No name given" not in bot_block
+
+
+def test_the_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path, cli: CliRunner) -> None:
+    (tmp_path / "keep.txt").write_text("mine", encoding="utf-8")
+    code, out, err = cli("demo", "--dir", tmp_path)
+    assert code == 1
+    assert f"error: {tmp_path} is not empty" in err
+    assert "fix: pass --dir with a new folder" in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_localize_config_points_python_at_this_interpreter(tmp_path: Path) -> None:
+    path = tmp_path / "specflow.yaml"
+    shutil.copy(example_dir() / "hub" / "specflow.yaml", path)
+    localize_config(path)
+    from specflow.config import load_config
+
+    config = load_config(tmp_path)
+    assert config.agents["scripted"].command == [sys.executable, "-m", "specflow.demo_agent"]
+    for repo in config.repos.values():
+        assert repo.test is not None and repo.setup is not None
+        assert repo.test.startswith(sys.executable) or repo.test.startswith("'")
+        assert " python " not in f" {repo.setup} "
+
+
+def _example_hub(tmp_path: Path) -> Path:
+    """A copy of the example hub with the change created (no worktrees, no git needed)."""
+    from specflow.hub import Hub
+
+    for name in ("hub", "api", "bot"):
+        shutil.copytree(example_dir() / name, tmp_path / name)
+    hub = Hub.open(tmp_path / "hub")
+    hub.new_change(CHANGE_ID, workflow="openspec", repos=["api", "bot"])
+    return hub.root
+
+
+def _run_agent(hub: Path, phase: str, prompt: str = "") -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "SPECFLOW_PHASE": phase,
+        "SPECFLOW_CHANGE": CHANGE_ID,
+        "SPECFLOW_HUB": str(hub),
+        "SPECFLOW_GATE": json.dumps({"hub": str(hub), "read_only": phase == "explore"}),
+        "SPECFLOW_CWD": str(hub),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "specflow.demo_agent"],
+        cwd=hub, env=env, input=prompt, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_the_demo_agent_explores_without_writing(tmp_path: Path) -> None:
+    hub = _example_hub(tmp_path)
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    proc = _run_agent(hub, "explore")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"# Exploration: {CHANGE_ID}")
+    assert "`/health`" in proc.stdout and "`/hello`" in proc.stdout
+    assert "Read openspec/specs/greetings/spec.md" in proc.stderr
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+def test_the_demo_agent_proposal_passes_strict_validation(tmp_path: Path, cli: CliRunner) -> None:
+    hub = _example_hub(tmp_path)
+    proc = _run_agent(hub, "propose")
+    assert proc.returncode == 0, proc.stderr
+    change = hub / "openspec" / "changes" / CHANGE_ID
+    for name in ("proposal.md", "design.md", "tasks.md", "specs/greetings/spec.md"):
+        assert (change / name).is_file(), name
+    code, out, err = cli("-C", hub, "validate", CHANGE_ID, "--strict")
+    assert code == 0, out + err
+    if not OPENSPEC_BIN.exists():
+        pytest.skip("the real openspec CLI is not installed (.ci/run installs it into .tools/)")
+    home = tmp_path / "home"
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "OPENSPEC_TELEMETRY": "0",
+        "DO_NOT_TRACK": "1",
+        "OPENSPEC_NO_UPDATE_CHECK": "1",
+        "NO_COLOR": "1",
+    }
+    real = subprocess.run(
+        [str(OPENSPEC_BIN), "validate", CHANGE_ID, "--strict", "--json", "--no-interactive"],
+        cwd=hub, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert real.returncode == 0, real.stdout + real.stderr
+    assert json.loads(real.stdout)["items"][0]["valid"] is True
+
+
+def test_the_demo_agent_explains_itself_outside_specflow() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPECFLOW_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "specflow.demo_agent"], env=env, input="", capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "SPECFLOW_PHASE" in proc.stderr and "specflow runs this agent" in proc.stderr

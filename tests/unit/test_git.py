@@ -1,0 +1,156 @@
+"""specflow.git: the one module that runs git, tested on real repos in tmp_path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from specflow.errors import GitError
+from specflow.git import GitRepo, IndexEntry
+from tests.conftest import commit_all, git, init_repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = init_repo(tmp_path / "r")
+    (root / "a.txt").write_text("a\n")
+    (root / "dir").mkdir()
+    (root / "dir" / "b.txt").write_text("b\n")
+    commit_all(root, "init")
+    return root
+
+
+def test_open_main_checkout_worktree_and_subfolder(repo: Path, tmp_path: Path) -> None:
+    main = GitRepo.open(repo)
+    assert main.root == repo.resolve()
+    assert main.git_dir == (repo / ".git").resolve() == main.common_dir
+    assert not main.is_linked_worktree
+
+    wt_path = tmp_path / "wt"
+    main.worktree_add(wt_path, "feature", "main")
+    wt = GitRepo.open(wt_path)
+    assert wt.is_linked_worktree
+    assert wt.common_dir == main.common_dir
+    assert wt.head_file() == ("refs/heads/feature", None)
+
+    sub = GitRepo.open(repo / "dir")
+    assert sub.root == repo.resolve()
+
+
+def test_open_refuses_a_folder_outside_git(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    with pytest.raises(GitError, match="not inside a git repository") as info:
+        GitRepo.open(plain)
+    assert "git init" in (info.value.fix or "")
+
+
+def test_snapshot_writes_tracked_and_untracked_without_touching_anything(repo: Path, tmp_path: Path) -> None:
+    r = GitRepo.open(repo)
+    (repo / "a.txt").write_text("changed\n")
+    (repo / "new.txt").write_text("untracked\n")
+    (repo / ".gitignore").write_text("*.log\n")
+    (repo / "skip.log").write_text("ignored\n")
+    git(repo, "add", ".gitignore")
+    index_before = (repo / ".git" / "index").read_bytes()
+    head_before = git(repo, "rev-parse", "HEAD")
+    status_before = git(repo, "status", "--porcelain")
+
+    tree = r.snapshot(tmp_path / "tmp.index", r.real_index())
+
+    names = git(repo, "ls-tree", "-r", "--name-only", tree).split()
+    assert set(names) == {".gitignore", "a.txt", "dir/b.txt", "new.txt"}
+    assert git(repo, "cat-file", "-p", f"{tree}:a.txt") == "changed\n"
+    assert (repo / ".git" / "index").read_bytes() == index_before
+    assert git(repo, "rev-parse", "HEAD") == head_before
+    assert git(repo, "status", "--porcelain") == status_before
+
+
+def test_diff_trees_reports_every_kind_of_change(repo: Path, tmp_path: Path) -> None:
+    r = GitRepo.open(repo)
+    before = r.snapshot(tmp_path / "i", None)
+    (repo / "a.txt").write_text("content\n")
+    os.chmod(repo / "dir" / "b.txt", 0o755)
+    (repo / "c.txt").write_text("new\n")
+    os.symlink("a.txt", repo / "link")
+    after = r.snapshot(tmp_path / "i", tmp_path / "i")
+    (repo / "c.txt").unlink()
+    gone = r.snapshot(tmp_path / "i", tmp_path / "i")
+
+    changes = {c.path: c for c in r.diff_trees(before, after)}
+    assert changes["a.txt"].status == "M"
+    assert changes["dir/b.txt"].old_mode == "100644" and changes["dir/b.txt"].new_mode == "100755"
+    assert changes["dir/b.txt"].old_sha == changes["dir/b.txt"].new_sha
+    assert changes["c.txt"].status == "A" and not changes["c.txt"].old_exists
+    assert changes["link"].new_mode == "120000"
+    assert [c.path for c in r.diff_trees(after, gone)] == ["c.txt"]
+    assert r.diff_trees(after, gone)[0].status == "D"
+    assert r.diff_trees(after, after) == []
+
+
+def test_diff_trees_batch_aligns_results_with_pairs(repo: Path, tmp_path: Path) -> None:
+    r = GitRepo.open(repo)
+    t1 = r.snapshot(tmp_path / "i", None)
+    (repo / "x.txt").write_text("x\n")
+    t2 = r.snapshot(tmp_path / "i", tmp_path / "i")
+    assert r.diff_trees_batch([(t1, t2), (t2, t2), (t2, t1), (t1, t2)]) == [
+        ["x.txt"], [], ["x.txt"], ["x.txt"]
+    ]
+
+
+def test_read_blobs_returns_exact_bytes(repo: Path) -> None:
+    r = GitRepo.open(repo)
+    sha_a = git(repo, "rev-parse", "HEAD:a.txt").strip()
+    sha_b = git(repo, "rev-parse", "HEAD:dir/b.txt").strip()
+    assert r.read_blobs([sha_a, sha_b, sha_a]) == {sha_a: b"a\n", sha_b: b"b\n"}
+
+
+def test_index_entries_round_trip(repo: Path) -> None:
+    r = GitRepo.open(repo)
+    entries = r.index_entries()
+    assert set(entries) == {"a.txt", "dir/b.txt"}
+    sha = entries["a.txt"].sha
+    r.set_index_entries({"copy.txt": IndexEntry("100644", sha, 0), "dir/b.txt": None})
+    assert set(r.index_entries()) == {"a.txt", "copy.txt"}
+
+
+def test_merge_preview_clean_and_conflicting(repo: Path) -> None:
+    r = GitRepo.open(repo)
+    git(repo, "switch", "-q", "-c", "side")
+    (repo / "a.txt").write_text("side\n")
+    commit_all(repo, "side")
+    git(repo, "switch", "-q", "main")
+    (repo / "other.txt").write_text("o\n")
+    commit_all(repo, "main work")
+    assert r.merge_preview("main", "side").clean
+    (repo / "a.txt").write_text("main\n")
+    commit_all(repo, "main conflicting")
+    preview = r.merge_preview("main", "side")
+    assert not preview.clean
+    assert preview.conflicts == ("a.txt",)
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_add_excludes_is_idempotent_and_never_touches_gitignore(repo: Path) -> None:
+    r = GitRepo.open(repo)
+    r.add_excludes(["/.specflow/"], "specflow")
+    r.add_excludes(["/.specflow/"], "specflow")
+    text = (repo / ".git" / "info" / "exclude").read_text()
+    assert text.count("/.specflow/") == 1
+    assert not (repo / ".gitignore").exists()
+
+
+def test_worktrees_lists_branches(repo: Path, tmp_path: Path) -> None:
+    r = GitRepo.open(repo)
+    r.worktree_add(tmp_path / "w1", "one", "main")
+    listed = {w.branch: w.path for w in r.worktrees()}
+    assert listed["main"] == repo.resolve()
+    assert listed["one"] == (tmp_path / "w1").resolve()
+
+
+def test_failure_names_the_command_and_gits_message(repo: Path) -> None:
+    r = GitRepo.open(repo)
+    with pytest.raises(GitError, match=r"git rev-parse --verify nope failed in .*exit 128"):
+        r.run("rev-parse", "--verify", "nope")

@@ -1,0 +1,437 @@
+"""specflow.workspaces: a hub with two component repos, one change across both, end to end.
+
+Also home of the small builders the other workspace tests share (``make_multi_hub``,
+``make_single_hub``): real git repos in ``tmp_path``, no mocks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from specflow.agents.base import AgentEvent
+from specflow.config import HubConfig, RepoConfig
+from specflow.state import read_history, read_state, write_state
+from specflow.steps import StepContext
+from specflow.workspaces import WorkspaceError, Workspaces
+from tests.conftest import commit_all, git, init_repo
+
+CHANGE = "add-login"
+TASKS = "## 1. Build\n- [ ] 1.1 api endpoint\n- [ ] 1.2 bot command\n"
+
+
+@dataclass
+class MultiHub:
+    """A hub (openspec/, docs/) with component repos ``api`` and ``bot`` next to it."""
+
+    root: Path
+    api: Path
+    bot: Path
+    config: HubConfig
+    change: str = CHANGE
+
+    @property
+    def change_dir(self) -> Path:
+        return self.root / "openspec" / "changes" / self.change
+
+    def workspaces(self, repos: tuple[str, ...] = ("api", "bot")) -> Workspaces:
+        return Workspaces(self.root, self.config, self.change, list(repos))
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+
+
+def make_multi_hub(
+    tmp_path: Path,
+    *,
+    api_setup: str | None = None,
+    api_test: str | None = None,
+    bot_test: str | None = None,
+    state: str = "propose",
+) -> MultiHub:
+    hub = init_repo(tmp_path / "hub")
+    write_files(hub, {
+        f"openspec/changes/{CHANGE}/proposal.md": "## Why\nLogin.\n",
+        f"openspec/changes/{CHANGE}/tasks.md": TASKS,
+        "openspec/specs/auth/spec.md": "# auth\n",
+        "docs/style.md": "be nice\n",
+        "CLAUDE.md": "# rules\n",
+    })
+    api = init_repo(tmp_path / "api")
+    write_files(api, {"src/app.py": "print('api')\n", "README.md": "api\n", ".gitignore": ".setup-ran\n"})
+    bot = init_repo(tmp_path / "bot")
+    write_files(bot, {"bot.py": "print('bot')\n"})
+    repos = {
+        "api": RepoConfig(path="../api", setup=api_setup, test=api_test),
+        "bot": RepoConfig(path="../bot", test=bot_test),
+    }
+    config = HubConfig(repos=repos, shared=["docs"], command_timeout=30)
+    yaml = "repos:\n" + "".join(
+        f"  {name}:\n    path: {rc.path}\n"
+        + (f"    setup: {json.dumps(rc.setup)}\n" if rc.setup else "")
+        + (f"    test: {json.dumps(rc.test)}\n" if rc.test else "")
+        for name, rc in repos.items()
+    ) + "shared: [docs]\ncommand_timeout: 30\n"
+    (hub / "specflow.yaml").write_text(yaml, encoding="utf-8")
+    for root in (hub, api, bot):
+        commit_all(root, "init")
+    write_state(hub / "openspec" / "changes" / CHANGE, {"workflow": "openspec", "state": state, "repos": ["api", "bot"]})
+    return MultiHub(hub, api, bot, config)
+
+
+def make_single_hub(tmp_path: Path, state: str = "propose") -> tuple[Path, Workspaces]:
+    """A single-repo project: the hub is the repo the change is applied to."""
+    hub = init_repo(tmp_path / "proj")
+    write_files(hub, {
+        f"openspec/changes/{CHANGE}/proposal.md": "## Why\nLogin.\n",
+        f"openspec/changes/{CHANGE}/tasks.md": TASKS,
+        "src/app.py": "print('app')\n",
+        "README.md": "readme\n",
+    })
+    commit_all(hub, "init")
+    write_state(hub / "openspec" / "changes" / CHANGE, {"workflow": "openspec", "state": state, "repos": []})
+    return hub, Workspaces(hub, HubConfig(), CHANGE, [])
+
+
+def status(path: Path) -> str:
+    return git(path, "status", "--porcelain", "--untracked-files=all")
+
+
+@pytest.fixture
+def multi(tmp_path: Path) -> MultiHub:
+    return make_multi_hub(tmp_path, api_setup="echo installing; echo done > .setup-ran")
+
+
+# -- worktrees, links, setup ------------------------------------------------------------------------
+
+
+def test_one_change_across_two_repos_gets_a_worktree_each_with_the_hub_linked(multi: MultiHub) -> None:
+    events: list[AgentEvent] = []
+    ws = multi.workspaces()
+    paths = ws.ensure_worktrees(events.append)
+
+    wt_root = multi.root / ".specflow" / "worktrees" / CHANGE
+    assert paths == {"api": wt_root / "api", "bot": wt_root / "bot"}
+    for name, path in paths.items():
+        assert git(path, "branch", "--show-current").strip() == f"specflow/{CHANGE}"
+        assert (path / "openspec").is_symlink()
+        assert os.path.realpath(path / "openspec") == str((multi.root / "openspec").resolve())
+        assert (path / "docs" / "style.md").read_text() == "be nice\n"
+        assert status(path) == "", f"links must not show in {name}'s git status"
+    assert status(multi.root) == "?? openspec/changes/add-login/.specflow/state.json\n"
+    assert not (multi.root / ".gitignore").exists()
+    assert "/.specflow/" in (multi.root / ".git" / "info" / "exclude").read_text()
+    assert (paths["api"] / ".setup-ran").exists() is True
+    assert any(e.kind == "output" and e.message == "installing" for e in events)
+    log = multi.root / ".specflow" / "logs" / CHANGE / "setup-api.log"
+    assert "installing" in log.read_text()
+    assert ws.existing() == {"hub": multi.root.resolve(), **paths}
+
+
+def test_ensure_worktrees_is_idempotent_and_setup_runs_once(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    first = ws.ensure_worktrees()
+    (first["api"] / ".setup-ran").unlink()
+    (first["api"] / "openspec").unlink()  # a lost link is made again
+    assert ws.ensure_worktrees() == first
+    assert not (first["api"] / ".setup-ran").exists()
+    assert (first["api"] / "openspec").is_symlink()
+
+
+def test_failed_setup_names_repo_exit_code_and_log_and_runs_again_next_time(tmp_path: Path) -> None:
+    h = make_multi_hub(tmp_path, api_setup="echo 'npm ERR! missing thing'; exit 3")
+    ws = h.workspaces()
+    with pytest.raises(WorkspaceError) as info:
+        ws.ensure_worktrees()
+    msg = str(info.value)
+    log = h.root / ".specflow" / "logs" / CHANGE / "setup-api.log"
+    assert "setup of repo 'api'" in msg and "exit code 3" in msg and str(log) in msg
+    assert "npm ERR! missing thing" in msg
+    assert "npm ERR! missing thing" in log.read_text()
+    assert read_state(h.change_dir)["state"] == "propose"
+    # once the command is fixed, the next run sets it up
+    fixed = HubConfig(repos={"api": RepoConfig(path="../api", setup="true"), "bot": RepoConfig(path="../bot")})
+    Workspaces(h.root, fixed, CHANGE, ["api", "bot"]).ensure_worktrees()
+
+
+def test_unknown_repo_and_no_repo_are_refused_with_the_fix(multi: MultiHub) -> None:
+    with pytest.raises(WorkspaceError, match="unknown repo.*nope.*configured: api, bot") as info:
+        multi.workspaces(("api", "nope")).ensure_worktrees()
+    assert "specflow repos add-login remove" in (info.value.fix or "")
+    with pytest.raises(WorkspaceError, match="affects no repo") as info:
+        multi.workspaces(()).ensure_worktrees()
+    assert info.value.fix == "add the repos it changes: specflow repos add-login add NAME"
+
+
+def test_tasks_ticked_through_the_link_land_in_the_hub_only(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    paths = ws.ensure_worktrees()
+    tasks = paths["api"] / "openspec" / "changes" / CHANGE / "tasks.md"
+    tasks.write_text(TASKS.replace("- [ ] 1.1", "- [x] 1.1"))
+    assert "- [x] 1.1" in (multi.change_dir / "tasks.md").read_text()
+    assert status(paths["api"]) == ""
+
+
+def test_policy_and_agent_cwd(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    paths = ws.ensure_worktrees()
+    hub_policy = ws.policy(read_only=False, write=[f"openspec/changes/{CHANGE}/**"], worktrees=False, phase="propose")
+    assert hub_policy.worktrees == ()
+    assert ws.agent_cwd(worktrees=False) == multi.root.resolve()
+    wt_policy = ws.policy(read_only=False, write=[f"openspec/changes/{CHANGE}/tasks.md"], worktrees=True, phase="apply")
+    assert set(wt_policy.worktrees) == {p.resolve() for p in paths.values()}
+    assert ws.agent_cwd(worktrees=True) == multi.root.resolve() / ".specflow" / "worktrees" / CHANGE
+    assert multi.workspaces(("api",)).agent_cwd(worktrees=True) == paths["api"]
+    ro = ws.policy(read_only=True, write=["ignored/**"], worktrees=True, phase="explore")
+    assert ro.read_only and not ro.write_globs
+
+
+# -- diff, merge, clean -----------------------------------------------------------------------------
+
+
+def _work(ws: Workspaces, multi: MultiHub) -> dict[str, Path]:
+    paths = ws.ensure_worktrees()
+    (paths["api"] / "src" / "login.py").write_text("def login(): ...\n")
+    (paths["bot"] / "bot.py").write_text("print('bot login')\n")
+    for p in paths.values():
+        commit_all(p, "login work")
+    return paths
+
+
+def test_diff_shows_each_repo_against_its_base_including_uncommitted_work(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    paths = _work(ws, multi)
+    (paths["api"] / "src" / "draft.py").write_text("x = 1\n")
+    text = ws.diff()
+    assert "== api: specflow/add-login against main" in text
+    assert "+def login(): ..." in text and "+x = 1" in text
+    assert "== bot: specflow/add-login against main" in text and "+print('bot login')" in text
+    assert "openspec" not in text
+    stat = ws.diff("bot", stat=True)
+    assert "bot.py | 2 +-" in stat and "api" not in stat
+    with pytest.raises(WorkspaceError, match="repo 'web' is not affected"):
+        ws.diff("web")
+
+
+def test_merge_makes_a_merge_commit_naming_the_change_in_each_repo(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    _work(ws, multi)
+    results = ws.merge()
+    assert [(r.repo, r.status, r.base) for r in results] == [("api", "merged", "main"), ("bot", "merged", "main")]
+    for repo in (multi.api, multi.bot):
+        log = git(repo, "log", "-1", "--format=%s%n%P")
+        subject, parents = log.splitlines()
+        assert subject == "specflow: merge change add-login"
+        assert len(parents.split()) == 2
+        assert status(repo) == ""
+    assert (multi.api / "src" / "login.py").exists()
+    assert ws.merged() == {"api": None, "bot": None}
+    assert [r.status for r in ws.merge()] == ["already merged", "already merged"]
+
+
+def test_merge_refuses_a_dirty_base_checkout_and_merges_nothing(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    _work(ws, multi)
+    (multi.bot / "bot.py").write_text("local edit\n")
+    heads = {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)}
+    with pytest.raises(WorkspaceError) as info:
+        ws.merge()
+    assert "checkout of main in 'bot'" in info.value.message and "bot.py" in info.value.message
+    assert "commit or stash them" in (info.value.fix or "")
+    assert {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)} == heads
+
+
+def test_merge_refuses_a_conflict_and_leaves_nothing_half_merged(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    _work(ws, multi)
+    (multi.bot / "bot.py").write_text("print('conflicting')\n")
+    commit_all(multi.bot, "conflicting change on main")
+    heads = {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)}
+    with pytest.raises(WorkspaceError) as info:
+        ws.merge()
+    assert "would conflict in: bot.py" in info.value.message
+    assert "merge main into the branch" in (info.value.fix or "")
+    assert {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)} == heads
+    assert status(multi.api) == "" and status(multi.bot) == ""
+    assert not (multi.bot / ".git" / "MERGE_HEAD").exists()
+
+
+def test_merge_refuses_uncommitted_work_in_a_worktree(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    paths = _work(ws, multi)
+    (paths["api"] / "src" / "wip.py").write_text("wip\n")
+    with pytest.raises(WorkspaceError, match="worktree of 'api' has 1 uncommitted change"):
+        ws.merge()
+
+
+def test_single_repo_branch_merges_without_conflicting_with_the_hubs_change_folder(tmp_path: Path) -> None:
+    hub, ws = make_single_hub(tmp_path)
+    wt = ws.ensure_worktrees()[hub.name]
+    assert (wt / "openspec").is_symlink() and status(wt) == ""
+    (wt / "src" / "login.py").write_text("login\n")
+    (wt / "openspec" / "changes" / CHANGE / "tasks.md").write_text("- [x] done\n")  # ticks the hub's copy
+    git(wt, "add", "-A")
+    git(wt, "commit", "-q", "-m", "work")
+    assert git(wt, "show", "--name-only", "--format=", "HEAD").split() == ["src/login.py"]
+    git(wt, "reset", "-q", "--hard")  # sparse: the link survives
+    assert (wt / "openspec").is_symlink()
+    commit_all(hub, "tick tasks on main")  # the hub commits its change folder meanwhile
+    results = ws.merge()
+    assert results[0].status == "merged"
+    assert (hub / "src" / "login.py").read_text() == "login\n"
+    assert (hub / "openspec" / "changes" / CHANGE / "tasks.md").read_text() == "- [x] done\n"
+
+
+def test_remove_worktrees_keeps_branches_and_refuses_uncommitted_work(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    paths = _work(ws, multi)
+    (paths["bot"] / "wip.txt").write_text("wip\n")
+    with pytest.raises(WorkspaceError, match="worktree of 'bot'.*1 uncommitted"):
+        ws.remove_worktrees(strict=True)
+    removed = ws.remove_worktrees(force=True, strict=True)
+    assert set(removed) == set(paths.values())
+    assert not (multi.root / ".specflow" / "worktrees" / CHANGE).exists()
+    assert git(multi.api, "branch", "--list", "specflow/*").strip() == "specflow/add-login"
+    assert (multi.root / "openspec" / "changes" / CHANGE / "tasks.md").exists()
+    assert ws.existing() == {"hub": multi.root.resolve()}
+
+
+# -- steps ------------------------------------------------------------------------------------------
+
+
+def _ctx(h: MultiHub) -> StepContext:
+    return StepContext(h.root, CHANGE, h.change_dir, "apply", h.config)
+
+
+def _step(name: str) -> Callable[..., object]:
+    from specflow.workspace_steps import STEPS
+
+    return next(d.func for d in STEPS if d.pattern == name)
+
+
+def test_step_tests_pass_runs_each_repos_test_command_in_its_worktree(tmp_path: Path) -> None:
+    h = make_multi_hub(tmp_path, api_test="test -f src/login.py && echo ok", bot_test="echo 'FAIL: 2 tests'; exit 1")
+    ws = h.workspaces()
+    _work(ws, h)
+    result = _step("the tests pass in every affected repo")(_ctx(h))
+    assert not result.ok  # type: ignore[attr-defined]
+    reason = result.reason  # type: ignore[attr-defined]
+    assert "tests of bot (echo 'FAIL: 2 tests'; exit 1) failed with exit code 1" in reason
+    assert "FAIL: 2 tests" in reason and "api" not in reason.split("\n")[0]
+    assert (h.root / ".specflow" / "logs" / CHANGE / "test-api.log").read_text().endswith("\nok\n")
+
+
+def test_step_branches_are_merged_and_workspace_is_clean(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    paths = _work(ws, multi)
+    merged = _step("the branches are merged")
+    clean = _step("the workspace is clean")
+    r = merged(_ctx(multi))
+    assert not r.ok and "specflow/add-login is not merged into main in api (1 commit(s) ahead)" in r.reason  # type: ignore[attr-defined]
+    assert "specflow merge add-login" in r.reason  # type: ignore[attr-defined]
+    assert clean(_ctx(multi)).ok  # type: ignore[attr-defined]
+    (paths["bot"] / "notes.txt").write_text("x\n")
+    r = clean(_ctx(multi))
+    assert not r.ok and "bot has 1 uncommitted change(s): notes.txt" in r.reason  # type: ignore[attr-defined]
+    (paths["bot"] / "notes.txt").unlink()
+    ws.merge()
+    assert merged(_ctx(multi)).ok  # type: ignore[attr-defined]
+
+
+# -- CLI --------------------------------------------------------------------------------------------
+
+
+def _cli_hub(multi: MultiHub) -> None:
+    """Turn the fixture hub into one the CLI opens (openspec/ exists; state and config written)."""
+    (multi.root / "openspec" / "project.md").write_text("# project\n")
+
+
+def test_cli_repos_add_remove_validates_names(multi: MultiHub, cli: Callable[..., tuple[int, str, str]]) -> None:
+    _cli_hub(multi)
+    code, out, err = cli("-C", multi.root, "repos", CHANGE, "remove", "bot")
+    assert code == 0, err
+    assert read_state(multi.change_dir)["repos"] == ["api"]
+    code, out, err = cli("-C", multi.root, "repos", CHANGE, "add", "web")
+    assert code == 1
+    assert "unknown repo(s) web (configured in specflow.yaml: api, bot)" in err
+    code, out, _ = cli("-C", multi.root, "repos", CHANGE, "add", "bot")
+    assert code == 0 and "affects: api, bot" in out
+    code, out, _ = cli("-C", multi.root, "repos", CHANGE)
+    assert out.split() == ["api", "bot"]
+
+
+def test_cli_workspace_prints_paths(multi: MultiHub, cli: Callable[..., tuple[int, str, str]]) -> None:
+    _cli_hub(multi)
+    code, out, err = cli("-C", multi.root, "workspace", CHANGE, "--repo", "api")
+    assert code == 1 and "does not exist yet" in err
+    paths = multi.workspaces().ensure_worktrees()
+    code, out, _ = cli("-C", multi.root, "workspace", CHANGE, "--repo", "api")
+    assert code == 0 and out.strip() == str(paths["api"])
+    code, out, _ = cli("-C", multi.root, "workspace", CHANGE)
+    assert str(paths["bot"]) in out and "[specflow/add-login]" in out and out.startswith("hub")
+
+
+def test_cli_diff_merge_and_clean(multi: MultiHub, cli: Callable[..., tuple[int, str, str]]) -> None:
+    _cli_hub(multi)
+    ws = multi.workspaces()
+    _work(ws, multi)
+    code, out, _ = cli("-C", multi.root, "diff", CHANGE, "--stat")
+    assert code == 0 and "src/login.py | 1 +" in out
+    code, out, err = cli("-C", multi.root, "clean", CHANGE)
+    assert code == 1 and "is not archived" in err
+    code, out, err = cli("-C", multi.root, "merge", CHANGE)
+    assert code == 0, err
+    assert "api: merged specflow/add-login into main (1 file(s))" in out
+    # archive the change by hand (the archive action's job), then clean
+    archive = multi.root / "openspec" / "changes" / "archive" / f"2025-01-01-{CHANGE}"
+    archive.parent.mkdir(parents=True)
+    multi.change_dir.rename(archive)
+    code, out, err = cli("-C", multi.root, "clean", CHANGE)
+    assert code == 0, err
+    assert "removed" in out and "branch specflow/add-login kept" in out
+    assert not (multi.root / ".specflow" / "worktrees" / CHANGE).exists()
+
+
+def test_cli_revert_without_yes_refuses_when_not_interactive(multi: MultiHub, cli: Callable[..., tuple[int, str, str]]) -> None:
+    _cli_hub(multi)
+    ws = multi.workspaces()
+    ws.checkpoint(phase="propose", state="explore")
+    (multi.root / "CLAUDE.md").write_text("changed\n")
+    code, _, err = cli("-C", multi.root, "revert", CHANGE)
+    assert code == 1
+    assert "needs confirmation" in err and "fix: pass --yes" in err
+    assert (multi.root / "CLAUDE.md").read_text() == "changed\n"
+    code, out, err = cli("-C", multi.root, "revert", CHANGE, "--yes")
+    assert code == 0, err
+    assert "restored checkpoint #1" in out and "state propose -> explore" in out
+    assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
+    assert read_state(multi.change_dir)["state"] == "explore"
+    code, out, _ = cli("-C", multi.root, "checkpoints", CHANGE, "--json")
+    listed = json.loads(out)
+    assert [c["number"] for c in listed] == [1, 2]
+    assert listed[1]["phase"] == "revert" and listed[1]["changed_since"] == 1
+    assert listed[0]["changed_since"] == 0
+    code, out, _ = cli("-C", multi.root, "checkpoints", CHANGE)
+    assert "files changed since" in out
+
+
+def test_history_records_the_revert(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    ws.checkpoint(phase="apply", state="propose")
+    write_state(multi.change_dir, {**read_state(multi.change_dir), "state": "apply"})  # type: ignore[dict-item]
+    result = ws.revert()
+    event = read_history(multi.change_dir)[-1]
+    assert {k: event[k] for k in ("trigger", "from", "to", "outcome", "checkpoint", "undo_checkpoint")} == {
+        "trigger": "revert", "from": "apply", "to": "propose", "outcome": "reverted",
+        "checkpoint": 1, "undo_checkpoint": result.undo,
+    }
+    assert read_state(multi.change_dir)["repos"] == ["api", "bot"]
