@@ -15,7 +15,7 @@ API turns.  The variants, interleaved run by run so drift hits them alike:
   audit, ``then`` steps, history);
 - ``advance-cli``: ``python -m specflow advance <id>`` as a user runs it (adds interpreter start).
 
-Medians, and each variant's ratio to ``direct``.  Target: adapter and advance ≤ 1.2×.
+Medians, and each variant's ratio to ``direct``.  Target: adapter and advance <= 1.2x.
 """
 
 from __future__ import annotations

@@ -18,12 +18,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from specflow.checkpoints import (
+    HUB_KEY,
     REJECTED_ROOT,
     Checkpoint,
     CheckpointStore,
@@ -35,7 +36,6 @@ from specflow.gates import GatePolicy
 from specflow.git import Head, IndexEntry, TreeChange
 
 ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head"]
-FOLDER_KEY = "worktrees"
 
 
 @dataclass(frozen=True)
@@ -99,14 +99,14 @@ def audit(
     policy: GatePolicy,
     *,
     own_branch: str,
-    folder: Path | None = None,
-    folder_members: Iterable[str] = (),
+    folders: Sequence[tuple[Path, Callable[[str], bool]]] = (),
     foreign: Callable[[], list[GatePolicy]] = lambda: [],
 ) -> AuditReport:
     """Compare every workspace with ``checkpoint``; put back everything outside ``policy``.
 
-    ``own_branch`` may move when the policy lets the agent write worktrees.  ``folder`` is the
-    change's worktrees folder: anything new in it besides ``folder_members`` is removed.
+    ``own_branch`` may move when the policy lets the agent write worktrees.  ``folders`` are
+    folders outside every repo that an agent could reach with ``..`` (the worktrees folders):
+    an entry new since the checkpoint is removed unless its predicate says it belongs there.
     ``foreign`` returns the gates of other changes running right now: hub paths they allow are
     theirs, not this agent's, and are left alone.
     """
@@ -139,8 +139,10 @@ def audit(
         if bad:
             report.errors += put_back(ws, bad, snap.tree)
         _audit_index(store, checkpoint, ws, policy, local, ws.key in restored_heads, report)
-    if folder is not None and "folder" in local:
-        _audit_folder(folder, set(local["folder"]) | set(folder_members), report)
+    recorded_folders: dict[str, list[str]] = local.get("folders", {})
+    for folder, legit in folders:
+        if str(folder) in recorded_folders:
+            _audit_folder(store.layout.hub, folder, set(recorded_folders[str(folder)]), legit, report)
     store.write_audit(
         checkpoint.number,
         {str(ws.repo_id): ws.repo.refs("refs/heads/") for ws in _one_per_repo(present)},
@@ -300,13 +302,16 @@ def _audit_index(
 # -- the change's worktrees folder ---------------------------------------------------------------
 
 
-def _audit_folder(folder: Path, allowed: set[str], report: AuditReport) -> None:
+def _audit_folder(hub: Path, folder: Path, before: set[str], legit: Callable[[str], bool], report: AuditReport) -> None:
     try:
         names = os.listdir(folder)
     except FileNotFoundError:
         return
-    for name in sorted(set(names) - allowed):
+    for name in sorted(set(names) - before):
+        if legit(name):
+            continue
         p = folder / name
+        kind: ViolationKind = "symlink" if p.is_symlink() else "added"
         try:
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p)
@@ -314,8 +319,11 @@ def _audit_folder(folder: Path, allowed: set[str], report: AuditReport) -> None:
                 p.unlink()
         except OSError as exc:
             report.errors.append(f"{p}: {exc}")
-        kind: ViolationKind = "symlink" if p.is_symlink() else "added"
-        report.violations.append(Violation(FOLDER_KEY, name, kind, f"created in {folder}, outside every worktree"))
+        try:
+            shown = p.relative_to(hub).as_posix()
+        except ValueError:
+            shown = str(p)
+        report.violations.append(Violation(HUB_KEY, shown, kind, "created outside every worktree"))
 
 
 # -- putting paths back --------------------------------------------------------------------------

@@ -219,7 +219,10 @@ class CheckpointStore:
         seed = self.seed_path(ws.key)
         tmp = seed.with_name(f"{ws.key}.{os.getpid()}.tmp")
         try:
-            tree = ws.repo.snapshot(tmp, seed if seed.is_file() else ws.repo.real_index(), SNAPSHOT_EXCLUDE)
+            openspec = ws.path / "openspec"
+            # git refuses a pathspec that reaches through a link (a worktree's linked openspec/)
+            exclude = SNAPSHOT_EXCLUDE if openspec.is_dir() and not openspec.is_symlink() else ()
+            tree = ws.repo.snapshot(tmp, seed if seed.is_file() else ws.repo.real_index(), exclude)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

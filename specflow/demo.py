@@ -91,16 +91,16 @@ class DemoResult:
     approval: dict[str, Any] | None = None
     duration_s: float = 0.0
 
-    def commands(self) -> list[tuple[str, str]]:
-        """Commands to explore the result, each with what it shows."""
+    def commands(self, prog: str = "specflow") -> list[tuple[str, str]]:
+        """Commands to explore the result, each with what it shows (``prog``: how to run specflow)."""
         hub = shlex.quote(str(self.hub))
         cid = self.change_id
         out = [
-            (f"specflow -C {hub} status --all", "every change: state, phase, tasks, cost"),
-            (f"specflow -C {hub} history {cid} -v", "every attempt, its checks and the refused write"),
-            (f"specflow -C {hub} show greetings", "the living spec the change modified"),
-            (f"specflow -C {hub} checkpoints {cid}", "the snapshots taken before each agent turn"),
-            (f"specflow -C {hub} validate --all --strict", "the living specs, as OpenSpec checks them"),
+            (f"{prog} -C {hub} status --all", "every change: state, phase, tasks, cost"),
+            (f"{prog} -C {hub} history {cid} -v", "every attempt, its checks and the refused write"),
+            (f"{prog} -C {hub} show greetings", "the living spec the change modified"),
+            (f"{prog} -C {hub} checkpoints {cid}", "the snapshots taken before each agent turn"),
+            (f"{prog} -C {hub} validate --all --strict", "the living specs, as OpenSpec checks them"),
             (f"git -C {hub} log --oneline", "the hub's story, one commit per step"),
         ]
         for name, path in self.repos.items():

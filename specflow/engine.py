@@ -420,6 +420,7 @@ class Engine:
         fresh: bool,
         on_event: EventCallback,
     ) -> AdvanceResult:
+        from specflow import journal
         from specflow.actions import build_actions
 
         state = record["state"]
@@ -452,6 +453,7 @@ class Engine:
                 ctx = self._context(record, phase=sc.to, workspaces=ws)
                 actions = build_actions() if target_def.actions else {}
                 done_actions = []
+                before = journal.snapshot(self.hub.openspec_dir, self.hub.root) if target_def.actions else {}
                 for name in target_def.actions:
                     _emit(on_event, "phase", f"action {name}")
                     try:
@@ -465,7 +467,12 @@ class Engine:
                     ctx.change_dir = self.change.dir
                 if done_actions:
                     event["actions"] = done_actions
+                    after = journal.snapshot(self.hub.openspec_dir, self.hub.root)
+                    journal.record(self.hub.root, self.change.id, journal.changed(before, after))
                 if not reasons:
+                    if result.agent is not None:
+                        # the attempt is not in history yet: let steps (e.g. cost budgets) see it
+                        ctx.extra["agent"] = result.agent.to_dict()
                     result.then = self._evaluate(sc.then, ctx, on_event, "then")
                     event["then"] = [o.to_dict() for o in result.then]
                     reasons += [f"{o.text}: {o.reason}" for o in result.then if not o.ok]
@@ -565,8 +572,11 @@ class Engine:
             _emit(on_event, "warning", f"the agent changed specflow's records ({paths}); put back")
             reasons.append(f"the agent changed specflow's own records (put back): {paths}")
         if not reasons and target_def.record:
+            from specflow import journal
+
             path = self.change.dir / target_def.record
             atomic_write(path, agent_result.final_text if agent_result.final_text.endswith("\n") else agent_result.final_text + "\n")
+            journal.record_files(self.hub.root, self.change.id, [path])
             event["record"] = str(path.relative_to(self.hub.root))
         return reasons
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,9 +277,8 @@ class Workspaces:
     def checkpoint(self, *, phase: str, state: str, reason: str = "before agent turn") -> Checkpoint:
         """Snapshot every existing workspace as commits under ``refs/specflow/checkpoints/<id>/<n>``."""
         self._hub_excludes()
-        root = self.layout.worktrees_root
-        folder = sorted(os.listdir(root)) if root.is_dir() else []
-        cp = self.store.take(self.workspaces(), phase=phase, state=state, reason=reason, extra={"folder": folder})
+        folders = {str(f): sorted(os.listdir(f)) if f.is_dir() else [] for f, _ in self._folders()}
+        cp = self.store.take(self.workspaces(), phase=phase, state=state, reason=reason, extra={"folders": folders})
         if self._policy is not None:
             self._write_active_gate(self._policy)
         return cp
@@ -293,12 +292,26 @@ class Workspaces:
                 self.workspaces(),
                 policy,
                 own_branch=self.branch,
-                folder=self.layout.worktrees_root,
-                folder_members=[t.name for t in self._known_targets()],
+                folders=self._folders(),
                 foreign=self._foreign_policies,
             )
         finally:
             self._active_gate_path().unlink(missing_ok=True)
+
+    def _folders(self) -> list[tuple[Path, Callable[[str], bool]]]:
+        """Folders outside every repo an agent reaches with ``..``: the worktrees folders.
+
+        In the change's folder only its repos' worktrees belong; in the folder of all changes,
+        only other changes' folders.
+        """
+        names = {t.name for t in self._known_targets()}
+        changes = self.hub / "openspec" / "changes"
+
+        def is_change(name: str) -> bool:
+            return (changes / name).is_dir() or any((changes / "archive").glob(f"*-{name}"))
+
+        root = self.layout.worktrees_root
+        return [(root, names.__contains__), (root.parent, is_change)]
 
     def checkpoints(self) -> list[Checkpoint]:
         """Every checkpoint of the change, oldest first."""

@@ -310,16 +310,24 @@ def _kill_known(known: Mapping[int, tuple[int, str]]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _exited(pid: int, timeout: float) -> bool:
-    """Wait up to ``timeout`` for ``pid`` to exit, without reaping it (so its id stays ours)."""
+def _exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait up to ``timeout`` for ``proc`` to exit, without reaping it where the OS allows.
+
+    Unreaped, its process id (which is also its group's id) cannot be reused, so signalling the
+    group afterwards cannot hit an unrelated process.  Without ``waitid`` (macOS) it is reaped.
+    """
     deadline = time.monotonic() + timeout
+    waitid = getattr(os, "waitid", None)
     while True:
-        try:
-            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return True
-        if info is not None:
-            return True
+        if waitid is None:
+            if proc.poll() is not None:
+                return True
+        else:
+            try:
+                if waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                    return True
+            except ChildProcessError:
+                return True
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.02)
@@ -328,11 +336,11 @@ def _exited(pid: int, timeout: float) -> bool:
 def _stop_tree(proc: subprocess.Popen[bytes], known: dict[int, tuple[int, str]]) -> None:
     """End Claude Code and everything it started; ``proc`` is reaped on return."""
     known.update(descendants(proc.pid))
-    if not _exited(proc.pid, 0):
+    if not _exited(proc, 0):
         _signal_group(proc.pid, signal.SIGTERM)
-        if not _exited(proc.pid, KILL_GRACE_S):
+        if not _exited(proc, KILL_GRACE_S):
             known.update(descendants(proc.pid))
-    # Still unreaped, so the group id cannot have been reused: safe to signal.
+    # Unreaped (where waitid exists), so the group id cannot have been reused: safe to signal.
     _signal_group(proc.pid, signal.SIGKILL)
     _kill_known(known)
     with contextlib.suppress(subprocess.TimeoutExpired):
@@ -364,6 +372,11 @@ def _feed_stdin(stream: IO[bytes], data: bytes) -> None:
 
 
 # -- the adapter -----------------------------------------------------------------------------
+
+
+def _python() -> str:
+    """The interpreter the guard hook runs under: this one, where specflow is importable."""
+    return sys.executable or shutil.which("python3") or "python3"
 
 
 def _stamp() -> str:
@@ -434,6 +447,11 @@ class ClaudeCodeAdapter:
                     "unknown claude-code options ignored: " + ", ".join(options.unknown),
                     {"unknown": list(options.unknown)},
                 )
+            )
+        if not Path(request.cwd).is_dir():
+            raise AgentError(
+                f"the phase's working directory {request.cwd} does not exist",
+                fix="check the change's workspace (specflow workspace <id>) and run the phase again",
             )
         started = time.monotonic()
         result = self._attempt(request, options, binary, env, request.resume_session, on_event)
@@ -529,7 +547,7 @@ class ClaudeCodeAdapter:
             phase = build_phase_settings(
                 request.gate,
                 request.cwd,
-                hook_command=guard_command(sys.executable, gate_file) if options.hook else None,
+                hook_command=guard_command(_python(), gate_file) if options.hook else None,
                 allow_bash=options.allow_bash,
                 extra_allow=options.allowed_tools,
                 extra_deny=options.deny,
@@ -600,7 +618,7 @@ class ClaudeCodeAdapter:
                     parser.feed(item.decode("utf-8", errors="replace"))
                     if parser.summary.result_seen:
                         known.update(descendants(proc.pid))
-                if not timed_out and not _exited(proc.pid, min(EXIT_GRACE_S, max(remaining, 0.1))):
+                if not timed_out and not _exited(proc, min(EXIT_GRACE_S, max(remaining, 0.1))):
                     lingered = True
             finally:
                 _stop_tree(proc, known)

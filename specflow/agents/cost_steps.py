@@ -55,9 +55,7 @@ def cost_less_than(ctx: StepContext, amount: str) -> StepResult:
     total, summary = change_cost(ctx)
     if total < limit:
         return StepResult.passed(f"spent ${total:.4f} of ${limit:g}")
-    phases = ", ".join(
-        f"{name} ${float(data['cost_usd']):.4f}" for name, data in sorted(summary["phases"].items())
-    )
+    phases = ", ".join(f"{name} ${float(data['cost_usd']):.4f}" for name, data in sorted(summary["phases"].items()))
     return StepResult.failed(
         f"the change has cost ${total:.4f} ({phases or 'no phase recorded'}), which is not less than"
         f" its budget of ${limit:g}; raise the budget in the workflow or finish the change by hand"

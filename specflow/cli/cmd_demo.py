@@ -89,6 +89,36 @@ class DemoPrinter:
             say(self.ctx, f"    {event.message}")
 
 
+def _prog() -> str:
+    """How the person ran specflow, so the printed commands work as typed (e.g. .venv/bin/specflow)."""
+    import os
+    import shlex
+    import shutil
+    import sys
+
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    if os.path.basename(argv0) != "specflow":
+        return "specflow" if shutil.which("specflow") else f"{shlex.quote(sys.executable)} -m specflow"
+    found = shutil.which("specflow")
+    if found and os.path.realpath(found) == os.path.realpath(argv0):
+        return "specflow"
+    return shlex.quote(argv0)
+
+
+def _status_table(ctx: CliContext, result: DemoResult) -> None:
+    """``specflow status --all`` of the demo's hub: the table a person sees every day."""
+    import shlex
+
+    from specflow.cli import cmd_status
+    from specflow.cli.render import say
+
+    say(ctx, f"$ {_prog()} -C {shlex.quote(str(result.hub))} status --all", "bold cyan")
+    hub_ctx = CliContext(
+        hub_arg=str(result.hub), debug=ctx.debug, color=ctx.color, stdout=ctx.stdout, stderr=ctx.stderr
+    )
+    cmd_status.run(argparse.Namespace(id=None, json=False, all=True), hub_ctx)
+
+
 def _summary(ctx: CliContext, result: DemoResult) -> None:
     from specflow.cli.render import say
 
@@ -102,6 +132,8 @@ def _summary(ctx: CliContext, result: DemoResult) -> None:
     )
     if result.refused:
         say(ctx, f"The gate refused {len(result.refused)} write(s) and put them back; history keeps the record.")
+    ctx.out("")
+    _status_table(ctx, result)
     ctx.out("")
     say(ctx, f"Everything is in {result.root}", "bold")
     hub = result.hub
@@ -124,21 +156,23 @@ def _summary(ctx: CliContext, result: DemoResult) -> None:
         ctx.out(f"  {left.ljust(width)}  {right}")
     ctx.out("")
     say(ctx, "Explore it:", "bold")
-    commands = result.commands()
+    commands = result.commands(_prog())
     width = max(len(c) for c, _ in commands)
     for cmd, what in commands:
         ctx.out(f"  {cmd.ljust(width)}  # {what}")
     if result.agent != "claude-code":
         ctx.out("")
-        ctx.out("Run the same demo with the real Claude Code: specflow demo --agent claude-code")
+        ctx.out(f"Run the same demo with the real Claude Code: {_prog()} demo --agent claude-code")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.demo import check_destination, run_demo
+    from specflow.demo import check_agent, check_destination, run_demo
 
+    if args.agent:
+        check_agent(args.agent)  # refuse before anything is written or printed
     if args.dir:
-        dest = Path(args.dir).expanduser()
-        check_destination(dest)  # refuse before printing anything
+        dest = Path(args.dir).expanduser().absolute()
+        check_destination(dest)
     else:
         dest = Path(tempfile.mkdtemp(prefix="specflow-demo-"))
     printer = DemoPrinter(ctx, quiet=args.json)
@@ -151,7 +185,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         result = run_demo(dest, agent=args.agent, on_event=printer)
     except BaseException:
         printer.close()
-        if not args.json:
+        if dest.is_dir() and any(dest.iterdir()):
             ctx.err(f"the demo stopped; what it made so far is in {dest}")
         raise
     printer.close()

@@ -118,91 +118,109 @@ class DeltaPlan:
         return out
 
 
+_PLAIN, _REQ, _TOP, _H3 = 0, 1, 2, 3
+
+
 @dataclass
-class _Body:
+class _Doc:
     lines: list[str]
     mask: list[bool]
-    start_line: int  # 1-based line number of lines[0]
+    kinds: list[int]  # per line: _PLAIN, _REQ (requirement header), _TOP (## header), _H3
+    names: dict[int, str]  # line index -> requirement name, for _REQ lines
 
 
-def _blocks(body: _Body, section: str | None, sink: list[SkippedHeader] | None) -> list[RequirementBlock]:
-    lines, mask = body.lines, body.mask
-    n = len(lines)
-
-    def is_req(i: int) -> bool:
-        line = lines[i]
-        return not mask[i] and line.startswith("###") and REQUIREMENT_HEADER_RE.match(line) is not None
-
-    def is_top(i: int) -> bool:
-        line = lines[i]
-        return not mask[i] and line.startswith("##") and _TOP_LEVEL_RE.match(line) is not None
-
-    def record(i: int) -> None:
-        if sink is None or mask[i]:
-            return
-        line = lines[i]
-        if not line.startswith("###"):
-            return
-        h3 = _H3_RE.match(line)
-        if h3 and not REQUIREMENT_HEADER_RE.match(line):
-            assert section is not None
-            sink.append(SkippedHeader(js_trim(h3.group(1)), section, body.start_line + i))
-
-    blocks: list[RequirementBlock] = []
-    i = 0
-    while i < n:
-        while i < n and not is_req(i):
-            record(i)
-            i += 1
-        if i >= n:
-            break
-        header = lines[i]
-        m = REQUIREMENT_HEADER_RE.match(header)
-        assert m is not None
-        name = normalize_requirement_name(m.group(1))
-        buf = [header]
-        i += 1
-        while i < n and not is_req(i) and not is_top(i):
-            record(i)
-            buf.append(lines[i])
-            i += 1
-        blocks.append(RequirementBlock(header, name, "\n".join(buf).rstrip(JS_WS)))
-    return blocks
+@dataclass
+class _Body:
+    start: int  # index of the first body line (the line after the ## header)
+    end: int
 
 
-def _removed_names(body: _Body) -> list[str]:
-    names: list[str] = []
-    for i, line in enumerate(body.lines):
-        if body.mask[i]:
+def _classify(lines: list[str], mask: list[bool]) -> _Doc:
+    kinds = [_PLAIN] * len(lines)
+    names: dict[int, str] = {}
+    for i, line in enumerate(lines):
+        if not line.startswith("##") or mask[i]:
             continue
         if line.startswith("###"):
             m = REQUIREMENT_HEADER_RE.match(line)
             if m:
-                names.append(normalize_requirement_name(m.group(1)))
-                continue
-        if "###" in line:
+                kinds[i] = _REQ
+                names[i] = normalize_requirement_name(m.group(1))
+            elif _H3_RE.match(line):
+                kinds[i] = _H3
+        elif _TOP_LEVEL_RE.match(line):
+            kinds[i] = _TOP
+    return _Doc(lines, mask, kinds, names)
+
+
+def _blocks(
+    doc: _Doc, body: _Body, section: str | None, sink: list[SkippedHeader] | None
+) -> list[RequirementBlock]:
+    lines, kinds = doc.lines, doc.kinds
+
+    def record(i: int) -> None:
+        if sink is not None and kinds[i] == _H3:
+            h3 = _H3_RE.match(lines[i])
+            assert h3 is not None and section is not None
+            sink.append(SkippedHeader(js_trim(h3.group(1)), section, i + 1))
+
+    blocks: list[RequirementBlock] = []
+    i, end = body.start, body.end
+    while i < end:
+        while i < end and kinds[i] != _REQ:
+            if kinds[i] == _H3:
+                record(i)
+            i += 1
+        if i >= end:
+            break
+        first = i
+        i += 1
+        while i < end:
+            k = kinds[i]
+            if k in (_REQ, _TOP):
+                break
+            if k == _H3:
+                record(i)
+            i += 1
+        header = lines[first]
+        raw = "\n".join(lines[first:i]).rstrip(JS_WS) if i - first > 1 else header.rstrip(JS_WS)
+        blocks.append(RequirementBlock(header, doc.names[first], raw))
+    return blocks
+
+
+def _removed_names(doc: _Doc, body: _Body) -> list[str]:
+    names: list[str] = []
+    lines, mask, kinds = doc.lines, doc.mask, doc.kinds
+    for i in range(body.start, body.end):
+        if kinds[i] == _REQ:
+            names.append(doc.names[i])
+            continue
+        line = lines[i]
+        if "###" in line and not mask[i]:
             b = _REMOVED_BULLET_RE.match(line)
             if b:
                 names.append(normalize_requirement_name(b.group(1)))
     return names
 
 
-def _renamed_pairs(body: _Body, unpaired: list[UnpairedRename]) -> list[Rename]:
+def _renamed_pairs(doc: _Doc, body: _Body, unpaired: list[UnpairedRename]) -> list[Rename]:
     pairs: list[Rename] = []
     pending: tuple[str, int] | None = None
-    for i, line in enumerate(body.lines):
-        if body.mask[i] or "###" not in line:
+    lines, mask = doc.lines, doc.mask
+    for i in range(body.start, body.end):
+        line = lines[i]
+        if "###" not in line or mask[i]:
             continue
         from_m = _FROM_RE.match(line) if "FROM:" in line else None
         to_m = None if from_m else (_TO_RE.match(line) if "TO:" in line else None)
         if from_m:
             if pending is not None:
                 unpaired.append(UnpairedRename("FROM", pending[0], pending[1]))
-            pending = (normalize_requirement_name(from_m.group(1)), body.start_line + i)
+            pending = (normalize_requirement_name(from_m.group(1)), i + 1)
         elif to_m:
             to = normalize_requirement_name(to_m.group(1))
             if pending is None:
-                unpaired.append(UnpairedRename("TO", to, body.start_line + i))
+                unpaired.append(UnpairedRename("TO", to, i + 1))
                 continue
             pairs.append(Rename(pending[0], to))
             pending = None
@@ -215,48 +233,47 @@ def parse_delta_spec(content: str) -> DeltaPlan:
     """Read a delta spec (never raises; what it cannot read it reports in the plan)."""
     lines = normalize(content).split("\n")
     mask = fence_mask(lines)
+    doc = _classify(lines, mask)
     n = len(lines)
     heads: list[tuple[str, int]] = []
     orphans: list[Orphan] = []
     section: str | None = None
-    for i, line in enumerate(lines):
-        if mask[i] or not line.startswith("#"):
+    in_delta = False
+    for i, kind in enumerate(doc.kinds):
+        if kind in (_PLAIN, _H3):
             continue
-        if line.startswith("##") and not line.startswith("###"):
-            m = _SECTION_RE.match(line)
+        if kind == _TOP:
+            m = _SECTION_RE.match(lines[i])
             if m:
                 section = js_trim(m.group(2))
+                in_delta = section.lower() in _DELTA_TITLES_LOWER
                 heads.append((section, i))
-                continue
-        if section is not None and section.lower() in _DELTA_TITLES_LOWER:
             continue
-        if line.startswith("###"):
-            r = REQUIREMENT_HEADER_RE.match(line)
-            if r:
-                orphans.append(Orphan(normalize_requirement_name(r.group(1)), section, i + 1))
+        if not in_delta:
+            orphans.append(Orphan(doc.names[i], section, i + 1))
 
     bodies: dict[str, list[_Body]] = {}
     first_title: dict[str, str] = {}
     for k, (title, index) in enumerate(heads):
-        end = heads[k + 1][1] if k + 1 < len(heads) else n
         key = title.lower()
         if key not in _DELTA_TITLES_LOWER:
             continue
-        bodies.setdefault(key, []).append(_Body(lines[index + 1 : end], mask[index + 1 : end], index + 2))
+        end = heads[k + 1][1] if k + 1 < len(heads) else n
+        bodies.setdefault(key, []).append(_Body(index + 1, end))
         first_title.setdefault(key, title)
 
     plan = DeltaPlan(orphans=orphans)
     skipped: list[SkippedHeader] = []
     for b in bodies.get("added requirements", ()):
-        plan.added.extend(_blocks(b, first_title["added requirements"], skipped))
+        plan.added.extend(_blocks(doc, b, first_title["added requirements"], skipped))
     for b in bodies.get("modified requirements", ()):
-        plan.modified.extend(_blocks(b, first_title["modified requirements"], skipped))
+        plan.modified.extend(_blocks(doc, b, first_title["modified requirements"], skipped))
     for b in bodies.get("removed requirements", ()):
-        plan.removed.extend(_removed_names(b))
-        plan.removed_blocks.extend(_blocks(b, None, None))
+        plan.removed.extend(_removed_names(doc, b))
+        plan.removed_blocks.extend(_blocks(doc, b, None, None))
     unpaired: list[UnpairedRename] = []
     for b in bodies.get("renamed requirements", ()):
-        plan.renamed.extend(_renamed_pairs(b, unpaired))
+        plan.renamed.extend(_renamed_pairs(doc, b, unpaired))
     unpaired.sort(key=lambda u: u.line)
     skipped.sort(key=lambda s: s.line)
     plan.unpaired_renames = unpaired

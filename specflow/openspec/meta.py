@@ -422,7 +422,10 @@ class ChangeMeta:
             name = self.schema_name()
         except ValueError:
             return False
-        name = re.sub(r"\.ya?ml$", "", name)
+        for ext in (".yaml", ".yml"):
+            if name.endswith(ext):
+                name = name[: -len(ext)]
+                break
         return name == "spec-driven" and name not in registry(str(self.project_root)).custom
 
 

@@ -122,7 +122,7 @@ def numbering_issues(documents: list[tuple[str, str]]) -> list[tuple[str, int, s
             task_id = tid.group(1)
             number = index + 1
             task_group = task_id.split(".")[0]
-            if re.sub(r"^0+(?=[0-9])", "", task_group) != re.sub(r"^0+(?=[0-9])", "", group):
+            if (task_group.lstrip("0") or "0") != (group.lstrip("0") or "0"):
                 out.append(
                     (
                         path,

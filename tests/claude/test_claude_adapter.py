@@ -7,12 +7,15 @@ makes must reach the fixture's address (the ``trap`` proxy must see nothing).
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ClaudeRun, ScriptedAPI, processes_with, script
+from claude_support import ClaudeRun, processes_with
+from scripted_api import ScriptedAPI, script
 
 from specflow.agents.claude_code import ClaudeCodeAdapter
 from specflow.guard import GUARD_PREFIX
@@ -75,7 +78,11 @@ def test_a_write_outside_the_gate_is_refused_by_the_hook_and_nothing_changes(
     assert (claude_run.hub / "README.md").read_text() == "# Hub\n"
     assert not outside.exists()
     assert tree(claude_run.hub) == ["README.md"]
-    assert [(r["tool"], r["source"]) for r in result.refused_calls] == [("Write", "hook"), ("Write", "hook"), ("Edit", "hook")]
+    assert [(r["tool"], r["source"]) for r in result.refused_calls] == [
+        ("Write", "hook"),
+        ("Write", "hook"),
+        ("Edit", "hook"),
+    ]
     assert all(r["reason"].startswith(GUARD_PREFIX) for r in result.refused_calls)
     # the model was told what it may write instead
     told = "\n".join(r.text() for r in api.requests)
@@ -115,7 +122,10 @@ def test_explore_is_read_only_no_write_tools_and_bash_only_reads(
     offered = {t["name"] for t in api.requests[0].body["tools"]}  # type: ignore[index]
     assert {"Write", "Edit", "MultiEdit", "NotebookEdit"}.isdisjoint(offered)
     assert "Bash" in offered and "Read" in offered
-    assert {(r["tool"], r["target"]) for r in result.refused_calls} == {("Bash", "touch scratch.txt"), ("Write", "notes.md")}
+    assert {(r["tool"], r["target"]) for r in result.refused_calls} == {
+        ("Bash", "touch scratch.txt"),
+        ("Write", "notes.md"),
+    }
     assert "# Hub" in "\n".join(r.text() for r in api.requests)  # the read-only command ran
 
 
@@ -141,9 +151,7 @@ def test_project_settings_allowing_everything_do_not_widen_the_gate(
     assert (hub / "README.md").read_text() == "# Hub\n"
     assert [r["target"] for r in result.refused_calls] == ["README.md"]
     # control: the same binary without --setting-sources "" honours the project file and writes
-    import subprocess
-
-    env = {**__import__("os").environ, **claude_env}
+    env = {**os.environ, **claude_env}
     subprocess.run(
         [str(claude_binary), "-p", "--output-format", "stream-json", "--verbose"],
         input=prompt,
@@ -216,7 +224,6 @@ def test_a_timeout_also_kills_the_commands_claude_started(claude_run: ClaudeRun,
     """Claude Code runs Bash commands in sessions of their own: killing its group is not enough."""
     gate = claude_run.gate("openspec/changes/add-x/**")
     sleeper = "python3 -c 'import time; time.sleep(300)'"
-    events_seen: list[str] = []
     result = claude_run.run(script(f"bash {sleeper}"), gate, timeout=4)
     events_seen = [e.message for e in claude_run.events if e.kind == "tool"]
     assert result.status == "timeout"
@@ -239,3 +246,41 @@ def test_a_missing_binary_says_how_to_install(claude_run: ClaudeRun, tmp_path: P
         ClaudeCodeAdapter().run(request)
     assert "does not exist" in err.value.message
     assert err.value.fix is not None and "npm install -g @anthropic-ai/claude-code" in err.value.fix
+
+
+@pytest.mark.parametrize("hook", [True, False])
+def test_apply_in_a_worktree_writes_the_worktree_and_tasks_and_reads_the_hub(
+    claude_run: ClaudeRun, tmp_path: Path, tree: Tree, hook: bool
+) -> None:
+    hub = claude_run.hub
+    worktree = tmp_path / "worktrees" / "add-x" / "app"
+    worktree.mkdir(parents=True)
+    (hub / "openspec/changes/add-x/tasks.md").write_text("- [ ] 1.1 build it\n")
+    from specflow.gates import GatePolicy
+
+    gate = GatePolicy(
+        hub=hub,
+        worktrees=(worktree,),
+        write_globs=("openspec/changes/add-x/tasks.md",),
+        phase="apply",
+        change_id="add-x",
+    )
+    tasks = hub / "openspec/changes/add-x/tasks.md"
+    result = claude_run.run(
+        script(
+            f"read {hub}/README.md",
+            "write src/app.py print('hi')",
+            f"edit {tasks} - [ ] => - [x]",
+            f"write {hub}/README.md replaced",
+            "answer Applied.",
+        ),
+        gate,
+        cwd=worktree,
+        options={"hook": hook},
+    )
+    assert result.ok, result.error
+    assert tree(worktree) == ["src/app.py"]
+    assert tasks.read_text() == "- [x] 1.1 build it\n"
+    assert (hub / "README.md").read_text() == "# Hub\n"
+    assert [(r["tool"], r["target"]) for r in result.refused_calls] == [("Write", f"{hub}/README.md")]
+    assert [c["tool"] for c in result.tool_calls] == ["Read", "Write", "Edit", "Write"]

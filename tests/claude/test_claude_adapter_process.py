@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MARKER_ENV, processes_with
+from claude_support import MARKER_ENV, processes_with
 
 from specflow.agents import claude_code
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult
@@ -27,7 +27,7 @@ from specflow.gates import GatePolicy
 
 TRANSCRIPTS = Path(__file__).resolve().parent / "transcripts"
 
-FAKE = r'''
+FAKE = r"""
 import json, os, signal, subprocess, sys, time
 mode = os.environ.get("FAKE_MODE", "replay")
 log = os.environ.get("FAKE_LOG")
@@ -37,7 +37,8 @@ if log:
     content = open(settings).read() if settings and os.path.exists(settings) else None
     gate = None
     if content:
-        command = json.loads(content).get("hooks", {}).get("PreToolUse", [{}])[0].get("hooks", [{}])[0].get("command", "")
+        hooks = json.loads(content).get("hooks", {}).get("PreToolUse", [{}])[0].get("hooks", [{}])
+        command = hooks[0].get("command", "")
         gate_file = command.rsplit(" ", 1)[-1].strip("'")
         gate = open(gate_file).read() if os.path.exists(gate_file) else None
     record = {"argv": args, "stdin": sys.stdin.read(), "cwd": os.getcwd(), "settings": content, "gate": gate,
@@ -67,7 +68,7 @@ if mode == "stubborn":
     print(open(os.environ["FAKE_TRANSCRIPT"]).readline(), end="", flush=True)
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True)
     time.sleep(300)
-'''
+"""
 
 
 @pytest.fixture
@@ -87,7 +88,9 @@ def hub(tmp_path: Path) -> Path:
 
 
 def request(hub: Path, fake: Path, tmp_path: Path, env: dict[str, str], **kw: Any) -> AgentRequest:
-    gate = kw.pop("gate", GatePolicy(hub=hub, write_globs=("openspec/changes/add-x/**",), phase="propose", change_id="add-x"))
+    gate = kw.pop(
+        "gate", GatePolicy(hub=hub, write_globs=("openspec/changes/add-x/**",), phase="propose", change_id="add-x")
+    )
     return AgentRequest(
         prompt=kw.pop("prompt", "Do the thing.\nSCRIPT: answer ok"),
         cwd=hub,
@@ -160,7 +163,7 @@ def test_the_command_line_settings_and_environment(
 
 
 def test_a_replayed_run_fills_the_result(hub: Path, fake: Path, tmp_path: Path) -> None:
-    result, events = run(request(hub, fake, tmp_path, replaying("propose_guarded")))
+    result, _events = run(request(hub, fake, tmp_path, replaying("propose_guarded")))
     assert result.status == "success" and result.final_text == "Proposal written."
     assert result.num_turns == 5 and result.exit_code == 0
     assert [r["target"] for r in result.refused_calls] == ["README.md"]
@@ -255,7 +258,9 @@ def test_binary_missing_errors_say_how_to_install(tmp_path: Path, monkeypatch: p
     assert nothing.value.fix is not None and "pip install claude-agent-sdk" in nothing.value.fix
     with pytest.raises(AgentError) as bad_env:
         find_binary(None, {"SPECFLOW_CLAUDE": str(tmp_path / "nope")})
-    assert bad_env.value.message == f"the Claude Code binary {tmp_path / 'nope'} named in $SPECFLOW_CLAUDE does not exist"
+    assert (
+        bad_env.value.message == f"the Claude Code binary {tmp_path / 'nope'} named in $SPECFLOW_CLAUDE does not exist"
+    )
     not_exec = tmp_path / "claude"
     not_exec.write_text("x")
     with pytest.raises(AgentError, match="is not executable"):
@@ -276,3 +281,10 @@ def test_options_are_checked(hub: Path, fake: Path, tmp_path: Path) -> None:
     assert ClaudeOptions.from_mapping({"command": ["x"], "hok": False}).unknown == ("hok",)
     _, events = run(request(hub, fake, tmp_path, replaying("propose_guarded"), options={"hok": False}))
     assert events[0] == AgentEvent("warning", "unknown claude-code options ignored: hok", {"unknown": ["hok"]})
+
+
+def test_a_missing_working_directory_is_an_agent_error(hub: Path, fake: Path, tmp_path: Path) -> None:
+    req = request(hub, fake, tmp_path, replaying("propose_guarded"))
+    gone = AgentRequest(**{**req.__dict__, "cwd": tmp_path / "gone"})
+    with pytest.raises(AgentError, match=r"the phase's working directory .*/gone does not exist"):
+        ClaudeCodeAdapter().run(gone)

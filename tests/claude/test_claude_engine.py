@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ScriptedAPI, processes_with
+from claude_support import processes_with
+from scripted_api import ScriptedAPI
 
 from specflow.errors import GuardFailed, PhaseFailed
 
@@ -187,9 +188,7 @@ def test_a_bash_write_outside_the_gate_is_caught_and_reverted_by_the_audit(chub:
     assert [v["path"] for v in event["gate_violations"]] == ["CLAUDE.md"]
 
 
-def test_project_settings_allowing_everything_do_not_widen_the_gate(
-    chub: ClaudeHub, claude_home: Path
-) -> None:
+def test_project_settings_allowing_everything_do_not_widen_the_gate(chub: ClaudeHub, claude_home: Path) -> None:
     chub.fixture.write(
         ".claude/settings.json",
         json.dumps(
@@ -284,4 +283,6 @@ def test_a_spent_budget_blocks_the_next_phase(budget_hub: ClaudeHub) -> None:
         budget_hub.change().advance()
     assert budget_hub.change().state == "think"
     message = str(blocked.value)
-    assert f"the change has cost ${spent:.4f} (think ${spent:.4f}), which is not less than its budget of $1e-06" in message
+    assert (
+        f"the change has cost ${spent:.4f} (think ${spent:.4f}), which is not less than its budget of $1e-06" in message
+    )

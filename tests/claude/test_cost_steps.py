@@ -17,7 +17,9 @@ def ctx(tmp_path: Path) -> StepContext:
     change = tmp_path / "openspec" / "changes" / "add-x"
     change.mkdir(parents=True)
     append_event(change, {"trigger": "new", "to": "draft", "outcome": "created"})
-    append_event(change, {"to": "explore", "outcome": "succeeded", "agent": {"cost_usd": 0.25, "tokens": {"input_tokens": 10}}})
+    append_event(
+        change, {"to": "explore", "outcome": "succeeded", "agent": {"cost_usd": 0.25, "tokens": {"input_tokens": 10}}}
+    )
     append_event(change, {"to": "propose", "outcome": "failed", "agent": {"cost_usd": 0.5}})
     append_event(change, {"to": "propose", "outcome": "succeeded", "agent": {"cost_usd": 0.25}})
     return StepContext(hub_root=tmp_path, change_id="add-x", change_dir=change, state="propose", config=HubConfig())

@@ -84,9 +84,27 @@ def test_dotdot_escapes_are_put_back(multi: MultiHub) -> None:
         (wt / "openspec" / "changes" / CHANGE / ".." / "x.md").write_text("via the link and ..\n")
 
     report = run_turn(ws, policy, agent)
-    assert kinds(report) == {("worktrees", "x", "added"), ("hub", "openspec/changes/x.md", "added")}
+    assert kinds(report) == {("hub", f".specflow/worktrees/{CHANGE}/x", "added"), ("hub", "openspec/changes/x.md", "added")}
     assert not (wt.parent / "x").exists()
     assert not (multi.root / "openspec" / "changes" / "x.md").exists()
+
+
+def test_dotdot_from_the_folder_of_several_worktrees_is_put_back(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    policy = apply(ws)
+    cwd = ws.agent_cwd(worktrees=True)
+    other = multi.root / ".specflow" / "worktrees" / "fix-typo"  # another change's folder may appear
+
+    def agent() -> None:
+        (cwd / ".." / "x").write_text("escape\n")
+        (cwd / "notes.txt").write_text("scratch next to the worktrees\n")
+        (multi.root / "openspec" / "changes" / "fix-typo").mkdir()
+        other.mkdir()
+
+    report = run_turn(ws, policy, agent)
+    assert kinds(report) == {("hub", ".specflow/worktrees/x", "added"), ("hub", f".specflow/worktrees/{CHANGE}/notes.txt", "added")}
+    assert not (cwd.parent / "x").exists() and not (cwd / "notes.txt").exists()
+    assert other.is_dir()
 
 
 def test_write_to_an_absolute_path_in_the_hub_is_put_back(multi: MultiHub) -> None:

@@ -76,7 +76,12 @@ def test_read_only_phase_removes_writing_tools_and_allows_nothing(hub: Path) -> 
     ps = build_phase_settings(gate, hub, hook_command="guard", extra_disallowed=("WebSearch", "Write"))
     assert ps.read_only
     assert ps.settings["permissions"]["allow"] == []  # Bash: only what Claude Code deems read-only
-    assert ps.args == ["--permission-mode", "dontAsk", "--disallowedTools", "Write,Edit,MultiEdit,NotebookEdit,WebSearch"]
+    assert ps.args == [
+        "--permission-mode",
+        "dontAsk",
+        "--disallowedTools",
+        "Write,Edit,MultiEdit,NotebookEdit,WebSearch",
+    ]
     assert WRITING_TOOLS == ("Write", "Edit", "MultiEdit", "NotebookEdit")
     assert ps.settings["hooks"]["PreToolUse"][0]["matcher"] == "Write|Edit|MultiEdit|NotebookEdit"
 
@@ -117,7 +122,9 @@ def test_edit_rules_for_read_only_and_leading_slashes(hub: Path) -> None:
 
 
 def test_gate_note_states_the_gate(hub: Path) -> None:
-    note = gate_note(GatePolicy(hub=hub, write_globs=("openspec/changes/add-x/**",), phase="propose", change_id="add-x"))
+    note = gate_note(
+        GatePolicy(hub=hub, write_globs=("openspec/changes/add-x/**",), phase="propose", change_id="add-x")
+    )
     assert "the propose phase of the change add-x" in note
     assert "openspec/changes/add-x/**" in note
     assert "refused" in note

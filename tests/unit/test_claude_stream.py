@@ -32,7 +32,7 @@ def raw_result(name: str) -> dict[str, object]:
 
 
 def test_a_guarded_propose_run_gives_session_cost_tokens_tools_and_the_refusal() -> None:
-    summary, events = parse("propose_guarded")
+    summary, _events = parse("propose_guarded")
     init = json.loads(load("propose_guarded")[0])
     assert summary.session_id == init["session_id"]
     assert summary.result_seen and summary.subtype == "success" and not summary.is_error

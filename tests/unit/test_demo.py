@@ -7,6 +7,8 @@ repos, the history of every phase, and the refused write recorded but never on d
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -39,9 +41,6 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, P
     saved = {k: os.environ.get(k) for k in env_keys}
     os.environ["NO_COLOR"] = "1"
     os.environ["XDG_DATA_HOME"] = str(root.parent / "xdg")
-    import contextlib
-    import io
-
     out, err = io.StringIO(), io.StringIO()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -67,7 +66,7 @@ def test_the_demo_runs_to_the_end(demo_run: tuple[int, str, str, Path]) -> None:
     assert "Done in" in out
     assert "refused:" in out
     assert "Explore it:" in out
-    assert f"specflow -C {root / 'hub'} history {CHANGE_ID}" in out
+    assert f"-C {root / 'hub'} history {CHANGE_ID} -v" in out
     assert "\x1b[" not in out, "piped output must be plain"
 
 
@@ -107,7 +106,9 @@ def test_the_code_is_merged_in_both_repos(demo_run: tuple[int, str, str, Path]) 
         assert not git(r, "status", "--porcelain").strip()
         tests = subprocess.run(
             [sys.executable, "-m", "unittest", "discover", "-q", "-s", "tests", "-t", "."],
-            cwd=r, capture_output=True, text=True,
+            cwd=r,
+            capture_output=True,
+            text=True,
         )
         assert tests.returncode == 0, tests.stderr
     assert not (root / "hub" / ".specflow" / "worktrees" / CHANGE_ID / "api").exists()
@@ -137,7 +138,7 @@ def test_the_refused_write_is_in_history_and_not_on_disk(demo_run: tuple[int, st
     log = git(hub, "log", "--format=%s", "--", "openspec/specs/greetings/spec.md").splitlines()
     assert log == [f"{CHANGE_ID}: archive", "hub: initial commit"], log
     original = (example_dir() / "hub" / "openspec" / "specs" / "greetings" / "spec.md").read_text(encoding="utf-8")
-    before_archive = git(hub, "show", f"HEAD~1:openspec/specs/greetings/spec.md")
+    before_archive = git(hub, "show", "HEAD~1:openspec/specs/greetings/spec.md")
     assert before_archive == original
     # the bot requirement never got the scenario the agent appended outside its gate
     spec = (hub / "openspec" / "specs" / "greetings" / "spec.md").read_text(encoding="utf-8")
@@ -149,6 +150,7 @@ def test_the_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path, cli: CliRun
     (tmp_path / "keep.txt").write_text("mine", encoding="utf-8")
     code, out, err = cli("demo", "--dir", tmp_path)
     assert code == 1
+    assert out == ""
     assert f"error: {tmp_path} is not empty" in err
     assert "fix: pass --dir with a new folder" in err
     assert "Traceback" not in err
@@ -191,7 +193,12 @@ def _run_agent(hub: Path, phase: str, prompt: str = "") -> subprocess.CompletedP
     }
     return subprocess.run(
         [sys.executable, "-m", "specflow.demo_agent"],
-        cwd=hub, env=env, input=prompt, capture_output=True, text=True, timeout=60,
+        cwd=hub,
+        env=env,
+        input=prompt,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -230,7 +237,11 @@ def test_the_demo_agent_proposal_passes_strict_validation(tmp_path: Path, cli: C
     }
     real = subprocess.run(
         [str(OPENSPEC_BIN), "validate", CHANGE_ID, "--strict", "--json", "--no-interactive"],
-        cwd=hub, env=env, capture_output=True, text=True, timeout=120,
+        cwd=hub,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert real.returncode == 0, real.stdout + real.stderr
     assert json.loads(real.stdout)["items"][0]["valid"] is True

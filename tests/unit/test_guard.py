@@ -171,7 +171,9 @@ def test_python_m_specflow_guard_and_the_cli_subcommand(gate: GatePolicy, hub: P
     assert "permissionDecisionReason" in proc.stdout
 
 
-def test_cli_guard_in_process(gate: GatePolicy, hub: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_guard_in_process(
+    gate: GatePolicy, hub: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from specflow.cli.main import main
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(call("Edit", hub, file_path="x.md"))))

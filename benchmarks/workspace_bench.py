@@ -1,0 +1,152 @@
+"""Benchmark checkpoints, audits and worktree creation against git itself, in one run.
+
+    python benchmarks/workspace_bench.py [--files 20000] [--dirty 200] [--runs 7] [--wt-runs 3]
+
+On a generated hub (``workspace_gen.py``: 20,000 tracked files, 200 modified or new) it measures
+the median time of
+
+- ``git status --porcelain --untracked-files=all`` — the floor: one scan of the working tree;
+- a checkpoint (``Workspaces.checkpoint``) and an audit (``Workspaces.audit``, after an agent
+  turn that changed a few files inside the gate) — targets: each at most 2x the status scan;
+- creating the change's worktree (``Workspaces.ensure_worktrees``: worktree, sparse hub folder,
+  links) against a bare ``git worktree add`` of the same commit — target: at most 1.2x.
+
+and prints a table with the ratios.  Exit code 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from workspace_gen import CHANGE, generate  # noqa: E402
+
+from specflow.config import HubConfig  # noqa: E402
+from specflow.workspaces import Workspaces  # noqa: E402
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def bench_scans(hub: Path, runs: int) -> dict[str, float]:
+    """Medians (ms) of git status, a checkpoint and an audit on the same tree."""
+    ws = Workspaces(hub, HubConfig(), CHANGE, [])
+    policy = ws.policy(read_only=False, write=[f"openspec/changes/{CHANGE}/**"], worktrees=False, phase="propose")
+    status = ["git", "status", "--porcelain", "--untracked-files=all"]
+    tasks = hub / "openspec" / "changes" / CHANGE / "tasks.md"
+    # warm up: the file cache, and the first snapshot (which hashes the dirty files once)
+    for _ in range(2):
+        subprocess.run(status, cwd=hub, check=True, capture_output=True)
+    ws.audit(ws.checkpoint(phase="propose", state="explore"), policy)
+    st: list[float] = []
+    cp: list[float] = []
+    au: list[float] = []
+    for i in range(runs):
+        st.append(timed(lambda: subprocess.run(status, cwd=hub, check=True, capture_output=True)))
+        holder: list[object] = []
+        cp.append(timed(lambda: holder.append(ws.checkpoint(phase="propose", state="explore"))))
+        # the agent's turn: a few files inside the gate
+        tasks.write_text(f"- [x] 1.1 one (run {i})\n")
+        (tasks.parent / f"design-{i}.md").write_text("design\n")
+        report = []
+        au.append(timed(lambda: report.append(ws.audit(holder[0], policy))))  # type: ignore[arg-type]
+        assert report[0].ok, report[0].summary()
+    return {"status": median_ms(st), "checkpoint": median_ms(cp), "audit": median_ms(au)}
+
+
+def bench_worktrees(hub: Path, runs: int) -> dict[str, float]:
+    """Medians (ms) of a bare ``git worktree add`` and of ``ensure_worktrees``.
+
+    The two alternate which goes first, and each new worktree is removed before the next one,
+    so neither side profits from the file cache or suffers from the other's clean-up.
+    """
+    bare: list[float] = []
+    ours: list[float] = []
+    scratch = hub.parent / "bare-worktrees"
+
+    def run_bare(i: int) -> None:
+        path = scratch / f"wt{i}"
+        bare.append(timed(lambda: git(hub, "worktree", "add", "-q", "-b", f"bare-{i}", str(path), "main")))
+        shutil.rmtree(scratch, ignore_errors=True)
+        git(hub, "worktree", "prune")
+
+    def run_ours(i: int) -> None:
+        ws = Workspaces(hub, HubConfig(), f"wt-{i}", [])
+        created: dict[str, Path] = {}
+        ours.append(timed(lambda: created.update(ws.ensure_worktrees())))
+        assert (next(iter(created.values())) / "openspec").is_symlink()
+        shutil.rmtree(hub / ".specflow" / "worktrees", ignore_errors=True)
+        git(hub, "worktree", "prune")
+
+    for i in range(runs):
+        first, second = (run_bare, run_ours) if i % 2 == 0 else (run_ours, run_bare)
+        first(i)
+        second(i)
+    return {"bare": median_ms(bare), "ours": median_ms(ours)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--dirty", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=7, help="runs of the scans (median)")
+    parser.add_argument("--wt-runs", type=int, default=4, help="runs of the worktree creations (median)")
+    parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
+    args = parser.parse_args()
+
+    base = args.keep or Path(tempfile.mkdtemp(prefix="specflow-bench-"))
+    hub = base / "hub"
+    try:
+        t0 = time.perf_counter()
+        generate(hub, args.files, args.dirty)
+        print(f"generated {args.files} tracked files, {args.dirty} modified or new in"
+              f" {time.perf_counter() - t0:.1f}s ({hub})", flush=True)
+        scans = bench_scans(hub, args.runs)
+        wt = bench_worktrees(hub, args.wt_runs)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+    rows = [
+        ("git status --porcelain -uall", scans["status"], None, None, None),
+        ("checkpoint", scans["checkpoint"], "status", scans["checkpoint"] / scans["status"], 2.0),
+        ("audit", scans["audit"], "status", scans["audit"] / scans["status"], 2.0),
+        ("git worktree add (bare)", wt["bare"], None, None, None),
+        ("ensure_worktrees", wt["ours"], "bare add", wt["ours"] / wt["bare"], 1.2),
+    ]
+    print(f"\nmedians of {args.runs} scan runs and {args.wt_runs} worktree runs\n")
+    print(f"{'operation':<30} {'median':>10}  {'vs':<9} {'ratio':>6}  {'target':>6}  result")
+    failed = False
+    for name, ms, ref, ratio, target in rows:
+        if ratio is None or target is None:
+            print(f"{name:<30} {ms:>8.1f}ms")
+            continue
+        ok = ratio <= target
+        failed |= not ok
+        print(f"{name:<30} {ms:>8.1f}ms  {ref:<9} {ratio:>5.2f}x  {target:>5.1f}x  {'ok' if ok else 'MISSED'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+Feature: Write gates hold for every adapter
+  Whatever the agent does, the audit after its turn puts back everything it wrote outside the
+  phase's gate — exactly as it was, only those paths — keeps its in-gate work, records each
+  violation in history and fails the transition.
+
+  Background:
+    Given a hub with the component repos "api" and "bot" and a scripted agent
+    And a change "add-login" affecting "api" and "bot"
+
+  Scenario Outline: An agent that escapes its gate is put back, its in-gate work kept
+    Given the change "add-login" is in state "<start>"
+    And the agent also tries <escape> in its phase
+    When I try to advance "add-login" to "<phase>"
+    Then the command fails with exit code 1
+    And the error says "the agent wrote outside its gate (put back)"
+    And the history of "add-login" records <escape> as put back
+    And everything outside the gate is exactly as it was
+    And the in-gate work of the <phase> phase is kept
+    And the change "add-login" is in state "<start>"
+
+    Examples:
+      | escape                                 | start   | phase   |
+      | a write to a hub file outside the gate | explore | propose |
+      | a write to another repo                | propose | apply   |
+      | a write to ../x                        | propose | apply   |
+      | a write to an absolute path            | propose | apply   |
+      | a write through a symlink              | propose | apply   |
+      | a deletion                             | explore | propose |
+      | a chmod                                | explore | propose |
+      | a new symlink out of the gate          | explore | propose |
+      | a commit on the hub's branch           | explore | propose |
+      | a moved HEAD in the hub                | explore | propose |
+      | an explore phase that writes anything  | draft   | explore |
+
+  Scenario: Work inside the gate is kept, commits on the change's branch included
+    When I advance "add-login" to "apply"
+    Then the change "add-login" is in state "apply"
+    And the in-gate work of the apply phase is kept
+    And every task of "add-login" is ticked in the hub's tasks.md

@@ -1,0 +1,11 @@
+"""The workspace features: gates that hold, one change across two repos, checkpoints and rollback.
+
+Every scenario runs the real engine (``specflow advance`` in-process) with a scripted ``command``
+agent; the shared steps live in this folder's ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+from pytest_bdd import scenarios
+
+scenarios("gates.feature", "multirepo.feature", "checkpoints.feature")
