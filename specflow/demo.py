@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 CHANGE_ID = "add-greeting-endpoint"
 GOAL = "Serve greetings over HTTP, and greet everyone the same way in the API and the bot"
 REPOS = ("api", "bot")
-SCRIPTED_AGENT = "scripted"
 MAX_APPLY_ATTEMPTS = 3
 IDENTITY = {"user.name": "specflow demo", "user.email": "demo@specflow.invalid"}
 # hub folders each component repo sees through a symlink, as in the hub pattern
@@ -241,7 +240,10 @@ def copy_example(dest: Path, on_event: DemoCallback = ignore_demo_event) -> dict
         for link in HUB_LINKS:
             target = paths[name] / link
             if not target.exists() and not target.is_symlink():
-                os.symlink(Path("..") / "hub" / link, target, target_is_directory=True)
+                try:
+                    os.symlink(Path("..") / "hub" / link, target, target_is_directory=True)
+                except OSError:  # no symlinks here (some Windows setups): worktrees get their own
+                    continue
     for name in ("hub", *REPOS):
         sha = init_repo(paths[name], f"{name}: initial commit")
         on_event(

@@ -114,12 +114,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    _terminate_like_interrupt()
     ctx = CliContext(
         hub_arg=args.hub,
         debug=args.debug,
         color=not args.no_color and "NO_COLOR" not in os.environ,
     )
     return run_command(args, ctx)
+
+
+def _terminate_like_interrupt() -> None:
+    """SIGTERM behaves as Ctrl-C, so a running agent (and its children) is stopped, not orphaned."""
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        pass
 
 
 def run_command(args: Any, ctx: CliContext) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import treefmt
-from conftest import ArchiveRun, all_fixtures
+from harness import ArchiveRun, all_fixtures
 
 from specflow.openspec.archive import ArchiveBlocked, archive_change
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import treefmt
-from conftest import Combined, OpenSpec, all_fixtures
+from harness import Combined, OpenSpec, all_fixtures
 
 from specflow.openspec.listing import list_changes_json, list_specs_json
 from specflow.openspec.show import show_change_json, show_spec_json

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import Combined, all_fixtures
+from harness import Combined, all_fixtures
 
 from specflow.openspec.validate import report_json, validate_items
 
