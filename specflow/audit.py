@@ -36,6 +36,7 @@ from specflow.gates import GatePolicy
 from specflow.git import Head, IndexEntry, TreeChange
 
 ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head"]
+GITLINK = "160000"  # a nested repository, as git records it
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,8 @@ def audit(
         tree = store.snapshot(ws)
         bad: list[TreeChange] = []
         for change in ws.repo.diff_trees(snap.tree, tree):
-            if ws.ignored(change.path) or "160000" in (change.old_mode, change.new_mode):
-                continue
+            if ws.ignored(change.path) or change.old_mode == GITLINK:
+                continue  # a nested repository that was already there is its own business
             violation = judge(ws, change, policy)
             if violation is None:
                 report.kept.setdefault(ws.key, []).append(change.path)
@@ -145,7 +146,7 @@ def audit(
             _audit_folder(store.layout.hub, folder, set(recorded_folders[str(folder)]), legit, report)
     store.write_audit(
         checkpoint.number,
-        {str(ws.repo_id): ws.repo.refs("refs/heads/") for ws in _one_per_repo(present)},
+        {str(ws.repo_id): ws.repo.read_refs("refs/heads/") for ws in _one_per_repo(present)},
     )
     return report
 
@@ -210,7 +211,7 @@ def _audit_refs(
         before = recorded_branches.get(str(ws.repo_id))
         if before is None:
             continue
-        tips = ws.repo.refs("refs/heads/")
+        tips = ws.repo.read_refs("refs/heads/")
         cmds: list[str] = []
         for name in sorted(set(before) | set(tips)):
             old, new = before.get(name), tips.get(name)
@@ -334,7 +335,7 @@ def put_back(ws: Workspace, changes: Sequence[TreeChange], old_tree: str) -> lis
     errors: list[str] = []
     root = ws.path
     removals = [c for c in changes if not c.old_exists]
-    writes = [c for c in changes if c.old_exists and c.old_mode != "160000"]
+    writes = [c for c in changes if c.old_exists and c.old_mode != GITLINK]
     parents: set[str] = set()
     for c in sorted(removals, key=lambda c: c.path.count("/"), reverse=True):
         if not _real_parents(root, c.path):
@@ -343,6 +344,8 @@ def put_back(ws: Workspace, changes: Sequence[TreeChange], old_tree: str) -> lis
         try:
             if loc.is_symlink() or loc.is_file():
                 loc.unlink()
+            elif c.new_mode == GITLINK and loc.is_dir():
+                shutil.rmtree(loc)  # a repository the agent cloned or made there
         except FileNotFoundError:
             pass
         except OSError as exc:

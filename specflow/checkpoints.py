@@ -222,7 +222,15 @@ class CheckpointStore:
             openspec = ws.path / "openspec"
             # git refuses a pathspec that reaches through a link (a worktree's linked openspec/)
             exclude = SNAPSHOT_EXCLUDE if openspec.is_dir() and not openspec.is_symlink() else ()
-            tree = ws.repo.snapshot(tmp, seed if seed.is_file() else ws.repo.real_index(), exclude)
+            if seed.is_file():
+                tree = ws.repo.snapshot(tmp, seed, exclude)
+            else:  # the first snapshot: start from the real index, kept compact from then on
+                real = ws.repo.real_index()
+                tmp.parent.mkdir(parents=True, exist_ok=True)
+                if real.is_file():
+                    shutil.copy2(real, tmp)
+                    ws.repo.compact_index(tmp)
+                tree = ws.repo.snapshot(tmp, tmp, exclude)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -251,7 +259,7 @@ class CheckpointStore:
             patterns = ["refs/heads/"]
             if repo_id == hub_ws.repo_id:
                 patterns.append(self.prefix)
-            refs = members[0].repo.refs(*patterns)
+            refs = members[0].repo.read_refs(*patterns)
             branches[str(repo_id)] = {k: v for k, v in refs.items() if k.startswith("refs/heads/")}
             if repo_id == hub_ws.repo_id:
                 numbers = [n for n in (_number(self.prefix, r) for r in refs) if n is not None]

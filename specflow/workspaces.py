@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from specflow.agents.base import EventCallback, ignore_event
-from specflow.audit import AuditReport, Violation, audit, put_back
-from specflow.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace
+from specflow.audit import GITLINK, AuditReport, Violation, audit, put_back
+from specflow.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace, WorkspaceKind
 from specflow.config import HubConfig
+from specflow.errors import GitError
 from specflow.gates import GatePolicy
 from specflow.git import GitRepo, find_git_dirs
 from specflow.state import append_event, read_state, write_state
@@ -154,10 +156,9 @@ class Workspaces:
     def _hub_repo(self) -> GitRepo:
         try:
             return GitRepo.open(self.hub)
-        except Exception as exc:
-            message = getattr(exc, "message", str(exc))
+        except GitError as exc:
             raise WorkspaceError(
-                f"the hub {self.hub} is not a git repository: {message}",
+                f"the hub {self.hub} is not a git repository: {exc.message}",
                 fix=f"run 'git init' in {self.hub} and commit its files",
             ) from None
 
@@ -249,7 +250,7 @@ class Workspaces:
 
     def workspaces(self) -> list[Workspace]:
         """Every workspace to checkpoint and audit: the hub first, worktrees, component checkouts."""
-        entries: list[tuple[str, str, Path]] = [(HUB_KEY, "hub", self.hub)]
+        entries: list[tuple[str, WorkspaceKind, Path]] = [(HUB_KEY, "hub", self.hub)]
         for target in self._known_targets():
             if target.exists:
                 entries.append((target.name, "worktree", Path(os.path.realpath(target.worktree))))
@@ -266,7 +267,7 @@ class Workspaces:
             skip = tuple(
                 sorted({r.relative_to(path).as_posix() for r in roots if r != path and path in r.parents})
             )
-            result.append(Workspace(key, kind, path, repo, skip))  # type: ignore[arg-type]
+            result.append(Workspace(key, kind, path, repo, skip))
         return result
 
     def _hub_excludes(self) -> None:
@@ -286,7 +287,8 @@ class Workspaces:
     def audit(self, checkpoint: Checkpoint, policy: GatePolicy) -> AuditReport:
         """Diff every workspace against ``checkpoint``; put back whatever lies outside ``policy``."""
         try:
-            return audit(
+            lost = self._recreate_lost_worktrees(checkpoint)
+            report = audit(
                 self.store,
                 checkpoint,
                 self.workspaces(),
@@ -297,6 +299,20 @@ class Workspaces:
             )
         finally:
             self._active_gate_path().unlink(missing_ok=True)
+        for target in lost:
+            if not policy.allows_real(Path(os.path.realpath(target.worktree.parent)) / target.worktree.name):
+                report.violations.insert(
+                    0, Violation(target.name, ".", "deleted", f"the worktree {target.worktree} was deleted; made again")
+                )
+        return report
+
+    def _recreate_lost_worktrees(self, checkpoint: Checkpoint) -> list[RepoTarget]:
+        """Worktrees the checkpoint saw that are gone now, made again on their branch (files follow)."""
+        lost = [t for t in self._known_targets() if t.name in checkpoint.workspaces and not t.exists]
+        for target in lost:
+            shutil.rmtree(target.worktree, ignore_errors=True)
+            create_worktree(target, self.layout)
+        return lost
 
     def _folders(self) -> list[tuple[Path, Callable[[str], bool]]]:
         """Folders outside every repo an agent reaches with ``..``: the worktrees folders.
@@ -419,6 +435,7 @@ class Workspaces:
             changes = [
                 c for c in ws.repo.diff_trees(snap.tree, now_tree)
                 if not ws.ignored(c.path) and not self._other_change(ws, c.path)
+                and GITLINK not in (c.old_mode, c.new_mode)  # nested repositories are never touched
             ]
             errors += put_back(ws, changes, snap.tree)
             if changes:

@@ -534,14 +534,25 @@ def _apply(
                     raise ArchiveBlocked(
                         "archive_target_exists", f"Archive '{archive_path.name}' already exists."
                     ) from None
-                raise OpenSpecError(
-                    f"archive failed: {exc.strerror or exc} ({exc.filename}). No files were changed.",
+                raise ArchiveBlocked(
+                    "archive_error",
+                    _fs_message(exc),
+                    "No spec was changed: every spec written before the failure was restored.",
                 ) from None
             raise
         result.specs_updated = wrote
         return totals
     finally:
         _release(claim)
+
+
+def _fs_message(exc: OSError) -> str:
+    """An ``OSError`` worded as Node words it: ``EINVAL: invalid argument, rename 'a' -> 'b'``."""
+    code = errno.errorcode.get(exc.errno or 0, "EIO")
+    text = (exc.strerror or str(exc)).lower()
+    op = "rename" if exc.filename2 is not None else "open"
+    where = f"'{exc.filename}'" + (f" -> '{exc.filename2}'" if exc.filename2 is not None else "")
+    return f"{code}: {text}, {op} {where}" if exc.filename is not None else f"{code}: {text}"
 
 
 def _add(totals: Counts, counts: Counts) -> None:
@@ -582,9 +593,7 @@ def _claim_and_move(change_dir: Path, archive_path: Path, name: str) -> None:
         except OSError as exc:
             if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
                 raise ArchiveBlocked("archive_target_exists", f"Archive '{name}' already exists.") from None
-            raise OpenSpecError(
-                f"could not move {change_dir} to {archive_path}: {exc.strerror or exc}"
-            ) from None
+            raise ArchiveBlocked("archive_error", _fs_message(exc)) from None
     finally:
         _release(claim)
 

@@ -1,24 +1,32 @@
 """Workflow schemas OpenSpec knows (built in, user-level, project-local) and the task file each tracks.
 
-Looked up once and cached (re-checked at most once a second, by the directories' mtimes), so
-listing 500 changes costs two ``stat`` calls, not a thousand.
+Looked up once and cached, keyed by the schema folders' mtimes, so each lookup costs two ``stat``
+calls and a schema added while a process runs is still seen.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BUILTIN_SCHEMAS = ("spec-driven",)
 
 
+_DATA_DIRS: dict[tuple[str | None, str | None], str] = {}
+
+
 def _global_data_dir() -> str:
-    xdg = os.environ.get("XDG_DATA_HOME")
-    if xdg:
-        return os.path.join(xdg, "openspec")
-    return os.path.join(os.path.expanduser("~"), ".local", "share", "openspec")
+    env = os.environ
+    key = (env.get("XDG_DATA_HOME"), env.get("HOME"))
+    hit = _DATA_DIRS.get(key)
+    if hit is None:
+        if key[0]:
+            hit = os.path.join(key[0], "openspec")
+        else:
+            hit = os.path.join(os.path.expanduser("~"), ".local", "share", "openspec")
+        _DATA_DIRS[key] = hit
+    return hit
 
 
 def mtime_ns(path: str) -> int:
@@ -57,30 +65,20 @@ class _Schemas:
 
 
 _SCHEMAS_CACHE: dict[tuple[str, str, int, int], _Schemas] = {}
-_SCHEMAS_RECENT: dict[tuple[str, str | None], tuple[float, _Schemas]] = {}
-_RECHECK_SECONDS = 1.0
 
 
 def registry(project_root: str) -> _Schemas:
-    """The schemas visible from ``project_root`` (cached)."""
-    recent_key = (project_root, os.environ.get("XDG_DATA_HOME"))
-    recent = _SCHEMAS_RECENT.get(recent_key)
-    now = time.monotonic()
-    if recent is not None and now - recent[0] < _RECHECK_SECONDS:
-        return recent[1]
+    """The schemas visible from ``project_root`` (cached by the schema folders' mtimes)."""
     user = os.path.join(_global_data_dir(), "schemas")
     project = os.path.join(project_root, "openspec", "schemas")
     key = (project, user, mtime_ns(project), mtime_ns(user))
     hit = _SCHEMAS_CACHE.get(key)
-    if hit is not None:
-        _SCHEMAS_RECENT[recent_key] = (now, hit)
     if hit is None:
         user_found = _schema_dirs(user)
         project_found = _schema_dirs(project)
         custom = {**user_found, **project_found}
         names = sorted(set(BUILTIN_SCHEMAS) | set(custom))
         hit = _SCHEMAS_CACHE[key] = _Schemas(names, custom)
-        _SCHEMAS_RECENT[recent_key] = (now, hit)
     return hit
 
 

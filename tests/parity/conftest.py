@@ -8,17 +8,14 @@ HOME and the XDG folders point at a temporary directory, telemetry and update ch
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import treefmt
-from harness import (
+from tests.parity import treefmt
+from tests.parity.harness import (
     SKIP_REASON,
     ArchiveRun,
     Combined,

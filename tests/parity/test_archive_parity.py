@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import treefmt
-from harness import ArchiveRun, all_fixtures
 
 from specflow.openspec.archive import ArchiveBlocked, archive_change
+from tests.parity import treefmt
+from tests.parity.harness import ArchiveRun, all_fixtures
 
 pytestmark = pytest.mark.openspec_cli
 

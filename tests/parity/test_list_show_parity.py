@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import treefmt
-from harness import Combined, OpenSpec, all_fixtures
 
 from specflow.openspec.listing import list_changes_json, list_specs_json
 from specflow.openspec.show import show_change_json, show_spec_json
 from specflow.openspec.validate import report_json, validate_items
+from tests.parity import treefmt
+from tests.parity.harness import Combined, OpenSpec, all_fixtures
 
 pytestmark = pytest.mark.openspec_cli
 

@@ -6,9 +6,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from harness import Combined, all_fixtures
 
 from specflow.openspec.validate import report_json, validate_items
+from tests.parity.harness import Combined, all_fixtures
 
 pytestmark = pytest.mark.openspec_cli
 

@@ -84,7 +84,10 @@ def test_dotdot_escapes_are_put_back(multi: MultiHub) -> None:
         (wt / "openspec" / "changes" / CHANGE / ".." / "x.md").write_text("via the link and ..\n")
 
     report = run_turn(ws, policy, agent)
-    assert kinds(report) == {("hub", f".specflow/worktrees/{CHANGE}/x", "added"), ("hub", "openspec/changes/x.md", "added")}
+    assert kinds(report) == {
+        ("hub", f".specflow/worktrees/{CHANGE}/x", "added"),
+        ("hub", "openspec/changes/x.md", "added"),
+    }
     assert not (wt.parent / "x").exists()
     assert not (multi.root / "openspec" / "changes" / "x.md").exists()
 
@@ -102,7 +105,10 @@ def test_dotdot_from_the_folder_of_several_worktrees_is_put_back(multi: MultiHub
         other.mkdir()
 
     report = run_turn(ws, policy, agent)
-    assert kinds(report) == {("hub", ".specflow/worktrees/x", "added"), ("hub", f".specflow/worktrees/{CHANGE}/notes.txt", "added")}
+    assert kinds(report) == {
+        ("hub", ".specflow/worktrees/x", "added"),
+        ("hub", f".specflow/worktrees/{CHANGE}/notes.txt", "added"),
+    }
     assert not (cwd.parent / "x").exists() and not (cwd / "notes.txt").exists()
     assert other.is_dir()
 
@@ -314,3 +320,32 @@ def test_change_records_are_not_audited(multi: MultiHub) -> None:
     policy = ws.policy(read_only=True, write=[], worktrees=False, phase="explore")
     report = run_turn(ws, policy, lambda: append_event(multi.change_dir, {"trigger": "engine"}))
     assert report.ok
+
+
+def test_a_deleted_worktree_is_made_again_with_its_uncommitted_work(multi: MultiHub) -> None:
+    import shutil
+
+    ws = multi.workspaces(("api",))
+    apply(ws)
+    wt = ws.existing()["api"]
+    (wt / "src" / "wip.py").write_text("work in progress\n")
+    report = run_turn(ws, propose(ws), lambda: shutil.rmtree(wt))
+    assert ("api", ".", "deleted") in kinds(report)
+    assert (wt / "src" / "wip.py").read_text() == "work in progress\n"
+    assert (wt / "openspec").is_symlink()
+    assert status(wt) == "?? src/wip.py\n"
+
+
+def test_a_repository_made_outside_the_gate_is_removed(multi: MultiHub) -> None:
+    from tests.conftest import init_repo
+
+    ws = multi.workspaces()
+
+    def agent() -> None:
+        nested = init_repo(multi.root / "vendor" / "lib")
+        (nested / "x.py").write_text("x\n")
+        commit_all(nested, "vendored")
+
+    report = run_turn(ws, propose(ws), agent)
+    assert kinds(report) == {("hub", "vendor/lib", "added")}
+    assert not (multi.root / "vendor").exists()

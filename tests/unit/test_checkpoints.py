@@ -11,7 +11,7 @@ from specflow.gates import GatePolicy
 from specflow.state import read_history, read_state, write_state
 from specflow.workspaces import WorkspaceError, Workspaces
 from tests.conftest import commit_all, git
-from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, status
+from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, state_of, status
 
 
 @pytest.fixture
@@ -72,7 +72,9 @@ def test_checkpoints_are_numbered_refs_in_every_workspace_repo(multi: MultiHub) 
     assert set(second.refs) == {"hub", "api", "api@checkout", "bot@checkout"}
     hub_refs = git(multi.root, "for-each-ref", "--format=%(refname)", f"refs/specflow/checkpoints/{CHANGE}/").split()
     assert hub_refs == [f"refs/specflow/checkpoints/{CHANGE}/1/hub", f"refs/specflow/checkpoints/{CHANGE}/2/hub"]
-    api_refs = git(multi.api, "for-each-ref", "--format=%(refname) %(objectname)", f"refs/specflow/checkpoints/{CHANGE}/2/")
+    api_refs = git(
+        multi.api, "for-each-ref", "--format=%(refname) %(objectname)", f"refs/specflow/checkpoints/{CHANGE}/2/"
+    )
     assert api_refs.split("\n")[:2] == [
         f"refs/specflow/checkpoints/{CHANGE}/2/api {second.refs['api']}",
         f"refs/specflow/checkpoints/{CHANGE}/2/api@checkout {second.refs['api@checkout']}",
@@ -104,14 +106,14 @@ def test_revert_round_trip_with_untracked_files_and_revert_of_the_revert(multi: 
     assert (root / "docs" / "style.md").read_text() == "be nice\n"
     assert (root / "draft.txt").read_text() == "untracked at the checkpoint\n"
     assert not (root / "new-dir").exists()
-    assert read_state(multi.change_dir)["state"] == "explore"
+    assert state_of(multi.change_dir)["state"] == "explore"
 
     undo = ws.revert(result.undo)  # the revert of the revert
     assert (root / "CLAUDE.md").read_text() == "changed\n"
     assert not (root / "docs" / "style.md").exists() and not (root / "draft.txt").exists()
     assert (root / "new-dir" / "new.txt").read_text() == "added\n"
     assert work_status(root) == after
-    assert read_state(multi.change_dir)["state"] == "propose"
+    assert state_of(multi.change_dir)["state"] == "propose"
     events = [e for e in read_history(multi.change_dir) if e.get("trigger") == "revert"]
     assert [(e["checkpoint"], e["undo_checkpoint"], e["from"], e["to"]) for e in events] == [
         (1, 2, "propose", "explore"), (2, 3, "explore", "propose")

@@ -11,13 +11,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from specflow.agents.base import AgentEvent
 from specflow.config import HubConfig, RepoConfig
 from specflow.state import read_history, read_state, write_state
-from specflow.steps import StepContext
+from specflow.steps import StepContext, StepResult
 from specflow.workspaces import WorkspaceError, Workspaces
 from tests.conftest import commit_all, git, init_repo
 
@@ -84,7 +85,8 @@ def make_multi_hub(
     (hub / "specflow.yaml").write_text(yaml, encoding="utf-8")
     for root in (hub, api, bot):
         commit_all(root, "init")
-    write_state(hub / "openspec" / "changes" / CHANGE, {"workflow": "openspec", "state": state, "repos": ["api", "bot"]})
+    record = {"workflow": "openspec", "state": state, "repos": ["api", "bot"]}
+    write_state(hub / "openspec" / "changes" / CHANGE, record)
     return MultiHub(hub, api, bot, config)
 
 
@@ -100,6 +102,13 @@ def make_single_hub(tmp_path: Path, state: str = "propose") -> tuple[Path, Works
     commit_all(hub, "init")
     write_state(hub / "openspec" / "changes" / CHANGE, {"workflow": "openspec", "state": state, "repos": []})
     return hub, Workspaces(hub, HubConfig(), CHANGE, [])
+
+
+def state_of(change_dir: Path) -> dict[str, Any]:
+    """The change's state record (it must exist)."""
+    record = read_state(change_dir)
+    assert record is not None
+    return record
 
 
 def status(path: Path) -> str:
@@ -157,14 +166,14 @@ def test_failed_setup_names_repo_exit_code_and_log_and_runs_again_next_time(tmp_
     assert "setup of repo 'api'" in msg and "exit code 3" in msg and str(log) in msg
     assert "npm ERR! missing thing" in msg
     assert "npm ERR! missing thing" in log.read_text()
-    assert read_state(h.change_dir)["state"] == "propose"
+    assert state_of(h.change_dir)["state"] == "propose"
     # once the command is fixed, the next run sets it up
     fixed = HubConfig(repos={"api": RepoConfig(path="../api", setup="true"), "bot": RepoConfig(path="../bot")})
     Workspaces(h.root, fixed, CHANGE, ["api", "bot"]).ensure_worktrees()
 
 
 def test_unknown_repo_and_no_repo_are_refused_with_the_fix(multi: MultiHub) -> None:
-    with pytest.raises(WorkspaceError, match="unknown repo.*nope.*configured: api, bot") as info:
+    with pytest.raises(WorkspaceError, match=r"unknown repo.*nope.*configured: api, bot") as info:
         multi.workspaces(("api", "nope")).ensure_worktrees()
     assert "specflow repos add-login remove" in (info.value.fix or "")
     with pytest.raises(WorkspaceError, match="affects no repo") as info:
@@ -295,7 +304,7 @@ def test_remove_worktrees_keeps_branches_and_refuses_uncommitted_work(multi: Mul
     ws = multi.workspaces()
     paths = _work(ws, multi)
     (paths["bot"] / "wip.txt").write_text("wip\n")
-    with pytest.raises(WorkspaceError, match="worktree of 'bot'.*1 uncommitted"):
+    with pytest.raises(WorkspaceError, match=r"worktree of 'bot'.*1 uncommitted"):
         ws.remove_worktrees(strict=True)
     removed = ws.remove_worktrees(force=True, strict=True)
     assert set(removed) == set(paths.values())
@@ -312,10 +321,11 @@ def _ctx(h: MultiHub) -> StepContext:
     return StepContext(h.root, CHANGE, h.change_dir, "apply", h.config)
 
 
-def _step(name: str) -> Callable[..., object]:
+def _step(name: str) -> Callable[[StepContext], StepResult]:
     from specflow.workspace_steps import STEPS
 
-    return next(d.func for d in STEPS if d.pattern == name)
+    func = next(d.func for d in STEPS if d.pattern == name)
+    return lambda ctx: cast(StepResult, func(ctx))
 
 
 def test_step_tests_pass_runs_each_repos_test_command_in_its_worktree(tmp_path: Path) -> None:
@@ -323,8 +333,8 @@ def test_step_tests_pass_runs_each_repos_test_command_in_its_worktree(tmp_path: 
     ws = h.workspaces()
     _work(ws, h)
     result = _step("the tests pass in every affected repo")(_ctx(h))
-    assert not result.ok  # type: ignore[attr-defined]
-    reason = result.reason  # type: ignore[attr-defined]
+    assert not result.ok
+    reason = result.reason
     assert "tests of bot (echo 'FAIL: 2 tests'; exit 1) failed with exit code 1" in reason
     assert "FAIL: 2 tests" in reason and "api" not in reason.split("\n")[0]
     assert (h.root / ".specflow" / "logs" / CHANGE / "test-api.log").read_text().endswith("\nok\n")
@@ -336,15 +346,15 @@ def test_step_branches_are_merged_and_workspace_is_clean(multi: MultiHub) -> Non
     merged = _step("the branches are merged")
     clean = _step("the workspace is clean")
     r = merged(_ctx(multi))
-    assert not r.ok and "specflow/add-login is not merged into main in api (1 commit(s) ahead)" in r.reason  # type: ignore[attr-defined]
-    assert "specflow merge add-login" in r.reason  # type: ignore[attr-defined]
-    assert clean(_ctx(multi)).ok  # type: ignore[attr-defined]
+    assert not r.ok and "specflow/add-login is not merged into main in api (1 commit(s) ahead)" in r.reason
+    assert "specflow merge add-login" in r.reason
+    assert clean(_ctx(multi)).ok
     (paths["bot"] / "notes.txt").write_text("x\n")
     r = clean(_ctx(multi))
-    assert not r.ok and "bot has 1 uncommitted change(s): notes.txt" in r.reason  # type: ignore[attr-defined]
+    assert not r.ok and "bot has 1 uncommitted change(s): notes.txt" in r.reason
     (paths["bot"] / "notes.txt").unlink()
     ws.merge()
-    assert merged(_ctx(multi)).ok  # type: ignore[attr-defined]
+    assert merged(_ctx(multi)).ok
 
 
 # -- CLI --------------------------------------------------------------------------------------------
@@ -359,7 +369,7 @@ def test_cli_repos_add_remove_validates_names(multi: MultiHub, cli: Callable[...
     _cli_hub(multi)
     code, out, err = cli("-C", multi.root, "repos", CHANGE, "remove", "bot")
     assert code == 0, err
-    assert read_state(multi.change_dir)["repos"] == ["api"]
+    assert state_of(multi.change_dir)["repos"] == ["api"]
     code, out, err = cli("-C", multi.root, "repos", CHANGE, "add", "web")
     assert code == 1
     assert "unknown repo(s) web (configured in specflow.yaml: api, bot)" in err
@@ -401,7 +411,9 @@ def test_cli_diff_merge_and_clean(multi: MultiHub, cli: Callable[..., tuple[int,
     assert not (multi.root / ".specflow" / "worktrees" / CHANGE).exists()
 
 
-def test_cli_revert_without_yes_refuses_when_not_interactive(multi: MultiHub, cli: Callable[..., tuple[int, str, str]]) -> None:
+def test_cli_revert_without_yes_refuses_when_not_interactive(
+    multi: MultiHub, cli: Callable[..., tuple[int, str, str]]
+) -> None:
     _cli_hub(multi)
     ws = multi.workspaces()
     ws.checkpoint(phase="propose", state="explore")
@@ -414,7 +426,7 @@ def test_cli_revert_without_yes_refuses_when_not_interactive(multi: MultiHub, cl
     assert code == 0, err
     assert "restored checkpoint #1" in out and "state propose -> explore" in out
     assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
-    assert read_state(multi.change_dir)["state"] == "explore"
+    assert state_of(multi.change_dir)["state"] == "explore"
     code, out, _ = cli("-C", multi.root, "checkpoints", CHANGE, "--json")
     listed = json.loads(out)
     assert [c["number"] for c in listed] == [1, 2]
@@ -427,11 +439,11 @@ def test_cli_revert_without_yes_refuses_when_not_interactive(multi: MultiHub, cl
 def test_history_records_the_revert(multi: MultiHub) -> None:
     ws = multi.workspaces()
     ws.checkpoint(phase="apply", state="propose")
-    write_state(multi.change_dir, {**read_state(multi.change_dir), "state": "apply"})  # type: ignore[dict-item]
+    write_state(multi.change_dir, {**state_of(multi.change_dir), "state": "apply"})
     result = ws.revert()
     event = read_history(multi.change_dir)[-1]
     assert {k: event[k] for k in ("trigger", "from", "to", "outcome", "checkpoint", "undo_checkpoint")} == {
         "trigger": "revert", "from": "apply", "to": "propose", "outcome": "reverted",
         "checkpoint": 1, "undo_checkpoint": result.undo,
     }
-    assert read_state(multi.change_dir)["repos"] == ["api", "bot"]
+    assert state_of(multi.change_dir)["repos"] == ["api", "bot"]

@@ -62,7 +62,7 @@ def test_a_missing_base_branch_is_refused_with_the_fix(multi: MultiHub) -> None:
 
 def test_a_detached_repo_without_a_base_is_refused(multi: MultiHub) -> None:
     git(multi.api, "checkout", "-q", "--detach")
-    with pytest.raises(WorkspaceError, match="detached HEAD.*no base branch configured"):
+    with pytest.raises(WorkspaceError, match=r"detached HEAD.*no base branch configured"):
         multi.workspaces(("api",)).ensure_worktrees()
 
 

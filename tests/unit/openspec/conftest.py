@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ostree import Tree
+
+from tests.unit.openspec.ostree import Tree
 
 
 @pytest.fixture

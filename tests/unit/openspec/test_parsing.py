@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from ostree import AUTH_SPEC, req
 
 from specflow.openspec.deltas import parse_delta_spec
 from specflow.openspec.markdown import fence_mask, find_section, js_len, js_trim, normalize, parse_sections
@@ -19,6 +18,7 @@ from specflow.openspec.requirements import (
     scenario_names,
 )
 from specflow.openspec.specs import SpecParseError, parse_spec, purpose_placeholder, structure_issues
+from tests.unit.openspec.ostree import AUTH_SPEC, req
 
 
 def test_fence_mask_follows_openspec() -> None:
@@ -54,8 +54,10 @@ def test_requirement_body_and_scenarios() -> None:
     body += ["#### Scenario: A", "- x"]
     assert extract_requirement_body(body) == "The system SHALL work\nand MUST log."
     assert extract_requirement_body(["**ID**: R-1", "**Rule**: MUST"]) == "**ID**: R-1\n**Rule**: MUST"
-    lines = ["text", "#### Scenario: A", "- x", "#### Scenario: Empty", "", "```", "#### Scenario: fenced", "```"]
-    assert count_scenarios(lines) == 1
+    assert count_scenarios(["text", "#### Scenario: A", "- x", "#### Scenario: Empty", "", "### Next"]) == 1
+    assert count_scenarios(["```", "#### Scenario: fenced", "```"]) == 0
+    # a fenced block under a scenario header is that scenario's body
+    assert count_scenarios(["#### Scenario: Code", "```", "#### Scenario: fenced", "```"]) == 1
     assert count_empty_scenarios(["#### Scenario: E", "### next"]) == 1
 
 
