@@ -102,6 +102,7 @@ def audit(
     own_branch: str,
     folders: Sequence[tuple[Path, Callable[[str], bool]]] = (),
     foreign: Callable[[], list[GatePolicy]] = lambda: [],
+    engine_writes: Callable[[], dict[str, set[str | None]]] = dict,
 ) -> AuditReport:
     """Compare every workspace with ``checkpoint``; put back everything outside ``policy``.
 
@@ -109,13 +110,26 @@ def audit(
     folders outside every repo that an agent could reach with ``..`` (the worktrees folders):
     an entry new since the checkpoint is removed unless its predicate says it belongs there.
     ``foreign`` returns the gates of other changes running right now: hub paths they allow are
-    theirs, not this agent's, and are left alone.
+    theirs, not this agent's, and are left alone.  ``engine_writes`` returns the hub paths other
+    changes' engines wrote since the checkpoint (record files, archives), with the content they
+    left: a difference that matches one is that engine's, not this agent's.
     """
     report = AuditReport(checkpoint.number)
     local = store.read_local(checkpoint.number)
     present = [ws for ws in workspaces if ws.key in checkpoint.workspaces]
     restored_heads = _audit_refs(store, checkpoint, present, policy, own_branch, local, report)
     foreign_cache: list[list[GatePolicy]] = []
+    journal_cache: list[dict[str, set[str | None]]] = []
+
+    def by_other_engine(ws: Workspace, change: TreeChange) -> bool:
+        if not journal_cache:
+            journal_cache.append(engine_writes())
+        hashes = journal_cache[0].get(change.path)
+        if not hashes:
+            return False
+        from specflow.journal import content_hash
+
+        return content_hash(ws.path / change.path) in hashes
 
     def others() -> list[GatePolicy]:
         if not foreign_cache:
@@ -135,6 +149,8 @@ def audit(
                 continue
             if ws.kind == "hub" and any(_judge_ok(ws, change, p) for p in others()):
                 continue  # another running change's agent wrote it, inside its own gate
+            if ws.kind == "hub" and by_other_engine(ws, change):
+                continue  # another change's engine wrote it (a record file, an archive)
             report.violations.append(violation)
             bad.append(change)
         if bad:

@@ -296,6 +296,7 @@ class Workspaces:
                 own_branch=self.branch,
                 folders=self._folders(),
                 foreign=self._foreign_policies,
+                engine_writes=lambda: self._engine_writes(checkpoint),
             )
         finally:
             self._active_gate_path().unlink(missing_ok=True)
@@ -328,6 +329,15 @@ class Workspaces:
 
         root = self.layout.worktrees_root
         return [(root, names.__contains__), (root.parent, is_change)]
+
+    def _engine_writes(self, checkpoint: Checkpoint) -> dict[str, set[str | None]]:
+        """Hub writes other changes' engines journaled since ``checkpoint`` was taken."""
+        from datetime import datetime
+
+        from specflow import journal
+
+        since = datetime.fromisoformat(checkpoint.time.replace("Z", "+00:00")).timestamp()
+        return journal.foreign_writes(self.hub, self.change_id, since - 1.0)
 
     def checkpoints(self) -> list[Checkpoint]:
         """Every checkpoint of the change, oldest first."""

@@ -88,14 +88,16 @@ def test_steps_register_and_validation_steps(tree: Tree) -> None:
     strict = registry.evaluate("the change passes strict validation", ctx)
     assert not strict.ok and 'ADDED "Soft" should contain SHALL or MUST' in strict.reason
     assert registry.evaluate("the specs pass strict validation", ctx).ok
-    tree.write("openspec/specs/brief/spec.md", "## Purpose\nShort.\n## Requirements\n" + req("A", "The system SHALL a."))
+    brief = "## Purpose\nShort.\n## Requirements\n" + req("A", "The system SHALL a.")
+    tree.write("openspec/specs/brief/spec.md", brief)
     specs = registry.evaluate("the specs pass strict validation", ctx)
     assert not specs.ok and "brief: Purpose section is too brief" in specs.reason
 
 
 def test_overlap_step_names_the_other_change_and_requirement(tree: Tree) -> None:
     tree.spec("auth")
-    tree.change("mine", {"auth": "## MODIFIED Requirements\n" + req("Login", "The system SHALL log in.", "Valid credentials")})
+    modify = "## MODIFIED Requirements\n" + req("Login", "The system SHALL log in.", "Valid credentials")
+    tree.change("mine", {"auth": modify})
     tree.change("theirs", {"auth": "## REMOVED Requirements\n### Requirement: Login\n"})
     tree.change("unrelated", {"auth": "## ADDED Requirements\n" + req("Other", "The system SHALL other.")})
     registry = StepRegistry(STEPS)

@@ -96,14 +96,20 @@ def test_target_exists_before_any_spec_changes(tree: Tree) -> None:
     tree.change("dup", {"auth": "## ADDED Requirements\n" + req("A", "The system SHALL a.")})
     (tree.root / "openspec/changes/archive/2026-03-04-dup").mkdir()
     before = _files(tree.root)
-    with pytest.raises(ArchiveBlocked, match="Archive '2026-03-04-dup' already exists."):
+    with pytest.raises(ArchiveBlocked, match=r"Archive '2026-03-04-dup' already exists\."):
         archive_change(tree.root, "dup", yes=True, today=TODAY)
     assert _files(tree.root) == before
 
 
 def test_failed_move_rolls_specs_back(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:
     tree.spec("auth")
-    tree.change("add-x", {"auth": "## ADDED Requirements\n" + req("X", "The system SHALL x."), "fresh": "## ADDED Requirements\n" + req("Y", "The system SHALL y.")})
+    tree.change(
+        "add-x",
+        {
+            "auth": "## ADDED Requirements\n" + req("X", "The system SHALL x."),
+            "fresh": "## ADDED Requirements\n" + req("Y", "The system SHALL y."),
+        },
+    )
     before = _files(tree.root)
 
     def broken_rename(src: object, dst: object) -> None:
@@ -128,7 +134,8 @@ def test_line_endings_are_kept(tree: Tree) -> None:
 
 
 def test_retire_capabilities(tree: Tree) -> None:
-    solo = "# solo Specification\n\n## Purpose\nA capability with one requirement, about to go away.\n\n## Requirements\n"
+    solo = "# solo Specification\n\n## Purpose\nA capability with one requirement, about to go away.\n\n"
+    solo += "## Requirements\n"
     tree.spec("solo", solo + req("Only", "The system SHALL be alone."))
     tree.change("drop", {"solo": "## REMOVED Requirements\n### Requirement: Only\n"})
     with pytest.raises(ArchiveBlocked) as info:
@@ -155,7 +162,7 @@ def test_archiving_the_same_delta_twice_changes_nothing(tree: Tree) -> None:
 
 def test_not_found_and_symlink(tree: Tree) -> None:
     tree.change("real")
-    with pytest.raises(ArchiveBlocked, match="Change 'nope' not found. Available changes: real"):
+    with pytest.raises(ArchiveBlocked, match=r"Change 'nope' not found\. Available changes: real"):
         archive_change(tree.root, "nope", yes=True)
     os.symlink("real", tree.root / "openspec/changes/link")
     with pytest.raises(ArchiveBlocked) as info:

@@ -18,10 +18,10 @@ def test_list_counts_status_state_and_order(tree: Tree) -> None:
     (b / ".specflow" / "state.json").write_text(json.dumps({"workflow": "openspec", "state": "apply"}))
     os.utime(a / "tasks.md", ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))
     doc = list_changes_json(tree.root)
-    assert [c["name"] for c in doc["changes"]][0] == "alpha"  # most recently modified first
+    assert doc["changes"][0]["name"] == "alpha"  # most recently modified first
     by = {c["name"]: c for c in doc["changes"]}
     assert (by["alpha"]["completedTasks"], by["alpha"]["totalTasks"], by["alpha"]["status"]) == (1, 2, "in-progress")
-    assert by["beta"]["status"] == "complete" and by["beta"]["state"] == "apply" and by["beta"]["workflow"] == "openspec"
+    assert (by["beta"]["status"], by["beta"]["state"], by["beta"]["workflow"]) == ("complete", "apply", "openspec")
     assert by["gamma"]["status"] == "no-tasks" and by["gamma"]["state"] is None and by["gamma"]["workflow"] is None
     assert by["alpha"]["lastModified"] == "2033-05-18T03:33:20.000Z"
     assert list(by["alpha"]) == ["name", "completedTasks", "totalTasks", "lastModified", "status", "state", "workflow"]

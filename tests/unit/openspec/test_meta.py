@@ -20,7 +20,10 @@ from tests.unit.openspec.ostree import Tree
         ("affected_areas:\n  - api\n  - web\n", {"affected_areas": ["api", "web"]}),
         ("affected_areas: [api, web]\n", {"affected_areas": ["api", "web"]}),
         ("initiative:\n  store: main\n  id: q1\n", {"initiative": {"store": "main", "id": "q1"}}),
-        ("schema: ~\nretire_capabilities: false\nn: 12\nf: 1.5\n", {"schema": None, "retire_capabilities": False, "n": 12, "f": 1.5}),
+        (
+            "schema: ~\nretire_capabilities: false\nn: 12\nf: 1.5\n",
+            {"schema": None, "retire_capabilities": False, "n": 12, "f": 1.5},
+        ),
         ("", None),
         ("goal: |\n  multi\n  line\n", {"goal": "multi\nline\n"}),  # falls back to the full parser
         ("- a\n", ["a"]),
@@ -37,6 +40,10 @@ def test_bad_yaml_is_a_syntax_error() -> None:
         load_simple_yaml("schema: a\nschema: b\n")
 
 
+TOO_SMALL = "Too small: expected string to have >=1 characters"
+KEBAB = "must be kebab-case with lowercase letters, numbers, and single hyphen separators"
+
+
 @pytest.mark.parametrize(
     ("data", "issue"),
     [
@@ -45,10 +52,10 @@ def test_bad_yaml_is_a_syntax_error() -> None:
         ({"schema": 5}, (["schema"], "Invalid input: expected string, received number")),
         ({"schema": ""}, (["schema"], "schema is required")),
         ({"schema": "s", "created": "2026-1-1"}, (["created"], "created must be YYYY-MM-DD format")),
-        ({"schema": "s", "goal": ""}, (["goal"], "Too small: expected string to have >=1 characters")),
-        ({"schema": "s", "affected_areas": ["a", ""]}, (["affected_areas", 1], "Too small: expected string to have >=1 characters")),
+        ({"schema": "s", "goal": ""}, (["goal"], TOO_SMALL)),
+        ({"schema": "s", "affected_areas": ["a", ""]}, (["affected_areas", 1], TOO_SMALL)),
         ({"schema": "s", "skip_specs": "yes"}, (["skip_specs"], "Invalid input: expected boolean, received string")),
-        ({"schema": "s", "initiative": {"store": "A", "id": "x"}}, (["initiative", "store"], "Store id must be kebab-case with lowercase letters, numbers, and single hyphen separators")),
+        ({"schema": "s", "initiative": {"store": "A", "id": "x"}}, (["initiative", "store"], f"Store id {KEBAB}")),
         ({"schema": "s", "initiative": {"store": "a", "id": "x", "z": 1}}, (["initiative"], 'Unrecognized key: "z"')),
         (["a"], ([], "Invalid input: expected object, received array")),
         (None, ([], "Invalid input: expected object, received null")),

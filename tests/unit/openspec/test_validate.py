@@ -41,7 +41,8 @@ def test_change_errors(tree: Tree) -> None:
     report = validate_change(tree.root, "bad")
     messages = [i.message for i in report.issues]
     assert 'ADDED "Bare" must include at least one scenario' in messages
-    assert any(m.startswith('MODIFIED "Login" omits scenario(s) the current spec still has: "Valid credentials"') for m in messages)
+    lost = 'MODIFIED "Login" omits scenario(s) the current spec still has: "Valid credentials"'
+    assert any(m.startswith(lost) for m in messages)
     assert not report.valid()
 
 
@@ -64,7 +65,8 @@ def test_archive_dry_run_is_info(tree: Tree) -> None:
 
 
 def test_issue_lines_are_kept(tree: Tree) -> None:
-    tree.change("orphan", {"auth": req("Early", "The system SHALL.") + "## ADDED Requirements\n" + req("A", "The system SHALL a.")})
+    delta = req("Early", "The system SHALL.") + "## ADDED Requirements\n" + req("A", "The system SHALL a.")
+    tree.change("orphan", {"auth": delta})
     (issue,) = validate_change(tree.root, "orphan").issues
     assert issue.to_json() == {
         "level": WARNING,
