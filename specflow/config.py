@@ -13,7 +13,7 @@ CONFIG_FILE = "specflow.yaml"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class AgentConfig(_Model):
@@ -79,25 +79,44 @@ class HubConfig(_Model):
 
 
 def load_config(hub_root: Path) -> HubConfig:
-    """Read ``specflow.yaml`` from the hub; a missing file means every default."""
+    """Read ``specflow.yaml`` from the hub; a missing file means every default.
+
+    A file that validated before is rebuilt from ``specflow.defcache`` without re-validation.
+    """
+    from specflow import defcache
+
     path = hub_root / CONFIG_FILE
-    if not path.is_file():
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
         return HubConfig()
+    key = defcache.make_key("config", path, raw, [])
+    cached = defcache.load(hub_root, "config", path, key)
+    if cached is not None:
+        return _construct(cached)
+    config = _validate(path)
+    defcache.store(hub_root, "config", path, key, config.model_dump(mode="json"))
+    return config
+
+
+def _validate(path: Path) -> HubConfig:
+    from specflow.errors import DefinitionError
     from specflow.schema import validate_doc
     from specflow.yamlio import load_yaml
 
     try:
         doc = load_yaml(path)
-    except ConfigError:
-        raise
-    except Exception as exc:  # DefinitionError from yamlio: re-raise as ConfigError
-        from specflow.errors import DefinitionError
-
-        if isinstance(exc, DefinitionError):
-            raise ConfigError(exc.detail, file=exc.file, line=exc.line, fix=exc.fix) from None
-        raise
+    except DefinitionError as exc:
+        raise ConfigError(exc.detail, file=exc.file, line=exc.line, fix=exc.fix) from None
     if doc.data is None:
         return HubConfig()
     if not isinstance(doc.data, dict):
         raise ConfigError("expected a mapping at the top level", file=path, line=1)
     return validate_doc(HubConfig, doc, ConfigError)
+
+
+def _construct(data: dict[str, Any]) -> HubConfig:
+    """A ``HubConfig`` from cached, already validated data."""
+    agents = {name: AgentConfig.model_construct(**a) for name, a in data["agents"].items()}
+    repos = {name: RepoConfig.model_construct(**r) for name, r in data["repos"].items()}
+    return HubConfig.model_construct(**{**data, "agents": agents, "repos": repos})

@@ -62,6 +62,9 @@ def record(hub_root: Path, change_id: str, writes: dict[str, str | None]) -> Non
     """Journal that ``change_id``'s engine left each hub-relative path with this content hash."""
     if not writes:
         return
+    from specflow.localdir import ensure
+
+    ensure(hub_root)
     path = hub_root / JOURNAL_DIR / f"{change_id}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     now = time.time()

@@ -69,6 +69,9 @@ class ChangeLock:
     def acquire(self) -> ChangeLock:
         from filelock import FileLock, Timeout
 
+        from specflow.localdir import ensure
+
+        ensure(self.dir.parent.parent)
         self.dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.path), timeout=0)
         try:

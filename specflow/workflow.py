@@ -25,7 +25,8 @@ ANY_STATE = "*"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # defer_build: a cached workflow is rebuilt with model_construct and never pays for the schema
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 def _tuple_of_str(v: Any) -> Any:
@@ -322,19 +323,18 @@ def load_workflow(
     hub_root: Path | None = None,
     registry: Any = None,
     actions: Any = None,
+    use_cache: bool = True,
 ) -> Workflow:
-    """Load and fully check the workflow file at ``path``."""
+    """Load and fully check the workflow file at ``path``.
+
+    With a hub, a workflow that passed every check is cached (``specflow.defcache``) and later
+    loads skip the checks while nothing they depended on has changed.
+    """
+    from specflow import defcache
     from specflow.errors import DefinitionError
     from specflow.yamlio import load_yaml
 
     path = Path(path)
-    try:
-        doc = load_yaml(path)
-    except WorkflowError:
-        raise
-    except DefinitionError as exc:
-        raise WorkflowError(exc.detail, file=exc.file, line=exc.line, key_path=exc.key_path, fix=exc.fix) from None
-    wf = parse_workflow(doc)
     if registry is None:
         from specflow.steps import build_registry
 
@@ -343,9 +343,75 @@ def load_workflow(
         from specflow.actions import build_actions
 
         actions = build_actions()
+    key: str | None = None
+    if hub_root is not None and use_cache:
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            raw = None
+        if raw is not None:
+            key = defcache.make_key("workflow", path, raw, [sorted(registry.patterns), sorted(actions)])
+            cached = defcache.load(hub_root, "workflow", path, key)
+            if cached is not None:
+                return _construct(cached, str(path))
+    try:
+        doc = load_yaml(path)
+    except WorkflowError:
+        raise
+    except DefinitionError as exc:
+        raise WorkflowError(exc.detail, file=exc.file, line=exc.line, key_path=exc.key_path, fix=exc.fix) from None
+    wf = parse_workflow(doc)
     check_steps(wf, registry, doc, actions)
     check_templates(wf, hub_root, doc)
+    if key is not None and hub_root is not None:
+        defcache.store(hub_root, "workflow", path, key, wf.model_dump(mode="json"), _template_dependencies(wf, hub_root))
     return wf
+
+
+def _template_dependencies(wf: Workflow, hub_root: Path) -> list[Path]:
+    """The files template lookup depended on: each hit, and each earlier candidate (absent)."""
+    from specflow.resources import search_path
+
+    deps: list[Path] = []
+    for st in wf.states.values():
+        if st.prompt is None:
+            continue
+        for d in search_path("templates", hub_root):
+            deps.append(d / st.prompt)
+            if (d / st.prompt).is_file():
+                break
+    return deps
+
+
+def _construct(data: dict[str, Any], source: str) -> Workflow:
+    """A ``Workflow`` from its cached, already validated data (no validation, no schema build)."""
+    states: dict[str, StateDef] = {}
+    for name, sd in data["states"].items():
+        ws = sd["workspace"]
+        workspace: Any = ws if isinstance(ws, str) else WorkspaceSpec.model_construct(
+            write=tuple(ws["write"]), worktrees=bool(ws["worktrees"])
+        )
+        states[name] = StateDef.model_construct(**{**sd, "workspace": workspace, "actions": tuple(sd["actions"])})
+    scenarios = tuple(
+        Scenario.model_construct(
+            scenario=sc["scenario"],
+            given=tuple(sc["given"]),
+            when=sc["when"],
+            from_=tuple(sc["from_"]),
+            to=sc["to"],
+            then=tuple(sc["then"]),
+        )
+        for sc in data["scenarios"]
+    )
+    return Workflow.model_construct(
+        workflow=data["workflow"],
+        version=data["version"],
+        description=data["description"],
+        initial=data["initial"],
+        states=states,
+        scenarios=scenarios,
+        source=source,
+    )
 
 
 def find_workflow(name: str, hub_root: Path | None) -> Path:

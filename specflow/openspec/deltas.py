@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from specflow.openspec.markdown import DOT, JS_WS, S, fence_mask, js_trim, normalize
 from specflow.openspec.requirements import (
@@ -37,16 +38,14 @@ DELTA_SECTION_TITLES = (
 _DELTA_TITLES_LOWER = frozenset(t.lower() for t in DELTA_SECTION_TITLES)
 
 
-@dataclass(frozen=True)
-class Rename:
+class Rename(NamedTuple):
     """One ``FROM:`` / ``TO:`` pair."""
 
     src: str
     dst: str
 
 
-@dataclass(frozen=True)
-class UnpairedRename:
+class UnpairedRename(NamedTuple):
     """A ``FROM:`` or ``TO:`` line that never formed a pair."""
 
     side: str  # "FROM" or "TO"
@@ -54,8 +53,7 @@ class UnpairedRename:
     line: int
 
 
-@dataclass(frozen=True)
-class Orphan:
+class Orphan(NamedTuple):
     """A ``### Requirement:`` header outside every delta section (ignored by archive)."""
 
     name: str
@@ -63,8 +61,7 @@ class Orphan:
     line: int
 
 
-@dataclass(frozen=True)
-class SkippedHeader:
+class SkippedHeader(NamedTuple):
     """A ``### `` header in ADDED/MODIFIED that is not a ``### Requirement:`` header."""
 
     header: str

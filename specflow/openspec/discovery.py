@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class SpecFile:
+class SpecFile(NamedTuple):
     """A ``spec.md`` found under a specs root: capability id (``a/b``) and file path."""
 
     id: str
@@ -25,8 +25,7 @@ class SpecFile:
         return Path(self.file)
 
 
-@dataclass(frozen=True)
-class UnreadDelta:
+class UnreadDelta(NamedTuple):
     """A Markdown file with delta sections that archive would never read."""
 
     path: str  # relative to the change's specs/, POSIX

@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from specflow.openspec.tasks import count_tasks, task_status
 
@@ -25,8 +24,7 @@ STATE_FILE = ".specflow/state.json"
 _CHANGE_MARKERS = frozenset((".openspec.yaml", "proposal.md", "tasks.md", "design.md"))
 
 
-@dataclass
-class ChangeSummary:
+class ChangeSummary(NamedTuple):
     """One open change as ``list`` shows it."""
 
     name: str
@@ -66,8 +64,7 @@ class ChangeSummary:
 
 def iso_ms(ms: int) -> str:
     """Milliseconds since the epoch as ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
-    dt = datetime.fromtimestamp(ms // 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 def _walk_change(directory: str) -> tuple[int, set[str]]:
@@ -229,8 +226,7 @@ def list_changes_json(root: Path) -> dict[str, Any]:
     return doc
 
 
-@dataclass(frozen=True)
-class SpecSummary:
+class SpecSummary(NamedTuple):
     """One main spec as ``list --specs`` shows it."""
 
     id: str

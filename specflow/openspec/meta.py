@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from specflow.openspec.schemas import list_schemas, mtime_ns, registry, tasks_generates
 
@@ -322,8 +322,7 @@ def _config_top_level(text: str) -> Any:
     return out
 
 
-@dataclass(frozen=True)
-class Marker:
+class Marker(NamedTuple):
     """A boolean metadata marker: honoured (``declared``) or why it cannot be (``invalid``)."""
 
     declared: bool = False
@@ -389,6 +388,18 @@ class ChangeMeta:
 
     def schema_name(self) -> str:
         """The change's workflow schema; raise ``ValueError`` as OpenSpec does for bad metadata."""
+        cached = self.__dict__.get("_schema")
+        if cached is None:
+            try:
+                cached = (self._schema_name(), None)
+            except ValueError as exc:
+                cached = (None, str(exc))
+            self.__dict__["_schema"] = cached
+        if cached[0] is None:
+            raise ValueError(cached[1])
+        return str(cached[0])
+
+    def _schema_name(self) -> str:
         if self.exists:
             if self.read_error is not None or self.yaml_error is not None:
                 raise ValueError("invalid metadata")

@@ -9,8 +9,8 @@ write it back byte for byte.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from specflow.openspec.markdown import (
     DOT,
@@ -56,8 +56,7 @@ def requirement_header_name(line: str) -> str | None:
     return normalize_requirement_name(m.group(1)) if m else None
 
 
-@dataclass(frozen=True)
-class RequirementBlock:
+class RequirementBlock(NamedTuple):
     """One requirement as written: its header line, its name and its raw text (header included)."""
 
     header_line: str
@@ -149,8 +148,7 @@ def scenario_names(raw: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-@dataclass(frozen=True)
-class ScenarioDiff:
+class ScenarioDiff(NamedTuple):
     """Scenario names a MODIFIED block drops (``missing``) and introduces (``added``)."""
 
     missing: list[str]
@@ -198,8 +196,7 @@ def describe_scenario_balance(diff: ScenarioDiff) -> str:
     return f"{scale} It adds {count(len(diff.added))} not in the current spec: {names}."
 
 
-@dataclass(frozen=True)
-class RequirementsSection:
+class RequirementsSection(NamedTuple):
     """A spec split around its ``## Requirements`` section, ready to be rebuilt."""
 
     before: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from specflow.openspec.markdown import (
     DOT,
@@ -31,21 +31,19 @@ class SpecParseError(ValueError):
     """A spec lacks a section OpenSpec requires (the message is OpenSpec's)."""
 
 
-@dataclass(frozen=True)
-class Requirement:
+class Requirement(NamedTuple):
     """A requirement as the spec parser reads it: statement and scenario bodies."""
 
     text: str
     scenarios: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ParsedSpec:
+class ParsedSpec(NamedTuple):
     """A main spec: its name (capability id), Purpose text and requirements."""
 
     name: str
     overview: str
-    requirements: tuple[Requirement, ...] = field(default_factory=tuple)
+    requirements: tuple[Requirement, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """The shape ``openspec show <spec> --json`` prints under ``requirements``."""
@@ -87,8 +85,7 @@ _DELTA_HEADER_RE = re.compile(rf"^##{S}+(ADDED|MODIFIED|REMOVED|RENAMED){S}+Requ
 _STRICT_REQ_HEADER_RE = re.compile(rf"^###{S}+Requirement:{S}*({DOT}+){S}*$", re.I | re.A)
 
 
-@dataclass(frozen=True)
-class StructureIssue:
+class StructureIssue(NamedTuple):
     """A structural defect of a main spec, with its 1-based line."""
 
     kind: str

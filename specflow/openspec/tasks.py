@@ -8,32 +8,26 @@ is open work.  Fenced code is *not* skipped, as in OpenSpec: a checkbox in an ex
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from specflow.openspec.jsre import DOT, JS_SPACE, S, js_trim
+from specflow.openspec.jsre import DOT, JS_SPACE, JS_WS, S
 
-_NS = f"[^{JS_SPACE}]"
-
-TASK_LINE_RE = re.compile(
-    rf"^{S}*(?:[-*+]|[0-9]{{1,9}}[.)]){S}*\[(?:{S}*([^\]{JS_SPACE}]?){S}*\](?![(\[])|{S}+\])"
-    rf"{S}*({DOT}*)"
-)
 #: A plain list item without a checkbox (for the "0 tasks" warning of ``validate``).
-LIST_ITEM_PATTERN = rf"^{S}*(?:[-*+]|[0-9]{{1,9}}[.)]){S}+{_NS}"
+LIST_ITEM_PATTERN = rf"^{S}*(?:[-*+]|[0-9]{{1,9}}[.)]){S}+[^{JS_SPACE}]"
 
-# The same pattern over a whole text: ``^`` per line, whitespace that never crosses a newline.
+# OpenSpec's task-line pattern, usable on one line or (multi-line mode) on a whole text:
+# whitespace never crosses a newline, so every match lies within one line.
 _SL = "[" + JS_SPACE.replace("\\n", "") + "]"
-_TASK_LINES_RE = re.compile(
-    rf"^{_SL}*(?:[-*+]|[0-9]{{1,9}}[.)]){_SL}*\[(?:{_SL}*([^\]{JS_SPACE}]?){_SL}*\](?![(\[])|{_SL}+\])",
+TASK_LINE_RE = re.compile(
+    rf"^{_SL}*(?:[-*+]|[0-9]{{1,9}}[.)]){_SL}*\[(?:{_SL}*([^\]{JS_SPACE}]?){_SL}*\](?![(\[])|{_SL}+\])"
+    rf"{_SL}*({DOT}*)",
     re.M,
 )
 
 TaskStatus = Literal["no-tasks", "complete", "in-progress"]
 
 
-@dataclass(frozen=True)
-class Task:
+class Task(NamedTuple):
     """One checkbox line: its 1-based line number, whether it is done, and its text."""
 
     line: int
@@ -41,11 +35,10 @@ class Task:
     text: str
 
 
-@dataclass(frozen=True)
-class TaskList:
+class TaskList(NamedTuple):
     """Every task of a ``tasks.md`` in document order, with OpenSpec's totals."""
 
-    items: tuple[Task, ...] = field(default_factory=tuple)
+    items: tuple[Task, ...] = ()
 
     @property
     def total(self) -> int:
@@ -65,17 +58,16 @@ class TaskList:
 
 def parse_tasks(text: str) -> TaskList:
     """Every checkbox task in ``text`` (never raises)."""
-    items: list[Task] = []
     if "[" not in text:
         return TaskList(())
-    match = TASK_LINE_RE.match
-    for number, line in enumerate(text.split("\n"), 1):
-        if "[" not in line:
-            continue
-        m = match(line)
-        if m:
-            marker = m.group(1) or ""
-            items.append(Task(number, marker in ("x", "X"), js_trim(m.group(2))))
+    items: list[Task] = []
+    line = 1
+    pos = 0
+    for m in TASK_LINE_RE.finditer(text):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        marker = m.group(1) or ""
+        items.append(Task(line, marker in ("x", "X"), m.group(2).strip(JS_WS)))
     return TaskList(tuple(items))
 
 
@@ -84,7 +76,7 @@ def count_tasks(text: str) -> tuple[int, int]:
     if "[" not in text:
         return 0, 0
     total = done = 0
-    for m in _TASK_LINES_RE.finditer(text):
+    for m in TASK_LINE_RE.finditer(text):
         total += 1
         if m.group(1) in ("x", "X"):
             done += 1

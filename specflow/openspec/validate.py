@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from specflow.openspec import discovery
 from specflow.openspec.deltas import DeltaPlan, parse_delta_spec
@@ -97,8 +97,7 @@ EMPTY_SCENARIO_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class Issue:
+class Issue(NamedTuple):
     """One finding: level, where (OpenSpec's ``path``), what, and the line when known."""
 
     level: str

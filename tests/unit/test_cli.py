@@ -18,11 +18,11 @@ NOTES = "import sys\nsys.stdin.read()\nprint('some notes')\n"
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` except git's own, for 'nothing was written' checks."""
+    """Every file under ``root`` git would see (not .git, not the ignored .specflow/ caches)."""
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and ".git" not in p.relative_to(root).parts
+        if p.is_file() and p.relative_to(root).parts[0] not in (".git", ".specflow")
     }
 
 

@@ -184,3 +184,24 @@ def test_mermaid_marks_the_current_state(wdir: Path) -> None:
     assert "[*] --> draft" in out
     assert "propose --> explore: reject" in out
     assert "class explore current" in out
+
+
+def test_validated_workflow_is_cached_and_invalidated_by_edits(wdir: Path) -> None:
+    p = wdir / "openspec" / "workflows" / "t.yaml"
+    p.write_text(GOOD)
+    first = load_workflow(p, hub_root=wdir, registry=REGISTRY, actions={})
+    assert list((wdir / ".specflow" / "cache").glob("workflow-*.json"))
+    cached = load_workflow(p, hub_root=wdir, registry=REGISTRY, actions={})
+    assert cached == first
+    assert cached.states["propose"].gate == first.states["propose"].gate
+    assert cached.scenarios_from("propose", "reject")[0].to == "explore"
+    # an edit that breaks the workflow is seen at once: the cache never hides an error
+    p.write_text(GOOD.replace("[the change exists]", "[the change exist]"))
+    with pytest.raises(WorkflowError, match="unknown step 'the change exist'"):
+        load_workflow(p, hub_root=wdir, registry=REGISTRY, actions={})
+    # so is a template that appears earlier on the search path, or one that disappears
+    p.write_text(GOOD)
+    load_workflow(p, hub_root=wdir, registry=REGISTRY, actions={})
+    (wdir / "openspec" / "templates" / "p.md.j2").unlink()
+    with pytest.raises(WorkflowError, match="template 'p.md.j2' not found"):
+        load_workflow(p, hub_root=wdir, registry=REGISTRY, actions={})
