@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         ("list --json", [str(openspec), "list", "--json"], [*sf, "list", "--json"], _same_list),
     ]
     print(f"tree: {tree} ({args.changes} changes, {args.specs} specs, {files} files); {args.runs} runs each")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, theirs_cmd, ours_cmd, same in pairs:
         _, theirs_out = _run(theirs_cmd, tree, env)  # warm-up, and the reference output
         _, ours_out = _run(ours_cmd, tree, env)

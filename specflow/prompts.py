@@ -7,6 +7,7 @@ template that fails to parse or render raises ``TemplateError`` naming the templ
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,16 @@ class PromptRenderer:
         from jinja2 import FileSystemLoader, StrictUndefined
         from jinja2.sandbox import SandboxedEnvironment
 
+        cache = None
+        if self.hub_root is not None and (self.hub_root / ".specflow").is_dir():
+            from jinja2 import FileSystemBytecodeCache
+
+            # compiled templates are reused across runs; jinja checks each source's mtime
+            folder = self.hub_root / ".specflow" / "cache" / "templates"
+            folder.mkdir(parents=True, exist_ok=True)
+            cache = FileSystemBytecodeCache(str(folder))
         return SandboxedEnvironment(
+            bytecode_cache=cache,
             loader=FileSystemLoader([str(d) for d in self.dirs]),
             undefined=StrictUndefined,
             autoescape=False,
@@ -109,7 +119,42 @@ class PromptRenderer:
 
     def render_string(self, source: str, context: dict[str, Any]) -> str:
         """Render a one-line template such as a gate glob ``openspec/changes/{{ change.id }}/**``."""
+        simple = _render_simple(source, context)
+        if simple is not None:
+            return simple
         try:
             return str(self.env.from_string(source).render(**context))
         except Exception as exc:
             raise TemplateError(f"cannot render {source!r}: {exc}") from None
+
+
+_FIELD = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+
+
+def _render_simple(source: str, context: dict[str, Any]) -> str | None:
+    """Plain ``{{ a.b }}`` substitution without Jinja, or None if ``source`` needs Jinja.
+
+    Gate globs are rendered on every run; most are this simple, and skipping Jinja's compiler
+    keeps a phase's start-up short.  Anything else (filters, blocks, a missing field) falls
+    back to the sandboxed environment, which reports errors properly.
+    """
+    if "{%" in source or "{#" in source:
+        return None
+    out: list[str] = []
+    pos = 0
+    for m in _FIELD.finditer(source):
+        value: Any = context
+        for part in m.group(1).split("."):
+            if not isinstance(value, dict) or part not in value:
+                return None
+            value = value[part]
+        if not isinstance(value, (str, int)):
+            return None
+        out.append(source[pos : m.start()])
+        out.append(str(value))
+        pos = m.end()
+    rest = source[pos:]
+    if "{{" in rest or "}}" in rest:
+        return None
+    out.append(rest)
+    return "".join(out)

@@ -3,7 +3,7 @@
 Loading is layered, each layer with errors that name file, line and key path:
 
 1. YAML (``specflow.yamlio``: safe, YAML 1.2, no tags),
-2. schema (pydantic models below: frozen, unknown keys refused),
+2. schema (``specflow.workflow_schema``: pydantic, unknown keys refused),
 3. graph checks (one initial state, every target exists, every state reachable, a final state
    reachable from every state, nothing leaves a final state),
 4. every ``given``/``then`` step matches a registered step, every action exists,
@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections import deque
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from specflow.errors import WorkflowError
 from specflow.yamlio import YamlDoc, dotted
@@ -24,32 +23,24 @@ from specflow.yamlio import YamlDoc, dotted
 ANY_STATE = "*"
 
 
-class _Model(BaseModel):
-    # defer_build: a cached workflow is rebuilt with model_construct and never pays for the schema
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
-
-
-def _tuple_of_str(v: Any) -> Any:
+def _tuple(v: Any) -> tuple[str, ...]:
+    if v is None:
+        return ()
     if isinstance(v, str):
         return (v,)
-    return v
+    return tuple(v)
 
 
-def _none_is_empty(v: Any) -> Any:
-    return {} if v is None else v
-
-
-StrTuple = Annotated[tuple[str, ...], BeforeValidator(_tuple_of_str)]
-
-
-class WorkspaceSpec(_Model):
+@dataclass(frozen=True)
+class WorkspaceSpec:
     """A writing gate: hub globs (Jinja fields allowed) and/or the change's worktrees."""
 
-    write: StrTuple = ()
+    write: tuple[str, ...] = ()
     worktrees: bool = False
 
 
-class GateSpec(_Model):
+@dataclass(frozen=True)
+class GateSpec:
     """The gate of a phase, normalised: read-only, or what may be written."""
 
     read_only: bool = True
@@ -57,19 +48,20 @@ class GateSpec(_Model):
     worktrees: bool = False
 
 
-class StateDef(_Model):
+@dataclass(frozen=True)
+class StateDef:
     """A state (phase) of a workflow."""
 
     description: str = ""
     prompt: str | None = None
-    workspace: Literal["read-only"] | WorkspaceSpec = "read-only"
+    workspace: str | WorkspaceSpec = "read-only"
     record: str | None = None
     agent: str | None = None
     model: str | None = None
-    max_turns: int | None = Field(default=None, ge=1)
-    timeout: float | None = Field(default=None, gt=0)
-    budget_usd: float | None = Field(default=None, gt=0)
-    actions: StrTuple = ()
+    max_turns: int | None = None
+    timeout: float | None = None
+    budget_usd: float | None = None
+    actions: tuple[str, ...] = ()
     final: bool = False
 
     @property
@@ -84,37 +76,29 @@ class StateDef(_Model):
         return self.prompt is not None
 
 
-class Scenario(_Model):
+@dataclass(frozen=True)
+class Scenario:
     """A transition written as given / when / then."""
 
     scenario: str
-    given: StrTuple = ()
-    when: str = "advance"
-    from_: StrTuple = Field(alias="from")
+    from_: tuple[str, ...]
     to: str
-    then: StrTuple = ()
-
-    @model_validator(mode="after")
-    def _trigger_name(self) -> Scenario:
-        import re
-
-        if not re.fullmatch(r"[a-z][a-z0-9_-]*", self.when):
-            raise ValueError(
-                f"trigger {self.when!r} must be a lowercase word (letters, digits, '-' or '_')"
-            )
-        return self
+    given: tuple[str, ...] = ()
+    when: str = "advance"
+    then: tuple[str, ...] = ()
 
 
-class Workflow(_Model):
-    """A whole workflow definition."""
+@dataclass(frozen=True)
+class Workflow:
+    """A whole, validated workflow definition."""
 
     workflow: str
+    initial: str
+    states: dict[str, StateDef]
+    scenarios: tuple[Scenario, ...]
     version: int = 1
     description: str = ""
-    initial: str
-    states: dict[str, Annotated[StateDef, BeforeValidator(_none_is_empty)]]
-    scenarios: tuple[Scenario, ...]
-    source: str = Field(default="<memory>", exclude=True)
+    source: str = field(default="<memory>", compare=False)
 
     @property
     def name(self) -> str:
@@ -159,6 +143,46 @@ class Workflow(_Model):
     @property
     def final_states(self) -> list[str]:
         return [s for s, d in self.states.items() if d.final]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, keys as in the YAML (``from`` rather than ``from_``)."""
+        data = asdict(self)
+        data.pop("source", None)
+        for sc in data["scenarios"]:
+            sc["from"] = sc.pop("from_")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<memory>") -> Workflow:
+        """Build from validated data (the schema's dump, or the cache)."""
+        states: dict[str, StateDef] = {}
+        for name, sd in data["states"].items():
+            sd = dict(sd or {})
+            ws = sd.get("workspace", "read-only")
+            if isinstance(ws, dict):
+                sd["workspace"] = WorkspaceSpec(write=_tuple(ws.get("write")), worktrees=bool(ws.get("worktrees")))
+            sd["actions"] = _tuple(sd.get("actions"))
+            states[name] = StateDef(**sd)
+        scenarios = tuple(
+            Scenario(
+                scenario=sc["scenario"],
+                from_=_tuple(sc["from"] if "from" in sc else sc["from_"]),
+                to=sc["to"],
+                given=_tuple(sc.get("given")),
+                when=sc.get("when", "advance"),
+                then=_tuple(sc.get("then")),
+            )
+            for sc in data["scenarios"]
+        )
+        return cls(
+            workflow=data["workflow"],
+            initial=data["initial"],
+            states=states,
+            scenarios=scenarios,
+            version=int(data.get("version", 1)),
+            description=data.get("description", ""),
+            source=source,
+        )
 
 
 def _err(doc: YamlDoc | None, path: tuple[str | int, ...], message: str, fix: str | None = None) -> WorkflowError:
@@ -304,6 +328,7 @@ def check_templates(wf: Workflow, hub_root: Path | None, doc: YamlDoc | None = N
 def parse_workflow(doc: YamlDoc) -> Workflow:
     """Schema and graph checks of a parsed document (no steps or templates)."""
     from specflow.schema import validate_doc
+    from specflow.workflow_schema import WorkflowSchema
 
     if not isinstance(doc.data, dict):
         raise WorkflowError(
@@ -311,8 +336,8 @@ def parse_workflow(doc: YamlDoc) -> Workflow:
             file=doc.file,
             line=1,
         )
-    wf = validate_doc(Workflow, doc, WorkflowError)
-    wf = wf.model_copy(update={"source": str(doc.file)})
+    validated = validate_doc(WorkflowSchema, doc, WorkflowError)
+    wf = Workflow.from_dict(validated.model_dump(by_alias=True), source=str(doc.file))
     check_graph(wf, doc)
     return wf
 
@@ -353,7 +378,7 @@ def load_workflow(
             key = defcache.make_key("workflow", path, raw, [sorted(registry.patterns), sorted(actions)])
             cached = defcache.load(hub_root, "workflow", path, key)
             if cached is not None:
-                return _construct(cached, str(path))
+                return Workflow.from_dict(cached, source=str(path))
     try:
         doc = load_yaml(path)
     except WorkflowError:
@@ -364,7 +389,7 @@ def load_workflow(
     check_steps(wf, registry, doc, actions)
     check_templates(wf, hub_root, doc)
     if key is not None and hub_root is not None:
-        defcache.store(hub_root, "workflow", path, key, wf.model_dump(mode="json"), _template_dependencies(wf, hub_root))
+        defcache.store(hub_root, "workflow", path, key, wf.to_dict(), _template_dependencies(wf, hub_root))
     return wf
 
 
@@ -381,37 +406,6 @@ def _template_dependencies(wf: Workflow, hub_root: Path) -> list[Path]:
             if (d / st.prompt).is_file():
                 break
     return deps
-
-
-def _construct(data: dict[str, Any], source: str) -> Workflow:
-    """A ``Workflow`` from its cached, already validated data (no validation, no schema build)."""
-    states: dict[str, StateDef] = {}
-    for name, sd in data["states"].items():
-        ws = sd["workspace"]
-        workspace: Any = ws if isinstance(ws, str) else WorkspaceSpec.model_construct(
-            write=tuple(ws["write"]), worktrees=bool(ws["worktrees"])
-        )
-        states[name] = StateDef.model_construct(**{**sd, "workspace": workspace, "actions": tuple(sd["actions"])})
-    scenarios = tuple(
-        Scenario.model_construct(
-            scenario=sc["scenario"],
-            given=tuple(sc["given"]),
-            when=sc["when"],
-            from_=tuple(sc["from_"]),
-            to=sc["to"],
-            then=tuple(sc["then"]),
-        )
-        for sc in data["scenarios"]
-    )
-    return Workflow.model_construct(
-        workflow=data["workflow"],
-        version=data["version"],
-        description=data["description"],
-        initial=data["initial"],
-        states=states,
-        scenarios=scenarios,
-        source=source,
-    )
 
 
 def find_workflow(name: str, hub_root: Path | None) -> Path:

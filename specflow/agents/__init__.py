@@ -7,7 +7,6 @@ third-party adapters are entry points (``name = "package.module:AdapterClass"``)
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
 from typing import Any
 
 from specflow.agents.base import (
@@ -36,6 +35,8 @@ def _load(target: str) -> Any:
 
 def adapter_names() -> list[str]:
     """Every adapter name known: built-ins first, then entry points."""
+    from importlib.metadata import entry_points
+
     names = list(_BUILTIN)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in names:
@@ -48,6 +49,8 @@ def get_adapter(name: str) -> Adapter:
     if name in _BUILTIN:
         factory = _load(_BUILTIN[name])
     else:
+        from importlib.metadata import entry_points
+
         matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
         if not matches:
             known = ", ".join(adapter_names())

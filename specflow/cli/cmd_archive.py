@@ -52,9 +52,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     change_dir = hub_root / "openspec" / "changes" / args.id
     state_file = change_dir / ".specflow" / "state.json"
     if args.id and "/" not in args.id and state_file.is_file():
-        from specflow.state import read_state
+        import json
 
-        record = read_state(change_dir) or {}
+        try:
+            record = json.loads(state_file.read_text(encoding="utf-8", errors="replace"))
+        except (OSError, ValueError):
+            record = {}
+        if not isinstance(record, dict):
+            record = {}
         diag = {
             "severity": "error",
             "code": "archive_managed_by_workflow",

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
         wf = load_workflow(find_workflow(args.name, root), hub_root=root, registry=registry)
         if args.json:
-            ctx.json(wf.model_dump(by_alias=True, mode="json"))
+            ctx.json(wf.to_dict())
             return 0
         say(ctx, f"{wf.name} (v{wf.version}) — {wf.source}", "bold")
         if wf.description:

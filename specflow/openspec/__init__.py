@@ -1,9 +1,16 @@
 """OpenSpec compatibility: parse, validate, list, show and archive exactly as OpenSpec 1.13.2 does.
 
 Pure Python, no Node.  Submodules are imported on demand so ``specflow list`` starts fast:
-``tasks`` (tasks.md), ``markdown`` (fence-aware scanning), ``specs`` (main and delta specs),
-``meta`` (.openspec.yaml and config.yaml), ``validate``, ``listing``, ``archive``, ``adopt`` and
-``steps`` (workflow steps and the ``openspec-archive`` action).
+
+- ``jsre``, ``markdown``: JavaScript string semantics; fence-aware line scanning and sections
+- ``tasks``, ``taskcheck``: tasks.md checkboxes; the task-file lint of ``validate``
+- ``requirements``, ``deltas``, ``specs``: requirement blocks, delta specs, main specs
+- ``meta``, ``schemas``: ``.openspec.yaml``, ``openspec/config.yaml`` and workflow schemas
+- ``discovery``: change ids, capability paths (nested), stray delta files, wrapper folders
+- ``validate``: every validator rule, OpenSpec's levels, messages and JSON report
+- ``merge``, ``archive``: applying deltas in memory; the atomic archive operation
+- ``listing``, ``show``: ``list`` (with specflow's state) and ``show`` documents
+- ``adopt``, ``steps``: putting changes under a workflow; workflow steps and ``openspec-archive``
 """
 
 from __future__ import annotations

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from specflow.errors import OpenSpecError
+from specflow.errors import OpenSpecError, SpecflowError
 
 #: Standard states, least to most advanced (used when no workflow definition is available).
 STANDARD_STATES = ("draft", "explore", "propose", "apply")
@@ -57,14 +56,6 @@ def infer_state(change_dir: Path, states: Sequence[str], initial: str) -> tuple[
     return initial, "no exploration notes, proposal or tasks found"
 
 
-def _state_module() -> Any:
-    try:
-        import specflow.state as state_module
-    except ImportError:  # pragma: no cover - the state module ships with specflow
-        return None
-    return state_module
-
-
 def adopt_change(
     root: Path,
     change_id: str,
@@ -83,9 +74,13 @@ def adopt_change(
             f"no open change '{change_id}' in {change_dir.parent}",
             fix="list open changes with 'specflow list'",
         )
-    sm = _state_module()
-    existing = sm.read_state(change_dir) if sm is not None else None
-    if existing is not None:
+    from specflow import state as sm
+
+    if (change_dir / ".specflow" / "state.json").exists():
+        try:
+            existing = sm.read_state(change_dir) or {}
+        except (SpecflowError, ValueError):  # unreadable: still managed, still refused
+            existing = {}
         raise OpenSpecError(
             f"change '{change_id}' is already managed by specflow (workflow"
             f" '{existing.get('workflow')}', state '{existing.get('state')}')",

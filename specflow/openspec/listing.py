@@ -152,7 +152,7 @@ def _fast_task_counts(d: str, top: set[str], root: Path, root_str: str) -> tuple
 def _read_specflow_state(change_dir: str) -> tuple[str | None, str | None, str | None]:
     path = os.path.join(change_dir, STATE_FILE)
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8", errors="replace") as fh:
             text = fh.read()
     except (FileNotFoundError, NotADirectoryError):
         return None, None, None
@@ -170,6 +170,13 @@ def _read_specflow_state(change_dir: str) -> tuple[str | None, str | None, str |
 
 def list_changes(root: Path) -> list[ChangeSummary]:
     """Every open change, most recently modified first (OpenSpec's ``list`` order)."""
+    from specflow.openspec.schemas import pinned
+
+    with pinned():
+        return _list_changes(root)
+
+
+def _list_changes(root: Path) -> list[ChangeSummary]:
     changes_dir = root / "openspec" / "changes"
     try:
         with os.scandir(changes_dir) as it:

@@ -291,7 +291,7 @@ def project_config(project_root: Path) -> dict[str, Any]:
 def _read_project_config(*paths: str) -> dict[str, Any]:
     for path in paths:
         try:
-            with open(path, encoding="utf-8") as fh:
+            with open(path, encoding="utf-8", errors="replace") as fh:
                 text = fh.read()
         except (FileNotFoundError, NotADirectoryError):
             continue
@@ -347,7 +347,7 @@ class ChangeMeta:
         root = project_root if project_root is not None else change_dir.parent.parent.parent
         meta = cls(change_dir, root)
         try:
-            with open(os.path.join(change_dir, METADATA_FILE), encoding="utf-8") as fh:
+            with open(os.path.join(change_dir, METADATA_FILE), encoding="utf-8", errors="replace") as fh:
                 meta.raw = fh.read()
         except (FileNotFoundError, NotADirectoryError):
             return meta

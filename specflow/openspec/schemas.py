@@ -7,6 +7,9 @@ calls and a schema added while a process runs is still seen.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,8 +70,32 @@ class _Schemas:
 _SCHEMAS_CACHE: dict[tuple[str, str, int, int], _Schemas] = {}
 
 
+_LOCAL = threading.local()
+
+
+@contextmanager
+def pinned() -> Iterator[None]:
+    """Within the block, look the schemas up once per project (for bulk validate and list)."""
+    previous = getattr(_LOCAL, "pins", None)
+    _LOCAL.pins = {}
+    try:
+        yield
+    finally:
+        _LOCAL.pins = previous
+
+
 def registry(project_root: str) -> _Schemas:
     """The schemas visible from ``project_root`` (cached by the schema folders' mtimes)."""
+    pins: dict[str, _Schemas] | None = getattr(_LOCAL, "pins", None)
+    if pins is not None:
+        hit = pins.get(project_root)
+        if hit is None:
+            hit = pins[project_root] = _lookup(project_root)
+        return hit
+    return _lookup(project_root)
+
+
+def _lookup(project_root: str) -> _Schemas:
     user = os.path.join(_global_data_dir(), "schemas")
     project = os.path.join(project_root, "openspec", "schemas")
     key = (project, user, mtime_ns(project), mtime_ns(user))
@@ -100,7 +127,7 @@ def tasks_generates(schema: str, project_root: str) -> str | None:
     else:
         from specflow.openspec.meta import load_simple_yaml
 
-        with open(custom, encoding="utf-8") as fh:
+        with open(custom, encoding="utf-8", errors="replace") as fh:
             data = load_simple_yaml(fh.read())
         if not isinstance(data, dict):
             raise ValueError("invalid schema")
@@ -120,4 +147,4 @@ def tasks_generates(schema: str, project_root: str) -> str | None:
     return result
 
 
-__all__ = ["BUILTIN_SCHEMAS", "list_schemas", "mtime_ns", "registry", "tasks_generates"]
+__all__ = ["BUILTIN_SCHEMAS", "list_schemas", "mtime_ns", "pinned", "registry", "tasks_generates"]

@@ -606,6 +606,13 @@ def validate_items(
     root: Path, *, changes: bool = True, specs: bool = True, strict: bool = False
 ) -> list[ItemResult]:
     """Validate every open change and/or main spec, sorted as OpenSpec sorts them."""
+    from specflow.openspec.schemas import pinned
+
+    with pinned():
+        return _validate_items(root, changes, specs, strict)
+
+
+def _validate_items(root: Path, changes: bool, specs: bool, strict: bool) -> list[ItemResult]:
     from specflow.openspec.collate import collation_key
 
     main = MainSpecs(root / "openspec" / "specs")

@@ -119,3 +119,30 @@ def test_adopt(tree: Tree, cli: Cli) -> None:
     assert code == 1 and "name one change to adopt, or pass --all" in err
     code, out, _ = cli("-C", tree.root, "list", "--json")
     assert {c["name"]: c["state"] for c in json.loads(out)["changes"]} == {"good": "apply", "soft": "propose"}
+
+
+def test_hostile_files_give_answers_not_tracebacks(tree: Tree, cli: Cli) -> None:
+    tree.spec("auth")
+    d = tree.change("nasty", {"auth": "## ADDED Requirements\n" + req("A", "The system SHALL a.")})
+    (d / ".openspec.yaml").write_bytes(b"\xff\xfe schema: !!python/object:os.system\n\x00")
+    (d / "tasks.md").write_bytes(b"- [x] \xff\xfe\n")
+    (d / "specs" / "dir-as-spec" / "spec.md").mkdir(parents=True)
+    (d / "specs" / "auth" / "notes.md").write_bytes(b"\x00\x01## ADDED Requirements\n")
+    (d / ".specflow").mkdir()
+    (d / ".specflow" / "state.json").write_bytes(b"\xff{")
+    tree.write("openspec/config.yaml", "schema: [unclosed\n")
+    for args in (
+        ("validate", "--all", "--json"),
+        ("validate", "nasty"),
+        ("list", "--json"),
+        ("list",),
+        ("list", "--specs"),
+        ("show", "nasty", "--json"),
+        ("show", "auth", "--json"),
+        ("archive", "nasty", "--json", "--yes"),
+    ):
+        code, out, err = cli("-C", tree.root, *args)
+        assert code in (0, 1), (args, out, err)
+        assert "Traceback" not in err and "internal error" not in err, (args, err)
+    code, _, err = cli("-C", tree.root, "adopt", "nasty")
+    assert code == 1 and "already managed by specflow" in err
