@@ -28,14 +28,12 @@ Adapter options (``agents.<name>.options`` in ``specflow.yaml``):
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
 import queue
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -45,7 +43,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from specflow.agents.base import (
     AgentEvent,
@@ -56,13 +54,15 @@ from specflow.agents.base import (
     ignore_event,
 )
 from specflow.agents.claude_settings import build_phase_settings, gate_note, guard_command
+from specflow.agents.proctree import descendants, exited, feed_stdin, pump_lines, stop_tree
 from specflow.agents.stream import StreamParser, StreamSummary
 from specflow.errors import AgentError
 
 BINARY_ENV = "SPECFLOW_CLAUDE"
 DEFAULT_TIMEOUT_S = 3600.0
 """Time limit when neither the workflow nor ``specflow.yaml`` sets one."""
-KILL_GRACE_S = 2.0
+from specflow.agents.proctree import KILL_GRACE_S
+
 EXIT_GRACE_S = 10.0
 """How long Claude Code may take to exit once its output has ended."""
 INSTALL_HINT = (
@@ -242,133 +242,6 @@ class ClaudeOptions:
             resume_fallback=_flag(options.get("resume_fallback"), "resume_fallback", True),
             unknown=tuple(sorted(k for k in options if k not in KNOWN_OPTIONS and k not in _IGNORED_OPTIONS)),
         )
-
-
-# -- processes -------------------------------------------------------------------------------
-
-
-def _proc_table() -> dict[int, tuple[int, int, str]]:
-    """pid -> (ppid, process group, start time) from /proc; empty where there is no /proc."""
-    table: dict[int, tuple[int, int, str]] = {}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return table
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 19:
-            table[int(entry)] = (int(fields[1]), int(fields[2]), fields[19])
-    return table
-
-
-def descendants(root: int) -> dict[int, tuple[int, str]]:
-    """Every live descendant of ``root``: pid -> (process group, start time).
-
-    Claude Code starts Bash commands in sessions of their own, so killing its process group
-    alone would leave them running.
-    """
-    table = _proc_table()
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    found: dict[int, tuple[int, str]] = {}
-    todo = list(children.get(root, []))
-    while todo and len(found) < 10_000:
-        pid = todo.pop()
-        if pid in found or pid not in table:
-            continue
-        found[pid] = (table[pid][1], table[pid][2])
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    if pgid <= 1 or pgid == os.getpgrp():
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def _kill_known(known: Mapping[int, tuple[int, str]]) -> None:
-    """SIGKILL processes seen earlier, only if each is still the same process (same start time)."""
-    if not known:
-        return
-    table = _proc_table()
-    for pid, (pgid, started) in known.items():
-        current = table.get(pid)
-        if current is None or current[2] != started:
-            continue
-        _signal_group(pgid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-
-
-def _exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
-    """Wait up to ``timeout`` for ``proc`` to exit, without reaping it where the OS allows.
-
-    Unreaped, its process id (which is also its group's id) cannot be reused, so signalling the
-    group afterwards cannot hit an unrelated process.  Without ``waitid`` (macOS) it is reaped.
-    """
-    deadline = time.monotonic() + timeout
-    waitid = getattr(os, "waitid", None)
-    while True:
-        if waitid is None:
-            if proc.poll() is not None:
-                return True
-        else:
-            try:
-                if waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                    return True
-            except ChildProcessError:
-                return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.02)
-
-
-def _stop_tree(proc: subprocess.Popen[bytes], known: dict[int, tuple[int, str]]) -> None:
-    """End Claude Code and everything it started; ``proc`` is reaped on return."""
-    known.update(descendants(proc.pid))
-    if not _exited(proc, 0):
-        _signal_group(proc.pid, signal.SIGTERM)
-        if not _exited(proc, KILL_GRACE_S):
-            known.update(descendants(proc.pid))
-    # Unreaped (where waitid exists), so the group id cannot have been reused: safe to signal.
-    _signal_group(proc.pid, signal.SIGKILL)
-    _kill_known(known)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=KILL_GRACE_S)
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        proc.wait()
-
-
-def _pump(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
-    try:
-        for line in stream:
-            lines.put(line)
-    except (OSError, ValueError):
-        pass
-    finally:
-        lines.put(None)
-
-
-def _feed_stdin(stream: IO[bytes], data: bytes) -> None:
-    try:
-        stream.write(data)
-    except (BrokenPipeError, OSError):
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            stream.close()
 
 
 # -- the adapter -----------------------------------------------------------------------------
@@ -595,9 +468,9 @@ class ClaudeCodeAdapter:
                 raise AgentError(f"Claude Code ({argv[0]}) could not be started: {exc}", fix=INSTALL_HINT) from exc
             assert proc.stdin is not None and proc.stdout is not None
             feeder = threading.Thread(
-                target=_feed_stdin, args=(proc.stdin, request.prompt.encode("utf-8")), daemon=True
+                target=feed_stdin, args=(proc.stdin, request.prompt.encode("utf-8")), daemon=True
             )
-            reader = threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True)
+            reader = threading.Thread(target=pump_lines, args=(proc.stdout, lines), daemon=True)
             feeder.start()
             reader.start()
             deadline = time.monotonic() + timeout
@@ -618,10 +491,10 @@ class ClaudeCodeAdapter:
                     parser.feed(item.decode("utf-8", errors="replace"))
                     if parser.summary.result_seen:
                         known.update(descendants(proc.pid))
-                if not timed_out and not _exited(proc, min(EXIT_GRACE_S, max(remaining, 0.1))):
+                if not timed_out and not exited(proc, min(EXIT_GRACE_S, max(remaining, 0.1))):
                     lingered = True
             finally:
-                _stop_tree(proc, known)
+                stop_tree(proc, known)
             reader.join(timeout=KILL_GRACE_S)
         summary = parser.finish()
         exit_code = proc.returncode

@@ -10,7 +10,6 @@ killed) is a failed attempt.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -18,14 +17,8 @@ from pathlib import Path
 from typing import IO
 
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback, ignore_event
+from specflow.agents.proctree import descendants, exited, feed_stdin, stop_tree
 from specflow.errors import AgentError
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class CommandAdapter:
@@ -76,17 +69,6 @@ class CommandAdapter:
         on_event(AgentEvent("start", f"started {Path(argv[0]).name} (pid {proc.pid})", {"pid": proc.pid}))
         out_chunks: list[bytes] = []
 
-        def feed_stdin(stream: IO[bytes]) -> None:
-            try:
-                stream.write(request.prompt.encode("utf-8"))
-            except (BrokenPipeError, OSError):
-                pass
-            finally:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-
         def read_stdout(stream: IO[bytes]) -> None:
             for chunk in iter(lambda: stream.read(65536), b""):
                 out_chunks.append(chunk)
@@ -100,9 +82,10 @@ class CommandAdapter:
                     on_event(AgentEvent("output", text))
 
         assert proc.stdin and proc.stdout and proc.stderr
+        known: dict[int, tuple[int, str]] = {}
         with transcript.open("wb") as log:
             threads = [
-                threading.Thread(target=feed_stdin, args=(proc.stdin,), daemon=True),
+                threading.Thread(target=feed_stdin, args=(proc.stdin, request.prompt.encode("utf-8")), daemon=True),
                 threading.Thread(target=read_stdout, args=(proc.stdout,), daemon=True),
                 threading.Thread(target=read_stderr, args=(proc.stderr, log), daemon=True),
             ]
@@ -110,17 +93,15 @@ class CommandAdapter:
                 t.start()
             timed_out = False
             try:
-                proc.wait(timeout=request.timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _kill_group(proc)
-                proc.wait()
-            except BaseException:
-                _kill_group(proc)
-                proc.wait()
-                raise
-            # the group may have children still holding the pipes: end them too
-            _kill_group(proc)
+                deadline = None if request.timeout is None else time.monotonic() + request.timeout
+                while not exited(proc, 0.2):
+                    known.update(descendants(proc.pid))
+                    if deadline is not None and time.monotonic() >= deadline:
+                        timed_out = True
+                        break
+            finally:
+                # the agent, its group and every process it started in a session of its own
+                stop_tree(proc, known)
             for t in threads:
                 t.join(timeout=5)
         duration = time.monotonic() - start

@@ -23,13 +23,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="OpenSpec's JSON result")
 
 
-def _ask(question: str) -> bool:
+def _ask(question: str) -> bool | None:
+    """y/N on a terminal; None when nobody can answer (no terminal, closed stdin)."""
     if not sys.stdin.isatty():
-        return False
+        return None
     try:
         answer = input(f"{question} (y/N) ").strip().lower()
     except EOFError:
-        return False
+        return None
     return answer in ("y", "yes")
 
 
@@ -46,7 +47,7 @@ def _refuse(ctx: CliContext, as_json: bool, diag: dict[str, Any], root: str, iss
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.openspec.archive import ArchiveBlocked, archive_change
+    from specflow.openspec.archive import ArchiveBlocked, ArchiveCancelled, archive_change
 
     hub_root = ctx.open_hub().root
     change_dir = hub_root / "openspec" / "changes" / args.id
@@ -80,6 +81,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         )
     except ArchiveBlocked as exc:
         return _refuse(ctx, args.json, exc.diagnostic(), str(hub_root), exc.issues)
+    except ArchiveCancelled as exc:
+        ctx.out(exc.message)
+        return 0
     if args.json:
         ctx.json({"archive": result.to_json(), "root": {"path": str(hub_root), "source": "nearest"}})
         return 0

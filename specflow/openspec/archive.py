@@ -242,7 +242,29 @@ def _needs_delta_validation(change_dir: Path, meta: ChangeMeta) -> bool:
     return False
 
 
-Confirm = Callable[[str], bool]
+#: Asks a yes/no question: True or False, or None when nobody can answer (no terminal).
+Confirm = Callable[[str], "bool | None"]
+
+
+class ArchiveCancelled(OpenSpecError):
+    """The person asked said no; nothing was changed (OpenSpec prints "Archive cancelled.")."""
+
+    exit_code = 0
+
+
+def _rerun(change_id: str, skip_specs: bool, no_validate: bool) -> str:
+    flags = [*(["--skip-specs"] if skip_specs else []), *(["--no-validate"] if no_validate else []), "--yes"]
+    quoted = _quote_for_shell(change_id) or "<change-name>"
+    return f"specflow archive {quoted} {' '.join(flags)}"
+
+
+def _ask(confirm: Confirm | None, question: str, blocked: ArchiveBlocked, no_answer: ArchiveBlocked) -> bool:
+    if confirm is None:
+        raise blocked
+    answer = confirm(question)
+    if answer is None:
+        raise no_answer
+    return answer
 
 
 def archive_change(
@@ -257,8 +279,10 @@ def archive_change(
 ) -> ArchiveResult:
     """Archive ``change_id`` of the tree at ``root``; raise ``ArchiveBlocked`` on any refusal.
 
-    Without ``yes``, the two questions OpenSpec asks (incomplete tasks, applying spec updates) go
-    to ``confirm``; with no ``confirm`` they refuse as OpenSpec's ``--json`` mode does.
+    Without ``yes``, OpenSpec's questions (skipping validation, incomplete tasks, applying the
+    spec updates) go to ``confirm``; with no ``confirm`` they refuse as ``openspec archive --json``
+    does.  A "no" raises ``ArchiveCancelled``, except for the spec updates: declining those files
+    the change away without touching the specs, as OpenSpec does.
     """
     from specflow.openspec.listing import task_counts
 
@@ -267,6 +291,7 @@ def archive_change(
     specs_dir = root / "openspec" / "specs"
     change_dir = _resolve_change(changes_dir, change_id)
     meta = ChangeMeta.load(change_dir, root)
+    rerun = _rerun(change_id, skip_specs, no_validate)
 
     if not no_validate:
         if _needs_delta_validation(change_dir, meta):
@@ -275,28 +300,45 @@ def archive_change(
                 blocked = ArchiveBlocked(
                     "archive_validation_failed",
                     f"Validation failed for change '{change_id}'.",
-                    f"Run openspec validate {change_id} for details, fix the errors, or rerun with"
+                    f"Run specflow validate {change_id} for details, fix the errors, or rerun with"
                     " --no-validate.",
                 )
                 blocked.issues = [i.to_json() for i in report.issues if i.level in (ERROR, "WARNING")]
                 raise blocked
-    elif not yes and (confirm is None or not confirm("Skipping validation may archive invalid specs. Continue?")):
-        raise ArchiveBlocked(
+    elif not yes and not _ask(
+        confirm,
+        "Skipping validation may archive invalid specs. Continue?",
+        ArchiveBlocked(
             "archive_confirmation_required",
             "Skipping validation requires confirmation: rerun with --yes.",
-            "openspec archive <change-name> --json --no-validate --yes",
-        )
+            "specflow archive <change-name> --json --no-validate --yes",
+        ),
+        ArchiveBlocked(
+            "archive_confirmation_required",
+            "Skipping validation requires confirmation, and no answer could be read from stdin.",
+            rerun,
+        ),
+    ):
+        raise ArchiveCancelled("Archive cancelled.")
 
     total, done = task_counts(change_dir, root, meta)
     incomplete = max(total - done, 0)
-    if incomplete and not yes and (
-        confirm is None or not confirm(f"Warning: {incomplete} incomplete task(s) found. Continue?")
-    ):
-        raise ArchiveBlocked(
+    if incomplete and not yes and not _ask(
+        confirm,
+        f"Warning: {incomplete} incomplete task(s) found. Continue?",
+        ArchiveBlocked(
             "archive_tasks_incomplete",
             f"{incomplete} incomplete task(s) found for change '{change_id}'.",
             "Complete the tasks or rerun with --yes.",
-        )
+        ),
+        ArchiveBlocked(
+            "archive_tasks_incomplete",
+            f"{incomplete} incomplete task(s) found for change '{change_id}', and no answer could be"
+            " read from stdin.",
+            f"Complete the tasks or rerun with {rerun}",
+        ),
+    ):
+        raise ArchiveCancelled("Archive cancelled.")
 
     name = archive_name(change_id, today)
     archive_path = archive_dir / name
@@ -319,15 +361,24 @@ def archive_change(
                     result.warnings.extend(built.warnings)
             except MergeError as exc:
                 error = exc
-            if not yes and (confirm is None or not confirm("Proceed with spec updates?")):
-                if confirm is None:
-                    raise ArchiveBlocked(
-                        "archive_confirmation_required",
-                        f"Updating {len(updates)} spec(s) requires confirmation: rerun with --yes.",
-                        "openspec archive <change-name> --json --yes",
-                    )
+            if not yes and not _ask(
+                confirm,
+                "Proceed with spec updates?",
+                ArchiveBlocked(
+                    "archive_confirmation_required",
+                    f"Updating {len(updates)} spec(s) requires confirmation: rerun with --yes.",
+                    "specflow archive <change-name> --json --yes",
+                ),
+                ArchiveBlocked(
+                    "archive_confirmation_required",
+                    f"Updating {len(updates)} spec(s) requires confirmation, and no answer could be"
+                    " read from stdin.",
+                    rerun,
+                ),
+            ):
                 prepared = []  # declined: archive without touching specs, as OpenSpec does
                 updates = []
+                result.specs = []
             if updates:
                 if error is not None:
                     raise ArchiveBlocked(
@@ -385,7 +436,7 @@ def _validate_rebuilt(prepared: list[_Prepared], retire_declared: bool, retire_i
         raise ArchiveBlocked(
             "archive_spec_validation_failed",
             f"Rebuilt spec for '{sid}' failed validation. No files were changed.",
-            fix or f"Run openspec validate {sid} after fixing the change deltas.",
+            fix or f"Run specflow validate {sid} after fixing the change deltas.",
         )
 
 
@@ -600,6 +651,7 @@ def _claim_and_move(change_dir: Path, archive_path: Path, name: str) -> None:
 
 __all__ = [
     "ArchiveBlocked",
+    "ArchiveCancelled",
     "ArchiveResult",
     "SpecUpdate",
     "archive_change",

@@ -170,3 +170,24 @@ def test_not_found_and_symlink(tree: Tree) -> None:
     assert info.value.code == "archive_change_symlink"
     with pytest.raises(ArchiveBlocked, match="must not contain path separators"):
         archive_change(tree.root, "../x", yes=True)
+
+
+def test_questions_declined_or_unanswerable(tree: Tree) -> None:
+    from specflow.openspec.archive import ArchiveCancelled
+
+    tree.spec("auth")
+    tree.change("open", {"auth": "## ADDED Requirements\n" + req("A", "The system SHALL a.")}, tasks="- [ ] x\n")
+    before = _files(tree.root)
+    with pytest.raises(ArchiveCancelled):
+        archive_change(tree.root, "open", confirm=lambda q: False, today=TODAY)
+    with pytest.raises(ArchiveBlocked) as info:
+        archive_change(tree.root, "open", confirm=lambda q: None, today=TODAY)
+    assert "no answer could be read from stdin" in info.value.message
+    assert info.value.fix == "Complete the tasks or rerun with specflow archive open --yes"
+    assert _files(tree.root) == before
+    # yes to the tasks, no to the spec updates: filed away, specs untouched
+    answers = iter([True, False])
+    result = archive_change(tree.root, "open", confirm=lambda q: next(answers), today=TODAY)
+    assert result.totals is None and result.specs_updated is False
+    assert tree.read("openspec/specs/auth/spec.md") == AUTH_SPEC
+    assert (tree.root / "openspec/changes/archive/2026-03-04-open").is_dir()
