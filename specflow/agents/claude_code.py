@@ -54,14 +54,13 @@ from specflow.agents.base import (
     ignore_event,
 )
 from specflow.agents.claude_settings import build_phase_settings, gate_note, guard_command
-from specflow.agents.proctree import descendants, exited, feed_stdin, pump_lines, stop_tree
+from specflow.agents.proctree import KILL_GRACE_S, descendants, exited, feed_stdin, pump_lines, stop_tree
 from specflow.agents.stream import StreamParser, StreamSummary
 from specflow.errors import AgentError
 
 BINARY_ENV = "SPECFLOW_CLAUDE"
 DEFAULT_TIMEOUT_S = 3600.0
 """Time limit when neither the workflow nor ``specflow.yaml`` sets one."""
-from specflow.agents.proctree import KILL_GRACE_S
 
 EXIT_GRACE_S = 10.0
 """How long Claude Code may take to exit once its output has ended."""
