@@ -68,7 +68,10 @@ def iso_ms(ms: int) -> str:
 
 
 def _walk_change(directory: str) -> tuple[int, set[str]]:
-    """Latest mtime (ns) of any file below ``directory``, and the names of its top-level files."""
+    """Latest mtime (ns) of any file below ``directory``, and the names of its top-level files.
+
+    A ``.specflow`` folder at the top is reported as ``".specflow/"``.
+    """
     latest = -1
     top: set[str] = set()
     stack: list[str] = []
@@ -77,6 +80,8 @@ def _walk_change(directory: str) -> tuple[int, set[str]]:
         for entry in it:
             if entry.is_dir(follow_symlinks=False):
                 stack.append(entry.path)
+                if entry.name == ".specflow":
+                    top.add(".specflow/")
                 continue
             try:
                 m = entry.stat().st_mtime_ns
@@ -191,7 +196,7 @@ def _list_changes(root: Path) -> list[ChangeSummary]:
         d = os.path.join(changes_dir, name)
         mtime, top = _walk_change(d)
         total, done = _fast_task_counts(d, top, root, root_str)
-        state, workflow, error = _read_specflow_state(d)
+        state, workflow, error = _read_specflow_state(d) if ".specflow/" in top else (None, None, None)
         nested = None
         if not top.intersection(_CHANGE_MARKERS):
             from specflow.openspec.discovery import nested_changes
