@@ -48,13 +48,31 @@ def generate(hub: Path, n: int) -> list[str]:
         sd = d / ".specflow"
         sd.mkdir()
         state = states[i % 4]
-        (sd / "state.json").write_text(json.dumps({"version": 1, "workflow": "openspec", "state": state,
-                                                    "repos": [], "approvals": [], "in_flight": None,
-                                                    "last_failure": None}))
+        (sd / "state.json").write_text(
+            json.dumps(
+                {
+                    "version": 1,
+                    "workflow": "openspec",
+                    "state": state,
+                    "repos": [],
+                    "approvals": [],
+                    "in_flight": None,
+                    "last_failure": None,
+                }
+            )
+        )
         events = [{"time": "2026-11-24T00:00:00Z", "trigger": "new", "from": None, "to": "draft", "outcome": "created"}]
         for k in range(1, (i % 4) + 1):
-            events.append({"time": "2026-11-24T00:00:01Z", "trigger": "advance", "from": states[k - 1], "to": states[k],
-                           "outcome": "succeeded", "agent": {"name": "x", "cost_usd": 0.01, "tokens": {"input_tokens": 100}}})
+            events.append(
+                {
+                    "time": "2026-11-24T00:00:01Z",
+                    "trigger": "advance",
+                    "from": states[k - 1],
+                    "to": states[k],
+                    "outcome": "succeeded",
+                    "agent": {"name": "x", "cost_usd": 0.01, "tokens": {"input_tokens": 100}},
+                }
+            )
         (sd / "history.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
     return ids
 
@@ -82,13 +100,23 @@ def main(argv: list[str] | None = None) -> int:
         hub = tmp / "hub"
         ids = generate(hub, args.changes)
         env = {**os.environ, "NO_COLOR": "1"}
-        qenv = {**env, "HOME": str(tmp / "home"), "XDG_CONFIG_HOME": str(tmp / "home"),
-                "XDG_DATA_HOME": str(tmp / "home"), "OPENSPEC_TELEMETRY": "0", "DO_NOT_TRACK": "1",
-                "OPENSPEC_NO_UPDATE_CHECK": "1"}
+        qenv = {
+            **env,
+            "HOME": str(tmp / "home"),
+            "XDG_CONFIG_HOME": str(tmp / "home"),
+            "XDG_DATA_HOME": str(tmp / "home"),
+            "OPENSPEC_TELEMETRY": "0",
+            "DO_NOT_TRACK": "1",
+            "OPENSPEC_NO_UPDATE_CHECK": "1",
+        }
         rows = [
             ("specflow --version", median_ms([*specflow, "--version"], hub, args.runs, env), 100.0),
             ("specflow list --json", median_ms([*specflow, "list", "--json"], hub, args.runs, env), 150.0),
-            ("specflow status <id> --json", median_ms([*specflow, "status", ids[len(ids) // 2], "--json"], hub, args.runs, env), None),
+            (
+                "specflow status <id> --json",
+                median_ms([*specflow, "status", ids[len(ids) // 2], "--json"], hub, args.runs, env),
+                None,
+            ),
         ]
         ref: dict[str, float] = {}
         if OPENSPEC.exists():
@@ -99,8 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, ms, target in rows:
             r = ref.get(name)
             ratio = f"{r / ms:5.1f}x" if r else "-"
-            print(f"{name:32} {ms:8.1f}ms {(f'{target:.0f}ms' if target else '-'):>8} "
-                  f"{(f'{r:8.1f}ms' if r else '-'):>10} {ratio:>7}")
+            print(
+                f"{name:32} {ms:8.1f}ms {(f'{target:.0f}ms' if target else '-'):>8} "
+                f"{(f'{r:8.1f}ms' if r else '-'):>10} {ratio:>7}"
+            )
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

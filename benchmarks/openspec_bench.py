@@ -38,8 +38,7 @@ def _openspec() -> Path:
     path = Path(env) if env else REPO / ".tools" / "node_modules" / ".bin" / "openspec"
     if not path.is_file():
         sys.exit(
-            "openspec CLI not installed: run bash .ci/run or"
-            " npm install --prefix .tools @fission-ai/openspec@1.13.2"
+            "openspec CLI not installed: run bash .ci/run or npm install --prefix .tools @fission-ai/openspec@1.13.2"
         )
     return path
 
@@ -145,10 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * (w + 42))
     for r in rows:
         same = "identical" if r["same_output"] else f"DIFFERS: {r['note']}"
-        print(
-            f"{r['command']:<{w}}  {r['openspec_s']:>8.3f}s  {r['specflow_s']:>8.3f}s"
-            f"  {r['ratio']:>6.1f}x  {same}"
-        )
+        print(f"{r['command']:<{w}}  {r['openspec_s']:>8.3f}s  {r['specflow_s']:>8.3f}s  {r['ratio']:>6.1f}x  {same}")
     print("\nmedians of", args.runs, "runs; ratio = openspec / specflow (target >= 5x)")
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -124,8 +124,11 @@ def main() -> int:
     try:
         t0 = time.perf_counter()
         generate(hub, args.files, args.dirty)
-        print(f"generated {args.files} tracked files, {args.dirty} modified or new in"
-              f" {time.perf_counter() - t0:.1f}s ({hub})", flush=True)
+        print(
+            f"generated {args.files} tracked files, {args.dirty} modified or new in"
+            f" {time.perf_counter() - t0:.1f}s ({hub})",
+            flush=True,
+        )
         scans = bench_scans(hub, args.runs)
         wt = bench_worktrees(hub, args.wt_runs)
     finally:

@@ -45,9 +45,7 @@ def artifacts_digest(change_dir: Path) -> str:
 def who_am_i(cwd: Path | None = None) -> str:
     """The approver's name: git's user.name, else the login name."""
     try:
-        out = subprocess.run(
-            ["git", "config", "user.name"], cwd=cwd, capture_output=True, text=True, timeout=5
-        )
+        out = subprocess.run(["git", "config", "user.name"], cwd=cwd, capture_output=True, text=True, timeout=5)
         if out.returncode == 0 and out.stdout.strip():
             return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -70,8 +68,7 @@ def current_approval(record: dict[str, Any], change_dir: Path) -> tuple[dict[str
     last = approvals[-1]
     if last.get("state") != record.get("state"):
         return None, (
-            f"the last approval was given in state {last.get('state')!r}, the change is now in"
-            f" {record.get('state')!r}"
+            f"the last approval was given in state {last.get('state')!r}, the change is now in {record.get('state')!r}"
         )
     if last.get("digest") != artifacts_digest(change_dir):
         return None, f"the proposal changed after {last.get('by')} approved it at {last.get('at')}"

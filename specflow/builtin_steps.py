@@ -65,9 +65,7 @@ def all_tasks_done(ctx: StepContext) -> StepResult:
     if tasks.done < tasks.total:
         open_items = [t.text for t in tasks.items if not t.done][:3]
         more = "" if tasks.total - tasks.done <= 3 else ", ..."
-        return StepResult.failed(
-            f"{tasks.done}/{tasks.total} tasks done; still open: " + "; ".join(open_items) + more
-        )
+        return StepResult.failed(f"{tasks.done}/{tasks.total} tasks done; still open: " + "; ".join(open_items) + more)
     return StepResult.passed(f"{tasks.done}/{tasks.total} tasks done")
 
 
@@ -110,7 +108,5 @@ def command_succeeds(ctx: StepContext, cmd: str) -> StepResult:
         return StepResult.failed(f"{cmd!r} did not finish within {ctx.command_timeout:g} s")
     tail = out.decode("utf-8", errors="replace").strip().splitlines()[-10:]
     if proc.returncode != 0:
-        return StepResult.failed(
-            f"{cmd!r} exited with {proc.returncode}" + (":\n" + "\n".join(tail) if tail else "")
-        )
+        return StepResult.failed(f"{cmd!r} exited with {proc.returncode}" + (":\n" + "\n".join(tail) if tail else ""))
     return StepResult.passed(f"{cmd!r} succeeded")

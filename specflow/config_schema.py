@@ -65,7 +65,5 @@ class HubSchema(_Model):
 
         for name in v:
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or name == "hub":
-                raise ValueError(
-                    f"repo name {name!r} must be letters, digits, '.', '_' or '-' and not 'hub'"
-                )
+                raise ValueError(f"repo name {name!r} must be letters, digits, '.', '_' or '-' and not 'hub'")
         return v

@@ -58,7 +58,9 @@ def load(hub_root: Path, kind: str, source: Path, key: str) -> dict[str, Any] | 
     return data if isinstance(data, dict) else None
 
 
-def store(hub_root: Path, kind: str, source: Path, key: str, data: dict[str, Any], depends: Iterable[Path] = ()) -> None:
+def store(
+    hub_root: Path, kind: str, source: Path, key: str, data: dict[str, Any], depends: Iterable[Path] = ()
+) -> None:
     """Remember ``data`` as the validated form of ``source`` (best effort: a read-only hub is fine)."""
     from specflow.localdir import ensure
 

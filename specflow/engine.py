@@ -154,9 +154,7 @@ class Engine:
         if state is None:
             candidates = workflow.scenarios_from(record["state"], "advance")
             if not candidates:
-                raise TransitionError(
-                    f"no 'advance' from state {record['state']!r}", fix="name a phase with --state"
-                )
+                raise TransitionError(f"no 'advance' from state {record['state']!r}", fix="name a phase with --state")
             scenario = candidates[0]
             state = scenario.to
         elif state not in workflow.states:
@@ -193,7 +191,9 @@ class Engine:
             )
         return path[0].to
 
-    def _context(self, record: dict[str, Any], phase: str | None = None, workspaces: Workspaces | None = None) -> StepContext:
+    def _context(
+        self, record: dict[str, Any], phase: str | None = None, workspaces: Workspaces | None = None
+    ) -> StepContext:
         return StepContext(
             hub_root=self.hub.root,
             change_id=self.change.id,
@@ -206,14 +206,23 @@ class Engine:
             command_timeout=self.hub.config.command_timeout,
         )
 
-    def _evaluate(self, steps: tuple[str, ...], ctx: StepContext, on_event: EventCallback, kind: str) -> list[StepOutcome]:
+    def _evaluate(
+        self, steps: tuple[str, ...], ctx: StepContext, on_event: EventCallback, kind: str
+    ) -> list[StepOutcome]:
         outcomes = []
         for text in steps:
             outcome = self.hub.steps.evaluate(text, ctx)
             outcomes.append(outcome)
             mark = "ok" if outcome.ok else "FAILED"
-            _emit(on_event, "step", f"{kind} {text}: {mark}" + (f" ({outcome.reason})" if outcome.reason and not outcome.ok else ""),
-                  step=text, ok=outcome.ok, reason=outcome.reason, stage=kind)
+            _emit(
+                on_event,
+                "step",
+                f"{kind} {text}: {mark}" + (f" ({outcome.reason})" if outcome.reason and not outcome.ok else ""),
+                step=text,
+                ok=outcome.ok,
+                reason=outcome.reason,
+                stage=kind,
+            )
         return outcomes
 
     def _workspaces(self, record: dict[str, Any]) -> Workspaces:
@@ -282,8 +291,15 @@ class Engine:
         prompt, _ = self._render(workflow, record, chosen, chosen.to)
         reasons = [f"{o.text}: {o.reason}" for o in given if not o.ok]
         return AdvanceResult(
-            self.change.id, trigger, state, chosen.to, "dry-run", chosen.scenario, given=given,
-            reasons=reasons, prompt=prompt,
+            self.change.id,
+            trigger,
+            state,
+            chosen.to,
+            "dry-run",
+            chosen.scenario,
+            given=given,
+            reasons=reasons,
+            prompt=prompt,
         )
 
     def _recover_interrupted(self, record: dict[str, Any], taken_over: Any, on_event: EventCallback) -> None:
@@ -291,7 +307,10 @@ class Engine:
         if not flight:
             return
         who = f"pid {flight.get('pid')} on {flight.get('host')}"
-        reason = f"the previous attempt ({flight.get('from')} -> {flight.get('to')}, started {flight.get('started')} by {who}) was interrupted"
+        reason = (
+            f"the previous attempt ({flight.get('from')} -> {flight.get('to')}, started"
+            f" {flight.get('started')} by {who}) was interrupted"
+        )
         append_event(
             self.change.dir,
             {
@@ -306,7 +325,12 @@ class Engine:
             },
         )
         record["in_flight"] = None
-        record["last_failure"] = {"phase": flight.get("to"), "reasons": [reason], "at": now_iso(), "session_id": flight.get("session_id")}
+        record["last_failure"] = {
+            "phase": flight.get("to"),
+            "reasons": [reason],
+            "at": now_iso(),
+            "session_id": flight.get("session_id"),
+        }
         write_state(self.change.dir, record)
         _emit(on_event, "warning", reason + "; running the phase again")
 
@@ -317,7 +341,11 @@ class Engine:
             if ev.get("outcome") == "succeeded":
                 return None
             agent = ev.get("agent") or {}
-            if ev.get("outcome") in ("failed", "interrupted") and agent.get("session_id") and agent.get("name") == agent_name:
+            if (
+                ev.get("outcome") in ("failed", "interrupted")
+                and agent.get("session_id")
+                and agent.get("name") == agent_name
+            ):
                 return str(agent["session_id"])
             if ev.get("outcome") in ("failed", "interrupted"):
                 return None
@@ -347,7 +375,9 @@ class Engine:
             return all(o.ok for o in outcomes)
 
         def run_phase(sc: Scenario) -> None:
-            result = self._run_phase(workflow, record, sc, trigger, given_by_scenario[id(sc)], agent_override, fresh, on_event)
+            result = self._run_phase(
+                workflow, record, sc, trigger, given_by_scenario[id(sc)], agent_override, fresh, on_event
+            )
             holder["result"] = result
             if not result.ok:
                 raise _PhaseAbort(result)
@@ -397,7 +427,9 @@ class Engine:
 
     @staticmethod
     def _failure_message(result: AdvanceResult) -> str:
-        lines = [f"phase '{result.to_state}' of '{result.change_id}' failed; the change stays in {result.from_state!r}:"]
+        lines = [
+            f"phase '{result.to_state}' of '{result.change_id}' failed; the change stays in {result.from_state!r}:"
+        ]
         lines += [f"  - {r}" for r in result.reasons]
         return "\n".join(lines)
 
@@ -426,7 +458,11 @@ class Engine:
         state = record["state"]
         target_def: StateDef = workflow.states[sc.to]
         started = time.monotonic()
-        attempt = 1 + sum(1 for ev in read_history(self.change.dir) if ev.get("to") == sc.to and ev.get("outcome") in ("failed", "interrupted", "succeeded"))
+        attempt = 1 + sum(
+            1
+            for ev in read_history(self.change.dir)
+            if ev.get("to") == sc.to and ev.get("outcome") in ("failed", "interrupted", "succeeded")
+        )
         result = AdvanceResult(self.change.id, trigger, state, sc.to, "failed", sc.scenario, given=given)
         event: dict[str, Any] = {
             "trigger": trigger,
@@ -437,8 +473,14 @@ class Engine:
             "given": [o.to_dict() for o in given],
         }
         flight = {
-            "trigger": trigger, "from": state, "to": sc.to, "scenario": sc.scenario,
-            "started": now_iso(), "pid": os.getpid(), "host": socket.gethostname(), "attempt": attempt,
+            "trigger": trigger,
+            "from": state,
+            "to": sc.to,
+            "scenario": sc.scenario,
+            "started": now_iso(),
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "attempt": attempt,
         }
         record["in_flight"] = flight
         write_state(self.change.dir, record)
@@ -448,7 +490,9 @@ class Engine:
         reasons: list[str] = []
         try:
             if target_def.runs_agent:
-                reasons += self._run_agent(workflow, record, sc, ws, event, result, agent_override, fresh, on_event, flight)
+                reasons += self._run_agent(
+                    workflow, record, sc, ws, event, result, agent_override, fresh, on_event, flight
+                )
             if not reasons:
                 ctx = self._context(record, phase=sc.to, workspaces=ws)
                 actions = build_actions() if target_def.actions else {}
@@ -489,7 +533,9 @@ class Engine:
             removed = self._cleanup_final(ws, on_event)
             if removed:
                 event["worktrees_removed"] = [str(p) for p in removed]
-        result.event = self._finish(record, event, result.outcome, reasons, started, flight, new_state=sc.to if not reasons else None)
+        result.event = self._finish(
+            record, event, result.outcome, reasons, started, flight, new_state=sc.to if not reasons else None
+        )
         return result
 
     def _run_agent(
@@ -575,7 +621,10 @@ class Engine:
             from specflow import journal
 
             path = self.change.dir / target_def.record
-            atomic_write(path, agent_result.final_text if agent_result.final_text.endswith("\n") else agent_result.final_text + "\n")
+            atomic_write(
+                path,
+                agent_result.final_text if agent_result.final_text.endswith("\n") else agent_result.final_text + "\n",
+            )
             journal.record_files(self.hub.root, self.change.id, [path])
             event["record"] = str(path.relative_to(self.hub.root))
         return reasons
@@ -647,6 +696,12 @@ def _restore_records(change_dir: Path, before: dict[Path, bytes | None]) -> list
             p.unlink(missing_ok=True)
         else:
             atomic_write(p, data.decode("utf-8"))
-        violations.append({"workspace": "hub", "path": str(p), "kind": "modified" if data is not None else "added",
-                           "detail": "specflow's own record; agents may never write it"})
+        violations.append(
+            {
+                "workspace": "hub",
+                "path": str(p),
+                "kind": "modified" if data is not None else "added",
+                "detail": "specflow's own record; agents may never write it",
+            }
+        )
     return violations

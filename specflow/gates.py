@@ -116,9 +116,7 @@ class GatePolicy:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hub", Path(os.path.realpath(self.hub)))
-        object.__setattr__(
-            self, "worktrees", tuple(Path(os.path.realpath(w)) for w in self.worktrees)
-        )
+        object.__setattr__(self, "worktrees", tuple(Path(os.path.realpath(w)) for w in self.worktrees))
         if self.read_only and (self.write_globs or self.worktrees):
             raise ValueError("a read-only gate cannot list writable paths")
 

@@ -357,9 +357,7 @@ class GitRepo:
     def refs_with_messages(self, prefix: str) -> list[tuple[str, str, str]]:
         """``(refname, sha, message)`` for every ref under ``prefix`` (one git process)."""
         sep = "\x1e\x1f"
-        out = self.text(
-            "for-each-ref", f"--format=%(refname)%00%(objectname)%00%(contents){sep}", prefix
-        )
+        out = self.text("for-each-ref", f"--format=%(refname)%00%(objectname)%00%(contents){sep}", prefix)
         result = []
         for chunk in out.split(sep):
             chunk = chunk.lstrip("\n")
@@ -375,9 +373,7 @@ class GitRepo:
         lines = [c for c in commands]
         if not lines:
             return
-        self.run(
-            "update-ref", "-m", message, "--stdin", input=("\n".join(lines) + "\n").encode()
-        )
+        self.run("update-ref", "-m", message, "--stdin", input=("\n".join(lines) + "\n").encode())
 
     def set_head(self, head: Head) -> None:
         """Point HEAD back at a branch, or detach it at a commit."""
@@ -480,9 +476,9 @@ class GitRepo:
         if not pairs:
             return []
         payload = "".join(f"{a} {b}\n" for a, b in pairs).encode()
-        out = self.run(
-            "diff-tree", "--stdin", "-z", "-r", "--name-only", "--no-renames", input=payload
-        ).decode("utf-8", "surrogateescape")
+        out = self.run("diff-tree", "--stdin", "-z", "-r", "--name-only", "--no-renames", input=payload).decode(
+            "utf-8", "surrogateescape"
+        )
         # git prints each pair as a header line "<old> <new>\n", then its paths, NUL-terminated.
         results: list[list[str]] = []
         pos = 0
@@ -570,9 +566,7 @@ class GitRepo:
         if not paths:
             return
         payload = ("\0".join(paths) + "\0").encode("utf-8", "surrogateescape")
-        self.run(
-            "reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul", commit, input=payload
-        )
+        self.run("reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul", commit, input=payload)
 
     def reset_mixed(self, commit: str) -> None:
         """Move the checked-out branch to ``commit`` and the index with it; files untouched."""
@@ -609,9 +603,7 @@ class GitRepo:
 
     # -- worktrees ------------------------------------------------------------------------
 
-    def worktree_add(
-        self, path: Path, branch: str, start: str | None, *, no_checkout: bool = False
-    ) -> None:
+    def worktree_add(self, path: Path, branch: str, start: str | None, *, no_checkout: bool = False) -> None:
         """``git worktree add`` on ``branch``, creating it from ``start`` when given."""
         args = ["worktree", "add", "--quiet"]
         if no_checkout:
@@ -665,9 +657,7 @@ class GitRepo:
         if self.config_get("extensions.worktreeConfig") != "true":
             self.run("config", "extensions.worktreeConfig", "true")
         (worktree_git_dir / "info").mkdir(parents=True, exist_ok=True)
-        (worktree_git_dir / "info" / "sparse-checkout").write_text(
-            "\n".join(patterns) + "\n", encoding="utf-8"
-        )
+        (worktree_git_dir / "info" / "sparse-checkout").write_text("\n".join(patterns) + "\n", encoding="utf-8")
         (worktree_git_dir / "config.worktree").write_text(
             "[core]\n\tsparseCheckout = true\n\tsparseCheckoutCone = false\n"
             "[sparse]\n\texpectFilesOutsideOfPatterns = true\n",
@@ -724,9 +714,7 @@ class GitRepo:
 
     def merge_no_ff(self, branch: str, message: str) -> None:
         """Merge ``branch`` into the checked-out branch with a merge commit; abort on failure."""
-        proc = run_git(
-            ["merge", "--no-ff", "--no-edit", "-m", message, branch], self.root, check=False
-        )
+        proc = run_git(["merge", "--no-ff", "--no-edit", "-m", message, branch], self.root, check=False)
         if proc.returncode != 0:
             run_git(["merge", "--abort"], self.root, check=False)
             raise GitError(_failure(["merge", "--no-ff", branch], self.root, proc))

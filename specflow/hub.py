@@ -1,12 +1,12 @@
 """The Python API: a ``Hub`` holds ``openspec/`` and ``specflow.yaml``; a ``Change`` runs through a workflow.
 
-    from specflow import Hub
+from specflow import Hub
 
-    hub = Hub.open(".")
-    change = hub.new_change("add-login", workflow="openspec")
-    change.advance(on_event=print)        # draft -> explore
-    change.approve(by="ana")
-    await change.advance_async()          # from an async host
+hub = Hub.open(".")
+change = hub.new_change("add-login", workflow="openspec")
+change.advance(on_event=print)        # draft -> explore
+change.approve(by="ana")
+await change.advance_async()          # from an async host
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ class Hub:
             )
         d.mkdir(parents=True)
         try:
-            meta = [f"schema: spec-driven", f"created: {date.today().isoformat()}"]
+            meta = ["schema: spec-driven", f"created: {date.today().isoformat()}"]
             if goal:
                 meta.append(f"goal: {json.dumps(goal)}")
             (d / ".openspec.yaml").write_text("\n".join(meta) + "\n", encoding="utf-8")
@@ -194,7 +194,9 @@ class Hub:
                 "last_failure": None,
             }
             write_state(d, record)
-            append_event(d, {"trigger": "new", "from": None, "to": wf.initial, "outcome": "created", "workflow": wf.name})
+            append_event(
+                d, {"trigger": "new", "from": None, "to": wf.initial, "outcome": "created", "workflow": wf.name}
+            )
         except BaseException:
             import shutil
 
@@ -314,7 +316,13 @@ class Change:
             write_state(self.dir, record)
             append_event(
                 self.dir,
-                {"trigger": "approve", "from": record["state"], "to": record["state"], "outcome": "approved", "approval": approval},
+                {
+                    "trigger": "approve",
+                    "from": record["state"],
+                    "to": record["state"],
+                    "outcome": "approved",
+                    "approval": approval,
+                },
             )
         return approval
 

@@ -41,9 +41,7 @@ def change_id_problems(change_id: str) -> list[str]:
     if "/" in change_id or "\\" in change_id or ".." in change_id:
         problems.append("Change name cannot contain path separators or '..'")
     if len(problems) == (1 if len(change_id) > MAX_CHANGE_ID else 0):
-        problems.append(
-            "Change name must follow kebab-case convention (e.g., add-auth, refactor-db)"
-        )
+        problems.append("Change name must follow kebab-case convention (e.g., add-auth, refactor-db)")
     return problems
 
 
@@ -53,7 +51,6 @@ def check_change_id(change_id: str) -> str:
     if problems:
         raise ChangeIdError(
             f"invalid change id {change_id!r}: " + "; ".join(problems),
-            fix="use kebab-case: lowercase letters and digits separated by single hyphens,"
-            " e.g. 'add-user-auth'",
+            fix="use kebab-case: lowercase letters and digits separated by single hyphens, e.g. 'add-user-auth'",
         )
     return change_id

@@ -8,6 +8,7 @@ and reported.  Locks live under the hub's git-ignored ``.specflow/locks/``, neve
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -85,9 +86,10 @@ class ChangeLock:
                 " is taken over automatically",
             ) from None
         previous = self.holder()
-        if previous is not None and not (previous.pid == os.getpid() and previous.host == socket.gethostname()):
-            if previous.host != socket.gethostname() or not _pid_alive(previous.pid):
-                self.taken_over = previous
+        here = socket.gethostname()
+        mine = previous is not None and previous.pid == os.getpid() and previous.host == here
+        if previous is not None and not mine and (previous.host != here or not _pid_alive(previous.pid)):
+            self.taken_over = previous
         self._lock = lock
         record = {"pid": os.getpid(), "host": socket.gethostname(), "since": now_iso(), "command": self.command}
         self.info_path.write_text(json.dumps(record), encoding="utf-8")
@@ -96,10 +98,8 @@ class ChangeLock:
     def release(self) -> None:
         if self._lock is None:
             return
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.info_path.unlink()
-        except FileNotFoundError:
-            pass
         self._lock.release()
         self._lock = None
 

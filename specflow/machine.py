@@ -80,7 +80,11 @@ def fire(machine: Any, model: MachineModel, trigger: str, target: str | None = N
     model.target = target
     model.tried = []
     try:
-        return bool(machine.events[trigger].trigger(model)) if trigger in machine.events else _no_trigger(machine, model, trigger)
+        return (
+            bool(machine.events[trigger].trigger(model))
+            if trigger in machine.events
+            else _no_trigger(machine, model, trigger)
+        )
     except MachineError as exc:
         raise TransitionError(str(exc.value)) from None
 

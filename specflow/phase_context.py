@@ -134,7 +134,9 @@ def build_context(
         "change": {
             "id": change.id,
             "dir": str(change.dir),
-            "path": change.dir.relative_to(hub_root).as_posix() if change.dir.is_relative_to(hub_root) else str(change.dir),
+            "path": change.dir.relative_to(hub_root).as_posix()
+            if change.dir.is_relative_to(hub_root)
+            else str(change.dir),
             "goal": meta_goal,
             "state": record.get("state"),
             "workflow": workflow.name,

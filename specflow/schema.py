@@ -110,6 +110,4 @@ def validate_doc(model: type[M], doc: YamlDoc, error_cls: type[DefinitionError] 
         more = sum(1 for e in errors if e is not first and _priority(e)[0] < 2)
         if more:
             msg += f" (and {more} more problem{'s' if more > 1 else ''})"
-        raise error_cls(
-            msg, file=doc.file, line=doc.line_of(path), key_path=key_path or None, fix=fix
-        ) from None
+        raise error_cls(msg, file=doc.file, line=doc.line_of(path), key_path=key_path or None, fix=fix) from None

@@ -8,10 +8,11 @@ This module uses only the standard library so ``specflow list`` and ``status`` s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ STATE_VERSION = 1
 
 def now_iso() -> str:
     """The current UTC time, ISO 8601 with seconds and a ``Z``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def state_dir(change_dir: Path) -> Path:
@@ -43,10 +44,8 @@ def atomic_write(path: Path, text: str) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -137,9 +136,7 @@ def summarize_costs(events: list[dict[str, Any]]) -> dict[str, Any]:
         if not isinstance(agent, dict):
             continue
         phase = str(ev.get("to") or "?")
-        bucket = phases.setdefault(
-            phase, {"cost_usd": 0.0, "tokens": {}, "attempts": 0, "duration_s": 0.0}
-        )
+        bucket = phases.setdefault(phase, {"cost_usd": 0.0, "tokens": {}, "attempts": 0, "duration_s": 0.0})
         for acc in (bucket, total):
             acc["attempts"] += 1
             acc["cost_usd"] += float(agent.get("cost_usd") or 0.0)

@@ -185,9 +185,7 @@ class StepRegistry:
 
     def unknown_step_message(self, text: str) -> str:
         close = self.suggest(text)
-        return f"unknown step {text!r}" + (
-            "; closest known: " + ", ".join(repr(c) for c in close) if close else ""
-        )
+        return f"unknown step {text!r}" + ("; closest known: " + ", ".join(repr(c) for c in close) if close else "")
 
     def evaluate(self, text: str, ctx: StepContext) -> StepOutcome:
         """Run the step ``text`` against ``ctx``; an exception inside a step is a failure."""
@@ -203,9 +201,7 @@ class StepRegistry:
         except StepError:
             raise
         except Exception as exc:  # a user's step crashing is that step failing, with the cause
-            return StepOutcome(
-                text, False, f"step raised {type(exc).__name__}: {exc}", time.monotonic() - start
-            )
+            return StepOutcome(text, False, f"step raised {type(exc).__name__}: {exc}", time.monotonic() - start)
         result = raw if isinstance(raw, StepResult) else StepResult(bool(raw), "" if raw else "did not hold")
         return StepOutcome(text, result.ok, result.reason, time.monotonic() - start)
 

@@ -13,8 +13,8 @@ Loading is layered, each layer with errors that name file, line and key path:
 from __future__ import annotations
 
 from collections import deque
-from pathlib import Path
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from specflow.errors import WorkflowError
@@ -111,11 +111,7 @@ class Workflow:
         return list(scenario.from_)
 
     def scenarios_from(self, state: str, trigger: str | None = None) -> list[Scenario]:
-        return [
-            sc
-            for sc in self.scenarios
-            if (trigger is None or sc.when == trigger) and state in self.sources_of(sc)
-        ]
+        return [sc for sc in self.scenarios if (trigger is None or sc.when == trigger) and state in self.sources_of(sc)]
 
     def triggers_from(self, state: str) -> list[str]:
         seen: list[str] = []

@@ -66,9 +66,7 @@ class ScenarioSchema(_Model):
         import re
 
         if not re.fullmatch(r"[a-z][a-z0-9_-]*", self.when):
-            raise ValueError(
-                f"trigger {self.when!r} must be a lowercase word (letters, digits, '-' or '_')"
-            )
+            raise ValueError(f"trigger {self.when!r} must be a lowercase word (letters, digits, '-' or '_')")
         return self
 
 

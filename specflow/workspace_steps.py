@@ -89,7 +89,5 @@ def workspace_clean(ctx: StepContext) -> StepResult:
             shown = ", ".join(line[3:] for line in lines[:5]) + (" ..." if len(lines) > 5 else "")
             dirty.append(f"{target.name} has {len(lines)} uncommitted change(s): {shown}")
     if dirty:
-        return StepResult.failed(
-            "; ".join(dirty) + f"; commit them on {_workspaces(ctx).branch} in each worktree"
-        )
+        return StepResult.failed("; ".join(dirty) + f"; commit them on {_workspaces(ctx).branch} in each worktree")
     return StepResult.passed()

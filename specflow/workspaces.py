@@ -229,9 +229,7 @@ class Workspaces:
             policy = GatePolicy(self.hub, read_only=True, phase=phase, change_id=self.change_id)
         else:
             roots = tuple(t.worktree for t in self._known_targets()) if worktrees else ()
-            policy = GatePolicy(
-                self.hub, tuple(write), roots, phase=phase, change_id=self.change_id
-            )
+            policy = GatePolicy(self.hub, tuple(write), roots, phase=phase, change_id=self.change_id)
         self._policy = policy
         return policy
 
@@ -264,9 +262,7 @@ class Workspaces:
         result: list[Workspace] = []
         for key, kind, path in entries:
             repo = self._hub_repo() if key == HUB_KEY else GitRepo.open(path)
-            skip = tuple(
-                sorted({r.relative_to(path).as_posix() for r in roots if r != path and path in r.parents})
-            )
+            skip = tuple(sorted({r.relative_to(path).as_posix() for r in roots if r != path and path in r.parents}))
             result.append(Workspace(key, kind, path, repo, skip))
         return result
 
@@ -443,8 +439,10 @@ class Workspaces:
                 ws.repo.reset_mixed(moves[key])
             now_tree = undo.workspaces[key].tree
             changes = [
-                c for c in ws.repo.diff_trees(snap.tree, now_tree)
-                if not ws.ignored(c.path) and not self._other_change(ws, c.path)
+                c
+                for c in ws.repo.diff_trees(snap.tree, now_tree)
+                if not ws.ignored(c.path)
+                and not self._other_change(ws, c.path)
                 and GITLINK not in (c.old_mode, c.new_mode)  # nested repositories are never touched
             ]
             errors += put_back(ws, changes, snap.tree)
@@ -501,8 +499,7 @@ class Workspaces:
             if ws is None:
                 raise WorkspaceError(
                     f"{key} ({snap.path}) existed at checkpoint #{target.number} but is gone now",
-                    fix="recreate it (advancing into a worktree phase recreates worktrees), or pick a"
-                    " later checkpoint",
+                    fix="recreate it (advancing into a worktree phase recreates worktrees), or pick a later checkpoint",
                 )
             doing = ws.repo.operation_in_progress()
             if doing:
@@ -595,8 +592,9 @@ class Workspaces:
             base = base_of(self.layout, target, source)
             fork = source.merge_base(base, target.branch) or base
             if target.exists:
-                ws = Workspace(target.name, "worktree", Path(os.path.realpath(target.worktree)),
-                               GitRepo.open(target.worktree))
+                ws = Workspace(
+                    target.name, "worktree", Path(os.path.realpath(target.worktree)), GitRepo.open(target.worktree)
+                )
                 new = self.store.snapshot(ws)
                 where = str(target.worktree)
             else:
@@ -626,8 +624,7 @@ class Workspaces:
                 dirty = GitRepo.open(target.worktree).status()
                 if dirty:
                     raise WorkspaceError(
-                        f"the worktree of '{target.name}' has {len(dirty)} uncommitted change(s): "
-                        + _shown(dirty),
+                        f"the worktree of '{target.name}' has {len(dirty)} uncommitted change(s): " + _shown(dirty),
                         fix=f"commit them on {target.branch}: git -C {target.worktree} add -A &&"
                         f" git -C {target.worktree} commit -m '...'; then merge again",
                     )
@@ -647,9 +644,7 @@ class Workspaces:
             checkout = next((w.path for w in source.worktrees() if w.branch == base), None)
             if checkout is not None:
                 self._check_base_checkout(target, base, GitRepo.open(checkout), changed)
-            plans.append(
-                _MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed))
-            )
+            plans.append(_MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed)))
         done: list[_MergePlan] = []
         message = MERGE_MESSAGE.format(id=self.change_id)
         for plan in plans:
@@ -658,8 +653,7 @@ class Workspaces:
                     GitRepo.open(plan.checkout).merge_no_ff(plan.target.branch, message)
                 else:
                     commit = plan.repo.commit_tree_as_user(plan.tree, [plan.base_sha, plan.branch_sha], message)
-                    plan.repo.update_refs([f"update refs/heads/{plan.base} {commit} {plan.base_sha}"],
-                                          message=message)
+                    plan.repo.update_refs([f"update refs/heads/{plan.base} {commit} {plan.base_sha}"], message=message)
             except Exception as exc:
                 self._undo_merges(done)
                 detail = getattr(exc, "message", str(exc))

@@ -120,9 +120,7 @@ def plan_targets(
     branch = branch_name(change_id)
     if not repos and not config.repos:
         name = self_repo_name(hub)
-        return [
-            RepoTarget(name, hub, layout.worktrees_root / name, branch, None, None, None, DEFAULT_LINKS, True)
-        ]
+        return [RepoTarget(name, hub, layout.worktrees_root / name, branch, None, None, None, DEFAULT_LINKS, True)]
     unknown = [r for r in repos if r not in config.repos]
     if not strict:
         repos = [r for r in repos if r in config.repos]
@@ -140,7 +138,13 @@ def plan_targets(
         links = tuple(rc.links) if rc.links is not None else (*DEFAULT_LINKS, *config.shared)
         targets.append(
             RepoTarget(
-                name, source, layout.worktrees_root / name, branch, rc.base, rc.setup, rc.test,
+                name,
+                source,
+                layout.worktrees_root / name,
+                branch,
+                rc.base,
+                rc.setup,
+                rc.test,
                 tuple(dict.fromkeys(links)),
             )
         )
@@ -215,8 +219,13 @@ def create_worktree(
     repo.add_excludes(link_excludes(target.links), "specflow: hub folders linked into worktrees")
     if target.is_hub:
         repo.add_excludes(layout.hub_excludes(), "specflow: local state, worktrees and logs")
-    on_event(AgentEvent("output", f"creating worktree {path} on {target.branch} from {start}",
-                        {"repo": target.name, "stage": "worktree"}))
+    on_event(
+        AgentEvent(
+            "output",
+            f"creating worktree {path} on {target.branch} from {start}",
+            {"repo": target.name, "stage": "worktree"},
+        )
+    )
     try:
         _worktree_add(repo, path, target.branch, None if branch_exists else base, sparse=bool(tracked))
         if tracked:
@@ -264,16 +273,22 @@ def make_links(target: RepoTarget, hub: Path, on_event: EventCallback = ignore_e
         src = hub / rel
         dst = target.worktree / rel
         if not src.exists():
-            on_event(AgentEvent("warning", f"hub folder {rel} does not exist; not linked into {target.name}",
-                                {"repo": target.name}))
+            on_event(
+                AgentEvent(
+                    "warning", f"hub folder {rel} does not exist; not linked into {target.name}", {"repo": target.name}
+                )
+            )
             continue
         if dst.is_symlink():
             if os.path.realpath(dst) == os.path.realpath(src):
                 continue
             dst.unlink()
         elif dst.exists():
-            on_event(AgentEvent("warning", f"{dst} exists in the worktree; not replaced by a link to the hub",
-                                {"repo": target.name}))
+            on_event(
+                AgentEvent(
+                    "warning", f"{dst} exists in the worktree; not replaced by a link to the hub", {"repo": target.name}
+                )
+            )
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(src, dst, target_is_directory=src.is_dir())
@@ -480,8 +495,7 @@ def check_clean(target: RepoTarget) -> None:
     if dirty:
         shown = ", ".join(line[3:] for line in dirty[:5]) + (" ..." if len(dirty) > 5 else "")
         raise WorkspaceError(
-            f"the worktree of '{target.name}' ({target.worktree}) has {len(dirty)} uncommitted"
-            f" change(s): {shown}",
+            f"the worktree of '{target.name}' ({target.worktree}) has {len(dirty)} uncommitted change(s): {shown}",
             fix=f"commit them on {target.branch} (git -C {target.worktree} add -A &&"
             f" git -C {target.worktree} commit), or pass --force to discard them",
         )

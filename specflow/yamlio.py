@@ -7,6 +7,7 @@ and the result is plain data plus a map from key path to line number.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,10 +66,8 @@ def _plain(node: Any, path: KeyPath, lines: dict[KeyPath, int], file: str) -> An
         items: list[Any] = []
         for i, item in enumerate(node):
             sub = (*path, i)
-            try:
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
                 lines[sub] = node.lc.item(i)[0] + 1
-            except (KeyError, TypeError, AttributeError):
-                pass
             items.append(_plain(item, sub, lines, file))
         return items
     if isinstance(node, str):

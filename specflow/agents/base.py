@@ -16,9 +16,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from specflow.gates import GatePolicy
 
-EventKind = Literal[
-    "start", "text", "tool", "refused", "output", "warning", "result", "phase", "step"
-]
+EventKind = Literal["start", "text", "tool", "refused", "output", "warning", "result", "phase", "step"]
 Status = Literal["success", "error", "timeout", "crashed"]
 
 

@@ -466,9 +466,7 @@ class ClaudeCodeAdapter:
             except OSError as exc:
                 raise AgentError(f"Claude Code ({argv[0]}) could not be started: {exc}", fix=INSTALL_HINT) from exc
             assert proc.stdin is not None and proc.stdout is not None
-            feeder = threading.Thread(
-                target=feed_stdin, args=(proc.stdin, request.prompt.encode("utf-8")), daemon=True
-            )
+            feeder = threading.Thread(target=feed_stdin, args=(proc.stdin, request.prompt.encode("utf-8")), daemon=True)
             reader = threading.Thread(target=pump_lines, args=(proc.stdout, lines), daemon=True)
             feeder.start()
             reader.start()

@@ -19,7 +19,6 @@ from typing import IO
 KILL_GRACE_S = 2.0
 
 
-
 def proc_table() -> dict[int, tuple[int, int, str]]:
     """pid -> (ppid, process group, start time) from /proc; empty where there is no /proc."""
     table: dict[int, tuple[int, int, str]] = {}

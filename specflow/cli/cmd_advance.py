@@ -49,15 +49,22 @@ def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
         r = results[0]
         say(ctx, f"dry run: {r.from_state} -> {r.to_state} ({r.scenario})", "bold")
         for o in r.given:
-            say(ctx, f"  {'ok' if o.ok else 'FAILS'}  given {o.text}" + (f": {o.reason}" if not o.ok else ""),
-                "green" if o.ok else "red")
+            say(
+                ctx,
+                f"  {'ok' if o.ok else 'FAILS'}  given {o.text}" + (f": {o.reason}" if not o.ok else ""),
+                "green" if o.ok else "red",
+            )
         ctx.out("")
         ctx.out(r.prompt or "(this phase runs no agent)")
         return 0
     for r in results:
         if r.outcome == "succeeded":
             took = (r.event or {}).get("duration_s")
-            say(ctx, f"{change.id}: {r.from_state} -> {r.to_state} succeeded" + (f" in {took:.1f}s" if took else ""), "green")
+            say(
+                ctx,
+                f"{change.id}: {r.from_state} -> {r.to_state} succeeded" + (f" in {took:.1f}s" if took else ""),
+                "green",
+            )
     if failure is not None:
         raise failure
     say(ctx, f"{change.id} is now in state {change.state}")

@@ -27,10 +27,20 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.out(f"change '{change.id}' has no checkpoints yet (one is taken before every agent turn)")
         return 0
     rows = [
-        [str(cp.number), cp.time[:19].replace("T", " "), cp.phase, cp.state, str(changed.get(cp.number, 0)),
-         ", ".join(sorted(cp.refs))]
+        [
+            str(cp.number),
+            cp.time[:19].replace("T", " "),
+            cp.phase,
+            cp.state,
+            str(changed.get(cp.number, 0)),
+            ", ".join(sorted(cp.refs)),
+        ]
         for cp in cps
     ]
-    table(ctx, ["#", "time (UTC)", "phase", "state", "files changed since", "workspaces"], rows,
-          title=f"checkpoints of {change.id}")
+    table(
+        ctx,
+        ["#", "time (UTC)", "phase", "state", "files changed since", "workspaces"],
+        rows,
+        title=f"checkpoints of {change.id}",
+    )
     return 0

@@ -26,23 +26,32 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         agent = ev.get("agent") or {}
         cost = agent.get("cost_usd")
         viol = len(ev.get("gate_violations") or [])
-        rows.append([
-            (ev.get("time") or "")[:19].replace("T", " "),
-            ev.get("trigger") or "",
-            f"{ev.get('from') or '-'} -> {ev.get('to') or '-'}",
-            ev.get("outcome") or "",
-            agent.get("name") or "",
-            f"${cost:.4f}" if isinstance(cost, (int, float)) else "",
-            f"{ev['duration_s']:.1f}s" if isinstance(ev.get("duration_s"), (int, float)) else "",
-            str(viol) if viol else "",
-        ])
-    table(ctx, ["time (UTC)", "trigger", "transition", "outcome", "agent", "cost", "took", "gate"], rows,
-          title=f"history of {change.id}")
+        rows.append(
+            [
+                (ev.get("time") or "")[:19].replace("T", " "),
+                ev.get("trigger") or "",
+                f"{ev.get('from') or '-'} -> {ev.get('to') or '-'}",
+                ev.get("outcome") or "",
+                agent.get("name") or "",
+                f"${cost:.4f}" if isinstance(cost, (int, float)) else "",
+                f"{ev['duration_s']:.1f}s" if isinstance(ev.get("duration_s"), (int, float)) else "",
+                str(viol) if viol else "",
+            ]
+        )
+    table(
+        ctx,
+        ["time (UTC)", "trigger", "transition", "outcome", "agent", "cost", "took", "gate"],
+        rows,
+        title=f"history of {change.id}",
+    )
     if args.verbose:
         for ev in events:
             for key in ("given", "then"):
                 for s in ev.get(key) or []:
-                    say(ctx, f"  {ev.get('to')}: {key} {s['step']}: {'ok' if s['ok'] else 'FAILED ' + s.get('reason', '')}")
+                    say(
+                        ctx,
+                        f"  {ev.get('to')}: {key} {s['step']}: {'ok' if s['ok'] else 'FAILED ' + s.get('reason', '')}",
+                    )
             for r in ev.get("reasons") or []:
                 say(ctx, f"  {ev.get('to')}: reason: {r}", "red")
             for v in ev.get("gate_violations") or []:

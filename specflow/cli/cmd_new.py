@@ -21,6 +21,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.json:
         ctx.json(change.status())
         return 0
-    ctx.out(f"created change '{change.id}' in {change.dir.relative_to(hub.root)} (workflow {change.workflow_name}, state {change.state})")
+    ctx.out(
+        f"created change '{change.id}' in {change.dir.relative_to(hub.root)}"
+        f" (workflow {change.workflow_name}, state {change.state})"
+    )
     ctx.out(f"next: specflow advance {change.id}")
     return 0

@@ -9,8 +9,13 @@ from specflow.cli.context import CliContext
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", help="the change id")
-    p.add_argument("action", nargs="?", choices=["add", "remove", "list"], default="list",
-                   help="add or remove repos (default: list them)")
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["add", "remove", "list"],
+        default="list",
+        help="add or remove repos (default: list them)",
+    )
     p.add_argument("names", nargs="*", metavar="NAME", help="repo names from specflow.yaml")
     p.add_argument("--force", action="store_true", help="remove a repo even if its worktree exists")
     p.add_argument("--json", action="store_true")
@@ -36,8 +41,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             ctx.out(f"change '{change.id}' affects no repo{single}")
         return 0
     if not args.names:
-        raise ConfigError(f"'specflow repos {change.id} {args.action}' needs at least one repo name",
-                          fix=f"name one of: {', '.join(configured) or 'none configured'}")
+        raise ConfigError(
+            f"'specflow repos {change.id} {args.action}' needs at least one repo name",
+            fix=f"name one of: {', '.join(configured) or 'none configured'}",
+        )
     unknown = [n for n in args.names if n not in hub.config.repos]
     if unknown:
         raise ConfigError(
@@ -47,8 +54,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     with ChangeLock(hub.root, change.id, command=f"repos {args.action}"):
         record = read_state(change.dir)
         if record is None:
-            raise StateError(f"change '{change.id}' is not managed by specflow (no .specflow/state.json)",
-                             fix=f"put it under a workflow with 'specflow adopt {change.id}'")
+            raise StateError(
+                f"change '{change.id}' is not managed by specflow (no .specflow/state.json)",
+                fix=f"put it under a workflow with 'specflow adopt {change.id}'",
+            )
         repos = list(record.get("repos") or [])
         if args.action == "add":
             changed = [n for n in args.names if n not in repos]
@@ -61,8 +70,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 if busy:
                     raise WorkspaceError(
                         f"repo {busy[0]} already has a worktree for '{change.id}' at {existing[busy[0]]}",
-                        fix="merge or discard its work first; --force stops tracking it (the worktree"
-                        " and branch stay)",
+                        fix="merge or discard its work first; --force stops tracking it (the worktree and branch stay)",
                     )
             repos = [r for r in repos if r not in changed]
         record["repos"] = repos
@@ -71,6 +79,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.json({"change": change.id, "repos": repos})
     else:
         verb = "added" if args.action == "add" else "removed"
-        ctx.out(f"{verb}: {', '.join(changed) or 'nothing (no change)'};"
-                f" '{change.id}' affects: {', '.join(repos) or 'no repo'}")
+        ctx.out(
+            f"{verb}: {', '.join(changed) or 'nothing (no change)'};"
+            f" '{change.id}' affects: {', '.join(repos) or 'no repo'}"
+        )
     return 0

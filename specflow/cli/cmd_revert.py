@@ -24,13 +24,17 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     with ChangeLock(ws.hub, change.id, command="revert"):
         cps = ws.checkpoints()
         if not cps:
-            raise WorkspaceError(f"change '{change.id}' has no checkpoint to revert to",
-                                 fix="checkpoints are taken before every agent turn; advance the change first")
+            raise WorkspaceError(
+                f"change '{change.id}' has no checkpoint to revert to",
+                fix="checkpoints are taken before every agent turn; advance the change first",
+            )
         target = cps[-1] if args.to is None else next((c for c in cps if c.number == args.to), None)
         if target is None:
             known = ", ".join(str(c.number) for c in cps)
-            raise WorkspaceError(f"change '{change.id}' has no checkpoint #{args.to} (it has: {known})",
-                                 fix=f"pick one of them; 'specflow checkpoints {change.id}' lists them")
+            raise WorkspaceError(
+                f"change '{change.id}' has no checkpoint #{args.to} (it has: {known})",
+                fix=f"pick one of them; 'specflow checkpoints {change.id}' lists them",
+            )
         if not args.yes:
             if not (ctx.is_tty and sys.stdin.isatty()):
                 raise WorkspaceError(
@@ -38,8 +42,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                     fix=f"pass --yes: specflow revert {change.id} --to {target.number} --yes",
                 )
             n = ws.changed_since([target]).get(target.number, 0)
-            ctx.out(f"checkpoint #{target.number}: {target.time[:19].replace('T', ' ')} UTC, before {target.phase}"
-                    f" (state {target.state}); {n} file(s) differ now in: {', '.join(sorted(target.refs))}")
+            ctx.out(
+                f"checkpoint #{target.number}: {target.time[:19].replace('T', ' ')} UTC, before {target.phase}"
+                f" (state {target.state}); {n} file(s) differ now in: {', '.join(sorted(target.refs))}"
+            )
             ctx.stdout.write("restore them? the present is checkpointed first, so this can be undone [y/N] ")
             ctx.stdout.flush()
             if sys.stdin.readline().strip().lower() not in ("y", "yes"):

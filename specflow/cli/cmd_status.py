@@ -76,17 +76,35 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 say(ctx, f"    - {r}", "red")
         if st["in_flight"]:
             f = st["in_flight"]
-            say(ctx, f"  {st['status']}: {f.get('from')} -> {f.get('to')} since {f.get('started')} (pid {f.get('pid')})", "yellow")
+            say(
+                ctx,
+                f"  {st['status']}: {f.get('from')} -> {f.get('to')} since {f.get('started')} (pid {f.get('pid')})",
+                "yellow",
+            )
         phases = st["cost"]["phases"]
         if phases:
             rows = []
             for name, c in phases.items():
                 toks = c["tokens"]
-                rows.append([name, c["attempts"], f"${c['cost_usd']:.4f}",
-                             f"{toks.get('input_tokens', 0)}/{toks.get('output_tokens', 0)}", f"{c['duration_s']:.1f}s"])
+                rows.append(
+                    [
+                        name,
+                        c["attempts"],
+                        f"${c['cost_usd']:.4f}",
+                        f"{toks.get('input_tokens', 0)}/{toks.get('output_tokens', 0)}",
+                        f"{c['duration_s']:.1f}s",
+                    ]
+                )
             t = st["cost"]["total"]
-            rows.append(["total", t["attempts"], f"${t['cost_usd']:.4f}",
-                         f"{t['tokens'].get('input_tokens', 0)}/{t['tokens'].get('output_tokens', 0)}", f"{t['duration_s']:.1f}s"])
+            rows.append(
+                [
+                    "total",
+                    t["attempts"],
+                    f"${t['cost_usd']:.4f}",
+                    f"{t['tokens'].get('input_tokens', 0)}/{t['tokens'].get('output_tokens', 0)}",
+                    f"{t['duration_s']:.1f}s",
+                ]
+            )
             table(ctx, ["phase", "attempts", "cost", "tokens in/out", "agent time"], rows)
         ctx.out(f"  last       {st['last_activity'] or '-'}")
         return 0
@@ -112,15 +130,17 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return 0
     rows = []
     for st in statuses:
-        rows.append([
-            st["id"],
-            st["workflow"] or "-",
-            st["state"] or "-",
-            styled(ctx, st["status"], STATE_STYLE.get(st["status"], "")),
-            st["progress"],
-            f"{st['tasks']['done']}/{st['tasks']['total']}" if st["tasks"]["total"] else "-",
-            _fmt_cost(st),
-            (st["last_activity"] or "-")[:19].replace("T", " "),
-        ])
+        rows.append(
+            [
+                st["id"],
+                st["workflow"] or "-",
+                st["state"] or "-",
+                styled(ctx, st["status"], STATE_STYLE.get(st["status"], "")),
+                st["progress"],
+                f"{st['tasks']['done']}/{st['tasks']['total']}" if st["tasks"]["total"] else "-",
+                _fmt_cost(st),
+                (st["last_activity"] or "-")[:19].replace("T", " "),
+            ]
+        )
     table(ctx, ["change", "workflow", "state", "status", "phase", "tasks", "cost", "last activity (UTC)"], rows)
     return 0

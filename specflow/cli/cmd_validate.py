@@ -123,8 +123,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.err("Next steps:")
         if kind == "change":
             ctx.err(
-                "  - Ensure change has deltas in specs/: use headers"
-                " ## ADDED/MODIFIED/REMOVED/RENAMED Requirements"
+                "  - Ensure change has deltas in specs/: use headers ## ADDED/MODIFIED/REMOVED/RENAMED Requirements"
             )
             ctx.err("  - Each requirement MUST include at least one #### Scenario: block")
             ctx.err(f"  - Debug parsed deltas: specflow show {args.item} --json --deltas-only")

@@ -56,8 +56,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         for name, st in wf.states.items():
             gate = st.gate
             g = "read-only" if gate.read_only else ", ".join([*(["worktrees"] if gate.worktrees else []), *gate.write])
-            rows.append([name + (" (initial)" if name == wf.initial else "") + (" (final)" if st.final else ""),
-                         st.prompt or "-", g if st.prompt else "-", ", ".join(st.actions) or "-"])
+            rows.append(
+                [
+                    name + (" (initial)" if name == wf.initial else "") + (" (final)" if st.final else ""),
+                    st.prompt or "-",
+                    g if st.prompt else "-",
+                    ", ".join(st.actions) or "-",
+                ]
+            )
         table(ctx, ["state", "prompt", "gate", "actions"], rows)
         ctx.out("")
         for sc in wf.scenarios:

@@ -61,7 +61,9 @@ def _base_parser() -> argparse.ArgumentParser:
         + "\n".join(f"  {name:<12} {help_}" for name, (_, help_) in COMMANDS.items())
         + "\n\nRun 'specflow COMMAND --help' for a command's options.",
     )
-    parser.add_argument("-C", dest="hub", metavar="HUB", help="the hub (default: the enclosing git repo with openspec/)")
+    parser.add_argument(
+        "-C", dest="hub", metavar="HUB", help="the hub (default: the enclosing git repo with openspec/)"
+    )
     parser.add_argument("--version", action="version", version=f"specflow {_version()}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--no-color", action="store_true", help="plain output (also NO_COLOR=1)")
@@ -125,15 +127,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _terminate_like_interrupt() -> None:
     """SIGTERM behaves as Ctrl-C, so a running agent (and its children) is stopped, not orphaned."""
+    import contextlib
     import signal
 
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    try:
+    # not the main thread (embedded use): leave signals alone
+    with contextlib.suppress(ValueError):
         signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (embedded use): leave signals alone
-        pass
 
 
 def run_command(args: Any, ctx: CliContext) -> int:

@@ -112,8 +112,13 @@ class LiveProgress:
             style = styles.get(kind, "")
             from rich.markup import escape
 
-            prefix = {"phase": "▸ ", "step": "  ✓ " if event.data.get("ok") else "  ✗ ", "refused": "  ⛔ ",
-                      "warning": "  ! ", "tool": "  → "}.get(kind, "    ")
+            prefix = {
+                "phase": "▸ ",
+                "step": "  ✓ " if event.data.get("ok") else "  ✗ ",
+                "refused": "  ⛔ ",
+                "warning": "  ! ",
+                "tool": "  → ",
+            }.get(kind, "    ")
             line = escape(prefix + msg)
             self.ctx.console().print(f"[{style}]{line}[/{style}]" if style else line)
             if self._status is not None:

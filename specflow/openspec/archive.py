@@ -204,11 +204,7 @@ def _resolve_change(changes_dir: Path, change_id: str) -> Path:
         )
     if st is None or not change_dir.is_dir():
         available = _list_active(changes_dir)
-        tail = (
-            f"Available changes: {', '.join(available)}"
-            if available
-            else "No active changes exist in this root."
-        )
+        tail = f"Available changes: {', '.join(available)}" if available else "No active changes exist in this root."
         raise ArchiveBlocked("archive_change_not_found", f"Change '{change_id}' not found. {tail}")
     nested = discovery.nested_changes(changes_dir, change_id)
     if nested:
@@ -300,8 +296,7 @@ def archive_change(
                 blocked = ArchiveBlocked(
                     "archive_validation_failed",
                     f"Validation failed for change '{change_id}'.",
-                    f"Run specflow validate {change_id} for details, fix the errors, or rerun with"
-                    " --no-validate.",
+                    f"Run specflow validate {change_id} for details, fix the errors, or rerun with --no-validate.",
                 )
                 blocked.issues = [i.to_json() for i in report.issues if i.level in (ERROR, "WARNING")]
                 raise blocked
@@ -323,20 +318,24 @@ def archive_change(
 
     total, done = task_counts(change_dir, root, meta)
     incomplete = max(total - done, 0)
-    if incomplete and not yes and not _ask(
-        confirm,
-        f"Warning: {incomplete} incomplete task(s) found. Continue?",
-        ArchiveBlocked(
-            "archive_tasks_incomplete",
-            f"{incomplete} incomplete task(s) found for change '{change_id}'.",
-            "Complete the tasks or rerun with --yes.",
-        ),
-        ArchiveBlocked(
-            "archive_tasks_incomplete",
-            f"{incomplete} incomplete task(s) found for change '{change_id}', and no answer could be"
-            " read from stdin.",
-            f"Complete the tasks or rerun with {rerun}",
-        ),
+    if (
+        incomplete
+        and not yes
+        and not _ask(
+            confirm,
+            f"Warning: {incomplete} incomplete task(s) found. Continue?",
+            ArchiveBlocked(
+                "archive_tasks_incomplete",
+                f"{incomplete} incomplete task(s) found for change '{change_id}'.",
+                "Complete the tasks or rerun with --yes.",
+            ),
+            ArchiveBlocked(
+                "archive_tasks_incomplete",
+                f"{incomplete} incomplete task(s) found for change '{change_id}', and no answer could be"
+                " read from stdin.",
+                f"Complete the tasks or rerun with {rerun}",
+            ),
+        )
     ):
         raise ArchiveCancelled("Archive cancelled.")
 
@@ -371,8 +370,7 @@ def archive_change(
                 ),
                 ArchiveBlocked(
                     "archive_confirmation_required",
-                    f"Updating {len(updates)} spec(s) requires confirmation, and no answer could be"
-                    " read from stdin.",
+                    f"Updating {len(updates)} spec(s) requires confirmation, and no answer could be read from stdin.",
                     rerun,
                 ),
             ):
@@ -421,8 +419,7 @@ def _validate_rebuilt(prepared: list[_Prepared], retire_declared: bool, retire_i
             fix = (
                 f"This change removes the last requirement '{sid}' has. To retire the capability and"
                 " delete its spec, add `retire_capabilities: true` to the change's"
-                f" {METADATA_FILE} (alongside its `schema:`, which that file requires), then rerun."
-                + invalid
+                f" {METADATA_FILE} (alongside its `schema:`, which that file requires), then rerun." + invalid
             )
         elif not retire_declared and emptied:
             fix = (
@@ -522,9 +519,7 @@ def _apply(
     archive_path: Path,
     result: ArchiveResult,
 ) -> Counts:
-    mutations = [
-        p for p in prepared if p.outcome == "retire" or (p.outcome == "write" and p.built.counts.total > 0)
-    ]
+    mutations = [p for p in prepared if p.outcome == "retire" or (p.outcome == "write" and p.built.counts.total > 0)]
     claim = _claim(archive_path)
     try:
         if os.path.lexists(archive_path):
@@ -564,8 +559,7 @@ def _apply(
                 recovery = (
                     f"If it was committed, restore it with: git checkout HEAD -- {quoted}"
                     if quoted
-                    else f"It was deleted from {rel}; if it was committed, restore it from that"
-                    " checkout's history."
+                    else f"It was deleted from {rel}; if it was committed, restore it from that checkout's history."
                 )
                 result.warnings.append(
                     f"{p.update.id} - capability retired; deleted the main spec (all requirements"

@@ -22,9 +22,7 @@ from specflow.openspec.requirements import (
 _SECTION_RE = re.compile(rf"^(##){S}+({DOT}+)$")
 _TOP_LEVEL_RE = re.compile(rf"^##{S}+")
 _H3_RE = re.compile(rf"^###{S}+({DOT}+?){S}*$")
-_REMOVED_BULLET_RE = re.compile(
-    rf"^{S}*[-*+]{S}*`?###{S}*Requirement:{S}*({DOT}+?)`?{S}*$", re.I | re.A
-)
+_REMOVED_BULLET_RE = re.compile(rf"^{S}*[-*+]{S}*`?###{S}*Requirement:{S}*({DOT}+?)`?{S}*$", re.I | re.A)
 _FROM_RE = re.compile(rf"^{S}*[-*+]?{S}*FROM:{S}*`?###{S}*Requirement:{S}*({DOT}+?)`?{S}*$")
 _TO_RE = re.compile(rf"^{S}*[-*+]?{S}*TO:{S}*`?###{S}*Requirement:{S}*({DOT}+?)`?{S}*$")
 _NAMELESS_RE = re.compile(r"^requirement:?$", re.I | re.A)
@@ -150,9 +148,7 @@ def _classify(lines: list[str], mask: list[bool]) -> _Doc:
     return _Doc(lines, mask, kinds, names)
 
 
-def _blocks(
-    doc: _Doc, body: _Body, section: str | None, sink: list[SkippedHeader] | None
-) -> list[RequirementBlock]:
+def _blocks(doc: _Doc, body: _Body, section: str | None, sink: list[SkippedHeader] | None) -> list[RequirementBlock]:
     lines, kinds = doc.lines, doc.kinds
 
     def record(i: int) -> None:

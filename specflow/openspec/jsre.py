@@ -13,13 +13,12 @@ JS_WS = (
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
 #: The same set as a regex character-class body (for ``[...]``).
-JS_SPACE = (
-    " \\t\\n\\r\\v\\f\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
-)
+JS_SPACE = " \\t\\n\\r\\v\\f\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
 #: JavaScript ``\\s`` as a regex.
 S = f"[{JS_SPACE}]"
 #: JavaScript ``.`` (no ``u``/``s`` flags): anything but a line terminator.
 DOT = "[^\\n\\r\\u2028\\u2029]"
+
 
 def js_trim(text: str) -> str:
     """``String.prototype.trim``."""

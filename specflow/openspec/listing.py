@@ -185,9 +185,7 @@ def _list_changes(root: Path) -> list[ChangeSummary]:
     changes_dir = root / "openspec" / "changes"
     try:
         with os.scandir(changes_dir) as it:
-            names = sorted(
-                e.name for e in it if e.is_dir(follow_symlinks=False) and e.name != "archive"
-            )
+            names = sorted(e.name for e in it if e.is_dir(follow_symlinks=False) and e.name != "archive")
     except (FileNotFoundError, NotADirectoryError):
         return []
     out = []
@@ -202,9 +200,7 @@ def _list_changes(root: Path) -> list[ChangeSummary]:
             from specflow.openspec.discovery import nested_changes
 
             nested = nested_changes(changes_dir, name)
-        out.append(
-            ChangeSummary(name, done, total, _node_ms(mtime), state, workflow, nested, error)
-        )
+        out.append(ChangeSummary(name, done, total, _node_ms(mtime), state, workflow, nested, error))
     out.sort(key=lambda c: -c.last_modified_ms)
     return out
 

@@ -139,8 +139,7 @@ def precheck(plan: DeltaPlan, spec_id: str) -> None:
         name = normalize_requirement_name(rem)
         if name in removed:
             raise MergeError(
-                f"{spec_id} validation failed - duplicate requirement in REMOVED for header"
-                f' "### Requirement: {rem}"'
+                f'{spec_id} validation failed - duplicate requirement in REMOVED for header "### Requirement: {rem}"'
             )
         removed[name] = None
     froms: set[str] = set()
@@ -149,13 +148,11 @@ def precheck(plan: DeltaPlan, spec_id: str) -> None:
         f, t = normalize_requirement_name(r.src), normalize_requirement_name(r.dst)
         if f in froms:
             raise MergeError(
-                f"{spec_id} validation failed - duplicate FROM in RENAMED for header"
-                f' "### Requirement: {r.src}"'
+                f'{spec_id} validation failed - duplicate FROM in RENAMED for header "### Requirement: {r.src}"'
             )
         if t in tos:
             raise MergeError(
-                f"{spec_id} validation failed - duplicate TO in RENAMED for header"
-                f' "### Requirement: {r.dst}"'
+                f'{spec_id} validation failed - duplicate TO in RENAMED for header "### Requirement: {r.dst}"'
             )
         froms.add(f)
         tos.add(t)
@@ -185,8 +182,7 @@ def precheck(plan: DeltaPlan, spec_id: str) -> None:
             )
         if t in added:
             raise MergeError(
-                f"{spec_id} validation failed - RENAMED TO header collides with ADDED for"
-                f' "### Requirement: {r.dst}"'
+                f'{spec_id} validation failed - RENAMED TO header collides with ADDED for "### Requirement: {r.dst}"'
             )
     if conflicts:
         n, a, b = conflicts[0]
@@ -253,8 +249,7 @@ def build_updated_spec(
             )
         if plan.removed:
             warnings.append(
-                f"{spec_id} - {len(plan.removed)} REMOVED requirement(s) ignored for new spec"
-                " (nothing to remove)."
+                f"{spec_id} - {len(plan.removed)} REMOVED requirement(s) ignored for new spec (nothing to remove)."
             )
         if not compose:
             delta_purpose = extract_purpose(delta_content)
@@ -278,8 +273,7 @@ def build_updated_spec(
     if issues:
         details = "\n".join(f"line {i.line}: {i.message}" for i in issues)
         raise MergeError(
-            f"{spec_id}: target spec is structurally invalid and cannot be updated until fixed:\n"
-            f"{details}"
+            f"{spec_id}: target spec is structurally invalid and cannot be updated until fixed:\n{details}"
         )
     parts = target_parts if target_parts is not None else extract_requirements_section(target_content)
     by_name: dict[str, RequirementBlock] = {}
@@ -301,14 +295,9 @@ def build_updated_spec(
                         " to match it exactly"
                     )
                 continue
-            raise MergeError(
-                f'{spec_id} RENAMED failed for header "### Requirement: {r.src}" - source not found'
-            )
+            raise MergeError(f'{spec_id} RENAMED failed for header "### Requirement: {r.src}" - source not found')
         if t in by_name:
-            raise MergeError(
-                f'{spec_id} RENAMED failed for header "### Requirement: {r.dst}" - target already'
-                " exists"
-            )
+            raise MergeError(f'{spec_id} RENAMED failed for header "### Requirement: {r.dst}" - target already exists')
         ft = fold_requirement_name(t)
         near = next((k for k in by_name if k != f and fold_requirement_name(k) == ft), None)
         if near is not None:
@@ -350,14 +339,11 @@ def build_updated_spec(
         key = normalize_requirement_name(mod.name)
         current = by_name.get(key)
         if current is None:
-            raise MergeError(
-                f'{spec_id} MODIFIED failed for header "### Requirement: {mod.name}" - not found'
-            )
+            raise MergeError(f'{spec_id} MODIFIED failed for header "### Requirement: {mod.name}" - not found')
         hm = REQUIREMENT_HEADER_RE.match(mod.raw.split("\n")[0])
         if hm is None or normalize_requirement_name(hm.group(1)) != key:
             raise MergeError(
-                f'{spec_id} MODIFIED failed for header "### Requirement: {mod.name}" - header'
-                " mismatch in content"
+                f'{spec_id} MODIFIED failed for header "### Requirement: {mod.name}" - header mismatch in content'
             )
         diff = diff_scenario_names(current.raw, mod.raw)
         if diff.missing:
@@ -378,9 +364,7 @@ def build_updated_spec(
         if existing_block is not None:
             if _block_key(existing_block.raw) == _block_key(add.raw):
                 continue
-            raise MergeError(
-                f'{spec_id} ADDED failed for header "### Requirement: {add.name}" - already exists'
-            )
+            raise MergeError(f'{spec_id} ADDED failed for header "### Requirement: {add.name}" - already exists')
         fk = fold_requirement_name(key)
         near = next((k for k in by_name if fold_requirement_name(k) == fk), None)
         if near is not None:
@@ -487,9 +471,7 @@ _SETEXT_RE = re.compile(rf"^ {{0,3}}(=+|-+){S}*$")
 _HTML_HEADING_RE = re.compile(r"^ {0,3}<h[1-6]\b", re.I | re.A)
 _TITLE_RE = re.compile(rf"^ {{0,3}}#{S}+{DOT}+$")
 _PURPOSE_WORD_RE = re.compile(r"^purpose$", re.I | re.A)
-_INTERRUPTS_RE = re.compile(
-    r"^ {0,3}(?:>|(?:[-*_][ \t]*){3,}$|(?:[-*+]|[0-9]{1,9}[.)])(?:[ \t]|$)|[<|])"
-)
+_INTERRUPTS_RE = re.compile(r"^ {0,3}(?:>|(?:[-*_][ \t]*){3,}$|(?:[-*+]|[0-9]{1,9}[.)])(?:[ \t]|$)|[<|])")
 _LIST_ITEM_RE = re.compile(rf"^({S}*(?:[-*+]|[0-9]{{1,9}}[.)]){S}+)")
 _HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
 _HTML_HEADING_ANY_RE = re.compile(rf"^{S}*<h[1-6]\b", re.I | re.A)

@@ -108,9 +108,7 @@ def _scenario_bodies(body_lines: list[str]) -> list[str]:
             continue
         end = i + 1
         while end < n and (
-            mask[end]
-            or not body_lines[end].startswith("#")
-            or not _SCENARIO_BODY_END_RE.match(body_lines[end])
+            mask[end] or not body_lines[end].startswith("#") or not _SCENARIO_BODY_END_RE.match(body_lines[end])
         ):
             end += 1
         bodies.append("\n".join(body_lines[i + 1 : end]))
@@ -184,10 +182,7 @@ def describe_scenario_balance(diff: ScenarioDiff) -> str:
     def count(n: int) -> str:
         return f"{n} {'scenario' if n == 1 else 'scenarios'}"
 
-    scale = (
-        f"The modified block has {count(diff.incoming_count)}; "
-        f"the current spec has {count(diff.current_count)}."
-    )
+    scale = f"The modified block has {count(diff.incoming_count)}; the current spec has {count(diff.current_count)}."
     if not diff.added:
         return f"{scale} It adds none."
     listed = ", ".join(f'"{n}"' for n in diff.added[:3])
@@ -252,9 +247,7 @@ def extract_requirements_section(content: str) -> RequirementsSection:
             break
     if header_index == -1:
         before = js_trim_end(content)
-        return RequirementsSection(
-            before + "\n\n" if before else "", "## Requirements", "", [], "\n"
-        )
+        return RequirementsSection(before + "\n\n" if before else "", "## Requirements", "", [], "\n")
     end = len(lines)
     for i in range(header_index + 1, len(lines)):
         if not mask[i] and lines[i].startswith("##") and _TOP_LEVEL_RE.match(lines[i]):

@@ -137,9 +137,7 @@ def tasks_generates(schema: str, project_root: str) -> str | None:
         for art in data.get("artifacts") or []:
             if not isinstance(art, dict):
                 continue
-            if (tracks is not None and art.get("generates") == tracks) or (
-                tracks is None and art.get("id") == "tasks"
-            ):
+            if (tracks is not None and art.get("generates") == tracks) or (tracks is None and art.get("id") == "tasks"):
                 gen = art.get("generates")
                 result = str(gen) if gen else None
                 break

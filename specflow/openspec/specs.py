@@ -51,8 +51,7 @@ class ParsedSpec(NamedTuple):
             "name": self.name,
             "overview": self.overview,
             "requirements": [
-                {"text": r.text, "scenarios": [{"rawText": s} for s in r.scenarios]}
-                for r in self.requirements
+                {"text": r.text, "scenarios": [{"rawText": s} for s in r.scenarios]} for r in self.requirements
             ],
             "metadata": {"version": "1.0.0", "format": "openspec"},
         }
@@ -211,9 +210,7 @@ def purpose_placeholder(overview: str, content: str) -> tuple[bool, int | None]:
 def _placeholder_line(content: str, leading: bool) -> int | None:
     lines = normalize_newlines(content).split("\n")
     mask = fence_mask(lines)
-    header = next(
-        (i for i, line in enumerate(lines) if not mask[i] and _PURPOSE_HEADER_RE.match(line)), -1
-    )
+    header = next((i for i, line in enumerate(lines) if not mask[i] and _PURPOSE_HEADER_RE.match(line)), -1)
     if header == -1:
         return None
     body: list[tuple[int, str]] = []
@@ -273,9 +270,7 @@ def extract_purpose(content: str) -> str | None:
     lines = normalized.split("\n")
     masked = mask_html_comments(normalized).split("\n") if "<!--" in normalized else lines
     fmask = fence_mask(masked)
-    start = next(
-        (i for i, line in enumerate(masked) if not fmask[i] and _PURPOSE_SECTION_RE.match(line)), -1
-    )
+    start = next((i for i, line in enumerate(masked) if not fmask[i] and _PURPOSE_SECTION_RE.match(line)), -1)
     if start == -1:
         return None
     end = len(masked)

@@ -151,8 +151,7 @@ def change_is_archived(ctx: StepContext) -> StepResult:
         for p in archive.iterdir():
             name = p.name
             if p.is_dir() and (
-                name == ctx.change_id
-                or (ARCHIVE_DATE_PREFIX_RE.match(name) and name[11:] == ctx.change_id)
+                name == ctx.change_id or (ARCHIVE_DATE_PREFIX_RE.match(name) and name[11:] == ctx.change_id)
             ):
                 hits.append(name)
     if not hits:

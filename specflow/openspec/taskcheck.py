@@ -134,9 +134,7 @@ def numbering_issues(documents: list[tuple[str, str]]) -> list[tuple[str, int, s
             if task_id in first:
                 fpath, fline = first[task_id]
                 where = f"on line {fline}" if fpath == path else f"in {fpath} on line {fline}"
-                out.append(
-                    (path, number, f'Task ID "{task_id}" is duplicated; it was first declared {where}.')
-                )
+                out.append((path, number, f'Task ID "{task_id}" is duplicated; it was first declared {where}.'))
             else:
                 first[task_id] = (path, number)
     return out

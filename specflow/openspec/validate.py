@@ -71,12 +71,10 @@ SKIP_SPECS_CONFLICT = (
     " delete the delta spec files"
 )
 SKIP_SPECS_ACCEPTED = (
-    "skip_specs is set in .openspec.yaml: change declares no spec-level behavior changes, zero"
-    " deltas accepted"
+    "skip_specs is set in .openspec.yaml: change declares no spec-level behavior changes, zero deltas accepted"
 )
 SKIP_SPECS_INVALID = (
-    "skip_specs is set but .openspec.yaml is not valid change metadata, so the marker is not"
-    " honored. Fix the metadata"
+    "skip_specs is set but .openspec.yaml is not valid change metadata, so the marker is not honored. Fix the metadata"
 )
 PURPOSE_TOO_BRIEF = f"Purpose section is too brief (less than {MIN_PURPOSE_LENGTH} characters)"
 PURPOSE_IS_PLACEHOLDER = (
@@ -86,8 +84,7 @@ PURPOSE_IS_PLACEHOLDER = (
     " in a delta is read only when the capability is created, so it cannot replace this one."
 )
 REQUIREMENT_TOO_LONG = (
-    f"Requirement text is very long (>{MAX_REQUIREMENT_TEXT_LENGTH} characters). Consider breaking"
-    " it down."
+    f"Requirement text is very long (>{MAX_REQUIREMENT_TEXT_LENGTH} characters). Consider breaking it down."
 )
 SPEC_NO_REQUIREMENTS = "Spec must have at least one requirement"
 REQUIREMENT_NO_SCENARIOS = "Requirement must have at least one scenario"
@@ -212,9 +209,7 @@ def _check_blocks(kind: str, blocks: list[RequirementBlock], path: str, issues: 
     return names
 
 
-def _scenario_loss(
-    plan: DeltaPlan, spec_id: str, entry: str, main: MainSpecs
-) -> list[Issue]:
+def _scenario_loss(plan: DeltaPlan, spec_id: str, entry: str, main: MainSpecs) -> list[Issue]:
     text, err = main.read(spec_id)
     if text is None:
         if err in ("EACCES", "EPERM", "EISDIR", "ELOOP", "ENAMETOOLONG"):
@@ -602,9 +597,7 @@ def validate_spec(root: Path, spec_id: str) -> Report:
     return validate_spec_file(main.path(spec_id), spec_id)
 
 
-def validate_items(
-    root: Path, *, changes: bool = True, specs: bool = True, strict: bool = False
-) -> list[ItemResult]:
+def validate_items(root: Path, *, changes: bool = True, specs: bool = True, strict: bool = False) -> list[ItemResult]:
     """Validate every open change and/or main spec, sorted as OpenSpec sorts them."""
     from specflow.openspec.schemas import pinned
 
@@ -653,9 +646,7 @@ def _tally(items: list[ItemResult]) -> dict[str, int]:
     return {"items": len(items), "passed": passed, "failed": len(items) - passed}
 
 
-def report_json(
-    results: list[ItemResult], root: Path, *, changes: bool = True, specs: bool = True
-) -> dict[str, Any]:
+def report_json(results: list[ItemResult], root: Path, *, changes: bool = True, specs: bool = True) -> dict[str, Any]:
     """The document ``openspec validate --all --json`` prints."""
     by_type: dict[str, dict[str, int]] = {}
     if changes:
@@ -670,9 +661,7 @@ def report_json(
     }
 
 
-def validate_tree(
-    root: Path, *, changes: bool = True, specs: bool = True, strict: bool = False
-) -> dict[str, Any]:
+def validate_tree(root: Path, *, changes: bool = True, specs: bool = True, strict: bool = False) -> dict[str, Any]:
     """Validate a whole tree and return OpenSpec's JSON report."""
     results = validate_items(root, changes=changes, specs=specs, strict=strict)
     return report_json(results, root, changes=changes, specs=specs)

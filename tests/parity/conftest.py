@@ -54,8 +54,7 @@ def archived(openspec: OpenSpec, tmp_path_factory: pytest.TempPathFactory) -> di
     fixtures = [fx for fx in all_fixtures() if fx.archive]
     with ThreadPoolExecutor(3) as pool:
         futures = {
-            fx.name: pool.submit(archive_theirs, openspec, fx, tmp_path_factory.mktemp(fx.name))
-            for fx in fixtures
+            fx.name: pool.submit(archive_theirs, openspec, fx, tmp_path_factory.mktemp(fx.name)) for fx in fixtures
         }
         return {name: f.result() for name, f in futures.items()}
 

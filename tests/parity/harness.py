@@ -13,9 +13,7 @@ from tests.parity import treefmt
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
-SKIP_REASON = (
-    "openspec CLI not installed: run bash .ci/run or npm install --prefix .tools @fission-ai/openspec@1.13.2"
-)
+SKIP_REASON = "openspec CLI not installed: run bash .ci/run or npm install --prefix .tools @fission-ai/openspec@1.13.2"
 
 
 def openspec_bin() -> Path | None:

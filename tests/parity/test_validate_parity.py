@@ -16,11 +16,7 @@ FIXTURES = [fx for fx in all_fixtures() if not fx.standalone]
 
 
 def _items(doc: dict[str, Any], prefix: str) -> dict[tuple[str, str], dict[str, Any]]:
-    return {
-        (i["type"], i["id"]): i
-        for i in doc["items"]
-        if i["id"].startswith(prefix + "-")
-    }
+    return {(i["type"], i["id"]): i for i in doc["items"] if i["id"].startswith(prefix + "-")}
 
 
 def _levels(item: dict[str, Any]) -> Counter[str]:

@@ -246,8 +246,11 @@ def test_allowed_work_in_worktrees_is_kept_including_commits_on_the_change_branc
 
     report = run_turn(ws, policy, agent)
     assert report.ok, report.summary()
-    assert report.kept == {"hub": [f"openspec/changes/{CHANGE}/tasks.md"], "bot": ["bot.py"],
-                           "api": ["src/auth.py", "src/login.py"]}
+    assert report.kept == {
+        "hub": [f"openspec/changes/{CHANGE}/tasks.md"],
+        "bot": ["bot.py"],
+        "api": ["src/auth.py", "src/login.py"],
+    }
     assert git(paths["api"], "log", "-1", "--format=%s").strip() == "api login"
     assert "- [x] 1.2" in (multi.change_dir / "tasks.md").read_text()
 
@@ -297,8 +300,9 @@ def test_another_running_changes_work_in_its_own_gate_is_left_alone(multi: Multi
     other_dir = multi.root / "openspec" / "changes" / "fix-typo"
     other_dir.mkdir()
     other = Workspaces(multi.root, multi.config, "fix-typo", [])
-    other_policy = other.policy(read_only=False, write=["openspec/changes/fix-typo/**"], worktrees=False,
-                                phase="propose")
+    other_policy = other.policy(
+        read_only=False, write=["openspec/changes/fix-typo/**"], worktrees=False, phase="propose"
+    )
     ws = multi.workspaces()
     with ChangeLock(multi.root, "fix-typo"):
         other.checkpoint(phase="propose", state="explore")  # announces its gate while it runs

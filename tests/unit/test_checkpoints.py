@@ -116,7 +116,8 @@ def test_revert_round_trip_with_untracked_files_and_revert_of_the_revert(multi: 
     assert state_of(multi.change_dir)["state"] == "propose"
     events = [e for e in read_history(multi.change_dir) if e.get("trigger") == "revert"]
     assert [(e["checkpoint"], e["undo_checkpoint"], e["from"], e["to"]) for e in events] == [
-        (1, 2, "propose", "explore"), (2, 3, "explore", "propose")
+        (1, 2, "propose", "explore"),
+        (2, 3, "explore", "propose"),
     ]
     assert undo.undo == 3
 
@@ -239,7 +240,8 @@ def test_only_the_last_index_copies_are_kept(multi: MultiHub) -> None:
     ws = multi.workspaces()
     for _ in range(5):
         ws.checkpoint(phase="propose", state="explore")
-    copies = sorted(p.name for p in (multi.root / ".specflow" / "workspaces" / CHANGE / "checkpoints").iterdir()
-                    if p.is_dir())
+    copies = sorted(
+        p.name for p in (multi.root / ".specflow" / "workspaces" / CHANGE / "checkpoints").iterdir() if p.is_dir()
+    )
     assert copies == ["3", "4", "5"]
     assert not os.path.exists(multi.root / ".gitignore")

@@ -54,7 +54,12 @@ def test_no_hub_found(tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch)
 def test_init_creates_openspec_like_openspec_init(tmp_path: Path, cli: Any) -> None:
     code, out, _ = cli("init", tmp_path / "h")
     assert code == 0
-    for rel in ("openspec/specs/.gitkeep", "openspec/changes/archive/.gitkeep", "openspec/config.yaml", "specflow.yaml"):
+    for rel in (
+        "openspec/specs/.gitkeep",
+        "openspec/changes/archive/.gitkeep",
+        "openspec/config.yaml",
+        "specflow.yaml",
+    ):
         assert (tmp_path / "h" / rel).is_file(), rel
     code, out, _ = cli("init", tmp_path / "h")
     assert "already a specflow hub" in out
@@ -79,10 +84,10 @@ def test_invalid_change_ids_are_refused_with_the_rule(hub: HubFixture, cli: Any,
 
 
 def test_new_change_records_draft_state(hub: HubFixture, cli: Any) -> None:
-    code, out, err = cli("-C", hub.root, "new", "add-login", "--goal", "Let users log in")
+    code, _out, err = cli("-C", hub.root, "new", "add-login", "--goal", "Let users log in")
     assert code == 0, err
     d = hub.root / "openspec" / "changes" / "add-login"
-    assert "goal: \"Let users log in\"" in (d / ".openspec.yaml").read_text()
+    assert 'goal: "Let users log in"' in (d / ".openspec.yaml").read_text()
     state = json.loads((d / ".specflow" / "state.json").read_text())
     assert state["state"] == "draft" and state["workflow"] == "mini"
     code, _, err = cli("-C", hub.root, "new", "add-login")
@@ -100,15 +105,21 @@ def test_malformed_workflow_yaml(hub: HubFixture, cli: Any) -> None:
 
 
 def test_malformed_config(hub: HubFixture, cli: Any) -> None:
-    (hub.root / "specflow.yaml").write_text("default_agent: scripted\nagents:\n  x:\n    adapter: command\n    comand: [a]\n")
+    (hub.root / "specflow.yaml").write_text(
+        "default_agent: scripted\nagents:\n  x:\n    adapter: command\n    comand: [a]\n"
+    )
     code, _, err = cli("-C", hub.root, "new", "add-login")
     assert code == 1
-    assert err.startswith(f"error: {hub.root}/specflow.yaml:5: agents.x: unknown key 'comand' (did you mean 'command'?)")
+    assert err.startswith(
+        f"error: {hub.root}/specflow.yaml:5: agents.x: unknown key 'comand' (did you mean 'command'?)"
+    )
 
 
 def test_workflows_validate_reports_file_line_and_key(hub: HubFixture, cli: Any, tmp_path: Path) -> None:
     bad = tmp_path / "team.yaml"
-    bad.write_text((hub.root / "openspec" / "workflows" / "mini.yaml").read_text().replace("record: notes.md", "recrod: notes.md"))
+    bad.write_text(
+        (hub.root / "openspec" / "workflows" / "mini.yaml").read_text().replace("record: notes.md", "recrod: notes.md")
+    )
     code, _, err = cli("-C", hub.root, "workflows", "validate", bad)
     assert code == 1
     assert f"{bad}:10: states.think: unknown key 'recrod' (did you mean 'record'?)" in err
@@ -197,7 +208,18 @@ def test_status_table_and_json(hub: HubFixture, cli: Any) -> None:
     cli("-C", hub.root, "new", "add-login")
     code, out, _ = cli("-C", hub.root, "status")
     assert code == 0
-    assert out.splitlines()[0].split() == ["change", "workflow", "state", "status", "phase", "tasks", "cost", "last", "activity", "(UTC)"]
+    assert out.splitlines()[0].split() == [
+        "change",
+        "workflow",
+        "state",
+        "status",
+        "phase",
+        "tasks",
+        "cost",
+        "last",
+        "activity",
+        "(UTC)",
+    ]
     assert out.splitlines()[1].split()[:5] == ["add-login", "mini", "draft", "ok", "0/3"]
     code, out, _ = cli("-C", hub.root, "status", "--json")
     data = json.loads(out)

@@ -95,9 +95,7 @@ def test_diff_trees_batch_aligns_results_with_pairs(repo: Path, tmp_path: Path) 
     t1 = r.snapshot(tmp_path / "i", None)
     (repo / "x.txt").write_text("x\n")
     t2 = r.snapshot(tmp_path / "i", tmp_path / "i")
-    assert r.diff_trees_batch([(t1, t2), (t2, t2), (t2, t1), (t1, t2)]) == [
-        ["x.txt"], [], ["x.txt"], ["x.txt"]
-    ]
+    assert r.diff_trees_batch([(t1, t2), (t2, t2), (t2, t1), (t1, t2)]) == [["x.txt"], [], ["x.txt"], ["x.txt"]]
 
 
 def test_read_blobs_returns_exact_bytes(repo: Path) -> None:

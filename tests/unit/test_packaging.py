@@ -50,8 +50,13 @@ def test_wheel_contains_and_finds_builtin_data(tmp_path: Path) -> None:
         "print(r.builtin_dir('workflows'));"
         "print(r.builtin_dir('templates'))"
     )
-    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path[:0] = {env['PYTHONPATH'].split(os.pathsep)!r}; {probe}"],
-                         cwd=outside, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path[:0] = {env['PYTHONPATH'].split(os.pathsep)!r}; {probe}"],
+        cwd=outside,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     module, workflows, templates = out.stdout.split()
     assert module.startswith(str(target)), module
     assert workflows == str(target / "specflow" / "_data" / "workflows")

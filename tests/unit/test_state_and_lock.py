@@ -30,8 +30,12 @@ def test_state_round_trip_and_corruption(tmp_path: Path) -> None:
 
 
 def test_history_appends_and_skips_a_torn_last_line(tmp_path: Path) -> None:
-    append_event(tmp_path, {"trigger": "advance", "to": "a", "agent": {"cost_usd": 0.5, "tokens": {"input_tokens": 10}}})
-    append_event(tmp_path, {"trigger": "advance", "to": "a", "agent": {"cost_usd": 0.25, "tokens": {"input_tokens": 5}}})
+    append_event(
+        tmp_path, {"trigger": "advance", "to": "a", "agent": {"cost_usd": 0.5, "tokens": {"input_tokens": 10}}}
+    )
+    append_event(
+        tmp_path, {"trigger": "advance", "to": "a", "agent": {"cost_usd": 0.25, "tokens": {"input_tokens": 5}}}
+    )
     with (tmp_path / ".specflow" / "history.jsonl").open("a") as fh:
         fh.write('{"trigger": "adv')
     events = read_history(tmp_path)

@@ -140,7 +140,10 @@ def test_nothing_leaves_a_final_state(wdir: Path) -> None:
 
 
 def test_dead_end_state(wdir: Path) -> None:
-    text = GOOD.replace("  - scenario: three\n    from: propose\n    to: archive\n", "  - scenario: three\n    from: draft\n    to: archive\n")
+    text = GOOD.replace(
+        "  - scenario: three\n    from: propose\n    to: archive\n",
+        "  - scenario: three\n    from: draft\n    to: archive\n",
+    )
     err = error_of(wdir, text)
     assert "dead end" in err.detail
 
@@ -151,7 +154,9 @@ def test_no_final_state(wdir: Path) -> None:
 
 
 def test_missing_template(wdir: Path) -> None:
-    err = error_of(wdir, GOOD.replace("prompt: p.md.j2\n    workspace: read-only", "prompt: nope.md.j2\n    workspace: read-only"))
+    err = error_of(
+        wdir, GOOD.replace("prompt: p.md.j2\n    workspace: read-only", "prompt: nope.md.j2\n    workspace: read-only")
+    )
     assert "template 'nope.md.j2' not found" in err.detail
     assert err.key_path == "states.explore.prompt"
 
@@ -203,5 +208,5 @@ def test_validated_workflow_is_cached_and_invalidated_by_edits(wdir: Path) -> No
     p.write_text(GOOD)
     load_workflow(p, hub_root=wdir, registry=REGISTRY, actions={})
     (wdir / "openspec" / "templates" / "p.md.j2").unlink()
-    with pytest.raises(WorkflowError, match="template 'p.md.j2' not found"):
+    with pytest.raises(WorkflowError, match=r"template 'p\.md\.j2' not found"):
         load_workflow(p, hub_root=wdir, registry=REGISTRY, actions={})

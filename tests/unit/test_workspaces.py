@@ -60,13 +60,16 @@ def make_multi_hub(
     state: str = "propose",
 ) -> MultiHub:
     hub = init_repo(tmp_path / "hub")
-    write_files(hub, {
-        f"openspec/changes/{CHANGE}/proposal.md": "## Why\nLogin.\n",
-        f"openspec/changes/{CHANGE}/tasks.md": TASKS,
-        "openspec/specs/auth/spec.md": "# auth\n",
-        "docs/style.md": "be nice\n",
-        "CLAUDE.md": "# rules\n",
-    })
+    write_files(
+        hub,
+        {
+            f"openspec/changes/{CHANGE}/proposal.md": "## Why\nLogin.\n",
+            f"openspec/changes/{CHANGE}/tasks.md": TASKS,
+            "openspec/specs/auth/spec.md": "# auth\n",
+            "docs/style.md": "be nice\n",
+            "CLAUDE.md": "# rules\n",
+        },
+    )
     api = init_repo(tmp_path / "api")
     write_files(api, {"src/app.py": "print('api')\n", "README.md": "api\n", ".gitignore": ".setup-ran\n"})
     bot = init_repo(tmp_path / "bot")
@@ -76,12 +79,16 @@ def make_multi_hub(
         "bot": RepoConfig(path="../bot", test=bot_test),
     }
     config = HubConfig(repos=repos, shared=["docs"], command_timeout=30)
-    yaml = "repos:\n" + "".join(
-        f"  {name}:\n    path: {rc.path}\n"
-        + (f"    setup: {json.dumps(rc.setup)}\n" if rc.setup else "")
-        + (f"    test: {json.dumps(rc.test)}\n" if rc.test else "")
-        for name, rc in repos.items()
-    ) + "shared: [docs]\ncommand_timeout: 30\n"
+    yaml = (
+        "repos:\n"
+        + "".join(
+            f"  {name}:\n    path: {rc.path}\n"
+            + (f"    setup: {json.dumps(rc.setup)}\n" if rc.setup else "")
+            + (f"    test: {json.dumps(rc.test)}\n" if rc.test else "")
+            for name, rc in repos.items()
+        )
+        + "shared: [docs]\ncommand_timeout: 30\n"
+    )
     (hub / "specflow.yaml").write_text(yaml, encoding="utf-8")
     for root in (hub, api, bot):
         commit_all(root, "init")
@@ -93,12 +100,15 @@ def make_multi_hub(
 def make_single_hub(tmp_path: Path, state: str = "propose") -> tuple[Path, Workspaces]:
     """A single-repo project: the hub is the repo the change is applied to."""
     hub = init_repo(tmp_path / "proj")
-    write_files(hub, {
-        f"openspec/changes/{CHANGE}/proposal.md": "## Why\nLogin.\n",
-        f"openspec/changes/{CHANGE}/tasks.md": TASKS,
-        "src/app.py": "print('app')\n",
-        "README.md": "readme\n",
-    })
+    write_files(
+        hub,
+        {
+            f"openspec/changes/{CHANGE}/proposal.md": "## Why\nLogin.\n",
+            f"openspec/changes/{CHANGE}/tasks.md": TASKS,
+            "src/app.py": "print('app')\n",
+            "README.md": "readme\n",
+        },
+    )
     commit_all(hub, "init")
     write_state(hub / "openspec" / "changes" / CHANGE, {"workflow": "openspec", "state": state, "repos": []})
     return hub, Workspaces(hub, HubConfig(), CHANGE, [])
@@ -443,7 +453,11 @@ def test_history_records_the_revert(multi: MultiHub) -> None:
     result = ws.revert()
     event = read_history(multi.change_dir)[-1]
     assert {k: event[k] for k in ("trigger", "from", "to", "outcome", "checkpoint", "undo_checkpoint")} == {
-        "trigger": "revert", "from": "apply", "to": "propose", "outcome": "reverted",
-        "checkpoint": 1, "undo_checkpoint": result.undo,
+        "trigger": "revert",
+        "from": "apply",
+        "to": "propose",
+        "outcome": "reverted",
+        "checkpoint": 1,
+        "undo_checkpoint": result.undo,
     }
     assert state_of(multi.change_dir)["repos"] == ["api", "bot"]

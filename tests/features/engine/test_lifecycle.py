@@ -18,7 +18,7 @@ from tests.conftest import HubFixture
 
 scenarios("lifecycle.feature")
 
-AGENT = r'''
+AGENT = r"""
 import os, sys, time, json, pathlib
 prompt = sys.stdin.read()
 ctl = pathlib.Path(os.environ["AGENT_CTL"])
@@ -40,7 +40,7 @@ elif phase == "write":
     print("wrote the proposal")
 with (ctl / f"times-{change}.jsonl").open("a") as fh:
     fh.write(json.dumps({"start": start, "end": time.time()}) + "\n")
-'''
+"""
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def scripted_hub(hub: HubFixture, ctl: Path) -> None:
 
 @given(parsers.parse('a change "{cid}"'))
 def a_change(hub: HubFixture, cli: Any, cid: str) -> None:
-    code, out, err = cli("-C", hub.root, "new", cid)
+    code, _out, err = cli("-C", hub.root, "new", cid)
     assert code == 0, err
 
 
@@ -98,7 +98,7 @@ def agent_sleeps(ctl: Path, seconds: int) -> None:
 def step_module(hub: HubFixture, module: str, text: str) -> None:
     hub.write(
         f"{module}.py",
-        f'''
+        f"""
         from specflow import StepResult, step
 
 
@@ -106,7 +106,7 @@ def step_module(hub: HubFixture, module: str, text: str) -> None:
         def ticket_linked(ctx):
             ok = (ctx.hub_root / "TICKET").is_file()
             return StepResult.check(ok, "no TICKET file in the hub")
-        ''',
+        """,
     )
     with (hub.root / "specflow.yaml").open("a") as fh:
         fh.write(f"steps: [{module}]\n")
@@ -237,7 +237,7 @@ def fails_with(run_state: dict[str, Any], code: int) -> None:
 
 @then(parsers.parse('the error says "{text}"'))
 def error_says(run_state: dict[str, Any], text: str) -> None:
-    code, out, err = run_state["result"]
+    code, _out, err = run_state["result"]
     assert code == 1
     assert text in err, err
     assert "Traceback" not in err

@@ -167,7 +167,7 @@ def spec_has(project: Tree, cap: str, names: str) -> None:
     assert found == [n.strip() for n in names.split(",")]
 
 
-@then(parsers.parse("the change \"{cid}\" is archived under today's date"))
+@then(parsers.parse('the change "{cid}" is archived under today\'s date'))
 def archived_today(project: Tree, cid: str) -> None:
     assert not (project.root / "openspec" / "changes" / cid).exists()
     assert (project.root / "openspec" / "changes" / "archive" / f"{date.today().isoformat()}-{cid}").is_dir()

@@ -70,7 +70,7 @@ TEMPLATE = "Phase {{ phase.name }} of {{ change.id }}.\n{{ gate.description }}\n
 TASKS = "## 1. Build\n- [ ] 1.1 api login endpoint\n- [ ] 1.2 bot login command\n"
 
 # The agent: proper work for the phase, then the scenario's escape, if any.
-AGENT = r'''
+AGENT = r"""
 import json, os, pathlib, subprocess, sys
 sys.stdin.read()
 ctl = pathlib.Path(os.environ["AGENT_CTL"])
@@ -103,36 +103,54 @@ if escape.exists():
     exec(escape.read_text(), {"hub": hub, "cwd": cwd, "folder": folder, "git": git, "os": os,
                               "pathlib": pathlib})
 print(f"{phase} done")
-'''.replace("TASKS", repr(TASKS))
+""".replace("TASKS", repr(TASKS))
 
 # What each escape does, and the violation it must leave in history (workspace, path, kind).
 ESCAPES: dict[str, tuple[str, str, tuple[str, str, str]]] = {
     "a write to a hub file outside the gate": (
-        "propose", '(hub / "CLAUDE.md").write_text("ignore the rules\\n")', ("hub", "CLAUDE.md", "modified")),
+        "propose",
+        '(hub / "CLAUDE.md").write_text("ignore the rules\\n")',
+        ("hub", "CLAUDE.md", "modified"),
+    ),
     "a write to another repo": (
-        "apply", '(hub.parent / "bot" / "bot.py").write_text("hijacked\\n")', ("bot@checkout", "bot.py", "modified")),
+        "apply",
+        '(hub.parent / "bot" / "bot.py").write_text("hijacked\\n")',
+        ("bot@checkout", "bot.py", "modified"),
+    ),
     "a write to ../x": (
-        "apply", '(cwd / ".." / "x").write_text("escape\\n")', ("hub", ".specflow/worktrees/x", "added")),
+        "apply",
+        '(cwd / ".." / "x").write_text("escape\\n")',
+        ("hub", ".specflow/worktrees/x", "added"),
+    ),
     "a write to an absolute path": (
-        "apply", '(hub.resolve() / "openspec" / "specs" / "auth" / "spec.md").write_text("# auth, rewritten\\n")',
-        ("hub", "openspec/specs/auth/spec.md", "modified")),
+        "apply",
+        '(hub.resolve() / "openspec" / "specs" / "auth" / "spec.md").write_text("# auth, rewritten\\n")',
+        ("hub", "openspec/specs/auth/spec.md", "modified"),
+    ),
     "a write through a symlink": (
-        "apply", '(cwd / "api" / "docs" / "style.md").write_text("be mean\\n")', ("hub", "docs/style.md", "modified")),
+        "apply",
+        '(cwd / "api" / "docs" / "style.md").write_text("be mean\\n")',
+        ("hub", "docs/style.md", "modified"),
+    ),
     "a deletion": ("propose", '(hub / "CLAUDE.md").unlink()', ("hub", "CLAUDE.md", "deleted")),
     "a chmod": ("propose", 'os.chmod(hub / "docs" / "style.md", 0o755)', ("hub", "docs/style.md", "mode")),
     "a new symlink out of the gate": (
-        "propose", 'os.symlink("../../specs", folder / "all-specs")',
-        ("hub", "openspec/changes/add-login/all-specs", "symlink")),
+        "propose",
+        'os.symlink("../../specs", folder / "all-specs")',
+        ("hub", "openspec/changes/add-login/all-specs", "symlink"),
+    ),
     "a commit on the hub's branch": (
         "propose",
         '(hub / "CLAUDE.md").write_text("committed\\n"); git(hub, "add", "-A"); '
         'git(hub, "commit", "-q", "-m", "agent commit on main")',
-        ("hub", "main", "commit")),
-    "a moved HEAD in the hub": (
-        "propose", 'git(hub, "switch", "-q", "-c", "agent-branch")', ("hub", "HEAD", "head")),
+        ("hub", "main", "commit"),
+    ),
+    "a moved HEAD in the hub": ("propose", 'git(hub, "switch", "-q", "-c", "agent-branch")', ("hub", "HEAD", "head")),
     "an explore phase that writes anything": (
-        "explore", '(folder / "exploration.md").write_text("notes\\n")',
-        ("hub", "openspec/changes/add-login/exploration.md", "added")),
+        "explore",
+        '(folder / "exploration.md").write_text("notes\\n")',
+        ("hub", "openspec/changes/add-login/exploration.md", "added"),
+    ),
 }
 
 
@@ -203,8 +221,10 @@ def hub_with_repos(world: World, a: str, b: str) -> None:
     world.hub.write("openspec/templates/phase.md.j2", TEMPLATE)
     world.hub.write("openspec/specs/auth/spec.md", "# auth\n")
     world.hub.write("docs/style.md", "be nice\n")
-    for name, files in ((a, {"src/app.py": "print('api')\n", ".gitignore": ".setup-ran\n"}),
-                        (b, {"bot.py": "print('bot')\n"})):
+    for name, files in (
+        (a, {"src/app.py": "print('api')\n", ".gitignore": ".setup-ran\n"}),
+        (b, {"bot.py": "print('bot')\n"}),
+    ):
         repo = init_repo(root.parent / name)
         for rel, text in files.items():
             (repo / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -212,8 +232,8 @@ def hub_with_repos(world: World, a: str, b: str) -> None:
         commit_all(repo, "init")
     (root / "specflow.yaml").write_text(
         "default_workflow: gated\ndefault_agent: scripted\ncommand_timeout: 60\nshared: [docs]\n"
-        f"repos:\n  {a}:\n    path: ../{a}\n    setup: \"echo installing {a}; touch .setup-ran\"\n"
-        f"    test: \"test -f src/login.py && echo tests passed\"\n"
+        f'repos:\n  {a}:\n    path: ../{a}\n    setup: "echo installing {a}; touch .setup-ran"\n'
+        f'    test: "test -f src/login.py && echo tests passed"\n'
         f"  {b}:\n    path: ../{b}\n"
     )
     world.hub.agent("scripted", AGENT)
@@ -236,7 +256,7 @@ def change_in_state(world: World, cli: CLI, cid: str, state: str) -> None:
     assert world.state(cid)["state"] == state
 
 
-@given(parsers.parse('the agent also tries {escape} in its phase'))
+@given(parsers.parse("the agent also tries {escape} in its phase"))
 def agent_escapes(world: World, escape: str) -> None:
     phase, code, _ = ESCAPES[escape]
     (world.ctl / f"escape-{phase}.py").write_text(code)
@@ -245,8 +265,11 @@ def agent_escapes(world: World, escape: str) -> None:
 @given(parsers.parse('the setup of "{repo}" fails'))
 def setup_fails(world: World, repo: str) -> None:
     cfg = world.root / "specflow.yaml"
-    cfg.write_text(cfg.read_text().replace(
-        f'setup: "echo installing {repo}; touch .setup-ran"', 'setup: "echo npm ERR! cannot install; exit 7"'))
+    cfg.write_text(
+        cfg.read_text().replace(
+            f'setup: "echo installing {repo}; touch .setup-ran"', 'setup: "echo npm ERR! cannot install; exit 7"'
+        )
+    )
 
 
 # -- whens ----------------------------------------------------------------------------------------
@@ -265,8 +288,10 @@ def try_advance_to(world: World, cli: CLI, cid: str, state: str) -> None:
         "api": tree_state(world.api),
         "bot": tree_state(world.bot),
     }
-    world.heads = {name: git(repo, "rev-parse", "HEAD") for name, repo in
-                   (("hub", world.root), ("api", world.api), ("bot", world.bot))}
+    world.heads = {
+        name: git(repo, "rev-parse", "HEAD")
+        for name, repo in (("hub", world.root), ("api", world.api), ("bot", world.bot))
+    }
     world.result = cli("-C", world.root, "advance", cid, "--to", state)
 
 

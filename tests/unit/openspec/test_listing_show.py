@@ -62,7 +62,8 @@ def test_show_change_and_spec(tree: Tree) -> None:
     tree.change(
         "c",
         {
-            "auth": "## ADDED Requirements\n" + req("Audit", "The system SHALL audit.")
+            "auth": "## ADDED Requirements\n"
+            + req("Audit", "The system SHALL audit.")
             + "## REMOVED Requirements\n- ### Requirement: Logout\n"
             + "## RENAMED Requirements\n- FROM: `### Requirement: Login`\n- TO: `### Requirement: Sign in`\n"
         },

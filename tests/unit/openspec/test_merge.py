@@ -14,9 +14,11 @@ def _names(text: str) -> list[str]:
 
 def test_order_positions_and_counts() -> None:
     delta = (
-        "## ADDED Requirements\n" + req("Audit", "The system SHALL audit.")
+        "## ADDED Requirements\n"
+        + req("Audit", "The system SHALL audit.")
         + "## RENAMED Requirements\n- FROM: `### Requirement: Login`\n- TO: `### Requirement: Sign in`\n"
-        + "## MODIFIED Requirements\n" + req("Sign in", "The system SHALL sign in.", "Valid credentials", "Remember me")
+        + "## MODIFIED Requirements\n"
+        + req("Sign in", "The system SHALL sign in.", "Valid credentials", "Remember me")
         + "## REMOVED Requirements\n- ### Requirement: Logout\n"
     )
     built = build_updated_spec("auth", delta, AUTH_SPEC, "c")
@@ -42,7 +44,7 @@ def test_new_spec_skeleton_and_purpose() -> None:
     [
         ("## MODIFIED Requirements\n" + req("Nope"), '"### Requirement: Nope" - not found'),
         ("## ADDED Requirements\n" + req("Login"), 'ADDED failed for header "### Requirement: Login" - already exists'),
-        ("## REMOVED Requirements\n### Requirement: login\n", "not found, but \"### Requirement: Login\" exists"),
+        ("## REMOVED Requirements\n### Requirement: login\n", 'not found, but "### Requirement: Login" exists'),
         ("## RENAMED Requirements\nFROM: ### Requirement: X\nTO: ### Requirement: Y\n", "source not found"),
         ("## RENAMED Requirements\nFROM: ### Requirement: Login\nTO: ### Requirement: Logout\n", "already exists"),
         ("## ADDED Requirements\n" + req("logout"), "differs only in case or spacing"),

@@ -86,10 +86,14 @@ def test_requirements_section_split() -> None:
 def test_delta_spec_every_form() -> None:
     plan = parse_delta_spec(
         "## ADDED Requirements\n" + req("A") + "### Divider\n"
-        "## modified requirements\n" + req("B")
+        "## modified requirements\n"
+        + req("B")
         + "## REMOVED Requirements\n### Requirement: C\n- ### Requirement: D\n* `### Requirement: E`\n"
         "## RENAMED Requirements\n- FROM: `### Requirement: F`\n- TO: `### Requirement: G`\nTO: ### Requirement: H\n"
-        "## ADDED Requirements\n" + req("I") + "## Notes\n" + req("J")
+        "## ADDED Requirements\n"
+        + req("I")
+        + "## Notes\n"
+        + req("J")
         + "```\n## REMOVED Requirements\n### Requirement: K\n```\n"
     )
     assert [b.name for b in plan.added] == ["A", "I"]

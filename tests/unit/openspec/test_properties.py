@@ -21,10 +21,46 @@ from specflow.openspec.tasks import count_tasks, parse_tasks
 from specflow.openspec.validate import validate_spec_content
 
 FRAGMENTS = [
-    "## ADDED Requirements", "## MODIFIED Requirements", "## REMOVED Requirements", "## RENAMED Requirements",
-    "## Purpose", "## Requirements", "### Requirement: ", "#### Scenario: ", "###", "#", "```", "~~~", "- ",
-    "* ", "1. ", "[ ]", "[x]", "FROM: ", "TO: ", "`", "**ID**:", "SHALL", "MUST", "TBD", "<!--", "-->",
-    "\n", "\n", "\n", "\r\n", "\r", "\t", " ", "\u00a0", "\ufeff", "\u2028", "A", "b", "é", "😀",
+    "## ADDED Requirements",
+    "## MODIFIED Requirements",
+    "## REMOVED Requirements",
+    "## RENAMED Requirements",
+    "## Purpose",
+    "## Requirements",
+    "### Requirement: ",
+    "#### Scenario: ",
+    "###",
+    "#",
+    "```",
+    "~~~",
+    "- ",
+    "* ",
+    "1. ",
+    "[ ]",
+    "[x]",
+    "FROM: ",
+    "TO: ",
+    "`",
+    "**ID**:",
+    "SHALL",
+    "MUST",
+    "TBD",
+    "<!--",
+    "-->",
+    "\n",
+    "\n",
+    "\n",
+    "\r\n",
+    "\r",
+    "\t",
+    " ",
+    "\u00a0",
+    "\ufeff",
+    "\u2028",
+    "A",
+    "b",
+    "é",
+    "😀",
 ]
 markdown = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=60).map("".join)
 
@@ -55,9 +91,11 @@ def test_parsers_never_raise(text: str) -> None:
         load_simple_yaml(text)
 
 
-names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz ", min_size=3, max_size=12).map(
-    lambda s: " ".join(s.split()).capitalize()
-).filter(lambda s: len(s) >= 3)
+names = (
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz ", min_size=3, max_size=12)
+    .map(lambda s: " ".join(s.split()).capitalize())
+    .filter(lambda s: len(s) >= 3)
+)
 
 
 def _req(name: str, scenarios: list[str], word: str = "SHALL") -> str:

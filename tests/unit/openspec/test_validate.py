@@ -84,9 +84,7 @@ def test_nested_folder_is_not_a_change(tree: Tree) -> None:
 
 def test_spec_rules(tree: Tree) -> None:
     assert validate_spec_content("auth", AUTH_SPEC).issues == []
-    brief = AUTH_SPEC.replace(
-        "Authentication of users across the platform, including sessions and tokens.", "Short."
-    )
+    brief = AUTH_SPEC.replace("Authentication of users across the platform, including sessions and tokens.", "Short.")
     assert [i.level for i in validate_spec_content("auth", brief).issues] == [WARNING]
     (err,) = validate_spec_content("x", "# x\n").issues
     assert err.level == ERROR and err.message.startswith("Spec must have a Purpose section. Missing required sections.")
