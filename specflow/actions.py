@@ -21,12 +21,6 @@ def build_actions() -> dict[str, Action]:
     """Every action known, by name."""
     actions: dict[str, Action] = {}
     for provider in _PROVIDERS:
-        try:
-            module = importlib.import_module(provider)
-        except ModuleNotFoundError as exc:
-            if exc.name != provider:
-                raise
-            continue
-        found: Mapping[str, Action] = getattr(module, "ACTIONS", {})
+        found: Mapping[str, Action] = getattr(importlib.import_module(provider), "ACTIONS", {})
         actions.update(found)
     return actions

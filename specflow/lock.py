@@ -37,7 +37,7 @@ class Holder:
         return f"pid {self.pid} on {self.host} since {self.since}{what}"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -88,7 +88,7 @@ class ChangeLock:
         previous = self.holder()
         here = socket.gethostname()
         mine = previous is not None and previous.pid == os.getpid() and previous.host == here
-        if previous is not None and not mine and (previous.host != here or not _pid_alive(previous.pid)):
+        if previous is not None and not mine and (previous.host != here or not pid_alive(previous.pid)):
             self.taken_over = previous
         self._lock = lock
         record = {"pid": os.getpid(), "host": socket.gethostname(), "since": now_iso(), "command": self.command}

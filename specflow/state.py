@@ -64,6 +64,11 @@ def read_state(change_dir: Path) -> dict[str, Any] | None:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError as exc:
+        raise StateError(
+            f"{path}: corrupted state file: not UTF-8 text ({exc.reason} at byte {exc.start})",
+            fix="restore it from git (git checkout -- <file>)",
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -107,7 +112,7 @@ def read_history(change_dir: Path) -> list[dict[str, Any]]:
     """Every history event, oldest first.  A torn last line (a crash mid-write) is skipped."""
     path = change_dir / STATE_DIR / HISTORY_FILE
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return []
     events: list[dict[str, Any]] = []

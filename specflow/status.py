@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -11,7 +10,7 @@ if TYPE_CHECKING:
 
 def change_status(change: Change) -> dict[str, Any]:
     """Status of one change for tables and JSON (stdlib only: ``status`` must start fast)."""
-    from specflow.lock import ChangeLock
+    from specflow.lock import ChangeLock, pid_alive
     from specflow.state import summarize_costs
 
     record = change.record
@@ -31,7 +30,7 @@ def change_status(change: Change) -> dict[str, Any]:
         status = "ok"
         if record.get("in_flight"):
             holder = ChangeLock(change.hub.root, change.id).holder()
-            status = "running" if holder is not None and _alive(holder.pid) else "interrupted"
+            status = "running" if holder is not None and pid_alive(holder.pid) else "interrupted"
         elif record.get("last_failure"):
             status = "failed"
     return {
@@ -50,13 +49,3 @@ def change_status(change: Change) -> dict[str, Any]:
         "last_activity": last.get("time") if last else None,
         "last_event": {k: last.get(k) for k in ("trigger", "from", "to", "outcome")} if last else None,
     }
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -241,13 +241,7 @@ def build_registry(hub_root: Path | None = None, modules: Iterable[str] = ()) ->
 
     registry = StepRegistry()
     for provider in _PROVIDERS:
-        try:
-            module = importlib.import_module(provider)
-        except ModuleNotFoundError as exc:
-            if exc.name != provider:
-                raise
-            continue
-        registry.extend(module.STEPS)
+        registry.extend(importlib.import_module(provider).STEPS)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             ep.load()

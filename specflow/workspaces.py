@@ -369,7 +369,7 @@ class Workspaces:
 
     def _foreign_policies(self) -> list[GatePolicy]:
         """The gates of other changes whose agents are running now (their lock is held)."""
-        from specflow.lock import ChangeLock, _pid_alive
+        from specflow.lock import ChangeLock, pid_alive
 
         policies: list[GatePolicy] = []
         root = self.layout.state_dir.parent
@@ -380,7 +380,7 @@ class Workspaces:
             if other == self.change_id:
                 continue
             holder = ChangeLock(self.hub, other).holder()
-            if holder is None or holder.host != socket.gethostname() or not _pid_alive(holder.pid):
+            if holder is None or holder.host != socket.gethostname() or not pid_alive(holder.pid):
                 continue
             try:
                 data = json.loads(gate_file.read_text(encoding="utf-8"))

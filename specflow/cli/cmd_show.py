@@ -54,11 +54,28 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             "Pass --type change|spec.",
         )
     if kind == "change":
+        from specflow.cli.cmd_status import detail, show_detail
+
+        from specflow.errors import StateError
+
+        hub = ctx.open_hub()
+        try:
+            st = detail(hub, hub.change(args.item))
+        except StateError as exc:  # show the OpenSpec side anyway, and say what is wrong
+            st = {"state": None, "error": exc.message}
+            ctx.err(f"warning: {exc.message}")
         if args.json:
             try:
-                ctx.json(listing.show_change_json(root, args.item))
+                doc = listing.show_change_json(root, args.item)
             except listing.ShowError as exc:
                 return _fail(ctx, False, "show_failed", exc.message)
+            # OpenSpec's document, plus specflow's state and cost (null for unmanaged changes)
+            doc["specflow"] = (
+                None
+                if st["state"] is None
+                else {k: st[k] for k in ("workflow", "state", "status", "progress", "tasks", "cost", "last_activity")}
+            )
+            ctx.json(doc)
             return 0
         proposal = root / "openspec" / "changes" / args.item / "proposal.md"
         if not proposal.is_file():
@@ -70,6 +87,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 f"write {proposal}, or check the change with 'specflow status {args.item}'",
             )
         ctx.out(proposal.read_text(encoding="utf-8", errors="replace"))
+        if st["state"] is not None:
+            ctx.out("")
+            show_detail(ctx, st)
         return 0
     if args.deltas_only:
         ctx.err("Warning: Ignoring flags not applicable to spec: deltasOnly")

@@ -52,61 +52,15 @@ def _fmt_cost(st: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.cli.render import STATE_STYLE, say, styled, table
+    from specflow.cli.render import STATE_STYLE, styled, table
 
     hub = ctx.open_hub()
     if args.id:
-        change = hub.change(args.id)
-        st = change.status()
-        st["progress"] = _progress(st, hub.root)
+        st = detail(hub, hub.change(args.id))
         if args.json:
             ctx.json(st)
             return 0
-        say(ctx, f"{change.id}  ({st['workflow'] or 'not managed'})", "bold")
-        ctx.out(f"  state      {st['state']}  [{st['status']}]  phase {st['progress']}")
-        ctx.out(f"  tasks      {st['tasks']['done']}/{st['tasks']['total']}")
-        if st["repos"]:
-            ctx.out(f"  repos      {', '.join(st['repos'])}")
-        if st["approvals"]:
-            a = st["approvals"][-1]
-            ctx.out(f"  approved   by {a['by']} at {a['at'][:19]} (in {a['state']})")
-        if st["last_failure"]:
-            say(ctx, f"  last failure in {st['last_failure'].get('phase')}:", "red")
-            for r in st["last_failure"].get("reasons") or []:
-                say(ctx, f"    - {r}", "red")
-        if st["in_flight"]:
-            f = st["in_flight"]
-            say(
-                ctx,
-                f"  {st['status']}: {f.get('from')} -> {f.get('to')} since {f.get('started')} (pid {f.get('pid')})",
-                "yellow",
-            )
-        phases = st["cost"]["phases"]
-        if phases:
-            rows = []
-            for name, c in phases.items():
-                toks = c["tokens"]
-                rows.append(
-                    [
-                        name,
-                        c["attempts"],
-                        f"${c['cost_usd']:.4f}",
-                        f"{toks.get('input_tokens', 0)}/{toks.get('output_tokens', 0)}",
-                        f"{c['duration_s']:.1f}s",
-                    ]
-                )
-            t = st["cost"]["total"]
-            rows.append(
-                [
-                    "total",
-                    t["attempts"],
-                    f"${t['cost_usd']:.4f}",
-                    f"{t['tokens'].get('input_tokens', 0)}/{t['tokens'].get('output_tokens', 0)}",
-                    f"{t['duration_s']:.1f}s",
-                ]
-            )
-            table(ctx, ["phase", "attempts", "cost", "tokens in/out", "agent time"], rows)
-        ctx.out(f"  last       {st['last_activity'] or '-'}")
+        show_detail(ctx, st)
         return 0
     changes = hub.changes()
     if args.all:
@@ -144,3 +98,61 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         )
     table(ctx, ["change", "workflow", "state", "status", "phase", "tasks", "cost", "last activity (UTC)"], rows)
     return 0
+
+
+def show_detail(ctx: CliContext, st: dict[str, Any]) -> None:
+    """One change's status in detail: state, tasks, approval, failures, cost per phase."""
+    from specflow.cli.render import say, table
+
+    say(ctx, f"{st['id']}  ({st['workflow'] or 'not managed'})", "bold")
+    ctx.out(f"  state      {st['state']}  [{st['status']}]  phase {st['progress']}")
+    ctx.out(f"  tasks      {st['tasks']['done']}/{st['tasks']['total']}")
+    if st["repos"]:
+        ctx.out(f"  repos      {', '.join(st['repos'])}")
+    if st["approvals"]:
+        a = st["approvals"][-1]
+        ctx.out(f"  approved   by {a['by']} at {a['at'][:19]} (in {a['state']})")
+    if st["last_failure"]:
+        say(ctx, f"  last failure in {st['last_failure'].get('phase')}:", "red")
+        for r in st["last_failure"].get("reasons") or []:
+            say(ctx, f"    - {r}", "red")
+    if st["in_flight"]:
+        f = st["in_flight"]
+        say(
+            ctx,
+            f"  {st['status']}: {f.get('from')} -> {f.get('to')} since {f.get('started')} (pid {f.get('pid')})",
+            "yellow",
+        )
+    phases = st["cost"]["phases"]
+    if phases:
+        rows = []
+        for name, c in phases.items():
+            toks = c["tokens"]
+            rows.append(
+                [
+                    name,
+                    c["attempts"],
+                    f"${c['cost_usd']:.4f}",
+                    f"{toks.get('input_tokens', 0)}/{toks.get('output_tokens', 0)}",
+                    f"{c['duration_s']:.1f}s",
+                ]
+            )
+        t = st["cost"]["total"]
+        rows.append(
+            [
+                "total",
+                t["attempts"],
+                f"${t['cost_usd']:.4f}",
+                f"{t['tokens'].get('input_tokens', 0)}/{t['tokens'].get('output_tokens', 0)}",
+                f"{t['duration_s']:.1f}s",
+            ]
+        )
+        table(ctx, ["phase", "attempts", "cost", "tokens in/out", "agent time"], rows)
+    ctx.out(f"  last       {st['last_activity'] or '-'}")
+
+
+def detail(hub: Any, change: Any) -> dict[str, Any]:
+    """``change.status()`` with the phase progress, for ``status <id>`` and ``show <id>``."""
+    st: dict[str, Any] = change.status()
+    st["progress"] = _progress(st, hub.root)
+    return st

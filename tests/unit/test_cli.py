@@ -224,3 +224,39 @@ def test_status_table_and_json(hub: HubFixture, cli: Any) -> None:
     code, out, _ = cli("-C", hub.root, "status", "--json")
     data = json.loads(out)
     assert data["changes"][0]["id"] == "add-login" and data["changes"][0]["state"] == "draft"
+
+
+def test_show_and_status_give_cost_per_phase(hub: HubFixture, cli: Any) -> None:
+    from specflow.state import append_event
+
+    cli("-C", hub.root, "new", "add-login")
+    d = hub.root / "openspec" / "changes" / "add-login"
+    (d / "proposal.md").write_text("## Why\nUsers must be able to log in to see their data.\n\n## What Changes\n- login\n")
+    (d / "specs" / "auth").mkdir(parents=True)
+    (d / "specs" / "auth" / "spec.md").write_text(
+        "## ADDED Requirements\n### Requirement: Login\nThe system SHALL let users log in.\n\n"
+        "#### Scenario: Works\n- **WHEN** a user logs in\n- **THEN** it works\n"
+    )
+    for cost in (0.25, 0.5):
+        append_event(
+            d,
+            {
+                "trigger": "advance",
+                "from": "draft",
+                "to": "think",
+                "outcome": "failed",
+                "agent": {"name": "c", "cost_usd": cost, "tokens": {"input_tokens": 100, "output_tokens": 7}},
+            },
+        )
+    code, out, err = cli("-C", hub.root, "show", "add-login")
+    assert code == 0, err
+    assert out.startswith("## Why\nUsers must be able to log in")
+    think = next(line.split() for line in out.splitlines() if line.startswith("think"))
+    assert think == ["think", "2", "$0.7500", "200/14", "0.0s"]
+    code, out, _ = cli("-C", hub.root, "show", "add-login", "--json")
+    doc = json.loads(out)
+    assert doc["id"] == "add-login"
+    assert doc["specflow"]["state"] == "draft"
+    assert doc["specflow"]["cost"]["total"]["cost_usd"] == 0.75
+    code, out, _ = cli("-C", hub.root, "status")
+    assert "$0.75" in out.splitlines()[1]
