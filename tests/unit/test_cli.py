@@ -231,7 +231,9 @@ def test_show_and_status_give_cost_per_phase(hub: HubFixture, cli: Any) -> None:
 
     cli("-C", hub.root, "new", "add-login")
     d = hub.root / "openspec" / "changes" / "add-login"
-    (d / "proposal.md").write_text("## Why\nUsers must be able to log in to see their data.\n\n## What Changes\n- login\n")
+    (d / "proposal.md").write_text(
+        "## Why\nUsers must be able to log in to see their data.\n\n## What Changes\n- login\n"
+    )
     (d / "specs" / "auth").mkdir(parents=True)
     (d / "specs" / "auth" / "spec.md").write_text(
         "## ADDED Requirements\n### Requirement: Login\nThe system SHALL let users log in.\n\n"
