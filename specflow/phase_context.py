@@ -32,11 +32,12 @@ def _openspec_config(hub_root: Path) -> dict[str, Any]:
     path = hub_root / "openspec" / "config.yaml"
     if not path.is_file():
         return {"context": "", "rules": {}}
-    from specflow.yamlio import parse_yaml
+    from specflow.openspec.meta import YamlSyntaxError, load_simple_yaml
 
     try:
-        data = parse_yaml(path.read_text(encoding="utf-8"), path).data or {}
-    except Exception:
+        # the common case (flat keys) is read without a full YAML parser
+        data = load_simple_yaml(path.read_text(encoding="utf-8", errors="replace")) or {}
+    except YamlSyntaxError:
         data = {}
     if not isinstance(data, dict):
         data = {}

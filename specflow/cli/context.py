@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -19,17 +18,27 @@ if TYPE_CHECKING:
     from specflow.hub import Hub
 
 
-@dataclass
 class CliContext:
-    """Options shared by all commands, and output helpers."""
+    """Options shared by all commands, and output helpers.
 
-    hub_arg: str | None = None
-    debug: bool = False
-    color: bool = True
-    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
-    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
-    _console: Console | None = None
-    _hub: Hub | None = None
+    A plain class rather than a dataclass: it is on every command's start-up path.
+    """
+
+    def __init__(
+        self,
+        hub_arg: str | None = None,
+        debug: bool = False,
+        color: bool = True,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+    ) -> None:
+        self.hub_arg = hub_arg
+        self.debug = debug
+        self.color = color
+        self.stdout: IO[str] = stdout if stdout is not None else sys.stdout
+        self.stderr: IO[str] = stderr if stderr is not None else sys.stderr
+        self._console: Console | None = None
+        self._hub: Hub | None = None
 
     @property
     def is_tty(self) -> bool:
