@@ -28,7 +28,15 @@ from specflow.errors import (
     SpecflowError,
     TransitionError,
 )
-from specflow.state import append_event, atomic_write, now_iso, read_history, write_state
+from specflow.state import (
+    append_event,
+    atomic_write,
+    now_iso,
+    read_history,
+    restore_records,
+    snapshot_records,
+    write_state,
+)
 from specflow.steps import StepContext, StepOutcome
 
 if TYPE_CHECKING:
@@ -594,13 +602,13 @@ class Engine:
         )
         _emit(on_event, "phase", f"running agent {agent_name} ({agent_cfg.adapter})", agent=agent_name)
         reasons: list[str] = []
-        records_before = _snapshot_records(self.change.dir)
+        records_before = snapshot_records(self.change.dir)
         try:
             adapter = get_adapter(agent_cfg.adapter)
             agent_result = adapter.run(request, on_event)
         except AgentError as exc:
             agent_result = AgentResult(status="crashed", error=exc.message)
-        tampered = _restore_records(self.change.dir, records_before)
+        tampered = restore_records(self.change.dir, records_before)
         result.agent = agent_result
         event["agent"] = {"name": agent_name, "adapter": agent_cfg.adapter, **agent_result.to_dict()}
         if agent_result.session_id:
@@ -672,36 +680,3 @@ class Engine:
         event["reasons"] = reasons
         event["duration_s"] = round(time.monotonic() - started, 3)
         return append_event(self.change.dir, event)
-
-
-def _snapshot_records(change_dir: Path) -> dict[Path, bytes | None]:
-    """The bytes of the change's state and history, to put back if an agent touches them."""
-    from specflow.state import HISTORY_FILE, STATE_DIR, STATE_FILE
-
-    out: dict[Path, bytes | None] = {}
-    for name in (STATE_FILE, HISTORY_FILE):
-        p = change_dir / STATE_DIR / name
-        out[p] = p.read_bytes() if p.is_file() else None
-    return out
-
-
-def _restore_records(change_dir: Path, before: dict[Path, bytes | None]) -> list[dict[str, Any]]:
-    """Put specflow's records back as they were; one violation per file the agent changed."""
-    violations = []
-    for p, data in before.items():
-        now = p.read_bytes() if p.is_file() else None
-        if now == data:
-            continue
-        if data is None:
-            p.unlink(missing_ok=True)
-        else:
-            atomic_write(p, data.decode("utf-8"))
-        violations.append(
-            {
-                "workspace": "hub",
-                "path": str(p),
-                "kind": "modified" if data is not None else "added",
-                "detail": "specflow's own record; agents may never write it",
-            }
-        )
-    return violations

@@ -153,3 +153,34 @@ def summarize_costs(events: list[dict[str, Any]]) -> dict[str, Any]:
         acc["cost_usd"] = round(acc["cost_usd"], 6)
         acc["duration_s"] = round(acc["duration_s"], 3)
     return {"phases": phases, "total": total}
+
+
+def snapshot_records(change_dir: Path) -> dict[Path, bytes | None]:
+    """The bytes of the change's state and history, to put back if an agent touches them."""
+    out: dict[Path, bytes | None] = {}
+    for name in (STATE_FILE, HISTORY_FILE):
+        p = change_dir / STATE_DIR / name
+        out[p] = p.read_bytes() if p.is_file() else None
+    return out
+
+
+def restore_records(change_dir: Path, before: dict[Path, bytes | None]) -> list[dict[str, Any]]:
+    """Put specflow's records back as they were; one violation per file the agent changed."""
+    violations = []
+    for p, data in before.items():
+        now = p.read_bytes() if p.is_file() else None
+        if now == data:
+            continue
+        if data is None:
+            p.unlink(missing_ok=True)
+        else:
+            atomic_write(p, data.decode("utf-8"))
+        violations.append(
+            {
+                "workspace": "hub",
+                "path": str(p),
+                "kind": "modified" if data is not None else "added",
+                "detail": "specflow's own record; agents may never write it",
+            }
+        )
+    return violations

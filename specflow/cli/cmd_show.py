@@ -55,7 +55,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         )
     if kind == "change":
         from specflow.cli.cmd_status import detail, show_detail
-
         from specflow.errors import StateError
 
         hub = ctx.open_hub()
