@@ -20,7 +20,6 @@ from specflow._version import __version__
 
 if TYPE_CHECKING:
     from specflow.agents.base import Adapter, AgentEvent, AgentRequest, AgentResult
-    from specflow.engine import AdvanceResult
     from specflow.errors import (
         AgentError,
         ChangeIdError,
@@ -35,13 +34,14 @@ if TYPE_CHECKING:
     )
     from specflow.gates import GatePolicy
     from specflow.hub import Change, Hub
+    from specflow.results import AdvanceResult
     from specflow.steps import StepContext, StepResult, step
     from specflow.workflow import Workflow, load_workflow
 
 _EXPORTS = {
     "Hub": "specflow.hub",
     "Change": "specflow.hub",
-    "AdvanceResult": "specflow.engine",
+    "AdvanceResult": "specflow.results",
     "Workflow": "specflow.workflow",
     "load_workflow": "specflow.workflow",
     "step": "specflow.steps",

@@ -12,29 +12,21 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import socket
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specflow.agents.base import AgentEvent, AgentResult, EventCallback, ignore_event
+from specflow.agents.base import EventCallback, ignore_event
 from specflow.errors import (
     AgentError,
     GuardFailed,
     PhaseFailed,
-    SpecflowError,
     TransitionError,
 )
+from specflow.phase import PhaseRun
+from specflow.results import AdvanceResult, emit
 from specflow.state import (
     append_event,
-    atomic_write,
     now_iso,
     read_history,
-    restore_records,
-    snapshot_records,
     write_state,
 )
 from specflow.steps import StepContext, StepOutcome
@@ -42,49 +34,10 @@ from specflow.steps import StepContext, StepOutcome
 if TYPE_CHECKING:
     from specflow.gates import GatePolicy
     from specflow.hub import Change
-    from specflow.workflow import Scenario, StateDef, Workflow
+    from specflow.workflow import Scenario, Workflow
     from specflow.workspaces import Workspaces
 
 MAX_CHAIN = 64  # bound on transitions taken by one 'advance --to'
-
-
-@dataclass
-class AdvanceResult:
-    """The outcome of one transition attempt."""
-
-    change_id: str
-    trigger: str
-    from_state: str
-    to_state: str | None
-    outcome: str  # succeeded | failed | blocked | dry-run
-    scenario: str = ""
-    given: list[StepOutcome] = field(default_factory=list)
-    then: list[StepOutcome] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-    event: dict[str, Any] | None = None
-    prompt: str | None = None
-    agent: AgentResult | None = None
-    violations: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in ("succeeded", "dry-run")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "change": self.change_id,
-            "trigger": self.trigger,
-            "from": self.from_state,
-            "to": self.to_state,
-            "outcome": self.outcome,
-            "scenario": self.scenario,
-            "given": [o.to_dict() for o in self.given],
-            "then": [o.to_dict() for o in self.then],
-            "reasons": self.reasons,
-            "violations": self.violations,
-            "agent": self.agent.to_dict() if self.agent else None,
-            "prompt": self.prompt,
-        }
 
 
 class _PhaseAbort(Exception):
@@ -93,10 +46,6 @@ class _PhaseAbort(Exception):
     def __init__(self, result: AdvanceResult) -> None:
         super().__init__("; ".join(result.reasons))
         self.result = result
-
-
-def _emit(on_event: EventCallback, kind: Any, message: str, **data: Any) -> None:
-    on_event(AgentEvent(kind, message, data))
 
 
 class Engine:
@@ -135,7 +84,7 @@ class Engine:
         results: list[AdvanceResult] = []
         with ChangeLock(self.hub.root, self.change.id, command=trigger) as lock:
             if lock.taken_over is not None:
-                _emit(on_event, "warning", f"took over a stale lock left by {lock.taken_over.describe()}")
+                emit(on_event, "warning", f"took over a stale lock left by {lock.taken_over.describe()}")
             record = self.change.require_record()
             self._recover_interrupted(record, lock.taken_over, on_event)
             for _ in range(MAX_CHAIN):
@@ -222,7 +171,7 @@ class Engine:
             outcome = self.hub.steps.evaluate(text, ctx)
             outcomes.append(outcome)
             mark = "ok" if outcome.ok else "FAILED"
-            _emit(
+            emit(
                 on_event,
                 "step",
                 f"{kind} {text}: {mark}" + (f" ({outcome.reason})" if outcome.reason and not outcome.ok else ""),
@@ -340,7 +289,7 @@ class Engine:
             "session_id": flight.get("session_id"),
         }
         write_state(self.change.dir, record)
-        _emit(on_event, "warning", reason + "; running the phase again")
+        emit(on_event, "warning", reason + "; running the phase again")
 
     def _resume_session(self, phase: str, agent_name: str) -> str | None:
         for ev in reversed(read_history(self.change.dir)):
@@ -377,13 +326,13 @@ class Engine:
         holder: dict[str, AdvanceResult] = {}
 
         def check_given(sc: Scenario) -> bool:
-            _emit(on_event, "phase", f"checking: {sc.scenario}", scenario=sc.scenario, to=sc.to)
+            emit(on_event, "phase", f"checking: {sc.scenario}", scenario=sc.scenario, to=sc.to)
             outcomes = self._evaluate(sc.given, ctx, on_event, "given")
             given_by_scenario[id(sc)] = outcomes
             return all(o.ok for o in outcomes)
 
         def run_phase(sc: Scenario) -> None:
-            result = self._run_phase(
+            result = PhaseRun(self).run(
                 workflow, record, sc, trigger, given_by_scenario[id(sc)], agent_override, fresh, on_event
             )
             holder["result"] = result
@@ -448,235 +397,3 @@ class Engine:
             " (the reasons above go into the next prompt), or 'specflow history "
             f"{result.change_id}' for details"
         )
-
-    def _run_phase(
-        self,
-        workflow: Workflow,
-        record: dict[str, Any],
-        sc: Scenario,
-        trigger: str,
-        given: list[StepOutcome],
-        agent_override: str | None,
-        fresh: bool,
-        on_event: EventCallback,
-    ) -> AdvanceResult:
-        from specflow import journal
-        from specflow.actions import build_actions
-
-        state = record["state"]
-        target_def: StateDef = workflow.states[sc.to]
-        started = time.monotonic()
-        attempt = 1 + sum(
-            1
-            for ev in read_history(self.change.dir)
-            if ev.get("to") == sc.to and ev.get("outcome") in ("failed", "interrupted", "succeeded")
-        )
-        result = AdvanceResult(self.change.id, trigger, state, sc.to, "failed", sc.scenario, given=given)
-        event: dict[str, Any] = {
-            "trigger": trigger,
-            "scenario": sc.scenario,
-            "from": state,
-            "to": sc.to,
-            "attempt": attempt,
-            "given": [o.to_dict() for o in given],
-        }
-        flight = {
-            "trigger": trigger,
-            "from": state,
-            "to": sc.to,
-            "scenario": sc.scenario,
-            "started": now_iso(),
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "attempt": attempt,
-        }
-        record["in_flight"] = flight
-        write_state(self.change.dir, record)
-        _emit(on_event, "phase", f"{state} -> {sc.to}: {sc.scenario}", **{"from": state, "to": sc.to})
-
-        ws = self._workspaces(record)
-        reasons: list[str] = []
-        try:
-            if target_def.runs_agent:
-                reasons += self._run_agent(
-                    workflow, record, sc, ws, event, result, agent_override, fresh, on_event, flight
-                )
-            if not reasons:
-                ctx = self._context(record, phase=sc.to, workspaces=ws)
-                actions = build_actions() if target_def.actions else {}
-                done_actions = []
-                before = journal.snapshot(self.hub.openspec_dir, self.hub.root) if target_def.actions else {}
-                for name in target_def.actions:
-                    _emit(on_event, "phase", f"action {name}")
-                    try:
-                        summary = actions[name](ctx)
-                    except SpecflowError as exc:
-                        reasons.append(f"action {name} failed: {exc.message}")
-                        done_actions.append({"action": name, "ok": False, "reason": exc.message})
-                        break
-                    done_actions.append({"action": name, "ok": True, "summary": summary})
-                    self._relocate()
-                    ctx.change_dir = self.change.dir
-                if done_actions:
-                    event["actions"] = done_actions
-                    after = journal.snapshot(self.hub.openspec_dir, self.hub.root)
-                    journal.record(self.hub.root, self.change.id, journal.changed(before, after))
-                if not reasons:
-                    if result.agent is not None:
-                        # the attempt is not in history yet: let steps (e.g. cost budgets) see it
-                        ctx.extra["agent"] = result.agent.to_dict()
-                    result.then = self._evaluate(sc.then, ctx, on_event, "then")
-                    event["then"] = [o.to_dict() for o in result.then]
-                    reasons += [f"{o.text}: {o.reason}" for o in result.then if not o.ok]
-        except SpecflowError as exc:
-            reasons.append(exc.message)
-        except BaseException as exc:
-            # Ctrl-C or a bug: leave the in-flight record (status shows 'interrupted') and re-raise
-            if isinstance(exc, Exception):
-                self._finish(record, event, "failed", [f"internal error: {type(exc).__name__}: {exc}"], started, flight)
-            raise
-        result.reasons = reasons
-        result.outcome = "failed" if reasons else "succeeded"
-        if not reasons and target_def.final:
-            removed = self._cleanup_final(ws, on_event)
-            if removed:
-                event["worktrees_removed"] = [str(p) for p in removed]
-        result.event = self._finish(
-            record, event, result.outcome, reasons, started, flight, new_state=sc.to if not reasons else None
-        )
-        return result
-
-    def _run_agent(
-        self,
-        workflow: Workflow,
-        record: dict[str, Any],
-        sc: Scenario,
-        ws: Workspaces,
-        event: dict[str, Any],
-        result: AdvanceResult,
-        agent_override: str | None,
-        fresh: bool,
-        on_event: EventCallback,
-        flight: dict[str, Any],
-    ) -> list[str]:
-        from specflow.agents import get_adapter
-        from specflow.agents.base import AgentRequest
-
-        target_def = workflow.states[sc.to]
-        spec = target_def.gate
-        if spec.worktrees:
-            _emit(on_event, "phase", "preparing worktrees")
-            ws.ensure_worktrees(on_event)
-        gate = self._gate(workflow, sc.to, ws)
-        event["gate"] = gate.to_dict()
-        _emit(on_event, "phase", "gate: " + gate.describe().replace("\n", " "), gate=gate.to_dict())
-        checkpoint = ws.checkpoint(phase=sc.to, state=record["state"])
-        event["checkpoint"] = checkpoint.to_dict()
-        flight["checkpoint"] = checkpoint.number
-        _emit(on_event, "phase", f"checkpoint #{checkpoint.number}", checkpoint=checkpoint.number)
-        prompt, _ = self._render(workflow, record, sc, sc.to, ws, gate)
-        event["prompt_sha256"] = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
-        agent_name = agent_override or target_def.agent or self.hub.config.default_agent
-        agent_cfg = self._agent_config(agent_name)
-        resume = None if fresh else self._resume_session(sc.to, agent_name)
-        options: dict[str, Any] = dict(agent_cfg.options)
-        if agent_cfg.command is not None:
-            options["command"] = list(agent_cfg.command)
-        if agent_cfg.binary is not None:
-            options["binary"] = agent_cfg.binary
-        request = AgentRequest(
-            prompt=prompt,
-            cwd=ws.agent_cwd(worktrees=spec.worktrees),
-            gate=gate,
-            hub=self.hub.root,
-            change_id=self.change.id,
-            phase=sc.to,
-            transcript_dir=self.hub.root / ".specflow" / "transcripts" / self.change.id,
-            model=target_def.model or agent_cfg.model,
-            resume_session=resume,
-            max_turns=target_def.max_turns or agent_cfg.max_turns,
-            timeout=target_def.timeout or agent_cfg.timeout,
-            budget_usd=target_def.budget_usd or agent_cfg.budget_usd,
-            env=dict(agent_cfg.env),
-            options=options,
-        )
-        _emit(on_event, "phase", f"running agent {agent_name} ({agent_cfg.adapter})", agent=agent_name)
-        reasons: list[str] = []
-        records_before = snapshot_records(self.change.dir)
-        try:
-            adapter = get_adapter(agent_cfg.adapter)
-            agent_result = adapter.run(request, on_event)
-        except AgentError as exc:
-            agent_result = AgentResult(status="crashed", error=exc.message)
-        tampered = restore_records(self.change.dir, records_before)
-        result.agent = agent_result
-        event["agent"] = {"name": agent_name, "adapter": agent_cfg.adapter, **agent_result.to_dict()}
-        if agent_result.session_id:
-            flight["session_id"] = agent_result.session_id
-        if not agent_result.ok:
-            reasons.append(f"agent {agent_name}: {agent_result.error or agent_result.status}")
-        report = ws.audit(checkpoint, gate)
-        event["gate_violations"] = list(report.to_dict().get("violations", [])) + tampered
-        result.violations = event["gate_violations"]
-        if not report.ok:
-            _emit(on_event, "warning", report.summary(), violations=result.violations)
-            reasons.append("the agent wrote outside its gate (put back): " + report.summary())
-        if tampered:
-            paths = ", ".join(v["path"] for v in tampered)
-            _emit(on_event, "warning", f"the agent changed specflow's records ({paths}); put back")
-            reasons.append(f"the agent changed specflow's own records (put back): {paths}")
-        if not reasons and target_def.record:
-            from specflow import journal
-
-            path = self.change.dir / target_def.record
-            atomic_write(
-                path,
-                agent_result.final_text if agent_result.final_text.endswith("\n") else agent_result.final_text + "\n",
-            )
-            journal.record_files(self.hub.root, self.change.id, [path])
-            event["record"] = str(path.relative_to(self.hub.root))
-        return reasons
-
-    def _relocate(self) -> None:
-        """After an action (archive) moved the change folder, follow it."""
-        if self.change.dir.is_dir():
-            return
-        archived = self.hub.archived_dir(self.change.id)
-        if archived is not None:
-            self.change.dir = archived
-
-    def _cleanup_final(self, ws: Workspaces, on_event: EventCallback) -> list[Path]:
-        if not self.change.archived:
-            return []
-        removed = ws.remove_worktrees()
-        if removed:
-            _emit(on_event, "phase", f"removed {len(removed)} worktree(s); branches kept")
-        return removed
-
-    def _finish(
-        self,
-        record: dict[str, Any],
-        event: dict[str, Any],
-        outcome: str,
-        reasons: list[str],
-        started: float,
-        flight: dict[str, Any],
-        new_state: str | None = None,
-    ) -> dict[str, Any]:
-        self._relocate()
-        record["in_flight"] = None
-        if new_state is not None:
-            record["state"] = new_state
-            record["last_failure"] = None
-        else:
-            record["last_failure"] = {
-                "phase": event.get("to"),
-                "reasons": reasons,
-                "at": now_iso(),
-                "session_id": (event.get("agent") or {}).get("session_id"),
-            }
-        write_state(self.change.dir, record)
-        event["outcome"] = outcome
-        event["reasons"] = reasons
-        event["duration_s"] = round(time.monotonic() - started, 3)
-        return append_event(self.change.dir, event)

@@ -32,7 +32,7 @@ from specflow.state import append_event, now_iso, read_history, read_state, writ
 if TYPE_CHECKING:
     from specflow.agents.base import EventCallback
     from specflow.config import HubConfig
-    from specflow.engine import AdvanceResult
+    from specflow.results import AdvanceResult
     from specflow.steps import StepRegistry
     from specflow.workflow import Workflow
 
