@@ -135,15 +135,19 @@ def read_history(change_dir: Path) -> list[dict[str, Any]]:
 def summarize_costs(events: list[dict[str, Any]]) -> dict[str, Any]:
     """Cost and tokens per phase and in total, summed over every recorded agent attempt."""
     phases: dict[str, dict[str, Any]] = {}
-    total: dict[str, Any] = {"cost_usd": 0.0, "tokens": {}, "attempts": 0, "duration_s": 0.0}
+    total: dict[str, Any] = {"cost_usd": 0.0, "tokens": {}, "attempts": 0, "priced": 0, "duration_s": 0.0}
     for ev in events:
         agent = ev.get("agent")
         if not isinstance(agent, dict):
             continue
         phase = str(ev.get("to") or "?")
-        bucket = phases.setdefault(phase, {"cost_usd": 0.0, "tokens": {}, "attempts": 0, "duration_s": 0.0})
+        bucket = phases.setdefault(
+            phase, {"cost_usd": 0.0, "tokens": {}, "attempts": 0, "priced": 0, "duration_s": 0.0}
+        )
         for acc in (bucket, total):
             acc["attempts"] += 1
+            # "priced": attempts whose agent reported a cost (a command agent reports none)
+            acc["priced"] += isinstance(agent.get("cost_usd"), (int, float))
             acc["cost_usd"] += float(agent.get("cost_usd") or 0.0)
             acc["duration_s"] += float(agent.get("duration_s") or 0.0)
             for k, v in (agent.get("tokens") or {}).items():

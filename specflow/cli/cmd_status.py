@@ -46,7 +46,7 @@ def _progress(st: dict[str, Any], hub_root: Path) -> str:
 
 def _fmt_cost(st: dict[str, Any]) -> str:
     total = st["cost"]["total"]
-    if not total["attempts"]:
+    if not total.get("priced"):
         return "-"
     return f"${total['cost_usd']:.2f}"
 
