@@ -17,27 +17,25 @@ import os
 import shutil
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from specflow.agents.base import EventCallback, ignore_event
-from specflow.audit import GITLINK, AuditReport, Violation, audit, put_back
+from specflow.audit import AuditReport, Violation, audit
 from specflow.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace, WorkspaceKind
 from specflow.config import HubConfig
 from specflow.errors import GitError
 from specflow.gates import GatePolicy
 from specflow.git import GitRepo, find_git_dirs
-from specflow.state import append_event, read_state, write_state
+from specflow.merging import MergeResult
+from specflow.revert import RevertResult
 from specflow.worktrees import (
     Layout,
     RepoTarget,
     WorkspaceError,
-    base_of,
     branch_name,
     check_clean,
     create_worktree,
-    open_source,
     plan_targets,
     remove_worktree,
     run_setup,
@@ -54,75 +52,6 @@ __all__ = [
 ]
 
 CHECKOUT_SUFFIX = "@checkout"
-MERGE_MESSAGE = "specflow: merge change {id}"
-
-
-@dataclass(frozen=True)
-class RevertResult:
-    """What a revert did: the checkpoint restored, the one taken first (to undo it), the files."""
-
-    change_id: str
-    to: int
-    undo: int
-    from_state: str
-    to_state: str
-    restored: dict[str, list[str]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "change": self.change_id,
-            "to": self.to,
-            "undo_checkpoint": self.undo,
-            "from": self.from_state,
-            "state": self.to_state,
-            "restored": {k: list(v) for k, v in self.restored.items()},
-            "notes": list(self.notes),
-            "errors": list(self.errors),
-        }
-
-    def summary(self) -> str:
-        n = sum(len(v) for v in self.restored.values())
-        text = (
-            f"restored checkpoint #{self.to}: {n} file(s) put back, state {self.from_state} -> {self.to_state};"
-            f" undo with 'specflow revert {self.change_id} --to {self.undo}'"
-        )
-        return text
-
-
-@dataclass(frozen=True)
-class MergeResult:
-    """One repo's merge: ``merged``, ``already merged`` or ``nothing to merge``."""
-
-    repo: str
-    branch: str
-    base: str
-    status: str
-    commit: str | None = None
-    files: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "repo": self.repo,
-            "branch": self.branch,
-            "base": self.base,
-            "status": self.status,
-            "commit": self.commit,
-            "files": self.files,
-        }
-
-
-@dataclass
-class _MergePlan:
-    target: RepoTarget
-    repo: GitRepo
-    base: str
-    base_sha: str
-    branch_sha: str
-    tree: str
-    checkout: Path | None
-    files: int
 
 
 class Workspaces:
@@ -389,341 +318,31 @@ class Workspaces:
                 continue
         return policies
 
-    # -- revert ---------------------------------------------------------------------------
+    # -- revert, review and merge (specflow.revert, specflow.merging) ----------------------
 
     def revert(self, to: int | None = None) -> RevertResult:
-        """Restore every workspace to checkpoint ``to`` (default: the latest) and the state it recorded.
+        """Restore every workspace to checkpoint ``to`` (default: the latest); see ``specflow.revert``."""
+        from specflow.revert import revert
 
-        The present is checkpointed first, so the revert itself can be reverted.  Refuses, each
-        case with its own message, where it would discard commits specflow did not make.  The
-        caller holds the change's lock.
-        """
-        checkpoints = self.checkpoints()
-        if not checkpoints:
-            raise WorkspaceError(
-                f"change '{self.change_id}' has no checkpoint to revert to",
-                fix="checkpoints are taken before every agent turn; advance the change first",
-            )
-        if to is None:
-            target = checkpoints[-1]
-        else:
-            found = [cp for cp in checkpoints if cp.number == to]
-            if not found:
-                known = ", ".join(str(cp.number) for cp in checkpoints)
-                raise WorkspaceError(
-                    f"change '{self.change_id}' has no checkpoint #{to} (it has: {known})",
-                    fix=f"pick one of them; 'specflow checkpoints {self.change_id}' lists them",
-                )
-            target = found[0]
-        change_dir = self.hub / "openspec" / "changes" / self.change_id
-        if not change_dir.is_dir():
-            raise WorkspaceError(
-                f"change '{self.change_id}' is archived (or gone): its folder {change_dir} does not exist",
-                fix="a revert restores an open change; restore the archived folder with git first",
-            )
-        record = read_state(change_dir)
-        if record is None:
-            raise WorkspaceError(
-                f"change '{self.change_id}' is not managed by specflow (no .specflow/state.json)",
-                fix=f"put it under a workflow with 'specflow adopt {self.change_id}'",
-            )
-        present = {ws.key: ws for ws in self.workspaces()}
-        moves = self._revert_checks(target, checkpoints, present)
-        undo = self.checkpoint(phase="revert", state=str(record["state"]), reason=f"before revert to #{target.number}")
-        restored: dict[str, list[str]] = {}
-        notes: list[str] = []
-        errors: list[str] = []
-        for key, snap in target.workspaces.items():
-            ws = present[key]
-            if key in moves:
-                ws.repo.reset_mixed(moves[key])
-            now_tree = undo.workspaces[key].tree
-            changes = [
-                c
-                for c in ws.repo.diff_trees(snap.tree, now_tree)
-                if not ws.ignored(c.path)
-                and not self._other_change(ws, c.path)
-                and GITLINK not in (c.old_mode, c.new_mode)  # nested repositories are never touched
-            ]
-            errors += put_back(ws, changes, snap.tree)
-            if changes:
-                restored[key] = [c.path for c in changes]
-            head_now = ws.repo.head_file()[0]
-            if ws.kind != "worktree" and snap.head.ref and head_now == snap.head.ref:
-                tip = undo.workspaces[key].head.sha
-                if tip and tip != snap.head.sha:
-                    notes.append(
-                        f"{key}: {snap.head.describe()} has commits made since checkpoint #{target.number};"
-                        " they are kept, their changes are undone in the working tree only"
-                    )
-        for key in present:
-            if key not in target.workspaces:
-                notes.append(f"{key}: did not exist at checkpoint #{target.number}; left as it is")
-        old_state = str(record["state"])
-        record["state"] = target.state
-        write_state(change_dir, record)
-        append_event(
-            change_dir,
-            {
-                "trigger": "revert",
-                "from": old_state,
-                "to": target.state,
-                "outcome": "reverted",
-                "checkpoint": target.number,
-                "undo_checkpoint": undo.number,
-                "restored": {k: len(v) for k, v in restored.items()},
-            },
-        )
-        return RevertResult(
-            self.change_id, target.number, undo.number, old_state, target.state, restored, notes, errors
-        )
-
-    def _other_change(self, ws: Workspace, rel: str) -> bool:
-        """True for hub paths inside another change's folder: a revert leaves them alone."""
-        if ws.kind != "hub" or not rel.startswith("openspec/changes/"):
-            return False
-        parts = rel.split("/")
-        if len(parts) < 4:
-            return False
-        if parts[2] == "archive":
-            return not parts[3].endswith(self.change_id) if len(parts) > 4 else False
-        return parts[2] != self.change_id
-
-    def _revert_checks(
-        self, target: Checkpoint, checkpoints: Sequence[Checkpoint], present: dict[str, Workspace]
-    ) -> dict[str, str]:
-        """Refuse what would lose work; return worktrees whose branch must move back (key -> sha)."""
-        moves: dict[str, str] = {}
-        for key, snap in target.workspaces.items():
-            ws = present.get(key)
-            if ws is None:
-                raise WorkspaceError(
-                    f"{key} ({snap.path}) existed at checkpoint #{target.number} but is gone now",
-                    fix="recreate it (advancing into a worktree phase recreates worktrees), or pick a later checkpoint",
-                )
-            doing = ws.repo.operation_in_progress()
-            if doing:
-                raise WorkspaceError(
-                    f"{doing} is in progress in {key} ({ws.path})",
-                    fix=f"finish it or abort it (e.g. git -C {ws.path} merge --abort), then revert",
-                )
-            ref, detached = ws.repo.head_file()
-            if snap.head.ref and ref != snap.head.ref:
-                now = ref.removeprefix("refs/heads/") if ref else f"a detached HEAD ({(detached or '')[:10]})"
-                raise WorkspaceError(
-                    f"HEAD of {key} ({ws.path}) is on {now}; at checkpoint #{target.number} it was on"
-                    f" {snap.head.describe()}",
-                    fix=f"switch back first (git -C {ws.path} switch {snap.head.describe()});"
-                    " a revert does not move HEAD to another branch",
-                )
-            if not snap.head.ref and (ref is not None or detached != snap.head.sha):
-                raise WorkspaceError(
-                    f"HEAD of {key} ({ws.path}) moved since checkpoint #{target.number}"
-                    f" (it was {snap.head.describe()})",
-                    fix=f"put it back first (git -C {ws.path} switch --detach {snap.head.sha})",
-                )
-            if ws.kind != "worktree" or not snap.head.ref or not snap.head.sha:
-                continue
-            now_sha = ws.repo.resolve(snap.head.ref)
-            if now_sha is None or now_sha == snap.head.sha:
-                continue
-            branch = snap.head.describe()
-            # the commits the move would take off the branch (none when it only moves forward)
-            commits = ws.repo.commits(f"{snap.head.sha}..{now_sha}")
-            merges = [c for c in commits if c.is_merge]
-            if merges:
-                raise WorkspaceError(
-                    f"reverting {key} to checkpoint #{target.number} would discard the merge commit"
-                    f" {merges[0].describe()} on {branch}",
-                    fix=f"undo a merge with git yourself (git -C {ws.path} reset --keep <commit>),"
-                    " or pick a later checkpoint",
-                )
-            made = self._agent_commits(key, ws, target, checkpoints)
-            foreign = [c for c in commits if c.sha not in made]
-            if foreign:
-                shown = "; ".join(c.describe() for c in foreign[:3]) + (" ..." if len(foreign) > 3 else "")
-                raise WorkspaceError(
-                    f"reverting {key} to checkpoint #{target.number} would discard {len(foreign)}"
-                    f" commit(s) on {branch} that specflow did not make: {shown}",
-                    fix=f"keep them on a branch (git -C {ws.path} branch keep-{self.change_id} {now_sha[:10]})"
-                    f" and move {branch} back yourself (git -C {ws.path} reset --keep {snap.head.sha[:10]}),"
-                    " or pick a later checkpoint",
-                )
-            moves[key] = snap.head.sha
-        return moves
-
-    def _agent_commits(
-        self, key: str, ws: Workspace, target: Checkpoint, checkpoints: Sequence[Checkpoint]
-    ) -> set[str]:
-        """Commits an agent made on ``key``'s branch during audited turns since ``target``."""
-        made: set[str] = set()
-        for cp in checkpoints:
-            if cp.number < target.number or key not in cp.workspaces:
-                continue
-            snap = cp.workspaces[key]
-            after = self.store.read_audit(cp.number).get(str(ws.repo_id), {}).get(snap.head.ref or "")
-            if snap.head.sha and after and after != snap.head.sha:
-                made.update(ws.repo.rev_list(f"{snap.head.sha}..{after}"))
-        return made
-
-    # -- review and merge -----------------------------------------------------------------
-
-    def _select(self, repo: str | None) -> list[RepoTarget]:
-        targets = self.targets()
-        if repo is None:
-            return targets
-        chosen = [t for t in targets if t.name == repo]
-        if not chosen:
-            names = ", ".join(t.name for t in targets) or "none"
-            raise WorkspaceError(
-                f"repo '{repo}' is not affected by change '{self.change_id}' (affected: {names})",
-                fix=f"pick one of them, or add it: specflow repos {self.change_id} add {repo}",
-            )
-        return chosen
+        return revert(self, to)
 
     def diff(self, repo: str | None = None, stat: bool = False) -> str:
-        """The change's work against its base in every affected repo, uncommitted work included."""
-        parts: list[str] = []
-        for target in self._select(repo):
-            source = open_source(target)
-            if not source.branch_exists(target.branch):
-                parts.append(f"== {target.name}: no work yet (branch {target.branch} does not exist)\n")
-                continue
-            base = base_of(self.layout, target, source)
-            fork = source.merge_base(base, target.branch) or base
-            if target.exists:
-                ws = Workspace(
-                    target.name, "worktree", Path(os.path.realpath(target.worktree)), GitRepo.open(target.worktree)
-                )
-                new = self.store.snapshot(ws)
-                where = str(target.worktree)
-            else:
-                new = target.branch
-                where = f"branch {target.branch}"
-            body = source.diff(fork, new, stat=stat)
-            parts.append(f"== {target.name}: {target.branch} against {base} ({where})\n{body}")
-        return "\n".join(parts)
+        """The change's work against its base, in every repo (or ``repo``); see ``specflow.merging``."""
+        from specflow.merging import diff
+
+        return diff(self, repo, stat)
 
     def merge(self) -> list[MergeResult]:
-        """Merge each change branch into its base with a merge commit naming the change.
+        """Merge each change branch into its base; see ``specflow.merging``."""
+        from specflow.merging import merge
 
-        Every repo is checked first (uncommitted work, a dirty base checkout, conflicts), so a
-        refusal leaves nothing half-merged.  The caller holds the change's lock.
-        """
-        results: list[MergeResult] = []
-        plans: list[_MergePlan] = []
-        for target in self.targets():
-            source = open_source(target)
-            base = base_of(self.layout, target, source)
-            branch_sha = source.resolve(f"refs/heads/{target.branch}")
-            base_sha = source.resolve(f"refs/heads/{base}")
-            if branch_sha is None or base_sha is None:
-                results.append(MergeResult(target.name, target.branch, base, "nothing to merge"))
-                continue
-            if target.exists:
-                dirty = GitRepo.open(target.worktree).status()
-                if dirty:
-                    raise WorkspaceError(
-                        f"the worktree of '{target.name}' has {len(dirty)} uncommitted change(s): " + _shown(dirty),
-                        fix=f"commit them on {target.branch}: git -C {target.worktree} add -A &&"
-                        f" git -C {target.worktree} commit -m '...'; then merge again",
-                    )
-            if source.is_ancestor(branch_sha, base_sha):
-                results.append(MergeResult(target.name, target.branch, base, "already merged"))
-                continue
-            preview = source.merge_preview(base_sha, branch_sha)
-            where = target.worktree if target.exists else source.root
-            if not preview.clean:
-                raise WorkspaceError(
-                    f"merging {target.branch} into {base} in '{target.name}' would conflict in: "
-                    + ", ".join(preview.conflicts[:10]),
-                    fix=f"merge {base} into the branch and resolve there (git -C {where} merge {base}),"
-                    f" commit, then run 'specflow merge {self.change_id}' again",
-                )
-            changed = source.diff_trees(base_sha, preview.tree)
-            checkout = next((w.path for w in source.worktrees() if w.branch == base), None)
-            if checkout is not None:
-                self._check_base_checkout(target, base, GitRepo.open(checkout), changed)
-            plans.append(_MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed)))
-        done: list[_MergePlan] = []
-        message = MERGE_MESSAGE.format(id=self.change_id)
-        for plan in plans:
-            try:
-                if plan.checkout is not None:
-                    GitRepo.open(plan.checkout).merge_no_ff(plan.target.branch, message)
-                else:
-                    commit = plan.repo.commit_tree_as_user(plan.tree, [plan.base_sha, plan.branch_sha], message)
-                    plan.repo.update_refs([f"update refs/heads/{plan.base} {commit} {plan.base_sha}"], message=message)
-            except Exception as exc:
-                self._undo_merges(done)
-                detail = getattr(exc, "message", str(exc))
-                raise WorkspaceError(
-                    f"merging {plan.target.branch} into {plan.base} in '{plan.target.name}' failed: {detail};"
-                    " every merge of this run was undone",
-                    fix="fix the cause git names above, then run the merge again",
-                ) from None
-            done.append(plan)
-            commit_sha = plan.repo.resolve(f"refs/heads/{plan.base}")
-            results.append(
-                MergeResult(plan.target.name, plan.target.branch, plan.base, "merged", commit_sha, plan.files)
-            )
-        return results
-
-    def _check_base_checkout(self, target: RepoTarget, base: str, checkout: GitRepo, changed: Sequence[Any]) -> None:
-        """Refuse a dirty base checkout (specflow's own change folders in the hub do not count)."""
-        touched = {c.path for c in changed}
-        dirty = []
-        for line in checkout.status(untracked=False):
-            path = line[3:]
-            staged = line[0] not in (" ", "?")
-            if not staged and path.startswith("openspec/") and path not in touched:
-                continue
-            dirty.append(line)
-        if dirty:
-            raise WorkspaceError(
-                f"the checkout of {base} in '{target.name}' ({checkout.root}) has uncommitted changes: "
-                + _shown(dirty),
-                fix=f"commit or stash them (git -C {checkout.root} status), then merge again",
-            )
-        blocked = [c.path for c in changed if c.status == "A" and (checkout.root / c.path).exists()]
-        if blocked:
-            raise WorkspaceError(
-                f"the merge would overwrite untracked files in {checkout.root}: " + ", ".join(blocked[:5]),
-                fix="move them away (or commit them), then merge again",
-            )
-
-    @staticmethod
-    def _undo_merges(done: Sequence[_MergePlan]) -> None:
-        for plan in reversed(done):
-            if plan.checkout is not None:
-                GitRepo.open(plan.checkout).reset_keep(plan.base_sha)
-            else:
-                plan.repo.update_refs([f"update refs/heads/{plan.base} {plan.base_sha}"])
+        return merge(self)
 
     def merged(self) -> dict[str, str | None]:
-        """For each affected repo: None when its branch is merged into its base, else why not."""
-        out: dict[str, str | None] = {}
-        for target in self.targets():
-            source = open_source(target)
-            base = base_of(self.layout, target, source)
-            branch_sha = source.resolve(f"refs/heads/{target.branch}")
-            if branch_sha is None:
-                out[target.name] = None  # never worked on: nothing to merge
-                continue
-            if target.exists and GitRepo.open(target.worktree).status():
-                out[target.name] = f"the worktree of {target.name} has uncommitted work"
-                continue
-            if source.is_ancestor(branch_sha, f"refs/heads/{base}"):
-                out[target.name] = None
-                continue
-            ahead = len(source.rev_list(f"refs/heads/{base}..{branch_sha}"))
-            out[target.name] = f"{target.branch} is not merged into {base} in {target.name} ({ahead} commit(s) ahead)"
-        return out
+        """Each affected repo's merge state; see ``specflow.merging``."""
+        from specflow.merging import merged
 
-
-def _shown(lines: Sequence[str], n: int = 5) -> str:
-    shown = ", ".join(line[3:] for line in lines[:n])
-    return shown + (f" and {len(lines) - n} more" if len(lines) > n else "")
+        return merged(self)
 
 
 def for_change(change: Any) -> Workspaces:
