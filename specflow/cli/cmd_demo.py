@@ -53,7 +53,7 @@ class DemoPrinter:
     def __call__(self, event: DemoEvent) -> None:
         if self.quiet:
             return
-        from specflow.cli.render import LiveProgress, say
+        from specflow.cli.render import LiveProgress, heading, say
 
         kind = event.kind
         if kind == "agent":
@@ -67,14 +67,7 @@ class DemoPrinter:
             self.close()
             self.section += 1
             self.ctx.out("")
-            if self.ctx.fancy:
-                from rich.markup import escape
-
-                self.ctx.console().rule(f"[bold]{self.section}. {escape(event.message)}[/bold]", align="left")
-            else:
-                title = f"{self.section}. {event.message}"
-                self.ctx.out(title)
-                self.ctx.out("-" * len(title))
+            heading(self.ctx, f"{self.section}. {event.message}")
             return
         if kind == "command":
             say(self.ctx, f"  $ {event.message}", "bold cyan")

@@ -43,6 +43,17 @@ def styled(ctx: CliContext, text: str, style: str) -> str:
     return f"[{style}]{escape(text)}[/{style}]"
 
 
+def heading(ctx: CliContext, title: str) -> None:
+    """A section heading: a rule on a terminal, an underlined line otherwise."""
+    if ctx.fancy:
+        from rich.markup import escape
+
+        ctx.console().rule(f"[bold]{escape(title)}[/bold]", align="left")
+    else:
+        ctx.out(title)
+        ctx.out("-" * len(title))
+
+
 def say(ctx: CliContext, text: str, style: str | None = None) -> None:
     if ctx.fancy:
         from rich.markup import escape
