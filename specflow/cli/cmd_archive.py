@@ -61,15 +61,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             record = {}
         if not isinstance(record, dict):
             record = {}
-        diag = {
-            "severity": "error",
-            "code": "archive_managed_by_workflow",
-            "message": f"change '{args.id}' is under workflow '{record.get('workflow')}' (state"
-            f" '{record.get('state')}'), so it is archived by its workflow, not by hand",
-            "fix": f"run 'specflow advance {args.id}' to reach the archive phase, which merges the"
-            " deltas and files the change away",
-        }
-        return _refuse(ctx, args.json, diag, str(hub_root), [])
+        return _archive_managed(args, ctx, record, hub_root)
     try:
         result = archive_change(
             hub_root,
@@ -104,3 +96,34 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.out("Specs updated successfully." if result.specs_updated else "Specs already in sync; no files changed.")
     ctx.out(f"Change '{result.change}' archived as '{result.archived_as}'.")
     return 0
+
+
+def _archive_managed(args: argparse.Namespace, ctx: CliContext, record: dict[str, Any], hub_root: Any) -> int:
+    """A change under a workflow is archived by its workflow's archive transition, never by hand.
+
+    Where the workflow allows archiving from the change's state, this runs that transition (as
+    ``specflow advance <id> --to <archive state>``: its given steps, its agent, the archive action,
+    the history); anywhere else it refuses and says where archiving is allowed from.
+    """
+    from specflow.cli.cmd_advance import run_trigger
+
+    hub = ctx.open_hub()
+    workflow = hub.workflow(record.get("workflow"))
+    state = str(record.get("state"))
+    targets = [name for name, st in workflow.states.items() if "openspec-archive" in st.actions]
+    sources = sorted({src for sc in workflow.scenarios if sc.to in targets for src in workflow.sources_of(sc)})
+    here = [sc for sc in workflow.scenarios_from(state, "advance") if sc.to in targets]
+    if not here:
+        where = ", ".join(repr(s) for s in sources) or "no state"
+        diag = {
+            "severity": "error",
+            "code": "archive_managed_by_workflow",
+            "message": f"change '{args.id}' is under workflow '{workflow.name}' in state '{state}';"
+            f" the workflow archives it from {where}",
+            "fix": f"run 'specflow advance {args.id}' until it reaches {where}, then archive it",
+        }
+        return _refuse(ctx, args.json, diag, str(hub_root), [])
+    run_args = argparse.Namespace(
+        id=args.id, to=here[0].to, agent=None, dry_run=False, fresh=False, json=args.json, quiet=args.json
+    )
+    return run_trigger(run_args, ctx, "advance")

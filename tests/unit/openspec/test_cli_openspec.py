@@ -90,17 +90,25 @@ def test_archive_text(tree: Tree, cli: Cli) -> None:
     assert "Change 'good' archived as '" in out
 
 
-def test_archive_refuses_a_managed_change(tree: Tree, cli: Cli) -> None:
+def test_archive_of_a_managed_change_goes_through_its_workflow(tree: Tree, cli: Cli) -> None:
     _project(tree)
     d = tree.root / "openspec" / "changes" / "good" / ".specflow"
     d.mkdir()
-    (d / "state.json").write_text(json.dumps({"workflow": "openspec", "state": "apply"}))
+    (d / "state.json").write_text(json.dumps({"workflow": "openspec", "state": "propose"}))
     code, _, err = cli("-C", tree.root, "archive", "good", "--yes")
     assert code == 1
-    assert "under workflow 'openspec' (state 'apply')" in err and "specflow advance good" in err
+    assert "under workflow 'openspec' in state 'propose'; the workflow archives it from 'apply'" in err
+    assert "specflow advance good" in err
     assert (tree.root / "openspec" / "changes" / "good").is_dir()
     code, out, _ = cli("-C", tree.root, "archive", "good", "--yes", "--json")
     assert json.loads(out)["status"][0]["code"] == "archive_managed_by_workflow"
+    # from 'apply' the archive is the workflow's own transition, guarded by its given steps
+    (d / "state.json").write_text(json.dumps({"workflow": "openspec", "state": "apply"}))
+    code, _, err = cli("-C", tree.root, "archive", "good", "--yes")
+    assert code == 1
+    assert "cannot advance 'good' from 'apply' to 'archive'" in err
+    assert "the branches are merged" in err
+    assert (tree.root / "openspec" / "changes" / "good").is_dir()
 
 
 def test_adopt(tree: Tree, cli: Cli) -> None:
