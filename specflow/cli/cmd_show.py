@@ -8,7 +8,6 @@ file is printed as written, as ``openspec show`` does.
 from __future__ import annotations
 
 import argparse
-import difflib
 from typing import Any
 
 from specflow.cli.context import CliContext
@@ -37,22 +36,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from specflow.openspec import show as listing
 
     root = ctx.open_hub().root
-    changes = discovery.change_ids(root / "openspec" / "changes")
-    specs = discovery.spec_ids(root / "openspec" / "specs")
-    is_change, is_spec = args.item in changes, args.item in specs
-    kind = args.type or ("change" if is_change else "spec" if is_spec else None)
-    if kind is None or (args.type == "change" and not is_change) or (args.type == "spec" and not is_spec):
-        close = difflib.get_close_matches(args.item, changes + specs, n=5)
-        message = f"Unknown item '{args.item}'." + (f" Did you mean: {', '.join(close)}?" if close else "")
-        return _fail(ctx, args.json, "unknown_item", message)
-    if args.type is None and is_change and is_spec:
-        return _fail(
-            ctx,
-            args.json,
-            "ambiguous_item",
-            f"Ambiguous item '{args.item}' matches both a change and a spec.",
-            "Pass --type change|spec.",
-        )
+    kind, problem = discovery.resolve_item(root, args.item, args.type, type_must_match=True)
+    if problem is not None or kind is None:
+        code, message, fix = problem or ("unknown_item", f"Unknown item '{args.item}'.", None)
+        return _fail(ctx, args.json, code, message, fix)
     if kind == "change":
         from specflow.cli.cmd_status import detail, show_detail
         from specflow.errors import StateError

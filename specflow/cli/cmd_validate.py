@@ -7,7 +7,6 @@ item fails (with ``--strict``, WARNINGs fail too).
 from __future__ import annotations
 
 import argparse
-import difflib
 from typing import Any
 
 from specflow.cli.context import CliContext
@@ -81,23 +80,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         )
         return 1
 
-    change_list = discovery.change_ids(root / "openspec" / "changes")
-    spec_list = discovery.spec_ids(root / "openspec" / "specs")
-    is_change = args.item in change_list
-    is_spec = args.item in spec_list
-    kind = args.type or ("change" if is_change else "spec" if is_spec else None)
-    if kind is None:
-        close = difflib.get_close_matches(args.item, change_list + spec_list, n=5)
-        message = f"Unknown item '{args.item}'." + (f" Did you mean: {', '.join(close)}?" if close else "")
-        return _status_error(ctx, args.json, "unknown_item", message)
-    if args.type is None and is_change and is_spec:
-        return _status_error(
-            ctx,
-            args.json,
-            "ambiguous_item",
-            f"Ambiguous item '{args.item}' matches both a change and a spec.",
-            "Pass --type change|spec.",
-        )
+    kind, problem = discovery.resolve_item(root, args.item, args.type)
+    if problem is not None or kind is None:
+        code, message, fix = problem or ("unknown_item", f"Unknown item '{args.item}'.", None)
+        return _status_error(ctx, args.json, code, message, fix)
     parts = [args.item] if kind == "change" else args.item.split("/")
     if any(p in ("", ".", "..") or "\\" in p for p in parts) or (kind == "change" and "/" in args.item):
         label = "Change name" if kind == "change" else "Spec id"

@@ -216,3 +216,31 @@ def describe_nested(name: str, nested: list[str]) -> str:
         " openspec/specs/ only. Rename each nested change to a flat name (for example"
         f' "{example}").'
     )
+
+
+def resolve_item(
+    root: Path, item: str, type_: str | None, *, type_must_match: bool = False
+) -> tuple[str | None, tuple[str, str, str | None] | None]:
+    """Whether ``item`` names a change or a spec, as ``openspec show`` / ``validate`` decide.
+
+    Returns ``(kind, None)``, or ``(None, (code, message, fix))`` for an unknown or ambiguous item.
+    With ``type_must_match``, ``--type`` naming the wrong kind is an unknown item too (``show``).
+    """
+    import difflib
+
+    changes = change_ids(root / "openspec" / "changes")
+    specs = spec_ids(root / "openspec" / "specs")
+    is_change, is_spec = item in changes, item in specs
+    kind = type_ or ("change" if is_change else "spec" if is_spec else None)
+    wrong_type = type_must_match and ((type_ == "change" and not is_change) or (type_ == "spec" and not is_spec))
+    if kind is None or wrong_type:
+        close = difflib.get_close_matches(item, changes + specs, n=5)
+        message = f"Unknown item '{item}'." + (f" Did you mean: {', '.join(close)}?" if close else "")
+        return None, ("unknown_item", message, None)
+    if type_ is None and is_change and is_spec:
+        return None, (
+            "ambiguous_item",
+            f"Ambiguous item '{item}' matches both a change and a spec.",
+            "Pass --type change|spec.",
+        )
+    return kind, None
