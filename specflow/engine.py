@@ -71,7 +71,7 @@ class Engine:
 
         on_event = on_event or ignore_event
         record = self.change.require_record()
-        workflow = self.hub.workflow(record.get("workflow"))
+        workflow = self._workflow_of(record)
         if to is not None and to not in workflow.states:
             raise TransitionError(
                 f"unknown state {to!r} in workflow {workflow.name!r}",
@@ -86,7 +86,7 @@ class Engine:
             if lock.taken_over is not None:
                 emit(on_event, "warning", f"took over a stale lock left by {lock.taken_over.describe()}")
             record = self.change.require_record()
-            self._recover_interrupted(record, lock.taken_over, on_event)
+            self._recover_interrupted(workflow, record, on_event)
             for _ in range(MAX_CHAIN):
                 record = self.change.require_record()
                 state = record["state"]
@@ -103,10 +103,23 @@ class Engine:
                     break
         return results
 
+    def _workflow_of(self, record: dict[str, Any]) -> Workflow:
+        """The change's workflow, checked to know the state the change is in."""
+        from specflow.errors import StateError
+
+        workflow = self.hub.workflow(record.get("workflow"))
+        if record["state"] not in workflow.states:
+            raise StateError(
+                f"change '{self.change.id}' is in state {record['state']!r}, which workflow"
+                f" {workflow.name!r} ({workflow.source}) does not define; known: {', '.join(workflow.states)}",
+                fix="restore the workflow's state, or set 'state' in the change's .specflow/state.json to a known one",
+            )
+        return workflow
+
     def render_prompt(self, state: str | None = None) -> str:
         """The prompt of phase ``state`` (default: the next ``advance`` target), without running it."""
         record = self.change.require_record()
-        workflow = self.hub.workflow(record.get("workflow"))
+        workflow = self._workflow_of(record)
         scenario: Scenario | None = None
         if state is None:
             candidates = workflow.scenarios_from(record["state"], "advance")
@@ -259,7 +272,7 @@ class Engine:
             prompt=prompt,
         )
 
-    def _recover_interrupted(self, record: dict[str, Any], taken_over: Any, on_event: EventCallback) -> None:
+    def _recover_interrupted(self, workflow: Workflow, record: dict[str, Any], on_event: EventCallback) -> None:
         flight = record.get("in_flight")
         if not flight:
             return
@@ -268,6 +281,15 @@ class Engine:
             f"the previous attempt ({flight.get('from')} -> {flight.get('to')}, started"
             f" {flight.get('started')} by {who}) was interrupted"
         )
+        violations = self._audit_interrupted(workflow, record, flight)
+        if violations:
+            emit(
+                on_event,
+                "warning",
+                f"put back {len(violations)} write(s) made outside the interrupted phase's gate"
+                f" ({', '.join(str(v.get('path')) for v in violations)}); 'specflow checkpoints"
+                f" {self.change.id}' lists the snapshot taken before, to restore with 'specflow revert'",
+            )
         append_event(
             self.change.dir,
             {
@@ -278,6 +300,7 @@ class Engine:
                 "attempt": flight.get("attempt"),
                 "started": flight.get("started"),
                 "checkpoint": flight.get("checkpoint"),
+                "gate_violations": violations,
                 "reasons": [reason],
             },
         )
@@ -290,6 +313,23 @@ class Engine:
         }
         write_state(self.change.dir, record)
         emit(on_event, "warning", reason + "; running the phase again")
+
+    def _audit_interrupted(self, workflow: Workflow, record: dict[str, Any], flight: dict[str, Any]) -> list[Any]:
+        """Audit the workspaces of an attempt that was killed mid-agent against its checkpoint."""
+        number, phase = flight.get("checkpoint"), flight.get("to")
+        if number is None or phase not in workflow.states:
+            return []
+        ws = self._workspaces(record)
+        checkpoint = next((cp for cp in ws.checkpoints() if cp.number == number), None)
+        if checkpoint is None:
+            return []
+        # what is put back may include edits made by hand since the kill: keep them recoverable
+        saved = ws.checkpoint(phase=str(phase), state=record["state"], reason="before auditing an interrupted attempt")
+        report = ws.audit(checkpoint, self._gate(workflow, str(phase), ws))
+        violations = list(report.to_dict().get("violations", []))
+        for v in violations:
+            v["detail"] = f"{v.get('detail', '')}; the state before this was saved as checkpoint #{saved.number}"
+        return violations
 
     def _resume_session(self, phase: str, agent_name: str) -> str | None:
         for ev in reversed(read_history(self.change.dir)):

@@ -130,11 +130,14 @@ def run_hook(
             raise GuardInputError(f"the hook input is not JSON: {exc}") from None
         if not isinstance(hook_input, dict):
             raise GuardInputError("the hook input is not a JSON object")
-    except GuardInputError as exc:
+        decision = decide(hook_input, gate)
+    except (GuardInputError, RecursionError) as exc:
         # Exit code 2 blocks the call; Claude Code hands stderr to the model.
         stderr.write(f"{GUARD_PREFIX} refused: specflow guard could not check this call: {exc}\n")
         return 2
-    decision = decide(hook_input, gate)
+    except Exception as exc:  # a guard that fails open is no guard: any surprise refuses the call
+        stderr.write(f"{GUARD_PREFIX} refused: specflow guard failed on this call ({type(exc).__name__}: {exc})\n")
+        return 2
     if decision is not None:
         stdout.write(json.dumps(decision.to_hook_output()) + "\n")
     return 0

@@ -166,6 +166,8 @@ class PhaseRun:
         checkpoint = ws.checkpoint(phase=sc.to, state=record["state"])
         event["checkpoint"] = checkpoint.to_dict()
         flight["checkpoint"] = checkpoint.number
+        # persisted, so a run killed from here on is audited against it by the next advance
+        write_state(self.change.dir, record)
         emit(on_event, "phase", f"checkpoint #{checkpoint.number}", checkpoint=checkpoint.number)
         prompt, _ = self.engine._render(workflow, record, sc, sc.to, ws, gate)
         event["prompt_sha256"] = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
@@ -201,6 +203,12 @@ class PhaseRun:
             agent_result = adapter.run(request, on_event)
         except AgentError as exc:
             agent_result = AgentResult(status="crashed", error=exc.message)
+        except BaseException:
+            # interrupted (Ctrl-C, SIGTERM): the adapter has stopped the agent; still put back
+            # whatever it wrote outside its gate before giving up
+            restore_records(self.change.dir, records_before)
+            ws.audit(checkpoint, gate)
+            raise
         tampered = restore_records(self.change.dir, records_before)
         result.agent = agent_result
         event["agent"] = {"name": agent_name, "adapter": agent_cfg.adapter, **agent_result.to_dict()}

@@ -78,6 +78,27 @@ def edit_rules(gate: GatePolicy) -> list[str]:
     return list(dict.fromkeys(rules))
 
 
+_LOCAL_PARTS = ("cache", "journal", "locks", "logs", "transcripts", "workspaces")
+
+
+def protected_rules(gate: GatePolicy) -> list[str]:
+    """``Edit(...)`` deny rules for what no gate ever allows: specflow's records and ``.git``.
+
+    Deny rules beat allow rules, so even with the hook switched off an allow rule for a change
+    folder or a worktree cannot reach its ``.specflow/`` records or a repository's git data.
+    """
+    if gate.read_only:
+        return []
+    hub = gate.hub.as_posix().rstrip("/")
+    # the hub's .specflow/ also holds the worktrees the agent may write, so deny its other parts
+    rules = [f"Edit(/{hub}/.specflow/{part}/**)" for part in _LOCAL_PARTS]
+    rules += [f"Edit(/{hub}/openspec/changes/**/.specflow/**)", f"Edit(/{hub}/.git/**)"]
+    for root in gate.worktrees:
+        rules.append(f"Edit({_rule_path(root)}/.git)")
+        rules.append(f"Edit({_rule_path(root)}/**/.git/**)")
+    return rules
+
+
 def add_dirs(gate: GatePolicy, cwd: Path) -> list[Path]:
     """Folders outside the working directory the agent must reach: the hub, then writable roots."""
     cwd = _real(cwd)
@@ -94,10 +115,12 @@ def add_dirs(gate: GatePolicy, cwd: Path) -> list[Path]:
 def guard_command(python: str, gate_file: Path) -> str:
     """The hook's shell command: specflow's guard under this Python, isolated from the cwd.
 
-    ``-I`` keeps the working directory (which the agent can write) off ``sys.path``, so a
-    ``specflow/`` folder in the workspace cannot replace the guard.
+    ``-P`` keeps the working directory (which the agent can write) off ``sys.path``, so a
+    ``specflow/`` folder in the workspace cannot replace the guard, while site-packages (user
+    installs too) stay importable.  ``|| exit 2``: if the guard cannot even start, Claude Code
+    is told to refuse the call (any other exit code would let it through).
     """
-    return f"{shlex.quote(python)} -I -m specflow.guard --gate {shlex.quote(str(gate_file))}"
+    return f"{shlex.quote(python)} -P -m specflow.guard --gate {shlex.quote(str(gate_file))} || exit 2"
 
 
 def hook_settings(command: str) -> dict[str, Any]:
@@ -139,7 +162,7 @@ def build_phase_settings(
     permissions: dict[str, Any] = {
         "defaultMode": PERMISSION_MODE,
         "allow": list(dict.fromkeys(allow)),
-        "deny": list(dict.fromkeys(extra_deny)),
+        "deny": list(dict.fromkeys([*protected_rules(gate), *extra_deny])),
         "disableBypassPermissionsMode": "disable",
     }
     settings: dict[str, Any] = {"permissions": permissions}

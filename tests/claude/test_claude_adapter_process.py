@@ -146,7 +146,8 @@ def test_the_command_line_settings_and_environment(
     settings = json.loads(rec["settings"])
     assert settings["permissions"]["allow"] == [f"Edit(/{hub.resolve()}/openspec/changes/add-x/**)", "Bash"]
     command = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
-    assert command.startswith(f"{sys.executable} -I -m specflow.guard --gate ")
+    assert command.startswith(f"{sys.executable} -P -m specflow.guard --gate ")
+    assert command.endswith(" || exit 2")
     assert GatePolicy.from_json(rec["gate"]) == req.gate
     assert rec["env"] == {
         "SPECFLOW_GATE": req.gate.to_json(),

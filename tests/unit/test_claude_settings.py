@@ -98,14 +98,19 @@ def test_options_narrow_bash_and_add_rules_but_never_write_rules(hub: Path) -> N
     )
     perms = ps.settings["permissions"]
     assert perms["allow"] == [f"Edit(/{hub}/openspec/changes/add-x/**)", "Bash(npm test:*)"]
-    assert perms["deny"] == ["WebFetch"]
+    assert perms["deny"][-1] == "WebFetch"
+    # specflow's records and git's data are denied whatever the allow rules say
+    assert f"Edit(/{hub}/openspec/changes/**/.specflow/**)" in perms["deny"]
+    assert f"Edit(/{hub}/.specflow/locks/**)" in perms["deny"]
+    assert f"Edit(/{hub}/.git/**)" in perms["deny"]
+    assert not any(rule.startswith(f"Edit(/{hub}/.specflow/worktrees") for rule in perms["deny"])
 
 
 def test_the_hook_runs_specflow_guard_isolated(tmp_path: Path) -> None:
     gate_file = tmp_path / "dir with space" / "gate.json"
     command = guard_command(sys.executable, gate_file)
     argv = shlex.split(command)
-    assert argv == [sys.executable, "-I", "-m", "specflow.guard", "--gate", str(gate_file)]
+    assert argv == [sys.executable, "-P", "-m", "specflow.guard", "--gate", str(gate_file), "||", "exit", "2"]
     hub = tmp_path / "hub"
     ps = build_phase_settings(GatePolicy(hub=hub, read_only=True), hub, hook_command=command)
     (entry,) = ps.settings["hooks"]["PreToolUse"]

@@ -262,3 +262,64 @@ def test_show_and_status_give_cost_per_phase(hub: HubFixture, cli: Any) -> None:
     assert doc["specflow"]["cost"]["total"]["cost_usd"] == 0.75
     code, out, _ = cli("-C", hub.root, "status")
     assert "$0.75" in out.splitlines()[1]
+
+
+ESCAPE_AND_HANG = (
+    "import os, pathlib, sys, time\nsys.stdin.read()\n"
+    "if 'AGENT_PIDFILE' not in os.environ:\n    print('notes')\n    raise SystemExit(0)\n"
+    "pathlib.Path(os.environ['SPECFLOW_HUB'], 'outside.txt').write_text('sneaky')\n"
+    "pathlib.Path(os.environ['AGENT_PIDFILE']).write_text(str(os.getpid()))\n"
+    "time.sleep(60)\n"
+)
+
+
+def _start_escaping_advance(hub: HubFixture, tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    import os
+    import time
+
+    hub.agent("scripted", ESCAPE_AND_HANG)
+    pidfile = tmp_path / "agent.pid"
+    subprocess.run([sys.executable, "-m", "specflow", "-C", str(hub.root), "new", "add-login"], check=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "specflow", "-C", str(hub.root), "advance", "add-login"],
+        env={**os.environ, "AGENT_PIDFILE": str(pidfile)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pidfile.exists(), "the agent never started"
+    assert (hub.root / "outside.txt").exists()
+    return proc, pidfile
+
+
+def test_a_terminated_run_still_puts_back_out_of_gate_writes(hub: HubFixture, tmp_path: Path) -> None:
+    import signal
+
+    proc, _ = _start_escaping_advance(hub, tmp_path)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert not (hub.root / "outside.txt").exists()
+
+
+def test_a_killed_run_is_audited_by_the_next_advance(hub: HubFixture, tmp_path: Path, cli: Any) -> None:
+    import os
+    import signal
+
+    proc, pidfile = _start_escaping_advance(hub, tmp_path)
+    proc.kill()  # SIGKILL: no chance to clean up
+    proc.communicate(timeout=30)
+    os.killpg(int(pidfile.read_text()), signal.SIGKILL)
+    assert (hub.root / "outside.txt").exists()
+    code, _, err = cli("-C", hub.root, "advance", "add-login")
+    assert code == 0, err
+    assert not (hub.root / "outside.txt").exists()
+    events = [
+        json.loads(line)
+        for line in (hub.root / "openspec/changes/add-login/.specflow/history.jsonl").read_text().splitlines()
+    ]
+    interrupted = next(e for e in events if e["outcome"] == "interrupted")
+    assert [v["path"] for v in interrupted["gate_violations"]] == ["outside.txt"]

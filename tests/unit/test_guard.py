@@ -184,3 +184,23 @@ def test_cli_guard_in_process(
     monkeypatch.delenv(GATE_ENV)
     assert main(["guard"]) == 2
     assert "no gate" in capsys.readouterr().err
+
+
+def test_a_guard_that_fails_inside_refuses_the_call(tmp_path: Path) -> None:
+    """Any surprise while judging (here a NUL byte in the path) blocks the call: exit 2."""
+    import io
+    import json as _json
+
+    from specflow.gates import GatePolicy
+    from specflow.guard import run_hook
+
+    gate = GatePolicy(hub=tmp_path, write_globs=("a/**",))
+    hook_input = {
+        "tool_name": "Write",
+        "tool_input": {"file_path": str(tmp_path / "a" / "x\x00y")},
+        "cwd": str(tmp_path),
+    }
+    err = io.StringIO()
+    code = run_hook(io.StringIO(_json.dumps(hook_input)), io.StringIO(), err, environ={"SPECFLOW_GATE": gate.to_json()})
+    assert code == 2
+    assert "refused" in err.getvalue()
