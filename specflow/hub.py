@@ -182,7 +182,7 @@ class Hub:
         try:
             meta = ["schema: spec-driven", f"created: {date.today().isoformat()}"]
             if goal:
-                meta.append(f"goal: {json.dumps(goal)}")
+                meta.append(f"goal: {json.dumps(goal, ensure_ascii=False)}")
             (d / ".openspec.yaml").write_text("\n".join(meta) + "\n", encoding="utf-8")
             record: dict[str, Any] = {
                 "workflow": wf.name,

@@ -5,6 +5,7 @@ Every key documented in the README under "Templates" is built here.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,15 @@ def _read(path: Path) -> str:
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         return ""
     return text if len(text) <= _MAX_DOC else text[:_MAX_DOC] + "\n[... truncated ...]\n"
+
+
+def _as_list(value: Any) -> list[str]:
+    """A rule set as a list of strings: one string is one rule; a list keeps its items."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None]
+    return [str(value)]
 
 
 def _openspec_config(hub_root: Path) -> dict[str, Any]:
@@ -123,14 +133,18 @@ def build_context(
         last_failure = {"reasons": list(failure.get("reasons") or []), "at": failure.get("at")}
     os_cfg = _openspec_config(hub_root)
     # rules for the artifacts this phase writes: every rule set, keyed by artifact id
-    rules = {str(k): [str(r) for r in (v or [])] for k, v in (os_cfg["rules"] or {}).items()}
+    rules = {str(k): _as_list(v) for k, v in (os_cfg["rules"] or {}).items()}
     given = list(scenario.given) if scenario else []
     then = list(scenario.then) if scenario else []
     meta_goal = ""
     meta = _read(change.dir / ".openspec.yaml")
     m = re.search(r"^goal:\s*(.+)$", meta, re.MULTILINE)
     if m:
-        meta_goal = m.group(1).strip().strip('"').strip("'")
+        raw = m.group(1).strip()
+        try:
+            meta_goal = str(json.loads(raw)) if raw.startswith('"') else raw.strip("'")
+        except ValueError:
+            meta_goal = raw.strip('"').strip("'")
     return {
         "change": {
             "id": change.id,

@@ -62,6 +62,8 @@ class PromptRenderer:
         path = self.find(name) or name
         line: int | None = None
         if isinstance(exc, TemplateSyntaxError):
+            # the error may lie in a template this one imports or includes
+            path = exc.filename or (self.find(exc.name) if exc.name else None) or path
             line = exc.lineno
             return TemplateError(
                 f"template syntax error: {exc.message}",
@@ -86,16 +88,38 @@ class PromptRenderer:
             msg = f"{type(exc).__name__}: {msg}"
         return TemplateError(msg, file=path, line=line, fix=fix)
 
-    def check(self, name: str) -> None:
-        """Parse template ``name`` (raises ``TemplateError`` on a syntax error)."""
-        from jinja2 import TemplateNotFound, TemplateSyntaxError
+    def check(self, name: str) -> list[str]:
+        """Parse template ``name`` and every template it imports or includes.
 
-        try:
-            self.env.get_template(name)
-        except TemplateNotFound:
-            raise TemplateError(f"template {name!r} not found", fix="create it in openspec/templates/") from None
-        except TemplateSyntaxError as exc:
-            raise self._wrap(exc, name) from None
+        Returns the names checked; raises ``TemplateError`` naming the file and line of a syntax
+        error, or a missing template.
+        """
+        from jinja2 import TemplateNotFound, TemplateSyntaxError, meta
+
+        seen: list[str] = []
+        todo = [name]
+        while todo and len(seen) < 100:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.append(current)
+            path = self.find(current)
+            if path is None:
+                raise TemplateError(
+                    f"template {current!r} not found" + (f" (used by {name!r})" if current != name else ""),
+                    fix="create it in openspec/templates/",
+                )
+            try:
+                self.env.get_template(current)
+                ast = self.env.parse(path.read_text(encoding="utf-8"), current, str(path))
+            except TemplateNotFound as exc:
+                raise TemplateError(
+                    f"template {exc.name!r} not found", fix="create it in openspec/templates/"
+                ) from None
+            except TemplateSyntaxError as exc:
+                raise self._wrap(exc, name) from None
+            todo.extend(t for t in meta.find_referenced_templates(ast) if isinstance(t, str))
+        return seen
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         """Render template ``name`` with ``context``."""

@@ -33,11 +33,25 @@ def state_dir(change_dir: Path) -> Path:
     return change_dir / STATE_DIR
 
 
+_UMASK: list[int] = []
+
+
+def _umask() -> int:
+    """The process umask, read once (reading it means setting it, so not on every write)."""
+    if not _UMASK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        _UMASK.append(mask)
+    return _UMASK[0]
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` so readers see the old or the new file, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes 0600 files; give the file the mode a plain write would (0666 & ~umask)
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()
@@ -99,8 +113,11 @@ def append_event(change_dir: Path, event: dict[str, Any]) -> dict[str, Any]:
     line = json.dumps(record, sort_keys=True, default=str) + "\n"
     path = change_dir / STATE_DIR / HISTORY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = "\n" + line  # a torn last line (a crash mid-write) must not swallow this event
         os.write(fd, line.encode("utf-8"))
         os.fsync(fd)
     finally:
@@ -109,26 +126,26 @@ def append_event(change_dir: Path, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_history(change_dir: Path) -> list[dict[str, Any]]:
-    """Every history event, oldest first.  A torn last line (a crash mid-write) is skipped."""
+    """Every history event, oldest first.
+
+    A line that is not JSON (a write torn by a crash) is skipped rather than fatal: one bad line
+    must not lock a person out of a change's history or of ``specflow status``.
+    """
     path = change_dir / STATE_DIR / HISTORY_FILE
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return []
     events: list[dict[str, Any]] = []
-    lines = text.splitlines()
-    for i, line in enumerate(lines, 1):
+    for line in text.splitlines():
         if not line.strip():
             continue
         try:
-            events.append(json.loads(line))
+            event = json.loads(line)
         except json.JSONDecodeError:
-            if i == len(lines):
-                continue  # torn final write
-            raise StateError(
-                f"{path}:{i}: corrupted history line",
-                fix="remove or repair that line; history is append-only JSON lines",
-            ) from None
+            continue
+        if isinstance(event, dict):
+            events.append(event)
     return events
 
 

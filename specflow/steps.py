@@ -221,7 +221,11 @@ def _import_user_module(name: str, hub_root: Path) -> None:
         sys.path.insert(0, root)
     try:
         module = sys.modules.get(name)
-        if module is not None and getattr(module, "__file__", None) and not str(module.__file__).startswith(root):
+        if (
+            module is not None
+            and getattr(module, "__file__", None)
+            and not Path(str(module.__file__)).is_relative_to(root)
+        ):
             importlib.reload(module)  # a module of the same name from another hub
         elif module is None:
             importlib.import_module(name)
@@ -230,6 +234,17 @@ def _import_user_module(name: str, hub_root: Path) -> None:
             f"specflow.yaml: steps: cannot import module {name!r}: {exc}",
             fix=f"make {name!r} importable from the hub ({hub_root}) or installed in this environment",
         ) from exc
+    except SyntaxError as exc:
+        raise StepError(
+            f"{exc.filename}:{exc.lineno}: step module {name!r} has a syntax error: {exc.msg}",
+            fix="fix the module named under 'steps:' in specflow.yaml",
+        ) from None
+    except Exception as exc:
+        raise StepError(
+            f"step module {name!r} failed while being imported: {type(exc).__name__}: {exc}",
+            fix="fix the module named under 'steps:' in specflow.yaml (run 'python -c \"import "
+            f"{name}\"' in the hub to see the traceback)",
+        ) from None
     finally:
         if added:
             sys.path.remove(root)

@@ -391,16 +391,19 @@ def load_workflow(
 
 def _template_dependencies(wf: Workflow, hub_root: Path) -> list[Path]:
     """The files template lookup depended on: each hit, and each earlier candidate (absent)."""
+    from specflow.prompts import PromptRenderer
     from specflow.resources import search_path
 
+    renderer = PromptRenderer(hub_root)
     deps: list[Path] = []
     for st in wf.states.values():
         if st.prompt is None:
             continue
-        for d in search_path("templates", hub_root):
-            deps.append(d / st.prompt)
-            if (d / st.prompt).is_file():
-                break
+        for used in renderer.check(st.prompt):  # the template and what it imports
+            for d in search_path("templates", hub_root):
+                deps.append(d / used)
+                if (d / used).is_file():
+                    break
     return deps
 
 
@@ -439,8 +442,27 @@ def available_workflows(hub_root: Path | None) -> dict[str, Path]:
 
 
 def load_workflow_by_name(name: str, hub_root: Path | None, **kwargs: Any) -> Workflow:
-    """Find and load workflow ``name``."""
-    return load_workflow(find_workflow(name, hub_root), hub_root=hub_root, **kwargs)
+    """Find and load workflow ``name``; the file's ``workflow:`` must be that name.
+
+    Changes record the name, and later runs find the file by it: a copied file that kept
+    another workflow's name would silently run under the other one.
+    """
+    path = find_workflow(name, hub_root)
+    wf = load_workflow(path, hub_root=hub_root, **kwargs)
+    if wf.name != name:
+        import re
+
+        text = path.read_text(encoding="utf-8", errors="replace")
+        m = re.search(r"^workflow\s*:", text, re.MULTILINE)
+        line = text.count("\n", 0, m.start()) + 1 if m else None
+        raise WorkflowError(
+            f"the file of workflow {name!r} names itself {wf.name!r}",
+            file=path,
+            line=line,
+            key_path="workflow",
+            fix=f"set 'workflow: {name}' in {path.name}, or rename the file to {wf.name}.yaml",
+        )
+    return wf
 
 
 def mermaid(wf: Workflow, current: str | None = None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 
 class _Model(BaseModel):
@@ -49,6 +49,18 @@ class StateSchema(_Model):
     budget_usd: float | None = Field(default=None, gt=0)
     actions: StrTuple = ()
     final: bool = False
+
+    @field_validator("record")
+    @classmethod
+    def _record_in_change_folder(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = v.replace("\\", "/").split("/")
+        if v.startswith("/") or ".." in parts or ".specflow" in parts or not v.strip():
+            raise ValueError(
+                f"record {v!r} must be a file inside the change folder (relative, no '..', not in .specflow/)"
+            )
+        return v
 
 
 class ScenarioSchema(_Model):

@@ -126,6 +126,10 @@ def load_yaml(path: Path) -> YamlDoc:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DefinitionError(f"file not found: {path}") from None
+    except IsADirectoryError:
+        raise DefinitionError(
+            f"{path} is a folder, not a YAML file", fix="name the file, e.g. openspec/workflows/team.yaml"
+        ) from None
     except UnicodeDecodeError as exc:
         raise DefinitionError(f"not UTF-8 text: {exc}", file=path) from None
     return parse_yaml(text, path)

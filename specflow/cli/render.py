@@ -18,12 +18,14 @@ def table(ctx: CliContext, headers: Sequence[str], rows: Sequence[Sequence[Any]]
     """A table: rich on a terminal, aligned plain columns otherwise."""
     if ctx.fancy:
         from rich.table import Table
+        from rich.text import Text
 
         t = Table(title=title, show_edge=False, header_style="bold")
         for h in headers:
             t.add_column(h)
         for r in rows:
-            t.add_row(*[str(c) for c in r])
+            # data is shown as written (a glob like 'src/[ab]*.py' is not markup); styled cells are Text
+            t.add_row(*[c if isinstance(c, Text) else Text(str(c)) for c in r])
         ctx.console().print(t)
         return
     cells = [[str(h) for h in headers], *[[str(c) for c in r] for r in rows]]
@@ -34,13 +36,13 @@ def table(ctx: CliContext, headers: Sequence[str], rows: Sequence[Sequence[Any]]
         ctx.out("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
-def styled(ctx: CliContext, text: str, style: str) -> str:
-    """``text`` wrapped in rich markup on a terminal, unchanged otherwise."""
+def styled(ctx: CliContext, text: str, style: str) -> Any:
+    """A table cell: ``text`` in ``style`` on a terminal (a rich ``Text``), plain text otherwise."""
     if not ctx.fancy:
         return text
-    from rich.markup import escape
+    from rich.text import Text
 
-    return f"[{style}]{escape(text)}[/{style}]"
+    return Text(text, style=style)
 
 
 def heading(ctx: CliContext, title: str) -> None:

@@ -163,6 +163,10 @@ def archive_action(ctx: StepContext) -> str:
     """Archive the change with ``--yes`` semantics; raise ``OpenSpecError`` on refusal."""
     from specflow.openspec.archive import archive_change
 
+    if not (ctx.hub_root / "openspec" / "changes" / ctx.change_id).is_dir():
+        done = change_is_archived(ctx)
+        if isinstance(done, StepResult) and done.ok:  # an earlier attempt archived it, then failed
+            return f"already {done.reason}"
     result = archive_change(ctx.hub_root, ctx.change_id, yes=True)
     return result.summary()
 

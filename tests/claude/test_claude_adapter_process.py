@@ -39,7 +39,9 @@ if log:
     if content:
         hooks = json.loads(content).get("hooks", {}).get("PreToolUse", [{}])[0].get("hooks", [{}])
         command = hooks[0].get("command", "")
-        gate_file = command.rsplit(" ", 1)[-1].strip("'")
+        import shlex
+        words = shlex.split(command)
+        gate_file = words[words.index("--gate") + 1]
         gate = open(gate_file).read() if os.path.exists(gate_file) else None
     record = {"argv": args, "stdin": sys.stdin.read(), "cwd": os.getcwd(), "settings": content, "gate": gate,
               "env": {k: os.environ.get(k) for k in ("SPECFLOW_GATE", "SPECFLOW_PHASE", "SPECFLOW_CHANGE",

@@ -19,6 +19,7 @@ from specflow.state import append_event, read_history, read_state, summarize_cos
 def test_state_round_trip_and_corruption(tmp_path: Path) -> None:
     assert read_state(tmp_path) is None
     write_state(tmp_path, {"state": "draft", "workflow": "mini"})
+    assert (tmp_path / ".specflow" / "state.json").stat().st_mode & 0o777 == 0o666 & ~_current_umask()
     data = read_state(tmp_path)
     assert data is not None and data["state"] == "draft" and data["version"] == 1
     assert not [p for p in (tmp_path / ".specflow").iterdir() if p.name.endswith(".tmp")]
@@ -40,6 +41,10 @@ def test_history_appends_and_skips_a_torn_last_line(tmp_path: Path) -> None:
         fh.write('{"trigger": "adv')
     events = read_history(tmp_path)
     assert [e["trigger"] for e in events] == ["advance", "advance"]
+    # the next event starts on a line of its own: the torn write swallows nothing
+    append_event(tmp_path, {"trigger": "approve"})
+    append_event(tmp_path, {"trigger": "approve"})
+    assert [e["trigger"] for e in read_history(tmp_path)] == ["advance", "advance", "approve", "approve"]
     costs = summarize_costs(events)
     assert costs["total"]["cost_usd"] == 0.75
     assert costs["phases"]["a"]["tokens"] == {"input_tokens": 15}
@@ -66,3 +71,9 @@ def test_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     )
     with ChangeLock(tmp_path, "add-x") as lock:
         assert lock.taken_over is not None and lock.taken_over.pid == dead_pid
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

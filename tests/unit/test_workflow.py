@@ -210,3 +210,31 @@ def test_validated_workflow_is_cached_and_invalidated_by_edits(wdir: Path) -> No
     (wdir / "openspec" / "templates" / "p.md.j2").unlink()
     with pytest.raises(WorkflowError, match=r"template 'p\.md\.j2' not found"):
         load_workflow(p, hub_root=wdir, registry=REGISTRY, actions={})
+
+
+def test_errors_in_imported_templates_name_that_template(wdir: Path) -> None:
+    (wdir / "openspec" / "templates" / "_parts.md.j2").write_text("ok\n{% if %}\n")
+    (wdir / "openspec" / "templates" / "p.md.j2").write_text('{% import "_parts.md.j2" as parts %}Hello\n')
+    with pytest.raises(TemplateError) as info:
+        load(wdir, GOOD)
+    assert str(info.value).startswith(f"{wdir}/openspec/templates/_parts.md.j2:2: template syntax error")
+
+
+def test_a_workflow_file_must_carry_its_own_name(wdir: Path) -> None:
+    from specflow.workflow import load_workflow_by_name
+
+    (wdir / "openspec" / "workflows" / "team.yaml").write_text(GOOD)  # still says 'workflow: t'
+    with pytest.raises(WorkflowError) as info:
+        load_workflow_by_name("team", wdir, registry=REGISTRY, actions={})
+    assert info.value.message == (
+        f"{wdir}/openspec/workflows/team.yaml:1: workflow: the file of workflow 'team' names itself 't'"
+    )
+
+
+@pytest.mark.parametrize("record", ["../../etc/x", "/tmp/x", ".specflow/history.jsonl"])
+def test_record_must_stay_in_the_change_folder(wdir: Path, record: str) -> None:
+    err = error_of(
+        wdir, GOOD.replace("    workspace: read-only\n", f"    workspace: read-only\n    record: {record}\n", 1)
+    )
+    assert err.key_path == "states.explore.record"
+    assert "must be a file inside the change folder" in err.detail
