@@ -35,7 +35,7 @@ from specflow.errors import GitError
 from specflow.gates import GatePolicy
 from specflow.git import Head, IndexEntry, TreeChange
 
-ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head"]
+ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git"]
 GITLINK = "160000"  # a nested repository, as git records it
 
 
@@ -117,14 +117,18 @@ def audit(
     report = AuditReport(checkpoint.number)
     local = store.read_local(checkpoint.number)
     present = [ws for ws in workspaces if ws.key in checkpoint.workspaces]
-    restored_heads = _audit_refs(store, checkpoint, present, policy, own_branch, local, report)
     foreign_cache: list[list[GatePolicy]] = []
     journal_cache: list[dict[str, set[str | None]]] = []
 
-    def by_other_engine(ws: Workspace, change: TreeChange) -> bool:
+    def journaled() -> dict[str, set[str | None]]:
         if not journal_cache:
             journal_cache.append(engine_writes())
-        hashes = journal_cache[0].get(change.path)
+        return journal_cache[0]
+
+    restored_heads = _audit_refs(store, checkpoint, present, policy, own_branch, local, report, journaled)
+
+    def by_other_engine(ws: Workspace, change: TreeChange) -> bool:
+        hashes = journaled().get(change.path)
         if not hashes:
             return False
         from specflow.journal import content_hash
@@ -139,6 +143,11 @@ def audit(
     for ws in present:
         snap = checkpoint.workspaces[ws.key]
         tree = store.snapshot(ws)
+        for rel in ws.repo.unindexable:
+            if not policy.allows_real(Path(os.path.realpath(ws.path / rel))):
+                report.violations.append(
+                    Violation(ws.key, rel, "added", "a git repository without commits, outside the gate; remove it")
+                )
         bad: list[TreeChange] = []
         for change in ws.repo.diff_trees(snap.tree, tree):
             if ws.ignored(change.path) or change.old_mode == GITLINK:
@@ -206,8 +215,13 @@ def _audit_refs(
     own_branch: str,
     local: dict[str, Any],
     report: AuditReport,
+    journaled: Callable[[], dict[str, set[str | None]]] = dict,
 ) -> set[str]:
-    """Undo moved HEADs and branch changes; return the workspaces whose HEAD or branch was put back."""
+    """Undo moved HEADs and branch changes; return the workspaces whose HEAD or branch was put back.
+
+    Other changes' branches (``specflow/<other>``) are theirs to audit, and a branch an other
+    change's engine moved (a merge it journaled) is left where that engine put it.
+    """
     restored: set[str] = set()
     own_ref = f"refs/heads/{own_branch}"
     own_may_move = bool(policy.worktrees)
@@ -233,6 +247,10 @@ def _audit_refs(
             old, new = before.get(name), tips.get(name)
             if old == new or (name == own_ref and own_may_move and new is not None):
                 continue
+            if name.startswith("refs/heads/specflow/") and name != own_ref:
+                continue  # another change's branch: that change's own audit judges it
+            if new is not None and new in journaled().get(f"ref:{ws.repo_id}:{name}", set()):
+                continue  # another change's engine moved it (specflow merge)
             branch = name.removeprefix("refs/heads/")
             owner = _checked_out_by(present, ws.repo_id, name) or ws.key
             keep = f"{REJECTED_ROOT}/{store.change_id}/{checkpoint.number}/{branch}"
@@ -443,3 +461,74 @@ def _umask() -> int:
     except (OSError, ValueError):
         pass
     return 0o022
+
+
+# -- git's own files ---------------------------------------------------------------------------
+
+# Files inside a repository's git folder that change what git (and so specflow) does: config
+# (core.fsmonitor, core.hooksPath, aliases), excludes (which hide files from every snapshot),
+# attributes and hooks.  No gate allows writing them.
+_GIT_FILES = ("config", "config.worktree", "info/exclude", "info/attributes")
+
+
+def snapshot_git_files(workspaces: Sequence[Workspace]) -> dict[str, str | None]:
+    """The bytes (base64) of every sensitive git file of ``workspaces``, keyed by absolute path."""
+    import base64
+
+    paths: set[Path] = set()
+    for ws in workspaces:
+        for folder in {ws.repo.common_dir, ws.repo.git_dir}:
+            paths.update(folder / name for name in _GIT_FILES)
+            hooks = folder / "hooks"
+            if hooks.is_dir():
+                paths.update(p for p in hooks.iterdir() if p.is_file())
+        dotgit = ws.path / ".git"
+        if dotgit.is_file():
+            paths.add(dotgit)
+    out: dict[str, str | None] = {}
+    for p in sorted(paths):
+        try:
+            out[str(p)] = base64.b64encode(p.read_bytes()).decode("ascii")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            out[str(p)] = None
+    return out
+
+
+def _read_b64(path: Path) -> str | None:
+    import base64
+
+    try:
+        return base64.b64encode(path.read_bytes()).decode("ascii")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def audit_git_files(before: dict[str, str | None], report: AuditReport) -> None:
+    """Put back every sensitive git file changed since ``before`` (a snapshot); remove new hooks."""
+    import base64
+
+    now = {path: _read_b64(Path(path)) for path in before}
+    for hooks in {Path(path).parent for path in before if Path(path).parent.name == "hooks"}:
+        if hooks.is_dir():
+            now.update({str(p): _read_b64(p) for p in hooks.iterdir() if p.is_file() and str(p) not in now})
+    for path in sorted(set(before) | set(now)):
+        old, new = before.get(path), now.get(path)
+        if old == new or (path not in before and new is None):
+            continue
+        target = Path(path)
+        if not target.parent.is_dir():
+            continue  # the whole folder is gone (a deleted worktree): it is made again as a whole
+        try:
+            if old is None:
+                target.unlink()
+                detail = "created in git's own folder; removed"
+            else:
+                mode = target.stat().st_mode if target.exists() else None
+                target.write_bytes(base64.b64decode(old))
+                if mode is not None:
+                    os.chmod(target, mode)
+                detail = "git's own file changed; put back" if new is not None else "git's own file deleted; restored"
+        except OSError as exc:
+            report.errors.append(f"could not put back {path}: {exc}")
+            continue
+        report.violations.append(Violation("git", path, "git", detail))

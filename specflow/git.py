@@ -10,6 +10,7 @@ or imports GitPython.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
@@ -182,6 +183,9 @@ class MergePreview:
     conflicts: tuple[str, ...]
 
 
+_UNINDEXABLE = re.compile(r"^error: '(.+?)/?' does not have a commit checked out$", re.MULTILINE)
+
+
 def find_git_dirs(root: Path) -> tuple[Path, Path] | None:
     """``(git_dir, common_dir)`` of the working tree whose top is ``root``, read without git."""
     dotgit = root / ".git"
@@ -215,6 +219,8 @@ class GitRepo:
         self.root = root
         self.git_dir = git_dir
         self.common_dir = common_dir
+        self.unindexable: list[str] = []
+        """Nested repositories without a commit that the last ``snapshot`` had to leave out."""
 
     def __repr__(self) -> str:
         return f"GitRepo({str(self.root)!r})"
@@ -437,7 +443,17 @@ class GitRepo:
                 shutil.copy2(seed, index)  # keep the mtime: git's racy-clean check relies on it
         else:
             index.unlink(missing_ok=True)
-        self.run("add", "-A", "--", ".", *(f":(exclude,glob){g}" for g in exclude), index=index)
+        proc = run_git(
+            ["add", "-A", "--ignore-errors", "--", ".", *(f":(exclude,glob){g}" for g in exclude)],
+            self.root,
+            env={"GIT_INDEX_FILE": str(index)},
+            check=False,
+        )
+        # a nested repository without a commit cannot be indexed; everything else still is
+        errors = (proc.stderr or b"").decode("utf-8", "replace")
+        self.unindexable = _UNINDEXABLE.findall(errors)
+        if proc.returncode != 0 and not self.unindexable:
+            raise GitError(_failure(["add", "-A"], self.root, proc))
         # the blobs were just written by 'add': no need for write-tree to look each one up
         return self.text("write-tree", "--missing-ok", index=index).strip()
 

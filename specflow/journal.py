@@ -73,6 +73,12 @@ def record(hub_root: Path, change_id: str, writes: dict[str, str | None]) -> Non
         fh.write(lines)
 
 
+def ref_key(common_dir: Path, branch: str) -> str:
+    """The journal key of a branch tip: ``ref:<repository's common git dir>:refs/heads/<branch>``."""
+    name = branch if branch.startswith("refs/") else f"refs/heads/{branch}"
+    return f"ref:{common_dir}:{name}"
+
+
 def record_files(hub_root: Path, change_id: str, files: Iterable[Path]) -> None:
     """Journal the current content of ``files`` (absolute paths inside the hub)."""
     writes: dict[str, str | None] = {}

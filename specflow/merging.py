@@ -161,6 +161,10 @@ def merge(owner: Workspaces) -> list[MergeResult]:
             ) from None
         done.append(plan)
         commit_sha = plan.repo.resolve(f"refs/heads/{plan.base}")
+        # another change's running audit must not take this merge for its agent's doing
+        from specflow import journal
+
+        journal.record(owner.hub, owner.change_id, {journal.ref_key(plan.repo.common_dir, plan.base): commit_sha})
         results.append(MergeResult(plan.target.name, plan.target.branch, plan.base, "merged", commit_sha, plan.files))
     return results
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from specflow.agents.base import EventCallback, ignore_event
-from specflow.audit import AuditReport, Violation, audit
+from specflow.audit import AuditReport, Violation, audit, audit_git_files, snapshot_git_files
 from specflow.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace, WorkspaceKind
 from specflow.config import HubConfig
 from specflow.errors import GitError
@@ -204,7 +204,9 @@ class Workspaces:
         """Snapshot every existing workspace as commits under ``refs/specflow/checkpoints/<id>/<n>``."""
         self._hub_excludes()
         folders = {str(f): sorted(os.listdir(f)) if f.is_dir() else [] for f, _ in self._folders()}
-        cp = self.store.take(self.workspaces(), phase=phase, state=state, reason=reason, extra={"folders": folders})
+        spaces = self.workspaces()
+        extra = {"folders": folders, "git_files": snapshot_git_files(spaces)}
+        cp = self.store.take(spaces, phase=phase, state=state, reason=reason, extra=extra)
         if self._policy is not None:
             self._write_active_gate(self._policy)
         return cp
@@ -212,6 +214,9 @@ class Workspaces:
     def audit(self, checkpoint: Checkpoint, policy: GatePolicy) -> AuditReport:
         """Diff every workspace against ``checkpoint``; put back whatever lies outside ``policy``."""
         try:
+            # git's own files first: a planted fsmonitor or hook must not run in the audit's git calls
+            git_report = AuditReport(checkpoint.number)
+            audit_git_files(self.store.read_local(checkpoint.number).get("git_files", {}), git_report)
             lost = self._recreate_lost_worktrees(checkpoint)
             report = audit(
                 self.store,
@@ -225,6 +230,8 @@ class Workspaces:
             )
         finally:
             self._active_gate_path().unlink(missing_ok=True)
+        report.violations[:0] = git_report.violations
+        report.errors += git_report.errors
         for target in lost:
             if not policy.allows_real(Path(os.path.realpath(target.worktree.parent)) / target.worktree.name):
                 report.violations.insert(

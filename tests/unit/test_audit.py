@@ -353,3 +353,53 @@ def test_a_repository_made_outside_the_gate_is_removed(multi: MultiHub) -> None:
     report = run_turn(ws, propose(ws), agent)
     assert kinds(report) == {("hub", "vendor/lib", "added")}
     assert not (multi.root / "vendor").exists()
+
+
+def test_another_changes_branch_work_is_left_alone(tmp_path: Path) -> None:
+    """Two changes apply in parallel to one repo: A's audit must not undo B's commits."""
+    multi = make_multi_hub(tmp_path)
+    (multi.root / "openspec" / "changes" / "other").mkdir(parents=True)
+    ws_a = multi.workspaces(("api",))
+    ws_b = Workspaces(multi.root, multi.config, "other", ["api"])
+    ws_a.ensure_worktrees()
+    ws_b.ensure_worktrees()
+    policy = ws_a.policy(read_only=False, write=[f"openspec/changes/{CHANGE}/tasks.md"], worktrees=True, phase="apply")
+    checkpoint = ws_a.checkpoint(phase="apply", state="propose")
+    wt_b = ws_b.existing()["api"]
+    (wt_b / "b.py").write_text("b\n")
+    git(wt_b, "add", "-A")
+    git(wt_b, "commit", "-qm", "B's work")
+    tip = git(wt_b, "rev-parse", "HEAD").strip()
+    report = ws_a.audit(checkpoint, policy)
+    assert report.violations == []
+    assert git(wt_b, "rev-parse", "refs/heads/specflow/other").strip() == tip
+    assert git(wt_b, "status", "--short").strip() == ""
+
+
+def test_git_internals_and_commitless_repos_are_audited(tmp_path: Path) -> None:
+    """A read-only agent may not plant hooks, change git config or excludes, or make nested repos."""
+    multi = make_multi_hub(tmp_path)
+    ws = multi.workspaces(())
+    policy = ws.policy(read_only=True, write=[], worktrees=False, phase="explore")
+    checkpoint = ws.checkpoint(phase="explore", state="draft")
+    git_dir = multi.root / ".git"
+    config_before = (git_dir / "config").read_bytes()
+    with (git_dir / "info" / "exclude").open("a") as fh:
+        fh.write("sneaky\n")
+    (multi.root / "sneaky").write_text("hidden\n")
+    with (git_dir / "config").open("a") as fh:
+        fh.write("[core]\n\tfsmonitor = touch /tmp/pwned\n")
+    (git_dir / "hooks" / "pre-commit").write_text("#!/bin/sh\necho pwned\n")
+    git(multi.root, "init", "-q", "nested")
+    report = ws.audit(checkpoint, policy)
+    kinds = {(v.path.rsplit("/", 1)[-1] if v.kind == "git" else v.path, v.kind) for v in report.violations}
+    assert {
+        ("config", "git"),
+        ("exclude", "git"),
+        ("pre-commit", "git"),
+        ("sneaky", "added"),
+        ("nested", "added"),
+    } <= kinds
+    assert (git_dir / "config").read_bytes() == config_before
+    assert not (git_dir / "hooks" / "pre-commit").exists()
+    assert not (multi.root / "sneaky").exists()
