@@ -7,6 +7,7 @@ merge in progress each refuse, with their own message and fix.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -99,7 +100,14 @@ def revert(owner: Workspaces, to: int | None = None) -> RevertResult:
     notes: list[str] = []
     errors: list[str] = []
     for key, snap in target.workspaces.items():
-        ws = present[key]
+        ws = present.get(key)
+        if ws is None:
+            continue
+        if ws.kind == "checkout":
+            # a component repo's own checkout is no workspace of the change's: the audit already
+            # put back anything an agent did there, so what differs now is the user's own work
+            notes.append(f"{key}: left alone (the repo's own checkout is not the change's)")
+            continue
         if key in moves:
             ws.repo.reset_mixed(moves[key])
         now_tree = undo.workspaces[key].tree
@@ -150,7 +158,8 @@ def _other_change(owner: Workspaces, ws: Workspace, rel: str) -> bool:
     if len(parts) < 4:
         return False
     if parts[2] == "archive":
-        return not parts[3].endswith(owner.change_id) if len(parts) > 4 else False
+        own = re.fullmatch(r"(\d{4}-\d{2}-\d{2}-)?" + re.escape(owner.change_id), parts[3]) is not None
+        return not own
     return parts[2] != owner.change_id
 
 

@@ -245,3 +245,16 @@ def test_only_the_last_index_copies_are_kept(multi: MultiHub) -> None:
     )
     assert copies == ["3", "4", "5"]
     assert not os.path.exists(multi.root / ".gitignore")
+
+
+def test_revert_tells_this_changes_archive_from_anothers() -> None:
+    from types import SimpleNamespace
+
+    from specflow.revert import _other_change
+
+    owner = SimpleNamespace(change_id="api")
+    hub = SimpleNamespace(kind="hub")
+    assert _other_change(owner, hub, "openspec/changes/archive/2024-01-01-new-api/proposal.md")  # type: ignore[arg-type]
+    assert not _other_change(owner, hub, "openspec/changes/archive/2024-01-01-api/proposal.md")  # type: ignore[arg-type]
+    assert _other_change(owner, hub, "openspec/changes/new-api/proposal.md")  # type: ignore[arg-type]
+    assert not _other_change(owner, hub, "openspec/changes/api/proposal.md")  # type: ignore[arg-type]
