@@ -9,6 +9,7 @@ write or the move fails, the specs already written are put back, so on failure n
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -120,11 +121,16 @@ def _read(path: Path) -> str:
 
 def build_update(update: SpecUpdate, change_id: str) -> Built:
     """Rebuild one main spec in memory (``MergeError`` when archive would refuse)."""
-    delta = _read(update.source)
     try:
-        target: str | None = _read(update.target)
-    except (FileNotFoundError, NotADirectoryError):
-        target = None
+        delta = _read(update.source)
+        try:
+            target: str | None = _read(update.target)
+        except (FileNotFoundError, NotADirectoryError):
+            target = None
+    except OSError as exc:  # a spec path that is a folder, unreadable, ...: refuse, as OpenSpec does
+        raise ArchiveBlocked(
+            "archive_spec_update_failed", _fs_message(exc), "No spec was changed; fix the path above."
+        ) from None
     return build_updated_spec(update.id, delta, target, change_id, target_display=str(update.target))
 
 
@@ -524,7 +530,10 @@ def _apply(
     try:
         if os.path.lexists(archive_path):
             raise ArchiveBlocked("archive_target_exists", f"Archive '{archive_path.name}' already exists.")
-        snapshots = [_snapshot(p.update.target, specs_dir) for p in mutations]
+        try:
+            snapshots = [_snapshot(p.update.target, specs_dir) for p in mutations]
+        except OSError as exc:
+            raise ArchiveBlocked("archive_spec_update_failed", _fs_message(exc), "No spec was changed.") from None
         totals = Counts()
         wrote = False
         try:
@@ -538,8 +547,7 @@ def _apply(
                 except FileNotFoundError:
                     previous = None
                 text = p.built.rebuilt if previous is None else match_line_ending(p.built.rebuilt, previous)
-                with open(target, "w", encoding="utf-8", newline="") as fh:
-                    fh.write(text)
+                _replace(target, text)
                 wrote = True
                 _add(totals, p.built.counts)
             for p in mutations:
@@ -589,6 +597,32 @@ def _apply(
         return totals
     finally:
         _release(claim)
+
+
+def _replace(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` atomically: a temporary file beside it, fsync, rename.
+
+    A process killed mid-write leaves the old spec or the new one, never half of one.  A spec
+    that is a symlink has its target replaced, so the link stays.
+    """
+    real = Path(os.path.realpath(target))
+    tmp = real.with_name(f".{real.name}.{os.getpid()}.tmp")
+    try:
+        mode = real.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = None
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, real)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _fs_message(exc: OSError) -> str:
