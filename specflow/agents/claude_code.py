@@ -471,9 +471,19 @@ class ClaudeCodeAdapter:
             feeder.start()
             reader.start()
             deadline = time.monotonic() + timeout
+            last_scan = 0.0
+            result_deadline: float | None = None
             try:
                 while True:
-                    remaining = deadline - time.monotonic()
+                    now = time.monotonic()
+                    if now - last_scan >= 1.0:
+                        # remember what it started while it runs: once it exits, helpers it ran
+                        # in sessions of their own are orphans no tree walk can find
+                        known.update(descendants(proc.pid))
+                        last_scan = now
+                    if result_deadline is not None and now >= result_deadline:
+                        break  # it gave its result but keeps its output open: judge the result
+                    remaining = deadline - now
                     if remaining <= 0:
                         timed_out = True
                         break
@@ -486,8 +496,9 @@ class ClaudeCodeAdapter:
                     out.write(item)
                     out.flush()
                     parser.feed(item.decode("utf-8", errors="replace"))
-                    if parser.summary.result_seen:
+                    if parser.summary.result_seen and result_deadline is None:
                         known.update(descendants(proc.pid))
+                        result_deadline = time.monotonic() + EXIT_GRACE_S
                 if not timed_out and not exited(proc, min(EXIT_GRACE_S, max(remaining, 0.1))):
                     lingered = True
             finally:

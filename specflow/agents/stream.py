@@ -145,6 +145,9 @@ class StreamParser:
         except json.JSONDecodeError as exc:
             self._warn(f"line {self.summary.lines} is not JSON ({exc.msg}): {_clip(line, 120)}")
             return
+        except (RecursionError, ValueError) as exc:  # absurdly nested, or otherwise undecodable
+            self._warn(f"line {self.summary.lines} could not be read ({type(exc).__name__}): {_clip(line, 120)}")
+            return
         if not isinstance(obj, dict):
             self._warn(f"line {self.summary.lines} is not a JSON object: {_clip(line, 120)}")
             return

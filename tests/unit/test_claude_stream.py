@@ -174,3 +174,13 @@ def test_tool_target_and_tokens_helpers(tmp_path: Path) -> None:
     assert tool_target("Grep", {"pattern": "x" * 300}).endswith("…")
     assert tokens_from_usage({"input_tokens": 3, "output_tokens": True, "other": 9}) == {"input_tokens": 3}
     assert tokens_from_usage(None) == {}
+
+
+def test_an_absurdly_nested_line_is_reported_not_fatal() -> None:
+    from specflow.agents.stream import StreamParser
+
+    events: list[object] = []
+    parser = StreamParser(events.append)
+    parser.feed("[" * 100_000 + "]" * 100_000 + "\n")
+    assert parser.finish().session_id is None
+    assert any("could not be read" in getattr(e, "message", "") for e in events)
