@@ -28,7 +28,7 @@ def _workflow_states(name: str, hub: object) -> tuple[Sequence[str], str]:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.errors import OpenSpecError
+    from specflow.errors import OpenSpecError, SpecflowError
     from specflow.openspec.adopt import adopt_change, unmanaged_changes
 
     hub = ctx.open_hub()
@@ -37,21 +37,27 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             "name one change to adopt, or pass --all (not both)",
             fix="specflow adopt <id> [--workflow W], or specflow adopt --all",
         )
-    name = args.workflow
-    if name is None:
-        try:
-            name = hub.config.default_workflow
-        except Exception:
-            name = "openspec"
+    name = args.workflow or hub.config.default_workflow
     states, initial = _workflow_states(name, hub)
-    ids = unmanaged_changes(hub.root) if args.all else [args.id]
-    adopted = [adopt_change(hub.root, cid, name, states=states, initial=initial) for cid in ids]
+    if not args.all:
+        adopted = [adopt_change(hub.root, args.id, name, states=states, initial=initial)]
+        skipped: list[dict[str, str]] = []
+    else:
+        # one change that cannot be adopted (a bad id, a broken file) does not stop the others
+        adopted, skipped = [], []
+        for cid in unmanaged_changes(hub.root):
+            try:
+                adopted.append(adopt_change(hub.root, cid, name, states=states, initial=initial))
+            except SpecflowError as exc:
+                skipped.append({"change": cid, "reason": exc.message})
     if args.json:
-        ctx.json({"adopted": [a.to_json() for a in adopted]})
-        return 0
-    if not adopted:
+        ctx.json({"adopted": [a.to_json() for a in adopted], "skipped": skipped})
+        return 1 if skipped else 0
+    if not adopted and not skipped:
         ctx.out("Nothing to adopt: every open change is already managed by specflow.")
         return 0
     for a in adopted:
         ctx.out(f"adopted {a.change} under workflow '{a.workflow}' in state '{a.state}' ({a.reason})")
-    return 0
+    for s in skipped:
+        ctx.err(f"skipped {s['change']}: {s['reason']}")
+    return 1 if skipped else 0

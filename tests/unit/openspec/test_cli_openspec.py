@@ -154,3 +154,14 @@ def test_hostile_files_give_answers_not_tracebacks(tree: Tree, cli: Cli) -> None
         assert "Traceback" not in err and "internal error" not in err, (args, err)
     code, _, err = cli("-C", tree.root, "adopt", "nasty")
     assert code == 1 and "already managed by specflow" in err
+
+
+def test_adopt_all_goes_on_past_a_change_it_cannot_adopt(tree: Tree, cli: Cli) -> None:
+    _project(tree)
+    (tree.root / "openspec" / "changes" / "Bad_Name").mkdir()
+    (tree.root / "openspec" / "changes" / "Bad_Name" / "proposal.md").write_text("## Why\nx\n")
+    code, out, err = cli("-C", tree.root, "adopt", "--all", "--workflow", "openspec")
+    assert code == 1
+    assert "adopted good under workflow 'openspec'" in out
+    assert "skipped Bad_Name: invalid change id 'Bad_Name'" in err
+    assert (tree.root / "openspec" / "changes" / "good" / ".specflow" / "state.json").is_file()
