@@ -59,18 +59,33 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
-    """Drop the union-branch labels pydantic puts into ``loc`` (``literal['x']``, ``Model``, ...)."""
+def _clean_loc(loc: tuple[Any, ...], data: Any = None) -> tuple[str | int, ...]:
+    """``loc`` without the union-branch labels pydantic adds (``literal['x']``, ``Model``, ...).
+
+    With the document's ``data``, a part is kept exactly when it is a key (or index) found by
+    walking the data, so a user's key that looks like a label (a state named ``Review``) stays.
+    """
     out: list[str | int] = []
+    current = data
     for part in loc:
-        if isinstance(part, int):
+        if data is not None:
+            if isinstance(current, dict) and str(part) in current:
+                out.append(str(part))
+                current = current[str(part)]
+            elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+                out.append(part)
+                current = current[part]
+            elif isinstance(current, dict) and isinstance(part, str) and not _is_label(part):
+                out.append(part)  # a missing or unknown key: the error is about it
+                current = None
+            continue
+        if isinstance(part, int) or not _is_label(str(part)):
             out.append(part)
-            continue
-        text = str(part)
-        if "[" in text or "(" in text or text.startswith("function-") or text[:1].isupper():
-            continue
-        out.append(text)
     return tuple(out)
+
+
+def _is_label(text: str) -> bool:
+    return "[" in text or "(" in text or text.startswith("function-") or text[:1].isupper()
 
 
 def _priority(error: Any) -> tuple[int, int]:
@@ -87,7 +102,7 @@ def validate_doc(model: type[M], doc: YamlDoc, error_cls: type[DefinitionError] 
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         first = min(errors, key=_priority)
-        path = _clean_loc(first["loc"])
+        path = _clean_loc(first["loc"], doc.data)
         kind = first["type"]
         msg = first["msg"]
         fix: str | None = None

@@ -238,3 +238,12 @@ def test_record_must_stay_in_the_change_folder(wdir: Path, record: str) -> None:
     )
     assert err.key_path == "states.explore.record"
     assert "must be a file inside the change folder" in err.detail
+
+
+def test_capitalised_state_names_keep_their_place_in_errors(wdir: Path) -> None:
+    text = GOOD.replace("  explore:\n    prompt: p.md.j2", "  explore:\n    promt: p.md.j2")
+    text = text.replace("explore", "Explore")
+    err = error_of(wdir, text)
+    assert err.key_path == "states.Explore"
+    assert err.detail == "unknown key 'promt' (did you mean 'prompt'?)"
+    assert err.line == 7
