@@ -158,7 +158,13 @@ def build_phase_settings(
         allow.extend(edit_rules(gate))
         if allow_bash:
             allow.append("Bash")
-    allow.extend(r for r in extra_allow if not r.startswith("Write("))
+    writing = ("Write", "Edit", "MultiEdit", "NotebookEdit", "Bash")
+    for rule in extra_allow:
+        if rule.startswith("Write("):
+            continue  # Claude Code ignores Write rules; never pretend they gate anything
+        if gate.read_only and rule.split("(", 1)[0] in writing:
+            continue  # nothing widens a read-only phase: no writing tool, no unrestricted Bash
+        allow.append(rule)
     permissions: dict[str, Any] = {
         "defaultMode": PERMISSION_MODE,
         "allow": list(dict.fromkeys(allow)),

@@ -134,3 +134,13 @@ def test_gate_note_states_the_gate(hub: Path) -> None:
     assert "openspec/changes/add-x/**" in note
     assert "refused" in note
     assert "Read-only" in gate_note(GatePolicy(hub=hub, read_only=True))
+
+
+def test_extra_allow_rules_never_widen_a_read_only_phase(hub: Path) -> None:
+    ps = build_phase_settings(
+        GatePolicy(hub=hub, read_only=True),
+        hub,
+        hook_command=None,
+        extra_allow=["Bash", "Bash(rm:*)", "Edit(//**)", "WebFetch"],
+    )
+    assert ps.settings["permissions"]["allow"] == ["WebFetch"]
