@@ -147,7 +147,13 @@ def merge(owner: Workspaces) -> list[MergeResult]:
     for plan in plans:
         try:
             if plan.checkout is not None:
-                GitRepo.open(plan.checkout).merge_no_ff(plan.target.branch, message)
+                base_checkout = GitRepo.open(plan.checkout)
+                if base_checkout.resolve("HEAD") != plan.base_sha:
+                    raise WorkspaceError(
+                        f"{plan.base} in {plan.checkout} moved while the merge was being planned",
+                        fix="run the merge again",
+                    )
+                base_checkout.merge_no_ff(plan.target.branch, message)
             else:
                 commit = plan.repo.commit_tree_as_user(plan.tree, [plan.base_sha, plan.branch_sha], message)
                 plan.repo.update_refs([f"update refs/heads/{plan.base} {commit} {plan.base_sha}"], message=message)
