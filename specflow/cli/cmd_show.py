@@ -8,9 +8,9 @@ file is printed as written, as ``openspec show`` does.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from specflow.cli.context import CliContext
+from specflow.cli.render import status_error
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,17 +18,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="OpenSpec's JSON document")
     p.add_argument("--deltas-only", action="store_true", help="only the deltas (JSON, change)")
     p.add_argument("--type", choices=("change", "spec"), help="disambiguate an item name")
-
-
-def _fail(ctx: CliContext, as_json: bool, code: str, message: str, fix: str | None = None) -> int:
-    if as_json:
-        entry: dict[str, Any] = {"severity": "error", "code": code, "message": message}
-        if fix:
-            entry["fix"] = fix
-        ctx.json({"status": [entry]})
-    else:
-        ctx.err(f"error: {message}" + (f"\n  fix: {fix}" if fix else ""))
-    return 1
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -39,7 +28,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     kind, problem = discovery.resolve_item(root, args.item, args.type, type_must_match=True)
     if problem is not None or kind is None:
         code, message, fix = problem or ("unknown_item", f"Unknown item '{args.item}'.", None)
-        return _fail(ctx, args.json, code, message, fix)
+        return status_error(ctx, args.json, code, message, fix)
     if kind == "change":
         from specflow.cli.cmd_status import detail, show_detail
         from specflow.errors import StateError
@@ -54,7 +43,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             try:
                 doc = listing.show_change_json(root, args.item)
             except listing.ShowError as exc:
-                return _fail(ctx, False, "show_failed", exc.message)
+                return status_error(ctx, False, "show_failed", exc.message)
             # OpenSpec's document, plus specflow's state and cost (null for unmanaged changes)
             doc["specflow"] = (
                 None
@@ -65,7 +54,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             return 0
         proposal = root / "openspec" / "changes" / args.item / "proposal.md"
         if not proposal.is_file():
-            return _fail(
+            return status_error(
                 ctx,
                 False,
                 "show_failed",
@@ -83,7 +72,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         try:
             ctx.json(listing.show_spec_json(root, args.item))
         except listing.ShowError as exc:
-            return _fail(ctx, False, "show_failed", exc.message)
+            return status_error(ctx, False, "show_failed", exc.message)
         return 0
     path = (root / "openspec" / "specs").joinpath(*args.item.split("/"), "spec.md")
     ctx.out(path.read_text(encoding="utf-8", errors="replace"))

@@ -7,9 +7,9 @@ item fails (with ``--strict``, WARNINGs fail too).
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from specflow.cli.context import CliContext
+from specflow.cli.render import status_error
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,17 +26,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _symbol(level: str) -> str:
     return {"ERROR": "\u2717", "WARNING": "\u26a0"}.get(level, "\u2139")
-
-
-def _status_error(ctx: CliContext, as_json: bool, code: str, message: str, fix: str | None = None) -> int:
-    if as_json:
-        entry: dict[str, Any] = {"severity": "error", "code": code, "message": message}
-        if fix:
-            entry["fix"] = fix
-        ctx.json({"status": [entry]})
-    else:
-        ctx.err(message + (f"\n{fix}" if fix else ""))
-    return 1
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -83,11 +72,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     kind, problem = discovery.resolve_item(root, args.item, args.type)
     if problem is not None or kind is None:
         code, message, fix = problem or ("unknown_item", f"Unknown item '{args.item}'.", None)
-        return _status_error(ctx, args.json, code, message, fix)
+        return status_error(ctx, args.json, code, message, fix, prefixed=False)
     parts = [args.item] if kind == "change" else args.item.split("/")
     if any(p in ("", ".", "..") or "\\" in p for p in parts) or (kind == "change" and "/" in args.item):
         label = "Change name" if kind == "change" else "Spec id"
-        return _status_error(ctx, args.json, "invalid_item", f"{label} must not contain path separators")
+        return status_error(ctx, args.json, "invalid_item", f"{label} must not contain path separators", prefixed=False)
 
     import time
 

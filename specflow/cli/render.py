@@ -138,3 +138,23 @@ class LiveProgress:
                 self._status.update(self._line())
         else:
             self.ctx.out(f"[{self._elapsed().strip():>6}] {kind}: {msg}")
+
+
+def status_error(
+    ctx: CliContext, as_json: bool, code: str, message: str, fix: str | None = None, *, prefixed: bool = True
+) -> int:
+    """An OpenSpec-style refusal: ``{"status": [{severity, code, message, fix}]}`` or text; returns 1.
+
+    ``prefixed``: ``error: <message>`` / ``  fix: <fix>`` (``show``); otherwise the bare lines
+    OpenSpec's ``validate`` prints.
+    """
+    if as_json:
+        entry: dict[str, Any] = {"severity": "error", "code": code, "message": message}
+        if fix:
+            entry["fix"] = fix
+        ctx.json({"status": [entry]})
+    elif prefixed:
+        ctx.err(f"error: {message}" + (f"\n  fix: {fix}" if fix else ""))
+    else:
+        ctx.err(message + (f"\n{fix}" if fix else ""))
+    return 1

@@ -106,6 +106,19 @@ def _block_key(raw: str) -> str:
     return js_trim(normalize_newlines(raw))
 
 
+def _unique_names(names: list[str], section: str, spec_id: str) -> dict[str, None]:
+    """The normalised names of one delta section, in order; a duplicate is archive's refusal."""
+    seen: dict[str, None] = {}
+    for raw in names:
+        name = normalize_requirement_name(raw)
+        if name in seen:
+            raise MergeError(
+                f'{spec_id} validation failed - duplicate requirement in {section} for header "### Requirement: {raw}"'
+            )
+        seen[name] = None
+    return seen
+
+
 def precheck(plan: DeltaPlan, spec_id: str) -> None:
     """The checks archive runs on a delta before looking at the main spec."""
     if plan.unpaired_renames:
@@ -116,32 +129,9 @@ def precheck(plan: DeltaPlan, spec_id: str) -> None:
             f' {missing}: for header "### Requirement: {first.name}". Write each rename as a FROM:'
             " line followed immediately by its TO: line."
         )
-    added: dict[str, None] = {}
-    for block in plan.added:
-        name = normalize_requirement_name(block.name)
-        if name in added:
-            raise MergeError(
-                f"{spec_id} validation failed - duplicate requirement in ADDED for header"
-                f' "### Requirement: {block.name}"'
-            )
-        added[name] = None
-    modified: dict[str, None] = {}
-    for block in plan.modified:
-        name = normalize_requirement_name(block.name)
-        if name in modified:
-            raise MergeError(
-                f"{spec_id} validation failed - duplicate requirement in MODIFIED for header"
-                f' "### Requirement: {block.name}"'
-            )
-        modified[name] = None
-    removed: dict[str, None] = {}
-    for rem in plan.removed:
-        name = normalize_requirement_name(rem)
-        if name in removed:
-            raise MergeError(
-                f'{spec_id} validation failed - duplicate requirement in REMOVED for header "### Requirement: {rem}"'
-            )
-        removed[name] = None
+    added = _unique_names([b.name for b in plan.added], "ADDED", spec_id)
+    modified = _unique_names([b.name for b in plan.modified], "MODIFIED", spec_id)
+    removed = _unique_names(list(plan.removed), "REMOVED", spec_id)
     froms: set[str] = set()
     tos: set[str] = set()
     for r in plan.renamed:
