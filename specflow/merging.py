@@ -105,8 +105,16 @@ def merge(owner: Workspaces) -> list[MergeResult]:
     """Merge each change branch into its base with a merge commit naming the change.
 
     Every repo is checked first (uncommitted work, a dirty base checkout, conflicts), so a
-    refusal leaves nothing half-merged.  The caller holds the change's lock.
+    refusal leaves nothing half-merged.  The caller holds the change's lock; the hub's write
+    lock is held too, so another change's audit never sees a merge half done or unjournaled.
     """
+    from specflow.lock import hub_writes
+
+    with hub_writes(owner.hub):
+        return _merge(owner)
+
+
+def _merge(owner: Workspaces) -> list[MergeResult]:
     results: list[MergeResult] = []
     plans: list[_MergePlan] = []
     for target in owner.targets():

@@ -53,9 +53,6 @@ class PhaseRun:
         fresh: bool,
         on_event: EventCallback,
     ) -> AdvanceResult:
-        from specflow import journal
-        from specflow.actions import build_actions
-
         state = record["state"]
         target_def: StateDef = workflow.states[sc.to]
         started = time.monotonic()
@@ -96,24 +93,8 @@ class PhaseRun:
                 )
             if not reasons:
                 ctx = self.engine._context(record, phase=sc.to, workspaces=ws)
-                actions = build_actions() if target_def.actions else {}
-                done_actions = []
-                before = journal.snapshot(self.hub.openspec_dir, self.hub.root) if target_def.actions else {}
-                for name in target_def.actions:
-                    emit(on_event, "phase", f"action {name}")
-                    try:
-                        summary = actions[name](ctx)
-                    except SpecflowError as exc:
-                        reasons.append(f"action {name} failed: {exc.message}")
-                        done_actions.append({"action": name, "ok": False, "reason": exc.message})
-                        break
-                    done_actions.append({"action": name, "ok": True, "summary": summary})
-                    self._relocate()
-                    ctx.change_dir = self.change.dir
-                if done_actions:
-                    event["actions"] = done_actions
-                    after = journal.snapshot(self.hub.openspec_dir, self.hub.root)
-                    journal.record(self.hub.root, self.change.id, journal.changed(before, after))
+                if target_def.actions:
+                    reasons += self._run_actions(target_def, ctx, event, on_event)
                 if not reasons:
                     if result.agent is not None:
                         # the attempt is not in history yet: let steps (e.g. cost budgets) see it
@@ -233,14 +214,42 @@ class PhaseRun:
             reasons.append(f"the agent changed specflow's own records (put back): {paths}")
         if not reasons and target_def.record:
             from specflow import journal
+            from specflow.lock import hub_writes
 
             path = self.change.dir / target_def.record
-            atomic_write(
-                path,
-                agent_result.final_text if agent_result.final_text.endswith("\n") else agent_result.final_text + "\n",
-            )
-            journal.record_files(self.hub.root, self.change.id, [path])
+            text = agent_result.final_text
+            with hub_writes(self.hub.root):  # journaled before another change's audit can look
+                atomic_write(path, text if text.endswith("\n") else text + "\n")
+                journal.record_files(self.hub.root, self.change.id, [path])
             event["record"] = str(path.relative_to(self.hub.root))
+        return reasons
+
+    def _run_actions(self, target_def: StateDef, ctx: Any, event: dict[str, Any], on_event: EventCallback) -> list[str]:
+        """Run the phase's built-in actions, journaling what they wrote in the hub."""
+        from specflow import journal
+        from specflow.actions import build_actions
+        from specflow.lock import hub_writes
+
+        actions = build_actions()
+        done: list[dict[str, Any]] = []
+        reasons: list[str] = []
+        # another change's audit waits until these writes are done and journaled
+        with hub_writes(self.hub.root):
+            before = journal.snapshot(self.hub.openspec_dir, self.hub.root)
+            for name in target_def.actions:
+                emit(on_event, "phase", f"action {name}")
+                try:
+                    summary = actions[name](ctx)
+                except SpecflowError as exc:
+                    reasons.append(f"action {name} failed: {exc.message}")
+                    done.append({"action": name, "ok": False, "reason": exc.message})
+                    break
+                done.append({"action": name, "ok": True, "summary": summary})
+                self._relocate()
+                ctx.change_dir = self.change.dir
+            event["actions"] = done
+            after = journal.snapshot(self.hub.openspec_dir, self.hub.root)
+            journal.record(self.hub.root, self.change.id, journal.changed(before, after))
         return reasons
 
     def _relocate(self) -> None:

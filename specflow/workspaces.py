@@ -213,21 +213,25 @@ class Workspaces:
 
     def audit(self, checkpoint: Checkpoint, policy: GatePolicy) -> AuditReport:
         """Diff every workspace against ``checkpoint``; put back whatever lies outside ``policy``."""
+        from specflow.lock import hub_writes
+
         try:
-            # git's own files first: a planted fsmonitor or hook must not run in the audit's git calls
-            git_report = AuditReport(checkpoint.number)
-            audit_git_files(self.store.read_local(checkpoint.number).get("git_files", {}), git_report)
-            lost = self._recreate_lost_worktrees(checkpoint)
-            report = audit(
-                self.store,
-                checkpoint,
-                self.workspaces(),
-                policy,
-                own_branch=self.branch,
-                folders=self._folders(),
-                foreign=self._foreign_policies,
-                engine_writes=lambda: self._engine_writes(checkpoint),
-            )
+            # other changes' engines finish (and journal) their hub writes before we look
+            with hub_writes(self.hub):
+                # git's own files first: a planted fsmonitor or hook must not run in the audit's git calls
+                git_report = AuditReport(checkpoint.number)
+                audit_git_files(self.store.read_local(checkpoint.number).get("git_files", {}), git_report)
+                lost = self._recreate_lost_worktrees(checkpoint)
+                report = audit(
+                    self.store,
+                    checkpoint,
+                    self.workspaces(),
+                    policy,
+                    own_branch=self.branch,
+                    folders=self._folders(),
+                    foreign=self._foreign_policies,
+                    engine_writes=lambda: self._engine_writes(checkpoint),
+                )
         finally:
             self._active_gate_path().unlink(missing_ok=True)
         report.violations[:0] = git_report.violations

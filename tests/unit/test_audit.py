@@ -403,3 +403,43 @@ def test_git_internals_and_commitless_repos_are_audited(tmp_path: Path) -> None:
     assert (git_dir / "config").read_bytes() == config_before
     assert not (git_dir / "hooks" / "pre-commit").exists()
     assert not (multi.root / "sneaky").exists()
+
+
+WRITER = r"""
+import sys, time, pathlib
+from specflow import journal
+from specflow.lock import hub_writes
+hub, folder, ready = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+with hub_writes(hub):
+    tmp = folder / ".notes.md.tmp"
+    tmp.write_text("the other engine's record\n")
+    ready.write_text("writing")
+    time.sleep(1.0)  # the audit starts now, while the write is half done
+    tmp.rename(folder / "notes.md")
+    journal.record_files(hub, "fix-typo", [folder / "notes.md"])
+"""
+
+
+def test_an_audit_waits_for_another_engines_write_in_progress(multi: MultiHub, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    other_dir = multi.root / "openspec" / "changes" / "fix-typo"
+    other_dir.mkdir()
+    ws = multi.workspaces()
+    policy = ws.policy(read_only=True, write=[], worktrees=False, phase="explore")
+    cp = ws.checkpoint(phase="explore", state="draft")
+    ready = tmp_path / "ready"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(multi.root), str(other_dir), str(ready)])
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline and writer.poll() is None:
+            time.sleep(0.02)
+        assert ready.exists(), "the writer never started"
+        report = ws.audit(cp, policy)
+    finally:
+        assert writer.wait(timeout=30) == 0
+    assert report.ok, report.summary()
+    assert (other_dir / "notes.md").read_text() == "the other engine's record\n"
+    assert not (other_dir / ".notes.md.tmp").exists()

@@ -200,7 +200,8 @@ def in_state(hub: HubFixture, cid: str, state: str) -> None:
 
 @then(parsers.parse('both changes are in state "{state}"'))
 def both_in_state(hub: HubFixture, run_state: dict[str, Any], state: str) -> None:
-    assert [code for code, _, _ in run_state["procs"]] == [0, 0], run_state["procs"]
+    codes = [code for code, _, _ in run_state["procs"]]
+    assert codes == [0, 0], "\n".join(f"exit {c}\n{out}\n{err}" for c, out, err in run_state["procs"])
     for cid in ("add-login", "add-logout"):
         in_state(hub, cid, state)
 
