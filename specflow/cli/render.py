@@ -107,6 +107,8 @@ class LiveProgress:
         if self.quiet:
             return
         kind, msg = event.kind, event.message
+        if kind == "text":
+            msg = compact_text(msg)
         if kind == "tool":
             self.turns = int(event.data.get("turn", self.turns + 1) or self.turns + 1)
             self.current = msg
@@ -138,6 +140,19 @@ class LiveProgress:
                 self._status.update(self._line())
         else:
             self.ctx.out(f"[{self._elapsed().strip():>6}] {kind}: {msg}")
+
+
+def compact_text(text: str, width: int = 160) -> str:
+    """An agent's text as one progress line: its first line, and how many more there are.
+
+    The whole text is in the transcript (and, for a phase with a ``record``, in that file).
+    """
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    first = lines[0] if len(lines[0]) <= width else lines[0][: width - 1] + "…"
+    more = len(lines) - 1
+    return first + (f" (+{more} more line{'s' if more > 1 else ''})" if more else "")
 
 
 def status_error(

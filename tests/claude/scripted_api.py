@@ -13,8 +13,12 @@ CLI sends side requests of its own).  The prompt carries the script as directive
 
 The directives are read from the latest user message that has any (so a resumed session follows
 the new prompt), and the number of tool calls the assistant made since that message says which
-directive comes next.  Every request is logged (method, path, Host header, body) so tests can
-assert that everything the binary sent came here.
+directive comes next.  A prompt the tests cannot write themselves (a built-in template, as in
+``specflow demo --agent claude-code``) gets its directives from a *playbook*: a function of the
+prompt's text returning directive lines, or None when the text is not a prompt it knows.
+
+Every request is logged (method, path, Host header, body) so tests can assert that everything
+the binary sent came here.
 
 Used by ``tests/claude/conftest.py`` and ``benchmarks/claude_bench.py``.
 """
@@ -24,7 +28,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -131,14 +135,26 @@ def _tool_for(directive: str) -> Reply | None:
     return None
 
 
-def decide(body: dict[str, Any]) -> Reply:
-    """The next reply for a request body, from the script in its latest prompt."""
+Playbook = Callable[[str], "list[str] | None"]
+
+
+def _own_text(message: dict[str, Any]) -> str:
+    """A user message's own text (tool results left out)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    blocks = content if isinstance(content, list) else []
+    return "\n".join(str(b.get("text", "")) for b in blocks if isinstance(b, dict) and b.get("type") == "text")
+
+
+def decide(body: dict[str, Any], playbook: Playbook | None = None) -> Reply:
+    """The next reply for a request body, from the script in its latest prompt (or the playbook's)."""
     messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
     start = None
     script: list[str] = []
     for i in range(len(messages) - 1, -1, -1):
         if messages[i].get("role") == "user":
-            found = _directives(messages[i])
+            found = _directives(messages[i]) or (playbook(_own_text(messages[i])) if playbook else None) or []
             if found:
                 start, script = i, found
                 break
@@ -231,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._empty(404)
             return
-        reply = decide(body)
+        reply = decide(body, self.server.playbook)
         if reply.hang:
             self.server.stopping.wait(HANG_LIMIT_S)
             self.close_connection = True
@@ -324,6 +340,7 @@ class _Server(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.log: list[LoggedRequest] = []
         self.stopping = threading.Event()
+        self.playbook: Playbook | None = None
 
 
 @dataclass
@@ -357,6 +374,10 @@ class ScriptedAPI:
     def requests(self) -> list[LoggedRequest]:
         with self._server.lock:
             return list(self._server.log)
+
+    def use_playbook(self, playbook: Playbook | None) -> None:
+        """Answer prompts without ``SCRIPT:`` lines with ``playbook(prompt text)``'s directives."""
+        self._server.playbook = playbook
 
     def clear(self) -> None:
         with self._server.lock:

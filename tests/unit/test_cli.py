@@ -323,3 +323,14 @@ def test_a_killed_run_is_audited_by_the_next_advance(hub: HubFixture, tmp_path: 
     ]
     interrupted = next(e for e in events if e["outcome"] == "interrupted")
     assert [v["path"] for v in interrupted["gate_violations"]] == ["outside.txt"]
+
+
+def test_long_agent_text_is_one_progress_line() -> None:
+    from specflow.cli.render import compact_text
+
+    notes = "\n# Exploration: add-x\n\n## Problem\nThe login form has no rate limit.\n"
+    assert compact_text(notes) == "# Exploration: add-x (+2 more lines)"
+    assert compact_text("done") == "done"
+    assert compact_text("a\nb") == "a (+1 more line)"
+    assert compact_text("x" * 300) == "x" * 159 + "…"
+    assert compact_text("  \n ") == ""
