@@ -214,6 +214,25 @@ _PROVIDERS = (
 )
 
 
+#: Modules some hub's ``steps:`` list imported in this process.  The steps they declare with
+#: ``@specflow.step`` belong to the hubs that list them; steps declared anywhere else (the host
+#: program, entry points) are seen by every hub.
+_HUB_MODULES: set[str] = set()
+
+
+def _hub_module_of(module: str) -> str | None:
+    """The hub step module ``module`` is (or is a submodule of), if any."""
+    owners = [name for name in _HUB_MODULES if module == name or module.startswith(name + ".")]
+    return max(owners, key=len) if owners else None
+
+
+def _forget_steps_of(name: str) -> None:
+    """Drop the user steps declared by module ``name`` and its submodules (before reloading it)."""
+    USER_STEPS.defs = [
+        d for d in USER_STEPS.defs if not (d.func.__module__ == name or d.func.__module__.startswith(name + "."))
+    ]
+
+
 def _import_user_module(name: str, hub_root: Path) -> None:
     root = str(hub_root)
     added = root not in sys.path
@@ -226,6 +245,7 @@ def _import_user_module(name: str, hub_root: Path) -> None:
             and getattr(module, "__file__", None)
             and not Path(str(module.__file__)).is_relative_to(root)
         ):
+            _forget_steps_of(name)  # the other hub's version declared them
             importlib.reload(module)  # a module of the same name from another hub
         elif module is None:
             importlib.import_module(name)
@@ -262,7 +282,10 @@ def build_registry(hub_root: Path | None = None, modules: Iterable[str] = ()) ->
             ep.load()
         except Exception as exc:
             raise StepError(f"step plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
-    for name in modules:
+    mine = list(modules)
+    for name in mine:
         _import_user_module(name, hub_root or Path.cwd())
-    registry.extend(USER_STEPS)
+        _HUB_MODULES.add(name)
+    # another hub's step modules, imported earlier in this process, are not this hub's steps
+    registry.extend(d for d in USER_STEPS if _hub_module_of(d.func.__module__) in (None, *mine))
     return registry

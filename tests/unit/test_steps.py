@@ -92,3 +92,33 @@ def test_a_crashing_user_step_is_a_failure_with_its_cause(tmp_path: Path) -> Non
 
     out = StepRegistry(col).evaluate("the moon is full", ctx_for(tmp_path))
     assert not out.ok and out.reason == "step raised RuntimeError: no moon"
+
+
+def _hub_with_steps(root: Path, module: str, pattern: str) -> Path:
+    root.mkdir(parents=True)
+    (root / f"{module}.py").write_text(
+        f"from specflow import step\n\n@step({pattern!r})\ndef check(ctx):\n    return True\n", encoding="utf-8"
+    )
+    return root
+
+
+def test_a_hubs_step_modules_are_its_own_in_a_process_with_several_hubs(tmp_path: Path) -> None:
+    from specflow.steps import build_registry
+
+    a = _hub_with_steps(tmp_path / "a", "teamsteps_iso", "the A check holds")
+    c = _hub_with_steps(tmp_path / "c", "teamsteps_iso", "the C check holds")  # same module name, other hub
+    b = tmp_path / "b"
+    b.mkdir()
+    try:
+        assert build_registry(a, ["teamsteps_iso"]).find("the A check holds") is not None
+        # a hub that does not list the module does not get its steps
+        assert build_registry(b).find("the A check holds") is None
+        # a hub whose own module has the same name gets its own steps, not the other hub's
+        in_c = build_registry(c, ["teamsteps_iso"])
+        assert in_c.find("the C check holds") is not None
+        assert in_c.find("the A check holds") is None
+        in_a = build_registry(a, ["teamsteps_iso"])
+        assert in_a.find("the A check holds") is not None
+        assert in_a.find("the C check holds") is None
+    finally:
+        sys.modules.pop("teamsteps_iso", None)
