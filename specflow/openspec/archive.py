@@ -61,6 +61,7 @@ class _Prepared:
     update: SpecUpdate
     built: Built
     outcome: str  # write | retire | skip
+    seen: bytes | None = None  # the main spec's bytes when it was read (None: it did not exist)
 
 
 @dataclass
@@ -117,6 +118,14 @@ def find_spec_updates(change_dir: Path, specs_dir: Path) -> list[SpecUpdate]:
 
 def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace")
+
+
+def _target_bytes(target: Path) -> bytes | None:
+    """A main spec's bytes, to notice an edit made while the archive was being prepared."""
+    try:
+        return target.read_bytes()
+    except OSError:
+        return None
 
 
 def build_update(update: SpecUpdate, change_id: str) -> Built:
@@ -361,8 +370,9 @@ def archive_change(
             error: MergeError | None = None
             try:
                 for u in updates:
+                    seen = _target_bytes(u.target)
                     built = build_update(u, change_id)
-                    prepared.append(_Prepared(u, built, _outcome(u, built, no_validate, retire.declared)))
+                    prepared.append(_Prepared(u, built, _outcome(u, built, no_validate, retire.declared), seen))
                     result.warnings.extend(built.warnings)
             except MergeError as exc:
                 error = exc
@@ -534,6 +544,13 @@ def _apply(
             snapshots = [_snapshot(p.update.target, specs_dir) for p in mutations]
         except OSError as exc:
             raise ArchiveBlocked("archive_spec_update_failed", _fs_message(exc), "No spec was changed.") from None
+        for p, snap in zip(mutations, snapshots, strict=True):
+            if snap.content != p.seen:  # edited (or created, or deleted) since it was read: its rebuild is stale
+                raise ArchiveBlocked(
+                    "archive_spec_changed",
+                    f"{p.update.target} changed while the archive was being prepared.",
+                    "No spec was changed; run the archive again to merge into the spec as it is now.",
+                )
         totals = Counts()
         wrote = False
         try:

@@ -191,3 +191,27 @@ def test_questions_declined_or_unanswerable(tree: Tree) -> None:
     assert result.totals is None and result.specs_updated is False
     assert tree.read("openspec/specs/auth/spec.md") == AUTH_SPEC
     assert (tree.root / "openspec/changes/archive/2026-03-04-open").is_dir()
+
+
+def test_a_spec_edited_while_the_archive_waits_for_an_answer_is_not_overwritten(tree: Tree) -> None:
+    tree.spec("auth")
+    tree.change("add-audit", {"auth": "## ADDED Requirements\n" + req("Audit", "The system SHALL audit.")})
+    spec = tree.root / "openspec/specs/auth/spec.md"
+    edited = AUTH_SPEC + "\n<!-- edited by hand while the question was open -->\n"
+
+    def answer(question: str) -> bool:
+        spec.write_text(edited)  # someone saves the spec while "Proceed with spec updates?" waits
+        return True
+
+    before = _files(tree.root)
+    with pytest.raises(ArchiveBlocked) as info:
+        archive_change(tree.root, "add-audit", confirm=answer, today=TODAY)
+    assert info.value.code == "archive_spec_changed"
+    assert str(spec) in info.value.message and "changed while the archive was being prepared" in info.value.message
+    assert "run the archive again" in (info.value.fix or "")
+    assert tree.read("openspec/specs/auth/spec.md") == edited
+    assert _files(tree.root) == {**before, "openspec/specs/auth/spec.md": edited.encode()}
+    # run again: the delta merges into the spec as it is now, the hand edit kept
+    archive_change(tree.root, "add-audit", yes=True, today=TODAY)
+    merged = tree.read("openspec/specs/auth/spec.md")
+    assert "edited by hand" in merged and "### Requirement: Audit" in merged
