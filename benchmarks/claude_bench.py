@@ -34,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "claude"))
 
+from bytecode import compile_specflow  # noqa: E402
 from scripted_api import ScriptedAPI, quiet_env, script  # noqa: E402
 
 from specflow.agents.base import AgentRequest  # noqa: E402
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--binary", default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    compile_specflow()
     default = REPO / ".tools" / "node_modules" / ".bin" / "claude"
     binary = find_binary(args.binary or (str(default) if default.exists() else None))
     times: dict[str, list[float]] = {"direct": [], "adapter": [], "advance-api": [], "advance-cli": []}

@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bytecode import compile_specflow
+
 ROOT = Path(__file__).resolve().parent.parent
 OPENSPEC = ROOT / ".tools" / "node_modules" / ".bin" / "openspec"
 
@@ -92,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--changes", type=int, default=500)
     ap.add_argument("--runs", type=int, default=15)
     args = ap.parse_args(argv)
+    compile_specflow()
     specflow = [str(Path(sys.executable).parent / "specflow")]
     if not Path(specflow[0]).exists():
         specflow = [sys.executable, "-m", "specflow"]
