@@ -78,10 +78,12 @@ class HubConfig:
         return cls(**{**data, "agents": agents, "repos": repos})
 
 
-def load_config(hub_root: Path) -> HubConfig:
+def load_config(hub_root: Path, *, cache: bool = True) -> HubConfig:
     """Read ``specflow.yaml`` from the hub; a missing file means every default.
 
     A file that validated before is rebuilt from ``specflow.defcache`` without re-validation.
+    ``cache=False`` reads and validates it without touching the hub's cache (a folder that is
+    not a hub of the user's, such as the example shipped inside the package).
     """
     from specflow import defcache
 
@@ -90,6 +92,8 @@ def load_config(hub_root: Path) -> HubConfig:
         raw = path.read_bytes()
     except FileNotFoundError:
         return HubConfig()
+    if not cache:
+        return _validate(path)
     key = defcache.make_key("config", path, raw, [])
     cached = defcache.load(hub_root, "config", path, key)
     if cached is not None:

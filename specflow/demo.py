@@ -155,7 +155,7 @@ def check_agent(name: str) -> None:
     from specflow.config import load_config
     from specflow.errors import AgentError
 
-    config = load_config(example_dir() / "hub")
+    config = load_config(example_dir() / "hub", cache=False)  # never write inside the installed package
     if name not in config.agents and config.agent(name).adapter not in adapter_names():
         known = sorted(set(config.agents) | set(adapter_names()))
         raise AgentError(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.agents.base import AgentResult, EventCallback
-from specflow.errors import AgentError, SpecflowError
+from specflow.errors import AgentError, SpecflowError, TemplateError
 from specflow.results import AdvanceResult, emit
 from specflow.state import (
     append_event,
@@ -80,6 +80,7 @@ class PhaseRun:
             "host": socket.gethostname(),
             "attempt": attempt,
         }
+        pristine = snapshot_records(self.change.dir)
         record["in_flight"] = flight
         write_state(self.change.dir, record)
         emit(on_event, "phase", f"{state} -> {sc.to}: {sc.scenario}", **{"from": state, "to": sc.to})
@@ -102,6 +103,11 @@ class PhaseRun:
                     result.then = self.engine._evaluate(sc.then, ctx, on_event, "then")
                     event["then"] = [o.to_dict() for o in result.then]
                     reasons += [f"{o.text}: {o.reason}" for o in result.then if not o.ok]
+        except TemplateError:
+            # nothing ran: the change is left as it was (no attempt, no checkpoint); fix the template
+            restore_records(self.change.dir, pristine)
+            record["in_flight"] = None
+            raise
         except SpecflowError as exc:
             reasons.append(exc.message)
         except BaseException as exc:
@@ -149,13 +155,14 @@ class PhaseRun:
         gate = self.engine._gate(workflow, sc.to, ws)
         event["gate"] = gate.to_dict()
         emit(on_event, "phase", "gate: " + gate.describe().replace("\n", " "), gate=gate.to_dict())
+        # rendered before anything is recorded: a template error is the workflow's, not an attempt
+        prompt, _ = self.engine._render(workflow, record, sc, sc.to, ws, gate)
         checkpoint = ws.checkpoint(phase=sc.to, state=record["state"])
         event["checkpoint"] = checkpoint.to_dict()
         flight["checkpoint"] = checkpoint.number
         # persisted, so a run killed from here on is audited against it by the next advance
         write_state(self.change.dir, record)
         emit(on_event, "phase", f"checkpoint #{checkpoint.number}", checkpoint=checkpoint.number)
-        prompt, _ = self.engine._render(workflow, record, sc, sc.to, ws, gate)
         event["prompt_sha256"] = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
         agent_name = agent_override or target_def.agent or self.hub.config.default_agent
         agent_cfg = self.engine._agent_config(agent_name)

@@ -177,12 +177,18 @@ def test_template_error_names_the_template_and_line(hub: HubFixture, cli: Any) -
     hub.agent("scripted", NOTES)
     hub.write("openspec/templates/think.md.j2", "Think.\n{{ change.nonexistent_field }}\n")
     cli("-C", hub.root, "new", "add-login")
-    code, _, err = cli("-C", hub.root, "advance", "add-login")
+    records = hub.root / "openspec" / "changes" / "add-login" / ".specflow"
+    before = {p.name: p.read_bytes() for p in records.iterdir()}
+    code, out, err = cli("-C", hub.root, "advance", "add-login")
     assert code == 1
     assert f"{hub.root}/openspec/templates/think.md.j2:2: undefined variable" in err
     assert "nonexistent_field" in err
-    state = json.loads((hub.root / "openspec" / "changes" / "add-login" / ".specflow" / "state.json").read_text())
-    assert state["state"] == "draft"
+    assert "Traceback" not in err and "agent's in-gate work" not in err
+    # nothing ran, so nothing is recorded: no attempt in history, no checkpoint, the state as it was
+    assert {p.name: p.read_bytes() for p in records.iterdir()} == before
+    assert json.loads((records / "state.json").read_text())["state"] == "draft"
+    code, out, _ = cli("-C", hub.root, "checkpoints", "add-login", "--json")
+    assert code == 0 and json.loads(out) == []
 
 
 def test_dry_run_shows_steps_and_prompt_and_writes_nothing(hub: HubFixture, cli: Any) -> None:

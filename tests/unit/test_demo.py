@@ -254,3 +254,16 @@ def test_the_demo_agent_explains_itself_outside_specflow() -> None:
     )
     assert proc.returncode == 2
     assert "SPECFLOW_PHASE" in proc.stderr and "specflow runs this agent" in proc.stderr
+
+
+def test_checking_an_agent_writes_nothing_inside_the_package() -> None:
+    from specflow.demo import check_agent
+    from specflow.errors import AgentError
+
+    before = sorted(p.relative_to(example_dir()).as_posix() for p in example_dir().rglob("*"))
+    check_agent("claude-code")
+    with pytest.raises(AgentError) as info:
+        check_agent("no-such-agent")
+    assert "unknown agent 'no-such-agent'" in info.value.message
+    assert sorted(p.relative_to(example_dir()).as_posix() for p in example_dir().rglob("*")) == before
+    assert not (example_dir() / "hub" / ".specflow").exists()
