@@ -15,7 +15,8 @@ API turns.  The variants, interleaved run by run so drift hits them alike:
   audit, ``then`` steps, history);
 - ``advance-cli``: ``python -m specflow advance <id>`` as a user runs it (adds interpreter start).
 
-Medians, and each variant's ratio to ``direct``.  Target: adapter and advance <= 1.2x.
+Medians, and each variant's ratio to ``direct``.  Target: adapter and advance <= 1.2x; the exit
+code is 1 when a variant misses it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from specflow.agents.claude_code import ClaudeCodeAdapter, ClaudeOptions, find_b
 from specflow.agents.claude_settings import build_phase_settings, guard_command  # noqa: E402
 from specflow.gates import GatePolicy  # noqa: E402
 
+TARGET = 1.2
 WORKFLOW = """\
 workflow: bench
 version: 1
@@ -218,16 +220,19 @@ def main(argv: list[str] | None = None) -> int:
         "median_s": {k: round(v, 4) for k, v in medians.items()},
         "ratio_to_direct": {k: round(v / ref, 3) for k, v in medians.items()},
         "api_requests": requests,
-        "target_ratio": 1.2,
+        "target_ratio": TARGET,
     }
+    missed = [k for k in times if k != "direct" and medians[k] / ref > TARGET]
+    report["missed"] = missed
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(f"claude-code adapter overhead ({args.runs} runs each, interleaved; {binary})")
         for name in times:
-            print(f"  {name:<12} median {medians[name] * 1000:7.1f} ms   {medians[name] / ref:5.2f}x direct")
-        print("  target: adapter and advance <= 1.2x direct")
-    return 0
+            verdict = "" if name == "direct" else ("  MISSED" if name in missed else "  ok")
+            print(f"  {name:<12} median {medians[name] * 1000:7.1f} ms   {medians[name] / ref:5.2f}x direct{verdict}")
+        print(f"  target: adapter and advance <= {TARGET}x direct")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

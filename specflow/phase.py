@@ -194,8 +194,8 @@ class PhaseRun:
         try:
             adapter = get_adapter(agent_cfg.adapter)
             agent_result = adapter.run(request, on_event)
-        except AgentError as exc:
-            agent_result = AgentResult(status="crashed", error=exc.message)
+        except AgentError as exc:  # could not start: keep the way out (how to install it, ...) in the reason
+            agent_result = AgentResult(status="crashed", error=exc.message + (f"; fix: {exc.fix}" if exc.fix else ""))
         except BaseException:
             # interrupted (Ctrl-C, SIGTERM): the adapter has stopped the agent; still put back
             # whatever it wrote outside its gate before giving up

@@ -57,6 +57,17 @@ class AgentRequest:
     """Adapter-specific settings from the agent's configuration (argv, binary path, ...)."""
 
 
+#: How much of an agent's final answer a history event keeps (the transcript has all of it).
+FINAL_TEXT_LIMIT = 8000
+
+
+def clip_text(text: str, limit: int = FINAL_TEXT_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[… {len(text) - limit} more characters in the transcript]"
+
+
 @dataclass
 class AgentResult:
     """What an attempt produced.  ``status == "success"`` is the only good outcome."""
@@ -84,6 +95,7 @@ class AgentResult:
         return {
             "status": self.status,
             "error": self.error,
+            "final_text": clip_text(self.final_text),
             "session_id": self.session_id,
             "cost_usd": self.cost_usd,
             "tokens": dict(self.tokens),

@@ -286,3 +286,39 @@ def test_a_spent_budget_blocks_the_next_phase(budget_hub: ClaudeHub) -> None:
     assert (
         f"the change has cost ${spent:.4f} (think ${spent:.4f}), which is not less than its budget of $1e-06" in message
     )
+
+
+def test_per_phase_settings_in_the_workflow_beat_the_agents(chub: ClaudeHub, api: ScriptedAPI) -> None:
+    from specflow.hub import Hub
+
+    mini = (chub.root / "openspec" / "workflows" / "mini.yaml").read_text(encoding="utf-8")
+    tuned = mini.replace(
+        "    record: notes.md\n",
+        "    record: notes.md\n    agent: claude-short\n    model: claude-phase-model\n    max_turns: 1\n",
+    )
+    assert tuned != mini
+    chub.fixture.write("openspec/workflows/mini.yaml", tuned)
+    chub.fixture.commit("per-phase agent settings")
+    Hub.open(chub.root).new_change(CID)
+    # claude-short allows 2 turns; the phase allows 1, so the second tool call is one turn too many
+    chub.script("think", "bash true", "bash true", "answer Notes.")
+    with pytest.raises(PhaseFailed) as failed:
+        chub.change().advance()
+    assert chub.change().state == "draft"
+    event = agent_events(chub)[-1]
+    assert event["agent"]["name"] == "claude-short"
+    assert event["agent"]["status"] == "error" and event["agent"]["num_turns"] >= 1
+    assert "agent claude-short: Claude Code reached the turn limit (1) before finishing" in str(failed.value)
+    models = {str((r.body or {}).get("model")) for r in api.requests if r.path.startswith("/v1/messages") and r.body}
+    assert "claude-phase-model" in models, models
+
+
+def test_the_final_answer_is_in_history_even_when_the_phase_fails(chub: ClaudeHub) -> None:
+    chub.think()
+    chub.script("write", "answer I could not decide what to propose.")
+    with pytest.raises(PhaseFailed):
+        chub.change().advance()
+    events = agent_events(chub)
+    assert events[0]["agent"]["final_text"] == "Notes: start with the login form."
+    assert events[-1]["outcome"] == "failed"
+    assert events[-1]["agent"]["final_text"] == "I could not decide what to propose."

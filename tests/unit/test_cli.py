@@ -145,6 +145,26 @@ def test_unknown_agent(hub: HubFixture, cli: Any) -> None:
     assert "error: unknown agent 'nobody' (known: claude-code, command" in err
 
 
+def test_claude_code_missing_says_how_to_install_it(
+    hub: HubFixture, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    only_git = tmp_path / "path-with-git-only"
+    only_git.mkdir()
+    (only_git / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
+    monkeypatch.setenv("PATH", str(only_git))
+    monkeypatch.delenv("SPECFLOW_CLAUDE", raising=False)
+    monkeypatch.setattr("specflow.agents.claude_code.bundled_binary", lambda: None)
+    cli("-C", hub.root, "new", "add-login")
+    code, _, err = cli("-C", hub.root, "advance", "add-login", "--agent", "claude-code")
+    assert code == 1
+    assert "agent claude-code: Claude Code is not installed" in err
+    assert "fix: install Claude Code (npm install -g @anthropic-ai/claude-code, or pip install claude-agent-sdk" in err
+    state = json.loads((hub.root / "openspec" / "changes" / "add-login" / ".specflow" / "state.json").read_text())
+    assert state["state"] == "draft" and state["in_flight"] is None
+
+
 def test_unknown_change(hub: HubFixture, cli: Any) -> None:
     cli("-C", hub.root, "new", "add-login")
     code, _, err = cli("-C", hub.root, "advance", "add-logn")
