@@ -62,7 +62,8 @@ def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
             took = (r.event or {}).get("duration_s")
             say(
                 ctx,
-                f"{change.id}: {r.from_state} -> {r.to_state} succeeded" + (f" in {took:.1f}s" if took else ""),
+                f"{change.id}: {r.from_state} -> {r.to_state} succeeded"
+                + (f" in {took:.1f}s" if took is not None else ""),
                 "green",
             )
     if failure is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,7 @@ def test_workflow_lookup_hub_then_xdg_then_builtin(
     assert cli("-C", hub.root, "new", "small", "-w", "quick")[0] == 0
     code, out, err = cli("-C", hub.root, "advance", "small")
     assert code == 0, err
-    assert "small: draft -> done succeeded" in out
+    assert re.search(r"^small: draft -> done succeeded in \d+\.\ds$", out, re.MULTILINE), out
     assert state_of(hub, "small")["workflow"] == "quick" and state_of(hub, "small")["state"] == "done"
 
     # a workflow only XDG has, with its template only XDG has
