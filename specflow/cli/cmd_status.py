@@ -44,6 +44,17 @@ def _progress(st: dict[str, Any], hub_root: Path) -> str:
     return f"{states.index(st['state'])}/{len(states) - 1}"
 
 
+def _fmt_tokens(st: dict[str, Any]) -> str:
+    """Every token the change's agents used (input, output and cache), shortened: ``12.3k``."""
+    n = sum(int(v) for v in st["cost"]["total"].get("tokens", {}).values())
+    if not n:
+        return "-"
+    for size, unit in ((1_000_000, "M"), (1_000, "k")):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
 def _fmt_cost(st: dict[str, Any]) -> str:
     total = st["cost"]["total"]
     if not total.get("priced"):
@@ -93,10 +104,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 st["progress"],
                 f"{st['tasks']['done']}/{st['tasks']['total']}" if st["tasks"]["total"] else "-",
                 _fmt_cost(st),
+                _fmt_tokens(st),
                 (st["last_activity"] or "-")[:19].replace("T", " "),
             ]
         )
-    table(ctx, ["change", "workflow", "state", "status", "phase", "tasks", "cost", "last activity (UTC)"], rows)
+    headers = ["change", "workflow", "state", "status", "phase", "tasks", "cost", "tokens", "last activity (UTC)"]
+    table(ctx, headers, rows)
     return 0
 
 

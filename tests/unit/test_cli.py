@@ -242,6 +242,7 @@ def test_status_table_and_json(hub: HubFixture, cli: Any) -> None:
         "phase",
         "tasks",
         "cost",
+        "tokens",
         "last",
         "activity",
         "(UTC)",
@@ -287,7 +288,8 @@ def test_show_and_status_give_cost_per_phase(hub: HubFixture, cli: Any) -> None:
     assert doc["specflow"]["state"] == "draft"
     assert doc["specflow"]["cost"]["total"]["cost_usd"] == 0.75
     code, out, _ = cli("-C", hub.root, "status")
-    assert "$0.75" in out.splitlines()[1]
+    row = out.splitlines()[1].split()
+    assert row[6:8] == ["$0.75", "214"], row  # cost and tokens of the change
 
 
 ESCAPE_AND_HANG = (
@@ -360,3 +362,15 @@ def test_long_agent_text_is_one_progress_line() -> None:
     assert compact_text("a\nb") == "a (+1 more line)"
     assert compact_text("x" * 300) == "x" * 159 + "…"
     assert compact_text("  \n ") == ""
+
+
+def test_token_counts_are_shortened_in_the_status_table() -> None:
+    from specflow.cli.cmd_status import _fmt_tokens
+
+    def st(**tokens: int) -> dict[str, Any]:
+        return {"cost": {"total": {"tokens": tokens}}}
+
+    assert _fmt_tokens(st()) == "-"
+    assert _fmt_tokens(st(input_tokens=120, output_tokens=30)) == "150"
+    assert _fmt_tokens(st(input_tokens=12_000, cache_read_input_tokens=345)) == "12.3k"
+    assert _fmt_tokens(st(input_tokens=2_500_000)) == "2.5M"
