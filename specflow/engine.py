@@ -118,6 +118,12 @@ class Engine:
 
     def render_prompt(self, state: str | None = None) -> str:
         """The prompt of phase ``state`` (default: the next ``advance`` target), without running it."""
+        return str(self.prompt_info(state)["prompt"])
+
+    def prompt_info(self, state: str | None = None) -> dict[str, Any]:
+        """``render_prompt`` with what it rendered: the phase, its template (name and file) and gate."""
+        from specflow.prompts import PromptRenderer
+
         record = self.change.require_record()
         workflow = self._workflow_of(record)
         scenario: Scenario | None = None
@@ -132,7 +138,17 @@ class Engine:
         else:
             found = [sc for sc in workflow.scenarios if sc.to == state]
             scenario = found[0] if found else None
-        return self._render(workflow, record, scenario, state)[0]
+        text, gate = self._render(workflow, record, scenario, state)
+        template = workflow.states[state].prompt
+        path = PromptRenderer(self.hub.root).find(template) if template else None
+        return {
+            "change": self.change.id,
+            "state": state,
+            "template": template,
+            "template_path": str(path) if path else None,
+            "gate": gate.to_dict() if gate else None,
+            "prompt": text,
+        }
 
     # -- steps ----------------------------------------------------------------------------
 

@@ -522,6 +522,34 @@ class GitRepo:
         args.append("--stat" if stat else "--patch")
         return self.text(*args, old, new, "--")
 
+    def numstat(self, old: str, new: str) -> list[dict[str, Any]]:
+        """Each file changed between two trees or commits, with its added and deleted lines.
+
+        ``added`` and ``deleted`` are None for a binary file; ``old_path`` is set for a rename.
+        """
+        fields = self.text("diff", "--no-ext-diff", "--no-color", "--numstat", "-z", old, new, "--").split("\0")
+        files: list[dict[str, Any]] = []
+        i = 0
+        while i < len(fields):
+            record = fields[i]
+            i += 1
+            if not record:
+                continue
+            added, deleted, path = record.split("\t", 2)
+            old_path = None
+            if not path:  # a rename: the old and the new path follow
+                old_path, path = fields[i], fields[i + 1]
+                i += 2
+            files.append(
+                {
+                    "path": path,
+                    "old_path": old_path,
+                    "added": None if added == "-" else int(added),
+                    "deleted": None if deleted == "-" else int(deleted),
+                }
+            )
+        return files
+
     def read_blobs(self, shas: Iterable[str]) -> dict[str, bytes]:
         """The content of each blob, read through one ``cat-file --batch``."""
         wanted = list(dict.fromkeys(shas))

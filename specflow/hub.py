@@ -332,6 +332,12 @@ class Change:
 
         return Engine(self).render_prompt(state)
 
+    def prompt_info(self, state: str | None = None) -> dict[str, Any]:
+        """``prompt`` with the phase it renders, its template (name and file) and gate, for tools."""
+        from specflow.engine import Engine
+
+        return Engine(self).prompt_info(state)
+
     def status(self) -> dict[str, Any]:
         """A summary for tables and ``--json``: state, phase progress, tasks, cost, last activity."""
         from specflow.status import change_status

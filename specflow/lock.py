@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,19 @@ class ChangeLock:
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None
 
+    def _live_holder(self, wait_s: float = 1.0) -> Holder | None:
+        """Who holds the lock now.  The holder writes its record just after taking the lock, so
+        a missing record, or one left by a dead process, is read again for a moment."""
+        here = socket.gethostname()
+        deadline = time.monotonic() + wait_s
+        while True:
+            holder = self.holder()
+            if holder is not None and (holder.host != here or pid_alive(holder.pid)):
+                return holder
+            if time.monotonic() >= deadline:
+                return holder
+            time.sleep(0.02)
+
     def acquire(self) -> ChangeLock:
         from filelock import FileLock, Timeout
 
@@ -79,7 +93,7 @@ class ChangeLock:
         try:
             lock.acquire()
         except Timeout:
-            holder = self.holder()
+            holder = self._live_holder()
             who = holder.describe() if holder else "another process"
             raise LockedError(
                 f"change '{self.change_id}' is locked by {who}",

@@ -77,28 +77,70 @@ def _select(owner: Workspaces, repo: str | None) -> list[RepoTarget]:
     return chosen
 
 
-def diff(owner: Workspaces, repo: str | None = None, stat: bool = False) -> str:
-    """The change's work against its base in every affected repo, uncommitted work included."""
-    parts: list[str] = []
+@dataclass
+class _DiffPlan:
+    """What one repo's diff compares: the fork point with the base, and the work (a snapshot of
+    the worktree, uncommitted work included, or the branch when there is no worktree)."""
+
+    target: RepoTarget
+    source: GitRepo
+    base: str | None = None
+    fork: str | None = None
+    new: str | None = None
+    where: str = ""
+
+
+def _diff_plans(owner: Workspaces, repo: str | None) -> list[_DiffPlan]:
+    plans = []
     for target in _select(owner, repo):
-        source = open_source(target)
-        if not source.branch_exists(target.branch):
-            parts.append(f"== {target.name}: no work yet (branch {target.branch} does not exist)\n")
-            continue
-        base = base_of(owner.layout, target, source)
-        fork = source.merge_base(base, target.branch) or base
+        plan = _DiffPlan(target, open_source(target))
+        plans.append(plan)
+        if not plan.source.branch_exists(target.branch):
+            continue  # no work yet
+        plan.base = base_of(owner.layout, target, plan.source)
+        plan.fork = plan.source.merge_base(plan.base, target.branch) or plan.base
         if target.exists:
             ws = Workspace(
                 target.name, "worktree", Path(os.path.realpath(target.worktree)), GitRepo.open(target.worktree)
             )
-            new = owner.store.snapshot(ws)
-            where = str(target.worktree)
+            plan.new, plan.where = owner.store.snapshot(ws), str(target.worktree)
         else:
-            new = target.branch
-            where = f"branch {target.branch}"
-        body = source.diff(fork, new, stat=stat)
-        parts.append(f"== {target.name}: {target.branch} against {base} ({where})\n{body}")
+            plan.new, plan.where = target.branch, f"branch {target.branch}"
+    return plans
+
+
+def diff(owner: Workspaces, repo: str | None = None, stat: bool = False) -> str:
+    """The change's work against its base in every affected repo, uncommitted work included."""
+    parts: list[str] = []
+    for plan in _diff_plans(owner, repo):
+        name, branch = plan.target.name, plan.target.branch
+        if plan.new is None or plan.fork is None:
+            parts.append(f"== {name}: no work yet (branch {branch} does not exist)\n")
+            continue
+        body = plan.source.diff(plan.fork, plan.new, stat=stat)
+        parts.append(f"== {name}: {branch} against {plan.base} ({plan.where})\n{body}")
     return "\n".join(parts)
+
+
+def diff_data(owner: Workspaces, repo: str | None = None, stat: bool = False) -> list[dict[str, Any]]:
+    """``diff`` as data, per repo: branch, base, worktree, changed files and (without ``stat``) the patch."""
+    out: list[dict[str, Any]] = []
+    for plan in _diff_plans(owner, repo):
+        target = plan.target
+        entry: dict[str, Any] = {
+            "repo": target.name,
+            "branch": target.branch,
+            "branch_exists": plan.new is not None,
+            "base": plan.base,
+            "worktree": str(target.worktree) if target.exists else None,
+            "files": [],
+        }
+        if plan.new is not None and plan.fork is not None:
+            entry["files"] = plan.source.numstat(plan.fork, plan.new)
+        if not stat:
+            entry["patch"] = plan.source.diff(plan.fork, plan.new) if plan.new and plan.fork else ""
+        out.append(entry)
+    return out
 
 
 def merge(owner: Workspaces) -> list[MergeResult]:

@@ -343,6 +343,12 @@ class Workspaces:
 
         return diff(self, repo, stat)
 
+    def diff_data(self, repo: str | None = None, stat: bool = False) -> list[dict[str, Any]]:
+        """``diff`` as data, per repo: branch, base, changed files with line counts, the patch."""
+        from specflow.merging import diff_data
+
+        return diff_data(self, repo, stat)
+
     def merge(self) -> list[MergeResult]:
         """Merge each change branch into its base; see ``specflow.merging``."""
         from specflow.merging import merge

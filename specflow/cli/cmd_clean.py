@@ -10,9 +10,11 @@ from specflow.cli.context import CliContext
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", help="the change id")
     p.add_argument("--force", action="store_true", help="remove worktrees even with uncommitted work")
+    p.add_argument("--json", action="store_true", help="each worktree, whether it was removed, and the branch kept")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from specflow.checkpoints import HUB_KEY
     from specflow.lock import ChangeLock
     from specflow.workspaces import WorkspaceError, for_change
 
@@ -26,7 +28,19 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         )
     ws = for_change(change)
     with ChangeLock(ws.hub, change.id, command="clean"):
+        before = {name: path for name, path in ws.existing().items() if name != HUB_KEY}
         removed = ws.remove_worktrees(force=args.force, strict=True)
+    if args.json:
+        ctx.json(
+            {
+                "change": change.id,
+                "branch": ws.branch,
+                "worktrees": [
+                    {"repo": name, "path": str(path), "removed": path in removed} for name, path in before.items()
+                ],
+            }
+        )
+        return 0
     if not removed:
         ctx.out(f"change '{change.id}' has no worktree left")
         return 0

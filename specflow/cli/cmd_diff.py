@@ -11,13 +11,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", help="the change id")
     p.add_argument("--repo", metavar="R", help="only this repo")
     p.add_argument("--stat", action="store_true", help="a summary of changed files instead of the patch")
+    p.add_argument("--json", action="store_true", help="per repo: branch, base, changed files and the patch")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from specflow.workspaces import for_change
 
     change = ctx.open_hub().change(args.id)
-    text = for_change(change).diff(args.repo, stat=args.stat)
+    ws = for_change(change)
+    if args.json:
+        ctx.json(ws.diff_data(args.repo, stat=args.stat))
+        return 0
+    text = ws.diff(args.repo, stat=args.stat)
     ctx.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     ctx.stdout.flush()
     return 0

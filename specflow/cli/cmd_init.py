@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from specflow.cli.context import CliContext
@@ -10,6 +11,7 @@ from specflow.cli.context import CliContext
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", nargs="?", default=None, help="the hub folder (default: -C or the current folder)")
+    p.add_argument("--json", action="store_true", help="the hub and the files created, as JSON")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -17,6 +19,15 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     root = Path(args.path or ctx.hub_arg or ".")
     hub, created = Hub.init(root)
+    if args.json:
+        ctx.json(
+            {
+                "root": str(hub.root),
+                "created": [os.path.abspath(p) for p in created],
+                "already_initialised": not created,
+            }
+        )
+        return 0
     if created:
         for p in created:
             ctx.out(f"created {p.relative_to(hub.root) if p.is_relative_to(hub.root) else p}")

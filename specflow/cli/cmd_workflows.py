@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from specflow.cli.context import CliContext
 
@@ -15,8 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     show = sub.add_parser("show", help="a workflow's states and scenarios")
     show.add_argument("name")
     show.add_argument("--json", action="store_true")
-    val = sub.add_parser("validate", help="check a workflow file: YAML, schema, graph, steps, templates")
-    val.add_argument("path", type=Path)
+    val = sub.add_parser("validate", help="check workflow files: YAML, schema, graph, steps, templates")
+    val.add_argument("path", type=Path, nargs="+", help="one or more workflow files")
+    val.add_argument("--json", action="store_true", help="per file: ok, and each error's line, key, message and fix")
 
 
 def _hub_root(ctx: CliContext) -> Path | None:
@@ -74,6 +76,47 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             for t in sc.then:
                 ctx.out(f"  Then {t}")
         return 0
-    wf = load_workflow(args.path, hub_root=root, registry=registry)
-    ctx.out(f"{args.path}: workflow '{wf.name}' is valid: {len(wf.states)} states, {len(wf.scenarios)} scenarios")
-    return 0
+    return _validate(ctx, args.path, root, registry, as_json=args.json)
+
+
+def _validate(ctx: CliContext, paths: list[Path], root: Path | None, registry: Any, *, as_json: bool) -> int:
+    """Check each file; exit 1 when any is invalid (text: its error on stderr, as for any refusal)."""
+    from specflow.errors import DefinitionError, SpecflowError
+    from specflow.workflow import load_workflow
+
+    reports: list[dict[str, Any]] = []
+    code = 0
+    for path in paths:
+        report: dict[str, Any] = {
+            "file": str(path),
+            "ok": True,
+            "workflow": None,
+            "states": None,
+            "scenarios": None,
+            "errors": [],
+        }
+        reports.append(report)
+        try:
+            wf = load_workflow(path, hub_root=root, registry=registry)
+        except SpecflowError as exc:
+            code = max(code, exc.exit_code)
+            where = exc if isinstance(exc, DefinitionError) else None
+            report["ok"] = False
+            report["errors"].append(
+                {
+                    "file": where.file if where else None,
+                    "line": where.line if where else None,
+                    "key": where.key_path if where else None,
+                    "message": where.detail if where else exc.message,
+                    "fix": exc.fix,
+                }
+            )
+            if not as_json:
+                ctx.error(exc)
+            continue
+        report.update(workflow=wf.name, states=len(wf.states), scenarios=len(wf.scenarios))
+        if not as_json:
+            ctx.out(f"{path}: workflow '{wf.name}' is valid: {len(wf.states)} states, {len(wf.scenarios)} scenarios")
+    if as_json:
+        ctx.json(reports)
+    return code
