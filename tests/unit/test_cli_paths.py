@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from specflow.resources import builtin_dir
-from tests.conftest import HubFixture
+from tests.conftest import MINI_WORKFLOW, HubFixture
 
 # writes outside its gate when ESCAPE is set; writes the proposal in the 'write' phase
 AGENT = (
@@ -190,24 +190,12 @@ def test_template_lookup_hub_then_xdg_then_builtin(hub: HubFixture, cli: Any, xd
 
 # -- 2. 'from' as a list and as "*" ---------------------------------------------------------
 
-MULTI_WORKFLOW = """\
-workflow: multi
-version: 1
-description: Sources as a list and as a wildcard.
-initial: draft
-states:
-  draft: {}
-  think:
-    prompt: think.md.j2
-    workspace: read-only
-    record: notes.md
-  write:
-    prompt: write.md.j2
-    workspace:
-      write: ["openspec/changes/{{ change.id }}/**"]
-  parked: {}
-  cancelled: {final: true}
-  done: {final: true}
+# the mini workflow's states, with a parking place and a final 'cancelled', and its own scenarios
+MULTI_WORKFLOW = (
+    MINI_WORKFLOW.split("scenarios:")[0]
+    .replace("workflow: mini", "workflow: multi")
+    .replace("  done:\n    final: true\n", "  parked: {}\n  cancelled: {final: true}\n  done: {final: true}\n")
+    + """\
 scenarios:
   - scenario: Think first
     when: advance
@@ -234,6 +222,7 @@ scenarios:
     from: "*"
     to: cancelled
 """
+)
 
 
 def test_scenarios_from_a_list_and_from_any_state(hub: HubFixture, cli: Any) -> None:
