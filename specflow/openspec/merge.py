@@ -9,6 +9,7 @@ Nothing is written here: the caller validates every rebuilt spec before touching
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from specflow.openspec.deltas import DeltaPlan, parse_delta_spec
@@ -100,6 +101,12 @@ def _readable_overview(skeleton: str, spec_id: str) -> str | None:
         return js_trim(parse_spec(skeleton, spec_id).overview) or None
     except SpecParseError:
         return None
+
+
+def _case_twin(by_name: Mapping[str, object], name: str, skip: str | None = None) -> str | None:
+    """The existing requirement whose name differs from ``name`` only in case or spacing."""
+    folded = fold_requirement_name(name)
+    return next((k for k in by_name if k != skip and fold_requirement_name(k) == folded), None)
 
 
 def _block_key(raw: str) -> str:
@@ -276,8 +283,7 @@ def build_updated_spec(
         f, t = normalize_requirement_name(r.src), normalize_requirement_name(r.dst)
         if f not in by_name:
             if t in by_name:
-                ff = fold_requirement_name(f)
-                near = next((k for k in by_name if k != t and fold_requirement_name(k) == ff), None)
+                near = _case_twin(by_name, f, skip=t)
                 if near is not None:
                     raise MergeError(
                         f'{spec_id} RENAMED failed for header "### Requirement: {r.src}" - source not'
@@ -288,8 +294,7 @@ def build_updated_spec(
             raise MergeError(f'{spec_id} RENAMED failed for header "### Requirement: {r.src}" - source not found')
         if t in by_name:
             raise MergeError(f'{spec_id} RENAMED failed for header "### Requirement: {r.dst}" - target already exists')
-        ft = fold_requirement_name(t)
-        near = next((k for k in by_name if k != f and fold_requirement_name(k) == ft), None)
+        near = _case_twin(by_name, t, skip=f)
         if near is not None:
             raise MergeError(
                 f'{spec_id} RENAMED failed for header "### Requirement: {r.dst}" -'
@@ -309,8 +314,7 @@ def build_updated_spec(
         key = normalize_requirement_name(name)
         if key not in by_name:
             if not is_new:
-                fk = fold_requirement_name(key)
-                near = next((k for k in by_name if fold_requirement_name(k) == fk), None)
+                near = _case_twin(by_name, key)
                 if near is not None:
                     raise MergeError(
                         f'{spec_id} REMOVED failed for header "### Requirement: {name}" - not found,'
@@ -355,8 +359,7 @@ def build_updated_spec(
             if _block_key(existing_block.raw) == _block_key(add.raw):
                 continue
             raise MergeError(f'{spec_id} ADDED failed for header "### Requirement: {add.name}" - already exists')
-        fk = fold_requirement_name(key)
-        near = next((k for k in by_name if fold_requirement_name(k) == fk), None)
+        near = _case_twin(by_name, key)
         if near is not None:
             raise MergeError(
                 f'{spec_id} ADDED failed for header "### Requirement: {add.name}" -'

@@ -43,20 +43,14 @@ def claude_binary() -> Path:
 
 @pytest.fixture
 def api() -> Iterator[ScriptedAPI]:
-    server = ScriptedAPI().start()
-    try:
+    with ScriptedAPI() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def trap() -> Iterator[ScriptedAPI]:
-    server = ScriptedAPI().start()
-    try:
+    with ScriptedAPI() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
