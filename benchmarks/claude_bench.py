@@ -39,9 +39,9 @@ from bytecode import compile_specflow  # noqa: E402
 from scripted_api import ScriptedAPI, quiet_env, script  # noqa: E402
 
 from specflow.agents.base import AgentRequest  # noqa: E402
-from specflow.agents.claude_code import ClaudeCodeAdapter, ClaudeOptions, find_binary  # noqa: E402
-from specflow.agents.claude_settings import build_phase_settings, guard_command  # noqa: E402
-from specflow.gates import GatePolicy  # noqa: E402
+from specflow.agents.claude.adapter import ClaudeCodeAdapter, ClaudeOptions, find_binary  # noqa: E402
+from specflow.agents.claude.settings import build_phase_settings, guard_command  # noqa: E402
+from specflow.workspace.gates import GatePolicy  # noqa: E402
 
 TARGET = 1.2
 WORKFLOW = """\
@@ -77,7 +77,7 @@ def _git(cwd: Path, *args: str) -> None:
 
 
 def make_hub(root: Path, binary: Path, env: dict[str, str]) -> Path:
-    from specflow.hub import Hub
+    from specflow.engine.hub import Hub
 
     root.mkdir(parents=True)
     _git(root, "init", "-q", "-b", "main")
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         plain = base / "plain"
         plain.mkdir()
         hub = make_hub(base / "hub", binary, env)
-        from specflow.hub import Hub
+        from specflow.engine.hub import Hub
 
         def direct(i: int) -> None:
             run_direct(phase_request(plain, f"direct-{i}", binary, env, base / "t"), binary, base)

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from workspace_gen import CHANGE, generate
 
-from specflow.config import HubConfig
-from specflow.workspaces import Workspaces
+from specflow.definitions.config import HubConfig
+from specflow.workspace.workspaces import Workspaces
 
 
 def median_ms(samples: list[float]) -> float:

@@ -20,6 +20,9 @@ from specflow._version import __version__
 
 if TYPE_CHECKING:
     from specflow.agents.base import Adapter, AgentEvent, AgentRequest, AgentResult
+    from specflow.definitions.workflow import Workflow, load_workflow
+    from specflow.engine.hub import Change, Hub
+    from specflow.engine.results import AdvanceResult
     from specflow.errors import (
         AgentError,
         ChangeIdError,
@@ -32,22 +35,19 @@ if TYPE_CHECKING:
         TemplateError,
         WorkflowError,
     )
-    from specflow.gates import GatePolicy
-    from specflow.hub import Change, Hub
-    from specflow.results import AdvanceResult
-    from specflow.steps import StepContext, StepResult, step
-    from specflow.workflow import Workflow, load_workflow
+    from specflow.steps.registry import StepContext, StepResult, step
+    from specflow.workspace.gates import GatePolicy
 
 _EXPORTS = {
-    "Hub": "specflow.hub",
-    "Change": "specflow.hub",
-    "AdvanceResult": "specflow.results",
-    "Workflow": "specflow.workflow",
-    "load_workflow": "specflow.workflow",
-    "step": "specflow.steps",
-    "StepContext": "specflow.steps",
-    "StepResult": "specflow.steps",
-    "GatePolicy": "specflow.gates",
+    "Hub": "specflow.engine.hub",
+    "Change": "specflow.engine.hub",
+    "AdvanceResult": "specflow.engine.results",
+    "Workflow": "specflow.definitions.workflow",
+    "load_workflow": "specflow.definitions.workflow",
+    "step": "specflow.steps.registry",
+    "StepContext": "specflow.steps.registry",
+    "StepResult": "specflow.steps.registry",
+    "GatePolicy": "specflow.workspace.gates",
     "Adapter": "specflow.agents.base",
     "AgentEvent": "specflow.agents.base",
     "AgentRequest": "specflow.agents.base",

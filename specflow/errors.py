@@ -93,7 +93,7 @@ class LockedError(SpecflowError):
 class GuardFailed(SpecflowError):
     """A ``given`` step did not hold, so the transition was not attempted.
 
-    ``results`` holds the blocked attempt (``specflow.engine.AdvanceResult``).
+    ``results`` holds the blocked attempt (``specflow.engine.results.AdvanceResult``).
     """
 
     results: list[Any]

@@ -123,7 +123,7 @@ class HubFixture:
 @pytest.fixture
 def hub(tmp_path: Path) -> HubFixture:
     """A git hub with openspec/, the 'mini' workflow and its templates, committed."""
-    from specflow.hub import Hub
+    from specflow.engine.hub import Hub
 
     root = init_repo(tmp_path / "hub")
     Hub.init(root)

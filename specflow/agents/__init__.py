@@ -23,7 +23,7 @@ ENTRY_POINT_GROUP = "specflow.adapters"
 
 _BUILTIN: dict[str, str] = {
     "command": "specflow.agents.command:CommandAdapter",
-    "claude-code": "specflow.agents.claude_code:ClaudeCodeAdapter",
+    "claude-code": "specflow.agents.claude.adapter:ClaudeCodeAdapter",
 }
 
 

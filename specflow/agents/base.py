@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from specflow.gates import GatePolicy
+from specflow.workspace.gates import GatePolicy
 
 EventKind = Literal["start", "text", "tool", "refused", "output", "warning", "result", "phase", "step"]
 Status = Literal["success", "error", "timeout", "crashed"]

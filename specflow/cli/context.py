@@ -14,8 +14,8 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from specflow.engine.hub import Hub
     from specflow.errors import SpecflowError
-    from specflow.hub import Hub
 
 
 class CliContext:
@@ -70,7 +70,7 @@ class CliContext:
     def open_hub(self) -> Hub:
         """The hub named by ``-C`` or found above the current directory."""
         if self._hub is None:
-            from specflow.hub import Hub
+            from specflow.engine.hub import Hub
 
             self._hub = Hub.open(Path(self.hub_arg) if self.hub_arg else None)
         return self._hub

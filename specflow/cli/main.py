@@ -1,6 +1,6 @@
 """``specflow [-C HUB] COMMAND``: find the command, import only its module, run it.
 
-Each command lives in ``specflow/cli/cmd_<name>.py`` and exposes ``add_arguments(parser)`` and
+Each command lives in ``specflow/cli/commands/<name>.py`` and exposes ``add_arguments(parser)`` and
 ``run(args, ctx) -> int``.  Only the chosen command's module is imported, so ``--help`` and
 ``--version`` start fast.  Exit codes: 0 success, 1 a user error or a failed guard, 2 usage,
 3 an internal error (traceback only with ``--debug``), 130 interrupted.
@@ -19,30 +19,30 @@ from specflow.cli.context import CliContext
 
 # name -> (module, one-line help).  Order is the order of ``specflow --help``.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("cmd_init", "create openspec/ and a commented specflow.yaml in a hub"),
-    "new": ("cmd_new", "create a change in state 'draft'"),
-    "advance": ("cmd_advance", "run the change's next transition(s): prompt, agent, audit, checks"),
-    "approve": ("cmd_approve", "record a person's approval of the change"),
-    "trigger": ("cmd_trigger", "fire a workflow-defined trigger (e.g. reject)"),
-    "status": ("cmd_status", "state of every change, or of one"),
-    "list": ("cmd_list", "list changes (or specs) with tasks and state"),
-    "show": ("cmd_show", "show a change or spec"),
-    "history": ("cmd_history", "the recorded attempts of a change"),
-    "prompt": ("cmd_prompt", "render a phase's prompt without running it"),
-    "graph": ("cmd_graph", "a workflow as a Mermaid state diagram"),
-    "workflows": ("cmd_workflows", "list, show or validate workflows"),
-    "validate": ("cmd_validate", "validate changes and specs as OpenSpec does"),
-    "archive": ("cmd_archive", "merge a change's deltas into the specs and file it away"),
-    "adopt": ("cmd_adopt", "put existing OpenSpec changes under a workflow"),
-    "repos": ("cmd_repos", "add or remove the repos a change affects"),
-    "workspace": ("cmd_workspace", "print a change's workspace paths"),
-    "checkpoints": ("cmd_checkpoints", "list a change's checkpoints"),
-    "revert": ("cmd_revert", "restore a change's workspaces to a checkpoint"),
-    "diff": ("cmd_diff", "the change's work against its base, in every repo"),
-    "merge": ("cmd_merge", "merge the change's branches into their bases"),
-    "clean": ("cmd_clean", "remove the worktrees of an archived change"),
-    "guard": ("cmd_guard", "PreToolUse hook for Claude Code that refuses writes outside the gate"),
-    "demo": ("cmd_demo", "run a change through every phase on an example hub"),
+    "init": ("init", "create openspec/ and a commented specflow.yaml in a hub"),
+    "new": ("new", "create a change in state 'draft'"),
+    "advance": ("advance", "run the change's next transition(s): prompt, agent, audit, checks"),
+    "approve": ("approve", "record a person's approval of the change"),
+    "trigger": ("trigger", "fire a workflow-defined trigger (e.g. reject)"),
+    "status": ("status", "state of every change, or of one"),
+    "list": ("list", "list changes (or specs) with tasks and state"),
+    "show": ("show", "show a change or spec"),
+    "history": ("history", "the recorded attempts of a change"),
+    "prompt": ("prompt", "render a phase's prompt without running it"),
+    "graph": ("graph", "a workflow as a Mermaid state diagram"),
+    "workflows": ("workflows", "list, show or validate workflows"),
+    "validate": ("validate", "validate changes and specs as OpenSpec does"),
+    "archive": ("archive", "merge a change's deltas into the specs and file it away"),
+    "adopt": ("adopt", "put existing OpenSpec changes under a workflow"),
+    "repos": ("repos", "add or remove the repos a change affects"),
+    "workspace": ("workspace", "print a change's workspace paths"),
+    "checkpoints": ("checkpoints", "list a change's checkpoints"),
+    "revert": ("revert", "restore a change's workspaces to a checkpoint"),
+    "diff": ("diff", "the change's work against its base, in every repo"),
+    "merge": ("merge", "merge the change's branches into their bases"),
+    "clean": ("clean", "remove the worktrees of an archived change"),
+    "guard": ("hook", "PreToolUse hook for Claude Code that refuses writes outside the gate"),
+    "demo": ("demo", "run a change through every phase on an example hub"),
 }
 
 
@@ -91,7 +91,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     for name, (module_name, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         if name == command:
-            module = importlib.import_module(f"specflow.cli.{module_name}")
+            module = importlib.import_module(f"specflow.cli.commands.{module_name}")
             module.add_arguments(p)
             p.set_defaults(_module=module)
     return parser

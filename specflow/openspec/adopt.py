@@ -74,7 +74,7 @@ def adopt_change(
             f"no open change '{change_id}' in {change_dir.parent}",
             fix="list open changes with 'specflow list'",
         )
-    from specflow import state as sm
+    from specflow.engine import records as sm
 
     if (change_dir / ".specflow" / "state.json").exists():
         try:

@@ -2,7 +2,7 @@
 
 Both files are tiny and flat, so they are read with a small line-based reader that understands
 scalars, comments, block and flow lists and one level of nested map.  Anything fancier (anchors,
-block scalars, documents) falls back to ``specflow.yamlio`` so the answer is still right, just
+block scalars, documents) falls back to ``specflow.definitions.yamlio`` so the answer is still right, just
 slower.  Metadata is checked against OpenSpec's schema with OpenSpec's (zod) messages, because
 those messages surface in ``validate`` output.
 """
@@ -108,8 +108,8 @@ def load_simple_yaml(text: str) -> Any:
 
 
 def _load_full(text: str) -> Any:
+    from specflow.definitions.yamlio import parse_yaml
     from specflow.errors import DefinitionError
-    from specflow.yamlio import parse_yaml
 
     try:
         return parse_yaml(text).data

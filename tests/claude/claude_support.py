@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult
-from specflow.gates import GatePolicy
+from specflow.workspace.gates import GatePolicy
 
 REPO = Path(__file__).resolve().parent.parent.parent
 # Read at import: the suite's autouse fixture clears SPECFLOW_CLAUDE for every test.
@@ -77,7 +77,7 @@ class ClaudeRun:
         )
 
     def run(self, prompt: str, gate: GatePolicy, **kw: Any) -> AgentResult:
-        from specflow.agents.claude_code import ClaudeCodeAdapter
+        from specflow.agents.claude.adapter import ClaudeCodeAdapter
 
         self.events.clear()
         return ClaudeCodeAdapter().run(self.request(prompt, gate, **kw), self.events.append)

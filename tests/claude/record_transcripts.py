@@ -25,8 +25,8 @@ sys.path.insert(0, str(HERE))
 from scripted_api import ScriptedAPI, quiet_env, script  # noqa: E402
 
 from specflow.agents.base import AgentRequest, AgentResult  # noqa: E402
-from specflow.agents.claude_code import ClaudeCodeAdapter  # noqa: E402
-from specflow.gates import GatePolicy  # noqa: E402
+from specflow.agents.claude.adapter import ClaudeCodeAdapter  # noqa: E402
+from specflow.workspace.gates import GatePolicy  # noqa: E402
 
 OUT = HERE / "transcripts"
 

@@ -17,8 +17,8 @@ import pytest
 from claude_support import ClaudeRun, processes_with
 from scripted_api import ScriptedAPI, script
 
-from specflow.agents.claude_code import ClaudeCodeAdapter
-from specflow.guard import GUARD_PREFIX
+from specflow.agents.claude.adapter import ClaudeCodeAdapter
+from specflow.agents.claude.hook import GUARD_PREFIX
 
 pytestmark = pytest.mark.claude_cli
 
@@ -256,7 +256,7 @@ def test_apply_in_a_worktree_writes_the_worktree_and_tasks_and_reads_the_hub(
     worktree = tmp_path / "worktrees" / "add-x" / "app"
     worktree.mkdir(parents=True)
     (hub / "openspec/changes/add-x/tasks.md").write_text("- [ ] 1.1 build it\n")
-    from specflow.gates import GatePolicy
+    from specflow.workspace.gates import GatePolicy
 
     gate = GatePolicy(
         hub=hub,

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from claude_support import MARKER_ENV, processes_with
 
-from specflow.agents import claude_code
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult
-from specflow.agents.claude_code import ClaudeCodeAdapter, ClaudeOptions, find_binary
+from specflow.agents.claude import adapter as claude_code
+from specflow.agents.claude.adapter import ClaudeCodeAdapter, ClaudeOptions, find_binary
 from specflow.errors import AgentError
-from specflow.gates import GatePolicy
+from specflow.workspace.gates import GatePolicy
 
 TRANSCRIPTS = Path(__file__).resolve().parent / "transcripts"
 
@@ -148,7 +148,7 @@ def test_the_command_line_settings_and_environment(
     settings = json.loads(rec["settings"])
     assert settings["permissions"]["allow"] == [f"Edit(/{hub.resolve()}/openspec/changes/add-x/**)", "Bash"]
     command = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
-    assert command.startswith(f"{sys.executable} -P -m specflow.guard --gate ")
+    assert command.startswith(f"{sys.executable} -P -m specflow.agents.claude.hook --gate ")
     assert command.endswith(" || exit 2")
     assert GatePolicy.from_json(rec["gate"]) == req.gate
     assert rec["env"] == {

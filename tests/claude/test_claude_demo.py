@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 from scripted_api import ScriptedAPI
 
-from specflow import demo_agent
-from specflow.demo import CHANGE_ID
+from specflow.demo import agent as demo_agent
+from specflow.demo.run import CHANGE_ID
 
 pytestmark = pytest.mark.claude_cli
 
@@ -51,7 +51,7 @@ def demo_playbook(hub: Path, prompts: Path) -> Callable[[str], list[str] | None]
             return ["answer " + demo_agent.explore(run).replace("\n", "\\n")]
         prompt = prompts / f"{phase}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.md"
         prompt.write_text(text, encoding="utf-8")
-        command = f"{shlex.quote(sys.executable)} -m specflow.demo_agent < {shlex.quote(str(prompt))}"
+        command = f"{shlex.quote(sys.executable)} -m specflow.demo.agent < {shlex.quote(str(prompt))}"
         return [f"bash {command}", f"answer The {phase} phase is done."]
 
     return playbook

@@ -60,12 +60,12 @@ class ClaudeHub:
         self.fixture.commit(f"script {phase}")
 
     def change(self) -> Any:
-        from specflow.hub import Hub
+        from specflow.engine.hub import Hub
 
         return Hub.open(self.root).change(CID)
 
     def new(self) -> Any:
-        from specflow.hub import Hub
+        from specflow.engine.hub import Hub
 
         return Hub.open(self.root).new_change(CID)
 
@@ -273,7 +273,7 @@ def budget_hub(chub: ClaudeHub) -> ClaudeHub:
 
 
 def test_a_spent_budget_blocks_the_next_phase(budget_hub: ClaudeHub) -> None:
-    from specflow.hub import Hub
+    from specflow.engine.hub import Hub
 
     Hub.open(budget_hub.root).new_change(CID, workflow="budgeted")
     budget_hub.script("think", "answer Notes.")
@@ -289,7 +289,7 @@ def test_a_spent_budget_blocks_the_next_phase(budget_hub: ClaudeHub) -> None:
 
 
 def test_per_phase_settings_in_the_workflow_beat_the_agents(chub: ClaudeHub, api: ScriptedAPI) -> None:
-    from specflow.hub import Hub
+    from specflow.engine.hub import Hub
 
     mini = (chub.root / "openspec" / "workflows" / "mini.yaml").read_text(encoding="utf-8")
     tuned = mini.replace(

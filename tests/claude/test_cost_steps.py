@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from specflow.agents.cost_steps import change_cost
-from specflow.config import HubConfig
-from specflow.state import append_event
-from specflow.steps import StepContext, build_registry
+from specflow.definitions.config import HubConfig
+from specflow.engine.records import append_event
+from specflow.steps.cost import change_cost
+from specflow.steps.registry import StepContext, build_registry
 
 
 @pytest.fixture

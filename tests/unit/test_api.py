@@ -11,7 +11,7 @@ import pytest
 import specflow
 from specflow import GuardFailed, Hub, PhaseFailed, load_workflow
 from specflow.agents.base import AgentEvent
-from specflow.steps import build_registry
+from specflow.steps.registry import build_registry
 from tests.conftest import HubFixture
 
 NOTES = "import sys\nsys.stdin.read()\nprint('notes', file=sys.stderr)\nprint('the notes')\n"

@@ -1,4 +1,4 @@
-"""specflow.audit: every escape is put back exactly, in-gate work stays; allowed work is kept."""
+"""specflow.workspace.audit: every escape is put back exactly, in-gate work stays; allowed work is kept."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from specflow.audit import AuditReport
-from specflow.gates import GatePolicy
-from specflow.workspaces import Workspaces
+from specflow.workspace.audit import AuditReport
+from specflow.workspace.gates import GatePolicy
+from specflow.workspace.workspaces import Workspaces
 from tests.conftest import commit_all, git
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, make_single_hub, status
 
@@ -295,7 +295,7 @@ def test_single_repo_commit_on_hub_branch_refused_on_change_branch_allowed(tmp_p
 
 
 def test_another_running_changes_work_in_its_own_gate_is_left_alone(multi: MultiHub) -> None:
-    from specflow.lock import ChangeLock
+    from specflow.engine.lock import ChangeLock
 
     other_dir = multi.root / "openspec" / "changes" / "fix-typo"
     other_dir.mkdir()
@@ -318,7 +318,7 @@ def test_another_running_changes_work_in_its_own_gate_is_left_alone(multi: Multi
 
 
 def test_change_records_are_not_audited(multi: MultiHub) -> None:
-    from specflow.state import append_event
+    from specflow.engine.records import append_event
 
     ws = multi.workspaces()
     policy = ws.policy(read_only=True, write=[], worktrees=False, phase="explore")
@@ -407,8 +407,8 @@ def test_git_internals_and_commitless_repos_are_audited(tmp_path: Path) -> None:
 
 WRITER = r"""
 import sys, time, pathlib
-from specflow import journal
-from specflow.lock import hub_writes
+from specflow.workspace import journal
+from specflow.engine.lock import hub_writes
 hub, folder, ready = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
 with hub_writes(hub):
     tmp = folder / ".notes.md.tmp"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from specflow.gates import GatePolicy
-from specflow.state import read_history, read_state, write_state
-from specflow.workspaces import WorkspaceError, Workspaces
+from specflow.engine.records import read_history, read_state, write_state
+from specflow.workspace.gates import GatePolicy
+from specflow.workspace.workspaces import WorkspaceError, Workspaces
 from tests.conftest import commit_all, git
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, state_of, status
 
@@ -250,7 +250,7 @@ def test_only_the_last_index_copies_are_kept(multi: MultiHub) -> None:
 def test_revert_tells_this_changes_archive_from_anothers() -> None:
     from types import SimpleNamespace
 
-    from specflow.revert import _other_change
+    from specflow.workspace.revert import _other_change
 
     owner = SimpleNamespace(change_id="api")
     hub = SimpleNamespace(kind="hub")

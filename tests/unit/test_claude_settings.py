@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from specflow.agents.claude_settings import (
+from specflow.agents.claude.settings import (
     PERMISSION_MODE,
     WRITING_TOOLS,
     add_dirs,
@@ -18,7 +18,7 @@ from specflow.agents.claude_settings import (
     gate_note,
     guard_command,
 )
-from specflow.gates import GatePolicy
+from specflow.workspace.gates import GatePolicy
 
 
 @pytest.fixture
@@ -110,7 +110,17 @@ def test_the_hook_runs_specflow_guard_isolated(tmp_path: Path) -> None:
     gate_file = tmp_path / "dir with space" / "gate.json"
     command = guard_command(sys.executable, gate_file)
     argv = shlex.split(command)
-    assert argv == [sys.executable, "-P", "-m", "specflow.guard", "--gate", str(gate_file), "||", "exit", "2"]
+    assert argv == [
+        sys.executable,
+        "-P",
+        "-m",
+        "specflow.agents.claude.hook",
+        "--gate",
+        str(gate_file),
+        "||",
+        "exit",
+        "2",
+    ]
     hub = tmp_path / "hub"
     ps = build_phase_settings(GatePolicy(hub=hub, read_only=True), hub, hook_command=command)
     (entry,) = ps.settings["hooks"]["PreToolUse"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from specflow.agents.base import AgentEvent
-from specflow.agents.stream import StreamParser, StreamSummary, parse_lines, tokens_from_usage, tool_target
+from specflow.agents.claude.stream import StreamParser, StreamSummary, parse_lines, tokens_from_usage, tool_target
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "claude" / "transcripts"
 
@@ -177,7 +177,7 @@ def test_tool_target_and_tokens_helpers(tmp_path: Path) -> None:
 
 
 def test_an_absurdly_nested_line_is_reported_not_fatal() -> None:
-    from specflow.agents.stream import StreamParser
+    from specflow.agents.claude.stream import StreamParser
 
     events: list[object] = []
     parser = StreamParser(events.append)

@@ -161,7 +161,7 @@ def test_claude_code_missing_says_how_to_install_it(
     (only_git / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
     monkeypatch.setenv("PATH", str(only_git))
     monkeypatch.delenv("SPECFLOW_CLAUDE", raising=False)
-    monkeypatch.setattr("specflow.agents.claude_code.bundled_binary", lambda: None)
+    monkeypatch.setattr("specflow.agents.claude.adapter.bundled_binary", lambda: None)
     cli("-C", hub.root, "new", "add-login")
     code, _, err = cli("-C", hub.root, "advance", "add-login", "--agent", "claude-code")
     assert code == 1
@@ -264,7 +264,7 @@ def test_status_table_and_json(hub: HubFixture, cli: Any) -> None:
 
 
 def test_show_and_status_give_cost_per_phase(hub: HubFixture, cli: Any) -> None:
-    from specflow.state import append_event
+    from specflow.engine.records import append_event
 
     cli("-C", hub.root, "new", "add-login")
     d = hub.root / "openspec" / "changes" / "add-login"
@@ -375,7 +375,7 @@ def test_long_agent_text_is_one_progress_line() -> None:
 
 
 def test_token_counts_are_shortened_in_the_status_table() -> None:
-    from specflow.cli.cmd_status import _fmt_tokens
+    from specflow.cli.commands.status import _fmt_tokens
 
     def st(**tokens: int) -> dict[str, Any]:
         return {"cost": {"total": {"tokens": tokens}}}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from specflow.resources import builtin_dir
+from specflow.definitions.resources import builtin_dir
 from tests.conftest import MINI_WORKFLOW, HubFixture
 
 # writes outside its gate when ESCAPE is set; writes the proposal in the 'write' phase
@@ -362,7 +362,7 @@ def _boom(args: Any, ctx: Any) -> int:
 
 
 def test_internal_error_is_exit_3_with_a_message(hub: HubFixture, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import specflow.cli.cmd_status as cmd_status
+    import specflow.cli.commands.status as cmd_status
 
     monkeypatch.setattr(cmd_status, "run", _boom)
     code, out, err = cli("-C", hub.root, "status")

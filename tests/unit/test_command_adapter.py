@@ -13,7 +13,7 @@ import pytest
 from specflow.agents import get_adapter
 from specflow.agents.base import AgentEvent, AgentRequest
 from specflow.errors import AgentError
-from specflow.gates import GatePolicy
+from specflow.workspace.gates import GatePolicy
 
 
 def request(tmp_path: Path, code: str, timeout: float | None = 10, prompt: str = "hello prompt") -> AgentRequest:

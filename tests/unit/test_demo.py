@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from specflow.demo import CHANGE_ID, example_dir, localize_config
+from specflow.demo.run import CHANGE_ID, example_dir, localize_config
 
 CliRunner = Callable[..., tuple[int, str, str]]
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -161,10 +161,10 @@ def test_localize_config_points_python_at_this_interpreter(tmp_path: Path) -> No
     path = tmp_path / "specflow.yaml"
     shutil.copy(example_dir() / "hub" / "specflow.yaml", path)
     localize_config(path)
-    from specflow.config import load_config
+    from specflow.definitions.config import load_config
 
     config = load_config(tmp_path)
-    assert config.agents["scripted"].command == [sys.executable, "-m", "specflow.demo_agent"]
+    assert config.agents["scripted"].command == [sys.executable, "-m", "specflow.demo.agent"]
     for repo in config.repos.values():
         assert repo.test is not None and repo.setup is not None
         assert repo.test.startswith(sys.executable) or repo.test.startswith("'")
@@ -173,7 +173,7 @@ def test_localize_config_points_python_at_this_interpreter(tmp_path: Path) -> No
 
 def _example_hub(tmp_path: Path) -> Path:
     """A copy of the example hub with the change created (no worktrees, no git needed)."""
-    from specflow.hub import Hub
+    from specflow.engine.hub import Hub
 
     for name in ("hub", "api", "bot"):
         shutil.copytree(example_dir() / name, tmp_path / name)
@@ -192,7 +192,7 @@ def _run_agent(hub: Path, phase: str, prompt: str = "") -> subprocess.CompletedP
         "SPECFLOW_CWD": str(hub),
     }
     return subprocess.run(
-        [sys.executable, "-m", "specflow.demo_agent"],
+        [sys.executable, "-m", "specflow.demo.agent"],
         cwd=hub,
         env=env,
         input=prompt,
@@ -250,14 +250,14 @@ def test_the_demo_agent_proposal_passes_strict_validation(tmp_path: Path, cli: C
 def test_the_demo_agent_explains_itself_outside_specflow() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPECFLOW_")}
     proc = subprocess.run(
-        [sys.executable, "-m", "specflow.demo_agent"], env=env, input="", capture_output=True, text=True
+        [sys.executable, "-m", "specflow.demo.agent"], env=env, input="", capture_output=True, text=True
     )
     assert proc.returncode == 2
     assert "SPECFLOW_PHASE" in proc.stderr and "specflow runs this agent" in proc.stderr
 
 
 def test_checking_an_agent_writes_nothing_inside_the_package() -> None:
-    from specflow.demo import check_agent
+    from specflow.demo.run import check_agent
     from specflow.errors import AgentError
 
     before = sorted(p.relative_to(example_dir()).as_posix() for p in example_dir().rglob("*"))

@@ -1,4 +1,4 @@
-"""specflow.gates: policies judged on resolved paths."""
+"""specflow.workspace.gates: policies judged on resolved paths."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from specflow.gates import GatePolicy, glob_to_regex
+from specflow.workspace.gates import GatePolicy, glob_to_regex
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""specflow.git: the one module that runs git, tested on real repos in tmp_path."""
+"""specflow.workspace.git: the one module that runs git, tested on real repos in tmp_path."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from specflow.errors import GitError
-from specflow.git import GitRepo, IndexEntry
+from specflow.workspace.git import GitRepo, IndexEntry
 from tests.conftest import commit_all, git, init_repo
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from specflow.gates import GatePolicy
-from specflow.guard import GATE_ENV, GUARD_PREFIX, decide, run_hook
+from specflow.agents.claude.hook import GATE_ENV, GUARD_PREFIX, decide, run_hook
+from specflow.workspace.gates import GatePolicy
 
 
 @pytest.fixture
@@ -149,7 +149,7 @@ def test_python_m_specflow_guard_and_the_cli_subcommand(gate: GatePolicy, hub: P
     env = {k: v for k, v in os.environ.items() if k != GATE_ENV}
     # -I as the adapter runs it: the working directory stays off sys.path
     proc = subprocess.run(
-        [sys.executable, "-I", "-m", "specflow.guard", "--gate", str(gate_file)],
+        [sys.executable, "-I", "-m", "specflow.agents.claude.hook", "--gate", str(gate_file)],
         input=payload,
         capture_output=True,
         text=True,
@@ -191,8 +191,8 @@ def test_a_guard_that_fails_inside_refuses_the_call(tmp_path: Path) -> None:
     import io
     import json as _json
 
-    from specflow.gates import GatePolicy
-    from specflow.guard import run_hook
+    from specflow.agents.claude.hook import run_hook
+    from specflow.workspace.gates import GatePolicy
 
     gate = GatePolicy(hub=tmp_path, write_globs=("a/**",))
     hook_input = {

@@ -45,7 +45,7 @@ def test_wheel_contains_and_finds_builtin_data(tmp_path: Path) -> None:
         "PYTHONNOUSERSITE": "1",
     }
     probe = (
-        "import specflow.resources as r, specflow;"
+        "import specflow.definitions.resources as r, specflow;"
         "print(specflow.__file__);"
         "print(r.builtin_dir('workflows'));"
         "print(r.builtin_dir('templates'))"

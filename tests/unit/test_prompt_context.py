@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from specflow.demo import copy_example
+from specflow.demo.run import copy_example
 
 CliRunner = Callable[..., tuple[int, str, str]]
 CID = "add-greeting-endpoint"

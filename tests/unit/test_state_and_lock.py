@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from specflow.engine.lock import ChangeLock
+from specflow.engine.records import append_event, read_history, read_state, summarize_costs, write_state
 from specflow.errors import LockedError, StateError
-from specflow.lock import ChangeLock
-from specflow.state import append_event, read_history, read_state, summarize_costs, write_state
 
 
 def test_state_round_trip_and_corruption(tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from specflow.builtin_steps import STEPS
-from specflow.config import HubConfig
+from specflow.definitions.config import HubConfig
 from specflow.errors import StepError
-from specflow.steps import StepCollector, StepContext, StepRegistry, StepResult
+from specflow.steps.builtin import STEPS
+from specflow.steps.registry import StepCollector, StepContext, StepRegistry, StepResult
 
 
 def ctx_for(tmp_path: Path, state: str = "propose") -> StepContext:
@@ -103,7 +103,7 @@ def _hub_with_steps(root: Path, module: str, pattern: str) -> Path:
 
 
 def test_a_hubs_step_modules_are_its_own_in_a_process_with_several_hubs(tmp_path: Path) -> None:
-    from specflow.steps import build_registry
+    from specflow.steps.registry import build_registry
 
     a = _hub_with_steps(tmp_path / "a", "teamsteps_iso", "the A check holds")
     c = _hub_with_steps(tmp_path / "c", "teamsteps_iso", "the C check holds")  # same module name, other hub

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from specflow.definitions.workflow import load_workflow, mermaid
 from specflow.errors import TemplateError, WorkflowError
-from specflow.steps import StepCollector, StepRegistry, StepResult
-from specflow.workflow import load_workflow, mermaid
+from specflow.steps.registry import StepCollector, StepRegistry, StepResult
 
 steps = StepCollector()
 
@@ -221,7 +221,7 @@ def test_errors_in_imported_templates_name_that_template(wdir: Path) -> None:
 
 
 def test_a_workflow_file_must_carry_its_own_name(wdir: Path) -> None:
-    from specflow.workflow import load_workflow_by_name
+    from specflow.definitions.workflow import load_workflow_by_name
 
     (wdir / "openspec" / "workflows" / "team.yaml").write_text(GOOD)  # still says 'workflow: t'
     with pytest.raises(WorkflowError) as info:

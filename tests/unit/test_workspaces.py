@@ -1,4 +1,4 @@
-"""specflow.workspaces: a hub with two component repos, one change across both, end to end.
+"""specflow.workspace.workspaces: a hub with two component repos, one change across both, end to end.
 
 Also home of the small builders the other workspace tests share (``make_multi_hub``,
 ``make_single_hub``): real git repos in ``tmp_path``, no mocks.
@@ -16,10 +16,10 @@ from typing import Any, cast
 import pytest
 
 from specflow.agents.base import AgentEvent
-from specflow.config import HubConfig, RepoConfig
-from specflow.state import read_history, read_state, write_state
-from specflow.steps import StepContext, StepResult
-from specflow.workspaces import WorkspaceError, Workspaces
+from specflow.definitions.config import HubConfig, RepoConfig
+from specflow.engine.records import read_history, read_state, write_state
+from specflow.steps.registry import StepContext, StepResult
+from specflow.workspace.workspaces import WorkspaceError, Workspaces
 from tests.conftest import commit_all, git, init_repo
 
 CHANGE = "add-login"
@@ -332,7 +332,7 @@ def _ctx(h: MultiHub) -> StepContext:
 
 
 def _step(name: str) -> Callable[[StepContext], StepResult]:
-    from specflow.workspace_steps import STEPS
+    from specflow.steps.workspace import STEPS
 
     func = next(d.func for d in STEPS if d.pattern == name)
     return lambda ctx: cast(StepResult, func(ctx))

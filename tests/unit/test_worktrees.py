@@ -1,4 +1,4 @@
-"""specflow.worktrees: creation, links, sparse paths, bases, setup commands and their failures."""
+"""specflow.workspace.worktrees: creation, links, sparse paths, bases, setup commands and their failures."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from specflow.agents.base import AgentEvent
-from specflow.config import HubConfig, RepoConfig
-from specflow.workspaces import WorkspaceError, Workspaces
-from specflow.worktrees import run_logged, self_repo_name
+from specflow.definitions.config import HubConfig, RepoConfig
+from specflow.workspace.workspaces import WorkspaceError, Workspaces
+from specflow.workspace.worktrees import run_logged, self_repo_name
 from tests.conftest import commit_all, git
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, status
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from specflow.config import HubConfig
+from specflow.definitions.config import HubConfig
 from specflow.errors import OpenSpecError
 from specflow.openspec.adopt import adopt_change, infer_state, unmanaged_changes
-from specflow.openspec.steps import ACTIONS, STEPS, overlaps
-from specflow.steps import StepContext, StepRegistry
+from specflow.steps.openspec import ACTIONS, STEPS, overlaps
+from specflow.steps.registry import StepContext, StepRegistry
 from tests.unit.openspec.ostree import Tree, req
 
 

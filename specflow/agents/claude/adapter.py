@@ -1,0 +1,550 @@
+"""The ``claude-code`` adapter: one phase attempt run by the real Claude Code CLI, headless.
+
+The CLI runs as ``claude -p --output-format stream-json --verbose`` with the rendered prompt on
+stdin, in the phase's workspace, with settings generated from the phase's gate
+(``specflow.agents.claude.settings``: ``dontAsk`` mode, ``Edit(//...)`` allow rules, the
+``specflow guard`` PreToolUse hook) and ``--setting-sources ""`` so no user or project settings
+file can widen the gate.  Its stream is parsed line by line as it arrives
+(``specflow.agents.claude.stream``), events go to the callback, and the raw stream is kept as the
+attempt's transcript in ``request.transcript_dir`` (Claude Code keeps its own in
+``$HOME/.claude/projects/<cwd slug>/<session>.jsonl``, which ``--resume`` reads).
+
+A failed attempt is a result, not an exception: a non-zero exit, an error result
+(``error_max_turns``, ``error_max_budget_usd``, ``error_during_execution``), a crash or a run past
+the time limit — which kills Claude Code and every process it started.  Only a binary that cannot
+be found or started, or bad adapter options, raise ``AgentError``.
+
+Adapter options (``agents.<name>.options`` in ``specflow.yaml``):
+
+``binary``            the Claude Code executable (also ``agents.<name>.binary``)
+``hook``              false to leave out the guard hook (the permission rules alone hold the gate)
+``allow_bash``        false to limit Bash to read-only commands in writing phases too
+``allowed_tools``     extra permission allow rules, e.g. ``["WebFetch(domain:docs.python.org)"]``
+``disallowed_tools``  tools to remove, e.g. ``["WebSearch"]``
+``deny``              extra permission deny rules
+``extra_args``        more CLI arguments (flags that would weaken the gate are refused)
+``resume_fallback``   false to fail, instead of starting afresh, when the session to resume is gone
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from specflow.agents.base import (
+    AgentEvent,
+    AgentRequest,
+    AgentResult,
+    EventCallback,
+    Status,
+    ignore_event,
+)
+from specflow.agents.claude.settings import build_phase_settings, gate_note, guard_command
+from specflow.agents.claude.stream import StreamParser, StreamSummary
+from specflow.agents.proctree import KILL_GRACE_S, descendants, exited, feed_stdin, pump_lines, stop_tree
+from specflow.errors import AgentError
+
+BINARY_ENV = "SPECFLOW_CLAUDE"
+DEFAULT_TIMEOUT_S = 3600.0
+"""Time limit when neither the workflow nor ``specflow.yaml`` sets one."""
+
+EXIT_GRACE_S = 10.0
+"""How long Claude Code may take to exit once its output has ended."""
+INSTALL_HINT = (
+    "install Claude Code (npm install -g @anthropic-ai/claude-code, or pip install"
+    " claude-agent-sdk, which bundles it), or name the executable with 'binary:' under the agent"
+    f" in specflow.yaml or in ${BINARY_ENV}"
+)
+#: Flags that would skip the hook, bypass permissions or replace the generated settings.
+FORBIDDEN_ARGS = frozenset(
+    {
+        "--bare",
+        "--dangerously-skip-permissions",
+        "--allow-dangerously-skip-permissions",
+        "--permission-mode",
+        "--permission-prompt-tool",
+        "--settings",
+        "--setting-sources",
+        "--safe-mode",
+        "--add-dir",
+        "--allowedTools",
+        "--allowed-tools",
+        "--mcp-config",
+        "--plugin-dir",
+        "--plugin-url",
+        "-p",
+        "--print",
+        "--output-format",
+        "--input-format",
+    }
+)
+#: Environment variables that would turn off hooks (bare / safe mode) or refuse a nested run.
+DROPPED_ENV = ("CLAUDE_CODE_SIMPLE", "CLAUDE_CODE_SAFE_MODE", "CLAUDECODE")
+KNOWN_OPTIONS = frozenset(
+    {
+        "binary",
+        "hook",
+        "allow_bash",
+        "allowed_tools",
+        "disallowed_tools",
+        "deny",
+        "extra_args",
+        "resume_fallback",
+    }
+)
+#: Keys the engine may pass through from the agent configuration that this adapter ignores.
+_IGNORED_OPTIONS = frozenset({"command", "adapter", "model", "max_turns", "timeout", "budget_usd", "env"})
+_NO_SESSION = re.compile(r"No conversation found with session ID", re.IGNORECASE)
+
+
+# -- finding the binary ----------------------------------------------------------------------
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def bundled_binary() -> Path | None:
+    """The binary inside the ``claude-agent-sdk`` package, if that package is installed.
+
+    Found without importing the package (its import is slow and has side effects).
+    """
+    try:
+        spec = importlib.util.find_spec("claude_agent_sdk")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / "_bundled" / "claude"
+        if _executable(candidate):
+            return candidate
+    return None
+
+
+def _named(value: str, where: str, environ: Mapping[str, str]) -> Path:
+    """A configured binary: a path, or a bare name looked up on PATH."""
+    expanded = os.path.expanduser(value)
+    if os.sep not in expanded:
+        found = shutil.which(expanded, path=environ.get("PATH"))
+        if found:
+            return Path(found)
+        raise AgentError(
+            f"the Claude Code binary {value!r} named in {where} is not on PATH",
+            fix=f"give its full path in {where}, or {INSTALL_HINT}",
+        )
+    path = Path(expanded)
+    if not _executable(path):
+        state = "is not executable" if path.exists() else "does not exist"
+        raise AgentError(
+            f"the Claude Code binary {path} named in {where} {state}",
+            fix=f"correct the path in {where}, or {INSTALL_HINT}",
+        )
+    return path
+
+
+def find_binary(configured: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The Claude Code executable: configured, then ``$SPECFLOW_CLAUDE``, PATH, the SDK's copy."""
+    env = os.environ if environ is None else environ
+    if configured:
+        return _named(str(configured), "specflow.yaml (the agent's 'binary')", env)
+    if env.get(BINARY_ENV):
+        return _named(env[BINARY_ENV], f"${BINARY_ENV}", env)
+    found = shutil.which("claude", path=env.get("PATH"))
+    if found:
+        return Path(found)
+    bundled = bundled_binary()
+    if bundled is not None:
+        return bundled
+    raise AgentError(
+        "Claude Code is not installed: no 'binary' in specflow.yaml, no"
+        f" ${BINARY_ENV}, no 'claude' on PATH and no claude-agent-sdk package",
+        fix=INSTALL_HINT,
+    )
+
+
+# -- options ---------------------------------------------------------------------------------
+
+
+def _str_list(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise AgentError(
+        f"claude-code option {name!r} must be a list of strings, not {value!r}",
+        fix=f'write it as {name}: ["..."] under the agent\'s options in specflow.yaml',
+    )
+
+
+def _flag(value: Any, name: str, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    raise AgentError(
+        f"claude-code option {name!r} must be true or false, not {value!r}",
+        fix=f"write {name}: true or {name}: false under the agent's options in specflow.yaml",
+    )
+
+
+@dataclass(frozen=True)
+class ClaudeOptions:
+    """The adapter's options, checked."""
+
+    binary: str | None = None
+    hook: bool = True
+    allow_bash: bool = True
+    allowed_tools: tuple[str, ...] = ()
+    disallowed_tools: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    extra_args: tuple[str, ...] = ()
+    resume_fallback: bool = True
+    unknown: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any]) -> ClaudeOptions:
+        extra = _str_list(options.get("extra_args"), "extra_args")
+        for arg in extra:
+            flag = arg.split("=", 1)[0]
+            if flag in FORBIDDEN_ARGS:
+                raise AgentError(
+                    f"claude-code option extra_args may not contain {flag!r}: specflow sets it to"
+                    " keep the agent inside the phase's gate",
+                    fix=f"remove {flag!r} from extra_args in specflow.yaml",
+                )
+        binary = options.get("binary")
+        return cls(
+            binary=str(binary) if binary else None,
+            hook=_flag(options.get("hook"), "hook", True),
+            allow_bash=_flag(options.get("allow_bash"), "allow_bash", True),
+            allowed_tools=tuple(_str_list(options.get("allowed_tools"), "allowed_tools")),
+            disallowed_tools=tuple(_str_list(options.get("disallowed_tools"), "disallowed_tools")),
+            deny=tuple(_str_list(options.get("deny"), "deny")),
+            extra_args=tuple(extra),
+            resume_fallback=_flag(options.get("resume_fallback"), "resume_fallback", True),
+            unknown=tuple(sorted(k for k in options if k not in KNOWN_OPTIONS and k not in _IGNORED_OPTIONS)),
+        )
+
+
+# -- the adapter -----------------------------------------------------------------------------
+
+
+def _python() -> str:
+    """The interpreter the guard hook runs under: this one, where specflow is importable."""
+    return sys.executable or shutil.which("python3") or "python3"
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "phase"
+
+
+def claude_transcript(home: str | None, cwd: Path, session_id: str | None) -> Path | None:
+    """Where Claude Code keeps its own transcript of a session (what ``--resume`` reads)."""
+    if not home or not session_id:
+        return None
+    slug = re.sub(r"[^A-Za-z0-9]", "-", os.path.realpath(cwd))
+    return Path(home) / ".claude" / "projects" / slug / f"{session_id}.jsonl"
+
+
+def _tail(path: Path, limit: int = 800) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def describe_failure(summary: StreamSummary, exit_code: int | None, request: AgentRequest) -> tuple[Status, str | None]:
+    """The status of a finished (not timed-out) run, and the reason when it failed."""
+    errors = "; ".join(summary.errors)
+    if summary.result_seen:
+        if summary.subtype == "success" and not summary.is_error:
+            if exit_code in (0, None):
+                return "success", None
+            return "error", f"Claude Code reported success but exited with code {exit_code}"
+        if summary.subtype == "error_max_turns":
+            limit = f" ({request.max_turns})" if request.max_turns else ""
+            return "error", (
+                f"Claude Code reached the turn limit{limit} before finishing;"
+                " raise max_turns for this phase or narrow the task"
+            )
+        if summary.subtype == "error_max_budget_usd":
+            spent = f"${summary.cost_usd:.4f}" if summary.cost_usd is not None else "its budget"
+            limit = f" of ${request.budget_usd:g}" if request.budget_usd else ""
+            return "error", f"Claude Code stopped at the budget limit{limit} after spending {spent}"
+        if summary.subtype == "error_during_execution":
+            return "error", f"Claude Code failed during execution: {errors or 'no detail given'}"
+        detail = errors or summary.final_text.strip() or "no detail given"
+        return "error", f"Claude Code ended with '{summary.subtype}': {detail}"
+    if exit_code is not None and exit_code < 0:
+        return "crashed", f"Claude Code was killed by signal {-exit_code} before it gave a result"
+    return "crashed", f"Claude Code exited with code {exit_code} without giving a result"
+
+
+class ClaudeCodeAdapter:
+    """Runs a phase attempt with the real Claude Code CLI, inside the phase's gate."""
+
+    name = "claude-code"
+
+    def run(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> AgentResult:
+        """Run Claude Code once; raise ``AgentError`` only if it cannot be started at all."""
+        options = ClaudeOptions.from_mapping(request.options)
+        env = self._environment(request, on_event)
+        binary = find_binary(options.binary, env)
+        if options.unknown:
+            on_event(
+                AgentEvent(
+                    "warning",
+                    "unknown claude-code options ignored: " + ", ".join(options.unknown),
+                    {"unknown": list(options.unknown)},
+                )
+            )
+        if not Path(request.cwd).is_dir():
+            raise AgentError(
+                f"the phase's working directory {request.cwd} does not exist",
+                fix="check the change's workspace (specflow workspace <id>) and run the phase again",
+            )
+        started = time.monotonic()
+        result = self._attempt(request, options, binary, env, request.resume_session, on_event)
+        if (
+            request.resume_session
+            and options.resume_fallback
+            and result.status == "error"
+            and result.num_turns in (0, None)
+            and _NO_SESSION.search(result.error or "")
+        ):
+            on_event(
+                AgentEvent(
+                    "warning",
+                    f"session {request.resume_session} cannot be resumed here (Claude Code has no"
+                    " record of it on this machine); starting a new session",
+                    {"session_id": request.resume_session},
+                )
+            )
+            result = self._attempt(request, options, binary, env, None, on_event)
+        result.duration_s = time.monotonic() - started
+        return result
+
+    # -- pieces ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _environment(request: AgentRequest, on_event: EventCallback) -> dict[str, str]:
+        env = {**os.environ, **request.env}
+        for name in DROPPED_ENV:
+            if env.pop(name, None) is not None and name != "CLAUDECODE":
+                on_event(AgentEvent("warning", f"{name} is set; it was removed (it turns off hooks)"))
+        env.update(
+            {
+                "SPECFLOW_GATE": request.gate.to_json(),
+                "SPECFLOW_CHANGE": request.change_id,
+                "SPECFLOW_PHASE": request.phase,
+                "SPECFLOW_HUB": str(request.hub),
+            }
+        )
+        return env
+
+    @staticmethod
+    def command(
+        binary: Path,
+        request: AgentRequest,
+        options: ClaudeOptions,
+        settings_file: Path,
+        phase_args: Iterable[str],
+        resume: str | None,
+    ) -> list[str]:
+        """The argv of one run (the prompt goes to stdin)."""
+        argv = [
+            str(binary),
+            "-p",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--setting-sources",
+            "",
+            "--settings",
+            str(settings_file),
+            "--strict-mcp-config",
+            *phase_args,
+            "--append-system-prompt",
+            gate_note(request.gate),
+        ]
+        if request.model:
+            argv += ["--model", request.model]
+        if request.max_turns:
+            argv += ["--max-turns", str(int(request.max_turns))]
+        if request.budget_usd:
+            argv += ["--max-budget-usd", repr(float(request.budget_usd))]
+        if resume:
+            argv += ["--resume", resume]
+        argv += list(options.extra_args)
+        return argv
+
+    def _attempt(
+        self,
+        request: AgentRequest,
+        options: ClaudeOptions,
+        binary: Path,
+        env: dict[str, str],
+        resume: str | None,
+        on_event: EventCallback,
+    ) -> AgentResult:
+        request.transcript_dir.mkdir(parents=True, exist_ok=True)
+        stem = f"{_safe_name(request.phase)}-{_stamp()}"
+        transcript = request.transcript_dir / f"{stem}.jsonl"
+        stderr_path = request.transcript_dir / f"{stem}.stderr.log"
+        with tempfile.TemporaryDirectory(prefix="specflow-claude-") as tmp:
+            gate_file = Path(tmp) / "gate.json"
+            gate_file.write_text(request.gate.to_json(), encoding="utf-8")
+            phase = build_phase_settings(
+                request.gate,
+                request.cwd,
+                hook_command=guard_command(_python(), gate_file) if options.hook else None,
+                allow_bash=options.allow_bash,
+                extra_allow=options.allowed_tools,
+                extra_deny=options.deny,
+                extra_disallowed=options.disallowed_tools,
+            )
+            settings_file = Path(tmp) / "settings.json"
+            settings_file.write_text(json.dumps(phase.settings, indent=2), encoding="utf-8")
+            argv = self.command(binary, request, options, settings_file, phase.args, resume)
+            result = self._execute(argv, env, request, transcript, stderr_path, on_event)
+        result.transcript_path = transcript
+        if stderr_path.exists() and stderr_path.stat().st_size == 0:
+            stderr_path.unlink()
+        own = claude_transcript(env.get("HOME"), request.cwd, result.session_id)
+        if own is not None and own.exists():
+            on_event(AgentEvent("output", f"Claude Code's own transcript: {own}", {"claude_transcript": str(own)}))
+        return result
+
+    def _execute(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        request: AgentRequest,
+        transcript: Path,
+        stderr_path: Path,
+        on_event: EventCallback,
+    ) -> AgentResult:
+        timeout = float(request.timeout) if request.timeout else DEFAULT_TIMEOUT_S
+        parser = StreamParser(on_event, cwd=Path(os.path.realpath(request.cwd)))
+        lines: queue.Queue[bytes | None] = queue.Queue()
+        timed_out = False
+        lingered = False
+        known: dict[int, tuple[int, str]] = {}
+        with stderr_path.open("wb") as stderr_file, transcript.open("wb") as out:
+            try:
+                proc = subprocess.Popen(
+                    argv,
+                    cwd=request.cwd,
+                    env=env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=stderr_file,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise AgentError(f"Claude Code ({argv[0]}) could not be started: {exc}", fix=INSTALL_HINT) from exc
+            assert proc.stdin is not None and proc.stdout is not None
+            feeder = threading.Thread(target=feed_stdin, args=(proc.stdin, request.prompt.encode("utf-8")), daemon=True)
+            reader = threading.Thread(target=pump_lines, args=(proc.stdout, lines), daemon=True)
+            feeder.start()
+            reader.start()
+            deadline = time.monotonic() + timeout
+            last_scan = 0.0
+            result_deadline: float | None = None
+            try:
+                while True:
+                    now = time.monotonic()
+                    if now - last_scan >= 1.0:
+                        # remember what it started while it runs: once it exits, helpers it ran
+                        # in sessions of their own are orphans no tree walk can find
+                        known.update(descendants(proc.pid))
+                        last_scan = now
+                    if result_deadline is not None and now >= result_deadline:
+                        break  # it gave its result but keeps its output open: judge the result
+                    remaining = deadline - now
+                    if remaining <= 0:
+                        timed_out = True
+                        break
+                    try:
+                        item = lines.get(timeout=min(remaining, 1.0))
+                    except queue.Empty:
+                        continue
+                    if item is None:
+                        break
+                    out.write(item)
+                    out.flush()
+                    parser.feed(item.decode("utf-8", errors="replace"))
+                    if parser.summary.result_seen and result_deadline is None:
+                        known.update(descendants(proc.pid))
+                        result_deadline = time.monotonic() + EXIT_GRACE_S
+                if not timed_out and not exited(proc, min(EXIT_GRACE_S, max(remaining, 0.1))):
+                    lingered = True
+            finally:
+                stop_tree(proc, known)
+            reader.join(timeout=KILL_GRACE_S)
+        summary = parser.finish()
+        exit_code = proc.returncode
+        if lingered and summary.result_seen:
+            exit_code = None  # it gave its result, then had to be stopped: judge the result
+        if timed_out:
+            status: Status = "timeout"
+            error: str | None = (
+                f"Claude Code did not finish within the time limit of {timeout:g} s; it and every"
+                " process it started were killed"
+            )
+        else:
+            status, error = describe_failure(summary, exit_code, request)
+            if lingered and not summary.result_seen:
+                error = "Claude Code stopped giving output without a result and did not exit"
+            if status == "crashed":
+                tail = _tail(stderr_path)
+                if tail:
+                    error = f"{error}: {tail}"
+        return AgentResult(
+            status=status,
+            final_text=summary.final_text,
+            error=error,
+            session_id=summary.session_id,
+            cost_usd=summary.cost_usd,
+            tokens=dict(summary.tokens),
+            num_turns=summary.num_turns,
+            tool_calls=list(summary.tool_calls),
+            refused_calls=list(summary.refused_calls),
+            exit_code=proc.returncode,
+            model=summary.model or request.model,
+        )
+
+
+__all__ = [
+    "BINARY_ENV",
+    "DEFAULT_TIMEOUT_S",
+    "ClaudeCodeAdapter",
+    "ClaudeOptions",
+    "bundled_binary",
+    "claude_transcript",
+    "descendants",
+    "describe_failure",
+    "find_binary",
+]

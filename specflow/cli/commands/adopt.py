@@ -1,0 +1,63 @@
+"""``specflow adopt <id> [--workflow W]`` / ``--all``: put existing OpenSpec changes under a workflow.
+
+The state is inferred from the change's files (exploration notes → explore; proposal and tasks →
+propose; every task done → apply), limited to the states the workflow has, and the adoption is
+recorded in the change's history.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from specflow.cli.context import CliContext
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", nargs="?", help="the change to adopt")
+    p.add_argument("--all", action="store_true", help="adopt every open change specflow does not manage yet")
+    p.add_argument("--workflow", help="the workflow (default: the hub's default workflow)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _workflow_states(name: str, hub: object) -> tuple[Sequence[str], str]:
+    from specflow.definitions.workflow import load_workflow_by_name
+
+    wf = load_workflow_by_name(name, getattr(hub, "root", None))
+    return list(wf.states), wf.initial
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from specflow.errors import OpenSpecError, SpecflowError
+    from specflow.openspec.adopt import adopt_change, unmanaged_changes
+
+    hub = ctx.open_hub()
+    if bool(args.id) == bool(args.all):
+        raise OpenSpecError(
+            "name one change to adopt, or pass --all (not both)",
+            fix="specflow adopt <id> [--workflow W], or specflow adopt --all",
+        )
+    name = args.workflow or hub.config.default_workflow
+    states, initial = _workflow_states(name, hub)
+    if not args.all:
+        adopted = [adopt_change(hub.root, args.id, name, states=states, initial=initial)]
+        skipped: list[dict[str, str]] = []
+    else:
+        # one change that cannot be adopted (a bad id, a broken file) does not stop the others
+        adopted, skipped = [], []
+        for cid in unmanaged_changes(hub.root):
+            try:
+                adopted.append(adopt_change(hub.root, cid, name, states=states, initial=initial))
+            except SpecflowError as exc:
+                skipped.append({"change": cid, "reason": exc.message})
+    if args.json:
+        ctx.json({"adopted": [a.to_json() for a in adopted], "skipped": skipped})
+        return 1 if skipped else 0
+    if not adopted and not skipped:
+        ctx.out("Nothing to adopt: every open change is already managed by specflow.")
+        return 0
+    for a in adopted:
+        ctx.out(f"adopted {a.change} under workflow '{a.workflow}' in state '{a.state}' ({a.reason})")
+    for s in skipped:
+        ctx.err(f"skipped {s['change']}: {s['reason']}")
+    return 1 if skipped else 0

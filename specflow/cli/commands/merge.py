@@ -1,0 +1,31 @@
+"""``specflow merge <id>``: merge each change branch into its base with a merge commit."""
+
+from __future__ import annotations
+
+import argparse
+
+from specflow.cli.context import CliContext
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", help="the change id")
+    p.add_argument("--json", action="store_true")
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from specflow.engine.lock import ChangeLock
+    from specflow.workspace.workspaces import for_change
+
+    change = ctx.open_hub().change(args.id)
+    ws = for_change(change)
+    with ChangeLock(ws.hub, change.id, command="merge"):
+        results = ws.merge()
+    if args.json:
+        ctx.json([r.to_dict() for r in results])
+        return 0
+    for r in results:
+        if r.status == "merged":
+            ctx.out(f"{r.repo}: merged {r.branch} into {r.base} ({r.files} file(s)) as {(r.commit or '')[:10]}")
+        else:
+            ctx.out(f"{r.repo}: {r.status} ({r.branch} -> {r.base})")
+    return 0

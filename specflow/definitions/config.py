@@ -1,0 +1,120 @@
+"""The hub's configuration, ``specflow.yaml``: agents, component repos, step modules, defaults.
+
+The file is validated by ``specflow.definitions.config_model`` (pydantic, unknown keys refused, errors with
+file and line); what the rest of specflow uses are the plain frozen dataclasses below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from specflow.errors import ConfigError
+
+CONFIG_FILE = "specflow.yaml"
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """A named agent: which adapter runs it and with what settings."""
+
+    adapter: str = "command"
+    command: list[str] | None = None
+    """argv for the ``command`` adapter; the prompt arrives on stdin."""
+    binary: str | None = None
+    """Path of the agent's executable (the ``claude-code`` adapter)."""
+    model: str | None = None
+    max_turns: int | None = None
+    timeout: float | None = None
+    budget_usd: float | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    """A component repo of the hub."""
+
+    path: str
+    base: str | None = None
+    """Base branch; by default the branch the repo has checked out."""
+    setup: str | None = None
+    test: str | None = None
+    links: list[str] | None = None
+    """Hub folders linked into each worktree; by default ``openspec`` plus the hub's ``shared``."""
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """Everything ``specflow.yaml`` may say.  Every key is optional."""
+
+    default_workflow: str = "openspec"
+    default_agent: str = "claude-code"
+    agents: dict[str, AgentConfig] = field(default_factory=dict)
+    steps: list[str] = field(default_factory=list)
+    """Python modules (importable from the hub) that declare steps with ``@specflow.step``."""
+    repos: dict[str, RepoConfig] = field(default_factory=dict)
+    shared: list[str] = field(default_factory=list)
+    """Hub folders linked into every worktree besides ``openspec``."""
+    worktrees_dir: str = ".specflow/worktrees"
+    command_timeout: float = 600.0
+    """Time limit, in seconds, for commands run by steps and setup scripts."""
+
+    def agent(self, name: str) -> AgentConfig:
+        """The configuration of agent ``name``; an adapter name alone is an agent with defaults."""
+        if name in self.agents:
+            return self.agents[name]
+        return AgentConfig(adapter=name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HubConfig:
+        """Build from validated data (``config_schema.HubSchema`` dumped, or the cache)."""
+        agents = {name: AgentConfig(**a) for name, a in (data.get("agents") or {}).items()}
+        repos = {name: RepoConfig(**r) for name, r in (data.get("repos") or {}).items()}
+        return cls(**{**data, "agents": agents, "repos": repos})
+
+
+def load_config(hub_root: Path, *, cache: bool = True) -> HubConfig:
+    """Read ``specflow.yaml`` from the hub; a missing file means every default.
+
+    A file that validated before is rebuilt from ``specflow.definitions.cache`` without re-validation.
+    ``cache=False`` reads and validates it without touching the hub's cache (a folder that is
+    not a hub of the user's, such as the example shipped inside the package).
+    """
+    from specflow.definitions import cache as defcache
+
+    path = hub_root / CONFIG_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return HubConfig()
+    if not cache:
+        return _validate(path)
+    key = defcache.make_key("config", path, raw, [])
+    cached = defcache.load(hub_root, "config", path, key)
+    if cached is not None:
+        return HubConfig.from_dict(cached)
+    config = _validate(path)
+    defcache.store(hub_root, "config", path, key, config.to_dict())
+    return config
+
+
+def _validate(path: Path) -> HubConfig:
+    from specflow.definitions.config_model import HubSchema
+    from specflow.definitions.model_check import validate_doc
+    from specflow.definitions.yamlio import load_yaml
+    from specflow.errors import DefinitionError
+
+    try:
+        doc = load_yaml(path)
+    except DefinitionError as exc:
+        raise ConfigError(exc.detail, file=exc.file, line=exc.line, fix=exc.fix) from None
+    if doc.data is None:
+        return HubConfig()
+    if not isinstance(doc.data, dict):
+        raise ConfigError("expected a mapping at the top level", file=path, line=1)
+    return HubConfig.from_dict(validate_doc(HubSchema, doc, ConfigError).model_dump())

@@ -1,0 +1,69 @@
+"""The schema of ``specflow.yaml`` (pydantic): used only to validate the file.
+
+At run time the configuration is the plain dataclasses of ``specflow.definitions.config``, built from the
+validated data, so commands that find a cached configuration never import pydantic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+class AgentSchema(_Model):
+    """A named agent: which adapter runs it and with what settings."""
+
+    adapter: str = "command"
+    command: list[str] | None = None
+    """argv for the ``command`` adapter; the prompt arrives on stdin."""
+    binary: str | None = None
+    """Path of the agent's executable (the ``claude-code`` adapter)."""
+    model: str | None = None
+    max_turns: int | None = Field(default=None, ge=1)
+    timeout: float | None = Field(default=None, gt=0)
+    budget_usd: float | None = Field(default=None, gt=0)
+    env: dict[str, str] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class RepoSchema(_Model):
+    """A component repo of the hub."""
+
+    path: str
+    base: str | None = None
+    """Base branch; by default the branch the repo has checked out."""
+    setup: str | None = None
+    test: str | None = None
+    links: list[str] | None = None
+    """Hub folders linked into each worktree; by default ``openspec`` plus the hub's ``shared``."""
+
+
+class HubSchema(_Model):
+    """Everything ``specflow.yaml`` may say.  Every key is optional."""
+
+    default_workflow: str = "openspec"
+    default_agent: str = "claude-code"
+    agents: dict[str, AgentSchema] = Field(default_factory=dict)
+    steps: list[str] = Field(default_factory=list)
+    """Python modules (importable from the hub) that declare steps with ``@specflow.step``."""
+    repos: dict[str, RepoSchema] = Field(default_factory=dict)
+    shared: list[str] = Field(default_factory=list)
+    """Hub folders linked into every worktree besides ``openspec``."""
+    worktrees_dir: str = ".specflow/worktrees"
+    command_timeout: float = Field(default=600.0, gt=0)
+    """Time limit, in seconds, for commands run by steps and setup scripts."""
+
+    @field_validator("repos")
+    @classmethod
+    def _repo_names(cls, v: dict[str, RepoSchema]) -> dict[str, RepoSchema]:
+        import re
+
+        for name in v:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or name == "hub":
+                raise ValueError(f"repo name {name!r} must be letters, digits, '.', '_' or '-' and not 'hub'")
+        return v

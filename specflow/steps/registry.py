@@ -1,0 +1,291 @@
+"""Steps: named predicates used in a scenario's ``given`` and ``then``, matched by pattern.
+
+A step is a function registered with a pattern in the style of pytest-bdd's ``parsers.parse``::
+
+    from specflow import step, StepResult
+
+    @step('the file "{path}" exists')
+    def file_exists(ctx, path):
+        return StepResult.check((ctx.change_dir / path).is_file(), f"{path} is missing")
+
+The function receives a ``StepContext`` and the pattern's fields, and returns a ``StepResult``
+(or a bool).  Steps come from specflow's own modules (each exposes a ``StepCollector`` named
+``STEPS``), from modules named in ``specflow.yaml`` (``steps: [module]``), and from the
+entry-point group ``specflow.steps``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import parse as _parse
+
+from specflow.errors import StepError
+
+if TYPE_CHECKING:
+    from specflow.definitions.config import HubConfig
+
+ENTRY_POINT_GROUP = "specflow.steps"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """The outcome of one step: pass or fail, with a reason a person can act on."""
+
+    ok: bool
+    reason: str = ""
+
+    @classmethod
+    def passed(cls, reason: str = "") -> StepResult:
+        return cls(True, reason)
+
+    @classmethod
+    def failed(cls, reason: str) -> StepResult:
+        return cls(False, reason)
+
+    @classmethod
+    def check(cls, ok: bool, reason_if_failed: str, reason_if_passed: str = "") -> StepResult:
+        return cls(True, reason_if_passed) if ok else cls(False, reason_if_failed)
+
+
+@dataclass
+class StepContext:
+    """What a step may look at: the hub, the change, its workspaces and the hub's configuration.
+
+    ``change`` is the API object (``specflow.Change``); the plain fields are there so simple
+    steps need not know it.
+    """
+
+    hub_root: Path
+    change_id: str
+    change_dir: Path
+    state: str
+    config: HubConfig
+    workspaces: Mapping[str, Path] = field(default_factory=dict)
+    change: Any = None
+    phase: str | None = None
+    command_timeout: float = 600.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+StepFunc = Callable[..., "StepResult | bool"]
+
+
+@dataclass(frozen=True)
+class StepDef:
+    """A registered step: its pattern, the function, and where it came from."""
+
+    pattern: str
+    func: StepFunc
+    source: str
+    parser: Any = field(compare=False, repr=False)
+
+    def match(self, text: str) -> dict[str, Any] | None:
+        result = self.parser.parse(text)
+        if result is None:
+            return None
+        return dict(result.named)
+
+
+def _make(pattern: str, func: StepFunc, source: str) -> StepDef:
+    return StepDef(pattern, func, source, _parse.compile(pattern, case_sensitive=True))
+
+
+class StepCollector:
+    """Collects steps declared with its decorator, for a module to expose as ``STEPS``."""
+
+    def __init__(self) -> None:
+        self.defs: list[StepDef] = []
+
+    def __call__(self, pattern: str) -> Callable[[StepFunc], StepFunc]:
+        def decorate(func: StepFunc) -> StepFunc:
+            source = f"{func.__module__}.{func.__qualname__}"
+            # re-importing (reloading) a module redefines its steps: replace, don't duplicate
+            self.defs = [d for d in self.defs if not (d.pattern == pattern and d.source == source)]
+            self.defs.append(_make(pattern, func, source))
+            return func
+
+        return decorate
+
+    def __iter__(self) -> Any:
+        return iter(self.defs)
+
+
+#: Steps declared by users with ``specflow.step``; modules that use it are imported on demand.
+USER_STEPS = StepCollector()
+
+
+def step(pattern: str) -> Callable[[StepFunc], StepFunc]:
+    """Declare a step for workflows: ``@step('the file "{path}" is signed')``."""
+    return USER_STEPS(pattern)
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """A step evaluated: its text, result, and how long it took."""
+
+    text: str
+    ok: bool
+    reason: str
+    duration_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.text, "ok": self.ok, "reason": self.reason}
+
+
+class StepRegistry:
+    """Every step known to a hub; matches step text to exactly one definition."""
+
+    def __init__(self, defs: Iterable[StepDef] = ()) -> None:
+        self._defs: list[StepDef] = []
+        for d in defs:
+            self.add(d)
+
+    def add(self, d: StepDef) -> None:
+        for existing in self._defs:
+            if existing.pattern == d.pattern and existing.func is not d.func:
+                raise StepError(
+                    f"step {d.pattern!r} is defined twice: in {existing.source} and {d.source}",
+                    fix="rename one of them",
+                )
+            if existing.pattern == d.pattern:
+                return
+        self._defs.append(d)
+
+    def extend(self, defs: Iterable[StepDef]) -> None:
+        for d in defs:
+            self.add(d)
+
+    @property
+    def patterns(self) -> list[str]:
+        return [d.pattern for d in self._defs]
+
+    def find(self, text: str) -> tuple[StepDef, dict[str, Any]] | None:
+        """The definition matching ``text`` and its parsed fields, or None."""
+        found = [(d, m) for d in self._defs if (m := d.match(text)) is not None]
+        if not found:
+            return None
+        if len(found) > 1:
+            # Prefer the pattern with the fewest fields: the most literal one.
+            found.sort(key=lambda dm: len(dm[1]))
+            if len(found[0][1]) == len(found[1][1]):
+                names = ", ".join(repr(d.pattern) for d, _ in found)
+                raise StepError(f"step {text!r} is ambiguous: it matches {names}")
+        return found[0]
+
+    def suggest(self, text: str, n: int = 3) -> list[str]:
+        """The closest known patterns to ``text``, for 'did you mean' messages."""
+        return difflib.get_close_matches(text, self.patterns, n=n, cutoff=0.4) or self.patterns[:n]
+
+    def unknown_step_message(self, text: str) -> str:
+        close = self.suggest(text)
+        return f"unknown step {text!r}" + ("; closest known: " + ", ".join(repr(c) for c in close) if close else "")
+
+    def evaluate(self, text: str, ctx: StepContext) -> StepOutcome:
+        """Run the step ``text`` against ``ctx``; an exception inside a step is a failure."""
+        import time
+
+        hit = self.find(text)
+        if hit is None:
+            return StepOutcome(text, False, self.unknown_step_message(text))
+        d, params = hit
+        start = time.monotonic()
+        try:
+            raw = d.func(ctx, **params)
+        except StepError:
+            raise
+        except Exception as exc:  # a user's step crashing is that step failing, with the cause
+            return StepOutcome(text, False, f"step raised {type(exc).__name__}: {exc}", time.monotonic() - start)
+        result = raw if isinstance(raw, StepResult) else StepResult(bool(raw), "" if raw else "did not hold")
+        return StepOutcome(text, result.ok, result.reason, time.monotonic() - start)
+
+
+_PROVIDERS = (
+    "specflow.steps.builtin",
+    "specflow.steps.openspec",
+    "specflow.steps.workspace",
+    "specflow.steps.cost",
+)
+
+
+#: Modules some hub's ``steps:`` list imported in this process.  The steps they declare with
+#: ``@specflow.step`` belong to the hubs that list them; steps declared anywhere else (the host
+#: program, entry points) are seen by every hub.
+_HUB_MODULES: set[str] = set()
+
+
+def _hub_module_of(module: str) -> str | None:
+    """The hub step module ``module`` is (or is a submodule of), if any."""
+    owners = [name for name in _HUB_MODULES if module == name or module.startswith(name + ".")]
+    return max(owners, key=len) if owners else None
+
+
+def _forget_steps_of(name: str) -> None:
+    """Drop the user steps declared by module ``name`` and its submodules (before reloading it)."""
+    USER_STEPS.defs = [
+        d for d in USER_STEPS.defs if not (d.func.__module__ == name or d.func.__module__.startswith(name + "."))
+    ]
+
+
+def _import_user_module(name: str, hub_root: Path) -> None:
+    root = str(hub_root)
+    added = root not in sys.path
+    if added:
+        sys.path.insert(0, root)
+    try:
+        module = sys.modules.get(name)
+        if (
+            module is not None
+            and getattr(module, "__file__", None)
+            and not Path(str(module.__file__)).is_relative_to(root)
+        ):
+            _forget_steps_of(name)  # the other hub's version declared them
+            importlib.reload(module)  # a module of the same name from another hub
+        elif module is None:
+            importlib.import_module(name)
+    except ImportError as exc:
+        raise StepError(
+            f"specflow.yaml: steps: cannot import module {name!r}: {exc}",
+            fix=f"make {name!r} importable from the hub ({hub_root}) or installed in this environment",
+        ) from exc
+    except SyntaxError as exc:
+        raise StepError(
+            f"{exc.filename}:{exc.lineno}: step module {name!r} has a syntax error: {exc.msg}",
+            fix="fix the module named under 'steps:' in specflow.yaml",
+        ) from None
+    except Exception as exc:
+        raise StepError(
+            f"step module {name!r} failed while being imported: {type(exc).__name__}: {exc}",
+            fix="fix the module named under 'steps:' in specflow.yaml (run 'python -c \"import "
+            f"{name}\"' in the hub to see the traceback)",
+        ) from None
+    finally:
+        if added:
+            sys.path.remove(root)
+
+
+def build_registry(hub_root: Path | None = None, modules: Iterable[str] = ()) -> StepRegistry:
+    """Every step for a hub: specflow's own, entry points, and the hub's configured modules."""
+    from importlib.metadata import entry_points
+
+    registry = StepRegistry()
+    for provider in _PROVIDERS:
+        registry.extend(importlib.import_module(provider).STEPS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()
+        except Exception as exc:
+            raise StepError(f"step plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+    mine = list(modules)
+    for name in mine:
+        _import_user_module(name, hub_root or Path.cwd())
+        _HUB_MODULES.add(name)
+    # another hub's step modules, imported earlier in this process, are not this hub's steps
+    registry.extend(d for d in USER_STEPS if _hub_module_of(d.func.__module__) in (None, *mine))
+    return registry

@@ -1,0 +1,534 @@
+"""The audit: after every agent run, whatever the adapter, put back what was written outside the gate.
+
+For each workspace the working tree is written as a tree through a temporary index seeded from
+the checkpoint's own snapshot index (so only files whose stat data changed are hashed again: the
+cost is about one ``git status``), then ``git diff-tree`` against the checkpoint's tree lists
+what changed — content, mode, new, deleted, symlinks, untracked files included.  Only those
+paths are judged, on resolved locations: a write through a symlink shows up where it landed, a
+new symlink is judged by where it points.  Branch tips and each HEAD are compared with the
+checkpoint's record: a commit on another branch or a moved HEAD is undone (the agent's commits
+stay reachable under ``refs/specflow/rejected/``); commits on the change's own branch are
+allowed in phases that may write the worktrees.
+
+Whatever is outside the gate is put back exactly as it was — only those paths; in-gate work stays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from specflow.errors import GitError
+from specflow.workspace.checkpoints import (
+    HUB_KEY,
+    REJECTED_ROOT,
+    Checkpoint,
+    CheckpointStore,
+    Workspace,
+    index_unchanged,
+)
+from specflow.workspace.gates import GatePolicy
+from specflow.workspace.git import Head, IndexEntry, TreeChange
+
+ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git"]
+GITLINK = "160000"  # a nested repository, as git records it
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One change outside the gate, already put back."""
+
+    workspace: str
+    path: str
+    kind: ViolationKind
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"workspace": self.workspace, "path": self.path, "kind": self.kind, "detail": self.detail}
+
+    def describe(self) -> str:
+        return f"{self.workspace}:{self.path} ({self.kind}: {self.detail})"
+
+
+@dataclass
+class AuditReport:
+    """What an audit found: the violations it put back and the in-gate changes it kept."""
+
+    checkpoint: int
+    violations: list[Violation] = field(default_factory=list)
+    kept: dict[str, list[str]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was written outside the gate."""
+        return not self.violations and not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checkpoint": self.checkpoint,
+            "ok": self.ok,
+            "violations": [v.to_dict() for v in self.violations],
+            "kept": {k: list(v) for k, v in self.kept.items()},
+            "errors": list(self.errors),
+        }
+
+    def summary(self, limit: int = 8) -> str:
+        """A short human report: how many changes were put back, and which."""
+        if self.ok:
+            n = sum(len(v) for v in self.kept.values())
+            return f"no change outside the gate ({n} change(s) inside it kept)"
+        parts = [v.describe() for v in self.violations[:limit]]
+        more = len(self.violations) - limit
+        if more > 0:
+            parts.append(f"and {more} more")
+        text = f"{len(self.violations)} change(s) outside the gate put back: " + "; ".join(parts)
+        if self.errors:
+            text += "; could not put back: " + "; ".join(self.errors)
+        return text
+
+
+def audit(
+    store: CheckpointStore,
+    checkpoint: Checkpoint,
+    workspaces: Sequence[Workspace],
+    policy: GatePolicy,
+    *,
+    own_branch: str,
+    folders: Sequence[tuple[Path, Callable[[str], bool]]] = (),
+    foreign: Callable[[], list[GatePolicy]] = lambda: [],
+    engine_writes: Callable[[], dict[str, set[str | None]]] = dict,
+) -> AuditReport:
+    """Compare every workspace with ``checkpoint``; put back everything outside ``policy``.
+
+    ``own_branch`` may move when the policy lets the agent write worktrees.  ``folders`` are
+    folders outside every repo that an agent could reach with ``..`` (the worktrees folders):
+    an entry new since the checkpoint is removed unless its predicate says it belongs there.
+    ``foreign`` returns the gates of other changes running right now: hub paths they allow are
+    theirs, not this agent's, and are left alone.  ``engine_writes`` returns the hub paths other
+    changes' engines wrote since the checkpoint (record files, archives), with the content they
+    left: a difference that matches one is that engine's, not this agent's.
+    """
+    report = AuditReport(checkpoint.number)
+    local = store.read_local(checkpoint.number)
+    present = [ws for ws in workspaces if ws.key in checkpoint.workspaces]
+    foreign_cache: list[list[GatePolicy]] = []
+    journal_cache: list[dict[str, set[str | None]]] = []
+
+    def journaled() -> dict[str, set[str | None]]:
+        if not journal_cache:
+            journal_cache.append(engine_writes())
+        return journal_cache[0]
+
+    restored_heads = _audit_refs(store, checkpoint, present, policy, own_branch, local, report, journaled)
+
+    def by_other_engine(ws: Workspace, change: TreeChange) -> bool:
+        hashes = journaled().get(change.path)
+        if not hashes:
+            return False
+        from specflow.workspace.journal import content_hash
+
+        return content_hash(ws.path / change.path) in hashes
+
+    def others() -> list[GatePolicy]:
+        if not foreign_cache:
+            foreign_cache.append(foreign())
+        return foreign_cache[0]
+
+    for ws in present:
+        snap = checkpoint.workspaces[ws.key]
+        tree = store.snapshot(ws)
+        for rel in ws.repo.unindexable:
+            if not policy.allows_real(Path(os.path.realpath(ws.path / rel))):
+                report.violations.append(
+                    Violation(ws.key, rel, "added", "a git repository without commits, outside the gate; remove it")
+                )
+        bad: list[TreeChange] = []
+        for change in ws.repo.diff_trees(snap.tree, tree):
+            if ws.ignored(change.path) or change.old_mode == GITLINK:
+                continue  # a nested repository that was already there is its own business
+            violation = judge(ws, change, policy)
+            if violation is None:
+                report.kept.setdefault(ws.key, []).append(change.path)
+                continue
+            if ws.kind == "hub" and any(_judge_ok(ws, change, p) for p in others()):
+                continue  # another running change's agent wrote it, inside its own gate
+            if ws.kind == "hub" and by_other_engine(ws, change):
+                continue  # another change's engine wrote it (a record file, an archive)
+            report.violations.append(violation)
+            bad.append(change)
+        if bad:
+            report.errors += put_back(ws, bad, snap.tree)
+        _audit_index(store, checkpoint, ws, policy, local, ws.key in restored_heads, report)
+    recorded_folders: dict[str, list[str]] = local.get("folders", {})
+    for folder, legit in folders:
+        if str(folder) in recorded_folders:
+            _audit_folder(store.layout.hub, folder, set(recorded_folders[str(folder)]), legit, report)
+    store.write_audit(
+        checkpoint.number,
+        {str(ws.repo_id): ws.repo.read_refs("refs/heads/") for ws in _one_per_repo(present)},
+    )
+    return report
+
+
+# -- judging -------------------------------------------------------------------------------------
+
+
+def judge(ws: Workspace, change: TreeChange, policy: GatePolicy) -> Violation | None:
+    """The violation ``change`` is, or None if the gate allows it."""
+    loc = ws.path / change.path
+    if change.new_mode == "120000":
+        if policy.allows_link(loc):
+            return None
+        target = os.readlink(loc) if loc.is_symlink() else "?"
+        if not policy.allows_real(Path(os.path.realpath(loc.parent)) / loc.name):
+            return Violation(ws.key, change.path, "symlink", f"symlink to {target} made outside the gate")
+        return Violation(ws.key, change.path, "symlink", f"symlink to {target} leads out of the gate")
+    if policy.allows_real(loc):
+        return None
+    if change.status == "A":
+        return Violation(ws.key, change.path, "added", "created outside the gate")
+    if change.status == "D":
+        return Violation(ws.key, change.path, "deleted", "deleted outside the gate")
+    if change.old_sha == change.new_sha and change.old_mode != change.new_mode:
+        return Violation(ws.key, change.path, "mode", f"mode changed {change.old_mode} -> {change.new_mode}")
+    return Violation(ws.key, change.path, "modified", "changed outside the gate")
+
+
+def _judge_ok(ws: Workspace, change: TreeChange, policy: GatePolicy) -> bool:
+    return judge(ws, change, policy) is None
+
+
+# -- refs and HEAD -------------------------------------------------------------------------------
+
+
+def _audit_refs(
+    store: CheckpointStore,
+    checkpoint: Checkpoint,
+    present: Sequence[Workspace],
+    policy: GatePolicy,
+    own_branch: str,
+    local: dict[str, Any],
+    report: AuditReport,
+    journaled: Callable[[], dict[str, set[str | None]]] = dict,
+) -> set[str]:
+    """Undo moved HEADs and branch changes; return the workspaces whose HEAD or branch was put back.
+
+    Other changes' branches (``specflow/<other>``) are theirs to audit, and a branch an other
+    change's engine moved (a merge it journaled) is left where that engine put it.
+    """
+    restored: set[str] = set()
+    own_ref = f"refs/heads/{own_branch}"
+    own_may_move = bool(policy.worktrees)
+    recorded_branches: dict[str, dict[str, str]] = local.get("branches", {})
+    for ws in present:
+        snap = checkpoint.workspaces[ws.key]
+        ref, detached = ws.repo.head_file()
+        moved = ref != snap.head.ref if snap.head.ref else (ref is not None or detached != snap.head.sha)
+        if moved:
+            now = Head(ref, detached).describe() if ref or detached else "nothing"
+            ws.repo.set_head(snap.head)
+            restored.add(ws.key)
+            report.violations.append(
+                Violation(ws.key, "HEAD", "head", f"HEAD moved from {snap.head.describe()} to {now}; put back")
+            )
+    for ws in _one_per_repo(present):
+        before = recorded_branches.get(str(ws.repo_id))
+        if before is None:
+            continue
+        tips = ws.repo.read_refs("refs/heads/")
+        cmds: list[str] = []
+        for name in sorted(set(before) | set(tips)):
+            old, new = before.get(name), tips.get(name)
+            if old == new or (name == own_ref and own_may_move and new is not None):
+                continue
+            if name.startswith("refs/heads/specflow/") and name != own_ref:
+                continue  # another change's branch: that change's own audit judges it
+            if new is not None and new in journaled().get(f"ref:{ws.repo_id}:{name}", set()):
+                continue  # another change's engine moved it (specflow merge)
+            branch = name.removeprefix("refs/heads/")
+            owner = _checked_out_by(present, ws.repo_id, name) or ws.key
+            keep = f"{REJECTED_ROOT}/{store.change_id}/{checkpoint.number}/{branch}"
+            if old is None:
+                cmds += [f"update {keep} {new}", f"delete {name} {new}"]
+                detail = f"branch {branch} created at {new[:10] if new else '?'}; deleted (kept as {keep})"
+            elif new is None:
+                cmds.append(f"create {name} {old}")
+                detail = f"branch {branch} deleted; restored at {old[:10]}"
+            else:
+                cmds += [f"update {keep} {new}", f"update {name} {old} {new}"]
+                detail = f"commits on {branch} undone: {old[:10]} -> {new[:10]} (kept as {keep})"
+            report.violations.append(Violation(owner, branch, "commit", detail))
+            for member in present:
+                if member.repo_id == ws.repo_id and checkpoint.workspaces[member.key].head.ref == name:
+                    restored.add(member.key)
+        try:
+            ws.repo.update_refs(cmds, message="specflow: put back branches changed outside the gate")
+        except GitError as exc:
+            report.errors.append(exc.message)
+    return restored
+
+
+def _checked_out_by(present: Sequence[Workspace], repo_id: Path, ref: str) -> str | None:
+    for ws in present:
+        if ws.repo_id == repo_id and ws.repo.head_file()[0] == ref:
+            return ws.key
+    return None
+
+
+def _one_per_repo(workspaces: Sequence[Workspace]) -> list[Workspace]:
+    seen: set[Path] = set()
+    out = []
+    for ws in workspaces:
+        if ws.repo_id not in seen:
+            seen.add(ws.repo_id)
+            out.append(ws)
+    return out
+
+
+# -- the index -----------------------------------------------------------------------------------
+
+
+def _audit_index(
+    store: CheckpointStore,
+    checkpoint: Checkpoint,
+    ws: Workspace,
+    policy: GatePolicy,
+    local: dict[str, Any],
+    head_restored: bool,
+    report: AuditReport,
+) -> None:
+    """Put back staged entries outside the gate; after a HEAD or branch was put back, the whole index."""
+    recorded = local.get("index", {}).get(ws.key)
+    copy = store.real_copy_path(checkpoint.number, ws.key)
+    real = ws.repo.real_index()
+    if recorded is None or not recorded.get("exists") or not copy.is_file():
+        return
+    if index_unchanged(real, recorded):
+        return
+    if head_restored:
+        tmp = real.with_name(f"index.specflow.{os.getpid()}")
+        shutil.copy2(copy, tmp)  # the copy keeps its mtime, so git's racy-clean check still holds
+        os.replace(tmp, real)
+        return
+    before = ws.repo.index_entries(index=copy)
+    now = ws.repo.index_entries()
+    reported = {v.path for v in report.violations if v.workspace == ws.key}
+    fixes: dict[str, IndexEntry | None] = {}
+    for path in set(before) | set(now):
+        if before.get(path) == now.get(path) or ws.ignored(path):
+            continue
+        if policy.allows_real(ws.path / path):
+            continue
+        fixes[path] = before.get(path)
+        if path not in reported:
+            report.violations.append(Violation(ws.key, path, "modified", "staged in the index outside the gate"))
+    try:
+        ws.repo.set_index_entries(fixes)
+    except GitError as exc:
+        report.errors.append(exc.message)
+
+
+# -- the change's worktrees folder ---------------------------------------------------------------
+
+
+def _audit_folder(hub: Path, folder: Path, before: set[str], legit: Callable[[str], bool], report: AuditReport) -> None:
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in sorted(set(names) - before):
+        if legit(name):
+            continue
+        p = folder / name
+        kind: ViolationKind = "symlink" if p.is_symlink() else "added"
+        try:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+        except OSError as exc:
+            report.errors.append(f"{p}: {exc}")
+        try:
+            shown = p.relative_to(hub).as_posix()
+        except ValueError:
+            shown = str(p)
+        report.violations.append(Violation(HUB_KEY, shown, kind, "created outside every worktree"))
+
+
+# -- putting paths back --------------------------------------------------------------------------
+
+
+def put_back(ws: Workspace, changes: Sequence[TreeChange], old_tree: str) -> list[str]:
+    """Make each changed path exactly as it is in ``old_tree``; return what could not be done."""
+    errors: list[str] = []
+    root = ws.path
+    removals = [c for c in changes if not c.old_exists]
+    writes = [c for c in changes if c.old_exists and c.old_mode != GITLINK]
+    parents: set[str] = set()
+    for c in sorted(removals, key=lambda c: c.path.count("/"), reverse=True):
+        if not _real_parents(root, c.path):
+            continue  # a folder on the way is now a link: nothing of this workspace is there
+        loc = root / c.path
+        try:
+            if loc.is_symlink() or loc.is_file():
+                loc.unlink()
+            elif c.new_mode == GITLINK and loc.is_dir():
+                shutil.rmtree(loc)  # a repository the agent cloned or made there
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            errors.append(f"{ws.key}:{c.path}: {exc}")
+        parts = c.path.split("/")[:-1]
+        parents.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    if parents:
+        keep = ws.repo.tree_dirs(old_tree, parents)
+        for d in sorted(parents - keep, key=lambda d: d.count("/"), reverse=True):
+            with contextlib.suppress(OSError):  # not empty (in-gate work lives there) or gone
+                (root / d).rmdir()
+    if not writes:
+        return errors
+    blobs = ws.repo.read_blobs(c.old_sha for c in writes)
+    mask = _umask()
+    for c in writes:
+        try:
+            _write_entry(root, c.path, c.old_mode, blobs[c.old_sha], mask)
+        except OSError as exc:
+            errors.append(f"{ws.key}:{c.path}: {exc}")
+    return errors
+
+
+def _real_parents(root: Path, rel: str) -> bool:
+    cur = root
+    for part in rel.split("/")[:-1]:
+        cur = cur / part
+        if cur.is_symlink() or (cur.exists() and not cur.is_dir()):
+            return False
+    return True
+
+
+def _clear_way(root: Path, rel: str) -> None:
+    """Make every folder on the way to ``rel`` a real folder (removing files or links in the way)."""
+    cur = root
+    for part in rel.split("/")[:-1]:
+        cur = cur / part
+        if cur.is_symlink() or (cur.exists() and not cur.is_dir()):
+            cur.unlink()
+        if not cur.exists():
+            cur.mkdir()
+
+
+def _write_entry(root: Path, rel: str, mode: str, data: bytes, umask: int) -> None:
+    _clear_way(root, rel)
+    loc = root / rel
+    if mode == "120000":
+        if loc.is_symlink() and os.readlink(loc) == os.fsdecode(data):
+            return
+        if loc.is_symlink() or loc.is_file():
+            loc.unlink()
+        elif loc.is_dir():
+            loc.rmdir()
+        os.symlink(os.fsdecode(data), loc)
+        return
+    regular = loc.is_file() and not loc.is_symlink()
+    perm = loc.stat().st_mode & 0o7777 if regular else 0o666 & ~umask
+    perm = perm | ((perm & 0o444) >> 2) if mode == "100755" else perm & ~0o111
+    if loc.is_file() and not loc.is_symlink() and loc.read_bytes() == data:
+        os.chmod(loc, perm)
+        return
+    if loc.is_symlink():
+        loc.unlink()
+    elif loc.is_dir():
+        loc.rmdir()
+    tmp = loc.with_name(f".{loc.name}.specflow-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.chmod(tmp, perm)
+    os.replace(tmp, loc)
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+# -- git's own files ---------------------------------------------------------------------------
+
+# Files inside a repository's git folder that change what git (and so specflow) does: config
+# (core.fsmonitor, core.hooksPath, aliases), excludes (which hide files from every snapshot),
+# attributes and hooks.  No gate allows writing them.
+_GIT_FILES = ("config", "config.worktree", "info/exclude", "info/attributes")
+
+
+def snapshot_git_files(workspaces: Sequence[Workspace]) -> dict[str, str | None]:
+    """The bytes (base64) of every sensitive git file of ``workspaces``, keyed by absolute path."""
+    import base64
+
+    paths: set[Path] = set()
+    for ws in workspaces:
+        for folder in {ws.repo.common_dir, ws.repo.git_dir}:
+            paths.update(folder / name for name in _GIT_FILES)
+            hooks = folder / "hooks"
+            if hooks.is_dir():
+                paths.update(p for p in hooks.iterdir() if p.is_file())
+        dotgit = ws.path / ".git"
+        if dotgit.is_file():
+            paths.add(dotgit)
+    out: dict[str, str | None] = {}
+    for p in sorted(paths):
+        try:
+            out[str(p)] = base64.b64encode(p.read_bytes()).decode("ascii")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            out[str(p)] = None
+    return out
+
+
+def _read_b64(path: Path) -> str | None:
+    import base64
+
+    try:
+        return base64.b64encode(path.read_bytes()).decode("ascii")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def audit_git_files(before: dict[str, str | None], report: AuditReport) -> None:
+    """Put back every sensitive git file changed since ``before`` (a snapshot); remove new hooks."""
+    import base64
+
+    now = {path: _read_b64(Path(path)) for path in before}
+    for hooks in {Path(path).parent for path in before if Path(path).parent.name == "hooks"}:
+        if hooks.is_dir():
+            now.update({str(p): _read_b64(p) for p in hooks.iterdir() if p.is_file() and str(p) not in now})
+    for path in sorted(set(before) | set(now)):
+        old, new = before.get(path), now.get(path)
+        if old == new or (path not in before and new is None):
+            continue
+        target = Path(path)
+        if not target.parent.is_dir():
+            continue  # the whole folder is gone (a deleted worktree): it is made again as a whole
+        try:
+            if old is None:
+                target.unlink()
+                detail = "created in git's own folder; removed"
+            else:
+                mode = target.stat().st_mode if target.exists() else None
+                target.write_bytes(base64.b64decode(old))
+                if mode is not None:
+                    os.chmod(target, mode)
+                detail = "git's own file changed; put back" if new is not None else "git's own file deleted; restored"
+        except OSError as exc:
+            report.errors.append(f"could not put back {path}: {exc}")
+            continue
+        report.violations.append(Violation("git", path, "git", detail))

@@ -1,0 +1,373 @@
+"""Checkpoints: every workspace of a change, snapshot as git commits before each agent turn.
+
+A checkpoint numbered ``n`` is one commit per workspace under
+``refs/specflow/checkpoints/<id>/<n>/<workspace>`` in that workspace's repository.  Each commit's
+tree is the working tree as it was — tracked and untracked files, ignored ones left out, as git
+sees them — written through a temporary index, so HEAD, the real index, the stash and the
+working tree are never touched.  Its parent is the workspace's HEAD at that moment.  The hub's
+commit carries the checkpoint's record (time, phase, state, every workspace's commit) as JSON in
+its message, so one ``for-each-ref`` lists every checkpoint.
+
+Local details that only this machine needs (branch tips, a copy of each real index for the
+audit, the snapshot indexes that make the next scan cheap) live under the hub's git-ignored
+``.specflow/workspaces/<id>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from specflow.engine.records import now_iso
+from specflow.workspace.git import GitRepo, Head
+from specflow.workspace.worktrees import Layout
+
+REF_ROOT = "refs/specflow/checkpoints"
+HUB_KEY = "hub"
+REJECTED_ROOT = "refs/specflow/rejected"
+KEEP_INDEX_COPIES = 3
+
+WorkspaceKind = Literal["hub", "worktree", "checkout"]
+
+#: Left out of every snapshot: the changes' own records (see ``_RECORDS``).
+SNAPSHOT_EXCLUDE = ("openspec/changes/**/.specflow/**",)
+
+# Every change's own records (state.json, history.jsonl): written by the engine, never audited or
+# restored.  They may sit in an open change or in its archived folder.
+_RECORDS = re.compile(r"(?:^|/)openspec/changes/(?:archive/)?[^/]+/\.specflow(?:/|$)")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A working tree the change's agent could write to: the hub, a worktree, a repo's checkout."""
+
+    key: str
+    kind: WorkspaceKind
+    path: Path
+    repo: GitRepo
+    skip: tuple[str, ...] = ()
+    """Relative path prefixes that belong elsewhere (nested repos, specflow's own folders)."""
+
+    @property
+    def repo_id(self) -> Path:
+        return self.repo.common_dir
+
+    def ignored(self, rel: str) -> bool:
+        """True for paths the audit and revert leave alone (specflow's records, nested repos)."""
+        if _RECORDS.search(rel):
+            return True
+        return any(rel == s or rel.startswith(s + "/") for s in self.skip)
+
+
+@dataclass(frozen=True)
+class WorkspaceSnapshot:
+    """One workspace as a checkpoint recorded it."""
+
+    key: str
+    kind: str
+    path: Path
+    commit: str
+    tree: str
+    head: Head
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "path": str(self.path),
+            "commit": self.commit,
+            "tree": self.tree,
+            "head_ref": self.head.ref,
+            "head": self.head.sha,
+        }
+
+    @classmethod
+    def from_dict(cls, key: str, data: dict[str, Any]) -> WorkspaceSnapshot:
+        return cls(
+            key,
+            str(data.get("kind", "hub")),
+            Path(str(data["path"])),
+            str(data["commit"]),
+            str(data["tree"]),
+            Head(data.get("head_ref"), data.get("head")),
+        )
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A numbered snapshot of every workspace of a change."""
+
+    change_id: str
+    number: int
+    time: str
+    phase: str
+    state: str
+    reason: str
+    workspaces: dict[str, WorkspaceSnapshot] = field(default_factory=dict)
+
+    @property
+    def refs(self) -> dict[str, str]:
+        """Workspace -> checkpoint commit sha."""
+        return {k: w.commit for k, w in self.workspaces.items()}
+
+    def with_commit(self, key: str, commit: str) -> Checkpoint:
+        """A copy with workspace ``key``'s commit filled in."""
+        snap = self.workspaces[key]
+        spaces = dict(self.workspaces)
+        spaces[key] = WorkspaceSnapshot(key, snap.kind, snap.path, commit, snap.tree, snap.head)
+        return Checkpoint(self.change_id, self.number, self.time, self.phase, self.state, self.reason, spaces)
+
+    def ref_name(self, key: str) -> str:
+        return f"{REF_ROOT}/{self.change_id}/{self.number}/{key}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "time": self.time,
+            "phase": self.phase,
+            "state": self.state,
+            "reason": self.reason,
+            "refs": self.refs,
+        }
+
+    def message(self) -> str:
+        record = {
+            "change": self.change_id,
+            "number": self.number,
+            "time": self.time,
+            "phase": self.phase,
+            "state": self.state,
+            "reason": self.reason,
+            "workspaces": {k: w.to_dict() for k, w in self.workspaces.items()},
+        }
+        title = f"specflow checkpoint #{self.number} of {self.change_id} ({self.phase}, state {self.state})"
+        return title + "\n\n" + json.dumps(record, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_message(cls, text: str) -> Checkpoint | None:
+        start = text.find("\n{")
+        if start < 0:
+            return None
+        try:
+            data = json.loads(text[start + 1 :])
+            return cls(
+                str(data["change"]),
+                int(data["number"]),
+                str(data["time"]),
+                str(data.get("phase", "")),
+                str(data.get("state", "")),
+                str(data.get("reason", "")),
+                {k: WorkspaceSnapshot.from_dict(k, v) for k, v in data["workspaces"].items()},
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+class CheckpointStore:
+    """Takes, lists and reads the checkpoints of one change."""
+
+    def __init__(self, layout: Layout, hub_repo: GitRepo) -> None:
+        self.layout = layout
+        self.hub_repo = hub_repo
+        self.change_id = layout.change_id
+
+    @property
+    def prefix(self) -> str:
+        return f"{REF_ROOT}/{self.change_id}/"
+
+    # -- local files ----------------------------------------------------------------------
+
+    def seed_path(self, key: str) -> Path:
+        """The latest snapshot index of a workspace: the seed that makes the next scan cheap."""
+        return self.layout.state_dir / "index" / f"{key}.index"
+
+    def local_path(self, number: int) -> Path:
+        return self.layout.state_dir / "checkpoints" / f"{number}.json"
+
+    def real_copy_path(self, number: int, key: str) -> Path:
+        return self.layout.state_dir / "checkpoints" / str(number) / f"{key}.index"
+
+    def audit_path(self, number: int) -> Path:
+        return self.layout.state_dir / "checkpoints" / f"{number}.audit.json"
+
+    def read_local(self, number: int) -> dict[str, Any]:
+        try:
+            data = json.loads(self.local_path(number).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def read_audit(self, number: int) -> dict[str, Any]:
+        try:
+            data = json.loads(self.audit_path(number).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def write_audit(self, number: int, data: dict[str, Any]) -> None:
+        _write_json(self.audit_path(number), data)
+
+    # -- snapshots ------------------------------------------------------------------------
+
+    def snapshot(self, ws: Workspace) -> str:
+        """The tree of ``ws``'s working tree now (seeded from its last snapshot index)."""
+        seed = self.seed_path(ws.key)
+        tmp = seed.with_name(f"{ws.key}.{os.getpid()}.tmp")
+        try:
+            openspec = ws.path / "openspec"
+            # git refuses a pathspec that reaches through a link (a worktree's linked openspec/)
+            exclude = SNAPSHOT_EXCLUDE if openspec.is_dir() and not openspec.is_symlink() else ()
+            if seed.is_file():
+                tree = ws.repo.snapshot(tmp, seed, exclude)
+            else:  # the first snapshot: start from the real index, kept compact from then on
+                real = ws.repo.real_index()
+                tmp.parent.mkdir(parents=True, exist_ok=True)
+                if real.is_file():
+                    shutil.copy2(real, tmp)
+                    ws.repo.compact_index(tmp)
+                tree = ws.repo.snapshot(tmp, tmp, exclude)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        os.replace(tmp, seed)
+        return tree
+
+    # -- taking ---------------------------------------------------------------------------
+
+    def take(
+        self,
+        workspaces: Sequence[Workspace],
+        *,
+        phase: str,
+        state: str,
+        reason: str,
+        extra: dict[str, Any] | None = None,
+    ) -> Checkpoint:
+        """Snapshot every workspace and record the checkpoint (the hub's workspace comes first)."""
+        hub_ws = workspaces[0]
+        if hub_ws.key != HUB_KEY:
+            raise ValueError("the hub's workspace comes first")
+        groups = _group(workspaces)
+        branches: dict[str, dict[str, str]] = {}
+        numbers: list[int] = []
+        for repo_id, members in groups.items():
+            patterns = ["refs/heads/"]
+            if repo_id == hub_ws.repo_id:
+                patterns.append(self.prefix)
+            refs = members[0].repo.read_refs(*patterns)
+            branches[str(repo_id)] = {k: v for k, v in refs.items() if k.startswith("refs/heads/")}
+            if repo_id == hub_ws.repo_id:
+                numbers = [n for n in (_number(self.prefix, r) for r in refs) if n is not None]
+        number = max(numbers, default=0) + 1
+        local: dict[str, Any] = {"branches": branches, "index": {}, **(extra or {})}
+        snaps: dict[str, WorkspaceSnapshot] = {}
+        trees: dict[str, tuple[str, Head]] = {}
+        for ws in workspaces:
+            ref, detached = ws.repo.head_file()
+            sha = branches[str(ws.repo_id)].get(ref) if ref else detached
+            head = Head(ref, sha)
+            real = ws.repo.real_index()
+            copy = self.real_copy_path(number, ws.key)
+            local["index"][ws.key] = _copy_index(real, copy)
+            trees[ws.key] = (self.snapshot(ws), head)
+        time = now_iso()
+        for ws in workspaces[1:]:
+            tree, head = trees[ws.key]
+            msg = f"specflow checkpoint #{number} of {self.change_id}: {ws.key}\n"
+            commit = ws.repo.commit_tree(tree, [head.sha] if head.sha else [], msg)
+            snaps[ws.key] = WorkspaceSnapshot(ws.key, ws.kind, ws.path, commit, tree, head)
+        # The hub's commit carries the record (naming every other commit), so it is made last;
+        # it cannot name itself, so its own entry has an empty commit, filled in from the ref.
+        tree, head = trees[hub_ws.key]
+        hub_snap = WorkspaceSnapshot(hub_ws.key, hub_ws.kind, hub_ws.path, "", tree, head)
+        record = Checkpoint(self.change_id, number, time, phase, state, reason, {hub_ws.key: hub_snap, **snaps})
+        hub_commit = hub_ws.repo.commit_tree(tree, [head.sha] if head.sha else [], record.message())
+        final = record.with_commit(hub_ws.key, hub_commit)
+        for members in groups.values():
+            cmds = [f"create {final.ref_name(m.key)} {final.refs[m.key]}" for m in members]
+            members[0].repo.update_refs(cmds, message=f"specflow checkpoint #{number}")
+        _write_json(self.local_path(number), local)
+        self._prune_copies(number)
+        return final
+
+    def _prune_copies(self, number: int) -> None:
+        root = self.layout.state_dir / "checkpoints"
+        for d in root.iterdir():
+            if d.is_dir() and d.name.isdigit() and int(d.name) <= number - KEEP_INDEX_COPIES:
+                shutil.rmtree(d, ignore_errors=True)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def list(self) -> list[Checkpoint]:
+        """Every checkpoint of the change, oldest first (one git process)."""
+        found: dict[int, Checkpoint] = {}
+        for _ref, sha, message in self.hub_repo.refs_with_messages(f"{self.prefix}*/{HUB_KEY}"):
+            cp = Checkpoint.from_message(message)
+            if cp is None or cp.change_id != self.change_id or HUB_KEY not in cp.workspaces:
+                continue
+            found[cp.number] = cp.with_commit(HUB_KEY, sha)
+        return [found[n] for n in sorted(found)]
+
+    def get(self, number: int) -> Checkpoint | None:
+        for cp in self.list():
+            if cp.number == number:
+                return cp
+        return None
+
+    def delete_all(self, repos: Iterable[GitRepo]) -> None:
+        """Delete every checkpoint ref of the change (used by tests and explicit clean-ups)."""
+        for repo in repos:
+            refs = repo.refs(self.prefix)
+            repo.update_refs([f"delete {r}" for r in refs])
+
+
+def _group(workspaces: Sequence[Workspace]) -> dict[Path, list[Workspace]]:
+    groups: dict[Path, list[Workspace]] = {}
+    for ws in workspaces:
+        groups.setdefault(ws.repo_id, []).append(ws)
+    return groups
+
+
+def _number(prefix: str, ref: str) -> int | None:
+    if not ref.startswith(prefix):
+        return None
+    head = ref[len(prefix) :].split("/", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _copy_index(real: Path, copy: Path) -> dict[str, Any]:
+    """Copy the real index (for the audit to put staged entries back); return its stat."""
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        st = real.stat()
+        shutil.copy2(real, copy)
+    except FileNotFoundError:
+        copy.unlink(missing_ok=True)
+        return {"exists": False}
+    return {"exists": True, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino}
+
+
+def index_unchanged(real: Path, recorded: dict[str, Any]) -> bool:
+    """True if the real index file is the very file the checkpoint saw."""
+    try:
+        st = real.stat()
+    except FileNotFoundError:
+        return not recorded.get("exists", False)
+    return bool(
+        recorded.get("exists")
+        and st.st_size == recorded.get("size")
+        and st.st_mtime_ns == recorded.get("mtime_ns")
+        and st.st_ino == recorded.get("ino")
+    )
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)

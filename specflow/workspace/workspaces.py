@@ -1,0 +1,367 @@
+"""The workspaces of one change, as the engine and the CLI use them.
+
+A change works in the hub (hub phases) or in one git worktree per affected repo (worktree
+phases).  ``Workspaces`` prepares the worktrees, renders the phase's gate into a policy, takes a
+checkpoint before every agent turn, audits after it, and offers revert, diff, merge and clean.
+
+Every workspace of the change is checkpointed and audited: the hub, the change's worktrees, and
+the checkouts of the hub's component repos (so a write into another repo is caught too).  Writes
+outside all of them (``/tmp``, the hub's parent folder) are out of git's sight; the adapter's own
+enforcement covers those where it can.  Ignored files are, like in git, not part of a snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from specflow.agents.base import EventCallback, ignore_event
+from specflow.definitions.config import HubConfig
+from specflow.errors import GitError
+from specflow.workspace.audit import AuditReport, Violation, audit, audit_git_files, snapshot_git_files
+from specflow.workspace.branches import MergeResult
+from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace, WorkspaceKind
+from specflow.workspace.gates import GatePolicy
+from specflow.workspace.git import GitRepo, find_git_dirs
+from specflow.workspace.revert import RevertResult
+from specflow.workspace.worktrees import (
+    Layout,
+    RepoTarget,
+    WorkspaceError,
+    branch_name,
+    check_clean,
+    create_worktree,
+    plan_targets,
+    remove_worktree,
+    run_setup,
+)
+
+__all__ = [
+    "AuditReport",
+    "Checkpoint",
+    "MergeResult",
+    "RevertResult",
+    "Violation",
+    "WorkspaceError",
+    "Workspaces",
+]
+
+CHECKOUT_SUFFIX = "@checkout"
+
+
+class Workspaces:
+    """The workspaces of one change: worktrees, gates, checkpoints, audit, revert, diff, merge."""
+
+    def __init__(self, hub_root: Path, config: HubConfig, change_id: str, repos: Sequence[str]) -> None:
+        self.hub = Path(os.path.realpath(hub_root))
+        self.config = config
+        self.change_id = change_id
+        self.repos = list(repos)
+        self.layout = Layout(self.hub, change_id, config.worktrees_dir)
+        self.branch = branch_name(change_id)
+        self._policy: GatePolicy | None = None
+        self._store: CheckpointStore | None = None
+
+    # -- planning -------------------------------------------------------------------------
+
+    @property
+    def single_repo(self) -> bool:
+        """True when the hub itself is the repo the change is applied to."""
+        return not self.repos and not self.config.repos
+
+    def targets(self) -> list[RepoTarget]:
+        """The change's affected repos with their worktree paths (planned or existing)."""
+        return plan_targets(self.hub, self.config, self.change_id, self.repos)
+
+    def _known_targets(self) -> list[RepoTarget]:
+        """Like ``targets`` but skipping repo names ``specflow.yaml`` no longer lists."""
+        return plan_targets(self.hub, self.config, self.change_id, self.repos, strict=False)
+
+    def _hub_repo(self) -> GitRepo:
+        try:
+            return GitRepo.open(self.hub)
+        except GitError as exc:
+            raise WorkspaceError(
+                f"the hub {self.hub} is not a git repository: {exc.message}",
+                fix=f"run 'git init' in {self.hub} and commit its files",
+            ) from None
+
+    @property
+    def store(self) -> CheckpointStore:
+        if self._store is None:
+            self._store = CheckpointStore(self.layout, self._hub_repo())
+        return self._store
+
+    # -- worktrees ------------------------------------------------------------------------
+
+    def ensure_worktrees(self, on_event: EventCallback = ignore_event) -> dict[str, Path]:
+        """Create what is missing: worktrees on ``specflow/<id>``, links, setup.  Idempotent.
+
+        A failed setup raises ``WorkspaceError`` naming the repo, the exit code and the log.
+        """
+        targets = self.targets()
+        if not targets:
+            configured = ", ".join(self.config.repos)
+            raise WorkspaceError(
+                f"change '{self.change_id}' affects no repo, so it has no worktree to work in"
+                f" (configured repos: {configured})",
+                fix=f"add the repos it changes: specflow repos {self.change_id} add NAME",
+            )
+        self._hub_excludes()
+        paths: dict[str, Path] = {}
+        for target in targets:
+            path, _base = create_worktree(target, self.layout, on_event)
+            run_setup(target, self.layout, timeout=self.config.command_timeout, on_event=on_event)
+            paths[target.name] = path
+        return paths
+
+    def existing(self) -> dict[str, Path]:
+        """``hub`` -> the hub, plus each affected repo whose worktree exists -> its path."""
+        found: dict[str, Path] = {HUB_KEY: self.hub}
+        for target in self._known_targets():
+            if target.exists:
+                found[target.name] = target.worktree
+        return found
+
+    def remove_worktrees(self, *, force: bool = False, strict: bool = False) -> list[Path]:
+        """Remove the change's worktrees, keeping the branches; return the paths removed.
+
+        A worktree with uncommitted work is kept (``strict``: refused with an error) unless ``force``.
+        """
+        removed: list[Path] = []
+        targets = self._known_targets()
+        if strict and not force:
+            for target in targets:
+                check_clean(target)  # all or nothing
+        for target in targets:
+            try:
+                if remove_worktree(target, self.layout, force=force):
+                    removed.append(target.worktree)
+            except WorkspaceError:
+                if strict:
+                    raise
+        root = self.layout.worktrees_root
+        if root.is_dir() and not any(root.iterdir()):
+            root.rmdir()
+        return removed
+
+    # -- gates ----------------------------------------------------------------------------
+
+    def policy(self, *, read_only: bool, write: Sequence[str], worktrees: bool, phase: str) -> GatePolicy:
+        """The phase's gate rendered for this change (``write``: hub globs already rendered)."""
+        if read_only:
+            policy = GatePolicy(self.hub, read_only=True, phase=phase, change_id=self.change_id)
+        else:
+            roots = tuple(t.worktree for t in self._known_targets()) if worktrees else ()
+            policy = GatePolicy(self.hub, tuple(write), roots, phase=phase, change_id=self.change_id)
+        self._policy = policy
+        return policy
+
+    def agent_cwd(self, *, worktrees: bool) -> Path:
+        """Where the agent starts: the hub; for worktree phases its worktree, or the change's worktrees folder."""
+        if not worktrees:
+            return self.hub
+        targets = self._known_targets()
+        if len(targets) == 1:
+            return targets[0].worktree
+        if targets:
+            return self.layout.worktrees_root
+        return self.hub
+
+    # -- the workspaces -------------------------------------------------------------------
+
+    def workspaces(self) -> list[Workspace]:
+        """Every workspace to checkpoint and audit: the hub first, worktrees, component checkouts."""
+        entries: list[tuple[str, WorkspaceKind, Path]] = [(HUB_KEY, "hub", self.hub)]
+        for target in self._known_targets():
+            if target.exists:
+                entries.append((target.name, "worktree", Path(os.path.realpath(target.worktree))))
+        if not self.single_repo:
+            for name, rc in self.config.repos.items():
+                path = Path(os.path.realpath(self.hub / rc.path))
+                if find_git_dirs(path) is not None and all(path != e[2] for e in entries):
+                    entries.append((name + CHECKOUT_SUFFIX, "checkout", path))
+        state_root = Path(os.path.realpath(self.hub / ".specflow"))
+        roots = [e[2] for e in entries] + [state_root, Path(os.path.realpath(self.layout.worktrees_root.parent))]
+        result: list[Workspace] = []
+        for key, kind, path in entries:
+            repo = self._hub_repo() if key == HUB_KEY else GitRepo.open(path)
+            skip = tuple(sorted({r.relative_to(path).as_posix() for r in roots if r != path and path in r.parents}))
+            result.append(Workspace(key, kind, path, repo, skip))
+        return result
+
+    def _hub_excludes(self) -> None:
+        self._hub_repo().add_excludes(self.layout.hub_excludes(), "specflow: local state, worktrees and logs")
+
+    # -- checkpoints and audit ------------------------------------------------------------
+
+    def checkpoint(self, *, phase: str, state: str, reason: str = "before agent turn") -> Checkpoint:
+        """Snapshot every existing workspace as commits under ``refs/specflow/checkpoints/<id>/<n>``."""
+        self._hub_excludes()
+        folders = {str(f): sorted(os.listdir(f)) if f.is_dir() else [] for f, _ in self._folders()}
+        spaces = self.workspaces()
+        extra = {"folders": folders, "git_files": snapshot_git_files(spaces)}
+        cp = self.store.take(spaces, phase=phase, state=state, reason=reason, extra=extra)
+        if self._policy is not None:
+            self._write_active_gate(self._policy)
+        return cp
+
+    def audit(self, checkpoint: Checkpoint, policy: GatePolicy) -> AuditReport:
+        """Diff every workspace against ``checkpoint``; put back whatever lies outside ``policy``."""
+        from specflow.engine.lock import hub_writes
+
+        try:
+            # other changes' engines finish (and journal) their hub writes before we look
+            with hub_writes(self.hub):
+                # git's own files first: a planted fsmonitor or hook must not run in the audit's git calls
+                git_report = AuditReport(checkpoint.number)
+                audit_git_files(self.store.read_local(checkpoint.number).get("git_files", {}), git_report)
+                lost = self._recreate_lost_worktrees(checkpoint)
+                report = audit(
+                    self.store,
+                    checkpoint,
+                    self.workspaces(),
+                    policy,
+                    own_branch=self.branch,
+                    folders=self._folders(),
+                    foreign=self._foreign_policies,
+                    engine_writes=lambda: self._engine_writes(checkpoint),
+                )
+        finally:
+            self._active_gate_path().unlink(missing_ok=True)
+        report.violations[:0] = git_report.violations
+        report.errors += git_report.errors
+        for target in lost:
+            if not policy.allows_real(Path(os.path.realpath(target.worktree.parent)) / target.worktree.name):
+                report.violations.insert(
+                    0, Violation(target.name, ".", "deleted", f"the worktree {target.worktree} was deleted; made again")
+                )
+        return report
+
+    def _recreate_lost_worktrees(self, checkpoint: Checkpoint) -> list[RepoTarget]:
+        """Worktrees the checkpoint saw that are gone now, made again on their branch (files follow)."""
+        lost = [t for t in self._known_targets() if t.name in checkpoint.workspaces and not t.exists]
+        for target in lost:
+            shutil.rmtree(target.worktree, ignore_errors=True)
+            create_worktree(target, self.layout)
+        return lost
+
+    def _folders(self) -> list[tuple[Path, Callable[[str], bool]]]:
+        """Folders outside every repo an agent reaches with ``..``: the worktrees folders.
+
+        In the change's folder only its repos' worktrees belong; in the folder of all changes,
+        only other changes' folders.
+        """
+        names = {t.name for t in self._known_targets()}
+        changes = self.hub / "openspec" / "changes"
+
+        def is_change(name: str) -> bool:
+            return (changes / name).is_dir() or any((changes / "archive").glob(f"*-{name}"))
+
+        root = self.layout.worktrees_root
+        return [(root, names.__contains__), (root.parent, is_change)]
+
+    def _engine_writes(self, checkpoint: Checkpoint) -> dict[str, set[str | None]]:
+        """Hub writes other changes' engines journaled since ``checkpoint`` was taken."""
+        from datetime import datetime
+
+        from specflow.workspace import journal
+
+        since = datetime.fromisoformat(checkpoint.time.replace("Z", "+00:00")).timestamp()
+        return journal.foreign_writes(self.hub, self.change_id, since - 1.0)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every checkpoint of the change, oldest first."""
+        return self.store.list()
+
+    def changed_since(self, checkpoints: Sequence[Checkpoint]) -> dict[int, int]:
+        """For each checkpoint, how many files differ between it and the workspaces now."""
+        now: dict[str, tuple[Workspace, str]] = {}
+        for ws in self.workspaces():
+            now[ws.key] = (ws, self.store.snapshot(ws))
+        counts = {cp.number: 0 for cp in checkpoints}
+        by_repo: dict[Path, list[tuple[int, str, str, Workspace]]] = {}
+        for cp in checkpoints:
+            for key, snap in cp.workspaces.items():
+                if key in now:
+                    ws, tree = now[key]
+                    by_repo.setdefault(ws.repo_id, []).append((cp.number, snap.tree, tree, ws))
+        for items in by_repo.values():
+            repo = items[0][3].repo
+            results = repo.diff_trees_batch([(a, b) for _, a, b, _ in items])
+            for (number, _a, _b, ws), names in zip(items, results, strict=True):
+                counts[number] += sum(1 for n in names if not ws.ignored(n))
+        return counts
+
+    def _active_gate_path(self) -> Path:
+        return self.layout.state_dir / "gate.json"
+
+    def _write_active_gate(self, policy: GatePolicy) -> None:
+        path = self._active_gate_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"gate": policy.to_dict(), "pid": os.getpid(), "host": socket.gethostname()}
+        path.write_text(json.dumps(record), encoding="utf-8")
+
+    def _foreign_policies(self) -> list[GatePolicy]:
+        """The gates of other changes whose agents are running now (their lock is held)."""
+        from specflow.engine.lock import ChangeLock, pid_alive
+
+        policies: list[GatePolicy] = []
+        root = self.layout.state_dir.parent
+        if not root.is_dir():
+            return policies
+        for gate_file in root.glob("*/gate.json"):
+            other = gate_file.parent.name
+            if other == self.change_id:
+                continue
+            holder = ChangeLock(self.hub, other).holder()
+            if holder is None or holder.host != socket.gethostname() or not pid_alive(holder.pid):
+                continue
+            try:
+                data = json.loads(gate_file.read_text(encoding="utf-8"))
+                policies.append(GatePolicy.from_dict(data["gate"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return policies
+
+    # -- revert, review and merge (specflow.workspace.revert, specflow.workspace.branches) ----------------------
+
+    def revert(self, to: int | None = None) -> RevertResult:
+        """Restore every workspace to checkpoint ``to`` (default: the latest); see ``specflow.workspace.revert``."""
+        from specflow.workspace.revert import revert
+
+        return revert(self, to)
+
+    def diff(self, repo: str | None = None, stat: bool = False) -> str:
+        """The change's work against its base, in every repo (or ``repo``); see ``specflow.workspace.branches``."""
+        from specflow.workspace.branches import diff
+
+        return diff(self, repo, stat)
+
+    def diff_data(self, repo: str | None = None, stat: bool = False) -> list[dict[str, Any]]:
+        """``diff`` as data, per repo: branch, base, changed files with line counts, the patch."""
+        from specflow.workspace.branches import diff_data
+
+        return diff_data(self, repo, stat)
+
+    def merge(self) -> list[MergeResult]:
+        """Merge each change branch into its base; see ``specflow.workspace.branches``."""
+        from specflow.workspace.branches import merge
+
+        return merge(self)
+
+    def merged(self) -> dict[str, str | None]:
+        """Each affected repo's merge state; see ``specflow.workspace.branches``."""
+        from specflow.workspace.branches import merged
+
+        return merged(self)
+
+
+def for_change(change: Any) -> Workspaces:
+    """The workspaces of a ``specflow.hub.Change`` (its hub, configuration and affected repos)."""
+    return Workspaces(change.hub.root, change.hub.config, change.id, list(change.repos))
