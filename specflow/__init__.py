@@ -8,7 +8,8 @@ The public API (everything else is private)::
     change = hub.new_change("add-login")
     change.advance(on_event=print)
 
-Names are imported lazily so ``import specflow`` (and the CLI) start fast.
+Names are imported lazily so ``import specflow`` (and the CLI) start fast; type checkers see them
+through the imports below.
 """
 
 from __future__ import annotations
@@ -25,51 +26,81 @@ if TYPE_CHECKING:
     from specflow.engine.results import AdvanceResult
     from specflow.errors import (
         AgentError,
+        ChangeExistsError,
         ChangeIdError,
         ChangeNotFoundError,
+        ConfigError,
         DefinitionError,
+        DemoError,
+        GitError,
         GuardFailed,
+        HubNotFoundError,
         LockedError,
+        OpenSpecError,
         PhaseFailed,
         SpecflowError,
+        StateError,
+        StepError,
         TemplateError,
+        TransitionError,
         WorkflowError,
+        WorkspaceError,
     )
     from specflow.steps.registry import StepContext, StepResult, step
     from specflow.workspace.gates import GatePolicy
 
-_EXPORTS = {
-    "Hub": "specflow.engine.hub",
-    "Change": "specflow.engine.hub",
-    "AdvanceResult": "specflow.engine.results",
-    "Workflow": "specflow.definitions.workflow",
-    "load_workflow": "specflow.definitions.workflow",
-    "step": "specflow.steps.registry",
-    "StepContext": "specflow.steps.registry",
-    "StepResult": "specflow.steps.registry",
-    "GatePolicy": "specflow.workspace.gates",
-    "Adapter": "specflow.agents.base",
-    "AgentEvent": "specflow.agents.base",
-    "AgentRequest": "specflow.agents.base",
-    "AgentResult": "specflow.agents.base",
-    "SpecflowError": "specflow.errors",
-    "DefinitionError": "specflow.errors",
-    "WorkflowError": "specflow.errors",
-    "TemplateError": "specflow.errors",
-    "ChangeIdError": "specflow.errors",
-    "ChangeNotFoundError": "specflow.errors",
-    "GuardFailed": "specflow.errors",
-    "PhaseFailed": "specflow.errors",
-    "LockedError": "specflow.errors",
-    "AgentError": "specflow.errors",
-}
+__all__ = [
+    "Adapter",
+    "AdvanceResult",
+    "AgentError",
+    "AgentEvent",
+    "AgentRequest",
+    "AgentResult",
+    "Change",
+    "ChangeExistsError",
+    "ChangeIdError",
+    "ChangeNotFoundError",
+    "ConfigError",
+    "DefinitionError",
+    "DemoError",
+    "GatePolicy",
+    "GitError",
+    "GuardFailed",
+    "Hub",
+    "HubNotFoundError",
+    "LockedError",
+    "OpenSpecError",
+    "PhaseFailed",
+    "SpecflowError",
+    "StateError",
+    "StepContext",
+    "StepError",
+    "StepResult",
+    "TemplateError",
+    "TransitionError",
+    "Workflow",
+    "WorkflowError",
+    "WorkspaceError",
+    "__version__",
+    "load_workflow",
+    "step",
+]
 
-__all__ = [*_EXPORTS, "__version__"]
+# where each lazily imported public name lives
+_HOMES = {
+    "specflow.agents.base": ("Adapter", "AgentEvent", "AgentRequest", "AgentResult"),
+    "specflow.definitions.workflow": ("Workflow", "load_workflow"),
+    "specflow.engine.hub": ("Change", "Hub"),
+    "specflow.engine.results": ("AdvanceResult",),
+    "specflow.steps.registry": ("StepContext", "StepResult", "step"),
+    "specflow.workspace.gates": ("GatePolicy",),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    module = "specflow.errors" if name in __all__ and name not in _MODULE_OF else _MODULE_OF.get(name, "")
+    if not module:
         raise AttributeError(f"module 'specflow' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value

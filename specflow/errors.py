@@ -136,6 +136,14 @@ class OpenSpecError(SpecflowError):
     """An OpenSpec operation (validate, archive, adopt) refused or failed."""
 
 
+class WorkspaceError(SpecflowError):
+    """A worktree could not be created, set up, merged or removed, or a request was refused."""
+
+
+class DemoError(SpecflowError):
+    """The demo cannot start (folder not empty, no git) or a step failed for good."""
+
+
 __all__ = [
     "AgentError",
     "ChangeExistsError",
@@ -143,6 +151,7 @@ __all__ = [
     "ChangeNotFoundError",
     "ConfigError",
     "DefinitionError",
+    "DemoError",
     "GitError",
     "GuardFailed",
     "HubNotFoundError",
@@ -155,4 +164,5 @@ __all__ = [
     "TemplateError",
     "TransitionError",
     "WorkflowError",
+    "WorkspaceError",
 ]

@@ -30,6 +30,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from specflow.workspace.git import run_git
+
 CAPABILITY = "greetings"
 FAILED_MARKER = "## Why the last attempt failed"
 
@@ -364,10 +366,10 @@ def _tick(run: Run, tasks: Path, numbers: list[str]) -> None:
 
 
 def _git(cwd: Path, *args: str) -> str:
-    out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=60)
+    out = run_git(args, cwd, check=False)
     if out.returncode != 0:
-        raise DemoAgentError(f"git {' '.join(args)} failed in {cwd}: {out.stderr.strip()}")
-    return out.stdout
+        raise DemoAgentError(f"git {' '.join(args)} failed in {cwd}: {out.stderr.decode(errors='replace').strip()}")
+    return out.stdout.decode("utf-8", "replace")
 
 
 def _run_tests(run: Run, wt: Path) -> str:

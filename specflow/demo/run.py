@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from specflow.agents.base import AgentEvent
-from specflow.errors import PhaseFailed, SpecflowError
+from specflow.errors import DemoError, PhaseFailed
 
 if TYPE_CHECKING:
     from specflow.engine.hub import Change, Hub
@@ -43,10 +43,6 @@ HUB_LINKS = ("openspec", "shared")
 _TOOL_LINE = re.compile(r"^(Read|Write|Edit|Bash|Grep|Glob)\s")
 
 DemoEventKind = Literal["section", "command", "agent", "info", "warning", "file", "done"]
-
-
-class DemoError(SpecflowError):
-    """The demo cannot start (folder not empty, no git) or a step failed for good."""
 
 
 @dataclass(frozen=True)

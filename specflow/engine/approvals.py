@@ -11,11 +11,11 @@ import getpass
 import hashlib
 import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from specflow.engine.records import STATE_DIR, now_iso
+from specflow.workspace.git import config_value
 
 # The artifacts a person approves; the engine's own records are not part of it.
 _APPROVED = ("proposal.md", "design.md", "tasks.md")
@@ -44,12 +44,9 @@ def artifacts_digest(change_dir: Path) -> str:
 
 def who_am_i(cwd: Path | None = None) -> str:
     """The approver's name: git's user.name, else the login name."""
-    try:
-        out = subprocess.run(["git", "config", "user.name"], cwd=cwd, capture_output=True, text=True, timeout=5)
-        if out.returncode == 0 and out.stdout.strip():
-            return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
+    name = config_value("user.name", cwd)
+    if name:
+        return name
     try:
         return getpass.getuser()
     except (KeyError, OSError):

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from specflow.errors import WorkspaceError
 from specflow.workspace.checkpoints import Workspace
 from specflow.workspace.git import GitRepo
 from specflow.workspace.worktrees import (
     RepoTarget,
-    WorkspaceError,
     base_of,
     open_source,
 )

@@ -2,9 +2,8 @@
 
 Plumbing runs as plain ``git`` subprocesses (fast, and with full control of the environment: a
 temporary index through ``GIT_INDEX_FILE``, optional locks off so read-only queries never
-rewrite a user's index).  GitPython is used, lazily, where its object model reads better than
-parsing output: commit listings for refusals and messages.  Nothing else in specflow runs git
-or imports GitPython.
+rewrite a user's index).  Nothing else in specflow starts git: a test holds every other module to
+that.
 """
 
 from __future__ import annotations
@@ -92,6 +91,16 @@ def _failure(args: Sequence[str], cwd: Path, proc: subprocess.CompletedProcess[b
     msg = (proc.stderr or proc.stdout or b"").decode("utf-8", "replace").strip()
     shown = " ".join(a if len(a) < 60 else a[:57] + "..." for a in args[:6])
     return f"git {shown} failed in {cwd} (exit {proc.returncode}): {msg or 'no message'}"
+
+
+def config_value(key: str, cwd: Path | None = None) -> str | None:
+    """``git config KEY`` as seen from ``cwd`` (any folder; a repo's own config wins), or None."""
+    try:
+        proc = run_git(["config", key], cwd or Path.cwd(), check=False)
+    except GitError:
+        return None
+    value = proc.stdout.decode("utf-8", "replace").strip()
+    return value if proc.returncode == 0 and value else None
 
 
 def git_version() -> tuple[int, ...]:
@@ -410,22 +419,15 @@ class GitRepo:
         return self.text("rev-list", *args).split()
 
     def commits(self, rev_range: str) -> list[CommitInfo]:
-        """The commits of ``rev_range`` (``a..b``), newest first, read with GitPython."""
-        import git as gitpython
-
-        repo = gitpython.Repo(self.root)
-        try:
-            return [
-                CommitInfo(
-                    c.hexsha,
-                    str(c.summary),
-                    str(c.author.name),
-                    tuple(p.hexsha for p in c.parents),
-                )
-                for c in repo.iter_commits(rev_range)
-            ]
-        finally:
-            repo.close()
+        """The commits of ``rev_range`` (``a..b``), newest first."""
+        out = self.run("log", "--no-color", "--format=%H%x1f%s%x1f%an%x1f%P%x1e", rev_range)
+        commits = []
+        for chunk in out.decode("utf-8", "replace").split("\x1e"):
+            fields = chunk.strip("\n").split("\x1f")
+            if len(fields) == 4:
+                sha, summary, author, parents = fields
+                commits.append(CommitInfo(sha, summary, author, tuple(parents.split())))
+        return commits
 
     # -- snapshots through a temporary index ----------------------------------------------
 

@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from specflow.engine.records import append_event, read_state, write_state
+from specflow.errors import WorkspaceError
 from specflow.workspace.audit import GITLINK, put_back
 from specflow.workspace.checkpoints import Checkpoint, Workspace
-from specflow.workspace.worktrees import (
-    WorkspaceError,
-)
 
 if TYPE_CHECKING:
     from specflow.workspace.workspaces import Workspaces

@@ -22,7 +22,7 @@ from typing import Any
 
 from specflow.agents.base import EventCallback, ignore_event
 from specflow.definitions.config import HubConfig
-from specflow.errors import GitError
+from specflow.errors import GitError, WorkspaceError
 from specflow.workspace.audit import AuditReport, Violation, audit, audit_git_files, snapshot_git_files
 from specflow.workspace.branches import MergeResult
 from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace, WorkspaceKind
@@ -32,7 +32,6 @@ from specflow.workspace.revert import RevertResult
 from specflow.workspace.worktrees import (
     Layout,
     RepoTarget,
-    WorkspaceError,
     branch_name,
     check_clean,
     create_worktree,
@@ -47,7 +46,6 @@ __all__ = [
     "MergeResult",
     "RevertResult",
     "Violation",
-    "WorkspaceError",
     "Workspaces",
 ]
 

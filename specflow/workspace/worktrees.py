@@ -34,16 +34,12 @@ from pathlib import Path
 
 from specflow.agents.base import AgentEvent, EventCallback, ignore_event
 from specflow.definitions.config import HubConfig, RepoConfig
-from specflow.errors import GitError, SpecflowError
+from specflow.errors import GitError, WorkspaceError
 from specflow.workspace.git import GitRepo, find_git_dirs
 
 BRANCH_PREFIX = "specflow/"
 STATE_ROOT = ".specflow"
 DEFAULT_LINKS = ("openspec",)
-
-
-class WorkspaceError(SpecflowError):
-    """A worktree could not be created, set up, merged or removed, or a request was refused."""
 
 
 def branch_name(change_id: str) -> str:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from specflow.engine.records import read_history, read_state, write_state
+from specflow.errors import WorkspaceError
 from specflow.workspace.gates import GatePolicy
-from specflow.workspace.workspaces import WorkspaceError, Workspaces
+from specflow.workspace.workspaces import Workspaces
 from tests.conftest import commit_all, git
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, state_of, status
 

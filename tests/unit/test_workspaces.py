@@ -18,8 +18,9 @@ import pytest
 from specflow.agents.base import AgentEvent
 from specflow.definitions.config import HubConfig, RepoConfig
 from specflow.engine.records import read_history, read_state, write_state
+from specflow.errors import WorkspaceError
 from specflow.steps.registry import StepContext, StepResult
-from specflow.workspace.workspaces import WorkspaceError, Workspaces
+from specflow.workspace.workspaces import Workspaces
 from tests.conftest import commit_all, git, init_repo
 
 CHANGE = "add-login"

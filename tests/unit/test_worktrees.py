@@ -11,7 +11,8 @@ import pytest
 
 from specflow.agents.base import AgentEvent
 from specflow.definitions.config import HubConfig, RepoConfig
-from specflow.workspace.workspaces import WorkspaceError, Workspaces
+from specflow.errors import WorkspaceError
+from specflow.workspace.workspaces import Workspaces
 from specflow.workspace.worktrees import run_logged, self_repo_name
 from tests.conftest import commit_all, git
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, status

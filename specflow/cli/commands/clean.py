@@ -15,8 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from specflow.engine.lock import ChangeLock
+    from specflow.errors import WorkspaceError
     from specflow.workspace.checkpoints import HUB_KEY
-    from specflow.workspace.workspaces import WorkspaceError, for_change
+    from specflow.workspace.workspaces import for_change
 
     change = ctx.open_hub().change(args.id)
     if not change.archived:

@@ -24,8 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from specflow.engine.lock import ChangeLock
     from specflow.engine.records import read_state, write_state
-    from specflow.errors import ConfigError, StateError
-    from specflow.workspace.workspaces import WorkspaceError, for_change
+    from specflow.errors import ConfigError, StateError, WorkspaceError
+    from specflow.workspace.workspaces import for_change
 
     hub = ctx.open_hub()
     change = hub.change(args.id)

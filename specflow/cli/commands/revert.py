@@ -17,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from specflow.engine.lock import ChangeLock
-    from specflow.workspace.workspaces import WorkspaceError, for_change
+    from specflow.errors import WorkspaceError
+    from specflow.workspace.workspaces import for_change
 
     change = ctx.open_hub().change(args.id)
     ws = for_change(change)

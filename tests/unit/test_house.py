@@ -1,0 +1,164 @@
+"""The shape of the package, held by tests: one door to git, a typed public API, a light start path."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import specflow
+from specflow import Hub, errors
+from tests.conftest import HubFixture
+
+PACKAGE = Path(specflow.__file__).resolve().parent
+GIT_DOOR = PACKAGE / "workspace" / "git.py"
+HEAVY = ("pydantic", "jinja2", "transitions", "ruamel", "rich", "starlette", "uvicorn", "dbos")
+
+
+def _starts_git(node: ast.AST) -> bool:
+    """A list or tuple literal whose first item is the string "git": an argv for git."""
+    if isinstance(node, ast.List | ast.Tuple) and node.elts:
+        first = node.elts[0]
+        return isinstance(first, ast.Constant) and first.value == "git"
+    return False
+
+
+def test_no_module_but_the_git_door_starts_git() -> None:
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == GIT_DOOR:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        offenders += [f"{path.relative_to(PACKAGE)}:{n.lineno}" for n in ast.walk(tree) if _starts_git(n)]
+        imports = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
+        for imp in imports:
+            names = [imp.module or ""] if isinstance(imp, ast.ImportFrom) else [a.name for a in imp.names]
+            offenders += [f"{path.relative_to(PACKAGE)}:{imp.lineno} imports {n}" for n in names if n == "git"]
+    assert offenders == []
+    # the door itself does start git, so the check above can see an argv when there is one
+    door = ast.parse(GIT_DOOR.read_text(encoding="utf-8"))
+    assert any(_starts_git(n) for n in ast.walk(door))
+
+
+def test_every_error_class_lives_in_errors_and_is_exported() -> None:
+    defined_elsewhere = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "errors.py" and path.parent == PACKAGE:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
+                if bases & set(errors.__all__):
+                    defined_elsewhere.append(f"{path.relative_to(PACKAGE)}: {node.name}")
+    # OpenSpec's archive refusals are OpenSpecErrors raised and caught inside the archive module
+    assert [d for d in defined_elsewhere if not d.startswith("openspec/archive.py")] == []
+    classes = {n for n, v in vars(errors).items() if isinstance(v, type) and issubclass(v, errors.SpecflowError)}
+    assert classes == set(errors.__all__)
+    assert classes <= set(specflow.__all__)
+
+
+def test_the_public_api_is_a_literal_list_of_names_that_all_resolve() -> None:
+    tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
+    literal = next(
+        n.value
+        for n in tree.body
+        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets)
+    )
+    assert isinstance(literal, ast.List)
+    names = [e.value for e in literal.elts if isinstance(e, ast.Constant)]
+    assert names == specflow.__all__
+    for name in names:
+        assert getattr(specflow, name) is not None
+
+
+def test_a_users_code_importing_the_api_passes_mypy_strict(tmp_path: Path) -> None:
+    pytest.importorskip("mypy")
+    consumer = tmp_path / "consumer.py"
+    consumer.write_text(
+        "from specflow import AdvanceResult, Hub, PhaseFailed, SpecflowError, StepContext, StepResult, step\n"
+        "\n\n"
+        "@step('the ticket {ticket} is linked')\n"
+        "def linked(ctx: StepContext, ticket: str) -> StepResult:\n"
+        "    return StepResult(ok=(ctx.hub_root / ticket).exists(), reason='no such ticket')\n"
+        "\n\n"
+        "def run(path: str) -> list[AdvanceResult]:\n"
+        "    hub = Hub.open(path)\n"
+        "    try:\n"
+        "        return hub.change('add-login').advance()\n"
+        "    except PhaseFailed as exc:\n"
+        "        return list(exc.results)\n"
+        "    except SpecflowError:\n"
+        "        return []\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir",
+            str(tmp_path / ".mypy"),
+            str(consumer),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # and mypy does read the API's types: a wrong use is caught
+    consumer.write_text("from specflow import Hub\n\nx: int = Hub.open('.')\n", encoding="utf-8")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir",
+            str(tmp_path / ".mypy"),
+            str(consumer),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1 and "Incompatible types in assignment" in proc.stdout
+
+
+def _modules_after(argv: list[str], cwd: Path) -> set[str]:
+    code = (
+        "import json, sys\n"
+        "from specflow.cli.main import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stdout.flush()\n"
+        "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=60)
+    marker = proc.stderr.rindex("MODULES ")
+    return {m.split(".")[0] for m in json.loads(proc.stderr[marker + len("MODULES ") :])}
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["status", "--help"]])
+def test_the_cli_start_path_leaves_heavy_libraries_unimported(argv: list[str], tmp_path: Path) -> None:
+    loaded = _modules_after(argv, tmp_path)
+    assert "specflow" in loaded
+    assert sorted(set(HEAVY) & loaded) == []
+
+
+def test_status_of_a_hub_with_cached_definitions_imports_no_validation_libraries(hub: HubFixture) -> None:
+    Hub.open(hub.root).new_change("add-login")  # validates and caches the workflow and config
+    loaded = _modules_after(["-C", str(hub.root), "status", "--json"], hub.root)
+    assert "specflow" in loaded
+    assert sorted({"pydantic", "jinja2", "transitions"} & loaded) == []
