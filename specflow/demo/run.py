@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from specflow.agents.base import AgentEvent
+from specflow.engine.records import Approval
 from specflow.errors import DemoError, PhaseFailed
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class DemoResult:
     checkpoints: int = 0
     diff_stat: str = ""
     merges: list[dict[str, Any]] = field(default_factory=list)
-    approval: dict[str, Any] | None = None
+    approval: Approval | None = None
     duration_s: float = 0.0
 
     def commands(self, prog: str = "specflow") -> list[tuple[str, str]]:

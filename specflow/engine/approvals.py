@@ -12,9 +12,8 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Any
 
-from specflow.engine.records import STATE_DIR, now_iso
+from specflow.engine.records import STATE_DIR, Approval, StateRecord, now_iso
 from specflow.workspace.git import config_value
 
 # The artifacts a person approves; the engine's own records are not part of it.
@@ -53,11 +52,11 @@ def who_am_i(cwd: Path | None = None) -> str:
         return os.environ.get("USER", "unknown")
 
 
-def make_approval(change_dir: Path, state: str, by: str, note: str | None) -> dict[str, Any]:
-    return {"by": by, "at": now_iso(), "state": state, "note": note, "digest": artifacts_digest(change_dir)}
+def make_approval(change_dir: Path, state: str, by: str, note: str | None) -> Approval:
+    return Approval(by=by, at=now_iso(), state=state, note=note, digest=artifacts_digest(change_dir))
 
 
-def current_approval(record: dict[str, Any], change_dir: Path) -> tuple[dict[str, Any] | None, str]:
+def current_approval(record: StateRecord, change_dir: Path) -> tuple[Approval | None, str]:
     """The approval that still holds for the change as it is now, or None and the reason."""
     approvals = record.get("approvals") or []
     if not approvals:

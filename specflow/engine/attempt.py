@@ -1,8 +1,10 @@
-"""One phase run: the work done when a transition enters a state.
+"""One attempt at a phase: the work done when a transition enters a state.
 
-Prepare the workspaces, checkpoint them, render the prompt, run the agent inside its gate, audit
-what it changed, save its record, run the phase's actions, check the ``then`` steps, and record
-the attempt.  ``specflow.engine.engine`` decides *whether* a transition runs; this module runs it.
+The pipeline is a sequence of short steps over one ``Attempt`` holding what the attempt has
+found so far: start (in-flight record) → prepare workspaces → gate → render → checkpoint → run
+the agent → audit → save its record → actions → ``then`` steps → finish (history, state).
+``specflow.engine.engine`` decides *whether* a transition runs (lock, recovery, choosing,
+firing); this module runs it.
 """
 
 from __future__ import annotations
@@ -11,294 +13,316 @@ import hashlib
 import os
 import socket
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specflow.agents.base import AgentResult, EventCallback
-from specflow.engine.records import (
-    append_event,
-    atomic_write,
-    now_iso,
-    read_history,
-    restore_records,
-    snapshot_records,
-    write_state,
-)
+from specflow.agents import get_adapter
+from specflow.agents.base import AgentRequest, AgentResult, EventCallback
+from specflow.definitions.workflow import Scenario, StateDef, Workflow
+from specflow.engine import records
+from specflow.engine.actions import build_actions
+from specflow.engine.context import phase_gate, phase_prompt
+from specflow.engine.evaluation import agent_settings, evaluate, step_context
+from specflow.engine.lock import hub_writes
+from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import AgentError, SpecflowError, TemplateError
-from specflow.steps.registry import StepOutcome
+from specflow.steps.registry import StepContext, StepOutcome
+from specflow.workspace import journal
+from specflow.workspace.workspaces import for_change
 
 if TYPE_CHECKING:
-    from specflow.definitions.workflow import Scenario, StateDef, Workflow
-    from specflow.engine.engine import Engine
+    from specflow.engine.hub import Change
+    from specflow.workspace.checkpoints import Checkpoint
+    from specflow.workspace.gates import GatePolicy
     from specflow.workspace.workspaces import Workspaces
 
 
-class PhaseRun:
-    """Runs the phase a scenario enters, for one change, and records the attempt."""
+@dataclass
+class AttemptOptions:
+    """How the person asked for the attempt to run."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.hub = engine.hub
-        self.change = engine.change
+    trigger: str
+    agent: str | None = None
+    fresh: bool = False
 
-    def run(
-        self,
-        workflow: Workflow,
-        record: dict[str, Any],
-        sc: Scenario,
-        trigger: str,
-        given: list[StepOutcome],
-        agent_override: str | None,
-        fresh: bool,
-        on_event: EventCallback,
-    ) -> AdvanceResult:
-        state = record["state"]
-        target_def: StateDef = workflow.states[sc.to]
-        started = time.monotonic()
-        attempt = 1 + sum(
-            1
-            for ev in read_history(self.change.dir)
-            if ev.get("to") == sc.to and ev.get("outcome") in ("failed", "interrupted", "succeeded")
-        )
-        result = AdvanceResult(self.change.id, trigger, state, sc.to, "failed", sc.scenario, given=given)
-        event: dict[str, Any] = {
-            "trigger": trigger,
-            "scenario": sc.scenario,
-            "from": state,
-            "to": sc.to,
-            "attempt": attempt,
-            "given": [o.to_dict() for o in given],
-        }
-        flight = {
-            "trigger": trigger,
-            "from": state,
-            "to": sc.to,
-            "scenario": sc.scenario,
-            "started": now_iso(),
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "attempt": attempt,
-        }
-        pristine = snapshot_records(self.change.dir)
-        record["in_flight"] = flight
-        write_state(self.change.dir, record)
-        emit(on_event, "phase", f"{state} -> {sc.to}: {sc.scenario}", **{"from": state, "to": sc.to})
 
-        ws = self.engine._workspaces(record)
-        reasons: list[str] = []
+@dataclass
+class Attempt:
+    """One attempt at entering ``scenario.to``: its inputs, and what it has found so far."""
+
+    change: Change
+    workflow: Workflow
+    record: StateRecord
+    scenario: Scenario
+    given: list[StepOutcome]
+    options: AttemptOptions
+    on_event: EventCallback
+    started: float = field(default_factory=time.monotonic)
+    reasons: list[str] = field(default_factory=list)
+    event: HistoryEvent = field(default_factory=lambda: HistoryEvent())
+    flight: InFlight = field(default_factory=lambda: InFlight())
+    workspaces: Workspaces | None = None
+    gate: GatePolicy | None = None
+    prompt: str = ""
+    checkpoint: Checkpoint | None = None
+    agent_name: str = ""
+    agent_result: AgentResult | None = None
+    then: list[StepOutcome] = field(default_factory=list)
+    # the change's records as they were before the attempt, and before the agent ran
+    _pristine: dict[Path, bytes | None] = field(default_factory=dict)
+    _records_before: dict[Path, bytes | None] = field(default_factory=dict)
+
+    @property
+    def target(self) -> StateDef:
+        return self.workflow.states[self.scenario.to]
+
+    @property
+    def change_dir(self) -> Path:
+        return self.change.dir
+
+    # -- the pipeline -----------------------------------------------------------------------
+
+    def run(self) -> AdvanceResult:
+        """Run every step; a failure is a reason, a template error leaves no trace at all."""
+        self.start()
         try:
-            if target_def.runs_agent:
-                reasons += self._run_agent(
-                    workflow, record, sc, ws, event, result, agent_override, fresh, on_event, flight
-                )
-            if not reasons:
-                ctx = self.engine._context(record, phase=sc.to, workspaces=ws)
-                if target_def.actions:
-                    reasons += self._run_actions(target_def, ctx, event, on_event)
-                if not reasons:
-                    if result.agent is not None:
-                        # the attempt is not in history yet: let steps (e.g. cost budgets) see it
-                        ctx.extra["agent"] = result.agent.to_dict()
-                    result.then = self.engine._evaluate(sc.then, ctx, on_event, "then")
-                    event["then"] = [o.to_dict() for o in result.then]
-                    reasons += [f"{o.text}: {o.reason}" for o in result.then if not o.ok]
+            self.steps()
         except TemplateError:
             # nothing ran: the change is left as it was (no attempt, no checkpoint); fix the template
-            restore_records(self.change.dir, pristine)
-            record["in_flight"] = None
+            records.restore_records(self.change_dir, self._pristine)
+            self.record["in_flight"] = None
             raise
         except SpecflowError as exc:
-            reasons.append(exc.message)
+            self.reasons.append(exc.message)
         except BaseException as exc:
             # Ctrl-C or a bug: leave the in-flight record (status shows 'interrupted') and re-raise
             if isinstance(exc, Exception):
-                self._finish(record, event, "failed", [f"internal error: {type(exc).__name__}: {exc}"], started, flight)
+                self.reasons = [f"internal error: {type(exc).__name__}: {exc}"]
+                self.finish()
             raise
-        result.reasons = reasons
-        result.outcome = "failed" if reasons else "succeeded"
-        if not reasons and target_def.final:
-            try:
-                removed = self._cleanup_final(ws, on_event)
-            except SpecflowError as exc:  # the change is archived; a leftover worktree is no failure
-                removed = []
-                event["cleanup_warning"] = exc.message
-                emit(on_event, "warning", f"worktrees not removed: {exc.message}; 'specflow clean' retries")
-            if removed:
-                event["worktrees_removed"] = [str(p) for p in removed]
-        result.event = self._finish(
-            record, event, result.outcome, reasons, started, flight, new_state=sc.to if not reasons else None
+        if not self.reasons and self.target.final:
+            self.clean_up_final()
+        return self.finish()
+
+    def steps(self) -> None:
+        self.workspaces = for_change(self.change, self.record.get("repos"))
+        if self.target.runs_agent:
+            self.prepare_workspaces()
+            self.render()
+            self.take_checkpoint()
+            self.run_agent()
+            self.audit()
+            self.save_record()
+        if self.reasons:
+            return
+        ctx = step_context(self.change, self.record, phase=self.scenario.to, workspaces=self.workspaces)
+        if self.target.actions:
+            self.run_actions(ctx)
+        if not self.reasons:
+            self.check_then(ctx)
+
+    def start(self) -> None:
+        """Write the in-flight record, so a crash from here on is recovered by the next advance."""
+        sc, state = self.scenario, self.record["state"]
+        history = records.read_history(self.change_dir)
+        number = 1 + sum(1 for ev in history if ev.get("to") == sc.to and ev.get("outcome") in records.ATTEMPTS)
+        self.event = HistoryEvent(
+            trigger=self.options.trigger,
+            scenario=sc.scenario,
+            attempt=number,
+            given=[o.to_dict() for o in self.given],
         )
-        return result
+        self.event["from"], self.event["to"] = state, sc.to
+        self.flight = InFlight(
+            trigger=self.options.trigger,
+            scenario=sc.scenario,
+            started=records.now_iso(),
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            attempt=number,
+        )
+        self.flight["from"], self.flight["to"] = state, sc.to
+        self._pristine = records.snapshot_records(self.change_dir)
+        records.mark_in_flight(self.change_dir, self.record, self.flight)
+        emit(self.on_event, "phase", f"{state} -> {sc.to}: {sc.scenario}", **{"from": state, "to": sc.to})
 
-    def _run_agent(
-        self,
-        workflow: Workflow,
-        record: dict[str, Any],
-        sc: Scenario,
-        ws: Workspaces,
-        event: dict[str, Any],
-        result: AdvanceResult,
-        agent_override: str | None,
-        fresh: bool,
-        on_event: EventCallback,
-        flight: dict[str, Any],
-    ) -> list[str]:
-        from specflow.agents import get_adapter
-        from specflow.agents.base import AgentRequest
+    def prepare_workspaces(self) -> None:
+        assert self.workspaces is not None
+        if self.target.gate.worktrees:
+            emit(self.on_event, "phase", "preparing worktrees")
+            self.workspaces.ensure_worktrees(self.on_event)
+        self.gate = phase_gate(self.change, self.workflow, self.scenario.to, self.workspaces)
+        self.event["gate"] = self.gate.to_dict()
+        emit(self.on_event, "phase", "gate: " + self.gate.describe().replace("\n", " "), gate=self.gate.to_dict())
 
-        target_def = workflow.states[sc.to]
-        spec = target_def.gate
-        if spec.worktrees:
-            emit(on_event, "phase", "preparing worktrees")
-            ws.ensure_worktrees(on_event)
-        gate = self.engine._gate(workflow, sc.to, ws)
-        event["gate"] = gate.to_dict()
-        emit(on_event, "phase", "gate: " + gate.describe().replace("\n", " "), gate=gate.to_dict())
-        # rendered before anything is recorded: a template error is the workflow's, not an attempt
-        prompt, _ = self.engine._render(workflow, record, sc, sc.to, ws, gate)
-        checkpoint = ws.checkpoint(phase=sc.to, state=record["state"])
-        event["checkpoint"] = checkpoint.to_dict()
-        flight["checkpoint"] = checkpoint.number
+    def render(self) -> None:
+        """Rendered before anything is recorded: a template error is the workflow's, not an attempt."""
+        assert self.workspaces is not None and self.gate is not None
+        self.prompt = phase_prompt(
+            self.change, self.workflow, self.record, self.scenario, self.scenario.to, self.workspaces, self.gate
+        )
+        self.event["prompt_sha256"] = hashlib.sha256(self.prompt.encode("utf-8")).hexdigest()
+
+    def take_checkpoint(self) -> None:
+        assert self.workspaces is not None
+        self.checkpoint = self.workspaces.checkpoint(phase=self.scenario.to, state=self.record["state"])
+        self.event["checkpoint"] = self.checkpoint.to_dict()
+        self.flight["checkpoint"] = self.checkpoint.number
         # persisted, so a run killed from here on is audited against it by the next advance
-        write_state(self.change.dir, record)
-        emit(on_event, "phase", f"checkpoint #{checkpoint.number}", checkpoint=checkpoint.number)
-        event["prompt_sha256"] = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
-        agent_name = agent_override or target_def.agent or self.hub.config.default_agent
-        agent_cfg = self.engine._agent_config(agent_name)
-        resume = None if fresh else self.engine._resume_session(sc.to, agent_name)
-        options: dict[str, Any] = dict(agent_cfg.options)
-        if agent_cfg.command is not None:
-            options["command"] = list(agent_cfg.command)
-        if agent_cfg.binary is not None:
-            options["binary"] = agent_cfg.binary
-        request = AgentRequest(
-            prompt=prompt,
-            cwd=ws.agent_cwd(worktrees=spec.worktrees),
-            gate=gate,
-            hub=self.hub.root,
+        records.mark_in_flight(self.change_dir, self.record, self.flight)
+        emit(self.on_event, "phase", f"checkpoint #{self.checkpoint.number}", checkpoint=self.checkpoint.number)
+
+    def request(self) -> AgentRequest:
+        """What the adapter is asked to do, from the phase's and the agent's settings."""
+        assert self.workspaces is not None and self.gate is not None
+        target, config = self.target, self.change.hub.config
+        self.agent_name = self.options.agent or target.agent or config.default_agent
+        agent = agent_settings(config, self.agent_name)
+        options: dict[str, Any] = dict(agent.options)
+        if agent.command is not None:
+            options["command"] = list(agent.command)
+        if agent.binary is not None:
+            options["binary"] = agent.binary
+        history = records.read_history(self.change_dir)
+        resume = None if self.options.fresh else records.session_to_resume(history, self.scenario.to, self.agent_name)
+        return AgentRequest(
+            prompt=self.prompt,
+            cwd=self.workspaces.agent_cwd(worktrees=target.gate.worktrees),
+            gate=self.gate,
+            hub=self.change.hub.root,
             change_id=self.change.id,
-            phase=sc.to,
-            transcript_dir=self.hub.root / ".specflow" / "transcripts" / self.change.id,
-            model=target_def.model or agent_cfg.model,
+            phase=self.scenario.to,
+            transcript_dir=self.change.hub.root / ".specflow" / "transcripts" / self.change.id,
+            model=target.model or agent.model,
             resume_session=resume,
-            max_turns=target_def.max_turns or agent_cfg.max_turns,
-            timeout=target_def.timeout or agent_cfg.timeout,
-            budget_usd=target_def.budget_usd or agent_cfg.budget_usd,
-            env=dict(agent_cfg.env),
+            max_turns=target.max_turns or agent.max_turns,
+            timeout=target.timeout or agent.timeout,
+            budget_usd=target.budget_usd or agent.budget_usd,
+            env=dict(agent.env),
             options=options,
         )
-        emit(on_event, "phase", f"running agent {agent_name} ({agent_cfg.adapter})", agent=agent_name)
-        reasons: list[str] = []
-        records_before = snapshot_records(self.change.dir)
+
+    def run_agent(self) -> None:
+        assert self.workspaces is not None and self.gate is not None and self.checkpoint is not None
+        request = self.request()
+        adapter_name = agent_settings(self.change.hub.config, self.agent_name).adapter
+        emit(self.on_event, "phase", f"running agent {self.agent_name} ({adapter_name})", agent=self.agent_name)
+        self._records_before = records.snapshot_records(self.change_dir)
         try:
-            adapter = get_adapter(agent_cfg.adapter)
-            agent_result = adapter.run(request, on_event)
+            result = get_adapter(adapter_name).run(request, self.on_event)
         except AgentError as exc:  # could not start: keep the way out (how to install it, ...) in the reason
-            agent_result = AgentResult(status="crashed", error=exc.message + (f"; fix: {exc.fix}" if exc.fix else ""))
+            result = AgentResult(status="crashed", error=exc.message + (f"; fix: {exc.fix}" if exc.fix else ""))
         except BaseException:
             # interrupted (Ctrl-C, SIGTERM): the adapter has stopped the agent; still put back
             # whatever it wrote outside its gate before giving up
-            restore_records(self.change.dir, records_before)
-            ws.audit(checkpoint, gate)
+            records.restore_records(self.change_dir, self._records_before)
+            self.workspaces.audit(self.checkpoint, self.gate)
             raise
-        tampered = restore_records(self.change.dir, records_before)
-        result.agent = agent_result
-        event["agent"] = {"name": agent_name, "adapter": agent_cfg.adapter, **agent_result.to_dict()}
-        if agent_result.session_id:
-            flight["session_id"] = agent_result.session_id
-        if not agent_result.ok:
-            reasons.append(f"agent {agent_name}: {agent_result.error or agent_result.status}")
-        report = ws.audit(checkpoint, gate)
-        event["gate_violations"] = list(report.to_dict().get("violations", [])) + tampered
-        result.violations = event["gate_violations"]
+        self.agent_result = result
+        self.event["agent"] = {"name": self.agent_name, "adapter": adapter_name, **result.to_dict()}
+        if result.session_id:
+            self.flight["session_id"] = result.session_id
+        if not result.ok:
+            self.reasons.append(f"agent {self.agent_name}: {result.error or result.status}")
+
+    def audit(self) -> None:
+        """Put back what the agent wrote outside its gate, and specflow's own records."""
+        assert self.workspaces is not None and self.gate is not None and self.checkpoint is not None
+        tampered = records.restore_records(self.change_dir, self._records_before)
+        report = self.workspaces.audit(self.checkpoint, self.gate)
+        self.event["gate_violations"] = list(report.to_dict().get("violations", [])) + tampered
         if not report.ok:
-            emit(on_event, "warning", report.summary(), violations=result.violations)
-            reasons.append("the agent wrote outside its gate (put back): " + report.summary())
+            emit(self.on_event, "warning", report.summary(), violations=self.event["gate_violations"])
+            self.reasons.append("the agent wrote outside its gate (put back): " + report.summary())
         if tampered:
             paths = ", ".join(v["path"] for v in tampered)
-            emit(on_event, "warning", f"the agent changed specflow's records ({paths}); put back")
-            reasons.append(f"the agent changed specflow's own records (put back): {paths}")
-        if not reasons and target_def.record:
-            from specflow.engine.lock import hub_writes
-            from specflow.workspace import journal
+            emit(self.on_event, "warning", f"the agent changed specflow's records ({paths}); put back")
+            self.reasons.append(f"the agent changed specflow's own records (put back): {paths}")
 
-            path = self.change.dir / target_def.record
-            text = agent_result.final_text
-            with hub_writes(self.hub.root):  # journaled before another change's audit can look
-                atomic_write(path, text if text.endswith("\n") else text + "\n")
-                journal.record_files(self.hub.root, self.change.id, [path])
-            event["record"] = str(path.relative_to(self.hub.root))
-        return reasons
+    def save_record(self) -> None:
+        """Save the agent's final answer as the phase's record file (e.g. ``exploration.md``)."""
+        if self.reasons or not self.target.record or self.agent_result is None:
+            return
+        hub_root = self.change.hub.root
+        path = self.change_dir / self.target.record
+        text = self.agent_result.final_text
+        with hub_writes(hub_root):  # journaled before another change's audit can look
+            records.atomic_write(path, text if text.endswith("\n") else text + "\n")
+            journal.record_files(hub_root, self.change.id, [path])
+        self.event["record"] = str(path.relative_to(hub_root))
 
-    def _run_actions(self, target_def: StateDef, ctx: Any, event: dict[str, Any], on_event: EventCallback) -> list[str]:
+    def run_actions(self, ctx: StepContext) -> None:
         """Run the phase's built-in actions, journaling what they wrote in the hub."""
-        from specflow.engine.actions import build_actions
-        from specflow.engine.lock import hub_writes
-        from specflow.workspace import journal
-
+        hub = self.change.hub
         actions = build_actions()
         done: list[dict[str, Any]] = []
-        reasons: list[str] = []
         # another change's audit waits until these writes are done and journaled
-        with hub_writes(self.hub.root):
-            before = journal.snapshot(self.hub.openspec_dir, self.hub.root)
-            for name in target_def.actions:
-                emit(on_event, "phase", f"action {name}")
+        with hub_writes(hub.root):
+            before = journal.snapshot(hub.openspec_dir, hub.root)
+            for name in self.target.actions:
+                emit(self.on_event, "phase", f"action {name}")
                 try:
                     summary = actions[name](ctx)
                 except SpecflowError as exc:
-                    reasons.append(f"action {name} failed: {exc.message}")
+                    self.reasons.append(f"action {name} failed: {exc.message}")
                     done.append({"action": name, "ok": False, "reason": exc.message})
                     break
                 done.append({"action": name, "ok": True, "summary": summary})
-                self._relocate()
-                ctx.change_dir = self.change.dir
-            event["actions"] = done
-            after = journal.snapshot(self.hub.openspec_dir, self.hub.root)
-            journal.record(self.hub.root, self.change.id, journal.changed(before, after))
-        return reasons
+                self.change.follow_archive()
+                ctx.change_dir = self.change_dir
+            self.event["actions"] = done
+            after = journal.snapshot(hub.openspec_dir, hub.root)
+            journal.record(hub.root, self.change.id, journal.changed(before, after))
 
-    def _relocate(self) -> None:
-        """After an action (archive) moved the change folder, follow it."""
-        if self.change.dir.is_dir():
+    def check_then(self, ctx: StepContext) -> None:
+        if self.agent_result is not None:
+            # the attempt is not in history yet: let steps (e.g. cost budgets) see it
+            ctx.extra["agent"] = self.agent_result.to_dict()
+        self.then = evaluate(self.change, self.scenario.then, ctx, self.on_event, "then")
+        self.event["then"] = [o.to_dict() for o in self.then]
+        self.reasons += [f"{o.text}: {o.reason}" for o in self.then if not o.ok]
+
+    def clean_up_final(self) -> None:
+        """An archived change's worktrees go; its branches stay."""
+        if not self.change.archived or self.workspaces is None:
             return
-        archived = self.hub.archived_dir(self.change.id)
-        if archived is not None:
-            self.change.dir = archived
-
-    def _cleanup_final(self, ws: Workspaces, on_event: EventCallback) -> list[Path]:
-        if not self.change.archived:
-            return []
-        removed = ws.remove_worktrees()
+        try:
+            removed = self.workspaces.remove_worktrees()
+        except SpecflowError as exc:  # the change is archived; a leftover worktree is no failure
+            self.event["cleanup_warning"] = exc.message
+            emit(self.on_event, "warning", f"worktrees not removed: {exc.message}; 'specflow clean' retries")
+            return
         if removed:
-            emit(on_event, "phase", f"removed {len(removed)} worktree(s); branches kept")
-        return removed
+            self.event["worktrees_removed"] = [str(p) for p in removed]
+            emit(self.on_event, "phase", f"removed {len(removed)} worktree(s); branches kept")
 
-    def _finish(
-        self,
-        record: dict[str, Any],
-        event: dict[str, Any],
-        outcome: str,
-        reasons: list[str],
-        started: float,
-        flight: dict[str, Any],
-        new_state: str | None = None,
-    ) -> dict[str, Any]:
-        self._relocate()
-        record["in_flight"] = None
-        if new_state is not None:
-            record["state"] = new_state
-            record["last_failure"] = None
-        else:
-            record["last_failure"] = {
-                "phase": event.get("to"),
-                "reasons": reasons,
-                "at": now_iso(),
-                "session_id": (event.get("agent") or {}).get("session_id"),
-            }
-        write_state(self.change.dir, record)
-        event["outcome"] = outcome
-        event["reasons"] = reasons
-        event["duration_s"] = round(time.monotonic() - started, 3)
-        return append_event(self.change.dir, event)
+    def finish(self) -> AdvanceResult:
+        """Record the attempt: the history event, and the state (moved on success)."""
+        self.change.follow_archive()
+        outcome: records.Outcome = "failed" if self.reasons else "succeeded"
+        self.event["duration_s"] = round(time.monotonic() - self.started, 3)
+        event = records.end_attempt(
+            self.change_dir,
+            self.record,
+            self.event,
+            outcome,
+            self.reasons,
+            new_state=None if self.reasons else self.scenario.to,
+        )
+        sc = self.scenario
+        return AdvanceResult(
+            self.change.id,
+            self.options.trigger,
+            str(event.get("from")),
+            sc.to,
+            outcome,
+            sc.scenario,
+            given=self.given,
+            then=self.then,
+            reasons=list(self.reasons),
+            event=dict(event),
+            agent=self.agent_result,
+            violations=list(self.event.get("gate_violations", [])),
+        )

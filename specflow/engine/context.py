@@ -1,4 +1,4 @@
-"""What a prompt template sees: the change, its artifacts, the gate, CLAUDE.md layers and more.
+"""What a phase sees: its gate, and its prompt rendered over the change, its artifacts, CLAUDE.md layers and more.
 
 Every key documented in the README under "Templates" is built here.
 """
@@ -10,12 +10,16 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specflow.engine.records import STATE_DIR
+from specflow.engine.prompts import PromptRenderer
+from specflow.engine.records import STATE_DIR, StateRecord
+from specflow.openspec.meta import YamlSyntaxError, load_simple_yaml
+from specflow.openspec.tasks import parse_tasks
 
 if TYPE_CHECKING:
     from specflow.definitions.workflow import Scenario, Workflow
     from specflow.engine.hub import Change
     from specflow.workspace.gates import GatePolicy
+    from specflow.workspace.workspaces import Workspaces
 
 _ARTIFACTS = ("proposal.md", "design.md", "tasks.md")
 _MAX_DOC = 50_000
@@ -42,8 +46,6 @@ def _openspec_config(hub_root: Path) -> dict[str, Any]:
     path = hub_root / "openspec" / "config.yaml"
     if not path.is_file():
         return {"context": "", "rules": {}}
-    from specflow.openspec.meta import YamlSyntaxError, load_simple_yaml
-
     try:
         # the common case (flat keys) is read without a full YAML parser
         data = load_simple_yaml(path.read_text(encoding="utf-8", errors="replace")) or {}
@@ -75,8 +77,6 @@ def _extra_files(change_dir: Path) -> dict[str, str]:
 
 
 def _tasks(change_dir: Path) -> dict[str, Any]:
-    from specflow.openspec.tasks import parse_tasks
-
     text = _read(change_dir / "tasks.md")
     tl = parse_tasks(text)
     return {
@@ -84,6 +84,97 @@ def _tasks(change_dir: Path) -> dict[str, Any]:
         "done": tl.done,
         "open": [t.text for t in tl.items if not t.done],
         "text": text,
+    }
+
+
+def _claude_md_layers(change: Change, record: StateRecord) -> list[dict[str, str]]:
+    """The hub's CLAUDE.md, then each affected repo's, in that order."""
+    hub_root = change.hub.root
+    layers: list[dict[str, str]] = []
+    hub_md = hub_root / "CLAUDE.md"
+    if hub_md.is_file():
+        layers.append({"scope": "hub", "path": str(hub_md), "text": _read(hub_md)})
+    for repo in record.get("repos") or []:
+        rc = change.hub.config.repos.get(repo)
+        if rc is None:
+            continue
+        md = (hub_root / rc.path / "CLAUDE.md").resolve()
+        if md.is_file():
+            layers.append({"scope": repo, "path": str(md), "text": _read(md)})
+    return layers
+
+
+def _affected_specs(hub_root: Path, deltas: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The main specs the change's deltas modify."""
+    affected = []
+    for d in deltas:
+        main = hub_root / "openspec" / "specs" / d["capability"] / "spec.md"
+        if main.is_file():
+            affected.append({"capability": d["capability"], "path": str(main), "text": _read(main)})
+    return affected
+
+
+def _previous(change: Change, workflow: Workflow, record: StateRecord) -> dict[str, Any] | None:
+    """The record file (e.g. exploration.md) of the phase the change completed last."""
+    prev_state = record.get("state")
+    if not prev_state or prev_state not in workflow.states:
+        return None
+    prev_def = workflow.states[prev_state]
+    if not prev_def.record:
+        return None
+    return {"phase": prev_state, "record": prev_def.record, "text": _read(change.dir / prev_def.record)}
+
+
+def _last_failure(record: StateRecord, phase: str) -> dict[str, Any] | None:
+    """Why the last attempt at ``phase`` failed, so the next prompt can say it."""
+    failure = record.get("last_failure")
+    if not isinstance(failure, dict) or failure.get("phase") != phase:
+        return None
+    return {"reasons": list(failure.get("reasons") or []), "at": failure.get("at")}
+
+
+def _goal(change_dir: Path) -> str:
+    """The ``goal:`` of the change's ``.openspec.yaml`` (a JSON string or a plain scalar)."""
+    m = re.search(r"^goal:\s*(.+)$", _read(change_dir / ".openspec.yaml"), re.MULTILINE)
+    if not m:
+        return ""
+    raw = m.group(1).strip()
+    try:
+        return str(json.loads(raw)) if raw.startswith('"') else raw.strip("'")
+    except ValueError:
+        return raw.strip('"').strip("'")
+
+
+def _rel(change: Change) -> str:
+    hub_root = change.hub.root
+    return change.dir.relative_to(hub_root).as_posix() if change.dir.is_relative_to(hub_root) else str(change.dir)
+
+
+def _change_view(
+    change: Change, workflow: Workflow, record: StateRecord, deltas: list[dict[str, str]]
+) -> dict[str, Any]:
+    return {
+        "id": change.id,
+        "dir": str(change.dir),
+        "path": _rel(change),
+        "goal": _goal(change.dir),
+        "state": record.get("state"),
+        "workflow": workflow.name,
+        "artifacts": {name.removesuffix(".md"): _read(change.dir / name) for name in _ARTIFACTS},
+        "files": _extra_files(change.dir),
+        "specs": deltas,
+        "tasks": _tasks(change.dir),
+        "repos": list(record.get("repos") or []),
+        "approvals": list(record.get("approvals") or []),
+    }
+
+
+def _gate_view(gate: GatePolicy | None) -> dict[str, Any]:
+    return {
+        "description": gate.describe() if gate else "",
+        "read_only": gate.read_only if gate else True,
+        "write": list(gate.write_globs) if gate else [],
+        "worktrees": [str(w) for w in gate.worktrees] if gate else [],
     }
 
 
@@ -96,72 +187,16 @@ def build_context(
     *,
     workspaces: dict[str, Path] | None = None,
     cwd: Path | None = None,
-    record: dict[str, Any] | None = None,
+    record: StateRecord | None = None,
 ) -> dict[str, Any]:
     """The template context for running ``phase`` of ``change``."""
     hub_root = change.hub.root
     record = record if record is not None else (change.record or {})
     state_def = workflow.states[phase]
-    artifacts = {name.removesuffix(".md"): _read(change.dir / name) for name in _ARTIFACTS}
     deltas = _delta_specs(change.dir)
-    affected: list[dict[str, str]] = []
-    for d in deltas:
-        main = hub_root / "openspec" / "specs" / d["capability"] / "spec.md"
-        if main.is_file():
-            affected.append({"capability": d["capability"], "path": str(main), "text": _read(main)})
-    claude_md: list[dict[str, str]] = []
-    hub_md = hub_root / "CLAUDE.md"
-    if hub_md.is_file():
-        claude_md.append({"scope": "hub", "path": str(hub_md), "text": _read(hub_md)})
-    config = change.hub.config
-    for repo in record.get("repos") or []:
-        rc = config.repos.get(repo)
-        if rc is None:
-            continue
-        md = (hub_root / rc.path / "CLAUDE.md").resolve()
-        if md.is_file():
-            claude_md.append({"scope": repo, "path": str(md), "text": _read(md)})
-    previous: dict[str, Any] | None = None
-    prev_state = record.get("state")
-    if prev_state and prev_state in workflow.states:
-        prev_def = workflow.states[prev_state]
-        if prev_def.record:
-            previous = {"phase": prev_state, "record": prev_def.record, "text": _read(change.dir / prev_def.record)}
-    failure = record.get("last_failure")
-    last_failure = None
-    if isinstance(failure, dict) and failure.get("phase") == phase:
-        last_failure = {"reasons": list(failure.get("reasons") or []), "at": failure.get("at")}
     os_cfg = _openspec_config(hub_root)
-    # rules for the artifacts this phase writes: every rule set, keyed by artifact id
-    rules = {str(k): _as_list(v) for k, v in (os_cfg["rules"] or {}).items()}
-    given = list(scenario.given) if scenario else []
-    then = list(scenario.then) if scenario else []
-    meta_goal = ""
-    meta = _read(change.dir / ".openspec.yaml")
-    m = re.search(r"^goal:\s*(.+)$", meta, re.MULTILINE)
-    if m:
-        raw = m.group(1).strip()
-        try:
-            meta_goal = str(json.loads(raw)) if raw.startswith('"') else raw.strip("'")
-        except ValueError:
-            meta_goal = raw.strip('"').strip("'")
     return {
-        "change": {
-            "id": change.id,
-            "dir": str(change.dir),
-            "path": change.dir.relative_to(hub_root).as_posix()
-            if change.dir.is_relative_to(hub_root)
-            else str(change.dir),
-            "goal": meta_goal,
-            "state": record.get("state"),
-            "workflow": workflow.name,
-            "artifacts": artifacts,
-            "files": _extra_files(change.dir),
-            "specs": deltas,
-            "tasks": _tasks(change.dir),
-            "repos": list(record.get("repos") or []),
-            "approvals": list(record.get("approvals") or []),
-        },
+        "change": _change_view(change, workflow, record, deltas),
         "workflow": {"name": workflow.name, "description": workflow.description},
         "phase": {
             "name": phase,
@@ -171,23 +206,55 @@ def build_context(
             "final": state_def.final,
             "actions": list(state_def.actions),
         },
-        "scenario": {"sentence": scenario.scenario if scenario else "", "given": given, "then": then},
-        "gate": {
-            "description": gate.describe() if gate else "",
-            "read_only": gate.read_only if gate else True,
-            "write": list(gate.write_globs) if gate else [],
-            "worktrees": [str(w) for w in gate.worktrees] if gate else [],
+        "scenario": {
+            "sentence": scenario.scenario if scenario else "",
+            "given": list(scenario.given) if scenario else [],
+            "then": list(scenario.then) if scenario else [],
         },
+        "gate": _gate_view(gate),
         "hub": {"root": str(hub_root)},
         "workspaces": {k: str(v) for k, v in (workspaces or {}).items()},
         "cwd": str(cwd or hub_root),
-        "affected_specs": affected,
-        "claude_md": claude_md,
-        "openspec": {"context": os_cfg["context"], "rules": rules},
-        "previous": previous,
-        "last_failure": last_failure,
+        "affected_specs": _affected_specs(hub_root, deltas),
+        "claude_md": _claude_md_layers(change, record),
+        # rules for the artifacts this phase writes: every rule set, keyed by artifact id
+        "openspec": {
+            "context": os_cfg["context"],
+            "rules": {str(k): _as_list(v) for k, v in (os_cfg["rules"] or {}).items()},
+        },
+        "previous": _previous(change, workflow, record),
+        "last_failure": _last_failure(record, phase),
         "state_dir": STATE_DIR,
     }
+
+
+def phase_gate(change: Change, workflow: Workflow, phase: str, workspaces: Workspaces) -> GatePolicy:
+    """The gate of ``phase`` for ``change``: its globs rendered, resolved over the workspaces."""
+    spec = workflow.states[phase].gate
+    renderer = PromptRenderer(change.hub.root)
+    gctx = glob_context(change)
+    write = [renderer.render_string(g, gctx) for g in spec.write]
+    return workspaces.policy(read_only=spec.read_only, write=write, worktrees=spec.worktrees, phase=phase)
+
+
+def phase_prompt(
+    change: Change,
+    workflow: Workflow,
+    record: StateRecord,
+    scenario: Scenario | None,
+    phase: str,
+    workspaces: Workspaces,
+    gate: GatePolicy,
+) -> str:
+    """The rendered prompt of ``phase`` ("" for a phase without an agent)."""
+    state_def = workflow.states[phase]
+    if state_def.prompt is None:
+        return ""
+    cwd = workspaces.agent_cwd(worktrees=state_def.gate.worktrees)
+    context = build_context(
+        change, workflow, scenario, phase, gate, workspaces=workspaces.existing(), cwd=cwd, record=record
+    )
+    return PromptRenderer(change.hub.root).render(state_def.prompt, context)
 
 
 def glob_context(change: Change) -> dict[str, Any]:

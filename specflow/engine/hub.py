@@ -11,16 +11,20 @@ await change.advance_async()          # from an async host
 
 from __future__ import annotations
 
+import asyncio
+import difflib
 import json
 import os
 import re
+import shutil
 from collections.abc import Sequence
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specflow.engine.records import append_event, now_iso, read_history, read_state, write_state
+from specflow.engine import records
+from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
 from specflow.errors import (
     ChangeExistsError,
     ChangeNotFoundError,
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
     from specflow.agents.base import EventCallback
     from specflow.definitions.config import HubConfig
     from specflow.definitions.workflow import Workflow
+    from specflow.engine.engine import PromptInfo
     from specflow.engine.results import AdvanceResult
     from specflow.steps.registry import StepRegistry
 
@@ -125,8 +130,6 @@ class Hub:
         if archived is not None:
             return Change(self, change_id, archived)
         known = [c.id for c in self.changes()]
-        import difflib
-
         close = difflib.get_close_matches(change_id, known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ChangeNotFoundError(
@@ -184,22 +187,10 @@ class Hub:
             if goal:
                 meta.append(f"goal: {json.dumps(goal, ensure_ascii=False)}")
             (d / ".openspec.yaml").write_text("\n".join(meta) + "\n", encoding="utf-8")
-            record: dict[str, Any] = {
-                "workflow": wf.name,
-                "state": wf.initial,
-                "created": now_iso(),
-                "repos": list(repos),
-                "approvals": [],
-                "in_flight": None,
-                "last_failure": None,
-            }
-            write_state(d, record)
-            append_event(
-                d, {"trigger": "new", "from": None, "to": wf.initial, "outcome": "created", "workflow": wf.name}
-            )
+            event = records.HistoryEvent(trigger="new", outcome="created", workflow=wf.name)
+            event["from"], event["to"] = None, wf.initial
+            records.create(d, workflow=wf.name, state=wf.initial, repos=list(repos), event=event)
         except BaseException:
-            import shutil
-
             shutil.rmtree(d, ignore_errors=True)
             raise
         return Change(self, change_id, d)
@@ -220,12 +211,20 @@ class Change:
     def archived(self) -> bool:
         return self.dir.parent.name == ARCHIVE_DIR
 
+    def follow_archive(self) -> None:
+        """After the archive action moved the change's folder, follow it."""
+        if self.dir.is_dir():
+            return
+        archived = self.hub.archived_dir(self.id)
+        if archived is not None:
+            self.dir = archived
+
     @property
-    def record(self) -> dict[str, Any] | None:
+    def record(self) -> StateRecord | None:
         """The raw state record, or None if specflow does not manage this change."""
         return read_state(self.dir)
 
-    def require_record(self) -> dict[str, Any]:
+    def require_record(self) -> StateRecord:
         record = self.record
         if record is None:
             raise StateError(
@@ -253,13 +252,11 @@ class Change:
         record = self.record or {}
         return list(record.get("repos") or [])
 
-    def history(self) -> list[dict[str, Any]]:
+    def history(self) -> list[HistoryEvent]:
         return read_history(self.dir)
 
     def costs(self) -> dict[str, Any]:
-        from specflow.engine.records import summarize_costs
-
-        return summarize_costs(self.history())
+        return records.summarize_costs(self.history())
 
     def advance(
         self,
@@ -294,17 +291,13 @@ class Change:
 
     async def advance_async(self, **kwargs: Any) -> list[AdvanceResult]:
         """``advance`` in a worker thread, for async hosts (bots, servers)."""
-        import asyncio
-
         return await asyncio.to_thread(self.advance, **kwargs)
 
     async def trigger_async(self, name: str, **kwargs: Any) -> list[AdvanceResult]:
         """``trigger`` in a worker thread, for async hosts."""
-        import asyncio
-
         return await asyncio.to_thread(self.trigger, name, **kwargs)
 
-    def approve(self, *, by: str | None = None, note: str | None = None) -> dict[str, Any]:
+    def approve(self, *, by: str | None = None, note: str | None = None) -> records.Approval:
         """Record a person's approval of the change as it is now."""
         from specflow.engine.approvals import make_approval, who_am_i
         from specflow.engine.lock import ChangeLock
@@ -312,27 +305,16 @@ class Change:
         with ChangeLock(self.hub.root, self.id, command="approve"):
             record = self.require_record()
             approval = make_approval(self.dir, record["state"], by or who_am_i(self.hub.root), note)
-            record.setdefault("approvals", []).append(approval)
-            write_state(self.dir, record)
-            append_event(
-                self.dir,
-                {
-                    "trigger": "approve",
-                    "from": record["state"],
-                    "to": record["state"],
-                    "outcome": "approved",
-                    "approval": approval,
-                },
-            )
+            records.record_approval(self.dir, record, approval)
         return approval
 
     def prompt(self, state: str | None = None) -> str:
         """The prompt the next transition (or the phase ``state``) would send, rendered."""
         from specflow.engine.engine import Engine
 
-        return Engine(self).render_prompt(state)
+        return Engine(self).prompt_info(state).prompt
 
-    def prompt_info(self, state: str | None = None) -> dict[str, Any]:
+    def prompt_info(self, state: str | None = None) -> PromptInfo:
         """``prompt`` with the phase it renders, its template (name and file) and gate, for tools."""
         from specflow.engine.engine import Engine
 

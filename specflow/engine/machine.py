@@ -1,20 +1,20 @@
 """A change's state machine, built with ``transitions`` from a workflow definition.
 
-This is the only module that imports ``transitions``.  Each scenario becomes a transition:
-its ``when`` is the trigger, its ``given`` steps the condition, and the phase run happens in the
-transition's ``before`` callback, so a phase that fails (raises) leaves the state unchanged.
+This is the only module that imports ``transitions``.  Each scenario becomes a transition: its
+``when`` is the trigger, "chosen" its condition (the chooser evaluated the ``given`` steps), and
+the phase run happens in the transition's ``before`` callback, so a phase that fails (raises)
+leaves the state unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from specflow.definitions.workflow import Scenario, Workflow
 from specflow.errors import TransitionError
 
-GivenCheck = Callable[[Scenario], bool]
 PhaseRun = Callable[[Scenario], None]
 
 
@@ -23,21 +23,16 @@ class MachineModel:
     """The object the machine drives; ``state`` is the change's current state."""
 
     state: str
-    target: str | None = None
-    tried: list[Scenario] = field(default_factory=list)
+    chosen: Scenario | None = None
 
 
-def build_machine(
-    workflow: Workflow,
-    model: MachineModel,
-    *,
-    check_given: GivenCheck,
-    run_phase: PhaseRun,
-) -> Any:
+def build_machine(workflow: Workflow, model: MachineModel, *, run_phase: PhaseRun) -> Any:
     """A ``transitions.Machine`` over ``model`` for ``workflow``.
 
-    ``check_given(scenario)`` evaluates the scenario's given steps (and records them);
-    ``run_phase(scenario)`` runs the phase and raises to abort the transition.
+    Every scenario is a transition whose one condition is "this is the scenario the chooser
+    picked" (``specflow.engine.chooser`` evaluates the ``given`` steps, in one place);
+    ``run_phase(scenario)`` runs in ``before`` and raises to abort, so a failed phase leaves the
+    state unchanged.
     """
     from transitions import Machine
 
@@ -52,45 +47,24 @@ def build_machine(
     for scenario in workflow.scenarios:
         sources: list[Any] = list(workflow.sources_of(scenario))
 
-        def wants(event: Any, sc: Scenario = scenario) -> bool:
-            m: MachineModel = event.model
-            return m.target is None or m.target == sc.to
-
-        def given(event: Any, sc: Scenario = scenario) -> bool:
-            event.model.tried.append(sc)
-            return check_given(sc)
+        def chosen(event: Any, sc: Scenario = scenario) -> bool:
+            return event.model.chosen is sc
 
         def before(event: Any, sc: Scenario = scenario) -> None:
             run_phase(sc)
 
         machine.add_transition(
-            trigger=scenario.when,
-            source=sources,
-            dest=scenario.to,
-            conditions=[wants, given],
-            before=[before],
+            trigger=scenario.when, source=sources, dest=scenario.to, conditions=[chosen], before=[before]
         )
     return machine
 
 
-def fire(machine: Any, model: MachineModel, trigger: str, target: str | None = None) -> bool:
-    """Fire ``trigger``; True if a transition happened, False if every scenario's guard failed."""
+def fire(machine: Any, model: MachineModel, scenario: Scenario) -> bool:
+    """Fire ``scenario``'s trigger with it chosen; True if the machine moved to its target."""
     from transitions.core import MachineError
 
-    model.target = target
-    model.tried = []
+    model.chosen = scenario
     try:
-        return (
-            bool(machine.events[trigger].trigger(model))
-            if trigger in machine.events
-            else _no_trigger(machine, model, trigger)
-        )
+        return bool(machine.events[scenario.when].trigger(model))
     except MachineError as exc:
         raise TransitionError(str(exc.value)) from None
-
-
-def _no_trigger(machine: Any, model: MachineModel, trigger: str) -> bool:
-    raise TransitionError(
-        f"the workflow has no trigger {trigger!r}",
-        fix="known triggers: " + ", ".join(sorted(machine.events)),
-    )

@@ -12,9 +12,10 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from specflow.errors import StateError
 
@@ -22,6 +23,105 @@ STATE_DIR = ".specflow"
 STATE_FILE = "state.json"
 HISTORY_FILE = "history.jsonl"
 STATE_VERSION = 1
+
+#: How a history event ended.  ``created``/``adopted``: the change came under a workflow;
+#: ``succeeded``/``failed``: a phase ran; ``blocked``: a given step did not hold, nothing ran;
+#: ``interrupted``: a run was killed mid-phase; ``approved``/``reverted``/``repos``: a person acted.
+Outcome = Literal[
+    "created", "adopted", "approved", "succeeded", "failed", "blocked", "interrupted", "reverted", "repos"
+]
+
+#: What ``specflow`` was doing to a change when it stopped: written before the agent starts.
+InFlight = TypedDict(
+    "InFlight",
+    {
+        "trigger": str,
+        "from": str,
+        "to": str,
+        "scenario": str,
+        "started": str,
+        "pid": int,
+        "host": str,
+        "attempt": int,
+        "checkpoint": int,
+        "session_id": str | None,
+    },
+    total=False,
+)
+
+
+class LastFailure(TypedDict):
+    """Why the last attempt failed: shown by ``status`` and fed to the next prompt."""
+
+    phase: str | None
+    reasons: list[str]
+    at: str
+    session_id: str | None
+
+
+class Approval(TypedDict):
+    """A person's approval, bound to a digest of the artifacts it approved."""
+
+    by: str
+    at: str
+    state: str
+    note: str | None
+    digest: str
+
+
+class StateRecord(TypedDict, total=False):
+    """``state.json``: where the change stands."""
+
+    version: int
+    workflow: str
+    state: str
+    created: str
+    updated: str
+    repos: list[str]
+    approvals: list[Approval]
+    in_flight: InFlight | None
+    last_failure: LastFailure | None
+
+
+#: One line of ``history.jsonl``.  Every event has ``time``, ``trigger``, ``from``, ``to`` and
+#: ``outcome``; a phase attempt adds what it ran and found.
+HistoryEvent = TypedDict(
+    "HistoryEvent",
+    {
+        "time": str,
+        "trigger": str | None,
+        "from": str | None,
+        "to": str | None,
+        "outcome": Outcome,
+        "scenario": str,
+        "attempt": int,
+        "workflow": str,
+        "given": list[dict[str, Any]],
+        "then": list[dict[str, Any]],
+        "reasons": list[str],
+        "reason": str,
+        "gate": dict[str, Any],
+        "checkpoint": Any,
+        "prompt_sha256": str,
+        "agent": dict[str, Any],
+        "gate_violations": list[dict[str, Any]],
+        "record": str,
+        "actions": list[dict[str, Any]],
+        "duration_s": float,
+        "approval": Approval,
+        "started": str,
+        "undo_checkpoint": int,
+        "restored": dict[str, int],
+        "repos": list[str],
+        "cleanup_warning": str,
+        "worktrees_removed": list[str],
+    },
+    total=False,
+)
+
+
+#: Outcomes that count as an attempt at a phase (numbering, resuming a session).
+ATTEMPTS: tuple[Outcome, ...] = ("failed", "interrupted", "succeeded")
 
 
 def now_iso() -> str:
@@ -71,7 +171,7 @@ def atomic_write(path: Path, text: str) -> None:
         os.close(dir_fd)
 
 
-def read_state(change_dir: Path) -> dict[str, Any] | None:
+def read_state(change_dir: Path) -> StateRecord | None:
     """The change's state record, or None for a change specflow does not manage."""
     path = change_dir / STATE_DIR / STATE_FILE
     try:
@@ -96,20 +196,20 @@ def read_state(change_dir: Path) -> dict[str, Any] | None:
             f"{path}: corrupted state file: expected an object with a string 'state'",
             fix="restore it from git (git checkout -- <file>)",
         )
-    return data
+    return cast(StateRecord, data)
 
 
-def write_state(change_dir: Path, data: dict[str, Any]) -> None:
+def write_state(change_dir: Path, data: StateRecord) -> None:
     """Atomically write the change's state record."""
-    record = dict(data)
+    record: dict[str, Any] = dict(data)
     record.setdefault("version", STATE_VERSION)
     record["updated"] = now_iso()
     atomic_write(change_dir / STATE_DIR / STATE_FILE, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
-def append_event(change_dir: Path, event: dict[str, Any]) -> dict[str, Any]:
+def append_event(change_dir: Path, event: HistoryEvent) -> HistoryEvent:
     """Append one event to the change's history (adds ``time`` if missing) and return it."""
-    record = {"time": now_iso(), **event}
+    record = cast(HistoryEvent, {"time": now_iso(), **event})
     line = json.dumps(record, sort_keys=True, default=str) + "\n"
     path = change_dir / STATE_DIR / HISTORY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -125,7 +225,7 @@ def append_event(change_dir: Path, event: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def read_history(change_dir: Path) -> list[dict[str, Any]]:
+def read_history(change_dir: Path) -> list[HistoryEvent]:
     """Every history event, oldest first.
 
     A line that is not JSON (a write torn by a crash) is skipped rather than fatal: one bad line
@@ -136,7 +236,7 @@ def read_history(change_dir: Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return []
-    events: list[dict[str, Any]] = []
+    events: list[HistoryEvent] = []
     for line in text.splitlines():
         if not line.strip():
             continue
@@ -145,11 +245,11 @@ def read_history(change_dir: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
         if isinstance(event, dict):
-            events.append(event)
+            events.append(cast(HistoryEvent, event))
     return events
 
 
-def summarize_costs(events: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize_costs(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Cost and tokens per phase and in total, summed over every recorded agent attempt."""
     phases: dict[str, dict[str, Any]] = {}
     total: dict[str, Any] = {"cost_usd": 0.0, "tokens": {}, "attempts": 0, "priced": 0, "duration_s": 0.0}
@@ -205,3 +305,110 @@ def restore_records(change_dir: Path, before: dict[Path, bytes | None]) -> list[
             }
         )
     return violations
+
+
+# -- the writers: every change to a change's records goes through one of these -------------
+
+
+def create(change_dir: Path, *, workflow: str, state: str, repos: list[str], event: HistoryEvent) -> StateRecord:
+    """Start a change's records: its state, and the history event saying how it came to be."""
+    record = StateRecord(
+        workflow=workflow, state=state, created=now_iso(), repos=repos, approvals=[], in_flight=None, last_failure=None
+    )
+    write_state(change_dir, record)
+    append_event(change_dir, event)
+    return record
+
+
+def mark_in_flight(change_dir: Path, record: StateRecord, flight: InFlight) -> None:
+    """Say what is running now (written before the agent starts, and after its checkpoint)."""
+    record["in_flight"] = flight
+    write_state(change_dir, record)
+
+
+def end_attempt(
+    change_dir: Path,
+    record: StateRecord,
+    event: HistoryEvent,
+    outcome: Outcome,
+    reasons: list[str],
+    *,
+    new_state: str | None,
+) -> HistoryEvent:
+    """Close an attempt: the state moves to ``new_state`` on success, the failure is kept otherwise."""
+    record["in_flight"] = None
+    if new_state is not None:
+        record["state"] = new_state
+        record["last_failure"] = None
+    else:
+        agent = event.get("agent") or {}
+        record["last_failure"] = LastFailure(
+            phase=event.get("to"), reasons=reasons, at=now_iso(), session_id=agent.get("session_id")
+        )
+    write_state(change_dir, record)
+    event["outcome"] = outcome
+    event["reasons"] = reasons
+    return append_event(change_dir, event)
+
+
+def record_blocked(change_dir: Path, event: HistoryEvent) -> HistoryEvent:
+    """A ``given`` step did not hold: nothing ran, the state stays."""
+    event["outcome"] = "blocked"
+    return append_event(change_dir, event)
+
+
+def record_interrupted(change_dir: Path, record: StateRecord, event: HistoryEvent, reason: str) -> HistoryEvent:
+    """An attempt was killed mid-phase: recorded as interrupted, its failure kept for the next prompt."""
+    flight = record.get("in_flight") or InFlight()
+    event["outcome"] = "interrupted"
+    event["reasons"] = [reason]
+    appended = append_event(change_dir, event)
+    record["in_flight"] = None
+    record["last_failure"] = LastFailure(
+        phase=flight.get("to"), reasons=[reason], at=now_iso(), session_id=flight.get("session_id")
+    )
+    write_state(change_dir, record)
+    return appended
+
+
+def record_approval(change_dir: Path, record: StateRecord, approval: Approval) -> HistoryEvent:
+    """A person approved the change as it is now."""
+    record.setdefault("approvals", []).append(approval)
+    write_state(change_dir, record)
+    event = HistoryEvent(trigger="approve", outcome="approved", approval=approval)
+    event["from"] = event["to"] = record["state"]
+    return append_event(change_dir, event)
+
+
+def record_revert(change_dir: Path, record: StateRecord, state: str, event: HistoryEvent) -> HistoryEvent:
+    """The change's workspaces went back to a checkpoint; so does its state."""
+    event["from"], event["to"] = record["state"], state
+    event["trigger"], event["outcome"] = "revert", "reverted"
+    record["state"] = state
+    write_state(change_dir, record)
+    return append_event(change_dir, event)
+
+
+def set_repos(change_dir: Path, record: StateRecord, repos: list[str]) -> None:
+    """The repos the change affects (its worktrees are made for these)."""
+    record["repos"] = repos
+    write_state(change_dir, record)
+
+
+def session_to_resume(history: list[HistoryEvent], phase: str, agent_name: str) -> str | None:
+    """The agent session of the last failed or interrupted attempt at ``phase``, to continue it.
+
+    None after a success, after an attempt by another agent, or when that attempt had no session.
+    """
+    for ev in reversed(history):
+        if ev.get("to") != phase or ev.get("trigger") in ("approve", "new", "adopt"):
+            continue
+        outcome = ev.get("outcome")
+        if outcome == "succeeded":
+            return None
+        if outcome in ("failed", "interrupted"):
+            agent = ev.get("agent") or {}
+            if agent.get("session_id") and agent.get("name") == agent_name:
+                return str(agent["session_id"])
+            return None
+    return None

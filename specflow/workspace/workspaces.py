@@ -360,6 +360,9 @@ class Workspaces:
         return merged(self)
 
 
-def for_change(change: Any) -> Workspaces:
-    """The workspaces of a ``specflow.hub.Change`` (its hub, configuration and affected repos)."""
-    return Workspaces(change.hub.root, change.hub.config, change.id, list(change.repos))
+def for_change(change: Any, repos: Sequence[str] | None = None) -> Workspaces:
+    """The workspaces of a ``specflow.Change`` (its hub, configuration and affected repos).
+
+    ``repos``: the affected repos when the caller holds the change's record already.
+    """
+    return Workspaces(change.hub.root, change.hub.config, change.id, list(change.repos if repos is None else repos))

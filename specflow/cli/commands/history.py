@@ -46,8 +46,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     )
     if args.verbose:
         for ev in events:
-            for key in ("given", "then"):
-                for s in ev.get(key) or []:
+            for key, steps in (("given", ev.get("given", [])), ("then", ev.get("then", []))):
+                for s in steps:
                     say(
                         ctx,
                         f"  {ev.get('to')}: {key} {s['step']}: {'ok' if s['ok'] else 'FAILED ' + s.get('reason', '')}",

@@ -16,7 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     change = ctx.open_hub().change(args.id)
     if args.json:
-        ctx.json(change.prompt_info(args.state))
+        ctx.json(change.prompt_info(args.state).to_dict())
         return 0
     text = change.prompt(args.state)
     ctx.stdout.write(text if text.endswith("\n") else text + "\n")
