@@ -22,7 +22,8 @@ from specflow._version import __version__
 if TYPE_CHECKING:
     from specflow.agents.base import Adapter, AgentEvent, AgentRequest, AgentResult
     from specflow.definitions.workflow import Workflow, load_workflow
-    from specflow.engine.hub import Change, Hub
+    from specflow.engine.change import Change
+    from specflow.engine.hub import Hub
     from specflow.engine.results import AdvanceResult
     from specflow.errors import (
         AgentError,
@@ -90,7 +91,8 @@ __all__ = [
 _HOMES = {
     "specflow.agents.base": ("Adapter", "AgentEvent", "AgentRequest", "AgentResult"),
     "specflow.definitions.workflow": ("Workflow", "load_workflow"),
-    "specflow.engine.hub": ("Change", "Hub"),
+    "specflow.engine.change": ("Change",),
+    "specflow.engine.hub": ("Hub",),
     "specflow.engine.results": ("AdvanceResult",),
     "specflow.steps.registry": ("StepContext", "StepResult", "step"),
     "specflow.workspace.gates": ("GatePolicy",),

@@ -31,7 +31,8 @@ from specflow.engine.records import Approval
 from specflow.errors import DemoError, PhaseFailed
 
 if TYPE_CHECKING:
-    from specflow.engine.hub import Change, Hub
+    from specflow.engine.change import Change
+    from specflow.engine.hub import Hub
     from specflow.workspace.workspaces import Workspaces
 
 CHANGE_ID = "add-greeting-endpoint"
@@ -485,14 +486,12 @@ class _DemoRun:
             )
         self.emit("info", f"any of them can be restored: specflow revert {CHANGE_ID} --to N")
         self.emit("command", f"specflow diff {CHANGE_ID} --stat")
-        self.result.diff_stat = self.ws.diff(stat=True)
+        self.result.diff_stat = self.change.diff(stat=True)
         for line in self.result.diff_stat.rstrip().splitlines():
             if line.strip():
                 self.emit("info", line.rstrip())
 
     def merge(self) -> None:
-        from specflow.engine.lock import ChangeLock
-
         self.emit("section", "Merge: each repo's branch into its base", step="merge")
         for name, path in self.ws.existing().items():
             # a real agent may leave work uncommitted; commit it on the change's branch, as a person would
@@ -501,8 +500,7 @@ class _DemoRun:
                 _git(path, "commit", "-q", "-m", f"{CHANGE_ID}: work left uncommitted by the agent")
                 self.emit("info", f"{name}: committed the agent's uncommitted work on specflow/{CHANGE_ID}")
         self.emit("command", f"specflow merge {CHANGE_ID}")
-        with ChangeLock(self.hub.root, CHANGE_ID, command="merge"):
-            merges = self.ws.merge()
+        merges = self.change.merge()
         self.result.merges = [m.to_dict() for m in merges]
         for m in merges:
             sha = f" as {m.commit[:10]}" if m.commit else ""

@@ -24,16 +24,16 @@ from specflow.engine import records
 from specflow.engine.actions import build_actions
 from specflow.engine.context import phase_gate, phase_prompt
 from specflow.engine.evaluation import agent_settings, evaluate, step_context
-from specflow.engine.lock import hub_writes
 from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import AgentError, SpecflowError, TemplateError
 from specflow.steps.registry import StepContext, StepOutcome
 from specflow.workspace import journal
+from specflow.workspace.journal import hub_writes
 from specflow.workspace.workspaces import for_change
 
 if TYPE_CHECKING:
-    from specflow.engine.hub import Change
+    from specflow.engine.change import Change
     from specflow.workspace.checkpoints import Checkpoint
     from specflow.workspace.gates import GatePolicy
     from specflow.workspace.workspaces import Workspaces

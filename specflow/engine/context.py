@@ -17,7 +17,7 @@ from specflow.openspec.tasks import parse_tasks
 
 if TYPE_CHECKING:
     from specflow.definitions.workflow import Scenario, Workflow
-    from specflow.engine.hub import Change
+    from specflow.engine.change import Change
     from specflow.workspace.gates import GatePolicy
     from specflow.workspace.workspaces import Workspaces
 

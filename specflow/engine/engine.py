@@ -30,7 +30,7 @@ from specflow.steps.registry import StepOutcome
 from specflow.workspace.workspaces import for_change
 
 if TYPE_CHECKING:
-    from specflow.engine.hub import Change
+    from specflow.engine.change import Change
 
 MAX_CHAIN = 64  # bound on transitions taken by one 'advance --to'
 

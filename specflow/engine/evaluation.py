@@ -13,7 +13,7 @@ from specflow.steps.registry import StepContext, StepOutcome
 
 if TYPE_CHECKING:
     from specflow.definitions.config import AgentConfig, HubConfig
-    from specflow.engine.hub import Change
+    from specflow.engine.change import Change
     from specflow.workspace.workspaces import Workspaces
 
 

@@ -11,7 +11,6 @@ await change.advance_async()          # from an async host
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import json
 import os
@@ -21,28 +20,24 @@ from collections.abc import Sequence
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from specflow.engine import records
-from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
+from specflow.engine.change import ARCHIVE_DIR, Change
 from specflow.errors import (
     ChangeExistsError,
     ChangeNotFoundError,
+    ConfigError,
     HubNotFoundError,
-    StateError,
 )
 from specflow.ids import check_change_id
 
 if TYPE_CHECKING:
-    from specflow.agents.base import EventCallback
     from specflow.definitions.config import HubConfig
     from specflow.definitions.workflow import Workflow
-    from specflow.engine.engine import PromptInfo
-    from specflow.engine.results import AdvanceResult
     from specflow.steps.registry import StepRegistry
 
 OPENSPEC_DIR = "openspec"
-ARCHIVE_DIR = "archive"
 
 
 def find_hub(start: Path | None = None) -> Path:
@@ -174,8 +169,6 @@ class Hub:
         wf = self.workflow(workflow)
         unknown = [r for r in repos if r not in self.config.repos]
         if unknown:
-            from specflow.errors import ConfigError
-
             known = ", ".join(self.config.repos) or "none configured"
             raise ConfigError(
                 f"unknown repo(s) {', '.join(unknown)} (known: {known})",
@@ -194,134 +187,3 @@ class Hub:
             shutil.rmtree(d, ignore_errors=True)
             raise
         return Change(self, change_id, d)
-
-
-class Change:
-    """One change of a hub.  State and history live in its folder's ``.specflow/``."""
-
-    def __init__(self, hub: Hub, change_id: str, directory: Path) -> None:
-        self.hub = hub
-        self.id = change_id
-        self.dir = directory
-
-    def __repr__(self) -> str:
-        return f"Change({self.id!r}, state={self.state!r})"
-
-    @property
-    def archived(self) -> bool:
-        return self.dir.parent.name == ARCHIVE_DIR
-
-    def follow_archive(self) -> None:
-        """After the archive action moved the change's folder, follow it."""
-        if self.dir.is_dir():
-            return
-        archived = self.hub.archived_dir(self.id)
-        if archived is not None:
-            self.dir = archived
-
-    @property
-    def record(self) -> StateRecord | None:
-        """The raw state record, or None if specflow does not manage this change."""
-        return read_state(self.dir)
-
-    def require_record(self) -> StateRecord:
-        record = self.record
-        if record is None:
-            raise StateError(
-                f"change '{self.id}' is not managed by specflow (no .specflow/state.json)",
-                fix=f"put it under a workflow with 'specflow adopt {self.id}'",
-            )
-        return record
-
-    @property
-    def managed(self) -> bool:
-        return self.record is not None
-
-    @property
-    def state(self) -> str | None:
-        record = self.record
-        return None if record is None else str(record["state"])
-
-    @property
-    def workflow_name(self) -> str | None:
-        record = self.record
-        return None if record is None else str(record.get("workflow") or self.hub.config.default_workflow)
-
-    @property
-    def repos(self) -> list[str]:
-        record = self.record or {}
-        return list(record.get("repos") or [])
-
-    def history(self) -> list[HistoryEvent]:
-        return read_history(self.dir)
-
-    def costs(self) -> dict[str, Any]:
-        return records.summarize_costs(self.history())
-
-    def advance(
-        self,
-        *,
-        to: str | None = None,
-        agent: str | None = None,
-        on_event: EventCallback | None = None,
-        dry_run: bool = False,
-        fresh: bool = False,
-    ) -> list[AdvanceResult]:
-        """Run the ``advance`` transition (repeatedly up to state ``to``).
-
-        Returns one result per transition taken.  Raises ``GuardFailed`` when a ``given`` step
-        does not hold and ``PhaseFailed`` when the phase ran but failed; both carry ``results``.
-        """
-        return self.trigger("advance", to=to, agent=agent, on_event=on_event, dry_run=dry_run, fresh=fresh)
-
-    def trigger(
-        self,
-        name: str,
-        *,
-        to: str | None = None,
-        agent: str | None = None,
-        on_event: EventCallback | None = None,
-        dry_run: bool = False,
-        fresh: bool = False,
-    ) -> list[AdvanceResult]:
-        """Fire the workflow trigger ``name`` (e.g. ``reject``)."""
-        from specflow.engine.engine import Engine
-
-        return Engine(self).run(name, to=to, agent=agent, on_event=on_event, dry_run=dry_run, fresh=fresh)
-
-    async def advance_async(self, **kwargs: Any) -> list[AdvanceResult]:
-        """``advance`` in a worker thread, for async hosts (bots, servers)."""
-        return await asyncio.to_thread(self.advance, **kwargs)
-
-    async def trigger_async(self, name: str, **kwargs: Any) -> list[AdvanceResult]:
-        """``trigger`` in a worker thread, for async hosts."""
-        return await asyncio.to_thread(self.trigger, name, **kwargs)
-
-    def approve(self, *, by: str | None = None, note: str | None = None) -> records.Approval:
-        """Record a person's approval of the change as it is now."""
-        from specflow.engine.approvals import make_approval, who_am_i
-        from specflow.engine.lock import ChangeLock
-
-        with ChangeLock(self.hub.root, self.id, command="approve"):
-            record = self.require_record()
-            approval = make_approval(self.dir, record["state"], by or who_am_i(self.hub.root), note)
-            records.record_approval(self.dir, record, approval)
-        return approval
-
-    def prompt(self, state: str | None = None) -> str:
-        """The prompt the next transition (or the phase ``state``) would send, rendered."""
-        from specflow.engine.engine import Engine
-
-        return Engine(self).prompt_info(state).prompt
-
-    def prompt_info(self, state: str | None = None) -> PromptInfo:
-        """``prompt`` with the phase it renders, its template (name and file) and gate, for tools."""
-        from specflow.engine.engine import Engine
-
-        return Engine(self).prompt_info(state)
-
-    def status(self) -> dict[str, Any]:
-        """A summary for tables and ``--json``: state, phase progress, tasks, cost, last activity."""
-        from specflow.engine.status import change_status
-
-        return change_status(self)

@@ -13,7 +13,6 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -128,37 +127,3 @@ class ChangeLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
-
-
-HUB_WRITES_WAIT_S = 300.0
-
-
-@contextlib.contextmanager
-def hub_writes(hub_root: Path) -> Iterator[None]:
-    """Serialise the engine's own hub writes with other changes' audits.
-
-    An engine that writes in the hub (a record file, an archive, a merge) holds this lock from
-    before its first write until the write is journaled; an audit holds it while it compares
-    and puts back.  So an audit never sees another engine's write half done (a temporary file,
-    a renamed file not yet journaled) and takes it for its own agent's.  Re-entrant in one
-    thread; the kernel releases it if the holder dies.
-    """
-    from filelock import FileLock, Timeout
-
-    from specflow.localdir import ensure
-
-    ensure(hub_root)
-    folder = hub_root / LOCK_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(folder / "hub-writes.lock"), timeout=HUB_WRITES_WAIT_S, is_singleton=True)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise LockedError(
-            f"the hub's write lock {folder / 'hub-writes.lock'} was held for {HUB_WRITES_WAIT_S:.0f} s",
-            fix="another specflow process is stuck writing in the hub; stop it and try again",
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()

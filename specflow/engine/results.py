@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from specflow.agents.base import AgentEvent, AgentResult, EventCallback
 from specflow.steps.registry import StepOutcome
+from specflow.workspace.checkpoints import Checkpoint
 
 
 @dataclass
@@ -45,6 +47,63 @@ class AdvanceResult:
             "violations": self.violations,
             "agent": self.agent.to_dict() if self.agent else None,
             "prompt": self.prompt,
+        }
+
+
+@dataclass(frozen=True)
+class WorkspacePath:
+    """Where one workspace of a change is: the hub, or a repo's worktree on its branch."""
+
+    name: str
+    path: Path
+    branch: str | None
+    exists: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "path": str(self.path), "branch": self.branch, "exists": self.exists}
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """A checkpoint, and how many files differ between it and the workspaces now."""
+
+    checkpoint: Checkpoint
+    changed_since: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.checkpoint.to_dict(), "changed_since": self.changed_since}
+
+
+@dataclass(frozen=True)
+class ReposResult:
+    """The repos a change affects after ``set_repos``, and what it added and removed."""
+
+    change_id: str
+    repos: list[str]
+    added: list[str]
+    removed: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"change": self.change_id, "repos": self.repos, "added": self.added, "removed": self.removed}
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    """What ``clean`` did: each worktree (repo, path) and whether it was removed."""
+
+    change_id: str
+    branch: str
+    worktrees: list[tuple[str, Path, bool]]
+
+    @property
+    def removed(self) -> list[Path]:
+        return [path for _, path, gone in self.worktrees if gone]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "change": self.change_id,
+            "branch": self.branch,
+            "worktrees": [{"repo": r, "path": str(p), "removed": gone} for r, p, gone in self.worktrees],
         }
 
 

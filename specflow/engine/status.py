@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from specflow.engine.hub import Change
+    from specflow.engine.change import Change
 
 
 def change_status(change: Change) -> dict[str, Any]:

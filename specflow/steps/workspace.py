@@ -5,6 +5,7 @@ from __future__ import annotations
 from specflow.engine.records import read_state
 from specflow.errors import SpecflowError
 from specflow.steps.registry import StepCollector, StepContext, StepResult
+from specflow.workspace import branches
 from specflow.workspace.git import GitRepo
 from specflow.workspace.workspaces import Workspaces
 from specflow.workspace.worktrees import command_env, run_logged
@@ -21,7 +22,7 @@ def _workspaces(ctx: StepContext) -> Workspaces:
 def branches_merged(ctx: StepContext) -> StepResult:
     """Every affected repo's ``specflow/<id>`` branch is merged into its base (no branch: nothing to merge)."""
     try:
-        status = _workspaces(ctx).merged()
+        status = branches.merged(_workspaces(ctx))
     except SpecflowError as exc:
         return StepResult.failed(exc.message)
     problems = [why for why in status.values() if why]

@@ -150,7 +150,7 @@ def merge(owner: Workspaces) -> list[MergeResult]:
     refusal leaves nothing half-merged.  The caller holds the change's lock; the hub's write
     lock is held too, so another change's audit never sees a merge half done or unjournaled.
     """
-    from specflow.engine.lock import hub_writes
+    from specflow.workspace.journal import hub_writes
 
     with hub_writes(owner.hub):
         return _merge(owner)

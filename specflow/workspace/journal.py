@@ -10,12 +10,18 @@ checkpoint is not A's agent's doing.  The journal lives under the hub's git-igno
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+from specflow.errors import LockedError
+from specflow.localdir import ensure
+
+LOCK_DIR = Path(".specflow") / "locks"
 
 JOURNAL_DIR = Path(".specflow") / "journal"
 _KEEP_S = 24 * 3600.0
@@ -62,8 +68,6 @@ def record(hub_root: Path, change_id: str, writes: dict[str, str | None]) -> Non
     """Journal that ``change_id``'s engine left each hub-relative path with this content hash."""
     if not writes:
         return
-    from specflow.localdir import ensure
-
     ensure(hub_root)
     path = hub_root / JOURNAL_DIR / f"{change_id}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,3 +120,35 @@ def foreign_writes(hub_root: Path, change_id: str, since: float) -> dict[str, se
             if float(entry.get("at", 0)) >= since:
                 out.setdefault(str(entry["path"]), set()).add(entry.get("sha256"))
     return out
+
+
+HUB_WRITES_WAIT_S = 300.0
+
+
+@contextlib.contextmanager
+def hub_writes(hub_root: Path) -> Iterator[None]:
+    """Serialise the engine's own hub writes with other changes' audits.
+
+    An engine that writes in the hub (a record file, an archive, a merge) holds this lock from
+    before its first write until the write is journaled; an audit holds it while it compares
+    and puts back.  So an audit never sees another engine's write half done (a temporary file,
+    a renamed file not yet journaled) and takes it for its own agent's.  Re-entrant in one
+    thread; the kernel releases it if the holder dies.
+    """
+    from filelock import FileLock, Timeout
+
+    ensure(hub_root)
+    folder = hub_root / LOCK_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / "hub-writes.lock"), timeout=HUB_WRITES_WAIT_S, is_singleton=True)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockedError(
+            f"the hub's write lock {folder / 'hub-writes.lock'} was held for {HUB_WRITES_WAIT_S:.0f} s",
+            fix="another specflow process is stuck writing in the hub; stop it and try again",
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()

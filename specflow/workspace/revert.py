@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from specflow.engine.records import append_event, read_state, write_state
 from specflow.errors import WorkspaceError
 from specflow.workspace.audit import GITLINK, put_back
 from specflow.workspace.checkpoints import Checkpoint, Workspace
@@ -55,45 +54,36 @@ class RevertResult:
         return text
 
 
-def revert(owner: Workspaces, to: int | None = None) -> RevertResult:
-    """Restore every workspace to checkpoint ``to`` (default: the latest) and the state it recorded.
-
-    The present is checkpointed first, so the revert itself can be reverted.  Refuses, each
-    case with its own message, where it would discard commits specflow did not make.  The
-    caller holds the change's lock.
-    """
-    checkpoints = owner.checkpoints()
+def pick_checkpoint(checkpoints: Sequence[Checkpoint], to: int | None, change_id: str) -> Checkpoint:
+    """Checkpoint ``to`` (default: the latest) among ``checkpoints``; an error names the ones there are."""
     if not checkpoints:
         raise WorkspaceError(
-            f"change '{owner.change_id}' has no checkpoint to revert to",
+            f"change '{change_id}' has no checkpoint to revert to",
             fix="checkpoints are taken before every agent turn; advance the change first",
         )
     if to is None:
-        target = checkpoints[-1]
-    else:
-        found = [cp for cp in checkpoints if cp.number == to]
-        if not found:
-            known = ", ".join(str(cp.number) for cp in checkpoints)
-            raise WorkspaceError(
-                f"change '{owner.change_id}' has no checkpoint #{to} (it has: {known})",
-                fix=f"pick one of them; 'specflow checkpoints {owner.change_id}' lists them",
-            )
-        target = found[0]
-    change_dir = owner.hub / "openspec" / "changes" / owner.change_id
-    if not change_dir.is_dir():
+        return checkpoints[-1]
+    found = [cp for cp in checkpoints if cp.number == to]
+    if not found:
+        known = ", ".join(str(cp.number) for cp in checkpoints)
         raise WorkspaceError(
-            f"change '{owner.change_id}' is archived (or gone): its folder {change_dir} does not exist",
-            fix="a revert restores an open change; restore the archived folder with git first",
+            f"change '{change_id}' has no checkpoint #{to} (it has: {known})",
+            fix=f"pick one of them; 'specflow checkpoints {change_id}' lists them",
         )
-    record = read_state(change_dir)
-    if record is None:
-        raise WorkspaceError(
-            f"change '{owner.change_id}' is not managed by specflow (no .specflow/state.json)",
-            fix=f"put it under a workflow with 'specflow adopt {owner.change_id}'",
-        )
+    return found[0]
+
+
+def revert(owner: Workspaces, target: Checkpoint, state: str) -> RevertResult:
+    """Restore every workspace to checkpoint ``target``; the change is in ``state`` now.
+
+    The present is checkpointed first, so the revert itself can be reverted.  Refuses, each
+    case with its own message, where it would discard commits specflow did not make.  The
+    caller holds the change's lock and records the revert in the change's history.
+    """
+    checkpoints = owner.checkpoints()
     present = {ws.key: ws for ws in owner.workspaces()}
     moves = _revert_checks(owner, target, checkpoints, present)
-    undo = owner.checkpoint(phase="revert", state=str(record["state"]), reason=f"before revert to #{target.number}")
+    undo = owner.checkpoint(phase="revert", state=state, reason=f"before revert to #{target.number}")
     restored: dict[str, list[str]] = {}
     notes: list[str] = []
     errors: list[str] = []
@@ -130,22 +120,7 @@ def revert(owner: Workspaces, to: int | None = None) -> RevertResult:
     for key in present:
         if key not in target.workspaces:
             notes.append(f"{key}: did not exist at checkpoint #{target.number}; left as it is")
-    old_state = str(record["state"])
-    record["state"] = target.state
-    write_state(change_dir, record)
-    append_event(
-        change_dir,
-        {
-            "trigger": "revert",
-            "from": old_state,
-            "to": target.state,
-            "outcome": "reverted",
-            "checkpoint": target.number,
-            "undo_checkpoint": undo.number,
-            "restored": {k: len(v) for k, v in restored.items()},
-        },
-    )
-    return RevertResult(owner.change_id, target.number, undo.number, old_state, target.state, restored, notes, errors)
+    return RevertResult(owner.change_id, target.number, undo.number, state, target.state, restored, notes, errors)
 
 
 def _other_change(owner: Workspaces, ws: Workspace, rel: str) -> bool:

@@ -24,11 +24,9 @@ from specflow.agents.base import EventCallback, ignore_event
 from specflow.definitions.config import HubConfig
 from specflow.errors import GitError, WorkspaceError
 from specflow.workspace.audit import AuditReport, Violation, audit, audit_git_files, snapshot_git_files
-from specflow.workspace.branches import MergeResult
 from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace, WorkspaceKind
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import GitRepo, find_git_dirs
-from specflow.workspace.revert import RevertResult
 from specflow.workspace.worktrees import (
     Layout,
     RepoTarget,
@@ -40,14 +38,7 @@ from specflow.workspace.worktrees import (
     run_setup,
 )
 
-__all__ = [
-    "AuditReport",
-    "Checkpoint",
-    "MergeResult",
-    "RevertResult",
-    "Violation",
-    "Workspaces",
-]
+__all__ = ["AuditReport", "Checkpoint", "Violation", "Workspaces", "for_change"]
 
 CHECKOUT_SUFFIX = "@checkout"
 
@@ -211,7 +202,7 @@ class Workspaces:
 
     def audit(self, checkpoint: Checkpoint, policy: GatePolicy) -> AuditReport:
         """Diff every workspace against ``checkpoint``; put back whatever lies outside ``policy``."""
-        from specflow.engine.lock import hub_writes
+        from specflow.workspace.journal import hub_writes
 
         try:
             # other changes' engines finish (and journal) their hub writes before we look
@@ -326,38 +317,6 @@ class Workspaces:
             except (OSError, ValueError, KeyError, TypeError):
                 continue
         return policies
-
-    # -- revert, review and merge (specflow.workspace.revert, specflow.workspace.branches) ----------------------
-
-    def revert(self, to: int | None = None) -> RevertResult:
-        """Restore every workspace to checkpoint ``to`` (default: the latest); see ``specflow.workspace.revert``."""
-        from specflow.workspace.revert import revert
-
-        return revert(self, to)
-
-    def diff(self, repo: str | None = None, stat: bool = False) -> str:
-        """The change's work against its base, in every repo (or ``repo``); see ``specflow.workspace.branches``."""
-        from specflow.workspace.branches import diff
-
-        return diff(self, repo, stat)
-
-    def diff_data(self, repo: str | None = None, stat: bool = False) -> list[dict[str, Any]]:
-        """``diff`` as data, per repo: branch, base, changed files with line counts, the patch."""
-        from specflow.workspace.branches import diff_data
-
-        return diff_data(self, repo, stat)
-
-    def merge(self) -> list[MergeResult]:
-        """Merge each change branch into its base; see ``specflow.workspace.branches``."""
-        from specflow.workspace.branches import merge
-
-        return merge(self)
-
-    def merged(self) -> dict[str, str | None]:
-        """Each affected repo's merge state; see ``specflow.workspace.branches``."""
-        from specflow.workspace.branches import merged
-
-        return merged(self)
 
 
 def for_change(change: Any, repos: Sequence[str] | None = None) -> Workspaces:

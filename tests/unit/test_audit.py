@@ -408,7 +408,7 @@ def test_git_internals_and_commitless_repos_are_audited(tmp_path: Path) -> None:
 WRITER = r"""
 import sys, time, pathlib
 from specflow.workspace import journal
-from specflow.engine.lock import hub_writes
+from specflow.workspace.journal import hub_writes
 hub, folder, ready = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
 with hub_writes(hub):
     tmp = folder / ".notes.md.tmp"

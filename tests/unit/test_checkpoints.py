@@ -101,7 +101,7 @@ def test_revert_round_trip_with_untracked_files_and_revert_of_the_revert(multi: 
     (root / "new-dir" / "new.txt").write_text("added\n")
     after = work_status(root)
 
-    result = ws.revert(cp.number)
+    result = multi.change_api().revert(cp.number)
     assert (result.to, result.from_state, result.to_state) == (1, "propose", "explore")
     assert (root / "CLAUDE.md").read_text() == "# rules\n"
     assert (root / "docs" / "style.md").read_text() == "be nice\n"
@@ -109,7 +109,7 @@ def test_revert_round_trip_with_untracked_files_and_revert_of_the_revert(multi: 
     assert not (root / "new-dir").exists()
     assert state_of(multi.change_dir)["state"] == "explore"
 
-    undo = ws.revert(result.undo)  # the revert of the revert
+    undo = multi.change_api().revert(result.undo)  # the revert of the revert
     assert (root / "CLAUDE.md").read_text() == "changed\n"
     assert not (root / "docs" / "style.md").exists() and not (root / "draft.txt").exists()
     assert (root / "new-dir" / "new.txt").read_text() == "added\n"
@@ -135,12 +135,12 @@ def test_revert_takes_the_agents_commits_off_the_change_branch_and_back(multi: M
     assert ws.audit(cp, policy).ok
     agent_tip = git(wt, "rev-parse", "HEAD").strip()
 
-    result = ws.revert()
+    result = multi.change_api().revert()
     assert git(wt, "rev-parse", "HEAD").strip() == tip
     assert status(wt) == "" and not (wt / "src" / "login.py").exists()
     assert set(result.restored["api"]) == {"src/login.py", "src/wip.py"}
 
-    ws.revert(result.undo)
+    multi.change_api().revert(result.undo)
     assert git(wt, "rev-parse", "HEAD").strip() == agent_tip
     assert (wt / "src" / "wip.py").read_text() == "wip\n"
     assert status(wt) == "?? src/wip.py\n"
@@ -154,7 +154,7 @@ def test_revert_refuses_to_discard_commits_the_user_made(multi: MultiHub) -> Non
     (wt / "mine.txt").write_text("the user's own work\n")
     commit_all(wt, "my careful fix")
     with pytest.raises(WorkspaceError) as info:
-        ws.revert()
+        multi.change_api().revert()
     assert "would discard 1 commit(s) on specflow/add-login that specflow did not make" in info.value.message
     assert "'my careful fix'" in info.value.message
     assert f"branch keep-{CHANGE}" in (info.value.fix or "")
@@ -174,7 +174,7 @@ def test_revert_refuses_a_merge_commit(multi: MultiHub) -> None:
     git(wt, "merge", "-q", "--no-edit", "main")
     assert len(git(wt, "log", "-1", "--format=%P").split()) == 2
     with pytest.raises(WorkspaceError, match="would discard the merge commit"):
-        ws.revert()
+        multi.change_api().revert()
 
 
 def test_revert_refuses_when_head_moved_to_another_branch(multi: MultiHub) -> None:
@@ -182,7 +182,7 @@ def test_revert_refuses_when_head_moved_to_another_branch(multi: MultiHub) -> No
     ws.checkpoint(phase="propose", state="explore")
     git(multi.root, "switch", "-q", "-c", "elsewhere")
     with pytest.raises(WorkspaceError) as info:
-        ws.revert()
+        multi.change_api().revert()
     assert "HEAD of hub" in info.value.message and "is on elsewhere" in info.value.message
     assert "it was on main" in info.value.message
     assert info.value.fix is not None and "switch main" in info.value.fix
@@ -193,7 +193,7 @@ def test_revert_refuses_during_a_merge_in_progress(multi: MultiHub) -> None:
     ws.checkpoint(phase="propose", state="explore")
     (multi.root / ".git" / "MERGE_HEAD").write_text(git(multi.root, "rev-parse", "HEAD"))
     with pytest.raises(WorkspaceError, match="a merge is in progress in hub"):
-        ws.revert()
+        multi.change_api().revert()
 
 
 def test_revert_keeps_hub_commits_and_says_so(multi: MultiHub) -> None:
@@ -202,7 +202,7 @@ def test_revert_keeps_hub_commits_and_says_so(multi: MultiHub) -> None:
     (multi.root / "CLAUDE.md").write_text("committed by the user\n")
     commit_all(multi.root, "user commit")
     head = git(multi.root, "rev-parse", "HEAD")
-    result = ws.revert()
+    result = multi.change_api().revert()
     assert git(multi.root, "rev-parse", "HEAD") == head
     assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
     assert any("commits made since checkpoint #1" in n for n in result.notes)
@@ -214,17 +214,17 @@ def test_revert_leaves_other_changes_folders_alone(multi: MultiHub) -> None:
     other = multi.root / "openspec" / "changes" / "other-change"
     other.mkdir()
     (other / "proposal.md").write_text("someone else's\n")
-    ws.revert()
+    multi.change_api().revert()
     assert (other / "proposal.md").read_text() == "someone else's\n"
 
 
 def test_revert_without_checkpoints_or_with_an_unknown_number(multi: MultiHub) -> None:
     ws = multi.workspaces()
     with pytest.raises(WorkspaceError, match="has no checkpoint to revert to"):
-        ws.revert()
+        multi.change_api().revert()
     ws.checkpoint(phase="propose", state="explore")
     with pytest.raises(WorkspaceError, match=r"has no checkpoint #7 \(it has: 1\)"):
-        ws.revert(7)
+        multi.change_api().revert(7)
 
 
 def test_changed_since_counts_files_per_checkpoint(multi: MultiHub) -> None:

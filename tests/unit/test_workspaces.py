@@ -17,9 +17,12 @@ import pytest
 
 from specflow.agents.base import AgentEvent
 from specflow.definitions.config import HubConfig, RepoConfig
+from specflow.engine.change import Change
+from specflow.engine.hub import Hub
 from specflow.engine.records import read_history, read_state, write_state
 from specflow.errors import WorkspaceError
 from specflow.steps.registry import StepContext, StepResult
+from specflow.workspace import branches
 from specflow.workspace.workspaces import Workspaces
 from tests.conftest import commit_all, git, init_repo
 
@@ -43,6 +46,10 @@ class MultiHub:
 
     def workspaces(self, repos: tuple[str, ...] = ("api", "bot")) -> Workspaces:
         return Workspaces(self.root, self.config, self.change, list(repos))
+
+    def change_api(self) -> Change:
+        """The change through the Python API (what the CLI calls)."""
+        return Hub.open(self.root).change(self.change)
 
 
 def write_files(root: Path, files: dict[str, str]) -> None:
@@ -231,21 +238,21 @@ def test_diff_shows_each_repo_against_its_base_including_uncommitted_work(multi:
     ws = multi.workspaces()
     paths = _work(ws, multi)
     (paths["api"] / "src" / "draft.py").write_text("x = 1\n")
-    text = ws.diff()
+    text = branches.diff(ws)
     assert "== api: specflow/add-login against main" in text
     assert "+def login(): ..." in text and "+x = 1" in text
     assert "== bot: specflow/add-login against main" in text and "+print('bot login')" in text
     assert "openspec" not in text
-    stat = ws.diff("bot", stat=True)
+    stat = branches.diff(ws, "bot", stat=True)
     assert "bot.py | 2 +-" in stat and "api" not in stat
     with pytest.raises(WorkspaceError, match="repo 'web' is not affected"):
-        ws.diff("web")
+        branches.diff(ws, "web")
 
 
 def test_merge_makes_a_merge_commit_naming_the_change_in_each_repo(multi: MultiHub) -> None:
     ws = multi.workspaces()
     _work(ws, multi)
-    results = ws.merge()
+    results = branches.merge(ws)
     assert [(r.repo, r.status, r.base) for r in results] == [("api", "merged", "main"), ("bot", "merged", "main")]
     for repo in (multi.api, multi.bot):
         log = git(repo, "log", "-1", "--format=%s%n%P")
@@ -254,8 +261,8 @@ def test_merge_makes_a_merge_commit_naming_the_change_in_each_repo(multi: MultiH
         assert len(parents.split()) == 2
         assert status(repo) == ""
     assert (multi.api / "src" / "login.py").exists()
-    assert ws.merged() == {"api": None, "bot": None}
-    assert [r.status for r in ws.merge()] == ["already merged", "already merged"]
+    assert branches.merged(ws) == {"api": None, "bot": None}
+    assert [r.status for r in branches.merge(ws)] == ["already merged", "already merged"]
 
 
 def test_merge_refuses_a_dirty_base_checkout_and_merges_nothing(multi: MultiHub) -> None:
@@ -264,7 +271,7 @@ def test_merge_refuses_a_dirty_base_checkout_and_merges_nothing(multi: MultiHub)
     (multi.bot / "bot.py").write_text("local edit\n")
     heads = {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)}
     with pytest.raises(WorkspaceError) as info:
-        ws.merge()
+        branches.merge(ws)
     assert "checkout of main in 'bot'" in info.value.message and "bot.py" in info.value.message
     assert "commit or stash them" in (info.value.fix or "")
     assert {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)} == heads
@@ -277,7 +284,7 @@ def test_merge_refuses_a_conflict_and_leaves_nothing_half_merged(multi: MultiHub
     commit_all(multi.bot, "conflicting change on main")
     heads = {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)}
     with pytest.raises(WorkspaceError) as info:
-        ws.merge()
+        branches.merge(ws)
     assert "would conflict in: bot.py" in info.value.message
     assert "merge main into the branch" in (info.value.fix or "")
     assert {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)} == heads
@@ -290,7 +297,7 @@ def test_merge_refuses_uncommitted_work_in_a_worktree(multi: MultiHub) -> None:
     paths = _work(ws, multi)
     (paths["api"] / "src" / "wip.py").write_text("wip\n")
     with pytest.raises(WorkspaceError, match="worktree of 'api' has 1 uncommitted change"):
-        ws.merge()
+        branches.merge(ws)
 
 
 def test_single_repo_branch_merges_without_conflicting_with_the_hubs_change_folder(tmp_path: Path) -> None:
@@ -305,7 +312,7 @@ def test_single_repo_branch_merges_without_conflicting_with_the_hubs_change_fold
     git(wt, "reset", "-q", "--hard")  # sparse: the link survives
     assert (wt / "openspec").is_symlink()
     commit_all(hub, "tick tasks on main")  # the hub commits its change folder meanwhile
-    results = ws.merge()
+    results = branches.merge(ws)
     assert results[0].status == "merged"
     assert (hub / "src" / "login.py").read_text() == "login\n"
     assert (hub / "openspec" / "changes" / CHANGE / "tasks.md").read_text() == "- [x] done\n"
@@ -364,7 +371,7 @@ def test_step_branches_are_merged_and_workspace_is_clean(multi: MultiHub) -> Non
     r = clean(_ctx(multi))
     assert not r.ok and "bot has 1 uncommitted change(s): notes.txt" in r.reason
     (paths["bot"] / "notes.txt").unlink()
-    ws.merge()
+    branches.merge(ws)
     assert merged(_ctx(multi)).ok
 
 
@@ -451,7 +458,7 @@ def test_history_records_the_revert(multi: MultiHub) -> None:
     ws = multi.workspaces()
     ws.checkpoint(phase="apply", state="propose")
     write_state(multi.change_dir, {**state_of(multi.change_dir), "state": "apply"})
-    result = ws.revert()
+    result = multi.change_api().revert()
     event = read_history(multi.change_dir)[-1]
     assert {k: event[k] for k in ("trigger", "from", "to", "outcome", "checkpoint", "undo_checkpoint")} == {
         "trigger": "revert",

@@ -12,6 +12,7 @@ import pytest
 from specflow.agents.base import AgentEvent
 from specflow.definitions.config import HubConfig, RepoConfig
 from specflow.errors import WorkspaceError
+from specflow.workspace import branches
 from specflow.workspace.workspaces import Workspaces
 from specflow.workspace.worktrees import run_logged, self_repo_name
 from tests.conftest import commit_all, git
@@ -40,7 +41,7 @@ def test_a_tracked_openspec_link_in_a_component_repo_is_replaced_without_a_trace
     git(wt, "commit", "-q", "-m", "work")
     assert git(wt, "show", "--name-only", "--format=", "HEAD").split() == ["src/x.py"]
     assert git(wt, "show", "HEAD:openspec") == "../hub/openspec"
-    assert ws.merge()[0].status == "merged"
+    assert branches.merge(ws)[0].status == "merged"
     assert os.readlink(multi.api / "openspec") == "../hub/openspec"
 
 
@@ -74,7 +75,7 @@ def test_the_base_is_the_checked_out_branch_and_is_remembered(multi: MultiHub) -
     git(multi.api, "switch", "-q", "main")
     (wt / "f.txt").write_text("f\n")
     commit_all(wt, "work")
-    assert ws.merge()[0].base == "trunk"
+    assert branches.merge(ws)[0].base == "trunk"
 
 
 def test_a_non_repo_path_is_named(tmp_path: Path) -> None:

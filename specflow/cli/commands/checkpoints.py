@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from specflow.cli.context import CliContext
+from specflow.cli.render import table
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -13,29 +14,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.cli.render import table
-    from specflow.workspace.workspaces import for_change
-
     change = ctx.open_hub().change(args.id)
-    ws = for_change(change)
-    cps = ws.checkpoints()
-    changed = ws.changed_since(cps) if cps else {}
+    infos = change.checkpoints()
     if args.json:
-        ctx.json([{**cp.to_dict(), "changed_since": changed.get(cp.number, 0)} for cp in cps])
+        ctx.json([info.to_dict() for info in infos])
         return 0
-    if not cps:
+    if not infos:
         ctx.out(f"change '{change.id}' has no checkpoints yet (one is taken before every agent turn)")
         return 0
     rows = [
         [
-            str(cp.number),
-            cp.time[:19].replace("T", " "),
-            cp.phase,
-            cp.state,
-            str(changed.get(cp.number, 0)),
-            ", ".join(sorted(cp.refs)),
+            str(i.checkpoint.number),
+            i.checkpoint.time[:19].replace("T", " "),
+            i.checkpoint.phase,
+            i.checkpoint.state,
+            str(i.changed_since),
+            ", ".join(sorted(i.checkpoint.refs)),
         ]
-        for cp in cps
+        for i in infos
     ]
     table(
         ctx,

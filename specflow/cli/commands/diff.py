@@ -15,14 +15,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.workspace.workspaces import for_change
-
     change = ctx.open_hub().change(args.id)
-    ws = for_change(change)
     if args.json:
-        ctx.json(ws.diff_data(args.repo, stat=args.stat))
+        ctx.json(change.diff_data(args.repo, stat=args.stat))
         return 0
-    text = ws.diff(args.repo, stat=args.stat)
+    text = change.diff(args.repo, stat=args.stat)
     ctx.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     ctx.stdout.flush()
     return 0

@@ -13,13 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.engine.lock import ChangeLock
-    from specflow.workspace.workspaces import for_change
-
-    change = ctx.open_hub().change(args.id)
-    ws = for_change(change)
-    with ChangeLock(ws.hub, change.id, command="merge"):
-        results = ws.merge()
+    results = ctx.open_hub().change(args.id).merge()
     if args.json:
         ctx.json([r.to_dict() for r in results])
         return 0

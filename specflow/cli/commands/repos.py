@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from specflow.cli.context import CliContext
+from specflow.errors import ConfigError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,11 +23,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.engine.lock import ChangeLock
-    from specflow.engine.records import read_state, write_state
-    from specflow.errors import ConfigError, StateError, WorkspaceError
-    from specflow.workspace.workspaces import for_change
-
     hub = ctx.open_hub()
     change = hub.change(args.id)
     configured = list(hub.config.repos)
@@ -45,42 +41,17 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             f"'specflow repos {change.id} {args.action}' needs at least one repo name",
             fix=f"name one of: {', '.join(configured) or 'none configured'}",
         )
-    unknown = [n for n in args.names if n not in hub.config.repos]
-    if unknown:
-        raise ConfigError(
-            f"unknown repo(s) {', '.join(unknown)} (configured in specflow.yaml: {', '.join(configured) or 'none'})",
-            fix="list component repos under 'repos:' in specflow.yaml, or pick a configured one",
-        )
-    with ChangeLock(hub.root, change.id, command=f"repos {args.action}"):
-        record = read_state(change.dir)
-        if record is None:
-            raise StateError(
-                f"change '{change.id}' is not managed by specflow (no .specflow/state.json)",
-                fix=f"put it under a workflow with 'specflow adopt {change.id}'",
-            )
-        repos = list(record.get("repos") or [])
-        if args.action == "add":
-            changed = [n for n in args.names if n not in repos]
-            repos += changed
-        else:
-            changed = [n for n in args.names if n in repos]
-            if not args.force:
-                existing = for_change(change).existing()
-                busy = [n for n in changed if n in existing]
-                if busy:
-                    raise WorkspaceError(
-                        f"repo {busy[0]} already has a worktree for '{change.id}' at {existing[busy[0]]}",
-                        fix="merge or discard its work first; --force stops tracking it (the worktree and branch stay)",
-                    )
-            repos = [r for r in repos if r not in changed]
-        record["repos"] = repos
-        write_state(change.dir, record)
+    if args.action == "add":
+        result = change.set_repos(add=args.names)
+    else:
+        result = change.set_repos(remove=args.names, force=args.force)
     if args.json:
-        ctx.json({"change": change.id, "repos": repos})
+        ctx.json({"change": change.id, "repos": result.repos})
     else:
         verb = "added" if args.action == "add" else "removed"
+        changed = result.added if args.action == "add" else result.removed
         ctx.out(
             f"{verb}: {', '.join(changed) or 'nothing (no change)'};"
-            f" '{change.id}' affects: {', '.join(repos) or 'no repo'}"
+            f" '{change.id}' affects: {', '.join(result.repos) or 'no repo'}"
         )
     return 0

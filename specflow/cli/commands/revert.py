@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from specflow.cli.context import CliContext
+from specflow.engine.results import CheckpointInfo
+from specflow.errors import WorkspaceError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -16,43 +18,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.engine.lock import ChangeLock
-    from specflow.errors import WorkspaceError
-    from specflow.workspace.workspaces import for_change
-
     change = ctx.open_hub().change(args.id)
-    ws = for_change(change)
-    with ChangeLock(ws.hub, change.id, command="revert"):
-        cps = ws.checkpoints()
-        if not cps:
+    if not args.yes:
+        info = change.checkpoint(args.to)
+        if not (ctx.is_tty and sys.stdin.isatty()):
             raise WorkspaceError(
-                f"change '{change.id}' has no checkpoint to revert to",
-                fix="checkpoints are taken before every agent turn; advance the change first",
+                f"reverting '{change.id}' to checkpoint #{info.checkpoint.number} needs confirmation",
+                fix=f"pass --yes: specflow revert {change.id} --to {info.checkpoint.number} --yes",
             )
-        target = cps[-1] if args.to is None else next((c for c in cps if c.number == args.to), None)
-        if target is None:
-            known = ", ".join(str(c.number) for c in cps)
-            raise WorkspaceError(
-                f"change '{change.id}' has no checkpoint #{args.to} (it has: {known})",
-                fix=f"pick one of them; 'specflow checkpoints {change.id}' lists them",
-            )
-        if not args.yes:
-            if not (ctx.is_tty and sys.stdin.isatty()):
-                raise WorkspaceError(
-                    f"reverting '{change.id}' to checkpoint #{target.number} needs confirmation",
-                    fix=f"pass --yes: specflow revert {change.id} --to {target.number} --yes",
-                )
-            n = ws.changed_since([target]).get(target.number, 0)
-            ctx.out(
-                f"checkpoint #{target.number}: {target.time[:19].replace('T', ' ')} UTC, before {target.phase}"
-                f" (state {target.state}); {n} file(s) differ now in: {', '.join(sorted(target.refs))}"
-            )
-            ctx.stdout.write("restore them? the present is checkpointed first, so this can be undone [y/N] ")
-            ctx.stdout.flush()
-            if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-                ctx.out("nothing changed")
-                return 1
-        result = ws.revert(target.number)
+        if not _confirmed(ctx, info):
+            ctx.out("nothing changed")
+            return 1
+        args.to = info.checkpoint.number
+    result = change.revert(args.to)
     if args.json:
         ctx.json(result.to_dict())
     else:
@@ -64,3 +42,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         for err in result.errors:
             ctx.err(f"  could not restore: {err}")
     return 1 if result.errors else 0
+
+
+def _confirmed(ctx: CliContext, info: CheckpointInfo) -> bool:
+    cp = info.checkpoint
+    ctx.out(
+        f"checkpoint #{cp.number}: {cp.time[:19].replace('T', ' ')} UTC, before {cp.phase}"
+        f" (state {cp.state}); {info.changed_since} file(s) differ now in: {', '.join(sorted(cp.refs))}"
+    )
+    ctx.stdout.write("restore them? the present is checkpointed first, so this can be undone [y/N] ")
+    ctx.stdout.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")

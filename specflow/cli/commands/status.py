@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.all:
         archive = hub.changes_dir / "archive"
         if archive.is_dir():
-            from specflow.engine.hub import Change
+            from specflow.engine.change import Change
 
             for p in sorted(archive.iterdir()):
                 if p.is_dir() and (p / ".specflow").is_dir():

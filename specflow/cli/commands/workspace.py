@@ -14,41 +14,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.errors import WorkspaceError
-    from specflow.workspace.workspaces import for_change
-
     change = ctx.open_hub().change(args.id)
-    ws = for_change(change)
-    targets = ws.targets()
     if args.repo:
-        chosen = [t for t in targets if t.name == args.repo]
-        if not chosen:
-            names = ", ".join(t.name for t in targets) or "none"
-            raise WorkspaceError(
-                f"repo '{args.repo}' is not affected by change '{change.id}' (affected: {names})",
-                fix=f"add it with 'specflow repos {change.id} add {args.repo}'",
-            )
-        target = chosen[0]
-        if not target.exists:
-            raise WorkspaceError(
-                f"the worktree of '{target.name}' for '{change.id}' does not exist yet ({target.worktree})",
-                fix="it is created by the first phase that works in worktrees (specflow advance)",
-            )
-        ctx.out(str(target.worktree))
+        ctx.out(str(change.workspace_path(args.repo)))
         return 0
-    rows: list[tuple[str, str, str | None, bool]] = [("hub", str(ws.hub), None, True)]
-    rows += [(t.name, str(t.worktree), t.branch, t.exists) for t in targets]
+    paths = change.workspace_paths()
     if args.json:
-        ctx.json(
-            {
-                "change": change.id,
-                "workspaces": [{"name": n, "path": p, "branch": b, "exists": e} for n, p, b, e in rows],
-            }
-        )
+        ctx.json({"change": change.id, "workspaces": [p.to_dict() for p in paths]})
         return 0
-    width = max(len(r[0]) for r in rows)
-    for name, path, branch, exists in rows:
-        note = "" if exists else "  (not created yet)"
-        on = f"  [{branch}]" if branch else ""
-        ctx.out(f"{name:<{width}}  {path}{on}{note}")
+    width = max(len(p.name) for p in paths)
+    for p in paths:
+        note = "" if p.exists else "  (not created yet)"
+        on = f"  [{p.branch}]" if p.branch else ""
+        ctx.out(f"{p.name:<{width}}  {p.path}{on}{note}")
     return 0

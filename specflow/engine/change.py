@@ -1,0 +1,279 @@
+"""A change of a hub: its records, its transitions, and every operation on its workspaces."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from specflow.engine import records
+from specflow.engine.approvals import make_approval, who_am_i
+from specflow.engine.engine import Engine, PromptInfo
+from specflow.engine.lock import ChangeLock
+from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
+from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, ReposResult, WorkspacePath
+from specflow.engine.status import change_status
+from specflow.errors import ConfigError, StateError, WorkspaceError
+from specflow.workspace import branches
+from specflow.workspace.branches import MergeResult
+from specflow.workspace.checkpoints import HUB_KEY
+from specflow.workspace.revert import RevertResult, pick_checkpoint, revert
+from specflow.workspace.workspaces import Workspaces, for_change
+
+if TYPE_CHECKING:
+    from specflow.agents.base import EventCallback
+    from specflow.engine.hub import Hub
+
+ARCHIVE_DIR = "archive"
+
+
+class Change:
+    """One change of a hub.  State and history live in its folder's ``.specflow/``.
+
+    Everything the CLI does to a change is a method here; those that write take the change's
+    lock themselves, so a library caller is as safe as the CLI.
+    """
+
+    def __init__(self, hub: Hub, change_id: str, directory: Path) -> None:
+        self.hub = hub
+        self.id = change_id
+        self.dir = directory
+
+    def __repr__(self) -> str:
+        return f"Change({self.id!r}, state={self.state!r})"
+
+    @property
+    def archived(self) -> bool:
+        return self.dir.parent.name == ARCHIVE_DIR
+
+    def follow_archive(self) -> None:
+        """After the archive action moved the change's folder, follow it."""
+        if self.dir.is_dir():
+            return
+        archived = self.hub.archived_dir(self.id)
+        if archived is not None:
+            self.dir = archived
+
+    @property
+    def record(self) -> StateRecord | None:
+        """The raw state record, or None if specflow does not manage this change."""
+        return read_state(self.dir)
+
+    def require_record(self) -> StateRecord:
+        record = self.record
+        if record is None:
+            raise StateError(
+                f"change '{self.id}' is not managed by specflow (no .specflow/state.json)",
+                fix=f"put it under a workflow with 'specflow adopt {self.id}'",
+            )
+        return record
+
+    @property
+    def managed(self) -> bool:
+        return self.record is not None
+
+    @property
+    def state(self) -> str | None:
+        record = self.record
+        return None if record is None else str(record["state"])
+
+    @property
+    def workflow_name(self) -> str | None:
+        record = self.record
+        return None if record is None else str(record.get("workflow") or self.hub.config.default_workflow)
+
+    @property
+    def repos(self) -> list[str]:
+        record = self.record or {}
+        return list(record.get("repos") or [])
+
+    def history(self) -> list[HistoryEvent]:
+        return read_history(self.dir)
+
+    def costs(self) -> dict[str, Any]:
+        return records.summarize_costs(self.history())
+
+    def advance(
+        self,
+        *,
+        to: str | None = None,
+        agent: str | None = None,
+        on_event: EventCallback | None = None,
+        dry_run: bool = False,
+        fresh: bool = False,
+    ) -> list[AdvanceResult]:
+        """Run the ``advance`` transition (repeatedly up to state ``to``).
+
+        Returns one result per transition taken.  Raises ``GuardFailed`` when a ``given`` step
+        does not hold and ``PhaseFailed`` when the phase ran but failed; both carry ``results``.
+        """
+        return self.trigger("advance", to=to, agent=agent, on_event=on_event, dry_run=dry_run, fresh=fresh)
+
+    def trigger(
+        self,
+        name: str,
+        *,
+        to: str | None = None,
+        agent: str | None = None,
+        on_event: EventCallback | None = None,
+        dry_run: bool = False,
+        fresh: bool = False,
+    ) -> list[AdvanceResult]:
+        """Fire the workflow trigger ``name`` (e.g. ``reject``)."""
+        return Engine(self).run(name, to=to, agent=agent, on_event=on_event, dry_run=dry_run, fresh=fresh)
+
+    async def advance_async(self, **kwargs: Any) -> list[AdvanceResult]:
+        """``advance`` in a worker thread, for async hosts (bots, servers)."""
+        return await asyncio.to_thread(self.advance, **kwargs)
+
+    async def trigger_async(self, name: str, **kwargs: Any) -> list[AdvanceResult]:
+        """``trigger`` in a worker thread, for async hosts."""
+        return await asyncio.to_thread(self.trigger, name, **kwargs)
+
+    def approve(self, *, by: str | None = None, note: str | None = None) -> records.Approval:
+        """Record a person's approval of the change as it is now."""
+        with ChangeLock(self.hub.root, self.id, command="approve"):
+            record = self.require_record()
+            approval = make_approval(self.dir, record["state"], by or who_am_i(self.hub.root), note)
+            records.record_approval(self.dir, record, approval)
+        return approval
+
+    def prompt(self, state: str | None = None) -> str:
+        """The prompt the next transition (or the phase ``state``) would send, rendered."""
+        return Engine(self).prompt_info(state).prompt
+
+    def prompt_info(self, state: str | None = None) -> PromptInfo:
+        """``prompt`` with the phase it renders, its template (name and file) and gate, for tools."""
+        return Engine(self).prompt_info(state)
+
+    def status(self) -> dict[str, Any]:
+        """A summary for tables and ``--json``: state, phase progress, tasks, cost, last activity."""
+        return change_status(self)
+
+    # -- workspaces, checkpoints, review, merge ----------------------------------------------
+
+    def workspaces(self) -> Workspaces:
+        """The change's workspaces: its hub and the worktrees of the repos it affects."""
+        return for_change(self)
+
+    def workspace_paths(self) -> list[WorkspacePath]:
+        """The hub, then each affected repo's worktree (planned or existing)."""
+        ws = self.workspaces()
+        paths = [WorkspacePath("hub", ws.hub, None, True)]
+        return paths + [WorkspacePath(t.name, t.worktree, t.branch, t.exists) for t in ws.targets()]
+
+    def workspace_path(self, repo: str) -> Path:
+        """The worktree of ``repo`` for this change; it must exist."""
+        targets = self.workspaces().targets()
+        target = next((t for t in targets if t.name == repo), None)
+        if target is None:
+            names = ", ".join(t.name for t in targets) or "none"
+            raise WorkspaceError(
+                f"repo '{repo}' is not affected by change '{self.id}' (affected: {names})",
+                fix=f"add it with 'specflow repos {self.id} add {repo}'",
+            )
+        if not target.exists:
+            raise WorkspaceError(
+                f"the worktree of '{target.name}' for '{self.id}' does not exist yet ({target.worktree})",
+                fix="it is created by the first phase that works in worktrees (specflow advance)",
+            )
+        return target.worktree
+
+    def checkpoints(self) -> list[CheckpointInfo]:
+        """Every checkpoint of the change, oldest first, with how many files differ from it now."""
+        ws = self.workspaces()
+        cps = ws.checkpoints()
+        changed = ws.changed_since(cps) if cps else {}
+        return [CheckpointInfo(cp, changed.get(cp.number, 0)) for cp in cps]
+
+    def checkpoint(self, number: int | None = None) -> CheckpointInfo:
+        """Checkpoint ``number`` (default: the latest), with how many files differ from it now."""
+        ws = self.workspaces()
+        target = pick_checkpoint(ws.checkpoints(), number, self.id)
+        return CheckpointInfo(target, ws.changed_since([target]).get(target.number, 0))
+
+    def revert(self, to: int | None = None) -> RevertResult:
+        """Restore every workspace to checkpoint ``to`` (default: the latest), and its state.
+
+        The present is checkpointed first, so a revert can be reverted.
+        """
+        with ChangeLock(self.hub.root, self.id, command="revert"):
+            ws = self.workspaces()
+            target = pick_checkpoint(ws.checkpoints(), to, self.id)
+            if self.archived or not self.dir.is_dir():
+                raise WorkspaceError(
+                    f"change '{self.id}' is archived (or gone): its folder {self.dir} is no open change",
+                    fix="a revert restores an open change; restore the archived folder with git first",
+                )
+            record = self.require_record()
+            result = revert(ws, target, record["state"])
+            event = HistoryEvent(
+                checkpoint=target.number,
+                undo_checkpoint=result.undo,
+                restored={k: len(v) for k, v in result.restored.items()},
+            )
+            records.record_revert(self.dir, record, target.state, event)
+        return result
+
+    def diff(self, repo: str | None = None, *, stat: bool = False) -> str:
+        """The change's work against its base, in every repo (or ``repo``), as a patch."""
+        return branches.diff(self.workspaces(), repo, stat)
+
+    def diff_data(self, repo: str | None = None, *, stat: bool = False) -> list[dict[str, Any]]:
+        """``diff`` as data, per repo: branch, base, changed files with line counts, the patch."""
+        return branches.diff_data(self.workspaces(), repo, stat)
+
+    def merged(self) -> dict[str, str | None]:
+        """Each affected repo's merge state: None when merged, else why not."""
+        return branches.merged(self.workspaces())
+
+    def merge(self) -> list[MergeResult]:
+        """Merge each of the change's branches into its base."""
+        with ChangeLock(self.hub.root, self.id, command="merge"):
+            return branches.merge(self.workspaces())
+
+    def set_repos(self, *, add: Sequence[str] = (), remove: Sequence[str] = (), force: bool = False) -> ReposResult:
+        """Add or remove repos the change affects.
+
+        A repo whose worktree exists is not removed unless ``force`` (its worktree and branch stay).
+        """
+        configured = self.hub.config.repos
+        unknown = [n for n in [*add, *remove] if n not in configured]
+        if unknown:
+            raise ConfigError(
+                f"unknown repo(s) {', '.join(unknown)} (configured in specflow.yaml:"
+                f" {', '.join(configured) or 'none'})",
+                fix="list component repos under 'repos:' in specflow.yaml, or pick a configured one",
+            )
+        with ChangeLock(self.hub.root, self.id, command="repos"):
+            record = self.require_record()
+            repos = list(record.get("repos") or [])
+            added = [n for n in add if n not in repos]
+            removed = [n for n in remove if n in repos]
+            if removed and not force:
+                existing = for_change(self, repos).existing()
+                busy = [n for n in removed if n in existing]
+                if busy:
+                    raise WorkspaceError(
+                        f"repo {busy[0]} already has a worktree for '{self.id}' at {existing[busy[0]]}",
+                        fix="merge or discard its work first; --force stops tracking it (the worktree and branch stay)",
+                    )
+            repos = [r for r in repos + added if r not in removed]
+            records.set_repos(self.dir, record, repos)
+        return ReposResult(self.id, repos, added, removed)
+
+    def clean(self, *, force: bool = False) -> CleanResult:
+        """Remove the worktrees of an archived change; its branches stay."""
+        if not self.archived:
+            raise WorkspaceError(
+                f"change '{self.id}' is not archived (state {self.state}); clean removes the worktrees"
+                " of archived changes only",
+                fix=f"archive it first (specflow advance {self.id}), or remove a worktree yourself with"
+                " 'git worktree remove PATH'",
+            )
+        ws = self.workspaces()
+        with ChangeLock(self.hub.root, self.id, command="clean"):
+            before = {name: path for name, path in ws.existing().items() if name != HUB_KEY}
+            removed = ws.remove_worktrees(force=force, strict=True)
+        return CleanResult(self.id, ws.branch, [(name, path, path in removed) for name, path in before.items()])
