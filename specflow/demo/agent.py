@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from specflow.definitions.config import load_config
 from specflow.workspace.git import run_git
 
 CAPABILITY = "greetings"
@@ -112,7 +113,6 @@ def _requirements(spec: str) -> list[str]:
 
 def _repo_paths(run: Run) -> dict[str, Path]:
     """The component repos named in the hub's ``specflow.yaml`` (base checkouts)."""
-    from specflow.definitions.config import load_config
 
     config = load_config(run.hub)
     return {name: (run.hub / rc.path).resolve() for name, rc in config.repos.items()}

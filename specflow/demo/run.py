@@ -26,9 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from specflow.agents import adapter_names
 from specflow.agents.base import AgentEvent
+from specflow.definitions.config import load_config
+from specflow.definitions.resources import builtin_dir
+from specflow.engine.approvals import who_am_i
+from specflow.engine.hub import Hub
 from specflow.engine.records import Approval
-from specflow.errors import DemoError, PhaseFailed
+from specflow.errors import AgentError, DemoError, PhaseFailed
+from specflow.workspace.git import run_git
+from specflow.workspace.workspaces import Workspaces
 
 if TYPE_CHECKING:
     from specflow.engine.change import Change
@@ -131,7 +138,6 @@ class DemoResult:
 
 def example_dir() -> Path:
     """The example shipped with specflow (``examples/hub``: folders ``hub``, ``api``, ``bot``)."""
-    from specflow.definitions.resources import builtin_dir
 
     return builtin_dir("examples") / "hub"
 
@@ -149,9 +155,6 @@ def check_destination(dest: Path) -> None:
 
 def check_agent(name: str) -> None:
     """Refuse an agent the example hub cannot run, before anything is written."""
-    from specflow.agents import adapter_names
-    from specflow.definitions.config import load_config
-    from specflow.errors import AgentError
 
     config = load_config(example_dir() / "hub", cache=False)  # never write inside the installed package
     if name not in config.agents and config.agent(name).adapter not in adapter_names():
@@ -191,7 +194,6 @@ def localize_config(path: Path) -> None:
 
 
 def _git(cwd: Path, *args: str) -> str:
-    from specflow.workspace.git import run_git
 
     return run_git(list(args), cwd).stdout.decode("utf-8", "replace")
 
@@ -359,7 +361,6 @@ class _DemoRun:
     # -- steps ----------------------------------------------------------------------------
 
     def setup(self) -> None:
-        from specflow.engine.hub import Hub
 
         self.emit("section", "Copy the example hub and its two repos", step="setup")
         paths = copy_example(self.dest, self.on_event)
@@ -405,7 +406,6 @@ class _DemoRun:
         self.commit(f"{CHANGE_ID}: propose")
 
     def approve(self) -> None:
-        from specflow.engine.approvals import who_am_i
 
         self.emit("section", "Approve: a person signs off the proposal", step="approve")
         by = who_am_i(self.dest)  # whoever runs the demo: git's user.name, else the login name
@@ -469,7 +469,6 @@ class _DemoRun:
         self.emit("info", 'retry: the reasons go into the next prompt, under "Why the last attempt failed"')
 
     def review(self) -> None:
-        from specflow.workspace.workspaces import Workspaces
 
         self.ws = Workspaces(self.hub.root, self.hub.config, CHANGE_ID, list(REPOS))
         self.emit("section", "Review: checkpoints and the diff", step="review")

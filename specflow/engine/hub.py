@@ -22,6 +22,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from specflow.definitions.config import load_config
+from specflow.definitions.scaffold import init_hub
+from specflow.definitions.workflow import load_workflow_by_name
 from specflow.engine import records
 from specflow.engine.change import ARCHIVE_DIR, Change
 from specflow.errors import (
@@ -31,6 +34,7 @@ from specflow.errors import (
     HubNotFoundError,
 )
 from specflow.ids import check_change_id
+from specflow.steps.registry import build_registry
 
 if TYPE_CHECKING:
     from specflow.definitions.config import HubConfig
@@ -75,7 +79,6 @@ class Hub:
     @classmethod
     def init(cls, path: Path | str = ".") -> tuple[Hub, list[Path]]:
         """Create ``openspec/`` (as ``openspec init --tools none`` does) and ``specflow.yaml``."""
-        from specflow.definitions.scaffold import init_hub
 
         root = Path(path)
         created = init_hub(root)
@@ -93,19 +96,16 @@ class Hub:
 
     @cached_property
     def config(self) -> HubConfig:
-        from specflow.definitions.config import load_config
 
         return load_config(self.root)
 
     @cached_property
     def steps(self) -> StepRegistry:
-        from specflow.steps.registry import build_registry
 
         return build_registry(self.root, self.config.steps)
 
     def workflow(self, name: str | None = None) -> Workflow:
         """Load workflow ``name`` (default: the hub's default) with every check."""
-        from specflow.definitions.workflow import load_workflow_by_name
 
         cache: dict[str, Workflow] = self.__dict__.setdefault("_workflows", {})
         key = name or self.config.default_workflow

@@ -20,6 +20,7 @@ from typing import Any
 
 from specflow.engine.records import now_iso
 from specflow.errors import LockedError
+from specflow.localdir import ensure
 
 LOCK_DIR = Path(".specflow") / "locks"
 
@@ -83,8 +84,6 @@ class ChangeLock:
 
     def acquire(self) -> ChangeLock:
         from filelock import FileLock, Timeout
-
-        from specflow.localdir import ensure
 
         ensure(self.dir.parent.parent)
         self.dir.mkdir(parents=True, exist_ok=True)

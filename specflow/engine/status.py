@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from specflow.engine.lock import ChangeLock, pid_alive
+from specflow.engine.records import summarize_costs
+from specflow.openspec.tasks import parse_tasks
+
 if TYPE_CHECKING:
     from specflow.engine.change import Change
 
 
 def change_status(change: Change) -> dict[str, Any]:
     """Status of one change for tables and JSON (stdlib only: ``status`` must start fast)."""
-    from specflow.engine.lock import ChangeLock, pid_alive
-    from specflow.engine.records import summarize_costs
 
     record = change.record
     history = change.history()
@@ -20,8 +22,6 @@ def change_status(change: Change) -> dict[str, Any]:
     tasks = {"total": 0, "done": 0}
     tasks_path = change.dir / "tasks.md"
     if tasks_path.is_file():
-        from specflow.openspec.tasks import parse_tasks
-
         tl = parse_tasks(tasks_path.read_text(encoding="utf-8", errors="replace"))
         tasks = {"total": tl.total, "done": tl.done}
     last = history[-1] if history else None

@@ -8,6 +8,9 @@ import signal
 import subprocess
 from pathlib import Path
 
+from specflow.engine.approvals import current_approval
+from specflow.engine.records import read_state
+from specflow.openspec.tasks import parse_tasks
 from specflow.steps.registry import StepCollector, StepContext, StepResult
 
 STEPS = StepCollector()
@@ -54,7 +57,6 @@ def file_contains(ctx: StepContext, path: str, text: str) -> StepResult:
 
 @STEPS("all tasks are done")
 def all_tasks_done(ctx: StepContext) -> StepResult:
-    from specflow.openspec.tasks import parse_tasks
 
     path = ctx.change_dir / "tasks.md"
     if not path.is_file():
@@ -71,8 +73,6 @@ def all_tasks_done(ctx: StepContext) -> StepResult:
 
 @STEPS("the proposal is approved")
 def proposal_approved(ctx: StepContext) -> StepResult:
-    from specflow.engine.approvals import current_approval
-    from specflow.engine.records import read_state
 
     record = read_state(ctx.change_dir) or {"state": ctx.state}
     approval, reason = current_approval(record, ctx.change_dir)

@@ -16,6 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from specflow.openspec.archive import ARCHIVE_DATE_PREFIX_RE, archive_change
+from specflow.openspec.deltas import parse_delta_spec
+from specflow.openspec.discovery import change_ids, discover_spec_files
+from specflow.openspec.validate import ERROR, WARNING, validate_change, validate_items
 from specflow.steps.registry import StepCollector, StepContext, StepResult
 
 STEPS = StepCollector()
@@ -30,7 +34,6 @@ def _issue_lines(issues: list[tuple[str, str, str]], limit: int = _MAX_LISTED) -
 
 
 def _change_validation(ctx: StepContext, strict: bool) -> StepResult:
-    from specflow.openspec.validate import ERROR, WARNING, validate_change
 
     if not ctx.change_dir.is_dir():
         return StepResult.failed(f"change folder {ctx.change_dir} does not exist")
@@ -63,7 +66,6 @@ def change_passes_strict_validation(ctx: StepContext) -> StepResult:
 @STEPS("the specs pass strict validation")
 def specs_pass_strict_validation(ctx: StepContext) -> StepResult:
     """Every main spec under ``openspec/specs`` passes ``openspec validate --specs --strict``."""
-    from specflow.openspec.validate import validate_items
 
     results = validate_items(ctx.hub_root, changes=False, specs=True, strict=True)
     failed = [r for r in results if not r.valid]
@@ -81,8 +83,6 @@ def specs_pass_strict_validation(ctx: StepContext) -> StepResult:
 
 def touched_requirements(change_dir: Path) -> dict[tuple[str, str], str]:
     """``(capability, requirement) -> operation`` for every requirement the change's deltas name."""
-    from specflow.openspec.deltas import parse_delta_spec
-    from specflow.openspec.discovery import discover_spec_files
 
     touched: dict[tuple[str, str], str] = {}
     for spec in discover_spec_files(change_dir / "specs"):
@@ -104,7 +104,6 @@ def touched_requirements(change_dir: Path) -> dict[tuple[str, str], str]:
 
 def overlaps(root: Path, change_id: str) -> dict[str, list[tuple[str, str]]]:
     """Other open changes touching a requirement ``change_id`` touches: ``{other: [(cap, req)]}``."""
-    from specflow.openspec.discovery import change_ids
 
     changes_dir = root / "openspec" / "changes"
     mine = touched_requirements(changes_dir / change_id)
@@ -140,7 +139,6 @@ def no_overlapping_changes(ctx: StepContext) -> StepResult:
 @STEPS("the change is archived")
 def change_is_archived(ctx: StepContext) -> StepResult:
     """The change folder is gone from ``changes/`` and present under ``changes/archive/``."""
-    from specflow.openspec.archive import ARCHIVE_DATE_PREFIX_RE
 
     changes_dir = ctx.hub_root / "openspec" / "changes"
     if (changes_dir / ctx.change_id).is_dir():
@@ -161,7 +159,6 @@ def change_is_archived(ctx: StepContext) -> StepResult:
 
 def archive_action(ctx: StepContext) -> str:
     """Archive the change with ``--yes`` semantics; raise ``OpenSpecError`` on refusal."""
-    from specflow.openspec.archive import archive_change
 
     if not (ctx.hub_root / "openspec" / "changes" / ctx.change_id).is_dir():
         done = change_is_archived(ctx)

@@ -19,8 +19,10 @@ from __future__ import annotations
 import difflib
 import importlib
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -189,7 +191,6 @@ class StepRegistry:
 
     def evaluate(self, text: str, ctx: StepContext) -> StepOutcome:
         """Run the step ``text`` against ``ctx``; an exception inside a step is a failure."""
-        import time
 
         hit = self.find(text)
         if hit is None:
@@ -272,7 +273,6 @@ def _import_user_module(name: str, hub_root: Path) -> None:
 
 def build_registry(hub_root: Path | None = None, modules: Iterable[str] = ()) -> StepRegistry:
     """Every step for a hub: specflow's own, entry points, and the hub's configured modules."""
-    from importlib.metadata import entry_points
 
     registry = StepRegistry()
     for provider in _PROVIDERS:

@@ -15,6 +15,7 @@ Whatever is outside the gate is put back exactly as it was — only those paths;
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import shutil
@@ -34,6 +35,7 @@ from specflow.workspace.checkpoints import (
 )
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import Head, IndexEntry, TreeChange
+from specflow.workspace.journal import content_hash
 
 ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git"]
 GITLINK = "160000"  # a nested repository, as git records it
@@ -131,7 +133,6 @@ def audit(
         hashes = journaled().get(change.path)
         if not hashes:
             return False
-        from specflow.workspace.journal import content_hash
 
         return content_hash(ws.path / change.path) in hashes
 
@@ -473,7 +474,6 @@ _GIT_FILES = ("config", "config.worktree", "info/exclude", "info/attributes")
 
 def snapshot_git_files(workspaces: Sequence[Workspace]) -> dict[str, str | None]:
     """The bytes (base64) of every sensitive git file of ``workspaces``, keyed by absolute path."""
-    import base64
 
     paths: set[Path] = set()
     for ws in workspaces:
@@ -495,7 +495,6 @@ def snapshot_git_files(workspaces: Sequence[Workspace]) -> dict[str, str | None]
 
 
 def _read_b64(path: Path) -> str | None:
-    import base64
 
     try:
         return base64.b64encode(path.read_bytes()).decode("ascii")
@@ -505,7 +504,6 @@ def _read_b64(path: Path) -> str | None:
 
 def audit_git_files(before: dict[str, str | None], report: AuditReport) -> None:
     """Put back every sensitive git file changed since ``before`` (a snapshot); remove new hooks."""
-    import base64
 
     now = {path: _read_b64(Path(path)) for path in before}
     for hooks in {Path(path).parent for path in before if Path(path).parent.name == "hooks"}:

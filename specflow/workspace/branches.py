@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.errors import WorkspaceError
+from specflow.workspace import journal
 from specflow.workspace.checkpoints import Workspace
 from specflow.workspace.git import GitRepo
+from specflow.workspace.journal import hub_writes
 from specflow.workspace.worktrees import (
     RepoTarget,
     base_of,
@@ -150,7 +152,6 @@ def merge(owner: Workspaces) -> list[MergeResult]:
     refusal leaves nothing half-merged.  The caller holds the change's lock; the hub's write
     lock is held too, so another change's audit never sees a merge half done or unjournaled.
     """
-    from specflow.workspace.journal import hub_writes
 
     with hub_writes(owner.hub):
         return _merge(owner)
@@ -218,7 +219,6 @@ def _merge(owner: Workspaces) -> list[MergeResult]:
         done.append(plan)
         commit_sha = plan.repo.resolve(f"refs/heads/{plan.base}")
         # another change's running audit must not take this merge for its agent's doing
-        from specflow.workspace import journal
 
         journal.record(owner.hub, owner.change_id, {journal.ref_key(plan.repo.common_dir, plan.base): commit_sha})
         results.append(MergeResult(plan.target.name, plan.target.branch, plan.base, "merged", commit_sha, plan.files))

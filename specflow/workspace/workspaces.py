@@ -17,16 +17,20 @@ import os
 import shutil
 import socket
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from specflow.agents.base import EventCallback, ignore_event
 from specflow.definitions.config import HubConfig
+from specflow.engine.lock import ChangeLock, pid_alive
 from specflow.errors import GitError, WorkspaceError
+from specflow.workspace import journal
 from specflow.workspace.audit import AuditReport, Violation, audit, audit_git_files, snapshot_git_files
 from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace, WorkspaceKind
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import GitRepo, find_git_dirs
+from specflow.workspace.journal import hub_writes
 from specflow.workspace.worktrees import (
     Layout,
     RepoTarget,
@@ -202,7 +206,6 @@ class Workspaces:
 
     def audit(self, checkpoint: Checkpoint, policy: GatePolicy) -> AuditReport:
         """Diff every workspace against ``checkpoint``; put back whatever lies outside ``policy``."""
-        from specflow.workspace.journal import hub_writes
 
         try:
             # other changes' engines finish (and journal) their hub writes before we look
@@ -257,9 +260,6 @@ class Workspaces:
 
     def _engine_writes(self, checkpoint: Checkpoint) -> dict[str, set[str | None]]:
         """Hub writes other changes' engines journaled since ``checkpoint`` was taken."""
-        from datetime import datetime
-
-        from specflow.workspace import journal
 
         since = datetime.fromisoformat(checkpoint.time.replace("Z", "+00:00")).timestamp()
         return journal.foreign_writes(self.hub, self.change_id, since - 1.0)
@@ -298,7 +298,6 @@ class Workspaces:
 
     def _foreign_policies(self) -> list[GatePolicy]:
         """The gates of other changes whose agents are running now (their lock is held)."""
-        from specflow.engine.lock import ChangeLock, pid_alive
 
         policies: list[GatePolicy] = []
         root = self.layout.state_dir.parent
