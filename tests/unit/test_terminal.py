@@ -8,6 +8,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import select
 import shutil
 import struct
@@ -177,3 +178,46 @@ def test_diff_is_plain_and_unpaged_when_piped(tmp_path: Path) -> None:
     )
     assert "[pager" not in out.stdout and "\x1b[" not in out.stdout
     assert "+print('login')\n" in out.stdout
+
+
+# -- status at 80 columns; the live clock -----------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+LONG_IDS = ("api-email-verification-flow", "add-login-with-single-sign-on", "fix-typo")
+
+
+def test_status_fits_80_columns_without_cutting_change_ids(hub: HubFixture) -> None:
+    for cid in LONG_IDS:
+        subprocess.run([sys.executable, "-m", "specflow", "-C", str(hub.root), "new", cid], check=True)
+    code, out = run_in_terminal(hub.root, "status", columns=80)
+    assert code == 0, out
+    lines = [ANSI.sub("", line) for line in out.replace("\r", "").splitlines()]
+    assert max(len(line) for line in lines) <= 80, "\n".join(lines)
+    for cid in LONG_IDS:
+        assert any(line.startswith(f" {cid} ") for line in lines), "\n".join(lines)
+    assert "…" not in out
+    assert "(left out to fit the terminal: workflow, cost, tokens; " in "".join(lines)
+    # a wide terminal shows every column
+    code, out = run_in_terminal(hub.root, "status", columns=160)
+    assert code == 0 and "tokens" in out and "last activity (UTC)" in out and "left out" not in out
+
+
+SILENT_AGENT = """\
+import sys, time
+sys.stdin.read()
+print("Thinking quietly", file=sys.stderr, flush=True)
+time.sleep(2.5)
+print("notes: done")
+"""
+
+
+def test_the_live_clock_runs_while_the_agent_is_silent(hub: HubFixture) -> None:
+    hub.agent("scripted", SILENT_AGENT)
+    subprocess.run([sys.executable, "-m", "specflow", "-C", str(hub.root), "new", "add-login"], check=True)
+    code, out = run_in_terminal(hub.root, "advance", "add-login")
+    assert code == 0, out
+    silent = ANSI.sub("", out.split("Thinking quietly", 1)[1])
+    clock = {float(s) for s in re.findall(r"(\d+\.\d)s turn \d+ ·", silent)}
+    # 2.5 silent seconds on the live line: it was redrawn with a later time again and again
+    assert len(clock) >= 10, sorted(clock)
+    assert max(clock) - min(clock) >= 1.5, sorted(clock)
