@@ -179,7 +179,7 @@ def build_parser(command: str | None, *, full: bool = False) -> Parser:
             module = importlib.import_module(f"specflow.cli.commands.{cmd.module}")
             module.add_arguments(p)
             p.set_defaults(_module=module)
-        _add_global_options(p, on_command=True)
+            _add_global_options(p, on_command=True)
         parser.commands[name] = p
     return parser
 

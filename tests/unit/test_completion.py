@@ -7,6 +7,7 @@ work inside a key-bound widget, so they are replaced by functions that print wha
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -178,3 +179,21 @@ def test_an_unknown_shell_is_a_usage_error(cli: Any) -> None:
     code, out, err = cli("completion", "tcsh")
     assert (code, out) == (2, "")
     assert "argument shell: invalid choice: 'tcsh' (choose from 'bash', 'zsh', 'fish')" in err
+
+
+HEAVY = ("pydantic", "jinja2", "transitions", "ruamel", "rich", "starlette", "uvicorn", "dbos")
+
+
+@pytest.mark.parametrize("argv", [["completion", "bash"], ["__complete", "ids"], ["--help"]])
+def test_completion_runs_on_the_light_start_path(argv: list[str], hub_with_ids: HubFixture) -> None:
+    """A TAB press starts a process: it must not load the heavy libraries."""
+    probe = (
+        "import json, sys\n"
+        "from specflow.cli.main import main\n"
+        f"main({argv!r})\n"
+        "sys.stderr.write('MODULES ' + json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=hub_with_ids.root, capture_output=True, text=True)
+    loaded = set(json.loads(out.stderr.split("MODULES ", 1)[1]))
+    assert "specflow" in loaded
+    assert sorted(set(HEAVY) & loaded) == []
