@@ -184,9 +184,10 @@ def build_parser(command: str | None, *, full: bool = False) -> Parser:
     return parser
 
 
-def _find_command(argv: Sequence[str]) -> str | None:
+def _command_at(argv: Sequence[str]) -> int | None:
+    """Where the command is in ``argv``: the first word that is neither an option nor ``-C``'s value."""
     skip = False
-    for arg in argv:
+    for at, arg in enumerate(argv):
         if skip:
             skip = False
             continue
@@ -197,7 +198,7 @@ def _find_command(argv: Sequence[str]) -> str | None:
             return None
         if arg.startswith("-"):
             continue
-        return arg
+        return at
     return None
 
 
@@ -206,13 +207,12 @@ def _options(argv: Sequence[str]) -> list[str]:
     return list(argv[: argv.index("--")]) if "--" in argv else list(argv)
 
 
-def _json_after_command(argv: list[str], command: str) -> list[str]:
+def _json_after_command(argv: list[str], at: int) -> list[str]:
     """``specflow --json status`` means ``specflow status --json``."""
-    at = argv.index(command)
     before = argv[:at]
     if "--json" not in before:
         return argv
-    return [a for a in before if a != "--json"] + [command, "--json"] + argv[at + 1 :]
+    return [a for a in before if a != "--json"] + [argv[at], "--json"] + argv[at + 1 :]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -224,13 +224,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         color="--no-color" not in options and "NO_COLOR" not in os.environ,
         json_errors="--json" in options,
     )
-    command = _find_command(args_list)
-    if command == COMPLETE:
+    at = _command_at(args_list)
+    command = None if at is None else args_list[at]
+    if at is not None and command == COMPLETE:
         from specflow.cli.completion import complete
 
-        at = args_list.index("-C") if "-C" in args_list else -1
-        ctx.hub_arg = args_list[at + 1] if 0 <= at < len(args_list) - 1 else None
-        return complete(args_list[args_list.index(command) + 1 :], ctx)
+        hub_at = args_list.index("-C") if "-C" in args_list else -1
+        ctx.hub_arg = args_list[hub_at + 1] if 0 <= hub_at < len(args_list) - 1 else None
+        return complete(args_list[at + 1 :], ctx)
     if command is not None and command not in COMMANDS:
         import difflib
 
@@ -240,8 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fix = "run 'specflow --help' for the list"
         ctx.fail(message, fix, 2, text=f"specflow: {message}\nRun 'specflow --help' for the list.")
         return 2
-    if command is not None:
-        args_list = _json_after_command(args_list, command)
+    if at is not None:
+        args_list = _json_after_command(args_list, at)
     parser = build_parser(command)
     try:
         args = parser.parse_command_line(args_list)
