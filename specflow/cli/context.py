@@ -29,12 +29,14 @@ class CliContext:
         hub_arg: str | None = None,
         debug: bool = False,
         color: bool = True,
+        json_errors: bool = False,
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
     ) -> None:
         self.hub_arg = hub_arg
         self.debug = debug
         self.color = color
+        self.json_errors = json_errors
         self.stdout: IO[str] = stdout if stdout is not None else sys.stdout
         self.stderr: IO[str] = stderr if stderr is not None else sys.stderr
         self._console: Console | None = None
@@ -89,11 +91,24 @@ class CliContext:
 
     def error(self, exc: SpecflowError) -> None:
         """Print a user error: the message, then the fix."""
+        self.fail(exc.message, exc.fix, exc.exit_code)
+
+    def fail(self, message: str, fix: str | None, exit_code: int, *, text: str | None = None) -> None:
+        """Report an error: ``{"error", "fix", "exit_code"}`` on stdout under ``--json``, else on stderr.
+
+        ``text`` replaces the usual ``error: <message>`` / ``  fix: <fix>`` lines on stderr.
+        """
+        if self.json_errors:
+            self.json({"error": message, "fix": fix, "exit_code": exit_code})
+            return
+        if text is not None:
+            self.err(text)
+            return
         red = "\x1b[31m" if self.color and _isatty(self.stderr) else ""
         reset = "\x1b[0m" if red else ""
-        self.err(f"{red}error:{reset} {exc.message}")
-        if exc.fix:
-            self.err(f"  fix: {exc.fix}")
+        self.err(f"{red}error:{reset} {message}")
+        if fix:
+            self.err(f"  fix: {fix}")
 
 
 def _isatty(stream: IO[str]) -> bool:

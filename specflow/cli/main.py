@@ -2,8 +2,10 @@
 
 Each command lives in ``specflow/cli/commands/<name>.py`` and exposes ``add_arguments(parser)`` and
 ``run(args, ctx) -> int``.  Only the chosen command's module is imported, so ``--help`` and
-``--version`` start fast.  Exit codes: 0 success, 1 a user error or a failed guard, 2 usage,
-3 an internal error (traceback only with ``--debug``), 130 interrupted.
+``--version`` start fast.  Global options (``-C``, ``--debug``, ``--no-color``) are accepted before
+or after the command.  Exit codes: 0 success, 1 a user error or a failed guard, 2 usage, 3 an
+internal error (traceback only with ``--debug``), 130 interrupted.  With ``--json`` every error is a
+JSON document on stdout: ``{"error": ..., "fix": ..., "exit_code": N}``.
 """
 
 from __future__ import annotations
@@ -13,37 +15,106 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple, NoReturn
 
 from specflow.cli.context import CliContext
 
-# name -> (module, one-line help).  Order is the order of ``specflow --help``.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("init", "create openspec/ and a commented specflow.yaml in a hub"),
-    "new": ("new", "create a change in state 'draft'"),
-    "advance": ("advance", "run the change's next transition(s): prompt, agent, audit, checks"),
-    "approve": ("approve", "record a person's approval of the change"),
-    "trigger": ("trigger", "fire a workflow-defined trigger (e.g. reject)"),
-    "status": ("status", "state of every change, or of one"),
-    "list": ("list", "list changes (or specs) with tasks and state"),
-    "show": ("show", "show a change or spec"),
-    "history": ("history", "the recorded attempts of a change"),
-    "prompt": ("prompt", "render a phase's prompt without running it"),
-    "graph": ("graph", "a workflow as a Mermaid state diagram"),
-    "workflows": ("workflows", "list, show or validate workflows"),
-    "validate": ("validate", "validate changes and specs as OpenSpec does"),
-    "archive": ("archive", "merge a change's deltas into the specs and file it away"),
-    "adopt": ("adopt", "put existing OpenSpec changes under a workflow"),
-    "repos": ("repos", "add or remove the repos a change affects"),
-    "workspace": ("workspace", "print a change's workspace paths"),
-    "checkpoints": ("checkpoints", "list a change's checkpoints"),
-    "revert": ("revert", "restore a change's workspaces to a checkpoint"),
-    "diff": ("diff", "the change's work against its base, in every repo"),
-    "merge": ("merge", "merge the change's branches into their bases"),
-    "clean": ("clean", "remove the worktrees of an archived change"),
-    "guard": ("hook", "PreToolUse hook for Claude Code that refuses writes outside the gate"),
-    "demo": ("demo", "run a change through every phase on an example hub"),
+
+class Command(NamedTuple):
+    module: str
+    help: str
+    example: str
+
+
+# group -> name -> command.  Order is the order of ``specflow --help``.
+GROUPS: dict[str, dict[str, Command]] = {
+    "changes": {
+        "new": Command("new", "create a change in state 'draft'", 'specflow new add-login --goal "Sign in by email"'),
+        "advance": Command(
+            "advance", "run the change's next transition(s): prompt, agent, audit, checks", "specflow advance add-login"
+        ),
+        "approve": Command(
+            "approve", "record a person's approval of the change", "specflow approve add-login --by ana"
+        ),
+        "trigger": Command(
+            "trigger", "fire a workflow-defined trigger (e.g. reject)", "specflow trigger add-login reject"
+        ),
+        "repos": Command("repos", "add or remove the repos a change affects", "specflow repos add-login add api"),
+        "revert": Command(
+            "revert", "restore a change's workspaces to a checkpoint", "specflow revert add-login --to 2"
+        ),
+        "merge": Command("merge", "merge the change's branches into their bases", "specflow merge add-login"),
+        "clean": Command("clean", "remove the worktrees of an archived change", "specflow clean add-login"),
+    },
+    "review": {
+        "status": Command("status", "state of every change, or of one", "specflow status add-login"),
+        "history": Command("history", "the recorded attempts of a change", "specflow history add-login --verbose"),
+        "diff": Command("diff", "the change's work against its base, in every repo", "specflow diff add-login --stat"),
+        "prompt": Command("prompt", "render a phase's prompt without running it", "specflow prompt add-login"),
+        "workspace": Command(
+            "workspace", "print a change's workspace paths", "specflow workspace add-login --repo api"
+        ),
+        "checkpoints": Command("checkpoints", "list a change's checkpoints", "specflow checkpoints add-login"),
+        "graph": Command("graph", "a workflow as a Mermaid state diagram", "specflow graph --workflow openspec"),
+    },
+    "OpenSpec": {
+        "list": Command("list", "list changes (or specs) with tasks and state", "specflow list --specs"),
+        "show": Command("show", "show a change or spec", "specflow show add-login --json"),
+        "validate": Command(
+            "validate", "validate changes and specs as OpenSpec does", "specflow validate --all --strict"
+        ),
+        "archive": Command(
+            "archive", "merge a change's deltas into the specs and file it away", "specflow archive add-login -y"
+        ),
+        "adopt": Command("adopt", "put existing OpenSpec changes under a workflow", "specflow adopt --all"),
+    },
+    "setup": {
+        "init": Command("init", "create openspec/ and a commented specflow.yaml in a hub", "specflow init ."),
+        "workflows": Command("workflows", "list, show or validate workflows", "specflow workflows show openspec"),
+        "completion": Command(
+            "completion", "print a shell completion script (bash, zsh, fish)", 'eval "$(specflow completion bash)"'
+        ),
+        "guard": Command(
+            "hook",
+            "PreToolUse hook for Claude Code that refuses writes outside the gate",
+            "specflow guard --gate gate.json",
+        ),
+        "demo": Command("demo", "run a change through every phase on an example hub", "specflow demo --dir /tmp/demo"),
+    },
 }
+
+COMMANDS: dict[str, Command] = {name: cmd for group in GROUPS.values() for name, cmd in group.items()}
+
+# ``specflow __complete ids|items``: what the completion scripts call for change and spec ids
+COMPLETE = "__complete"
+
+
+class UsageError(Exception):
+    """argparse refused the command line (exit code 2)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are raised, so ``--json`` can report them as JSON."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self, message)
+
+    def parse_command_line(self, argv: Sequence[str]) -> argparse.Namespace:
+        """Parse ``argv``; arguments nobody knows are the command's usage error, not the main one's."""
+        args, extra = self.parse_known_args(argv)
+        if extra:
+            owner = self.commands.get(getattr(args, "command", None) or "", self)
+            raise UsageError(owner, f"unrecognized arguments: {' '.join(extra)}")
+        return args
 
 
 def _version() -> str:
@@ -52,77 +123,153 @@ def _version() -> str:
     return __version__
 
 
-def _base_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _overview() -> str:
+    lines = []
+    for group, commands in GROUPS.items():
+        lines.append(f"{group}:")
+        for name, cmd in commands.items():
+            lines.append(f"  {name:<12} {cmd.help}")
+            lines.append(f"  {'':<12}   $ {cmd.example}")
+        lines.append("")
+    lines.append("Global options go before or after the command. With --json, errors are JSON on stdout too.")
+    lines.append("Run 'specflow COMMAND --help' for a command's options.")
+    return "\n".join(lines)
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
+    """``-C``, ``--debug`` and ``--no-color``, on the main parser and again on every command.
+
+    On a command they default to ``SUPPRESS``, so an option given before the command is kept.
+    """
+    group = parser.add_argument_group("global options")
+    default: Any = argparse.SUPPRESS if on_command else None
+    flag_default: Any = argparse.SUPPRESS if on_command else False
+    group.add_argument(
+        "-C",
+        dest="hub",
+        metavar="HUB",
+        default=default,
+        help="the hub (default: the enclosing git repo with openspec/)",
+    )
+    group.add_argument("--debug", action="store_true", default=flag_default, help="show tracebacks of internal errors")
+    group.add_argument("--no-color", action="store_true", default=flag_default, help="plain output (also NO_COLOR=1)")
+
+
+def build_parser(command: str | None, *, full: bool = False) -> Parser:
+    """The parser; only ``command``'s options are added (all of them with ``full``, for completion)."""
+    parser = Parser(
         prog="specflow",
+        usage="specflow [-C HUB] [--debug] [--no-color] COMMAND [ARGS]",
         description="Run OpenSpec changes through enforced phases: explore, propose, apply, archive.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="commands:\n"
-        + "\n".join(f"  {name:<12} {help_}" for name, (_, help_) in COMMANDS.items())
-        + "\n\nRun 'specflow COMMAND --help' for a command's options.",
-    )
-    parser.add_argument(
-        "-C", dest="hub", metavar="HUB", help="the hub (default: the enclosing git repo with openspec/)"
+        epilog=_overview(),
     )
     parser.add_argument("--version", action="version", version=f"specflow {_version()}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    parser.add_argument("--no-color", action="store_true", help="plain output (also NO_COLOR=1)")
+    _add_global_options(parser, on_command=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help=argparse.SUPPRESS)
+    for name, cmd in COMMANDS.items():
+        p = sub.add_parser(
+            name,
+            prog=f"specflow {name}",
+            description=cmd.help,
+            epilog=f"example:\n  $ {cmd.example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if name == command or full:
+            module = importlib.import_module(f"specflow.cli.commands.{cmd.module}")
+            module.add_arguments(p)
+            p.set_defaults(_module=module)
+            _add_global_options(p, on_command=True)
+        parser.commands[name] = p
     return parser
 
 
-def _find_command(argv: Sequence[str]) -> str | None:
+def _command_at(argv: Sequence[str]) -> int | None:
+    """Where the command is in ``argv``: the first word that is neither an option nor ``-C``'s value."""
     skip = False
-    for arg in argv:
+    for at, arg in enumerate(argv):
         if skip:
             skip = False
             continue
         if arg == "-C":
             skip = True
             continue
+        if arg == "--":
+            return None
         if arg.startswith("-"):
             continue
-        return arg
+        return at
     return None
 
 
-def build_parser(command: str | None) -> argparse.ArgumentParser:
-    parser = _base_parser()
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, help_) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_, description=help_)
-        if name == command:
-            module = importlib.import_module(f"specflow.cli.commands.{module_name}")
-            module.add_arguments(p)
-            p.set_defaults(_module=module)
-    return parser
+def _options(argv: Sequence[str]) -> list[str]:
+    """The arguments before a ``--``, where options may be."""
+    return list(argv[: argv.index("--")]) if "--" in argv else list(argv)
+
+
+def _json_after_command(argv: list[str], at: int) -> list[str]:
+    """``specflow --json status`` means ``specflow status --json``."""
+    before = argv[:at]
+    if "--json" not in before:
+        return argv
+    return [a for a in before if a != "--json"] + [argv[at], "--json"] + argv[at + 1 :]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    command = _find_command(args_list)
+    options = _options(args_list)
+    ctx = CliContext(
+        debug="--debug" in options,
+        color="--no-color" not in options and "NO_COLOR" not in os.environ,
+        json_errors="--json" in options,
+    )
+    at = _command_at(args_list)
+    command = None if at is None else args_list[at]
+    if at is not None and command == COMPLETE:
+        from specflow.cli.completion import complete
+
+        hub_at = args_list.index("-C") if "-C" in args_list else -1
+        ctx.hub_arg = args_list[hub_at + 1] if 0 <= hub_at < len(args_list) - 1 else None
+        return complete(args_list[at + 1 :], ctx)
     if command is not None and command not in COMMANDS:
         import difflib
 
         close = difflib.get_close_matches(command, list(COMMANDS), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        sys.stderr.write(f"specflow: unknown command '{command}'{hint}\nRun 'specflow --help' for the list.\n")
+        message = f"unknown command '{command}'{hint}"
+        fix = "run 'specflow --help' for the list"
+        ctx.fail(message, fix, 2, text=f"specflow: {message}\nRun 'specflow --help' for the list.")
         return 2
+    if at is not None:
+        args_list = _json_after_command(args_list, at)
     parser = build_parser(command)
     try:
-        args = parser.parse_args(args_list)
-    except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
+        args = parser.parse_command_line(args_list)
+    except UsageError as exc:
+        return _usage_error(exc, ctx)
+    except SystemExit as exc:  # --help and --version exit 0
         return int(exc.code or 0)
     if args.command is None:
-        parser.print_help()
+        if ctx.json_errors:
+            ctx.fail("no command given", "run 'specflow --help' for the list", 2)
+        else:
+            parser.print_help()
         return 2
     _terminate_like_interrupt()
-    ctx = CliContext(
-        hub_arg=args.hub,
-        debug=args.debug,
-        color=not args.no_color and "NO_COLOR" not in os.environ,
-    )
+    ctx.hub_arg = args.hub
+    ctx.debug = args.debug
+    ctx.color = not args.no_color and "NO_COLOR" not in os.environ
     return run_command(args, ctx)
+
+
+def _usage_error(exc: UsageError, ctx: CliContext) -> int:
+    if ctx.json_errors:
+        ctx.fail(exc.message, f"run '{exc.parser.prog} --help' for its usage", 2)
+    else:
+        exc.parser.print_usage(ctx.stderr)
+        ctx.err(f"{exc.parser.prog}: error: {exc.message}")
+    return 2
 
 
 def _terminate_like_interrupt() -> None:
@@ -145,7 +292,7 @@ def run_command(args: Any, ctx: CliContext) -> int:
     try:
         return int(args._module.run(args, ctx) or 0)
     except KeyboardInterrupt:
-        ctx.err("interrupted")
+        ctx.fail("interrupted", None, 130)
         return 130
     except SpecflowError as exc:
         ctx.error(exc)
@@ -153,18 +300,22 @@ def run_command(args: Any, ctx: CliContext) -> int:
     except BrokenPipeError:
         return 0
     except Exception:
-        if ctx.debug:
-            import traceback
+        import traceback
 
+        last = traceback.format_exc().strip().splitlines()[-1]
+        fix = "this is a bug in specflow; run again with --debug for the traceback and report it"
+        if ctx.debug and not ctx.json_errors:
             traceback.print_exc()
-        else:
-            import traceback
-
-            last = traceback.format_exc().strip().splitlines()[-1]
-            ctx.err(
-                f"internal error: {last}\n"
-                "This is a bug in specflow. Run again with --debug for the traceback and report it."
-            )
+            return 3
+        if ctx.debug:
+            traceback.print_exc()
+        ctx.fail(
+            f"internal error: {last}",
+            fix,
+            3,
+            text=f"internal error: {last}\n"
+            "This is a bug in specflow. Run again with --debug for the traceback and report it.",
+        )
         return 3
 
 

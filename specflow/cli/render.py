@@ -14,26 +14,70 @@ if TYPE_CHECKING:
     from specflow.cli.context import CliContext
 
 
-def table(ctx: CliContext, headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
-    """A table: rich on a terminal, aligned plain columns otherwise."""
-    if ctx.fancy:
-        from rich.table import Table
-        from rich.text import Text
+def table(
+    ctx: CliContext,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    title: str | None = None,
+    *,
+    whole: Sequence[int] = (),
+    droppable: Sequence[int] = (),
+) -> list[str]:
+    """A table: rich on a terminal, aligned plain columns otherwise; returns the headers left out.
 
-        t = Table(title=title, show_edge=False, header_style="bold")
-        for h in headers:
-            t.add_column(h)
-        for r in rows:
-            # data is shown as written (a glob like 'src/[ab]*.py' is not markup); styled cells are Text
-            t.add_row(*[c if isinstance(c, Text) else Text(str(c)) for c in r])
-        ctx.console().print(t)
-        return
+    On a narrow terminal the columns wrap to fit, except those in ``whole`` (such as change ids),
+    which are never wrapped nor cut.  If the table cannot fit even so, the columns in
+    ``droppable`` are left out, first named first, until it does.
+    """
+    if ctx.fancy:
+        console = ctx.console()
+        shown = list(range(len(headers)))
+        t = _rich_table(headers, rows, title, whole, shown)
+        for column in droppable:
+            if _narrowest(headers, rows, whole, shown) <= console.width:
+                break
+            shown.remove(column)
+            t = _rich_table(headers, rows, title, whole, shown)
+        console.print(t)
+        return [headers[i] for i in range(len(headers)) if i not in shown]
     cells = [[str(h) for h in headers], *[[str(c) for c in r] for r in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     if title:
         ctx.out(title)
     for row in cells:
         ctx.out("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return []
+
+
+def _narrowest(headers: Sequence[str], rows: Sequence[Sequence[Any]], whole: Sequence[int], shown: list[int]) -> int:
+    """How narrow the table can be: whole columns at full width, the others at their longest word."""
+    width = 0
+    for i in shown:
+        texts = [str(headers[i]), *(str(r[i]) for r in rows)]
+        if i in whole:
+            width += max(len(t) for t in texts)
+        else:
+            width += max(len(word) for t in texts for word in t.split() or [""])
+    return width + 3 * len(shown) - 1  # a space either side of each column, a rule between them
+
+
+def _rich_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None, whole: Sequence[int], shown: list[int]
+) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=title, show_edge=False, header_style="bold")
+    for i in shown:
+        if i in whole:
+            widest = max([len(str(headers[i])), *(len(str(r[i])) for r in rows)])
+            t.add_column(headers[i], no_wrap=True, min_width=widest)
+        else:
+            t.add_column(headers[i], overflow="fold")
+    for r in rows:
+        # data is shown as written (a glob like 'src/[ab]*.py' is not markup); styled cells are Text
+        t.add_row(*[r[i] if isinstance(r[i], Text) else Text(str(r[i])) for i in shown])
+    return t
 
 
 def styled(ctx: CliContext, text: str, style: str) -> Any:
@@ -86,7 +130,8 @@ class LiveProgress:
 
     def __enter__(self) -> LiveProgress:
         if self.ctx.fancy and not self.quiet:
-            self._status = self.ctx.console().status(self._line(), spinner="dots")
+            # the line is read again at every refresh, so its clock runs while the agent is silent
+            self._status = self.ctx.console().status(_LiveLine(self), spinner="dots")
             self._status.start()
         return self
 
@@ -136,10 +181,20 @@ class LiveProgress:
             }.get(kind, "    ")
             line = escape(prefix + msg)
             self.ctx.console().print(f"[{style}]{line}[/{style}]" if style else line)
-            if self._status is not None:
-                self._status.update(self._line())
         else:
             self.ctx.out(f"[{self._elapsed().strip():>6}] {kind}: {msg}")
+
+
+class _LiveLine:
+    """The live progress line as rich renders it: built anew at each refresh of the spinner."""
+
+    def __init__(self, progress: LiveProgress) -> None:
+        self.progress = progress
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        return Text.from_markup(self.progress._line())
 
 
 def compact_text(text: str, width: int = 160) -> str:

@@ -34,6 +34,7 @@ from specflow.errors import (
     HubNotFoundError,
 )
 from specflow.ids import check_change_id
+from specflow.openspec.discovery import spec_ids
 from specflow.steps.registry import build_registry
 
 if TYPE_CHECKING:
@@ -124,13 +125,24 @@ class Hub:
         archived = self.archived_dir(change_id)
         if archived is not None:
             return Change(self, change_id, archived)
-        known = [c.id for c in self.changes()]
-        close = difflib.get_close_matches(change_id, known, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ChangeNotFoundError(
-            f"no change '{change_id}' in {self.changes_dir}{hint}",
+            f"no change '{change_id}' in {self.changes_dir}{self._did_you_mean(change_id)}",
             fix=f"create it with 'specflow new {change_id}', or list changes with 'specflow status'",
         )
+
+    def _did_you_mean(self, name: str) -> str:
+        """`` (did you mean ...?)`` over open and archived changes and the specs, for a mistyped id."""
+
+        archive = self.changes_dir / ARCHIVE_DIR
+        known = {c.id: "" for c in self.changes()}
+        if archive.is_dir():
+            for p in sorted(archive.iterdir()):
+                if p.is_dir():
+                    known.setdefault(re.sub(r"^\d{4}-\d{2}-\d{2}-", "", p.name), "the archived change ")
+        for spec in spec_ids(self.openspec_dir / "specs"):
+            known.setdefault(spec, "the spec ")
+        close = difflib.get_close_matches(name, list(known), n=1)
+        return f" (did you mean {known[close[0]]}'{close[0]}'?)" if close else ""
 
     def archived_dir(self, change_id: str) -> Path | None:
         """The archive folder of ``change_id`` (``archive/YYYY-MM-DD-<id>``), if archived."""

@@ -384,3 +384,63 @@ def test_token_counts_are_shortened_in_the_status_table() -> None:
     assert _fmt_tokens(st(input_tokens=120, output_tokens=30)) == "150"
     assert _fmt_tokens(st(input_tokens=12_000, cache_read_input_tokens=345)) == "12.3k"
     assert _fmt_tokens(st(input_tokens=2_500_000)) == "2.5M"
+
+
+# -- global options anywhere, JSON errors ----------------------------------------------------
+
+
+def test_global_options_go_before_or_after_the_command(hub: HubFixture, cli: Any) -> None:
+    cli("-C", hub.root, "new", "add-login")
+    before = cli("-C", hub.root, "--no-color", "status", "add-login")
+    after = cli("status", "add-login", "--no-color", "-C", hub.root)
+    assert before == after and before[0] == 0 and "add-login" in before[1]
+    # --json before the command is the command's --json
+    code, out, _ = cli("--json", "-C", hub.root, "status")
+    assert code == 0 and [c["id"] for c in json.loads(out)["changes"]] == ["add-login"]
+
+
+def test_usage_errors_name_the_command_and_are_json_with_json(hub: HubFixture, cli: Any) -> None:
+    code, out, err = cli("-C", hub.root, "status", "--bogus")
+    assert (code, out) == (2, "")
+    assert err.endswith("specflow status: error: unrecognized arguments: --bogus\n")
+    assert err.startswith("usage: specflow status ")
+    code, out, err = cli("-C", hub.root, "advance", "--json")
+    assert (code, err) == (2, "")
+    assert json.loads(out) == {
+        "error": "the following arguments are required: id",
+        "fix": "run 'specflow advance --help' for its usage",
+        "exit_code": 2,
+    }
+
+
+def test_an_internal_error_is_json_with_json(hub: HubFixture, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import specflow.cli.commands.status as cmd_status
+
+    def boom(args: Any, ctx: Any) -> int:
+        raise RuntimeError("boom in status")
+
+    monkeypatch.setattr(cmd_status, "run", boom)
+    code, out, err = cli("-C", hub.root, "status", "--json")
+    assert (code, err) == (3, "")
+    assert json.loads(out) == {
+        "error": "internal error: RuntimeError: boom in status",
+        "fix": "this is a bug in specflow; run again with --debug for the traceback and report it",
+        "exit_code": 3,
+    }
+
+
+def test_help_lists_each_command_once_in_its_group_with_an_example(cli: Any) -> None:
+    from specflow.cli.main import COMMANDS, GROUPS
+
+    code, out, _ = cli("--help")
+    assert code == 0
+    assert list(GROUPS) == ["changes", "review", "OpenSpec", "setup"]
+    for group in GROUPS:
+        assert f"\n{group}:\n" in out
+    for name, cmd in COMMANDS.items():
+        assert out.count(f"\n  {name} ") == 1, name
+        assert f"$ {cmd.example}\n" in out
+        assert cmd.example.startswith(("specflow ", 'eval "$(specflow '))
+    code, out, _ = cli("diff", "--help")
+    assert code == 0 and out.endswith("example:\n  $ specflow diff add-login --stat\n")
+    assert "global options:\n  -C HUB" in out

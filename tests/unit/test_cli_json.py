@@ -93,8 +93,12 @@ def test_prompt_json_has_the_phase_its_template_and_gate(hub: HubFixture, cli: A
         "prompt": "",
     }
     code, out, err = cli("-C", hub.root, "prompt", "add-login", "--state", "nope", "--json")
-    assert (code, out) == (1, "")
-    assert err == "error: unknown state 'nope'\n  fix: states: draft, think, write, done\n"
+    assert (code, err) == (1, "")  # with --json the error is JSON on stdout, with the exit code unchanged
+    assert json.loads(out) == {
+        "error": "unknown state 'nope'",
+        "fix": "states: draft, think, write, done",
+        "exit_code": 1,
+    }
 
 
 MINI_STATES = [
@@ -216,21 +220,21 @@ def test_diff_json_per_repo_with_files_and_patch(tmp_path: Path, cli: Any) -> No
     assert "rename from README.md\nrename to docs.md\n" in patch and "+def login(): ...\n" in patch
     assert run_json(cli, "-C", root, "diff", CHANGE, "--stat", "--json") == [{**data, "files": files}]
     code, out, err = cli("-C", root, "diff", CHANGE, "--repo", "web", "--json")
-    assert (code, out) == (1, "")
-    assert err.startswith("error: repo 'web' is not affected by change 'add-login' (affected: proj)\n")
+    assert (code, err) == (1, "")
+    assert json.loads(out)["error"] == "repo 'web' is not affected by change 'add-login' (affected: proj)"
 
 
 def test_clean_json_lists_each_worktree_removed_and_the_branch_kept(tmp_path: Path, cli: Any) -> None:
     root, ws = make_single_hub(tmp_path)
     wt = ws.ensure_worktrees()["proj"]
     code, out, err = cli("-C", root, "clean", CHANGE, "--json")
-    assert (code, out) == (1, "") and "is not archived (state propose)" in err
+    assert (code, err) == (1, "") and "is not archived (state propose)" in json.loads(out)["error"]
     archive = root / "openspec" / "changes" / "archive" / f"2025-01-01-{CHANGE}"
     archive.parent.mkdir(parents=True)
     (root / "openspec" / "changes" / CHANGE).rename(archive)
     (wt / "README.md").write_text("uncommitted\n")
     code, out, err = cli("-C", root, "clean", CHANGE, "--json")
-    assert (code, out) == (1, "") and "has 1 uncommitted change(s): README.md" in err
+    assert (code, err) == (1, "") and "has 1 uncommitted change(s): README.md" in json.loads(out)["error"]
     assert wt.is_dir()
     assert run_json(cli, "-C", root, "clean", CHANGE, "--force", "--json") == {
         "change": CHANGE,

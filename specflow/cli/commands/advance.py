@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specflow.cli.context import CliContext
+
+if TYPE_CHECKING:
+    from specflow.errors import GuardFailed
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,9 +45,14 @@ def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
         except (GuardFailed, PhaseFailed) as exc:
             failure = exc
             results = list(exc.results)
+    blocked = _blocked_dry_run(results) if args.dry_run else None
     if args.json:
-        ctx.json({"change": change.id, "state": change.state, "results": [r.to_dict() for r in results]})
-        return 1 if failure else 0
+        doc: dict[str, Any] = {"change": change.id, "state": change.state, "results": [r.to_dict() for r in results]}
+        problem = failure or blocked
+        if problem is not None:  # the results, and the error as every --json error reads
+            doc.update(error=problem.message, fix=problem.fix, exit_code=problem.exit_code)
+        ctx.json(doc)
+        return problem.exit_code if problem is not None else 0
     if args.dry_run:
         r = results[0]
         say(ctx, f"dry run: {r.from_state} -> {r.to_state} ({r.scenario})", "bold")
@@ -56,6 +64,9 @@ def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
             )
         ctx.out("")
         ctx.out(r.prompt or "(this phase runs no agent)")
+        if blocked is not None:
+            ctx.error(blocked)
+            return blocked.exit_code
         return 0
     for r in results:
         if r.outcome == "succeeded":
@@ -70,3 +81,17 @@ def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
         raise failure
     say(ctx, f"{change.id} is now in state {change.state}")
     return 0
+
+
+def _blocked_dry_run(results: list[Any]) -> GuardFailed | None:
+    """The refusal a real run would meet: a ``given`` step of the dry run did not hold."""
+    from specflow.errors import GuardFailed
+
+    r = results[0]
+    if all(o.ok for o in r.given):
+        return None
+    return GuardFailed(
+        f"{r.trigger} '{r.change_id}' from {r.from_state!r} to {r.to_state!r} would be blocked:"
+        f" {len(r.reasons)} given step(s) do not hold:\n" + "\n".join(f"  - {reason}" for reason in r.reasons),
+        fix="satisfy the steps above, then run the command without --dry-run",
+    )

@@ -63,7 +63,7 @@ def _fmt_cost(st: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.cli.render import STATE_STYLE, styled, table
+    from specflow.cli.render import STATE_STYLE, say, styled, table
 
     hub = ctx.open_hub()
     if args.id:
@@ -109,7 +109,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             ]
         )
     headers = ["change", "workflow", "state", "status", "phase", "tasks", "cost", "tokens", "last activity (UTC)"]
-    table(ctx, headers, rows)
+    # on a narrow terminal: the id whole; tokens, workflow, cost, time and phase give way, in that order
+    left_out = table(ctx, headers, rows, whole=[0], droppable=[7, 1, 6, 8, 4])
+    if left_out:
+        say(ctx, f"(left out to fit the terminal: {', '.join(left_out)}; 'status --json' has them)", "dim")
     return 0
 
 

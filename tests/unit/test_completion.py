@@ -1,0 +1,199 @@
+"""Shell completion: each script parses in its shell and completes commands, flags and change ids.
+
+The scripts run in the real shells.  bash's completing function is driven as bash drives it
+(``COMP_WORDS``/``COMP_CWORD``); fish answers ``complete -C``; zsh's ``compadd``/``_describe`` only
+work inside a key-bound widget, so they are replaced by functions that print what they are given.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import HubFixture
+
+BIN = Path(sys.executable).parent  # where the ``specflow`` console script is installed
+
+
+def script(shell: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "specflow", "completion", shell], capture_output=True, text=True, check=True
+    )
+    return out.stdout
+
+
+def shell_env() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+
+
+@pytest.fixture
+def hub_with_ids(hub: HubFixture) -> HubFixture:
+    """Open changes add-login and fix-typo, an archived one, and a spec 'auth'."""
+    for cid in ("add-login", "fix-typo"):
+        hub.write(f"openspec/changes/{cid}/proposal.md", "## Why\nx\n")
+    hub.write("openspec/changes/archive/2025-01-01-old-work/proposal.md", "## Why\nx\n")
+    hub.write("openspec/specs/auth/spec.md", "# auth\n")
+    return hub
+
+
+def bash_complete(path: Path, cwd: Path, *words: str) -> list[str]:
+    """What bash offers for the last of ``words`` (``specflow`` first), as a user's TAB would."""
+    driver = 'source "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _specflow; printf "%s\\n" "${COMPREPLY[@]}"'
+    out = subprocess.run(
+        ["bash", "-c", driver, str(path), *words], cwd=cwd, env=shell_env(), capture_output=True, text=True, check=True
+    )
+    assert out.stderr == ""
+    return [line for line in out.stdout.splitlines() if line]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_each_script_parses_in_its_shell(shell: str, tmp_path: Path) -> None:
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed")
+    path = tmp_path / f"specflow.{shell}"
+    path.write_text(script(shell), encoding="utf-8")
+    out = subprocess.run([shell, "-n", str(path)], capture_output=True, text=True)
+    assert (out.returncode, out.stderr) == (0, "")
+
+
+def test_bash_completes_commands_flags_choices_and_change_ids(hub_with_ids: HubFixture, tmp_path: Path) -> None:
+    path = tmp_path / "specflow.bash"
+    path.write_text(script("bash"), encoding="utf-8")
+    root = hub_with_ids.root
+    assert bash_complete(path, root, "specflow", "adv") == ["advance"]
+    assert bash_complete(path, root, "specflow", "c") == ["clean", "checkpoints", "completion"]
+    # open change ids from the hub around the current folder, or the one -C names
+    assert bash_complete(path, root, "specflow", "advance", "") == ["add-login", "fix-typo"]
+    assert bash_complete(path, tmp_path, "specflow", "-C", str(root), "status", "f") == ["fix-typo"]
+    assert bash_complete(path, tmp_path, "specflow", "status", "-C", str(root), "--json", "a") == ["add-login"]
+    # show and validate take a change or a spec
+    assert bash_complete(path, root, "specflow", "show", "") == ["add-login", "fix-typo", "auth"]
+    # a command's own flags and the global ones, after the command
+    assert bash_complete(path, root, "specflow", "status", "--") == [
+        "--help",
+        "--json",
+        "--all",
+        "--debug",
+        "--no-color",
+    ]
+    assert bash_complete(path, root, "specflow", "advance", "add-login", "--dr") == ["--dry-run"]
+    # the values of an option with choices, and of a positional with choices
+    assert bash_complete(path, root, "specflow", "list", "--sort", "") == ["recent", "name"]
+    assert bash_complete(path, root, "specflow", "repos", "add-login", "") == ["add", "remove", "list"]
+    assert bash_complete(path, root, "specflow", "completion", "") == ["bash", "zsh", "fish"]
+    # no id after the last positional; outside any hub, no ids and no error
+    assert bash_complete(path, root, "specflow", "status", "add-login", "") == []
+    assert bash_complete(path, tmp_path, "specflow", "advance", "") == []
+
+
+def test_zsh_completes_commands_and_change_ids(hub_with_ids: HubFixture, tmp_path: Path) -> None:
+    if shutil.which("zsh") is None:
+        pytest.skip("zsh is not installed")
+    path = tmp_path / "specflow.zsh"
+    path.write_text(script("zsh"), encoding="utf-8")
+    driver = (
+        'compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }; '
+        '_describe() { print -l -- "${(@P)${@[-1]}}"; }; '
+        '_directories() { print "(folders)"; }; _files() { print "(files)"; }; '
+        'source "$0"; words=("$@"); CURRENT=$#; _specflow'
+    )
+
+    def offers(*words: str) -> list[str]:
+        out = subprocess.run(
+            ["zsh", "-fc", driver, str(path), *words],
+            cwd=hub_with_ids.root,
+            env=shell_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert out.stderr == ""
+        return out.stdout.splitlines()
+
+    assert "advance:run the change's next transition(s): prompt, agent, audit, checks" in offers("specflow", "")
+    assert offers("specflow", "advance", "") == ["add-login", "fix-typo"]
+    assert offers("specflow", "show", "--json", "") == ["add-login", "fix-typo", "auth"]
+    assert offers("specflow", "list", "--sort", "") == ["recent", "name"]
+    assert offers("specflow", "-C", "") == ["(folders)"]
+    assert "--no-color" in offers("specflow", "status", "--")
+
+
+def test_fish_completes_commands_and_change_ids(hub_with_ids: HubFixture, tmp_path: Path) -> None:
+    if shutil.which("fish") is None:
+        pytest.skip("fish is not installed")
+    path = tmp_path / "specflow.fish"
+    path.write_text(script("fish"), encoding="utf-8")
+
+    def offers(line: str) -> list[str]:
+        out = subprocess.run(
+            ["fish", "--no-config", "-c", f"source {path}; complete -C {line!r}"],
+            cwd=hub_with_ids.root,
+            env=shell_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert out.stderr == ""
+        return [row.split("\t")[0] for row in out.stdout.splitlines()]
+
+    assert offers("specflow adv") == ["advance"]
+    assert offers("specflow advance ") == ["add-login", "fix-typo"]
+    assert offers(f"specflow -C {hub_with_ids.root} show ") == ["add-login", "auth", "fix-typo"]
+    assert offers("specflow list --sort ") == ["name", "recent"]
+    assert offers("specflow status --no-") == ["--no-color"]
+
+
+def test_the_scripts_follow_the_parser(cli: Any) -> None:
+    """Every command and every flag of every command is in each script: they are generated from it."""
+    from specflow.cli.completion import read_parser
+    from specflow.cli.main import COMMANDS, build_parser
+
+    global_options, commands = read_parser(build_parser(None, full=True))
+    assert [c.name for c in commands] == list(COMMANDS)
+    assert [f for o in global_options for f in o.flags] == ["-h", "--help", "--version", "-C", "--debug", "--no-color"]
+    for shell in ("bash", "zsh", "fish"):
+        code, text, _ = cli("completion", shell)
+        assert code == 0
+        for c in commands:
+            assert c.name in text
+            for o in c.options:
+                long_flags = [f for f in o.flags if f.startswith("--")]
+                for f in long_flags:
+                    assert (f"-l {f[2:]}" if shell == "fish" else f) in text, (shell, c.name, f)
+
+
+def test_complete_lists_open_change_ids_and_specs(hub_with_ids: HubFixture, cli: Any, tmp_path: Path) -> None:
+    assert cli("-C", hub_with_ids.root, "__complete", "ids") == (0, "add-login\nfix-typo\n", "")
+    assert cli("-C", hub_with_ids.root, "__complete", "items") == (0, "add-login\nfix-typo\nauth\n", "")
+    assert cli("-C", tmp_path / "nowhere", "__complete", "ids") == (0, "", "")
+
+
+def test_an_unknown_shell_is_a_usage_error(cli: Any) -> None:
+    code, out, err = cli("completion", "tcsh")
+    assert (code, out) == (2, "")
+    assert "argument shell: invalid choice: 'tcsh' (choose from 'bash', 'zsh', 'fish')" in err
+
+
+HEAVY = ("pydantic", "jinja2", "transitions", "ruamel", "rich", "starlette", "uvicorn", "dbos")
+
+
+@pytest.mark.parametrize("argv", [["completion", "bash"], ["__complete", "ids"], ["--help"]])
+def test_completion_runs_on_the_light_start_path(argv: list[str], hub_with_ids: HubFixture) -> None:
+    """A TAB press starts a process: it must not load the heavy libraries."""
+    probe = (
+        "import json, sys\n"
+        "from specflow.cli.main import main\n"
+        f"main({argv!r})\n"
+        "sys.stderr.write('MODULES ' + json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=hub_with_ids.root, capture_output=True, text=True)
+    loaded = set(json.loads(out.stderr.split("MODULES ", 1)[1]))
+    assert "specflow" in loaded
+    assert sorted(set(HEAVY) & loaded) == []
