@@ -53,9 +53,58 @@ def _too_deep(mark: Any, through_aliases: bool = False) -> _LimitExceeded:
     )
 
 
+@dataclass
+class _Budget:
+    """What one document has used of the bounds, kept as it is composed (ruamel-free)."""
+
+    aliases: int = 0
+    open: int = 0
+    measured: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """``id(node)`` -> (values, depth) of each complete node, with its aliases expanded."""
+
+    def enter(self, mark: Any) -> None:
+        self.open += 1
+        if self.open > MAX_DEPTH:
+            raise _too_deep(mark)
+
+    def alias(self, mark: Any) -> None:
+        self.aliases += 1
+        if self.aliases > MAX_ALIASES:
+            raise _LimitExceeded(
+                f"more than {MAX_ALIASES} aliases (*name) in one document (the limit is {MAX_ALIASES})",
+                mark,
+                "write the repeated values out, or share fewer of them through anchors (&name)",
+            )
+
+    def aliased(self, node: Any, anchor: str, mark: Any) -> None:
+        if id(node) not in self.measured:
+            raise _LimitExceeded(
+                f"the alias *{anchor} refers to a collection that contains it",
+                mark,
+                "an alias may only repeat a value whose anchor (&name) is complete before it",
+            )
+
+    def close(self, node: Any, children: list[Any]) -> None:
+        """Measure a complete node from its children's measures (an alias child counts in full)."""
+        self.open -= 1
+        sizes = [self.measured[id(c)] for c in children]
+        values = 1 + sum(s[0] for s in sizes)
+        depth = 1 + max((s[1] for s in sizes), default=0)
+        if depth > MAX_DEPTH:
+            raise _too_deep(node.start_mark, through_aliases=True)
+        if values > MAX_NODES:
+            raise _LimitExceeded(
+                f"the document expands to more than {MAX_NODES} values once its aliases (*name)"
+                f" are expanded (the limit is {MAX_NODES})",
+                node.start_mark,
+                "write the values out instead of repeating anchors (&name) inside anchors",
+            )
+        self.measured[id(node)] = (values, depth)
+
+
 @functools.cache
 def _bounded_parts() -> tuple[type[RoundTripScanner], type[Composer]]:
-    """A scanner and a composer that enforce the bounds (built once ruamel is imported)."""
+    """ruamel's scanner and composer, keeping to the bounds (built once ruamel is imported)."""
     from ruamel.yaml.composer import Composer
     from ruamel.yaml.events import AliasEvent, ScalarEvent
     from ruamel.yaml.nodes import MappingNode
@@ -71,61 +120,24 @@ def _bounded_parts() -> tuple[type[RoundTripScanner], type[Composer]]:
     class BoundedComposer(Composer):
         def __init__(self, loader: Any = None) -> None:
             super().__init__(loader)
-            self.aliases = 0
-            self.open = 0
-            self.measured: dict[int, tuple[int, int]] = {}  # id(node) -> (values, depth), expanded
+            self.budget = _Budget()
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             event = self.parser.peek_event()
             if isinstance(event, AliasEvent):
-                return self._alias(event, parent, index)
+                self.budget.alias(event.start_mark)
+                node = super().compose_node(parent, index)
+                self.budget.aliased(node, event.anchor, event.start_mark)
+                return node
             if isinstance(event, ScalarEvent):
                 node = super().compose_node(parent, index)
-                self.measured[id(node)] = (1, 0)
+                self.budget.measured[id(node)] = (1, 0)
                 return node
-            self.open += 1
-            if self.open > MAX_DEPTH:
-                raise _too_deep(event.start_mark)
+            self.budget.enter(event.start_mark)
             node = super().compose_node(parent, index)
-            self.open -= 1
-            self._measure(node)
+            is_map = isinstance(node, MappingNode)
+            self.budget.close(node, [part for pair in node.value for part in pair] if is_map else node.value)
             return node
-
-        def _alias(self, event: Any, parent: Any, index: Any) -> Any:
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                raise _LimitExceeded(
-                    f"more than {MAX_ALIASES} aliases (*name) in one document (the limit is {MAX_ALIASES})",
-                    event.start_mark,
-                    "write the repeated values out, or share fewer of them through anchors (&name)",
-                )
-            node = super().compose_node(parent, index)
-            if id(node) not in self.measured:
-                raise _LimitExceeded(
-                    f"the alias *{event.anchor} refers to a collection that contains it",
-                    event.start_mark,
-                    "an alias may only repeat a value whose anchor (&name) is complete before it",
-                )
-            return node
-
-        def _measure(self, node: Any) -> None:
-            if isinstance(node, MappingNode):
-                children = [part for pair in node.value for part in pair]
-            else:
-                children = list(node.value)
-            sizes = [self.measured[id(c)] for c in children]
-            values = 1 + sum(s[0] for s in sizes)
-            depth = 1 + max((s[1] for s in sizes), default=0)
-            if depth > MAX_DEPTH:
-                raise _too_deep(node.start_mark, through_aliases=True)
-            if values > MAX_NODES:
-                raise _LimitExceeded(
-                    f"the document expands to more than {MAX_NODES} values once its aliases (*name)"
-                    f" are expanded (the limit is {MAX_NODES})",
-                    node.start_mark,
-                    "write the values out instead of repeating anchors (&name) inside anchors",
-                )
-            self.measured[id(node)] = (values, depth)
 
     return BoundedScanner, BoundedComposer
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from specflow.cli.context import CliContext
 
 if TYPE_CHECKING:
-    from specflow.definitions.workflow import Workflow
+    from specflow.definitions.workflow_types import Workflow
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.definitions.workflow import mermaid
+    from specflow.definitions.mermaid import mermaid
 
     hub = ctx.open_hub()
     change_id: str | None = None
