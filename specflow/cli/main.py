@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prompt": ("prompt", "render a phase's prompt without running it"),
     "graph": ("graph", "a workflow as a Mermaid state diagram"),
     "workflows": ("workflows", "list, show or validate workflows"),
+    "doctor": ("doctor", "check the hub's setup and this machine: repos, branches, agents, tools, sandbox"),
     "validate": ("validate", "validate changes and specs as OpenSpec does"),
     "archive": ("archive", "merge a change's deltas into the specs and file it away"),
     "adopt": ("adopt", "put existing OpenSpec changes under a workflow"),
