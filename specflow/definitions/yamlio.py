@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -265,8 +266,6 @@ def load_yaml(path: Path) -> YamlDoc:
 
 def dump_yaml(data: Any) -> str:
     """Render plain data as block-style YAML (used for generated files)."""
-    import io
-
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="safe", pure=True)

@@ -22,8 +22,8 @@ from typing import Any, Literal
 from specflow.agents import adapter_names
 from specflow.agents.claude.adapter import find_binary
 from specflow.definitions.config import AgentConfig, HubConfig, RepoConfig, load_config
-from specflow.definitions.workflow import StateDef, load_workflow_by_name
-from specflow.errors import SpecflowError
+from specflow.definitions.workflow import StateDef, Workflow, load_workflow_by_name
+from specflow.errors import SetupError, SpecflowError
 from specflow.workspace.git import GitRepo, find_git_dirs, git_version
 from specflow.workspace.worktrees import DEFAULT_LINKS
 
@@ -69,11 +69,12 @@ def check_hub(hub_root: Path) -> list[Check]:
     config, config_check = _load_config(hub_root)
     checks.append(config_check)
     if config is not None:
-        checks.append(_check_workflow(hub_root, config))
+        workflow, workflow_check = _load_workflow(hub_root, config)
+        checks.append(workflow_check)
         checks += _check_shared(hub_root, config)
         for name in config.repos:
             checks += check_repo(hub_root, config, name)
-        for name in _agents_in_use(hub_root, config):
+        for name in _agents_in_use(config, workflow):
             checks.append(check_agent(hub_root, config, name))
     checks.append(check_openspec(hub_root))
     checks += check_sandbox_layers()
@@ -96,6 +97,18 @@ def check_phase(
     return checks
 
 
+def require_ready(checks: Sequence[Check]) -> None:
+    """Raise ``SetupError`` naming every failed check and its fix; nothing when none failed."""
+    failed = [c for c in checks if c.failed]
+    if len(failed) == 1:
+        raise SetupError(f"{failed[0].name}: {failed[0].detail}", fix=failed[0].fix)
+    if failed:
+        raise SetupError(
+            f"{len(failed)} setup problems:\n" + "\n".join(f"  - {c.name}: {c.detail}" for c in failed),
+            fix="; ".join(f"{c.name}: {c.fix}" for c in failed),
+        )
+
+
 def _load_config(hub_root: Path) -> tuple[HubConfig | None, Check]:
     try:
         config = load_config(hub_root)
@@ -107,13 +120,13 @@ def _load_config(hub_root: Path) -> tuple[HubConfig | None, Check]:
     return config, _ok("config", f"specflow.yaml is valid ({found})")
 
 
-def _check_workflow(hub_root: Path, config: HubConfig) -> Check:
+def _load_workflow(hub_root: Path, config: HubConfig) -> tuple[Workflow | None, Check]:
     name = f"workflow {config.default_workflow}"
     try:
         wf = load_workflow_by_name(config.default_workflow, hub_root)
     except SpecflowError as exc:
-        return _fail(name, exc.message, exc.fix or "correct the workflow file")
-    return _ok(name, f"{wf.source} is valid ({len(wf.states)} states)")
+        return None, _fail(name, exc.message, exc.fix or "correct the workflow file")
+    return wf, _ok(name, f"{wf.source} is valid ({len(wf.states)} states)")
 
 
 def _check_shared(hub_root: Path, config: HubConfig) -> list[Check]:
@@ -129,15 +142,11 @@ def _check_shared(hub_root: Path, config: HubConfig) -> list[Check]:
     ]
 
 
-def _agents_in_use(hub_root: Path, config: HubConfig) -> list[str]:
+def _agents_in_use(config: HubConfig, workflow: Workflow | None) -> list[str]:
     """The default agent, every configured one, and those the default workflow's phases name."""
     names = [config.default_agent, *config.agents]
-    try:
-        wf = load_workflow_by_name(config.default_workflow, hub_root)
-    except SpecflowError:
-        wf = None  # reported by the workflow check
-    if wf is not None:
-        names += [st.agent for st in wf.states.values() if st.agent]
+    if workflow is not None:
+        names += [st.agent for st in workflow.states.values() if st.agent]
     return list(dict.fromkeys(names))
 
 

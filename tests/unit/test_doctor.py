@@ -14,7 +14,15 @@ import pytest
 
 from specflow.definitions.config import load_config
 from specflow.definitions.workflow import StateDef, WorkspaceSpec
-from specflow.engine.doctor import Check, check_hub, check_phase, check_sandbox_layers, landlock_abi
+from specflow.engine.doctor import (
+    Check,
+    check_hub,
+    check_phase,
+    check_sandbox_layers,
+    landlock_abi,
+    require_ready,
+)
+from specflow.errors import SetupError
 from tests.conftest import HubFixture, commit_all, git, init_repo
 
 CLI = Callable[..., tuple[int, str, str]]
@@ -54,6 +62,22 @@ def test_a_phase_is_checked_only_for_what_it_uses(hub: HubFixture) -> None:
     think = check_phase(hub.root, config, THINK, ["api"])
     assert [c.name for c in think] == ["agent scripted"]  # read-only: the repos do not matter
     assert check_phase(hub.root, config, DRAFT, ["api"]) == []
+
+
+def test_a_phase_that_is_not_ready_is_one_setup_error_with_every_fix(hub: HubFixture) -> None:
+    add_repo(hub, "api", "    base: release\n")
+    config = load_config(hub.root)
+    with pytest.raises(SetupError) as info:
+        require_ready(check_phase(hub.root, config, APPLY, ["api"], agent="nobody-knows"))
+    assert info.value.message.splitlines() == [
+        "2 setup problems:",
+        f"  - repo api: base branch: branch 'release' does not exist in {hub.root.parent / 'api'}",
+        "  - agent nobody-knows: unknown adapter 'nobody-knows' (known: command, claude-code)",
+    ]
+    assert info.value.fix is not None and info.value.fix.startswith("repo api: base branch: create it (git -C")
+    with pytest.raises(SetupError, match=r"^agent nobody-knows: unknown adapter"):
+        require_ready(check_phase(hub.root, config, THINK, ["api"], agent="nobody-knows"))
+    require_ready(check_phase(hub.root, config, DRAFT, ["api"]))  # nothing to check, nothing raised
 
 
 def test_a_phase_agent_is_its_own_before_the_hub_default(hub: HubFixture) -> None:
