@@ -30,7 +30,7 @@ from specflow.workspace.worktrees import DEFAULT_LINKS
 Status = Literal["ok", "fail", "info"]
 """``fail`` breaks a run (doctor exits 1); ``info`` is something optional this machine lacks."""
 
-LANDLOCK_CREATE_RULESET = 444  # the same number on every architecture since Linux 5.13
+LANDLOCK_CREATE_RULESET = 444  # x86_64, arm64 and every architecture on the shared system call table
 LANDLOCK_CREATE_RULESET_VERSION = 1
 PROBE_TIMEOUT_S = 20.0
 

@@ -51,9 +51,8 @@ def _graph(wf: Workflow, change_id: str | None, current: str | None, text: str) 
             for name, st in wf.states.items()
         ],
         "transitions": [
-            {"from": src, "to": sc.to, "when": sc.when, "scenario": sc.scenario}
-            for sc in wf.scenarios
-            for src in wf.sources_of(sc)
+            {"from": t.source, "to": t.target, "when": t.trigger, "scenario": wf.scenarios[t.scenario].scenario}
+            for t in wf.transitions()
         ],
         "mermaid": text,
     }
