@@ -128,6 +128,10 @@ class AgentError(SpecflowError):
     """An agent is unknown, misconfigured, or could not be started."""
 
 
+class SetupError(SpecflowError):
+    """The hub or this machine is not ready for a phase: a repo, branch, link or agent program is missing."""
+
+
 class GitError(SpecflowError):
     """A git operation failed or would lose work."""
 
@@ -158,6 +162,7 @@ __all__ = [
     "LockedError",
     "OpenSpecError",
     "PhaseFailed",
+    "SetupError",
     "SpecflowError",
     "StateError",
     "StepError",

@@ -70,6 +70,11 @@ GROUPS: dict[str, dict[str, Command]] = {
     },
     "setup": {
         "init": Command("init", "create openspec/ and a commented specflow.yaml in a hub", "specflow init ."),
+        "doctor": Command(
+            "doctor",
+            "check the hub's setup and this machine: repos, branches, agents, tools, sandbox",
+            "specflow doctor",
+        ),
         "workflows": Command("workflows", "list, show or validate workflows", "specflow workflows show openspec"),
         "completion": Command(
             "completion", "print a shell completion script (bash, zsh, fish)", 'eval "$(specflow completion bash)"'

@@ -1,1 +1,8 @@
-"""definitions"""
+"""Definitions: what a hub says in YAML, read in layers.
+
+``yamlio`` parses (safe, bounded, with lines); ``*_model`` are the pydantic schemas, applied by
+``model_check``; ``invariants`` checks a workflow's graph over the pure helpers of ``graph``;
+``workflow`` finds and loads workflows into the dataclasses of ``workflow_types``; ``config``
+loads ``specflow.yaml``; ``cache`` remembers what passed; ``mermaid`` draws a workflow;
+``scaffold`` writes a new hub's files.
+"""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from specflow._version import __version__
+from specflow.localdir import ensure
 
 CACHE_DIR = Path(".specflow") / "cache"
 
@@ -62,8 +63,6 @@ def store(
     hub_root: Path, kind: str, source: Path, key: str, data: dict[str, Any], depends: Iterable[Path] = ()
 ) -> None:
     """Remember ``data`` as the validated form of ``source`` (best effort: a read-only hub is fine)."""
-    from specflow.localdir import ensure
-
     path = _path(hub_root, kind, source)
     entry = {"key": key, "depends": [file_stamp(p) for p in depends], "data": data}
     try:

@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from specflow.errors import ConfigError
+from specflow.definitions import cache as defcache
+from specflow.definitions.yamlio import load_yaml
+from specflow.errors import ConfigError, DefinitionError
 
 CONFIG_FILE = "specflow.yaml"
 
@@ -85,8 +87,6 @@ def load_config(hub_root: Path, *, cache: bool = True) -> HubConfig:
     ``cache=False`` reads and validates it without touching the hub's cache (a folder that is
     not a hub of the user's, such as the example shipped inside the package).
     """
-    from specflow.definitions import cache as defcache
-
     path = hub_root / CONFIG_FILE
     try:
         raw = path.read_bytes()
@@ -105,9 +105,7 @@ def load_config(hub_root: Path, *, cache: bool = True) -> HubConfig:
 
 def _validate(path: Path) -> HubConfig:
     from specflow.definitions.config_model import HubSchema
-    from specflow.definitions.model_check import validate_doc
-    from specflow.definitions.yamlio import load_yaml
-    from specflow.errors import DefinitionError
+    from specflow.definitions.model_check import validate_doc  # the door of pydantic
 
     try:
         doc = load_yaml(path)

@@ -6,6 +6,7 @@ validated data, so commands that find a cached configuration never import pydant
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -61,8 +62,6 @@ class HubSchema(_Model):
     @field_validator("repos")
     @classmethod
     def _repo_names(cls, v: dict[str, RepoSchema]) -> dict[str, RepoSchema]:
-        import re
-
         for name in v:
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or name == "hub":
                 raise ValueError(f"repo name {name!r} must be letters, digits, '.', '_' or '-' and not 'hub'")

@@ -7,6 +7,8 @@ and, for an unknown key, the closest allowed one.
 from __future__ import annotations
 
 import difflib
+import types
+import typing
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -19,9 +21,6 @@ M = TypeVar("M", bound=BaseModel)
 
 def _candidates(ann: Any) -> list[Any]:
     """The concrete types behind ``Annotated``, ``Optional`` and unions."""
-    import types
-    import typing
-
     origin = typing.get_origin(ann)
     if origin is typing.Annotated:
         return _candidates(typing.get_args(ann)[0])
@@ -31,8 +30,6 @@ def _candidates(ann: Any) -> list[Any]:
 
 
 def _step_into(ann: Any, part: str | int) -> Any:
-    import typing
-
     for cand in _candidates(ann):
         origin = typing.get_origin(cand)
         if isinstance(cand, type) and issubclass(cand, BaseModel) and isinstance(part, str):

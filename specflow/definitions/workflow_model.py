@@ -6,6 +6,7 @@ in the validation cache is rebuilt without importing pydantic at all.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -75,8 +76,6 @@ class ScenarioSchema(_Model):
 
     @model_validator(mode="after")
     def _trigger_name(self) -> ScenarioSchema:
-        import re
-
         if not re.fullmatch(r"[a-z][a-z0-9_-]*", self.when):
             raise ValueError(f"trigger {self.when!r} must be a lowercase word (letters, digits, '-' or '_')")
         return self

@@ -3,18 +3,144 @@
 This is the only module that imports ruamel.yaml.  Documents are parsed as YAML 1.2 (so ``on``,
 ``off``, ``yes`` and ``no`` stay strings), tags are refused (no Python objects are ever built),
 and the result is plain data plus a map from key path to line number.
+
+Parsing is bounded, because a few lines of YAML can otherwise cost minutes and gigabytes (an
+"alias bomb") or overflow the stack (deep nesting): nesting depth is checked while the text is
+scanned and composed, aliases are counted, and the size of the document once every alias is
+expanded is measured before anything is expanded.  Each refusal names the file and line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specflow.errors import DefinitionError
 
+if TYPE_CHECKING:
+    from ruamel.yaml.composer import Composer
+    from ruamel.yaml.scanner import RoundTripScanner
+
 KeyPath = tuple[str | int, ...]
+
+MAX_DEPTH = 64
+"""Collections nested in one another, counted through aliases; specflow's own files use fewer than ten."""
+MAX_ALIASES = 100
+"""Alias uses (``*name``) in one document."""
+MAX_NODES = 100_000
+"""Values in one document once every alias is expanded."""
+
+
+class _LimitExceeded(Exception):
+    """A bound of the parser was hit; ``parse_yaml`` turns it into a ``DefinitionError``."""
+
+    def __init__(self, message: str, mark: Any, fix: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = mark.line + 1 if mark is not None else None
+        self.fix = fix
+
+
+def _too_deep(mark: Any, through_aliases: bool = False) -> _LimitExceeded:
+    counted = " once its aliases (*name) are expanded" if through_aliases else ""
+    return _LimitExceeded(
+        f"nesting deeper than {MAX_DEPTH} levels{counted} (the limit is {MAX_DEPTH})",
+        mark,
+        "flatten the structure: specflow's files need only a few levels of nesting",
+    )
+
+
+@dataclass
+class _Budget:
+    """What one document has used of the bounds, kept as it is composed (ruamel-free)."""
+
+    aliases: int = 0
+    open: int = 0
+    measured: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """``id(node)`` -> (values, depth) of each complete node, with its aliases expanded."""
+
+    def enter(self, mark: Any) -> None:
+        self.open += 1
+        if self.open > MAX_DEPTH:
+            raise _too_deep(mark)
+
+    def alias(self, mark: Any) -> None:
+        self.aliases += 1
+        if self.aliases > MAX_ALIASES:
+            raise _LimitExceeded(
+                f"more than {MAX_ALIASES} aliases (*name) in one document (the limit is {MAX_ALIASES})",
+                mark,
+                "write the repeated values out, or share fewer of them through anchors (&name)",
+            )
+
+    def aliased(self, node: Any, anchor: str, mark: Any) -> None:
+        if id(node) not in self.measured:
+            raise _LimitExceeded(
+                f"the alias *{anchor} refers to a collection that contains it",
+                mark,
+                "an alias may only repeat a value whose anchor (&name) is complete before it",
+            )
+
+    def close(self, node: Any, children: list[Any]) -> None:
+        """Measure a complete node from its children's measures (an alias child counts in full)."""
+        self.open -= 1
+        sizes = [self.measured[id(c)] for c in children]
+        values = 1 + sum(s[0] for s in sizes)
+        depth = 1 + max((s[1] for s in sizes), default=0)
+        if depth > MAX_DEPTH:
+            raise _too_deep(node.start_mark, through_aliases=True)
+        if values > MAX_NODES:
+            raise _LimitExceeded(
+                f"the document expands to more than {MAX_NODES} values once its aliases (*name)"
+                f" are expanded (the limit is {MAX_NODES})",
+                node.start_mark,
+                "write the values out instead of repeating anchors (&name) inside anchors",
+            )
+        self.measured[id(node)] = (values, depth)
+
+
+@functools.cache
+def _bounded_parts() -> tuple[type[RoundTripScanner], type[Composer]]:
+    """ruamel's scanner and composer, keeping to the bounds (built once ruamel is imported)."""
+    from ruamel.yaml.composer import Composer
+    from ruamel.yaml.events import AliasEvent, ScalarEvent
+    from ruamel.yaml.nodes import MappingNode
+    from ruamel.yaml.scanner import RoundTripScanner
+
+    class BoundedScanner(RoundTripScanner):
+        # refused while scanning: ruamel's look-ahead over thousands of open '[' costs seconds
+        def fetch_flow_collection_start(self, token_class: Any, to_push: str) -> None:
+            if self.flow_level >= MAX_DEPTH:
+                raise _too_deep(self.reader.get_mark())
+            super().fetch_flow_collection_start(token_class, to_push)
+
+    class BoundedComposer(Composer):
+        def __init__(self, loader: Any = None) -> None:
+            super().__init__(loader)
+            self.budget = _Budget()
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.parser.peek_event()
+            if isinstance(event, AliasEvent):
+                self.budget.alias(event.start_mark)
+                node = super().compose_node(parent, index)
+                self.budget.aliased(node, event.anchor, event.start_mark)
+                return node
+            if isinstance(event, ScalarEvent):
+                node = super().compose_node(parent, index)
+                self.budget.measured[id(node)] = (1, 0)
+                return node
+            self.budget.enter(event.start_mark)
+            node = super().compose_node(parent, index)
+            is_map = isinstance(node, MappingNode)
+            self.budget.close(node, [part for pair in node.value for part in pair] if is_map else node.value)
+            return node
+
+    return BoundedScanner, BoundedComposer
 
 
 @dataclass
@@ -100,9 +226,12 @@ def parse_yaml(text: str, file: Path | str = "<string>") -> YamlDoc:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     yaml = YAML(typ="rt", pure=True)
+    yaml.Scanner, yaml.Composer = _bounded_parts()
     yaml.allow_duplicate_keys = False
     try:
         node = yaml.load(text)
+    except _LimitExceeded as exc:
+        raise DefinitionError(exc.message, file=file, line=exc.line, fix=exc.fix) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -137,8 +266,6 @@ def load_yaml(path: Path) -> YamlDoc:
 
 def dump_yaml(data: Any) -> str:
     """Render plain data as block-style YAML (used for generated files)."""
-    import io
-
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="safe", pure=True)

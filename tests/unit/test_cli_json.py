@@ -43,8 +43,17 @@ def test_init_json_lists_what_it_created_then_nothing(tmp_path: Path, cli: Any) 
             str(root / "specflow.yaml"),
         ],
         "already_initialised": False,
+        "linked_repos": [],
+        "repos_written": False,
     }
-    assert run_json(cli, "init", root, "--json") == {"root": str(root), "created": [], "already_initialised": True}
+    again = run_json(cli, "init", root, "--json")
+    assert again == {
+        "root": str(root),
+        "created": [],
+        "already_initialised": True,
+        "linked_repos": [],
+        "repos_written": False,
+    }
 
 
 def test_prompt_json_has_the_phase_its_template_and_gate(hub: HubFixture, cli: Any) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from specflow.definitions.workflow import load_workflow, mermaid
+from specflow.definitions.mermaid import mermaid
+from specflow.definitions.workflow import load_workflow
 from specflow.errors import TemplateError, WorkflowError
 from specflow.steps.registry import StepCollector, StepRegistry, StepResult
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from specflow.cli.context import CliContext
 
 if TYPE_CHECKING:
-    from specflow.definitions.workflow import Workflow
+    from specflow.definitions.workflow_types import Workflow
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.definitions.workflow import mermaid
+    from specflow.definitions.mermaid import mermaid
 
     hub = ctx.open_hub()
     change_id: str | None = None
@@ -51,9 +51,8 @@ def _graph(wf: Workflow, change_id: str | None, current: str | None, text: str) 
             for name, st in wf.states.items()
         ],
         "transitions": [
-            {"from": src, "to": sc.to, "when": sc.when, "scenario": sc.scenario}
-            for sc in wf.scenarios
-            for src in wf.sources_of(sc)
+            {"from": t.source, "to": t.target, "when": t.trigger, "scenario": wf.scenarios[t.scenario].scenario}
+            for t in wf.transitions()
         ],
         "mermaid": text,
     }
