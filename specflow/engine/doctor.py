@@ -82,18 +82,25 @@ def check_hub(hub_root: Path) -> list[Check]:
 
 
 def check_phase(
-    hub_root: Path, config: HubConfig, state: StateDef, repos: Sequence[str], agent: str | None = None
+    hub_root: Path,
+    config: HubConfig,
+    state: StateDef,
+    repos: Sequence[str],
+    agent: str | None = None,
+    *,
+    versions: bool = True,
 ) -> list[Check]:
     """Only the checks phase ``state`` depends on: its repos (when it works in worktrees) and its agent.
 
     ``repos`` are the change's repos; ``agent`` overrides the phase's and the hub's default agent.
+    ``versions=False`` finds programs without starting them (what ``advance`` does before a phase).
     """
     checks: list[Check] = []
     if state.gate.worktrees:
         for name in repos:
             checks += check_repo(hub_root, config, name)
     if state.runs_agent:
-        checks.append(check_agent(hub_root, config, agent or state.agent or config.default_agent))
+        checks.append(check_agent(hub_root, config, agent or state.agent or config.default_agent, versions=versions))
     return checks
 
 
@@ -240,7 +247,7 @@ def _check_links(hub_root: Path, config: HubConfig, name: str, path: Path, rc: R
 # -- agents ----------------------------------------------------------------------------------
 
 
-def check_agent(hub_root: Path, config: HubConfig, name: str) -> Check:
+def check_agent(hub_root: Path, config: HubConfig, name: str, *, versions: bool = True) -> Check:
     """Agent ``name``'s adapter is known and its program is found (with its version when it tells)."""
     agent = config.agent(name)
     check = f"agent {name}"
@@ -251,17 +258,19 @@ def check_agent(hub_root: Path, config: HubConfig, name: str) -> Check:
             "correct 'adapter:' in specflow.yaml, or install the package that provides it",
         )
     if agent.adapter == "claude-code":
-        return _check_claude(check, agent)
+        return _check_claude(check, agent, versions)
     if agent.adapter == "command":
         return _check_command(check, hub_root, agent)
     return _ok(check, f"adapter {agent.adapter} (from an installed package)")
 
 
-def _check_claude(check: str, agent: AgentConfig) -> Check:
+def _check_claude(check: str, agent: AgentConfig, versions: bool = True) -> Check:
     try:
         binary = find_binary(agent.binary)
     except SpecflowError as exc:
         return _fail(check, exc.message, exc.fix or "install Claude Code")
+    if not versions:
+        return _ok(check, str(binary))
     version = program_version([str(binary), "--version"])
     return _ok(check, f"{binary} ({version or 'version unknown'})")
 

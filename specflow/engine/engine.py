@@ -19,6 +19,7 @@ from specflow.engine import records
 from specflow.engine.attempt import Attempt, AttemptOptions
 from specflow.engine.chooser import Choice, choose
 from specflow.engine.context import phase_gate, phase_prompt
+from specflow.engine.doctor import check_phase, require_ready
 from specflow.engine.evaluation import agent_settings, evaluate, step_context
 from specflow.engine.lock import ChangeLock
 from specflow.engine.machine import MachineModel, build_machine, fire
@@ -189,6 +190,10 @@ class Engine:
         if choice.chosen is None:
             raise self._blocked(choice)
         chosen = choice.chosen
+        # a setup problem (a repo's path, a base branch, the agent's program) is no agent attempt
+        phase_def = workflow.states[chosen.to]
+        repos = record.get("repos") or []
+        require_ready(check_phase(self.hub.root, self.hub.config, phase_def, repos, options.agent, versions=False))
 
         def run_phase(sc: Scenario) -> None:
             result = Attempt(self.change, workflow, record, sc, choice.given_of(sc), options, on_event).run()

@@ -36,3 +36,13 @@ Feature: specflow doctor checks a hub's setup before any agent runs
     When I run doctor with "--json"
     Then the command fails with exit code 1
     And the JSON lists "repo api: base branch" as "fail" with a fix
+
+  Scenario: advance with a broken repo path stops before the agent and records no attempt
+    Given the repo "web" is configured at "../web-typo"
+    And a change "add-web" affecting "web" whose next phase works in the repos' worktrees
+    When I advance "add-web"
+    Then the command fails with exit code 1
+    And the error says "../web-typo does not exist"
+    And the error's fix says "correct its 'path:' in specflow.yaml"
+    And the agent never ran
+    And the history of "add-web" records no attempt and the change is still in "draft"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from specflow.engine.hub import Hub
 from tests.conftest import HubFixture, commit_all, init_repo
 
 scenarios("doctor.feature", "init.feature")
@@ -196,6 +197,81 @@ def explains(place: Path, key: str) -> None:
 @then(parsers.parse('specflow.yaml still says "{text}"'))
 def still_says(place: Path, text: str) -> None:
     assert _config(place) == text + "\n"
+
+
+BUILD_WORKFLOW = """\
+workflow: build
+version: 1
+initial: draft
+states:
+  draft: {}
+  build:
+    prompt: build.md.j2
+    workspace:
+      worktrees: true
+  done:
+    final: true
+scenarios:
+  - scenario: Build in the repos
+    given: [the change exists]
+    when: advance
+    from: draft
+    to: build
+  - scenario: Finish
+    when: advance
+    from: build
+    to: done
+"""
+
+MARKING_AGENT = "import pathlib, sys\nsys.stdin.read()\npathlib.Path(sys.argv[1]).write_text('ran')\n"
+
+
+@given(
+    parsers.parse('a change "{change_id}" affecting "{repo}" whose next phase works in the repos\' worktrees'),
+    target_fixture="marker",
+)
+def change_in_worktrees(hub: HubFixture, change_id: str, repo: str) -> Path:
+    marker = hub.root.parent / "agent-ran"
+    script = hub.write("agents/marking.py", MARKING_AGENT)
+    with (hub.root / "specflow.yaml").open("a", encoding="utf-8") as fh:
+        fh.write(
+            f"  marking:\n    adapter: command\n    command: [{sys.executable!r}, {str(script)!r}, {str(marker)!r}]\n"
+        )
+    _set_config(hub, "default_agent: scripted\n", "default_agent: marking\n")
+    hub.write("openspec/workflows/build.yaml", BUILD_WORKFLOW)
+    hub.write("openspec/templates/build.md.j2", "Build {{ change.id }}.\n")
+    hub.commit("build workflow")
+    Hub.open(hub.root).new_change(change_id, workflow="build", repos=[repo])
+    return marker
+
+
+@when(parsers.parse('I advance "{change_id}"'))
+def advance(hub: HubFixture, cli: CLI, run: dict[str, Any], change_id: str) -> None:
+    run["code"], run["out"], run["err"] = cli("-C", hub.root, "advance", change_id)
+
+
+@then(parsers.parse('the error says "{text}"'))
+def error_says(run: dict[str, Any], text: str) -> None:
+    assert text in run["err"], run["err"]
+
+
+@then(parsers.parse('the error\'s fix says "{text}"'))
+def error_fix_says(run: dict[str, Any], text: str) -> None:
+    fixes = [line for line in run["err"].splitlines() if line.strip().startswith("fix:")]
+    assert any(text in line for line in fixes), run["err"]
+
+
+@then("the agent never ran")
+def agent_never_ran(marker: Path) -> None:
+    assert not marker.exists()
+
+
+@then(parsers.parse('the history of "{change_id}" records no attempt and the change is still in "{state}"'))
+def no_attempt(hub: HubFixture, change_id: str, state: str) -> None:
+    change = Hub.open(hub.root).change(change_id)
+    assert [ev.get("outcome") for ev in change.history()] == ["created"]
+    record = change.require_record()
+    assert record["state"] == state and not record.get("in_flight") and not record.get("last_failure")
 
 
 # -- shared ------------------------------------------------------------------------------------
