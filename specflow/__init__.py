@@ -64,7 +64,33 @@ _EXPORTS = {
     "AgentError": "specflow.errors",
 }
 
-__all__ = [*_EXPORTS, "__version__"]
+# Literal, so type checkers see the re-exports (a user's `from specflow import Hub` passes mypy --strict).
+__all__ = [
+    "Adapter",
+    "AdvanceResult",
+    "AgentError",
+    "AgentEvent",
+    "AgentRequest",
+    "AgentResult",
+    "Change",
+    "ChangeIdError",
+    "ChangeNotFoundError",
+    "DefinitionError",
+    "GatePolicy",
+    "GuardFailed",
+    "Hub",
+    "LockedError",
+    "PhaseFailed",
+    "SpecflowError",
+    "StepContext",
+    "StepResult",
+    "TemplateError",
+    "Workflow",
+    "WorkflowError",
+    "__version__",
+    "load_workflow",
+    "step",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pinned_tools import NEEDED_BY_FIXTURE, PINNED_TOOLS, PinnedTool, in_ci
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 MINI_WORKFLOW = """\
@@ -162,3 +164,20 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "dev@example.com")
     os.environ.pop("SPECFLOW_CLAUDE", None)
     yield
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that need a pinned tool; under ``CI=true`` an absent one fails the run here.
+
+    Locally those tests skip, each saying why (``PinnedTool.require``); in CI a skipped quarter
+    of the suite would pass unnoticed, so the run stops before the first test, naming the tool.
+    """
+    needed: dict[str, PinnedTool] = {}
+    for item in items:
+        for fixture, tool in NEEDED_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(tool.marker)
+        needed.update((tool.marker, tool) for tool in PINNED_TOOLS if item.get_closest_marker(tool.marker))
+    missing = [tool.missing() for tool in needed.values() if tool.find() is None]
+    if missing and in_ci():
+        raise pytest.UsageError("CI=true, and tests of this run need programs that are absent:\n" + "\n".join(missing))

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from claude_support import ClaudeRun, processes_with
-from scripted_api import ScriptedAPI, script
 
 from specflow.agents.claude.adapter import ClaudeCodeAdapter
 from specflow.agents.claude.hook import GUARD_PREFIX
+from tests.claude.claude_support import ClaudeRun, processes_with
+from tests.claude.scripted_api import ScriptedAPI, script
 
 pytestmark = pytest.mark.claude_cli
 

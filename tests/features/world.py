@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import parse
 from pytest_bdd import parsers
 
 CliRunner = Callable[..., tuple[int, str, str]]
@@ -39,10 +38,16 @@ if (ctl / "wait").exists():
 """
 
 
-@parse.with_pattern(r'"(?:[^"\\]|\\.)*"')
-def quoted(text: str) -> str:
-    """One double-quoted value of a step; ``\\"`` and ``\\n`` inside it stand for a quote and a newline."""
-    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), text[1:-1])
+class Quoted:
+    """One double-quoted value of a step; ``\\"`` and ``\\n`` inside it stand for a quote and a newline.
+
+    ``parse`` reads ``pattern`` to know what the ``{name:Q}`` field matches.
+    """
+
+    pattern = r'"(?:[^"\\]|\\.)*"'
+
+    def __call__(self, text: str) -> str:
+        return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), text[1:-1])
 
 
 def phrase(text: str) -> parsers.parse:
@@ -50,7 +55,7 @@ def phrase(text: str) -> parsers.parse:
 
     So ``I advance {cid:Q}`` can never swallow ``I advance "a" to "b"``: one phrase, one step.
     """
-    return parsers.parse(text, extra_types={"Q": quoted})
+    return parsers.parse(text, extra_types={"Q": Quoted()})
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
