@@ -11,7 +11,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,15 +55,6 @@ def phrase(text: str) -> parsers.parse:
     So ``I advance {cid:Q}`` can never swallow ``I advance "a" to "b"``: one phrase, one step.
     """
     return parsers.parse(text, extra_types={"Q": Quoted()})
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout_s:.0f} s for {what}")
-        time.sleep(0.02)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from pytest_bdd import given, scenarios, then, when
 
-from tests.conftest import HubFixture
-from tests.features.world import WAIT_FOR_GO_AHEAD, World, phrase, wait_until
+from tests.conftest import HubFixture, wait_until
+from tests.features.world import WAIT_FOR_GO_AHEAD, World, phrase
 
 scenarios("lifecycle.feature")
 
