@@ -190,4 +190,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         needed.update((tool.marker, tool) for tool in PINNED_TOOLS if item.get_closest_marker(tool.marker))
     missing = [tool.missing() for tool in needed.values() if tool.find() is None]
     if missing and in_ci():
-        raise pytest.UsageError("CI=true, and tests of this run need programs that are absent:\n" + "\n".join(missing))
+        raise pytest.UsageError(
+            "CI=true, and tests of this run need programs that are absent:\n  - " + "\n  - ".join(missing)
+        )

@@ -71,8 +71,8 @@ def test_in_ci_an_absent_tool_fails_the_run_naming_it_and_its_install(tmp_path: 
     output = proc.stdout + proc.stderr
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR, output
     assert "CI=true, and tests of this run need programs that are absent:" in output
-    assert "the OpenSpec CLI is not installed" in output and "@fission-ai/openspec@1.13.2" in output
-    assert "Claude Code is not installed" in output and "@anthropic-ai/claude-code@2.1.330" in output
+    assert "\n  - the OpenSpec CLI is not installed" in output and "@fission-ai/openspec@1.13.2" in output
+    assert "\n  - Claude Code is not installed" in output and "@anthropic-ai/claude-code@2.1.330" in output
     assert "run: bash .ci/run" in output
     assert "passed" not in output and "Traceback" not in output
 
