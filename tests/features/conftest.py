@@ -109,6 +109,7 @@ def fails_with(world: World, code: int) -> None:
 def error_says(world: World, text: str) -> None:
     assert world.last.code != 0, world.last
     assert text in world.last.err, world.last
+    assert "Traceback" not in world.last.err, world.last
 
 
 @then(phrase("the output says {text:Q}"))
