@@ -6,11 +6,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.pinned_tools import NEEDED_BY_FIXTURE, PINNED_TOOLS, PinnedTool, in_ci
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +80,15 @@ def git(cwd: Path, *args: str) -> str:
     """Run git in ``cwd`` and return its stdout (raises on failure)."""
     out = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
     return out.stdout
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout_s:.0f} s for {what}")
+        time.sleep(0.02)
 
 
 def init_repo(path: Path) -> Path:
@@ -162,3 +174,22 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "dev@example.com")
     os.environ.pop("SPECFLOW_CLAUDE", None)
     yield
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that need a pinned tool; under ``CI=true`` an absent one fails the run here.
+
+    Locally those tests skip, each saying why (``PinnedTool.require``); in CI a skipped quarter
+    of the suite would pass unnoticed, so the run stops before the first test, naming the tool.
+    """
+    needed: dict[str, PinnedTool] = {}
+    for item in items:
+        for fixture, tool in NEEDED_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(tool.marker)
+        needed.update((tool.marker, tool) for tool in PINNED_TOOLS if item.get_closest_marker(tool.marker))
+    missing = [tool.missing() for tool in needed.values() if tool.find() is None]
+    if missing and in_ci():
+        raise pytest.UsageError(
+            "CI=true, and tests of this run need programs that are absent:\n  - " + "\n  - ".join(missing)
+        )

@@ -1,4 +1,4 @@
-"""Helpers shared by the real-binary tests: finding the binary, the run marker, building requests.
+"""Helpers shared by the real-binary tests: the run marker, finding its processes, building requests.
 
 A module of its own (not ``conftest``) so test modules can import it by a unique name.
 """
@@ -13,19 +13,7 @@ from typing import Any
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult
 from specflow.workspace.gates import GatePolicy
 
-REPO = Path(__file__).resolve().parent.parent.parent
-# Read at import: the suite's autouse fixture clears SPECFLOW_CLAUDE for every test.
-_CONFIGURED = os.environ.get("SPECFLOW_CLAUDE")
-PINNED = REPO / ".tools" / "node_modules" / ".bin" / "claude"
 MARKER_ENV = "SPECFLOW_TEST_RUN"
-
-
-def find_test_binary() -> Path | None:
-    """``$SPECFLOW_CLAUDE`` if set, else the copy ``.ci/run`` installs; None when absent."""
-    for candidate in (_CONFIGURED, str(PINNED)):
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return Path(candidate)
-    return None
 
 
 def processes_with(marker: str) -> list[int]:

@@ -1,7 +1,8 @@
 """Fixtures for driving the REAL Claude Code binary against a scripted Messages API on 127.0.0.1.
 
 - ``claude_binary``: the pinned binary (``<repo>/.tools/node_modules/.bin/claude``, installed by
-  ``.ci/run``, or ``$SPECFLOW_CLAUDE``); tests that need it skip, saying why, only when it is absent.
+  ``.ci/run``, or ``$SPECFLOW_CLAUDE``); when it is absent the tests that need it skip, saying
+  why, or under ``CI=true`` fail the run (``tests/pinned_tools.py``).
 - ``api``: the scripted server (``scripted_api.py``), stopped at teardown; ``api.requests`` logs
   every request.
 - ``trap``: a second server set as HTTP(S)_PROXY for the CLI, so any connection other than the one
@@ -14,31 +15,20 @@
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-from claude_support import MARKER_ENV, PINNED, ClaudeRun, find_test_binary  # noqa: E402
-from scripted_api import ScriptedAPI, quiet_env  # noqa: E402
+from tests.claude.claude_support import MARKER_ENV, ClaudeRun
+from tests.claude.scripted_api import ScriptedAPI, quiet_env
+from tests.pinned_tools import CLAUDE
 
 
 @pytest.fixture(scope="session")
 def claude_binary() -> Path:
-    found = find_test_binary()
-    if found is None:
-        pytest.skip(
-            f"the Claude Code binary is absent: neither $SPECFLOW_CLAUDE nor {PINNED} exists"
-            " (run .ci/run, which installs @anthropic-ai/claude-code@2.1.330 there)"
-        )
-    return found
+    return CLAUDE.require()
 
 
 @pytest.fixture

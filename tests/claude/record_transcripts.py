@@ -20,13 +20,12 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-sys.path.insert(0, str(HERE))
-
-from scripted_api import ScriptedAPI, quiet_env, script  # noqa: E402
+sys.path.insert(0, str(REPO))  # run as a script: the repo's root holds the ``tests`` package
 
 from specflow.agents.base import AgentRequest, AgentResult  # noqa: E402
 from specflow.agents.claude.adapter import ClaudeCodeAdapter  # noqa: E402
 from specflow.workspace.gates import GatePolicy  # noqa: E402
+from tests.claude.scripted_api import ScriptedAPI, quiet_env, script  # noqa: E402
 
 OUT = HERE / "transcripts"
 

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claude_support import MARKER_ENV, processes_with
 
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult
 from specflow.agents.claude import adapter as claude_code
 from specflow.agents.claude.adapter import ClaudeCodeAdapter, ClaudeOptions, find_binary
 from specflow.errors import AgentError
 from specflow.workspace.gates import GatePolicy
+from tests.claude.claude_support import MARKER_ENV, processes_with
 
 TRANSCRIPTS = Path(__file__).resolve().parent / "transcripts"
 

@@ -23,10 +23,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from scripted_api import ScriptedAPI
 
 from specflow.demo import agent as demo_agent
 from specflow.demo.run import CHANGE_ID
+from tests.claude.scripted_api import ScriptedAPI
 
 pytestmark = pytest.mark.claude_cli
 
@@ -59,7 +59,7 @@ def demo_playbook(hub: Path, prompts: Path) -> Callable[[str], list[str] | None]
 
 @pytest.fixture(scope="module")
 def claude_demo(tmp_path_factory: pytest.TempPathFactory, claude_binary: Path) -> DemoRun:
-    from scripted_api import quiet_env
+    from tests.claude.scripted_api import quiet_env
 
     base = tmp_path_factory.mktemp("claude-demo")
     root = base / "specflow-demo"

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claude_support import processes_with
-from scripted_api import ScriptedAPI
 
 from specflow.errors import GuardFailed, PhaseFailed
+from tests.claude.claude_support import processes_with
+from tests.claude.scripted_api import ScriptedAPI
 
 pytestmark = pytest.mark.claude_cli
 

@@ -1,8 +1,9 @@
 """Parity harness: run the real ``openspec`` CLI (1.13.2) and specflow on the same fixture trees.
 
-The CLI is found at ``<repo>/.tools/node_modules/.bin/openspec`` or ``$SPECFLOW_OPENSPEC``; tests
-skip (with the install command) only when it is absent.  It runs in a quiet, isolated environment:
-HOME and the XDG folders point at a temporary directory, telemetry and update checks are off.
+The CLI is found at ``<repo>/.tools/node_modules/.bin/openspec`` or ``$SPECFLOW_OPENSPEC``; when it
+is absent tests skip (with the install command), or under ``CI=true`` the run fails.  It runs in a
+quiet, isolated environment: HOME and the XDG folders point at a temporary directory, telemetry
+and update checks are off.
 """
 
 from __future__ import annotations
@@ -16,21 +17,18 @@ import pytest
 
 from tests.parity import treefmt
 from tests.parity.harness import (
-    SKIP_REASON,
     ArchiveRun,
     Combined,
     OpenSpec,
     all_fixtures,
     archive_theirs,
-    openspec_bin,
 )
+from tests.pinned_tools import OPENSPEC
 
 
 @pytest.fixture(scope="session")
 def openspec(tmp_path_factory: pytest.TempPathFactory) -> OpenSpec:
-    binary = openspec_bin()
-    if binary is None:
-        pytest.skip(SKIP_REASON)
+    binary = OPENSPEC.require()
     home = tmp_path_factory.mktemp("openspec-home")
     return OpenSpec(binary, home)
 

@@ -10,21 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from tests.parity import treefmt
+from tests.pinned_tools import OPENSPEC
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
-SKIP_REASON = "openspec CLI not installed: run bash .ci/run or npm install --prefix .tools @fission-ai/openspec@1.13.2"
 
 
 def openspec_bin() -> Path | None:
     """The real CLI, or None."""
-    env = os.environ.get("SPECFLOW_OPENSPEC")
-    candidates = [Path(env)] if env else []
-    candidates.append(REPO / ".tools" / "node_modules" / ".bin" / "openspec")
-    for c in candidates:
-        if c.is_file() and os.access(c, os.X_OK):
-            return c
-    return None
+    return OPENSPEC.find()
 
 
 def all_fixtures() -> list[treefmt.Fixture]:

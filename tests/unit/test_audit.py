@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from specflow.workspace import journal
 from specflow.workspace.audit import AuditReport
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.workspaces import Workspaces
-from tests.conftest import commit_all, git
+from tests.conftest import commit_all, git, wait_until
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, make_single_hub, status
 
 PROPOSAL = f"openspec/changes/{CHANGE}/proposal.md"
@@ -409,37 +413,60 @@ WRITER = r"""
 import sys, time, pathlib
 from specflow.workspace import journal
 from specflow.workspace.journal import hub_writes
-hub, folder, ready = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+hub, folder, ready, go = (pathlib.Path(a) for a in sys.argv[1:5])
 with hub_writes(hub):
     tmp = folder / ".notes.md.tmp"
     tmp.write_text("the other engine's record\n")
     ready.write_text("writing")
-    time.sleep(1.0)  # the audit starts now, while the write is half done
+    deadline = time.monotonic() + 60  # half done until the test has seen the audit wait for the lock
+    while not go.exists():
+        if time.monotonic() > deadline:
+            sys.exit("the test never let the write finish")
+        time.sleep(0.02)
     tmp.rename(folder / "notes.md")
     journal.record_files(hub, "fix-typo", [folder / "notes.md"])
 """
 
 
-def test_an_audit_waits_for_another_engines_write_in_progress(multi: MultiHub, tmp_path: Path) -> None:
-    import subprocess
-    import sys
-    import time
+def _waiting_for_the_hub_write_lock(thread: threading.Thread) -> bool:
+    """True while ``thread`` is inside ``hub_writes`` before its ``yield``: taking the lock.
 
+    Once the lock is held, ``hub_writes`` is a suspended generator and off the thread's stack.
+    """
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None:
+        if (frame.f_code.co_name, frame.f_code.co_filename) == ("hub_writes", journal.__file__):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def test_an_audit_waits_for_another_engines_write_in_progress(multi: MultiHub, tmp_path: Path) -> None:
     other_dir = multi.root / "openspec" / "changes" / "fix-typo"
     other_dir.mkdir()
     ws = multi.workspaces()
     policy = ws.policy(read_only=True, write=[], worktrees=False, phase="explore")
     cp = ws.checkpoint(phase="explore", state="draft")
-    ready = tmp_path / "ready"
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(multi.root), str(other_dir), str(ready)])
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(multi.root), str(other_dir), str(ready), str(go)],
+    )
+    reports: list[AuditReport] = []
+    auditor = threading.Thread(target=lambda: reports.append(ws.audit(cp, policy)))
     try:
-        deadline = time.monotonic() + 30
-        while not ready.exists() and time.monotonic() < deadline and writer.poll() is None:
-            time.sleep(0.02)
+        wait_until(lambda: ready.exists() or writer.poll() is not None, "the writer to start its write")
         assert ready.exists(), "the writer never started"
-        report = ws.audit(cp, policy)
+        auditor.start()
+        wait_until(
+            lambda: _waiting_for_the_hub_write_lock(auditor) or not auditor.is_alive(), "the audit to take the lock"
+        )
+        assert auditor.is_alive(), "the audit ran while another engine's write was half done"
     finally:
-        assert writer.wait(timeout=30) == 0
+        go.touch()
+        assert writer.wait(timeout=60) == 0
+        if auditor.ident is not None:
+            auditor.join(timeout=60)
+    (report,) = reports
     assert report.ok, report.summary()
     assert (other_dir / "notes.md").read_text() == "the other engine's record\n"
     assert not (other_dir / ".notes.md.tmp").exists()

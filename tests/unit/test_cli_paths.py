@@ -33,7 +33,8 @@ def change_dir(hub: HubFixture, cid: str) -> Path:
 
 
 def state_of(hub: HubFixture, cid: str) -> dict[str, Any]:
-    return json.loads((change_dir(hub, cid) / ".specflow" / "state.json").read_text())
+    record: dict[str, Any] = json.loads((change_dir(hub, cid) / ".specflow" / "state.json").read_text())
+    return record
 
 
 def history_of(hub: HubFixture, cid: str) -> list[dict[str, Any]]:

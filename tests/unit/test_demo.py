@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from specflow.demo.run import CHANGE_ID, example_dir, localize_config
+from tests.pinned_tools import OPENSPEC
 
 CliRunner = Callable[..., tuple[int, str, str]]
 REPO_ROOT = Path(__file__).resolve().parents[2]
-OPENSPEC_BIN = REPO_ROOT / ".tools" / "node_modules" / ".bin" / "openspec"
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -213,6 +213,7 @@ def test_the_demo_agent_explores_without_writing(tmp_path: Path) -> None:
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
 
 
+@pytest.mark.openspec_cli
 def test_the_demo_agent_proposal_passes_strict_validation(tmp_path: Path, cli: CliRunner) -> None:
     hub = _example_hub(tmp_path)
     proc = _run_agent(hub, "propose")
@@ -222,8 +223,7 @@ def test_the_demo_agent_proposal_passes_strict_validation(tmp_path: Path, cli: C
         assert (change / name).is_file(), name
     code, out, err = cli("-C", hub, "validate", CHANGE_ID, "--strict")
     assert code == 0, out + err
-    if not OPENSPEC_BIN.exists():
-        pytest.skip("the real openspec CLI is not installed (.ci/run installs it into .tools/)")
+    openspec = OPENSPEC.require()
     home = tmp_path / "home"
     env = {
         **os.environ,
@@ -236,7 +236,7 @@ def test_the_demo_agent_proposal_passes_strict_validation(tmp_path: Path, cli: C
         "NO_COLOR": "1",
     }
     real = subprocess.run(
-        [str(OPENSPEC_BIN), "validate", CHANGE_ID, "--strict", "--json", "--no-interactive"],
+        [str(openspec), "validate", CHANGE_ID, "--strict", "--json", "--no-interactive"],
         cwd=hub,
         env=env,
         capture_output=True,

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,18 @@ import pytest
 from tests.conftest import HubFixture, commit_all
 from tests.unit.test_workspaces import CHANGE, make_single_hub
 
+# The agent reports progress, then holds its turn until the test has seen the live line on the
+# terminal (the test writes the file named by $AGENT_GO): the line is shown while it works, surely.
 SLOW_AGENT = """\
-import sys, time
+import os, pathlib, sys, time
 sys.stdin.read()
 print("Reading the specs", file=sys.stderr, flush=True)
-time.sleep(1.5)
+go = pathlib.Path(os.environ["AGENT_GO"])
+deadline = time.monotonic() + 30
+while not go.exists():
+    if time.monotonic() > deadline:
+        sys.exit("the test never saw the live progress line within 30 s")
+    time.sleep(0.02)
 print("notes: nothing to add")
 """
 
@@ -39,8 +47,12 @@ def run_in_terminal(
     limit_s: float = 60,
     columns: int = 120,
     env_extra: dict[str, str] | None = None,
+    on_output: Callable[[str], None] | None = None,
 ) -> tuple[int, str]:
-    """Run ``specflow -C hub ARGS`` with a pseudo-terminal as stdin, stdout and stderr."""
+    """Run ``specflow -C hub ARGS`` with a pseudo-terminal as stdin, stdout and stderr.
+
+    ``on_output`` sees everything shown so far after each read, as it happens.
+    """
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "GIT_PAGER", "PAGER", "LESS", "LV")}
     env.update({"TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": "40"})
     env.update(env_extra or {})
@@ -70,6 +82,8 @@ def run_in_terminal(
                 if not chunk:
                     break
                 out += chunk
+                if on_output is not None:
+                    on_output(out.decode("utf-8", errors="replace"))
             elif proc.poll() is not None:
                 break
     finally:
@@ -93,11 +107,20 @@ def test_status_is_a_coloured_table_on_a_terminal_and_plain_with_no_color(hub: H
     assert "add-login" in out
 
 
-def test_advance_shows_live_progress_on_a_terminal(hub: HubFixture) -> None:
+def test_advance_shows_live_progress_on_a_terminal(hub: HubFixture, tmp_path: Path) -> None:
     hub.agent("scripted", SLOW_AGENT)
     subprocess.run([sys.executable, "-m", "specflow", "-C", str(hub.root), "new", "add-login"], check=True)
-    code, out = run_in_terminal(hub.root, "advance", "add-login")
+    go = tmp_path / "go"
+
+    def release_once_the_live_line_shows(shown: str) -> None:
+        if "turn " in shown and "Reading the specs" in shown:
+            go.touch()
+
+    code, out = run_in_terminal(
+        hub.root, "advance", "add-login", env_extra={"AGENT_GO": str(go)}, on_output=release_once_the_live_line_shows
+    )
     assert code == 0, out
+    assert go.exists(), "the agent finished before the live line showed"
     assert "\x1b[" in out  # coloured
     assert "▸ " in out  # phase lines, marked
     assert "turn " in out  # the live line: elapsed time, turns, current activity

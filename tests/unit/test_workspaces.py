@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
 
@@ -19,7 +19,7 @@ from specflow.agents.base import AgentEvent
 from specflow.definitions.config import HubConfig, RepoConfig
 from specflow.engine.change import Change
 from specflow.engine.hub import Hub
-from specflow.engine.records import read_history, read_state, write_state
+from specflow.engine.records import StateRecord, read_history, read_state, write_state
 from specflow.errors import WorkspaceError
 from specflow.steps.registry import StepContext, StepResult
 from specflow.workspace import branches
@@ -100,7 +100,7 @@ def make_multi_hub(
     (hub / "specflow.yaml").write_text(yaml, encoding="utf-8")
     for root in (hub, api, bot):
         commit_all(root, "init")
-    record = {"workflow": "openspec", "state": state, "repos": ["api", "bot"]}
+    record = StateRecord(workflow="openspec", state=state, repos=["api", "bot"])
     write_state(hub / "openspec" / "changes" / CHANGE, record)
     return MultiHub(hub, api, bot, config)
 
@@ -118,11 +118,11 @@ def make_single_hub(tmp_path: Path, state: str = "propose") -> tuple[Path, Works
         },
     )
     commit_all(hub, "init")
-    write_state(hub / "openspec" / "changes" / CHANGE, {"workflow": "openspec", "state": state, "repos": []})
+    write_state(hub / "openspec" / "changes" / CHANGE, StateRecord(workflow="openspec", state=state, repos=[]))
     return hub, Workspaces(hub, HubConfig(), CHANGE, [])
 
 
-def state_of(change_dir: Path) -> dict[str, Any]:
+def state_of(change_dir: Path) -> StateRecord:
     """The change's state record (it must exist)."""
     record = read_state(change_dir)
     assert record is not None
@@ -457,7 +457,9 @@ def test_cli_revert_without_yes_refuses_when_not_interactive(
 def test_history_records_the_revert(multi: MultiHub) -> None:
     ws = multi.workspaces()
     ws.checkpoint(phase="apply", state="propose")
-    write_state(multi.change_dir, {**state_of(multi.change_dir), "state": "apply"})
+    record = state_of(multi.change_dir)
+    record["state"] = "apply"
+    write_state(multi.change_dir, record)
     result = multi.change_api().revert()
     event = read_history(multi.change_dir)[-1]
     assert {k: event[k] for k in ("trigger", "from", "to", "outcome", "checkpoint", "undo_checkpoint")} == {

@@ -66,13 +66,19 @@ Feature: A change runs through its workflow
     And the history of "add-login" records the outcomes "created, interrupted, succeeded"
 
   Scenario: Two advances of one change: exactly one runs
-    Given the agent takes 3 seconds
+    Given the agent waits for my go-ahead
     When two advances of "add-login" start together
-    Then exactly one succeeded and the other was refused as locked
+    Then one of them is refused as locked while the other's agent works
+    When I give the agent the go-ahead
+    Then the other advance succeeds
+    And the change "add-login" is in state "think"
 
   Scenario: Two different changes advance in parallel
     Given a change "add-logout"
-    And the agent takes 2 seconds
+    And the agent waits for my go-ahead
     When "add-login" and "add-logout" advance together
-    Then both changes are in state "think"
-    And the two runs overlapped in time
+    Then both agents are working at the same time
+    When I give the agent the go-ahead
+    Then both advances succeed
+    And the change "add-login" is in state "think"
+    And the change "add-logout" is in state "think"

@@ -1,36 +1,37 @@
-"""Step definitions for lifecycle.feature: real git hubs, a scripted command agent, the real CLI."""
+"""Steps of lifecycle.feature: the mini workflow, a scripted command agent, the real CLI.
+
+The shared steps (running commands, their results, a change's state) are in
+``tests/features/conftest.py``; runs that must overlap are held by the agent until the test has
+seen them all working (``WAIT_FOR_GO_AHEAD``), never timed with sleeps.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import pytest
-from pytest_bdd import given, parsers, scenarios, then, when
+from pytest_bdd import given, scenarios, then, when
 
-from tests.conftest import HubFixture
+from tests.conftest import HubFixture, wait_until
+from tests.features.world import WAIT_FOR_GO_AHEAD, World, phrase
 
 scenarios("lifecycle.feature")
 
-AGENT = r"""
-import os, sys, time, json, pathlib
+AGENT = (
+    r"""
+import os, sys, time, pathlib
 prompt = sys.stdin.read()
 ctl = pathlib.Path(os.environ["AGENT_CTL"])
 change = os.environ["SPECFLOW_CHANGE"]
 phase = os.environ["SPECFLOW_PHASE"]
 hub = pathlib.Path(os.environ["SPECFLOW_HUB"])
-(ctl / "agent.pid").write_text(str(os.getpid()))
 (ctl / f"prompt-{phase}.txt").write_text(prompt)
-start = time.time()
-delay = ctl / "sleep"
-if delay.exists():
-    time.sleep(float(delay.read_text()))
+"""
+    + WAIT_FOR_GO_AHEAD
+    + r"""
 print(f"working on {phase}", file=sys.stderr, flush=True)
 if phase == "think":
     print(f"notes about {change}: the login form needs a rate limit")
@@ -38,63 +39,36 @@ elif phase == "write":
     body = "## What Changes\n- add login\n" if (ctl / "no_why").exists() else "## Why\nUsers must log in.\n"
     (hub / "openspec" / "changes" / change / "proposal.md").write_text(body)
     print("wrote the proposal")
-with (ctl / f"times-{change}.jsonl").open("a") as fh:
-    fh.write(json.dumps({"start": start, "end": time.time()}) + "\n")
 """
+)
 
 
-@pytest.fixture
-def run_state() -> dict[str, Any]:
-    return {}
-
-
-@pytest.fixture
-def ctl(tmp_path: Path) -> Path:
-    d = tmp_path / "agentctl"
-    d.mkdir()
-    return d
-
-
-def _spawn(hub: HubFixture, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "specflow", "-C", str(hub.root), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-
-
-@given("a hub with the mini workflow and a scripted agent")
-def scripted_hub(hub: HubFixture, ctl: Path) -> None:
+@given("a hub with the mini workflow and a scripted agent", target_fixture="world")
+def scripted_hub(hub: HubFixture, make_world: Callable[[Path], World]) -> World:
+    world = make_world(hub.root)
     hub.agent("scripted", AGENT)
     with (hub.root / "specflow.yaml").open("a") as fh:
-        fh.write(f"    env:\n      AGENT_CTL: {str(ctl)!r}\n")
+        fh.write(f"    env:\n      AGENT_CTL: {str(world.ctl)!r}\n")
     hub.commit("agent")
+    return world
 
 
-@given(parsers.parse('a change "{cid}"'))
-def a_change(hub: HubFixture, cli: Any, cid: str) -> None:
-    code, _out, err = cli("-C", hub.root, "new", cid)
-    assert code == 0, err
+@given('the agent forgets the "Why" section')
+def forgets(world: World) -> None:
+    (world.ctl / "no_why").write_text("1")
 
 
-@given(parsers.parse('the agent forgets the "Why" section'))
-def forgets(ctl: Path) -> None:
-    (ctl / "no_why").write_text("1")
+@given('the agent remembers the "Why" section')
+def remembers(world: World) -> None:
+    (world.ctl / "no_why").unlink()
 
 
-@given(parsers.parse('the agent remembers the "Why" section'))
-def remembers(ctl: Path) -> None:
-    (ctl / "no_why").unlink()
+@given("the agent waits for my go-ahead")
+def agent_waits(world: World) -> None:
+    (world.ctl / "wait").write_text("1")
 
 
-@given(parsers.parse("the agent takes {seconds:d} seconds"))
-def agent_sleeps(ctl: Path, seconds: int) -> None:
-    (ctl / "sleep").write_text(str(seconds))
-
-
-@given(parsers.parse('a step module "{module}" defining "{text}"'))
+@given(phrase("a step module {module:Q} defining {text:Q}"))
 def step_module(hub: HubFixture, module: str, text: str) -> None:
     hub.write(
         f"{module}.py",
@@ -112,116 +86,106 @@ def step_module(hub: HubFixture, module: str, text: str) -> None:
         fh.write(f"steps: [{module}]\n")
 
 
-@given(parsers.parse('the mini workflow requires "{text}" before thinking'))
-def require_step(hub: HubFixture, text: str) -> None:
-    wf = hub.root / "openspec" / "workflows" / "mini.yaml"
+@given(phrase("the mini workflow requires {text:Q} before thinking"))
+def require_step(world: World, text: str) -> None:
+    wf = world.root / "openspec" / "workflows" / "mini.yaml"
     wf.write_text(wf.read_text().replace("given: [the change exists]", f"given: [the change exists, {text}]"))
 
 
 @given("the hub has a TICKET file")
-def ticket(hub: HubFixture) -> None:
-    (hub.root / "TICKET").write_text("JIRA-1\n")
+def ticket(world: World) -> None:
+    (world.root / "TICKET").write_text("JIRA-1\n")
 
 
-@given(parsers.parse('an advance of "{cid}" was killed mid-phase'))
-def killed(hub: HubFixture, ctl: Path, cid: str) -> None:
-    (ctl / "sleep").write_text("30")
-    proc = _spawn(hub, "advance", cid)
-    state = hub.root / "openspec" / "changes" / cid / ".specflow" / "state.json"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if (ctl / "agent.pid").exists() and json.loads(state.read_text()).get("in_flight"):
-            break
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("the advance never reached its agent")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
-    os.killpg(int((ctl / "agent.pid").read_text()), signal.SIGKILL)
-    (ctl / "sleep").unlink()
-    (ctl / "agent.pid").unlink()
+@given(phrase("an advance of {cid:Q} was killed mid-phase"))
+def killed(world: World, cid: str) -> None:
+    agent_waits(world)
+    run = world.start("advance", cid)
+    working = world.ctl / f"working-{cid}"
+    wait_until(lambda: working.exists() or run.finished, "the advance to reach its agent")
+    assert not run.finished, run.finish()
+    assert world.state(cid)["in_flight"], world.state(cid)
+    run.proc.send_signal(signal.SIGKILL)
+    run.proc.wait(timeout=30)
+    os.killpg(int(working.read_text()), signal.SIGKILL)
+    for name in ("wait", f"working-{cid}"):
+        (world.ctl / name).unlink()
 
 
-@when(parsers.parse('I advance "{cid}"'))
-def advance(hub: HubFixture, cli: Any, cid: str) -> None:
-    code, out, err = cli("-C", hub.root, "advance", cid)
-    assert code == 0, out + err
+@when(phrase("I approve {cid:Q}"))
+def approve(world: World, cid: str) -> None:
+    result = world.run_ok("approve", cid, "--by", "ana")
+    assert f"approved '{cid}' in state write by ana" in result.out, result
 
 
-@when(parsers.parse('I advance "{cid}" to "{state}"'))
-def advance_to(hub: HubFixture, cli: Any, cid: str, state: str) -> None:
-    code, out, err = cli("-C", hub.root, "advance", cid, "--to", state)
-    assert code == 0, out + err
-
-
-@when(parsers.parse('I try to advance "{cid}"'))
-def try_advance(hub: HubFixture, cli: Any, run_state: dict[str, Any], cid: str) -> None:
-    run_state["result"] = cli("-C", hub.root, "advance", cid)
-
-
-@when(parsers.parse('I approve "{cid}"'))
-def approve(hub: HubFixture, cli: Any, cid: str) -> None:
-    code, out, err = cli("-C", hub.root, "approve", cid, "--by", "ana")
-    assert code == 0, err
-    assert "approved 'add-login' in state write by ana" in out
-
-
-@when(parsers.parse('the proposal of "{cid}" is edited'))
-def edit_proposal(hub: HubFixture, cid: str) -> None:
-    p = hub.root / "openspec" / "changes" / cid / "proposal.md"
+@when(phrase("the proposal of {cid:Q} is edited"))
+def edit_proposal(world: World, cid: str) -> None:
+    p = world.change_dir(cid) / "proposal.md"
     p.write_text(p.read_text() + "\nOne more thing.\n")
 
 
-@when(parsers.parse('I fire the trigger "{name}" on "{cid}"'))
-def fire(hub: HubFixture, cli: Any, name: str, cid: str) -> None:
-    code, out, err = cli("-C", hub.root, "trigger", cid, name)
-    assert code == 0, out + err
+@when(phrase("I fire the trigger {name:Q} on {cid:Q}"))
+def fire(world: World, name: str, cid: str) -> None:
+    world.run_ok("trigger", cid, name)
 
 
-@when(parsers.parse('two advances of "{cid}" start together'))
-def two_advances(hub: HubFixture, run_state: dict[str, Any], cid: str) -> None:
-    procs = [_spawn(hub, "advance", cid) for _ in range(2)]
-    run_state["procs"] = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+@when(phrase("two advances of {cid:Q} start together"))
+def two_advances(world: World, cid: str) -> None:
+    world.start("advance", cid)
+    world.start("advance", cid)
 
 
-@when(parsers.parse('"{a}" and "{b}" advance together'))
-def parallel(hub: HubFixture, run_state: dict[str, Any], a: str, b: str) -> None:
-    procs = [_spawn(hub, "advance", a), _spawn(hub, "advance", b)]
-    run_state["procs"] = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+@when(phrase("{a:Q} and {b:Q} advance together"))
+def parallel(world: World, a: str, b: str) -> None:
+    world.start("advance", a)
+    world.start("advance", b)
 
 
-@then(parsers.parse('the change "{cid}" is in state "{state}"'))
-def in_state(hub: HubFixture, cid: str, state: str) -> None:
-    data = json.loads((hub.root / "openspec" / "changes" / cid / ".specflow" / "state.json").read_text())
-    assert data["state"] == state
-    assert data["in_flight"] is None
+@when("I give the agent the go-ahead")
+def go_ahead(world: World) -> None:
+    world.give_go_ahead()
 
 
-@then(parsers.parse('both changes are in state "{state}"'))
-def both_in_state(hub: HubFixture, run_state: dict[str, Any], state: str) -> None:
-    codes = [code for code, _, _ in run_state["procs"]]
-    assert codes == [0, 0], "\n".join(f"exit {c}\n{out}\n{err}" for c, out, err in run_state["procs"])
-    for cid in ("add-login", "add-logout"):
-        in_state(hub, cid, state)
+@then("one of them is refused as locked while the other's agent works")
+def one_locked(world: World) -> None:
+    wait_until(lambda: any(run.finished for run in world.runs), "one of the two advances to end")
+    ended = [run for run in world.runs if run.finished]
+    assert len(ended) == 1, "both advances ended while the agent was held:\n" + "\n".join(
+        str(r.finish()) for r in ended
+    )
+    (holder,) = (run for run in world.runs if run is not ended[0])
+    refused = ended[0].finish()
+    assert refused.code == 1, refused
+    cid = refused.args[-1]
+    assert f"change '{cid}' is locked by pid" in refused.err, refused
+    working = world.ctl / f"working-{cid}"
+    wait_until(lambda: working.exists() or holder.finished, "the other advance's agent to start")
+    assert not holder.finished, holder.finish()
 
 
-@then("the two runs overlapped in time")
-def overlapped(ctl: Path) -> None:
-    a = json.loads((ctl / "times-add-login.jsonl").read_text().splitlines()[0])
-    b = json.loads((ctl / "times-add-logout.jsonl").read_text().splitlines()[0])
-    assert a["start"] < b["end"] and b["start"] < a["end"], (a, b)
+@then("the other advance succeeds")
+def other_succeeds(world: World) -> None:
+    results = [run.finish() for run in world.runs]
+    assert sorted(r.code for r in results) == [0, 1], "\n".join(map(str, results))
 
 
-@then(parsers.parse('the file "{name}" of "{cid}" contains "{text}"'))
-def file_contains(hub: HubFixture, name: str, cid: str, text: str) -> None:
-    assert text in (hub.root / "openspec" / "changes" / cid / name).read_text()
+@then("both agents are working at the same time")
+def both_working(world: World) -> None:
+    agents = [world.ctl / f"working-{cid}" for cid in ("add-login", "add-logout")]
+    wait_until(lambda: all(a.exists() for a in agents) or any(r.finished for r in world.runs), "both agents")
+    ended = [run.finish() for run in world.runs if run.finished]
+    assert not ended, "an advance ended before both agents were working:\n" + "\n".join(map(str, ended))
 
 
-@then(parsers.parse('the history of "{cid}" records the outcomes "{outcomes}"'))
-def history_outcomes(hub: HubFixture, cid: str, outcomes: str) -> None:
-    lines = (hub.root / "openspec" / "changes" / cid / ".specflow" / "history.jsonl").read_text().splitlines()
-    events = [json.loads(line) for line in lines]
+@then("both advances succeed")
+def both_succeed(world: World) -> None:
+    results = [run.finish() for run in world.runs]
+    assert [r.code for r in results] == [0, 0], "\n".join(map(str, results))
+
+
+@then(phrase("the history of {cid:Q} records the outcomes {outcomes:Q}"))
+def history_outcomes(world: World, cid: str, outcomes: str) -> None:
+    events = world.history(cid)
     assert [e["outcome"] for e in events] == [o.strip() for o in outcomes.split(",")]
     for e in events:
         if e["outcome"] == "succeeded" and e["to"] in ("think", "write"):
@@ -231,33 +195,12 @@ def history_outcomes(hub: HubFixture, cid: str, outcomes: str) -> None:
             assert e["checkpoint"]["number"] >= 1
 
 
-@then(parsers.parse("the command fails with exit code {code:d}"))
-def fails_with(run_state: dict[str, Any], code: int) -> None:
-    assert run_state["result"][0] == code, run_state["result"]
+@then(phrase("the last prompt said {text:Q}"))
+def last_prompt(world: World, text: str) -> None:
+    assert text in (world.ctl / "prompt-write.txt").read_text()
 
 
-@then(parsers.parse('the error says "{text}"'))
-def error_says(run_state: dict[str, Any], text: str) -> None:
-    code, _out, err = run_state["result"]
-    assert code == 1
-    assert text in err, err
-    assert "Traceback" not in err
-
-
-@then(parsers.parse('the last prompt said "{text}"'))
-def last_prompt(ctl: Path, text: str) -> None:
-    assert text in (ctl / "prompt-write.txt").read_text()
-
-
-@then(parsers.parse('the status of "{cid}" is "{status}"'))
-def status_is(hub: HubFixture, cli: Any, cid: str, status: str) -> None:
-    code, out, err = cli("-C", hub.root, "status", cid, "--json")
-    assert code == 0, err
-    assert json.loads(out)["status"] == status
-
-
-@then("exactly one succeeded and the other was refused as locked")
-def one_locked(run_state: dict[str, Any]) -> None:
-    results = sorted(run_state["procs"], key=lambda r: r[0])
-    assert [r[0] for r in results] == [0, 1], results
-    assert "change 'add-login' is locked by pid" in results[1][2]
+@then(phrase("the status of {cid:Q} is {status:Q}"))
+def status_is(world: World, cid: str, status: str) -> None:
+    result = world.run_ok("status", cid, "--json")
+    assert json.loads(result.out)["status"] == status, result

@@ -8,7 +8,7 @@ Feature: Adopt in-flight OpenSpec changes
   Scenario: The state is inferred from the change's files
     Given a change "add-audit" that adds the requirement "Audit" to "auth"
     And the tasks of "add-audit" are all done
-    When I run "adopt add-audit --workflow openspec"
+    When I run "specflow adopt add-audit --workflow openspec"
     Then the command succeeds
     And the change "add-audit" is in state "apply" of workflow "openspec"
     And the history of "add-audit" records an adoption into "apply"
@@ -16,10 +16,10 @@ Feature: Adopt in-flight OpenSpec changes
   Scenario: Adopting everything skips nothing and refuses nothing twice
     Given a change "add-audit" that adds the requirement "Audit" to "auth"
     And a change "notes-only" with only exploration notes
-    When I run "adopt --all --workflow openspec"
+    When I run "specflow adopt --all --workflow openspec"
     Then the command succeeds
     And the change "add-audit" is in state "propose" of workflow "openspec"
     And the change "notes-only" is in state "explore" of workflow "openspec"
-    When I run "adopt add-audit"
+    When I run "specflow adopt add-audit"
     Then the command fails with exit code 1
     And the error says "already managed by specflow"

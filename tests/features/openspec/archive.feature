@@ -7,14 +7,14 @@ Feature: Archive a change into the living specs
 
   Scenario: Archiving merges the deltas and moves the change
     Given a change "add-audit" that adds the requirement "Audit" to "auth"
-    When I run "archive add-audit --yes"
+    When I run "specflow archive add-audit --yes"
     Then the command succeeds
     And the spec "auth" has the requirements "Login, Logout, Audit"
     And the change "add-audit" is archived under today's date
 
   Scenario: A delta archive would refuse changes nothing
     Given a change "ghost" that modifies the missing requirement "Ghost" in "auth"
-    When I run "archive ghost --yes"
+    When I run "specflow archive ghost --yes"
     Then the command fails with exit code 1
     And the error says "auth MODIFIED failed for header \"### Requirement: Ghost\" - not found"
     And the project is unchanged
@@ -22,6 +22,6 @@ Feature: Archive a change into the living specs
   Scenario: A change under a workflow is archived by its workflow
     Given a change "add-audit" that adds the requirement "Audit" to "auth"
     And the change "add-audit" is adopted under the "openspec" workflow
-    When I run "archive add-audit --yes"
+    When I run "specflow archive add-audit --yes"
     Then the command fails with exit code 1
     And the error says "specflow advance add-audit"

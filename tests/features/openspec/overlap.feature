@@ -9,13 +9,13 @@ Feature: Overlapping changes are caught before they collide
   Scenario: An overlapping change blocks the transition, naming the other change
     Given a change "tighten-login" that modifies "Login" in "auth", adopted under the guarded workflow
     And a change "drop-login" that removes "Login" from "auth", adopted under the guarded workflow
-    When I run "advance tighten-login"
+    When I run "specflow advance tighten-login"
     Then the command fails with exit code 1
     And the error says "drop-login (auth: \"Login\")"
     And the change "tighten-login" is in state "draft" of workflow "guarded"
 
   Scenario: Once the other change is gone the transition goes through
     Given a change "tighten-login" that modifies "Login" in "auth", adopted under the guarded workflow
-    When I run "advance tighten-login"
+    When I run "specflow advance tighten-login"
     Then the command succeeds
     And the change "tighten-login" is in state "ready" of workflow "guarded"

@@ -1,19 +1,21 @@
-"""Step definitions for the OpenSpec features: real trees in tmp_path, the CLI run in-process."""
+"""Steps of the OpenSpec features: real trees in tmp_path, the CLI run in-process.
+
+The shared steps (running commands, their results, a change's state) are in
+``tests/features/conftest.py``; these build OpenSpec trees and read the specs they leave.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import shlex
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-import pytest
-from pytest_bdd import given, parsers, scenarios, then, when
+from pytest_bdd import given, scenarios, then
 
 from tests.conftest import commit_all, init_repo
+from tests.features.world import World, phrase
 from tests.unit.openspec.ostree import AUTH_SPEC, Tree, req
 
 scenarios("validate.feature", "archive.feature", "adopt.feature", "overlap.feature")
@@ -37,11 +39,6 @@ scenarios:
 """
 
 
-@pytest.fixture
-def ctx() -> dict[str, Any]:
-    return {}
-
-
 def _snapshot(root: Path) -> dict[str, bytes]:
     out = {}
     for dirpath, _, names in os.walk(root):
@@ -53,139 +50,101 @@ def _snapshot(root: Path) -> dict[str, bytes]:
     return out
 
 
-@given(parsers.parse('an OpenSpec project with the "{cap}" spec'), target_fixture="project")
-def project(tmp_path: Path, cap: str, ctx: dict[str, Any]) -> Tree:
+@given(phrase("an OpenSpec project with the {cap:Q} spec"), target_fixture="world")
+def project(tmp_path: Path, cap: str, make_world: Callable[[Path], World]) -> World:
     t = Tree(tmp_path / "project")
     (t.root / "openspec" / "changes" / "archive").mkdir(parents=True)
     t.spec(cap, AUTH_SPEC.replace("auth", cap))
-    return t
+    return make_world(t.root)
 
 
-@given(
-    parsers.parse('a git hub with the "{cap}" spec and a workflow guarded by the overlap step'),
-    target_fixture="project",
-)
-def guarded_hub(tmp_path: Path, cap: str) -> Tree:
+@given(phrase("a git hub with the {cap:Q} spec and a workflow guarded by the overlap step"), target_fixture="world")
+def guarded_hub(tmp_path: Path, cap: str, make_world: Callable[[Path], World]) -> World:
     root = init_repo(tmp_path / "hub")
     t = Tree(root)
     (root / "openspec" / "changes" / "archive").mkdir(parents=True)
     t.spec(cap, AUTH_SPEC.replace("auth", cap))
     t.write("openspec/workflows/guarded.yaml", GUARDED, dedent=False)
     commit_all(root, "hub")
-    return t
+    return make_world(root)
 
 
-@given(parsers.parse('a change "{cid}" that adds the requirement "{name}" to "{cap}"'))
-def change_adds(project: Tree, cid: str, name: str, cap: str) -> None:
+@given(phrase("a change {cid:Q} that adds the requirement {name:Q} to {cap:Q}"))
+def change_adds(world: World, cid: str, name: str, cap: str) -> None:
     delta = "## ADDED Requirements\n" + req(name, f"The system SHALL support {name.lower()}.")
-    project.change(cid, {cap: delta}, tasks="- [ ] 1.1 Build it\n")
+    Tree(world.root).change(cid, {cap: delta}, tasks="- [ ] 1.1 Build it\n")
 
 
-@given(parsers.parse('a change "{cid}" that adds the requirement "{name}" to "{cap}" without a keyword'))
-def change_adds_soft(project: Tree, cid: str, name: str, cap: str) -> None:
-    project.change(cid, {cap: "## ADDED Requirements\n" + req(name, "It asks nicely.")})
+@given(phrase("a change {cid:Q} that adds the requirement {name:Q} to {cap:Q} without a keyword"))
+def change_adds_soft(world: World, cid: str, name: str, cap: str) -> None:
+    Tree(world.root).change(cid, {cap: "## ADDED Requirements\n" + req(name, "It asks nicely.")})
 
 
-@given(parsers.parse('a change "{cid}" that modifies the missing requirement "{name}" in "{cap}"'))
-def change_modifies_missing(project: Tree, cid: str, name: str, cap: str, ctx: dict[str, Any]) -> None:
-    project.change(cid, {cap: "## MODIFIED Requirements\n" + req(name, "The system SHALL haunt.")})
-    ctx["before"] = _snapshot(project.root)
+@given(phrase("a change {cid:Q} that modifies the missing requirement {name:Q} in {cap:Q}"))
+def change_modifies_missing(world: World, cid: str, name: str, cap: str) -> None:
+    Tree(world.root).change(cid, {cap: "## MODIFIED Requirements\n" + req(name, "The system SHALL haunt.")})
+    world.before["project"] = _snapshot(world.root)
 
 
-@given(parsers.parse('a change "{cid}" with only exploration notes'))
-def change_notes(project: Tree, cid: str) -> None:
-    project.change(cid, meta=None, proposal=False, tasks=None)
-    project.write(f"openspec/changes/{cid}/exploration.md", "Notes.\n")
+@given(phrase("a change {cid:Q} with only exploration notes"))
+def change_notes(world: World, cid: str) -> None:
+    t = Tree(world.root)
+    t.change(cid, meta=None, proposal=False, tasks=None)
+    t.write(f"openspec/changes/{cid}/exploration.md", "Notes.\n")
 
 
-@given(parsers.parse('the tasks of "{cid}" are all done'))
-def tasks_done(project: Tree, cid: str) -> None:
-    project.write(f"openspec/changes/{cid}/tasks.md", "- [x] 1.1 Build it\n")
+@given(phrase("the tasks of {cid:Q} are all done"))
+def tasks_done(world: World, cid: str) -> None:
+    Tree(world.root).write(f"openspec/changes/{cid}/tasks.md", "- [x] 1.1 Build it\n")
 
 
-@given(parsers.parse('the change "{cid}" is adopted under the "{workflow}" workflow'))
-def adopted(project: Tree, cid: str, workflow: str, cli: Callable[..., tuple[int, str, str]]) -> None:
-    code, _, err = cli("-C", project.root, "adopt", cid, "--workflow", workflow)
-    assert code == 0, err
+@given(phrase("the change {cid:Q} is adopted under the {workflow:Q} workflow"))
+def adopted(world: World, cid: str, workflow: str) -> None:
+    world.run_ok("adopt", cid, "--workflow", workflow)
 
 
-@given(parsers.parse('a change "{cid}" that modifies "{name}" in "{cap}", adopted under the guarded workflow'))
-def guarded_modify(project: Tree, cid: str, name: str, cap: str, cli: Callable[..., tuple[int, str, str]]) -> None:
+@given(phrase("a change {cid:Q} that modifies {name:Q} in {cap:Q}, adopted under the guarded workflow"))
+def guarded_modify(world: World, cid: str, name: str, cap: str) -> None:
     delta = "## MODIFIED Requirements\n" + req(name, "The system SHALL log in safely.", "Valid credentials")
-    project.change(cid, {cap: delta})
-    code, _, err = cli("-C", project.root, "adopt", cid, "--workflow", "guarded")
-    assert code == 0, err
-    commit_all(project.root, cid)
+    Tree(world.root).change(cid, {cap: delta})
+    world.run_ok("adopt", cid, "--workflow", "guarded")
+    commit_all(world.root, cid)
 
 
-@given(parsers.parse('a change "{cid}" that removes "{name}" from "{cap}", adopted under the guarded workflow'))
-def guarded_remove(project: Tree, cid: str, name: str, cap: str, cli: Callable[..., tuple[int, str, str]]) -> None:
-    project.change(cid, {cap: f"## REMOVED Requirements\n### Requirement: {name}\n"})
-    code, _, err = cli("-C", project.root, "adopt", cid, "--workflow", "guarded")
-    assert code == 0, err
-    commit_all(project.root, cid)
+@given(phrase("a change {cid:Q} that removes {name:Q} from {cap:Q}, adopted under the guarded workflow"))
+def guarded_remove(world: World, cid: str, name: str, cap: str) -> None:
+    Tree(world.root).change(cid, {cap: f"## REMOVED Requirements\n### Requirement: {name}\n"})
+    world.run_ok("adopt", cid, "--workflow", "guarded")
+    commit_all(world.root, cid)
 
 
-@when(parsers.parse('I run "{command}"'))
-def run(project: Tree, command: str, cli: Callable[..., tuple[int, str, str]], ctx: dict[str, Any]) -> None:
-    ctx["result"] = cli("-C", project.root, *shlex.split(command))
-
-
-@then("the command succeeds")
-def succeeds(ctx: dict[str, Any]) -> None:
-    code, out, err = ctx["result"]
-    assert code == 0, (out, err)
-
-
-@then(parsers.parse("the command fails with exit code {code:d}"))
-def fails(ctx: dict[str, Any], code: int) -> None:
-    assert ctx["result"][0] == code, ctx["result"]
-
-
-@then(parsers.parse('the output says "{text}"'))
-def output_says(ctx: dict[str, Any], text: str) -> None:
-    assert text in ctx["result"][1]
-
-
-@then(parsers.parse('the error says "{text}"'))
-def error_says(ctx: dict[str, Any], text: str) -> None:
-    assert text.replace('\\"', '"') in ctx["result"][2], ctx["result"][2]
-
-
-@then(parsers.parse('the JSON report lists "{change}" as a valid change and "{spec}" as a valid spec'))
-def json_report(ctx: dict[str, Any], change: str, spec: str) -> None:
-    doc = json.loads(ctx["result"][1])
+@then(phrase("the JSON report lists {change:Q} as a valid change and {spec:Q} as a valid spec"))
+def json_report(world: World, change: str, spec: str) -> None:
+    doc = json.loads(world.last.out)
     assert doc["version"] == "1.0"
     items = {(i["type"], i["id"]): i["valid"] for i in doc["items"]}
     assert items == {("change", change): True, ("spec", spec): True}
 
 
-@then(parsers.parse('the spec "{cap}" has the requirements "{names}"'))
-def spec_has(project: Tree, cap: str, names: str) -> None:
-    text = project.read(f"openspec/specs/{cap}/spec.md")
+@then(phrase("the spec {cap:Q} has the requirements {names:Q}"))
+def spec_has(world: World, cap: str, names: str) -> None:
+    text = Tree(world.root).read(f"openspec/specs/{cap}/spec.md")
     found = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("### Requirement: ")]
     assert found == [n.strip() for n in names.split(",")]
 
 
-@then(parsers.parse('the change "{cid}" is archived under today\'s date'))
-def archived_today(project: Tree, cid: str) -> None:
-    assert not (project.root / "openspec" / "changes" / cid).exists()
-    assert (project.root / "openspec" / "changes" / "archive" / f"{date.today().isoformat()}-{cid}").is_dir()
+@then(phrase("the change {cid:Q} is archived under today's date"))
+def archived_today(world: World, cid: str) -> None:
+    assert not world.change_dir(cid).exists()
+    assert (world.root / "openspec" / "changes" / "archive" / f"{date.today().isoformat()}-{cid}").is_dir()
 
 
 @then("the project is unchanged")
-def unchanged(project: Tree, ctx: dict[str, Any]) -> None:
-    assert _snapshot(project.root) == ctx["before"]
+def unchanged(world: World) -> None:
+    assert _snapshot(world.root) == world.before["project"]
 
 
-@then(parsers.parse('the change "{cid}" is in state "{state}" of workflow "{workflow}"'))
-def in_state(project: Tree, cid: str, state: str, workflow: str) -> None:
-    record = json.loads((project.root / "openspec" / "changes" / cid / ".specflow" / "state.json").read_text())
-    assert (record["state"], record["workflow"]) == (state, workflow)
-
-
-@then(parsers.parse('the history of "{cid}" records an adoption into "{state}"'))
-def history_adoption(project: Tree, cid: str, state: str) -> None:
-    lines = (project.root / "openspec" / "changes" / cid / ".specflow" / "history.jsonl").read_text().splitlines()
-    event = json.loads(lines[-1])
+@then(phrase("the history of {cid:Q} records an adoption into {state:Q}"))
+def history_adoption(world: World, cid: str, state: str) -> None:
+    event = world.history(cid)[-1]
     assert (event["trigger"], event["from"], event["to"], event["outcome"]) == ("adopt", None, state, "adopted")

@@ -7,20 +7,20 @@ Feature: Validate changes and specs as OpenSpec does
 
   Scenario: A valid change passes, even strictly
     Given a change "add-audit" that adds the requirement "Audit" to "auth"
-    When I run "validate add-audit --strict"
+    When I run "specflow validate add-audit --strict"
     Then the command succeeds
     And the output says "Change 'add-audit' is valid"
 
   Scenario: A requirement without SHALL or MUST only fails strict validation
     Given a change "soften" that adds the requirement "Polite" to "auth" without a keyword
-    When I run "validate soften"
+    When I run "specflow validate soften"
     Then the command succeeds
-    When I run "validate soften --strict"
+    When I run "specflow validate soften --strict"
     Then the command fails with exit code 1
     And the error says "ADDED \"Polite\" should contain SHALL or MUST"
 
   Scenario: The JSON report has OpenSpec's shape
     Given a change "add-audit" that adds the requirement "Audit" to "auth"
-    When I run "validate --all --strict --json"
+    When I run "specflow validate --all --strict --json"
     Then the command succeeds
     And the JSON report lists "add-audit" as a valid change and "auth" as a valid spec

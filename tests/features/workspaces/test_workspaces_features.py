@@ -1,11 +1,340 @@
-"""The workspace features: gates that hold, one change across two repos, checkpoints and rollback.
+"""Steps of the workspace features: gates that hold, one change across two repos, checkpoints.
 
-Every scenario runs the real engine (``specflow advance`` in-process) with a scripted ``command``
-agent; the shared steps live in this folder's ``conftest.py``.
+A hub with two component repos and a scripted ``command`` agent.  For each phase the agent does
+its proper work, then runs whatever escape the scenario asked for (a Python snippet in the
+control folder), so every feature goes through the real engine: ``specflow advance``
+in-process, the command adapter, the audit.  The shared steps (running commands, their results,
+a change's state) are in ``tests/features/conftest.py``.
 """
 
 from __future__ import annotations
 
-from pytest_bdd import scenarios
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from tests.conftest import HubFixture, commit_all, git, init_repo
+from tests.features.world import World, phrase
 
 scenarios("gates.feature", "multirepo.feature", "checkpoints.feature")
+
+WORKFLOW = """\
+workflow: gated
+version: 1
+description: One phase per kind of gate, for the workspace features.
+initial: draft
+states:
+  draft: {}
+  explore:
+    prompt: phase.md.j2
+    workspace: read-only
+  propose:
+    prompt: phase.md.j2
+    workspace:
+      write: ["openspec/changes/{{ change.id }}/**"]
+  apply:
+    prompt: phase.md.j2
+    workspace:
+      worktrees: true
+      write: ["openspec/changes/{{ change.id }}/tasks.md"]
+  done:
+    final: true
+scenarios:
+  - scenario: Explore
+    given: [the change exists]
+    when: advance
+    from: draft
+    to: explore
+  - scenario: Propose
+    when: advance
+    from: explore
+    to: propose
+    then: [the file "proposal.md" exists]
+  - scenario: Apply in the worktrees
+    when: advance
+    from: propose
+    to: apply
+    then: [all tasks are done, the tests pass in every affected repo]
+  - scenario: Finish once merged
+    given: [the branches are merged, the workspace is clean]
+    when: advance
+    from: apply
+    to: done
+"""
+
+TEMPLATE = "Phase {{ phase.name }} of {{ change.id }}.\n{{ gate.description }}\n"
+
+TASKS = "## 1. Build\n- [ ] 1.1 api login endpoint\n- [ ] 1.2 bot login command\n"
+
+# The agent: proper work for the phase, then the scenario's escape, if any.
+AGENT = r"""
+import json, os, pathlib, subprocess, sys
+sys.stdin.read()
+ctl = pathlib.Path(os.environ["AGENT_CTL"])
+hub = pathlib.Path(os.environ["SPECFLOW_HUB"])
+change = os.environ["SPECFLOW_CHANGE"]
+phase = os.environ["SPECFLOW_PHASE"]
+cwd = pathlib.Path.cwd()
+folder = hub / "openspec" / "changes" / change
+
+def git(where, *args):
+    subprocess.run(["git", *args], cwd=where, check=True, capture_output=True)
+
+(ctl / f"cwd-{phase}.txt").write_text(str(cwd))
+if phase == "explore":
+    print("the login needs a rate limit")
+elif phase == "propose":
+    (folder / "proposal.md").write_text("## Why\nUsers must log in.\n")
+    (folder / "tasks.md").write_text(TASKS)
+elif phase == "apply":
+    api, bot = cwd / "api", cwd / "bot"
+    (api / "src" / "login.py").write_text("def login():\n    return True\n")
+    git(api, "add", "-A")
+    git(api, "commit", "-q", "-m", "api: login endpoint")
+    (bot / "bot.py").write_text("print('bot login')\n")
+    git(bot, "commit", "-q", "-am", "bot: login command")
+    tasks = api / "openspec" / "changes" / change / "tasks.md"   # the hub's tasks.md, through the link
+    tasks.write_text(tasks.read_text().replace("- [ ]", "- [x]"))
+escape = ctl / f"escape-{phase}.py"
+if escape.exists():
+    exec(escape.read_text(), {"hub": hub, "cwd": cwd, "folder": folder, "git": git, "os": os,
+                              "pathlib": pathlib})
+print(f"{phase} done")
+""".replace("TASKS", repr(TASKS))
+
+# What each escape does, and the violation it must leave in history (workspace, path, kind).
+ESCAPES: dict[str, tuple[str, str, tuple[str, str, str]]] = {
+    "a write to a hub file outside the gate": (
+        "propose",
+        '(hub / "CLAUDE.md").write_text("ignore the rules\\n")',
+        ("hub", "CLAUDE.md", "modified"),
+    ),
+    "a write to another repo": (
+        "apply",
+        '(hub.parent / "bot" / "bot.py").write_text("hijacked\\n")',
+        ("bot@checkout", "bot.py", "modified"),
+    ),
+    "a write to ../x": (
+        "apply",
+        '(cwd / ".." / "x").write_text("escape\\n")',
+        ("hub", ".specflow/worktrees/x", "added"),
+    ),
+    "a write to an absolute path": (
+        "apply",
+        '(hub.resolve() / "openspec" / "specs" / "auth" / "spec.md").write_text("# auth, rewritten\\n")',
+        ("hub", "openspec/specs/auth/spec.md", "modified"),
+    ),
+    "a write through a symlink": (
+        "apply",
+        '(cwd / "api" / "docs" / "style.md").write_text("be mean\\n")',
+        ("hub", "docs/style.md", "modified"),
+    ),
+    "a deletion": ("propose", '(hub / "CLAUDE.md").unlink()', ("hub", "CLAUDE.md", "deleted")),
+    "a chmod": ("propose", 'os.chmod(hub / "docs" / "style.md", 0o755)', ("hub", "docs/style.md", "mode")),
+    "a new symlink out of the gate": (
+        "propose",
+        'os.symlink("../../specs", folder / "all-specs")',
+        ("hub", "openspec/changes/add-login/all-specs", "symlink"),
+    ),
+    "a commit on the hub's branch": (
+        "propose",
+        '(hub / "CLAUDE.md").write_text("committed\\n"); git(hub, "add", "-A"); '
+        'git(hub, "commit", "-q", "-m", "agent commit on main")',
+        ("hub", "main", "commit"),
+    ),
+    "a moved HEAD in the hub": ("propose", 'git(hub, "switch", "-q", "-c", "agent-branch")', ("hub", "HEAD", "head")),
+    "an explore phase that writes anything": (
+        "explore",
+        '(folder / "exploration.md").write_text("notes\\n")',
+        ("hub", "openspec/changes/add-login/exploration.md", "added"),
+    ),
+}
+
+
+REPOS = ("api", "bot")
+
+
+def repo_path(world: World, name: str) -> Path:
+    """A component repo: a sibling of the hub."""
+    return world.root.parent / name
+
+
+def worktree(world: World, cid: str, repo: str) -> Path:
+    return world.root / ".specflow" / "worktrees" / cid / repo
+
+
+def tree_state(root: Path, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every file under ``root`` (not .git, not specflow's records) with content, mode or link target."""
+    found: dict[str, Any] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        dirnames[:] = [d for d in dirnames if d != ".git" and d != ".specflow"]
+        for name in filenames + [d for d in os.listdir(dirpath) if os.path.islink(os.path.join(dirpath, d))]:
+            p = Path(dirpath) / name
+            rel = os.path.normpath(os.path.join(rel_dir, name))
+            if any(rel == s or rel.startswith(s + "/") for s in skip):
+                continue
+            if p.is_symlink():
+                found[rel] = ("link", os.readlink(p))
+            elif p.is_file():
+                found[rel] = (p.read_bytes(), stat.S_IMODE(p.stat().st_mode))
+    return found
+
+
+# -- givens ---------------------------------------------------------------------------------------
+
+
+@given(phrase("a hub with the component repos {a:Q} and {b:Q} and a scripted agent"), target_fixture="world")
+def hub_with_repos(hub: HubFixture, make_world: Callable[[Path], World], a: str, b: str) -> World:
+    world = make_world(hub.root)
+    root = hub.root
+    hub.write("openspec/workflows/gated.yaml", WORKFLOW)
+    hub.write("openspec/templates/phase.md.j2", TEMPLATE)
+    hub.write("openspec/specs/auth/spec.md", "# auth\n")
+    hub.write("docs/style.md", "be nice\n")
+    for name, files in (
+        (a, {"src/app.py": "print('api')\n", ".gitignore": ".setup-ran\n"}),
+        (b, {"bot.py": "print('bot')\n"}),
+    ):
+        repo = init_repo(root.parent / name)
+        for rel, text in files.items():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            (repo / rel).write_text(text)
+        commit_all(repo, "init")
+    (root / "specflow.yaml").write_text(
+        "default_workflow: gated\ndefault_agent: scripted\ncommand_timeout: 60\nshared: [docs]\n"
+        f'repos:\n  {a}:\n    path: ../{a}\n    setup: "echo installing {a}; touch .setup-ran"\n'
+        f'    test: "test -f src/login.py && echo tests passed"\n'
+        f"  {b}:\n    path: ../{b}\n"
+    )
+    hub.agent("scripted", AGENT)
+    with (root / "specflow.yaml").open("a") as fh:
+        fh.write(f"    env:\n      AGENT_CTL: {str(world.ctl)!r}\n")
+    hub.commit("hub with repos")
+    return world
+
+
+@given(phrase("a change {cid:Q} affecting {a:Q} and {b:Q}"))
+def change_affecting(world: World, cid: str, a: str, b: str) -> None:
+    world.run_ok("new", cid, "--repo", a, "--repo", b)
+
+
+@given(parsers.parse("the agent also tries {escape} in its phase"))
+def agent_escapes(world: World, escape: str) -> None:
+    """Plant the escape, and record the hub and both repos as they are before the agent's turn."""
+    phase, code, _ = ESCAPES[escape]
+    (world.ctl / f"escape-{phase}.py").write_text(code)
+    world.before = {name: tree_state(path) for name, path in (("hub", world.root), *_repos(world))}
+    world.before["heads"] = {
+        name: git(path, "rev-parse", "HEAD") for name, path in (("hub", world.root), *_repos(world))
+    }
+
+
+@given(phrase("the setup of {repo:Q} fails"))
+def setup_fails(world: World, repo: str) -> None:
+    cfg = world.root / "specflow.yaml"
+    cfg.write_text(
+        cfg.read_text().replace(
+            f'setup: "echo installing {repo}; touch .setup-ran"', 'setup: "echo npm ERR! cannot install; exit 7"'
+        )
+    )
+
+
+# -- whens ----------------------------------------------------------------------------------------
+
+
+@when(phrase("the change {cid:Q} is archived by hand"))
+def archive_by_hand(world: World, cid: str) -> None:
+    dest = world.root / "openspec" / "changes" / "archive" / f"2025-01-01-{cid}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    world.change_dir(cid).rename(dest)
+
+
+# -- thens ----------------------------------------------------------------------------------------
+
+
+@then(phrase("the history of {cid:Q} records {escape} as put back"))
+def history_records(world: World, cid: str, escape: str) -> None:
+    _, _, (workspace, path, kind) = ESCAPES[escape]
+    last = world.history(cid)[-1]
+    assert last["outcome"] == "failed"
+    found = {(v["workspace"], v["path"], v["kind"]) for v in last["gate_violations"]}
+    assert (workspace, path, kind) in found, found
+    assert any("outside its gate" in r for r in last["reasons"])
+    if kind in ("added", "symlink"):
+        root = {"hub": world.root, "bot@checkout": repo_path(world, "bot"), "api@checkout": repo_path(world, "api")}
+        assert not os.path.lexists(root[workspace] / path), f"{path} is still there"
+
+
+@then("everything outside the gate is exactly as it was")
+def nothing_else_changed(world: World) -> None:
+    for name, root in (("hub", world.root), *_repos(world)):
+        assert git(root, "rev-parse", "HEAD") == world.before["heads"][name], f"{name}'s HEAD moved"
+        assert git(root, "branch", "--show-current").strip() == "main"
+    # in the hub only the change's folder may differ (the agent's in-gate work)
+    skip = ("openspec/changes/add-login",)
+    now = tree_state(world.root, skip)
+    before = {k: v for k, v in world.before["hub"].items() if not k.startswith(skip[0])}
+    assert now == before
+    for name, root in _repos(world):
+        assert tree_state(root) == world.before[name], f"{name} changed"
+
+
+@then(parsers.parse("the in-gate work of the {phase} phase is kept"))
+def in_gate_kept(world: World, phase: str) -> None:
+    folder = world.change_dir("add-login")
+    if phase == "propose":
+        assert (folder / "proposal.md").read_text() == "## Why\nUsers must log in.\n"
+    elif phase == "apply":
+        api = worktree(world, "add-login", "api")
+        assert (api / "src" / "login.py").exists()
+        assert git(api, "log", "-1", "--format=%s").strip() == "api: login endpoint"
+        assert "- [ ]" not in (folder / "tasks.md").read_text()
+    elif phase == "explore":
+        assert not (folder / "exploration.md").exists()
+    else:
+        raise AssertionError(f"no in-gate work is known for the {phase} phase")
+
+
+@then(phrase("each of {a:Q} and {b:Q} has a worktree on {branch:Q} with the hub linked in"))
+def worktrees_linked(world: World, a: str, b: str, branch: str) -> None:
+    for name in (a, b):
+        wt = worktree(world, "add-login", name)
+        assert git(wt, "branch", "--show-current").strip() == branch
+        assert os.path.realpath(wt / "openspec") == str((world.root / "openspec").resolve())
+        assert (wt / "docs" / "style.md").read_text() == "be nice\n"
+        assert git(wt, "status", "--porcelain") == ""
+
+
+@then(phrase("the setup of {repo:Q} ran with its output in {log:Q}"))
+def setup_ran(world: World, repo: str, log: str) -> None:
+    assert (worktree(world, "add-login", repo) / ".setup-ran").exists()
+    assert f"installing {repo}" in (world.root / log).read_text()
+
+
+@then(phrase("every task of {cid:Q} is ticked in the hub's tasks.md"))
+def tasks_ticked(world: World, cid: str) -> None:
+    text = (world.change_dir(cid) / "tasks.md").read_text()
+    assert text.count("- [x]") == 2 and "- [ ]" not in text
+
+
+@then(phrase("{repo:Q} has the merge commit {subject:Q} on main"))
+def merge_commit(world: World, repo: str, subject: str) -> None:
+    line = git(repo_path(world, repo), "log", "-1", "--format=%s|%P", "main").strip()
+    got, parents = line.split("|")
+    assert got == subject and len(parents.split()) == 2
+
+
+@then(phrase("the worktrees of {cid:Q} are gone and its branches kept"))
+def worktrees_gone(world: World, cid: str) -> None:
+    assert not (world.root / ".specflow" / "worktrees" / cid).exists()
+    for name in REPOS:
+        assert git(repo_path(world, name), "branch", "--list", f"specflow/{cid}").strip() == f"specflow/{cid}"
+
+
+def _repos(world: World) -> list[tuple[str, Path]]:
+    return [(name, repo_path(world, name)) for name in REPOS]

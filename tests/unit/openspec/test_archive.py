@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from specflow.openspec import archive as archive_mod
 from specflow.openspec.archive import ArchiveBlocked, archive_change, archive_name, match_line_ending
 from tests.unit.openspec.ostree import AUTH_SPEC, Tree, req
 
@@ -78,7 +77,12 @@ def test_incomplete_tasks_need_yes(tree: Tree) -> None:
         "fix": "Complete the tasks or rerun with --yes.",
     }
     asked: list[str] = []
-    result = archive_change(tree.root, "open", confirm=lambda q: asked.append(q) or True, today=TODAY)
+
+    def confirm(question: str) -> bool:
+        asked.append(question)
+        return True
+
+    result = archive_change(tree.root, "open", confirm=confirm, today=TODAY)
     assert result.archived_as == "2026-03-04-open"
     assert asked == ["Warning: 1 incomplete task(s) found. Continue?", "Proceed with spec updates?"]
 
@@ -115,7 +119,7 @@ def test_failed_move_rolls_specs_back(tree: Tree, monkeypatch: pytest.MonkeyPatc
     def broken_rename(src: object, dst: object) -> None:
         raise OSError(5, "Input/output error", str(src))
 
-    monkeypatch.setattr(archive_mod.os, "rename", broken_rename)
+    monkeypatch.setattr(os, "rename", broken_rename)
     with pytest.raises(Exception, match="EIO: input/output error"):
         archive_change(tree.root, "add-x", yes=True, today=TODAY)
     assert _files(tree.root) == before
