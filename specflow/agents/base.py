@@ -73,7 +73,7 @@ def clip_text(text: str, limit: int = FINAL_TEXT_LIMIT, dropped: int = 0) -> str
     if not dropped:
         return text[:limit] + f"\n[… {len(text) - limit} more characters in the transcript]"
     more = max(len(text) - limit, 0) + dropped
-    return text[:limit] + f"\n[… {more:,} more characters of output cut; the transcript keeps what fits its cap]"
+    return text[:limit] + f"\n[… {more:,} more characters of output not in the record; see the transcript]"
 
 
 #: How much of a tool input or a line is kept in events and history.
