@@ -121,7 +121,7 @@ def tool_target(tool: str, tool_input: Mapping[str, Any], cwd: Path | None = Non
     if value is None:
         value = next((v for v in tool_input.values() if isinstance(v, str) and v), "")
     target = str(value)
-    if key in ("file_path", "notebook_path") and cwd is not None:
+    if key in ("file_path", "notebook_path") and cwd is not None and target.startswith("/"):
         with contextlib.suppress(ValueError):
             target = Path(target).relative_to(cwd).as_posix()
     return clip_line(target.splitlines()[0] if target.strip() else target, 120)

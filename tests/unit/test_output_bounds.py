@@ -1,7 +1,9 @@
 """Agent output is bounded: in memory, in the record and in the transcript, with the cuts marked.
 
-The floods run in a child Python so its peak memory (``ru_maxrss``) measures specflow's reading
-alone: the agents are real processes writing hundreds of megabytes.
+The floods run in a child Python so its peak memory measures specflow's reading alone: the agents
+are real processes writing hundreds of megabytes.  The peak is the child's ``VmHWM``, not its
+``ru_maxrss``: Linux carries ``ru_maxrss`` over ``exec`` from the forked parent, so a child of a
+big pytest process would start out "big".
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ RSS_BOUND_KIB = 160 * 1024
 RUN_AGENT = r"""
 import json, resource, sys
 from pathlib import Path
+
+def peak_kib():
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:  # no /proc (macOS): ru_maxrss, in bytes there
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+
 from specflow.agents import get_adapter
 from specflow.agents.base import AgentRequest
 from specflow.workspace.gates import GatePolicy
@@ -41,7 +51,7 @@ result = get_adapter(adapter).run(
     AgentRequest(prompt="flood", cwd=tmp, gate=GatePolicy(hub=tmp, phase="apply", change_id="add-x"), hub=tmp,
                  change_id="add-x", phase="apply", transcript_dir=tmp / "transcripts", timeout=120, options=options)
 )
-print(json.dumps({"maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "record": result.to_dict(),
+print(json.dumps({"maxrss_kib": peak_kib(), "record": result.to_dict(),
                   "final_len": len(result.final_text), "final_tail": result.final_text[-300:]}))
 """
 
