@@ -10,10 +10,11 @@ so drift hits them alike:
 - ``flood/direct``: ``subprocess.run(capture_output=True)`` on an agent writing ``--flood-mib`` MiB
   to stdout — the reference (what reading the output whole costs);
 - ``flood/adapter``: the ``command`` adapter on the same agent (1 MiB held, 64 MiB transcript);
-- ``lines/direct``: ``subprocess.run(capture_output=True)`` on an agent writing ``--lines`` event
-  lines (tool calls) to stderr — the reference;
-- ``lines/plain``: the adapter on the same number of plain progress lines;
-- ``lines/events``: the adapter on the event lines (each parsed, summarised and sent as an event).
+- ``plain/direct`` and ``events/direct``: ``subprocess.run(capture_output=True)`` on an agent
+  writing ``--lines`` plain progress lines, or as many event lines (tool calls), to stderr — the
+  references;
+- ``plain/adapter`` and ``events/adapter``: the adapter on the same agents (each event line
+  parsed, summarised and sent as an event).
 
 Medians, ratios to the reference, and microseconds per line for the line variants.  Target: the
 adapter's peak memory on the flood stays under 64 MiB whatever the flood's size; the exit code is
@@ -108,9 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         variants = {
             "flood/direct": ("direct", agents["flood"]),
             "flood/adapter": ("adapter", agents["flood"]),
-            "lines/direct": ("direct", agents["events"]),
-            "lines/plain": ("adapter", agents["plain"]),
-            "lines/events": ("adapter", agents["events"]),
+            "plain/direct": ("direct", agents["plain"]),
+            "plain/adapter": ("adapter", agents["plain"]),
+            "events/direct": ("direct", agents["events"]),
+            "events/adapter": ("adapter", agents["events"]),
         }
         samples: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
         for _ in range(args.runs):
@@ -126,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         ref = report[name.split("/")[0] + "/direct"]
         row["time_ratio"] = row["median_s"] / ref["median_s"]
         row["memory_ratio"] = row["peak_mib"] / ref["peak_mib"]
-        if name.startswith("lines/"):
+        if not name.startswith("flood/"):
             row["us_per_line"] = row["median_s"] / args.lines * 1e6
     ok = report["flood/adapter"]["peak_mib"] < MEMORY_TARGET_MIB
     if args.json:
