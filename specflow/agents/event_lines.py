@@ -43,6 +43,8 @@ TOKEN_FIELDS = {
 }
 #: Tool calls kept in the result; past this many they are counted only.
 MAX_TOOL_CALLS = 10_000
+#: Warnings kept in the summary (each is still sent as an event); past this many they are dropped.
+MAX_WARNINGS = 100
 _TEXT_SNIPPET = 2000
 
 
@@ -110,7 +112,8 @@ class EventLineReader:
             self._warn(f"event line {self._line} ({obj.get('event')!r}) ignored: {exc}")
 
     def _warn(self, message: str) -> None:
-        self.summary.warnings.append(message)
+        if len(self.summary.warnings) < MAX_WARNINGS:
+            self.summary.warnings.append(message)
         self._emit(AgentEvent("warning", message))
 
     def _event(self, obj: dict[str, Any]) -> None:
@@ -183,6 +186,8 @@ def _event_object(text: str) -> dict[str, Any] | None:
 
 __all__ = [
     "KINDS",
+    "MAX_TOOL_CALLS",
+    "MAX_WARNINGS",
     "PROTOCOL_VERSION",
     "TOKEN_FIELDS",
     "EventLineReader",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from specflow.agents.base import AgentEvent
-from specflow.agents.event_lines import MAX_TOOL_CALLS, EventLineReader
+from specflow.agents.event_lines import MAX_TOOL_CALLS, MAX_WARNINGS, EventLineReader
 
 
 def line(kind: Any, **fields: Any) -> str:
@@ -114,3 +114,9 @@ def test_tool_calls_past_the_cap_are_counted_not_kept() -> None:
     reader, _ = read(*(line("tool", name="Read", input={"file_path": f"f{i}"}) for i in range(MAX_TOOL_CALLS + 5)))
     assert len(reader.summary.tool_calls) == MAX_TOOL_CALLS
     assert reader.summary.tool_count == MAX_TOOL_CALLS + 5
+
+
+def test_warnings_past_the_cap_are_events_but_not_kept() -> None:
+    reader, events = read(*(line("teleport") for _ in range(MAX_WARNINGS + 20)))
+    assert len(reader.summary.warnings) == MAX_WARNINGS
+    assert [e.kind for e in events] == ["warning"] * (MAX_WARNINGS + 20)

@@ -28,6 +28,8 @@ from specflow.agents.claude.hook import GUARD_PREFIX, WRITE_TOOLS
 
 #: How much of an assistant text is kept in its event.
 _TEXT_SNIPPET = 2000
+#: Warnings kept in the summary (each is still sent as an event).
+MAX_WARNINGS = 100
 
 #: The token counts kept, under the API's own names (what ``specflow status`` reads).
 _TOKEN_KEYS = (
@@ -143,7 +145,8 @@ class StreamParser:
     # -- line kinds --------------------------------------------------------------------------
 
     def _warn(self, message: str) -> None:
-        self.summary.warnings.append(message)
+        if len(self.summary.warnings) < MAX_WARNINGS:  # a stream of garbage must not fill memory
+            self.summary.warnings.append(message)
         self._emit(AgentEvent("warning", message))
 
     def _system(self, obj: dict[str, Any]) -> None:
