@@ -356,6 +356,7 @@ def parse_lines(lines: list[str], on_event: EventCallback = ignore_event) -> Str
 
 __all__ = [
     "GUARD_PREFIX",
+    "MAX_WARNINGS",
     "StreamParser",
     "StreamSummary",
     "parse_lines",
