@@ -9,6 +9,7 @@ configuration).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,11 +62,69 @@ class AgentRequest:
 FINAL_TEXT_LIMIT = 8000
 
 
-def clip_text(text: str, limit: int = FINAL_TEXT_LIMIT) -> str:
-    """``text`` cut to ``limit`` characters, saying how much was left out."""
-    if len(text) <= limit:
+def clip_text(text: str, limit: int = FINAL_TEXT_LIMIT, dropped: int = 0) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out.
+
+    ``dropped`` counts output cut before ``text`` was built (past the in-memory cap); it is added to
+    what the marker says is missing.
+    """
+    if len(text) <= limit and not dropped:
         return text
-    return text[:limit] + f"\n[… {len(text) - limit} more characters in the transcript]"
+    if not dropped:
+        return text[:limit] + f"\n[… {len(text) - limit} more characters in the transcript]"
+    more = max(len(text) - limit, 0) + dropped
+    return text[:limit] + f"\n[… {more:,} more characters of output not in the record; see the transcript]"
+
+
+#: How much of a tool input or a line is kept in events and history.
+SNIPPET_LIMIT = 200
+
+
+def clip_line(text: str, limit: int = SNIPPET_LIMIT) -> str:
+    """``text`` stripped and shortened to ``limit`` characters, an ellipsis marking the cut."""
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clip_input(value: Any, limit: int = SNIPPET_LIMIT) -> Any:
+    """A tool input with long strings shortened and long lists cut, for events and history."""
+    if isinstance(value, str):
+        return clip_line(value, limit)
+    if isinstance(value, Mapping):
+        return {str(k): clip_input(v, limit) for k, v in list(value.items())[:50]}
+    if isinstance(value, list):
+        return [clip_input(v, limit) for v in value[:20]]
+    return value
+
+
+#: The input key naming what each well-known tool acts on.
+_TARGET_KEYS = {
+    "Write": "file_path",
+    "Edit": "file_path",
+    "MultiEdit": "file_path",
+    "Read": "file_path",
+    "NotebookEdit": "notebook_path",
+    "Bash": "command",
+    "Glob": "pattern",
+    "Grep": "pattern",
+    "WebFetch": "url",
+    "WebSearch": "query",
+    "Task": "description",
+    "Agent": "description",
+}
+
+
+def tool_target(tool: str, tool_input: Mapping[str, Any], cwd: Path | None = None) -> str:
+    """What a tool call acts on, in a few words: a file, a command, a pattern, a URL."""
+    key = _TARGET_KEYS.get(tool)
+    value: Any = tool_input.get(key) if key else None
+    if value is None:
+        value = next((v for v in tool_input.values() if isinstance(v, str) and v), "")
+    target = str(value)
+    if key in ("file_path", "notebook_path") and cwd is not None and target.startswith("/"):
+        with contextlib.suppress(ValueError):
+            target = Path(target).relative_to(cwd).as_posix()
+    return clip_line(target.splitlines()[0] if target.strip() else target, 120)
 
 
 @dataclass
@@ -85,6 +144,8 @@ class AgentResult:
     exit_code: int | None = None
     duration_s: float = 0.0
     model: str | None = None
+    output_cut: int = 0
+    """Bytes of the agent's answer not held in memory (past ``OUTPUT_LIMIT``), so not in ``final_text``."""
 
     @property
     def ok(self) -> bool:
@@ -95,7 +156,7 @@ class AgentResult:
         return {
             "status": self.status,
             "error": self.error,
-            "final_text": clip_text(self.final_text),
+            "final_text": clip_text(self.final_text, dropped=self.output_cut),
             "session_id": self.session_id,
             "cost_usd": self.cost_usd,
             "tokens": dict(self.tokens),
@@ -106,7 +167,7 @@ class AgentResult:
             "exit_code": self.exit_code,
             "duration_s": round(self.duration_s, 3),
             "model": self.model,
-        }
+        } | ({"output_cut": self.output_cut} if self.output_cut else {})
 
 
 @runtime_checkable

@@ -2,9 +2,13 @@
 
 The configured argv runs with the prompt on stdin and the phase's workspace as its working
 directory; ``SPECFLOW_CHANGE``, ``SPECFLOW_PHASE``, ``SPECFLOW_HUB`` and ``SPECFLOW_GATE`` (JSON)
-describe the run.  Its stdout is the final text; each stderr line is a progress event and goes
-to the transcript.  A non-zero exit or a run past the time limit (the whole process group is
-killed) is a failed attempt.
+describe the run.  Its stdout is the final text; each stderr line goes to the transcript and is
+either an event of the event-line protocol (``specflow.agents.event_lines``: tool calls, text,
+cost, tokens, a session id, which fill the result as Claude Code's stream does) or a plain
+progress line.  Output is bounded (``specflow.agents.output``): the first ``OUTPUT_LIMIT`` bytes
+of stdout are the answer, each stream's transcript keeps up to ``TRANSCRIPT_LIMIT`` bytes, and
+the cuts are marked.  A non-zero exit or a run past the time limit (``timeout``, by default
+``DEFAULT_TIMEOUT_S``; the whole process tree is killed) is a failed attempt.
 """
 
 from __future__ import annotations
@@ -17,8 +21,13 @@ from pathlib import Path
 from typing import IO
 
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback, ignore_event
+from specflow.agents.event_lines import EventLineReader, EventSummary
+from specflow.agents.output import CappedLog, CappedText, read_lines, tail_text
 from specflow.agents.proctree import descendants, exited, feed_stdin, stop_tree
 from specflow.errors import AgentError
+
+DEFAULT_TIMEOUT_S = 1800.0
+"""Time limit of a ``command`` agent when neither the workflow nor ``specflow.yaml`` sets one."""
 
 
 class CommandAdapter:
@@ -67,36 +76,39 @@ class CommandAdapter:
                 duration_s=time.monotonic() - start,
             )
         on_event(AgentEvent("start", f"started {Path(argv[0]).name} (pid {proc.pid})", {"pid": proc.pid}))
-        out_chunks: list[bytes] = []
+        answer = CappedText()
+        reader = EventLineReader(on_event, cwd=Path(os.path.realpath(request.cwd)))
 
-        def read_stdout(stream: IO[bytes]) -> None:
+        def read_stdout(stream: IO[bytes], log: CappedLog) -> None:
             for chunk in iter(lambda: stream.read(65536), b""):
-                out_chunks.append(chunk)
+                answer.add(chunk)
+                log.write(chunk)
 
-        def read_stderr(stream: IO[bytes], log: IO[bytes]) -> None:
-            for line in iter(stream.readline, b""):
-                log.write(line)
-                log.flush()
-                text = line.decode("utf-8", errors="replace").rstrip()
-                if text:
-                    on_event(AgentEvent("output", text))
+        def read_stderr(stream: IO[bytes], log: CappedLog) -> None:
+            for line, cut in read_lines(stream, sink=log.write):
+                text = line.decode("utf-8", errors="replace")
+                if cut:
+                    text = text.rstrip("\n") + f" [… {cut:,} more bytes of this line cut]"
+                reader.feed(text)
 
         assert proc.stdin and proc.stdout and proc.stderr
         known: dict[int, tuple[int, str]] = {}
-        with transcript.open("wb") as log:
+        timeout = request.timeout or DEFAULT_TIMEOUT_S
+        with transcript.open("wb") as err_file, transcript.with_suffix(".stdout.log").open("wb") as out_file:
+            err_log, out_log = CappedLog(err_file), CappedLog(out_file)
             threads = [
                 threading.Thread(target=feed_stdin, args=(proc.stdin, request.prompt.encode("utf-8")), daemon=True),
-                threading.Thread(target=read_stdout, args=(proc.stdout,), daemon=True),
-                threading.Thread(target=read_stderr, args=(proc.stderr, log), daemon=True),
+                threading.Thread(target=read_stdout, args=(proc.stdout, out_log), daemon=True),
+                threading.Thread(target=read_stderr, args=(proc.stderr, err_log), daemon=True),
             ]
             for t in threads:
                 t.start()
             timed_out = False
             try:
-                deadline = None if request.timeout is None else time.monotonic() + request.timeout
+                deadline = time.monotonic() + timeout
                 while not exited(proc, 0.2):
                     known.update(descendants(proc.pid))
-                    if deadline is not None and time.monotonic() >= deadline:
+                    if time.monotonic() >= deadline:
                         timed_out = True
                         break
             finally:
@@ -104,38 +116,49 @@ class CommandAdapter:
                 stop_tree(proc, known)
             for t in threads:
                 t.join(timeout=5)
+            err_log.close()
+            out_log.close()
         duration = time.monotonic() - start
-        final = b"".join(out_chunks).decode("utf-8", errors="replace")
+        result = _reported(reader.summary, answer, request)
+        result.transcript_path = transcript
+        result.duration_s = duration
+        result.exit_code = proc.returncode
         if timed_out:
-            return AgentResult(
-                status="timeout",
-                final_text=final,
-                error=f"the agent did not finish within {request.timeout:g} s and was killed",
-                transcript_path=transcript,
-                duration_s=duration,
-                exit_code=proc.returncode,
-            )
-        if proc.returncode != 0:
-            tail = transcript.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
-            reason = f"the agent exited with code {proc.returncode}"
+            result.status = "timeout"
+            result.error = f"the agent did not finish within {timeout:g} s and was killed"
+        elif proc.returncode != 0:
+            result.status = "crashed"
+            result.error = f"the agent exited with code {proc.returncode}"
             if proc.returncode < 0:
-                reason = f"the agent was killed by signal {-proc.returncode}"
+                result.error = f"the agent was killed by signal {-proc.returncode}"
+            tail = [line[:300] for line in tail_text(transcript, 2000).splitlines()[-5:]]
             if tail:
-                reason += ": " + " | ".join(tail)
-            return AgentResult(
-                status="crashed",
-                final_text=final,
-                error=reason,
-                transcript_path=transcript,
-                duration_s=duration,
-                exit_code=proc.returncode,
-            )
-        on_event(AgentEvent("result", f"finished in {duration:.1f} s"))
-        return AgentResult(
-            status="success",
-            final_text=final,
-            transcript_path=transcript,
-            duration_s=duration,
-            exit_code=0,
-            model=request.model,
-        )
+                result.error += ": " + " | ".join(tail)
+        else:
+            on_event(AgentEvent("result", _finished(result), {"cost_usd": result.cost_usd, "tokens": result.tokens}))
+        return result
+
+
+def _reported(summary: EventSummary, answer: CappedText, request: AgentRequest) -> AgentResult:
+    """A successful result filled from the answer and what the agent reported in event lines."""
+    return AgentResult(
+        status="success",
+        final_text=answer.text(),
+        output_cut=answer.cut,
+        session_id=summary.session_id,
+        cost_usd=summary.cost_usd,
+        tokens=dict(summary.tokens),
+        tool_calls=list(summary.tool_calls),
+        model=request.model,
+    )
+
+
+def _finished(result: AgentResult) -> str:
+    words = [f"finished in {result.duration_s:.1f} s"]
+    if result.tool_calls:
+        words.append(f"{len(result.tool_calls)} tool calls")
+    if result.cost_usd is not None:
+        words.append(f"${result.cost_usd:.4f}")
+    if result.tokens:
+        words.append(f"{sum(result.tokens.values())} tokens")
+    return ", ".join(words)

@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from specflow.agents.base import AgentEvent
-from specflow.agents.claude.stream import StreamParser, StreamSummary, parse_lines, tokens_from_usage, tool_target
+from specflow.agents.claude.stream import (
+    MAX_WARNINGS,
+    StreamParser,
+    StreamSummary,
+    parse_lines,
+    tokens_from_usage,
+    tool_target,
+)
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "claude" / "transcripts"
 
@@ -184,3 +191,9 @@ def test_an_absurdly_nested_line_is_reported_not_fatal() -> None:
     parser.feed("[" * 100_000 + "]" * 100_000 + "\n")
     assert parser.finish().session_id is None
     assert any("could not be read" in getattr(e, "message", "") for e in events)
+
+
+def test_a_stream_of_garbage_keeps_a_bounded_number_of_warnings() -> None:
+    summary = parse_lines([f"garbage {i}" for i in range(MAX_WARNINGS + 50)])
+    assert len(summary.warnings) == MAX_WARNINGS
+    assert summary.warnings[0].startswith("line 1 is not JSON")

@@ -110,3 +110,69 @@ def test_unknown_adapter_lists_the_known_ones() -> None:
     with pytest.raises(AgentError) as info:
         get_adapter("nope")
     assert "unknown adapter 'nope' (known: command, claude-code" in info.value.message
+
+
+REPORTING = r"""
+import json, os, sys
+def event(kind, **fields):
+    print(json.dumps({"specflow": 1, "event": kind, **fields}), file=sys.stderr, flush=True)
+event("session", id=os.environ.get("SPECFLOW_RESUME") or "run-1")
+print("plain progress", file=sys.stderr, flush=True)
+event("tool", name="Write", input={"file_path": os.path.join(os.getcwd(), "a", "notes.md"), "content": "..."})
+event("tool", name="Bash", input={"command": "pytest -q"})
+print('{"specflow": 1, "event": "cost", "usd": 0.1', file=sys.stderr, flush=True)
+event("teleport", to="mars")
+event("tokens", input=1000, output=250)
+event("cost", usd=0.0625)
+print("the answer")
+"""
+
+
+def test_a_command_agent_reports_through_event_lines(tmp_path: Path) -> None:
+    events: list[AgentEvent] = []
+    result = get_adapter("command").run(request(tmp_path, REPORTING), events.append)
+    assert result.ok, result.error
+    assert result.final_text == "the answer\n"
+    assert result.session_id == "run-1"
+    assert result.cost_usd == 0.0625
+    assert result.tokens == {"input_tokens": 1000, "output_tokens": 250}
+    assert [(c["tool"], c["target"]) for c in result.tool_calls] == [("Write", "a/notes.md"), ("Bash", "pytest -q")]
+    record = result.to_dict()
+    assert (record["cost_usd"], record["tool_calls"], record["session_id"]) == (0.0625, 2, "run-1")
+    seen = [(e.kind, e.message) for e in events]
+    assert ("tool", "Write a/notes.md") in seen
+    assert ("output", "plain progress") in seen
+    assert ("output", '{"specflow": 1, "event": "cost", "usd": 0.1') in seen  # malformed: plain text
+    assert (
+        "warning",
+        'event line 6: unknown event "teleport" ignored (known: cost, session, text, tokens, tool)',
+    ) in seen
+    assert seen[-1] == ("result", f"finished in {result.duration_s:.1f} s, 2 tool calls, $0.0625, 1250 tokens")
+    assert result.transcript_path is not None
+    assert '"event": "teleport"' in result.transcript_path.read_text()  # the transcript keeps every line
+
+
+def test_a_resumed_command_agent_gets_its_session_back(tmp_path: Path) -> None:
+    req = AgentRequest(**{**request(tmp_path, REPORTING).__dict__, "resume_session": "run-1"})
+    assert get_adapter("command").run(req).session_id == "run-1"
+
+
+def test_the_example_reporting_agent(tmp_path: Path) -> None:
+    change = tmp_path / "openspec" / "changes" / "add-x"
+    change.mkdir(parents=True)
+    (change / "proposal.md").write_text("# Add x\n\n## Why\nUsers need x.\n")
+    (change / "tasks.md").write_text("## 1. Build\n- [ ] 1.1 x\n")
+    example = Path(__file__).resolve().parents[2] / "examples" / "agents" / "reporting_agent.py"
+    req = AgentRequest(**{**request(tmp_path, "").__dict__, "options": {"command": [sys.executable, str(example)]}})
+    result = get_adapter("command").run(req)
+    assert result.ok, result.error
+    assert result.final_text.startswith("# Notes on add-x\n")
+    assert "- proposal.md: Why" in result.final_text and "- tasks.md: 1. Build" in result.final_text
+    assert [c["target"] for c in result.tool_calls] == [
+        "openspec/changes/add-x/proposal.md",
+        "openspec/changes/add-x/tasks.md",
+    ]
+    assert (result.session_id or "").startswith("reporter-")
+    tokens_in, tokens_out = result.tokens["input_tokens"], result.tokens["output_tokens"]
+    assert tokens_in > 10 and tokens_out > 10
+    assert result.cost_usd == round(tokens_in * 3e-6 + tokens_out * 15e-6, 6)

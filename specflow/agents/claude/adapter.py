@@ -55,7 +55,8 @@ from specflow.agents.base import (
 )
 from specflow.agents.claude.settings import build_phase_settings, gate_note, guard_command
 from specflow.agents.claude.stream import StreamParser, StreamSummary
-from specflow.agents.proctree import KILL_GRACE_S, descendants, exited, feed_stdin, pump_lines, stop_tree
+from specflow.agents.output import CappedLog, Line, pump_lines, tail_text
+from specflow.agents.proctree import KILL_GRACE_S, descendants, exited, feed_stdin, stop_tree
 from specflow.errors import AgentError
 
 BINARY_ENV = "SPECFLOW_CLAUDE"
@@ -64,6 +65,10 @@ DEFAULT_TIMEOUT_S = 3600.0
 
 EXIT_GRACE_S = 10.0
 """How long Claude Code may take to exit once its output has ended."""
+STREAM_LINE_LIMIT = 8 << 20
+"""Bytes of one stream line parsed (8 MiB); a longer line is cut, reported and skipped."""
+STREAM_QUEUE_LINES = 8
+"""Lines read ahead of the parser: with ``STREAM_LINE_LIMIT`` this bounds the memory it takes."""
 INSTALL_HINT = (
     "install Claude Code (npm install -g @anthropic-ai/claude-code, or pip install"
     " claude-agent-sdk, which bundles it), or name the executable with 'binary:' under the agent"
@@ -267,14 +272,6 @@ def claude_transcript(home: str | None, cwd: Path, session_id: str | None) -> Pa
     return Path(home) / ".claude" / "projects" / slug / f"{session_id}.jsonl"
 
 
-def _tail(path: Path, limit: int = 800) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return ""
-    return text if len(text) <= limit else "…" + text[-limit:]
-
-
 def describe_failure(summary: StreamSummary, exit_code: int | None, request: AgentRequest) -> tuple[Status, str | None]:
     """The status of a finished (not timed-out) run, and the reason when it failed."""
     errors = "; ".join(summary.errors)
@@ -448,11 +445,13 @@ class ClaudeCodeAdapter:
     ) -> AgentResult:
         timeout = float(request.timeout) if request.timeout else DEFAULT_TIMEOUT_S
         parser = StreamParser(on_event, cwd=Path(os.path.realpath(request.cwd)))
-        lines: queue.Queue[bytes | None] = queue.Queue()
+        lines: queue.Queue[Line | None] = queue.Queue(maxsize=STREAM_QUEUE_LINES)
+        stop_reading = threading.Event()
         timed_out = False
         lingered = False
         known: dict[int, tuple[int, str]] = {}
-        with stderr_path.open("wb") as stderr_file, transcript.open("wb") as out:
+        with stderr_path.open("wb") as stderr_file, transcript.open("wb") as transcript_file:
+            out = CappedLog(transcript_file)
             try:
                 proc = subprocess.Popen(
                     argv,
@@ -467,7 +466,9 @@ class ClaudeCodeAdapter:
                 raise AgentError(f"Claude Code ({argv[0]}) could not be started: {exc}", fix=INSTALL_HINT) from exc
             assert proc.stdin is not None and proc.stdout is not None
             feeder = threading.Thread(target=feed_stdin, args=(proc.stdin, request.prompt.encode("utf-8")), daemon=True)
-            reader = threading.Thread(target=pump_lines, args=(proc.stdout, lines), daemon=True)
+            reader = threading.Thread(
+                target=pump_lines, args=(proc.stdout, lines, stop_reading, STREAM_LINE_LIMIT), daemon=True
+            )
             feeder.start()
             reader.start()
             deadline = time.monotonic() + timeout
@@ -493,9 +494,13 @@ class ClaudeCodeAdapter:
                         continue
                     if item is None:
                         break
-                    out.write(item)
-                    out.flush()
-                    parser.feed(item.decode("utf-8", errors="replace"))
+                    line, cut = item
+                    if cut:
+                        # too long to parse whole: keep its head in the transcript, report it
+                        marker = f" [specflow: {cut:,} more bytes of this line cut]\n"
+                        line = line.rstrip(b"\n") + marker.encode()
+                    out.write(line)
+                    parser.feed(line.decode("utf-8", errors="replace"))
                     if parser.summary.result_seen and result_deadline is None:
                         known.update(descendants(proc.pid))
                         result_deadline = time.monotonic() + EXIT_GRACE_S
@@ -503,7 +508,9 @@ class ClaudeCodeAdapter:
                     lingered = True
             finally:
                 stop_tree(proc, known)
+                stop_reading.set()
             reader.join(timeout=KILL_GRACE_S)
+            out.close()
         summary = parser.finish()
         exit_code = proc.returncode
         if lingered and summary.result_seen:
@@ -519,7 +526,7 @@ class ClaudeCodeAdapter:
             if lingered and not summary.result_seen:
                 error = "Claude Code stopped giving output without a result and did not exit"
             if status == "crashed":
-                tail = _tail(stderr_path)
+                tail = tail_text(stderr_path)
                 if tail:
                     error = f"{error}: {tail}"
         return AgentResult(

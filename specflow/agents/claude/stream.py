@@ -10,19 +10,26 @@ keeps what the attempt's history needs in a ``StreamSummary``.  A malformed line
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from specflow.agents.base import AgentEvent, EventCallback, ignore_event
+from specflow.agents.base import (
+    AgentEvent,
+    EventCallback,
+    clip_input,
+    clip_line,
+    ignore_event,
+    tool_target,
+)
 from specflow.agents.claude.hook import GUARD_PREFIX, WRITE_TOOLS
 
-#: How much of a tool input or text is kept in events and history.
-_SNIPPET = 200
+#: How much of an assistant text is kept in its event.
 _TEXT_SNIPPET = 2000
+#: Warnings kept in the summary (each is still sent as an event).
+MAX_WARNINGS = 100
 
 #: The token counts kept, under the API's own names (what ``specflow status`` reads).
 _TOKEN_KEYS = (
@@ -31,48 +38,6 @@ _TOKEN_KEYS = (
     "cache_creation_input_tokens",
     "cache_read_input_tokens",
 )
-
-
-def _clip(text: str, limit: int = _SNIPPET) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _clip_input(value: Any, limit: int = _SNIPPET) -> Any:
-    """A tool input with long strings shortened, for events and history."""
-    if isinstance(value, str):
-        return _clip(value, limit)
-    if isinstance(value, Mapping):
-        return {str(k): _clip_input(v, limit) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clip_input(v, limit) for v in value[:20]]
-    return value
-
-
-def tool_target(tool: str, tool_input: Mapping[str, Any], cwd: Path | None = None) -> str:
-    """What a tool call acts on, in a few words: a file, a command, a pattern, a URL."""
-    key = {
-        "Write": "file_path",
-        "Edit": "file_path",
-        "MultiEdit": "file_path",
-        "Read": "file_path",
-        "NotebookEdit": "notebook_path",
-        "Bash": "command",
-        "Glob": "pattern",
-        "Grep": "pattern",
-        "WebFetch": "url",
-        "WebSearch": "query",
-        "Task": "description",
-        "Agent": "description",
-    }.get(tool)
-    value: Any = tool_input.get(key) if key else None
-    if value is None:
-        value = next((v for v in tool_input.values() if isinstance(v, str) and v), "")
-    target = str(value)
-    if key in ("file_path", "notebook_path") and cwd is not None:
-        with contextlib.suppress(ValueError):
-            target = Path(target).relative_to(cwd).as_posix()
-    return _clip(target.splitlines()[0] if target.strip() else target, 120)
 
 
 def _result_text(content: Any) -> str:
@@ -143,13 +108,13 @@ class StreamParser:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            self._warn(f"line {self.summary.lines} is not JSON ({exc.msg}): {_clip(line, 120)}")
+            self._warn(f"line {self.summary.lines} is not JSON ({exc.msg}): {clip_line(line, 120)}")
             return
         except (RecursionError, ValueError) as exc:  # absurdly nested, or otherwise undecodable
-            self._warn(f"line {self.summary.lines} could not be read ({type(exc).__name__}): {_clip(line, 120)}")
+            self._warn(f"line {self.summary.lines} could not be read ({type(exc).__name__}): {clip_line(line, 120)}")
             return
         if not isinstance(obj, dict):
-            self._warn(f"line {self.summary.lines} is not a JSON object: {_clip(line, 120)}")
+            self._warn(f"line {self.summary.lines} is not a JSON object: {clip_line(line, 120)}")
             return
         kind = obj.get("type")
         try:
@@ -180,7 +145,8 @@ class StreamParser:
     # -- line kinds --------------------------------------------------------------------------
 
     def _warn(self, message: str) -> None:
-        self.summary.warnings.append(message)
+        if len(self.summary.warnings) < MAX_WARNINGS:  # a stream of garbage must not fill memory
+            self.summary.warnings.append(message)
         self._emit(AgentEvent("warning", message))
 
     def _system(self, obj: dict[str, Any]) -> None:
@@ -229,7 +195,7 @@ class StreamParser:
             if block.get("type") == "text" and str(block.get("text", "")).strip():
                 text = str(block["text"])
                 self._last_text = text
-                self._emit(AgentEvent("text", _clip(text, _TEXT_SNIPPET), {"text": text}))
+                self._emit(AgentEvent("text", clip_line(text, _TEXT_SNIPPET), {"text": text}))
             elif block.get("type") == "tool_use":
                 tool = str(block.get("name") or "?")
                 raw_input = block.get("input")
@@ -239,7 +205,7 @@ class StreamParser:
                     "id": str(block.get("id") or ""),
                     "tool": tool,
                     "target": target,
-                    "input": _clip_input(tool_input),
+                    "input": clip_input(tool_input),
                 }
                 self._tools_by_id[call["id"]] = call
                 self.summary.tool_calls.append(call)
@@ -270,7 +236,7 @@ class StreamParser:
                 continue
             if tool_id in self._refused_ids:
                 continue
-            first = _clip(text.strip().splitlines()[0] if text.strip() else "", 160)
+            first = clip_line(text.strip().splitlines()[0] if text.strip() else "", 160)
             self._emit(
                 AgentEvent(
                     "output",
@@ -297,9 +263,9 @@ class StreamParser:
             "id": tool_id,
             "tool": tool,
             "target": target,
-            "reason": _clip(reason, 400),
+            "reason": clip_line(reason, 400),
             "source": source or "permissions",
-            "input": _clip_input(tool_input),
+            "input": clip_input(tool_input),
         }
         if tool_id:
             self._refused_ids.add(tool_id)
@@ -390,6 +356,7 @@ def parse_lines(lines: list[str], on_event: EventCallback = ignore_event) -> Str
 
 __all__ = [
     "GUARD_PREFIX",
+    "MAX_WARNINGS",
     "StreamParser",
     "StreamSummary",
     "parse_lines",

@@ -1,0 +1,181 @@
+"""Bounded agent output: what an agent prints is held, logged and read up to a cap.
+
+An agent may print without end (a loop, a dumped binary file, one line of a gigabyte).  specflow
+holds the first ``OUTPUT_LIMIT`` bytes of an answer in memory, writes the first
+``TRANSCRIPT_LIMIT`` bytes of each stream to its transcript file, reads lines at most
+``LINE_LIMIT`` bytes at a time, and says each time how much it cut.  Memory stays bounded
+whatever the agent does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+OUTPUT_LIMIT = 1 << 20
+"""Bytes of an agent's answer (a ``command`` agent's stdout) held in memory: 1 MiB."""
+TRANSCRIPT_LIMIT = 64 << 20
+"""Bytes of one stream kept in its transcript file: 64 MiB."""
+LINE_LIMIT = 1 << 20
+"""Bytes of one line read whole: 1 MiB; the rest of a longer line is counted and dropped."""
+
+
+def size_text(n: int) -> str:
+    """A byte count for people: ``524,288,000 bytes (500.0 MiB)``."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n:,} bytes ({n / (1 << shift):.1f} {unit})"
+    return f"{n:,} bytes"
+
+
+class CappedLog:
+    """A transcript file that takes bytes up to ``limit``, then counts what it drops.
+
+    ``close`` writes a marker line saying how much was cut, so the file tells its reader it is
+    not whole.
+    """
+
+    def __init__(self, fh: IO[bytes], limit: int = TRANSCRIPT_LIMIT) -> None:
+        self._fh = fh
+        self.limit = limit
+        self.written = 0
+        self.cut = 0
+
+    def write(self, data: bytes) -> None:
+        room = self.limit - self.written
+        if room > 0:
+            kept = data[:room]
+            self._fh.write(kept)
+            self._fh.flush()
+            self.written += len(kept)
+        self.cut += max(len(data) - max(room, 0), 0)
+
+    def close(self) -> None:
+        """Write the cut marker, if anything was cut; the file itself is the caller's to close."""
+        if self.cut:
+            self._fh.write(
+                f"\n[specflow: transcript cut at {size_text(self.limit)};"
+                f" {size_text(self.cut)} more not kept]\n".encode()
+            )
+            self._fh.flush()
+
+
+class CappedText:
+    """The head of a stream held in memory, up to ``limit`` bytes; the rest is counted, not kept."""
+
+    def __init__(self, limit: int = OUTPUT_LIMIT) -> None:
+        self.limit = limit
+        self._chunks: list[bytes] = []
+        self.held = 0
+        self.cut = 0
+
+    def add(self, data: bytes) -> None:
+        room = self.limit - self.held
+        if room > 0:
+            kept = data[:room]
+            self._chunks.append(kept)
+            self.held += len(kept)
+        self.cut += max(len(data) - max(room, 0), 0)
+
+    def text(self) -> str:
+        """What was held, decoded, and a marker line when the rest was cut."""
+        text = b"".join(self._chunks).decode("utf-8", errors="replace")
+        if self.cut:
+            text += (
+                f"\n[specflow: output cut at {size_text(self.limit)};"
+                f" {size_text(self.cut)} more not kept in memory or in the record]\n"
+            )
+        return text
+
+
+def read_lines(
+    stream: IO[bytes], limit: int = LINE_LIMIT, sink: Callable[[bytes], None] | None = None
+) -> Iterator[tuple[bytes, int]]:
+    """Each line of ``stream``, at most ``limit`` bytes of it, and how many bytes of it were cut.
+
+    A line longer than ``limit`` is never held whole: its head is yielded once its end has been
+    read and dropped.  ``sink`` receives every byte read, in order (for the transcript).
+    """
+    while True:
+        head = stream.readline(limit)
+        if not head:
+            return
+        if sink is not None:
+            sink(head)
+        if head.endswith(b"\n") or len(head) < limit:
+            yield head, 0
+            continue
+        cut = 0
+        while True:
+            rest = stream.readline(limit)
+            if not rest:
+                break
+            if sink is not None:
+                sink(rest)
+            cut += len(rest)
+            if rest.endswith(b"\n"):
+                cut -= 1
+                break
+        yield head, cut
+
+
+#: A line read by ``pump_lines``: its first bytes, and how many bytes of it were cut.
+Line = tuple[bytes, int]
+
+
+def pump_lines(
+    stream: IO[bytes], lines: queue.Queue[Line | None], stop: threading.Event, limit: int = LINE_LIMIT
+) -> None:
+    """Put each line of ``stream`` (bounded, see ``read_lines``) on ``lines``, then ``None``.
+
+    ``lines`` should have a ``maxsize``: a reader slower than the agent then holds the agent
+    back rather than letting the queue grow.  Once ``stop`` is set nothing more is put, so the
+    thread ends even when nobody drains the queue any more.
+    """
+
+    def put(item: Line | None) -> bool:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                lines.put(item, timeout=0.2)
+                return True
+        return False
+
+    try:
+        for line in read_lines(stream, limit):
+            if not put(line):
+                return
+    except (OSError, ValueError):
+        pass
+    put(None)
+
+
+def tail_text(path: Path, limit: int = 800) -> str:
+    """The last ``limit`` characters or so of a file, read from its end; ``""`` when unreadable."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(size - 4 * limit, 0))
+            text = fh.read().decode("utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+    return text if len(text) <= limit and size <= 4 * limit else "…" + text[-limit:]
+
+
+__all__ = [
+    "LINE_LIMIT",
+    "OUTPUT_LIMIT",
+    "TRANSCRIPT_LIMIT",
+    "CappedLog",
+    "CappedText",
+    "Line",
+    "pump_lines",
+    "read_lines",
+    "size_text",
+    "tail_text",
+]
