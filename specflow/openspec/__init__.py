@@ -5,8 +5,10 @@ Pure Python, no Node.  Submodules are imported on demand so ``specflow list`` st
 - ``jsre``, ``markdown``: JavaScript string semantics; fence-aware line scanning and sections
 - ``tasks``, ``taskcheck``: tasks.md checkboxes; the task-file lint of ``validate``
 - ``requirements``, ``deltas``, ``specs``: requirement blocks, delta specs, main specs
+- ``flatyaml``: the small reader for OpenSpec's flat YAML files (ruamel only as a fallback)
 - ``meta``, ``schemas``: ``.openspec.yaml``, ``openspec/config.yaml`` and workflow schemas
 - ``discovery``: change ids, capability paths (nested), stray delta files, wrapper folders
+- ``issues``: a finding (level, path, message) and a report of them
 - ``validate``: every validator rule, OpenSpec's levels, messages and JSON report
 - ``merge``, ``archive``: applying deltas in memory; the atomic archive operation
 - ``listing``, ``show``: ``list`` (with specflow's state) and ``show`` documents

@@ -21,6 +21,7 @@ from typing import Any
 
 from specflow.errors import OpenSpecError
 from specflow.openspec import discovery
+from specflow.openspec.listing import task_counts
 from specflow.openspec.merge import Built, Counts, MergeError, build_updated_spec
 from specflow.openspec.meta import METADATA_FILE, ChangeMeta
 from specflow.openspec.validate import ERROR, validate_change_dir, validate_spec_content
@@ -295,8 +296,6 @@ def archive_change(
     does.  A "no" raises ``ArchiveCancelled``, except for the spec updates: declining those files
     the change away without touching the specs, as OpenSpec does.
     """
-    from specflow.openspec.listing import task_counts
-
     changes_dir = root / "openspec" / "changes"
     archive_dir = changes_dir / "archive"
     specs_dir = root / "openspec" / "specs"

@@ -7,10 +7,13 @@ code point so every run lists them in the same order.
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+
+from specflow.openspec.deltas import has_delta_sections
 
 
 class SpecFile(NamedTuple):
@@ -90,8 +93,6 @@ def discover_spec_files(specs_root: Path | str) -> list[SpecFile]:
 
 def unread_deltas(scan: SpecsScan) -> list[UnreadDelta]:
     """The Markdown files of a scan that carry delta sections but are not a capability's spec.md."""
-    from specflow.openspec.deltas import has_delta_sections
-
     results: list[UnreadDelta] = []
     for rel, file, link in scan.other_md:
         try:
@@ -226,8 +227,6 @@ def resolve_item(
     Returns ``(kind, None)``, or ``(None, (code, message, fix))`` for an unknown or ambiguous item.
     With ``type_must_match``, ``--type`` naming the wrong kind is an unknown item too (``show``).
     """
-    import difflib
-
     changes = change_ids(root / "openspec" / "changes")
     specs = spec_ids(root / "openspec" / "specs")
     is_change, is_spec = item in changes, item in specs

@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from specflow.openspec import discovery
+from specflow.openspec.deltas import parse_delta_spec
+from specflow.openspec.markdown import find_section, js_trim, normalize, parse_sections
+from specflow.openspec.requirements import extract_requirement_text
+from specflow.openspec.specs import SpecParseError, parse_spec
+
 _TITLE_RE = re.compile(r"^#[ \t]+(?:Change:[ \t]+)?([^\n\r\u2028\u2029]+)$", re.M | re.I)
 _SIMPLE_DELTA_RE = re.compile(r"^\s*-\s*\*\*([^*:]+)(?::\*\*|\*\*:)\s*(.+)$")
 
@@ -30,9 +36,6 @@ class ShowError(Exception):
 
 
 def _requirement_json(block_raw: str) -> dict[str, Any] | None:
-    from specflow.openspec.markdown import js_trim, parse_sections
-    from specflow.openspec.requirements import extract_requirement_text
-
     header, *body = block_raw.split("\n")
     title = js_trim(re.sub(r"^###[ \t]*", "", header))
     lines = f"### {title}\n{chr(10).join(body)}".split("\n") if body else [f"### {title}"]
@@ -66,9 +69,6 @@ def _simple_deltas(what_changes: str) -> list[dict[str, Any]]:
 
 def change_deltas(change_dir: Path, what_changes: str = "") -> list[dict[str, Any]]:
     """The deltas ``openspec show <change> --json`` reports, in its order and shape."""
-    from specflow.openspec import discovery
-    from specflow.openspec.deltas import parse_delta_spec
-
     deltas: list[dict[str, Any]] = []
     any_sections = False
     for spec in discovery.discover_spec_files(change_dir / "specs"):
@@ -119,9 +119,6 @@ def change_deltas(change_dir: Path, what_changes: str = "") -> list[dict[str, An
 
 def show_change_json(root: Path, change_id: str) -> dict[str, Any]:
     """``openspec show <change> --json``: id, title, deltaCount, deltas, root."""
-    from specflow.openspec import discovery
-    from specflow.openspec.markdown import find_section, normalize, parse_sections
-
     change_dir = root / "openspec" / "changes" / change_id
     proposal_path = change_dir / "proposal.md"
     try:
@@ -155,8 +152,6 @@ def show_change_json(root: Path, change_id: str) -> dict[str, Any]:
 
 def show_spec_json(root: Path, spec_id: str) -> dict[str, Any]:
     """``openspec show <spec> --json``: id, title, overview, requirements, metadata, root."""
-    from specflow.openspec.specs import SpecParseError, parse_spec
-
     path = (root / "openspec" / "specs").joinpath(*spec_id.split("/"), "spec.md")
     try:
         text = path.read_text(encoding="utf-8", errors="replace")

@@ -7,14 +7,17 @@ strict mode no ERROR and no WARNING.  ``validate_tree`` produces exactly the JSO
 
 from __future__ import annotations
 
+import errno
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from specflow.openspec import discovery
+from specflow.openspec.collate import collation_key
 from specflow.openspec.deltas import DeltaPlan, parse_delta_spec
+from specflow.openspec.issues import ERROR, INFO, WARNING, Issue, Report
 from specflow.openspec.markdown import js_len
 from specflow.openspec.merge import MergeError, build_updated_spec
 from specflow.openspec.meta import METADATA_FILE, ChangeMeta
@@ -31,6 +34,7 @@ from specflow.openspec.requirements import (
     fold_requirement_name,
     normalize_requirement_name,
 )
+from specflow.openspec.schemas import pinned
 from specflow.openspec.specs import (
     ParsedSpec,
     SpecParseError,
@@ -40,10 +44,6 @@ from specflow.openspec.specs import (
     structure_issues,
 )
 from specflow.openspec.taskcheck import task_file_issues
-
-ERROR = "ERROR"
-WARNING = "WARNING"
-INFO = "INFO"
 
 MIN_PURPOSE_LENGTH = 50
 MAX_REQUIREMENT_TEXT_LENGTH = 500
@@ -94,41 +94,6 @@ EMPTY_SCENARIO_HINT = (
 )
 
 
-class Issue(NamedTuple):
-    """One finding: level, where (OpenSpec's ``path``), what, and the line when known."""
-
-    level: str
-    path: str
-    message: str
-    line: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """``{level, path, [line,] message}`` in OpenSpec's key order."""
-        if self.line is None:
-            return {"level": self.level, "path": self.path, "message": self.message}
-        return {"level": self.level, "path": self.path, "line": self.line, "message": self.message}
-
-
-@dataclass
-class Report:
-    """The issues of one item."""
-
-    issues: list[Issue] = field(default_factory=list)
-
-    def count(self, level: str) -> int:
-        """How many issues have ``level``."""
-        return sum(1 for i in self.issues if i.level == level)
-
-    def valid(self, strict: bool = False) -> bool:
-        """OpenSpec's verdict: no ERROR (strict: and no WARNING)."""
-        failing = (ERROR, WARNING) if strict else (ERROR,)
-        return not any(i.level in failing for i in self.issues)
-
-    def summary(self) -> dict[str, int]:
-        """``{errors, warnings, info}``."""
-        return {"errors": self.count(ERROR), "warnings": self.count(WARNING), "info": self.count(INFO)}
-
-
 class MainSpecs:
     """Read-once access to the main specs of a tree (shared by the checks of many changes)."""
 
@@ -151,8 +116,6 @@ class MainSpecs:
             except (FileNotFoundError, NotADirectoryError):
                 hit = (None, None)
             except OSError as exc:
-                import errno
-
                 hit = (None, errno.errorcode.get(exc.errno or 0, "EIO"))
             self._text[spec_id] = hit
         return hit
@@ -545,8 +508,6 @@ def validate_spec_file(path: Path, spec_id: str) -> Report:
 
 
 def _node_error(exc: OSError, path: Path) -> str:
-    import errno
-
     code = errno.errorcode.get(exc.errno or 0, "EIO")
     text = os.strerror(exc.errno) if exc.errno else str(exc)
     return f"{code}: {text.lower()}, open '{path}'"
@@ -599,15 +560,11 @@ def validate_spec(root: Path, spec_id: str) -> Report:
 
 def validate_items(root: Path, *, changes: bool = True, specs: bool = True, strict: bool = False) -> list[ItemResult]:
     """Validate every open change and/or main spec, sorted as OpenSpec sorts them."""
-    from specflow.openspec.schemas import pinned
-
     with pinned():
         return _validate_items(root, changes, specs, strict)
 
 
 def _validate_items(root: Path, changes: bool, specs: bool, strict: bool) -> list[ItemResult]:
-    from specflow.openspec.collate import collation_key
-
     main = MainSpecs(root / "openspec" / "specs")
     results: list[ItemResult] = []
     if changes:
