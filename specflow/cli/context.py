@@ -84,7 +84,8 @@ class CliContext:
         self.stderr.flush()
 
     def json(self, data: Any) -> None:
-        self.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        # as JSON.stringify(data, null, 2): UTF-8 text, not \uXXXX escapes
+        self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         self.stdout.flush()
 
     def error(self, exc: SpecflowError) -> None:

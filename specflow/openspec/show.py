@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +23,11 @@ def change_title(proposal: str, change_id: str) -> str:
     return title if title and title.lower() != "proposal" else change_id
 
 
-@dataclass
-class ShowError(Exception):
-    """``show`` could not produce the item (the message is OpenSpec's)."""
+class ShowError(discovery.ItemError):
+    """``show`` could not produce the item (the message is OpenSpec's, the code its ``show_error``)."""
 
-    message: str
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        return self.message
+    def __init__(self, message: str) -> None:
+        super().__init__("show_error", message)
 
 
 def _requirement_json(block_raw: str) -> dict[str, Any] | None:
@@ -150,6 +145,16 @@ def show_change_json(root: Path, change_id: str) -> dict[str, Any]:
     }
 
 
+def show_json(root: Path, item: str, type_: str | None = None) -> tuple[str, dict[str, Any]]:
+    """``openspec show <item> --json``: the item's kind and its document.
+
+    Raises ``ItemError`` (``ShowError`` among them) with OpenSpec's code and message.
+    """
+    kind = discovery.resolve_item(root, item, type_)
+    discovery.check_item_path(kind, item)
+    return kind, show_change_json(root, item) if kind == "change" else show_spec_json(root, item)
+
+
 def show_spec_json(root: Path, spec_id: str) -> dict[str, Any]:
     """``openspec show <spec> --json``: id, title, overview, requirements, metadata, root."""
     path = (root / "openspec" / "specs").joinpath(*spec_id.split("/"), "spec.md")
@@ -173,4 +178,4 @@ def show_spec_json(root: Path, spec_id: str) -> dict[str, Any]:
     }
 
 
-__all__ = ["ShowError", "change_deltas", "change_title", "show_change_json", "show_spec_json"]
+__all__ = ["ShowError", "change_deltas", "change_title", "show_change_json", "show_json", "show_spec_json"]

@@ -618,6 +618,49 @@ def report_json(results: list[ItemResult], root: Path, *, changes: bool = True, 
     }
 
 
+@dataclass
+class Validation:
+    """The outcome of one ``validate`` run: its items, and which kinds it covered."""
+
+    root: Path
+    results: list[ItemResult]
+    changes: bool = True
+    specs: bool = True
+
+    @property
+    def failed(self) -> list[ItemResult]:
+        """The items that did not pass."""
+        return [r for r in self.results if not r.valid]
+
+    def to_json(self) -> dict[str, Any]:
+        """The document ``openspec validate --json`` prints."""
+        return report_json(self.results, self.root, changes=self.changes, specs=self.specs)
+
+
+def validate_selection(
+    root: Path,
+    item: str | None = None,
+    *,
+    type_: str | None = None,
+    changes: bool = False,
+    specs: bool = False,
+    strict: bool = False,
+) -> Validation:
+    """``openspec validate [item] [--type] [--changes] [--specs] [--strict]``: one item, or every one of the kinds.
+
+    Without ``item`` every open change (``changes``) and/or main spec (``specs``) is validated.
+    Raises ``ItemError`` for an unknown, ambiguous or path-escaping item.
+    """
+    if item is None:
+        return Validation(root, validate_items(root, changes=changes, specs=specs, strict=strict), changes, specs)
+    kind = discovery.resolve_item(root, item, type_)
+    discovery.check_item_path(kind, item)
+    start = time.perf_counter()
+    report = validate_change(root, item) if kind == "change" else validate_spec(root, item)
+    result = ItemResult(item, kind, report, int((time.perf_counter() - start) * 1000), strict)
+    return Validation(root, [result], changes=kind == "change", specs=kind == "spec")
+
+
 def validate_tree(root: Path, *, changes: bool = True, specs: bool = True, strict: bool = False) -> dict[str, Any]:
     """Validate a whole tree and return OpenSpec's JSON report."""
     results = validate_items(root, changes=changes, specs=specs, strict=strict)
@@ -632,11 +675,13 @@ __all__ = [
     "ItemResult",
     "MainSpecs",
     "Report",
+    "Validation",
     "report_json",
     "root_json",
     "validate_change",
     "validate_change_dir",
     "validate_items",
+    "validate_selection",
     "validate_spec",
     "validate_spec_content",
     "validate_spec_file",

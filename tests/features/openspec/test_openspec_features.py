@@ -16,7 +16,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 from tests.conftest import commit_all, init_repo
 from tests.unit.openspec.ostree import AUTH_SPEC, Tree, req
 
-scenarios("validate.feature", "archive.feature", "adopt.feature", "overlap.feature")
+scenarios("validate.feature", "show.feature", "archive.feature", "adopt.feature", "overlap.feature")
 
 GUARDED = """\
 workflow: guarded
@@ -92,6 +92,11 @@ def change_modifies_missing(project: Tree, cid: str, name: str, cap: str, ctx: d
     ctx["before"] = _snapshot(project.root)
 
 
+@given(parsers.parse('the spec "{cap}" has no Purpose section'))
+def spec_without_purpose(project: Tree, cap: str) -> None:
+    project.spec(cap, f"# {cap}\n\n## Requirements\n" + req("Old", "The system SHALL be old."))
+
+
 @given(parsers.parse('a change "{cid}" with only exploration notes'))
 def change_notes(project: Tree, cid: str) -> None:
     project.change(cid, meta=None, proposal=False, tasks=None)
@@ -158,6 +163,23 @@ def json_report(ctx: dict[str, Any], change: str, spec: str) -> None:
     assert doc["version"] == "1.0"
     items = {(i["type"], i["id"]): i["valid"] for i in doc["items"]}
     assert items == {("change", change): True, ("spec", spec): True}
+
+
+@then(parsers.parse('the JSON document shows the change "{cid}" with {count:d} delta and no specflow state'))
+def json_shows_change(ctx: dict[str, Any], cid: str, count: int) -> None:
+    doc = json.loads(ctx["result"][1])
+    assert (doc["id"], doc["deltaCount"], doc["specflow"]) == (cid, count, None)
+
+
+@then(parsers.parse('the output is OpenSpec\'s "{code}" status saying "{message}"'))
+def status_document(ctx: dict[str, Any], code: str, message: str) -> None:
+    entry = {"severity": "error", "code": code, "message": message}
+    assert json.loads(ctx["result"][1]) == {"status": [entry]}
+
+
+@then("nothing is printed on the error stream")
+def no_stderr(ctx: dict[str, Any]) -> None:
+    assert ctx["result"][2] == ""
 
 
 @then(parsers.parse('the spec "{cap}" has the requirements "{names}"'))

@@ -43,7 +43,7 @@ def test_validate_unknown_and_nothing(tree: Tree, cli: Cli) -> None:
     assert json.loads(out)["status"][0] == {
         "severity": "error",
         "code": "unknown_item",
-        "message": "Unknown item 'goood'. Did you mean: good?",
+        "message": "Unknown item 'goood'. Did you mean: good, soft, auth?",
     }
     code, _, err = cli("-C", tree.root, "validate")
     assert code == 1 and "Nothing to validate" in err
