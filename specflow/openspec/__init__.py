@@ -9,7 +9,8 @@ Pure Python, no Node.  Submodules are imported on demand so ``specflow list`` st
 - ``meta``, ``schemas``: ``.openspec.yaml``, ``openspec/config.yaml`` and workflow schemas
 - ``discovery``: change ids, capability paths (nested), stray delta files, wrapper folders
 - ``issues``: a finding (level, path, message) and a report of them
-- ``validate``: every validator rule, OpenSpec's levels, messages and JSON report
+- ``mainspecs``, ``changerules``, ``validate``: main specs read once; the rules on a change (ordered
+  lists); the rules on a main spec, OpenSpec's levels, messages and JSON report
 - ``merge``, ``archive``: applying deltas in memory; the atomic archive operation
 - ``listing``, ``show``: ``list`` (with specflow's state) and ``show`` documents
 - ``adopt``, ``steps``: putting changes under a workflow; workflow steps and ``openspec-archive``
