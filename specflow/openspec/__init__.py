@@ -12,7 +12,7 @@ Pure Python, no Node.  Submodules are imported on demand so ``specflow list`` st
 - ``mainspecs``, ``changerules``, ``validate``: main specs read once; the rules on a change (ordered
   lists); the rules on a main spec, OpenSpec's levels, messages and JSON report
 - ``merge``, ``leftovers``, ``archive``: applying deltas in memory (PRECHECKS, then OPERATIONS); what
-  no requirement accounts for; the atomic archive operation
+  no requirement accounts for; the atomic archive operation and its rollback (``specwrites``)
 - ``listing``, ``show``: ``list`` (with specflow's state) and ``show`` documents
 - ``adopt``, ``steps``: putting changes under a workflow; workflow steps and ``openspec-archive``
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -48,57 +49,97 @@ _TOO_SMALL = "Too small: expected string to have >=1 characters"
 _KEBAB = "must be kebab-case with lowercase letters, numbers, and single hyphen separators"
 
 
-def metadata_issue(data: Any) -> tuple[list[str | int], str] | None:
+MetadataIssue = tuple[list[str | int], str]
+
+
+def metadata_issue(data: Any) -> MetadataIssue | None:
     """The first problem OpenSpec's ``ChangeMetadataSchema`` reports for ``data``, or None."""
     if not isinstance(data, dict):
         return [], _expected("object", data)
+    for rule in METADATA_RULES:
+        found = rule(data)
+        if found is not None:
+            return found
+    return None
+
+
+def _schema_field(data: dict[str, Any]) -> MetadataIssue | None:
     if "schema" not in data:
         return ["schema"], _expected("string", None, missing=True)
     schema = data["schema"]
     if not isinstance(schema, str):
         return ["schema"], _expected("string", schema)
-    if not schema:
-        return ["schema"], "schema is required"
-    if "created" in data:
-        created = data["created"]
-        if not isinstance(created, str):
-            return ["created"], _expected("string", created)
-        if not _DATE_RE.match(created):
-            return ["created"], "created must be YYYY-MM-DD format"
-    if "goal" in data:
-        goal = data["goal"]
-        if not isinstance(goal, str):
-            return ["goal"], _expected("string", goal)
-        if not goal:
-            return ["goal"], _TOO_SMALL
-    if "affected_areas" in data:
-        areas = data["affected_areas"]
-        if not isinstance(areas, list):
-            return ["affected_areas"], _expected("array", areas)
-        for i, area in enumerate(areas):
-            if not isinstance(area, str):
-                return ["affected_areas", i], _expected("string", area)
-            if not area:
-                return ["affected_areas", i], _TOO_SMALL
-    if "initiative" in data:
-        ini = data["initiative"]
-        if not isinstance(ini, dict):
-            return ["initiative"], _expected("object", ini)
-        for key, label in (("store", "Store id"), ("id", "Initiative id")):
-            if key not in ini:
-                return ["initiative", key], _expected("string", None, missing=True)
-            if not isinstance(ini[key], str):
-                return ["initiative", key], _expected("string", ini[key])
-            if not KEBAB_RE.match(ini[key]):
-                return ["initiative", key], f"{label} {_KEBAB}"
-        extra = [k for k in ini if k not in ("store", "id")]
-        if extra:
-            quoted = ", ".join(f'"{k}"' for k in extra)
-            return ["initiative"], f"Unrecognized key{'s' if len(extra) > 1 else ''}: {quoted}"
+    return (["schema"], "schema is required") if not schema else None
+
+
+def _created_field(data: dict[str, Any]) -> MetadataIssue | None:
+    if "created" not in data:
+        return None
+    created = data["created"]
+    if not isinstance(created, str):
+        return ["created"], _expected("string", created)
+    return None if _DATE_RE.match(created) else (["created"], "created must be YYYY-MM-DD format")
+
+
+def _goal_field(data: dict[str, Any]) -> MetadataIssue | None:
+    if "goal" not in data:
+        return None
+    goal = data["goal"]
+    if not isinstance(goal, str):
+        return ["goal"], _expected("string", goal)
+    return None if goal else (["goal"], _TOO_SMALL)
+
+
+def _affected_areas_field(data: dict[str, Any]) -> MetadataIssue | None:
+    if "affected_areas" not in data:
+        return None
+    areas = data["affected_areas"]
+    if not isinstance(areas, list):
+        return ["affected_areas"], _expected("array", areas)
+    for i, area in enumerate(areas):
+        if not isinstance(area, str):
+            return ["affected_areas", i], _expected("string", area)
+        if not area:
+            return ["affected_areas", i], _TOO_SMALL
+    return None
+
+
+def _initiative_field(data: dict[str, Any]) -> MetadataIssue | None:
+    if "initiative" not in data:
+        return None
+    ini = data["initiative"]
+    if not isinstance(ini, dict):
+        return ["initiative"], _expected("object", ini)
+    for key, label in (("store", "Store id"), ("id", "Initiative id")):
+        if key not in ini:
+            return ["initiative", key], _expected("string", None, missing=True)
+        if not isinstance(ini[key], str):
+            return ["initiative", key], _expected("string", ini[key])
+        if not KEBAB_RE.match(ini[key]):
+            return ["initiative", key], f"{label} {_KEBAB}"
+    extra = [k for k in ini if k not in ("store", "id")]
+    if extra:
+        quoted = ", ".join(f'"{k}"' for k in extra)
+        return ["initiative"], f"Unrecognized key{'s' if len(extra) > 1 else ''}: {quoted}"
+    return None
+
+
+def _marker_fields(data: dict[str, Any]) -> MetadataIssue | None:
     for key in ("skip_specs", "retire_capabilities"):
         if key in data and not isinstance(data[key], bool):
             return [key], _expected("boolean", data[key])
     return None
+
+
+#: OpenSpec's schema, one field at a time, in the order zod reports the first problem.
+METADATA_RULES: tuple[Callable[[dict[str, Any]], MetadataIssue | None], ...] = (
+    _schema_field,
+    _created_field,
+    _goal_field,
+    _affected_areas_field,
+    _initiative_field,
+    _marker_fields,
+)
 
 
 # -- schemas, config and markers ------------------------------------------------------------
