@@ -4,9 +4,10 @@
         [--requirements N]
 
 Each main spec has several requirements with scenarios (exactly ``N`` with ``--requirements``:
-``--specs 3 --requirements 1000`` is the tree of three big specs every change modifies); each change has ``.openspec.yaml``,
-``proposal.md``, ``tasks.md`` (some done, some open) and a few delta specs that ADD, MODIFY,
-REMOVE and RENAME requirements (a handful deliberately flawed, so validation has work to report).
+``--specs 3 --requirements 1000`` is the tree of three big specs every change modifies); each
+change has ``.openspec.yaml``, ``proposal.md``, ``tasks.md`` (some done, some open) and a few delta
+specs that ADD, MODIFY, REMOVE and RENAME requirements (a handful deliberately flawed, so
+validation has work to report).
 """
 
 from __future__ import annotations

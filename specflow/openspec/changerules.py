@@ -8,7 +8,7 @@ order of the lists is the order OpenSpec reports them in, so a reader can scan w
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -257,7 +257,7 @@ def lost_scenarios(d: Delta, main: MainSpecs | None) -> list[Issue]:
     text, err = main.read(d.spec_id)
     if text is None:
         return _unreadable_main_spec(d, main, err)
-    current = {normalize_requirement_name(b.name): b for b in main.parts(d.spec_id, text).blocks}
+    current = main.index(d.spec_id, text).by_name
     renamed_from = {normalize_requirement_name(r.dst): normalize_requirement_name(r.src) for r in d.plan.renamed}
     renamed_away = {normalize_requirement_name(r.src) for r in d.plan.renamed}
     out = []
@@ -290,7 +290,7 @@ def _unreadable_main_spec(d: Delta, main: MainSpecs, err: str | None) -> list[Is
 
 
 def _follow_renames(
-    key: str, current: dict[str, RequirementBlock], renamed_from: dict[str, str]
+    key: str, current: Mapping[str, RequirementBlock], renamed_from: dict[str, str]
 ) -> RequirementBlock | None:
     """The main spec's requirement ``key`` stands for, following this delta's renames back."""
     visited: set[str] = set()
@@ -424,6 +424,7 @@ def archive_dry_run(check: ChangeCheck) -> list[Issue]:
                 plan=d.plan,
                 target_structure=main.structure(d.spec_id, text) if text is not None else None,
                 target_parts=main.parts(d.spec_id, text) if text is not None else None,
+                target_index=main.index(d.spec_id, text) if text is not None else None,
             )
         except MergeError as exc:
             out.append(Issue(INFO, d.entry, f"Archive would refuse this delta: {exc}"))

@@ -1,7 +1,7 @@
 """Read-once access to a tree's main specs, shared by the checks of every change validated in a run.
 
-Each spec's text, its ``## Requirements`` split and its structure issues are computed at most once
-per run, so validating 500 changes against the same spec parses it once.
+Each spec's text, its ``## Requirements`` split, its name index and its structure issues are
+computed at most once per run, so validating 500 changes against the same spec parses it once.
 """
 
 from __future__ import annotations
@@ -9,7 +9,12 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
-from specflow.openspec.requirements import RequirementsSection, extract_requirements_section
+from specflow.openspec.requirements import (
+    RequirementIndex,
+    RequirementsSection,
+    extract_requirements_section,
+    index_requirements,
+)
 from specflow.openspec.specs import StructureIssue, structure_issues
 
 
@@ -21,6 +26,7 @@ class MainSpecs:
         self._text: dict[str, tuple[str | None, str | None]] = {}
         self._parts: dict[str, RequirementsSection] = {}
         self._structure: dict[str, list[StructureIssue]] = {}
+        self._index: dict[str, RequirementIndex] = {}
 
     def path(self, spec_id: str) -> Path:
         """Where the main spec of ``spec_id`` lives."""
@@ -44,6 +50,13 @@ class MainSpecs:
         hit = self._parts.get(spec_id)
         if hit is None:
             hit = self._parts[spec_id] = extract_requirements_section(text)
+        return hit
+
+    def index(self, spec_id: str, text: str) -> RequirementIndex:
+        """The cached name index of a main spec's requirements."""
+        hit = self._index.get(spec_id)
+        if hit is None:
+            hit = self._index[spec_id] = index_requirements(self.parts(spec_id, text).blocks)
         return hit
 
     def structure(self, spec_id: str, text: str) -> list[StructureIssue]:

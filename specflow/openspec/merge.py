@@ -23,11 +23,13 @@ from specflow.openspec.markdown import (
 from specflow.openspec.requirements import (
     REQUIREMENT_HEADER_RE,
     RequirementBlock,
+    RequirementIndex,
     RequirementsSection,
     describe_scenario_balance,
     diff_scenario_names,
     extract_requirements_section,
     fold_requirement_name,
+    index_requirements,
     normalize_requirement_name,
 )
 from specflow.openspec.specs import (
@@ -98,12 +100,6 @@ def _readable_overview(skeleton: str, spec_id: str) -> str | None:
         return js_trim(parse_spec(skeleton, spec_id).overview) or None
     except SpecParseError:
         return None
-
-
-def _case_twin(by_name: Mapping[str, object], name: str, skip: str | None = None) -> str | None:
-    """The existing requirement whose name differs from ``name`` only in case or spacing."""
-    folded = fold_requirement_name(name)
-    return next((k for k in by_name if k != skip and fold_requirement_name(k) == folded), None)
 
 
 def _block_key(raw: str) -> str:
@@ -269,6 +265,8 @@ class _Merge:
     parts: RequirementsSection = field(default_factory=lambda: RequirementsSection("", "", "", [], ""))
     by_name: dict[str, RequirementBlock] = field(default_factory=dict)
     ordered: list[str] = field(default_factory=list)
+    by_fold: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # the target's, before any operation
+    appended: list[str] = field(default_factory=list)  # names put in by this merge, in order
 
     def refuse(self, op: str, name: str, why: str) -> MergeError:
         """Archive's refusal of one operation."""
@@ -314,11 +312,32 @@ class _Merge:
             )
         return skeleton
 
-    def index(self, parts: RequirementsSection) -> None:
-        """Key the current requirements by normalised name, remembering their positions."""
+    def start(self, parts: RequirementsSection, index: RequirementIndex) -> None:
+        """Begin from the target's requirements, keyed by normalised name, with their positions."""
         self.parts = parts
-        self.ordered = [normalize_requirement_name(b.name) for b in parts.blocks]
-        self.by_name = dict(zip(self.ordered, parts.blocks, strict=True))
+        self.ordered = list(index.ordered)
+        self.by_name = dict(index.by_name)
+        self.by_fold = index.by_fold
+
+    def put(self, key: str, block: RequirementBlock) -> None:
+        """Set requirement ``key``; a name new to ``by_name`` goes to its end."""
+        if key not in self.by_name:
+            self.appended.append(key)
+        self.by_name[key] = block
+
+    def case_twin(self, name: str, skip: str | None = None) -> str | None:
+        """The first current requirement (in ``by_name`` order) whose name differs from ``name``
+        only in case or spacing; the target's index answers for the names this merge did not put in.
+        """
+        folded = fold_requirement_name(name)
+        put = set(self.appended)
+        for key in self.by_fold.get(folded, ()):
+            if key != skip and key in self.by_name and key not in put:
+                return key
+        for key in self.appended:
+            if key != skip and key in self.by_name and fold_requirement_name(key) == folded:
+                return key
+        return None
 
 
 def _check_structure(m: _Merge, structure: list[StructureIssue]) -> None:
@@ -338,7 +357,7 @@ def apply_renames(m: _Merge) -> None:
             continue
         if t in m.by_name:
             raise m.refuse("RENAMED", r.dst, "target already exists")
-        near = _case_twin(m.by_name, t, skip=f)
+        near = m.case_twin(t, skip=f)
         if near is not None:
             raise m.refuse(
                 "RENAMED",
@@ -350,7 +369,7 @@ def apply_renames(m: _Merge) -> None:
         header = f"### Requirement: {t}"
         raw_lines = block.raw.split("\n")
         raw_lines[0] = header
-        m.by_name[t] = RequirementBlock(header, t, "\n".join(raw_lines))
+        m.put(t, RequirementBlock(header, t, "\n".join(raw_lines)))
         if f in m.ordered:
             m.ordered[m.ordered.index(f)] = t
         m.counts.renamed += 1
@@ -360,7 +379,7 @@ def _missing_rename_source(m: _Merge, src: str, f: str, t: str) -> None:
     """A rename whose source is gone: already applied when the target exists, else refused."""
     if t not in m.by_name:
         raise m.refuse("RENAMED", src, "source not found")
-    near = _case_twin(m.by_name, f, skip=t)
+    near = m.case_twin(f, skip=t)
     if near is not None:
         raise m.refuse(
             "RENAMED",
@@ -380,7 +399,7 @@ def apply_removals(m: _Merge) -> None:
             continue
         if m.is_new:
             continue
-        near = _case_twin(m.by_name, key)
+        near = m.case_twin(key)
         if near is not None:
             raise m.refuse(
                 "REMOVED",
@@ -426,7 +445,7 @@ def apply_additions(m: _Merge) -> None:
             if _block_key(existing_block.raw) == _block_key(add.raw):
                 continue
             raise m.refuse("ADDED", add.name, "already exists")
-        near = _case_twin(m.by_name, key)
+        near = m.case_twin(key)
         if near is not None:
             raise m.refuse(
                 "ADDED",
@@ -435,7 +454,7 @@ def apply_additions(m: _Merge) -> None:
                 " spacing; use MODIFIED with that exact header to change it, or choose a distinct"
                 " name",
             )
-        m.by_name[key] = add
+        m.put(key, add)
         m.counts.added += 1
 
 
@@ -453,12 +472,14 @@ def build_updated_spec(
     plan: DeltaPlan | None = None,
     target_structure: list[StructureIssue] | None = None,
     target_parts: RequirementsSection | None = None,
+    target_index: RequirementIndex | None = None,
 ) -> Built:
     """Rebuild the main spec ``spec_id`` with a delta; raise ``MergeError`` where archive refuses.
 
     ``target_content`` is None when the main spec does not exist yet.  With ``compose=False`` only
     the checks run (the text is not rebuilt): what ``validate`` needs for its archive dry run.
-    ``target_structure`` and ``target_parts`` may carry cached parses of ``target_content``.
+    ``target_structure``, ``target_parts`` and ``target_index`` may carry cached parses of
+    ``target_content``.
     """
     if plan is None:
         plan = parse_delta_spec(delta_content)
@@ -466,11 +487,12 @@ def build_updated_spec(
     m = _Merge(spec_id, change_name, plan, delta_content, target_display, compose, _orphan_warnings(plan, spec_id))
     if target_content is None:
         target_content = m.new_target()
-        target_structure = target_parts = None
+        target_structure = target_parts = target_index = None
     else:
         m.existing_target(target_content)
     _check_structure(m, target_structure if target_structure is not None else structure_issues(target_content))
-    m.index(target_parts if target_parts is not None else extract_requirements_section(target_content))
+    parts = target_parts if target_parts is not None else extract_requirements_section(target_content)
+    m.start(parts, target_index if target_index is not None else index_requirements(parts.blocks))
     for operation in OPERATIONS:
         operation(m)
     if not compose:
