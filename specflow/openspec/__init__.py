@@ -13,7 +13,8 @@ Pure Python, no Node.  Submodules are imported on demand so ``specflow list`` st
   lists); the rules on a main spec, OpenSpec's levels, messages and JSON report
 - ``merge``, ``leftovers``, ``archive``: applying deltas in memory (PRECHECKS, then OPERATIONS); what
   no requirement accounts for; the atomic archive operation and its rollback (``specwrites``)
-- ``listing``, ``show``: ``list`` (with specflow's state) and ``show`` documents
+- ``listing``, ``show``, ``jsonstr``: ``list`` (with specflow's state) and ``show`` documents; JSON text
+  as ``JSON.stringify(value, null, 2)`` writes it
 - ``adopt``, ``steps``: putting changes under a workflow; workflow steps and ``openspec-archive``
 """
 
