@@ -9,13 +9,15 @@ Pure Python, no Node.  Submodules are imported on demand so ``specflow list`` st
 - ``meta``, ``schemas``: ``.openspec.yaml``, ``openspec/config.yaml`` and workflow schemas
 - ``discovery``: change ids, capability paths (nested), stray delta files, wrapper folders
 - ``issues``: a finding (level, path, message) and a report of them
-- ``mainspecs``, ``changerules``, ``validate``: main specs read once; the rules on a change (ordered
-  lists); the rules on a main spec, OpenSpec's levels, messages and JSON report
-- ``merge``, ``leftovers``, ``archive``: applying deltas in memory (PRECHECKS, then OPERATIONS); what
-  no requirement accounts for; the atomic archive operation and its rollback (``specwrites``)
+- ``mainspecs``, ``deltarules``, ``changerules``, ``validate``: main specs read once; the rules on
+  each delta spec and on a change (ordered lists); the rules on a main spec and the JSON report
+- ``mergechecks``, ``merge``, ``leftovers``: archive's checks of a delta (PRECHECKS), applying it in
+  memory (OPERATIONS), what no requirement accounts for
+- ``retire``, ``archive``, ``specwrites``: retiring capabilities; the atomic archive operation; its
+  writes and rollback
 - ``listing``, ``show``, ``jsonstr``: ``list`` (with specflow's state) and ``show`` documents; JSON text
   as ``JSON.stringify(value, null, 2)`` writes it
-- ``adopt``, ``steps``: putting changes under a workflow; workflow steps and ``openspec-archive``
+- ``adopt``: putting in-flight changes under a workflow, in the state their files show
 """
 
 from __future__ import annotations

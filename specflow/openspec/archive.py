@@ -22,13 +22,13 @@ from specflow.errors import OpenSpecError
 from specflow.openspec import discovery
 from specflow.openspec.listing import task_counts
 from specflow.openspec.merge import Built, Counts, MergeError, build_updated_spec
-from specflow.openspec.meta import METADATA_FILE, ChangeMeta
+from specflow.openspec.meta import ChangeMeta
+from specflow.openspec.retire import Outcome, is_retirable, outcome, refusal_fix
 from specflow.openspec.specwrites import Snapshot, fs_message, prune_empty, replace_atomically, restore, snapshot
 from specflow.openspec.validate import ERROR, validate_change_dir, validate_spec_content
 
 ARCHIVE_DATE_PREFIX_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-")
 _DELTA_HEADER_RE = re.compile(r"^##\s+(ADDED|MODIFIED|REMOVED|RENAMED)\s+Requirements", re.I | re.M)
-SPEC_NO_REQUIREMENTS = "Spec must have at least one requirement"
 
 
 class ArchiveBlocked(OpenSpecError):
@@ -61,7 +61,7 @@ class SpecUpdate:
 class _Prepared:
     update: SpecUpdate
     built: Built
-    outcome: str  # write | retire | skip
+    outcome: Outcome
     seen: bytes | None = None  # the main spec's bytes when it was read (None: it did not exist)
 
 
@@ -142,30 +142,6 @@ def build_update(update: SpecUpdate, change_id: str) -> Built:
             "archive_spec_update_failed", fs_message(exc), "No spec was changed; fix the path above."
         ) from None
     return build_updated_spec(update.id, delta, target, change_id, target_display=str(update.target))
-
-
-def is_retirable(spec_id: str, rebuilt: str) -> bool:
-    """True when the only thing wrong with ``rebuilt`` is that it has no requirements."""
-    report = validate_spec_content(spec_id, rebuilt)
-    if report.valid():
-        return False
-    errors = [i for i in report.issues if i.level == ERROR]
-    return bool(errors) and all(i.message == SPEC_NO_REQUIREMENTS for i in errors)
-
-
-def _outcome(update: SpecUpdate, built: Built, skip_validation: bool, retire: bool) -> str:
-    if not retire:
-        return "write"
-    if (
-        skip_validation
-        or not built.no_requirement_blocks
-        or built.unaccounted
-        or not is_retirable(update.id, built.rebuilt)
-    ):
-        return "write"
-    if not update.exists:
-        return "skip"
-    return "retire" if built.counts.removed > 0 else "write"
 
 
 def detect_line_ending(content: str) -> str | None:
@@ -368,7 +344,7 @@ def _prepare_specs(op: _Archive, specs_dir: Path, retire: bool, result: ArchiveR
         for u in updates:
             seen = _target_bytes(u.target)
             built = build_update(u, op.change_id)
-            prepared.append(_Prepared(u, built, _outcome(u, built, op.no_validate, retire), seen))
+            prepared.append(_Prepared(u, built, outcome(u.id, u.exists, built, op.no_validate, retire), seen))
             result.warnings.extend(built.warnings)
     except MergeError as exc:
         error = exc
@@ -437,58 +413,17 @@ def archive_change(
 
 
 def _validate_rebuilt(prepared: list[_Prepared], retire_declared: bool, retire_invalid: str | None) -> None:
+    """Refuse before writing anything when a spec to be written fails validation."""
     for p in prepared:
-        if p.outcome != "write":
-            continue
-        report = validate_spec_content(p.update.id, p.built.rebuilt)
-        if report.valid():
+        if p.outcome != "write" or validate_spec_content(p.update.id, p.built.rebuilt).valid():
             continue
         sid = p.update.id
-        emptied = (
-            p.update.exists
-            and p.built.counts.removed > 0
-            and p.built.no_requirement_blocks
-            and is_retirable(sid, p.built.rebuilt)
-        )
-        invalid = f" The marker present now cannot be honored ({retire_invalid})." if retire_invalid else ""
-        fix: str | None = None
-        if retire_declared and p.built.unaccounted and is_retirable(sid, p.built.rebuilt):
-            fix = (
-                f"'{sid}' declares retire_capabilities, but the spec holds content the merge cannot"
-                " safely account for and deleting the file would take with it:"
-                f" {_describe_lines(p.built.unaccounted)}. Move it into `## Purpose` or a canonical"
-                " requirement, or delete the spec by hand."
-            )
-        elif not retire_declared and emptied and not p.built.unaccounted:
-            fix = (
-                f"This change removes the last requirement '{sid}' has. To retire the capability and"
-                " delete its spec, add `retire_capabilities: true` to the change's"
-                f" {METADATA_FILE} (alongside its `schema:`, which that file requires), then rerun." + invalid
-            )
-        elif not retire_declared and emptied:
-            fix = (
-                f"This change removes the last requirement '{sid}' has, so the rebuilt spec has none"
-                " left and cannot be written. Retiring the capability is what archive does instead,"
-                " and it is refused while the spec holds content the merge cannot safely account for"
-                f" and deleting the file would take with it: {_describe_lines(p.built.unaccounted)}."
-                " Move it into `## Purpose` or a canonical requirement, or delete the spec by hand,"
-                " then rerun." + invalid
-            )
+        fix = refusal_fix(sid, p.update.exists, p.built, retire_declared, retire_invalid)
         raise ArchiveBlocked(
             "archive_spec_validation_failed",
             f"Rebuilt spec for '{sid}' failed validation. No files were changed.",
             fix or f"Run specflow validate {sid} after fixing the change deltas.",
         )
-
-
-def _describe_lines(lines: list[str]) -> str:
-    def clip(line: str) -> str:
-        safe = re.sub("[\u0000-\u001f\u007f]", "?", line)
-        return f'"{safe[:200]}\u2026"' if len(safe) > 200 else f'"{safe}"'
-
-    shown = ", ".join(clip(line) for line in lines[:3])
-    rest = f", and {len(lines) - 3} more line(s)" if len(lines) > 3 else ""
-    return shown + rest
 
 
 def _apply(

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from specflow.openspec import discovery
-from specflow.openspec.changerules import missing_keyword, validate_change_dir
+from specflow.openspec.changerules import validate_change_dir
 from specflow.openspec.collate import collation_key
+from specflow.openspec.deltarules import missing_keyword
 from specflow.openspec.issues import ERROR, INFO, WARNING, Issue, Report
 from specflow.openspec.mainspecs import MainSpecs
 from specflow.openspec.markdown import js_len
