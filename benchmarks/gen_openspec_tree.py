@@ -1,10 +1,13 @@
 """Generate a reproducible OpenSpec tree for benchmarks: 500 changes over 200 specs by default.
 
     python benchmarks/gen_openspec_tree.py OUT_DIR [--changes 500] [--specs 200] [--seed 7]
+        [--requirements N]
 
-Each main spec has several requirements with scenarios; each change has ``.openspec.yaml``,
-``proposal.md``, ``tasks.md`` (some done, some open) and a few delta specs that ADD, MODIFY,
-REMOVE and RENAME requirements (a handful deliberately flawed, so validation has work to report).
+Each main spec has several requirements with scenarios (exactly ``N`` with ``--requirements``:
+``--specs 3 --requirements 1000`` is the tree of three big specs every change modifies); each
+change has ``.openspec.yaml``, ``proposal.md``, ``tasks.md`` (some done, some open) and a few delta
+specs that ADD, MODIFY, REMOVE and RENAME requirements (a handful deliberately flawed, so
+validation has work to report).
 """
 
 from __future__ import annotations
@@ -70,8 +73,10 @@ def _requirement(rng: random.Random, name: str, scenarios: list[str]) -> str:
     return body + "\n".join(_scenario(rng, s) for s in scenarios)
 
 
-def generate(out: Path, n_changes: int = 500, n_specs: int = 200, seed: int = 7) -> None:
-    """Write the tree under ``out`` (replacing it)."""
+def generate(
+    out: Path, n_changes: int = 500, n_specs: int = 200, seed: int = 7, requirements: int | None = None
+) -> None:
+    """Write the tree under ``out`` (replacing it); ``requirements`` fixes the size of every spec."""
     rng = random.Random(seed)
     if out.exists():
         shutil.rmtree(out)
@@ -85,7 +90,7 @@ def generate(out: Path, n_changes: int = 500, n_specs: int = 200, seed: int = 7)
     for s in range(n_specs):
         cap = f"cap-{s:03d}" if s % 10 else f"area-{s // 50}/cap-{s:03d}"
         reqs = []
-        for r in range(rng.randint(3, 6)):
+        for r in range(requirements if requirements is not None else rng.randint(3, 6)):
             reqs.append((f"{_title(rng)} {s}-{r}", [f"Case {k}" for k in range(rng.randint(1, 3))]))
         spec_reqs[cap] = reqs
         text = (
@@ -144,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--changes", type=int, default=500)
     p.add_argument("--specs", type=int, default=200)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--requirements", type=int, help="requirements per spec (default: 3 to 6)")
     args = p.parse_args(argv)
-    generate(args.out, args.changes, args.specs, args.seed)
+    generate(args.out, args.changes, args.specs, args.seed, args.requirements)
     print(f"wrote {args.changes} changes and {args.specs} specs under {args.out}")
     return 0
 

@@ -1,16 +1,26 @@
-"""specflow vs the real OpenSpec CLI on a 500-change / 200-spec tree, timed in the same run.
+"""specflow vs the real OpenSpec CLI on generated OpenSpec trees, timed in the same run.
 
-    .venv/bin/python benchmarks/openspec_bench.py [--runs 9] [--changes 500] [--specs 200] [--regen]
+    .venv/bin/python benchmarks/openspec_bench.py [--figure tree|big-specs|show|all] [--runs 9]
+        [--changes 500] [--specs 200] [--regen]
 
-Times, alternating the two tools run by run so machine load hits both alike:
+``tree`` (the default) times, alternating the two tools run by run so machine load hits both alike:
 
 - ``openspec validate --all --strict --json`` vs ``specflow validate --all --strict --json``
 - ``openspec list --json`` vs ``specflow list --json``
 
 and prints the medians and the ratios (target: specflow at least 5x faster).  The outputs are
 compared too (validate: every item's verdict and issues; list: every change's counts), so a fast
-wrong answer does not pass.  The OpenSpec CLI is looked up at ``.tools/node_modules/.bin/openspec``
-or ``$SPECFLOW_OPENSPEC``; the tree is generated under ``benchmarks/.data/`` (git-ignored).
+wrong answer does not pass.
+
+``big-specs`` (issue 16): ``specflow validate --all --strict --json`` over 500 changes that modify
+three 1,000-requirement specs, against the same command on the ordinary 500-change tree: it may
+cost at most 1.5x as much (each change must not re-read the big specs).  ``show`` (issue 16):
+``show <spec> --json`` of a 5,000-requirement spec, OpenSpec against specflow: specflow at least
+5x faster, the bytes identical.  These two print reference, specflow and ratio over interleaved
+pairs and exit 1 on a miss.
+
+The OpenSpec CLI is looked up at ``.tools/node_modules/.bin/openspec`` or ``$SPECFLOW_OPENSPEC``;
+the trees are generated under ``benchmarks/.data/`` (git-ignored).
 """
 
 from __future__ import annotations
@@ -23,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,20 +102,10 @@ def _same_list(theirs: str, mine: str) -> str | None:
     return None if a["changes"] == strip else "list entries differ"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print the table."""
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--runs", type=int, default=9, help="timed runs per command (default 9)")
-    p.add_argument("--changes", type=int, default=500)
-    p.add_argument("--specs", type=int, default=200)
-    p.add_argument("--regen", action="store_true", help="regenerate the tree")
-    p.add_argument("--json", action="store_true", help="print the figures as JSON too")
-    args = p.parse_args(argv)
-
+def _tree_figure(args: argparse.Namespace) -> int:
+    """validate and list against OpenSpec on the ordinary tree."""
     openspec = _openspec()
-    tree = HERE / ".data" / f"openspec-{args.changes}x{args.specs}"
-    if args.regen or not (tree / "openspec").is_dir():
-        generate(tree, args.changes, args.specs)
+    tree = _tree(args.changes, args.specs, None, args.regen)
     files = sum(len(f) for _, _, f in os.walk(tree))
     home = Path(tempfile.mkdtemp(prefix="openspec-bench-home-"))
     env = _quiet_env(home)
@@ -149,6 +151,133 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     return 0 if all(r["same_output"] for r in rows) else 1
+
+
+def _tree(changes: int, specs: int, requirements: int | None, regen: bool) -> Path:
+    size = f"{changes}x{specs}" + (f"x{requirements}" if requirements else "")
+    tree = HERE / ".data" / f"openspec-{size}"
+    if regen or not (tree / "openspec").is_dir():
+        generate(tree, changes, specs, requirements=requirements)
+    return tree
+
+
+@dataclass
+class Pair:
+    """One figure: a reference command and specflow's, run in interleaved pairs."""
+
+    label: str
+    reference: tuple[str, list[str], Path]  # (name, command, working directory)
+    specflow: tuple[str, list[str], Path]
+    goal: str  # "speedup >= N" (reference / specflow) or "cost <= N" (specflow / reference)
+    check: Callable[[], str | None]  # a problem with the outputs, or None
+
+    def ratio(self, ref_s: float, ours_s: float) -> float:
+        """The figure the goal is about."""
+        return ref_s / ours_s if self.goal.startswith("speedup") else ours_s / ref_s
+
+    def met(self, ratio: float) -> bool:
+        """Whether ``ratio`` meets the goal."""
+        kind, _, bound = self.goal.split()
+        return ratio >= float(bound) if kind == "speedup" else ratio <= float(bound)
+
+
+def _timed_pairs(pair: Pair, runs: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
+    ref_t: list[float] = []
+    ours_t: list[float] = []
+    _run(pair.reference[1], pair.reference[2], env)  # warm-up: file cache, bytecode
+    _run(pair.specflow[1], pair.specflow[2], env)
+    for i in range(runs):  # interleaved, and each side goes first every other pair
+        first, second = (pair.reference, pair.specflow) if i % 2 == 0 else (pair.specflow, pair.reference)
+        a = _run(first[1], first[2], env)[0]
+        b = _run(second[1], second[2], env)[0]
+        ref_t.append(a if first is pair.reference else b)
+        ours_t.append(b if first is pair.reference else a)
+    return ref_t, ours_t
+
+
+def _same_bytes(
+    theirs: tuple[list[str], Path], mine: tuple[list[str], Path], env: dict[str, str]
+) -> Callable[[], str | None]:
+    def check() -> str | None:
+        a = _run(theirs[0], theirs[1], env)[1]
+        b = _run(mine[0], mine[1], env)[1]
+        return None if a == b else "stdout differs"
+
+    return check
+
+
+def _issue16_pairs(args: argparse.Namespace, env: dict[str, str]) -> list[Pair]:
+    openspec, sf = str(_openspec()), _specflow()
+    pairs: list[Pair] = []
+    if args.figure in ("big-specs", "all"):
+        ordinary = _tree(500, 200, None, args.regen)
+        big = _tree(500, 3, 1000, args.regen)
+        validate = [*sf, "validate", "--all", "--strict", "--json"]
+        reference = [openspec, "validate", "--all", "--strict", "--json", "--no-interactive"]
+
+        def big_check() -> str | None:
+            return _same_validate(_run(reference, big, env)[1], _run(validate, big, env)[1])
+
+        pairs.append(
+            Pair(
+                "validate --all: 500 changes x three 1,000-requirement specs vs the ordinary tree",
+                ("specflow, ordinary tree", validate, ordinary),
+                ("specflow, big specs", validate, big),
+                "cost <= 1.5",
+                big_check,
+            )
+        )
+    if args.figure in ("show", "all"):
+        tree = _tree(0, 1, 5000, args.regen)
+        theirs = [openspec, "show", "area-0/cap-000", "--json", "--type", "spec", "--no-interactive"]
+        mine = [*sf, "show", "area-0/cap-000", "--json", "--type", "spec"]
+        pairs.append(
+            Pair(
+                "show <spec> --json: one 5,000-requirement spec",
+                ("openspec", theirs, tree),
+                ("specflow", mine, tree),
+                "speedup >= 5",
+                _same_bytes((theirs, tree), (mine, tree), env),
+            )
+        )
+    return pairs
+
+
+def _issue16_figures(args: argparse.Namespace) -> int:
+    env = _quiet_env(Path(tempfile.mkdtemp(prefix="openspec-bench-home-")))
+    misses = 0
+    for pair in _issue16_pairs(args, env):
+        problem = pair.check()
+        ref_t, ours_t = _timed_pairs(pair, args.runs, env)
+        ref_s, ours_s = statistics.median(ref_t), statistics.median(ours_t)
+        ratio = pair.ratio(ref_s, ours_s)
+        ok = pair.met(ratio) and problem is None
+        misses += not ok
+        print(f"\n{pair.label} ({args.runs} interleaved pairs, medians)")
+        print(f"  reference  {pair.reference[0]:<24} {ref_s:8.3f}s")
+        print(f"  specflow   {pair.specflow[0]:<24} {ours_s:8.3f}s")
+        verdict = "met" if ok else "MISSED"
+        print(f"  ratio      {pair.goal.split()[0]:<24} {ratio:8.2f}x  (goal {pair.goal}x: {verdict})")
+        print(f"  output     {'identical' if problem is None else 'DIFFERS: ' + problem}")
+    return 1 if misses else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen figures and print them."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--figure", choices=("tree", "big-specs", "show", "all"), default="tree")
+    p.add_argument("--runs", type=int, default=9, help="timed runs (pairs) per command (default 9, at least 7)")
+    p.add_argument("--changes", type=int, default=500, help="tree figure: changes")
+    p.add_argument("--specs", type=int, default=200, help="tree figure: specs")
+    p.add_argument("--regen", action="store_true", help="regenerate the trees")
+    p.add_argument("--json", action="store_true", help="tree figure: print the figures as JSON too")
+    args = p.parse_args(argv)
+    if args.runs < 7:
+        p.error("--runs must be at least 7")
+    code = _tree_figure(args) if args.figure in ("tree", "all") else 0
+    if args.figure != "tree":
+        code = max(code, _issue16_figures(args))
+    return code
 
 
 if __name__ == "__main__":

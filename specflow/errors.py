@@ -148,8 +148,47 @@ class DemoError(SpecflowError):
     """The demo cannot start (folder not empty, no git) or a step failed for good."""
 
 
+class ItemError(OpenSpecError):
+    """``show`` or ``validate`` cannot resolve or produce an item; ``code`` is OpenSpec's status code."""
+
+    def __init__(self, code: str, message: str, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.code = code
+
+
+class ShowError(ItemError):
+    """``show`` could not produce the item (the message is OpenSpec's, the code its ``show_error``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("show_error", message)
+
+
+class ArchiveBlocked(OpenSpecError):
+    """Archive refused; ``code`` is OpenSpec's diagnostic code (``archive_tasks_incomplete`` ...)."""
+
+    def __init__(self, code: str, message: str, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.code = code
+        self.issues: list[dict[str, Any]] = []
+
+    def diagnostic(self) -> dict[str, str]:
+        """OpenSpec's ``status`` entry: ``{severity, code, message[, fix]}``."""
+        out = {"severity": "error", "code": self.code, "message": self.message}
+        if self.fix:
+            out["fix"] = self.fix
+        return out
+
+
+class ArchiveCancelled(OpenSpecError):
+    """The person asked said no; nothing was changed (OpenSpec prints "Archive cancelled.")."""
+
+    exit_code = 0
+
+
 __all__ = [
     "AgentError",
+    "ArchiveBlocked",
+    "ArchiveCancelled",
     "ChangeExistsError",
     "ChangeIdError",
     "ChangeNotFoundError",
@@ -159,10 +198,12 @@ __all__ = [
     "GitError",
     "GuardFailed",
     "HubNotFoundError",
+    "ItemError",
     "LockedError",
     "OpenSpecError",
     "PhaseFailed",
     "SetupError",
+    "ShowError",
     "SpecflowError",
     "StateError",
     "StepError",

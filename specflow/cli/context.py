@@ -6,10 +6,11 @@ rendering are used only on a terminal without ``NO_COLOR``; piped output is plai
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+
+from specflow.openspec.jsonstr import stringify
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -86,7 +87,8 @@ class CliContext:
         self.stderr.flush()
 
     def json(self, data: Any) -> None:
-        self.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        # as JSON.stringify(data, null, 2): UTF-8 text, not \uXXXX escapes
+        self.stdout.write(stringify(data) + "\n")
         self.stdout.flush()
 
     def error(self, exc: SpecflowError) -> None:

@@ -5,12 +5,19 @@ Pure Python, no Node.  Submodules are imported on demand so ``specflow list`` st
 - ``jsre``, ``markdown``: JavaScript string semantics; fence-aware line scanning and sections
 - ``tasks``, ``taskcheck``: tasks.md checkboxes; the task-file lint of ``validate``
 - ``requirements``, ``deltas``, ``specs``: requirement blocks, delta specs, main specs
+- ``flatyaml``: the small reader for OpenSpec's flat YAML files (ruamel only as a fallback)
 - ``meta``, ``schemas``: ``.openspec.yaml``, ``openspec/config.yaml`` and workflow schemas
 - ``discovery``: change ids, capability paths (nested), stray delta files, wrapper folders
-- ``validate``: every validator rule, OpenSpec's levels, messages and JSON report
-- ``merge``, ``archive``: applying deltas in memory; the atomic archive operation
-- ``listing``, ``show``: ``list`` (with specflow's state) and ``show`` documents
-- ``adopt``, ``steps``: putting changes under a workflow; workflow steps and ``openspec-archive``
+- ``issues``: a finding (level, path, message) and a report of them
+- ``mainspecs``, ``deltarules``, ``changerules``, ``validate``: main specs read once; the rules on
+  each delta spec and on a change (ordered lists); the rules on a main spec and the JSON report
+- ``mergechecks``, ``merge``, ``leftovers``: archive's checks of a delta (PRECHECKS), applying it in
+  memory (OPERATIONS), what no requirement accounts for
+- ``retire``, ``archive``, ``specwrites``: retiring capabilities; the atomic archive operation; its
+  writes and rollback
+- ``listing``, ``show``, ``jsonstr``: ``list`` (with specflow's state) and ``show`` documents; JSON text
+  as ``JSON.stringify(value, null, 2)`` writes it
+- ``adopt``: putting in-flight changes under a workflow, in the state their files show
 """
 
 from __future__ import annotations

@@ -13,7 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from specflow.engine import records as sm
 from specflow.errors import OpenSpecError, SpecflowError
+from specflow.ids import check_change_id
+from specflow.openspec.discovery import change_ids
+from specflow.openspec.listing import task_counts
 
 #: Standard states, least to most advanced (used when no workflow definition is available).
 STANDARD_STATES = ("draft", "explore", "propose", "apply")
@@ -35,8 +39,6 @@ class Adopted:
 
 def infer_state(change_dir: Path, states: Sequence[str], initial: str) -> tuple[str, str]:
     """The most advanced state among ``states`` that the files of ``change_dir`` support, and why."""
-    from specflow.openspec.listing import task_counts
-
     root = change_dir.parent.parent.parent
     has_proposal = (change_dir / "proposal.md").is_file()
     has_tasks = (change_dir / "tasks.md").is_file()
@@ -65,8 +67,6 @@ def adopt_change(
     initial: str | None = None,
 ) -> Adopted:
     """Put open change ``change_id`` under ``workflow``; refuse a change already managed."""
-    from specflow.ids import check_change_id
-
     check_change_id(change_id)
     change_dir = root / "openspec" / "changes" / change_id
     if not change_dir.is_dir():
@@ -74,8 +74,6 @@ def adopt_change(
             f"no open change '{change_id}' in {change_dir.parent}",
             fix="list open changes with 'specflow list'",
         )
-    from specflow.engine import records as sm
-
     if (change_dir / ".specflow" / "state.json").exists():
         try:
             existing = sm.read_state(change_dir) or {}
@@ -110,8 +108,6 @@ def adopt_change(
 
 def unmanaged_changes(root: Path) -> list[str]:
     """Open changes that have no specflow state yet."""
-    from specflow.openspec.discovery import change_ids
-
     changes_dir = root / "openspec" / "changes"
     return [c for c in change_ids(changes_dir) if not (changes_dir / c / ".specflow" / "state.json").exists()]
 

@@ -9,7 +9,6 @@ write or the move fails, the specs already written are put back, so on failure n
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
@@ -19,31 +18,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from specflow.errors import OpenSpecError
+from specflow.errors import ArchiveBlocked, ArchiveCancelled, OpenSpecError
 from specflow.openspec import discovery
+from specflow.openspec.listing import task_counts
 from specflow.openspec.merge import Built, Counts, MergeError, build_updated_spec
-from specflow.openspec.meta import METADATA_FILE, ChangeMeta
+from specflow.openspec.meta import ChangeMeta
+from specflow.openspec.retire import Outcome, is_retirable, outcome, refusal_fix
+from specflow.openspec.specwrites import Snapshot, fs_message, prune_empty, replace_atomically, restore, snapshot
 from specflow.openspec.validate import ERROR, validate_change_dir, validate_spec_content
 
 ARCHIVE_DATE_PREFIX_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-")
 _DELTA_HEADER_RE = re.compile(r"^##\s+(ADDED|MODIFIED|REMOVED|RENAMED)\s+Requirements", re.I | re.M)
-SPEC_NO_REQUIREMENTS = "Spec must have at least one requirement"
-
-
-class ArchiveBlocked(OpenSpecError):
-    """Archive refused; ``code`` is OpenSpec's diagnostic code (``archive_tasks_incomplete`` ...)."""
-
-    def __init__(self, code: str, message: str, fix: str | None = None) -> None:
-        super().__init__(message, fix=fix)
-        self.code = code
-        self.issues: list[dict[str, Any]] = []
-
-    def diagnostic(self) -> dict[str, str]:
-        """OpenSpec's ``status`` entry: ``{severity, code, message[, fix]}``."""
-        out = {"severity": "error", "code": self.code, "message": self.message}
-        if self.fix:
-            out["fix"] = self.fix
-        return out
 
 
 @dataclass
@@ -60,7 +45,7 @@ class SpecUpdate:
 class _Prepared:
     update: SpecUpdate
     built: Built
-    outcome: str  # write | retire | skip
+    outcome: Outcome
     seen: bytes | None = None  # the main spec's bytes when it was read (None: it did not exist)
 
 
@@ -138,33 +123,9 @@ def build_update(update: SpecUpdate, change_id: str) -> Built:
             target = None
     except OSError as exc:  # a spec path that is a folder, unreadable, ...: refuse, as OpenSpec does
         raise ArchiveBlocked(
-            "archive_spec_update_failed", _fs_message(exc), "No spec was changed; fix the path above."
+            "archive_spec_update_failed", fs_message(exc), "No spec was changed; fix the path above."
         ) from None
     return build_updated_spec(update.id, delta, target, change_id, target_display=str(update.target))
-
-
-def is_retirable(spec_id: str, rebuilt: str) -> bool:
-    """True when the only thing wrong with ``rebuilt`` is that it has no requirements."""
-    report = validate_spec_content(spec_id, rebuilt)
-    if report.valid():
-        return False
-    errors = [i for i in report.issues if i.level == ERROR]
-    return bool(errors) and all(i.message == SPEC_NO_REQUIREMENTS for i in errors)
-
-
-def _outcome(update: SpecUpdate, built: Built, skip_validation: bool, retire: bool) -> str:
-    if not retire:
-        return "write"
-    if (
-        skip_validation
-        or not built.no_requirement_blocks
-        or built.unaccounted
-        or not is_retirable(update.id, built.rebuilt)
-    ):
-        return "write"
-    if not update.exists:
-        return "skip"
-    return "retire" if built.counts.removed > 0 else "write"
 
 
 def detect_line_ending(content: str) -> str | None:
@@ -257,12 +218,6 @@ def _needs_delta_validation(change_dir: Path, meta: ChangeMeta) -> bool:
 Confirm = Callable[[str], "bool | None"]
 
 
-class ArchiveCancelled(OpenSpecError):
-    """The person asked said no; nothing was changed (OpenSpec prints "Archive cancelled.")."""
-
-    exit_code = 0
-
-
 def _rerun(change_id: str, skip_specs: bool, no_validate: bool) -> str:
     flags = [*(["--skip-specs"] if skip_specs else []), *(["--no-validate"] if no_validate else []), "--yes"]
     quoted = _quote_for_shell(change_id) or "<change-name>"
@@ -276,6 +231,123 @@ def _ask(confirm: Confirm | None, question: str, blocked: ArchiveBlocked, no_ans
     if answer is None:
         raise no_answer
     return answer
+
+
+@dataclass
+class _Archive:
+    """One archive operation: the change, the caller's answers and the questions still to ask."""
+
+    root: Path
+    change_id: str
+    change_dir: Path
+    meta: ChangeMeta
+    yes: bool
+    skip_specs: bool
+    no_validate: bool
+    confirm: Confirm | None
+
+    @property
+    def rerun(self) -> str:
+        """The command that answers every question up front."""
+        return _rerun(self.change_id, self.skip_specs, self.no_validate)
+
+    def agrees(self, question: str, blocked: ArchiveBlocked, no_answer: ArchiveBlocked) -> bool:
+        """True with ``yes``; else the answer of ``confirm`` (refusing when there is nobody to ask)."""
+        return self.yes or _ask(self.confirm, question, blocked, no_answer)
+
+
+def _validate_deltas(op: _Archive) -> None:
+    """Refuse invalid deltas; with ``no_validate``, confirm skipping the check instead."""
+    if op.no_validate:
+        skipping = op.agrees(
+            "Skipping validation may archive invalid specs. Continue?",
+            ArchiveBlocked(
+                "archive_confirmation_required",
+                "Skipping validation requires confirmation: rerun with --yes.",
+                "specflow archive <change-name> --json --no-validate --yes",
+            ),
+            ArchiveBlocked(
+                "archive_confirmation_required",
+                "Skipping validation requires confirmation, and no answer could be read from stdin.",
+                op.rerun,
+            ),
+        )
+        if not skipping:
+            raise ArchiveCancelled("Archive cancelled.")
+        return
+    if not _needs_delta_validation(op.change_dir, op.meta):
+        return
+    report = validate_change_dir(op.change_dir)
+    if not report.valid():
+        blocked = ArchiveBlocked(
+            "archive_validation_failed",
+            f"Validation failed for change '{op.change_id}'.",
+            f"Run specflow validate {op.change_id} for details, fix the errors, or rerun with --no-validate.",
+        )
+        blocked.issues = [i.to_json() for i in report.issues if i.level in (ERROR, "WARNING")]
+        raise blocked
+
+
+def _count_tasks(op: _Archive) -> tuple[int, int]:
+    """``(total, done)``; incomplete tasks need a yes."""
+    total, done = task_counts(op.change_dir, op.root, op.meta)
+    incomplete = max(total - done, 0)
+    if incomplete and not op.agrees(
+        f"Warning: {incomplete} incomplete task(s) found. Continue?",
+        ArchiveBlocked(
+            "archive_tasks_incomplete",
+            f"{incomplete} incomplete task(s) found for change '{op.change_id}'.",
+            "Complete the tasks or rerun with --yes.",
+        ),
+        ArchiveBlocked(
+            "archive_tasks_incomplete",
+            f"{incomplete} incomplete task(s) found for change '{op.change_id}', and no answer could be"
+            " read from stdin.",
+            f"Complete the tasks or rerun with {op.rerun}",
+        ),
+    ):
+        raise ArchiveCancelled("Archive cancelled.")
+    return total, done
+
+
+def _prepare_specs(op: _Archive, specs_dir: Path, retire: bool, result: ArchiveResult) -> list[_Prepared]:
+    """Every updated spec built in memory; empty when there is none or the updates are declined."""
+    updates = find_spec_updates(op.change_dir, specs_dir)
+    result.specs = [(u.id, "update" if u.exists else "create") for u in updates]
+    if not updates:
+        return []
+    prepared: list[_Prepared] = []
+    error: MergeError | None = None
+    try:
+        for u in updates:
+            seen = _target_bytes(u.target)
+            built = build_update(u, op.change_id)
+            prepared.append(_Prepared(u, built, outcome(u.id, u.exists, built, op.no_validate, retire), seen))
+            result.warnings.extend(built.warnings)
+    except MergeError as exc:
+        error = exc
+    if not op.agrees(
+        "Proceed with spec updates?",
+        ArchiveBlocked(
+            "archive_confirmation_required",
+            f"Updating {len(updates)} spec(s) requires confirmation: rerun with --yes.",
+            "specflow archive <change-name> --json --yes",
+        ),
+        ArchiveBlocked(
+            "archive_confirmation_required",
+            f"Updating {len(updates)} spec(s) requires confirmation, and no answer could be read from stdin.",
+            op.rerun,
+        ),
+    ):
+        result.specs = []  # declined: archive without touching specs, as OpenSpec does
+        return []
+    if error is not None:
+        raise ArchiveBlocked(
+            "archive_spec_update_failed",
+            str(error),
+            "Fix the change delta specs and rerun. No files were changed.",
+        )
+    return prepared
 
 
 def archive_change(
@@ -295,236 +367,41 @@ def archive_change(
     does.  A "no" raises ``ArchiveCancelled``, except for the spec updates: declining those files
     the change away without touching the specs, as OpenSpec does.
     """
-    from specflow.openspec.listing import task_counts
-
     changes_dir = root / "openspec" / "changes"
-    archive_dir = changes_dir / "archive"
     specs_dir = root / "openspec" / "specs"
     change_dir = _resolve_change(changes_dir, change_id)
-    meta = ChangeMeta.load(change_dir, root)
-    rerun = _rerun(change_id, skip_specs, no_validate)
-
-    if not no_validate:
-        if _needs_delta_validation(change_dir, meta):
-            report = validate_change_dir(change_dir)
-            if not report.valid():
-                blocked = ArchiveBlocked(
-                    "archive_validation_failed",
-                    f"Validation failed for change '{change_id}'.",
-                    f"Run specflow validate {change_id} for details, fix the errors, or rerun with --no-validate.",
-                )
-                blocked.issues = [i.to_json() for i in report.issues if i.level in (ERROR, "WARNING")]
-                raise blocked
-    elif not yes and not _ask(
-        confirm,
-        "Skipping validation may archive invalid specs. Continue?",
-        ArchiveBlocked(
-            "archive_confirmation_required",
-            "Skipping validation requires confirmation: rerun with --yes.",
-            "specflow archive <change-name> --json --no-validate --yes",
-        ),
-        ArchiveBlocked(
-            "archive_confirmation_required",
-            "Skipping validation requires confirmation, and no answer could be read from stdin.",
-            rerun,
-        ),
-    ):
-        raise ArchiveCancelled("Archive cancelled.")
-
-    total, done = task_counts(change_dir, root, meta)
-    incomplete = max(total - done, 0)
-    if (
-        incomplete
-        and not yes
-        and not _ask(
-            confirm,
-            f"Warning: {incomplete} incomplete task(s) found. Continue?",
-            ArchiveBlocked(
-                "archive_tasks_incomplete",
-                f"{incomplete} incomplete task(s) found for change '{change_id}'.",
-                "Complete the tasks or rerun with --yes.",
-            ),
-            ArchiveBlocked(
-                "archive_tasks_incomplete",
-                f"{incomplete} incomplete task(s) found for change '{change_id}', and no answer could be"
-                " read from stdin.",
-                f"Complete the tasks or rerun with {rerun}",
-            ),
-        )
-    ):
-        raise ArchiveCancelled("Archive cancelled.")
-
+    op = _Archive(root, change_id, change_dir, ChangeMeta.load(change_dir, root), yes, skip_specs, no_validate, confirm)
+    _validate_deltas(op)
+    total, done = _count_tasks(op)
     name = archive_name(change_id, today)
-    archive_path = archive_dir / name
+    archive_path = changes_dir / "archive" / name
     if os.path.lexists(archive_path):
         raise ArchiveBlocked("archive_target_exists", f"Archive '{name}' already exists.")
-    retire = meta.marker("retire_capabilities")
+    retire = op.meta.marker("retire_capabilities")
     result = ArchiveResult(change_id, name, archive_path, False, task_total=total, task_done=done)
-    archive_dir.mkdir(parents=True, exist_ok=True)
-
-    prepared: list[_Prepared] = []
-    if not skip_specs:
-        updates = find_spec_updates(change_dir, specs_dir)
-        result.specs = [(u.id, "update" if u.exists else "create") for u in updates]
-        if updates:
-            error: MergeError | None = None
-            try:
-                for u in updates:
-                    seen = _target_bytes(u.target)
-                    built = build_update(u, change_id)
-                    prepared.append(_Prepared(u, built, _outcome(u, built, no_validate, retire.declared), seen))
-                    result.warnings.extend(built.warnings)
-            except MergeError as exc:
-                error = exc
-            if not yes and not _ask(
-                confirm,
-                "Proceed with spec updates?",
-                ArchiveBlocked(
-                    "archive_confirmation_required",
-                    f"Updating {len(updates)} spec(s) requires confirmation: rerun with --yes.",
-                    "specflow archive <change-name> --json --yes",
-                ),
-                ArchiveBlocked(
-                    "archive_confirmation_required",
-                    f"Updating {len(updates)} spec(s) requires confirmation, and no answer could be read from stdin.",
-                    rerun,
-                ),
-            ):
-                prepared = []  # declined: archive without touching specs, as OpenSpec does
-                updates = []
-                result.specs = []
-            if updates:
-                if error is not None:
-                    raise ArchiveBlocked(
-                        "archive_spec_update_failed",
-                        str(error),
-                        "Fix the change delta specs and rerun. No files were changed.",
-                    )
-                if not no_validate:
-                    _validate_rebuilt(prepared, retire.declared, retire.invalid)
-                result.totals = _apply(prepared, specs_dir, root, change_dir, archive_path, result)
-                return result
-    _claim_and_move(change_dir, archive_path, name)
+    archive_path.parent.mkdir(parents=True, exist_ok=True)
+    prepared = [] if skip_specs else _prepare_specs(op, specs_dir, retire.declared, result)
+    if not prepared:
+        _claim_and_move(change_dir, archive_path, name)
+        return result
+    if not no_validate:
+        _validate_rebuilt(prepared, retire.declared, retire.invalid)
+    result.totals = _apply(prepared, specs_dir, root, change_dir, archive_path, result)
     return result
 
 
 def _validate_rebuilt(prepared: list[_Prepared], retire_declared: bool, retire_invalid: str | None) -> None:
+    """Refuse before writing anything when a spec to be written fails validation."""
     for p in prepared:
-        if p.outcome != "write":
-            continue
-        report = validate_spec_content(p.update.id, p.built.rebuilt)
-        if report.valid():
+        if p.outcome != "write" or validate_spec_content(p.update.id, p.built.rebuilt).valid():
             continue
         sid = p.update.id
-        emptied = (
-            p.update.exists
-            and p.built.counts.removed > 0
-            and p.built.no_requirement_blocks
-            and is_retirable(sid, p.built.rebuilt)
-        )
-        invalid = f" The marker present now cannot be honored ({retire_invalid})." if retire_invalid else ""
-        fix: str | None = None
-        if retire_declared and p.built.unaccounted and is_retirable(sid, p.built.rebuilt):
-            fix = (
-                f"'{sid}' declares retire_capabilities, but the spec holds content the merge cannot"
-                " safely account for and deleting the file would take with it:"
-                f" {_describe_lines(p.built.unaccounted)}. Move it into `## Purpose` or a canonical"
-                " requirement, or delete the spec by hand."
-            )
-        elif not retire_declared and emptied and not p.built.unaccounted:
-            fix = (
-                f"This change removes the last requirement '{sid}' has. To retire the capability and"
-                " delete its spec, add `retire_capabilities: true` to the change's"
-                f" {METADATA_FILE} (alongside its `schema:`, which that file requires), then rerun." + invalid
-            )
-        elif not retire_declared and emptied:
-            fix = (
-                f"This change removes the last requirement '{sid}' has, so the rebuilt spec has none"
-                " left and cannot be written. Retiring the capability is what archive does instead,"
-                " and it is refused while the spec holds content the merge cannot safely account for"
-                f" and deleting the file would take with it: {_describe_lines(p.built.unaccounted)}."
-                " Move it into `## Purpose` or a canonical requirement, or delete the spec by hand,"
-                " then rerun." + invalid
-            )
+        fix = refusal_fix(sid, p.update.exists, p.built, retire_declared, retire_invalid)
         raise ArchiveBlocked(
             "archive_spec_validation_failed",
             f"Rebuilt spec for '{sid}' failed validation. No files were changed.",
             fix or f"Run specflow validate {sid} after fixing the change deltas.",
         )
-
-
-def _describe_lines(lines: list[str]) -> str:
-    def clip(line: str) -> str:
-        safe = re.sub("[\u0000-\u001f\u007f]", "?", line)
-        return f'"{safe[:200]}\u2026"' if len(safe) > 200 else f'"{safe}"'
-
-    shown = ", ".join(clip(line) for line in lines[:3])
-    rest = f", and {len(lines) - 3} more line(s)" if len(lines) > 3 else ""
-    return shown + rest
-
-
-@dataclass
-class _Snapshot:
-    target: Path
-    existed: bool
-    content: bytes | None
-    created_dirs: list[Path]
-
-
-def _snapshot(target: Path, specs_dir: Path) -> _Snapshot:
-    try:
-        content = target.read_bytes()
-        return _Snapshot(target, True, content, [])
-    except FileNotFoundError:
-        created: list[Path] = []
-        d = target.parent
-        while d != specs_dir and not d.exists() and specs_dir in d.parents:
-            created.append(d)
-            d = d.parent
-        return _Snapshot(target, False, None, created)
-
-
-def _restore(snapshots: list[_Snapshot]) -> list[str]:
-    errors = []
-    for s in reversed(snapshots):
-        try:
-            if s.existed and s.content is not None:
-                s.target.parent.mkdir(parents=True, exist_ok=True)
-                s.target.write_bytes(s.content)
-            else:
-                s.target.unlink(missing_ok=True)
-                for d in s.created_dirs:
-                    try:
-                        d.rmdir()
-                    except OSError:
-                        break
-        except OSError as exc:
-            errors.append(f"{s.target}: {exc.strerror or exc}")
-    return errors
-
-
-def _prune_empty(start: Path, boundary: Path) -> None:
-    try:
-        real_boundary = boundary.resolve()
-    except OSError:
-        return
-    d = start
-    while True:
-        if d.is_symlink():
-            return
-        try:
-            real = d.resolve()
-        except OSError:
-            return
-        if real == real_boundary or real_boundary not in real.parents:
-            return
-        try:
-            if any(d.iterdir()):
-                return
-            d.rmdir()
-        except OSError:
-            return
-        d = d.parent
 
 
 def _apply(
@@ -535,120 +412,113 @@ def _apply(
     archive_path: Path,
     result: ArchiveResult,
 ) -> Counts:
+    """Write and retire the specs, then move the change; on any failure put every spec back."""
     mutations = [p for p in prepared if p.outcome == "retire" or (p.outcome == "write" and p.built.counts.total > 0)]
     claim = _claim(archive_path)
     try:
         if os.path.lexists(archive_path):
             raise ArchiveBlocked("archive_target_exists", f"Archive '{archive_path.name}' already exists.")
-        try:
-            snapshots = [_snapshot(p.update.target, specs_dir) for p in mutations]
-        except OSError as exc:
-            raise ArchiveBlocked("archive_spec_update_failed", _fs_message(exc), "No spec was changed.") from None
-        for p, snap in zip(mutations, snapshots, strict=True):
-            if snap.content != p.seen:  # edited (or created, or deleted) since it was read: its rebuild is stale
-                raise ArchiveBlocked(
-                    "archive_spec_changed",
-                    f"{p.update.target} changed while the archive was being prepared.",
-                    "No spec was changed; run the archive again to merge into the spec as it is now.",
-                )
+        snapshots = _unchanged_snapshots(mutations, specs_dir)
         totals = Counts()
-        wrote = False
         try:
-            for p in mutations:
-                if p.outcome != "write":
-                    continue
-                target = p.update.target
-                target.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    previous: str | None = target.read_bytes().decode("utf-8", errors="replace")
-                except FileNotFoundError:
-                    previous = None
-                text = p.built.rebuilt if previous is None else match_line_ending(p.built.rebuilt, previous)
-                _replace(target, text)
-                wrote = True
-                _add(totals, p.built.counts)
-            for p in mutations:
-                if p.outcome != "retire":
-                    continue
-                target = p.update.target
-                real = target.resolve()
-                target.unlink()
-                _prune_empty(target.parent, specs_dir)
-                wrote = True
-                _add(totals, p.built.counts)
-                try:
-                    rel = real.relative_to(root.resolve()).as_posix()
-                except ValueError:
-                    rel = str(real)
-                quoted = None if os.path.isabs(rel) else _quote_for_shell(f":(top){rel}")
-                recovery = (
-                    f"If it was committed, restore it with: git checkout HEAD -- {quoted}"
-                    if quoted
-                    else f"It was deleted from {rel}; if it was committed, restore it from that checkout's history."
-                )
-                result.warnings.append(
-                    f"{p.update.id} - capability retired; deleted the main spec (all requirements"
-                    f" removed, declared by retire_capabilities) at {rel}. Its section(s) went with"
-                    f" it: Purpose. {recovery}"
-                )
+            wrote = _write_specs(mutations, totals)
+            retired = _retire_specs(mutations, totals, specs_dir, root)
+            result.warnings.extend(retired)
             os.rename(change_dir, archive_path)
         except BaseException as exc:
-            problems = _restore(snapshots)
-            if problems:
-                raise OpenSpecError(
-                    f"archive failed ({exc}) and rollback also failed: {'; '.join(problems)}",
-                    fix="restore the listed spec files from git",
-                ) from exc
-            if isinstance(exc, OSError):
-                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                    raise ArchiveBlocked(
-                        "archive_target_exists", f"Archive '{archive_path.name}' already exists."
-                    ) from None
-                raise ArchiveBlocked(
-                    "archive_error",
-                    _fs_message(exc),
-                    "No spec was changed: every spec written before the failure was restored.",
-                ) from None
+            _roll_back(exc, snapshots, archive_path)
             raise
-        result.specs_updated = wrote
+        result.specs_updated = wrote or bool(retired)
         return totals
     finally:
         _release(claim)
 
 
-def _replace(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` atomically: a temporary file beside it, fsync, rename.
-
-    A process killed mid-write leaves the old spec or the new one, never half of one.  A spec
-    that is a symlink has its target replaced, so the link stays.
-    """
-    real = Path(os.path.realpath(target))
-    tmp = real.with_name(f".{real.name}.{os.getpid()}.tmp")
+def _unchanged_snapshots(mutations: list[_Prepared], specs_dir: Path) -> list[Snapshot]:
+    """Snapshots of the specs about to change, refusing any edited since its rebuild was read."""
     try:
-        mode = real.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = None
+        snapshots = [snapshot(p.update.target, specs_dir) for p in mutations]
+    except OSError as exc:
+        raise ArchiveBlocked("archive_spec_update_failed", fs_message(exc), "No spec was changed.") from None
+    for p, snap in zip(mutations, snapshots, strict=True):
+        if snap.content != p.seen:  # edited (or created, or deleted) since it was read: its rebuild is stale
+            raise ArchiveBlocked(
+                "archive_spec_changed",
+                f"{p.update.target} changed while the archive was being prepared.",
+                "No spec was changed; run the archive again to merge into the spec as it is now.",
+            )
+    return snapshots
+
+
+def _write_specs(mutations: list[_Prepared], totals: Counts) -> bool:
+    """Write every rebuilt spec in the line endings it used; True when one was written."""
+    wrote = False
+    for p in mutations:
+        if p.outcome != "write":
+            continue
+        target = p.update.target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            previous: str | None = target.read_bytes().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            previous = None
+        text = p.built.rebuilt if previous is None else match_line_ending(p.built.rebuilt, previous)
+        replace_atomically(target, text)
+        wrote = True
+        _add(totals, p.built.counts)
+    return wrote
+
+
+def _retire_specs(mutations: list[_Prepared], totals: Counts, specs_dir: Path, root: Path) -> list[str]:
+    """Delete the specs of retired capabilities; one warning each, saying how to get it back."""
+    warnings = []
+    for p in mutations:
+        if p.outcome != "retire":
+            continue
+        target = p.update.target
+        real = target.resolve()
+        target.unlink()
+        prune_empty(target.parent, specs_dir)
+        _add(totals, p.built.counts)
+        warnings.append(
+            f"{p.update.id} - capability retired; deleted the main spec (all requirements"
+            f" removed, declared by retire_capabilities) at {_relative(real, root)}. Its section(s) went with"
+            f" it: Purpose. {_recovery(real, root)}"
+        )
+    return warnings
+
+
+def _relative(real: Path, root: Path) -> str:
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, real)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        return real.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(real)
 
 
-def _fs_message(exc: OSError) -> str:
-    """An ``OSError`` worded as Node words it: ``EINVAL: invalid argument, rename 'a' -> 'b'``."""
-    code = errno.errorcode.get(exc.errno or 0, "EIO")
-    text = (exc.strerror or str(exc)).lower()
-    op = "rename" if exc.filename2 is not None else "open"
-    where = f"'{exc.filename}'" + (f" -> '{exc.filename2}'" if exc.filename2 is not None else "")
-    return f"{code}: {text}, {op} {where}" if exc.filename is not None else f"{code}: {text}"
+def _recovery(real: Path, root: Path) -> str:
+    rel = _relative(real, root)
+    quoted = None if os.path.isabs(rel) else _quote_for_shell(f":(top){rel}")
+    if quoted:
+        return f"If it was committed, restore it with: git checkout HEAD -- {quoted}"
+    return f"It was deleted from {rel}; if it was committed, restore it from that checkout's history."
+
+
+def _roll_back(exc: BaseException, snapshots: list[Snapshot], archive_path: Path) -> None:
+    """Put every spec back after ``exc``; raise the refusal that explains it (or return to re-raise)."""
+    problems = restore(snapshots)
+    if problems:
+        raise OpenSpecError(
+            f"archive failed ({exc}) and rollback also failed: {'; '.join(problems)}",
+            fix="restore the listed spec files from git",
+        ) from exc
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            raise ArchiveBlocked("archive_target_exists", f"Archive '{archive_path.name}' already exists.") from None
+        raise ArchiveBlocked(
+            "archive_error",
+            fs_message(exc),
+            "No spec was changed: every spec written before the failure was restored.",
+        ) from None
 
 
 def _add(totals: Counts, counts: Counts) -> None:
@@ -689,14 +559,12 @@ def _claim_and_move(change_dir: Path, archive_path: Path, name: str) -> None:
         except OSError as exc:
             if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
                 raise ArchiveBlocked("archive_target_exists", f"Archive '{name}' already exists.") from None
-            raise ArchiveBlocked("archive_error", _fs_message(exc)) from None
+            raise ArchiveBlocked("archive_error", fs_message(exc)) from None
     finally:
         _release(claim)
 
 
 __all__ = [
-    "ArchiveBlocked",
-    "ArchiveCancelled",
     "ArchiveResult",
     "SpecUpdate",
     "archive_change",

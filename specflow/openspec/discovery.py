@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from specflow.errors import ItemError
+from specflow.openspec.deltas import has_delta_sections
+
 
 class SpecFile(NamedTuple):
     """A ``spec.md`` found under a specs root: capability id (``a/b``) and file path."""
@@ -90,8 +93,6 @@ def discover_spec_files(specs_root: Path | str) -> list[SpecFile]:
 
 def unread_deltas(scan: SpecsScan) -> list[UnreadDelta]:
     """The Markdown files of a scan that carry delta sections but are not a capability's spec.md."""
-    from specflow.openspec.deltas import has_delta_sections
-
     results: list[UnreadDelta] = []
     for rel, file, link in scan.other_md:
         try:
@@ -139,23 +140,6 @@ def change_ids(changes_dir: Path | str) -> list[str]:
 def spec_ids(specs_root: Path | str) -> list[str]:
     """Capability ids of every main spec, sorted."""
     return [s.id for s in discover_spec_files(specs_root)]
-
-
-__all__ = [
-    "SpecFile",
-    "SpecsScan",
-    "UnreadDelta",
-    "change_ids",
-    "describe_nested",
-    "discover_spec_files",
-    "find_unread_delta_files",
-    "has_any_file_under",
-    "looks_like_change",
-    "nested_changes",
-    "scan_specs",
-    "spec_ids",
-    "unread_deltas",
-]
 
 
 # -- folders that wrap changes instead of being one (OpenSpec #1846) ----------------------------
@@ -218,29 +202,74 @@ def describe_nested(name: str, nested: list[str]) -> str:
     )
 
 
-def resolve_item(
-    root: Path, item: str, type_: str | None, *, type_must_match: bool = False
-) -> tuple[str | None, tuple[str, str, str | None] | None]:
+def resolve_item(root: Path, item: str, type_: str | None) -> str:
     """Whether ``item`` names a change or a spec, as ``openspec show`` / ``validate`` decide.
 
-    Returns ``(kind, None)``, or ``(None, (code, message, fix))`` for an unknown or ambiguous item.
-    With ``type_must_match``, ``--type`` naming the wrong kind is an unknown item too (``show``).
+    ``--type`` (``type_``) is taken at its word, as OpenSpec does: naming a missing item then fails
+    where the item is read.  Raises ``ItemError`` for an unknown or ambiguous item.
     """
-    import difflib
-
-    changes = change_ids(root / "openspec" / "changes")
-    specs = spec_ids(root / "openspec" / "specs")
+    changes = change_ids(root / "openspec" / "changes") if type_ != "spec" else []
+    specs = spec_ids(root / "openspec" / "specs") if type_ != "change" else []
     is_change, is_spec = item in changes, item in specs
     kind = type_ or ("change" if is_change else "spec" if is_spec else None)
-    wrong_type = type_must_match and ((type_ == "change" and not is_change) or (type_ == "spec" and not is_spec))
-    if kind is None or wrong_type:
-        close = difflib.get_close_matches(item, changes + specs, n=5)
+    if kind is None:
+        close = nearest_matches(item, changes + specs)
         message = f"Unknown item '{item}'." + (f" Did you mean: {', '.join(close)}?" if close else "")
-        return None, ("unknown_item", message, None)
+        raise ItemError("unknown_item", message)
     if type_ is None and is_change and is_spec:
-        return None, (
+        raise ItemError(
             "ambiguous_item",
             f"Ambiguous item '{item}' matches both a change and a spec.",
             "Pass --type change|spec.",
         )
-    return kind, None
+    return kind
+
+
+def check_item_path(kind: str, item: str) -> None:
+    """Refuse an item name that would leave its folder once it becomes a path (``..``, separators)."""
+    parts = [item] if kind == "change" else item.split("/")
+    if any(p in ("", ".", "..") or "\\" in p for p in parts) or (kind == "change" and "/" in item):
+        label = "Change name" if kind == "change" else "Spec id"
+        raise ItemError("invalid_item", f"{label} must not contain path separators")
+
+
+def nearest_matches(word: str, candidates: list[str], limit: int = 5) -> list[str]:
+    """OpenSpec's suggestions: the ``limit`` candidates nearest by edit distance, ties in order."""
+    units = _utf16(word)
+    return sorted(candidates, key=lambda c: _levenshtein(units, _utf16(c)))[:limit]
+
+
+def _utf16(text: str) -> list[int]:
+    # JavaScript compares UTF-16 code units, so a character outside the BMP counts twice.
+    data = text.encode("utf-16-le", "surrogatepass")
+    return [data[i] | data[i + 1] << 8 for i in range(0, len(data), 2)]
+
+
+def _levenshtein(a: list[int], b: list[int]) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+__all__ = [
+    "SpecFile",
+    "SpecsScan",
+    "UnreadDelta",
+    "change_ids",
+    "check_item_path",
+    "describe_nested",
+    "discover_spec_files",
+    "find_unread_delta_files",
+    "has_any_file_under",
+    "looks_like_change",
+    "nearest_matches",
+    "nested_changes",
+    "resolve_item",
+    "scan_specs",
+    "spec_ids",
+    "unread_deltas",
+]

@@ -13,12 +13,14 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
+from specflow.openspec import discovery
+from specflow.openspec.collate import collation_key
+from specflow.openspec.meta import ChangeMeta
+from specflow.openspec.schemas import pinned, registry
+from specflow.openspec.specs import SpecParseError, parse_spec
 from specflow.openspec.tasks import count_tasks, task_status
-
-if TYPE_CHECKING:
-    from specflow.openspec.meta import ChangeMeta
 
 STATE_FILE = ".specflow/state.json"
 _CHANGE_MARKERS = frozenset((".openspec.yaml", "proposal.md", "tasks.md", "design.md"))
@@ -120,8 +122,6 @@ def _node_ms(ns: int) -> int:
 
 def task_counts(change_dir: Path, root: Path, meta: ChangeMeta | None = None) -> tuple[int, int]:
     """``(total, done)`` across the change's tracked task files (OpenSpec's task progress)."""
-    from specflow.openspec.meta import ChangeMeta
-
     files = (meta or ChangeMeta.load(change_dir, root)).tracked_task_files()
     if not files:
         files = [change_dir / "tasks.md"]
@@ -141,8 +141,6 @@ def task_counts(change_dir: Path, root: Path, meta: ChangeMeta | None = None) ->
 def _fast_task_counts(d: str, top: set[str], root: Path, root_str: str) -> tuple[int, int]:
     # Without custom workflow schemas (project or user level) OpenSpec always tracks tasks.md:
     # valid spec-driven metadata names it, and unusable metadata falls back to it.
-    from specflow.openspec.schemas import registry
-
     if registry(root_str).custom:
         return task_counts(Path(d), root)
     if "tasks.md" not in top:
@@ -175,8 +173,6 @@ def _read_specflow_state(change_dir: str) -> tuple[str | None, str | None, str |
 
 def list_changes(root: Path) -> list[ChangeSummary]:
     """Every open change, most recently modified first (OpenSpec's ``list`` order)."""
-    from specflow.openspec.schemas import pinned
-
     with pinned():
         return _list_changes(root)
 
@@ -197,18 +193,14 @@ def _list_changes(root: Path) -> list[ChangeSummary]:
         state, workflow, error = _read_specflow_state(d) if ".specflow/" in top else (None, None, None)
         nested = None
         if not top.intersection(_CHANGE_MARKERS):
-            from specflow.openspec.discovery import nested_changes
-
-            nested = nested_changes(changes_dir, name)
+            nested = discovery.nested_changes(changes_dir, name)
         out.append(ChangeSummary(name, done, total, _node_ms(mtime), state, workflow, nested, error))
     out.sort(key=lambda c: -c.last_modified_ms)
     return out
 
 
 def _describe_nested(name: str, nested: list[str]) -> str:
-    from specflow.openspec.discovery import describe_nested
-
-    return describe_nested(name, nested)
+    return discovery.describe_nested(name, nested)
 
 
 def list_changes_json(root: Path) -> dict[str, Any]:
@@ -243,10 +235,6 @@ class SpecSummary(NamedTuple):
 
 def list_specs(root: Path) -> list[SpecSummary]:
     """Every main spec with its requirement count (0 when it does not parse), sorted by id."""
-    from specflow.openspec import discovery
-    from specflow.openspec.collate import collation_key
-    from specflow.openspec.specs import SpecParseError, parse_spec
-
     out = []
     for spec in discovery.discover_spec_files(root / "openspec" / "specs"):
         try:

@@ -1,36 +1,36 @@
 """Apply one delta spec to one main spec in memory: OpenSpec's ``buildUpdatedSpec``.
 
-Pre-checks first (duplicates within a section, cross-section conflicts, unpaired renames), then the
-operations in OpenSpec's order RENAMED → REMOVED → MODIFIED → ADDED against the current spec.
-Requirements keep their positions (a renamed one stays in place) and ADDED ones are appended.
+Pre-checks first (``mergechecks``: duplicates within a section, cross-section conflicts, unpaired
+renames), then the operations in OpenSpec's order RENAMED → REMOVED → MODIFIED → ADDED against the
+current spec.  Requirements keep their positions (a renamed one stays in place) and ADDED ones are appended.
 Nothing is written here: the caller validates every rebuilt spec before touching a file.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from specflow.openspec.deltas import DeltaPlan, parse_delta_spec
+from specflow.openspec.leftovers import foreign_tail, unaccounted
 from specflow.openspec.markdown import (
-    DOT,
-    S,
     fence_mask,
     js_len,
     js_trim,
     js_trim_end,
-    normalize,
     normalize_newlines,
 )
+from specflow.openspec.mergechecks import PRECHECKS, MergeError, precheck
 from specflow.openspec.requirements import (
     REQUIREMENT_HEADER_RE,
     RequirementBlock,
+    RequirementIndex,
     RequirementsSection,
     describe_scenario_balance,
     diff_scenario_names,
     extract_requirements_section,
     fold_requirement_name,
+    index_requirements,
     normalize_requirement_name,
 )
 from specflow.openspec.specs import (
@@ -44,10 +44,6 @@ from specflow.openspec.specs import (
 )
 
 MIN_PURPOSE_LENGTH = 50
-
-
-class MergeError(Exception):
-    """Archive would refuse this delta; the message is OpenSpec's."""
 
 
 @dataclass
@@ -103,95 +99,8 @@ def _readable_overview(skeleton: str, spec_id: str) -> str | None:
         return None
 
 
-def _case_twin(by_name: Mapping[str, object], name: str, skip: str | None = None) -> str | None:
-    """The existing requirement whose name differs from ``name`` only in case or spacing."""
-    folded = fold_requirement_name(name)
-    return next((k for k in by_name if k != skip and fold_requirement_name(k) == folded), None)
-
-
 def _block_key(raw: str) -> str:
     return js_trim(normalize_newlines(raw))
-
-
-def _unique_names(names: list[str], section: str, spec_id: str) -> dict[str, None]:
-    """The normalised names of one delta section, in order; a duplicate is archive's refusal."""
-    seen: dict[str, None] = {}
-    for raw in names:
-        name = normalize_requirement_name(raw)
-        if name in seen:
-            raise MergeError(
-                f'{spec_id} validation failed - duplicate requirement in {section} for header "### Requirement: {raw}"'
-            )
-        seen[name] = None
-    return seen
-
-
-def precheck(plan: DeltaPlan, spec_id: str) -> None:
-    """The checks archive runs on a delta before looking at the main spec."""
-    if plan.unpaired_renames:
-        first = plan.unpaired_renames[0]
-        missing = "TO" if first.side == "FROM" else "FROM"
-        raise MergeError(
-            f"{spec_id} validation failed - RENAMED entry on line {first.line} has no matching"
-            f' {missing}: for header "### Requirement: {first.name}". Write each rename as a FROM:'
-            " line followed immediately by its TO: line."
-        )
-    added = _unique_names([b.name for b in plan.added], "ADDED", spec_id)
-    modified = _unique_names([b.name for b in plan.modified], "MODIFIED", spec_id)
-    removed = _unique_names(list(plan.removed), "REMOVED", spec_id)
-    froms: set[str] = set()
-    tos: set[str] = set()
-    for r in plan.renamed:
-        f, t = normalize_requirement_name(r.src), normalize_requirement_name(r.dst)
-        if f in froms:
-            raise MergeError(
-                f'{spec_id} validation failed - duplicate FROM in RENAMED for header "### Requirement: {r.src}"'
-            )
-        if t in tos:
-            raise MergeError(
-                f'{spec_id} validation failed - duplicate TO in RENAMED for header "### Requirement: {r.dst}"'
-            )
-        froms.add(f)
-        tos.add(t)
-    conflicts: list[tuple[str, str, str]] = []
-    for n in modified:
-        if n in removed:
-            conflicts.append((n, "MODIFIED", "REMOVED"))
-        if n in added:
-            conflicts.append((n, "MODIFIED", "ADDED"))
-    for n in added:
-        if n in removed:
-            conflicts.append((n, "ADDED", "REMOVED"))
-    for r in plan.renamed:
-        f, t = normalize_requirement_name(r.src), normalize_requirement_name(r.dst)
-        folded = fold_requirement_name(f)
-        match = next((x for x in removed if fold_requirement_name(x) == folded), None)
-        if match is not None:
-            spelled = "" if match == f else f' (REMOVED spells it "{match}")'
-            raise MergeError(
-                f"{spec_id} validation failed - requirement present in multiple sections (RENAMED"
-                f' and REMOVED) for header "### Requirement: {r.src}"{spelled}'
-            )
-        if f in modified:
-            raise MergeError(
-                f"{spec_id} validation failed - when a rename exists, MODIFIED must reference the NEW"
-                f' header "### Requirement: {r.dst}"'
-            )
-        if t in added:
-            raise MergeError(
-                f'{spec_id} validation failed - RENAMED TO header collides with ADDED for "### Requirement: {r.dst}"'
-            )
-    if conflicts:
-        n, a, b = conflicts[0]
-        raise MergeError(
-            f"{spec_id} validation failed - requirement present in multiple sections ({a} and {b})"
-            f' for header "### Requirement: {n}"'
-        )
-    if plan.entry_count == 0:
-        raise MergeError(
-            f"Delta parsing found no operations for {spec_id}. Provide ADDED/MODIFIED/REMOVED/RENAMED"
-            " sections in change spec."
-        )
 
 
 def _orphan_warnings(plan: DeltaPlan, spec_id: str) -> list[str]:
@@ -206,6 +115,221 @@ def _orphan_warnings(plan: DeltaPlan, spec_id: str) -> list[str]:
     return out
 
 
+# -- the merge: one state object, passes in OpenSpec's order ------------------------------------
+
+
+@dataclass
+class _Merge:
+    """The state of applying one delta to one main spec."""
+
+    spec_id: str
+    change_name: str
+    plan: DeltaPlan
+    delta_content: str
+    target_display: str
+    compose: bool
+    warnings: list[str] = field(default_factory=list)
+    counts: Counts = field(default_factory=Counts)
+    is_new: bool = False
+    parts: RequirementsSection = field(default_factory=lambda: RequirementsSection("", "", "", [], ""))
+    by_name: dict[str, RequirementBlock] = field(default_factory=dict)
+    ordered: list[str] = field(default_factory=list)
+    by_fold: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # the target's, before any operation
+    appended: list[str] = field(default_factory=list)  # names put in by this merge, in order
+
+    def refuse(self, op: str, name: str, why: str) -> MergeError:
+        """Archive's refusal of one operation."""
+        return MergeError(f'{self.spec_id} {op} failed for header "### Requirement: {name}" - {why}')
+
+    def existing_target(self, target: str) -> None:
+        """Note a delta Purpose that the existing main spec's Purpose overrides."""
+        delta_purpose = extract_purpose(self.delta_content) if self.compose else None
+        if delta_purpose:
+            existing = extract_purpose(target)
+            if existing and existing != delta_purpose:
+                self.warnings.append(
+                    f"{self.spec_id} - delta Purpose ignored; {self.spec_id} already has one. Edit"
+                    f" {self.target_display} directly to change it."
+                )
+
+    def new_target(self) -> str:
+        """The skeleton of a capability archive creates; only ADDED may apply to it."""
+        spec_id, plan = self.spec_id, self.plan
+        self.is_new = True
+        if plan.modified or plan.renamed:
+            raise MergeError(
+                f"{spec_id}: target spec does not exist; only ADDED requirements are allowed for new"
+                " specs. MODIFIED and RENAMED operations require an existing spec."
+            )
+        if plan.removed:
+            self.warnings.append(
+                f"{spec_id} - {len(plan.removed)} REMOVED requirement(s) ignored for new spec (nothing to remove)."
+            )
+        delta_purpose = extract_purpose(self.delta_content)
+        skeleton = spec_skeleton(spec_id, self.change_name, delta_purpose)
+        overview = _readable_overview(skeleton, spec_id) if delta_purpose else None
+        if delta_purpose and not overview:
+            self.warnings.append(
+                f"{spec_id} - delta Purpose ignored (it would leave the new spec unreadable); wrote"
+                " the placeholder Purpose instead."
+            )
+            return spec_skeleton(spec_id, self.change_name)
+        if overview and js_len(overview) < MIN_PURPOSE_LENGTH:
+            self.warnings.append(
+                f"{spec_id} - carried Purpose is under {MIN_PURPOSE_LENGTH} characters; openspec"
+                " validate --strict reports it as too brief."
+            )
+        return skeleton
+
+    def start(self, parts: RequirementsSection, index: RequirementIndex) -> None:
+        """Begin from the target's requirements, keyed by normalised name, with their positions."""
+        self.parts = parts
+        self.ordered = list(index.ordered)
+        self.by_name = dict(index.by_name)
+        self.by_fold = index.by_fold
+
+    def put(self, key: str, block: RequirementBlock) -> None:
+        """Set requirement ``key``; a name new to ``by_name`` goes to its end."""
+        if key not in self.by_name:
+            self.appended.append(key)
+        self.by_name[key] = block
+
+    def case_twin(self, name: str, skip: str | None = None) -> str | None:
+        """The first current requirement (in ``by_name`` order) whose name differs from ``name``
+        only in case or spacing; the target's index answers for the names this merge did not put in.
+        """
+        folded = fold_requirement_name(name)
+        put = set(self.appended)
+        for key in self.by_fold.get(folded, ()):
+            if key != skip and key in self.by_name and key not in put:
+                return key
+        for key in self.appended:
+            if key != skip and key in self.by_name and fold_requirement_name(key) == folded:
+                return key
+        return None
+
+
+def _check_structure(m: _Merge, structure: list[StructureIssue]) -> None:
+    if structure:
+        details = "\n".join(f"line {i.line}: {i.message}" for i in structure)
+        raise MergeError(
+            f"{m.spec_id}: target spec is structurally invalid and cannot be updated until fixed:\n{details}"
+        )
+
+
+def apply_renames(m: _Merge) -> None:
+    """RENAMED: the requirement keeps its place under its new header."""
+    for r in m.plan.renamed:
+        f, t = normalize_requirement_name(r.src), normalize_requirement_name(r.dst)
+        if f not in m.by_name:
+            _missing_rename_source(m, r.src, f, t)
+            continue
+        if t in m.by_name:
+            raise m.refuse("RENAMED", r.dst, "target already exists")
+        near = m.case_twin(t, skip=f)
+        if near is not None:
+            raise m.refuse(
+                "RENAMED",
+                r.dst,
+                f'"### Requirement: {m.by_name[near].name}" already exists and differs only in case'
+                " or spacing; choose a distinct name",
+            )
+        block = m.by_name.pop(f)
+        header = f"### Requirement: {t}"
+        raw_lines = block.raw.split("\n")
+        raw_lines[0] = header
+        m.put(t, RequirementBlock(header, t, "\n".join(raw_lines)))
+        if f in m.ordered:
+            m.ordered[m.ordered.index(f)] = t
+        m.counts.renamed += 1
+
+
+def _missing_rename_source(m: _Merge, src: str, f: str, t: str) -> None:
+    """A rename whose source is gone: already applied when the target exists, else refused."""
+    if t not in m.by_name:
+        raise m.refuse("RENAMED", src, "source not found")
+    near = m.case_twin(f, skip=t)
+    if near is not None:
+        raise m.refuse(
+            "RENAMED",
+            src,
+            f'source not found, but "### Requirement: {m.by_name[near].name}" exists; fix the header'
+            " to match it exactly",
+        )
+
+
+def apply_removals(m: _Merge) -> None:
+    """REMOVED: a requirement already gone is a warning, a near-miss name a refusal."""
+    for name in m.plan.removed:
+        key = normalize_requirement_name(name)
+        if key in m.by_name:
+            del m.by_name[key]
+            m.counts.removed += 1
+            continue
+        if m.is_new:
+            continue
+        near = m.case_twin(key)
+        if near is not None:
+            raise m.refuse(
+                "REMOVED",
+                name,
+                f'not found, but "### Requirement: {m.by_name[near].name}" exists; fix the header to match it exactly',
+            )
+        m.warnings.append(
+            f'{m.spec_id} - REMOVED requirement "{name}" is not in the current spec; treating it as already removed.'
+        )
+
+
+def apply_modifications(m: _Merge) -> None:
+    """MODIFIED: the block replaces the current one whole, and may not drop its scenarios."""
+    for mod in m.plan.modified:
+        key = normalize_requirement_name(mod.name)
+        current = m.by_name.get(key)
+        if current is None:
+            raise m.refuse("MODIFIED", mod.name, "not found")
+        hm = REQUIREMENT_HEADER_RE.match(mod.raw.split("\n")[0])
+        if hm is None or normalize_requirement_name(hm.group(1)) != key:
+            raise m.refuse("MODIFIED", mod.name, "header mismatch in content")
+        diff = diff_scenario_names(current.raw, mod.raw)
+        if diff.missing:
+            names = ", ".join(f'"{n}"' for n in diff.missing)
+            raise m.refuse(
+                "MODIFIED",
+                mod.name,
+                f"current spec contains scenario(s) not present in the modified block: {names}."
+                f" {describe_scenario_balance(diff)} Refresh the change spec before archiving to"
+                " avoid dropping scenarios.",
+            )
+        if _block_key(current.raw) != _block_key(mod.raw):
+            m.counts.modified += 1
+        m.by_name[key] = mod
+
+
+def apply_additions(m: _Merge) -> None:
+    """ADDED: appended; an identical block is a no-op, a different or near-miss one a refusal."""
+    for add in m.plan.added:
+        key = normalize_requirement_name(add.name)
+        existing_block = m.by_name.get(key)
+        if existing_block is not None:
+            if _block_key(existing_block.raw) == _block_key(add.raw):
+                continue
+            raise m.refuse("ADDED", add.name, "already exists")
+        near = m.case_twin(key)
+        if near is not None:
+            raise m.refuse(
+                "ADDED",
+                add.name,
+                f'"### Requirement: {m.by_name[near].name}" already exists and differs only in case or'
+                " spacing; use MODIFIED with that exact header to change it, or choose a distinct"
+                " name",
+            )
+        m.put(key, add)
+        m.counts.added += 1
+
+
+OPERATIONS: tuple[Callable[[_Merge], None], ...] = (apply_renames, apply_removals, apply_modifications, apply_additions)
+
+
 def build_updated_spec(
     spec_id: str,
     delta_content: str,
@@ -217,199 +341,78 @@ def build_updated_spec(
     plan: DeltaPlan | None = None,
     target_structure: list[StructureIssue] | None = None,
     target_parts: RequirementsSection | None = None,
+    target_index: RequirementIndex | None = None,
 ) -> Built:
     """Rebuild the main spec ``spec_id`` with a delta; raise ``MergeError`` where archive refuses.
 
     ``target_content`` is None when the main spec does not exist yet.  With ``compose=False`` only
     the checks run (the text is not rebuilt): what ``validate`` needs for its archive dry run.
-    ``target_structure`` and ``target_parts`` may carry cached parses of ``target_content``.
+    ``target_structure``, ``target_parts`` and ``target_index`` may carry cached parses of
+    ``target_content``.
     """
     if plan is None:
         plan = parse_delta_spec(delta_content)
     precheck(plan, spec_id)
-    warnings = _orphan_warnings(plan, spec_id)
-    delta_purpose = extract_purpose(delta_content) if compose else None
-    is_new = target_content is None
-    if target_content is not None:
-        if delta_purpose:
-            existing = extract_purpose(target_content)
-            if existing and existing != delta_purpose:
-                warnings.append(
-                    f"{spec_id} - delta Purpose ignored; {spec_id} already has one. Edit"
-                    f" {target_display} directly to change it."
-                )
+    m = _Merge(spec_id, change_name, plan, delta_content, target_display, compose, _orphan_warnings(plan, spec_id))
+    if target_content is None:
+        target_content = m.new_target()
+        target_structure = target_parts = target_index = None
     else:
-        if plan.modified or plan.renamed:
-            raise MergeError(
-                f"{spec_id}: target spec does not exist; only ADDED requirements are allowed for new"
-                " specs. MODIFIED and RENAMED operations require an existing spec."
-            )
-        if plan.removed:
-            warnings.append(
-                f"{spec_id} - {len(plan.removed)} REMOVED requirement(s) ignored for new spec (nothing to remove)."
-            )
-        if not compose:
-            delta_purpose = extract_purpose(delta_content)
-        target_content = spec_skeleton(spec_id, change_name, delta_purpose)
-        overview = _readable_overview(target_content, spec_id) if delta_purpose else None
-        if delta_purpose and not overview:
-            target_content = spec_skeleton(spec_id, change_name)
-            warnings.append(
-                f"{spec_id} - delta Purpose ignored (it would leave the new spec unreadable); wrote"
-                " the placeholder Purpose instead."
-            )
-        elif overview and js_len(overview) < MIN_PURPOSE_LENGTH:
-            warnings.append(
-                f"{spec_id} - carried Purpose is under {MIN_PURPOSE_LENGTH} characters; openspec"
-                " validate --strict reports it as too brief."
-            )
-        target_structure = None
-        target_parts = None
-
-    issues = target_structure if target_structure is not None else structure_issues(target_content)
-    if issues:
-        details = "\n".join(f"line {i.line}: {i.message}" for i in issues)
-        raise MergeError(
-            f"{spec_id}: target spec is structurally invalid and cannot be updated until fixed:\n{details}"
-        )
+        m.existing_target(target_content)
+    _check_structure(m, target_structure if target_structure is not None else structure_issues(target_content))
     parts = target_parts if target_parts is not None else extract_requirements_section(target_content)
-    by_name: dict[str, RequirementBlock] = {}
-    for block in parts.blocks:
-        by_name[normalize_requirement_name(block.name)] = block
-    ordered = [normalize_requirement_name(b.name) for b in parts.blocks]
-    counts = Counts()
-
-    for r in plan.renamed:
-        f, t = normalize_requirement_name(r.src), normalize_requirement_name(r.dst)
-        if f not in by_name:
-            if t in by_name:
-                near = _case_twin(by_name, f, skip=t)
-                if near is not None:
-                    raise MergeError(
-                        f'{spec_id} RENAMED failed for header "### Requirement: {r.src}" - source not'
-                        f' found, but "### Requirement: {by_name[near].name}" exists; fix the header'
-                        " to match it exactly"
-                    )
-                continue
-            raise MergeError(f'{spec_id} RENAMED failed for header "### Requirement: {r.src}" - source not found')
-        if t in by_name:
-            raise MergeError(f'{spec_id} RENAMED failed for header "### Requirement: {r.dst}" - target already exists')
-        near = _case_twin(by_name, t, skip=f)
-        if near is not None:
-            raise MergeError(
-                f'{spec_id} RENAMED failed for header "### Requirement: {r.dst}" -'
-                f' "### Requirement: {by_name[near].name}" already exists and differs only in case'
-                " or spacing; choose a distinct name"
-            )
-        block = by_name.pop(f)
-        header = f"### Requirement: {t}"
-        raw_lines = block.raw.split("\n")
-        raw_lines[0] = header
-        by_name[t] = RequirementBlock(header, t, "\n".join(raw_lines))
-        if f in ordered:
-            ordered[ordered.index(f)] = t
-        counts.renamed += 1
-
-    for name in plan.removed:
-        key = normalize_requirement_name(name)
-        if key not in by_name:
-            if not is_new:
-                near = _case_twin(by_name, key)
-                if near is not None:
-                    raise MergeError(
-                        f'{spec_id} REMOVED failed for header "### Requirement: {name}" - not found,'
-                        f' but "### Requirement: {by_name[near].name}" exists; fix the header to'
-                        " match it exactly"
-                    )
-                warnings.append(
-                    f'{spec_id} - REMOVED requirement "{name}" is not in the current spec; treating'
-                    " it as already removed."
-                )
-            continue
-        del by_name[key]
-        counts.removed += 1
-
-    for mod in plan.modified:
-        key = normalize_requirement_name(mod.name)
-        current = by_name.get(key)
-        if current is None:
-            raise MergeError(f'{spec_id} MODIFIED failed for header "### Requirement: {mod.name}" - not found')
-        hm = REQUIREMENT_HEADER_RE.match(mod.raw.split("\n")[0])
-        if hm is None or normalize_requirement_name(hm.group(1)) != key:
-            raise MergeError(
-                f'{spec_id} MODIFIED failed for header "### Requirement: {mod.name}" - header mismatch in content'
-            )
-        diff = diff_scenario_names(current.raw, mod.raw)
-        if diff.missing:
-            names = ", ".join(f'"{n}"' for n in diff.missing)
-            raise MergeError(
-                f'{spec_id} MODIFIED failed for header "### Requirement: {mod.name}" - current spec'
-                f" contains scenario(s) not present in the modified block: {names}."
-                f" {describe_scenario_balance(diff)} Refresh the change spec before archiving to"
-                " avoid dropping scenarios."
-            )
-        if _block_key(current.raw) != _block_key(mod.raw):
-            counts.modified += 1
-        by_name[key] = mod
-
-    for add in plan.added:
-        key = normalize_requirement_name(add.name)
-        existing_block = by_name.get(key)
-        if existing_block is not None:
-            if _block_key(existing_block.raw) == _block_key(add.raw):
-                continue
-            raise MergeError(f'{spec_id} ADDED failed for header "### Requirement: {add.name}" - already exists')
-        near = _case_twin(by_name, key)
-        if near is not None:
-            raise MergeError(
-                f'{spec_id} ADDED failed for header "### Requirement: {add.name}" -'
-                f' "### Requirement: {by_name[near].name}" already exists and differs only in case or'
-                " spacing; use MODIFIED with that exact header to change it, or choose a distinct"
-                " name"
-            )
-        by_name[key] = add
-        counts.added += 1
-
+    m.start(parts, target_index if target_index is not None else index_requirements(parts.blocks))
+    for operation in OPERATIONS:
+        operation(m)
     if not compose:
-        return Built("", counts, warnings, is_new=is_new)
+        return Built("", m.counts, m.warnings, is_new=m.is_new)
+    kept = _kept_blocks(m)
+    return Built(
+        _rebuilt_text(m.parts, kept),
+        m.counts,
+        m.warnings,
+        no_requirement_blocks=not kept,
+        unaccounted=unaccounted(m.parts),
+        is_new=m.is_new,
+    )
 
+
+def _kept_blocks(m: _Merge) -> list[RequirementBlock]:
+    """The requirements in their final order: original positions first, then the ADDED ones."""
     kept: list[RequirementBlock] = []
     seen: set[str] = set()
-    for index, block in enumerate(parts.blocks):
-        slot = ordered[index]
-        replacement = by_name.get(slot)
+    for index, block in enumerate(m.parts.blocks):
+        slot = m.ordered[index]
+        replacement = m.by_name.get(slot)
         if replacement is not None:
             kept.append(replacement)
             seen.add(slot)
         if replacement is not block:
-            foreign = _foreign_tail(block.raw)
-            if foreign is not None:
-                fr = _block_key(foreign[1])
-                keeps = replacement is not None and _count(_block_key(replacement.raw), fr) >= _count(
-                    _block_key(block.raw), fr
-                )
-                if not keeps:
-                    warnings.append(
-                        f'{spec_id} - "{foreign[0]}" sits inside requirement "{block.name}" and goes'
-                        " with it. Move it under its own requirement, or above `## Requirements`,"
-                        " to keep it."
-                    )
-    for key, block in by_name.items():
-        if key not in seen:
-            kept.append(block)
+            _warn_foreign_tail(m, block, replacement)
+    kept.extend(block for key, block in m.by_name.items() if key not in seen)
+    return kept
 
+
+def _warn_foreign_tail(m: _Merge, block: RequirementBlock, replacement: RequirementBlock | None) -> None:
+    """A heading inside a replaced or removed block goes with it unless the new block keeps it."""
+    foreign = foreign_tail(block.raw)
+    if foreign is None:
+        return
+    fr = _block_key(foreign[1])
+    if replacement is not None and _count(_block_key(replacement.raw), fr) >= _count(_block_key(block.raw), fr):
+        return
+    m.warnings.append(
+        f'{m.spec_id} - "{foreign[0]}" sits inside requirement "{block.name}" and goes'
+        " with it. Move it under its own requirement, or above `## Requirements`,"
+        " to keep it."
+    )
+
+
+def _rebuilt_text(parts: RequirementsSection, kept: list[RequirementBlock]) -> str:
     head = [js_trim_end(parts.preamble)] if js_trim(parts.preamble) else []
     req_body = js_trim_end("\n\n".join(head + [b.raw for b in kept]))
     pieces = [js_trim_end(parts.before), parts.header_line, req_body, js_trim(parts.after)]
-    rebuilt = js_trim_end(_collapse_blank_runs("\n\n".join(p for p in pieces if p != ""))) + "\n"
-    return Built(
-        rebuilt,
-        counts,
-        warnings,
-        no_requirement_blocks=not kept,
-        unaccounted=_unaccounted(parts),
-        is_new=is_new,
-    )
+    return js_trim_end(_collapse_blank_runs("\n\n".join(p for p in pieces if p != ""))) + "\n"
 
 
 def _count(haystack: str, needle: str) -> int:
@@ -422,18 +425,6 @@ def _count(haystack: str, needle: str) -> int:
             return count
         count += 1
         start = at + len(needle)
-
-
-_FOREIGN_HEADING_RE = re.compile(r"^ {0,3}#{1,3}(?:[ \t]|$)")
-
-
-def _foreign_tail(raw: str) -> tuple[str, str] | None:
-    lines = normalize_newlines(raw).split("\n")
-    mask = fence_mask(lines)
-    for i in range(1, len(lines)):
-        if not mask[i] and _FOREIGN_HEADING_RE.match(lines[i]):
-            return js_trim(lines[i]), js_trim_end("\n".join(lines[i:]))
-    return None
 
 
 def _collapse_blank_runs(content: str) -> str:
@@ -457,152 +448,9 @@ def _collapse_blank_runs(content: str) -> str:
     return "\n".join(kept)
 
 
-# -- what a retirement could not name (OpenSpec's contentTheMergeCannotName) -----------------
-
-_SECTION_LINE_RE = re.compile(rf"^ {{0,3}}##{S}+({DOT}+?){S}*$")
-_SETEXT_RE = re.compile(rf"^ {{0,3}}(=+|-+){S}*$")
-_HTML_HEADING_RE = re.compile(r"^ {0,3}<h[1-6]\b", re.I | re.A)
-_TITLE_RE = re.compile(rf"^ {{0,3}}#{S}+{DOT}+$")
-_PURPOSE_WORD_RE = re.compile(r"^purpose$", re.I | re.A)
-_INTERRUPTS_RE = re.compile(r"^ {0,3}(?:>|(?:[-*_][ \t]*){3,}$|(?:[-*+]|[0-9]{1,9}[.)])(?:[ \t]|$)|[<|])")
-_LIST_ITEM_RE = re.compile(rf"^({S}*(?:[-*+]|[0-9]{{1,9}}[.)]){S}+)")
-_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
-_HTML_HEADING_ANY_RE = re.compile(rf"^{S}*<h[1-6]\b", re.I | re.A)
-_SCENARIO_LINE_RE = re.compile(rf"^ {{0,3}}####{S}+Scenario:", re.I | re.A)
-_LEADING_WS_RE = re.compile(r"^[ \t]*")
-_TABLE_OR_HTML_RE = re.compile(rf"^{S}*[|<]")
-
-
-def _column(prefix: str) -> int:
-    col = 0
-    for ch in prefix:
-        col += 4 - (col % 4) if ch == "\t" else 1
-    return col
-
-
-def _drop_indent(line: str, columns: int) -> str:
-    col = 0
-    i = 0
-    while i < len(line) and col < columns:
-        ch = line[i]
-        if ch == " ":
-            col += 1
-        elif ch == "\t":
-            col += 4 - (col % 4)
-        else:
-            break
-        i += 1
-    return line[i:]
-
-
-def _is_heading(line: str) -> bool:
-    return bool(_HEADING_RE.match(line) or _HTML_HEADING_ANY_RE.match(line))
-
-
-def _unaccounted(parts: RequirementsSection) -> list[str]:
-    left: list[str] = []
-    before = normalize(parts.before).split("\n")
-    bmask = fence_mask(before)
-    in_purpose = False
-    title_seen = False
-    previous = ""
-    for i, line in enumerate(before):
-        if not js_trim(line):
-            previous = ""
-            continue
-        if not bmask[i]:
-            sec = _SECTION_LINE_RE.match(line)
-            if sec:
-                in_purpose = bool(_PURPOSE_WORD_RE.match(js_trim(sec.group(1))))
-                if not in_purpose:
-                    left.append(js_trim(line))
-                previous = line
-                continue
-            setext = in_purpose and bool(js_trim(previous)) and bool(_SETEXT_RE.match(line))
-            html = bool(_HTML_HEADING_RE.match(line))
-            if setext or html:
-                left.append(js_trim(previous if setext else line))
-                in_purpose = False
-                previous = line
-                continue
-            if _TITLE_RE.match(line):
-                if not title_seen and not in_purpose:
-                    title_seen = True
-                else:
-                    left.append(js_trim(line))
-                    in_purpose = False
-                previous = line
-                continue
-        previous = line
-        if in_purpose:
-            continue
-        left.append(js_trim(line))
-    for piece in (parts.preamble, parts.after):
-        for line in piece.split("\n"):
-            if js_trim(line):
-                left.append(js_trim(line))
-    for block in parts.blocks:
-        foreign = _foreign_tail(block.raw)
-        if foreign is not None:
-            left.append(foreign[0])
-        lines = normalize_newlines(block.raw).split("\n")
-        mask = fence_mask(lines)
-        seen_scenario = False
-        in_bullets = False
-        bullets_seen = False
-        item_indent: int | None = None
-        paragraph = False
-        for i, line in enumerate(lines):
-            if not js_trim(line):
-                if bullets_seen:
-                    in_bullets = False
-                item_indent = None
-                paragraph = False
-                continue
-            if i == 0:
-                continue
-            lead = _LEADING_WS_RE.match(line)
-            indent = _column(lead.group(0) if lead else "")
-            inside = item_indent is not None and indent >= item_indent
-            within = _drop_indent(line, item_indent) if inside and item_indent is not None else line
-            lazy = paragraph and in_bullets and not _INTERRUPTS_RE.match(within)
-            continues = (inside or lazy) and not _is_heading(within)
-            if mask[i]:
-                if not inside:
-                    item_indent = None
-                paragraph = False
-                continue
-            if i > 1 and _SETEXT_RE.match(within) and js_trim(lines[i - 1]):
-                left.append(js_trim(lines[i - 1]))
-                item_indent = None
-                paragraph = False
-                continue
-            if continues:
-                paragraph = not _INTERRUPTS_RE.match(within)
-                continue
-            bullet = _LIST_ITEM_RE.match(line)
-            item_indent = _column(bullet.group(1)) if bullet else None
-            paragraph = bullet is not None
-            if _SCENARIO_LINE_RE.match(line):
-                seen_scenario = True
-                in_bullets = True
-                bullets_seen = False
-                continue
-            if bullet:
-                if in_bullets:
-                    bullets_seen = True
-                    continue
-                if not seen_scenario:
-                    continue
-                left.append(js_trim(line))
-                continue
-            if not seen_scenario and not _TABLE_OR_HTML_RE.match(line):
-                continue
-            left.append(js_trim(line))
-    return list(dict.fromkeys(left))
-
-
 __all__ = [
+    "OPERATIONS",
+    "PRECHECKS",
     "Built",
     "Counts",
     "MergeError",

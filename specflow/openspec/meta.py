@@ -1,195 +1,26 @@
 """``.openspec.yaml`` (per-change metadata) and ``openspec/config.yaml``, read as OpenSpec reads them.
 
-Both files are tiny and flat, so they are read with a small line-based reader that understands
-scalars, comments, block and flow lists and one level of nested map.  Anything fancier (anchors,
-block scalars, documents) falls back to ``specflow.definitions.yamlio`` so the answer is still right, just
-slower.  Metadata is checked against OpenSpec's schema with OpenSpec's (zod) messages, because
-those messages surface in ``validate`` output.
+Both files are tiny and flat, so they are read with ``flatyaml``'s small line-based reader.
+Metadata is checked against OpenSpec's schema with OpenSpec's (zod) messages, because those
+messages surface in ``validate`` output.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from specflow.openspec.flatyaml import YamlSyntaxError, load_simple_yaml, load_top_level
 from specflow.openspec.schemas import list_schemas, mtime_ns, registry, tasks_generates
 
 METADATA_FILE = ".openspec.yaml"
 KEBAB_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _CONTROL_RE = re.compile("[\u0000-\u001f\u007f]")
-
-
-class YamlSyntaxError(ValueError):
-    """The text is not valid YAML."""
-
-
-class _NotSimple(Exception):
-    """The mini reader met YAML it does not handle; use the full parser."""
-
-
-# -- a minimal YAML reader -----------------------------------------------------------------
-
-_INT_RE = re.compile(r"^[-+]?[0-9]+\Z")
-_FLOAT_RE = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
-_KEY_RE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.-]*|\"[^\"\\]*\"|'[^']*')[ \t]*:(?:[ \t]+(.*))?\Z")
-
-
-def _scalar(raw: str) -> Any:
-    text = raw.strip()
-    if not text:
-        return None
-    if text[0] in "'\"":
-        return _quoted(text)
-    if text[0] in "&*!|>%@`{[" or text.startswith("- ") or text == "-":
-        raise _NotSimple
-    if " #" in text:
-        text = text.split(" #", 1)[0].rstrip()
-    if ": " in text or text.endswith(":"):
-        raise _NotSimple
-    if text in ("~", "null", "Null", "NULL"):
-        return None
-    if text in ("true", "True", "TRUE"):
-        return True
-    if text in ("false", "False", "FALSE"):
-        return False
-    if _INT_RE.match(text):
-        return int(text)
-    if _FLOAT_RE.match(text) and any(c.isdigit() for c in text):
-        return float(text)
-    if text.lower() in (".inf", "+.inf", "-.inf", ".nan"):
-        raise _NotSimple
-    return text
-
-
-def _quoted(text: str) -> str:
-    q = text[0]
-    end = text.find(q, 1)
-    if q == "'":
-        if "''" in text:
-            raise _NotSimple
-    elif "\\" in text:
-        raise _NotSimple
-    if end == -1:
-        raise _NotSimple
-    rest = text[end + 1 :].strip()
-    if rest and not rest.startswith("#"):
-        raise YamlSyntaxError(f"unexpected text after a quoted scalar: {rest!r}")
-    return text[1:end]
-
-
-def _flow_list(text: str) -> list[Any]:
-    body = text.strip()
-    if " #" in body:
-        body = body.split(" #", 1)[0].rstrip()
-    if not (body.startswith("[") and body.endswith("]")):
-        raise _NotSimple
-    inner = body[1:-1].strip()
-    if not inner:
-        return []
-    if any(c in inner for c in "[]{}\"'"):
-        raise _NotSimple
-    return [_scalar(part) for part in inner.split(",")]
-
-
-def _key(raw: str) -> str:
-    return raw[1:-1] if raw[:1] in "'\"" else raw
-
-
-def load_simple_yaml(text: str) -> Any:
-    """Parse flat YAML (see the module docstring); raise ``YamlSyntaxError`` or fall back."""
-    try:
-        return _load_simple(text)
-    except _NotSimple:
-        return _load_full(text)
-
-
-def _load_full(text: str) -> Any:
-    from specflow.definitions.yamlio import parse_yaml
-    from specflow.errors import DefinitionError
-
-    try:
-        return parse_yaml(text).data
-    except DefinitionError as exc:
-        raise YamlSyntaxError(exc.detail) from None
-
-
-def _load_simple(text: str) -> Any:
-    if "\t" in text or text.startswith("%") or "\n---" in text or text.startswith("---"):
-        raise _NotSimple
-    lines = text.split("\n")
-    out: dict[str, Any] = {}
-    i = 0
-    n = len(lines)
-    while i < n:
-        line = lines[i].rstrip("\r")
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            i += 1
-            continue
-        if line[0] == " ":
-            raise _NotSimple
-        m = _KEY_RE.match(line)
-        if m is None:
-            raise _NotSimple
-        key = _key(m.group(1))
-        if key in out:
-            raise _NotSimple  # duplicate keys: let the full parser word the error
-        value = m.group(2)
-        i += 1
-        if value is not None and value.strip() and not value.strip().startswith("#"):
-            v = value.strip()
-            out[key] = _flow_list(v) if v.startswith("[") else _scalar(v)
-            continue
-        # a nested block: list items or a one-level map
-        block: list[str] = []
-        while i < n:
-            nxt = lines[i].rstrip("\r")
-            s = nxt.strip()
-            if not s or s.startswith("#"):
-                i += 1
-                continue
-            if nxt[0] != " " and not nxt.startswith("- ") and nxt != "-":
-                break
-            block.append(nxt)
-            i += 1
-        out[key] = _block(block)
-    if not out:
-        return None
-    return out
-
-
-def _block(block: list[str]) -> Any:
-    if not block:
-        return None
-    indent = len(block[0]) - len(block[0].lstrip(" "))
-    first = block[0].strip()
-    if first.startswith("- ") or first == "-":
-        items: list[Any] = []
-        for line in block:
-            if len(line) - len(line.lstrip(" ")) != indent:
-                raise _NotSimple
-            s = line.strip()
-            if not (s.startswith("- ") or s == "-"):
-                raise _NotSimple
-            items.append(_scalar(s[2:]) if s != "-" else None)
-        return items
-    mapping: dict[str, Any] = {}
-    for line in block:
-        if len(line) - len(line.lstrip(" ")) != indent:
-            raise _NotSimple
-        m = _KEY_RE.match(line.strip())
-        if m is None or m.group(2) is None or not m.group(2).strip():
-            raise _NotSimple
-        key = _key(m.group(1))
-        if key in mapping:
-            raise _NotSimple
-        v = m.group(2).strip()
-        mapping[key] = _flow_list(v) if v.startswith("[") else _scalar(v)
-    return mapping
 
 
 # -- OpenSpec's metadata schema (zod messages) -------------------------------------------
@@ -218,57 +49,97 @@ _TOO_SMALL = "Too small: expected string to have >=1 characters"
 _KEBAB = "must be kebab-case with lowercase letters, numbers, and single hyphen separators"
 
 
-def metadata_issue(data: Any) -> tuple[list[str | int], str] | None:
+MetadataIssue = tuple[list[str | int], str]
+
+
+def metadata_issue(data: Any) -> MetadataIssue | None:
     """The first problem OpenSpec's ``ChangeMetadataSchema`` reports for ``data``, or None."""
     if not isinstance(data, dict):
         return [], _expected("object", data)
+    for rule in METADATA_RULES:
+        found = rule(data)
+        if found is not None:
+            return found
+    return None
+
+
+def _schema_field(data: dict[str, Any]) -> MetadataIssue | None:
     if "schema" not in data:
         return ["schema"], _expected("string", None, missing=True)
     schema = data["schema"]
     if not isinstance(schema, str):
         return ["schema"], _expected("string", schema)
-    if not schema:
-        return ["schema"], "schema is required"
-    if "created" in data:
-        created = data["created"]
-        if not isinstance(created, str):
-            return ["created"], _expected("string", created)
-        if not _DATE_RE.match(created):
-            return ["created"], "created must be YYYY-MM-DD format"
-    if "goal" in data:
-        goal = data["goal"]
-        if not isinstance(goal, str):
-            return ["goal"], _expected("string", goal)
-        if not goal:
-            return ["goal"], _TOO_SMALL
-    if "affected_areas" in data:
-        areas = data["affected_areas"]
-        if not isinstance(areas, list):
-            return ["affected_areas"], _expected("array", areas)
-        for i, area in enumerate(areas):
-            if not isinstance(area, str):
-                return ["affected_areas", i], _expected("string", area)
-            if not area:
-                return ["affected_areas", i], _TOO_SMALL
-    if "initiative" in data:
-        ini = data["initiative"]
-        if not isinstance(ini, dict):
-            return ["initiative"], _expected("object", ini)
-        for key, label in (("store", "Store id"), ("id", "Initiative id")):
-            if key not in ini:
-                return ["initiative", key], _expected("string", None, missing=True)
-            if not isinstance(ini[key], str):
-                return ["initiative", key], _expected("string", ini[key])
-            if not KEBAB_RE.match(ini[key]):
-                return ["initiative", key], f"{label} {_KEBAB}"
-        extra = [k for k in ini if k not in ("store", "id")]
-        if extra:
-            quoted = ", ".join(f'"{k}"' for k in extra)
-            return ["initiative"], f"Unrecognized key{'s' if len(extra) > 1 else ''}: {quoted}"
+    return (["schema"], "schema is required") if not schema else None
+
+
+def _created_field(data: dict[str, Any]) -> MetadataIssue | None:
+    if "created" not in data:
+        return None
+    created = data["created"]
+    if not isinstance(created, str):
+        return ["created"], _expected("string", created)
+    return None if _DATE_RE.match(created) else (["created"], "created must be YYYY-MM-DD format")
+
+
+def _goal_field(data: dict[str, Any]) -> MetadataIssue | None:
+    if "goal" not in data:
+        return None
+    goal = data["goal"]
+    if not isinstance(goal, str):
+        return ["goal"], _expected("string", goal)
+    return None if goal else (["goal"], _TOO_SMALL)
+
+
+def _affected_areas_field(data: dict[str, Any]) -> MetadataIssue | None:
+    if "affected_areas" not in data:
+        return None
+    areas = data["affected_areas"]
+    if not isinstance(areas, list):
+        return ["affected_areas"], _expected("array", areas)
+    for i, area in enumerate(areas):
+        if not isinstance(area, str):
+            return ["affected_areas", i], _expected("string", area)
+        if not area:
+            return ["affected_areas", i], _TOO_SMALL
+    return None
+
+
+def _initiative_field(data: dict[str, Any]) -> MetadataIssue | None:
+    if "initiative" not in data:
+        return None
+    ini = data["initiative"]
+    if not isinstance(ini, dict):
+        return ["initiative"], _expected("object", ini)
+    for key, label in (("store", "Store id"), ("id", "Initiative id")):
+        if key not in ini:
+            return ["initiative", key], _expected("string", None, missing=True)
+        if not isinstance(ini[key], str):
+            return ["initiative", key], _expected("string", ini[key])
+        if not KEBAB_RE.match(ini[key]):
+            return ["initiative", key], f"{label} {_KEBAB}"
+    extra = [k for k in ini if k not in ("store", "id")]
+    if extra:
+        quoted = ", ".join(f'"{k}"' for k in extra)
+        return ["initiative"], f"Unrecognized key{'s' if len(extra) > 1 else ''}: {quoted}"
+    return None
+
+
+def _marker_fields(data: dict[str, Any]) -> MetadataIssue | None:
     for key in ("skip_specs", "retire_capabilities"):
         if key in data and not isinstance(data[key], bool):
             return [key], _expected("boolean", data[key])
     return None
+
+
+#: OpenSpec's schema, one field at a time, in the order zod reports the first problem.
+METADATA_RULES: tuple[Callable[[dict[str, Any]], MetadataIssue | None], ...] = (
+    _schema_field,
+    _created_field,
+    _goal_field,
+    _affected_areas_field,
+    _initiative_field,
+    _marker_fields,
+)
 
 
 # -- schemas, config and markers ------------------------------------------------------------
@@ -298,28 +169,11 @@ def _read_project_config(*paths: str) -> dict[str, Any]:
         except OSError:
             return {}
         try:
-            data = _config_top_level(text)
+            data = load_top_level(text)
         except YamlSyntaxError:
             return {}
         return data if isinstance(data, dict) else {}
     return {}
-
-
-def _config_top_level(text: str) -> Any:
-    # config.yaml is mostly comments and one block scalar; only top-level scalars matter here.
-    out: dict[str, Any] = {}
-    for line in text.split("\n"):
-        if not line or line[0] in " #\t-" or line.startswith("---"):
-            continue
-        m = _KEY_RE.match(line.rstrip("\r"))
-        if m is None:
-            return load_simple_yaml(text)
-        value = m.group(2)
-        try:
-            out[_key(m.group(1))] = _scalar(value) if value else None
-        except _NotSimple:
-            out[_key(m.group(1))] = value
-    return out
 
 
 class Marker(NamedTuple):

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from specflow.openspec.flatyaml import load_simple_yaml
+
 BUILTIN_SCHEMAS = ("spec-driven",)
 
 
@@ -125,8 +127,6 @@ def tasks_generates(schema: str, project_root: str) -> str | None:
             raise ValueError(f"Unknown schema '{schema}'")
         result: str | None = "tasks.md"
     else:
-        from specflow.openspec.meta import load_simple_yaml
-
         with open(custom, encoding="utf-8", errors="replace") as fh:
             data = load_simple_yaml(fh.read())
         if not isinstance(data, dict):

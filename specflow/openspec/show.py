@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from specflow.errors import ShowError
+from specflow.openspec import discovery
+from specflow.openspec.deltas import parse_delta_spec
+from specflow.openspec.markdown import find_section, js_trim, normalize, parse_sections
+from specflow.openspec.requirements import extract_requirement_text
+from specflow.openspec.specs import SpecParseError, parse_spec
 
 _TITLE_RE = re.compile(r"^#[ \t]+(?:Change:[ \t]+)?([^\n\r\u2028\u2029]+)$", re.M | re.I)
 _SIMPLE_DELTA_RE = re.compile(r"^\s*-\s*\*\*([^*:]+)(?::\*\*|\*\*:)\s*(.+)$")
@@ -18,21 +24,7 @@ def change_title(proposal: str, change_id: str) -> str:
     return title if title and title.lower() != "proposal" else change_id
 
 
-@dataclass
-class ShowError(Exception):
-    """``show`` could not produce the item (the message is OpenSpec's)."""
-
-    message: str
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        return self.message
-
-
 def _requirement_json(block_raw: str) -> dict[str, Any] | None:
-    from specflow.openspec.markdown import js_trim, parse_sections
-    from specflow.openspec.requirements import extract_requirement_text
-
     header, *body = block_raw.split("\n")
     title = js_trim(re.sub(r"^###[ \t]*", "", header))
     lines = f"### {title}\n{chr(10).join(body)}".split("\n") if body else [f"### {title}"]
@@ -66,9 +58,6 @@ def _simple_deltas(what_changes: str) -> list[dict[str, Any]]:
 
 def change_deltas(change_dir: Path, what_changes: str = "") -> list[dict[str, Any]]:
     """The deltas ``openspec show <change> --json`` reports, in its order and shape."""
-    from specflow.openspec import discovery
-    from specflow.openspec.deltas import parse_delta_spec
-
     deltas: list[dict[str, Any]] = []
     any_sections = False
     for spec in discovery.discover_spec_files(change_dir / "specs"):
@@ -119,9 +108,6 @@ def change_deltas(change_dir: Path, what_changes: str = "") -> list[dict[str, An
 
 def show_change_json(root: Path, change_id: str) -> dict[str, Any]:
     """``openspec show <change> --json``: id, title, deltaCount, deltas, root."""
-    from specflow.openspec import discovery
-    from specflow.openspec.markdown import find_section, normalize, parse_sections
-
     change_dir = root / "openspec" / "changes" / change_id
     proposal_path = change_dir / "proposal.md"
     try:
@@ -153,10 +139,18 @@ def show_change_json(root: Path, change_id: str) -> dict[str, Any]:
     }
 
 
+def show_json(root: Path, item: str, type_: str | None = None) -> tuple[str, dict[str, Any]]:
+    """``openspec show <item> --json``: the item's kind and its document.
+
+    Raises ``ItemError`` (``ShowError`` among them) with OpenSpec's code and message.
+    """
+    kind = discovery.resolve_item(root, item, type_)
+    discovery.check_item_path(kind, item)
+    return kind, show_change_json(root, item) if kind == "change" else show_spec_json(root, item)
+
+
 def show_spec_json(root: Path, spec_id: str) -> dict[str, Any]:
     """``openspec show <spec> --json``: id, title, overview, requirements, metadata, root."""
-    from specflow.openspec.specs import SpecParseError, parse_spec
-
     path = (root / "openspec" / "specs").joinpath(*spec_id.split("/"), "spec.md")
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -178,4 +172,4 @@ def show_spec_json(root: Path, spec_id: str) -> dict[str, Any]:
     }
 
 
-__all__ = ["ShowError", "change_deltas", "change_title", "show_change_json", "show_spec_json"]
+__all__ = ["change_deltas", "change_title", "show_change_json", "show_json", "show_spec_json"]

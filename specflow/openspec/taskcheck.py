@@ -6,15 +6,14 @@ ambiguous task numbering inside ``## N.`` groups (built-in ``spec-driven`` schem
 
 from __future__ import annotations
 
+import os
 import re
-from typing import TYPE_CHECKING
 
+from specflow.openspec.collate import collation_key
+from specflow.openspec.issues import WARNING, Issue
 from specflow.openspec.markdown import JS_WS
+from specflow.openspec.meta import ChangeMeta
 from specflow.openspec.tasks import LIST_ITEM_PATTERN, TASK_LINE_RE, count_tasks
-
-if TYPE_CHECKING:
-    from specflow.openspec.meta import ChangeMeta
-    from specflow.openspec.validate import Issue
 
 LIST_ITEM_RE = re.compile(LIST_ITEM_PATTERN)
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})([^\n\r\u2028\u2029]*)")
@@ -141,8 +140,6 @@ def numbering_issues(documents: list[tuple[str, str]]) -> list[tuple[str, int, s
 
 
 def _relative(file: str, change_dir: str) -> str:
-    import os
-
     prefix = change_dir.rstrip("/") + "/"
     if file.startswith(prefix):
         return file[len(prefix) :]
@@ -157,9 +154,6 @@ def _relative(file: str, change_dir: str) -> str:
 
 def task_file_issues(meta: ChangeMeta) -> list[Issue]:
     """The task-file warnings of the change whose metadata is ``meta``."""
-    from specflow.openspec.collate import collation_key
-    from specflow.openspec.validate import WARNING, Issue
-
     tracked = meta.tracked_task_files()
     files = tracked or [meta.change_dir / "tasks.md"]
     documents: list[tuple[str, str]] = []

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from specflow.openspec.archive import ArchiveBlocked, archive_change
+from specflow.errors import ArchiveBlocked
+from specflow.openspec.archive import archive_change
 from tests.parity import treefmt
 from tests.parity.harness import ArchiveRun, all_fixtures
 

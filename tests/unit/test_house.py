@@ -57,8 +57,7 @@ def test_every_error_class_lives_in_errors_and_is_exported() -> None:
                 bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
                 if bases & set(errors.__all__):
                     defined_elsewhere.append(f"{path.relative_to(PACKAGE)}: {node.name}")
-    # OpenSpec's archive refusals are OpenSpecErrors raised and caught inside the archive module
-    assert [d for d in defined_elsewhere if not d.startswith("openspec/archive.py")] == []
+    assert defined_elsewhere == []
     classes = {n for n, v in vars(errors).items() if isinstance(v, type) and issubclass(v, errors.SpecflowError)}
     assert classes == set(errors.__all__)
     assert classes <= set(specflow.__all__)

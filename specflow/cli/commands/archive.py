@@ -47,7 +47,8 @@ def _refuse(ctx: CliContext, as_json: bool, diag: dict[str, Any], root: str, iss
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.openspec.archive import ArchiveBlocked, ArchiveCancelled, archive_change
+    from specflow.errors import ArchiveBlocked, ArchiveCancelled
+    from specflow.openspec.archive import archive_change
 
     hub_root = ctx.open_hub().root
     change_dir = hub_root / "openspec" / "changes" / args.id

@@ -1,16 +1,20 @@
 """``specflow show <id> [--json] [--deltas-only]``: a change (its proposal and deltas) or a spec.
 
-``--json`` prints OpenSpec's document: ``{id, title, deltaCount, deltas, root}`` for a change,
-``{id, title, overview, requirementCount, requirements, metadata, root}`` for a spec.  Without it the
-file is printed as written, as ``openspec show`` does.
+``--json`` prints OpenSpec's document: ``{id, title, deltaCount, deltas, root}`` for a change (plus
+specflow's ``specflow`` key), ``{id, title, overview, requirementCount, requirements, metadata, root}``
+for a spec; a failure is OpenSpec's ``{"status": [...]}`` on stdout.  Without ``--json`` the file is
+printed as written, as ``openspec show`` does.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
 
 from specflow.cli.context import CliContext
 from specflow.cli.render import status_error
+from specflow.errors import ItemError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,59 +25,70 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.openspec import discovery
-    from specflow.openspec import show as listing
+    from specflow.openspec import discovery, show
 
     root = ctx.open_hub().root
-    kind, problem = discovery.resolve_item(root, args.item, args.type, type_must_match=True)
-    if problem is not None or kind is None:
-        code, message, fix = problem or ("unknown_item", f"Unknown item '{args.item}'.", None)
-        return status_error(ctx, args.json, code, message, fix)
-    if kind == "change":
-        from specflow.cli.commands.status import detail, show_detail
-        from specflow.errors import StateError
-
-        hub = ctx.open_hub()
-        try:
-            st = detail(hub, hub.change(args.item))
-        except StateError as exc:  # show the OpenSpec side anyway, and say what is wrong
-            st = {"state": None, "error": exc.message}
-            ctx.err(f"warning: {exc.message}")
+    try:
+        kind = discovery.resolve_item(root, args.item, args.type)
+        discovery.check_item_path(kind, args.item)
+        if kind == "spec" and args.deltas_only:
+            ctx.err("Warning: Ignoring flags not applicable to spec: deltasOnly")
         if args.json:
-            try:
-                doc = listing.show_change_json(root, args.item)
-            except listing.ShowError as exc:
-                return status_error(ctx, False, "show_failed", exc.message)
-            # OpenSpec's document, plus specflow's state and cost (null for unmanaged changes)
-            doc["specflow"] = (
-                None
-                if st["state"] is None
-                else {k: st[k] for k in ("workflow", "state", "status", "progress", "tasks", "cost", "last_activity")}
-            )
-            ctx.json(doc)
-            return 0
-        proposal = root / "openspec" / "changes" / args.item / "proposal.md"
-        if not proposal.is_file():
-            return status_error(
-                ctx,
-                False,
-                "show_failed",
-                f'Change "{args.item}" has no proposal.md yet.',
-                f"write {proposal}, or check the change with 'specflow status {args.item}'",
-            )
-        ctx.out(proposal.read_text(encoding="utf-8", errors="replace"))
-        if st["state"] is not None:
-            ctx.out("")
-            show_detail(ctx, st)
-        return 0
-    if args.deltas_only:
-        ctx.err("Warning: Ignoring flags not applicable to spec: deltasOnly")
+            doc = show.show_change_json(root, args.item) if kind == "change" else show.show_spec_json(root, args.item)
+    except ItemError as exc:
+        return status_error(ctx, args.json, exc.code, exc.message, exc.fix)
     if args.json:
-        try:
-            ctx.json(listing.show_spec_json(root, args.item))
-        except listing.ShowError as exc:
-            return status_error(ctx, False, "show_failed", exc.message)
+        if kind == "change":  # OpenSpec's document, plus specflow's state and cost (null when unmanaged)
+            st = _specflow_detail(ctx, args.item)
+            doc["specflow"] = None if st is None else {k: st[k] for k in _DETAIL_KEYS}
+        ctx.json(doc)
         return 0
-    path = (root / "openspec" / "specs").joinpath(*args.item.split("/"), "spec.md")
-    ctx.out(path.read_text(encoding="utf-8", errors="replace"))
+    return _show_text(ctx, root, kind, args.item)
+
+
+_DETAIL_KEYS = ("workflow", "state", "status", "progress", "tasks", "cost", "last_activity")
+
+
+def _specflow_detail(ctx: CliContext, change_id: str) -> dict[str, Any] | None:
+    """specflow's status of the change, or None when specflow does not manage it."""
+    from specflow.cli.commands.status import detail
+    from specflow.errors import StateError
+    from specflow.ids import change_id_problems
+
+    if change_id_problems(change_id):  # OpenSpec shows it; specflow can never have run it
+        return None
+    hub = ctx.open_hub()
+    try:
+        st = detail(hub, hub.change(change_id))
+    except StateError as exc:  # show the OpenSpec side anyway, and say what is wrong
+        ctx.err(f"warning: {exc.message}")
+        return None
+    return None if st["state"] is None else st
+
+
+def _show_text(ctx: CliContext, root: Path, kind: str, item: str) -> int:
+    if kind == "spec":
+        path = (root / "openspec" / "specs").joinpath(*item.split("/"), "spec.md")
+        if not path.is_file():
+            return status_error(ctx, False, "show_error", f"Spec '{item}' not found at {path}")
+        ctx.out(path.read_text(encoding="utf-8", errors="replace"))
+        return 0
+    proposal = root / "openspec" / "changes" / item / "proposal.md"
+    if not proposal.parent.is_dir():
+        return status_error(ctx, False, "show_error", f'Change "{item}" not found at {proposal}')
+    if not proposal.is_file():
+        return status_error(
+            ctx,
+            False,
+            "show_error",
+            f'Change "{item}" has no proposal.md yet.',
+            f"write {proposal}, or check the change with 'specflow status {item}'",
+        )
+    ctx.out(proposal.read_text(encoding="utf-8", errors="replace"))
+    st = _specflow_detail(ctx, item)
+    if st is not None:
+        from specflow.cli.commands.status import show_detail
+
+        ctx.out("")
+        show_detail(ctx, st)
     return 0

@@ -7,9 +7,18 @@ item fails (with ``--strict``, WARNINGs fail too).
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from specflow.cli.context import CliContext
 from specflow.cli.render import status_error
+
+if TYPE_CHECKING:
+    from specflow.openspec.validate import ItemResult, Validation
+
+NOTHING_TO_VALIDATE = (
+    "Nothing to validate. Try one of:\n  specflow validate --all\n  specflow validate --changes\n"
+    "  specflow validate --specs\n  specflow validate <item-name>"
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,86 +33,77 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, help="accepted for OpenSpec compatibility (ignored)")
 
 
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from specflow.errors import ItemError
+    from specflow.openspec.validate import validate_selection
+
+    bulk = bool(args.all or args.changes or args.specs)
+    if not bulk and not args.item:
+        ctx.err(NOTHING_TO_VALIDATE)
+        return 1
+    try:
+        outcome = validate_selection(
+            ctx.open_hub().root,
+            None if bulk else args.item,
+            type_=args.type,
+            changes=bool(args.all or args.changes),
+            specs=bool(args.all or args.specs),
+            strict=args.strict,
+        )
+    except ItemError as exc:
+        return status_error(ctx, args.json, exc.code, exc.message, exc.fix, prefixed=False)
+    if args.json:
+        ctx.json(outcome.to_json())
+    elif bulk:
+        _render_bulk(ctx, outcome)
+    else:
+        _render_item(ctx, outcome.results[0])
+    return 1 if outcome.failed else 0
+
+
 def _symbol(level: str) -> str:
     return {"ERROR": "\u2717", "WARNING": "\u26a0"}.get(level, "\u2139")
 
 
-def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.openspec import discovery
-    from specflow.openspec.validate import (
-        ItemResult,
-        report_json,
-        validate_change,
-        validate_items,
-        validate_spec,
-    )
+def _render_bulk(ctx: CliContext, outcome: Validation) -> None:
+    results = outcome.results
+    if not results:
+        ctx.out("No items found to validate.")
+        return
+    for r in results:
+        line = f"{'✓' if r.valid else '✗'} {r.type}/{r.id}"
+        (ctx.out if r.valid else ctx.err)(line)
+        for i in r.report.issues:
+            ctx.err(f"  {_symbol(i.level)} [{i.level}] {i.path}: {i.message}")
+    failed = outcome.failed
+    ctx.out(f"Totals: {len(results) - len(failed)} passed, {len(failed)} failed ({len(results)} items)")
+    if failed:
+        ctx.out(f"Details: specflow validate {failed[0].id} --type {failed[0].type}")
 
-    root = ctx.open_hub().root
-    bulk = args.all or args.changes or args.specs
-    if bulk:
-        changes = bool(args.all or args.changes)
-        specs = bool(args.all or args.specs)
-        results = validate_items(root, changes=changes, specs=specs, strict=args.strict)
-        failed = sum(1 for r in results if not r.valid)
-        if args.json:
-            ctx.json(report_json(results, root, changes=changes, specs=specs))
-            return 1 if failed else 0
-        if not results:
-            ctx.out("No items found to validate.")
-            return 0
-        for r in results:
-            line = f"{'✓' if r.valid else '✗'} {r.type}/{r.id}"
-            (ctx.out if r.valid else ctx.err)(line)
-            for i in r.report.issues:
-                ctx.err(f"  {_symbol(i.level)} [{i.level}] {i.path}: {i.message}")
-        ctx.out(f"Totals: {len(results) - failed} passed, {failed} failed ({len(results)} items)")
-        first = next((r for r in results if not r.valid), None)
-        if first is not None:
-            ctx.out(f"Details: specflow validate {first.id} --type {first.type}")
-        return 1 if failed else 0
 
-    if not args.item:
-        ctx.err(
-            "Nothing to validate. Try one of:\n  specflow validate --all\n  specflow validate --changes\n"
-            "  specflow validate --specs\n  specflow validate <item-name>"
-        )
-        return 1
+_NEXT_STEPS = {
+    "change": (
+        "  - Ensure change has deltas in specs/: use headers ## ADDED/MODIFIED/REMOVED/RENAMED Requirements",
+        "  - Each requirement MUST include at least one #### Scenario: block",
+        "  - Debug parsed deltas: specflow show {id} --json --deltas-only",
+    ),
+    "spec": (
+        "  - Ensure spec includes ## Purpose and ## Requirements sections",
+        "  - Each requirement MUST include at least one #### Scenario: block",
+        "  - Re-run with --json to see structured report",
+    ),
+}
 
-    kind, problem = discovery.resolve_item(root, args.item, args.type)
-    if problem is not None or kind is None:
-        code, message, fix = problem or ("unknown_item", f"Unknown item '{args.item}'.", None)
-        return status_error(ctx, args.json, code, message, fix, prefixed=False)
-    parts = [args.item] if kind == "change" else args.item.split("/")
-    if any(p in ("", ".", "..") or "\\" in p for p in parts) or (kind == "change" and "/" in args.item):
-        label = "Change name" if kind == "change" else "Spec id"
-        return status_error(ctx, args.json, "invalid_item", f"{label} must not contain path separators", prefixed=False)
 
-    import time
-
-    start = time.perf_counter()
-    report = validate_change(root, args.item) if kind == "change" else validate_spec(root, args.item)
-    result = ItemResult(args.item, kind, report, int((time.perf_counter() - start) * 1000), args.strict)
-    if args.json:
-        doc = report_json([result], root, changes=kind == "change", specs=kind == "spec")
-        ctx.json(doc)
-        return 0 if result.valid else 1
-    noun = "Change" if kind == "change" else "Specification"
+def _render_item(ctx: CliContext, result: ItemResult) -> None:
+    noun = "Change" if result.type == "change" else "Specification"
     if result.valid:
-        ctx.out(f"{noun} '{args.item}' is valid")
+        ctx.out(f"{noun} '{result.id}' is valid")
     else:
-        ctx.err(f"{noun} '{args.item}' has issues")
-    for i in report.issues:
+        ctx.err(f"{noun} '{result.id}' has issues")
+    for i in result.report.issues:
         ctx.err(f"{_symbol(i.level)} [{i.level}] {i.path}: {i.message}")
     if not result.valid:
         ctx.err("Next steps:")
-        if kind == "change":
-            ctx.err(
-                "  - Ensure change has deltas in specs/: use headers ## ADDED/MODIFIED/REMOVED/RENAMED Requirements"
-            )
-            ctx.err("  - Each requirement MUST include at least one #### Scenario: block")
-            ctx.err(f"  - Debug parsed deltas: specflow show {args.item} --json --deltas-only")
-        else:
-            ctx.err("  - Ensure spec includes ## Purpose and ## Requirements sections")
-            ctx.err("  - Each requirement MUST include at least one #### Scenario: block")
-            ctx.err("  - Re-run with --json to see structured report")
-    return 0 if result.valid else 1
+        for line in _NEXT_STEPS[result.type]:
+            ctx.err(line.format(id=result.id))

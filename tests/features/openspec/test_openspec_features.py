@@ -18,7 +18,7 @@ from tests.conftest import commit_all, init_repo
 from tests.features.world import World, phrase
 from tests.unit.openspec.ostree import AUTH_SPEC, Tree, req
 
-scenarios("validate.feature", "archive.feature", "adopt.feature", "overlap.feature")
+scenarios("validate.feature", "show.feature", "archive.feature", "adopt.feature", "overlap.feature")
 
 GUARDED = """\
 workflow: guarded
@@ -86,6 +86,11 @@ def change_modifies_missing(world: World, cid: str, name: str, cap: str) -> None
     world.before["project"] = _snapshot(world.root)
 
 
+@given(phrase("the spec {cap:Q} has no Purpose section"))
+def spec_without_purpose(world: World, cap: str) -> None:
+    Tree(world.root).spec(cap, f"# {cap}\n\n## Requirements\n" + req("Old", "The system SHALL be old."))
+
+
 @given(phrase("a change {cid:Q} with only exploration notes"))
 def change_notes(world: World, cid: str) -> None:
     t = Tree(world.root)
@@ -124,6 +129,23 @@ def json_report(world: World, change: str, spec: str) -> None:
     assert doc["version"] == "1.0"
     items = {(i["type"], i["id"]): i["valid"] for i in doc["items"]}
     assert items == {("change", change): True, ("spec", spec): True}
+
+
+@then(phrase("the JSON document shows the change {cid:Q} with {count:d} delta and no specflow state"))
+def json_shows_change(world: World, cid: str, count: int) -> None:
+    doc = json.loads(world.last.out)
+    assert (doc["id"], doc["deltaCount"], doc["specflow"]) == (cid, count, None)
+
+
+@then(phrase("the output is OpenSpec's {code:Q} status saying {message:Q}"))
+def status_document(world: World, code: str, message: str) -> None:
+    entry = {"severity": "error", "code": code, "message": message}
+    assert json.loads(world.last.out) == {"status": [entry]}
+
+
+@then("nothing is printed on the error stream")
+def no_stderr(world: World) -> None:
+    assert world.last.err == ""
 
 
 @then(phrase("the spec {cap:Q} has the requirements {names:Q}"))

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from specflow.openspec.archive import ArchiveBlocked, archive_change, archive_name, match_line_ending
+from specflow.errors import ArchiveBlocked, ArchiveCancelled
+from specflow.openspec.archive import archive_change, archive_name, match_line_ending
 from tests.unit.openspec.ostree import AUTH_SPEC, Tree, req
 
 TODAY = date(2026, 3, 4)
@@ -177,7 +178,6 @@ def test_not_found_and_symlink(tree: Tree) -> None:
 
 
 def test_questions_declined_or_unanswerable(tree: Tree) -> None:
-    from specflow.openspec.archive import ArchiveCancelled
 
     tree.spec("auth")
     tree.change("open", {"auth": "## ADDED Requirements\n" + req("A", "The system SHALL a.")}, tasks="- [ ] x\n")

@@ -43,7 +43,7 @@ def test_validate_unknown_and_nothing(tree: Tree, cli: Cli) -> None:
     assert json.loads(out)["status"][0] == {
         "severity": "error",
         "code": "unknown_item",
-        "message": "Unknown item 'goood'. Did you mean: good?",
+        "message": "Unknown item 'goood'. Did you mean: good, soft, auth?",
     }
     code, _, err = cli("-C", tree.root, "validate")
     assert code == 1 and "Nothing to validate" in err
@@ -165,3 +165,22 @@ def test_adopt_all_goes_on_past_a_change_it_cannot_adopt(tree: Tree, cli: Cli) -
     assert "adopted good under workflow 'openspec'" in out
     assert "skipped Bad_Name: invalid change id 'Bad_Name'" in err
     assert (tree.root / "openspec" / "changes" / "good" / ".specflow" / "state.json").is_file()
+
+
+def test_show_and_validate_refuse_an_item_that_leaves_its_folder(tree: Tree, cli: Cli) -> None:
+    _project(tree)
+    for command, kind, label in (("show", "change", "Change name"), ("validate", "spec", "Spec id")):
+        code, out, err = cli("-C", tree.root, command, "../changes/good", "--type", kind, "--json")
+        entry = {"severity": "error", "code": "invalid_item", "message": f"{label} must not contain path separators"}
+        assert (code, json.loads(out), err) == (1, {"status": [entry]}, "")
+
+
+def test_show_with_type_reads_the_item_as_that_kind(tree: Tree, cli: Cli) -> None:
+    _project(tree)
+    code, out, _ = cli("-C", tree.root, "show", "auth", "--type", "change", "--json")
+    where = tree.root / "openspec" / "changes" / "auth" / "proposal.md"
+    entry = {"severity": "error", "code": "show_error", "message": f'Change "auth" not found at {where}'}
+    assert (code, json.loads(out)) == (1, {"status": [entry]})
+    code, _, err = cli("-C", tree.root, "show", "good", "--type", "spec")
+    where = tree.root / "openspec" / "specs" / "good" / "spec.md"
+    assert (code, err) == (1, f"error: Spec 'good' not found at {where}\n")

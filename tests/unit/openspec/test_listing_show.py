@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 
+from specflow.errors import ShowError
 from specflow.openspec.listing import iso_ms, list_changes, list_changes_json, list_specs_json
-from specflow.openspec.show import ShowError, show_change_json, show_spec_json
+from specflow.openspec.show import show_change_json, show_spec_json
 from tests.unit.openspec.ostree import Tree, req
 
 

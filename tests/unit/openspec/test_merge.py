@@ -85,3 +85,18 @@ def test_structurally_invalid_target() -> None:
 def test_checks_only_mode_builds_no_text() -> None:
     built = build_updated_spec("auth", "## ADDED Requirements\n" + req("A"), AUTH_SPEC, "c", compose=False)
     assert built.rebuilt == "" and built.counts.added == 1
+
+
+def test_case_twins_follow_the_merge_not_the_spec_as_it_was() -> None:
+    rename = "## RENAMED Requirements\n- FROM: `### Requirement: Login`\n- TO: `### Requirement: Sign In`\n"
+    # the renamed-away name no longer blocks an addition that differs from it only in case
+    built = build_updated_spec("auth", rename + "## ADDED Requirements\n" + req("login"), AUTH_SPEC, "c")
+    assert _names(built.rebuilt) == ["Sign In", "Logout", "login"]
+    # the name the rename put in does
+    with pytest.raises(MergeError) as refused:
+        build_updated_spec("auth", rename + "## ADDED Requirements\n" + req("sign in"), AUTH_SPEC, "c")
+    assert str(refused.value) == (
+        'auth ADDED failed for header "### Requirement: sign in" - "### Requirement: Sign In" already exists and'
+        " differs only in case or spacing; use MODIFIED with that exact header to change it, or choose a distinct"
+        " name"
+    )
