@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.agents.base import AgentResult, EventCallback
+from specflow.engine.events import save_prompt
 from specflow.engine.records import (
     append_event,
     atomic_write,
@@ -164,6 +165,7 @@ class PhaseRun:
         write_state(self.change.dir, record)
         emit(on_event, "phase", f"checkpoint #{checkpoint.number}", checkpoint=checkpoint.number)
         event["prompt_sha256"] = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
+        save_prompt(self.hub.root, self.change.id, event["prompt_sha256"], prompt)
         agent_name = agent_override or target_def.agent or self.hub.config.default_agent
         agent_cfg = self.engine._agent_config(agent_name)
         resume = None if fresh else self.engine._resume_session(sc.to, agent_name)

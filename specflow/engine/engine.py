@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from specflow.agents.base import EventCallback, ignore_event
 from specflow.engine.attempt import PhaseRun
+from specflow.engine.events import recording
 from specflow.engine.records import (
     append_event,
     now_iso,
@@ -83,6 +84,8 @@ class Engine:
             return [self._dry_run(workflow, record, trigger, to)]
         results: list[AdvanceResult] = []
         with ChangeLock(self.hub.root, self.change.id, command=trigger) as lock:
+            # every event of the run also goes to the change's event log, for watchers elsewhere
+            on_event = recording(self.hub.root, self.change.id, on_event)
             if lock.taken_over is not None:
                 emit(on_event, "warning", f"took over a stale lock left by {lock.taken_over.describe()}")
             record = self.change.require_record()
