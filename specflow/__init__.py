@@ -21,6 +21,8 @@ from specflow._version import __version__
 if TYPE_CHECKING:
     from specflow.agents.base import Adapter, AgentEvent, AgentRequest, AgentResult
     from specflow.definitions.workflow import Workflow, load_workflow
+    from specflow.engine.background import BackgroundRun
+    from specflow.engine.events import EventReader, LoggedEvent
     from specflow.engine.hub import Change, Hub
     from specflow.engine.results import AdvanceResult
     from specflow.errors import (
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
         WorkflowError,
     )
     from specflow.steps.registry import StepContext, StepResult, step
+    from specflow.ui.board import Action, Board, Card
+    from specflow.ui.timeline import Entry, RefusedWrite, StepCheck, Timeline
     from specflow.workspace.gates import GatePolicy
 
 _EXPORTS = {
@@ -52,6 +56,16 @@ _EXPORTS = {
     "AgentEvent": "specflow.agents.base",
     "AgentRequest": "specflow.agents.base",
     "AgentResult": "specflow.agents.base",
+    "EventReader": "specflow.engine.events",
+    "LoggedEvent": "specflow.engine.events",
+    "BackgroundRun": "specflow.engine.background",
+    "Board": "specflow.ui.board",
+    "Card": "specflow.ui.board",
+    "Action": "specflow.ui.board",
+    "Timeline": "specflow.ui.timeline",
+    "Entry": "specflow.ui.timeline",
+    "StepCheck": "specflow.ui.timeline",
+    "RefusedWrite": "specflow.ui.timeline",
     "SpecflowError": "specflow.errors",
     "DefinitionError": "specflow.errors",
     "WorkflowError": "specflow.errors",

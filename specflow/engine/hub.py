@@ -33,8 +33,12 @@ if TYPE_CHECKING:
     from specflow.agents.base import EventCallback
     from specflow.definitions.config import HubConfig
     from specflow.definitions.workflow import Workflow
+    from specflow.engine.background import BackgroundRun
+    from specflow.engine.events import EventReader
     from specflow.engine.results import AdvanceResult
     from specflow.steps.registry import StepRegistry
+    from specflow.ui.board import Board
+    from specflow.ui.timeline import Timeline
 
 OPENSPEC_DIR = "openspec"
 ARCHIVE_DIR = "archive"
@@ -204,6 +208,14 @@ class Hub:
             raise
         return Change(self, change_id, d)
 
+    # -- what a dashboard shows (specflow.ui) ----------------------------------------------
+
+    def board(self) -> Board:
+        """Every open and recently archived change as a card, with a "needs you" lane."""
+        from specflow.ui.board import build_board
+
+        return build_board(self)
+
 
 class Change:
     """One change of a hub.  State and history live in its folder's ``.specflow/``."""
@@ -343,3 +355,33 @@ class Change:
         from specflow.engine.status import change_status
 
         return change_status(self)
+
+    # -- what a dashboard shows, and runs that need no terminal ----------------------------
+
+    def timeline(self) -> Timeline:
+        """The history as typed entries: attempts with steps, reasons, refused writes, cost, session."""
+        from specflow.ui.timeline import build_timeline
+
+        return build_timeline(self)
+
+    def events(self, *, from_start: bool = True) -> EventReader:
+        """A reader of the change's event log (every phase's live progress), from its start or from now."""
+        from specflow.engine.events import EventReader
+
+        if from_start:
+            return EventReader(self.hub.root, self.id)
+        return EventReader.at_end(self.hub.root, self.id)
+
+    def advance_in_background(
+        self, *, to: str | None = None, agent: str | None = None, fresh: bool = False, trigger: str = "advance"
+    ) -> BackgroundRun:
+        """Start ``advance`` (or ``trigger``) in a detached process of its own and return at once."""
+        from specflow.engine.background import start
+
+        return start(self, trigger, to=to, agent=agent, fresh=fresh)
+
+    def cancel(self) -> int:
+        """Stop the change's running phase (SIGTERM: the agent is stopped, the attempt audited)."""
+        from specflow.engine.background import cancel
+
+        return cancel(self)
