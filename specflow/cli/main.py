@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "clean": ("clean", "remove the worktrees of an archived change"),
     "guard": ("hook", "PreToolUse hook for Claude Code that refuses writes outside the gate"),
     "demo": ("demo", "run a change through every phase on an example hub"),
+    "ui": ("ui", "a live dashboard of every change, in a browser (pip install 'specflow[ui]')"),
 }
 
 
