@@ -328,6 +328,7 @@ class Dashboard:
         queue = self.feed.subscribe()
 
         async def messages() -> AsyncIterator[str]:
+            last_card: dict[str, Any] | None = None
             try:
                 yield "retry: 1000\n\n"
                 if self.feed.board is not None and only is None:
@@ -342,11 +343,16 @@ class Dashboard:
                         continue
                     if message is None:
                         return
-                    if only is not None and message.change_id not in (None, only):
-                        continue
-                    if only is not None and message.name == "board":
-                        continue
-                    yield _sse(message)
+                    if only is None:
+                        yield _sse(message)
+                    elif message.name == "board":
+                        # a change's page hears of its own card only, when it moved
+                        card = next((c for c in message.data["cards"] if c["id"] == only), None)
+                        if card != last_card:
+                            last_card = card
+                            yield _sse(Message("card", {"card": card}, only))
+                    elif message.change_id == only:
+                        yield _sse(message)
             finally:
                 self.feed.unsubscribe(queue)
 

@@ -136,7 +136,7 @@
       const data = await get(`${api}/diff`);
       const parts = [];
       for (const repo of data.repos) {
-        parts.push(el("h3", { text: `${repo.repo}: ${repo.branch} against ${repo.base}` }));
+        parts.push(el("h3", { text: `${repo.repo}: ${repo.branch} against ${repo.base || "its base"}` }));
         if (!repo.files.length) parts.push(el("p", { class: "muted", text: repo.branch_exists ? "no changes" : "no work yet" }));
         for (const f of repo.files) {
           parts.push(el("details", { class: "file", open: true, "data-path": f.path },
@@ -169,6 +169,7 @@
 
   let reloading = null;
   live(`/api/stream?change=${encodeURIComponent(id)}`, {
+    card: () => load(),
     agent: (event) => {
       transcriptLine(event);
       // a phase that moves (starts, checks, ends) changes the summary and the timeline
@@ -179,6 +180,6 @@
   });
   load();
   loadDiff();
-  // the end of a run is a state change, not an event: look again now and then
-  setInterval(load, 3000);
+  // a missed message (a reconnect) is caught up by looking again now and then
+  setInterval(load, 10000);
 })();
