@@ -443,6 +443,9 @@ def build_app(hub: Hub, access: Access, *, notifier: Notifier | None = None) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # the first board reads every history; done before the first page asks, it is served warm
+        with contextlib.suppress(SpecflowError, OSError, ValueError):
+            await asyncio.to_thread(feed.refresh_board)
         feed.start()
         try:
             yield

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from specflow.engine.events import LoggedEvent, event_log_path
-from specflow.engine.records import HISTORY_FILE, STATE_DIR, read_state, summarize_costs
+from specflow.engine.records import HISTORY_FILE, STATE_DIR, read_state
 from specflow.errors import SpecflowError
 
 if TYPE_CHECKING:
@@ -193,39 +193,67 @@ class HistorySummary:
     last_outcome: str | None
 
 
-_histories: dict[str, tuple[tuple[int, int], HistorySummary]] = {}
-_history_lock = threading.Lock()
+@dataclass(frozen=True)
+class _Scanned:
+    inode: int
+    size: int
+    mtime_ns: int
+    cost_usd: float
+    last_line: bytes
+
+
+_COST_KEY = b'"cost_usd":'
+_NUMBER = re.compile(rb"\s*(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)")
+_scans: dict[str, _Scanned] = {}
+_scan_lock = threading.Lock()
+
+
+def _costs(chunk: bytes) -> float:
+    """The sum of every agent cost recorded in ``chunk`` (whole history lines)."""
+    total = 0.0
+    pos = chunk.find(_COST_KEY)
+    while pos >= 0:
+        # inside a JSON string the key's quote would be escaped: that is an agent's text, not a cost
+        if pos == 0 or chunk[pos - 1] != 0x5C:
+            m = _NUMBER.match(chunk, pos + len(_COST_KEY))
+            if m:
+                total += float(m.group(1))
+        pos = chunk.find(_COST_KEY, pos + len(_COST_KEY))
+    return total
 
 
 def history_summary(change_dir: Path) -> HistorySummary:
-    """Cost and last event of a change's history, re-read only when the file changed."""
+    """Cost and last event of a change's history.
+
+    The history is append-only, so a file seen before is read from where the last scan stopped;
+    a file replaced or rewritten (a checkout) is read again from its start.  Costs are picked out
+    of the lines without parsing them: boards of hundreds of long histories stay fast.
+    """
     path = change_dir / STATE_DIR / HISTORY_FILE
     try:
         st = path.stat()
     except OSError:
         return HistorySummary(0.0, None, None)
-    stamp = (st.st_mtime_ns, st.st_size)
-    with _history_lock:
-        hit = _histories.get(str(path))
-    if hit is not None and hit[0] == stamp:
-        return hit[1]
-    attempts: list[dict[str, Any]] = []
-    last_line = b""
-    with path.open("rb") as fh:
-        for line in fh:
-            if line.strip():
-                last_line = line
-            # only attempts carry a cost: the other lines are not parsed, but for the last one
-            if b'"agent"' in line:
-                ev = _json_object(line)
-                if ev is not None:
-                    attempts.append(ev)
-    costs = summarize_costs(attempts)
-    last = _json_object(last_line) or {}
-    summary = HistorySummary(float(costs["total"]["cost_usd"]), last.get("time"), last.get("outcome"))
-    with _history_lock:
-        _histories[str(path)] = (stamp, summary)
-    return summary
+    with _scan_lock:
+        seen = _scans.get(str(path))
+    if seen is not None and (seen.inode, seen.size, seen.mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns):
+        scanned = seen
+    else:
+        grown = seen is not None and seen.inode == st.st_ino and st.st_size > seen.size
+        offset = seen.size if grown and seen is not None else 0
+        with path.open("rb") as fh:
+            fh.seek(offset)
+            chunk = fh.read(st.st_size - offset)
+        end = chunk.rfind(b"\n") + 1  # a line still being written is read next time
+        chunk = chunk[:end]
+        cost = (seen.cost_usd if grown and seen is not None else 0.0) + _costs(chunk)
+        lines = chunk.rstrip().rsplit(b"\n", 1)
+        last = lines[-1] if lines[-1].strip() else (seen.last_line if grown and seen is not None else b"")
+        scanned = _Scanned(st.st_ino, offset + end, st.st_mtime_ns, cost, last)
+        with _scan_lock:
+            _scans[str(path)] = scanned
+    event = _json_object(scanned.last_line) or {}
+    return HistorySummary(round(scanned.cost_usd, 6), event.get("time"), event.get("outcome"))
 
 
 def _json_object(line: bytes) -> dict[str, Any] | None:
