@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from specflow.cli.render import STATE_STYLE, styled, table
 
     hub = ctx.open_hub()
-    if args.watch:
+    if getattr(args, "watch", False):  # callers that build their own Namespace (demo) do not watch
         from specflow.cli.live import watch
 
         return watch(ctx, hub)
