@@ -155,3 +155,20 @@ def test_advance_and_cancel_from_the_api(served: tuple[TestClient, Access, Hub],
     assert (card["lane"], card["needs"]) == ("needs-you", "interrupted")
     nothing = post(client, access, "/api/changes/add-login/cancel")
     assert nothing.status_code == 409 and "no phase of 'add-login' is running" in nothing.json()["error"]  # type: ignore[attr-defined]
+
+
+def test_reject_with_a_note_sends_the_change_back(served: tuple[TestClient, Access, Hub]) -> None:
+    client, access, api = served
+    change = api.new_change("add-login")
+    change.advance()
+    change.advance()
+    answer = post(client, access, "/api/changes/add-login/reject", {"note": "too broad; split it"})
+    assert answer.status_code == 200  # type: ignore[attr-defined]
+    wait_for(lambda: not pid_alive(answer.json()["run"]["pid"]))  # type: ignore[attr-defined]
+    entries = api.change("add-login").timeline().entries
+    rejected = next(e for e in entries if e.outcome == "rejected")
+    assert (rejected.note, rejected.from_state) == ("too broad; split it", "write")
+    assert entries[-1].trigger == "reject" and entries[-1].outcome == "succeeded"
+    assert api.change("add-login").state == "think"
+    long_note = post(client, access, "/api/changes/add-login/approve", {"note": "x" * 5000})
+    assert long_note.status_code == 409  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -19,7 +20,7 @@ from specflow.engine.background import last_run
 from specflow.engine.events import EventReader
 from specflow.engine.lock import pid_alive
 from specflow.errors import StateError
-from specflow.ui.notify import Notifier
+from specflow.ui.notify import Notifier, desktop_command
 from tests.conftest import HubFixture
 
 CLI = Callable[..., tuple[int, str, str]]
@@ -89,8 +90,7 @@ def test_cancel_stops_a_running_phase_and_the_card_asks_for_a_person(hub: HubFix
         change.cancel()
     run = change.advance_in_background()
     reader = EventReader(hub.root, "add-login")
-    messages: list[str] = []
-    wait_for(lambda: messages.extend(e.message for e in reader.read()) or "Bash sleep" in messages)
+    wait_for(lambda: any(e.message == "Bash sleep" for e in reader.read()))
     assert change.cancel() == run.pid
     wait_for(lambda: not pid_alive(run.pid), timeout=30)
     card = Hub.open(hub.root).board().card("add-login")
@@ -197,6 +197,23 @@ def test_a_change_that_starts_needing_you_is_announced_once(
     assert notifier.observe(api.board()) == []  # still failing: not announced again
     assert notifier.errors == []
     assert len(received) == 1 and received[0]["text"].startswith("specflow: add-login failed an attempt")
+
+
+def test_a_desktop_notification_runs_notify_send_where_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    said = tmp_path / "said.txt"
+    script = bin_dir / "notify-send"
+    script.write_text(f'#!/bin/sh\nprintf "%s|" "$@" > {said}\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setattr(sys, "platform", "linux")
+    notifier = Notifier(desktop=True, background=lambda job: job())
+    notifier.announce("specflow: add-login waits for your approval")
+    assert notifier.errors == []
+    assert said.read_text() == "--app-name=specflow|specflow|specflow: add-login waits for your approval|"
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert desktop_command("specflow", "x") is None
 
 
 def test_a_webhook_that_refuses_is_reported_not_raised() -> None:

@@ -99,9 +99,8 @@ def server(demo: dict[str, Any]) -> Iterator[dict[str, Any]]:
         proc.wait(timeout=15)
     hub = demo.get("hub")
     if hub is not None:  # a phase started from the page outlives the server: let it end
-        for change in hub.changes():
-            lock = ChangeLock(hub.root, change.id)
-            wait_for(lambda lock=lock: lock.holder() is None)
+        locks = [ChangeLock(hub.root, change.id) for change in hub.changes()]
+        wait_for(lambda: all(lock.holder() is None for lock in locks))
 
 
 @given("the dashboard is open in a browser", target_fixture="page")
