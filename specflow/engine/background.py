@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.engine.events import events_dir
+from specflow.engine.lock import ChangeLock, Holder, pid_alive
 from specflow.engine.records import atomic_write, now_iso
 from specflow.errors import LockedError, StateError
 
@@ -63,9 +64,7 @@ def _record_path(hub_root: Path, change_id: str) -> Path:
     return events_dir(hub_root) / f"{change_id}.run.json"
 
 
-def _live_holder(change: Change) -> Any:
-    from specflow.engine.lock import ChangeLock, pid_alive
-
+def _live_holder(change: Change) -> Holder | None:
     holder = ChangeLock(change.hub.root, change.id).holder()
     if holder is None or holder.host != socket.gethostname() or not pid_alive(holder.pid):
         return None

@@ -39,12 +39,16 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from specflow.engine.approvals import who_am_i
 from specflow.engine.events import read_prompt
 from specflow.engine.hub import Change, Hub
+from specflow.engine.lock import ChangeLock
+from specflow.engine.records import append_event
 from specflow.errors import ChangeIdError, ChangeNotFoundError, LockedError, SpecflowError
 from specflow.ui.feed import Feed, Message
 from specflow.ui.notify import Notifier
 from specflow.ui.render import code_css, markdown_html, split_patch
+from specflow.workspace.workspaces import for_change
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "specflow_token"
@@ -195,8 +199,6 @@ def _artifacts(change: Change) -> list[dict[str, str]]:
 
 
 def _checkpoints(change: Change) -> list[dict[str, Any]]:
-    from specflow.workspace.workspaces import for_change
-
     try:
         checkpoints = for_change(change).checkpoints()
     except SpecflowError:
@@ -277,8 +279,6 @@ class Dashboard:
             return _error(exc)
 
     def diff(self, request: Request) -> Response:
-        from specflow.workspace.workspaces import for_change
-
         try:
             change = self.change(request)
             repos = for_change(change).diff_data()
@@ -380,10 +380,6 @@ def _advance(change: Change, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reject(change: Change, data: dict[str, Any]) -> dict[str, Any]:
-    from specflow.engine.approvals import who_am_i
-    from specflow.engine.lock import ChangeLock
-    from specflow.engine.records import append_event
-
     note = _note(data)
     record = change.require_record()
     with ChangeLock(change.hub.root, change.id, command="reject"):
@@ -405,18 +401,12 @@ def _cancel(change: Change, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _merge(change: Change, data: dict[str, Any]) -> dict[str, Any]:
-    from specflow.engine.lock import ChangeLock
-    from specflow.workspace.workspaces import for_change
-
     with ChangeLock(change.hub.root, change.id, command="merge"):
         merges = for_change(change).merge()
     return {"merges": [m.to_dict() for m in merges]}
 
 
 def _revert(change: Change, data: dict[str, Any]) -> dict[str, Any]:
-    from specflow.engine.lock import ChangeLock
-    from specflow.workspace.workspaces import for_change
-
     number = data.get("checkpoint")
     if not isinstance(number, int) or isinstance(number, bool):
         raise SpecflowError("'checkpoint' must be a checkpoint number", fix="pick one from the change's checkpoints")

@@ -21,12 +21,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from specflow.definitions.resources import search_path
+from specflow.definitions.yamlio import parse_yaml
+from specflow.engine.approvals import current_approval
 from specflow.engine.events import LoggedEvent, event_log_path
+from specflow.engine.hub import ARCHIVE_DIR, Change
+from specflow.engine.lock import ChangeLock, pid_alive
 from specflow.engine.records import HISTORY_FILE, STATE_DIR, read_state
 from specflow.errors import SpecflowError
+from specflow.openspec.tasks import count_tasks
+from specflow.workspace.workspaces import for_change
 
 if TYPE_CHECKING:
-    from specflow.engine.hub import Change, Hub
+    from specflow.engine.hub import Hub
 
 Lane = Literal["needs-you", "running", "open", "archived"]
 Need = Literal["approval", "failed", "merge", "budget", "interrupted"]
@@ -133,8 +140,6 @@ _outline_lock = threading.Lock()
 
 def workflow_outline(name: str, hub_root: Path) -> Outline:
     """The outline of workflow ``name`` as the hub finds it (an empty one if it cannot be read)."""
-    from specflow.definitions.resources import search_path
-
     for d in search_path("workflows", hub_root):
         for ext in (".yaml", ".yml"):
             path = d / f"{name}{ext}"
@@ -155,8 +160,6 @@ def workflow_outline(name: str, hub_root: Path) -> Outline:
 
 
 def _read_outline(path: Path) -> Outline:
-    from specflow.definitions.yamlio import parse_yaml
-
     try:
         data = parse_yaml(path.read_text(encoding="utf-8"), path).data
     except (SpecflowError, OSError, UnicodeDecodeError):
@@ -281,8 +284,6 @@ def _goal(change_dir: Path) -> str:
 
 
 def _tasks(change_dir: Path) -> tuple[int, int]:
-    from specflow.openspec.tasks import count_tasks
-
     try:
         total, done = count_tasks((change_dir / "tasks.md").read_text(encoding="utf-8", errors="replace"))
     except OSError:
@@ -322,22 +323,16 @@ def current_activity(hub_root: Path, change_id: str, window: int = 16384) -> Log
 
 
 def _running(hub_root: Path, change_id: str) -> bool:
-    from specflow.engine.lock import ChangeLock, pid_alive
-
     holder = ChangeLock(hub_root, change_id).holder()
     return holder is not None and pid_alive(holder.pid)
 
 
 def _approved(record: dict[str, Any], change_dir: Path) -> bool:
-    from specflow.engine.approvals import current_approval
-
     approval, _ = current_approval(record, change_dir)
     return approval is not None
 
 
 def _merged(change: Change) -> bool:
-    from specflow.workspace.workspaces import for_change
-
     try:
         merged = for_change(change).merged()
     except (SpecflowError, OSError):
@@ -438,8 +433,6 @@ def build_card(change: Change, *, archived: bool = False) -> Card:
 
 
 def _archived_changes(hub: Hub, now: datetime) -> list[Change]:
-    from specflow.engine.hub import ARCHIVE_DIR, Change
-
     archive = hub.changes_dir / ARCHIVE_DIR
     if not archive.is_dir():
         return []
