@@ -333,11 +333,12 @@ def _approved(record: dict[str, Any], change_dir: Path) -> bool:
 
 
 def _merged(change: Change) -> bool:
+    """True when every affected repo's branch is in its base (``merged()`` names what is not)."""
     try:
-        merged = for_change(change).merged()
+        pending = for_change(change).merged()
     except (SpecflowError, OSError):
         return False
-    return bool(merged) and all(v is not None for v in merged.values())
+    return all(reason is None for reason in pending.values())
 
 
 def build_card(change: Change, *, archived: bool = False) -> Card:

@@ -172,3 +172,35 @@ def test_reject_with_a_note_sends_the_change_back(served: tuple[TestClient, Acce
     assert api.change("add-login").state == "think"
     long_note = post(client, access, "/api/changes/add-login/approve", {"note": "x" * 5000})
     assert long_note.status_code == 409  # type: ignore[attr-defined]
+
+
+def test_a_finished_apply_is_ready_to_merge_and_merges_from_the_api(tmp_path: Path) -> None:
+    from specflow import PhaseFailed
+    from specflow.demo.run import CHANGE_ID, GOAL, REPOS, copy_example
+
+    paths = copy_example(tmp_path / "example")
+    api = Hub.open(paths["hub"])
+    change = api.new_change(CHANGE_ID, workflow="openspec", goal=GOAL, repos=list(REPOS))
+    change.advance()
+    change.advance()
+    change.approve(by="ana")
+    for _ in range(3):  # the demo agent writes outside its gate once, then behaves
+        try:
+            change.advance()
+            break
+        except PhaseFailed:
+            continue
+    access = Access("tok-" + "e" * 20, "csrf-" + "f" * 20, strict=False)
+    with TestClient(build_app(api, access), base_url=BASE) as client:
+        headers = {"X-Specflow-Token": access.token}
+        card = client.get("/api/board", headers=headers).json()["cards"][0]
+        assert (card["lane"], card["needs"], card["next_action"]["name"]) == ("needs-you", "merge", "merge")
+        diff = client.get(f"/api/changes/{CHANGE_ID}/diff", headers=headers).json()
+        api_repo = next(r for r in diff["repos"] if r["repo"] == "api")
+        service = next(f for f in api_repo["files"] if f["path"] == "service.py")
+        assert service["added"] > 0 and 'class="hl"' in service["html"] and "greet" in service["html"]
+        merged = post(client, access, f"/api/changes/{CHANGE_ID}/merge")
+        assert merged.status_code == 200  # type: ignore[attr-defined]
+        assert {m["repo"] for m in merged.json()["merges"]} == {"api", "bot"}  # type: ignore[attr-defined]
+        card = client.get("/api/board", headers=headers).json()["cards"][0]
+        assert (card["lane"], card["next_action"]["name"]) == ("open", "advance")

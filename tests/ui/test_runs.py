@@ -244,3 +244,22 @@ def test_status_watch_shows_the_live_board(hub: HubFixture) -> None:
         proc.terminate()
         proc.wait(timeout=10)
     assert proc.returncode == 130
+
+
+def test_a_spent_budget_puts_the_change_in_the_needs_you_lane(hub: HubFixture) -> None:
+    from specflow.engine.records import append_event
+
+    workflow = hub.root / "openspec" / "workflows" / "mini.yaml"
+    text = workflow.read_text().replace(
+        'given: [the file "notes.md" exists]', 'given: [the file "notes.md" exists, the change has cost less than $1]'
+    )
+    workflow.write_text(text)
+    change = Hub.open(hub.root).new_change("add-login")
+    card = Hub.open(hub.root).board().card("add-login")
+    assert card is not None and (card.lane, card.budget_usd) == ("open", 1.0)
+    # an attempt recorded with its agent's cost, as the engine records it
+    append_event(change.dir, {"trigger": "advance", "to": "think", "outcome": "succeeded", "agent": {"cost_usd": 1.25}})
+    card = Hub.open(hub.root).board().card("add-login")
+    assert card is not None
+    assert (card.lane, card.needs, card.cost_usd) == ("needs-you", "budget", 1.25)
+    assert card.needs_reason == "spent $1.25 of a $1 budget"
