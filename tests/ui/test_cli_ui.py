@@ -75,3 +75,21 @@ def test_the_server_says_where_it_is_for_background_runs(hub: HubFixture, tmp_pa
         proc.terminate()
         proc.wait(timeout=20)
     assert local.running_url(hub.root) is None
+
+
+def test_without_the_ui_extra_the_command_says_how_to_install_it(hub: HubFixture) -> None:
+    # an interpreter where starlette cannot be imported, as without 'pip install specflow[ui]'
+    script = (
+        "import sys\n"
+        "class NoStarlette:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'starlette':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, NoStarlette())\n"
+        "from specflow.cli.main import main\n"
+        f"sys.exit(main(['-C', {str(hub.root)!r}, 'ui', '--no-open']))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "the dashboard's dependencies are not installed (starlette is missing)" in out.stderr
+    assert "fix: pip install 'specflow[ui]'" in out.stderr

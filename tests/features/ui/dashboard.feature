@@ -14,6 +14,14 @@ Feature: The dashboard shows every change and steers it
     And every tool call of the agent appeared on the page within 1 second of the call
     And a screenshot of the page is kept as "change-live.png"
 
+  Scenario: A phase started from a terminal shows up live on the board
+    Given the example hub has an agent "slow" that reads "specs/greetings" and waits for a signal
+    When I run "specflow advance add-greeting-endpoint --agent slow" in a terminal
+    Then the board shows "add-greeting-endpoint" in the "running" lane
+    And the card of "add-greeting-endpoint" shows the tool call "Read specs/greetings"
+    When the agent is let go
+    Then the board shows "add-greeting-endpoint" in the "open" lane
+
   Scenario: Approving from the board moves the card
     Given "add-greeting-endpoint" has been explored and proposed
     Then the board shows "add-greeting-endpoint" in the "needs-you" lane

@@ -243,3 +243,50 @@ def revert(page: Any, demo: dict[str, Any]) -> None:
 @then(parsers.parse('"{path}" in the api worktree no longer has "{text}"'))
 def restored(demo: dict[str, Any], path: str, text: str) -> None:
     assert text not in (demo["worktree"] / path).read_text(encoding="utf-8")
+
+
+SLOW_AGENT = (
+    "import os, pathlib, sys, time\nsys.stdin.read()\n"
+    "go = pathlib.Path(os.environ['SPECFLOW_HUB']).parent.parent / 'go'\n"
+    "print('Read specs/greetings', file=sys.stderr, flush=True)\n"
+    "for _ in range(1200):\n"
+    "    if go.exists():\n"
+    "        break\n"
+    "    time.sleep(0.05)\n"
+    "print('## Recommendation\\nGo ahead.')\n"
+)
+
+
+@given(parsers.parse('the example hub has an agent "{name}" that reads "specs/greetings" and waits for a signal'))
+def slow_agent(demo: dict[str, Any], name: str) -> None:
+    hub: Hub = demo["hub"]
+    script = demo["root"] / f"{name}.py"
+    script.write_text(SLOW_AGENT)
+    config = hub.root / "specflow.yaml"
+    text = config.read_text().replace(
+        "agents:\n",
+        f"agents:\n  {name}:\n    adapter: command\n    command: [{sys.executable!r}, {str(script)!r}]\n",
+        1,
+    )
+    config.write_text(text)
+
+
+@when(parsers.parse('I run "specflow advance {change_id} --agent {name}" in a terminal'))
+def advance_in_terminal(demo: dict[str, Any], server: dict[str, Any], change_id: str, name: str) -> None:
+    server["terminal"] = subprocess.Popen(
+        [sys.executable, "-m", "specflow", "-C", str(demo["hub"].root), "advance", change_id, "--agent", name],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@then(parsers.parse('the card of "{change_id}" shows the tool call "{call}"'))
+def card_shows(page: Any, change_id: str, call: str) -> None:
+    activity = card(page, change_id).locator(".activity")
+    activity.filter(has_text=call).wait_for(timeout=WAIT_MS)
+
+
+@when("the agent is let go")
+def let_go(demo: dict[str, Any], server: dict[str, Any]) -> None:
+    (demo["root"].parent / "go").write_text("")
+    assert server["terminal"].wait(timeout=60) == 0
