@@ -119,6 +119,8 @@ class Guard:
                 f"refused a request for host {request.url.hostname!r}: this dashboard answers on loopback only",
                 "open the address 'specflow ui' printed (http://127.0.0.1:PORT/...)",
             )
+        if request.method == "GET" and (request.url.path.startswith("/static/") or request.url.path == "/code.css"):
+            return None  # the app's own scripts and styles: no secret in them, and a page cannot add a token
         given = request.headers.get("x-specflow-token") or request.query_params.get("token")
         if not self.access.strict and given is None:
             given = request.cookies.get(COOKIE)

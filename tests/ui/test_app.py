@@ -86,6 +86,11 @@ def test_on_another_host_the_token_is_needed_on_every_request(hub: HubFixture) -
         assert client.get("/api/board").status_code == 401
         assert client.get("/api/board", headers={"X-Specflow-Token": access.token}).status_code == 200
         assert client.get(f"/api/board?token={access.token}").status_code == 200
+        page = client.get(f"/changes/nothing?token={access.token}")
+        assert page.status_code == 404
+        # the page's own scripts and styles load without the token (a script tag cannot send it)
+        assert client.get("/static/common.js").status_code == 200
+        assert client.get("/code.css").status_code == 200
 
 
 def test_forged_posts_are_refused(served: tuple[TestClient, Access, Hub]) -> None:
