@@ -105,7 +105,8 @@ class Guard:
         if request.method == "GET" and _same(query_token, self.access.token) and not self.access.strict:
             # first visit: keep the token in a cookie and take it out of the address bar
             rest = [(k, v) for k, v in parse_qs(request.url.query).items() if k != "token"]
-            target = request.url.path + ("?" + urlencode(rest, doseq=True) if rest else "")
+            # one leading slash: '//host' would send the browser to another site
+            target = "/" + request.url.path.lstrip("/") + ("?" + urlencode(rest, doseq=True) if rest else "")
             response = RedirectResponse(target, status_code=303)
             response.set_cookie(COOKIE, self.access.token, httponly=True, samesite="strict", path="/")
             await response(scope, receive, send)

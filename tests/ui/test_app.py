@@ -209,3 +209,35 @@ def test_a_finished_apply_is_ready_to_merge_and_merges_from_the_api(tmp_path: Pa
         assert {m["repo"] for m in merged.json()["merges"]} == {"api", "bot"}  # type: ignore[attr-defined]
         card = client.get("/api/board", headers=headers).json()["cards"][0]
         assert (card["lane"], card["next_action"]["name"]) == ("open", "advance")
+
+
+def test_the_first_visit_never_redirects_to_another_site(hub: HubFixture) -> None:
+    import asyncio
+
+    from specflow.ui.app import Guard
+
+    access = Access("tok-" + "g" * 20, "csrf-" + "h" * 20, strict=False)
+    sent: list[dict[str, object]] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("the guard answers the first visit itself")
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8765),
+        "path": "//evil.example/x",
+        "raw_path": b"//evil.example/x",
+        "query_string": f"token={access.token}&a=1".encode(),
+        "headers": [(b"host", b"127.0.0.1:8765")],
+    }
+    asyncio.run(Guard(app, access)(scope, receive, send))  # type: ignore[arg-type]
+    headers = dict(sent[0]["headers"])  # type: ignore[call-overload]
+    assert sent[0]["status"] == 303 and headers[b"location"] == b"/evil.example/x?a=1"
