@@ -168,6 +168,12 @@ class EventReader:
     def read(self) -> list[LoggedEvent]:
         """Every complete event written since the last read."""
         try:
+            st = os.stat(self.path)
+        except OSError:
+            return []
+        if st.st_ino == self._inode and st.st_size == self.position:
+            return []  # nothing new: the common case of a follower, answered without opening the file
+        try:
             fh = self.path.open("rb")
         except FileNotFoundError:
             return []

@@ -100,3 +100,12 @@ def test_follow_as_iterator_and_async_iterator(tmp_path: Path) -> None:
         return out
 
     assert asyncio.run(collect()) == got
+
+
+def test_the_dashboard_data_is_public_api() -> None:
+    import specflow
+
+    for name in ("Board", "Card", "Action", "Timeline", "Entry", "StepCheck", "RefusedWrite"):
+        assert name in specflow.__all__ and getattr(specflow, name).__module__.startswith("specflow.ui.")
+    for name in ("EventReader", "LoggedEvent", "BackgroundRun"):
+        assert name in specflow.__all__ and getattr(specflow, name).__module__.startswith("specflow.engine.")
