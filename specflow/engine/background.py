@@ -10,6 +10,7 @@ this machine); the engine stops the agent and audits on SIGTERM as on Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specflow.engine.events import events_dir
+from specflow.engine.events import MAX_BYTES, events_dir
 from specflow.engine.lock import ChangeLock, Holder, pid_alive
 from specflow.engine.records import atomic_write, now_iso
-from specflow.errors import LockedError, StateError
+from specflow.errors import LockedError, StateError, TransitionError
 
 if TYPE_CHECKING:
     from specflow.engine.hub import Change
@@ -71,6 +72,19 @@ def _live_holder(change: Change) -> Holder | None:
     return holder
 
 
+def check_trigger(change: Change, trigger: str) -> None:
+    """Refuse now, not in a detached process nobody watches, a trigger the change's state has no way out for."""
+    record = change.require_record()
+    state = str(record["state"])
+    workflow = change.hub.workflow(record.get("workflow"))
+    if state in workflow.states and not workflow.scenarios_from(state, trigger):
+        ways = workflow.triggers_from(state)
+        raise TransitionError(
+            f"no {trigger!r} from state {state!r} of '{change.id}' in workflow {workflow.name!r}",
+            fix=("triggers from here: " + ", ".join(ways)) if ways else "this state has no way out",
+        )
+
+
 def start(
     change: Change,
     trigger: str = "advance",
@@ -80,7 +94,7 @@ def start(
     fresh: bool = False,
 ) -> BackgroundRun:
     """Start ``specflow advance`` (or ``trigger``) for ``change`` in its own session; return at once."""
-    change.require_record()
+    check_trigger(change, trigger)
     holder = _live_holder(change)
     if holder is not None:
         raise LockedError(
@@ -98,6 +112,9 @@ def start(
         argv.append("--fresh")
     log = run_log_path(hub_root, change.id)
     log.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        if log.stat().st_size > MAX_BYTES:  # bounded like the event log: one older generation kept
+            os.replace(log, log.with_name(log.name + ".1"))
     env = {**os.environ, "NO_COLOR": "1"}
     with log.open("ab") as out:
         out.write(f"--- {now_iso()} {' '.join(argv[3:])}\n".encode())
@@ -156,4 +173,4 @@ def _in_flight(change: Change) -> bool:
     return bool((change.record or {}).get("in_flight"))
 
 
-__all__ = ["BackgroundRun", "cancel", "last_run", "run_log_path", "start"]
+__all__ = ["BackgroundRun", "cancel", "check_trigger", "last_run", "run_log_path", "start"]

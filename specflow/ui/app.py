@@ -40,6 +40,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from specflow.engine.approvals import who_am_i
+from specflow.engine.background import check_trigger
 from specflow.engine.events import read_prompt
 from specflow.engine.hub import Change, Hub
 from specflow.engine.lock import ChangeLock
@@ -385,6 +386,7 @@ def _advance(change: Change, data: dict[str, Any]) -> dict[str, Any]:
 def _reject(change: Change, data: dict[str, Any]) -> dict[str, Any]:
     note = _note(data)
     record = change.require_record()
+    check_trigger(change, "reject")  # the note is recorded only for a rejection that can happen
     with ChangeLock(change.hub.root, change.id, command="reject"):
         append_event(
             change.dir,

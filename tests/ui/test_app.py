@@ -165,6 +165,11 @@ def test_advance_and_cancel_from_the_api(served: tuple[TestClient, Access, Hub],
 def test_reject_with_a_note_sends_the_change_back(served: tuple[TestClient, Access, Hub]) -> None:
     client, access, api = served
     change = api.new_change("add-login")
+    early = post(client, access, "/api/changes/add-login/reject", {"note": "nothing to reject yet"})
+    assert early.status_code == 409  # type: ignore[attr-defined]
+    assert "no 'reject' from state 'draft'" in early.json()["error"]  # type: ignore[attr-defined]
+    assert early.json()["fix"] == "triggers from here: advance"  # type: ignore[attr-defined]
+    assert [e["outcome"] for e in change.history()] == ["created"]
     change.advance()
     change.advance()
     answer = post(client, access, "/api/changes/add-login/reject", {"note": "too broad; split it"})

@@ -263,3 +263,16 @@ def test_a_spent_budget_puts_the_change_in_the_needs_you_lane(hub: HubFixture) -
     assert card is not None
     assert (card.lane, card.needs, card.cost_usd) == ("needs-you", "budget", 1.25)
     assert card.needs_reason == "spent $1.25 of a $1 budget"
+
+
+def test_a_background_run_that_cannot_start_is_refused_at_once(hub: HubFixture, cli: CLI) -> None:
+    from specflow.engine.records import read_state, write_state
+
+    change = Hub.open(hub.root).new_change("add-login")
+    record = read_state(change.dir)
+    assert record is not None
+    write_state(change.dir, {**record, "state": "done"})
+    code, _, err = cli("-C", hub.root, "advance", "add-login", "--background")
+    assert code == 1
+    assert "no 'advance' from state 'done' of 'add-login'" in err and "this state has no way out" in err
+    assert last_run(change) is None
