@@ -116,15 +116,25 @@
     return node;
   }
 
+  // a section is drawn again only when its data changed, so what a person opened or is about
+  // to press (a prompt, a revert waiting for its confirmation) stays as it is
+  const drawn = {};
+  function draw(id, data, render) {
+    const key = JSON.stringify(data);
+    if (drawn[id] === key) return;
+    drawn[id] = key;
+    document.getElementById(id).replaceChildren(...render(data));
+  }
+
   async function load() {
     try {
       const data = await get(api);
       summary(data);
       data.events.forEach(transcriptLine);
-      document.getElementById("timeline").replaceChildren(...data.timeline.entries.map(entry).reverse());
-      document.getElementById("artifacts").replaceChildren(...data.artifacts.map((a) =>
+      draw("timeline", data.timeline.entries, (entries) => entries.map(entry).reverse());
+      draw("artifacts", data.artifacts, (artifacts) => artifacts.map((a) =>
         el("details", { class: "artifact", open: true }, el("summary", { text: a.name }), html(el("div", { class: "md" }), a.html))));
-      document.getElementById("checkpoints").replaceChildren(...data.checkpoints.map(checkpoint));
+      draw("checkpoints", data.checkpoints, (checkpoints) => checkpoints.map(checkpoint));
     } catch (error) {
       say(error.message, error.fix);
     }

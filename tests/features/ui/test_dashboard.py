@@ -235,8 +235,8 @@ def revert(page: Any, demo: dict[str, Any]) -> None:
     first = next(c for c in for_change(change).checkpoints() if c.phase == "apply")
     button = page.locator(f'button[data-checkpoint="{first.number}"]')
     button.click()
-    button.click()  # the second press confirms
-    page.wait_for_selector("#message.ok", timeout=WAIT_MS)
+    page.locator(f'button.confirm[data-checkpoint="{first.number}"]').click()  # the second press confirms
+    page.wait_for_selector("#message:not([hidden])", timeout=WAIT_MS)
     assert f"restored checkpoint #{first.number}" in page.inner_text("#message")
 
 
