@@ -22,9 +22,13 @@ from specflow._version import __version__
 if TYPE_CHECKING:
     from specflow.agents.base import Adapter, AgentEvent, AgentRequest, AgentResult
     from specflow.definitions.workflow import Workflow, load_workflow
+    from specflow.engine.background import BackgroundRun
+    from specflow.engine.board import Action, Board, Card
     from specflow.engine.change import Change
+    from specflow.engine.events import EventReader, LoggedEvent
     from specflow.engine.hub import Hub
     from specflow.engine.results import AdvanceResult
+    from specflow.engine.timeline import Entry, RefusedWrite, StepCheck, Timeline
     from specflow.errors import (
         AgentError,
         ArchiveBlocked,
@@ -42,6 +46,7 @@ if TYPE_CHECKING:
         LockedError,
         OpenSpecError,
         PhaseFailed,
+        ServerError,
         SetupError,
         ShowError,
         SpecflowError,
@@ -56,6 +61,7 @@ if TYPE_CHECKING:
     from specflow.workspace.gates import GatePolicy
 
 __all__ = [
+    "Action",
     "Adapter",
     "AdvanceResult",
     "AgentError",
@@ -64,6 +70,9 @@ __all__ = [
     "AgentResult",
     "ArchiveBlocked",
     "ArchiveCancelled",
+    "BackgroundRun",
+    "Board",
+    "Card",
     "Change",
     "ChangeExistsError",
     "ChangeIdError",
@@ -71,6 +80,8 @@ __all__ = [
     "ConfigError",
     "DefinitionError",
     "DemoError",
+    "Entry",
+    "EventReader",
     "GatePolicy",
     "GitError",
     "GuardFailed",
@@ -78,16 +89,21 @@ __all__ = [
     "HubNotFoundError",
     "ItemError",
     "LockedError",
+    "LoggedEvent",
     "OpenSpecError",
     "PhaseFailed",
+    "RefusedWrite",
+    "ServerError",
     "SetupError",
     "ShowError",
     "SpecflowError",
     "StateError",
+    "StepCheck",
     "StepContext",
     "StepError",
     "StepResult",
     "TemplateError",
+    "Timeline",
     "TransitionError",
     "Workflow",
     "WorkflowError",
@@ -97,14 +113,42 @@ __all__ = [
     "step",
 ]
 
-# where each lazily imported public name lives
+# where each lazily imported public name lives (every other one is an error class of specflow.errors)
 _HOMES = {
-    "specflow.agents.base": ("Adapter", "AgentEvent", "AgentRequest", "AgentResult"),
-    "specflow.definitions.workflow": ("Workflow", "load_workflow"),
+    "specflow.agents.base": (
+        "Adapter",
+        "AgentEvent",
+        "AgentRequest",
+        "AgentResult",
+    ),
+    "specflow.definitions.workflow": (
+        "Workflow",
+        "load_workflow",
+    ),
+    "specflow.engine.background": ("BackgroundRun",),
+    "specflow.engine.board": (
+        "Action",
+        "Board",
+        "Card",
+    ),
     "specflow.engine.change": ("Change",),
+    "specflow.engine.events": (
+        "EventReader",
+        "LoggedEvent",
+    ),
     "specflow.engine.hub": ("Hub",),
     "specflow.engine.results": ("AdvanceResult",),
-    "specflow.steps.registry": ("StepContext", "StepResult", "step"),
+    "specflow.engine.timeline": (
+        "Entry",
+        "RefusedWrite",
+        "StepCheck",
+        "Timeline",
+    ),
+    "specflow.steps.registry": (
+        "StepContext",
+        "StepResult",
+        "step",
+    ),
     "specflow.workspace.gates": ("GatePolicy",),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}

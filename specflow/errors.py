@@ -185,6 +185,10 @@ class ArchiveCancelled(OpenSpecError):
     exit_code = 0
 
 
+class ServerError(SpecflowError):
+    """The dashboard cannot be served (the port is taken, the host is unknown)."""
+
+
 __all__ = [
     "AgentError",
     "ArchiveBlocked",
@@ -202,6 +206,7 @@ __all__ = [
     "LockedError",
     "OpenSpecError",
     "PhaseFailed",
+    "ServerError",
     "SetupError",
     "ShowError",
     "SpecflowError",

@@ -56,6 +56,9 @@ GROUPS: dict[str, dict[str, Command]] = {
         ),
         "checkpoints": Command("checkpoints", "list a change's checkpoints", "specflow checkpoints add-login"),
         "graph": Command("graph", "a workflow as a Mermaid state diagram", "specflow graph --workflow openspec"),
+        "ui": Command(
+            "ui", "a live dashboard of every change, in a browser (the 'ui' extra)", "specflow ui --port 8765"
+        ),
     },
     "OpenSpec": {
         "list": Command("list", "list changes (or specs) with tasks and state", "specflow list --specs"),

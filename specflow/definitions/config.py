@@ -48,6 +48,15 @@ class RepoConfig:
 
 
 @dataclass(frozen=True)
+class NotifyConfig:
+    """How a person hears that a change needs them: a desktop notification, a webhook."""
+
+    desktop: bool = True
+    webhook: str | None = None
+    """A URL that receives a POST of ``{"text": "..."}``."""
+
+
+@dataclass(frozen=True)
 class HubConfig:
     """Everything ``specflow.yaml`` may say.  Every key is optional."""
 
@@ -62,6 +71,7 @@ class HubConfig:
     worktrees_dir: str = ".specflow/worktrees"
     command_timeout: float = 600.0
     """Time limit, in seconds, for commands run by steps and setup scripts."""
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
     def agent(self, name: str) -> AgentConfig:
         """The configuration of agent ``name``; an adapter name alone is an agent with defaults."""
@@ -77,7 +87,8 @@ class HubConfig:
         """Build from validated data (``config_schema.HubSchema`` dumped, or the cache)."""
         agents = {name: AgentConfig(**a) for name, a in (data.get("agents") or {}).items()}
         repos = {name: RepoConfig(**r) for name, r in (data.get("repos") or {}).items()}
-        return cls(**{**data, "agents": agents, "repos": repos})
+        notify = NotifyConfig(**(data.get("notify") or {}))
+        return cls(**{**data, "agents": agents, "repos": repos, "notify": notify})
 
 
 def load_config(hub_root: Path, *, cache: bool = True) -> HubConfig:

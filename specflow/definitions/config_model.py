@@ -44,6 +44,14 @@ class RepoSchema(_Model):
     """Hub folders linked into each worktree; by default ``openspec`` plus the hub's ``shared``."""
 
 
+class NotifySchema(_Model):
+    """How a person hears that a change needs them (``specflow ui`` and ``status --watch`` notify)."""
+
+    desktop: bool = True
+    webhook: str | None = Field(default=None, pattern=r"^https?://")
+    """A URL that receives a POST of ``{"text": "..."}`` (chat tools' incoming webhooks accept it)."""
+
+
 class HubSchema(_Model):
     """Everything ``specflow.yaml`` may say.  Every key is optional."""
 
@@ -58,6 +66,7 @@ class HubSchema(_Model):
     worktrees_dir: str = ".specflow/worktrees"
     command_timeout: float = Field(default=600.0, gt=0)
     """Time limit, in seconds, for commands run by steps and setup scripts."""
+    notify: NotifySchema = Field(default_factory=NotifySchema)
 
     @field_validator("repos")
     @classmethod

@@ -24,6 +24,7 @@ from specflow.engine import records
 from specflow.engine.actions import build_actions
 from specflow.engine.context import phase_gate, phase_prompt
 from specflow.engine.evaluation import agent_settings, evaluate, step_context
+from specflow.engine.events import save_prompt
 from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import AgentError, SpecflowError, TemplateError
@@ -164,6 +165,7 @@ class Attempt:
             self.change, self.workflow, self.record, self.scenario, self.scenario.to, self.workspaces, self.gate
         )
         self.event["prompt_sha256"] = hashlib.sha256(self.prompt.encode("utf-8")).hexdigest()
+        save_prompt(self.change.hub.root, self.change.id, self.event["prompt_sha256"], self.prompt)
 
     def take_checkpoint(self) -> None:
         assert self.workspaces is not None

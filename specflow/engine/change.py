@@ -7,13 +7,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specflow.engine import records
+from specflow.engine import background, records
 from specflow.engine.approvals import make_approval, who_am_i
+from specflow.engine.background import BackgroundRun
 from specflow.engine.engine import Engine, PromptInfo
+from specflow.engine.events import EventReader
 from specflow.engine.lock import ChangeLock
 from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
 from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, ReposResult, WorkspacePath
 from specflow.engine.status import change_status
+from specflow.engine.timeline import Timeline, build_timeline
 from specflow.errors import ConfigError, StateError, WorkspaceError
 from specflow.workspace import branches
 from specflow.workspace.branches import MergeResult
@@ -277,3 +280,25 @@ class Change:
             before = {name: path for name, path in ws.existing().items() if name != HUB_KEY}
             removed = ws.remove_worktrees(force=force, strict=True)
         return CleanResult(self.id, ws.branch, [(name, path, path in removed) for name, path in before.items()])
+
+    # -- what a dashboard shows, and runs that need no terminal -------------------------------
+
+    def timeline(self) -> Timeline:
+        """The history as typed entries: attempts with steps, reasons, refused writes, cost, session."""
+        return build_timeline(self)
+
+    def events(self, *, from_start: bool = True) -> EventReader:
+        """A reader of the change's event log (every phase's live progress), from its start or from now."""
+        if from_start:
+            return EventReader(self.hub.root, self.id)
+        return EventReader.at_end(self.hub.root, self.id)
+
+    def advance_in_background(
+        self, *, to: str | None = None, agent: str | None = None, fresh: bool = False, trigger: str = "advance"
+    ) -> BackgroundRun:
+        """Start ``advance`` (or ``trigger``) in a detached process of its own and return at once."""
+        return background.start(self, trigger, to=to, agent=agent, fresh=fresh)
+
+    def cancel(self) -> int:
+        """Stop the change's running phase (SIGTERM: the agent is stopped, the attempt audited)."""
+        return background.cancel(self)

@@ -21,6 +21,7 @@ from specflow.engine.chooser import Choice, choose
 from specflow.engine.context import phase_gate, phase_prompt
 from specflow.engine.doctor import check_phase, require_ready
 from specflow.engine.evaluation import agent_settings, evaluate, step_context
+from specflow.engine.events import recording
 from specflow.engine.lock import ChangeLock
 from specflow.engine.machine import MachineModel, build_machine, fire
 from specflow.engine.prompts import PromptRenderer
@@ -92,6 +93,8 @@ class Engine:
             return [self._dry_run(workflow, record, trigger, to)]
         options = AttemptOptions(trigger=trigger, agent=agent, fresh=fresh)
         with ChangeLock(self.hub.root, self.change.id, command=trigger) as lock:
+            # every event of the run also goes to the change's event log, for watchers elsewhere
+            on_event = recording(self.hub.root, self.change.id, on_event)
             if lock.taken_over is not None:
                 emit(on_event, "warning", f"took over a stale lock left by {lock.taken_over.describe()}")
             self._recover_interrupted(workflow, self.change.require_record(), on_event)

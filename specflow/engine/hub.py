@@ -26,6 +26,7 @@ from specflow.definitions.config import load_config
 from specflow.definitions.scaffold import init_hub
 from specflow.definitions.workflow import load_workflow_by_name
 from specflow.engine import records
+from specflow.engine.board import Board, build_board
 from specflow.engine.change import ARCHIVE_DIR, Change
 from specflow.errors import (
     ChangeExistsError,
@@ -199,3 +200,9 @@ class Hub:
             shutil.rmtree(d, ignore_errors=True)
             raise
         return Change(self, change_id, d)
+
+    # -- what a dashboard shows ---------------------------------------------------------------
+
+    def board(self) -> Board:
+        """Every open and recently archived change as a card, with a "needs you" lane."""
+        return build_board(self)

@@ -28,7 +28,7 @@ STATE_VERSION = 1
 #: ``succeeded``/``failed``: a phase ran; ``blocked``: a given step did not hold, nothing ran;
 #: ``interrupted``: a run was killed mid-phase; ``approved``/``reverted``/``repos``: a person acted.
 Outcome = Literal[
-    "created", "adopted", "approved", "succeeded", "failed", "blocked", "interrupted", "reverted", "repos"
+    "created", "adopted", "approved", "rejected", "succeeded", "failed", "blocked", "interrupted", "reverted", "repos"
 ]
 
 #: What ``specflow`` was doing to a change when it stopped: written before the agent starts.
@@ -67,6 +67,13 @@ class Approval(TypedDict):
     state: str
     note: str | None
     digest: str
+
+
+class Rejection(TypedDict):
+    """A person sent the change back, saying why."""
+
+    by: str
+    note: str | None
 
 
 class StateRecord(TypedDict, total=False):
@@ -109,6 +116,7 @@ HistoryEvent = TypedDict(
         "actions": list[dict[str, Any]],
         "duration_s": float,
         "approval": Approval,
+        "rejection": Rejection,
         "started": str,
         "undo_checkpoint": int,
         "restored": dict[str, int],
@@ -376,6 +384,13 @@ def record_approval(change_dir: Path, record: StateRecord, approval: Approval) -
     record.setdefault("approvals", []).append(approval)
     write_state(change_dir, record)
     event = HistoryEvent(trigger="approve", outcome="approved", approval=approval)
+    event["from"] = event["to"] = record["state"]
+    return append_event(change_dir, event)
+
+
+def record_rejection(change_dir: Path, record: StateRecord, *, by: str, note: str | None) -> HistoryEvent:
+    """A person rejected the change as it is (the ``reject`` transition itself follows)."""
+    event = HistoryEvent(trigger="reject", outcome="rejected", rejection=Rejection(by=by, note=note))
     event["from"] = event["to"] = record["state"]
     return append_event(change_dir, event)
 

@@ -80,6 +80,7 @@ def test_bash_completes_commands_flags_choices_and_change_ids(hub_with_ids: HubF
         "--help",
         "--json",
         "--all",
+        "--watch",
         "--debug",
         "--no-color",
     ]

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", help="the change id")
     add_run_options(p)
+    p.add_argument(
+        "--background", action="store_true", help="run in a detached process of its own; print where to follow it"
+    )
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -26,6 +29,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.background and not args.dry_run:
+        from specflow.cli.live import run_background
+
+        return run_background(args, ctx, "advance")
     return run_trigger(args, ctx, "advance")
 
 

@@ -14,6 +14,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", nargs="?", help="one change, in detail")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--all", action="store_true", help="include archived changes")
+    p.add_argument("--watch", action="store_true", help="the live board, redrawn as changes move (Ctrl-C stops)")
 
 
 @cache
@@ -66,6 +67,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from specflow.cli.render import STATE_STYLE, say, styled, table
 
     hub = ctx.open_hub()
+    if getattr(args, "watch", False):  # callers that build their own Namespace (demo) do not watch
+        from specflow.cli.live import watch
+
+        return watch(ctx, hub)
     if args.id:
         st = detail(hub, hub.change(args.id))
         if args.json:

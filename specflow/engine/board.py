@@ -1,0 +1,474 @@
+"""The board: every change of a hub at a glance, with a "needs you" lane.
+
+``build_board(hub)`` returns a ``Board`` of ``Card``s (typed, JSON-ready through ``to_dict``):
+id, goal, state and phase, the running agent's current tool call, tasks, cost against budget,
+last activity and the next action.  A card *needs you* when it waits for an approval, its last
+attempt failed, its branches are ready to merge, its budget is spent, or its run was interrupted.
+
+Reading a long history is the costly part, so what a history yields (cost, last event) is kept
+per file and reused while the file is unchanged: a dashboard that refreshes reads only what moved.
+Standard library only (besides the YAML door for a workflow's outline), so ``status --watch`` uses it too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from specflow.definitions.resources import search_path
+from specflow.definitions.yamlio import parse_yaml
+from specflow.engine.approvals import current_approval
+from specflow.engine.change import ARCHIVE_DIR, Change
+from specflow.engine.events import LoggedEvent, event_log_path
+from specflow.engine.lock import ChangeLock, pid_alive
+from specflow.engine.records import HISTORY_FILE, STATE_DIR, StateRecord, read_state
+from specflow.errors import SpecflowError
+from specflow.openspec.tasks import count_tasks
+
+if TYPE_CHECKING:
+    from specflow.engine.hub import Hub
+
+Lane = Literal["needs-you", "running", "open", "archived"]
+Need = Literal["approval", "failed", "merge", "budget", "interrupted"]
+ActionName = Literal["advance", "approve", "retry", "cancel", "merge"]
+
+#: How long an archived change stays on the board.
+ARCHIVED_DAYS = 14
+ARCHIVED_MAX = 20
+#: Event kinds that say what a running agent is doing now.
+ACTIVITY_KINDS = ("tool", "output", "refused", "text", "phase", "step")
+_BUDGET = re.compile(r"cost less than \$\s*([0-9][0-9,]*(?:\.[0-9]+)?)")
+_GOAL = re.compile(r"^goal:\s*(.+?)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a person can do next with a change, as a button."""
+
+    name: ActionName
+    label: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "label": self.label}
+
+
+@dataclass(frozen=True)
+class Card:
+    """One change on the board."""
+
+    id: str
+    goal: str
+    workflow: str | None
+    state: str | None
+    status: str
+    """ok, running, failed, interrupted or unmanaged (as ``specflow status`` says)."""
+    lane: Lane
+    phase: str | None = None
+    """The phase running now (or interrupted), if any."""
+    needs: Need | None = None
+    needs_reason: str = ""
+    activity: str | None = None
+    """The running agent's latest tool call or line of output."""
+    tasks_done: int = 0
+    tasks_total: int = 0
+    cost_usd: float = 0.0
+    budget_usd: float | None = None
+    last_activity: str | None = None
+    next_action: Action | None = None
+    archived: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "goal": self.goal,
+            "workflow": self.workflow,
+            "state": self.state,
+            "status": self.status,
+            "lane": self.lane,
+            "phase": self.phase,
+            "needs": self.needs,
+            "needs_reason": self.needs_reason,
+            "activity": self.activity,
+            "tasks": {"done": self.tasks_done, "total": self.tasks_total},
+            "cost_usd": round(self.cost_usd, 6),
+            "budget_usd": self.budget_usd,
+            "last_activity": self.last_activity,
+            "next_action": self.next_action.to_dict() if self.next_action else None,
+            "archived": self.archived,
+        }
+
+
+@dataclass(frozen=True)
+class Board:
+    """Every card of a hub; ``lane(name)`` picks one lane."""
+
+    hub: str
+    cards: list[Card] = field(default_factory=list)
+
+    def lane(self, name: Lane) -> list[Card]:
+        return [c for c in self.cards if c.lane == name]
+
+    def card(self, change_id: str) -> Card | None:
+        return next((c for c in self.cards if c.id == change_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hub": self.hub, "cards": [c.to_dict() for c in self.cards]}
+
+
+# -- what a workflow says, read once per file version ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outline:
+    """A workflow reduced to what the board needs: final states, ``advance`` targets and givens."""
+
+    finals: frozenset[str] = frozenset()
+    advance: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
+    budget_usd: float | None = None
+
+
+_outlines: dict[tuple[str, str], tuple[float, Outline]] = {}
+_outline_lock = threading.Lock()
+
+
+def workflow_outline(name: str, hub_root: Path) -> Outline:
+    """The outline of workflow ``name`` as the hub finds it (an empty one if it cannot be read)."""
+    for d in search_path("workflows", hub_root):
+        for ext in (".yaml", ".yml"):
+            path = d / f"{name}{ext}"
+            try:
+                mtime = path.stat().st_mtime
+            except OSError:
+                continue
+            key = (str(hub_root), str(path))
+            with _outline_lock:
+                hit = _outlines.get(key)
+            if hit is not None and hit[0] == mtime:
+                return hit[1]
+            outline = _read_outline(path)
+            with _outline_lock:
+                _outlines[key] = (mtime, outline)
+            return outline
+    return Outline()
+
+
+def _read_outline(path: Path) -> Outline:
+    try:
+        data = parse_yaml(path.read_text(encoding="utf-8"), path).data
+    except (SpecflowError, OSError, UnicodeDecodeError):
+        return Outline()
+    if not isinstance(data, dict):
+        return Outline()
+    states: dict[str, Any] = data["states"] if isinstance(data.get("states"), dict) else {}
+    finals = frozenset(n for n, s in states.items() if isinstance(s, dict) and s.get("final"))
+    advance: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    budget: float | None = None
+    for sc in data.get("scenarios") or []:
+        if not isinstance(sc, dict):
+            continue
+        given = tuple(str(g) for g in sc.get("given") or [])
+        for text in given:
+            m = _BUDGET.search(text)
+            if m:
+                value = float(m.group(1).replace(",", ""))
+                budget = value if budget is None else min(budget, value)
+        if sc.get("when", "advance") == "advance":
+            sources = sc.get("from")
+            for src in sources if isinstance(sources, list) else [sources]:
+                advance.setdefault(str(src), []).append((str(sc.get("to")), given))
+    return Outline(finals, advance, budget)
+
+
+# -- what a history says, read once per file version -------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistorySummary:
+    cost_usd: float
+    last_time: str | None
+    last_outcome: str | None
+
+
+@dataclass(frozen=True)
+class _Scanned:
+    inode: int
+    size: int
+    mtime_ns: int
+    cost_usd: float
+    last_line: bytes
+
+
+_COST_KEY = b'"cost_usd":'
+_NUMBER = re.compile(rb"\s*(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)")
+_scans: dict[str, _Scanned] = {}
+_scan_lock = threading.Lock()
+
+
+def _costs(chunk: bytes) -> float:
+    """The sum of every agent cost recorded in ``chunk`` (whole history lines)."""
+    total = 0.0
+    pos = chunk.find(_COST_KEY)
+    while pos >= 0:
+        # inside a JSON string the key's quote would be escaped: that is an agent's text, not a cost
+        if pos == 0 or chunk[pos - 1] != 0x5C:
+            m = _NUMBER.match(chunk, pos + len(_COST_KEY))
+            if m:
+                total += float(m.group(1))
+        pos = chunk.find(_COST_KEY, pos + len(_COST_KEY))
+    return total
+
+
+def history_summary(change_dir: Path) -> HistorySummary:
+    """Cost and last event of a change's history.
+
+    The history is append-only, so a file seen before is read from where the last scan stopped;
+    a file replaced or rewritten (a checkout) is read again from its start.  Costs are picked out
+    of the lines without parsing them: boards of hundreds of long histories stay fast.
+    """
+    path = change_dir / STATE_DIR / HISTORY_FILE
+    try:
+        st = path.stat()
+    except OSError:
+        return HistorySummary(0.0, None, None)
+    with _scan_lock:
+        seen = _scans.get(str(path))
+    if seen is not None and (seen.inode, seen.size, seen.mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns):
+        scanned = seen
+    else:
+        grown = seen is not None and seen.inode == st.st_ino and st.st_size > seen.size
+        offset = seen.size if grown and seen is not None else 0
+        with path.open("rb") as fh:
+            fh.seek(offset)
+            chunk = fh.read(st.st_size - offset)
+        end = chunk.rfind(b"\n") + 1  # a line still being written is read next time
+        chunk = chunk[:end]
+        cost = (seen.cost_usd if grown and seen is not None else 0.0) + _costs(chunk)
+        lines = chunk.rstrip().rsplit(b"\n", 1)
+        last = lines[-1] if lines[-1].strip() else (seen.last_line if grown and seen is not None else b"")
+        scanned = _Scanned(st.st_ino, offset + end, st.st_mtime_ns, cost, last)
+        with _scan_lock:
+            _scans[str(path)] = scanned
+    event = _json_object(scanned.last_line) or {}
+    return HistorySummary(round(scanned.cost_usd, 6), event.get("time"), event.get("outcome"))
+
+
+def _json_object(line: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _goal(change_dir: Path) -> str:
+    try:
+        text = (change_dir / ".openspec.yaml").read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    m = _GOAL.search(text)
+    if not m:
+        return ""
+    raw = m.group(1)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw.strip("'\"")
+    return value if isinstance(value, str) else raw
+
+
+def _tasks(change_dir: Path) -> tuple[int, int]:
+    try:
+        total, done = count_tasks((change_dir / "tasks.md").read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return 0, 0
+    return done, total
+
+
+def current_activity(hub_root: Path, change_id: str, window: int = 16384) -> LoggedEvent | None:
+    """The latest event of the change's log that says what its agent is doing (reads the tail only)."""
+    path = event_log_path(hub_root, change_id)
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - window))
+            chunk = fh.read()
+    except OSError:
+        return None
+    for line in reversed(chunk.splitlines()):
+        try:
+            raw = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(raw, dict) and raw.get("kind") in ACTIVITY_KINDS:
+            data = raw.get("data")
+            return LoggedEvent(
+                change_id,
+                str(raw.get("time", "")),
+                str(raw["kind"]),
+                str(raw.get("message", "")),
+                str(raw.get("run", "")),
+                data if isinstance(data, dict) else {},
+            )
+    return None
+
+
+# -- one card ------------------------------------------------------------------------------------
+
+
+def _running(hub_root: Path, change_id: str) -> bool:
+    holder = ChangeLock(hub_root, change_id).holder()
+    return holder is not None and pid_alive(holder.pid)
+
+
+def _approved(record: StateRecord, change_dir: Path) -> bool:
+    approval, _ = current_approval(record, change_dir)
+    return approval is not None
+
+
+def _merged(change: Change) -> bool:
+    """True when every affected repo's branch is in its base (``merged()`` names what is not)."""
+    try:
+        pending = change.merged()
+    except (SpecflowError, OSError):
+        return False
+    return all(reason is None for reason in pending.values())
+
+
+def build_card(change: Change, *, archived: bool = False) -> Card:
+    """The card of one change."""
+    hub_root = change.hub.root
+    record = read_state(change.dir)
+    history = history_summary(change.dir)
+    done, total = _tasks(change.dir)
+    base: dict[str, Any] = {
+        "id": change.id,
+        "goal": _goal(change.dir),
+        "tasks_done": done,
+        "tasks_total": total,
+        "cost_usd": history.cost_usd,
+        "last_activity": history.last_time,
+        "archived": archived,
+    }
+    if record is None:
+        return Card(workflow=None, state=None, status="unmanaged", lane="open", **base)
+    state = str(record.get("state"))
+    workflow = str(record.get("workflow") or change.hub.config.default_workflow)
+    outline = workflow_outline(workflow, hub_root)
+    base.update(workflow=workflow, state=state, budget_usd=outline.budget_usd)
+    if archived or state in outline.finals:
+        return Card(status="ok", lane="archived", **base)
+    flight = record.get("in_flight")
+    if flight:
+        phase = str(flight.get("to"))
+        if _running(hub_root, change.id):
+            event = current_activity(hub_root, change.id)
+            return Card(
+                status="running",
+                lane="running",
+                phase=phase,
+                activity=event.message if event else None,
+                next_action=Action("cancel", f"cancel {phase}"),
+                **base,
+            )
+        return Card(
+            status="interrupted",
+            lane="needs-you",
+            phase=phase,
+            needs="interrupted",
+            needs_reason=f"the {phase} run stopped before it finished (pid {flight.get('pid')})",
+            next_action=Action("retry", f"retry {phase}"),
+            **base,
+        )
+    failure = record.get("last_failure")
+    if failure:
+        reasons = [str(r) for r in failure.get("reasons") or []]
+        phase = str(failure.get("phase"))
+        spent = any("budget" in r for r in reasons)
+        return Card(
+            status="failed",
+            lane="needs-you",
+            phase=phase,
+            needs="budget" if spent else "failed",
+            needs_reason="; ".join(reasons)[:500],
+            next_action=Action("retry", f"retry {phase}"),
+            **base,
+        )
+    steps = outline.advance.get(state, [])
+    target = steps[0][0] if steps else None
+    givens = [g for _, given in steps for g in given]
+    if outline.budget_usd is not None and history.cost_usd >= outline.budget_usd:
+        return Card(
+            status="ok",
+            lane="needs-you",
+            needs="budget",
+            needs_reason=f"spent ${history.cost_usd:.2f} of a ${outline.budget_usd:g} budget",
+            **base,
+        )
+    if any("approved" in g for g in givens) and not _approved(record, change.dir):
+        return Card(
+            status="ok",
+            lane="needs-you",
+            needs="approval",
+            needs_reason=f"the {state} phase is done; the next phase needs a person's approval",
+            next_action=Action("approve", "approve"),
+            **base,
+        )
+    if any("merged" in g for g in givens) and total and done == total and not _merged(change):
+        return Card(
+            status="ok",
+            lane="needs-you",
+            needs="merge",
+            needs_reason="every task is done; the branches are ready to merge",
+            next_action=Action("merge", "merge"),
+            **base,
+        )
+    action = Action("advance", f"advance to {target}") if target else None
+    return Card(status="ok", lane="open", next_action=action, **base)
+
+
+def _archived_changes(hub: Hub, now: datetime) -> list[Change]:
+    archive = hub.changes_dir / ARCHIVE_DIR
+    if not archive.is_dir():
+        return []
+    cutoff = now - timedelta(days=ARCHIVED_DAYS)
+    found: list[tuple[float, Change]] = []
+    for p in archive.iterdir():
+        history = p / STATE_DIR / HISTORY_FILE
+        try:
+            mtime = history.stat().st_mtime
+        except OSError:
+            continue
+        if datetime.fromtimestamp(mtime, UTC) >= cutoff:
+            name = p.name[11:] if re.match(r"^\d{4}-\d{2}-\d{2}-", p.name) else p.name
+            found.append((mtime, Change(hub, name, p)))
+    found.sort(key=lambda item: item[0], reverse=True)
+    return [c for _, c in found[:ARCHIVED_MAX]]
+
+
+_LANE_ORDER = {"needs-you": 0, "running": 1, "open": 2, "archived": 3}
+
+
+def build_board(hub: Hub) -> Board:
+    """Every open change and the recently archived ones, needs-you first, then by last activity."""
+    cards = [build_card(c) for c in hub.changes()]
+    cards += [build_card(c, archived=True) for c in _archived_changes(hub, datetime.now(UTC))]
+    cards.sort(key=lambda c: c.id)
+    cards.sort(key=lambda c: c.last_activity or "", reverse=True)
+    cards.sort(key=lambda c: _LANE_ORDER[c.lane])
+    return Board(str(hub.root), cards)
+
+
+__all__ = [
+    "Action",
+    "Board",
+    "Card",
+    "build_board",
+    "build_card",
+    "current_activity",
+]

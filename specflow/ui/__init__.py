@@ -1,0 +1,6 @@
+"""The dashboard, ``specflow ui``: a board of every change, each change's page, live progress.
+
+``board`` and ``timeline`` are plain data (standard library only) that any tool can use through
+``Hub.board()`` and ``Change.timeline()``; ``app`` and ``server`` are the web app (Starlette and
+uvicorn, the optional extra ``ui``), imported only by the ``ui`` command.
+"""
