@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.engine import records
-from specflow.engine.approvals import make_approval, who_am_i
+from specflow.engine.approvals import make_approval, void_reason, who_am_i
 from specflow.engine.engine import Engine, PromptInfo
 from specflow.engine.lock import ChangeLock
 from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from specflow.engine.hub import Hub
 
 ARCHIVE_DIR = "archive"
+#: Discarded changes go to ``archive/discarded/<id>``: out of ``openspec list`` and ``validate --all``.
+DISCARDED_DIR = "discarded"
 
 
 class Change:
@@ -135,7 +137,7 @@ class Change:
         """Record a person's approval of the change as it is now."""
         with ChangeLock(self.hub.root, self.id, command="approve"):
             record = self.require_record()
-            approval = make_approval(self.dir, record["state"], by or who_am_i(self.hub.root), note)
+            approval = make_approval(self.dir, self.id, record["state"], by or who_am_i(self.hub.root), note)
             records.record_approval(self.dir, record, approval)
         return approval
 
@@ -213,6 +215,10 @@ class Change:
                 undo_checkpoint=result.undo,
                 restored={k: len(v) for k, v in result.restored.items()},
             )
+            states = list(self.hub.workflow(record.get("workflow")).states)
+            voided = void_reason(states, record, "revert", target.state, succeeded=True)
+            if voided is not None:
+                records.void_approvals(record, event, voided)
             records.record_revert(self.dir, record, target.state, event)
         return result
 

@@ -8,6 +8,7 @@ file is printed as written, as ``openspec show`` does.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from specflow.cli.context import CliContext
 from specflow.cli.render import status_error
@@ -26,6 +27,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     root = ctx.open_hub().root
     kind, problem = discovery.resolve_item(root, args.item, args.type, type_must_match=True)
+    if problem is not None and args.type != "spec" and not args.json:
+        stranded = next((c for c in ctx.open_hub().stranded_changes() if c.id == args.item), None)
+        if stranded is not None:  # archived, but its checks failed: still a change to look at
+            return _show_stranded(ctx, stranded)
     if problem is not None or kind is None:
         code, message, fix = problem or ("unknown_item", f"Unknown item '{args.item}'.", None)
         return status_error(ctx, args.json, code, message, fix)
@@ -76,4 +81,16 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return 0
     path = (root / "openspec" / "specs").joinpath(*args.item.split("/"), "spec.md")
     ctx.out(path.read_text(encoding="utf-8", errors="replace"))
+    return 0
+
+
+def _show_stranded(ctx: CliContext, change: Any) -> int:
+    """An archived change whose workflow has not finished: its proposal and its status."""
+    from specflow.cli.commands.status import detail, show_detail
+
+    proposal = change.dir / "proposal.md"
+    if proposal.is_file():
+        ctx.out(proposal.read_text(encoding="utf-8", errors="replace"))
+        ctx.out("")
+    show_detail(ctx, detail(change.hub, change))
     return 0
