@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from specflow.engine import discard as discarding
 from specflow.engine import records
 from specflow.engine.approvals import make_approval, void_reason, who_am_i
 from specflow.engine.engine import Engine, PromptInfo
@@ -152,6 +153,24 @@ class Change:
     def status(self) -> dict[str, Any]:
         """A summary for tables and ``--json``: state, phase progress, tasks, cost, last activity."""
         return change_status(self)
+
+    def discard(
+        self,
+        *,
+        reason: str | None = None,
+        delete_branches: bool = False,
+        by: str | None = None,
+        wait_s: float = discarding.STOP_WAIT_S,
+    ) -> discarding.DiscardResult:
+        """Give the change up: stop its running attempt (SIGTERM, waiting up to ``wait_s``),
+        checkpoint and remove its worktrees, keep its branches unless ``delete_branches``, and move
+        its folder to ``openspec/changes/archive/discarded/<id>`` with ``reason`` in its history.
+        """
+        return discarding.discard(self, reason=reason, delete_branches=delete_branches, by=by, wait_s=wait_s)
+
+    def restore(self) -> Path:
+        """Bring a discarded change back among the open changes, in the state it was discarded in."""
+        return discarding.restore(self)
 
     # -- workspaces, checkpoints, review, merge ----------------------------------------------
 
