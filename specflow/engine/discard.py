@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from specflow.engine import records
 from specflow.engine.approvals import who_am_i
+from specflow.engine.engine import Engine
 from specflow.engine.lock import ChangeLock, Holder, pid_alive
 from specflow.engine.records import Discarded, HistoryEvent, StateRecord
 from specflow.errors import LockedError, StateError
@@ -106,6 +107,8 @@ class Discard:
         self.result = DiscardResult(change.id, destination, self.reason)
         self.result.stopped = stop_holder(change.hub.root, change.id, wait_s)
         with ChangeLock(change.hub.root, change.id, command="discard"):
+            # an attempt stopped mid-phase is audited and recorded as interrupted first, as advance would
+            Engine(change).recover()
             record = change.require_record()
             self.refuse_taken(destination)
             self.workspaces = for_change(change, record.get("repos"))
@@ -176,6 +179,8 @@ class Discard:
         )
         if self.result.checkpoint is not None:
             event["checkpoint"] = self.result.checkpoint
+        if self.result.stopped is not None:
+            event["stopped"] = self.result.stopped.describe()
         records.record_discard(self.change.dir, record, discarded, event)
 
 

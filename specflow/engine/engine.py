@@ -116,6 +116,12 @@ class Engine:
                 break
         return results
 
+    def recover(self, on_event: EventCallback | None = None) -> None:
+        """Audit and record an attempt a killed run left in flight; the caller holds the change's lock."""
+        record = self.change.require_record()
+        if record.get("in_flight"):
+            self._recover_interrupted(self.workflow_of(record), record, on_event or ignore_event)
+
     def workflow_of(self, record: StateRecord) -> Workflow:
         """The change's workflow, checked to know the state the change is in."""
         workflow = self.hub.workflow(record.get("workflow"))

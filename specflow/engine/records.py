@@ -144,6 +144,7 @@ HistoryEvent = TypedDict(
         "moved_to": str,
         "branches_deleted": list[str],
         "branches_kept": list[str],
+        "stopped": str,
     },
     total=False,
 )

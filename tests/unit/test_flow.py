@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -285,3 +286,24 @@ def test_the_archive_check_refuses_before_anything_moves(api: Hub, hub: HubFixtu
     assert not (hub.root / "openspec" / "specs" / "search").exists() and change.dir.is_dir()
     _delta(change.dir, "search", "## Purpose\nSearch finds every note a person wrote by a word in it.\n\n" + DELTA)
     check_rebuilt_specs(hub.root, change.dir, "add-search")
+
+
+def test_discard_on_the_command_line(api: Hub, hub: HubFixture, cli: Any) -> None:
+    api.new_change("add-login")
+    code, out, err = cli("-C", hub.root, "discard", "add-login", "--reason", "not now")
+    assert (code, err) == (0, "")
+    assert out == (
+        "discarded 'add-login': moved to openspec/changes/archive/discarded/add-login\n"
+        "undo with: specflow discard --restore add-login\n"
+    )
+    code, out, err = cli("-C", hub.root, "discard", "--restore", "add-login", "--reason", "x")
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: --restore takes no --reason or --delete-branches\n"
+        "  fix: restore with 'specflow discard --restore add-login' alone\n"
+    )
+    code, out, err = cli("-C", hub.root, "discard", "--restore", "add-login", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"change": "add-login", "restored_to": str(hub.root / "openspec/changes/add-login")}
+    code, out, err = cli("-C", hub.root, "discard", "nope")
+    assert code == 1 and "no change 'nope'" in err and "Traceback" not in err

@@ -20,8 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     hub = ctx.open_hub()
     if args.restore:
-        if args.delete_branches or args.reason:
-            ctx.err("error: --restore takes no --reason or --delete-branches")
+        if args.delete_branches or args.reason is not None:
+            ctx.fail(
+                "--restore takes no --reason or --delete-branches",
+                f"restore with 'specflow discard --restore {args.id}' alone",
+                2,
+            )
             return 2
         path = hub.discarded(args.id).restore()
         if args.json:

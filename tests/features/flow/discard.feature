@@ -27,6 +27,7 @@ Feature: A change can be discarded, and restored while its branches are kept
     And I discard "add-search" because "taking too long"
     Then the running advance has stopped
     And the status table lists only "add-export"
+    And the history of "add-search" records the outcomes "created, interrupted, discarded"
 
   Scenario: A change discarded with its branches cannot be restored
     When I advance "add-search" to "propose"
