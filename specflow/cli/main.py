@@ -45,6 +45,11 @@ GROUPS: dict[str, dict[str, Command]] = {
         ),
         "merge": Command("merge", "merge the change's branches into their bases", "specflow merge add-login"),
         "clean": Command("clean", "remove the worktrees of an archived change", "specflow clean add-login"),
+        "discard": Command(
+            "discard",
+            "give a change up: stop it, remove its worktrees, file it away (--restore undoes)",
+            'specflow discard add-login --reason "superseded by add-sso"',
+        ),
     },
     "review": {
         "status": Command("status", "state of every change, or of one", "specflow status add-login"),

@@ -358,6 +358,15 @@ class _DemoRun:
     def advance(self) -> None:
         self.change.advance(agent=self.agent, on_event=_Forward(self.on_event))
 
+    def show_next(self) -> None:
+        """What ``specflow status`` says to do next: the column a person reads between steps."""
+        st = self.change.status()
+        nxt = st["next"]
+        command = f": {nxt['command']}" if nxt["command"] else ""
+        self.emit(
+            "info", f"status: {st['state']} [{st['status']}], next {nxt['action']}{command} ({nxt['why']})", next=nxt
+        )
+
     # -- steps ----------------------------------------------------------------------------
 
     def setup(self) -> None:
@@ -392,6 +401,7 @@ class _DemoRun:
         if recommendation:
             self.emit("info", _shorten(f"recommendation: {recommendation}"))
         self.commit(f"{CHANGE_ID}: explore")
+        self.show_next()
 
     def propose(self) -> None:
         self.emit("section", "Propose: proposal, design, tasks and a delta spec", step="propose")
@@ -404,6 +414,7 @@ class _DemoRun:
         for line in _delta_summary(self.change.dir):
             self.emit("info", f"delta {line}")
         self.commit(f"{CHANGE_ID}: propose")
+        self.show_next()
 
     def approve(self) -> None:
 
@@ -419,6 +430,7 @@ class _DemoRun:
             " editing the proposal afterwards voids the approval",
         )
         self.commit(f"{CHANGE_ID}: approved by {by}")
+        self.show_next()
 
     def apply(self) -> None:
         self.emit("section", "Apply: code and tests in a worktree of each repo", step="apply")
@@ -437,6 +449,7 @@ class _DemoRun:
             " through the worktrees' openspec link",
         )
         self.commit(f"{CHANGE_ID}: apply")
+        self.show_next()
 
     def report_failed_apply(self, exc: PhaseFailed, attempt: int) -> None:
         failed = exc.results[-1] if exc.results else None
@@ -506,6 +519,7 @@ class _DemoRun:
             self.emit(
                 "info", f"{m.repo}: {m.status} {m.branch} into {m.base}{sha} ({m.files} file(s))", merge=m.to_dict()
             )
+        self.show_next()
 
     def archive(self) -> None:
         self.emit("section", "Archive: shared docs updated, deltas merged into the specs", step="archive")
@@ -530,6 +544,7 @@ class _DemoRun:
             if p.is_file() and _spec_changed(self.hub.root, self.rel(p)):
                 self.emit("file", f"{self.rel(p)}: updated by the agent in the archive phase")
         self.commit(f"{CHANGE_ID}: archive")
+        self.show_next()
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.hub.root).as_posix()

@@ -22,6 +22,7 @@ from specflow.agents.base import AgentRequest, AgentResult, EventCallback
 from specflow.definitions.workflow import Scenario, StateDef, Workflow
 from specflow.engine import records
 from specflow.engine.actions import build_actions
+from specflow.engine.approvals import void_reason
 from specflow.engine.context import phase_gate, phase_prompt
 from specflow.engine.evaluation import agent_settings, evaluate, step_context
 from specflow.engine.events import save_prompt
@@ -305,6 +306,15 @@ class Attempt:
         self.change.follow_archive()
         outcome: records.Outcome = "failed" if self.reasons else "succeeded"
         self.event["duration_s"] = round(time.monotonic() - self.started, 3)
+        voided = void_reason(
+            list(self.workflow.states),
+            self.record,
+            self.options.trigger,
+            self.scenario.to,
+            succeeded=not self.reasons,
+        )
+        if voided is not None:
+            records.void_approvals(self.record, self.event, voided)
         event = records.end_attempt(
             self.change_dir,
             self.record,

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.engine import background, records
-from specflow.engine.approvals import make_approval, who_am_i
+from specflow.engine import discard as discarding
+from specflow.engine.approvals import make_approval, void_reason, who_am_i
 from specflow.engine.background import BackgroundRun
 from specflow.engine.engine import Engine, PromptInfo
 from specflow.engine.events import EventReader
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from specflow.engine.hub import Hub
 
 ARCHIVE_DIR = "archive"
+#: Discarded changes go to ``archive/discarded/<id>``: out of ``openspec list`` and ``validate --all``.
+DISCARDED_DIR = "discarded"
 
 
 class Change:
@@ -138,7 +141,7 @@ class Change:
         """Record a person's approval of the change as it is now."""
         with ChangeLock(self.hub.root, self.id, command="approve"):
             record = self.require_record()
-            approval = make_approval(self.dir, record["state"], by or who_am_i(self.hub.root), note)
+            approval = make_approval(self.dir, self.id, record["state"], by or who_am_i(self.hub.root), note)
             records.record_approval(self.dir, record, approval)
         return approval
 
@@ -153,6 +156,24 @@ class Change:
     def status(self) -> dict[str, Any]:
         """A summary for tables and ``--json``: state, phase progress, tasks, cost, last activity."""
         return change_status(self)
+
+    def discard(
+        self,
+        *,
+        reason: str | None = None,
+        delete_branches: bool = False,
+        by: str | None = None,
+        wait_s: float = discarding.STOP_WAIT_S,
+    ) -> discarding.DiscardResult:
+        """Give the change up: stop its running attempt (SIGTERM, waiting up to ``wait_s``),
+        checkpoint and remove its worktrees, keep its branches unless ``delete_branches``, and move
+        its folder to ``openspec/changes/archive/discarded/<id>`` with ``reason`` in its history.
+        """
+        return discarding.discard(self, reason=reason, delete_branches=delete_branches, by=by, wait_s=wait_s)
+
+    def restore(self) -> Path:
+        """Bring a discarded change back among the open changes, in the state it was discarded in."""
+        return discarding.restore(self)
 
     # -- workspaces, checkpoints, review, merge ----------------------------------------------
 
@@ -216,6 +237,10 @@ class Change:
                 undo_checkpoint=result.undo,
                 restored={k: len(v) for k, v in result.restored.items()},
             )
+            states = list(self.hub.workflow(record.get("workflow")).states)
+            voided = void_reason(states, record, "revert", target.state, succeeded=True)
+            if voided is not None:
+                records.void_approvals(record, event, voided)
             records.record_revert(self.dir, record, target.state, event)
         return result
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from specflow.engine.prompts import PromptRenderer
 from specflow.engine.records import STATE_DIR, StateRecord
+from specflow.openspec.discovery import spec_ids
 from specflow.openspec.meta import YamlSyntaxError, load_simple_yaml
 from specflow.openspec.tasks import parse_tasks
 
@@ -216,6 +217,8 @@ def build_context(
         "workspaces": {k: str(v) for k, v in (workspaces or {}).items()},
         "cwd": str(cwd or hub_root),
         "affected_specs": _affected_specs(hub_root, deltas),
+        # the capabilities that have a main spec: a delta spec of any other one creates it
+        "capabilities": spec_ids(hub_root / "openspec" / "specs"),
         "claude_md": _claude_md_layers(change, record),
         # rules for the artifacts this phase writes: every rule set, keyed by artifact id
         "openspec": {

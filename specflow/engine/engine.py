@@ -120,6 +120,12 @@ class Engine:
                 break
         return results
 
+    def recover(self, on_event: EventCallback | None = None) -> None:
+        """Audit and record an attempt a killed run left in flight; the caller holds the change's lock."""
+        record = self.change.require_record()
+        if record.get("in_flight"):
+            self._recover_interrupted(self.workflow_of(record), record, on_event or ignore_event)
+
     def workflow_of(self, record: StateRecord) -> Workflow:
         """The change's workflow, checked to know the state the change is in."""
         workflow = self.hub.workflow(record.get("workflow"))
@@ -210,7 +216,10 @@ class Engine:
         try:
             fire(machine, model, chosen)
         except _PhaseAbort as abort:
-            failed = PhaseFailed(_failure_message(abort.result), fix=_failure_fix(abort.result))
+            if self.change.archived:  # the archive action moved the folder, then a check failed
+                failed = PhaseFailed(_stranded_message(abort.result), fix=_stranded_fix(abort.result))
+            else:
+                failed = PhaseFailed(_failure_message(abort.result), fix=_failure_fix(abort.result))
             failed.results = [abort.result]
             raise failed from None
         return results[0]
@@ -315,4 +324,20 @@ def _failure_fix(result: AdvanceResult) -> str:
         f"the agent's in-gate work is kept; run 'specflow advance {result.change_id}' to try again"
         " (the reasons above go into the next prompt), or 'specflow history "
         f"{result.change_id}' for details"
+    )
+
+
+def _stranded_message(result: AdvanceResult) -> str:
+    lines = [
+        f"phase '{result.to_state}' of '{result.change_id}' archived the change, then its checks failed;"
+        f" it stays in {result.from_state!r} (and in 'specflow status') until they pass:"
+    ]
+    lines += [f"  - {r}" for r in result.reasons]
+    return "\n".join(lines)
+
+
+def _stranded_fix(result: AdvanceResult) -> str:
+    return (
+        f"fix what the checks above name, then run 'specflow advance {result.change_id}' (or 'specflow archive"
+        f" {result.change_id}'): the archive is not redone, the phase and its checks run again"
     )

@@ -27,7 +27,7 @@ from specflow.definitions.scaffold import init_hub
 from specflow.definitions.workflow import load_workflow_by_name
 from specflow.engine import records
 from specflow.engine.board import Board, build_board
-from specflow.engine.change import ARCHIVE_DIR, Change
+from specflow.engine.change import ARCHIVE_DIR, DISCARDED_DIR, Change
 from specflow.errors import (
     ChangeExistsError,
     ChangeNotFoundError,
@@ -126,6 +126,11 @@ class Hub:
         archived = self.archived_dir(change_id)
         if archived is not None:
             return Change(self, change_id, archived)
+        if self.discarded_dir(change_id).is_dir():
+            raise ChangeNotFoundError(
+                f"change '{change_id}' was discarded (its folder is {self.discarded_dir(change_id)})",
+                fix=f"restore it with 'specflow discard --restore {change_id}'",
+            )
         raise ChangeNotFoundError(
             f"no change '{change_id}' in {self.changes_dir}{self._did_you_mean(change_id)}",
             fix=f"create it with 'specflow new {change_id}', or list changes with 'specflow status'",
@@ -138,7 +143,7 @@ class Hub:
         known = {c.id: "" for c in self.changes()}
         if archive.is_dir():
             for p in sorted(archive.iterdir()):
-                if p.is_dir():
+                if p.is_dir() and p.name != DISCARDED_DIR:
                     known.setdefault(re.sub(r"^\d{4}-\d{2}-\d{2}-", "", p.name), "the archived change ")
         for spec in spec_ids(self.openspec_dir / "specs"):
             known.setdefault(spec, "the spec ")
@@ -151,8 +156,50 @@ class Hub:
         if not archive.is_dir():
             return None
         pattern = re.compile(r"^\d{4}-\d{2}-\d{2}-" + re.escape(change_id) + r"$")
-        hits = sorted(p for p in archive.iterdir() if p.is_dir() and (pattern.match(p.name) or p.name == change_id))
+        hits = sorted(
+            p
+            for p in archive.iterdir()
+            if p.is_dir() and p.name != DISCARDED_DIR and (pattern.match(p.name) or p.name == change_id)
+        )
         return hits[-1] if hits else None
+
+    def discarded_dir(self, change_id: str) -> Path:
+        """Where a discarded change's folder goes: ``archive/discarded/<id>``, which OpenSpec never lists."""
+        check_change_id(change_id)
+        return self.changes_dir / ARCHIVE_DIR / DISCARDED_DIR / change_id
+
+    def discarded(self, change_id: str) -> Change:
+        """The discarded change ``change_id`` (to restore it)."""
+        d = self.discarded_dir(change_id)
+        if not d.is_dir():
+            raise ChangeNotFoundError(
+                f"no discarded change '{change_id}' in {d.parent}",
+                fix="'specflow status' lists the open changes; 'specflow discard ID' discards one",
+            )
+        return Change(self, change_id, d)
+
+    def archived_changes(self) -> list[Change]:
+        """Archived changes that specflow managed, oldest archive first."""
+        archive = self.changes_dir / ARCHIVE_DIR
+        if not archive.is_dir():
+            return []
+        found = []
+        for p in sorted(archive.iterdir()):
+            if p.is_dir() and (p / records.STATE_DIR).is_dir():
+                found.append(Change(self, re.sub(r"^\d{4}-\d{2}-\d{2}-", "", p.name), p))
+        return found
+
+    def stranded_changes(self) -> list[Change]:
+        """Archived changes whose workflow did not finish (a check after the archive failed).
+
+        They are listed with the open changes, so a failure after the folder moved is never lost.
+        """
+        stranded = []
+        for change in self.archived_changes():
+            record = change.record or {}
+            if record.get("last_failure") or record.get("in_flight"):
+                stranded.append(change)
+        return stranded
 
     def changes(self) -> list[Change]:
         """Open changes, sorted by id."""

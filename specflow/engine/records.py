@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from specflow.errors import StateError
 
@@ -26,9 +26,21 @@ STATE_VERSION = 1
 
 #: How a history event ended.  ``created``/``adopted``: the change came under a workflow;
 #: ``succeeded``/``failed``: a phase ran; ``blocked``: a given step did not hold, nothing ran;
-#: ``interrupted``: a run was killed mid-phase; ``approved``/``reverted``/``repos``: a person acted.
+#: ``interrupted``: a run was killed mid-phase; ``approved``/``reverted``/``repos``/``discarded``/
+#: ``restored``: a person acted.
 Outcome = Literal[
-    "created", "adopted", "approved", "rejected", "succeeded", "failed", "blocked", "interrupted", "reverted", "repos"
+    "created",
+    "adopted",
+    "approved",
+    "rejected",
+    "succeeded",
+    "failed",
+    "blocked",
+    "interrupted",
+    "reverted",
+    "repos",
+    "discarded",
+    "restored",
 ]
 
 #: What ``specflow`` was doing to a change when it stopped: written before the agent starts.
@@ -67,6 +79,18 @@ class Approval(TypedDict):
     state: str
     note: str | None
     digest: str
+    voided: NotRequired[str]
+    """Why the approval no longer counts (a rejection, a step back before it); absent while it stands."""
+    voided_at: NotRequired[str]
+
+
+class Discarded(TypedDict):
+    """Why and when a change was given up, and whether its branches went with it."""
+
+    at: str
+    by: str
+    reason: str | None
+    branches_deleted: bool
 
 
 class Rejection(TypedDict):
@@ -88,6 +112,7 @@ class StateRecord(TypedDict, total=False):
     approvals: list[Approval]
     in_flight: InFlight | None
     last_failure: LastFailure | None
+    discarded: Discarded | None
 
 
 #: One line of ``history.jsonl``.  Every event has ``time``, ``trigger``, ``from``, ``to`` and
@@ -123,6 +148,12 @@ HistoryEvent = TypedDict(
         "repos": list[str],
         "cleanup_warning": str,
         "worktrees_removed": list[str],
+        "approvals_voided": list[Approval],
+        "discarded": Discarded,
+        "moved_to": str,
+        "branches_deleted": list[str],
+        "branches_kept": list[str],
+        "stopped": str,
     },
     total=False,
 )
@@ -359,6 +390,23 @@ def end_attempt(
     return append_event(change_dir, event)
 
 
+def void_approvals(record: StateRecord, event: HistoryEvent, reason: str) -> list[Approval]:
+    """Mark every standing approval as voided and name them in ``event``.
+
+    Kept in memory: the writer that records the transition (``end_attempt``, ``record_revert``)
+    writes the state and the event together.
+    """
+    voided: list[Approval] = []
+    at = now_iso()
+    for approval in record.get("approvals") or []:
+        if "voided" not in approval:
+            approval["voided"], approval["voided_at"] = reason, at
+            voided.append(approval)
+    if voided:
+        event["approvals_voided"] = voided
+    return voided
+
+
 def record_blocked(change_dir: Path, event: HistoryEvent) -> HistoryEvent:
     """A ``given`` step did not hold: nothing ran, the state stays."""
     event["outcome"] = "blocked"
@@ -404,6 +452,25 @@ def record_revert(change_dir: Path, record: StateRecord, state: str, event: Hist
     return append_event(change_dir, event)
 
 
+def record_discard(change_dir: Path, record: StateRecord, discarded: Discarded, event: HistoryEvent) -> HistoryEvent:
+    """The change was given up (``change_dir`` is where its folder went): why, and what was removed."""
+    record["discarded"] = discarded
+    record["in_flight"] = None
+    write_state(change_dir, record)
+    event["from"] = event["to"] = record["state"]
+    event["trigger"], event["outcome"], event["discarded"] = "discard", "discarded", discarded
+    return append_event(change_dir, event)
+
+
+def record_restore(change_dir: Path, record: StateRecord) -> HistoryEvent:
+    """A discarded change is open again, in the state it was discarded in."""
+    record["discarded"] = None
+    write_state(change_dir, record)
+    event = HistoryEvent(trigger="restore", outcome="restored")
+    event["from"] = event["to"] = record["state"]
+    return append_event(change_dir, event)
+
+
 def set_repos(change_dir: Path, record: StateRecord, repos: list[str]) -> None:
     """The repos the change affects (its worktrees are made for these)."""
     record["repos"] = repos
@@ -416,7 +483,7 @@ def session_to_resume(history: list[HistoryEvent], phase: str, agent_name: str) 
     None after a success, after an attempt by another agent, or when that attempt had no session.
     """
     for ev in reversed(history):
-        if ev.get("to") != phase or ev.get("trigger") in ("approve", "new", "adopt"):
+        if ev.get("to") != phase or ev.get("trigger") in ("approve", "new", "adopt", "discard", "restore"):
             continue
         outcome = ev.get("outcome")
         if outcome == "succeeded":

@@ -1,23 +1,110 @@
-"""A change's status for tables and ``--json``: stdlib only, so ``status`` starts fast."""
+"""A change's status for tables and ``--json``, with what to do next: light, so ``status`` starts fast.
+
+The workflow is read as plain YAML here (states, and the ``given`` and ``actions`` the next step
+depends on), not through the full loader, whose checks cost more than a whole ``status``.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
+from specflow.definitions.resources import search_path
+from specflow.definitions.yamlio import parse_yaml
+from specflow.engine.approvals import approval_view
 from specflow.engine.lock import ChangeLock, pid_alive
-from specflow.engine.records import summarize_costs
+from specflow.engine.records import StateRecord, summarize_costs
+from specflow.errors import SpecflowError
 from specflow.openspec.tasks import parse_tasks
 
 if TYPE_CHECKING:
     from specflow.engine.change import Change
 
+#: What a person does next with a change.
+Action = Literal["approve", "fix and retry", "merge", "archive", "advance", "adopt", "restore", "nothing"]
+
+APPROVED_STEP = "the proposal is approved"
+MERGED_STEP = "the branches are merged"
+ARCHIVE_ACTION = "openspec-archive"
+
+
+class NextAction(TypedDict):
+    """The next thing to do: the action, the command that does it (None: nothing to run), and why."""
+
+    action: Action
+    command: str | None
+    why: str
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What ``status`` needs of a workflow: its states in order, the final ones, the advance steps."""
+
+    states: tuple[str, ...]
+    final: frozenset[str]
+    archiving: frozenset[str]
+    # state -> [(to, given steps)] for the ``advance`` scenarios leaving it
+    advances: dict[str, tuple[tuple[str, tuple[str, ...]], ...]]
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return ()
+
+
+@cache
+def workflow_outline(name: str, hub_root: Path) -> Outline | None:
+    """The outline of workflow ``name`` as the hub finds it, or None when it cannot be read."""
+    for d in search_path("workflows", hub_root):
+        for ext in (".yaml", ".yml"):
+            p = d / f"{name}{ext}"
+            if p.is_file():
+                return _outline(p)
+    return None
+
+
+def _outline(path: Path) -> Outline | None:
+    try:
+        data = parse_yaml(path.read_text(encoding="utf-8"), path).data
+    except (OSError, UnicodeDecodeError, SpecflowError):
+        return None
+    states = data.get("states") if isinstance(data, dict) else None
+    if not isinstance(states, dict):
+        return None
+    final = frozenset(s for s, d in states.items() if isinstance(d, dict) and d.get("final"))
+    archiving = frozenset(
+        s for s, d in states.items() if isinstance(d, dict) and ARCHIVE_ACTION in _strings(d.get("actions"))
+    )
+    advances: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for sc in data.get("scenarios") or []:
+        if not isinstance(sc, dict) or sc.get("when", "advance") != "advance":
+            continue
+        sources = _strings(sc.get("from"))
+        if "*" in sources:
+            sources = tuple(s for s in states if s not in final)
+        for src in sources:
+            advances.setdefault(src, []).append((str(sc.get("to")), _strings(sc.get("given"))))
+    return Outline(tuple(states), final, archiving, {k: tuple(v) for k, v in advances.items()})
+
+
+def progress(outline: Outline | None, state: str | None) -> str:
+    """``index/last`` of the state in its workflow: how far along the change is."""
+    if outline is None or state is None:
+        return "-"
+    if state not in outline.states:
+        return "?"
+    return f"{outline.states.index(state)}/{len(outline.states) - 1}"
+
 
 def change_status(change: Change) -> dict[str, Any]:
-    """Status of one change for tables and JSON (stdlib only: ``status`` must start fast)."""
-
+    """Status of one change for tables and JSON, with ``next``: what to do, and the command."""
     record = change.record
     history = change.history()
-
     costs = summarize_costs(history)
     tasks = {"total": 0, "done": 0}
     tasks_path = change.dir / "tasks.md"
@@ -26,13 +113,18 @@ def change_status(change: Change) -> dict[str, Any]:
         tasks = {"total": tl.total, "done": tl.done}
     last = history[-1] if history else None
     status = "unmanaged"
+    outline: Outline | None = None
     if record is not None:
         status = "ok"
-        if record.get("in_flight"):
+        if record.get("discarded"):
+            status = "discarded"
+        elif record.get("in_flight"):
             holder = ChangeLock(change.hub.root, change.id).holder()
             status = "running" if holder is not None and pid_alive(holder.pid) else "interrupted"
         elif record.get("last_failure"):
             status = "failed"
+        outline = workflow_outline(str(record.get("workflow") or change.hub.config.default_workflow), change.hub.root)
+    approval = approval_view(record, change.dir) if record is not None else None
     return {
         "id": change.id,
         "path": str(change.dir),
@@ -40,12 +132,76 @@ def change_status(change: Change) -> dict[str, Any]:
         "workflow": record.get("workflow") if record else None,
         "state": record.get("state") if record else None,
         "status": status,
+        "progress": progress(outline, record.get("state") if record else None),
         "in_flight": record.get("in_flight") if record else None,
         "last_failure": record.get("last_failure") if record else None,
+        "discarded": record.get("discarded") if record else None,
         "repos": list((record or {}).get("repos") or []),
         "approvals": list((record or {}).get("approvals") or []),
+        "approval": approval,
         "tasks": tasks,
         "cost": costs,
         "last_activity": last.get("time") if last else None,
         "last_event": {k: last.get(k) for k in ("trigger", "from", "to", "outcome")} if last else None,
+        "next": next_action(change, record, status, outline),
     }
+
+
+def next_action(change: Change, record: StateRecord | None, status: str, outline: Outline | None) -> NextAction:
+    """What a person should do next with the change, and the command that does it."""
+    cid = change.id
+    advance = f"specflow advance {cid}"
+    if record is None:
+        return NextAction(action="adopt", command=f"specflow adopt {cid}", why="specflow does not manage it yet")
+    if status == "discarded":
+        return NextAction(
+            action="restore", command=f"specflow discard --restore {cid}", why="discarded; restore it to go on"
+        )
+    if status == "running":
+        return NextAction(action="nothing", command=None, why="an attempt is running; wait for it")
+    if status == "interrupted":
+        return NextAction(
+            action="advance", command=advance, why="the last attempt was interrupted; advancing runs it again"
+        )
+    if status == "failed":
+        failure = record.get("last_failure")
+        reasons = (failure["reasons"] if failure else None) or ["see 'specflow history'"]
+        why = f"{failure['phase'] if failure else 'the last attempt'} failed: {reasons[0]}"
+        if change.archived:
+            why = f"archived, but its checks failed: {reasons[0]}"
+        return NextAction(action="fix and retry", command=advance, why=why)
+    state = str(record.get("state"))
+    if outline is None:
+        return NextAction(action="advance", command=advance, why="its workflow could not be read here")
+    if state in outline.final:
+        return NextAction(action="nothing", command=None, why=f"done: {state!r} is the workflow's final state")
+    ahead = outline.advances.get(state, ())
+    if not ahead:
+        return NextAction(action="nothing", command=None, why=f"the workflow has no advance from {state!r}")
+    steps = {step for _, given in ahead for step in given}
+    if APPROVED_STEP in steps:
+        approval = approval_view(record, change.dir)
+        if approval is None or not approval["holds"]:
+            why = approval["text"] if approval and approval["voided"] else "the proposal waits for a person's review"
+            return NextAction(action="approve", command=f"specflow approve {cid}", why=why)
+    if MERGED_STEP in steps:
+        pending = _unmerged(change)
+        if pending:
+            return NextAction(action="merge", command=f"specflow merge {cid}", why=pending[0])
+    if any(to in outline.archiving for to, _ in ahead):
+        return NextAction(action="archive", command=advance, why="ready to merge its deltas and file it away")
+    return NextAction(action="advance", command=advance, why=f"next: {' or '.join(to for to, _ in ahead)}")
+
+
+def _unmerged(change: Change) -> list[str]:
+    """Why the change's branches are not merged yet (empty: they are, or there is nothing to merge).
+
+    A change without a worktree has never been worked on in one: asking git (a process per repo)
+    is skipped, which keeps ``status`` of hundreds of changes fast.
+    """
+    try:
+        if not any(target.exists for target in change.workspaces().targets()):
+            return []
+        return [why for why in change.merged().values() if why]
+    except SpecflowError as exc:
+        return [exc.message]

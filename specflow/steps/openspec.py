@@ -6,9 +6,13 @@ Steps (for ``given`` / ``then``):
 - ``the specs pass strict validation``
 - ``no other open change touches the same requirements``
 - ``the change is archived``
+- ``every new capability has a purpose``
 
 Action: ``openspec-archive`` merges the change's deltas into the specs and moves the change (its
-``.specflow/`` state included) to ``openspec/changes/archive/YYYY-MM-DD-<id>/``.
+``.specflow/`` state included) to ``openspec/changes/archive/YYYY-MM-DD-<id>/``.  Before moving
+anything it checks, strictly, every spec it would write: a new capability left with OpenSpec's
+placeholder Purpose ("TBD - created by archiving change ...") is refused while the change is still
+open, so a change never sits archived with a failing check it could have known about.
 """
 
 from __future__ import annotations
@@ -16,10 +20,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from specflow.openspec.archive import ARCHIVE_DATE_PREFIX_RE, archive_change
+from specflow.errors import OpenSpecError
+from specflow.openspec.archive import (
+    ARCHIVE_DATE_PREFIX_RE,
+    SpecUpdate,
+    archive_change,
+    build_update,
+    find_spec_updates,
+)
 from specflow.openspec.deltas import parse_delta_spec
 from specflow.openspec.discovery import change_ids, discover_spec_files
-from specflow.openspec.validate import ERROR, WARNING, validate_change, validate_items
+from specflow.openspec.merge import MergeError
+from specflow.openspec.specs import extract_purpose
+from specflow.openspec.validate import (
+    ERROR,
+    MIN_PURPOSE_LENGTH,
+    WARNING,
+    validate_change,
+    validate_items,
+    validate_spec_content,
+)
 from specflow.steps.registry import StepCollector, StepContext, StepResult
 
 STEPS = StepCollector()
@@ -157,13 +177,92 @@ def change_is_archived(ctx: StepContext) -> StepResult:
     return StepResult.passed(f"archived as {sorted(hits)[-1]}")
 
 
+def _delta_path(update: SpecUpdate) -> str:
+    return f"specs/{update.id}/spec.md"
+
+
+def _purpose_problem(update: SpecUpdate, change_id: str) -> str | None:
+    """Why archiving would leave the new capability ``update.id`` without a real Purpose, or None."""
+    try:
+        purpose = extract_purpose(update.source.read_text(encoding="utf-8", errors="replace"))
+    except OSError as exc:
+        return f"{_delta_path(update)} cannot be read: {exc.strerror}"
+    where = f"{_delta_path(update)} creates the capability '{update.id}'"
+    if purpose is None:
+        return (
+            f"{where} without a '## Purpose': archiving would write OpenSpec's placeholder"
+            f' ("TBD - created by archiving change {change_id}...") and fail strict validation;'
+            f" start the delta spec with '## Purpose' and what the capability is for (at least"
+            f" {MIN_PURPOSE_LENGTH} characters)"
+        )
+    try:
+        built = build_update(update, change_id)
+    except (MergeError, OpenSpecError):
+        return None  # the delta itself is wrong: validation says how
+    report = validate_spec_content(update.id, built.rebuilt)
+    issues = [i.message for i in report.issues if i.path == "overview" and i.level in (ERROR, WARNING)]
+    if not issues:
+        return None
+    return f"{where}, but its Purpose would fail strict validation: {issues[0]}; rewrite its '## Purpose'"
+
+
+def purpose_problems(hub_root: Path, change_dir: Path, change_id: str) -> list[str]:
+    """One line per delta spec that would create a capability without a Purpose anyone wrote."""
+    updates = find_spec_updates(change_dir, hub_root / "openspec" / "specs")
+    return [p for u in updates if not u.exists and (p := _purpose_problem(u, change_id)) is not None]
+
+
+@STEPS("every new capability has a purpose")
+def new_capabilities_have_a_purpose(ctx: StepContext) -> StepResult:
+    """Each delta spec of a capability with no main spec yet carries a ``## Purpose`` that validates."""
+    if not ctx.change_dir.is_dir():
+        return StepResult.failed(f"change folder {ctx.change_dir} does not exist")
+    problems = purpose_problems(ctx.hub_root, ctx.change_dir, ctx.change_id)
+    if problems:
+        return StepResult.failed("; ".join(problems))
+    created = [u.id for u in find_spec_updates(ctx.change_dir, ctx.hub_root / "openspec" / "specs") if not u.exists]
+    if not created:
+        return StepResult.passed("the change creates no new capability")
+    return StepResult.passed(f"every new capability has a purpose ({', '.join(created)})")
+
+
+def check_rebuilt_specs(hub_root: Path, change_dir: Path, change_id: str) -> None:
+    """Refuse, before anything moves, when a spec the archive would write fails strict validation."""
+    problems: list[str] = []
+    for update in find_spec_updates(change_dir, hub_root / "openspec" / "specs"):
+        if not update.exists:
+            purpose = _purpose_problem(update, change_id)
+            if purpose is not None:
+                problems.append(purpose)
+                continue
+        try:
+            built = build_update(update, change_id)
+        except MergeError:
+            continue  # archive_change refuses it with OpenSpec's own message
+        failing = [i for i in validate_spec_content(update.id, built.rebuilt).issues if i.level in (ERROR, WARNING)]
+        if failing:
+            shown = _issue_lines([(i.level, i.path, i.message) for i in failing], limit=2)
+            problems.append(f"openspec/specs/{update.id}/spec.md would fail strict validation: {shown}")
+    if problems:
+        raise OpenSpecError(
+            f"the archive of '{change_id}' would leave {len(problems)} spec(s) failing strict validation,"
+            " so nothing was merged or moved: " + "; ".join(problems),
+            fix=f"fix the delta specs of '{change_id}' (the agent gets these reasons in its next prompt),"
+            f" then 'specflow advance {change_id}' again",
+        )
+
+
 def archive_action(ctx: StepContext) -> str:
-    """Archive the change with ``--yes`` semantics; raise ``OpenSpecError`` on refusal."""
+    """Archive the change with ``--yes`` semantics; raise ``OpenSpecError`` on refusal.
+
+    The specs it would write are checked strictly first, so a refusal leaves the change open.
+    """
 
     if not (ctx.hub_root / "openspec" / "changes" / ctx.change_id).is_dir():
         done = change_is_archived(ctx)
         if isinstance(done, StepResult) and done.ok:  # an earlier attempt archived it, then failed
             return f"already {done.reason}"
+    check_rebuilt_specs(ctx.hub_root, ctx.change_dir, ctx.change_id)
     result = archive_change(ctx.hub_root, ctx.change_id, yes=True)
     return result.summary()
 
@@ -177,8 +276,11 @@ __all__ = [
     "change_is_archived",
     "change_passes_strict_validation",
     "change_passes_validation",
+    "check_rebuilt_specs",
+    "new_capabilities_have_a_purpose",
     "no_overlapping_changes",
     "overlaps",
+    "purpose_problems",
     "specs_pass_strict_validation",
     "touched_requirements",
 ]

@@ -256,11 +256,19 @@ def test_status_table_and_json(hub: HubFixture, cli: Any) -> None:
         "last",
         "activity",
         "(UTC)",
+        "next",
     ]
-    assert out.splitlines()[1].split()[:5] == ["add-login", "mini", "draft", "ok", "0/3"]
+    row = out.splitlines()[1]
+    assert row.split()[:5] == ["add-login", "mini", "draft", "ok", "0/3"]
+    assert row.split()[-1] == "advance"
     code, out, _ = cli("-C", hub.root, "status", "--json")
     data = json.loads(out)
     assert data["changes"][0]["id"] == "add-login" and data["changes"][0]["state"] == "draft"
+    assert data["changes"][0]["next"] == {
+        "action": "advance",
+        "command": "specflow advance add-login",
+        "why": "next: think",
+    }
 
 
 def test_show_and_status_give_cost_per_phase(hub: HubFixture, cli: Any) -> None:

@@ -478,6 +478,7 @@ def test_history_table_json_and_verbose_with_approve_note(
 
 def test_approve_json_with_note_and_by(hub: HubFixture, cli: Any) -> None:
     cli("-C", hub.root, "new", "add-login")
+    (change_dir(hub, "add-login") / "proposal.md").write_text("## Why\nUsers must log in.\n")
     code, out, err = cli("-C", hub.root, "approve", "add-login", "--note", "fine", "--by", "ana", "--json")
     assert code == 0, err
     approval = json.loads(out)

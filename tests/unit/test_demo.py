@@ -70,6 +70,19 @@ def test_the_demo_runs_to_the_end(demo_run: tuple[int, str, str, Path]) -> None:
     assert "\x1b[" not in out, "piped output must be plain"
 
 
+def test_the_demo_says_what_to_do_next_after_each_step(demo_run: tuple[int, str, str, Path]) -> None:
+    out = demo_run[1]
+    nexts = [line.strip().split(", next ", 1)[1].split(" (")[0] for line in out.splitlines() if "], next " in line]
+    assert nexts == [
+        f"advance: specflow advance {CHANGE_ID}",
+        f"approve: specflow approve {CHANGE_ID}",
+        f"advance: specflow advance {CHANGE_ID}",
+        f"merge: specflow merge {CHANGE_ID}",
+        f"archive: specflow advance {CHANGE_ID}",
+        "nothing",
+    ]
+
+
 def test_the_change_is_archived_with_its_artifacts(demo_run: tuple[int, str, str, Path]) -> None:
     root = demo_run[3]
     changes = root / "hub" / "openspec" / "changes"

@@ -50,7 +50,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from specflow.errors import ArchiveBlocked, ArchiveCancelled
     from specflow.openspec.archive import archive_change
 
-    hub_root = ctx.open_hub().root
+    hub = ctx.open_hub()
+    hub_root = hub.root
+    if any(c.id == args.id for c in hub.stranded_changes()):
+        # archived, but a check after the move failed: finishing it is running its archive phase again
+        return _finish_stranded(args, ctx)
     change_dir = hub_root / "openspec" / "changes" / args.id
     state_file = change_dir / ".specflow" / "state.json"
     if args.id and "/" not in args.id and state_file.is_file():
@@ -126,5 +130,15 @@ def _archive_managed(args: argparse.Namespace, ctx: CliContext, record: dict[str
         return _refuse(ctx, args.json, diag, str(hub_root), [])
     run_args = argparse.Namespace(
         id=args.id, to=here[0].to, agent=None, dry_run=False, fresh=False, json=args.json, quiet=args.json
+    )
+    return run_trigger(run_args, ctx, "advance")
+
+
+def _finish_stranded(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Run the archive phase again for a change whose folder moved but whose checks failed."""
+    from specflow.cli.commands.advance import run_trigger
+
+    run_args = argparse.Namespace(
+        id=args.id, to=None, agent=None, dry_run=False, fresh=False, json=args.json, quiet=args.json
     )
     return run_trigger(run_args, ctx, "advance")

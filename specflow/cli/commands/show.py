@@ -36,6 +36,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         if args.json:
             doc = show.show_change_json(root, args.item) if kind == "change" else show.show_spec_json(root, args.item)
     except ItemError as exc:
+        if exc.code == "unknown_item" and args.type != "spec" and not args.json:
+            stranded = next((c for c in ctx.open_hub().stranded_changes() if c.id == args.item), None)
+            if stranded is not None:  # archived, but its checks failed: still a change to look at
+                return _show_stranded(ctx, stranded)
         return status_error(ctx, args.json, exc.code, exc.message, exc.fix)
     if args.json:
         if kind == "change":  # OpenSpec's document, plus specflow's state and cost (null when unmanaged)
@@ -91,4 +95,16 @@ def _show_text(ctx: CliContext, root: Path, kind: str, item: str) -> int:
 
         ctx.out("")
         show_detail(ctx, st)
+    return 0
+
+
+def _show_stranded(ctx: CliContext, change: Any) -> int:
+    """An archived change whose workflow has not finished: its proposal and its status."""
+    from specflow.cli.commands.status import detail, show_detail
+
+    proposal = change.dir / "proposal.md"
+    if proposal.is_file():
+        ctx.out(proposal.read_text(encoding="utf-8", errors="replace"))
+        ctx.out("")
+    show_detail(ctx, detail(change.hub, change))
     return 0

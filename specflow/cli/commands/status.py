@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from specflow.cli.context import CliContext
@@ -17,32 +15,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--watch", action="store_true", help="the live board, redrawn as changes move (Ctrl-C stops)")
 
 
-@cache
-def _states(name: str, hub_root: Path) -> tuple[str, ...]:
-    """The state names of workflow ``name``, read without the full loader (status starts fast)."""
-    from specflow.definitions.resources import search_path
-    from specflow.definitions.yamlio import parse_yaml
-
-    for d in search_path("workflows", hub_root):
-        for ext in (".yaml", ".yml"):
-            p = d / f"{name}{ext}"
-            if p.is_file():
-                try:
-                    data = parse_yaml(p.read_text(encoding="utf-8"), p).data
-                except Exception:
-                    return ()
-                states = data.get("states") if isinstance(data, dict) else None
-                return tuple(states) if isinstance(states, dict) else ()
-    return ()
-
-
-def _progress(st: dict[str, Any], hub_root: Path) -> str:
-    if not st.get("workflow") or st.get("state") is None:
-        return "-"
-    states = _states(st["workflow"], hub_root)
-    if st["state"] not in states:
-        return "?"
-    return f"{states.index(st['state'])}/{len(states) - 1}"
+def _fmt_next(st: dict[str, Any]) -> str:
+    """The next action and its command: ``approve: specflow approve add-login``."""
+    nxt = st["next"]
+    return f"{nxt['action']}: {nxt['command']}" if nxt["command"] else nxt["action"]
 
 
 def _fmt_tokens(st: dict[str, Any]) -> str:
@@ -78,20 +54,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             return 0
         show_detail(ctx, st)
         return 0
-    changes = hub.changes()
-    if args.all:
-        archive = hub.changes_dir / "archive"
-        if archive.is_dir():
-            from specflow.engine.change import Change
-
-            for p in sorted(archive.iterdir()):
-                if p.is_dir() and (p / ".specflow").is_dir():
-                    changes.append(Change(hub, p.name[11:] if p.name[:4].isdigit() else p.name, p))
-    statuses = []
-    for c in changes:
-        st = c.status()
-        st["progress"] = _progress(st, hub.root)
-        statuses.append(st)
+    # archived changes whose checks failed after the folder moved stay in view until fixed
+    changes = hub.changes() + (hub.archived_changes() if args.all else hub.stranded_changes())
+    statuses = [c.status() for c in changes]
     if args.json:
         ctx.json({"root": str(hub.root), "changes": statuses})
         return 0
@@ -111,9 +76,21 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 _fmt_cost(st),
                 _fmt_tokens(st),
                 (st["last_activity"] or "-")[:19].replace("T", " "),
+                st["next"]["action"],
             ]
         )
-    headers = ["change", "workflow", "state", "status", "phase", "tasks", "cost", "tokens", "last activity (UTC)"]
+    headers = [
+        "change",
+        "workflow",
+        "state",
+        "status",
+        "phase",
+        "tasks",
+        "cost",
+        "tokens",
+        "last activity (UTC)",
+        "next",
+    ]
     # on a narrow terminal: the id whole; tokens, workflow, cost, time and phase give way, in that order
     left_out = table(ctx, headers, rows, whole=[0], droppable=[7, 1, 6, 8, 4])
     if left_out:
@@ -130,9 +107,12 @@ def show_detail(ctx: CliContext, st: dict[str, Any]) -> None:
     ctx.out(f"  tasks      {st['tasks']['done']}/{st['tasks']['total']}")
     if st["repos"]:
         ctx.out(f"  repos      {', '.join(st['repos'])}")
-    if st["approvals"]:
-        a = st["approvals"][-1]
-        ctx.out(f"  approved   by {a['by']} at {a['at'][:19]} (in {a['state']})")
+    if st["discarded"]:
+        d = st["discarded"]
+        say(ctx, f"  discarded  by {d['by']} at {d['at'][:19]}: {d['reason'] or 'no reason given'}", "yellow")
+    if st["approval"]:
+        a = st["approval"]
+        say(ctx, f"  approval   {a['text']}", "" if a["holds"] or not a["voided"] else "yellow")
     if st["last_failure"]:
         say(ctx, f"  last failure in {st['last_failure'].get('phase')}:", "red")
         for r in st["last_failure"].get("reasons") or []:
@@ -170,10 +150,11 @@ def show_detail(ctx: CliContext, st: dict[str, Any]) -> None:
         )
         table(ctx, ["phase", "attempts", "cost", "tokens in/out", "agent time"], rows)
     ctx.out(f"  last       {st['last_activity'] or '-'}")
+    nxt = st["next"]
+    say(ctx, f"  next       {_fmt_next(st)}  ({nxt['why']})", "bold")
 
 
 def detail(hub: Any, change: Any) -> dict[str, Any]:
-    """``change.status()`` with the phase progress, for ``status <id>`` and ``show <id>``."""
+    """``change.status()``, for ``status <id>`` and ``show <id>``."""
     st: dict[str, Any] = change.status()
-    st["progress"] = _progress(st, hub.root)
     return st
