@@ -28,7 +28,7 @@ STATE_VERSION = 1
 #: ``succeeded``/``failed``: a phase ran; ``blocked``: a given step did not hold, nothing ran;
 #: ``interrupted``: a run was killed mid-phase; ``approved``/``reverted``/``repos``: a person acted.
 Outcome = Literal[
-    "created", "adopted", "approved", "succeeded", "failed", "blocked", "interrupted", "reverted", "repos"
+    "created", "adopted", "approved", "succeeded", "failed", "blocked", "interrupted", "reverted", "repos", "restored"
 ]
 
 #: What ``specflow`` was doing to a change when it stopped: written before the agent starts.
@@ -105,6 +105,7 @@ HistoryEvent = TypedDict(
         "prompt_sha256": str,
         "agent": dict[str, Any],
         "gate_violations": list[dict[str, Any]],
+        "rejected": dict[str, Any],
         "record": str,
         "actions": list[dict[str, Any]],
         "duration_s": float,
@@ -386,6 +387,13 @@ def record_revert(change_dir: Path, record: StateRecord, state: str, event: Hist
     event["trigger"], event["outcome"] = "revert", "reverted"
     record["state"] = state
     write_state(change_dir, record)
+    return append_event(change_dir, event)
+
+
+def record_restore(change_dir: Path, record: StateRecord, event: HistoryEvent) -> HistoryEvent:
+    """Work an audit had saved was put back into the change's workspaces; the state stays."""
+    event["from"] = event["to"] = record["state"]
+    event["trigger"], event["outcome"] = "restore", "restored"
     return append_event(change_dir, event)
 
 

@@ -197,8 +197,9 @@ def test_a_commit_on_the_hubs_branch_is_undone_keeping_in_gate_files(multi: Mult
     assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
     assert (multi.root / PROPOSAL).read_text() == "## Why\nCommitted by the agent.\n"
     kept = git(multi.root, "for-each-ref", "--format=%(refname)", "refs/specflow/rejected/").split()
-    assert kept == [f"refs/specflow/rejected/{CHANGE}/1/main"]
+    assert kept == [f"refs/specflow/rejected/{CHANGE}/1/branches/main", f"refs/specflow/rejected/{CHANGE}/1/files/hub"]
     assert git(multi.root, "log", "-1", "--format=%s", kept[0]).strip() == "agent commit"
+    assert git(multi.root, "show", f"{kept[1]}:CLAUDE.md") == "sneaky\n"
 
 
 def test_a_moved_head_in_the_hub_is_put_back(multi: MultiHub) -> None:

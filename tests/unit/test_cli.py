@@ -404,11 +404,20 @@ def test_usage_errors_name_the_command_and_are_json_with_json(hub: HubFixture, c
     assert (code, out) == (2, "")
     assert err.endswith("specflow status: error: unrecognized arguments: --bogus\n")
     assert err.startswith("usage: specflow status ")
-    code, out, err = cli("-C", hub.root, "advance", "--json")
+    code, out, err = cli("-C", hub.root, "trigger", "--json")
     assert (code, err) == (2, "")
     assert json.loads(out) == {
-        "error": "the following arguments are required: id",
-        "fix": "run 'specflow advance --help' for its usage",
+        "error": "the following arguments are required: id, name",
+        "fix": "run 'specflow trigger --help' for its usage",
+        "exit_code": 2,
+    }
+    code, out, err = cli("-C", hub.root, "advance", "--json")  # no id, and not in a change's worktree
+    assert (code, err) == (2, "")
+    assert json.loads(out) == {
+        "error": f"'specflow advance' needs a change id: none was given, and {hub.root} is not inside a"
+        " change's worktree",
+        "fix": "name the change: specflow advance ID ('specflow status' lists them), or run it in the"
+        " change's worktree",
         "exit_code": 2,
     }
 

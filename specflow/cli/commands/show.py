@@ -14,7 +14,7 @@ from specflow.cli.render import status_error
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("item", help="a change id or spec id")
+    p.add_argument("item", nargs="?", help="a change id or spec id (default in a change's worktree: that change)")
     p.add_argument("--json", action="store_true", help="OpenSpec's JSON document")
     p.add_argument("--deltas-only", action="store_true", help="only the deltas (JSON, change)")
     p.add_argument("--type", choices=("change", "spec"), help="disambiguate an item name")
@@ -25,6 +25,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from specflow.openspec import show as listing
 
     root = ctx.open_hub().root
+    args.item = ctx.change_id(args.item, args.command)
     kind, problem = discovery.resolve_item(root, args.item, args.type, type_must_match=True)
     if problem is not None or kind is None:
         code, message, fix = problem or ("unknown_item", f"Unknown item '{args.item}'.", None)

@@ -11,7 +11,7 @@ from specflow.cli.context import CliContext
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("id", nargs="?", help="one change, in detail")
+    p.add_argument("id", nargs="?", help="one change, in detail (default in a change's worktree: that change)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--all", action="store_true", help="include archived changes")
 
@@ -66,8 +66,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from specflow.cli.render import STATE_STYLE, say, styled, table
 
     hub = ctx.open_hub()
-    if args.id:
-        st = detail(hub, hub.change(args.id))
+    if args.id or hub.here_change:
+        st = detail(hub, hub.change(ctx.change_id(args.id, args.command)))
         if args.json:
             ctx.json(st)
             return 0
