@@ -96,6 +96,10 @@ elif phase == "apply":
     git(api, "commit", "-q", "-m", "api: login endpoint")
     (bot / "bot.py").write_text("print('bot login')\n")
     git(bot, "commit", "-q", "-am", "bot: login command")
+    web = cwd / "web"
+    if web.is_dir():
+        (web / "index.html").write_text("<h1>log in</h1>\n")
+        git(web, "commit", "-q", "-am", "web: login page")
     tasks = api / "openspec" / "changes" / change / "tasks.md"   # the hub's tasks.md, through the link
     tasks.write_text(tasks.read_text().replace("- [ ]", "- [x]"))
 escape = ctl / f"escape-{phase}.py"
@@ -216,6 +220,15 @@ def tree_state(root: Path, skip: tuple[str, ...] = ()) -> dict[str, Any]:
 
 @given(parsers.parse('a hub with the component repos "{a}" and "{b}" and a scripted agent'))
 def hub_with_repos(world: World, a: str, b: str) -> None:
+    make_hub(world, a, b)
+
+
+@given(parsers.parse('a hub with the component repos "{a}", "{b}" and "{c}" and a scripted agent'))
+def hub_with_three_repos(world: World, a: str, b: str, c: str) -> None:
+    make_hub(world, a, b, c)
+
+
+def make_hub(world: World, a: str, b: str, *more: str) -> None:
     root = world.root
     world.hub.write("openspec/workflows/gated.yaml", WORKFLOW)
     world.hub.write("openspec/templates/phase.md.j2", TEMPLATE)
@@ -224,6 +237,7 @@ def hub_with_repos(world: World, a: str, b: str) -> None:
     for name, files in (
         (a, {"src/app.py": "print('api')\n", ".gitignore": ".setup-ran\n"}),
         (b, {"bot.py": "print('bot')\n"}),
+        *((name, {"index.html": "<h1>web</h1>\n"}) for name in more),
     ):
         repo = init_repo(root.parent / name)
         for rel, text in files.items():
@@ -234,7 +248,7 @@ def hub_with_repos(world: World, a: str, b: str) -> None:
         "default_workflow: gated\ndefault_agent: scripted\ncommand_timeout: 60\nshared: [docs]\n"
         f'repos:\n  {a}:\n    path: ../{a}\n    setup: "echo installing {a}; touch .setup-ran"\n'
         f'    test: "test -f src/login.py && echo tests passed"\n'
-        f"  {b}:\n    path: ../{b}\n"
+        f"  {b}:\n    path: ../{b}\n" + "".join(f"  {name}:\n    path: ../{name}\n" for name in more)
     )
     world.hub.agent("scripted", AGENT)
     with (root / "specflow.yaml").open("a") as fh:
@@ -245,6 +259,12 @@ def hub_with_repos(world: World, a: str, b: str) -> None:
 @given(parsers.parse('a change "{cid}" affecting "{a}" and "{b}"'))
 def change_affecting(world: World, cli: CLI, cid: str, a: str, b: str) -> None:
     code, out, err = cli("-C", world.root, "new", cid, "--repo", a, "--repo", b)
+    assert code == 0, out + err
+
+
+@given(parsers.parse('a change "{cid}" affecting "{a}", "{b}" and "{c}"'))
+def change_affecting_three(world: World, cli: CLI, cid: str, a: str, b: str, c: str) -> None:
+    code, out, err = cli("-C", world.root, "new", cid, "--repo", a, "--repo", b, "--repo", c)
     assert code == 0, out + err
 
 
@@ -260,6 +280,48 @@ def change_in_state(world: World, cli: CLI, cid: str, state: str) -> None:
 def agent_escapes(world: World, escape: str) -> None:
     phase, code, _ = ESCAPES[escape]
     (world.ctl / f"escape-{phase}.py").write_text(code)
+
+
+@given(parsers.parse('the repo "{name}" links the hub\'s openspec folder'))
+def repo_links_hub(world: World, name: str) -> None:
+    repo = world.root.parent / name
+    os.symlink(f"../{world.root.name}/openspec", repo / "openspec")
+    commit_all(repo, "link the hub's openspec")
+
+
+@given(parsers.parse('a repo "{name}" next to the hub with a link to the hub\'s openspec folder'))
+def stray_repo(world: World, name: str) -> None:
+    repo = init_repo(world.root.parent / name)
+    os.symlink(f"../{world.root.name}/openspec", repo / "openspec")
+    commit_all(repo, "a link to a hub that does not know this repo")
+
+
+@given(parsers.parse('the hub\'s specflow.yaml also says "{line}"'))
+def config_says(world: World, line: str) -> None:
+    with (world.root / "specflow.yaml").open("a") as fh:
+        fh.write(line + "\n")
+
+
+@given(parsers.parse('a person has an untracked "{rel}" in the checkout of "{repo}"'))
+def person_untracked(world: World, rel: str, repo: str) -> None:
+    path = world.root.parent / repo / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("the person's own draft\n")
+    world.before[f"{repo}:{rel}"] = path.read_text()
+
+
+@given(parsers.parse('a person has edited "{rel}" in the checkout of "{repo}"'))
+def person_edited(world: World, rel: str, repo: str) -> None:
+    path = world.root.parent / repo / rel
+    path.write_text(path.read_text() + "# the person's own line\n")
+    world.before[f"{repo}:{rel}"] = path.read_text()
+
+
+@given(parsers.parse('"{repo}" has a commit on main that conflicts with the change'))
+def conflicting_commit(world: World, repo: str) -> None:
+    path = world.root.parent / repo
+    (path / "index.html").write_text("<h1>welcome</h1>\n")
+    commit_all(path, "a new title on main")
 
 
 @given(parsers.parse('the setup of "{repo}" fails'))
@@ -297,7 +359,45 @@ def try_advance_to(world: World, cli: CLI, cid: str, state: str) -> None:
 
 @when(parsers.parse('I run "{command}"'))
 def run_command(world: World, cli: CLI, command: str) -> None:
+    world.heads = main_heads(world)
     world.result = cli("-C", world.root, *command.split()[1:])
+
+
+def main_heads(world: World) -> dict[str, str]:
+    """The main branch of every repo beside the hub (and the hub's)."""
+    repos = [p for p in world.root.parent.iterdir() if (p / ".git").is_dir()]
+    return {p.name: git(p, "rev-parse", "main").strip() for p in repos}
+
+
+@when(parsers.parse('I run "{command}" in the repo "{name}"'))
+def run_in_repo(world: World, cli: CLI, monkeypatch: pytest.MonkeyPatch, command: str, name: str) -> None:
+    monkeypatch.chdir(world.root.parent / name)
+    world.result = cli(*command.split()[1:])
+
+
+@when(parsers.parse('I run "{command}" in the folder "{rel}" made inside the repo'))
+def run_in_folder(world: World, cli: CLI, monkeypatch: pytest.MonkeyPatch, command: str, rel: str) -> None:
+    folder = world.root.parent / rel
+    folder.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(folder)
+    world.result = cli(*command.split()[1:])
+
+
+@when(parsers.parse('I run "{command}" in the worktree of "{repo}"'))
+def run_in_worktree(world: World, cli: CLI, monkeypatch: pytest.MonkeyPatch, command: str, repo: str) -> None:
+    monkeypatch.chdir(world.worktree("add-login", repo))
+    world.result = cli(*command.split()[1:])
+
+
+@when("I run the restore command the history gives")
+def run_restore(world: World, cli: CLI) -> None:
+    command = world.history("add-login")[-1]["rejected"]["command"]
+    world.result = cli("-C", world.root, *command.split()[1:])
+
+
+@when(parsers.parse('a person writes "{text}" into the hub\'s "{rel}"'))
+def person_writes(world: World, text: str, rel: str) -> None:
+    (world.root / rel).write_text(text.replace("\\n", "\n"))
 
 
 @when(parsers.parse('the change "{cid}" is archived by hand'))
@@ -308,6 +408,67 @@ def archive_by_hand(world: World, cid: str) -> None:
 
 
 # -- thens ----------------------------------------------------------------------------------------
+
+
+@then(parsers.parse('the hub\'s "{rel}" says "{text}"'))
+def hub_file_says(world: World, rel: str, text: str) -> None:
+    assert (world.root / rel).read_text() == text.replace("\\n", "\n")
+
+
+@then(parsers.parse('the history of "{cid}" says where "{rel}" was saved and how to restore it'))
+def history_names_the_save(world: World, cid: str, rel: str) -> None:
+    last = world.history(cid)[-1]
+    [violation] = [v for v in last["gate_violations"] if v["path"] == rel]
+    ref = violation["saved"]
+    assert ref.startswith(f"refs/specflow/rejected/{cid}/")
+    assert last["rejected"]["refs"]["hub"] == ref
+    assert last["rejected"]["command"] == f"specflow restore {cid} --checkpoint {last['checkpoint']['number']}"
+    assert git(world.root, "show", f"{ref}:{rel}") != (world.root / rel).read_text()  # the agent's version
+    assert any(last["rejected"]["command"] in r for r in last["reasons"])
+
+
+@then(parsers.parse('the last event in the history of "{cid}" is "{outcome}"'))
+def last_event(world: World, cid: str, outcome: str) -> None:
+    assert world.history(cid)[-1]["outcome"] == outcome
+
+
+@then(parsers.parse('no "{name}" folder exists outside the hub\'s own'))
+def no_state_folder_elsewhere(world: World, name: str) -> None:
+    found = []
+    changes = world.root / "openspec" / "changes"  # each change keeps its records in its own folder
+    for dirpath, dirnames, _files in os.walk(world.root.parent):
+        if ".git" in dirnames:
+            dirnames.remove(".git")
+        if name in dirnames and changes not in Path(dirpath).parents:
+            found.append(Path(dirpath) / name)
+    assert found == [world.root / name], found
+
+
+@then(parsers.parse('the worktree of "{repo}" has nothing untracked'))
+def nothing_untracked(world: World, repo: str) -> None:
+    assert git(world.worktree("add-login", repo), "status", "--porcelain") == ""
+
+
+@then("the error has a fix for each problem")
+def a_fix_for_each(world: World) -> None:
+    err = world.result[2]
+    problems = [line for line in err.splitlines() if line.startswith("  - ")]
+    fixes = [line for line in err.splitlines() if line.startswith("      fix: ")]
+    assert problems and len(fixes) == len(problems), err
+
+
+@then(parsers.parse('no main branch of "{a}", "{b}" and "{c}" moved'))
+def mains_unmoved(world: World, a: str, b: str, c: str) -> None:
+    now = main_heads(world)
+    assert all(now[name] == world.heads[name] for name in (a, b, c))
+
+
+@then(parsers.parse('the person\'s files in "{a}" and "{b}" are untouched'))
+def person_files_untouched(world: World, a: str, b: str) -> None:
+    for key, text in world.before.items():
+        repo, rel = key.split(":", 1)
+        if repo in (a, b):
+            assert (world.root.parent / repo / rel).read_text() == text
 
 
 @then(parsers.parse("the command fails with exit code {code:d}"))
