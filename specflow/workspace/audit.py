@@ -570,8 +570,14 @@ def _read_b64(path: Path) -> str | None:
         return None
 
 
-def audit_git_files(before: dict[str, str | None], report: AuditReport) -> None:
-    """Put back every sensitive git file changed since ``before`` (a snapshot); remove new hooks."""
+def audit_git_files(
+    before: dict[str, str | None], report: AuditReport, keep: Callable[[Path, bool], str] | None = None
+) -> None:
+    """Put back every sensitive git file changed since ``before`` (a snapshot); remove new hooks.
+
+    ``keep(path, move)`` keeps the agent's version first (moved, or copied when it is written
+    over) and returns where; it is kept for inspection, never restored by ``specflow restore``.
+    """
 
     now = {path: _read_b64(Path(path)) for path in before}
     for hooks in {Path(path).parent for path in before if Path(path).parent.name == "hooks"}:
@@ -584,9 +590,12 @@ def audit_git_files(before: dict[str, str | None], report: AuditReport) -> None:
         target = Path(path)
         if not target.parent.is_dir():
             continue  # the whole folder is gone (a deleted worktree): it is made again as a whole
+        saved = ""
         try:
+            if keep is not None and new is not None:
+                saved = keep(target, old is None)
             if old is None:
-                target.unlink()
+                target.unlink(missing_ok=True)
                 detail = "created in git's own folder; removed"
             else:
                 mode = target.stat().st_mode if target.exists() else None
@@ -597,4 +606,4 @@ def audit_git_files(before: dict[str, str | None], report: AuditReport) -> None:
         except OSError as exc:
             report.errors.append(f"could not put back {path}: {exc}")
             continue
-        report.violations.append(Violation("git", path, "git", detail))
+        report.violations.append(Violation("git", path, "git", detail, saved=saved))

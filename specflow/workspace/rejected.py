@@ -7,8 +7,9 @@ left them (a deleted file is absent, a changed mode is there), so ``git show`` o
 exactly what was put back.  Nested repositories and entries of the worktrees folders — which no
 commit of the outer repository can hold — are moved, whole, under the hub's git folder
 (``<git>/specflow/rejected/<id>/<n>/``) instead of being deleted; ``manifest.json`` there says
-where each came from.  A second audit of the same checkpoint (after an interrupted run) adds to
-the save: the earlier commit stays its second parent.
+where each came from.  Git's own files an agent changed (config, hooks) are kept there too under
+``git/``, for inspection only: a restore never plants them again.  A second audit of the same
+checkpoint (after an interrupted run) adds to the save: the earlier commit stays its second parent.
 """
 
 from __future__ import annotations
@@ -131,8 +132,8 @@ def save_files(
     return ref
 
 
-def move_aside(store: CheckpointStore, number: int, source: Path, label: str) -> Path:
-    """Move ``source`` (a folder or file the audit removes) under the trash; return where it went."""
+def move_aside(store: CheckpointStore, number: int, source: Path, label: str, *, copy: bool = False) -> Path:
+    """Move (or ``copy``) ``source``, which the audit removes or overwrites, under the trash; return where."""
     trash = trash_dir(store, number)
     dest = trash / label
     n = 1
@@ -140,7 +141,10 @@ def move_aside(store: CheckpointStore, number: int, source: Path, label: str) ->
         n += 1
         dest = trash / f"{label}.{n}"
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(source), str(dest))
+    if copy:
+        shutil.copy2(source, dest, follow_symlinks=False)
+    else:
+        shutil.move(str(source), str(dest))
     manifest = read_manifest(trash)
     manifest[str(dest.relative_to(trash))] = str(source)
     tmp = trash / f".{MANIFEST}.{os.getpid()}"

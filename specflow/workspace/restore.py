@@ -192,8 +192,8 @@ def _folders(owner: Workspaces, number: int, wanted: Any) -> list[tuple[str, str
     found = []
     for rel, original in read_manifest(trash).items():
         saved = trash / rel
-        if not os.path.lexists(saved) or rel.startswith("overwritten/"):
-            continue  # restored already
+        if not os.path.lexists(saved) or rel.startswith(("overwritten/", "git/")):
+            continue  # restored already, or git's own files (kept to look at, never planted again)
         shown = _shown(owner.hub, Path(original))
         if wanted(shown) or wanted(rel.split("/", 1)[-1]):
             found.append((original, str(saved)))

@@ -214,7 +214,12 @@ class Workspaces:
             with hub_writes(self.hub):
                 # git's own files first: a planted fsmonitor or hook must not run in the audit's git calls
                 git_report = AuditReport(checkpoint.number)
-                audit_git_files(self.store.read_local(checkpoint.number).get("git_files", {}), git_report)
+
+                def keep(path: Path, move: bool) -> str:
+                    label = "git/" + path.as_posix().lstrip("/")
+                    return str(rejected.move_aside(self.store, checkpoint.number, path, label, copy=not move))
+
+                audit_git_files(self.store.read_local(checkpoint.number).get("git_files", {}), git_report, keep)
                 lost = self._recreate_lost_worktrees(checkpoint)
                 report = audit(
                     self.store,

@@ -199,3 +199,21 @@ def test_change_restore_takes_the_lock_and_records_it(
     code, out, err = cli("-C", multi.root, "restore", CHANGE, "--json")
     assert code == 0, err
     assert sorted(json.loads(out)["restored"]["hub"]) == ["docs/new.md", "docs/style.md", "openspec/specs/auth/spec.md"]
+
+
+def test_git_files_an_agent_changed_are_kept_to_look_at_but_never_restored(multi: MultiHub) -> None:
+    ws = multi.workspaces(())
+    policy = ws.policy(read_only=True, write=[], worktrees=False, phase="explore")
+    cp = ws.checkpoint(phase="explore", state="draft")
+    hook = multi.root / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho pwned\n")
+    with (multi.root / ".git" / "config").open("a") as fh:
+        fh.write("[core]\n\tfsmonitor = touch /tmp/pwned\n")
+    report = ws.audit(cp, policy)
+    kept = {v.path.rsplit("/", 1)[-1]: Path(v.saved) for v in report.violations if v.kind == "git"}
+    assert kept["pre-commit"].read_text() == "#!/bin/sh\necho pwned\n"
+    assert "fsmonitor = touch /tmp/pwned" in kept["config"].read_text()
+    assert not hook.exists() and "pwned" not in (multi.root / ".git" / "config").read_text()
+    with pytest.raises(WorkspaceError, match="nothing to restore"):
+        ws.restore(1)
+    assert not hook.exists()
