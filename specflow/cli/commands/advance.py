@@ -33,7 +33,7 @@ def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
     from specflow.cli.render import LiveProgress, say
     from specflow.errors import GuardFailed, PhaseFailed
 
-    change = ctx.open_hub().change(ctx.change_id(args.id, args.command))
+    change = ctx.open_hub().change(ctx.change_id(args.id, "advance"))  # trigger names its id always
     quiet = args.quiet or args.json or args.dry_run
     results: list[Any]
     failure: GuardFailed | PhaseFailed | None = None
