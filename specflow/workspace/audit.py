@@ -39,7 +39,7 @@ from specflow.workspace.checkpoints import (
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import Head, IndexEntry, TreeChange
 from specflow.workspace.journal import content_hash
-from specflow.workspace.rejected import Rejected, branch_ref, move_aside, save_files
+from specflow.workspace.rejected import Rejected, branch_ref, move_aside, save_files, save_index
 
 ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git"]
 GITLINK = "160000"  # a nested repository, as git records it
@@ -365,18 +365,28 @@ def _audit_index(
     now = ws.repo.index_entries()
     reported = {v.path for v in report.violations if v.workspace == ws.key}
     fixes: dict[str, IndexEntry | None] = {}
+    staged: dict[str, IndexEntry | None] = {}
     for path in set(before) | set(now):
         if before.get(path) == now.get(path) or ws.ignored(path):
             continue
         if policy.allows_real(ws.path / path):
             continue
         fixes[path] = before.get(path)
-        if path not in reported:
-            report.violations.append(Violation(ws.key, path, "modified", "staged in the index outside the gate"))
+        staged[path] = now.get(path)
+    if not fixes:
+        return
     try:
+        saved = save_index(
+            store, checkpoint, ws, {p: (e.mode, e.sha) if e and e.stage == 0 else None for p, e in staged.items()}
+        )
         ws.repo.set_index_entries(fixes)
     except GitError as exc:
         report.errors.append(exc.message)
+        return
+    for path in sorted(fixes):
+        if path not in reported:
+            detail = "staged in the index outside the gate; unstaged"
+            report.violations.append(Violation(ws.key, path, "modified", detail, saved=saved))
 
 
 # -- the change's worktrees folder ---------------------------------------------------------------

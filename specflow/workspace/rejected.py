@@ -33,6 +33,11 @@ def files_ref(change_id: str, number: int, key: str) -> str:
     return f"{REJECTED_ROOT}/{change_id}/{number}/files/{key}"
 
 
+def index_ref(change_id: str, number: int, key: str) -> str:
+    """Where the audit of checkpoint ``number`` keeps what was staged outside the gate in ``key``."""
+    return f"{REJECTED_ROOT}/{change_id}/{number}/index/{key}"
+
+
 def branch_ref(change_id: str, number: int, branch: str) -> str:
     """Where the audit of checkpoint ``number`` keeps the commits it took off ``branch``."""
     return f"{REJECTED_ROOT}/{change_id}/{number}/branches/{branch}"
@@ -129,6 +134,24 @@ def save_files(
     commit = ws.repo.commit_tree(tree, parents, message)
     old = earlier or "0" * 40
     ws.repo.update_refs([f"update {ref} {commit} {old}"], message="specflow: save rejected work")
+    return ref
+
+
+def save_index(
+    store: CheckpointStore, checkpoint: Checkpoint, ws: Workspace, entries: dict[str, tuple[str, str] | None]
+) -> str:
+    """Commit what was staged at ``entries`` (None: unstaged removal) on top of the checkpoint; return the ref."""
+    snap = checkpoint.workspaces[ws.key]
+    ref = index_ref(store.change_id, checkpoint.number, ws.key)
+    index = store.layout.state_dir / "index" / f"rejected-index-{ws.key}.{os.getpid()}.tmp"
+    tree = ws.repo.edit_tree(snap.tree, entries, index)
+    message = (
+        f"specflow: staged outside the gate, unstaged by the audit of {store.change_id}"
+        f" ({checkpoint.phase}, checkpoint #{checkpoint.number}): {ws.key}\n\n"
+        + "".join(f"  {p}\n" for p in sorted(entries))
+    )
+    commit = ws.repo.commit_tree(tree, [snap.commit] if snap.commit else [], message)
+    ws.repo.update_refs([f"update {ref} {commit}"], message="specflow: save rejected work")
     return ref
 
 

@@ -222,6 +222,9 @@ def test_staged_changes_outside_the_gate_are_unstaged(multi: MultiHub) -> None:
     assert kinds(report) == {("hub", "CLAUDE.md", "modified")}
     assert "staged" in report.violations[0].detail
     assert git(multi.root, "diff", "--cached", "--name-only") == ""
+    saved = report.violations[0].saved
+    assert saved == f"refs/specflow/rejected/{CHANGE}/1/index/hub"
+    assert git(multi.root, "show", f"{saved}:CLAUDE.md") == "staged\n"  # what was staged is kept
 
 
 def test_explore_may_write_nothing(multi: MultiHub) -> None:
