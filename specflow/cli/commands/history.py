@@ -56,4 +56,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 say(ctx, f"  {ev.get('to')}: reason: {r}", "red")
             for v in ev.get("gate_violations") or []:
                 say(ctx, f"  {ev.get('to')}: gate: {v.get('kind')} {v.get('path')} (put back)", "yellow")
+            if ev.get("rejected"):
+                say(ctx, f"  {ev.get('to')}: saved first; restore with: {ev['rejected']['command']}", "yellow")
     return 0
