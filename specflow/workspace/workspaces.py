@@ -26,10 +26,11 @@ from specflow.definitions.config import HubConfig
 from specflow.engine.lock import ChangeLock, pid_alive
 from specflow.errors import GitError, WorkspaceError
 from specflow.workspace import journal, rejected
-from specflow.workspace.audit import AuditReport, Violation, audit, audit_git_files, snapshot_git_files
+from specflow.workspace.audit import AuditReport, Violation, audit
 from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace, WorkspaceKind
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import GitRepo, find_git_dirs
+from specflow.workspace.gitfiles import audit_git_files, snapshot_git_files
 from specflow.workspace.journal import hub_writes
 from specflow.workspace.rejected import Rejected
 from specflow.workspace.restore import RestoreResult, restore_rejected
