@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,11 +85,29 @@ def restore_rejected(
     wanted = _matcher(paths)
     plans, missing = _plan(owner, spaces, number, wanted)
     folders = _folders(owner, number, wanted)
-    busy = [f"{p.ws.key}:{c.path}" for p in plans for c in p.edited]
-    busy += [original for original, _saved in folders if os.path.lexists(original)]
+    _check(owner, number, paths, plans, folders, missing, force=force)
+    busy = any(p.edited for p in plans) or any(os.path.lexists(original) for original, _ in folders)
+    undo = None
+    if busy:  # forced: the present is checkpointed first, so 'specflow revert' brings it back
+        undo = owner.checkpoint(phase="restore", state=state, reason="before a forced restore of rejected work").number
+    restored, moved = _write(owner, number, plans, folders)
+    return RestoreResult(owner.change_id, number, restored, moved, undo)
+
+
+def _check(
+    owner: Workspaces,
+    number: int,
+    paths: Sequence[str],
+    plans: Sequence[_Plan],
+    folders: Sequence[tuple[str, str]],
+    missing: Sequence[str],
+    *,
+    force: bool,
+) -> None:
+    """Refuse, writing nothing, when a workspace is gone, nothing is left, or edits would be lost."""
     if missing:
         raise WorkspaceError(
-            "the work saved under checkpoint #{} cannot go back: {}".format(number, "; ".join(missing)),
+            f"the work saved under checkpoint #{number} cannot go back: " + "; ".join(missing),
             fix="make the workspace again (specflow advance recreates a change's worktrees), then restore",
         )
     if not any(p.todo or p.edited for p in plans) and not folders:
@@ -99,16 +117,21 @@ def restore_rejected(
             + ": every saved path is already as the agent left it",
             fix=f"'git show' the refs under refs/specflow/rejected/{owner.change_id}/{number}/ to see what was saved",
         )
-    undo = None
-    if busy:
-        if not force:
-            raise WorkspaceError(
-                f"{len(busy)} path(s) changed since the audit put them back, and restoring would overwrite"
-                " them: " + ", ".join(busy[:10]) + (f" and {len(busy) - 10} more" if len(busy) > 10 else ""),
-                fix="commit or move your versions away and restore again, or add --force (your versions are"
-                " checkpointed first, so 'specflow revert' brings them back)",
-            )
-        undo = owner.checkpoint(phase="restore", state=state, reason="before a forced restore of rejected work").number
+    busy = [f"{p.ws.key}:{c.path}" for p in plans for c in p.edited]
+    busy += [original for original, _saved in folders if os.path.lexists(original)]
+    if busy and not force:
+        raise WorkspaceError(
+            f"{len(busy)} path(s) changed since the audit put them back, and restoring would overwrite"
+            " them: " + ", ".join(busy[:10]) + (f" and {len(busy) - 10} more" if len(busy) > 10 else ""),
+            fix="commit or move your versions away and restore again, or add --force (your versions are"
+            " checkpointed first, so 'specflow revert' brings them back)",
+        )
+
+
+def _write(
+    owner: Workspaces, number: int, plans: Sequence[_Plan], folders: Sequence[tuple[str, str]]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Write every planned path and move every saved folder back; return what was restored."""
     restored: dict[str, list[str]] = {}
     errors: list[str] = []
     for plan in plans:
@@ -119,8 +142,8 @@ def restore_rejected(
         restored[plan.ws.key] = sorted(c.path for c in todo)
     moved: list[str] = []
     for original, saved in folders:
-        if os.path.lexists(original):
-            _aside(owner, number, Path(original), "overwritten/" + Path(original).name)
+        if os.path.lexists(original):  # forced: the version there now is kept in the trash
+            _aside(owner, number, Path(original), Path(original).name)
         Path(original).parent.mkdir(parents=True, exist_ok=True)
         shutil.move(saved, original)
         moved.append(original)
@@ -129,7 +152,7 @@ def restore_rejected(
             "the restore could not write: " + "; ".join(errors),
             fix=f"fix the cause named above and run '{restore_command(owner.change_id, number)}' again",
         )
-    return RestoreResult(owner.change_id, number, restored, moved, undo)
+    return restored, moved
 
 
 def _pick(owner: Workspaces, spaces: Sequence[Workspace], number: int | None) -> int:
@@ -150,7 +173,7 @@ def _pick(owner: Workspaces, spaces: Sequence[Workspace], number: int | None) ->
     return number
 
 
-def _matcher(paths: Sequence[str]) -> Any:
+def _matcher(paths: Sequence[str]) -> Callable[[str], bool]:
     wanted = [p.strip("/") for p in paths if p.strip("/")]
 
     def match(path: str) -> bool:
@@ -159,7 +182,9 @@ def _matcher(paths: Sequence[str]) -> Any:
     return match
 
 
-def _plan(owner: Workspaces, spaces: Sequence[Workspace], number: int, wanted: Any) -> tuple[list[_Plan], list[str]]:
+def _plan(
+    owner: Workspaces, spaces: Sequence[Workspace], number: int, wanted: Callable[[str], bool]
+) -> tuple[list[_Plan], list[str]]:
     by_key = {ws.key: ws for ws in spaces}
     plans: list[_Plan] = []
     missing: list[str] = []
@@ -186,7 +211,7 @@ def _plan(owner: Workspaces, spaces: Sequence[Workspace], number: int, wanted: A
     return plans, missing
 
 
-def _folders(owner: Workspaces, number: int, wanted: Any) -> list[tuple[str, str]]:
+def _folders(owner: Workspaces, number: int, wanted: Callable[[str], bool]) -> list[tuple[str, str]]:
     """``(original, saved)`` of each folder the audit moved aside that matches the paths asked for."""
     trash = trash_dir(owner.store, number)
     found = []
