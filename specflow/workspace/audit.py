@@ -307,7 +307,8 @@ def _audit_refs(
             else:
                 cmds += [f"update {keep} {new}", f"update {name} {old} {new}"]
                 detail = f"commits on {branch} undone: {old[:10]} -> {new[:10]} (kept as {keep})"
-            report.violations.append(Violation(owner, branch, "commit", detail))
+            kept_as = keep if new is not None else ""
+            report.violations.append(Violation(owner, branch, "commit", detail, saved=kept_as))
             for member in present:
                 if member.repo_id == ws.repo_id and checkpoint.workspaces[member.key].head.ref == name:
                     restored.add(member.key)

@@ -200,6 +200,7 @@ def test_a_commit_on_the_hubs_branch_is_undone_keeping_in_gate_files(multi: Mult
     assert kept == [f"refs/specflow/rejected/{CHANGE}/1/branches/main", f"refs/specflow/rejected/{CHANGE}/1/files/hub"]
     assert git(multi.root, "log", "-1", "--format=%s", kept[0]).strip() == "agent commit"
     assert git(multi.root, "show", f"{kept[1]}:CLAUDE.md") == "sneaky\n"
+    assert {v.path: v.saved for v in report.violations} == {"main": kept[0], "CLAUDE.md": kept[1]}
 
 
 def test_a_moved_head_in_the_hub_is_put_back(multi: MultiHub) -> None:
