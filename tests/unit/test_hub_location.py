@@ -6,13 +6,16 @@ Real repos in ``tmp_path``: a hub with component repos ``api`` and ``bot`` besid
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from specflow.definitions.config import load_config
 from specflow.engine.hub import Hub, find_hub, locate_hub
+from specflow.engine.records import read_state
 from specflow.errors import ConfigError, HubNotFoundError
 from tests.conftest import commit_all, git, init_repo
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub
@@ -117,3 +120,21 @@ def test_a_worktrees_dir_inside_the_hub_is_accepted(tmp_path: Path, value: str) 
     text = value.format(hub=hub)
     (hub / "specflow.yaml").write_text(f"worktrees_dir: {text!r}\n")
     assert load_config(hub).worktrees_dir == text
+
+
+def test_commands_from_a_repo_or_a_worktree_write_only_in_the_hub(
+    multi: MultiHub, cli: Callable[..., tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(multi.bot)
+    code, _, err = cli("new", "fix-typo", "--repo", "bot")  # the hub's configuration, not the repo's
+    assert code == 0, err
+    assert (multi.root / "openspec" / "changes" / "fix-typo" / ".specflow" / "state.json").is_file()
+    paths = multi.workspaces().ensure_worktrees()
+    monkeypatch.chdir(paths["api"])
+    code, out, err = cli("approve", "--by", "ana", "--json")  # takes the change's lock, writes its records
+    assert code == 0, err
+    assert json.loads(out)["by"] == "ana"
+    assert read_state(multi.change_dir)["approvals"][0]["by"] == "ana"  # type: ignore[index]
+    for place in (multi.bot, multi.api, paths["api"], paths["bot"]):
+        assert not (place / ".specflow").exists(), place
+    assert git(paths["api"], "status", "--porcelain") == ""
