@@ -74,6 +74,12 @@ class HubNotFoundError(SpecflowError):
     """No hub (a git repo with ``openspec/``) was found."""
 
 
+class NoChangeIdError(SpecflowError):
+    """A command needs a change id, none was given, and no change's worktree names one (a usage error)."""
+
+    exit_code = 2
+
+
 class ChangeNotFoundError(SpecflowError):
     """The named change does not exist."""
 
@@ -204,6 +210,7 @@ __all__ = [
     "HubNotFoundError",
     "ItemError",
     "LockedError",
+    "NoChangeIdError",
     "OpenSpecError",
     "PhaseFailed",
     "ServerError",

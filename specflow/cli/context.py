@@ -78,6 +78,22 @@ class CliContext:
             self._hub = Hub.open(Path(self.hub_arg) if self.hub_arg else None)
         return self._hub
 
+    def change_id(self, given: str | None, command: str) -> str:
+        """``given``, or the change whose worktree the command runs in (its branch names it)."""
+        if given:
+            return given
+        hub = self.open_hub()
+        if hub.here_change:
+            return hub.here_change
+        from specflow.errors import NoChangeIdError
+
+        where = Path(self.hub_arg) if self.hub_arg else Path.cwd()
+        raise NoChangeIdError(
+            f"'specflow {command}' needs a change id: none was given, and {where} is not inside a change's worktree",
+            fix=f"name the change: specflow {command} ID ('specflow status' lists them), or run it in the"
+            " change's worktree",
+        )
+
     def out(self, text: str = "") -> None:
         self.stdout.write(text + "\n")
         self.stdout.flush()

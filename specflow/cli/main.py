@@ -43,6 +43,11 @@ GROUPS: dict[str, dict[str, Command]] = {
         "revert": Command(
             "revert", "restore a change's workspaces to a checkpoint", "specflow revert add-login --to 2"
         ),
+        "restore": Command(
+            "restore",
+            "put back the work an audit saved before removing it",
+            "specflow restore add-login --checkpoint 3",
+        ),
         "merge": Command("merge", "merge the change's branches into their bases", "specflow merge add-login"),
         "clean": Command("clean", "remove the worktrees of an archived change", "specflow clean add-login"),
         "discard": Command(

@@ -6,6 +6,7 @@ file and line); what the rest of specflow uses are the plain frozen dataclasses 
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,4 +127,26 @@ def _validate(path: Path) -> HubConfig:
         return HubConfig()
     if not isinstance(doc.data, dict):
         raise ConfigError("expected a mapping at the top level", file=path, line=1)
-    return HubConfig.from_dict(validate_doc(HubSchema, doc, ConfigError).model_dump())
+    config = HubConfig.from_dict(validate_doc(HubSchema, doc, ConfigError).model_dump())
+    _check_worktrees_dir(config.worktrees_dir, path, doc.line_of(("worktrees_dir",)))
+    return config
+
+
+def _check_worktrees_dir(value: str, path: Path, line: int | None) -> None:
+    """The worktrees folder must lie inside the hub's own area: never beside it, nor in .git or openspec/."""
+    hub = Path(os.path.abspath(path.parent))
+    where = Path(os.path.normpath(hub / value))
+    inside = hub in where.parents
+    reserved = inside and where.relative_to(hub).parts[0] in (".git", "openspec")
+    if inside and not reserved:
+        return
+    found = "the hub itself" if where == hub else str(where)
+    raise ConfigError(
+        f"{value!r} would put specflow's worktrees at {found}, outside the hub's own area"
+        " (the audit of every change owns that folder: nothing else may live there)",
+        file=path,
+        line=line,
+        key_path="worktrees_dir",
+        fix="use a folder inside the hub, e.g. the default '.specflow/worktrees' (git-ignored through"
+        " .git/info/exclude), or remove the key",
+    )

@@ -221,7 +221,7 @@ class Attempt:
             # interrupted (Ctrl-C, SIGTERM): the adapter has stopped the agent; still put back
             # whatever it wrote outside its gate before giving up
             records.restore_records(self.change_dir, self._records_before)
-            self.workspaces.audit(self.checkpoint, self.gate)
+            self.workspaces.audit(self.checkpoint, self.gate, attempt=self.event.get("attempt"))
             raise
         self.agent_result = result
         self.event["agent"] = {"name": self.agent_name, "adapter": adapter_name, **result.to_dict()}
@@ -234,8 +234,10 @@ class Attempt:
         """Put back what the agent wrote outside its gate, and specflow's own records."""
         assert self.workspaces is not None and self.gate is not None and self.checkpoint is not None
         tampered = records.restore_records(self.change_dir, self._records_before)
-        report = self.workspaces.audit(self.checkpoint, self.gate)
+        report = self.workspaces.audit(self.checkpoint, self.gate, attempt=self.event.get("attempt"))
         self.event["gate_violations"] = list(report.to_dict().get("violations", [])) + tampered
+        if report.rejected:
+            self.event["rejected"] = report.rejected.to_dict()
         if not report.ok:
             emit(self.on_event, "warning", report.summary(), violations=self.event["gate_violations"])
             self.reasons.append("the agent wrote outside its gate (put back): " + report.summary())

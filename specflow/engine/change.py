@@ -22,6 +22,7 @@ from specflow.errors import ConfigError, StateError, WorkspaceError
 from specflow.workspace import branches
 from specflow.workspace.branches import MergeResult
 from specflow.workspace.checkpoints import HUB_KEY
+from specflow.workspace.restore import RestoreResult
 from specflow.workspace.revert import RevertResult, pick_checkpoint, revert
 from specflow.workspace.workspaces import Workspaces, for_change
 
@@ -171,7 +172,7 @@ class Change:
         """
         return discarding.discard(self, reason=reason, delete_branches=delete_branches, by=by, wait_s=wait_s)
 
-    def restore(self) -> Path:
+    def reopen(self) -> Path:
         """Bring a discarded change back among the open changes, in the state it was discarded in."""
         return discarding.restore(self)
 
@@ -242,6 +243,26 @@ class Change:
             if voided is not None:
                 records.void_approvals(record, event, voided)
             records.record_revert(self.dir, record, target.state, event)
+        return result
+
+    def restore(
+        self, checkpoint: int | None = None, *, paths: Sequence[str] = (), force: bool = False
+    ) -> RestoreResult:
+        """Put back what the audit of ``checkpoint`` (default: the latest that saved any) removed.
+
+        ``paths`` narrows it to files or folders.  A path edited since the audit is refused unless
+        ``force`` (the present is then checkpointed first).
+        """
+        with ChangeLock(self.hub.root, self.id, command="restore"):
+            record = self.require_record()
+            result = self.workspaces().restore(checkpoint, paths, force=force, state=record["state"])
+            event = HistoryEvent(
+                checkpoint=result.checkpoint,
+                restored={k: len(v) for k, v in result.restored.items()},
+            )
+            if result.undo is not None:
+                event["undo_checkpoint"] = result.undo
+            records.record_restore(self.dir, record, event)
         return result
 
     def diff(self, repo: str | None = None, *, stat: bool = False) -> str:

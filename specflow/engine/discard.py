@@ -229,5 +229,5 @@ def restore(change: Change) -> Path:
             after = journal.snapshot(hub.openspec_dir, hub.root)
             journal.record(hub.root, change.id, journal.changed(before, after))
         change.dir = open_dir
-        records.record_restore(open_dir, record)
+        records.record_reopened(open_dir, record)
     return open_dir

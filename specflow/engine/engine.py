@@ -278,39 +278,45 @@ class Engine:
             f"the previous attempt ({flight.get('from')} -> {flight.get('to')}, started"
             f" {flight.get('started')} by {who}) was interrupted"
         )
-        violations = self._audit_interrupted(workflow, record)
+        violations, rejected = self._audit_interrupted(workflow, record)
         if violations:
+            restore = f"'{rejected['command']}'" if rejected else "'specflow revert'"
             emit(
                 on_event,
                 "warning",
                 f"put back {len(violations)} write(s) made outside the interrupted phase's gate"
-                f" ({', '.join(str(v.get('path')) for v in violations)}); 'specflow checkpoints"
-                f" {self.change.id}' lists the snapshot taken before, to restore with 'specflow revert'",
+                f" ({', '.join(str(v.get('path')) for v in violations)}); saved first, restore with {restore}",
             )
         event = HistoryEvent(gate_violations=violations)
+        if rejected:
+            event["rejected"] = rejected
         for key in ("trigger", "attempt", "started", "checkpoint"):
             event[key] = flight.get(key)
         event["from"], event["to"] = flight.get("from"), flight.get("to")
         records.record_interrupted(self.change.dir, record, event, reason)
         emit(on_event, "warning", reason + "; running the phase again")
 
-    def _audit_interrupted(self, workflow: Workflow, record: StateRecord) -> list[Any]:
-        """Audit the workspaces of an attempt that was killed mid-agent against its checkpoint."""
+    def _audit_interrupted(self, workflow: Workflow, record: StateRecord) -> tuple[list[Any], dict[str, Any] | None]:
+        """Audit the workspaces of an attempt that was killed mid-agent against its checkpoint.
+
+        Returns the violations and where what was put back is saved (also by an audit run while
+        the attempt was being stopped).
+        """
         flight = record.get("in_flight") or {}
         number, phase = flight.get("checkpoint"), flight.get("to")
         if number is None or phase not in workflow.states:
-            return []
+            return [], None
         ws = for_change(self.change, record.get("repos"))
         checkpoint = next((cp for cp in ws.checkpoints() if cp.number == number), None)
         if checkpoint is None:
-            return []
+            return [], None
         # what is put back may include edits made by hand since the kill: keep them recoverable
         saved = ws.checkpoint(phase=str(phase), state=record["state"], reason="before auditing an interrupted attempt")
-        report = ws.audit(checkpoint, phase_gate(self.change, workflow, str(phase), ws))
+        report = ws.audit(checkpoint, phase_gate(self.change, workflow, str(phase), ws), attempt=flight.get("attempt"))
         violations = list(report.to_dict().get("violations", []))
         for v in violations:
             v["detail"] = f"{v.get('detail', '')}; the state before this was saved as checkpoint #{saved.number}"
-        return violations
+        return violations, report.rejected.to_dict() if report.rejected else None
 
 
 def _failure_message(result: AdvanceResult) -> str:

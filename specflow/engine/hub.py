@@ -17,12 +17,13 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from specflow.definitions.config import load_config
+from specflow.definitions.config import CONFIG_FILE, load_config
 from specflow.definitions.scaffold import init_hub
 from specflow.definitions.workflow import load_workflow_by_name
 from specflow.engine import records
@@ -37,6 +38,8 @@ from specflow.errors import (
 from specflow.ids import check_change_id
 from specflow.openspec.discovery import spec_ids
 from specflow.steps.registry import build_registry
+from specflow.workspace.git import GitRepo, find_git_dirs
+from specflow.workspace.worktrees import BRANCH_PREFIX, Layout
 
 if TYPE_CHECKING:
     from specflow.definitions.config import HubConfig
@@ -46,37 +49,94 @@ if TYPE_CHECKING:
 OPENSPEC_DIR = "openspec"
 
 
+@dataclass(frozen=True)
+class HubLocation:
+    """Where the hub is, as found from a folder; ``change_id`` when that folder is a change's worktree."""
+
+    root: Path
+    change_id: str | None = None
+
+
 def find_hub(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` that holds ``openspec/``."""
+    """The hub of ``start`` (default: the current directory); see ``locate_hub``."""
+    return locate_hub(start).root
+
+
+def locate_hub(start: Path | None = None) -> HubLocation:
+    """The hub of ``start``: the nearest folder at or above it holding ``openspec/``.
+
+    A repo whose ``openspec`` is a link — a component repo, or a change's worktree — leads to the
+    hub the link points into; that hub must list the repo in ``specflow.yaml``, so a stray link
+    never makes another folder a hub (and no ``.specflow/`` is ever made outside the hub).  In a
+    change's worktree, its branch ``specflow/<id>`` names the change.
+    """
     here = Path(os.path.abspath(start or Path.cwd()))
     for candidate in (here, *here.parents):
-        if (candidate / OPENSPEC_DIR).is_dir():
-            return candidate
+        link = candidate / OPENSPEC_DIR
+        if link.is_symlink():
+            return _through_link(candidate, link)
+        if link.is_dir():
+            return HubLocation(candidate)
         if (candidate / ".git").exists():
             break
     raise HubNotFoundError(
-        f"no hub found at or above {here}: no folder there has openspec/",
+        f"no hub found at or above {here}: no folder there has openspec/, and no repo an openspec link",
         fix="run 'specflow init' in your hub repo, or pass -C PATH",
     )
+
+
+def _through_link(repo: Path, link: Path) -> HubLocation:
+    """The hub an ``openspec`` link of ``repo`` leads to, checked against the hub's own configuration."""
+    target = Path(os.path.realpath(link))
+    hub = target.parent
+    if target.name != OPENSPEC_DIR or not target.is_dir() or (hub / OPENSPEC_DIR).is_symlink():
+        raise HubNotFoundError(
+            f"{link} is a link to {target}, which is no hub's openspec/ folder",
+            fix="point the link at the hub's openspec/ folder, or pass the hub with -C PATH",
+        )
+    dirs = find_git_dirs(repo)
+    config = load_config(hub)
+    known = {_common_dir(hub)} | {_common_dir(Path(os.path.realpath(hub / rc.path))) for rc in config.repos.values()}
+    common = dirs[1] if dirs is not None else None
+    worktrees = Path(os.path.realpath(Layout(hub, "-", config.worktrees_dir).worktrees_root.parent))
+    real = Path(os.path.realpath(repo))
+    if common is None or common not in known:
+        raise HubNotFoundError(
+            f"{repo} has an openspec link to the hub {hub}, but {hub / CONFIG_FILE} does not list this repo",
+            fix=f"add it under 'repos:' in {hub / CONFIG_FILE} (path: {os.path.relpath(real, hub)}),"
+            f" or pass the hub with -C {hub}",
+        )
+    if worktrees not in real.parents or dirs is None:
+        return HubLocation(hub)
+    branch = GitRepo(real, *dirs).current_branch() or ""
+    change = branch.removeprefix(BRANCH_PREFIX) if branch.startswith(BRANCH_PREFIX) else None
+    return HubLocation(hub, change or None)
+
+
+def _common_dir(path: Path) -> Path | None:
+    dirs = find_git_dirs(path)
+    return dirs[1] if dirs is not None else None
 
 
 class Hub:
     """A hub: the repo holding ``openspec/`` and ``specflow.yaml``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, here_change: str | None = None) -> None:
         self.root = Path(os.path.abspath(root))
+        self.here_change = here_change
+        """The change whose worktree the hub was found from, if it was."""
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> Hub:
-        """Open the hub at ``path``, or the one enclosing the current directory."""
+        """Open the hub at ``path``, or the one of the current directory (see ``locate_hub``)."""
         if path is not None:
             p = Path(path)
             if not p.exists():
                 raise HubNotFoundError(f"{p} does not exist", fix="pass the hub's path with -C")
-            if not (p / OPENSPEC_DIR).is_dir():
-                return cls(find_hub(p))
-            return cls(p)
-        return cls(find_hub())
+            if (p / OPENSPEC_DIR).is_dir() and not (p / OPENSPEC_DIR).is_symlink():
+                return cls(p)
+        found = locate_hub(Path(path) if path is not None else None)
+        return cls(found.root, here_change=found.change_id)
 
     @classmethod
     def init(cls, path: Path | str = ".") -> tuple[Hub, list[Path]]:

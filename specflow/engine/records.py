@@ -26,8 +26,9 @@ STATE_VERSION = 1
 
 #: How a history event ended.  ``created``/``adopted``: the change came under a workflow;
 #: ``succeeded``/``failed``: a phase ran; ``blocked``: a given step did not hold, nothing ran;
-#: ``interrupted``: a run was killed mid-phase; ``approved``/``reverted``/``repos``/``discarded``/
-#: ``restored``: a person acted.
+#: ``interrupted``: a run was killed mid-phase; ``approved``/``rejected``/``reverted``/``repos``/
+#: ``discarded``/``reopened`` (a discarded change restored)/``restored`` (work an audit saved, put
+#: back): a person acted.
 Outcome = Literal[
     "created",
     "adopted",
@@ -41,6 +42,7 @@ Outcome = Literal[
     "repos",
     "discarded",
     "restored",
+    "reopened",
 ]
 
 #: What ``specflow`` was doing to a change when it stopped: written before the agent starts.
@@ -137,6 +139,7 @@ HistoryEvent = TypedDict(
         "prompt_sha256": str,
         "agent": dict[str, Any],
         "gate_violations": list[dict[str, Any]],
+        "rejected": dict[str, Any],
         "record": str,
         "actions": list[dict[str, Any]],
         "duration_s": float,
@@ -462,12 +465,19 @@ def record_discard(change_dir: Path, record: StateRecord, discarded: Discarded, 
     return append_event(change_dir, event)
 
 
-def record_restore(change_dir: Path, record: StateRecord) -> HistoryEvent:
+def record_reopened(change_dir: Path, record: StateRecord) -> HistoryEvent:
     """A discarded change is open again, in the state it was discarded in."""
     record["discarded"] = None
     write_state(change_dir, record)
-    event = HistoryEvent(trigger="restore", outcome="restored")
+    event = HistoryEvent(trigger="discard --restore", outcome="reopened")
     event["from"] = event["to"] = record["state"]
+    return append_event(change_dir, event)
+
+
+def record_restore(change_dir: Path, record: StateRecord, event: HistoryEvent) -> HistoryEvent:
+    """Work an audit had saved was put back into the change's workspaces; the state stays."""
+    event["from"] = event["to"] = record["state"]
+    event["trigger"], event["outcome"] = "restore", "restored"
     return append_event(change_dir, event)
 
 

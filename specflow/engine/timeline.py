@@ -116,8 +116,11 @@ class Timeline:
         return {"change": self.change_id, "entries": [e.to_dict() for e in self.entries]}
 
 
-def _restore_hint(change_id: str, violation: dict[str, Any], checkpoint: int | None) -> str:
+def _restore_hint(change_id: str, violation: dict[str, Any], checkpoint: int | None, command: str | None) -> str:
+    """How to get the agent's refused write back: the audit's save and its restore command."""
     saved = violation.get("saved") or violation.get("restore")
+    if saved and command:
+        return f"saved at {saved}; bring it back with '{command}'"
     if saved:
         return str(saved)
     if checkpoint is not None:
@@ -139,13 +142,15 @@ def _entry(change: Change, index: int, ev: Mapping[str, Any]) -> Entry:
         for s in ev.get(stage) or []
         if isinstance(s, dict)
     ]
+    rejected = ev.get("rejected")
+    command = str(rejected["command"]) if isinstance(rejected, dict) and rejected.get("command") else None
     refused = [
         RefusedWrite(
             str(v.get("workspace") or "hub"),
             str(v.get("path") or ""),
             str(v.get("kind") or "changed"),
             str(v.get("detail") or ""),
-            _restore_hint(change.id, v, checkpoint),
+            _restore_hint(change.id, v, checkpoint, command),
         )
         for v in ev.get("gate_violations") or []
         if isinstance(v, dict)

@@ -10,13 +10,16 @@ checkpoint's record: a commit on another branch or a moved HEAD is undone (the a
 stay reachable under ``refs/specflow/rejected/``); commits on the change's own branch are
 allowed in phases that may write the worktrees.
 
-Whatever is outside the gate is put back exactly as it was — only those paths; in-gate work stays.
+Whatever is outside the gate is saved first (``specflow.workspace.rejected``: a commit per
+workspace under ``refs/specflow/rejected/``, removed folders moved under the hub's git folder),
+then put back exactly as it was — only those paths; in-gate work stays.  When the save fails,
+nothing is put back and the attempt fails.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
+import dataclasses
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -27,7 +30,6 @@ from typing import Any, Literal
 from specflow.errors import GitError
 from specflow.workspace.checkpoints import (
     HUB_KEY,
-    REJECTED_ROOT,
     Checkpoint,
     CheckpointStore,
     Workspace,
@@ -36,6 +38,7 @@ from specflow.workspace.checkpoints import (
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import Head, IndexEntry, TreeChange
 from specflow.workspace.journal import content_hash
+from specflow.workspace.rejected import Rejected, branch_ref, move_aside, save_files, save_index
 
 ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git"]
 GITLINK = "160000"  # a nested repository, as git records it
@@ -49,9 +52,14 @@ class Violation:
     path: str
     kind: ViolationKind
     detail: str
+    saved: str = ""
+    """Where what was put back or removed is kept: a ref, or a folder under the hub's git folder."""
 
     def to_dict(self) -> dict[str, str]:
-        return {"workspace": self.workspace, "path": self.path, "kind": self.kind, "detail": self.detail}
+        data = {"workspace": self.workspace, "path": self.path, "kind": self.kind, "detail": self.detail}
+        if self.saved:
+            data["saved"] = self.saved
+        return data
 
     def describe(self) -> str:
         return f"{self.workspace}:{self.path} ({self.kind}: {self.detail})"
@@ -65,6 +73,7 @@ class AuditReport:
     violations: list[Violation] = field(default_factory=list)
     kept: dict[str, list[str]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    rejected: Rejected | None = None
 
     @property
     def ok(self) -> bool:
@@ -78,6 +87,7 @@ class AuditReport:
             "violations": [v.to_dict() for v in self.violations],
             "kept": {k: list(v) for k, v in self.kept.items()},
             "errors": list(self.errors),
+            **({"rejected": self.rejected.to_dict()} if self.rejected else {}),
         }
 
     def summary(self, limit: int = 8) -> str:
@@ -92,6 +102,8 @@ class AuditReport:
         text = f"{len(self.violations)} change(s) outside the gate put back: " + "; ".join(parts)
         if self.errors:
             text += "; could not put back: " + "; ".join(self.errors)
+        if self.rejected:
+            text += f"; saved first: restore it with '{self.rejected.command}'"
         return text
 
 
@@ -105,6 +117,7 @@ def audit(
     folders: Sequence[tuple[Path, Callable[[str], bool]]] = (),
     foreign: Callable[[], list[GatePolicy]] = lambda: [],
     engine_writes: Callable[[], dict[str, set[str | None]]] = dict,
+    attempt: int | None = None,
 ) -> AuditReport:
     """Compare every workspace with ``checkpoint``; put back everything outside ``policy``.
 
@@ -114,9 +127,10 @@ def audit(
     ``foreign`` returns the gates of other changes running right now: hub paths they allow are
     theirs, not this agent's, and are left alone.  ``engine_writes`` returns the hub paths other
     changes' engines wrote since the checkpoint (record files, archives), with the content they
-    left: a difference that matches one is that engine's, not this agent's.
+    left: a difference that matches one is that engine's, not this agent's.  ``attempt`` is named
+    in the message of the commits that save what is put back.
     """
-    report = AuditReport(checkpoint.number)
+    report = AuditReport(checkpoint.number, rejected=Rejected(store.change_id, checkpoint.number))
     local = store.read_local(checkpoint.number)
     present = [ws for ws in workspaces if ws.key in checkpoint.workspaces]
     foreign_cache: list[list[GatePolicy]] = []
@@ -164,17 +178,46 @@ def audit(
             report.violations.append(violation)
             bad.append(change)
         if bad:
-            report.errors += put_back(ws, bad, snap.tree)
+            _save_and_put_back(store, checkpoint, ws, bad, attempt, report)
         _audit_index(store, checkpoint, ws, policy, local, ws.key in restored_heads, report)
     recorded_folders: dict[str, list[str]] = local.get("folders", {})
     for folder, legit in folders:
         if str(folder) in recorded_folders:
-            _audit_folder(store.layout.hub, folder, set(recorded_folders[str(folder)]), legit, report)
+            _audit_folder(store, checkpoint.number, folder, set(recorded_folders[str(folder)]), legit, report)
     store.write_audit(
         checkpoint.number,
         {str(ws.repo_id): ws.repo.read_refs("refs/heads/") for ws in _one_per_repo(present)},
     )
     return report
+
+
+def _save_and_put_back(
+    store: CheckpointStore,
+    checkpoint: Checkpoint,
+    ws: Workspace,
+    bad: Sequence[TreeChange],
+    attempt: int | None,
+    report: AuditReport,
+) -> None:
+    """Save ``bad`` as a commit, then put it back; if it cannot be saved, leave it as it is."""
+    try:
+        ref = save_files(store, checkpoint, ws, bad, attempt=attempt)
+    except GitError as exc:
+        report.errors.append(f"{ws.key}: could not save what lies outside the gate, so it is left as it is: {exc}")
+        return
+    assert report.rejected is not None
+    report.rejected.refs[ws.key] = ref
+    paths = {c.path for c in bad}
+    report.violations[:] = [
+        dataclasses.replace(v, saved=ref) if v.workspace == ws.key and v.path in paths else v for v in report.violations
+    ]
+
+    def aside(loc: Path, rel: str) -> None:
+        dest = move_aside(store, checkpoint.number, loc, f"{ws.key}/{rel}")
+        assert report.rejected is not None
+        report.rejected.folders[str(dest)] = str(loc)
+
+    report.errors += put_back(ws, bad, checkpoint.workspaces[ws.key].tree, aside=aside)
 
 
 # -- judging -------------------------------------------------------------------------------------
@@ -254,7 +297,7 @@ def _audit_refs(
                 continue  # another change's engine moved it (specflow merge)
             branch = name.removeprefix("refs/heads/")
             owner = _checked_out_by(present, ws.repo_id, name) or ws.key
-            keep = f"{REJECTED_ROOT}/{store.change_id}/{checkpoint.number}/{branch}"
+            keep = branch_ref(store.change_id, checkpoint.number, branch)
             if old is None:
                 cmds += [f"update {keep} {new}", f"delete {name} {new}"]
                 detail = f"branch {branch} created at {new[:10] if new else '?'}; deleted (kept as {keep})"
@@ -264,7 +307,8 @@ def _audit_refs(
             else:
                 cmds += [f"update {keep} {new}", f"update {name} {old} {new}"]
                 detail = f"commits on {branch} undone: {old[:10]} -> {new[:10]} (kept as {keep})"
-            report.violations.append(Violation(owner, branch, "commit", detail))
+            kept_as = keep if new is not None else ""
+            report.violations.append(Violation(owner, branch, "commit", detail, saved=kept_as))
             for member in present:
                 if member.repo_id == ws.repo_id and checkpoint.workspaces[member.key].head.ref == name:
                     restored.add(member.key)
@@ -321,24 +365,43 @@ def _audit_index(
     now = ws.repo.index_entries()
     reported = {v.path for v in report.violations if v.workspace == ws.key}
     fixes: dict[str, IndexEntry | None] = {}
+    staged: dict[str, IndexEntry | None] = {}
     for path in set(before) | set(now):
         if before.get(path) == now.get(path) or ws.ignored(path):
             continue
         if policy.allows_real(ws.path / path):
             continue
         fixes[path] = before.get(path)
-        if path not in reported:
-            report.violations.append(Violation(ws.key, path, "modified", "staged in the index outside the gate"))
+        staged[path] = now.get(path)
+    if not fixes:
+        return
     try:
+        saved = save_index(
+            store, checkpoint, ws, {p: (e.mode, e.sha) if e and e.stage == 0 else None for p, e in staged.items()}
+        )
         ws.repo.set_index_entries(fixes)
     except GitError as exc:
         report.errors.append(exc.message)
+        return
+    for path in sorted(fixes):
+        if path not in reported:
+            detail = "staged in the index outside the gate; unstaged"
+            report.violations.append(Violation(ws.key, path, "modified", detail, saved=saved))
 
 
 # -- the change's worktrees folder ---------------------------------------------------------------
 
 
-def _audit_folder(hub: Path, folder: Path, before: set[str], legit: Callable[[str], bool], report: AuditReport) -> None:
+def _audit_folder(
+    store: CheckpointStore,
+    number: int,
+    folder: Path,
+    before: set[str],
+    legit: Callable[[str], bool],
+    report: AuditReport,
+) -> None:
+    """Move what is new in ``folder`` and not ``legit`` aside (under the hub's git folder)."""
+    hub = store.layout.hub
     try:
         names = os.listdir(folder)
     except FileNotFoundError:
@@ -349,24 +412,36 @@ def _audit_folder(hub: Path, folder: Path, before: set[str], legit: Callable[[st
         p = folder / name
         kind: ViolationKind = "symlink" if p.is_symlink() else "added"
         try:
-            if p.is_dir() and not p.is_symlink():
-                shutil.rmtree(p)
-            else:
-                p.unlink()
-        except OSError as exc:
-            report.errors.append(f"{p}: {exc}")
-        try:
             shown = p.relative_to(hub).as_posix()
         except ValueError:
             shown = str(p)
-        report.violations.append(Violation(HUB_KEY, shown, kind, "created outside every worktree"))
+        try:
+            dest = move_aside(store, number, p, f"folders/{shown.lstrip('/')}")
+        except OSError as exc:
+            report.errors.append(f"{p}: could not move it aside, so it is left as it is: {exc}")
+            report.violations.append(Violation(HUB_KEY, shown, kind, "created outside every worktree"))
+            continue
+        assert report.rejected is not None
+        report.rejected.folders[str(dest)] = str(p)
+        report.violations.append(
+            Violation(HUB_KEY, shown, kind, "created outside every worktree; moved aside", saved=str(dest))
+        )
 
 
 # -- putting paths back --------------------------------------------------------------------------
 
 
-def put_back(ws: Workspace, changes: Sequence[TreeChange], old_tree: str) -> list[str]:
-    """Make each changed path exactly as it is in ``old_tree``; return what could not be done."""
+def put_back(
+    ws: Workspace,
+    changes: Sequence[TreeChange],
+    old_tree: str,
+    *,
+    aside: Callable[[Path, str], None] | None = None,
+) -> list[str]:
+    """Make each changed path exactly as it is in ``old_tree``; return what could not be done.
+
+    ``aside`` moves a nested repository out of the way (to keep it) instead of deleting it.
+    """
     errors: list[str] = []
     root = ws.path
     removals = [c for c in changes if not c.old_exists]
@@ -380,7 +455,10 @@ def put_back(ws: Workspace, changes: Sequence[TreeChange], old_tree: str) -> lis
             if loc.is_symlink() or loc.is_file():
                 loc.unlink()
             elif c.new_mode == GITLINK and loc.is_dir():
-                shutil.rmtree(loc)  # a repository the agent cloned or made there
+                if aside is not None:
+                    aside(loc, c.path)  # a repository the agent cloned or made there, kept whole
+                else:
+                    shutil.rmtree(loc)
         except FileNotFoundError:
             pass
         except OSError as exc:
@@ -462,71 +540,3 @@ def _umask() -> int:
     except (OSError, ValueError):
         pass
     return 0o022
-
-
-# -- git's own files ---------------------------------------------------------------------------
-
-# Files inside a repository's git folder that change what git (and so specflow) does: config
-# (core.fsmonitor, core.hooksPath, aliases), excludes (which hide files from every snapshot),
-# attributes and hooks.  No gate allows writing them.
-_GIT_FILES = ("config", "config.worktree", "info/exclude", "info/attributes")
-
-
-def snapshot_git_files(workspaces: Sequence[Workspace]) -> dict[str, str | None]:
-    """The bytes (base64) of every sensitive git file of ``workspaces``, keyed by absolute path."""
-
-    paths: set[Path] = set()
-    for ws in workspaces:
-        for folder in {ws.repo.common_dir, ws.repo.git_dir}:
-            paths.update(folder / name for name in _GIT_FILES)
-            hooks = folder / "hooks"
-            if hooks.is_dir():
-                paths.update(p for p in hooks.iterdir() if p.is_file())
-        dotgit = ws.path / ".git"
-        if dotgit.is_file():
-            paths.add(dotgit)
-    out: dict[str, str | None] = {}
-    for p in sorted(paths):
-        try:
-            out[str(p)] = base64.b64encode(p.read_bytes()).decode("ascii")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            out[str(p)] = None
-    return out
-
-
-def _read_b64(path: Path) -> str | None:
-
-    try:
-        return base64.b64encode(path.read_bytes()).decode("ascii")
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
-
-
-def audit_git_files(before: dict[str, str | None], report: AuditReport) -> None:
-    """Put back every sensitive git file changed since ``before`` (a snapshot); remove new hooks."""
-
-    now = {path: _read_b64(Path(path)) for path in before}
-    for hooks in {Path(path).parent for path in before if Path(path).parent.name == "hooks"}:
-        if hooks.is_dir():
-            now.update({str(p): _read_b64(p) for p in hooks.iterdir() if p.is_file() and str(p) not in now})
-    for path in sorted(set(before) | set(now)):
-        old, new = before.get(path), now.get(path)
-        if old == new or (path not in before and new is None):
-            continue
-        target = Path(path)
-        if not target.parent.is_dir():
-            continue  # the whole folder is gone (a deleted worktree): it is made again as a whole
-        try:
-            if old is None:
-                target.unlink()
-                detail = "created in git's own folder; removed"
-            else:
-                mode = target.stat().st_mode if target.exists() else None
-                target.write_bytes(base64.b64decode(old))
-                if mode is not None:
-                    os.chmod(target, mode)
-                detail = "git's own file changed; put back" if new is not None else "git's own file deleted; restored"
-        except OSError as exc:
-            report.errors.append(f"could not put back {path}: {exc}")
-            continue
-        report.violations.append(Violation("git", path, "git", detail))

@@ -1,8 +1,10 @@
 """Reviewing and merging a change's branches: diff against the base, merge, merge state.
 
-A merge is previewed for every repo first (``git merge-tree``); only when every repo would merge
-cleanly into a clean base checkout is anything merged, with a merge commit naming the change, and
-a failure part-way undoes the merges already made.
+A merge is previewed for every repo first (``git merge-tree``).  Every problem of every repo is
+collected before anything is written — uncommitted work in a worktree, a conflict, local changes
+in a base checkout in the files the merge would change — and a refusal lists them all, each with
+its fix.  Only when there is none is anything merged, with a merge commit naming the change; a
+failure part-way undoes the merges already made.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from specflow.errors import WorkspaceError
 from specflow.workspace import journal
 from specflow.workspace.checkpoints import Workspace
-from specflow.workspace.git import GitRepo
+from specflow.workspace.git import GitRepo, TreeChange
 from specflow.workspace.journal import hub_writes
 from specflow.workspace.worktrees import (
     RepoTarget,
@@ -157,42 +159,19 @@ def merge(owner: Workspaces) -> list[MergeResult]:
         return _merge(owner)
 
 
+@dataclass(frozen=True)
+class MergeProblem:
+    """One reason a repo cannot be merged now, with its fix."""
+
+    repo: str
+    problem: str
+    fix: str
+
+
 def _merge(owner: Workspaces) -> list[MergeResult]:
-    results: list[MergeResult] = []
-    plans: list[_MergePlan] = []
-    for target in owner.targets():
-        source = open_source(target)
-        base = base_of(owner.layout, target, source)
-        branch_sha = source.resolve(f"refs/heads/{target.branch}")
-        base_sha = source.resolve(f"refs/heads/{base}")
-        if branch_sha is None or base_sha is None:
-            results.append(MergeResult(target.name, target.branch, base, "nothing to merge"))
-            continue
-        if target.exists:
-            dirty = GitRepo.open(target.worktree).status()
-            if dirty:
-                raise WorkspaceError(
-                    f"the worktree of '{target.name}' has {len(dirty)} uncommitted change(s): " + _shown(dirty),
-                    fix=f"commit them on {target.branch}: git -C {target.worktree} add -A &&"
-                    f" git -C {target.worktree} commit -m '...'; then merge again",
-                )
-        if source.is_ancestor(branch_sha, base_sha):
-            results.append(MergeResult(target.name, target.branch, base, "already merged"))
-            continue
-        preview = source.merge_preview(base_sha, branch_sha)
-        where = target.worktree if target.exists else source.root
-        if not preview.clean:
-            raise WorkspaceError(
-                f"merging {target.branch} into {base} in '{target.name}' would conflict in: "
-                + ", ".join(preview.conflicts[:10]),
-                fix=f"merge {base} into the branch and resolve there (git -C {where} merge {base}),"
-                f" commit, then run 'specflow merge {owner.change_id}' again",
-            )
-        changed = source.diff_trees(base_sha, preview.tree)
-        checkout = next((w.path for w in source.worktrees() if w.branch == base), None)
-        if checkout is not None:
-            _check_base_checkout(owner, target, base, GitRepo.open(checkout), changed)
-        plans.append(_MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed)))
+    results, plans, problems = _plan_merges(owner)
+    if problems:
+        raise _refusal(owner.change_id, problems)
     done: list[_MergePlan] = []
     message = MERGE_MESSAGE.format(id=owner.change_id)
     for plan in plans:
@@ -219,35 +198,118 @@ def _merge(owner: Workspaces) -> list[MergeResult]:
         done.append(plan)
         commit_sha = plan.repo.resolve(f"refs/heads/{plan.base}")
         # another change's running audit must not take this merge for its agent's doing
-
         journal.record(owner.hub, owner.change_id, {journal.ref_key(plan.repo.common_dir, plan.base): commit_sha})
         results.append(MergeResult(plan.target.name, plan.target.branch, plan.base, "merged", commit_sha, plan.files))
     return results
 
 
-def _check_base_checkout(
-    owner: Workspaces, target: RepoTarget, base: str, checkout: GitRepo, changed: Sequence[Any]
-) -> None:
-    """Refuse a dirty base checkout (specflow's own change folders in the hub do not count)."""
-    touched = {c.path for c in changed}
-    dirty = []
-    for line in checkout.status(untracked=False):
-        path = line[3:]
-        staged = line[0] not in (" ", "?")
-        if not staged and path.startswith("openspec/") and path not in touched:
+def _plan_merges(owner: Workspaces) -> tuple[list[MergeResult], list[_MergePlan], list[MergeProblem]]:
+    """Look at every repo before anything is written: what to merge, and every problem found."""
+    results: list[MergeResult] = []
+    plans: list[_MergePlan] = []
+    problems: list[MergeProblem] = []
+    for target in owner.targets():
+        source = open_source(target)
+        base = base_of(owner.layout, target, source)
+        branch_sha = source.resolve(f"refs/heads/{target.branch}")
+        base_sha = source.resolve(f"refs/heads/{base}")
+        if branch_sha is None or base_sha is None:
+            results.append(MergeResult(target.name, target.branch, base, "nothing to merge"))
             continue
-        dirty.append(line)
-    if dirty:
-        raise WorkspaceError(
-            f"the checkout of {base} in '{target.name}' ({checkout.root}) has uncommitted changes: " + _shown(dirty),
-            fix=f"commit or stash them (git -C {checkout.root} status), then merge again",
+        if target.exists:
+            dirty = GitRepo.open(target.worktree).status()
+            if dirty:
+                problems.append(
+                    MergeProblem(
+                        target.name,
+                        f"its worktree {target.worktree} has {len(dirty)} uncommitted change(s): {_shown(dirty)}",
+                        f"commit them on {target.branch}: git -C {target.worktree} add -A &&"
+                        f" git -C {target.worktree} commit -m '...'",
+                    )
+                )
+        if source.is_ancestor(branch_sha, base_sha):
+            results.append(MergeResult(target.name, target.branch, base, "already merged"))
+            continue
+        preview = source.merge_preview(base_sha, branch_sha)
+        if not preview.clean:
+            where = target.worktree if target.exists else source.root
+            problems.append(
+                MergeProblem(
+                    target.name,
+                    f"merging {target.branch} into {base} would conflict in: " + ", ".join(preview.conflicts[:10]),
+                    f"merge {base} into the branch and resolve there: git -C {where} merge {base}; then commit",
+                )
+            )
+            continue
+        changed = source.diff_trees(base_sha, preview.tree)
+        checkout = next((w.path for w in source.worktrees() if w.branch == base), None)
+        if checkout is not None:
+            problems += _base_checkout_problems(target, base, GitRepo.open(checkout), changed)
+        plans.append(_MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed)))
+    return results, plans, problems
+
+
+def _base_checkout_problems(
+    target: RepoTarget, base: str, checkout: GitRepo, changed: Sequence[TreeChange]
+) -> list[MergeProblem]:
+    """What in the checkout of ``base`` the merge would overwrite or take into its commit.
+
+    Local edits to paths the merge leaves alone are the person's own business and stay; staged
+    changes block any merge (git would record them in the merge commit).
+    """
+    touched = {c.path for c in changed}
+    where = f"the checkout of {base} ({checkout.root})"
+    problems: list[MergeProblem] = []
+    edited, staged, untracked = [], [], []
+    for line in checkout.status():
+        path = line[3:]
+        if line.startswith("??"):
+            if path in touched:
+                untracked.append(path)
+        elif line[0] not in (" ", "?"):
+            staged.append(path)
+        elif path in touched:
+            edited.append(path)
+    if edited:
+        problems.append(
+            MergeProblem(
+                target.name,
+                f"{where} has local changes in files the merge would change: {_listed(edited)}",
+                f"commit or stash them: git -C {checkout.root} stash",
+            )
         )
-    blocked = [c.path for c in changed if c.status == "A" and (checkout.root / c.path).exists()]
-    if blocked:
-        raise WorkspaceError(
-            f"the merge would overwrite untracked files in {checkout.root}: " + ", ".join(blocked[:5]),
-            fix="move them away (or commit them), then merge again",
+    if staged:
+        problems.append(
+            MergeProblem(
+                target.name,
+                f"{where} has staged changes, which the merge commit would take in: {_listed(staged)}",
+                f"commit them, or unstage them: git -C {checkout.root} restore --staged {' '.join(staged[:5])}",
+            )
         )
+    if untracked:
+        problems.append(
+            MergeProblem(
+                target.name,
+                f"the merge would overwrite untracked files in {checkout.root}: {_listed(untracked)}",
+                f"move them away or commit them (git -C {checkout.root} status)",
+            )
+        )
+    return problems
+
+
+def _refusal(change_id: str, problems: Sequence[MergeProblem]) -> WorkspaceError:
+    repos = list(dict.fromkeys(p.repo for p in problems))
+    lines = [
+        f"merge of '{change_id}' refused, nothing was merged:"
+        f" {len(problems)} problem(s) in {len(repos)} repo(s) ({', '.join(repos)})"
+    ]
+    for p in problems:
+        lines += [f"  - {p.repo}: {p.problem}", f"      fix: {p.fix}"]
+    return WorkspaceError("\n".join(lines), fix=f"fix each problem above, then run 'specflow merge {change_id}' again")
+
+
+def _listed(paths: Sequence[str], n: int = 5) -> str:
+    return ", ".join(paths[:n]) + (f" and {len(paths) - n} more" if len(paths) > n else "")
 
 
 def _undo_merges(done: Sequence[_MergePlan]) -> None:

@@ -482,6 +482,22 @@ class GitRepo:
         args.append(tree)
         return self.text(*args, input=message.encode("utf-8")).strip()
 
+    def edit_tree(self, tree: str, entries: Mapping[str, tuple[str, str] | None], index: Path) -> str:
+        """``tree`` with each path set to ``(mode, sha)`` (None removes it), through a temporary index."""
+        index.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.run("read-tree", tree, index=index)
+            lines = [
+                f"0 {ZERO_SHA}\t{path}" if entry is None else f"{entry[0]} {entry[1]} 0\t{path}"
+                for path, entry in entries.items()
+            ]
+            if lines:
+                payload = ("\0".join(lines) + "\0").encode("utf-8", "surrogateescape")
+                self.run("update-index", "-z", "--index-info", input=payload, index=index)
+            return self.text("write-tree", "--missing-ok", index=index).strip()
+        finally:
+            index.unlink(missing_ok=True)
+
     def diff_trees(self, old: str, new: str) -> list[TreeChange]:
         """Every path that differs between two trees, recursively, renames not detected."""
         if old == new:

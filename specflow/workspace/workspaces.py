@@ -25,12 +25,15 @@ from specflow.agents.base import EventCallback, ignore_event
 from specflow.definitions.config import HubConfig
 from specflow.engine.lock import ChangeLock, pid_alive
 from specflow.errors import GitError, WorkspaceError
-from specflow.workspace import journal
-from specflow.workspace.audit import AuditReport, Violation, audit, audit_git_files, snapshot_git_files
+from specflow.workspace import journal, rejected
+from specflow.workspace.audit import AuditReport, Violation, audit
 from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace, WorkspaceKind
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import GitRepo, find_git_dirs
+from specflow.workspace.gitfiles import audit_git_files, snapshot_git_files
 from specflow.workspace.journal import hub_writes
+from specflow.workspace.rejected import Rejected
+from specflow.workspace.restore import RestoreResult, restore_rejected
 from specflow.workspace.worktrees import (
     Layout,
     RepoTarget,
@@ -204,15 +207,20 @@ class Workspaces:
             self._write_active_gate(self._policy)
         return cp
 
-    def audit(self, checkpoint: Checkpoint, policy: GatePolicy) -> AuditReport:
-        """Diff every workspace against ``checkpoint``; put back whatever lies outside ``policy``."""
+    def audit(self, checkpoint: Checkpoint, policy: GatePolicy, *, attempt: int | None = None) -> AuditReport:
+        """Diff every workspace against ``checkpoint``; save, then put back, whatever lies outside ``policy``."""
 
         try:
             # other changes' engines finish (and journal) their hub writes before we look
             with hub_writes(self.hub):
                 # git's own files first: a planted fsmonitor or hook must not run in the audit's git calls
                 git_report = AuditReport(checkpoint.number)
-                audit_git_files(self.store.read_local(checkpoint.number).get("git_files", {}), git_report)
+
+                def keep(path: Path, move: bool) -> str:
+                    label = "git/" + path.as_posix().lstrip("/")
+                    return str(rejected.move_aside(self.store, checkpoint.number, path, label, copy=not move))
+
+                audit_git_files(self.store.read_local(checkpoint.number).get("git_files", {}), git_report, keep)
                 lost = self._recreate_lost_worktrees(checkpoint)
                 report = audit(
                     self.store,
@@ -223,17 +231,34 @@ class Workspaces:
                     folders=self._folders(),
                     foreign=self._foreign_policies,
                     engine_writes=lambda: self._engine_writes(checkpoint),
+                    attempt=attempt,
                 )
         finally:
             self._active_gate_path().unlink(missing_ok=True)
         report.violations[:0] = git_report.violations
         report.errors += git_report.errors
+        # an earlier audit of the same checkpoint (during SIGTERM) may have saved work already
+        report.rejected = self.rejected(checkpoint.number)
         for target in lost:
             if not policy.allows_real(Path(os.path.realpath(target.worktree.parent)) / target.worktree.name):
                 report.violations.insert(
                     0, Violation(target.name, ".", "deleted", f"the worktree {target.worktree} was deleted; made again")
                 )
         return report
+
+    def rejected(self, number: int) -> Rejected:
+        """What the audits of checkpoint ``number`` saved before putting it back."""
+        return rejected.collect(self.store, number, self.workspaces())
+
+    def restore(
+        self, number: int | None, paths: Sequence[str] = (), *, force: bool = False, state: str = ""
+    ) -> RestoreResult:
+        """Put back into the workspaces what the audit of checkpoint ``number`` (default: the latest) saved."""
+        with hub_writes(self.hub):
+            result = restore_rejected(self, number, paths, force=force, state=state)
+            # another change's running audit must not take these hub files for its agent's writes
+            journal.record_files(self.hub, self.change_id, [self.hub / p for p in result.restored.get(HUB_KEY, [])])
+        return result
 
     def _recreate_lost_worktrees(self, checkpoint: Checkpoint) -> list[RepoTarget]:
         """Worktrees the checkpoint saw that are gone now, made again on their branch (files follow)."""

@@ -124,7 +124,7 @@ def test_board_lanes_and_timeline_follow_the_workflow(hub: HubFixture) -> None:
     failed = timeline.entries[-1]
     assert failed.outcome == "failed" and failed.to_state == "write"
     assert [r.path for r in failed.refused] == ["CLAUDE.md"]
-    assert "revert add-login --to" in failed.refused[0].restore
+    assert "specflow restore add-login --checkpoint" in failed.refused[0].restore
     assert failed.prompt_kept and failed.checkpoint is not None
     assert any(s.stage == "given" and s.ok for s in failed.steps)
     # the agent behaves on its retry; the proposal then waits for a person

@@ -201,8 +201,10 @@ def test_a_commit_on_the_hubs_branch_is_undone_keeping_in_gate_files(multi: Mult
     assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
     assert (multi.root / PROPOSAL).read_text() == "## Why\nCommitted by the agent.\n"
     kept = git(multi.root, "for-each-ref", "--format=%(refname)", "refs/specflow/rejected/").split()
-    assert kept == [f"refs/specflow/rejected/{CHANGE}/1/main"]
+    assert kept == [f"refs/specflow/rejected/{CHANGE}/1/branches/main", f"refs/specflow/rejected/{CHANGE}/1/files/hub"]
     assert git(multi.root, "log", "-1", "--format=%s", kept[0]).strip() == "agent commit"
+    assert git(multi.root, "show", f"{kept[1]}:CLAUDE.md") == "sneaky\n"
+    assert {v.path: v.saved for v in report.violations} == {"main": kept[0], "CLAUDE.md": kept[1]}
 
 
 def test_a_moved_head_in_the_hub_is_put_back(multi: MultiHub) -> None:
@@ -225,6 +227,9 @@ def test_staged_changes_outside_the_gate_are_unstaged(multi: MultiHub) -> None:
     assert kinds(report) == {("hub", "CLAUDE.md", "modified")}
     assert "staged" in report.violations[0].detail
     assert git(multi.root, "diff", "--cached", "--name-only") == ""
+    saved = report.violations[0].saved
+    assert saved == f"refs/specflow/rejected/{CHANGE}/1/index/hub"
+    assert git(multi.root, "show", f"{saved}:CLAUDE.md") == "staged\n"  # what was staged is kept
 
 
 def test_explore_may_write_nothing(multi: MultiHub) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import HubFixture
+from tests.conftest import HubFixture, git
 
 CRASH = "import sys\nsys.stdin.read()\nprint('model overloaded', file=sys.stderr)\nsys.exit(2)\n"
 HANG = "import sys, time\nsys.stdin.read()\ntime.sleep(60)\n"
@@ -341,14 +341,26 @@ def _start_escaping_advance(hub: HubFixture, tmp_path: Path) -> tuple[subprocess
     return proc, pidfile
 
 
-def test_a_terminated_run_still_puts_back_out_of_gate_writes(hub: HubFixture, tmp_path: Path) -> None:
+def test_a_terminated_run_still_puts_back_out_of_gate_writes(hub: HubFixture, tmp_path: Path, cli: Any) -> None:
     import signal
 
     proc, _ = _start_escaping_advance(hub, tmp_path)
+    outside = (hub.root / "outside.txt").read_text()
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert not (hub.root / "outside.txt").exists()
+    saved = "refs/specflow/rejected/add-login/1/files/hub"
+    assert git(hub.root, "show", f"{saved}:outside.txt") == outside  # saved before it was removed
+    code, _, err = cli("-C", hub.root, "advance", "add-login")  # the recovery names the save
+    assert code == 0, err
+    events = [
+        json.loads(line)
+        for line in (hub.root / "openspec/changes/add-login/.specflow/history.jsonl").read_text().splitlines()
+    ]
+    interrupted = next(e for e in events if e["outcome"] == "interrupted")
+    assert interrupted["rejected"]["refs"] == {"hub": saved}
+    assert interrupted["rejected"]["command"] == "specflow restore add-login --checkpoint 1"
 
 
 def test_a_killed_run_is_audited_by_the_next_advance(hub: HubFixture, tmp_path: Path, cli: Any) -> None:
@@ -369,6 +381,10 @@ def test_a_killed_run_is_audited_by_the_next_advance(hub: HubFixture, tmp_path: 
     ]
     interrupted = next(e for e in events if e["outcome"] == "interrupted")
     assert [v["path"] for v in interrupted["gate_violations"]] == ["outside.txt"]
+    saved = "refs/specflow/rejected/add-login/1/files/hub"
+    assert interrupted["gate_violations"][0]["saved"] == saved
+    assert interrupted["rejected"]["command"] == "specflow restore add-login --checkpoint 1"
+    assert git(hub.root, "show", f"{saved}:outside.txt") != ""
 
 
 def test_long_agent_text_is_one_progress_line() -> None:
@@ -412,11 +428,20 @@ def test_usage_errors_name_the_command_and_are_json_with_json(hub: HubFixture, c
     assert (code, out) == (2, "")
     assert err.endswith("specflow status: error: unrecognized arguments: --bogus\n")
     assert err.startswith("usage: specflow status ")
-    code, out, err = cli("-C", hub.root, "advance", "--json")
+    code, out, err = cli("-C", hub.root, "trigger", "--json")
     assert (code, err) == (2, "")
     assert json.loads(out) == {
-        "error": "the following arguments are required: id",
-        "fix": "run 'specflow advance --help' for its usage",
+        "error": "the following arguments are required: id, name",
+        "fix": "run 'specflow trigger --help' for its usage",
+        "exit_code": 2,
+    }
+    code, out, err = cli("-C", hub.root, "advance", "--json")  # no id, and not in a change's worktree
+    assert (code, err) == (2, "")
+    assert json.loads(out) == {
+        "error": f"'specflow advance' needs a change id: none was given, and {hub.root} is not inside a"
+        " change's worktree",
+        "fix": "name the change: specflow advance ID ('specflow status' lists them), or run it in the"
+        " change's worktree",
         "exit_code": 2,
     }
 

@@ -443,8 +443,10 @@ def test_history_table_json_and_verbose_with_approve_note(
     not_approved = "nobody has approved the proposal yet; run 'specflow approve add-login' after reviewing it"
     assert vout[len(out) :].splitlines() == [
         "  think: given the change exists: ok",
-        f"  think: reason: the agent wrote outside its gate (put back): {put_back}",
+        f"  think: reason: the agent wrote outside its gate (put back): {put_back}; saved first: restore it"
+        " with 'specflow restore add-login --checkpoint 1'",
         "  think: gate: added outside.txt (put back)",
+        "  think: saved first; restore with: specflow restore add-login --checkpoint 1",
         "  think: given the change exists: ok",
         '  think: then the file "notes.md" exists: ok',
         '  write: given the file "notes.md" exists: ok',

@@ -218,13 +218,13 @@ def test_discard_moves_the_change_out_and_restore_brings_it_back(api: Hub) -> No
     }
     assert api.discarded("add-login").status()["next"]["action"] == "restore"
 
-    restored = api.discarded("add-login").restore()
+    restored = api.discarded("add-login").reopen()
     assert restored == api.changes_dir / "add-login"
     again = api.change("add-login")
     assert again.state == "think" and (again.record or {}).get("discarded") is None
-    assert [ev["outcome"] for ev in again.history()][-2:] == ["discarded", "restored"]
+    assert [ev["outcome"] for ev in again.history()][-2:] == ["discarded", "reopened"]
     with pytest.raises(StateError, match="is not discarded"):
-        again.restore()
+        again.reopen()
 
 
 def test_discard_refuses_a_folder_already_taken_and_restore_refuses_without_branches(api: Hub, hub: HubFixture) -> None:
@@ -238,7 +238,7 @@ def test_discard_refuses_a_folder_already_taken_and_restore_refuses_without_bran
     taken.rmdir()
     change.discard(delete_branches=True)
     with pytest.raises(StateError, match="was discarded with its branches deleted"):
-        api.discarded("add-login").restore()
+        api.discarded("add-login").reopen()
     with pytest.raises(ChangeNotFoundError):
         api.discarded("never-was")
 

@@ -272,8 +272,9 @@ def test_merge_refuses_a_dirty_base_checkout_and_merges_nothing(multi: MultiHub)
     heads = {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)}
     with pytest.raises(WorkspaceError) as info:
         branches.merge(ws)
-    assert "checkout of main in 'bot'" in info.value.message and "bot.py" in info.value.message
-    assert "commit or stash them" in (info.value.fix or "")
+    assert "bot: the checkout of main" in info.value.message and "bot.py" in info.value.message
+    assert "commit or stash them" in info.value.message
+    assert "specflow merge add-login" in (info.value.fix or "")
     assert {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)} == heads
 
 
@@ -286,7 +287,7 @@ def test_merge_refuses_a_conflict_and_leaves_nothing_half_merged(multi: MultiHub
     with pytest.raises(WorkspaceError) as info:
         branches.merge(ws)
     assert "would conflict in: bot.py" in info.value.message
-    assert "merge main into the branch" in (info.value.fix or "")
+    assert "merge main into the branch" in info.value.message
     assert {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)} == heads
     assert status(multi.api) == "" and status(multi.bot) == ""
     assert not (multi.bot / ".git" / "MERGE_HEAD").exists()
@@ -296,8 +297,40 @@ def test_merge_refuses_uncommitted_work_in_a_worktree(multi: MultiHub) -> None:
     ws = multi.workspaces()
     paths = _work(ws, multi)
     (paths["api"] / "src" / "wip.py").write_text("wip\n")
-    with pytest.raises(WorkspaceError, match="worktree of 'api' has 1 uncommitted change"):
+    with pytest.raises(WorkspaceError, match=r"its worktree .* has 1 uncommitted change"):
         branches.merge(ws)
+
+
+def test_merge_lists_every_problem_of_every_repo_at_once(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    paths = _work(ws, multi)
+    (paths["api"] / "src" / "wip.py").write_text("wip\n")  # uncommitted in api's worktree
+    (multi.api / "src" / "login.py").write_text("mine\n")  # untracked where the merge adds a file
+    (multi.bot / "bot.py").write_text("local edit\n")  # edited where the merge changes it
+    (multi.bot / "notes.txt").write_text("notes\n")
+    git(multi.bot, "add", "notes.txt")  # staged: git would take it into the merge commit
+    heads = {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)}
+    with pytest.raises(WorkspaceError) as info:
+        branches.merge(ws)
+    text = info.value.message
+    assert "4 problem(s) in 2 repo(s) (api, bot)" in text
+    assert "api: its worktree" in text and "uncommitted change(s): src/wip.py" in text
+    assert "api: the merge would overwrite untracked files" in text and "src/login.py" in text
+    assert "bot: the checkout of main" in text and "local changes in files the merge would change: bot.py" in text
+    assert "staged changes, which the merge commit would take in: notes.txt" in text
+    assert text.count("fix: ") == 4
+    assert {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)} == heads
+    assert (multi.bot / "bot.py").read_text() == "local edit\n"
+
+
+def test_merge_leaves_local_edits_in_files_it_does_not_touch(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    _work(ws, multi)
+    (multi.api / "README.md").write_text("my own notes\n")
+    results = branches.merge(ws)
+    assert [r.status for r in results] == ["merged", "merged"]
+    assert (multi.api / "README.md").read_text() == "my own notes\n"
+    assert (multi.api / "src" / "login.py").exists()
 
 
 def test_single_repo_branch_merges_without_conflicting_with_the_hubs_change_folder(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("id", help="the change id")
+    p.add_argument("id", nargs="?", help="the change id (default in a change's worktree: that change)")
     add_run_options(p)
     p.add_argument(
         "--background", action="store_true", help="run in a detached process of its own; print where to follow it"
@@ -40,7 +40,7 @@ def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
     from specflow.cli.render import LiveProgress, say
     from specflow.errors import GuardFailed, PhaseFailed
 
-    change = ctx.open_hub().change(args.id)
+    change = ctx.open_hub().change(ctx.change_id(args.id, "advance"))  # trigger names its id always
     quiet = args.quiet or args.json or args.dry_run
     results: list[Any]
     failure: GuardFailed | PhaseFailed | None = None

@@ -9,12 +9,12 @@ from specflow.cli.render import table
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("id", help="the change id")
+    p.add_argument("id", nargs="?", help="the change id (default in a change's worktree: that change)")
     p.add_argument("--json", action="store_true")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    change = ctx.open_hub().change(args.id)
+    change = ctx.open_hub().change(ctx.change_id(args.id, args.command))
     infos = change.checkpoints()
     if args.json:
         ctx.json([info.to_dict() for info in infos])

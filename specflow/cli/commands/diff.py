@@ -13,7 +13,7 @@ from specflow.cli.pager import colour_diff, show_long
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("id", help="the change id")
+    p.add_argument("id", nargs="?", help="the change id (default in a change's worktree: that change)")
     p.add_argument("--repo", metavar="R", help="only this repo")
     p.add_argument("--stat", action="store_true", help="a summary of changed files instead of the patch")
     p.add_argument("--json", action="store_true", help="per repo: branch, base, changed files and the patch")
@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    change = ctx.open_hub().change(args.id)
+    change = ctx.open_hub().change(ctx.change_id(args.id, args.command))
     if args.json:
         ctx.json(change.diff_data(args.repo, stat=args.stat))
         return 0

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 2,
             )
             return 2
-        path = hub.discarded(args.id).restore()
+        path = hub.discarded(args.id).reopen()
         if args.json:
             ctx.json({"change": args.id, "restored_to": str(path)})
         else:

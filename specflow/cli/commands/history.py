@@ -8,7 +8,7 @@ from specflow.cli.context import CliContext
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("id", help="the change id")
+    p.add_argument("id", nargs="?", help="the change id (default in a change's worktree: that change)")
     p.add_argument("--json", action="store_true", help="the raw events")
     p.add_argument("--verbose", "-v", action="store_true", help="show every step's result and reason")
 
@@ -16,7 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from specflow.cli.render import say, table
 
-    change = ctx.open_hub().change(args.id)
+    change = ctx.open_hub().change(ctx.change_id(args.id, args.command))
     events = change.history()
     if args.json:
         ctx.json(events)
@@ -56,4 +56,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 say(ctx, f"  {ev.get('to')}: reason: {r}", "red")
             for v in ev.get("gate_violations") or []:
                 say(ctx, f"  {ev.get('to')}: gate: {v.get('kind')} {v.get('path')} (put back)", "yellow")
+            if ev.get("rejected"):
+                say(ctx, f"  {ev.get('to')}: saved first; restore with: {ev['rejected']['command']}", "yellow")
     return 0

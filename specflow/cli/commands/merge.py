@@ -8,12 +8,12 @@ from specflow.cli.context import CliContext
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("id", help="the change id")
+    p.add_argument("id", nargs="?", help="the change id (default in a change's worktree: that change)")
     p.add_argument("--json", action="store_true")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    results = ctx.open_hub().change(args.id).merge()
+    results = ctx.open_hub().change(ctx.change_id(args.id, args.command)).merge()
     if args.json:
         ctx.json([r.to_dict() for r in results])
         return 0

@@ -11,14 +11,14 @@ from specflow.errors import WorkspaceError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("id", help="the change id")
+    p.add_argument("id", nargs="?", help="the change id (default in a change's worktree: that change)")
     p.add_argument("--to", type=int, metavar="N", help="the checkpoint number (default: the latest)")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    change = ctx.open_hub().change(args.id)
+    change = ctx.open_hub().change(ctx.change_id(args.id, args.command))
     if not args.yes:
         info = change.checkpoint(args.to)
         if not (ctx.is_tty and sys.stdin.isatty()):

@@ -18,7 +18,7 @@ from specflow.errors import ItemError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("item", help="a change id or spec id")
+    p.add_argument("item", nargs="?", help="a change id or spec id (default in a change's worktree: that change)")
     p.add_argument("--json", action="store_true", help="OpenSpec's JSON document")
     p.add_argument("--deltas-only", action="store_true", help="only the deltas (JSON, change)")
     p.add_argument("--type", choices=("change", "spec"), help="disambiguate an item name")
@@ -28,6 +28,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from specflow.openspec import discovery, show
 
     root = ctx.open_hub().root
+    args.item = ctx.change_id(args.item, args.command)
     try:
         kind = discovery.resolve_item(root, args.item, args.type)
         discovery.check_item_path(kind, args.item)

@@ -9,7 +9,7 @@ from specflow.cli.context import CliContext
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("id", nargs="?", help="one change, in detail")
+    p.add_argument("id", nargs="?", help="one change, in detail (default in a change's worktree: that change)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--all", action="store_true", help="include archived changes")
     p.add_argument("--watch", action="store_true", help="the live board, redrawn as changes move (Ctrl-C stops)")
@@ -47,8 +47,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         from specflow.cli.live import watch
 
         return watch(ctx, hub)
-    if args.id:
-        st = detail(hub, hub.change(args.id))
+    if args.id or hub.here_change:
+        st = detail(hub, hub.change(ctx.change_id(args.id, args.command)))
         if args.json:
             ctx.json(st)
             return 0

@@ -1,4 +1,4 @@
-"""Steps of the workspace features: gates that hold, one change across two repos, checkpoints.
+"""Steps of the workspace features: gates, repos, checkpoints, restoring saved work, finding the hub, merging.
 
 A hub with two component repos and a scripted ``command`` agent.  For each phase the agent does
 its proper work, then runs whatever escape the scenario asked for (a Python snippet in the
@@ -10,17 +10,26 @@ a change's state) are in ``tests/features/conftest.py``.
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from tests.conftest import HubFixture, commit_all, git, init_repo
-from tests.features.world import World, phrase
+from tests.features.world import CommandResult, World, phrase
 
-scenarios("gates.feature", "multirepo.feature", "checkpoints.feature")
+scenarios(
+    "gates.feature",
+    "multirepo.feature",
+    "checkpoints.feature",
+    "restore.feature",
+    "anywhere.feature",
+    "merge.feature",
+)
 
 WORKFLOW = """\
 workflow: gated
@@ -97,6 +106,10 @@ elif phase == "apply":
     git(api, "commit", "-q", "-m", "api: login endpoint")
     (bot / "bot.py").write_text("print('bot login')\n")
     git(bot, "commit", "-q", "-am", "bot: login command")
+    web = cwd / "web"
+    if web.is_dir():
+        (web / "index.html").write_text("<h1>log in</h1>\n")
+        git(web, "commit", "-q", "-am", "web: login page")
     tasks = api / "openspec" / "changes" / change / "tasks.md"   # the hub's tasks.md, through the link
     tasks.write_text(tasks.read_text().replace("- [ ]", "- [x]"))
 escape = ctl / f"escape-{phase}.py"
@@ -190,7 +203,15 @@ def tree_state(root: Path, skip: tuple[str, ...] = ()) -> dict[str, Any]:
 
 @given(phrase("a hub with the component repos {a:Q} and {b:Q} and a scripted agent"), target_fixture="world")
 def hub_with_repos(hub: HubFixture, make_world: Callable[[Path], World], a: str, b: str) -> World:
-    world = make_world(hub.root)
+    return make_hub(hub, make_world(hub.root), a, b)
+
+
+@given(phrase("a hub with the component repos {a:Q}, {b:Q} and {c:Q} and a scripted agent"), target_fixture="world")
+def hub_with_three_repos(hub: HubFixture, make_world: Callable[[Path], World], a: str, b: str, c: str) -> World:
+    return make_hub(hub, make_world(hub.root), a, b, c)
+
+
+def make_hub(hub: HubFixture, world: World, a: str, b: str, *more: str) -> World:
     root = hub.root
     hub.write("openspec/workflows/gated.yaml", WORKFLOW)
     hub.write("openspec/templates/phase.md.j2", TEMPLATE)
@@ -199,6 +220,7 @@ def hub_with_repos(hub: HubFixture, make_world: Callable[[Path], World], a: str,
     for name, files in (
         (a, {"src/app.py": "print('api')\n", ".gitignore": ".setup-ran\n"}),
         (b, {"bot.py": "print('bot')\n"}),
+        *((name, {"index.html": "<h1>web</h1>\n"}) for name in more),
     ):
         repo = init_repo(root.parent / name)
         for rel, text in files.items():
@@ -209,7 +231,7 @@ def hub_with_repos(hub: HubFixture, make_world: Callable[[Path], World], a: str,
         "default_workflow: gated\ndefault_agent: scripted\ncommand_timeout: 60\nshared: [docs]\n"
         f'repos:\n  {a}:\n    path: ../{a}\n    setup: "echo installing {a}; touch .setup-ran"\n'
         f'    test: "test -f src/login.py && echo tests passed"\n'
-        f"  {b}:\n    path: ../{b}\n"
+        f"  {b}:\n    path: ../{b}\n" + "".join(f"  {name}:\n    path: ../{name}\n" for name in more)
     )
     hub.agent("scripted", AGENT)
     with (root / "specflow.yaml").open("a") as fh:
@@ -221,6 +243,62 @@ def hub_with_repos(hub: HubFixture, make_world: Callable[[Path], World], a: str,
 @given(phrase("a change {cid:Q} affecting {a:Q} and {b:Q}"))
 def change_affecting(world: World, cid: str, a: str, b: str) -> None:
     world.run_ok("new", cid, "--repo", a, "--repo", b)
+
+
+@given(phrase("a change {cid:Q} affecting {a:Q}, {b:Q} and {c:Q}"))
+def change_affecting_three(world: World, cid: str, a: str, b: str, c: str) -> None:
+    world.run_ok("new", cid, "--repo", a, "--repo", b, "--repo", c)
+
+
+@given(phrase("the repo {name:Q} links the hub's openspec folder"))
+def repo_links_hub(world: World, name: str) -> None:
+    repo = repo_path(world, name)
+    os.symlink(f"../{world.root.name}/openspec", repo / "openspec")
+    commit_all(repo, "link the hub's openspec")
+
+
+@given(phrase("a repo {name:Q} next to the hub with a link to the hub's openspec folder"))
+def stray_repo(world: World, name: str) -> None:
+    repo = init_repo(repo_path(world, name))
+    os.symlink(f"../{world.root.name}/openspec", repo / "openspec")
+    commit_all(repo, "a link to a hub that does not know this repo")
+
+
+@given(phrase("the hub's specflow.yaml also says {line:Q}"))
+def config_says(world: World, line: str) -> None:
+    with (world.root / "specflow.yaml").open("a") as fh:
+        fh.write(line + "\n")
+
+
+@given(phrase("a person has an untracked {rel:Q} in the checkout of {repo:Q}"))
+def person_untracked(world: World, rel: str, repo: str) -> None:
+    path = repo_path(world, repo) / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("the person's own draft\n")
+    world.before[f"{repo}:{rel}"] = path.read_text()
+    world.before["mains"] = main_heads(world)
+
+
+@given(phrase("a person has edited {rel:Q} in the checkout of {repo:Q}"))
+def person_edited(world: World, rel: str, repo: str) -> None:
+    path = repo_path(world, repo) / rel
+    path.write_text(path.read_text() + "# the person's own line\n")
+    world.before[f"{repo}:{rel}"] = path.read_text()
+    world.before["mains"] = main_heads(world)
+
+
+@given(phrase("{repo:Q} has a commit on main that conflicts with the change"))
+def conflicting_commit(world: World, repo: str) -> None:
+    path = repo_path(world, repo)
+    (path / "index.html").write_text("<h1>welcome</h1>\n")
+    commit_all(path, "a new title on main")
+    world.before["mains"] = main_heads(world)
+
+
+def main_heads(world: World) -> dict[str, str]:
+    """The main branch of every repo beside the hub (and the hub's)."""
+    repos = [p for p in world.root.parent.iterdir() if (p / ".git").is_dir()]
+    return {p.name: git(p, "rev-parse", "main").strip() for p in repos}
 
 
 @given(parsers.parse("the agent also tries {escape} in its phase"))
@@ -245,6 +323,43 @@ def setup_fails(world: World, repo: str) -> None:
 
 
 # -- whens ----------------------------------------------------------------------------------------
+
+
+def _run_in(world: World, monkeypatch: pytest.MonkeyPatch, folder: Path, command: str) -> None:
+    """Run a specflow command line in ``folder``, without -C: specflow finds the hub from there."""
+    program, *args = shlex.split(command)
+    assert program == "specflow", command
+    monkeypatch.chdir(folder)
+    code, out, err = world.cli(*args)
+    world.result = CommandResult(tuple(args), code, out, err)
+
+
+@when(phrase("I run {command:Q} in the repo {name:Q}"))
+def run_in_repo(world: World, monkeypatch: pytest.MonkeyPatch, command: str, name: str) -> None:
+    _run_in(world, monkeypatch, repo_path(world, name), command)
+
+
+@when(phrase("I run {command:Q} in the folder {rel:Q} made inside the repo"))
+def run_in_folder(world: World, monkeypatch: pytest.MonkeyPatch, command: str, rel: str) -> None:
+    folder = world.root.parent / rel
+    folder.mkdir(parents=True, exist_ok=True)
+    _run_in(world, monkeypatch, folder, command)
+
+
+@when(phrase("I run {command:Q} in the worktree of {repo:Q}"))
+def run_in_worktree(world: World, monkeypatch: pytest.MonkeyPatch, command: str, repo: str) -> None:
+    _run_in(world, monkeypatch, worktree(world, "add-login", repo), command)
+
+
+@when("I run the restore command the history gives")
+def run_restore(world: World) -> None:
+    command = world.history("add-login")[-1]["rejected"]["command"]
+    world.run(*shlex.split(command)[1:])
+
+
+@when(phrase("a person writes {text:Q} into the hub's {rel:Q}"))
+def person_writes(world: World, text: str, rel: str) -> None:
+    (world.root / rel).write_text(text.replace("\\n", "\n"))
 
 
 @when(phrase("the change {cid:Q} is archived by hand"))
@@ -338,3 +453,64 @@ def worktrees_gone(world: World, cid: str) -> None:
 
 def _repos(world: World) -> list[tuple[str, Path]]:
     return [(name, repo_path(world, name)) for name in REPOS]
+
+
+@then(phrase("the hub's {rel:Q} says {text:Q}"))
+def hub_file_says(world: World, rel: str, text: str) -> None:
+    assert (world.root / rel).read_text() == text.replace("\\n", "\n")
+
+
+@then(phrase("the history of {cid:Q} says where {rel:Q} was saved and how to restore it"))
+def history_names_the_save(world: World, cid: str, rel: str) -> None:
+    last = world.history(cid)[-1]
+    [violation] = [v for v in last["gate_violations"] if v["path"] == rel]
+    ref = violation["saved"]
+    assert ref.startswith(f"refs/specflow/rejected/{cid}/")
+    assert last["rejected"]["refs"]["hub"] == ref
+    assert last["rejected"]["command"] == f"specflow restore {cid} --checkpoint {last['checkpoint']['number']}"
+    assert git(world.root, "show", f"{ref}:{rel}") != (world.root / rel).read_text()  # the agent's version
+    assert any(last["rejected"]["command"] in r for r in last["reasons"])
+
+
+@then(phrase("the last event in the history of {cid:Q} is {outcome:Q}"))
+def last_event(world: World, cid: str, outcome: str) -> None:
+    assert world.history(cid)[-1]["outcome"] == outcome
+
+
+@then(phrase("no {name:Q} folder exists outside the hub's own"))
+def no_state_folder_elsewhere(world: World, name: str) -> None:
+    found = []
+    changes = world.root / "openspec" / "changes"  # each change keeps its records in its own folder
+    for dirpath, dirnames, _files in os.walk(world.root.parent):
+        if ".git" in dirnames:
+            dirnames.remove(".git")
+        if name in dirnames and changes not in Path(dirpath).parents:
+            found.append(Path(dirpath) / name)
+    assert found == [world.root / name], found
+
+
+@then(phrase("the worktree of {repo:Q} has nothing untracked"))
+def nothing_untracked(world: World, repo: str) -> None:
+    assert git(worktree(world, "add-login", repo), "status", "--porcelain") == ""
+
+
+@then("the error has a fix for each problem")
+def a_fix_for_each(world: World) -> None:
+    err = world.last.err
+    problems = [line for line in err.splitlines() if line.startswith("  - ")]
+    fixes = [line for line in err.splitlines() if line.startswith("      fix: ")]
+    assert problems and len(fixes) == len(problems), err
+
+
+@then(phrase("no main branch of {a:Q}, {b:Q} and {c:Q} moved"))
+def mains_unmoved(world: World, a: str, b: str, c: str) -> None:
+    now, before = main_heads(world), world.before["mains"]
+    assert all(now[name] == before[name] for name in (a, b, c))
+
+
+@then(phrase("the person's files in {a:Q} and {b:Q} are untouched"))
+def person_files_untouched(world: World, a: str, b: str) -> None:
+    for key, text in world.before.items():
+        repo, _, rel = key.partition(":")
+        if repo in (a, b) and rel:
+            assert (repo_path(world, repo) / rel).read_text() == text
