@@ -128,6 +128,10 @@ class AgentError(SpecflowError):
     """An agent is unknown, misconfigured, or could not be started."""
 
 
+class SandboxError(AgentError):
+    """The sandbox asked for cannot hold the agent (layer missing, or required and turned off)."""
+
+
 class GitError(SpecflowError):
     """A git operation failed or would lose work."""
 
@@ -149,6 +153,7 @@ __all__ = [
     "LockedError",
     "OpenSpecError",
     "PhaseFailed",
+    "SandboxError",
     "SpecflowError",
     "StateError",
     "StepError",

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import IO
 
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback, ignore_event
-from specflow.agents.proctree import descendants, exited, feed_stdin, stop_tree
+from specflow.agents.proctree import descendants, exited, feed_stdin, sandbox_event, stop_tree
 from specflow.errors import AgentError
+from specflow.sandbox.launch import spawn
 
 
 class CommandAdapter:
@@ -51,14 +52,15 @@ class CommandAdapter:
         transcript = request.transcript_dir / f"{request.phase}-{stamp}.log"
         start = time.monotonic()
         try:
-            proc = subprocess.Popen(
+            launch = spawn(
                 list(argv),
                 cwd=request.cwd,
                 env=env,
+                gate=request.gate,
+                settings=request.sandbox,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                start_new_session=True,
             )
         except OSError as exc:
             return AgentResult(
@@ -66,6 +68,8 @@ class CommandAdapter:
                 error=f"cannot start {argv[0]!r}: {exc.strerror or exc}",
                 duration_s=time.monotonic() - start,
             )
+        proc = launch.proc
+        on_event(sandbox_event(launch))
         on_event(AgentEvent("start", f"started {Path(argv[0]).name} (pid {proc.pid})", {"pid": proc.pid}))
         out_chunks: list[bytes] = []
 
@@ -82,7 +86,7 @@ class CommandAdapter:
                     on_event(AgentEvent("output", text))
 
         assert proc.stdin and proc.stdout and proc.stderr
-        known: dict[int, tuple[int, str]] = {}
+        known: dict[int, tuple[int, float]] = {}
         with transcript.open("wb") as log:
             threads = [
                 threading.Thread(target=feed_stdin, args=(proc.stdin, request.prompt.encode("utf-8")), daemon=True),
@@ -102,6 +106,7 @@ class CommandAdapter:
             finally:
                 # the agent, its group and every process it started in a session of its own
                 stop_tree(proc, known)
+                launch.close()
             for t in threads:
                 t.join(timeout=5)
         duration = time.monotonic() - start

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specflow.agents.base import AgentResult, EventCallback
+from specflow.agents.base import AgentEvent, AgentResult, EventCallback
 from specflow.engine.records import (
     append_event,
     atomic_write,
@@ -31,6 +31,7 @@ from specflow.steps.registry import StepOutcome
 if TYPE_CHECKING:
     from specflow.definitions.workflow import Scenario, StateDef, Workflow
     from specflow.engine.engine import Engine
+    from specflow.sandbox.settings import SandboxSettings
     from specflow.workspace.workspaces import Workspaces
 
 
@@ -55,6 +56,15 @@ class PhaseRun:
     ) -> AdvanceResult:
         state = record["state"]
         target_def: StateDef = workflow.states[sc.to]
+        if target_def.runs_agent:  # a sandbox that cannot hold the agent is refused before any attempt
+            from specflow.sandbox.layers import choose_layer
+
+            try:
+                settings = self._sandbox_settings(target_def, agent_override)
+            except AgentError:
+                settings = None  # an unknown agent is the attempt's failure, reported below
+            if settings is not None:
+                choose_layer(settings)
         started = time.monotonic()
         attempt = 1 + sum(
             1
@@ -187,13 +197,25 @@ class PhaseRun:
             budget_usd=target_def.budget_usd or agent_cfg.budget_usd,
             env=dict(agent_cfg.env),
             options=options,
+            sandbox=self._sandbox_settings(target_def, agent_override),
         )
         emit(on_event, "phase", f"running agent {agent_name} ({agent_cfg.adapter})", agent=agent_name)
         reasons: list[str] = []
         records_before = snapshot_records(self.change.dir)
+        layer: list[str] = []
+
+        def on_agent_event(ev: AgentEvent) -> None:
+            if ev.kind == "sandbox":
+                # the tree's root and mark, so an advance after a kill -9 can end what survived
+                layer[:] = [str(ev.data.get("layer"))]
+                flight["agent_tree"] = {k: ev.data.get(k) for k in ("pid", "started", "marker", "layer")}
+                write_state(self.change.dir, record)
+                records_before.update(snapshot_records(self.change.dir))
+            on_event(ev)
+
         try:
             adapter = get_adapter(agent_cfg.adapter)
-            agent_result = adapter.run(request, on_event)
+            agent_result = adapter.run(request, on_agent_event)
         except AgentError as exc:  # could not start: keep the way out (how to install it, ...) in the reason
             agent_result = AgentResult(status="crashed", error=exc.message + (f"; fix: {exc.fix}" if exc.fix else ""))
         except BaseException:
@@ -203,6 +225,8 @@ class PhaseRun:
             ws.audit(checkpoint, gate)
             raise
         tampered = restore_records(self.change.dir, records_before)
+        agent_result.sandbox = agent_result.sandbox or (layer[0] if layer else None)
+        event["sandbox"] = agent_result.sandbox
         result.agent = agent_result
         event["agent"] = {"name": agent_name, "adapter": agent_cfg.adapter, **agent_result.to_dict()}
         if agent_result.session_id:
@@ -230,6 +254,12 @@ class PhaseRun:
                 journal.record_files(self.hub.root, self.change.id, [path])
             event["record"] = str(path.relative_to(self.hub.root))
         return reasons
+
+    def _sandbox_settings(self, target_def: StateDef, agent_override: str | None) -> SandboxSettings:
+        from specflow.sandbox.settings import settings_for
+
+        agent_name = agent_override or target_def.agent or self.hub.config.default_agent
+        return settings_for(self.hub.config, self.engine._agent_config(agent_name), target_def.network)
 
     def _run_actions(self, target_def: StateDef, ctx: Any, event: dict[str, Any], on_event: EventCallback) -> list[str]:
         """Run the phase's built-in actions, journaling what they wrote in the hub."""

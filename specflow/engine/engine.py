@@ -297,6 +297,9 @@ class Engine:
             f"the previous attempt ({flight.get('from')} -> {flight.get('to')}, started"
             f" {flight.get('started')} by {who}) was interrupted"
         )
+        stopped = self._stop_survivors(flight)
+        if stopped:
+            emit(on_event, "warning", f"stopped {len(stopped)} process(es) left by the interrupted agent")
         violations = self._audit_interrupted(workflow, record, flight)
         if violations:
             emit(
@@ -317,6 +320,7 @@ class Engine:
                 "started": flight.get("started"),
                 "checkpoint": flight.get("checkpoint"),
                 "gate_violations": violations,
+                "stopped_processes": stopped,
                 "reasons": [reason],
             },
         )
@@ -329,6 +333,20 @@ class Engine:
         }
         write_state(self.change.dir, record)
         emit(on_event, "warning", reason + "; running the phase again")
+
+    @staticmethod
+    def _stop_survivors(flight: dict[str, Any]) -> list[int]:
+        """Kill what is left of the interrupted agent's tree (checked by start time and run mark)."""
+        import socket
+
+        tree = flight.get("agent_tree")
+        if not isinstance(tree, dict) or flight.get("host") != socket.gethostname():
+            return []
+        from specflow.agents.proctree import kill_survivors
+        from specflow.sandbox.launch import MARKER_ENV
+
+        marker = tree.get("marker")
+        return kill_survivors([tree], marker=marker if isinstance(marker, str) else None, env_name=MARKER_ENV)
 
     def _audit_interrupted(self, workflow: Workflow, record: dict[str, Any], flight: dict[str, Any]) -> list[Any]:
         """Audit the workspaces of an attempt that was killed mid-agent against its checkpoint."""

@@ -55,8 +55,17 @@ from specflow.agents.base import (
 )
 from specflow.agents.claude.settings import build_phase_settings, gate_note, guard_command
 from specflow.agents.claude.stream import StreamParser, StreamSummary
-from specflow.agents.proctree import KILL_GRACE_S, descendants, exited, feed_stdin, pump_lines, stop_tree
+from specflow.agents.proctree import (
+    KILL_GRACE_S,
+    descendants,
+    exited,
+    feed_stdin,
+    pump_lines,
+    sandbox_event,
+    stop_tree,
+)
 from specflow.errors import AgentError
+from specflow.sandbox.launch import spawn
 
 BINARY_ENV = "SPECFLOW_CLAUDE"
 DEFAULT_TIMEOUT_S = 3600.0
@@ -244,6 +253,23 @@ class ClaudeOptions:
 
 
 # -- the adapter -----------------------------------------------------------------------------
+
+
+def own_paths(env: Mapping[str, str]) -> list[str]:
+    """What Claude Code itself must write inside a sandbox: its config, session and temp folders.
+
+    ``~/.claude`` (sessions, transcripts; made here so a layer can grant it) and ``~/.claude.json``
+    when it exists; HOME itself stays read-only.  Claude Code carries on without writing a new
+    ``~/.claude.json``.  More paths: ``writable:`` under the agent in specflow.yaml.
+    """
+    home = env.get("HOME") or os.path.expanduser("~")
+    own = os.path.join(home, ".claude")
+    os.makedirs(own, exist_ok=True)
+    paths = [own, os.path.join(home, ".claude.json")]
+    for name in ("CLAUDE_CONFIG_DIR", "CLAUDE_CODE_TMPDIR", "XDG_RUNTIME_DIR"):
+        if env.get(name):
+            paths.append(env[name])
+    return paths
 
 
 def _python() -> str:
@@ -451,20 +477,24 @@ class ClaudeCodeAdapter:
         lines: queue.Queue[bytes | None] = queue.Queue()
         timed_out = False
         lingered = False
-        known: dict[int, tuple[int, str]] = {}
+        known: dict[int, tuple[int, float]] = {}
         with stderr_path.open("wb") as stderr_file, transcript.open("wb") as out:
             try:
-                proc = subprocess.Popen(
+                launch = spawn(
                     argv,
                     cwd=request.cwd,
                     env=env,
+                    gate=request.gate,
+                    settings=request.sandbox,
+                    own=own_paths(env),
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=stderr_file,
-                    start_new_session=True,
                 )
             except OSError as exc:
                 raise AgentError(f"Claude Code ({argv[0]}) could not be started: {exc}", fix=INSTALL_HINT) from exc
+            proc = launch.proc
+            on_event(sandbox_event(launch))
             assert proc.stdin is not None and proc.stdout is not None
             feeder = threading.Thread(target=feed_stdin, args=(proc.stdin, request.prompt.encode("utf-8")), daemon=True)
             reader = threading.Thread(target=pump_lines, args=(proc.stdout, lines), daemon=True)
@@ -503,6 +533,7 @@ class ClaudeCodeAdapter:
                     lingered = True
             finally:
                 stop_tree(proc, known)
+                launch.close()
             reader.join(timeout=KILL_GRACE_S)
         summary = parser.finish()
         exit_code = proc.returncode

@@ -231,7 +231,7 @@ def hub_with_repos(world: World, a: str, b: str) -> None:
             (repo / rel).write_text(text)
         commit_all(repo, "init")
     (root / "specflow.yaml").write_text(
-        "default_workflow: gated\ndefault_agent: scripted\ncommand_timeout: 60\nshared: [docs]\n"
+        "default_workflow: gated\ndefault_agent: scripted\ncommand_timeout: 60\nshared: [docs]\nsandbox: off\n"
         f'repos:\n  {a}:\n    path: ../{a}\n    setup: "echo installing {a}; touch .setup-ran"\n'
         f'    test: "test -f src/login.py && echo tests passed"\n'
         f"  {b}:\n    path: ../{b}\n"
