@@ -22,13 +22,18 @@ from __future__ import annotations
 
 import ctypes
 import os
-import signal
 import sys
 import time
 
 TYPE_CHECKING = False  # typing itself costs more to import than the rest of the helper
 if TYPE_CHECKING:
+    import signal
     from types import FrameType
+else:
+    try:  # the C module: ``signal`` wraps it in enums, and importing enum is ~5 ms of every start
+        import _signal as signal
+    except ImportError:
+        import signal
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -96,8 +101,19 @@ def _kill(pid: int, sig: int) -> None:
         pass
 
 
+def _no_children() -> bool:
+    """True when nothing is left below: as a subreaper, any live descendant keeps a child of ours."""
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return True
+    return False
+
+
 def _end_everything(grace: float) -> None:
     """Stop every descendant: SIGTERM and a grace period, then SIGKILL until none is left."""
+    if _no_children():
+        return  # the common case, without reading /proc
     me = os.getpid()
     if grace > 0:
         for pid in _below(me):
@@ -136,7 +152,10 @@ def _exit_like(status: int) -> None:
     """Exit the way the agent did: its exit code, or the signal that killed it."""
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        signal.signal(sig, signal.SIG_DFL)
+        try:  # noqa: SIM105 - no contextlib in the helper
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # SIGKILL and SIGSTOP have no handler to reset
         os.kill(os.getpid(), sig)
         time.sleep(1)
         os._exit(128 + sig)
