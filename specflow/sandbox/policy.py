@@ -3,7 +3,9 @@
 A gate's glob maps to the folder of its longest literal prefix (``GatePolicy.writable_roots``); the
 audit still judges everything inside.  Inside those folders git's data and specflow's own records
 are listed as ``protected``: bubblewrap and seatbelt make them read-only again, Landlock cannot
-(it only grants) and leaves them to the audit.
+(it only grants) and leaves them to the audit.  A worktree phase may commit on the change's branch,
+so the worktree's own git folder, the object store and ``refs/heads/specflow/`` are writable too;
+hooks, config and every other ref are not.
 """
 
 from __future__ import annotations

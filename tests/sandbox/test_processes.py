@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sandbox_support import MARK, SandboxHub, require_layer
@@ -160,3 +161,42 @@ def test_recovery_kills_survivors_by_start_time_and_run_mark(tmp_path: Path) -> 
         for proc in (orphan, root, unrelated):
             proc.kill()
             proc.wait()
+
+
+def test_the_next_advance_stops_an_interrupted_agents_survivors_first(hub: HubFixture, cli: Any) -> None:
+    """A specflow and its sandbox supervisor both killed: what survived is found by the next advance."""
+    import json
+    import socket
+
+    hub.agent("scripted", "import sys\nsys.stdin.read()\nprint('notes')\n")
+    hub.commit("agent")
+    code, _, err = cli("-C", hub.root, "new", "add-x")
+    assert code == 0, err
+    mark = os.urandom(16).hex()
+    survivor = subprocess.Popen(["sleep", "60"], env={**os.environ, MARKER_ENV: mark}, start_new_session=True)
+    try:
+        state_file = hub.root / "openspec" / "changes" / "add-x" / ".specflow" / "state.json"
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        state["in_flight"] = {
+            "trigger": "advance",
+            "from": "draft",
+            "to": "think",
+            "started": "2026-01-01T00:00:00.000000Z",
+            "pid": 1,
+            "host": socket.gethostname(),
+            "attempt": 1,
+            # the recorded root is long gone (another start time); the survivor carries the mark
+            "agent_tree": {"pid": survivor.pid, "started": 1.0, "marker": mark, "layer": "landlock"},
+        }
+        state_file.write_text(json.dumps(state), encoding="utf-8")
+        code, out, err = cli("-C", hub.root, "advance", "add-x")
+        assert code == 0, out + err
+        assert "stopped 1 process(es) left by the interrupted agent" in out + err
+        assert start_time(survivor.pid) is None
+        events = [json.loads(line) for line in state_file.with_name("history.jsonl").read_text().splitlines()]
+        interrupted = next(e for e in events if e.get("outcome") == "interrupted")
+        assert interrupted["stopped_processes"] == [survivor.pid]
+    finally:
+        survivor.kill()
+        with contextlib.suppress(ChildProcessError):
+            survivor.wait()

@@ -121,3 +121,32 @@ def test_the_layer_is_announced_with_what_recovery_needs(sandbox_hub: SandboxHub
     assert event.data["layer"] == layer
     assert event.data["pid"] > 1 and event.data["started"] > 0 and len(event.data["marker"]) == 32
     assert event.message.startswith(f"sandbox: {layer} holds the agent")
+
+
+def test_an_agent_commits_on_its_branch_but_not_hooks_config_or_other_refs(
+    sandbox_hub: SandboxHub, layer: Layer
+) -> None:
+    root = sandbox_hub.root
+    git(root, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "base")
+    worktree = root / ".specflow" / "worktrees" / "add-x" / "hub"
+    git(root, "worktree", "add", "-q", "-b", "specflow/add-x", str(worktree))
+    gate = sandbox_hub.gate(worktrees=(worktree,))
+    code = (
+        "import subprocess\n"
+        "open('feature.py', 'w').write('x = 1\\n')\n"
+        "ok = subprocess.run(['git', '-c', 'user.name=a', '-c', 'user.email=a@b', 'commit', '-qam', 'x'],"
+        " capture_output=True).returncode == 0\n"
+        "subprocess.run(['git', 'add', 'feature.py'])\n"
+        "ok = subprocess.run(['git', '-c', 'user.name=a', '-c', 'user.email=a@b', 'commit', '-qm', 'feature'],"
+        " capture_output=True).returncode == 0\n"
+        "main = subprocess.run(['git', 'update-ref', 'refs/heads/main', 'HEAD'], capture_output=True).returncode\n"
+        "cfg = subprocess.run(['git', 'config', 'core.hooksPath', '/tmp'], capture_output=True).returncode\n"
+        "print(ok, main != 0, cfg != 0)\n"
+    )
+    main_before = git(root, "rev-parse", "main")
+    result = sandbox_hub.run(code, gate, layer, cwd=worktree)
+    assert result.ok, result.error
+    assert result.final_text.split() == ["True", "True", "True"]
+    assert git(root, "log", "-1", "--format=%s", "specflow/add-x").strip() == "feature"
+    assert git(root, "rev-parse", "main") == main_before
+    assert "hooksPath" not in (root / ".git" / "config").read_text(encoding="utf-8")
