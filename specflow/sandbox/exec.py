@@ -14,7 +14,9 @@ The helper stays as the agent's supervisor:
 - Landlock (when asked) is applied to itself before it forks the agent, so both are confined.
 
 Usage: ``python -I -S -c BOOT PARENT_PID LANDLOCK N PATH... ARGV...`` (``launch.helper_argv``
-builds it); ``LANDLOCK`` is ``off``, ``on`` or ``on-no-tcp``, followed by the N writable paths.
+builds it); ``PARENT_PID`` 0 skips the check that the parent is still the one named (inside
+bubblewrap's PID namespace); ``LANDLOCK`` is ``off``, ``on`` or ``on-no-tcp``, followed by the N
+writable paths.
 Only cheap modules are imported (no ``json``, ``re``, ``typing``): every phase pays this start.
 """
 
@@ -173,7 +175,7 @@ def supervise(parent: int, landlock_mode: str, writable: list[str], argv: list[s
     except OSError as exc:
         os.write(2, f"specflow sandbox: {exc}\n".encode())
         os._exit(EXIT_SANDBOX_FAILED)
-    if os.getppid() != parent:
+    if parent and os.getppid() != parent:
         os._exit(EXIT_SANDBOX_FAILED)  # specflow died before the death signal was armed
     if landlock_mode != "off":
         from specflow.sandbox import landlock

@@ -4,7 +4,8 @@
 (``specflow.sandbox.policy``), makes a private temporary folder (``TMPDIR``), marks the run's
 environment (``SPECFLOW_AGENT_RUN``, so a later recovery can find every survivor) and starts:
 
-- bubblewrap: ``bwrap ... -- ARGV`` (its PID namespace and ``--die-with-parent`` end the tree);
+- bubblewrap: ``bwrap ... -- HELPER ARGV`` (its PID namespace and ``--die-with-parent`` end the
+  tree; the helper inside waits until every process below the agent is gone);
 - Landlock, or no layer on Linux: the re-exec helper ``specflow.sandbox.exec`` (applies Landlock,
   supervises the tree as a child subreaper, dies with specflow);
 - seatbelt: ``sandbox-exec -p PROFILE ARGV``.
@@ -74,12 +75,15 @@ class Launched:
                 path.rmdir()
 
 
-def helper_argv(landlock: str, writable: list[str], argv: list[str]) -> list[str]:
+def helper_argv(landlock: str, writable: list[str], argv: list[str], *, parent: int | None = None) -> list[str]:
     """``argv`` started through the re-exec helper (a fresh interpreter: no site, one thread).
 
-    ``landlock`` is ``off``, ``on`` or ``on-no-tcp``; ``writable`` the paths Landlock grants.
+    ``landlock`` is ``off``, ``on`` or ``on-no-tcp``; ``writable`` the paths Landlock grants;
+    ``parent`` the process it must die with (default this one; 0 inside bubblewrap, whose own
+    ``--die-with-parent`` ties it to specflow and whose PID namespace hides specflow's pid).
     """
-    return [sys.executable, "-I", "-S", "-c", _BOOT, str(os.getpid()), landlock, str(len(writable)), *writable, *argv]
+    parent = os.getpid() if parent is None else parent
+    return [sys.executable, "-I", "-S", "-c", _BOOT, str(parent), landlock, str(len(writable)), *writable, *argv]
 
 
 def _make_roots(gate: GatePolicy) -> list[Path]:
@@ -116,7 +120,10 @@ def _program(name: str, cwd: Path, env: Mapping[str, str]) -> str:
 def wrapped_argv(layer: Layer, policy: SandboxPolicy, argv: list[str]) -> list[str]:
     """The argv that runs ``argv`` under ``layer``."""
     if layer == "bubblewrap":
-        return bubblewrap.wrap(policy, argv, bwrap=bubblewrap.binary() or "bwrap")
+        # the supervisor inside too: bubblewrap reports the agent's exit before its namespace is
+        # torn down, the supervisor only once every process below the agent is gone
+        inner = helper_argv("off", [], argv, parent=0) if sys.executable else list(argv)
+        return bubblewrap.wrap(policy, inner, bwrap=bubblewrap.binary() or "bwrap")
     if layer == "seatbelt":
         return seatbelt.wrap(policy, argv)
     if not sys.platform.startswith("linux") or not sys.executable:
@@ -157,7 +164,10 @@ def spawn(
             own=own,
             extra=settings.writable,
             # files named on the command line (a settings file, a script) stay readable
-            visible=[arg for arg in argv if os.path.isabs(arg) and os.path.exists(arg)],
+            visible=[
+                *(arg for arg in argv if os.path.isabs(arg) and os.path.exists(arg)),
+                *((sys.executable, _PACKAGE_DIR) if sys.executable else ()),
+            ],
         )
         marker = uuid.uuid4().hex
         full_env = {**env, "TMPDIR": str(policy.tmpdir), MARKER_ENV: marker}
