@@ -88,13 +88,19 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 
 def kill_known(known: Mapping[int, tuple[int, float]]) -> None:
-    """SIGKILL processes seen earlier, only if each is still the same process (same start time)."""
+    """SIGKILL processes seen earlier, only if each is still the same process (same start time),
+    and wait (up to ``KILL_GRACE_S``) until they are gone: the audit starts after, not before."""
+    killed: list[psutil.Process] = []
     for pid, (pgid, started) in known.items():
         if not _same(pid, started):
             continue
         _signal_group(pgid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(psutil.Error, OSError):
+            killed.append(psutil.Process(pid))
+    if killed:
+        psutil.wait_procs(killed, timeout=KILL_GRACE_S)
 
 
 def exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
