@@ -134,7 +134,7 @@ def test_kill_9_of_specflow_kills_the_agent_tree(hub: HubFixture, mode: Layer, t
         assert marked(mark), "the agent tree should be running"
         os.kill(advance.pid, signal.SIGKILL)
         advance.wait()
-        wait_for(lambda: marked(mark) == [], timeout=5)
+        wait_for(lambda: marked(mark) == [], timeout=10)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(advance.pid, signal.SIGKILL)
