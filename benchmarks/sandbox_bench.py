@@ -1,6 +1,6 @@
 """Benchmark the sandbox's start-up cost per phase against a bare start, in one run.
 
-    python benchmarks/sandbox_bench.py [--pairs 9] [--target-ms 20]
+    python benchmarks/sandbox_bench.py [--pairs 15] [--target-ms 20]
 
 One "start" is what an agent's phase pays before and after the program itself: the launcher
 (``specflow.sandbox.launch.spawn``: choosing the layer, the policy, the private temporary folder,
@@ -68,7 +68,7 @@ def measure(layer: Layer, hub: Path, gate: GatePolicy, pairs: int) -> tuple[floa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=9, help="interleaved pairs per layer (at least 7)")
+    parser.add_argument("--pairs", type=int, default=15, help="interleaved pairs per layer (at least 7)")
     parser.add_argument("--target-ms", type=float, default=20.0)
     args = parser.parse_args()
     pairs = max(args.pairs, 7)
