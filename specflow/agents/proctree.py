@@ -53,7 +53,9 @@ def sandbox_event(launch: Launched) -> AgentEvent:
     note = "" if launch.network_enforced else f"; network '{launch.policy.network}' not enforced by this layer"
     return AgentEvent(
         "sandbox",
-        f"sandbox: {launch.layer} holds the agent (pid {pid}){note}",
+        f"{launch.layer} holds the agent (pid {pid}){note}"
+        if launch.layer != "off"
+        else f"no sandbox layer holds the agent (sandbox: off; pid {pid})",
         {**info, **process_ref(pid), "marker": launch.marker},
     )
 

@@ -120,7 +120,7 @@ def test_the_layer_is_announced_with_what_recovery_needs(sandbox_hub: SandboxHub
     (event,) = [e for e in sandbox_hub.events if e.kind == "sandbox"]
     assert event.data["layer"] == layer
     assert event.data["pid"] > 1 and event.data["started"] > 0 and len(event.data["marker"]) == 32
-    assert event.message.startswith(f"sandbox: {layer} holds the agent")
+    assert event.message.startswith(f"{layer} holds the agent (pid ")
 
 
 def test_an_agent_commits_on_its_branch_but_not_hooks_config_or_other_refs(
