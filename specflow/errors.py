@@ -138,6 +138,10 @@ class SetupError(SpecflowError):
     """The hub or this machine is not ready for a phase: a repo, branch, link or agent program is missing."""
 
 
+class SandboxError(AgentError):
+    """The sandbox asked for cannot hold the agent (layer missing, or required and turned off)."""
+
+
 class GitError(SpecflowError):
     """A git operation failed or would lose work."""
 
@@ -213,6 +217,7 @@ __all__ = [
     "NoChangeIdError",
     "OpenSpecError",
     "PhaseFailed",
+    "SandboxError",
     "ServerError",
     "SetupError",
     "ShowError",

@@ -140,7 +140,11 @@ def hub(tmp_path: Path) -> HubFixture:
     root = init_repo(tmp_path / "hub")
     Hub.init(root)
     h = HubFixture(root)
-    (root / "specflow.yaml").write_text("default_workflow: mini\ndefault_agent: scripted\n", encoding="utf-8")
+    # the scripted agents write control files (and, on purpose, outside their gate to test the
+    # audit): these hubs run them unconfined; tests/sandbox/ tests the sandbox layers
+    (root / "specflow.yaml").write_text(
+        "default_workflow: mini\ndefault_agent: scripted\nsandbox: off\n", encoding="utf-8"
+    )
     h.write("openspec/workflows/mini.yaml", MINI_WORKFLOW)
     h.write("openspec/templates/think.md.j2", THINK_TEMPLATE)
     h.write("openspec/templates/write.md.j2", WRITE_TEMPLATE)

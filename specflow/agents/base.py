@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from specflow.sandbox.settings import SandboxSettings
 from specflow.workspace.gates import GatePolicy
 
-EventKind = Literal["start", "text", "tool", "refused", "output", "warning", "result", "phase", "step"]
+EventKind = Literal["start", "text", "tool", "refused", "output", "warning", "result", "phase", "step", "sandbox"]
 Status = Literal["success", "error", "timeout", "crashed"]
 
 
@@ -56,6 +57,9 @@ class AgentRequest:
     env: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
     """Adapter-specific settings from the agent's configuration (argv, binary path, ...)."""
+    sandbox: SandboxSettings = field(default_factory=lambda: SandboxSettings(mode="off"))
+    """How the agent's process tree is confined (``specflow.sandbox``).  The engine always fills it
+    from ``specflow.yaml`` (default ``auto``); a request built by hand asks for no layer unless it says so."""
 
 
 #: How much of an agent's final answer a history event keeps (the transcript has all of it).
@@ -146,6 +150,8 @@ class AgentResult:
     model: str | None = None
     output_cut: int = 0
     """Bytes of the agent's answer not held in memory (past ``OUTPUT_LIMIT``), so not in ``final_text``."""
+    sandbox: str | None = None
+    """The sandbox layer that held the agent (``landlock``, ``bubblewrap``, ``seatbelt``, ``off``)."""
 
     @property
     def ok(self) -> bool:
@@ -167,6 +173,7 @@ class AgentResult:
             "exit_code": self.exit_code,
             "duration_s": round(self.duration_s, 3),
             "model": self.model,
+            "sandbox": self.sandbox,
         } | ({"output_cut": self.output_cut} if self.output_cut else {})
 
 

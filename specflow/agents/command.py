@@ -23,8 +23,9 @@ from typing import IO
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback, ignore_event
 from specflow.agents.event_lines import EventLineReader, EventSummary
 from specflow.agents.output import CappedLog, CappedText, read_lines, tail_text
-from specflow.agents.proctree import descendants, exited, feed_stdin, stop_tree
+from specflow.agents.proctree import descendants, exited, feed_stdin, sandbox_event, stop_tree
 from specflow.errors import AgentError
+from specflow.sandbox.launch import spawn
 
 DEFAULT_TIMEOUT_S = 1800.0
 """Time limit of a ``command`` agent when neither the workflow nor ``specflow.yaml`` sets one."""
@@ -60,14 +61,15 @@ class CommandAdapter:
         transcript = request.transcript_dir / f"{request.phase}-{stamp}.log"
         start = time.monotonic()
         try:
-            proc = subprocess.Popen(
+            launch = spawn(
                 list(argv),
                 cwd=request.cwd,
                 env=env,
+                gate=request.gate,
+                settings=request.sandbox,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                start_new_session=True,
             )
         except OSError as exc:
             return AgentResult(
@@ -75,6 +77,8 @@ class CommandAdapter:
                 error=f"cannot start {argv[0]!r}: {exc.strerror or exc}",
                 duration_s=time.monotonic() - start,
             )
+        proc = launch.proc
+        on_event(sandbox_event(launch))
         on_event(AgentEvent("start", f"started {Path(argv[0]).name} (pid {proc.pid})", {"pid": proc.pid}))
         answer = CappedText()
         reader = EventLineReader(on_event, cwd=Path(os.path.realpath(request.cwd)))
@@ -92,7 +96,7 @@ class CommandAdapter:
                 reader.feed(text)
 
         assert proc.stdin and proc.stdout and proc.stderr
-        known: dict[int, tuple[int, str]] = {}
+        known: dict[int, tuple[int, float]] = {}
         timeout = request.timeout or DEFAULT_TIMEOUT_S
         with transcript.open("wb") as err_file, transcript.with_suffix(".stdout.log").open("wb") as out_file:
             err_log, out_log = CappedLog(err_file), CappedLog(out_file)
@@ -114,6 +118,7 @@ class CommandAdapter:
             finally:
                 # the agent, its group and every process it started in a session of its own
                 stop_tree(proc, known)
+                launch.close()
             for t in threads:
                 t.join(timeout=5)
             err_log.close()

@@ -1,8 +1,13 @@
-"""Stopping an agent and everything it started, for every adapter.
+"""Stopping an agent and everything it started, for every adapter, on Linux and macOS.
 
 Agents start helpers in sessions of their own (Claude Code runs each Bash command that way), so
-killing the agent's process group is not enough: the whole tree of descendants is found through
-``/proc`` and stopped too, each checked by its start time so no unrelated process is hit.
+killing the agent's process group is not enough: the whole tree of descendants is found and stopped
+too, each checked by its start time so no unrelated process is hit.  ``psutil`` finds the tree on
+both platforms (``/proc`` on Linux, ``sysctl`` on macOS); it is imported here and nowhere else.
+
+On Linux the sandbox's supervisor (``specflow.sandbox.exec``) or bubblewrap's PID namespace already
+ends the tree when the agent exits; this module is what stops it from specflow's side (time limit,
+Ctrl-C), and what ``recover`` uses to end survivors of a specflow that was killed.
 """
 
 from __future__ import annotations
@@ -13,52 +18,68 @@ import queue
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
-from typing import IO
+from collections.abc import Iterable, Mapping
+from typing import IO, TYPE_CHECKING, Any
+
+import psutil
+
+from specflow.agents.base import AgentEvent
+
+if TYPE_CHECKING:
+    from specflow.sandbox.launch import Launched
 
 KILL_GRACE_S = 2.0
+#: Two start times closer than this are the same process (psutil rounds to the clock tick).
+SAME_START_S = 0.05
 
 
-def proc_table() -> dict[int, tuple[int, int, str]]:
-    """pid -> (ppid, process group, start time) from /proc; empty where there is no /proc."""
-    table: dict[int, tuple[int, int, str]] = {}
+def start_time(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), None if it is gone."""
     try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return table
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 19:
-            table[int(entry)] = (int(fields[1]), int(fields[2]), fields[19])
-    return table
+        return float(psutil.Process(pid).create_time())
+    except (psutil.Error, OSError):
+        return None
 
 
-def descendants(root: int) -> dict[int, tuple[int, str]]:
+def process_ref(pid: int) -> dict[str, Any]:
+    """A reference to a live process that survives pid reuse: its pid and start time."""
+    return {"pid": pid, "started": start_time(pid)}
+
+
+def sandbox_event(launch: Launched) -> AgentEvent:
+    """The event saying which layer holds a started agent, with what recovery needs to end its tree."""
+    pid = launch.proc.pid
+    info = launch.info()
+    note = "" if launch.network_enforced else f"; network '{launch.policy.network}' not enforced by this layer"
+    return AgentEvent(
+        "sandbox",
+        f"{launch.layer} holds the agent (pid {pid}){note}"
+        if launch.layer != "off"
+        else f"no sandbox layer holds the agent (sandbox: off; pid {pid})",
+        {**info, **process_ref(pid), "marker": launch.marker},
+    )
+
+
+def descendants(root: int) -> dict[int, tuple[int, float]]:
     """Every live descendant of ``root``: pid -> (process group, start time).
 
     Claude Code starts Bash commands in sessions of their own, so killing its process group
     alone would leave them running.
     """
-    table = proc_table()
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    found: dict[int, tuple[int, str]] = {}
-    todo = list(children.get(root, []))
-    while todo and len(found) < 10_000:
-        pid = todo.pop()
-        if pid in found or pid not in table:
-            continue
-        found[pid] = (table[pid][1], table[pid][2])
-        todo.extend(children.get(pid, []))
+    found: dict[int, tuple[int, float]] = {}
+    try:
+        children = psutil.Process(root).children(recursive=True)
+    except (psutil.Error, OSError):
+        return found
+    for child in children:
+        with contextlib.suppress(psutil.Error, OSError):
+            found[child.pid] = (os.getpgid(child.pid), float(child.create_time()))
     return found
+
+
+def _same(pid: int, started: float | None) -> bool:
+    now = start_time(pid)
+    return now is not None and started is not None and abs(now - started) < SAME_START_S
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -68,18 +89,20 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def kill_known(known: Mapping[int, tuple[int, str]]) -> None:
-    """SIGKILL processes seen earlier, only if each is still the same process (same start time)."""
-    if not known:
-        return
-    table = proc_table()
+def kill_known(known: Mapping[int, tuple[int, float]]) -> None:
+    """SIGKILL processes seen earlier, only if each is still the same process (same start time),
+    and wait (up to ``KILL_GRACE_S``) until they are gone: the audit starts after, not before."""
+    killed: list[psutil.Process] = []
     for pid, (pgid, started) in known.items():
-        current = table.get(pid)
-        if current is None or current[2] != started:
+        if not _same(pid, started):
             continue
         _signal_group(pgid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(psutil.Error, OSError):
+            killed.append(psutil.Process(pid))
+    if killed:
+        psutil.wait_procs(killed, timeout=KILL_GRACE_S)
 
 
 def exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
@@ -105,7 +128,7 @@ def exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
         time.sleep(0.02)
 
 
-def stop_tree(proc: subprocess.Popen[bytes], known: dict[int, tuple[int, str]]) -> None:
+def stop_tree(proc: subprocess.Popen[bytes], known: dict[int, tuple[int, float]]) -> None:
     """End an agent and everything it started (its group and every descendant); ``proc`` is reaped on return."""
     known.update(descendants(proc.pid))
     if not exited(proc, 0):
@@ -121,6 +144,43 @@ def stop_tree(proc: subprocess.Popen[bytes], known: dict[int, tuple[int, str]]) 
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         proc.wait()
+
+
+def _marked(marker: str, env_name: str) -> list[psutil.Process]:
+    """Live processes whose environment carries ``env_name=marker`` (the run's mark)."""
+    found: list[psutil.Process] = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if proc.environ().get(env_name) == marker and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+    return found
+
+
+def kill_survivors(refs: Iterable[Mapping[str, Any]], *, marker: str | None = None, env_name: str = "") -> list[int]:
+    """Kill what is left of an agent tree whose specflow was killed; returns the pids killed.
+
+    ``refs`` are ``process_ref`` records: each is killed with its descendants only if it is still
+    the same process (same start time).  Processes carrying the run's environment mark are killed
+    too: a double fork re-parented to init keeps its environment.
+    """
+    targets: dict[int, psutil.Process] = {}
+    for ref in refs:
+        pid = ref.get("pid")
+        if not isinstance(pid, int) or not _same(pid, ref.get("started")):
+            continue
+        with contextlib.suppress(psutil.Error, OSError):
+            root = psutil.Process(pid)
+            for proc in [root, *root.children(recursive=True)]:
+                targets[proc.pid] = proc
+    if marker and env_name:
+        for proc in _marked(marker, env_name):
+            targets[proc.pid] = proc
+    targets.pop(os.getpid(), None)
+    for proc in targets.values():
+        with contextlib.suppress(psutil.Error, OSError):
+            proc.kill()
+    psutil.wait_procs(list(targets.values()), timeout=KILL_GRACE_S)
+    return sorted(targets)
 
 
 def pump_lines(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:

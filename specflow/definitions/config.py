@@ -33,6 +33,11 @@ class AgentConfig:
     budget_usd: float | None = None
     env: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    sandbox: str | None = None
+    """The sandbox layer for this agent; default: the hub's ``sandbox``."""
+    network: str | None = None
+    writable: list[str] = field(default_factory=list)
+    """Extra paths this agent's program must write (its caches, its config), ``~`` expanded."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,12 @@ class HubConfig:
     command_timeout: float = 600.0
     """Time limit, in seconds, for commands run by steps and setup scripts."""
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    sandbox: str = "auto"
+    """The layer around every agent's process tree (auto, landlock, bubblewrap, seatbelt, off)."""
+    require_sandbox: bool = False
+    """Refuse to run an agent that no sandbox layer can hold."""
+    network: str = "any"
+    """What network agents may use (any, loopback, none), enforced by the sandbox layer."""
 
     def agent(self, name: str) -> AgentConfig:
         """The configuration of agent ``name``; an adapter name alone is an agent with defaults."""

@@ -7,7 +7,7 @@ validated data, so commands that find a cached configuration never import pydant
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -30,6 +30,11 @@ class AgentSchema(_Model):
     budget_usd: float | None = Field(default=None, gt=0)
     env: dict[str, str] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
+    sandbox: Literal["auto", "landlock", "bubblewrap", "seatbelt", "off"] | None = None
+    """The sandbox layer for this agent; default: the hub's ``sandbox``."""
+    network: Literal["any", "loopback", "none"] | None = None
+    writable: list[str] = Field(default_factory=list)
+    """Extra paths this agent's program must write (its caches, its config), ``~`` expanded."""
 
 
 class RepoSchema(_Model):
@@ -67,6 +72,11 @@ class HubSchema(_Model):
     command_timeout: float = Field(default=600.0, gt=0)
     """Time limit, in seconds, for commands run by steps and setup scripts."""
     notify: NotifySchema = Field(default_factory=NotifySchema)
+    sandbox: Literal["auto", "landlock", "bubblewrap", "seatbelt", "off"] = "auto"
+    """The layer around every agent's process tree; ``auto`` takes the strongest that works here."""
+    require_sandbox: bool = False
+    """Refuse to run an agent that no sandbox layer can hold."""
+    network: Literal["any", "loopback", "none"] = "any"
 
     @field_validator("repos")
     @classmethod

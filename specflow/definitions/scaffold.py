@@ -84,6 +84,14 @@ default_agent: claude-code
 
 # Time limit in seconds for commands run by steps and setup scripts.
 # command_timeout: 600
+
+# The sandbox around every agent's process tree: auto (the strongest layer that works here:
+# bubblewrap, then Landlock; seatbelt on macOS), a layer by name, or off; also per agent.
+# require_sandbox: true refuses to start an agent no layer can hold. network: any, loopback
+# or none (also per agent and per phase). An agent's 'writable:' lists extra paths it must write.
+# sandbox: auto
+# require_sandbox: false
+# network: any
 """
 
 

@@ -48,6 +48,8 @@ class StateSchema(_Model):
     max_turns: int | None = Field(default=None, ge=1)
     timeout: float | None = Field(default=None, gt=0)
     budget_usd: float | None = Field(default=None, gt=0)
+    network: Literal["any", "loopback", "none"] | None = None
+    """What network the phase's agent may use (its sandbox enforces it); default: the agent's."""
     actions: StrTuple = ()
     final: bool = False
 

@@ -53,6 +53,7 @@ class StateDef:
     max_turns: int | None = None
     timeout: float | None = None
     budget_usd: float | None = None
+    network: str | None = None
     actions: tuple[str, ...] = ()
     final: bool = False
 

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.agents import get_adapter
-from specflow.agents.base import AgentRequest, AgentResult, EventCallback
+from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback
 from specflow.definitions.workflow import Scenario, StateDef, Workflow
 from specflow.engine import records
 from specflow.engine.actions import build_actions
 from specflow.engine.approvals import void_reason
 from specflow.engine.context import phase_gate, phase_prompt
-from specflow.engine.evaluation import agent_settings, evaluate, step_context
+from specflow.engine.evaluation import agent_settings, evaluate, sandbox_settings, step_context
 from specflow.engine.events import save_prompt
 from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
@@ -75,6 +75,7 @@ class Attempt:
     # the change's records as they were before the attempt, and before the agent ran
     _pristine: dict[Path, bytes | None] = field(default_factory=dict)
     _records_before: dict[Path, bytes | None] = field(default_factory=dict)
+    _layer: str | None = None  # the sandbox layer the adapter reported
 
     @property
     def target(self) -> StateDef:
@@ -205,6 +206,7 @@ class Attempt:
             budget_usd=target.budget_usd or agent.budget_usd,
             env=dict(agent.env),
             options=options,
+            sandbox=sandbox_settings(config, target, self.options.agent),
         )
 
     def run_agent(self) -> None:
@@ -214,7 +216,7 @@ class Attempt:
         emit(self.on_event, "phase", f"running agent {self.agent_name} ({adapter_name})", agent=self.agent_name)
         self._records_before = records.snapshot_records(self.change_dir)
         try:
-            result = get_adapter(adapter_name).run(request, self.on_event)
+            result = get_adapter(adapter_name).run(request, self._on_agent_event)
         except AgentError as exc:  # could not start: keep the way out (how to install it, ...) in the reason
             result = AgentResult(status="crashed", error=exc.message + (f"; fix: {exc.fix}" if exc.fix else ""))
         except BaseException:
@@ -223,12 +225,23 @@ class Attempt:
             records.restore_records(self.change_dir, self._records_before)
             self.workspaces.audit(self.checkpoint, self.gate, attempt=self.event.get("attempt"))
             raise
+        result.sandbox = result.sandbox or self._layer
+        self.event["sandbox"] = result.sandbox
         self.agent_result = result
         self.event["agent"] = {"name": self.agent_name, "adapter": adapter_name, **result.to_dict()}
         if result.session_id:
             self.flight["session_id"] = result.session_id
         if not result.ok:
             self.reasons.append(f"agent {self.agent_name}: {result.error or result.status}")
+
+    def _on_agent_event(self, ev: AgentEvent) -> None:
+        if ev.kind == "sandbox":
+            # the tree's root and mark, so an advance after a kill -9 can end what survived
+            self._layer = str(ev.data.get("layer"))
+            self.flight["agent_tree"] = {k: ev.data.get(k) for k in ("pid", "started", "marker", "layer")}
+            records.mark_in_flight(self.change_dir, self.record, self.flight)
+            self._records_before.update(records.snapshot_records(self.change_dir))
+        self.on_event(ev)
 
     def audit(self) -> None:
         """Put back what the agent wrote outside its gate, and specflow's own records."""

@@ -10,24 +10,28 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from specflow.agents.base import EventCallback, ignore_event
+from specflow.agents.proctree import kill_survivors
 from specflow.definitions.workflow import Scenario, Workflow
 from specflow.engine import records
 from specflow.engine.attempt import Attempt, AttemptOptions
 from specflow.engine.chooser import Choice, choose
 from specflow.engine.context import phase_gate, phase_prompt
 from specflow.engine.doctor import check_phase, require_ready
-from specflow.engine.evaluation import agent_settings, evaluate, step_context
+from specflow.engine.evaluation import agent_settings, evaluate, sandbox_settings, step_context
 from specflow.engine.events import recording
 from specflow.engine.lock import ChangeLock
 from specflow.engine.machine import MachineModel, build_machine, fire
 from specflow.engine.prompts import PromptRenderer
-from specflow.engine.records import HistoryEvent, StateRecord
+from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import GuardFailed, PhaseFailed, StateError, TransitionError
+from specflow.sandbox.launch import MARKER_ENV
+from specflow.sandbox.layers import choose_layer
 from specflow.steps.registry import StepOutcome
 from specflow.workspace.workspaces import for_change
 
@@ -203,6 +207,8 @@ class Engine:
         phase_def = workflow.states[chosen.to]
         repos = record.get("repos") or []
         require_ready(check_phase(self.hub.root, self.hub.config, phase_def, repos, options.agent, versions=False))
+        if phase_def.runs_agent:  # a sandbox that cannot hold the agent is refused before any attempt
+            choose_layer(sandbox_settings(self.hub.config, phase_def, options.agent))
 
         def run_phase(sc: Scenario) -> None:
             result = Attempt(self.change, workflow, record, sc, choice.given_of(sc), options, on_event).run()
@@ -278,6 +284,9 @@ class Engine:
             f"the previous attempt ({flight.get('from')} -> {flight.get('to')}, started"
             f" {flight.get('started')} by {who}) was interrupted"
         )
+        stopped = self._stop_survivors(flight)
+        if stopped:
+            emit(on_event, "warning", f"stopped {len(stopped)} process(es) left by the interrupted agent")
         violations, rejected = self._audit_interrupted(workflow, record)
         if violations:
             restore = f"'{rejected['command']}'" if rejected else "'specflow revert'"
@@ -287,7 +296,7 @@ class Engine:
                 f"put back {len(violations)} write(s) made outside the interrupted phase's gate"
                 f" ({', '.join(str(v.get('path')) for v in violations)}); saved first, restore with {restore}",
             )
-        event = HistoryEvent(gate_violations=violations)
+        event = HistoryEvent(gate_violations=violations, stopped_processes=stopped)
         if rejected:
             event["rejected"] = rejected
         for key in ("trigger", "attempt", "started", "checkpoint"):
@@ -295,6 +304,15 @@ class Engine:
         event["from"], event["to"] = flight.get("from"), flight.get("to")
         records.record_interrupted(self.change.dir, record, event, reason)
         emit(on_event, "warning", reason + "; running the phase again")
+
+    @staticmethod
+    def _stop_survivors(flight: InFlight) -> list[int]:
+        """Kill what is left of the interrupted agent's tree (checked by start time and run mark)."""
+        tree = flight.get("agent_tree")
+        if not isinstance(tree, dict) or flight.get("host") != socket.gethostname():
+            return []
+        marker = tree.get("marker")
+        return kill_survivors([tree], marker=marker if isinstance(marker, str) else None, env_name=MARKER_ENV)
 
     def _audit_interrupted(self, workflow: Workflow, record: StateRecord) -> tuple[list[Any], dict[str, Any] | None]:
         """Audit the workspaces of an attempt that was killed mid-agent against its checkpoint.

@@ -9,10 +9,12 @@ from specflow.agents.base import EventCallback
 from specflow.engine.records import StateRecord
 from specflow.engine.results import emit
 from specflow.errors import AgentError
+from specflow.sandbox.settings import SandboxSettings, settings_for
 from specflow.steps.registry import StepContext, StepOutcome
 
 if TYPE_CHECKING:
     from specflow.definitions.config import AgentConfig, HubConfig
+    from specflow.definitions.workflow import StateDef
     from specflow.engine.change import Change
     from specflow.workspace.workspaces import Workspaces
 
@@ -49,6 +51,11 @@ def evaluate(
             on_event, "step", f"{kind} {text}: {mark}{why}", step=text, ok=outcome.ok, reason=outcome.reason, stage=kind
         )
     return outcomes
+
+
+def sandbox_settings(config: HubConfig, phase: StateDef, agent: str | None = None) -> SandboxSettings:
+    """The sandbox a phase's agent runs in: the hub's and the agent's settings, the phase's network."""
+    return settings_for(config, agent_settings(config, agent or phase.agent or config.default_agent), phase.network)
 
 
 def agent_settings(config: HubConfig, name: str) -> AgentConfig:

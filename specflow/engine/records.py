@@ -59,6 +59,7 @@ InFlight = TypedDict(
         "attempt": int,
         "checkpoint": int,
         "session_id": str | None,
+        "agent_tree": dict[str, Any],
     },
     total=False,
 )
@@ -150,6 +151,8 @@ HistoryEvent = TypedDict(
         "restored": dict[str, int],
         "repos": list[str],
         "cleanup_warning": str,
+        "sandbox": str | None,
+        "stopped_processes": list[int],
         "worktrees_removed": list[str],
         "approvals_voided": list[Approval],
         "discarded": Discarded,

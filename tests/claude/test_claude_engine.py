@@ -41,6 +41,7 @@ class ClaudeHub:
         config = {
             "default_workflow": "mini",
             "default_agent": "claude",
+            "sandbox": "off",  # these tests hold the audit and the hook to account; test_claude_sandbox the sandbox
             "agents": {
                 "claude": base,
                 "claude-nohook": {**base, "options": {"hook": False}},

@@ -151,7 +151,9 @@ def test_workflows_validate_json_reports_each_file_and_exits_1_if_any_is_invalid
     missing = hub.root / "missing.yaml"
     ok_report = {"file": str(good), "ok": True, "workflow": "mini", "states": 4, "scenarios": 4, "errors": []}
     assert run_json(cli, "-C", hub.root, "workflows", "validate", good, "--json") == [ok_report]
-    allowed = "description, prompt, workspace, record, agent, model, max_turns, timeout, budget_usd, actions, final"
+    allowed = (
+        "description, prompt, workspace, record, agent, model, max_turns, timeout, budget_usd, network, actions, final"
+    )
     data = run_json(cli, "-C", hub.root, "workflows", "validate", good, bad, missing, "--json", code=1)
     assert data == [
         ok_report,

@@ -56,8 +56,9 @@ from specflow.agents.base import (
 from specflow.agents.claude.settings import build_phase_settings, gate_note, guard_command
 from specflow.agents.claude.stream import StreamParser, StreamSummary
 from specflow.agents.output import CappedLog, Line, pump_lines, tail_text
-from specflow.agents.proctree import KILL_GRACE_S, descendants, exited, feed_stdin, stop_tree
+from specflow.agents.proctree import KILL_GRACE_S, descendants, exited, feed_stdin, sandbox_event, stop_tree
 from specflow.errors import AgentError
+from specflow.sandbox.launch import spawn
 
 BINARY_ENV = "SPECFLOW_CLAUDE"
 DEFAULT_TIMEOUT_S = 3600.0
@@ -249,6 +250,23 @@ class ClaudeOptions:
 
 
 # -- the adapter -----------------------------------------------------------------------------
+
+
+def own_paths(env: Mapping[str, str]) -> list[str]:
+    """What Claude Code itself must write inside a sandbox: its config, session and temp folders.
+
+    ``~/.claude`` (sessions, transcripts; made here so a layer can grant it) and ``~/.claude.json``
+    when it exists; HOME itself stays read-only.  Claude Code carries on without writing a new
+    ``~/.claude.json``.  More paths: ``writable:`` under the agent in specflow.yaml.
+    """
+    home = env.get("HOME") or os.path.expanduser("~")
+    own = os.path.join(home, ".claude")
+    os.makedirs(own, exist_ok=True)
+    paths = [own, os.path.join(home, ".claude.json")]
+    for name in ("CLAUDE_CONFIG_DIR", "CLAUDE_CODE_TMPDIR", "XDG_RUNTIME_DIR"):
+        if env.get(name):
+            paths.append(env[name])
+    return paths
 
 
 def _python() -> str:
@@ -449,21 +467,25 @@ class ClaudeCodeAdapter:
         stop_reading = threading.Event()
         timed_out = False
         lingered = False
-        known: dict[int, tuple[int, str]] = {}
+        known: dict[int, tuple[int, float]] = {}
         with stderr_path.open("wb") as stderr_file, transcript.open("wb") as transcript_file:
             out = CappedLog(transcript_file)
             try:
-                proc = subprocess.Popen(
+                launch = spawn(
                     argv,
                     cwd=request.cwd,
                     env=env,
+                    gate=request.gate,
+                    settings=request.sandbox,
+                    own=own_paths(env),
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=stderr_file,
-                    start_new_session=True,
                 )
             except OSError as exc:
                 raise AgentError(f"Claude Code ({argv[0]}) could not be started: {exc}", fix=INSTALL_HINT) from exc
+            proc = launch.proc
+            on_event(sandbox_event(launch))
             assert proc.stdin is not None and proc.stdout is not None
             feeder = threading.Thread(target=feed_stdin, args=(proc.stdin, request.prompt.encode("utf-8")), daemon=True)
             reader = threading.Thread(
@@ -508,6 +530,7 @@ class ClaudeCodeAdapter:
                     lingered = True
             finally:
                 stop_tree(proc, known)
+                launch.close()
                 stop_reading.set()
             reader.join(timeout=KILL_GRACE_S)
             out.close()

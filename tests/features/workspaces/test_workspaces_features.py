@@ -228,7 +228,7 @@ def make_hub(hub: HubFixture, world: World, a: str, b: str, *more: str) -> World
             (repo / rel).write_text(text)
         commit_all(repo, "init")
     (root / "specflow.yaml").write_text(
-        "default_workflow: gated\ndefault_agent: scripted\ncommand_timeout: 60\nshared: [docs]\n"
+        "default_workflow: gated\ndefault_agent: scripted\ncommand_timeout: 60\nshared: [docs]\nsandbox: off\n"
         f'repos:\n  {a}:\n    path: ../{a}\n    setup: "echo installing {a}; touch .setup-ran"\n'
         f'    test: "test -f src/login.py && echo tests passed"\n'
         f"  {b}:\n    path: ../{b}\n" + "".join(f"  {name}:\n    path: ../{name}\n" for name in more)

@@ -1,0 +1,193 @@
+"""The one launcher every adapter starts its agent through: the chosen layer around the process tree.
+
+``spawn`` chooses the layer (``specflow.sandbox.layers``), builds the policy from the phase's gate
+(``specflow.sandbox.policy``), makes a private temporary folder (``TMPDIR``), marks the run's
+environment (``SPECFLOW_AGENT_RUN``, so a later recovery can find every survivor) and starts:
+
+- bubblewrap: ``bwrap ... -- HELPER ARGV`` (its PID namespace and ``--die-with-parent`` end the
+  tree; the helper inside waits until every process below the agent is gone);
+- Landlock, or no layer on Linux: the re-exec helper ``specflow.sandbox.exec`` (applies Landlock,
+  supervises the tree as a child subreaper, dies with specflow);
+- seatbelt: ``sandbox-exec -p PROFILE ARGV``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from specflow.sandbox import bubblewrap, seatbelt
+from specflow.sandbox.layers import choose_layer, network_problem
+from specflow.sandbox.policy import SandboxPolicy, build_policy, commit_paths, gate_roots
+from specflow.sandbox.settings import Layer, SandboxSettings
+from specflow.workspace.gates import GatePolicy
+
+MARKER_ENV = "SPECFLOW_AGENT_RUN"
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+# bare package objects stand in for specflow's and specflow.sandbox's __init__ (which import
+# typing and more): the helper loads exec.py and landlock.py alone
+_BOOT = (
+    "import sys,types\n"
+    f"for n,p in (('specflow',{_PACKAGE_DIR!r}),('specflow.sandbox',{_PACKAGE_DIR + '/sandbox'!r})):\n"
+    " m=types.ModuleType(n);m.__path__=[p];sys.modules[n]=m\n"
+    "from specflow.sandbox.exec import main\nmain()"
+)
+
+Stream = int | IO[Any] | None
+
+
+@dataclass
+class Launched:
+    """A started agent and what its sandbox left to clean up."""
+
+    proc: subprocess.Popen[bytes]
+    layer: Layer
+    policy: SandboxPolicy
+    marker: str
+    network_enforced: bool
+    created: list[Path] = field(default_factory=list)
+
+    def info(self) -> dict[str, Any]:
+        """What the attempt's history records about the sandbox."""
+        return {
+            "layer": self.layer,
+            "network": self.policy.network,
+            "network_enforced": self.network_enforced,
+            "read_only": self.policy.read_only,
+            "writable": [str(p) for p in self.policy.writable],
+        }
+
+    def close(self) -> None:
+        """Remove the private temporary folder, and gate folders made for the run if still empty."""
+        shutil.rmtree(self.policy.tmpdir, ignore_errors=True)
+        for path in reversed(self.created):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
+def helper_argv(landlock: str, writable: list[str], argv: list[str], *, parent: int | None = None) -> list[str]:
+    """``argv`` started through the re-exec helper (a fresh interpreter: no site, one thread).
+
+    ``landlock`` is ``off``, ``on`` or ``on-no-tcp``; ``writable`` the paths Landlock grants;
+    ``parent`` the process it must die with (default this one; 0 inside bubblewrap, whose own
+    ``--die-with-parent`` ties it to specflow and whose PID namespace hides specflow's pid).
+    """
+    parent = os.getpid() if parent is None else parent
+    return [sys.executable, "-I", "-S", "-c", _BOOT, str(parent), landlock, str(len(writable)), *writable, *argv]
+
+
+def _make_roots(gate: GatePolicy) -> list[Path]:
+    """Create the gate's missing writable folders so a layer can grant them; returns those made."""
+    created: list[Path] = []
+    for root in [*gate_roots(gate), *commit_paths(gate)]:
+        missing: list[Path] = []
+        probe = root
+        while not probe.exists() and probe != probe.parent:
+            missing.append(probe)
+            probe = probe.parent
+        for path in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                path.mkdir()
+                created.append(path)
+    return created
+
+
+def _program(name: str, cwd: Path, env: Mapping[str, str]) -> str:
+    """``name`` as a full path, so a missing program fails here as it would without a sandbox."""
+    if os.sep in name:
+        path = name if os.path.isabs(name) else os.path.join(cwd, name)
+        if not os.path.exists(path):
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
+        if not os.access(path, os.X_OK) or os.path.isdir(path):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), name)
+        return os.path.abspath(path)
+    found = shutil.which(name, path=env.get("PATH", os.defpath))
+    if found is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
+    return found
+
+
+def wrapped_argv(layer: Layer, policy: SandboxPolicy, argv: list[str]) -> list[str]:
+    """The argv that runs ``argv`` under ``layer``."""
+    if layer == "bubblewrap":
+        # the supervisor inside too: bubblewrap reports the agent's exit before its namespace is
+        # torn down, the supervisor only once every process below the agent is gone
+        inner = helper_argv("off", [], argv, parent=0) if sys.executable else list(argv)
+        return bubblewrap.wrap(policy, inner, bwrap=bubblewrap.binary() or "bwrap")
+    if layer == "seatbelt":
+        return seatbelt.wrap(policy, argv)
+    if not sys.platform.startswith("linux") or not sys.executable:
+        return list(argv)
+    if layer != "landlock":
+        return helper_argv("off", [], argv)
+    mode = "on" if policy.network == "any" else "on-no-tcp"
+    return helper_argv(mode, [str(p) for p in policy.writable], argv)
+
+
+def spawn(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    gate: GatePolicy,
+    settings: SandboxSettings,
+    own: Iterable[str | Path] = (),
+    stdin: Stream = None,
+    stdout: Stream = None,
+    stderr: Stream = None,
+) -> Launched:
+    """Start ``argv`` confined to ``gate`` (plus ``own``: paths its program must write).
+
+    Raises ``SandboxError`` when the asked-for layer cannot run, ``OSError`` when the program
+    cannot be started at all.
+    """
+    layer = choose_layer(settings)
+    argv = [_program(argv[0], cwd, env), *argv[1:]]
+    tmpdir = Path(tempfile.mkdtemp(prefix="specflow-agent-"))
+    created = _make_roots(gate)
+    try:
+        policy = build_policy(
+            gate,
+            cwd=cwd,
+            tmpdir=tmpdir,
+            network=settings.network,
+            own=own,
+            extra=settings.writable,
+            # files named on the command line (a settings file, a script) stay readable
+            visible=[
+                *(arg for arg in argv if os.path.isabs(arg) and os.path.exists(arg)),
+                *((sys.executable, _PACKAGE_DIR) if sys.executable else ()),
+            ],
+        )
+        marker = uuid.uuid4().hex
+        full_env = {**env, "TMPDIR": str(policy.tmpdir), MARKER_ENV: marker}
+        proc = subprocess.Popen(
+            wrapped_argv(layer, policy, list(argv)),
+            cwd=cwd,
+            env=full_env,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    except BaseException:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        for path in reversed(created):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        raise
+    enforced = settings.network == "any" or (layer != "off" and network_problem(layer, settings.network) is None)
+    return Launched(proc, layer, policy, marker, enforced, created)
+
+
+__all__ = ["MARKER_ENV", "Launched", "helper_argv", "spawn", "wrapped_argv"]

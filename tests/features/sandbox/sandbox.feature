@@ -1,0 +1,27 @@
+Feature: A sandbox holds every agent at the system call
+  Whatever an agent tries, it can write only inside its phase's gate: the sandbox refuses
+  everything else before it happens, and the attempt's history names the layer that held it.
+  Where no sandbox can run, a hub that requires one refuses to start the agent.
+
+  Scenario Outline: A read-only phase writes nothing, whatever its agent tries
+    Given a hub with the mini workflow and an agent that writes everywhere
+    And the hub's sandbox is "<layer>"
+    And a change "add-login"
+    When I advance "add-login"
+    Then the change "add-login" is in state "think"
+    And the agent was refused writing "CLAUDE.md", "../outside.txt" and "openspec/changes/add-login/notes.md"
+    And nothing outside the gate changed
+    And the last attempt of "add-login" was held by "<layer>" with no write to put back
+
+    Examples:
+      | layer      |
+      | bubblewrap |
+      | landlock   |
+
+  Scenario: A hub that requires a sandbox refuses to run an agent with the sandbox off
+    Given a hub with the mini workflow and an agent that writes everywhere
+    And the hub requires a sandbox but turns it off
+    And a change "add-login"
+    When I try to advance "add-login"
+    Then the command fails with exit code 1 saying "require_sandbox is true but the sandbox is turned off"
+    And the change "add-login" is still in state "draft" with no attempt recorded

@@ -1,0 +1,121 @@
+"""Choosing a layer, the settings' precedence, the Landlock ABI, bubblewrap's binds, seatbelt's profile."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from specflow.definitions.config import AgentConfig, HubConfig, load_config
+from specflow.errors import ConfigError, SandboxError
+from specflow.sandbox import bubblewrap, landlock, seatbelt
+from specflow.sandbox.layers import available_layers, choose_layer
+from specflow.sandbox.policy import SandboxPolicy, build_policy
+from specflow.sandbox.settings import SandboxSettings, settings_for
+from specflow.workspace.gates import GatePolicy
+from tests.sandbox.sandbox_support import require_layer
+
+
+def test_require_sandbox_with_sandbox_off_refuses_with_the_fix() -> None:
+    with pytest.raises(SandboxError) as refused:
+        choose_layer(SandboxSettings(mode="off", require=True))
+    assert "require_sandbox is true but the sandbox is turned off" in refused.value.message
+    assert refused.value.fix and "sandbox: auto" in refused.value.fix
+    assert choose_layer(SandboxSettings(mode="off")) == "off"
+
+
+def test_an_unavailable_layer_asked_for_by_name_is_an_error() -> None:
+    with pytest.raises(SandboxError) as refused:
+        choose_layer(SandboxSettings(mode="seatbelt"))
+    assert "'seatbelt' asked for in specflow.yaml cannot run here" in refused.value.message
+    assert "macOS" in refused.value.message
+
+
+def test_auto_takes_the_strongest_layer_that_works() -> None:
+    found = available_layers()
+    expected = found[0] if found else "off"
+    assert choose_layer(SandboxSettings()) == expected
+    if sys.platform.startswith("linux"):
+        require_layer("bubblewrap")
+        assert choose_layer(SandboxSettings()) == "bubblewrap"
+
+
+def test_the_phase_then_the_agent_then_the_hub_decide() -> None:
+    hub = HubConfig(sandbox="landlock", require_sandbox=True, network="none")
+    agent = AgentConfig(sandbox="bubblewrap", network="loopback", writable=["~/.cache/tool"])
+    assert settings_for(hub, agent, "any") == SandboxSettings("bubblewrap", True, "any", ("~/.cache/tool",))
+    assert settings_for(hub, AgentConfig(), None) == SandboxSettings("landlock", True, "none", ())
+
+
+def test_specflow_yaml_refuses_an_unknown_layer_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "specflow.yaml").write_text("default_agent: a\nsandbox: jail\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as bad:
+        load_config(tmp_path, cache=False)
+    assert "specflow.yaml:2" in str(bad.value) and "sandbox" in str(bad.value)
+    (tmp_path / "specflow.yaml").write_text(
+        "require_sandbox: true\nnetwork: loopback\nagents:\n  a: {adapter: command, command: [x], sandbox: off,"
+        " network: none, writable: [~/.cache]}\n",
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path, cache=False)
+    assert config.require_sandbox and config.network == "loopback" and config.sandbox == "auto"
+    assert config.agents["a"].sandbox == "off" and config.agents["a"].writable == ["~/.cache"]
+
+
+def test_landlock_abi_is_read_from_the_kernel() -> None:
+    require_layer("landlock")
+    abi = landlock.abi_version()
+    assert abi >= 1
+    assert landlock.fs_rights(abi) & landlock.WRITE_FILE
+    assert bool(landlock.fs_rights(abi) & landlock.TRUNCATE) == (abi >= 3)
+
+
+def policy(tmp_path: Path, **kw: object) -> SandboxPolicy:
+    hub = tmp_path / "hub"
+    (hub / ".git" / "hooks").mkdir(parents=True)
+    (hub / ".specflow" / "worktrees" / "c" / "hub").mkdir(parents=True)
+    (hub / ".specflow" / "worktrees" / "c" / "hub" / ".git").write_text("gitdir: x\n", encoding="utf-8")
+    (hub / "openspec" / "changes" / "c" / ".specflow").mkdir(parents=True)
+    gate = GatePolicy(hub=hub, write_globs=("**",), worktrees=(hub / ".specflow" / "worktrees" / "c" / "hub",))
+    return build_policy(gate, cwd=hub, tmpdir=tmp_path / "tmp", network="none", **kw)  # type: ignore[arg-type]
+
+
+def test_bubblewrap_binds_git_and_records_read_only_inside_writable_folders(tmp_path: Path) -> None:
+    pol = policy(tmp_path)
+    hub = tmp_path / "hub"
+    argv = bubblewrap.wrap(pol, ["agent", "--flag"])
+    assert argv[:10] == ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    binds = [(argv[i], argv[i + 1]) for i in range(len(argv) - 1) if argv[i] in ("--bind", "--ro-bind")]
+    order = [path for _, path in binds]
+    wt = str(hub / ".specflow" / "worktrees" / "c" / "hub")
+    # the hub writable, its .git and .specflow read-only over it, the worktree writable inside
+    # .specflow, and the worktree's own .git file read-only again, in that order
+    assert ("--bind", str(hub)) in binds and ("--ro-bind", str(hub / ".git")) in binds
+    assert ("--ro-bind", str(hub / "openspec" / "changes" / "c" / ".specflow")) in binds
+    assert order.index(str(hub)) < order.index(str(hub / ".specflow")) < order.index(wt)
+    assert order.index(wt) < order.index(wt + "/.git")
+    assert argv[-2:] == ["agent", "--flag"] and "--unshare-net" in argv and "--die-with-parent" in argv
+
+
+def test_seatbelt_profile_denies_writes_then_allows_the_gate_then_denies_protected(tmp_path: Path) -> None:
+    pol = policy(tmp_path)
+    hub = tmp_path / "hub"
+    text = seatbelt.profile(pol)
+    lines = text.splitlines()
+    assert lines[:3] == ["(version 1)", "(allow default)", "(deny file-write*)"]
+    allow = text.index("(allow file-write*")
+    deny_again = text.index("(deny file-write*\n")
+    assert allow < deny_again  # the last matching rule decides
+    assert f'(subpath "{hub}")' in text[allow:deny_again]
+    assert f'(subpath "{hub / ".git"}")' in text[deny_again:]
+    assert '(literal "/dev/null")' in text
+    assert text.rstrip().endswith("(deny network*)")
+    loop = seatbelt.profile(SandboxPolicy((), (), pol.tmpdir, pol.cwd, network="loopback"))
+    assert '(allow network* (remote ip "localhost:*")' in loop
+    assert seatbelt.wrap(pol, ["agent"])[:2] == ["/usr/bin/sandbox-exec", "-p"]
+
+
+def test_seatbelt_quotes_paths() -> None:
+    pol = SandboxPolicy((Path('/a "b"\\c'),), (), Path("/t"), Path("/"))
+    assert '(subpath "/a \\"b\\"\\\\c")' in seatbelt.profile(pol)
