@@ -11,6 +11,9 @@ import argparse
 from collections.abc import Sequence
 
 from specflow.cli.context import CliContext
+from specflow.definitions.workflow import load_workflow_by_name
+from specflow.errors import OpenSpecError, SpecflowError
+from specflow.openspec.adopt import adopt_change, unmanaged_changes
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,15 +24,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _workflow_states(name: str, hub: object) -> tuple[Sequence[str], str]:
-    from specflow.definitions.workflow import load_workflow_by_name
 
     wf = load_workflow_by_name(name, getattr(hub, "root", None))
     return list(wf.states), wf.initial
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.errors import OpenSpecError, SpecflowError
-    from specflow.openspec.adopt import adopt_change, unmanaged_changes
 
     hub = ctx.open_hub()
     if bool(args.id) == bool(args.all):

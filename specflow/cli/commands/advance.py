@@ -6,6 +6,8 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from specflow.cli.context import CliContext
+from specflow.cli.render import LiveProgress, say
+from specflow.errors import GuardFailed, PhaseFailed
 
 if TYPE_CHECKING:
     from specflow.errors import GuardFailed
@@ -37,8 +39,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
-    from specflow.cli.render import LiveProgress, say
-    from specflow.errors import GuardFailed, PhaseFailed
 
     change = ctx.open_hub().change(ctx.change_id(args.id, "advance"))  # trigger names its id always
     quiet = args.quiet or args.json or args.dry_run
@@ -92,7 +92,6 @@ def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
 
 def _blocked_dry_run(results: list[Any]) -> GuardFailed | None:
     """The refusal a real run would meet: a ``given`` step of the dry run did not hold."""
-    from specflow.errors import GuardFailed
 
     r = results[0]
     if all(o.ok for o in r.given):

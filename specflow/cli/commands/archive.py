@@ -9,10 +9,14 @@ a workflow is archived by its workflow's archive phase, so this command refuses 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
+from specflow.cli.commands.advance import run_trigger
 from specflow.cli.context import CliContext
+from specflow.errors import ArchiveBlocked, ArchiveCancelled
+from specflow.openspec.archive import archive_change
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,8 +51,6 @@ def _refuse(ctx: CliContext, as_json: bool, diag: dict[str, Any], root: str, iss
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.errors import ArchiveBlocked, ArchiveCancelled
-    from specflow.openspec.archive import archive_change
 
     hub = ctx.open_hub()
     hub_root = hub.root
@@ -58,8 +60,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     change_dir = hub_root / "openspec" / "changes" / args.id
     state_file = change_dir / ".specflow" / "state.json"
     if args.id and "/" not in args.id and state_file.is_file():
-        import json
-
         try:
             record = json.loads(state_file.read_text(encoding="utf-8", errors="replace"))
         except (OSError, ValueError):
@@ -110,7 +110,6 @@ def _archive_managed(args: argparse.Namespace, ctx: CliContext, record: dict[str
     ``specflow advance <id> --to <archive state>``: its given steps, its agent, the archive action,
     the history); anywhere else it refuses and says where archiving is allowed from.
     """
-    from specflow.cli.commands.advance import run_trigger
 
     hub = ctx.open_hub()
     workflow = hub.workflow(record.get("workflow"))
@@ -136,7 +135,6 @@ def _archive_managed(args: argparse.Namespace, ctx: CliContext, record: dict[str
 
 def _finish_stranded(args: argparse.Namespace, ctx: CliContext) -> int:
     """Run the archive phase again for a change whose folder moved but whose checks failed."""
-    from specflow.cli.commands.advance import run_trigger
 
     run_args = argparse.Namespace(
         id=args.id, to=None, agent=None, dry_run=False, fresh=False, json=args.json, quiet=args.json

@@ -11,6 +11,7 @@ import argparse
 
 from specflow.cli.completion import SHELLS, script
 from specflow.cli.context import CliContext
+from specflow.cli.main import build_parser
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,7 +19,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.cli.main import build_parser
 
     ctx.stdout.write(script(args.shell, build_parser(None, full=True)))
     ctx.stdout.flush()

@@ -10,11 +10,18 @@ scripted demo agent ships with specflow (``--agent claude-code`` runs the real C
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from specflow.cli.commands import status as cmd_status
 from specflow.cli.context import CliContext
+from specflow.cli.render import LiveProgress, heading, say
+from specflow.demo.run import check_agent, check_destination, run_demo
 
 if TYPE_CHECKING:
     from specflow.cli.render import LiveProgress
@@ -53,7 +60,6 @@ class DemoPrinter:
     def __call__(self, event: DemoEvent) -> None:
         if self.quiet:
             return
-        from specflow.cli.render import LiveProgress, heading, say
 
         kind = event.kind
         if kind == "agent":
@@ -84,10 +90,6 @@ class DemoPrinter:
 
 def _prog() -> str:
     """How the person ran specflow, so the printed commands work as typed (e.g. .venv/bin/specflow)."""
-    import os
-    import shlex
-    import shutil
-    import sys
 
     argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
     if os.path.basename(argv0) != "specflow":
@@ -100,10 +102,6 @@ def _prog() -> str:
 
 def _status_table(ctx: CliContext, result: DemoResult) -> None:
     """``specflow status --all`` of the demo's hub: the table a person sees every day."""
-    import shlex
-
-    from specflow.cli.commands import status as cmd_status
-    from specflow.cli.render import say
 
     say(ctx, f"$ {_prog()} -C {shlex.quote(str(result.hub))} status --all", "bold cyan")
     hub_ctx = CliContext(
@@ -113,7 +111,6 @@ def _status_table(ctx: CliContext, result: DemoResult) -> None:
 
 
 def _summary(ctx: CliContext, result: DemoResult) -> None:
-    from specflow.cli.render import say
 
     ctx.out("")
     tries = result.attempts.get("apply", 1)
@@ -159,7 +156,6 @@ def _summary(ctx: CliContext, result: DemoResult) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.demo.run import check_agent, check_destination, run_demo
 
     if args.agent:
         check_agent(args.agent)  # refuse before anything is written or printed
@@ -170,8 +166,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         dest = Path(tempfile.mkdtemp(prefix="specflow-demo-"))
     printer = DemoPrinter(ctx, quiet=args.json)
     if not args.json:
-        from specflow.cli.render import say
-
         say(ctx, "specflow demo: one change through explore, propose, apply and archive,", "bold")
         say(ctx, f"across a hub and two repos, each phase inside its write gate. Folder: {dest}")
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from specflow.cli.context import CliContext
+from specflow.engine.doctor import check_hub
 
 MARKS = {"ok": "ok", "fail": "FAIL", "info": "--"}
 
@@ -14,7 +15,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.engine.doctor import check_hub
 
     hub = ctx.open_hub()
     checks = check_hub(hub.root)

@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from specflow.cli.context import CliContext
+from specflow.definitions.mermaid import mermaid
 
 if TYPE_CHECKING:
     from specflow.definitions.workflow_types import Workflow
@@ -18,7 +19,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.definitions.mermaid import mermaid
 
     hub = ctx.open_hub()
     change_id: str | None = None

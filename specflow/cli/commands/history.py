@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from specflow.cli.context import CliContext
+from specflow.cli.render import say, table
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -14,7 +15,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.cli.render import say, table
 
     change = ctx.open_hub().change(ctx.change_id(args.id, args.command))
     events = change.history()

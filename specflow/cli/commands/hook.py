@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from specflow.agents.claude.hook import run_hook
 from specflow.cli.context import CliContext
 
 
@@ -21,6 +22,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.agents.claude.hook import run_hook
 
     return run_hook(sys.stdin, ctx.stdout, ctx.stderr, gate_file=args.gate)

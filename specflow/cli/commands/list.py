@@ -11,6 +11,9 @@ import argparse
 import time
 
 from specflow.cli.context import CliContext
+from specflow.cli.render import table
+from specflow.openspec import discovery, listing
+from specflow.openspec.collate import collation_key
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,7 +47,6 @@ def _task_text(total: int, done: int) -> str:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.openspec import listing
 
     root = ctx.open_hub().root
     if args.specs:
@@ -55,7 +57,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         if not specs:
             ctx.out("No specs found.")
             return 0
-        from specflow.cli.render import table
 
         table(ctx, ["Spec", "Requirements"], [[s.id, s.requirement_count] for s in specs])
         return 0
@@ -63,20 +64,15 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.json:
         doc = listing.list_changes_json(root)
         if args.sort == "name":
-            from specflow.openspec.collate import collation_key
-
             doc["changes"].sort(key=lambda c: collation_key(c["name"]))
         ctx.json(doc)
         return 0
     changes = listing.list_changes(root)
     if args.sort == "name":
-        from specflow.openspec.collate import collation_key
-
         changes.sort(key=lambda c: collation_key(c.name))
     if not changes:
         ctx.out("No active changes found.")
         return 0
-    from specflow.cli.render import table
 
     rows = [
         [
@@ -89,7 +85,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         for c in changes
     ]
     table(ctx, ["Change", "Tasks", "State", "Workflow", "Modified"], rows)
-    from specflow.openspec import discovery
 
     for c in changes:
         if c.nested:

@@ -12,9 +12,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from specflow.cli.commands.status import detail, show_detail
 from specflow.cli.context import CliContext
 from specflow.cli.render import status_error
-from specflow.errors import ItemError
+from specflow.errors import ItemError, StateError
+from specflow.ids import change_id_problems
+from specflow.openspec import discovery, show
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,7 +28,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.openspec import discovery, show
 
     root = ctx.open_hub().root
     args.item = ctx.change_id(args.item, args.command)
@@ -56,9 +58,6 @@ _DETAIL_KEYS = ("workflow", "state", "status", "progress", "tasks", "cost", "las
 
 def _specflow_detail(ctx: CliContext, change_id: str) -> dict[str, Any] | None:
     """specflow's status of the change, or None when specflow does not manage it."""
-    from specflow.cli.commands.status import detail
-    from specflow.errors import StateError
-    from specflow.ids import change_id_problems
 
     if change_id_problems(change_id):  # OpenSpec shows it; specflow can never have run it
         return None
@@ -92,8 +91,6 @@ def _show_text(ctx: CliContext, root: Path, kind: str, item: str) -> int:
     ctx.out(proposal.read_text(encoding="utf-8", errors="replace"))
     st = _specflow_detail(ctx, item)
     if st is not None:
-        from specflow.cli.commands.status import show_detail
-
         ctx.out("")
         show_detail(ctx, st)
     return 0
@@ -101,7 +98,6 @@ def _show_text(ctx: CliContext, root: Path, kind: str, item: str) -> int:
 
 def _show_stranded(ctx: CliContext, change: Any) -> int:
     """An archived change whose workflow has not finished: its proposal and its status."""
-    from specflow.cli.commands.status import detail, show_detail
 
     proposal = change.dir / "proposal.md"
     if proposal.is_file():

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from specflow.cli.context import CliContext
+from specflow.cli.render import STATE_STYLE, say, styled, table
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,7 +41,6 @@ def _fmt_cost(st: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.cli.render import STATE_STYLE, say, styled, table
 
     hub = ctx.open_hub()
     if getattr(args, "watch", False):  # callers that build their own Namespace (demo) do not watch
@@ -100,7 +100,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def show_detail(ctx: CliContext, st: dict[str, Any]) -> None:
     """One change's status in detail: state, tasks, approval, failures, cost per phase."""
-    from specflow.cli.render import say, table
 
     say(ctx, f"{st['id']}  ({st['workflow'] or 'not managed'})", "bold")
     ctx.out(f"  state      {st['state']}  [{st['status']}]  phase {st['progress']}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import webbrowser
 
 from specflow.cli.context import CliContext
 from specflow.errors import SpecflowError
@@ -35,8 +36,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.out(f"  open {url}")
         ctx.out("  Ctrl-C stops the server; phases started from the page keep running")
         if not args.no_open:
-            import webbrowser
-
             webbrowser.open(url)
 
     serve(hub, args.host, args.port, on_ready=ready)

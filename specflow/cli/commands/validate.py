@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from specflow.cli.context import CliContext
 from specflow.cli.render import status_error
+from specflow.errors import ItemError
+from specflow.openspec.validate import validate_selection
 
 if TYPE_CHECKING:
     from specflow.openspec.validate import ItemResult, Validation
@@ -34,8 +36,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.errors import ItemError
-    from specflow.openspec.validate import validate_selection
 
     bulk = bool(args.all or args.changes or args.specs)
     if not bulk and not args.item:

@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from specflow.cli.context import CliContext
+from specflow.cli.render import say, table
+from specflow.definitions.workflow import available_workflows, find_workflow, load_workflow
+from specflow.errors import DefinitionError, HubNotFoundError, SpecflowError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,7 +25,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _hub_root(ctx: CliContext) -> Path | None:
-    from specflow.errors import HubNotFoundError
 
     try:
         return ctx.open_hub().root
@@ -31,8 +33,6 @@ def _hub_root(ctx: CliContext) -> Path | None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from specflow.cli.render import say, table
-    from specflow.definitions.workflow import available_workflows, load_workflow
 
     root = _hub_root(ctx)
     registry = ctx.open_hub().steps if root is not None else None
@@ -44,8 +44,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         table(ctx, ["workflow", "file"], [[n, str(p)] for n, p in found.items()])
         return 0
     if args.action == "show":
-        from specflow.definitions.workflow import find_workflow
-
         wf = load_workflow(find_workflow(args.name, root), hub_root=root, registry=registry)
         if args.json:
             ctx.json(wf.to_dict())
@@ -81,8 +79,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _validate(ctx: CliContext, paths: list[Path], root: Path | None, registry: Any, *, as_json: bool) -> int:
     """Check each file; exit 1 when any is invalid (text: its error on stderr, as for any refusal)."""
-    from specflow.definitions.workflow import load_workflow
-    from specflow.errors import DefinitionError, SpecflowError
 
     reports: list[dict[str, Any]] = []
     code = 0
