@@ -36,6 +36,7 @@ from specflow.errors import (
     HubNotFoundError,
 )
 from specflow.ids import check_change_id
+from specflow.openspec.adopt import Adopted, plan_adoption
 from specflow.openspec.discovery import spec_ids
 from specflow.steps.registry import build_registry
 from specflow.workspace.git import GitRepo, find_git_dirs
@@ -307,6 +308,15 @@ class Hub:
             shutil.rmtree(d, ignore_errors=True)
             raise
         return Change(self, change_id, d)
+
+    def adopt(self, change_id: str, *, workflow: str | None = None) -> Adopted:
+        """Put an existing OpenSpec change under ``workflow``, in the state its files show."""
+        wf = self.workflow(workflow)
+        plan = plan_adoption(self.root, change_id, wf.name, states=list(wf.states), initial=wf.initial)
+        event = records.HistoryEvent(trigger="adopt", outcome="adopted", reason=plan.reason, workflow=wf.name)
+        event["from"], event["to"] = None, plan.state
+        records.create(self.changes_dir / change_id, workflow=wf.name, state=plan.state, repos=[], event=event)
+        return plan
 
     # -- what a dashboard shows ---------------------------------------------------------------
 

@@ -9,12 +9,12 @@ history.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from specflow.engine import records as sm
-from specflow.errors import OpenSpecError, SpecflowError
+from specflow.errors import OpenSpecError
 from specflow.ids import check_change_id
 from specflow.openspec.discovery import change_ids
 from specflow.openspec.listing import task_counts
@@ -58,7 +58,7 @@ def infer_state(change_dir: Path, states: Sequence[str], initial: str) -> tuple[
     return initial, "no exploration notes, proposal or tasks found"
 
 
-def adopt_change(
+def plan_adoption(
     root: Path,
     change_id: str,
     workflow: str = "openspec",
@@ -66,7 +66,11 @@ def adopt_change(
     states: Sequence[str] = STANDARD_STATES,
     initial: str | None = None,
 ) -> Adopted:
-    """Put open change ``change_id`` under ``workflow``; refuse a change already managed."""
+    """What adopting open change ``change_id`` under ``workflow`` means: the state its files show.
+
+    Refuses a change that does not exist or is already managed; writes nothing (the engine records
+    the adoption, ``specflow.engine.hub.Hub.adopt``).
+    """
     check_change_id(change_id)
     change_dir = root / "openspec" / "changes" / change_id
     if not change_dir.is_dir():
@@ -74,36 +78,25 @@ def adopt_change(
             f"no open change '{change_id}' in {change_dir.parent}",
             fix="list open changes with 'specflow list'",
         )
-    if (change_dir / ".specflow" / "state.json").exists():
-        try:
-            existing = sm.read_state(change_dir) or {}
-        except (SpecflowError, ValueError):  # unreadable: still managed, still refused
-            existing = {}
+    state_file = change_dir / ".specflow" / "state.json"
+    if state_file.exists():
         raise OpenSpecError(
-            f"change '{change_id}' is already managed by specflow (workflow"
-            f" '{existing.get('workflow')}', state '{existing.get('state')}')",
+            f"change '{change_id}' is already managed by specflow ({_managed_by(state_file)})",
             fix=f"see it with 'specflow status {change_id}'; adopt only changes without .specflow/state.json",
         )
     first = initial if initial is not None else (states[0] if states else "draft")
     state, reason = infer_state(change_dir, states, first)
-    now = sm.now_iso()
-    sm.write_state(
-        change_dir,
-        {"version": 1, "workflow": workflow, "state": state, "created": now, "updated": now},
-    )
-    sm.append_event(
-        change_dir,
-        {
-            "time": now,
-            "trigger": "adopt",
-            "from": None,
-            "to": state,
-            "outcome": "adopted",
-            "reason": reason,
-            "workflow": workflow,
-        },
-    )
     return Adopted(change_id, workflow, state, reason)
+
+
+def _managed_by(state_file: Path) -> str:
+    """``workflow 'w', state 's'`` from a state file, read leniently: a refusal must not crash."""
+    try:
+        data = json.loads(state_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    return f"workflow '{data.get('workflow')}', state '{data.get('state')}'"
 
 
 def unmanaged_changes(root: Path) -> list[str]:
@@ -112,4 +105,4 @@ def unmanaged_changes(root: Path) -> list[str]:
     return [c for c in change_ids(changes_dir) if not (changes_dir / c / ".specflow" / "state.json").exists()]
 
 
-__all__ = ["STANDARD_STATES", "Adopted", "adopt_change", "infer_state", "unmanaged_changes"]
+__all__ = ["STANDARD_STATES", "Adopted", "infer_state", "plan_adoption", "unmanaged_changes"]

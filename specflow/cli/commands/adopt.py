@@ -8,12 +8,10 @@ recorded in the change's history.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 
 from specflow.cli.context import CliContext
-from specflow.definitions.workflow import load_workflow_by_name
 from specflow.errors import OpenSpecError, SpecflowError
-from specflow.openspec.adopt import adopt_change, unmanaged_changes
+from specflow.openspec.adopt import unmanaged_changes
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,12 +19,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", help="adopt every open change specflow does not manage yet")
     p.add_argument("--workflow", help="the workflow (default: the hub's default workflow)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-
-
-def _workflow_states(name: str, hub: object) -> tuple[Sequence[str], str]:
-
-    wf = load_workflow_by_name(name, getattr(hub, "root", None))
-    return list(wf.states), wf.initial
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -38,16 +30,15 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             fix="specflow adopt <id> [--workflow W], or specflow adopt --all",
         )
     name = args.workflow or hub.config.default_workflow
-    states, initial = _workflow_states(name, hub)
     if not args.all:
-        adopted = [adopt_change(hub.root, args.id, name, states=states, initial=initial)]
+        adopted = [hub.adopt(args.id, workflow=name)]
         skipped: list[dict[str, str]] = []
     else:
         # one change that cannot be adopted (a bad id, a broken file) does not stop the others
         adopted, skipped = [], []
         for cid in unmanaged_changes(hub.root):
             try:
-                adopted.append(adopt_change(hub.root, cid, name, states=states, initial=initial))
+                adopted.append(hub.adopt(cid, workflow=name))
             except SpecflowError as exc:
                 skipped.append({"change": cid, "reason": exc.message})
     if args.json:

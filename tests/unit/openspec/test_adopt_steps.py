@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from specflow.definitions.config import HubConfig
+from specflow.engine.hub import Hub
 from specflow.errors import OpenSpecError
-from specflow.openspec.adopt import adopt_change, infer_state, unmanaged_changes
+from specflow.openspec.adopt import infer_state, unmanaged_changes
 from specflow.steps.openspec import ACTIONS, STEPS, overlaps
 from specflow.steps.registry import StepContext, StepRegistry
 from tests.unit.openspec.ostree import Tree, req
@@ -55,7 +56,7 @@ def test_infer_state_uses_only_workflow_states(tmp_path: Path) -> None:
 def test_adopt_writes_state_and_history_and_refuses_twice(tree: Tree) -> None:
     tree.change("c", tasks="- [x] a\n")
     assert unmanaged_changes(tree.root) == ["c"]
-    adopted = adopt_change(tree.root, "c", "openspec")
+    adopted = Hub.open(tree.root).adopt("c", workflow="openspec")
     assert adopted.state == "apply"
     d = tree.root / "openspec" / "changes" / "c" / ".specflow"
     state = json.loads((d / "state.json").read_text())
@@ -65,10 +66,10 @@ def test_adopt_writes_state_and_history_and_refuses_twice(tree: Tree) -> None:
     assert event["trigger"] == "adopt" and event["from"] is None and event["to"] == "apply"
     assert event["outcome"] == "adopted" and "tasks" in event["reason"]
     with pytest.raises(OpenSpecError, match="already managed by specflow"):
-        adopt_change(tree.root, "c")
+        Hub.open(tree.root).adopt("c")
     assert unmanaged_changes(tree.root) == []
     with pytest.raises(OpenSpecError, match="no open change 'nope'"):
-        adopt_change(tree.root, "nope")
+        Hub.open(tree.root).adopt("nope")
 
 
 def test_steps_register_and_validation_steps(tree: Tree) -> None:
