@@ -31,6 +31,7 @@ from specflow.agents.base import AgentEvent
 from specflow.definitions.config import load_config
 from specflow.definitions.resources import builtin_dir
 from specflow.engine.approvals import who_am_i
+from specflow.engine.doctor import check_hub
 from specflow.engine.hub import Hub
 from specflow.engine.records import Approval
 from specflow.errors import AgentError, DemoError, PhaseFailed
@@ -382,6 +383,21 @@ class _DemoRun:
             agent=self.agent or self.hub.config.default_agent,
         )
 
+    def doctor(self) -> None:
+        self.emit("section", "Doctor: the hub's setup, checked before any agent runs", step="doctor")
+        self.emit("command", "specflow doctor")
+        checks = check_hub(self.hub.root)
+        for check in checks:
+            mark = {"ok": "ok  ", "info": "info", "fail": "FAIL"}[check.status]
+            fix = f" (fix: {check.fix})" if check.fix else ""
+            self.emit("warning" if check.failed else "info", f"{mark} {check.name}: {check.detail}{fix}")
+        failed = [c for c in checks if c.failed]
+        if failed:
+            raise DemoError(
+                f"the example hub's setup has {len(failed)} problem(s): " + "; ".join(c.name for c in failed),
+                fix="; ".join(c.fix or c.detail for c in failed),
+            )
+
     def new(self) -> None:
         self.emit("section", "Create a change across both repos", step="new")
         self.emit("command", f"specflow new {CHANGE_ID} --repo api --repo bot --goal {shlex.quote(GOAL)}")
@@ -573,7 +589,17 @@ def run_demo(
         check_agent(agent)
     demo = _DemoRun(dest, agent, on_event)
     demo.setup()
-    for step in (demo.new, demo.explore, demo.propose, demo.approve, demo.apply, demo.review, demo.merge, demo.archive):
+    for step in (
+        demo.doctor,
+        demo.new,
+        demo.explore,
+        demo.propose,
+        demo.approve,
+        demo.apply,
+        demo.review,
+        demo.merge,
+        demo.archive,
+    ):
         step()
     return demo.finish()
 
