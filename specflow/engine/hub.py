@@ -127,6 +127,10 @@ class Hub:
         self.here_change = here_change
         """The change whose worktree the hub was found from, if it was."""
 
+    def __repr__(self) -> str:
+        here = f", here_change={self.here_change!r}" if self.here_change else ""
+        return f"Hub({str(self.root)!r}{here})"
+
     @classmethod
     def open(cls, path: Path | str | None = None) -> Hub:
         """Open the hub at ``path``, or the one of the current directory (see ``locate_hub``)."""

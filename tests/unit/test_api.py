@@ -95,3 +95,10 @@ def test_steps_from_the_entry_point_group(tmp_path: Path, monkeypatch: pytest.Mo
     importlib.invalidate_caches()
     registry = build_registry(tmp_path)
     assert registry.find("the plugin says yes") is not None
+
+
+def test_hub_and_change_say_what_they_are(hub: HubFixture) -> None:
+    api = Hub.open(hub.root)
+    change = api.new_change("add-login")
+    assert repr(api) == f"Hub({str(hub.root)!r})"
+    assert repr(change) == "Change('add-login', state='draft')"
