@@ -77,6 +77,12 @@ def test_the_public_api_is_a_literal_list_of_names_that_all_resolve() -> None:
         assert getattr(specflow, name) is not None
 
 
+def _mypy_strict(script: Path) -> subprocess.CompletedProcess[str]:
+    """``mypy --strict`` on a user's script, as a user's project would run it."""
+    argv = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", str(script.parent / ".mypy")]
+    return subprocess.run([*argv, str(script)], cwd=script.parent, capture_output=True, text=True, timeout=300)
+
+
 def test_a_users_code_importing_the_api_passes_mypy_strict(tmp_path: Path) -> None:
     pytest.importorskip("mypy")
     consumer = tmp_path / "consumer.py"
@@ -97,41 +103,11 @@ def test_a_users_code_importing_the_api_passes_mypy_strict(tmp_path: Path) -> No
         "        return []\n",
         encoding="utf-8",
     )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-incremental",
-            "--cache-dir",
-            str(tmp_path / ".mypy"),
-            str(consumer),
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = _mypy_strict(consumer)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # and mypy does read the API's types: a wrong use is caught
     consumer.write_text("from specflow import Hub\n\nx: int = Hub.open('.')\n", encoding="utf-8")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-incremental",
-            "--cache-dir",
-            str(tmp_path / ".mypy"),
-            str(consumer),
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = _mypy_strict(consumer)
     assert proc.returncode == 1 and "Incompatible types in assignment" in proc.stdout
 
 
