@@ -15,7 +15,7 @@ from specflow.definitions.resources import search_path
 from specflow.definitions.yamlio import parse_yaml
 from specflow.engine.approvals import approval_view
 from specflow.engine.lock import ChangeLock, pid_alive
-from specflow.engine.records import StateRecord, summarize_costs
+from specflow.engine.records import StateRecord, history_totals
 from specflow.errors import SpecflowError
 from specflow.openspec.tasks import parse_tasks
 
@@ -104,14 +104,13 @@ def progress(outline: Outline | None, state: str | None) -> str:
 def change_status(change: Change) -> dict[str, Any]:
     """Status of one change for tables and JSON, with ``next``: what to do, and the command."""
     record = change.record
-    history = change.history()
-    costs = summarize_costs(history)
+    totals = history_totals(change.dir)
     tasks = {"total": 0, "done": 0}
     tasks_path = change.dir / "tasks.md"
     if tasks_path.is_file():
         tl = parse_tasks(tasks_path.read_text(encoding="utf-8", errors="replace"))
         tasks = {"total": tl.total, "done": tl.done}
-    last = history[-1] if history else None
+    last = totals["last"]
     status = "unmanaged"
     outline: Outline | None = None
     if record is not None:
@@ -140,7 +139,7 @@ def change_status(change: Change) -> dict[str, Any]:
         "approvals": list((record or {}).get("approvals") or []),
         "approval": approval,
         "tasks": tasks,
-        "cost": costs,
+        "cost": totals["cost"],
         "last_activity": last.get("time") if last else None,
         "last_event": {k: last.get(k) for k in ("trigger", "from", "to", "outcome")} if last else None,
         "next": next_action(change, record, status, outline),
