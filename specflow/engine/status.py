@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
+from specflow.definitions import cache as definition_cache
 from specflow.definitions.resources import search_path
 from specflow.definitions.yamlio import parse_yaml
 from specflow.engine.approvals import approval_view
@@ -64,14 +65,41 @@ def workflow_outline(name: str, hub_root: Path) -> Outline | None:
         for ext in (".yaml", ".yml"):
             p = d / f"{name}{ext}"
             if p.is_file():
-                return _outline(p)
+                return _cached_outline(p, hub_root)
     return None
 
 
-def _outline(path: Path) -> Outline | None:
+def _cached_outline(path: Path, hub_root: Path) -> Outline | None:
+    """The outline of the workflow file, kept in the hub's cache: parsing YAML costs more than a status."""
     try:
-        data = parse_yaml(path.read_text(encoding="utf-8"), path).data
-    except (OSError, UnicodeDecodeError, SpecflowError):
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    key = definition_cache.make_key("outline", path, raw, [])
+    kept = definition_cache.load(hub_root, "outline", path, key)
+    if kept is not None:
+        return Outline(
+            tuple(kept["states"]),
+            frozenset(kept["final"]),
+            frozenset(kept["archiving"]),
+            {src: tuple((to, tuple(given)) for to, given in ahead) for src, ahead in kept["advances"].items()},
+        )
+    outline = _outline(raw, path)
+    if outline is not None:
+        data = {
+            "states": list(outline.states),
+            "final": sorted(outline.final),
+            "archiving": sorted(outline.archiving),
+            "advances": {src: [[to, list(given)] for to, given in ahead] for src, ahead in outline.advances.items()},
+        }
+        definition_cache.store(hub_root, "outline", path, key, data)
+    return outline
+
+
+def _outline(raw: bytes, path: Path) -> Outline | None:
+    try:
+        data = parse_yaml(raw.decode("utf-8"), path).data
+    except (UnicodeDecodeError, SpecflowError):
         return None
     states = data.get("states") if isinstance(data, dict) else None
     if not isinstance(states, dict):
