@@ -31,8 +31,9 @@ ALLOWANCE = 1.05
 
 
 def extract(commit: str, into: Path) -> None:
-    """The specflow package of ``commit``, byte-compiled, under ``into``."""
-    archive = subprocess.run(["git", "archive", commit, "specflow"], cwd=ROOT, check=True, capture_output=True).stdout
+    """The specflow package of ``commit`` and its built-in workflows and templates, under ``into``."""
+    paths = ["specflow", "workflows", "templates"]  # the built-ins sit beside the package in a checkout
+    archive = subprocess.run(["git", "archive", commit, *paths], cwd=ROOT, check=True, capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
     compileall.compile_dir(into / "specflow", quiet=1)

@@ -412,7 +412,7 @@ def _write_summary(change_dir: Path, summary: dict[str, Any]) -> None:
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(json.dumps(summary, sort_keys=True) + "\n")
+            fh.write(json.dumps(summary) + "\n")  # key order kept: status prints the totals in it
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
