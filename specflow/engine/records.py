@@ -22,6 +22,9 @@ from specflow.errors import StateError
 STATE_DIR = ".specflow"
 STATE_FILE = "state.json"
 HISTORY_FILE = "history.jsonl"
+#: Running totals of the history (costs, last event), kept by ``append_event`` so ``status`` reads
+#: one small file instead of parsing every event; valid only for the history it was written with.
+SUMMARY_FILE = "summary.json"
 STATE_VERSION = 1
 
 #: How a history event ended.  ``created``/``adopted``: the change came under a workflow;
@@ -260,14 +263,37 @@ def append_event(change_dir: Path, event: HistoryEvent) -> HistoryEvent:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        size = os.fstat(fd).st_size
+        before = os.fstat(fd)
+        size = before.st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
             line = "\n" + line  # a torn last line (a crash mid-write) must not swallow this event
         os.write(fd, line.encode("utf-8"))
         os.fsync(fd)
+        after = os.fstat(fd)
     finally:
         os.close(fd)
+    _advance_summary(change_dir, json.loads(line), _stamp(before) if size else None, _stamp(after))
     return record
+
+
+def _advance_summary(change_dir: Path, event: Mapping[str, Any], before: list[int] | None, after: list[int]) -> None:
+    """Add the event just appended to the running totals (computed in full when none were current)."""
+    summary: dict[str, Any] = {
+        "version": STATE_VERSION,
+        "events": 0,
+        "sums": {"phases": {}, "total": _bucket()},
+        "last": None,
+    }
+    kept = _read_summary(change_dir, before) if before is not None else summary
+    if kept is None:
+        summary = _full_summary(change_dir)
+    else:
+        summary = kept
+        _add_costs(summary["sums"], event)
+        summary["events"] += 1
+        summary["last"] = _last_fields(event)
+    summary["history"] = after
+    _write_summary(change_dir, summary)
 
 
 def read_history(change_dir: Path) -> list[HistoryEvent]:
@@ -294,31 +320,118 @@ def read_history(change_dir: Path) -> list[HistoryEvent]:
     return events
 
 
-def summarize_costs(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Cost and tokens per phase and in total, summed over every recorded agent attempt."""
-    phases: dict[str, dict[str, Any]] = {}
-    total: dict[str, Any] = {"cost_usd": 0.0, "tokens": {}, "attempts": 0, "priced": 0, "duration_s": 0.0}
-    for ev in events:
-        agent = ev.get("agent")
-        if not isinstance(agent, dict):
-            continue
-        phase = str(ev.get("to") or "?")
-        bucket = phases.setdefault(
-            phase, {"cost_usd": 0.0, "tokens": {}, "attempts": 0, "priced": 0, "duration_s": 0.0}
-        )
-        for acc in (bucket, total):
-            acc["attempts"] += 1
-            # "priced": attempts whose agent reported a cost (a command agent reports none)
-            acc["priced"] += isinstance(agent.get("cost_usd"), (int, float))
-            acc["cost_usd"] += float(agent.get("cost_usd") or 0.0)
-            acc["duration_s"] += float(agent.get("duration_s") or 0.0)
-            for k, v in (agent.get("tokens") or {}).items():
-                if isinstance(v, (int, float)):
-                    acc["tokens"][k] = acc["tokens"].get(k, 0) + int(v)
-    for acc in (*phases.values(), total):
+def _bucket() -> dict[str, Any]:
+    return {"cost_usd": 0.0, "tokens": {}, "attempts": 0, "priced": 0, "duration_s": 0.0}
+
+
+def _add_costs(sums: dict[str, Any], ev: Mapping[str, Any]) -> None:
+    """Add one event's agent cost to unrounded sums (so adding event by event sums as a full pass)."""
+    agent = ev.get("agent")
+    if not isinstance(agent, dict):
+        return
+    bucket = sums["phases"].setdefault(str(ev.get("to") or "?"), _bucket())
+    for acc in (bucket, sums["total"]):
+        acc["attempts"] += 1
+        # "priced": attempts whose agent reported a cost (a command agent reports none)
+        acc["priced"] += isinstance(agent.get("cost_usd"), (int, float))
+        acc["cost_usd"] += float(agent.get("cost_usd") or 0.0)
+        acc["duration_s"] += float(agent.get("duration_s") or 0.0)
+        for k, v in (agent.get("tokens") or {}).items():
+            if isinstance(v, (int, float)):
+                acc["tokens"][k] = acc["tokens"].get(k, 0) + int(v)
+
+
+def _rounded(sums: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"phases": {k: dict(v) for k, v in sums["phases"].items()}, "total": dict(sums["total"])}
+    for acc in (*out["phases"].values(), out["total"]):
+        acc["tokens"] = dict(acc["tokens"])
         acc["cost_usd"] = round(acc["cost_usd"], 6)
         acc["duration_s"] = round(acc["duration_s"], 3)
-    return {"phases": phases, "total": total}
+    return out
+
+
+def summarize_costs(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Cost and tokens per phase and in total, summed over every recorded agent attempt."""
+    sums: dict[str, Any] = {"phases": {}, "total": _bucket()}
+    for ev in events:
+        _add_costs(sums, ev)
+    return _rounded(sums)
+
+
+class HistoryTotals(TypedDict):
+    """What ``status`` shows of a history: its costs (as ``summarize_costs``) and its last event."""
+
+    cost: dict[str, Any]
+    last: dict[str, Any] | None
+
+
+#: The fields of the last event a summary keeps (what ``status`` shows of it).
+_LAST_FIELDS = ("time", "trigger", "from", "to", "outcome")
+
+
+def _last_fields(ev: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: ev.get(k) for k in _LAST_FIELDS}
+
+
+def _stamp(st: os.stat_result) -> list[int]:
+    """What identifies one version of the history file: a hand edit, a checkout or a merge changes it."""
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _read_summary(change_dir: Path, stamp: list[int]) -> dict[str, Any] | None:
+    """The summary kept for the history whose stamp is ``stamp``, or None (absent, stale, damaged)."""
+    try:
+        data = json.loads((change_dir / STATE_DIR / SUMMARY_FILE).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != STATE_VERSION or data.get("history") != stamp:
+        return None
+    if not isinstance(data.get("sums"), dict) or not isinstance(data.get("events"), int):
+        return None
+    return data
+
+
+def _full_summary(change_dir: Path) -> dict[str, Any]:
+    """A summary computed from every event of the history (when no valid one is kept)."""
+    sums: dict[str, Any] = {"phases": {}, "total": _bucket()}
+    events = read_history(change_dir)
+    for ev in events:
+        _add_costs(sums, ev)
+    return {
+        "version": STATE_VERSION,
+        "events": len(events),
+        "sums": sums,
+        "last": _last_fields(events[-1]) if events else None,
+    }
+
+
+def _write_summary(change_dir: Path, summary: dict[str, Any]) -> None:
+    """Replace the summary without fsync: it is a cache, checked against the history before use."""
+    path = change_dir / STATE_DIR / SUMMARY_FILE
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(json.dumps(summary) + "\n")  # key order kept: status prints the totals in it
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def history_totals(change_dir: Path) -> HistoryTotals:
+    """Costs and last event of the change's history, read from its summary while that is current.
+
+    A history the summary was not written with (edited by hand, checked out, merged) is parsed in
+    full, as it always was: the summary never changes what is shown, only how fast.
+    """
+    try:
+        st = (change_dir / STATE_DIR / HISTORY_FILE).stat()
+    except FileNotFoundError:
+        return HistoryTotals(cost=summarize_costs([]), last=None)
+    summary = _read_summary(change_dir, _stamp(st)) or _full_summary(change_dir)
+    return HistoryTotals(cost=_rounded(summary["sums"]), last=summary["last"])
 
 
 def snapshot_records(change_dir: Path) -> dict[Path, bytes | None]:

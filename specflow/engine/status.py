@@ -11,11 +11,12 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
+from specflow.definitions import cache as definition_cache
 from specflow.definitions.resources import search_path
 from specflow.definitions.yamlio import parse_yaml
 from specflow.engine.approvals import approval_view
 from specflow.engine.lock import ChangeLock, pid_alive
-from specflow.engine.records import StateRecord, summarize_costs
+from specflow.engine.records import StateRecord, history_totals
 from specflow.errors import SpecflowError
 from specflow.openspec.tasks import parse_tasks
 
@@ -64,14 +65,41 @@ def workflow_outline(name: str, hub_root: Path) -> Outline | None:
         for ext in (".yaml", ".yml"):
             p = d / f"{name}{ext}"
             if p.is_file():
-                return _outline(p)
+                return _cached_outline(p, hub_root)
     return None
 
 
-def _outline(path: Path) -> Outline | None:
+def _cached_outline(path: Path, hub_root: Path) -> Outline | None:
+    """The outline of the workflow file, kept in the hub's cache: parsing YAML costs more than a status."""
     try:
-        data = parse_yaml(path.read_text(encoding="utf-8"), path).data
-    except (OSError, UnicodeDecodeError, SpecflowError):
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    key = definition_cache.make_key("outline", path, raw, [])
+    kept = definition_cache.load(hub_root, "outline", path, key)
+    if kept is not None:
+        return Outline(
+            tuple(kept["states"]),
+            frozenset(kept["final"]),
+            frozenset(kept["archiving"]),
+            {src: tuple((to, tuple(given)) for to, given in ahead) for src, ahead in kept["advances"].items()},
+        )
+    outline = _outline(raw, path)
+    if outline is not None:
+        data = {
+            "states": list(outline.states),
+            "final": sorted(outline.final),
+            "archiving": sorted(outline.archiving),
+            "advances": {src: [[to, list(given)] for to, given in ahead] for src, ahead in outline.advances.items()},
+        }
+        definition_cache.store(hub_root, "outline", path, key, data)
+    return outline
+
+
+def _outline(raw: bytes, path: Path) -> Outline | None:
+    try:
+        data = parse_yaml(raw.decode("utf-8"), path).data
+    except (UnicodeDecodeError, SpecflowError):
         return None
     states = data.get("states") if isinstance(data, dict) else None
     if not isinstance(states, dict):
@@ -104,14 +132,13 @@ def progress(outline: Outline | None, state: str | None) -> str:
 def change_status(change: Change) -> dict[str, Any]:
     """Status of one change for tables and JSON, with ``next``: what to do, and the command."""
     record = change.record
-    history = change.history()
-    costs = summarize_costs(history)
+    totals = history_totals(change.dir)
     tasks = {"total": 0, "done": 0}
     tasks_path = change.dir / "tasks.md"
     if tasks_path.is_file():
         tl = parse_tasks(tasks_path.read_text(encoding="utf-8", errors="replace"))
         tasks = {"total": tl.total, "done": tl.done}
-    last = history[-1] if history else None
+    last = totals["last"]
     status = "unmanaged"
     outline: Outline | None = None
     if record is not None:
@@ -140,7 +167,7 @@ def change_status(change: Change) -> dict[str, Any]:
         "approvals": list((record or {}).get("approvals") or []),
         "approval": approval,
         "tasks": tasks,
-        "cost": costs,
+        "cost": totals["cost"],
         "last_activity": last.get("time") if last else None,
         "last_event": {k: last.get(k) for k in ("trigger", "from", "to", "outcome")} if last else None,
         "next": next_action(change, record, status, outline),

@@ -254,16 +254,10 @@ class CheckpointStore:
             raise ValueError("the hub's workspace comes first")
         groups = _group(workspaces)
         branches: dict[str, dict[str, str]] = {}
-        numbers: list[int] = []
         for repo_id, members in groups.items():
-            patterns = ["refs/heads/"]
-            if repo_id == hub_ws.repo_id:
-                patterns.append(self.prefix)
-            refs = members[0].repo.read_refs(*patterns)
-            branches[str(repo_id)] = {k: v for k, v in refs.items() if k.startswith("refs/heads/")}
-            if repo_id == hub_ws.repo_id:
-                numbers = [n for n in (_number(self.prefix, r) for r in refs) if n is not None]
-        number = max(numbers, default=0) + 1
+            branches[str(repo_id)] = members[0].repo.read_refs("refs/heads/")
+        # the numbers only, never the refs: numbering costs the same at checkpoint #1 and #200
+        number = max((int(n) for n in hub_ws.repo.ref_children(self.prefix) if n.isdigit()), default=0) + 1
         local: dict[str, Any] = {"branches": branches, "index": {}, **(extra or {})}
         snaps: dict[str, WorkspaceSnapshot] = {}
         trees: dict[str, tuple[str, Head]] = {}
@@ -296,10 +290,11 @@ class CheckpointStore:
         return final
 
     def _prune_copies(self, number: int) -> None:
-        root = self.layout.state_dir / "checkpoints"
-        for d in root.iterdir():
-            if d.is_dir() and d.name.isdigit() and int(d.name) <= number - KEEP_INDEX_COPIES:
-                shutil.rmtree(d, ignore_errors=True)
+        with os.scandir(self.layout.state_dir / "checkpoints") as entries:
+            old = [e.path for e in entries if e.name.isdigit() and int(e.name) <= number - KEEP_INDEX_COPIES]
+        for path in old:
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -331,13 +326,6 @@ def _group(workspaces: Sequence[Workspace]) -> dict[Path, list[Workspace]]:
     for ws in workspaces:
         groups.setdefault(ws.repo_id, []).append(ws)
     return groups
-
-
-def _number(prefix: str, ref: str) -> int | None:
-    if not ref.startswith(prefix):
-        return None
-    head = ref[len(prefix) :].split("/", 1)[0]
-    return int(head) if head.isdigit() else None
 
 
 def _copy_index(real: Path, copy: Path) -> dict[str, Any]:

@@ -369,6 +369,31 @@ class GitRepo:
                         found[name] = text
         return found
 
+    def ref_children(self, prefix: str) -> set[str]:
+        """The names one level below ``prefix`` (ending in ``/``) that hold a ref, read without a process.
+
+        Only names are read, never the refs themselves, so this costs a directory listing
+        however many refs lie below (checkpoint numbering).  Reftable repositories ask git.
+        """
+        if (self.common_dir / "reftable").is_dir():
+            return {name[len(prefix) :].split("/", 1)[0] for name in self.refs(prefix)}
+        found: set[str] = set()
+        try:
+            packed = (self.common_dir / "packed-refs").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            packed = ""
+        for line in packed.splitlines():
+            _sha, _, name = line.partition(" ")
+            if name.startswith(prefix) and line[0] not in "#^":
+                found.add(name[len(prefix) :].split("/", 1)[0])
+        try:
+            entries = list(os.scandir(self.common_dir / prefix))
+        except (FileNotFoundError, NotADirectoryError):
+            return found
+        # git removes the folder of a deleted ref with it, so every folder here holds a ref
+        found.update(entry.name for entry in entries if not entry.name.endswith(".lock"))
+        return found
+
     def refs_with_messages(self, prefix: str) -> list[tuple[str, str, str]]:
         """``(refname, sha, message)`` for every ref under ``prefix`` (one git process)."""
         sep = "\x1e\x1f"

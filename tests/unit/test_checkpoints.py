@@ -259,3 +259,17 @@ def test_revert_tells_this_changes_archive_from_anothers() -> None:
     assert not _other_change(owner, hub, "openspec/changes/archive/2024-01-01-api/proposal.md")  # type: ignore[arg-type]
     assert _other_change(owner, hub, "openspec/changes/new-api/proposal.md")  # type: ignore[arg-type]
     assert not _other_change(owner, hub, "openspec/changes/api/proposal.md")  # type: ignore[arg-type]
+
+
+def test_numbering_reads_packed_and_loose_refs_and_counts_past_nine(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    for _ in range(10):
+        ws.checkpoint(phase="propose", state="explore")
+    git(multi.root, "pack-refs", "--all")  # checkpoints 1-10 now live only in packed-refs
+    assert not (multi.root / ".git" / "refs" / "specflow" / "checkpoints" / CHANGE).exists()
+    assert ws.checkpoint(phase="propose", state="explore").number == 11  # loose, next to the packed ones
+    assert ws.checkpoint(phase="propose", state="explore").number == 12
+    # with every checkpoint ref gone (loose and packed), numbering starts again
+    ws.store.delete_all([ws.store.hub_repo, *(w.repo for w in ws.workspaces()[1:])])
+    assert ws.checkpoint(phase="propose", state="explore").number == 1
+    assert [cp.number for cp in ws.checkpoints()] == [1]

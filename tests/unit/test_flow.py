@@ -194,6 +194,15 @@ def test_the_outline_reads_any_state_sources_and_archive_actions(hub: HubFixture
         "b": (("c", ("the proposal is approved",)),),
     }
     assert workflow_outline("missing", hub.root) is None
+    # a later process reads the outline from the hub's cache, the same; an edited workflow is read again
+    workflow_outline.cache_clear()
+    assert list((hub.root / ".specflow" / "cache").glob("outline-*.json"))
+    assert workflow_outline("star", hub.root) == outline
+    path = hub.root / "openspec" / "workflows" / "star.yaml"
+    path.write_text(path.read_text().replace("b: {}", "b: {}\n  b2: {}"))
+    workflow_outline.cache_clear()
+    edited = workflow_outline("star", hub.root)
+    assert edited is not None and edited.states == ("a", "b", "b2", "c")
 
 
 # -- discard --------------------------------------------------------------------------------

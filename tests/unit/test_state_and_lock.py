@@ -8,11 +8,20 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from specflow.engine.lock import ChangeLock
-from specflow.engine.records import append_event, read_history, read_state, summarize_costs, write_state
+from specflow.engine.records import (
+    HistoryEvent,
+    append_event,
+    history_totals,
+    read_history,
+    read_state,
+    summarize_costs,
+    write_state,
+)
 from specflow.errors import LockedError, StateError
 
 
@@ -99,3 +108,47 @@ def test_the_holder_is_named_even_when_it_has_not_written_its_record_yet(tmp_pat
     assert info.value.message == (
         f"change 'add-x' is locked by pid {os.getpid()} on {socket.gethostname()} since 2026-11-24T06:00:00Z (advance)"
     )
+
+
+def _agent_event(to: str, cost: float, tokens: int) -> HistoryEvent:
+    return HistoryEvent(
+        trigger="advance", to=to, outcome="succeeded", agent={"cost_usd": cost, "tokens": {"t": tokens}}
+    )
+
+
+def _full_totals(change_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    events = read_history(change_dir)
+    return summarize_costs(events), {k: events[-1].get(k) for k in ("time", "trigger", "from", "to", "outcome")}
+
+
+def test_history_totals_kept_as_events_are_appended_match_a_full_reading(tmp_path: Path) -> None:
+    for i in range(30):
+        append_event(tmp_path, _agent_event(f"p{i % 3}", 0.1 + i / 7, i))
+    kept = json.loads((tmp_path / ".specflow" / "summary.json").read_text())
+    assert kept["events"] == 30
+    totals = history_totals(tmp_path)
+    # the same totals in the same key order: status --json prints them byte for byte as before
+    assert json.dumps([totals["cost"], totals["last"]]) == json.dumps(_full_totals(tmp_path))
+
+
+def test_history_totals_reread_a_history_changed_behind_the_writer(tmp_path: Path) -> None:
+    append_event(tmp_path, _agent_event("a", 1.0, 10))
+    append_event(tmp_path, _agent_event("a", 2.0, 20))
+    history = tmp_path / ".specflow" / "history.jsonl"
+    # a merge or a hand edit: one more line the writer never saw
+    with history.open("a") as fh:
+        fh.write(json.dumps({"trigger": "advance", "to": "b", "outcome": "failed", "agent": {"cost_usd": 4.0}}) + "\n")
+    totals = history_totals(tmp_path)
+    assert totals["cost"]["total"]["cost_usd"] == 7.0
+    assert totals["last"] is not None and totals["last"]["outcome"] == "failed"
+    # the next event the writer appends starts its totals again from the whole history
+    append_event(tmp_path, _agent_event("c", 8.0, 1))
+    assert history_totals(tmp_path)["cost"]["total"]["cost_usd"] == 15.0
+    assert json.loads((tmp_path / ".specflow" / "summary.json").read_text())["events"] == 4
+
+
+def test_history_totals_ignore_a_damaged_summary(tmp_path: Path) -> None:
+    append_event(tmp_path, _agent_event("a", 1.5, 10))
+    (tmp_path / ".specflow" / "summary.json").write_text('{"version": 1, "hist')
+    assert history_totals(tmp_path)["cost"]["total"]["cost_usd"] == 1.5
+    assert history_totals(tmp_path / "none") == {"cost": summarize_costs([]), "last": None}
