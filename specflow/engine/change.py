@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specflow.engine import background, records
-from specflow.engine import discard as discarding
+from specflow.engine import records
 from specflow.engine.approvals import make_approval, void_reason, who_am_i
-from specflow.engine.background import BackgroundRun
-from specflow.engine.engine import Engine, PromptInfo
 from specflow.engine.events import EventReader
 from specflow.engine.lock import ChangeLock
 from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
@@ -28,7 +24,14 @@ from specflow.workspace.workspaces import Workspaces, for_change
 
 if TYPE_CHECKING:
     from specflow.agents.base import EventCallback
+    from specflow.engine.background import BackgroundRun
+    from specflow.engine.discard import DiscardResult
+    from specflow.engine.engine import PromptInfo
     from specflow.engine.hub import Hub
+
+# The machinery that runs a phase (engine, attempt, adapters, sandbox, background runs) is
+# imported by the methods that run one, not here: ``status`` and ``list`` read changes without it
+# and start in a fraction of the time (benchmarks/startup_bench.py).
 
 ARCHIVE_DIR = "archive"
 #: Discarded changes go to ``archive/discarded/<id>``: out of ``openspec list`` and ``validate --all``.
@@ -128,14 +131,20 @@ class Change:
         fresh: bool = False,
     ) -> list[AdvanceResult]:
         """Fire the workflow trigger ``name`` (e.g. ``reject``)."""
+        from specflow.engine.engine import Engine
+
         return Engine(self).run(name, to=to, agent=agent, on_event=on_event, dry_run=dry_run, fresh=fresh)
 
     async def advance_async(self, **kwargs: Any) -> list[AdvanceResult]:
         """``advance`` in a worker thread, for async hosts (bots, servers)."""
+        import asyncio
+
         return await asyncio.to_thread(self.advance, **kwargs)
 
     async def trigger_async(self, name: str, **kwargs: Any) -> list[AdvanceResult]:
         """``trigger`` in a worker thread, for async hosts."""
+        import asyncio
+
         return await asyncio.to_thread(self.trigger, name, **kwargs)
 
     def approve(self, *, by: str | None = None, note: str | None = None) -> records.Approval:
@@ -148,10 +157,12 @@ class Change:
 
     def prompt(self, state: str | None = None) -> str:
         """The prompt the next transition (or the phase ``state``) would send, rendered."""
-        return Engine(self).prompt_info(state).prompt
+        return self.prompt_info(state).prompt
 
     def prompt_info(self, state: str | None = None) -> PromptInfo:
         """``prompt`` with the phase it renders, its template (name and file) and gate, for tools."""
+        from specflow.engine.engine import Engine
+
         return Engine(self).prompt_info(state)
 
     def status(self) -> dict[str, Any]:
@@ -164,16 +175,21 @@ class Change:
         reason: str | None = None,
         delete_branches: bool = False,
         by: str | None = None,
-        wait_s: float = discarding.STOP_WAIT_S,
-    ) -> discarding.DiscardResult:
+        wait_s: float | None = None,
+    ) -> DiscardResult:
         """Give the change up: stop its running attempt (SIGTERM, waiting up to ``wait_s``),
         checkpoint and remove its worktrees, keep its branches unless ``delete_branches``, and move
         its folder to ``openspec/changes/archive/discarded/<id>`` with ``reason`` in its history.
         """
-        return discarding.discard(self, reason=reason, delete_branches=delete_branches, by=by, wait_s=wait_s)
+        from specflow.engine import discard as discarding
+
+        wait = discarding.STOP_WAIT_S if wait_s is None else wait_s
+        return discarding.discard(self, reason=reason, delete_branches=delete_branches, by=by, wait_s=wait)
 
     def reopen(self) -> Path:
         """Bring a discarded change back among the open changes, in the state it was discarded in."""
+        from specflow.engine import discard as discarding
+
         return discarding.restore(self)
 
     # -- workspaces, checkpoints, review, merge ----------------------------------------------
@@ -343,8 +359,12 @@ class Change:
         self, *, to: str | None = None, agent: str | None = None, fresh: bool = False, trigger: str = "advance"
     ) -> BackgroundRun:
         """Start ``advance`` (or ``trigger``) in a detached process of its own and return at once."""
+        from specflow.engine import background
+
         return background.start(self, trigger, to=to, agent=agent, fresh=fresh)
 
     def cancel(self) -> int:
         """Stop the change's running phase (SIGTERM: the agent is stopped, the attempt audited)."""
+        from specflow.engine import background
+
         return background.cancel(self)

@@ -27,7 +27,6 @@ from specflow.definitions.config import CONFIG_FILE, load_config
 from specflow.definitions.scaffold import init_hub
 from specflow.definitions.workflow import load_workflow_by_name
 from specflow.engine import records
-from specflow.engine.board import Board, build_board
 from specflow.engine.change import ARCHIVE_DIR, DISCARDED_DIR, Change
 from specflow.errors import (
     ChangeExistsError,
@@ -45,6 +44,7 @@ from specflow.workspace.worktrees import BRANCH_PREFIX, Layout
 if TYPE_CHECKING:
     from specflow.definitions.config import HubConfig
     from specflow.definitions.workflow import Workflow
+    from specflow.engine.board import Board
     from specflow.steps.registry import StepRegistry
 
 OPENSPEC_DIR = "openspec"
@@ -326,4 +326,6 @@ class Hub:
 
     def board(self) -> Board:
         """Every open and recently archived change as a card, with a "needs you" lane."""
+        from specflow.engine.board import build_board  # only dashboards need it: status starts without
+
         return build_board(self)

@@ -22,7 +22,6 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -273,6 +272,7 @@ def _import_user_module(name: str, hub_root: Path) -> None:
 
 def build_registry(hub_root: Path | None = None, modules: Iterable[str] = ()) -> StepRegistry:
     """Every step for a hub: specflow's own, entry points, and the hub's configured modules."""
+    from importlib.metadata import entry_points  # ~17 ms: loaded when steps are, not on every start
 
     registry = StepRegistry()
     for provider in _PROVIDERS:
