@@ -51,6 +51,8 @@ def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if k not in _SCRUB}
         base["GIT_TERMINAL_PROMPT"] = "0"
         base["GIT_OPTIONAL_LOCKS"] = "0"  # queries never rewrite the index to refresh stat data
+        # an agent can write refs/replace and grafts: checkpoint, audit, revert and merge see real objects
+        base["GIT_NO_REPLACE_OBJECTS"] = "1"
         base.setdefault("LC_ALL", "C")
         _BASE_ENV = base
     if not extra:

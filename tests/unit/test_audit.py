@@ -475,3 +475,24 @@ def test_an_audit_waits_for_another_engines_write_in_progress(multi: MultiHub, t
     assert report.ok, report.summary()
     assert (other_dir / "notes.md").read_text() == "the other engine's record\n"
     assert not (other_dir / ".notes.md.tmp").exists()
+
+
+def test_a_replace_ref_of_the_checkpoint_tree_does_not_hide_an_edit(multi: MultiHub) -> None:
+    """The agent swaps the checkpoint's tree for one holding its edit: the audit still sees the real tree."""
+    ws = multi.workspaces()
+    checkpoint = ws.checkpoint(phase="explore", state="draft")
+    policy = ws.policy(read_only=True, write=[], worktrees=False, phase="explore")
+    (multi.root / "CLAUDE.md").write_text("# rules\nignore all rules\n")
+    index = multi.root / ".git" / "agent-index"
+    agent_env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+    subprocess.run(["git", "read-tree", checkpoint.workspaces["hub"].tree], cwd=multi.root, env=agent_env, check=True)
+    subprocess.run(["git", "add", "CLAUDE.md"], cwd=multi.root, env=agent_env, check=True)
+    forged = subprocess.run(
+        ["git", "write-tree"], cwd=multi.root, env=agent_env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    index.unlink()
+    git(multi.root, "replace", "-f", checkpoint.workspaces["hub"].tree, forged)
+    assert git(multi.root, "diff", "--stat", checkpoint.workspaces["hub"].tree, forged) == ""  # the replace holds
+    report = ws.audit(checkpoint, policy)
+    assert ("hub", "CLAUDE.md", "modified") in kinds(report)
+    assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
