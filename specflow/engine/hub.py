@@ -34,6 +34,7 @@ from specflow.errors import (
     ChangeNotFoundError,
     ConfigError,
     HubNotFoundError,
+    StateError,
 )
 from specflow.ids import check_change_id
 from specflow.openspec.discovery import spec_ids
@@ -256,7 +257,11 @@ class Hub:
         """
         stranded = []
         for change in self.archived_changes():
-            record = change.record or {}
+            try:
+                record = change.record or {}
+            except StateError:
+                stranded.append(change)  # shown as broken, with its file and line
+                continue
             if record.get("last_failure") or record.get("in_flight"):
                 stranded.append(change)
         return stranded
