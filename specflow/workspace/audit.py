@@ -39,6 +39,7 @@ from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import Head, IndexEntry, TreeChange
 from specflow.workspace.journal import content_hash
 from specflow.workspace.rejected import Rejected, branch_ref, move_aside, save_files, save_index
+from specflow.workspace.ticks import keep_ticks, tick_problem
 
 ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git"]
 GITLINK = "160000"  # a nested repository, as git records it
@@ -164,10 +165,13 @@ def audit(
                     Violation(ws.key, rel, "added", "a git repository without commits, outside the gate; remove it")
                 )
         bad: list[TreeChange] = []
+        ticks: dict[str, str] = {}
         for change in ws.repo.diff_trees(snap.tree, tree):
             if ws.ignored(change.path) or change.old_mode == GITLINK:
                 continue  # a nested repository that was already there is its own business
             violation = judge(ws, change, policy)
+            if violation is None:
+                violation = _judge_ticks(ws, change, policy, ticks)
             if violation is None:
                 report.kept.setdefault(ws.key, []).append(change.path)
                 continue
@@ -179,6 +183,7 @@ def audit(
             bad.append(change)
         if bad:
             _save_and_put_back(store, checkpoint, ws, bad, attempt, report)
+            _keep_ticks(ws, ticks, report)
         _audit_index(store, checkpoint, ws, policy, local, ws.key in restored_heads, report)
     recorded_folders: dict[str, list[str]] = local.get("folders", {})
     for folder, legit in folders:
@@ -242,6 +247,47 @@ def judge(ws: Workspace, change: TreeChange, policy: GatePolicy) -> Violation | 
     if change.old_sha == change.new_sha and change.old_mode != change.new_mode:
         return Violation(ws.key, change.path, "mode", f"mode changed {change.old_mode} -> {change.new_mode}")
     return Violation(ws.key, change.path, "modified", "changed outside the gate")
+
+
+def _judge_ticks(ws: Workspace, change: TreeChange, policy: GatePolicy, ticks: dict[str, str]) -> Violation | None:
+    """The violation an edit of a tick-only file is when it does more than tick; None if it only ticks.
+
+    For an edit put back, ``ticks`` gets the checkpoint's text with the edit's ticks, to write
+    after the put-back.
+    """
+    loc = ws.path / change.path
+    if not policy.is_tick_only(Path(os.path.realpath(loc))):
+        return None
+    rule = "may only be ticked ('- [ ]' to '- [x]')"
+    if change.status == "A":
+        return Violation(ws.key, change.path, "added", f"{rule}: it did not exist at the checkpoint; removed")
+    if change.status == "D":
+        return Violation(ws.key, change.path, "deleted", f"{rule}: it was deleted; restored")
+    if change.old_sha == change.new_sha:
+        return None  # a mode change of a file the agent may write
+    before = ws.repo.read_blobs([change.old_sha])[change.old_sha].decode("utf-8", "replace")
+    after = loc.read_bytes().decode("utf-8", "replace")
+    problem = tick_problem(before, after)
+    if problem is None:
+        return None
+    ticks[change.path], kept = keep_ticks(before, after)
+    return Violation(ws.key, change.path, "modified", f"{rule}: {problem}; put back, {kept} tick(s) kept")
+
+
+def _keep_ticks(ws: Workspace, ticks: dict[str, str], report: AuditReport) -> None:
+    """After the put-back: write the checkpoint's version of each tick-only file with the agent's ticks."""
+    for rel, text in ticks.items():
+        loc = ws.path / rel
+        if not any(v.workspace == ws.key and v.path == rel and v.saved for v in report.violations):
+            continue  # not saved, so not put back: nothing to rebuild
+        try:
+            _write_entry(ws.path, rel, _mode_of(loc), text.encode("utf-8"), _umask())
+        except OSError as exc:
+            report.errors.append(f"{ws.key}:{rel}: could not keep its ticks: {exc}")
+
+
+def _mode_of(loc: Path) -> str:
+    return "100755" if loc.stat().st_mode & 0o100 else "100644"
 
 
 def _judge_ok(ws: Workspace, change: TreeChange, policy: GatePolicy) -> bool:

@@ -496,3 +496,75 @@ def test_a_replace_ref_of_the_checkpoint_tree_does_not_hide_an_edit(multi: Multi
     report = ws.audit(checkpoint, policy)
     assert ("hub", "CLAUDE.md", "modified") in kinds(report)
     assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
+
+
+TASKS_PATH = f"openspec/changes/{CHANGE}/tasks.md"
+TWO_TASKS = "## 1. Build\n- [ ] 1.1 api endpoint\n- [ ] 1.2 bot command\n"
+
+
+def test_apply_may_tick_tasks(multi: MultiHub) -> None:
+    ws = multi.workspaces(("api",))
+    policy = apply(ws)
+    tasks = multi.root / TASKS_PATH
+    assert policy.tick_only == (TASKS_PATH,)
+    ticked = TWO_TASKS.replace("- [ ] 1.1", "- [x] 1.1")
+    report = run_turn(ws, policy, lambda: tasks.write_text(ticked))
+    assert report.ok, report.summary()
+    assert tasks.read_text() == ticked
+    assert report.kept == {"hub": [TASKS_PATH]}
+
+
+ONE_TICKED = TWO_TASKS.replace("- [ ] 1.1", "- [x] 1.1")
+
+
+@pytest.mark.parametrize(
+    ("rewritten", "reason", "after"),
+    [
+        (
+            "## 1. Build\n- [x] 1.1 everything\n",
+            "lines were added or removed (3 line(s) at the checkpoint, 2 now)",
+            TWO_TASKS,
+        ),
+        (ONE_TICKED.replace("1.2 bot command", "1.2 nothing to do"), "line 3 was rewritten", ONE_TICKED),
+        (TWO_TASKS + "- [x] 1.3 a task the agent added\n", "lines were added or removed", TWO_TASKS),
+        (ONE_TICKED.replace("## 1. Build", "## 1. Done"), "line 1 was rewritten", ONE_TICKED),
+    ],
+)
+def test_apply_rewriting_tasks_is_put_back_with_its_ticks_kept(
+    multi: MultiHub, rewritten: str, reason: str, after: str
+) -> None:
+    ws = multi.workspaces(("api",))
+    policy = apply(ws)
+    tasks = multi.root / TASKS_PATH
+    before_mode = stat.S_IMODE(tasks.stat().st_mode)
+    report = run_turn(ws, policy, lambda: tasks.write_text(rewritten))
+    [violation] = report.violations
+    assert (violation.workspace, violation.path, violation.kind) == ("hub", TASKS_PATH, "modified")
+    assert f"may only be ticked ('- [ ]' to '- [x]'): {reason}" in violation.detail
+    assert f"{int(after != TWO_TASKS)} tick(s) kept" in violation.detail
+    assert violation.saved.startswith("refs/specflow/rejected/")
+    assert git(multi.root, "show", f"{violation.saved}:{TASKS_PATH}") == rewritten  # saved first
+    assert tasks.read_text() == after
+    assert stat.S_IMODE(tasks.stat().st_mode) == before_mode
+
+
+def test_apply_may_not_untick_or_delete_tasks(multi: MultiHub) -> None:
+    ws = multi.workspaces(("api",))
+    policy = apply(ws)
+    tasks = multi.root / TASKS_PATH
+    tasks.write_text(TWO_TASKS.replace("- [ ] 1.1", "- [x] 1.1"))
+    report = run_turn(ws, policy, lambda: tasks.write_text(TWO_TASKS))
+    assert [v.detail.split(": ")[1] for v in report.violations] == ["line 2 was unticked; put back, 0 tick(s) kept"]
+    assert "- [x] 1.1" in tasks.read_text()
+    report = run_turn(ws, policy, tasks.unlink)
+    assert kinds(report) == {("hub", TASKS_PATH, "deleted")}
+    assert "- [x] 1.1" in tasks.read_text()
+
+
+def test_a_glob_over_the_change_folder_may_rewrite_tasks(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    policy = propose(ws)
+    assert policy.tick_only == ()
+    assert ws.policy(read_only=False, write=[TASKS_PATH[:-1] + "[d]"], worktrees=False, phase="p").tick_only == ()
+    report = run_turn(ws, policy, lambda: (multi.root / TASKS_PATH).write_text("- [ ] 1.1 a new plan\n"))
+    assert report.ok
