@@ -568,3 +568,25 @@ def test_a_glob_over_the_change_folder_may_rewrite_tasks(multi: MultiHub) -> Non
     assert ws.policy(read_only=False, write=[TASKS_PATH[:-1] + "[d]"], worktrees=False, phase="p").tick_only == ()
     report = run_turn(ws, policy, lambda: (multi.root / TASKS_PATH).write_text("- [ ] 1.1 a new plan\n"))
     assert report.ok
+
+
+@pytest.mark.parametrize("emptied", ["empty", "missing"])
+def test_a_hook_planted_in_an_empty_or_missing_hooks_folder_is_found_saved_and_removed(
+    tmp_path: Path, emptied: str
+) -> None:
+    multi = make_multi_hub(tmp_path)
+    hooks = multi.root / ".git" / "hooks"
+    for sample in hooks.iterdir():
+        sample.unlink()
+    if emptied == "missing":
+        hooks.rmdir()
+    ws = multi.workspaces(())
+    policy = ws.policy(read_only=True, write=[], worktrees=False, phase="explore")
+    checkpoint = ws.checkpoint(phase="explore", state="draft")
+    hooks.mkdir(exist_ok=True)
+    (hooks / "pre-commit").write_text("#!/bin/sh\necho pwned\n")
+    report = ws.audit(checkpoint, policy)
+    [violation] = [v for v in report.violations if v.kind == "git"]
+    assert violation.path == str(hooks / "pre-commit") and "removed" in violation.detail
+    assert Path(violation.saved).read_text() == "#!/bin/sh\necho pwned\n"
+    assert not (hooks / "pre-commit").exists()
