@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from specflow.errors import GitError
+from specflow.errors import GitError, WorkspaceError
 from specflow.workspace.checkpoints import (
     HUB_KEY,
     Checkpoint,
@@ -223,6 +223,36 @@ def _save_and_put_back(
         report.rejected.folders[str(dest)] = str(loc)
 
     report.errors += put_back(ws, bad, checkpoint.workspaces[ws.key].tree, aside=aside)
+
+
+def verify(checkpoint: Checkpoint, workspaces: Sequence[Workspace]) -> None:
+    """Refuse to audit, before anything is put back, when the checkpoint's snapshots are gone.
+
+    An agent that deletes ``refs/specflow`` and prunes the objects leaves nothing to compare
+    with: the audit stops here, whole, rather than put half of the workspaces back.
+    """
+    gone: list[str] = []
+    for ws in workspaces:
+        snap = checkpoint.workspaces.get(ws.key)
+        if snap is None:
+            continue
+        shas = [s for s in (snap.tree, snap.commit, snap.head.sha) if s]
+        try:
+            missing = ws.repo.missing_objects(shas)
+        except GitError as exc:
+            missing, reason = shas, exc.message
+        else:
+            reason = "its objects were deleted (refs/specflow removed and the objects pruned, as by git gc --prune=now)"
+        if missing:
+            gone.append(f"{ws.key} ({', '.join(m[:10] for m in missing)}): {reason}")
+    if gone:
+        raise WorkspaceError(
+            f"cannot audit the agent's work: checkpoint #{checkpoint.number} is no longer readable in "
+            + "; ".join(gone)
+            + "; nothing was put back or removed, so what the agent wrote is still there",
+            fix="look at each workspace with 'git status' and undo by hand what the agent should not have"
+            " written; the attempt is recorded as failed",
+        )
 
 
 # -- judging -------------------------------------------------------------------------------------
@@ -492,6 +522,7 @@ def put_back(
     root = ws.path
     removals = [c for c in changes if not c.old_exists]
     writes = [c for c in changes if c.old_exists and c.old_mode != GITLINK]
+    blobs = ws.repo.read_blobs(c.old_sha for c in writes)  # read first: a missing one stops before any removal
     parents: set[str] = set()
     for c in sorted(removals, key=lambda c: c.path.count("/"), reverse=True):
         if not _real_parents(root, c.path):
@@ -516,9 +547,6 @@ def put_back(
         for d in sorted(parents - keep, key=lambda d: d.count("/"), reverse=True):
             with contextlib.suppress(OSError):  # not empty (in-gate work lives there) or gone
                 (root / d).rmdir()
-    if not writes:
-        return errors
-    blobs = ws.repo.read_blobs(c.old_sha for c in writes)
     mask = _umask()
     for c in writes:
         try:

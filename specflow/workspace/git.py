@@ -570,6 +570,14 @@ class GitRepo:
             )
         return files
 
+    def missing_objects(self, shas: Iterable[str]) -> list[str]:
+        """Which of ``shas`` are not in the repository's object store (one ``cat-file --batch-check``)."""
+        wanted = list(dict.fromkeys(shas))
+        if not wanted:
+            return []
+        out = self.text("cat-file", "--batch-check=%(objectname)", input=("\n".join(wanted) + "\n").encode())
+        return [sha for sha, line in zip(wanted, out.splitlines(), strict=False) if line.endswith(" missing")]
+
     def read_blobs(self, shas: Iterable[str]) -> dict[str, bytes]:
         """The content of each blob, read through one ``cat-file --batch``."""
         wanted = list(dict.fromkeys(shas))

@@ -165,6 +165,14 @@ ESCAPES: dict[str, tuple[str, str, tuple[str, str, str]]] = {
         't = folder / "tasks.md"; t.write_text("".join(x for x in t.read_text().splitlines(True) if "1.2" not in x))',
         ("hub", "openspec/changes/add-login/tasks.md", "modified"),
     ),
+    "deleting the checkpoints and pruning git's objects": (
+        "explore",
+        '(hub / "planted.txt").write_text("written by the agent\\n"); '
+        "os.system(f\"cd {hub} && git for-each-ref --format='delete %(refname)' refs/specflow/"
+        " | git update-ref --stdin"
+        ' && git reflog expire --expire=now --all && git gc -q --prune=now")',
+        ("hub", "planted.txt", "added"),
+    ),
     "an explore phase that writes anything": (
         "explore",
         '(folder / "exploration.md").write_text("notes\\n")',
