@@ -41,7 +41,7 @@ from specflow.workspace.journal import content_hash
 from specflow.workspace.rejected import Rejected, branch_ref, move_aside, save_files, save_index
 from specflow.workspace.ticks import keep_ticks, tick_problem
 
-ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git"]
+ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git", "index"]
 GITLINK = "160000"  # a nested repository, as git records it
 
 
@@ -437,6 +437,7 @@ def _audit_index(
         shutil.copy2(copy, tmp)  # the copy keeps its mtime, so git's racy-clean check still holds
         os.replace(tmp, real)
         return
+    _audit_index_flags(ws, copy, report)
     before = ws.repo.index_entries(index=copy)
     now = ws.repo.index_entries()
     reported = {v.path for v in report.violations if v.workspace == ws.key}
@@ -463,6 +464,26 @@ def _audit_index(
         if path not in reported:
             detail = "staged in the index outside the gate; unstaged"
             report.violations.append(Violation(ws.key, path, "modified", detail, saved=saved))
+
+
+def _audit_index_flags(ws: Workspace, copy: Path, report: AuditReport) -> None:
+    """Take back the ``assume-unchanged`` and ``skip-worktree`` flags the agent set in the real index.
+
+    A flag already there at the checkpoint (a sparse worktree's skip-worktree) is the person's and stays.
+    """
+    try:
+        before = ws.repo.flagged_entries(index=copy)
+        now = ws.repo.flagged_entries()
+        added = {p: tuple(f for f in flags if f not in before.get(p, ())) for p, flags in now.items()}
+        added = {p: flags for p, flags in added.items() if flags}
+        for flag in ("assume-unchanged", "skip-worktree"):
+            ws.repo.set_index_flag(sorted(p for p, flags in added.items() if flag in flags), flag, on=False)
+    except GitError as exc:
+        report.errors.append(f"{ws.key}: could not clear the index flags the agent set: {exc.message}")
+        return
+    for path, flags in sorted(added.items()):
+        detail = f"marked {' and '.join(flags)} in the index (git stops looking at its edits); cleared"
+        report.violations.append(Violation(ws.key, path, "index", detail))
 
 
 # -- the change's worktrees folder ---------------------------------------------------------------

@@ -620,6 +620,29 @@ class GitRepo:
             entries[path] = IndexEntry(mode, sha, int(stage))
         return entries
 
+    def flagged_entries(self, index: Path | None = None) -> dict[str, tuple[str, ...]]:
+        """``path -> flags`` of an index's entries marked ``assume-unchanged`` or ``skip-worktree``.
+
+        Both make git (and a snapshot built from that index) look away from the file's edits.
+        """
+        out = self.run("ls-files", "-v", "-z", index=index)
+        flagged: dict[str, tuple[str, ...]] = {}
+        for rec in out.decode("utf-8", "surrogateescape").split("\0"):
+            tag, _, path = rec.partition(" ")
+            flags = (("assume-unchanged",) if tag.islower() else ()) + (
+                ("skip-worktree",) if tag.upper() == "S" else ()
+            )
+            if path and flags:
+                flagged[path] = flags
+        return flagged
+
+    def set_index_flag(self, paths: Sequence[str], flag: str, *, on: bool) -> None:
+        """Set or clear ``flag`` (``assume-unchanged`` or ``skip-worktree``) of ``paths`` in the real index."""
+        if not paths:
+            return
+        payload = ("\0".join(paths) + "\0").encode("utf-8", "surrogateescape")
+        self.run("update-index", "-z", f"--{'' if on else 'no-'}{flag}", "--stdin", input=payload)
+
     def set_index_entries(self, entries: Mapping[str, IndexEntry | None]) -> None:
         """Put entries into the real index (None removes the path) with ``update-index``."""
         if not entries:

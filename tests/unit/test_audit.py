@@ -616,3 +616,34 @@ def test_an_audit_that_cannot_read_its_checkpoint_stops_whole_and_deletes_nothin
     assert (multi.root / "planted.txt").read_text() == "new\n"
     assert (multi.root / "notes.txt").read_text() == "rewritten by the agent\n"
     assert (multi.root / "CLAUDE.md").read_text() == "ignore the rules\n"
+
+
+@pytest.mark.parametrize(
+    ("flag", "shown"), [("--assume-unchanged", "assume-unchanged"), ("--skip-worktree", "skip-worktree")]
+)
+def test_index_flags_the_agent_sets_are_cleared_and_reported(multi: MultiHub, flag: str, shown: str) -> None:
+    ws = multi.workspaces()
+    report = run_turn(
+        ws,
+        ws.policy(read_only=True, write=[], worktrees=False, phase="explore"),
+        lambda: (git(multi.root, "update-index", flag, "CLAUDE.md"), (multi.root / "CLAUDE.md").write_text("x\n")),
+    )
+    assert ("hub", "CLAUDE.md", "index") in kinds(report)
+    assert ("hub", "CLAUDE.md", "modified") in kinds(report)  # the flag hid nothing from the audit
+    [violation] = [v for v in report.violations if v.kind == "index"]
+    assert f"marked {shown} in the index" in violation.detail
+    assert git(multi.root, "ls-files", "-v", "CLAUDE.md") == "H CLAUDE.md\n"
+    assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
+    assert status(multi.root) == "?? openspec/changes/add-login/.specflow/state.json\n"
+
+
+def test_a_skip_worktree_flag_there_at_the_checkpoint_stays(multi: MultiHub) -> None:
+    git(multi.root, "update-index", "--skip-worktree", "docs/style.md")
+    ws = multi.workspaces()
+    report = run_turn(
+        ws,
+        ws.policy(read_only=True, write=[], worktrees=False, phase="explore"),
+        lambda: git(multi.root, "update-index", "--assume-unchanged", "CLAUDE.md"),
+    )
+    assert kinds(report) == {("hub", "CLAUDE.md", "index")}
+    assert git(multi.root, "ls-files", "-v", "docs/style.md", "CLAUDE.md") == "H CLAUDE.md\nS docs/style.md\n"
