@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,9 @@ from specflow.workspace.checkpoints import (
     Checkpoint,
     CheckpointStore,
     Workspace,
+    current_umask,
     index_unchanged,
+    usual_perm,
 )
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import Head, IndexEntry, TreeChange
@@ -184,6 +187,9 @@ def audit(
         if bad:
             _save_and_put_back(store, checkpoint, ws, bad, attempt, report)
             _keep_ticks(ws, ticks, report)
+        perms = local.get("perms", {}).get(ws.key)
+        if perms is not None:
+            _audit_perms(ws, snap.tree, (perms, int(local.get("umask", current_umask()))), policy, report)
         _audit_index(store, checkpoint, ws, policy, local, ws.key in restored_heads, report)
     recorded_folders: dict[str, list[str]] = local.get("folders", {})
     for folder, legit in folders:
@@ -311,13 +317,45 @@ def _keep_ticks(ws: Workspace, ticks: dict[str, str], report: AuditReport) -> No
         if not any(v.workspace == ws.key and v.path == rel and v.saved for v in report.violations):
             continue  # not saved, so not put back: nothing to rebuild
         try:
-            _write_entry(ws.path, rel, _mode_of(loc), text.encode("utf-8"), _umask())
+            _write_entry(ws.path, rel, _mode_of(loc), text.encode("utf-8"), current_umask())
         except OSError as exc:
             report.errors.append(f"{ws.key}:{rel}: could not keep its ticks: {exc}")
 
 
 def _mode_of(loc: Path) -> str:
     return "100755" if loc.stat().st_mode & 0o100 else "100644"
+
+
+def _audit_perms(
+    ws: Workspace, tree: str, recorded: tuple[dict[str, int], int], policy: GatePolicy, report: AuditReport
+) -> None:
+    """Give every file of the checkpoint outside the gate its exact permission bits back.
+
+    This sees the ``chmod`` git cannot (0644 → 0600: git records only the executable bit), and
+    makes a file put back as it was to the bit, not as the umask would make it.  ``recorded``:
+    the unusual bits and the umask the checkpoint saw.
+    """
+    perms, umask = recorded
+    seen = {v.path for v in report.violations if v.workspace == ws.key}
+    for path, mode in ws.repo.tree_files(tree).items():
+        loc = ws.path / path
+        try:
+            st = os.lstat(loc)
+        except OSError:
+            continue
+        want = perms.get(path, usual_perm(mode, umask))
+        have = stat.S_IMODE(st.st_mode)
+        if not stat.S_ISREG(st.st_mode) or have == want or policy.allows_real(Path(os.path.realpath(loc))):
+            continue
+        try:
+            os.chmod(loc, want)
+        except OSError as exc:
+            report.errors.append(f"{ws.key}:{path}: could not give back its mode {want:04o}: {exc}")
+            continue
+        if path not in seen:
+            report.violations.append(
+                Violation(ws.key, path, "mode", f"mode changed {want:04o} -> {have:04o}; put back")
+            )
 
 
 def _judge_ok(ws: Workspace, change: TreeChange, policy: GatePolicy) -> bool:
@@ -568,7 +606,7 @@ def put_back(
         for d in sorted(parents - keep, key=lambda d: d.count("/"), reverse=True):
             with contextlib.suppress(OSError):  # not empty (in-gate work lives there) or gone
                 (root / d).rmdir()
-    mask = _umask()
+    mask = current_umask()
     for c in writes:
         try:
             _write_entry(root, c.path, c.old_mode, blobs[c.old_sha], mask)
@@ -624,14 +662,3 @@ def _write_entry(root: Path, rel: str, mode: str, data: bytes, umask: int) -> No
         fh.write(data)
     os.chmod(tmp, perm)
     os.replace(tmp, loc)
-
-
-def _umask() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
