@@ -22,7 +22,6 @@ import contextlib
 import dataclasses
 import os
 import shutil
-import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,6 @@ from specflow.workspace.checkpoints import (
     Workspace,
     current_umask,
     index_unchanged,
-    usual_perm,
 )
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import Head, IndexEntry, TreeChange
@@ -185,11 +183,8 @@ def audit(
             report.violations.append(violation)
             bad.append(change)
         if bad:
-            _save_and_put_back(store, checkpoint, ws, bad, attempt, report)
+            _save_and_put_back(store, checkpoint, ws, bad, (attempt, int(local.get("umask", current_umask()))), report)
             _keep_ticks(ws, ticks, report)
-        perms = local.get("perms", {}).get(ws.key)
-        if perms is not None:
-            _audit_perms(ws, snap.tree, (perms, int(local.get("umask", current_umask()))), policy, report)
         _audit_index(store, checkpoint, ws, policy, local, ws.key in restored_heads, report)
     recorded_folders: dict[str, list[str]] = local.get("folders", {})
     for folder, legit in folders:
@@ -207,10 +202,15 @@ def _save_and_put_back(
     checkpoint: Checkpoint,
     ws: Workspace,
     bad: Sequence[TreeChange],
-    attempt: int | None,
+    attempt_umask: tuple[int | None, int],
     report: AuditReport,
 ) -> None:
-    """Save ``bad`` as a commit, then put it back; if it cannot be saved, leave it as it is."""
+    """Save ``bad`` as a commit, then put it back; if it cannot be saved, leave it as it is.
+
+    ``attempt_umask``: the attempt named in the save, and the umask of the checkpoint, so a file
+    put back gets the bits git gave it then, not those of specflow's umask now.
+    """
+    attempt, umask = attempt_umask
     try:
         ref = save_files(store, checkpoint, ws, bad, attempt=attempt)
     except GitError as exc:
@@ -228,7 +228,7 @@ def _save_and_put_back(
         assert report.rejected is not None
         report.rejected.folders[str(dest)] = str(loc)
 
-    report.errors += put_back(ws, bad, checkpoint.workspaces[ws.key].tree, aside=aside)
+    report.errors += put_back(ws, bad, checkpoint.workspaces[ws.key].tree, aside=aside, umask=umask)
 
 
 def verify(checkpoint: Checkpoint, workspaces: Sequence[Workspace]) -> None:
@@ -324,38 +324,6 @@ def _keep_ticks(ws: Workspace, ticks: dict[str, str], report: AuditReport) -> No
 
 def _mode_of(loc: Path) -> str:
     return "100755" if loc.stat().st_mode & 0o100 else "100644"
-
-
-def _audit_perms(
-    ws: Workspace, tree: str, recorded: tuple[dict[str, int], int], policy: GatePolicy, report: AuditReport
-) -> None:
-    """Give every file of the checkpoint outside the gate its exact permission bits back.
-
-    This sees the ``chmod`` git cannot (0644 → 0600: git records only the executable bit), and
-    makes a file put back as it was to the bit, not as the umask would make it.  ``recorded``:
-    the unusual bits and the umask the checkpoint saw.
-    """
-    perms, umask = recorded
-    seen = {v.path for v in report.violations if v.workspace == ws.key}
-    for path, mode in ws.repo.tree_files(tree).items():
-        loc = ws.path / path
-        try:
-            st = os.lstat(loc)
-        except OSError:
-            continue
-        want = perms.get(path, usual_perm(mode, umask))
-        have = stat.S_IMODE(st.st_mode)
-        if not stat.S_ISREG(st.st_mode) or have == want or policy.allows_real(Path(os.path.realpath(loc))):
-            continue
-        try:
-            os.chmod(loc, want)
-        except OSError as exc:
-            report.errors.append(f"{ws.key}:{path}: could not give back its mode {want:04o}: {exc}")
-            continue
-        if path not in seen:
-            report.violations.append(
-                Violation(ws.key, path, "mode", f"mode changed {want:04o} -> {have:04o}; put back")
-            )
 
 
 def _judge_ok(ws: Workspace, change: TreeChange, policy: GatePolicy) -> bool:
@@ -572,10 +540,12 @@ def put_back(
     old_tree: str,
     *,
     aside: Callable[[Path, str], None] | None = None,
+    umask: int | None = None,
 ) -> list[str]:
     """Make each changed path exactly as it is in ``old_tree``; return what could not be done.
 
     ``aside`` moves a nested repository out of the way (to keep it) instead of deleting it.
+    A file made again gets the bits of ``umask`` (default: this process's).
     """
     errors: list[str] = []
     root = ws.path
@@ -606,7 +576,7 @@ def put_back(
         for d in sorted(parents - keep, key=lambda d: d.count("/"), reverse=True):
             with contextlib.suppress(OSError):  # not empty (in-gate work lives there) or gone
                 (root / d).rmdir()
-    mask = current_umask()
+    mask = current_umask() if umask is None else umask
     for c in writes:
         try:
             _write_entry(root, c.path, c.old_mode, blobs[c.old_sha], mask)

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,7 +276,6 @@ class CheckpointStore:
             copy = self.real_copy_path(number, ws.key)
             local["index"][ws.key] = _copy_index(real, copy)
             trees[ws.key] = (self.snapshot(ws), head)
-            local.setdefault("perms", {})[ws.key] = unusual_perms(ws, trees[ws.key][0], umask)
         time = now_iso()
         for ws in workspaces[1:]:
             tree, head = trees[ws.key]
@@ -374,29 +372,6 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)
-
-
-def usual_perm(mode: str, umask: int) -> int:
-    """The permission bits git gives a file of ``mode`` when it writes it: 0666 or 0777, less the umask."""
-    return (0o777 if mode == "100755" else 0o666) & ~umask
-
-
-def unusual_perms(ws: Workspace, tree: str, umask: int) -> dict[str, int]:
-    """``path -> permission bits`` of the regular files of ``tree`` whose bits are not the usual ones.
-
-    Git records only the executable bit; with this, a put-back file gets its exact bits again and
-    a ``chmod`` git cannot see (0644 → 0600) is found.
-    """
-    out: dict[str, int] = {}
-    for path, mode in ws.repo.tree_files(tree).items():
-        try:
-            st = os.lstat(ws.path / path)
-        except OSError:
-            continue
-        perm = stat.S_IMODE(st.st_mode)
-        if stat.S_ISREG(st.st_mode) and perm != usual_perm(mode, umask):
-            out[path] = perm
-    return out
 
 
 def current_umask() -> int:

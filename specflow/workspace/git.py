@@ -597,17 +597,6 @@ class GitRepo:
             pos += size + 1
         return blobs
 
-    def tree_files(self, tree: str) -> dict[str, str]:
-        """``path -> mode`` of every regular file in ``tree`` (``100644`` or ``100755``), recursively."""
-        out = self.run("ls-tree", "-r", "-z", "--full-tree", tree)
-        files: dict[str, str] = {}
-        for rec in out.decode("utf-8", "surrogateescape").split("\0"):
-            meta, _, path = rec.partition("\t")
-            mode = meta.split(" ", 1)[0]
-            if mode in ("100644", "100755"):
-                files[path] = mode
-        return files
-
     def tree_dirs(self, tree: str, dirs: Iterable[str]) -> set[str]:
         """Which of ``dirs`` exist as folders in ``tree``."""
         wanted = sorted(set(dirs))
