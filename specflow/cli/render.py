@@ -109,7 +109,14 @@ def say(ctx: CliContext, text: str, style: str | None = None) -> None:
         ctx.out(text)
 
 
-STATE_STYLE = {"ok": "green", "failed": "red", "interrupted": "yellow", "running": "cyan", "unmanaged": "dim"}
+STATE_STYLE = {
+    "ok": "green",
+    "failed": "red",
+    "interrupted": "yellow",
+    "running": "cyan",
+    "unmanaged": "dim",
+    "broken": "red",
+}
 
 
 class LiveProgress:

@@ -28,7 +28,7 @@ from specflow.engine.change import ARCHIVE_DIR, Change
 from specflow.engine.events import LoggedEvent, event_log_path
 from specflow.engine.lock import ChangeLock, pid_alive
 from specflow.engine.records import HISTORY_FILE, STATE_DIR, StateRecord, read_state
-from specflow.errors import SpecflowError
+from specflow.errors import SpecflowError, StateError
 from specflow.openspec.tasks import count_tasks
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class Card:
     workflow: str | None
     state: str | None
     status: str
-    """ok, running, failed, interrupted or unmanaged (as ``specflow status`` says)."""
+    """ok, running, failed, interrupted, unmanaged or broken (as ``specflow status`` says)."""
     lane: Lane
     phase: str | None = None
     """The phase running now (or interrupted), if any."""
@@ -343,7 +343,12 @@ def _merged(change: Change) -> bool:
 def build_card(change: Change, *, archived: bool = False) -> Card:
     """The card of one change."""
     hub_root = change.hub.root
-    record = read_state(change.dir)
+    try:
+        record = read_state(change.dir)
+    except StateError as exc:  # shown as broken: one bad change never hides the board
+        record, broken = None, exc.message
+    else:
+        broken = ""
     history = history_summary(change.dir)
     done, total = _tasks(change.dir)
     base: dict[str, Any] = {
@@ -355,6 +360,8 @@ def build_card(change: Change, *, archived: bool = False) -> Card:
         "last_activity": history.last_time,
         "archived": archived,
     }
+    if broken:
+        return Card(workflow=None, state=None, status="broken", lane="open", needs_reason=broken, **base)
     if record is None:
         return Card(workflow=None, state=None, status="unmanaged", lane="open", **base)
     state = str(record.get("state"))

@@ -33,6 +33,7 @@ from specflow.errors import (
     ChangeNotFoundError,
     ConfigError,
     HubNotFoundError,
+    StateError,
 )
 from specflow.ids import check_change_id
 from specflow.openspec.adopt import Adopted, plan_adoption
@@ -261,7 +262,11 @@ class Hub:
         """
         stranded = []
         for change in self.archived_changes():
-            record = change.record or {}
+            try:
+                record = change.record or {}
+            except StateError:
+                stranded.append(change)  # shown as broken, with its file and line
+                continue
             if record.get("last_failure") or record.get("in_flight"):
                 stranded.append(change)
         return stranded

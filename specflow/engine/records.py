@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict, cast
@@ -239,10 +239,23 @@ def read_state(change_dir: Path) -> StateRecord | None:
             fix="restore it from git (git checkout -- <file>) or from the last history event;"
             " 'specflow history <id>' shows the last recorded state",
         ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("state"), str):
+    if not isinstance(data, dict):
         raise StateError(
-            f"{path}: corrupted state file: expected an object with a string 'state'",
-            fix="restore it from git (git checkout -- <file>)",
+            f"{path}:1: corrupted state file: found {_json_type(data)}, expected an object",
+            fix="restore it from git (git checkout -- <file>); 'specflow history <id>' shows the last recorded state",
+        )
+    for key, expected, check in _STATE_FIELDS:
+        if key in data and not check(data[key]):
+            raise StateError(
+                f"{path}:{_line_of(text, key)}: corrupted state file: '{key}' is {_json_type(data[key])},"
+                f" expected {expected}",
+                fix=f"correct '{key}' or restore the file from git (git checkout -- <file>);"
+                " 'specflow history <id>' shows the last recorded state",
+            )
+    if "state" not in data:
+        raise StateError(
+            f"{path}:1: corrupted state file: no 'state', expected an object with a string 'state'",
+            fix="restore it from git (git checkout -- <file>); 'specflow history <id>' shows the last recorded state",
         )
     return cast(StateRecord, data)
 
@@ -300,7 +313,9 @@ def read_history(change_dir: Path) -> list[HistoryEvent]:
     """Every history event, oldest first.
 
     A line that is not JSON (a write torn by a crash) is skipped rather than fatal: one bad line
-    must not lock a person out of a change's history or of ``specflow status``.
+    must not lock a person out of a change's history or of ``specflow status``.  A line that is
+    JSON of the wrong shape was written by someone else than specflow: it is refused, naming
+    its line, since nothing built on it could be trusted.
     """
     path = change_dir / STATE_DIR / HISTORY_FILE
     try:
@@ -308,16 +323,105 @@ def read_history(change_dir: Path) -> list[HistoryEvent]:
     except FileNotFoundError:
         return []
     events: list[HistoryEvent] = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             event = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(event, dict):
-            events.append(cast(HistoryEvent, event))
+        events.append(_checked_event(path, number, event))
     return events
+
+
+def _checked_event(path: Path, number: int, event: Any) -> HistoryEvent:
+    """``event`` as a history event, or a ``StateError`` naming ``path:number`` and what is wrong."""
+    fix = f"correct or delete line {number} of {path} (one JSON object per line, as specflow writes them)"
+    if not isinstance(event, dict):
+        raise StateError(f"{path}:{number}: corrupted history: found {_json_type(event)}, expected an object", fix=fix)
+    for key, expected, check in _EVENT_FIELDS:
+        if key in event and not check(event[key]):
+            raise StateError(
+                f"{path}:{number}: corrupted history: '{key}' is {_json_type(event[key])}, expected {expected}",
+                fix=fix,
+            )
+    return cast(HistoryEvent, event)
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_str_or_null(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _is_object_or_null(value: Any) -> bool:
+    return value is None or isinstance(value, dict)
+
+
+def _is_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_objects(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+FieldCheck = tuple[str, str, Callable[[Any], bool]]
+
+#: The keys of ``state.json`` that specflow reads, with the JSON type each must have.
+_STATE_FIELDS: tuple[FieldCheck, ...] = (
+    ("version", "a whole number", _is_int),
+    ("workflow", "a string", _is_str),
+    ("state", "a string", _is_str),
+    ("created", "a string", _is_str),
+    ("updated", "a string", _is_str),
+    ("repos", "a list of strings", _is_strings),
+    ("approvals", "a list of objects", _is_objects),
+    ("in_flight", "an object or null", _is_object_or_null),
+    ("last_failure", "an object or null", _is_object_or_null),
+    ("discarded", "an object or null", _is_object_or_null),
+)
+
+#: The keys of a history line that specflow reads, with the JSON type each must have.
+_EVENT_FIELDS: tuple[FieldCheck, ...] = (
+    ("time", "a string", _is_str),
+    ("trigger", "a string or null", _is_str_or_null),
+    ("from", "a string or null", _is_str_or_null),
+    ("to", "a string or null", _is_str_or_null),
+    ("outcome", "a string", _is_str),
+    ("scenario", "a string", _is_str),
+    ("attempt", "a whole number", _is_int),
+    ("reasons", "a list of strings", _is_strings),
+    ("agent", "an object", lambda v: isinstance(v, dict)),
+    ("approval", "an object", lambda v: isinstance(v, dict)),
+    ("gate_violations", "a list of objects", _is_objects),
+    ("checkpoint", "an object, a number or null", lambda v: v is None or isinstance(v, dict | int)),
+)
+
+
+def _json_type(value: Any) -> str:
+    """How JSON calls the type of ``value``, with the value when short: ``a number (3)``."""
+    if value is None:
+        return "null"
+    name = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}
+    kind = name.get(type(value), type(value).__name__)
+    shown = json.dumps(value)
+    return f"{kind} ({shown})" if len(shown) <= 40 and not isinstance(value, dict | list) else kind
+
+
+def _line_of(text: str, key: str) -> int:
+    """The line of ``text`` where ``key`` is first written as a key (1 when it cannot be found)."""
+    needle = json.dumps(key) + ":"
+    for number, line in enumerate(text.splitlines(), 1):
+        if needle in line.replace('" :', '":'):
+            return number
+    return 1
 
 
 def _bucket() -> dict[str, Any]:

@@ -16,15 +16,15 @@ from specflow.definitions.resources import search_path
 from specflow.definitions.yamlio import parse_yaml
 from specflow.engine.approvals import approval_view
 from specflow.engine.lock import ChangeLock, pid_alive
-from specflow.engine.records import StateRecord, history_totals
-from specflow.errors import SpecflowError
+from specflow.engine.records import StateRecord, history_totals, summarize_costs
+from specflow.errors import SpecflowError, StateError
 from specflow.openspec.tasks import parse_tasks
 
 if TYPE_CHECKING:
     from specflow.engine.change import Change
 
 #: What a person does next with a change.
-Action = Literal["approve", "fix and retry", "merge", "archive", "advance", "adopt", "restore", "nothing"]
+Action = Literal["approve", "fix and retry", "merge", "archive", "advance", "adopt", "restore", "repair", "nothing"]
 
 APPROVED_STEP = "the proposal is approved"
 MERGED_STEP = "the branches are merged"
@@ -130,9 +130,16 @@ def progress(outline: Outline | None, state: str | None) -> str:
 
 
 def change_status(change: Change) -> dict[str, Any]:
-    """Status of one change for tables and JSON, with ``next``: what to do, and the command."""
-    record = change.record
-    totals = history_totals(change.dir)
+    """Status of one change for tables and JSON, with ``next``: what to do, and the command.
+
+    A change whose records cannot be read is shown as ``broken`` (with the file, line and fix),
+    so one bad change never hides the others.
+    """
+    try:
+        record = change.record
+        totals = history_totals(change.dir)
+    except StateError as exc:
+        return _broken(change, exc)
     tasks = {"total": 0, "done": 0}
     tasks_path = change.dir / "tasks.md"
     if tasks_path.is_file():
@@ -171,6 +178,32 @@ def change_status(change: Change) -> dict[str, Any]:
         "last_activity": last.get("time") if last else None,
         "last_event": {k: last.get(k) for k in ("trigger", "from", "to", "outcome")} if last else None,
         "next": next_action(change, record, status, outline),
+    }
+
+
+def _broken(change: Change, exc: StateError) -> dict[str, Any]:
+    """The status of a change whose ``state.json`` or history is corrupted: what is wrong, and the fix."""
+    why = exc.message + (f"; fix: {exc.fix}" if exc.fix else "")
+    return {
+        "id": change.id,
+        "path": str(change.dir),
+        "archived": change.archived,
+        "workflow": None,
+        "state": None,
+        "status": "broken",
+        "error": exc.message,
+        "progress": "?",
+        "in_flight": None,
+        "last_failure": None,
+        "discarded": None,
+        "repos": [],
+        "approvals": [],
+        "approval": None,
+        "tasks": {"total": 0, "done": 0},
+        "cost": summarize_costs([]),
+        "last_activity": None,
+        "last_event": None,
+        "next": NextAction(action="repair", command=None, why=why),
     }
 
 

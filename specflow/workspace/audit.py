@@ -27,20 +27,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from specflow.errors import GitError
+from specflow.errors import GitError, WorkspaceError
 from specflow.workspace.checkpoints import (
     HUB_KEY,
     Checkpoint,
     CheckpointStore,
     Workspace,
+    current_umask,
     index_unchanged,
 )
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import Head, IndexEntry, TreeChange
 from specflow.workspace.journal import content_hash
 from specflow.workspace.rejected import Rejected, branch_ref, move_aside, save_files, save_index
+from specflow.workspace.ticks import keep_ticks, tick_problem
 
-ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git"]
+ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git", "index"]
 GITLINK = "160000"  # a nested repository, as git records it
 
 
@@ -164,10 +166,13 @@ def audit(
                     Violation(ws.key, rel, "added", "a git repository without commits, outside the gate; remove it")
                 )
         bad: list[TreeChange] = []
+        ticks: dict[str, str] = {}
         for change in ws.repo.diff_trees(snap.tree, tree):
             if ws.ignored(change.path) or change.old_mode == GITLINK:
                 continue  # a nested repository that was already there is its own business
             violation = judge(ws, change, policy)
+            if violation is None:
+                violation = _judge_ticks(ws, change, policy, ticks)
             if violation is None:
                 report.kept.setdefault(ws.key, []).append(change.path)
                 continue
@@ -178,7 +183,8 @@ def audit(
             report.violations.append(violation)
             bad.append(change)
         if bad:
-            _save_and_put_back(store, checkpoint, ws, bad, attempt, report)
+            _save_and_put_back(store, checkpoint, ws, bad, (attempt, int(local.get("umask", current_umask()))), report)
+            _keep_ticks(ws, ticks, report)
         _audit_index(store, checkpoint, ws, policy, local, ws.key in restored_heads, report)
     recorded_folders: dict[str, list[str]] = local.get("folders", {})
     for folder, legit in folders:
@@ -196,10 +202,15 @@ def _save_and_put_back(
     checkpoint: Checkpoint,
     ws: Workspace,
     bad: Sequence[TreeChange],
-    attempt: int | None,
+    attempt_umask: tuple[int | None, int],
     report: AuditReport,
 ) -> None:
-    """Save ``bad`` as a commit, then put it back; if it cannot be saved, leave it as it is."""
+    """Save ``bad`` as a commit, then put it back; if it cannot be saved, leave it as it is.
+
+    ``attempt_umask``: the attempt named in the save, and the umask of the checkpoint, so a file
+    put back gets the bits git gave it then, not those of specflow's umask now.
+    """
+    attempt, umask = attempt_umask
     try:
         ref = save_files(store, checkpoint, ws, bad, attempt=attempt)
     except GitError as exc:
@@ -217,7 +228,37 @@ def _save_and_put_back(
         assert report.rejected is not None
         report.rejected.folders[str(dest)] = str(loc)
 
-    report.errors += put_back(ws, bad, checkpoint.workspaces[ws.key].tree, aside=aside)
+    report.errors += put_back(ws, bad, checkpoint.workspaces[ws.key].tree, aside=aside, umask=umask)
+
+
+def verify(checkpoint: Checkpoint, workspaces: Sequence[Workspace]) -> None:
+    """Refuse to audit, before anything is put back, when the checkpoint's snapshots are gone.
+
+    An agent that deletes ``refs/specflow`` and prunes the objects leaves nothing to compare
+    with: the audit stops here, whole, rather than put half of the workspaces back.
+    """
+    gone: list[str] = []
+    for ws in workspaces:
+        snap = checkpoint.workspaces.get(ws.key)
+        if snap is None:
+            continue
+        shas = [s for s in (snap.tree, snap.commit, snap.head.sha) if s]
+        try:
+            missing = ws.repo.missing_objects(shas)
+        except GitError as exc:
+            missing, reason = shas, exc.message
+        else:
+            reason = "its objects were deleted (refs/specflow removed and the objects pruned, as by git gc --prune=now)"
+        if missing:
+            gone.append(f"{ws.key} ({', '.join(m[:10] for m in missing)}): {reason}")
+    if gone:
+        raise WorkspaceError(
+            f"cannot audit the agent's work: checkpoint #{checkpoint.number} is no longer readable in "
+            + "; ".join(gone)
+            + "; nothing was put back or removed, so what the agent wrote is still there",
+            fix="look at each workspace with 'git status' and undo by hand what the agent should not have"
+            " written; the attempt is recorded as failed",
+        )
 
 
 # -- judging -------------------------------------------------------------------------------------
@@ -242,6 +283,47 @@ def judge(ws: Workspace, change: TreeChange, policy: GatePolicy) -> Violation | 
     if change.old_sha == change.new_sha and change.old_mode != change.new_mode:
         return Violation(ws.key, change.path, "mode", f"mode changed {change.old_mode} -> {change.new_mode}")
     return Violation(ws.key, change.path, "modified", "changed outside the gate")
+
+
+def _judge_ticks(ws: Workspace, change: TreeChange, policy: GatePolicy, ticks: dict[str, str]) -> Violation | None:
+    """The violation an edit of a tick-only file is when it does more than tick; None if it only ticks.
+
+    For an edit put back, ``ticks`` gets the checkpoint's text with the edit's ticks, to write
+    after the put-back.
+    """
+    loc = ws.path / change.path
+    if not policy.is_tick_only(Path(os.path.realpath(loc))):
+        return None
+    rule = "may only be ticked ('- [ ]' to '- [x]')"
+    if change.status == "A":
+        return Violation(ws.key, change.path, "added", f"{rule}: it did not exist at the checkpoint; removed")
+    if change.status == "D":
+        return Violation(ws.key, change.path, "deleted", f"{rule}: it was deleted; restored")
+    if change.old_sha == change.new_sha:
+        return None  # a mode change of a file the agent may write
+    before = ws.repo.read_blobs([change.old_sha])[change.old_sha].decode("utf-8", "replace")
+    after = loc.read_bytes().decode("utf-8", "replace")
+    problem = tick_problem(before, after)
+    if problem is None:
+        return None
+    ticks[change.path], kept = keep_ticks(before, after)
+    return Violation(ws.key, change.path, "modified", f"{rule}: {problem}; put back, {kept} tick(s) kept")
+
+
+def _keep_ticks(ws: Workspace, ticks: dict[str, str], report: AuditReport) -> None:
+    """After the put-back: write the checkpoint's version of each tick-only file with the agent's ticks."""
+    for rel, text in ticks.items():
+        loc = ws.path / rel
+        if not any(v.workspace == ws.key and v.path == rel and v.saved for v in report.violations):
+            continue  # not saved, so not put back: nothing to rebuild
+        try:
+            _write_entry(ws.path, rel, _mode_of(loc), text.encode("utf-8"), current_umask())
+        except OSError as exc:
+            report.errors.append(f"{ws.key}:{rel}: could not keep its ticks: {exc}")
+
+
+def _mode_of(loc: Path) -> str:
+    return "100755" if loc.stat().st_mode & 0o100 else "100644"
 
 
 def _judge_ok(ws: Workspace, change: TreeChange, policy: GatePolicy) -> bool:
@@ -361,6 +443,7 @@ def _audit_index(
         shutil.copy2(copy, tmp)  # the copy keeps its mtime, so git's racy-clean check still holds
         os.replace(tmp, real)
         return
+    _audit_index_flags(ws, copy, report)
     before = ws.repo.index_entries(index=copy)
     now = ws.repo.index_entries()
     reported = {v.path for v in report.violations if v.workspace == ws.key}
@@ -387,6 +470,26 @@ def _audit_index(
         if path not in reported:
             detail = "staged in the index outside the gate; unstaged"
             report.violations.append(Violation(ws.key, path, "modified", detail, saved=saved))
+
+
+def _audit_index_flags(ws: Workspace, copy: Path, report: AuditReport) -> None:
+    """Take back the ``assume-unchanged`` and ``skip-worktree`` flags the agent set in the real index.
+
+    A flag already there at the checkpoint (a sparse worktree's skip-worktree) is the person's and stays.
+    """
+    try:
+        before = ws.repo.flagged_entries(index=copy)
+        now = ws.repo.flagged_entries()
+        added = {p: tuple(f for f in flags if f not in before.get(p, ())) for p, flags in now.items()}
+        added = {p: flags for p, flags in added.items() if flags}
+        for flag in ("assume-unchanged", "skip-worktree"):
+            ws.repo.set_index_flag(sorted(p for p, flags in added.items() if flag in flags), flag, on=False)
+    except GitError as exc:
+        report.errors.append(f"{ws.key}: could not clear the index flags the agent set: {exc.message}")
+        return
+    for path, flags in sorted(added.items()):
+        detail = f"marked {' and '.join(flags)} in the index (git stops looking at its edits); cleared"
+        report.violations.append(Violation(ws.key, path, "index", detail))
 
 
 # -- the change's worktrees folder ---------------------------------------------------------------
@@ -437,15 +540,18 @@ def put_back(
     old_tree: str,
     *,
     aside: Callable[[Path, str], None] | None = None,
+    umask: int | None = None,
 ) -> list[str]:
     """Make each changed path exactly as it is in ``old_tree``; return what could not be done.
 
     ``aside`` moves a nested repository out of the way (to keep it) instead of deleting it.
+    A file made again gets the bits of ``umask`` (default: this process's).
     """
     errors: list[str] = []
     root = ws.path
     removals = [c for c in changes if not c.old_exists]
     writes = [c for c in changes if c.old_exists and c.old_mode != GITLINK]
+    blobs = ws.repo.read_blobs(c.old_sha for c in writes)  # read first: a missing one stops before any removal
     parents: set[str] = set()
     for c in sorted(removals, key=lambda c: c.path.count("/"), reverse=True):
         if not _real_parents(root, c.path):
@@ -470,10 +576,7 @@ def put_back(
         for d in sorted(parents - keep, key=lambda d: d.count("/"), reverse=True):
             with contextlib.suppress(OSError):  # not empty (in-gate work lives there) or gone
                 (root / d).rmdir()
-    if not writes:
-        return errors
-    blobs = ws.repo.read_blobs(c.old_sha for c in writes)
-    mask = _umask()
+    mask = current_umask() if umask is None else umask
     for c in writes:
         try:
             _write_entry(root, c.path, c.old_mode, blobs[c.old_sha], mask)
@@ -529,14 +632,3 @@ def _write_entry(root: Path, rel: str, mode: str, data: bytes, umask: int) -> No
         fh.write(data)
     os.chmod(tmp, perm)
     os.replace(tmp, loc)
-
-
-def _umask() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022

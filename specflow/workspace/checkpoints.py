@@ -258,7 +258,8 @@ class CheckpointStore:
             branches[str(repo_id)] = members[0].repo.read_refs("refs/heads/")
         # the numbers only, never the refs: numbering costs the same at checkpoint #1 and #200
         number = max((int(n) for n in hub_ws.repo.ref_children(self.prefix) if n.isdigit()), default=0) + 1
-        local: dict[str, Any] = {"branches": branches, "index": {}, **(extra or {})}
+        umask = current_umask()
+        local: dict[str, Any] = {"branches": branches, "index": {}, "umask": umask, **(extra or {})}
         snaps: dict[str, WorkspaceSnapshot] = {}
         trees: dict[str, tuple[str, Head]] = {}
         for ws in workspaces:
@@ -359,3 +360,15 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def current_umask() -> int:
+    """This process's umask, read without changing it (from ``/proc`` where there is one)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022

@@ -19,6 +19,9 @@ from typing import Any
 
 READ_ONLY = "read-only"
 
+#: A write entry naming a file of this name itself (no wildcard) lets the agent only tick it.
+TICK_ONLY_NAME = "tasks.md"
+
 
 def glob_to_regex(pattern: str) -> str:
     """Translate a gitignore-style glob (``*``, ``?``, ``**``, ``[...]``) into a regex source.
@@ -73,6 +76,11 @@ def glob_to_regex(pattern: str) -> str:
     return "".join(out)
 
 
+def _plain(entry: str) -> str:
+    """A write entry as the hub-relative path it names: no leading ``/`` or ``./``."""
+    return entry.strip().lstrip("/").removeprefix("./")
+
+
 def resolve(path: str | Path, cwd: Path | None = None) -> Path:
     """Resolve ``path`` as the OS would: relative to ``cwd``, symlinks followed, ``..`` removed."""
     p = Path(os.path.expanduser(str(path)))
@@ -125,6 +133,24 @@ class GatePolicy:
         if not self.write_globs:
             return None
         return re.compile("|".join(f"(?:{glob_to_regex(g)})" for g in self.write_globs) + r"\Z")
+
+    @cached_property
+    def tick_only(self) -> tuple[str, ...]:
+        """Hub-relative files the agent may only tick (``- [ ]`` → ``- [x]``).
+
+        A write entry that names a ``tasks.md`` itself, without a wildcard (the built-in apply's
+        ``openspec/changes/{{ change.id }}/tasks.md``), grants ticking, not rewriting; a glob such
+        as propose's ``openspec/changes/{{ change.id }}/**`` lets the agent write the file whole.
+        """
+        entries = (_plain(g) for g in self.write_globs)
+        return tuple(g for g in entries if g.rsplit("/", 1)[-1] == TICK_ONLY_NAME and not any(c in g for c in "*?["))
+
+    def is_tick_only(self, real: Path) -> bool:
+        """True if the resolved absolute path ``real`` is a file the agent may only tick."""
+        try:
+            return real.relative_to(self.hub).as_posix() in self.tick_only
+        except ValueError:
+            return False
 
     def allows(self, path: str | Path, *, cwd: Path | None = None) -> bool:
         """True if writing ``path`` (resolved) is inside the gate."""
@@ -198,8 +224,10 @@ class GatePolicy:
         lines = ["You may write only these paths; everything else is read-only:"]
         for w in self.worktrees:
             lines.append(f"- anything inside the worktree {w}")
+        ticks = set(self.tick_only)
         for g in self.write_globs:
-            lines.append(f"- {g} (relative to the hub {self.hub})")
+            only = " (you may only tick its tasks, '- [ ]' to '- [x]')" if _plain(g) in ticks else ""
+            lines.append(f"- {g} (relative to the hub {self.hub}){only}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

@@ -51,6 +51,8 @@ def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if k not in _SCRUB}
         base["GIT_TERMINAL_PROMPT"] = "0"
         base["GIT_OPTIONAL_LOCKS"] = "0"  # queries never rewrite the index to refresh stat data
+        # an agent can write refs/replace and grafts: checkpoint, audit, revert and merge see real objects
+        base["GIT_NO_REPLACE_OBJECTS"] = "1"
         base.setdefault("LC_ALL", "C")
         _BASE_ENV = base
     if not extra:
@@ -593,6 +595,14 @@ class GitRepo:
             )
         return files
 
+    def missing_objects(self, shas: Iterable[str]) -> list[str]:
+        """Which of ``shas`` are not in the repository's object store (one ``cat-file --batch-check``)."""
+        wanted = list(dict.fromkeys(shas))
+        if not wanted:
+            return []
+        out = self.text("cat-file", "--batch-check=%(objectname)", input=("\n".join(wanted) + "\n").encode())
+        return [sha for sha, line in zip(wanted, out.splitlines(), strict=False) if line.endswith(" missing")]
+
     def read_blobs(self, shas: Iterable[str]) -> dict[str, bytes]:
         """The content of each blob, read through one ``cat-file --batch``."""
         wanted = list(dict.fromkeys(shas))
@@ -634,6 +644,29 @@ class GitRepo:
             mode, sha, stage = meta.split()
             entries[path] = IndexEntry(mode, sha, int(stage))
         return entries
+
+    def flagged_entries(self, index: Path | None = None) -> dict[str, tuple[str, ...]]:
+        """``path -> flags`` of an index's entries marked ``assume-unchanged`` or ``skip-worktree``.
+
+        Both make git (and a snapshot built from that index) look away from the file's edits.
+        """
+        out = self.run("ls-files", "-v", "-z", index=index)
+        flagged: dict[str, tuple[str, ...]] = {}
+        for rec in out.decode("utf-8", "surrogateescape").split("\0"):
+            tag, _, path = rec.partition(" ")
+            flags = (("assume-unchanged",) if tag.islower() else ()) + (
+                ("skip-worktree",) if tag.upper() == "S" else ()
+            )
+            if path and flags:
+                flagged[path] = flags
+        return flagged
+
+    def set_index_flag(self, paths: Sequence[str], flag: str, *, on: bool) -> None:
+        """Set or clear ``flag`` (``assume-unchanged`` or ``skip-worktree``) of ``paths`` in the real index."""
+        if not paths:
+            return
+        payload = ("\0".join(paths) + "\0").encode("utf-8", "surrogateescape")
+        self.run("update-index", "-z", f"--{'' if on else 'no-'}{flag}", "--stdin", input=payload)
 
     def set_index_entries(self, entries: Mapping[str, IndexEntry | None]) -> None:
         """Put entries into the real index (None removes the path) with ``update-index``."""

@@ -62,7 +62,9 @@ def audit_git_files(
     """
 
     now = {path: _read_b64(Path(path)) for path in before}
-    for hooks in {Path(path).parent for path in before if Path(path).parent.name == "hooks"}:
+    # every git folder recorded has its config in ``before``: its hooks folder is checked even
+    # when it was empty or missing at the checkpoint (a hook planted there runs on the next commit)
+    for hooks in {Path(path).parent / "hooks" for path in before if Path(path).name == "config"}:
         if hooks.is_dir():
             now.update({str(p): _read_b64(p) for p in hooks.iterdir() if p.is_file() and str(p) not in now})
     for path in sorted(set(before) | set(now)):

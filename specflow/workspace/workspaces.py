@@ -26,7 +26,7 @@ from specflow.definitions.config import HubConfig
 from specflow.engine.lock import ChangeLock, pid_alive
 from specflow.errors import GitError, WorkspaceError
 from specflow.workspace import journal, rejected
-from specflow.workspace.audit import AuditReport, Violation, audit
+from specflow.workspace.audit import AuditReport, Violation, audit, verify
 from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace, WorkspaceKind
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import GitRepo, find_git_dirs
@@ -213,6 +213,8 @@ class Workspaces:
         try:
             # other changes' engines finish (and journal) their hub writes before we look
             with hub_writes(self.hub):
+                # nothing is put back unless every snapshot can be read (cat-file runs no hook or fsmonitor)
+                verify(checkpoint, [ws for ws in self.workspaces() if ws.path.is_dir()])
                 # git's own files first: a planted fsmonitor or hook must not run in the audit's git calls
                 git_report = AuditReport(checkpoint.number)
 

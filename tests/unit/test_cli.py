@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from specflow.engine.board import build_card
+from specflow.engine.hub import Hub
 from tests.conftest import HubFixture, git
 
 CRASH = "import sys\nsys.stdin.read()\nprint('model overloaded', file=sys.stderr)\nsys.exit(2)\n"
@@ -479,3 +481,20 @@ def test_help_lists_each_command_once_in_its_group_with_an_example(cli: Any) -> 
     code, out, _ = cli("diff", "--help")
     assert code == 0 and out.endswith("example:\n  $ specflow diff add-login --stat\n")
     assert "global options:\n  -C HUB" in out
+
+
+def test_a_broken_state_file_shows_as_broken_on_the_board_and_in_status_json(hub: HubFixture, cli: Any) -> None:
+    cli("-C", hub.root, "new", "add-login")
+    cli("-C", hub.root, "new", "fix-typo")
+    state = hub.root / "openspec" / "changes" / "add-login" / ".specflow" / "state.json"
+    state.write_text('{"state": 3}\n')
+    opened = Hub.open(hub.root)
+    card = build_card(opened.change("add-login"))
+    assert card.status == "broken" and f"{state}:1: corrupted state file" in card.needs_reason
+    assert build_card(opened.change("fix-typo")).status == "ok"
+    code, out, _ = cli("-C", hub.root, "status", "--json")
+    assert code == 0
+    by_id = {c["id"]: c for c in json.loads(out)["changes"]}
+    assert by_id["add-login"]["status"] == "broken" and by_id["add-login"]["next"]["action"] == "repair"
+    assert "'state' is a number (3), expected a string" in by_id["add-login"]["error"]
+    assert by_id["fix-typo"]["state"] == "draft"

@@ -152,3 +152,32 @@ def test_history_totals_ignore_a_damaged_summary(tmp_path: Path) -> None:
     (tmp_path / ".specflow" / "summary.json").write_text('{"version": 1, "hist')
     assert history_totals(tmp_path)["cost"]["total"]["cost_usd"] == 1.5
     assert history_totals(tmp_path / "none") == {"cost": summarize_costs([]), "last": None}
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ('{"state": 3}', "state.json:1: corrupted state file: 'state' is a number (3), expected a string"),
+        ("[1, 2]", "state.json:1: corrupted state file: found a list, expected an object"),
+        ('{\n  "state": "draft",\n  "approvals": "yes"\n}', "state.json:3: corrupted state file: 'approvals' is a"),
+        ('{\n  "state": "draft",\n  "in_flight": 7\n}', "state.json:3: corrupted state file: 'in_flight' is a number"),
+        ('{"workflow": "mini"}', "state.json:1: corrupted state file: no 'state'"),
+    ],
+)
+def test_a_wrong_typed_state_file_names_its_line_and_the_fix(tmp_path: Path, text: str, found: str) -> None:
+    (tmp_path / ".specflow").mkdir()
+    (tmp_path / ".specflow" / "state.json").write_text(text)
+    with pytest.raises(StateError) as info:
+        read_state(tmp_path)
+    assert found in info.value.message
+    assert "git checkout -- <file>" in str(info.value.fix)
+
+
+def test_a_wrong_typed_history_line_names_its_line_and_the_fix(tmp_path: Path) -> None:
+    append_event(tmp_path, {"trigger": "advance", "to": "a", "outcome": "succeeded"})
+    with (tmp_path / ".specflow" / "history.jsonl").open("a") as fh:
+        fh.write('{"time": 1}\n')
+    with pytest.raises(StateError) as info:
+        read_history(tmp_path)
+    assert "history.jsonl:2: corrupted history: 'time' is a number (1), expected a string" in info.value.message
+    assert info.value.fix is not None and "line 2" in info.value.fix

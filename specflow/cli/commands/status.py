@@ -63,6 +63,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if not statuses:
         ctx.out("no open changes; create one with 'specflow new <id>'")
         return 0
+    broken = [st for st in statuses if st["status"] == "broken"]
     rows = []
     for st in statuses:
         rows.append(
@@ -95,6 +96,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     left_out = table(ctx, headers, rows, whole=[0], droppable=[7, 1, 6, 8, 4])
     if left_out:
         say(ctx, f"(left out to fit the terminal: {', '.join(left_out)}; 'status --json' has them)", "dim")
+    for st in broken:
+        say(ctx, f"{st['id']} is broken: {st['next']['why']}", "red")
     return 0
 
 
@@ -154,6 +157,11 @@ def show_detail(ctx: CliContext, st: dict[str, Any]) -> None:
 
 
 def detail(hub: Any, change: Any) -> dict[str, Any]:
-    """``change.status()``, for ``status <id>`` and ``show <id>``."""
+    """``change.status()``, for ``status <id>`` and ``show <id>``.
+
+    The change's records are read first: a corrupted one is an error (exit 1) naming its file and line.
+    """
+    change.record  # noqa: B018 - read for its check
+    change.history()
     st: dict[str, Any] = change.status()
     return st

@@ -82,3 +82,27 @@ Feature: A change runs through its workflow
     Then both advances succeed
     And the change "add-login" is in state "think"
     And the change "add-logout" is in state "think"
+
+  Scenario: A state file of the wrong shape is named, and the other changes still show
+    Given a change "fix-typo"
+    And the state file of "add-login" says its state is the number 3
+    When I try to advance "add-login"
+    Then the command fails with exit code 1
+    And the error says "state.json:1: corrupted state file: 'state' is a number (3), expected a string"
+    And the error says "fix: correct 'state' or restore the file from git"
+    When I run "specflow status"
+    Then the command succeeds
+    And the output says "fix-typo"
+    And the output says "add-login is broken"
+
+  Scenario: A history line of the wrong shape is named with its line
+    Given a change "fix-typo"
+    And a history line of "add-login" has a number for its time
+    When I run "specflow status add-login"
+    Then the command fails with exit code 1
+    And the error says "history.jsonl:2: corrupted history: 'time' is a number (1), expected a string"
+    And the error says "fix: correct or delete line 2"
+    When I run "specflow status"
+    Then the command succeeds
+    And the output says "add-login is broken"
+    And the output says "fix-typo"

@@ -93,6 +93,17 @@ def require_step(world: World, text: str) -> None:
     wf.write_text(wf.read_text().replace("given: [the change exists]", f"given: [the change exists, {text}]"))
 
 
+@given(phrase("the state file of {cid:Q} says its state is the number 3"))
+def state_a_number(world: World, cid: str) -> None:
+    (world.change_dir(cid) / ".specflow" / "state.json").write_text('{"state": 3}\n')
+
+
+@given(phrase("a history line of {cid:Q} has a number for its time"))
+def history_time_a_number(world: World, cid: str) -> None:
+    with (world.change_dir(cid) / ".specflow" / "history.jsonl").open("a") as fh:
+        fh.write('{"time": 1}\n')
+
+
 @given("the hub has a TICKET file")
 def ticket(world: World) -> None:
     (world.root / "TICKET").write_text("JIRA-1\n")

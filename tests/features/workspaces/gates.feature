@@ -32,6 +32,25 @@ Feature: Write gates hold for every adapter
       | a moved HEAD in the hub                | explore | propose |
       | an explore phase that writes anything  | draft   | explore |
 
+  Scenario: Apply may only tick tasks: a task it removes comes back, its honest tick kept
+    Given the change "add-login" is in state "propose"
+    And the agent also tries removing task 1.2 from tasks.md in its phase
+    When I try to advance "add-login" to "apply"
+    Then the command fails with exit code 1
+    And the error says "may only be ticked ('- [ ]' to '- [x]'): lines were added or removed"
+    And the hub's tasks.md of "add-login" has task 1.1 ticked and task 1.2 back, open
+    And what the agent wrote in tasks.md is saved under refs/specflow/rejected
+    And the change "add-login" is in state "propose"
+
+  Scenario: An audit that cannot read its checkpoint fails the attempt and deletes nothing
+    Given the agent also tries deleting the checkpoints and pruning git's objects in its phase
+    When I try to advance "add-login" to "explore"
+    Then the command fails with exit code 1
+    And the error says "cannot audit the agent's work: checkpoint #1 is no longer readable in hub"
+    And the error says "nothing was put back or removed"
+    And the hub's "planted.txt" says "written by the agent\n"
+    And the change "add-login" is in state "draft"
+
   Scenario: Work inside the gate is kept, commits on the change's branch included
     When I advance "add-login" to "apply"
     Then the change "add-login" is in state "apply"

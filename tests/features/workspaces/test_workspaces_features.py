@@ -160,6 +160,19 @@ ESCAPES: dict[str, tuple[str, str, tuple[str, str, str]]] = {
         ("hub", "main", "commit"),
     ),
     "a moved HEAD in the hub": ("propose", 'git(hub, "switch", "-q", "-c", "agent-branch")', ("hub", "HEAD", "head")),
+    "removing task 1.2 from tasks.md": (
+        "apply",
+        't = folder / "tasks.md"; t.write_text("".join(x for x in t.read_text().splitlines(True) if "1.2" not in x))',
+        ("hub", "openspec/changes/add-login/tasks.md", "modified"),
+    ),
+    "deleting the checkpoints and pruning git's objects": (
+        "explore",
+        '(hub / "planted.txt").write_text("written by the agent\\n"); '
+        "os.system(f\"cd {hub} && git for-each-ref --format='delete %(refname)' refs/specflow/"
+        " | git update-ref --stdin"
+        ' && git reflog expire --expire=now --all && git gc -q --prune=now")',
+        ("hub", "planted.txt", "added"),
+    ),
     "an explore phase that writes anything": (
         "explore",
         '(folder / "exploration.md").write_text("notes\\n")',
@@ -435,6 +448,19 @@ def setup_ran(world: World, repo: str, log: str) -> None:
 def tasks_ticked(world: World, cid: str) -> None:
     text = (world.change_dir(cid) / "tasks.md").read_text()
     assert text.count("- [x]") == 2 and "- [ ]" not in text
+
+
+@then(phrase("the hub's tasks.md of {cid:Q} has task 1.1 ticked and task 1.2 back, open"))
+def tasks_put_back_with_ticks(world: World, cid: str) -> None:
+    assert (world.change_dir(cid) / "tasks.md").read_text() == TASKS.replace("- [ ] 1.1", "- [x] 1.1")
+
+
+@then("what the agent wrote in tasks.md is saved under refs/specflow/rejected")
+def tasks_saved(world: World) -> None:
+    [violation] = [v for v in world.history("add-login")[-1]["gate_violations"] if v["path"].endswith("tasks.md")]
+    assert violation["saved"].startswith("refs/specflow/rejected/")
+    saved = git(world.root, "show", f"{violation['saved']}:{violation['path']}")
+    assert saved == "## 1. Build\n- [x] 1.1 api login endpoint\n"
 
 
 @then(phrase("{repo:Q} has the merge commit {subject:Q} on main"))
