@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from specflow.engine.change import Change
     from specflow.engine.events import EventReader, LoggedEvent
     from specflow.engine.hub import Hub
+    from specflow.engine.records import CostSummary, HistoryEvent, StateRecord
     from specflow.engine.results import AdvanceResult
+    from specflow.engine.status import ChangeStatus
     from specflow.engine.timeline import Entry, RefusedWrite, StepCheck, Timeline
     from specflow.errors import (
         AgentError,
@@ -79,7 +81,9 @@ __all__ = [
     "ChangeExistsError",
     "ChangeIdError",
     "ChangeNotFoundError",
+    "ChangeStatus",
     "ConfigError",
+    "CostSummary",
     "DefinitionError",
     "DemoError",
     "Entry",
@@ -87,6 +91,7 @@ __all__ = [
     "GatePolicy",
     "GitError",
     "GuardFailed",
+    "HistoryEvent",
     "Hub",
     "HubNotFoundError",
     "ItemError",
@@ -102,6 +107,7 @@ __all__ = [
     "ShowError",
     "SpecflowError",
     "StateError",
+    "StateRecord",
     "StepCheck",
     "StepContext",
     "StepError",
@@ -141,7 +147,9 @@ _HOMES = {
         "LoggedEvent",
     ),
     "specflow.engine.hub": ("Hub",),
+    "specflow.engine.records": ("CostSummary", "HistoryEvent", "StateRecord"),
     "specflow.engine.results": ("AdvanceResult",),
+    "specflow.engine.status": ("ChangeStatus",),
     "specflow.engine.timeline": (
         "Entry",
         "RefusedWrite",

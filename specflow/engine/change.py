@@ -12,7 +12,7 @@ from specflow.engine.events import EventReader
 from specflow.engine.lock import ChangeLock
 from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
 from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, ReposResult, WorkspacePath
-from specflow.engine.status import change_status
+from specflow.engine.status import ChangeStatus, change_status
 from specflow.engine.timeline import Timeline, build_timeline
 from specflow.errors import ConfigError, StateError, WorkspaceError
 from specflow.workspace import branches
@@ -101,7 +101,8 @@ class Change:
     def history(self) -> list[HistoryEvent]:
         return read_history(self.dir)
 
-    def costs(self) -> dict[str, Any]:
+    def costs(self) -> records.CostSummary:
+        """What the change's agents spent: per phase and in total (dollars, tokens, attempts)."""
         return records.summarize_costs(self.history())
 
     def advance(
@@ -165,7 +166,7 @@ class Change:
 
         return Engine(self).prompt_info(state)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> ChangeStatus:
         """A summary for tables and ``--json``: state, phase progress, tasks, cost, last activity."""
         return change_status(self)
 

@@ -454,18 +454,36 @@ def _rounded(sums: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def summarize_costs(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+class CostBucket(TypedDict):
+    """What agents spent in one phase, or in all: dollars, tokens by kind, attempts, seconds."""
+
+    cost_usd: float
+    tokens: dict[str, int]
+    attempts: int
+    priced: int
+    """Attempts whose agent reported a cost (a plain command agent reports none)."""
+    duration_s: float
+
+
+class CostSummary(TypedDict):
+    """A change's costs: per phase, and in total."""
+
+    phases: dict[str, CostBucket]
+    total: CostBucket
+
+
+def summarize_costs(events: Sequence[Mapping[str, Any]]) -> CostSummary:
     """Cost and tokens per phase and in total, summed over every recorded agent attempt."""
     sums: dict[str, Any] = {"phases": {}, "total": _bucket()}
     for ev in events:
         _add_costs(sums, ev)
-    return _rounded(sums)
+    return cast(CostSummary, _rounded(sums))
 
 
 class HistoryTotals(TypedDict):
     """What ``status`` shows of a history: its costs (as ``summarize_costs``) and its last event."""
 
-    cost: dict[str, Any]
+    cost: CostSummary
     last: dict[str, Any] | None
 
 
@@ -535,7 +553,7 @@ def history_totals(change_dir: Path) -> HistoryTotals:
     except FileNotFoundError:
         return HistoryTotals(cost=summarize_costs([]), last=None)
     summary = _read_summary(change_dir, _stamp(st)) or _full_summary(change_dir)
-    return HistoryTotals(cost=_rounded(summary["sums"]), last=summary["last"])
+    return HistoryTotals(cost=cast(CostSummary, _rounded(summary["sums"])), last=summary["last"])
 
 
 def snapshot_records(change_dir: Path) -> dict[Path, bytes | None]:

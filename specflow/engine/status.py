@@ -9,14 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from specflow.definitions import cache as definition_cache
 from specflow.definitions.resources import search_path
 from specflow.definitions.yamlio import parse_yaml
-from specflow.engine.approvals import approval_view
+from specflow.engine.approvals import ApprovalView, approval_view
 from specflow.engine.lock import ChangeLock, pid_alive
-from specflow.engine.records import StateRecord, history_totals, summarize_costs
+from specflow.engine.records import (
+    Approval,
+    CostSummary,
+    Discarded,
+    InFlight,
+    LastFailure,
+    StateRecord,
+    history_totals,
+    summarize_costs,
+)
 from specflow.errors import SpecflowError, StateError
 from specflow.openspec.tasks import parse_tasks
 
@@ -37,6 +46,39 @@ class NextAction(TypedDict):
     action: Action
     command: str | None
     why: str
+
+
+class TaskCount(TypedDict):
+    """Tasks in ``tasks.md``: how many, and how many are ticked."""
+
+    total: int
+    done: int
+
+
+class ChangeStatus(TypedDict):
+    """Where a change stands, for tables, ``--json`` and the API (``Change.status()``)."""
+
+    id: str
+    path: str
+    archived: bool
+    workflow: str | None
+    state: str | None
+    status: str
+    """ok, running, interrupted, failed, discarded, unmanaged, or broken (its records unreadable)."""
+    progress: str
+    in_flight: InFlight | None
+    last_failure: LastFailure | None
+    discarded: Discarded | None
+    repos: list[str]
+    approvals: list[Approval]
+    approval: ApprovalView | None
+    tasks: TaskCount
+    cost: CostSummary
+    last_activity: str | None
+    last_event: dict[str, Any] | None
+    next: NextAction
+    error: NotRequired[str]
+    """Why a ``broken`` change's records cannot be read, with the file and line."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +171,7 @@ def progress(outline: Outline | None, state: str | None) -> str:
     return f"{outline.states.index(state)}/{len(outline.states) - 1}"
 
 
-def change_status(change: Change) -> dict[str, Any]:
+def change_status(change: Change) -> ChangeStatus:
     """Status of one change for tables and JSON, with ``next``: what to do, and the command.
 
     A change whose records cannot be read is shown as ``broken`` (with the file, line and fix),
@@ -140,11 +182,11 @@ def change_status(change: Change) -> dict[str, Any]:
         totals = history_totals(change.dir)
     except StateError as exc:
         return _broken(change, exc)
-    tasks = {"total": 0, "done": 0}
+    tasks = TaskCount(total=0, done=0)
     tasks_path = change.dir / "tasks.md"
     if tasks_path.is_file():
         tl = parse_tasks(tasks_path.read_text(encoding="utf-8", errors="replace"))
-        tasks = {"total": tl.total, "done": tl.done}
+        tasks = TaskCount(total=tl.total, done=tl.done)
     last = totals["last"]
     status = "unmanaged"
     outline: Outline | None = None
@@ -181,7 +223,7 @@ def change_status(change: Change) -> dict[str, Any]:
     }
 
 
-def _broken(change: Change, exc: StateError) -> dict[str, Any]:
+def _broken(change: Change, exc: StateError) -> ChangeStatus:
     """The status of a change whose ``state.json`` or history is corrupted: what is wrong, and the fix."""
     why = exc.message + (f"; fix: {exc.fix}" if exc.fix else "")
     return {

@@ -10,9 +10,8 @@ in a ``given``, it stops a change from running another phase once its budget is 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from specflow.engine.records import read_history, summarize_costs
+from specflow.engine.records import CostSummary, read_history, summarize_costs
 from specflow.steps.registry import StepCollector, StepContext, StepResult
 
 STEPS = StepCollector()
@@ -27,7 +26,7 @@ def _current_attempt_cost(ctx: StepContext) -> float:
     return 0.0
 
 
-def change_cost(ctx: StepContext) -> tuple[float, dict[str, Any]]:
+def change_cost(ctx: StepContext) -> tuple[float, CostSummary]:
     """The change's total cost so far, and the per-phase summary it came from."""
     summary = summarize_costs(read_history(ctx.change_dir))
     total = float(summary["total"]["cost_usd"]) + _current_attempt_cost(ctx)

@@ -112,9 +112,11 @@ def test_status_says_an_edit_voided_the_approval(api: Hub) -> None:
     change = api.new_change("add-login")
     change.advance(to="write")
     approval = change.approve(by="ana")
-    assert change.status()["approval"]["holds"] is True
+    view = change.status()["approval"]
+    assert view is not None and view["holds"] is True
     (change.dir / "proposal.md").write_text("## Why\nBecause, and more.\n")
     st = change.status()
+    assert st["approval"] is not None
     assert st["approval"]["text"] == (
         f"approval voided: the proposal changed after ana approved it at {approval['at'][:19].replace('T', ' ')}"
     )

@@ -87,7 +87,14 @@ def test_a_users_code_importing_the_api_passes_mypy_strict(tmp_path: Path) -> No
     pytest.importorskip("mypy")
     consumer = tmp_path / "consumer.py"
     consumer.write_text(
-        "from specflow import AdvanceResult, Hub, PhaseFailed, SpecflowError, StepContext, StepResult, step\n"
+        "from specflow import AdvanceResult, ChangeStatus, CostSummary, Hub, PhaseFailed, SpecflowError\n"
+        "from specflow import StepContext, StepResult, step\n"
+        "\n\n"
+        "def spent(path: str) -> float:\n"
+        "    change = Hub.open(path).change('add-login')\n"
+        "    st: ChangeStatus = change.status()\n"
+        "    costs: CostSummary = change.costs()\n"
+        "    return costs['total']['cost_usd'] if st['next']['action'] != 'nothing' else 0.0\n"
         "\n\n"
         "@step('the ticket {ticket} is linked')\n"
         "def linked(ctx: StepContext, ticket: str) -> StepResult:\n"

@@ -14,6 +14,7 @@ import pytest
 
 from specflow.engine.lock import ChangeLock
 from specflow.engine.records import (
+    CostSummary,
     HistoryEvent,
     append_event,
     history_totals,
@@ -116,7 +117,7 @@ def _agent_event(to: str, cost: float, tokens: int) -> HistoryEvent:
     )
 
 
-def _full_totals(change_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def _full_totals(change_dir: Path) -> tuple[CostSummary, dict[str, Any]]:
     events = read_history(change_dir)
     return summarize_costs(events), {k: events[-1].get(k) for k in ("time", "trigger", "from", "to", "outcome")}
 

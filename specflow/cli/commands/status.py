@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from typing import Any
 
 from specflow.cli.context import CliContext
@@ -22,7 +23,7 @@ def _fmt_next(st: dict[str, Any]) -> str:
     return f"{nxt['action']}: {nxt['command']}" if nxt["command"] else nxt["action"]
 
 
-def _fmt_tokens(st: dict[str, Any]) -> str:
+def _fmt_tokens(st: Mapping[str, Any]) -> str:
     """Every token the change's agents used (input, output and cache), shortened: ``12.3k``."""
     n = sum(int(v) for v in st["cost"]["total"].get("tokens", {}).values())
     if not n:
@@ -33,7 +34,7 @@ def _fmt_tokens(st: dict[str, Any]) -> str:
     return str(n)
 
 
-def _fmt_cost(st: dict[str, Any]) -> str:
+def _fmt_cost(st: Mapping[str, Any]) -> str:
     total = st["cost"]["total"]
     if not total.get("priced"):
         return "-"
@@ -48,11 +49,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
         return watch(ctx, hub)
     if args.id or hub.here_change:
-        st = detail(hub, hub.change(ctx.change_id(args.id, args.command)))
+        one = detail(hub, hub.change(ctx.change_id(args.id, args.command)))
         if args.json:
-            ctx.json(st)
+            ctx.json(one)
             return 0
-        show_detail(ctx, st)
+        show_detail(ctx, one)
         return 0
     # archived changes whose checks failed after the folder moved stay in view until fixed
     changes = hub.changes() + (hub.archived_changes() if args.all else hub.stranded_changes())
@@ -163,5 +164,5 @@ def detail(hub: Any, change: Any) -> dict[str, Any]:
     """
     change.record  # noqa: B018 - read for its check
     change.history()
-    st: dict[str, Any] = change.status()
+    st: dict[str, Any] = dict(change.status())
     return st
