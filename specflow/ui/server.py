@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
@@ -60,6 +63,9 @@ def serve(hub: Hub, host: str, port: int, *, on_ready: Callable[[Address], None]
         app, log_level="warning", timeout_graceful_shutdown=GRACEFUL_S, lifespan="on", access_log=False
     )
     server = uvicorn.Server(config)
+    # a stop asked for before uvicorn listens for signals itself (the URL is out, a script may
+    # already send SIGTERM) must still stop it: the server sees it on its first tick
+    previous = _stop_on_signals(server)
     local.announce(hub.root, address.url)
     try:
         if on_ready is not None:
@@ -68,6 +74,21 @@ def serve(hub: Hub, host: str, port: int, *, on_ready: Callable[[Address], None]
     finally:
         local.withdraw(hub.root)
         sock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_on_signals(server: uvicorn.Server) -> dict[int, Any]:
+    """SIGINT and SIGTERM ask ``server`` to stop; returns the handlers they had (main thread only)."""
+
+    def stop(signum: int, frame: Any) -> None:
+        server.should_exit = True
+
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, stop)
+    return previous
 
 
 __all__ = ["Address", "bind", "serve"]
