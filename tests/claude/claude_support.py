@@ -16,9 +16,9 @@ from specflow.workspace.gates import GatePolicy
 MARKER_ENV = "SPECFLOW_TEST_RUN"
 
 
-def processes_with(marker: str) -> list[int]:
-    """Live processes (of this user) whose environment holds the run's marker."""
-    needle = f"{MARKER_ENV}={marker}".encode()
+def processes_with(marker: str, env_name: str = MARKER_ENV) -> list[int]:
+    """Live (not zombie) processes of this user whose environment holds ``env_name=marker``."""
+    needle = f"{env_name}={marker}".encode()
     found: list[int] = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

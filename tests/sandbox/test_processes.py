@@ -17,6 +17,7 @@ import pytest
 from specflow.agents.proctree import kill_survivors, process_ref, start_time
 from specflow.sandbox.launch import MARKER_ENV
 from specflow.sandbox.settings import Layer
+from tests.claude.claude_support import processes_with
 from tests.conftest import HubFixture
 from tests.sandbox.sandbox_support import MARK, SandboxHub, require_layer
 
@@ -44,21 +45,7 @@ print("left them running")
 
 def marked(mark: str) -> list[int]:
     """Live processes carrying the test's mark in their environment."""
-    needle = f"{MARK}={mark}".encode()
-    found: list[int] = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as fh:
-                environ = fh.read()
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as fh:
-                state = fh.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and needle in environ.split(b"\0"):
-            found.append(int(entry))
-    return found
+    return processes_with(mark, MARK)
 
 
 @pytest.mark.parametrize("mode", ["bubblewrap", "landlock", "off"])
