@@ -8,6 +8,7 @@ imports again; a user's installed specflow does not.  Used by the start-up bench
 from __future__ import annotations
 
 import compileall
+import sys
 from pathlib import Path
 
 
@@ -15,3 +16,9 @@ def compile_specflow() -> None:
     import specflow
 
     compileall.compile_dir(Path(specflow.__file__).parent, quiet=1)
+
+
+def specflow_command() -> list[str]:
+    """The ``specflow`` a user runs: the console script beside this interpreter, else ``python -m``."""
+    script = Path(sys.executable).parent / "specflow"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "specflow"]

@@ -16,12 +16,11 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bytecode import compile_specflow
+from bytecode import compile_specflow, specflow_command
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENSPEC = ROOT / ".tools" / "node_modules" / ".bin" / "openspec"
@@ -95,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=15)
     args = ap.parse_args(argv)
     compile_specflow()
-    specflow = [str(Path(sys.executable).parent / "specflow")]
-    if not Path(specflow[0]).exists():
-        specflow = [sys.executable, "-m", "specflow"]
+    specflow = specflow_command()
     tmp = Path(tempfile.mkdtemp(prefix="specflow-bench-"))
     try:
         hub = tmp / "hub"

@@ -17,11 +17,10 @@ import resource
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from bytecode import compile_specflow
+from bytecode import compile_specflow, specflow_command
 from cli_bench import generate
 
 TARGET = 3.0
@@ -45,9 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", type=int, default=7)
     args = ap.parse_args(argv)
     compile_specflow()
-    specflow = [str(Path(sys.executable).parent / "specflow")]
-    if not Path(specflow[0]).exists():
-        specflow = [sys.executable, "-m", "specflow"]
+    specflow = specflow_command()
     tmp = Path(tempfile.mkdtemp(prefix="specflow-bench-"))
     try:
         hub = tmp / "hub"
