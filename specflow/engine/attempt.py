@@ -30,8 +30,8 @@ from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import AgentError, SpecflowError, TemplateError
 from specflow.steps.registry import StepContext, StepOutcome
-from specflow.workspace import journal
-from specflow.workspace.journal import hub_writes
+from specflow.workspace import branches
+from specflow.workspace.checkpoints import HUB_KEY
 from specflow.workspace.workspaces import for_change
 
 if TYPE_CHECKING:
@@ -103,11 +103,14 @@ class Attempt:
             # Ctrl-C or a bug: leave the in-flight record (status shows 'interrupted') and re-raise
             if isinstance(exc, Exception):
                 self.reasons = [f"internal error: {type(exc).__name__}: {exc}"]
+                self.commit_work()
                 self.finish()
             raise
-        if not self.reasons and self.target.final:
-            self.clean_up_final()
-        return self.finish()
+        self.commit_work()
+        result = self.finish()
+        if result.outcome == "succeeded" and self.target.final:
+            self.land_final()
+        return result
 
     def steps(self) -> None:
         self.workspaces = for_change(self.change, self.record.get("repos"))
@@ -153,6 +156,8 @@ class Attempt:
 
     def prepare_workspaces(self) -> None:
         assert self.workspaces is not None
+        if self.change.on_branch:
+            self.workspaces.ensure_hub(self.on_event)
         if self.target.gate.worktrees:
             emit(self.on_event, "phase", "preparing worktrees")
             self.workspaces.ensure_worktrees(self.on_event)
@@ -195,7 +200,7 @@ class Attempt:
             prompt=self.prompt,
             cwd=self.workspaces.agent_cwd(worktrees=target.gate.worktrees),
             gate=self.gate,
-            hub=self.change.hub.root,
+            hub=self.change.root,  # the hub as the change sees it: its own worktree
             change_id=self.change.id,
             phase=self.scenario.to,
             transcript_dir=self.change.hub.root / ".specflow" / "transcripts" / self.change.id,
@@ -263,36 +268,27 @@ class Attempt:
         """Save the agent's final answer as the phase's record file (e.g. ``exploration.md``)."""
         if self.reasons or not self.target.record or self.agent_result is None:
             return
-        hub_root = self.change.hub.root
         path = self.change_dir / self.target.record
         text = self.agent_result.final_text
-        with hub_writes(hub_root):  # journaled before another change's audit can look
-            records.atomic_write(path, text if text.endswith("\n") else text + "\n")
-            journal.record_files(hub_root, self.change.id, [path])
-        self.event["record"] = str(path.relative_to(hub_root))
+        records.atomic_write(path, text if text.endswith("\n") else text + "\n")
+        self.event["record"] = str(path.relative_to(self.change.root))
 
     def run_actions(self, ctx: StepContext) -> None:
-        """Run the phase's built-in actions, journaling what they wrote in the hub."""
-        hub = self.change.hub
+        """Run the phase's built-in actions (in the change's own worktree of the hub)."""
         actions = build_actions()
         done: list[dict[str, Any]] = []
-        # another change's audit waits until these writes are done and journaled
-        with hub_writes(hub.root):
-            before = journal.snapshot(hub.openspec_dir, hub.root)
-            for name in self.target.actions:
-                emit(self.on_event, "phase", f"action {name}")
-                try:
-                    summary = actions[name](ctx)
-                except SpecflowError as exc:
-                    self.reasons.append(f"action {name} failed: {exc.message}")
-                    done.append({"action": name, "ok": False, "reason": exc.message})
-                    break
-                done.append({"action": name, "ok": True, "summary": summary})
-                self.change.follow_archive()
-                ctx.change_dir = self.change_dir
-            self.event["actions"] = done
-            after = journal.snapshot(hub.openspec_dir, hub.root)
-            journal.record(hub.root, self.change.id, journal.changed(before, after))
+        for name in self.target.actions:
+            emit(self.on_event, "phase", f"action {name}")
+            try:
+                summary = actions[name](ctx)
+            except SpecflowError as exc:
+                self.reasons.append(f"action {name} failed: {exc.message}")
+                done.append({"action": name, "ok": False, "reason": exc.message})
+                break
+            done.append({"action": name, "ok": True, "summary": summary})
+            self.change.follow_archive()
+            ctx.change_dir = self.change_dir
+        self.event["actions"] = done
 
     def check_then(self, ctx: StepContext) -> None:
         if self.agent_result is not None:
@@ -301,6 +297,49 @@ class Attempt:
         self.then = evaluate(self.change, self.scenario.then, ctx, self.on_event, "then")
         self.event["then"] = [o.to_dict() for o in self.then]
         self.reasons += [f"{o.text}: {o.reason}" for o in self.then if not o.ok]
+
+    def commit_work(self) -> None:
+        """Commit what the attempt left in the change's worktrees (the audit has put back the rest)."""
+        if self.workspaces is None or not self.change.on_branch:
+            return
+        number = self.event.get("attempt")
+        trailers = [f"Specflow-Change: {self.change.id}", f"Specflow-Phase: {self.scenario.to}"]
+        if self.agent_result is not None and self.agent_result.session_id:
+            trailers.append(f"Specflow-Session: {self.agent_result.session_id}")
+        if self.checkpoint is not None:
+            trailers.append(f"Specflow-Checkpoint: {self.checkpoint.ref_name(HUB_KEY)}")
+        message = f"specflow({self.change.id}): {self.scenario.to}, attempt {number}\n\n" + "\n".join(trailers) + "\n"
+        commits = self.workspaces.commit(message, records=False)
+        if commits:
+            self.event["commits"] = commits
+            emit(self.on_event, "phase", f"committed the work on {len(commits)} branch(es)", commits=commits)
+
+    def commit_records(self, outcome: str) -> None:
+        """Commit the change's state and history on its hub branch."""
+        if self.workspaces is None or not self.change.on_branch:
+            return
+        message = (
+            f"specflow({self.change.id}): record {self.scenario.to}, attempt {self.event.get('attempt')} {outcome}\n\n"
+            f"Specflow-Change: {self.change.id}\n"
+        )
+        self.workspaces.commit(message)
+
+    def land_final(self) -> None:
+        """The change reached its final state: its hub branch lands on the hub's base branch."""
+        if self.workspaces is None or not self.change.on_branch:
+            return
+        try:
+            landed = branches.land(self.workspaces)
+        except SpecflowError as exc:
+            emit(
+                self.on_event,
+                "warning",
+                f"the change's hub branch did not land on its base: {exc.message}",
+                fix=f"fix what it names, then run 'specflow merge {self.change.id}'",
+            )
+            return
+        emit(self.on_event, "phase", f"landed {landed.branch} on {landed.base} ({landed.status})")
+        self.clean_up_final()
 
     def clean_up_final(self) -> None:
         """An archived change's worktrees go; its branches stay."""
@@ -313,8 +352,8 @@ class Attempt:
             emit(self.on_event, "warning", f"worktrees not removed: {exc.message}; 'specflow clean' retries")
             return
         if removed:
-            self.event["worktrees_removed"] = [str(p) for p in removed]
             emit(self.on_event, "phase", f"removed {len(removed)} worktree(s); branches kept")
+        self.change.follow_archive()
 
     def finish(self) -> AdvanceResult:
         """Record the attempt: the history event, and the state (moved on success)."""
@@ -338,6 +377,7 @@ class Attempt:
             self.reasons,
             new_state=None if self.reasons else self.scenario.to,
         )
+        self.commit_records(outcome)
         sc = self.scenario
         return AdvanceResult(
             self.change.id,

@@ -57,11 +57,25 @@ class Change:
     def archived(self) -> bool:
         return self.dir.parent.name == ARCHIVE_DIR
 
+    @property
+    def root(self) -> Path:
+        """The hub as this change sees it: its own worktree of the hub, where its folder lives
+        (for a change still on the hub's checkout, of the previous layout: the hub itself)."""
+        own = self.hub.worktree_of(self.id)
+        return own if self.dir.is_relative_to(own) else self.hub.root
+
+    @property
+    def on_branch(self) -> bool:
+        """True when the change lives in its own worktree, on ``specflow/<id>``."""
+        return self.root != self.hub.root
+
     def follow_archive(self) -> None:
         """After the archive action moved the change's folder, follow it."""
         if self.dir.is_dir():
             return
-        archived = self.hub.archived_dir(self.id)
+        archive = self.root / "openspec" / "changes" / ARCHIVE_DIR
+        hits = sorted(archive.glob(f"*-{self.id}")) if archive.is_dir() else []
+        archived = hits[-1] if hits else self.hub.archived_dir(self.id)
         if archived is not None:
             self.dir = archived
 
@@ -149,12 +163,40 @@ class Change:
         return await asyncio.to_thread(self.trigger, name, **kwargs)
 
     def approve(self, *, by: str | None = None, note: str | None = None) -> records.Approval:
-        """Record a person's approval of the change as it is now."""
+        """Record a person's approval of the change as it is now, and publish it.
+
+        Publishing lands the change's hub branch on the hub's base branch, so every agent and
+        person sees the approved proposal.  When that is impossible (local changes in the files
+        it would touch, a conflict) the approval is refused and nothing is written.
+        """
         with ChangeLock(self.hub.root, self.id, command="approve"):
             record = self.require_record()
+            ws = self.workspaces()
+            if self.on_branch:
+                self._commit_records(ws, "before approval")
+                branches.land(ws, check_only=True)
             approval = make_approval(self.dir, self.id, record["state"], by or who_am_i(self.hub.root), note)
             records.record_approval(self.dir, record, approval)
+            if self.on_branch:
+                self._commit_records(ws, f"approved by {approval.get('by')}")
+                branches.land(ws)
         return approval
+
+    def publish(self) -> MergeResult:
+        """Land the change's hub branch on the hub's base branch (its folder, records and specs)."""
+        with ChangeLock(self.hub.root, self.id, command="publish"):
+            ws = self.workspaces()
+            if not self.on_branch:
+                raise WorkspaceError(
+                    f"change '{self.id}' is on the hub's checkout, not on a branch of its own",
+                    fix=f"advance it once ('specflow advance {self.id}') to move it onto its branch",
+                )
+            self._commit_records(ws, "before publishing")
+            return branches.land(ws)
+
+    def _commit_records(self, ws: Workspaces, why: str) -> None:
+        """Commit the change's records (and anything else left) on its branches."""
+        ws.commit(f"specflow({self.id}): records {why}\n\nSpecflow-Change: {self.id}\n")
 
     def prompt(self, state: str | None = None) -> str:
         """The prompt the next transition (or the phase ``state``) would send, rendered."""
@@ -297,7 +339,14 @@ class Change:
     def merge(self) -> list[MergeResult]:
         """Merge each of the change's branches into its base."""
         with ChangeLock(self.hub.root, self.id, command="merge"):
-            return branches.merge(self.workspaces())
+            ws = self.workspaces()
+            if self.on_branch:
+                self._commit_records(ws, "before merging")
+            results = branches.merge(ws)
+            if self.archived and self.on_branch and all(r.status != "nothing to merge" for r in results[:1]):
+                ws.remove_worktrees()
+                self.follow_archive()
+            return results
 
     def set_repos(self, *, add: Sequence[str] = (), remove: Sequence[str] = (), force: bool = False) -> ReposResult:
         """Add or remove repos the change affects.

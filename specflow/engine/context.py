@@ -89,10 +89,10 @@ def _tasks(change_dir: Path) -> dict[str, Any]:
 
 
 def _claude_md_layers(change: Change, record: StateRecord) -> list[dict[str, str]]:
-    """The hub's CLAUDE.md, then each affected repo's, in that order."""
+    """The hub's CLAUDE.md (as the change's branch has it), then each affected repo's, in that order."""
     hub_root = change.hub.root
     layers: list[dict[str, str]] = []
-    hub_md = hub_root / "CLAUDE.md"
+    hub_md = change.root / "CLAUDE.md"
     if hub_md.is_file():
         layers.append({"scope": "hub", "path": str(hub_md), "text": _read(hub_md)})
     for repo in record.get("repos") or []:
@@ -147,7 +147,7 @@ def _goal(change_dir: Path) -> str:
 
 
 def _rel(change: Change) -> str:
-    hub_root = change.hub.root
+    hub_root = change.root
     return change.dir.relative_to(hub_root).as_posix() if change.dir.is_relative_to(hub_root) else str(change.dir)
 
 
@@ -191,7 +191,7 @@ def build_context(
     record: StateRecord | None = None,
 ) -> dict[str, Any]:
     """The template context for running ``phase`` of ``change``."""
-    hub_root = change.hub.root
+    hub_root = change.root
     record = record if record is not None else (change.record or {})
     state_def = workflow.states[phase]
     deltas = _delta_specs(change.dir)
@@ -262,6 +262,6 @@ def phase_prompt(
 
 def glob_context(change: Change) -> dict[str, Any]:
     """The small context used to render gate globs such as ``openspec/changes/{{ change.id }}/**``."""
-    hub_root = change.hub.root
+    hub_root = change.root
     rel = change.dir.relative_to(hub_root).as_posix() if change.dir.is_relative_to(hub_root) else str(change.dir)
     return {"change": {"id": change.id, "dir": str(change.dir), "path": rel}}

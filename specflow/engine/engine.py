@@ -26,6 +26,7 @@ from specflow.engine.evaluation import agent_settings, evaluate, sandbox_setting
 from specflow.engine.events import recording
 from specflow.engine.lock import ChangeLock
 from specflow.engine.machine import MachineModel, build_machine, fire
+from specflow.engine.migrate import move_onto_branch, needs_move
 from specflow.engine.prompts import PromptRenderer
 from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
@@ -102,6 +103,8 @@ class Engine:
             if lock.taken_over is not None:
                 emit(on_event, "warning", f"took over a stale lock left by {lock.taken_over.describe()}")
             self._recover_interrupted(workflow, self.change.require_record(), on_event)
+            if needs_move(self.change):
+                move_onto_branch(self.change, on_event)
             return self._chain(workflow, options, to, on_event)
 
     def _chain(

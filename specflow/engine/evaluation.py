@@ -25,7 +25,7 @@ def step_context(
     """What the steps of ``change`` see, in state ``record['state']`` (entering ``phase``)."""
     hub = change.hub
     return StepContext(
-        hub_root=hub.root,
+        hub_root=change.root,
         change_id=change.id,
         change_dir=change.dir,
         state=record["state"],

@@ -40,6 +40,7 @@ from specflow.openspec.adopt import Adopted, plan_adoption
 from specflow.openspec.discovery import spec_ids
 from specflow.steps.registry import build_registry
 from specflow.workspace.git import GitRepo, find_git_dirs
+from specflow.workspace.workspaces import Workspaces
 from specflow.workspace.worktrees import BRANCH_PREFIX, Layout
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def locate_hub(start: Path | None = None) -> HubLocation:
         if link.is_symlink():
             return _through_link(candidate, link)
         if link.is_dir():
-            return HubLocation(candidate)
+            return _own_worktree(candidate) or HubLocation(candidate)
         if (candidate / ".git").exists():
             break
     raise HubNotFoundError(
@@ -113,6 +114,28 @@ def _through_link(repo: Path, link: Path) -> HubLocation:
     branch = GitRepo(real, *dirs).current_branch() or ""
     change = branch.removeprefix(BRANCH_PREFIX) if branch.startswith(BRANCH_PREFIX) else None
     return HubLocation(hub, change or None)
+
+
+def _own_worktree(folder: Path) -> HubLocation | None:
+    """When ``folder`` is a change's own worktree of a hub, that hub (and the change its branch names)."""
+    dirs = find_git_dirs(folder)
+    if dirs is None or dirs[0] == dirs[1] or dirs[1].name != ".git":
+        return None  # a main checkout (or a bare layout): the folder is its own hub
+    hub = dirs[1].parent
+    if not (hub / OPENSPEC_DIR).is_dir() or not (hub / CONFIG_FILE).is_file():
+        return None
+    worktrees = Path(os.path.realpath(Layout(hub, "-", load_config(hub).worktrees_dir).worktrees_root.parent))
+    real = Path(os.path.realpath(folder))
+    if worktrees not in real.parents:
+        return None  # a worktree the person made: it is a checkout of the hub like any other
+    branch = GitRepo(real, *dirs).current_branch() or ""
+    change = branch.removeprefix(BRANCH_PREFIX) if branch.startswith(BRANCH_PREFIX) else None
+    return HubLocation(hub, change or None)
+
+
+def for_change_workspaces(hub: Hub, change_id: str, repos: Sequence[str] = ()) -> Workspaces:
+    """The workspaces of change ``change_id`` before a ``Change`` of it exists."""
+    return Workspaces(hub.root, hub.config, change_id, list(repos))
 
 
 def _common_dir(path: Path) -> Path | None:
@@ -183,15 +206,34 @@ class Hub:
 
     # -- changes --------------------------------------------------------------------------
 
+    @property
+    def on_branches(self) -> bool:
+        """True when changes live on branches: the hub is a git repository with a commit.
+
+        In a hub with no commit yet a new change's folder is made in place; its first ``advance``
+        moves it onto its branch.
+        """
+        dirs = find_git_dirs(self.root)
+        return dirs is not None and GitRepo(self.root, *dirs).resolve("HEAD") is not None
+
     def change(self, change_id: str) -> Change:
         """The open or archived change ``change_id``."""
         check_change_id(change_id)
+        own = self._own_dir(change_id)
+        if own is not None:
+            return Change(self, change_id, own)
         d = self.changes_dir / change_id
         if d.is_dir():
             return Change(self, change_id, d)
         archived = self.archived_dir(change_id)
         if archived is not None:
             return Change(self, change_id, archived)
+        if self._has_branch(change_id):
+            # its branch is here but its worktree is not (removed, or the branch was pulled): make it
+            for_change_workspaces(self, change_id).ensure_hub()
+            own = self._own_dir(change_id)
+            if own is not None:
+                return Change(self, change_id, own)
         if self.discarded_dir(change_id).is_dir():
             raise ChangeNotFoundError(
                 f"change '{change_id}' was discarded (its folder is {self.discarded_dir(change_id)})",
@@ -215,6 +257,26 @@ class Hub:
             known.setdefault(spec, "the spec ")
         close = difflib.get_close_matches(name, list(known), n=1)
         return f" (did you mean {known[close[0]]}'{close[0]}'?)" if close else ""
+
+    def worktree_of(self, change_id: str) -> Path:
+        """Where change ``change_id``'s own worktree of the hub is (or would be)."""
+        return Layout(self.root, change_id, self.config.worktrees_dir).hub_worktree
+
+    def _own_dir(self, change_id: str) -> Path | None:
+        """The change's folder in its own hub worktree (open, or archived there), if it has one."""
+        changes = self.worktree_of(change_id) / OPENSPEC_DIR / "changes"
+        if (changes / change_id).is_dir():
+            return changes / change_id
+        archive = changes / ARCHIVE_DIR
+        if archive.is_dir():
+            hits = sorted(p for p in archive.glob(f"*-{change_id}") if re.match(r"^\d{4}-\d{2}-\d{2}-", p.name))
+            if hits:
+                return hits[-1]
+        return None
+
+    def _has_branch(self, change_id: str) -> bool:
+        dirs = find_git_dirs(self.root)
+        return dirs is not None and GitRepo(self.root, *dirs).branch_exists(BRANCH_PREFIX + change_id)
 
     def archived_dir(self, change_id: str) -> Path | None:
         """The archive folder of ``change_id`` (``archive/YYYY-MM-DD-<id>``), if archived."""
@@ -272,14 +334,23 @@ class Hub:
         return stranded
 
     def changes(self) -> list[Change]:
-        """Open changes, sorted by id."""
-        if not self.changes_dir.is_dir():
-            return []
-        return [
-            Change(self, p.name, p)
-            for p in sorted(self.changes_dir.iterdir())
-            if p.is_dir() and p.name != ARCHIVE_DIR and not p.name.startswith(".")
-        ]
+        """Open changes, sorted by id: those in their own worktrees, then those on the hub's checkout.
+
+        A change published to the hub's base branch is also in the checkout; its own worktree,
+        which is ahead, wins.
+        """
+        found: dict[str, Change] = {}
+        worktrees = Layout(self.root, "-", self.config.worktrees_dir).worktrees_root.parent
+        if worktrees.is_dir():
+            for entry in worktrees.iterdir():
+                own = self.worktree_of(entry.name) / OPENSPEC_DIR / "changes" / entry.name
+                if own.is_dir():
+                    found[entry.name] = Change(self, entry.name, own)
+        if self.changes_dir.is_dir():
+            for p in self.changes_dir.iterdir():
+                if p.is_dir() and p.name != ARCHIVE_DIR and not p.name.startswith(".") and p.name not in found:
+                    found[p.name] = Change(self, p.name, p)
+        return [found[k] for k in sorted(found)]
 
     def new_change(
         self,
@@ -292,9 +363,14 @@ class Hub:
         """Create the change folder with ``.openspec.yaml`` and specflow state ``draft``."""
         check_change_id(change_id)
         d = self.changes_dir / change_id
-        if d.exists() or self.archived_dir(change_id) is not None:
+        if d.exists() or self.archived_dir(change_id) is not None or self._own_dir(change_id) is not None:
             raise ChangeExistsError(
                 f"change '{change_id}' already exists", fix="pick another id, or advance the existing change"
+            )
+        if self._has_branch(change_id):
+            raise ChangeExistsError(
+                f"branch {BRANCH_PREFIX}{change_id} already exists in the hub, with no change of that id on it",
+                fix=f"pick another id, or delete the branch: git -C {self.root} branch -D {BRANCH_PREFIX}{change_id}",
             )
         wf = self.workflow(workflow)
         unknown = [r for r in repos if r not in self.config.repos]
@@ -304,6 +380,10 @@ class Hub:
                 f"unknown repo(s) {', '.join(unknown)} (known: {known})",
                 fix="list component repos under 'repos:' in specflow.yaml",
             )
+        workspaces = for_change_workspaces(self, change_id, repos)
+        if self.on_branches:
+            workspaces.ensure_hub()
+            d = workspaces.root / OPENSPEC_DIR / "changes" / change_id
         d.mkdir(parents=True)
         try:
             meta = ["schema: spec-driven", f"created: {date.today().isoformat()}"]
@@ -316,6 +396,8 @@ class Hub:
         except BaseException:
             shutil.rmtree(d, ignore_errors=True)
             raise
+        if self.on_branches:
+            workspaces.commit(f"specflow: new change {change_id}\n\nSpecflow-Change: {change_id}\n")
         return Change(self, change_id, d)
 
     def adopt(self, change_id: str, *, workflow: str | None = None) -> Adopted:

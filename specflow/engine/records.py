@@ -163,6 +163,7 @@ HistoryEvent = TypedDict(
         "branches_deleted": list[str],
         "branches_kept": list[str],
         "stopped": str,
+        "commits": dict[str, str],
     },
     total=False,
 )

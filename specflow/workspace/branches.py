@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 
 MERGE_MESSAGE = "specflow: merge change {id}"
+LAND_MESSAGE = "specflow: publish change {id}"
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class _MergePlan:
 
 
 def _select(owner: Workspaces, repo: str | None) -> list[RepoTarget]:
-    targets = owner.targets()
+    targets = owner.all_targets()
     if repo is None:
         return targets
     chosen = [t for t in targets if t.name == repo]
@@ -148,7 +149,8 @@ def diff_data(owner: Workspaces, repo: str | None = None, stat: bool = False) ->
 
 
 def merge(owner: Workspaces) -> list[MergeResult]:
-    """Merge each change branch into its base with a merge commit naming the change.
+    """Land every branch of the change — the hub's and each repo's — on its base with a merge
+    commit naming the change.
 
     Every repo is checked first (uncommitted work, a dirty base checkout, conflicts), so a
     refusal leaves nothing half-merged.  The caller holds the change's lock; the hub's write
@@ -156,7 +158,22 @@ def merge(owner: Workspaces) -> list[MergeResult]:
     """
 
     with hub_writes(owner.hub):
-        return _merge(owner)
+        return _merge(owner, owner.all_targets(), MERGE_MESSAGE)
+
+
+def land(owner: Workspaces, *, message: str = LAND_MESSAGE, check_only: bool = False) -> MergeResult:
+    """Land the change's hub branch on the hub's base branch (publishing its folder and records).
+
+    ``check_only``: look for every problem and raise as ``land`` would, writing nothing.
+    """
+    target = owner.hub_target()
+    with hub_writes(owner.hub):
+        if check_only:
+            results, _plans, problems = _plan_merges(owner, [target])
+            if problems:
+                raise _refusal(owner.change_id, problems, verb="publishing")
+            return results[0] if results else MergeResult(target.name, target.branch, "", "ready")
+        return _merge(owner, [target], message, verb="publishing")[0]
 
 
 @dataclass(frozen=True)
@@ -168,12 +185,12 @@ class MergeProblem:
     fix: str
 
 
-def _merge(owner: Workspaces) -> list[MergeResult]:
-    results, plans, problems = _plan_merges(owner)
+def _merge(owner: Workspaces, targets: Sequence[RepoTarget], template: str, verb: str = "merge") -> list[MergeResult]:
+    results, plans, problems = _plan_merges(owner, targets)
     if problems:
-        raise _refusal(owner.change_id, problems)
+        raise _refusal(owner.change_id, problems, verb=verb)
     done: list[_MergePlan] = []
-    message = MERGE_MESSAGE.format(id=owner.change_id)
+    message = template.format(id=owner.change_id)
     for plan in plans:
         try:
             if plan.checkout is not None:
@@ -203,12 +220,14 @@ def _merge(owner: Workspaces) -> list[MergeResult]:
     return results
 
 
-def _plan_merges(owner: Workspaces) -> tuple[list[MergeResult], list[_MergePlan], list[MergeProblem]]:
+def _plan_merges(
+    owner: Workspaces, targets: Sequence[RepoTarget]
+) -> tuple[list[MergeResult], list[_MergePlan], list[MergeProblem]]:
     """Look at every repo before anything is written: what to merge, and every problem found."""
     results: list[MergeResult] = []
     plans: list[_MergePlan] = []
     problems: list[MergeProblem] = []
-    for target in owner.targets():
+    for target in targets:
         source = open_source(target)
         base = base_of(owner.layout, target, source)
         branch_sha = source.resolve(f"refs/heads/{target.branch}")
@@ -297,10 +316,10 @@ def _base_checkout_problems(
     return problems
 
 
-def _refusal(change_id: str, problems: Sequence[MergeProblem]) -> WorkspaceError:
+def _refusal(change_id: str, problems: Sequence[MergeProblem], verb: str = "merge") -> WorkspaceError:
     repos = list(dict.fromkeys(p.repo for p in problems))
     lines = [
-        f"merge of '{change_id}' refused, nothing was merged:"
+        f"{verb} of '{change_id}' refused, nothing was merged:"
         f" {len(problems)} problem(s) in {len(repos)} repo(s) ({', '.join(repos)})"
     ]
     for p in problems:

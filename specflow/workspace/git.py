@@ -501,6 +501,20 @@ class GitRepo:
         args.append(tree)
         return self.text(*args, env=SPECFLOW_IDENTITY, input=message.encode("utf-8")).strip()
 
+    def commit_all(self, message: str, *, exclude: Sequence[str] = ()) -> str | None:
+        """Stage everything in the working tree (but ``exclude`` globs) and commit it on the
+        checked-out branch as specflow; no hook runs.  None when nothing changed."""
+        pathspec = [".", *(f":(exclude,glob){g}" for g in exclude)]
+        self.run("add", "-A", "--", *pathspec)
+        tree = self.text("write-tree").strip()
+        ref, _detached = self.head_file()
+        head = self.resolve("HEAD")
+        if head is not None and self.text("rev-parse", "HEAD^{tree}").strip() == tree:
+            return None
+        commit = self.commit_tree(tree, [head] if head else [], message)
+        self.update_refs([f"update {ref or 'HEAD'} {commit} {head or ZERO_SHA}"], message="specflow: commit")
+        return commit
+
     def commit_tree_as_user(self, tree: str, parents: Sequence[str], message: str) -> str:
         """A commit of ``tree`` made as the user (their configured identity), e.g. a merge."""
         args = ["commit-tree"]

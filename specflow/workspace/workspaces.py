@@ -1,13 +1,14 @@
 """The workspaces of one change, as the engine and the CLI use them.
 
-A change works in the hub (hub phases) or in one git worktree per affected repo (worktree
-phases).  ``Workspaces`` prepares the worktrees, renders the phase's gate into a policy, takes a
-checkpoint before every agent turn, audits after it, and offers revert, diff, merge and clean.
+A change is its branches: it works in its own worktree of the hub (hub phases) and in one
+worktree per affected repo (worktree phases), all on ``specflow/<id>``.  ``Workspaces`` prepares
+the worktrees, renders the phase's gate into a policy, takes a checkpoint before every agent turn,
+audits after it, commits the agent's in-gate work, and offers revert, diff, merge and clean.
 
-Every workspace of the change is checkpointed and audited: the hub, the change's worktrees, and
-the checkouts of the hub's component repos (so a write into another repo is caught too).  Writes
-outside all of them (``/tmp``, the hub's parent folder) are out of git's sight; the adapter's own
-enforcement covers those where it can.  Ignored files are, like in git, not part of a snapshot.
+Only the change's own worktrees are checkpointed and audited: the person's checkouts of the hub
+and of the repos are never an agent's workspace, so nothing there is ever put back or deleted.
+Writes outside every worktree (``/tmp``, the hub's parent folder) are out of git's sight: the
+sandbox refuses them at the system call.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from specflow.workspace import journal, rejected
 from specflow.workspace.audit import AuditReport, Violation, audit, verify
 from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace, WorkspaceKind
 from specflow.workspace.gates import GatePolicy
-from specflow.workspace.git import GitRepo, find_git_dirs
+from specflow.workspace.git import GitRepo
 from specflow.workspace.gitfiles import audit_git_files, snapshot_git_files
 from specflow.workspace.journal import hub_writes
 from specflow.workspace.rejected import Rejected
@@ -40,6 +41,7 @@ from specflow.workspace.worktrees import (
     branch_name,
     check_clean,
     create_worktree,
+    hub_target,
     plan_targets,
     remove_worktree,
     run_setup,
@@ -47,7 +49,8 @@ from specflow.workspace.worktrees import (
 
 __all__ = ["AuditReport", "Checkpoint", "Violation", "Workspaces", "for_change"]
 
-CHECKOUT_SUFFIX = "@checkout"
+#: The change's own records, kept out of the agent's work commit (the engine commits them itself).
+RECORDS_GLOB = "openspec/changes/**/.specflow/**"
 
 
 class Workspaces:
@@ -78,6 +81,24 @@ class Workspaces:
         """Like ``targets`` but skipping repo names ``specflow.yaml`` no longer lists."""
         return plan_targets(self.hub, self.config, self.change_id, self.repos, strict=False)
 
+    def hub_target(self) -> RepoTarget:
+        """The change's worktree of the hub (in a single-repo project, its only worktree)."""
+        return hub_target(self.hub, self.config, self.change_id)
+
+    def all_targets(self) -> list[RepoTarget]:
+        """The hub's worktree first, then each affected repo's: every branch of the change."""
+        return [self.hub_target(), *(t for t in self.targets() if not t.is_hub)]
+
+    @property
+    def root(self) -> Path:
+        """The change's hub worktree: where its hub phases run and its folder and records live.
+
+        Before it exists (a change of the previous layout, not yet moved onto its branch by its
+        next ``advance``), the hub's checkout, where such a change's folder still is.
+        """
+        hub = self.hub_target()
+        return hub.worktree if hub.exists else self.hub
+
     def _hub_repo(self) -> GitRepo:
         try:
             return GitRepo.open(self.hub)
@@ -95,6 +116,12 @@ class Workspaces:
 
     # -- worktrees ------------------------------------------------------------------------
 
+    def ensure_hub(self, on_event: EventCallback = ignore_event) -> Path:
+        """Create the change's hub worktree on ``specflow/<id>`` if it is missing; return its path."""
+        self._hub_excludes()
+        path, _base = create_worktree(self.hub_target(), self.layout, on_event)
+        return path
+
     def ensure_worktrees(self, on_event: EventCallback = ignore_event) -> dict[str, Path]:
         """Create what is missing: worktrees on ``specflow/<id>``, links, setup.  Idempotent.
 
@@ -108,7 +135,7 @@ class Workspaces:
                 f" (configured repos: {configured})",
                 fix=f"add the repos it changes: specflow repos {self.change_id} add NAME",
             )
-        self._hub_excludes()
+        self.ensure_hub(on_event)
         paths: dict[str, Path] = {}
         for target in targets:
             path, _base = create_worktree(target, self.layout, on_event)
@@ -118,9 +145,9 @@ class Workspaces:
 
     def existing(self) -> dict[str, Path]:
         """``hub`` -> the hub, plus each affected repo whose worktree exists -> its path."""
-        found: dict[str, Path] = {HUB_KEY: self.hub}
+        found: dict[str, Path] = {HUB_KEY: self.root}
         for target in self._known_targets():
-            if target.exists:
+            if target.exists and not target.is_hub:
                 found[target.name] = target.worktree
         return found
 
@@ -130,7 +157,7 @@ class Workspaces:
         A worktree with uncommitted work is kept (``strict``: refused with an error) unless ``force``.
         """
         removed: list[Path] = []
-        targets = self._known_targets()
+        targets = [*(t for t in self._known_targets() if not t.is_hub), self.hub_target()]
         if strict and not force:
             for target in targets:
                 check_clean(target)  # all or nothing
@@ -151,48 +178,72 @@ class Workspaces:
     def policy(self, *, read_only: bool, write: Sequence[str], worktrees: bool, phase: str) -> GatePolicy:
         """The phase's gate rendered for this change (``write``: hub globs already rendered)."""
         if read_only:
-            policy = GatePolicy(self.hub, read_only=True, phase=phase, change_id=self.change_id)
+            policy = GatePolicy(self.root, read_only=True, phase=phase, change_id=self.change_id)
         else:
             roots = tuple(t.worktree for t in self._known_targets()) if worktrees else ()
-            policy = GatePolicy(self.hub, tuple(write), roots, phase=phase, change_id=self.change_id)
+            policy = GatePolicy(self.root, tuple(write), roots, phase=phase, change_id=self.change_id)
         self._policy = policy
         return policy
 
     def agent_cwd(self, *, worktrees: bool) -> Path:
-        """Where the agent starts: the hub; for worktree phases its worktree, or the change's worktrees folder."""
+        """Where the agent starts: the change's hub worktree; for worktree phases its repo worktree,
+        or the change's worktrees folder when it has several."""
         if not worktrees:
-            return self.hub
+            return self.root
         targets = self._known_targets()
         if len(targets) == 1:
             return targets[0].worktree
         if targets:
             return self.layout.worktrees_root
-        return self.hub
+        return self.root
 
     # -- the workspaces -------------------------------------------------------------------
 
     def workspaces(self) -> list[Workspace]:
-        """Every workspace to checkpoint and audit: the hub first, worktrees, component checkouts."""
-        entries: list[tuple[str, WorkspaceKind, Path]] = [(HUB_KEY, "hub", self.hub)]
+        """Every workspace to checkpoint and audit: the change's hub worktree, then its repo worktrees.
+
+        The person's checkouts are not among them: no agent works there, so no audit touches them.
+        """
+        entries: list[tuple[str, WorkspaceKind, Path]] = [(HUB_KEY, "hub", Path(os.path.realpath(self.root)))]
         for target in self._known_targets():
-            if target.exists:
+            if target.exists and not target.is_hub:
                 entries.append((target.name, "worktree", Path(os.path.realpath(target.worktree))))
-        if not self.single_repo:
-            for name, rc in self.config.repos.items():
-                path = Path(os.path.realpath(self.hub / rc.path))
-                if find_git_dirs(path) is not None and all(path != e[2] for e in entries):
-                    entries.append((name + CHECKOUT_SUFFIX, "checkout", path))
+        # specflow's own folders, when they sit inside a workspace (the hub's checkout, for a change
+        # of the previous layout), are not the agent's
         state_root = Path(os.path.realpath(self.hub / ".specflow"))
         roots = [e[2] for e in entries] + [state_root, Path(os.path.realpath(self.layout.worktrees_root.parent))]
         result: list[Workspace] = []
         for key, kind, path in entries:
-            repo = self._hub_repo() if key == HUB_KEY else GitRepo.open(path)
             skip = tuple(sorted({r.relative_to(path).as_posix() for r in roots if r != path and path in r.parents}))
-            result.append(Workspace(key, kind, path, repo, skip))
+            result.append(Workspace(key, kind, path, GitRepo.open(path), skip))
         return result
 
     def _hub_excludes(self) -> None:
         self._hub_repo().add_excludes(self.layout.hub_excludes(), "specflow: local state, worktrees and logs")
+
+    # -- commits --------------------------------------------------------------------------
+
+    def commit(self, message: str, *, records: bool = True) -> dict[str, str]:
+        """Commit what each of the change's worktrees holds on its branch; ``key -> commit``.
+
+        ``records`` False leaves the change's own records (``.specflow/`` of its folder) out, so
+        the agent's work and the engine's record of it land as separate commits.  Each branch
+        tip is journaled, so a running audit of another change never takes it for its agent's.
+        """
+        made: dict[str, str] = {}
+        exclude = () if records else (RECORDS_GLOB,)
+        with hub_writes(self.hub):
+            for ws in self.workspaces():
+                if ws.repo.operation_in_progress() is not None:
+                    continue  # a merge or rebase a person started there is theirs to finish
+                sha = ws.repo.commit_all(message, exclude=exclude if ws.key == HUB_KEY else ())
+                if sha is None:
+                    continue
+                made[ws.key] = sha
+                ref, _ = ws.repo.head_file()
+                if ref is not None:
+                    journal.record(self.hub, self.change_id, {journal.ref_key(ws.repo.common_dir, ref): sha})
+        return made
 
     # -- checkpoints and audit ------------------------------------------------------------
 
@@ -276,11 +327,12 @@ class Workspaces:
         In the change's folder only its repos' worktrees belong; in the folder of all changes,
         only other changes' folders.
         """
-        names = {t.name for t in self._known_targets()}
+        names = {t.name for t in self._known_targets()} | {self.hub_target().name}
         changes = self.hub / "openspec" / "changes"
 
         def is_change(name: str) -> bool:
-            return (changes / name).is_dir() or any((changes / "archive").glob(f"*-{name}"))
+            own = Layout(self.hub, name, self.config.worktrees_dir).hub_worktree
+            return own.is_dir() or (changes / name).is_dir() or any((changes / "archive").glob(f"*-{name}"))
 
         root = self.layout.worktrees_root
         return [(root, names.__contains__), (root.parent, is_change)]

@@ -1,21 +1,22 @@
-"""Worktrees: one git worktree per affected repo, on branch ``specflow/<id>``, with the hub linked in.
+"""Worktrees: a change is its branches, ``specflow/<id>`` in the hub and in each affected repo.
 
 Layout under the hub (``.specflow/`` is git-ignored through ``.git/info/exclude``, never through
 the user's ``.gitignore``)::
 
-    .specflow/worktrees/<id>/<repo>/   the change's worktrees (``worktrees_dir`` in specflow.yaml)
+    .specflow/worktrees/<id>/<hub>/    the change's worktree of the hub: its hub phases run here
+    .specflow/worktrees/<id>/<repo>/   the change's worktree of each affected repo (apply)
     .specflow/workspaces/<id>/         specflow's local records: snapshot indexes, audits, setup marks
     .specflow/logs/<id>/               setup and test logs
 
-**One authoritative change folder.**  Each worktree gets ``openspec`` (and the hub's shared
-folders) as a symlink to the hub's copy, so an agent working in a worktree reads and ticks the
-hub's ``tasks.md``.  The links are hidden from git by the pair ``/<link>`` + ``!/<link>/`` in
-``info/exclude``: a *file or symlink* named ``openspec`` is ignored, a real *folder* is not, so
-the hub's own ``openspec/`` stays visible.  When the branch itself tracks the linked path (the
-single-repo case, where the hub is the repo, or a component repo that commits an ``openspec``
-link), the worktree is made sparse for that path only (per-worktree configuration, as
-``git sparse-checkout`` does): the files keep their skip-worktree bit, commits on the branch never
-touch them, and merging the branch back cannot conflict with the hub's change folder.
+**One change folder, the change's own.**  The hub worktree holds the change's folder on its
+branch; each repo worktree gets ``openspec`` (and the hub's shared folders) as a symlink to the
+change's hub worktree, so an agent working in a repo worktree reads and ticks the change's own
+``tasks.md``.  The links are hidden from git by the pair ``/<link>`` + ``!/<link>/`` in
+``info/exclude``: a *file or symlink* named ``openspec`` is ignored, a real *folder* is not.  When
+a repo's branch itself tracks a linked path (a component repo that commits an ``openspec`` link),
+the worktree is made sparse for that path only (per-worktree configuration, as
+``git sparse-checkout`` does): commits on the branch never touch it.  The person's own checkouts
+are never an agent's workspace.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ class Layout:
         return (base if base.is_absolute() else self.hub / base) / self.change_id
 
     @property
+    def hub_worktree(self) -> Path:
+        """The change's own worktree of the hub: ``<worktrees_root>/<hub folder name>``."""
+        return self.worktrees_root / self_repo_name(self.hub)
+
+    @property
     def state_dir(self) -> Path:
         return self.hub / STATE_ROOT / "workspaces" / self.change_id
 
@@ -71,7 +77,9 @@ class Layout:
 
     def hub_excludes(self) -> list[str]:
         """``info/exclude`` lines that keep specflow's folders out of the hub's git status."""
-        lines = [f"/{STATE_ROOT}/"]
+        # the running totals ``status`` keeps beside a change's history: a cache, never committed
+        lines = [f"/{STATE_ROOT}/", "/openspec/changes/*/.specflow/summary.json"]
+        lines.append("/openspec/changes/archive/*/.specflow/summary.json")
         base = Path(self.worktrees_dir)
         if not base.is_absolute() and base.parts and base.parts[0] != STATE_ROOT:
             lines.append("/" + base.as_posix().strip("/") + "/")
@@ -115,8 +123,7 @@ def plan_targets(
     layout = Layout(hub, change_id, config.worktrees_dir)
     branch = branch_name(change_id)
     if not repos and not config.repos:
-        name = self_repo_name(hub)
-        return [RepoTarget(name, hub, layout.worktrees_root / name, branch, None, None, None, DEFAULT_LINKS, True)]
+        return [hub_target(hub, config, change_id)]
     unknown = [r for r in repos if r not in config.repos]
     if not strict:
         repos = [r for r in repos if r in config.repos]
@@ -145,6 +152,16 @@ def plan_targets(
             )
         )
     return targets
+
+
+def hub_target(hub: Path, config: HubConfig, change_id: str) -> RepoTarget:
+    """The change's worktree of the hub itself, on ``specflow/<id>``: where its hub phases run.
+
+    It holds the change's own ``openspec/`` (its folder, records and the specs as the branch sees
+    them), so it links nothing; the repo worktrees link their ``openspec/`` to it.
+    """
+    layout = Layout(hub, change_id, config.worktrees_dir)
+    return RepoTarget(self_repo_name(hub), hub, layout.hub_worktree, branch_name(change_id), None, None, None, (), True)
 
 
 def open_source(target: RepoTarget) -> GitRepo:
@@ -197,7 +214,7 @@ def create_worktree(
     path = target.worktree
     if target.exists:
         base = read_base(layout, target) or target.base or repo.current_branch() or "?"
-        make_links(target, layout.hub, on_event)
+        make_links(target, layout.hub_worktree, on_event)
         return path, base
     if path.exists() or path.is_symlink():
         if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
@@ -235,7 +252,7 @@ def create_worktree(
             " to another branch; 'git worktree list' shows where",
         ) from None
     write_base(layout, target, base)
-    make_links(target, layout.hub, on_event)
+    make_links(target, layout.hub_worktree, on_event)
     return path, base
 
 

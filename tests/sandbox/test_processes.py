@@ -162,7 +162,7 @@ def test_the_next_advance_stops_an_interrupted_agents_survivors_first(hub: HubFi
     mark = os.urandom(16).hex()
     survivor = subprocess.Popen(["sleep", "60"], env={**os.environ, MARKER_ENV: mark}, start_new_session=True)
     try:
-        state_file = hub.root / "openspec" / "changes" / "add-x" / ".specflow" / "state.json"
+        state_file = hub.change_dir("add-x") / ".specflow" / "state.json"
         state = json.loads(state_file.read_text(encoding="utf-8"))
         state["in_flight"] = {
             "trigger": "advance",

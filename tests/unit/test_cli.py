@@ -88,7 +88,7 @@ def test_invalid_change_ids_are_refused_with_the_rule(hub: HubFixture, cli: Any,
 def test_new_change_records_draft_state(hub: HubFixture, cli: Any) -> None:
     code, _out, err = cli("-C", hub.root, "new", "add-login", "--goal", "Let users log in")
     assert code == 0, err
-    d = hub.root / "openspec" / "changes" / "add-login"
+    d = hub.change_dir("add-login")
     assert 'goal: "Let users log in"' in (d / ".openspec.yaml").read_text()
     state = json.loads((d / ".specflow" / "state.json").read_text())
     assert state["state"] == "draft" and state["workflow"] == "mini"
@@ -133,7 +133,7 @@ def test_workflows_validate_reports_file_line_and_key(hub: HubFixture, cli: Any,
 
 def test_corrupted_state_file(hub: HubFixture, cli: Any) -> None:
     cli("-C", hub.root, "new", "add-login")
-    state = hub.root / "openspec" / "changes" / "add-login" / ".specflow" / "state.json"
+    state = hub.change_dir("add-login") / ".specflow" / "state.json"
     state.write_text('{"state": ')
     code, _, err = cli("-C", hub.root, "advance", "add-login")
     assert code == 1
@@ -144,7 +144,7 @@ def test_corrupted_state_file(hub: HubFixture, cli: Any) -> None:
 
 def test_unknown_agent(hub: HubFixture, cli: Any) -> None:
     cli("-C", hub.root, "new", "add-login")
-    records = hub.root / "openspec" / "changes" / "add-login" / ".specflow"
+    records = hub.change_dir("add-login") / ".specflow"
     before = {p.name: p.read_bytes() for p in records.iterdir()}
     code, _, err = cli("-C", hub.root, "advance", "add-login", "--agent", "nobody")
     assert code == 1
@@ -169,7 +169,7 @@ def test_claude_code_missing_says_how_to_install_it(
     assert code == 1
     assert "agent claude-code: Claude Code is not installed" in err
     assert "fix: install Claude Code (npm install -g @anthropic-ai/claude-code, or pip install claude-agent-sdk" in err
-    state = json.loads((hub.root / "openspec" / "changes" / "add-login" / ".specflow" / "state.json").read_text())
+    state = json.loads((hub.change_dir("add-login") / ".specflow" / "state.json").read_text())
     assert state["state"] == "draft" and state["in_flight"] is None
 
 
@@ -187,10 +187,10 @@ def test_agent_crash_is_a_failed_attempt(hub: HubFixture, cli: Any) -> None:
     assert code == 1
     assert "phase 'think' of 'add-login' failed; the change stays in 'draft'" in err
     assert "agent scripted: the agent exited with code 2: model overloaded" in err
-    state = json.loads((hub.root / "openspec" / "changes" / "add-login" / ".specflow" / "state.json").read_text())
+    state = json.loads((hub.change_dir("add-login") / ".specflow" / "state.json").read_text())
     assert state["state"] == "draft" and state["in_flight"] is None
     assert state["last_failure"]["reasons"] == ["agent scripted: the agent exited with code 2: model overloaded"]
-    assert not (hub.root / "openspec" / "changes" / "add-login" / "notes.md").exists()
+    assert not (hub.change_dir("add-login") / "notes.md").exists()
 
 
 def test_agent_timeout_is_a_failed_attempt(hub: HubFixture, cli: Any) -> None:
@@ -199,17 +199,17 @@ def test_agent_timeout_is_a_failed_attempt(hub: HubFixture, cli: Any) -> None:
     code, _, err = cli("-C", hub.root, "advance", "add-login")
     assert code == 1
     assert "agent scripted: the agent did not finish within 1 s and was killed" in err
-    state = json.loads((hub.root / "openspec" / "changes" / "add-login" / ".specflow" / "state.json").read_text())
+    state = json.loads((hub.change_dir("add-login") / ".specflow" / "state.json").read_text())
     assert state["state"] == "draft" and state["in_flight"] is None
     assert state["last_failure"]["reasons"] == ["agent scripted: the agent did not finish within 1 s and was killed"]
-    assert not (hub.root / "openspec" / "changes" / "add-login" / "notes.md").exists()
+    assert not (hub.change_dir("add-login") / "notes.md").exists()
 
 
 def test_template_error_names_the_template_and_line(hub: HubFixture, cli: Any) -> None:
     hub.agent("scripted", NOTES)
     hub.write("openspec/templates/think.md.j2", "Think.\n{{ change.nonexistent_field }}\n")
     cli("-C", hub.root, "new", "add-login")
-    records = hub.root / "openspec" / "changes" / "add-login" / ".specflow"
+    records = hub.change_dir("add-login") / ".specflow"
     before = {p.name: p.read_bytes() for p in records.iterdir()}
     code, out, err = cli("-C", hub.root, "advance", "add-login")
     assert code == 1
@@ -277,7 +277,7 @@ def test_show_and_status_give_cost_per_phase(hub: HubFixture, cli: Any) -> None:
     from specflow.engine.records import append_event
 
     cli("-C", hub.root, "new", "add-login")
-    d = hub.root / "openspec" / "changes" / "add-login"
+    d = hub.change_dir("add-login")
     (d / "proposal.md").write_text(
         "## Why\nUsers must be able to log in to see their data.\n\n## What Changes\n- login\n"
     )
@@ -358,7 +358,7 @@ def test_a_terminated_run_still_puts_back_out_of_gate_writes(hub: HubFixture, tm
     assert code == 0, err
     events = [
         json.loads(line)
-        for line in (hub.root / "openspec/changes/add-login/.specflow/history.jsonl").read_text().splitlines()
+        for line in (hub.change_dir("add-login") / ".specflow/history.jsonl").read_text().splitlines()
     ]
     interrupted = next(e for e in events if e["outcome"] == "interrupted")
     assert interrupted["rejected"]["refs"] == {"hub": saved}
@@ -381,7 +381,7 @@ def test_a_killed_run_is_audited_by_the_next_advance(hub: HubFixture, tmp_path: 
     assert not (hub.root / "outside.txt").exists()
     events = [
         json.loads(line)
-        for line in (hub.root / "openspec/changes/add-login/.specflow/history.jsonl").read_text().splitlines()
+        for line in (hub.change_dir("add-login") / ".specflow/history.jsonl").read_text().splitlines()
     ]
     interrupted = next(e for e in events if e["outcome"] == "interrupted")
     assert [v["path"] for v in interrupted["gate_violations"]] == ["outside.txt"]
@@ -486,7 +486,7 @@ def test_help_lists_each_command_once_in_its_group_with_an_example(cli: Any) -> 
 def test_a_broken_state_file_shows_as_broken_on_the_board_and_in_status_json(hub: HubFixture, cli: Any) -> None:
     cli("-C", hub.root, "new", "add-login")
     cli("-C", hub.root, "new", "fix-typo")
-    state = hub.root / "openspec" / "changes" / "add-login" / ".specflow" / "state.json"
+    state = hub.change_dir("add-login") / ".specflow" / "state.json"
     state.write_text('{"state": 3}\n')
     opened = Hub.open(hub.root)
     card = build_card(opened.change("add-login"))

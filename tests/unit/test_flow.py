@@ -164,7 +164,7 @@ def test_the_next_action_of_a_failed_an_interrupted_and_an_unmanaged_change(api:
     state_file.write_text(json.dumps(record))
     st = change.status()
     assert (st["status"], st["next"]["action"]) == ("interrupted", "advance")
-    (hub.root / "openspec" / "changes" / "by-hand").mkdir()
+    (hub.change_dir("by-hand")).mkdir()
     assert api.change("by-hand").status()["next"] == {
         "action": "adopt",
         "command": "specflow adopt by-hand",
@@ -315,6 +315,6 @@ def test_discard_on_the_command_line(api: Hub, hub: HubFixture, cli: Any) -> Non
     )
     code, out, err = cli("-C", hub.root, "discard", "--restore", "add-login", "--json")
     assert code == 0, err
-    assert json.loads(out) == {"change": "add-login", "restored_to": str(hub.root / "openspec/changes/add-login")}
+    assert json.loads(out) == {"change": "add-login", "restored_to": str(hub.change_dir("add-login"))}
     code, out, err = cli("-C", hub.root, "discard", "nope")
     assert code == 1 and "no change 'nope'" in err and "Traceback" not in err

@@ -97,7 +97,7 @@ def test_a_hostile_specflow_yaml_fails_through_the_cli_in_under_a_second(hub: Hu
     assert err.startswith(f"error: {hub.root / 'specflow.yaml'}:"), err
     assert "Traceback" not in err and "fix:" in err
     assert seconds < 5  # a fresh interpreter included; the refusal itself is measured above
-    assert not (hub.root / "openspec" / "changes" / "add-login").exists()
+    assert not (hub.change_dir("add-login")).exists()
 
 
 def test_a_hostile_workflow_fails_validation_through_the_cli(hub: HubFixture) -> None:
@@ -113,7 +113,7 @@ def test_a_hostile_workflow_fails_validation_through_the_cli(hub: HubFixture) ->
 def test_a_hostile_change_metadata_file_does_not_hang_status(hub: HubFixture) -> None:
     code, _out, err, _ = specflow("-C", hub.root, "new", "add-login", cwd=hub.root)
     assert code == 0, err
-    (hub.root / "openspec" / "changes" / "add-login" / ".openspec.yaml").write_text(ALIAS_BOMB, encoding="utf-8")
+    (hub.change_dir("add-login") / ".openspec.yaml").write_text(ALIAS_BOMB, encoding="utf-8")
     code, out, err, seconds = specflow("-C", hub.root, "validate", "add-login", cwd=hub.root)
     assert "Traceback" not in err and "internal error" not in err
     assert code == 1 and "add-login" in out + err  # judged (it has no deltas), not crashed nor hung

@@ -96,7 +96,7 @@ def in_state(hub: HubFixture, cid: str, state: str) -> None:
 
 @then(parsers.parse('the agent was refused writing "{a}", "{b}" and "{c}"'))
 def refused(hub: HubFixture, a: str, b: str, c: str) -> None:
-    notes = hub.root / "openspec" / "changes" / "add-login" / "notes.md"
+    notes = hub.change_dir("add-login") / "notes.md"
     answer = json.loads(notes.read_text(encoding="utf-8"))
     for rel in (a, b, c, ".git/hooks/post-commit"):
         assert answer[rel] in ("EACCES", "EROFS"), (rel, answer)
