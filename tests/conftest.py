@@ -131,6 +131,12 @@ class HubFixture:
     def commit(self, message: str = "commit") -> None:
         commit_all(self.root, message)
 
+    def worktree(self, change_id: str) -> Path:
+        """Change ``change_id``'s own worktree of the hub (where its hub phases run)."""
+        from specflow.engine.hub import Hub
+
+        return Hub(self.root).worktree_of(change_id)
+
     def change_dir(self, change_id: str) -> Path:
         """Where change ``change_id``'s folder is now: in its own worktree of the hub, once it has one."""
         from specflow.engine.hub import Hub

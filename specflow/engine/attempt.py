@@ -329,7 +329,7 @@ class Attempt:
         if self.workspaces is None or not self.change.on_branch:
             return
         try:
-            landed = branches.land(self.workspaces)
+            landed = branches.land(self.workspaces, message=branches.FINAL_MESSAGE)
         except SpecflowError as exc:
             emit(
                 self.on_event,

@@ -113,9 +113,11 @@ class Discard:
             self.refuse_taken(destination)
             self.workspaces = for_change(change, record.get("repos"))
             self.save_work(record)
+            if change.on_branch:  # everything of it stays on its branches
+                self.workspaces.commit(f"specflow({change.id}): discarded\n\nSpecflow-Change: {change.id}\n")
+            self.move(destination)
             self.remove_worktrees()
             self.handle_branches()
-            self.move(destination)
             self.record(record)
         return self.result
 
@@ -144,7 +146,7 @@ class Discard:
         self.result.worktrees_removed = self.workspaces.remove_worktrees(force=True)
 
     def handle_branches(self) -> None:
-        for target in self.workspaces.targets():
+        for target in self.workspaces.all_targets():
             repo = GitRepo.open(target.source)
             if not repo.branch_exists(target.branch):
                 continue

@@ -26,6 +26,7 @@ def step_context(
     hub = change.hub
     return StepContext(
         hub_root=change.root,
+        hub_checkout=hub.root,
         change_id=change.id,
         change_dir=change.dir,
         state=record["state"],

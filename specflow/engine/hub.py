@@ -228,17 +228,17 @@ class Hub:
         archived = self.archived_dir(change_id)
         if archived is not None:
             return Change(self, change_id, archived)
+        if self.discarded_dir(change_id).is_dir():
+            raise ChangeNotFoundError(
+                f"change '{change_id}' was discarded (its folder is {self.discarded_dir(change_id)})",
+                fix=f"restore it with 'specflow discard --restore {change_id}'",
+            )
         if self._has_branch(change_id):
             # its branch is here but its worktree is not (removed, or the branch was pulled): make it
             for_change_workspaces(self, change_id).ensure_hub()
             own = self._own_dir(change_id)
             if own is not None:
                 return Change(self, change_id, own)
-        if self.discarded_dir(change_id).is_dir():
-            raise ChangeNotFoundError(
-                f"change '{change_id}' was discarded (its folder is {self.discarded_dir(change_id)})",
-                fix=f"restore it with 'specflow discard --restore {change_id}'",
-            )
         raise ChangeNotFoundError(
             f"no change '{change_id}' in {self.changes_dir}{self._did_you_mean(change_id)}",
             fix=f"create it with 'specflow new {change_id}', or list changes with 'specflow status'",
@@ -273,6 +273,24 @@ class Hub:
             if hits:
                 return hits[-1]
         return None
+
+    def changes_on_branches(self) -> dict[str, Path]:
+        """The folder of every open change that lives in its own worktree of the hub, by id."""
+        found: dict[str, Path] = {}
+        worktrees = Layout(self.root, "-", self.config.worktrees_dir).worktrees_root.parent
+        try:
+            entries = sorted(worktrees.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            return found
+        for entry in entries:
+            own = self.worktree_of(entry.name) / OPENSPEC_DIR / "changes" / entry.name
+            if own.is_dir():
+                found[entry.name] = own
+        return found
+
+    def change_root(self, change_id: str) -> Path:
+        """The hub as change ``change_id`` sees it: its own worktree when it has one, else the hub."""
+        return self.worktree_of(change_id) if self._own_dir(change_id) is not None else self.root
 
     def _has_branch(self, change_id: str) -> bool:
         dirs = find_git_dirs(self.root)
@@ -339,13 +357,7 @@ class Hub:
         A change published to the hub's base branch is also in the checkout; its own worktree,
         which is ahead, wins.
         """
-        found: dict[str, Change] = {}
-        worktrees = Layout(self.root, "-", self.config.worktrees_dir).worktrees_root.parent
-        if worktrees.is_dir():
-            for entry in worktrees.iterdir():
-                own = self.worktree_of(entry.name) / OPENSPEC_DIR / "changes" / entry.name
-                if own.is_dir():
-                    found[entry.name] = Change(self, entry.name, own)
+        found = {cid: Change(self, cid, d) for cid, d in self.changes_on_branches().items()}
         if self.changes_dir.is_dir():
             for p in self.changes_dir.iterdir():
                 if p.is_dir() and p.name != ARCHIVE_DIR and not p.name.startswith(".") and p.name not in found:

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -171,23 +172,28 @@ def _read_specflow_state(change_dir: str) -> tuple[str | None, str | None, str |
     return data["state"], wf if isinstance(wf, str) else None, None
 
 
-def list_changes(root: Path) -> list[ChangeSummary]:
-    """Every open change, most recently modified first (OpenSpec's ``list`` order)."""
+def list_changes(root: Path, elsewhere: Mapping[str, Path] | None = None) -> list[ChangeSummary]:
+    """Every open change, most recently modified first (OpenSpec's ``list`` order).
+
+    ``elsewhere``: changes whose folder is not (or not only) under ``root`` — specflow's changes in
+    their own worktrees — by id; that folder is the one listed.
+    """
     with pinned():
-        return _list_changes(root)
+        return _list_changes(root, elsewhere or {})
 
 
-def _list_changes(root: Path) -> list[ChangeSummary]:
+def _list_changes(root: Path, elsewhere: Mapping[str, Path]) -> list[ChangeSummary]:
     changes_dir = root / "openspec" / "changes"
     try:
         with os.scandir(changes_dir) as it:
-            names = sorted(e.name for e in it if e.is_dir(follow_symlinks=False) and e.name != "archive")
+            names = [e.name for e in it if e.is_dir(follow_symlinks=False) and e.name != "archive"]
     except (FileNotFoundError, NotADirectoryError):
-        return []
+        names = []
+    names = sorted({*names, *elsewhere})
     out = []
     root_str = str(root)
     for name in names:
-        d = os.path.join(changes_dir, name)
+        d = str(elsewhere[name]) if name in elsewhere else os.path.join(changes_dir, name)
         mtime, top = _walk_change(d)
         total, done = _fast_task_counts(d, top, root, root_str)
         state, workflow, error = _read_specflow_state(d) if ".specflow/" in top else (None, None, None)
@@ -203,9 +209,9 @@ def _describe_nested(name: str, nested: list[str]) -> str:
     return discovery.describe_nested(name, nested)
 
 
-def list_changes_json(root: Path) -> dict[str, Any]:
+def list_changes_json(root: Path, elsewhere: Mapping[str, Path] | None = None) -> dict[str, Any]:
     """The document ``specflow list --json`` prints (OpenSpec's, with state and workflow)."""
-    changes = list_changes(root)
+    changes = list_changes(root, elsewhere)
     doc: dict[str, Any] = {"changes": [c.to_json() for c in changes]}
     warnings: list[dict[str, Any]] = []
     for c in changes:

@@ -59,8 +59,10 @@ class StepResult:
 class StepContext:
     """What a step may look at: the hub, the change, its workspaces and the hub's configuration.
 
-    ``change`` is the API object (``specflow.Change``); the plain fields are there so simple
-    steps need not know it.
+    ``hub_root`` is the hub as the change sees it: its own worktree of the hub, on its branch
+    (where its folder, and the specs it will change, are).  ``hub_checkout`` is the hub's own
+    checkout (where ``specflow.yaml`` and the repos' relative paths start).  ``change`` is the API
+    object (``specflow.Change``); the plain fields are there so simple steps need not know it.
     """
 
     hub_root: Path
@@ -73,6 +75,12 @@ class StepContext:
     phase: str | None = None
     command_timeout: float = 600.0
     extra: dict[str, Any] = field(default_factory=dict)
+    hub_checkout: Path | None = None
+
+    @property
+    def hub(self) -> Path:
+        """The hub's own checkout (``hub_root`` when not told otherwise)."""
+        return self.hub_checkout or self.hub_root
 
 
 StepFunc = Callable[..., "StepResult | bool"]

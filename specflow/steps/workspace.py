@@ -15,7 +15,7 @@ STEPS = StepCollector()
 
 def _workspaces(ctx: StepContext) -> Workspaces:
     record = read_state(ctx.change_dir) or {}
-    return Workspaces(ctx.hub_root, ctx.config, ctx.change_id, list(record.get("repos") or []))
+    return Workspaces(ctx.hub, ctx.config, ctx.change_id, list(record.get("repos") or []))
 
 
 @STEPS("the branches are merged")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 MERGE_MESSAGE = "specflow: merge change {id}"
 LAND_MESSAGE = "specflow: publish change {id}"
+FINAL_MESSAGE = "specflow: land change {id}, which reached its final state"
 
 
 @dataclass(frozen=True)

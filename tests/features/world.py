@@ -18,6 +18,8 @@ from typing import Any
 
 from pytest_bdd import parsers
 
+from specflow.errors import SpecflowError
+
 CliRunner = Callable[..., tuple[int, str, str]]
 
 # The file in the scripted agent's control folder that lets a waiting agent go on.
@@ -140,7 +142,13 @@ class World:
         (self.ctl / GO_AHEAD).write_text("go\n")
 
     def change_dir(self, cid: str) -> Path:
-        return self.root / "openspec" / "changes" / cid
+        """Where the change's folder is now: in its own worktree of the hub (or on the hub's checkout)."""
+        from specflow.engine.hub import Hub
+
+        try:
+            return Hub(self.root).change(cid).dir
+        except SpecflowError:  # not a hub, or no such change: where a plain OpenSpec project has it
+            return self.root / "openspec" / "changes" / cid
 
     def state(self, cid: str) -> dict[str, Any]:
         return dict(json.loads((self.change_dir(cid) / ".specflow" / "state.json").read_text()))

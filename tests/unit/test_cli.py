@@ -339,7 +339,7 @@ def _start_escaping_advance(hub: HubFixture, tmp_path: Path) -> tuple[subprocess
     while not pidfile.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert pidfile.exists(), "the agent never started"
-    assert (hub.root / "outside.txt").exists()
+    assert (hub.worktree("add-login") / "outside.txt").exists()
     return proc, pidfile
 
 
@@ -347,11 +347,11 @@ def test_a_terminated_run_still_puts_back_out_of_gate_writes(hub: HubFixture, tm
     import signal
 
     proc, _ = _start_escaping_advance(hub, tmp_path)
-    outside = (hub.root / "outside.txt").read_text()
+    outside = (hub.worktree("add-login") / "outside.txt").read_text()
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=30)
     assert proc.returncode == 130
-    assert not (hub.root / "outside.txt").exists()
+    assert not (hub.worktree("add-login") / "outside.txt").exists()
     saved = "refs/specflow/rejected/add-login/1/files/hub"
     assert git(hub.root, "show", f"{saved}:outside.txt") == outside  # saved before it was removed
     code, _, err = cli("-C", hub.root, "advance", "add-login")  # the recovery names the save
@@ -375,10 +375,10 @@ def test_a_killed_run_is_audited_by_the_next_advance(hub: HubFixture, tmp_path: 
     proc.communicate(timeout=30)
     with contextlib.suppress(ProcessLookupError):  # specflow's death normally ends the agent already
         os.kill(int(pidfile.read_text()), signal.SIGKILL)
-    assert (hub.root / "outside.txt").exists()
+    assert (hub.worktree("add-login") / "outside.txt").exists()
     code, _, err = cli("-C", hub.root, "advance", "add-login")
     assert code == 0, err
-    assert not (hub.root / "outside.txt").exists()
+    assert not (hub.worktree("add-login") / "outside.txt").exists()
     events = [
         json.loads(line)
         for line in (hub.change_dir("add-login") / ".specflow/history.jsonl").read_text().splitlines()

@@ -164,7 +164,7 @@ def test_the_next_action_of_a_failed_an_interrupted_and_an_unmanaged_change(api:
     state_file.write_text(json.dumps(record))
     st = change.status()
     assert (st["status"], st["next"]["action"]) == ("interrupted", "advance")
-    (hub.change_dir("by-hand")).mkdir()
+    (hub.root / "openspec" / "changes" / "by-hand").mkdir()  # a plain OpenSpec change, on the hub's checkout
     assert api.change("by-hand").status()["next"] == {
         "action": "adopt",
         "command": "specflow adopt by-hand",
@@ -245,7 +245,7 @@ def test_discard_refuses_a_folder_already_taken_and_restore_refuses_without_bran
     with pytest.raises(StateError) as exc:
         change.discard()
     assert exc.value.message == f"a discarded change 'add-login' is already at {taken}"
-    assert change.dir == api.changes_dir / "add-login" and change.dir.is_dir()
+    assert change.dir == api.worktree_of("add-login") / "openspec" / "changes" / "add-login" and change.dir.is_dir()
     taken.rmdir()
     change.discard(delete_branches=True)
     with pytest.raises(StateError, match="was discarded with its branches deleted"):
@@ -304,6 +304,8 @@ def test_discard_on_the_command_line(api: Hub, hub: HubFixture, cli: Any) -> Non
     code, out, err = cli("-C", hub.root, "discard", "add-login", "--reason", "not now")
     assert (code, err) == (0, "")
     assert out == (
+        f"removed {hub.worktree('add-login')}\n"
+        "kept branch repo:specflow/add-login\n"
         "discarded 'add-login': moved to openspec/changes/archive/discarded/add-login\n"
         "undo with: specflow discard --restore add-login\n"
     )

@@ -97,7 +97,8 @@ def test_a_hostile_specflow_yaml_fails_through_the_cli_in_under_a_second(hub: Hu
     assert err.startswith(f"error: {hub.root / 'specflow.yaml'}:"), err
     assert "Traceback" not in err and "fix:" in err
     assert seconds < 5  # a fresh interpreter included; the refusal itself is measured above
-    assert not (hub.change_dir("add-login")).exists()
+    assert not (hub.root / "openspec" / "changes" / "add-login").exists()
+    assert not (hub.root / ".specflow" / "worktrees" / "add-login").exists()
 
 
 def test_a_hostile_workflow_fails_validation_through_the_cli(hub: HubFixture) -> None:

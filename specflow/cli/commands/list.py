@@ -61,13 +61,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         table(ctx, ["Spec", "Requirements"], [[s.id, s.requirement_count] for s in specs])
         return 0
 
+    elsewhere = ctx.open_hub().changes_on_branches()
     if args.json:
-        doc = listing.list_changes_json(root)
+        doc = listing.list_changes_json(root, elsewhere)
         if args.sort == "name":
             doc["changes"].sort(key=lambda c: collation_key(c["name"]))
         ctx.json(doc)
         return 0
-    changes = listing.list_changes(root)
+    changes = listing.list_changes(root, elsewhere)
     if args.sort == "name":
         changes.sort(key=lambda c: collation_key(c.name))
     if not changes:

@@ -29,8 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
-    root = ctx.open_hub().root
     args.item = ctx.change_id(args.item, args.command)
+    # a change on its branch is shown as its own worktree of the hub has it
+    root = ctx.open_hub().change_root(args.item) if args.item else ctx.open_hub().root
     try:
         kind = discovery.resolve_item(root, args.item, args.type)
         discovery.check_item_path(kind, args.item)
