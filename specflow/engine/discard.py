@@ -115,7 +115,10 @@ class Discard:
             self.save_work(record)
             if change.on_branch:  # everything of it stays on its branches
                 self.workspaces.commit(f"specflow({change.id}): discarded\n\nSpecflow-Change: {change.id}\n")
+            published = self.published()
             self.move(destination)
+            if published:
+                self.withdraw()
             self.remove_worktrees()
             self.handle_branches()
             self.record(record)
@@ -141,6 +144,33 @@ class Discard:
             return
         cp = self.workspaces.checkpoint(phase="discard", state=record["state"], reason="before discard")
         self.result.checkpoint = cp.number
+
+    def published(self) -> bool:
+        """True when the change was published to the hub's base branch (its approval, say).
+
+        Its copy there leaves with it; local edits a person made in that copy refuse the discard.
+        """
+        if not self.change.on_branch:
+            return False
+        rel = f"openspec/changes/{self.change.id}"
+        repo = GitRepo.open(self.change.hub.root)
+        if not repo.tracks(rel):
+            return False
+        dirty = [line[3:] for line in repo.status() if line[3:].startswith(rel + "/")]
+        if dirty:
+            raise StateError(
+                f"the hub's checkout has local changes in the published copy of '{self.change.id}':"
+                f" {', '.join(dirty[:5])}",
+                fix=f"commit or stash them (git -C {repo.root} stash), then discard again",
+            )
+        return True
+
+    def withdraw(self) -> None:
+        """Take the published copy off the hub's base branch, in one commit naming the change."""
+        GitRepo.open(self.change.hub.root).remove_committed(
+            f"openspec/changes/{self.change.id}",
+            f"specflow: withdraw change {self.change.id} (discarded)\n\nSpecflow-Change: {self.change.id}\n",
+        )
 
     def remove_worktrees(self) -> None:
         self.result.worktrees_removed = self.workspaces.remove_worktrees(force=True)

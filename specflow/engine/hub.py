@@ -274,18 +274,21 @@ class Hub:
                 return hits[-1]
         return None
 
-    def changes_on_branches(self) -> dict[str, Path]:
-        """The folder of every open change that lives in its own worktree of the hub, by id."""
-        found: dict[str, Path] = {}
+    def changes_on_branches(self) -> dict[str, Path | None]:
+        """Every change that has its own worktree of the hub, by id: its open folder there, or None
+        when it is no longer open there (archived on its branch) — a copy the hub's checkout holds
+        from publishing is then not an open change either."""
+        found: dict[str, Path | None] = {}
         worktrees = Layout(self.root, "-", self.config.worktrees_dir).worktrees_root.parent
         try:
             entries = sorted(worktrees.iterdir())
         except (FileNotFoundError, NotADirectoryError):
             return found
         for entry in entries:
-            own = self.worktree_of(entry.name) / OPENSPEC_DIR / "changes" / entry.name
-            if own.is_dir():
-                found[entry.name] = own
+            own = self.worktree_of(entry.name)
+            if (own / OPENSPEC_DIR).is_dir():
+                folder = own / OPENSPEC_DIR / "changes" / entry.name
+                found[entry.name] = folder if folder.is_dir() else None
         return found
 
     def change_root(self, change_id: str) -> Path:
@@ -326,14 +329,20 @@ class Hub:
 
     def archived_changes(self) -> list[Change]:
         """Archived changes that specflow managed, oldest archive first."""
-        archive = self.changes_dir / ARCHIVE_DIR
-        if not archive.is_dir():
-            return []
-        found = []
-        for p in sorted(archive.iterdir()):
-            if p.is_dir() and (p / records.STATE_DIR).is_dir():
-                found.append(Change(self, re.sub(r"^\d{4}-\d{2}-\d{2}-", "", p.name), p))
-        return found
+        found: dict[str, Change] = {}
+        archives = [self.changes_dir / ARCHIVE_DIR]
+        worktrees = Layout(self.root, "-", self.config.worktrees_dir).worktrees_root.parent
+        if worktrees.is_dir():  # archived on its branch, not landed yet (a check after the archive failed)
+            archives += [self.worktree_of(e.name) / OPENSPEC_DIR / "changes" / ARCHIVE_DIR for e in worktrees.iterdir()]
+        for archive in archives:
+            if not archive.is_dir():
+                continue
+            for p in sorted(archive.iterdir()):
+                if p.is_dir() and (p / records.STATE_DIR).is_dir():
+                    cid = re.sub(r"^\d{4}-\d{2}-\d{2}-", "", p.name)
+                    if archive.parent.parent.parent == self.root or self.worktree_of(cid) in p.parents:
+                        found[cid] = Change(self, cid, p)
+        return sorted(found.values(), key=lambda c: c.dir.name)
 
     def stranded_changes(self) -> list[Change]:
         """Archived changes whose workflow did not finish (a check after the archive failed).
@@ -357,10 +366,11 @@ class Hub:
         A change published to the hub's base branch is also in the checkout; its own worktree,
         which is ahead, wins.
         """
-        found = {cid: Change(self, cid, d) for cid, d in self.changes_on_branches().items()}
+        on_branches = self.changes_on_branches()
+        found = {cid: Change(self, cid, d) for cid, d in on_branches.items() if d is not None}
         if self.changes_dir.is_dir():
             for p in self.changes_dir.iterdir():
-                if p.is_dir() and p.name != ARCHIVE_DIR and not p.name.startswith(".") and p.name not in found:
+                if p.is_dir() and p.name != ARCHIVE_DIR and not p.name.startswith(".") and p.name not in on_branches:
                     found[p.name] = Change(self, p.name, p)
         return [found[k] for k in sorted(found)]
 

@@ -172,28 +172,29 @@ def _read_specflow_state(change_dir: str) -> tuple[str | None, str | None, str |
     return data["state"], wf if isinstance(wf, str) else None, None
 
 
-def list_changes(root: Path, elsewhere: Mapping[str, Path] | None = None) -> list[ChangeSummary]:
+def list_changes(root: Path, elsewhere: Mapping[str, Path | None] | None = None) -> list[ChangeSummary]:
     """Every open change, most recently modified first (OpenSpec's ``list`` order).
 
     ``elsewhere``: changes whose folder is not (or not only) under ``root`` — specflow's changes in
-    their own worktrees — by id; that folder is the one listed.
+    their own worktrees — by id; that folder is the one listed (None: the change is not open).
     """
     with pinned():
         return _list_changes(root, elsewhere or {})
 
 
-def _list_changes(root: Path, elsewhere: Mapping[str, Path]) -> list[ChangeSummary]:
+def _list_changes(root: Path, elsewhere: Mapping[str, Path | None]) -> list[ChangeSummary]:
     changes_dir = root / "openspec" / "changes"
     try:
         with os.scandir(changes_dir) as it:
             names = [e.name for e in it if e.is_dir(follow_symlinks=False) and e.name != "archive"]
     except (FileNotFoundError, NotADirectoryError):
         names = []
-    names = sorted({*names, *elsewhere})
+    names = sorted({*names, *elsewhere} - {k for k, v in elsewhere.items() if v is None})
     out = []
     root_str = str(root)
     for name in names:
-        d = str(elsewhere[name]) if name in elsewhere else os.path.join(changes_dir, name)
+        found = elsewhere.get(name)
+        d = str(found) if found is not None else os.path.join(changes_dir, name)
         mtime, top = _walk_change(d)
         total, done = _fast_task_counts(d, top, root, root_str)
         state, workflow, error = _read_specflow_state(d) if ".specflow/" in top else (None, None, None)
@@ -209,7 +210,7 @@ def _describe_nested(name: str, nested: list[str]) -> str:
     return discovery.describe_nested(name, nested)
 
 
-def list_changes_json(root: Path, elsewhere: Mapping[str, Path] | None = None) -> dict[str, Any]:
+def list_changes_json(root: Path, elsewhere: Mapping[str, Path | None] | None = None) -> dict[str, Any]:
     """The document ``specflow list --json`` prints (OpenSpec's, with state and workflow)."""
     changes = list_changes(root, elsewhere)
     doc: dict[str, Any] = {"changes": [c.to_json() for c in changes]}

@@ -341,9 +341,15 @@ def _undo_merges(done: Sequence[_MergePlan]) -> None:
 
 
 def merged(owner: Workspaces) -> dict[str, str | None]:
-    """For each affected repo: None when its branch is merged into its base, else why not."""
+    """For each affected repo: None when its branch is merged into its base, else why not.
+
+    The hub's own branch is not among them: it lands when the change reaches its final state (in
+    a single-repo project, with the code on it).
+    """
     out: dict[str, str | None] = {}
     for target in owner.targets():
+        if target.is_hub:
+            continue
         source = open_source(target)
         base = base_of(owner.layout, target, source)
         branch_sha = source.resolve(f"refs/heads/{target.branch}")

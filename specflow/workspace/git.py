@@ -515,6 +515,19 @@ class GitRepo:
         self.update_refs([f"update {ref or 'HEAD'} {commit} {head or ZERO_SHA}"], message="specflow: commit")
         return commit
 
+    def tracks(self, rel: str) -> bool:
+        """True when the index of this working tree holds ``rel`` (a file or anything under a folder)."""
+        return bool(self.run("ls-files", "-z", "--", rel).strip())
+
+    def remove_committed(self, rel: str, message: str) -> str:
+        """Remove ``rel`` from this checkout and commit just that on its branch, as specflow; no hook runs.
+
+        Other staged or local changes of the checkout are left as they are.
+        """
+        self.run("rm", "-r", "-q", "--", rel)
+        self.run("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", message, "--", rel, env=SPECFLOW_IDENTITY)
+        return self.text("rev-parse", "HEAD").strip()
+
     def commit_tree_as_user(self, tree: str, parents: Sequence[str], message: str) -> str:
         """A commit of ``tree`` made as the user (their configured identity), e.g. a merge."""
         args = ["commit-tree"]

@@ -57,7 +57,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if any(c.id == args.id for c in hub.stranded_changes()):
         # archived, but a check after the move failed: finishing it is running its archive phase again
         return _finish_stranded(args, ctx)
-    change_dir = hub_root / "openspec" / "changes" / args.id
+    # a change on its branch is archived where it lives: its own worktree of the hub
+    root = hub.change_root(args.id) if args.id and "/" not in args.id else hub_root
+    change_dir = root / "openspec" / "changes" / args.id
     state_file = change_dir / ".specflow" / "state.json"
     if args.id and "/" not in args.id and state_file.is_file():
         try:

@@ -123,7 +123,7 @@ def status_phase_cost(hub: HubFixture, cli: CLI, cid: str, phase: str, cost: str
 
 @then(parsers.parse('the history of "{cid}" records the session "{session}" and {calls:d} tool call'))
 def history_session(hub: HubFixture, cid: str, session: str, calls: int) -> None:
-    lines = (hub.root / "openspec" / "changes" / cid / ".specflow" / "history.jsonl").read_text().splitlines()
+    lines = (hub.change_dir(cid) / ".specflow" / "history.jsonl").read_text().splitlines()
     agents: list[dict[str, Any]] = [json.loads(line)["agent"] for line in lines if '"agent"' in line]
     assert [(a["session_id"], a["tool_calls"]) for a in agents] == [(session, calls)]
 
@@ -145,7 +145,7 @@ def showed_warning(runs: list[tuple[int, str, str]], warning: str) -> None:
 
 @then(parsers.parse('the change "{cid}" is in state "{state}"'))
 def in_state(hub: HubFixture, cid: str, state: str) -> None:
-    data = json.loads((hub.root / "openspec" / "changes" / cid / ".specflow" / "state.json").read_text())
+    data = json.loads((hub.change_dir(cid) / ".specflow" / "state.json").read_text())
     assert data["state"] == state
     assert data["in_flight"] is None
 

@@ -64,7 +64,7 @@ def guarded_change(hub: HubFixture, cli: Any, cid: str) -> None:
 
 @given(parsers.parse('the change "{cid}" has its notes'))
 def has_notes(hub: HubFixture, cid: str) -> None:
-    hub.write(f"openspec/changes/{cid}/notes.md", "Sessions expire after an hour.\n")
+    (hub.change_dir(cid) / "notes.md").write_text("Sessions expire after an hour.\n")
 
 
 @given(parsers.parse('the change "{cid}" was archived'))
@@ -73,7 +73,7 @@ def archived(hub: HubFixture, cli: Any, cid: str) -> None:
     assert code == 0, err
     archive = hub.root / "openspec" / "changes" / "archive"
     archive.mkdir(parents=True, exist_ok=True)
-    (hub.root / "openspec" / "changes" / cid).rename(archive / f"2025-01-01-{cid}")
+    hub.change_dir(cid).rename(archive / f"2025-01-01-{cid}")
 
 
 @given(parsers.parse('the hub has a spec "{spec}"'))
@@ -133,5 +133,5 @@ def no_stderr(run_state: dict[str, Any]) -> None:
 
 @then(parsers.parse('the change "{cid}" is still in state "{state}"'))
 def still_in(hub: HubFixture, cid: str, state: str) -> None:
-    data = json.loads((hub.root / "openspec" / "changes" / cid / ".specflow" / "state.json").read_text())
+    data = json.loads((hub.change_dir(cid) / ".specflow" / "state.json").read_text())
     assert data["state"] == state

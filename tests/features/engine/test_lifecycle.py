@@ -79,7 +79,7 @@ def step_module(hub: HubFixture, module: str, text: str) -> None:
 
         @step({text!r})
         def ticket_linked(ctx):
-            ok = (ctx.hub_root / "TICKET").is_file()
+            ok = (ctx.hub / "TICKET").is_file()  # the hub's own checkout, where a person adds it
             return StepResult.check(ok, "no TICKET file in the hub")
         """,
     )

@@ -108,19 +108,31 @@ def _ok(cli: Cli, hub: HubFixture, outcome: dict[str, Any], *args: str) -> str:
     return out
 
 
+def _dir(hub: HubFixture, cid: str) -> Path:
+    """The change's folder now: in its own worktree, archived on the hub, or discarded."""
+    from specflow.engine.hub import Hub
+
+    api = Hub(hub.root)
+    if api.discarded_dir(cid).is_dir():
+        return api.discarded_dir(cid)
+    return api.change(cid).dir
+
+
+def _root(hub: HubFixture, cid: str) -> Path:
+    """The hub as the change sees it: its own worktree while it is open."""
+    from specflow.engine.hub import Hub
+
+    return Hub(hub.root).change_root(cid)
+
+
 def _state(hub: HubFixture, cid: str) -> dict[str, Any]:
-    found = [p for p in (hub.root / "openspec" / "changes").rglob("state.json") if p.parent.parent.name.endswith(cid)]
-    assert len(found) == 1, found
-    data: dict[str, Any] = json.loads(found[0].read_text())
+    data: dict[str, Any] = json.loads((_dir(hub, cid) / ".specflow" / "state.json").read_text())
     return data
 
 
 def _history(hub: HubFixture, cid: str) -> list[dict[str, Any]]:
-    found = [
-        p for p in (hub.root / "openspec" / "changes").rglob("history.jsonl") if p.parent.parent.name.endswith(cid)
-    ]
-    assert len(found) == 1, found
-    return [json.loads(line) for line in found[0].read_text().splitlines() if line.strip()]
+    text = (_dir(hub, cid) / ".specflow" / "history.jsonl").read_text()
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def _status(cli: Cli, hub: HubFixture) -> list[dict[str, Any]]:
@@ -224,13 +236,13 @@ def archive(hub: HubFixture, cli: Cli, outcome: dict[str, Any], cid: str) -> Non
 
 @when(parsers.parse('the proposal of "{cid}" is edited'))
 def edit_proposal(hub: HubFixture, cid: str) -> None:
-    with (hub.root / "openspec" / "changes" / cid / "proposal.md").open("a") as fh:
+    with (_dir(hub, cid) / "proposal.md").open("a") as fh:
         fh.write("\n- and one more thing\n")
 
 
 @when(parsers.parse('someone removes the Purpose from the delta spec of "{cid}"'))
 def remove_purpose(hub: HubFixture, cid: str) -> None:
-    spec = hub.root / "openspec" / "changes" / cid / "specs" / "search" / "spec.md"
+    spec = _dir(hub, cid) / "specs" / "search" / "spec.md"
     text = spec.read_text()
     assert text.startswith("## Purpose\n"), text
     spec.write_text(text.split("\n\n", 1)[1])
@@ -238,10 +250,12 @@ def remove_purpose(hub: HubFixture, cid: str) -> None:
 
 @when(parsers.parse('the living spec "{cap}" gets a Purpose long enough'))
 def fix_purpose(hub: HubFixture, cap: str) -> None:
-    spec = hub.root / "openspec" / "specs" / cap / "spec.md"
-    spec.write_text(
-        spec.read_text().replace("Notes.\n", "Notes keep what a person writes, for as long as they want.\n")
-    )
+    # in every change's own worktree of the hub, where its archive reads the specs (the fix lands
+    # on the hub's main branch with the change)
+    for spec in (hub.root / ".specflow" / "worktrees").glob(f"*/*/openspec/specs/{cap}/spec.md"):
+        spec.write_text(
+            spec.read_text().replace("Notes.\n", "Notes keep what a person writes, for as long as they want.\n")
+        )
 
 
 @when(parsers.parse('I discard "{cid}" because "{reason}"'))
@@ -300,7 +314,8 @@ def in_state(hub: HubFixture, cid: str, state: str) -> None:
 
 @then(parsers.parse('the change "{cid}" is open in state "{state}"'))
 def open_in_state(hub: HubFixture, cid: str, state: str) -> None:
-    folder = hub.root / "openspec" / "changes" / cid
+    folder = _dir(hub, cid)
+    assert folder.parent.name == "changes"
     assert (folder / ".specflow" / "state.json").is_file()
     assert json.loads((folder / ".specflow" / "state.json").read_text())["state"] == state
 
@@ -400,7 +415,7 @@ def openspec_list(hub: HubFixture, openspec: OpenSpec, cid: str) -> None:
     code, doc = openspec.json(["list", "--json"], hub.root)
     assert code == 0
     names = [c["name"] for c in doc["changes"]]
-    assert cid not in names and names, doc
+    assert cid not in names, doc  # the changes still on their branches are not on the hub's main either
 
 
 @then("OpenSpec finds nothing wrong with the discarded change")
