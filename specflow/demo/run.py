@@ -106,7 +106,7 @@ class DemoResult:
             (f"{prog} -C {hub} show greetings", "the living spec the change modified"),
             (f"{prog} -C {hub} checkpoints {cid}", "the snapshots taken before each agent turn"),
             (f"{prog} -C {hub} validate --all --strict", "the living specs, as OpenSpec checks them"),
-            (f"git -C {hub} log --oneline", "the hub's story, one commit per step"),
+            (f"git -C {hub} log --oneline --graph", "the hub: specflow's commit per attempt, published and landed"),
         ]
         for name, path in self.repos.items():
             out.append(
@@ -209,15 +209,6 @@ def init_repo(path: Path, message: str) -> str:
     _git(path, "add", "-A")
     _git(path, "commit", "-q", "-m", message)
     return _git(path, "rev-parse", "--short", "HEAD").strip()
-
-
-def commit_hub(hub: Path, message: str) -> str | None:
-    """Commit whatever changed in the hub (the change folder, its state, docs); None if nothing."""
-    if not _git(hub, "status", "--porcelain").strip():
-        return None
-    _git(hub, "add", "-A")
-    _git(hub, "commit", "-q", "-m", message)
-    return _git(hub, "rev-parse", "--short", "HEAD").strip()
 
 
 def copy_example(dest: Path, on_event: DemoCallback = ignore_demo_event) -> dict[str, Path]:
@@ -351,10 +342,15 @@ class _DemoRun:
         self.on_event(DemoEvent(kind, message, data))
 
     def commit(self, message: str) -> None:
-        """Commit the hub as a person would after each step: state travels with git."""
-        sha = commit_hub(self.hub.root, message)
-        if sha:
-            self.emit("info", f"hub commit {sha}: {message}", commit=sha)
+        """Show what specflow committed for the step on the change's hub branch: state travels with git.
+
+        (``message`` names the step; the person's checkout is never committed by the demo.)
+        """
+        ref = f"specflow/{CHANGE_ID}"
+        found = _git(self.hub.root, "log", "-1", "--format=%h %s", ref).strip()
+        if found:
+            sha, _, subject = found.partition(" ")
+            self.emit("info", f"{ref} at {sha}: {subject}", commit=sha, step=message)
 
     def advance(self) -> None:
         self.change.advance(agent=self.agent, on_event=_Forward(self.on_event))
@@ -521,12 +517,6 @@ class _DemoRun:
 
     def merge(self) -> None:
         self.emit("section", "Merge: each repo's branch into its base", step="merge")
-        for name, path in self.ws.existing().items():
-            # a real agent may leave work uncommitted; commit it on the change's branch, as a person would
-            if name != "hub" and _git(path, "status", "--porcelain").strip():
-                _git(path, "add", "-A")
-                _git(path, "commit", "-q", "-m", f"{CHANGE_ID}: work left uncommitted by the agent")
-                self.emit("info", f"{name}: committed the agent's uncommitted work on specflow/{CHANGE_ID}")
         self.emit("command", f"specflow merge {CHANGE_ID}")
         merges = self.change.merge()
         self.result.merges = [m.to_dict() for m in merges]

@@ -161,7 +161,9 @@ def hub_target(hub: Path, config: HubConfig, change_id: str) -> RepoTarget:
     them), so it links nothing; the repo worktrees link their ``openspec/`` to it.
     """
     layout = Layout(hub, change_id, config.worktrees_dir)
-    return RepoTarget(self_repo_name(hub), hub, layout.hub_worktree, branch_name(change_id), None, None, None, (), True)
+    # among component repos it is "the hub"; alone, it is the project, named after its folder
+    name = "hub" if config.repos else self_repo_name(hub)
+    return RepoTarget(name, hub, layout.hub_worktree, branch_name(change_id), None, None, None, (), True)
 
 
 def open_source(target: RepoTarget) -> GitRepo:

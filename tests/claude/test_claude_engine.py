@@ -79,7 +79,16 @@ class ClaudeHub:
 
     @property
     def change_dir(self) -> Path:
-        return self.root / "openspec" / "changes" / CID
+        from specflow.engine.hub import Hub
+
+        return Hub(self.root).change(CID).dir
+
+    @property
+    def worktree(self) -> Path:
+        """The change's own worktree of the hub, where its agents work."""
+        from specflow.engine.hub import Hub
+
+        return Hub(self.root).worktree_of(CID)
 
 
 @pytest.fixture
@@ -118,9 +127,10 @@ def test_specflow_advance_runs_explore_then_propose_inside_their_gates(
     assert "Bash cat CLAUDE.md" in out + err  # live progress from the stream
     assert chub.change().state == "think"
     assert (chub.change_dir / "notes.md").read_text() == "Notes: keep it small.\n"
-    assert not (chub.root / "scratch.txt").exists()
-    changed = [line[3:] for line in git_status(chub.root).splitlines()]
-    assert changed and all(path.startswith(f"openspec/changes/{CID}/") for path in changed), changed
+    assert not (chub.worktree / "scratch.txt").exists()
+    # the person's checkout is untouched; the change's worktree holds nothing uncommitted
+    assert git_status(chub.root) == ""
+    assert git_status(chub.worktree) == ""
     # propose (write): the proposal is written inside the gate, the README write is refused
     chub.script(
         "write",
@@ -132,7 +142,7 @@ def test_specflow_advance_runs_explore_then_propose_inside_their_gates(
     assert code == 0, out + err
     assert chub.change().state == "write"
     assert (chub.change_dir / "proposal.md").read_text() == "## Why\nUsers must log in."
-    assert not (chub.root / "README.md").exists()
+    assert not (chub.worktree / "README.md").exists()
     think, write = agent_events(chub)
     assert think["to"] == "think" and write["to"] == "write"
     for ev in (think, write):
@@ -163,7 +173,7 @@ def test_with_the_hook_off_the_permission_rules_refuse(chub: ClaudeHub, api: Scr
     chub.script("write", "write CLAUDE.md widened", f"write openspec/changes/{CID}/proposal.md ## Why\\nx", "answer ok")
     (result,) = chub.change().advance(agent="claude-nohook")
     assert result.ok, result.reasons
-    assert (chub.root / "CLAUDE.md").read_text() == "# Hub rules\nBe careful.\n"
+    assert (chub.worktree / "CLAUDE.md").read_text() == "# Hub rules\nBe careful.\n"
     (refused,) = agent_events(chub)[-1]["agent"]["refused_calls"]
     assert refused["target"] == "CLAUDE.md" and refused["source"] != "hook"
     assert "specflow gate:" not in "\n".join(r.text() for r in api.requests)
@@ -180,7 +190,7 @@ def test_a_bash_write_outside_the_gate_is_caught_and_reverted_by_the_audit(chub:
     with pytest.raises(PhaseFailed) as failed:
         chub.change().advance()
     assert chub.change().state == "think"
-    assert (chub.root / "CLAUDE.md").read_text() == "# Hub rules\nBe careful.\n"
+    assert (chub.worktree / "CLAUDE.md").read_text() == "# Hub rules\nBe careful.\n"
     (result,) = failed.value.results
     assert result.agent is not None and result.agent.ok  # Claude Code let Bash run it...
     assert any("wrote outside its gate" in r for r in result.reasons)  # ...the audit caught it
@@ -201,7 +211,7 @@ def test_project_settings_allowing_everything_do_not_widen_the_gate(chub: Claude
     )
     chub.fixture.commit("project settings")
     (claude_home / ".claude.json").write_text(
-        json.dumps({"projects": {str(chub.root): {"hasTrustDialogAccepted": True}}})
+        json.dumps({"projects": {str(chub.worktree): {"hasTrustDialogAccepted": True}}})
     )
     chub.think()
     chub.script("write", "write CLAUDE.md widened", f"write openspec/changes/{CID}/proposal.md ## Why\\nx", "answer ok")
@@ -210,7 +220,7 @@ def test_project_settings_allowing_everything_do_not_widen_the_gate(chub: Claude
     chub.change().trigger("reject")  # back to think, then the same phase with the hook off
     (without_hook,) = chub.change().advance(agent="claude-nohook")
     assert without_hook.ok, without_hook.reasons
-    assert (chub.root / "CLAUDE.md").read_text() == "# Hub rules\nBe careful.\n"
+    assert (chub.worktree / "CLAUDE.md").read_text() == "# Hub rules\nBe careful.\n"
     refused = [ev["agent"]["refused_calls"] for ev in agent_events(chub) if ev["to"] == "write"]
     assert [[(r["target"], r["source"] == "hook") for r in calls] for calls in refused] == [
         [("CLAUDE.md", True)],

@@ -78,7 +78,7 @@ def test_kill_9_of_specflow_kills_the_agent_tree(hub: HubFixture, mode: Layer, t
         require_layer(mode)
     root: Path = hub.root
     mark = os.urandom(8).hex()
-    change = root / "openspec" / "changes" / "add-x"
+    change = hub.worktree("add-x") / "openspec" / "changes" / "add-x"  # where the change's agent works
     late = change / "late.txt"
     started = change / "started"
     agent = (

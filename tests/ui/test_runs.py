@@ -28,7 +28,8 @@ CLI = Callable[..., tuple[int, str, str]]
 # each tool line waits for the test to let it go (a barrier file), so nothing depends on timing
 STEPPED = (
     "import os, pathlib, sys, time\nsys.stdin.read()\n"
-    "gate = pathlib.Path(os.environ['SPECFLOW_HUB']).parent / 'go'\n"
+    "here = pathlib.Path(os.environ['SPECFLOW_HUB'])  # the change's own worktree, inside the hub\n"
+    "gate = next(p for p in [here, *here.parents] if p.name == 'hub').parent / 'go'\n"
     "for name in ('Read openspec/specs', 'Write notes'):\n"
     "    print(name, file=sys.stderr, flush=True)\n"
     "    for _ in range(600):\n"

@@ -149,7 +149,7 @@ def test_the_refused_write_is_in_history_and_not_on_disk(demo_run: tuple[int, st
     assert any(str(v["path"]).endswith("openspec/specs/greetings/spec.md") for v in violations)
     # the living spec changed only when the change was archived: never by the refused write
     log = git(hub, "log", "--format=%s", "--", "openspec/specs/greetings/spec.md").splitlines()
-    assert log == [f"{CHANGE_ID}: archive", "hub: initial commit"], log
+    assert log == [f"specflow({CHANGE_ID}): archive, attempt 1", "hub: initial commit"], log
     original = (example_dir() / "hub" / "openspec" / "specs" / "greetings" / "spec.md").read_text(encoding="utf-8")
     before_archive = git(hub, "show", "HEAD~1:openspec/specs/greetings/spec.md")
     assert before_archive == original

@@ -15,14 +15,17 @@ scenarios("sandbox.feature")
 
 #: Tries every write it can think of; its answer (the phase's record) says what happened to each.
 AGENT = r"""
-import errno, json, os, pathlib, sys
+import errno, json, os, pathlib, subprocess, sys
 sys.stdin.read()
-hub = pathlib.Path(os.environ["SPECFLOW_HUB"])
+hub = pathlib.Path(os.environ["SPECFLOW_HUB"])  # the change's own worktree of the hub
 change = os.environ["SPECFLOW_CHANGE"]
+common = pathlib.Path(subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=hub, capture_output=True,
+                                     text=True, check=True).stdout.strip())
+where = {".git/hooks/post-commit": (hub / common).resolve() / "hooks" / "post-commit"}
 results = {}
 for rel in ["CLAUDE.md", "../outside.txt", f"openspec/changes/{change}/notes.md", ".git/hooks/post-commit"]:
     try:
-        with open(hub / rel, "a") as fh:
+        with open(where.get(rel, hub / rel), "a") as fh:
             fh.write("hostile\n")
         results[rel] = "written"
     except OSError as exc:
@@ -79,12 +82,12 @@ def try_advance(hub: HubFixture, cli: Any, cid: str, world: dict[str, Any]) -> N
 
 
 def _history(hub: HubFixture, cid: str) -> list[dict[str, Any]]:
-    path = hub.root / "openspec" / "changes" / cid / ".specflow" / "history.jsonl"
+    path = hub.change_dir(cid) / ".specflow" / "history.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def _state(hub: HubFixture, cid: str) -> str:
-    path = hub.root / "openspec" / "changes" / cid / ".specflow" / "state.json"
+    path = hub.change_dir(cid) / ".specflow" / "state.json"
     state: str = json.loads(path.read_text(encoding="utf-8"))["state"]
     return state
 
@@ -106,6 +109,8 @@ def refused(hub: HubFixture, a: str, b: str, c: str) -> None:
 def nothing_changed(hub: HubFixture, world: dict[str, Any]) -> None:
     for rel, data in world["before"].items():
         assert (hub.root / rel).read_bytes() == data, rel
+    assert (hub.worktree("add-login") / "CLAUDE.md").read_bytes() == world["before"]["CLAUDE.md"]
+    assert not (hub.worktree("add-login").parent / "outside.txt").exists()
     assert not (hub.root.parent / "outside.txt").exists()
     assert not (hub.root / ".git" / "hooks" / "post-commit").exists()
 

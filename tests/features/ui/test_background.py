@@ -23,7 +23,9 @@ scenarios("background.feature")
 # reads, then waits for the test's signal (a file beside the hub, outside every gate)
 AGENT = (
     "import os, pathlib, sys, time\nsys.stdin.read()\n"
-    "go = pathlib.Path(os.environ['SPECFLOW_HUB']).parent / 'go'\n"
+    "here = pathlib.Path(os.environ['SPECFLOW_HUB'])  # the change's own worktree, inside the hub\n"
+    "hub = next(p for p in [here, *here.parents] if p.name == 'hub')\n"
+    "go = hub.parent / 'go'\n"
     "print('Read openspec/specs', file=sys.stderr, flush=True)\n"
     "for _ in range(1200):\n"
     "    if go.exists():\n"

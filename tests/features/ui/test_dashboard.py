@@ -247,7 +247,9 @@ def restored(demo: dict[str, Any], path: str, text: str) -> None:
 
 SLOW_AGENT = (
     "import os, pathlib, sys, time\nsys.stdin.read()\n"
-    "go = pathlib.Path(os.environ['SPECFLOW_HUB']).parent.parent / 'go'\n"
+    "here = pathlib.Path(os.environ['SPECFLOW_HUB'])  # the change's own worktree, inside the hub\n"
+    "hub = next(p for p in [here, *here.parents] if p.name == 'hub')\n"
+    "go = hub.parent.parent / 'go'\n"
     "print('Read specs/greetings', file=sys.stderr, flush=True)\n"
     "for _ in range(1200):\n"
     "    if go.exists():\n"
