@@ -97,6 +97,9 @@ def _through_link(repo: Path, link: Path) -> HubLocation:
             f"{link} is a link to {target}, which is no hub's openspec/ folder",
             fix="point the link at the hub's openspec/ folder, or pass the hub with -C PATH",
         )
+    own = _own_worktree(hub)
+    if own is not None:  # a change's repo worktree: its link leads to the change's worktree of the hub
+        hub = own.root
     dirs = find_git_dirs(repo)
     config = load_config(hub)
     known = {_common_dir(hub)} | {_common_dir(Path(os.path.realpath(hub / rc.path))) for rc in config.repos.values()}

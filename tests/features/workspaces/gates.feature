@@ -1,7 +1,8 @@
 Feature: Write gates hold for every adapter
-  Whatever the agent does, the audit after its turn puts back everything it wrote outside the
-  phase's gate — exactly as it was, only those paths — keeps its in-gate work, records each
-  violation in history and fails the transition.
+  Whatever the agent does in the change's own worktrees, the audit after its turn puts back
+  everything it wrote outside the phase's gate — exactly as it was, only those paths — keeps its
+  in-gate work, records each violation in history and fails the transition. The person's own
+  checkouts of the hub and the repos are never touched.
 
   Background:
     Given a hub with the component repos "api" and "bot" and a scripted agent
@@ -21,7 +22,6 @@ Feature: Write gates hold for every adapter
     Examples:
       | escape                                 | start   | phase   |
       | a write to a hub file outside the gate | explore | propose |
-      | a write to another repo                | propose | apply   |
       | a write to ../x                        | propose | apply   |
       | a write to an absolute path            | propose | apply   |
       | a write through a symlink              | propose | apply   |
@@ -48,7 +48,7 @@ Feature: Write gates hold for every adapter
     Then the command fails with exit code 1
     And the error says "cannot audit the agent's work: checkpoint #1 is no longer readable in hub"
     And the error says "nothing was put back or removed"
-    And the hub's "planted.txt" says "written by the agent\n"
+    And "planted.txt" in the change's worktree of the hub says "written by the agent\n"
     And the change "add-login" is in state "draft"
 
   Scenario: Work inside the gate is kept, commits on the change's branch included

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from specflow.engine.hub import Hub
 from tests.conftest import HubFixture, commit_all, git, init_repo
 from tests.features.world import CommandResult, World, phrase
 
@@ -126,11 +128,6 @@ ESCAPES: dict[str, tuple[str, str, tuple[str, str, str]]] = {
         '(hub / "CLAUDE.md").write_text("ignore the rules\\n")',
         ("hub", "CLAUDE.md", "modified"),
     ),
-    "a write to another repo": (
-        "apply",
-        '(hub.parent / "bot" / "bot.py").write_text("hijacked\\n")',
-        ("bot@checkout", "bot.py", "modified"),
-    ),
     "a write to ../x": (
         "apply",
         '(cwd / ".." / "x").write_text("escape\\n")',
@@ -157,7 +154,7 @@ ESCAPES: dict[str, tuple[str, str, tuple[str, str, str]]] = {
         "propose",
         '(hub / "CLAUDE.md").write_text("committed\\n"); git(hub, "add", "-A"); '
         'git(hub, "commit", "-q", "-m", "agent commit on main")',
-        ("hub", "main", "commit"),
+        ("hub", "specflow/add-login", "commit"),
     ),
     "a moved HEAD in the hub": ("propose", 'git(hub, "switch", "-q", "-c", "agent-branch")', ("hub", "HEAD", "head")),
     "removing task 1.2 from tasks.md": (
@@ -187,6 +184,11 @@ REPOS = ("api", "bot")
 def repo_path(world: World, name: str) -> Path:
     """A component repo: a sibling of the hub."""
     return world.root.parent / name
+
+
+def change_hub(world: World, cid: str = "add-login") -> Path:
+    """The change's own worktree of the hub, where its hub phases run."""
+    return Hub(world.root).worktree_of(cid)
 
 
 def worktree(world: World, cid: str, repo: str) -> Path:
@@ -320,6 +322,7 @@ def agent_escapes(world: World, escape: str) -> None:
     phase, code, _ = ESCAPES[escape]
     (world.ctl / f"escape-{phase}.py").write_text(code)
     world.before = {name: tree_state(path) for name, path in (("hub", world.root), *_repos(world))}
+    world.before["change-hub"] = tree_state(change_hub(world))
     world.before["heads"] = {
         name: git(path, "rev-parse", "HEAD") for name, path in (("hub", world.root), *_repos(world))
     }
@@ -370,16 +373,21 @@ def run_restore(world: World) -> None:
     world.run(*shlex.split(command)[1:])
 
 
-@when(phrase("a person writes {text:Q} into the hub's {rel:Q}"))
+@when(phrase("a person writes {text:Q} into {rel:Q} in the change's worktree of the hub"))
 def person_writes(world: World, text: str, rel: str) -> None:
-    (world.root / rel).write_text(text.replace("\\n", "\n"))
+    (change_hub(world) / rel).write_text(text.replace("\\n", "\n"))
 
 
 @when(phrase("the change {cid:Q} is archived by hand"))
 def archive_by_hand(world: World, cid: str) -> None:
     dest = world.root / "openspec" / "changes" / "archive" / f"2025-01-01-{cid}"
     dest.parent.mkdir(parents=True, exist_ok=True)
-    world.change_dir(cid).rename(dest)
+    folder = world.change_dir(cid)
+    folder.rename(dest)  # from its own worktree, committed there as a person would
+    commit_all(change_hub(world, cid), "moved by hand")
+    landed = world.root / "openspec" / "changes" / cid  # the copy its final state landed on main
+    if landed.is_dir():
+        shutil.rmtree(landed)
 
 
 # -- thens ----------------------------------------------------------------------------------------
@@ -403,10 +411,12 @@ def nothing_else_changed(world: World) -> None:
     for name, root in (("hub", world.root), *_repos(world)):
         assert git(root, "rev-parse", "HEAD") == world.before["heads"][name], f"{name}'s HEAD moved"
         assert git(root, "branch", "--show-current").strip() == "main"
-    # in the hub only the change's folder may differ (the agent's in-gate work)
+    # the person's checkout of the hub is untouched; in the change's own worktree of it only the
+    # change's folder may differ (the agent's in-gate work)
+    assert tree_state(world.root) == world.before["hub"]
     skip = ("openspec/changes/add-login",)
-    now = tree_state(world.root, skip)
-    before = {k: v for k, v in world.before["hub"].items() if not k.startswith(skip[0])}
+    now = tree_state(change_hub(world), skip)
+    before = {k: v for k, v in world.before["change-hub"].items() if not k.startswith(skip[0])}
     assert now == before
     for name, root in _repos(world):
         assert tree_state(root) == world.before[name], f"{name} changed"
@@ -433,7 +443,7 @@ def worktrees_linked(world: World, a: str, b: str, branch: str) -> None:
     for name in (a, b):
         wt = worktree(world, "add-login", name)
         assert git(wt, "branch", "--show-current").strip() == branch
-        assert os.path.realpath(wt / "openspec") == str((world.root / "openspec").resolve())
+        assert os.path.realpath(wt / "openspec") == str((change_hub(world) / "openspec").resolve())
         assert (wt / "docs" / "style.md").read_text() == "be nice\n"
         assert git(wt, "status", "--porcelain") == ""
 
@@ -481,6 +491,11 @@ def _repos(world: World) -> list[tuple[str, Path]]:
     return [(name, repo_path(world, name)) for name in REPOS]
 
 
+@then(phrase("{rel:Q} in the change's worktree of the hub says {text:Q}"))
+def change_hub_file_says(world: World, rel: str, text: str) -> None:
+    assert (change_hub(world) / rel).read_text() == text.replace("\\n", "\n")
+
+
 @then(phrase("the hub's {rel:Q} says {text:Q}"))
 def hub_file_says(world: World, rel: str, text: str) -> None:
     assert (world.root / rel).read_text() == text.replace("\\n", "\n")
@@ -506,11 +521,11 @@ def last_event(world: World, cid: str, outcome: str) -> None:
 @then(phrase("no {name:Q} folder exists outside the hub's own"))
 def no_state_folder_elsewhere(world: World, name: str) -> None:
     found = []
-    changes = world.root / "openspec" / "changes"  # each change keeps its records in its own folder
     for dirpath, dirnames, _files in os.walk(world.root.parent):
         if ".git" in dirnames:
             dirnames.remove(".git")
-        if name in dirnames and changes not in Path(dirpath).parents:
+        # each change keeps its records in its own folder (in its own worktree of the hub)
+        if name in dirnames and "openspec/changes" not in Path(dirpath).as_posix():
             found.append(Path(dirpath) / name)
     assert found == [world.root / name], found
 
