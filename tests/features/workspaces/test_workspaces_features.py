@@ -13,6 +13,7 @@ import os
 import shlex
 import shutil
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ scenarios(
     "restore.feature",
     "anywhere.feature",
     "merge.feature",
+    "branches.feature",
 )
 
 WORKFLOW = """\
@@ -83,7 +85,7 @@ TASKS = "## 1. Build\n- [ ] 1.1 api login endpoint\n- [ ] 1.2 bot login command\
 
 # The agent: proper work for the phase, then the scenario's escape, if any.
 AGENT = r"""
-import json, os, pathlib, subprocess, sys
+import json, os, pathlib, subprocess, sys, time
 sys.stdin.read()
 ctl = pathlib.Path(os.environ["AGENT_CTL"])
 hub = pathlib.Path(os.environ["SPECFLOW_HUB"])
@@ -96,6 +98,15 @@ def git(where, *args):
     subprocess.run(["git", *args], cwd=where, check=True, capture_output=True)
 
 (ctl / f"cwd-{phase}.txt").write_text(str(cwd))
+if phase == "propose" and (ctl / "wait").exists():  # a barrier: the test lets every waiting agent go at once
+    (ctl / f"working-{change}").write_text(str(os.getpid()))
+    for _ in range(1200):
+        if (ctl / "go").exists():
+            break
+        time.sleep(0.05)
+    else:
+        sys.exit(f"{change}: never let go")
+commits = not (ctl / "no-commit").exists()
 if phase == "explore":
     print("the login needs a rate limit")
 elif phase == "propose":
@@ -103,11 +114,12 @@ elif phase == "propose":
     (folder / "tasks.md").write_text(TASKS)
 elif phase == "apply":
     api, bot = cwd / "api", cwd / "bot"
-    (api / "src" / "login.py").write_text("def login():\n    return True\n")
-    git(api, "add", "-A")
-    git(api, "commit", "-q", "-m", "api: login endpoint")
-    (bot / "bot.py").write_text("print('bot login')\n")
-    git(bot, "commit", "-q", "-am", "bot: login command")
+    (api / "src" / "login.py").write_text(f"def login():  # {change}\n    return True\n")
+    (bot / "bot.py").write_text(f"print('bot login')  # {change}\n")
+    if commits:
+        git(api, "add", "-A")
+        git(api, "commit", "-q", "-m", "api: login endpoint")
+        git(bot, "commit", "-q", "-am", "bot: login command")
     web = cwd / "web"
     if web.is_dir():
         (web / "index.html").write_text("<h1>log in</h1>\n")
@@ -555,3 +567,177 @@ def person_files_untouched(world: World, a: str, b: str) -> None:
         repo, _, rel = key.partition(":")
         if repo in (a, b) and rel:
             assert (repo_path(world, repo) / rel).read_text() == text
+
+
+# -- a change is its branches ---------------------------------------------------------------------
+
+
+def _ids(ids: str) -> list[str]:
+    return [cid.strip() for cid in ids.split(",") if cid.strip()]
+
+
+@given(phrase("the changes {ids:Q}, each affecting {a:Q} and {b:Q}"))
+def changes_affecting(world: World, ids: str, a: str, b: str) -> None:
+    for cid in _ids(ids):
+        world.run_ok("new", cid, "--repo", a, "--repo", b)
+
+
+@given("the agents wait in their propose phase until they are let go")
+def agents_wait(world: World) -> None:
+    (world.ctl / "wait").write_text("")
+
+
+@given("the agent never commits its work")
+def agent_never_commits(world: World) -> None:
+    (world.ctl / "no-commit").write_text("")
+
+
+@given(phrase("a person has an untracked {rel:Q} in the hub's checkout"))
+def person_untracked_in_hub(world: World, rel: str) -> None:
+    path = world.root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("the person's own draft\n")
+    world.before[f"hub:{rel}"] = path.read_text()
+
+
+@given(phrase("a change {cid:Q} affecting {a:Q} and {b:Q}, made on the hub's checkout as specflow did before"))
+def change_of_the_previous_layout(world: World, cid: str, a: str, b: str) -> None:
+    from specflow.engine import records
+
+    folder = world.root / "openspec" / "changes" / cid
+    folder.mkdir(parents=True)
+    (folder / ".openspec.yaml").write_text("schema: spec-driven\ncreated: 2025-01-01\n")
+    event = records.HistoryEvent(trigger="new", outcome="created", workflow="gated")
+    event["from"], event["to"] = None, "draft"
+    records.create(folder, workflow="gated", state="draft", repos=[a, b], event=event)
+    commit_all(world.root, f"a change made on the hub's checkout: {cid}")
+
+
+@when(phrase("I start advancing {ids:Q} to {state:Q}"))
+def start_advancing(world: World, ids: str, state: str) -> None:
+    world.before["checkouts"] = {name: tree_state(path) for name, path in (("hub", world.root), *_repos(world))}
+    world.before["mains"] = main_heads(world)
+    for cid in _ids(ids):
+        world.start("advance", cid, "--to", state, "-q")
+
+
+@when(phrase("the agents of {ids:Q} are all at work"))
+def agents_at_work(world: World, ids: str) -> None:
+    deadline = time.monotonic() + 60
+    waiting = [world.ctl / f"working-{cid}" for cid in _ids(ids)]
+    while not all(p.exists() for p in waiting):
+        finished = [run.finish() for run in world.runs if run.finished]
+        assert not finished, f"a run ended before every agent was at work: {finished[0]}"
+        assert time.monotonic() < deadline, f"not every agent started: {[p.name for p in waiting if not p.exists()]}"
+        time.sleep(0.05)
+
+
+@when("the agents are let go")
+def agents_let_go(world: World) -> None:
+    world.give_go_ahead()
+
+
+@when(phrase("a person adds {text:Q} to {rel:Q} in the hub's checkout"))
+def person_adds_in_hub(world: World, text: str, rel: str) -> None:
+    _append(world, world.root / rel, text)
+
+
+@when(phrase("a person adds {text:Q} to {rel:Q} in the checkout of {repo:Q}"))
+def person_adds_in_repo(world: World, text: str, rel: str, repo: str) -> None:
+    _append(world, repo_path(world, repo) / rel, text)
+
+
+def _append(world: World, path: Path, text: str) -> None:
+    with path.open("a") as fh:
+        fh.write(text)
+    world.before.setdefault("edits", {})[path] = path.read_bytes()
+
+
+@then("every run I started succeeded")
+def every_run_succeeded(world: World) -> None:
+    assert world.runs
+    for run in world.runs:
+        result = run.finish()
+        assert result.code == 0, result
+
+
+@then(phrase("each of {ids:Q} is in state {state:Q} with its own proposal, ticked tasks and code on its branches"))
+def each_kept_its_work(world: World, ids: str, state: str) -> None:
+    for cid in _ids(ids):
+        assert world.state(cid)["state"] == state, cid
+        folder = world.change_dir(cid)
+        assert (folder / "proposal.md").read_text() == "## Why\nUsers must log in.\n", cid
+        assert "- [ ]" not in (folder / "tasks.md").read_text() and "- [x]" in (folder / "tasks.md").read_text()
+        branch = f"specflow/{cid}"
+        hub_tasks = git(world.root, "show", f"{branch}:openspec/changes/{cid}/tasks.md")
+        assert "- [ ]" not in hub_tasks, (cid, hub_tasks)
+        assert f"# {cid}" in git(repo_path(world, "api"), "show", f"{branch}:src/login.py"), cid
+        assert f"# {cid}" in git(repo_path(world, "bot"), "show", f"{branch}:bot.py"), cid
+        others = [other for other in _ids(ids) if other != cid]
+        assert not any(
+            f"# {other}" in git(repo_path(world, "api"), "show", f"{branch}:src/login.py") for other in others
+        )
+
+
+@then("the checkouts of the hub and of the repos are as they were")
+def checkouts_as_they_were(world: World) -> None:
+    assert main_heads(world) == world.before["mains"]
+    for name, path in (("hub", world.root), *_repos(world)):
+        assert tree_state(path) == world.before["checkouts"][name], f"the checkout of {name} changed"
+
+
+@then("the person's edits are there, byte for byte")
+def edits_kept(world: World) -> None:
+    assert world.before["edits"]
+    for path, data in world.before["edits"].items():
+        assert path.read_bytes() == data, path
+
+
+@then(phrase("no attempt of {cid:Q} recorded a write outside its gate"))
+def no_violations(world: World, cid: str) -> None:
+    attempts = [ev for ev in world.history(cid) if ev.get("outcome") in ("succeeded", "failed")]
+    assert attempts
+    assert all(not ev.get("gate_violations") for ev in attempts), attempts
+
+
+@then(phrase("the branches of {cid:Q} in {a:Q} and {b:Q} hold the agent's work, committed by specflow"))
+def committed_by_specflow(world: World, cid: str, a: str, b: str) -> None:
+    for name, rel in ((a, "src/login.py"), (b, "bot.py")):
+        repo = repo_path(world, name)
+        assert git(repo, "log", "-1", "--format=%an", f"specflow/{cid}").strip() == "specflow", name
+        assert f"# {cid}" in git(repo, "show", f"specflow/{cid}:{rel}"), name
+        subject = git(repo, "log", "-1", "--format=%s", f"specflow/{cid}").strip()
+        assert subject == f"specflow({cid}): apply, attempt 1", subject
+
+
+@then(phrase("the worktrees of {cid:Q} hold nothing uncommitted"))
+def worktrees_clean(world: World, cid: str) -> None:
+    for path in (change_hub(world, cid), worktree(world, cid, "api"), worktree(world, cid, "bot")):
+        assert git(path, "status", "--porcelain") == "", path
+
+
+@then(phrase("the hub's main branch has the change {cid:Q} with every task ticked"))
+def main_has_ticked_change(world: World, cid: str) -> None:
+    tasks = git(world.root, "show", f"main:openspec/changes/{cid}/tasks.md")
+    assert "- [x]" in tasks and "- [ ]" not in tasks, tasks
+
+
+@then(phrase("the hub's main branch has the proposal of {cid:Q}"))
+def main_has_proposal(world: World, cid: str) -> None:
+    assert git(world.root, "show", f"main:openspec/changes/{cid}/proposal.md") == "## Why\nUsers must log in.\n"
+
+
+@then("the hub's checkout has nothing uncommitted")
+def hub_checkout_clean(world: World) -> None:
+    assert git(world.root, "status", "--porcelain") == ""
+
+
+@then(phrase("the history of {cid:Q} has no approval"))
+def no_approval(world: World, cid: str) -> None:
+    assert not [ev for ev in world.history(cid) if ev.get("trigger") == "approve"]
+    assert not world.state(cid).get("approvals")
+
+
+@then(phrase("the person's file {rel:Q} in the hub's checkout is as they wrote it"))
+def persons_file_kept(world: World, rel: str) -> None:
+    assert (world.root / rel).read_text() == world.before[f"hub:{rel}"]
