@@ -76,7 +76,9 @@ def test_checkpoints_are_numbered_refs_in_every_workspace_repo(multi: MultiHub) 
     assert (first.number, second.number) == (1, 2)
     # the change's own worktrees only: the person's checkouts of api and bot are never snapshot
     assert set(second.refs) == {"hub", "api"}
-    hub_refs = git(multi.worktree, "for-each-ref", "--format=%(refname)", f"refs/specflow/checkpoints/{CHANGE}/").split()
+    hub_refs = git(
+        multi.worktree, "for-each-ref", "--format=%(refname)", f"refs/specflow/checkpoints/{CHANGE}/"
+    ).split()
     assert hub_refs == [f"refs/specflow/checkpoints/{CHANGE}/1/hub", f"refs/specflow/checkpoints/{CHANGE}/2/hub"]
     api_refs = git(
         multi.api, "for-each-ref", "--format=%(refname) %(objectname)", f"refs/specflow/checkpoints/{CHANGE}/2/"
@@ -87,7 +89,10 @@ def test_checkpoints_are_numbered_refs_in_every_workspace_repo(multi: MultiHub) 
     assert [c.to_dict() for c in listed] == [first.to_dict(), second.to_dict()]
     assert listed[1].reason == "second try" and listed[1].phase == "apply" and listed[1].state == "propose"
     # the checkpoint's commit has HEAD as parent
-    assert git(multi.worktree, "rev-parse", f"{first.refs['hub']}^").strip() == git(multi.worktree, "rev-parse", "HEAD").strip()
+    assert (
+        git(multi.worktree, "rev-parse", f"{first.refs['hub']}^").strip()
+        == git(multi.worktree, "rev-parse", "HEAD").strip()
+    )
 
 
 def test_revert_round_trip_with_untracked_files_and_revert_of_the_revert(multi: MultiHub) -> None:
