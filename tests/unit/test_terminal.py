@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-
 from specflow.workspace import branches
 from tests.conftest import HubFixture, commit_all
 from tests.unit.test_workspaces import CHANGE, make_single_hub
