@@ -38,14 +38,16 @@ def apply_turn(ws: Workspaces) -> tuple[GatePolicy, dict[str, Path]]:
 
 
 def test_checkpoint_never_touches_head_index_stash_or_working_tree(multi: MultiHub) -> None:
-    root = multi.root
+    root = multi.worktree
+    git_dir = Path(git(root, "rev-parse", "--absolute-git-dir").strip())
     (root / "CLAUDE.md").write_text("stashed edit\n")
     git(root, "stash", "-q")
+    set_state(multi, "explore")  # the engine's record, not yet committed
     (root / "docs" / "style.md").write_text("staged\n")
     git(root, "add", "docs/style.md")
     (root / "CLAUDE.md").write_text("unstaged\n")
     (root / "scratch.txt").write_text("untracked\n")
-    watched = [root / ".git" / "index", root / ".git" / "HEAD", root / "CLAUDE.md", root / "scratch.txt"]
+    watched = [git_dir / "index", git_dir / "HEAD", root / "CLAUDE.md", root / "scratch.txt"]
     stash = git(root, "stash", "list")
     st = status(root)
     refs = git(root, "for-each-ref", "refs/heads", "refs/stash")
@@ -60,8 +62,10 @@ def test_checkpoint_never_touches_head_index_stash_or_working_tree(multi: MultiH
     assert git(root, "show", f"{tree}:scratch.txt") == "untracked\n"
     assert git(root, "show", f"{tree}:CLAUDE.md") == "unstaged\n"
     assert git(root, "show", f"{tree}:docs/style.md") == "staged\n"
-    listed = git(root, "ls-tree", "-r", "--name-only", tree).split()
-    assert not any("/.specflow/" in n for n in listed), "specflow's records are never snapshot"
+    # the change's records are committed on its branch by the engine: a snapshot never takes
+    # their uncommitted state, it keeps what the branch holds
+    records = f"openspec/changes/{CHANGE}/.specflow"
+    assert git(root, "ls-tree", "-r", tree, "--", records) == git(root, "ls-tree", "-r", "HEAD", "--", records) != ""
 
 
 def test_checkpoints_are_numbered_refs_in_every_workspace_repo(multi: MultiHub) -> None:
@@ -70,26 +74,30 @@ def test_checkpoints_are_numbered_refs_in_every_workspace_repo(multi: MultiHub) 
     first = ws.checkpoint(phase="apply", state="propose")
     second = ws.checkpoint(phase="apply", state="propose", reason="second try")
     assert (first.number, second.number) == (1, 2)
-    assert set(second.refs) == {"hub", "api", "api@checkout", "bot@checkout"}
-    hub_refs = git(multi.root, "for-each-ref", "--format=%(refname)", f"refs/specflow/checkpoints/{CHANGE}/").split()
+    # the change's own worktrees only: the person's checkouts of api and bot are never snapshot
+    assert set(second.refs) == {"hub", "api"}
+    hub_refs = git(
+        multi.worktree, "for-each-ref", "--format=%(refname)", f"refs/specflow/checkpoints/{CHANGE}/"
+    ).split()
     assert hub_refs == [f"refs/specflow/checkpoints/{CHANGE}/1/hub", f"refs/specflow/checkpoints/{CHANGE}/2/hub"]
     api_refs = git(
         multi.api, "for-each-ref", "--format=%(refname) %(objectname)", f"refs/specflow/checkpoints/{CHANGE}/2/"
     )
-    assert api_refs.split("\n")[:2] == [
-        f"refs/specflow/checkpoints/{CHANGE}/2/api {second.refs['api']}",
-        f"refs/specflow/checkpoints/{CHANGE}/2/api@checkout {second.refs['api@checkout']}",
-    ]
+    assert api_refs.split("\n")[:1] == [f"refs/specflow/checkpoints/{CHANGE}/2/api {second.refs['api']}"]
+    assert "@checkout" not in api_refs
     listed = ws.checkpoints()
     assert [c.to_dict() for c in listed] == [first.to_dict(), second.to_dict()]
     assert listed[1].reason == "second try" and listed[1].phase == "apply" and listed[1].state == "propose"
     # the checkpoint's commit has HEAD as parent
-    assert git(multi.root, "rev-parse", f"{first.refs['hub']}^").strip() == git(multi.root, "rev-parse", "HEAD").strip()
+    assert (
+        git(multi.worktree, "rev-parse", f"{first.refs['hub']}^").strip()
+        == git(multi.worktree, "rev-parse", "HEAD").strip()
+    )
 
 
 def test_revert_round_trip_with_untracked_files_and_revert_of_the_revert(multi: MultiHub) -> None:
     ws = multi.workspaces()
-    root = multi.root
+    root = multi.worktree
     (root / "draft.txt").write_text("untracked at the checkpoint\n")
     cp = ws.checkpoint(phase="propose", state="explore")
     set_state(multi, "propose")
@@ -180,18 +188,19 @@ def test_revert_refuses_a_merge_commit(multi: MultiHub) -> None:
 def test_revert_refuses_when_head_moved_to_another_branch(multi: MultiHub) -> None:
     ws = multi.workspaces()
     ws.checkpoint(phase="propose", state="explore")
-    git(multi.root, "switch", "-q", "-c", "elsewhere")
+    git(multi.worktree, "switch", "-q", "-c", "elsewhere")
     with pytest.raises(WorkspaceError) as info:
         multi.change_api().revert()
     assert "HEAD of hub" in info.value.message and "is on elsewhere" in info.value.message
-    assert "it was on main" in info.value.message
-    assert info.value.fix is not None and "switch main" in info.value.fix
+    assert f"it was on specflow/{CHANGE}" in info.value.message
+    assert info.value.fix is not None and f"switch specflow/{CHANGE}" in info.value.fix
 
 
 def test_revert_refuses_during_a_merge_in_progress(multi: MultiHub) -> None:
     ws = multi.workspaces()
     ws.checkpoint(phase="propose", state="explore")
-    (multi.root / ".git" / "MERGE_HEAD").write_text(git(multi.root, "rev-parse", "HEAD"))
+    git_dir = Path(git(multi.worktree, "rev-parse", "--absolute-git-dir").strip())
+    (git_dir / "MERGE_HEAD").write_text(git(multi.worktree, "rev-parse", "HEAD"))
     with pytest.raises(WorkspaceError, match="a merge is in progress in hub"):
         multi.change_api().revert()
 
@@ -199,12 +208,12 @@ def test_revert_refuses_during_a_merge_in_progress(multi: MultiHub) -> None:
 def test_revert_keeps_hub_commits_and_says_so(multi: MultiHub) -> None:
     ws = multi.workspaces()
     ws.checkpoint(phase="propose", state="explore")
-    (multi.root / "CLAUDE.md").write_text("committed by the user\n")
-    commit_all(multi.root, "user commit")
-    head = git(multi.root, "rev-parse", "HEAD")
+    (multi.worktree / "CLAUDE.md").write_text("committed by the user\n")
+    commit_all(multi.worktree, "user commit")
+    head = git(multi.worktree, "rev-parse", "HEAD")
     result = multi.change_api().revert()
-    assert git(multi.root, "rev-parse", "HEAD") == head
-    assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
+    assert git(multi.worktree, "rev-parse", "HEAD") == head
+    assert (multi.worktree / "CLAUDE.md").read_text() == "# rules\n"
     assert any("commits made since checkpoint #1" in n for n in result.notes)
 
 
@@ -212,7 +221,7 @@ def test_revert_leaves_other_changes_folders_alone(multi: MultiHub) -> None:
     ws = multi.workspaces()
     ws.checkpoint(phase="propose", state="explore")
     other = multi.root / "openspec" / "changes" / "other-change"
-    other.mkdir()
+    other.mkdir(parents=True)
     (other / "proposal.md").write_text("someone else's\n")
     multi.change_api().revert()
     assert (other / "proposal.md").read_text() == "someone else's\n"
@@ -230,10 +239,10 @@ def test_revert_without_checkpoints_or_with_an_unknown_number(multi: MultiHub) -
 def test_changed_since_counts_files_per_checkpoint(multi: MultiHub) -> None:
     ws = multi.workspaces()
     first = ws.checkpoint(phase="explore", state="draft")
-    (multi.root / "a.txt").write_text("a\n")
+    (multi.worktree / "a.txt").write_text("a\n")
     second = ws.checkpoint(phase="propose", state="explore")
-    (multi.root / "b.txt").write_text("b\n")
-    (multi.root / "CLAUDE.md").write_text("x\n")
+    (multi.worktree / "b.txt").write_text("b\n")
+    (multi.worktree / "CLAUDE.md").write_text("x\n")
     assert ws.changed_since([first, second]) == {1: 3, 2: 2}
 
 

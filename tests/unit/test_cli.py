@@ -357,8 +357,7 @@ def test_a_terminated_run_still_puts_back_out_of_gate_writes(hub: HubFixture, tm
     code, _, err = cli("-C", hub.root, "advance", "add-login")  # the recovery names the save
     assert code == 0, err
     events = [
-        json.loads(line)
-        for line in (hub.change_dir("add-login") / ".specflow/history.jsonl").read_text().splitlines()
+        json.loads(line) for line in (hub.change_dir("add-login") / ".specflow/history.jsonl").read_text().splitlines()
     ]
     interrupted = next(e for e in events if e["outcome"] == "interrupted")
     assert interrupted["rejected"]["refs"] == {"hub": saved}
@@ -380,8 +379,7 @@ def test_a_killed_run_is_audited_by_the_next_advance(hub: HubFixture, tmp_path: 
     assert code == 0, err
     assert not (hub.worktree("add-login") / "outside.txt").exists()
     events = [
-        json.loads(line)
-        for line in (hub.change_dir("add-login") / ".specflow/history.jsonl").read_text().splitlines()
+        json.loads(line) for line in (hub.change_dir("add-login") / ".specflow/history.jsonl").read_text().splitlines()
     ]
     interrupted = next(e for e in events if e["outcome"] == "interrupted")
     assert [v["path"] for v in interrupted["gate_violations"]] == ["outside.txt"]

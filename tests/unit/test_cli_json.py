@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from specflow.workspace import branches
 from tests.conftest import HubFixture, commit_all, git
 from tests.unit.test_workspaces import CHANGE, make_single_hub
 
@@ -57,9 +58,9 @@ def test_init_json_lists_what_it_created_then_nothing(tmp_path: Path, cli: Any) 
 
 
 def test_prompt_json_has_the_phase_its_template_and_gate(hub: HubFixture, cli: Any) -> None:
-    real = os.path.realpath(hub.root)
     templates = hub.root / "openspec" / "templates"
     assert cli("-C", hub.root, "new", "add-login")[0] == 0
+    real = os.path.realpath(hub.worktree("add-login"))  # the gate is rooted at the change's hub worktree
     data = run_json(cli, "-C", hub.root, "prompt", "add-login", "--json")
     assert data == {
         "change": "add-login",
@@ -192,18 +193,19 @@ def test_workflows_validate_json_reports_each_file_and_exits_1_if_any_is_invalid
 def test_diff_json_per_repo_with_files_and_patch(tmp_path: Path, cli: Any) -> None:
     root, ws = make_single_hub(tmp_path)
     git(root, "config", "diff.renames", "true")
-    assert run_json(cli, "-C", root, "diff", CHANGE, "--json") == [
-        {
-            "repo": "proj",
-            "branch": "specflow/add-login",
-            "branch_exists": False,
-            "base": None,
-            "worktree": None,
-            "files": [],
-            "patch": "",
-        }
-    ]
     wt = ws.ensure_worktrees()["proj"]
+    # the change is its branch from 'specflow new' on: before any work, its diff is its own folder
+    [first] = run_json(cli, "-C", root, "diff", CHANGE, "--json")
+    assert (first["repo"], first["branch_exists"], first["base"], first["worktree"]) == ("proj", True, "main", str(wt))
+    folder = f"openspec/changes/{CHANGE}"
+    assert [f["path"] for f in first["files"]] == [
+        f"{folder}/.openspec.yaml",
+        f"{folder}/.specflow/history.jsonl",
+        f"{folder}/.specflow/state.json",
+        f"{folder}/proposal.md",
+        f"{folder}/tasks.md",
+    ]
+    branches.land(ws)  # published, as at approval: from here on the diff is the work
     (wt / "src" / "login.py").write_text("def login(): ...\n")
     (wt / "src" / "app.py").write_text("print('login')\n")
     (wt / "logo.bin").write_bytes(b"\x00\x01\x02")
@@ -240,9 +242,12 @@ def test_clean_json_lists_each_worktree_removed_and_the_branch_kept(tmp_path: Pa
     wt = ws.ensure_worktrees()["proj"]
     code, out, err = cli("-C", root, "clean", CHANGE, "--json")
     assert (code, err) == (1, "") and "is not archived (state propose)" in json.loads(out)["error"]
-    archive = root / "openspec" / "changes" / "archive" / f"2025-01-01-{CHANGE}"
+    # in a single-repo project the change's one worktree is its hub worktree: clean lists it too
+    # archive the change by hand in its hub worktree, as the archive action does, and commit it
+    archive = wt / "openspec" / "changes" / "archive" / f"2025-01-01-{CHANGE}"
     archive.parent.mkdir(parents=True)
-    (root / "openspec" / "changes" / CHANGE).rename(archive)
+    (wt / "openspec" / "changes" / CHANGE).rename(archive)
+    commit_all(wt, "archive")
     (wt / "README.md").write_text("uncommitted\n")
     code, out, err = cli("-C", root, "clean", CHANGE, "--json")
     assert (code, err) == (1, "") and "has 1 uncommitted change(s): README.md" in json.loads(out)["error"]
@@ -259,3 +264,4 @@ def test_clean_json_lists_each_worktree_removed_and_the_branch_kept(tmp_path: Pa
         "branch": "specflow/add-login",
         "worktrees": [],
     }
+    assert not wt.exists()  # a second clean finds nothing to remove, and makes nothing

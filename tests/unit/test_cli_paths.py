@@ -29,7 +29,8 @@ AGENT = (
 
 
 def change_dir(hub: HubFixture, cid: str) -> Path:
-    return hub.root / "openspec" / "changes" / cid
+    """The change's folder: on its branch, in its own worktree of the hub."""
+    return hub.change_dir(cid)
 
 
 def state_of(hub: HubFixture, cid: str) -> dict[str, Any]:
@@ -571,7 +572,7 @@ def test_prompt_of_a_named_state(hub: HubFixture, cli: Any) -> None:
         "Write the proposal for add-login.\n"
         "Notes: none\n"
         "You may write only these paths; everything else is read-only:\n"
-        f"- openspec/changes/add-login/** (relative to the hub {hub.root})\n"
+        f"- openspec/changes/add-login/** (relative to the hub {hub.worktree('add-login')})\n"
     )
     code, out, err = cli("-C", hub.root, "prompt", "add-login", "--state", "nope")
     assert (code, out) == (1, "")

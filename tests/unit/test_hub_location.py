@@ -46,6 +46,11 @@ def test_from_a_component_repo_its_link_leads_to_the_hub(multi: MultiHub) -> Non
 
 def test_from_a_changes_worktree_its_branch_names_the_change(multi: MultiHub) -> None:
     paths = multi.workspaces().ensure_worktrees()
+    # the change's own worktree of the hub, and a folder in it
+    for start in (multi.worktree, multi.change_dir):
+        found = locate_hub(start)
+        assert (found.root, found.change_id) == (multi.root, CHANGE)
+    # its repo worktrees, whose openspec links lead to that hub worktree
     for repo in ("api", "bot"):
         found = locate_hub(paths[repo])
         assert (found.root, found.change_id) == (multi.root.resolve(), CHANGE)
@@ -128,7 +133,12 @@ def test_commands_from_a_repo_or_a_worktree_write_only_in_the_hub(
     monkeypatch.chdir(multi.bot)
     code, _, err = cli("new", "fix-typo", "--repo", "bot")  # the hub's configuration, not the repo's
     assert code == 0, err
-    assert (multi.root / "openspec" / "changes" / "fix-typo" / ".specflow" / "state.json").is_file()
+    # the change is made on its own branch, in its own worktree of the hub; the checkout is untouched
+    assert (
+        Hub(multi.root).worktree_of("fix-typo") / "openspec" / "changes" / "fix-typo" / ".specflow" / "state.json"
+    ).is_file()
+    assert not (multi.root / "openspec" / "changes" / "fix-typo").exists()
+    assert git(multi.root, "status", "--porcelain") == ""
     paths = multi.workspaces().ensure_worktrees()
     monkeypatch.chdir(paths["api"])
     code, out, err = cli("approve", "--by", "ana", "--json")  # takes the change's lock, writes its records

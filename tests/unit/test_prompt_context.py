@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from specflow.demo.run import copy_example
+from specflow.engine.hub import Hub
 
 CliRunner = Callable[..., tuple[int, str, str]]
 CID = "add-greeting-endpoint"
@@ -43,7 +44,7 @@ def test_the_explore_prompt_has_the_goal_the_claude_md_layers_and_the_openspec_c
 def test_the_propose_prompt_has_the_previous_record_and_the_rules(example: Path, cli: CliRunner) -> None:
     code, out, err = cli("-C", example, "advance", CID)  # the scripted demo agent explores
     assert code == 0, out + err
-    notes = (example / "openspec" / "changes" / CID / "exploration.md").read_text(encoding="utf-8")
+    notes = (Hub.open(example).change(CID).dir / "exploration.md").read_text(encoding="utf-8")
     recommendation = next(line for line in notes.splitlines() if line.startswith("Option 1."))
     code, out, err = cli("-C", example, "prompt", CID)
     assert code == 0, err
@@ -55,7 +56,7 @@ def test_the_propose_prompt_has_the_previous_record_and_the_rules(example: Path,
 
 
 def test_the_apply_prompt_has_the_artifacts(example: Path, cli: CliRunner) -> None:
-    change = example / "openspec" / "changes" / CID
+    change = Hub.open(example).change(CID).dir  # on its branch, in its own worktree of the hub
     (change / "proposal.md").write_text("## Why\nUNIQUE-WHY-91c: greetings.\n\n## What Changes\n- GET /greet\n")
     (change / "tasks.md").write_text("## 1. API\n- [ ] 1.1 UNIQUE-TASK-5d2 add the route\n")
     code, out, err = cli("-C", example, "prompt", CID, "--state", "apply")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from specflow.workspace import branches
 from tests.conftest import HubFixture, commit_all
 from tests.unit.test_workspaces import CHANGE, make_single_hub
 
@@ -142,6 +143,7 @@ def diff_hub(tmp_path: Path) -> Path:
     """A one-repo project whose change 'add-login' edited src/app.py in its worktree."""
     root, ws = make_single_hub(tmp_path)
     wt = ws.ensure_worktrees()["proj"]
+    branches.land(ws)  # the approved proposal is published, as at approval: the diff is the work since
     (wt / "src" / "app.py").write_text("print('login')\n")
     commit_all(wt, "login work")
     return root

@@ -41,8 +41,14 @@ class MultiHub:
     change: str = CHANGE
 
     @property
+    def worktree(self) -> Path:
+        """The change's own worktree of the hub, on ``specflow/<id>``."""
+        return Hub(self.root).worktree_of(self.change)
+
+    @property
     def change_dir(self) -> Path:
-        return self.root / "openspec" / "changes" / self.change
+        """The change's folder, on its branch in its hub worktree."""
+        return self.worktree / "openspec" / "changes" / self.change
 
     def workspaces(self, repos: tuple[str, ...] = ("api", "bot")) -> Workspaces:
         return Workspaces(self.root, self.config, self.change, list(repos))
@@ -71,8 +77,6 @@ def make_multi_hub(
     write_files(
         hub,
         {
-            f"openspec/changes/{CHANGE}/proposal.md": "## Why\nLogin.\n",
-            f"openspec/changes/{CHANGE}/tasks.md": TASKS,
             "openspec/specs/auth/spec.md": "# auth\n",
             "docs/style.md": "be nice\n",
             "CLAUDE.md": "# rules\n",
@@ -100,9 +104,18 @@ def make_multi_hub(
     (hub / "specflow.yaml").write_text(yaml, encoding="utf-8")
     for root in (hub, api, bot):
         commit_all(root, "init")
-    record = StateRecord(workflow="openspec", state=state, repos=["api", "bot"])
-    write_state(hub / "openspec" / "changes" / CHANGE, record)
+    new_change_on_branch(hub, state, ["api", "bot"])
     return MultiHub(hub, api, bot, config)
+
+
+def new_change_on_branch(hub: Path, state: str, repos: list[str]) -> Path:
+    """Create change ``add-login`` as ``specflow new`` does (its own branch and hub worktree),
+    give it a proposal and tasks in ``state``, and commit them there; return its folder."""
+    change = Hub.open(hub).new_change(CHANGE, workflow="openspec", repos=repos)
+    write_files(change.dir, {"proposal.md": "## Why\nLogin.\n", "tasks.md": TASKS})
+    write_state(change.dir, StateRecord(workflow="openspec", state=state, repos=repos))
+    commit_all(change.root, "proposal and tasks")
+    return change.dir
 
 
 def make_single_hub(tmp_path: Path, state: str = "propose") -> tuple[Path, Workspaces]:
@@ -111,14 +124,13 @@ def make_single_hub(tmp_path: Path, state: str = "propose") -> tuple[Path, Works
     write_files(
         hub,
         {
-            f"openspec/changes/{CHANGE}/proposal.md": "## Why\nLogin.\n",
-            f"openspec/changes/{CHANGE}/tasks.md": TASKS,
+            "openspec/specs/auth/spec.md": "# auth\n",
             "src/app.py": "print('app')\n",
             "README.md": "readme\n",
         },
     )
     commit_all(hub, "init")
-    write_state(hub / "openspec" / "changes" / CHANGE, StateRecord(workflow="openspec", state=state, repos=[]))
+    new_change_on_branch(hub, state, [])
     return hub, Workspaces(hub, HubConfig(), CHANGE, [])
 
 
@@ -151,17 +163,18 @@ def test_one_change_across_two_repos_gets_a_worktree_each_with_the_hub_linked(mu
     for name, path in paths.items():
         assert git(path, "branch", "--show-current").strip() == f"specflow/{CHANGE}"
         assert (path / "openspec").is_symlink()
-        assert os.path.realpath(path / "openspec") == str((multi.root / "openspec").resolve())
+        assert os.path.realpath(path / "openspec") == str((multi.worktree / "openspec").resolve())
         assert (path / "docs" / "style.md").read_text() == "be nice\n"
         assert status(path) == "", f"links must not show in {name}'s git status"
-    assert status(multi.root) == "?? openspec/changes/add-login/.specflow/state.json\n"
+    assert git(multi.worktree, "branch", "--show-current").strip() == f"specflow/{CHANGE}"
+    assert status(multi.worktree) == "" and status(multi.root) == ""  # the person's checkout stays clean
     assert not (multi.root / ".gitignore").exists()
     assert "/.specflow/" in (multi.root / ".git" / "info" / "exclude").read_text()
     assert (paths["api"] / ".setup-ran").exists() is True
     assert any(e.kind == "output" and e.message == "installing" for e in events)
     log = multi.root / ".specflow" / "logs" / CHANGE / "setup-api.log"
     assert "installing" in log.read_text()
-    assert ws.existing() == {"hub": multi.root.resolve(), **paths}
+    assert ws.existing() == {"hub": multi.worktree, **paths}
 
 
 def test_ensure_worktrees_is_idempotent_and_setup_runs_once(multi: MultiHub) -> None:
@@ -199,13 +212,15 @@ def test_unknown_repo_and_no_repo_are_refused_with_the_fix(multi: MultiHub) -> N
     assert info.value.fix == "add the repos it changes: specflow repos add-login add NAME"
 
 
-def test_tasks_ticked_through_the_link_land_in_the_hub_only(multi: MultiHub) -> None:
+def test_tasks_ticked_through_the_link_land_in_the_changes_hub_worktree_only(multi: MultiHub) -> None:
     ws = multi.workspaces()
     paths = ws.ensure_worktrees()
     tasks = paths["api"] / "openspec" / "changes" / CHANGE / "tasks.md"
     tasks.write_text(TASKS.replace("- [ ] 1.1", "- [x] 1.1"))
     assert "- [x] 1.1" in (multi.change_dir / "tasks.md").read_text()
     assert status(paths["api"]) == ""
+    assert status(multi.worktree) == f" M openspec/changes/{CHANGE}/tasks.md\n"
+    assert not (multi.root / "openspec" / "changes" / CHANGE).exists()  # nothing on the person's checkout
 
 
 def test_policy_and_agent_cwd(multi: MultiHub) -> None:
@@ -213,7 +228,8 @@ def test_policy_and_agent_cwd(multi: MultiHub) -> None:
     paths = ws.ensure_worktrees()
     hub_policy = ws.policy(read_only=False, write=[f"openspec/changes/{CHANGE}/**"], worktrees=False, phase="propose")
     assert hub_policy.worktrees == ()
-    assert ws.agent_cwd(worktrees=False) == multi.root.resolve()
+    assert hub_policy.hub == multi.worktree.resolve()  # gates are rooted at the change's hub worktree
+    assert ws.agent_cwd(worktrees=False) == multi.worktree
     wt_policy = ws.policy(read_only=False, write=[f"openspec/changes/{CHANGE}/tasks.md"], worktrees=True, phase="apply")
     assert set(wt_policy.worktrees) == {p.resolve() for p in paths.values()}
     assert ws.agent_cwd(worktrees=True) == multi.root.resolve() / ".specflow" / "worktrees" / CHANGE
@@ -239,10 +255,14 @@ def test_diff_shows_each_repo_against_its_base_including_uncommitted_work(multi:
     paths = _work(ws, multi)
     (paths["api"] / "src" / "draft.py").write_text("x = 1\n")
     text = branches.diff(ws)
-    assert "== api: specflow/add-login against main" in text
-    assert "+def login(): ..." in text and "+x = 1" in text
-    assert "== bot: specflow/add-login against main" in text and "+print('bot login')" in text
-    assert "openspec" not in text
+    hub_part, api_part, bot_part = text.split("\n== ")
+    # the hub's branch is one of the change's branches: its diff is the change's folder
+    assert hub_part.startswith(f"== repo: specflow/add-login against main ({multi.worktree})")
+    assert f"+++ b/openspec/changes/{CHANGE}/tasks.md" in hub_part and "+- [ ] 1.1 api endpoint" in hub_part
+    assert api_part.startswith("api: specflow/add-login against main")
+    assert "+def login(): ..." in api_part and "+x = 1" in api_part
+    assert bot_part.startswith("bot: specflow/add-login against main") and "+print('bot login')" in bot_part
+    assert "openspec" not in api_part + bot_part
     stat = branches.diff(ws, "bot", stat=True)
     assert "bot.py | 2 +-" in stat and "api" not in stat
     with pytest.raises(WorkspaceError, match="repo 'web' is not affected"):
@@ -253,8 +273,13 @@ def test_merge_makes_a_merge_commit_naming_the_change_in_each_repo(multi: MultiH
     ws = multi.workspaces()
     _work(ws, multi)
     results = branches.merge(ws)
-    assert [(r.repo, r.status, r.base) for r in results] == [("api", "merged", "main"), ("bot", "merged", "main")]
-    for repo in (multi.api, multi.bot):
+    assert [(r.repo, r.status, r.base) for r in results] == [
+        ("repo", "merged", "main"),  # the hub's own branch lands too (its worktree is named "repo")
+        ("api", "merged", "main"),
+        ("bot", "merged", "main"),
+    ]
+    assert (multi.root / "openspec" / "changes" / CHANGE / "tasks.md").read_text() == TASKS
+    for repo in (multi.root, multi.api, multi.bot):
         log = git(repo, "log", "-1", "--format=%s%n%P")
         subject, parents = log.splitlines()
         assert subject == "specflow: merge change add-login"
@@ -262,7 +287,7 @@ def test_merge_makes_a_merge_commit_naming_the_change_in_each_repo(multi: MultiH
         assert status(repo) == ""
     assert (multi.api / "src" / "login.py").exists()
     assert branches.merged(ws) == {"api": None, "bot": None}
-    assert [r.status for r in branches.merge(ws)] == ["already merged", "already merged"]
+    assert [r.status for r in branches.merge(ws)] == ["already merged"] * 3
 
 
 def test_merge_refuses_a_dirty_base_checkout_and_merges_nothing(multi: MultiHub) -> None:
@@ -328,27 +353,33 @@ def test_merge_leaves_local_edits_in_files_it_does_not_touch(multi: MultiHub) ->
     _work(ws, multi)
     (multi.api / "README.md").write_text("my own notes\n")
     results = branches.merge(ws)
-    assert [r.status for r in results] == ["merged", "merged"]
+    assert [r.status for r in results] == ["merged", "merged", "merged"]
     assert (multi.api / "README.md").read_text() == "my own notes\n"
     assert (multi.api / "src" / "login.py").exists()
 
 
-def test_single_repo_branch_merges_without_conflicting_with_the_hubs_change_folder(tmp_path: Path) -> None:
+def test_single_repo_branch_holds_the_work_and_the_ticks_and_merges_beside_the_persons_commits(
+    tmp_path: Path,
+) -> None:
+    """Single repo: the change's one worktree is its hub worktree, holding its own change folder."""
     hub, ws = make_single_hub(tmp_path)
     wt = ws.ensure_worktrees()[hub.name]
-    assert (wt / "openspec").is_symlink() and status(wt) == ""
+    assert wt == Hub(hub).worktree_of(CHANGE) and ws.root == wt
+    assert not (wt / "openspec").is_symlink() and status(wt) == ""
     (wt / "src" / "login.py").write_text("login\n")
-    (wt / "openspec" / "changes" / CHANGE / "tasks.md").write_text("- [x] done\n")  # ticks the hub's copy
-    git(wt, "add", "-A")
-    git(wt, "commit", "-q", "-m", "work")
-    assert git(wt, "show", "--name-only", "--format=", "HEAD").split() == ["src/login.py"]
-    git(wt, "reset", "-q", "--hard")  # sparse: the link survives
-    assert (wt / "openspec").is_symlink()
-    commit_all(hub, "tick tasks on main")  # the hub commits its change folder meanwhile
+    (wt / "openspec" / "changes" / CHANGE / "tasks.md").write_text("- [x] done\n")
+    commit_all(wt, "work")
+    assert sorted(git(wt, "show", "--name-only", "--format=", "HEAD").split()) == [
+        f"openspec/changes/{CHANGE}/tasks.md",
+        "src/login.py",
+    ]
+    (hub / "README.md").write_text("the person's readme\n")
+    commit_all(hub, "a person's commit on main meanwhile")
     results = branches.merge(ws)
     assert results[0].status == "merged"
     assert (hub / "src" / "login.py").read_text() == "login\n"
     assert (hub / "openspec" / "changes" / CHANGE / "tasks.md").read_text() == "- [x] done\n"
+    assert (hub / "README.md").read_text() == "the person's readme\n"
 
 
 def test_remove_worktrees_keeps_branches_and_refuses_uncommitted_work(multi: MultiHub) -> None:
@@ -358,11 +389,12 @@ def test_remove_worktrees_keeps_branches_and_refuses_uncommitted_work(multi: Mul
     with pytest.raises(WorkspaceError, match=r"worktree of 'bot'.*1 uncommitted"):
         ws.remove_worktrees(strict=True)
     removed = ws.remove_worktrees(force=True, strict=True)
-    assert set(removed) == set(paths.values())
+    assert set(removed) == {*paths.values(), multi.worktree}
     assert not (multi.root / ".specflow" / "worktrees" / CHANGE).exists()
-    assert git(multi.api, "branch", "--list", "specflow/*").strip() == "specflow/add-login"
-    assert (multi.root / "openspec" / "changes" / CHANGE / "tasks.md").exists()
-    assert ws.existing() == {"hub": multi.root.resolve()}
+    for repo in (multi.root, multi.api):
+        assert git(repo, "branch", "--list", "specflow/*").strip() == "specflow/add-login"
+    # the change's folder lives on in its branch
+    assert git(multi.root, "show", f"specflow/add-login:openspec/changes/{CHANGE}/tasks.md") == TASKS
 
 
 # -- steps ------------------------------------------------------------------------------------------
@@ -452,10 +484,11 @@ def test_cli_diff_merge_and_clean(multi: MultiHub, cli: Callable[..., tuple[int,
     code, out, err = cli("-C", multi.root, "merge", CHANGE)
     assert code == 0, err
     assert "api: merged specflow/add-login into main (1 file(s))" in out
-    # archive the change by hand (the archive action's job), then clean
-    archive = multi.root / "openspec" / "changes" / "archive" / f"2025-01-01-{CHANGE}"
+    # archive the change by hand in its hub worktree (the archive action's job), then clean
+    archive = multi.worktree / "openspec" / "changes" / "archive" / f"2025-01-01-{CHANGE}"
     archive.parent.mkdir(parents=True)
     multi.change_dir.rename(archive)
+    commit_all(multi.worktree, "archive")  # specflow commits on the change's hub branch
     code, out, err = cli("-C", multi.root, "clean", CHANGE)
     assert code == 0, err
     assert "removed" in out and "branch specflow/add-login kept" in out
@@ -468,15 +501,15 @@ def test_cli_revert_without_yes_refuses_when_not_interactive(
     _cli_hub(multi)
     ws = multi.workspaces()
     ws.checkpoint(phase="propose", state="explore")
-    (multi.root / "CLAUDE.md").write_text("changed\n")
+    (multi.worktree / "CLAUDE.md").write_text("changed\n")
     code, _, err = cli("-C", multi.root, "revert", CHANGE)
     assert code == 1
     assert "needs confirmation" in err and "fix: pass --yes" in err
-    assert (multi.root / "CLAUDE.md").read_text() == "changed\n"
+    assert (multi.worktree / "CLAUDE.md").read_text() == "changed\n"
     code, out, err = cli("-C", multi.root, "revert", CHANGE, "--yes")
     assert code == 0, err
     assert "restored checkpoint #1" in out and "state propose -> explore" in out
-    assert (multi.root / "CLAUDE.md").read_text() == "# rules\n"
+    assert (multi.worktree / "CLAUDE.md").read_text() == "# rules\n"
     assert state_of(multi.change_dir)["state"] == "explore"
     code, out, _ = cli("-C", multi.root, "checkpoints", CHANGE, "--json")
     listed = json.loads(out)

@@ -34,14 +34,15 @@ def test_a_tracked_openspec_link_in_a_component_repo_is_replaced_without_a_trace
     commit_all(multi.api, "link to the hub")
     ws = multi.workspaces(("api",))
     wt = ws.ensure_worktrees()["api"]
-    assert os.path.realpath(wt / "openspec") == str(multi.root.resolve() / "openspec")
+    # linked to the change's own hub worktree, where its folder is
+    assert os.path.realpath(wt / "openspec") == str(multi.worktree.resolve() / "openspec")
     assert status(wt) == ""
     (wt / "src" / "x.py").write_text("x\n")
     git(wt, "add", "-A")
     git(wt, "commit", "-q", "-m", "work")
     assert git(wt, "show", "--name-only", "--format=", "HEAD").split() == ["src/x.py"]
     assert git(wt, "show", "HEAD:openspec") == "../hub/openspec"
-    assert branches.merge(ws)[0].status == "merged"
+    assert [(r.repo, r.status) for r in branches.merge(ws)] == [("repo", "merged"), ("api", "merged")]
     assert os.readlink(multi.api / "openspec") == "../hub/openspec"
 
 
@@ -75,7 +76,7 @@ def test_the_base_is_the_checked_out_branch_and_is_remembered(multi: MultiHub) -
     git(multi.api, "switch", "-q", "main")
     (wt / "f.txt").write_text("f\n")
     commit_all(wt, "work")
-    assert branches.merge(ws)[0].base == "trunk"
+    assert {r.repo: r.base for r in branches.merge(ws)} == {"repo": "main", "api": "trunk"}
 
 
 def test_a_non_repo_path_is_named(tmp_path: Path) -> None:
