@@ -17,7 +17,6 @@ from specflow.engine.timeline import Timeline, build_timeline
 from specflow.errors import ConfigError, StateError, WorkspaceError
 from specflow.workspace import branches
 from specflow.workspace.branches import MergeResult
-from specflow.workspace.checkpoints import HUB_KEY
 from specflow.workspace.restore import RestoreResult
 from specflow.workspace.revert import RevertResult, pick_checkpoint, revert
 from specflow.workspace.workspaces import Workspaces, for_change
@@ -389,7 +388,7 @@ class Change:
             )
         ws = self.workspaces()
         with ChangeLock(self.hub.root, self.id, command="clean"):
-            before = {name: path for name, path in ws.existing().items() if name != HUB_KEY}
+            before = {t.name: t.worktree for t in ws.all_targets() if t.exists}
             removed = ws.remove_worktrees(force=force, strict=True)
         return CleanResult(self.id, ws.branch, [(name, path, path in removed) for name, path in before.items()])
 

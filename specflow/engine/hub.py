@@ -236,7 +236,7 @@ class Hub:
                 f"change '{change_id}' was discarded (its folder is {self.discarded_dir(change_id)})",
                 fix=f"restore it with 'specflow discard --restore {change_id}'",
             )
-        if self._has_branch(change_id):
+        if self._open_on_branch(change_id):
             # its branch is here but its worktree is not (removed, or the branch was pulled): make it
             for_change_workspaces(self, change_id).ensure_hub()
             own = self._own_dir(change_id)
@@ -301,6 +301,12 @@ class Hub:
     def _has_branch(self, change_id: str) -> bool:
         dirs = find_git_dirs(self.root)
         return dirs is not None and GitRepo(self.root, *dirs).branch_exists(BRANCH_PREFIX + change_id)
+
+    def _open_on_branch(self, change_id: str) -> bool:
+        """True when the hub's branch of the change holds it open (its folder, not yet archived)."""
+        dirs = find_git_dirs(self.root)
+        ref = f"refs/heads/{BRANCH_PREFIX}{change_id}:{OPENSPEC_DIR}/changes/{change_id}"
+        return dirs is not None and GitRepo(self.root, *dirs).ok("cat-file", "-e", ref)
 
     def archived_dir(self, change_id: str) -> Path | None:
         """The archive folder of ``change_id`` (``archive/YYYY-MM-DD-<id>``), if archived."""

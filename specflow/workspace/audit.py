@@ -333,6 +333,19 @@ def _judge_ok(ws: Workspace, change: TreeChange, policy: GatePolicy) -> bool:
 # -- refs and HEAD -------------------------------------------------------------------------------
 
 
+def _persons_branches(ws: Workspace, present: Sequence[Workspace]) -> set[str]:
+    """Branches checked out in a checkout of the repository that is none of the change's workspaces.
+
+    The person commits there while agents run; the sandbox, not the audit, keeps agents off them.
+    """
+    ours = {os.path.realpath(w.path) for w in present if w.repo_id == ws.repo_id}
+    try:
+        trees = ws.repo.worktrees()
+    except GitError:
+        return set()
+    return {f"refs/heads/{t.branch}" for t in trees if t.branch and os.path.realpath(t.path) not in ours}
+
+
 def _audit_refs(
     store: CheckpointStore,
     checkpoint: Checkpoint,
@@ -368,6 +381,7 @@ def _audit_refs(
         if before is None:
             continue
         tips = ws.repo.read_refs("refs/heads/")
+        persons = _persons_branches(ws, present)
         cmds: list[str] = []
         for name in sorted(set(before) | set(tips)):
             old, new = before.get(name), tips.get(name)
@@ -375,6 +389,8 @@ def _audit_refs(
                 continue
             if name.startswith("refs/heads/specflow/") and name != own_ref:
                 continue  # another change's branch: that change's own audit judges it
+            if name in persons:
+                continue  # checked out in a person's own checkout: their commits are theirs
             if new is not None and new in journaled().get(f"ref:{ws.repo_id}:{name}", set()):
                 continue  # another change's engine moved it (specflow merge)
             branch = name.removeprefix("refs/heads/")

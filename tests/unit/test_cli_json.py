@@ -248,6 +248,7 @@ def test_clean_json_lists_each_worktree_removed_and_the_branch_kept(tmp_path: Pa
     archive.parent.mkdir(parents=True)
     (wt / "openspec" / "changes" / CHANGE).rename(archive)
     commit_all(wt, "archive")
+    branches.land(ws)  # as reaching the final state does: the archived change is on main
     (wt / "README.md").write_text("uncommitted\n")
     code, out, err = cli("-C", root, "clean", CHANGE, "--json")
     assert (code, err) == (1, "") and "has 1 uncommitted change(s): README.md" in json.loads(out)["error"]

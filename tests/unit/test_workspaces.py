@@ -257,7 +257,7 @@ def test_diff_shows_each_repo_against_its_base_including_uncommitted_work(multi:
     text = branches.diff(ws)
     hub_part, api_part, bot_part = text.split("\n== ")
     # the hub's branch is one of the change's branches: its diff is the change's folder
-    assert hub_part.startswith(f"== repo: specflow/add-login against main ({multi.worktree})")
+    assert hub_part.startswith(f"== hub: specflow/add-login against main ({multi.worktree})")
     assert f"+++ b/openspec/changes/{CHANGE}/tasks.md" in hub_part and "+- [ ] 1.1 api endpoint" in hub_part
     assert api_part.startswith("api: specflow/add-login against main")
     assert "+def login(): ..." in api_part and "+x = 1" in api_part
@@ -274,7 +274,7 @@ def test_merge_makes_a_merge_commit_naming_the_change_in_each_repo(multi: MultiH
     _work(ws, multi)
     results = branches.merge(ws)
     assert [(r.repo, r.status, r.base) for r in results] == [
-        ("repo", "merged", "main"),  # the hub's own branch lands too (its worktree is named "repo")
+        ("hub", "merged", "main"),  # the hub's own branch lands too
         ("api", "merged", "main"),
         ("bot", "merged", "main"),
     ]

@@ -42,7 +42,7 @@ def test_a_tracked_openspec_link_in_a_component_repo_is_replaced_without_a_trace
     git(wt, "commit", "-q", "-m", "work")
     assert git(wt, "show", "--name-only", "--format=", "HEAD").split() == ["src/x.py"]
     assert git(wt, "show", "HEAD:openspec") == "../hub/openspec"
-    assert [(r.repo, r.status) for r in branches.merge(ws)] == [("repo", "merged"), ("api", "merged")]
+    assert [(r.repo, r.status) for r in branches.merge(ws)] == [("hub", "merged"), ("api", "merged")]
     assert os.readlink(multi.api / "openspec") == "../hub/openspec"
 
 
@@ -76,7 +76,7 @@ def test_the_base_is_the_checked_out_branch_and_is_remembered(multi: MultiHub) -
     git(multi.api, "switch", "-q", "main")
     (wt / "f.txt").write_text("f\n")
     commit_all(wt, "work")
-    assert {r.repo: r.base for r in branches.merge(ws)} == {"repo": "main", "api": "trunk"}
+    assert {r.repo: r.base for r in branches.merge(ws)} == {"hub": "main", "api": "trunk"}
 
 
 def test_a_non_repo_path_is_named(tmp_path: Path) -> None:
