@@ -144,7 +144,7 @@ def test_the_out_of_gate_spec_edit_was_put_back_and_the_change_archived(
     assert any(str(v["path"]).endswith("openspec/specs/greetings/spec.md") for v in violations), violations
     # the spec changed only once, at archive: its history is the initial commit and the archive
     log = git(hub, "log", "--format=%s", "--", "openspec/specs/greetings/spec.md").splitlines()
-    assert log == [f"{CHANGE_ID}: archive", "hub: initial commit"], log
+    assert log == [f"specflow({CHANGE_ID}): archive, attempt 1", "hub: initial commit"], log
     spec = (hub / "openspec" / "specs" / "greetings" / "spec.md").read_text(encoding="utf-8")
     assert "### Requirement: Greeting endpoint" in spec
     notes = (
