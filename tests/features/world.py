@@ -146,9 +146,10 @@ class World:
         from specflow.engine.hub import Hub
 
         try:
-            return Hub(self.root).change(cid).dir
+            change = Hub(self.root).change(cid)
         except SpecflowError:  # not a hub, or no such change: where a plain OpenSpec project has it
             return self.root / "openspec" / "changes" / cid
+        return self.root / "openspec" / "changes" / cid if change.archived else change.dir
 
     def state(self, cid: str) -> dict[str, Any]:
         return dict(json.loads((self.change_dir(cid) / ".specflow" / "state.json").read_text()))

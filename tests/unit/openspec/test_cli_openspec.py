@@ -104,10 +104,11 @@ def test_archive_of_a_managed_change_goes_through_its_workflow(tree: Tree, cli: 
     assert json.loads(out)["status"][0]["code"] == "archive_managed_by_workflow"
     # from 'apply' the archive is the workflow's own transition, guarded by its given steps
     (d / "state.json").write_text(json.dumps({"workflow": "openspec", "state": "apply"}))
+    (tree.root / "openspec" / "changes" / "good" / "tasks.md").write_text("- [ ] 1.1 not done yet\n")
     code, _, err = cli("-C", tree.root, "archive", "good", "--yes")
     assert code == 1
     assert "cannot advance 'good' from 'apply' to 'archive'" in err
-    assert "the branches are merged" in err
+    assert "all tasks are done" in err
     assert (tree.root / "openspec" / "changes" / "good").is_dir()
 
 
