@@ -109,7 +109,10 @@ class Engine:
             if lease is not None and lease.took_over is not None:
                 emit(on_event, "warning", f"took over the expired lease of {lease.took_over.describe()}")
             self._recover_interrupted(workflow, self.change.require_record(), on_event)
-            return self._chain(workflow, options, to, on_event)
+            results = self._chain(workflow, options, to, on_event)
+            if lease is not None and lease.lost is not None:  # renewals failed: another machine has it
+                emit(on_event, "warning", f"the lease of '{self.change.id}' was lost while it ran: {lease.lost}")
+            return results
 
     def _chain(
         self, workflow: Workflow, options: AttemptOptions, to: str | None, on_event: EventCallback

@@ -174,3 +174,33 @@ def test_an_unreachable_remote_refuses_the_phase_and_says_how_to_run_without_a_l
     git(hub.root, "branch", "--unset-upstream", f"specflow/{CHANGE}")
     code, _, err = cli("-C", hub.root, "advance", CHANGE)
     assert code == 0, err
+
+
+def test_a_lease_lost_while_the_phase_runs_is_reported_and_never_deleted(
+    hub: HubFixture, tmp_path: Path, cli: Any
+) -> None:
+    bare = tmp_path / "hub.git"
+    bare.mkdir()
+    git(bare, "init", "-q", "--bare", "-b", "main")
+    git(hub.root, "remote", "add", "origin", str(bare))
+    (hub.root / "specflow.yaml").write_text((hub.root / "specflow.yaml").read_text() + "lease_seconds: 1\n")
+    # while the agent runs, someone else's commit replaces the lease on the remote
+    hub.agent(
+        "scripted",
+        "import subprocess, sys, time\nsys.stdin.read()\n"
+        f"bare = {str(bare)!r}\n"
+        "out = subprocess.run(['git', '-C', bare, 'rev-parse', 'main'], capture_output=True, text=True)\n"
+        "sha = out.stdout.strip()\n"
+        f"subprocess.run(['git', '-C', bare, 'update-ref', {lease_ref(CHANGE)!r}, sha], check=True)\n"
+        "time.sleep(1.5)\nprint('notes')\n",
+    )
+    hub.commit("agent")
+    git(hub.root, "push", "-q", "origin", "main")
+    Hub.open(hub.root).new_change(CHANGE)
+    git(hub.root, "branch", f"specflow/{CHANGE}")
+    git(hub.root, "push", "-q", "-u", "origin", f"specflow/{CHANGE}")
+    code, out, err = cli("-C", hub.root, "advance", CHANGE)
+    assert code == 0, err
+    assert f"warning: the lease of '{CHANGE}' was lost while it ran: taken by machine 'unknown'" in out
+    main = git(bare, "rev-parse", "main").strip()
+    assert remote_refs(bare)[lease_ref(CHANGE)] == main  # the other holder's lease stays
