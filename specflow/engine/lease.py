@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from specflow.engine.machine_id import machine_name
+from specflow.engine.statemerge import register as register_merge
 from specflow.errors import GitError, LeaseHeldError, RemoteError
 from specflow.workspace.git import EMPTY_TREE, GitRepo
 from specflow.workspace.remote import change_repos, lease_remote
@@ -273,6 +274,7 @@ def change_lease(change: Change, *, take_over: bool = False) -> Iterator[Lease |
         yield None
         return
     repo, remote = where
+    register_merge(change.hub.root)  # a hub made before 'init' registered it: its records merge from now on
     lease = Lease.take(repo, remote, change.id, seconds=change.hub.config.lease_seconds, take_over=take_over)
     with lease.keep_renewed():
         yield lease

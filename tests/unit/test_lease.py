@@ -153,6 +153,10 @@ def test_advance_takes_and_releases_the_lease_and_refuses_while_another_machine_
     assert f"refs/specflow/leases/{CHANGE}" not in remote_refs(bare)  # released after
     history = Hub.open(hub.root).change(CHANGE).history()
     assert history[-1]["outcome"] == "succeeded" and history[-1]["machine"] == "alpha"
+    # a hub whose changes go to a remote has its records merge from its first phase on
+    assert "specflow.engine.statemerge" in git(hub.root, "config", "merge.specflow-state.driver")
+    attributes = (hub.root / ".git" / "info" / "attributes").read_text()
+    assert "openspec/changes/**/.specflow/history.jsonl merge=union" in attributes
 
 
 def test_an_unreachable_remote_refuses_the_phase_and_says_how_to_run_without_a_lease(
