@@ -360,8 +360,8 @@ def _classify(plan: _PullPlan, branch: str) -> str | None:
         shown = ", ".join(line[3:] for line in dirty[:5]) + (" ..." if len(dirty) > 5 else "")
         return (
             f"{plan.cr.name}: the worktree {plan.worktree.root} has {len(dirty)} local change(s) ({shown});"
-            f" fix: commit them on {branch} (then pull merges nothing: merge {plan.remote}/{branch} by hand)"
-            " or move them away, then pull again"
+            f" fix: put them aside (git -C {plan.worktree.root} stash) and pull again, or commit them and merge"
+            f" {plan.remote}/{branch} there"
         )
     return None
 
