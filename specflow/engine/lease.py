@@ -234,7 +234,10 @@ def _swap(repo: GitRepo, remote: str, change_id: str, expected: str, new: str | 
     try:
         repo.run("push", "--quiet", "--no-verify", f"--force-with-lease={ref}:{expected}", remote, spec)
     except GitError as exc:
-        if "stale info" in exc.message or "rejected" in exc.message:
+        if "(stale info)" in exc.message:  # the compare failed: someone else's value is there now
+            return False
+        # two pushes at one instant: the remote refuses the loser's ref lock, not its lease
+        if _remote_sha(repo, remote, change_id) != (expected or None):
             return False
         raise RemoteError(
             f"cannot write the lease of change '{change_id}' on remote '{remote}': {exc.message}",

@@ -12,7 +12,7 @@ import pytest
 
 from specflow.engine.hub import Hub
 from specflow.engine.lease import Lease, lease_ref
-from specflow.errors import LeaseHeldError
+from specflow.errors import LeaseHeldError, RemoteError
 from specflow.workspace.git import GitRepo
 from tests.conftest import HubFixture, git, init_repo
 from tests.remote_world import remote_refs
@@ -208,3 +208,14 @@ def test_a_lease_lost_while_the_phase_runs_is_reported_and_never_deleted(
     assert f"warning: the lease of '{CHANGE}' was lost while it ran: taken by machine 'unknown'" in out
     main = git(bare, "rev-parse", "main").strip()
     assert remote_refs(bare)[lease_ref(CHANGE)] == main  # the other holder's lease stays
+
+
+def test_a_remote_that_refuses_the_lease_ref_is_an_error_not_a_held_lease(clones: Any) -> None:
+    bare, a, _b = clones
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'no custom refs here' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(RemoteError) as refused:
+        Lease.take(a, "origin", CHANGE, seconds=60, machine="alpha")
+    assert f"cannot write the lease of change '{CHANGE}' on remote 'origin'" in refused.value.message
+    assert "no custom refs here" in refused.value.message
