@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,17 @@ def test_the_cli_pushes_and_pulls_and_advance_on_a_clone_without_the_change_says
     code, out, err = cli("-C", world.b.hub, "pull", CHANGE)
     assert code == 0, err
     assert f"api: specflow/{CHANGE} created from origin/specflow/{CHANGE}" in out
+    code, out, err = cli("-C", world.a.hub, "push", CHANGE, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["change"] == CHANGE
+    assert [(r["repo"], r["outcome"], r["checkpoints"]) for r in doc["repos"]] == [
+        ("hub", "up-to-date", 1),
+        ("api", "up-to-date", 2),
+    ]
+    code, out, err = cli("-C", world.b.hub, "pull", CHANGE, "--json")
+    assert code == 0, err
+    assert [r["outcome"] for r in json.loads(out)["repos"]] == ["up-to-date", "up-to-date"]
     code, out, err = cli("-C", world.b.hub, "pull", CHANGE, "--remote", "nowhere")
     assert code == 1 and "the hub" in err and "has no remote 'nowhere'" in err
 
