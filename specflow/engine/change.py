@@ -396,12 +396,18 @@ class Change:
         return EventReader.at_end(self.hub.root, self.id)
 
     def advance_in_background(
-        self, *, to: str | None = None, agent: str | None = None, fresh: bool = False, trigger: str = "advance"
+        self,
+        *,
+        to: str | None = None,
+        agent: str | None = None,
+        fresh: bool = False,
+        trigger: str = "advance",
+        take_over: bool = False,
     ) -> BackgroundRun:
         """Start ``advance`` (or ``trigger``) in a detached process of its own and return at once."""
         from specflow.engine import background
 
-        return background.start(self, trigger, to=to, agent=agent, fresh=fresh)
+        return background.start(self, trigger, to=to, agent=agent, fresh=fresh, take_over=take_over)
 
     def cancel(self) -> int:
         """Stop the change's running phase (SIGTERM: the agent is stopped, the attempt audited)."""

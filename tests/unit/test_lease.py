@@ -14,7 +14,7 @@ from specflow.engine.hub import Hub
 from specflow.engine.lease import Lease, lease_ref
 from specflow.errors import LeaseHeldError, RemoteError
 from specflow.workspace.git import GitRepo
-from tests.conftest import HubFixture, git, init_repo
+from tests.conftest import HubFixture, git, init_repo, wait_until
 from tests.remote_world import remote_refs
 
 CHANGE = "add-login"
@@ -219,3 +219,25 @@ def test_a_remote_that_refuses_the_lease_ref_is_an_error_not_a_held_lease(clones
         Lease.take(a, "origin", CHANGE, seconds=60, machine="alpha")
     assert f"cannot write the lease of change '{CHANGE}' on remote 'origin'" in refused.value.message
     assert "no custom refs here" in refused.value.message
+
+
+def test_a_background_advance_takes_over_an_expired_lease_when_asked(
+    hub: HubFixture, tmp_path: Path, cli: Any
+) -> None:
+    bare = tmp_path / "hub.git"
+    bare.mkdir()
+    git(bare, "init", "-q", "--bare", "-b", "main")
+    git(hub.root, "remote", "add", "origin", str(bare))
+    hub.agent("scripted", "import sys\nsys.stdin.read()\nprint('notes')\n")
+    hub.commit("agent")
+    Hub.open(hub.root).new_change(CHANGE)
+    git(hub.root, "branch", f"specflow/{CHANGE}")
+    git(hub.root, "push", "-q", "-u", "origin", f"specflow/{CHANGE}")
+    other = init_repo(tmp_path / "other")
+    git(other, "remote", "add", "origin", str(bare))
+    Lease.take(GitRepo.open(other), "origin", CHANGE, seconds=1, machine="beta")
+    time.sleep(1.1)
+    code, _, err = cli("-C", hub.root, "advance", CHANGE, "--background", "--take-over")
+    assert code == 0, err
+    wait_until(lambda: Hub.open(hub.root).change(CHANGE).state == "think", "the background advance")
+    wait_until(lambda: lease_ref(CHANGE) not in remote_refs(bare), "the lease's release")
