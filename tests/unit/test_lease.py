@@ -221,9 +221,7 @@ def test_a_remote_that_refuses_the_lease_ref_is_an_error_not_a_held_lease(clones
     assert "no custom refs here" in refused.value.message
 
 
-def test_a_background_advance_takes_over_an_expired_lease_when_asked(
-    hub: HubFixture, tmp_path: Path, cli: Any
-) -> None:
+def test_a_background_advance_takes_over_an_expired_lease_when_asked(hub: HubFixture, tmp_path: Path, cli: Any) -> None:
     bare = tmp_path / "hub.git"
     bare.mkdir()
     git(bare, "init", "-q", "--bare", "-b", "main")
