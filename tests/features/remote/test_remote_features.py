@@ -74,9 +74,7 @@ print('logged')
 
 
 class Machines(dict[str, Machine]):
-    """The scenario's machines by name, and the bare remotes they share."""
-
-    remote_hub: Path
+    """The scenario's machines by name."""
 
 
 @pytest.fixture
@@ -100,13 +98,12 @@ def two_machines(
     a: str, b: str, repo: str, tmp_path: Path, machines: Machines, make_world: Callable[[Path], World]
 ) -> World:
     assert (a, b, repo) == ("alpha", "beta", "api"), "the remote world names its machines alpha and beta"
-    made = make_world_of_two(tmp_path)
-    machines.update({"alpha": made[0], "beta": made[1]})
-    machines.remote_hub = made[2]
-    return make_world(made[0].hub)
+    alpha, beta = make_world_of_two(tmp_path)
+    machines.update({"alpha": alpha, "beta": beta})
+    return make_world(alpha.hub)
 
 
-def make_world_of_two(tmp_path: Path) -> tuple[Machine, Machine, Path]:
+def make_world_of_two(tmp_path: Path) -> tuple[Machine, Machine]:
     world = make_world(tmp_path, lease_seconds=2)
     hub = world.a.hub
     (hub / "openspec" / "workflows" / "relay.yaml").write_text(WORKFLOW, encoding="utf-8")
@@ -117,7 +114,7 @@ def make_world_of_two(tmp_path: Path) -> tuple[Machine, Machine, Path]:
     commit_all(hub, "the relay workflow")
     git(hub, "push", "-q", "origin", "main")
     git(world.b.hub, "pull", "-q", "origin", "main")
-    return world.a, world.b, world.remote_hub
+    return world.a, world.b
 
 
 @given(phrase("on {name:Q} the change {cid:Q} exists"))
