@@ -45,10 +45,12 @@ if TYPE_CHECKING:
         GuardFailed,
         HubNotFoundError,
         ItemError,
+        LeaseHeldError,
         LockedError,
         NoChangeIdError,
         OpenSpecError,
         PhaseFailed,
+        RemoteError,
         SandboxError,
         ServerError,
         SetupError,
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
     )
     from specflow.steps.registry import StepContext, StepResult, step
     from specflow.workspace.gates import GatePolicy
+    from specflow.workspace.remote import PullResult, PushResult
 
 __all__ = [
     "Action",
@@ -95,12 +98,16 @@ __all__ = [
     "Hub",
     "HubNotFoundError",
     "ItemError",
+    "LeaseHeldError",
     "LockedError",
     "LoggedEvent",
     "NoChangeIdError",
     "OpenSpecError",
     "PhaseFailed",
+    "PullResult",
+    "PushResult",
     "RefusedWrite",
+    "RemoteError",
     "SandboxError",
     "ServerError",
     "SetupError",
@@ -162,6 +169,7 @@ _HOMES = {
         "step",
     ),
     "specflow.workspace.gates": ("GatePolicy",),
+    "specflow.workspace.remote": ("PullResult", "PushResult"),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 

@@ -96,6 +96,14 @@ class LockedError(SpecflowError):
     """Another process is advancing the same change."""
 
 
+class LeaseHeldError(LockedError):
+    """Another machine holds the change's lease (a ref on the hub's remote) and it has not expired."""
+
+
+class RemoteError(SpecflowError):
+    """A change's branches cannot be pushed or pulled (no such remote, diverged branches, local changes)."""
+
+
 class GuardFailed(SpecflowError):
     """A ``given`` step did not hold, so the transition was not attempted.
 
@@ -213,10 +221,12 @@ __all__ = [
     "GuardFailed",
     "HubNotFoundError",
     "ItemError",
+    "LeaseHeldError",
     "LockedError",
     "NoChangeIdError",
     "OpenSpecError",
     "PhaseFailed",
+    "RemoteError",
     "SandboxError",
     "ServerError",
     "SetupError",

@@ -183,6 +183,8 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No user-level workflows or templates leak into tests; plain output."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.delenv("SPECFLOW_MACHINE", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Dev Eloper")
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "dev@example.com")

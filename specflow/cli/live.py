@@ -24,7 +24,9 @@ def run_background(args: argparse.Namespace, ctx: CliContext, trigger: str) -> i
 
     hub = ctx.open_hub()
     change = hub.change(args.id)
-    run = change.advance_in_background(to=args.to, agent=args.agent, fresh=args.fresh, trigger=trigger)
+    run = change.advance_in_background(
+        to=args.to, agent=args.agent, fresh=args.fresh, trigger=trigger, take_over=args.take_over
+    )
     if args.json:
         ctx.json(run.to_dict())
         return 0

@@ -49,6 +49,12 @@ GROUPS: dict[str, dict[str, Command]] = {
             "specflow restore add-login --checkpoint 3",
         ),
         "merge": Command("merge", "merge the change's branches into their bases", "specflow merge add-login"),
+        "push": Command("push", "send a change's branches and checkpoints to their remotes", "specflow push add-login"),
+        "pull": Command(
+            "pull",
+            "bring a change's branches and checkpoints from their remotes, to continue it here",
+            "specflow pull add-login",
+        ),
         "clean": Command("clean", "remove the worktrees of an archived change", "specflow clean add-login"),
         "discard": Command(
             "discard",

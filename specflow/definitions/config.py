@@ -84,6 +84,8 @@ class HubConfig:
     """Refuse to run an agent that no sandbox layer can hold."""
     network: str = "any"
     """What network agents may use (any, loopback, none), enforced by the sandbox layer."""
+    lease_seconds: float = 120.0
+    """How long a machine's lease on a change whose branches are on a remote lasts; renewed every third."""
 
     def agent(self, name: str) -> AgentConfig:
         """The configuration of agent ``name``; an adapter name alone is an agent with defaults."""

@@ -77,6 +77,8 @@ class HubSchema(_Model):
     require_sandbox: bool = False
     """Refuse to run an agent that no sandbox layer can hold."""
     network: Literal["any", "loopback", "none"] = "any"
+    lease_seconds: float = Field(default=120.0, ge=1)
+    """How long a machine's lease on a change whose branches are on a remote lasts; renewed every third."""
 
     @field_validator("repos")
     @classmethod

@@ -92,6 +92,7 @@ def start(
     to: str | None = None,
     agent: str | None = None,
     fresh: bool = False,
+    take_over: bool = False,
 ) -> BackgroundRun:
     """Start ``specflow advance`` (or ``trigger``) for ``change`` in its own session; return at once."""
     check_trigger(change, trigger)
@@ -110,6 +111,8 @@ def start(
         argv += ["--agent", agent]
     if fresh:
         argv.append("--fresh")
+    if take_over:
+        argv.append("--take-over")
     log = run_log_path(hub_root, change.id)
     log.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):

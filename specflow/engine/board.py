@@ -80,6 +80,8 @@ class Card:
     cost_usd: float = 0.0
     budget_usd: float | None = None
     last_activity: str | None = None
+    machine: str | None = None
+    """Where the last phase attempt ran."""
     next_action: Action | None = None
     archived: bool = False
 
@@ -99,6 +101,7 @@ class Card:
             "cost_usd": round(self.cost_usd, 6),
             "budget_usd": self.budget_usd,
             "last_activity": self.last_activity,
+            "machine": self.machine,
             "next_action": self.next_action.to_dict() if self.next_action else None,
             "archived": self.archived,
         }
@@ -193,6 +196,8 @@ class HistorySummary:
     cost_usd: float
     last_time: str | None
     last_outcome: str | None
+    machine: str | None = None
+    """Where the last phase attempt ran."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,7 @@ class _Scanned:
     mtime_ns: int
     cost_usd: float
     last_line: bytes
+    attempt_line: bytes
 
 
 _COST_KEY = b'"cost_usd":'
@@ -251,11 +257,29 @@ def history_summary(change_dir: Path) -> HistorySummary:
         cost = (seen.cost_usd if grown and seen is not None else 0.0) + _costs(chunk)
         lines = chunk.rstrip().rsplit(b"\n", 1)
         last = lines[-1] if lines[-1].strip() else (seen.last_line if grown and seen is not None else b"")
-        scanned = _Scanned(st.st_ino, offset + end, st.st_mtime_ns, cost, last)
+        attempt = _last_attempt_line(chunk) or (seen.attempt_line if grown and seen is not None else b"")
+        scanned = _Scanned(st.st_ino, offset + end, st.st_mtime_ns, cost, last, attempt)
         with _scan_lock:
             _scans[str(path)] = scanned
     event = _json_object(scanned.last_line) or {}
-    return HistorySummary(round(scanned.cost_usd, 6), event.get("time"), event.get("outcome"))
+    machine = (_json_object(scanned.attempt_line) or {}).get("machine")
+    where = machine if isinstance(machine, str) else None
+    return HistorySummary(round(scanned.cost_usd, 6), event.get("time"), event.get("outcome"), where)
+
+
+_ATTEMPT_MARKS = (b'"outcome": "succeeded"', b'"outcome": "failed"', b'"outcome": "interrupted"')
+
+
+def _last_attempt_line(chunk: bytes) -> bytes:
+    """The last line of ``chunk`` that records a phase attempt (as ``json.dumps`` writes the outcome)."""
+    end = len(chunk)
+    while end > 0:
+        start = chunk.rfind(b"\n", 0, end - 1) + 1
+        line = chunk[start:end]
+        if any(mark in line for mark in _ATTEMPT_MARKS):
+            return line.strip()
+        end = start
+    return b""
 
 
 def _json_object(line: bytes) -> dict[str, Any] | None:
@@ -358,6 +382,7 @@ def build_card(change: Change, *, archived: bool = False) -> Card:
         "tasks_total": total,
         "cost_usd": history.cost_usd,
         "last_activity": history.last_time,
+        "machine": history.machine,
         "archived": archived,
     }
     if broken:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specflow.engine import records
+from specflow.engine import records, statemerge
 from specflow.engine.approvals import make_approval, void_reason, who_am_i
 from specflow.engine.events import EventReader
 from specflow.engine.lock import ChangeLock
@@ -14,9 +14,11 @@ from specflow.engine.records import HistoryEvent, StateRecord, read_history, rea
 from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, ReposResult, WorkspacePath
 from specflow.engine.status import ChangeStatus, change_status
 from specflow.engine.timeline import Timeline, build_timeline
-from specflow.errors import ConfigError, StateError, WorkspaceError
+from specflow.errors import ChangeNotFoundError, ConfigError, StateError, WorkspaceError
 from specflow.workspace import branches
+from specflow.workspace import remote as remote_sync
 from specflow.workspace.branches import MergeResult
+from specflow.workspace.remote import PullResult, PushResult
 from specflow.workspace.restore import RestoreResult
 from specflow.workspace.revert import RevertResult, pick_checkpoint, revert
 from specflow.workspace.workspaces import Workspaces, for_change
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from specflow.engine.discard import DiscardResult
     from specflow.engine.engine import PromptInfo
     from specflow.engine.hub import Hub
+    from specflow.engine.lease import LeaseHolder
 
 # The machinery that runs a phase (engine, attempt, adapters, sandbox, background runs) is
 # imported by the methods that run one, not here: ``status`` and ``list`` read changes without it
@@ -126,13 +129,17 @@ class Change:
         on_event: EventCallback | None = None,
         dry_run: bool = False,
         fresh: bool = False,
+        take_over: bool = False,
     ) -> list[AdvanceResult]:
         """Run the ``advance`` transition (repeatedly up to state ``to``).
 
         Returns one result per transition taken.  Raises ``GuardFailed`` when a ``given`` step
         does not hold and ``PhaseFailed`` when the phase ran but failed; both carry ``results``.
+        ``take_over``: take the lease another machine left once it has expired.
         """
-        return self.trigger("advance", to=to, agent=agent, on_event=on_event, dry_run=dry_run, fresh=fresh)
+        return self.trigger(
+            "advance", to=to, agent=agent, on_event=on_event, dry_run=dry_run, fresh=fresh, take_over=take_over
+        )
 
     def trigger(
         self,
@@ -143,11 +150,14 @@ class Change:
         on_event: EventCallback | None = None,
         dry_run: bool = False,
         fresh: bool = False,
+        take_over: bool = False,
     ) -> list[AdvanceResult]:
         """Fire the workflow trigger ``name`` (e.g. ``reject``)."""
         from specflow.engine.engine import Engine
 
-        return Engine(self).run(name, to=to, agent=agent, on_event=on_event, dry_run=dry_run, fresh=fresh)
+        return Engine(self).run(
+            name, to=to, agent=agent, on_event=on_event, dry_run=dry_run, fresh=fresh, take_over=take_over
+        )
 
     async def advance_async(self, **kwargs: Any) -> list[AdvanceResult]:
         """``advance`` in a worker thread, for async hosts (bots, servers)."""
@@ -233,6 +243,35 @@ class Change:
         from specflow.engine import discard as discarding
 
         return discarding.restore(self)
+
+    # -- several machines: the change's branches on a remote ------------------------------------
+
+    @classmethod
+    def named(cls, hub: Hub, change_id: str) -> Change:
+        """The change ``change_id`` whether or not this clone has it yet (to pull it from a remote)."""
+        try:
+            return hub.change(change_id)
+        except ChangeNotFoundError:
+            return cls(hub, change_id, hub.changes_dir / change_id)
+
+    def push(self, *, remote: str | None = None) -> PushResult:
+        """Send the change's branches (hub and every repo that has one) and checkpoint refs to their remotes."""
+        with ChangeLock(self.hub.root, self.id, command="push"):
+            statemerge.register(self.hub.root)
+            return remote_sync.push(self.hub.root, self.hub.config, self.id, remote)
+
+    def pull(self, *, remote: str | None = None) -> PullResult:
+        """Fetch the change's branches and checkpoints; create or fast-forward its branches and worktrees."""
+        with ChangeLock(self.hub.root, self.id, command="pull"):
+            statemerge.register(self.hub.root)  # before anything merges this change's records here
+            return remote_sync.pull(self.hub.root, self.hub.config, self.id, remote)
+
+    def lease_holder(self) -> LeaseHolder | None:
+        """Who holds the change's lease on its remote now (None: nobody, or its branches are not on one)."""
+        from specflow.engine.lease import Lease
+
+        where = remote_sync.lease_remote(remote_sync.change_repos(self.hub.root, self.hub.config), self.id)
+        return None if where is None else Lease.holder(*where, self.id)
 
     # -- workspaces, checkpoints, review, merge ----------------------------------------------
 
@@ -405,12 +444,18 @@ class Change:
         return EventReader.at_end(self.hub.root, self.id)
 
     def advance_in_background(
-        self, *, to: str | None = None, agent: str | None = None, fresh: bool = False, trigger: str = "advance"
+        self,
+        *,
+        to: str | None = None,
+        agent: str | None = None,
+        fresh: bool = False,
+        trigger: str = "advance",
+        take_over: bool = False,
     ) -> BackgroundRun:
         """Start ``advance`` (or ``trigger``) in a detached process of its own and return at once."""
         from specflow.engine import background
 
-        return background.start(self, trigger, to=to, agent=agent, fresh=fresh)
+        return background.start(self, trigger, to=to, agent=agent, fresh=fresh, take_over=take_over)
 
     def cancel(self) -> int:
         """Stop the change's running phase (SIGTERM: the agent is stopped, the attempt audited)."""

@@ -24,6 +24,7 @@ from specflow.engine.context import phase_gate, phase_prompt
 from specflow.engine.doctor import check_phase, require_ready
 from specflow.engine.evaluation import agent_settings, evaluate, sandbox_settings, step_context
 from specflow.engine.events import recording
+from specflow.engine.lease import change_lease
 from specflow.engine.lock import ChangeLock
 from specflow.engine.machine import MachineModel, build_machine, fire
 from specflow.engine.migrate import move_onto_branch, needs_move
@@ -83,6 +84,7 @@ class Engine:
         on_event: EventCallback | None = None,
         dry_run: bool = False,
         fresh: bool = False,
+        take_over: bool = False,
     ) -> list[AdvanceResult]:
         on_event = on_event or ignore_event
         record = self.change.require_record()
@@ -97,15 +99,23 @@ class Engine:
         if dry_run:
             return [self._dry_run(workflow, record, trigger, to)]
         options = AttemptOptions(trigger=trigger, agent=agent, fresh=fresh)
-        with ChangeLock(self.hub.root, self.change.id, command=trigger) as lock:
+        with (
+            ChangeLock(self.hub.root, self.change.id, command=trigger) as lock,
+            change_lease(self.change, take_over=take_over) as lease,
+        ):
             # every event of the run also goes to the change's event log, for watchers elsewhere
             on_event = recording(self.hub.root, self.change.id, on_event)
             if lock.taken_over is not None:
                 emit(on_event, "warning", f"took over a stale lock left by {lock.taken_over.describe()}")
+            if lease is not None and lease.took_over is not None:
+                emit(on_event, "warning", f"took over the expired lease of {lease.took_over.describe()}")
             self._recover_interrupted(workflow, self.change.require_record(), on_event)
             if needs_move(self.change):
                 move_onto_branch(self.change, on_event)
-            return self._chain(workflow, options, to, on_event)
+            results = self._chain(workflow, options, to, on_event)
+            if lease is not None and lease.lost is not None:  # renewals failed: another machine has it
+                emit(on_event, "warning", f"the lease of '{self.change.id}' was lost while it ran: {lease.lost}")
+            return results
 
     def _chain(
         self, workflow: Workflow, options: AttemptOptions, to: str | None, on_event: EventCallback

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
+from specflow.engine.machine_id import recorded_machine
+from specflow.engine.replay import RECOMPUTE_KEY, has_conflict_markers, in_time_order, ours_of_conflict, replay
 from specflow.errors import StateError
 
 STATE_DIR = ".specflow"
@@ -127,6 +129,7 @@ HistoryEvent = TypedDict(
     "HistoryEvent",
     {
         "time": str,
+        "machine": str,
         "trigger": str | None,
         "from": str | None,
         "to": str | None,
@@ -232,6 +235,8 @@ def read_state(change_dir: Path) -> StateRecord | None:
             f"{path}: corrupted state file: not UTF-8 text ({exc.reason} at byte {exc.start})",
             fix="restore it from git (git checkout -- <file>)",
         ) from None
+    if f'"{RECOMPUTE_KEY}": true' in text or has_conflict_markers(text):
+        return _recomputed(change_dir, text)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -261,6 +266,21 @@ def read_state(change_dir: Path) -> StateRecord | None:
     return cast(StateRecord, data)
 
 
+def _recomputed(change_dir: Path, text: str) -> StateRecord:
+    """The state of a change whose records two clones merged, replayed from the merged history.
+
+    It is written back (when it can be), so the next reader finds a plain record.
+    """
+    try:
+        ours = json.loads(ours_of_conflict(text))
+    except json.JSONDecodeError:
+        ours = {}
+    record = replay(read_history(change_dir), ours if isinstance(ours, dict) else {})
+    with contextlib.suppress(OSError):
+        write_state(change_dir, record)
+    return record
+
+
 def write_state(change_dir: Path, data: StateRecord) -> None:
     """Atomically write the change's state record."""
     record: dict[str, Any] = dict(data)
@@ -270,8 +290,8 @@ def write_state(change_dir: Path, data: StateRecord) -> None:
 
 
 def append_event(change_dir: Path, event: HistoryEvent) -> HistoryEvent:
-    """Append one event to the change's history (adds ``time`` if missing) and return it."""
-    record = cast(HistoryEvent, {"time": now_iso(), **event})
+    """Append one event to the change's history (adds ``time`` and ``machine`` if missing) and return it."""
+    record = cast(HistoryEvent, {"time": now_iso(), "machine": recorded_machine(), **event})
     line = json.dumps(record, sort_keys=True, default=str) + "\n"
     path = change_dir / STATE_DIR / HISTORY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -297,6 +317,7 @@ def _advance_summary(change_dir: Path, event: Mapping[str, Any], before: list[in
         "events": 0,
         "sums": {"phases": {}, "total": _bucket()},
         "last": None,
+        "last_attempt": None,
     }
     kept = _read_summary(change_dir, before) if before is not None else summary
     if kept is None:
@@ -306,6 +327,8 @@ def _advance_summary(change_dir: Path, event: Mapping[str, Any], before: list[in
         _add_costs(summary["sums"], event)
         summary["events"] += 1
         summary["last"] = _last_fields(event)
+        if event.get("outcome") in ATTEMPTS:
+            summary["last_attempt"] = _attempt_fields(event)
     summary["history"] = after
     _write_summary(change_dir, summary)
 
@@ -332,7 +355,7 @@ def read_history(change_dir: Path) -> list[HistoryEvent]:
         except json.JSONDecodeError:
             continue
         events.append(_checked_event(path, number, event))
-    return events
+    return in_time_order(events)
 
 
 def _checked_event(path: Path, number: int, event: Any) -> HistoryEvent:
@@ -481,11 +504,21 @@ def summarize_costs(events: Sequence[Mapping[str, Any]]) -> CostSummary:
     return cast(CostSummary, _rounded(sums))
 
 
+class LastAttempt(TypedDict):
+    """Where and when the last phase attempt ran, and how it ended (``status``, ``show``, the board)."""
+
+    machine: str | None
+    time: str | None
+    phase: str | None
+    outcome: str | None
+
+
 class HistoryTotals(TypedDict):
     """What ``status`` shows of a history: its costs (as ``summarize_costs``) and its last event."""
 
     cost: CostSummary
     last: dict[str, Any] | None
+    last_attempt: LastAttempt | None
 
 
 #: The fields of the last event a summary keeps (what ``status`` shows of it).
@@ -494,6 +527,18 @@ _LAST_FIELDS = ("time", "trigger", "from", "to", "outcome")
 
 def _last_fields(ev: Mapping[str, Any]) -> dict[str, Any]:
     return {k: ev.get(k) for k in _LAST_FIELDS}
+
+
+def _attempt_fields(ev: Mapping[str, Any]) -> LastAttempt:
+    return LastAttempt(machine=ev.get("machine"), time=ev.get("time"), phase=ev.get("to"), outcome=ev.get("outcome"))
+
+
+def last_attempt(events: Sequence[Mapping[str, Any]]) -> LastAttempt | None:
+    """The last phase attempt of ``events`` (succeeded, failed or interrupted), or None."""
+    for ev in reversed(events):
+        if ev.get("outcome") in ATTEMPTS:
+            return _attempt_fields(ev)
+    return None
 
 
 def _stamp(st: os.stat_result) -> list[int]:
@@ -511,6 +556,8 @@ def _read_summary(change_dir: Path, stamp: list[int]) -> dict[str, Any] | None:
         return None
     if not isinstance(data.get("sums"), dict) or not isinstance(data.get("events"), int):
         return None
+    if "last_attempt" not in data:  # kept before summaries carried it
+        return None
     return data
 
 
@@ -525,6 +572,7 @@ def _full_summary(change_dir: Path) -> dict[str, Any]:
         "events": len(events),
         "sums": sums,
         "last": _last_fields(events[-1]) if events else None,
+        "last_attempt": last_attempt(events),
     }
 
 
@@ -552,9 +600,11 @@ def history_totals(change_dir: Path) -> HistoryTotals:
     try:
         st = (change_dir / STATE_DIR / HISTORY_FILE).stat()
     except FileNotFoundError:
-        return HistoryTotals(cost=summarize_costs([]), last=None)
+        return HistoryTotals(cost=summarize_costs([]), last=None, last_attempt=None)
     summary = _read_summary(change_dir, _stamp(st)) or _full_summary(change_dir)
-    return HistoryTotals(cost=cast(CostSummary, _rounded(summary["sums"])), last=summary["last"])
+    return HistoryTotals(
+        cost=cast(CostSummary, _rounded(summary["sums"])), last=summary["last"], last_attempt=summary["last_attempt"]
+    )
 
 
 def snapshot_records(change_dir: Path) -> dict[Path, bytes | None]:

@@ -21,6 +21,7 @@ from specflow.engine.records import (
     CostSummary,
     Discarded,
     InFlight,
+    LastAttempt,
     LastFailure,
     StateRecord,
     history_totals,
@@ -76,6 +77,8 @@ class ChangeStatus(TypedDict):
     cost: CostSummary
     last_activity: str | None
     last_event: dict[str, Any] | None
+    last_attempt: LastAttempt | None
+    """Where the last phase attempt ran (its machine), when, and how it ended."""
     next: NextAction
     error: NotRequired[str]
     """Why a ``broken`` change's records cannot be read, with the file and line."""
@@ -219,6 +222,7 @@ def change_status(change: Change) -> ChangeStatus:
         "cost": totals["cost"],
         "last_activity": last.get("time") if last else None,
         "last_event": {k: last.get(k) for k in ("trigger", "from", "to", "outcome")} if last else None,
+        "last_attempt": totals["last_attempt"],
         "next": next_action(change, record, status, outline),
     }
 
@@ -245,6 +249,7 @@ def _broken(change: Change, exc: StateError) -> ChangeStatus:
         "cost": summarize_costs([]),
         "last_activity": None,
         "last_event": None,
+        "last_attempt": None,
         "next": NextAction(action="repair", command=None, why=why),
     }
 

@@ -228,7 +228,9 @@ def create_worktree(
             )
     branch_exists = repo.branch_exists(target.branch)
     base = (read_base(layout, target) if branch_exists else None) or resolve_base(target, repo)
-    start = target.branch if branch_exists else base
+    # a change continued from another clone starts from the commits that clone pushed, never from base
+    pushed = None if branch_exists else pushed_branch(repo, target.branch)
+    start = target.branch if branch_exists else pushed or base
     tracked = tracked_links(repo, start, target.links)
     path.parent.mkdir(parents=True, exist_ok=True)
     repo.add_excludes(link_excludes(target.links), "specflow: hub folders linked into worktrees")
@@ -242,7 +244,9 @@ def create_worktree(
         )
     )
     try:
-        _worktree_add(repo, path, target.branch, None if branch_exists else base, sparse=bool(tracked))
+        _worktree_add(repo, path, target.branch, None if branch_exists else start, sparse=bool(tracked))
+        if pushed is not None:
+            repo.run("branch", "--quiet", f"--set-upstream-to={pushed}", target.branch)
         if tracked:
             wt = GitRepo.open(path)
             repo.enable_sparse(wt.git_dir, ["/*", *(f"!/{t}" for t in tracked)])
@@ -256,6 +260,18 @@ def create_worktree(
     write_base(layout, target, base)
     make_links(target, layout.hub_worktree, on_event)
     return path, base
+
+
+def pushed_branch(repo: GitRepo, branch: str) -> str | None:
+    """``<remote>/<branch>`` when a fetched remote has ``branch`` (``origin`` first), else None."""
+    remotes = sorted(
+        ref.removeprefix("refs/remotes/").split("/", 1)[0]
+        for ref in repo.read_refs("refs/remotes/")
+        if ref.removeprefix("refs/remotes/").partition("/")[2] == branch
+    )
+    if not remotes:
+        return None
+    return f"{'origin' if 'origin' in remotes else remotes[0]}/{branch}"
 
 
 def _worktree_add(repo: GitRepo, path: Path, branch: str, start: str | None, *, sparse: bool) -> None:

@@ -258,6 +258,8 @@ def test_status_table_and_json(hub: HubFixture, cli: Any) -> None:
         "last",
         "activity",
         "(UTC)",
+        "ran",
+        "on",
         "next",
     ]
     row = out.splitlines()[1]

@@ -42,6 +42,7 @@ def test_init_json_lists_what_it_created_then_nothing(tmp_path: Path, cli: Any) 
             str(root / "openspec" / "changes" / "archive" / ".gitkeep"),
             str(root / "openspec" / "config.yaml"),
             str(root / "specflow.yaml"),
+            str(root / ".gitattributes"),
         ],
         "already_initialised": False,
         "linked_repos": [],

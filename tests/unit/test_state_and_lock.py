@@ -152,7 +152,7 @@ def test_history_totals_ignore_a_damaged_summary(tmp_path: Path) -> None:
     append_event(tmp_path, _agent_event("a", 1.5, 10))
     (tmp_path / ".specflow" / "summary.json").write_text('{"version": 1, "hist')
     assert history_totals(tmp_path)["cost"]["total"]["cost_usd"] == 1.5
-    assert history_totals(tmp_path / "none") == {"cost": summarize_costs([]), "last": None}
+    assert history_totals(tmp_path / "none") == {"cost": summarize_costs([]), "last": None, "last_attempt": None}
 
 
 @pytest.mark.parametrize(

@@ -222,11 +222,11 @@ def test_status_fits_80_columns_without_cutting_change_ids(hub: HubFixture) -> N
         assert any(line.startswith(f" {cid} ") for line in lines), "\n".join(lines)
     assert "…" not in out
     # the next action stays: the time of the last activity gives way before it
-    assert "(left out to fit the terminal: workflow, cost, tokens, last activity (UTC); " in "".join(lines)
+    assert "(left out to fit the terminal: workflow, cost, tokens, last activity (UTC), ran on; " in "".join(lines)
     assert any(line.rstrip().endswith("│ advance") for line in lines), "\n".join(lines)
     # a wide terminal shows every column
     code, out = run_in_terminal(hub.root, "status", columns=160)
-    assert code == 0 and "tokens" in out and "last activity (UTC)" in out and "left out" not in out
+    assert code == 0 and "tokens" in out and "ran on" in out and "last activity (UTC)" in out and "left out" not in out
     assert "next" in ANSI.sub("", out)
 
 

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from specflow.cli.context import CliContext
 from specflow.cli.render import LiveProgress, say
-from specflow.errors import GuardFailed, PhaseFailed
+from specflow.engine.change import Change
+from specflow.errors import ChangeNotFoundError, GuardFailed, PhaseFailed
+from specflow.workspace.remote import remote_only_error
 
 if TYPE_CHECKING:
     from specflow.errors import GuardFailed
@@ -26,6 +28,11 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agent", metavar="NAME", help="run this agent instead of the phase's")
     p.add_argument("--dry-run", action="store_true", help="check the given steps and show the prompt; run nothing")
     p.add_argument("--fresh", action="store_true", help="start a new agent session instead of resuming a failed one")
+    p.add_argument(
+        "--take-over",
+        action="store_true",
+        help="take the change's lease from another machine once it has expired (that machine died)",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--quiet", "-q", action="store_true", help="no live progress")
 
@@ -38,16 +45,31 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     return run_trigger(args, ctx, "advance")
 
 
+def _change(ctx: CliContext, change_id: str) -> Change:
+    """The change, or an error that says to pull it when only a remote has it."""
+    hub = ctx.open_hub()
+    try:
+        return hub.change(change_id)
+    except ChangeNotFoundError as exc:
+        raise remote_only_error(hub.root, hub.config, change_id) or exc from None
+
+
 def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
 
-    change = ctx.open_hub().change(ctx.change_id(args.id, "advance"))  # trigger names its id always
+    change = _change(ctx, ctx.change_id(args.id, "advance"))  # trigger names its id always
     quiet = args.quiet or args.json or args.dry_run
     results: list[Any]
     failure: GuardFailed | PhaseFailed | None = None
     with LiveProgress(ctx, quiet=quiet) as progress:
         try:
             results = change.trigger(
-                trigger, to=args.to, agent=args.agent, on_event=progress, dry_run=args.dry_run, fresh=args.fresh
+                trigger,
+                to=args.to,
+                agent=args.agent,
+                on_event=progress,
+                dry_run=args.dry_run,
+                fresh=args.fresh,
+                take_over=getattr(args, "take_over", False),
             )
         except (GuardFailed, PhaseFailed) as exc:
             failure = exc

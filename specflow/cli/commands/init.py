@@ -8,6 +8,7 @@ from pathlib import Path
 
 from specflow.cli.context import CliContext
 from specflow.definitions.scaffold import InitResult, repos_yaml, scaffold_hub
+from specflow.engine.statemerge import register as register_merge
 
 SHARED_NOTE = (
     "shared: hub folders linked into every repo worktree besides openspec/ (shared docs, agent rules);"
@@ -26,6 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     result = scaffold_hub(Path(args.path or ctx.hub_arg or "."), write_linked=args.yes)
     root = Path(os.path.abspath(result.root))
+    # two clones' records of a change merge without conflict (union history, recomputed state)
+    result.created.extend(p for p in register_merge(root, gitattributes=True) if p.name == ".gitattributes")
     if args.json:
         ctx.json(
             {

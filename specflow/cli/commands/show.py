@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     return _show_text(ctx, root, kind, args.item)
 
 
-_DETAIL_KEYS = ("workflow", "state", "status", "progress", "tasks", "cost", "last_activity")
+_DETAIL_KEYS = ("workflow", "state", "status", "progress", "tasks", "cost", "last_activity", "last_attempt")
 
 
 def _specflow_detail(ctx: CliContext, change_id: str) -> dict[str, Any] | None:

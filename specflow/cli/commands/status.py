@@ -34,6 +34,12 @@ def _fmt_tokens(st: Mapping[str, Any]) -> str:
     return str(n)
 
 
+def _fmt_machine(st: Mapping[str, Any]) -> str:
+    """Where the last phase attempt ran."""
+    ran = st.get("last_attempt")
+    return str(ran.get("machine") or "-") if ran else "-"
+
+
 def _fmt_cost(st: Mapping[str, Any]) -> str:
     total = st["cost"]["total"]
     if not total.get("priced"):
@@ -78,6 +84,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 _fmt_cost(st),
                 _fmt_tokens(st),
                 (st["last_activity"] or "-")[:19].replace("T", " "),
+                _fmt_machine(st),
                 st["next"]["action"],
             ]
         )
@@ -91,10 +98,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         "cost",
         "tokens",
         "last activity (UTC)",
+        "ran on",
         "next",
     ]
-    # on a narrow terminal: the id whole; tokens, workflow, cost, time and phase give way, in that order
-    left_out = table(ctx, headers, rows, whole=[0], droppable=[7, 1, 6, 8, 4])
+    # on a narrow terminal: the id whole; machine, tokens, workflow, cost, time and phase give way, in that order
+    left_out = table(ctx, headers, rows, whole=[0], droppable=[9, 7, 1, 6, 8, 4])
     if left_out:
         say(ctx, f"(left out to fit the terminal: {', '.join(left_out)}; 'status --json' has them)", "dim")
     for st in broken:
@@ -153,6 +161,11 @@ def show_detail(ctx: CliContext, st: dict[str, Any]) -> None:
         )
         table(ctx, ["phase", "attempts", "cost", "tokens in/out", "agent time"], rows)
     ctx.out(f"  last       {st['last_activity'] or '-'}")
+    ran = st.get("last_attempt")
+    if ran:
+        when = (ran.get("time") or "-")[:19].replace("T", " ")
+        where = ran.get("machine") or "unknown"
+        ctx.out(f"  ran on     {where} ({ran.get('phase')} {ran.get('outcome')} at {when} UTC)")
     nxt = st["next"]
     say(ctx, f"  next       {_fmt_next(st)}  ({nxt['why']})", "bold")
 

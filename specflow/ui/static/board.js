@@ -26,7 +26,7 @@
         c.phase ? el("span", { class: "badge phase", text: `${c.status}: ${c.phase}` }) : null),
       c.needs ? el("p", { class: "needs-reason", text: c.needs_reason }) : null,
       el("p", { class: "activity", text: c.lane === "running" ? c.activity || "starting…" : "" }),
-      el("p", { class: "facts", text: `${tasks} · ${money(c)} · ${when(c.last_activity)}` }),
+      el("p", { class: "facts", text: `${tasks} · ${money(c)} · ${when(c.last_activity)}${c.machine ? ` · on ${c.machine}` : ""}` }),
       action,
     );
   }

@@ -34,6 +34,8 @@
     document.getElementById("tasks").textContent = `${status.tasks.done}/${status.tasks.total} tasks`;
     document.getElementById("cost").textContent = money(card);
     document.getElementById("last").textContent = when(status.last_activity);
+    const ran = status.last_attempt;
+    document.getElementById("machine").textContent = ran && ran.machine ? ` · last attempt on ${ran.machine}` : "";
     const running = card.lane === "running";
     const show = {
       advance: !running && card.lane !== "archived" && !card.needs,

@@ -25,6 +25,7 @@ Feature: The dashboard shows every change and steers it
   Scenario: Approving from the board moves the card
     Given "add-greeting-endpoint" has been explored and proposed
     Then the board shows "add-greeting-endpoint" in the "needs-you" lane
+    And the card of "add-greeting-endpoint" says where its last phase ran
     And a screenshot of the page is kept as "board.png"
     When I press "approve" on the card of "add-greeting-endpoint"
     Then the board shows "add-greeting-endpoint" in the "open" lane

@@ -20,6 +20,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from specflow import Hub, PhaseFailed
 from specflow.engine.lock import ChangeLock
+from specflow.engine.machine_id import machine_name
 from specflow.workspace.workspaces import for_change
 
 CHROMIUM = "/usr/bin/chromium"
@@ -286,6 +287,12 @@ def advance_in_terminal(demo: dict[str, Any], server: dict[str, Any], change_id:
 def card_shows(page: Any, change_id: str, call: str) -> None:
     activity = card(page, change_id).locator(".activity")
     activity.filter(has_text=call).wait_for(timeout=WAIT_MS)
+
+
+@then(parsers.parse('the card of "{change_id}" says where its last phase ran'))
+def card_machine(page: Any, change_id: str) -> None:
+    facts = card(page, change_id).locator(".facts")
+    facts.filter(has_text=f"on {machine_name()}").wait_for(timeout=WAIT_MS)
 
 
 @when("the agent is let go")

@@ -1,0 +1,283 @@
+"""A change's lease: one machine at a time runs the phases of a change whose branches are on a remote.
+
+The lease is the ref ``refs/specflow/leases/<id>`` on the remote the change's hub branch tracks
+(the first of its repos that tracks one).  It points at a commit with no parent and an empty tree
+whose message holds who holds it: machine, pid, since, until.  Every write is a compare-and-swap
+push (``git push --force-with-lease=<ref>:<expected>``), so of two machines racing, exactly one
+wins.  The holder renews it every third of its term while a phase runs and deletes it at the end;
+a machine that died leaves a lease that expires, which another machine may then take over.
+
+Nothing here writes a local ref: the audit of a running phase watches them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from specflow.engine.machine_id import machine_name
+from specflow.engine.statemerge import register as register_merge
+from specflow.errors import GitError, LeaseHeldError, RemoteError
+from specflow.workspace.git import EMPTY_TREE, GitRepo
+from specflow.workspace.remote import change_repos, lease_remote
+
+if TYPE_CHECKING:
+    from specflow.engine.change import Change
+
+LEASE_ROOT = "refs/specflow/leases"
+DEFAULT_SECONDS = 120.0
+_TITLE = "specflow lease"
+
+
+def lease_ref(change_id: str) -> str:
+    return f"{LEASE_ROOT}/{change_id}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _short(text: str) -> str:
+    return text[:19].replace("T", " ") + " UTC"
+
+
+@dataclass(frozen=True)
+class LeaseHolder:
+    """Who holds a change's lease, as its commit on the remote says."""
+
+    machine: str
+    pid: int
+    since: str
+    until: str
+    commit: str
+
+    @property
+    def expires(self) -> datetime:
+        return _parse(self.until)
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return (now or datetime.now(UTC)) >= self.expires
+
+    def describe(self) -> str:
+        return f"machine '{self.machine}' (pid {self.pid}) since {_short(self.since)}, until {_short(self.until)}"
+
+    @classmethod
+    def from_message(cls, commit: str, message: str) -> LeaseHolder | None:
+        start = message.find("{")
+        try:
+            data = json.loads(message[start:])
+            return cls(str(data["machine"]), int(data["pid"]), str(data["since"]), str(data["until"]), commit)
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+class Lease:
+    """A lease this process holds.  ``take`` it, ``renew`` it (or ``keep_renewed``), ``release`` it."""
+
+    def __init__(self, repo: GitRepo, remote: str, change_id: str, holder: LeaseHolder, seconds: float) -> None:
+        self.repo = repo
+        self.remote = remote
+        self.change_id = change_id
+        self.holder_record = holder
+        self.seconds = seconds
+        self.lost: str | None = None
+        """Why the lease was lost while held (another machine took it after it expired), if it was."""
+        self.took_over: LeaseHolder | None = None
+        """The expired lease of another machine this one replaced, if any."""
+        self._lock = threading.Lock()
+
+    # -- reading --------------------------------------------------------------------------------
+
+    @staticmethod
+    def holder(repo: GitRepo, remote: str, change_id: str) -> LeaseHolder | None:
+        """Who holds the change's lease on ``remote`` now (None: nobody)."""
+        ref = lease_ref(change_id)
+        sha = _remote_sha(repo, remote, change_id)
+        if sha is None:
+            return None
+        if repo.resolve(sha) is None:  # its commit was made on another machine: bring it here
+            _git(repo, remote, change_id, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, ref)
+        message = repo.text("log", "-1", "--format=%B", sha) if repo.resolve(sha) else ""
+        found = LeaseHolder.from_message(sha, message)
+        if found is None:  # a ref someone else wrote: held, by nobody known, until removed
+            return LeaseHolder("unknown", 0, "1970-01-01T00:00:00.000000Z", "9999-12-31T23:59:59.000000Z", sha)
+        return found
+
+    # -- writing --------------------------------------------------------------------------------
+
+    @classmethod
+    def take(
+        cls,
+        repo: GitRepo,
+        remote: str,
+        change_id: str,
+        *,
+        seconds: float = DEFAULT_SECONDS,
+        machine: str | None = None,
+        take_over: bool = False,
+    ) -> Lease:
+        """Take the lease, or raise ``LeaseHeldError`` saying who holds it, since and until when.
+
+        This machine's own lease (left by a run that died) is taken back; another machine's only
+        with ``take_over``, and only once it has expired.
+        """
+        me = machine or machine_name()
+        current = cls.holder(repo, remote, change_id)
+        replaced: LeaseHolder | None = None
+        if current is not None and current.machine != me:
+            _refuse_unless_expired(change_id, current, take_over)
+            replaced = current
+        now = datetime.now(UTC)
+        record = _new_holder(repo, change_id, me, os.getpid(), _iso(now), _iso(now + timedelta(seconds=seconds)))
+        if not _swap(repo, remote, change_id, current.commit if current else "", record.commit):
+            raced = cls.holder(repo, remote, change_id)
+            if raced is None:
+                raise LeaseHeldError(
+                    f"the lease of change '{change_id}' changed while this machine took it",
+                    fix="run the command again",
+                )
+            raise _held(change_id, raced)
+        lease = cls(repo, remote, change_id, record, seconds)
+        lease.took_over = replaced
+        return lease
+
+    def renew(self) -> bool:
+        """Push a later expiry; False (and ``lost`` set) when another machine has the lease now."""
+        with self._lock:
+            if self.lost is not None:
+                return False
+            old = self.holder_record
+            until = _iso(datetime.now(UTC) + timedelta(seconds=self.seconds))
+            new = _new_holder(self.repo, self.change_id, old.machine, old.pid, old.since, until)
+            try:
+                swapped = _swap(self.repo, self.remote, self.change_id, old.commit, new.commit)
+            except RemoteError:
+                return True  # the remote is unreachable for now: try again at the next renewal
+            if swapped:
+                self.holder_record = new
+                return True
+            other = Lease.holder(self.repo, self.remote, self.change_id)
+            self.lost = f"taken by {other.describe()}" if other else "removed from the remote"
+            return False
+
+    def release(self) -> None:
+        """Delete the lease from the remote, if it is still this machine's."""
+        with self._lock:
+            if self.lost is not None:
+                return
+            with contextlib.suppress(RemoteError):
+                _swap(self.repo, self.remote, self.change_id, self.holder_record.commit, None)
+            self.lost = "released"
+
+    @contextlib.contextmanager
+    def keep_renewed(self) -> Iterator[Lease]:
+        """Renew the lease every third of its term in a background thread until the block ends."""
+        stop = threading.Event()
+
+        def renew_until_stopped() -> None:
+            while not stop.wait(self.seconds / 3):
+                if not self.renew():
+                    return
+
+        thread = threading.Thread(target=renew_until_stopped, name=f"lease-{self.change_id}", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
+            self.release()
+
+
+def _refuse_unless_expired(change_id: str, current: LeaseHolder, take_over: bool) -> None:
+    expired = current.expired()
+    if expired and take_over:
+        return
+    if expired:
+        raise LeaseHeldError(
+            f"change '{change_id}' is held by {current.describe()}; that lease has expired",
+            fix=f"if that machine is no longer running it, take it over: specflow advance {change_id} --take-over",
+        )
+    raise _held(change_id, current, take_over)
+
+
+def _held(change_id: str, holder: LeaseHolder, take_over: bool = False) -> LeaseHeldError:
+    refused = " (--take-over works only once the lease has expired)" if take_over else ""
+    return LeaseHeldError(
+        f"change '{change_id}' is held by {holder.describe()}{refused}",
+        fix=f"wait for that machine to finish (its lease is renewed while it runs a phase); if it died,"
+        f" run 'specflow advance {change_id} --take-over' after {_short(holder.until)}",
+    )
+
+
+def _new_holder(repo: GitRepo, change_id: str, machine: str, pid: int, since: str, until: str) -> LeaseHolder:
+    data = {"change": change_id, "machine": machine, "pid": pid, "since": since, "until": until}
+    message = f"{_TITLE} of {change_id}: {machine}\n\n{json.dumps(data, sort_keys=True)}\n"
+    commit = repo.commit_tree(EMPTY_TREE, [], message)
+    return LeaseHolder(machine, pid, since, until, commit)
+
+
+def _swap(repo: GitRepo, remote: str, change_id: str, expected: str, new: str | None) -> bool:
+    """Compare-and-swap the remote's lease ref: ``expected`` ("" = absent) to ``new`` (None = delete)."""
+    ref = lease_ref(change_id)
+    spec = f"{new}:{ref}" if new else f":{ref}"
+    try:
+        repo.run("push", "--quiet", "--no-verify", f"--force-with-lease={ref}:{expected}", remote, spec)
+    except GitError as exc:
+        if "(stale info)" in exc.message:  # the compare failed: someone else's value is there now
+            return False
+        # two pushes at one instant: the remote refuses the loser's ref lock, not its lease
+        if _remote_sha(repo, remote, change_id) != (expected or None):
+            return False
+        raise RemoteError(
+            f"cannot write the lease of change '{change_id}' on remote '{remote}': {exc.message}",
+            fix="check the remote's URL (git remote -v) and your access to it, then run again",
+        ) from None
+    return True
+
+
+def _remote_sha(repo: GitRepo, remote: str, change_id: str) -> str | None:
+    ref = lease_ref(change_id)
+    out = _git(repo, remote, change_id, "ls-remote", "--refs", remote, ref)
+    for line in out.splitlines():
+        sha, _, name = line.partition("\t")
+        if name == ref:
+            return sha
+    return None
+
+
+def _git(repo: GitRepo, remote: str, change_id: str, *args: str) -> str:
+    try:
+        return repo.text(*args)
+    except GitError as exc:
+        raise RemoteError(
+            f"cannot read the lease on remote '{remote}' of {repo.root}: {exc.message}",
+            fix="check the remote's URL (git remote -v) and your access to it, then run again; to run the"
+            f" change here without a lease (no other machine may run it meanwhile), stop its branch tracking"
+            f" the remote: git -C {repo.root} branch --unset-upstream specflow/{change_id}",
+        ) from None
+
+
+@contextlib.contextmanager
+def change_lease(change: Change, *, take_over: bool = False) -> Iterator[Lease | None]:
+    """Hold the change's lease for the block when its branches are on a remote (else nothing to hold)."""
+    machine_name()  # a misconfigured name is refused before any phase, with its fix
+    where = lease_remote(change_repos(change.hub.root, change.hub.config), change.id)
+    if where is None:
+        yield None
+        return
+    repo, remote = where
+    register_merge(change.hub.root)  # a hub made before 'init' registered it: its records merge from now on
+    lease = Lease.take(repo, remote, change.id, seconds=change.hub.config.lease_seconds, take_over=take_over)
+    with lease.keep_renewed():
+        yield lease

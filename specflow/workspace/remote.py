@@ -1,0 +1,422 @@
+"""Moving a change between clones: its branches and checkpoint refs, pushed and pulled.
+
+A change is its branches: ``specflow/<id>`` in the hub and in each repo that has it, plus its
+checkpoints under ``refs/specflow/checkpoints/<id>/``.  ``push`` sends them to each repo's remote;
+``pull`` fetches them, creates or fast-forwards the local branches and updates the change's
+worktrees.  Both check every repo before changing anything, and refuse with every problem listed.
+
+The remote of a repo is ``--remote`` when given, else the remote the change's branch tracks, else
+``origin``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from specflow.definitions.config import HubConfig
+from specflow.errors import ChangeNotFoundError, GitError, RemoteError
+from specflow.workspace.checkpoints import REF_ROOT
+from specflow.workspace.git import GitRepo
+from specflow.workspace.worktrees import branch_name
+
+DEFAULT_REMOTE = "origin"
+HUB_NAME = "hub"
+
+PushOutcome = Literal["pushed", "up-to-date", "checkpoints", "no-branch"]
+"""``checkpoints``: the repo has no branch of the change, only checkpoint refs (sent too)."""
+PullOutcome = Literal["created", "fast-forwarded", "up-to-date", "ahead", "absent", "no-remote"]
+
+
+@dataclass(frozen=True)
+class ChangeRepo:
+    """A repository that may hold the change's branch: the hub, or a configured component repo."""
+
+    name: str
+    repo: GitRepo
+
+
+@dataclass(frozen=True)
+class RepoPush:
+    """What ``push`` did in one repo."""
+
+    repo: str
+    remote: str | None
+    branch: str
+    outcome: PushOutcome
+    commit: str | None = None
+    checkpoints: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class RepoPull:
+    """What ``pull`` did in one repo; ``worktree`` is the checkout it fast-forwarded, if any."""
+
+    repo: str
+    remote: str | None
+    branch: str
+    outcome: PullOutcome
+    commit: str | None = None
+    checkpoints: int = 0
+    worktree: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["worktree"] = str(self.worktree) if self.worktree else None
+        return data
+
+
+@dataclass(frozen=True)
+class PushResult:
+    change_id: str
+    repos: list[RepoPush] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"change": self.change_id, "repos": [r.to_dict() for r in self.repos]}
+
+
+@dataclass(frozen=True)
+class PullResult:
+    change_id: str
+    repos: list[RepoPull] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"change": self.change_id, "repos": [r.to_dict() for r in self.repos]}
+
+
+# -- which repos, which remote --------------------------------------------------------------------
+
+
+def change_repos(hub_root: Path, config: HubConfig) -> list[ChangeRepo]:
+    """The hub, then every configured repo that exists (a change's branches can only be there).
+
+    Empty when the hub is no git repository: then no change of it is on a remote.
+    """
+    try:
+        found = [ChangeRepo(HUB_NAME, GitRepo.open(hub_root))]
+    except GitError:
+        return []
+    seen = {found[0].repo.common_dir}
+    for name, rc in config.repos.items():
+        path = Path(os.path.realpath(hub_root / rc.path))
+        if not path.is_dir():
+            continue
+        try:
+            repo = GitRepo.open(path)
+        except GitError:
+            continue
+        if repo.common_dir not in seen:
+            seen.add(repo.common_dir)
+            found.append(ChangeRepo(name, repo))
+    return found
+
+
+def _hub_and_repos(hub_root: Path, config: HubConfig) -> list[ChangeRepo]:
+    repos = change_repos(hub_root, config)
+    if not repos:
+        raise RemoteError(
+            f"the hub {hub_root} is not a git repository, so its changes have no branches to move",
+            fix=f"run 'git init' in {hub_root}, commit its files and add a remote (git remote add origin URL)",
+        )
+    return repos
+
+
+def remotes(repo: GitRepo) -> list[str]:
+    return repo.text("remote").split()
+
+
+def remote_of(repo: GitRepo, branch: str, chosen: str | None) -> str:
+    """``chosen``, else the remote ``branch`` tracks, else ``origin``."""
+    return chosen or repo.config_get(f"branch.{branch}.remote") or DEFAULT_REMOTE
+
+
+def tracked_remote(repo: GitRepo, branch: str) -> str | None:
+    """The remote ``branch`` tracks, when it is one of the repo's remotes (``.`` is not)."""
+    remote = repo.config_get(f"branch.{branch}.remote")
+    return remote if remote and remote != "." else None
+
+
+def remote_tracking(repo: GitRepo, branch: str) -> dict[str, str]:
+    """``remote -> sha`` of the remote-tracking refs of ``branch`` (read without a process)."""
+    found: dict[str, str] = {}
+    for ref, sha in repo.read_refs("refs/remotes/").items():
+        remote, _, rest = ref.removeprefix("refs/remotes/").partition("/")
+        if rest == branch:
+            found[remote] = sha
+    return found
+
+
+def _ls_remote(repo: GitRepo, remote: str, *patterns: str) -> dict[str, str]:
+    out = repo.text("ls-remote", "--refs", remote, *patterns)
+    refs: dict[str, str] = {}
+    for line in out.splitlines():
+        sha, _, name = line.partition("\t")
+        if name:
+            refs[name] = sha
+    return refs
+
+
+def _checkpoint_pattern(change_id: str) -> str:
+    return f"{REF_ROOT}/{change_id}/*"
+
+
+# -- push -----------------------------------------------------------------------------------------
+
+
+def push(hub_root: Path, config: HubConfig, change_id: str, remote: str | None = None) -> PushResult:
+    """Send the change's branches and checkpoint refs to each repo's remote.
+
+    Every repo holding the branch is checked first (its remote must exist); then each is pushed
+    atomically, so a repo gets all of its refs or none.  A branch the remote has moved ahead
+    (another machine pushed) is refused with the fix.
+    """
+    branch = branch_name(change_id)
+    plans: list[_PushPlan] = []
+    problems: list[str] = []
+    for cr in _hub_and_repos(hub_root, config):
+        plan = _PushPlan(cr, cr.repo.branch_exists(branch), sorted(cr.repo.refs(f"{REF_ROOT}/{change_id}/")))
+        plans.append(plan)
+        if not plan.branch and not plan.checkpoints:
+            continue
+        plan.remote = remote_of(cr.repo, branch, remote)
+        if plan.remote not in remotes(cr.repo):
+            problems.append(
+                f"{cr.name} ({cr.repo.root}) has no remote '{plan.remote}'; fix: git -C {cr.repo.root} remote add"
+                f" {plan.remote} URL" + (", or name another with --remote" if remote is None else "")
+            )
+    if not any(p.branch for p in plans):
+        raise RemoteError(
+            f"change '{change_id}' has no branch {branch} in the hub or any configured repo: nothing to push",
+            fix=f"advance it first ('specflow advance {change_id}'), or pull it from where it was pushed",
+        )
+    if problems:
+        raise RemoteError(f"cannot push change '{change_id}':\n  - " + "\n  - ".join(problems), fix=None)
+    results: list[RepoPush] = []
+    failures: list[str] = []
+    for plan in plans:
+        try:
+            results.append(_push_repo(plan, branch))
+        except GitError as exc:
+            failures.append(f"{plan.cr.name}: {_reason(exc.message)}")
+    if failures:
+        pushed = [f"{r.repo} ({r.outcome})" for r in results if r.remote]
+        raise RemoteError(
+            f"could not push change '{change_id}' everywhere:\n  - "
+            + "\n  - ".join(failures)
+            + (f"\n  done: {', '.join(pushed)}" if pushed else ""),
+            fix=f"when the remote has commits this clone lacks, run 'specflow pull {change_id}' (merge a"
+            f" diverged branch with git merge), then push again",
+        )
+    return PushResult(change_id, results)
+
+
+@dataclass
+class _PushPlan:
+    cr: ChangeRepo
+    branch: bool
+    checkpoints: list[str]
+    remote: str | None = None
+
+
+def _push_repo(plan: _PushPlan, branch: str) -> RepoPush:
+    repo, remote = plan.cr.repo, plan.remote
+    if remote is None:
+        return RepoPush(plan.cr.name, None, branch, "no-branch")
+    specs = [f"{ref}:{ref}" for ref in plan.checkpoints]
+    if plan.branch:
+        specs.insert(0, f"refs/heads/{branch}:refs/heads/{branch}")
+    upstream = ["--set-upstream"] if plan.branch else []
+    out = repo.text("push", "--porcelain", "--atomic", *upstream, remote, *specs)
+    flags = [line.split("\t", 1)[0] for line in out.splitlines() if "\t" in line]
+    outcome: PushOutcome = "up-to-date" if flags and all(f == "=" for f in flags) else "pushed"
+    if not plan.branch:
+        outcome = "checkpoints"
+    commit = repo.resolve(f"refs/heads/{branch}") if plan.branch else None
+    return RepoPush(plan.cr.name, remote, branch, outcome, commit, len(plan.checkpoints))
+
+
+def _reason(message: str) -> str:
+    """git's message without the command line specflow ran (the part after ``: ``, first lines)."""
+    text = message.split("): ", 1)[-1]
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("To ")]
+    return "; ".join(lines[:4])
+
+
+# -- pull -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _PullPlan:
+    cr: ChangeRepo
+    remote: str | None
+    outcome: PullOutcome = "absent"
+    tip: str | None = None
+    local: str | None = None
+    checkpoints: int = 0
+    worktree: GitRepo | None = None
+
+
+def pull(hub_root: Path, config: HubConfig, change_id: str, remote: str | None = None) -> PullResult:
+    """Fetch the change's branches and checkpoint refs; create or fast-forward the local branches.
+
+    A worktree that has the branch checked out is fast-forwarded too.  Nothing is changed when a
+    local branch has commits the remote lacks while the remote has new ones (diverged), or when a
+    worktree to update has local changes: every such problem is listed, with its fix.
+    """
+    branch = branch_name(change_id)
+    plans = [_fetch(cr, branch, change_id, remote) for cr in _hub_and_repos(hub_root, config)]
+    if not any(p.tip for p in plans):
+        where = ", ".join(f"{p.cr.name} ({p.remote or 'no remote'})" for p in plans)
+        raise RemoteError(
+            f"no remote has branch {branch} of change '{change_id}' (looked in {where})",
+            fix=f"push it from the clone where it was made ('specflow push {change_id}'), or name the remote"
+            " with --remote",
+        )
+    problems = [problem for p in plans if (problem := _classify(p, branch)) is not None]
+    if problems:
+        raise RemoteError(
+            f"cannot pull change '{change_id}'; nothing was changed:\n  - " + "\n  - ".join(problems), fix=None
+        )
+    return PullResult(change_id, [_apply(p, branch) for p in plans])
+
+
+def _fetch(cr: ChangeRepo, branch: str, change_id: str, chosen: str | None) -> _PullPlan:
+    repo = cr.repo
+    name = chosen or tracked_remote(repo, branch) or DEFAULT_REMOTE
+    if name not in remotes(repo):
+        if chosen is not None and cr.name == HUB_NAME:
+            raise RemoteError(
+                f"the hub ({repo.root}) has no remote '{name}' (it has: {', '.join(remotes(repo)) or 'none'})",
+                fix=f"git -C {repo.root} remote add {name} URL, or name another with --remote",
+            )
+        return _PullPlan(cr, None, "no-remote")
+    try:
+        found = _ls_remote(repo, name, f"refs/heads/{branch}", _checkpoint_pattern(change_id))
+    except GitError as exc:
+        raise RemoteError(
+            f"cannot reach remote '{name}' of {cr.name} ({repo.root}): {_reason(exc.message)}",
+            fix="check the remote's URL (git remote -v) and your access to it, then run again",
+        ) from None
+    plan = _PullPlan(cr, name, local=repo.resolve(f"refs/heads/{branch}"))
+    checkpoints = sorted(ref for ref in found if ref.startswith(f"{REF_ROOT}/"))
+    specs = [f"{ref}:{ref}" for ref in checkpoints]
+    if f"refs/heads/{branch}" in found:
+        specs.insert(0, f"+refs/heads/{branch}:refs/remotes/{name}/{branch}")
+    if not specs:
+        return plan
+    try:
+        repo.run("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", name, *specs)
+    except GitError as exc:
+        raise RemoteError(
+            f"fetching change '{change_id}' from '{name}' into {cr.name} failed: {_reason(exc.message)}",
+            fix="a checkpoint with the same number but other content exists on both sides when both clones"
+            " ran the change apart: keep one clone's work (merge its branch), then push it",
+        ) from None
+    plan.tip = repo.resolve(f"refs/remotes/{name}/{branch}") if f"refs/heads/{branch}" in found else None
+    plan.checkpoints = len(checkpoints)
+    return plan
+
+
+def _checked_out(repo: GitRepo, branch: str) -> GitRepo | None:
+    """The working tree (main checkout or linked worktree) that has ``branch`` checked out."""
+    for wt in repo.worktrees():
+        if wt.branch == branch and not wt.prunable and wt.path.is_dir():
+            return GitRepo.open(wt.path)
+    return None
+
+
+def _classify(plan: _PullPlan, branch: str) -> str | None:
+    """Decide what pulling does in one repo; return the problem that forbids it, if any."""
+    repo, tip, local = plan.cr.repo, plan.tip, plan.local
+    if tip is None:
+        return None
+    if local is None:
+        plan.outcome = "created"
+        return None
+    if local == tip:
+        plan.outcome = "up-to-date"
+        return None
+    if repo.is_ancestor(tip, local):
+        plan.outcome = "ahead"
+        return None
+    if not repo.is_ancestor(local, tip):
+        return (
+            f"{plan.cr.name}: {branch} has diverged from {plan.remote}/{branch} (each has commits the other"
+            f" lacks); fix: merge them where the branch is checked out (git merge {plan.remote}/{branch};"
+            f" the change's history merges by itself), then 'specflow push'"
+        )
+    plan.outcome = "fast-forwarded"
+    plan.worktree = _checked_out(repo, branch)
+    if plan.worktree is None:
+        return None
+    dirty = plan.worktree.status()
+    if dirty:
+        shown = ", ".join(line[3:] for line in dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+        return (
+            f"{plan.cr.name}: the worktree {plan.worktree.root} has {len(dirty)} local change(s) ({shown});"
+            f" fix: put them aside (git -C {plan.worktree.root} stash) and pull again, or commit them and merge"
+            f" {plan.remote}/{branch} there"
+        )
+    return None
+
+
+def _apply(plan: _PullPlan, branch: str) -> RepoPull:
+    repo, name = plan.cr.repo, plan.cr.name
+    ref = f"refs/heads/{branch}"
+    if plan.outcome == "created" and plan.tip:
+        repo.run("branch", "--quiet", "--track", branch, f"{plan.remote}/{branch}")
+    elif plan.outcome == "fast-forwarded" and plan.tip and plan.local:
+        if plan.worktree is not None:
+            plan.worktree.run("merge", "--quiet", "--ff-only", plan.tip)
+        else:
+            repo.update_refs([f"update {ref} {plan.tip} {plan.local}"], message=f"specflow pull: {branch}")
+    if plan.tip and plan.remote and tracked_remote(repo, branch) is None:
+        repo.run("branch", "--quiet", f"--set-upstream-to={plan.remote}/{branch}", branch)
+    worktree = plan.worktree.root if plan.worktree is not None else None
+    return RepoPull(name, plan.remote, branch, plan.outcome, repo.resolve(ref), plan.checkpoints, worktree)
+
+
+# -- a change known only to a remote ------------------------------------------------------------------
+
+
+def remote_only_error(hub_root: Path, config: HubConfig, change_id: str) -> ChangeNotFoundError | None:
+    """When this clone lacks change ``change_id`` but a remote has its branch: the error saying to pull it.
+
+    Remote-tracking branches are read first (no process); then each remote of each repo is asked.
+    """
+    branch = branch_name(change_id)
+    found: list[str] = []
+    repos = change_repos(hub_root, config)
+    for cr in repos:
+        found += [f"{cr.name}: {remote}/{branch}" for remote in sorted(remote_tracking(cr.repo, branch))]
+    for cr in repos if not found else []:
+        for remote in remotes(cr.repo):
+            try:
+                if _ls_remote(cr.repo, remote, f"refs/heads/{branch}"):
+                    found.append(f"{cr.name}: {remote} has {branch}")
+            except GitError:
+                continue  # an unreachable remote cannot tell; the plain "no change" error stands
+    if not found:
+        return None
+    return ChangeNotFoundError(
+        f"change '{change_id}' is not in this clone, but a remote has its branches ({'; '.join(found)})",
+        fix=f"bring it here with 'specflow pull {change_id}', then run the command again",
+    )
+
+
+def lease_remote(repos: Sequence[ChangeRepo], change_id: str) -> tuple[GitRepo, str] | None:
+    """Where the change's lease lives: the remote of the first repo (the hub first) whose branch tracks one."""
+    branch = branch_name(change_id)
+    for cr in repos:
+        if not remote_tracking(cr.repo, branch):  # read without a process: most changes stay local
+            continue
+        remote = tracked_remote(cr.repo, branch)
+        if remote is not None:
+            return cr.repo, remote
+    return None
