@@ -4,8 +4,11 @@ Layout under the hub (``.specflow/`` is git-ignored through ``.git/info/exclude`
 the user's ``.gitignore``)::
 
     .specflow/worktrees/<id>/<repo>/   the change's worktrees (``worktrees_dir`` in specflow.yaml)
-    .specflow/workspaces/<id>/         specflow's local records: snapshot indexes, audits, setup marks
-    .specflow/logs/<id>/               setup and test logs
+
+and in the hub's records folder (``<git-common-dir>/specflow/``, out of every agent's reach)::
+
+    workspaces/<id>/                   specflow's local records: snapshot indexes, audits, setup marks
+    logs/<id>/                         setup and test logs
 
 **One authoritative change folder.**  Each worktree gets ``openspec`` (and the hub's shared
 folders) as a symlink to the hub's copy, so an agent working in a worktree reads and ticks the
@@ -35,6 +38,7 @@ from pathlib import Path
 from specflow.agents.base import AgentEvent, EventCallback, ignore_event
 from specflow.definitions.config import HubConfig, RepoConfig
 from specflow.errors import GitError, WorkspaceError
+from specflow.localdir import records_dir
 from specflow.workspace.git import GitRepo, find_git_dirs
 
 BRANCH_PREFIX = "specflow/"
@@ -63,11 +67,13 @@ class Layout:
 
     @property
     def state_dir(self) -> Path:
-        return self.hub / STATE_ROOT / "workspaces" / self.change_id
+        """The change's checkpoint records, seed indexes, gate file and setup marks."""
+        return records_dir(self.hub) / "workspaces" / self.change_id
 
     @property
     def logs_dir(self) -> Path:
-        return self.hub / STATE_ROOT / "logs" / self.change_id
+        """The change's setup and test logs."""
+        return records_dir(self.hub) / "logs" / self.change_id
 
     def hub_excludes(self) -> list[str]:
         """``info/exclude`` lines that keep specflow's folders out of the hub's git status."""
