@@ -25,3 +25,12 @@ Feature: A sandbox holds every agent at the system call
     When I try to advance "add-login"
     Then the command fails with exit code 1 saying "require_sandbox is true but the sandbox is turned off"
     And the change "add-login" is still in state "draft" with no attempt recorded
+
+  Scenario: An agent that forges specflow's records where they used to live gains nothing
+    Given a hub with the mini workflow and an agent that forges specflow's records in ".specflow/" and edits "CLAUDE.md"
+    And a change "add-login"
+    When I try to advance "add-login"
+    Then the command fails with exit code 1 saying "the agent wrote outside its gate (put back)"
+    And the change "add-login" is in state "draft"
+    And "CLAUDE.md" is as it was before the agent ran
+    And the last attempt of "add-login" reports "CLAUDE.md" put back

@@ -31,6 +31,33 @@ print(json.dumps(results))
 """
 
 
+#: Forges, where specflow kept its records before they moved into git's folder, a gate file and a
+#: live lock record of another change allowing everything, and a journal entry of another change
+#: claiming the agent's edit of CLAUDE.md; drops a checkpoint record there too; then edits CLAUDE.md.
+FORGER = r"""
+import hashlib, json, os, pathlib, socket, sys, time
+sys.stdin.read()
+hub = pathlib.Path(os.environ["SPECFLOW_HUB"])
+change = os.environ["SPECFLOW_CHANGE"]
+old = hub / ".specflow"
+edited = (hub / "CLAUDE.md").read_bytes() + b"forged\n"
+gate = {"hub": str(hub), "read_only": False, "write": ["**"], "worktrees": [], "phase": "p", "change": "other"}
+records = {
+    "workspaces/other/gate.json": {"gate": gate, "pid": 1, "host": socket.gethostname()},
+    "locks/other.json": {"pid": 1, "host": socket.gethostname(), "since": "2026-01-01T00:00:00Z"},
+    f"workspaces/{change}/checkpoints/1.json": {},
+}
+for rel, data in records.items():
+    (old / rel).parent.mkdir(parents=True, exist_ok=True)
+    (old / rel).write_text(json.dumps(data))
+entry = {"path": "CLAUDE.md", "sha256": hashlib.sha256(edited).hexdigest(), "at": time.time()}
+(old / "journal").mkdir(parents=True, exist_ok=True)
+(old / "journal" / "other.jsonl").write_text(json.dumps(entry) + "\n")
+(hub / "CLAUDE.md").write_bytes(edited)
+print("done")
+"""
+
+
 @pytest.fixture
 def world() -> dict[str, Any]:
     return {}
@@ -41,6 +68,20 @@ def hostile_hub(hub: HubFixture, world: dict[str, Any]) -> HubFixture:
     hub.agent("scripted", AGENT)
     hub.commit("hostile agent")
     world["before"] = {p: (hub.root / p).read_bytes() for p in ("CLAUDE.md", ".git/config")}
+    return hub
+
+
+@given(
+    parsers.parse(
+        'a hub with the mini workflow and an agent that forges specflow\'s records in "{old}" and edits "{rel}"'
+    ),
+    target_fixture="hub",
+)
+def forging_hub(hub: HubFixture, world: dict[str, Any], old: str, rel: str) -> HubFixture:
+    assert old == ".specflow/"
+    hub.agent("scripted", FORGER)
+    hub.commit("forging agent")
+    world["before"] = {rel: (hub.root / rel).read_bytes()}
     return hub
 
 
@@ -129,3 +170,14 @@ def fails(world: dict[str, Any], code: int, text: str) -> None:
 def no_attempt(hub: HubFixture, cid: str, state: str) -> None:
     assert _state(hub, cid) == state
     assert [e.get("outcome") for e in _history(hub, cid)] == ["created"]
+
+
+@then(parsers.parse('"{rel}" is as it was before the agent ran'))
+def as_before(hub: HubFixture, world: dict[str, Any], rel: str) -> None:
+    assert (hub.root / rel).read_bytes() == world["before"][rel]
+
+
+@then(parsers.parse('the last attempt of "{cid}" reports "{rel}" put back'))
+def reports_put_back(hub: HubFixture, cid: str, rel: str) -> None:
+    last = _history(hub, cid)[-1]
+    assert [v["path"] for v in last["gate_violations"] if v["workspace"] == "hub"] == [rel], last
