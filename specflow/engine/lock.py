@@ -65,6 +65,34 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def active_since(hub_root: Path, since: float) -> set[str]:
+    """The changes whose lock is held now, or was let go at ``since`` (epoch seconds) or later.
+
+    Their engines may have moved their own branches meanwhile (made a worktree, committed the
+    agent's work, merged, discarded): another change's audit leaves those branches alone.
+    """
+    folder = lock_dir(hub_root)
+    active: set[str] = set()
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return active
+    here = socket.gethostname()
+    for entry in entries:
+        change_id, _, kind = entry.name.rpartition(".")
+        if kind == "released":
+            try:
+                if float(Path(entry.path).read_text(encoding="utf-8")) >= since:
+                    active.add(change_id)
+            except (OSError, ValueError):
+                continue
+        elif kind == "json":
+            holder = ChangeLock(hub_root, change_id).holder()
+            if holder is not None and (holder.host != here or pid_alive(holder.pid)):
+                active.add(change_id)
+    return active
+
+
 class ChangeLock:
     """Exclusive lock on one change.  Use as a context manager; ``taken_over`` reports a stale holder."""
 
@@ -72,6 +100,7 @@ class ChangeLock:
         self.dir = lock_dir(hub_root)
         self.path = self.dir / f"{change_id}.lock"
         self.info_path = self.dir / f"{change_id}.json"
+        self.released_path = self.dir / f"{change_id}.released"
         self.change_id = change_id
         self.command = command
         self.taken_over: Holder | None = None
@@ -170,6 +199,8 @@ class ChangeLock:
             return
         with contextlib.suppress(FileNotFoundError):
             self.info_path.unlink()
+        with contextlib.suppress(OSError):
+            self.released_path.write_text(str(time.time()), encoding="utf-8")
         if self._name is not None:
             self._name.close()
             self._name = None

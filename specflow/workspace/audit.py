@@ -8,7 +8,10 @@ paths are judged, on resolved locations: a write through a symlink shows up wher
 new symlink is judged by where it points.  Branch tips and each HEAD are compared with the
 checkpoint's record: a commit on another branch or a moved HEAD is undone (the agent's commits
 stay reachable under ``refs/specflow/rejected/``); commits on the change's own branch are
-allowed in phases that may write the worktrees.
+allowed in phases that may write the worktrees.  Every other ref — tags, notes, ``refs/replace``,
+``refs/stash``, remotes, anything but specflow's own ``refs/specflow/`` — is compared too: one the
+agent created, moved or deleted is put back, what it pointed at kept under
+``refs/specflow/rejected/<id>/<n>/refs/``.
 
 Whatever is outside the gate is saved first (``specflow.workspace.rejected``: a commit per
 workspace under ``refs/specflow/rejected/``, removed folders moved under the hub's git folder),
@@ -30,6 +33,7 @@ from typing import Any, Literal
 from specflow.errors import GitError, WorkspaceError
 from specflow.workspace.checkpoints import (
     HUB_KEY,
+    SPECFLOW_REFS,
     Checkpoint,
     CheckpointStore,
     Workspace,
@@ -39,10 +43,10 @@ from specflow.workspace.checkpoints import (
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import Head, IndexEntry, TreeChange
 from specflow.workspace.journal import content_hash
-from specflow.workspace.rejected import Rejected, branch_ref, move_aside, save_files, save_index
+from specflow.workspace.rejected import Rejected, branch_ref, move_aside, save_files, save_index, saved_ref
 from specflow.workspace.ticks import keep_ticks, tick_problem
 
-ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git", "index"]
+ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git", "index", "ref"]
 GITLINK = "160000"  # a nested repository, as git records it
 
 
@@ -120,6 +124,7 @@ def audit(
     foreign: Callable[[], list[GatePolicy]] = lambda: [],
     engine_writes: Callable[[], dict[str, set[str | None]]] = dict,
     attempt: int | None = None,
+    active: Callable[[], set[str]] = set,
 ) -> AuditReport:
     """Compare every workspace with ``checkpoint``; put back everything outside ``policy``.
 
@@ -130,7 +135,8 @@ def audit(
     theirs, not this agent's, and are left alone.  ``engine_writes`` returns the hub paths other
     changes' engines wrote since the checkpoint (record files, archives), with the content they
     left: a difference that matches one is that engine's, not this agent's.  ``attempt`` is named
-    in the message of the commits that save what is put back.
+    in the message of the commits that save what is put back.  ``active`` returns the other
+    changes that ran (held their lock) since the checkpoint: their branches are theirs to move.
     """
     report = AuditReport(checkpoint.number, rejected=Rejected(store.change_id, checkpoint.number))
     local = store.read_local(checkpoint.number)
@@ -143,7 +149,7 @@ def audit(
             journal_cache.append(engine_writes())
         return journal_cache[0]
 
-    restored_heads = _audit_refs(store, checkpoint, present, policy, own_branch, local, report, journaled)
+    restored_heads = _audit_refs(store, checkpoint, present, (policy, own_branch), local, report, journaled, active)
 
     def by_other_engine(ws: Workspace, change: TreeChange) -> bool:
         hashes = journaled().get(change.path)
@@ -337,21 +343,20 @@ def _audit_refs(
     store: CheckpointStore,
     checkpoint: Checkpoint,
     present: Sequence[Workspace],
-    policy: GatePolicy,
-    own_branch: str,
+    gate: tuple[GatePolicy, str],
     local: dict[str, Any],
     report: AuditReport,
     journaled: Callable[[], dict[str, set[str | None]]] = dict,
+    active: Callable[[], set[str]] = set,
 ) -> set[str]:
-    """Undo moved HEADs and branch changes; return the workspaces whose HEAD or branch was put back.
+    """Undo moved HEADs and ref changes; return the workspaces whose HEAD or branch was put back.
 
-    Other changes' branches (``specflow/<other>``) are theirs to audit, and a branch an other
-    change's engine moved (a merge it journaled) is left where that engine put it.
+    ``gate``: the policy and the change's own branch.  Other changes' branches (``specflow/<other>``)
+    are theirs while those changes run (``active``), and a branch an other change's engine moved
+    (a merge it journaled) is left where that engine put it.
     """
+    policy, own_branch = gate
     restored: set[str] = set()
-    own_ref = f"refs/heads/{own_branch}"
-    own_may_move = bool(policy.worktrees)
-    recorded_branches: dict[str, dict[str, str]] = local.get("branches", {})
     for ws in present:
         snap = checkpoint.workspaces[ws.key]
         ref, detached = ws.repo.head_file()
@@ -363,6 +368,10 @@ def _audit_refs(
             report.violations.append(
                 Violation(ws.key, "HEAD", "head", f"HEAD moved from {snap.head.describe()} to {now}; put back")
             )
+    own_ref = f"refs/heads/{own_branch}"
+    own_may_move = bool(policy.worktrees)
+    recorded_branches: dict[str, dict[str, str]] = local.get("branches", {})
+    recorded_refs: dict[str, dict[str, str]] = local.get("refs", {})
     for ws in _one_per_repo(present):
         before = recorded_branches.get(str(ws.repo_id))
         if before is None:
@@ -373,8 +382,9 @@ def _audit_refs(
             old, new = before.get(name), tips.get(name)
             if old == new or (name == own_ref and own_may_move and new is not None):
                 continue
-            if name.startswith("refs/heads/specflow/") and name != own_ref:
-                continue  # another change's branch: that change's own audit judges it
+            other = name.removeprefix("refs/heads/specflow/") if name != own_ref else ""
+            if name.startswith("refs/heads/specflow/") and other and other in active():
+                continue  # a change that ran meanwhile: its engine may have moved its branch
             if new is not None and new in journaled().get(f"ref:{ws.repo_id}:{name}", set()):
                 continue  # another change's engine moved it (specflow merge)
             branch = name.removeprefix("refs/heads/")
@@ -394,11 +404,69 @@ def _audit_refs(
             for member in present:
                 if member.repo_id == ws.repo_id and checkpoint.workspaces[member.key].head.ref == name:
                     restored.add(member.key)
+        symbolic: list[tuple[str, str]] = []
+        recorded = recorded_refs.get(str(ws.repo_id))
+        if recorded is not None:
+            cmds += _other_refs(store, checkpoint, ws, recorded, report, journaled, symbolic)
         try:
-            ws.repo.update_refs(cmds, message="specflow: put back branches changed outside the gate")
+            ws.repo.update_refs(cmds, message="specflow: put back refs changed outside the gate")
+            for name, target in symbolic:
+                ws.repo.set_symbolic_ref(name, target)
         except GitError as exc:
             report.errors.append(exc.message)
     return restored
+
+
+def _other_refs(
+    store: CheckpointStore,
+    checkpoint: Checkpoint,
+    ws: Workspace,
+    recorded: dict[str, str],
+    report: AuditReport,
+    journaled: Callable[[], dict[str, set[str | None]]],
+    symbolic: list[tuple[str, str]],
+) -> list[str]:
+    """``update-ref`` commands that put back every ref outside ``refs/heads/`` the agent changed.
+
+    What a created or moved ref pointed at is kept under ``refs/specflow/rejected/``; a symbolic
+    ref to point back is added to ``symbolic`` (set after the transaction).
+    """
+    before = {n: v for n, v in recorded.items() if not n.startswith("refs/heads/")}
+    now = {n: v for n, v in ws.repo.all_refs(skip=SPECFLOW_REFS).items() if not n.startswith("refs/heads/")}
+    cmds: list[str] = []
+    for name in sorted(set(before) | set(now)):
+        old, new = before.get(name), now.get(name)
+        if old == new:
+            continue
+        if new is not None and new in journaled().get(f"ref:{ws.repo_id}:{name}", set()):
+            continue
+        keep = saved_ref(store.change_id, checkpoint.number, name)
+        if new is not None and not new.startswith("ref:"):
+            cmds.append(f"update {keep} {new}")
+        if new is not None and (old is None or old.startswith("ref:")):
+            cmds += ["option no-deref", f"delete {name}"]
+        if old is not None and old.startswith("ref:"):
+            symbolic.append((name, old[4:].strip()))
+        elif old is not None:
+            cmds += ["option no-deref", f"update {name} {old}"]
+        was, got = _describe_ref(old), _describe_ref(new)
+        if old is None:
+            detail = f"ref {name} created at {got}; deleted"
+        elif new is None:
+            detail = f"ref {name} deleted; restored at {was}"
+        else:
+            detail = f"ref {name} moved from {was} to {got}; put back"
+        saved = keep if new is not None and not new.startswith("ref:") else ""
+        report.violations.append(
+            Violation(ws.key, name, "ref", detail + (f" (kept as {saved})" if saved else ""), saved)
+        )
+    return cmds
+
+
+def _describe_ref(value: str | None) -> str:
+    if value is None:
+        return "nothing"
+    return value if value.startswith("ref:") else value[:10]
 
 
 def _checked_out_by(present: Sequence[Workspace], repo_id: Path, ref: str) -> str | None:

@@ -8,9 +8,10 @@ working tree are never touched.  Its parent is the workspace's HEAD at that mome
 commit carries the checkpoint's record (time, phase, state, every workspace's commit) as JSON in
 its message, so one ``for-each-ref`` lists every checkpoint.
 
-Local details that only this machine needs (branch tips, a copy of each real index for the
-audit, the snapshot indexes that make the next scan cheap) live under the hub's git-ignored
-``.specflow/workspaces/<id>/``.
+Local details that only this machine needs (every ref of every repository but specflow's own
+``refs/specflow/``, a copy of each real index for the audit, the snapshot indexes that make the
+next scan cheap) live in the hub's records folder (``workspaces/<id>/`` there), out of every
+agent's reach.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from specflow.workspace.worktrees import Layout
 REF_ROOT = "refs/specflow/checkpoints"
 HUB_KEY = "hub"
 REJECTED_ROOT = "refs/specflow/rejected"
+#: specflow's own refs: never snapshot, never put back (checkpoints and saved work live there).
+SPECFLOW_REFS = "refs/specflow/"
 KEEP_INDEX_COPIES = 3
 
 WorkspaceKind = Literal["hub", "worktree", "checkout"]
@@ -253,13 +256,15 @@ class CheckpointStore:
         if hub_ws.key != HUB_KEY:
             raise ValueError("the hub's workspace comes first")
         groups = _group(workspaces)
+        refs: dict[str, dict[str, str]] = {}
         branches: dict[str, dict[str, str]] = {}
         for repo_id, members in groups.items():
+            refs[str(repo_id)] = members[0].repo.all_refs(skip=SPECFLOW_REFS)
             branches[str(repo_id)] = members[0].repo.read_refs("refs/heads/")
         # the numbers only, never the refs: numbering costs the same at checkpoint #1 and #200
         number = max((int(n) for n in hub_ws.repo.ref_children(self.prefix) if n.isdigit()), default=0) + 1
         umask = current_umask()
-        local: dict[str, Any] = {"branches": branches, "index": {}, "umask": umask, **(extra or {})}
+        local: dict[str, Any] = {"branches": branches, "refs": refs, "index": {}, "umask": umask, **(extra or {})}
         snaps: dict[str, WorkspaceSnapshot] = {}
         trees: dict[str, tuple[str, Head]] = {}
         for ws in workspaces:

@@ -371,6 +371,52 @@ class GitRepo:
                         found[name] = text
         return found
 
+    def all_refs(self, skip: str = "refs/specflow/") -> dict[str, str]:
+        """Every ref but those under ``skip``: ``name -> sha``, ``"ref: <target>"`` for a symbolic ref.
+
+        Read from the ref files directly, as ``read_refs`` (no process); a folder under ``refs/``
+        that ``skip`` names is never walked, so specflow's own refs cost nothing however many.
+        """
+        if (self.common_dir / "reftable").is_dir():
+            out = self.text("for-each-ref", "--format=%(objectname) %(refname) %(symref)")
+            found: dict[str, str] = {}
+            for line in out.splitlines():
+                sha, name, target = [*line.split(" "), "", ""][:3]
+                if name and not name.startswith(skip):
+                    found[name] = f"ref: {target}" if target else sha
+            return found
+        found = {}
+        try:
+            packed = (self.common_dir / "packed-refs").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            packed = ""
+        for line in packed.splitlines():
+            if not line or line[0] in "#^":
+                continue
+            sha, _, name = line.partition(" ")
+            if name.startswith("refs/") and not name.startswith(skip):
+                found[name] = sha
+        for dirpath, dirs, files in os.walk(self.common_dir / "refs"):
+            rel = Path(dirpath).relative_to(self.common_dir).as_posix()
+            dirs[:] = [d for d in dirs if not f"{rel}/{d}/".startswith(skip)]
+            for fname in files:
+                name = f"{rel}/{fname}"
+                if fname.endswith(".lock") or name.startswith(skip):
+                    continue
+                try:
+                    text = (Path(dirpath) / fname).read_text(encoding="utf-8").strip()
+                except (OSError, UnicodeDecodeError):
+                    continue
+                if text.startswith("ref:"):
+                    found[name] = "ref: " + text[4:].strip()
+                elif len(text) >= 40:
+                    found[name] = text
+        return found
+
+    def set_symbolic_ref(self, name: str, target: str) -> None:
+        """Point the symbolic ref ``name`` at ``target`` (put back by the audit)."""
+        self.run("symbolic-ref", "-m", "specflow: put back a symbolic ref", name, target)
+
     def ref_children(self, prefix: str) -> set[str]:
         """The names one level below ``prefix`` (ending in ``/``) that hold a ref, read without a process.
 
