@@ -25,7 +25,8 @@ import contextlib
 import dataclasses
 import os
 import shutil
-from collections.abc import Callable, Sequence
+import stat
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +40,8 @@ from specflow.workspace.checkpoints import (
     Workspace,
     current_umask,
     index_unchanged,
+    touched_since,
+    usual_perm,
 )
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import Head, IndexEntry, TreeChange
@@ -188,8 +191,17 @@ def audit(
                 continue  # another change's engine wrote it (a record file, an archive)
             report.violations.append(violation)
             bad.append(change)
+        umask = int(local.get("umask", current_umask()))
+        perms = local.get("modes", {}).get(ws.key)
+        perms = {str(k): int(v) for k, v in perms.items()} if isinstance(perms, dict) else None
+        if perms is not None:
+            seen = {c.path for c in bad} | set(report.kept.get(ws.key, []))
+            snap_index = store.snap_copy_path(checkpoint.number, ws.key)
+            since = int(local.get("stat_second", 0))
+            touched = touched_since(ws, snap_index, store.seed_path(ws.key), since) if snap_index.is_file() else set()
+            _audit_perms(touched, ws, (perms, umask), seen, policy, report)
         if bad:
-            _save_and_put_back(store, checkpoint, ws, bad, (attempt, int(local.get("umask", current_umask()))), report)
+            _save_and_put_back(store, checkpoint, ws, bad, (attempt, umask, perms), report)
             _keep_ticks(ws, ticks, report)
         _audit_index(store, checkpoint, ws, policy, local, ws.key in restored_heads, report)
     recorded_folders: dict[str, list[str]] = local.get("folders", {})
@@ -208,15 +220,16 @@ def _save_and_put_back(
     checkpoint: Checkpoint,
     ws: Workspace,
     bad: Sequence[TreeChange],
-    attempt_umask: tuple[int | None, int],
+    attempt_umask: tuple[int | None, int, dict[str, int] | None],
     report: AuditReport,
 ) -> None:
     """Save ``bad`` as a commit, then put it back; if it cannot be saved, leave it as it is.
 
-    ``attempt_umask``: the attempt named in the save, and the umask of the checkpoint, so a file
-    put back gets the bits git gave it then, not those of specflow's umask now.
+    ``attempt_umask``: the attempt named in the save, the umask of the checkpoint and the
+    unusual permission bits it recorded, so a file put back gets exactly the bits it had then,
+    not those of specflow's umask now.
     """
-    attempt, umask = attempt_umask
+    attempt, umask, perms = attempt_umask
     try:
         ref = save_files(store, checkpoint, ws, bad, attempt=attempt)
     except GitError as exc:
@@ -234,7 +247,7 @@ def _save_and_put_back(
         assert report.rejected is not None
         report.rejected.folders[str(dest)] = str(loc)
 
-    report.errors += put_back(ws, bad, checkpoint.workspaces[ws.key].tree, aside=aside, umask=umask)
+    report.errors += put_back(ws, bad, checkpoint.workspaces[ws.key].tree, aside=aside, umask=umask, perms=perms)
 
 
 def verify(checkpoint: Checkpoint, workspaces: Sequence[Workspace]) -> None:
@@ -326,6 +339,42 @@ def _keep_ticks(ws: Workspace, ticks: dict[str, str], report: AuditReport) -> No
             _write_entry(ws.path, rel, _mode_of(loc), text.encode("utf-8"), current_umask())
         except OSError as exc:
             report.errors.append(f"{ws.key}:{rel}: could not keep its ticks: {exc}")
+
+
+def _audit_perms(
+    touched: set[str],
+    ws: Workspace,
+    recorded: tuple[dict[str, int], int],
+    seen: set[str],
+    policy: GatePolicy,
+    report: AuditReport,
+) -> None:
+    """Give each file outside the gate whose permission bits alone changed its checkpoint bits back.
+
+    Only ``touched`` files (their stat data changed since the checkpoint's snapshot index:
+    ``touched_since``, no hashing) are looked at; ``seen``: paths the tree comparison judged.
+    """
+    perms, umask = recorded
+    for rel in sorted(touched):
+        if rel in seen or ws.ignored(rel):
+            continue
+        loc = ws.path / rel
+        try:
+            st = loc.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        now, was = st.st_mode & 0o7777, perms.get(rel, usual_perm(st.st_mode, umask))
+        if now == was or policy.allows_real(Path(os.path.realpath(loc))):
+            continue
+        try:
+            os.chmod(loc, was)
+        except OSError as exc:
+            report.errors.append(f"{ws.key}:{rel}: could not put its permissions back: {exc}")
+            continue
+        detail = f"permissions changed {was:04o} -> {now:04o} outside the gate; put back"
+        report.violations.append(Violation(ws.key, rel, "mode", detail))
 
 
 def _mode_of(loc: Path) -> str:
@@ -609,11 +658,13 @@ def put_back(
     *,
     aside: Callable[[Path, str], None] | None = None,
     umask: int | None = None,
+    perms: Mapping[str, int] | None = None,
 ) -> list[str]:
     """Make each changed path exactly as it is in ``old_tree``; return what could not be done.
 
     ``aside`` moves a nested repository out of the way (to keep it) instead of deleting it.
-    A file made again gets the bits of ``umask`` (default: this process's).
+    A file made again gets the bits of ``umask`` (default: this process's); with ``perms`` (the
+    checkpoint's unusual permission bits) every file put back gets exactly the bits it had then.
     """
     errors: list[str] = []
     root = ws.path
@@ -647,7 +698,10 @@ def put_back(
     mask = current_umask() if umask is None else umask
     for c in writes:
         try:
-            _write_entry(root, c.path, c.old_mode, blobs[c.old_sha], mask)
+            exact = (
+                None if perms is None else perms.get(c.path, usual_perm(0o100 if c.old_mode == "100755" else 0, mask))
+            )
+            _write_entry(root, c.path, c.old_mode, blobs[c.old_sha], mask, exact)
         except OSError as exc:
             errors.append(f"{ws.key}:{c.path}: {exc}")
     return errors
@@ -673,7 +727,7 @@ def _clear_way(root: Path, rel: str) -> None:
             cur.mkdir()
 
 
-def _write_entry(root: Path, rel: str, mode: str, data: bytes, umask: int) -> None:
+def _write_entry(root: Path, rel: str, mode: str, data: bytes, umask: int, exact: int | None = None) -> None:
     _clear_way(root, rel)
     loc = root / rel
     if mode == "120000":
@@ -688,6 +742,8 @@ def _write_entry(root: Path, rel: str, mode: str, data: bytes, umask: int) -> No
     regular = loc.is_file() and not loc.is_symlink()
     perm = loc.stat().st_mode & 0o7777 if regular else 0o666 & ~umask
     perm = perm | ((perm & 0o444) >> 2) if mode == "100755" else perm & ~0o111
+    if exact is not None:
+        perm = exact
     if loc.is_file() and not loc.is_symlink() and loc.read_bytes() == data:
         os.chmod(loc, perm)
         return

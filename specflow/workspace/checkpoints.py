@@ -20,13 +20,15 @@ import json
 import os
 import re
 import shutil
+import stat
+import time as clock
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from specflow.engine.records import now_iso
-from specflow.workspace.git import GitRepo, Head
+from specflow.workspace.git import GitRepo, Head, stamp_ns
 from specflow.workspace.worktrees import Layout
 
 REF_ROOT = "refs/specflow/checkpoints"
@@ -195,6 +197,10 @@ class CheckpointStore:
     def real_copy_path(self, number: int, key: str) -> Path:
         return self.layout.state_dir / "checkpoints" / str(number) / f"{key}.index"
 
+    def snap_copy_path(self, number: int, key: str) -> Path:
+        """The snapshot index of checkpoint ``number``: its stat data tells which files were touched since."""
+        return self.layout.state_dir / "checkpoints" / str(number) / f"{key}.snap.index"
+
     def audit_path(self, number: int) -> Path:
         return self.layout.state_dir / "checkpoints" / f"{number}.audit.json"
 
@@ -264,7 +270,16 @@ class CheckpointStore:
         # the numbers only, never the refs: numbering costs the same at checkpoint #1 and #200
         number = max((int(n) for n in hub_ws.repo.ref_children(self.prefix) if n.isdigit()), default=0) + 1
         umask = current_umask()
-        local: dict[str, Any] = {"branches": branches, "refs": refs, "index": {}, "umask": umask, **(extra or {})}
+        started = int(clock.time())
+        local: dict[str, Any] = {
+            "stat_second": started,
+            "branches": branches,
+            "refs": refs,
+            "index": {},
+            "umask": umask,
+            "modes": {},
+            **(extra or {}),
+        }
         snaps: dict[str, WorkspaceSnapshot] = {}
         trees: dict[str, tuple[str, Head]] = {}
         for ws in workspaces:
@@ -275,6 +290,7 @@ class CheckpointStore:
             copy = self.real_copy_path(number, ws.key)
             local["index"][ws.key] = _copy_index(real, copy)
             trees[ws.key] = (self.snapshot(ws), head)
+            local["modes"][ws.key] = self._record_modes(ws, number, umask)
         time = now_iso()
         for ws in workspaces[1:]:
             tree, head = trees[ws.key]
@@ -294,6 +310,32 @@ class CheckpointStore:
         _write_json(self.local_path(number), local)
         self._prune_copies(number)
         return final
+
+    def _record_modes(self, ws: Workspace, number: int, umask: int) -> dict[str, int]:
+        """The workspace's files whose permission bits are not git's usual ones under ``umask``.
+
+        Kept from the previous checkpoint, with only the files touched since (``git diff-files``
+        over its snapshot index: stat data, no hashing) looked at again; the first checkpoint of
+        a change (or one after a umask change) looks at every file once.
+        """
+        copy = self.snap_copy_path(number, ws.key)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self.seed_path(ws.key), copy)
+        before = self.read_local(number - 1)
+        known = before.get("modes", {}).get(ws.key) if before.get("umask") == umask else None
+        previous = self.snap_copy_path(number - 1, ws.key)
+        if isinstance(known, dict) and previous.is_file():
+            modes = {str(k): int(v) for k, v in known.items()}
+            paths = sorted(touched_since(ws, previous, copy, int(before.get("stat_second", 0))))
+        else:
+            modes, paths = {}, list(ws.repo.index_entries(copy))
+        for rel in paths:
+            perm = unusual_perm(ws.path / rel, umask)
+            if perm is None:
+                modes.pop(rel, None)
+            else:
+                modes[rel] = perm
+        return modes
 
     def _prune_copies(self, number: int) -> None:
         with os.scandir(self.layout.state_dir / "checkpoints") as entries:
@@ -358,6 +400,48 @@ def index_unchanged(real: Path, recorded: dict[str, Any]) -> bool:
         and st.st_mtime_ns == recorded.get("mtime_ns")
         and st.st_ino == recorded.get("ino")
     )
+
+
+def touched_since(ws: Workspace, before: Path, after: Path, stat_second: int) -> set[str]:
+    """Files of ``ws`` touched between two of its snapshot indexes (``after`` taken just now).
+
+    A snapshot refreshes the stat data of every entry git sees changed, so entries whose ctime
+    differs (or that came or went) were touched.  git compares ctimes to the second only, so an
+    entry of ``before`` whose ctime falls in or after ``stat_second`` (the second its snapshot
+    began) is also compared with the file itself, to the nanosecond: a ``chmod`` right after
+    the checkpoint is seen too.  No hashing, no scan of the working tree.
+    """
+    old, new = ws.repo.index_ctimes(before), ws.repo.index_ctimes(after)
+    raw = {rel for rel, ctime in new.items() if old.get(rel) != ctime}
+    raw.update(rel for rel in old if rel not in new)
+    fresh = stat_second.to_bytes(4, "big")
+    for rel, stamp in old.items():
+        if stamp[:4] < fresh or rel in raw:
+            continue
+        try:
+            changed = (ws.path / os.fsdecode(rel)).lstat().st_ctime_ns != stamp_ns(stamp)
+        except OSError:
+            changed = True
+        if changed:
+            raw.add(rel)
+    return {rel.decode("utf-8", "surrogateescape") for rel in raw}
+
+
+def usual_perm(st_mode: int, umask: int) -> int:
+    """The permission bits git gives a file it writes: 0777 or 0666 (executable or not) less ``umask``."""
+    return (0o777 if st_mode & 0o100 else 0o666) & ~umask
+
+
+def unusual_perm(path: Path, umask: int) -> int | None:
+    """``path``'s permission bits when they are not git's usual ones (None for those, links, the gone)."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    perm = st.st_mode & 0o7777
+    return None if perm == usual_perm(st.st_mode, umask) else perm
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -223,6 +223,55 @@ def find_git_dirs(root: Path) -> tuple[Path, Path] | None:
     return git_dir, common
 
 
+def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
+    """``path -> ctime`` (8 raw bytes: seconds, nanoseconds) of every entry of an index file.
+
+    Versions 2 to 4; paths and stamps are left as bytes (``stamp_ns`` reads one), so two
+    indexes of 20,000 entries compare in a few tens of milliseconds.
+    """
+    if len(data) < 12 or data[:4] != b"DIRC":
+        return {}
+    version, count = int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")
+    if version not in (2, 3, 4):
+        return {}
+    found: dict[bytes, bytes] = {}
+    off, prev, fixed, find = 12, b"", 40 + hash_len, data.find
+    for _ in range(count):
+        pos = off + fixed + 2
+        if version >= 3 and data[off + fixed] & 0x40:
+            pos += 2  # extended flags
+        if version == 4:
+            strip = data[pos]
+            pos += 1
+            if strip & 0x80:  # a longer varint (git's offset encoding)
+                byte, strip = strip, strip & 0x7F
+                while byte & 0x80:
+                    byte = data[pos]
+                    pos += 1
+                    strip = ((strip + 1) << 7) | (byte & 0x7F)
+            end = find(b"\0", pos)
+            path = (prev[: len(prev) - strip] if strip else prev) + data[pos:end]
+            found[path] = data[off : off + 8]
+            off = end + 1
+        else:
+            end = find(b"\0", pos)
+            path = data[pos:end]
+            found[path] = data[off : off + 8]
+            off += ((end - off) // 8 + 1) * 8
+        prev = path
+    return found
+
+
+def stamp_ns(stamp: bytes) -> int:
+    """A ctime read by ``parse_index_ctimes``, in nanoseconds."""
+    return int.from_bytes(stamp[:4], "big") * 1_000_000_000 + int.from_bytes(stamp[4:8], "big")
+
+
+#: Parsed index files by their trailing checksum: a checkpoint's snapshot index is read again by
+#: its audit in the same process.
+_PARSED: dict[bytes, dict[bytes, bytes]] = {}
+
+
 class GitRepo:
     """A working tree (a main checkout or a linked worktree) of a git repository."""
 
@@ -531,6 +580,34 @@ class GitRepo:
             raise GitError(_failure(["add", "-A"], self.root, proc))
         # the blobs were just written by 'add': no need for write-tree to look each one up
         return self.text("write-tree", "--missing-ok", index=index).strip()
+
+    def index_ctimes(self, index: Path) -> dict[bytes, bytes]:
+        """``path -> ctime`` of ``index``'s entries (see ``parse_index_ctimes``), read without a process.
+
+        Two snapshot indexes compared this way tell which files were touched (a ``chmod``
+        changes the ctime) without another scan of the working tree.
+        """
+        try:
+            data = index.read_bytes()
+        except FileNotFoundError:
+            return {}
+        hash_len = 32 if self.object_format() == "sha256" else 20
+        key = data[-hash_len:]
+        found = _PARSED.get(key)
+        if found is None:
+            found = parse_index_ctimes(data, hash_len)
+            if len(_PARSED) >= 8:
+                _PARSED.pop(next(iter(_PARSED)))
+            _PARSED[key] = found
+        return found
+
+    def object_format(self) -> str:
+        """``sha1`` or ``sha256``, from the repository's configuration (no process)."""
+        try:
+            config = (self.common_dir / "config").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "sha1"
+        return "sha256" if re.search(r"(?im)^\s*objectformat\s*=\s*sha256\s*$", config) else "sha1"
 
     def compact_index(self, index: Path) -> None:
         """Rewrite an index file in version 4 (prefix-compressed paths: less to read and write)."""
