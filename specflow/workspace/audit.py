@@ -44,7 +44,7 @@ from specflow.workspace.checkpoints import (
     usual_perm,
 )
 from specflow.workspace.gates import GatePolicy
-from specflow.workspace.git import Head, IndexEntry, TreeChange
+from specflow.workspace.git import ZERO_SHA, Head, IndexEntry, TreeChange
 from specflow.workspace.journal import content_hash
 from specflow.workspace.rejected import Rejected, branch_ref, move_aside, save_files, save_index, saved_ref
 from specflow.workspace.ticks import keep_ticks, tick_problem
@@ -200,6 +200,11 @@ def audit(
             since = int(local.get("stat_second", 0))
             touched = touched_since(ws, snap_index, store.seed_path(ws.key), since) if snap_index.is_file() else set()
             _audit_perms(touched, ws, (perms, umask), seen, policy, report)
+        ignored = local.get("ignored", {}).get(ws.key)
+        if isinstance(ignored, dict):
+            hidden = _changed_ignored(ws, ignored, policy, report)
+            bad += hidden
+            perms = {**(perms or {}), **{c.path: int(ignored[c.path][3]) & 0o7777 for c in hidden}}
         if bad:
             _save_and_put_back(store, checkpoint, ws, bad, (attempt, umask, perms), report)
             _keep_ticks(ws, ticks, report)
@@ -375,6 +380,53 @@ def _audit_perms(
             continue
         detail = f"permissions changed {was:04o} -> {now:04o} outside the gate; put back"
         report.violations.append(Violation(ws.key, rel, "mode", detail))
+
+
+def _changed_ignored(
+    ws: Workspace, recorded: dict[str, list[Any]], policy: GatePolicy, report: AuditReport
+) -> list[TreeChange]:
+    """The ignored files outside the gate that the agent changed or deleted, as tree changes.
+
+    Stat data only (size, mtime, ctime, mode, inode, as the checkpoint recorded them); what
+    changed is hashed (the agent's bytes, saved before the put-back).  Each is reported.
+    """
+    changed: list[tuple[str, list[Any], str]] = []
+    for rel, entry in recorded.items():
+        if len(entry) != 6:
+            continue
+        loc = ws.path / rel
+        try:
+            st = loc.lstat()
+        except FileNotFoundError:
+            changed.append((rel, entry, "deleted"))
+            continue
+        except OSError:
+            continue
+        if [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_ino] == entry[:5]:
+            continue
+        changed.append((rel, entry, "modified" if stat.S_ISREG(st.st_mode) else "deleted"))
+    changed = [c for c in changed if not policy.allows_real(Path(os.path.realpath(ws.path / c[0])))]
+    modified = [rel for rel, _, how in changed if how == "modified"]
+    shas = dict(zip(modified, ws.repo.hash_files(modified), strict=True))
+    changes: list[TreeChange] = []
+    for rel, entry, how in changed:
+        old_mode = "100755" if int(entry[3]) & 0o100 else "100644"
+        new_sha = shas.get(rel, ZERO_SHA)
+        if new_sha == entry[5] and how == "modified":
+            # same bytes: only its stat data changed (a touch, a chmod): the bits are put back
+            loc = ws.path / rel
+            was, now = int(entry[3]) & 0o7777, loc.lstat().st_mode & 0o7777
+            if was != now:
+                os.chmod(loc, was)
+                detail = f"permissions of an ignored file changed {was:04o} -> {now:04o} outside the gate; put back"
+                report.violations.append(Violation(ws.key, rel, "mode", detail))
+            continue
+        new_mode = _mode_of(ws.path / rel) if how == "modified" else "000000"
+        status = "M" if how == "modified" else "D"
+        changes.append(TreeChange(rel, status, old_mode, new_mode, str(entry[5]), new_sha))
+        detail = f"ignored file {'changed' if how == 'modified' else 'deleted'} outside the gate"
+        report.violations.append(Violation(ws.key, rel, "modified" if how == "modified" else "deleted", detail))
+    return changes
 
 
 def _mode_of(loc: Path) -> str:

@@ -278,6 +278,7 @@ class CheckpointStore:
             "index": {},
             "umask": umask,
             "modes": {},
+            "ignored": {},
             **(extra or {}),
         }
         snaps: dict[str, WorkspaceSnapshot] = {}
@@ -291,6 +292,7 @@ class CheckpointStore:
             local["index"][ws.key] = _copy_index(real, copy)
             trees[ws.key] = (self.snapshot(ws), head)
             local["modes"][ws.key] = self._record_modes(ws, number, umask)
+            local["ignored"][ws.key] = self._record_ignored(ws, number)
         time = now_iso()
         for ws in workspaces[1:]:
             tree, head = trees[ws.key]
@@ -336,6 +338,37 @@ class CheckpointStore:
             else:
                 modes[rel] = perm
         return modes
+
+    def _record_ignored(self, ws: Workspace, number: int) -> dict[str, list[Any]]:
+        """``path -> [size, mtime_ns, ctime_ns, mode, ino, blob]`` of the workspace's ignored files.
+
+        An ignored file is in no snapshot, so its bytes are written as a blob here, for the
+        audit to put it back; only files whose stat data changed since the previous checkpoint
+        are hashed again (the first checkpoint of a change hashes them all once).
+        """
+        before = self.read_local(number - 1).get("ignored", {}).get(ws.key)
+        known: dict[str, list[Any]] = before if isinstance(before, dict) else {}
+        found: dict[str, list[Any]] = {}
+        fresh: list[str] = []
+        for rel in ws.repo.ignored_files(skip=ws.skip):
+            if ws.ignored(rel):
+                continue
+            try:
+                st = (ws.path / rel).lstat()
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            now = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_ino]
+            old = known.get(rel)
+            if isinstance(old, list) and old[:5] == now and len(old) == 6:
+                found[rel] = old
+            else:
+                found[rel] = now
+                fresh.append(rel)
+        for rel, sha in zip(fresh, ws.repo.hash_files(fresh), strict=True):
+            found[rel].append(sha)
+        return found
 
     def _prune_copies(self, number: int) -> None:
         with os.scandir(self.layout.state_dir / "checkpoints") as entries:

@@ -609,6 +609,21 @@ class GitRepo:
             return "sha1"
         return "sha256" if re.search(r"(?im)^\s*objectformat\s*=\s*sha256\s*$", config) else "sha1"
 
+    def ignored_files(self, skip: Sequence[str] = ()) -> list[str]:
+        """The ignored (untracked) files of the working tree, never below the ``skip`` folders."""
+        args = ["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", "."]
+        args += [f":(exclude,top,literal){prefix}" for prefix in skip]
+        out = self.run(*args)
+        return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p and not p.endswith("/")]
+
+    def hash_files(self, paths: Sequence[str]) -> list[str]:
+        """Write each file's bytes as a blob (no filters: the bytes as they are); return the shas."""
+        if not paths:
+            return []
+        payload = "".join(f"{p}\n" for p in paths).encode("utf-8", "surrogateescape")
+        out = self.text("hash-object", "-w", "--no-filters", "--stdin-paths", input=payload)
+        return out.split()
+
     def compact_index(self, index: Path) -> None:
         """Rewrite an index file in version 4 (prefix-compressed paths: less to read and write)."""
         self.run("update-index", "--index-version", "4", index=index)
