@@ -40,6 +40,7 @@ from specflow.workspace.checkpoints import (
     Workspace,
     current_umask,
     index_unchanged,
+    nested_git_dirs,
     touched_since,
     usual_perm,
 )
@@ -168,6 +169,9 @@ def audit(
 
     for ws in present:
         snap = checkpoint.workspaces[ws.key]
+        known_nested = local.get("nested_git", {}).get(ws.key)
+        if isinstance(known_nested, list):
+            _remove_nested_git(store, checkpoint.number, ws, set(known_nested), report)
         tree = store.snapshot(ws)
         for rel in ws.repo.unindexable:
             if not policy.allows_real(Path(os.path.realpath(ws.path / rel))):
@@ -380,6 +384,30 @@ def _audit_perms(
             continue
         detail = f"permissions changed {was:04o} -> {now:04o} outside the gate; put back"
         report.violations.append(Violation(ws.key, rel, "mode", detail))
+
+
+def _remove_nested_git(
+    store: CheckpointStore, number: int, ws: Workspace, known: set[str], report: AuditReport
+) -> None:
+    """Move aside (saved under the trash) each ``.git`` made since the checkpoint in a folder of files.
+
+    Done before the snapshot, so the folder's files are then judged as the outer repository's.
+    """
+    snap_index = store.snap_copy_path(number, ws.key)
+    if not snap_index.is_file():
+        return
+    for folder in sorted(nested_git_dirs(ws, snap_index) - known):
+        loc = ws.path / folder / ".git"
+        try:
+            saved = move_aside(store, number, loc, f"{ws.key}/{folder}/.git")
+        except OSError as exc:
+            report.errors.append(f"{ws.key}:{folder}/.git: could not move the nested git folder aside: {exc}")
+            continue
+        assert report.rejected is not None
+        report.rejected.folders[str(saved)] = str(loc)
+        what = "file pointing elsewhere" if saved.is_file() else "repository"
+        detail = f"a nested git {what} made in a folder of this workspace; removed (kept at {saved})"
+        report.violations.append(Violation(ws.key, f"{folder}/.git", "git", detail, saved=str(saved)))
 
 
 def _changed_ignored(

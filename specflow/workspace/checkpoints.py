@@ -279,6 +279,7 @@ class CheckpointStore:
             "umask": umask,
             "modes": {},
             "ignored": {},
+            "nested_git": {},
             **(extra or {}),
         }
         snaps: dict[str, WorkspaceSnapshot] = {}
@@ -293,6 +294,7 @@ class CheckpointStore:
             trees[ws.key] = (self.snapshot(ws), head)
             local["modes"][ws.key] = self._record_modes(ws, number, umask)
             local["ignored"][ws.key] = self._record_ignored(ws, number)
+            local["nested_git"][ws.key] = sorted(nested_git_dirs(ws, self.snap_copy_path(number, ws.key)))
         time = now_iso()
         for ws in workspaces[1:]:
             tree, head = trees[ws.key]
@@ -458,6 +460,29 @@ def touched_since(ws: Workspace, before: Path, after: Path, stat_second: int) ->
         if changed:
             raw.add(rel)
     return {rel.decode("utf-8", "surrogateescape") for rel in raw}
+
+
+def nested_git_dirs(ws: Workspace, snap_index: Path) -> set[str]:
+    """The folders of ``ws``'s files (as ``snap_index`` lists them) that hold a ``.git`` of their own.
+
+    git never reports a ``.git`` made inside a folder whose files it already tracks (it skips
+    the name), so the audit looks for one there: one ``lstat`` per folder, no scan of files.
+    """
+    folders: set[bytes] = set()
+    for rel in ws.repo.index_ctimes(snap_index):
+        cut = rel.rfind(b"/")
+        while cut > 0:
+            folder = rel[:cut]
+            if folder in folders:
+                break
+            folders.add(folder)
+            cut = folder.rfind(b"/")
+    found: set[str] = set()
+    for raw in folders:
+        name = raw.decode("utf-8", "surrogateescape")
+        if os.path.lexists(ws.path / name / ".git") and not ws.ignored(name):
+            found.add(name)
+    return found
 
 
 def usual_perm(st_mode: int, umask: int) -> int:
