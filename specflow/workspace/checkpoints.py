@@ -23,6 +23,7 @@ import shutil
 import stat
 import time as clock
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -284,17 +285,20 @@ class CheckpointStore:
         }
         snaps: dict[str, WorkspaceSnapshot] = {}
         trees: dict[str, tuple[str, Head]] = {}
-        for ws in workspaces:
-            ref, detached = ws.repo.head_file()
-            sha = branches[str(ws.repo_id)].get(ref) if ref else detached
-            head = Head(ref, sha)
-            real = ws.repo.real_index()
-            copy = self.real_copy_path(number, ws.key)
-            local["index"][ws.key] = _copy_index(real, copy)
-            trees[ws.key] = (self.snapshot(ws), head)
-            local["modes"][ws.key] = self._record_modes(ws, number, umask)
-            local["ignored"][ws.key] = self._record_ignored(ws, number)
-            local["nested_git"][ws.key] = sorted(nested_git_dirs(ws, self.snap_copy_path(number, ws.key)))
+        # the listing of ignored files walks the tree as the snapshot does: both run at once
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for ws in workspaces:
+                listing = pool.submit(ws.repo.ignored_files, ws.skip)
+                ref, detached = ws.repo.head_file()
+                sha = branches[str(ws.repo_id)].get(ref) if ref else detached
+                head = Head(ref, sha)
+                real = ws.repo.real_index()
+                copy = self.real_copy_path(number, ws.key)
+                local["index"][ws.key] = _copy_index(real, copy)
+                trees[ws.key] = (self.snapshot(ws), head)
+                local["modes"][ws.key] = self._record_modes(ws, number, umask)
+                local["ignored"][ws.key] = self._record_ignored(ws, number, listing.result())
+                local["nested_git"][ws.key] = sorted(nested_git_dirs(ws, self.snap_copy_path(number, ws.key)))
         time = now_iso()
         for ws in workspaces[1:]:
             tree, head = trees[ws.key]
@@ -341,18 +345,19 @@ class CheckpointStore:
                 modes[rel] = perm
         return modes
 
-    def _record_ignored(self, ws: Workspace, number: int) -> dict[str, list[Any]]:
+    def _record_ignored(self, ws: Workspace, number: int, listed: Sequence[str]) -> dict[str, list[Any]]:
         """``path -> [size, mtime_ns, ctime_ns, mode, ino, blob]`` of the workspace's ignored files.
 
         An ignored file is in no snapshot, so its bytes are written as a blob here, for the
         audit to put it back; only files whose stat data changed since the previous checkpoint
-        are hashed again (the first checkpoint of a change hashes them all once).
+        are hashed again (the first checkpoint of a change hashes them all once).  ``listed``:
+        the ignored files git lists now.
         """
         before = self.read_local(number - 1).get("ignored", {}).get(ws.key)
         known: dict[str, list[Any]] = before if isinstance(before, dict) else {}
         found: dict[str, list[Any]] = {}
         fresh: list[str] = []
-        for rel in ws.repo.ignored_files(skip=ws.skip):
+        for rel in listed:
             if ws.ignored(rel):
                 continue
             try:
