@@ -34,6 +34,7 @@ from typing import Any, Literal
 from specflow.errors import GitError, WorkspaceError
 from specflow.workspace.checkpoints import (
     HUB_KEY,
+    NOT_KEPT,
     SPECFLOW_REFS,
     Checkpoint,
     CheckpointStore,
@@ -434,6 +435,17 @@ def _changed_ignored(
             continue
         changed.append((rel, entry, "modified" if stat.S_ISREG(st.st_mode) else "deleted"))
     changed = [c for c in changed if not policy.allows_real(Path(os.path.realpath(ws.path / c[0])))]
+    unkept = [c for c in changed if c[1][5] == NOT_KEPT]
+    for rel, _, how in unkept:
+        detail = f"ignored file {'changed' if how == 'modified' else 'deleted'} outside the gate; too large to"
+        detail += " have been kept at the checkpoint, so it is left as it is"
+        report.violations.append(Violation(ws.key, rel, "modified" if how == "modified" else "deleted", detail))
+    changed = [c for c in changed if c[1][5] != NOT_KEPT]
+    try:
+        ws.repo.read_blobs(str(entry[5]) for _, entry, _ in changed)  # every blob there before anything is put back
+    except GitError as exc:
+        report.errors.append(f"{ws.key}: ignored files changed outside the gate cannot be put back: {exc.message}")
+        return []
     modified = [rel for rel, _, how in changed if how == "modified"]
     shas = dict(zip(modified, ws.repo.hash_files(modified), strict=True))
     changes: list[TreeChange] = []

@@ -38,6 +38,12 @@ REJECTED_ROOT = "refs/specflow/rejected"
 #: specflow's own refs: never snapshot, never put back (checkpoints and saved work live there).
 SPECFLOW_REFS = "refs/specflow/"
 KEEP_INDEX_COPIES = 3
+#: An ignored file larger than this is watched, not kept (its bytes are not written as a blob).
+IGNORED_FILE_MAX = 4 * 1024 * 1024
+#: At most this many bytes of ignored files are hashed in one checkpoint of one workspace.
+IGNORED_BUDGET = 64 * 1024 * 1024
+#: The blob of an ignored file whose bytes were not kept.
+NOT_KEPT = "-"
 
 WorkspaceKind = Literal["hub", "worktree", "checkout"]
 
@@ -350,7 +356,10 @@ class CheckpointStore:
 
         An ignored file is in no snapshot, so its bytes are written as a blob here, for the
         audit to put it back; only files whose stat data changed since the previous checkpoint
-        are hashed again (the first checkpoint of a change hashes them all once).  ``listed``:
+        are hashed again (the first checkpoint of a change hashes them all once).  Files over
+        ``IGNORED_FILE_MAX``, or past ``IGNORED_BUDGET`` bytes in one checkpoint (a build folder,
+        ``node_modules``), are recorded without their bytes (``NOT_KEPT``): a change to one is
+        still seen and reported, but cannot be put back.  ``listed``:
         the ignored files git lists now.
         """
         before = self.read_local(number - 1).get("ignored", {}).get(ws.key)
@@ -368,12 +377,20 @@ class CheckpointStore:
                 continue
             now = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_ino]
             old = known.get(rel)
-            if isinstance(old, list) and old[:5] == now and len(old) == 6:
+            if isinstance(old, list) and old[:5] == now and len(old) == 6 and old[5] != NOT_KEPT:
                 found[rel] = old
             else:
                 found[rel] = now
                 fresh.append(rel)
-        for rel, sha in zip(fresh, ws.repo.hash_files(fresh), strict=True):
+        kept, budget = [], IGNORED_BUDGET
+        for rel in fresh:
+            size = int(found[rel][0])
+            if size <= IGNORED_FILE_MAX and size <= budget:
+                kept.append(rel)
+                budget -= size
+            else:
+                found[rel].append(NOT_KEPT)
+        for rel, sha in zip(kept, ws.repo.hash_files(kept), strict=True):
             found[rel].append(sha)
         return found
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from specflow.workspace import checkpoints
 from specflow.workspace.audit import AuditReport
 from tests.conftest import commit_all, git
 from tests.unit.test_audit import apply, propose, run_turn
@@ -98,3 +99,32 @@ def test_ignored_files_of_a_worktree_are_protected_and_hashed_once(multi: MultiH
     report = run_turn(ws, propose(ws), lambda: setup.unlink())
     assert found(report) == {("api", ".setup-ran", "deleted")}
     assert setup.read_text() == "tampered\n"
+
+
+def test_an_ignored_file_too_large_to_keep_is_watched_and_reported(
+    multi: MultiHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checkpoints, "IGNORED_FILE_MAX", 10)  # app.env (13 bytes) is now "large"
+    env = multi.root / "app.env"
+    ws = multi.workspaces()
+    report = run_turn(ws, propose(ws), lambda: env.write_text("TOKEN=changed!\n"))
+    (violation,) = report.violations
+    assert (violation.path, violation.kind) == ("app.env", "modified")
+    assert "too large to have been kept" in violation.detail
+    assert env.read_text() == "TOKEN=changed!\n", "nothing to put back: it is left as it is"
+
+
+def test_ignored_blobs_pruned_by_the_agent_stop_nothing_else(multi: MultiHub) -> None:
+    """An agent that prunes the unreachable blobs of ignored files: the audit says so and goes on."""
+    env, style = multi.root / "app.env", multi.root / "docs" / "style.md"
+    ws = multi.workspaces()
+
+    def agent() -> None:
+        env.write_text("TOKEN=stolen\n")
+        style.write_text("rewritten\n")
+        git(multi.root, "-c", "gc.reflogExpire=now", "prune", "--expire=now")
+
+    report = run_turn(ws, propose(ws), agent)
+    assert ("hub", "docs/style.md", "modified") in found(report)
+    assert style.read_text() == "be nice\n"
+    assert any("ignored files changed outside the gate cannot be put back" in e for e in report.errors)
