@@ -17,6 +17,9 @@ Whatever is outside the gate is saved first (``specflow.workspace.rejected``: a 
 workspace under ``refs/specflow/rejected/``, removed folders moved under the hub's git folder),
 then put back exactly as it was — only those paths; in-gate work stays.  When the save fails,
 nothing is put back and the attempt fails.
+
+HEADs and refs are judged in ``specflow.workspace.refaudit``; permission bits, ignored files and
+nested ``.git`` folders, which no snapshot holds, in ``specflow.workspace.fileaudit``.
 """
 
 from __future__ import annotations
@@ -25,97 +28,30 @@ import contextlib
 import dataclasses
 import os
 import shutil
-import stat
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from specflow.errors import GitError, WorkspaceError
 from specflow.workspace.checkpoints import (
     HUB_KEY,
-    NOT_KEPT,
-    SPECFLOW_REFS,
     Checkpoint,
     CheckpointStore,
     Workspace,
     current_umask,
     index_unchanged,
-    nested_git_dirs,
-    touched_since,
-    usual_perm,
 )
+from specflow.workspace.fileaudit import audit_perms, changed_ignored, remove_nested_git
+from specflow.workspace.filestats import git_mode, touched_since, usual_perm
 from specflow.workspace.gates import GatePolicy
-from specflow.workspace.git import ZERO_SHA, Head, IndexEntry, TreeChange
+from specflow.workspace.git import IndexEntry, TreeChange
 from specflow.workspace.journal import content_hash
-from specflow.workspace.rejected import Rejected, branch_ref, move_aside, save_files, save_index, saved_ref
+from specflow.workspace.refaudit import audit_refs, one_per_repo
+from specflow.workspace.rejected import Rejected, move_aside, save_files, save_index
+from specflow.workspace.report import AuditReport, Violation, ViolationKind
 from specflow.workspace.ticks import keep_ticks, tick_problem
 
-ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git", "index", "ref"]
 GITLINK = "160000"  # a nested repository, as git records it
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One change outside the gate, already put back."""
-
-    workspace: str
-    path: str
-    kind: ViolationKind
-    detail: str
-    saved: str = ""
-    """Where what was put back or removed is kept: a ref, or a folder under the hub's git folder."""
-
-    def to_dict(self) -> dict[str, str]:
-        data = {"workspace": self.workspace, "path": self.path, "kind": self.kind, "detail": self.detail}
-        if self.saved:
-            data["saved"] = self.saved
-        return data
-
-    def describe(self) -> str:
-        return f"{self.workspace}:{self.path} ({self.kind}: {self.detail})"
-
-
-@dataclass
-class AuditReport:
-    """What an audit found: the violations it put back and the in-gate changes it kept."""
-
-    checkpoint: int
-    violations: list[Violation] = field(default_factory=list)
-    kept: dict[str, list[str]] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    rejected: Rejected | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing was written outside the gate."""
-        return not self.violations and not self.errors
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "checkpoint": self.checkpoint,
-            "ok": self.ok,
-            "violations": [v.to_dict() for v in self.violations],
-            "kept": {k: list(v) for k, v in self.kept.items()},
-            "errors": list(self.errors),
-            **({"rejected": self.rejected.to_dict()} if self.rejected else {}),
-        }
-
-    def summary(self, limit: int = 8) -> str:
-        """A short human report: how many changes were put back, and which."""
-        if self.ok:
-            n = sum(len(v) for v in self.kept.values())
-            return f"no change outside the gate ({n} change(s) inside it kept)"
-        parts = [v.describe() for v in self.violations[:limit]]
-        more = len(self.violations) - limit
-        if more > 0:
-            parts.append(f"and {more} more")
-        text = f"{len(self.violations)} change(s) outside the gate put back: " + "; ".join(parts)
-        if self.errors:
-            text += "; could not put back: " + "; ".join(self.errors)
-        if self.rejected:
-            text += f"; saved first: restore it with '{self.rejected.command}'"
-        return text
 
 
 def audit(
@@ -154,7 +90,7 @@ def audit(
             journal_cache.append(engine_writes())
         return journal_cache[0]
 
-    restored_heads = _audit_refs(store, checkpoint, present, (policy, own_branch), local, report, journaled, active)
+    restored_heads = audit_refs(store, checkpoint, present, (policy, own_branch), local, report, journaled, active)
 
     def by_other_engine(ws: Workspace, change: TreeChange) -> bool:
         hashes = journaled().get(change.path)
@@ -172,7 +108,7 @@ def audit(
         snap = checkpoint.workspaces[ws.key]
         known_nested = local.get("nested_git", {}).get(ws.key)
         if isinstance(known_nested, list):
-            _remove_nested_git(store, checkpoint.number, ws, set(known_nested), report)
+            remove_nested_git(store, checkpoint.number, ws, set(known_nested), report)
         tree = store.snapshot(ws)
         for rel in ws.repo.unindexable:
             if not policy.allows_real(Path(os.path.realpath(ws.path / rel))):
@@ -204,10 +140,10 @@ def audit(
             snap_index = store.snap_copy_path(checkpoint.number, ws.key)
             since = int(local.get("stat_second", 0))
             touched = touched_since(ws, snap_index, store.seed_path(ws.key), since) if snap_index.is_file() else set()
-            _audit_perms(touched, ws, (perms, umask), seen, policy, report)
+            audit_perms(touched, ws, (perms, umask), seen, policy, report)
         ignored = local.get("ignored", {}).get(ws.key)
         if isinstance(ignored, dict):
-            hidden = _changed_ignored(ws, ignored, policy, report)
+            hidden = changed_ignored(ws, ignored, policy, report)
             bad += hidden
             perms = {**(perms or {}), **{c.path: int(ignored[c.path][3]) & 0o7777 for c in hidden}}
         if bad:
@@ -220,7 +156,7 @@ def audit(
             _audit_folder(store, checkpoint.number, folder, set(recorded_folders[str(folder)]), legit, report)
     store.write_audit(
         checkpoint.number,
-        {str(ws.repo_id): ws.repo.read_refs("refs/heads/") for ws in _one_per_repo(present)},
+        {str(ws.repo_id): ws.repo.read_refs("refs/heads/") for ws in one_per_repo(present)},
     )
     return report
 
@@ -346,285 +282,13 @@ def _keep_ticks(ws: Workspace, ticks: dict[str, str], report: AuditReport) -> No
         if not any(v.workspace == ws.key and v.path == rel and v.saved for v in report.violations):
             continue  # not saved, so not put back: nothing to rebuild
         try:
-            _write_entry(ws.path, rel, _mode_of(loc), text.encode("utf-8"), current_umask())
+            _write_entry(ws.path, rel, git_mode(loc), text.encode("utf-8"), current_umask())
         except OSError as exc:
             report.errors.append(f"{ws.key}:{rel}: could not keep its ticks: {exc}")
 
 
-def _audit_perms(
-    touched: set[str],
-    ws: Workspace,
-    recorded: tuple[dict[str, int], int],
-    seen: set[str],
-    policy: GatePolicy,
-    report: AuditReport,
-) -> None:
-    """Give each file outside the gate whose permission bits alone changed its checkpoint bits back.
-
-    Only ``touched`` files (their stat data changed since the checkpoint's snapshot index:
-    ``touched_since``, no hashing) are looked at; ``seen``: paths the tree comparison judged.
-    """
-    perms, umask = recorded
-    for rel in sorted(touched):
-        if rel in seen or ws.ignored(rel):
-            continue
-        loc = ws.path / rel
-        try:
-            st = loc.lstat()
-        except OSError:
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        now, was = st.st_mode & 0o7777, perms.get(rel, usual_perm(st.st_mode, umask))
-        if now == was or policy.allows_real(Path(os.path.realpath(loc))):
-            continue
-        try:
-            os.chmod(loc, was)
-        except OSError as exc:
-            report.errors.append(f"{ws.key}:{rel}: could not put its permissions back: {exc}")
-            continue
-        detail = f"permissions changed {was:04o} -> {now:04o} outside the gate; put back"
-        report.violations.append(Violation(ws.key, rel, "mode", detail))
-
-
-def _remove_nested_git(
-    store: CheckpointStore, number: int, ws: Workspace, known: set[str], report: AuditReport
-) -> None:
-    """Move aside (saved under the trash) each ``.git`` made since the checkpoint in a folder of files.
-
-    Done before the snapshot, so the folder's files are then judged as the outer repository's.
-    """
-    snap_index = store.snap_copy_path(number, ws.key)
-    if not snap_index.is_file():
-        return
-    for folder in sorted(nested_git_dirs(ws, snap_index) - known):
-        loc = ws.path / folder / ".git"
-        try:
-            saved = move_aside(store, number, loc, f"{ws.key}/{folder}/.git")
-        except OSError as exc:
-            report.errors.append(f"{ws.key}:{folder}/.git: could not move the nested git folder aside: {exc}")
-            continue
-        assert report.rejected is not None
-        report.rejected.folders[str(saved)] = str(loc)
-        what = "file pointing elsewhere" if saved.is_file() else "repository"
-        detail = f"a nested git {what} made in a folder of this workspace; removed (kept at {saved})"
-        report.violations.append(Violation(ws.key, f"{folder}/.git", "git", detail, saved=str(saved)))
-
-
-def _changed_ignored(
-    ws: Workspace, recorded: dict[str, list[Any]], policy: GatePolicy, report: AuditReport
-) -> list[TreeChange]:
-    """The ignored files outside the gate that the agent changed or deleted, as tree changes.
-
-    Stat data only (size, mtime, ctime, mode, inode, as the checkpoint recorded them); what
-    changed is hashed (the agent's bytes, saved before the put-back).  Each is reported.
-    """
-    changed: list[tuple[str, list[Any], str]] = []
-    for rel, entry in recorded.items():
-        if len(entry) != 6:
-            continue
-        loc = ws.path / rel
-        try:
-            st = loc.lstat()
-        except FileNotFoundError:
-            changed.append((rel, entry, "deleted"))
-            continue
-        except OSError:
-            continue
-        if [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_ino] == entry[:5]:
-            continue
-        changed.append((rel, entry, "modified" if stat.S_ISREG(st.st_mode) else "deleted"))
-    changed = [c for c in changed if not policy.allows_real(Path(os.path.realpath(ws.path / c[0])))]
-    unkept = [c for c in changed if c[1][5] == NOT_KEPT]
-    for rel, _, how in unkept:
-        detail = f"ignored file {'changed' if how == 'modified' else 'deleted'} outside the gate; too large to"
-        detail += " have been kept at the checkpoint, so it is left as it is"
-        report.violations.append(Violation(ws.key, rel, "modified" if how == "modified" else "deleted", detail))
-    changed = [c for c in changed if c[1][5] != NOT_KEPT]
-    try:
-        ws.repo.read_blobs(str(entry[5]) for _, entry, _ in changed)  # every blob there before anything is put back
-    except GitError as exc:
-        report.errors.append(f"{ws.key}: ignored files changed outside the gate cannot be put back: {exc.message}")
-        return []
-    modified = [rel for rel, _, how in changed if how == "modified"]
-    shas = dict(zip(modified, ws.repo.hash_files(modified), strict=True))
-    changes: list[TreeChange] = []
-    for rel, entry, how in changed:
-        old_mode = "100755" if int(entry[3]) & 0o100 else "100644"
-        new_sha = shas.get(rel, ZERO_SHA)
-        if new_sha == entry[5] and how == "modified":
-            # same bytes: only its stat data changed (a touch, a chmod): the bits are put back
-            loc = ws.path / rel
-            was, now = int(entry[3]) & 0o7777, loc.lstat().st_mode & 0o7777
-            if was != now:
-                os.chmod(loc, was)
-                detail = f"permissions of an ignored file changed {was:04o} -> {now:04o} outside the gate; put back"
-                report.violations.append(Violation(ws.key, rel, "mode", detail))
-            continue
-        new_mode = _mode_of(ws.path / rel) if how == "modified" else "000000"
-        status = "M" if how == "modified" else "D"
-        changes.append(TreeChange(rel, status, old_mode, new_mode, str(entry[5]), new_sha))
-        detail = f"ignored file {'changed' if how == 'modified' else 'deleted'} outside the gate"
-        report.violations.append(Violation(ws.key, rel, "modified" if how == "modified" else "deleted", detail))
-    return changes
-
-
-def _mode_of(loc: Path) -> str:
-    return "100755" if loc.stat().st_mode & 0o100 else "100644"
-
-
 def _judge_ok(ws: Workspace, change: TreeChange, policy: GatePolicy) -> bool:
     return judge(ws, change, policy) is None
-
-
-# -- refs and HEAD -------------------------------------------------------------------------------
-
-
-def _audit_refs(
-    store: CheckpointStore,
-    checkpoint: Checkpoint,
-    present: Sequence[Workspace],
-    gate: tuple[GatePolicy, str],
-    local: dict[str, Any],
-    report: AuditReport,
-    journaled: Callable[[], dict[str, set[str | None]]] = dict,
-    active: Callable[[], set[str]] = set,
-) -> set[str]:
-    """Undo moved HEADs and ref changes; return the workspaces whose HEAD or branch was put back.
-
-    ``gate``: the policy and the change's own branch.  Other changes' branches (``specflow/<other>``)
-    are theirs while those changes run (``active``), and a branch an other change's engine moved
-    (a merge it journaled) is left where that engine put it.
-    """
-    policy, own_branch = gate
-    restored: set[str] = set()
-    for ws in present:
-        snap = checkpoint.workspaces[ws.key]
-        ref, detached = ws.repo.head_file()
-        moved = ref != snap.head.ref if snap.head.ref else (ref is not None or detached != snap.head.sha)
-        if moved:
-            now = Head(ref, detached).describe() if ref or detached else "nothing"
-            ws.repo.set_head(snap.head)
-            restored.add(ws.key)
-            report.violations.append(
-                Violation(ws.key, "HEAD", "head", f"HEAD moved from {snap.head.describe()} to {now}; put back")
-            )
-    own_ref = f"refs/heads/{own_branch}"
-    own_may_move = bool(policy.worktrees)
-    recorded_branches: dict[str, dict[str, str]] = local.get("branches", {})
-    recorded_refs: dict[str, dict[str, str]] = local.get("refs", {})
-    for ws in _one_per_repo(present):
-        before = recorded_branches.get(str(ws.repo_id))
-        if before is None:
-            continue
-        tips = ws.repo.read_refs("refs/heads/")
-        cmds: list[str] = []
-        for name in sorted(set(before) | set(tips)):
-            old, new = before.get(name), tips.get(name)
-            if old == new or (name == own_ref and own_may_move and new is not None):
-                continue
-            other = name.removeprefix("refs/heads/specflow/") if name != own_ref else ""
-            if name.startswith("refs/heads/specflow/") and other and other in active():
-                continue  # a change that ran meanwhile: its engine may have moved its branch
-            if new is not None and new in journaled().get(f"ref:{ws.repo_id}:{name}", set()):
-                continue  # another change's engine moved it (specflow merge)
-            branch = name.removeprefix("refs/heads/")
-            owner = _checked_out_by(present, ws.repo_id, name) or ws.key
-            keep = branch_ref(store.change_id, checkpoint.number, branch)
-            if old is None:
-                cmds += [f"update {keep} {new}", f"delete {name} {new}"]
-                detail = f"branch {branch} created at {new[:10] if new else '?'}; deleted (kept as {keep})"
-            elif new is None:
-                cmds.append(f"create {name} {old}")
-                detail = f"branch {branch} deleted; restored at {old[:10]}"
-            else:
-                cmds += [f"update {keep} {new}", f"update {name} {old} {new}"]
-                detail = f"commits on {branch} undone: {old[:10]} -> {new[:10]} (kept as {keep})"
-            kept_as = keep if new is not None else ""
-            report.violations.append(Violation(owner, branch, "commit", detail, saved=kept_as))
-            for member in present:
-                if member.repo_id == ws.repo_id and checkpoint.workspaces[member.key].head.ref == name:
-                    restored.add(member.key)
-        symbolic: list[tuple[str, str]] = []
-        recorded = recorded_refs.get(str(ws.repo_id))
-        if recorded is not None:
-            cmds += _other_refs(store, checkpoint, ws, recorded, report, journaled, symbolic)
-        try:
-            ws.repo.update_refs(cmds, message="specflow: put back refs changed outside the gate")
-            for name, target in symbolic:
-                ws.repo.set_symbolic_ref(name, target)
-        except GitError as exc:
-            report.errors.append(exc.message)
-    return restored
-
-
-def _other_refs(
-    store: CheckpointStore,
-    checkpoint: Checkpoint,
-    ws: Workspace,
-    recorded: dict[str, str],
-    report: AuditReport,
-    journaled: Callable[[], dict[str, set[str | None]]],
-    symbolic: list[tuple[str, str]],
-) -> list[str]:
-    """``update-ref`` commands that put back every ref outside ``refs/heads/`` the agent changed.
-
-    What a created or moved ref pointed at is kept under ``refs/specflow/rejected/``; a symbolic
-    ref to point back is added to ``symbolic`` (set after the transaction).
-    """
-    before = {n: v for n, v in recorded.items() if not n.startswith("refs/heads/")}
-    now = {n: v for n, v in ws.repo.all_refs(skip=SPECFLOW_REFS).items() if not n.startswith("refs/heads/")}
-    cmds: list[str] = []
-    for name in sorted(set(before) | set(now)):
-        old, new = before.get(name), now.get(name)
-        if old == new:
-            continue
-        if new is not None and new in journaled().get(f"ref:{ws.repo_id}:{name}", set()):
-            continue
-        keep = saved_ref(store.change_id, checkpoint.number, name)
-        if new is not None and not new.startswith("ref:"):
-            cmds.append(f"update {keep} {new}")
-        if new is not None and (old is None or old.startswith("ref:")):
-            cmds += ["option no-deref", f"delete {name}"]
-        if old is not None and old.startswith("ref:"):
-            symbolic.append((name, old[4:].strip()))
-        elif old is not None:
-            cmds += ["option no-deref", f"update {name} {old}"]
-        was, got = _describe_ref(old), _describe_ref(new)
-        if old is None:
-            detail = f"ref {name} created at {got}; deleted"
-        elif new is None:
-            detail = f"ref {name} deleted; restored at {was}"
-        else:
-            detail = f"ref {name} moved from {was} to {got}; put back"
-        saved = keep if new is not None and not new.startswith("ref:") else ""
-        report.violations.append(
-            Violation(ws.key, name, "ref", detail + (f" (kept as {saved})" if saved else ""), saved)
-        )
-    return cmds
-
-
-def _describe_ref(value: str | None) -> str:
-    if value is None:
-        return "nothing"
-    return value if value.startswith("ref:") else value[:10]
-
-
-def _checked_out_by(present: Sequence[Workspace], repo_id: Path, ref: str) -> str | None:
-    for ws in present:
-        if ws.repo_id == repo_id and ws.repo.head_file()[0] == ref:
-            return ws.key
-    return None
-
-
-def _one_per_repo(workspaces: Sequence[Workspace]) -> list[Workspace]:
-    seen: set[Path] = set()
-    out = []
-    for ws in workspaces:
-        if ws.repo_id not in seen:
-            seen.add(ws.repo_id)
-            out.append(ws)
-    return out
 
 
 # -- the index -----------------------------------------------------------------------------------
@@ -848,3 +512,6 @@ def _write_entry(root: Path, rel: str, mode: str, data: bytes, umask: int, exact
         fh.write(data)
     os.chmod(tmp, perm)
     os.replace(tmp, loc)
+
+
+__all__ = ["GITLINK", "AuditReport", "Violation", "ViolationKind", "audit", "judge", "put_back", "verify"]

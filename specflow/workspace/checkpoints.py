@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from specflow.engine.records import now_iso
-from specflow.workspace.git import GitRepo, Head, stamp_ns
+from specflow.workspace.filestats import NOT_KEPT, keep_ignored, nested_git_dirs, touched_since, unusual_perm
+from specflow.workspace.git import GitRepo, Head
 from specflow.workspace.worktrees import Layout
 
 REF_ROOT = "refs/specflow/checkpoints"
@@ -38,12 +39,6 @@ REJECTED_ROOT = "refs/specflow/rejected"
 #: specflow's own refs: never snapshot, never put back (checkpoints and saved work live there).
 SPECFLOW_REFS = "refs/specflow/"
 KEEP_INDEX_COPIES = 3
-#: An ignored file larger than this is watched, not kept (its bytes are not written as a blob).
-IGNORED_FILE_MAX = 4 * 1024 * 1024
-#: At most this many bytes of ignored files are hashed in one checkpoint of one workspace.
-IGNORED_BUDGET = 64 * 1024 * 1024
-#: The blob of an ignored file whose bytes were not kept.
-NOT_KEPT = "-"
 
 WorkspaceKind = Literal["hub", "worktree", "checkout"]
 
@@ -382,16 +377,10 @@ class CheckpointStore:
             else:
                 found[rel] = now
                 fresh.append(rel)
-        kept, budget = [], IGNORED_BUDGET
+        kept = keep_ignored(fresh, [int(found[rel][0]) for rel in fresh])
+        shas = dict(zip(kept, ws.repo.hash_files(kept), strict=True))
         for rel in fresh:
-            size = int(found[rel][0])
-            if size <= IGNORED_FILE_MAX and size <= budget:
-                kept.append(rel)
-                budget -= size
-            else:
-                found[rel].append(NOT_KEPT)
-        for rel, sha in zip(kept, ws.repo.hash_files(kept), strict=True):
-            found[rel].append(sha)
+            found[rel].append(shas.get(rel, NOT_KEPT))
         return found
 
     def _prune_copies(self, number: int) -> None:
@@ -457,71 +446,6 @@ def index_unchanged(real: Path, recorded: dict[str, Any]) -> bool:
         and st.st_mtime_ns == recorded.get("mtime_ns")
         and st.st_ino == recorded.get("ino")
     )
-
-
-def touched_since(ws: Workspace, before: Path, after: Path, stat_second: int) -> set[str]:
-    """Files of ``ws`` touched between two of its snapshot indexes (``after`` taken just now).
-
-    A snapshot refreshes the stat data of every entry git sees changed, so entries whose ctime
-    differs (or that came or went) were touched.  git compares ctimes to the second only, so an
-    entry of ``before`` whose ctime falls in or after ``stat_second`` (the second its snapshot
-    began) is also compared with the file itself, to the nanosecond: a ``chmod`` right after
-    the checkpoint is seen too.  No hashing, no scan of the working tree.
-    """
-    old, new = ws.repo.index_ctimes(before), ws.repo.index_ctimes(after)
-    raw = {rel for rel, ctime in new.items() if old.get(rel) != ctime}
-    raw.update(rel for rel in old if rel not in new)
-    fresh = stat_second.to_bytes(4, "big")
-    for rel, stamp in old.items():
-        if stamp[:4] < fresh or rel in raw:
-            continue
-        try:
-            changed = (ws.path / os.fsdecode(rel)).lstat().st_ctime_ns != stamp_ns(stamp)
-        except OSError:
-            changed = True
-        if changed:
-            raw.add(rel)
-    return {rel.decode("utf-8", "surrogateescape") for rel in raw}
-
-
-def nested_git_dirs(ws: Workspace, snap_index: Path) -> set[str]:
-    """The folders of ``ws``'s files (as ``snap_index`` lists them) that hold a ``.git`` of their own.
-
-    git never reports a ``.git`` made inside a folder whose files it already tracks (it skips
-    the name), so the audit looks for one there: one ``lstat`` per folder, no scan of files.
-    """
-    folders: set[bytes] = set()
-    for rel in ws.repo.index_ctimes(snap_index):
-        cut = rel.rfind(b"/")
-        while cut > 0:
-            folder = rel[:cut]
-            if folder in folders:
-                break
-            folders.add(folder)
-            cut = folder.rfind(b"/")
-    found: set[str] = set()
-    for raw in folders:
-        name = raw.decode("utf-8", "surrogateescape")
-        if os.path.lexists(ws.path / name / ".git") and not ws.ignored(name):
-            found.add(name)
-    return found
-
-
-def usual_perm(st_mode: int, umask: int) -> int:
-    """The permission bits git gives a file it writes: 0777 or 0666 (executable or not) less ``umask``."""
-    return (0o777 if st_mode & 0o100 else 0o666) & ~umask
-
-
-def unusual_perm(path: Path, umask: int) -> int | None:
-    """``path``'s permission bits when they are not git's usual ones (None for those, links, the gone)."""
-    try:
-        st = path.lstat()
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    perm = st.st_mode & 0o7777
-    return None if perm == usual_perm(st.st_mode, umask) else perm
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

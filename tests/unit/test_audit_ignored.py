@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from specflow.workspace import checkpoints
+from specflow.workspace import filestats
 from specflow.workspace.audit import AuditReport
 from tests.conftest import commit_all, git
 from tests.unit.test_audit import apply, propose, run_turn
@@ -104,7 +104,7 @@ def test_ignored_files_of_a_worktree_are_protected_and_hashed_once(multi: MultiH
 def test_an_ignored_file_too_large_to_keep_is_watched_and_reported(
     multi: MultiHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(checkpoints, "IGNORED_FILE_MAX", 10)  # app.env (13 bytes) is now "large"
+    monkeypatch.setattr(filestats, "IGNORED_FILE_MAX", 10)  # app.env (13 bytes) is now "large"
     env = multi.root / "app.env"
     ws = multi.workspaces()
     report = run_turn(ws, propose(ws), lambda: env.write_text("TOKEN=changed!\n"))
