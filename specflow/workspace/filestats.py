@@ -60,20 +60,19 @@ def nested_git_dirs(ws: Workspace, snap_index: Path) -> set[str]:
     git never reports a ``.git`` made inside a folder whose files it already tracks (it skips
     the name), so the audit looks for one there: one ``lstat`` per folder, no scan of files.
     """
+    parents = {rel.rpartition(b"/")[0] for rel in ws.repo.index_ctimes(snap_index)}
     folders: set[bytes] = set()
-    for rel in ws.repo.index_ctimes(snap_index):
-        cut = rel.rfind(b"/")
-        while cut > 0:
-            folder = rel[:cut]
-            if folder in folders:
-                break
+    for folder in parents:
+        while folder and folder not in folders:
             folders.add(folder)
-            cut = folder.rfind(b"/")
+            folder = folder.rpartition(b"/")[0]
+    base = os.fsencode(ws.path) + b"/"
     found: set[str] = set()
     for raw in folders:
-        name = raw.decode("utf-8", "surrogateescape")
-        if os.path.lexists(ws.path / name / ".git") and not ws.ignored(name):
-            found.add(name)
+        if os.path.lexists(base + raw + b"/.git"):  # bytes, no Path objects: thousands of folders
+            name = raw.decode("utf-8", "surrogateescape")
+            if not ws.ignored(name):
+                found.add(name)
     return found
 
 
