@@ -1,15 +1,32 @@
-"""The hub's machine-local folder ``.specflow/`` (locks, caches, journals, worktrees, logs).
+"""The hub's machine-local folders: ``.specflow/`` (worktrees, caches) and the records folder.
 
-It is never committed: the first time specflow writes there, ``/.specflow/`` is added to the
-repository's ``.git/info/exclude`` (never to the user's ``.gitignore``).
+``.specflow/`` is never committed: the first time specflow writes there, ``/.specflow/`` is added to
+the repository's ``.git/info/exclude`` (never to the user's ``.gitignore``).
+
+specflow's machine-local records (locks, journal, checkpoint records and seed indexes, gate files,
+event logs, setup and test logs, transcripts) live in ``records_dir``: ``<git-common-dir>/specflow/``
+of the hub's repository.  Every sandbox layer keeps git's folder read-only for the agent, so an
+agent cannot forge what the audit and the lock read.  Records an older specflow left under
+``.specflow/`` are moved there once, and a note in ``.specflow/`` says where they went.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 from pathlib import Path
+
+from specflow.workspace.git import find_git_dirs
 
 LOCAL_DIR = ".specflow"
 _EXCLUDE = f"/{LOCAL_DIR}/"
+RECORDS_NAME = "specflow"
+#: The parts of ``.specflow/`` that are records (moved to ``records_dir``); the rest stays.
+RECORD_PARTS = ("locks", "journal", "workspaces", "logs", "events", "transcripts")
+MOVED_NOTE = "RECORDS-MOVED.txt"
+
+_FOUND: dict[str, Path] = {}
 
 
 def ensure(hub_root: Path) -> Path:
@@ -31,3 +48,69 @@ def ensure(hub_root: Path) -> Path:
             with exclude.open("a", encoding="utf-8") as fh:
                 fh.write(f"{sep}# specflow: machine-local state\n{_EXCLUDE}\n")
     return local
+
+
+def _repo_common_dir(hub_root: Path) -> tuple[Path, Path] | None:
+    """``(top, common_dir)`` of the repository holding the hub, read without git; None outside one."""
+    here = Path(os.path.realpath(hub_root))
+    for top in (here, *here.parents):
+        dirs = find_git_dirs(top)
+        if dirs is not None:
+            return top, dirs[1]
+        if (top / ".git").exists():
+            return None
+    return None
+
+
+def records_dir(hub_root: Path) -> Path:
+    """The hub's records folder, ``<git-common-dir>/specflow`` (created, old records moved in).
+
+    A hub below its repository's top gets a folder of its own in there; a hub in no repository
+    keeps its records in ``<hub>/.specflow`` (nothing there is sandboxed anyway).
+    """
+    key = os.path.abspath(hub_root)
+    found = _FOUND.get(key)
+    if found is not None and found.is_dir():
+        return found
+    located = _repo_common_dir(hub_root)
+    if located is None:
+        return hub_root / LOCAL_DIR
+    top, common = located
+    folder = common / RECORDS_NAME
+    real_hub = Path(os.path.realpath(hub_root))
+    if real_hub != top:
+        rel = real_hub.relative_to(top).as_posix()
+        folder = folder / f"hub-{hashlib.sha256(rel.encode()).hexdigest()[:16]}"
+    if not folder.is_dir():
+        _move_old_records(hub_root / LOCAL_DIR, folder)
+    _FOUND[key] = folder
+    return folder
+
+
+def _move_old_records(old: Path, new: Path) -> None:
+    """Move the records an older specflow kept in ``old`` into ``new``, once, leaving a note."""
+    new.parent.mkdir(parents=True, exist_ok=True)
+    staging = new.with_name(f"{new.name}.{os.getpid()}.new")
+    staging.mkdir(exist_ok=True)
+    moved = []
+    for part in RECORD_PARTS:
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(old / part, staging / part)
+            moved.append(part)
+    try:
+        os.rename(staging, new)
+    except OSError:
+        # another process made it first: keep its folder, hand ours back
+        for part in moved:
+            with contextlib.suppress(OSError):
+                os.rename(staging / part, new / part)
+        with contextlib.suppress(OSError):
+            staging.rmdir()
+        return
+    if moved:
+        note = (
+            f"specflow moved its machine-local records ({', '.join(moved)}) from this folder to\n"
+            f"{new}\nwhere no agent can write them. Worktrees and caches stay here.\n"
+        )
+        with contextlib.suppress(OSError):
+            (old / MOVED_NOTE).write_text(note, encoding="utf-8")

@@ -10,8 +10,10 @@ key and no network.  It does real work, deterministically and fast:
 - apply: changes code and tests in each repo's worktree, ticks every task in the hub's
   ``tasks.md`` through the worktree's ``openspec`` link, runs the tests and commits on the
   change's branch.  On its *first* attempt it also edits a living spec directly, outside its
-  gate, as an over-eager agent would: specflow's audit puts the file back and fails the
-  attempt, and the retry, seeing "Why the last attempt failed" in its prompt, stays inside;
+  gate, as an over-eager agent would: the sandbox refuses the write at the system call (the
+  agent reports ``Refused ...`` and carries on), or, where no sandbox layer runs, specflow's
+  audit puts the file back and fails the attempt, and the retry, seeing "Why the last attempt
+  failed" in its prompt, stays inside;
 - archive: brings the hub's ``shared/api.md`` up to date.
 
 It reads the prompt on stdin and ``SPECFLOW_PHASE``, ``SPECFLOW_CHANGE``, ``SPECFLOW_HUB``,
@@ -35,6 +37,8 @@ from specflow.workspace.git import run_git
 
 CAPABILITY = "greetings"
 FAILED_MARKER = "## Why the last attempt failed"
+#: How the agent reports a write the system refused (``specflow demo`` shows these lines).
+REFUSED_PREFIX = "Refused "
 
 
 class DemoAgentError(Exception):
@@ -52,6 +56,8 @@ class Run:
     gate: Mapping[str, object]
     prompt: str
     log: Callable[[str], None] = field(default=lambda line: None)
+    escaped: bool = False
+    """True once a write outside the gate went through (no sandbox held it)."""
 
     @property
     def change_dir(self) -> Path:
@@ -437,12 +443,18 @@ def _escape_the_gate(run: Run, via: Path) -> None:
     if not spec.exists():
         spec = run.hub / "openspec" / "specs" / CAPABILITY / "spec.md"
     run.tool("Edit", f"openspec/specs/{CAPABILITY}/spec.md   # keep the living spec in step")
-    with spec.open("a", encoding="utf-8") as fh:
-        fh.write(
-            "\n#### Scenario: No name given\n"
-            "- **WHEN** a greeting is asked for without a name\n"
-            "- **THEN** the greeting is `Hello, there!`\n"
-        )
+    try:
+        with spec.open("a", encoding="utf-8") as fh:
+            fh.write(
+                "\n#### Scenario: No name given\n"
+                "- **WHEN** a greeting is asked for without a name\n"
+                "- **THEN** the greeting is `Hello, there!`\n"
+            )
+    except OSError as exc:  # the sandbox: EACCES under Landlock, EROFS under bubblewrap
+        run.log(f"{REFUSED_PREFIX}openspec/specs/{CAPABILITY}/spec.md: {exc.strerror} (errno {exc.errno})")
+        run.escaped = False
+        return
+    run.escaped = True
 
 
 def apply(run: Run) -> str:
@@ -478,8 +490,10 @@ def apply(run: Run) -> str:
     summary = [f"Implemented **{run.change_id}**.", "", *commits, "", "Tests:", *[f"- {r}" for r in results]]
     if run.retrying:
         summary += ["", "This attempt left `openspec/specs/` alone: the deltas are merged at archive."]
-    else:
+    elif run.escaped:
         summary += ["", f"Also brought `openspec/specs/{CAPABILITY}/spec.md` up to date."]
+    else:
+        summary += ["", f"Could not update `openspec/specs/{CAPABILITY}/spec.md`: the sandbox refused the write."]
     return "\n".join(summary) + "\n"
 
 

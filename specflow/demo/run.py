@@ -5,7 +5,12 @@ each a git repo, creates a change across both repos and drives it through every 
 built-in ``openspec`` workflow with the scripted demo agent (``specflow.demo.agent``) — or with
 any agent named, e.g. ``claude-code``:
 
-    explore → propose → (approve) → apply (a refused write, then a retry) → diff → merge → archive
+    explore → propose → (approve) → apply (a write outside the gate, refused) → diff → merge → archive
+
+The demo's agent runs inside the strongest sandbox layer available here (``sandbox: auto`` on the
+example's ``scripted`` agent): its one write outside the apply gate is refused at the system
+call.  Where no layer can run, the demo says so, and the audit puts the write back instead (the
+attempt fails, and a retry stays inside its gate).
 
 It reports each step as a ``DemoEvent`` (the library never prints) and returns a ``DemoResult``
 saying where everything is.  The hub is committed after every step, as a person would, so
@@ -30,6 +35,7 @@ from specflow.agents import adapter_names
 from specflow.agents.base import AgentEvent
 from specflow.definitions.config import load_config
 from specflow.definitions.resources import builtin_dir
+from specflow.demo.agent import REFUSED_PREFIX
 from specflow.engine.approvals import who_am_i
 from specflow.engine.doctor import check_hub
 from specflow.engine.hub import Hub
@@ -266,8 +272,14 @@ class _Forward:
     def __init__(self, on_event: DemoCallback) -> None:
         self.on_event = on_event
         self.turn = 0
+        self.refusals: list[str] = []
+        self.layer: str | None = None
 
     def __call__(self, event: AgentEvent) -> None:
+        if event.kind == "sandbox":
+            self.layer = str(event.data.get("layer") or "off")
+        if event.kind == "output" and event.message.startswith(REFUSED_PREFIX):
+            self.refusals.append(event.message[len(REFUSED_PREFIX) :])
         if event.kind == "output" and _TOOL_LINE.match(event.message) and "label" not in event.data:
             self.turn += 1
             event = AgentEvent("tool", event.message, {**event.data, "turn": self.turn})
@@ -352,8 +364,10 @@ class _DemoRun:
             sha, _, subject = found.partition(" ")
             self.emit("info", f"{ref} at {sha}: {subject}", commit=sha, step=message)
 
-    def advance(self) -> None:
-        self.change.advance(agent=self.agent, on_event=_Forward(self.on_event))
+    def advance(self) -> _Forward:
+        forward = _Forward(self.on_event)
+        self.change.advance(agent=self.agent, on_event=forward)
+        return forward
 
     def show_next(self) -> None:
         """What ``specflow status`` says to do next: the column a person reads between steps."""
@@ -449,10 +463,13 @@ class _DemoRun:
         for attempt in range(1, MAX_APPLY_ATTEMPTS + 1):
             self.result.attempts["apply"] = attempt
             self.emit("command", f"specflow advance {CHANGE_ID}", attempt=attempt)
+            forward = _Forward(self.on_event)
             try:
-                self.advance()
+                self.change.advance(agent=self.agent, on_event=forward)
+                self.report_sandbox_refusals(forward)
                 break
             except PhaseFailed as exc:
+                self.report_sandbox_refusals(forward)
                 self.report_failed_apply(exc, attempt)
         tasks = self.change.status()["tasks"]
         self.emit(
@@ -463,11 +480,33 @@ class _DemoRun:
         self.commit(f"{CHANGE_ID}: apply")
         self.show_next()
 
+    def report_sandbox_refusals(self, forward: _Forward) -> None:
+        """Say which layer held the agent, and each write outside its gate the sandbox refused."""
+        layer = forward.layer
+        if layer in (None, "off"):
+            self.emit(
+                "warning",
+                "no sandbox layer runs here, so nothing stops a write outside the gate before it happens:"
+                " the audit puts it back afterwards",
+                layer=layer or "off",
+            )
+            return
+        for refusal in forward.refusals:
+            path = refusal.split(":", 1)[0]
+            self.result.refused.append({"path": path, "by": "sandbox", "layer": layer, "detail": refusal})
+            self.emit(
+                "warning",
+                f"refused: write {path} (outside the apply gate) by the {layer} sandbox, at the system call:"
+                f" {refusal.split(':', 1)[-1].strip()}; nothing reached the disk",
+                layer=layer,
+                path=path,
+            )
+
     def report_failed_apply(self, exc: PhaseFailed, attempt: int) -> None:
         failed = exc.results[-1] if exc.results else None
         violations = [dict(v) for v in (getattr(failed, "violations", None) or [])]
         reasons = list(getattr(failed, "reasons", None) or [exc.message])
-        self.result.refused.extend(violations)
+        self.result.refused.extend({**v, "by": "audit"} for v in violations)
         hub = self.result.hub
         for v in violations:
             where = _violation_path(v, hub)

@@ -29,6 +29,7 @@ from specflow.engine.events import save_prompt
 from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import AgentError, SpecflowError, TemplateError
+from specflow.localdir import records_dir
 from specflow.steps.registry import StepContext, StepOutcome
 from specflow.workspace import branches
 from specflow.workspace.checkpoints import HUB_KEY
@@ -203,7 +204,7 @@ class Attempt:
             hub=self.change.root,  # the hub as the change sees it: its own worktree
             change_id=self.change.id,
             phase=self.scenario.to,
-            transcript_dir=self.change.hub.root / ".specflow" / "transcripts" / self.change.id,
+            transcript_dir=records_dir(self.change.hub.root) / "transcripts" / self.change.id,
             model=target.model or agent.model,
             resume_session=resume,
             max_turns=target.max_turns or agent.max_turns,

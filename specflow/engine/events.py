@@ -24,6 +24,7 @@ from typing import Any
 
 from specflow.agents.base import AgentEvent, EventCallback
 from specflow.engine.records import atomic_write, now_iso
+from specflow.localdir import records_dir
 
 #: A log larger than this is rotated before the next write.
 MAX_BYTES = 4 * 1024 * 1024
@@ -35,7 +36,7 @@ POLL_S = 0.05
 
 def events_dir(hub_root: Path) -> Path:
     """The folder of every change's event log and local run files: the one place that decides it."""
-    return hub_root / ".specflow" / "events"
+    return records_dir(hub_root) / "events"
 
 
 def event_log_path(hub_root: Path, change_id: str) -> Path:

@@ -28,6 +28,7 @@ from specflow.definitions.scaffold import init_hub
 from specflow.definitions.workflow import load_workflow_by_name
 from specflow.engine import records
 from specflow.engine.change import ARCHIVE_DIR, DISCARDED_DIR, Change
+from specflow.engine.lock import ChangeLock
 from specflow.errors import (
     ChangeExistsError,
     ChangeNotFoundError,
@@ -412,6 +413,14 @@ class Hub:
                 fix="list component repos under 'repos:' in specflow.yaml",
             )
         workspaces = for_change_workspaces(self, change_id, repos)
+        with ChangeLock(self.root, change_id, command="new"):
+            # under its lock, so a running audit of another change takes its new branch for an engine's
+            return self._create(change_id, d, wf, goal, repos, workspaces)
+
+    def _create(
+        self, change_id: str, d: Path, wf: Workflow, goal: str | None, repos: Sequence[str], workspaces: Workspaces
+    ) -> Change:
+        """Make the change's folder (on its branch when the hub has commits) with ``draft`` records."""
         if self.on_branches:
             workspaces.ensure_hub()
             d = workspaces.root / OPENSPEC_DIR / "changes" / change_id

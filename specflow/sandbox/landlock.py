@@ -7,7 +7,8 @@ mounted); the ruleset then handles every file-system right that ABI knows, so wh
 grants is refused with ``EACCES``.
 
 Landlock grants, it never denies: a folder inside a writable folder is writable too.  specflow
-therefore grants only the gate's roots, and the audit judges what lies inside them.
+therefore grants only the gate's roots, split around any git folder inside them
+(``specflow.sandbox.policy.landlock_grants``), and the audit judges what lies inside them.
 """
 
 from __future__ import annotations

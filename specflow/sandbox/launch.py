@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from specflow.sandbox import bubblewrap, seatbelt
 from specflow.sandbox.layers import choose_layer, network_problem
-from specflow.sandbox.policy import SandboxPolicy, build_policy, commit_paths, gate_roots
+from specflow.sandbox.policy import SandboxPolicy, build_policy, commit_paths, gate_roots, landlock_grants
 from specflow.sandbox.settings import Layer, SandboxSettings
 from specflow.workspace.gates import GatePolicy
 
@@ -131,7 +131,7 @@ def wrapped_argv(layer: Layer, policy: SandboxPolicy, argv: list[str]) -> list[s
     if layer != "landlock":
         return helper_argv("off", [], argv)
     mode = "on" if policy.network == "any" else "on-no-tcp"
-    return helper_argv(mode, [str(p) for p in policy.writable], argv)
+    return helper_argv(mode, [str(p) for p in landlock_grants(policy)], argv)
 
 
 def spawn(

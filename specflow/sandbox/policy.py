@@ -2,8 +2,11 @@
 
 A gate's glob maps to the folder of its longest literal prefix (``GatePolicy.writable_roots``); the
 audit still judges everything inside.  Inside those folders git's data and specflow's own records
-are listed as ``protected``: bubblewrap and seatbelt make them read-only again, Landlock cannot
-(it only grants) and leaves them to the audit.  A worktree phase may commit on the change's branch,
+are listed as ``protected``: bubblewrap and seatbelt make them read-only again.  Landlock only
+grants, so ``landlock_grants`` splits a writable folder that holds a git folder into the entries
+beside it (git's folder holds the refs, hooks and specflow's records, and must stay read-only);
+new entries directly in such a folder are then refused too, and the rest of ``protected`` is left
+to the audit.  A worktree phase may commit on the change's branch,
 so the worktree's own git folder, the object store and ``refs/heads/specflow/`` are writable too;
 hooks, config and every other ref are not.
 """
@@ -98,6 +101,35 @@ def commit_paths(gate: GatePolicy) -> list[Path]:
         paths += [private, common / "objects", common / "refs" / "heads" / "specflow"]
         paths.append(common / "logs" / "refs" / "heads" / "specflow")
     return [p for i, p in enumerate(paths) if p not in paths[:i]]
+
+
+def _split_around(folder: Path, keep_out: list[Path]) -> list[Path]:
+    """``folder``'s entries, each granted whole unless it is or holds one of ``keep_out``."""
+    grants: list[Path] = []
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return grants
+    for entry in entries:
+        if entry in keep_out:
+            continue
+        if any(entry in p.parents for p in keep_out) and entry.is_dir() and not entry.is_symlink():
+            grants += _split_around(entry, keep_out)
+        else:
+            grants.append(entry)
+    return grants
+
+
+def landlock_grants(policy: SandboxPolicy) -> list[Path]:
+    """What Landlock grants for ``policy``: its writable paths, none of them holding a git folder."""
+    git_dirs = [p for p in policy.protected if p.name == ".git" and p.is_dir() and not p.is_symlink()]
+    grants: list[Path] = []
+    for path in policy.writable:
+        inner = [g for g in git_dirs if path in g.parents]
+        for grant in _split_around(path, inner) if inner else [path]:
+            if grant not in grants:
+                grants.append(grant)
+    return grants
 
 
 def build_policy(

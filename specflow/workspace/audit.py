@@ -8,12 +8,18 @@ paths are judged, on resolved locations: a write through a symlink shows up wher
 new symlink is judged by where it points.  Branch tips and each HEAD are compared with the
 checkpoint's record: a commit on another branch or a moved HEAD is undone (the agent's commits
 stay reachable under ``refs/specflow/rejected/``); commits on the change's own branch are
-allowed in phases that may write the worktrees.
+allowed in phases that may write the worktrees.  Every other ref — tags, notes, ``refs/replace``,
+``refs/stash``, remotes, anything but specflow's own ``refs/specflow/`` — is compared too: one the
+agent created, moved or deleted is put back, what it pointed at kept under
+``refs/specflow/rejected/<id>/<n>/refs/``.
 
 Whatever is outside the gate is saved first (``specflow.workspace.rejected``: a commit per
 workspace under ``refs/specflow/rejected/``, removed folders moved under the hub's git folder),
 then put back exactly as it was — only those paths; in-gate work stays.  When the save fails,
 nothing is put back and the attempt fails.
+
+HEADs and refs are judged in ``specflow.workspace.refaudit``; permission bits, ignored files and
+nested ``.git`` folders, which no snapshot holds, in ``specflow.workspace.fileaudit``.
 """
 
 from __future__ import annotations
@@ -22,10 +28,9 @@ import contextlib
 import dataclasses
 import os
 import shutil
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from specflow.errors import GitError, WorkspaceError
 from specflow.workspace.checkpoints import (
@@ -36,77 +41,17 @@ from specflow.workspace.checkpoints import (
     current_umask,
     index_unchanged,
 )
+from specflow.workspace.fileaudit import audit_perms, changed_ignored, remove_nested_git
+from specflow.workspace.filestats import git_mode, touched_since, usual_perm
 from specflow.workspace.gates import GatePolicy
-from specflow.workspace.git import Head, IndexEntry, TreeChange
+from specflow.workspace.git import IndexEntry, TreeChange
 from specflow.workspace.journal import content_hash
-from specflow.workspace.rejected import Rejected, branch_ref, move_aside, save_files, save_index
+from specflow.workspace.refaudit import audit_refs, one_per_repo
+from specflow.workspace.rejected import Rejected, move_aside, save_files, save_index
+from specflow.workspace.report import AuditReport, Violation, ViolationKind
 from specflow.workspace.ticks import keep_ticks, tick_problem
 
-ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git", "index"]
 GITLINK = "160000"  # a nested repository, as git records it
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One change outside the gate, already put back."""
-
-    workspace: str
-    path: str
-    kind: ViolationKind
-    detail: str
-    saved: str = ""
-    """Where what was put back or removed is kept: a ref, or a folder under the hub's git folder."""
-
-    def to_dict(self) -> dict[str, str]:
-        data = {"workspace": self.workspace, "path": self.path, "kind": self.kind, "detail": self.detail}
-        if self.saved:
-            data["saved"] = self.saved
-        return data
-
-    def describe(self) -> str:
-        return f"{self.workspace}:{self.path} ({self.kind}: {self.detail})"
-
-
-@dataclass
-class AuditReport:
-    """What an audit found: the violations it put back and the in-gate changes it kept."""
-
-    checkpoint: int
-    violations: list[Violation] = field(default_factory=list)
-    kept: dict[str, list[str]] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    rejected: Rejected | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing was written outside the gate."""
-        return not self.violations and not self.errors
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "checkpoint": self.checkpoint,
-            "ok": self.ok,
-            "violations": [v.to_dict() for v in self.violations],
-            "kept": {k: list(v) for k, v in self.kept.items()},
-            "errors": list(self.errors),
-            **({"rejected": self.rejected.to_dict()} if self.rejected else {}),
-        }
-
-    def summary(self, limit: int = 8) -> str:
-        """A short human report: how many changes were put back, and which."""
-        if self.ok:
-            n = sum(len(v) for v in self.kept.values())
-            return f"no change outside the gate ({n} change(s) inside it kept)"
-        parts = [v.describe() for v in self.violations[:limit]]
-        more = len(self.violations) - limit
-        if more > 0:
-            parts.append(f"and {more} more")
-        text = f"{len(self.violations)} change(s) outside the gate put back: " + "; ".join(parts)
-        if self.errors:
-            text += "; could not put back: " + "; ".join(self.errors)
-        if self.rejected:
-            text += f"; saved first: restore it with '{self.rejected.command}'"
-        return text
 
 
 def audit(
@@ -120,6 +65,7 @@ def audit(
     foreign: Callable[[], list[GatePolicy]] = lambda: [],
     engine_writes: Callable[[], dict[str, set[str | None]]] = dict,
     attempt: int | None = None,
+    active: Callable[[], set[str]] = set,
 ) -> AuditReport:
     """Compare every workspace with ``checkpoint``; put back everything outside ``policy``.
 
@@ -130,7 +76,8 @@ def audit(
     theirs, not this agent's, and are left alone.  ``engine_writes`` returns the hub paths other
     changes' engines wrote since the checkpoint (record files, archives), with the content they
     left: a difference that matches one is that engine's, not this agent's.  ``attempt`` is named
-    in the message of the commits that save what is put back.
+    in the message of the commits that save what is put back.  ``active`` returns the other
+    changes that ran (held their lock) since the checkpoint: their branches are theirs to move.
     """
     report = AuditReport(checkpoint.number, rejected=Rejected(store.change_id, checkpoint.number))
     local = store.read_local(checkpoint.number)
@@ -143,7 +90,7 @@ def audit(
             journal_cache.append(engine_writes())
         return journal_cache[0]
 
-    restored_heads = _audit_refs(store, checkpoint, present, policy, own_branch, local, report, journaled)
+    restored_heads = audit_refs(store, checkpoint, present, (policy, own_branch), local, report, journaled, active)
 
     def by_other_engine(ws: Workspace, change: TreeChange) -> bool:
         hashes = journaled().get(change.path)
@@ -159,6 +106,9 @@ def audit(
 
     for ws in present:
         snap = checkpoint.workspaces[ws.key]
+        known_nested = local.get("nested_git", {}).get(ws.key)
+        if isinstance(known_nested, list):
+            remove_nested_git(store, checkpoint.number, ws, set(known_nested), report)
         tree = store.snapshot(ws)
         for rel in ws.repo.unindexable:
             if not policy.allows_real(Path(os.path.realpath(ws.path / rel))):
@@ -182,8 +132,22 @@ def audit(
                 continue  # another change's engine wrote it (a record file, an archive)
             report.violations.append(violation)
             bad.append(change)
+        umask = int(local.get("umask", current_umask()))
+        perms = local.get("modes", {}).get(ws.key)
+        perms = {str(k): int(v) for k, v in perms.items()} if isinstance(perms, dict) else None
+        if perms is not None:
+            seen = {c.path for c in bad} | set(report.kept.get(ws.key, []))
+            snap_index = store.snap_copy_path(checkpoint.number, ws.key)
+            since = int(local.get("stat_second", 0))
+            touched = touched_since(ws, snap_index, store.seed_path(ws.key), since) if snap_index.is_file() else set()
+            audit_perms(touched, ws, (perms, umask), seen, policy, report)
+        ignored = local.get("ignored", {}).get(ws.key)
+        if isinstance(ignored, dict):
+            hidden = changed_ignored(ws, ignored, policy, report)
+            bad += hidden
+            perms = {**(perms or {}), **{c.path: int(ignored[c.path][3]) & 0o7777 for c in hidden}}
         if bad:
-            _save_and_put_back(store, checkpoint, ws, bad, (attempt, int(local.get("umask", current_umask()))), report)
+            _save_and_put_back(store, checkpoint, ws, bad, (attempt, umask, perms), report)
             _keep_ticks(ws, ticks, report)
         _audit_index(store, checkpoint, ws, policy, local, ws.key in restored_heads, report)
     recorded_folders: dict[str, list[str]] = local.get("folders", {})
@@ -192,7 +156,7 @@ def audit(
             _audit_folder(store, checkpoint.number, folder, set(recorded_folders[str(folder)]), legit, report)
     store.write_audit(
         checkpoint.number,
-        {str(ws.repo_id): ws.repo.read_refs("refs/heads/") for ws in _one_per_repo(present)},
+        {str(ws.repo_id): ws.repo.read_refs("refs/heads/") for ws in one_per_repo(present)},
     )
     return report
 
@@ -202,15 +166,16 @@ def _save_and_put_back(
     checkpoint: Checkpoint,
     ws: Workspace,
     bad: Sequence[TreeChange],
-    attempt_umask: tuple[int | None, int],
+    attempt_umask: tuple[int | None, int, dict[str, int] | None],
     report: AuditReport,
 ) -> None:
     """Save ``bad`` as a commit, then put it back; if it cannot be saved, leave it as it is.
 
-    ``attempt_umask``: the attempt named in the save, and the umask of the checkpoint, so a file
-    put back gets the bits git gave it then, not those of specflow's umask now.
+    ``attempt_umask``: the attempt named in the save, the umask of the checkpoint and the
+    unusual permission bits it recorded, so a file put back gets exactly the bits it had then,
+    not those of specflow's umask now.
     """
-    attempt, umask = attempt_umask
+    attempt, umask, perms = attempt_umask
     try:
         ref = save_files(store, checkpoint, ws, bad, attempt=attempt)
     except GitError as exc:
@@ -228,7 +193,7 @@ def _save_and_put_back(
         assert report.rejected is not None
         report.rejected.folders[str(dest)] = str(loc)
 
-    report.errors += put_back(ws, bad, checkpoint.workspaces[ws.key].tree, aside=aside, umask=umask)
+    report.errors += put_back(ws, bad, checkpoint.workspaces[ws.key].tree, aside=aside, umask=umask, perms=perms)
 
 
 def verify(checkpoint: Checkpoint, workspaces: Sequence[Workspace]) -> None:
@@ -317,121 +282,13 @@ def _keep_ticks(ws: Workspace, ticks: dict[str, str], report: AuditReport) -> No
         if not any(v.workspace == ws.key and v.path == rel and v.saved for v in report.violations):
             continue  # not saved, so not put back: nothing to rebuild
         try:
-            _write_entry(ws.path, rel, _mode_of(loc), text.encode("utf-8"), current_umask())
+            _write_entry(ws.path, rel, git_mode(loc), text.encode("utf-8"), current_umask())
         except OSError as exc:
             report.errors.append(f"{ws.key}:{rel}: could not keep its ticks: {exc}")
 
 
-def _mode_of(loc: Path) -> str:
-    return "100755" if loc.stat().st_mode & 0o100 else "100644"
-
-
 def _judge_ok(ws: Workspace, change: TreeChange, policy: GatePolicy) -> bool:
     return judge(ws, change, policy) is None
-
-
-# -- refs and HEAD -------------------------------------------------------------------------------
-
-
-def _persons_branches(ws: Workspace, present: Sequence[Workspace]) -> set[str]:
-    """Branches checked out in a checkout of the repository that is none of the change's workspaces.
-
-    The person commits there while agents run; the sandbox, not the audit, keeps agents off them.
-    """
-    ours = {os.path.realpath(w.path) for w in present if w.repo_id == ws.repo_id}
-    try:
-        trees = ws.repo.worktrees()
-    except GitError:
-        return set()
-    return {f"refs/heads/{t.branch}" for t in trees if t.branch and os.path.realpath(t.path) not in ours}
-
-
-def _audit_refs(
-    store: CheckpointStore,
-    checkpoint: Checkpoint,
-    present: Sequence[Workspace],
-    policy: GatePolicy,
-    own_branch: str,
-    local: dict[str, Any],
-    report: AuditReport,
-    journaled: Callable[[], dict[str, set[str | None]]] = dict,
-) -> set[str]:
-    """Undo moved HEADs and branch changes; return the workspaces whose HEAD or branch was put back.
-
-    Other changes' branches (``specflow/<other>``) are theirs to audit, and a branch an other
-    change's engine moved (a merge it journaled) is left where that engine put it.
-    """
-    restored: set[str] = set()
-    own_ref = f"refs/heads/{own_branch}"
-    own_may_move = bool(policy.worktrees)
-    recorded_branches: dict[str, dict[str, str]] = local.get("branches", {})
-    for ws in present:
-        snap = checkpoint.workspaces[ws.key]
-        ref, detached = ws.repo.head_file()
-        moved = ref != snap.head.ref if snap.head.ref else (ref is not None or detached != snap.head.sha)
-        if moved:
-            now = Head(ref, detached).describe() if ref or detached else "nothing"
-            ws.repo.set_head(snap.head)
-            restored.add(ws.key)
-            report.violations.append(
-                Violation(ws.key, "HEAD", "head", f"HEAD moved from {snap.head.describe()} to {now}; put back")
-            )
-    for ws in _one_per_repo(present):
-        before = recorded_branches.get(str(ws.repo_id))
-        if before is None:
-            continue
-        tips = ws.repo.read_refs("refs/heads/")
-        persons = _persons_branches(ws, present)
-        cmds: list[str] = []
-        for name in sorted(set(before) | set(tips)):
-            old, new = before.get(name), tips.get(name)
-            if old == new or (name == own_ref and own_may_move and new is not None):
-                continue
-            if name.startswith("refs/heads/specflow/") and name != own_ref:
-                continue  # another change's branch: that change's own audit judges it
-            if name in persons:
-                continue  # checked out in a person's own checkout: their commits are theirs
-            if new is not None and new in journaled().get(f"ref:{ws.repo_id}:{name}", set()):
-                continue  # another change's engine moved it (specflow merge)
-            branch = name.removeprefix("refs/heads/")
-            owner = _checked_out_by(present, ws.repo_id, name) or ws.key
-            keep = branch_ref(store.change_id, checkpoint.number, branch)
-            if old is None:
-                cmds += [f"update {keep} {new}", f"delete {name} {new}"]
-                detail = f"branch {branch} created at {new[:10] if new else '?'}; deleted (kept as {keep})"
-            elif new is None:
-                cmds.append(f"create {name} {old}")
-                detail = f"branch {branch} deleted; restored at {old[:10]}"
-            else:
-                cmds += [f"update {keep} {new}", f"update {name} {old} {new}"]
-                detail = f"commits on {branch} undone: {old[:10]} -> {new[:10]} (kept as {keep})"
-            kept_as = keep if new is not None else ""
-            report.violations.append(Violation(owner, branch, "commit", detail, saved=kept_as))
-            for member in present:
-                if member.repo_id == ws.repo_id and checkpoint.workspaces[member.key].head.ref == name:
-                    restored.add(member.key)
-        try:
-            ws.repo.update_refs(cmds, message="specflow: put back branches changed outside the gate")
-        except GitError as exc:
-            report.errors.append(exc.message)
-    return restored
-
-
-def _checked_out_by(present: Sequence[Workspace], repo_id: Path, ref: str) -> str | None:
-    for ws in present:
-        if ws.repo_id == repo_id and ws.repo.head_file()[0] == ref:
-            return ws.key
-    return None
-
-
-def _one_per_repo(workspaces: Sequence[Workspace]) -> list[Workspace]:
-    seen: set[Path] = set()
-    out = []
-    for ws in workspaces:
-        if ws.repo_id not in seen:
-            seen.add(ws.repo_id)
-            out.append(ws)
-    return out
 
 
 # -- the index -----------------------------------------------------------------------------------
@@ -557,11 +414,13 @@ def put_back(
     *,
     aside: Callable[[Path, str], None] | None = None,
     umask: int | None = None,
+    perms: Mapping[str, int] | None = None,
 ) -> list[str]:
     """Make each changed path exactly as it is in ``old_tree``; return what could not be done.
 
     ``aside`` moves a nested repository out of the way (to keep it) instead of deleting it.
-    A file made again gets the bits of ``umask`` (default: this process's).
+    A file made again gets the bits of ``umask`` (default: this process's); with ``perms`` (the
+    checkpoint's unusual permission bits) every file put back gets exactly the bits it had then.
     """
     errors: list[str] = []
     root = ws.path
@@ -595,7 +454,10 @@ def put_back(
     mask = current_umask() if umask is None else umask
     for c in writes:
         try:
-            _write_entry(root, c.path, c.old_mode, blobs[c.old_sha], mask)
+            exact = (
+                None if perms is None else perms.get(c.path, usual_perm(0o100 if c.old_mode == "100755" else 0, mask))
+            )
+            _write_entry(root, c.path, c.old_mode, blobs[c.old_sha], mask, exact)
         except OSError as exc:
             errors.append(f"{ws.key}:{c.path}: {exc}")
     return errors
@@ -621,7 +483,7 @@ def _clear_way(root: Path, rel: str) -> None:
             cur.mkdir()
 
 
-def _write_entry(root: Path, rel: str, mode: str, data: bytes, umask: int) -> None:
+def _write_entry(root: Path, rel: str, mode: str, data: bytes, umask: int, exact: int | None = None) -> None:
     _clear_way(root, rel)
     loc = root / rel
     if mode == "120000":
@@ -636,6 +498,8 @@ def _write_entry(root: Path, rel: str, mode: str, data: bytes, umask: int) -> No
     regular = loc.is_file() and not loc.is_symlink()
     perm = loc.stat().st_mode & 0o7777 if regular else 0o666 & ~umask
     perm = perm | ((perm & 0o444) >> 2) if mode == "100755" else perm & ~0o111
+    if exact is not None:
+        perm = exact
     if loc.is_file() and not loc.is_symlink() and loc.read_bytes() == data:
         os.chmod(loc, perm)
         return
@@ -648,3 +512,6 @@ def _write_entry(root: Path, rel: str, mode: str, data: bytes, umask: int) -> No
         fh.write(data)
     os.chmod(tmp, perm)
     os.replace(tmp, loc)
+
+
+__all__ = ["GITLINK", "AuditReport", "Violation", "ViolationKind", "audit", "judge", "put_back", "verify"]

@@ -8,9 +8,10 @@ working tree are never touched.  Its parent is the workspace's HEAD at that mome
 commit carries the checkpoint's record (time, phase, state, every workspace's commit) as JSON in
 its message, so one ``for-each-ref`` lists every checkpoint.
 
-Local details that only this machine needs (branch tips, a copy of each real index for the
-audit, the snapshot indexes that make the next scan cheap) live under the hub's git-ignored
-``.specflow/workspaces/<id>/``.
+Local details that only this machine needs (every ref of every repository but specflow's own
+``refs/specflow/``, a copy of each real index for the audit, the snapshot indexes that make the
+next scan cheap) live in the hub's records folder (``workspaces/<id>/`` there), out of every
+agent's reach.
 """
 
 from __future__ import annotations
@@ -19,18 +20,24 @@ import json
 import os
 import re
 import shutil
+import stat
+import time as clock
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from specflow.engine.records import now_iso
+from specflow.workspace.filestats import NOT_KEPT, keep_ignored, nested_git_dirs, touched_since, unusual_perm
 from specflow.workspace.git import GitRepo, Head
 from specflow.workspace.worktrees import Layout
 
 REF_ROOT = "refs/specflow/checkpoints"
 HUB_KEY = "hub"
 REJECTED_ROOT = "refs/specflow/rejected"
+#: specflow's own refs: never snapshot, never put back (checkpoints and saved work live there).
+SPECFLOW_REFS = "refs/specflow/"
 KEEP_INDEX_COPIES = 3
 
 WorkspaceKind = Literal["hub", "worktree", "checkout"]
@@ -192,6 +199,10 @@ class CheckpointStore:
     def real_copy_path(self, number: int, key: str) -> Path:
         return self.layout.state_dir / "checkpoints" / str(number) / f"{key}.index"
 
+    def snap_copy_path(self, number: int, key: str) -> Path:
+        """The snapshot index of checkpoint ``number``: its stat data tells which files were touched since."""
+        return self.layout.state_dir / "checkpoints" / str(number) / f"{key}.snap.index"
+
     def audit_path(self, number: int) -> Path:
         return self.layout.state_dir / "checkpoints" / f"{number}.audit.json"
 
@@ -253,23 +264,42 @@ class CheckpointStore:
         if hub_ws.key != HUB_KEY:
             raise ValueError("the hub's workspace comes first")
         groups = _group(workspaces)
+        refs: dict[str, dict[str, str]] = {}
         branches: dict[str, dict[str, str]] = {}
         for repo_id, members in groups.items():
+            refs[str(repo_id)] = members[0].repo.all_refs(skip=SPECFLOW_REFS)
             branches[str(repo_id)] = members[0].repo.read_refs("refs/heads/")
         # the numbers only, never the refs: numbering costs the same at checkpoint #1 and #200
         number = max((int(n) for n in hub_ws.repo.ref_children(self.prefix) if n.isdigit()), default=0) + 1
         umask = current_umask()
-        local: dict[str, Any] = {"branches": branches, "index": {}, "umask": umask, **(extra or {})}
+        started = int(clock.time())
+        local: dict[str, Any] = {
+            "stat_second": started,
+            "branches": branches,
+            "refs": refs,
+            "index": {},
+            "umask": umask,
+            "modes": {},
+            "ignored": {},
+            "nested_git": {},
+            **(extra or {}),
+        }
         snaps: dict[str, WorkspaceSnapshot] = {}
         trees: dict[str, tuple[str, Head]] = {}
-        for ws in workspaces:
-            ref, detached = ws.repo.head_file()
-            sha = branches[str(ws.repo_id)].get(ref) if ref else detached
-            head = Head(ref, sha)
-            real = ws.repo.real_index()
-            copy = self.real_copy_path(number, ws.key)
-            local["index"][ws.key] = _copy_index(real, copy)
-            trees[ws.key] = (self.snapshot(ws), head)
+        # the listing of ignored files walks the tree as the snapshot does: both run at once
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for ws in workspaces:
+                listing = pool.submit(ws.repo.ignored_files, ws.skip)
+                ref, detached = ws.repo.head_file()
+                sha = branches[str(ws.repo_id)].get(ref) if ref else detached
+                head = Head(ref, sha)
+                real = ws.repo.real_index()
+                copy = self.real_copy_path(number, ws.key)
+                local["index"][ws.key] = _copy_index(real, copy)
+                trees[ws.key] = (self.snapshot(ws), head)
+                local["modes"][ws.key] = self._record_modes(ws, number, umask)
+                local["ignored"][ws.key] = self._record_ignored(ws, number, listing.result())
+                local["nested_git"][ws.key] = sorted(nested_git_dirs(ws, self.snap_copy_path(number, ws.key)))
         time = now_iso()
         for ws in workspaces[1:]:
             tree, head = trees[ws.key]
@@ -289,6 +319,69 @@ class CheckpointStore:
         _write_json(self.local_path(number), local)
         self._prune_copies(number)
         return final
+
+    def _record_modes(self, ws: Workspace, number: int, umask: int) -> dict[str, int]:
+        """The workspace's files whose permission bits are not git's usual ones under ``umask``.
+
+        Kept from the previous checkpoint, with only the files touched since (``git diff-files``
+        over its snapshot index: stat data, no hashing) looked at again; the first checkpoint of
+        a change (or one after a umask change) looks at every file once.
+        """
+        copy = self.snap_copy_path(number, ws.key)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self.seed_path(ws.key), copy)
+        before = self.read_local(number - 1)
+        known = before.get("modes", {}).get(ws.key) if before.get("umask") == umask else None
+        previous = self.snap_copy_path(number - 1, ws.key)
+        if isinstance(known, dict) and previous.is_file():
+            modes = {str(k): int(v) for k, v in known.items()}
+            paths = sorted(touched_since(ws, previous, copy, int(before.get("stat_second", 0))))
+        else:
+            modes, paths = {}, list(ws.repo.index_entries(copy))
+        for rel in paths:
+            perm = unusual_perm(ws.path / rel, umask)
+            if perm is None:
+                modes.pop(rel, None)
+            else:
+                modes[rel] = perm
+        return modes
+
+    def _record_ignored(self, ws: Workspace, number: int, listed: Sequence[str]) -> dict[str, list[Any]]:
+        """``path -> [size, mtime_ns, ctime_ns, mode, ino, blob]`` of the workspace's ignored files.
+
+        An ignored file is in no snapshot, so its bytes are written as a blob here, for the
+        audit to put it back; only files whose stat data changed since the previous checkpoint
+        are hashed again (the first checkpoint of a change hashes them all once).  Files over
+        ``IGNORED_FILE_MAX``, or past ``IGNORED_BUDGET`` bytes in one checkpoint (a build folder,
+        ``node_modules``), are recorded without their bytes (``NOT_KEPT``): a change to one is
+        still seen and reported, but cannot be put back.  ``listed``:
+        the ignored files git lists now.
+        """
+        before = self.read_local(number - 1).get("ignored", {}).get(ws.key)
+        known: dict[str, list[Any]] = before if isinstance(before, dict) else {}
+        found: dict[str, list[Any]] = {}
+        fresh: list[str] = []
+        for rel in listed:
+            if ws.ignored(rel):
+                continue
+            try:
+                st = (ws.path / rel).lstat()
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            now = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_ino]
+            old = known.get(rel)
+            if isinstance(old, list) and old[:5] == now and len(old) == 6 and old[5] != NOT_KEPT:
+                found[rel] = old
+            else:
+                found[rel] = now
+                fresh.append(rel)
+        kept = keep_ignored(fresh, [int(found[rel][0]) for rel in fresh])
+        shas = dict(zip(kept, ws.repo.hash_files(kept), strict=True))
+        for rel in fresh:
+            found[rel].append(shas.get(rel, NOT_KEPT))
+        return found
 
     def _prune_copies(self, number: int) -> None:
         with os.scandir(self.layout.state_dir / "checkpoints") as entries:

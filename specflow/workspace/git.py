@@ -223,6 +223,55 @@ def find_git_dirs(root: Path) -> tuple[Path, Path] | None:
     return git_dir, common
 
 
+def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
+    """``path -> ctime`` (8 raw bytes: seconds, nanoseconds) of every entry of an index file.
+
+    Versions 2 to 4; paths and stamps are left as bytes (``stamp_ns`` reads one), so two
+    indexes of 20,000 entries compare in a few tens of milliseconds.
+    """
+    if len(data) < 12 or data[:4] != b"DIRC":
+        return {}
+    version, count = int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")
+    if version not in (2, 3, 4):
+        return {}
+    found: dict[bytes, bytes] = {}
+    off, prev, fixed, find = 12, b"", 40 + hash_len, data.find
+    for _ in range(count):
+        pos = off + fixed + 2
+        if version >= 3 and data[off + fixed] & 0x40:
+            pos += 2  # extended flags
+        if version == 4:
+            strip = data[pos]
+            pos += 1
+            if strip & 0x80:  # a longer varint (git's offset encoding)
+                byte, strip = strip, strip & 0x7F
+                while byte & 0x80:
+                    byte = data[pos]
+                    pos += 1
+                    strip = ((strip + 1) << 7) | (byte & 0x7F)
+            end = find(b"\0", pos)
+            path = (prev[: len(prev) - strip] if strip else prev) + data[pos:end]
+            found[path] = data[off : off + 8]
+            off = end + 1
+        else:
+            end = find(b"\0", pos)
+            path = data[pos:end]
+            found[path] = data[off : off + 8]
+            off += ((end - off) // 8 + 1) * 8
+        prev = path
+    return found
+
+
+def stamp_ns(stamp: bytes) -> int:
+    """A ctime read by ``parse_index_ctimes``, in nanoseconds."""
+    return int.from_bytes(stamp[:4], "big") * 1_000_000_000 + int.from_bytes(stamp[4:8], "big")
+
+
+#: Parsed index files by their trailing checksum: a checkpoint's snapshot index is read again by
+#: its audit in the same process.
+_PARSED: dict[bytes, dict[bytes, bytes]] = {}
+
+
 class GitRepo:
     """A working tree (a main checkout or a linked worktree) of a git repository."""
 
@@ -371,6 +420,52 @@ class GitRepo:
                         found[name] = text
         return found
 
+    def all_refs(self, skip: str = "refs/specflow/") -> dict[str, str]:
+        """Every ref but those under ``skip``: ``name -> sha``, ``"ref: <target>"`` for a symbolic ref.
+
+        Read from the ref files directly, as ``read_refs`` (no process); a folder under ``refs/``
+        that ``skip`` names is never walked, so specflow's own refs cost nothing however many.
+        """
+        if (self.common_dir / "reftable").is_dir():
+            out = self.text("for-each-ref", "--format=%(objectname) %(refname) %(symref)")
+            found: dict[str, str] = {}
+            for line in out.splitlines():
+                sha, name, target = [*line.split(" "), "", ""][:3]
+                if name and not name.startswith(skip):
+                    found[name] = f"ref: {target}" if target else sha
+            return found
+        found = {}
+        try:
+            packed = (self.common_dir / "packed-refs").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            packed = ""
+        for line in packed.splitlines():
+            if not line or line[0] in "#^":
+                continue
+            sha, _, name = line.partition(" ")
+            if name.startswith("refs/") and not name.startswith(skip):
+                found[name] = sha
+        for dirpath, dirs, files in os.walk(self.common_dir / "refs"):
+            rel = Path(dirpath).relative_to(self.common_dir).as_posix()
+            dirs[:] = [d for d in dirs if not f"{rel}/{d}/".startswith(skip)]
+            for fname in files:
+                name = f"{rel}/{fname}"
+                if fname.endswith(".lock") or name.startswith(skip):
+                    continue
+                try:
+                    text = (Path(dirpath) / fname).read_text(encoding="utf-8").strip()
+                except (OSError, UnicodeDecodeError):
+                    continue
+                if text.startswith("ref:"):
+                    found[name] = "ref: " + text[4:].strip()
+                elif len(text) >= 40:
+                    found[name] = text
+        return found
+
+    def set_symbolic_ref(self, name: str, target: str) -> None:
+        """Point the symbolic ref ``name`` at ``target`` (put back by the audit)."""
+        self.run("symbolic-ref", "-m", "specflow: put back a symbolic ref", name, target)
+
     def ref_children(self, prefix: str) -> set[str]:
         """The names one level below ``prefix`` (ending in ``/``) that hold a ref, read without a process.
 
@@ -485,6 +580,49 @@ class GitRepo:
             raise GitError(_failure(["add", "-A"], self.root, proc))
         # the blobs were just written by 'add': no need for write-tree to look each one up
         return self.text("write-tree", "--missing-ok", index=index).strip()
+
+    def index_ctimes(self, index: Path) -> dict[bytes, bytes]:
+        """``path -> ctime`` of ``index``'s entries (see ``parse_index_ctimes``), read without a process.
+
+        Two snapshot indexes compared this way tell which files were touched (a ``chmod``
+        changes the ctime) without another scan of the working tree.
+        """
+        try:
+            data = index.read_bytes()
+        except FileNotFoundError:
+            return {}
+        hash_len = 32 if self.object_format() == "sha256" else 20
+        key = data[-hash_len:]
+        found = _PARSED.get(key)
+        if found is None:
+            found = parse_index_ctimes(data, hash_len)
+            if len(_PARSED) >= 8:
+                _PARSED.pop(next(iter(_PARSED)))
+            _PARSED[key] = found
+        return found
+
+    def object_format(self) -> str:
+        """``sha1`` or ``sha256``, from the repository's configuration (no process)."""
+        try:
+            config = (self.common_dir / "config").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "sha1"
+        return "sha256" if re.search(r"(?im)^\s*objectformat\s*=\s*sha256\s*$", config) else "sha1"
+
+    def ignored_files(self, skip: Sequence[str] = ()) -> list[str]:
+        """The ignored (untracked) files of the working tree, never below the ``skip`` folders."""
+        args = ["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", "."]
+        args += [f":(exclude,top,literal){prefix}" for prefix in skip]
+        out = self.run(*args)
+        return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p and not p.endswith("/")]
+
+    def hash_files(self, paths: Sequence[str]) -> list[str]:
+        """Write each file's bytes as a blob (no filters: the bytes as they are); return the shas."""
+        if not paths:
+            return []
+        payload = "".join(f"{p}\n" for p in paths).encode("utf-8", "surrogateescape")
+        out = self.text("hash-object", "-w", "--no-filters", "--stdin-paths", input=payload)
+        return out.split()
 
     def compact_index(self, index: Path) -> None:
         """Rewrite an index file in version 4 (prefix-compressed paths: less to read and write)."""

@@ -13,8 +13,8 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from specflow.workspace.audit import AuditReport, Violation
 from specflow.workspace.checkpoints import Workspace
+from specflow.workspace.report import AuditReport, Violation
 
 # Files inside a repository's git folder that change what git (and so specflow) does: config
 # (core.fsmonitor, core.hooksPath, aliases), excludes (which hide files from every snapshot),

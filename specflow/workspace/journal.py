@@ -4,8 +4,8 @@ Two changes of one hub may run at once.  While change A's agent works, change B'
 write B's record file or, when archiving, merge specs and move B's folder.  A's audit sees
 those writes in the hub; this journal lets it tell them apart: an out-of-gate difference whose
 path and resulting content match a write journaled by another change's engine since A's
-checkpoint is not A's agent's doing.  The journal lives under the hub's git-ignored
-``.specflow/journal/``.
+checkpoint is not A's agent's doing.  The journal lives in the hub's records folder
+(``journal/``), where no agent can write.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from specflow.errors import LockedError
-from specflow.localdir import ensure
+from specflow.localdir import records_dir
 
-LOCK_DIR = Path(".specflow") / "locks"
+LOCK_DIR = "locks"
 
-JOURNAL_DIR = Path(".specflow") / "journal"
+JOURNAL_DIR = "journal"
 _KEEP_S = 24 * 3600.0
 
 
@@ -68,8 +68,7 @@ def record(hub_root: Path, change_id: str, writes: dict[str, str | None]) -> Non
     """Journal that ``change_id``'s engine left each hub-relative path with this content hash."""
     if not writes:
         return
-    ensure(hub_root)
-    path = hub_root / JOURNAL_DIR / f"{change_id}.jsonl"
+    path = records_dir(hub_root) / JOURNAL_DIR / f"{change_id}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     now = time.time()
     lines = "".join(json.dumps({"path": p, "sha256": h, "at": now}) + "\n" for p, h in writes.items())
@@ -98,7 +97,7 @@ def record_files(hub_root: Path, change_id: str, files: Iterable[Path]) -> None:
 def foreign_writes(hub_root: Path, change_id: str, since: float) -> dict[str, set[str | None]]:
     """Writes journaled by other changes' engines since ``since``: path -> content hashes."""
     out: dict[str, set[str | None]] = {}
-    folder = hub_root / JOURNAL_DIR
+    folder = records_dir(hub_root) / JOURNAL_DIR
     if not folder.is_dir():
         return out
     now = time.time()
@@ -137,8 +136,7 @@ def hub_writes(hub_root: Path) -> Iterator[None]:
     """
     from filelock import FileLock, Timeout
 
-    ensure(hub_root)
-    folder = hub_root / LOCK_DIR
+    folder = records_dir(hub_root) / LOCK_DIR
     folder.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(folder / "hub-writes.lock"), timeout=HUB_WRITES_WAIT_S, is_singleton=True)
     try:

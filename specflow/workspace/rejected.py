@@ -43,6 +43,11 @@ def branch_ref(change_id: str, number: int, branch: str) -> str:
     return f"{REJECTED_ROOT}/{change_id}/{number}/branches/{branch}"
 
 
+def saved_ref(change_id: str, number: int, name: str) -> str:
+    """Where the audit of checkpoint ``number`` keeps what the ref ``name`` (not a branch) pointed at."""
+    return f"{REJECTED_ROOT}/{change_id}/{number}/refs/{name.removeprefix('refs/')}"
+
+
 def restore_command(change_id: str, number: int) -> str:
     """The one command that puts the work saved by the audit of checkpoint ``number`` back."""
     return f"specflow restore {change_id} --checkpoint {number}"

@@ -24,7 +24,7 @@ from typing import Any
 
 from specflow.agents.base import EventCallback, ignore_event
 from specflow.definitions.config import HubConfig
-from specflow.engine.lock import ChangeLock, pid_alive
+from specflow.engine.lock import ChangeLock, active_since, pid_alive
 from specflow.errors import GitError, WorkspaceError
 from specflow.workspace import journal, rejected
 from specflow.workspace.audit import AuditReport, Violation, audit, verify
@@ -285,6 +285,7 @@ class Workspaces:
                     foreign=self._foreign_policies,
                     engine_writes=lambda: self._engine_writes(checkpoint),
                     attempt=attempt,
+                    active=lambda: active_since(self.hub, _epoch(checkpoint.time) - 1.0) - {self.change_id},
                 )
         finally:
             self._active_gate_path().unlink(missing_ok=True)
@@ -340,8 +341,7 @@ class Workspaces:
     def _engine_writes(self, checkpoint: Checkpoint) -> dict[str, set[str | None]]:
         """Hub writes other changes' engines journaled since ``checkpoint`` was taken."""
 
-        since = datetime.fromisoformat(checkpoint.time.replace("Z", "+00:00")).timestamp()
-        return journal.foreign_writes(self.hub, self.change_id, since - 1.0)
+        return journal.foreign_writes(self.hub, self.change_id, _epoch(checkpoint.time) - 1.0)
 
     def checkpoints(self) -> list[Checkpoint]:
         """Every checkpoint of the change, oldest first."""
@@ -395,6 +395,10 @@ class Workspaces:
             except (OSError, ValueError, KeyError, TypeError):
                 continue
         return policies
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def for_change(change: Any, repos: Sequence[str] | None = None) -> Workspaces:

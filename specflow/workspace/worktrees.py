@@ -5,8 +5,11 @@ the user's ``.gitignore``)::
 
     .specflow/worktrees/<id>/<hub>/    the change's worktree of the hub: its hub phases run here
     .specflow/worktrees/<id>/<repo>/   the change's worktree of each affected repo (apply)
-    .specflow/workspaces/<id>/         specflow's local records: snapshot indexes, audits, setup marks
-    .specflow/logs/<id>/               setup and test logs
+
+and in the hub's records folder (``<git-common-dir>/specflow/``, out of every agent's reach)::
+
+    workspaces/<id>/                   specflow's local records: snapshot indexes, audits, setup marks
+    logs/<id>/                         setup and test logs
 
 **One change folder, the change's own.**  The hub worktree holds the change's folder on its
 branch; each repo worktree gets ``openspec`` (and the hub's shared folders) as a symlink to the
@@ -36,6 +39,7 @@ from pathlib import Path
 from specflow.agents.base import AgentEvent, EventCallback, ignore_event
 from specflow.definitions.config import HubConfig, RepoConfig
 from specflow.errors import GitError, WorkspaceError
+from specflow.localdir import records_dir
 from specflow.workspace.git import GitRepo, find_git_dirs
 
 BRANCH_PREFIX = "specflow/"
@@ -69,11 +73,13 @@ class Layout:
 
     @property
     def state_dir(self) -> Path:
-        return self.hub / STATE_ROOT / "workspaces" / self.change_id
+        """The change's checkpoint records, seed indexes, gate file and setup marks."""
+        return records_dir(self.hub) / "workspaces" / self.change_id
 
     @property
     def logs_dir(self) -> Path:
-        return self.hub / STATE_ROOT / "logs" / self.change_id
+        """The change's setup and test logs."""
+        return records_dir(self.hub) / "logs" / self.change_id
 
     def hub_excludes(self) -> list[str]:
         """``info/exclude`` lines that keep specflow's folders out of the hub's git status."""

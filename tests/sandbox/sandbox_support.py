@@ -18,6 +18,7 @@ import pytest
 
 from specflow.agents import get_adapter
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult
+from specflow.localdir import records_dir
 from specflow.sandbox.layers import problem
 from specflow.sandbox.settings import Layer, Network, SandboxSettings
 from specflow.workspace.gates import GatePolicy
@@ -98,7 +99,7 @@ class SandboxHub:
             hub=self.root,
             change_id="add-x",
             phase="p",
-            transcript_dir=self.root / ".specflow" / "transcripts",
+            transcript_dir=records_dir(self.root) / "transcripts",
             timeout=timeout,
             env={MARK: self.mark, **(env or {})},
             options={"command": [sys.executable, str(script)]},

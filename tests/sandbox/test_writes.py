@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from specflow.localdir import records_dir
 from specflow.sandbox.settings import Layer
 from tests.sandbox.sandbox_support import SandboxHub, git, require_layer
 
@@ -150,3 +151,71 @@ def test_an_agent_commits_on_its_branch_but_not_hooks_config_or_other_refs(
     assert git(root, "log", "-1", "--format=%s", "specflow/add-x").strip() == "feature"
     assert git(root, "rev-parse", "main") == main_before
     assert "hooksPath" not in (root / ".git" / "config").read_text(encoding="utf-8")
+
+
+def _records(hub: SandboxHub) -> dict[str, Path]:
+    """specflow's records: existing ones and new names in each of their folders."""
+    folder = records_dir(hub.root)
+    existing = {
+        "lock record": folder / "locks" / "add-x.json",
+        "journal": folder / "journal" / "other.jsonl",
+        "checkpoint record": folder / "workspaces" / "add-x" / "checkpoints" / "1.json",
+    }
+    for path in existing.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}\n", encoding="utf-8")
+    new = {
+        "gate file": folder / "workspaces" / "other" / "gate.json",
+        "new lock record": folder / "locks" / "other.json",
+        "event log": folder / "events" / "add-x.jsonl",
+        "new entry in the records folder": folder / "x",
+    }
+    for path in new.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return {**existing, **new}
+
+
+@pytest.mark.parametrize("write", ["**", "README.md", "openspec/changes/add-x/**"])
+def test_specflow_records_cannot_be_written_whatever_the_gate(
+    sandbox_hub: SandboxHub, layer: Layer, write: str
+) -> None:
+    """The records live in git's folder: read-only under every layer, even with the whole hub writable."""
+    records = _records(sandbox_hub)
+    assert all(path.is_relative_to(sandbox_hub.root / ".git" / "specflow") for path in records.values())
+    inside = sandbox_hub.root / "README.md" if write != "openspec/changes/add-x/**" else sandbox_hub.change / "x.md"
+    got = sandbox_hub.hostile(sandbox_hub.gate(write), layer, [inside, *records.values()])
+    assert got[str(inside)] == "written"
+    for name, path in records.items():
+        assert got[str(path)] == REFUSED[layer], name
+        assert not path.exists() or path.read_text(encoding="utf-8") == "{}\n", name
+
+
+def test_records_stay_read_only_for_a_worktree_phase(sandbox_hub: SandboxHub, layer: Layer) -> None:
+    root = sandbox_hub.root
+    git(root, "commit", "-q", "--allow-empty", "-m", "base")
+    worktree = root / ".specflow" / "worktrees" / "add-x" / "hub"
+    git(root, "worktree", "add", "-q", "-b", "specflow/add-x", str(worktree))
+    records = _records(sandbox_hub)
+    gate = sandbox_hub.gate("openspec/changes/add-x/**", worktrees=(worktree,))
+    got = sandbox_hub.hostile(gate, layer, [worktree / "src.py", *records.values()], cwd=worktree)
+    assert got[str(worktree / "src.py")] == "written"
+    for name, path in records.items():
+        assert got[str(path)] == REFUSED[layer], name
+
+
+def test_landlock_keeps_the_hubs_git_folder_read_only_inside_a_writable_hub(sandbox_hub: SandboxHub) -> None:
+    """Landlock only grants: the hub is granted entry by entry around .git (new top-level names refused)."""
+    require_layer("landlock")
+    root = sandbox_hub.root
+    (root / "src").mkdir()
+    targets = [
+        root / "README.md",
+        root / "src" / "new.py",
+        root / ".git" / "config",
+        root / ".git" / "HEAD",
+        root / "new.md",
+    ]
+    got = sandbox_hub.hostile(sandbox_hub.gate("**"), "landlock", targets)
+    assert got[str(root / "README.md")] == got[str(root / "src" / "new.py")] == "written"
+    assert got[str(root / ".git" / "config")] == got[str(root / ".git" / "HEAD")] == "EACCES"
+    assert got[str(root / "new.md")] == "EACCES"

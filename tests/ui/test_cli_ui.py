@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from specflow.engine.events import events_dir
 from tests.conftest import HubFixture
 
 DASHBOARD = ("starlette", "uvicorn", "markdown_it", "pygments")
@@ -70,7 +71,7 @@ def test_the_server_says_where_it_is_for_background_runs(hub: HubFixture, tmp_pa
                 break
         assert url and "?token=" in url
         assert local.running_url(hub.root) == url
-        assert oct((hub.root / ".specflow" / "events" / "ui.json").stat().st_mode & 0o777) == "0o600"
+        assert oct((events_dir(hub.root) / "ui.json").stat().st_mode & 0o777) == "0o600"
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -17,7 +17,7 @@ import pytest
 
 from specflow import Hub
 from specflow.engine.background import last_run
-from specflow.engine.events import EventReader
+from specflow.engine.events import EventReader, events_dir
 from specflow.engine.lock import pid_alive
 from specflow.errors import StateError
 from specflow.ui.notify import Notifier, desktop_command
@@ -80,7 +80,7 @@ def test_advance_in_background_returns_at_once_and_logs_its_progress(hub: HubFix
     run = last_run(change)
     assert run is not None
     wait_for(lambda: not pid_alive(run.pid))
-    log = (hub.root / ".specflow" / "events" / "add-login.run.log").read_text()
+    log = (events_dir(hub.root) / "add-login.run.log").read_text()
     assert "draft -> think succeeded" in log
 
 

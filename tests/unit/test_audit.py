@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from specflow.engine.hub import Hub
+from specflow.engine.lock import ChangeLock
 from specflow.errors import WorkspaceError
 from specflow.workspace import journal
 from specflow.workspace.audit import AuditReport
@@ -399,11 +400,12 @@ def test_another_changes_branch_work_is_left_alone(tmp_path: Path) -> None:
     policy = ws_a.policy(read_only=False, write=[f"openspec/changes/{CHANGE}/tasks.md"], worktrees=True, phase="apply")
     checkpoint = ws_a.checkpoint(phase="apply", state="propose")
     wt_b = ws_b.existing()["api"]
-    (wt_b / "b.py").write_text("b\n")
-    git(wt_b, "add", "-A")
-    git(wt_b, "commit", "-qm", "B's work")
-    tip = git(wt_b, "rev-parse", "HEAD").strip()
-    report = ws_a.audit(checkpoint, policy)
+    with ChangeLock(multi.root, "other"):  # B runs: its agent commits on its branch
+        (wt_b / "b.py").write_text("b\n")
+        git(wt_b, "add", "-A")
+        git(wt_b, "commit", "-qm", "B's work")
+        tip = git(wt_b, "rev-parse", "HEAD").strip()
+        report = ws_a.audit(checkpoint, policy)
     assert report.violations == []
     assert git(wt_b, "rev-parse", "refs/heads/specflow/other").strip() == tip
     assert git(wt_b, "status", "--short").strip() == ""
@@ -441,6 +443,7 @@ def test_git_internals_and_commitless_repos_are_audited(tmp_path: Path) -> None:
 WRITER = r"""
 import sys, time, pathlib
 from specflow.engine.hub import Hub
+from specflow.engine.lock import ChangeLock
 from specflow.errors import WorkspaceError
 from specflow.workspace import journal
 from specflow.workspace.journal import hub_writes

@@ -251,7 +251,9 @@ def test_only_the_last_index_copies_are_kept(multi: MultiHub) -> None:
     for _ in range(5):
         ws.checkpoint(phase="propose", state="explore")
     copies = sorted(
-        p.name for p in (multi.root / ".specflow" / "workspaces" / CHANGE / "checkpoints").iterdir() if p.is_dir()
+        p.name
+        for p in (multi.root / ".git" / "specflow" / "workspaces" / CHANGE / "checkpoints").iterdir()
+        if p.is_dir()
     )
     assert copies == ["3", "4", "5"]
     assert not os.path.exists(multi.root / ".gitignore")

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from specflow.demo.run import CHANGE_ID, example_dir, localize_config
+from specflow.sandbox import layers
+from specflow.sandbox.layers import available_layers
 from tests.pinned_tools import OPENSPEC
 
 CliRunner = Callable[..., tuple[int, str, str]]
@@ -31,12 +33,14 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, Path]:
-    """Run ``specflow demo --dir <tmp>`` once for every test of the finished demo."""
+#: True where a sandbox layer runs (CI installs bubblewrap): the demo's one write outside its gate
+#: is then refused at the system call; elsewhere the audit puts it back and apply is retried.
+SANDBOXED = bool(available_layers())
+
+
+def _run_demo(root: Path) -> tuple[int, str, str, Path]:
     from specflow.cli.main import main
 
-    root = tmp_path_factory.mktemp("demo") / "specflow-demo"
     env_keys = ("NO_COLOR", "XDG_DATA_HOME")
     saved = {k: os.environ.get(k) for k in env_keys}
     os.environ["NO_COLOR"] = "1"
@@ -52,6 +56,20 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, P
             else:
                 os.environ[k] = v
     return code, out.getvalue(), err.getvalue(), root
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, Path]:
+    """Run ``specflow demo --dir <tmp>`` once for every test of the finished demo."""
+    return _run_demo(tmp_path_factory.mktemp("demo") / "specflow-demo")
+
+
+@pytest.fixture(scope="module")
+def unsandboxed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, Path]:
+    """The demo where no sandbox layer runs (as on a machine without bubblewrap or Landlock)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(layers, "available_layers", lambda: [])
+        return _run_demo(tmp_path_factory.mktemp("demo-off") / "specflow-demo")
 
 
 def _events(root: Path) -> list[dict[str, object]]:
@@ -127,26 +145,61 @@ def test_the_code_is_merged_in_both_repos(demo_run: tuple[int, str, str, Path]) 
     assert not (root / "hub" / ".specflow" / "worktrees" / CHANGE_ID / "api").exists()
 
 
+def _phases(root: Path) -> list[tuple[object, object]]:
+    return [(e["to"], e["outcome"]) for e in _events(root) if e.get("trigger") == "advance"]
+
+
 def test_every_phase_is_in_history(demo_run: tuple[int, str, str, Path]) -> None:
     events = _events(demo_run[3])
-    done = [(e["to"], e["outcome"]) for e in events if e.get("trigger") == "advance"]
-    assert done == [
+    apply = [("apply", "succeeded")] if SANDBOXED else [("apply", "failed"), ("apply", "succeeded")]
+    assert _phases(demo_run[3]) == [
         ("explore", "succeeded"),
         ("propose", "succeeded"),
-        ("apply", "failed"),
-        ("apply", "succeeded"),
+        *apply,
         ("archive", "succeeded"),
     ]
     assert any(e.get("trigger") == "approve" for e in events)
 
 
-def test_the_refused_write_is_in_history_and_not_on_disk(demo_run: tuple[int, str, str, Path]) -> None:
-    root = demo_run[3]
-    hub = root / "hub"
+def test_the_out_of_gate_write_is_refused_by_the_sandbox(demo_run: tuple[int, str, str, Path]) -> None:
+    if not SANDBOXED:
+        pytest.skip("no sandbox layer runs here: the demo shows the audit putting the write back instead")
+    code, out, _, root = demo_run
+    assert code == 0
+    (apply,) = [e for e in _events(root) if e.get("to") == "apply"]
+    layer = apply["sandbox"]
+    assert layer in ("bubblewrap", "landlock") and apply["gate_violations"] == []
+    (line,) = [line for line in out.splitlines() if "refused: write openspec/specs/greetings/spec.md" in line]
+    assert f"by the {layer} sandbox, at the system call" in line
+    assert f"The {layer} sandbox refused 1 write(s) outside the gate before they happened." in out
+    transcript = Path(str(apply["agent"]["transcript"])).read_text(encoding="utf-8")  # type: ignore[index]
+    assert "Refused openspec/specs/greetings/spec.md" in transcript
+    _assert_spec_untouched_until_archive(root)
+
+
+def test_without_a_sandbox_the_demo_says_so_and_the_audit_puts_the_write_back(
+    unsandboxed_run: tuple[int, str, str, Path],
+) -> None:
+    code, out, err, root = unsandboxed_run
+    assert code == 0, out + err
+    assert "no sandbox layer runs here" in out
+    assert "The audit put back 1 write(s) made outside the gate" in out
+    apply = [(to, outcome) for to, outcome in _phases(root) if to == "apply"]
+    assert apply == [("apply", "failed"), ("apply", "succeeded")]
+    assert all(e.get("sandbox") in (None, "off") for e in _events(root) if e.get("agent"))
+    _assert_refused_write_put_back(root)
+
+
+def _assert_refused_write_put_back(root: Path) -> None:
     failed = next(e for e in _events(root) if e.get("to") == "apply" and e["outcome"] == "failed")
     violations = failed["gate_violations"]
     assert isinstance(violations, list) and violations
     assert any(str(v["path"]).endswith("openspec/specs/greetings/spec.md") for v in violations)
+    _assert_spec_untouched_until_archive(root)
+
+
+def _assert_spec_untouched_until_archive(root: Path) -> None:
+    hub = root / "hub"
     # the living spec changed only when the change was archived: never by the refused write
     log = git(hub, "log", "--format=%s", "--", "openspec/specs/greetings/spec.md").splitlines()
     assert log == [f"specflow({CHANGE_ID}): archive, attempt 1", "hub: initial commit"], log

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from specflow.errors import GitError
-from specflow.workspace.git import GitRepo, IndexEntry
+from specflow.workspace.git import GitRepo, IndexEntry, parse_index_ctimes, stamp_ns
 from tests.conftest import commit_all, git, init_repo
 
 
@@ -152,3 +153,23 @@ def test_failure_names_the_command_and_gits_message(repo: Path) -> None:
     r = GitRepo.open(repo)
     with pytest.raises(GitError, match=r"git rev-parse --verify nope failed in .*exit 128"):
         r.run("rev-parse", "--verify", "nope")
+
+
+@pytest.mark.parametrize("version", ["2", "3", "4"])
+def test_index_ctimes_are_read_to_the_nanosecond_in_every_index_version(tmp_path: Path, version: str) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    names = ["a.txt", "dir/b.txt", "dir/sub/c with space.txt", "dir/sub/d.txt", "é.txt"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "update-index", "--index-version", version], cwd=tmp_path, check=True)
+    if version == "3":
+        subprocess.run(["git", "update-index", "--skip-worktree", "a.txt"], cwd=tmp_path, check=True)
+    data = (tmp_path / ".git" / "index").read_bytes()
+    found = parse_index_ctimes(data)
+    assert sorted(found) == sorted(os.fsencode(n) for n in names)
+    for name in names:
+        assert stamp_ns(found[os.fsencode(name)]) == (tmp_path / name).lstat().st_ctime_ns, name
+    repo = GitRepo.open(tmp_path)
+    assert repo.index_ctimes(tmp_path / ".git" / "index") == found

@@ -74,7 +74,7 @@ def test_second_lock_fails_with_the_holder(tmp_path: Path) -> None:
 def test_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_pid = int(proc.stdout)
-    lock_dir = tmp_path / ".specflow" / "locks"
+    lock_dir = ChangeLock(tmp_path, "add-x").dir
     lock_dir.mkdir(parents=True)
     (lock_dir / "add-x.json").write_text(
         json.dumps({"pid": dead_pid, "host": socket.gethostname(), "since": "2026-01-01T00:00:00Z"})
@@ -94,7 +94,7 @@ def test_the_holder_is_named_even_when_it_has_not_written_its_record_yet(tmp_pat
 
     from filelock import FileLock
 
-    lock_dir = tmp_path / ".specflow" / "locks"
+    lock_dir = ChangeLock(tmp_path, "add-x").dir
     lock_dir.mkdir(parents=True)
     record = {"pid": os.getpid(), "host": socket.gethostname(), "since": "2026-11-24T06:00:00Z", "command": "advance"}
     # the holder has the OS lock, but writes who it is a moment later (as ChangeLock.acquire does)
@@ -182,3 +182,38 @@ def test_a_wrong_typed_history_line_names_its_line_and_the_fix(tmp_path: Path) -
         read_history(tmp_path)
     assert "history.jsonl:2: corrupted history: 'time' is a number (1), expected a string" in info.value.message
     assert info.value.fix is not None and "line 2" in info.value.fix
+
+
+def test_the_lock_holds_when_its_file_and_record_are_unlinked(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    with ChangeLock(tmp_path, "add-x") as held:
+        assert held.path.parent == tmp_path / ".git" / "specflow" / "locks"
+        held.path.unlink()
+        held.info_path.unlink()
+        with pytest.raises(LockedError) as info:
+            ChangeLock(tmp_path, "add-x").acquire()
+        assert info.value.message == "change 'add-x' is locked by another process"
+    # released: the next run takes it
+    with ChangeLock(tmp_path, "add-x"):
+        pass
+
+
+def test_a_lock_is_taken_in_another_process_only_after_the_holder_ends(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom specflow.engine.lock import ChangeLock\n"
+        "lock = ChangeLock(Path(sys.argv[1]), 'add-x').acquire()\n"
+        "lock.path.unlink()\nprint('held', flush=True)\nsys.stdin.read()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(LockedError) as info:
+            ChangeLock(tmp_path, "add-x").acquire()
+        assert f"locked by pid {holder.pid}" in info.value.message
+    finally:
+        holder.communicate("")
+    with ChangeLock(tmp_path, "add-x") as lock:
+        assert lock.taken_over is not None and lock.taken_over.pid == holder.pid

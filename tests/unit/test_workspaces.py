@@ -172,7 +172,7 @@ def test_one_change_across_two_repos_gets_a_worktree_each_with_the_hub_linked(mu
     assert "/.specflow/" in (multi.root / ".git" / "info" / "exclude").read_text()
     assert (paths["api"] / ".setup-ran").exists() is True
     assert any(e.kind == "output" and e.message == "installing" for e in events)
-    log = multi.root / ".specflow" / "logs" / CHANGE / "setup-api.log"
+    log = multi.root / ".git" / "specflow" / "logs" / CHANGE / "setup-api.log"
     assert "installing" in log.read_text()
     assert ws.existing() == {"hub": multi.worktree, **paths}
 
@@ -193,7 +193,7 @@ def test_failed_setup_names_repo_exit_code_and_log_and_runs_again_next_time(tmp_
     with pytest.raises(WorkspaceError) as info:
         ws.ensure_worktrees()
     msg = str(info.value)
-    log = h.root / ".specflow" / "logs" / CHANGE / "setup-api.log"
+    log = h.root / ".git" / "specflow" / "logs" / CHANGE / "setup-api.log"
     assert "setup of repo 'api'" in msg and "exit code 3" in msg and str(log) in msg
     assert "npm ERR! missing thing" in msg
     assert "npm ERR! missing thing" in log.read_text()
@@ -420,7 +420,7 @@ def test_step_tests_pass_runs_each_repos_test_command_in_its_worktree(tmp_path: 
     reason = result.reason
     assert "tests of bot (echo 'FAIL: 2 tests'; exit 1) failed with exit code 1" in reason
     assert "FAIL: 2 tests" in reason and "api" not in reason.split("\n")[0]
-    assert (h.root / ".specflow" / "logs" / CHANGE / "test-api.log").read_text().endswith("\nok\n")
+    assert (h.root / ".git" / "specflow" / "logs" / CHANGE / "test-api.log").read_text().endswith("\nok\n")
 
 
 def test_step_branches_are_merged_and_workspace_is_clean(multi: MultiHub) -> None:

@@ -120,8 +120,13 @@ def _summary(ctx: CliContext, result: DemoResult) -> None:
         f" apply ({tries} attempt{'s' if tries != 1 else ''}) → archive, with agent '{result.agent}'.",
         "bold green",
     )
-    if result.refused:
-        say(ctx, f"The gate refused {len(result.refused)} write(s) and put them back; history keeps the record.")
+    by_sandbox = [r for r in result.refused if r.get("by") == "sandbox"]
+    if by_sandbox:
+        layer = by_sandbox[0].get("layer")
+        say(ctx, f"The {layer} sandbox refused {len(by_sandbox)} write(s) outside the gate before they happened.")
+    put_back = len(result.refused) - len(by_sandbox)
+    if put_back:
+        say(ctx, f"The audit put back {put_back} write(s) made outside the gate; history keeps the record.")
     ctx.out("")
     _status_table(ctx, result)
     ctx.out("")

@@ -73,6 +73,15 @@ Feature: A change runs through its workflow
     Then the other advance succeeds
     And the change "add-login" is in state "think"
 
+  Scenario: The lock still holds when its file is deleted
+    Given the agent waits for my go-ahead
+    When an advance of "add-login" has its agent working
+    And someone deletes the lock file of "add-login"
+    Then another advance of "add-login" is refused as locked
+    When I give the agent the go-ahead
+    Then the advance that held the lock succeeds
+    And the change "add-login" is in state "think"
+
   Scenario: Two different changes advance in parallel
     Given a change "add-logout"
     And the agent waits for my go-ahead

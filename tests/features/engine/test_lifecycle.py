@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pytest_bdd import given, scenarios, then, when
 
+from specflow.engine.lock import lock_dir
 from tests.conftest import HubFixture, wait_until
 from tests.features.world import WAIT_FOR_GO_AHEAD, World, phrase
 
@@ -174,6 +175,34 @@ def one_locked(world: World) -> None:
     working = world.ctl / f"working-{cid}"
     wait_until(lambda: working.exists() or holder.finished, "the other advance's agent to start")
     assert not holder.finished, holder.finish()
+
+
+@when(phrase("an advance of {cid:Q} has its agent working"))
+def advance_working(world: World, cid: str) -> None:
+    run = world.start("advance", cid)
+    working = world.ctl / f"working-{cid}"
+    wait_until(lambda: working.exists() or run.finished, "the advance's agent to start")
+    assert not run.finished, run.finish()
+
+
+@when(phrase("someone deletes the lock file of {cid:Q}"))
+def delete_lock_file(world: World, cid: str) -> None:
+    lock = lock_dir(world.root) / f"{cid}.lock"
+    assert lock.is_file(), f"no lock file at {lock}"
+    lock.unlink()
+
+
+@then(phrase("another advance of {cid:Q} is refused as locked"))
+def another_refused(world: World, cid: str) -> None:
+    refused = world.run("advance", cid)
+    assert refused.code == 1, refused
+    assert f"change '{cid}' is locked by pid {world.runs[0].proc.pid}" in refused.err, refused
+
+
+@then("the advance that held the lock succeeds")
+def holder_succeeds(world: World) -> None:
+    (result,) = [run.finish() for run in world.runs]
+    assert result.code == 0, result
 
 
 @then("the other advance succeeds")

@@ -25,3 +25,21 @@ Feature: A sandbox holds every agent at the system call
     When I try to advance "add-login"
     Then the command fails with exit code 1 saying "require_sandbox is true but the sandbox is turned off"
     And the change "add-login" is still in state "draft" with no attempt recorded
+
+  Scenario: An agent that forges specflow's records where they used to live gains nothing
+    Given a hub with the mini workflow and an agent that forges specflow's records in ".specflow/" and edits "CLAUDE.md"
+    And a change "add-login"
+    When I try to advance "add-login"
+    Then the command fails with exit code 1 saying "the agent wrote outside its gate (put back)"
+    And the change "add-login" is in state "draft"
+    And "CLAUDE.md" is as it was before the agent ran
+    And the last attempt of "add-login" reports "CLAUDE.md" put back
+
+  Scenario: Tags, notes, modes and ignored files an agent changes are put back and reported
+    Given a hub with the mini workflow and an agent that tags, annotates, chmods "CLAUDE.md" and edits the ignored "local.env"
+    And a change "add-login"
+    When I try to advance "add-login"
+    Then the command fails with exit code 1 saying "the agent wrote outside its gate (put back)"
+    And the hub has no tag or note the agent made
+    And "CLAUDE.md" and "local.env" are as they were before the agent ran, modes included
+    And the last attempt of "add-login" reports "refs/tags/v9" as "ref", "refs/notes/commits" as "ref", "CLAUDE.md" as "mode" and "local.env" as "modified"

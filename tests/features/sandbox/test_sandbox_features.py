@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from typing import Any
 
 import pytest
@@ -34,6 +36,46 @@ print(json.dumps(results))
 """
 
 
+#: Forges, where specflow kept its records before they moved into git's folder, a gate file and a
+#: live lock record of another change allowing everything, and a journal entry of another change
+#: claiming the agent's edit of CLAUDE.md; drops a checkpoint record there too; then edits CLAUDE.md.
+FORGER = r"""
+import hashlib, json, os, pathlib, socket, sys, time
+sys.stdin.read()
+hub = pathlib.Path(os.environ["SPECFLOW_HUB"])
+change = os.environ["SPECFLOW_CHANGE"]
+old = hub / ".specflow"
+edited = (hub / "CLAUDE.md").read_bytes() + b"forged\n"
+gate = {"hub": str(hub), "read_only": False, "write": ["**"], "worktrees": [], "phase": "p", "change": "other"}
+records = {
+    "workspaces/other/gate.json": {"gate": gate, "pid": 1, "host": socket.gethostname()},
+    "locks/other.json": {"pid": 1, "host": socket.gethostname(), "since": "2026-01-01T00:00:00Z"},
+    f"workspaces/{change}/checkpoints/1.json": {},
+}
+for rel, data in records.items():
+    (old / rel).parent.mkdir(parents=True, exist_ok=True)
+    (old / rel).write_text(json.dumps(data))
+entry = {"path": "CLAUDE.md", "sha256": hashlib.sha256(edited).hexdigest(), "at": time.time()}
+(old / "journal").mkdir(parents=True, exist_ok=True)
+(old / "journal" / "other.jsonl").write_text(json.dumps(entry) + "\n")
+(hub / "CLAUDE.md").write_bytes(edited)
+print("done")
+"""
+
+
+#: Tags a commit, adds a note, narrows CLAUDE.md's mode and edits an ignored file, with plain git.
+TAMPERER = r"""
+import os, pathlib, subprocess, sys
+sys.stdin.read()
+hub = pathlib.Path(os.environ["SPECFLOW_HUB"])
+for args in (["tag", "v9"], ["notes", "add", "-m", "approved by nobody", "HEAD"]):
+    subprocess.run(["git", *args], cwd=hub, check=True, capture_output=True)
+os.chmod(hub / "CLAUDE.md", 0o600)
+(hub / "local.env").write_text("TOKEN=stolen\n")
+print("done")
+"""
+
+
 @pytest.fixture
 def world() -> dict[str, Any]:
     return {}
@@ -45,6 +87,44 @@ def hostile_hub(hub: HubFixture, world: dict[str, Any]) -> HubFixture:
     hub.commit("hostile agent")
     world["before"] = {p: (hub.root / p).read_bytes() for p in ("CLAUDE.md", ".git/config")}
     return hub
+
+
+@given(
+    parsers.parse(
+        'a hub with the mini workflow and an agent that forges specflow\'s records in "{old}" and edits "{rel}"'
+    ),
+    target_fixture="hub",
+)
+def forging_hub(hub: HubFixture, world: dict[str, Any], old: str, rel: str) -> HubFixture:
+    assert old == ".specflow/"
+    hub.agent("scripted", FORGER)
+    hub.commit("forging agent")
+    world["before"] = {rel: (hub.root / rel).read_bytes()}
+    return hub
+
+
+@given(
+    parsers.parse(
+        'a hub with the mini workflow and an agent that tags, annotates, chmods "{rel}" and edits the ignored "{env}"'
+    ),
+    target_fixture="hub",
+)
+def tampering_hub(hub: HubFixture, world: dict[str, Any], rel: str, env: str) -> HubFixture:
+    hub.agent("scripted", TAMPERER)
+    hub.write(".gitignore", f"{env}\n")
+    hub.write(env, "TOKEN=secret\n")
+    os.chmod(hub.root / env, 0o640)
+    hub.commit("tampering agent")
+    world["before"] = {p: ((hub.root / p).read_bytes(), (hub.root / p).stat().st_mode) for p in (rel, env)}
+    world["refs"] = _refs(hub)
+    return hub
+
+
+def _refs(hub: HubFixture) -> list[str]:
+    out = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname)"], cwd=hub.root, check=True, capture_output=True, text=True
+    ).stdout
+    return [name for name in out.split() if not name.startswith("refs/specflow/")]
 
 
 def _set_config(hub: HubFixture, old: str, new: str) -> None:
@@ -134,3 +214,39 @@ def fails(world: dict[str, Any], code: int, text: str) -> None:
 def no_attempt(hub: HubFixture, cid: str, state: str) -> None:
     assert _state(hub, cid) == state
     assert [e.get("outcome") for e in _history(hub, cid)] == ["created"]
+
+
+@then(parsers.parse('"{rel}" is as it was before the agent ran'))
+def as_before(hub: HubFixture, world: dict[str, Any], rel: str) -> None:
+    assert (hub.root / rel).read_bytes() == world["before"][rel]
+
+
+@then(parsers.parse('the last attempt of "{cid}" reports "{rel}" put back'))
+def reports_put_back(hub: HubFixture, cid: str, rel: str) -> None:
+    last = _history(hub, cid)[-1]
+    assert [v["path"] for v in last["gate_violations"] if v["workspace"] == "hub"] == [rel], last
+
+
+@then("the hub has no tag or note the agent made")
+def no_tag_or_note(hub: HubFixture, world: dict[str, Any]) -> None:
+    assert _refs(hub) == world["refs"]
+
+
+@then(parsers.parse('"{a}" and "{b}" are as they were before the agent ran, modes included'))
+def as_before_with_modes(hub: HubFixture, world: dict[str, Any], a: str, b: str) -> None:
+    for rel in (a, b):
+        path = hub.root / rel
+        assert (path.read_bytes(), path.stat().st_mode) == world["before"][rel], rel
+
+
+@then(
+    parsers.parse(
+        'the last attempt of "{cid}" reports "{p1}" as "{k1}", "{p2}" as "{k2}", "{p3}" as "{k3}" and "{p4}" as "{k4}"'
+    )
+)
+def reports_kinds(
+    hub: HubFixture, cid: str, p1: str, k1: str, p2: str, k2: str, p3: str, k3: str, p4: str, k4: str
+) -> None:
+    last = _history(hub, cid)[-1]
+    found = {(v["path"], v["kind"]) for v in last["gate_violations"]}
+    assert found == {(p1, k1), (p2, k2), (p3, k3), (p4, k4)}, found

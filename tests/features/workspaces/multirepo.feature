@@ -11,7 +11,7 @@ Feature: One change across two repos
   Scenario: From worktrees to merge to clean
     When I advance "add-login" to "apply"
     Then each of "api" and "bot" has a worktree on "specflow/add-login" with the hub linked in
-    And the setup of "api" ran with its output in ".specflow/logs/add-login/setup-api.log"
+    And the setup of "api" ran with its output in ".git/specflow/logs/add-login/setup-api.log"
     And every task of "add-login" is ticked in the hub's tasks.md
     When I run "specflow workspace add-login --repo api"
     Then the output says ".specflow/worktrees/add-login/api"
@@ -41,5 +41,5 @@ Feature: One change across two repos
     When I try to advance "add-login" to "apply"
     Then the command fails with exit code 1
     And the error says "setup of repo 'api' (echo npm ERR! cannot install; exit 7) failed with exit code 7"
-    And the error says ".specflow/logs/add-login/setup-api.log"
+    And the error says ".git/specflow/logs/add-login/setup-api.log"
     And the change "add-login" is in state "propose"

@@ -1,0 +1,109 @@
+"""What a checkpoint records of files beyond git's snapshot, read from stat data without hashing.
+
+- which files were touched between two snapshot indexes (``touched_since``: their ctimes);
+- the files whose permission bits are not git's usual ones (``unusual_perm``);
+- the ignored files, watched by stat data, their bytes kept up to a budget (``keep_ignored``);
+- the folders of a workspace that hold a ``.git`` of their own (``nested_git_dirs``).
+
+The audit's checks of them are in ``specflow.workspace.fileaudit``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from specflow.workspace.git import stamp_ns
+
+if TYPE_CHECKING:
+    from specflow.workspace.checkpoints import Workspace
+
+#: An ignored file larger than this is watched, not kept (its bytes are not written as a blob).
+IGNORED_FILE_MAX = 4 * 1024 * 1024
+#: At most this many bytes of ignored files are hashed in one checkpoint of one workspace.
+IGNORED_BUDGET = 64 * 1024 * 1024
+#: The blob of an ignored file whose bytes were not kept.
+NOT_KEPT = "-"
+
+
+def touched_since(ws: Workspace, before: Path, after: Path, stat_second: int) -> set[str]:
+    """Files of ``ws`` touched between two of its snapshot indexes (``after`` taken just now).
+
+    A snapshot refreshes the stat data of every entry git sees changed, so entries whose ctime
+    differs (or that came or went) were touched.  git compares ctimes to the second only, so an
+    entry of ``before`` whose ctime falls in or after ``stat_second`` (the second its snapshot
+    began) is also compared with the file itself, to the nanosecond: a ``chmod`` right after
+    the checkpoint is seen too.  No hashing, no scan of the working tree.
+    """
+    old, new = ws.repo.index_ctimes(before), ws.repo.index_ctimes(after)
+    raw = {rel for rel, ctime in new.items() if old.get(rel) != ctime}
+    raw.update(rel for rel in old if rel not in new)
+    fresh = stat_second.to_bytes(4, "big")
+    for rel, stamp in old.items():
+        if stamp[:4] < fresh or rel in raw:
+            continue
+        try:
+            changed = (ws.path / os.fsdecode(rel)).lstat().st_ctime_ns != stamp_ns(stamp)
+        except OSError:
+            changed = True
+        if changed:
+            raw.add(rel)
+    return {rel.decode("utf-8", "surrogateescape") for rel in raw}
+
+
+def nested_git_dirs(ws: Workspace, snap_index: Path) -> set[str]:
+    """The folders of ``ws``'s files (as ``snap_index`` lists them) that hold a ``.git`` of their own.
+
+    git never reports a ``.git`` made inside a folder whose files it already tracks (it skips
+    the name), so the audit looks for one there: one ``lstat`` per folder, no scan of files.
+    """
+    parents = {rel.rpartition(b"/")[0] for rel in ws.repo.index_ctimes(snap_index)}
+    folders: set[bytes] = set()
+    for folder in parents:
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition(b"/")[0]
+    base = os.fsencode(ws.path) + b"/"
+    found: set[str] = set()
+    for raw in folders:
+        if os.path.lexists(base + raw + b"/.git"):  # bytes, no Path objects: thousands of folders
+            name = raw.decode("utf-8", "surrogateescape")
+            if not ws.ignored(name):
+                found.add(name)
+    return found
+
+
+def usual_perm(st_mode: int, umask: int) -> int:
+    """The permission bits git gives a file it writes: 0777 or 0666 (executable or not) less ``umask``."""
+    return (0o777 if st_mode & 0o100 else 0o666) & ~umask
+
+
+def unusual_perm(path: Path, umask: int) -> int | None:
+    """``path``'s permission bits when they are not git's usual ones (None for those, links, the gone)."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    perm = st.st_mode & 0o7777
+    return None if perm == usual_perm(st.st_mode, umask) else perm
+
+
+def keep_ignored(fresh: Sequence[str], sizes: Sequence[int]) -> list[str]:
+    """Which of the ``fresh`` ignored files (with ``sizes``) get their bytes kept: the small ones,
+    up to ``IGNORED_BUDGET`` bytes in all."""
+    kept, budget = [], IGNORED_BUDGET
+    for rel, size in zip(fresh, sizes, strict=True):
+        if size <= IGNORED_FILE_MAX and size <= budget:
+            kept.append(rel)
+            budget -= size
+    return kept
+
+
+def git_mode(loc: Path) -> str:
+    """The mode git would record for the regular file ``loc``: executable or not."""
+    return "100755" if loc.stat().st_mode & 0o100 else "100644"

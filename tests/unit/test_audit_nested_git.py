@@ -1,0 +1,93 @@
+"""A nested ``.git`` made in a tracked folder is removed, saved first; the folder's files stay as they were.
+
+Three shapes: ``git init`` there (no commit), a nested repository with commits (git then sees the
+folder as one entry and its tracked files as deleted), and a ``.git`` *file* pointing at another
+repository's git folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from specflow.workspace.audit import AuditReport
+from specflow.workspace.rejected import trash_dir
+from tests.conftest import commit_all, git, init_repo
+from tests.unit.test_audit import propose, run_turn
+from tests.unit.test_workspaces import MultiHub, make_multi_hub
+
+
+@pytest.fixture
+def multi(tmp_path: Path) -> MultiHub:
+    return make_multi_hub(tmp_path)
+
+
+def saved_under_trash(multi: MultiHub, report: AuditReport) -> dict[str, str]:
+    ws = multi.workspaces()
+    trash = trash_dir(ws.store, report.checkpoint)
+    manifest: dict[str, str] = json.loads((trash / "manifest.json").read_text())
+    return manifest
+
+
+def assert_docs_as_before(multi: MultiHub) -> None:
+    docs = multi.root / "docs"
+    assert not (docs / ".git").exists()
+    assert (docs / "style.md").read_text() == "be nice\n"
+    assert git(multi.root, "status", "--porcelain", "--", "docs") == ""
+
+
+def test_git_init_in_a_tracked_folder_is_removed_and_saved(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    report = run_turn(ws, propose(ws), lambda: git(multi.root / "docs", "init", "-q"))
+    assert {(v.workspace, v.path, v.kind) for v in report.violations} == {("hub", "docs/.git", "git")}
+    assert_docs_as_before(multi)
+    saved = saved_under_trash(multi, report)
+    (kept,) = [p for p, origin in saved.items() if origin == str(multi.root / "docs" / ".git")]
+    assert (trash_dir(ws.store, report.checkpoint) / kept / "HEAD").is_file()
+
+
+def test_a_nested_repository_with_commits_in_a_tracked_folder_is_undone(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+
+    def agent() -> None:
+        nested = init_repo(multi.root / "docs")
+        (nested / "hidden.md").write_text("work hidden in a nested repo\n")
+        commit_all(nested, "hide")
+
+    report = run_turn(ws, propose(ws), agent)
+    found = {(v.workspace, v.path, v.kind) for v in report.violations}
+    assert found == {("hub", "docs/.git", "git"), ("hub", "docs/hidden.md", "added")}
+    assert_docs_as_before(multi)
+    assert not (multi.root / "docs" / "hidden.md").exists()
+    saved = saved_under_trash(multi, report)
+    (kept,) = [p for p, origin in saved.items() if origin == str(multi.root / "docs" / ".git")]
+    trash = trash_dir(ws.store, report.checkpoint)
+    assert git(trash / kept, "--git-dir", ".", "log", "-1", "--format=%s").strip() == "hide"
+    (hidden,) = [v.saved for v in report.violations if v.path == "docs/hidden.md"]
+    assert git(multi.root, "show", f"{hidden}:docs/hidden.md") == "work hidden in a nested repo\n"
+
+
+def test_a_nested_git_folder_there_at_the_checkpoint_stays(multi: MultiHub) -> None:
+    git(multi.root / "docs", "init", "-q")
+    ws = multi.workspaces()
+    report = run_turn(ws, propose(ws), lambda: None)
+    assert report.violations == []
+    assert (multi.root / "docs" / ".git" / "HEAD").is_file()
+
+
+def test_a_git_file_pointing_at_another_repository_is_removed_and_saved(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    target = multi.api / ".git"
+
+    def agent() -> None:
+        (multi.root / "docs" / ".git").write_text(f"gitdir: {target}\n")
+
+    report = run_turn(ws, propose(ws), agent)
+    assert {(v.workspace, v.path, v.kind) for v in report.violations} == {("hub", "docs/.git", "git")}
+    assert "file pointing elsewhere" in report.violations[0].detail
+    assert_docs_as_before(multi)
+    saved = Path(report.violations[0].saved)
+    assert saved.read_text() == f"gitdir: {target}\n"
+    assert git(multi.api, "status", "--porcelain") == "", "the other repository is untouched"
