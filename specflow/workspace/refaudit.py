@@ -32,7 +32,11 @@ def _persons_branches(ws: Workspace, present: Sequence[Workspace]) -> set[str]:
         trees = ws.repo.worktrees()
     except GitError:
         return set()
-    return {f"refs/heads/{t.branch}" for t in trees if t.branch and os.path.realpath(t.path) not in ours}
+    return {
+        f"refs/heads/{t.branch}"
+        for t in trees
+        if t.branch and not t.branch.startswith("specflow/") and os.path.realpath(t.path) not in ours
+    }
 
 
 def audit_refs(

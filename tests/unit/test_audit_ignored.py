@@ -22,12 +22,13 @@ from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub
 @pytest.fixture
 def multi(tmp_path: Path) -> MultiHub:
     hub = make_multi_hub(tmp_path)
-    (hub.root / ".gitignore").write_text("*.env\nbuild/\n")
-    (hub.root / "app.env").write_text("TOKEN=secret\n")
-    (hub.root / "build").mkdir()
-    (hub.root / "build" / "out.bin").write_bytes(b"\x00built\n")
-    os.chmod(hub.root / "app.env", 0o600)
-    commit_all(hub.root, "ignore")
+    own = hub.worktree  # the change's worktree of the hub, where its agents work
+    (own / ".gitignore").write_text("*.env\nbuild/\n")
+    (own / "app.env").write_text("TOKEN=secret\n")
+    (own / "build").mkdir()
+    (own / "build" / "out.bin").write_bytes(b"\x00built\n")
+    os.chmod(own / "app.env", 0o600)
+    commit_all(own, "ignore")
     return hub
 
 
@@ -36,8 +37,8 @@ def found(report: AuditReport) -> set[tuple[str, str, str]]:
 
 
 def test_an_ignored_file_edited_or_deleted_outside_the_gate_is_put_back(multi: MultiHub) -> None:
-    env, out = multi.root / "app.env", multi.root / "build" / "out.bin"
-    assert git(multi.root, "status", "--porcelain") == "", "ignored files are in no snapshot"
+    env, out = multi.worktree / "app.env", multi.worktree / "build" / "out.bin"
+    assert git(multi.worktree, "status", "--porcelain") == "", "ignored files are in no snapshot"
     ws = multi.workspaces()
 
     def agent() -> None:
@@ -50,11 +51,11 @@ def test_an_ignored_file_edited_or_deleted_outside_the_gate_is_put_back(multi: M
     assert out.read_bytes() == b"\x00built\n"
     # saved first: the agent's version is in the rejected commit
     (saved,) = {v.saved for v in report.violations if v.path == "app.env"}
-    assert git(multi.root, "show", f"{saved}:app.env") == "TOKEN=stolen\n"
+    assert git(multi.worktree, "show", f"{saved}:app.env") == "TOKEN=stolen\n"
 
 
 def test_an_edit_that_keeps_size_and_mtime_is_still_seen(multi: MultiHub) -> None:
-    env = multi.root / "app.env"
+    env = multi.worktree / "app.env"
     before = env.stat()
     ws = multi.workspaces()
 
@@ -68,7 +69,7 @@ def test_an_edit_that_keeps_size_and_mtime_is_still_seen(multi: MultiHub) -> Non
 
 
 def test_an_ignored_files_chmod_is_put_back(multi: MultiHub) -> None:
-    env = multi.root / "app.env"
+    env = multi.worktree / "app.env"
     ws = multi.workspaces()
     report = run_turn(ws, propose(ws), lambda: os.chmod(env, 0o644))
     assert found(report) == {("hub", "app.env", "mode")}
@@ -76,7 +77,7 @@ def test_an_ignored_files_chmod_is_put_back(multi: MultiHub) -> None:
 
 
 def test_ignored_files_inside_the_gate_may_change(multi: MultiHub) -> None:
-    ignored = multi.root / "openspec" / "changes" / CHANGE / "local.env"
+    ignored = multi.worktree / "openspec" / "changes" / CHANGE / "local.env"
     ignored.write_text("a\n")
     ws = multi.workspaces()
     report = run_turn(ws, propose(ws), lambda: ignored.write_text("b\n"))
@@ -105,7 +106,7 @@ def test_an_ignored_file_too_large_to_keep_is_watched_and_reported(
     multi: MultiHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(filestats, "IGNORED_FILE_MAX", 10)  # app.env (13 bytes) is now "large"
-    env = multi.root / "app.env"
+    env = multi.worktree / "app.env"
     ws = multi.workspaces()
     report = run_turn(ws, propose(ws), lambda: env.write_text("TOKEN=changed!\n"))
     (violation,) = report.violations
@@ -116,13 +117,13 @@ def test_an_ignored_file_too_large_to_keep_is_watched_and_reported(
 
 def test_ignored_blobs_pruned_by_the_agent_stop_nothing_else(multi: MultiHub) -> None:
     """An agent that prunes the unreachable blobs of ignored files: the audit says so and goes on."""
-    env, style = multi.root / "app.env", multi.root / "docs" / "style.md"
+    env, style = multi.worktree / "app.env", multi.worktree / "docs" / "style.md"
     ws = multi.workspaces()
 
     def agent() -> None:
         env.write_text("TOKEN=stolen\n")
         style.write_text("rewritten\n")
-        git(multi.root, "-c", "gc.reflogExpire=now", "prune", "--expire=now")
+        git(multi.worktree, "-c", "gc.reflogExpire=now", "prune", "--expire=now")
 
     report = run_turn(ws, propose(ws), agent)
     assert ("hub", "docs/style.md", "modified") in found(report)

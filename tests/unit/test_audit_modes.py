@@ -31,7 +31,7 @@ def perm(path: Path) -> int:
 
 @pytest.mark.parametrize("new", [0o600, 0o640, 0o604, 0o664, 0o444])
 def test_a_non_executable_mode_change_is_seen_and_put_back(multi: MultiHub, new: int) -> None:
-    target = multi.root / "docs" / "style.md"
+    target = multi.worktree / "docs" / "style.md"
     before = perm(target)
     assert before != new
     ws = multi.workspaces()
@@ -43,7 +43,7 @@ def test_a_non_executable_mode_change_is_seen_and_put_back(multi: MultiHub, new:
 
 
 def test_an_untracked_files_mode_change_is_seen(multi: MultiHub) -> None:
-    notes = multi.root / "notes.txt"
+    notes = multi.worktree / "notes.txt"
     notes.write_text("mine\n")
     os.chmod(notes, 0o640)
     ws = multi.workspaces()
@@ -54,7 +54,7 @@ def test_an_untracked_files_mode_change_is_seen(multi: MultiHub) -> None:
 
 
 def test_unusual_bits_come_back_exactly_after_an_edit_or_a_delete(multi: MultiHub) -> None:
-    secret, script = multi.root / "docs" / "secret.md", multi.root / "run.sh"
+    secret, script = multi.worktree / "docs" / "secret.md", multi.worktree / "run.sh"
     secret.write_text("keep out\n")
     script.write_text("#!/bin/sh\n")
     os.chmod(secret, 0o600)
@@ -73,7 +73,7 @@ def test_unusual_bits_come_back_exactly_after_an_edit_or_a_delete(multi: MultiHu
 
 
 def test_a_mode_change_inside_the_gate_is_kept_and_a_touch_is_no_change(multi: MultiHub) -> None:
-    tasks, style = multi.root / TASKS, multi.root / "docs" / "style.md"
+    tasks, style = multi.worktree / TASKS, multi.worktree / "docs" / "style.md"
     ws = multi.workspaces()
 
     def agent() -> None:
@@ -87,7 +87,7 @@ def test_a_mode_change_inside_the_gate_is_kept_and_a_touch_is_no_change(multi: M
 
 def test_modes_recorded_at_one_checkpoint_are_carried_to_the_next(multi: MultiHub) -> None:
     """Only files touched since the previous checkpoint are looked at again; the others keep their record."""
-    private = multi.root / "docs" / "private.md"
+    private = multi.worktree / "docs" / "private.md"
     private.write_text("x\n")
     os.chmod(private, 0o600)
     ws = multi.workspaces()

@@ -32,19 +32,19 @@ def saved_under_trash(multi: MultiHub, report: AuditReport) -> dict[str, str]:
 
 
 def assert_docs_as_before(multi: MultiHub) -> None:
-    docs = multi.root / "docs"
+    docs = multi.worktree / "docs"
     assert not (docs / ".git").exists()
     assert (docs / "style.md").read_text() == "be nice\n"
-    assert git(multi.root, "status", "--porcelain", "--", "docs") == ""
+    assert git(multi.worktree, "status", "--porcelain", "--", "docs") == ""
 
 
 def test_git_init_in_a_tracked_folder_is_removed_and_saved(multi: MultiHub) -> None:
     ws = multi.workspaces()
-    report = run_turn(ws, propose(ws), lambda: git(multi.root / "docs", "init", "-q"))
+    report = run_turn(ws, propose(ws), lambda: git(multi.worktree / "docs", "init", "-q"))
     assert {(v.workspace, v.path, v.kind) for v in report.violations} == {("hub", "docs/.git", "git")}
     assert_docs_as_before(multi)
     saved = saved_under_trash(multi, report)
-    (kept,) = [p for p, origin in saved.items() if origin == str(multi.root / "docs" / ".git")]
+    (kept,) = [p for p, origin in saved.items() if origin == str(multi.worktree / "docs" / ".git")]
     assert (trash_dir(ws.store, report.checkpoint) / kept / "HEAD").is_file()
 
 
@@ -52,7 +52,7 @@ def test_a_nested_repository_with_commits_in_a_tracked_folder_is_undone(multi: M
     ws = multi.workspaces()
 
     def agent() -> None:
-        nested = init_repo(multi.root / "docs")
+        nested = init_repo(multi.worktree / "docs")
         (nested / "hidden.md").write_text("work hidden in a nested repo\n")
         commit_all(nested, "hide")
 
@@ -60,21 +60,21 @@ def test_a_nested_repository_with_commits_in_a_tracked_folder_is_undone(multi: M
     found = {(v.workspace, v.path, v.kind) for v in report.violations}
     assert found == {("hub", "docs/.git", "git"), ("hub", "docs/hidden.md", "added")}
     assert_docs_as_before(multi)
-    assert not (multi.root / "docs" / "hidden.md").exists()
+    assert not (multi.worktree / "docs" / "hidden.md").exists()
     saved = saved_under_trash(multi, report)
-    (kept,) = [p for p, origin in saved.items() if origin == str(multi.root / "docs" / ".git")]
+    (kept,) = [p for p, origin in saved.items() if origin == str(multi.worktree / "docs" / ".git")]
     trash = trash_dir(ws.store, report.checkpoint)
     assert git(trash / kept, "--git-dir", ".", "log", "-1", "--format=%s").strip() == "hide"
     (hidden,) = [v.saved for v in report.violations if v.path == "docs/hidden.md"]
-    assert git(multi.root, "show", f"{hidden}:docs/hidden.md") == "work hidden in a nested repo\n"
+    assert git(multi.worktree, "show", f"{hidden}:docs/hidden.md") == "work hidden in a nested repo\n"
 
 
 def test_a_nested_git_folder_there_at_the_checkpoint_stays(multi: MultiHub) -> None:
-    git(multi.root / "docs", "init", "-q")
+    git(multi.worktree / "docs", "init", "-q")
     ws = multi.workspaces()
     report = run_turn(ws, propose(ws), lambda: None)
     assert report.violations == []
-    assert (multi.root / "docs" / ".git" / "HEAD").is_file()
+    assert (multi.worktree / "docs" / ".git" / "HEAD").is_file()
 
 
 def test_a_git_file_pointing_at_another_repository_is_removed_and_saved(multi: MultiHub) -> None:
@@ -82,7 +82,7 @@ def test_a_git_file_pointing_at_another_repository_is_removed_and_saved(multi: M
     target = multi.api / ".git"
 
     def agent() -> None:
-        (multi.root / "docs" / ".git").write_text(f"gitdir: {target}\n")
+        (multi.worktree / "docs" / ".git").write_text(f"gitdir: {target}\n")
 
     report = run_turn(ws, propose(ws), agent)
     assert {(v.workspace, v.path, v.kind) for v in report.violations} == {("hub", "docs/.git", "git")}

@@ -130,7 +130,7 @@ def test_a_symbolic_ref_pointed_elsewhere_is_pointed_back(tmp_path: Path) -> Non
 
 def _idle_change(multi: MultiHub) -> Path:
     """Another change of the hub with a worktree of its own, not running."""
-    (multi.root / "openspec" / "changes" / "idle").mkdir(parents=True)
+    (multi.worktree / "openspec" / "changes" / "idle").mkdir(parents=True)
     idle = Workspaces(multi.root, multi.config, "idle", ["api"])
     idle.ensure_worktrees()
     return idle.existing()["api"]
