@@ -43,9 +43,14 @@ def git(root: Path, *args: str) -> str:
 
 
 def refs(root: Path) -> list[str]:
-    """Every ref but specflow's own (checkpoints and saved work)."""
+    """Every ref but specflow's own: checkpoints, saved work, and the change's branch it commits on."""
     lines = git(root, "for-each-ref", "--format=%(objectname) %(refname)").splitlines()
-    return [line for line in lines if " refs/specflow/" not in line]
+    return [line for line in lines if " refs/specflow/" not in line and f" refs/heads/specflow/{CID}" not in line]
+
+
+def flags(root: Path) -> list[str]:
+    """The index's flag letter of every file but the change's own (the work specflow commits)."""
+    return [line for line in git(root, "ls-files", "-v").splitlines() if f"openspec/changes/{CID}/" not in line]
 
 
 def require(layer: Layer) -> None:
@@ -79,13 +84,13 @@ def test_bash_into_refs_index_and_records_is_refused_by_the_sandbox(chub: Claude
         f"write {PROPOSAL} ## Why\\nkept",
         "answer done",
     )
-    before_refs, before_flags = refs(chub.root), git(chub.root, "ls-files", "-v")
+    before_refs, before_flags = refs(chub.root), flags(chub.worktree)
     (result,) = chub.change().advance()
     assert result.ok, result.reasons
     assert chub.change().state == "write"
     assert (chub.change_dir / "proposal.md").read_text() == "## Why\nkept"
     assert refs(chub.root) == before_refs
-    assert git(chub.root, "ls-files", "-v") == before_flags
+    assert flags(chub.worktree) == before_flags
     assert not journal.exists() or "forged" not in journal.read_text()
     event: dict[str, Any] = agent_events(chub)[-1]
     assert event["sandbox"] == layer
@@ -98,14 +103,14 @@ def test_bash_into_refs_index_and_records_is_refused_by_the_sandbox(chub: Claude
 def test_bash_into_refs_and_index_without_a_sandbox_is_put_back_by_the_audit(chub: ClaudeHub) -> None:
     chub.think()
     chub.script("write", *ATTACKS, f"write {PROPOSAL} ## Why\\nkept", "answer done")
-    before_refs, before_flags = refs(chub.root), git(chub.root, "ls-files", "-v")
+    before_refs, before_flags = refs(chub.root), flags(chub.worktree)
     with pytest.raises(PhaseFailed) as failed:
         chub.change().advance()
     assert any("wrote outside its gate" in r for r in failed.value.results[-1].reasons)
     assert chub.change().state == "think"
     assert (chub.change_dir / "proposal.md").read_text() == "## Why\nkept"
     assert refs(chub.root) == before_refs
-    assert git(chub.root, "ls-files", "-v") == before_flags
+    assert flags(chub.worktree) == before_flags
     event = agent_events(chub)[-1]
     found = {(v["path"], v["kind"]) for v in event["gate_violations"]}
     assert {("evil", "commit"), ("refs/tags/evil-tag", "ref"), ("refs/notes/commits", "ref")} <= found

@@ -112,11 +112,8 @@ def forging_hub(hub: HubFixture, world: dict[str, Any], old: str, rel: str) -> H
 def tampering_hub(hub: HubFixture, world: dict[str, Any], rel: str, env: str) -> HubFixture:
     hub.agent("scripted", TAMPERER)
     hub.write(".gitignore", f"{env}\n")
-    hub.write(env, "TOKEN=secret\n")
-    os.chmod(hub.root / env, 0o640)
     hub.commit("tampering agent")
-    world["before"] = {p: ((hub.root / p).read_bytes(), (hub.root / p).stat().st_mode) for p in (rel, env)}
-    world["refs"] = _refs(hub)
+    world["tamper"] = (rel, env)  # the ignored file is made in the change's worktree once it exists
     return hub
 
 
@@ -124,7 +121,8 @@ def _refs(hub: HubFixture) -> list[str]:
     out = subprocess.run(
         ["git", "for-each-ref", "--format=%(refname)"], cwd=hub.root, check=True, capture_output=True, text=True
     ).stdout
-    return [name for name in out.split() if not name.startswith("refs/specflow/")]
+    # specflow's own refs, and the changes' branches it commits on, move by design
+    return [name for name in out.split() if not name.startswith(("refs/specflow/", "refs/heads/specflow/"))]
 
 
 def _set_config(hub: HubFixture, old: str, new: str) -> None:
@@ -145,9 +143,16 @@ def hub_requires(hub: HubFixture) -> None:
 
 
 @given(parsers.parse('a change "{cid}"'))
-def new_change(hub: HubFixture, cli: Any, cid: str) -> None:
+def new_change(hub: HubFixture, cli: Any, cid: str, world: dict[str, Any]) -> None:
     code, _, err = cli("-C", hub.root, "new", cid)
     assert code == 0, err
+    if "tamper" in world:
+        rel, env = world["tamper"]
+        own = hub.worktree(cid)  # where the change's agents work
+        (own / env).write_text("TOKEN=secret\n")
+        os.chmod(own / env, 0o640)
+        world["before"] = {p: ((own / p).read_bytes(), (own / p).stat().st_mode) for p in (rel, env)}
+        world["refs"] = _refs(hub)
 
 
 @when(parsers.parse('I advance "{cid}"'))
@@ -218,7 +223,8 @@ def no_attempt(hub: HubFixture, cid: str, state: str) -> None:
 
 @then(parsers.parse('"{rel}" is as it was before the agent ran'))
 def as_before(hub: HubFixture, world: dict[str, Any], rel: str) -> None:
-    assert (hub.root / rel).read_bytes() == world["before"][rel]
+    assert (hub.root / rel).read_bytes() == world["before"][rel]  # the person's checkout
+    assert (hub.worktree("add-login") / rel).read_bytes() == world["before"][rel]  # the change's own
 
 
 @then(parsers.parse('the last attempt of "{cid}" reports "{rel}" put back'))
@@ -235,7 +241,7 @@ def no_tag_or_note(hub: HubFixture, world: dict[str, Any]) -> None:
 @then(parsers.parse('"{a}" and "{b}" are as they were before the agent ran, modes included'))
 def as_before_with_modes(hub: HubFixture, world: dict[str, Any], a: str, b: str) -> None:
     for rel in (a, b):
-        path = hub.root / rel
+        path = hub.worktree("add-login") / rel
         assert (path.read_bytes(), path.stat().st_mode) == world["before"][rel], rel
 
 
