@@ -113,6 +113,7 @@ def exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
     """
     deadline = time.monotonic() + timeout
     waitid = getattr(os, "waitid", None)
+    pause = 0.001  # a quick agent is seen at once; a long one costs a check every 20 ms
     while True:
         if waitid is None:
             if proc.poll() is not None:
@@ -125,7 +126,8 @@ def exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
                 return True
         if time.monotonic() >= deadline:
             return False
-        time.sleep(0.02)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
 
 
 def stop_tree(proc: subprocess.Popen[bytes], known: dict[int, tuple[int, float]]) -> None:

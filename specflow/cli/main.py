@@ -186,6 +186,8 @@ def build_parser(command: str | None, *, full: bool = False) -> Parser:
     _add_global_options(parser, on_command=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", help=argparse.SUPPRESS)
     for name, cmd in COMMANDS.items():
+        if command in COMMANDS and name != command and not full:
+            continue  # thirty parsers cost ~5 ms: a command line that names one needs only it
         p = sub.add_parser(
             name,
             prog=f"specflow {name}",

@@ -36,8 +36,6 @@ from specflow.errors import (
     StateError,
 )
 from specflow.ids import check_change_id
-from specflow.openspec.adopt import Adopted, plan_adoption
-from specflow.openspec.discovery import spec_ids
 from specflow.steps.registry import build_registry
 from specflow.workspace.git import GitRepo, find_git_dirs
 from specflow.workspace.worktrees import BRANCH_PREFIX, Layout
@@ -46,6 +44,7 @@ if TYPE_CHECKING:
     from specflow.definitions.config import HubConfig
     from specflow.definitions.workflow import Workflow
     from specflow.engine.board import Board
+    from specflow.openspec.adopt import Adopted
     from specflow.steps.registry import StepRegistry
 
 OPENSPEC_DIR = "openspec"
@@ -205,6 +204,8 @@ class Hub:
     def _did_you_mean(self, name: str) -> str:
         """`` (did you mean ...?)`` over open and archived changes and the specs, for a mistyped id."""
 
+        from specflow.openspec.discovery import spec_ids  # only for a mistyped id
+
         archive = self.changes_dir / ARCHIVE_DIR
         known = {c.id: "" for c in self.changes()}
         if archive.is_dir():
@@ -320,6 +321,8 @@ class Hub:
 
     def adopt(self, change_id: str, *, workflow: str | None = None) -> Adopted:
         """Put an existing OpenSpec change under ``workflow``, in the state its files show."""
+        from specflow.openspec.adopt import plan_adoption  # OpenSpec's rules load when adopting, not on every start
+
         wf = self.workflow(workflow)
         plan = plan_adoption(self.root, change_id, wf.name, states=list(wf.states), initial=wf.initial)
         event = records.HistoryEvent(trigger="adopt", outcome="adopted", reason=plan.reason, workflow=wf.name)

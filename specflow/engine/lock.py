@@ -1,6 +1,6 @@
 """The per-change lock: one ``advance`` (or revert, merge) at a time per change.
 
-The mutual exclusion is an OS file lock (``filelock``), released by the kernel if the holder
+The mutual exclusion is an OS file lock (``specflow.oslock``), released by the kernel if the holder
 dies; beside it a small JSON record says who holds it (pid, host, since when) so a second caller
 is told exactly who is in the way.  A record left by a dead process on this host is taken over
 and reported.  Locks live under the hub's git-ignored ``.specflow/locks/``, never in the change.
@@ -16,11 +16,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from specflow.engine.records import now_iso
 from specflow.errors import LockedError
 from specflow.localdir import ensure
+from specflow.oslock import FileLock, LockTimeout
 
 LOCK_DIR = Path(".specflow") / "locks"
 
@@ -59,7 +59,7 @@ class ChangeLock:
         self.change_id = change_id
         self.command = command
         self.taken_over: Holder | None = None
-        self._lock: Any = None
+        self._lock: FileLock | None = None
 
     def holder(self) -> Holder | None:
         """The recorded holder, if any (it may be dead)."""
@@ -83,14 +83,12 @@ class ChangeLock:
             time.sleep(0.02)
 
     def acquire(self) -> ChangeLock:
-        from filelock import FileLock, Timeout
-
         ensure(self.dir.parent.parent)
         self.dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.path), timeout=0)
+        lock = FileLock(self.path)
         try:
             lock.acquire()
-        except Timeout:
+        except LockTimeout:
             holder = self._live_holder()
             who = holder.describe() if holder else "another process"
             raise LockedError(

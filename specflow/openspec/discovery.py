@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from specflow.errors import ItemError
-from specflow.openspec.deltas import has_delta_sections
 
 
 class SpecFile(NamedTuple):
@@ -93,6 +92,9 @@ def discover_spec_files(specs_root: Path | str) -> list[SpecFile]:
 
 def unread_deltas(scan: SpecsScan) -> list[UnreadDelta]:
     """The Markdown files of a scan that carry delta sections but are not a capability's spec.md."""
+    # the delta parser (~8 ms of imports) loads for validation only, not for every spec listing
+    from specflow.openspec.deltas import has_delta_sections
+
     results: list[UnreadDelta] = []
     for rel, file, link in scan.other_md:
         try:
