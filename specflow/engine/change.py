@@ -13,7 +13,6 @@ from specflow.engine.lock import ChangeLock
 from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
 from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, ReposResult, WorkspacePath
 from specflow.engine.status import ChangeStatus, change_status
-from specflow.engine.timeline import Timeline, build_timeline
 from specflow.errors import ConfigError, StateError, WorkspaceError
 from specflow.workspace import branches
 from specflow.workspace.branches import MergeResult
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from specflow.engine.discard import DiscardResult
     from specflow.engine.engine import PromptInfo
     from specflow.engine.hub import Hub
+    from specflow.engine.timeline import Timeline
 
 # The machinery that runs a phase (engine, attempt, adapters, sandbox, background runs) is
 # imported by the methods that run one, not here: ``status`` and ``list`` read changes without it
@@ -348,6 +348,8 @@ class Change:
 
     def timeline(self) -> Timeline:
         """The history as typed entries: attempts with steps, reasons, refused writes, cost, session."""
+        from specflow.engine.timeline import build_timeline  # the dashboard's, not every command's
+
         return build_timeline(self)
 
     def events(self, *, from_start: bool = True) -> EventReader:
