@@ -172,7 +172,8 @@ NOT_ON_THE_ADVANCE_PATH = (
 def test_advance_with_a_command_agent_loads_only_what_it_uses(hub: HubFixture) -> None:
     hub.agent("scripted", "import sys\nsys.stdin.read()\nprint('the notes')\n")
     hub.commit("agent")
-    Hub.open(hub.root).new_change("add-login")  # validates and caches the workflow and config
+    # in a process of its own, so the validated workflow and config are cached on disk
+    _loaded_after(["-C", str(hub.root), "new", "add-login"], hub.root)
     loaded = _loaded_after(["-C", str(hub.root), "advance", "add-login", "--quiet"], hub.root)
     assert Hub.open(hub.root).change("add-login").state == "think"  # it ran, and rendered its prompt
     assert "jinja2" in loaded
