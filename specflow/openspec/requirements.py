@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import (
     DOT,
     S,
@@ -25,17 +26,17 @@ from specflow.openspec.markdown import (
 )
 
 #: ``### Requirement: <name>`` (case-insensitive, space after ``###`` optional).
-REQUIREMENT_HEADER_RE = re.compile(rf"^###{S}*Requirement:{S}*({DOT}+){S}*$", re.I | re.A)
-_REQUIREMENTS_HEADER_RE = re.compile(rf"^##{S}+Requirements{S}*$", re.I | re.A)
-_TOP_LEVEL_RE = re.compile(rf"^##{S}+")
-_CLOSING_HASHES_RE = re.compile(r"[ \t]+#+[ \t]*$")
-_WS_RUN_RE = re.compile(rf"{S}+")
-_METADATA_LINE_RE = re.compile(r"^\*\*[^*]+\*\*:")
-_HEADER_LINE_RE = re.compile(rf"^#{{1,6}}{S}")
-SCENARIO_HEADER_RE = re.compile(rf"^####{S}+")
-_SCENARIO_BODY_END_RE = re.compile(rf"^#{{1,4}}{S}")
-_SCENARIO_PREFIX_RE = re.compile(rf"^Scenario:{S}*", re.I | re.A)
-_SHALL_MUST_RE = re.compile(r"\b(SHALL|MUST)\b", re.A)
+REQUIREMENT_HEADER_RE = lazy_compile(rf"^###{S}*Requirement:{S}*({DOT}+){S}*$", re.I | re.A)
+_REQUIREMENTS_HEADER_RE = lazy_compile(rf"^##{S}+Requirements{S}*$", re.I | re.A)
+_TOP_LEVEL_RE = lazy_compile(rf"^##{S}+")
+_CLOSING_HASHES_RE = lazy_compile(r"[ \t]+#+[ \t]*$")
+_WS_RUN_RE = lazy_compile(rf"{S}+")
+_METADATA_LINE_RE = lazy_compile(r"^\*\*[^*]+\*\*:")
+_HEADER_LINE_RE = lazy_compile(rf"^#{{1,6}}{S}")
+SCENARIO_HEADER_RE = lazy_compile(rf"^####{S}+")
+_SCENARIO_BODY_END_RE = lazy_compile(rf"^#{{1,4}}{S}")
+_SCENARIO_PREFIX_RE = lazy_compile(rf"^Scenario:{S}*", re.I | re.A)
+_SHALL_MUST_RE = lazy_compile(r"\b(SHALL|MUST)\b", re.A)
 
 
 def normalize_requirement_name(name: str) -> str:

@@ -9,12 +9,13 @@ from typing import Any
 from specflow.errors import ShowError
 from specflow.openspec import discovery
 from specflow.openspec.deltas import parse_delta_spec
+from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import find_section, js_trim, normalize, parse_sections
 from specflow.openspec.requirements import extract_requirement_text
 from specflow.openspec.specs import SpecParseError, parse_spec
 
-_TITLE_RE = re.compile(r"^#[ \t]+(?:Change:[ \t]+)?([^\n\r\u2028\u2029]+)$", re.M | re.I)
-_SIMPLE_DELTA_RE = re.compile(r"^\s*-\s*\*\*([^*:]+)(?::\*\*|\*\*:)\s*(.+)$")
+_TITLE_RE = lazy_compile(r"^#[ \t]+(?:Change:[ \t]+)?([^\n\r\u2028\u2029]+)$", re.M | re.I)
+_SIMPLE_DELTA_RE = lazy_compile(r"^\s*-\s*\*\*([^*:]+)(?::\*\*|\*\*:)\s*(.+)$")
 
 
 def change_title(proposal: str, change_id: str) -> str:

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
+from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import (
     DOT,
     S,
@@ -70,18 +71,18 @@ def parse_spec(content: str, name: str) -> ParsedSpec:
         raise SpecParseError("Spec must have a Requirements section")
     requirements = []
     for child in req_section.children:
-        text = extract_requirement_text(child.title, child.content.split("\n"))
-        scenarios = tuple(c.content for c in child.children if js_trim(c.content))
+        text = extract_requirement_text(child.title, child.body_lines())
+        scenarios = tuple(content for c in child.children if (content := c.content))
         requirements.append(Requirement(text, scenarios))
     return ParsedSpec(name, js_trim(purpose), tuple(requirements))
 
 
 # -- structure ---------------------------------------------------------------------------
 
-_REQUIREMENTS_HEADER_RE = re.compile(rf"^##{S}+Requirements{S}*$", re.I | re.A)
-_TOP_LEVEL_RE = re.compile(rf"^##{S}+")
-_DELTA_HEADER_RE = re.compile(rf"^##{S}+(ADDED|MODIFIED|REMOVED|RENAMED){S}+Requirements{S}*$", re.I | re.A)
-_STRICT_REQ_HEADER_RE = re.compile(rf"^###{S}+Requirement:{S}*({DOT}+){S}*$", re.I | re.A)
+_REQUIREMENTS_HEADER_RE = lazy_compile(rf"^##{S}+Requirements{S}*$", re.I | re.A)
+_TOP_LEVEL_RE = lazy_compile(rf"^##{S}+")
+_DELTA_HEADER_RE = lazy_compile(rf"^##{S}+(ADDED|MODIFIED|REMOVED|RENAMED){S}+Requirements{S}*$", re.I | re.A)
+_STRICT_REQ_HEADER_RE = lazy_compile(rf"^###{S}+Requirement:{S}*({DOT}+){S}*$", re.I | re.A)
 
 
 class StructureIssue(NamedTuple):
@@ -156,8 +157,8 @@ def structure_issues(content: str) -> list[StructureIssue]:
 
 # -- placeholder Purpose ----------------------------------------------------------------
 
-_PURPOSE_HEADER_RE = re.compile(r"^ {0,3}##(?!#)[ \t]+Purpose[ \t]*$", re.I | re.A)
-_TOP_HEADER_RE = re.compile(r"^ {0,3}#{1,2}(?!#)[ \t]+")
+_PURPOSE_HEADER_RE = lazy_compile(r"^ {0,3}##(?!#)[ \t]+Purpose[ \t]*$", re.I | re.A)
+_TOP_HEADER_RE = lazy_compile(r"^ {0,3}#{1,2}(?!#)[ \t]+")
 _MARKER_PUNCT = frozenset(":-\u2013\u2014.,;()[]{}")
 
 
@@ -234,7 +235,7 @@ def _placeholder_line(content: str, leading: bool) -> int | None:
 
 # -- Purpose of a delta (seed for a new spec) -----------------------------------------
 
-_PURPOSE_SECTION_RE = re.compile(rf"^##{S}+Purpose{S}*$", re.I | re.A)
+_PURPOSE_SECTION_RE = lazy_compile(rf"^##{S}+Purpose{S}*$", re.I | re.A)
 
 
 def mask_html_comments(content: str) -> str:

@@ -48,7 +48,7 @@ def _task_text(total: int, done: int) -> str:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
-    root = ctx.open_hub().root
+    root = ctx.hub_root()
     if args.specs:
         if args.json:
             ctx.json(listing.list_specs_json(root))

@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
-    root = ctx.open_hub().root
+    root = ctx.hub_root()
     args.item = ctx.change_id(args.item, args.command)
     try:
         kind = discovery.resolve_item(root, args.item, args.type)

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return 1
     try:
         outcome = validate_selection(
-            ctx.open_hub().root,
+            ctx.hub_root(),
             None if bulk else args.item,
             type_=args.type,
             changes=bool(args.all or args.changes),
