@@ -95,23 +95,28 @@ class Section:
     def content(self) -> str:
         """The trimmed text under the header (sub-sections included)."""
         if self._content is None:
-            self._content = js_trim("\n".join(self.lines[self.line + 1 : self.end]))
+            self._content = "\n".join(self.lines[self.line + 1 : self.end]).strip(JS_WS)
         return self._content
 
-    def body_lines(self) -> list[str]:
-        """``content.split("\n")`` without joining the text: the lines under the header, with
-        leading and trailing blank lines dropped and the outer ones trimmed."""
+    def body_span(self) -> tuple[int, int]:
+        """Where ``content`` lies: the lines under the header without leading and trailing blank
+        ones (``content`` is their text, joined, with the outer two trimmed)."""
         start, end = self.line + 1, self.end
         lines = self.lines
-        while start < end and not js_trim(lines[start]):
+        while start < end and not lines[start].strip(JS_WS):
             start += 1
-        while end > start and not js_trim(lines[end - 1]):
+        while end > start and not lines[end - 1].strip(JS_WS):
             end -= 1
+        return start, end
+
+    def body_lines(self) -> list[str]:
+        """``content.split("\n")`` without joining the text first."""
+        start, end = self.body_span()
         if start == end:
             return [""]
-        body = lines[start:end]
-        body[0] = js_trim_start(body[0])
-        body[-1] = js_trim_end(body[-1])
+        body = self.lines[start:end]
+        body[0] = body[0].lstrip(JS_WS)
+        body[-1] = body[-1].rstrip(JS_WS)
         return body
 
 
@@ -137,7 +142,7 @@ def parse_sections(lines: list[str], mask: list[bool] | None = None) -> list[Sec
             open_.pop().end = i
         if m is None:
             continue
-        section = Section(level, js_trim(m.group(2)), i, n, lines)
+        section = Section(level, m.group(2).strip(JS_WS), i, n, lines)
         while nest and nest[-1].level >= level:
             nest.pop()
         if nest:

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import (
     DOT,
+    JS_WS,
     S,
     fence_mask,
     js_trim,
@@ -72,12 +73,14 @@ def contains_shall_or_must(text: str) -> bool:
     return ("SHALL" in text or "MUST" in text) and _SHALL_MUST_RE.search(text) is not None
 
 
-def extract_requirement_body(body_lines: list[str]) -> str:
+def extract_requirement_body(body_lines: list[str], mask: list[bool] | None = None) -> str:
     """The requirement statement: unfenced, non-blank lines before the first header.
 
-    ``**Key**: value`` metadata lines are skipped unless nothing else is there.
+    ``**Key**: value`` metadata lines are skipped unless nothing else is there.  ``mask`` is
+    ``fence_mask(body_lines)`` when the caller has it.
     """
-    mask = fence_mask(body_lines)
+    if mask is None:
+        mask = fence_mask(body_lines)
     captured: list[str] = []
     metadata: list[str] = []
     for i, line in enumerate(body_lines):
@@ -85,7 +88,7 @@ def extract_requirement_body(body_lines: list[str]) -> str:
             continue
         if line.startswith("#") and _HEADER_LINE_RE.match(line):
             break
-        trimmed = js_trim(line)
+        trimmed = line.strip(JS_WS)
         if not trimmed:
             continue
         if trimmed.startswith("**") and _METADATA_LINE_RE.match(trimmed):
@@ -97,9 +100,9 @@ def extract_requirement_body(body_lines: list[str]) -> str:
     return "\n".join(metadata)
 
 
-def extract_requirement_text(header_title: str, body_lines: list[str]) -> str:
+def extract_requirement_text(header_title: str, body_lines: list[str], mask: list[bool] | None = None) -> str:
     """The statement, or the header's title when the body is empty (the spec parser's view)."""
-    return extract_requirement_body(body_lines) or js_trim(header_title)
+    return extract_requirement_body(body_lines, mask) or js_trim(header_title)
 
 
 def _scenario_bodies(body_lines: list[str]) -> list[str]:

@@ -61,7 +61,8 @@ class ParsedSpec(NamedTuple):
 def parse_spec(content: str, name: str) -> ParsedSpec:
     """Parse a main spec; raise ``SpecParseError`` when Purpose or Requirements is missing."""
     lines = normalize(content).split("\n")
-    sections = parse_sections(lines)
+    mask = fence_mask(lines)
+    sections = parse_sections(lines, mask)
     purpose_section = find_section(sections, "Purpose")
     purpose = purpose_section.content if purpose_section else ""
     req_section = find_section(sections, "Requirements")
@@ -71,7 +72,9 @@ def parse_spec(content: str, name: str) -> ParsedSpec:
         raise SpecParseError("Spec must have a Requirements section")
     requirements = []
     for child in req_section.children:
-        text = extract_requirement_text(child.title, child.body_lines())
+        # a requirement starts at an unfenced header, so its body's fences are the file's
+        start, end = child.body_span()
+        text = extract_requirement_text(child.title, child.body_lines(), mask[start:end] if end > start else None)
         scenarios = tuple(content for c in child.children if (content := c.content))
         requirements.append(Requirement(text, scenarios))
     return ParsedSpec(name, js_trim(purpose), tuple(requirements))
