@@ -8,30 +8,29 @@ from typing import TYPE_CHECKING, Any
 
 from specflow.engine import records
 from specflow.engine.approvals import make_approval, void_reason, who_am_i
-from specflow.engine.events import EventReader
 from specflow.engine.lock import ChangeLock
 from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
 from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, ReposResult, WorkspacePath
 from specflow.engine.status import ChangeStatus, change_status
 from specflow.errors import ConfigError, StateError, WorkspaceError
-from specflow.workspace import branches
-from specflow.workspace.branches import MergeResult
-from specflow.workspace.checkpoints import HUB_KEY
-from specflow.workspace.restore import RestoreResult
-from specflow.workspace.revert import RevertResult, pick_checkpoint, revert
-from specflow.workspace.workspaces import Workspaces, for_change
 
 if TYPE_CHECKING:
     from specflow.agents.base import EventCallback
     from specflow.engine.background import BackgroundRun
     from specflow.engine.discard import DiscardResult
     from specflow.engine.engine import PromptInfo
+    from specflow.engine.events import EventReader
     from specflow.engine.hub import Hub
     from specflow.engine.timeline import Timeline
+    from specflow.workspace.branches import MergeResult
+    from specflow.workspace.restore import RestoreResult
+    from specflow.workspace.revert import RevertResult
+    from specflow.workspace.workspaces import Workspaces
 
-# The machinery that runs a phase (engine, attempt, adapters, sandbox, background runs) is
-# imported by the methods that run one, not here: ``status`` and ``list`` read changes without it
-# and start in a fraction of the time (benchmarks/startup_bench.py).
+# The machinery that runs a phase (engine, attempt, adapters, sandbox, background runs) and the
+# workspaces' (git, checkpoints, revert, merge) are imported by the methods that use them, not
+# here: ``status`` and ``list`` read changes without them and start in a fraction of the time
+# (benchmarks/startup_bench.py, status_cpu_bench.py).
 
 ARCHIVE_DIR = "archive"
 #: Discarded changes go to ``archive/discarded/<id>``: out of ``openspec list`` and ``validate --all``.
@@ -197,6 +196,8 @@ class Change:
 
     def workspaces(self) -> Workspaces:
         """The change's workspaces: its hub and the worktrees of the repos it affects."""
+        from specflow.workspace.workspaces import for_change
+
         return for_change(self)
 
     def workspace_paths(self) -> list[WorkspacePath]:
@@ -231,6 +232,8 @@ class Change:
 
     def checkpoint(self, number: int | None = None) -> CheckpointInfo:
         """Checkpoint ``number`` (default: the latest), with how many files differ from it now."""
+        from specflow.workspace.revert import pick_checkpoint
+
         ws = self.workspaces()
         target = pick_checkpoint(ws.checkpoints(), number, self.id)
         return CheckpointInfo(target, ws.changed_since([target]).get(target.number, 0))
@@ -240,6 +243,8 @@ class Change:
 
         The present is checkpointed first, so a revert can be reverted.
         """
+        from specflow.workspace.revert import pick_checkpoint, revert
+
         with ChangeLock(self.hub.root, self.id, command="revert"):
             ws = self.workspaces()
             target = pick_checkpoint(ws.checkpoints(), to, self.id)
@@ -284,18 +289,26 @@ class Change:
 
     def diff(self, repo: str | None = None, *, stat: bool = False) -> str:
         """The change's work against its base, in every repo (or ``repo``), as a patch."""
+        from specflow.workspace import branches
+
         return branches.diff(self.workspaces(), repo, stat)
 
     def diff_data(self, repo: str | None = None, *, stat: bool = False) -> list[dict[str, Any]]:
         """``diff`` as data, per repo: branch, base, changed files with line counts, the patch."""
+        from specflow.workspace import branches
+
         return branches.diff_data(self.workspaces(), repo, stat)
 
     def merged(self) -> dict[str, str | None]:
         """Each affected repo's merge state: None when merged, else why not."""
+        from specflow.workspace import branches
+
         return branches.merged(self.workspaces())
 
     def merge(self) -> list[MergeResult]:
         """Merge each of the change's branches into its base."""
+        from specflow.workspace import branches
+
         with ChangeLock(self.hub.root, self.id, command="merge"):
             return branches.merge(self.workspaces())
 
@@ -318,6 +331,8 @@ class Change:
             added = [n for n in add if n not in repos]
             removed = [n for n in remove if n in repos]
             if removed and not force:
+                from specflow.workspace.workspaces import for_change
+
                 existing = for_change(self, repos).existing()
                 busy = [n for n in removed if n in existing]
                 if busy:
@@ -338,6 +353,8 @@ class Change:
                 fix=f"archive it first (specflow advance {self.id}), or remove a worktree yourself with"
                 " 'git worktree remove PATH'",
             )
+        from specflow.workspace.checkpoints import HUB_KEY
+
         ws = self.workspaces()
         with ChangeLock(self.hub.root, self.id, command="clean"):
             before = {name: path for name, path in ws.existing().items() if name != HUB_KEY}
@@ -354,6 +371,8 @@ class Change:
 
     def events(self, *, from_start: bool = True) -> EventReader:
         """A reader of the change's event log (every phase's live progress), from its start or from now."""
+        from specflow.engine.events import EventReader
+
         if from_start:
             return EventReader(self.hub.root, self.id)
         return EventReader.at_end(self.hub.root, self.id)

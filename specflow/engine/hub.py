@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from specflow.definitions.config import CONFIG_FILE, load_config
-from specflow.definitions.scaffold import init_hub
-from specflow.definitions.workflow import load_workflow_by_name
 from specflow.engine import records
 from specflow.engine.change import ARCHIVE_DIR, DISCARDED_DIR, Change
 from specflow.errors import (
@@ -36,9 +34,6 @@ from specflow.errors import (
     StateError,
 )
 from specflow.ids import check_change_id
-from specflow.steps.registry import build_registry
-from specflow.workspace.git import GitRepo, find_git_dirs
-from specflow.workspace.worktrees import BRANCH_PREFIX, Layout
 
 if TYPE_CHECKING:
     from specflow.definitions.config import HubConfig
@@ -88,6 +83,9 @@ def locate_hub(start: Path | None = None) -> HubLocation:
 
 def _through_link(repo: Path, link: Path) -> HubLocation:
     """The hub an ``openspec`` link of ``repo`` leads to, checked against the hub's own configuration."""
+    from specflow.workspace.git import GitRepo, find_git_dirs  # a repo's or worktree's link only
+    from specflow.workspace.worktrees import BRANCH_PREFIX, Layout
+
     target = Path(os.path.realpath(link))
     hub = target.parent
     if target.name != OPENSPEC_DIR or not target.is_dir() or (hub / OPENSPEC_DIR).is_symlink():
@@ -115,6 +113,8 @@ def _through_link(repo: Path, link: Path) -> HubLocation:
 
 
 def _common_dir(path: Path) -> Path | None:
+    from specflow.workspace.git import find_git_dirs
+
     dirs = find_git_dirs(path)
     return dirs[1] if dirs is not None else None
 
@@ -146,6 +146,7 @@ class Hub:
     @classmethod
     def init(cls, path: Path | str = ".") -> tuple[Hub, list[Path]]:
         """Create ``openspec/`` (as ``openspec init --tools none`` does) and ``specflow.yaml``."""
+        from specflow.definitions.scaffold import init_hub  # only when a hub is made
 
         root = Path(path)
         created = init_hub(root)
@@ -168,6 +169,9 @@ class Hub:
 
     @cached_property
     def steps(self) -> StepRegistry:
+        # the definitions' machinery (steps, workflow checks, parse) loads for a command that runs
+        # a workflow, not for one that only reads changes (status, list, show)
+        from specflow.steps.registry import build_registry
 
         return build_registry(self.root, self.config.steps)
 
@@ -177,6 +181,8 @@ class Hub:
         cache: dict[str, Workflow] = self.__dict__.setdefault("_workflows", {})
         key = name or self.config.default_workflow
         if key not in cache:
+            from specflow.definitions.workflow import load_workflow_by_name
+
             cache[key] = load_workflow_by_name(key, self.root, registry=self.steps)
         return cache[key]
 

@@ -552,8 +552,21 @@ def history_totals(change_dir: Path) -> HistoryTotals:
         st = (change_dir / STATE_DIR / HISTORY_FILE).stat()
     except FileNotFoundError:
         return HistoryTotals(cost=summarize_costs([]), last=None)
-    summary = _read_summary(change_dir, _stamp(st)) or _full_summary(change_dir)
+    stamp = _stamp(st)
+    summary = _read_summary(change_dir, stamp)
+    if summary is None:
+        summary = _full_summary(change_dir)
+        _keep_summary(change_dir, summary, stamp)
     return HistoryTotals(cost=cast(CostSummary, _rounded(summary["sums"])), last=summary["last"])
+
+
+def _keep_summary(change_dir: Path, summary: dict[str, Any], stamp: list[int]) -> None:
+    """Keep a summary just computed in full, as ``git status`` refreshes the index it reads, so the
+    next reading of an unchanged history is cheap.  Stamped with the history as stat saw it before
+    the reading: a history appended to meanwhile has another stamp, so that summary is never used.
+    Best effort: a read-only folder only means the next reading parses the history again."""
+    with contextlib.suppress(OSError):
+        _write_summary(change_dir, {**summary, "history": stamp})
 
 
 def snapshot_records(change_dir: Path) -> dict[Path, bytes | None]:
