@@ -98,27 +98,6 @@ class Section:
             self._content = "\n".join(self.lines[self.line + 1 : self.end]).strip(JS_WS)
         return self._content
 
-    def body_span(self) -> tuple[int, int]:
-        """Where ``content`` lies: the lines under the header without leading and trailing blank
-        ones (``content`` is their text, joined, with the outer two trimmed)."""
-        start, end = self.line + 1, self.end
-        lines = self.lines
-        while start < end and not lines[start].strip(JS_WS):
-            start += 1
-        while end > start and not lines[end - 1].strip(JS_WS):
-            end -= 1
-        return start, end
-
-    def body_lines(self) -> list[str]:
-        """``content.split("\n")`` without joining the text first."""
-        start, end = self.body_span()
-        if start == end:
-            return [""]
-        body = self.lines[start:end]
-        body[0] = body[0].lstrip(JS_WS)
-        body[-1] = body[-1].rstrip(JS_WS)
-        return body
-
 
 def parse_sections(lines: list[str], mask: list[bool] | None = None) -> list[Section]:
     """Nest every unfenced header into a tree of sections (OpenSpec's ``parseSections``)."""
