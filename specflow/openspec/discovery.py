@@ -8,7 +8,6 @@ code point so every run lists them in the same order.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -34,8 +33,7 @@ class UnreadDelta(NamedTuple):
     expected: str  # where its requirements belong: <capability>/spec.md
 
 
-@dataclass
-class SpecsScan:
+class SpecsScan(NamedTuple):
     """One walk of a specs folder: its capability specs, other Markdown files, any file at all."""
 
     specs: list[SpecFile]

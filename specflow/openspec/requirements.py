@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -207,8 +206,7 @@ class RequirementsSection(NamedTuple):
     after: str
 
 
-@dataclass(frozen=True)
-class RequirementIndex:
+class RequirementIndex(NamedTuple):
     """A spec's requirements keyed once: what every merge into (or check against) it looks up.
 
     ``by_name`` maps each normalised name to its block (a repeated name keeps its first position

@@ -8,7 +8,6 @@ from typing import Any
 
 from specflow.errors import ShowError
 from specflow.openspec import discovery
-from specflow.openspec.deltas import parse_delta_spec
 from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import find_section, js_trim, normalize, parse_sections
 from specflow.openspec.requirements import extract_requirement_text
@@ -59,6 +58,8 @@ def _simple_deltas(what_changes: str) -> list[dict[str, Any]]:
 
 def change_deltas(change_dir: Path, what_changes: str = "") -> list[dict[str, Any]]:
     """The deltas ``openspec show <change> --json`` reports, in its order and shape."""
+    from specflow.openspec.deltas import parse_delta_spec  # a change's; a spec's show needs none
+
     deltas: list[dict[str, Any]] = []
     any_sections = False
     for spec in discovery.discover_spec_files(change_dir / "specs"):
