@@ -128,6 +128,11 @@ class CliContext:
         self.stdout.write(stringify(data) + "\n")
         self.stdout.flush()
 
+    def json_text(self, text: str) -> None:
+        """Print JSON text already laid out as ``json`` lays it out."""
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
     def error(self, exc: SpecflowError) -> None:
         """Print a user error: the message, then the fix."""
         self.fail(exc.message, exc.fix, exc.exit_code)
