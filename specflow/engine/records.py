@@ -221,9 +221,10 @@ def atomic_write(path: Path, text: str) -> None:
 
 def read_state(change_dir: Path) -> StateRecord | None:
     """The change's state record, or None for a change specflow does not manage."""
-    path = change_dir / STATE_DIR / STATE_FILE
+    path = os.path.join(change_dir, STATE_DIR, STATE_FILE)  # status reads hundreds: no Path objects
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
     except FileNotFoundError:
         return None
     except UnicodeDecodeError as exc:
@@ -503,7 +504,8 @@ def _stamp(st: os.stat_result) -> list[int]:
 def _read_summary(change_dir: Path, stamp: list[int]) -> dict[str, Any] | None:
     """The summary kept for the history whose stamp is ``stamp``, or None (absent, stale, damaged)."""
     try:
-        data = json.loads((change_dir / STATE_DIR / SUMMARY_FILE).read_bytes())
+        with open(os.path.join(change_dir, STATE_DIR, SUMMARY_FILE), "rb") as fh:
+            data = json.loads(fh.read())
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("version") != STATE_VERSION or data.get("history") != stamp:
@@ -549,7 +551,7 @@ def history_totals(change_dir: Path) -> HistoryTotals:
     full, as it always was: the summary never changes what is shown, only how fast.
     """
     try:
-        st = (change_dir / STATE_DIR / HISTORY_FILE).stat()
+        st = os.stat(os.path.join(change_dir, STATE_DIR, HISTORY_FILE))
     except FileNotFoundError:
         return HistoryTotals(cost=summarize_costs([]), last=None)
     stamp = _stamp(st)
