@@ -6,6 +6,7 @@ import ast
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,18 @@ def test_advance_with_a_command_agent_loads_only_what_it_uses(hub: HubFixture) -
     assert (
         sorted(m for m in loaded for heavy in NOT_ON_THE_ADVANCE_PATH if m == heavy or m.startswith(heavy + ".")) == []
     )
+
+
+def test_show_of_a_spec_loads_no_engine_no_dataclasses_and_no_shutil(
+    hub: HubFixture, cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    hub.write(
+        "openspec/specs/auth/spec.md",
+        "# auth\n\n## Purpose\nSign people in, and only them, with email.\n\n## Requirements\n"
+        "### Requirement: Sign in\nThe system SHALL sign in.\n\n#### Scenario: Works\n- **WHEN** asked\n",
+    )
+    loaded = _loaded_after(["-C", str(hub.root), "show", "auth", "--json", "--type", "spec"], hub.root)
+    code, out, _ = cli("-C", hub.root, "show", "auth", "--json", "--type", "spec")
+    assert code == 0 and json.loads(out)["requirementCount"] == 1
+    heavy = ("specflow.engine", "specflow.workspace", "dataclasses", "shutil", "specflow.openspec.deltas")
+    assert sorted(m for m in loaded for h in heavy if m == h or m.startswith(h + ".")) == []
