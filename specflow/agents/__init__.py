@@ -17,6 +17,7 @@ from specflow.agents.base import (
     EventCallback,
     ignore_event,
 )
+from specflow.entrypoints import entry_points
 from specflow.errors import AgentError
 
 ENTRY_POINT_GROUP = "specflow.adapters"
@@ -35,10 +36,8 @@ def _load(target: str) -> Any:
 
 def adapter_names() -> list[str]:
     """Every adapter name known: built-ins first, then entry points."""
-    from importlib.metadata import entry_points
-
     names = list(_BUILTIN)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in entry_points(ENTRY_POINT_GROUP):
         if ep.name not in names:
             names.append(ep.name)
     return names
@@ -49,9 +48,7 @@ def get_adapter(name: str) -> Adapter:
     if name in _BUILTIN:
         factory = _load(_BUILTIN[name])
     else:
-        from importlib.metadata import entry_points
-
-        matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
+        matches = [ep for ep in entry_points(ENTRY_POINT_GROUP) if ep.name == name]
         if not matches:
             known = ", ".join(adapter_names())
             raise AgentError(

@@ -89,6 +89,30 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+def _running(proc: psutil.Process) -> bool:
+    """Still running: a zombie has ended, whoever is to reap it (``psutil.wait_procs`` waits for
+    the reaping, which for a sandbox's process re-parented away from specflow took 1.4 s)."""
+    try:
+        if not proc.is_running():
+            return False
+        if proc.status() != psutil.STATUS_ZOMBIE:
+            return True
+    except (psutil.Error, OSError):
+        return False
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(proc.pid, os.WNOHANG)  # ours to reap: reaped, as wait_procs did
+    return False
+
+
+def wait_gone(procs: list[psutil.Process], timeout: float) -> None:
+    """Wait up to ``timeout`` until none of ``procs`` runs any more."""
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while (procs := [p for p in procs if _running(p)]) and time.monotonic() < deadline:
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
+
+
 def kill_known(known: Mapping[int, tuple[int, float]]) -> None:
     """SIGKILL processes seen earlier, only if each is still the same process (same start time),
     and wait (up to ``KILL_GRACE_S``) until they are gone: the audit starts after, not before."""
@@ -102,7 +126,7 @@ def kill_known(known: Mapping[int, tuple[int, float]]) -> None:
         with contextlib.suppress(psutil.Error, OSError):
             killed.append(psutil.Process(pid))
     if killed:
-        psutil.wait_procs(killed, timeout=KILL_GRACE_S)
+        wait_gone(killed, KILL_GRACE_S)
 
 
 def exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
@@ -113,6 +137,7 @@ def exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
     """
     deadline = time.monotonic() + timeout
     waitid = getattr(os, "waitid", None)
+    pause = 0.001  # a quick agent is seen at once; a long one costs a check every 20 ms
     while True:
         if waitid is None:
             if proc.poll() is not None:
@@ -125,7 +150,8 @@ def exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
                 return True
         if time.monotonic() >= deadline:
             return False
-        time.sleep(0.02)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
 
 
 def stop_tree(proc: subprocess.Popen[bytes], known: dict[int, tuple[int, float]]) -> None:
@@ -179,7 +205,7 @@ def kill_survivors(refs: Iterable[Mapping[str, Any]], *, marker: str | None = No
     for proc in targets.values():
         with contextlib.suppress(psutil.Error, OSError):
             proc.kill()
-    psutil.wait_procs(list(targets.values()), timeout=KILL_GRACE_S)
+    wait_gone(list(targets.values()), KILL_GRACE_S)
     return sorted(targets)
 
 

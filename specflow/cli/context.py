@@ -6,6 +6,7 @@ rendering are used only on a terminal without ``NO_COLOR``; piped output is plai
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -78,6 +79,63 @@ class CliContext:
             self._hub = Hub.open(Path(self.hub_arg) if self.hub_arg else None)
         return self._hub
 
+    def hub_root(self) -> Path:
+        """The hub's folder, for commands that need only that (``show``, ``list``, ``validate``).
+
+        The common case (a folder at or above, ``-C`` included, holding a plain ``openspec/``) is
+        found here without importing the engine (~90 ms of CPU); a link, a repo boundary or a
+        missing folder is left to ``Hub.open``, which knows every rule and error.
+        """
+        if self._hub is not None or (self.hub_arg is not None and not os.path.exists(self.hub_arg)):
+            return self.open_hub().root
+        here = Path(os.path.abspath(self.hub_arg or os.getcwd()))
+        for candidate in (here, *here.parents):
+            folder = candidate / "openspec"
+            if folder.is_symlink():
+                break
+            if folder.is_dir():
+                if (candidate / ".git").is_file():
+                    break  # a linked worktree, maybe a change's own: its hub is elsewhere
+                return candidate
+            if (candidate / ".git").exists():
+                break
+        return self.open_hub().root
+
+    def change_root(self, change_id: str | None) -> Path:
+        """The hub as change ``change_id`` sees it: its own worktree when it has one (else the hub).
+
+        Without a worktree folder for that id (a spec, a change on the hub's checkout) the engine
+        is not imported.
+        """
+        root = self.hub_root()
+        if change_id and "/" not in change_id and self._may_have_worktrees(root, change_id):
+            return self.open_hub().change_root(change_id)
+        return root
+
+    def changes_on_branches(self) -> dict[str, Path | None]:
+        """``Hub.changes_on_branches``, without importing the engine when no change has a worktree."""
+        root = self.hub_root()
+        if self._may_have_worktrees(root, None):
+            return self.open_hub().changes_on_branches()
+        return {}
+
+    @staticmethod
+    def _may_have_worktrees(root: Path, change_id: str | None) -> bool:
+        """False only when no change (or ``change_id``) can have a worktree of the hub."""
+        try:
+            custom = "worktrees_dir" in (root / "specflow.yaml").read_text(encoding="utf-8")
+        except OSError:
+            custom = False
+        if custom:
+            return True
+        folder = root / ".specflow" / "worktrees"
+        if change_id is not None:
+            return (folder / change_id).is_dir()
+        try:
+            return any(folder.iterdir())
+        except OSError:
+            return False
+
     def change_id(self, given: str | None, command: str) -> str:
         """``given``, or the change whose worktree the command runs in (its branch names it)."""
         if given:
@@ -105,6 +163,11 @@ class CliContext:
     def json(self, data: Any) -> None:
         # as JSON.stringify(data, null, 2): UTF-8 text, not \uXXXX escapes
         self.stdout.write(stringify(data) + "\n")
+        self.stdout.flush()
+
+    def json_text(self, text: str) -> None:
+        """Print JSON text already laid out as ``json`` lays it out."""
+        self.stdout.write(text + "\n")
         self.stdout.flush()
 
     def error(self, exc: SpecflowError) -> None:

@@ -8,32 +8,31 @@ from typing import TYPE_CHECKING, Any
 
 from specflow.engine import records, statemerge
 from specflow.engine.approvals import make_approval, void_reason, who_am_i
-from specflow.engine.events import EventReader
 from specflow.engine.lock import ChangeLock
 from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
 from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, ReposResult, WorkspacePath
 from specflow.engine.status import ChangeStatus, change_status
-from specflow.engine.timeline import Timeline, build_timeline
 from specflow.errors import ChangeNotFoundError, ConfigError, StateError, WorkspaceError
-from specflow.workspace import branches
-from specflow.workspace import remote as remote_sync
-from specflow.workspace.branches import MergeResult
-from specflow.workspace.remote import PullResult, PushResult
-from specflow.workspace.restore import RestoreResult
-from specflow.workspace.revert import RevertResult, pick_checkpoint, revert
-from specflow.workspace.workspaces import Workspaces, for_change
 
 if TYPE_CHECKING:
     from specflow.agents.base import EventCallback
     from specflow.engine.background import BackgroundRun
     from specflow.engine.discard import DiscardResult
     from specflow.engine.engine import PromptInfo
+    from specflow.engine.events import EventReader
     from specflow.engine.hub import Hub
     from specflow.engine.lease import LeaseHolder
+    from specflow.engine.timeline import Timeline
+    from specflow.workspace.branches import MergeResult
+    from specflow.workspace.remote import PullResult, PushResult
+    from specflow.workspace.restore import RestoreResult
+    from specflow.workspace.revert import RevertResult
+    from specflow.workspace.workspaces import Workspaces
 
-# The machinery that runs a phase (engine, attempt, adapters, sandbox, background runs) is
-# imported by the methods that run one, not here: ``status`` and ``list`` read changes without it
-# and start in a fraction of the time (benchmarks/startup_bench.py).
+# The machinery that runs a phase (engine, attempt, adapters, sandbox, background runs) and the
+# workspaces' (git, checkpoints, revert, merge) are imported by the methods that use them, not
+# here: ``status`` and ``list`` read changes without them and start in a fraction of the time
+# (benchmarks/startup_bench.py, status_cpu_bench.py).
 
 ARCHIVE_DIR = "archive"
 #: Discarded changes go to ``archive/discarded/<id>``: out of ``openspec list`` and ``validate --all``.
@@ -178,6 +177,8 @@ class Change:
         person sees the approved proposal.  When that is impossible (local changes in the files
         it would touch, a conflict) the approval is refused and nothing is written.
         """
+        from specflow.workspace import branches
+
         with ChangeLock(self.hub.root, self.id, command="approve"):
             record = self.require_record()
             ws = self.workspaces()
@@ -193,6 +194,8 @@ class Change:
 
     def publish(self) -> MergeResult:
         """Land the change's hub branch on the hub's base branch (its folder, records and specs)."""
+        from specflow.workspace import branches
+
         with ChangeLock(self.hub.root, self.id, command="publish"):
             ws = self.workspaces()
             if not self.on_branch:
@@ -256,12 +259,16 @@ class Change:
 
     def push(self, *, remote: str | None = None) -> PushResult:
         """Send the change's branches (hub and every repo that has one) and checkpoint refs to their remotes."""
+        from specflow.workspace import remote as remote_sync
+
         with ChangeLock(self.hub.root, self.id, command="push"):
             statemerge.register(self.hub.root)
             return remote_sync.push(self.hub.root, self.hub.config, self.id, remote)
 
     def pull(self, *, remote: str | None = None) -> PullResult:
         """Fetch the change's branches and checkpoints; create or fast-forward its branches and worktrees."""
+        from specflow.workspace import remote as remote_sync
+
         with ChangeLock(self.hub.root, self.id, command="pull"):
             statemerge.register(self.hub.root)  # before anything merges this change's records here
             return remote_sync.pull(self.hub.root, self.hub.config, self.id, remote)
@@ -269,6 +276,7 @@ class Change:
     def lease_holder(self) -> LeaseHolder | None:
         """Who holds the change's lease on its remote now (None: nobody, or its branches are not on one)."""
         from specflow.engine.lease import Lease
+        from specflow.workspace import remote as remote_sync
 
         where = remote_sync.lease_remote(remote_sync.change_repos(self.hub.root, self.hub.config), self.id)
         return None if where is None else Lease.holder(*where, self.id)
@@ -277,6 +285,8 @@ class Change:
 
     def workspaces(self) -> Workspaces:
         """The change's workspaces: its hub and the worktrees of the repos it affects."""
+        from specflow.workspace.workspaces import for_change
+
         return for_change(self)
 
     def workspace_paths(self) -> list[WorkspacePath]:
@@ -311,6 +321,8 @@ class Change:
 
     def checkpoint(self, number: int | None = None) -> CheckpointInfo:
         """Checkpoint ``number`` (default: the latest), with how many files differ from it now."""
+        from specflow.workspace.revert import pick_checkpoint
+
         ws = self.workspaces()
         target = pick_checkpoint(ws.checkpoints(), number, self.id)
         return CheckpointInfo(target, ws.changed_since([target]).get(target.number, 0))
@@ -320,6 +332,8 @@ class Change:
 
         The present is checkpointed first, so a revert can be reverted.
         """
+        from specflow.workspace.revert import pick_checkpoint, revert
+
         with ChangeLock(self.hub.root, self.id, command="revert"):
             ws = self.workspaces()
             target = pick_checkpoint(ws.checkpoints(), to, self.id)
@@ -364,18 +378,26 @@ class Change:
 
     def diff(self, repo: str | None = None, *, stat: bool = False) -> str:
         """The change's work against its base, in every repo (or ``repo``), as a patch."""
+        from specflow.workspace import branches
+
         return branches.diff(self.workspaces(), repo, stat)
 
     def diff_data(self, repo: str | None = None, *, stat: bool = False) -> list[dict[str, Any]]:
         """``diff`` as data, per repo: branch, base, changed files with line counts, the patch."""
+        from specflow.workspace import branches
+
         return branches.diff_data(self.workspaces(), repo, stat)
 
     def merged(self) -> dict[str, str | None]:
         """Each affected repo's merge state: None when merged, else why not."""
+        from specflow.workspace import branches
+
         return branches.merged(self.workspaces())
 
     def merge(self) -> list[MergeResult]:
         """Merge each of the change's branches into its base."""
+        from specflow.workspace import branches
+
         with ChangeLock(self.hub.root, self.id, command="merge"):
             ws = self.workspaces()
             if self.on_branch:
@@ -405,6 +427,8 @@ class Change:
             added = [n for n in add if n not in repos]
             removed = [n for n in remove if n in repos]
             if removed and not force:
+                from specflow.workspace.workspaces import for_change
+
                 existing = for_change(self, repos).existing()
                 busy = [n for n in removed if n in existing]
                 if busy:
@@ -425,6 +449,7 @@ class Change:
                 fix=f"archive it first (specflow advance {self.id}), or remove a worktree yourself with"
                 " 'git worktree remove PATH'",
             )
+
         ws = self.workspaces()
         with ChangeLock(self.hub.root, self.id, command="clean"):
             before = {t.name: t.worktree for t in ws.all_targets() if t.exists}
@@ -435,10 +460,14 @@ class Change:
 
     def timeline(self) -> Timeline:
         """The history as typed entries: attempts with steps, reasons, refused writes, cost, session."""
+        from specflow.engine.timeline import build_timeline  # the dashboard's, not every command's
+
         return build_timeline(self)
 
     def events(self, *, from_start: bool = True) -> EventReader:
         """A reader of the change's event log (every phase's live progress), from its start or from now."""
+        from specflow.engine.events import EventReader
+
         if from_start:
             return EventReader(self.hub.root, self.id)
         return EventReader.at_end(self.hub.root, self.id)

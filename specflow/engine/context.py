@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from specflow.engine.prompts import PromptRenderer
 from specflow.engine.records import STATE_DIR, StateRecord
 from specflow.openspec.discovery import spec_ids
-from specflow.openspec.meta import YamlSyntaxError, load_simple_yaml
+from specflow.openspec.flatyaml import YamlSyntaxError, load_simple_yaml
 from specflow.openspec.tasks import parse_tasks
 
 if TYPE_CHECKING:

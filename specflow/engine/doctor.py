@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from specflow.agents import adapter_names
-from specflow.agents.claude.adapter import find_binary
 from specflow.definitions.config import AgentConfig, HubConfig, RepoConfig, load_config
 from specflow.definitions.workflow import StateDef, Workflow, load_workflow_by_name
 from specflow.errors import SetupError, SpecflowError
@@ -265,6 +264,9 @@ def check_agent(hub_root: Path, config: HubConfig, name: str, *, versions: bool 
 
 
 def _check_claude(check: str, agent: AgentConfig, versions: bool = True) -> Check:
+    # the adapter's module loads only for a hub whose agent is Claude Code (~8 ms on every advance)
+    from specflow.agents.claude.adapter import find_binary
+
     try:
         binary = find_binary(agent.binary)
     except SpecflowError as exc:

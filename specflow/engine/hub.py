@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from specflow.definitions.config import CONFIG_FILE, load_config
-from specflow.definitions.scaffold import init_hub
-from specflow.definitions.workflow import load_workflow_by_name
 from specflow.engine import records
 from specflow.engine.change import ARCHIVE_DIR, DISCARDED_DIR, Change
 from specflow.engine.lock import ChangeLock
@@ -37,18 +35,14 @@ from specflow.errors import (
     StateError,
 )
 from specflow.ids import check_change_id
-from specflow.openspec.adopt import Adopted, plan_adoption
-from specflow.openspec.discovery import spec_ids
-from specflow.steps.registry import build_registry
-from specflow.workspace.git import GitRepo, find_git_dirs
-from specflow.workspace.workspaces import Workspaces
-from specflow.workspace.worktrees import BRANCH_PREFIX, Layout
 
 if TYPE_CHECKING:
     from specflow.definitions.config import HubConfig
     from specflow.definitions.workflow import Workflow
     from specflow.engine.board import Board
+    from specflow.openspec.adopt import Adopted
     from specflow.steps.registry import StepRegistry
+    from specflow.workspace.workspaces import Workspaces
 
 OPENSPEC_DIR = "openspec"
 
@@ -91,6 +85,9 @@ def locate_hub(start: Path | None = None) -> HubLocation:
 
 def _through_link(repo: Path, link: Path) -> HubLocation:
     """The hub an ``openspec`` link of ``repo`` leads to, checked against the hub's own configuration."""
+    from specflow.workspace.git import GitRepo, find_git_dirs
+    from specflow.workspace.worktrees import BRANCH_PREFIX, Layout
+
     target = Path(os.path.realpath(link))
     hub = target.parent
     if target.name != OPENSPEC_DIR or not target.is_dir() or (hub / OPENSPEC_DIR).is_symlink():
@@ -122,6 +119,9 @@ def _through_link(repo: Path, link: Path) -> HubLocation:
 
 def _own_worktree(folder: Path) -> HubLocation | None:
     """When ``folder`` is a change's own worktree of a hub, that hub (and the change its branch names)."""
+    from specflow.workspace.git import GitRepo, find_git_dirs
+    from specflow.workspace.worktrees import BRANCH_PREFIX, Layout
+
     dirs = find_git_dirs(folder)
     if dirs is None or dirs[0] == dirs[1] or dirs[1].name != ".git":
         return None  # a main checkout (or a bare layout): the folder is its own hub
@@ -139,10 +139,14 @@ def _own_worktree(folder: Path) -> HubLocation | None:
 
 def for_change_workspaces(hub: Hub, change_id: str, repos: Sequence[str] = ()) -> Workspaces:
     """The workspaces of change ``change_id`` before a ``Change`` of it exists."""
+    from specflow.workspace.workspaces import Workspaces
+
     return Workspaces(hub.root, hub.config, change_id, list(repos))
 
 
 def _common_dir(path: Path) -> Path | None:
+    from specflow.workspace.git import find_git_dirs
+
     dirs = find_git_dirs(path)
     return dirs[1] if dirs is not None else None
 
@@ -174,6 +178,7 @@ class Hub:
     @classmethod
     def init(cls, path: Path | str = ".") -> tuple[Hub, list[Path]]:
         """Create ``openspec/`` (as ``openspec init --tools none`` does) and ``specflow.yaml``."""
+        from specflow.definitions.scaffold import init_hub  # only when a hub is made
 
         root = Path(path)
         created = init_hub(root)
@@ -196,6 +201,9 @@ class Hub:
 
     @cached_property
     def steps(self) -> StepRegistry:
+        # the definitions' machinery (steps, workflow checks, parse) loads for a command that runs
+        # a workflow, not for one that only reads changes (status, list, show)
+        from specflow.steps.registry import build_registry
 
         return build_registry(self.root, self.config.steps)
 
@@ -205,6 +213,8 @@ class Hub:
         cache: dict[str, Workflow] = self.__dict__.setdefault("_workflows", {})
         key = name or self.config.default_workflow
         if key not in cache:
+            from specflow.definitions.workflow import load_workflow_by_name
+
             cache[key] = load_workflow_by_name(key, self.root, registry=self.steps)
         return cache[key]
 
@@ -217,6 +227,8 @@ class Hub:
         In a hub with no commit yet a new change's folder is made in place; its first ``advance``
         moves it onto its branch.
         """
+        from specflow.workspace.git import GitRepo, find_git_dirs
+
         dirs = find_git_dirs(self.root)
         return dirs is not None and GitRepo(self.root, *dirs).resolve("HEAD") is not None
 
@@ -251,6 +263,8 @@ class Hub:
     def _did_you_mean(self, name: str) -> str:
         """`` (did you mean ...?)`` over open and archived changes and the specs, for a mistyped id."""
 
+        from specflow.openspec.discovery import spec_ids  # only for a mistyped id
+
         archive = self.changes_dir / ARCHIVE_DIR
         known = {c.id: "" for c in self.changes()}
         if archive.is_dir():
@@ -264,6 +278,8 @@ class Hub:
 
     def worktree_of(self, change_id: str) -> Path:
         """Where change ``change_id``'s own worktree of the hub is (or would be)."""
+        from specflow.workspace.worktrees import Layout
+
         return Layout(self.root, change_id, self.config.worktrees_dir).hub_worktree
 
     def _own_dir(self, change_id: str) -> Path | None:
@@ -282,6 +298,8 @@ class Hub:
         """Every change that has its own worktree of the hub, by id: its open folder there, or None
         when it is no longer open there (archived on its branch) — a copy the hub's checkout holds
         from publishing is then not an open change either."""
+        from specflow.workspace.worktrees import Layout
+
         found: dict[str, Path | None] = {}
         worktrees = Layout(self.root, "-", self.config.worktrees_dir).worktrees_root.parent
         try:
@@ -300,11 +318,17 @@ class Hub:
         return self.worktree_of(change_id) if self._own_dir(change_id) is not None else self.root
 
     def _has_branch(self, change_id: str) -> bool:
+        from specflow.workspace.git import GitRepo, find_git_dirs
+        from specflow.workspace.worktrees import BRANCH_PREFIX
+
         dirs = find_git_dirs(self.root)
         return dirs is not None and GitRepo(self.root, *dirs).branch_exists(BRANCH_PREFIX + change_id)
 
     def _open_on_branch(self, change_id: str) -> bool:
         """True when the hub's branch of the change holds it open (its folder, not yet archived)."""
+        from specflow.workspace.git import GitRepo, find_git_dirs
+        from specflow.workspace.worktrees import BRANCH_PREFIX
+
         dirs = find_git_dirs(self.root)
         ref = f"refs/heads/{BRANCH_PREFIX}{change_id}:{OPENSPEC_DIR}/changes/{change_id}"
         return dirs is not None and GitRepo(self.root, *dirs).ok("cat-file", "-e", ref)
@@ -339,6 +363,8 @@ class Hub:
 
     def archived_changes(self) -> list[Change]:
         """Archived changes that specflow managed, oldest archive first."""
+        from specflow.workspace.worktrees import Layout
+
         found: dict[str, Change] = {}
         archives = [self.changes_dir / ARCHIVE_DIR]
         worktrees = Layout(self.root, "-", self.config.worktrees_dir).worktrees_root.parent
@@ -393,6 +419,8 @@ class Hub:
         repos: Sequence[str] = (),
     ) -> Change:
         """Create the change folder with ``.openspec.yaml`` and specflow state ``draft``."""
+        from specflow.workspace.worktrees import BRANCH_PREFIX
+
         check_change_id(change_id)
         d = self.changes_dir / change_id
         if d.exists() or self.archived_dir(change_id) is not None or self._own_dir(change_id) is not None:
@@ -442,6 +470,8 @@ class Hub:
 
     def adopt(self, change_id: str, *, workflow: str | None = None) -> Adopted:
         """Put an existing OpenSpec change under ``workflow``, in the state its files show."""
+        from specflow.openspec.adopt import plan_adoption  # OpenSpec's rules load when adopting, not on every start
+
         wf = self.workflow(workflow)
         plan = plan_adoption(self.root, change_id, wf.name, states=list(wf.states), initial=wf.initial)
         event = records.HistoryEvent(trigger="adopt", outcome="adopted", reason=plan.reason, workflow=wf.name)

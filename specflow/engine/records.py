@@ -225,9 +225,10 @@ def atomic_write(path: Path, text: str) -> None:
 
 def read_state(change_dir: Path) -> StateRecord | None:
     """The change's state record, or None for a change specflow does not manage."""
-    path = change_dir / STATE_DIR / STATE_FILE
+    path = os.path.join(change_dir, STATE_DIR, STATE_FILE)  # status reads hundreds: no Path objects
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
     except FileNotFoundError:
         return None
     except UnicodeDecodeError as exc:
@@ -549,7 +550,8 @@ def _stamp(st: os.stat_result) -> list[int]:
 def _read_summary(change_dir: Path, stamp: list[int]) -> dict[str, Any] | None:
     """The summary kept for the history whose stamp is ``stamp``, or None (absent, stale, damaged)."""
     try:
-        data = json.loads((change_dir / STATE_DIR / SUMMARY_FILE).read_bytes())
+        with open(os.path.join(change_dir, STATE_DIR, SUMMARY_FILE), "rb") as fh:
+            data = json.loads(fh.read())
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("version") != STATE_VERSION or data.get("history") != stamp:
@@ -598,13 +600,26 @@ def history_totals(change_dir: Path) -> HistoryTotals:
     full, as it always was: the summary never changes what is shown, only how fast.
     """
     try:
-        st = (change_dir / STATE_DIR / HISTORY_FILE).stat()
+        st = os.stat(os.path.join(change_dir, STATE_DIR, HISTORY_FILE))
     except FileNotFoundError:
         return HistoryTotals(cost=summarize_costs([]), last=None, last_attempt=None)
-    summary = _read_summary(change_dir, _stamp(st)) or _full_summary(change_dir)
+    stamp = _stamp(st)
+    summary = _read_summary(change_dir, stamp)
+    if summary is None:
+        summary = _full_summary(change_dir)
+        _keep_summary(change_dir, summary, stamp)
     return HistoryTotals(
         cost=cast(CostSummary, _rounded(summary["sums"])), last=summary["last"], last_attempt=summary["last_attempt"]
     )
+
+
+def _keep_summary(change_dir: Path, summary: dict[str, Any], stamp: list[int]) -> None:
+    """Keep a summary just computed in full, as ``git status`` refreshes the index it reads, so the
+    next reading of an unchanged history is cheap.  Stamped with the history as stat saw it before
+    the reading: a history appended to meanwhile has another stamp, so that summary is never used.
+    Best effort: a read-only folder only means the next reading parses the history again."""
+    with contextlib.suppress(OSError):
+        _write_summary(change_dir, {**summary, "history": stamp})
 
 
 def snapshot_records(change_dir: Path) -> dict[Path, bytes | None]:

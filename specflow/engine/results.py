@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specflow.agents.base import AgentEvent, AgentResult, EventCallback
-from specflow.steps.registry import StepOutcome
-from specflow.workspace.checkpoints import Checkpoint
+
+if TYPE_CHECKING:  # annotations only: status and list read results without the steps or git
+    from specflow.steps.registry import StepOutcome
+    from specflow.workspace.checkpoints import Checkpoint
 
 
 @dataclass

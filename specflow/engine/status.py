@@ -6,6 +6,7 @@ depends on), not through the full loader, whose checks cost more than a whole ``
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -186,10 +187,12 @@ def change_status(change: Change) -> ChangeStatus:
     except StateError as exc:
         return _broken(change, exc)
     tasks = TaskCount(total=0, done=0)
-    tasks_path = change.dir / "tasks.md"
-    if tasks_path.is_file():
-        tl = parse_tasks(tasks_path.read_text(encoding="utf-8", errors="replace"))
+    try:
+        with open(os.path.join(change.dir, "tasks.md"), encoding="utf-8", errors="replace") as fh:
+            tl = parse_tasks(fh.read())
         tasks = TaskCount(total=tl.total, done=tl.done)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        pass
     last = totals["last"]
     status = "unmanaged"
     outline: Outline | None = None

@@ -20,6 +20,7 @@ from typing import Any
 
 from specflow.errors import ArchiveBlocked, ArchiveCancelled, OpenSpecError
 from specflow.openspec import discovery
+from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.listing import task_counts
 from specflow.openspec.merge import Built, Counts, MergeError, build_updated_spec
 from specflow.openspec.meta import ChangeMeta
@@ -27,8 +28,8 @@ from specflow.openspec.retire import Outcome, is_retirable, outcome, refusal_fix
 from specflow.openspec.specwrites import Snapshot, fs_message, prune_empty, replace_atomically, restore, snapshot
 from specflow.openspec.validate import ERROR, validate_change_dir, validate_spec_content
 
-ARCHIVE_DATE_PREFIX_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-")
-_DELTA_HEADER_RE = re.compile(r"^##\s+(ADDED|MODIFIED|REMOVED|RENAMED)\s+Requirements", re.I | re.M)
+ARCHIVE_DATE_PREFIX_RE = lazy_compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-")
+_DELTA_HEADER_RE = lazy_compile(r"^##\s+(ADDED|MODIFIED|REMOVED|RENAMED)\s+Requirements", re.I | re.M)
 
 
 @dataclass

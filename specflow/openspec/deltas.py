@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import DOT, JS_WS, S, fence_mask, js_trim, normalize
 from specflow.openspec.requirements import (
     REQUIREMENT_HEADER_RE,
@@ -19,13 +20,13 @@ from specflow.openspec.requirements import (
     normalize_requirement_name,
 )
 
-_SECTION_RE = re.compile(rf"^(##){S}+({DOT}+)$")
-_TOP_LEVEL_RE = re.compile(rf"^##{S}+")
-_H3_RE = re.compile(rf"^###{S}+({DOT}+?){S}*$")
-_REMOVED_BULLET_RE = re.compile(rf"^{S}*[-*+]{S}*`?###{S}*Requirement:{S}*({DOT}+?)`?{S}*$", re.I | re.A)
-_FROM_RE = re.compile(rf"^{S}*[-*+]?{S}*FROM:{S}*`?###{S}*Requirement:{S}*({DOT}+?)`?{S}*$")
-_TO_RE = re.compile(rf"^{S}*[-*+]?{S}*TO:{S}*`?###{S}*Requirement:{S}*({DOT}+?)`?{S}*$")
-_NAMELESS_RE = re.compile(r"^requirement:?$", re.I | re.A)
+_SECTION_RE = lazy_compile(rf"^(##){S}+({DOT}+)$")
+_TOP_LEVEL_RE = lazy_compile(rf"^##{S}+")
+_H3_RE = lazy_compile(rf"^###{S}+({DOT}+?){S}*$")
+_REMOVED_BULLET_RE = lazy_compile(rf"^{S}*[-*+]{S}*`?###{S}*Requirement:{S}*({DOT}+?)`?{S}*$", re.I | re.A)
+_FROM_RE = lazy_compile(rf"^{S}*[-*+]?{S}*FROM:{S}*`?###{S}*Requirement:{S}*({DOT}+?)`?{S}*$")
+_TO_RE = lazy_compile(rf"^{S}*[-*+]?{S}*TO:{S}*`?###{S}*Requirement:{S}*({DOT}+?)`?{S}*$")
+_NAMELESS_RE = lazy_compile(r"^requirement:?$", re.I | re.A)
 
 DELTA_SECTION_TITLES = (
     "ADDED Requirements",

@@ -8,11 +8,11 @@ answer is still right, just slower.  A leaf module: ``meta`` and ``schemas`` bot
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from specflow.definitions.yamlio import parse_yaml
 from specflow.errors import DefinitionError
+from specflow.openspec.jsre import lazy_compile
 
 
 class YamlSyntaxError(ValueError):
@@ -23,9 +23,9 @@ class _NotSimple(Exception):
     """The mini reader met YAML it does not handle; use the full parser."""
 
 
-_INT_RE = re.compile(r"^[-+]?[0-9]+\Z")
-_FLOAT_RE = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
-_KEY_RE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.-]*|\"[^\"\\]*\"|'[^']*')[ \t]*:(?:[ \t]+(.*))?\Z")
+_INT_RE = lazy_compile(r"^[-+]?[0-9]+\Z")
+_FLOAT_RE = lazy_compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_KEY_RE = lazy_compile(r"^([A-Za-z0-9_][A-Za-z0-9_.-]*|\"[^\"\\]*\"|'[^']*')[ \t]*:(?:[ \t]+(.*))?\Z")
 
 
 def _scalar(raw: str) -> Any:

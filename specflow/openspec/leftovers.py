@@ -10,22 +10,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import DOT, S, fence_mask, js_trim, js_trim_end, normalize, normalize_newlines
 from specflow.openspec.requirements import RequirementsSection
 
-_SECTION_LINE_RE = re.compile(rf"^ {{0,3}}##{S}+({DOT}+?){S}*$")
-_SETEXT_RE = re.compile(rf"^ {{0,3}}(=+|-+){S}*$")
-_HTML_HEADING_RE = re.compile(r"^ {0,3}<h[1-6]\b", re.I | re.A)
-_TITLE_RE = re.compile(rf"^ {{0,3}}#{S}+{DOT}+$")
-_PURPOSE_WORD_RE = re.compile(r"^purpose$", re.I | re.A)
-_INTERRUPTS_RE = re.compile(r"^ {0,3}(?:>|(?:[-*_][ \t]*){3,}$|(?:[-*+]|[0-9]{1,9}[.)])(?:[ \t]|$)|[<|])")
-_LIST_ITEM_RE = re.compile(rf"^({S}*(?:[-*+]|[0-9]{{1,9}}[.)]){S}+)")
-_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
-_HTML_HEADING_ANY_RE = re.compile(rf"^{S}*<h[1-6]\b", re.I | re.A)
-_SCENARIO_LINE_RE = re.compile(rf"^ {{0,3}}####{S}+Scenario:", re.I | re.A)
-_LEADING_WS_RE = re.compile(r"^[ \t]*")
-_TABLE_OR_HTML_RE = re.compile(rf"^{S}*[|<]")
-_FOREIGN_HEADING_RE = re.compile(r"^ {0,3}#{1,3}(?:[ \t]|$)")
+_SECTION_LINE_RE = lazy_compile(rf"^ {{0,3}}##{S}+({DOT}+?){S}*$")
+_SETEXT_RE = lazy_compile(rf"^ {{0,3}}(=+|-+){S}*$")
+_HTML_HEADING_RE = lazy_compile(r"^ {0,3}<h[1-6]\b", re.I | re.A)
+_TITLE_RE = lazy_compile(rf"^ {{0,3}}#{S}+{DOT}+$")
+_PURPOSE_WORD_RE = lazy_compile(r"^purpose$", re.I | re.A)
+_INTERRUPTS_RE = lazy_compile(r"^ {0,3}(?:>|(?:[-*_][ \t]*){3,}$|(?:[-*+]|[0-9]{1,9}[.)])(?:[ \t]|$)|[<|])")
+_LIST_ITEM_RE = lazy_compile(rf"^({S}*(?:[-*+]|[0-9]{{1,9}}[.)]){S}+)")
+_HEADING_RE = lazy_compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
+_HTML_HEADING_ANY_RE = lazy_compile(rf"^{S}*<h[1-6]\b", re.I | re.A)
+_SCENARIO_LINE_RE = lazy_compile(rf"^ {{0,3}}####{S}+Scenario:", re.I | re.A)
+_LEADING_WS_RE = lazy_compile(r"^[ \t]*")
+_TABLE_OR_HTML_RE = lazy_compile(rf"^{S}*[|<]")
+_FOREIGN_HEADING_RE = lazy_compile(r"^ {0,3}#{1,3}(?:[ \t]|$)")
 
 
 def unaccounted(parts: RequirementsSection) -> list[str]:

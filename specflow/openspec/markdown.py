@@ -7,9 +7,6 @@ JavaScript way.  The helpers here reproduce those semantics (``JS_SPACE``, ``js_
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-
 from specflow.openspec.jsre import (  # re-exported: the parsers import them from here
     DOT,
     JS_SPACE,
@@ -19,9 +16,10 @@ from specflow.openspec.jsre import (  # re-exported: the parsers import them fro
     js_trim,
     js_trim_end,
     js_trim_start,
+    lazy_compile,
 )
 
-_LINE_ENDINGS_RE = re.compile(r"\r\n?")
+_LINE_ENDINGS_RE = lazy_compile(r"\r\n?")
 
 
 def normalize_newlines(content: str) -> str:
@@ -69,27 +67,35 @@ def fence_mask(lines: list[str]) -> list[bool]:
     return mask
 
 
-_SECTION_RE = re.compile(rf"^(#{{1,6}}){S}+({DOT}+)$")
-_BOUNDARY_RE = re.compile(rf"^(#{{1,6}}){S}")
+_SECTION_RE = lazy_compile(rf"^(#{{1,6}}){S}+({DOT}+)$")
+_BOUNDARY_RE = lazy_compile(rf"^(#{{1,6}}){S}")
 
 
-@dataclass
 class Section:
-    """A ``#`` header and everything up to the next header of the same or a higher level."""
+    """A ``#`` header and everything up to the next header of the same or a higher level.
 
-    level: int
-    title: str
-    line: int  # 0-based index of the header line
-    end: int  # 0-based index one past the section's last content line
-    lines: list[str] = field(repr=False)
-    children: list[Section] = field(default_factory=list)
-    _content: str | None = field(default=None, repr=False)
+    A plain slotted class, not a dataclass: a 5,000-requirement spec makes 15,000 of them.
+    """
+
+    __slots__ = ("_content", "children", "end", "level", "line", "lines", "title")
+
+    def __init__(self, level: int, title: str, line: int, end: int, lines: list[str]) -> None:
+        self.level = level
+        self.title = title
+        self.line = line  # 0-based index of the header line
+        self.end = end  # 0-based index one past the section's last content line
+        self.lines = lines
+        self.children: list[Section] = []
+        self._content: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Section(level={self.level!r}, title={self.title!r}, line={self.line!r}, end={self.end!r})"
 
     @property
     def content(self) -> str:
         """The trimmed text under the header (sub-sections included)."""
         if self._content is None:
-            self._content = js_trim("\n".join(self.lines[self.line + 1 : self.end]))
+            self._content = "\n".join(self.lines[self.line + 1 : self.end]).strip(JS_WS)
         return self._content
 
 
@@ -101,19 +107,21 @@ def parse_sections(lines: list[str], mask: list[bool] | None = None) -> list[Sec
     nest: list[Section] = []  # ancestors of the current section
     open_: list[Section] = []  # sections whose content is still running (levels increase)
     n = len(lines)
-    for i, line in enumerate(lines):
-        if not line.startswith("#") or mask[i]:
+    boundary, header = _BOUNDARY_RE.compiled().match, _SECTION_RE.compiled().match
+    for i in [i for i, line in enumerate(lines) if line[:1] == "#"]:
+        line = lines[i]
+        if mask[i]:
             continue
-        b = _BOUNDARY_RE.match(line)
+        m = header(line)  # a header is a boundary too; a boundary without a title only ends sections
+        b = m or boundary(line)
         if b is None:
             continue
         level = len(b.group(1))
         while open_ and open_[-1].level >= level:
             open_.pop().end = i
-        m = _SECTION_RE.match(line)
         if m is None:
             continue
-        section = Section(level, js_trim(m.group(2)), i, n, lines)
+        section = Section(level, m.group(2).strip(JS_WS), i, n, lines)
         while nest and nest[-1].level >= level:
             nest.pop()
         if nest:

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from specflow.openspec.flatyaml import YamlSyntaxError, load_simple_yaml, load_top_level
+from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.schemas import list_schemas, mtime_ns, registry, tasks_generates
 
 METADATA_FILE = ".openspec.yaml"
-KEBAB_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
-_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-_CONTROL_RE = re.compile("[\u0000-\u001f\u007f]")
+KEBAB_RE = lazy_compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+_DATE_RE = lazy_compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_CONTROL_RE = lazy_compile("[\u0000-\u001f\u007f]")
 
 
 # -- OpenSpec's metadata schema (zod messages) -------------------------------------------

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import (
     DOT,
+    JS_WS,
     S,
     fence_mask,
     js_trim,
@@ -25,17 +26,17 @@ from specflow.openspec.markdown import (
 )
 
 #: ``### Requirement: <name>`` (case-insensitive, space after ``###`` optional).
-REQUIREMENT_HEADER_RE = re.compile(rf"^###{S}*Requirement:{S}*({DOT}+){S}*$", re.I | re.A)
-_REQUIREMENTS_HEADER_RE = re.compile(rf"^##{S}+Requirements{S}*$", re.I | re.A)
-_TOP_LEVEL_RE = re.compile(rf"^##{S}+")
-_CLOSING_HASHES_RE = re.compile(r"[ \t]+#+[ \t]*$")
-_WS_RUN_RE = re.compile(rf"{S}+")
-_METADATA_LINE_RE = re.compile(r"^\*\*[^*]+\*\*:")
-_HEADER_LINE_RE = re.compile(rf"^#{{1,6}}{S}")
-SCENARIO_HEADER_RE = re.compile(rf"^####{S}+")
-_SCENARIO_BODY_END_RE = re.compile(rf"^#{{1,4}}{S}")
-_SCENARIO_PREFIX_RE = re.compile(rf"^Scenario:{S}*", re.I | re.A)
-_SHALL_MUST_RE = re.compile(r"\b(SHALL|MUST)\b", re.A)
+REQUIREMENT_HEADER_RE = lazy_compile(rf"^###{S}*Requirement:{S}*({DOT}+){S}*$", re.I | re.A)
+_REQUIREMENTS_HEADER_RE = lazy_compile(rf"^##{S}+Requirements{S}*$", re.I | re.A)
+_TOP_LEVEL_RE = lazy_compile(rf"^##{S}+")
+_CLOSING_HASHES_RE = lazy_compile(r"[ \t]+#+[ \t]*$")
+_WS_RUN_RE = lazy_compile(rf"{S}+")
+_METADATA_LINE_RE = lazy_compile(r"^\*\*[^*]+\*\*:")
+_HEADER_LINE_RE = lazy_compile(rf"^#{{1,6}}{S}")
+SCENARIO_HEADER_RE = lazy_compile(rf"^####{S}+")
+_SCENARIO_BODY_END_RE = lazy_compile(rf"^#{{1,4}}{S}")
+_SCENARIO_PREFIX_RE = lazy_compile(rf"^Scenario:{S}*", re.I | re.A)
+_SHALL_MUST_RE = lazy_compile(r"\b(SHALL|MUST)\b", re.A)
 
 
 def normalize_requirement_name(name: str) -> str:
@@ -71,12 +72,14 @@ def contains_shall_or_must(text: str) -> bool:
     return ("SHALL" in text or "MUST" in text) and _SHALL_MUST_RE.search(text) is not None
 
 
-def extract_requirement_body(body_lines: list[str]) -> str:
+def extract_requirement_body(body_lines: list[str], mask: list[bool] | None = None) -> str:
     """The requirement statement: unfenced, non-blank lines before the first header.
 
-    ``**Key**: value`` metadata lines are skipped unless nothing else is there.
+    ``**Key**: value`` metadata lines are skipped unless nothing else is there.  ``mask`` is
+    ``fence_mask(body_lines)`` when the caller has it.
     """
-    mask = fence_mask(body_lines)
+    if mask is None:
+        mask = fence_mask(body_lines)
     captured: list[str] = []
     metadata: list[str] = []
     for i, line in enumerate(body_lines):
@@ -84,7 +87,7 @@ def extract_requirement_body(body_lines: list[str]) -> str:
             continue
         if line.startswith("#") and _HEADER_LINE_RE.match(line):
             break
-        trimmed = js_trim(line)
+        trimmed = line.strip(JS_WS)
         if not trimmed:
             continue
         if trimmed.startswith("**") and _METADATA_LINE_RE.match(trimmed):
@@ -96,9 +99,9 @@ def extract_requirement_body(body_lines: list[str]) -> str:
     return "\n".join(metadata)
 
 
-def extract_requirement_text(header_title: str, body_lines: list[str]) -> str:
+def extract_requirement_text(header_title: str, body_lines: list[str], mask: list[bool] | None = None) -> str:
     """The statement, or the header's title when the body is empty (the spec parser's view)."""
-    return extract_requirement_body(body_lines) or js_trim(header_title)
+    return extract_requirement_body(body_lines, mask) or js_trim(header_title)
 
 
 def _scenario_bodies(body_lines: list[str]) -> list[str]:
@@ -203,8 +206,7 @@ class RequirementsSection(NamedTuple):
     after: str
 
 
-@dataclass(frozen=True)
-class RequirementIndex:
+class RequirementIndex(NamedTuple):
     """A spec's requirements keyed once: what every merge into (or check against) it looks up.
 
     ``by_name`` maps each normalised name to its block (a repeated name keeps its first position

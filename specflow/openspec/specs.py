@@ -11,9 +11,12 @@ import re
 import unicodedata
 from typing import NamedTuple
 
+from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import (
     DOT,
+    JS_WS,
     S,
+    Section,
     fence_mask,
     find_section,
     js_trim,
@@ -57,10 +60,30 @@ class ParsedSpec(NamedTuple):
         }
 
 
+def _statement_lines(section: Section, mask: list[bool]) -> tuple[list[str], list[bool]]:
+    """The lines a requirement's statement is read from, and their fence mask.
+
+    The statement ends at the first header, so the lines stop at the first sub-section (not
+    joined, trimmed and split again as ``content`` would be: a 5,000-requirement spec did that
+    for every scenario); the first non-blank line is trimmed at its start, as ``content``'s is.
+    A requirement starts at an unfenced header, so the file's mask is its lines' mask.
+    """
+    lines = section.lines
+    start = section.line + 1
+    stop = section.children[0].line if section.children else section.end
+    while start < stop and not lines[start].strip(JS_WS):
+        start += 1
+    body = lines[start:stop]
+    if body:
+        body[0] = body[0].lstrip(JS_WS)
+    return body, mask[start:stop]
+
+
 def parse_spec(content: str, name: str) -> ParsedSpec:
     """Parse a main spec; raise ``SpecParseError`` when Purpose or Requirements is missing."""
     lines = normalize(content).split("\n")
-    sections = parse_sections(lines)
+    mask = fence_mask(lines)
+    sections = parse_sections(lines, mask)
     purpose_section = find_section(sections, "Purpose")
     purpose = purpose_section.content if purpose_section else ""
     req_section = find_section(sections, "Requirements")
@@ -70,18 +93,18 @@ def parse_spec(content: str, name: str) -> ParsedSpec:
         raise SpecParseError("Spec must have a Requirements section")
     requirements = []
     for child in req_section.children:
-        text = extract_requirement_text(child.title, child.content.split("\n"))
-        scenarios = tuple(c.content for c in child.children if js_trim(c.content))
+        text = extract_requirement_text(child.title, *_statement_lines(child, mask))
+        scenarios = tuple(content for c in child.children if (content := c.content))
         requirements.append(Requirement(text, scenarios))
     return ParsedSpec(name, js_trim(purpose), tuple(requirements))
 
 
 # -- structure ---------------------------------------------------------------------------
 
-_REQUIREMENTS_HEADER_RE = re.compile(rf"^##{S}+Requirements{S}*$", re.I | re.A)
-_TOP_LEVEL_RE = re.compile(rf"^##{S}+")
-_DELTA_HEADER_RE = re.compile(rf"^##{S}+(ADDED|MODIFIED|REMOVED|RENAMED){S}+Requirements{S}*$", re.I | re.A)
-_STRICT_REQ_HEADER_RE = re.compile(rf"^###{S}+Requirement:{S}*({DOT}+){S}*$", re.I | re.A)
+_REQUIREMENTS_HEADER_RE = lazy_compile(rf"^##{S}+Requirements{S}*$", re.I | re.A)
+_TOP_LEVEL_RE = lazy_compile(rf"^##{S}+")
+_DELTA_HEADER_RE = lazy_compile(rf"^##{S}+(ADDED|MODIFIED|REMOVED|RENAMED){S}+Requirements{S}*$", re.I | re.A)
+_STRICT_REQ_HEADER_RE = lazy_compile(rf"^###{S}+Requirement:{S}*({DOT}+){S}*$", re.I | re.A)
 
 
 class StructureIssue(NamedTuple):
@@ -156,8 +179,8 @@ def structure_issues(content: str) -> list[StructureIssue]:
 
 # -- placeholder Purpose ----------------------------------------------------------------
 
-_PURPOSE_HEADER_RE = re.compile(r"^ {0,3}##(?!#)[ \t]+Purpose[ \t]*$", re.I | re.A)
-_TOP_HEADER_RE = re.compile(r"^ {0,3}#{1,2}(?!#)[ \t]+")
+_PURPOSE_HEADER_RE = lazy_compile(r"^ {0,3}##(?!#)[ \t]+Purpose[ \t]*$", re.I | re.A)
+_TOP_HEADER_RE = lazy_compile(r"^ {0,3}#{1,2}(?!#)[ \t]+")
 _MARKER_PUNCT = frozenset(":-\u2013\u2014.,;()[]{}")
 
 
@@ -234,7 +257,7 @@ def _placeholder_line(content: str, leading: bool) -> int | None:
 
 # -- Purpose of a delta (seed for a new spec) -----------------------------------------
 
-_PURPOSE_SECTION_RE = re.compile(rf"^##{S}+Purpose{S}*$", re.I | re.A)
+_PURPOSE_SECTION_RE = lazy_compile(rf"^##{S}+Purpose{S}*$", re.I | re.A)
 
 
 def mask_html_comments(content: str) -> str:

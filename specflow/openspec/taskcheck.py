@@ -11,16 +11,17 @@ import re
 
 from specflow.openspec.collate import collation_key
 from specflow.openspec.issues import WARNING, Issue
+from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import JS_WS
 from specflow.openspec.meta import ChangeMeta
 from specflow.openspec.tasks import LIST_ITEM_PATTERN, TASK_LINE_RE, count_tasks
 
-LIST_ITEM_RE = re.compile(LIST_ITEM_PATTERN)
-_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})([^\n\r\u2028\u2029]*)")
-_FRONT_MATTER_RE = re.compile(rf"^-{{3}}[{re.escape(JS_WS)}]*\Z")
-_LEVEL_TWO_RE = re.compile(r"^ {0,3}##(?!#)(?:[ \t]+|[ \t]*\r?\Z)")
-_GROUP_RE = re.compile(r"^ {0,3}##[ \t]+([0-9]+)\.(?:[ \t]|\r?\Z)")
-_TASK_ID_RE = re.compile(rf"^([0-9]+(?:\.[0-9]+)+(?:[A-Za-z]+)?)(?=[{re.escape(JS_WS)}]|\Z)")
+LIST_ITEM_RE = lazy_compile(LIST_ITEM_PATTERN)
+_FENCE_RE = lazy_compile(r"^ {0,3}(`{3,}|~{3,})([^\n\r\u2028\u2029]*)")
+_FRONT_MATTER_RE = lazy_compile(rf"^-{{3}}[{re.escape(JS_WS)}]*\Z")
+_LEVEL_TWO_RE = lazy_compile(r"^ {0,3}##(?!#)(?:[ \t]+|[ \t]*\r?\Z)")
+_GROUP_RE = lazy_compile(r"^ {0,3}##[ \t]+([0-9]+)\.(?:[ \t]|\r?\Z)")
+_TASK_ID_RE = lazy_compile(rf"^([0-9]+(?:\.[0-9]+)+(?:[A-Za-z]+)?)(?=[{re.escape(JS_WS)}]|\Z)")
 
 CHECKBOX_MESSAGE = (
     "This change counts as 0 tasks: no line in its tracked task files is a checkbox, so"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal, NamedTuple
 
-from specflow.openspec.jsre import DOT, JS_SPACE, JS_WS, S
+from specflow.openspec.jsre import DOT, JS_SPACE, JS_WS, S, lazy_compile
 
 #: A plain list item without a checkbox (for the "0 tasks" warning of ``validate``).
 LIST_ITEM_PATTERN = rf"^{S}*(?:[-*+]|[0-9]{{1,9}}[.)]){S}+[^{JS_SPACE}]"
@@ -18,7 +18,7 @@ LIST_ITEM_PATTERN = rf"^{S}*(?:[-*+]|[0-9]{{1,9}}[.)]){S}+[^{JS_SPACE}]"
 # OpenSpec's task-line pattern, usable on one line or (multi-line mode) on a whole text:
 # whitespace never crosses a newline, so every match lies within one line.
 _SL = "[" + JS_SPACE.replace("\\n", "") + "]"
-TASK_LINE_RE = re.compile(
+TASK_LINE_RE = lazy_compile(
     rf"^{_SL}*(?:[-*+]|[0-9]{{1,9}}[.)]){_SL}*\[(?:{_SL}*([^\]{JS_SPACE}]?){_SL}*\](?![(\[])|{_SL}+\])"
     rf"{_SL}*({DOT}*)",
     re.M,

@@ -62,6 +62,14 @@ def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+#: Snapshot options for big files: a file of 32 MiB or more is streamed into a pack as it is read,
+#: stored without compression (``pack.compression=0``) or delta.  Compressing a changed 256 MiB
+#: file took 8.6 s per checkpoint and per audit; stored, it costs one hashing pass and one write
+#: (benchmarks/bigfile_bench.py), and each version takes its full size on disk.  Smaller files are
+#: compressed as git always does.
+BIG_FILES_STORED = ("-c", "core.bigFileThreshold=32m", "-c", "pack.compression=0")
+
+
 def run_git(
     args: Sequence[str],
     cwd: Path,
@@ -568,7 +576,7 @@ class GitRepo:
         else:
             index.unlink(missing_ok=True)
         proc = run_git(
-            ["add", "-A", "--ignore-errors", "--", ".", *(f":(exclude,glob){g}" for g in exclude)],
+            [*BIG_FILES_STORED, "add", "-A", "--ignore-errors", "--", ".", *(f":(exclude,glob){g}" for g in exclude)],
             self.root,
             env={"GIT_INDEX_FILE": str(index)},
             check=False,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from specflow.errors import LockedError
 from specflow.localdir import records_dir
+from specflow.oslock import FileLock, LockTimeout
 
 LOCK_DIR = "locks"
 
@@ -134,14 +135,12 @@ def hub_writes(hub_root: Path) -> Iterator[None]:
     a renamed file not yet journaled) and takes it for its own agent's.  Re-entrant in one
     thread; the kernel releases it if the holder dies.
     """
-    from filelock import FileLock, Timeout
-
     folder = records_dir(hub_root) / LOCK_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(folder / "hub-writes.lock"), timeout=HUB_WRITES_WAIT_S, is_singleton=True)
+    lock = FileLock(folder / "hub-writes.lock", reentrant=True)
     try:
-        lock.acquire()
-    except Timeout:
+        lock.acquire(HUB_WRITES_WAIT_S)
+    except LockTimeout:
         raise LockedError(
             f"the hub's write lock {folder / 'hub-writes.lock'} was held for {HUB_WRITES_WAIT_S:.0f} s",
             fix="another specflow process is stuck writing in the hub; stop it and try again",

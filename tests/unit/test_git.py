@@ -99,6 +99,23 @@ def test_diff_trees_batch_aligns_results_with_pairs(repo: Path, tmp_path: Path) 
     assert r.diff_trees_batch([(t1, t2), (t2, t2), (t2, t1), (t1, t2)]) == [["x.txt"], [], ["x.txt"], ["x.txt"]]
 
 
+def test_a_snapshot_stores_a_big_file_uncompressed_and_small_ones_compressed(repo: Path, tmp_path: Path) -> None:
+    # zeros compress to almost nothing: a stored copy shows as its full size on disk
+    big = b"\0" * (33 << 20)
+    (repo / "big.bin").write_bytes(big)
+    (repo / "small.txt").write_text("small " * 20_000)
+    objects = repo / ".git" / "objects"
+    r = GitRepo.open(repo)
+
+    tree = r.snapshot(tmp_path / "i", r.real_index())
+
+    packs = list((objects / "pack").glob("*.pack"))
+    assert len(packs) == 1 and packs[0].stat().st_size >= len(big)
+    assert git(repo, "rev-parse", f"{tree}:big.bin").strip() == git(repo, "hash-object", "big.bin").strip()
+    small = git(repo, "rev-parse", f"{tree}:small.txt").strip()
+    assert (objects / small[:2] / small[2:]).stat().st_size < 10_000  # loose and compressed, as git does
+
+
 def test_read_blobs_returns_exact_bytes(repo: Path) -> None:
     r = GitRepo.open(repo)
     sha_a = git(repo, "rev-parse", "HEAD:a.txt").strip()

@@ -6,6 +6,7 @@ import ast
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,11 @@ def test_a_users_code_importing_the_api_passes_mypy_strict(tmp_path: Path) -> No
 
 
 def _modules_after(argv: list[str], cwd: Path) -> set[str]:
+    return {m.split(".")[0] for m in _loaded_after(argv, cwd)}
+
+
+def _loaded_after(argv: list[str], cwd: Path) -> set[str]:
+    """Every module (full dotted name) loaded once ``specflow argv`` has run in a fresh interpreter."""
     code = (
         "import json, sys\n"
         "from specflow.cli.main import main\n"
@@ -131,7 +137,7 @@ def _modules_after(argv: list[str], cwd: Path) -> set[str]:
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=60)
     marker = proc.stderr.rindex("MODULES ")
-    return {m.split(".")[0] for m in json.loads(proc.stderr[marker + len("MODULES ") :])}
+    return set(json.loads(proc.stderr[marker + len("MODULES ") :]))
 
 
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["status", "--help"]])
@@ -146,3 +152,47 @@ def test_status_of_a_hub_with_cached_definitions_imports_no_validation_libraries
     loaded = _modules_after(["-C", str(hub.root), "status", "--json"], hub.root)
     assert "specflow" in loaded
     assert sorted({"pydantic", "jinja2", "transitions"} & loaded) == []
+
+
+# What advance needs not load when its phase runs a command agent and names no OpenSpec step:
+# the definitions' validation (cached), the OpenSpec rules, the Claude Code adapter, and the
+# libraries specflow replaced with a few lines of its own (entry points, the OS file lock).
+NOT_ON_THE_ADVANCE_PATH = (
+    "pydantic",
+    "importlib.metadata",
+    "email",
+    "filelock",
+    "specflow.openspec.archive",
+    "specflow.openspec.validate",
+    "specflow.openspec.adopt",
+    "specflow.openspec.deltas",
+    "specflow.agents.claude.adapter",
+)
+
+
+def test_advance_with_a_command_agent_loads_only_what_it_uses(hub: HubFixture) -> None:
+    hub.agent("scripted", "import sys\nsys.stdin.read()\nprint('the notes')\n")
+    hub.commit("agent")
+    # in a process of its own, so the validated workflow and config are cached on disk
+    _loaded_after(["-C", str(hub.root), "new", "add-login"], hub.root)
+    loaded = _loaded_after(["-C", str(hub.root), "advance", "add-login", "--quiet"], hub.root)
+    assert Hub.open(hub.root).change("add-login").state == "think"  # it ran, and rendered its prompt
+    assert "jinja2" in loaded
+    assert (
+        sorted(m for m in loaded for heavy in NOT_ON_THE_ADVANCE_PATH if m == heavy or m.startswith(heavy + ".")) == []
+    )
+
+
+def test_show_of_a_spec_loads_no_engine_no_dataclasses_and_no_shutil(
+    hub: HubFixture, cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    hub.write(
+        "openspec/specs/auth/spec.md",
+        "# auth\n\n## Purpose\nSign people in, and only them, with email.\n\n## Requirements\n"
+        "### Requirement: Sign in\nThe system SHALL sign in.\n\n#### Scenario: Works\n- **WHEN** asked\n",
+    )
+    loaded = _loaded_after(["-C", str(hub.root), "show", "auth", "--json", "--type", "spec"], hub.root)
+    code, out, _ = cli("-C", hub.root, "show", "auth", "--json", "--type", "spec")
+    assert code == 0 and json.loads(out)["requirementCount"] == 1
+    heavy = ("specflow.engine", "specflow.workspace", "dataclasses", "shutil", "specflow.openspec.deltas")
+    assert sorted(m for m in loaded for h in heavy if m == h or m.startswith(h + ".")) == []

@@ -92,13 +92,15 @@ def _current_umask() -> int:
 def test_the_holder_is_named_even_when_it_has_not_written_its_record_yet(tmp_path: Path) -> None:
     import threading
 
-    from filelock import FileLock
+    from specflow.oslock import FileLock
 
     lock_dir = ChangeLock(tmp_path, "add-x").dir
     lock_dir.mkdir(parents=True)
     record = {"pid": os.getpid(), "host": socket.gethostname(), "since": "2026-11-24T06:00:00Z", "command": "advance"}
     # the holder has the OS lock, but writes who it is a moment later (as ChangeLock.acquire does)
-    with FileLock(str(lock_dir / "add-x.lock")):
+    holder = FileLock(lock_dir / "add-x.lock")
+    holder.acquire()
+    try:
         late = threading.Timer(0.2, lambda: (lock_dir / "add-x.json").write_text(json.dumps(record)))
         late.start()
         try:
@@ -106,6 +108,8 @@ def test_the_holder_is_named_even_when_it_has_not_written_its_record_yet(tmp_pat
                 ChangeLock(tmp_path, "add-x").acquire()
         finally:
             late.join()
+    finally:
+        holder.release()
     assert info.value.message == (
         f"change 'add-x' is locked by pid {os.getpid()} on {socket.gethostname()} since 2026-11-24T06:00:00Z (advance)"
     )

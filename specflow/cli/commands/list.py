@@ -48,7 +48,7 @@ def _task_text(total: int, done: int) -> str:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
-    root = ctx.open_hub().root
+    root = ctx.hub_root()
     if args.specs:
         if args.json:
             ctx.json(listing.list_specs_json(root))
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         table(ctx, ["Spec", "Requirements"], [[s.id, s.requirement_count] for s in specs])
         return 0
 
-    elsewhere = ctx.open_hub().changes_on_branches()
+    elsewhere = ctx.changes_on_branches()
     if args.json:
         doc = listing.list_changes_json(root, elsewhere)
         if args.sort == "name":

@@ -31,14 +31,17 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     args.item = ctx.change_id(args.item, args.command)
     # a change on its branch is shown as its own worktree of the hub has it
-    root = ctx.open_hub().change_root(args.item) if args.item else ctx.open_hub().root
+    root = ctx.change_root(args.item)
     try:
         kind = discovery.resolve_item(root, args.item, args.type)
         discovery.check_item_path(kind, args.item)
         if kind == "spec" and args.deltas_only:
             ctx.err("Warning: Ignoring flags not applicable to spec: deltasOnly")
+        if args.json and kind == "spec":  # written straight from the parsed spec: the bytes of stringify(doc)
+            ctx.json_text(show.show_spec_text(root, args.item))
+            return 0
         if args.json:
-            doc = show.show_change_json(root, args.item) if kind == "change" else show.show_spec_json(root, args.item)
+            doc = show.show_change_json(root, args.item)
     except ItemError as exc:
         if exc.code == "unknown_item" and args.type != "spec" and not args.json:
             stranded = next((c for c in ctx.open_hub().stranded_changes() if c.id == args.item), None)

@@ -41,9 +41,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if not bulk and not args.item:
         ctx.err(NOTHING_TO_VALIDATE)
         return 1
-    hub = ctx.open_hub()
     # one change on its branch is validated as its own worktree of the hub has it
-    root = hub.root if bulk or args.type == "spec" else hub.change_root(args.item)
+    root = ctx.hub_root() if bulk or args.type == "spec" else ctx.change_root(args.item)
     try:
         outcome = validate_selection(
             root,

@@ -6,8 +6,9 @@ import json
 import os
 
 from specflow.errors import ShowError
+from specflow.openspec.jsonstr import stringify
 from specflow.openspec.listing import iso_ms, list_changes, list_changes_json, list_specs_json
-from specflow.openspec.show import show_change_json, show_spec_json
+from specflow.openspec.show import show_change_json, show_spec_json, show_spec_text
 from tests.unit.openspec.ostree import Tree, req
 
 
@@ -86,3 +87,46 @@ def test_show_change_and_spec(tree: Tree) -> None:
         assert "has no proposal.md yet" in str(exc)
     else:  # pragma: no cover - the call must fail
         raise AssertionError("show of a change without proposal.md must fail")
+
+
+SHOWN_AS_WRITTEN = """\
+# tricky Specification
+
+## Purpose
+Quotes " and \\ backslashes, tabs\tand ünïcödé 🚀, a line
+break — all must come out as JSON.stringify writes them.
+
+## Requirements
+### Requirement: No scenario
+The system SHALL stand alone.
+
+### Requirement: Quoted "name"
+  **ID**: R-1
+The system MUST say "hi" \\o/ 🚀
+
+#### Scenario: One
+- **WHEN** a \u2028 separator
+- **THEN** it stays
+
+#### Scenario: Two
+```
+#### not a scenario, fenced
+```
+- **THEN** fine
+
+### Requirement: Body only metadata
+**Owner**: ana
+"""
+
+
+def test_show_spec_text_is_the_stringified_document(tree: Tree) -> None:
+    tree.spec("tricky", SHOWN_AS_WRITTEN)
+    tree.spec(
+        "empty", "# empty\n\n## Purpose\nA purpose long enough to be a purpose, nothing else.\n\n## Requirements\n"
+    )
+    for spec_id in ("tricky", "empty", "auth"):
+        if spec_id == "auth":
+            tree.spec("auth")
+        assert show_spec_text(tree.root, spec_id) == stringify(show_spec_json(tree.root, spec_id))
+    doc = json.loads(show_spec_text(tree.root, "tricky"))
+    assert [len(r["scenarios"]) for r in doc["requirements"]] == [0, 2, 0]

@@ -1,0 +1,160 @@
+"""``specflow advance`` with a trivial agent, as a whole process, and the imports it pays for.
+
+    python benchmarks/advance_bench.py [--pairs 7]
+
+A git hub with a one-phase workflow (a write gate, a prompt rendered by Jinja2) and a command
+agent that runs ``true``: what is left is specflow's own cost — start, imports, lock, checkpoint,
+prompt, agent start, audit, records.  In interleaved pairs, each a fresh change:
+
+- ``python -c pass``: the interpreter's own start, the reference;
+- ``specflow advance <id> --quiet``: wall time of the process;
+- imports: a fresh interpreter importing exactly the modules that advance left loaded (found
+  once, in-process), timed from inside, so the interpreter's start is not counted.
+
+Targets (issue 16): advance <= 120 ms, its imports <= 60 ms.  Exits 1 on a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bytecode import compile_specflow, specflow_command
+
+ADVANCE_MS = 120.0
+IMPORTS_MS = 60.0
+WORKFLOW = """\
+workflow: bench
+version: 1
+description: One writing phase with a trivial agent, for the benchmark.
+initial: draft
+states:
+  draft: {}
+  think:
+    prompt: think.md.j2
+    workspace:
+      write: ["openspec/changes/{{ change.id }}/**"]
+    final: true
+scenarios:
+  - scenario: Think
+    given: [the change exists]
+    when: advance
+    from: draft
+    to: think
+"""
+TEMPLATE = "Think about {{ change.id }}.\n{{ gate.description }}\n"
+CONFIG = """\
+default_workflow: bench
+default_agent: trivial
+sandbox: off
+agents:
+  trivial:
+    adapter: command
+    command: ["true"]
+"""
+LOADED = """\
+import json, sys
+from specflow.cli.main import main
+before = set(sys.modules)
+main(["advance", sys.argv[1], "--quiet"])
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+IMPORT = """\
+import importlib, sys, time
+names = sys.argv[1:]
+start = time.perf_counter()
+import specflow.cli.main
+for name in names:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass  # a platform module another one tried and let go
+print(time.perf_counter() - start)
+"""
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_hub(hub: Path, changes: int, env: dict[str, str]) -> None:
+    """A committed hub with the bench workflow and ``changes`` changes in state draft."""
+    hub.mkdir(parents=True)
+    git(hub, "init", "-q", "-b", "main")
+    for key, value in (("user.email", "bench@example.com"), ("user.name", "Bench"), ("commit.gpgsign", "false")):
+        git(hub, "config", key, value)
+    subprocess.run([*specflow_command(), "init", "."], cwd=hub, env=env, check=True, capture_output=True)
+    (hub / "openspec" / "workflows").mkdir(parents=True, exist_ok=True)
+    (hub / "openspec" / "templates").mkdir(parents=True, exist_ok=True)
+    (hub / "openspec" / "workflows" / "bench.yaml").write_text(WORKFLOW, encoding="utf-8")
+    (hub / "openspec" / "templates" / "think.md.j2").write_text(TEMPLATE, encoding="utf-8")
+    (hub / "specflow.yaml").write_text(CONFIG, encoding="utf-8")
+    git(hub, "add", "-A")
+    git(hub, "commit", "-q", "-m", "bench hub")
+    code = "import sys\nfrom specflow import Hub\nhub = Hub.open(sys.argv[1])\n" + "".join(
+        f"hub.new_change('c-{i}')\n" for i in range(changes)
+    )
+    subprocess.run([sys.executable, "-c", code, str(hub)], env=env, check=True, capture_output=True)
+
+
+def wall_s(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def import_s(modules: list[str], cwd: Path, env: dict[str, str]) -> float:
+    out = subprocess.run([sys.executable, "-c", IMPORT, *modules], cwd=cwd, env=env, check=True, capture_output=True)
+    return float(out.stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pairs", type=int, default=7)
+    args = ap.parse_args(argv)
+    compile_specflow()
+    specflow = specflow_command()
+    tmp = Path(tempfile.mkdtemp(prefix="specflow-bench-"))
+    env = {**os.environ, "NO_COLOR": "1", "XDG_DATA_HOME": str(tmp / "xdg")}
+    try:
+        hub = tmp / "hub"
+        make_hub(hub, args.pairs + 2, env)
+        loaded = subprocess.run(
+            [sys.executable, "-c", LOADED, f"c-{args.pairs + 1}"], cwd=hub, env=env, check=True, capture_output=True
+        )
+        modules = json.loads(loaded.stdout.splitlines()[-1])
+        wall_s([*specflow, "advance", f"c-{args.pairs}", "--quiet"], hub, env)  # warm the page cache
+        bare: list[float] = []
+        advance: list[float] = []
+        imports: list[float] = []
+        for i in range(args.pairs):
+            bare.append(wall_s([sys.executable, "-c", "pass"], hub, env))
+            advance.append(wall_s([*specflow, "advance", f"c-{i}", "--quiet"], hub, env))
+            imports.append(import_s(modules, hub, env))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    bare_ms, advance_ms, imports_ms = (statistics.median(v) * 1000 for v in (bare, advance, imports))
+    ok_advance, ok_imports = advance_ms <= ADVANCE_MS, imports_ms <= IMPORTS_MS
+    print(f"medians of {args.pairs} interleaved runs; {os.cpu_count()} CPUs; {len(modules)} modules imported")
+    print(f"reference  python -c pass:                {bare_ms:7.1f} ms")
+    print(
+        f"specflow   advance, trivial agent:        {advance_ms:7.1f} ms  {advance_ms / bare_ms:5.1f}x"
+        f"  (target <= {ADVANCE_MS:.0f} ms) {'ok' if ok_advance else 'MISS'}"
+    )
+    print(
+        f"specflow   its imports:                   {imports_ms:7.1f} ms"
+        f"  (target <= {IMPORTS_MS:.0f} ms) {'ok' if ok_imports else 'MISS'}"
+    )
+    return 0 if ok_advance and ok_imports else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
