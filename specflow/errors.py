@@ -199,6 +199,10 @@ class ServerError(SpecflowError):
     """The dashboard cannot be served (the port is taken, the host is unknown)."""
 
 
+class QueueError(SpecflowError):
+    """The durable queue cannot be used: its extra is not installed, or its database is out of reach."""
+
+
 __all__ = [
     "AgentError",
     "ArchiveBlocked",
@@ -217,6 +221,7 @@ __all__ = [
     "NoChangeIdError",
     "OpenSpecError",
     "PhaseFailed",
+    "QueueError",
     "SandboxError",
     "ServerError",
     "SetupError",

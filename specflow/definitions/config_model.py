@@ -57,6 +57,13 @@ class NotifySchema(_Model):
     """A URL that receives a POST of ``{"text": "..."}`` (chat tools' incoming webhooks accept it)."""
 
 
+class QueueSchema(_Model):
+    """The durable queue (``specflow worker``, ``advance --queue``): where its database is."""
+
+    database: str | None = Field(default=None, pattern=r"^(postgres(ql)?(\+psycopg)?|sqlite)://")
+    """A PostgreSQL URL shared by every machine; default: SQLite under the hub's ``.specflow/``."""
+
+
 class HubSchema(_Model):
     """Everything ``specflow.yaml`` may say.  Every key is optional."""
 
@@ -77,6 +84,7 @@ class HubSchema(_Model):
     require_sandbox: bool = False
     """Refuse to run an agent that no sandbox layer can hold."""
     network: Literal["any", "loopback", "none"] = "any"
+    queue: QueueSchema = Field(default_factory=QueueSchema)
 
     @field_validator("repos")
     @classmethod

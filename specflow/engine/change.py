@@ -15,6 +15,7 @@ from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, 
 from specflow.engine.status import ChangeStatus, change_status
 from specflow.engine.timeline import Timeline, build_timeline
 from specflow.errors import ConfigError, StateError, WorkspaceError
+from specflow.queue.wake import approval_given
 from specflow.workspace import branches
 from specflow.workspace.branches import MergeResult
 from specflow.workspace.checkpoints import HUB_KEY
@@ -154,6 +155,7 @@ class Change:
             record = self.require_record()
             approval = make_approval(self.dir, self.id, record["state"], by or who_am_i(self.hub.root), note)
             records.record_approval(self.dir, record, approval)
+        approval_given(self, approval["by"])  # a queued workflow waiting for it continues now
         return approval
 
     def prompt(self, state: str | None = None) -> str:

@@ -145,4 +145,14 @@ def test_status_of_a_hub_with_cached_definitions_imports_no_validation_libraries
     Hub.open(hub.root).new_change("add-login")  # validates and caches the workflow and config
     loaded = _modules_after(["-C", str(hub.root), "status", "--json"], hub.root)
     assert "specflow" in loaded
-    assert sorted({"pydantic", "jinja2", "transitions"} & loaded) == []
+    assert sorted({"pydantic", "jinja2", "transitions", "dbos"} & loaded) == []
+
+
+def test_approve_imports_dbos_only_when_the_hub_uses_the_queue(hub: HubFixture) -> None:
+    change = Hub.open(hub.root).new_change("add-login")
+    (change.dir / "proposal.md").write_text("## Why\nBecause.\n")
+    assert "dbos" not in _modules_after(["-C", str(hub.root), "approve", "add-login"], hub.root)
+    # once a queue database exists, a workflow may wait for the approval: it is told
+    (hub.root / ".specflow" / "queue").mkdir(parents=True)
+    (hub.root / ".specflow" / "queue" / "queue.sqlite").write_bytes(b"")
+    assert "dbos" in _modules_after(["-C", str(hub.root), "approve", "add-login"], hub.root)

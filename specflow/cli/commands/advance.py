@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from specflow.cli.context import CliContext
 from specflow.cli.render import LiveProgress, say
-from specflow.errors import GuardFailed, PhaseFailed
+from specflow.errors import GuardFailed, PhaseFailed, QueueError
 
 if TYPE_CHECKING:
     from specflow.errors import GuardFailed
@@ -18,6 +18,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_run_options(p)
     p.add_argument(
         "--background", action="store_true", help="run in a detached process of its own; print where to follow it"
+    )
+    p.add_argument(
+        "--queue",
+        action="store_true",
+        help="queue it for a worker ('specflow worker', the 'queue' extra); print the workflow id and return",
+    )
+    p.add_argument(
+        "--machine", metavar="NAME", help="with --queue: the machine whose worker runs it (default: the change's)"
     )
 
 
@@ -31,11 +39,44 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.machine and not args.queue:
+        ctx.fail("--machine names where a queued advance runs: it goes with --queue", "add --queue", 2)
+        return 2
+    if args.queue and (args.background or args.dry_run):
+        ctx.fail(
+            "--queue runs the phase in a worker: it goes with neither --background nor --dry-run",
+            "drop --background or --dry-run",
+            2,
+        )
+        return 2
+    if args.queue:
+        return run_queued(args, ctx)
     if args.background and not args.dry_run:
         from specflow.cli.live import run_background
 
         return run_background(args, ctx, "advance")
     return run_trigger(args, ctx, "advance")
+
+
+def run_queued(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Enqueue the advance for the worker of the change's machine; print the workflow id."""
+    try:
+        from specflow.queue.client import enqueue
+    except ImportError as exc:
+        raise QueueError(
+            f"the queue's dependencies are not installed ({exc.name} is missing)",
+            fix="pip install 'specflow-openspec[queue]', or advance without --queue",
+        ) from None
+    change = ctx.open_hub().change(ctx.change_id(args.id, "advance"))
+    run = enqueue(change, to=args.to, agent=args.agent, fresh=args.fresh, machine=args.machine)
+    if args.json:
+        ctx.json(run.to_dict())
+        return 0
+    ctx.out(run.workflow_id)
+    say(ctx, f"{change.id}: advance queued for machine {run.machine!r} (queue {run.queue})", "green")
+    ctx.out(f"  run it there:  specflow worker --machine {run.machine}")
+    ctx.out("  follow it:     specflow status --watch")
+    return 0
 
 
 def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
