@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import HubFixture, wait_until
+from tests.queue.postgres import postgres  # noqa: F401  (the fixture, for every queue test)
 
 # writes notes (think) or a proposal (write); with ``hold`` beside the hub, waits for ``go`` first
 AGENT = r"""
