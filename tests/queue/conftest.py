@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import HubFixture, wait_until
-from tests.queue.postgres import postgres  # noqa: F401  (the fixture, for every queue test)
+from tests.pinned_tools import in_ci
+from tests.queue.postgres import MISSING, Postgres, find_bin, running_postgres
 
 # writes notes (think) or a proposal (write); with ``hold`` beside the hub, waits for ``go`` first
 AGENT = r"""
@@ -113,3 +114,15 @@ def new_worker(hub: Path, machine: str, workers: list[WorkerProcess], **env: str
 def started(ctl: Path, phase: str) -> list[Path]:
     """The agents of ``phase`` that reached the barrier, oldest first."""
     return sorted(ctl.glob(f"started-{phase}-*"), key=lambda p: p.stat().st_mtime_ns)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL server for the session's queue tests (each test names its own database)."""
+    bin_dir = find_bin()
+    if bin_dir is None:
+        if in_ci():
+            pytest.fail(MISSING, pytrace=False)
+        pytest.skip(MISSING)
+    with running_postgres(bin_dir) as server:
+        yield server

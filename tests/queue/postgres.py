@@ -1,9 +1,10 @@
-"""A real PostgreSQL server for the queue tests: Debian's package, a temporary folder, 127.0.0.1.
+"""A real PostgreSQL server for the queue's tests and benchmark: Debian's package, a temporary
+folder, 127.0.0.1, a free port.
 
 ``initdb`` refuses to run as root, so as root the server is run as the ``postgres`` user the
 package creates.  It is stopped with ``pg_ctl -m fast stop`` on its own data folder, never by
-name.  Locally a machine without PostgreSQL skips the tests that need it, saying how to install
-it; under ``CI=true`` they fail instead (``.ci/run`` installs the package).
+name.  The ``postgres`` fixture (``tests/queue/conftest.py``) skips without it locally and fails
+under ``CI=true`` (``.ci/run`` installs the package).
 """
 
 from __future__ import annotations
@@ -15,12 +16,9 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
-
-from tests.pinned_tools import in_ci
 
 MISSING = (
     "PostgreSQL is not installed: no /usr/lib/postgresql/*/bin/initdb and no initdb on PATH"
@@ -78,14 +76,9 @@ class Postgres:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    """One PostgreSQL server for the session's queue tests, in a temporary folder, stopped after."""
-    bin_dir = find_bin()
-    if bin_dir is None:
-        if in_ci():
-            pytest.fail(MISSING, pytrace=False)
-        pytest.skip(MISSING)
+@contextmanager
+def running_postgres(bin_dir: Path) -> Iterator[Postgres]:
+    """A server from ``bin_dir`` in a temporary folder, stopped and removed after."""
     user = "postgres" if os.geteuid() == 0 else None
     top = Path(tempfile.mkdtemp(prefix="specflow-pg-"))
     if user is not None:  # the server's user must own its folder
