@@ -68,9 +68,12 @@ class RunSummary(TypedDict):
 
 
 class ChangeView(TypedDict):
+    """The change as a workflow decides on it; ``problem`` says why it cannot be read."""
+
     state: str
     final: bool
     approved: bool
+    problem: str
 
 
 @dataclass
@@ -107,20 +110,28 @@ def _worker() -> Runtime:
 @DBOS.step(name="specflow.look")
 def look(change_id: str) -> ChangeView:
     """The change's state, whether that state is final, and whether an approval holds."""
-    change = Hub.open(_worker().hub_root).change(change_id)
-    record = change.require_record()
-    workflow = change.hub.workflow(record.get("workflow"))
+    try:
+        change = Hub.open(_worker().hub_root).change(change_id)
+        record = change.require_record()
+        workflow = change.hub.workflow(record.get("workflow"))
+    except SpecflowError as exc:  # discarded, archived by hand, never pulled to this machine
+        _worker().note(f"{change_id}: {exc.message}; its queued run ends")
+        return ChangeView(state="", final=False, approved=False, problem=exc.message)
     state = str(record["state"])
     final = state in workflow.states and workflow.states[state].final
     approval, _ = current_approval(record, change.dir)
-    return ChangeView(state=state, final=final, approved=approval is not None)
+    return ChangeView(state=state, final=final, approved=approval is not None, problem="")
 
 
 @DBOS.step(name="specflow.phase")
 def run_phase(ticket: Ticket, from_state: str, fresh: bool) -> PhaseOutcome:
     """Run the change's next phase from ``from_state`` through ``Change.advance``."""
     worker = _worker()
-    change = Hub.open(worker.hub_root).change(ticket["change"])
+    try:
+        change = Hub.open(worker.hub_root).change(ticket["change"])
+    except SpecflowError as exc:
+        worker.note(f"{ticket['change']}: {exc.message}")
+        return _outcome("error", from_state, from_state, exc.message)
     if change.state != from_state:  # a step run again after its phase was recorded: done already
         return _outcome("advanced", from_state, str(change.state), "the phase had run before the worker stopped")
     worker.note(f"{change.id}: advancing from {from_state!r}")
@@ -165,6 +176,8 @@ def advance_workflow(ticket: Ticket) -> RunSummary:
     phases: list[PhaseOutcome] = []
     view = look(change_id)
     while len(phases) < MAX_PHASES:
+        if view["problem"]:
+            return _summary(change_id, "error", phases, view["problem"], view["state"])
         if view["final"] or (ticket["to"] is not None and view["state"] == ticket["to"] and phases):
             break
         DBOS.set_event(STATUS_EVENT, {"doing": "running", "state": view["state"]})

@@ -48,12 +48,13 @@ class WorkerProcess:
     log: Path
     proc: subprocess.Popen[bytes] | None = None
     starts: int = field(default=0)
+    extra: list[str] = field(default_factory=list)
 
     def start(self) -> WorkerProcess:
         self.starts += 1
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "specflow", "-C", str(self.hub), "worker", "--machine", self.machine],
+            [sys.executable, "-m", "specflow", "-C", str(self.hub), "worker", "--machine", self.machine, *self.extra],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=self.env,

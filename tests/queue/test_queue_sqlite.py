@@ -164,3 +164,37 @@ def test_without_the_queue_extra_the_commands_say_how_to_install_it(queue_hub: H
         assert out.returncode == 1, out.stderr
         assert "the queue's dependencies are not installed (dbos is missing)" in out.stderr
         assert "fix: pip install 'specflow-openspec[queue]'" in out.stderr
+
+
+def test_with_concurrency_two_a_worker_runs_two_changes_at_once(
+    queue_hub: HubFixture, cli: Cli, workers: list[WorkerProcess]
+) -> None:
+    ctl = queue_hub.root.parent
+    for cid in ("add-login", "add-search"):
+        Hub.open(queue_hub.root).new_change(cid)
+    (ctl / "hold").write_text("")
+    worker = new_worker(queue_hub.root, "m1", workers)
+    worker.extra = ["--concurrency", "2"]
+    worker.start()
+    assert "2 phase(s) at a time" in worker.output
+    for cid in ("add-login", "add-search"):
+        assert cli("-C", queue_hub.root, "advance", cid, "--queue", "--machine", "m1")[0] == 0
+    # both agents reach the barrier before either may go on: they run at the same time
+    wait_until(lambda: len(started(ctl, "think")) == 2, "both agents to start")
+    (ctl / "go").write_text("")
+    for cid in ("add-login", "add-search"):
+        _reaches(queue_hub, cid, ("draft", "think", "succeeded"))
+
+
+def test_a_change_gone_before_its_turn_ends_its_run_and_the_worker_goes_on(
+    queue_hub: HubFixture, cli: Cli, workers: list[WorkerProcess]
+) -> None:
+    for cid in ("add-login", "add-search"):
+        Hub.open(queue_hub.root).new_change(cid)
+    for cid in ("add-login", "add-search"):
+        assert cli("-C", queue_hub.root, "advance", cid, "--queue", "--machine", "m1")[0] == 0
+    Hub.open(queue_hub.root).change("add-login").discard(reason="superseded")
+    worker = new_worker(queue_hub.root, "m1", workers).start()
+    _reaches(queue_hub, "add-search", ("draft", "think", "succeeded"))
+    assert "add-login: change 'add-login' was discarded" in worker.output
+    assert "; its queued run ends" in worker.output
