@@ -83,6 +83,7 @@ class Runtime:
     hub_root: Path
     on_note: Callable[[str], None] = lambda text: None
     running: set[str] = field(default_factory=set)
+    stopping: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def note(self, text: str) -> None:
@@ -134,9 +135,11 @@ def run_phase(ticket: Ticket, from_state: str, fresh: bool) -> PhaseOutcome:
         return _outcome("error", from_state, from_state, exc.message)
     if change.state != from_state:  # a step run again after its phase was recorded: done already
         return _outcome("advanced", from_state, str(change.state), "the phase had run before the worker stopped")
-    worker.note(f"{change.id}: advancing from {from_state!r}")
     with worker.lock:
+        if worker.stopping:  # recorded as busy: the run sleeps, then tries again after the restart
+            return _outcome("busy", from_state, from_state, "the worker is stopping")
         worker.running.add(change.id)
+    worker.note(f"{change.id}: advancing from {from_state!r}")
     try:
         results = change.advance(agent=ticket["agent"], fresh=fresh)
     except LockedError as exc:

@@ -30,7 +30,7 @@ POLL_S = 0.2
 
 @dataclass
 class Worker:
-    """The worker of ``machine`` for ``hub``: ``start`` launches it, ``stop`` stops taking work."""
+    """The worker of ``machine`` for ``hub``: ``start``, then ``stop_taking_work``, ``wait``, ``close``."""
 
     hub: Hub
     machine: str
@@ -90,15 +90,21 @@ class Worker:
         with self._runtime.lock:
             return sorted(self._runtime.running)
 
-    def stop(self) -> None:
-        """Stop taking work.  A phase still running finishes in its thread (``wait``)."""
-        DBOS.destroy(destroy_registry=False)
-        self._guard.release()
+    def stop_taking_work(self) -> None:
+        """Start no new phase; the phases running go on (``wait`` for them, then ``close``)."""
+        with self._runtime.lock:
+            self._runtime.stopping = True
 
     def wait(self, poll_s: float = 0.2) -> None:
         """Block until no phase runs in this worker."""
         while self.running:
             time.sleep(poll_s)
+
+    def close(self) -> None:
+        """Shut DBOS down.  Runs left waiting (for an approval, a lock) stay pending in the
+        database, and DBOS hands them to the next worker of this machine."""
+        DBOS.destroy(destroy_registry=False)
+        self._guard.release()
 
 
 def describe(worker: Worker) -> str:

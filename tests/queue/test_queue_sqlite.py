@@ -198,3 +198,32 @@ def test_a_change_gone_before_its_turn_ends_its_run_and_the_worker_goes_on(
     _reaches(queue_hub, "add-search", ("draft", "think", "succeeded"))
     assert "add-login: change 'add-login' was discarded" in worker.output
     assert "; its queued run ends" in worker.output
+
+
+def test_sigterm_lets_the_running_phase_finish_and_a_waiting_run_survives_the_restart(
+    queue_hub: HubFixture, cli: Cli, workers: list[WorkerProcess]
+) -> None:
+    ctl = queue_hub.root.parent
+    for cid in ("add-login", "add-search"):
+        Hub.open(queue_hub.root).new_change(cid)
+    Hub.open(queue_hub.root).change("add-search").advance(to="write")
+    worker = new_worker(queue_hub.root, "m1", workers)
+    worker.extra = ["--concurrency", "2"]
+    worker.start()
+    # add-search waits for its approval; add-login's agent holds mid-phase
+    assert cli("-C", queue_hub.root, "advance", "add-search", "--queue", "--machine", "m1")[0] == 0
+    wait_until(lambda: "add-search: waiting for a person's approval" in worker.output, "add-search to wait")
+    (ctl / "hold").write_text("")
+    assert cli("-C", queue_hub.root, "advance", "add-login", "--queue", "--machine", "m1")[0] == 0
+    wait_until(lambda: len(started(ctl, "think")) == 1, "add-login's agent to start")
+    assert worker.proc is not None
+    worker.proc.terminate()
+    wait_until(lambda: "stopping: waiting for the phase of add-login to finish" in worker.output, "the worker to wait")
+    (ctl / "go").write_text("")
+    assert worker.proc.wait(timeout=60) == 0
+    assert [o[2] for o in _outcomes(queue_hub, "add-login")] == ["created", "succeeded"]
+    # the run waiting for approval is still there for the next worker of m1
+    worker.start()
+    assert cli("-C", queue_hub.root, "approve", "add-search")[0] == 0
+    _reaches(queue_hub, "add-search", ("write", "done", "succeeded"))
+    assert len(started(ctl, "think")) == 1  # add-login's phase was not run again

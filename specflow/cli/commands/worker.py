@@ -32,13 +32,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     worker = Worker(ctx.open_hub(), args.machine or machine_name(), args.concurrency, on_note=ctx.out)
     worker.start()
     ctx.out(describe(worker))
-    ctx.out("  Ctrl-C stops taking work; a phase it was running then runs again from its checkpoint at the next start")
+    ctx.out("  Ctrl-C (or SIGTERM) takes no more work and lets the running phase finish; twice stops it now")
     try:
         while True:
             signal.pause()  # SIGINT and SIGTERM arrive as KeyboardInterrupt (specflow.cli.main)
     except KeyboardInterrupt:
-        pass
-    worker.stop()
+        worker.stop_taking_work()
     busy = worker.running
     if busy:
         ctx.out(f"stopping: waiting for the phase of {', '.join(busy)} to finish (Ctrl-C again stops it now)")
@@ -49,5 +48,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 "stopped; the interrupted phase runs again from its checkpoint when a worker of this machine starts"
             )
             os._exit(130)
+    worker.close()
     ctx.out("stopped")
-    return 0
+    # DBOS's threads still waiting (for an approval, for a change's lock) are left, not joined:
+    # their runs are durable and go on at the next start of a worker of this machine
+    os._exit(0)
