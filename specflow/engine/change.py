@@ -15,7 +15,7 @@ from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, 
 from specflow.engine.status import ChangeStatus, change_status
 from specflow.engine.timeline import Timeline, build_timeline
 from specflow.errors import ConfigError, StateError, WorkspaceError
-from specflow.queue.wake import approval_given
+from specflow.queue.hooks import approval_given
 from specflow.workspace import branches
 from specflow.workspace.branches import MergeResult
 from specflow.workspace.checkpoints import HUB_KEY

@@ -121,22 +121,32 @@ def enqueue(
     return QueuedRun(workflow_id, change.id, target, queue, "ENQUEUED")
 
 
-def _unfinished(client: DBOSClient, change_id: str) -> list[QueuedRun]:
+def _unfinished(client: DBOSClient, change_id: str | None) -> list[QueuedRun]:
     runs = []
-    for wf in client.list_workflows(
-        workflow_id_prefix=f"specflow:{change_id}:", status=UNFINISHED, load_input=False, load_output=False
-    ):
+    prefix = f"specflow:{change_id}:" if change_id else "specflow:"
+    for wf in client.list_workflows(workflow_id_prefix=prefix, status=UNFINISHED, load_input=False, load_output=False):
         queue = wf.queue_name or ""
         machine = queue.removeprefix("specflow-")
-        runs.append(QueuedRun(wf.workflow_id, change_id, machine, queue, str(wf.status)))
+        runs.append(QueuedRun(wf.workflow_id, wf.workflow_id.split(":")[1], machine, queue, str(wf.status)))
     return runs
 
 
 def queued(hub: Hub, change_id: str) -> list[QueuedRun]:
     """The change's advances that have not finished, each with what it is doing."""
     with open_client(database_for(hub)) as client:
-        runs = _unfinished(client, change_id)
-        return [QueuedRun(**{**run.to_dict(), "doing": _doing(client, run.workflow_id)}) for run in runs]
+        return [_with_doing(client, run) for run in _unfinished(client, change_id)]
+
+
+def queued_all(hub: Hub) -> list[QueuedRun]:
+    """Every unfinished queued advance of the queue's database, each with what it is doing."""
+    with open_client(database_for(hub)) as client:
+        return [_with_doing(client, run) for run in _unfinished(client, None)]
+
+
+def _with_doing(client: DBOSClient, run: QueuedRun) -> QueuedRun:
+    if run.status == "ENQUEUED":
+        return run
+    return QueuedRun(**{**run.to_dict(), "doing": _doing(client, run.workflow_id)})
 
 
 def _doing(client: DBOSClient, workflow_id: str) -> str | None:
@@ -154,4 +164,14 @@ def tell_approved(hub: Hub, change_id: str, by: str) -> list[str]:
         return told
 
 
-__all__ = ["APP_NAME", "APP_VERSION", "QueuedRun", "enqueue", "open_client", "queued", "tell_approved", "unreachable"]
+__all__ = [
+    "APP_NAME",
+    "APP_VERSION",
+    "QueuedRun",
+    "enqueue",
+    "open_client",
+    "queued",
+    "queued_all",
+    "tell_approved",
+    "unreachable",
+]
