@@ -134,7 +134,9 @@ def _modules_after(argv: list[str], cwd: Path) -> set[str]:
     return {m.split(".")[0] for m in json.loads(proc.stderr[marker + len("MODULES ") :])}
 
 
-@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["status", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--version"], ["--help"], ["status", "--help"], ["advance", "--help"], ["worker", "--help"]]
+)
 def test_the_cli_start_path_leaves_heavy_libraries_unimported(argv: list[str], tmp_path: Path) -> None:
     loaded = _modules_after(argv, tmp_path)
     assert "specflow" in loaded
