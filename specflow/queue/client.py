@@ -60,12 +60,20 @@ def unreachable(database: QueueDatabase, exc: BaseException) -> QueueError:
     )
 
 
+#: Seconds a client waits for PostgreSQL to answer before the command says it cannot reach it.
+CONNECT_TIMEOUT_S = 10
+
+
 @contextmanager
-def open_client(database: QueueDatabase) -> Iterator[DBOSClient]:
-    """A client of the queue's database, created (or migrated) first if needed."""
+def open_client(database: QueueDatabase, *, create: bool = True) -> Iterator[DBOSClient]:
+    """A client of the queue's database, created (or migrated) first unless ``create`` is False."""
+    url = database.url
+    if database.kind == "postgresql" and "connect_timeout=" not in url:
+        url += ("&" if "?" in url else "?") + f"connect_timeout={CONNECT_TIMEOUT_S}"
     try:
-        DBOS.migrate(database.url)
-        client = DBOSClient(system_database_url=database.url, application_name=APP_NAME, retry_connection_errors=False)
+        if create:
+            DBOS.migrate(url)
+        client = DBOSClient(system_database_url=url, application_name=APP_NAME, retry_connection_errors=False)
     except Exception as exc:
         raise unreachable(database, exc) from None
     try:
@@ -131,16 +139,15 @@ def _unfinished(client: DBOSClient, change_id: str | None) -> list[QueuedRun]:
     return runs
 
 
-def queued(hub: Hub, change_id: str) -> list[QueuedRun]:
-    """The change's advances that have not finished, each with what it is doing."""
-    with open_client(database_for(hub)) as client:
-        return [_with_doing(client, run) for run in _unfinished(client, change_id)]
-
-
-def queued_all(hub: Hub) -> list[QueuedRun]:
-    """Every unfinished queued advance of the queue's database, each with what it is doing."""
-    with open_client(database_for(hub)) as client:
-        return [_with_doing(client, run) for run in _unfinished(client, None)]
+def queued(hub: Hub, change_id: str | None = None) -> list[QueuedRun]:
+    """The unfinished queued advances of ``change_id`` (default: of every change), each with what
+    it is doing."""
+    database = database_for(hub)
+    with open_client(database, create=False) as client:
+        try:
+            return [_with_doing(client, run) for run in _unfinished(client, change_id)]
+        except Exception as exc:  # a database no queue has used yet has no tables
+            raise unreachable(database, exc) from None
 
 
 def _with_doing(client: DBOSClient, run: QueuedRun) -> QueuedRun:
@@ -171,7 +178,6 @@ __all__ = [
     "enqueue",
     "open_client",
     "queued",
-    "queued_all",
     "tell_approved",
     "unreachable",
 ]

@@ -38,11 +38,11 @@ def queued_changes(hub: Hub) -> dict[str, str]:
     if not in_use(hub):
         return {}
     try:
-        from specflow.queue.client import queued_all  # the door of DBOS
+        from specflow.queue.client import queued  # the door of DBOS
     except ImportError:
         return {}
     try:
-        return {run.change_id: f"{run.doing or 'queued'} ({run.machine})" for run in queued_all(hub)}
+        return {run.change_id: f"{run.doing or 'queued'} ({run.machine})" for run in queued(hub)}
     except QueueError:
         return {}
 

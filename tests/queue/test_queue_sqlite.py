@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from specflow import Hub
 from specflow.engine.lock import ChangeLock
+from specflow.queue.client import queued
 from tests.conftest import HubFixture, wait_until
 from tests.queue.conftest import WorkerProcess, new_worker, started
 
@@ -58,12 +59,16 @@ def test_a_workflow_waiting_for_approval_continues_when_a_person_approves(
     assert cli("-C", queue_hub.root, "advance", "add-login", "--queue", "--machine", "m1")[0] == 0
     # the worker tried once, was told the proposal is not approved, and waits for the person
     _reaches(queue_hub, "add-login", ("write", "done", "blocked"))
+    api = Hub.open(queue_hub.root)
+    wait_until(lambda: [r.doing for r in queued(api, "add-login")] == ["waiting for approval"], "the run's status")
+    assert queued(api, "add-login")[0].machine == "m1"
     assert cli("-C", queue_hub.root, "approve", "add-login", "--by", "ana")[0] == 0
     # the durable event wakes it long before its next re-read of the change (a minute)
     wait_until(lambda: _outcomes(queue_hub, "add-login")[-1][2] == "succeeded", "the approved phase", timeout_s=30)
     outcomes = [o for o in _outcomes(queue_hub, "add-login") if o[0] == "write"]
     assert outcomes == [("write", "done", "blocked"), ("write", "write", "approved"), ("write", "done", "succeeded")]
     assert Hub.open(queue_hub.root).change("add-login").state == "done"
+    wait_until(lambda: queued(api) == [], "the run to finish")
 
 
 def test_a_worker_killed_mid_phase_runs_the_phase_again_from_its_checkpoint_on_restart(
