@@ -161,6 +161,20 @@ def _doing(client: DBOSClient, workflow_id: str) -> str | None:
     return str(status.get("doing")) if isinstance(status, dict) else None
 
 
+def cancel(hub: Hub, change_id: str) -> list[QueuedRun]:
+    """Cancel every unfinished queued advance of the change (on every machine); return them.
+
+    A run waiting (for a worker, an approval, the change's lock) ends at once; a phase already
+    running finishes first, and the run ends after it.
+    """
+    database = database_for(hub)
+    with open_client(database) as client:
+        runs = _unfinished(client, change_id)
+        for run in runs:
+            client.cancel_workflow(run.workflow_id)
+        return runs
+
+
 def tell_approved(hub: Hub, change_id: str, by: str) -> list[str]:
     """Send the approval to every unfinished advance of the change; return their workflow ids."""
     with open_client(database_for(hub)) as client:
@@ -175,6 +189,7 @@ __all__ = [
     "APP_NAME",
     "APP_VERSION",
     "QueuedRun",
+    "cancel",
     "enqueue",
     "open_client",
     "queued",

@@ -124,7 +124,7 @@ def test_a_second_worker_for_the_same_machine_is_refused(queue_hub: HubFixture, 
 def test_usage_and_setting_errors_say_what_to_do(queue_hub: HubFixture, cli: Cli) -> None:
     Hub.open(queue_hub.root).new_change("add-login")
     code, _, err = cli("-C", queue_hub.root, "advance", "add-login", "--machine", "m1")
-    assert code == 2 and "--machine names where a queued advance runs: it goes with --queue" in err
+    assert code == 2 and "--machine is about queued advances: it goes with --queue" in err
     code, _, err = cli("-C", queue_hub.root, "advance", "add-login", "--queue", "--background")
     assert code == 2 and "goes with neither --background nor --dry-run" in err
     code, _, err = cli("-C", queue_hub.root, "advance", "add-login", "--queue", "--machine", "no/slash")
@@ -232,3 +232,23 @@ def test_sigterm_lets_the_running_phase_finish_and_a_waiting_run_survives_the_re
     assert cli("-C", queue_hub.root, "approve", "add-search")[0] == 0
     _reaches(queue_hub, "add-search", ("write", "done", "succeeded"))
     assert len(started(ctl, "think")) == 1  # add-login's phase was not run again
+
+
+def test_a_queued_advance_can_be_cancelled_before_a_worker_takes_it(
+    queue_hub: HubFixture, cli: Cli, workers: list[WorkerProcess]
+) -> None:
+    api = Hub.open(queue_hub.root)
+    api.new_change("add-login")
+    code, out, _ = cli("-C", queue_hub.root, "advance", "add-login", "--queue", "--machine", "m1")
+    first = out.splitlines()[0]
+    code, out, err = cli("-C", queue_hub.root, "advance", "add-login", "--queue", "--cancel")
+    assert code == 0, err
+    assert f"add-login: cancelled {first} (machine 'm1', enqueued)" in out
+    assert queued(api, "add-login") == []
+    code, out, _ = cli("-C", queue_hub.root, "advance", "add-login", "--queue", "--cancel")
+    assert code == 0 and "add-login: no queued advance to cancel" in out
+    # queued again (the cancelled run no longer holds the change's place), a worker runs that one only
+    assert cli("-C", queue_hub.root, "advance", "add-login", "--queue", "--machine", "m1", "--to", "write")[0] == 0
+    new_worker(queue_hub.root, "m1", workers).start()
+    _reaches(queue_hub, "add-login", ("think", "write", "succeeded"))
+    assert [o[2] for o in _outcomes(queue_hub, "add-login")] == ["created", "succeeded", "succeeded"]

@@ -27,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--machine", metavar="NAME", help="with --queue: the machine whose worker runs it (default: the change's)"
     )
+    p.add_argument("--cancel", action="store_true", help="with --queue: cancel the change's queued runs instead")
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -39,8 +40,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    if args.machine and not args.queue:
-        ctx.fail("--machine names where a queued advance runs: it goes with --queue", "add --queue", 2)
+    if (args.machine or args.cancel) and not args.queue:
+        flag = "--machine" if args.machine else "--cancel"
+        ctx.fail(f"{flag} is about queued advances: it goes with --queue", "add --queue", 2)
         return 2
     if args.queue and (args.background or args.dry_run):
         ctx.fail(
@@ -61,13 +63,23 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 def run_queued(args: argparse.Namespace, ctx: CliContext) -> int:
     """Enqueue the advance for the worker of the change's machine; print the workflow id."""
     try:
-        from specflow.queue.client import enqueue
+        from specflow.queue.client import cancel, enqueue
     except ImportError as exc:
         raise QueueError(
             f"the queue's dependencies are not installed ({exc.name} is missing)",
             fix="pip install 'specflow-openspec[queue]', or advance without --queue",
         ) from None
     change = ctx.open_hub().change(ctx.change_id(args.id, "advance"))
+    if args.cancel:
+        cancelled = cancel(change.hub, change.id)
+        if args.json:
+            ctx.json({"change": change.id, "cancelled": [r.to_dict() for r in cancelled]})
+            return 0
+        if not cancelled:
+            ctx.out(f"{change.id}: no queued advance to cancel")
+        for r in cancelled:
+            ctx.out(f"{change.id}: cancelled {r.workflow_id} (machine {r.machine!r}, {r.status.lower()})")
+        return 0
     run = enqueue(change, to=args.to, agent=args.agent, fresh=args.fresh, machine=args.machine)
     if args.json:
         ctx.json(run.to_dict())
