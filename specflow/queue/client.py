@@ -92,8 +92,8 @@ def enqueue(
 ) -> QueuedRun:
     """Queue ``advance`` of ``change`` (up to ``to``) for the machine holding its worktrees.
 
-    Returns at once; a worker of that machine runs it.  A change has at most one queued advance
-    per machine.
+    Returns at once; a worker of that machine runs it.  A change has at most one unfinished queued
+    advance (checked across machines; DBOS's deduplication makes it race-proof per machine).
     """
     check_trigger(change, "advance")
     record = change.require_record()
@@ -116,17 +116,26 @@ def enqueue(
     database = database_for(change.hub)
     with open_client(database) as client:
         try:
+            waiting = _unfinished(client, change.id)
+            if waiting:
+                raise _already_queued(change.id, waiting)
             client.enqueue(options, ticket)
-        except error.DBOSQueueDeduplicatedError:
-            waiting = [run.workflow_id for run in _unfinished(client, change.id)]
-            raise QueueError(
-                f"change '{change.id}' already has an advance queued for machine {target!r}"
-                f" ({', '.join(waiting) or 'finishing now'})",
-                fix="wait for it to run ('specflow status' shows the change's progress), then queue the next",
-            ) from None
+        except error.DBOSQueueDeduplicatedError:  # queued by someone else a moment ago
+            raise _already_queued(change.id, _unfinished(client, change.id)) from None
+        except QueueError:
+            raise
         except Exception as exc:
             raise unreachable(database, exc) from None
     return QueuedRun(workflow_id, change.id, target, queue, "ENQUEUED")
+
+
+def _already_queued(change_id: str, waiting: list[QueuedRun]) -> QueueError:
+    runs = ", ".join(f"{run.workflow_id} for machine {run.machine!r}" for run in waiting)
+    return QueueError(
+        f"change '{change_id}' already has an advance queued ({runs or 'finishing now'})",
+        fix="wait for it to run ('specflow status --watch' follows it), or cancel it with"
+        f" 'specflow advance {change_id} --queue --cancel'",
+    )
 
 
 def _unfinished(client: DBOSClient, change_id: str | None) -> list[QueuedRun]:
