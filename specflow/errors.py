@@ -207,6 +207,10 @@ class ServerError(SpecflowError):
     """The dashboard cannot be served (the port is taken, the host is unknown)."""
 
 
+class QueueError(SpecflowError):
+    """The durable queue cannot be used: its extra is not installed, or its database is out of reach."""
+
+
 __all__ = [
     "AgentError",
     "ArchiveBlocked",
@@ -226,6 +230,7 @@ __all__ = [
     "NoChangeIdError",
     "OpenSpecError",
     "PhaseFailed",
+    "QueueError",
     "RemoteError",
     "SandboxError",
     "ServerError",

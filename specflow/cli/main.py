@@ -61,6 +61,11 @@ GROUPS: dict[str, dict[str, Command]] = {
             "give a change up: stop it, remove its worktrees, file it away (--restore undoes)",
             'specflow discard add-login --reason "superseded by add-sso"',
         ),
+        "worker": Command(
+            "worker",
+            "run the phases queued for this machine (the 'queue' extra)",
+            "specflow worker --machine laptop --concurrency 2",
+        ),
     },
     "review": {
         "status": Command("status", "state of every change, or of one", "specflow status add-login"),

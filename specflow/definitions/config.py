@@ -63,6 +63,13 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True)
+class QueueConfig:
+    """The durable queue: its database (default: SQLite under the hub's ``.specflow/``)."""
+
+    database: str | None = None
+
+
+@dataclass(frozen=True)
 class HubConfig:
     """Everything ``specflow.yaml`` may say.  Every key is optional."""
 
@@ -86,6 +93,7 @@ class HubConfig:
     """What network agents may use (any, loopback, none), enforced by the sandbox layer."""
     lease_seconds: float = 120.0
     """How long a machine's lease on a change whose branches are on a remote lasts; renewed every third."""
+    queue: QueueConfig = field(default_factory=QueueConfig)
 
     def agent(self, name: str) -> AgentConfig:
         """The configuration of agent ``name``; an adapter name alone is an agent with defaults."""
@@ -102,7 +110,8 @@ class HubConfig:
         agents = {name: AgentConfig(**a) for name, a in (data.get("agents") or {}).items()}
         repos = {name: RepoConfig(**r) for name, r in (data.get("repos") or {}).items()}
         notify = NotifyConfig(**(data.get("notify") or {}))
-        return cls(**{**data, "agents": agents, "repos": repos, "notify": notify})
+        queue = QueueConfig(**(data.get("queue") or {}))
+        return cls(**{**data, "agents": agents, "repos": repos, "notify": notify, "queue": queue})
 
 
 def load_config(hub_root: Path, *, cache: bool = True) -> HubConfig:

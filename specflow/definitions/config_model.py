@@ -57,6 +57,13 @@ class NotifySchema(_Model):
     """A URL that receives a POST of ``{"text": "..."}`` (chat tools' incoming webhooks accept it)."""
 
 
+class QueueSchema(_Model):
+    """The durable queue (``specflow worker``, ``advance --queue``): where its database is."""
+
+    database: str | None = Field(default=None, pattern=r"^(postgres(ql)?(\+psycopg)?|sqlite)://")
+    """A PostgreSQL URL shared by every machine; default: SQLite under the hub's ``.specflow/``."""
+
+
 class HubSchema(_Model):
     """Everything ``specflow.yaml`` may say.  Every key is optional."""
 
@@ -79,6 +86,7 @@ class HubSchema(_Model):
     network: Literal["any", "loopback", "none"] = "any"
     lease_seconds: float = Field(default=120.0, ge=1)
     """How long a machine's lease on a change whose branches are on a remote lasts; renewed every third."""
+    queue: QueueSchema = Field(default_factory=QueueSchema)
 
     @field_validator("repos")
     @classmethod

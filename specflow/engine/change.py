@@ -177,6 +177,7 @@ class Change:
         person sees the approved proposal.  When that is impossible (local changes in the files
         it would touch, a conflict) the approval is refused and nothing is written.
         """
+        from specflow.queue.hooks import approval_given
         from specflow.workspace import branches
 
         with ChangeLock(self.hub.root, self.id, command="approve"):
@@ -190,6 +191,7 @@ class Change:
             if self.on_branch:
                 self._commit_records(ws, f"approved by {approval.get('by')}")
                 branches.land(ws)
+        approval_given(self, approval["by"])  # a queued workflow waiting for it continues now
         return approval
 
     def publish(self) -> MergeResult:

@@ -47,7 +47,7 @@ from specflow.engine.events import read_prompt
 from specflow.engine.hub import Hub
 from specflow.engine.lock import ChangeLock
 from specflow.errors import ChangeIdError, ChangeNotFoundError, LockedError, SpecflowError
-from specflow.ui.feed import Feed, Message
+from specflow.ui.feed import Feed, Message, board_data
 from specflow.ui.notify import Notifier
 from specflow.ui.render import code_css, markdown_html, split_patch
 from specflow.workspace.workspaces import for_change
@@ -261,7 +261,7 @@ class Dashboard:
     # reading
 
     def board(self, request: Request) -> Response:
-        return JSONResponse(self.hub.board().to_dict())
+        return JSONResponse(board_data(self.hub, self.hub.board()))
 
     def detail(self, request: Request) -> Response:
         try:

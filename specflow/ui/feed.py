@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from specflow.engine.events import EventReader, events_dir
 from specflow.errors import SpecflowError
+from specflow.queue.hooks import queued_changes
 
 if TYPE_CHECKING:
+    from specflow.engine.board import Board
     from specflow.engine.hub import Hub
     from specflow.ui.notify import Notifier
 
@@ -25,6 +27,13 @@ POLL_S = 0.05
 BOARD_S = 1.0
 BOARD_AFTER_EVENT_S = 0.2
 QUEUE_MAX = 1000
+
+
+def board_data(hub: Hub, board: Board) -> dict[str, Any]:
+    """The board as the page reads it, with ``queued``: each change with a queued run -> what it does."""
+    data = board.to_dict()
+    data["queued"] = queued_changes(hub)
+    return data
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,7 @@ class Feed:
         board = self.hub.board()
         if self.notifier is not None:
             self.notifier.observe(board)
-        data = board.to_dict()
+        data = board_data(self.hub, board)
         if data == self.board:
             return None
         self.board = data

@@ -140,7 +140,9 @@ def _loaded_after(argv: list[str], cwd: Path) -> set[str]:
     return set(json.loads(proc.stderr[marker + len("MODULES ") :]))
 
 
-@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["status", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--version"], ["--help"], ["status", "--help"], ["advance", "--help"], ["worker", "--help"]]
+)
 def test_the_cli_start_path_leaves_heavy_libraries_unimported(argv: list[str], tmp_path: Path) -> None:
     loaded = _modules_after(argv, tmp_path)
     assert "specflow" in loaded
@@ -196,3 +198,14 @@ def test_show_of_a_spec_loads_no_engine_no_dataclasses_and_no_shutil(
     assert code == 0 and json.loads(out)["requirementCount"] == 1
     heavy = ("specflow.engine", "specflow.workspace", "dataclasses", "shutil", "specflow.openspec.deltas")
     assert sorted(m for m in loaded for h in heavy if m == h or m.startswith(h + ".")) == []
+    assert sorted({"pydantic", "jinja2", "transitions", "dbos"} & loaded) == []
+
+
+def test_approve_imports_dbos_only_when_the_hub_uses_the_queue(hub: HubFixture) -> None:
+    change = Hub.open(hub.root).new_change("add-login")
+    (change.dir / "proposal.md").write_text("## Why\nBecause.\n")
+    assert "dbos" not in _modules_after(["-C", str(hub.root), "approve", "add-login"], hub.root)
+    # once a queue database exists, a workflow may wait for the approval: it is told
+    (hub.root / ".specflow" / "queue").mkdir(parents=True)
+    (hub.root / ".specflow" / "queue" / "queue.sqlite").write_bytes(b"")
+    assert "dbos" in _modules_after(["-C", str(hub.root), "approve", "add-login"], hub.root)

@@ -78,7 +78,7 @@ def edit_rules(gate: GatePolicy) -> list[str]:
     return list(dict.fromkeys(rules))
 
 
-_LOCAL_PARTS = ("cache", "journal", "locks", "logs", "transcripts", "workspaces")
+_LOCAL_PARTS = ("cache", "journal", "locks", "logs", "queue", "transcripts", "workspaces")
 
 
 def protected_rules(gate: GatePolicy) -> list[str]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from specflow.cli.context import CliContext
 from specflow.cli.render import LiveProgress, say
 from specflow.engine.change import Change
-from specflow.errors import ChangeNotFoundError, GuardFailed, PhaseFailed
+from specflow.errors import ChangeNotFoundError, GuardFailed, PhaseFailed, QueueError
 from specflow.workspace.remote import remote_only_error
 
 if TYPE_CHECKING:
@@ -21,6 +21,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--background", action="store_true", help="run in a detached process of its own; print where to follow it"
     )
+    p.add_argument(
+        "--queue",
+        action="store_true",
+        help="queue it for a worker ('specflow worker', the 'queue' extra); print the workflow id and return",
+    )
+    p.add_argument(
+        "--machine", metavar="NAME", help="with --queue: the machine whose worker runs it (default: the change's)"
+    )
+    p.add_argument("--cancel", action="store_true", help="with --queue: cancel the change's queued runs instead")
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -38,6 +47,19 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    if (args.machine or args.cancel) and not args.queue:
+        flag = "--machine" if args.machine else "--cancel"
+        ctx.fail(f"{flag} is about queued advances: it goes with --queue", "add --queue", 2)
+        return 2
+    if args.queue and (args.background or args.dry_run):
+        ctx.fail(
+            "--queue runs the phase in a worker: it goes with neither --background nor --dry-run",
+            "drop --background or --dry-run",
+            2,
+        )
+        return 2
+    if args.queue:
+        return run_queued(args, ctx)
     if args.background and not args.dry_run:
         from specflow.cli.live import run_background
 
@@ -52,6 +74,37 @@ def _change(ctx: CliContext, change_id: str) -> Change:
         return hub.change(change_id)
     except ChangeNotFoundError as exc:
         raise remote_only_error(hub.root, hub.config, change_id) or exc from None
+
+
+def run_queued(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Enqueue the advance for the worker of the change's machine; print the workflow id."""
+    try:
+        from specflow.queue.client import cancel, enqueue
+    except ImportError as exc:
+        raise QueueError(
+            f"the queue's dependencies are not installed ({exc.name} is missing)",
+            fix="pip install 'specflow-openspec[queue]', or advance without --queue",
+        ) from None
+    change = ctx.open_hub().change(ctx.change_id(args.id, "advance"))
+    if args.cancel:
+        cancelled = cancel(change.hub, change.id)
+        if args.json:
+            ctx.json({"change": change.id, "cancelled": [r.to_dict() for r in cancelled]})
+            return 0
+        if not cancelled:
+            ctx.out(f"{change.id}: no queued advance to cancel")
+        for r in cancelled:
+            ctx.out(f"{change.id}: cancelled {r.workflow_id} (machine {r.machine!r}, {r.status.lower()})")
+        return 0
+    run = enqueue(change, to=args.to, agent=args.agent, fresh=args.fresh, machine=args.machine)
+    if args.json:
+        ctx.json(run.to_dict())
+        return 0
+    ctx.out(run.workflow_id)
+    say(ctx, f"{change.id}: advance queued for machine {run.machine!r} (queue {run.queue})", "green")
+    ctx.out(f"  run it there:  specflow worker --machine {run.machine}")
+    ctx.out("  follow it:     specflow status --watch")
+    return 0
 
 
 def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:

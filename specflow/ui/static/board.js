@@ -6,7 +6,7 @@
   const LANES = ["needs-you", "running", "open", "archived"];
   const ACTIVITY = new Set(["tool", "output", "refused", "text", "phase", "step"]);
 
-  function card(c) {
+  function card(c, queued) {
     const action = c.next_action
       ? el("button", {
           class: "act " + (c.next_action.name === "approve" ? "primary" : c.next_action.name === "cancel" ? "danger" : ""),
@@ -23,7 +23,8 @@
       c.goal ? el("p", { class: "goal", text: c.goal }) : null,
       el("p", { class: "meta" },
         el("span", { class: "badge state", text: c.state || "unmanaged" }),
-        c.phase ? el("span", { class: "badge phase", text: `${c.status}: ${c.phase}` }) : null),
+        c.phase ? el("span", { class: "badge phase", text: `${c.status}: ${c.phase}` }) : null,
+        queued ? el("span", { class: "badge queued", title: "a queued run of specflow worker", text: queued }) : null),
       c.needs ? el("p", { class: "needs-reason", text: c.needs_reason }) : null,
       el("p", { class: "activity", text: c.lane === "running" ? c.activity || "starting…" : "" }),
       el("p", { class: "facts", text: `${tasks} · ${money(c)} · ${when(c.last_activity)}${c.machine ? ` · on ${c.machine}` : ""}` }),
@@ -37,7 +38,7 @@
       const section = document.getElementById(`lane-${lane}`);
       const cards = board.cards.filter((c) => c.lane === lane);
       section.querySelector(".count").textContent = cards.length ? `(${cards.length})` : "";
-      section.querySelector(".cards").replaceChildren(...cards.map(card));
+      section.querySelector(".cards").replaceChildren(...cards.map((c) => card(c, (board.queued || {})[c.id])));
     }
   }
 

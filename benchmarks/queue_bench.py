@@ -1,0 +1,218 @@
+"""Queue benchmark: what a queued phase costs before its agent starts, against a direct advance.
+
+    python benchmarks/queue_bench.py [--pairs 7] [--no-postgres]
+
+On a generated hub (the tests' mini workflow, a scripted agent that writes the time it starts),
+for each database (SQLite, the default; then a real PostgreSQL started in a temporary folder,
+as the tests start it), with a worker of its own running, it times interleaved pairs:
+
+- through the API, as a bot or the dashboard calls it: ``Change.advance()`` from the call to the
+  agent's start, against ``specflow.queue.client.enqueue()`` from the call to the agent's start
+  in the worker (the enqueue, the worker's poll, the workflow's steps, the phase's preparation).
+  The queue's overhead per phase is the queued time less the direct time of the same pair
+  (median over the pairs); target <= 1 s.
+- through the CLI, as a person types it: ``specflow advance <id>`` against ``specflow advance
+  <id> --queue``, each in a new process, from its start to the agent's start.  Reported, with
+  no target: the queued command also imports DBOS (about 0.7 s here), which the worker
+  then saves every phase it runs.
+
+Prints the figures; exits 1 when a target is missed.  The machine's noise shows as min and max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bytecode import compile_specflow, specflow_command  # noqa: E402
+
+from specflow.engine.hub import Hub  # noqa: E402
+from specflow.queue.client import enqueue  # noqa: E402
+from tests.conftest import MINI_WORKFLOW, THINK_TEMPLATE, WRITE_TEMPLATE  # noqa: E402
+from tests.queue.postgres import find_bin, running_postgres  # noqa: E402
+
+TARGET_S = 1.0
+MACHINE = "bench"
+# writes the moment it starts (the clock every figure ends at), then the notes
+AGENT = (
+    "import os, pathlib, sys, time\n"
+    "started = time.time()\n"
+    "sys.stdin.read()\n"
+    "out = pathlib.Path(os.environ['SPECFLOW_HUB']).parent / ('started-' + os.environ['SPECFLOW_CHANGE'])\n"
+    "out.write_text(repr(started))\n"
+    "print('the notes')\n"
+)
+
+
+def make_hub(top: Path) -> Path:
+    root = top / "hub"
+    root.mkdir()
+    for args in (["init", "-q", "-b", "main"], ["config", "user.email", "b@example.com"], ["config", "user.name", "B"]):
+        subprocess.run(["git", *args], cwd=root, check=True)
+    Hub.init(root)
+    agent = top / "agent.py"
+    agent.write_text(AGENT)
+    (root / "specflow.yaml").write_text(
+        "default_workflow: mini\ndefault_agent: scripted\nsandbox: off\nagents:\n"
+        f"  scripted:\n    adapter: command\n    command: [{sys.executable!r}, {str(agent)!r}]\n"
+    )
+    for rel, text in (
+        ("openspec/workflows/mini.yaml", MINI_WORKFLOW),
+        ("openspec/templates/think.md.j2", THINK_TEMPLATE),
+        ("openspec/templates/write.md.j2", WRITE_TEMPLATE),
+    ):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "hub"], cwd=root, check=True)
+    return root
+
+
+def _wait_for(path: Path, timeout_s: float = 60.0) -> float:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return float(path.read_text())
+        except (FileNotFoundError, ValueError):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the agent never wrote {path}") from None
+            time.sleep(0.005)
+
+
+@contextmanager
+def worker(hub: Path, env: dict[str, str]) -> Iterator[None]:
+    log = (hub.parent / "worker.log").open("ab")
+    proc = subprocess.Popen(
+        [*specflow_command(), "-C", str(hub), "worker", "--machine", MACHINE], stdout=log, stderr=log, env=env
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while b"worker for machine" not in (hub.parent / "worker.log").read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((hub.parent / "worker.log").read_text())
+            time.sleep(0.02)
+        yield
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        log.close()
+
+
+def _finished(hub: Path, change_id: str) -> None:
+    """Wait for the phase to end, so the next run never shares the machine with it."""
+    deadline = time.monotonic() + 60
+    while Hub.open(hub).change(change_id).state != "think":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{change_id} never reached think")
+        time.sleep(0.02)
+
+
+def by_api(hub: Path, change_id: str, queued: bool) -> float:
+    """Seconds from the library call to its agent's start."""
+    change = Hub.open(hub).new_change(change_id)
+    start = time.time()
+    if queued:
+        enqueue(change, machine=MACHINE)
+    else:
+        change.advance()
+    took = _wait_for(hub.parent / f"started-{change_id}") - start
+    _finished(hub, change_id)
+    return took
+
+
+def by_cli(hub: Path, env: dict[str, str], change_id: str, queued: bool) -> float:
+    """Seconds from the command's start to its agent's start."""
+    Hub.open(hub).new_change(change_id)
+    argv = [*specflow_command(), "-C", str(hub), "advance", change_id]
+    if queued:
+        argv += ["--queue", "--machine", MACHINE]
+    start = time.time()
+    subprocess.run(argv, env=env, check=True, capture_output=True)
+    took = _wait_for(hub.parent / f"started-{change_id}") - start
+    _finished(hub, change_id)
+    return took
+
+
+def pairs_of(run: Callable[[str, bool], float], prefix: str, pairs: int) -> tuple[list[float], list[float]]:
+    """(direct, queued) times of ``pairs`` interleaved pairs, the order alternating."""
+    direct: list[float] = []
+    queued: list[float] = []
+    for i in range(pairs):
+        for q in (False, True) if i % 2 == 0 else (True, False):
+            (queued if q else direct).append(run(f"{prefix}-{'q' if q else 'd'}-{i}", q))
+    return direct, queued
+
+
+def _line(label: str, times: list[float]) -> str:
+    return f"  {label:<30} median {statistics.median(times):.3f}  (min {min(times):.3f}, max {max(times):.3f})"
+
+
+def measure(name: str, env: dict[str, str], pairs: int) -> bool:
+    with tempfile.TemporaryDirectory(prefix="specflow-queue-bench-") as tmp:
+        hub = make_hub(Path(tmp))
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(env)  # the API calls read the queue's database from it
+        try:
+            with worker(hub, env):
+                by_api(hub, "warm-up-d", False)
+                by_api(hub, "warm-up-q", True)
+                api = pairs_of(lambda cid, q: by_api(hub, cid, q), "api", pairs)
+                cli = pairs_of(lambda cid, q: by_cli(hub, env, cid, q), "cli", pairs)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    overhead = statistics.median(q - d for d, q in zip(*api, strict=True))
+    cli_overhead = statistics.median(q - d for d, q in zip(*cli, strict=True))
+    ok = overhead <= TARGET_S
+    print(f"{name}: {pairs} interleaved pairs each, seconds to the agent's start")
+    print(_line("Change.advance()", api[0]))
+    print(_line("enqueue() -> worker", api[1]))
+    print(
+        f"  queue overhead per phase: median {overhead:.3f} s"
+        f" ({statistics.median(api[1]) / statistics.median(api[0]):.2f}x the direct start);"
+        f" target <= {TARGET_S:g} s: {'ok' if ok else 'MISSED'}"
+    )
+    print(_line("specflow advance", cli[0]))
+    print(_line("specflow advance --queue", cli[1]))
+    print(f"  through the CLI: median {cli_overhead:.3f} s more (the queued command imports DBOS)")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=7)
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    args = parser.parse_args()
+    if args.pairs < 7:
+        parser.error("--pairs must be at least 7")
+    compile_specflow()
+    env = {k: v for k, v in os.environ.items() if k not in ("SPECFLOW_QUEUE_DATABASE", "SPECFLOW_MACHINE")}
+    env["NO_COLOR"] = "1"
+    ok = measure("SQLite (the default)", env, args.pairs)
+    if not args.no_postgres:
+        bin_dir = find_bin()
+        if bin_dir is None:
+            print("PostgreSQL: not installed (apt-get install -y postgresql); skipped")
+            return 0 if ok else 1
+        with ExitStack() as stack:
+            server = stack.enter_context(running_postgres(bin_dir))
+            ok = measure("PostgreSQL", {**env, "SPECFLOW_QUEUE_DATABASE": server.url("queue_bench")}, args.pairs) and ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

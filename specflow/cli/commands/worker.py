@@ -1,0 +1,55 @@
+"""``specflow worker [--machine NAME] [--concurrency N]``: run the phases queued for this machine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+
+from specflow.cli.context import CliContext
+from specflow.errors import QueueError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--machine", metavar="NAME", help="this machine's name (default: SPECFLOW_MACHINE, else the host name)"
+    )
+    p.add_argument(
+        "--concurrency", type=int, default=1, metavar="N", help="phases of different changes run at once (default 1)"
+    )
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    try:
+        from specflow.queue.worker import Worker, describe
+    except ImportError as exc:
+        raise QueueError(
+            f"the queue's dependencies are not installed ({exc.name} is missing)",
+            fix="pip install 'specflow-openspec[queue]'",
+        ) from None
+    from specflow.queue.place import machine_name
+
+    worker = Worker(ctx.open_hub(), args.machine or machine_name(), args.concurrency, on_note=ctx.out)
+    worker.start()
+    ctx.out(describe(worker))
+    ctx.out("  Ctrl-C (or SIGTERM) takes no more work and lets the running phase finish; twice stops it now")
+    try:
+        while True:
+            signal.pause()  # SIGINT and SIGTERM arrive as KeyboardInterrupt (specflow.cli.main)
+    except KeyboardInterrupt:
+        worker.stop_taking_work()
+    busy = worker.running
+    if busy:
+        ctx.out(f"stopping: waiting for the phase of {', '.join(busy)} to finish (Ctrl-C again stops it now)")
+        try:
+            worker.wait()
+        except KeyboardInterrupt:
+            ctx.out(
+                "stopped; the interrupted phase runs again from its checkpoint when a worker of this machine starts"
+            )
+            os._exit(130)
+    worker.close()
+    ctx.out("stopped")
+    # DBOS's threads still waiting (for an approval, for a change's lock) are left, not joined:
+    # their runs are durable and go on at the next start of a worker of this machine
+    os._exit(0)

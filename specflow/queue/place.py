@@ -1,0 +1,122 @@
+"""Where queued phases go: this machine's name, its queue, the queue's database, a change's machine.
+
+Nothing here imports DBOS: ``approve`` and ``status`` ask these questions on their start path.
+One machine needs no setting (SQLite under the hub's ``.specflow/queue/``); several share a
+PostgreSQL database named by ``SPECFLOW_QUEUE_DATABASE`` or ``queue: {database: ...}`` in
+``specflow.yaml``.  Each machine listens to a queue of its own, so a phase runs where the change's
+worktrees are.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from specflow.errors import QueueError
+from specflow.localdir import LOCAL_DIR, ensure
+
+if TYPE_CHECKING:
+    from specflow.engine.change import Change
+    from specflow.engine.hub import Hub
+
+#: The environment variable that names the queue's database; it wins over ``specflow.yaml``.
+DATABASE_ENV = "SPECFLOW_QUEUE_DATABASE"
+#: The environment variable that names this machine.
+MACHINE_ENV = "SPECFLOW_MACHINE"
+#: SQLite's file under the hub's machine-local folder.
+SQLITE_FILE = Path(LOCAL_DIR) / "queue" / "queue.sqlite"
+_QUEUE_PREFIX = "specflow-"
+_MACHINE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+_URL = re.compile(r"^(postgres(ql)?(\+psycopg)?|sqlite)://")
+
+
+def machine_name() -> str:
+    """This machine's name, as every attempt records it (``specflow.engine.machine_id``)."""
+    from specflow.engine.machine_id import machine_name as named
+
+    return named()
+
+
+def check_machine(name: str) -> str:
+    """``name`` if it can name a queue; a usage error saying what may be used otherwise."""
+    if not _MACHINE.fullmatch(name):
+        raise QueueError(
+            f"{name!r} cannot name a machine: expected letters, digits, '.', '_' or '-' (at most 63,"
+            " starting with a letter or digit)",
+            fix=f"pass another name with --machine, or set {MACHINE_ENV}",
+        )
+    return name
+
+
+def queue_name(machine: str) -> str:
+    """The queue the worker of ``machine`` listens to."""
+    return _QUEUE_PREFIX + check_machine(machine)
+
+
+@dataclass(frozen=True)
+class QueueDatabase:
+    """The queue's database: its URL, its kind, and where the setting came from."""
+
+    url: str
+    kind: Literal["sqlite", "postgresql"]
+    source: str
+
+    def describe(self) -> str:
+        """The URL without its password, and where it was set."""
+        shown = re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", self.url)
+        return f"{shown} ({self.source})"
+
+
+def database_for(hub: Hub) -> QueueDatabase:
+    """The queue's database for ``hub``: the environment, then ``specflow.yaml``, then SQLite."""
+    url = os.environ.get(DATABASE_ENV)
+    source = DATABASE_ENV
+    if not url:
+        url, source = hub.config.queue.database, "queue.database in specflow.yaml"
+    if not url:
+        path = ensure(hub.root) / "queue" / SQLITE_FILE.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return QueueDatabase(f"sqlite:///{path}", "sqlite", "SQLite under the hub, the default")
+    if not _URL.match(url):
+        raise QueueError(
+            f"{url!r} ({source}) is no database URL the queue can use",
+            fix="give a PostgreSQL URL such as postgresql://user:password@host:5432/specflow"
+            f" (or unset {DATABASE_ENV} and remove queue.database to use SQLite on this machine)",
+        )
+    kind: Literal["sqlite", "postgresql"] = "sqlite" if url.startswith("sqlite") else "postgresql"
+    return QueueDatabase(url, kind, source)
+
+
+def in_use(hub: Hub) -> bool:
+    """Whether the hub's queue may hold runs: a database is named, or SQLite's file exists."""
+    if os.environ.get(DATABASE_ENV) or hub.config.queue.database:
+        return True
+    return (hub.root / SQLITE_FILE).is_file()
+
+
+def machine_for(change: Change) -> str:
+    """The machine holding the change's worktrees: this one when they are here, else the last
+    machine its history names, else this one (a change with no worktrees yet starts here)."""
+    if any(target.exists for target in change.workspaces().targets()):
+        return machine_name()
+    for event in reversed(change.history()):
+        machine = dict(event).get("machine")  # recorded by the attempts of machines that name themselves
+        if isinstance(machine, str) and _MACHINE.fullmatch(machine):
+            return machine
+    return machine_name()
+
+
+__all__ = [
+    "DATABASE_ENV",
+    "MACHINE_ENV",
+    "QueueDatabase",
+    "check_machine",
+    "database_for",
+    "in_use",
+    "machine_for",
+    "machine_name",
+    "queue_name",
+]
