@@ -85,6 +85,22 @@ def test_both_clones_advance_then_merge_without_conflict_and_status_shows_the_re
     state = json.loads(state_file(b).read_text())
     assert state["state"] == "write" and "recompute" not in state  # written back, plain
 
+    # the merged branch goes back to alpha; each clone's own checkpoint 1 stays where it is
+    with b.active():
+        pushed = Hub.open(b.hub).change(CHANGE).push().repos[0]
+    assert (pushed.outcome, pushed.apart) == ("pushed", 1)
+    with a.active():
+        pulled = Hub.open(a.hub).change(CHANGE).pull().repos[0]
+    assert (pulled.outcome, pulled.worktree) == ("fast-forwarded", Hub.open(a.hub).worktree_of(CHANGE))
+    code, out, err = cli("-C", a.hub, "status", "--json")
+    assert code == 0, err
+    assert json.loads(out)["changes"][0]["state"] == "write"
+    assert [ev["machine"] for ev in Hub.open(a.hub).change(CHANGE).history() if ev["outcome"] == "succeeded"] == [
+        "beta",
+        "alpha",
+        "alpha",
+    ]
+
 
 def test_a_clone_without_the_driver_gets_a_conflict_that_status_still_reads(tmp_path: Path, cli: Any) -> None:
     world = make_world(tmp_path)
