@@ -372,10 +372,12 @@ def _classify(plan: _PullPlan, branch: str) -> str | None:
         plan.outcome = "ahead"
         return None
     if not repo.is_ancestor(local, tip):
+        where = _checked_out(repo, branch)
+        merge = f"git -C {where.root}" if where else f"where {branch} is checked out, git"
         return (
             f"{plan.cr.name}: {branch} has diverged from {plan.remote}/{branch} (each has commits the other"
-            f" lacks); fix: merge them where the branch is checked out (git merge {plan.remote}/{branch};"
-            f" the change's history merges by itself), then 'specflow push'"
+            f" lacks); fix: merge them ({merge} merge {plan.remote}/{branch}; the change's history merges"
+            f" by itself), then 'specflow push'"
         )
     plan.outcome = "fast-forwarded"
     plan.worktree = _checked_out(repo, branch)

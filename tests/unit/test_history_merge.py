@@ -41,7 +41,7 @@ def pull_refused(cli: Any, b: Machine) -> None:
     """``specflow pull`` on B fetches A's hub branch and refuses it: the two have diverged."""
     code, _, err = cli("-C", b.hub, "pull", CHANGE)
     assert code == 1 and f"hub: specflow/{CHANGE} has diverged from origin/specflow/{CHANGE}" in err
-    assert f"git merge origin/specflow/{CHANGE}" in err
+    assert f"git -C {Hub.open(b.hub).worktree_of(CHANGE)} merge origin/specflow/{CHANGE}" in err
 
 
 def merge_from_a(b: Machine) -> subprocess.CompletedProcess[str]:

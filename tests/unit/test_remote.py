@@ -120,7 +120,7 @@ def test_pull_fast_forwards_the_worktree_and_refuses_over_local_changes_or_a_div
     with pytest.raises(RemoteError) as diverged:
         b_change.pull()
     assert f"api: specflow/{CHANGE} has diverged from origin/specflow/{CHANGE}" in diverged.value.message
-    assert "git merge origin/specflow/add-login" in diverged.value.message
+    assert f"(git -C {world.b.worktree()} merge origin/specflow/{CHANGE};" in diverged.value.message
 
 
 def test_push_refuses_when_the_remote_moved_on_and_names_the_fix(world: World) -> None:
@@ -180,6 +180,17 @@ def test_the_cli_pushes_and_pulls_and_advance_on_a_clone_without_the_change_says
     assert [r["outcome"] for r in json.loads(out)["repos"]] == ["up-to-date", "up-to-date"]
     code, out, err = cli("-C", world.b.hub, "pull", CHANGE, "--remote", "nowhere")
     assert code == 1 and "the hub" in err and "has no remote 'nowhere'" in err
+
+
+def test_new_refuses_an_id_whose_branch_this_clone_fetched_and_says_to_pull_it(world: World, cli: Any) -> None:
+    Hub.open(world.a.hub).new_change(CHANGE).push()
+    git(world.b.hub, "fetch", "-q", "origin")  # fetched only: no local branch, no worktree
+    code, _, err = cli("-C", world.b.hub, "new", CHANGE)
+    assert code == 1
+    assert f"change '{CHANGE}' exists on a remote: this clone has fetched its branch origin/specflow/{CHANGE}" in err
+    assert f"fix: continue it here with 'specflow pull {CHANGE}'" in err
+    assert not Hub.open(world.b.hub).worktree_of(CHANGE).exists()
+    assert not git(world.b.hub, "branch", "--list", f"specflow/{CHANGE}").strip()
 
 
 def test_pull_of_a_change_no_remote_has_says_so(world: World, cli: Any) -> None:
