@@ -119,13 +119,6 @@ def make_world(tmp_path: Path, *, lease_seconds: float = 120) -> World:
     )
 
 
-def share_hub(source: Machine, target: Machine, message: str = "the change's records") -> None:
-    """``source`` commits its hub's main checkout and pushes it; ``target`` pulls it (plain git)."""
-    commit_all(source.hub, message)
-    git(source.hub, "push", "-q", "origin", "main")
-    git(target.hub, "pull", "-q", "--no-rebase", "origin", "main")
-
-
 def remote_refs(bare: Path, pattern: str = "") -> dict[str, str]:
     out = git(bare, "for-each-ref", "--format=%(refname) %(objectname)", *([pattern] if pattern else []))
     return dict(line.split(" ", 1) for line in out.splitlines())

@@ -324,6 +324,14 @@ class Hub:
         dirs = find_git_dirs(self.root)
         return dirs is not None and GitRepo(self.root, *dirs).branch_exists(BRANCH_PREFIX + change_id)
 
+    def _pushed_branch(self, change_id: str) -> str | None:
+        """``<remote>/specflow/<id>`` when this clone has fetched the change's branch from a remote."""
+        from specflow.workspace.git import GitRepo, find_git_dirs
+        from specflow.workspace.worktrees import BRANCH_PREFIX, pushed_branch
+
+        dirs = find_git_dirs(self.root)
+        return None if dirs is None else pushed_branch(GitRepo(self.root, *dirs), BRANCH_PREFIX + change_id)
+
     def _open_on_branch(self, change_id: str) -> bool:
         """True when the hub's branch of the change holds it open (its folder, not yet archived)."""
         from specflow.workspace.git import GitRepo, find_git_dirs
@@ -426,6 +434,12 @@ class Hub:
         if d.exists() or self.archived_dir(change_id) is not None or self._own_dir(change_id) is not None:
             raise ChangeExistsError(
                 f"change '{change_id}' already exists", fix="pick another id, or advance the existing change"
+            )
+        pushed = self._pushed_branch(change_id)
+        if pushed is not None:  # its worktree would start from the pushed commits, holding the change
+            raise ChangeExistsError(
+                f"change '{change_id}' exists on a remote: this clone has fetched its branch {pushed}",
+                fix=f"continue it here with 'specflow pull {change_id}', or pick another id",
             )
         if self._has_branch(change_id):
             raise ChangeExistsError(

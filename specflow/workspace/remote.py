@@ -3,7 +3,8 @@
 A change is its branches: ``specflow/<id>`` in the hub and in each repo that has it, plus its
 checkpoints under ``refs/specflow/checkpoints/<id>/``.  ``push`` sends them to each repo's remote;
 ``pull`` fetches them, creates or fast-forwards the local branches and updates the change's
-worktrees.  Both check every repo before changing anything, and refuse with every problem listed.
+worktrees; it makes the change's worktree of the hub (where its folder and records live) when this
+clone has none yet.  Both check every repo before changing anything, and refuse with every problem listed.
 
 The remote of a repo is ``--remote`` when given, else the remote the change's branch tracks, else
 ``origin``.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from specflow.definitions.config import HubConfig
 from specflow.errors import ChangeNotFoundError, GitError, RemoteError
 from specflow.workspace.checkpoints import REF_ROOT
 from specflow.workspace.git import GitRepo
+from specflow.workspace.workspaces import Workspaces
 from specflow.workspace.worktrees import branch_name
 
 DEFAULT_REMOTE = "origin"
@@ -28,6 +30,10 @@ HUB_NAME = "hub"
 
 PushOutcome = Literal["pushed", "up-to-date", "checkpoints", "no-branch"]
 """``checkpoints``: the repo has no branch of the change, only checkpoint refs (sent too)."""
+
+# Checkpoints are numbered by each clone.  Two clones that ran the change apart (before merging its
+# branches) both have a checkpoint 1, 2, ... of other content: such a ref is never overwritten on
+# either side (nothing is destroyed); each clone keeps its own, and push and pull count them "apart".
 PullOutcome = Literal["created", "fast-forwarded", "up-to-date", "ahead", "absent", "no-remote"]
 
 
@@ -49,6 +55,8 @@ class RepoPush:
     outcome: PushOutcome
     commit: str | None = None
     checkpoints: int = 0
+    apart: int = 0
+    """Checkpoint refs the remote has with other content (another clone's of the same number): kept there."""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -56,7 +64,11 @@ class RepoPush:
 
 @dataclass(frozen=True)
 class RepoPull:
-    """What ``pull`` did in one repo; ``worktree`` is the checkout it fast-forwarded, if any."""
+    """What ``pull`` did in one repo; ``worktree`` is the checkout it fast-forwarded or made, if any.
+
+    ``worktree_made``: the hub's worktree of the change was made from the pulled branch (the change
+    is open on this clone from now on).
+    """
 
     repo: str
     remote: str | None
@@ -65,6 +77,9 @@ class RepoPull:
     commit: str | None = None
     checkpoints: int = 0
     worktree: Path | None = None
+    worktree_made: bool = False
+    apart: int = 0
+    """Checkpoint refs this clone has with other content than the remote's: this clone's are kept."""
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -180,7 +195,7 @@ def push(hub_root: Path, config: HubConfig, change_id: str, remote: str | None =
     plans: list[_PushPlan] = []
     problems: list[str] = []
     for cr in _hub_and_repos(hub_root, config):
-        plan = _PushPlan(cr, cr.repo.branch_exists(branch), sorted(cr.repo.refs(f"{REF_ROOT}/{change_id}/")))
+        plan = _PushPlan(cr, cr.repo.branch_exists(branch), cr.repo.refs(f"{REF_ROOT}/{change_id}/"))
         plans.append(plan)
         if not plan.branch and not plan.checkpoints:
             continue
@@ -201,7 +216,7 @@ def push(hub_root: Path, config: HubConfig, change_id: str, remote: str | None =
     failures: list[str] = []
     for plan in plans:
         try:
-            results.append(_push_repo(plan, branch))
+            results.append(_push_repo(plan, branch, change_id))
         except GitError as exc:
             failures.append(f"{plan.cr.name}: {_reason(exc.message)}")
     if failures:
@@ -220,25 +235,29 @@ def push(hub_root: Path, config: HubConfig, change_id: str, remote: str | None =
 class _PushPlan:
     cr: ChangeRepo
     branch: bool
-    checkpoints: list[str]
+    checkpoints: dict[str, str]
+    """``ref -> sha`` of the change's checkpoint refs in this repo."""
     remote: str | None = None
 
 
-def _push_repo(plan: _PushPlan, branch: str) -> RepoPush:
+def _push_repo(plan: _PushPlan, branch: str, change_id: str) -> RepoPush:
     repo, remote = plan.cr.repo, plan.remote
     if remote is None:
         return RepoPush(plan.cr.name, None, branch, "no-branch")
-    specs = [f"{ref}:{ref}" for ref in plan.checkpoints]
+    theirs = _ls_remote(repo, remote, _checkpoint_pattern(change_id)) if plan.checkpoints else {}
+    apart = {ref for ref, sha in plan.checkpoints.items() if theirs.get(ref, sha) != sha}
+    sent = sorted(ref for ref in plan.checkpoints if ref not in apart)
+    specs = [f"{ref}:{ref}" for ref in sent]
     if plan.branch:
         specs.insert(0, f"refs/heads/{branch}:refs/heads/{branch}")
     upstream = ["--set-upstream"] if plan.branch else []
-    out = repo.text("push", "--porcelain", "--atomic", *upstream, remote, *specs)
+    out = repo.text("push", "--porcelain", "--atomic", *upstream, remote, *specs) if specs else ""
     flags = [line.split("\t", 1)[0] for line in out.splitlines() if "\t" in line]
-    outcome: PushOutcome = "up-to-date" if flags and all(f == "=" for f in flags) else "pushed"
+    outcome: PushOutcome = "up-to-date" if all(f == "=" for f in flags) else "pushed"
     if not plan.branch:
         outcome = "checkpoints"
     commit = repo.resolve(f"refs/heads/{branch}") if plan.branch else None
-    return RepoPush(plan.cr.name, remote, branch, outcome, commit, len(plan.checkpoints))
+    return RepoPush(plan.cr.name, remote, branch, outcome, commit, len(sent), len(apart))
 
 
 def _reason(message: str) -> str:
@@ -259,6 +278,7 @@ class _PullPlan:
     tip: str | None = None
     local: str | None = None
     checkpoints: int = 0
+    apart: int = 0
     worktree: GitRepo | None = None
 
 
@@ -283,7 +303,11 @@ def pull(hub_root: Path, config: HubConfig, change_id: str, remote: str | None =
         raise RemoteError(
             f"cannot pull change '{change_id}'; nothing was changed:\n  - " + "\n  - ".join(problems), fix=None
         )
-    return PullResult(change_id, [_apply(p, branch) for p in plans])
+    results = [_apply(p, branch) for p in plans]
+    made = _make_hub_worktree(hub_root, config, change_id, plans[0])
+    if made is not None:
+        results[0] = replace(results[0], worktree=made, worktree_made=True)
+    return PullResult(change_id, results)
 
 
 def _fetch(cr: ChangeRepo, branch: str, change_id: str, chosen: str | None) -> _PullPlan:
@@ -305,7 +329,9 @@ def _fetch(cr: ChangeRepo, branch: str, change_id: str, chosen: str | None) -> _
         ) from None
     plan = _PullPlan(cr, name, local=repo.resolve(f"refs/heads/{branch}"))
     checkpoints = sorted(ref for ref in found if ref.startswith(f"{REF_ROOT}/"))
-    specs = [f"{ref}:{ref}" for ref in checkpoints]
+    ours = repo.read_refs(f"{REF_ROOT}/{change_id}/") if checkpoints else {}
+    apart = [ref for ref in checkpoints if ours.get(ref, found[ref]) != found[ref]]
+    specs = [f"{ref}:{ref}" for ref in checkpoints if ref not in ours]
     if f"refs/heads/{branch}" in found:
         specs.insert(0, f"+refs/heads/{branch}:refs/remotes/{name}/{branch}")
     if not specs:
@@ -315,11 +341,11 @@ def _fetch(cr: ChangeRepo, branch: str, change_id: str, chosen: str | None) -> _
     except GitError as exc:
         raise RemoteError(
             f"fetching change '{change_id}' from '{name}' into {cr.name} failed: {_reason(exc.message)}",
-            fix="a checkpoint with the same number but other content exists on both sides when both clones"
-            " ran the change apart: keep one clone's work (merge its branch), then push it",
+            fix="check the remote's URL (git remote -v) and your access to it, then run again",
         ) from None
     plan.tip = repo.resolve(f"refs/remotes/{name}/{branch}") if f"refs/heads/{branch}" in found else None
-    plan.checkpoints = len(checkpoints)
+    plan.checkpoints = len(checkpoints) - len(apart)
+    plan.apart = len(apart)
     return plan
 
 
@@ -346,10 +372,12 @@ def _classify(plan: _PullPlan, branch: str) -> str | None:
         plan.outcome = "ahead"
         return None
     if not repo.is_ancestor(local, tip):
+        where = _checked_out(repo, branch)
+        merge = f"git -C {where.root}" if where else f"where {branch} is checked out, git"
         return (
             f"{plan.cr.name}: {branch} has diverged from {plan.remote}/{branch} (each has commits the other"
-            f" lacks); fix: merge them where the branch is checked out (git merge {plan.remote}/{branch};"
-            f" the change's history merges by itself), then 'specflow push'"
+            f" lacks); fix: merge them ({merge} merge {plan.remote}/{branch}; the change's history merges"
+            f" by itself), then 'specflow push'"
         )
     plan.outcome = "fast-forwarded"
     plan.worktree = _checked_out(repo, branch)
@@ -379,7 +407,20 @@ def _apply(plan: _PullPlan, branch: str) -> RepoPull:
     if plan.tip and plan.remote and tracked_remote(repo, branch) is None:
         repo.run("branch", "--quiet", f"--set-upstream-to={plan.remote}/{branch}", branch)
     worktree = plan.worktree.root if plan.worktree is not None else None
-    return RepoPull(name, plan.remote, branch, plan.outcome, repo.resolve(ref), plan.checkpoints, worktree)
+    commit = repo.resolve(ref)
+    return RepoPull(name, plan.remote, branch, plan.outcome, commit, plan.checkpoints, worktree, apart=plan.apart)
+
+
+def _make_hub_worktree(hub_root: Path, config: HubConfig, change_id: str, plan: _PullPlan) -> Path | None:
+    """Make the change's worktree of the hub from its pulled branch, when it holds the change open
+    and has none here yet: the change's folder and records live there.  Return its path if made."""
+    if plan.cr.name != HUB_NAME or plan.tip is None:
+        return None
+    workspaces = Workspaces(hub_root, config, change_id, [])
+    open_there = f"refs/heads/{branch_name(change_id)}:openspec/changes/{change_id}"
+    if workspaces.hub_target().exists or not plan.cr.repo.ok("cat-file", "-e", open_there):
+        return None  # already made (it was fast-forwarded), or archived on its branch: nothing to work in
+    return workspaces.ensure_hub()
 
 
 # -- a change known only to a remote ------------------------------------------------------------------

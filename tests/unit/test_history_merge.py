@@ -7,10 +7,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from specflow.engine.change import Change
 from specflow.engine.hub import Hub
 from specflow.engine.replay import ours_of_conflict, replay
-from tests.conftest import commit_all, git
-from tests.remote_world import CHANGE, Machine, make_world, share_hub
+from tests.conftest import git
+from tests.remote_world import CHANGE, Machine, make_world
 
 
 def advance(cli: Any, m: Machine, *, to: str | None = None) -> None:
@@ -19,10 +20,42 @@ def advance(cli: Any, m: Machine, *, to: str | None = None) -> None:
     assert code == 0, err
 
 
+def both_advance(cli: Any, a: Machine, b: Machine) -> None:
+    """A makes the change and pushes it, B pulls it; B thinks, then A thinks and writes and pushes.
+
+    Each machine's engine commits the change's records on its own hub branch, so the branches diverge.
+    """
+    with a.active():
+        code, _, err = cli("-C", a.hub, "new", CHANGE)
+        assert code == 0, err
+        assert Hub.open(a.hub).change(CHANGE).push().repos[0].outcome == "pushed"
+    with b.active():
+        Change.named(Hub.open(b.hub), CHANGE).pull()
+    advance(cli, b)  # beta thinks first...
+    advance(cli, a, to="write")  # ...then alpha thinks and writes the proposal
+    with a.active():
+        Hub.open(a.hub).change(CHANGE).push()
+
+
+def pull_refused(cli: Any, b: Machine) -> None:
+    """``specflow pull`` on B fetches A's hub branch and refuses it: the two have diverged."""
+    code, _, err = cli("-C", b.hub, "pull", CHANGE)
+    assert code == 1 and f"hub: specflow/{CHANGE} has diverged from origin/specflow/{CHANGE}" in err
+    assert f"git -C {Hub.open(b.hub).worktree_of(CHANGE)} merge origin/specflow/{CHANGE}" in err
+
+
 def merge_from_a(b: Machine) -> subprocess.CompletedProcess[str]:
+    """B merges A's fetched hub branch where its own is checked out: its worktree of the hub."""
     return subprocess.run(
-        ["git", "pull", "-q", "--no-rebase", "--no-edit", "origin", "main"], cwd=b.hub, capture_output=True, text=True
+        ["git", "merge", "--no-edit", f"origin/specflow/{CHANGE}"],
+        cwd=Hub.open(b.hub).worktree_of(CHANGE),
+        capture_output=True,
+        text=True,
     )
+
+
+def state_file(m: Machine) -> Path:
+    return Hub.open(m.hub).worktree_of(CHANGE) / "openspec" / "changes" / CHANGE / ".specflow" / "state.json"
 
 
 def test_both_clones_advance_then_merge_without_conflict_and_status_shows_the_replayed_state(
@@ -30,20 +63,16 @@ def test_both_clones_advance_then_merge_without_conflict_and_status_shows_the_re
 ) -> None:
     world = make_world(tmp_path)
     a, b = world.a, world.b
-    with a.active():
-        cli("-C", a.hub, "new", CHANGE)
-    share_hub(a, b)
-    code, _, err = cli("-C", b.hub, "init")  # registers the state driver in this clone
-    assert code == 0, err
-    advance(cli, b)  # beta thinks first...
-    commit_all(b.hub, "beta thought")
-    advance(cli, a, to="write")  # ...then alpha thinks and writes the proposal
-    commit_all(a.hub, "alpha wrote")
-    git(a.hub, "push", "-q", "origin", "main")
+    both_advance(cli, a, b)
+    # pulling registered the state driver in beta's clone
+    assert "specflow.engine.statemerge" in git(b.hub, "config", "merge.specflow-state.driver")
 
+    pull_refused(cli, b)
     merged = merge_from_a(b)
     assert merged.returncode == 0, merged.stdout + merged.stderr
-    assert not git(b.hub, "status", "--porcelain", "--untracked-files=no").strip()
+    worktree = Hub.open(b.hub).worktree_of(CHANGE)
+    assert not git(worktree, "status", "--porcelain", "--untracked-files=no").strip()
+    assert git(worktree, "rev-parse", "HEAD^2").strip() == git(a.hub, "rev-parse", f"specflow/{CHANGE}").strip()
     code, out, err = cli("-C", b.hub, "status", "--json")
     assert code == 0, err
     st = json.loads(out)["changes"][0]
@@ -53,31 +82,43 @@ def test_both_clones_advance_then_merge_without_conflict_and_status_shows_the_re
     attempts = [(ev["machine"], ev["to"]) for ev in history if ev["outcome"] == "succeeded"]
     assert attempts == [("beta", "think"), ("alpha", "think"), ("alpha", "write")]
     assert [ev["time"] for ev in history] == sorted(ev["time"] for ev in history)
-    state = json.loads((b.hub / "openspec" / "changes" / CHANGE / ".specflow" / "state.json").read_text())
+    state = json.loads(state_file(b).read_text())
     assert state["state"] == "write" and "recompute" not in state  # written back, plain
+
+    # the merged branch goes back to alpha; each clone's own checkpoint 1 stays where it is
+    with b.active():
+        pushed = Hub.open(b.hub).change(CHANGE).push().repos[0]
+    assert (pushed.outcome, pushed.apart) == ("pushed", 1)
+    with a.active():
+        pulled = Hub.open(a.hub).change(CHANGE).pull().repos[0]
+    assert (pulled.outcome, pulled.worktree) == ("fast-forwarded", Hub.open(a.hub).worktree_of(CHANGE))
+    code, out, err = cli("-C", a.hub, "status", "--json")
+    assert code == 0, err
+    assert json.loads(out)["changes"][0]["state"] == "write"
+    assert [ev["machine"] for ev in Hub.open(a.hub).change(CHANGE).history() if ev["outcome"] == "succeeded"] == [
+        "beta",
+        "alpha",
+        "alpha",
+    ]
 
 
 def test_a_clone_without_the_driver_gets_a_conflict_that_status_still_reads(tmp_path: Path, cli: Any) -> None:
     world = make_world(tmp_path)
     a, b = world.a, world.b
-    with a.active():
-        cli("-C", a.hub, "new", CHANGE)
-    share_hub(a, b)
-    advance(cli, b)
-    commit_all(b.hub, "beta thought")
-    advance(cli, a, to="write")
-    commit_all(a.hub, "alpha wrote")
-    git(a.hub, "push", "-q", "origin", "main")
+    both_advance(cli, a, b)
+    pull_refused(cli, b)
+    git(b.hub, "config", "--remove-section", "merge.specflow-state")  # a clone whose config lacks it
 
     merged = merge_from_a(b)
     assert merged.returncode != 0  # git's text merge of state.json: the history merged by itself
-    state_file = b.hub / "openspec" / "changes" / CHANGE / ".specflow" / "state.json"
-    assert "<<<<<<<" in state_file.read_text()
+    assert "CONFLICT (content): Merge conflict in" in merged.stdout and "state.json" in merged.stdout
+    assert "Merge conflict in openspec/changes/add-login/.specflow/history.jsonl" not in merged.stdout
+    assert "<<<<<<<" in state_file(b).read_text()
     code, out, err = cli("-C", b.hub, "status", "--json")
     assert code == 0, err
     st = json.loads(out)["changes"][0]
     assert (st["status"], st["state"]) == ("ok", "write")
-    assert "<<<<<<<" not in state_file.read_text()
+    assert "<<<<<<<" not in state_file(b).read_text()
 
 
 def test_replay_keeps_approvals_failures_and_what_no_event_says() -> None:

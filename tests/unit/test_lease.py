@@ -130,8 +130,7 @@ def test_advance_takes_and_releases_the_lease_and_refuses_while_another_machine_
         " capture_output=True, text=True).stdout or 'no lease')\n",
     )
     hub.commit("agent")
-    Hub.open(hub.root).new_change(CHANGE)
-    git(hub.root, "branch", f"specflow/{CHANGE}")
+    Hub.open(hub.root).new_change(CHANGE)  # starts the change's hub branch, which now tracks the remote
     git(hub.root, "push", "-q", "-u", "origin", f"specflow/{CHANGE}")
     other = init_repo(tmp_path / "other")
     git(other, "remote", "add", "origin", str(bare))
@@ -148,7 +147,7 @@ def test_advance_takes_and_releases_the_lease_and_refuses_while_another_machine_
     held.release()
     code, _, err = cli("-C", hub.root, "advance", CHANGE)
     assert code == 0, err
-    notes = (hub.root / "openspec" / "changes" / CHANGE / "notes.md").read_text()
+    notes = (hub.change_dir(CHANGE) / "notes.md").read_text()
     assert f"refs/specflow/leases/{CHANGE}" in notes  # held while the agent ran
     assert f"refs/specflow/leases/{CHANGE}" not in remote_refs(bare)  # released after
     history = Hub.open(hub.root).change(CHANGE).history()
@@ -169,7 +168,6 @@ def test_an_unreachable_remote_refuses_the_phase_and_says_how_to_run_without_a_l
     hub.agent("scripted", "import sys\nsys.stdin.read()\nprint('notes')\n")
     hub.commit("agent")
     Hub.open(hub.root).new_change(CHANGE)
-    git(hub.root, "branch", f"specflow/{CHANGE}")
     git(hub.root, "push", "-q", "-u", "origin", f"specflow/{CHANGE}")
     git(hub.root, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
     code, _, err = cli("-C", hub.root, "advance", CHANGE)
@@ -201,7 +199,6 @@ def test_a_lease_lost_while_the_phase_runs_is_reported_and_never_deleted(
     hub.commit("agent")
     git(hub.root, "push", "-q", "origin", "main")
     Hub.open(hub.root).new_change(CHANGE)
-    git(hub.root, "branch", f"specflow/{CHANGE}")
     git(hub.root, "push", "-q", "-u", "origin", f"specflow/{CHANGE}")
     code, out, err = cli("-C", hub.root, "advance", CHANGE)
     assert code == 0, err
@@ -229,7 +226,6 @@ def test_a_background_advance_takes_over_an_expired_lease_when_asked(hub: HubFix
     hub.agent("scripted", "import sys\nsys.stdin.read()\nprint('notes')\n")
     hub.commit("agent")
     Hub.open(hub.root).new_change(CHANGE)
-    git(hub.root, "branch", f"specflow/{CHANGE}")
     git(hub.root, "push", "-q", "-u", "origin", f"specflow/{CHANGE}")
     other = init_repo(tmp_path / "other")
     git(other, "remote", "add", "origin", str(bare))

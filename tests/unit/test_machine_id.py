@@ -65,7 +65,7 @@ def test_status_show_and_the_board_say_where_the_last_attempt_ran(
     code, _, err = cli("-C", hub.root, "advance", "add-login")
     assert code == 0, err
     monkeypatch.setenv("SPECFLOW_MACHINE", "desktop")
-    hub.write("openspec/changes/add-login/proposal.md", "## Why\nBecause.\n")
+    (hub.change_dir("add-login") / "proposal.md").write_text("## Why\nBecause.\n")
     code, _, err = cli("-C", hub.root, "approve", "add-login", "--by", "ana")  # a person's act, no attempt
     assert code == 0, err
     code, out, _ = cli("-C", hub.root, "status", "--json")

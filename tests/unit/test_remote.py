@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
+from specflow.engine import records
 from specflow.engine.change import Change
 from specflow.engine.hub import Hub
 from specflow.errors import RemoteError
 from specflow.workspace.workspaces import Workspaces
-from tests.conftest import git
+from tests.conftest import commit_all, git
 from tests.remote_world import CHANGE, Machine, World, make_world, remote_refs
 
 
@@ -22,15 +23,26 @@ def world(tmp_path: Path) -> World:
 
 
 def start_change(m: Machine) -> Change:
-    """Machine ``m`` makes the change, its api worktree with one commit, a hub branch and a checkpoint."""
+    """Machine ``m`` makes the change (``new`` starts its hub branch), its api worktree with one commit
+    and a checkpoint."""
     hub = Hub.open(m.hub)
     change = hub.new_change(CHANGE, repos=["api"])
     ws = change.workspaces()
     ws.ensure_worktrees()
     m.commit_in_worktree("login.py", "print('login')\n")
-    git(m.hub, "branch", f"specflow/{CHANGE}")
     ws.checkpoint(phase="apply", state="draft", reason="test")
     return change
+
+
+def previous_layout_change(m: Machine, change_id: str) -> None:
+    """A change made on the hub's checkout as specflow did before its branches: it has no branch yet."""
+    folder = m.hub / "openspec" / "changes" / change_id
+    folder.mkdir(parents=True)
+    (folder / ".openspec.yaml").write_text("schema: spec-driven\ncreated: 2025-01-01\n")
+    event = records.HistoryEvent(trigger="new", outcome="created", workflow="mini")
+    event["from"], event["to"] = None, "draft"
+    records.create(folder, workflow="mini", state="draft", repos=[], event=event)
+    commit_all(m.hub, f"a change made on the hub's checkout: {change_id}")
 
 
 def b_workspaces(world: World) -> Workspaces:
@@ -53,6 +65,13 @@ def test_push_sends_every_branch_and_checkpoint_and_pull_makes_them_on_the_other
 
     pulled = Change.named(Hub.open(world.b.hub), CHANGE).pull()
     assert [(r.repo, r.outcome) for r in pulled.repos] == [("hub", "created"), ("api", "created")]
+    # the change's folder and records came on its hub branch: its hub worktree is made from it
+    b_hub = Hub.open(world.b.hub)
+    assert (pulled.repos[0].worktree, pulled.repos[0].worktree_made) == (b_hub.worktree_of(CHANGE), True)
+    assert git(b_hub.worktree_of(CHANGE), "rev-parse", "HEAD") == git(world.a.hub, "rev-parse", f"specflow/{CHANGE}")
+    assert [c.id for c in b_hub.changes()] == [CHANGE]
+    assert b_hub.change(CHANGE).dir == b_hub.worktree_of(CHANGE) / "openspec" / "changes" / CHANGE
+    assert b_hub.change(CHANGE).state == "draft"
     assert git(world.b.api, "rev-parse", f"specflow/{CHANGE}").strip() == tip
     assert git(world.b.api, "config", f"branch.specflow/{CHANGE}.remote").strip() == "origin"
     assert git(world.b.api, "for-each-ref", f"refs/specflow/checkpoints/{CHANGE}/").strip()
@@ -101,7 +120,7 @@ def test_pull_fast_forwards_the_worktree_and_refuses_over_local_changes_or_a_div
     with pytest.raises(RemoteError) as diverged:
         b_change.pull()
     assert f"api: specflow/{CHANGE} has diverged from origin/specflow/{CHANGE}" in diverged.value.message
-    assert "git merge origin/specflow/add-login" in diverged.value.message
+    assert f"(git -C {world.b.worktree()} merge origin/specflow/{CHANGE};" in diverged.value.message
 
 
 def test_push_refuses_when_the_remote_moved_on_and_names_the_fix(world: World) -> None:
@@ -126,9 +145,10 @@ def test_push_without_a_remote_or_a_branch_says_what_to_do(world: World, cli: An
     assert code == 1
     assert f"api ({world.a.api}) has no remote 'origin'; fix: git -C {world.a.api} remote add origin URL" in err
     assert not remote_refs(world.remote_hub, "refs/heads/specflow/")  # nothing was pushed anywhere
-    Hub.open(world.a.hub).new_change("other")
+    previous_layout_change(world.a, "other")
     code, _, err = cli("-C", world.a.hub, "push", "other")
     assert code == 1 and "has no branch specflow/other" in err
+    assert "fix: advance it first ('specflow advance other')" in err
 
 
 def test_the_cli_pushes_and_pulls_and_advance_on_a_clone_without_the_change_says_to_pull(
@@ -145,19 +165,32 @@ def test_the_cli_pushes_and_pulls_and_advance_on_a_clone_without_the_change_says
     code, out, err = cli("-C", world.b.hub, "pull", CHANGE)
     assert code == 0, err
     assert f"api: specflow/{CHANGE} created from origin/specflow/{CHANGE}" in out
+    assert f"hub: specflow/{CHANGE} created from origin/specflow/{CHANGE}" in out
+    assert f"worktree {Hub.open(world.b.hub).worktree_of(CHANGE)} made" in out
     code, out, err = cli("-C", world.a.hub, "push", CHANGE, "--json")
     assert code == 0, err
     doc = json.loads(out)
     assert doc["change"] == CHANGE
     assert [(r["repo"], r["outcome"], r["checkpoints"]) for r in doc["repos"]] == [
         ("hub", "up-to-date", 1),
-        ("api", "up-to-date", 2),
+        ("api", "up-to-date", 1),  # the change's worktree only: the person's checkout is never snapshot
     ]
     code, out, err = cli("-C", world.b.hub, "pull", CHANGE, "--json")
     assert code == 0, err
     assert [r["outcome"] for r in json.loads(out)["repos"]] == ["up-to-date", "up-to-date"]
     code, out, err = cli("-C", world.b.hub, "pull", CHANGE, "--remote", "nowhere")
     assert code == 1 and "the hub" in err and "has no remote 'nowhere'" in err
+
+
+def test_new_refuses_an_id_whose_branch_this_clone_fetched_and_says_to_pull_it(world: World, cli: Any) -> None:
+    Hub.open(world.a.hub).new_change(CHANGE).push()
+    git(world.b.hub, "fetch", "-q", "origin")  # fetched only: no local branch, no worktree
+    code, _, err = cli("-C", world.b.hub, "new", CHANGE)
+    assert code == 1
+    assert f"change '{CHANGE}' exists on a remote: this clone has fetched its branch origin/specflow/{CHANGE}" in err
+    assert f"fix: continue it here with 'specflow pull {CHANGE}'" in err
+    assert not Hub.open(world.b.hub).worktree_of(CHANGE).exists()
+    assert not git(world.b.hub, "branch", "--list", f"specflow/{CHANGE}").strip()
 
 
 def test_pull_of_a_change_no_remote_has_says_so(world: World, cli: Any) -> None:

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         line = f"{r.repo}: {r.branch} " + said.format(remote=f"{r.remote}/{r.branch}", id=result.change_id)
         line += f" ({(r.commit or '')[:10]}), {r.checkpoints} checkpoint ref(s)"
         if r.worktree is not None:
-            line += f"; worktree {r.worktree} updated"
+            line += f"; worktree {r.worktree} {'made' if r.worktree_made else 'updated'}"
         ctx.out(line)
     ctx.out(f"next: specflow advance {result.change_id}")
     return 0

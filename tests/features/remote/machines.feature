@@ -1,9 +1,11 @@
 Feature: Several machines through git alone
-  A change is its branches. "specflow push" sends them and their checkpoints to the remotes,
-  "specflow pull" brings them to another clone, and the change goes on there from the commits the
-  first machine made. While a machine runs a phase of a change whose branches are on a remote, it
-  holds the change's lease there: another machine is refused, and may take over only once the
-  lease has expired. Two clones' histories of one change merge without conflict.
+  A change is its branches: its folder and records travel on its hub branch, its work on its repo
+  branches. "specflow push" sends them and their checkpoints to the remotes, "specflow pull" brings
+  them to another clone, and the change goes on there from the commits the first machine made.
+  While a machine runs a phase of a change whose branches are on a remote, it holds the change's
+  lease there: another machine is refused, and may take over only once the lease has expired. When
+  both machines advanced the change, merging its hub branches merges their histories without
+  conflict.
 
   Background:
     Given two machines "alpha" and "beta" with clones of one hub and of its repo "api"
@@ -15,10 +17,11 @@ Feature: Several machines through git alone
     And the output says "api: specflow/add-login pushed on origin"
     When on "beta" I try to advance "add-login"
     Then the error says "bring it here with 'specflow pull add-login'"
-    When the hub's main branch goes from "alpha" to "beta" through git
-    And on "beta" I run "specflow pull add-login"
+    When on "beta" I run "specflow pull add-login"
     Then the command succeeds
+    And the output says "hub: specflow/add-login created from origin/specflow/add-login"
     And the output says "api: specflow/add-login created from origin/specflow/add-login"
+    And on "beta" the change "add-login" is in state "first"
     When on "beta" I advance "add-login"
     Then the change "add-login" is in state "second"
     And the work log in the "api" worktree on "beta" reads "first on alpha" then "second on beta"
@@ -45,11 +48,14 @@ Feature: Several machines through git alone
 
   Scenario: Both machines advance the change and their histories merge with a correct state
     Given on "alpha" the change "add-login" exists
-    And the hub's main branch went from "alpha" to "beta" through git
-    When on "beta" I run "specflow init"
-    And on "beta" I advance "add-login"
+    And "alpha" pushed it and "beta" pulled it
+    When on "beta" I advance "add-login"
     And on "alpha" I advance "add-login" to "second"
-    And "beta" merges the hub's main branch of "alpha" through git
+    And on "alpha" I run "specflow push add-login"
+    Then the command succeeds
+    When on "beta" I run "specflow pull add-login"
+    Then the error says "hub: specflow/add-login has diverged from origin/specflow/add-login"
+    When "beta" merges the hub branch of "add-login" that "alpha" pushed, through git
     Then the merge had no conflict
     And on "beta" the change "add-login" is in state "second"
     And the history on "beta" has the attempts of "beta" and then of "alpha"

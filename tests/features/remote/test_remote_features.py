@@ -6,9 +6,7 @@ scenario's ``world`` runs commands in the hub of the machine a step names ("on "
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,11 +14,13 @@ from pathlib import Path
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
+from specflow.engine.hub import Hub
 from specflow.engine.lease import Lease
 from specflow.workspace.git import GitRepo
+from specflow.workspace.remote import change_repos, lease_remote
 from tests.conftest import commit_all, git
 from tests.features.world import World, phrase
-from tests.remote_world import Machine, make_world, remote_refs, share_hub
+from tests.remote_world import Machine, make_world, remote_refs
 
 scenarios("machines.feature")
 
@@ -133,19 +133,21 @@ def first_phase(world: World, machines: Machines, name: str, cid: str, monkeypat
 def pushed_and_pulled(world: World, machines: Machines, a: str, b: str, monkeypatch: pytest.MonkeyPatch) -> None:
     use(world, machines, a, monkeypatch)
     world.run_ok("push", "add-login")
-    share_hub(machines[a], machines[b])
     use(world, machines, b, monkeypatch)
     world.run_ok("pull", "add-login")
 
 
+def lease_place(machine: Machine, cid: str) -> tuple[GitRepo, str]:
+    """Where specflow keeps the change's lease: the remote its hub branch tracks."""
+    hub = Hub.open(machine.hub)
+    where = lease_remote(change_repos(hub.root, hub.config), cid)
+    assert where is not None and where[0].root == hub.root, where  # the hub's branch tracks origin
+    return where
+
+
 @given(phrase("{name:Q} holds the lease of {cid:Q} for {seconds:d} seconds, as a run that died leaves it"))
 def holds_lease(machines: Machines, name: str, cid: str, seconds: int) -> None:
-    Lease.take(GitRepo.open(machines[name].api), "origin", cid, seconds=seconds, machine=name)
-
-
-@given(phrase("the hub's main branch went from {a:Q} to {b:Q} through git"))
-def hub_went(machines: Machines, a: str, b: str) -> None:
-    share_hub(machines[a], machines[b])
+    Lease.take(*lease_place(machines[name], cid), cid, seconds=seconds, machine=name)
 
 
 # -- whens ----------------------------------------------------------------------------------------
@@ -179,29 +181,26 @@ def advance_on_to(
     world.run_ok("advance", cid, "--to", state)
 
 
-@when(phrase("the hub's main branch goes from {a:Q} to {b:Q} through git"))
-def hub_goes(machines: Machines, a: str, b: str) -> None:
-    share_hub(machines[a], machines[b])
-
-
 @when(phrase("the lease of {name:Q} has expired"))
 def lease_expired(machines: Machines, name: str) -> None:
-    holder = Lease.holder(GitRepo.open(machines[name].api), "origin", "add-login")
+    holder = Lease.holder(*lease_place(machines[name], "add-login"), "add-login")
     assert holder is not None and holder.machine == name
     time.sleep(max(0.0, (holder.expires.timestamp() - time.time()) + 0.1))
 
 
-@when(phrase("{b:Q} merges the hub's main branch of {a:Q} through git"), target_fixture="merge")
-def merge_hubs(world: World, machines: Machines, a: str, b: str) -> subprocess.CompletedProcess[str]:
-    commit_all(machines[b].hub, f"{b}'s records")
-    commit_all(machines[a].hub, f"{a}'s records")
-    git(machines[a].hub, "push", "-q", "origin", "main")
+@when(
+    phrase("{b:Q} merges the hub branch of {cid:Q} that {a:Q} pushed, through git"),
+    target_fixture="merge",
+)
+def merge_hub_branches(machines: Machines, b: str, cid: str, a: str) -> subprocess.CompletedProcess[str]:
+    """``git merge`` of the fetched branch, where ``b``'s own is checked out: its worktree of the hub."""
+    pushed = git(machines[a].hub, "rev-parse", f"specflow/{cid}")
+    assert git(machines[b].hub, "rev-parse", f"origin/specflow/{cid}") == pushed  # the refused pull fetched it
     return subprocess.run(
-        ["git", "pull", "--no-rebase", "--no-edit", "origin", "main"],
-        cwd=machines[b].hub,
+        ["git", "merge", "--no-edit", f"origin/specflow/{cid}"],
+        cwd=Hub.open(machines[b].hub).worktree_of(cid),
         capture_output=True,
         text=True,
-        env={**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")},
     )
 
 
@@ -216,8 +215,9 @@ def work_log(machines: Machines, repo: str, name: str, first: str, second: str) 
 
 @then(phrase("no machine holds the lease of {cid:Q}"))
 def no_lease(machines: Machines, cid: str) -> None:
-    api_remote = Path(git(machines["alpha"].api, "remote", "get-url", "origin").strip())
-    assert f"refs/specflow/leases/{cid}" not in remote_refs(api_remote)
+    for repo in (machines["alpha"].hub, machines["alpha"].api):
+        remote = Path(git(repo, "remote", "get-url", "origin").strip())
+        assert f"refs/specflow/leases/{cid}" not in remote_refs(remote), remote
 
 
 @then("the merge had no conflict")
