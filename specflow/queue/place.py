@@ -98,11 +98,16 @@ def in_use(hub: Hub) -> bool:
 
 
 def machine_for(change: Change) -> str:
-    """The machine holding the change's worktrees: this one when they are here, else the last
-    machine its history names, else this one (a change with no worktrees yet starts here)."""
-    if any(target.exists for target in change.workspaces().targets()):
+    """The machine holding the change's repo worktrees: this one when they are here, else the last
+    machine its history names, else this one (a change with no worktrees yet starts here).
+
+    Its worktree of the hub does not count: every clone that has the change has one.
+    """
+    if any(target.exists and not target.is_hub for target in change.workspaces().targets()):
         return machine_name()
     for event in reversed(change.history()):
+        if event.get("outcome") not in ("succeeded", "failed", "interrupted"):
+            continue  # where a change was made or approved says nothing of where its work is
         machine = dict(event).get("machine")  # recorded by the attempts of machines that name themselves
         if isinstance(machine, str) and _MACHINE.fullmatch(machine):
             return machine

@@ -22,10 +22,12 @@ from tests.queue.postgres import MISSING, Postgres, find_bin, running_postgres
 
 # writes notes (think) or a proposal (write); with ``hold`` beside the hub, waits for ``go`` first
 AGENT = r"""
-import os, pathlib, sys, time
+import os, pathlib, subprocess, sys, time
 sys.stdin.read()
 phase = os.environ["SPECFLOW_PHASE"]
-ctl = pathlib.Path(os.environ["SPECFLOW_HUB"]).parent
+here = pathlib.Path(os.environ["SPECFLOW_HUB"])  # the change's own worktree of the hub
+common = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=here, capture_output=True, text=True).stdout
+ctl = (here / common.strip()).resolve().parent.parent  # beside the hub
 if (ctl / "hold").exists():
     (ctl / f"started-{phase}-{os.getpid()}").write_text("")
     deadline = time.monotonic() + 120
