@@ -1,0 +1,132 @@
+"""A phase's overhead through the Python API, with the change's worktree of the hub: ``Change.advance``
+with a trivial agent against running that agent alone.
+
+    python benchmarks/api_bench.py [--pairs 7]
+
+A committed hub, one writing phase (not the final one, so nothing lands on main), an agent that
+runs ``true``, the sandbox off.  Each change is made beforehand (``Hub.new_change``: its branch
+and its worktree of the hub), so what is timed is the phase: lock, in-flight record, gate, prompt
+(Jinja2), checkpoint of the worktree, the agent, audit, specflow's commit of the work, records and
+their commit.  In interleaved pairs, each on a fresh change:
+
+- the reference: the agent's own command, ``true``, started as the adapter starts it;
+- ``Change.advance()`` in this process.
+
+Target (issue 10): the overhead, advance minus the agent, at most 60 ms.  Exits 1 on a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from specflow import Hub
+
+OVERHEAD_MS = 60.0
+WORKFLOW = """\
+workflow: bench
+version: 1
+description: One writing phase with a trivial agent, then a final state, for the benchmark.
+initial: draft
+states:
+  draft: {}
+  think:
+    prompt: think.md.j2
+    workspace:
+      write: ["openspec/changes/{{ change.id }}/**"]
+  done:
+    final: true
+scenarios:
+  - scenario: Think
+    given: [the change exists]
+    when: advance
+    from: draft
+    to: think
+  - scenario: Done
+    when: advance
+    from: think
+    to: done
+"""
+TEMPLATE = "Think about {{ change.id }}.\n{{ gate.description }}\n"
+CONFIG = """\
+default_workflow: bench
+default_agent: trivial
+sandbox: off
+agents:
+  trivial:
+    adapter: command
+    command: ["true"]
+"""
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_hub(root: Path, changes: int) -> Hub:
+    """A committed hub with the bench workflow and ``changes`` changes on their branches, in draft."""
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    for key, value in (("user.email", "bench@example.com"), ("user.name", "Bench"), ("commit.gpgsign", "false")):
+        git(root, "config", key, value)
+    Hub.init(root)
+    (root / "openspec" / "workflows").mkdir(parents=True, exist_ok=True)
+    (root / "openspec" / "templates").mkdir(parents=True, exist_ok=True)
+    (root / "openspec" / "workflows" / "bench.yaml").write_text(WORKFLOW, encoding="utf-8")
+    (root / "openspec" / "templates" / "think.md.j2").write_text(TEMPLATE, encoding="utf-8")
+    (root / "specflow.yaml").write_text(CONFIG, encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "bench hub")
+    hub = Hub.open(root)
+    for i in range(changes):
+        hub.new_change(f"c-{i}")
+    return hub
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pairs", type=int, default=7)
+    args = ap.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="specflow-api-bench-"))
+    os.environ["XDG_DATA_HOME"] = str(tmp / "xdg")
+    try:
+        hub = make_hub(tmp / "hub", args.pairs + 1)
+        hub.change(f"c-{args.pairs}").advance()  # warm: imports, caches, the page cache
+        agent: list[float] = []
+        advance: list[float] = []
+        for i in range(args.pairs):
+            start = time.perf_counter()
+            subprocess.run(["true"], stdin=subprocess.DEVNULL, capture_output=True, check=True)
+            agent.append(time.perf_counter() - start)
+            change = hub.change(f"c-{i}")
+            start = time.perf_counter()
+            (result,) = change.advance()
+            advance.append(time.perf_counter() - start)
+            assert result.ok and result.to_state == "think", result.reasons
+        agent_ms = statistics.median(agent) * 1000
+        advance_ms = statistics.median(advance) * 1000
+        overhead = advance_ms - agent_ms
+        print(f"{'':28}{'median ms':>10}")
+        print(f"{'the agent alone (true)':28}{agent_ms:>10.1f}")
+        print(f"{'Change.advance()':28}{advance_ms:>10.1f}")
+        ok = overhead <= OVERHEAD_MS
+        print(
+            f"\noverhead {overhead:.1f} ms over {args.pairs} interleaved pairs (target <= {OVERHEAD_MS:.0f} ms): "
+            + ("met" if ok else "MISSED")
+        )
+        return 0 if ok else 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
