@@ -300,30 +300,31 @@ class Attempt:
         self.reasons += [f"{o.text}: {o.reason}" for o in self.then if not o.ok]
 
     def commit_work(self) -> None:
-        """Commit what the attempt left in the change's worktrees (the audit has put back the rest)."""
+        """Commit what the attempt left in the change's repo worktrees (the audit has put back the
+        rest); the hub's worktree is committed with the attempt's record (``commit_records``)."""
         if self.workspaces is None or not self.change.on_branch:
             return
-        number = self.event.get("attempt")
-        trailers = [f"Specflow-Change: {self.change.id}", f"Specflow-Phase: {self.scenario.to}"]
-        if self.agent_result is not None and self.agent_result.session_id:
-            trailers.append(f"Specflow-Session: {self.agent_result.session_id}")
-        if self.checkpoint is not None:
-            trailers.append(f"Specflow-Checkpoint: {self.checkpoint.ref_name(HUB_KEY)}")
-        message = f"specflow({self.change.id}): {self.scenario.to}, attempt {number}\n\n" + "\n".join(trailers) + "\n"
-        commits = self.workspaces.commit(message, records=False)
+        commits = self.workspaces.commit(self._message(), hub=False)
         if commits:
             self.event["commits"] = commits
             emit(self.on_event, "phase", f"committed the work on {len(commits)} branch(es)", commits=commits)
 
     def commit_records(self, outcome: str) -> None:
-        """Commit the change's state and history on its hub branch."""
+        """Commit the hub's worktree — the agent's work there and the change's state and history —
+        on the change's hub branch: one commit per repo per attempt."""
         if self.workspaces is None or not self.change.on_branch:
             return
-        message = (
-            f"specflow({self.change.id}): record {self.scenario.to}, attempt {self.event.get('attempt')} {outcome}\n\n"
-            f"Specflow-Change: {self.change.id}\n"
-        )
-        self.workspaces.commit(message)
+        self.workspaces.commit(self._message(f"Specflow-Outcome: {outcome}"))
+
+    def _message(self, *extra: str) -> str:
+        """A commit message naming change, phase and attempt; trailers: session and checkpoint."""
+        trailers = [f"Specflow-Change: {self.change.id}", f"Specflow-Phase: {self.scenario.to}"]
+        if self.agent_result is not None and self.agent_result.session_id:
+            trailers.append(f"Specflow-Session: {self.agent_result.session_id}")
+        if self.checkpoint is not None:
+            trailers.append(f"Specflow-Checkpoint: {self.checkpoint.ref_name(HUB_KEY)}")
+        subject = f"specflow({self.change.id}): {self.scenario.to}, attempt {self.event.get('attempt')}"
+        return subject + "\n\n" + "\n".join([*trailers, *extra]) + "\n"
 
     def land_final(self) -> None:
         """The change reached its final state: its hub branch lands on the hub's base branch."""

@@ -223,17 +223,20 @@ class Workspaces:
 
     # -- commits --------------------------------------------------------------------------
 
-    def commit(self, message: str, *, records: bool = True) -> dict[str, str]:
+    def commit(self, message: str, *, records: bool = True, hub: bool = True) -> dict[str, str]:
         """Commit what each of the change's worktrees holds on its branch; ``key -> commit``.
 
-        ``records`` False leaves the change's own records (``.specflow/`` of its folder) out, so
-        the agent's work and the engine's record of it land as separate commits.  Each branch
-        tip is journaled, so a running audit of another change never takes it for its agent's.
+        ``records`` False leaves the change's own records (``.specflow/`` of its folder) out;
+        ``hub`` False leaves the hub's worktree out (the engine commits it with the records).
+        Each branch tip is journaled, so a running audit of another change never takes it for
+        its agent's.
         """
         made: dict[str, str] = {}
         exclude = () if records else (RECORDS_GLOB,)
         with hub_writes(self.hub):
             for ws in self.workspaces():
+                if ws.key == HUB_KEY and not hub:
+                    continue
                 if ws.repo.operation_in_progress() is not None:
                     continue  # a merge or rebase a person started there is theirs to finish
                 sha = ws.repo.commit_all(message, exclude=exclude if ws.key == HUB_KEY else ())

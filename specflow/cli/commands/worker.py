@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import threading
 
 from specflow.cli.context import CliContext
 from specflow.errors import QueueError
@@ -17,6 +18,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--concurrency", type=int, default=1, metavar="N", help="phases of different changes run at once (default 1)"
     )
+
+
+#: How long the worker's shutdown may take once its last phase has finished.
+CLOSE_WAIT_S = 10.0
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -48,7 +53,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 "stopped; the interrupted phase runs again from its checkpoint when a worker of this machine starts"
             )
             os._exit(130)
-    worker.close()
+    # DBOS's shutdown joins its threads; one stuck (a database that went away, a busy machine) must
+    # not keep the worker alive after its last phase: it is given a bounded time
+    closing = threading.Thread(target=worker.close, name="specflow-worker-close", daemon=True)
+    closing.start()
+    closing.join(CLOSE_WAIT_S)
     ctx.out("stopped")
     # DBOS's threads still waiting (for an approval, for a change's lock) are left, not joined:
     # their runs are durable and go on at the next start of a worker of this machine
