@@ -21,8 +21,7 @@ def queue_workers(hub: HubFixture) -> Iterator[dict[str, WorkerProcess]]:
     yield by_machine
     (hub.root.parent / "go").write_text("teardown")
     for worker in by_machine.values():
-        if worker.alive:
-            worker.stop()
+        worker.end()
 
 
 @given("a hub with the mini workflow and an agent that writes what it is asked", target_fixture="world")
