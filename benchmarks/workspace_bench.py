@@ -8,8 +8,9 @@ the median time of
 - ``git status --porcelain --untracked-files=all`` — the floor: one scan of the working tree;
 - a checkpoint (``Workspaces.checkpoint``) and an audit (``Workspaces.audit``, after an agent
   turn that changed a few files inside the gate) — targets: each at most 2x the status scan;
-- creating the change's worktree (``Workspaces.ensure_worktrees``: worktree, sparse hub folder,
-  links) against a bare ``git worktree add`` of the same commit — target: at most 1.2x.
+- creating the change's worktrees (``Workspaces.ensure_worktrees``: in this single-repo hub, the
+  change's worktree of the hub on ``specflow/<id>``) against a bare ``git worktree add`` of the
+  same commit — target: at most 1.2x.
 
 and prints a table with the ratios.  Exit code 1 if a target is missed.
 """
@@ -99,7 +100,7 @@ def bench_worktrees(hub: Path, runs: int) -> dict[str, float]:
         ws = Workspaces(hub, HubConfig(), f"wt-{i}", [])
         created: dict[str, Path] = {}
         ours.append(timed(lambda: created.update(ws.ensure_worktrees())))
-        assert (next(iter(created.values())) / "openspec").is_symlink()
+        assert (next(iter(created.values())) / "openspec").is_dir()  # the change's own worktree of the hub
         shutil.rmtree(hub / ".specflow" / "worktrees", ignore_errors=True)
         git(hub, "worktree", "prune")
 
