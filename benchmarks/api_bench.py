@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from advance_bench import CONFIG, TEMPLATE, git
 
 from specflow import Hub
 
@@ -56,20 +59,6 @@ scenarios:
     from: think
     to: done
 """
-TEMPLATE = "Think about {{ change.id }}.\n{{ gate.description }}\n"
-CONFIG = """\
-default_workflow: bench
-default_agent: trivial
-sandbox: off
-agents:
-  trivial:
-    adapter: command
-    command: ["true"]
-"""
-
-
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
 def make_hub(root: Path, changes: int) -> Hub:
