@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from specflow.definitions.resources import search_path
 from specflow.definitions.yamlio import parse_yaml
 from specflow.engine.approvals import current_approval
-from specflow.engine.change import ARCHIVE_DIR, Change
+from specflow.engine.change import Change
 from specflow.engine.events import LoggedEvent, event_log_path
 from specflow.engine.lock import ChangeLock, pid_alive
-from specflow.engine.records import HISTORY_FILE, STATE_DIR, StateRecord, read_state
+from specflow.engine.records import HISTORY_FILE, STATE_DIR, InFlight, LastFailure, StateRecord, read_state
 from specflow.errors import SpecflowError, StateError
 from specflow.openspec.tasks import count_tasks
 
@@ -366,16 +366,40 @@ def _merged(change: Change) -> bool:
 
 def build_card(change: Change, *, archived: bool = False) -> Card:
     """The card of one change."""
-    hub_root = change.hub.root
     try:
         record = read_state(change.dir)
     except StateError as exc:  # shown as broken: one bad change never hides the board
-        record, broken = None, exc.message
-    else:
-        broken = ""
+        return Card(
+            workflow=None,
+            state=None,
+            status="broken",
+            lane="open",
+            needs_reason=exc.message,
+            **_facts(change, archived),
+        )
+    base = _facts(change, archived)
+    if record is None:
+        return Card(workflow=None, state=None, status="unmanaged", lane="open", **base)
+    state = str(record.get("state"))
+    workflow = str(record.get("workflow") or change.hub.config.default_workflow)
+    outline = workflow_outline(workflow, change.hub.root)
+    base.update(workflow=workflow, state=state, budget_usd=outline.budget_usd)
+    if archived or state in outline.finals:
+        return Card(status="ok", lane="archived", **base)
+    flight = record.get("in_flight")
+    if flight:
+        return _flight_card(change, flight, base)
+    failure = record.get("last_failure")
+    if failure:
+        return _failure_card(failure, base)
+    return _waiting_card(change, record, outline, base)
+
+
+def _facts(change: Change, archived: bool) -> dict[str, Any]:
+    """What every card shows, whatever the change's state: goal, tasks, cost, last activity."""
     history = history_summary(change.dir)
     done, total = _tasks(change.dir)
-    base: dict[str, Any] = {
+    return {
         "id": change.id,
         "goal": _goal(change.dir),
         "tasks_done": done,
@@ -385,100 +409,83 @@ def build_card(change: Change, *, archived: bool = False) -> Card:
         "machine": history.machine,
         "archived": archived,
     }
-    if broken:
-        return Card(workflow=None, state=None, status="broken", lane="open", needs_reason=broken, **base)
-    if record is None:
-        return Card(workflow=None, state=None, status="unmanaged", lane="open", **base)
+
+
+def _flight_card(change: Change, flight: InFlight, base: dict[str, Any]) -> Card:
+    """A phase in flight: running now, or interrupted when its process is gone."""
+    phase = str(flight.get("to"))
+    hub_root = change.hub.root
+    if _running(hub_root, change.id):
+        event = current_activity(hub_root, change.id)
+        return Card(
+            status="running",
+            lane="running",
+            phase=phase,
+            activity=event.message if event else None,
+            next_action=Action("cancel", f"cancel {phase}"),
+            **base,
+        )
+    return Card(
+        status="interrupted",
+        lane="needs-you",
+        phase=phase,
+        needs="interrupted",
+        needs_reason=f"the {phase} run stopped before it finished (pid {flight.get('pid')})",
+        next_action=Action("retry", f"retry {phase}"),
+        **base,
+    )
+
+
+def _failure_card(failure: LastFailure, base: dict[str, Any]) -> Card:
+    """The last attempt failed: retry it (a spent budget is its own need)."""
+    reasons = [str(r) for r in failure.get("reasons") or []]
+    phase = str(failure.get("phase"))
+    return Card(
+        status="failed",
+        lane="needs-you",
+        phase=phase,
+        needs="budget" if any("budget" in r for r in reasons) else "failed",
+        needs_reason="; ".join(reasons)[:500],
+        next_action=Action("retry", f"retry {phase}"),
+        **base,
+    )
+
+
+def _waiting_card(change: Change, record: StateRecord, outline: Outline, base: dict[str, Any]) -> Card:
+    """A change at rest: it needs a budget, an approval or a merge, or it can advance."""
     state = str(record.get("state"))
-    workflow = str(record.get("workflow") or change.hub.config.default_workflow)
-    outline = workflow_outline(workflow, hub_root)
-    base.update(workflow=workflow, state=state, budget_usd=outline.budget_usd)
-    if archived or state in outline.finals:
-        return Card(status="ok", lane="archived", **base)
-    flight = record.get("in_flight")
-    if flight:
-        phase = str(flight.get("to"))
-        if _running(hub_root, change.id):
-            event = current_activity(hub_root, change.id)
-            return Card(
-                status="running",
-                lane="running",
-                phase=phase,
-                activity=event.message if event else None,
-                next_action=Action("cancel", f"cancel {phase}"),
-                **base,
-            )
-        return Card(
-            status="interrupted",
-            lane="needs-you",
-            phase=phase,
-            needs="interrupted",
-            needs_reason=f"the {phase} run stopped before it finished (pid {flight.get('pid')})",
-            next_action=Action("retry", f"retry {phase}"),
-            **base,
-        )
-    failure = record.get("last_failure")
-    if failure:
-        reasons = [str(r) for r in failure.get("reasons") or []]
-        phase = str(failure.get("phase"))
-        spent = any("budget" in r for r in reasons)
-        return Card(
-            status="failed",
-            lane="needs-you",
-            phase=phase,
-            needs="budget" if spent else "failed",
-            needs_reason="; ".join(reasons)[:500],
-            next_action=Action("retry", f"retry {phase}"),
-            **base,
-        )
     steps = outline.advance.get(state, [])
-    target = steps[0][0] if steps else None
     givens = [g for _, given in steps for g in given]
-    if outline.budget_usd is not None and history.cost_usd >= outline.budget_usd:
-        return Card(
-            status="ok",
-            lane="needs-you",
-            needs="budget",
-            needs_reason=f"spent ${history.cost_usd:.2f} of a ${outline.budget_usd:g} budget",
-            **base,
-        )
+    cost = float(base["cost_usd"])
+    if outline.budget_usd is not None and cost >= outline.budget_usd:
+        reason = f"spent ${cost:.2f} of a ${outline.budget_usd:g} budget"
+        return Card(status="ok", lane="needs-you", needs="budget", needs_reason=reason, **base)
     if any("approved" in g for g in givens) and not _approved(record, change.dir):
-        return Card(
-            status="ok",
-            lane="needs-you",
-            needs="approval",
-            needs_reason=f"the {state} phase is done; the next phase needs a person's approval",
-            next_action=Action("approve", "approve"),
-            **base,
-        )
+        reason = f"the {state} phase is done; the next phase needs a person's approval"
+        action = Action("approve", "approve")
+        return Card(status="ok", lane="needs-you", needs="approval", needs_reason=reason, next_action=action, **base)
+    done, total = base["tasks_done"], base["tasks_total"]
     if any("merged" in g for g in givens) and total and done == total and not _merged(change):
-        return Card(
-            status="ok",
-            lane="needs-you",
-            needs="merge",
-            needs_reason="every task is done; the branches are ready to merge",
-            next_action=Action("merge", "merge"),
-            **base,
-        )
-    action = Action("advance", f"advance to {target}") if target else None
-    return Card(status="ok", lane="open", next_action=action, **base)
+        reason = "every task is done; the branches are ready to merge"
+        action = Action("merge", "merge")
+        return Card(status="ok", lane="needs-you", needs="merge", needs_reason=reason, next_action=action, **base)
+    target = steps[0][0] if steps else None
+    return Card(
+        status="ok", lane="open", next_action=Action("advance", f"advance to {target}") if target else None, **base
+    )
 
 
-def _archived_changes(hub: Hub, now: datetime) -> list[Change]:
-    archive = hub.changes_dir / ARCHIVE_DIR
-    if not archive.is_dir():
-        return []
-    cutoff = now - timedelta(days=ARCHIVED_DAYS)
+def _archived_changes(hub: Hub, now: datetime, stranded: set[str]) -> list[Change]:
+    """Changes archived in the last ``ARCHIVED_DAYS`` (on the base branch or still on their own), newest first."""
+    cutoff = (now - timedelta(days=ARCHIVED_DAYS)).timestamp()
     found: list[tuple[float, Change]] = []
-    for p in archive.iterdir():
-        history = p / STATE_DIR / HISTORY_FILE
+    for change in hub.archived_changes():
         try:
-            mtime = history.stat().st_mtime
+            mtime = (change.dir / STATE_DIR / HISTORY_FILE).stat().st_mtime
         except OSError:
             continue
-        if datetime.fromtimestamp(mtime, UTC) >= cutoff:
-            name = p.name[11:] if re.match(r"^\d{4}-\d{2}-\d{2}-", p.name) else p.name
-            found.append((mtime, Change(hub, name, p)))
+        if mtime >= cutoff and change.id not in stranded:
+            found.append((mtime, change))
     found.sort(key=lambda item: item[0], reverse=True)
     return [c for _, c in found[:ARCHIVED_MAX]]
 
@@ -488,8 +495,10 @@ _LANE_ORDER = {"needs-you": 0, "running": 1, "open": 2, "archived": 3}
 
 def build_board(hub: Hub) -> Board:
     """Every open change and the recently archived ones, needs-you first, then by last activity."""
-    cards = [build_card(c) for c in hub.changes()]
-    cards += [build_card(c, archived=True) for c in _archived_changes(hub, datetime.now(UTC))]
+    stranded = hub.stranded_changes()  # archived, but a check after the archive failed: still open
+    cards = [build_card(c) for c in [*hub.changes(), *stranded]]
+    archived = _archived_changes(hub, datetime.now(UTC), {c.id for c in stranded})
+    cards += [build_card(c, archived=True) for c in archived]
     cards.sort(key=lambda c: c.id)
     cards.sort(key=lambda c: c.last_activity or "", reverse=True)
     cards.sort(key=lambda c: _LANE_ORDER[c.lane])

@@ -45,6 +45,7 @@ Feature: A change that creates a capability archives the first time
     And the error says "archived the change, then its checks failed"
     And the status table lists "add-search" with the next action "fix and retry"
     And "specflow show add-search" shows its proposal and "fix and retry: specflow advance add-search"
+    And the dashboard's board shows "add-search" among the changes that need me
     When the living spec "notes" gets a Purpose long enough
     And I archive "add-search"
     Then the change "add-search" is archived in state "archive"

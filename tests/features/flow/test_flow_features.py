@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from specflow import Hub
+from specflow.engine.board import build_board
 from tests.conftest import HubFixture, git
 from tests.parity.harness import OpenSpec
 from tests.pinned_tools import OPENSPEC
@@ -395,6 +397,13 @@ def show_stranded(hub: HubFixture, cli: Cli, cid: str, text: str) -> None:
     code, out, err = cli("-C", hub.root, "show", cid)
     assert code == 0, err
     assert out.startswith("## Why\n") and text in out, out
+
+
+@then(parsers.parse('the dashboard\'s board shows "{cid}" among the changes that need me'))
+def board_needs_me(hub: HubFixture, cid: str) -> None:
+    card = build_board(Hub.open(hub.root)).card(cid)
+    assert card is not None and card.lane == "needs-you" and card.needs == "failed", card
+    assert "Purpose section is too brief" in card.needs_reason, card.needs_reason
 
 
 @then(parsers.parse('the last history event of "{cid}" voided the approval of "{who}"'))
