@@ -133,40 +133,7 @@ def _restore_hint(change_id: str, violation: dict[str, Any], checkpoint: int | N
 
 def _entry(change: Change, index: int, ev: Mapping[str, Any]) -> Entry:
     agent: dict[str, Any] = ev["agent"] if isinstance(ev.get("agent"), dict) else {}
-    checkpoint_raw = ev.get("checkpoint")
-    checkpoint = checkpoint_raw.get("number") if isinstance(checkpoint_raw, dict) else checkpoint_raw
-    checkpoint = checkpoint if isinstance(checkpoint, int) else None
-    steps = [
-        StepCheck(stage, str(s.get("step", "")), bool(s.get("ok")), str(s.get("reason") or ""))
-        for stage in ("given", "then")
-        for s in ev.get(stage) or []
-        if isinstance(s, dict)
-    ]
-    rejected = ev.get("rejected")
-    command = str(rejected["command"]) if isinstance(rejected, dict) and rejected.get("command") else None
-    refused = [
-        RefusedWrite(
-            str(v.get("workspace") or "hub"),
-            str(v.get("path") or ""),
-            str(v.get("kind") or "changed"),
-            str(v.get("detail") or ""),
-            _restore_hint(change.id, v, checkpoint, command),
-        )
-        for v in ev.get("gate_violations") or []
-        if isinstance(v, dict)
-    ]
-    refused_calls: list[Any] = agent["refused_calls"] if isinstance(agent.get("refused_calls"), list) else []
-    for call in refused_calls:
-        if isinstance(call, dict):
-            refused.append(
-                RefusedWrite(
-                    "agent",
-                    str(call.get("path") or call.get("file_path") or call.get("tool") or ""),
-                    "refused call",
-                    str(call.get("reason") or call.get("message") or ""),
-                    "refused before it ran: nothing to restore",
-                )
-            )
+    checkpoint = _checkpoint(ev)
     # who approved, or who rejected with what note: the timeline shows either the same way
     said = ev.get("approval") or ev.get("rejection")
     approval: dict[str, Any] = dict(said) if isinstance(said, dict) else {}
@@ -184,8 +151,8 @@ def _entry(change: Change, index: int, ev: Mapping[str, Any]) -> Entry:
         scenario=str(ev.get("scenario") or ""),
         attempt=ev.get("attempt") if isinstance(ev.get("attempt"), int) else None,
         reasons=[str(r) for r in ev.get("reasons") or []],
-        steps=steps,
-        refused=refused,
+        steps=_steps(ev),
+        refused=_refused_writes(change.id, ev, checkpoint) + _refused_calls(agent),
         agent=agent.get("name"),
         model=agent.get("model"),
         session_id=agent.get("session_id"),
@@ -199,6 +166,55 @@ def _entry(change: Change, index: int, ev: Mapping[str, Any]) -> Entry:
         note=approval.get("note"),
         by=approval.get("by"),
     )
+
+
+def _checkpoint(ev: Mapping[str, Any]) -> int | None:
+    """The attempt's checkpoint number (recorded as a number, or as ``{"number": n, ...}``)."""
+    raw = ev.get("checkpoint")
+    number = raw.get("number") if isinstance(raw, dict) else raw
+    return number if isinstance(number, int) else None
+
+
+def _steps(ev: Mapping[str, Any]) -> list[StepCheck]:
+    return [
+        StepCheck(stage, str(s.get("step", "")), bool(s.get("ok")), str(s.get("reason") or ""))
+        for stage in ("given", "then")
+        for s in ev.get(stage) or []
+        if isinstance(s, dict)
+    ]
+
+
+def _refused_writes(change_id: str, ev: Mapping[str, Any], checkpoint: int | None) -> list[RefusedWrite]:
+    """What the audit found outside the gate, each with how to get the agent's version back."""
+    rejected = ev.get("rejected")
+    command = str(rejected["command"]) if isinstance(rejected, dict) and rejected.get("command") else None
+    return [
+        RefusedWrite(
+            str(v.get("workspace") or "hub"),
+            str(v.get("path") or ""),
+            str(v.get("kind") or "changed"),
+            str(v.get("detail") or ""),
+            _restore_hint(change_id, v, checkpoint, command),
+        )
+        for v in ev.get("gate_violations") or []
+        if isinstance(v, dict)
+    ]
+
+
+def _refused_calls(agent: Mapping[str, Any]) -> list[RefusedWrite]:
+    """Tool calls the agent's own gate refused before they ran."""
+    calls: list[Any] = agent["refused_calls"] if isinstance(agent.get("refused_calls"), list) else []
+    return [
+        RefusedWrite(
+            "agent",
+            str(call.get("path") or call.get("file_path") or call.get("tool") or ""),
+            "refused call",
+            str(call.get("reason") or call.get("message") or ""),
+            "refused before it ran: nothing to restore",
+        )
+        for call in calls
+        if isinstance(call, dict)
+    ]
 
 
 def build_timeline(change: Change) -> Timeline:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from specflow.errors import WorkspaceError
 from specflow.workspace.audit import GITLINK, put_back
-from specflow.workspace.checkpoints import Checkpoint, Workspace
+from specflow.workspace.checkpoints import Checkpoint, Workspace, WorkspaceSnapshot
 
 if TYPE_CHECKING:
     from specflow.workspace.workspaces import Workspaces
@@ -148,55 +148,72 @@ def _revert_checks(
                 f"{key} ({snap.path}) existed at checkpoint #{target.number} but is gone now",
                 fix="recreate it (advancing into a worktree phase recreates worktrees), or pick a later checkpoint",
             )
-        doing = ws.repo.operation_in_progress()
-        if doing:
-            raise WorkspaceError(
-                f"{doing} is in progress in {key} ({ws.path})",
-                fix=f"finish it or abort it (e.g. git -C {ws.path} merge --abort), then revert",
-            )
-        ref, detached = ws.repo.head_file()
-        if snap.head.ref and ref != snap.head.ref:
-            now = ref.removeprefix("refs/heads/") if ref else f"a detached HEAD ({(detached or '')[:10]})"
-            raise WorkspaceError(
-                f"HEAD of {key} ({ws.path}) is on {now}; at checkpoint #{target.number} it was on"
-                f" {snap.head.describe()}",
-                fix=f"switch back first (git -C {ws.path} switch {snap.head.describe()});"
-                " a revert does not move HEAD to another branch",
-            )
-        if not snap.head.ref and (ref is not None or detached != snap.head.sha):
-            raise WorkspaceError(
-                f"HEAD of {key} ({ws.path}) moved since checkpoint #{target.number} (it was {snap.head.describe()})",
-                fix=f"put it back first (git -C {ws.path} switch --detach {snap.head.sha})",
-            )
-        if ws.kind != "worktree" or not snap.head.ref or not snap.head.sha:
-            continue
-        now_sha = ws.repo.resolve(snap.head.ref)
-        if now_sha is None or now_sha == snap.head.sha:
-            continue
-        branch = snap.head.describe()
-        # the commits the move would take off the branch (none when it only moves forward)
-        commits = ws.repo.commits(f"{snap.head.sha}..{now_sha}")
-        merges = [c for c in commits if c.is_merge]
-        if merges:
-            raise WorkspaceError(
-                f"reverting {key} to checkpoint #{target.number} would discard the merge commit"
-                f" {merges[0].describe()} on {branch}",
-                fix=f"undo a merge with git yourself (git -C {ws.path} reset --keep <commit>),"
-                " or pick a later checkpoint",
-            )
-        made = _agent_commits(owner, key, ws, target, checkpoints)
-        foreign = [c for c in commits if c.sha not in made]
-        if foreign:
-            shown = "; ".join(c.describe() for c in foreign[:3]) + (" ..." if len(foreign) > 3 else "")
-            raise WorkspaceError(
-                f"reverting {key} to checkpoint #{target.number} would discard {len(foreign)}"
-                f" commit(s) on {branch} that specflow did not make: {shown}",
-                fix=f"keep them on a branch (git -C {ws.path} branch keep-{owner.change_id} {now_sha[:10]})"
-                f" and move {branch} back yourself (git -C {ws.path} reset --keep {snap.head.sha[:10]}),"
-                " or pick a later checkpoint",
-            )
-        moves[key] = snap.head.sha
+        _check_head(key, ws, snap, target)
+        sha = _branch_move(owner, key, ws, snap, target, checkpoints)
+        if sha is not None:
+            moves[key] = sha
     return moves
+
+
+def _check_head(key: str, ws: Workspace, snap: WorkspaceSnapshot, target: Checkpoint) -> None:
+    """Refuse when ``key`` is mid-operation or its HEAD is no longer where the checkpoint saw it."""
+    doing = ws.repo.operation_in_progress()
+    if doing:
+        raise WorkspaceError(
+            f"{doing} is in progress in {key} ({ws.path})",
+            fix=f"finish it or abort it (e.g. git -C {ws.path} merge --abort), then revert",
+        )
+    ref, detached = ws.repo.head_file()
+    if snap.head.ref and ref != snap.head.ref:
+        now = ref.removeprefix("refs/heads/") if ref else f"a detached HEAD ({(detached or '')[:10]})"
+        raise WorkspaceError(
+            f"HEAD of {key} ({ws.path}) is on {now}; at checkpoint #{target.number} it was on {snap.head.describe()}",
+            fix=f"switch back first (git -C {ws.path} switch {snap.head.describe()});"
+            " a revert does not move HEAD to another branch",
+        )
+    if not snap.head.ref and (ref is not None or detached != snap.head.sha):
+        raise WorkspaceError(
+            f"HEAD of {key} ({ws.path}) moved since checkpoint #{target.number} (it was {snap.head.describe()})",
+            fix=f"put it back first (git -C {ws.path} switch --detach {snap.head.sha})",
+        )
+
+
+def _branch_move(
+    owner: Workspaces,
+    key: str,
+    ws: Workspace,
+    snap: WorkspaceSnapshot,
+    target: Checkpoint,
+    checkpoints: Sequence[Checkpoint],
+) -> str | None:
+    """The commit a worktree's branch must move back to, or None; refuses over commits specflow did not make."""
+    if ws.kind != "worktree" or not snap.head.ref or not snap.head.sha:
+        return None
+    now_sha = ws.repo.resolve(snap.head.ref)
+    if now_sha is None or now_sha == snap.head.sha:
+        return None
+    branch = snap.head.describe()
+    # the commits the move would take off the branch (none when it only moves forward)
+    commits = ws.repo.commits(f"{snap.head.sha}..{now_sha}")
+    merges = [c for c in commits if c.is_merge]
+    if merges:
+        raise WorkspaceError(
+            f"reverting {key} to checkpoint #{target.number} would discard the merge commit"
+            f" {merges[0].describe()} on {branch}",
+            fix=f"undo a merge with git yourself (git -C {ws.path} reset --keep <commit>), or pick a later checkpoint",
+        )
+    made = _agent_commits(owner, key, ws, target, checkpoints)
+    foreign = [c for c in commits if c.sha not in made]
+    if foreign:
+        shown = "; ".join(c.describe() for c in foreign[:3]) + (" ..." if len(foreign) > 3 else "")
+        raise WorkspaceError(
+            f"reverting {key} to checkpoint #{target.number} would discard {len(foreign)}"
+            f" commit(s) on {branch} that specflow did not make: {shown}",
+            fix=f"keep them on a branch (git -C {ws.path} branch keep-{owner.change_id} {now_sha[:10]})"
+            f" and move {branch} back yourself (git -C {ws.path} reset --keep {snap.head.sha[:10]}),"
+            " or pick a later checkpoint",
+        )
+    return snap.head.sha
 
 
 def _agent_commits(

@@ -24,6 +24,7 @@ are never an agent's workspace.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import re
@@ -399,9 +400,8 @@ def run_logged(
     After ``timeout`` seconds its whole process group is killed.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
-    full_env = {**os.environ, **(env or {})}
     start = time.monotonic()
-    tail: list[str] = []
+    tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
     with log.open("w", encoding="utf-8", errors="replace") as fh:
         fh.write(f"$ {command}\n# in {cwd}\n")
         fh.flush()
@@ -409,20 +409,14 @@ def run_logged(
             command,
             shell=True,
             cwd=cwd,
-            env=full_env,
+            env={**os.environ, **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         timed_out = threading.Event()
-
-        def kill() -> None:
-            timed_out.set()
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-
-        timer = threading.Timer(timeout, kill)
+        timer = threading.Timer(timeout, _kill_group, (proc, timed_out))
         timer.daemon = True
         timer.start()
         try:
@@ -432,25 +426,24 @@ def run_logged(
                 fh.write(line + "\n")
                 fh.flush()
                 tail.append(line)
-                if len(tail) > tail_lines:
-                    del tail[0]
                 on_event(AgentEvent("output", line, {"label": label, "log": str(log)}))
             code = proc.wait()
         finally:
             timer.cancel()
             if proc.poll() is None:
-                kill()
+                _kill_group(proc, timed_out)
                 proc.wait()
         if timed_out.is_set():
             fh.write(f"# killed after {timeout:g}s\n")
-    return CommandResult(
-        command,
-        None if timed_out.is_set() else code,
-        log,
-        time.monotonic() - start,
-        "\n".join(tail),
-        timed_out.is_set(),
-    )
+    killed = timed_out.is_set()
+    return CommandResult(command, None if killed else code, log, time.monotonic() - start, "\n".join(tail), killed)
+
+
+def _kill_group(proc: subprocess.Popen[bytes], timed_out: threading.Event) -> None:
+    """Kill the command's whole process group (it runs in a session of its own)."""
+    timed_out.set()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def setup_marker(layout: Layout, target: RepoTarget) -> Path:
