@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import select
 import signal
 import subprocess
 import time
@@ -134,24 +135,49 @@ def exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
 
     Unreaped, its process id (which is also its group's id) cannot be reused, so signalling the
     group afterwards cannot hit an unrelated process.  Without ``waitid`` (macOS) it is reaped.
+    On Linux the wait is a poll on the process's pidfd: the exit is seen the moment it happens.
     """
+    if _exit_seen(proc):
+        return True
+    if timeout > 0 and _pidfd_wait(proc.pid, timeout):
+        return _exit_seen(proc)
     deadline = time.monotonic() + timeout
-    waitid = getattr(os, "waitid", None)
     pause = 0.001  # a quick agent is seen at once; a long one costs a check every 20 ms
-    while True:
-        if waitid is None:
-            if proc.poll() is not None:
-                return True
-        else:
-            try:
-                if waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                    return True
-            except ChildProcessError:
-                return True
-        if time.monotonic() >= deadline:
-            return False
+    while time.monotonic() < deadline:
         time.sleep(pause)
         pause = min(pause * 2, 0.02)
+        if _exit_seen(proc):
+            return True
+    return False
+
+
+def _exit_seen(proc: subprocess.Popen[bytes]) -> bool:
+    """``proc`` has exited (left unreaped where ``waitid`` exists)."""
+    waitid = getattr(os, "waitid", None)
+    if waitid is None:
+        return proc.poll() is not None
+    try:
+        return waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _pidfd_wait(pid: int, timeout: float) -> bool:
+    """Block until process ``pid`` exits or ``timeout`` passes; False where pidfds do not exist."""
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is None:
+        return False
+    try:
+        fd = pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.poll(timeout * 1000)
+    finally:
+        os.close(fd)
+    return True
 
 
 def stop_tree(proc: subprocess.Popen[bytes], known: dict[int, tuple[int, float]]) -> None:

@@ -181,7 +181,7 @@ class Attempt:
         self.event["checkpoint"] = self.checkpoint.to_dict()
         self.flight["checkpoint"] = self.checkpoint.number
         # persisted, so a run killed from here on is audited against it by the next advance
-        records.mark_in_flight(self.change_dir, self.record, self.flight)
+        records.note_in_flight(self.change_dir, self.record, self.flight)
         emit(self.on_event, "phase", f"checkpoint #{self.checkpoint.number}", checkpoint=self.checkpoint.number)
 
     def request(self) -> AgentRequest:
@@ -245,7 +245,7 @@ class Attempt:
             # the tree's root and mark, so an advance after a kill -9 can end what survived
             self._layer = str(ev.data.get("layer"))
             self.flight["agent_tree"] = {k: ev.data.get(k) for k in ("pid", "started", "marker", "layer")}
-            records.mark_in_flight(self.change_dir, self.record, self.flight)
+            records.note_in_flight(self.change_dir, self.record, self.flight)
             self._records_before.update(records.snapshot_records(self.change_dir))
         self.on_event(ev)
 

@@ -50,8 +50,10 @@ def prompt_path(hub_root: Path, change_id: str, sha256: str) -> Path:
 
 
 def save_prompt(hub_root: Path, change_id: str, sha256: str, text: str) -> None:
-    """Keep a rendered prompt, named by its digest, for the dashboard's timeline."""
-    atomic_write(prompt_path(hub_root, change_id, sha256), text)
+    """Keep a rendered prompt, named by its digest, for the dashboard's timeline (a copy: not synced)."""
+    path = prompt_path(hub_root, change_id, sha256)
+    if not path.is_file():  # named by its digest: one kept is this very text
+        atomic_write(path, text, durable=False)
 
 
 def read_prompt(hub_root: Path, change_id: str, sha256: str) -> str | None:
