@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from specflow.definitions.resources import search_path
 from specflow.definitions.yamlio import parse_yaml
 from specflow.engine.approvals import current_approval
-from specflow.engine.change import ARCHIVE_DIR, Change
+from specflow.engine.change import Change
 from specflow.engine.events import LoggedEvent, event_log_path
 from specflow.engine.lock import ChangeLock, pid_alive
 from specflow.engine.records import HISTORY_FILE, STATE_DIR, StateRecord, read_state
+from specflow.engine.view import ARCHIVE_DIR
 from specflow.errors import SpecflowError, StateError
 from specflow.openspec.tasks import count_tasks
 

@@ -28,7 +28,6 @@ Adapter options (``agents.<name>.options`` in ``specflow.yaml``):
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import queue
@@ -53,6 +52,7 @@ from specflow.agents.base import (
     Status,
     ignore_event,
 )
+from specflow.agents.claude.binary import BINARY_ENV, INSTALL_HINT, find_binary
 from specflow.agents.claude.settings import build_phase_settings, gate_note, guard_command
 from specflow.agents.claude.stream import StreamParser, StreamSummary
 from specflow.agents.output import CappedLog, Line, pump_lines, tail_text
@@ -60,7 +60,6 @@ from specflow.agents.proctree import KILL_GRACE_S, descendants, exited, feed_std
 from specflow.errors import AgentError
 from specflow.sandbox.launch import spawn
 
-BINARY_ENV = "SPECFLOW_CLAUDE"
 DEFAULT_TIMEOUT_S = 3600.0
 """Time limit when neither the workflow nor ``specflow.yaml`` sets one."""
 
@@ -70,11 +69,6 @@ STREAM_LINE_LIMIT = 8 << 20
 """Bytes of one stream line parsed (8 MiB); a longer line is cut, reported and skipped."""
 STREAM_QUEUE_LINES = 8
 """Lines read ahead of the parser: with ``STREAM_LINE_LIMIT`` this bounds the memory it takes."""
-INSTALL_HINT = (
-    "install Claude Code (npm install -g @anthropic-ai/claude-code, or pip install"
-    " claude-agent-sdk, which bundles it), or name the executable with 'binary:' under the agent"
-    f" in specflow.yaml or in ${BINARY_ENV}"
-)
 #: Flags that would skip the hook, bypass permissions or replace the generated settings.
 FORBIDDEN_ARGS = frozenset(
     {
@@ -115,72 +109,6 @@ KNOWN_OPTIONS = frozenset(
 #: Keys the engine may pass through from the agent configuration that this adapter ignores.
 _IGNORED_OPTIONS = frozenset({"command", "adapter", "model", "max_turns", "timeout", "budget_usd", "env"})
 _NO_SESSION = re.compile(r"No conversation found with session ID", re.IGNORECASE)
-
-
-# -- finding the binary ----------------------------------------------------------------------
-
-
-def _executable(path: Path) -> bool:
-    return path.is_file() and os.access(path, os.X_OK)
-
-
-def bundled_binary() -> Path | None:
-    """The binary inside the ``claude-agent-sdk`` package, if that package is installed.
-
-    Found without importing the package (its import is slow and has side effects).
-    """
-    try:
-        spec = importlib.util.find_spec("claude_agent_sdk")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / "_bundled" / "claude"
-        if _executable(candidate):
-            return candidate
-    return None
-
-
-def _named(value: str, where: str, environ: Mapping[str, str]) -> Path:
-    """A configured binary: a path, or a bare name looked up on PATH."""
-    expanded = os.path.expanduser(value)
-    if os.sep not in expanded:
-        found = shutil.which(expanded, path=environ.get("PATH"))
-        if found:
-            return Path(found)
-        raise AgentError(
-            f"the Claude Code binary {value!r} named in {where} is not on PATH",
-            fix=f"give its full path in {where}, or {INSTALL_HINT}",
-        )
-    path = Path(expanded)
-    if not _executable(path):
-        state = "is not executable" if path.exists() else "does not exist"
-        raise AgentError(
-            f"the Claude Code binary {path} named in {where} {state}",
-            fix=f"correct the path in {where}, or {INSTALL_HINT}",
-        )
-    return path
-
-
-def find_binary(configured: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
-    """The Claude Code executable: configured, then ``$SPECFLOW_CLAUDE``, PATH, the SDK's copy."""
-    env = os.environ if environ is None else environ
-    if configured:
-        return _named(str(configured), "specflow.yaml (the agent's 'binary')", env)
-    if env.get(BINARY_ENV):
-        return _named(env[BINARY_ENV], f"${BINARY_ENV}", env)
-    found = shutil.which("claude", path=env.get("PATH"))
-    if found:
-        return Path(found)
-    bundled = bundled_binary()
-    if bundled is not None:
-        return bundled
-    raise AgentError(
-        "Claude Code is not installed: no 'binary' in specflow.yaml, no"
-        f" ${BINARY_ENV}, no 'claude' on PATH and no claude-agent-sdk package",
-        fix=INSTALL_HINT,
-    )
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -572,7 +500,6 @@ __all__ = [
     "DEFAULT_TIMEOUT_S",
     "ClaudeCodeAdapter",
     "ClaudeOptions",
-    "bundled_binary",
     "claude_transcript",
     "descendants",
     "describe_failure",
