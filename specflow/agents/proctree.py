@@ -18,6 +18,7 @@ import queue
 import select
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any
@@ -181,9 +182,13 @@ def _pidfd_wait(pid: int, timeout: float) -> bool:
 
 
 def stop_tree(proc: subprocess.Popen[bytes], known: dict[int, tuple[int, float]]) -> None:
-    """End an agent and everything it started (its group and every descendant); ``proc`` is reaped on return."""
-    known.update(descendants(proc.pid))
+    """End an agent and everything it started (its group and every descendant); ``proc`` is reaped on return.
+
+    Once ``proc`` has exited its children belong to another parent, so no walk of its tree can
+    find them: what it started is in ``known``, seen while it ran.
+    """
     if not exited(proc, 0):
+        known.update(descendants(proc.pid))
         _signal_group(proc.pid, signal.SIGTERM)
         if not exited(proc, KILL_GRACE_S):
             known.update(descendants(proc.pid))
@@ -243,6 +248,21 @@ def pump_lines(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
         pass
     finally:
         lines.put(None)
+
+
+#: Bytes any pipe holds before a writer waits for its reader (Linux holds 64 KiB, macOS 16 KiB).
+PIPE_HOLDS = 16384
+
+
+def send_prompt(stream: IO[bytes], data: bytes) -> threading.Thread | None:
+    """Write ``data`` to an agent's stdin and close it: at once when the pipe holds it all, else
+    from a thread (the agent may write before it reads), which is returned, started."""
+    if len(data) <= PIPE_HOLDS:
+        feed_stdin(stream, data)
+        return None
+    feeder = threading.Thread(target=feed_stdin, args=(stream, data), daemon=True)
+    feeder.start()
+    return feeder
 
 
 def feed_stdin(stream: IO[bytes], data: bytes) -> None:
