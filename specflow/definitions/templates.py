@@ -127,6 +127,11 @@ class PromptRenderer:
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         """Render template ``name`` with ``context``."""
+        path = self.find(name)
+        if path is not None:
+            simple = _render_simple(path.read_text(encoding="utf-8"), context)
+            if simple is not None:
+                return simple
         try:
             template = self.env.get_template(name)
             return str(template.render(**context))
