@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from specflow.agents import adapter_names
+from specflow.agents import adapter_names, is_adapter
 from specflow.agents.claude.binary import find_binary
 from specflow.definitions.config import AgentConfig, HubConfig, RepoConfig, load_config
 from specflow.definitions.workflow import StateDef, Workflow, load_workflow_by_name
@@ -250,7 +250,7 @@ def check_agent(hub_root: Path, config: HubConfig, name: str, *, versions: bool 
     """Agent ``name``'s adapter is known and its program is found (with its version when it tells)."""
     agent = config.agent(name)
     check = f"agent {name}"
-    if agent.adapter not in adapter_names():
+    if not is_adapter(agent.adapter):
         return _fail(
             check,
             f"unknown adapter {agent.adapter!r} (known: {', '.join(adapter_names())})",
