@@ -88,6 +88,10 @@ class CliContext:
             return self.open(HubView)
         return self._hub
 
+    def opened(self, kind: type[H]) -> H | None:
+        """The hub this command has opened already, if it is a ``kind``."""
+        return self._hub if isinstance(self._hub, kind) else None
+
     def open(self, kind: type[H]) -> H:
         """The hub as a ``kind`` (``HubView`` to read, ``PhaseRunner`` to run phases, ``Hub``):
         a command that names its layer loads nothing of the layers above it."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from specflow.cli.context import CliContext
 from specflow.cli.render import LiveProgress, say
-from specflow.engine.runnable import PhaseRunner, RunnableChange
+from specflow.engine.runnable import PhaseRunner, RunnableChange, RunnerHub
 from specflow.errors import ChangeNotFoundError, GuardFailed, PhaseFailed, QueueError
 from specflow.workspace.remote import remote_only_error
 
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 def _change(ctx: CliContext, change_id: str | None) -> RunnableChange:
     """The change (given, or the one whose worktree this is), or an error that says to pull it
     when only a remote has it."""
-    hub = ctx.open(PhaseRunner)
+    hub = ctx.opened(RunnerHub) or ctx.open(PhaseRunner)  # a Hub opened already runs phases too
     change_id = ctx.change_id(change_id, "advance")
     try:
         return hub.change(change_id)
