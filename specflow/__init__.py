@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from specflow.engine.background import BackgroundRun
     from specflow.engine.board import Action, Board, Card
     from specflow.engine.change import Change
-    from specflow.engine.events import EventReader, LoggedEvent
+    from specflow.engine.eventreader import EventReader
+    from specflow.engine.events import LoggedEvent
     from specflow.engine.hub import Hub
     from specflow.engine.records import CostSummary, HistoryEvent, StateRecord
     from specflow.engine.results import AdvanceResult
@@ -151,10 +152,8 @@ _HOMES = {
         "Card",
     ),
     "specflow.engine.change": ("Change",),
-    "specflow.engine.events": (
-        "EventReader",
-        "LoggedEvent",
-    ),
+    "specflow.engine.eventreader": ("EventReader",),
+    "specflow.engine.events": ("LoggedEvent",),
     "specflow.engine.hub": ("Hub",),
     "specflow.engine.records": ("CostSummary", "HistoryEvent", "StateRecord"),
     "specflow.engine.results": ("AdvanceResult",),

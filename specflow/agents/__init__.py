@@ -43,6 +43,12 @@ def adapter_names() -> list[str]:
     return names
 
 
+def is_adapter(name: str) -> bool:
+    """True when an adapter is registered as ``name`` (a built-in is known without reading the
+    installed packages' entry points)."""
+    return name in _BUILTIN or any(ep.name == name for ep in entry_points(ENTRY_POINT_GROUP))
+
+
 def get_adapter(name: str) -> Adapter:
     """Instantiate the adapter registered as ``name``."""
     if name in _BUILTIN:
@@ -76,4 +82,5 @@ __all__ = [
     "adapter_names",
     "get_adapter",
     "ignore_event",
+    "is_adapter",
 ]

@@ -23,9 +23,9 @@ from typing import IO
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback, ignore_event
 from specflow.agents.event_lines import EventLineReader, EventSummary
 from specflow.agents.output import CappedLog, CappedText, read_lines, tail_text
-from specflow.agents.proctree import descendants, exited, feed_stdin, sandbox_event, stop_tree
+from specflow.agents.proctree import descendants, exited, sandbox_event, send_prompt, stop_tree
 from specflow.errors import AgentError
-from specflow.sandbox.launch import spawn
+from specflow.sandbox.launch import Launched, spawn
 
 DEFAULT_TIMEOUT_S = 1800.0
 """Time limit of a ``command`` agent when neither the workflow nor ``specflow.yaml`` sets one."""
@@ -37,34 +37,13 @@ class CommandAdapter:
     name = "command"
 
     def run(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> AgentResult:
-        argv = request.options.get("command")
-        if not argv or not isinstance(argv, (list, tuple)) or not all(isinstance(a, str) for a in argv):
-            raise AgentError(
-                "the command adapter needs 'command': a list of program and arguments",
-                fix="in specflow.yaml: agents: {NAME: {adapter: command, command: [python, agent.py]}}",
-            )
-        env = {
-            **os.environ,
-            **request.env,
-            "SPECFLOW_CHANGE": request.change_id,
-            "SPECFLOW_PHASE": request.phase,
-            "SPECFLOW_HUB": str(request.hub),
-            "SPECFLOW_GATE": request.gate.to_json(),
-            "SPECFLOW_CWD": str(request.cwd),
-        }
-        if request.model:
-            env["SPECFLOW_MODEL"] = request.model
-        if request.resume_session:
-            env["SPECFLOW_RESUME"] = request.resume_session
-        request.transcript_dir.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{time.monotonic_ns() % 1_000_000:06d}"
-        transcript = request.transcript_dir / f"{request.phase}-{stamp}.log"
-        start = time.monotonic()
+        argv = _argv(request)
+        run = _Run(request, on_event)
         try:
             launch = spawn(
-                list(argv),
+                argv,
                 cwd=request.cwd,
-                env=env,
+                env=_environment(request),
                 gate=request.gate,
                 settings=request.sandbox,
                 stdin=subprocess.PIPE,
@@ -75,73 +54,133 @@ class CommandAdapter:
             return AgentResult(
                 status="crashed",
                 error=f"cannot start {argv[0]!r}: {exc.strerror or exc}",
-                duration_s=time.monotonic() - start,
+                duration_s=time.monotonic() - run.start,
             )
-        proc = launch.proc
         on_event(sandbox_event(launch))
-        on_event(AgentEvent("start", f"started {Path(argv[0]).name} (pid {proc.pid})", {"pid": proc.pid}))
-        answer = CappedText()
-        reader = EventLineReader(on_event, cwd=Path(os.path.realpath(request.cwd)))
+        on_event(AgentEvent("start", f"started {Path(argv[0]).name} (pid {launch.proc.pid})", {"pid": launch.proc.pid}))
+        run.supervise(launch)
+        return run.result()
 
-        def read_stdout(stream: IO[bytes], log: CappedLog) -> None:
-            for chunk in iter(lambda: stream.read(65536), b""):
-                answer.add(chunk)
-                log.write(chunk)
 
-        def read_stderr(stream: IO[bytes], log: CappedLog) -> None:
-            for line, cut in read_lines(stream, sink=log.write):
-                text = line.decode("utf-8", errors="replace")
-                if cut:
-                    text = text.rstrip("\n") + f" [… {cut:,} more bytes of this line cut]"
-                reader.feed(text)
+def _argv(request: AgentRequest) -> list[str]:
+    """The configured program and arguments, checked."""
+    argv = request.options.get("command")
+    if not argv or not isinstance(argv, (list, tuple)) or not all(isinstance(a, str) for a in argv):
+        raise AgentError(
+            "the command adapter needs 'command': a list of program and arguments",
+            fix="in specflow.yaml: agents: {NAME: {adapter: command, command: [python, agent.py]}}",
+        )
+    return list(argv)
 
+
+def _environment(request: AgentRequest) -> dict[str, str]:
+    """This process's environment, the agent's, and the ``SPECFLOW_*`` variables describing the run."""
+    env = {
+        **os.environ,
+        **request.env,
+        "SPECFLOW_CHANGE": request.change_id,
+        "SPECFLOW_PHASE": request.phase,
+        "SPECFLOW_HUB": str(request.hub),
+        "SPECFLOW_GATE": request.gate.to_json(),
+        "SPECFLOW_CWD": str(request.cwd),
+    }
+    if request.model:
+        env["SPECFLOW_MODEL"] = request.model
+    if request.resume_session:
+        env["SPECFLOW_RESUME"] = request.resume_session
+    return env
+
+
+class _Run:
+    """One run of a command agent: its transcript, its answer and events, and how it ended."""
+
+    def __init__(self, request: AgentRequest, on_event: EventCallback) -> None:
+        self.request = request
+        self.on_event = on_event
+        request.transcript_dir.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{time.monotonic_ns() % 1_000_000:06d}"
+        self.transcript = request.transcript_dir / f"{request.phase}-{stamp}.log"
+        self.start = time.monotonic()
+        self.timeout = request.timeout or DEFAULT_TIMEOUT_S
+        self.answer = CappedText()
+        self.reader = EventLineReader(on_event, cwd=Path(os.path.realpath(request.cwd)))
+        self.timed_out = False
+        self.returncode: int | None = None
+
+    def supervise(self, launch: Launched) -> None:
+        """Feed the prompt, read both streams into the transcript, wait for the exit (or the time
+        limit), then stop the agent, its group and every process it started."""
+        proc = launch.proc
         assert proc.stdin and proc.stdout and proc.stderr
         known: dict[int, tuple[int, float]] = {}
-        timeout = request.timeout or DEFAULT_TIMEOUT_S
-        with transcript.open("wb") as err_file, transcript.with_suffix(".stdout.log").open("wb") as out_file:
+        with self.transcript.open("wb") as err_file, self.transcript.with_suffix(".stdout.log").open("wb") as out_file:
             err_log, out_log = CappedLog(err_file), CappedLog(out_file)
             threads = [
-                threading.Thread(target=feed_stdin, args=(proc.stdin, request.prompt.encode("utf-8")), daemon=True),
-                threading.Thread(target=read_stdout, args=(proc.stdout, out_log), daemon=True),
-                threading.Thread(target=read_stderr, args=(proc.stderr, err_log), daemon=True),
+                threading.Thread(target=self._read_stdout, args=(proc.stdout, out_log), daemon=True),
+                threading.Thread(target=self._read_stderr, args=(proc.stderr, err_log), daemon=True),
             ]
             for t in threads:
                 t.start()
-            timed_out = False
+            feeder = send_prompt(proc.stdin, self.request.prompt.encode("utf-8"))
+            threads += [feeder] if feeder is not None else []
             try:
-                deadline = time.monotonic() + timeout
-                while not exited(proc, 0.2):
-                    known.update(descendants(proc.pid))
-                    if time.monotonic() >= deadline:
-                        timed_out = True
-                        break
+                self._wait(proc, known)
             finally:
-                # the agent, its group and every process it started in a session of its own
                 stop_tree(proc, known)
                 launch.close()
             for t in threads:
                 t.join(timeout=5)
             err_log.close()
             out_log.close()
-        duration = time.monotonic() - start
-        result = _reported(reader.summary, answer, request)
-        result.transcript_path = transcript
-        result.duration_s = duration
-        result.exit_code = proc.returncode
-        if timed_out:
+        self.returncode = proc.returncode
+
+    def _wait(self, proc: subprocess.Popen[bytes], known: dict[int, tuple[int, float]]) -> None:
+        """Until the agent exits or its time is up, remembering what it starts."""
+        deadline = time.monotonic() + self.timeout
+        while not exited(proc, 0.2):
+            known.update(descendants(proc.pid))
+            if time.monotonic() >= deadline:
+                self.timed_out = True
+                return
+
+    def _read_stdout(self, stream: IO[bytes], log: CappedLog) -> None:
+        for chunk in iter(lambda: stream.read(65536), b""):
+            self.answer.add(chunk)
+            log.write(chunk)
+
+    def _read_stderr(self, stream: IO[bytes], log: CappedLog) -> None:
+        for line, cut in read_lines(stream, sink=log.write):
+            text = line.decode("utf-8", errors="replace")
+            if cut:
+                text = text.rstrip("\n") + f" [… {cut:,} more bytes of this line cut]"
+            self.reader.feed(text)
+
+    def result(self) -> AgentResult:
+        """Success with the answer and what the agent reported, or why it failed."""
+        result = _reported(self.reader.summary, self.answer, self.request)
+        result.transcript_path = self.transcript
+        result.duration_s = time.monotonic() - self.start
+        result.exit_code = self.returncode
+        if self.timed_out:
             result.status = "timeout"
-            result.error = f"the agent did not finish within {timeout:g} s and was killed"
-        elif proc.returncode != 0:
+            result.error = f"the agent did not finish within {self.timeout:g} s and was killed"
+        elif self.returncode != 0:
             result.status = "crashed"
-            result.error = f"the agent exited with code {proc.returncode}"
-            if proc.returncode < 0:
-                result.error = f"the agent was killed by signal {-proc.returncode}"
-            tail = [line[:300] for line in tail_text(transcript, 2000).splitlines()[-5:]]
-            if tail:
-                result.error += ": " + " | ".join(tail)
+            result.error = _crash(self.returncode, self.transcript)
         else:
-            on_event(AgentEvent("result", _finished(result), {"cost_usd": result.cost_usd, "tokens": result.tokens}))
+            self.on_event(
+                AgentEvent("result", _finished(result), {"cost_usd": result.cost_usd, "tokens": result.tokens})
+            )
         return result
+
+
+def _crash(returncode: int | None, transcript: Path) -> str:
+    """Why a non-zero exit failed the attempt, with the last lines the agent wrote to stderr."""
+    error = f"the agent exited with code {returncode}"
+    if returncode is not None and returncode < 0:
+        error = f"the agent was killed by signal {-returncode}"
+    tail = [line[:300] for line in tail_text(transcript, 2000).splitlines()[-5:]]
+    return error + (": " + " | ".join(tail) if tail else "")
 
 
 def _reported(summary: EventSummary, answer: CappedText, request: AgentRequest) -> AgentResult:

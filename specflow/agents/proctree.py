@@ -15,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import select
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any
@@ -134,30 +136,59 @@ def exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
 
     Unreaped, its process id (which is also its group's id) cannot be reused, so signalling the
     group afterwards cannot hit an unrelated process.  Without ``waitid`` (macOS) it is reaped.
+    On Linux the wait is a poll on the process's pidfd: the exit is seen the moment it happens.
     """
+    if _exit_seen(proc):
+        return True
+    if timeout > 0 and _pidfd_wait(proc.pid, timeout):
+        return _exit_seen(proc)
     deadline = time.monotonic() + timeout
-    waitid = getattr(os, "waitid", None)
     pause = 0.001  # a quick agent is seen at once; a long one costs a check every 20 ms
-    while True:
-        if waitid is None:
-            if proc.poll() is not None:
-                return True
-        else:
-            try:
-                if waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                    return True
-            except ChildProcessError:
-                return True
-        if time.monotonic() >= deadline:
-            return False
+    while time.monotonic() < deadline:
         time.sleep(pause)
         pause = min(pause * 2, 0.02)
+        if _exit_seen(proc):
+            return True
+    return False
+
+
+def _exit_seen(proc: subprocess.Popen[bytes]) -> bool:
+    """``proc`` has exited (left unreaped where ``waitid`` exists)."""
+    waitid = getattr(os, "waitid", None)
+    if waitid is None:
+        return proc.poll() is not None
+    try:
+        return waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _pidfd_wait(pid: int, timeout: float) -> bool:
+    """Block until process ``pid`` exits or ``timeout`` passes; False where pidfds do not exist."""
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is None:
+        return False
+    try:
+        fd = pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.poll(timeout * 1000)
+    finally:
+        os.close(fd)
+    return True
 
 
 def stop_tree(proc: subprocess.Popen[bytes], known: dict[int, tuple[int, float]]) -> None:
-    """End an agent and everything it started (its group and every descendant); ``proc`` is reaped on return."""
-    known.update(descendants(proc.pid))
+    """End an agent and everything it started (its group and every descendant); ``proc`` is reaped on return.
+
+    Once ``proc`` has exited its children belong to another parent, so no walk of its tree can
+    find them: what it started is in ``known``, seen while it ran.
+    """
     if not exited(proc, 0):
+        known.update(descendants(proc.pid))
         _signal_group(proc.pid, signal.SIGTERM)
         if not exited(proc, KILL_GRACE_S):
             known.update(descendants(proc.pid))
@@ -217,6 +248,21 @@ def pump_lines(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
         pass
     finally:
         lines.put(None)
+
+
+#: Bytes any pipe holds before a writer waits for its reader (Linux holds 64 KiB, macOS 16 KiB).
+PIPE_HOLDS = 16384
+
+
+def send_prompt(stream: IO[bytes], data: bytes) -> threading.Thread | None:
+    """Write ``data`` to an agent's stdin and close it: at once when the pipe holds it all, else
+    from a thread (the agent may write before it reads), which is returned, started."""
+    if len(data) <= PIPE_HOLDS:
+        feed_stdin(stream, data)
+        return None
+    feeder = threading.Thread(target=feed_stdin, args=(stream, data), daemon=True)
+    feeder.start()
+    return feeder
 
 
 def feed_stdin(stream: IO[bytes], data: bytes) -> None:

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from specflow.engine.view import find_hub
+from specflow.errors import SpecflowError
+from specflow.openspec.discovery import change_ids, spec_ids
+
 if TYPE_CHECKING:
     from specflow.cli.context import CliContext
 
@@ -387,10 +391,6 @@ def complete(argv: Sequence[str], ctx: CliContext) -> int:
 
     Quiet by design: outside a hub, or on any problem, it prints nothing and exits 0.
     """
-    from specflow.engine.hub import find_hub
-    from specflow.errors import SpecflowError
-    from specflow.openspec.discovery import change_ids, spec_ids
-
     kind = argv[0] if argv else IDS
     try:
         root = find_hub(Path(ctx.hub_arg) if ctx.hub_arg else None)

@@ -9,15 +9,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
+from specflow.errors import NoChangeIdError, SpecflowError
 from specflow.openspec.jsonstr import stringify
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from specflow.engine.hub import Hub
-    from specflow.errors import SpecflowError
+    from specflow.engine.view import BaseHub
+
+    H = TypeVar("H", bound=BaseHub[Any])
 
 
 class CliContext:
@@ -42,7 +45,7 @@ class CliContext:
         self.stdout: IO[str] = stdout if stdout is not None else sys.stdout
         self.stderr: IO[str] = stderr if stderr is not None else sys.stderr
         self._console: Console | None = None
-        self._hub: Hub | None = None
+        self._hub: BaseHub[Any] | None = None
 
     @property
     def is_tty(self) -> bool:
@@ -72,11 +75,28 @@ class CliContext:
         return self._console
 
     def open_hub(self) -> Hub:
-        """The hub named by ``-C`` or found above the current directory."""
-        if self._hub is None:
-            from specflow.engine.hub import Hub
+        """The hub named by ``-C`` or found above the current directory, with every operation."""
+        from specflow.engine.hub import Hub  # the engine's door, for the commands that use it
 
-            self._hub = Hub.open(Path(self.hub_arg) if self.hub_arg else None)
+        return self.open(Hub)
+
+    def open_view(self) -> BaseHub[Any]:
+        """The hub for reading changes: the one opened already, or a ``HubView`` (no engine)."""
+        if self._hub is None:
+            from specflow.engine.view import HubView  # the hub's records, without the engine
+
+            return self.open(HubView)
+        return self._hub
+
+    def opened(self, kind: type[H]) -> H | None:
+        """The hub this command has opened already, if it is a ``kind``."""
+        return self._hub if isinstance(self._hub, kind) else None
+
+    def open(self, kind: type[H]) -> H:
+        """The hub as a ``kind`` (``HubView`` to read, ``PhaseRunner`` to run phases, ``Hub``):
+        a command that names its layer loads nothing of the layers above it."""
+        if not isinstance(self._hub, kind):
+            self._hub = kind.open(Path(self.hub_arg) if self.hub_arg else None)
         return self._hub
 
     def hub_root(self) -> Path:
@@ -84,10 +104,10 @@ class CliContext:
 
         The common case (a folder at or above, ``-C`` included, holding a plain ``openspec/``) is
         found here without importing the engine (~90 ms of CPU); a link, a repo boundary or a
-        missing folder is left to ``Hub.open``, which knows every rule and error.
+        missing folder is left to ``HubView.open``, which knows every rule and error.
         """
         if self._hub is not None or (self.hub_arg is not None and not os.path.exists(self.hub_arg)):
-            return self.open_hub().root
+            return self.open_view().root
         here = Path(os.path.abspath(self.hub_arg or os.getcwd()))
         for candidate in (here, *here.parents):
             folder = candidate / "openspec"
@@ -99,24 +119,24 @@ class CliContext:
                 return candidate
             if (candidate / ".git").exists():
                 break
-        return self.open_hub().root
+        return self.open_view().root
 
     def change_root(self, change_id: str | None) -> Path:
         """The hub as change ``change_id`` sees it: its own worktree when it has one (else the hub).
 
-        Without a worktree folder for that id (a spec, a change on the hub's checkout) the engine
-        is not imported.
+        Without a worktree folder for that id (a spec, a change on the hub's checkout) the hub's
+        records are not even read.
         """
         root = self.hub_root()
         if change_id and "/" not in change_id and self._may_have_worktrees(root, change_id):
-            return self.open_hub().change_root(change_id)
+            return self.open_view().change_root(change_id)
         return root
 
     def changes_on_branches(self) -> dict[str, Path | None]:
-        """``Hub.changes_on_branches``, without importing the engine when no change has a worktree."""
+        """``Hub.changes_on_branches``, without reading the hub when no change has a worktree."""
         root = self.hub_root()
         if self._may_have_worktrees(root, None):
-            return self.open_hub().changes_on_branches()
+            return self.open_view().changes_on_branches()
         return {}
 
     @staticmethod
@@ -140,11 +160,9 @@ class CliContext:
         """``given``, or the change whose worktree the command runs in (its branch names it)."""
         if given:
             return given
-        hub = self.open_hub()
+        hub = self.open_view()
         if hub.here_change:
             return hub.here_change
-        from specflow.errors import NoChangeIdError
-
         where = Path(self.hub_arg) if self.hub_arg else Path.cwd()
         raise NoChangeIdError(
             f"'specflow {command}' needs a change id: none was given, and {where} is not inside a change's worktree",

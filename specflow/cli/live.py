@@ -1,4 +1,8 @@
-"""Runs that need no terminal, seen from one: ``advance --background`` and ``status --watch``."""
+"""Runs that need no terminal, seen from one: ``advance --background`` and ``status --watch``.
+
+The CLI's door to the dashboard's features (where it runs, its notifications): ``advance`` and
+``status`` import this module only in those modes, so their start stays free of them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from specflow.cli.context import CliContext
+from specflow.cli.render import say, table
+from specflow.ui.local import running_url
+from specflow.ui.notify import Notifier
 
 if TYPE_CHECKING:
     from specflow.engine.board import Board
@@ -19,9 +26,6 @@ WATCH_INTERVAL_S = 1.0
 
 def run_background(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
     """Start the trigger in its own process and say where to follow it."""
-    from specflow.cli.render import say
-    from specflow.ui.local import running_url
-
     hub = ctx.open_hub()
     change = hub.change(args.id)
     run = change.advance_in_background(
@@ -68,9 +72,6 @@ HEADERS = ["change", "lane", "state", "phase", "tasks", "cost", "last activity (
 
 def watch(ctx: CliContext, hub: Hub, *, interval: float = WATCH_INTERVAL_S, notify: bool = True) -> int:
     """The live board in a terminal until Ctrl-C: redrawn in place, or printed again when it changes."""
-    from specflow.cli.render import table
-    from specflow.ui.notify import Notifier
-
     notifier = Notifier.for_hub(hub) if notify else None
     previous: list[list[Any]] | None = None
     while True:

@@ -11,13 +11,18 @@ JSON document on stdout: ``{"error": ..., "fix": ..., "exit_code": N}``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, NamedTuple, NoReturn
 
+from specflow._version import __version__
 from specflow.cli.context import CliContext
+from specflow.errors import SpecflowError
 
 
 class Command(NamedTuple):
@@ -170,12 +175,6 @@ class Parser(argparse.ArgumentParser):
         return args
 
 
-def _version() -> str:
-    from specflow._version import __version__
-
-    return __version__
-
-
 def _overview() -> str:
     lines = []
     for group, commands in GROUPS.items():
@@ -217,7 +216,7 @@ def build_parser(command: str | None, *, full: bool = False) -> Parser:
         formatter_class=Formatter,
         epilog=_overview(),
     )
-    parser.add_argument("--version", action="version", version=f"specflow {_version()}")
+    parser.add_argument("--version", action="version", version=f"specflow {__version__}")
     _add_global_options(parser, on_command=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", help=argparse.SUPPRESS)
     for name, cmd in COMMANDS.items():
@@ -288,8 +287,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx.hub_arg = args_list[hub_at + 1] if 0 <= hub_at < len(args_list) - 1 else None
         return complete(args_list[at + 1 :], ctx)
     if command is not None and command not in COMMANDS:
-        import difflib
-
         close = difflib.get_close_matches(command, list(COMMANDS), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         message = f"unknown command '{command}'{hint}"
@@ -329,8 +326,6 @@ def _usage_error(exc: UsageError, ctx: CliContext) -> int:
 
 def _terminate_like_interrupt() -> None:
     """SIGTERM behaves as Ctrl-C, so a running agent (and its children) is stopped, not orphaned."""
-    import contextlib
-    import signal
 
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -342,8 +337,6 @@ def _terminate_like_interrupt() -> None:
 
 def run_command(args: Any, ctx: CliContext) -> int:
     """Run the parsed command, turning errors into messages and exit codes."""
-    from specflow.errors import SpecflowError
-
     try:
         return int(args._module.run(args, ctx) or 0)
     except KeyboardInterrupt:
@@ -354,16 +347,13 @@ def run_command(args: Any, ctx: CliContext) -> int:
         return exc.exit_code
     except BrokenPipeError:
         return 0
-    except Exception:
-        import traceback
-
-        last = traceback.format_exc().strip().splitlines()[-1]
+    except Exception as exc:
+        last = f"{type(exc).__qualname__}: {exc}" if str(exc) else type(exc).__qualname__
         fix = "this is a bug in specflow; run again with --debug for the traceback and report it"
-        if ctx.debug and not ctx.json_errors:
-            traceback.print_exc()
-            return 3
         if ctx.debug:
-            traceback.print_exc()
+            sys.excepthook(type(exc), exc, exc.__traceback__)  # the interpreter's own traceback
+        if ctx.debug and not ctx.json_errors:
+            return 3
         ctx.fail(
             f"internal error: {last}",
             fix,

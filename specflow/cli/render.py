@@ -7,11 +7,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from specflow.agents.base import AgentEvent
     from specflow.cli.context import CliContext
+
+
+class _Rich(NamedTuple):
+    markup: ModuleType
+    table: ModuleType
+    text: ModuleType
+
+
+def _rich() -> _Rich:
+    """``rich``'s markup, table and text modules: its door, for a terminal's output only."""
+    from rich import markup, table, text
+
+    return _Rich(markup, table, text)
 
 
 def table(
@@ -64,10 +78,8 @@ def _narrowest(headers: Sequence[str], rows: Sequence[Sequence[Any]], whole: Seq
 def _rich_table(
     headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None, whole: Sequence[int], shown: list[int]
 ) -> Any:
-    from rich.table import Table
-    from rich.text import Text
-
-    t = Table(title=title, show_edge=False, header_style="bold")
+    rich = _rich()
+    t = rich.table.Table(title=title, show_edge=False, header_style="bold")
     for i in shown:
         if i in whole:
             widest = max([len(str(headers[i])), *(len(str(r[i])) for r in rows)])
@@ -76,7 +88,7 @@ def _rich_table(
             t.add_column(headers[i], overflow="fold")
     for r in rows:
         # data is shown as written (a glob like 'src/[ab]*.py' is not markup); styled cells are Text
-        t.add_row(*[r[i] if isinstance(r[i], Text) else Text(str(r[i])) for i in shown])
+        t.add_row(*[r[i] if isinstance(r[i], rich.text.Text) else rich.text.Text(str(r[i])) for i in shown])
     return t
 
 
@@ -84,17 +96,13 @@ def styled(ctx: CliContext, text: str, style: str) -> Any:
     """A table cell: ``text`` in ``style`` on a terminal (a rich ``Text``), plain text otherwise."""
     if not ctx.fancy:
         return text
-    from rich.text import Text
-
-    return Text(text, style=style)
+    return _rich().text.Text(text, style=style)
 
 
 def heading(ctx: CliContext, title: str) -> None:
     """A section heading: a rule on a terminal, an underlined line otherwise."""
     if ctx.fancy:
-        from rich.markup import escape
-
-        ctx.console().rule(f"[bold]{escape(title)}[/bold]", align="left")
+        ctx.console().rule(f"[bold]{_rich().markup.escape(title)}[/bold]", align="left")
     else:
         ctx.out(title)
         ctx.out("-" * len(title))
@@ -102,9 +110,9 @@ def heading(ctx: CliContext, title: str) -> None:
 
 def say(ctx: CliContext, text: str, style: str | None = None) -> None:
     if ctx.fancy:
-        from rich.markup import escape
-
-        ctx.console().print(f"[{style}]{escape(text)}[/{style}]" if style else escape(text))
+        ctx.console().print(
+            f"[{style}]{_rich().markup.escape(text)}[/{style}]" if style else _rich().markup.escape(text)
+        )
     else:
         ctx.out(text)
 
@@ -151,9 +159,7 @@ class LiveProgress:
         return f"{time.monotonic() - self.start:5.1f}s"
 
     def _line(self) -> str:
-        from rich.markup import escape
-
-        return f"[cyan]{self._elapsed()}[/cyan] turn {self.turns} · {escape(self.current)}"
+        return f"[cyan]{self._elapsed()}[/cyan] turn {self.turns} · {_rich().markup.escape(self.current)}"
 
     def __call__(self, event: AgentEvent) -> None:
         if self.quiet:
@@ -177,8 +183,6 @@ class LiveProgress:
                 "result": "dim",
             }
             style = styles.get(kind, "")
-            from rich.markup import escape
-
             prefix = {
                 "phase": "▸ ",
                 "step": "  ✓ " if event.data.get("ok") else "  ✗ ",
@@ -186,7 +190,7 @@ class LiveProgress:
                 "warning": "  ! ",
                 "tool": "  → ",
             }.get(kind, "    ")
-            line = escape(prefix + msg)
+            line = _rich().markup.escape(prefix + msg)
             self.ctx.console().print(f"[{style}]{line}[/{style}]" if style else line)
         else:
             self.ctx.out(f"[{self._elapsed().strip():>6}] {kind}: {msg}")
@@ -199,9 +203,7 @@ class _LiveLine:
         self.progress = progress
 
     def __rich__(self) -> Any:
-        from rich.text import Text
-
-        return Text.from_markup(self.progress._line())
+        return _rich().text.Text.from_markup(self.progress._line())
 
 
 def compact_text(text: str, width: int = 160) -> str:

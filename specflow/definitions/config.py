@@ -138,8 +138,7 @@ def load_config(hub_root: Path, *, cache: bool = True) -> HubConfig:
 
 
 def _validate(path: Path) -> HubConfig:
-    from specflow.definitions.config_model import HubSchema
-    from specflow.definitions.model_check import validate_doc  # the door of pydantic
+    from specflow.definitions.config_model import validate_config  # the door of pydantic
 
     try:
         doc = load_yaml(path)
@@ -149,7 +148,7 @@ def _validate(path: Path) -> HubConfig:
         return HubConfig()
     if not isinstance(doc.data, dict):
         raise ConfigError("expected a mapping at the top level", file=path, line=1)
-    config = HubConfig.from_dict(validate_doc(HubSchema, doc, ConfigError).model_dump())
+    config = HubConfig.from_dict(validate_config(doc))
     _check_worktrees_dir(config.worktrees_dir, path, doc.line_of(("worktrees_dir",)))
     return config
 

@@ -11,6 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from specflow.definitions.model_check import validate_doc
+from specflow.definitions.yamlio import YamlDoc
+from specflow.errors import ConfigError
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -95,3 +99,9 @@ class HubSchema(_Model):
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or name == "hub":
                 raise ValueError(f"repo name {name!r} must be letters, digits, '.', '_' or '-' and not 'hub'")
         return v
+
+
+def validate_config(doc: YamlDoc) -> dict[str, Any]:
+    """``specflow.yaml`` checked against the schema, as plain data (``ConfigError`` naming file, line
+    and key path otherwise)."""
+    return validate_doc(HubSchema, doc, ConfigError).model_dump()

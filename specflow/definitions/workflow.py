@@ -22,6 +22,7 @@ from typing import Any
 from specflow.definitions import cache as defcache
 from specflow.definitions.invariants import check_graph, workflow_error
 from specflow.definitions.resources import search_path
+from specflow.definitions.templates import PromptRenderer
 from specflow.definitions.workflow_types import (
     ANY_STATE,
     GateSpec,
@@ -33,6 +34,7 @@ from specflow.definitions.workflow_types import (
 )
 from specflow.definitions.yamlio import YamlDoc, load_yaml
 from specflow.errors import DefinitionError, WorkflowError
+from specflow.steps.actions import actions_fingerprint, build_actions
 from specflow.steps.registry import StepRegistry, build_registry
 
 __all__ = [
@@ -83,8 +85,6 @@ def _check_actions(wf: Workflow, doc: YamlDoc | None, actions: Collection[str]) 
 
 def check_templates(wf: Workflow, hub_root: Path | None, doc: YamlDoc | None = None) -> None:
     """Raise ``WorkflowError`` if a prompt template is missing; ``TemplateError`` if it won't parse."""
-    from specflow.engine.prompts import PromptRenderer  # the door of jinja2
-
     renderer = PromptRenderer(hub_root)
     for name, st in wf.states.items():
         if st.prompt is None:
@@ -109,8 +109,7 @@ def check_templates(wf: Workflow, hub_root: Path | None, doc: YamlDoc | None = N
 
 def parse_workflow(doc: YamlDoc) -> Workflow:
     """Schema and graph checks of a parsed document (no steps or templates)."""
-    from specflow.definitions.model_check import validate_doc  # the door of pydantic
-    from specflow.definitions.workflow_model import WorkflowSchema
+    from specflow.definitions.workflow_model import validate_workflow  # the door of pydantic
 
     if not isinstance(doc.data, dict):
         raise WorkflowError(
@@ -118,8 +117,7 @@ def parse_workflow(doc: YamlDoc) -> Workflow:
             file=doc.file,
             line=1,
         )
-    validated = validate_doc(WorkflowSchema, doc, WorkflowError)
-    wf = Workflow.from_dict(validated.model_dump(by_alias=True), source=str(doc.file))
+    wf = Workflow.from_dict(validate_workflow(doc), source=str(doc.file))
     check_graph(wf, doc)
     return wf
 
@@ -140,28 +138,29 @@ def load_workflow(
     path = Path(path)
     if registry is None:
         registry = build_registry(hub_root)
-    if actions is None:
-        from specflow.engine.actions import build_actions  # the engine builds on definitions, not the reverse
-
-        actions = build_actions()
     key = _cache_key(path, registry, actions) if hub_root is not None and use_cache else None
     if key is not None and hub_root is not None:
         cached = defcache.load(hub_root, "workflow", path, key)
         if cached is not None:
             return Workflow.from_dict(cached, source=str(path))
-    wf = _check_every_layer(path, hub_root, registry, actions)
+    wf = _check_every_layer(path, hub_root, registry, build_actions() if actions is None else actions)
     if key is not None and hub_root is not None:
         defcache.store(hub_root, "workflow", path, key, wf.to_dict(), _template_dependencies(wf, hub_root))
     return wf
 
 
-def _cache_key(path: Path, registry: StepRegistry, actions: Collection[str]) -> str | None:
-    """What the checks of ``path`` depend on, hashed; None when the file cannot be read."""
+def _cache_key(path: Path, registry: StepRegistry, actions: Collection[str] | None) -> str | None:
+    """What the checks of ``path`` depend on, hashed; None when the file cannot be read.
+
+    The steps and actions stand for themselves by their modules' files where they are not loaded
+    yet, so a cached workflow loads none of them.
+    """
     try:
         raw = path.read_bytes()
     except OSError:
         return None
-    return defcache.make_key("workflow", path, raw, [sorted(registry.patterns), sorted(actions)])
+    known = actions_fingerprint() if actions is None else sorted(actions)
+    return defcache.make_key("workflow", path, raw, [registry.fingerprint(), known])
 
 
 def _check_every_layer(path: Path, hub_root: Path | None, registry: StepRegistry, actions: Collection[str]) -> Workflow:
@@ -179,8 +178,6 @@ def _check_every_layer(path: Path, hub_root: Path | None, registry: StepRegistry
 
 def _template_dependencies(wf: Workflow, hub_root: Path) -> list[Path]:
     """The files template lookup depended on: each hit, and each earlier candidate (absent)."""
-    from specflow.engine.prompts import PromptRenderer  # the door of jinja2
-
     renderer = PromptRenderer(hub_root)
     deps: list[Path] = []
     for st in wf.states.values():

@@ -11,6 +11,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from specflow.definitions.model_check import validate_doc
+from specflow.definitions.yamlio import YamlDoc
+from specflow.errors import WorkflowError
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
@@ -92,3 +96,9 @@ class WorkflowSchema(_Model):
     initial: str
     states: dict[str, Annotated[StateSchema, BeforeValidator(_none_is_empty)]]
     scenarios: tuple[ScenarioSchema, ...]
+
+
+def validate_workflow(doc: YamlDoc) -> dict[str, Any]:
+    """The workflow document checked against the schema, as plain data (``WorkflowError`` naming file,
+    line and key path otherwise)."""
+    return validate_doc(WorkflowSchema, doc, WorkflowError).model_dump(by_alias=True)

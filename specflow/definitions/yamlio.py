@@ -106,37 +106,34 @@ class _Budget:
 @functools.cache
 def _bounded_parts() -> tuple[type[RoundTripScanner], type[Composer]]:
     """ruamel's scanner and composer, keeping to the bounds (built once ruamel is imported)."""
-    from ruamel.yaml.composer import Composer
-    from ruamel.yaml.events import AliasEvent, ScalarEvent
-    from ruamel.yaml.nodes import MappingNode
-    from ruamel.yaml.scanner import RoundTripScanner
+    from ruamel.yaml import composer, events, nodes, scanner  # the door of ruamel (with parse_yaml's)
 
-    class BoundedScanner(RoundTripScanner):
+    class BoundedScanner(scanner.RoundTripScanner):
         # refused while scanning: ruamel's look-ahead over thousands of open '[' costs seconds
         def fetch_flow_collection_start(self, token_class: Any, to_push: str) -> None:
             if self.flow_level >= MAX_DEPTH:
                 raise _too_deep(self.reader.get_mark())
             super().fetch_flow_collection_start(token_class, to_push)
 
-    class BoundedComposer(Composer):
+    class BoundedComposer(composer.Composer):
         def __init__(self, loader: Any = None) -> None:
             super().__init__(loader)
             self.budget = _Budget()
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             event = self.parser.peek_event()
-            if isinstance(event, AliasEvent):
+            if isinstance(event, events.AliasEvent):
                 self.budget.alias(event.start_mark)
                 node = super().compose_node(parent, index)
                 self.budget.aliased(node, event.anchor, event.start_mark)
                 return node
-            if isinstance(event, ScalarEvent):
+            if isinstance(event, events.ScalarEvent):
                 node = super().compose_node(parent, index)
                 self.budget.measured[id(node)] = (1, 0)
                 return node
             self.budget.enter(event.start_mark)
             node = super().compose_node(parent, index)
-            is_map = isinstance(node, MappingNode)
+            is_map = isinstance(node, nodes.MappingNode)
             self.budget.close(node, [part for pair in node.value for part in pair] if is_map else node.value)
             return node
 
@@ -222,8 +219,7 @@ dotted = _dotted
 
 def parse_yaml(text: str, file: Path | str = "<string>") -> YamlDoc:
     """Parse ``text``; syntax errors become ``DefinitionError`` with file and line."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml import YAML, error  # the door of ruamel
 
     yaml = YAML(typ="rt", pure=True)
     yaml.Scanner, yaml.Composer = _bounded_parts()
@@ -232,7 +228,7 @@ def parse_yaml(text: str, file: Path | str = "<string>") -> YamlDoc:
         node = yaml.load(text)
     except _LimitExceeded as exc:
         raise DefinitionError(exc.message, file=file, line=exc.line, fix=exc.fix) from None
-    except MarkedYAMLError as exc:
+    except error.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
@@ -242,7 +238,7 @@ def parse_yaml(text: str, file: Path | str = "<string>") -> YamlDoc:
             line=line,
             fix="fix the YAML syntax at that line (indentation, a missing ':' or quote)",
         ) from None
-    except YAMLError as exc:
+    except error.YAMLError as exc:
         raise DefinitionError(f"malformed YAML: {exc}", file=file) from None
     lines: dict[KeyPath, int] = {(): 1}
     data = _plain(node, (), lines, str(file))

@@ -18,6 +18,7 @@ from typing import TypedDict
 
 from specflow.engine.records import STATE_DIR, Approval, StateRecord, now_iso
 from specflow.errors import StateError
+from specflow.workspace.git import config_value
 
 # The artifacts a person approves; the engine's own records are not part of it.
 _APPROVED = ("proposal.md", "design.md", "tasks.md")
@@ -46,8 +47,6 @@ def artifacts_digest(change_dir: Path) -> str:
 
 def who_am_i(cwd: Path | None = None) -> str:
     """The approver's name: git's user.name, else the login name."""
-    from specflow.workspace.git import config_value  # the git door, for approving only (not for status)
-
     name = config_value("user.name", cwd)
     if name:
         return name

@@ -21,7 +21,6 @@ from specflow.agents import get_adapter
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback
 from specflow.definitions.workflow import Scenario, StateDef, Workflow
 from specflow.engine import records
-from specflow.engine.actions import build_actions
 from specflow.engine.approvals import void_reason
 from specflow.engine.context import phase_gate, phase_prompt
 from specflow.engine.evaluation import agent_settings, evaluate, sandbox_settings, step_context
@@ -30,13 +29,14 @@ from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import AgentError, SpecflowError, TemplateError
 from specflow.localdir import records_dir
+from specflow.steps.actions import build_actions
 from specflow.steps.registry import StepContext, StepOutcome
 from specflow.workspace import branches
 from specflow.workspace.checkpoints import HUB_KEY
 from specflow.workspace.workspaces import for_change
 
 if TYPE_CHECKING:
-    from specflow.engine.change import Change
+    from specflow.engine.runnable import RunnableChange
     from specflow.workspace.checkpoints import Checkpoint
     from specflow.workspace.gates import GatePolicy
     from specflow.workspace.workspaces import Workspaces
@@ -55,7 +55,7 @@ class AttemptOptions:
 class Attempt:
     """One attempt at entering ``scenario.to``: its inputs, and what it has found so far."""
 
-    change: Change
+    change: RunnableChange
     workflow: Workflow
     record: StateRecord
     scenario: Scenario
@@ -181,7 +181,7 @@ class Attempt:
         self.event["checkpoint"] = self.checkpoint.to_dict()
         self.flight["checkpoint"] = self.checkpoint.number
         # persisted, so a run killed from here on is audited against it by the next advance
-        records.mark_in_flight(self.change_dir, self.record, self.flight)
+        records.note_in_flight(self.change_dir, self.record, self.flight)
         emit(self.on_event, "phase", f"checkpoint #{self.checkpoint.number}", checkpoint=self.checkpoint.number)
 
     def request(self) -> AgentRequest:
@@ -245,7 +245,7 @@ class Attempt:
             # the tree's root and mark, so an advance after a kill -9 can end what survived
             self._layer = str(ev.data.get("layer"))
             self.flight["agent_tree"] = {k: ev.data.get(k) for k in ("pid", "started", "marker", "layer")}
-            records.mark_in_flight(self.change_dir, self.record, self.flight)
+            records.note_in_flight(self.change_dir, self.record, self.flight)
             self._records_before.update(records.snapshot_records(self.change_dir))
         self.on_event(ev)
 

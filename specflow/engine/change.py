@@ -1,173 +1,57 @@
-"""A change of a hub: its records, its transitions, and every operation on its workspaces."""
+"""A change of a hub with every operation: its transitions, approvals, workspaces, branches, remotes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specflow.engine import records, statemerge
+from specflow.engine import background, records, statemerge
+from specflow.engine import discard as discarding
 from specflow.engine.approvals import make_approval, void_reason, who_am_i
+from specflow.engine.background import BackgroundRun
+from specflow.engine.discard import DiscardResult
+from specflow.engine.eventreader import EventReader
+from specflow.engine.lease import Lease, LeaseHolder
 from specflow.engine.lock import ChangeLock
-from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
+from specflow.engine.records import HistoryEvent
 from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, ReposResult, WorkspacePath
-from specflow.engine.status import ChangeStatus, change_status
-from specflow.errors import ChangeNotFoundError, ConfigError, StateError, WorkspaceError
+from specflow.engine.runnable import RunnableChange
+from specflow.engine.timeline import Timeline, build_timeline
+from specflow.errors import ChangeNotFoundError, ConfigError, WorkspaceError
+from specflow.queue.hooks import approval_given
+from specflow.workspace import branches
+from specflow.workspace import remote as remote_sync
+from specflow.workspace import revert as reverting
+from specflow.workspace.branches import MergeResult
+from specflow.workspace.remote import PullResult, PushResult
+from specflow.workspace.restore import RestoreResult
+from specflow.workspace.revert import RevertResult, pick_checkpoint
+from specflow.workspace.workspaces import Workspaces, for_change
 
 if TYPE_CHECKING:
-    from specflow.agents.base import EventCallback
-    from specflow.engine.background import BackgroundRun
-    from specflow.engine.discard import DiscardResult
-    from specflow.engine.engine import PromptInfo
-    from specflow.engine.events import EventReader
     from specflow.engine.hub import Hub
-    from specflow.engine.lease import LeaseHolder
-    from specflow.engine.timeline import Timeline
-    from specflow.workspace.branches import MergeResult
-    from specflow.workspace.remote import PullResult, PushResult
-    from specflow.workspace.restore import RestoreResult
-    from specflow.workspace.revert import RevertResult
-    from specflow.workspace.workspaces import Workspaces
-
-# The machinery that runs a phase (engine, attempt, adapters, sandbox, background runs) and the
-# workspaces' (git, checkpoints, revert, merge) are imported by the methods that use them, not
-# here: ``status`` and ``list`` read changes without them and start in a fraction of the time
-# (benchmarks/startup_bench.py, status_cpu_bench.py).
-
-ARCHIVE_DIR = "archive"
-#: Discarded changes go to ``archive/discarded/<id>``: out of ``openspec list`` and ``validate --all``.
-DISCARDED_DIR = "discarded"
 
 
-class Change:
-    """One change of a hub.  State and history live in its folder's ``.specflow/``.
+class Change(RunnableChange):
+    """One change of a hub, with every operation.  State and history live in its folder's ``.specflow/``.
 
     Everything the CLI does to a change is a method here; those that write take the change's
     lock themselves, so a library caller is as safe as the CLI.
     """
 
+    hub: Hub
+
     def __init__(self, hub: Hub, change_id: str, directory: Path) -> None:
-        self.hub = hub
-        self.id = change_id
-        self.dir = directory
-
-    def __repr__(self) -> str:
-        return f"Change({self.id!r}, state={self.state!r})"
-
-    @property
-    def archived(self) -> bool:
-        return self.dir.parent.name == ARCHIVE_DIR
-
-    @property
-    def root(self) -> Path:
-        """The hub as this change sees it: its own worktree of the hub, where its folder lives
-        (for a change still on the hub's checkout, of the previous layout: the hub itself)."""
-        own = self.hub.worktree_of(self.id)
-        return own if self.dir.is_relative_to(own) else self.hub.root
-
-    @property
-    def on_branch(self) -> bool:
-        """True when the change lives in its own worktree, on ``specflow/<id>``."""
-        return self.root != self.hub.root
-
-    def follow_archive(self) -> None:
-        """After the archive action moved the change's folder, follow it."""
-        if self.dir.is_dir():
-            return
-        archive = self.root / "openspec" / "changes" / ARCHIVE_DIR
-        hits = sorted(archive.glob(f"*-{self.id}")) if archive.is_dir() else []
-        archived = hits[-1] if hits else self.hub.archived_dir(self.id)
-        if archived is not None:
-            self.dir = archived
-
-    @property
-    def record(self) -> StateRecord | None:
-        """The raw state record, or None if specflow does not manage this change."""
-        return read_state(self.dir)
-
-    def require_record(self) -> StateRecord:
-        record = self.record
-        if record is None:
-            raise StateError(
-                f"change '{self.id}' is not managed by specflow (no .specflow/state.json)",
-                fix=f"put it under a workflow with 'specflow adopt {self.id}'",
-            )
-        return record
-
-    @property
-    def managed(self) -> bool:
-        return self.record is not None
-
-    @property
-    def state(self) -> str | None:
-        record = self.record
-        return None if record is None else str(record["state"])
-
-    @property
-    def workflow_name(self) -> str | None:
-        record = self.record
-        return None if record is None else str(record.get("workflow") or self.hub.config.default_workflow)
-
-    @property
-    def repos(self) -> list[str]:
-        record = self.record or {}
-        return list(record.get("repos") or [])
-
-    def history(self) -> list[HistoryEvent]:
-        return read_history(self.dir)
-
-    def costs(self) -> records.CostSummary:
-        """What the change's agents spent: per phase and in total (dollars, tokens, attempts)."""
-        return records.summarize_costs(self.history())
-
-    def advance(
-        self,
-        *,
-        to: str | None = None,
-        agent: str | None = None,
-        on_event: EventCallback | None = None,
-        dry_run: bool = False,
-        fresh: bool = False,
-        take_over: bool = False,
-    ) -> list[AdvanceResult]:
-        """Run the ``advance`` transition (repeatedly up to state ``to``).
-
-        Returns one result per transition taken.  Raises ``GuardFailed`` when a ``given`` step
-        does not hold and ``PhaseFailed`` when the phase ran but failed; both carry ``results``.
-        ``take_over``: take the lease another machine left once it has expired.
-        """
-        return self.trigger(
-            "advance", to=to, agent=agent, on_event=on_event, dry_run=dry_run, fresh=fresh, take_over=take_over
-        )
-
-    def trigger(
-        self,
-        name: str,
-        *,
-        to: str | None = None,
-        agent: str | None = None,
-        on_event: EventCallback | None = None,
-        dry_run: bool = False,
-        fresh: bool = False,
-        take_over: bool = False,
-    ) -> list[AdvanceResult]:
-        """Fire the workflow trigger ``name`` (e.g. ``reject``)."""
-        from specflow.engine.engine import Engine
-
-        return Engine(self).run(
-            name, to=to, agent=agent, on_event=on_event, dry_run=dry_run, fresh=fresh, take_over=take_over
-        )
+        super().__init__(hub, change_id, directory)
 
     async def advance_async(self, **kwargs: Any) -> list[AdvanceResult]:
         """``advance`` in a worker thread, for async hosts (bots, servers)."""
-        import asyncio
-
         return await asyncio.to_thread(self.advance, **kwargs)
 
     async def trigger_async(self, name: str, **kwargs: Any) -> list[AdvanceResult]:
         """``trigger`` in a worker thread, for async hosts."""
-        import asyncio
-
         return await asyncio.to_thread(self.trigger, name, **kwargs)
 
     def approve(self, *, by: str | None = None, note: str | None = None) -> records.Approval:
@@ -177,9 +61,6 @@ class Change:
         person sees the approved proposal.  When that is impossible (local changes in the files
         it would touch, a conflict) the approval is refused and nothing is written.
         """
-        from specflow.queue.hooks import approval_given
-        from specflow.workspace import branches
-
         with ChangeLock(self.hub.root, self.id, command="approve"):
             record = self.require_record()
             ws = self.workspaces()
@@ -196,8 +77,6 @@ class Change:
 
     def publish(self) -> MergeResult:
         """Land the change's hub branch on the hub's base branch (its folder, records and specs)."""
-        from specflow.workspace import branches
-
         with ChangeLock(self.hub.root, self.id, command="publish"):
             ws = self.workspaces()
             if not self.on_branch:
@@ -212,20 +91,6 @@ class Change:
         """Commit the change's records (and anything else left) on its branches."""
         ws.commit(f"specflow({self.id}): records {why}\n\nSpecflow-Change: {self.id}\n")
 
-    def prompt(self, state: str | None = None) -> str:
-        """The prompt the next transition (or the phase ``state``) would send, rendered."""
-        return self.prompt_info(state).prompt
-
-    def prompt_info(self, state: str | None = None) -> PromptInfo:
-        """``prompt`` with the phase it renders, its template (name and file) and gate, for tools."""
-        from specflow.engine.engine import Engine
-
-        return Engine(self).prompt_info(state)
-
-    def status(self) -> ChangeStatus:
-        """A summary for tables and ``--json``: state, phase progress, tasks, cost, last activity."""
-        return change_status(self)
-
     def discard(
         self,
         *,
@@ -238,15 +103,11 @@ class Change:
         checkpoint and remove its worktrees, keep its branches unless ``delete_branches``, and move
         its folder to ``openspec/changes/archive/discarded/<id>`` with ``reason`` in its history.
         """
-        from specflow.engine import discard as discarding
-
         wait = discarding.STOP_WAIT_S if wait_s is None else wait_s
         return discarding.discard(self, reason=reason, delete_branches=delete_branches, by=by, wait_s=wait)
 
     def reopen(self) -> Path:
         """Bring a discarded change back among the open changes, in the state it was discarded in."""
-        from specflow.engine import discard as discarding
-
         return discarding.restore(self)
 
     # -- several machines: the change's branches on a remote ------------------------------------
@@ -261,25 +122,18 @@ class Change:
 
     def push(self, *, remote: str | None = None) -> PushResult:
         """Send the change's branches (hub and every repo that has one) and checkpoint refs to their remotes."""
-        from specflow.workspace import remote as remote_sync
-
         with ChangeLock(self.hub.root, self.id, command="push"):
             statemerge.register(self.hub.root)
             return remote_sync.push(self.hub.root, self.hub.config, self.id, remote)
 
     def pull(self, *, remote: str | None = None) -> PullResult:
         """Fetch the change's branches and checkpoints; create or fast-forward its branches and worktrees."""
-        from specflow.workspace import remote as remote_sync
-
         with ChangeLock(self.hub.root, self.id, command="pull"):
             statemerge.register(self.hub.root)  # before anything merges this change's records here
             return remote_sync.pull(self.hub.root, self.hub.config, self.id, remote)
 
     def lease_holder(self) -> LeaseHolder | None:
         """Who holds the change's lease on its remote now (None: nobody, or its branches are not on one)."""
-        from specflow.engine.lease import Lease
-        from specflow.workspace import remote as remote_sync
-
         where = remote_sync.lease_remote(remote_sync.change_repos(self.hub.root, self.hub.config), self.id)
         return None if where is None else Lease.holder(*where, self.id)
 
@@ -287,8 +141,6 @@ class Change:
 
     def workspaces(self) -> Workspaces:
         """The change's workspaces: its hub and the worktrees of the repos it affects."""
-        from specflow.workspace.workspaces import for_change
-
         return for_change(self)
 
     def workspace_paths(self) -> list[WorkspacePath]:
@@ -323,8 +175,6 @@ class Change:
 
     def checkpoint(self, number: int | None = None) -> CheckpointInfo:
         """Checkpoint ``number`` (default: the latest), with how many files differ from it now."""
-        from specflow.workspace.revert import pick_checkpoint
-
         ws = self.workspaces()
         target = pick_checkpoint(ws.checkpoints(), number, self.id)
         return CheckpointInfo(target, ws.changed_since([target]).get(target.number, 0))
@@ -334,8 +184,6 @@ class Change:
 
         The present is checkpointed first, so a revert can be reverted.
         """
-        from specflow.workspace.revert import pick_checkpoint, revert
-
         with ChangeLock(self.hub.root, self.id, command="revert"):
             ws = self.workspaces()
             target = pick_checkpoint(ws.checkpoints(), to, self.id)
@@ -345,7 +193,7 @@ class Change:
                     fix="a revert restores an open change; restore the archived folder with git first",
                 )
             record = self.require_record()
-            result = revert(ws, target, record["state"])
+            result = reverting.revert(ws, target, record["state"])
             event = HistoryEvent(
                 checkpoint=target.number,
                 undo_checkpoint=result.undo,
@@ -380,26 +228,18 @@ class Change:
 
     def diff(self, repo: str | None = None, *, stat: bool = False) -> str:
         """The change's work against its base, in every repo (or ``repo``), as a patch."""
-        from specflow.workspace import branches
-
         return branches.diff(self.workspaces(), repo, stat)
 
     def diff_data(self, repo: str | None = None, *, stat: bool = False) -> list[dict[str, Any]]:
         """``diff`` as data, per repo: branch, base, changed files with line counts, the patch."""
-        from specflow.workspace import branches
-
         return branches.diff_data(self.workspaces(), repo, stat)
 
     def merged(self) -> dict[str, str | None]:
         """Each affected repo's merge state: None when merged, else why not."""
-        from specflow.workspace import branches
-
         return branches.merged(self.workspaces())
 
     def merge(self) -> list[MergeResult]:
         """Merge each of the change's branches into its base."""
-        from specflow.workspace import branches
-
         with ChangeLock(self.hub.root, self.id, command="merge"):
             ws = self.workspaces()
             if self.on_branch:
@@ -429,8 +269,6 @@ class Change:
             added = [n for n in add if n not in repos]
             removed = [n for n in remove if n in repos]
             if removed and not force:
-                from specflow.workspace.workspaces import for_change
-
                 existing = for_change(self, repos).existing()
                 busy = [n for n in removed if n in existing]
                 if busy:
@@ -451,7 +289,6 @@ class Change:
                 fix=f"archive it first (specflow advance {self.id}), or remove a worktree yourself with"
                 " 'git worktree remove PATH'",
             )
-
         ws = self.workspaces()
         with ChangeLock(self.hub.root, self.id, command="clean"):
             before = {t.name: t.worktree for t in ws.all_targets() if t.exists}
@@ -462,14 +299,10 @@ class Change:
 
     def timeline(self) -> Timeline:
         """The history as typed entries: attempts with steps, reasons, refused writes, cost, session."""
-        from specflow.engine.timeline import build_timeline  # the dashboard's, not every command's
-
         return build_timeline(self)
 
     def events(self, *, from_start: bool = True) -> EventReader:
         """A reader of the change's event log (every phase's live progress), from its start or from now."""
-        from specflow.engine.events import EventReader
-
         if from_start:
             return EventReader(self.hub.root, self.id)
         return EventReader.at_end(self.hub.root, self.id)
@@ -484,12 +317,8 @@ class Change:
         take_over: bool = False,
     ) -> BackgroundRun:
         """Start ``advance`` (or ``trigger``) in a detached process of its own and return at once."""
-        from specflow.engine import background
-
         return background.start(self, trigger, to=to, agent=agent, fresh=fresh, take_over=take_over)
 
     def cancel(self) -> int:
         """Stop the change's running phase (SIGTERM: the agent is stopped, the attempt audited)."""
-        from specflow.engine import background
-
         return background.cancel(self)

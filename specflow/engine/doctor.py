@@ -11,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -19,7 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from specflow.agents import adapter_names
+from specflow.agents import adapter_names, is_adapter
+from specflow.agents.claude.binary import find_binary
 from specflow.definitions.config import AgentConfig, HubConfig, RepoConfig, load_config
 from specflow.definitions.workflow import StateDef, Workflow, load_workflow_by_name
 from specflow.errors import SetupError, SpecflowError
@@ -250,7 +250,7 @@ def check_agent(hub_root: Path, config: HubConfig, name: str, *, versions: bool 
     """Agent ``name``'s adapter is known and its program is found (with its version when it tells)."""
     agent = config.agent(name)
     check = f"agent {name}"
-    if agent.adapter not in adapter_names():
+    if not is_adapter(agent.adapter):
         return _fail(
             check,
             f"unknown adapter {agent.adapter!r} (known: {', '.join(adapter_names())})",
@@ -264,9 +264,6 @@ def check_agent(hub_root: Path, config: HubConfig, name: str, *, versions: bool 
 
 
 def _check_claude(check: str, agent: AgentConfig, versions: bool = True) -> Check:
-    # the adapter's module loads only for a hub whose agent is Claude Code (~8 ms on every advance)
-    from specflow.agents.claude.adapter import find_binary
-
     try:
         binary = find_binary(agent.binary)
     except SpecflowError as exc:
@@ -355,8 +352,9 @@ def _existing(paths: Iterable[str | None]) -> list[str]:
 
 def check_sandbox_layers() -> list[Check]:
     """Which OS sandbox layers this machine offers an agent (their absence is not an error)."""
-    if platform.system() != "Linux":
-        return [Check("sandbox", "info", f"{platform.system()}: Landlock and bubblewrap are Linux only")]
+    system = os.uname().sysname
+    if system != "Linux":
+        return [Check("sandbox", "info", f"{system}: Landlock and bubblewrap are Linux only")]
     return [_check_landlock(), _check_bubblewrap()]
 
 

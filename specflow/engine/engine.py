@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from specflow.agents.base import EventCallback, ignore_event
 from specflow.agents.proctree import kill_survivors
+from specflow.definitions.templates import PromptRenderer
 from specflow.definitions.workflow import Scenario, Workflow
 from specflow.engine import records
 from specflow.engine.attempt import Attempt, AttemptOptions
@@ -28,7 +29,6 @@ from specflow.engine.lease import change_lease
 from specflow.engine.lock import ChangeLock
 from specflow.engine.machine import MachineModel, build_machine, fire
 from specflow.engine.migrate import move_onto_branch, needs_move
-from specflow.engine.prompts import PromptRenderer
 from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import GuardFailed, PhaseFailed, StateError, TransitionError
@@ -38,7 +38,7 @@ from specflow.steps.registry import StepOutcome
 from specflow.workspace.workspaces import for_change
 
 if TYPE_CHECKING:
-    from specflow.engine.change import Change
+    from specflow.engine.runnable import RunnableChange
 
 MAX_CHAIN = 64  # bound on transitions taken by one 'advance --to'
 
@@ -69,7 +69,7 @@ class PromptInfo:
 class Engine:
     """Runs transitions of one change."""
 
-    def __init__(self, change: Change) -> None:
+    def __init__(self, change: RunnableChange) -> None:
         self.change = change
         self.hub = change.hub
 

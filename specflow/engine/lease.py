@@ -28,7 +28,7 @@ from specflow.workspace.git import EMPTY_TREE, GitRepo
 from specflow.workspace.remote import change_repos, lease_remote
 
 if TYPE_CHECKING:
-    from specflow.engine.change import Change
+    from specflow.engine.view import ChangeView
 
 LEASE_ROOT = "refs/specflow/leases"
 DEFAULT_SECONDS = 120.0
@@ -269,7 +269,7 @@ def _git(repo: GitRepo, remote: str, change_id: str, *args: str) -> str:
 
 
 @contextlib.contextmanager
-def change_lease(change: Change, *, take_over: bool = False) -> Iterator[Lease | None]:
+def change_lease(change: ChangeView, *, take_over: bool = False) -> Iterator[Lease | None]:
     """Hold the change's lease for the block when its branches are on a remote (else nothing to hold)."""
     machine_name()  # a misconfigured name is refused before any phase, with its fix
     where = lease_remote(change_repos(change.hub.root, change.hub.config), change.id)

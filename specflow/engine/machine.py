@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from specflow.definitions.workflow import Scenario, Workflow
@@ -26,6 +27,13 @@ class MachineModel:
     chosen: Scenario | None = None
 
 
+def _transitions() -> ModuleType:
+    """The ``transitions`` package: its door, imported when a transition is first fired."""
+    import transitions
+
+    return transitions
+
+
 def build_machine(workflow: Workflow, model: MachineModel, *, run_phase: PhaseRun) -> Any:
     """A ``transitions.Machine`` over ``model`` for ``workflow``.
 
@@ -34,9 +42,7 @@ def build_machine(workflow: Workflow, model: MachineModel, *, run_phase: PhaseRu
     ``run_phase(scenario)`` runs in ``before`` and raises to abort, so a failed phase leaves the
     state unchanged.
     """
-    from transitions import Machine
-
-    machine = Machine(
+    machine = _transitions().Machine(
         model=model,
         states=list(workflow.states),
         initial=model.state,
@@ -61,10 +67,8 @@ def build_machine(workflow: Workflow, model: MachineModel, *, run_phase: PhaseRu
 
 def fire(machine: Any, model: MachineModel, scenario: Scenario) -> bool:
     """Fire ``scenario``'s trigger with it chosen; True if the machine moved to its target."""
-    from transitions.core import MachineError
-
     model.chosen = scenario
     try:
         return bool(machine.events[scenario.when].trigger(model))
-    except MachineError as exc:
+    except _transitions().MachineError as exc:
         raise TransitionError(str(exc.value)) from None

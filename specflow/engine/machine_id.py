@@ -13,6 +13,7 @@ import re
 import socket
 from pathlib import Path
 
+from specflow.definitions.yamlio import load_yaml
 from specflow.errors import ConfigError, DefinitionError
 
 ENV_VAR = "SPECFLOW_MACHINE"
@@ -51,8 +52,6 @@ def _from_user_config(path: Path) -> str | None:
 @functools.cache
 def _parsed(path: Path, _mtime_ns: int, _size: int) -> str | None:
     """``machine`` of the user config file, parsed once per version of the file."""
-    from specflow.definitions.yamlio import load_yaml  # the YAML door; only when the file exists
-
     try:
         doc = load_yaml(path)
     except DefinitionError as exc:

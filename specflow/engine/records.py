@@ -3,6 +3,9 @@
 State lives with the change (``openspec/changes/<id>/.specflow/``), so it is committed with it,
 archived with it and travels between machines with git.  ``state.json`` is replaced atomically
 (temporary file, fsync, rename); history is appended one JSON line per event and never rewritten.
+An attempt pays for durability twice: when it starts (the in-flight record recovery reads) and
+when it ends (state and history); what it notes in between is renamed into place without fsync,
+which survives a crash of specflow, if not of the machine.
 This module uses only the standard library so ``specflow list`` and ``status`` start fast.
 """
 
@@ -197,8 +200,11 @@ def _umask() -> int:
     return _UMASK[0]
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so readers see the old or the new file, never half of one."""
+def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``text`` so readers see the old or the new file, never half of one.
+
+    ``durable``: on disk before returning (file and folder synced), so it survives a power cut.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -206,13 +212,16 @@ def atomic_write(path: Path, text: str) -> None:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    if not durable:
+        return
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)
     except OSError:
@@ -282,12 +291,14 @@ def _recomputed(change_dir: Path, text: str) -> StateRecord:
     return record
 
 
-def write_state(change_dir: Path, data: StateRecord) -> None:
-    """Atomically write the change's state record."""
+def write_state(change_dir: Path, data: StateRecord, *, durable: bool = True) -> None:
+    """Atomically write the change's state record (``durable``: synced to disk, see ``atomic_write``)."""
     record: dict[str, Any] = dict(data)
     record.setdefault("version", STATE_VERSION)
     record["updated"] = now_iso()
-    atomic_write(change_dir / STATE_DIR / STATE_FILE, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    atomic_write(
+        change_dir / STATE_DIR / STATE_FILE, json.dumps(record, indent=2, sort_keys=True) + "\n", durable=durable
+    )
 
 
 def append_event(change_dir: Path, event: HistoryEvent) -> HistoryEvent:
@@ -667,9 +678,16 @@ def create(change_dir: Path, *, workflow: str, state: str, repos: list[str], eve
 
 
 def mark_in_flight(change_dir: Path, record: StateRecord, flight: InFlight) -> None:
-    """Say what is running now (written before the agent starts, and after its checkpoint)."""
+    """Say what is running now, durably: written when an attempt starts, before anything else."""
     record["in_flight"] = flight
     write_state(change_dir, record)
+
+
+def note_in_flight(change_dir: Path, record: StateRecord, flight: InFlight) -> None:
+    """Update what is running (its checkpoint, the agent's process tree) without syncing to disk:
+    recovery after specflow is killed reads it; after a power cut the start's record is enough."""
+    record["in_flight"] = flight
+    write_state(change_dir, record, durable=False)
 
 
 def end_attempt(

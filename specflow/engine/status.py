@@ -30,9 +30,10 @@ from specflow.engine.records import (
 )
 from specflow.errors import SpecflowError, StateError
 from specflow.openspec.tasks import parse_tasks
+from specflow.workspace.worktrees import Layout, merge_state, plan_targets
 
 if TYPE_CHECKING:
-    from specflow.engine.change import Change
+    from specflow.engine.view import ChangeView
 
 #: What a person does next with a change.
 Action = Literal["approve", "fix and retry", "merge", "archive", "advance", "adopt", "restore", "repair", "nothing"]
@@ -175,7 +176,7 @@ def progress(outline: Outline | None, state: str | None) -> str:
     return f"{outline.states.index(state)}/{len(outline.states) - 1}"
 
 
-def change_status(change: Change) -> ChangeStatus:
+def change_status(change: ChangeView) -> ChangeStatus:
     """Status of one change for tables and JSON, with ``next``: what to do, and the command.
 
     A change whose records cannot be read is shown as ``broken`` (with the file, line and fix),
@@ -230,7 +231,7 @@ def change_status(change: Change) -> ChangeStatus:
     }
 
 
-def _broken(change: Change, exc: StateError) -> ChangeStatus:
+def _broken(change: ChangeView, exc: StateError) -> ChangeStatus:
     """The status of a change whose ``state.json`` or history is corrupted: what is wrong, and the fix."""
     why = exc.message + (f"; fix: {exc.fix}" if exc.fix else "")
     return {
@@ -257,7 +258,7 @@ def _broken(change: Change, exc: StateError) -> ChangeStatus:
     }
 
 
-def next_action(change: Change, record: StateRecord | None, status: str, outline: Outline | None) -> NextAction:
+def next_action(change: ChangeView, record: StateRecord | None, status: str, outline: Outline | None) -> NextAction:
     """What a person should do next with the change, and the command that does it."""
     cid = change.id
     advance = f"specflow advance {cid}"
@@ -303,15 +304,18 @@ def next_action(change: Change, record: StateRecord | None, status: str, outline
     return NextAction(action="advance", command=advance, why=f"next: {' or '.join(to for to, _ in ahead)}")
 
 
-def _unmerged(change: Change) -> list[str]:
+def _unmerged(change: ChangeView) -> list[str]:
     """Why the change's branches are not merged yet (empty: they are, or there is nothing to merge).
 
     A change without a worktree has never been worked on in one: asking git (a process per repo)
     is skipped, which keeps ``status`` of hundreds of changes fast.
     """
+    hub, config = Path(os.path.realpath(change.hub.root)), change.hub.config
     try:
-        if not any(target.exists for target in change.workspaces().targets()):
+        targets = plan_targets(hub, config, change.id, change.repos)
+        if not any(target.exists for target in targets):
             return []
-        return [why for why in change.merged().values() if why]
+        layout = Layout(hub, change.id, config.worktrees_dir)
+        return [why for why in merge_state(layout, targets).values() if why]
     except SpecflowError as exc:
         return [exc.message]

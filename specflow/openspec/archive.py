@@ -20,6 +20,7 @@ from typing import Any
 
 from specflow.errors import ArchiveBlocked, ArchiveCancelled, OpenSpecError
 from specflow.openspec import discovery
+from specflow.openspec.deltas import find_unread_delta_files
 from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.listing import task_counts
 from specflow.openspec.merge import Built, Counts, MergeError, build_updated_spec
@@ -195,7 +196,7 @@ def _resolve_change(changes_dir: Path, change_id: str) -> Path:
 
 def _needs_delta_validation(change_dir: Path, meta: ChangeMeta) -> bool:
     specs_dir = change_dir / "specs"
-    if (specs_dir / "spec.md").is_file() or discovery.find_unread_delta_files(specs_dir):
+    if (specs_dir / "spec.md").is_file() or find_unread_delta_files(specs_dir):
         return True
     marker = meta.marker("skip_specs")
     if marker.invalid is not None:

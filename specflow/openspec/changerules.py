@@ -15,7 +15,7 @@ from pathlib import Path
 
 from specflow.openspec import discovery
 from specflow.openspec.deltarules import DELTA_RULES, Delta
-from specflow.openspec.deltas import parse_delta_spec
+from specflow.openspec.deltas import UnreadDelta, parse_delta_spec, unread_deltas
 from specflow.openspec.issues import ERROR, INFO, Issue, Report
 from specflow.openspec.mainspecs import MainSpecs
 from specflow.openspec.merge import MergeError, build_updated_spec
@@ -73,9 +73,9 @@ class ChangeCheck:
         return os.path.isfile(os.path.join(self.change_dir, "specs", "spec.md"))
 
     @cached_property
-    def unread(self) -> list[discovery.UnreadDelta]:
+    def unread(self) -> list[UnreadDelta]:
         """Markdown files with delta sections that archive would never read."""
-        return discovery.unread_deltas(self.scan) if self.scan.other_md else []
+        return unread_deltas(self.scan) if self.scan.other_md else []
 
     @cached_property
     def meta(self) -> ChangeMeta:

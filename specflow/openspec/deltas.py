@@ -8,10 +8,13 @@ REMOVED accepts a header or a bullet (``- ### Requirement: X``, backticks option
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
+from specflow.openspec.discovery import SpecsScan, scan_specs
 from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import DOT, JS_WS, S, fence_mask, js_trim, normalize
 from specflow.openspec.requirements import (
@@ -286,6 +289,37 @@ def has_delta_sections(content: str) -> bool:
     return parse_delta_spec(content).has_sections
 
 
+class UnreadDelta(NamedTuple):
+    """A Markdown file with delta sections that archive would never read."""
+
+    path: str  # relative to the change's specs/, POSIX
+    expected: str  # where its requirements belong: <capability>/spec.md
+
+
+def unread_deltas(scan: SpecsScan) -> list[UnreadDelta]:
+    """The Markdown files of a scan that carry delta sections but are not a capability's spec.md."""
+    results: list[UnreadDelta] = []
+    for rel, file, link in scan.other_md:
+        try:
+            if link and not os.path.isfile(file):
+                continue
+            with open(file, encoding="utf-8", errors="replace") as fh:
+                content = fh.read()
+        except (FileNotFoundError, IsADirectoryError):
+            continue
+        if not has_delta_sections(content):
+            continue
+        head, _, name = rel.rpartition("/")
+        capability = head if head else name[: -len(".md")]
+        results.append(UnreadDelta(rel, f"{capability}/spec.md"))
+    return results
+
+
+def find_unread_delta_files(specs_root: Path | str) -> list[UnreadDelta]:
+    """``.md`` files under a change's ``specs/`` that carry delta sections but are not ``spec.md``."""
+    return unread_deltas(scan_specs(specs_root))
+
+
 __all__ = [
     "DELTA_SECTION_TITLES",
     "DeltaPlan",
@@ -293,6 +327,9 @@ __all__ = [
     "Rename",
     "SkippedHeader",
     "UnpairedRename",
+    "UnreadDelta",
+    "find_unread_delta_files",
     "has_delta_sections",
     "parse_delta_spec",
+    "unread_deltas",
 ]

@@ -26,13 +26,6 @@ class SpecFile(NamedTuple):
         return Path(self.file)
 
 
-class UnreadDelta(NamedTuple):
-    """A Markdown file with delta sections that archive would never read."""
-
-    path: str  # relative to the change's specs/, POSIX
-    expected: str  # where its requirements belong: <capability>/spec.md
-
-
 class SpecsScan(NamedTuple):
     """One walk of a specs folder: its capability specs, other Markdown files, any file at all."""
 
@@ -86,33 +79,6 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
 def discover_spec_files(specs_root: Path | str) -> list[SpecFile]:
     """Every ``<capability-path>/spec.md`` below ``specs_root`` (a root-level spec.md excluded)."""
     return scan_specs(specs_root).specs
-
-
-def unread_deltas(scan: SpecsScan) -> list[UnreadDelta]:
-    """The Markdown files of a scan that carry delta sections but are not a capability's spec.md."""
-    # the delta parser (~8 ms of imports) loads for validation only, not for every spec listing
-    from specflow.openspec.deltas import has_delta_sections
-
-    results: list[UnreadDelta] = []
-    for rel, file, link in scan.other_md:
-        try:
-            if link and not os.path.isfile(file):
-                continue
-            with open(file, encoding="utf-8", errors="replace") as fh:
-                content = fh.read()
-        except (FileNotFoundError, IsADirectoryError):
-            continue
-        if not has_delta_sections(content):
-            continue
-        head, _, name = rel.rpartition("/")
-        capability = head if head else name[: -len(".md")]
-        results.append(UnreadDelta(rel, f"{capability}/spec.md"))
-    return results
-
-
-def find_unread_delta_files(specs_root: Path | str) -> list[UnreadDelta]:
-    """``.md`` files under a change's ``specs/`` that carry delta sections but are not ``spec.md``."""
-    return unread_deltas(scan_specs(specs_root))
 
 
 def has_any_file_under(directory: Path | str) -> bool:
@@ -258,12 +224,10 @@ def _levenshtein(a: list[int], b: list[int]) -> int:
 __all__ = [
     "SpecFile",
     "SpecsScan",
-    "UnreadDelta",
     "change_ids",
     "check_item_path",
     "describe_nested",
     "discover_spec_files",
-    "find_unread_delta_files",
     "has_any_file_under",
     "looks_like_change",
     "nearest_matches",
@@ -271,5 +235,4 @@ __all__ = [
     "resolve_item",
     "scan_specs",
     "spec_ids",
-    "unread_deltas",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from specflow.engine.machine_id import machine_name as named
 from specflow.errors import QueueError
 from specflow.localdir import LOCAL_DIR, ensure
 
@@ -35,8 +36,6 @@ _URL = re.compile(r"^(postgres(ql)?(\+psycopg)?|sqlite)://")
 
 def machine_name() -> str:
     """This machine's name, as every attempt records it (``specflow.engine.machine_id``)."""
-    from specflow.engine.machine_id import machine_name as named
-
     return named()
 
 

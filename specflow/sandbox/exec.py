@@ -27,6 +27,8 @@ import os
 import sys
 import time
 
+from specflow.sandbox import landlock
+
 TYPE_CHECKING = False  # typing itself costs more to import than the rest of the helper
 if TYPE_CHECKING:
     import signal
@@ -178,8 +180,6 @@ def supervise(parent: int, landlock_mode: str, writable: list[str], argv: list[s
     if parent and os.getppid() != parent:
         os._exit(EXIT_SANDBOX_FAILED)  # specflow died before the death signal was armed
     if landlock_mode != "off":
-        from specflow.sandbox import landlock
-
         try:
             landlock.restrict_self(writable, deny_tcp=landlock_mode == "on-no-tcp")
         except OSError as exc:

@@ -20,7 +20,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,7 +168,7 @@ def spawn(
                 *((sys.executable, _PACKAGE_DIR) if sys.executable else ()),
             ],
         )
-        marker = uuid.uuid4().hex
+        marker = os.urandom(16).hex()  # as random as uuid4, without importing uuid (and platform)
         full_env = {**env, "TMPDIR": str(policy.tmpdir), MARKER_ENV: marker}
         proc = subprocess.Popen(
             wrapped_argv(layer, policy, list(argv)),

@@ -19,16 +19,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from specflow.errors import OpenSpecError
+from specflow.openspec.archive import (
+    ARCHIVE_DATE_PREFIX_RE,
+    SpecUpdate,
+    archive_change,
+    build_update,
+    find_spec_updates,
+)
+from specflow.openspec.deltas import parse_delta_spec
+from specflow.openspec.discovery import change_ids, discover_spec_files
+from specflow.openspec.merge import MergeError
+from specflow.openspec.specs import extract_purpose
+from specflow.openspec.validate import (
+    ERROR,
+    MIN_PURPOSE_LENGTH,
+    WARNING,
+    validate_change,
+    validate_items,
+    validate_spec_content,
+)
 from specflow.steps.registry import StepCollector, StepContext, StepResult
 
-if TYPE_CHECKING:
-    from specflow.openspec.archive import SpecUpdate
-
-# OpenSpec's rules (validation, merge, archive: ~25 ms of imports) load in the steps that use
-# them, so an advance whose workflow names none of these steps never pays for them.
+# OpenSpec's rules (validation, merge, archive: ~25 ms of imports) load with this module, which
+# the step registry loads only when a workflow names one of its steps (``registry.ON_DEMAND``).
 
 STEPS = StepCollector()
 
@@ -42,8 +57,6 @@ def _issue_lines(issues: list[tuple[str, str, str]], limit: int = _MAX_LISTED) -
 
 
 def _change_validation(ctx: StepContext, strict: bool) -> StepResult:
-    from specflow.openspec.validate import ERROR, WARNING, validate_change
-
     if not ctx.change_dir.is_dir():
         return StepResult.failed(f"change folder {ctx.change_dir} does not exist")
     report = validate_change(ctx.hub_root, ctx.change_id)
@@ -75,8 +88,6 @@ def change_passes_strict_validation(ctx: StepContext) -> StepResult:
 @STEPS("the specs pass strict validation")
 def specs_pass_strict_validation(ctx: StepContext) -> StepResult:
     """Every main spec under ``openspec/specs`` passes ``openspec validate --specs --strict``."""
-    from specflow.openspec.validate import validate_items
-
     results = validate_items(ctx.hub_root, changes=False, specs=True, strict=True)
     failed = [r for r in results if not r.valid]
     if not failed:
@@ -93,9 +104,6 @@ def specs_pass_strict_validation(ctx: StepContext) -> StepResult:
 
 def touched_requirements(change_dir: Path) -> dict[tuple[str, str], str]:
     """``(capability, requirement) -> operation`` for every requirement the change's deltas name."""
-    from specflow.openspec.deltas import parse_delta_spec
-    from specflow.openspec.discovery import discover_spec_files
-
     touched: dict[tuple[str, str], str] = {}
     for spec in discover_spec_files(change_dir / "specs"):
         try:
@@ -116,8 +124,6 @@ def touched_requirements(change_dir: Path) -> dict[tuple[str, str], str]:
 
 def overlaps(root: Path, change_id: str) -> dict[str, list[tuple[str, str]]]:
     """Other open changes touching a requirement ``change_id`` touches: ``{other: [(cap, req)]}``."""
-    from specflow.openspec.discovery import change_ids
-
     changes_dir = root / "openspec" / "changes"
     mine = touched_requirements(changes_dir / change_id)
     if not mine:
@@ -152,8 +158,6 @@ def no_overlapping_changes(ctx: StepContext) -> StepResult:
 @STEPS("the change is archived")
 def change_is_archived(ctx: StepContext) -> StepResult:
     """The change folder is gone from ``changes/`` and present under ``changes/archive/``."""
-    from specflow.openspec.archive import ARCHIVE_DATE_PREFIX_RE
-
     changes_dir = ctx.hub_root / "openspec" / "changes"
     if (changes_dir / ctx.change_id).is_dir():
         return StepResult.failed(f"{ctx.change_id} is still open in {changes_dir}")
@@ -177,11 +181,6 @@ def _delta_path(update: SpecUpdate) -> str:
 
 def _purpose_problem(update: SpecUpdate, change_id: str) -> str | None:
     """Why archiving would leave the new capability ``update.id`` without a real Purpose, or None."""
-    from specflow.openspec.archive import build_update
-    from specflow.openspec.merge import MergeError
-    from specflow.openspec.specs import extract_purpose
-    from specflow.openspec.validate import ERROR, MIN_PURPOSE_LENGTH, WARNING, validate_spec_content
-
     try:
         purpose = extract_purpose(update.source.read_text(encoding="utf-8", errors="replace"))
     except OSError as exc:
@@ -207,8 +206,6 @@ def _purpose_problem(update: SpecUpdate, change_id: str) -> str | None:
 
 def purpose_problems(hub_root: Path, change_dir: Path, change_id: str) -> list[str]:
     """One line per delta spec that would create a capability without a Purpose anyone wrote."""
-    from specflow.openspec.archive import find_spec_updates
-
     updates = find_spec_updates(change_dir, hub_root / "openspec" / "specs")
     return [p for u in updates if not u.exists and (p := _purpose_problem(u, change_id)) is not None]
 
@@ -216,8 +213,6 @@ def purpose_problems(hub_root: Path, change_dir: Path, change_id: str) -> list[s
 @STEPS("every new capability has a purpose")
 def new_capabilities_have_a_purpose(ctx: StepContext) -> StepResult:
     """Each delta spec of a capability with no main spec yet carries a ``## Purpose`` that validates."""
-    from specflow.openspec.archive import find_spec_updates
-
     if not ctx.change_dir.is_dir():
         return StepResult.failed(f"change folder {ctx.change_dir} does not exist")
     problems = purpose_problems(ctx.hub_root, ctx.change_dir, ctx.change_id)
@@ -231,10 +226,6 @@ def new_capabilities_have_a_purpose(ctx: StepContext) -> StepResult:
 
 def check_rebuilt_specs(hub_root: Path, change_dir: Path, change_id: str) -> None:
     """Refuse, before anything moves, when a spec the archive would write fails strict validation."""
-    from specflow.openspec.archive import build_update, find_spec_updates
-    from specflow.openspec.merge import MergeError
-    from specflow.openspec.validate import ERROR, WARNING, validate_spec_content
-
     problems: list[str] = []
     for update in find_spec_updates(change_dir, hub_root / "openspec" / "specs"):
         if not update.exists:
@@ -264,7 +255,6 @@ def archive_action(ctx: StepContext) -> str:
 
     The specs it would write are checked strictly first, so a refusal leaves the change open.
     """
-    from specflow.openspec.archive import archive_change
 
     if not (ctx.hub_root / "openspec" / "changes" / ctx.change_id).is_dir():
         done = change_is_archived(ctx)

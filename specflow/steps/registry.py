@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import parse as _parse
 
 from specflow.entrypoints import entry_points
 from specflow.errors import StepError
@@ -89,22 +90,52 @@ StepFunc = Callable[..., "StepResult | bool"]
 
 @dataclass(frozen=True)
 class StepDef:
-    """A registered step: its pattern, the function, and where it came from."""
+    """A registered step: its pattern, the function, and where it came from.
+
+    A pattern without fields matches its own text only; one with fields is compiled by ``parse``
+    the first time a text starts with its literal head (most texts never do).
+    """
 
     pattern: str
     func: StepFunc
     source: str
-    parser: Any = field(compare=False, repr=False)
+
+    @cached_property
+    def _head(self) -> str:
+        """The pattern's literal text before its first field (the whole pattern when it has none)."""
+        brace = min((i for i in (self.pattern.find("{"), self.pattern.find("}")) if i >= 0), default=-1)
+        return self.pattern if brace < 0 else self.pattern[:brace]
+
+    @cached_property
+    def _parser(self) -> Any:
+        try:
+            return _parse().compile(self.pattern, case_sensitive=True)
+        except Exception as exc:  # parse raises plain ValueErrors and regex errors alike
+            raise StepError(
+                f"step pattern {self.pattern!r} ({self.source}) cannot be read: {exc}",
+                fix="write fields as {name} or {name:d}, and a literal brace as {{ or }}",
+            ) from None
 
     def match(self, text: str) -> dict[str, Any] | None:
-        result = self.parser.parse(text)
+        if self._head == self.pattern:
+            return {} if text == self.pattern else None
+        if not text.startswith(self._head):
+            return None
+        result = self._parser.parse(text)
         if result is None:
             return None
         return dict(result.named)
 
 
+def _parse() -> Any:
+    """The ``parse`` library (with ``decimal``, ~4 ms to import): its door, for patterns with fields."""
+    import parse
+
+    return parse
+
+
 def _make(pattern: str, func: StepFunc, source: str) -> StepDef:
-    return StepDef(pattern, func, source, _parse.compile(pattern, case_sensitive=True))
+    return StepDef(pattern, func, source)
 
 
 class StepCollector:
@@ -150,12 +181,31 @@ class StepOutcome:
 
 
 class StepRegistry:
-    """Every step known to a hub; matches step text to exactly one definition."""
+    """Every step known to a hub; matches step text to exactly one definition.
 
-    def __init__(self, defs: Iterable[StepDef] = ()) -> None:
+    ``on_demand``: step modules loaded the first time a text matches none of the steps known, or
+    every pattern is asked for (their steps never overlap the others').
+    """
+
+    def __init__(self, defs: Iterable[StepDef] = (), on_demand: Iterable[str] = ()) -> None:
         self._defs: list[StepDef] = []
+        self._pending = list(on_demand)
+        self._on_demand = tuple(self._pending)
         for d in defs:
             self.add(d)
+
+    def _load_pending(self) -> bool:
+        """Load the on-demand step modules not loaded yet; False when there were none."""
+        pending, self._pending = self._pending, []
+        for provider in pending:
+            self.extend(importlib.import_module(provider).STEPS)
+        return bool(pending)
+
+    def fingerprint(self) -> list[Any]:
+        """What matching steps depends on: every pattern, with the on-demand modules standing for
+        theirs by their files (so a cached workflow check needs none of them loaded)."""
+        own = sorted(d.pattern for d in self._defs if not d.source.startswith(tuple(m + "." for m in self._on_demand)))
+        return [own, [module_identity(m) for m in self._on_demand]]
 
     def add(self, d: StepDef) -> None:
         for existing in self._defs:
@@ -174,11 +224,14 @@ class StepRegistry:
 
     @property
     def patterns(self) -> list[str]:
+        self._load_pending()
         return [d.pattern for d in self._defs]
 
     def find(self, text: str) -> tuple[StepDef, dict[str, Any]] | None:
         """The definition matching ``text`` and its parsed fields, or None."""
         found = [(d, m) for d in self._defs if (m := d.match(text)) is not None]
+        if not found and self._load_pending():
+            return self.find(text)
         if not found:
             return None
         if len(found) > 1:
@@ -215,12 +268,25 @@ class StepRegistry:
         return StepOutcome(text, result.ok, result.reason, time.monotonic() - start)
 
 
-_PROVIDERS = (
+PROVIDERS = (
     "specflow.steps.builtin",
-    "specflow.steps.openspec",
     "specflow.steps.workspace",
     "specflow.steps.cost",
 )
+#: specflow's step modules loaded when a workflow names one of their steps: OpenSpec's rules
+#: (validation, merge, archive) cost ~25 ms to import, and most phases name none of them.
+ON_DEMAND = ("specflow.steps.openspec",)
+
+
+def module_identity(name: str) -> list[str | int]:
+    """Module ``name``'s file as ``[name, mtime_ns, size]``, found without importing it."""
+    spec = importlib.util.find_spec(name)
+    origin = spec.origin if spec is not None else None
+    try:
+        st = os.stat(origin) if origin else None
+    except OSError:
+        st = None
+    return [name, st.st_mtime_ns if st else 0, st.st_size if st else 0]
 
 
 #: Modules some hub's ``steps:`` list imported in this process.  The steps they declare with
@@ -281,8 +347,8 @@ def _import_user_module(name: str, hub_root: Path) -> None:
 
 def build_registry(hub_root: Path | None = None, modules: Iterable[str] = ()) -> StepRegistry:
     """Every step for a hub: specflow's own, entry points, and the hub's configured modules."""
-    registry = StepRegistry()
-    for provider in _PROVIDERS:
+    registry = StepRegistry(on_demand=ON_DEMAND)
+    for provider in PROVIDERS:
         registry.extend(importlib.import_module(provider).STEPS)
     for ep in entry_points(ENTRY_POINT_GROUP):
         try:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specflow.engine.events import EventReader, events_dir
+from specflow.engine.eventreader import EventReader
+from specflow.engine.events import events_dir
 from specflow.errors import SpecflowError
 from specflow.queue.hooks import queued_changes
 

@@ -23,6 +23,7 @@ from specflow.workspace.journal import hub_writes
 from specflow.workspace.worktrees import (
     RepoTarget,
     base_of,
+    merge_state,
     open_source,
 )
 
@@ -341,30 +342,8 @@ def _undo_merges(done: Sequence[_MergePlan]) -> None:
 
 
 def merged(owner: Workspaces) -> dict[str, str | None]:
-    """For each affected repo: None when its branch is merged into its base, else why not.
-
-    The hub's own branch is not among them: it lands when the change reaches its final state (in
-    a single-repo project, with the code on it).
-    """
-    out: dict[str, str | None] = {}
-    for target in owner.targets():
-        if target.is_hub:
-            continue
-        source = open_source(target)
-        base = base_of(owner.layout, target, source)
-        branch_sha = source.resolve(f"refs/heads/{target.branch}")
-        if branch_sha is None:
-            out[target.name] = None  # never worked on: nothing to merge
-            continue
-        if target.exists and GitRepo.open(target.worktree).status():
-            out[target.name] = f"the worktree of {target.name} has uncommitted work"
-            continue
-        if source.is_ancestor(branch_sha, f"refs/heads/{base}"):
-            out[target.name] = None
-            continue
-        ahead = len(source.rev_list(f"refs/heads/{base}..{branch_sha}"))
-        out[target.name] = f"{target.branch} is not merged into {base} in {target.name} ({ahead} commit(s) ahead)"
-    return out
+    """For each affected repo: None when its branch is merged into its base, else why not (``merge_state``)."""
+    return merge_state(owner.layout, owner.targets())
 
 
 def _shown(lines: Sequence[str], n: int = 5) -> str:

@@ -658,7 +658,19 @@ class GitRepo:
             if b"nothing to commit" in proc.stdout + proc.stderr or b"nothing added" in proc.stdout + proc.stderr:
                 return None
             raise GitError(_failure(["commit"], self.root, proc))
-        return self.text("rev-parse", "HEAD").strip()
+        return self.head_sha_from_files() or self.text("rev-parse", "HEAD").strip()
+
+    def head_sha_from_files(self) -> str | None:
+        """HEAD's sha read from the files (no process): a detached HEAD, or a branch's loose ref
+        (as a commit just wrote it); None when git must be asked (packed ref, reftable)."""
+        ref, sha = self.head_file()
+        if ref is None:
+            return sha
+        try:
+            text = (self.common_dir / ref).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return text if len(text) >= 40 and not text.startswith("ref:") else None
 
     def tracks(self, rel: str) -> bool:
         """True when the index of this working tree holds ``rel`` (a file or anything under a folder)."""

@@ -384,6 +384,33 @@ class CommandResult:
         return self.exit_code == 0 and not self.timed_out
 
 
+def merge_state(layout: Layout, targets: Sequence[RepoTarget]) -> dict[str, str | None]:
+    """For each affected repo of ``targets``: None when its branch is merged into its base, else why not.
+
+    The hub's own branch is not among them: it lands when the change reaches its final state (in
+    a single-repo project, with the code on it).
+    """
+    out: dict[str, str | None] = {}
+    for target in targets:
+        if target.is_hub:
+            continue
+        source = open_source(target)
+        base = base_of(layout, target, source)
+        branch_sha = source.resolve(f"refs/heads/{target.branch}")
+        if branch_sha is None:
+            out[target.name] = None  # never worked on: nothing to merge
+            continue
+        if target.exists and GitRepo.open(target.worktree).status():
+            out[target.name] = f"the worktree of {target.name} has uncommitted work"
+            continue
+        if source.is_ancestor(branch_sha, f"refs/heads/{base}"):
+            out[target.name] = None
+            continue
+        ahead = len(source.rev_list(f"refs/heads/{base}..{branch_sha}"))
+        out[target.name] = f"{target.branch} is not merged into {base} in {target.name} ({ahead} commit(s) ahead)"
+    return out
+
+
 def run_logged(
     command: str,
     cwd: Path,

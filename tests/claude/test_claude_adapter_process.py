@@ -20,7 +20,9 @@ import pytest
 
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult
 from specflow.agents.claude import adapter as claude_code
-from specflow.agents.claude.adapter import ClaudeCodeAdapter, ClaudeOptions, find_binary
+from specflow.agents.claude import binary as claude_binary
+from specflow.agents.claude.adapter import ClaudeCodeAdapter, ClaudeOptions
+from specflow.agents.claude.binary import find_binary
 from specflow.errors import AgentError
 from specflow.workspace.gates import GatePolicy
 from tests.claude.claude_support import MARKER_ENV, processes_with
@@ -254,7 +256,7 @@ def test_binary_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_binary_missing_errors_say_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(claude_code, "bundled_binary", lambda: None)
+    monkeypatch.setattr(claude_binary, "bundled_binary", lambda: None)
     with pytest.raises(AgentError) as nothing:
         find_binary(None, {"PATH": str(tmp_path)})
     assert "Claude Code is not installed" in nothing.value.message

@@ -11,7 +11,8 @@ import pytest
 from specflow import Hub
 from specflow.agents.base import AgentEvent
 from specflow.engine import events
-from specflow.engine.events import EventLog, EventReader, event_log_path
+from specflow.engine.eventreader import EventReader
+from specflow.engine.events import EventLog, event_log_path
 from tests.conftest import HubFixture
 
 TOOLS = (

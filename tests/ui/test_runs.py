@@ -17,7 +17,8 @@ import pytest
 
 from specflow import Hub
 from specflow.engine.background import last_run
-from specflow.engine.events import EventReader, events_dir
+from specflow.engine.eventreader import EventReader
+from specflow.engine.events import events_dir
 from specflow.engine.lock import pid_alive
 from specflow.errors import StateError
 from specflow.ui.notify import Notifier, desktop_command

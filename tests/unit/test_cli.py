@@ -163,7 +163,7 @@ def test_claude_code_missing_says_how_to_install_it(
     (only_git / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
     monkeypatch.setenv("PATH", str(only_git))
     monkeypatch.delenv("SPECFLOW_CLAUDE", raising=False)
-    monkeypatch.setattr("specflow.agents.claude.adapter.bundled_binary", lambda: None)
+    monkeypatch.setattr("specflow.agents.claude.binary.bundled_binary", lambda: None)
     cli("-C", hub.root, "new", "add-login")
     code, _, err = cli("-C", hub.root, "advance", "add-login", "--agent", "claude-code")
     assert code == 1

@@ -176,3 +176,14 @@ def test_the_example_reporting_agent(tmp_path: Path) -> None:
     tokens_in, tokens_out = result.tokens["input_tokens"], result.tokens["output_tokens"]
     assert tokens_in > 10 and tokens_out > 10
     assert result.cost_usd == round(tokens_in * 3e-6 + tokens_out * 15e-6, 6)
+
+
+@pytest.mark.parametrize("size", [10, 16384, 16385, 300_000])
+def test_a_prompt_of_any_size_reaches_the_agent_whole(tmp_path: Path, size: int) -> None:
+    # up to what a pipe holds it is written at once; a longer one from a thread, while the agent
+    # may be writing before it reads
+    code = "import sys\nprint('x' * 200_000, file=sys.stderr)\ndata = sys.stdin.read()\nprint(len(data), data[-3:])\n"
+    prompt = "p" * (size - 3) + "end"
+    result = get_adapter("command").run(request(tmp_path, code, prompt=prompt))
+    assert result.ok, result.error
+    assert result.final_text.split() == [str(size), "end"]

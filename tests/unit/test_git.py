@@ -190,3 +190,23 @@ def test_index_ctimes_are_read_to_the_nanosecond_in_every_index_version(tmp_path
         assert stamp_ns(found[os.fsencode(name)]) == (tmp_path / name).lstat().st_ctime_ns, name
     repo = GitRepo.open(tmp_path)
     assert repo.index_ctimes(tmp_path / ".git" / "index") == found
+
+
+def test_a_commit_by_specflow_reports_the_new_sha_on_a_branch_a_worktree_and_a_packed_ref(tmp_path: Path) -> None:
+    repo_dir = init_repo(tmp_path / "repo")
+    (repo_dir / "a.txt").write_text("one\n")
+    commit_all(repo_dir)
+    repo = GitRepo.open(repo_dir)
+    (repo_dir / "a.txt").write_text("two\n")
+    assert repo.commit_all("specflow: two\n") == git(repo_dir, "rev-parse", "HEAD").strip()
+    assert repo.commit_all("nothing\n") is None
+    # in a linked worktree the branch's ref lives in the common folder
+    git(repo_dir, "worktree", "add", "-q", "-b", "specflow/x", str(tmp_path / "wt"))
+    worktree = GitRepo.open(tmp_path / "wt")
+    (tmp_path / "wt" / "b.txt").write_text("b\n")
+    assert worktree.commit_all("specflow: b\n") == git(tmp_path / "wt", "rev-parse", "HEAD").strip()
+    # a packed ref is not read from a file: git is asked
+    git(repo_dir, "pack-refs", "--all")
+    assert repo.head_sha_from_files() is None
+    (repo_dir / "a.txt").write_text("three\n")
+    assert repo.commit_all("specflow: three\n") == git(repo_dir, "rev-parse", "HEAD").strip()

@@ -156,6 +156,32 @@ def test_status_of_a_hub_with_cached_definitions_imports_no_validation_libraries
     assert sorted({"pydantic", "jinja2", "transitions"} & loaded) == []
 
 
+# What reading changes needs not load: the layers that run phases and operate on workspaces
+# (``status`` reads a hub through ``HubView``).
+NOT_ON_THE_STATUS_PATH = (
+    "specflow.engine.runnable",
+    "specflow.engine.engine",
+    "specflow.engine.change",
+    "specflow.engine.hub",
+    "specflow.steps.registry",
+    "specflow.workspace.workspaces",
+    "specflow.workspace.checkpoints",
+)
+
+
+def test_status_reads_changes_without_the_machinery_that_runs_phases(
+    hub: HubFixture, cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    Hub.open(hub.root).new_change("add-login")
+    loaded = _loaded_after(["-C", str(hub.root), "status", "--json"], hub.root)
+    assert "specflow.engine.view" in loaded
+    assert sorted(m for m in NOT_ON_THE_STATUS_PATH if m in loaded) == []
+    # and what it reads is what the full API reports
+    code, out, _ = cli("-C", hub.root, "status", "--json")
+    assert code == 0
+    assert json.loads(out)["changes"] == [json.loads(json.dumps(Hub.open(hub.root).change("add-login").status()))]
+
+
 # What advance needs not load when its phase runs a command agent and names no OpenSpec step:
 # the definitions' validation (cached), the OpenSpec rules, the Claude Code adapter, and the
 # libraries specflow replaced with a few lines of its own (entry points, the OS file lock).
@@ -169,6 +195,15 @@ NOT_ON_THE_ADVANCE_PATH = (
     "specflow.openspec.adopt",
     "specflow.openspec.deltas",
     "specflow.agents.claude.adapter",
+    # the steps of OpenSpec's rules (loaded when a workflow names one), and the operations of a
+    # ``Change`` that advance does not run (the CLI runs phases through ``PhaseRunner``)
+    "specflow.steps.openspec",
+    "specflow.engine.change",
+    "specflow.engine.hub",
+    "specflow.engine.board",
+    "specflow.engine.timeline",
+    "asyncio",
+    "urllib.request",
 )
 
 

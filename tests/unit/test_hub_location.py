@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from specflow.definitions.config import load_config
-from specflow.engine.hub import Hub, find_hub, locate_hub
+from specflow.engine.hub import Hub
 from specflow.engine.records import read_state
+from specflow.engine.view import find_hub, locate_hub
 from specflow.errors import ConfigError, HubNotFoundError
 from tests.conftest import commit_all, git, init_repo
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub

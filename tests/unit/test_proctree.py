@@ -8,7 +8,7 @@ import time
 
 import psutil
 
-from specflow.agents.proctree import wait_gone
+from specflow.agents.proctree import exited, wait_gone
 
 # a parent that keeps its exited child unreaped (a zombie that is not ours to reap)
 KEEPS_A_ZOMBIE = """\
@@ -43,3 +43,28 @@ def test_a_killed_child_of_ours_is_reaped() -> None:
     child.kill()
     wait_gone([proc], timeout=10)
     assert not psutil.pid_exists(child.pid) or proc.status() != psutil.STATUS_ZOMBIE
+
+
+def test_an_exit_is_seen_at_once_and_the_process_is_left_for_the_caller_to_reap() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    try:
+        assert not exited(proc, 0)
+        start = time.monotonic()
+        assert exited(proc, 10)
+        waited = time.monotonic() - start
+        assert waited < 2  # seen when it happens, not after the 10 s
+        assert proc.returncode is None  # not reaped: its pid (and group id) cannot be reused yet
+        assert psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
+    finally:
+        proc.wait()
+
+
+def test_a_wait_for_an_exit_ends_at_its_time_limit() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        start = time.monotonic()
+        assert not exited(proc, 0.2)
+        assert 0.15 < time.monotonic() - start < 5
+    finally:
+        proc.kill()
+        proc.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from specflow.engine.hub import Hub
 from specflow.engine.lock import ChangeLock
 from specflow.engine.records import (
     CostSummary,
@@ -24,6 +26,7 @@ from specflow.engine.records import (
     write_state,
 )
 from specflow.errors import LockedError, StateError
+from tests.conftest import HubFixture
 
 
 def test_state_round_trip_and_corruption(tmp_path: Path) -> None:
@@ -221,3 +224,34 @@ def test_a_lock_is_taken_in_another_process_only_after_the_holder_ends(tmp_path:
         holder.communicate("")
     with ChangeLock(tmp_path, "add-x") as lock:
         assert lock.taken_over is not None and lock.taken_over.pid == holder.pid
+
+
+def test_an_attempt_syncs_its_records_to_disk_when_it_starts_and_when_it_ends(
+    hub: HubFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub.agent("scripted", "import sys\nsys.stdin.read()\nprint('the notes')\n")
+    hub.commit("agent")
+    change = Hub.open(hub.root).new_change("add-login")
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    (result,) = change.advance()
+    assert result.ok, result.reasons
+    names = [re.sub(r"\.[a-z0-9_]{8}\.tmp$", ".tmp", Path(p).name) for p in synced]
+    # the in-flight record (file, then folder) before the agent runs; after it, the phase's record
+    # file, the state and the history; what is noted in between (its checkpoint, its process
+    # tree, the prompt's copy) is renamed into place without a sync
+    assert names == [
+        ".state.json.tmp",
+        ".specflow",
+        ".notes.md.tmp",
+        "add-login",
+        ".state.json.tmp",
+        ".specflow",
+        "history.jsonl",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -10,7 +11,15 @@ import pytest
 from specflow.definitions.config import HubConfig
 from specflow.errors import StepError
 from specflow.steps.builtin import STEPS
-from specflow.steps.registry import StepCollector, StepContext, StepRegistry, StepResult
+from specflow.steps.registry import (
+    ON_DEMAND,
+    PROVIDERS,
+    StepCollector,
+    StepContext,
+    StepRegistry,
+    StepResult,
+    build_registry,
+)
 
 
 def ctx_for(tmp_path: Path, state: str = "propose") -> StepContext:
@@ -122,3 +131,22 @@ def test_a_hubs_step_modules_are_its_own_in_a_process_with_several_hubs(tmp_path
         assert in_a.find("the C check holds") is None
     finally:
         sys.modules.pop("teamsteps_iso", None)
+
+
+def test_openspec_steps_load_when_a_workflow_names_one_and_no_other_step_shadows_them(tmp_path: Path) -> None:
+    eager = StepRegistry()
+    for provider in PROVIDERS:
+        eager.extend(importlib.import_module(provider).STEPS)
+    on_demand = [d.pattern for module in ON_DEMAND for d in importlib.import_module(module).STEPS]
+    assert "the change passes strict validation" in on_demand
+    assert [p for p in on_demand if eager.find(p) is not None] == []
+    registry = build_registry(tmp_path)
+    hit = registry.find("the change passes strict validation")
+    assert hit is not None and hit[0].source.startswith("specflow.steps.openspec.")
+
+
+def test_a_cached_workflow_check_depends_on_the_same_steps_whether_or_not_they_are_loaded(tmp_path: Path) -> None:
+    registry = build_registry(tmp_path)
+    before = registry.fingerprint()
+    assert "the change passes strict validation" in registry.patterns  # loads the on-demand steps
+    assert registry.fingerprint() == before

@@ -28,7 +28,6 @@ Adapter options (``agents.<name>.options`` in ``specflow.yaml``):
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import queue
@@ -43,7 +42,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from specflow.agents.base import (
     AgentEvent,
@@ -53,14 +52,14 @@ from specflow.agents.base import (
     Status,
     ignore_event,
 )
+from specflow.agents.claude.binary import BINARY_ENV, INSTALL_HINT, find_binary
 from specflow.agents.claude.settings import build_phase_settings, gate_note, guard_command
 from specflow.agents.claude.stream import StreamParser, StreamSummary
 from specflow.agents.output import CappedLog, Line, pump_lines, tail_text
-from specflow.agents.proctree import KILL_GRACE_S, descendants, exited, feed_stdin, sandbox_event, stop_tree
+from specflow.agents.proctree import KILL_GRACE_S, descendants, exited, sandbox_event, send_prompt, stop_tree
 from specflow.errors import AgentError
-from specflow.sandbox.launch import spawn
+from specflow.sandbox.launch import Launched, spawn
 
-BINARY_ENV = "SPECFLOW_CLAUDE"
 DEFAULT_TIMEOUT_S = 3600.0
 """Time limit when neither the workflow nor ``specflow.yaml`` sets one."""
 
@@ -70,11 +69,6 @@ STREAM_LINE_LIMIT = 8 << 20
 """Bytes of one stream line parsed (8 MiB); a longer line is cut, reported and skipped."""
 STREAM_QUEUE_LINES = 8
 """Lines read ahead of the parser: with ``STREAM_LINE_LIMIT`` this bounds the memory it takes."""
-INSTALL_HINT = (
-    "install Claude Code (npm install -g @anthropic-ai/claude-code, or pip install"
-    " claude-agent-sdk, which bundles it), or name the executable with 'binary:' under the agent"
-    f" in specflow.yaml or in ${BINARY_ENV}"
-)
 #: Flags that would skip the hook, bypass permissions or replace the generated settings.
 FORBIDDEN_ARGS = frozenset(
     {
@@ -115,72 +109,6 @@ KNOWN_OPTIONS = frozenset(
 #: Keys the engine may pass through from the agent configuration that this adapter ignores.
 _IGNORED_OPTIONS = frozenset({"command", "adapter", "model", "max_turns", "timeout", "budget_usd", "env"})
 _NO_SESSION = re.compile(r"No conversation found with session ID", re.IGNORECASE)
-
-
-# -- finding the binary ----------------------------------------------------------------------
-
-
-def _executable(path: Path) -> bool:
-    return path.is_file() and os.access(path, os.X_OK)
-
-
-def bundled_binary() -> Path | None:
-    """The binary inside the ``claude-agent-sdk`` package, if that package is installed.
-
-    Found without importing the package (its import is slow and has side effects).
-    """
-    try:
-        spec = importlib.util.find_spec("claude_agent_sdk")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / "_bundled" / "claude"
-        if _executable(candidate):
-            return candidate
-    return None
-
-
-def _named(value: str, where: str, environ: Mapping[str, str]) -> Path:
-    """A configured binary: a path, or a bare name looked up on PATH."""
-    expanded = os.path.expanduser(value)
-    if os.sep not in expanded:
-        found = shutil.which(expanded, path=environ.get("PATH"))
-        if found:
-            return Path(found)
-        raise AgentError(
-            f"the Claude Code binary {value!r} named in {where} is not on PATH",
-            fix=f"give its full path in {where}, or {INSTALL_HINT}",
-        )
-    path = Path(expanded)
-    if not _executable(path):
-        state = "is not executable" if path.exists() else "does not exist"
-        raise AgentError(
-            f"the Claude Code binary {path} named in {where} {state}",
-            fix=f"correct the path in {where}, or {INSTALL_HINT}",
-        )
-    return path
-
-
-def find_binary(configured: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
-    """The Claude Code executable: configured, then ``$SPECFLOW_CLAUDE``, PATH, the SDK's copy."""
-    env = os.environ if environ is None else environ
-    if configured:
-        return _named(str(configured), "specflow.yaml (the agent's 'binary')", env)
-    if env.get(BINARY_ENV):
-        return _named(env[BINARY_ENV], f"${BINARY_ENV}", env)
-    found = shutil.which("claude", path=env.get("PATH"))
-    if found:
-        return Path(found)
-    bundled = bundled_binary()
-    if bundled is not None:
-        return bundled
-    raise AgentError(
-        "Claude Code is not installed: no 'binary' in specflow.yaml, no"
-        f" ${BINARY_ENV}, no 'claude' on PATH and no claude-agent-sdk package",
-        fix=INSTALL_HINT,
-    )
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -461,97 +389,130 @@ class ClaudeCodeAdapter:
         stderr_path: Path,
         on_event: EventCallback,
     ) -> AgentResult:
-        timeout = float(request.timeout) if request.timeout else DEFAULT_TIMEOUT_S
-        parser = StreamParser(on_event, cwd=Path(os.path.realpath(request.cwd)))
-        lines: queue.Queue[Line | None] = queue.Queue(maxsize=STREAM_QUEUE_LINES)
-        stop_reading = threading.Event()
-        timed_out = False
-        lingered = False
-        known: dict[int, tuple[int, float]] = {}
         with stderr_path.open("wb") as stderr_file, transcript.open("wb") as transcript_file:
-            out = CappedLog(transcript_file)
+            run = _Run(request, StreamParser(on_event, cwd=Path(os.path.realpath(request.cwd))), transcript_file)
+            run.start(argv, env, stderr_file, on_event)
             try:
-                launch = spawn(
-                    argv,
-                    cwd=request.cwd,
-                    env=env,
-                    gate=request.gate,
-                    settings=request.sandbox,
-                    own=own_paths(env),
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=stderr_file,
-                )
-            except OSError as exc:
-                raise AgentError(f"Claude Code ({argv[0]}) could not be started: {exc}", fix=INSTALL_HINT) from exc
-            proc = launch.proc
-            on_event(sandbox_event(launch))
-            assert proc.stdin is not None and proc.stdout is not None
-            feeder = threading.Thread(target=feed_stdin, args=(proc.stdin, request.prompt.encode("utf-8")), daemon=True)
-            reader = threading.Thread(
-                target=pump_lines, args=(proc.stdout, lines, stop_reading, STREAM_LINE_LIMIT), daemon=True
-            )
-            feeder.start()
-            reader.start()
-            deadline = time.monotonic() + timeout
-            last_scan = 0.0
-            result_deadline: float | None = None
-            try:
-                while True:
-                    now = time.monotonic()
-                    if now - last_scan >= 1.0:
-                        # remember what it started while it runs: once it exits, helpers it ran
-                        # in sessions of their own are orphans no tree walk can find
-                        known.update(descendants(proc.pid))
-                        last_scan = now
-                    if result_deadline is not None and now >= result_deadline:
-                        break  # it gave its result but keeps its output open: judge the result
-                    remaining = deadline - now
-                    if remaining <= 0:
-                        timed_out = True
-                        break
-                    try:
-                        item = lines.get(timeout=min(remaining, 1.0))
-                    except queue.Empty:
-                        continue
-                    if item is None:
-                        break
-                    line, cut = item
-                    if cut:
-                        # too long to parse whole: keep its head in the transcript, report it
-                        marker = f" [specflow: {cut:,} more bytes of this line cut]\n"
-                        line = line.rstrip(b"\n") + marker.encode()
-                    out.write(line)
-                    parser.feed(line.decode("utf-8", errors="replace"))
-                    if parser.summary.result_seen and result_deadline is None:
-                        known.update(descendants(proc.pid))
-                        result_deadline = time.monotonic() + EXIT_GRACE_S
-                if not timed_out and not exited(proc, min(EXIT_GRACE_S, max(remaining, 0.1))):
-                    lingered = True
+                run.wait_for_exit(run.read_stream())
             finally:
-                stop_tree(proc, known)
-                launch.close()
-                stop_reading.set()
-            reader.join(timeout=KILL_GRACE_S)
-            out.close()
-        summary = parser.finish()
-        exit_code = proc.returncode
-        if lingered and summary.result_seen:
-            exit_code = None  # it gave its result, then had to be stopped: judge the result
-        if timed_out:
-            status: Status = "timeout"
-            error: str | None = (
-                f"Claude Code did not finish within the time limit of {timeout:g} s; it and every"
-                " process it started were killed"
+                run.stop()
+            run.close()
+        return run.result(stderr_path)
+
+
+@dataclass
+class _Run:
+    """One run of Claude Code: its process, the stream read so far, and how it ended."""
+
+    request: AgentRequest
+    parser: StreamParser
+    transcript_file: IO[bytes]
+    launch: Launched | None = None
+    lines: queue.Queue[Line | None] = field(default_factory=lambda: queue.Queue(maxsize=STREAM_QUEUE_LINES))
+    stop_reading: threading.Event = field(default_factory=threading.Event)
+    reader: threading.Thread | None = None
+    # what it started, remembered while it runs: once it exits, helpers it ran in sessions of
+    # their own are orphans no tree walk can find
+    known: dict[int, tuple[int, float]] = field(default_factory=dict)
+    timed_out: bool = False
+    lingered: bool = False
+
+    def __post_init__(self) -> None:
+        self.out = CappedLog(self.transcript_file)
+        self.timeout = float(self.request.timeout) if self.request.timeout else DEFAULT_TIMEOUT_S
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        assert self.launch is not None
+        return self.launch.proc
+
+    def start(self, argv: list[str], env: dict[str, str], stderr_file: IO[bytes], on_event: EventCallback) -> None:
+        """Start Claude Code in the sandbox, feed it the prompt, and read its stdout in a thread."""
+        request = self.request
+        try:
+            self.launch = spawn(
+                argv,
+                cwd=request.cwd,
+                env=env,
+                gate=request.gate,
+                settings=request.sandbox,
+                own=own_paths(env),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr_file,
             )
-        else:
-            status, error = describe_failure(summary, exit_code, request)
-            if lingered and not summary.result_seen:
-                error = "Claude Code stopped giving output without a result and did not exit"
-            if status == "crashed":
-                tail = tail_text(stderr_path)
-                if tail:
-                    error = f"{error}: {tail}"
+        except OSError as exc:
+            raise AgentError(f"Claude Code ({argv[0]}) could not be started: {exc}", fix=INSTALL_HINT) from exc
+        on_event(sandbox_event(self.launch))
+        proc = self.proc
+        assert proc.stdin is not None and proc.stdout is not None
+        prompt = request.prompt.encode("utf-8")
+        self.reader = threading.Thread(
+            target=pump_lines, args=(proc.stdout, self.lines, self.stop_reading, STREAM_LINE_LIMIT), daemon=True
+        )
+        self.reader.start()
+        send_prompt(proc.stdin, prompt)
+
+    def read_stream(self) -> float:
+        """Parse the stream until it ends, the result has been given for ``EXIT_GRACE_S``, or the
+        time is up; returns the time left."""
+        deadline = time.monotonic() + self.timeout
+        last_scan = 0.0
+        result_deadline: float | None = None
+        remaining = self.timeout
+        while True:
+            now = time.monotonic()
+            if now - last_scan >= 1.0:
+                self.known.update(descendants(self.proc.pid))
+                last_scan = now
+            if result_deadline is not None and now >= result_deadline:
+                return remaining  # it gave its result but keeps its output open: judge the result
+            remaining = deadline - now
+            if remaining <= 0:
+                self.timed_out = True
+                return remaining
+            try:
+                item = self.lines.get(timeout=min(remaining, 1.0))
+            except queue.Empty:
+                continue
+            if item is None:
+                return remaining
+            self._take(*item)
+            if self.parser.summary.result_seen and result_deadline is None:
+                self.known.update(descendants(self.proc.pid))
+                result_deadline = time.monotonic() + EXIT_GRACE_S
+
+    def _take(self, line: bytes, cut: int) -> None:
+        """Keep one stream line in the transcript and parse it."""
+        if cut:
+            # too long to parse whole: keep its head in the transcript, report it
+            marker = f" [specflow: {cut:,} more bytes of this line cut]\n"
+            line = line.rstrip(b"\n") + marker.encode()
+        self.out.write(line)
+        self.parser.feed(line.decode("utf-8", errors="replace"))
+
+    def wait_for_exit(self, remaining: float) -> None:
+        """Give it ``EXIT_GRACE_S`` (at most the time left) to exit once its stream has ended."""
+        if not self.timed_out and not exited(self.proc, min(EXIT_GRACE_S, max(remaining, 0.1))):
+            self.lingered = True
+
+    def stop(self) -> None:
+        """End it and everything it started; leave nothing of the sandbox behind."""
+        if self.launch is None:
+            return
+        stop_tree(self.proc, self.known)
+        self.launch.close()
+        self.stop_reading.set()
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.join(timeout=KILL_GRACE_S)
+        self.out.close()
+
+    def result(self, stderr_path: Path) -> AgentResult:
+        """The attempt's result, from the stream's summary and how the process ended."""
+        summary = self.parser.finish()
+        status, error = self._outcome(summary, stderr_path)
         return AgentResult(
             status=status,
             final_text=summary.final_text,
@@ -562,9 +523,27 @@ class ClaudeCodeAdapter:
             num_turns=summary.num_turns,
             tool_calls=list(summary.tool_calls),
             refused_calls=list(summary.refused_calls),
-            exit_code=proc.returncode,
-            model=summary.model or request.model,
+            exit_code=self.proc.returncode,
+            model=summary.model or self.request.model,
         )
+
+    def _outcome(self, summary: StreamSummary, stderr_path: Path) -> tuple[Status, str | None]:
+        if self.timed_out:
+            return "timeout", (
+                f"Claude Code did not finish within the time limit of {self.timeout:g} s; it and every"
+                " process it started were killed"
+            )
+        exit_code = self.proc.returncode
+        if self.lingered and summary.result_seen:
+            exit_code = None  # it gave its result, then had to be stopped: judge the result
+        status, error = describe_failure(summary, exit_code, self.request)
+        if self.lingered and not summary.result_seen:
+            error = "Claude Code stopped giving output without a result and did not exit"
+        if status == "crashed":
+            tail = tail_text(stderr_path)
+            if tail:
+                error = f"{error}: {tail}"
+        return status, error
 
 
 __all__ = [
@@ -572,7 +551,6 @@ __all__ = [
     "DEFAULT_TIMEOUT_S",
     "ClaudeCodeAdapter",
     "ClaudeOptions",
-    "bundled_binary",
     "claude_transcript",
     "descendants",
     "describe_failure",

@@ -14,6 +14,7 @@ Run as ``python -m specflow.agents.claude.hook [--gate FILE]`` or ``specflow gua
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -144,8 +145,6 @@ def run_hook(
 
 
 def _parse_args(argv: Sequence[str]) -> str | None:
-    import argparse
-
     parser = argparse.ArgumentParser(
         prog="specflow guard",
         description="Claude Code PreToolUse hook: refuse writes outside the phase's gate.",

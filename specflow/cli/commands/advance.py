@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from specflow.cli.context import CliContext
 from specflow.cli.render import LiveProgress, say
-from specflow.engine.change import Change
+from specflow.engine.runnable import PhaseRunner, RunnableChange, RunnerHub
 from specflow.errors import ChangeNotFoundError, GuardFailed, PhaseFailed, QueueError
 from specflow.workspace.remote import remote_only_error
-
-if TYPE_CHECKING:
-    from specflow.errors import GuardFailed
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -61,15 +58,17 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.queue:
         return run_queued(args, ctx)
     if args.background and not args.dry_run:
-        from specflow.cli.live import run_background
+        from specflow.cli.live import run_background  # the CLI's door to the dashboard's features
 
         return run_background(args, ctx, "advance")
     return run_trigger(args, ctx, "advance")
 
 
-def _change(ctx: CliContext, change_id: str) -> Change:
-    """The change, or an error that says to pull it when only a remote has it."""
-    hub = ctx.open_hub()
+def _change(ctx: CliContext, change_id: str | None) -> RunnableChange:
+    """The change (given, or the one whose worktree this is), or an error that says to pull it
+    when only a remote has it."""
+    hub = ctx.opened(RunnerHub) or ctx.open(PhaseRunner)  # a Hub opened already runs phases too
+    change_id = ctx.change_id(change_id, "advance")
     try:
         return hub.change(change_id)
     except ChangeNotFoundError as exc:
@@ -108,8 +107,7 @@ def run_queued(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
-
-    change = _change(ctx, ctx.change_id(args.id, "advance"))  # trigger names its id always
+    change = _change(ctx, args.id)  # trigger names its id always
     quiet = args.quiet or args.json or args.dry_run
     results: list[Any]
     failure: GuardFailed | PhaseFailed | None = None
@@ -167,7 +165,6 @@ def run_trigger(args: argparse.Namespace, ctx: CliContext, trigger: str) -> int:
 
 def _blocked_dry_run(results: list[Any]) -> GuardFailed | None:
     """The refusal a real run would meet: a ``given`` step of the dry run did not hold."""
-
     r = results[0]
     if all(o.ok for o in r.given):
         return None

@@ -49,11 +49,11 @@ def _fmt_cost(st: Mapping[str, Any]) -> str:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
-    hub = ctx.open_hub()
     if getattr(args, "watch", False):  # callers that build their own Namespace (demo) do not watch
         from specflow.cli.live import watch
 
-        return watch(ctx, hub)
+        return watch(ctx, ctx.open_hub())
+    hub = ctx.open_view()
     if args.id or hub.here_change:
         one = detail(hub, hub.change(ctx.change_id(args.id, args.command)))
         if args.json:

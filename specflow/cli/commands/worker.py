@@ -9,6 +9,7 @@ import threading
 
 from specflow.cli.context import CliContext
 from specflow.errors import QueueError
+from specflow.queue.place import machine_name
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,8 +33,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             f"the queue's dependencies are not installed ({exc.name} is missing)",
             fix="pip install 'specflow-openspec[queue]'",
         ) from None
-    from specflow.queue.place import machine_name
-
     worker = Worker(ctx.open_hub(), args.machine or machine_name(), args.concurrency, on_note=ctx.out)
     worker.start()
     ctx.out(describe(worker))

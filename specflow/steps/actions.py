@@ -10,11 +10,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 
-from specflow.steps.registry import StepContext
+from specflow.steps.registry import StepContext, module_identity
 
 Action = Callable[[StepContext], str]
 
 _PROVIDERS = ("specflow.steps.openspec", "specflow.steps.workspace")
+
+
+def actions_fingerprint() -> list[list[str | int]]:
+    """What the known actions depend on (their modules' files), without importing them: a
+    workflow's cached checks stay valid while it is unchanged."""
+    return [module_identity(provider) for provider in _PROVIDERS]
 
 
 def build_actions() -> dict[str, Action]:

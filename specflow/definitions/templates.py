@@ -1,6 +1,8 @@
 """Prompt templates: found on the search path, rendered in a sandbox with strict undefined.
 
-This is the only module that imports jinja2.  Templates come from the hub's
+This is the only module that imports jinja2, on first use (``_jinja2``): a template that only
+fills in ``{{ field }}`` values is filled in directly, as Jinja would, without loading it.
+Templates come from the hub's
 ``openspec/templates/``, then ``$XDG_DATA_HOME/specflow/templates/``, then the built-ins.  A
 template that fails to parse or render raises ``TemplateError`` naming the template and line.
 """
@@ -10,10 +12,19 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from specflow.definitions.resources import search_path
 from specflow.errors import TemplateError
+
+
+def _jinja2() -> ModuleType:
+    """jinja2 with its sandbox and ``meta``: the door of jinja2 (~15 ms to import)."""
+    import jinja2.meta
+    import jinja2.sandbox
+
+    return jinja2
 
 
 class PromptRenderer:
@@ -25,21 +36,17 @@ class PromptRenderer:
 
     @cached_property
     def env(self) -> Any:
-        from jinja2 import FileSystemLoader, StrictUndefined
-        from jinja2.sandbox import SandboxedEnvironment
-
+        jinja2 = _jinja2()
         cache = None
         if self.hub_root is not None and (self.hub_root / ".specflow").is_dir():
-            from jinja2 import FileSystemBytecodeCache
-
             # compiled templates are reused across runs; jinja checks each source's mtime
             folder = self.hub_root / ".specflow" / "cache" / "templates"
             folder.mkdir(parents=True, exist_ok=True)
-            cache = FileSystemBytecodeCache(str(folder))
-        return SandboxedEnvironment(
+            cache = jinja2.FileSystemBytecodeCache(str(folder))
+        return jinja2.sandbox.SandboxedEnvironment(
             bytecode_cache=cache,
-            loader=FileSystemLoader([str(d) for d in self.dirs]),
-            undefined=StrictUndefined,
+            loader=jinja2.FileSystemLoader([str(d) for d in self.dirs]),
+            undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=True,
             trim_blocks=True,
@@ -57,11 +64,9 @@ class PromptRenderer:
         return None
 
     def _wrap(self, exc: Exception, name: str) -> TemplateError:
-        from jinja2 import TemplateSyntaxError
-
         path = self.find(name) or name
         line: int | None = None
-        if isinstance(exc, TemplateSyntaxError):
+        if isinstance(exc, _jinja2().TemplateSyntaxError):
             # the error may lie in a template this one imports or includes
             path = exc.filename or (self.find(exc.name) if exc.name else None) or path
             line = exc.lineno
@@ -94,8 +99,7 @@ class PromptRenderer:
         Returns the names checked; raises ``TemplateError`` naming the file and line of a syntax
         error, or a missing template.
         """
-        from jinja2 import TemplateNotFound, TemplateSyntaxError, meta
-
+        jinja2 = _jinja2()
         seen: list[str] = []
         todo = [name]
         while todo and len(seen) < 100:
@@ -112,23 +116,26 @@ class PromptRenderer:
             try:
                 self.env.get_template(current)
                 ast = self.env.parse(path.read_text(encoding="utf-8"), current, str(path))
-            except TemplateNotFound as exc:
+            except jinja2.TemplateNotFound as exc:
                 raise TemplateError(
                     f"template {exc.name!r} not found", fix="create it in openspec/templates/"
                 ) from None
-            except TemplateSyntaxError as exc:
+            except jinja2.TemplateSyntaxError as exc:
                 raise self._wrap(exc, name) from None
-            todo.extend(t for t in meta.find_referenced_templates(ast) if isinstance(t, str))
+            todo.extend(t for t in jinja2.meta.find_referenced_templates(ast) if isinstance(t, str))
         return seen
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         """Render template ``name`` with ``context``."""
-        from jinja2 import TemplateNotFound
-
+        path = self.find(name)
+        if path is not None:
+            simple = _render_simple(path.read_text(encoding="utf-8"), context)
+            if simple is not None:
+                return simple
         try:
             template = self.env.get_template(name)
             return str(template.render(**context))
-        except TemplateNotFound:
+        except _jinja2().TemplateNotFound:
             raise TemplateError(
                 f"template {name!r} not found (searched {', '.join(str(d) for d in self.dirs)})",
                 fix="create it in the hub's openspec/templates/",
@@ -158,18 +165,19 @@ _FIELD = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)
 def _render_simple(source: str, context: dict[str, Any]) -> str | None:
     """Plain ``{{ a.b }}`` substitution without Jinja, or None if ``source`` needs Jinja.
 
-    Gate globs are rendered on every run; most are this simple, and skipping Jinja's compiler
-    keeps a phase's start-up short.  Anything else (filters, blocks, a missing field) falls
-    back to the sandboxed environment, which reports errors properly.
+    Gate globs and prompts are rendered on every run; many are this simple, and skipping Jinja
+    keeps a phase's start-up short (its import alone costs more than the rest of a render).
+    Anything else (filters, blocks, a missing field, a key Jinja would read as a method of the
+    mapping, such as ``items``) falls back to the sandboxed environment, which reports errors.
     """
-    if "{%" in source or "{#" in source:
-        return None
+    if "{%" in source or "{#" in source or "\r" in source:
+        return None  # blocks, comments, or line endings Jinja would normalise
     out: list[str] = []
     pos = 0
     for m in _FIELD.finditer(source):
         value: Any = context
         for part in m.group(1).split("."):
-            if not isinstance(value, dict) or part not in value:
+            if not isinstance(value, dict) or part not in value or hasattr(dict, part):
                 return None
             value = value[part]
         if not isinstance(value, (str, int)):

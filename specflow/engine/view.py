@@ -1,0 +1,451 @@
+"""A hub and its changes as read: where the hub is, which changes it has, their records and status.
+
+``status``, ``list`` and completion read a hub through ``HubView`` and ``ChangeView`` and load none
+of the machinery that runs a phase or works on worktrees (``Hub`` and ``Change``, which extend
+them with every operation): they start in a fraction of the time (benchmarks/startup_bench.py,
+status_cpu_bench.py).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Generic, Self, TypeVar
+
+from specflow.definitions.config import CONFIG_FILE, HubConfig, load_config
+from specflow.engine import records
+from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
+from specflow.engine.status import ChangeStatus, change_status
+from specflow.errors import ChangeNotFoundError, HubNotFoundError, StateError
+from specflow.ids import check_change_id
+from specflow.openspec.discovery import spec_ids
+from specflow.workspace.git import GitRepo, find_git_dirs
+from specflow.workspace.worktrees import BRANCH_PREFIX, Layout, pushed_branch
+
+ARCHIVE_DIR = "archive"
+#: Discarded changes go to ``archive/discarded/<id>``: out of ``openspec list`` and ``validate --all``.
+DISCARDED_DIR = "discarded"
+OPENSPEC_DIR = "openspec"
+
+
+@dataclass(frozen=True)
+class HubLocation:
+    """Where the hub is, as found from a folder; ``change_id`` when that folder is a change's worktree."""
+
+    root: Path
+    change_id: str | None = None
+
+
+def find_hub(start: Path | None = None) -> Path:
+    """The hub of ``start`` (default: the current directory); see ``locate_hub``."""
+    return locate_hub(start).root
+
+
+def locate_hub(start: Path | None = None) -> HubLocation:
+    """The hub of ``start``: the nearest folder at or above it holding ``openspec/``.
+
+    A repo whose ``openspec`` is a link — a component repo, or a change's worktree — leads to the
+    hub the link points into; that hub must list the repo in ``specflow.yaml``, so a stray link
+    never makes another folder a hub (and no ``.specflow/`` is ever made outside the hub).  In a
+    change's worktree, its branch ``specflow/<id>`` names the change.
+    """
+    here = Path(os.path.abspath(start or Path.cwd()))
+    for candidate in (here, *here.parents):
+        link = candidate / OPENSPEC_DIR
+        if link.is_symlink():
+            return _through_link(candidate, link)
+        if link.is_dir():
+            return _own_worktree(candidate) or HubLocation(candidate)
+        if (candidate / ".git").exists():
+            break
+    raise HubNotFoundError(
+        f"no hub found at or above {here}: no folder there has openspec/, and no repo an openspec link",
+        fix="run 'specflow init' in your hub repo, or pass -C PATH",
+    )
+
+
+def _through_link(repo: Path, link: Path) -> HubLocation:
+    """The hub an ``openspec`` link of ``repo`` leads to, checked against the hub's own configuration."""
+
+    target = Path(os.path.realpath(link))
+    hub = target.parent
+    if target.name != OPENSPEC_DIR or not target.is_dir() or (hub / OPENSPEC_DIR).is_symlink():
+        raise HubNotFoundError(
+            f"{link} is a link to {target}, which is no hub's openspec/ folder",
+            fix="point the link at the hub's openspec/ folder, or pass the hub with -C PATH",
+        )
+    own = _own_worktree(hub)
+    if own is not None:  # a change's repo worktree: its link leads to the change's worktree of the hub
+        hub = own.root
+    dirs = find_git_dirs(repo)
+    config = load_config(hub)
+    known = {_common_dir(hub)} | {_common_dir(Path(os.path.realpath(hub / rc.path))) for rc in config.repos.values()}
+    common = dirs[1] if dirs is not None else None
+    worktrees = Path(os.path.realpath(Layout(hub, "-", config.worktrees_dir).worktrees_root.parent))
+    real = Path(os.path.realpath(repo))
+    if common is None or common not in known:
+        raise HubNotFoundError(
+            f"{repo} has an openspec link to the hub {hub}, but {hub / CONFIG_FILE} does not list this repo",
+            fix=f"add it under 'repos:' in {hub / CONFIG_FILE} (path: {os.path.relpath(real, hub)}),"
+            f" or pass the hub with -C {hub}",
+        )
+    if worktrees not in real.parents or dirs is None:
+        return HubLocation(hub)
+    branch = GitRepo(real, *dirs).current_branch() or ""
+    change = branch.removeprefix(BRANCH_PREFIX) if branch.startswith(BRANCH_PREFIX) else None
+    return HubLocation(hub, change or None)
+
+
+def _own_worktree(folder: Path) -> HubLocation | None:
+    """When ``folder`` is a change's own worktree of a hub, that hub (and the change its branch names)."""
+
+    dirs = find_git_dirs(folder)
+    if dirs is None or dirs[0] == dirs[1] or dirs[1].name != ".git":
+        return None  # a main checkout (or a bare layout): the folder is its own hub
+    hub = dirs[1].parent
+    if not (hub / OPENSPEC_DIR).is_dir() or not (hub / CONFIG_FILE).is_file():
+        return None
+    worktrees = Path(os.path.realpath(Layout(hub, "-", load_config(hub).worktrees_dir).worktrees_root.parent))
+    real = Path(os.path.realpath(folder))
+    if worktrees not in real.parents:
+        return None  # a worktree the person made: it is a checkout of the hub like any other
+    branch = GitRepo(real, *dirs).current_branch() or ""
+    change = branch.removeprefix(BRANCH_PREFIX) if branch.startswith(BRANCH_PREFIX) else None
+    return HubLocation(hub, change or None)
+
+
+def _common_dir(path: Path) -> Path | None:
+
+    dirs = find_git_dirs(path)
+    return dirs[1] if dirs is not None else None
+
+
+class ChangeView:
+    """One change of a hub as read: its folder, records, state, history and status."""
+
+    def __init__(self, hub: BaseHub[Any], change_id: str, directory: Path) -> None:
+        self.hub = hub
+        self.id = change_id
+        self.dir = directory
+
+    def __repr__(self) -> str:
+        return f"Change({self.id!r}, state={self.state!r})"
+
+    @property
+    def archived(self) -> bool:
+        return self.dir.parent.name == ARCHIVE_DIR
+
+    @property
+    def root(self) -> Path:
+        """The hub as this change sees it: its own worktree of the hub, where its folder lives
+        (for a change still on the hub's checkout, of the previous layout: the hub itself)."""
+        own = self.hub.worktree_of(self.id)
+        return own if self.dir.is_relative_to(own) else self.hub.root
+
+    @property
+    def on_branch(self) -> bool:
+        """True when the change lives in its own worktree, on ``specflow/<id>``."""
+        return self.root != self.hub.root
+
+    def follow_archive(self) -> None:
+        """After the archive action moved the change's folder, follow it."""
+        if self.dir.is_dir():
+            return
+        archive = self.root / "openspec" / "changes" / ARCHIVE_DIR
+        hits = sorted(archive.glob(f"*-{self.id}")) if archive.is_dir() else []
+        archived = hits[-1] if hits else self.hub.archived_dir(self.id)
+        if archived is not None:
+            self.dir = archived
+
+    @property
+    def record(self) -> StateRecord | None:
+        """The raw state record, or None if specflow does not manage this change."""
+        return read_state(self.dir)
+
+    def require_record(self) -> StateRecord:
+        record = self.record
+        if record is None:
+            raise StateError(
+                f"change '{self.id}' is not managed by specflow (no .specflow/state.json)",
+                fix=f"put it under a workflow with 'specflow adopt {self.id}'",
+            )
+        return record
+
+    @property
+    def managed(self) -> bool:
+        return self.record is not None
+
+    @property
+    def state(self) -> str | None:
+        record = self.record
+        return None if record is None else str(record["state"])
+
+    @property
+    def workflow_name(self) -> str | None:
+        record = self.record
+        return None if record is None else str(record.get("workflow") or self.hub.config.default_workflow)
+
+    @property
+    def repos(self) -> list[str]:
+        record = self.record or {}
+        return list(record.get("repos") or [])
+
+    def history(self) -> list[HistoryEvent]:
+        return read_history(self.dir)
+
+    def costs(self) -> records.CostSummary:
+        """What the change's agents spent: per phase and in total (dollars, tokens, attempts)."""
+        return records.summarize_costs(self.history())
+
+    def status(self) -> ChangeStatus:
+        """A summary for tables and ``--json``: state, phase progress, tasks, cost, last activity."""
+        return change_status(self)
+
+
+C = TypeVar("C", bound=ChangeView)
+
+
+class BaseHub(Generic[C]):
+    """A hub: the repo holding ``openspec/`` and ``specflow.yaml``, and the changes it hands out (``C``)."""
+
+    def __init__(self, root: Path, *, here_change: str | None = None) -> None:
+        self.root = Path(os.path.abspath(root))
+        self.here_change = here_change
+        """The change whose worktree the hub was found from, if it was."""
+
+    def __repr__(self) -> str:
+        here = f", here_change={self.here_change!r}" if self.here_change else ""
+        return f"Hub({str(self.root)!r}{here})"
+
+    @classmethod
+    def open(cls, path: Path | str | None = None) -> Self:
+        """Open the hub at ``path``, or the one of the current directory (see ``locate_hub``)."""
+        if path is not None:
+            p = Path(path)
+            if not p.exists():
+                raise HubNotFoundError(f"{p} does not exist", fix="pass the hub's path with -C")
+            if (p / OPENSPEC_DIR).is_dir() and not (p / OPENSPEC_DIR).is_symlink():
+                return cls(p)
+        found = locate_hub(Path(path) if path is not None else None)
+        return cls(found.root, here_change=found.change_id)
+
+    # -- configuration ---------------------------------------------------------------------
+
+    @property
+    def openspec_dir(self) -> Path:
+        return self.root / OPENSPEC_DIR
+
+    @property
+    def changes_dir(self) -> Path:
+        return self.openspec_dir / "changes"
+
+    @cached_property
+    def config(self) -> HubConfig:
+
+        return load_config(self.root)
+
+    # -- changes --------------------------------------------------------------------------
+
+    @property
+    def on_branches(self) -> bool:
+        """True when changes live on branches: the hub is a git repository with a commit.
+
+        In a hub with no commit yet a new change's folder is made in place; its first ``advance``
+        moves it onto its branch.
+        """
+
+        dirs = find_git_dirs(self.root)
+        return dirs is not None and GitRepo(self.root, *dirs).resolve("HEAD") is not None
+
+    def change(self, change_id: str) -> C:
+        """The open or archived change ``change_id``."""
+        check_change_id(change_id)
+        own = self._own_dir(change_id)
+        if own is not None:
+            return self._change(change_id, own)
+        d = self.changes_dir / change_id
+        if d.is_dir():
+            return self._change(change_id, d)
+        archived = self.archived_dir(change_id)
+        if archived is not None:
+            return self._change(change_id, archived)
+        if self.discarded_dir(change_id).is_dir():
+            raise ChangeNotFoundError(
+                f"change '{change_id}' was discarded (its folder is {self.discarded_dir(change_id)})",
+                fix=f"restore it with 'specflow discard --restore {change_id}'",
+            )
+        if self._open_on_branch(change_id):
+            # its branch is here but its worktree is not (removed, or the branch was pulled): make it
+            own = self._own_dir(change_id) if self._reopen(change_id) else None
+            if own is not None:
+                return self._change(change_id, own)
+        raise ChangeNotFoundError(
+            f"no change '{change_id}' in {self.changes_dir}{self._did_you_mean(change_id)}",
+            fix=f"create it with 'specflow new {change_id}', or list changes with 'specflow status'",
+        )
+
+    def _did_you_mean(self, name: str) -> str:
+        """`` (did you mean ...?)`` over open and archived changes and the specs, for a mistyped id."""
+
+        archive = self.changes_dir / ARCHIVE_DIR
+        known = {c.id: "" for c in self.changes()}
+        if archive.is_dir():
+            for p in sorted(archive.iterdir()):
+                if p.is_dir() and p.name != DISCARDED_DIR:
+                    known.setdefault(re.sub(r"^\d{4}-\d{2}-\d{2}-", "", p.name), "the archived change ")
+        for spec in spec_ids(self.openspec_dir / "specs"):
+            known.setdefault(spec, "the spec ")
+        close = difflib.get_close_matches(name, list(known), n=1)
+        return f" (did you mean {known[close[0]]}'{close[0]}'?)" if close else ""
+
+    def worktree_of(self, change_id: str) -> Path:
+        """Where change ``change_id``'s own worktree of the hub is (or would be)."""
+
+        return Layout(self.root, change_id, self.config.worktrees_dir).hub_worktree
+
+    def _own_dir(self, change_id: str) -> Path | None:
+        """The change's folder in its own hub worktree (open, or archived there), if it has one."""
+        changes = self.worktree_of(change_id) / OPENSPEC_DIR / "changes"
+        if (changes / change_id).is_dir():
+            return changes / change_id
+        archive = changes / ARCHIVE_DIR
+        if archive.is_dir():
+            hits = sorted(p for p in archive.glob(f"*-{change_id}") if re.match(r"^\d{4}-\d{2}-\d{2}-", p.name))
+            if hits:
+                return hits[-1]
+        return None
+
+    def changes_on_branches(self) -> dict[str, Path | None]:
+        """Every change that has its own worktree of the hub, by id: its open folder there, or None
+        when it is no longer open there (archived on its branch) — a copy the hub's checkout holds
+        from publishing is then not an open change either."""
+
+        found: dict[str, Path | None] = {}
+        worktrees = Layout(self.root, "-", self.config.worktrees_dir).worktrees_root.parent
+        try:
+            entries = sorted(worktrees.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            return found
+        for entry in entries:
+            own = self.worktree_of(entry.name)
+            if (own / OPENSPEC_DIR).is_dir():
+                folder = own / OPENSPEC_DIR / "changes" / entry.name
+                found[entry.name] = folder if folder.is_dir() else None
+        return found
+
+    def change_root(self, change_id: str) -> Path:
+        """The hub as change ``change_id`` sees it: its own worktree when it has one, else the hub."""
+        return self.worktree_of(change_id) if self._own_dir(change_id) is not None else self.root
+
+    def _has_branch(self, change_id: str) -> bool:
+
+        dirs = find_git_dirs(self.root)
+        return dirs is not None and GitRepo(self.root, *dirs).branch_exists(BRANCH_PREFIX + change_id)
+
+    def _pushed_branch(self, change_id: str) -> str | None:
+        """``<remote>/specflow/<id>`` when this clone has fetched the change's branch from a remote."""
+
+        dirs = find_git_dirs(self.root)
+        return None if dirs is None else pushed_branch(GitRepo(self.root, *dirs), BRANCH_PREFIX + change_id)
+
+    def _open_on_branch(self, change_id: str) -> bool:
+        """True when the hub's branch of the change holds it open (its folder, not yet archived)."""
+
+        dirs = find_git_dirs(self.root)
+        ref = f"refs/heads/{BRANCH_PREFIX}{change_id}:{OPENSPEC_DIR}/changes/{change_id}"
+        return dirs is not None and GitRepo(self.root, *dirs).ok("cat-file", "-e", ref)
+
+    def archived_dir(self, change_id: str) -> Path | None:
+        """The archive folder of ``change_id`` (``archive/YYYY-MM-DD-<id>``), if archived."""
+        archive = self.changes_dir / ARCHIVE_DIR
+        if not archive.is_dir():
+            return None
+        pattern = re.compile(r"^\d{4}-\d{2}-\d{2}-" + re.escape(change_id) + r"$")
+        hits = sorted(
+            p
+            for p in archive.iterdir()
+            if p.is_dir() and p.name != DISCARDED_DIR and (pattern.match(p.name) or p.name == change_id)
+        )
+        return hits[-1] if hits else None
+
+    def discarded_dir(self, change_id: str) -> Path:
+        """Where a discarded change's folder goes: ``archive/discarded/<id>``, which OpenSpec never lists."""
+        check_change_id(change_id)
+        return self.changes_dir / ARCHIVE_DIR / DISCARDED_DIR / change_id
+
+    def discarded(self, change_id: str) -> C:
+        """The discarded change ``change_id`` (to restore it)."""
+        d = self.discarded_dir(change_id)
+        if not d.is_dir():
+            raise ChangeNotFoundError(
+                f"no discarded change '{change_id}' in {d.parent}",
+                fix="'specflow status' lists the open changes; 'specflow discard ID' discards one",
+            )
+        return self._change(change_id, d)
+
+    def archived_changes(self) -> list[C]:
+        """Archived changes that specflow managed, oldest archive first."""
+
+        found: dict[str, C] = {}
+        archives = [self.changes_dir / ARCHIVE_DIR]
+        worktrees = Layout(self.root, "-", self.config.worktrees_dir).worktrees_root.parent
+        if worktrees.is_dir():  # archived on its branch, not landed yet (a check after the archive failed)
+            archives += [self.worktree_of(e.name) / OPENSPEC_DIR / "changes" / ARCHIVE_DIR for e in worktrees.iterdir()]
+        for archive in archives:
+            if not archive.is_dir():
+                continue
+            for p in sorted(archive.iterdir()):
+                if p.is_dir() and (p / records.STATE_DIR).is_dir():
+                    cid = re.sub(r"^\d{4}-\d{2}-\d{2}-", "", p.name)
+                    if archive.parent.parent.parent == self.root or self.worktree_of(cid) in p.parents:
+                        found[cid] = self._change(cid, p)
+        return sorted(found.values(), key=lambda c: c.dir.name)
+
+    def stranded_changes(self) -> list[C]:
+        """Archived changes whose workflow did not finish (a check after the archive failed).
+
+        They are listed with the open changes, so a failure after the folder moved is never lost.
+        """
+        stranded = []
+        for change in self.archived_changes():
+            try:
+                record = change.record or {}
+            except StateError:
+                stranded.append(change)  # shown as broken, with its file and line
+                continue
+            if record.get("last_failure") or record.get("in_flight"):
+                stranded.append(change)
+        return stranded
+
+    def changes(self) -> list[C]:
+        """Open changes, sorted by id: those in their own worktrees, then those on the hub's checkout.
+
+        A change published to the hub's base branch is also in the checkout; its own worktree,
+        which is ahead, wins.
+        """
+        on_branches = self.changes_on_branches()
+        found = {cid: self._change(cid, d) for cid, d in on_branches.items() if d is not None}
+        if self.changes_dir.is_dir():
+            for p in self.changes_dir.iterdir():
+                if p.is_dir() and p.name != ARCHIVE_DIR and not p.name.startswith(".") and p.name not in on_branches:
+                    found[p.name] = self._change(p.name, p)
+        return [found[k] for k in sorted(found)]
+
+    def _change(self, change_id: str, folder: Path) -> C:
+        """The change object this hub hands out for ``change_id`` in ``folder``."""
+        raise NotImplementedError
+
+    def _reopen(self, change_id: str) -> bool:
+        """Make the missing worktree of a change open on its branch; False when this hub only reads."""
+        return False
+
+
+class HubView(BaseHub[ChangeView]):
+    """A hub read, never written: its changes are ``ChangeView``s."""
+
+    def _change(self, change_id: str, folder: Path) -> ChangeView:
+        return ChangeView(self, change_id, folder)
