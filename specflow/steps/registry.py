@@ -63,8 +63,10 @@ class StepContext:
 
     ``hub_root`` is the hub as the change sees it: its own worktree of the hub, on its branch
     (where its folder, and the specs it will change, are).  ``hub_checkout`` is the hub's own
-    checkout (where ``specflow.yaml`` and the repos' relative paths start).  ``change`` is the API
-    object (``specflow.Change``); the plain fields are there so simple steps need not know it.
+    checkout (where ``specflow.yaml`` and the repos' relative paths start).  ``change`` is the change
+    as the engine runs it (a ``RunnableChange``: id, folder, record, history, workspaces); for the
+    rest of the API open ``specflow.Hub.open(ctx.hub).change(ctx.change_id)``.  The plain fields are
+    there so simple steps need not know it.
     """
 
     hub_root: Path
