@@ -451,6 +451,27 @@ def remote_only_error(hub_root: Path, config: HubConfig, change_id: str) -> Chan
     )
 
 
+def is_pushed(hub_root: Path, config: HubConfig, change_id: str) -> bool:
+    """Whether every branch of the change here tracks a remote that has it at the same commit.
+
+    Then another clone can continue from exactly this state after a ``pull``.  False when no repo
+    has the branch, when one has no upstream or another tip there, or when a remote is unreachable.
+    """
+    branch = branch_name(change_id)
+    holding = [cr for cr in change_repos(hub_root, config) if cr.repo.branch_exists(branch)]
+    for cr in holding:
+        remote = tracked_remote(cr.repo, branch)
+        if remote is None:
+            return False
+        try:
+            theirs = _ls_remote(cr.repo, remote, f"refs/heads/{branch}").get(f"refs/heads/{branch}")
+        except GitError:
+            return False
+        if theirs is None or theirs != cr.repo.resolve(f"refs/heads/{branch}"):
+            return False
+    return bool(holding)
+
+
 def lease_remote(repos: Sequence[ChangeRepo], change_id: str) -> tuple[GitRepo, str] | None:
     """Where the change's lease lives: the remote of the first repo (the hub first) whose branch tracks one."""
     branch = branch_name(change_id)
@@ -461,3 +482,13 @@ def lease_remote(repos: Sequence[ChangeRepo], change_id: str) -> tuple[GitRepo, 
         if remote is not None:
             return cr.repo, remote
     return None
+
+
+def lease_remote_anywhere(repos: Sequence[ChangeRepo], change_id: str) -> tuple[GitRepo, str] | None:
+    """Where the change's lease lives, also for a change this clone has not pulled yet: the remote
+    its branch tracks here, else the hub's ``origin`` (where a pushed change's lease is)."""
+    found = lease_remote(repos, change_id)
+    if found is not None or not repos:
+        return found
+    hub = repos[0].repo
+    return (hub, DEFAULT_REMOTE) if DEFAULT_REMOTE in remotes(hub) else None
