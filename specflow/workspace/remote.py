@@ -12,6 +12,7 @@ The remote of a repo is ``--remote`` when given, else the remote the change's br
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from specflow.definitions.config import HubConfig
+from specflow.engine import records
+from specflow.engine.machine_id import machine_name
 from specflow.errors import ChangeNotFoundError, GitError, RemoteError
 from specflow.workspace.checkpoints import REF_ROOT
 from specflow.workspace.git import GitRepo
@@ -280,6 +283,9 @@ class _PullPlan:
     checkpoints: int = 0
     apart: int = 0
     worktree: GitRepo | None = None
+    put_back: str | None = None
+    """The change's state file, holding an attempt of this machine that the pulled history records
+    as lost: put back to its last commit before the fast-forward (``_lost_attempt``)."""
 
 
 def pull(hub_root: Path, config: HubConfig, change_id: str, remote: str | None = None) -> PullResult:
@@ -384,6 +390,10 @@ def _classify(plan: _PullPlan, branch: str) -> str | None:
     if plan.worktree is None:
         return None
     dirty = plan.worktree.status()
+    if plan.cr.name == HUB_NAME and len(dirty) == 1:
+        plan.put_back = _lost_attempt(plan.worktree, tip, branch.removeprefix("specflow/"), dirty[0][3:])
+        if plan.put_back is not None:
+            return None
     if dirty:
         shown = ", ".join(line[3:] for line in dirty[:5]) + (" ..." if len(dirty) > 5 else "")
         return (
@@ -394,6 +404,43 @@ def _classify(plan: _PullPlan, branch: str) -> str | None:
     return None
 
 
+def _lost_attempt(worktree: GitRepo, tip: str, change_id: str, changed: str) -> str | None:
+    """``changed`` when it is the change's state file holding an attempt in flight of this machine
+    that the history at ``tip`` records as interrupted.
+
+    A queue worker killed in the middle of a phase of a pushed change leaves that record here,
+    never committed; the machine that took the lease over after it expired recorded the attempt
+    as lost and ran the phase again.  Putting the file back to its commit drops nothing that is
+    not already in the pulled history, and the attempt stays recorded once.
+    """
+    folder = f"openspec/changes/{change_id}/{records.STATE_DIR}"
+    if changed != f"{folder}/{records.STATE_FILE}":
+        return None
+    state = records.read_state(worktree.root / "openspec" / "changes" / change_id)
+    flight = (state or {}).get("in_flight")
+    if not flight:
+        return None
+    try:
+        lines = worktree.text("show", f"{tip}:{folder}/{records.HISTORY_FILE}").splitlines()
+    except GitError:
+        return None
+    me = machine_name()
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if (
+            isinstance(event, dict)
+            and event.get("outcome") == "interrupted"
+            and event.get("machine") == me
+            and (event.get("from"), event.get("to"), event.get("attempt"))
+            == (flight.get("from"), flight.get("to"), flight.get("attempt"))
+        ):
+            return changed
+    return None
+
+
 def _apply(plan: _PullPlan, branch: str) -> RepoPull:
     repo, name = plan.cr.repo, plan.cr.name
     ref = f"refs/heads/{branch}"
@@ -401,6 +448,8 @@ def _apply(plan: _PullPlan, branch: str) -> RepoPull:
         repo.run("branch", "--quiet", "--track", branch, f"{plan.remote}/{branch}")
     elif plan.outcome == "fast-forwarded" and plan.tip and plan.local:
         if plan.worktree is not None:
+            if plan.put_back is not None:
+                plan.worktree.run("checkout", "--quiet", "--", plan.put_back)
             plan.worktree.run("merge", "--quiet", "--ff-only", plan.tip)
         else:
             repo.update_refs([f"update {ref} {plan.tip} {plan.local}"], message=f"specflow pull: {branch}")

@@ -138,3 +138,11 @@ def test_a_worker_killed_mid_phase_of_a_pushed_change_is_finished_by_the_other_m
     assert len(started(ctl_a, "think")) == 2  # the killed attempt and add-search: add-login not again
     assert CHANGE not in alpha.output.split("worker for machine")[-1]
     assert _outcomes(world.b) == ["created", "interrupted", "succeeded"]
+    # alpha still has its killed attempt in flight, never committed; pulling drops it (beta recorded
+    # it) and brings beta's phase: the attempt stays recorded once
+    assert Hub.open(world.a.hub).change(CHANGE).record["in_flight"]  # type: ignore[index]
+    code, _, err = cli("-C", world.a.hub, "pull", CHANGE)
+    assert code == 0, err
+    assert _outcomes(world.a) == ["created", "interrupted", "succeeded"]
+    assert Hub.open(world.a.hub).change(CHANGE).state == "think"
+    assert not Hub.open(world.a.hub).change(CHANGE).record["in_flight"]  # type: ignore[index]
