@@ -26,7 +26,7 @@ from specflow.engine.lease import holder_of
 from specflow.engine.lock import ChangeLock
 from specflow.errors import LockedError, QueueError
 from specflow.queue import flow
-from specflow.queue.client import APP_NAME, APP_VERSION, unreachable
+from specflow.queue.client import APP_NAME, APP_VERSION, open_client, unreachable
 from specflow.queue.place import MACHINE_ENV, SHARED_QUEUE, QueueDatabase, check_machine, database_for, queue_name
 
 if TYPE_CHECKING:
@@ -60,6 +60,8 @@ class Worker:
         self._runtime = flow.Runtime(self.hub.root, self.on_note)
         self._sweeping = threading.Event()  # set: the recovery thread stops
         self._sweeper: threading.Thread | None = None
+        self.taken_back = 0
+        """Runs a killed worker of this machine left pending, which this one takes back at its start."""
         # one worker per machine name: a second would recover and replay the first one's workflows
         self._guard = ChangeLock(self.hub.root, f"queue-worker-{self.machine}", command="worker")
 
@@ -76,6 +78,11 @@ class Worker:
             ) from None
         # the name the attempts record and the leases are taken under is the worker's machine
         os.environ[MACHINE_ENV] = self.machine
+        try:
+            self.taken_back = self._left_pending()
+        except QueueError:
+            self._guard.release()
+            raise
         flow.serve(self._runtime)
         config: DBOSConfig = {
             "name": APP_NAME,
@@ -101,6 +108,21 @@ class Worker:
             raise unreachable(self.database, exc) from None
         self._sweeper = threading.Thread(target=self._sweep_until_stopped, name="specflow-recovery", daemon=True)
         self._sweeper.start()
+
+    def _left_pending(self) -> int:
+        """How many runs a worker of this machine left pending (killed): DBOS's launch takes them back."""
+        with open_client(self.database) as client:
+            try:
+                left = client.list_workflows(
+                    status="PENDING",
+                    executor_id=self.machine,
+                    app_version=APP_VERSION,
+                    load_input=False,
+                    load_output=False,
+                )
+            except Exception as exc:
+                raise unreachable(self.database, exc) from None
+        return len(left)
 
     # -- runs of machines that died ------------------------------------------------------------
 
@@ -174,7 +196,8 @@ def describe(worker: Worker) -> str:
     return (
         f"specflow {__version__} worker for machine {worker.machine!r}: queue {worker.queue} and the shared"
         f" {SHARED_QUEUE},"
-        f" {worker.concurrency} phase(s) at a time, database {worker.database.describe()}"
+        f" {worker.concurrency} phase(s) at a time, database {worker.database.describe()};"
+        f" {worker.taken_back} run(s) left pending by this machine taken back"
     )
 
 

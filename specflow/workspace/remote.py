@@ -22,7 +22,7 @@ from typing import Any, Literal
 from specflow.definitions.config import HubConfig
 from specflow.engine import records
 from specflow.engine.machine_id import machine_name
-from specflow.errors import ChangeNotFoundError, GitError, RemoteError
+from specflow.errors import ChangeNotFoundError, GitError, RemoteError, WorkspaceError
 from specflow.workspace.checkpoints import REF_ROOT
 from specflow.workspace.git import GitRepo
 from specflow.workspace.workspaces import Workspaces
@@ -469,7 +469,14 @@ def _make_hub_worktree(hub_root: Path, config: HubConfig, change_id: str, plan: 
     open_there = f"refs/heads/{branch_name(change_id)}:openspec/changes/{change_id}"
     if workspaces.hub_target().exists or not plan.cr.repo.ok("cat-file", "-e", open_there):
         return None  # already made (it was fast-forwarded), or archived on its branch: nothing to work in
-    return workspaces.ensure_hub()
+    try:
+        return workspaces.ensure_hub()
+    except WorkspaceError:
+        # another process opened the change meanwhile (reading a change whose branch is here makes
+        # its worktree): the worktree is there, made from the branch just pulled
+        if Workspaces(hub_root, config, change_id, []).hub_target().exists:
+            return None
+        raise
 
 
 # -- a change known only to a remote ------------------------------------------------------------------

@@ -131,6 +131,8 @@ def test_a_worker_killed_mid_phase_of_a_pushed_change_is_finished_by_the_other_m
     # alpha comes back: its agents go on at once, so any phase it ran would be counted
     (ctl_a / "go").write_text("")
     alpha.start()
+    # DBOS gives alpha's worker nothing back: beta's worker had taken the run and finished it
+    assert "0 run(s) left pending by this machine taken back" in alpha.output.split("worker for machine")[-1]
     monkeypatch.setenv("SPECFLOW_MACHINE", "alpha")
     Hub.open(world.a.hub).new_change("add-search")
     assert cli("-C", world.a.hub, "advance", "add-search", "--queue", "--machine", "alpha")[0] == 0

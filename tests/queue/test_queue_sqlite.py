@@ -106,6 +106,7 @@ def test_a_worker_killed_mid_phase_runs_the_phase_again_from_its_checkpoint_on_r
     worker.kill9()
     assert Hub.open(queue_hub.root).change("add-login").record["in_flight"]  # type: ignore[index]
     worker.start()  # DBOS recovers the pending workflow of machine m1; the engine the attempt
+    assert "1 run(s) left pending by this machine taken back" in worker.output.split("worker for machine")[-1]
     wait_until(lambda: len(started(ctl, "think")) == 2, "the phase to run again")
     (ctl / "go").write_text("")
     _reaches(queue_hub, "add-login", ("draft", "think", "succeeded"))
