@@ -108,7 +108,8 @@ def enqueue(
         raise TransitionError(
             f"unknown state {to!r} in workflow {workflow.name!r}", fix="states: " + ", ".join(workflow.states)
         )
-    place = route(change, machine)
+    database = database_for(change.hub)
+    place = route(change, machine, shared=database.kind == "postgresql")
     queue = place.queue
     workflow_id = f"specflow:{change.id}:{uuid.uuid4().hex[:12]}"
     options: EnqueueOptions = {
@@ -119,7 +120,6 @@ def enqueue(
         "deduplication_id": change.id,
     }
     ticket = {"change": change.id, "to": to, "agent": agent, "fresh": fresh, "travels": place.travels}
-    database = database_for(change.hub)
     with open_client(database) as client:
         try:
             waiting = _unfinished(client, change.id)

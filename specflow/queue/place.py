@@ -85,10 +85,11 @@ class Route:
     travels: bool
 
 
-def route(change: Change, machine: str | None = None) -> Route:
-    """``machine`` when named; else any machine when the change's branches are all pushed and up to
-    date on their remotes; else the machine holding the change (``machine_for``)."""
-    travels = is_pushed(change.hub.root, change.hub.config, change.id)
+def route(change: Change, machine: str | None = None, *, shared: bool = True) -> Route:
+    """``machine`` when named; else, when the queue is ``shared`` by several machines (PostgreSQL),
+    any machine when the change's branches are all pushed and up to date on their remotes; else the
+    machine holding the change (``machine_for``)."""
+    travels = shared and is_pushed(change.hub.root, change.hub.config, change.id)
     if machine is not None:
         return Route(check_machine(machine), queue_name(machine), travels)
     if travels:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -16,6 +17,7 @@ from specflow.engine.records import HistoryEvent
 from specflow.queue.client import queued
 from tests.conftest import HubFixture, wait_until
 from tests.queue.conftest import WorkerProcess, new_worker, started
+from tests.remote_world import make_world
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -275,3 +277,13 @@ def test_a_queued_advance_can_be_cancelled_before_a_worker_takes_it(
     new_worker(queue_hub.root, "m1", workers).start()
     _reaches(queue_hub, "add-login", ("think", "write", "succeeded"))
     assert [o[2] for o in _outcomes(queue_hub, "add-login")] == ["created", "succeeded", "succeeded"]
+
+
+def test_a_pushed_change_stays_on_this_machine_when_the_queue_is_its_own_sqlite(tmp_path: Path, cli: Cli) -> None:
+    world = make_world(tmp_path)
+    with world.a.active():
+        Hub.open(world.a.hub).new_change("add-login").push()
+        code, out, err = cli("-C", world.a.hub, "advance", "add-login", "--queue")
+    assert code == 0, err
+    # no other machine can reach this queue: the run is this machine's, not any machine's
+    assert "add-login: advance queued for machine 'alpha' (queue specflow-alpha)" in out
