@@ -24,7 +24,7 @@ from dbos import DBOS
 from specflow.engine.approvals import current_approval
 from specflow.engine.change import Change
 from specflow.engine.hub import Hub
-from specflow.engine.lease import change_lease, record_lost_run
+from specflow.engine.lease import LeaseHolder, change_lease, record_lost_run
 from specflow.engine.lock import ChangeLock
 from specflow.engine.results import AdvanceResult
 from specflow.errors import GuardFailed, LeaseHeldError, LockedError, PhaseFailed, SpecflowError
@@ -92,6 +92,8 @@ class Runtime:
     hub_root: Path
     on_note: Callable[[str], None] = lambda text: None
     running: set[str] = field(default_factory=set)
+    lost_runs: dict[str, LeaseHolder] = field(default_factory=dict)
+    """Expired leases of dead machines taken over, by change, until their lost attempt is recorded."""
     stopping: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -201,9 +203,14 @@ def _travel(change: Change, ticket: Ticket, fresh: bool) -> list[AdvanceResult]:
     worker = _worker()
     with change_lease(change, take_over=True) as lease:
         if lease is not None and lease.took_over is not None:
-            with ChangeLock(change.hub.root, change.id, command="worker"):
-                record_lost_run(change, lease.took_over)
             worker.note(f"{change.id}: took over the expired lease of {lease.took_over.describe()}")
+            # kept until recorded: a change locked here now makes the run try again, lease released
+            worker.lost_runs[change.id] = lease.took_over
+        lost = worker.lost_runs.get(change.id)
+        if lost is not None:
+            with ChangeLock(change.hub.root, change.id, command="worker"):
+                record_lost_run(change, lost)
+            del worker.lost_runs[change.id]
         try:
             return change.advance(agent=ticket["agent"], fresh=fresh)
         finally:

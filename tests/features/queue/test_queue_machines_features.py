@@ -177,8 +177,10 @@ def remote_has_it(machines: Machines, cid: str, name: str) -> None:
 
 
 @then(phrase("on {name:Q} the history of {cid:Q} reads {expected:Q}"))
-def history_reads(world: World, machines: Machines, name: str, cid: str, expected: str) -> None:
-    assert outcomes(machines[name], cid) == [o.strip() for o in expected.split(",")], world.last
+def history_reads(machines: Machines, name: str, cid: str, expected: str) -> None:
+    """Waited for: a phase's state is written a moment before its history line."""
+    wanted = [o.strip() for o in expected.split(",")]
+    wait_until(lambda: outcomes(machines[name], cid) == wanted, f"the history of {cid} on {name} to read {expected}")
 
 
 @then(phrase("on {name:Q} the interrupted attempt of {cid:Q} is recorded as run on {ran_on:Q}"))
