@@ -50,12 +50,13 @@ from tests.queue.postgres import find_bin, running_postgres  # noqa: E402
 
 TARGET_S = 1.0
 MACHINE = "bench"
-# writes the moment it starts (the clock every figure ends at), then the notes
+# writes the moment it starts (the clock every figure ends at) beside the hub, out of every
+# worktree the audit watches (its first argument), then the notes
 AGENT = (
     "import os, pathlib, sys, time\n"
     "started = time.time()\n"
     "sys.stdin.read()\n"
-    "out = pathlib.Path(os.environ['SPECFLOW_HUB']).parent / ('started-' + os.environ['SPECFLOW_CHANGE'])\n"
+    "out = pathlib.Path(sys.argv[1]) / ('started-' + os.environ['SPECFLOW_CHANGE'])\n"
     "out.write_text(repr(started))\n"
     "print('the notes')\n"
 )
@@ -71,7 +72,7 @@ def make_hub(top: Path) -> Path:
     agent.write_text(AGENT)
     (root / "specflow.yaml").write_text(
         "default_workflow: mini\ndefault_agent: scripted\nsandbox: off\nagents:\n"
-        f"  scripted:\n    adapter: command\n    command: [{sys.executable!r}, {str(agent)!r}]\n"
+        f"  scripted:\n    adapter: command\n    command: [{sys.executable!r}, {str(agent)!r}, {str(top)!r}]\n"
     )
     for rel, text in (
         ("openspec/workflows/mini.yaml", MINI_WORKFLOW),
