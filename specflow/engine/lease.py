@@ -317,6 +317,20 @@ def holder_of(hub_root: Path, config: HubConfig, change_id: str) -> LeaseHolder 
     return None if where is None else Lease.holder(*where, change_id)
 
 
+def take_back(hub_root: Path, config: HubConfig, change_id: str, machine: str) -> bool:
+    """Renew the change's lease for its full term when ``machine`` holds it (expired or not), as a
+    restarting worker does for the runs it takes back; True when it did.  Never released here:
+    the run's own phase takes it back again, or it expires."""
+    where = lease_remote_anywhere(change_repos(hub_root, config), change_id)
+    if where is None:
+        return False
+    holder = Lease.holder(*where, change_id)
+    if holder is None or holder.machine != machine:
+        return False
+    Lease.take(*where, change_id, seconds=config.lease_seconds, machine=machine)
+    return True
+
+
 def record_lost_run(change: Change, holder: LeaseHolder) -> HistoryEvent:
     """Record as interrupted the run of the machine whose expired lease this one took over.
 

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dbos import DBOS, DBOSConfig
+from dbos import DBOS, DBOSConfig, WorkflowStatus
 
 from specflow._version import __version__
-from specflow.engine.lease import holder_of
+from specflow.engine.lease import holder_of, take_back
 from specflow.engine.lock import ChangeLock
-from specflow.errors import LockedError, QueueError
+from specflow.errors import LockedError, QueueError, SpecflowError
 from specflow.queue import flow
 from specflow.queue.client import APP_NAME, APP_VERSION, open_client, unreachable
 from specflow.queue.place import MACHINE_ENV, SHARED_QUEUE, QueueDatabase, check_machine, database_for, queue_name
@@ -79,10 +79,12 @@ class Worker:
         # the name the attempts record and the leases are taken under is the worker's machine
         os.environ[MACHINE_ENV] = self.machine
         try:
-            self.taken_back = self._left_pending()
+            left = self._left_pending()
         except QueueError:
             self._guard.release()
             raise
+        self.taken_back = len(left)
+        self._keep_leases(left)
         flow.serve(self._runtime)
         config: DBOSConfig = {
             "name": APP_NAME,
@@ -109,8 +111,8 @@ class Worker:
         self._sweeper = threading.Thread(target=self._sweep_until_stopped, name="specflow-recovery", daemon=True)
         self._sweeper.start()
 
-    def _left_pending(self) -> int:
-        """How many runs a worker of this machine left pending (killed): DBOS's launch takes them back."""
+    def _left_pending(self) -> list[WorkflowStatus]:
+        """The runs a worker of this machine left pending (killed): DBOS's launch takes them back."""
         with open_client(self.database) as client:
             try:
                 left = client.list_workflows(
@@ -122,9 +124,27 @@ class Worker:
                 )
             except Exception as exc:
                 raise unreachable(self.database, exc) from None
-        return len(left)
+        return left
+
+    def _keep_leases(self, left: list[WorkflowStatus]) -> None:
+        """Renew the leases this machine left on the changes of its pending shared runs, before
+        DBOS takes the runs back: another machine that saw them expired would declare this one
+        dead and hand the runs it is about to run to the queue again."""
+        for wf in left:
+            if wf.queue_name != SHARED_QUEUE:
+                continue
+            change_id = wf.workflow_id.split(":")[1]
+            try:
+                take_back(self.hub.root, self.hub.config, change_id, self.machine)
+            except SpecflowError as exc:  # the remote out of reach: the run's own step tries again
+                self.on_note(f"{change_id}: could not renew this machine's lease: {exc.message}")
 
     # -- runs of machines that died ------------------------------------------------------------
+
+    def _lease_expired(self, change_id: str, machine: str) -> bool:
+        """Whether ``machine`` holds the change's lease and let it expire."""
+        holder = holder_of(self.hub.root, self.hub.config, change_id)
+        return holder is not None and holder.machine == machine and holder.expired()
 
     @property
     def recovery_interval(self) -> float:
@@ -154,13 +174,17 @@ class Worker:
             if not machine or machine == self.machine or machine in dead:
                 continue
             change_id = wf.workflow_id.split(":")[1]
-            holder = holder_of(self.hub.root, self.hub.config, change_id)
-            if holder is not None and holder.machine == machine and holder.expired():
-                dead[machine] = f"{change_id}: {holder.describe()} expired"
+            if self._lease_expired(change_id, machine):
+                dead[machine] = change_id
+        # read again just before: a machine restarting renews its leases before it takes its runs back
+        dead = {m: cid for m, cid in dead.items() if self._lease_expired(cid, m)}
         if not dead:
             return []
-        for machine, why in dead.items():
-            self.on_note(f"machine {machine!r} stopped in the middle of a phase ({why}): its runs are recovered")
+        for machine, change_id in dead.items():
+            self.on_note(
+                f"machine {machine!r} stopped in the middle of a phase (its lease of {change_id} expired):"
+                " its runs are recovered"
+            )
         DBOS._recover_pending_workflows(sorted(dead))
         return sorted(dead)
 

@@ -148,3 +148,29 @@ def test_a_worker_killed_mid_phase_of_a_pushed_change_is_finished_by_the_other_m
     assert _outcomes(world.a) == ["created", "interrupted", "succeeded"]
     assert Hub.open(world.a.hub).change(CHANGE).state == "think"
     assert not Hub.open(world.a.hub).change(CHANGE).record["in_flight"]  # type: ignore[index]
+
+
+def test_a_killed_worker_restarted_after_its_lease_expired_takes_its_run_back_and_renews_the_lease_first(
+    world: World, cli: Cli, workers: list[WorkerProcess], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pushed_change(world, cli, monkeypatch)
+    ctl_a = world.a.hub.parent
+    (ctl_a / "hold").write_text("")
+    alpha = _worker(world.a, workers).start()
+    assert cli("-C", world.a.hub, "advance", CHANGE, "--queue")[0] == 0
+    wait_until(lambda: len(started(ctl_a, "think")) == 1, "alpha's agent to start")
+    alpha.kill9()
+    config = Hub.open(world.a.hub).config
+    wait_until(lambda: (h := holder_of(world.a.hub, config, CHANGE)) is not None and h.expired(), "the lease to expire")
+    (ctl_a / "go").write_text("")
+    alpha.start()
+    assert "1 run(s) left pending by this machine taken back" in alpha.output.split("worker for machine")[-1]
+    # renewed before DBOS gave the run back: no other machine's worker may declare alpha dead now
+    holder = holder_of(world.a.hub, config, CHANGE)
+    assert holder is not None and holder.machine == "alpha" and not holder.expired()
+    wait_until(lambda: f"{CHANGE}: draft -> think succeeded" in alpha.output, "alpha to run the phase again")
+    history = _history(world.a)
+    assert [e["outcome"] for e in history] == ["created", "interrupted", "succeeded"]
+    assert history[1]["checkpoint"] is not None  # alpha's own record of its attempt, recovered here
+    assert len(started(ctl_a, "think")) == 2
+    assert _remote_tip(world) == git(world.a.hub, "rev-parse", f"refs/heads/specflow/{CHANGE}").strip()
