@@ -21,13 +21,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from specflow.engine import records
 from specflow.engine.machine_id import machine_name
+from specflow.engine.records import HistoryEvent, InFlight
 from specflow.engine.statemerge import register as register_merge
 from specflow.errors import GitError, LeaseHeldError, RemoteError
 from specflow.workspace.git import EMPTY_TREE, GitRepo
-from specflow.workspace.remote import change_repos, lease_remote
+from specflow.workspace.remote import change_repos, lease_remote, lease_remote_anywhere
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from specflow.definitions.config import HubConfig
+    from specflow.engine.runnable import RunnableChange
     from specflow.engine.view import ChangeView
 
 LEASE_ROOT = "refs/specflow/leases"
@@ -268,9 +274,28 @@ def _git(repo: GitRepo, remote: str, change_id: str, *args: str) -> str:
         ) from None
 
 
+#: The leases this thread holds, by change id: a block inside another that holds one reuses it.
+_this_thread = threading.local()
+
+
+def _held_here() -> dict[str, Lease]:
+    leases: dict[str, Lease] | None = getattr(_this_thread, "leases", None)
+    if leases is None:
+        leases = _this_thread.leases = {}
+    return leases
+
+
 @contextlib.contextmanager
 def change_lease(change: ChangeView, *, take_over: bool = False) -> Iterator[Lease | None]:
-    """Hold the change's lease for the block when its branches are on a remote (else nothing to hold)."""
+    """Hold the change's lease for the block when its branches are on a remote (else nothing to hold).
+
+    Inside a block of the same thread that holds it already (a queue worker holds it around the
+    phase and the push after it), the lease held is reused: taken once, released once.
+    """
+    held = _held_here().get(change.id)
+    if held is not None and held.lost is None:
+        yield held
+        return
     machine_name()  # a misconfigured name is refused before any phase, with its fix
     where = lease_remote(change_repos(change.hub.root, change.hub.config), change.id)
     if where is None:
@@ -279,5 +304,57 @@ def change_lease(change: ChangeView, *, take_over: bool = False) -> Iterator[Lea
     repo, remote = where
     register_merge(change.hub.root)  # a hub made before 'init' registered it: its records merge from now on
     lease = Lease.take(repo, remote, change.id, seconds=change.hub.config.lease_seconds, take_over=take_over)
-    with lease.keep_renewed():
-        yield lease
+    _held_here()[change.id] = lease
+    try:
+        with lease.keep_renewed():
+            yield lease
+    finally:
+        _held_here().pop(change.id, None)
+
+
+def holder_of(hub_root: Path, config: HubConfig, change_id: str) -> LeaseHolder | None:
+    """Who holds the lease of ``change_id`` now, also when this clone has not pulled the change yet."""
+    where = lease_remote_anywhere(change_repos(hub_root, config), change_id)
+    return None if where is None else Lease.holder(*where, change_id)
+
+
+def take_back(hub_root: Path, config: HubConfig, change_id: str, machine: str) -> bool:
+    """Renew the change's lease for its full term when ``machine`` holds it (expired or not), as a
+    restarting worker does for the runs it takes back; True when it did.  Never released here:
+    the run's own phase takes it back again, or it expires."""
+    where = lease_remote_anywhere(change_repos(hub_root, config), change_id)
+    if where is None:
+        return False
+    holder = Lease.holder(*where, change_id)
+    if holder is None or holder.machine != machine:
+        return False
+    Lease.take(*where, change_id, seconds=config.lease_seconds, machine=machine)
+    return True
+
+
+def record_lost_run(change: RunnableChange, holder: LeaseHolder) -> HistoryEvent:
+    """Record as interrupted the run of the machine whose expired lease this one took over.
+
+    That machine died (or lost its remote) in the middle of a phase it never pushed: this clone
+    has no record of the attempt, only the lease, which says who ran it and since when.  The
+    attempt is recorded once, as the machine that ran it; the phase then runs again here from the
+    last pushed state.  The caller holds the lease and the change's lock.
+    """
+    record = change.require_record()
+    state = str(record["state"])
+    workflow = change.hub.workflow(record.get("workflow"))
+    targets = {sc.to for sc in workflow.scenarios_from(state, "advance")}
+    to = targets.pop() if len(targets) == 1 else None
+    attempts = [ev for ev in change.history() if ev.get("to") == to and ev.get("outcome") in records.ATTEMPTS]
+    flight = InFlight(trigger="advance", started=holder.since, pid=holder.pid, attempt=len(attempts) + 1)
+    flight["from"] = state
+    if to is not None:
+        flight["to"] = to
+    record["in_flight"] = flight
+    event = HistoryEvent(trigger="advance", attempt=len(attempts) + 1, started=holder.since, machine=holder.machine)
+    event["from"], event["to"] = state, to
+    reason = (
+        f"the attempt of {holder.describe()} was lost: that machine stopped renewing the change's lease and"
+        f" never pushed the attempt; machine '{machine_name()}' runs the phase again from the last pushed state"
+    )
+    return records.record_interrupted(change.dir, record, event, reason)

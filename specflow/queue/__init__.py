@@ -1,7 +1,8 @@
 """The durable queue (the optional extra ``specflow[queue]``, on DBOS).
 
 ``specflow advance <id> --queue`` enqueues a DBOS workflow that advances the change, one step per
-phase; ``specflow worker`` runs the phases queued for its machine.  SQLite under the hub's
+phase; ``specflow worker`` runs the phases queued for its machine, and those of changes pushed to
+their remotes, which any machine's worker pulls, runs under the change's lease and pushes.  SQLite under the hub's
 ``.specflow/queue/`` on one machine, with no setting; a PostgreSQL database shared by several
 machines (``SPECFLOW_QUEUE_DATABASE`` or ``queue: {database: ...}`` in ``specflow.yaml``).
 

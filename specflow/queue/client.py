@@ -15,7 +15,7 @@ from dbos import DBOS, DBOSClient, EnqueueOptions, error
 from specflow._version import __version__
 from specflow.engine.background import check_trigger
 from specflow.errors import QueueError, TransitionError
-from specflow.queue.place import QueueDatabase, check_machine, database_for, machine_for, queue_name
+from specflow.queue.place import QueueDatabase, database_for, machine_of_queue, route, where
 
 if TYPE_CHECKING:
     from specflow.engine.change import Change
@@ -48,6 +48,11 @@ class QueuedRun:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @property
+    def where(self) -> str:
+        """``machine 'NAME'``, or ``any machine`` for a pushed change's run."""
+        return where(self.machine)
 
 
 def unreachable(database: QueueDatabase, exc: BaseException) -> QueueError:
@@ -90,10 +95,11 @@ def enqueue(
     fresh: bool = False,
     machine: str | None = None,
 ) -> QueuedRun:
-    """Queue ``advance`` of ``change`` (up to ``to``) for the machine holding its worktrees.
+    """Queue ``advance`` of ``change`` (up to ``to``) for ``machine``, else where ``route`` sends it:
+    any machine's worker when the change's branches are pushed, else the machine holding it.
 
-    Returns at once; a worker of that machine runs it.  A change has at most one unfinished queued
-    advance (checked across machines; DBOS's deduplication makes it race-proof per machine).
+    Returns at once.  A change has at most one unfinished queued advance (checked across machines;
+    DBOS's deduplication makes it race-proof per queue).
     """
     check_trigger(change, "advance")
     record = change.require_record()
@@ -102,8 +108,9 @@ def enqueue(
         raise TransitionError(
             f"unknown state {to!r} in workflow {workflow.name!r}", fix="states: " + ", ".join(workflow.states)
         )
-    target = check_machine(machine) if machine else machine_for(change)
-    queue = queue_name(target)
+    database = database_for(change.hub)
+    place = route(change, machine, shared=database.kind == "postgresql")
+    queue = place.queue
     workflow_id = f"specflow:{change.id}:{uuid.uuid4().hex[:12]}"
     options: EnqueueOptions = {
         "queue_name": queue,
@@ -112,8 +119,7 @@ def enqueue(
         "app_version": APP_VERSION,
         "deduplication_id": change.id,
     }
-    ticket = {"change": change.id, "to": to, "agent": agent, "fresh": fresh}
-    database = database_for(change.hub)
+    ticket = {"change": change.id, "to": to, "agent": agent, "fresh": fresh, "travels": place.travels}
     with open_client(database) as client:
         try:
             waiting = _unfinished(client, change.id)
@@ -126,11 +132,11 @@ def enqueue(
             raise
         except Exception as exc:
             raise unreachable(database, exc) from None
-    return QueuedRun(workflow_id, change.id, target, queue, "ENQUEUED")
+    return QueuedRun(workflow_id, change.id, place.machine, queue, "ENQUEUED")
 
 
 def _already_queued(change_id: str, waiting: list[QueuedRun]) -> QueueError:
-    runs = ", ".join(f"{run.workflow_id} for machine {run.machine!r}" for run in waiting)
+    runs = ", ".join(f"{run.workflow_id} for {run.where}" for run in waiting)
     return QueueError(
         f"change '{change_id}' already has an advance queued ({runs or 'finishing now'})",
         fix="wait for it to run ('specflow status --watch' follows it), or cancel it with"
@@ -143,8 +149,9 @@ def _unfinished(client: DBOSClient, change_id: str | None) -> list[QueuedRun]:
     prefix = f"specflow:{change_id}:" if change_id else "specflow:"
     for wf in client.list_workflows(workflow_id_prefix=prefix, status=UNFINISHED, load_input=False, load_output=False):
         queue = wf.queue_name or ""
-        machine = queue.removeprefix("specflow-")
-        runs.append(QueuedRun(wf.workflow_id, wf.workflow_id.split(":")[1], machine, queue, str(wf.status)))
+        runs.append(
+            QueuedRun(wf.workflow_id, wf.workflow_id.split(":")[1], machine_of_queue(queue), queue, str(wf.status))
+        )
     return runs
 
 

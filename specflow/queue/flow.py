@@ -22,8 +22,12 @@ from typing import Literal, TypedDict
 from dbos import DBOS
 
 from specflow.engine.approvals import current_approval
+from specflow.engine.change import Change
 from specflow.engine.hub import Hub
-from specflow.errors import GuardFailed, LockedError, PhaseFailed, SpecflowError
+from specflow.engine.lease import LeaseHolder, change_lease, record_lost_run
+from specflow.engine.lock import ChangeLock
+from specflow.engine.results import AdvanceResult
+from specflow.errors import GuardFailed, LeaseHeldError, LockedError, PhaseFailed, SpecflowError
 from specflow.queue.client import APPROVAL_TOPIC, STATUS_EVENT, WORKFLOW_NAME
 
 #: The ``given`` step that waits for a person.
@@ -39,12 +43,17 @@ Outcome = Literal["advanced", "busy", "needs-approval", "blocked", "failed", "er
 
 
 class Ticket(TypedDict):
-    """What was asked: advance ``change`` once, or up to state ``to``."""
+    """What was asked: advance ``change`` once, or up to state ``to``.
+
+    ``travels``: the change's branches were pushed when it was queued; whichever machine runs it
+    pulls the change first and pushes it after each phase, holding its lease in between.
+    """
 
     change: str
     to: str | None
     agent: str | None
     fresh: bool
+    travels: bool
 
 
 class PhaseOutcome(TypedDict):
@@ -83,6 +92,8 @@ class Runtime:
     hub_root: Path
     on_note: Callable[[str], None] = lambda text: None
     running: set[str] = field(default_factory=set)
+    lost_runs: dict[str, LeaseHolder] = field(default_factory=dict)
+    """Expired leases of dead machines taken over, by change, until their lost attempt is recorded."""
     stopping: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -108,9 +119,23 @@ def _worker() -> Runtime:
 # -- steps: everything that touches the change --------------------------------------------
 
 
+def _bring(change_id: str) -> str:
+    """Pull the change from its remote (what another machine pushed); why it could not be, or ""."""
+    worker = _worker()
+    try:
+        Change.named(Hub.open(worker.hub_root), change_id).pull()
+    except SpecflowError as exc:
+        worker.note(f"{change_id}: cannot pull it: {exc.message}")
+        return exc.message
+    return ""
+
+
 @DBOS.step(name="specflow.look")
-def look(change_id: str) -> ChangeView:
-    """The change's state, whether that state is final, and whether an approval holds."""
+def look(change_id: str, travels: bool = False) -> ChangeView:
+    """The change's state (pulled first when it travels), whether that state is final, and whether
+    an approval holds."""
+    if travels:
+        _bring(change_id)  # what this clone has still counts when the remote cannot be reached now
     try:
         change = Hub.open(_worker().hub_root).change(change_id)
         record = change.require_record()
@@ -126,8 +151,12 @@ def look(change_id: str) -> ChangeView:
 
 @DBOS.step(name="specflow.phase")
 def run_phase(ticket: Ticket, from_state: str, fresh: bool) -> PhaseOutcome:
-    """Run the change's next phase from ``from_state`` through ``Change.advance``."""
+    """Run the change's next phase from ``from_state`` through ``Change.advance`` (see ``_travel``
+    for a change that travels through its remote)."""
     worker = _worker()
+    travels = ticket.get("travels", False)
+    if travels and (problem := _bring(ticket["change"])):
+        return _outcome("error", from_state, from_state, problem)
     try:
         change = Hub.open(worker.hub_root).change(ticket["change"])
     except SpecflowError as exc:
@@ -141,8 +170,8 @@ def run_phase(ticket: Ticket, from_state: str, fresh: bool) -> PhaseOutcome:
         worker.running.add(change.id)
     worker.note(f"{change.id}: advancing from {from_state!r}")
     try:
-        results = change.advance(agent=ticket["agent"], fresh=fresh)
-    except LockedError as exc:
+        results = _travel(change, ticket, fresh) if travels else change.advance(agent=ticket["agent"], fresh=fresh)
+    except (LockedError, LeaseHeldError) as exc:
         worker.note(f"{change.id}: busy: {exc.message}; trying again in {BUSY_RETRY_S:g} s")
         return _outcome("busy", from_state, from_state, exc.message)
     except GuardFailed as exc:
@@ -165,6 +194,40 @@ def run_phase(ticket: Ticket, from_state: str, fresh: bool) -> PhaseOutcome:
     return _outcome("advanced", from_state, state, done, state in workflow.states and workflow.states[state].final)
 
 
+def _travel(change: Change, ticket: Ticket, fresh: bool) -> list[AdvanceResult]:
+    """Advance a change that travels: under its lease, then push it before the lease goes.
+
+    The lease of a machine that died mid-phase is taken over once it has expired (before, the
+    run is busy and tries again), and that machine's lost attempt is recorded as interrupted.
+    """
+    worker = _worker()
+    with change_lease(change, take_over=True) as lease:
+        if lease is not None and lease.took_over is not None:
+            worker.note(f"{change.id}: took over the expired lease of {lease.took_over.describe()}")
+            # kept until recorded: a change locked here now makes the run try again, lease released
+            worker.lost_runs[change.id] = lease.took_over
+        lost = worker.lost_runs.get(change.id)
+        if lost is not None:
+            with ChangeLock(change.hub.root, change.id, command="worker"):
+                record_lost_run(change, lost)
+            del worker.lost_runs[change.id]
+        try:
+            return change.advance(agent=ticket["agent"], fresh=fresh)
+        finally:
+            _send(change)
+
+
+def _send(change: Change) -> None:
+    """Push the change's branches, so the next machine continues from here; a failure is said."""
+    try:
+        change.push()
+    except SpecflowError as exc:
+        _worker().note(
+            f"{change.id}: the phase is recorded here but could not be pushed: {exc.message};"
+            f" run 'specflow push {change.id}' on this machine"
+        )
+
+
 def _outcome(kind: Outcome, from_state: str, state: str, reason: str, final: bool = False) -> PhaseOutcome:
     return PhaseOutcome(outcome=kind, from_state=from_state, state=state, final=final, reason=reason)
 
@@ -177,7 +240,8 @@ def advance_workflow(ticket: Ticket) -> RunSummary:
     """Advance the change one phase (or up to ``ticket['to']``), waiting for approvals and locks."""
     change_id = ticket["change"]
     phases: list[PhaseOutcome] = []
-    view = look(change_id)
+    travels = ticket.get("travels", False)
+    view = look(change_id, travels)
     while len(phases) < MAX_PHASES:
         if view["problem"]:
             return _summary(change_id, "error", phases, view["problem"], view["state"])
@@ -190,9 +254,9 @@ def advance_workflow(ticket: Ticket) -> RunSummary:
             DBOS.sleep(BUSY_RETRY_S)
         elif outcome["outcome"] == "needs-approval":
             DBOS.set_event(STATUS_EVENT, {"doing": "waiting for approval", "state": view["state"]})
-            if not _wait_for_approval(change_id, view["state"]):
+            if not _wait_for_approval(change_id, view["state"], travels):
                 reason = f"the change left state {view['state']!r} while it waited for an approval"
-                return _summary(change_id, "blocked", phases, reason, look(change_id)["state"])
+                return _summary(change_id, "blocked", phases, reason, look(change_id, travels)["state"])
         elif outcome["outcome"] == "advanced":
             phases.append(outcome)
             if ticket["to"] is None or outcome["state"] == ticket["to"] or outcome["final"]:
@@ -200,15 +264,15 @@ def advance_workflow(ticket: Ticket) -> RunSummary:
         else:
             phases.append(outcome)
             return _summary(change_id, outcome["outcome"], phases, outcome["reason"], outcome["state"])
-        view = look(change_id)
+        view = look(change_id, travels)
     return _summary(change_id, "advanced", phases, "", phases[-1]["state"] if phases else view["state"])
 
 
-def _wait_for_approval(change_id: str, state: str) -> bool:
+def _wait_for_approval(change_id: str, state: str, travels: bool) -> bool:
     """Wait until an approval holds (True) or the change leaves ``state`` (False)."""
     while True:
         DBOS.recv(APPROVAL_TOPIC, timeout_seconds=APPROVAL_RECHECK_S)
-        view = look(change_id)
+        view = look(change_id, travels)
         if view["state"] != state:
             return False
         if view["approved"]:

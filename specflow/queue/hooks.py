@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from specflow.errors import QueueError
-from specflow.queue.place import in_use
+from specflow.queue.place import ANY_MACHINE, in_use
 
 if TYPE_CHECKING:
     from specflow.engine.change import Change
@@ -42,9 +42,13 @@ def queued_changes(hub: Hub) -> dict[str, str]:
     except ImportError:
         return {}
     try:
-        return {run.change_id: f"{run.doing or 'queued'} ({run.machine})" for run in queued(hub)}
+        return {run.change_id: f"{run.doing or 'queued'} ({_short(run.machine)})" for run in queued(hub)}
     except QueueError:
         return {}
+
+
+def _short(machine: str) -> str:
+    return "any machine" if machine == ANY_MACHINE else machine
 
 
 __all__ = ["approval_given", "queued_changes"]

@@ -4,7 +4,7 @@ Nothing here imports DBOS: ``approve`` and ``status`` ask these questions on the
 One machine needs no setting (SQLite under the hub's ``.specflow/queue/``); several share a
 PostgreSQL database named by ``SPECFLOW_QUEUE_DATABASE`` or ``queue: {database: ...}`` in
 ``specflow.yaml``.  Each machine listens to a queue of its own, so a phase runs where the change's
-worktrees are.
+worktrees are, and to the shared queue, where the runs of changes pushed to their remotes go.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from specflow.engine.machine_id import machine_name as named
 from specflow.errors import QueueError
 from specflow.localdir import LOCAL_DIR, ensure
+from specflow.workspace.remote import is_pushed
 
 if TYPE_CHECKING:
     from specflow.engine.change import Change
@@ -30,6 +31,11 @@ MACHINE_ENV = "SPECFLOW_MACHINE"
 #: SQLite's file under the hub's machine-local folder.
 SQLITE_FILE = Path(LOCAL_DIR) / "queue" / "queue.sqlite"
 _QUEUE_PREFIX = "specflow-"
+#: The queue every worker listens to besides its machine's own: runs of changes whose branches are
+#: pushed, which any machine can continue (``@`` cannot be in a machine's name: no machine's queue).
+SHARED_QUEUE = "specflow@any"
+#: What a run on the shared queue says for its machine.
+ANY_MACHINE = "*"
 _MACHINE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 _URL = re.compile(r"^(postgres(ql)?(\+psycopg)?|sqlite)://")
 
@@ -51,8 +57,44 @@ def check_machine(name: str) -> str:
 
 
 def queue_name(machine: str) -> str:
-    """The queue the worker of ``machine`` listens to."""
-    return _QUEUE_PREFIX + check_machine(machine)
+    """The queue the worker of ``machine`` listens to (the shared queue for ``ANY_MACHINE``)."""
+    return SHARED_QUEUE if machine == ANY_MACHINE else _QUEUE_PREFIX + check_machine(machine)
+
+
+def machine_of_queue(queue: str) -> str:
+    """The machine whose worker runs what ``queue`` holds (``ANY_MACHINE`` for the shared queue)."""
+    return ANY_MACHINE if queue == SHARED_QUEUE else queue.removeprefix(_QUEUE_PREFIX)
+
+
+def where(machine: str) -> str:
+    """``machine 'NAME'``, or ``any machine`` for a run on the shared queue, as messages say it."""
+    return "any machine" if machine == ANY_MACHINE else f"machine {machine!r}"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a queued run of a change goes, and whether it travels through the change's remote.
+
+    ``travels``: the change's branches are pushed and up to date, so the worker that takes the
+    run pulls the change first, holds its lease through the phase, and pushes after it.
+    """
+
+    machine: str
+    queue: str
+    travels: bool
+
+
+def route(change: Change, machine: str | None = None, *, shared: bool = True) -> Route:
+    """``machine`` when named; else, when the queue is ``shared`` by several machines (PostgreSQL),
+    any machine when the change's branches are all pushed and up to date on their remotes; else the
+    machine holding the change (``machine_for``)."""
+    travels = shared and is_pushed(change.hub.root, change.hub.config, change.id)
+    if machine is not None:
+        return Route(check_machine(machine), queue_name(machine), travels)
+    if travels:
+        return Route(ANY_MACHINE, SHARED_QUEUE, True)
+    target = machine_for(change)
+    return Route(target, queue_name(target), False)
 
 
 @dataclass(frozen=True)
@@ -114,13 +156,19 @@ def machine_for(change: Change) -> str:
 
 
 __all__ = [
+    "ANY_MACHINE",
     "DATABASE_ENV",
     "MACHINE_ENV",
+    "SHARED_QUEUE",
     "QueueDatabase",
+    "Route",
     "check_machine",
     "database_for",
     "in_use",
     "machine_for",
     "machine_name",
+    "machine_of_queue",
     "queue_name",
+    "route",
+    "where",
 ]

@@ -1,31 +1,42 @@
 """A queue worker: takes this machine's queued phases from the queue's database and runs them.
 
-It is DBOS, launched with this machine's name as its executor id and listening to this machine's
-queue only; at launch DBOS recovers the workflows a killed worker of the same machine left
-pending.  One worker per machine name: a second one for the same machine is refused.
+It is DBOS, launched with this machine's name as its executor id, listening to this machine's
+queue and to the shared queue (runs of changes pushed to their remotes, which any machine can
+continue).  At launch DBOS recovers the workflows a killed worker of the same machine left
+pending.  A worker killed for good leaves its runs pending under its name: every worker looks
+now and then for runs on the shared queue whose machine let the change's lease expire (it died
+in the middle of a phase) and hands that machine's runs back to the queues (DBOS's recovery of
+another executor), where a live worker takes them.  One worker per machine name: a second one
+for the same machine is refused.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dbos import DBOS, DBOSConfig
+from dbos import DBOS, DBOSConfig, WorkflowStatus
 
 from specflow._version import __version__
+from specflow.engine.lease import holder_of, take_back
 from specflow.engine.lock import ChangeLock
-from specflow.errors import LockedError, QueueError
+from specflow.errors import LockedError, QueueError, SpecflowError
 from specflow.queue import flow
-from specflow.queue.client import APP_NAME, APP_VERSION, unreachable
-from specflow.queue.place import QueueDatabase, check_machine, database_for, queue_name
+from specflow.queue.client import APP_NAME, APP_VERSION, open_client, unreachable
+from specflow.queue.place import MACHINE_ENV, SHARED_QUEUE, QueueDatabase, check_machine, database_for, queue_name
 
 if TYPE_CHECKING:
     from specflow.engine.hub import Hub
 
 #: How often the worker looks for new work in its queue (the queue's latency floor).
 POLL_S = 0.2
+#: Bounds of how often the worker looks for runs of machines that died (a third of the lease's term).
+RECOVERY_MIN_S = 1.0
+RECOVERY_MAX_S = 30.0
 
 
 @dataclass
@@ -47,6 +58,10 @@ class Worker:
         self.database: QueueDatabase = database_for(self.hub)
         self.queue = queue_name(self.machine)
         self._runtime = flow.Runtime(self.hub.root, self.on_note)
+        self._sweeping = threading.Event()  # set: the recovery thread stops
+        self._sweeper: threading.Thread | None = None
+        self.taken_back = 0
+        """Runs a killed worker of this machine left pending, which this one takes back at its start."""
         # one worker per machine name: a second would recover and replay the first one's workflows
         self._guard = ChangeLock(self.hub.root, f"queue-worker-{self.machine}", command="worker")
 
@@ -61,6 +76,15 @@ class Worker:
                 f"a worker for machine {self.machine!r} already runs on this hub ({who})",
                 fix="stop it first, or start this one with another --machine name",
             ) from None
+        # the name the attempts record and the leases are taken under is the worker's machine
+        os.environ[MACHINE_ENV] = self.machine
+        try:
+            left = self._left_pending()
+        except QueueError:
+            self._guard.release()
+            raise
+        self.taken_back = len(left)
+        self._keep_leases(left)
         flow.serve(self._runtime)
         config: DBOSConfig = {
             "name": APP_NAME,
@@ -71,18 +95,98 @@ class Worker:
         }
         try:
             DBOS(config=config)
-            DBOS.listen_queues([self.queue])
+            DBOS.listen_queues([self.queue, SHARED_QUEUE])
             DBOS.launch()
-            DBOS.register_queue(
-                self.queue,
-                worker_concurrency=self.concurrency,
-                polling_interval_sec=POLL_S,
-                on_conflict="always_update",
-            )
+            for queue in (self.queue, SHARED_QUEUE):
+                DBOS.register_queue(
+                    queue,
+                    worker_concurrency=self.concurrency,
+                    polling_interval_sec=POLL_S,
+                    on_conflict="always_update",
+                )
         except Exception as exc:
             self._guard.release()
             DBOS.destroy(destroy_registry=False)
             raise unreachable(self.database, exc) from None
+        self._sweeper = threading.Thread(target=self._sweep_until_stopped, name="specflow-recovery", daemon=True)
+        self._sweeper.start()
+
+    def _left_pending(self) -> list[WorkflowStatus]:
+        """The runs a worker of this machine left pending (killed): DBOS's launch takes them back."""
+        with open_client(self.database) as client:
+            try:
+                left = client.list_workflows(
+                    status="PENDING",
+                    executor_id=self.machine,
+                    app_version=APP_VERSION,
+                    load_input=False,
+                    load_output=False,
+                )
+            except Exception as exc:
+                raise unreachable(self.database, exc) from None
+        return left
+
+    def _keep_leases(self, left: list[WorkflowStatus]) -> None:
+        """Renew the leases this machine left on the changes of its pending shared runs, before
+        DBOS takes the runs back: another machine that saw them expired would declare this one
+        dead and hand the runs it is about to run to the queue again."""
+        for wf in left:
+            if wf.queue_name != SHARED_QUEUE:
+                continue
+            change_id = wf.workflow_id.split(":")[1]
+            try:
+                take_back(self.hub.root, self.hub.config, change_id, self.machine)
+            except SpecflowError as exc:  # the remote out of reach: the run's own step tries again
+                self.on_note(f"{change_id}: could not renew this machine's lease: {exc.message}")
+
+    # -- runs of machines that died ------------------------------------------------------------
+
+    def _lease_expired(self, change_id: str, machine: str) -> bool:
+        """Whether ``machine`` holds the change's lease and let it expire."""
+        holder = holder_of(self.hub.root, self.hub.config, change_id)
+        return holder is not None and holder.machine == machine and holder.expired()
+
+    @property
+    def recovery_interval(self) -> float:
+        """Seconds between two looks for dead machines' runs: a third of the lease's term, bounded."""
+        return min(RECOVERY_MAX_S, max(RECOVERY_MIN_S, self.hub.config.lease_seconds / 3))
+
+    def _sweep_until_stopped(self) -> None:
+        while not self._sweeping.wait(self.recovery_interval):
+            try:
+                self.recover_dead_machines()
+            except Exception as exc:  # a database or remote out of reach now: the next look retries
+                self.on_note(f"looking for runs of machines that died failed: {exc}")
+
+    def recover_dead_machines(self) -> list[str]:
+        """Hand back the runs of every machine that let a change's lease expire while its run of
+        that change was pending on the shared queue (it died mid-phase); return those machines.
+
+        The holder renews its lease every third of its term while a phase runs: an expired lease
+        that still names it means it stopped.  DBOS's recovery of those executors puts their
+        pending runs back on their queues (a run already taken by a live worker is left alone),
+        and the worker that takes one pulls the change, takes the lease over and runs the phase.
+        """
+        pending = DBOS.list_workflows(status="PENDING", queue_name=SHARED_QUEUE, load_input=False, load_output=False)
+        dead: dict[str, str] = {}
+        for wf in pending:
+            machine = wf.executor_id
+            if not machine or machine == self.machine or machine in dead:
+                continue
+            change_id = wf.workflow_id.split(":")[1]
+            if self._lease_expired(change_id, machine):
+                dead[machine] = change_id
+        # read again just before: a machine restarting renews its leases before it takes its runs back
+        dead = {m: cid for m, cid in dead.items() if self._lease_expired(cid, m)}
+        if not dead:
+            return []
+        for machine, change_id in dead.items():
+            self.on_note(
+                f"machine {machine!r} stopped in the middle of a phase (its lease of {change_id} expired):"
+                " its runs are recovered"
+            )
+        DBOS._recover_pending_workflows(sorted(dead))
+        return sorted(dead)
 
     @property
     def running(self) -> list[str]:
@@ -94,6 +198,7 @@ class Worker:
         """Start no new phase; the phases running go on (``wait`` for them, then ``close``)."""
         with self._runtime.lock:
             self._runtime.stopping = True
+        self._sweeping.set()
 
     def wait(self, poll_s: float = 0.2) -> None:
         """Block until no phase runs in this worker."""
@@ -103,6 +208,9 @@ class Worker:
     def close(self) -> None:
         """Shut DBOS down.  Runs left waiting (for an approval, a lock) stay pending in the
         database, and DBOS hands them to the next worker of this machine."""
+        self._sweeping.set()
+        if self._sweeper is not None:
+            self._sweeper.join(RECOVERY_MAX_S)
         DBOS.destroy(destroy_registry=False)
         self._guard.release()
 
@@ -110,9 +218,11 @@ class Worker:
 def describe(worker: Worker) -> str:
     """One line: which machine, queue and database, and how many phases at a time."""
     return (
-        f"specflow {__version__} worker for machine {worker.machine!r}: queue {worker.queue},"
-        f" {worker.concurrency} phase(s) at a time, database {worker.database.describe()}"
+        f"specflow {__version__} worker for machine {worker.machine!r}: queue {worker.queue} and the shared"
+        f" {SHARED_QUEUE},"
+        f" {worker.concurrency} phase(s) at a time, database {worker.database.describe()};"
+        f" {worker.taken_back} run(s) left pending by this machine taken back"
     )
 
 
-__all__ = ["POLL_S", "Worker", "describe"]
+__all__ = ["POLL_S", "RECOVERY_MAX_S", "RECOVERY_MIN_S", "Worker", "describe"]

@@ -12,6 +12,7 @@ The remote of a repo is ``--remote`` when given, else the remote the change's br
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from specflow.definitions.config import HubConfig
-from specflow.errors import ChangeNotFoundError, GitError, RemoteError
+from specflow.engine import records
+from specflow.engine.machine_id import machine_name
+from specflow.errors import ChangeNotFoundError, GitError, RemoteError, WorkspaceError
 from specflow.workspace.checkpoints import REF_ROOT
 from specflow.workspace.git import GitRepo
 from specflow.workspace.workspaces import Workspaces
@@ -280,6 +283,9 @@ class _PullPlan:
     checkpoints: int = 0
     apart: int = 0
     worktree: GitRepo | None = None
+    put_back: str | None = None
+    """The change's state file, holding an attempt of this machine that the pulled history records
+    as lost: put back to its last commit before the fast-forward (``_lost_attempt``)."""
 
 
 def pull(hub_root: Path, config: HubConfig, change_id: str, remote: str | None = None) -> PullResult:
@@ -384,6 +390,10 @@ def _classify(plan: _PullPlan, branch: str) -> str | None:
     if plan.worktree is None:
         return None
     dirty = plan.worktree.status()
+    if plan.cr.name == HUB_NAME and len(dirty) == 1:
+        plan.put_back = _lost_attempt(plan.worktree, tip, branch.removeprefix("specflow/"), dirty[0][3:])
+        if plan.put_back is not None:
+            return None
     if dirty:
         shown = ", ".join(line[3:] for line in dirty[:5]) + (" ..." if len(dirty) > 5 else "")
         return (
@@ -394,6 +404,43 @@ def _classify(plan: _PullPlan, branch: str) -> str | None:
     return None
 
 
+def _lost_attempt(worktree: GitRepo, tip: str, change_id: str, changed: str) -> str | None:
+    """``changed`` when it is the change's state file holding an attempt in flight of this machine
+    that the history at ``tip`` records as interrupted.
+
+    A queue worker killed in the middle of a phase of a pushed change leaves that record here,
+    never committed; the machine that took the lease over after it expired recorded the attempt
+    as lost and ran the phase again.  Putting the file back to its commit drops nothing that is
+    not already in the pulled history, and the attempt stays recorded once.
+    """
+    folder = f"openspec/changes/{change_id}/{records.STATE_DIR}"
+    if changed != f"{folder}/{records.STATE_FILE}":
+        return None
+    state = records.read_state(worktree.root / "openspec" / "changes" / change_id)
+    flight = (state or {}).get("in_flight")
+    if not flight:
+        return None
+    try:
+        lines = worktree.text("show", f"{tip}:{folder}/{records.HISTORY_FILE}").splitlines()
+    except GitError:
+        return None
+    me = machine_name()
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if (
+            isinstance(event, dict)
+            and event.get("outcome") == "interrupted"
+            and event.get("machine") == me
+            and (event.get("from"), event.get("to"), event.get("attempt"))
+            == (flight.get("from"), flight.get("to"), flight.get("attempt"))
+        ):
+            return changed
+    return None
+
+
 def _apply(plan: _PullPlan, branch: str) -> RepoPull:
     repo, name = plan.cr.repo, plan.cr.name
     ref = f"refs/heads/{branch}"
@@ -401,6 +448,8 @@ def _apply(plan: _PullPlan, branch: str) -> RepoPull:
         repo.run("branch", "--quiet", "--track", branch, f"{plan.remote}/{branch}")
     elif plan.outcome == "fast-forwarded" and plan.tip and plan.local:
         if plan.worktree is not None:
+            if plan.put_back is not None:
+                plan.worktree.run("checkout", "--quiet", "--", plan.put_back)
             plan.worktree.run("merge", "--quiet", "--ff-only", plan.tip)
         else:
             repo.update_refs([f"update {ref} {plan.tip} {plan.local}"], message=f"specflow pull: {branch}")
@@ -420,7 +469,14 @@ def _make_hub_worktree(hub_root: Path, config: HubConfig, change_id: str, plan: 
     open_there = f"refs/heads/{branch_name(change_id)}:openspec/changes/{change_id}"
     if workspaces.hub_target().exists or not plan.cr.repo.ok("cat-file", "-e", open_there):
         return None  # already made (it was fast-forwarded), or archived on its branch: nothing to work in
-    return workspaces.ensure_hub()
+    try:
+        return workspaces.ensure_hub()
+    except WorkspaceError:
+        # another process opened the change meanwhile (reading a change whose branch is here makes
+        # its worktree): the worktree is there, made from the branch just pulled
+        if Workspaces(hub_root, config, change_id, []).hub_target().exists:
+            return None
+        raise
 
 
 # -- a change known only to a remote ------------------------------------------------------------------
@@ -451,6 +507,27 @@ def remote_only_error(hub_root: Path, config: HubConfig, change_id: str) -> Chan
     )
 
 
+def is_pushed(hub_root: Path, config: HubConfig, change_id: str) -> bool:
+    """Whether every branch of the change here tracks a remote that has it at the same commit.
+
+    Then another clone can continue from exactly this state after a ``pull``.  False when no repo
+    has the branch, when one has no upstream or another tip there, or when a remote is unreachable.
+    """
+    branch = branch_name(change_id)
+    holding = [cr for cr in change_repos(hub_root, config) if cr.repo.branch_exists(branch)]
+    for cr in holding:
+        remote = tracked_remote(cr.repo, branch)
+        if remote is None:
+            return False
+        try:
+            theirs = _ls_remote(cr.repo, remote, f"refs/heads/{branch}").get(f"refs/heads/{branch}")
+        except GitError:
+            return False
+        if theirs is None or theirs != cr.repo.resolve(f"refs/heads/{branch}"):
+            return False
+    return bool(holding)
+
+
 def lease_remote(repos: Sequence[ChangeRepo], change_id: str) -> tuple[GitRepo, str] | None:
     """Where the change's lease lives: the remote of the first repo (the hub first) whose branch tracks one."""
     branch = branch_name(change_id)
@@ -461,3 +538,13 @@ def lease_remote(repos: Sequence[ChangeRepo], change_id: str) -> tuple[GitRepo, 
         if remote is not None:
             return cr.repo, remote
     return None
+
+
+def lease_remote_anywhere(repos: Sequence[ChangeRepo], change_id: str) -> tuple[GitRepo, str] | None:
+    """Where the change's lease lives, also for a change this clone has not pulled yet: the remote
+    its branch tracks here, else the hub's ``origin`` (where a pushed change's lease is)."""
+    found = lease_remote(repos, change_id)
+    if found is not None or not repos:
+        return found
+    hub = repos[0].repo
+    return (hub, DEFAULT_REMOTE) if DEFAULT_REMOTE in remotes(hub) else None

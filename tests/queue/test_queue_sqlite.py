@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -16,6 +17,7 @@ from specflow.engine.records import HistoryEvent
 from specflow.queue.client import queued
 from tests.conftest import HubFixture, wait_until
 from tests.queue.conftest import WorkerProcess, new_worker, started
+from tests.remote_world import make_world
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -106,6 +108,7 @@ def test_a_worker_killed_mid_phase_runs_the_phase_again_from_its_checkpoint_on_r
     worker.kill9()
     assert Hub.open(queue_hub.root).change("add-login").record["in_flight"]  # type: ignore[index]
     worker.start()  # DBOS recovers the pending workflow of machine m1; the engine the attempt
+    assert "1 run(s) left pending by this machine taken back" in worker.output.split("worker for machine")[-1]
     wait_until(lambda: len(started(ctl, "think")) == 2, "the phase to run again")
     (ctl / "go").write_text("")
     _reaches(queue_hub, "add-login", ("draft", "think", "succeeded"))
@@ -274,3 +277,13 @@ def test_a_queued_advance_can_be_cancelled_before_a_worker_takes_it(
     new_worker(queue_hub.root, "m1", workers).start()
     _reaches(queue_hub, "add-login", ("think", "write", "succeeded"))
     assert [o[2] for o in _outcomes(queue_hub, "add-login")] == ["created", "succeeded", "succeeded"]
+
+
+def test_a_pushed_change_stays_on_this_machine_when_the_queue_is_its_own_sqlite(tmp_path: Path, cli: Cli) -> None:
+    world = make_world(tmp_path)
+    with world.a.active():
+        Hub.open(world.a.hub).new_change("add-login").push()
+        code, out, err = cli("-C", world.a.hub, "advance", "add-login", "--queue")
+    assert code == 0, err
+    # no other machine can reach this queue: the run is this machine's, not any machine's
+    assert "add-login: advance queued for machine 'alpha' (queue specflow-alpha)" in out

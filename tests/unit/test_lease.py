@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
+from specflow.engine.change import Change
 from specflow.engine.hub import Hub
-from specflow.engine.lease import Lease, lease_ref
+from specflow.engine.lease import Lease, change_lease, holder_of, lease_ref, record_lost_run
 from specflow.errors import LeaseHeldError, RemoteError
 from specflow.workspace.git import GitRepo
 from tests.conftest import HubFixture, git, init_repo, wait_until
-from tests.remote_world import remote_refs
+from tests.remote_world import make_world, remote_refs
 
 CHANGE = "add-login"
 
@@ -235,3 +236,48 @@ def test_a_background_advance_takes_over_an_expired_lease_when_asked(hub: HubFix
     assert code == 0, err
     wait_until(lambda: Hub.open(hub.root).change(CHANGE).state == "think", "the background advance")
     wait_until(lambda: lease_ref(CHANGE) not in remote_refs(bare), "the lease's release")
+
+
+def test_a_lease_held_around_an_advance_is_reused_inside_it_and_released_once(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    with world.a.active():
+        change = Hub.open(world.a.hub).new_change(CHANGE)
+        change.push()
+        with change_lease(change) as outer:
+            assert outer is not None
+            with change_lease(change) as inner:  # as Engine.run inside a queue worker's step
+                assert inner is outer
+            assert lease_ref(CHANGE) in remote_refs(world.remote_hub)  # the inner block released nothing
+            change.advance()  # takes no second lease, and is not refused by this one
+            assert remote_refs(world.remote_hub)[lease_ref(CHANGE)] == outer.holder_record.commit
+        assert lease_ref(CHANGE) not in remote_refs(world.remote_hub)
+
+
+def test_a_lease_taken_over_records_the_lost_attempt_of_its_machine_once(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    with world.a.active():
+        change = Hub.open(world.a.hub).new_change(CHANGE)
+        change.push()
+        # alpha dies mid-phase: its lease is left, and expires
+        Lease.take(GitRepo.open(world.a.hub), "origin", CHANGE, seconds=1, machine="alpha")
+    time.sleep(1.1)
+    with world.b.active():
+        Change.named(Hub.open(world.b.hub), CHANGE).pull()
+        change = Hub.open(world.b.hub).change(CHANGE)
+        with change_lease(change, take_over=True) as lease:
+            assert lease is not None and lease.took_over is not None
+            assert lease.took_over.machine == "alpha"
+            record_lost_run(change, lease.took_over)
+            change.advance()
+    history = Hub.open(world.b.hub).change(CHANGE).history()
+    assert [e["outcome"] for e in history] == ["created", "interrupted", "succeeded"]
+    lost = history[1]
+    assert (lost.get("machine"), lost.get("from"), lost.get("to"), lost.get("attempt")) == (
+        "alpha",
+        "draft",
+        "think",
+        1,
+    )
+    assert "machine 'beta' runs the phase again from the last pushed state" in lost["reasons"][0]
+    assert (history[2].get("machine"), history[2].get("attempt")) == ("beta", 2)
+    assert holder_of(world.b.hub, Hub.open(world.b.hub).config, CHANGE) is None

@@ -12,6 +12,7 @@ from specflow.engine import records
 from specflow.engine.change import Change
 from specflow.engine.hub import Hub
 from specflow.errors import RemoteError
+from specflow.workspace.remote import change_repos, is_pushed, lease_remote_anywhere
 from specflow.workspace.workspaces import Workspaces
 from tests.conftest import commit_all, git
 from tests.remote_world import CHANGE, Machine, World, make_world, remote_refs
@@ -197,3 +198,21 @@ def test_pull_of_a_change_no_remote_has_says_so(world: World, cli: Any) -> None:
     code, _, err = cli("-C", world.b.hub, "pull", "ghost")
     assert code == 1
     assert "no remote has branch specflow/ghost of change 'ghost'" in err and "specflow push ghost" in err
+
+
+def test_a_change_is_pushed_when_every_branch_of_it_is_on_its_remote_at_the_same_commit(world: World) -> None:
+    with world.a.active():
+        start_change(world.a)
+        hub = Hub.open(world.a.hub)
+        assert not is_pushed(hub.root, hub.config, CHANGE)  # no branch of it tracks a remote yet
+        hub.change(CHANGE).push()
+        assert is_pushed(hub.root, hub.config, CHANGE)
+        world.a.commit_in_worktree("more.py", "print('more')\n")  # the api branch is ahead now
+        assert not is_pushed(hub.root, hub.config, CHANGE)
+        hub.change(CHANGE).push()
+        assert is_pushed(hub.root, hub.config, CHANGE)
+    # beta never pulled the change: its lease is looked up on the hub's origin all the same
+    b = Hub.open(world.b.hub)
+    assert not is_pushed(b.root, b.config, CHANGE)
+    found = lease_remote_anywhere(change_repos(b.root, b.config), CHANGE)
+    assert found is not None and (found[0].root, found[1]) == (world.b.hub, "origin")

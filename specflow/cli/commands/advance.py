@@ -9,6 +9,7 @@ from specflow.cli.context import CliContext
 from specflow.cli.render import LiveProgress, say
 from specflow.engine.runnable import PhaseRunner, RunnableChange, RunnerHub
 from specflow.errors import ChangeNotFoundError, GuardFailed, PhaseFailed, QueueError
+from specflow.queue.place import ANY_MACHINE
 from specflow.workspace.remote import remote_only_error
 
 
@@ -93,15 +94,19 @@ def run_queued(args: argparse.Namespace, ctx: CliContext) -> int:
         if not cancelled:
             ctx.out(f"{change.id}: no queued advance to cancel")
         for r in cancelled:
-            ctx.out(f"{change.id}: cancelled {r.workflow_id} (machine {r.machine!r}, {r.status.lower()})")
+            ctx.out(f"{change.id}: cancelled {r.workflow_id} ({r.where}, {r.status.lower()})")
         return 0
     run = enqueue(change, to=args.to, agent=args.agent, fresh=args.fresh, machine=args.machine)
     if args.json:
         ctx.json(run.to_dict())
         return 0
     ctx.out(run.workflow_id)
-    say(ctx, f"{change.id}: advance queued for machine {run.machine!r} (queue {run.queue})", "green")
-    ctx.out(f"  run it there:  specflow worker --machine {run.machine}")
+    say(ctx, f"{change.id}: advance queued for {run.where} (queue {run.queue})", "green")
+    if run.machine == ANY_MACHINE:
+        ctx.out("  its branches are pushed: the first free worker of any machine pulls it, runs it, pushes it")
+        ctx.out("  run one:        specflow worker")
+    else:
+        ctx.out(f"  run it there:  specflow worker --machine {run.machine}")
     ctx.out("  follow it:     specflow status --watch")
     return 0
 

@@ -6,10 +6,14 @@ import argparse
 import os
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 from specflow.cli.context import CliContext
 from specflow.errors import QueueError
 from specflow.queue.place import machine_name
+
+if TYPE_CHECKING:
+    from specflow.queue.worker import Worker
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,30 +38,40 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             fix="pip install 'specflow-openspec[queue]'",
         ) from None
     worker = Worker(ctx.open_hub(), args.machine or machine_name(), args.concurrency, on_note=ctx.out)
-    worker.start()
-    ctx.out(describe(worker))
-    ctx.out("  Ctrl-C (or SIGTERM) takes no more work and lets the running phase finish; twice stops it now")
+    # From here on, DBOS runs threads that a normal interpreter exit would wait for: whatever happens,
+    # the process ends through os._exit, and a signal at any moment (during the start, between two
+    # lines of output) stops it like one during the wait.
     try:
+        worker.start()
+        ctx.out(describe(worker))
+        ctx.out("  Ctrl-C (or SIGTERM) takes no more work and lets the running phase finish; twice stops it now")
         while True:
             signal.pause()  # SIGINT and SIGTERM arrive as KeyboardInterrupt (specflow.cli.main)
     except KeyboardInterrupt:
-        worker.stop_taking_work()
-    busy = worker.running
-    if busy:
-        ctx.out(f"stopping: waiting for the phase of {', '.join(busy)} to finish (Ctrl-C again stops it now)")
-        try:
+        pass
+    os._exit(_stop(worker, ctx))
+
+
+def _stop(worker: Worker, ctx: CliContext) -> int:
+    """Let the running phases finish (a second Ctrl-C stops at once), shut DBOS down; the exit code."""
+    worker.stop_taking_work()
+    try:
+        busy = worker.running
+        if busy:
+            ctx.out(f"stopping: waiting for the phase of {', '.join(busy)} to finish (Ctrl-C again stops it now)")
             worker.wait()
-        except KeyboardInterrupt:
-            ctx.out(
-                "stopped; the interrupted phase runs again from its checkpoint when a worker of this machine starts"
-            )
-            os._exit(130)
+    except KeyboardInterrupt:
+        ctx.out("stopped; the interrupted phase runs again from its checkpoint when a worker of this machine starts")
+        return 130
     # DBOS's shutdown joins its threads; one stuck (a database that went away, a busy machine) must
     # not keep the worker alive after its last phase: it is given a bounded time
     closing = threading.Thread(target=worker.close, name="specflow-worker-close", daemon=True)
     closing.start()
-    closing.join(CLOSE_WAIT_S)
-    ctx.out("stopped")
+    try:
+        closing.join(CLOSE_WAIT_S)
+        ctx.out("stopped")
+    except KeyboardInterrupt:
+        return 130
     # DBOS's threads still waiting (for an approval, for a change's lock) are left, not joined:
     # their runs are durable and go on at the next start of a worker of this machine
-    os._exit(0)
+    return 0
