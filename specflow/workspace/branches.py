@@ -280,16 +280,12 @@ def _base_checkout_problems(
     touched = {c.path for c in changed}
     where = f"the checkout of {base} ({checkout.root})"
     problems: list[MergeProblem] = []
-    edited, staged, untracked = [], [], []
-    for line in checkout.status():
-        path = line[3:]
-        if line.startswith("??"):
-            if path in touched:
-                untracked.append(path)
-        elif line[0] not in (" ", "?"):
-            staged.append(path)
-        elif path in touched:
-            edited.append(path)
+    # three narrow questions instead of a 'git status' (which scans every folder for untracked files)
+    staged = checkout.staged_paths()
+    unstaged = touched.difference(staged)
+    edited = [p for p in checkout.edited_paths() if p in unstaged]
+    added = [c.path for c in changed if not c.old_exists and c.path not in staged]
+    untracked = checkout.untracked_among([p for p in added if os.path.lexists(checkout.root / p)])
     if edited:
         problems.append(
             MergeProblem(
