@@ -262,8 +262,9 @@ def hub_statuses(hub: Hub, changes: Sequence[Change], *, archived: bool, listing
             more = _lasting(change, status)
             row = {"stamps": None if more is None else stamps + more, "status": status}
         rows.append(row)
-    ensure(hub.root)
-    statusindex.store(hub.root, archived, inputs=inputs, listing=listed, rows=rows)
+    with contextlib.suppress(OSError):  # a read-only hub: no index, the same rows
+        ensure(hub.root)
+        statusindex.store(hub.root, archived, inputs=inputs, listing=listed, rows=rows)
     return [row["status"] for row in rows]
 
 

@@ -125,3 +125,15 @@ def test_status_from_the_index_loads_neither_the_engine_nor_the_workspaces(index
     assert status == 0 and "add-login" in proc.stdout and "fix-typo" in proc.stdout
     heavy = ("specflow.engine.hub", "specflow.engine.change", "specflow.workspace", "dataclasses", "subprocess")
     assert sorted(m for m in loaded for h in heavy if m == h or m.startswith(h + ".")) == []
+
+
+def test_an_attempt_in_flight_is_looked_at_every_time(indexed: HubFixture, cli: Any) -> None:
+    """Whether its process still runs is no file's content: that row is never kept."""
+    state = indexed.change_dir("fix-typo") / ".specflow/state.json"
+    record = json.loads(state.read_text(encoding="utf-8"))
+    flight = {"from": "draft", "to": "think", "started": "2026-11-24T00:00:00Z", "pid": 999_999_999}
+    state.write_text(json.dumps({**record, "in_flight": flight}), encoding="utf-8")
+    settle(indexed.root)
+    row = next(st for st in status_json(cli) if st["id"] == "fix-typo")
+    assert row["status"] == "interrupted"
+    assert statusindex.kept_rows(indexed.root, False) is None
