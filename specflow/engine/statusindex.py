@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from specflow._version import __version__
+from specflow.definitions.resources import search_path
 
 VERSION = 1
 #: A file changed this recently may change again within the same mtime tick, unseen by its stamp.
@@ -75,7 +76,14 @@ def load(hub_root: Path, archived: bool) -> dict[str, Any]:
         return {}
     if data.get("root") != str(hub_root) or not isinstance(data.get("rows"), list):
         return {}
+    if data.get("workflows") != _workflow_dirs(hub_root):  # another $XDG_DATA_HOME, say
+        return {}
     return data
+
+
+def _workflow_dirs(hub_root: Path) -> list[str]:
+    """Where workflows are looked up from this hub, in this environment."""
+    return [str(d) for d in search_path("workflows", hub_root)]
 
 
 def kept_rows(hub_root: Path, archived: bool) -> list[dict[str, Any]] | None:
@@ -115,6 +123,7 @@ def store(
         "version": VERSION,
         "specflow": __version__,
         "root": str(hub_root),
+        "workflows": _workflow_dirs(hub_root),
         "inputs": inputs if trusted else None,
         "listing": listing if trusted else None,
         "rows": [

@@ -137,3 +137,11 @@ def test_an_attempt_in_flight_is_looked_at_every_time(indexed: HubFixture, cli: 
     row = next(st for st in status_json(cli) if st["id"] == "fix-typo")
     assert row["status"] == "interrupted"
     assert statusindex.kept_rows(indexed.root, False) is None
+
+
+def test_another_user_data_folder_is_another_lookup_of_workflows(
+    indexed: HubFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert statusindex.kept_rows(indexed.root, False) is not None
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "elsewhere"))
+    assert statusindex.kept_rows(indexed.root, False) is None
