@@ -9,6 +9,7 @@ from typing import Any
 
 from specflow.errors import ShowError
 from specflow.openspec import discovery
+from specflow.openspec.gcpause import paused_gc
 from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import find_section, js_trim, normalize, parse_sections
 from specflow.openspec.requirements import extract_requirement_text
@@ -193,7 +194,8 @@ def _read_spec(root: Path, spec_id: str) -> ParsedSpec:
     except FileNotFoundError:
         raise ShowError(f"Spec '{spec_id}' not found at {path}") from None
     try:
-        return parse_spec(text, spec_id)
+        with paused_gc():  # a long spec is tens of thousands of objects, and no cycle among them
+            return parse_spec(text, spec_id)
     except SpecParseError as exc:
         raise ShowError(str(exc)) from None
 

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from specflow.openspec import discovery
+from specflow.openspec.bulk import map_in_halves
 from specflow.openspec.changerules import validate_change_dir
 from specflow.openspec.collate import collation_key
 from specflow.openspec.deltarules import missing_keyword
-from specflow.openspec.halves import map_in_halves
+from specflow.openspec.gcpause import paused_gc
 from specflow.openspec.issues import ERROR, INFO, WARNING, Issue, Report
 from specflow.openspec.mainspecs import MainSpecs
 from specflow.openspec.markdown import js_len
@@ -197,7 +198,7 @@ def validate_spec(root: Path, spec_id: str) -> Report:
 
 def validate_items(root: Path, *, changes: bool = True, specs: bool = True, strict: bool = False) -> list[ItemResult]:
     """Validate every open change and/or main spec, sorted as OpenSpec sorts them."""
-    with pinned():
+    with pinned(), paused_gc():
         return _validate_items(root, changes, specs, strict)
 
 

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from specflow.openspec.halves import MIN_ITEMS, map_in_halves
+from specflow.openspec.bulk import MIN_ITEMS, map_in_halves
 
 forks = pytest.mark.skipif(
     sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2, reason="forks only on Linux with two CPUs or more"

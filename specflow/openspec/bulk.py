@@ -1,10 +1,10 @@
 """Half of a bulk job in a forked child, so ``validate --all`` of hundreds of items uses two cores.
 
-Each item is independent (a change or a spec, read from disk), so a child takes every other item
-and sends its results back, pickled, through a pipe while this process does the rest.  Only on
-Linux, with more than one CPU, in a process running a single thread (forking a threaded process
-could leave a lock held in the child), and for enough items to repay the fork; otherwise, and
-whenever the child fails, this process does every item itself, so the results never depend on it.
+Each item is independent (a change or a spec, read from disk), so a child takes every other item and
+sends its results back, pickled, through a pipe while this process does the rest.  Only on Linux,
+with more than one CPU, in a process running a single thread (forking a threaded process could
+leave a lock held in the child), and for enough items to repay the fork; otherwise, and whenever
+the child fails, this process does every item itself, so the results never depend on it.
 """
 
 from __future__ import annotations
