@@ -151,6 +151,11 @@ def show_spec_text(root: Path, spec_id: str) -> str:
     two spaces, the strings encoded by the same encoder as ``stringify``'s.
     """
     spec = _read_spec(root, spec_id)
+    with paused_gc():
+        return _spec_text(root, spec_id, spec)
+
+
+def _spec_text(root: Path, spec_id: str, spec: ParsedSpec) -> str:
     i1, i2, i3, i4 = "\n    ", "\n      ", "\n        ", "\n          "  # items, fields, scenarios, theirs
     items = []
     for r in spec.requirements:
