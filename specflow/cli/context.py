@@ -106,8 +106,12 @@ class CliContext:
         found here without importing the engine (~90 ms of CPU); a link, a repo boundary or a
         missing folder is left to ``HubView.open``, which knows every rule and error.
         """
+        return self.plain_hub_root() or self.open_view().root
+
+    def plain_hub_root(self) -> Path | None:
+        """``hub_root`` when it is that common case (then no change's worktree is around), else None."""
         if self._hub is not None or (self.hub_arg is not None and not os.path.exists(self.hub_arg)):
-            return self.open_view().root
+            return None
         here = Path(os.path.abspath(self.hub_arg or os.getcwd()))
         for candidate in (here, *here.parents):
             folder = candidate / "openspec"
@@ -119,7 +123,7 @@ class CliContext:
                 return candidate
             if (candidate / ".git").exists():
                 break
-        return self.open_view().root
+        return None
 
     def change_root(self, change_id: str | None) -> Path:
         """The hub as change ``change_id`` sees it: its own worktree when it has one (else the hub).

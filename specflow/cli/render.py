@@ -56,10 +56,9 @@ def table(
         return [headers[i] for i in range(len(headers)) if i not in shown]
     cells = [[str(h) for h in headers], *[[str(c) for c in r] for r in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    if title:
-        ctx.out(title)
-    for row in cells:
-        ctx.out("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    lines = [title] if title else []
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    ctx.out("\n".join(lines))  # one write, not one per row: a status of 500 changes is 500 rows
     return []
 
 

@@ -6,18 +6,25 @@ depends on), not through the full loader, whose checks cost more than a whole ``
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from specflow.definitions import cache as definition_cache
+from specflow.definitions.config import CONFIG_FILE
 from specflow.definitions.resources import search_path
 from specflow.definitions.yamlio import parse_yaml
+from specflow.engine import statusindex
 from specflow.engine.approvals import ApprovalView, approval_view
 from specflow.engine.lock import ChangeLock, pid_alive
 from specflow.engine.records import (
+    HISTORY_FILE,
+    STATE_DIR,
+    STATE_FILE,
     Approval,
     CostSummary,
     Discarded,
@@ -29,11 +36,12 @@ from specflow.engine.records import (
     summarize_costs,
 )
 from specflow.errors import SpecflowError, StateError
+from specflow.localdir import ensure
 from specflow.openspec.tasks import parse_tasks
 from specflow.workspace.worktrees import Layout, merge_state, plan_targets
 
 if TYPE_CHECKING:
-    from specflow.engine.view import ChangeView
+    from specflow.engine.view import BaseHub, ChangeView
 
 #: What a person does next with a change.
 Action = Literal["approve", "fix and retry", "merge", "archive", "advance", "adopt", "restore", "repair", "nothing"]
@@ -229,6 +237,73 @@ def change_status(change: ChangeView) -> ChangeStatus:
         "last_attempt": totals["last_attempt"],
         "next": next_action(change, record, status, outline),
     }
+
+
+#: The files a change's row is computed from (its folder's, as path parts), stamped in the status index.
+_ROW_FILES = ((STATE_DIR, STATE_FILE), (STATE_DIR, HISTORY_FILE), ("tasks.md",))
+
+
+def hub_statuses(
+    hub: BaseHub[Any], changes: Sequence[ChangeView], *, archived: bool, listing: Sequence[str]
+) -> list[ChangeStatus]:
+    """``change_status`` of each change, through the hub's status index (``statusindex``).
+
+    A row kept for an unchanged change is reused; the others are computed, and the index is kept
+    for the next ``status``.  ``listing``: the folders and files that decide which changes there
+    are (stamped before they are read, so a change made meanwhile is seen next time).
+    """
+    inputs = [statusindex.stamp(p) for p in _hub_inputs(hub)]
+    listed = [statusindex.stamp(p) for p in listing]
+    kept = statusindex.reusable_rows(hub.root, archived, inputs)
+    rows = []
+    for change in changes:
+        stamps = [statusindex.stamp(os.path.join(change.dir, *parts)) for parts in _ROW_FILES]
+        row = kept.get(str(change.dir))
+        if row is None or row["stamps"][:3] != stamps or not statusindex.current(row["stamps"][3:]):
+            status = change_status(change)
+            more = _lasting(change, status)
+            row = {"stamps": None if more is None else stamps + more, "status": status}
+        rows.append(row)
+    with contextlib.suppress(OSError):  # a read-only hub: no index, the same rows
+        ensure(hub.root)
+        statusindex.store(hub.root, archived, inputs=inputs, listing=listed, rows=rows)
+    return [row["status"] for row in rows]
+
+
+def _hub_inputs(hub: BaseHub[Any]) -> list[str]:
+    """What every row depends on: the hub's configuration and every workflow file it could use."""
+    paths = [str(hub.root / CONFIG_FILE)]
+    for d in search_path("workflows", hub.root):
+        paths.append(str(d))
+        with contextlib.suppress(OSError), os.scandir(d) as entries:
+            paths += sorted(e.path for e in entries if e.name.endswith((".yaml", ".yml")))
+    return paths
+
+
+def _lasting(change: ChangeView, status: ChangeStatus) -> list[statusindex.Stamp] | None:
+    """The stamps that keep the row true beyond its change's files ([] for none), or None when it
+    must be computed every time: an attempt in flight (a lock and a process), an approval whose
+    proof is the artifacts' digest, branches of other repos to ask git whether they are merged."""
+    if status["in_flight"] is not None:
+        return None
+    approvals, state = status["approvals"], status["state"]
+    if approvals and "voided" not in approvals[-1] and approvals[-1].get("state") == state:
+        return None
+    if status["status"] != "ok" or state is None:
+        return []
+    outline = workflow_outline(str(status["workflow"] or change.hub.config.default_workflow), change.hub.root)
+    ahead = outline.advances.get(state, ()) if outline is not None else ()
+    if not any(MERGED_STEP in given for _, given in ahead):
+        return []
+    try:
+        targets = plan_targets(Path(os.path.realpath(change.hub.root)), change.hub.config, change.id, change.repos)
+    except SpecflowError:
+        return None
+    if all(t.is_hub for t in targets):
+        return []  # a single-repo change: the hub's own branch is not among those merged
+    if any(t.exists for t in targets):
+        return None
+    return [statusindex.stamp(str(t.worktree)) for t in targets]  # until one is made, nothing to merge
 
 
 def _broken(change: ChangeView, exc: StateError) -> ChangeStatus:

@@ -8,6 +8,7 @@ status_cpu_bench.py).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -19,7 +20,7 @@ from typing import Any, Generic, Self, TypeVar
 from specflow.definitions.config import CONFIG_FILE, HubConfig, load_config
 from specflow.engine import records
 from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
-from specflow.engine.status import ChangeStatus, change_status
+from specflow.engine.status import ChangeStatus, change_status, hub_statuses
 from specflow.errors import ChangeNotFoundError, HubNotFoundError, StateError
 from specflow.ids import check_change_id
 from specflow.openspec.discovery import spec_ids
@@ -434,6 +435,31 @@ class BaseHub(Generic[C]):
                 if p.is_dir() and p.name != ARCHIVE_DIR and not p.name.startswith(".") and p.name not in on_branches:
                     found[p.name] = self._change(p.name, p)
         return [found[k] for k in sorted(found)]
+
+    def statuses(self, *, archived: bool = False) -> list[ChangeStatus]:
+        """``status()`` of every open change, then of the archived ones (``archived``) or only of
+        those whose checks failed after archiving; read through the hub's status index."""
+        changes = self.changes() + (self.archived_changes() if archived else self.stranded_changes())
+        return hub_statuses(self, changes, archived=archived, listing=self._listing())
+
+    def _listing(self) -> list[str]:
+        """The folders whose entries decide which changes there are, and each archived change's
+        records (a failed check after archiving brings it back among the open ones)."""
+        worktrees = self.worktree_of("-").parent.parent
+        changes = [self.changes_dir]
+        with contextlib.suppress(OSError), os.scandir(worktrees) as entries:
+            changes += [self.worktree_of(e.name) / OPENSPEC_DIR / "changes" for e in entries]
+        paths = [str(worktrees), *(str(p.parent) for p in changes[1:])]
+        for folder in changes:
+            archive = folder / ARCHIVE_DIR
+            paths += [str(folder), str(archive)]
+            with contextlib.suppress(OSError), os.scandir(archive) as entries:
+                for e in entries:
+                    paths += [
+                        os.path.join(e.path, records.STATE_DIR),
+                        os.path.join(e.path, records.STATE_DIR, records.STATE_FILE),
+                    ]
+        return paths
 
     def _change(self, change_id: str, folder: Path) -> C:
         """The change object this hub hands out for ``change_id`` in ``folder``."""

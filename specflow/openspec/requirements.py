@@ -9,8 +9,10 @@ write it back byte for byte.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Mapping
 from functools import lru_cache
+from itertools import compress, repeat
 from typing import NamedTuple
 
 from specflow.openspec.jsre import lazy_compile
@@ -230,37 +232,31 @@ def index_requirements(blocks: list[RequirementBlock]) -> RequirementIndex:
 
 
 def parse_blocks(lines: list[str], mask: list[bool]) -> tuple[list[str], list[RequirementBlock]]:
-    """Split section body lines into preamble lines and requirement blocks."""
+    """Split section body lines into preamble lines and requirement blocks.
 
-    def is_req(i: int) -> bool:
-        line = lines[i]
-        return not mask[i] and line.startswith("###") and REQUIREMENT_HEADER_RE.match(line) is not None
-
-    def is_top(i: int) -> bool:
-        line = lines[i]
-        return not mask[i] and line.startswith("##") and _TOP_LEVEL_RE.match(line) is not None
-
+    A block runs from its ``### Requirement:`` header to the next one or the next ``##`` header
+    (unfenced both); the headers are found in one pass over the lines that start with ``##``.
+    """
     n = len(lines)
-    cursor = 0
-    preamble: list[str] = []
-    while cursor < n and not is_req(cursor):
-        preamble.append(lines[cursor])
-        cursor += 1
-    blocks: list[RequirementBlock] = []
-    while cursor < n:
-        header = lines[cursor]
-        if not is_req(cursor):
-            cursor += 1
+    req_match, top_match = REQUIREMENT_HEADER_RE.compiled().match, _TOP_LEVEL_RE.compiled().match
+    starts: list[tuple[int, re.Match[str]]] = []
+    stops: list[int] = []
+    for i in compress(range(n), map(str.startswith, lines, repeat("##"))):
+        if mask[i]:
             continue
-        m = REQUIREMENT_HEADER_RE.match(header)
-        assert m is not None
-        name = normalize_requirement_name(m.group(1))
-        cursor += 1
-        body = [header]
-        while cursor < n and not is_req(cursor) and not is_top(cursor):
-            body.append(lines[cursor])
-            cursor += 1
-        blocks.append(RequirementBlock(header, name, js_trim_end("\n".join(body))))
+        m = req_match(lines[i]) if lines[i].startswith("###") else None
+        if m is not None:
+            starts.append((i, m))
+            stops.append(i)
+        elif top_match(lines[i]) is not None:
+            stops.append(i)
+    preamble = lines[: starts[0][0]] if starts else list(lines)
+    blocks: list[RequirementBlock] = []
+    for start, m in starts:
+        k = bisect_right(stops, start)
+        end = stops[k] if k < len(stops) else n
+        body = "\n".join(lines[start:end])
+        blocks.append(RequirementBlock(lines[start], normalize_requirement_name(m.group(1)), js_trim_end(body)))
     return preamble, blocks
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from specflow.errors import ShowError
 from specflow.openspec import discovery
+from specflow.openspec.gcpause import paused_gc
 from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import find_section, js_trim, normalize, parse_sections
 from specflow.openspec.requirements import extract_requirement_text
@@ -150,6 +151,11 @@ def show_spec_text(root: Path, spec_id: str) -> str:
     two spaces, the strings encoded by the same encoder as ``stringify``'s.
     """
     spec = _read_spec(root, spec_id)
+    with paused_gc():
+        return _spec_text(root, spec_id, spec)
+
+
+def _spec_text(root: Path, spec_id: str, spec: ParsedSpec) -> str:
     i1, i2, i3, i4 = "\n    ", "\n      ", "\n        ", "\n          "  # items, fields, scenarios, theirs
     items = []
     for r in spec.requirements:
@@ -193,7 +199,8 @@ def _read_spec(root: Path, spec_id: str) -> ParsedSpec:
     except FileNotFoundError:
         raise ShowError(f"Spec '{spec_id}' not found at {path}") from None
     try:
-        return parse_spec(text, spec_id)
+        with paused_gc():  # a long spec is tens of thousands of objects, and no cycle among them
+            return parse_spec(text, spec_id)
     except SpecParseError as exc:
         raise ShowError(str(exc)) from None
 

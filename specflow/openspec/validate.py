@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from specflow.openspec import discovery
+from specflow.openspec.bulk import map_in_halves
 from specflow.openspec.changerules import validate_change_dir
 from specflow.openspec.collate import collation_key
 from specflow.openspec.deltarules import missing_keyword
+from specflow.openspec.gcpause import paused_gc
 from specflow.openspec.issues import ERROR, INFO, WARNING, Issue, Report
 from specflow.openspec.mainspecs import MainSpecs
 from specflow.openspec.markdown import js_len
@@ -196,37 +198,36 @@ def validate_spec(root: Path, spec_id: str) -> Report:
 
 def validate_items(root: Path, *, changes: bool = True, specs: bool = True, strict: bool = False) -> list[ItemResult]:
     """Validate every open change and/or main spec, sorted as OpenSpec sorts them."""
-    with pinned():
+    with pinned(), paused_gc():
         return _validate_items(root, changes, specs, strict)
 
 
 def _validate_items(root: Path, changes: bool, specs: bool, strict: bool) -> list[ItemResult]:
     main = MainSpecs(root / "openspec" / "specs")
-    results: list[ItemResult] = []
+    jobs: list[tuple[str, str, Path | None]] = []
     if changes:
-        for cid in discovery.change_ids(root / "openspec" / "changes"):
-            start = time.perf_counter()
-            report = validate_change(root, cid, main=main)
-            ms = int((time.perf_counter() - start) * 1000)
-            results.append(ItemResult(cid, "change", report, ms, strict))
+        jobs += [("change", cid, None) for cid in discovery.change_ids(root / "openspec" / "changes")]
     if specs:
-        for spec in discovery.discover_spec_files(main.specs_dir):
-            start = time.perf_counter()
-            text, _ = main.read(spec.id)
-            report = (
-                validate_spec_file(spec.path, spec.id)
-                if text is None
-                else validate_spec_content(
-                    spec.id,
-                    text,
-                    parts=main.parts(spec.id, text),
-                    structure=main.structure(spec.id, text),
-                )
-            )
-            ms = int((time.perf_counter() - start) * 1000)
-            results.append(ItemResult(spec.id, "spec", report, ms, strict))
+        jobs += [("spec", spec.id, Path(spec.path)) for spec in discovery.discover_spec_files(main.specs_dir)]
+
+    def one(job: tuple[str, str, Path | None]) -> ItemResult:
+        kind, item, path = job
+        start = time.perf_counter()
+        report = validate_change(root, item, main=main) if path is None else _main_spec_report(main, item, path)
+        return ItemResult(item, kind, report, int((time.perf_counter() - start) * 1000), strict)
+
+    results = map_in_halves(one, jobs)  # every item stands alone: two cores do twice the items
     results.sort(key=lambda r: collation_key(r.id))
     return results
+
+
+def _main_spec_report(main: MainSpecs, spec_id: str, path: Path) -> Report:
+    text, _ = main.read(spec_id)
+    if text is None:
+        return validate_spec_file(path, spec_id)
+    return validate_spec_content(
+        spec_id, text, parts=main.parts(spec_id, text), structure=main.structure(spec_id, text)
+    )
 
 
 def root_json(root: Path) -> dict[str, str]:

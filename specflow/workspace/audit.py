@@ -79,86 +79,122 @@ def audit(
     in the message of the commits that save what is put back.  ``active`` returns the other
     changes that ran (held their lock) since the checkpoint: their branches are theirs to move.
     """
-    report = AuditReport(checkpoint.number, rejected=Rejected(store.change_id, checkpoint.number))
-    local = store.read_local(checkpoint.number)
+    run = _Audit(store, checkpoint, policy, store.read_local(checkpoint.number), attempt, foreign, engine_writes)
     present = [ws for ws in workspaces if ws.key in checkpoint.workspaces]
-    foreign_cache: list[list[GatePolicy]] = []
-    journal_cache: list[dict[str, set[str | None]]] = []
-
-    def journaled() -> dict[str, set[str | None]]:
-        if not journal_cache:
-            journal_cache.append(engine_writes())
-        return journal_cache[0]
-
-    restored_heads = audit_refs(store, checkpoint, present, (policy, own_branch), local, report, journaled, active)
-
-    def by_other_engine(ws: Workspace, change: TreeChange) -> bool:
-        hashes = journaled().get(change.path)
-        if not hashes:
-            return False
-
-        return content_hash(ws.path / change.path) in hashes
-
-    def others() -> list[GatePolicy]:
-        if not foreign_cache:
-            foreign_cache.append(foreign())
-        return foreign_cache[0]
-
+    gate = (policy, own_branch)
+    restored_heads = audit_refs(store, checkpoint, present, gate, run.local, run.report, run.journaled, active)
     for ws in present:
-        snap = checkpoint.workspaces[ws.key]
-        known_nested = local.get("nested_git", {}).get(ws.key)
-        if isinstance(known_nested, list):
-            remove_nested_git(store, checkpoint.number, ws, set(known_nested), report)
-        tree = store.snapshot(ws)
-        for rel in ws.repo.unindexable:
-            if not policy.allows_real(Path(os.path.realpath(ws.path / rel))):
-                report.violations.append(
-                    Violation(ws.key, rel, "added", "a git repository without commits, outside the gate; remove it")
-                )
-        bad: list[TreeChange] = []
-        ticks: dict[str, str] = {}
-        for change in ws.repo.diff_trees(snap.tree, tree):
-            if ws.ignored(change.path) or change.old_mode == GITLINK:
-                continue  # a nested repository that was already there is its own business
-            violation = judge(ws, change, policy)
-            if violation is None:
-                violation = _judge_ticks(ws, change, policy, ticks)
-            if violation is None:
-                report.kept.setdefault(ws.key, []).append(change.path)
-                continue
-            if ws.kind == "hub" and any(_judge_ok(ws, change, p) for p in others()):
-                continue  # another running change's agent wrote it, inside its own gate
-            if ws.kind == "hub" and by_other_engine(ws, change):
-                continue  # another change's engine wrote it (a record file, an archive)
-            report.violations.append(violation)
-            bad.append(change)
-        umask = int(local.get("umask", current_umask()))
-        perms = local.get("modes", {}).get(ws.key)
-        perms = {str(k): int(v) for k, v in perms.items()} if isinstance(perms, dict) else None
-        if perms is not None:
-            seen = {c.path for c in bad} | set(report.kept.get(ws.key, []))
-            snap_index = store.snap_copy_path(checkpoint.number, ws.key)
-            since = int(local.get("stat_second", 0))
-            touched = touched_since(ws, snap_index, store.seed_path(ws.key), since) if snap_index.is_file() else set()
-            audit_perms(touched, ws, (perms, umask), seen, policy, report)
-        ignored = local.get("ignored", {}).get(ws.key)
-        if isinstance(ignored, dict):
-            hidden = changed_ignored(ws, ignored, policy, report)
-            bad += hidden
-            perms = {**(perms or {}), **{c.path: int(ignored[c.path][3]) & 0o7777 for c in hidden}}
-        if bad:
-            _save_and_put_back(store, checkpoint, ws, bad, (attempt, umask, perms), report)
-            _keep_ticks(ws, ticks, report)
-        _audit_index(store, checkpoint, ws, policy, local, ws.key in restored_heads, report)
-    recorded_folders: dict[str, list[str]] = local.get("folders", {})
+        run.workspace(ws, head_restored=ws.key in restored_heads)
+    recorded_folders: dict[str, list[str]] = run.local.get("folders", {})
     for folder, legit in folders:
         if str(folder) in recorded_folders:
-            _audit_folder(store, checkpoint.number, folder, set(recorded_folders[str(folder)]), legit, report)
+            _audit_folder(store, checkpoint.number, folder, set(recorded_folders[str(folder)]), legit, run.report)
     store.write_audit(
         checkpoint.number,
         {str(ws.repo_id): ws.repo.read_refs("refs/heads/") for ws in one_per_repo(present)},
     )
-    return report
+    return run.report
+
+
+@dataclasses.dataclass
+class _Audit:
+    """One audit's state: what it compares with, what it found, and what it asked others once."""
+
+    store: CheckpointStore
+    checkpoint: Checkpoint
+    policy: GatePolicy
+    local: dict[str, Any]
+    attempt: int | None
+    foreign: Callable[[], list[GatePolicy]]
+    engine_writes: Callable[[], dict[str, set[str | None]]]
+    report: AuditReport = dataclasses.field(init=False)
+    _others: list[GatePolicy] | None = None
+    _journal: dict[str, set[str | None]] | None = None
+
+    def __post_init__(self) -> None:
+        self.report = AuditReport(
+            self.checkpoint.number, rejected=Rejected(self.store.change_id, self.checkpoint.number)
+        )
+
+    def journaled(self) -> dict[str, set[str | None]]:
+        """The hub paths other changes' engines wrote since the checkpoint (asked once)."""
+        if self._journal is None:
+            self._journal = self.engine_writes()
+        return self._journal
+
+    def others(self) -> list[GatePolicy]:
+        """The gates of the other changes running now (asked once)."""
+        if self._others is None:
+            self._others = self.foreign()
+        return self._others
+
+    def workspace(self, ws: Workspace, *, head_restored: bool) -> None:
+        """Audit one workspace: its files, permission bits, ignored files and index."""
+        known_nested = self.local.get("nested_git", {}).get(ws.key)
+        if isinstance(known_nested, list):
+            remove_nested_git(self.store, self.checkpoint.number, ws, set(known_nested), self.report)
+        tree = self.store.snapshot(ws)
+        self._unindexable(ws)
+        bad, ticks = self._judge_files(ws, tree)
+        umask = int(self.local.get("umask", current_umask()))
+        perms = self._perms(ws, bad, umask)
+        ignored = self.local.get("ignored", {}).get(ws.key)
+        if isinstance(ignored, dict):
+            hidden = changed_ignored(ws, ignored, self.policy, self.report)
+            bad += hidden
+            perms = {**(perms or {}), **{c.path: int(ignored[c.path][3]) & 0o7777 for c in hidden}}
+        if bad:
+            _save_and_put_back(self.store, self.checkpoint, ws, bad, (self.attempt, umask, perms), self.report)
+            _keep_ticks(ws, ticks, self.report)
+        _audit_index(self.store, self.checkpoint, ws, self.policy, self.local, head_restored, self.report)
+
+    def _unindexable(self, ws: Workspace) -> None:
+        """A nested repository without commits cannot be snapshot: one outside the gate is a violation."""
+        for rel in ws.repo.unindexable:
+            if not self.policy.allows_real(Path(os.path.realpath(ws.path / rel))):
+                self.report.violations.append(
+                    Violation(ws.key, rel, "added", "a git repository without commits, outside the gate; remove it")
+                )
+
+    def _judge_files(self, ws: Workspace, tree: str) -> tuple[list[TreeChange], dict[str, str]]:
+        """Every difference from the checkpoint's tree, judged: those to put back, and the ticks to keep."""
+        bad: list[TreeChange] = []
+        ticks: dict[str, str] = {}
+        for change in ws.repo.diff_trees(self.checkpoint.workspaces[ws.key].tree, tree):
+            if ws.ignored(change.path) or change.old_mode == GITLINK:
+                continue  # a nested repository that was already there is its own business
+            violation = judge(ws, change, self.policy)
+            if violation is None:
+                violation = _judge_ticks(ws, change, self.policy, ticks)
+            if violation is None:
+                self.report.kept.setdefault(ws.key, []).append(change.path)
+            elif not self._someone_elses(ws, change):
+                self.report.violations.append(violation)
+                bad.append(change)
+        return bad, ticks
+
+    def _someone_elses(self, ws: Workspace, change: TreeChange) -> bool:
+        """True for a hub path another running change's agent (inside its gate) or engine wrote."""
+        if ws.kind != "hub":
+            return False
+        if any(_judge_ok(ws, change, p) for p in self.others()):
+            return True
+        hashes = self.journaled().get(change.path)
+        return hashes is not None and bool(hashes) and content_hash(ws.path / change.path) in hashes
+
+    def _perms(self, ws: Workspace, bad: list[TreeChange], umask: int) -> dict[str, int] | None:
+        """The unusual permission bits the checkpoint recorded (None: not recorded); bits changed since are judged."""
+        recorded = self.local.get("modes", {}).get(ws.key)
+        if not isinstance(recorded, dict):
+            return None
+        perms = {str(k): int(v) for k, v in recorded.items()}
+        seen = {c.path for c in bad} | set(self.report.kept.get(ws.key, []))
+        snap_index = self.store.snap_copy_path(self.checkpoint.number, ws.key)
+        since = int(self.local.get("stat_second", 0))
+        seed = self.store.seed_path(ws.key)
+        touched = touched_since(ws, snap_index, seed, since) if snap_index.is_file() else set()
+        audit_perms(touched, ws, (perms, umask), seen, self.policy, self.report)
+        return perms
 
 
 def _save_and_put_back(

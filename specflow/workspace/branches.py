@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -229,30 +230,41 @@ def _plan_merges(
     results: list[MergeResult] = []
     plans: list[_MergePlan] = []
     problems: list[MergeProblem] = []
-    for target in targets:
-        source = open_source(target)
-        base = base_of(owner.layout, target, source)
-        branch_sha = source.resolve(f"refs/heads/{target.branch}")
-        base_sha = source.resolve(f"refs/heads/{base}")
-        if branch_sha is None or base_sha is None:
-            results.append(MergeResult(target.name, target.branch, base, "nothing to merge"))
-            continue
-        if target.exists:
-            dirty = GitRepo.open(target.worktree).status()
-            if dirty:
-                problems.append(
-                    MergeProblem(
-                        target.name,
-                        f"its worktree {target.worktree} has {len(dirty)} uncommitted change(s): {_shown(dirty)}",
-                        f"commit them on {target.branch}: git -C {target.worktree} add -A &&"
-                        f" git -C {target.worktree} commit -m '...'",
-                    )
-                )
-        if source.is_ancestor(branch_sha, base_sha):
-            results.append(MergeResult(target.name, target.branch, base, "already merged"))
-            continue
+    # a worktree's scan for uncommitted work runs while the branch and the base are looked at
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for target in targets:
+            result, plan, found = _plan_one(owner, target, pool)
+            results += [result] if result is not None else []
+            plans += [plan] if plan is not None else []
+            problems += found
+    return results, plans, problems
+
+
+def _plan_one(
+    owner: Workspaces, target: RepoTarget, pool: ThreadPoolExecutor
+) -> tuple[MergeResult | None, _MergePlan | None, list[MergeProblem]]:
+    """One repo's merge: its result when there is nothing to do, else its plan, and its problems."""
+    source = open_source(target)
+    base = base_of(owner.layout, target, source)
+    branch_sha = source.resolve(f"refs/heads/{target.branch}")
+    base_sha = source.resolve(f"refs/heads/{base}")
+    if branch_sha is None or base_sha is None:
+        return MergeResult(target.name, target.branch, base, "nothing to merge"), None, []
+    scan = pool.submit(GitRepo.open(target.worktree).status) if target.exists else None
+    problems: list[MergeProblem] = []
+    result: MergeResult | None = None
+    plan: _MergePlan | None = None
+    if source.is_ancestor(branch_sha, base_sha):
+        result = MergeResult(target.name, target.branch, base, "already merged")
+    else:
         preview = source.merge_preview(base_sha, branch_sha)
-        if not preview.clean:
+        if preview.clean:
+            changed = source.diff_trees(base_sha, preview.tree)
+            checkout = next((w.path for w in source.worktrees() if w.branch == base), None)
+            if checkout is not None:
+                problems += _base_checkout_problems(target, base, GitRepo.open(checkout), changed)
+            plan = _MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed))
+        else:
             where = target.worktree if target.exists else source.root
             problems.append(
                 MergeProblem(
@@ -261,13 +273,18 @@ def _plan_merges(
                     f"merge {base} into the branch and resolve there: git -C {where} merge {base}; then commit",
                 )
             )
-            continue
-        changed = source.diff_trees(base_sha, preview.tree)
-        checkout = next((w.path for w in source.worktrees() if w.branch == base), None)
-        if checkout is not None:
-            problems += _base_checkout_problems(target, base, GitRepo.open(checkout), changed)
-        plans.append(_MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed)))
-    return results, plans, problems
+    dirty = scan.result() if scan is not None else []
+    if dirty:  # named first: the worktree is where the person looks
+        problems.insert(
+            0,
+            MergeProblem(
+                target.name,
+                f"its worktree {target.worktree} has {len(dirty)} uncommitted change(s): {_shown(dirty)}",
+                f"commit them on {target.branch}: git -C {target.worktree} add -A &&"
+                f" git -C {target.worktree} commit -m '...'",
+            ),
+        )
+    return result, plan, problems
 
 
 def _base_checkout_problems(
@@ -281,16 +298,12 @@ def _base_checkout_problems(
     touched = {c.path for c in changed}
     where = f"the checkout of {base} ({checkout.root})"
     problems: list[MergeProblem] = []
-    edited, staged, untracked = [], [], []
-    for line in checkout.status():
-        path = line[3:]
-        if line.startswith("??"):
-            if path in touched:
-                untracked.append(path)
-        elif line[0] not in (" ", "?"):
-            staged.append(path)
-        elif path in touched:
-            edited.append(path)
+    # three narrow questions instead of a 'git status' (which scans every folder for untracked files)
+    staged = checkout.staged_paths()
+    unstaged = touched.difference(staged)
+    edited = [p for p in checkout.edited_paths() if p in unstaged]
+    added = [c.path for c in changed if not c.old_exists and c.path not in staged]
+    untracked = checkout.untracked_among([p for p in added if os.path.lexists(checkout.root / p)])
     if edited:
         problems.append(
             MergeProblem(

@@ -24,7 +24,7 @@ import stat
 import time as clock
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -260,21 +260,15 @@ class CheckpointStore:
         extra: dict[str, Any] | None = None,
     ) -> Checkpoint:
         """Snapshot every workspace and record the checkpoint (the hub's workspace comes first)."""
-        hub_ws = workspaces[0]
-        if hub_ws.key != HUB_KEY:
+        if workspaces[0].key != HUB_KEY:
             raise ValueError("the hub's workspace comes first")
         groups = _group(workspaces)
-        refs: dict[str, dict[str, str]] = {}
-        branches: dict[str, dict[str, str]] = {}
-        for repo_id, members in groups.items():
-            refs[str(repo_id)] = members[0].repo.all_refs(skip=SPECFLOW_REFS)
-            branches[str(repo_id)] = members[0].repo.read_refs("refs/heads/")
-        # the numbers only, never the refs: numbering costs the same at checkpoint #1 and #200
-        number = max((int(n) for n in hub_ws.repo.ref_children(self.prefix) if n.isdigit()), default=0) + 1
+        refs = {str(repo_id): members[0].repo.all_refs(skip=SPECFLOW_REFS) for repo_id, members in groups.items()}
+        branches = {str(repo_id): members[0].repo.read_refs("refs/heads/") for repo_id, members in groups.items()}
+        number = self._next_number()
         umask = current_umask()
-        started = int(clock.time())
         local: dict[str, Any] = {
-            "stat_second": started,
+            "stat_second": int(clock.time()),
             "branches": branches,
             "refs": refs,
             "index": {},
@@ -284,41 +278,58 @@ class CheckpointStore:
             "nested_git": {},
             **(extra or {}),
         }
-        snaps: dict[str, WorkspaceSnapshot] = {}
-        trees: dict[str, tuple[str, Head]] = {}
-        # the listing of ignored files walks the tree as the snapshot does: both run at once
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            for ws in workspaces:
-                listing = pool.submit(ws.repo.ignored_files, ws.skip)
-                ref, detached = ws.repo.head_file()
-                sha = branches[str(ws.repo_id)].get(ref) if ref else detached
-                head = Head(ref, sha)
-                real = ws.repo.real_index()
-                copy = self.real_copy_path(number, ws.key)
-                local["index"][ws.key] = _copy_index(real, copy)
-                trees[ws.key] = (self.snapshot(ws), head)
-                local["modes"][ws.key] = self._record_modes(ws, number, umask)
-                local["ignored"][ws.key] = self._record_ignored(ws, number, listing.result())
-                local["nested_git"][ws.key] = sorted(nested_git_dirs(ws, self.snap_copy_path(number, ws.key)))
-        time = now_iso()
-        for ws in workspaces[1:]:
-            tree, head = trees[ws.key]
-            msg = f"specflow checkpoint #{number} of {self.change_id}: {ws.key}\n"
-            commit = ws.repo.commit_tree(tree, [head.sha] if head.sha else [], msg)
-            snaps[ws.key] = WorkspaceSnapshot(ws.key, ws.kind, ws.path, commit, tree, head)
-        # The hub's commit carries the record (naming every other commit), so it is made last;
-        # it cannot name itself, so its own entry has an empty commit, filled in from the ref.
-        tree, head = trees[hub_ws.key]
-        hub_snap = WorkspaceSnapshot(hub_ws.key, hub_ws.kind, hub_ws.path, "", tree, head)
-        record = Checkpoint(self.change_id, number, time, phase, state, reason, {hub_ws.key: hub_snap, **snaps})
-        hub_commit = hub_ws.repo.commit_tree(tree, [head.sha] if head.sha else [], record.message())
-        final = record.with_commit(hub_ws.key, hub_commit)
+        trees = self._snapshot_all(workspaces, number, local)
+        record = Checkpoint(self.change_id, number, now_iso(), phase, state, reason)
+        final = self._commit_all(workspaces, record, trees)
         for members in groups.values():
             cmds = [f"create {final.ref_name(m.key)} {final.refs[m.key]}" for m in members]
             members[0].repo.update_refs(cmds, message=f"specflow checkpoint #{number}")
         _write_json(self.local_path(number), local)
         self._prune_copies(number)
         return final
+
+    def _next_number(self) -> int:
+        """One more than the change's last checkpoint: the numbers only are read, never the refs,
+        so numbering costs the same at checkpoint #1 and #200."""
+        return max((int(n) for n in self.hub_repo.ref_children(self.prefix) if n.isdigit()), default=0) + 1
+
+    def _snapshot_all(
+        self, workspaces: Sequence[Workspace], number: int, local: dict[str, Any]
+    ) -> dict[str, tuple[str, Head]]:
+        """Each workspace's tree and HEAD; ``local`` gets what only this machine keeps of it."""
+        trees: dict[str, tuple[str, Head]] = {}
+        umask = int(local["umask"])
+        # the listing of ignored files walks the tree as the snapshot does: both run at once
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for ws in workspaces:
+                listing = pool.submit(ws.repo.ignored_files, ws.skip)
+                ref, detached = ws.repo.head_file()
+                sha = local["branches"][str(ws.repo_id)].get(ref) if ref else detached
+                local["index"][ws.key] = _copy_index(ws.repo.real_index(), self.real_copy_path(number, ws.key))
+                trees[ws.key] = (self.snapshot(ws), Head(ref, sha))
+                local["modes"][ws.key] = self._record_modes(ws, number, umask)
+                local["ignored"][ws.key] = self._record_ignored(ws, number, listing.result())
+                local["nested_git"][ws.key] = sorted(nested_git_dirs(ws, self.snap_copy_path(number, ws.key)))
+        return trees
+
+    def _commit_all(
+        self, workspaces: Sequence[Workspace], record: Checkpoint, trees: dict[str, tuple[str, Head]]
+    ) -> Checkpoint:
+        """A commit of each workspace's tree; ``record`` (without workspaces) filled in with them."""
+        snaps: dict[str, WorkspaceSnapshot] = {}
+        for ws in workspaces[1:]:
+            tree, head = trees[ws.key]
+            msg = f"specflow checkpoint #{record.number} of {self.change_id}: {ws.key}\n"
+            commit = ws.repo.commit_tree(tree, [head.sha] if head.sha else [], msg)
+            snaps[ws.key] = WorkspaceSnapshot(ws.key, ws.kind, ws.path, commit, tree, head)
+        # The hub's commit carries the record (naming every other commit), so it is made last;
+        # it cannot name itself, so its own entry has an empty commit, filled in from the ref.
+        hub_ws = workspaces[0]
+        tree, head = trees[hub_ws.key]
+        hub_snap = WorkspaceSnapshot(hub_ws.key, hub_ws.kind, hub_ws.path, "", tree, head)
+        record = replace(record, workspaces={hub_ws.key: hub_snap, **snaps})
+        hub_commit = hub_ws.repo.commit_tree(tree, [head.sha] if head.sha else [], record.message())
+        return record.with_commit(hub_ws.key, hub_commit)
 
     def _record_modes(self, ws: Workspace, number: int, umask: int) -> dict[str, int]:
         """The workspace's files whose permission bits are not git's usual ones under ``umask``.

@@ -652,7 +652,9 @@ class GitRepo:
         checked-out branch as specflow; no hook runs, nothing is signed.  None when nothing changed."""
         pathspec = [".", *(f":(exclude,glob){g}" for g in exclude)]
         self.run("add", "-A", "--", *pathspec)
+        # --untracked-files=no: 'add -A' left none to show, and git would scan the tree again for them
         args = ["-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", "commit", "-q", "--no-verify"]
+        args.append("--untracked-files=no")
         proc = run_git([*args, "-F", "-"], self.root, env=SPECFLOW_IDENTITY, input=message.encode("utf-8"), check=False)
         if proc.returncode != 0:
             if b"nothing to commit" in proc.stdout + proc.stderr or b"nothing added" in proc.stdout + proc.stderr:
@@ -892,6 +894,22 @@ class GitRepo:
             i += 1
         return lines
 
+    def staged_paths(self) -> list[str]:
+        """Paths whose index entry differs from HEAD's: staged changes (no scan of the working tree)."""
+        return _nul_list(self.run("diff-index", "--cached", "--name-only", "-z", "--no-renames", "HEAD"))
+
+    def edited_paths(self) -> list[str]:
+        """Tracked files whose working-tree copy differs from the index (no scan for untracked files)."""
+        return _nul_list(self.run("diff", "--name-only", "-z", "--no-ext-diff", "--no-renames"))
+
+    def untracked_among(self, paths: Sequence[str]) -> list[str]:
+        """Those of ``paths`` that are untracked files git does not ignore."""
+        if not paths:
+            return []
+        return _nul_list(
+            self.run("ls-files", "-z", "--others", "--exclude-standard", "--", *(f":(literal){p}" for p in paths))
+        )
+
     def operation_in_progress(self) -> str | None:
         """A merge, rebase, cherry-pick or revert left half done in this working tree, if any."""
         for name, what in (
@@ -1026,6 +1044,11 @@ class GitRepo:
     def reset_keep(self, commit: str) -> None:
         """Move the checked-out branch back to ``commit`` keeping local changes (undo a merge)."""
         self.run("reset", "-q", "--keep", commit)
+
+
+def _nul_list(out: bytes) -> list[str]:
+    """The paths of a ``-z`` listing."""
+    return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
 
 def _parse_raw(out: bytes) -> list[TreeChange]:

@@ -12,8 +12,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from specflow.cli.commands.status import detail, show_detail
 from specflow.cli.context import CliContext
+from specflow.cli.detail import detail, show_detail
 from specflow.cli.render import status_error
 from specflow.errors import ItemError, StateError
 from specflow.ids import change_id_problems

@@ -1,0 +1,62 @@
+"""Half of a bulk job in a forked child: the same results, in order, whatever the child does."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import pytest
+
+from specflow.openspec.bulk import MIN_ITEMS, map_in_halves
+
+forks = pytest.mark.skipif(
+    sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2, reason="forks only on Linux with two CPUs or more"
+)
+
+
+@forks
+def test_a_child_does_every_other_item_and_the_results_keep_their_order() -> None:
+    items = list(range(MIN_ITEMS + 7))
+    results = map_in_halves(lambda n: (n * n, os.getpid()), items)
+    assert [square for square, _ in results] == [n * n for n in items]
+    assert {pid for _, pid in results[0::2]} == {os.getpid()}
+    assert os.getpid() not in {pid for _, pid in results[1::2]}
+
+
+def test_a_few_items_are_done_here() -> None:
+    results = map_in_halves(lambda n: os.getpid(), list(range(MIN_ITEMS - 1)))
+    assert set(results) == {os.getpid()}
+
+
+def test_a_process_running_threads_never_forks() -> None:
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        results = map_in_halves(lambda n: os.getpid(), list(range(2 * MIN_ITEMS)))
+    finally:
+        release.set()
+        other.join()
+    assert set(results) == {os.getpid()}
+
+
+@forks
+def test_what_fails_in_the_child_is_done_again_here_and_raises_here() -> None:
+    parent = os.getpid()
+
+    def fn(n: int) -> int:
+        if n == 5 and os.getpid() != parent:
+            raise RuntimeError("only the child fails")
+        return n
+
+    items = list(range(MIN_ITEMS))
+    assert map_in_halves(fn, items) == items  # the child's half, failed there, is done here
+
+    def broken(n: int) -> int:
+        if n == 7:
+            raise ValueError("item 7 is bad")
+        return n
+
+    with pytest.raises(ValueError, match="item 7 is bad"):
+        map_in_halves(broken, items)
