@@ -55,7 +55,30 @@ def audit_refs(
     are theirs while those changes run (``active``), and a branch an other change's engine moved
     (a merge it journaled) is left where that engine put it.
     """
-    policy, own_branch = gate
+    restored = _put_back_heads(checkpoint, present, report)
+    recorded_branches: dict[str, dict[str, str]] = local.get("branches", {})
+    recorded_refs: dict[str, dict[str, str]] = local.get("refs", {})
+    for ws in one_per_repo(present):
+        before = recorded_branches.get(str(ws.repo_id))
+        if before is None:
+            continue
+        leave = _leave_alone(ws, present, gate, journaled, active)
+        cmds = _branch_commands(store, checkpoint, ws, present, before, leave, report, restored)
+        symbolic: list[tuple[str, str]] = []
+        recorded = recorded_refs.get(str(ws.repo_id))
+        if recorded is not None:
+            cmds += _other_refs(store, checkpoint, ws, recorded, report, journaled, symbolic)
+        try:
+            ws.repo.update_refs(cmds, message="specflow: put back refs changed outside the gate")
+            for name, target in symbolic:
+                ws.repo.set_symbolic_ref(name, target)
+        except GitError as exc:
+            report.errors.append(exc.message)
+    return restored
+
+
+def _put_back_heads(checkpoint: Checkpoint, present: Sequence[Workspace], report: AuditReport) -> set[str]:
+    """Point every moved HEAD back where the checkpoint saw it; return those workspaces."""
     restored: set[str] = set()
     for ws in present:
         snap = checkpoint.workspaces[ws.key]
@@ -68,56 +91,72 @@ def audit_refs(
             report.violations.append(
                 Violation(ws.key, "HEAD", "head", f"HEAD moved from {snap.head.describe()} to {now}; put back")
             )
-    own_ref = f"refs/heads/{own_branch}"
-    own_may_move = bool(policy.worktrees)
-    recorded_branches: dict[str, dict[str, str]] = local.get("branches", {})
-    recorded_refs: dict[str, dict[str, str]] = local.get("refs", {})
-    for ws in one_per_repo(present):
-        before = recorded_branches.get(str(ws.repo_id))
-        if before is None:
-            continue
-        tips = ws.repo.read_refs("refs/heads/")
-        persons = _persons_branches(ws, present)
-        cmds: list[str] = []
-        for name in sorted(set(before) | set(tips)):
-            old, new = before.get(name), tips.get(name)
-            if old == new or (name == own_ref and own_may_move and new is not None):
-                continue
-            other = name.removeprefix("refs/heads/specflow/") if name != own_ref else ""
-            if name.startswith("refs/heads/specflow/") and other and other in active():
-                continue  # a change that ran meanwhile: its engine may have moved its branch
-            if name in persons:
-                continue  # checked out in a person's own checkout: their commits are theirs
-            if new is not None and new in journaled().get(f"ref:{ws.repo_id}:{name}", set()):
-                continue  # another change's engine moved it (specflow merge)
-            branch = name.removeprefix("refs/heads/")
-            owner = _checked_out_by(present, ws.repo_id, name) or ws.key
-            keep = branch_ref(store.change_id, checkpoint.number, branch)
-            if old is None:
-                cmds += [f"update {keep} {new}", f"delete {name} {new}"]
-                detail = f"branch {branch} created at {new[:10] if new else '?'}; deleted (kept as {keep})"
-            elif new is None:
-                cmds.append(f"create {name} {old}")
-                detail = f"branch {branch} deleted; restored at {old[:10]}"
-            else:
-                cmds += [f"update {keep} {new}", f"update {name} {old} {new}"]
-                detail = f"commits on {branch} undone: {old[:10]} -> {new[:10]} (kept as {keep})"
-            kept_as = keep if new is not None else ""
-            report.violations.append(Violation(owner, branch, "commit", detail, saved=kept_as))
-            for member in present:
-                if member.repo_id == ws.repo_id and checkpoint.workspaces[member.key].head.ref == name:
-                    restored.add(member.key)
-        symbolic: list[tuple[str, str]] = []
-        recorded = recorded_refs.get(str(ws.repo_id))
-        if recorded is not None:
-            cmds += _other_refs(store, checkpoint, ws, recorded, report, journaled, symbolic)
-        try:
-            ws.repo.update_refs(cmds, message="specflow: put back refs changed outside the gate")
-            for name, target in symbolic:
-                ws.repo.set_symbolic_ref(name, target)
-        except GitError as exc:
-            report.errors.append(exc.message)
     return restored
+
+
+def _leave_alone(
+    ws: Workspace,
+    present: Sequence[Workspace],
+    gate: tuple[GatePolicy, str],
+    journaled: Callable[[], dict[str, set[str | None]]],
+    active: Callable[[], set[str]],
+) -> Callable[[str, str | None], bool]:
+    """Which moved branches of ``ws``'s repository are not the agent's doing to undo."""
+    policy, own_branch = gate
+    own_ref = f"refs/heads/{own_branch}"
+    persons = _persons_branches(ws, present)
+
+    def leave(name: str, new: str | None) -> bool:
+        if name == own_ref:
+            if policy.worktrees and new is not None:
+                return True  # the change's own branch, in a phase that writes its worktrees
+        elif name.startswith("refs/heads/specflow/") and name.removeprefix("refs/heads/specflow/") in active():
+            return True  # a change that ran meanwhile: its engine may have moved its branch
+        if name in persons:
+            return True  # checked out in a person's own checkout: their commits are theirs
+        return new is not None and new in journaled().get(f"ref:{ws.repo_id}:{name}", set())  # specflow merge
+
+    return leave
+
+
+def _branch_commands(
+    store: CheckpointStore,
+    checkpoint: Checkpoint,
+    ws: Workspace,
+    present: Sequence[Workspace],
+    before: dict[str, str],
+    leave: Callable[[str, str | None], bool],
+    report: AuditReport,
+    restored: set[str],
+) -> list[str]:
+    """``update-ref --stdin`` lines putting back every branch the agent created, moved or deleted.
+
+    What a branch pointed at is kept under the rejected refs first; each one is reported, and the
+    workspaces that had it checked out are added to ``restored``.
+    """
+    tips = ws.repo.read_refs("refs/heads/")
+    cmds: list[str] = []
+    for name in sorted(set(before) | set(tips)):
+        old, new = before.get(name), tips.get(name)
+        if old == new or leave(name, new):
+            continue
+        branch = name.removeprefix("refs/heads/")
+        owner = _checked_out_by(present, ws.repo_id, name) or ws.key
+        keep = branch_ref(store.change_id, checkpoint.number, branch)
+        if old is None:
+            cmds += [f"update {keep} {new}", f"delete {name} {new}"]
+            detail = f"branch {branch} created at {new[:10] if new else '?'}; deleted (kept as {keep})"
+        elif new is None:
+            cmds.append(f"create {name} {old}")
+            detail = f"branch {branch} deleted; restored at {old[:10]}"
+        else:
+            cmds += [f"update {keep} {new}", f"update {name} {old} {new}"]
+            detail = f"commits on {branch} undone: {old[:10]} -> {new[:10]} (kept as {keep})"
+        report.violations.append(Violation(owner, branch, "commit", detail, saved=keep if new is not None else ""))
+        restored.update(
+            m.key for m in present if m.repo_id == ws.repo_id and checkpoint.workspaces[m.key].head.ref == name
+        )
+    return cmds
 
 
 def _other_refs(
