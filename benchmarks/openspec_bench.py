@@ -50,6 +50,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from bytecode import compile_specflow, specflow_command  # noqa: E402
 from gen_openspec_tree import generate  # noqa: E402
 
 
@@ -64,8 +65,9 @@ def _openspec() -> Path:
 
 
 def _specflow() -> list[str]:
-    script = Path(sys.executable).parent / "specflow"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "specflow"]
+    """The ``specflow`` command, byte-compiled first (as an installed one is), so no run compiles."""
+    compile_specflow()
+    return specflow_command()
 
 
 def _quiet_env(home: Path) -> dict[str, str]:
