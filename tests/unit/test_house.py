@@ -244,3 +244,45 @@ def test_approve_imports_dbos_only_when_the_hub_uses_the_queue(hub: HubFixture) 
     (hub.root / ".specflow" / "queue").mkdir(parents=True)
     (hub.root / ".specflow" / "queue" / "queue.sqlite").write_bytes(b"")
     assert "dbos" in _modules_after(["-C", str(hub.root), "approve", "add-login"], hub.root)
+
+
+#: Libraries imported lazily, each by its one door, so the CLI's start path never pays for them.
+LAZY_LIBRARIES = {*HEAVY, "psutil", "parse"}
+#: specflow's own modules a function may import, and why: each is a door to a heavy library or a
+#: layer only some commands load.
+LAZY_MODULES = {
+    "specflow.definitions.config_model": "pydantic's door, for a configuration not cached yet",
+    "specflow.definitions.workflow_model": "pydantic's door, for a workflow not cached yet",
+    "specflow.queue.client": "DBOS's door, only for a hub that uses the queue",
+    "specflow.queue.worker": "DBOS's door, only for `specflow worker`",
+    "specflow.ui.server": "Starlette's and uvicorn's door, only for `specflow ui`",
+    "specflow.cli.live": "the live board and background runs (`--watch`, `--background`) only",
+    "specflow.cli.completion": "the shell completion's dispatch only",
+    "specflow.engine.hub": "the whole API, only for commands beyond reading and advancing",
+    "specflow.engine.view": "the reading layer, only for commands that read a hub the quick way cannot",
+    "specflow.openspec.deltas": "a change's delta parser, not needed to show a spec",
+}
+
+
+def _imports_inside_functions() -> list[tuple[str, int, str]]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(func):
+                if isinstance(node, ast.Import):
+                    found += [(str(path.relative_to(PACKAGE)), node.lineno, a.name) for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    found.append((str(path.relative_to(PACKAGE)), node.lineno, node.module))
+    return found
+
+
+def test_imports_sit_at_the_top_but_at_the_door_of_a_heavy_library_or_a_layer() -> None:
+    stray = [
+        f"{path}:{line} imports {module}"
+        for path, line, module in _imports_inside_functions()
+        if module.split(".")[0] not in LAZY_LIBRARIES and module not in LAZY_MODULES
+    ]
+    assert stray == [], "move these imports to the top of their modules:\n" + "\n".join(stray)
