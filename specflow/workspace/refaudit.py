@@ -104,14 +104,17 @@ def _leave_alone(
     """Which moved branches of ``ws``'s repository are not the agent's doing to undo."""
     policy, own_branch = gate
     own_ref = f"refs/heads/{own_branch}"
-    persons = _persons_branches(ws, present)
+    persons: set[str] | None = None  # asked of git only when a branch moved (seldom)
 
     def leave(name: str, new: str | None) -> bool:
+        nonlocal persons
         if name == own_ref:
             if policy.worktrees and new is not None:
                 return True  # the change's own branch, in a phase that writes its worktrees
         elif name.startswith("refs/heads/specflow/") and name.removeprefix("refs/heads/specflow/") in active():
             return True  # a change that ran meanwhile: its engine may have moved its branch
+        if persons is None:
+            persons = _persons_branches(ws, present)
         if name in persons:
             return True  # checked out in a person's own checkout: their commits are theirs
         return new is not None and new in journaled().get(f"ref:{ws.repo_id}:{name}", set())  # specflow merge

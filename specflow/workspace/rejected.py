@@ -199,6 +199,8 @@ def saved_files(store: CheckpointStore, number: int, workspaces: Sequence[Worksp
         if ws.repo_id in seen:
             continue
         seen.add(ws.repo_id)
+        if not ws.repo.read_refs(prefix):
+            continue  # nothing saved (the usual case): no git process to ask for messages
         for ref, sha, message in ws.repo.refs_with_messages(prefix):
             start = message.find("\n{")
             try:
