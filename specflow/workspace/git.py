@@ -633,8 +633,14 @@ class GitRepo:
         return out.split()
 
     def compact_index(self, index: Path) -> None:
-        """Rewrite an index file in version 4 (prefix-compressed paths: less to read and write)."""
-        self.run("update-index", "--index-version", "4", index=index)
+        """Rewrite an index file in version 4 (prefix-compressed paths: less to read and write).
+
+        An index already in version 4 (a change's worktree is made with one) is left as it is.
+        """
+        with index.open("rb") as fh:
+            header = fh.read(8)
+        if header != b"DIRC\x00\x00\x00\x04":
+            self.run("update-index", "--index-version", "4", index=index)
 
     def real_index(self) -> Path:
         return self.git_dir / "index"
@@ -926,8 +932,11 @@ class GitRepo:
     # -- worktrees ------------------------------------------------------------------------
 
     def worktree_add(self, path: Path, branch: str, start: str | None, *, no_checkout: bool = False) -> None:
-        """``git worktree add`` on ``branch``, creating it from ``start`` when given."""
-        args = ["worktree", "add", "--quiet"]
+        """``git worktree add`` on ``branch``, creating it from ``start`` when given.
+
+        Its index is written in version 4, as specflow's snapshots keep theirs.
+        """
+        args = ["-c", "index.version=4", "worktree", "add", "--quiet"]
         if no_checkout:
             args.append("--no-checkout")
         if start is not None:
