@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from specflow.bootstrap import ROOT, boot_code
 from specflow.sandbox import bubblewrap, seatbelt
 from specflow.sandbox.layers import choose_layer, network_problem
 from specflow.sandbox.policy import SandboxPolicy, build_policy, commit_paths, gate_roots, landlock_grants
@@ -32,15 +33,8 @@ from specflow.sandbox.settings import Layer, SandboxSettings
 from specflow.workspace.gates import GatePolicy
 
 MARKER_ENV = "SPECFLOW_AGENT_RUN"
-_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
-# bare package objects stand in for specflow's and specflow.sandbox's __init__ (which import
-# typing and more): the helper loads exec.py and landlock.py alone
-_BOOT = (
-    "import sys,types\n"
-    f"for n,p in (('specflow',{_PACKAGE_DIR!r}),('specflow.sandbox',{_PACKAGE_DIR + '/sandbox'!r})):\n"
-    " m=types.ModuleType(n);m.__path__=[p];sys.modules[n]=m\n"
-    "from specflow.sandbox.exec import main\nmain()"
-)
+_PACKAGE_DIR = ROOT
+_BOOT = boot_code("specflow.sandbox.exec")
 
 Stream = int | IO[Any] | None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
 import sys
 import time
@@ -23,6 +24,7 @@ from specflow.agents.claude import adapter as claude_code
 from specflow.agents.claude import binary as claude_binary
 from specflow.agents.claude.adapter import ClaudeCodeAdapter, ClaudeOptions
 from specflow.agents.claude.binary import find_binary
+from specflow.bootstrap import boot_code
 from specflow.errors import AgentError
 from specflow.workspace.gates import GatePolicy
 from tests.claude.claude_support import MARKER_ENV, processes_with
@@ -150,7 +152,7 @@ def test_the_command_line_settings_and_environment(
     settings = json.loads(rec["settings"])
     assert settings["permissions"]["allow"] == [f"Edit(/{hub.resolve()}/openspec/changes/add-x/**)", "Bash"]
     command = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
-    assert command.startswith(f"{sys.executable} -P -m specflow.agents.claude.hook --gate ")
+    assert shlex.split(command)[:5] == [sys.executable, "-I", "-S", "-c", boot_code("specflow.agents.claude.hook")]
     assert command.endswith(" || exit 2")
     assert GatePolicy.from_json(rec["gate"]) == req.gate
     assert rec["env"] == {

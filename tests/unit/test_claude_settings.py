@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from specflow.agents.claude.settings import (
     gate_note,
     guard_command,
 )
+from specflow.bootstrap import boot_code
 from specflow.workspace.gates import GatePolicy
 
 
@@ -112,15 +114,26 @@ def test_the_hook_runs_specflow_guard_isolated(tmp_path: Path) -> None:
     argv = shlex.split(command)
     assert argv == [
         sys.executable,
-        "-P",
-        "-m",
-        "specflow.agents.claude.hook",
+        "-I",
+        "-S",
+        "-c",
+        boot_code("specflow.agents.claude.hook"),
         "--gate",
         str(gate_file),
         "||",
         "exit",
         "2",
     ]
+    # a specflow/ folder the agent planted in the working directory is not the guard that runs
+    fake = tmp_path / "specflow" / "agents" / "claude"
+    fake.mkdir(parents=True)
+    for folder in (fake, fake.parent, fake.parent.parent):
+        (folder / "__init__.py").write_text("", encoding="utf-8")
+    (fake / "hook.py").write_text("def main():\n    print('FAKE')\n    return 0\n", encoding="utf-8")
+    call = json.dumps({"tool_name": "Write", "tool_input": {"file_path": str(tmp_path / "x")}})
+    ran = subprocess.run(["sh", "-c", command], cwd=tmp_path, input=call, capture_output=True, text=True, check=False)
+    assert "FAKE" not in ran.stdout
+    assert ran.returncode == 2 and "specflow gate: refused" in ran.stderr, ran
     hub = tmp_path / "hub"
     ps = build_phase_settings(GatePolicy(hub=hub, read_only=True), hub, hook_command=command)
     (entry,) = ps.settings["hooks"]["PreToolUse"]

@@ -14,7 +14,6 @@ Run as ``python -m specflow.agents.claude.hook [--gate FILE]`` or ``specflow gua
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -144,13 +143,26 @@ def run_hook(
     return 0
 
 
+USAGE = f"usage: specflow guard [--gate FILE]  (the gate as JSON; default: ${GATE_ENV})"
+
+
 def _parse_args(argv: Sequence[str]) -> str | None:
-    parser = argparse.ArgumentParser(
-        prog="specflow guard",
-        description="Claude Code PreToolUse hook: refuse writes outside the phase's gate.",
-    )
-    parser.add_argument("--gate", metavar="FILE", help=f"the gate as JSON (default: ${GATE_ENV})")
-    return parser.parse_args(list(argv)).gate  # type: ignore[no-any-return]
+    """The ``--gate`` file, or None for the environment's; a usage error exits 2 (refused).
+
+    Read by hand, not with argparse: the guard starts once per writing tool call.
+    """
+    args = list(argv)
+    if args and args[0] in ("-h", "--help"):
+        sys.stdout.write(USAGE + "\nClaude Code PreToolUse hook: refuse writes outside the phase's gate.\n")
+        raise SystemExit(0)
+    if not args:
+        return None
+    if len(args) == 2 and args[0] == "--gate":
+        return args[1]
+    if len(args) == 1 and args[0].startswith("--gate="):
+        return args[0].removeprefix("--gate=")
+    sys.stderr.write(f"{GUARD_PREFIX} refused: unexpected arguments {' '.join(args)!r}; {USAGE}\n")
+    raise SystemExit(2)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from specflow.agents.claude.hook import WRITE_TOOLS
+from specflow.bootstrap import boot_code
 from specflow.workspace.gates import GatePolicy
 
 #: The tools that write files; removed entirely in read-only phases.
@@ -115,12 +116,15 @@ def add_dirs(gate: GatePolicy, cwd: Path) -> list[Path]:
 def guard_command(python: str, gate_file: Path) -> str:
     """The hook's shell command: specflow's guard under this Python, isolated from the cwd.
 
-    ``-P`` keeps the working directory (which the agent can write) off ``sys.path``, so a
-    ``specflow/`` folder in the workspace cannot replace the guard, while site-packages (user
-    installs too) stay importable.  ``|| exit 2``: if the guard cannot even start, Claude Code
-    is told to refuse the call (any other exit code would let it through).
+    ``-I -S`` keeps the working directory (which the agent can write), ``PYTHON*`` variables and
+    site-packages off ``sys.path``, so a ``specflow/`` folder in the workspace cannot replace the
+    guard; the guard loads from this installation alone (``specflow.bootstrap``), which also
+    makes it start in a third of the time, once per writing tool call.  ``|| exit 2``: if the
+    guard cannot even start, Claude Code is told to refuse the call (any other exit code would
+    let it through).
     """
-    return f"{shlex.quote(python)} -P -m specflow.agents.claude.hook --gate {shlex.quote(str(gate_file))} || exit 2"
+    code = boot_code("specflow.agents.claude.hook")
+    return f"{shlex.quote(python)} -I -S -c {shlex.quote(code)} --gate {shlex.quote(str(gate_file))} || exit 2"
 
 
 def hook_settings(command: str) -> dict[str, Any]:
