@@ -24,7 +24,7 @@ AGENT = (
     "hub = pathlib.Path(os.environ['SPECFLOW_HUB'])\n"
     "d = hub / 'openspec' / 'changes' / os.environ['SPECFLOW_CHANGE']\n"
     "print('Read openspec/specs', file=sys.stderr, flush=True)\n"
-    "if (hub.parent / 'hold').exists():\n"
+    "if any((p / 'hold').exists() for p in hub.parents):  # beside the hub (the agent runs in a worktree of it)\n"
     "    time.sleep(60)\n"
     "if os.environ['SPECFLOW_PHASE'] == 'write':\n"
     "    (d / 'proposal.md').write_text('## Why\\nBecause <script>alert(1)</script> matters.\\n')\n"
