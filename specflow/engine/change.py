@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from specflow.engine import background, records, statemerge
 from specflow.engine import discard as discarding
@@ -17,7 +17,7 @@ from specflow.engine.lease import Lease, LeaseHolder
 from specflow.engine.lock import ChangeLock
 from specflow.engine.records import HistoryEvent
 from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, ReposResult, WorkspacePath
-from specflow.engine.runnable import RunnableChange
+from specflow.engine.runnable import RunnableChange, RunOptions
 from specflow.engine.timeline import Timeline, build_timeline
 from specflow.errors import ChangeNotFoundError, ConfigError, WorkspaceError
 from specflow.queue.hooks import approval_given
@@ -46,13 +46,13 @@ class Change(RunnableChange):
     def __init__(self, hub: Hub, change_id: str, directory: Path) -> None:
         super().__init__(hub, change_id, directory)
 
-    async def advance_async(self, **kwargs: Any) -> list[AdvanceResult]:
+    async def advance_async(self, **options: Unpack[RunOptions]) -> list[AdvanceResult]:
         """``advance`` in a worker thread, for async hosts (bots, servers)."""
-        return await asyncio.to_thread(self.advance, **kwargs)
+        return await asyncio.to_thread(self.advance, **options)
 
-    async def trigger_async(self, name: str, **kwargs: Any) -> list[AdvanceResult]:
+    async def trigger_async(self, name: str, **options: Unpack[RunOptions]) -> list[AdvanceResult]:
         """``trigger`` in a worker thread, for async hosts."""
-        return await asyncio.to_thread(self.trigger, name, **kwargs)
+        return await asyncio.to_thread(self.trigger, name, **options)
 
     def approve(self, *, by: str | None = None, note: str | None = None) -> records.Approval:
         """Record a person's approval of the change as it is now, and publish it.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from specflow.agents.base import EventCallback
 from specflow.definitions.workflow import Workflow, load_workflow_by_name
@@ -22,46 +22,39 @@ from specflow.steps.registry import StepRegistry, build_registry
 from specflow.workspace.workspaces import Workspaces
 
 
+class RunOptions(TypedDict, total=False):
+    """How ``advance`` or a trigger runs; every key may be left out."""
+
+    to: str | None
+    """Fire it again and again until the change reaches this state."""
+    agent: str | None
+    """The agent to run instead of the phase's (a name under ``agents:`` in ``specflow.yaml``)."""
+    on_event: EventCallback | None
+    """Called with every event of the run: steps, the agent's tool calls and output, results."""
+    dry_run: bool
+    """Check the ``given`` steps and say what would run, running nothing."""
+    fresh: bool
+    """Start a new agent session instead of resuming the last one."""
+    take_over: bool
+    """Take the change's lease another machine left, once it has expired."""
+
+
 class RunnableChange(ChangeView):
     """A change that runs through its workflow: ``advance``, any trigger, its next prompt."""
 
     hub: RunnerHub[Any]
 
-    def advance(
-        self,
-        *,
-        to: str | None = None,
-        agent: str | None = None,
-        on_event: EventCallback | None = None,
-        dry_run: bool = False,
-        fresh: bool = False,
-        take_over: bool = False,
-    ) -> list[AdvanceResult]:
-        """Run the ``advance`` transition (repeatedly up to state ``to``).
+    def advance(self, **options: Unpack[RunOptions]) -> list[AdvanceResult]:
+        """Run the ``advance`` transition (repeatedly up to state ``to``); see ``RunOptions``.
 
         Returns one result per transition taken.  Raises ``GuardFailed`` when a ``given`` step
         does not hold and ``PhaseFailed`` when the phase ran but failed; both carry ``results``.
-        ``take_over``: take the lease another machine left once it has expired.
         """
-        return self.trigger(
-            "advance", to=to, agent=agent, on_event=on_event, dry_run=dry_run, fresh=fresh, take_over=take_over
-        )
+        return self.trigger("advance", **options)
 
-    def trigger(
-        self,
-        name: str,
-        *,
-        to: str | None = None,
-        agent: str | None = None,
-        on_event: EventCallback | None = None,
-        dry_run: bool = False,
-        fresh: bool = False,
-        take_over: bool = False,
-    ) -> list[AdvanceResult]:
-        """Fire the workflow trigger ``name`` (e.g. ``reject``)."""
-        return Engine(self).run(
-            name, to=to, agent=agent, on_event=on_event, dry_run=dry_run, fresh=fresh, take_over=take_over
-        )
+    def trigger(self, name: str, **options: Unpack[RunOptions]) -> list[AdvanceResult]:
+        """Fire the workflow trigger ``name`` (e.g. ``reject``); see ``RunOptions``."""
+        return Engine(self).run(name, **options)
 
     def prompt(self, state: str | None = None) -> str:
         """The prompt the next transition (or the phase ``state``) would send, rendered."""
