@@ -165,6 +165,20 @@ def _line(label: str, times: list[float]) -> str:
     return f"  {label:<30} median {statistics.median(times):.3f}  (min {min(times):.3f}, max {max(times):.3f})"
 
 
+def _report(api: tuple[list[float], list[float]], labels: tuple[str, str], included: str) -> bool:
+    """Print the direct and queued starts and the queue's overhead; True when it meets the target."""
+    overhead = statistics.median(q - d for d, q in zip(*api, strict=True))
+    ok = overhead <= TARGET_S
+    print(_line(labels[0], api[0]))
+    print(_line(labels[1], api[1]))
+    print(
+        f"  queue overhead per phase{included}: median {overhead:.3f} s"
+        f" ({statistics.median(api[1]) / statistics.median(api[0]):.2f}x the direct start);"
+        f" target <= {TARGET_S:g} s: {'ok' if ok else 'MISSED'}"
+    )
+    return ok
+
+
 def measure(name: str, env: dict[str, str], pairs: int) -> bool:
     with tempfile.TemporaryDirectory(prefix="specflow-queue-bench-") as tmp:
         hub = make_hub(Path(tmp))
@@ -180,17 +194,9 @@ def measure(name: str, env: dict[str, str], pairs: int) -> bool:
         finally:
             os.environ.clear()
             os.environ.update(saved)
-    overhead = statistics.median(q - d for d, q in zip(*api, strict=True))
     cli_overhead = statistics.median(q - d for d, q in zip(*cli, strict=True))
-    ok = overhead <= TARGET_S
     print(f"{name}: {pairs} interleaved pairs each, seconds to the agent's start")
-    print(_line("Change.advance()", api[0]))
-    print(_line("enqueue() -> worker", api[1]))
-    print(
-        f"  queue overhead per phase: median {overhead:.3f} s"
-        f" ({statistics.median(api[1]) / statistics.median(api[0]):.2f}x the direct start);"
-        f" target <= {TARGET_S:g} s: {'ok' if ok else 'MISSED'}"
-    )
+    ok = _report(api, ("Change.advance()", "enqueue() -> worker"), "")
     print(_line("specflow advance", cli[0]))
     print(_line("specflow advance --queue", cli[1]))
     print(f"  through the CLI: median {cli_overhead:.3f} s more (the queued command imports DBOS)")
@@ -248,17 +254,8 @@ def measure_pushed(env: dict[str, str], pairs: int) -> bool:
         finally:
             os.environ.clear()
             os.environ.update(saved)
-    overhead = statistics.median(q - d for d, q in zip(*api, strict=True))
-    ok = overhead <= TARGET_S
     print(f"PostgreSQL, a pushed change (any machine): {pairs} interleaved pairs, seconds to the agent's start")
-    print(_line("Change.advance() (its lease)", api[0]))
-    print(_line("enqueue() -> any worker", api[1]))
-    print(
-        f"  queue overhead per phase, pull and lease included: median {overhead:.3f} s"
-        f" ({statistics.median(api[1]) / statistics.median(api[0]):.2f}x the direct start);"
-        f" target <= {TARGET_S:g} s: {'ok' if ok else 'MISSED'}"
-    )
-    return ok
+    return _report(api, ("Change.advance() (its lease)", "enqueue() -> any worker"), ", pull and lease included")
 
 
 def main() -> int:
