@@ -28,6 +28,7 @@ from specflow.engine.change import Change
 from specflow.engine.events import LoggedEvent, event_log_path
 from specflow.engine.lock import ChangeLock, pid_alive
 from specflow.engine.records import HISTORY_FILE, STATE_DIR, InFlight, LastFailure, StateRecord, read_state
+from specflow.engine.view import stranded
 from specflow.errors import SpecflowError, StateError
 from specflow.openspec.tasks import count_tasks
 
@@ -475,16 +476,16 @@ def _waiting_card(change: Change, record: StateRecord, outline: Outline, base: d
     )
 
 
-def _archived_changes(hub: Hub, now: datetime, stranded: set[str]) -> list[Change]:
-    """Changes archived in the last ``ARCHIVED_DAYS`` (on the base branch or still on their own), newest first."""
+def _recently_archived(archived: list[Change], now: datetime) -> list[Change]:
+    """Of ``archived``, those archived in the last ``ARCHIVED_DAYS``, newest first."""
     cutoff = (now - timedelta(days=ARCHIVED_DAYS)).timestamp()
     found: list[tuple[float, Change]] = []
-    for change in hub.archived_changes():
+    for change in archived:
         try:
             mtime = (change.dir / STATE_DIR / HISTORY_FILE).stat().st_mtime
         except OSError:
             continue
-        if mtime >= cutoff and change.id not in stranded:
+        if mtime >= cutoff:
             found.append((mtime, change))
     found.sort(key=lambda item: item[0], reverse=True)
     return [c for _, c in found[:ARCHIVED_MAX]]
@@ -495,10 +496,11 @@ _LANE_ORDER = {"needs-you": 0, "running": 1, "open": 2, "archived": 3}
 
 def build_board(hub: Hub) -> Board:
     """Every open change and the recently archived ones, needs-you first, then by last activity."""
-    stranded = hub.stranded_changes()  # archived, but a check after the archive failed: still open
-    cards = [build_card(c) for c in [*hub.changes(), *stranded]]
-    archived = _archived_changes(hub, datetime.now(UTC), {c.id for c in stranded})
-    cards += [build_card(c, archived=True) for c in archived]
+    archived = hub.archived_changes()  # on the base branch, or still on their own
+    left = [c for c in archived if stranded(c)]  # a check after the archive failed: still open
+    cards = [build_card(c) for c in [*hub.changes(), *left]]
+    done = [c for c in archived if c not in left]
+    cards += [build_card(c, archived=True) for c in _recently_archived(done, datetime.now(UTC))]
     cards.sort(key=lambda c: c.id)
     cards.sort(key=lambda c: c.last_activity or "", reverse=True)
     cards.sort(key=lambda c: _LANE_ORDER[c.lane])

@@ -210,6 +210,15 @@ class ChangeView:
 C = TypeVar("C", bound=ChangeView)
 
 
+def stranded(change: ChangeView) -> bool:
+    """True for an archived change whose workflow did not finish (or whose records are broken)."""
+    try:
+        record = change.record or {}
+    except StateError:
+        return True  # shown as broken, with its file and line
+    return bool(record.get("last_failure") or record.get("in_flight"))
+
+
 class BaseHub(Generic[C]):
     """A hub: the repo holding ``openspec/`` and ``specflow.yaml``, and the changes it hands out (``C``)."""
 
@@ -411,16 +420,7 @@ class BaseHub(Generic[C]):
 
         They are listed with the open changes, so a failure after the folder moved is never lost.
         """
-        stranded = []
-        for change in self.archived_changes():
-            try:
-                record = change.record or {}
-            except StateError:
-                stranded.append(change)  # shown as broken, with its file and line
-                continue
-            if record.get("last_failure") or record.get("in_flight"):
-                stranded.append(change)
-        return stranded
+        return [change for change in self.archived_changes() if stranded(change)]
 
     def changes(self) -> list[C]:
         """Open changes, sorted by id: those in their own worktrees, then those on the hub's checkout.

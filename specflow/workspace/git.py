@@ -397,17 +397,7 @@ class GitRepo:
         """
         if (self.common_dir / "reftable").is_dir():
             return self.refs(*prefixes)
-        found: dict[str, str] = {}
-        try:
-            packed = (self.common_dir / "packed-refs").read_text(encoding="utf-8")
-        except FileNotFoundError:
-            packed = ""
-        for line in packed.splitlines():
-            if not line or line[0] in "#^":
-                continue
-            sha, _, name = line.partition(" ")
-            if name.startswith(prefixes):
-                found[name] = sha
+        found = {name: sha for name, sha in self._packed_refs() if name.startswith(prefixes)}
         for prefix in prefixes:
             base = self.common_dir / prefix
             for dirpath, _dirs, files in os.walk(base):
@@ -428,6 +418,19 @@ class GitRepo:
                         found[name] = text
         return found
 
+    def _packed_refs(self) -> list[tuple[str, str]]:
+        """``(refname, sha)`` of every ref in ``packed-refs`` (peeled lines and comments left out)."""
+        try:
+            packed = (self.common_dir / "packed-refs").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        found = []
+        for line in packed.splitlines():
+            if line and line[0] not in "#^":
+                sha, _, name = line.partition(" ")
+                found.append((name, sha))
+        return found
+
     def all_refs(self, skip: str = "refs/specflow/") -> dict[str, str]:
         """Every ref but those under ``skip``: ``name -> sha``, ``"ref: <target>"`` for a symbolic ref.
 
@@ -442,17 +445,9 @@ class GitRepo:
                 if name and not name.startswith(skip):
                     found[name] = f"ref: {target}" if target else sha
             return found
-        found = {}
-        try:
-            packed = (self.common_dir / "packed-refs").read_text(encoding="utf-8")
-        except FileNotFoundError:
-            packed = ""
-        for line in packed.splitlines():
-            if not line or line[0] in "#^":
-                continue
-            sha, _, name = line.partition(" ")
-            if name.startswith("refs/") and not name.startswith(skip):
-                found[name] = sha
+        found = {
+            name: sha for name, sha in self._packed_refs() if name.startswith("refs/") and not name.startswith(skip)
+        }
         for dirpath, dirs, files in os.walk(self.common_dir / "refs"):
             rel = Path(dirpath).relative_to(self.common_dir).as_posix()
             dirs[:] = [d for d in dirs if not f"{rel}/{d}/".startswith(skip)]
