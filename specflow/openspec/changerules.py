@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -43,16 +42,18 @@ SKIP_SPECS_INVALID = (
 )
 
 
-@dataclass
 class ChangeCheck:
     """The state of validating one change: its files, its deltas and the issues found so far."""
 
-    change_dir: Path
-    main: MainSpecs | None
-    project_root: Path | None
-    scan: discovery.SpecsScan
-    deltas: list[Delta] = field(default_factory=list)
-    issues: list[Issue] = field(default_factory=list)
+    def __init__(
+        self, change_dir: Path, main: MainSpecs | None, project_root: Path | None, scan: discovery.SpecsScan
+    ) -> None:
+        self.change_dir = change_dir
+        self.main = main
+        self.project_root = project_root
+        self.scan = scan
+        self.deltas: list[Delta] = []
+        self.issues: list[Issue] = []
 
     @classmethod
     def read(cls, change_dir: Path, main: MainSpecs | None, project_root: Path | None) -> ChangeCheck:

@@ -8,7 +8,6 @@ the rules that compare against them) returning its issues.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 
 from specflow.openspec.deltas import DeltaPlan
@@ -49,14 +48,14 @@ def _first_seen(names: Iterable[str]) -> dict[str, None]:
     return dict.fromkeys(normalize_requirement_name(n) for n in names)
 
 
-@dataclass
 class Delta:
     """One delta spec of the change: where it is, what it says, and its normalised names."""
 
-    spec_id: str
-    entry: str  # OpenSpec's issue path: ``<capability>/spec.md``
-    plan: DeltaPlan
-    content: str
+    def __init__(self, spec_id: str, entry: str, plan: DeltaPlan, content: str) -> None:
+        self.spec_id = spec_id
+        self.entry = entry  # OpenSpec's issue path: ``<capability>/spec.md``
+        self.plan = plan
+        self.content = content
 
     @cached_property
     def added(self) -> dict[str, None]:

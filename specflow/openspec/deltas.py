@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -76,22 +75,37 @@ class SkippedHeader(NamedTuple):
         return _NAMELESS_RE.match(self.header) is not None
 
 
-@dataclass
 class DeltaPlan:
     """Everything a delta spec says, in document order."""
 
-    added: list[RequirementBlock] = field(default_factory=list)
-    modified: list[RequirementBlock] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    removed_blocks: list[RequirementBlock] = field(default_factory=list)
-    renamed: list[Rename] = field(default_factory=list)
-    unpaired_renames: list[UnpairedRename] = field(default_factory=list)
-    orphans: list[Orphan] = field(default_factory=list)
-    skipped_headers: list[SkippedHeader] = field(default_factory=list)
-    has_added: bool = False
-    has_modified: bool = False
-    has_removed: bool = False
-    has_renamed: bool = False
+    __slots__ = (
+        "added",
+        "has_added",
+        "has_modified",
+        "has_removed",
+        "has_renamed",
+        "modified",
+        "orphans",
+        "removed",
+        "removed_blocks",
+        "renamed",
+        "skipped_headers",
+        "unpaired_renames",
+    )
+
+    def __init__(self, orphans: list[Orphan] | None = None) -> None:
+        self.added: list[RequirementBlock] = []
+        self.modified: list[RequirementBlock] = []
+        self.removed: list[str] = []
+        self.removed_blocks: list[RequirementBlock] = []
+        self.renamed: list[Rename] = []
+        self.unpaired_renames: list[UnpairedRename] = []
+        self.orphans: list[Orphan] = [] if orphans is None else orphans
+        self.skipped_headers: list[SkippedHeader] = []
+        self.has_added = False
+        self.has_modified = False
+        self.has_removed = False
+        self.has_renamed = False
 
     @property
     def has_sections(self) -> bool:
@@ -120,16 +134,14 @@ class DeltaPlan:
 _PLAIN, _REQ, _TOP, _H3 = 0, 1, 2, 3
 
 
-@dataclass
-class _Doc:
+class _Doc(NamedTuple):
     lines: list[str]
     mask: list[bool]
     kinds: list[int]  # per line: _PLAIN, _REQ (requirement header), _TOP (## header), _H3
     names: dict[int, str]  # line index -> requirement name, for _REQ lines
 
 
-@dataclass
-class _Body:
+class _Body(NamedTuple):
     start: int  # index of the first body line (the line after the ## header)
     end: int
 

@@ -2,15 +2,14 @@
 
 It understands scalars, comments, block and flow lists and one level of nested map, which is all
 those files hold.  Anything fancier (anchors, block scalars, documents) falls back to
-``specflow.definitions.yamlio`` (the ruamel door, which loads ruamel only when called), so the
-answer is still right, just slower.  A leaf module: ``meta`` and ``schemas`` both read through it.
+``specflow.definitions.yamlio`` (the ruamel door), imported only then, so the answer is still
+right, just slower, and ``validate`` never pays for that door (nor its ``dataclasses``) otherwise.  A leaf module: ``meta`` and ``schemas`` both read through it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from specflow.definitions.yamlio import parse_yaml
 from specflow.errors import DefinitionError
 from specflow.openspec.jsre import lazy_compile
 
@@ -98,6 +97,8 @@ def load_simple_yaml(text: str) -> Any:
 
 
 def _load_full(text: str) -> Any:
+    from specflow.definitions.yamlio import parse_yaml  # the ruamel door, for what the flat reader cannot read
+
     try:
         return parse_yaml(text).data
     except DefinitionError as exc:

@@ -6,7 +6,6 @@ importing each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 ERROR = "ERROR"
@@ -29,11 +28,21 @@ class Issue(NamedTuple):
         return {"level": self.level, "path": self.path, "line": self.line, "message": self.message}
 
 
-@dataclass
 class Report:
-    """The issues of one item."""
+    """The issues of one item (a plain class: ``dataclasses`` costs ``validate`` ~7 ms to import)."""
 
-    issues: list[Issue] = field(default_factory=list)
+    __slots__ = ("issues",)
+
+    def __init__(self, issues: list[Issue] | None = None) -> None:
+        self.issues: list[Issue] = [] if issues is None else issues
+
+    def __repr__(self) -> str:
+        return f"Report(issues={self.issues!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Report) and self.issues == other.issues
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, so not hashable
 
     def count(self, level: str) -> int:
         """How many issues have ``level``."""

@@ -8,7 +8,6 @@ inside a requirement anything that is neither its statement nor a scenario step.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import DOT, S, fence_mask, js_trim, js_trim_end, normalize, normalize_newlines
@@ -52,12 +51,12 @@ def foreign_tail(raw: str) -> tuple[str, str] | None:
 # -- before ``## Requirements``: the title and the Purpose are accounted for ----------------------
 
 
-@dataclass
 class _BeforeScan:
-    left: list[str] = field(default_factory=list)
-    in_purpose: bool = False
-    title_seen: bool = False
-    previous: str = ""
+    def __init__(self) -> None:
+        self.left: list[str] = []
+        self.in_purpose = False
+        self.title_seen = False
+        self.previous = ""
 
     def feed(self, line: str, fenced: bool) -> None:
         if not js_trim(line):
@@ -129,16 +128,16 @@ def _is_heading(line: str) -> bool:
     return bool(_HEADING_RE.match(line) or _HTML_HEADING_ANY_RE.match(line))
 
 
-@dataclass
 class _BlockScan:
     """Markdown list structure inside one requirement block, line by line."""
 
-    left: list[str] = field(default_factory=list)
-    seen_scenario: bool = False
-    in_bullets: bool = False  # under a scenario header, where bullets are its steps
-    bullets_seen: bool = False
-    item_indent: int | None = None  # content column of the open list item
-    paragraph: bool = False  # a paragraph is open, so a plain line continues it
+    def __init__(self, left: list[str]) -> None:
+        self.left = left
+        self.seen_scenario = False
+        self.in_bullets = False  # under a scenario header, where bullets are its steps
+        self.bullets_seen = False
+        self.item_indent: int | None = None  # content column of the open list item
+        self.paragraph = False  # a paragraph is open, so a plain line continues it
 
     def feed(self, i: int, line: str, fenced: bool, above: str) -> None:
         if not js_trim(line):
@@ -198,7 +197,7 @@ class _BlockScan:
 
 def _inside_requirement(raw: str) -> list[str]:
     foreign = foreign_tail(raw)
-    scan = _BlockScan(left=[foreign[0]] if foreign is not None else [])
+    scan = _BlockScan([foreign[0]] if foreign is not None else [])
     lines = normalize_newlines(raw).split("\n")
     mask = fence_mask(lines)
     for i, line in enumerate(lines):

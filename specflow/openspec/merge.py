@@ -9,7 +9,6 @@ Nothing is written here: the caller validates every rebuilt spec before touching
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 from specflow.openspec.deltas import DeltaPlan, parse_delta_spec
 from specflow.openspec.leftovers import foreign_tail, unaccounted
@@ -46,14 +45,24 @@ from specflow.openspec.specs import (
 MIN_PURPOSE_LENGTH = 50
 
 
-@dataclass
 class Counts:
     """Operations actually applied to one spec."""
 
-    added: int = 0
-    modified: int = 0
-    removed: int = 0
-    renamed: int = 0
+    __slots__ = ("added", "modified", "removed", "renamed")
+
+    def __init__(self, added: int = 0, modified: int = 0, removed: int = 0, renamed: int = 0) -> None:
+        self.added = added
+        self.modified = modified
+        self.removed = removed
+        self.renamed = renamed
+
+    def __repr__(self) -> str:
+        return f"Counts({self.to_json()!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Counts) and self.to_json() == other.to_json()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, so not hashable
 
     @property
     def total(self) -> int:
@@ -70,16 +79,27 @@ class Counts:
         }
 
 
-@dataclass
 class Built:
     """A rebuilt spec and what it took to build it."""
 
-    rebuilt: str
-    counts: Counts
-    warnings: list[str] = field(default_factory=list)
-    no_requirement_blocks: bool = False
-    unaccounted: list[str] = field(default_factory=list)
-    is_new: bool = False
+    __slots__ = ("counts", "is_new", "no_requirement_blocks", "rebuilt", "unaccounted", "warnings")
+
+    def __init__(
+        self,
+        rebuilt: str,
+        counts: Counts,
+        warnings: list[str],
+        *,
+        no_requirement_blocks: bool = False,
+        unaccounted: list[str] | None = None,
+        is_new: bool = False,
+    ) -> None:
+        self.rebuilt = rebuilt
+        self.counts = counts
+        self.warnings = warnings
+        self.no_requirement_blocks = no_requirement_blocks
+        self.unaccounted: list[str] = [] if unaccounted is None else unaccounted
+        self.is_new = is_new
 
 
 def spec_skeleton(spec_id: str, change_name: str, purpose: str | None = None) -> str:
@@ -118,24 +138,33 @@ def _orphan_warnings(plan: DeltaPlan, spec_id: str) -> list[str]:
 # -- the merge: one state object, passes in OpenSpec's order ------------------------------------
 
 
-@dataclass
 class _Merge:
     """The state of applying one delta to one main spec."""
 
-    spec_id: str
-    change_name: str
-    plan: DeltaPlan
-    delta_content: str
-    target_display: str
-    compose: bool
-    warnings: list[str] = field(default_factory=list)
-    counts: Counts = field(default_factory=Counts)
-    is_new: bool = False
-    parts: RequirementsSection = field(default_factory=lambda: RequirementsSection("", "", "", [], ""))
-    by_name: dict[str, RequirementBlock] = field(default_factory=dict)
-    ordered: list[str] = field(default_factory=list)
-    by_fold: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # the target's, before any operation
-    appended: list[str] = field(default_factory=list)  # names put in by this merge, in order
+    def __init__(
+        self,
+        spec_id: str,
+        change_name: str,
+        plan: DeltaPlan,
+        delta_content: str,
+        target_display: str,
+        compose: bool,
+        warnings: list[str],
+    ) -> None:
+        self.spec_id = spec_id
+        self.change_name = change_name
+        self.plan = plan
+        self.delta_content = delta_content
+        self.target_display = target_display
+        self.compose = compose
+        self.warnings = warnings
+        self.counts = Counts()
+        self.is_new = False
+        self.parts = RequirementsSection("", "", "", [], "")
+        self.by_name: dict[str, RequirementBlock] = {}
+        self.ordered: list[str] = []
+        self.by_fold: Mapping[str, tuple[str, ...]] = {}  # the target's, before any operation
+        self.appended: list[str] = []  # names put in by this merge, in order
 
     def refuse(self, op: str, name: str, why: str) -> MergeError:
         """Archive's refusal of one operation."""

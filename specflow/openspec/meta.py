@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -184,17 +183,17 @@ class Marker(NamedTuple):
     invalid: str | None = None
 
 
-@dataclass
 class ChangeMeta:
     """A change's ``.openspec.yaml`` read once: its data, or why it is unusable."""
 
-    change_dir: Path
-    project_root: Path
-    exists: bool = False
-    raw: str = ""
-    data: Any = None
-    yaml_error: str | None = None
-    read_error: str | None = None
+    def __init__(self, change_dir: Path, project_root: Path) -> None:
+        self.change_dir = change_dir
+        self.project_root = project_root
+        self.exists = False
+        self.raw = ""
+        self.data: Any = None
+        self.yaml_error: str | None = None
+        self.read_error: str | None = None
 
     @classmethod
     def load(cls, change_dir: Path, project_root: Path | None = None) -> ChangeMeta:

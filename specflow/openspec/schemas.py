@@ -7,10 +7,9 @@ calls and a schema added while a process runs is still seen.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextvars import ContextVar
 from pathlib import Path
 
 from specflow.openspec.flatyaml import load_simple_yaml
@@ -62,33 +61,33 @@ def _schema_dirs(base: str) -> dict[str, str]:
     return found
 
 
-@dataclass
 class _Schemas:
-    names: list[str]
-    custom: dict[str, str]  # name -> schema.yaml (project-local wins over user-level)
-    generates: dict[str, str | None] = field(default_factory=dict)
+    def __init__(self, names: list[str], custom: dict[str, str]) -> None:
+        self.names = names
+        self.custom = custom  # name -> schema.yaml (project-local wins over user-level)
+        self.generates: dict[str, str | None] = {}
 
 
 _SCHEMAS_CACHE: dict[tuple[str, str, int, int], _Schemas] = {}
 
 
-_LOCAL = threading.local()
+# per thread (each thread has its own context), like a threading.local without importing threading
+_PINS: ContextVar[dict[str, _Schemas] | None] = ContextVar("specflow_schema_pins", default=None)
 
 
 @contextmanager
 def pinned() -> Iterator[None]:
     """Within the block, look the schemas up once per project (for bulk validate and list)."""
-    previous = getattr(_LOCAL, "pins", None)
-    _LOCAL.pins = {}
+    token = _PINS.set({})
     try:
         yield
     finally:
-        _LOCAL.pins = previous
+        _PINS.reset(token)
 
 
 def registry(project_root: str) -> _Schemas:
     """The schemas visible from ``project_root`` (cached by the schema folders' mtimes)."""
-    pins: dict[str, _Schemas] | None = getattr(_LOCAL, "pins", None)
+    pins = _PINS.get()
     if pins is not None:
         hit = pins.get(project_root)
         if hit is None:

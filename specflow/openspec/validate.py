@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -154,15 +153,20 @@ def _node_error(exc: OSError, path: Path) -> str:
 # -- whole trees --------------------------------------------------------------------------------
 
 
-@dataclass
 class ItemResult:
     """One validated item, as in ``validate --json``'s ``items``."""
 
-    id: str
-    type: str
-    report: Report
-    duration_ms: int
-    strict: bool = False
+    __slots__ = ("duration_ms", "id", "report", "strict", "type")
+
+    def __init__(self, id: str, type: str, report: Report, duration_ms: int, strict: bool = False) -> None:
+        self.id = id
+        self.type = type
+        self.report = report
+        self.duration_ms = duration_ms
+        self.strict = strict
+
+    def __repr__(self) -> str:
+        return f"ItemResult({self.id!r}, {self.type!r}, {self.report!r}, {self.duration_ms!r}, {self.strict!r})"
 
     @property
     def valid(self) -> bool:
@@ -210,13 +214,19 @@ def _validate_items(root: Path, changes: bool, specs: bool, strict: bool) -> lis
     if specs:
         jobs += [("spec", spec.id, Path(spec.path)) for spec in discovery.discover_spec_files(main.specs_dir)]
 
-    def one(job: tuple[str, str, Path | None]) -> ItemResult:
-        kind, item, path = job
+    def one(job: tuple[str, str, Path | None]) -> tuple[list[tuple[str, str, str, int | None]], int]:
+        _, item, path = job
         start = time.perf_counter()
         report = validate_change(root, item, main=main) if path is None else _main_spec_report(main, item, path)
-        return ItemResult(item, kind, report, int((time.perf_counter() - start) * 1000), strict)
+        issues = [(i.level, i.path, i.message, i.line) for i in report.issues]
+        return issues, int((time.perf_counter() - start) * 1000)
 
-    results = map_in_halves(one, jobs)  # every item stands alone: two cores do twice the items
+    # every item stands alone: two cores do twice the items (the child sends back plain tuples)
+    done = map_in_halves(one, jobs)
+    results = [
+        ItemResult(item, kind, Report([Issue(*i) for i in issues]), ms, strict)
+        for (kind, item, _), (issues, ms) in zip(jobs, done, strict=True)
+    ]
     results.sort(key=lambda r: collation_key(r.id))
     return results
 
@@ -255,14 +265,14 @@ def report_json(results: list[ItemResult], root: Path, *, changes: bool = True, 
     }
 
 
-@dataclass
 class Validation:
     """The outcome of one ``validate`` run: its items, and which kinds it covered."""
 
-    root: Path
-    results: list[ItemResult]
-    changes: bool = True
-    specs: bool = True
+    def __init__(self, root: Path, results: list[ItemResult], changes: bool = True, specs: bool = True) -> None:
+        self.root = root
+        self.results = results
+        self.changes = changes
+        self.specs = specs
 
     @property
     def failed(self) -> list[ItemResult]:

@@ -261,6 +261,7 @@ LAZY_MODULES = {
     "specflow.engine.hub": "the whole API, only for commands beyond reading and advancing",
     "specflow.engine.view": "the reading layer, only for commands that read a hub the quick way cannot",
     "specflow.openspec.deltas": "a change's delta parser, not needed to show a spec",
+    "specflow.definitions.yamlio": "ruamel's door, for OpenSpec YAML the flat reader cannot read",
 }
 
 
