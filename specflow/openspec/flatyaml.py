@@ -3,7 +3,8 @@
 It understands scalars, comments, block and flow lists and one level of nested map, which is all
 those files hold.  Anything fancier (anchors, block scalars, documents) falls back to
 ``specflow.definitions.yamlio`` (the ruamel door), imported only then, so the answer is still
-right, just slower, and ``validate`` never pays for that door (nor its ``dataclasses``) otherwise.  A leaf module: ``meta`` and ``schemas`` both read through it.
+right, just slower, and ``validate`` never pays for that door (nor its ``dataclasses``) otherwise.
+A leaf module: ``meta`` and ``schemas`` both read through it.
 """
 
 from __future__ import annotations

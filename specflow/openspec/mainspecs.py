@@ -27,6 +27,7 @@ class MainSpecs:
         self._parts: dict[str, RequirementsSection] = {}
         self._structure: dict[str, list[StructureIssue]] = {}
         self._index: dict[str, RequirementIndex] = {}
+        self.asked: list[str] = []  # every spec id whose text was asked for, in order (what a check read)
 
     def path(self, spec_id: str) -> Path:
         """Where the main spec of ``spec_id`` lives."""
@@ -34,6 +35,7 @@ class MainSpecs:
 
     def read(self, spec_id: str) -> tuple[str | None, str | None]:
         """``(text, None)``, ``(None, None)`` when absent, ``(None, errno-name)`` when unreadable."""
+        self.asked.append(spec_id)
         hit = self._text.get(spec_id)
         if hit is None:
             try:

@@ -20,7 +20,8 @@ BUILTIN_SCHEMAS = ("spec-driven",)
 _DATA_DIRS: dict[tuple[str | None, str | None], str] = {}
 
 
-def _global_data_dir() -> str:
+def global_data_dir() -> str:
+    """OpenSpec's user-level data folder (``$XDG_DATA_HOME/openspec``), where user schemas live."""
     env = os.environ
     key = (env.get("XDG_DATA_HOME"), env.get("HOME"))
     hit = _DATA_DIRS.get(key)
@@ -97,7 +98,7 @@ def registry(project_root: str) -> _Schemas:
 
 
 def _lookup(project_root: str) -> _Schemas:
-    user = os.path.join(_global_data_dir(), "schemas")
+    user = os.path.join(global_data_dir(), "schemas")
     project = os.path.join(project_root, "openspec", "schemas")
     key = (project, user, mtime_ns(project), mtime_ns(user))
     hit = _SCHEMAS_CACHE.get(key)
@@ -144,4 +145,4 @@ def tasks_generates(schema: str, project_root: str) -> str | None:
     return result
 
 
-__all__ = ["BUILTIN_SCHEMAS", "list_schemas", "mtime_ns", "pinned", "registry", "tasks_generates"]
+__all__ = ["BUILTIN_SCHEMAS", "global_data_dir", "list_schemas", "mtime_ns", "pinned", "registry", "tasks_generates"]

@@ -38,6 +38,7 @@ from specflow.openspec.specs import (
     purpose_placeholder,
     structure_issues,
 )
+from specflow.openspec.validindex import IssueRow, Stamp, ValidationIndex, stamp, tree_stamps
 
 MIN_PURPOSE_LENGTH = 50
 MAX_REQUIREMENT_TEXT_LENGTH = 500
@@ -206,29 +207,68 @@ def validate_items(root: Path, *, changes: bool = True, specs: bool = True, stri
         return _validate_items(root, changes, specs, strict)
 
 
+Job = tuple[str, str, Path | None]
+"""``(kind, id, spec file)``: one item of a bulk run (the file only for a spec)."""
+Done = tuple[list[IssueRow], int, list[Stamp] | None]
+"""An item's issues as plain data, its milliseconds, and the stamps of what it read (when kept)."""
+
+
 def _validate_items(root: Path, changes: bool, specs: bool, strict: bool) -> list[ItemResult]:
     main = MainSpecs(root / "openspec" / "specs")
-    jobs: list[tuple[str, str, Path | None]] = []
+    jobs: list[Job] = []
     if changes:
         jobs += [("change", cid, None) for cid in discovery.change_ids(root / "openspec" / "changes")]
     if specs:
         jobs += [("spec", spec.id, Path(spec.path)) for spec in discovery.discover_spec_files(main.specs_dir)]
+    index = ValidationIndex.open(root)
+    done: dict[int, Done] = {}
+    if index is not None:  # what no file changed since is read back instead of validated
+        for n, (kind, item, _) in enumerate(jobs):
+            start = time.perf_counter()
+            kept = index.kept(kind, item)
+            if kept is not None:
+                done[n] = (kept, int((time.perf_counter() - start) * 1000), None)
 
-    def one(job: tuple[str, str, Path | None]) -> tuple[list[tuple[str, str, str, int | None]], int]:
-        _, item, path = job
+    def one(n: int) -> Done:
+        _, item, path = jobs[n]
         start = time.perf_counter()
+        asked = len(main.asked)
         report = validate_change(root, item, main=main) if path is None else _main_spec_report(main, item, path)
         issues = [(i.level, i.path, i.message, i.line) for i in report.issues]
-        return issues, int((time.perf_counter() - start) * 1000)
+        ms = int((time.perf_counter() - start) * 1000)
+        if index is None:
+            return issues, ms, None
+        if path is not None:
+            return issues, ms, [stamp(str(path))]
+        return issues, ms, _change_stamps(root, item, [str(main.path(s)) for s in main.asked[asked:]])
 
-    # every item stands alone: two cores do twice the items (the child sends back plain tuples)
-    done = map_in_halves(one, jobs)
+    # every item stands alone: two cores do twice the items (the child sends back plain data)
+    todo = [n for n in range(len(jobs)) if n not in done]
+    done.update(zip(todo, map_in_halves(one, todo), strict=True))
+    if index is not None:
+        _update(index, jobs, todo, done, changes, specs)
     results = [
-        ItemResult(item, kind, Report([Issue(*i) for i in issues]), ms, strict)
-        for (kind, item, _), (issues, ms) in zip(jobs, done, strict=True)
+        ItemResult(item, kind, Report([Issue(*i) for i in done[n][0]]), done[n][1], strict)
+        for n, (kind, item, _) in enumerate(jobs)
     ]
     results.sort(key=lambda r: collation_key(r.id))
     return results
+
+
+def _change_stamps(root: Path, change_id: str, main_specs: list[str]) -> list[Stamp] | None:
+    """Everything a change's issues came from: its own tree and the main specs its checks read."""
+    own = tree_stamps(os.path.join(root, "openspec", "changes", change_id))
+    return None if own is None else own + [stamp(path) for path in dict.fromkeys(main_specs)]
+
+
+def _update(index: ValidationIndex, jobs: list[Job], todo: list[int], done: dict[int, Done], *kinds: bool) -> None:
+    for n in todo:
+        kind, item, _ = jobs[n]
+        issues, _, stamps = done[n]
+        index.keep(kind, item, stamps, issues)
+    covered = [kind for kind, on in zip(("change", "spec"), kinds, strict=True) if on]
+    index.forget_all_but({f"{kind}:{item}" for kind, item, _ in jobs}, covered)
+    index.save()
 
 
 def _main_spec_report(main: MainSpecs, spec_id: str, path: Path) -> Report:
