@@ -20,6 +20,7 @@ from specflow.openspec.mainspecs import MainSpecs
 from specflow.openspec.merge import MergeError, build_updated_spec
 from specflow.openspec.meta import METADATA_FILE, ChangeMeta, Marker
 from specflow.openspec.taskcheck import task_file_issues
+from specflow.openspec.textfile import read_text
 
 GUIDE_NO_DELTAS = (
     "No deltas found. Ensure your change has a specs/ directory with capability folders (e.g."
@@ -61,8 +62,7 @@ class ChangeCheck:
         check = cls(change_dir, main, project_root, discovery.scan_specs(os.path.join(change_dir, "specs")))
         for spec in check.scan.specs:
             try:
-                with open(spec.file, encoding="utf-8", errors="replace") as fh:
-                    content = fh.read()
+                content = read_text(spec.file)
             except OSError:
                 continue
             check.deltas.append(Delta(spec.id, f"{spec.id}/spec.md", parse_delta_spec(content), content))

@@ -21,6 +21,7 @@ from specflow.openspec.requirements import (
     RequirementBlock,
     normalize_requirement_name,
 )
+from specflow.openspec.textfile import read_text
 
 _SECTION_RE = lazy_compile(rf"^(##){S}+({DOT}+)$")
 _TOP_LEVEL_RE = lazy_compile(rf"^##{S}+")
@@ -315,8 +316,7 @@ def unread_deltas(scan: SpecsScan) -> list[UnreadDelta]:
         try:
             if link and not os.path.isfile(file):
                 continue
-            with open(file, encoding="utf-8", errors="replace") as fh:
-                content = fh.read()
+            content = read_text(file)
         except (FileNotFoundError, IsADirectoryError):
             continue
         if not has_delta_sections(content):

@@ -22,6 +22,7 @@ from specflow.openspec.meta import ChangeMeta
 from specflow.openspec.schemas import pinned, registry
 from specflow.openspec.specs import SpecParseError, parse_spec
 from specflow.openspec.tasks import count_tasks, task_status
+from specflow.openspec.textfile import read_text
 
 STATE_FILE = ".specflow/state.json"
 _CHANGE_MARKERS = frozenset((".openspec.yaml", "proposal.md", "tasks.md", "design.md"))
@@ -129,8 +130,7 @@ def task_counts(change_dir: Path, root: Path, meta: ChangeMeta | None = None) ->
     total = done = 0
     for f in files:
         try:
-            with open(f, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
+            text = read_text(f)
         except OSError:
             continue
         t, d = count_tasks(text)
@@ -147,8 +147,7 @@ def _fast_task_counts(d: str, top: set[str], root: Path, root_str: str) -> tuple
     if "tasks.md" not in top:
         return 0, 0
     try:
-        with open(os.path.join(d, "tasks.md"), encoding="utf-8", errors="replace") as fh:
-            return count_tasks(fh.read())
+        return count_tasks(read_text(os.path.join(d, "tasks.md")))
     except OSError:
         return 0, 0
 

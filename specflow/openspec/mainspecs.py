@@ -16,6 +16,7 @@ from specflow.openspec.requirements import (
     index_requirements,
 )
 from specflow.openspec.specs import StructureIssue, structure_issues
+from specflow.openspec.textfile import read_text
 
 
 class MainSpecs:
@@ -39,7 +40,7 @@ class MainSpecs:
         hit = self._text.get(spec_id)
         if hit is None:
             try:
-                hit = (self.path(spec_id).read_text(encoding="utf-8", errors="replace"), None)
+                hit = (read_text(self.path(spec_id)), None)
             except (FileNotFoundError, NotADirectoryError):
                 hit = (None, None)
             except OSError as exc:

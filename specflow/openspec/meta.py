@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from specflow.openspec.flatyaml import YamlSyntaxError, load_simple_yaml, load_top_level
 from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.schemas import list_schemas, mtime_ns, registry, tasks_generates
+from specflow.openspec.textfile import read_text
 
 METADATA_FILE = ".openspec.yaml"
 KEBAB_RE = lazy_compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
@@ -162,8 +163,7 @@ def project_config(project_root: Path) -> dict[str, Any]:
 def _read_project_config(*paths: str) -> dict[str, Any]:
     for path in paths:
         try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
+            text = read_text(path)
         except (FileNotFoundError, NotADirectoryError):
             continue
         except OSError:
@@ -201,8 +201,7 @@ class ChangeMeta:
         root = project_root if project_root is not None else change_dir.parent.parent.parent
         meta = cls(change_dir, root)
         try:
-            with open(os.path.join(change_dir, METADATA_FILE), encoding="utf-8", errors="replace") as fh:
-                meta.raw = fh.read()
+            meta.raw = read_text(os.path.join(change_dir, METADATA_FILE))
         except (FileNotFoundError, NotADirectoryError):
             return meta
         except OSError as exc:

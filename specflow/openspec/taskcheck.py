@@ -15,6 +15,7 @@ from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import JS_WS
 from specflow.openspec.meta import ChangeMeta
 from specflow.openspec.tasks import LIST_ITEM_PATTERN, TASK_LINE_RE, count_tasks
+from specflow.openspec.textfile import read_text
 
 LIST_ITEM_RE = lazy_compile(LIST_ITEM_PATTERN)
 _FENCE_RE = lazy_compile(r"^ {0,3}(`{3,}|~{3,})([^\n\r\u2028\u2029]*)")
@@ -161,7 +162,7 @@ def task_file_issues(meta: ChangeMeta) -> list[Issue]:
     unreadable = 0
     for f in files:
         try:
-            content = f.read_text(encoding="utf-8", errors="replace")
+            content = read_text(f)
         except FileNotFoundError:
             continue
         except OSError:

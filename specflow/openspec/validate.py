@@ -38,6 +38,7 @@ from specflow.openspec.specs import (
     purpose_placeholder,
     structure_issues,
 )
+from specflow.openspec.textfile import read_text
 from specflow.openspec.validindex import IssueRow, Stamp, ValidationIndex, stamp, tree_stamps
 
 MIN_PURPOSE_LENGTH = 50
@@ -139,7 +140,7 @@ def _spec_rules(
 def validate_spec_file(path: Path, spec_id: str) -> Report:
     """Validate the main spec at ``path``."""
     try:
-        content = path.read_text(encoding="utf-8", errors="replace")
+        content = read_text(path)
     except OSError as exc:
         return Report([Issue(ERROR, "file", _node_error(exc, path))])
     return validate_spec_content(spec_id, content)
