@@ -1,27 +1,30 @@
 """specflow vs the real OpenSpec CLI on generated OpenSpec trees, timed in the same run.
 
     .venv/bin/python benchmarks/openspec_bench.py [--figure tree|scale|big-specs|show|all] [--runs 9]
-        [--changes 500] [--specs 200] [--sizes 100,1000,5000] [--regen]
+        [--changes 500] [--specs 200] [--sizes 100,1000,5000] [--regen] [--load] [--json]
 
-``tree`` (the default) times, alternating the two tools run by run so machine load hits both alike:
+Each figure runs a reference command and specflow's in interleaved rounds (each round starts with a
+different command, so machine load hits all alike), prints the medians and the ratio, compares the
+outputs (a fast wrong answer does not pass) and exits 1 on any miss.  ``--load`` keeps one core
+busy with a CPU hog (stopped by its pid at the end) while timing.
 
-- ``openspec validate --all --strict --json`` vs ``specflow validate --all --strict --json``
-- ``openspec list --json`` vs ``specflow list --json``
+``tree`` (the default), on 500 changes x 200 specs: ``validate --all --strict --json`` (at least
+10x faster than OpenSpec, every verdict and issue identical) and ``list --json`` (5x).
 
-and prints the medians and the ratios (targets: validate at least 10x faster, list 5x; exits 1
-on a miss).  The outputs are compared too (validate: every item's verdict and issues; list: every
-change's counts), so a fast wrong answer does not pass.
+``scale`` (issue 16): ``validate --all --strict --json`` on trees of ``--sizes`` changes (default
+100, 1,000 and 5,000, with ``--specs`` specs): at least 10x faster at every size.
 
-``scale`` (issue 16): ``validate --all --strict --json`` against OpenSpec's on trees of
-``--sizes`` changes (default 100, 1,000 and 5,000, with ``--specs`` specs): specflow at least
-10x faster at every size, every verdict and issue identical.
+``validate --all`` in a hub specflow has used (one with ``.specflow/``) keeps each item's issues in
+a validation index and reads them back while no file they came from changed, so ``tree`` and
+``scale`` time specflow twice against the same OpenSpec runs: *cold* (the index removed before each
+run, so every item is validated and the index written) and *warm* (the index kept from the run
+before, as after any earlier ``validate``).  Each has its own verdict.
 
 ``big-specs`` (issue 16): ``specflow validate --all --strict --json`` over 500 changes that modify
-three 1,000-requirement specs, against the same command on the ordinary 500-change tree: it may
-cost at most 1.5x as much (each change must not re-read the big specs).  ``show`` (issue 16):
-``show <spec> --json`` of a 5,000-requirement spec, OpenSpec against specflow: specflow at least
-5x faster, the bytes identical.  These three print reference, specflow and ratio over interleaved
-pairs and exit 1 on a miss.
+three 1,000-requirement specs, against the same command on the ordinary 500-change tree, both
+without an index: it may cost at most 1.5x as much (each change must not re-read the big specs).
+``show`` (issue 16): ``show <spec> --json`` of a 5,000-requirement spec: at least 5x faster than
+OpenSpec, the bytes identical.
 
 The OpenSpec CLI is looked up at ``.tools/node_modules/.bin/openspec`` or ``$SPECFLOW_OPENSPEC``;
 the trees are generated under ``benchmarks/.data/`` (git-ignored).
@@ -32,6 +35,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -45,6 +50,8 @@ from typing import Any
 #: Targets (issues 2 and 16): validate at least 10x faster than OpenSpec at 100-5,000 changes, list 5x.
 VALIDATE_SPEEDUP = 10
 LIST_SPEEDUP = 5
+#: Seconds a file must age before specflow's validation index trusts its stamp (engine's RACY_NS).
+RACY_S = 2.1
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -112,60 +119,8 @@ def _same_list(theirs: str, mine: str) -> str | None:
     return None if a["changes"] == strip else "list entries differ"
 
 
-def _tree_figure(args: argparse.Namespace) -> int:
-    """validate and list against OpenSpec on the ordinary tree."""
-    openspec = _openspec()
-    tree = _tree(args.changes, args.specs, None, args.regen)
-    files = sum(len(f) for _, _, f in os.walk(tree))
-    home = Path(tempfile.mkdtemp(prefix="openspec-bench-home-"))
-    env = _quiet_env(home)
-    sf = _specflow()
-    pairs: list[tuple[str, list[str], list[str], Any]] = [
-        (
-            "validate --all --strict --json",
-            [str(openspec), "validate", "--all", "--strict", "--json", "--no-interactive"],
-            [*sf, "validate", "--all", "--strict", "--json"],
-            _same_validate,
-        ),
-        ("list --json", [str(openspec), "list", "--json"], [*sf, "list", "--json"], _same_list),
-    ]
-    print(f"tree: {tree} ({args.changes} changes, {args.specs} specs, {files} files); {args.runs} runs each")
-    rows: list[dict[str, Any]] = []
-    for label, theirs_cmd, ours_cmd, same in pairs:
-        _, theirs_out = _run(theirs_cmd, tree, env)  # warm-up, and the reference output
-        _, ours_out = _run(ours_cmd, tree, env)
-        problem = same(theirs_out, ours_out)
-        theirs_t: list[float] = []
-        ours_t: list[float] = []
-        for _ in range(args.runs):
-            theirs_t.append(_run(theirs_cmd, tree, env)[0])
-            ours_t.append(_run(ours_cmd, tree, env)[0])
-        t_med, o_med = statistics.median(theirs_t), statistics.median(ours_t)
-        rows.append(
-            {
-                "command": label,
-                "openspec_s": round(t_med, 4),
-                "specflow_s": round(o_med, 4),
-                "ratio": round(t_med / o_med, 2),
-                "same_output": problem is None,
-                "note": problem or "",
-            }
-        )
-    w = max(len(r["command"]) for r in rows)
-    print(f"\n{'command':<{w}}  {'openspec':>9}  {'specflow':>9}  {'ratio':>7}  output")
-    print("-" * (w + 42))
-    for r in rows:
-        same = "identical" if r["same_output"] else f"DIFFERS: {r['note']}"
-        print(f"{r['command']:<{w}}  {r['openspec_s']:>8.3f}s  {r['specflow_s']:>8.3f}s  {r['ratio']:>6.1f}x  {same}")
-    targets = {"validate --all --strict --json": VALIDATE_SPEEDUP, "list --json": LIST_SPEEDUP}
-    missed = [r["command"] for r in rows if r["ratio"] < targets[r["command"]]]
-    print(
-        f"\nmedians of {args.runs} runs; ratio = openspec / specflow (targets: validate >= {VALIDATE_SPEEDUP}x,"
-        f" list >= {LIST_SPEEDUP}x){'; MISSED: ' + ', '.join(missed) if missed else '; met'}"
-    )
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    return 0 if all(r["same_output"] for r in rows) and not missed else 1
+def _same_bytes(theirs: str, mine: str) -> str | None:
+    return None if theirs == mine else "stdout differs"
 
 
 def _tree(changes: int, specs: int, requirements: int | None, regen: bool) -> Path:
@@ -173,18 +128,29 @@ def _tree(changes: int, specs: int, requirements: int | None, regen: bool) -> Pa
     tree = HERE / ".data" / f"openspec-{size}"
     if regen or not (tree / "openspec").is_dir():
         generate(tree, changes, specs, requirements=requirements)
+        time.sleep(RACY_S)  # files younger than this are never kept in specflow's validation index
     return tree
 
 
 @dataclass
-class Pair:
-    """One figure: a reference command and specflow's, run in interleaved pairs."""
+class Run:
+    """One command of a figure; ``before`` runs untimed ahead of each timed run."""
+
+    name: str
+    command: list[str]
+    cwd: Path
+    before: Callable[[], None] | None = None
+
+
+@dataclass
+class Figure:
+    """A reference command against one or more specflow runs, timed in interleaved rounds."""
 
     label: str
-    reference: tuple[str, list[str], Path]  # (name, command, working directory)
-    specflow: tuple[str, list[str], Path]
+    reference: Run
+    runs: list[Run]  # specflow's
     goal: str  # "speedup >= N" (reference / specflow) or "cost <= N" (specflow / reference)
-    check: Callable[[], str | None]  # a problem with the outputs, or None
+    same: Callable[[str, str], str | None]  # a difference between the outputs, or None
 
     def ratio(self, ref_s: float, ours_s: float) -> float:
         """The figure the goal is about."""
@@ -196,103 +162,139 @@ class Pair:
         return ratio >= float(bound) if kind == "speedup" else ratio <= float(bound)
 
 
-def _timed_pairs(pair: Pair, runs: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
-    ref_t: list[float] = []
-    ours_t: list[float] = []
-    _run(pair.reference[1], pair.reference[2], env)  # warm-up: file cache, bytecode
-    _run(pair.specflow[1], pair.specflow[2], env)
-    for i in range(runs):  # interleaved, and each side goes first every other pair
-        first, second = (pair.reference, pair.specflow) if i % 2 == 0 else (pair.specflow, pair.reference)
-        a = _run(first[1], first[2], env)[0]
-        b = _run(second[1], second[2], env)[0]
-        ref_t.append(a if first is pair.reference else b)
-        ours_t.append(b if first is pair.reference else a)
-    return ref_t, ours_t
+def _timed(run: Run, env: dict[str, str]) -> tuple[float, str]:
+    if run.before is not None:
+        run.before()
+    return _run(run.command, run.cwd, env)
 
 
-def _same_bytes(
-    theirs: tuple[list[str], Path], mine: tuple[list[str], Path], env: dict[str, str]
-) -> Callable[[], str | None]:
-    def check() -> str | None:
-        a = _run(theirs[0], theirs[1], env)[1]
-        b = _run(mine[0], mine[1], env)[1]
-        return None if a == b else "stdout differs"
+def _rounds(figure: Figure, rounds: int, env: dict[str, str]) -> list[list[float]]:
+    """Seconds per run (reference first), each round starting with a different command."""
+    order = [figure.reference, *figure.runs]
+    times: list[list[float]] = [[] for _ in order]
+    for run in order:  # warm-up: file cache, bytecode, specflow's index
+        _timed(run, env)
+    for i in range(rounds):
+        for k in range(len(order)):
+            j = (i + k) % len(order)
+            times[j].append(_timed(order[j], env)[0])
+    return times
 
-    return check
+
+def _index_runs(command: list[str], tree: Path) -> list[Run]:
+    """specflow without its validation index (removed before each run, so each run builds it) and with it."""
+    (tree / ".specflow").mkdir(exist_ok=True)  # a hub specflow has used keeps the index there
+    index = tree / ".specflow" / "cache" / "validate.json"
+    return [
+        Run("cold (no index yet)", command, tree, lambda: index.unlink(missing_ok=True)),
+        Run("warm (index kept)", command, tree),
+    ]
 
 
-def _issue16_pairs(args: argparse.Namespace, env: dict[str, str]) -> list[Pair]:
+def _plain(tree: Path) -> Path:
+    """The tree as a plain OpenSpec project: no ``.specflow/``, so no index is read or kept."""
+    shutil.rmtree(tree / ".specflow", ignore_errors=True)
+    return tree
+
+
+def _figures(args: argparse.Namespace) -> list[Figure]:
     openspec, sf = str(_openspec()), _specflow()
-    pairs: list[Pair] = []
-    if args.figure in ("big-specs", "all"):
-        ordinary = _tree(500, 200, None, args.regen)
-        big = _tree(500, 3, 1000, args.regen)
-        validate = [*sf, "validate", "--all", "--strict", "--json"]
-        reference = [openspec, "validate", "--all", "--strict", "--json", "--no-interactive"]
-
-        def big_check() -> str | None:
-            return _same_validate(_run(reference, big, env)[1], _run(validate, big, env)[1])
-
-        pairs.append(
-            Pair(
-                "validate --all: 500 changes x three 1,000-requirement specs vs the ordinary tree",
-                ("specflow, ordinary tree", validate, ordinary),
-                ("specflow, big specs", validate, big),
-                "cost <= 1.5",
-                big_check,
+    validate = [*sf, "validate", "--all", "--strict", "--json"]
+    reference = [openspec, "validate", "--all", "--strict", "--json", "--no-interactive"]
+    speedup = f"speedup >= {VALIDATE_SPEEDUP}"
+    figures: list[Figure] = []
+    if args.figure in ("tree", "all"):
+        tree = _tree(args.changes, args.specs, None, args.regen)
+        label = f"validate --all --strict --json: {args.changes} changes x {args.specs} specs"
+        figures.append(
+            Figure(label, Run("openspec", reference, tree), _index_runs(validate, tree), speedup, _same_validate)
+        )
+        figures.append(
+            Figure(
+                f"list --json: {args.changes} changes x {args.specs} specs",
+                Run("openspec", [openspec, "list", "--json"], tree),
+                [Run("specflow", [*sf, "list", "--json"], tree)],
+                f"speedup >= {LIST_SPEEDUP}",
+                _same_list,
             )
         )
     if args.figure in ("scale", "all"):
-        validate = [*sf, "validate", "--all", "--strict", "--json"]
-        reference = [openspec, "validate", "--all", "--strict", "--json", "--no-interactive"]
         for changes in args.sizes:
             tree = _tree(changes, args.specs, None, args.regen)
-
-            def check(tree: Path = tree) -> str | None:
-                return _same_validate(_run(reference, tree, env)[1], _run(validate, tree, env)[1])
-
-            pairs.append(
-                Pair(
-                    f"validate --all --strict --json: {changes} changes x {args.specs} specs",
-                    ("openspec", reference, tree),
-                    ("specflow", validate, tree),
-                    f"speedup >= {VALIDATE_SPEEDUP}",
-                    check,
-                )
+            label = f"validate --all --strict --json: {changes} changes x {args.specs} specs"
+            figures.append(
+                Figure(label, Run("openspec", reference, tree), _index_runs(validate, tree), speedup, _same_validate)
             )
-    if args.figure in ("show", "all"):
-        tree = _tree(0, 1, 5000, args.regen)
-        theirs = [openspec, "show", "area-0/cap-000", "--json", "--type", "spec", "--no-interactive"]
-        mine = [*sf, "show", "area-0/cap-000", "--json", "--type", "spec"]
-        pairs.append(
-            Pair(
-                "show <spec> --json: one 5,000-requirement spec",
-                ("openspec", theirs, tree),
-                ("specflow", mine, tree),
-                "speedup >= 5",
-                _same_bytes((theirs, tree), (mine, tree), env),
+    if args.figure in ("big-specs", "all"):
+        ordinary = _plain(_tree(500, 200, None, args.regen))
+        big = _plain(_tree(500, 3, 1000, args.regen))
+        figures.append(
+            Figure(
+                "validate --all (no index): 500 changes x three 1,000-requirement specs vs the ordinary tree",
+                Run("specflow, ordinary tree", validate, ordinary),
+                [Run("specflow, big specs", validate, big)],
+                "cost <= 1.5",
+                lambda _ordinary, _big: _same_validate(_run(reference, big, _ENV)[1], _big),
             )
         )
-    return pairs
+    if args.figure in ("show", "all"):
+        tree = _tree(0, 1, 5000, args.regen)
+        figures.append(
+            Figure(
+                "show <spec> --json: one 5,000-requirement spec",
+                Run(
+                    "openspec",
+                    [openspec, "show", "area-0/cap-000", "--json", "--type", "spec", "--no-interactive"],
+                    tree,
+                ),
+                [Run("specflow", [*sf, "show", "area-0/cap-000", "--json", "--type", "spec"], tree)],
+                "speedup >= 5",
+                _same_bytes,
+            )
+        )
+    return figures
 
 
-def _issue16_figures(args: argparse.Namespace) -> int:
-    env = _quiet_env(Path(tempfile.mkdtemp(prefix="openspec-bench-home-")))
-    misses = 0
-    for pair in _issue16_pairs(args, env):
-        problem = pair.check()
-        ref_t, ours_t = _timed_pairs(pair, args.runs, env)
-        ref_s, ours_s = statistics.median(ref_t), statistics.median(ours_t)
-        ratio = pair.ratio(ref_s, ours_s)
-        ok = pair.met(ratio) and problem is None
-        misses += not ok
-        print(f"\n{pair.label} ({args.runs} interleaved pairs, medians)")
-        print(f"  reference  {pair.reference[0]:<24} {ref_s:8.3f}s")
-        print(f"  specflow   {pair.specflow[0]:<24} {ours_s:8.3f}s")
+def _measure(figure: Figure, rounds: int, env: dict[str, str]) -> list[dict[str, Any]]:
+    """Check the outputs, time the rounds, print the figure; one row per specflow run."""
+    reference_out = _timed(figure.reference, env)[1]
+    problems = [figure.same(reference_out, _timed(run, env)[1]) for run in figure.runs]
+    times = _rounds(figure, rounds, env)
+    ref_s = statistics.median(times[0])
+    print(f"\n{figure.label} ({rounds} interleaved rounds, medians)")
+    print(f"  reference  {figure.reference.name:<26} {ref_s:8.3f}s")
+    rows = []
+    for run, problem, ts in zip(figure.runs, problems, times[1:], strict=True):
+        ours_s = statistics.median(ts)
+        ratio = figure.ratio(ref_s, ours_s)
+        ok = figure.met(ratio) and problem is None
         verdict = "met" if ok else "MISSED"
-        print(f"  ratio      {pair.goal.split()[0]:<24} {ratio:8.2f}x  (goal {pair.goal}x: {verdict})")
+        kind = figure.goal.split()[0]
+        print(f"  specflow   {run.name:<26} {ours_s:8.3f}s  {kind} {ratio:6.2f}x  (goal {figure.goal}x: {verdict})")
         print(f"  output     {'identical' if problem is None else 'DIFFERS: ' + problem}")
-    return 1 if misses else 0
+        rows.append(
+            {
+                "figure": figure.label,
+                "reference": figure.reference.name,
+                "specflow": run.name,
+                "reference_s": round(ref_s, 4),
+                "specflow_s": round(ours_s, 4),
+                "ratio": round(ratio, 2),
+                "goal": figure.goal,
+                "met": ok,
+                "same_output": problem is None,
+            }
+        )
+    return rows
+
+
+#: The environment every command runs in (set by ``main``): a scratch HOME, no telemetry.
+_ENV: dict[str, str] = {}
+
+
+def _hog() -> subprocess.Popen[bytes]:
+    """A process that keeps one core busy until it is stopped (``--load``)."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -305,18 +307,35 @@ def main(argv: list[str] | None = None) -> int:
         default=[100, 1000, 5000],
         help="scale figure: the change counts, comma-separated (default 100,1000,5000)",
     )
-    p.add_argument("--runs", type=int, default=9, help="timed runs (pairs) per command (default 9, at least 7)")
+    p.add_argument("--runs", type=int, default=9, help="timed rounds per figure (default 9, at least 7)")
     p.add_argument("--changes", type=int, default=500, help="tree figure: changes")
-    p.add_argument("--specs", type=int, default=200, help="tree figure: specs")
+    p.add_argument("--specs", type=int, default=200, help="tree and scale figures: specs")
     p.add_argument("--regen", action="store_true", help="regenerate the trees")
-    p.add_argument("--json", action="store_true", help="tree figure: print the figures as JSON too")
+    p.add_argument("--load", action="store_true", help="keep one core busy with a CPU hog while timing")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = p.parse_args(argv)
     if args.runs < 7:
         p.error("--runs must be at least 7")
-    code = _tree_figure(args) if args.figure in ("tree", "all") else 0
-    if args.figure != "tree":
-        code = max(code, _issue16_figures(args))
-    return code
+    _ENV.update(_quiet_env(Path(tempfile.mkdtemp(prefix="openspec-bench-home-"))))
+    figures = _figures(args)
+    hog = _hog() if args.load else None
+    try:
+        if hog is not None:
+            print(f"under load: a CPU hog (pid {hog.pid}) keeps one core busy")
+        rows = [row for figure in figures for row in _measure(figure, args.runs, _ENV)]
+    finally:
+        if hog is not None:
+            os.kill(hog.pid, signal.SIGTERM)
+            hog.wait()
+    missed = [f"{r['figure']} [{r['specflow']}]" for r in rows if not r["met"]]
+    print(
+        "\nratio = reference / specflow (speedup) or specflow / reference (cost);", "MISSED:" if missed else "all met"
+    )
+    for m in missed:
+        print(f"  {m}")
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
