@@ -43,6 +43,9 @@ def fence_mask(lines: list[str]) -> list[bool]:
     closes at a line holding only a run of the same character at least as long.
     """
     mask = [False] * len(lines)
+    joined = "".join(lines)  # no line can open a fence without one of these runs in it
+    if "```" not in joined and "~~~" not in joined:
+        return mask
     active_char = ""
     active_len = 0
     for i, line in enumerate(lines):

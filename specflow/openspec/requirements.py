@@ -273,8 +273,11 @@ def extract_requirements_section(content: str) -> RequirementsSection:
         before = js_trim_end(content)
         return RequirementsSection(before + "\n\n" if before else "", "## Requirements", "", [], "\n")
     end = len(lines)
-    for i in range(header_index + 1, len(lines)):
-        if not mask[i] and lines[i].startswith("##") and _TOP_LEVEL_RE.match(lines[i]):
+    top = _TOP_LEVEL_RE.match
+    for i in compress(
+        range(header_index + 1, len(lines)), map(str.startswith, lines[header_index + 1 :], repeat("##"))
+    ):
+        if not mask[i] and top(lines[i]):
             end = i
             break
     before = "\n".join(lines[:header_index])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import compress, repeat
 from typing import NamedTuple
 
 from specflow.openspec.jsre import lazy_compile
@@ -119,22 +120,16 @@ def structure_issues(content: str) -> list[StructureIssue]:
     """Delta headers, requirements outside ``## Requirements`` and duplicate requirement names."""
     lines = normalize_newlines(content).split("\n")
     mask = fence_mask(lines)
+    # only unfenced lines starting with ``##`` matter: found once, in C
+    heads = [i for i in compress(range(len(lines)), map(str.startswith, lines, repeat("##"))) if not mask[i]]
     issues: list[StructureIssue] = []
-    header = -1
-    for i, line in enumerate(lines):
-        if not mask[i] and line.startswith("##") and _REQUIREMENTS_HEADER_RE.match(line):
-            header = i
-            break
+    header = next((i for i in heads if _REQUIREMENTS_HEADER_RE.match(lines[i])), -1)
     end = len(lines)
     if header != -1:
-        for i in range(header + 1, len(lines)):
-            if not mask[i] and lines[i].startswith("##") and _TOP_LEVEL_RE.match(lines[i]):
-                end = i
-                break
+        end = next((i for i in heads if i > header and _TOP_LEVEL_RE.match(lines[i])), end)
     seen: dict[str, int] = {}
-    for i, line in enumerate(lines):
-        if mask[i] or not line.startswith("##"):
-            continue
+    for i in heads:
+        line = lines[i]
         trimmed = js_trim(line)
         if _DELTA_HEADER_RE.match(line):
             issues.append(
