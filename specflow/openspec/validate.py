@@ -222,13 +222,15 @@ def _validate_items(root: Path, changes: bool, specs: bool, strict: bool) -> lis
     if specs:
         jobs += [("spec", spec.id, Path(spec.path)) for spec in discovery.discover_spec_files(main.specs_dir)]
     index = ValidationIndex.open(root)
-    done: dict[int, Done] = {}
-    if index is not None:  # what no file changed since is read back instead of validated
-        for n, (kind, item, _) in enumerate(jobs):
-            start = time.perf_counter()
-            kept = index.kept(kind, item)
-            if kept is not None:
-                done[n] = (kept, int((time.perf_counter() - start) * 1000), None)
+    done = _kept(index, jobs) if index is not None else {}
+    specs_dir = str(main.specs_dir)
+    main_stamps: dict[str, Stamp] = {}  # a main spec is read once a run: stamped once too
+
+    def main_stamp(spec_id: str) -> Stamp:
+        hit = main_stamps.get(spec_id)
+        if hit is None:
+            hit = main_stamps[spec_id] = stamp(os.path.join(specs_dir, *spec_id.split("/"), "spec.md"))
+        return hit
 
     def one(n: int) -> Done:
         _, item, path = jobs[n]
@@ -240,8 +242,8 @@ def _validate_items(root: Path, changes: bool, specs: bool, strict: bool) -> lis
         if index is None:
             return issues, ms, None
         if path is not None:
-            return issues, ms, [stamp(str(path))]
-        return issues, ms, _change_stamps(root, item, [str(main.path(s)) for s in main.asked[asked:]])
+            return issues, ms, [main_stamp(item)]
+        return issues, ms, _change_stamps(root, item, [main_stamp(s) for s in dict.fromkeys(main.asked[asked:])])
 
     # every item stands alone: two cores do twice the items (the child sends back plain data)
     todo = [n for n in range(len(jobs)) if n not in done]
@@ -256,10 +258,21 @@ def _validate_items(root: Path, changes: bool, specs: bool, strict: bool) -> lis
     return results
 
 
-def _change_stamps(root: Path, change_id: str, main_specs: list[str]) -> list[Stamp] | None:
+def _kept(index: ValidationIndex, jobs: list[Job]) -> dict[int, Done]:
+    """The items whose files did not change since the index kept their issues, read back."""
+    done: dict[int, Done] = {}
+    for n, (kind, item, _) in enumerate(jobs):
+        start = time.perf_counter()
+        kept = index.kept(kind, item)
+        if kept is not None:
+            done[n] = (kept, int((time.perf_counter() - start) * 1000), None)
+    return done
+
+
+def _change_stamps(root: Path, change_id: str, main_specs: list[Stamp]) -> list[Stamp] | None:
     """Everything a change's issues came from: its own tree and the main specs its checks read."""
     own = tree_stamps(os.path.join(root, "openspec", "changes", change_id))
-    return None if own is None else own + [stamp(path) for path in dict.fromkeys(main_specs)]
+    return None if own is None else own + main_specs
 
 
 def _update(index: ValidationIndex, jobs: list[Job], todo: list[int], done: dict[int, Done], *kinds: bool) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -121,6 +122,28 @@ def guarded_remove(world: World, cid: str, name: str, cap: str) -> None:
     Tree(world.root).change(cid, {cap: f"## REMOVED Requirements\n### Requirement: {name}\n"})
     world.run_ok("adopt", cid, "--workflow", "guarded")
     commit_all(world.root, cid)
+
+
+@given("the project is a hub specflow has used, its files last changed a minute ago")
+def used_hub(world: World) -> None:
+    (world.root / ".specflow").mkdir(exist_ok=True)
+    past = time.time_ns() - 60_000_000_000  # older than any write in the same clock tick
+    for folder, dirs, files in os.walk(world.root / "openspec"):
+        for name in [*dirs, *files]:
+            os.utime(os.path.join(folder, name), ns=(past, past))
+
+
+@given(phrase("the change {cid:Q} no longer says SHALL in {name:Q}"))
+def change_loses_keyword(world: World, cid: str, name: str) -> None:
+    Tree(world.root).write(
+        f"openspec/changes/{cid}/specs/auth/spec.md", "## ADDED Requirements\n" + req(name, "Maybe.")
+    )
+
+
+@then(phrase("specflow remembers the results of {change:Q} and {spec:Q}"))
+def remembered(world: World, change: str, spec: str) -> None:
+    index = json.loads((world.root / ".specflow" / "cache" / "validate.json").read_text())
+    assert set(index["entries"]) == {f"change:{change}", f"spec:{spec}"}
 
 
 @then(phrase("the JSON report lists {change:Q} as a valid change and {spec:Q} as a valid spec"))

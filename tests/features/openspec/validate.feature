@@ -24,3 +24,14 @@ Feature: Validate changes and specs as OpenSpec does
     When I run "specflow validate --all --strict --json"
     Then the command succeeds
     And the JSON report lists "add-audit" as a valid change and "auth" as a valid spec
+
+  Scenario: Validating again reads an edited file again, in a hub that remembers earlier results
+    Given a change "add-audit" that adds the requirement "Audit" to "auth"
+    And the project is a hub specflow has used, its files last changed a minute ago
+    When I run "specflow validate --all --strict"
+    Then the command succeeds
+    And specflow remembers the results of "add-audit" and "auth"
+    Given the change "add-audit" no longer says SHALL in "Audit"
+    When I run "specflow validate --all --strict"
+    Then the command fails with exit code 1
+    And the error says "ADDED \"Audit\" should contain SHALL or MUST"
