@@ -183,18 +183,25 @@ def _rounds(figure: Figure, rounds: int, env: dict[str, str]) -> list[list[float
 
 def _index_runs(command: list[str], tree: Path) -> list[Run]:
     """specflow without its validation index (removed before each run, so each run builds it) and with it."""
-    (tree / ".specflow").mkdir(exist_ok=True)  # a hub specflow has used keeps the index there
-    index = tree / ".specflow" / "cache" / "validate.json"
+
+    def cold() -> None:
+        _hub(tree)
+        (tree / ".specflow" / "cache" / "validate.json").unlink(missing_ok=True)
+
     return [
-        Run("cold (no index yet)", command, tree, lambda: index.unlink(missing_ok=True)),
-        Run("warm (index kept)", command, tree),
+        Run("cold (no index yet)", command, tree, cold),
+        Run("warm (index kept)", command, tree, lambda: _hub(tree)),
     ]
 
 
-def _plain(tree: Path) -> Path:
-    """The tree as a plain OpenSpec project: no ``.specflow/``, so no index is read or kept."""
+def _hub(tree: Path) -> None:
+    """Make the tree a hub specflow has used: it keeps its validation index in ``.specflow/``."""
+    (tree / ".specflow").mkdir(exist_ok=True)
+
+
+def _plain(tree: Path) -> None:
+    """Make the tree a plain OpenSpec project: no ``.specflow/``, so no index is read or kept."""
     shutil.rmtree(tree / ".specflow", ignore_errors=True)
-    return tree
 
 
 def _figures(args: argparse.Namespace) -> list[Figure]:
@@ -226,13 +233,13 @@ def _figures(args: argparse.Namespace) -> list[Figure]:
                 Figure(label, Run("openspec", reference, tree), _index_runs(validate, tree), speedup, _same_validate)
             )
     if args.figure in ("big-specs", "all"):
-        ordinary = _plain(_tree(500, 200, None, args.regen))
-        big = _plain(_tree(500, 3, 1000, args.regen))
+        ordinary = _tree(500, 200, None, args.regen)
+        big = _tree(500, 3, 1000, args.regen)
         figures.append(
             Figure(
                 "validate --all (no index): 500 changes x three 1,000-requirement specs vs the ordinary tree",
-                Run("specflow, ordinary tree", validate, ordinary),
-                [Run("specflow, big specs", validate, big)],
+                Run("specflow, ordinary tree", validate, ordinary, lambda: _plain(ordinary)),
+                [Run("specflow, big specs", validate, big, lambda: _plain(big))],
                 "cost <= 1.5",
                 lambda _ordinary, _big: _same_validate(_run(reference, big, _ENV)[1], _big),
             )
