@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -49,12 +50,13 @@ def stamp(path: str) -> Stamp:
 
 def tree_stamps(top: str) -> list[Stamp] | None:
     """Stamps of ``top`` and of everything below it; None when a link or an unreadable folder is there."""
-    if os.path.islink(top):
+    try:
+        st = os.lstat(top)
+    except OSError:
+        return [[top, None, None, None]]
+    if stat.S_ISLNK(st.st_mode):
         return None
-    first = stamp(top)
-    out = [first]
-    if first[1] is None:
-        return out
+    out = [[top, st.st_ino, st.st_size, st.st_mtime_ns]]
     stack = [top]
     while stack:
         try:
@@ -67,8 +69,8 @@ def tree_stamps(top: str) -> list[Stamp] | None:
             for entry in it:
                 if entry.is_symlink():
                     return None
-                st = entry.stat(follow_symlinks=False)
-                out.append([entry.path, st.st_ino, st.st_size, st.st_mtime_ns])
+                est = entry.stat(follow_symlinks=False)
+                out.append([entry.path, est.st_ino, est.st_size, est.st_mtime_ns])
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
     return out
@@ -76,10 +78,10 @@ def tree_stamps(top: str) -> list[Stamp] | None:
 
 def current(stamps: Iterable[Stamp]) -> bool:
     """True while every path of ``stamps`` is the version stamped."""
-    stat = os.stat
+    lookup = os.stat
     for path, ino, size, mtime_ns in stamps:
         try:
-            st = stat(path)
+            st = lookup(path)
         except OSError:
             if ino is not None:
                 return False
