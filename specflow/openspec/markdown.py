@@ -36,14 +36,15 @@ def normalize(content: str) -> str:
     return normalize_newlines(content)
 
 
-def fence_mask(lines: list[str]) -> list[bool]:
+def fence_mask(lines: list[str], text: str | None = None) -> list[bool]:
     """True for each line inside a fenced code block, the fence lines included.
 
     An opening fence is three or more backticks or tildes after any indentation; the block
-    closes at a line holding only a run of the same character at least as long.
+    closes at a line holding only a run of the same character at least as long.  ``text`` is the
+    lines joined, when the caller has it (a long spec need not be joined again).
     """
     mask = [False] * len(lines)
-    joined = "".join(lines)  # no line can open a fence without one of these runs in it
+    joined = "".join(lines) if text is None else text  # no line opens a fence without one of these runs
     if "```" not in joined and "~~~" not in joined:
         return mask
     active_char = ""

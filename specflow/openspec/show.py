@@ -14,6 +14,7 @@ from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import find_section, js_trim, normalize, parse_sections
 from specflow.openspec.requirements import extract_requirement_text
 from specflow.openspec.specs import ParsedSpec, SpecParseError, parse_spec
+from specflow.openspec.textfile import read_text
 
 _TITLE_RE = lazy_compile(r"^#[ \t]+(?:Change:[ \t]+)?([^\n\r\u2028\u2029]+)$", re.M | re.I)
 _SIMPLE_DELTA_RE = lazy_compile(r"^\s*-\s*\*\*([^*:]+)(?::\*\*|\*\*:)\s*(.+)$")
@@ -157,18 +158,24 @@ def show_spec_text(root: Path, spec_id: str) -> str:
 
 def _spec_text(root: Path, spec_id: str, spec: ParsedSpec) -> str:
     i1, i2, i3, i4 = "\n    ", "\n      ", "\n        ", "\n          "  # items, fields, scenarios, theirs
-    items = []
+    # the pieces between the encoded strings, laid out once; each requirement appends to one list
+    text_key, scenarios_key, next_item = "{" + i2 + '"text": ', "," + i2 + '"scenarios": ', "," + i1
+    first, between = "[" + i3 + "{" + i4 + '"rawText": ', i3 + "}," + i3 + "{" + i4 + '"rawText": '
+    last, none = i3 + "}" + i2 + "]" + i1 + "}", "[]" + i1 + "}"
+    parts: list[str] = []
+    add = parts.append
     for r in spec.requirements:
+        add(text_key)
+        add(encode_basestring(r.text))
+        add(scenarios_key)
         if r.scenarios:
-            sep = "," + i3 + "{" + i4 + '"rawText": '
-            scenarios = "[" + i3 + "{" + i4 + '"rawText": ' + (i3 + "}" + sep).join(map(encode_basestring, r.scenarios))
-            scenarios += i3 + "}" + i2 + "]"
+            add(first)
+            add(between.join(map(encode_basestring, r.scenarios)))
+            add(last)
         else:
-            scenarios = "[]"
-        items.append(
-            "{" + i2 + '"text": ' + encode_basestring(r.text) + "," + i2 + '"scenarios": ' + scenarios + i1 + "}"
-        )
-    requirements = "[" + i1 + ("," + i1).join(items) + "\n  ]" if items else "[]"
+            add(none)
+        add(next_item)
+    requirements = "[" + i1 + "".join(parts[:-1]) + "\n  ]" if parts else "[]"
     return (
         "{\n"
         f'  "id": {encode_basestring(spec_id)},\n'
@@ -195,7 +202,7 @@ def show_json(root: Path, item: str, type_: str | None = None) -> tuple[str, dic
 def _read_spec(root: Path, spec_id: str) -> ParsedSpec:
     path = (root / "openspec" / "specs").joinpath(*spec_id.split("/"), "spec.md")
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_text(path)
     except FileNotFoundError:
         raise ShowError(f"Spec '{spec_id}' not found at {path}") from None
     try:

@@ -82,8 +82,9 @@ def _statement_lines(section: Section, mask: list[bool]) -> tuple[list[str], lis
 
 def parse_spec(content: str, name: str) -> ParsedSpec:
     """Parse a main spec; raise ``SpecParseError`` when Purpose or Requirements is missing."""
-    lines = normalize(content).split("\n")
-    mask = fence_mask(lines)
+    text = normalize(content)
+    lines = text.split("\n")
+    mask = fence_mask(lines, text)
     sections = parse_sections(lines, mask)
     purpose_section = find_section(sections, "Purpose")
     purpose = purpose_section.content if purpose_section else ""
