@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -650,18 +651,34 @@ class GitRepo:
 
     def commit_all(self, message: str, *, exclude: Sequence[str] = ()) -> str | None:
         """Stage everything in the working tree (but ``exclude`` globs) and commit it on the
-        checked-out branch as specflow; no hook runs, nothing is signed.  None when nothing changed."""
+        checked-out branch as specflow; no hook runs, nothing is signed.  None when nothing changed.
+
+        ``add`` is the one scan of the working tree; the tree it staged is written and compared
+        with HEAD's, and only a new tree is committed (``commit-tree``, then HEAD's branch moved
+        from the very commit it was on, as ``git commit`` does, with the same reflog line).
+        """
         pathspec = [".", *(f":(exclude,glob){g}" for g in exclude)]
         self.run("add", "-A", "--", *pathspec)
-        # --untracked-files=no: 'add -A' left none to show, and git would scan the tree again for them
-        args = ["-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", "commit", "-q", "--no-verify"]
-        args.append("--untracked-files=no")
-        proc = run_git([*args, "-F", "-"], self.root, env=SPECFLOW_IDENTITY, input=message.encode("utf-8"), check=False)
-        if proc.returncode != 0:
-            if b"nothing to commit" in proc.stdout + proc.stderr or b"nothing added" in proc.stdout + proc.stderr:
-                return None
-            raise GitError(_failure(["commit"], self.root, proc))
-        return self.head_sha_from_files() or self.text("rev-parse", "HEAD").strip()
+        tree = self.text("write-tree").strip()
+        head = self.head_sha_from_files() or self.resolve("HEAD")
+        if head is not None and tree == self.tree_of(head):
+            return None
+        commit = self.commit_tree(tree, [head] if head else [], message)
+        subject = message.split("\n", 1)[0]
+        self.run("update-ref", "-m", f"commit: {subject}", "HEAD", commit, head or ZERO_SHA)
+        return commit
+
+    def tree_of(self, commit: str) -> str:
+        """The tree of ``commit``: read from its loose object file when it has one, else asked of git."""
+        folder = self.common_dir / "objects" / commit[:2]
+        try:
+            raw = zlib.decompress((folder / commit[2:]).read_bytes())
+        except (OSError, zlib.error):
+            raw = b""
+        header, _, body = raw.partition(b"\0")
+        if header.startswith(b"commit ") and body.startswith(b"tree "):
+            return body[5 : body.index(b"\n")].decode()
+        return self.text("rev-parse", "--verify", f"{commit}^{{tree}}").strip()
 
     def head_sha_from_files(self) -> str | None:
         """HEAD's sha read from the files (no process): a detached HEAD, or a branch's loose ref
@@ -899,9 +916,17 @@ class GitRepo:
         """Paths whose index entry differs from HEAD's: staged changes (no scan of the working tree)."""
         return _nul_list(self.run("diff-index", "--cached", "--name-only", "-z", "--no-renames", "HEAD"))
 
-    def edited_paths(self) -> list[str]:
-        """Tracked files whose working-tree copy differs from the index (no scan for untracked files)."""
-        return _nul_list(self.run("diff", "--name-only", "-z", "--no-ext-diff", "--no-renames"))
+    def edited_paths(self, among: Sequence[str] | None = None) -> list[str]:
+        """Tracked files whose working-tree copy differs from the index (no scan for untracked files).
+
+        ``among``: look at those paths only (stat data of a few files instead of every one).
+        """
+        args = ["diff", "--name-only", "-z", "--no-ext-diff", "--no-renames"]
+        if among is not None:
+            if not among:
+                return []
+            args += ["--", *(f":(literal){p}" for p in among)]
+        return _nul_list(self.run(*args))
 
     def untracked_among(self, paths: Sequence[str]) -> list[str]:
         """Those of ``paths`` that are untracked files git does not ignore."""
@@ -1038,12 +1063,20 @@ class GitRepo:
                 conflicts.append(line)
         return MergePreview(proc.returncode == 0, tree, tuple(conflicts))
 
-    def merge_no_ff(self, branch: str, message: str) -> None:
-        """Merge ``branch`` into the checked-out branch with a merge commit; abort on failure."""
-        proc = run_git(["merge", "--no-ff", "--no-edit", "-m", message, branch], self.root, check=False)
-        if proc.returncode != 0:
-            run_git(["merge", "--abort"], self.root, check=False)
-            raise GitError(_failure(["merge", "--no-ff", branch], self.root, proc))
+    def move_checkout(self, branch: str, old: str, new: str, message: str) -> None:
+        """Move the checked-out ``branch`` from commit ``old`` to ``new`` with its index and files.
+
+        A two-tree ``read-tree -m -u`` changes only the paths that differ between the two
+        commits and refuses (changing nothing) when a local edit or an untracked file is in the
+        way; local edits elsewhere stay.  The branch then moves from ``old`` only (``ORIG_HEAD``
+        names ``old``, as after ``git merge``); if it moved meanwhile, the files go back.
+        """
+        self.run("read-tree", "-m", "-u", old, new)
+        try:
+            self.update_refs([f"update refs/heads/{branch} {new} {old}", f"update ORIG_HEAD {old}"], message=message)
+        except GitError:
+            run_git(["read-tree", "-m", "-u", new, old], self.root, check=False)
+            raise
 
     def reset_keep(self, commit: str) -> None:
         """Move the checked-out branch back to ``commit`` keeping local changes (undo a merge)."""

@@ -210,3 +210,72 @@ def test_a_commit_by_specflow_reports_the_new_sha_on_a_branch_a_worktree_and_a_p
     assert repo.head_sha_from_files() is None
     (repo_dir / "a.txt").write_text("three\n")
     assert repo.commit_all("specflow: three\n") == git(repo_dir, "rev-parse", "HEAD").strip()
+
+
+def test_a_commit_by_specflow_moves_the_branch_like_git_commit_and_leaves_a_clean_tree_alone(tmp_path: Path) -> None:
+    repo_dir = init_repo(tmp_path / "repo")
+    (repo_dir / "a.txt").write_text("one\n")
+    commit_all(repo_dir)
+    repo = GitRepo.open(repo_dir)
+    before = git(repo_dir, "rev-parse", "HEAD").strip()
+    git(repo_dir, "gc", "-q")  # HEAD's commit packed: its tree is asked of git, not read from a loose file
+    assert repo.commit_all("nothing\n") is None
+    assert git(repo_dir, "rev-parse", "HEAD").strip() == before
+    (repo_dir / "new.txt").write_text("new\n")
+    sha = repo.commit_all("specflow: new file\n\nSpecflow-Change: x\n")
+    assert sha == git(repo_dir, "rev-parse", "HEAD").strip()
+    assert git(repo_dir, "rev-parse", "HEAD^").strip() == before
+    assert git(repo_dir, "log", "-1", "--format=%an <%ae>|%B").strip() == (
+        "specflow <specflow@localhost>|specflow: new file\n\nSpecflow-Change: x"
+    )
+    # the branch's reflog and HEAD's say what git commit says
+    assert git(repo_dir, "reflog", "-1", "--format=%gs", "main").strip() == "commit: specflow: new file"
+    assert git(repo_dir, "reflog", "-1", "--format=%gs", "HEAD").strip() == "commit: specflow: new file"
+    assert git(repo_dir, "status", "--porcelain") == ""
+    assert repo.commit_all("again\n") is None  # the new commit is a loose object: read in-process
+
+
+def test_a_commit_by_specflow_in_a_repo_without_commits_starts_the_branch(tmp_path: Path) -> None:
+    repo_dir = init_repo(tmp_path / "empty")
+    (repo_dir / "a.txt").write_text("a\n")
+    sha = GitRepo.open(repo_dir).commit_all("first\n")
+    assert sha == git(repo_dir, "rev-parse", "main").strip()
+    assert git(repo_dir, "rev-list", "--count", "HEAD").strip() == "1"
+
+
+def test_move_checkout_writes_only_the_changed_paths_and_refuses_a_local_edit_in_the_way(repo: Path) -> None:
+    r = GitRepo.open(repo)
+    old = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "side")
+    (repo / "a.txt").write_text("a from side\n")
+    commit_all(repo, "side")
+    new = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "main")
+    (repo / "dir" / "b.txt").write_text("my own edit\n")  # a local edit the move leaves alone
+    r.move_checkout("main", old, new, "merge side: test")
+    assert (repo / "a.txt").read_text() == "a from side\n"
+    assert (repo / "dir" / "b.txt").read_text() == "my own edit\n"
+    assert git(repo, "rev-parse", "main", "ORIG_HEAD").split() == [new, old]
+    assert git(repo, "reflog", "-1", "--format=%gs", "main").strip() == "merge side: test"
+    assert git(repo, "status", "--porcelain") == " M dir/b.txt\n"
+    # back: a local edit of a file the move would change stops it, and nothing moves
+    (repo / "a.txt").write_text("edited\n")
+    with pytest.raises(GitError):
+        r.move_checkout("main", new, old, "back")
+    assert git(repo, "rev-parse", "main").strip() == new
+    assert (repo / "a.txt").read_text() == "edited\n"
+
+
+def test_move_checkout_puts_the_files_back_when_the_branch_moved_meanwhile(repo: Path) -> None:
+    r = GitRepo.open(repo)
+    old = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "a.txt").write_text("a two\n")
+    commit_all(repo, "two")
+    new = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "reset", "-q", "--hard", old)
+    elsewhere = git(repo, "commit-tree", "-p", old, "-m", "elsewhere", f"{old}^{{tree}}").strip()
+    git(repo, "update-ref", "refs/heads/main", elsewhere)  # the branch moved, the files did not
+    with pytest.raises(GitError):
+        r.move_checkout("main", old, new, "too late")
+    assert git(repo, "rev-parse", "main").strip() == elsewhere
+    assert (repo / "a.txt").read_text() == "a\n"
