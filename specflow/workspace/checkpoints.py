@@ -282,8 +282,8 @@ class CheckpointStore:
         record = Checkpoint(self.change_id, number, now_iso(), phase, state, reason)
         final = self._commit_all(workspaces, record, trees)
         for members in groups.values():
-            cmds = [f"create {final.ref_name(m.key)} {final.refs[m.key]}" for m in members]
-            members[0].repo.update_refs(cmds, message=f"specflow checkpoint #{number}")
+            made = {final.ref_name(m.key): final.refs[m.key] for m in members}
+            members[0].repo.create_refs(made, message=f"specflow checkpoint #{number}")
         _write_json(self.local_path(number), local)
         self._prune_copies(number)
         return final

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from specflow.errors import GitError
+from specflow.workspace import looseobjects
 
 ZERO_SHA = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -516,6 +518,16 @@ class GitRepo:
             return
         self.run("update-ref", "-m", message, "--stdin", input=("\n".join(lines) + "\n").encode())
 
+    def create_refs(self, refs: Mapping[str, str], message: str = "specflow") -> None:
+        """Create each ref (``name -> sha``), all or none; one that exists already is refused.
+
+        Written as git's own ref files when the repository is ``looseobjects.plain`` (no process).
+        """
+        if looseobjects.plain(self.common_dir):
+            looseobjects.create_refs(self.common_dir, refs)
+        else:
+            self.update_refs([f"create {name} {sha}" for name, sha in refs.items()], message=message)
+
     def set_head(self, head: Head) -> None:
         """Point HEAD back at a branch, or detach it at a commit."""
         if head.ref:
@@ -642,7 +654,13 @@ class GitRepo:
         return self.git_dir / "index"
 
     def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
-        """A commit of ``tree`` made by specflow (its own identity, never signed)."""
+        """A commit of ``tree`` made by specflow (its own identity, never signed).
+
+        Written as git's own object file when the repository is ``looseobjects.plain`` (no process).
+        """
+        if looseobjects.plain(self.common_dir):
+            identity = (SPECFLOW_IDENTITY["GIT_COMMITTER_NAME"], SPECFLOW_IDENTITY["GIT_COMMITTER_EMAIL"])
+            return looseobjects.commit(self.common_dir, tree, parents, message, identity, time.time())
         args = ["commit-tree", "--no-gpg-sign"]
         for p in parents:
             args += ["-p", p]
@@ -801,7 +819,8 @@ class GitRepo:
 
     def missing_objects(self, shas: Iterable[str]) -> list[str]:
         """Which of ``shas`` are not in the repository's object store (one ``cat-file --batch-check``)."""
-        wanted = list(dict.fromkeys(shas))
+        # a loose object file answers without a process; only the others are asked of git
+        wanted = [sha for sha in dict.fromkeys(shas) if not looseobjects.has_object(self.common_dir, sha)]
         if not wanted:
             return []
         out = self.text("cat-file", "--batch-check=%(objectname)", input=("\n".join(wanted) + "\n").encode())
