@@ -281,6 +281,8 @@ def stamp_ns(stamp: bytes) -> int:
 #: Parsed index files by their trailing checksum: a checkpoint's snapshot index is read again by
 #: its audit in the same process.
 _PARSED: dict[bytes, dict[bytes, bytes]] = {}
+#: The folders of a parsed index, by the identity of its parse (kept with it, so the key stays valid).
+_FOLDERS: dict[int, tuple[dict[bytes, bytes], frozenset[bytes]]] = {}
 
 
 class GitRepo:
@@ -616,6 +618,26 @@ class GitRepo:
                 _PARSED.pop(next(iter(_PARSED)))
             _PARSED[key] = found
         return found
+
+    def index_folders(self, index: Path) -> frozenset[bytes]:
+        """Every folder that holds an entry of ``index`` (at any depth), read without a process.
+
+        Kept by the index's checksum, as its parse is: the audit asks again for the checkpoint's.
+        """
+        ctimes = self.index_ctimes(index)
+        key = id(ctimes)
+        found = _FOLDERS.get(key)
+        if found is None or found[0] is not ctimes:
+            folders: set[bytes] = set()
+            for parent in {rel.rpartition(b"/")[0] for rel in ctimes}:
+                while parent and parent not in folders:
+                    folders.add(parent)
+                    parent = parent.rpartition(b"/")[0]
+            found = (ctimes, frozenset(folders))
+            if len(_FOLDERS) >= 8:
+                _FOLDERS.pop(next(iter(_FOLDERS)))
+            _FOLDERS[key] = found
+        return found[1]
 
     def object_format(self) -> str:
         """``sha1`` or ``sha256``, from the repository's configuration (no process)."""
