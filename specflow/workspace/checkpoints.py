@@ -226,7 +226,11 @@ class CheckpointStore:
     # -- snapshots ------------------------------------------------------------------------
 
     def snapshot(self, ws: Workspace) -> str:
-        """The tree of ``ws``'s working tree now (seeded from its last snapshot index)."""
+        """The tree of ``ws``'s working tree now (seeded from its last snapshot index).
+
+        Beside the seed is the tree written from it (``<key>.tree``: the seed's checksum and the
+        tree), so a snapshot that finds nothing changed costs one ``git add`` and no ``write-tree``.
+        """
         seed = self.seed_path(ws.key)
         tmp = seed.with_name(f"{ws.key}.{os.getpid()}.tmp")
         try:
@@ -234,7 +238,7 @@ class CheckpointStore:
             # git refuses a pathspec that reaches through a link (a worktree's linked openspec/)
             exclude = SNAPSHOT_EXCLUDE if openspec.is_dir() and not openspec.is_symlink() else ()
             if seed.is_file():
-                tree = ws.repo.snapshot(tmp, seed, exclude)
+                tree = ws.repo.snapshot(tmp, seed, exclude, self._seed_tree(ws.key))
             else:  # the first snapshot: start from the real index, kept compact from then on
                 real = ws.repo.real_index()
                 tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -245,8 +249,21 @@ class CheckpointStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        checksum = ws.repo.index_checksum(tmp)
         os.replace(tmp, seed)
+        written = tmp.with_suffix(".tree")
+        written.write_text(f"{checksum.hex()} {tree}\n", encoding="ascii")
+        os.replace(written, seed.with_suffix(".tree"))
         return tree
+
+    def _seed_tree(self, key: str) -> tuple[bytes, str] | None:
+        """The checksum of ``key``'s seed index and the tree written from it, if recorded."""
+        try:
+            text = self.seed_path(key).with_suffix(".tree").read_text(encoding="ascii")
+            checksum, _, tree = text.strip().partition(" ")
+            return bytes.fromhex(checksum), tree
+        except (OSError, ValueError):
+            return None
 
     # -- taking ---------------------------------------------------------------------------
 

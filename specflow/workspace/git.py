@@ -8,6 +8,7 @@ that.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -571,13 +572,17 @@ class GitRepo:
 
     # -- snapshots through a temporary index ----------------------------------------------
 
-    def snapshot(self, index: Path, seed: Path | None, exclude: Sequence[str] = ()) -> str:
+    def snapshot(
+        self, index: Path, seed: Path | None, exclude: Sequence[str] = (), known: tuple[bytes, str] | None = None
+    ) -> str:
         """Write the working tree (tracked and untracked, not ignored) as a tree; return its sha.
 
         ``index`` is a temporary index file (created from ``seed``, a previous snapshot's index
         or a copy of the real index, so unchanged files are not hashed again).  ``exclude``:
-        glob pathspecs left out.  HEAD, the real index, the stash and the working tree are never
-        touched.
+        glob pathspecs left out.  ``known``: an index checksum and the tree written from that
+        index; when ``add`` leaves the index as it was (git does not write an index it did not
+        change), that tree is the answer and ``write-tree`` is not run.  HEAD, the real index,
+        the stash and the working tree are never touched.
         """
         index.parent.mkdir(parents=True, exist_ok=True)
         if seed is not None and seed.is_file():
@@ -585,6 +590,11 @@ class GitRepo:
                 shutil.copy2(seed, index)  # keep the mtime: git's racy-clean check relies on it
         else:
             index.unlink(missing_ok=True)
+        # removed from the seed, so 'add' hashes them again (those it looks at: not the excluded)
+        stale = [rel for rel in self._ctime_racy(index) if not any(_glob(g).fullmatch(rel) for g in exclude)]
+        if stale:
+            payload = ("\0".join(stale) + "\0").encode("utf-8", "surrogateescape")
+            self.run("update-index", "-z", "--force-remove", "--stdin", input=payload, index=index)
         proc = run_git(
             [*BIG_FILES_STORED, "add", "-A", "--ignore-errors", "--", ".", *(f":(exclude,glob){g}" for g in exclude)],
             self.root,
@@ -596,8 +606,42 @@ class GitRepo:
         self.unindexable = _UNINDEXABLE.findall(errors)
         if proc.returncode != 0 and not self.unindexable:
             raise GitError(_failure(["add", "-A"], self.root, proc))
+        if known is not None and self.index_checksum(index) == known[0]:
+            return known[1]
         # the blobs were just written by 'add': no need for write-tree to look each one up
         return self.text("write-tree", "--missing-ok", index=index).strip()
+
+    def _ctime_racy(self, index: Path) -> list[str]:
+        """Entries of ``index`` that changed although git would take them for unchanged.
+
+        git compares stat times to the second: a file rewritten with its size and mtime kept, in
+        the very second its entry was last refreshed, looks unchanged to it (its ctime moved, but
+        within that second).  Entries refreshed in or after the second the index was written
+        are compared with the file here, to the nanosecond.
+        """
+        try:
+            written = index.stat().st_mtime_ns // 1_000_000_000
+        except FileNotFoundError:
+            return []
+        cut = written.to_bytes(4, "big") + b"\0\0\0\0"
+        stale: list[str] = []
+        for rel, stamp in self.index_ctimes(index).items():
+            if stamp < cut:
+                continue
+            try:
+                moved = (self.root / os.fsdecode(rel)).lstat().st_ctime_ns != stamp_ns(stamp)
+            except OSError:
+                moved = True
+            if moved:
+                stale.append(rel.decode("utf-8", "surrogateescape"))
+        return stale
+
+    def index_checksum(self, index: Path) -> bytes:
+        """The checksum that ends an index file: it names the file's whole content."""
+        hash_len = 32 if self.object_format() == "sha256" else 20
+        with index.open("rb") as fh:
+            fh.seek(-hash_len, os.SEEK_END)
+            return fh.read()
 
     def index_ctimes(self, index: Path) -> dict[bytes, bytes]:
         """``path -> ctime`` of ``index``'s entries (see ``parse_index_ctimes``), read without a process.
@@ -1122,6 +1166,25 @@ class GitRepo:
     def reset_keep(self, commit: str) -> None:
         """Move the checked-out branch back to ``commit`` keeping local changes (undo a merge)."""
         self.run("reset", "-q", "--keep", commit)
+
+
+@functools.lru_cache(maxsize=16)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A pathspec's ``glob`` magic as a regular expression: ``**/`` any folders, ``*`` and ``?`` within one."""
+    out = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
+            out, i = out + "/.*", i + 3
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out)
 
 
 def _nul_list(out: bytes) -> list[str]:
