@@ -236,7 +236,8 @@ def find_git_dirs(root: Path) -> tuple[Path, Path] | None:
 
 
 def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
-    """``path -> ctime`` (8 raw bytes: seconds, nanoseconds) of every entry of an index file.
+    """``path -> stat data`` of every entry of an index file: 40 raw bytes, its ctime first
+    (seconds, nanoseconds), then mtime, device, inode, mode, uid, gid and size, 4 bytes each.
 
     Versions 2 to 4; paths and stamps are left as bytes (``stamp_ns`` reads one), so two
     indexes of 20,000 entries compare in a few tens of milliseconds.
@@ -263,20 +264,29 @@ def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
                     strip = ((strip + 1) << 7) | (byte & 0x7F)
             end = find(b"\0", pos)
             path = (prev[: len(prev) - strip] if strip else prev) + data[pos:end]
-            found[path] = data[off : off + 8]
+            found[path] = data[off : off + 40]
             off = end + 1
         else:
             end = find(b"\0", pos)
             path = data[pos:end]
-            found[path] = data[off : off + 8]
+            found[path] = data[off : off + 40]
             off += ((end - off) // 8 + 1) * 8
         prev = path
     return found
 
 
 def stamp_ns(stamp: bytes) -> int:
-    """A ctime read by ``parse_index_ctimes``, in nanoseconds."""
+    """The ctime of stat data read by ``parse_index_ctimes``, in nanoseconds."""
     return int.from_bytes(stamp[:4], "big") * 1_000_000_000 + int.from_bytes(stamp[4:8], "big")
+
+
+def _looks_unchanged_to_git(stamp: bytes, st: os.stat_result) -> bool:
+    """True when git, comparing to the second, would take the file for the entry of ``stamp``."""
+    return (
+        int.from_bytes(stamp[:4], "big") == int(st.st_ctime)
+        and int.from_bytes(stamp[8:12], "big") == int(st.st_mtime)
+        and int.from_bytes(stamp[36:40], "big") == st.st_size & 0xFFFFFFFF
+    )
 
 
 #: Parsed index files by their trailing checksum: a checkpoint's snapshot index is read again by
@@ -617,7 +627,8 @@ class GitRepo:
         git compares stat times to the second: a file rewritten with its size and mtime kept, in
         the very second its entry was last refreshed, looks unchanged to it (its ctime moved, but
         within that second).  Entries refreshed in or after the second the index was written
-        are compared with the file here, to the nanosecond.
+        are compared with the file here, to the nanosecond; those git would see changed anyway
+        are left to it.
         """
         try:
             written = index.stat().st_mtime_ns // 1_000_000_000
@@ -629,10 +640,10 @@ class GitRepo:
             if stamp < cut:
                 continue
             try:
-                moved = (self.root / os.fsdecode(rel)).lstat().st_ctime_ns != stamp_ns(stamp)
+                st = (self.root / os.fsdecode(rel)).lstat()
             except OSError:
-                moved = True
-            if moved:
+                continue  # gone: git sees that
+            if st.st_ctime_ns != stamp_ns(stamp) and _looks_unchanged_to_git(stamp, st):
                 stale.append(rel.decode("utf-8", "surrogateescape"))
         return stale
 
@@ -644,7 +655,7 @@ class GitRepo:
             return fh.read()
 
     def index_ctimes(self, index: Path) -> dict[bytes, bytes]:
-        """``path -> ctime`` of ``index``'s entries (see ``parse_index_ctimes``), read without a process.
+        """``path -> stat data`` of ``index``'s entries (``parse_index_ctimes``), read without a process.
 
         Two snapshot indexes compared this way tell which files were touched (a ``chmod``
         changes the ctime) without another scan of the working tree.
