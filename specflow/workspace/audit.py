@@ -193,6 +193,7 @@ class _Audit:
         since = int(self.local.get("stat_second", 0))
         seed = self.store.seed_path(ws.key)
         touched = touched_since(ws, snap_index, seed, since) if snap_index.is_file() else set()
+        touched |= self.store.big_paths(ws.key)
         audit_perms(touched, ws, (perms, umask), seen, self.policy, self.report)
         return perms
 

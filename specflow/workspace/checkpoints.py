@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from specflow.engine.records import now_iso
+from specflow.workspace import bigfiles, looseobjects
 from specflow.workspace.filestats import NOT_KEPT, keep_ignored, nested_git_dirs, touched_since, unusual_perm
 from specflow.workspace.git import GitRepo, Head
 from specflow.workspace.worktrees import Layout
@@ -237,24 +238,39 @@ class CheckpointStore:
             openspec = ws.path / "openspec"
             # git refuses a pathspec that reaches through a link (a worktree's linked openspec/)
             exclude = SNAPSHOT_EXCLUDE if openspec.is_dir() and not openspec.is_symlink() else ()
-            if seed.is_file():
-                tree = ws.repo.snapshot(tmp, seed, exclude, self._seed_tree(ws.key))
-            else:  # the first snapshot: start from the real index, kept compact from then on
+            if not seed.is_file():  # the first snapshot: start from the real index, kept compact from then on
                 real = ws.repo.real_index()
                 tmp.parent.mkdir(parents=True, exist_ok=True)
                 if real.is_file():
                     shutil.copy2(real, tmp)
                     ws.repo.compact_index(tmp)
-                tree = ws.repo.snapshot(tmp, tmp, exclude)
+            start = seed if seed.is_file() else tmp
+            big = self._big_files(ws, start)
+            stored = [(b.path, b.mode, b.sha) for b in big]
+            tree = ws.repo.snapshot(tmp, start, exclude, self._seed_tree(ws.key), stored)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         checksum = ws.repo.index_checksum(tmp)
         os.replace(tmp, seed)
+        bigfiles.write_known(seed.with_suffix(".big"), big)
         written = tmp.with_suffix(".tree")
         written.write_text(f"{checksum.hex()} {tree}\n", encoding="ascii")
         os.replace(written, seed.with_suffix(".tree"))
         return tree
+
+    def _big_files(self, ws: Workspace, index: Path) -> list[bigfiles.BigEntry]:
+        """The big tracked files of ``ws``, hashed and stored by specflow (``bigfiles``), when git
+        would store them as these files do; else none (git's ``add`` takes them)."""
+        if not index.is_file() or not looseobjects.plain(ws.repo.common_dir) or not ws.repo.trusts_file_modes():
+            return []
+        known = bigfiles.read_known(self.seed_path(ws.key).with_suffix(".big"))
+        return bigfiles.big_entries(ws.path, ws.repo.common_dir, ws.repo.index_ctimes(index), known)
+
+    def big_paths(self, key: str) -> set[str]:
+        """The big files the last snapshot of ``key`` stored itself: their index entries carry no
+        stat data, so they count as touched (their permission bits are looked at each time)."""
+        return set(bigfiles.read_known(self.seed_path(key).with_suffix(".big")))
 
     def _seed_tree(self, key: str) -> tuple[bytes, str] | None:
         """The checksum of ``key``'s seed index and the tree written from it, if recorded."""
@@ -363,7 +379,8 @@ class CheckpointStore:
         previous = self.snap_copy_path(number - 1, ws.key)
         if isinstance(known, dict) and previous.is_file():
             modes = {str(k): int(v) for k, v in known.items()}
-            paths = sorted(touched_since(ws, previous, copy, int(before.get("stat_second", 0))))
+            touched = touched_since(ws, previous, copy, int(before.get("stat_second", 0)))
+            paths = sorted(touched | self.big_paths(ws.key))
         else:
             modes, paths = {}, list(ws.repo.index_entries(copy))
         for rel in paths:

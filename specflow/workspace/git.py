@@ -583,7 +583,12 @@ class GitRepo:
     # -- snapshots through a temporary index ----------------------------------------------
 
     def snapshot(
-        self, index: Path, seed: Path | None, exclude: Sequence[str] = (), known: tuple[bytes, str] | None = None
+        self,
+        index: Path,
+        seed: Path | None,
+        exclude: Sequence[str] = (),
+        known: tuple[bytes, str] | None = None,
+        stored: Sequence[tuple[str, str, str]] = (),
     ) -> str:
         """Write the working tree (tracked and untracked, not ignored) as a tree; return its sha.
 
@@ -591,8 +596,9 @@ class GitRepo:
         or a copy of the real index, so unchanged files are not hashed again).  ``exclude``:
         glob pathspecs left out.  ``known``: an index checksum and the tree written from that
         index; when ``add`` leaves the index as it was (git does not write an index it did not
-        change), that tree is the answer and ``write-tree`` is not run.  HEAD, the real index,
-        the stash and the working tree are never touched.
+        change), that tree is the answer and ``write-tree`` is not run.  ``stored``: ``(path,
+        mode, blob)`` of files already hashed and stored (big files): set as they are and left
+        out of ``add``.  HEAD, the real index, the stash and the working tree are never touched.
         """
         index.parent.mkdir(parents=True, exist_ok=True)
         if seed is not None and seed.is_file():
@@ -605,8 +611,13 @@ class GitRepo:
         if stale:
             payload = ("\0".join(stale) + "\0").encode("utf-8", "surrogateescape")
             self.run("update-index", "-z", "--force-remove", "--stdin", input=payload, index=index)
+        if stored:
+            lines = [f"{mode} {sha} 0\t{path}" for path, mode, sha in stored]
+            payload = ("\0".join(lines) + "\0").encode("utf-8", "surrogateescape")
+            self.run("update-index", "-z", "--index-info", input=payload, index=index)
+        pathspec = [".", *(f":(exclude,glob){g}" for g in exclude), *(f":(exclude,literal){p}" for p, _, _ in stored)]
         proc = run_git(
-            [*BIG_FILES_STORED, "add", "-A", "--ignore-errors", "--", ".", *(f":(exclude,glob){g}" for g in exclude)],
+            [*BIG_FILES_STORED, "add", "-A", "--ignore-errors", "--", *pathspec],
             self.root,
             env={"GIT_INDEX_FILE": str(index)},
             check=False,
@@ -646,6 +657,14 @@ class GitRepo:
             if st.st_ctime_ns != stamp_ns(stamp) and _looks_unchanged_to_git(stamp, st):
                 stale.append(rel.decode("utf-8", "surrogateescape"))
         return stale
+
+    def trusts_file_modes(self) -> bool:
+        """False when the repository's ``core.fileMode`` is off (git keeps recorded modes then)."""
+        try:
+            config = (self.common_dir / "config").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return True
+        return not re.search(r"(?im)^\s*filemode\s*=\s*(false|no|off|0)\s*$", config)
 
     def index_checksum(self, index: Path) -> bytes:
         """The checksum that ends an index file: it names the file's whole content."""
