@@ -66,11 +66,12 @@ def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-#: Snapshot options for big files: a file of 32 MiB or more is streamed into a pack as it is read,
-#: stored without compression (``pack.compression=0``) or delta.  Compressing a changed 256 MiB
-#: file took 8.6 s per checkpoint and per audit; stored, it costs one hashing pass and one write
-#: (benchmarks/bigfile_bench.py), and each version takes its full size on disk.  Smaller files are
-#: compressed as git always does.
+#: Snapshot options for big files: a file of 32 MiB or more that git stores itself (one not yet
+#: tracked: tracked ones are stored by ``specflow.workspace.bigfiles``, read once) is streamed
+#: into a pack as it is read, stored without compression (``pack.compression=0``) or delta.
+#: Compressing a changed 256 MiB file took 8.6 s per checkpoint and per audit; stored, each
+#: version takes its full size on disk (benchmarks/bigfile_bench.py prints it).  Smaller files
+#: are compressed as git always does.
 BIG_FILES_STORED = ("-c", "core.bigFileThreshold=32m", "-c", "pack.compression=0")
 
 
