@@ -67,9 +67,7 @@ def test_refs_are_created_all_or_none_and_an_existing_one_is_refused(repo: GitRe
     assert not list(repo.common_dir.rglob("*.lock"))
 
 
-def test_a_repo_git_would_write_differently_is_left_to_git(
-    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_repo_git_would_write_differently_is_left_to_git(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
     assert looseobjects.plain(repo.common_dir)
     git(repo.root, "config", "core.logAllRefUpdates", "always")  # every ref gets a reflog: git writes it
     assert not looseobjects.plain(repo.common_dir)
