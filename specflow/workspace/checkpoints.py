@@ -265,7 +265,10 @@ class CheckpointStore:
         if not index.is_file() or not looseobjects.plain(ws.repo.common_dir) or not ws.repo.trusts_file_modes():
             return []
         known = bigfiles.read_known(self.seed_path(ws.key).with_suffix(".big"))
-        return bigfiles.big_entries(ws.path, ws.repo.common_dir, ws.repo.index_ctimes(index), known)
+        stats = ws.repo.index_ctimes(index)
+        return bigfiles.big_entries(
+            ws.path, ws.repo.common_dir, stats, known, lambda sha: not ws.repo.missing_objects([sha])
+        )
 
     def big_paths(self, key: str) -> set[str]:
         """The big files the last snapshot of ``key`` stored itself: their index entries carry no

@@ -38,6 +38,12 @@ def _raw(root: Path, tree: str, path: str) -> bytes:
     ).stdout
 
 
+def show_index(idx: Path) -> list[str]:
+    """The object names a pack's index lists, as git reads it."""
+    out = subprocess.run(["git", "show-index"], input=idx.read_bytes(), capture_output=True, check=True).stdout
+    return [line.split()[1].decode() for line in out.splitlines()]
+
+
 def test_a_changed_big_file_is_stored_uncompressed_as_git_names_it_and_read_once(
     multi: MultiHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -61,16 +67,20 @@ def test_a_changed_big_file_is_stored_uncompressed_as_git_names_it_and_read_once
     assert _raw(multi.worktree, tree, rel) == data.read_bytes()
     sha = git(multi.worktree, "rev-parse", f"{tree}:{rel}").strip()
     assert sha == git(multi.worktree, "hash-object", rel).strip()
-    loose = Path(git(multi.worktree, "rev-parse", "--git-common-dir").strip())
-    loose = (multi.worktree / loose).resolve() / "objects" / sha[:2] / sha[2:]
-    assert loose.stat().st_size >= data.stat().st_size  # stored, not compressed
-    assert git(multi.worktree, "fsck", "--no-dangling").strip() == ""
+    # a pack of that one blob, stored (not compressed); fsck checks its checksums and CRC
+    common = (multi.worktree / git(multi.worktree, "rev-parse", "--git-common-dir").strip()).resolve()
+    packs = [idx for idx in (common / "objects" / "pack").glob("pack-*.idx") if sha in show_index(idx)]
+    assert len(packs) == 1 and show_index(packs[0]) == [sha]
+    assert packs[0].with_suffix(".pack").stat().st_size >= data.stat().st_size
+    assert git(multi.worktree, "fsck", "--no-dangling", "--strict").strip() == ""
     assert "data.bin" in read
     # a file changed moments before it was read is read again (a later write in the same clock
     # tick would not move its ctime); once settled, a snapshot that finds it as it was reads nothing
     read.clear()
+    packs = sorted((common / "objects" / "pack").glob("pack-*.pack"))
     ws.checkpoint(phase="propose", state="explore")
     assert "data.bin" in read
+    assert sorted((common / "objects" / "pack").glob("pack-*.pack")) == packs  # the same bytes: stored once
     monkeypatch.setattr(bigfiles, "SETTLED_NS", 0)
     ws.checkpoint(phase="propose", state="explore")
     read.clear()
