@@ -698,13 +698,20 @@ class GitRepo:
         """Every folder that holds an entry of ``index`` (at any depth), read without a process.
 
         Kept by the index's checksum, as its parse is: the audit asks again for the checkpoint's.
+        An index that only adds paths to one worked out before (the next snapshot of the same
+        workspace, most often) starts from that one's folders.
         """
         ctimes = self.index_ctimes(index)
         key = id(ctimes)
         found = _FOLDERS.get(key)
         if found is None or found[0] is not ctimes:
             folders: set[bytes] = set()
-            for parent in {rel.rpartition(b"/")[0] for rel in ctimes}:
+            paths: Iterable[bytes] = ctimes
+            if _FOLDERS:
+                earlier, earlier_folders = next(reversed(_FOLDERS.values()))
+                if not earlier.keys() - ctimes.keys():  # set operations in C: nothing was removed
+                    folders, paths = set(earlier_folders), ctimes.keys() - earlier.keys()
+            for parent in {rel.rpartition(b"/")[0] for rel in paths}:
                 while parent and parent not in folders:
                     folders.add(parent)
                     parent = parent.rpartition(b"/")[0]

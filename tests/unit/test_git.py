@@ -279,3 +279,27 @@ def test_move_checkout_puts_the_files_back_when_the_branch_moved_meanwhile(repo:
         r.move_checkout("main", old, new, "too late")
     assert git(repo, "rev-parse", "main").strip() == elsewhere
     assert (repo / "a.txt").read_text() == "a\n"
+
+
+def test_the_folders_of_an_index_are_the_same_worked_out_afresh_or_from_an_earlier_index(
+    repo: Path, tmp_path: Path
+) -> None:
+    from specflow.workspace import git as gitdoor
+
+    r = GitRepo.open(repo)
+    first, second, third = tmp_path / "i1", tmp_path / "i2", tmp_path / "i3"
+    r.snapshot(first, None)
+    (repo / "new" / "deep" / "er").mkdir(parents=True)
+    (repo / "new" / "deep" / "er" / "f.txt").write_text("f\n")
+    r.snapshot(second, first)  # only adds paths
+    (repo / "dir" / "b.txt").unlink()
+    r.snapshot(third, second)  # removes one: its folder goes
+    expected = {
+        first: {b"dir"},
+        second: {b"dir", b"new", b"new/deep", b"new/deep/er"},
+        third: {b"new", b"new/deep", b"new/deep/er"},
+    }
+    gitdoor._FOLDERS.clear()
+    assert [r.index_folders(i) for i in (first, second, third)] == [expected[i] for i in (first, second, third)]
+    gitdoor._FOLDERS.clear()
+    assert [r.index_folders(i) for i in (third, second)] == [expected[third], expected[second]]
