@@ -303,3 +303,52 @@ def test_the_folders_of_an_index_are_the_same_worked_out_afresh_or_from_an_earli
     assert [r.index_folders(i) for i in (first, second, third)] == [expected[i] for i in (first, second, third)]
     gitdoor._FOLDERS.clear()
     assert [r.index_folders(i) for i in (third, second)] == [expected[third], expected[second]]
+
+
+def test_two_snapshot_indexes_differ_exactly_as_the_trees_written_from_them(repo: Path, tmp_path: Path) -> None:
+    r = GitRepo.open(repo)
+    first, second = tmp_path / "i1", tmp_path / "i2"
+    (repo / "dir" / "gone.txt").write_text("gone\n")
+    (repo / "was-file").write_text("becomes a folder\n")
+    (repo / "was-link").symlink_to("a.txt")
+    before = r.snapshot(first, None)
+    (repo / "a.txt").write_text("content\n")  # modified
+    os.chmod(repo / "dir" / "b.txt", 0o755)  # mode only
+    (repo / "dir" / "gone.txt").unlink()  # deleted
+    (repo / "a-b.txt").write_text("new\n")  # added, sorts between a.txt and a/ folders
+    (repo / "was-file").unlink()
+    (repo / "was-file").mkdir()
+    (repo / "was-file" / "inner.txt").write_text("inner\n")  # a file turned into a folder
+    (repo / "was-link").unlink()
+    (repo / "was-link").write_text("now a file\n")  # a link turned into a file: type change
+    after = r.snapshot(second, first)
+
+    found = r.diff_indexes(first, second)
+    assert found is not None
+    assert found == r.diff_trees(before, after)
+    assert {c.path: c.status for c in found} == {
+        "a-b.txt": "A",
+        "a.txt": "M",
+        "dir/b.txt": "M",
+        "dir/gone.txt": "D",
+        "was-file": "D",
+        "was-file/inner.txt": "A",
+        "was-link": "T",
+    }
+    assert r.diff_indexes(second, second) == []
+    assert r.diff_indexes(tmp_path / "missing", second) is None
+
+
+def test_a_snapshot_whose_index_only_changed_stat_data_gives_the_tree_it_was_written_from(
+    repo: Path, tmp_path: Path
+) -> None:
+    r = GitRepo.open(repo)
+    index = tmp_path / "i"
+    tree = r.snapshot(index, None)
+    known = (r.index_checksum(index), tree)
+    os.utime(repo / "a.txt", (1_000_000_000, 1_000_000_000))  # stat data moves, the bytes stay
+    assert r.snapshot(index, index, known=known) == tree
+    (repo / "a.txt").write_text("other\n")
+    changed = r.snapshot(index, index, known=known)
+    assert changed != tree
+    assert [c.path for c in r.diff_trees(tree, changed)] == ["a.txt"]
