@@ -152,7 +152,12 @@ def main() -> int:
                 (f"git worktree add, {files} files", wt["bare"], None, None, None),
                 ("ensure_worktrees", wt["ours"], "bare add", wt["ours"] / wt["bare"], 1.2),
             ]
-    print(f"\nmedians of {args.runs} scan runs and {args.wt_runs} worktree runs\n")
+    print(
+        f"\neach scan run, on a hub with {args.dirty} files modified or new (uncommitted):"
+        "\n  git status -uall; a checkpoint (nothing changed since the previous audit, as in a phase after"
+        "\n  the engine commits its records); the agent's turn writes 2 files inside the gate; the audit"
+    )
+    print(f"medians of {args.runs} scan runs and {args.wt_runs} worktree runs\n")
     print(f"{'operation':<34} {'median':>10}  {'vs':<9} {'ratio':>6}  {'target':>6}  result")
     failed = False
     for name, ms, ref, ratio, target in rows:

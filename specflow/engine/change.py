@@ -242,9 +242,9 @@ class Change(RunnableChange):
         """Merge each of the change's branches into its base."""
         with ChangeLock(self.hub.root, self.id, command="merge"):
             ws = self.workspaces()
-            if self.on_branch:
-                self._commit_records(ws, "before merging")
-            results = branches.merge(ws)
+            # the records (and anything else left in the worktrees) are committed as the merge looks
+            message = f"specflow({self.id}): records before merging\n\nSpecflow-Change: {self.id}\n"
+            results = branches.merge(ws, commit=message if self.on_branch else None)
             if self.archived and self.on_branch and all(r.status != "nothing to merge" for r in results[:1]):
                 ws.remove_worktrees()
                 self.follow_archive()

@@ -160,7 +160,7 @@ class _Audit:
         """Every difference from the checkpoint's tree, judged: those to put back, and the ticks to keep."""
         bad: list[TreeChange] = []
         ticks: dict[str, str] = {}
-        for change in ws.repo.diff_trees(self.checkpoint.workspaces[ws.key].tree, tree):
+        for change in self._changes(ws, tree):
             if ws.ignored(change.path) or change.old_mode == GITLINK:
                 continue  # a nested repository that was already there is its own business
             violation = judge(ws, change, self.policy)
@@ -172,6 +172,16 @@ class _Audit:
                 self.report.violations.append(violation)
                 bad.append(change)
         return bad, ticks
+
+    def _changes(self, ws: Workspace, tree: str) -> list[TreeChange]:
+        """Every difference between the checkpoint's tree and ``tree`` (the snapshot just taken):
+        read from the two snapshot indexes they were written from, else from git's ``diff-tree``."""
+        old_tree = self.checkpoint.workspaces[ws.key].tree
+        if old_tree == tree:
+            return []
+        snap_index = self.store.snap_copy_path(self.checkpoint.number, ws.key)
+        found = ws.repo.diff_indexes(snap_index, self.store.seed_path(ws.key))
+        return found if found is not None else ws.repo.diff_trees(old_tree, tree)
 
     def _someone_elses(self, ws: Workspace, change: TreeChange) -> bool:
         """True for a hub path another running change's agent (inside its gate) or engine wrote."""
@@ -193,6 +203,7 @@ class _Audit:
         since = int(self.local.get("stat_second", 0))
         seed = self.store.seed_path(ws.key)
         touched = touched_since(ws, snap_index, seed, since) if snap_index.is_file() else set()
+        touched |= self.store.big_paths(ws.key)
         audit_perms(touched, ws, (perms, umask), seen, self.policy, self.report)
         return perms
 

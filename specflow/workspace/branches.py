@@ -151,17 +151,19 @@ def diff_data(owner: Workspaces, repo: str | None = None, stat: bool = False) ->
     return out
 
 
-def merge(owner: Workspaces) -> list[MergeResult]:
+def merge(owner: Workspaces, *, commit: str | None = None) -> list[MergeResult]:
     """Land every branch of the change — the hub's and each repo's — on its base with a merge
     commit naming the change.
 
     Every repo is checked first (uncommitted work, a dirty base checkout, conflicts), so a
-    refusal leaves nothing half-merged.  The caller holds the change's lock; the hub's write
-    lock is held too, so another change's audit never sees a merge half done or unjournaled.
+    refusal leaves nothing half-merged.  ``commit``: a message to commit what each worktree
+    holds with first (each branch tip journaled), instead of refusing it as uncommitted work.
+    The caller holds the change's lock; the hub's write lock is held too, so another change's
+    audit never sees a merge half done or unjournaled.
     """
 
     with hub_writes(owner.hub):
-        return _merge(owner, owner.all_targets(), MERGE_MESSAGE)
+        return _merge(owner, owner.all_targets(), MERGE_MESSAGE, commit=commit)
 
 
 def land(owner: Workspaces, *, message: str = LAND_MESSAGE, check_only: bool = False) -> MergeResult:
@@ -188,25 +190,30 @@ class MergeProblem:
     fix: str
 
 
-def _merge(owner: Workspaces, targets: Sequence[RepoTarget], template: str, verb: str = "merge") -> list[MergeResult]:
-    results, plans, problems = _plan_merges(owner, targets)
+def _merge(
+    owner: Workspaces, targets: Sequence[RepoTarget], template: str, verb: str = "merge", commit: str | None = None
+) -> list[MergeResult]:
+    results, plans, problems = _plan_merges(owner, targets, commit)
     if problems:
         raise _refusal(owner.change_id, problems, verb=verb)
     done: list[_MergePlan] = []
     message = template.format(id=owner.change_id)
     for plan in plans:
         try:
+            # the merge commit of the tree merge-tree wrote, made as the person (as 'git merge' would)
+            commit_sha = plan.repo.commit_tree_as_user(plan.tree, [plan.base_sha, plan.branch_sha], message)
+            reflog = f"merge {plan.target.branch}: {message}"
             if plan.checkout is not None:
-                base_checkout = GitRepo.open(plan.checkout)
-                if base_checkout.resolve("HEAD") != plan.base_sha:
+                checkout = GitRepo.open(plan.checkout)
+                if (checkout.head_sha_from_files() or checkout.resolve("HEAD")) != plan.base_sha:
                     raise WorkspaceError(
                         f"{plan.base} in {plan.checkout} moved while the merge was being planned",
                         fix="run the merge again",
                     )
-                base_checkout.merge_no_ff(plan.target.branch, message)
+                # the checkout's files follow: only the paths the merge changes are written
+                checkout.move_checkout(plan.base, plan.base_sha, commit_sha, reflog)
             else:
-                commit = plan.repo.commit_tree_as_user(plan.tree, [plan.base_sha, plan.branch_sha], message)
-                plan.repo.update_refs([f"update refs/heads/{plan.base} {commit} {plan.base_sha}"], message=message)
+                plan.repo.update_refs([f"update refs/heads/{plan.base} {commit_sha} {plan.base_sha}"], message=reflog)
         except Exception as exc:
             _undo_merges(done)
             detail = getattr(exc, "message", str(exc))
@@ -216,7 +223,6 @@ def _merge(owner: Workspaces, targets: Sequence[RepoTarget], template: str, verb
                 fix="fix the cause git names above, then run the merge again",
             ) from None
         done.append(plan)
-        commit_sha = plan.repo.resolve(f"refs/heads/{plan.base}")
         # another change's running audit must not take this merge for its agent's doing
         journal.record(owner.hub, owner.change_id, {journal.ref_key(plan.repo.common_dir, plan.base): commit_sha})
         results.append(MergeResult(plan.target.name, plan.target.branch, plan.base, "merged", commit_sha, plan.files))
@@ -224,67 +230,108 @@ def _merge(owner: Workspaces, targets: Sequence[RepoTarget], template: str, verb
 
 
 def _plan_merges(
-    owner: Workspaces, targets: Sequence[RepoTarget]
+    owner: Workspaces, targets: Sequence[RepoTarget], commit: str | None = None
 ) -> tuple[list[MergeResult], list[_MergePlan], list[MergeProblem]]:
-    """Look at every repo before anything is written: what to merge, and every problem found."""
+    """Look at every repo before anything is written: what to merge, and every problem found.
+
+    ``commit``: commit what each worktree holds first (see ``merge``).
+    """
     results: list[MergeResult] = []
     plans: list[_MergePlan] = []
     problems: list[MergeProblem] = []
-    # a worktree's scan for uncommitted work runs while the branch and the base are looked at
     with ThreadPoolExecutor(max_workers=1) as pool:
         for target in targets:
-            result, plan, found = _plan_one(owner, target, pool)
+            result, plan, found = _plan_one(owner, target, pool, commit)
             results += [result] if result is not None else []
             plans += [plan] if plan is not None else []
             problems += found
     return results, plans, problems
 
 
+@dataclass(frozen=True)
+class _Left:
+    """What a worktree holds beyond its branch: uncommitted lines, or the commit just made of them."""
+
+    dirty: list[str]
+    commit: str | None = None
+
+
+def _commit_left(owner: Workspaces, target: RepoTarget, message: str) -> _Left:
+    """Commit what ``target``'s worktree holds on its branch and journal the new tip.
+
+    A merge or rebase a person started there is theirs to finish: it is scanned, not committed.
+    """
+    repo = GitRepo.open(target.worktree)
+    if repo.operation_in_progress() is not None:
+        return _Left(repo.status())
+    sha = repo.commit_all(message)
+    if sha is not None:
+        # another change's running audit must not take this commit for its agent's doing
+        key = journal.ref_key(repo.common_dir, f"refs/heads/{target.branch}")
+        journal.record(owner.hub, owner.change_id, {key: sha})
+    return _Left([], sha)
+
+
+def _scan_left(target: RepoTarget) -> _Left:
+    return _Left(GitRepo.open(target.worktree).status())
+
+
 def _plan_one(
-    owner: Workspaces, target: RepoTarget, pool: ThreadPoolExecutor
+    owner: Workspaces, target: RepoTarget, pool: ThreadPoolExecutor, commit: str | None = None, *, scan: bool = True
 ) -> tuple[MergeResult | None, _MergePlan | None, list[MergeProblem]]:
-    """One repo's merge: its result when there is nothing to do, else its plan, and its problems."""
+    """One repo's merge: its result when there is nothing to do, else its plan, and its problems.
+
+    The worktree's scan for uncommitted work (with ``commit``: its commit) runs while the branch
+    is looked at; when a commit was made, the branch is looked at again from its new tip, the
+    worktree known clean (``scan`` False).
+    """
     source = open_source(target)
     base = base_of(owner.layout, target, source)
-    branch_sha = source.resolve(f"refs/heads/{target.branch}")
-    base_sha = source.resolve(f"refs/heads/{base}")
-    if branch_sha is None or base_sha is None:
-        return MergeResult(target.name, target.branch, base, "nothing to merge"), None, []
-    scan = pool.submit(GitRepo.open(target.worktree).status) if target.exists else None
-    problems: list[MergeProblem] = []
-    result: MergeResult | None = None
-    plan: _MergePlan | None = None
-    if source.is_ancestor(branch_sha, base_sha):
-        result = MergeResult(target.name, target.branch, base, "already merged")
-    else:
-        preview = source.merge_preview(base_sha, branch_sha)
-        if preview.clean:
-            changed = source.diff_trees(base_sha, preview.tree)
-            checkout = next((w.path for w in source.worktrees() if w.branch == base), None)
-            if checkout is not None:
-                problems += _base_checkout_problems(target, base, GitRepo.open(checkout), changed)
-            plan = _MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed))
-        else:
-            where = target.worktree if target.exists else source.root
-            problems.append(
-                MergeProblem(
-                    target.name,
-                    f"merging {target.branch} into {base} would conflict in: " + ", ".join(preview.conflicts[:10]),
-                    f"merge {base} into the branch and resolve there: git -C {where} merge {base}; then commit",
-                )
-            )
-    dirty = scan.result() if scan is not None else []
-    if dirty:  # named first: the worktree is where the person looks
+    left = None
+    if target.exists and scan:
+        left = pool.submit(_commit_left, owner, target, commit) if commit else pool.submit(_scan_left, target)
+    heads = source.read_refs("refs/heads/")
+    branch_sha = heads.get(f"refs/heads/{target.branch}")
+    base_sha = heads.get(f"refs/heads/{base}")
+    result, plan, problems = _look(target, source, base, branch_sha, base_sha)
+    found = left.result() if left is not None else _Left([])
+    if found.commit is not None:
+        return _plan_one(owner, target, pool, scan=False)
+    if found.dirty and not (result is not None and result.status == "nothing to merge"):
+        # named first: the worktree is where the person looks
         problems.insert(
             0,
             MergeProblem(
                 target.name,
-                f"its worktree {target.worktree} has {len(dirty)} uncommitted change(s): {_shown(dirty)}",
+                f"its worktree {target.worktree} has {len(found.dirty)} uncommitted change(s): {_shown(found.dirty)}",
                 f"commit them on {target.branch}: git -C {target.worktree} add -A &&"
                 f" git -C {target.worktree} commit -m '...'",
             ),
         )
     return result, plan, problems
+
+
+def _look(
+    target: RepoTarget, source: GitRepo, base: str, branch_sha: str | None, base_sha: str | None
+) -> tuple[MergeResult | None, _MergePlan | None, list[MergeProblem]]:
+    """The branch against its base: nothing to merge, already merged, a conflict, or a plan."""
+    if branch_sha is None or base_sha is None:
+        return MergeResult(target.name, target.branch, base, "nothing to merge"), None, []
+    if source.is_ancestor(branch_sha, base_sha):
+        return MergeResult(target.name, target.branch, base, "already merged"), None, []
+    preview = source.merge_preview(base_sha, branch_sha)
+    if not preview.clean:
+        where = target.worktree if target.exists else source.root
+        problem = MergeProblem(
+            target.name,
+            f"merging {target.branch} into {base} would conflict in: " + ", ".join(preview.conflicts[:10]),
+            f"merge {base} into the branch and resolve there: git -C {where} merge {base}; then commit",
+        )
+        return None, None, [problem]
+    changed = source.diff_trees(base_sha, preview.tree)
+    checkout = next((w.path for w in source.worktrees() if w.branch == base), None)
+    problems = _base_checkout_problems(target, base, GitRepo.open(checkout), changed) if checkout else []
+    return None, _MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed)), problems
 
 
 def _base_checkout_problems(
@@ -301,7 +348,7 @@ def _base_checkout_problems(
     # three narrow questions instead of a 'git status' (which scans every folder for untracked files)
     staged = checkout.staged_paths()
     unstaged = touched.difference(staged)
-    edited = [p for p in checkout.edited_paths() if p in unstaged]
+    edited = checkout.edited_paths(sorted(unstaged))
     added = [c.path for c in changed if not c.old_exists and c.path not in staged]
     untracked = checkout.untracked_among([p for p in added if os.path.lexists(checkout.root / p)])
     if edited:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from specflow.engine.records import now_iso
+from specflow.workspace import bigfiles, looseobjects
 from specflow.workspace.filestats import NOT_KEPT, keep_ignored, nested_git_dirs, touched_since, unusual_perm
 from specflow.workspace.git import GitRepo, Head
 from specflow.workspace.worktrees import Layout
@@ -226,27 +227,62 @@ class CheckpointStore:
     # -- snapshots ------------------------------------------------------------------------
 
     def snapshot(self, ws: Workspace) -> str:
-        """The tree of ``ws``'s working tree now (seeded from its last snapshot index)."""
+        """The tree of ``ws``'s working tree now (seeded from its last snapshot index).
+
+        Beside the seed is the tree written from it (``<key>.tree``: the seed's checksum and the
+        tree), so a snapshot that finds nothing changed costs one ``git add`` and no ``write-tree``.
+        """
         seed = self.seed_path(ws.key)
         tmp = seed.with_name(f"{ws.key}.{os.getpid()}.tmp")
         try:
             openspec = ws.path / "openspec"
             # git refuses a pathspec that reaches through a link (a worktree's linked openspec/)
             exclude = SNAPSHOT_EXCLUDE if openspec.is_dir() and not openspec.is_symlink() else ()
-            if seed.is_file():
-                tree = ws.repo.snapshot(tmp, seed, exclude)
-            else:  # the first snapshot: start from the real index, kept compact from then on
+            if not seed.is_file():  # the first snapshot: start from the real index, kept compact from then on
                 real = ws.repo.real_index()
                 tmp.parent.mkdir(parents=True, exist_ok=True)
                 if real.is_file():
                     shutil.copy2(real, tmp)
                     ws.repo.compact_index(tmp)
-                tree = ws.repo.snapshot(tmp, tmp, exclude)
+            start = seed if seed.is_file() else tmp
+            big = self._big_files(ws, start)
+            stored = [(b.path, b.mode, b.sha) for b in big]
+            tree = ws.repo.snapshot(tmp, start, exclude, self._seed_tree(ws.key), stored)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        checksum = ws.repo.index_checksum(tmp)
         os.replace(tmp, seed)
+        bigfiles.write_known(seed.with_suffix(".big"), big)
+        written = tmp.with_suffix(".tree")
+        written.write_text(f"{checksum.hex()} {tree}\n", encoding="ascii")
+        os.replace(written, seed.with_suffix(".tree"))
         return tree
+
+    def _big_files(self, ws: Workspace, index: Path) -> list[bigfiles.BigEntry]:
+        """The big tracked files of ``ws``, hashed and stored by specflow (``bigfiles``), when git
+        would store them as these files do; else none (git's ``add`` takes them)."""
+        if not index.is_file() or not looseobjects.plain(ws.repo.common_dir) or not ws.repo.trusts_file_modes():
+            return []
+        known = bigfiles.read_known(self.seed_path(ws.key).with_suffix(".big"))
+        stats = ws.repo.index_ctimes(index)
+        return bigfiles.big_entries(
+            ws.path, ws.repo.common_dir, stats, known, lambda sha: not ws.repo.missing_objects([sha])
+        )
+
+    def big_paths(self, key: str) -> set[str]:
+        """The big files the last snapshot of ``key`` stored itself: their index entries carry no
+        stat data, so they count as touched (their permission bits are looked at each time)."""
+        return set(bigfiles.read_known(self.seed_path(key).with_suffix(".big")))
+
+    def _seed_tree(self, key: str) -> tuple[bytes, str] | None:
+        """The checksum of ``key``'s seed index and the tree written from it, if recorded."""
+        try:
+            text = self.seed_path(key).with_suffix(".tree").read_text(encoding="ascii")
+            checksum, _, tree = text.strip().partition(" ")
+            return bytes.fromhex(checksum), tree
+        except (OSError, ValueError):
+            return None
 
     # -- taking ---------------------------------------------------------------------------
 
@@ -282,8 +318,8 @@ class CheckpointStore:
         record = Checkpoint(self.change_id, number, now_iso(), phase, state, reason)
         final = self._commit_all(workspaces, record, trees)
         for members in groups.values():
-            cmds = [f"create {final.ref_name(m.key)} {final.refs[m.key]}" for m in members]
-            members[0].repo.update_refs(cmds, message=f"specflow checkpoint #{number}")
+            made = {final.ref_name(m.key): final.refs[m.key] for m in members}
+            members[0].repo.create_refs(made, message=f"specflow checkpoint #{number}")
         _write_json(self.local_path(number), local)
         self._prune_copies(number)
         return final
@@ -346,7 +382,8 @@ class CheckpointStore:
         previous = self.snap_copy_path(number - 1, ws.key)
         if isinstance(known, dict) and previous.is_file():
             modes = {str(k): int(v) for k, v in known.items()}
-            paths = sorted(touched_since(ws, previous, copy, int(before.get("stat_second", 0))))
+            touched = touched_since(ws, previous, copy, int(before.get("stat_second", 0)))
+            paths = sorted(touched | self.big_paths(ws.key))
         else:
             modes, paths = {}, list(ws.repo.index_entries(copy))
         for rel in paths:

@@ -8,16 +8,20 @@ that.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import subprocess
+import time
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from specflow.errors import GitError
+from specflow.workspace import looseobjects
 
 ZERO_SHA = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -62,11 +66,12 @@ def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-#: Snapshot options for big files: a file of 32 MiB or more is streamed into a pack as it is read,
-#: stored without compression (``pack.compression=0``) or delta.  Compressing a changed 256 MiB
-#: file took 8.6 s per checkpoint and per audit; stored, it costs one hashing pass and one write
-#: (benchmarks/bigfile_bench.py), and each version takes its full size on disk.  Smaller files are
-#: compressed as git always does.
+#: Snapshot options for big files: a file of 32 MiB or more that git stores itself (one not yet
+#: tracked: tracked ones are stored by ``specflow.workspace.bigfiles``, read once) is streamed
+#: into a pack as it is read, stored without compression (``pack.compression=0``) or delta.
+#: Compressing a changed 256 MiB file took 8.6 s per checkpoint and per audit; stored, each
+#: version takes its full size on disk (benchmarks/bigfile_bench.py prints it).  Smaller files
+#: are compressed as git always does.
 BIG_FILES_STORED = ("-c", "core.bigFileThreshold=32m", "-c", "pack.compression=0")
 
 
@@ -232,7 +237,9 @@ def find_git_dirs(root: Path) -> tuple[Path, Path] | None:
 
 
 def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
-    """``path -> ctime`` (8 raw bytes: seconds, nanoseconds) of every entry of an index file.
+    """``path -> stat data`` of every entry of an index file: 40 raw bytes, its ctime first
+    (seconds, nanoseconds), then mtime, device, inode, mode, uid, gid and size, 4 bytes each;
+    then the entry's object id and its flags (stage, name length), as the index holds them.
 
     Versions 2 to 4; paths and stamps are left as bytes (``stamp_ns`` reads one), so two
     indexes of 20,000 entries compare in a few tens of milliseconds.
@@ -259,25 +266,49 @@ def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
                     strip = ((strip + 1) << 7) | (byte & 0x7F)
             end = find(b"\0", pos)
             path = (prev[: len(prev) - strip] if strip else prev) + data[pos:end]
-            found[path] = data[off : off + 8]
+            found[path] = data[off : off + fixed + 2]
             off = end + 1
         else:
             end = find(b"\0", pos)
             path = data[pos:end]
-            found[path] = data[off : off + 8]
+            found[path] = data[off : off + fixed + 2]
             off += ((end - off) // 8 + 1) * 8
         prev = path
     return found
 
 
+def same_objects(before: dict[bytes, bytes], after: dict[bytes, bytes]) -> bool:
+    """True when two parsed indexes (``parse_index_ctimes``) name the same paths with the same
+    modes, objects and flags: ``write-tree`` writes the same tree from both, whatever their stat data.
+    """
+    if before.keys() != after.keys():
+        return False
+    # only the entries whose bytes differ at all are looked at (the set difference runs in C)
+    return all(
+        before[rel][24:28] == data[24:28] and before[rel][40:] == data[40:]
+        for rel, data in after.items() - before.items()
+    )
+
+
 def stamp_ns(stamp: bytes) -> int:
-    """A ctime read by ``parse_index_ctimes``, in nanoseconds."""
+    """The ctime of stat data read by ``parse_index_ctimes``, in nanoseconds."""
     return int.from_bytes(stamp[:4], "big") * 1_000_000_000 + int.from_bytes(stamp[4:8], "big")
+
+
+def _looks_unchanged_to_git(stamp: bytes, st: os.stat_result) -> bool:
+    """True when git, comparing to the second, would take the file for the entry of ``stamp``."""
+    return (
+        int.from_bytes(stamp[:4], "big") == int(st.st_ctime)
+        and int.from_bytes(stamp[8:12], "big") == int(st.st_mtime)
+        and int.from_bytes(stamp[36:40], "big") == st.st_size & 0xFFFFFFFF
+    )
 
 
 #: Parsed index files by their trailing checksum: a checkpoint's snapshot index is read again by
 #: its audit in the same process.
 _PARSED: dict[bytes, dict[bytes, bytes]] = {}
+#: The folders of a parsed index, by the identity of its parse (kept with it, so the key stays valid).
+_FOLDERS: dict[int, tuple[dict[bytes, bytes], frozenset[bytes]]] = {}
 
 
 class GitRepo:
@@ -515,6 +546,16 @@ class GitRepo:
             return
         self.run("update-ref", "-m", message, "--stdin", input=("\n".join(lines) + "\n").encode())
 
+    def create_refs(self, refs: Mapping[str, str], message: str = "specflow") -> None:
+        """Create each ref (``name -> sha``), all or none; one that exists already is refused.
+
+        Written as git's own ref files when the repository is ``looseobjects.plain`` (no process).
+        """
+        if looseobjects.plain(self.common_dir):
+            looseobjects.create_refs(self.common_dir, refs)
+        else:
+            self.update_refs([f"create {name} {sha}" for name, sha in refs.items()], message=message)
+
     def set_head(self, head: Head) -> None:
         """Point HEAD back at a branch, or detach it at a commit."""
         if head.ref:
@@ -556,13 +597,23 @@ class GitRepo:
 
     # -- snapshots through a temporary index ----------------------------------------------
 
-    def snapshot(self, index: Path, seed: Path | None, exclude: Sequence[str] = ()) -> str:
+    def snapshot(
+        self,
+        index: Path,
+        seed: Path | None,
+        exclude: Sequence[str] = (),
+        known: tuple[bytes, str] | None = None,
+        stored: Sequence[tuple[str, str, str]] = (),
+    ) -> str:
         """Write the working tree (tracked and untracked, not ignored) as a tree; return its sha.
 
         ``index`` is a temporary index file (created from ``seed``, a previous snapshot's index
         or a copy of the real index, so unchanged files are not hashed again).  ``exclude``:
-        glob pathspecs left out.  HEAD, the real index, the stash and the working tree are never
-        touched.
+        glob pathspecs left out.  ``known``: an index checksum and the tree written from that
+        index; when ``add`` leaves the index as it was (git does not write an index it did not
+        change), that tree is the answer and ``write-tree`` is not run.  ``stored``: ``(path,
+        mode, blob)`` of files already hashed and stored (big files): set as they are and left
+        out of ``add``.  HEAD, the real index, the stash and the working tree are never touched.
         """
         index.parent.mkdir(parents=True, exist_ok=True)
         if seed is not None and seed.is_file():
@@ -570,8 +621,20 @@ class GitRepo:
                 shutil.copy2(seed, index)  # keep the mtime: git's racy-clean check relies on it
         else:
             index.unlink(missing_ok=True)
+        # the entries ``known``'s tree was written from, when ``index`` starts as that very index
+        before = self.index_ctimes(index) if known is not None and self._checksum_is(index, known[0]) else None
+        # removed from the seed, so 'add' hashes them again (those it looks at: not the excluded)
+        stale = [rel for rel in self._ctime_racy(index) if not any(_glob(g).fullmatch(rel) for g in exclude)]
+        if stale:
+            payload = ("\0".join(stale) + "\0").encode("utf-8", "surrogateescape")
+            self.run("update-index", "-z", "--force-remove", "--stdin", input=payload, index=index)
+        if stored:
+            lines = [f"{mode} {sha} 0\t{path}" for path, mode, sha in stored]
+            payload = ("\0".join(lines) + "\0").encode("utf-8", "surrogateescape")
+            self.run("update-index", "-z", "--index-info", input=payload, index=index)
+        pathspec = [".", *(f":(exclude,glob){g}" for g in exclude), *(f":(exclude,literal){p}" for p, _, _ in stored)]
         proc = run_git(
-            [*BIG_FILES_STORED, "add", "-A", "--ignore-errors", "--", ".", *(f":(exclude,glob){g}" for g in exclude)],
+            [*BIG_FILES_STORED, "add", "-A", "--ignore-errors", "--", *pathspec],
             self.root,
             env={"GIT_INDEX_FILE": str(index)},
             check=False,
@@ -581,11 +644,66 @@ class GitRepo:
         self.unindexable = _UNINDEXABLE.findall(errors)
         if proc.returncode != 0 and not self.unindexable:
             raise GitError(_failure(["add", "-A"], self.root, proc))
+        # 'add' rewrites an index whose stat data it refreshed (files written in the second of
+        # the last snapshot): the same paths, modes and objects still make the same tree
+        if (
+            known is not None
+            and before is not None
+            and (self.index_checksum(index) == known[0] or same_objects(before, self.index_ctimes(index)))
+        ):
+            return known[1]
         # the blobs were just written by 'add': no need for write-tree to look each one up
         return self.text("write-tree", "--missing-ok", index=index).strip()
 
+    def _ctime_racy(self, index: Path) -> list[str]:
+        """Entries of ``index`` that changed although git would take them for unchanged.
+
+        git compares stat times to the second: a file rewritten with its size and mtime kept, in
+        the very second its entry was last refreshed, looks unchanged to it (its ctime moved, but
+        within that second).  Entries refreshed in or after the second the index was written
+        are compared with the file here, to the nanosecond; those git would see changed anyway
+        are left to it.
+        """
+        try:
+            written = index.stat().st_mtime_ns // 1_000_000_000
+        except FileNotFoundError:
+            return []
+        cut = written.to_bytes(4, "big") + b"\0\0\0\0"
+        stale: list[str] = []
+        for rel, stamp in self.index_ctimes(index).items():
+            if stamp < cut:
+                continue
+            try:
+                st = (self.root / os.fsdecode(rel)).lstat()
+            except OSError:
+                continue  # gone: git sees that
+            if st.st_ctime_ns != stamp_ns(stamp) and _looks_unchanged_to_git(stamp, st):
+                stale.append(rel.decode("utf-8", "surrogateescape"))
+        return stale
+
+    def trusts_file_modes(self) -> bool:
+        """False when the repository's ``core.fileMode`` is off (git keeps recorded modes then)."""
+        try:
+            config = (self.common_dir / "config").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return True
+        return not re.search(r"(?im)^\s*filemode\s*=\s*(false|no|off|0)\s*$", config)
+
+    def _checksum_is(self, index: Path, checksum: bytes) -> bool:
+        try:
+            return self.index_checksum(index) == checksum
+        except OSError:
+            return False
+
+    def index_checksum(self, index: Path) -> bytes:
+        """The checksum that ends an index file: it names the file's whole content."""
+        hash_len = 32 if self.object_format() == "sha256" else 20
+        with index.open("rb") as fh:
+            fh.seek(-hash_len, os.SEEK_END)
+            return fh.read()
+
     def index_ctimes(self, index: Path) -> dict[bytes, bytes]:
-        """``path -> ctime`` of ``index``'s entries (see ``parse_index_ctimes``), read without a process.
+        """``path -> stat data`` of ``index``'s entries (``parse_index_ctimes``), read without a process.
 
         Two snapshot indexes compared this way tell which files were touched (a ``chmod``
         changes the ctime) without another scan of the working tree.
@@ -603,6 +721,33 @@ class GitRepo:
                 _PARSED.pop(next(iter(_PARSED)))
             _PARSED[key] = found
         return found
+
+    def index_folders(self, index: Path) -> frozenset[bytes]:
+        """Every folder that holds an entry of ``index`` (at any depth), read without a process.
+
+        Kept by the index's checksum, as its parse is: the audit asks again for the checkpoint's.
+        An index that only adds paths to one worked out before (the next snapshot of the same
+        workspace, most often) starts from that one's folders.
+        """
+        ctimes = self.index_ctimes(index)
+        key = id(ctimes)
+        found = _FOLDERS.get(key)
+        if found is None or found[0] is not ctimes:
+            folders: set[bytes] = set()
+            paths: Iterable[bytes] = ctimes
+            if _FOLDERS:
+                earlier, earlier_folders = next(reversed(_FOLDERS.values()))
+                if not earlier.keys() - ctimes.keys():  # set operations in C: nothing was removed
+                    folders, paths = set(earlier_folders), ctimes.keys() - earlier.keys()
+            for parent in {rel.rpartition(b"/")[0] for rel in paths}:
+                while parent and parent not in folders:
+                    folders.add(parent)
+                    parent = parent.rpartition(b"/")[0]
+            found = (ctimes, frozenset(folders))
+            if len(_FOLDERS) >= 8:
+                _FOLDERS.pop(next(iter(_FOLDERS)))
+            _FOLDERS[key] = found
+        return found[1]
 
     def object_format(self) -> str:
         """``sha1`` or ``sha256``, from the repository's configuration (no process)."""
@@ -641,7 +786,13 @@ class GitRepo:
         return self.git_dir / "index"
 
     def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
-        """A commit of ``tree`` made by specflow (its own identity, never signed)."""
+        """A commit of ``tree`` made by specflow (its own identity, never signed).
+
+        Written as git's own object file when the repository is ``looseobjects.plain`` (no process).
+        """
+        if looseobjects.plain(self.common_dir):
+            identity = (SPECFLOW_IDENTITY["GIT_COMMITTER_NAME"], SPECFLOW_IDENTITY["GIT_COMMITTER_EMAIL"])
+            return looseobjects.commit(self.common_dir, tree, parents, message, identity, time.time())
         args = ["commit-tree", "--no-gpg-sign"]
         for p in parents:
             args += ["-p", p]
@@ -650,18 +801,34 @@ class GitRepo:
 
     def commit_all(self, message: str, *, exclude: Sequence[str] = ()) -> str | None:
         """Stage everything in the working tree (but ``exclude`` globs) and commit it on the
-        checked-out branch as specflow; no hook runs, nothing is signed.  None when nothing changed."""
+        checked-out branch as specflow; no hook runs, nothing is signed.  None when nothing changed.
+
+        ``add`` is the one scan of the working tree; the tree it staged is written and compared
+        with HEAD's, and only a new tree is committed (``commit-tree``, then HEAD's branch moved
+        from the very commit it was on, as ``git commit`` does, with the same reflog line).
+        """
         pathspec = [".", *(f":(exclude,glob){g}" for g in exclude)]
         self.run("add", "-A", "--", *pathspec)
-        # --untracked-files=no: 'add -A' left none to show, and git would scan the tree again for them
-        args = ["-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", "commit", "-q", "--no-verify"]
-        args.append("--untracked-files=no")
-        proc = run_git([*args, "-F", "-"], self.root, env=SPECFLOW_IDENTITY, input=message.encode("utf-8"), check=False)
-        if proc.returncode != 0:
-            if b"nothing to commit" in proc.stdout + proc.stderr or b"nothing added" in proc.stdout + proc.stderr:
-                return None
-            raise GitError(_failure(["commit"], self.root, proc))
-        return self.head_sha_from_files() or self.text("rev-parse", "HEAD").strip()
+        tree = self.text("write-tree").strip()
+        head = self.head_sha_from_files() or self.resolve("HEAD")
+        if head is not None and tree == self.tree_of(head):
+            return None
+        commit = self.commit_tree(tree, [head] if head else [], message)
+        subject = message.split("\n", 1)[0]
+        self.run("update-ref", "-m", f"commit: {subject}", "HEAD", commit, head or ZERO_SHA)
+        return commit
+
+    def tree_of(self, commit: str) -> str:
+        """The tree of ``commit``: read from its loose object file when it has one, else asked of git."""
+        folder = self.common_dir / "objects" / commit[:2]
+        try:
+            raw = zlib.decompress((folder / commit[2:]).read_bytes())
+        except (OSError, zlib.error):
+            raw = b""
+        header, _, body = raw.partition(b"\0")
+        if header.startswith(b"commit ") and body.startswith(b"tree "):
+            return body[5 : body.index(b"\n")].decode()
+        return self.text("rev-parse", "--verify", f"{commit}^{{tree}}").strip()
 
     def head_sha_from_files(self) -> str | None:
         """HEAD's sha read from the files (no process): a detached HEAD, or a branch's loose ref
@@ -718,6 +885,25 @@ class GitRepo:
             return []
         out = self.run("diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", old, new)
         return _parse_raw(out)
+
+    def diff_indexes(self, old: Path, new: Path) -> list[TreeChange] | None:
+        """What ``diff_trees`` reports between the trees ``write-tree`` writes from two index files,
+        read from the files without a process; None when an index is missing or either holds a
+        changed entry ``write-tree`` treats apart (unmerged, intent-to-add, skip-worktree)."""
+        before, after = self.index_ctimes(old), self.index_ctimes(new)
+        if not before or not after:
+            return None
+        changed = {rel for rel, _ in after.items() - before.items()}
+        changed.update(before.keys() - after.keys())
+        changes: list[TreeChange] = []
+        for rel in sorted(changed):  # the index's order (bytes) is the order of a recursive tree walk
+            a, b = before.get(rel), after.get(rel)
+            if any(d is not None and d[-2] & 0x70 for d in (a, b)):  # stage bits or extended flags
+                return None
+            if a is not None and b is not None and a[24:28] == b[24:28] and a[40:-2] == b[40:-2]:
+                continue  # only the stat data moved
+            changes.append(_index_change(rel.decode("utf-8", "surrogateescape"), a, b))
+        return changes
 
     def diff_trees_batch(self, pairs: Sequence[tuple[str, str]]) -> list[list[str]]:
         """Changed path names for each ``(old, new)`` tree pair, in one git process."""
@@ -784,7 +970,8 @@ class GitRepo:
 
     def missing_objects(self, shas: Iterable[str]) -> list[str]:
         """Which of ``shas`` are not in the repository's object store (one ``cat-file --batch-check``)."""
-        wanted = list(dict.fromkeys(shas))
+        # a loose object file answers without a process; only the others are asked of git
+        wanted = [sha for sha in dict.fromkeys(shas) if not looseobjects.has_object(self.common_dir, sha)]
         if not wanted:
             return []
         out = self.text("cat-file", "--batch-check=%(objectname)", input=("\n".join(wanted) + "\n").encode())
@@ -899,9 +1086,17 @@ class GitRepo:
         """Paths whose index entry differs from HEAD's: staged changes (no scan of the working tree)."""
         return _nul_list(self.run("diff-index", "--cached", "--name-only", "-z", "--no-renames", "HEAD"))
 
-    def edited_paths(self) -> list[str]:
-        """Tracked files whose working-tree copy differs from the index (no scan for untracked files)."""
-        return _nul_list(self.run("diff", "--name-only", "-z", "--no-ext-diff", "--no-renames"))
+    def edited_paths(self, among: Sequence[str] | None = None) -> list[str]:
+        """Tracked files whose working-tree copy differs from the index (no scan for untracked files).
+
+        ``among``: look at those paths only (stat data of a few files instead of every one).
+        """
+        args = ["diff", "--name-only", "-z", "--no-ext-diff", "--no-renames"]
+        if among is not None:
+            if not among:
+                return []
+            args += ["--", *(f":(literal){p}" for p in among)]
+        return _nul_list(self.run(*args))
 
     def untracked_among(self, paths: Sequence[str]) -> list[str]:
         """Those of ``paths`` that are untracked files git does not ignore."""
@@ -1038,21 +1233,64 @@ class GitRepo:
                 conflicts.append(line)
         return MergePreview(proc.returncode == 0, tree, tuple(conflicts))
 
-    def merge_no_ff(self, branch: str, message: str) -> None:
-        """Merge ``branch`` into the checked-out branch with a merge commit; abort on failure."""
-        proc = run_git(["merge", "--no-ff", "--no-edit", "-m", message, branch], self.root, check=False)
-        if proc.returncode != 0:
-            run_git(["merge", "--abort"], self.root, check=False)
-            raise GitError(_failure(["merge", "--no-ff", branch], self.root, proc))
+    def move_checkout(self, branch: str, old: str, new: str, message: str) -> None:
+        """Move the checked-out ``branch`` from commit ``old`` to ``new`` with its index and files.
+
+        A two-tree ``read-tree -m -u`` changes only the paths that differ between the two
+        commits and refuses (changing nothing) when a local edit or an untracked file is in the
+        way; local edits elsewhere stay.  The branch then moves from ``old`` only (``ORIG_HEAD``
+        names ``old``, as after ``git merge``); if it moved meanwhile, the files go back.
+        """
+        self.run("read-tree", "-m", "-u", old, new)
+        try:
+            self.update_refs([f"update refs/heads/{branch} {new} {old}", f"update ORIG_HEAD {old}"], message=message)
+        except GitError:
+            run_git(["read-tree", "-m", "-u", new, old], self.root, check=False)
+            raise
 
     def reset_keep(self, commit: str) -> None:
         """Move the checked-out branch back to ``commit`` keeping local changes (undo a merge)."""
         self.run("reset", "-q", "--keep", commit)
 
 
+@functools.lru_cache(maxsize=16)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A pathspec's ``glob`` magic as a regular expression: ``**/`` any folders, ``*`` and ``?`` within one."""
+    out = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
+            out, i = out + "/.*", i + 3
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out)
+
+
 def _nul_list(out: bytes) -> list[str]:
     """The paths of a ``-z`` listing."""
     return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def _index_change(path: str, old: bytes | None, new: bytes | None) -> TreeChange:
+    """The ``TreeChange`` of one path from its two parsed index entries (None: absent)."""
+    old_mode = int.from_bytes(old[24:28], "big") if old is not None else 0
+    new_mode = int.from_bytes(new[24:28], "big") if new is not None else 0
+    zero = "0" * (2 * (len(old or new or b"") - 42))
+    old_sha = old[40:-2].hex() if old is not None else zero
+    new_sha = new[40:-2].hex() if new is not None else zero
+    if old is None:
+        status = "A"
+    elif new is None:
+        status = "D"
+    else:
+        status = "T" if old_mode >> 12 != new_mode >> 12 else "M"
+    return TreeChange(path, status, f"{old_mode:06o}", f"{new_mode:06o}", old_sha, new_sha)
 
 
 def _parse_raw(out: bytes) -> list[TreeChange]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,50 @@ def test_numbering_reads_packed_and_loose_refs_and_counts_past_nine(multi: Multi
     ws.store.delete_all([ws.store.hub_repo, *(w.repo for w in ws.workspaces()[1:])])
     assert ws.checkpoint(phase="propose", state="explore").number == 1
     assert [cp.number for cp in ws.checkpoints()] == [1]
+
+
+def test_a_snapshot_that_finds_nothing_changed_reuses_its_tree_and_a_same_second_same_size_edit_is_still_caught(
+    multi: MultiHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git's own 'add' decides whether anything changed (its racy-clean check included); only
+    when it leaves the seed index as it was is the tree written from that index reused."""
+    from specflow.workspace import git as gitdoor
+
+    ws = multi.workspaces()
+    # files written seconds before the seed index: not racily clean, so git's 'add' has nothing to refresh
+    past = time.time() - 10
+    for path in multi.worktree.rglob("*"):
+        if ".git" not in path.parts and not path.is_symlink():
+            os.utime(path, (past, past))
+    ws.checkpoint(phase="propose", state="explore")  # the first snapshot: the seed and its tree
+    ran: list[str] = []
+    real = gitdoor.run_git
+
+    def counted(args: list[str], cwd: Path, **kwargs: object) -> object:
+        ran.append(next(a for a in args if not a.startswith("-") and "=" not in a))
+        return real(args, cwd, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gitdoor, "run_git", counted)
+    workspace = next(w for w in ws.workspaces() if w.key == "hub")
+    first = ws.store.snapshot(workspace)
+    assert ws.store.snapshot(workspace) == first
+    assert "write-tree" not in ran and ran.count("add") == 2
+    # an edit of the same size given the very mtime the seed recorded: its ctime moved (no process
+    # can set that back), and a file as new as the seed index is compared by content anyway
+    style = multi.worktree / "docs" / "style.md"
+    st = style.stat()
+    style.write_bytes(b"x" * st.st_size)
+    os.utime(style, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert style.stat().st_size == st.st_size and style.stat().st_mtime_ns == st.st_mtime_ns
+    second = ws.store.snapshot(workspace)
+    assert second != first and "write-tree" in ran
+    # the same again with the mtime of the seed index itself: racily clean, so git compares the bytes
+    seed_mtime = ws.store.seed_path("hub").stat().st_mtime_ns
+    style.write_bytes(b"y" * st.st_size)
+    os.utime(style, ns=(seed_mtime, seed_mtime))
+    third = ws.store.snapshot(workspace)
+    assert third not in (first, second)
+    assert (
+        git(multi.worktree, "ls-tree", third, "docs/style.md").split()[2]
+        == git(multi.worktree, "hash-object", "docs/style.md").strip()
+    )

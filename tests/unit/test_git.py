@@ -210,3 +210,145 @@ def test_a_commit_by_specflow_reports_the_new_sha_on_a_branch_a_worktree_and_a_p
     assert repo.head_sha_from_files() is None
     (repo_dir / "a.txt").write_text("three\n")
     assert repo.commit_all("specflow: three\n") == git(repo_dir, "rev-parse", "HEAD").strip()
+
+
+def test_a_commit_by_specflow_moves_the_branch_like_git_commit_and_leaves_a_clean_tree_alone(tmp_path: Path) -> None:
+    repo_dir = init_repo(tmp_path / "repo")
+    (repo_dir / "a.txt").write_text("one\n")
+    commit_all(repo_dir)
+    repo = GitRepo.open(repo_dir)
+    before = git(repo_dir, "rev-parse", "HEAD").strip()
+    git(repo_dir, "gc", "-q")  # HEAD's commit packed: its tree is asked of git, not read from a loose file
+    assert repo.commit_all("nothing\n") is None
+    assert git(repo_dir, "rev-parse", "HEAD").strip() == before
+    (repo_dir / "new.txt").write_text("new\n")
+    sha = repo.commit_all("specflow: new file\n\nSpecflow-Change: x\n")
+    assert sha == git(repo_dir, "rev-parse", "HEAD").strip()
+    assert git(repo_dir, "rev-parse", "HEAD^").strip() == before
+    assert git(repo_dir, "log", "-1", "--format=%an <%ae>|%B").strip() == (
+        "specflow <specflow@localhost>|specflow: new file\n\nSpecflow-Change: x"
+    )
+    # the branch's reflog and HEAD's say what git commit says
+    assert git(repo_dir, "reflog", "-1", "--format=%gs", "main").strip() == "commit: specflow: new file"
+    assert git(repo_dir, "reflog", "-1", "--format=%gs", "HEAD").strip() == "commit: specflow: new file"
+    assert git(repo_dir, "status", "--porcelain") == ""
+    assert repo.commit_all("again\n") is None  # the new commit is a loose object: read in-process
+
+
+def test_a_commit_by_specflow_in_a_repo_without_commits_starts_the_branch(tmp_path: Path) -> None:
+    repo_dir = init_repo(tmp_path / "empty")
+    (repo_dir / "a.txt").write_text("a\n")
+    sha = GitRepo.open(repo_dir).commit_all("first\n")
+    assert sha == git(repo_dir, "rev-parse", "main").strip()
+    assert git(repo_dir, "rev-list", "--count", "HEAD").strip() == "1"
+
+
+def test_move_checkout_writes_only_the_changed_paths_and_refuses_a_local_edit_in_the_way(repo: Path) -> None:
+    r = GitRepo.open(repo)
+    old = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "side")
+    (repo / "a.txt").write_text("a from side\n")
+    commit_all(repo, "side")
+    new = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "main")
+    (repo / "dir" / "b.txt").write_text("my own edit\n")  # a local edit the move leaves alone
+    r.move_checkout("main", old, new, "merge side: test")
+    assert (repo / "a.txt").read_text() == "a from side\n"
+    assert (repo / "dir" / "b.txt").read_text() == "my own edit\n"
+    assert git(repo, "rev-parse", "main", "ORIG_HEAD").split() == [new, old]
+    assert git(repo, "reflog", "-1", "--format=%gs", "main").strip() == "merge side: test"
+    assert git(repo, "status", "--porcelain") == " M dir/b.txt\n"
+    # back: a local edit of a file the move would change stops it, and nothing moves
+    (repo / "a.txt").write_text("edited\n")
+    with pytest.raises(GitError):
+        r.move_checkout("main", new, old, "back")
+    assert git(repo, "rev-parse", "main").strip() == new
+    assert (repo / "a.txt").read_text() == "edited\n"
+
+
+def test_move_checkout_puts_the_files_back_when_the_branch_moved_meanwhile(repo: Path) -> None:
+    r = GitRepo.open(repo)
+    old = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "a.txt").write_text("a two\n")
+    commit_all(repo, "two")
+    new = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "reset", "-q", "--hard", old)
+    elsewhere = git(repo, "commit-tree", "-p", old, "-m", "elsewhere", f"{old}^{{tree}}").strip()
+    git(repo, "update-ref", "refs/heads/main", elsewhere)  # the branch moved, the files did not
+    with pytest.raises(GitError):
+        r.move_checkout("main", old, new, "too late")
+    assert git(repo, "rev-parse", "main").strip() == elsewhere
+    assert (repo / "a.txt").read_text() == "a\n"
+
+
+def test_the_folders_of_an_index_are_the_same_worked_out_afresh_or_from_an_earlier_index(
+    repo: Path, tmp_path: Path
+) -> None:
+    from specflow.workspace import git as gitdoor
+
+    r = GitRepo.open(repo)
+    first, second, third = tmp_path / "i1", tmp_path / "i2", tmp_path / "i3"
+    r.snapshot(first, None)
+    (repo / "new" / "deep" / "er").mkdir(parents=True)
+    (repo / "new" / "deep" / "er" / "f.txt").write_text("f\n")
+    r.snapshot(second, first)  # only adds paths
+    (repo / "dir" / "b.txt").unlink()
+    r.snapshot(third, second)  # removes one: its folder goes
+    expected = {
+        first: {b"dir"},
+        second: {b"dir", b"new", b"new/deep", b"new/deep/er"},
+        third: {b"new", b"new/deep", b"new/deep/er"},
+    }
+    gitdoor._FOLDERS.clear()
+    assert [r.index_folders(i) for i in (first, second, third)] == [expected[i] for i in (first, second, third)]
+    gitdoor._FOLDERS.clear()
+    assert [r.index_folders(i) for i in (third, second)] == [expected[third], expected[second]]
+
+
+def test_two_snapshot_indexes_differ_exactly_as_the_trees_written_from_them(repo: Path, tmp_path: Path) -> None:
+    r = GitRepo.open(repo)
+    first, second = tmp_path / "i1", tmp_path / "i2"
+    (repo / "dir" / "gone.txt").write_text("gone\n")
+    (repo / "was-file").write_text("becomes a folder\n")
+    (repo / "was-link").symlink_to("a.txt")
+    before = r.snapshot(first, None)
+    (repo / "a.txt").write_text("content\n")  # modified
+    os.chmod(repo / "dir" / "b.txt", 0o755)  # mode only
+    (repo / "dir" / "gone.txt").unlink()  # deleted
+    (repo / "a-b.txt").write_text("new\n")  # added, sorts between a.txt and a/ folders
+    (repo / "was-file").unlink()
+    (repo / "was-file").mkdir()
+    (repo / "was-file" / "inner.txt").write_text("inner\n")  # a file turned into a folder
+    (repo / "was-link").unlink()
+    (repo / "was-link").write_text("now a file\n")  # a link turned into a file: type change
+    after = r.snapshot(second, first)
+
+    found = r.diff_indexes(first, second)
+    assert found is not None
+    assert found == r.diff_trees(before, after)
+    assert {c.path: c.status for c in found} == {
+        "a-b.txt": "A",
+        "a.txt": "M",
+        "dir/b.txt": "M",
+        "dir/gone.txt": "D",
+        "was-file": "D",
+        "was-file/inner.txt": "A",
+        "was-link": "T",
+    }
+    assert r.diff_indexes(second, second) == []
+    assert r.diff_indexes(tmp_path / "missing", second) is None
+
+
+def test_a_snapshot_whose_index_only_changed_stat_data_gives_the_tree_it_was_written_from(
+    repo: Path, tmp_path: Path
+) -> None:
+    r = GitRepo.open(repo)
+    index = tmp_path / "i"
+    tree = r.snapshot(index, None)
+    known = (r.index_checksum(index), tree)
+    os.utime(repo / "a.txt", (1_000_000_000, 1_000_000_000))  # stat data moves, the bytes stay
+    assert r.snapshot(index, index, known=known) == tree
+    (repo / "a.txt").write_text("other\n")
+    changed = r.snapshot(index, index, known=known)
+    assert changed != tree
+    assert [c.path for c in r.diff_trees(tree, changed)] == ["a.txt"]

@@ -21,6 +21,7 @@ from specflow.engine.change import Change
 from specflow.engine.hub import Hub
 from specflow.engine.records import StateRecord, read_history, read_state, write_state
 from specflow.errors import WorkspaceError
+from specflow.localdir import records_dir
 from specflow.steps.registry import StepContext, StepResult
 from specflow.workspace import branches
 from specflow.workspace.workspaces import Workspaces
@@ -346,6 +347,24 @@ def test_merge_lists_every_problem_of_every_repo_at_once(multi: MultiHub) -> Non
     assert text.count("fix: ") == 4
     assert {r: git(r, "rev-parse", "main") for r in (multi.api, multi.bot)} == heads
     assert (multi.bot / "bot.py").read_text() == "local edit\n"
+
+
+def test_change_merge_commits_what_a_worktree_holds_and_lands_it_with_its_tip_journaled(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    paths = _work(ws, multi)
+    (paths["api"] / "src" / "left.py").write_text("left = 1\n")  # the agent's last words, uncommitted
+    tip_before = git(paths["api"], "rev-parse", "HEAD").strip()
+    results = multi.change_api().merge()
+    assert [r.status for r in results] == ["merged", "merged", "merged"]
+    tip = git(paths["api"], "rev-parse", "HEAD").strip()
+    assert tip != tip_before and git(paths["api"], "rev-parse", "HEAD^").strip() == tip_before
+    assert git(paths["api"], "log", "-1", "--format=%s").strip() == f"specflow({CHANGE}): records before merging"
+    assert status(paths["api"]) == ""
+    assert (multi.api / "src" / "left.py").read_text() == "left = 1\n"  # landed on main with the rest
+    assert git(multi.api, "rev-parse", "main^2").strip() == tip
+    journaled = (records_dir(multi.root) / "journal" / f"{CHANGE}.jsonl").read_text()
+    entries = [json.loads(line) for line in journaled.splitlines()]
+    assert any(e["path"].endswith(":refs/heads/specflow/add-login") and e["sha256"] == tip for e in entries)
 
 
 def test_merge_leaves_local_edits_in_files_it_does_not_touch(multi: MultiHub) -> None:

@@ -1,0 +1,195 @@
+"""Big tracked files in a snapshot: read once, hashed and stored by specflow itself.
+
+git hashes with SHA-1DC (collision-detecting, a few hundred MB/s) and, storing a big file,
+hashes it twice (the object, then the pack it streams into): a changed 256 MiB file cost 1.5 s
+per snapshot on an idle machine, over 2 s under load.  Here a changed tracked file of
+``BIG_FILE`` bytes or more is read once: hashed (OpenSSL's SHA-1 gives the same object name)
+while it is written as a pack of that one blob, stored without compression (zlib level 0), as
+git's own big-file path stores it: each version costs the file's size in ``.git/objects``, and
+a later ``git gc`` takes the stored data over as it is.  Its entry is then set in the snapshot
+index and left out of git's ``add``.
+
+What was hashed is kept beside the seed index (``<key>.big``: stat data and blob), so a big
+file whose stat data is unchanged is not read again.  A file changed too recently to be sure
+its stat data would show a later write (its ctime within ``SETTLED_NS`` of the read) is not
+kept, and is read again next time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+#: Tracked files of this size or more are hashed and stored here (git's own big-file threshold
+#: for streaming is set to the same size).
+BIG_FILE = 32 * 1024 * 1024
+#: A file whose ctime is this close to the moment it was read is hashed again next time.
+SETTLED_NS = 100_000_000
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class BigEntry:
+    """One big file as a snapshot index holds it: mode and blob, and the stat data it was hashed at."""
+
+    path: str
+    mode: str
+    sha: str
+    stamp: tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+    settled: bool
+
+
+def stamp_of(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def big_entries(
+    root: Path,
+    common_dir: Path,
+    stats: dict[bytes, bytes],
+    known: dict[str, BigEntry],
+    exists: Callable[[str], bool],
+) -> list[BigEntry]:
+    """The big files among an index's entries (``stats``: its stat data), each hashed and stored.
+
+    Only entries the index records at ``BIG_FILE`` bytes or more, or that ``known`` names, are
+    looked at (one ``lstat`` each); one whose stat data equals what ``known`` hashed (settled)
+    is not read again.  A file that changes while it is read is left to git.
+    """
+    found: list[BigEntry] = []
+    named = {p.encode("utf-8", "surrogateescape") for p in known}
+    for raw, data in stats.items():
+        if int.from_bytes(data[36:40], "big") < BIG_FILE and raw not in named:
+            continue
+        path = raw.decode("utf-8", "surrogateescape")
+        loc = root / path
+        try:
+            st = loc.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_size < BIG_FILE:
+            continue
+        mode = "100755" if st.st_mode & 0o100 else "100644"
+        old = known.get(path)
+        if old is not None and old.settled and old.stamp == stamp_of(st) and old.mode == mode:
+            found.append(old)
+            continue
+        entry = _store(loc, path, mode, st, common_dir, exists)
+        if entry is not None:
+            found.append(entry)
+    return found
+
+
+def _store(
+    loc: Path, path: str, mode: str, st: os.stat_result, common_dir: Path, exists: Callable[[str], bool]
+) -> BigEntry | None:
+    """Hash ``loc`` and write it as a pack of that one blob in one read; None when it changed meanwhile.
+
+    ``exists``: whether the repository holds a blob already (then the pack is dropped).
+    """
+    started = time.time_ns()
+    folder = common_dir / "objects" / "pack"
+    tmp = folder / f"tmp_pack_specflow_{os.getpid()}_{time.monotonic_ns()}"
+    writer = _PackWriter(hashlib.sha1(b"blob %d\0" % st.st_size, usedforsecurity=False))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(loc, "rb") as src, open(tmp, "xb") as out:
+            trailer = writer.write(src, out, st.st_size)
+        if writer.read != st.st_size or stamp_of(loc.lstat()) != stamp_of(st):
+            return None
+        sha = writer.blob.hexdigest()
+        if not exists(sha):
+            name = folder / f"pack-{trailer.hex()}"
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, name.with_name(name.name + ".pack"))
+            _write_index(name.with_name(name.name + ".idx"), bytes.fromhex(sha), writer.crc, trailer)
+    except OSError:
+        return None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return BigEntry(path, mode, sha, stamp_of(st), st.st_ctime_ns < started - SETTLED_NS)
+
+
+@dataclass
+class _PackWriter:
+    """A pack of one blob, stored (zlib level 0), written as the file is read: the blob's name, the
+    pack's checksum and the object's CRC are all computed in that one pass."""
+
+    blob: Any  # hashlib's sha1 of the blob (its object name)
+    pack: Any = field(default_factory=lambda: hashlib.sha1(usedforsecurity=False))
+    crc: int = 0
+    read: int = 0
+
+    def write(self, src: BinaryIO, out: BinaryIO, size: int) -> bytes:
+        """Copy ``src`` into ``out`` as a pack; its trailing checksum."""
+        self._put(out, b"PACK" + (2).to_bytes(4, "big") + (1).to_bytes(4, "big"), in_object=False)
+        self._put(out, _object_header(3, size))  # 3: a blob
+        deflate = zlib.compressobj(0)
+        while chunk := src.read(_CHUNK):
+            self.read += len(chunk)
+            self.blob.update(chunk)
+            self._put(out, deflate.compress(chunk))
+        self._put(out, deflate.flush())
+        trailer: bytes = self.pack.digest()
+        out.write(trailer)
+        return trailer
+
+    def _put(self, out: BinaryIO, data: bytes, *, in_object: bool = True) -> None:
+        self.pack.update(data)
+        if in_object:
+            self.crc = zlib.crc32(data, self.crc)
+        out.write(data)
+
+
+def _object_header(kind: int, size: int) -> bytes:
+    """A packed object's header: its type and size, seven bits a byte after the first four."""
+    out = bytearray()
+    byte, size = (kind << 4) | (size & 0x0F), size >> 4
+    while size:
+        out.append(byte | 0x80)
+        byte, size = size & 0x7F, size >> 7
+    out.append(byte)
+    return bytes(out)
+
+
+def _write_index(path: Path, sha: bytes, crc: int, pack_checksum: bytes) -> None:
+    """The version 2 index of a pack holding the one object ``sha`` at offset 12."""
+    fanout = b"".join((0 if i < sha[0] else 1).to_bytes(4, "big") for i in range(256))
+    body = b"\xfftOc" + (2).to_bytes(4, "big") + fanout + sha + crc.to_bytes(4, "big") + (12).to_bytes(4, "big")
+    body += pack_checksum
+    body += hashlib.sha1(body, usedforsecurity=False).digest()
+    tmp = path.with_name(f"tmp_idx_specflow_{os.getpid()}")
+    tmp.write_bytes(body)
+    os.chmod(tmp, 0o444)
+    os.replace(tmp, path)
+
+
+def read_known(path: Path) -> dict[str, BigEntry]:
+    """The big files a snapshot hashed, as ``write_known`` kept them (none when unreadable)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            str(p): BigEntry(str(p), str(v[0]), str(v[1]), (int(v[2]), int(v[3]), int(v[4]), int(v[5])), bool(v[6]))
+            for p, v in data.items()
+        }
+    except (OSError, ValueError, TypeError, IndexError, AttributeError):
+        return {}
+
+
+def write_known(path: Path, entries: list[BigEntry]) -> None:
+    """Keep ``entries`` beside the seed index, for the next snapshot (only the settled are trusted)."""
+    data: dict[str, Any] = {e.path: [e.mode, e.sha, *e.stamp, e.settled] for e in entries}
+    if not data:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)

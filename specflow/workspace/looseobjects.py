@@ -1,0 +1,134 @@
+"""Commits and refs written as git's own files, without starting git.
+
+A checkpoint makes one commit per workspace and creates its refs; as git processes that is two
+starts per checkpoint, a good part of its cost on a small repository.  Written here they are
+the same bytes git writes: a loose object (``objects/ab/cdef...``, zlib-compressed
+``commit <size>\\0<body>``, read-only) and a loose ref (``<name>.lock`` created exclusively,
+then renamed into place).
+
+Only where that is exactly what git would do (``plain``): sha1 objects, refs as files, no
+shared-repository permissions, no reflog for every ref, no dates forced through the
+environment.  Anywhere else the git door's plumbing is used instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+import zlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from specflow.errors import GitError
+
+_SPECIAL = re.compile(
+    r"(?im)^\s*(objectformat\s*=\s*sha256|refstorage\s*=|sharedrepository\s*=|logallrefupdates\s*=\s*always|\[include)"
+)
+_DATE_VARIABLES = ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")
+
+
+def plain(common_dir: Path) -> bool:
+    """True when ``common_dir``'s repository stores objects and refs as this module writes them.
+
+    The repository's configuration and the person's global ones are read for anything that
+    changes the files git would write (object format, ref storage, shared permissions, a reflog
+    for every ref, includes that could say any of these).
+    """
+    if any(os.environ.get(name) for name in _DATE_VARIABLES) or (common_dir / "reftable").is_dir():
+        return False
+    home = os.environ.get("HOME", "")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or (os.path.join(home, ".config") if home else "")
+    configs = [common_dir / "config", Path("/etc/gitconfig")]
+    configs += [Path(home) / ".gitconfig"] if home else []
+    configs += [Path(xdg) / "git" / "config"] if xdg else []
+    for path in configs:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if _SPECIAL.search(text):
+            return False
+    return True
+
+
+def commit(
+    common_dir: Path, tree: str, parents: Sequence[str], message: str, identity: tuple[str, str], now: float
+) -> str:
+    """Write a commit of ``tree`` by ``identity`` (name, email) at ``now`` (local time zone); its sha."""
+    offset = time.localtime(now).tm_gmtoff
+    sign = "+" if offset >= 0 else "-"
+    zone = f"{sign}{abs(offset) // 3600:02d}{abs(offset) % 3600 // 60:02d}"
+    who = f"{identity[0]} <{identity[1]}> {int(now)} {zone}"
+    lines = [f"tree {tree}", *(f"parent {p}" for p in parents), f"author {who}", f"committer {who}", "", ""]
+    body = "\n".join(lines).encode("utf-8") + message.encode("utf-8")
+    return write_object(common_dir, b"commit", body)
+
+
+def write_object(common_dir: Path, kind: bytes, body: bytes) -> str:
+    """Store ``body`` as a loose object of ``kind`` unless it is there already; its sha."""
+    data = kind + b" " + str(len(body)).encode() + b"\0" + body
+    sha = hashlib.sha1(data, usedforsecurity=False).hexdigest()  # git's object name
+    folder = common_dir / "objects" / sha[:2]
+    final = folder / sha[2:]
+    if final.exists():
+        return sha
+    folder.mkdir(exist_ok=True)
+    tmp = folder / f"tmp_obj_specflow_{os.getpid()}_{time.monotonic_ns()}"
+    with open(tmp, "xb") as fh:
+        fh.write(zlib.compress(data))
+    os.chmod(tmp, 0o444)
+    try:
+        os.link(tmp, final)  # never replaces an object another process just wrote
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return sha
+
+
+def has_object(common_dir: Path, sha: str) -> bool:
+    """True when ``sha`` is a loose object file (False says only: not loose; it may be packed)."""
+    return (common_dir / "objects" / sha[:2] / sha[2:]).is_file()
+
+
+def create_refs(common_dir: Path, refs: Mapping[str, str]) -> None:
+    """Create each ref (``name -> sha``), all or none; refuse one that exists already, as
+    ``git update-ref`` refuses a ``create``."""
+    packed = _packed_names(common_dir)
+    made: list[Path] = []
+    try:
+        for name, sha in refs.items():
+            made.append(_create_ref(common_dir, name, sha, packed))
+    except BaseException:
+        for path in made:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _create_ref(common_dir: Path, name: str, sha: str, packed: set[str]) -> Path:
+    path = common_dir / name
+    lock = path.with_name(path.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise GitError(f"cannot create the ref {name} in {common_dir}: {exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(sha + "\n")
+        if name in packed or path.exists():
+            raise GitError(f"cannot create the ref {name} in {common_dir}: it exists already")
+        os.rename(lock, path)
+    finally:
+        lock.unlink(missing_ok=True)
+    return path
+
+
+def _packed_names(common_dir: Path) -> set[str]:
+    try:
+        text = (common_dir / "packed-refs").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return set()
+    return {line.partition(" ")[2] for line in text.splitlines() if line and line[0] not in "#^"}

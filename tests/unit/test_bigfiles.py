@@ -1,0 +1,107 @@
+"""Big tracked files in snapshots: read once, stored by specflow uncompressed, and still audited.
+
+The threshold is lowered to 64 KiB here so the files stay small; the code paths are those of a
+256 MiB file (benchmarks/bigfile_bench.py times that one).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from specflow.workspace import bigfiles
+from tests.conftest import commit_all, git
+from tests.unit.test_audit import kinds, propose, run_turn
+from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub
+
+BIG = 64 * 1024
+
+
+@pytest.fixture
+def multi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MultiHub:
+    monkeypatch.setattr(bigfiles, "BIG_FILE", BIG)
+    h = make_multi_hub(tmp_path)
+    (h.worktree / "assets").mkdir()
+    (h.worktree / "assets" / "big.bin").write_bytes(os.urandom(2 * BIG))
+    (h.change_dir / "data.bin").write_bytes(os.urandom(2 * BIG))  # inside the propose gate
+    commit_all(h.worktree, "big files")
+    return h
+
+
+def _raw(root: Path, tree: str, path: str) -> bytes:
+    return subprocess.run(
+        ["git", "cat-file", "blob", f"{tree}:{path}"], cwd=root, capture_output=True, check=True
+    ).stdout
+
+
+def show_index(idx: Path) -> list[str]:
+    """The object names a pack's index lists, as git reads it."""
+    out = subprocess.run(["git", "show-index"], input=idx.read_bytes(), capture_output=True, check=True).stdout
+    return [line.split()[1].decode() for line in out.splitlines()]
+
+
+def test_a_changed_big_file_is_stored_uncompressed_as_git_names_it_and_read_once(
+    multi: MultiHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = multi.workspaces()
+    data = multi.change_dir / "data.bin"
+    ws.checkpoint(phase="propose", state="explore")
+    with data.open("r+b") as fh:
+        fh.seek(1000)
+        fh.write(b"changed by the agent")
+    read: list[str] = []
+    real_store = bigfiles._store
+
+    def counted(loc: Path, *args: object) -> object:
+        read.append(loc.name)
+        return real_store(loc, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bigfiles, "_store", counted)
+    cp = ws.checkpoint(phase="propose", state="explore")
+    tree = cp.workspaces["hub"].tree
+    rel = f"openspec/changes/{CHANGE}/data.bin"
+    assert _raw(multi.worktree, tree, rel) == data.read_bytes()
+    sha = git(multi.worktree, "rev-parse", f"{tree}:{rel}").strip()
+    assert sha == git(multi.worktree, "hash-object", rel).strip()
+    # a pack of that one blob, stored (not compressed); fsck checks its checksums and CRC
+    common = (multi.worktree / git(multi.worktree, "rev-parse", "--git-common-dir").strip()).resolve()
+    packs = [idx for idx in (common / "objects" / "pack").glob("pack-*.idx") if sha in show_index(idx)]
+    assert len(packs) == 1 and show_index(packs[0]) == [sha]
+    assert packs[0].with_suffix(".pack").stat().st_size >= data.stat().st_size
+    assert git(multi.worktree, "fsck", "--no-dangling", "--strict").strip() == ""
+    assert "data.bin" in read
+    # a file changed moments before it was read is read again (a later write in the same clock
+    # tick would not move its ctime); once settled, a snapshot that finds it as it was reads nothing
+    read.clear()
+    packs = sorted((common / "objects" / "pack").glob("pack-*.pack"))
+    ws.checkpoint(phase="propose", state="explore")
+    assert "data.bin" in read
+    assert sorted((common / "objects" / "pack").glob("pack-*.pack")) == packs  # the same bytes: stored once
+    monkeypatch.setattr(bigfiles, "SETTLED_NS", 0)
+    ws.checkpoint(phase="propose", state="explore")
+    read.clear()
+    again = ws.checkpoint(phase="propose", state="explore")
+    assert read == [] and again.workspaces["hub"].tree != ""
+
+
+def test_a_big_file_changed_outside_the_gate_is_put_back_and_a_chmod_of_one_is_seen(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    big = multi.worktree / "assets" / "big.bin"
+    before = big.read_bytes()
+    ws.checkpoint(phase="propose", state="explore")  # the big files are stored from here on
+
+    def agent() -> None:
+        with big.open("r+b") as fh:
+            fh.write(b"overwritten")
+
+    report = run_turn(ws, propose(ws), agent)
+    assert kinds(report) == {("hub", "assets/big.bin", "modified")}
+    assert big.read_bytes() == before
+    mode = stat.S_IMODE(big.lstat().st_mode)
+    report = run_turn(ws, propose(ws), lambda: os.chmod(big, 0o600))
+    assert kinds(report) == {("hub", "assets/big.bin", "mode")}
+    assert stat.S_IMODE(big.lstat().st_mode) == mode

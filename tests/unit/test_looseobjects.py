@@ -1,0 +1,83 @@
+"""specflow.workspace.looseobjects: commits and refs written as git's files; git itself must read them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from specflow.errors import GitError
+from specflow.workspace import looseobjects
+from specflow.workspace.git import GitRepo
+from tests.conftest import commit_all, git, init_repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    root = init_repo(tmp_path / "r")
+    (root / "a.txt").write_text("a\n")
+    commit_all(root, "init")
+    return GitRepo.open(root)
+
+
+def test_a_commit_written_without_git_is_the_commit_git_would_write(repo: GitRepo) -> None:
+    head = git(repo.root, "rev-parse", "HEAD").strip()
+    tree = git(repo.root, "rev-parse", "HEAD^{tree}").strip()
+    now = time.time()
+    message = 'specflow checkpoint #1\n\n{"json": true}\n'
+    sha = looseobjects.commit(repo.common_dir, tree, [head], message, ("specflow", "specflow@localhost"), now)
+    # the same commit through git, at the same second: the same object name
+    date = f"@{int(now)} {time.strftime('%z', time.localtime(now))}"
+    env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    env |= {"GIT_AUTHOR_NAME": "specflow", "GIT_AUTHOR_EMAIL": "specflow@localhost"}
+    env |= {"GIT_COMMITTER_NAME": "specflow", "GIT_COMMITTER_EMAIL": "specflow@localhost"}
+    by_git = subprocess.run(
+        ["git", "commit-tree", "--no-gpg-sign", "-p", head, tree],
+        cwd=repo.root,
+        env=env,
+        input=message,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert git(repo.root, "cat-file", "-p", sha) == git(repo.root, "cat-file", "-p", by_git)
+    assert sha == by_git
+    assert git(repo.root, "fsck", "--strict", "--no-dangling").strip() == ""
+    assert looseobjects.has_object(repo.common_dir, sha)
+
+
+def test_refs_are_created_all_or_none_and_an_existing_one_is_refused(repo: GitRepo) -> None:
+    head = git(repo.root, "rev-parse", "HEAD").strip()
+    looseobjects.create_refs(repo.common_dir, {"refs/specflow/checkpoints/x/1/hub": head})
+    assert git(repo.root, "rev-parse", "refs/specflow/checkpoints/x/1/hub").strip() == head
+    with pytest.raises(GitError, match="exists already"):
+        looseobjects.create_refs(
+            repo.common_dir,
+            {"refs/specflow/checkpoints/x/2/hub": head, "refs/specflow/checkpoints/x/1/hub": head},
+        )
+    assert git(repo.root, "for-each-ref", "--format=%(refname)", "refs/specflow/") == (
+        "refs/specflow/checkpoints/x/1/hub\n"
+    )
+    git(repo.root, "pack-refs", "--all")  # a packed ref is found too
+    with pytest.raises(GitError, match="exists already"):
+        looseobjects.create_refs(repo.common_dir, {"refs/specflow/checkpoints/x/1/hub": head})
+    assert not list(repo.common_dir.rglob("*.lock"))
+
+
+def test_a_repo_git_would_write_differently_is_left_to_git(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert looseobjects.plain(repo.common_dir)
+    git(repo.root, "config", "core.logAllRefUpdates", "always")  # every ref gets a reflog: git writes it
+    assert not looseobjects.plain(repo.common_dir)
+    git(repo.root, "config", "--unset", "core.logAllRefUpdates")
+    monkeypatch.setattr("specflow.workspace.git._BASE_ENV", None)  # git's environment is read once
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "@0 +0000")
+    assert not looseobjects.plain(repo.common_dir)
+    # through the git door the commit and the refs are made by git then, with the same outcome
+    tree = git(repo.root, "rev-parse", "HEAD^{tree}").strip()
+    sha = repo.commit_tree(tree, [], "forced date\n")
+    assert git(repo.root, "log", "-1", "--format=%ct", sha).strip() == "0"
+    repo.create_refs({"refs/specflow/t": sha})
+    assert git(repo.root, "rev-parse", "refs/specflow/t").strip() == sha
