@@ -8,7 +8,7 @@ import time
 
 import psutil
 
-from specflow.agents.proctree import exited, wait_gone
+from specflow.agents.proctree import exited, start_time, wait_gone
 
 # a parent that keeps its exited child unreaped (a zombie that is not ours to reap)
 KEEPS_A_ZOMBIE = """\
@@ -68,3 +68,16 @@ def test_a_wait_for_an_exit_ends_at_its_time_limit() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_start_time_is_the_one_psutil_reports_and_none_once_the_process_is_gone() -> None:
+    # recovery compares start times recorded by one specflow with those read by another
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        for pid in (1, child.pid):
+            assert start_time(pid) == psutil.Process(pid).create_time()
+        assert start_time(child.pid) != start_time(1)
+    finally:
+        child.kill()
+        child.wait()
+    assert start_time(child.pid) is None
