@@ -202,11 +202,11 @@ class Started(Protocol):
 
 @runtime_checkable
 class StartsAhead(Protocol):
-    """An adapter whose agent changes nothing in the workspace before it has read its prompt.
-
-    Its slow start (Claude Code's runtime loading) then overlaps the phase's checkpoint: the
-    attempt starts it, takes the checkpoint, and only then has it send the prompt.  A program
-    that may write before it reads its stdin (any ``command`` agent) must not be started so.
+    """An adapter that can start, ahead of the phase's checkpoint, whatever of its run cannot
+    change the workspace: an agent that writes nothing before it has read its prompt (Claude
+    Code), or the sandbox's helper holding a program back (any ``command`` agent, which may write
+    before it reads its stdin).  The slow start then overlaps the checkpoint: the attempt starts
+    it, takes the checkpoint, and only then has it go on (``Started.finish``).
     """
 
     def start(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> Started:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from specflow.agents import get_adapter
-from specflow.agents.base import AgentEvent, AgentRequest
+from specflow.agents.base import AgentEvent, AgentRequest, StartsAhead
 from specflow.errors import AgentError
 from specflow.workspace.gates import GatePolicy
 
@@ -187,3 +187,34 @@ def test_a_prompt_of_any_size_reaches_the_agent_whole(tmp_path: Path, size: int)
     result = get_adapter("command").run(request(tmp_path, code, prompt=prompt))
     assert result.ok, result.error
     assert result.final_text.split() == [str(size), "end"]
+
+
+# writes at once, before it reads its prompt: it must not run before the phase's checkpoint
+EAGER = "import pathlib, sys\npathlib.Path('written').write_text('x')\nprint(sys.stdin.read())\n"
+
+
+def test_started_ahead_the_program_runs_only_once_finished(tmp_path: Path) -> None:
+    adapter = get_adapter("command")
+    assert isinstance(adapter, StartsAhead)
+    events: list[AgentEvent] = []
+    started = adapter.start(request(tmp_path, EAGER), events.append)
+    time.sleep(0.5)  # time enough for the helper to start, and for the program had it been let go
+    assert not (tmp_path / "written").exists()
+    assert [e.kind for e in events] == ["sandbox"]  # the helper holding it is known, for recovery
+    result = started.finish()
+    assert result.ok, result.error
+    assert (tmp_path / "written").exists() and result.final_text == "hello prompt\n"
+    assert [e.kind for e in events][:2] == ["sandbox", "start"]
+
+
+def test_started_ahead_then_cancelled_the_program_never_runs(tmp_path: Path) -> None:
+    adapter = get_adapter("command")
+    assert isinstance(adapter, StartsAhead)
+    events: list[AgentEvent] = []
+    started = adapter.start(request(tmp_path, EAGER), events.append)
+    time.sleep(0.5)  # as above: a program let go would have written by now
+    started.cancel()
+    pid = events[0].data["pid"]
+    assert not (tmp_path / "written").exists()
+    with pytest.raises(ProcessLookupError):  # the helper is gone, and reaped
+        os.kill(pid, 0)
