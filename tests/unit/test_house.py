@@ -204,6 +204,9 @@ NOT_ON_THE_ADVANCE_PATH = (
     "specflow.engine.timeline",
     "asyncio",
     "urllib.request",
+    # step patterns of plain fields ('the file "{path}" exists') match without the parse library
+    "parse",
+    "decimal",
 )
 
 
