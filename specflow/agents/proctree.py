@@ -104,6 +104,8 @@ def descendants(root: int) -> dict[int, tuple[int, float]]:
     Claude Code starts Bash commands in sessions of their own, so killing its process group
     alone would leave them running.
     """
+    if sys.platform.startswith("linux"):
+        return _proc_descendants(root)
     ps = _psutil()
     found: dict[int, tuple[int, float]] = {}
     try:
@@ -113,6 +115,40 @@ def descendants(root: int) -> dict[int, tuple[int, float]]:
     for child in children:
         with contextlib.suppress(ps.Error, OSError):
             found[child.pid] = (os.getpgid(child.pid), float(child.create_time()))
+    return found
+
+
+def _proc_descendants(root: int) -> dict[int, tuple[int, float]]:
+    """``descendants`` from ``/proc`` as psutil walks it (parent ids of every process), each process's
+    group and start time from the same read."""
+    children: dict[int, list[int]] = {}
+    facts: dict[int, tuple[int, int]] = {}  # pid -> (process group, start in clock ticks)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) < 20:
+            continue
+        pid = int(entry)  # zombies too, as psutil lists them: their group may hold live processes
+        children.setdefault(int(fields[1]), []).append(pid)
+        facts[pid] = (int(fields[2]), int(fields[19]))
+    found: dict[int, tuple[int, float]] = {}
+    if not children.get(root):
+        return found
+    tick, boot = os.sysconf("SC_CLK_TCK"), _boot_time()
+    todo = list(children[root])
+    while todo:
+        pid = todo.pop()
+        if pid in found:
+            continue
+        pgid, ticks = facts[pid]
+        found[pid] = (pgid, ticks / tick + boot)
+        todo += children.get(pid, [])
     return found
 
 
