@@ -127,10 +127,10 @@ class Attempt:
             self.start_agent()
             try:
                 self.take_checkpoint()
+                self.run_agent()
             except BaseException:
-                self.cancel_agent()
+                self.cancel_agent()  # nothing left to stop once the agent was let go
                 raise
-            self.run_agent()
             self.audit()
             self.save_record()
         if self.reasons:
@@ -243,7 +243,8 @@ class Attempt:
             )
 
     def cancel_agent(self) -> None:
-        """The checkpoint failed: stop the agent started ahead, which never got its prompt."""
+        """Stop the agent started ahead, which never got its prompt (the checkpoint failed, or the
+        run was interrupted before the agent was let go)."""
         if self._started is not None:
             self._started.cancel()
             self._started = None
@@ -265,7 +266,8 @@ class Attempt:
             if self._start_failed is not None:
                 result = self._start_failed
             elif self._started is not None:
-                result = self._started.finish()
+                started, self._started = self._started, None  # from here on it stops itself
+                result = started.finish()
             else:
                 result = get_adapter(self.adapter_name).run(self.agent_request, self._on_agent_event)
         except AgentError as exc:  # could not start: keep the way out (how to install it, ...) in the reason
@@ -277,8 +279,6 @@ class Attempt:
             records.restore_records(self.change_dir, self._records_before)
             self.workspaces.audit(self.checkpoint, self.gate, attempt=self.event.get("attempt"))
             raise
-        finally:
-            self._started = None
         result.sandbox = result.sandbox or self._layer
         self.event["sandbox"] = result.sandbox
         self.agent_result = result
