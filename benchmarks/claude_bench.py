@@ -1,6 +1,6 @@
 """Overhead of running a phase through specflow's claude-code adapter vs running ``claude -p`` directly.
 
-    .venv/bin/python benchmarks/claude_bench.py [--runs 7] [--binary PATH] [--json]
+    .venv/bin/python benchmarks/claude_bench.py [--runs 7] [--binary PATH] [--json] [--hog]
 
 One run, one scripted Messages API on 127.0.0.1 (``tests/claude/scripted_api.py``), the real
 Claude Code binary (``.tools/node_modules/.bin/claude`` or ``$SPECFLOW_CLAUDE``).  Every variant
@@ -15,8 +15,9 @@ API turns.  The variants, interleaved run by run so drift hits them alike:
   audit, ``then`` steps, history);
 - ``advance-cli``: ``python -m specflow advance <id>`` as a user runs it (adds interpreter start).
 
-Medians, and each variant's ratio to ``direct``.  Target: adapter and advance <= 1.2x; the exit
-code is 1 when a variant misses it.
+Medians, and each variant's ratio to ``direct``.  Target: adapter and advance <= 1.2x, also under
+load (``--hog``: a busy loop keeps one core taken for the whole run); the exit code is 1 when a
+variant misses it.
 """
 
 from __future__ import annotations
@@ -149,7 +150,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--binary", default=None)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--hog", action="store_true", help="keep one core busy while it runs (a machine under load)")
     args = parser.parse_args(argv)
+    hog = subprocess.Popen([sys.executable, "-c", "while 1: pass"]) if args.hog else None
+    try:
+        return _run(args)
+    finally:
+        if hog is not None:
+            hog.kill()
+            hog.wait()
+
+
+def _run(args: argparse.Namespace) -> int:
     compile_specflow()
     default = REPO / ".tools" / "node_modules" / ".bin" / "claude"
     binary = find_binary(args.binary or (str(default) if default.exists() else None))
@@ -221,13 +233,15 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_to_direct": {k: round(v / ref, 3) for k, v in medians.items()},
         "api_requests": requests,
         "target_ratio": TARGET,
+        "hog": args.hog,
     }
     missed = [k for k in times if k != "direct" and medians[k] / ref > TARGET]
     report["missed"] = missed
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"claude-code adapter overhead ({args.runs} runs each, interleaved; {binary})")
+        load = "; one core kept busy" if args.hog else ""
+        print(f"claude-code adapter overhead ({args.runs} runs each, interleaved{load}; {binary})")
         for name in times:
             verdict = "" if name == "direct" else ("  MISSED" if name in missed else "  ok")
             print(f"  {name:<12} median {medians[name] * 1000:7.1f} ms   {medians[name] / ref:5.2f}x direct{verdict}")

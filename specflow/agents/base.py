@@ -186,3 +186,29 @@ class Adapter(Protocol):
     def run(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> AgentResult:
         """Run the agent once and return its result; never raise for an agent that failed."""
         ...
+
+
+class Started(Protocol):
+    """An agent started ahead of its prompt (``StartsAhead.start``), waiting for it."""
+
+    def finish(self) -> AgentResult:
+        """Send the prompt, run the agent to its end and return its result."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop the agent, which never got its prompt, and everything started for it."""
+        ...
+
+
+@runtime_checkable
+class StartsAhead(Protocol):
+    """An adapter that can start, ahead of the phase's checkpoint, whatever of its run cannot
+    change the workspace: an agent that writes nothing before it has read its prompt (Claude
+    Code), or the sandbox's helper holding a program back (any ``command`` agent, which may write
+    before it reads its stdin).  The slow start then overlaps the checkpoint: the attempt starts
+    it, takes the checkpoint, and only then has it go on (``Started.finish``).
+    """
+
+    def start(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> Started:
+        """Start the agent for ``request`` without its prompt; raise as ``run`` does when it cannot."""
+        ...

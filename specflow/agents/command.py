@@ -25,7 +25,7 @@ from specflow.agents.event_lines import EventLineReader, EventSummary
 from specflow.agents.output import CappedLog, CappedText, read_lines, tail_text
 from specflow.agents.proctree import descendants, exited, sandbox_event, send_prompt, stop_tree
 from specflow.errors import AgentError
-from specflow.sandbox.launch import Launched, spawn
+from specflow.sandbox.launch import Launched, can_hold, spawn
 
 DEFAULT_TIMEOUT_S = 1800.0
 """Time limit of a ``command`` agent when neither the workflow nor ``specflow.yaml`` sets one."""
@@ -37,11 +37,30 @@ class CommandAdapter:
     name = "command"
 
     def run(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> AgentResult:
-        argv = _argv(request)
-        run = _Run(request, on_event)
+        return self.start(request, on_event).finish()
+
+    def start(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> CommandStart:
+        """Start what can start ahead of the phase's checkpoint: the sandbox's helper, holding the
+        program back until ``finish`` (a command may write before it reads its prompt)."""
+        return CommandStart(request, on_event)
+
+
+class CommandStart:
+    """A command agent's run, its helper started ahead where the layer allows (``can_hold``)."""
+
+    def __init__(self, request: AgentRequest, on_event: EventCallback) -> None:
+        self.argv = _argv(request)
+        self.run = _Run(request, on_event)
+        self.launch: Launched | None = None
+        self.failed: AgentResult | None = None
+        if can_hold(request.sandbox):
+            self._spawn(hold=True)
+
+    def _spawn(self, *, hold: bool) -> None:
+        request = self.run.request
         try:
-            launch = spawn(
-                argv,
+            self.launch = spawn(
+                self.argv,
                 cwd=request.cwd,
                 env=_environment(request),
                 gate=request.gate,
@@ -49,17 +68,36 @@ class CommandAdapter:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                hold=hold,
             )
         except OSError as exc:
-            return AgentResult(
+            self.failed = AgentResult(
                 status="crashed",
-                error=f"cannot start {argv[0]!r}: {exc.strerror or exc}",
-                duration_s=time.monotonic() - run.start,
+                error=f"cannot start {self.argv[0]!r}: {exc.strerror or exc}",
+                duration_s=time.monotonic() - self.run.start,
             )
-        on_event(sandbox_event(launch))
-        on_event(AgentEvent("start", f"started {Path(argv[0]).name} (pid {launch.proc.pid})", {"pid": launch.proc.pid}))
-        run.supervise(launch)
-        return run.result()
+            return
+        self.run.on_event(sandbox_event(self.launch))
+
+    def finish(self) -> AgentResult:
+        """Start the program (let the helper go, or start it all now), run it to its end."""
+        if self.launch is None and self.failed is None:
+            self._spawn(hold=False)
+        if self.launch is None:
+            assert self.failed is not None
+            return self.failed
+        launch = self.launch
+        launch.release()
+        pid = launch.proc.pid
+        self.run.on_event(AgentEvent("start", f"started {Path(self.argv[0]).name} (pid {pid})", {"pid": pid}))
+        self.run.supervise(launch)
+        return self.run.result()
+
+    def cancel(self) -> None:
+        """Let the held helper go without its program, and wait for it to exit."""
+        if self.launch is not None:
+            self.launch.close()
+            stop_tree(self.launch.proc, {})
 
 
 def _argv(request: AgentRequest) -> list[str]:

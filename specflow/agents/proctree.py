@@ -3,7 +3,9 @@
 Agents start helpers in sessions of their own (Claude Code runs each Bash command that way), so
 killing the agent's process group is not enough: the whole tree of descendants is found and stopped
 too, each checked by its start time so no unrelated process is hit.  ``psutil`` finds the tree on
-both platforms (``/proc`` on Linux, ``sysctl`` on macOS); it is imported here and nowhere else.
+both platforms (``/proc`` on Linux, ``sysctl`` on macOS); it is imported here and nowhere else, and
+only once a tree is walked: a quick agent needs its start time alone, read from ``/proc`` on Linux
+as psutil reads it (importing psutil costs every phase ~10 ms).
 
 On Linux the sandbox's supervisor (``specflow.sandbox.exec``) or bubblewrap's PID namespace already
 ends the tree when the agent exits; this module is what stops it from specflow's side (time limit,
@@ -18,16 +20,17 @@ import queue
 import select
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
-import psutil
-
 from specflow.agents.base import AgentEvent
 
 if TYPE_CHECKING:
+    import psutil
+
     from specflow.sandbox.launch import Launched
 
 KILL_GRACE_S = 2.0
@@ -35,12 +38,45 @@ KILL_GRACE_S = 2.0
 SAME_START_S = 0.05
 
 
+def _psutil() -> Any:
+    """psutil, imported the first time a process tree is walked."""
+    import psutil
+
+    return psutil
+
+
 def start_time(pid: int) -> float | None:
     """When process ``pid`` started (seconds since the epoch), None if it is gone."""
+    if sys.platform.startswith("linux"):
+        return _proc_start_time(pid)
+    ps = _psutil()
     try:
-        return float(psutil.Process(pid).create_time())
-    except (psutil.Error, OSError):
+        return float(ps.Process(pid).create_time())
+    except (ps.Error, OSError):
         return None
+
+
+def _proc_start_time(pid: int) -> float | None:
+    """``psutil.Process(pid).create_time()`` on Linux, computed the same way: the start in clock
+    ticks since boot (``/proc/PID/stat``, field 22) over the tick rate, plus the boot time."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    if len(fields) < 20:
+        return None
+    return int(fields[19]) / os.sysconf("SC_CLK_TCK") + _boot_time()
+
+
+def _boot_time() -> float:
+    """When this machine booted (seconds since the epoch), as psutil reads it: ``btime`` in ``/proc/stat``."""
+    with open("/proc/stat", "rb") as fh:
+        for line in fh:
+            if line.startswith(b"btime"):
+                return float(line.split()[1])
+    raise OSError("no 'btime' line in /proc/stat")
 
 
 def process_ref(pid: int) -> dict[str, Any]:
@@ -68,14 +104,51 @@ def descendants(root: int) -> dict[int, tuple[int, float]]:
     Claude Code starts Bash commands in sessions of their own, so killing its process group
     alone would leave them running.
     """
+    if sys.platform.startswith("linux"):
+        return _proc_descendants(root)
+    ps = _psutil()
     found: dict[int, tuple[int, float]] = {}
     try:
-        children = psutil.Process(root).children(recursive=True)
-    except (psutil.Error, OSError):
+        children = ps.Process(root).children(recursive=True)
+    except (ps.Error, OSError):
         return found
     for child in children:
-        with contextlib.suppress(psutil.Error, OSError):
+        with contextlib.suppress(ps.Error, OSError):
             found[child.pid] = (os.getpgid(child.pid), float(child.create_time()))
+    return found
+
+
+def _proc_descendants(root: int) -> dict[int, tuple[int, float]]:
+    """``descendants`` from ``/proc`` as psutil walks it (parent ids of every process), each process's
+    group and start time from the same read."""
+    children: dict[int, list[int]] = {}
+    facts: dict[int, tuple[int, int]] = {}  # pid -> (process group, start in clock ticks)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) < 20:
+            continue
+        pid = int(entry)  # zombies too, as psutil lists them: their group may hold live processes
+        children.setdefault(int(fields[1]), []).append(pid)
+        facts[pid] = (int(fields[2]), int(fields[19]))
+    found: dict[int, tuple[int, float]] = {}
+    if not children.get(root):
+        return found
+    tick, boot = os.sysconf("SC_CLK_TCK"), _boot_time()
+    todo = list(children[root])
+    while todo:
+        pid = todo.pop()
+        if pid in found:
+            continue
+        pgid, ticks = facts[pid]
+        found[pid] = (pgid, ticks / tick + boot)
+        todo += children.get(pid, [])
     return found
 
 
@@ -94,12 +167,13 @@ def _signal_group(pgid: int, sig: int) -> None:
 def _running(proc: psutil.Process) -> bool:
     """Still running: a zombie has ended, whoever is to reap it (``psutil.wait_procs`` waits for
     the reaping, which for a sandbox's process re-parented away from specflow took 1.4 s)."""
+    ps = _psutil()
     try:
         if not proc.is_running():
             return False
-        if proc.status() != psutil.STATUS_ZOMBIE:
+        if proc.status() != ps.STATUS_ZOMBIE:
             return True
-    except (psutil.Error, OSError):
+    except (ps.Error, OSError):
         return False
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(proc.pid, os.WNOHANG)  # ours to reap: reaped, as wait_procs did
@@ -118,6 +192,9 @@ def wait_gone(procs: list[psutil.Process], timeout: float) -> None:
 def kill_known(known: Mapping[int, tuple[int, float]]) -> None:
     """SIGKILL processes seen earlier, only if each is still the same process (same start time),
     and wait (up to ``KILL_GRACE_S``) until they are gone: the audit starts after, not before."""
+    if not known:
+        return
+    ps = _psutil()
     killed: list[psutil.Process] = []
     for pid, (pgid, started) in known.items():
         if not _same(pid, started):
@@ -125,8 +202,8 @@ def kill_known(known: Mapping[int, tuple[int, float]]) -> None:
         _signal_group(pgid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(psutil.Error, OSError):
-            killed.append(psutil.Process(pid))
+        with contextlib.suppress(ps.Error, OSError):
+            killed.append(ps.Process(pid))
     if killed:
         wait_gone(killed, KILL_GRACE_S)
 
@@ -205,10 +282,11 @@ def stop_tree(proc: subprocess.Popen[bytes], known: dict[int, tuple[int, float]]
 
 def _marked(marker: str, env_name: str) -> list[psutil.Process]:
     """Live processes whose environment carries ``env_name=marker`` (the run's mark)."""
+    ps = _psutil()
     found: list[psutil.Process] = []
-    for proc in psutil.process_iter():
-        with contextlib.suppress(psutil.Error, OSError):
-            if proc.environ().get(env_name) == marker and proc.status() != psutil.STATUS_ZOMBIE:
+    for proc in ps.process_iter():
+        with contextlib.suppress(ps.Error, OSError):
+            if proc.environ().get(env_name) == marker and proc.status() != ps.STATUS_ZOMBIE:
                 found.append(proc)
     return found
 
@@ -220,13 +298,14 @@ def kill_survivors(refs: Iterable[Mapping[str, Any]], *, marker: str | None = No
     the same process (same start time).  Processes carrying the run's environment mark are killed
     too: a double fork re-parented to init keeps its environment.
     """
+    ps = _psutil()
     targets: dict[int, psutil.Process] = {}
     for ref in refs:
         pid = ref.get("pid")
         if not isinstance(pid, int) or not _same(pid, ref.get("started")):
             continue
-        with contextlib.suppress(psutil.Error, OSError):
-            root = psutil.Process(pid)
+        with contextlib.suppress(ps.Error, OSError):
+            root = ps.Process(pid)
             for proc in [root, *root.children(recursive=True)]:
                 targets[proc.pid] = proc
     if marker and env_name:
@@ -234,7 +313,7 @@ def kill_survivors(refs: Iterable[Mapping[str, Any]], *, marker: str | None = No
             targets[proc.pid] = proc
     targets.pop(os.getpid(), None)
     for proc in targets.values():
-        with contextlib.suppress(psutil.Error, OSError):
+        with contextlib.suppress(ps.Error, OSError):
             proc.kill()
     wait_gone(list(targets.values()), KILL_GRACE_S)
     return sorted(targets)

@@ -1,8 +1,9 @@
 """One attempt at a phase: the work done when a transition enters a state.
 
 The pipeline is a sequence of short steps over one ``Attempt`` holding what the attempt has
-found so far: start (in-flight record) → prepare workspaces → gate → render → checkpoint → run
-the agent → audit → save its record → actions → ``then`` steps → finish (history, state).
+found so far: start (in-flight record) → prepare workspaces → gate → render → start the agent
+ahead of its prompt when its adapter can (``StartsAhead``) → checkpoint → run the agent → audit →
+save its record → actions → ``then`` steps → finish (history, state).
 ``specflow.engine.engine`` decides *whether* a transition runs (lock, recovery, choosing,
 firing); this module runs it.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.agents import get_adapter
-from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback
+from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback, Started, StartsAhead
 from specflow.definitions.workflow import Scenario, StateDef, Workflow
 from specflow.engine import records
 from specflow.engine.approvals import void_reason
@@ -71,12 +72,17 @@ class Attempt:
     prompt: str = ""
     checkpoint: Checkpoint | None = None
     agent_name: str = ""
+    adapter_name: str = ""
+    agent_request: AgentRequest | None = None
     agent_result: AgentResult | None = None
     then: list[StepOutcome] = field(default_factory=list)
     # the change's records as they were before the attempt, and before the agent ran
     _pristine: dict[Path, bytes | None] = field(default_factory=dict)
     _records_before: dict[Path, bytes | None] = field(default_factory=dict)
     _layer: str | None = None  # the sandbox layer the adapter reported
+    _started: Started | None = None  # the agent started ahead of its prompt, waiting for it
+    _start_failed: AgentResult | None = None  # why the agent could not even be started
+    _held: list[AgentEvent] | None = None  # its events until the checkpoint is taken
 
     @property
     def target(self) -> StateDef:
@@ -118,8 +124,13 @@ class Attempt:
         if self.target.runs_agent:
             self.prepare_workspaces()
             self.render()
-            self.take_checkpoint()
-            self.run_agent()
+            self.start_agent()
+            try:
+                self.take_checkpoint()
+                self.run_agent()
+            except BaseException:
+                self.cancel_agent()  # nothing left to stop once the agent was let go
+                raise
             self.audit()
             self.save_record()
         if self.reasons:
@@ -215,30 +226,74 @@ class Attempt:
             sandbox=sandbox_settings(config, target, self.options.agent),
         )
 
+    def start_agent(self) -> None:
+        """Build the request; start the agent now when its adapter waits for the prompt before it
+        writes anything (``StartsAhead``): its start-up overlaps the checkpoint.  Its events are
+        held until the checkpoint is taken, so the attempt records them in the usual order."""
+        self.agent_request = self.request()
+        self.adapter_name = agent_settings(self.change.hub.config, self.agent_name).adapter
+        try:
+            adapter = get_adapter(self.adapter_name)
+            if isinstance(adapter, StartsAhead):
+                self._held = []
+                self._started = adapter.start(self.agent_request, self._agent_event)
+        except AgentError as exc:  # could not start: keep the way out (how to install it, ...) in the reason
+            self._start_failed = AgentResult(
+                status="crashed", error=exc.message + (f"; fix: {exc.fix}" if exc.fix else "")
+            )
+
+    def cancel_agent(self) -> None:
+        """Stop the agent started ahead, which never got its prompt (the checkpoint failed, or the
+        run was interrupted before the agent was let go)."""
+        if self._started is not None:
+            self._started.cancel()
+            self._started = None
+
     def run_agent(self) -> None:
         assert self.workspaces is not None and self.gate is not None and self.checkpoint is not None
-        request = self.request()
-        adapter_name = agent_settings(self.change.hub.config, self.agent_name).adapter
-        emit(self.on_event, "phase", f"running agent {self.agent_name} ({adapter_name})", agent=self.agent_name)
+        assert self.agent_request is not None
+        emit(
+            self.on_event,
+            "phase",
+            f"running agent {self.agent_name} ({self.adapter_name})",
+            agent=self.agent_name,
+        )
         self._records_before = records.snapshot_records(self.change_dir)
+        held, self._held = self._held or [], None
         try:
-            result = get_adapter(adapter_name).run(request, self._on_agent_event)
+            for ev in held:
+                self._on_agent_event(ev)
+            if self._start_failed is not None:
+                result = self._start_failed
+            elif self._started is not None:
+                started, self._started = self._started, None  # from here on it stops itself
+                result = started.finish()
+            else:
+                result = get_adapter(self.adapter_name).run(self.agent_request, self._on_agent_event)
         except AgentError as exc:  # could not start: keep the way out (how to install it, ...) in the reason
             result = AgentResult(status="crashed", error=exc.message + (f"; fix: {exc.fix}" if exc.fix else ""))
         except BaseException:
             # interrupted (Ctrl-C, SIGTERM): the adapter has stopped the agent; still put back
             # whatever it wrote outside its gate before giving up
+            self.cancel_agent()
             records.restore_records(self.change_dir, self._records_before)
             self.workspaces.audit(self.checkpoint, self.gate, attempt=self.event.get("attempt"))
             raise
         result.sandbox = result.sandbox or self._layer
         self.event["sandbox"] = result.sandbox
         self.agent_result = result
-        self.event["agent"] = {"name": self.agent_name, "adapter": adapter_name, **result.to_dict()}
+        self.event["agent"] = {"name": self.agent_name, "adapter": self.adapter_name, **result.to_dict()}
         if result.session_id:
             self.flight["session_id"] = result.session_id
         if not result.ok:
             self.reasons.append(f"agent {self.agent_name}: {result.error or result.status}")
+
+    def _agent_event(self, ev: AgentEvent) -> None:
+        """An event of an agent started ahead: held until the checkpoint is taken, then as usual."""
+        if self._held is not None:
+            self._held.append(ev)
+        else:
+            self._on_agent_event(ev)
 
     def _on_agent_event(self, ev: AgentEvent) -> None:
         if ev.kind == "sandbox":

@@ -13,10 +13,12 @@ The helper stays as the agent's supervisor:
   is found and killed before specflow's audit starts;
 - Landlock (when asked) is applied to itself before it forks the agent, so both are confined.
 
-Usage: ``python -I -S -c BOOT PARENT_PID LANDLOCK N PATH... ARGV...`` (``launch.helper_argv``
-builds it); ``PARENT_PID`` 0 skips the check that the parent is still the one named (inside
-bubblewrap's PID namespace); ``LANDLOCK`` is ``off``, ``on`` or ``on-no-tcp``, followed by the N
-writable paths.
+Usage: ``python -I -S -c BOOT PARENT_PID HOLD_FD LANDLOCK N PATH... ARGV...``
+(``launch.helper_argv`` builds it); ``PARENT_PID`` 0 skips the check that the parent is still the
+one named (inside bubblewrap's PID namespace); ``HOLD_FD`` -1, or a pipe to read one byte from
+before the agent starts (EOF: specflow gave the run up, the agent never starts), so the helper's
+own start overlaps specflow's checkpoint; ``LANDLOCK`` is ``off``, ``on`` or ``on-no-tcp``,
+followed by the N writable paths.
 Only cheap modules are imported (no ``json``, ``re``, ``typing``): every phase pays this start.
 """
 
@@ -44,6 +46,7 @@ PR_SET_CHILD_SUBREAPER = 36
 STOP_GRACE_S = 1.0
 EXIT_SANDBOX_FAILED = 126
 EXIT_NOT_FOUND = 127
+EXIT_NOT_RELEASED = 125
 
 
 class _Stop(Exception):
@@ -166,9 +169,20 @@ def _exit_like(status: int) -> None:
     os._exit(os.waitstatus_to_exitcode(status))
 
 
-def supervise(parent: int, landlock_mode: str, writable: list[str], argv: list[str]) -> None:
-    """Confine this process (Landlock unless ``landlock_mode`` is ``off``), fork the agent, and stay
-    until its whole tree is gone."""
+def _wait_for_release(hold: int) -> None:
+    """Block until specflow lets the agent start (one byte on ``hold``); exit if it never will."""
+    try:
+        go = os.read(hold, 1)
+    except OSError:
+        go = b""
+    os.close(hold)
+    if not go:
+        os._exit(EXIT_NOT_RELEASED)
+
+
+def supervise(parent: int, landlock_mode: str, writable: list[str], argv: list[str], hold: int = -1) -> None:
+    """Confine this process (Landlock unless ``landlock_mode`` is ``off``), wait for the release
+    when ``hold`` is a pipe, fork the agent, and stay until its whole tree is gone."""
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, _raise_stop)
     try:
@@ -186,6 +200,8 @@ def supervise(parent: int, landlock_mode: str, writable: list[str], argv: list[s
             os.write(2, f"specflow sandbox: {exc.strerror or exc}\n".encode())
             os._exit(EXIT_SANDBOX_FAILED)
     try:
+        if hold >= 0:
+            _wait_for_release(hold)
         agent = os.fork()
         if agent == 0:
             _run_child(argv)
@@ -211,12 +227,12 @@ def supervise(parent: int, landlock_mode: str, writable: list[str], argv: list[s
 
 def main() -> None:
     try:
-        parent, mode, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+        parent, hold, mode, count = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     except (IndexError, ValueError):
-        os.write(2, b"specflow sandbox: usage: PARENT_PID off|on|on-no-tcp N PATH... ARGV...\n")
+        os.write(2, b"specflow sandbox: usage: PARENT_PID HOLD_FD off|on|on-no-tcp N PATH... ARGV...\n")
         os._exit(2)
-    writable, argv = sys.argv[4 : 4 + count], sys.argv[4 + count :]
+    writable, argv = sys.argv[5 : 5 + count], sys.argv[5 + count :]
     if not argv or len(writable) != count:
         os.write(2, b"specflow sandbox: no command given\n")
         os._exit(2)
-    supervise(parent, mode, writable, argv)
+    supervise(parent, mode, writable, argv, hold)

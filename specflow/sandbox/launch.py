@@ -9,6 +9,11 @@ environment (``SPECFLOW_AGENT_RUN``, so a later recovery can find every survivor
 - Landlock, or no layer on Linux: the re-exec helper ``specflow.sandbox.exec`` (applies Landlock,
   supervises the tree as a child subreaper, dies with specflow);
 - seatbelt: ``sandbox-exec -p PROFILE ARGV``.
+
+``spawn(..., hold=True)`` starts the helper (Landlock or no layer) with the agent held back until
+``Launched.release``: the helper's interpreter starts while specflow takes the checkpoint, and the
+agent itself starts only once it is taken.  Under bubblewrap or seatbelt, or where the helper does
+not run, nothing is started before ``release`` (``can_hold``).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from specflow.bootstrap import ROOT, boot_code
+from specflow.errors import SandboxError
 from specflow.sandbox import bubblewrap, seatbelt
 from specflow.sandbox.layers import choose_layer, network_problem
 from specflow.sandbox.policy import SandboxPolicy, build_policy, commit_paths, gate_roots, landlock_grants
@@ -49,6 +55,19 @@ class Launched:
     marker: str
     network_enforced: bool
     created: list[Path] = field(default_factory=list)
+    hold: int | None = None
+    """The write end of the pipe the helper waits on before it starts the agent (``release``)."""
+
+    def release(self) -> None:
+        """Let the held agent start."""
+        if self.hold is not None:
+            fd, self.hold = self.hold, None
+            try:
+                os.write(fd, b"g")
+            except OSError:
+                pass  # the helper is gone: its exit is the run's result
+            finally:
+                os.close(fd)
 
     def info(self) -> dict[str, Any]:
         """What the attempt's history records about the sandbox."""
@@ -61,22 +80,50 @@ class Launched:
         }
 
     def close(self) -> None:
-        """Remove the private temporary folder, and gate folders made for the run if still empty."""
+        """Remove the private temporary folder, and gate folders made for the run if still empty.
+
+        A helper still holding its agent back is let go without it: it exits."""
+        if self.hold is not None:
+            fd, self.hold = self.hold, None
+            os.close(fd)
         shutil.rmtree(self.policy.tmpdir, ignore_errors=True)
         for path in reversed(self.created):
             with contextlib.suppress(OSError):
                 path.rmdir()
 
 
-def helper_argv(landlock: str, writable: list[str], argv: list[str], *, parent: int | None = None) -> list[str]:
+def helper_argv(
+    landlock: str, writable: list[str], argv: list[str], *, parent: int | None = None, hold: int = -1
+) -> list[str]:
     """``argv`` started through the re-exec helper (a fresh interpreter: no site, one thread).
 
     ``landlock`` is ``off``, ``on`` or ``on-no-tcp``; ``writable`` the paths Landlock grants;
     ``parent`` the process it must die with (default this one; 0 inside bubblewrap, whose own
-    ``--die-with-parent`` ties it to specflow and whose PID namespace hides specflow's pid).
+    ``--die-with-parent`` ties it to specflow and whose PID namespace hides specflow's pid);
+    ``hold`` a pipe's read end the helper waits on before it starts ``argv`` (-1: at once).
     """
     parent = os.getpid() if parent is None else parent
-    return [sys.executable, "-I", "-S", "-c", _BOOT, str(parent), landlock, str(len(writable)), *writable, *argv]
+    return [
+        sys.executable,
+        "-I",
+        "-S",
+        "-c",
+        _BOOT,
+        str(parent),
+        str(hold),
+        landlock,
+        str(len(writable)),
+        *writable,
+        *argv,
+    ]
+
+
+def can_hold(settings: SandboxSettings) -> bool:
+    """Whether ``spawn(..., hold=True)`` can start the helper ahead of its agent here: Landlock or
+    no layer, on Linux, where the helper runs (the layer is chosen as ``spawn`` chooses it)."""
+    if not sys.platform.startswith("linux") or not sys.executable:
+        return False
+    return choose_layer(settings) in ("off", "landlock")
 
 
 def _make_roots(gate: GatePolicy) -> list[Path]:
@@ -110,8 +157,8 @@ def _program(name: str, cwd: Path, env: Mapping[str, str]) -> str:
     return found
 
 
-def wrapped_argv(layer: Layer, policy: SandboxPolicy, argv: list[str]) -> list[str]:
-    """The argv that runs ``argv`` under ``layer``."""
+def wrapped_argv(layer: Layer, policy: SandboxPolicy, argv: list[str], *, hold: int = -1) -> list[str]:
+    """The argv that runs ``argv`` under ``layer`` (held on pipe ``hold`` by the helper, when >= 0)."""
     if layer == "bubblewrap":
         # the supervisor inside too: bubblewrap reports the agent's exit before its namespace is
         # torn down, the supervisor only once every process below the agent is gone
@@ -122,9 +169,9 @@ def wrapped_argv(layer: Layer, policy: SandboxPolicy, argv: list[str]) -> list[s
     if not sys.platform.startswith("linux") or not sys.executable:
         return list(argv)
     if layer != "landlock":
-        return helper_argv("off", [], argv)
+        return helper_argv("off", [], argv, hold=hold)
     mode = "on" if policy.network == "any" else "on-no-tcp"
-    return helper_argv(mode, [str(p) for p in landlock_grants(policy)], argv)
+    return helper_argv(mode, [str(p) for p in landlock_grants(policy)], argv, hold=hold)
 
 
 def spawn(
@@ -138,13 +185,17 @@ def spawn(
     stdin: Stream = None,
     stdout: Stream = None,
     stderr: Stream = None,
+    hold: bool = False,
 ) -> Launched:
     """Start ``argv`` confined to ``gate`` (plus ``own``: paths its program must write).
 
-    Raises ``SandboxError`` when the asked-for layer cannot run, ``OSError`` when the program
-    cannot be started at all.
+    With ``hold`` (only where ``can_hold``), the helper starts and waits; ``argv`` starts at
+    ``Launched.release``.  Raises ``SandboxError`` when the asked-for layer cannot run,
+    ``OSError`` when the program cannot be started at all.
     """
     layer = choose_layer(settings)
+    if hold and not can_hold(settings):
+        raise SandboxError(f"the {layer} layer cannot start an agent held back", fix="start it without hold")
     argv = [_program(argv[0], cwd, env), *argv[1:]]
     tmpdir = Path(tempfile.mkdtemp(prefix="specflow-agent-"))
     created = _make_roots(gate)
@@ -164,15 +215,25 @@ def spawn(
         )
         marker = os.urandom(16).hex()  # as random as uuid4, without importing uuid (and platform)
         full_env = {**env, "TMPDIR": str(policy.tmpdir), MARKER_ENV: marker}
-        proc = subprocess.Popen(
-            wrapped_argv(layer, policy, list(argv)),
-            cwd=cwd,
-            env=full_env,
-            stdin=stdin,
-            stdout=stdout,
-            stderr=stderr,
-            start_new_session=True,
-        )
+        held, release = os.pipe() if hold else (-1, None)
+        try:
+            proc = subprocess.Popen(
+                wrapped_argv(layer, policy, list(argv), hold=held),
+                cwd=cwd,
+                env=full_env,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+                pass_fds=(held,) if hold else (),
+            )
+        except BaseException:
+            if release is not None:
+                os.close(release)
+            raise
+        finally:
+            if hold:
+                os.close(held)
     except BaseException:
         shutil.rmtree(tmpdir, ignore_errors=True)
         for path in reversed(created):
@@ -180,7 +241,7 @@ def spawn(
                 path.rmdir()
         raise
     enforced = settings.network == "any" or (layer != "off" and network_problem(layer, settings.network) is None)
-    return Launched(proc, layer, policy, marker, enforced, created)
+    return Launched(proc, layer, policy, marker, enforced, created, release)
 
 
-__all__ = ["MARKER_ENV", "Launched", "helper_argv", "spawn", "wrapped_argv"]
+__all__ = ["MARKER_ENV", "Launched", "can_hold", "helper_argv", "spawn", "wrapped_argv"]

@@ -20,6 +20,7 @@ import difflib
 import importlib
 import importlib.util
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -109,6 +110,19 @@ class StepDef:
         return self.pattern if brace < 0 else self.pattern[:brace]
 
     @cached_property
+    def _plain(self) -> re.Pattern[str] | None:
+        """The pattern as the regular expression ``parse`` makes of it, when each of its fields is a
+        plain ``{name}`` (named once, no format) and it has no literal brace: no ``parse`` needed."""
+        parts = _PLAIN_FIELD.split(self.pattern)  # literal, name, literal, ..., literal
+        literals, names = parts[0::2], parts[1::2]
+        if any("{" in lit or "}" in lit for lit in literals) or len(set(names)) != len(names):
+            return None
+        body = re.escape(literals[0]) + "".join(
+            f"(?P<{name}>.+?)" + re.escape(lit) for name, lit in zip(names, literals[1:], strict=True)
+        )
+        return re.compile(rf"\A{body}\Z", re.DOTALL)
+
+    @cached_property
     def _parser(self) -> Any:
         try:
             return _parse().compile(self.pattern, case_sensitive=True)
@@ -123,10 +137,16 @@ class StepDef:
             return {} if text == self.pattern else None
         if not text.startswith(self._head):
             return None
+        if self._plain is not None:
+            found = self._plain.match(text)
+            return None if found is None else found.groupdict()
         result = self._parser.parse(text)
         if result is None:
             return None
         return dict(result.named)
+
+
+_PLAIN_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def _parse() -> Any:

@@ -5,6 +5,10 @@ globs) and rendered for one change into a ``GatePolicy``.  The same policy is ha
 prompt (in plain words), to the adapter (to enforce inside the agent where it can) and to the
 audit (which holds for every adapter).  Paths are resolved — symlinks followed, ``..`` removed —
 before they are compared, so a write through a symlink is judged by where it really lands.
+
+Claude Code's guard hook (``specflow.agents.claude.hook``) loads this module once per writing tool
+call, in a bare interpreter: it imports neither ``dataclasses`` (with ``inspect``, ~5 ms) nor
+``typing``.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing itself costs the guard hook more to import than this module
+if TYPE_CHECKING:
+    from typing import Any
 
 READ_ONLY = "read-only"
 
@@ -107,26 +113,60 @@ def is_protected(real: Path, hub: Path) -> bool:
     return bool(_PROTECTED_RE.match(rel))
 
 
-@dataclass(frozen=True)
 class GatePolicy:
-    """The rendered gate of one phase of one change.
+    """The rendered gate of one phase of one change: a frozen value, compared and hashed by its fields.
 
     ``write_globs`` are relative to the hub; ``worktrees`` are roots inside which anything may be
-    written.  A read-only policy has neither.
+    written.  A read-only policy has neither.  A plain class rather than a frozen dataclass: the
+    guard hook builds one per tool call.
     """
 
     hub: Path
-    write_globs: tuple[str, ...] = ()
-    worktrees: tuple[Path, ...] = ()
-    read_only: bool = False
-    phase: str = ""
-    change_id: str = ""
+    write_globs: tuple[str, ...]
+    worktrees: tuple[Path, ...]
+    read_only: bool
+    phase: str
+    change_id: str
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "hub", Path(os.path.realpath(self.hub)))
-        object.__setattr__(self, "worktrees", tuple(Path(os.path.realpath(w)) for w in self.worktrees))
-        if self.read_only and (self.write_globs or self.worktrees):
+    _FIELDS = ("hub", "write_globs", "worktrees", "read_only", "phase", "change_id")
+
+    def __init__(
+        self,
+        hub: Path,
+        write_globs: tuple[str, ...] = (),
+        worktrees: tuple[Path, ...] = (),
+        read_only: bool = False,
+        phase: str = "",
+        change_id: str = "",
+    ) -> None:
+        if read_only and (write_globs or worktrees):
             raise ValueError("a read-only gate cannot list writable paths")
+        fields = self.__dict__
+        fields["hub"] = Path(os.path.realpath(hub))
+        fields["write_globs"] = tuple(write_globs)
+        fields["worktrees"] = tuple(Path(os.path.realpath(w)) for w in worktrees)
+        fields["read_only"] = read_only
+        fields["phase"] = phase
+        fields["change_id"] = change_id
+
+    def _key(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GatePolicy) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"GatePolicy({values})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a GatePolicy is frozen")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a GatePolicy is frozen")
 
     @cached_property
     def _regex(self) -> re.Pattern[str] | None:

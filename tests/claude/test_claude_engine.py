@@ -333,3 +333,28 @@ def test_the_final_answer_is_in_history_even_when_the_phase_fails(chub: ClaudeHu
     assert events[0]["agent"]["final_text"] == "Notes: start with the login form."
     assert events[-1]["outcome"] == "failed"
     assert events[-1]["agent"]["final_text"] == "I could not decide what to propose."
+
+
+def test_claude_code_starts_before_the_checkpoint_and_gets_its_prompt_only_after_it(
+    chub: ClaudeHub, api: ScriptedAPI
+) -> None:
+    # its runtime loads while the checkpoint is taken; with no prompt it asks nothing, writes nothing
+    chub.think()
+    chub.script("write", f"write openspec/changes/{CID}/proposal.md ## Why\\nx", "answer ok")
+    asked_before = len(api.requests)
+    at_checkpoint: dict[str, Any] = {}
+
+    def on_event(ev: Any) -> None:
+        if ev.kind == "phase" and ev.message.startswith("checkpoint #"):
+            at_checkpoint["running"] = processes_with(CID, "SPECFLOW_CHANGE")
+            at_checkpoint["asked"] = len(api.requests)
+
+    (result,) = chub.change().advance(on_event=on_event)
+    assert result.ok, result.reasons
+    assert at_checkpoint["running"], "Claude Code was not started ahead of the checkpoint"
+    assert at_checkpoint["asked"] == asked_before, "Claude Code had its prompt before the checkpoint"
+    assert len(api.requests) > asked_before
+    # the checkpoint is the workspace before the agent: the audit finds the proposal new and inside
+    event = agent_events(chub)[-1]
+    assert event["gate_violations"] == [] and event["checkpoint"]["number"] >= 1
+    assert (chub.change_dir / "proposal.md").read_text() == "## Why\nx"

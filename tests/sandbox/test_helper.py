@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +48,27 @@ def test_bad_arguments_are_a_usage_error() -> None:
     argv = helper_argv("off", [], ["true"])
     done = run([*argv[:5], "x"])
     assert done.returncode == 2 and b"usage" in done.stderr
+
+
+def test_a_held_agent_starts_only_once_released(tmp_path: Path) -> None:
+    # specflow starts the helper before it takes the checkpoint; the program must not run before
+    marker = tmp_path / "ran"
+    held, release = os.pipe()
+    proc = subprocess.Popen(helper_argv("off", [], ["touch", str(marker)], hold=held), pass_fds=(held,))
+    os.close(held)
+    try:
+        time.sleep(0.5)  # time enough for the helper's interpreter to start and the program to run
+        assert proc.poll() is None and not marker.exists()
+        os.write(release, b"g")
+    finally:
+        os.close(release)
+    assert proc.wait(timeout=30) == 0 and marker.exists()
+
+
+def test_a_held_agent_never_released_never_starts(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    held, release = os.pipe()
+    proc = subprocess.Popen(helper_argv("off", [], ["touch", str(marker)], hold=held), pass_fds=(held,))
+    os.close(held)
+    os.close(release)  # specflow gave the run up (its checkpoint failed, or it died)
+    assert proc.wait(timeout=30) == 125 and not marker.exists()

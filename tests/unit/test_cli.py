@@ -498,3 +498,29 @@ def test_a_broken_state_file_shows_as_broken_on_the_board_and_in_status_json(hub
     assert by_id["add-login"]["status"] == "broken" and by_id["add-login"]["next"]["action"] == "repair"
     assert "'state' is a number (3), expected a string" in by_id["add-login"]["error"]
     assert by_id["fix-typo"]["state"] == "draft"
+
+
+COLLECTOR_SPY = """\
+import gc, sys
+from specflow.cli import main as cli
+seen = []
+build = cli.build_parser
+def watched(command, **kw):
+    seen.append(gc.isenabled())
+    return build(command, **kw)
+cli.build_parser = watched
+cli.main(["status", "--help"])
+sys.argv = ["specflow", "status", "--help"]
+try:
+    cli.entry()
+except SystemExit:
+    pass
+print("RESULT", seen, gc.isenabled(), gc.get_freeze_count() > 0)
+"""
+
+
+def test_the_command_imports_with_the_collector_paused_then_collects_again(tmp_path: Path) -> None:
+    # main() in a caller's process leaves the collector alone; the command's own process pauses it
+    # while the command's modules load, then freezes what they made and collects again
+    proc = subprocess.run([sys.executable, "-c", COLLECTOR_SPY], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.stdout.splitlines()[-1] == "RESULT [True, False] True True", proc.stdout + proc.stderr

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from specflow import Hub
 from specflow.agents import get_adapter
-from specflow.agents.base import AgentEvent, AgentRequest
-from specflow.errors import AgentError
+from specflow.agents.base import AgentEvent, AgentRequest, StartsAhead
+from specflow.errors import AgentError, PhaseFailed
 from specflow.workspace.gates import GatePolicy
+from tests.claude.claude_support import processes_with
+from tests.conftest import HubFixture
 
 
 def request(tmp_path: Path, code: str, timeout: float | None = 10, prompt: str = "hello prompt") -> AgentRequest:
@@ -187,3 +191,55 @@ def test_a_prompt_of_any_size_reaches_the_agent_whole(tmp_path: Path, size: int)
     result = get_adapter("command").run(request(tmp_path, code, prompt=prompt))
     assert result.ok, result.error
     assert result.final_text.split() == [str(size), "end"]
+
+
+# writes at once, before it reads its prompt: it must not run before the phase's checkpoint
+EAGER = "import os, pathlib, sys\npathlib.Path('written').write_text('x')\nprint(sys.stdin.read())\n"
+
+
+def test_started_ahead_the_program_runs_only_once_finished(tmp_path: Path) -> None:
+    adapter = get_adapter("command")
+    assert isinstance(adapter, StartsAhead)
+    events: list[AgentEvent] = []
+    started = adapter.start(request(tmp_path, EAGER), events.append)
+    time.sleep(0.5)  # time enough for the helper to start, and for the program had it been let go
+    assert not (tmp_path / "written").exists()
+    assert [e.kind for e in events] == ["sandbox"]  # the helper holding it is known, for recovery
+    result = started.finish()
+    assert result.ok, result.error
+    assert (tmp_path / "written").exists() and result.final_text == "hello prompt\n"
+    assert [e.kind for e in events][:2] == ["sandbox", "start"]
+
+
+def test_started_ahead_then_cancelled_the_program_never_runs(tmp_path: Path) -> None:
+    adapter = get_adapter("command")
+    assert isinstance(adapter, StartsAhead)
+    events: list[AgentEvent] = []
+    started = adapter.start(request(tmp_path, EAGER), events.append)
+    time.sleep(0.5)  # as above: a program let go would have written by now
+    started.cancel()
+    pid = events[0].data["pid"]
+    assert not (tmp_path / "written").exists()
+    with pytest.raises(ProcessLookupError):  # the helper is gone, and reaped
+        os.kill(pid, 0)
+
+
+def test_when_the_checkpoint_fails_the_agent_started_ahead_is_stopped_and_never_runs(hub: HubFixture) -> None:
+    # the helper holding the agent is started before the checkpoint; a checkpoint that fails
+    # (a file where the change's checkpoint refs go) must leave no agent behind, and no write
+    hub.agent("scripted", EAGER.replace("'written'", "os.path.join(os.environ['SPECFLOW_HUB'], 'written')"))
+    hub.commit("eager agent")
+    change = Hub.open(hub.root).new_change("add-login")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hub.root, capture_output=True, text=True, check=True)
+    blocker = hub.root / ".git" / "refs" / "specflow" / "checkpoints" / "add-login"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text(head.stdout, encoding="utf-8")
+    with pytest.raises(PhaseFailed) as failed:
+        change.advance()
+    (result,) = failed.value.results
+    assert any("checkpoint" in reason for reason in result.reasons), result.reasons
+    worktree = hub.worktree("add-login")
+    assert not (worktree / "written").exists()
+    assert Hub.open(hub.root).change("add-login").state == "draft"
+    # the helper started ahead was stopped: no process of the run is left
+    assert processes_with(str(worktree), "SPECFLOW_HUB") == []

@@ -90,3 +90,19 @@ def test_json_round_trip_and_description(hub: Path, tmp_path: Path) -> None:
     assert again == policy
     assert "openspec/specs/**" in policy.describe()
     assert "Read-only" in GatePolicy(hub, read_only=True).describe()
+
+
+def test_a_gate_is_a_frozen_value_of_its_resolved_fields(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    a = GatePolicy(hub=tmp_path / "link", write_globs=("a/**",), phase="propose", change_id="add-x")
+    b = GatePolicy(tmp_path / "real", ("a/**",), (), False, "propose", "add-x")
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a.hub == tmp_path / "real"
+    assert a != GatePolicy(hub=tmp_path / "real", write_globs=("b/**",), phase="propose", change_id="add-x")
+    assert GatePolicy.from_json(a.to_json()) == a
+    assert repr(a).startswith("GatePolicy(hub=")
+    with pytest.raises(AttributeError):
+        a.read_only = True
+    with pytest.raises(ValueError, match="read-only gate cannot list writable paths"):
+        GatePolicy(hub=tmp_path, write_globs=("a/**",), read_only=True)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from specflow.agents.claude.hook import GATE_ENV, GUARD_PREFIX, decide, run_hook
+from specflow.bootstrap import boot_code
 from specflow.workspace.gates import GatePolicy
 
 
@@ -204,3 +205,18 @@ def test_a_guard_that_fails_inside_refuses_the_call(tmp_path: Path) -> None:
     code = run_hook(io.StringIO(_json.dumps(hook_input)), io.StringIO(), err, environ={"SPECFLOW_GATE": gate.to_json()})
     assert code == 2
     assert "refused" in err.getvalue()
+
+
+def test_the_guard_starts_without_typing_or_dataclasses(tmp_path: Path) -> None:
+    # Claude Code starts it once per writing tool call: typing and dataclasses (with inspect)
+    # would nearly double its start
+    gate = tmp_path / "gate.json"
+    gate.write_text(GatePolicy(hub=tmp_path, write_globs=("a/**",)).to_json(), encoding="utf-8")
+    boot = boot_code("specflow.agents.claude.hook")
+    argv = [sys.executable, "-I", "-S", "-X", "importtime", "-c", boot, "--gate", str(gate)]
+    call = {"tool_name": "Write", "tool_input": {"file_path": str(tmp_path / "b.txt")}, "cwd": str(tmp_path)}
+    proc = subprocess.run(argv, input=json.dumps(call), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and '"permissionDecision": "deny"' in proc.stdout  # it judged the call
+    loaded = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "specflow.workspace.gates" in loaded
+    assert sorted({"typing", "dataclasses", "inspect"} & loaded) == []

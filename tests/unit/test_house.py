@@ -204,6 +204,9 @@ NOT_ON_THE_ADVANCE_PATH = (
     "specflow.engine.timeline",
     "asyncio",
     "urllib.request",
+    # step patterns of plain fields ('the file "{path}" exists') match without the parse library
+    "parse",
+    "decimal",
 )
 
 
@@ -255,6 +258,7 @@ LAZY_MODULES = {
     "specflow.definitions.workflow_model": "pydantic's door, for a workflow not cached yet",
     "specflow.queue.client": "DBOS's door, only for a hub that uses the queue",
     "specflow.queue.worker": "DBOS's door, only for `specflow worker`",
+    "specflow.queue.place": "where queued runs go, only for `advance --queue` (not on advance's start path)",
     "specflow.ui.server": "Starlette's and uvicorn's door, only for `specflow ui`",
     "specflow.cli.live": "the live board and background runs (`--watch`, `--background`) only",
     "specflow.cli.completion": "the shell completion's dispatch only",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 
 import psutil
 
-from specflow.agents.proctree import exited, wait_gone
+from specflow.agents.proctree import descendants, exited, start_time, wait_gone
 
 # a parent that keeps its exited child unreaped (a zombie that is not ours to reap)
 KEEPS_A_ZOMBIE = """\
@@ -68,3 +69,48 @@ def test_a_wait_for_an_exit_ends_at_its_time_limit() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_start_time_is_the_one_psutil_reports_and_none_once_the_process_is_gone() -> None:
+    # recovery compares start times recorded by one specflow with those read by another
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        for pid in (1, child.pid):
+            assert start_time(pid) == psutil.Process(pid).create_time()
+        assert start_time(child.pid) != start_time(1)
+    finally:
+        child.kill()
+        child.wait()
+    assert start_time(child.pid) is None
+
+
+# a child in a session of its own (as Claude Code runs Bash commands) with a child of its own
+TREE = """\
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; "
+    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); time.sleep(30)"],
+    start_new_session=True)
+print(child.pid, flush=True)
+time.sleep(30)
+"""
+
+
+def test_descendants_are_the_tree_psutil_finds_with_groups_and_start_times() -> None:
+    root = subprocess.Popen([sys.executable, "-c", TREE], stdout=subprocess.PIPE, text=True)
+    try:
+        assert root.stdout is not None
+        child = int(root.stdout.readline())
+        deadline = time.monotonic() + 20
+        while len(psutil.Process(root.pid).children(recursive=True)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        expected = {
+            p.pid: (os.getpgid(p.pid), p.create_time()) for p in psutil.Process(root.pid).children(recursive=True)
+        }
+        assert len(expected) == 2 and expected[child][0] == child  # its own group
+        assert descendants(root.pid) == expected
+    finally:
+        for p in psutil.Process(root.pid).children(recursive=True):
+            p.kill()
+        root.kill()
+        root.wait()
+    assert descendants(root.pid) == {}

@@ -6,7 +6,10 @@ import importlib
 import sys
 from pathlib import Path
 
+import parse
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from specflow.definitions.config import HubConfig
 from specflow.errors import StepError
@@ -16,6 +19,7 @@ from specflow.steps.registry import (
     PROVIDERS,
     StepCollector,
     StepContext,
+    StepDef,
     StepRegistry,
     StepResult,
     build_registry,
@@ -150,3 +154,35 @@ def test_a_cached_workflow_check_depends_on_the_same_steps_whether_or_not_they_a
     before = registry.fingerprint()
     assert "the change passes strict validation" in registry.patterns  # loads the on-demand steps
     assert registry.fingerprint() == before
+
+
+# -- patterns of plain fields match as ``parse`` matches them, without importing it -------------
+
+_WORDS = st.text(alphabet=st.sampled_from('ab "-.?*\n{}/'), max_size=6)
+
+
+@given(
+    literals=st.lists(_WORDS.filter(lambda t: "{" not in t and "}" not in t), min_size=1, max_size=4),
+    values=st.lists(_WORDS.filter(lambda t: t != ""), min_size=3, max_size=3),
+    extra=_WORDS,
+)
+def test_a_pattern_of_plain_fields_matches_as_parse_does(literals: list[str], values: list[str], extra: str) -> None:
+    names = ["path", "name", "n2"][: len(literals) - 1]
+    pattern = literals[0] + "".join(f"{{{n}}}{lit}" for n, lit in zip(names, literals[1:], strict=True))
+    step = StepDef(pattern, lambda ctx: True, "test")
+    assert step._plain is not None
+    reference = parse.compile(pattern, case_sensitive=True)
+    texts = [
+        literals[0] + "".join(v + lit for v, lit in zip(values, literals[1:], strict=False)),
+        extra,
+        literals[0] + extra,
+    ]
+    for text in texts:
+        expected = reference.parse(text)
+        assert step.match(text) == (None if expected is None else dict(expected.named))
+
+
+def test_a_pattern_with_formats_or_braces_is_left_to_parse() -> None:
+    for pattern in ("{n:d} items", "{a} and {a}", "a {{literal}} {x}", "{} anonymous", "{a.b} dotted"):
+        assert StepDef(pattern, lambda ctx: True, "test")._plain is None
+    assert StepDef("{n:d} items", lambda ctx: True, "test").match("12 items") == {"n": 12}

@@ -28,6 +28,7 @@ Adapter options (``agents.<name>.options`` in ``specflow.yaml``):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -252,6 +253,14 @@ class ClaudeCodeAdapter:
 
     def run(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> AgentResult:
         """Run Claude Code once; raise ``AgentError`` only if it cannot be started at all."""
+        return self.start(request, on_event).finish()
+
+    def start(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> ClaudeSession:
+        """Start Claude Code for ``request``; it waits for its prompt on stdin, which ``finish`` sends.
+
+        Claude Code writes nothing in its working directory before it has read its prompt (only
+        under its own ``~/.claude``), so the phase's checkpoint is taken while its runtime loads.
+        """
         options = ClaudeOptions.from_mapping(request.options)
         env = self._environment(request, on_event)
         binary = find_binary(options.binary, env)
@@ -268,26 +277,7 @@ class ClaudeCodeAdapter:
                 f"the phase's working directory {request.cwd} does not exist",
                 fix="check the change's workspace (specflow workspace <id>) and run the phase again",
             )
-        started = time.monotonic()
-        result = self._attempt(request, options, binary, env, request.resume_session, on_event)
-        if (
-            request.resume_session
-            and options.resume_fallback
-            and result.status == "error"
-            and result.num_turns in (0, None)
-            and _NO_SESSION.search(result.error or "")
-        ):
-            on_event(
-                AgentEvent(
-                    "warning",
-                    f"session {request.resume_session} cannot be resumed here (Claude Code has no"
-                    " record of it on this machine); starting a new session",
-                    {"session_id": request.resume_session},
-                )
-            )
-            result = self._attempt(request, options, binary, env, None, on_event)
-        result.duration_s = time.monotonic() - started
-        return result
+        return ClaudeSession(request, options, binary, env, on_event)
 
     # -- pieces ----------------------------------------------------------------------------
 
@@ -343,7 +333,54 @@ class ClaudeCodeAdapter:
         argv += list(options.extra_args)
         return argv
 
-    def _attempt(
+
+class ClaudeSession:
+    """One phase attempt of Claude Code, started and waiting for its prompt (``Started``)."""
+
+    def __init__(
+        self,
+        request: AgentRequest,
+        options: ClaudeOptions,
+        binary: Path,
+        env: dict[str, str],
+        on_event: EventCallback,
+    ) -> None:
+        self.request, self.options, self.binary, self.env, self.on_event = request, options, binary, env, on_event
+        self.started = time.monotonic()
+        self.first = _Launch(request, options, binary, env, request.resume_session, on_event)
+
+    def finish(self) -> AgentResult:
+        """Send the prompt and run to the end (once more, afresh, when the session to resume is gone)."""
+        request, options = self.request, self.options
+        result = self.first.finish()
+        if (
+            request.resume_session
+            and options.resume_fallback
+            and result.status == "error"
+            and result.num_turns in (0, None)
+            and _NO_SESSION.search(result.error or "")
+        ):
+            self.on_event(
+                AgentEvent(
+                    "warning",
+                    f"session {request.resume_session} cannot be resumed here (Claude Code has no"
+                    " record of it on this machine); starting a new session",
+                    {"session_id": request.resume_session},
+                )
+            )
+            result = _Launch(request, options, self.binary, self.env, None, self.on_event).finish()
+        result.duration_s = time.monotonic() - self.started
+        return result
+
+    def cancel(self) -> None:
+        """Stop it before it got its prompt."""
+        self.first.cancel()
+
+
+class _Launch:
+    """One run of the CLI from its start to its result: generated settings, transcript, process."""
+
+    def __init__(
         self,
         request: AgentRequest,
         options: ClaudeOptions,
@@ -351,13 +388,16 @@ class ClaudeCodeAdapter:
         env: dict[str, str],
         resume: str | None,
         on_event: EventCallback,
-    ) -> AgentResult:
+    ) -> None:
         request.transcript_dir.mkdir(parents=True, exist_ok=True)
         stem = f"{_safe_name(request.phase)}-{_stamp()}"
-        transcript = request.transcript_dir / f"{stem}.jsonl"
-        stderr_path = request.transcript_dir / f"{stem}.stderr.log"
-        with tempfile.TemporaryDirectory(prefix="specflow-claude-") as tmp:
-            gate_file = Path(tmp) / "gate.json"
+        self.transcript = request.transcript_dir / f"{stem}.jsonl"
+        self.stderr_path = request.transcript_dir / f"{stem}.stderr.log"
+        self.env, self.on_event, self.request = env, on_event, request
+        self._open = contextlib.ExitStack()  # the settings folder and the output files, until the end
+        try:
+            tmp = Path(self._open.enter_context(tempfile.TemporaryDirectory(prefix="specflow-claude-")))
+            gate_file = tmp / "gate.json"
             gate_file.write_text(request.gate.to_json(), encoding="utf-8")
             phase = build_phase_settings(
                 request.gate,
@@ -368,36 +408,41 @@ class ClaudeCodeAdapter:
                 extra_deny=options.deny,
                 extra_disallowed=options.disallowed_tools,
             )
-            settings_file = Path(tmp) / "settings.json"
+            settings_file = tmp / "settings.json"
             settings_file.write_text(json.dumps(phase.settings, indent=2), encoding="utf-8")
-            argv = self.command(binary, request, options, settings_file, phase.args, resume)
-            result = self._execute(argv, env, request, transcript, stderr_path, on_event)
-        result.transcript_path = transcript
-        if stderr_path.exists() and stderr_path.stat().st_size == 0:
-            stderr_path.unlink()
-        own = claude_transcript(env.get("HOME"), request.cwd, result.session_id)
-        if own is not None and own.exists():
-            on_event(AgentEvent("output", f"Claude Code's own transcript: {own}", {"claude_transcript": str(own)}))
-        return result
+            argv = ClaudeCodeAdapter.command(binary, request, options, settings_file, phase.args, resume)
+            stderr_file = self._open.enter_context(self.stderr_path.open("wb"))
+            transcript_file = self._open.enter_context(self.transcript.open("wb"))
+            self.run = _Run(request, StreamParser(on_event, cwd=Path(os.path.realpath(request.cwd))), transcript_file)
+            self.run.start(argv, env, stderr_file, on_event)
+        except BaseException:
+            self._open.close()
+            raise
 
-    def _execute(
-        self,
-        argv: list[str],
-        env: dict[str, str],
-        request: AgentRequest,
-        transcript: Path,
-        stderr_path: Path,
-        on_event: EventCallback,
-    ) -> AgentResult:
-        with stderr_path.open("wb") as stderr_file, transcript.open("wb") as transcript_file:
-            run = _Run(request, StreamParser(on_event, cwd=Path(os.path.realpath(request.cwd))), transcript_file)
-            run.start(argv, env, stderr_file, on_event)
+    def finish(self) -> AgentResult:
+        """Send the prompt, read the stream to its end, stop what is left; the result."""
+        run = self.run
+        with self._open:
             try:
+                run.send_prompt()
                 run.wait_for_exit(run.read_stream())
             finally:
                 run.stop()
             run.close()
-        return run.result(stderr_path)
+        result = run.result(self.stderr_path)
+        result.transcript_path = self.transcript
+        if self.stderr_path.exists() and self.stderr_path.stat().st_size == 0:
+            self.stderr_path.unlink()
+        own = claude_transcript(self.env.get("HOME"), self.request.cwd, result.session_id)
+        if own is not None and own.exists():
+            self.on_event(AgentEvent("output", f"Claude Code's own transcript: {own}", {"claude_transcript": str(own)}))
+        return result
+
+    def cancel(self) -> None:
+        """Stop it unprompted, and remove what it was given."""
+        with self._open:
+            self.run.stop()
+            self.run.close()
 
 
 @dataclass
@@ -427,7 +472,7 @@ class _Run:
         return self.launch.proc
 
     def start(self, argv: list[str], env: dict[str, str], stderr_file: IO[bytes], on_event: EventCallback) -> None:
-        """Start Claude Code in the sandbox, feed it the prompt, and read its stdout in a thread."""
+        """Start Claude Code in the sandbox and read its stdout in a thread; it waits for its prompt."""
         request = self.request
         try:
             self.launch = spawn(
@@ -445,13 +490,16 @@ class _Run:
             raise AgentError(f"Claude Code ({argv[0]}) could not be started: {exc}", fix=INSTALL_HINT) from exc
         on_event(sandbox_event(self.launch))
         proc = self.proc
-        assert proc.stdin is not None and proc.stdout is not None
-        prompt = request.prompt.encode("utf-8")
+        assert proc.stdout is not None
         self.reader = threading.Thread(
             target=pump_lines, args=(proc.stdout, self.lines, self.stop_reading, STREAM_LINE_LIMIT), daemon=True
         )
         self.reader.start()
-        send_prompt(proc.stdin, prompt)
+
+    def send_prompt(self) -> None:
+        """Write the prompt to its stdin and close it."""
+        assert self.proc.stdin is not None
+        send_prompt(self.proc.stdin, self.request.prompt.encode("utf-8"))
 
     def read_stream(self) -> float:
         """Parse the stream until it ends, the result has been given for ``EXIT_GRACE_S``, or the
@@ -551,6 +599,7 @@ __all__ = [
     "DEFAULT_TIMEOUT_S",
     "ClaudeCodeAdapter",
     "ClaudeOptions",
+    "ClaudeSession",
     "claude_transcript",
     "descendants",
     "describe_failure",

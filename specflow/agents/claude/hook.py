@@ -18,11 +18,15 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
 
 from specflow.workspace.gates import GatePolicy
+
+# Claude Code starts this module once per writing tool call: it imports neither typing nor
+# dataclasses (with inspect), which would double its start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 GATE_ENV = "SPECFLOW_GATE"
 #: Prefix of every refusal, so the stream parser can tell a guard refusal from a tool error.
@@ -40,11 +44,20 @@ class GuardInputError(Exception):
     """The hook was given something it cannot judge (no gate, malformed input)."""
 
 
-@dataclass(frozen=True)
 class Decision:
     """A refusal: the reason goes back to the agent."""
 
-    reason: str
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Decision) and other.reason == self.reason
+
+    def __hash__(self) -> int:
+        return hash(self.reason)
+
+    def __repr__(self) -> str:
+        return f"Decision(reason={self.reason!r})"
 
     def to_hook_output(self) -> dict[str, Any]:
         """The PreToolUse answer Claude Code understands."""

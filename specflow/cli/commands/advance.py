@@ -9,7 +9,6 @@ from specflow.cli.context import CliContext
 from specflow.cli.render import LiveProgress, say
 from specflow.engine.runnable import PhaseRunner, RunnableChange, RunnerHub
 from specflow.errors import ChangeNotFoundError, GuardFailed, PhaseFailed, QueueError
-from specflow.queue.place import ANY_MACHINE
 from specflow.workspace.remote import remote_only_error
 
 
@@ -78,6 +77,8 @@ def _change(ctx: CliContext, change_id: str | None) -> RunnableChange:
 
 def run_queued(args: argparse.Namespace, ctx: CliContext) -> int:
     """Enqueue the advance for the worker of the change's machine; print the workflow id."""
+    from specflow.queue.place import ANY_MACHINE  # the queue's own modules load only for --queue
+
     try:
         from specflow.queue.client import cancel, enqueue
     except ImportError as exc:
