@@ -9,6 +9,7 @@ that.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import shutil
@@ -275,6 +276,63 @@ def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
             off += ((end - off) // 8 + 1) * 8
         prev = path
     return found
+
+
+def _entry_offsets(data: bytes, hash_len: int) -> Iterable[tuple[bytes, int]]:
+    """``(path, offset)`` of each entry of an index file (versions 2 to 4), in order.
+
+    The walk of ``parse_index_ctimes``, kept apart: that one is the hot loop and stays inline.
+    """
+    version, count = int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")
+    off, prev, fixed = 12, b"", 40 + hash_len
+    for _ in range(count):
+        pos = off + fixed + 2
+        if version >= 3 and data[off + fixed] & 0x40:
+            pos += 2
+        if version == 4:
+            strip = data[pos]
+            pos += 1
+            if strip & 0x80:
+                byte, strip = strip, strip & 0x7F
+                while byte & 0x80:
+                    byte = data[pos]
+                    pos += 1
+                    strip = ((strip + 1) << 7) | (byte & 0x7F)
+            end = data.find(b"\0", pos)
+            path = (prev[: len(prev) - strip] if strip else prev) + data[pos:end]
+            yield path, off
+            off = end + 1
+        else:
+            end = data.find(b"\0", pos)
+            path = data[pos:end]
+            yield path, off
+            off += ((end - off) // 8 + 1) * 8
+        prev = path
+
+
+def smudge_entries(index: Path, paths: Iterable[str], hash_len: int = 20) -> bool:
+    """Zero the recorded mtime and size of ``paths`` in ``index`` (as git smudges a racily clean
+    entry), so the next ``add`` hashes those files again; the file keeps its length and mtime.
+
+    Done in place, without an ``update-index`` process; False (nothing written) when the file
+    is not an index this reads, and the caller asks git instead.
+    """
+    data = bytearray(index.read_bytes())
+    if len(data) < 12 + hash_len or data[:4] != b"DIRC" or int.from_bytes(data[4:8], "big") not in (2, 3, 4):
+        return False
+    wanted = {p.encode("utf-8", "surrogateescape") for p in paths}
+    for path, off in _entry_offsets(bytes(data), hash_len):
+        if path in wanted:
+            data[off + 8 : off + 16] = bytes(8)  # mtime, seconds and nanoseconds
+            data[off + 36 : off + 40] = bytes(4)  # size: git takes a zero size for "changed"
+    digest = hashlib.sha256 if hash_len == 32 else hashlib.sha1
+    data[-hash_len:] = digest(data[:-hash_len], usedforsecurity=False).digest()
+    st = index.stat()
+    tmp = index.with_name(index.name + ".smudge")
+    tmp.write_bytes(data)
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))  # git's racy check compares entries with it
+    os.replace(tmp, index)
+    return True
 
 
 def same_objects(before: dict[bytes, bytes], after: dict[bytes, bytes]) -> bool:
@@ -625,7 +683,7 @@ class GitRepo:
         before = self.index_ctimes(index) if known is not None and self._checksum_is(index, known[0]) else None
         # removed from the seed, so 'add' hashes them again (those it looks at: not the excluded)
         stale = [rel for rel in self._ctime_racy(index) if not any(_glob(g).fullmatch(rel) for g in exclude)]
-        if stale:
+        if stale and not smudge_entries(index, stale, 32 if self.object_format() == "sha256" else 20):
             payload = ("\0".join(stale) + "\0").encode("utf-8", "surrogateescape")
             self.run("update-index", "-z", "--force-remove", "--stdin", input=payload, index=index)
         if stored:
