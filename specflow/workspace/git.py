@@ -335,16 +335,34 @@ def smudge_entries(index: Path, paths: Iterable[str], hash_len: int = 20) -> boo
     return True
 
 
+def differing_entries(before: dict[bytes, bytes], after: dict[bytes, bytes]) -> frozenset[bytes]:
+    """The paths whose entries differ between two parsed indexes (``parse_index_ctimes``), or
+    that only one holds.
+
+    Kept for the last pair asked (by the identity of the two parses): an audit asks the same
+    of its checkpoint's snapshot index and its own three times (tree, changes, permissions).
+    """
+    kept = _DIFFERING.get("last")
+    if kept is not None and kept[0] is before and kept[1] is after:
+        return kept[2]
+    get = before.get
+    found = frozenset([rel for rel, data in after.items() if get(rel) != data] + list(before.keys() - after.keys()))
+    _DIFFERING["last"] = (before, after, found)
+    return found
+
+
 def same_objects(before: dict[bytes, bytes], after: dict[bytes, bytes]) -> bool:
     """True when two parsed indexes (``parse_index_ctimes``) name the same paths with the same
     modes, objects and flags: ``write-tree`` writes the same tree from both, whatever their stat data.
     """
-    if before.keys() != after.keys():
+    if len(before) != len(after):
         return False
-    # only the entries whose bytes differ at all are looked at (the set difference runs in C)
     return all(
-        before[rel][24:28] == data[24:28] and before[rel][40:] == data[40:]
-        for rel, data in after.items() - before.items()
+        rel in before
+        and rel in after
+        and before[rel][24:28] == after[rel][24:28]
+        and before[rel][40:] == after[rel][40:]
+        for rel in differing_entries(before, after)
     )
 
 
@@ -367,6 +385,8 @@ def _looks_unchanged_to_git(stamp: bytes, st: os.stat_result) -> bool:
 _PARSED: dict[bytes, dict[bytes, bytes]] = {}
 #: The folders of a parsed index, by the identity of its parse (kept with it, so the key stays valid).
 _FOLDERS: dict[int, tuple[dict[bytes, bytes], frozenset[bytes]]] = {}
+#: The last two parses compared by ``differing_entries`` (kept with them: their identity is the key).
+_DIFFERING: dict[str, tuple[dict[bytes, bytes], dict[bytes, bytes], frozenset[bytes]]] = {}
 
 
 class GitRepo:
@@ -951,10 +971,10 @@ class GitRepo:
         before, after = self.index_ctimes(old), self.index_ctimes(new)
         if not before or not after:
             return None
-        changed = {rel for rel, _ in after.items() - before.items()}
-        changed.update(before.keys() - after.keys())
         changes: list[TreeChange] = []
-        for rel in sorted(changed):  # the index's order (bytes) is the order of a recursive tree walk
+        for rel in sorted(
+            differing_entries(before, after)
+        ):  # the index's order (bytes) is the order of a recursive tree walk
             a, b = before.get(rel), after.get(rel)
             if any(d is not None and d[-2] & 0x70 for d in (a, b)):  # stage bits or extended flags
                 return None
