@@ -9,6 +9,7 @@ that.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import shutil
@@ -277,16 +278,91 @@ def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
     return found
 
 
+def _entry_offsets(data: bytes, hash_len: int) -> Iterable[tuple[bytes, int]]:
+    """``(path, offset)`` of each entry of an index file (versions 2 to 4), in order.
+
+    The walk of ``parse_index_ctimes``, kept apart: that one is the hot loop and stays inline.
+    """
+    version, count = int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")
+    off, prev, fixed = 12, b"", 40 + hash_len
+    for _ in range(count):
+        pos = off + fixed + 2
+        if version >= 3 and data[off + fixed] & 0x40:
+            pos += 2
+        if version == 4:
+            strip = data[pos]
+            pos += 1
+            if strip & 0x80:
+                byte, strip = strip, strip & 0x7F
+                while byte & 0x80:
+                    byte = data[pos]
+                    pos += 1
+                    strip = ((strip + 1) << 7) | (byte & 0x7F)
+            end = data.find(b"\0", pos)
+            path = (prev[: len(prev) - strip] if strip else prev) + data[pos:end]
+            yield path, off
+            off = end + 1
+        else:
+            end = data.find(b"\0", pos)
+            path = data[pos:end]
+            yield path, off
+            off += ((end - off) // 8 + 1) * 8
+        prev = path
+
+
+def smudge_entries(index: Path, paths: Iterable[str], hash_len: int = 20) -> bool:
+    """Zero the recorded mtime and size of ``paths`` in ``index`` (as git smudges a racily clean
+    entry), so the next ``add`` hashes those files again; the file keeps its length and mtime.
+
+    Done in place, without an ``update-index`` process; False (nothing written) when the file
+    is not an index this reads, and the caller asks git instead.
+    """
+    data = bytearray(index.read_bytes())
+    if len(data) < 12 + hash_len or data[:4] != b"DIRC" or int.from_bytes(data[4:8], "big") not in (2, 3, 4):
+        return False
+    wanted = {p.encode("utf-8", "surrogateescape") for p in paths}
+    for path, off in _entry_offsets(bytes(data), hash_len):
+        if path in wanted:
+            data[off + 8 : off + 16] = bytes(8)  # mtime, seconds and nanoseconds
+            data[off + 36 : off + 40] = bytes(4)  # size: git takes a zero size for "changed"
+    digest = hashlib.sha256 if hash_len == 32 else hashlib.sha1
+    data[-hash_len:] = digest(data[:-hash_len], usedforsecurity=False).digest()
+    st = index.stat()
+    tmp = index.with_name(index.name + ".smudge")
+    tmp.write_bytes(data)
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))  # git's racy check compares entries with it
+    os.replace(tmp, index)
+    return True
+
+
+def differing_entries(before: dict[bytes, bytes], after: dict[bytes, bytes]) -> frozenset[bytes]:
+    """The paths whose entries differ between two parsed indexes (``parse_index_ctimes``), or
+    that only one holds.
+
+    Kept for the last pair asked (by the identity of the two parses): an audit asks the same
+    of its checkpoint's snapshot index and its own three times (tree, changes, permissions).
+    """
+    kept = _DIFFERING.get("last")
+    if kept is not None and kept[0] is before and kept[1] is after:
+        return kept[2]
+    get = before.get
+    found = frozenset([rel for rel, data in after.items() if get(rel) != data] + list(before.keys() - after.keys()))
+    _DIFFERING["last"] = (before, after, found)
+    return found
+
+
 def same_objects(before: dict[bytes, bytes], after: dict[bytes, bytes]) -> bool:
     """True when two parsed indexes (``parse_index_ctimes``) name the same paths with the same
     modes, objects and flags: ``write-tree`` writes the same tree from both, whatever their stat data.
     """
-    if before.keys() != after.keys():
+    if len(before) != len(after):
         return False
-    # only the entries whose bytes differ at all are looked at (the set difference runs in C)
     return all(
-        before[rel][24:28] == data[24:28] and before[rel][40:] == data[40:]
-        for rel, data in after.items() - before.items()
+        rel in before
+        and rel in after
+        and before[rel][24:28] == after[rel][24:28]
+        and before[rel][40:] == after[rel][40:]
+        for rel in differing_entries(before, after)
     )
 
 
@@ -309,6 +385,8 @@ def _looks_unchanged_to_git(stamp: bytes, st: os.stat_result) -> bool:
 _PARSED: dict[bytes, dict[bytes, bytes]] = {}
 #: The folders of a parsed index, by the identity of its parse (kept with it, so the key stays valid).
 _FOLDERS: dict[int, tuple[dict[bytes, bytes], frozenset[bytes]]] = {}
+#: The last two parses compared by ``differing_entries`` (kept with them: their identity is the key).
+_DIFFERING: dict[str, tuple[dict[bytes, bytes], dict[bytes, bytes], frozenset[bytes]]] = {}
 
 
 class GitRepo:
@@ -625,7 +703,7 @@ class GitRepo:
         before = self.index_ctimes(index) if known is not None and self._checksum_is(index, known[0]) else None
         # removed from the seed, so 'add' hashes them again (those it looks at: not the excluded)
         stale = [rel for rel in self._ctime_racy(index) if not any(_glob(g).fullmatch(rel) for g in exclude)]
-        if stale:
+        if stale and not smudge_entries(index, stale, 32 if self.object_format() == "sha256" else 20):
             payload = ("\0".join(stale) + "\0").encode("utf-8", "surrogateescape")
             self.run("update-index", "-z", "--force-remove", "--stdin", input=payload, index=index)
         if stored:
@@ -893,10 +971,10 @@ class GitRepo:
         before, after = self.index_ctimes(old), self.index_ctimes(new)
         if not before or not after:
             return None
-        changed = {rel for rel, _ in after.items() - before.items()}
-        changed.update(before.keys() - after.keys())
         changes: list[TreeChange] = []
-        for rel in sorted(changed):  # the index's order (bytes) is the order of a recursive tree walk
+        for rel in sorted(
+            differing_entries(before, after)
+        ):  # the index's order (bytes) is the order of a recursive tree walk
             a, b = before.get(rel), after.get(rel)
             if any(d is not None and d[-2] & 0x70 for d in (a, b)):  # stage bits or extended flags
                 return None

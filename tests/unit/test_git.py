@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from specflow.errors import GitError
-from specflow.workspace.git import GitRepo, IndexEntry, parse_index_ctimes, stamp_ns
+from specflow.workspace.git import GitRepo, IndexEntry, parse_index_ctimes, smudge_entries, stamp_ns
 from tests.conftest import commit_all, git, init_repo
 
 
@@ -352,3 +352,30 @@ def test_a_snapshot_whose_index_only_changed_stat_data_gives_the_tree_it_was_wri
     changed = r.snapshot(index, index, known=known)
     assert changed != tree
     assert [c.path for c in r.diff_trees(tree, changed)] == ["a.txt"]
+
+
+@pytest.mark.parametrize("version", ["2", "3", "4"])
+def test_a_smudged_entry_is_hashed_again_by_add_and_the_index_stays_valid(tmp_path: Path, version: str) -> None:
+    repo = init_repo(tmp_path / "r")
+    for name in ("a.txt", "dir/b.txt", "dir/sub/c.txt"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(name)
+    git(repo, "add", "-A")
+    git(repo, "update-index", "--index-version", version)
+    index = repo / ".git" / "index"
+    before, mtime = parse_index_ctimes(index.read_bytes()), index.stat().st_mtime_ns
+    # a same-size edit with its stat data put back: git alone takes it for unchanged
+    st = (repo / "dir/b.txt").stat()
+    (repo / "dir/b.txt").write_text("dir/B.txt")
+    os.utime(repo / "dir/b.txt", ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    assert smudge_entries(index, ["dir/b.txt"])
+    after = parse_index_ctimes(index.read_bytes())
+    assert index.stat().st_mtime_ns == mtime
+    assert {rel for rel in after if after[rel] != before[rel]} == {b"dir/b.txt"}
+    assert after[b"dir/b.txt"][36:40] == bytes(4) and after[b"dir/b.txt"][40:] == before[b"dir/b.txt"][40:]
+    git(repo, "add", "-A")  # git reads the rewritten index (its checksum holds) and hashes the file again
+    staged = subprocess.run(["git", "ls-files", "-s", "dir/b.txt"], cwd=repo, capture_output=True, check=True)
+    blob = subprocess.run(["git", "hash-object", "dir/b.txt"], cwd=repo, capture_output=True, check=True)
+    assert staged.stdout.split()[1] == blob.stdout.strip()
+    assert not smudge_entries(tmp_path / "r" / "a.txt", ["a.txt"])  # not an index: git is asked instead
