@@ -22,42 +22,9 @@ from typing import Any
 
 from specflow._version import __version__
 from specflow.definitions.resources import search_path
+from specflow.stamps import RACY_NS, Stamp, current, settled, stamp
 
 VERSION = 1
-#: A file changed this recently may change again within the same mtime tick, unseen by its stamp.
-RACY_NS = 2_000_000_000
-
-Stamp = list[Any]
-"""``[path, inode, size, mtime_ns]``; ``[path, None, None, None]`` for a path that does not exist."""
-
-
-def stamp(path: str) -> Stamp:
-    """What identifies one version of ``path``: a write, a replace or a removal changes it."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return [path, None, None, None]
-    return [path, st.st_ino, st.st_size, st.st_mtime_ns]
-
-
-def current(stamps: list[Stamp]) -> bool:
-    """True while every file of ``stamps`` is the version stamped."""
-    stat = os.stat
-    for path, ino, size, mtime_ns in stamps:  # status stats thousands: no stamp lists built
-        try:
-            st = stat(path)
-        except OSError:
-            if ino is not None:
-                return False
-            continue
-        if st.st_mtime_ns != mtime_ns or st.st_size != size or st.st_ino != ino:
-            return False
-    return True
-
-
-def settled(stamps: list[Stamp], now_ns: int) -> bool:
-    """True when no file of ``stamps`` changed within ``RACY_NS`` of ``now_ns`` (its stamp can be trusted)."""
-    return all(s[3] is None or now_ns - s[3] >= RACY_NS for s in stamps)
 
 
 def index_path(hub_root: Path, archived: bool) -> Path:
@@ -140,3 +107,17 @@ def store(
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(data), encoding="utf-8")
         os.replace(tmp, path)
+
+
+__all__ = [
+    "RACY_NS",
+    "Stamp",
+    "current",
+    "index_path",
+    "kept_rows",
+    "load",
+    "reusable_rows",
+    "settled",
+    "stamp",
+    "store",
+]

@@ -27,25 +27,13 @@ from typing import Any
 
 from specflow._version import __version__
 from specflow.openspec.schemas import global_data_dir
+from specflow.stamps import RACY_NS, Stamp, current, settled, stamp
 
 VERSION = 1
-#: A file changed this recently may change again within the same mtime tick, unseen by its stamp.
-RACY_NS = 2_000_000_000
 INDEX_NAME = "validate.json"
 
-Stamp = list[Any]
-"""``[path, inode, size, mtime_ns]``; ``[path, None, None, None]`` for a path that does not exist."""
 IssueRow = tuple[str, str, str, "int | None"]
 """An issue as plain data: ``(level, path, message, line)``."""
-
-
-def stamp(path: str) -> Stamp:
-    """What identifies one version of ``path``: a write, a replace or a removal changes it."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return [path, None, None, None]
-    return [path, st.st_ino, st.st_size, st.st_mtime_ns]
 
 
 def tree_stamps(top: str) -> list[Stamp] | None:
@@ -74,26 +62,6 @@ def tree_stamps(top: str) -> list[Stamp] | None:
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
     return out
-
-
-def current(stamps: Iterable[Stamp]) -> bool:
-    """True while every path of ``stamps`` is the version stamped."""
-    lookup = os.stat
-    for path, ino, size, mtime_ns in stamps:
-        try:
-            st = lookup(path)
-        except OSError:
-            if ino is not None:
-                return False
-            continue
-        if st.st_mtime_ns != mtime_ns or st.st_size != size or st.st_ino != ino:
-            return False
-    return True
-
-
-def settled(stamps: Iterable[Stamp], now_ns: int) -> bool:
-    """True when no path of ``stamps`` changed within ``RACY_NS`` of ``now_ns``."""
-    return all(s[3] is None or now_ns - s[3] >= RACY_NS for s in stamps)
 
 
 def hub_inputs(root: Path) -> list[Stamp] | None:
@@ -197,4 +165,14 @@ def _read(path: Path) -> Any:
         return None
 
 
-__all__ = ["RACY_NS", "ValidationIndex", "current", "hub_inputs", "settled", "stamp", "tree_stamps"]
+__all__ = [
+    "RACY_NS",
+    "IssueRow",
+    "Stamp",
+    "ValidationIndex",
+    "current",
+    "hub_inputs",
+    "settled",
+    "stamp",
+    "tree_stamps",
+]
