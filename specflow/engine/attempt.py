@@ -43,6 +43,11 @@ if TYPE_CHECKING:
     from specflow.workspace.workspaces import Workspaces
 
 
+def _not_started(exc: AgentError) -> AgentResult:
+    """The result of an agent that could not be started, keeping the way out (how to install it, ...)."""
+    return AgentResult(status="crashed", error=exc.message + (f"; fix: {exc.fix}" if exc.fix else ""))
+
+
 @dataclass
 class AttemptOptions:
     """How the person asked for the attempt to run."""
@@ -237,10 +242,8 @@ class Attempt:
             if isinstance(adapter, StartsAhead):
                 self._held = []
                 self._started = adapter.start(self.agent_request, self._agent_event)
-        except AgentError as exc:  # could not start: keep the way out (how to install it, ...) in the reason
-            self._start_failed = AgentResult(
-                status="crashed", error=exc.message + (f"; fix: {exc.fix}" if exc.fix else "")
-            )
+        except AgentError as exc:
+            self._start_failed = _not_started(exc)
 
     def cancel_agent(self) -> None:
         """Stop the agent started ahead, which never got its prompt (the checkpoint failed, or the
@@ -270,8 +273,8 @@ class Attempt:
                 result = started.finish()
             else:
                 result = get_adapter(self.adapter_name).run(self.agent_request, self._on_agent_event)
-        except AgentError as exc:  # could not start: keep the way out (how to install it, ...) in the reason
-            result = AgentResult(status="crashed", error=exc.message + (f"; fix: {exc.fix}" if exc.fix else ""))
+        except AgentError as exc:
+            result = _not_started(exc)
         except BaseException:
             # interrupted (Ctrl-C, SIGTERM): the adapter has stopped the agent; still put back
             # whatever it wrote outside its gate before giving up
