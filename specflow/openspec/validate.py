@@ -202,10 +202,17 @@ def validate_spec(root: Path, spec_id: str) -> Report:
     return validate_spec_file(main.path(spec_id), spec_id)
 
 
-def validate_items(root: Path, *, changes: bool = True, specs: bool = True, strict: bool = False) -> list[ItemResult]:
-    """Validate every open change and/or main spec, sorted as OpenSpec sorts them."""
+def validate_items(
+    root: Path, *, changes: bool = True, specs: bool = True, strict: bool = False, remember: bool = False
+) -> list[ItemResult]:
+    """Validate every open change and/or main spec, sorted as OpenSpec sorts them.
+
+    ``remember``: read back and keep the issues in the hub's validation index (``validindex``),
+    as the ``validate`` command does.  Off for a workflow's steps: a gate judges the files
+    themselves, never an index the agent it judges could have written.
+    """
     with pinned(), paused_gc():
-        return _validate_items(root, changes, specs, strict)
+        return _validate_items(root, changes, specs, strict, remember)
 
 
 Job = tuple[str, str, Path | None]
@@ -214,14 +221,14 @@ Done = tuple[list[IssueRow], int, list[Stamp] | None]
 """An item's issues as plain data, its milliseconds, and the stamps of what it read (when kept)."""
 
 
-def _validate_items(root: Path, changes: bool, specs: bool, strict: bool) -> list[ItemResult]:
+def _validate_items(root: Path, changes: bool, specs: bool, strict: bool, remember: bool) -> list[ItemResult]:
     main = MainSpecs(root / "openspec" / "specs")
     jobs: list[Job] = []
     if changes:
         jobs += [("change", cid, None) for cid in discovery.change_ids(root / "openspec" / "changes")]
     if specs:
         jobs += [("spec", spec.id, Path(spec.path)) for spec in discovery.discover_spec_files(main.specs_dir)]
-    index = ValidationIndex.open(root)
+    index = ValidationIndex.open(root) if remember else None
     done = _kept(index, jobs) if index is not None else {}
     specs_dir = str(main.specs_dir)
     main_stamps: dict[str, Stamp] = {}  # a main spec is read once a run: stamped once too
@@ -346,14 +353,17 @@ def validate_selection(
     changes: bool = False,
     specs: bool = False,
     strict: bool = False,
+    remember: bool = False,
 ) -> Validation:
     """``openspec validate [item] [--type] [--changes] [--specs] [--strict]``: one item, or every one of the kinds.
 
-    Without ``item`` every open change (``changes``) and/or main spec (``specs``) is validated.
+    Without ``item`` every open change (``changes``) and/or main spec (``specs``) is validated
+    (``remember``: through the validation index, see ``validate_items``).
     Raises ``ItemError`` for an unknown, ambiguous or path-escaping item.
     """
     if item is None:
-        return Validation(root, validate_items(root, changes=changes, specs=specs, strict=strict), changes, specs)
+        results = validate_items(root, changes=changes, specs=specs, strict=strict, remember=remember)
+        return Validation(root, results, changes, specs)
     kind = discovery.resolve_item(root, item, type_)
     discovery.check_item_path(kind, item)
     start = time.perf_counter()

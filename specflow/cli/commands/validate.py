@@ -51,6 +51,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             changes=bool(args.all or args.changes),
             specs=bool(args.all or args.specs),
             strict=args.strict,
+            remember=True,
         )
     except ItemError as exc:
         return status_error(ctx, args.json, exc.code, exc.message, exc.fix, prefixed=False)

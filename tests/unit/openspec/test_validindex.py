@@ -8,8 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from specflow.definitions.config import HubConfig
 from specflow.openspec.validate import validate_items
 from specflow.openspec.validindex import ValidationIndex
+from specflow.steps.openspec import STEPS
+from specflow.steps.registry import StepContext, StepRegistry
 from tests.unit.openspec.ostree import AUTH_SPEC, Tree, req
 
 FAKE = ["ERROR", "file", "kept in the index, not found in the files", None]
@@ -33,7 +36,7 @@ def _age(root: Path) -> None:
 
 
 def _messages(root: Path) -> dict[str, list[str]]:
-    return {r.id: [i.message for i in r.report.issues] for r in validate_items(root, strict=True)}
+    return {r.id: [i.message for i in r.report.issues] for r in validate_items(root, strict=True, remember=True)}
 
 
 def _plant(index: Path, key: str) -> None:
@@ -144,3 +147,25 @@ def test_a_damaged_or_foreign_index_is_ignored(tree: Tree) -> None:
     assert _messages(tree.root)["auth"] == []
     opened = ValidationIndex.open(tree.root)
     assert opened is not None and opened.entries.keys() == {"change:add-tokens", "spec:auth"}
+
+
+def test_a_workflow_step_judges_the_files_never_the_index(tree: Tree) -> None:
+    """A gate cannot be talked around by writing the index: the step validates the files afresh."""
+    index = _hub(tree)
+    brief = "## Purpose\nShort.\n## Requirements\n" + req("A", "The system SHALL a.")
+    tree.write("openspec/specs/brief/spec.md", brief)
+    _age(tree.root)
+    assert "Purpose section is too brief" in " ".join(_messages(tree.root)["brief"])
+    data: dict[str, Any] = json.loads(index.read_text())
+    data["entries"]["spec:brief"][1] = []  # an index that says the broken spec is fine
+    index.write_text(json.dumps(data))
+    assert _messages(tree.root)["brief"] == []  # the validate command reads it back, files unchanged
+    ctx = StepContext(
+        hub_root=tree.root,
+        change_id="add-tokens",
+        change_dir=tree.root / "openspec" / "changes" / "add-tokens",
+        state="propose",
+        config=HubConfig(),
+    )
+    specs = StepRegistry(STEPS).evaluate("the specs pass strict validation", ctx)
+    assert not specs.ok and "brief: Purpose section is too brief" in specs.reason
