@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from specflow.sandbox.settings import SandboxSettings
+from specflow.structs import Struct, field
 from specflow.workspace.gates import GatePolicy
 
 EventKind = Literal["start", "text", "tool", "refused", "output", "warning", "result", "phase", "step", "sandbox"]
 Status = Literal["success", "error", "timeout", "crashed"]
 
 
-@dataclass(frozen=True)
-class AgentEvent:
+class AgentEvent(Struct, frozen=True):
     """Something the agent did, for live progress: a tool call, a refused call, some text."""
 
     kind: EventKind
@@ -38,8 +37,7 @@ def ignore_event(event: AgentEvent) -> None:
     """The default event callback: drop the event."""
 
 
-@dataclass(frozen=True)
-class AgentRequest:
+class AgentRequest(Struct, frozen=True):
     """Everything an adapter needs to run one phase attempt."""
 
     prompt: str
@@ -131,8 +129,7 @@ def tool_target(tool: str, tool_input: Mapping[str, Any], cwd: Path | None = Non
     return clip_line(target.splitlines()[0] if target.strip() else target, 120)
 
 
-@dataclass
-class AgentResult:
+class AgentResult(Struct):
     """What an attempt produced.  ``status == "success"`` is the only good outcome."""
 
     status: Status

@@ -18,7 +18,6 @@ a ``warning`` event and skipped: never fatal, so an agent written for a newer sp
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from specflow.agents.base import (
     ignore_event,
     tool_target,
 )
+from specflow.structs import Struct, field
 
 PROTOCOL_VERSION = 1
 #: The event kinds this version reads.
@@ -52,8 +52,7 @@ class _Shape(ValueError):
     """A field of an event has the wrong type or value."""
 
 
-@dataclass
-class EventSummary:
+class EventSummary(Struct):
     """What a run reported through the protocol, for its ``AgentResult``."""
 
     session_id: str | None = None

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from specflow.engine.view import find_hub
 from specflow.errors import SpecflowError
 from specflow.openspec.discovery import change_ids, spec_ids
+from specflow.structs import Struct, field
 
 if TYPE_CHECKING:
     from specflow.cli.context import CliContext
@@ -28,15 +28,13 @@ SHELLS = ("bash", "zsh", "fish")
 IDS, ITEMS, DIR, FILE, NONE = "ids", "items", "dir", "file", "none"
 
 
-@dataclass
-class Option:
+class Option(Struct):
     flags: list[str]
     help: str
     value: str | None  # None: a switch; else a kind or "choices:a b c"
 
 
-@dataclass
-class CommandSpec:
+class CommandSpec(Struct):
     name: str
     help: str
     options: list[Option] = field(default_factory=list)

@@ -2,7 +2,7 @@
 
 ``yamlio`` parses (safe, bounded, with lines); ``*_model`` are the pydantic schemas, applied by
 ``model_check``; ``invariants`` checks a workflow's graph over the pure helpers of ``graph``;
-``workflow`` finds and loads workflows into the dataclasses of ``workflow_types``; ``config``
+``workflow`` finds and loads workflows into the records of ``workflow_types``; ``config``
 loads ``specflow.yaml``; ``cache`` remembers what passed; ``mermaid`` draws a workflow;
 ``scaffold`` writes a new hub's files.
 """

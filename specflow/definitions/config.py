@@ -1,25 +1,24 @@
 """The hub's configuration, ``specflow.yaml``: agents, component repos, step modules, defaults.
 
 The file is validated by ``specflow.definitions.config_model`` (pydantic, unknown keys refused, errors with
-file and line); what the rest of specflow uses are the plain frozen dataclasses below.
+file and line); what the rest of specflow uses are the plain frozen records below.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from specflow.definitions import cache as defcache
 from specflow.definitions.yamlio import load_yaml
 from specflow.errors import ConfigError, DefinitionError
+from specflow.structs import Struct, asdict, field
 
 CONFIG_FILE = "specflow.yaml"
 
 
-@dataclass(frozen=True)
-class AgentConfig:
+class AgentConfig(Struct, frozen=True):
     """A named agent: which adapter runs it and with what settings."""
 
     adapter: str = "command"
@@ -40,8 +39,7 @@ class AgentConfig:
     """Extra paths this agent's program must write (its caches, its config), ``~`` expanded."""
 
 
-@dataclass(frozen=True)
-class RepoConfig:
+class RepoConfig(Struct, frozen=True):
     """A component repo of the hub."""
 
     path: str
@@ -53,8 +51,7 @@ class RepoConfig:
     """Hub folders linked into each worktree; by default ``openspec`` plus the hub's ``shared``."""
 
 
-@dataclass(frozen=True)
-class NotifyConfig:
+class NotifyConfig(Struct, frozen=True):
     """How a person hears that a change needs them: a desktop notification, a webhook."""
 
     desktop: bool = True
@@ -62,15 +59,13 @@ class NotifyConfig:
     """A URL that receives a POST of ``{"text": "..."}``."""
 
 
-@dataclass(frozen=True)
-class QueueConfig:
+class QueueConfig(Struct, frozen=True):
     """The durable queue: its database (default: SQLite under the hub's ``.specflow/``)."""
 
     database: str | None = None
 
 
-@dataclass(frozen=True)
-class HubConfig:
+class HubConfig(Struct, frozen=True):
     """Everything ``specflow.yaml`` may say.  Every key is optional."""
 
     default_workflow: str = "openspec"

@@ -1,6 +1,6 @@
 """The schema of ``specflow.yaml`` (pydantic): used only to validate the file.
 
-At run time the configuration is the plain dataclasses of ``specflow.definitions.config``, built from the
+At run time the configuration is the plain records of ``specflow.definitions.config``, built from the
 validated data, so commands that find a cached configuration never import pydantic.
 """
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from specflow.definitions.config import CONFIG_FILE, load_config
 from specflow.errors import SpecflowError
+from specflow.structs import Struct, field
 
 OPENSPEC_CONFIG = """schema: spec-driven
 
@@ -107,8 +107,7 @@ REPOS_EXAMPLE = """# Component repos a change can be applied to (paths relative 
 REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
-@dataclass(frozen=True)
-class LinkedRepo:
+class LinkedRepo(Struct, frozen=True):
     """A sibling git repo whose ``openspec`` link leads to this hub's ``openspec/``."""
 
     name: str
@@ -116,8 +115,7 @@ class LinkedRepo:
     """As ``specflow.yaml`` writes it: relative to the hub."""
 
 
-@dataclass
-class InitResult:
+class InitResult(Struct):
     """What ``init`` found and did."""
 
     root: Path

@@ -8,7 +8,7 @@ Loading is layered, each layer with errors that name file, line and key path:
 4. every ``given``/``then`` step matches a registered step, every action exists,
 5. every prompt template exists and parses.
 
-A workflow that passed every layer becomes the dataclasses of ``specflow.definitions.workflow_types``
+A workflow that passed every layer becomes the records of ``specflow.definitions.workflow_types``
 (re-exported here) and is cached, so later loads skip the checks and never import pydantic.
 """
 

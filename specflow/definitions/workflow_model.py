@@ -1,6 +1,6 @@
 """The schema of a workflow file (pydantic): used only to validate it.
 
-Validated data becomes the plain frozen dataclasses of ``specflow.definitions.workflow``; a workflow found
+Validated data becomes the plain frozen records of ``specflow.definitions.workflow``; a workflow found
 in the validation cache is rebuilt without importing pydantic at all.
 """
 

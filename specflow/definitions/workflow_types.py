@@ -1,4 +1,4 @@
-"""A validated workflow as plain frozen dataclasses: states, their gates, and scenarios.
+"""A validated workflow as plain frozen records (``specflow.structs``): states, their gates, and scenarios.
 
 Built from the schema's output (``specflow.definitions.workflow_model``) or from the validation
 cache, so a run that finds its workflow cached never imports pydantic.  Loading and checking live
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from specflow.structs import Struct, asdict, field
 
 ANY_STATE = "*"
 
@@ -23,16 +24,14 @@ def _tuple(v: Any) -> tuple[str, ...]:
     return tuple(v)
 
 
-@dataclass(frozen=True)
-class WorkspaceSpec:
+class WorkspaceSpec(Struct, frozen=True):
     """A writing gate: hub globs (Jinja fields allowed) and/or the change's worktrees."""
 
     write: tuple[str, ...] = ()
     worktrees: bool = False
 
 
-@dataclass(frozen=True)
-class GateSpec:
+class GateSpec(Struct, frozen=True):
     """The gate of a phase, normalised: read-only, or what may be written."""
 
     read_only: bool = True
@@ -40,8 +39,7 @@ class GateSpec:
     worktrees: bool = False
 
 
-@dataclass(frozen=True)
-class StateDef:
+class StateDef(Struct, frozen=True):
     """A state (phase) of a workflow."""
 
     description: str = ""
@@ -69,8 +67,7 @@ class StateDef:
         return self.prompt is not None
 
 
-@dataclass(frozen=True)
-class Scenario:
+class Scenario(Struct, frozen=True):
     """A transition written as given / when / then."""
 
     scenario: str
@@ -81,8 +78,7 @@ class Scenario:
     then: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(Struct, frozen=True):
     """One edge of the state graph: a scenario leaving one concrete state."""
 
     source: str
@@ -92,8 +88,7 @@ class Transition:
     """The scenario's index in ``Workflow.scenarios`` (its place in the file)."""
 
 
-@dataclass(frozen=True)
-class Workflow:
+class Workflow(Struct, frozen=True):
     """A whole, validated workflow definition."""
 
     workflow: str

@@ -15,11 +15,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.errors import DefinitionError
+from specflow.structs import Struct, field
 
 if TYPE_CHECKING:
     from ruamel.yaml.composer import Composer
@@ -54,8 +54,7 @@ def _too_deep(mark: Any, through_aliases: bool = False) -> _LimitExceeded:
     )
 
 
-@dataclass
-class _Budget:
+class _Budget(Struct):
     """What one document has used of the bounds, kept as it is composed (ruamel-free)."""
 
     aliases: int = 0
@@ -140,8 +139,7 @@ def _bounded_parts() -> tuple[type[RoundTripScanner], type[Composer]]:
     return BoundedScanner, BoundedComposer
 
 
-@dataclass
-class YamlDoc:
+class YamlDoc(Struct):
     """A parsed document: plain data and the 1-based line of each key path."""
 
     data: Any

@@ -29,10 +29,10 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from specflow.definitions.config import load_config
+from specflow.structs import Struct, field
 from specflow.workspace.git import run_git
 
 CAPABILITY = "greetings"
@@ -45,8 +45,7 @@ class DemoAgentError(Exception):
     """The demo agent cannot do its part (not the example hub, an unknown phase, ...)."""
 
 
-@dataclass
-class Run:
+class Run(Struct):
     """One run of the agent: where it is, what it may write, and what it has said."""
 
     phase: str

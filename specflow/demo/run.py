@@ -27,7 +27,6 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,6 +40,7 @@ from specflow.engine.doctor import check_hub
 from specflow.engine.hub import Hub
 from specflow.engine.records import Approval
 from specflow.errors import AgentError, DemoError, PhaseFailed
+from specflow.structs import Struct, field
 from specflow.workspace.git import run_git
 from specflow.workspace.workspaces import Workspaces
 
@@ -61,8 +61,7 @@ _TOOL_LINE = re.compile(r"^(Read|Write|Edit|Bash|Grep|Glob)\s")
 DemoEventKind = Literal["section", "command", "agent", "info", "warning", "file", "done"]
 
 
-@dataclass(frozen=True)
-class DemoEvent:
+class DemoEvent(Struct, frozen=True):
     """One thing the demo did, for the CLI to show.
 
     ``section`` starts a numbered step; ``command`` is the CLI command a person would type for
@@ -83,8 +82,7 @@ def ignore_demo_event(event: DemoEvent) -> None:
     """The default callback: drop the event."""
 
 
-@dataclass
-class DemoResult:
+class DemoResult(Struct):
     """Where everything is once the demo has run, and what happened on the way."""
 
     root: Path

@@ -14,7 +14,6 @@ import hashlib
 import os
 import socket
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from specflow.errors import AgentError, SpecflowError, TemplateError
 from specflow.localdir import records_dir
 from specflow.steps.actions import build_actions
 from specflow.steps.registry import StepContext, StepOutcome
+from specflow.structs import Struct, field
 from specflow.workspace import branches
 from specflow.workspace.checkpoints import HUB_KEY
 from specflow.workspace.workspaces import for_change
@@ -48,8 +48,7 @@ def _not_started(exc: AgentError) -> AgentResult:
     return AgentResult(status="crashed", error=exc.message + (f"; fix: {exc.fix}" if exc.fix else ""))
 
 
-@dataclass
-class AttemptOptions:
+class AttemptOptions(Struct):
     """How the person asked for the attempt to run."""
 
     trigger: str
@@ -57,8 +56,7 @@ class AttemptOptions:
     fresh: bool = False
 
 
-@dataclass
-class Attempt:
+class Attempt(Struct):
     """One attempt at entering ``scenario.to``: its inputs, and what it has found so far."""
 
     change: RunnableChange

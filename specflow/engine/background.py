@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from specflow.engine.events import MAX_BYTES, events_dir
 from specflow.engine.lock import ChangeLock, Holder, pid_alive
 from specflow.engine.records import atomic_write, now_iso
 from specflow.errors import LockedError, StateError, TransitionError
+from specflow.structs import Struct
 
 if TYPE_CHECKING:
     from specflow.engine.change import Change
@@ -34,8 +34,7 @@ if TYPE_CHECKING:
 _QUICK_COMMANDS = ("approve", "revert", "merge")
 
 
-@dataclass(frozen=True)
-class BackgroundRun:
+class BackgroundRun(Struct, frozen=True):
     """A phase started in the background: which process, and where its output goes."""
 
     change_id: str

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,6 +30,7 @@ from specflow.engine.records import HISTORY_FILE, STATE_DIR, InFlight, LastFailu
 from specflow.engine.view import stranded
 from specflow.errors import SpecflowError, StateError
 from specflow.openspec.tasks import count_tasks
+from specflow.structs import Struct, field
 
 if TYPE_CHECKING:
     from specflow.engine.hub import Hub
@@ -48,8 +48,7 @@ _BUDGET = re.compile(r"cost less than \$\s*([0-9][0-9,]*(?:\.[0-9]+)?)")
 _GOAL = re.compile(r"^goal:\s*(.+?)\s*$", re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class Action:
+class Action(Struct, frozen=True):
     """What a person can do next with a change, as a button."""
 
     name: ActionName
@@ -59,8 +58,7 @@ class Action:
         return {"name": self.name, "label": self.label}
 
 
-@dataclass(frozen=True)
-class Card:
+class Card(Struct, frozen=True):
     """One change on the board."""
 
     id: str
@@ -108,8 +106,7 @@ class Card:
         }
 
 
-@dataclass(frozen=True)
-class Board:
+class Board(Struct, frozen=True):
     """Every card of a hub; ``lane(name)`` picks one lane."""
 
     hub: str
@@ -128,8 +125,7 @@ class Board:
 # -- what a workflow says, read once per file version ------------------------------------------
 
 
-@dataclass(frozen=True)
-class Outline:
+class Outline(Struct, frozen=True):
     """A workflow reduced to what the board needs: final states, ``advance`` targets and givens."""
 
     finals: frozenset[str] = frozenset()
@@ -192,8 +188,7 @@ def _read_outline(path: Path) -> Outline:
 # -- what a history says, read once per file version -------------------------------------------
 
 
-@dataclass(frozen=True)
-class HistorySummary:
+class HistorySummary(Struct, frozen=True):
     cost_usd: float
     last_time: str | None
     last_outcome: str | None
@@ -201,8 +196,7 @@ class HistorySummary:
     """Where the last phase attempt ran."""
 
 
-@dataclass(frozen=True)
-class _Scanned:
+class _Scanned(Struct, frozen=True):
     inode: int
     size: int
     mtime_ns: int

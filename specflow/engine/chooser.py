@@ -8,18 +8,17 @@ steps all hold is chosen.  When none holds, the first one tried is what the chan
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from specflow.definitions.workflow import Scenario, Workflow
 from specflow.errors import TransitionError
 from specflow.steps.registry import StepOutcome
+from specflow.structs import Struct, field
 
 #: Evaluates a scenario's ``given`` steps.
 GivenCheck = Callable[[Scenario], list[StepOutcome]]
 
 
-@dataclass
-class Choice:
+class Choice(Struct):
     """The outcome of choosing: the scenario chosen (None when blocked) and every one tried."""
 
     trigger: str

@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from specflow.engine.engine import Engine
 from specflow.engine.lock import ChangeLock, Holder, pid_alive
 from specflow.engine.records import Discarded, HistoryEvent, StateRecord
 from specflow.errors import LockedError, StateError
+from specflow.structs import Struct, field
 from specflow.workspace import journal
 from specflow.workspace.checkpoints import HUB_KEY
 from specflow.workspace.git import GitRepo
@@ -36,8 +36,7 @@ if TYPE_CHECKING:
 STOP_WAIT_S = 30.0
 
 
-@dataclass
-class DiscardResult:
+class DiscardResult(Struct):
     """What ``discard`` did."""
 
     change_id: str
@@ -89,8 +88,7 @@ def stop_holder(hub_root: Path, change_id: str, wait_s: float = STOP_WAIT_S) -> 
     )
 
 
-@dataclass
-class Discard:
+class Discard(Struct):
     """One discard of an open change: short steps over what it has done so far."""
 
     change: Change

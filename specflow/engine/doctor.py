@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +22,7 @@ from specflow.agents.claude.binary import find_binary
 from specflow.definitions.config import AgentConfig, HubConfig, RepoConfig, load_config
 from specflow.definitions.workflow import StateDef, Workflow, load_workflow_by_name
 from specflow.errors import SetupError, SpecflowError
+from specflow.structs import Struct, asdict
 from specflow.workspace.git import GitRepo, find_git_dirs, git_version
 from specflow.workspace.worktrees import DEFAULT_LINKS
 
@@ -34,8 +34,7 @@ LANDLOCK_CREATE_RULESET_VERSION = 1
 PROBE_TIMEOUT_S = 20.0
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(Struct, frozen=True):
     """One verdict: what was checked, what was found, and the fix when it failed."""
 
     name: str

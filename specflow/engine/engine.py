@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from specflow.agents.base import EventCallback, ignore_event
@@ -35,6 +34,7 @@ from specflow.errors import GuardFailed, PhaseFailed, StateError, TransitionErro
 from specflow.sandbox.launch import MARKER_ENV
 from specflow.sandbox.layers import choose_layer
 from specflow.steps.registry import StepOutcome
+from specflow.structs import Struct
 from specflow.workspace.workspaces import for_change
 
 if TYPE_CHECKING:
@@ -51,8 +51,7 @@ class _PhaseAbort(Exception):
         self.result = result
 
 
-@dataclass(frozen=True)
-class PromptInfo:
+class PromptInfo(Struct, frozen=True):
     """A phase's prompt as it would be sent, with what rendered it."""
 
     change: str

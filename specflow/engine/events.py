@@ -18,13 +18,13 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from specflow.agents.base import AgentEvent, EventCallback
 from specflow.engine.records import atomic_write, now_iso
 from specflow.localdir import records_dir
+from specflow.structs import Struct, field
 
 #: A log larger than this is rotated before the next write.
 MAX_BYTES = 4 * 1024 * 1024
@@ -66,8 +66,7 @@ def read_prompt(hub_root: Path, change_id: str, sha256: str) -> str | None:
         return None
 
 
-@dataclass(frozen=True)
-class LoggedEvent:
+class LoggedEvent(Struct, frozen=True):
     """One line of a change's event log."""
 
     change_id: str

@@ -17,7 +17,6 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,7 @@ from specflow.engine.machine_id import machine_name
 from specflow.engine.records import HistoryEvent, InFlight
 from specflow.engine.statemerge import register as register_merge
 from specflow.errors import GitError, LeaseHeldError, RemoteError
+from specflow.structs import Struct
 from specflow.workspace.git import EMPTY_TREE, GitRepo
 from specflow.workspace.remote import change_repos, lease_remote, lease_remote_anywhere
 
@@ -57,8 +57,7 @@ def _short(text: str) -> str:
     return text[:19].replace("T", " ") + " UTC"
 
 
-@dataclass(frozen=True)
-class LeaseHolder:
+class LeaseHolder(Struct, frozen=True):
     """Who holds a change's lease, as its commit on the remote says."""
 
     machine: str

@@ -23,13 +23,13 @@ import os
 import socket
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from specflow.engine.records import now_iso
 from specflow.errors import LockedError
 from specflow.localdir import records_dir
+from specflow.structs import Struct
 
 LOCK_DIR = "locks"
 #: How often a lock file replaced under the holder's feet is locked again before giving up.
@@ -41,8 +41,7 @@ def lock_dir(hub_root: Path) -> Path:
     return records_dir(hub_root) / LOCK_DIR
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(Struct, frozen=True):
     """Who holds (or held) a lock."""
 
     pid: int

@@ -9,18 +9,17 @@ leaves the state unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from specflow.definitions.workflow import Scenario, Workflow
 from specflow.errors import TransitionError
+from specflow.structs import Struct
 
 PhaseRun = Callable[[Scenario], None]
 
 
-@dataclass
-class MachineModel:
+class MachineModel(Struct):
     """The object the machine drives; ``state`` is the change's current state."""
 
     state: str

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.agents.base import AgentEvent, AgentResult, EventCallback
+from specflow.structs import Struct, field
 
 if TYPE_CHECKING:  # annotations only: status and list read results without the steps or git
     from specflow.steps.registry import StepOutcome
     from specflow.workspace.checkpoints import Checkpoint
 
 
-@dataclass
-class AdvanceResult:
+class AdvanceResult(Struct):
     """The outcome of one transition attempt."""
 
     change_id: str
@@ -52,8 +51,7 @@ class AdvanceResult:
         }
 
 
-@dataclass(frozen=True)
-class WorkspacePath:
+class WorkspacePath(Struct, frozen=True):
     """Where one workspace of a change is: the hub, or a repo's worktree on its branch."""
 
     name: str
@@ -65,8 +63,7 @@ class WorkspacePath:
         return {"name": self.name, "path": str(self.path), "branch": self.branch, "exists": self.exists}
 
 
-@dataclass(frozen=True)
-class CheckpointInfo:
+class CheckpointInfo(Struct, frozen=True):
     """A checkpoint, and how many files differ between it and the workspaces now."""
 
     checkpoint: Checkpoint
@@ -76,8 +73,7 @@ class CheckpointInfo:
         return {**self.checkpoint.to_dict(), "changed_since": self.changed_since}
 
 
-@dataclass(frozen=True)
-class ReposResult:
+class ReposResult(Struct, frozen=True):
     """The repos a change affects after ``set_repos``, and what it added and removed."""
 
     change_id: str
@@ -89,8 +85,7 @@ class ReposResult:
         return {"change": self.change_id, "repos": self.repos, "added": self.added, "removed": self.removed}
 
 
-@dataclass(frozen=True)
-class CleanResult:
+class CleanResult(Struct, frozen=True):
     """What ``clean`` did: each worktree (repo, path) and whether it was removed."""
 
     change_id: str

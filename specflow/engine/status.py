@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
@@ -38,6 +37,7 @@ from specflow.engine.records import (
 from specflow.errors import SpecflowError, StateError
 from specflow.localdir import ensure
 from specflow.openspec.tasks import parse_tasks
+from specflow.structs import Struct
 from specflow.workspace.worktrees import Layout, merge_state, plan_targets
 
 if TYPE_CHECKING:
@@ -94,8 +94,7 @@ class ChangeStatus(TypedDict):
     """Why a ``broken`` change's records cannot be read, with the file and line."""
 
 
-@dataclass(frozen=True)
-class Outline:
+class Outline(Struct, frozen=True):
     """What ``status`` needs of a workflow: its states in order, the final ones, the advance steps."""
 
     states: tuple[str, ...]

@@ -7,17 +7,16 @@ tool) can show without knowing the history's format.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from specflow.engine.events import prompt_path
+from specflow.structs import Struct, field
 
 if TYPE_CHECKING:
     from specflow.engine.change import Change
 
 
-@dataclass(frozen=True)
-class StepCheck:
+class StepCheck(Struct, frozen=True):
     """One ``given`` or ``then`` step as an attempt evaluated it."""
 
     stage: str
@@ -29,8 +28,7 @@ class StepCheck:
         return {"stage": self.stage, "text": self.text, "ok": self.ok, "reason": self.reason}
 
 
-@dataclass(frozen=True)
-class RefusedWrite:
+class RefusedWrite(Struct, frozen=True):
     """A write the audit put back, and how to get its content again."""
 
     workspace: str
@@ -49,8 +47,7 @@ class RefusedWrite:
         }
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Struct, frozen=True):
     """One history event: an attempt, an approval, a creation, a blocked transition."""
 
     index: int
@@ -105,8 +102,7 @@ class Entry:
         }
 
 
-@dataclass(frozen=True)
-class Timeline:
+class Timeline(Struct, frozen=True):
     """A change's history, oldest first."""
 
     change_id: str

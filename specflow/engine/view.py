@@ -12,7 +12,6 @@ import contextlib
 import difflib
 import os
 import re
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Generic, Self, TypeVar
@@ -24,6 +23,7 @@ from specflow.engine.status import ChangeStatus, change_status, hub_statuses
 from specflow.errors import ChangeNotFoundError, HubNotFoundError, StateError
 from specflow.ids import check_change_id
 from specflow.openspec.discovery import spec_ids
+from specflow.structs import Struct
 from specflow.workspace.git import GitRepo, find_git_dirs
 from specflow.workspace.worktrees import BRANCH_PREFIX, Layout, pushed_branch
 
@@ -33,8 +33,7 @@ DISCARDED_DIR = "discarded"
 OPENSPEC_DIR = "openspec"
 
 
-@dataclass(frozen=True)
-class HubLocation:
+class HubLocation(Struct, frozen=True):
     """Where the hub is, as found from a folder; ``change_id`` when that folder is a change's worktree."""
 
     root: Path

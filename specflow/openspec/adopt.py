@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from specflow.errors import OpenSpecError
 from specflow.ids import check_change_id
 from specflow.openspec.discovery import change_ids
 from specflow.openspec.listing import task_counts
+from specflow.structs import Struct
 
 #: Standard states, least to most advanced (used when no workflow definition is available).
 STANDARD_STATES = ("draft", "explore", "propose", "apply")
 
 
-@dataclass(frozen=True)
-class Adopted:
+class Adopted(Struct, frozen=True):
     """One adoption: which change, under which workflow, in which state, and why."""
 
     change: str

@@ -13,7 +13,6 @@ import errno
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,13 +27,13 @@ from specflow.openspec.meta import ChangeMeta
 from specflow.openspec.retire import Outcome, is_retirable, outcome, refusal_fix
 from specflow.openspec.specwrites import Snapshot, fs_message, prune_empty, replace_atomically, restore, snapshot
 from specflow.openspec.validate import ERROR, validate_change_dir, validate_spec_content
+from specflow.structs import Struct, field
 
 ARCHIVE_DATE_PREFIX_RE = lazy_compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-")
 _DELTA_HEADER_RE = lazy_compile(r"^##\s+(ADDED|MODIFIED|REMOVED|RENAMED)\s+Requirements", re.I | re.M)
 
 
-@dataclass
-class SpecUpdate:
+class SpecUpdate(Struct):
     """One delta spec and the main spec it lands on."""
 
     id: str
@@ -43,16 +42,14 @@ class SpecUpdate:
     exists: bool
 
 
-@dataclass
-class _Prepared:
+class _Prepared(Struct):
     update: SpecUpdate
     built: Built
     outcome: Outcome
     seen: bytes | None = None  # the main spec's bytes when it was read (None: it did not exist)
 
 
-@dataclass
-class ArchiveResult:
+class ArchiveResult(Struct):
     """What archive did, in the shape of ``openspec archive --json``'s ``archive`` object."""
 
     change: str
@@ -235,8 +232,7 @@ def _ask(confirm: Confirm | None, question: str, blocked: ArchiveBlocked, no_ans
     return answer
 
 
-@dataclass
-class _Archive:
+class _Archive(Struct):
     """One archive operation: the change, the caller's answers and the questions still to ask."""
 
     root: Path

@@ -9,12 +9,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from specflow.structs import Struct
 
-@dataclass
-class Snapshot:
+
+class Snapshot(Struct):
     """A spec as it was before archive touched it, and the folders archive created for it."""
 
     target: Path

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dbos import DBOS, DBOSClient, EnqueueOptions, error
@@ -16,6 +15,7 @@ from specflow._version import __version__
 from specflow.engine.background import check_trigger
 from specflow.errors import QueueError, TransitionError
 from specflow.queue.place import QueueDatabase, database_for, machine_of_queue, route, where
+from specflow.structs import Struct
 
 if TYPE_CHECKING:
     from specflow.engine.change import Change
@@ -35,8 +35,7 @@ STATUS_EVENT = "specflow.status"
 UNFINISHED = ["ENQUEUED", "PENDING", "DELAYED"]
 
 
-@dataclass(frozen=True)
-class QueuedRun:
+class QueuedRun(Struct, frozen=True):
     """An ``advance`` in the queue: its workflow id, the change, the machine that will run it."""
 
     workflow_id: str

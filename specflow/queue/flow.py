@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypedDict
 
@@ -29,6 +28,7 @@ from specflow.engine.lock import ChangeLock
 from specflow.engine.results import AdvanceResult
 from specflow.errors import GuardFailed, LeaseHeldError, LockedError, PhaseFailed, SpecflowError
 from specflow.queue.client import APPROVAL_TOPIC, STATUS_EVENT, WORKFLOW_NAME
+from specflow.structs import Struct, field
 
 #: The ``given`` step that waits for a person.
 APPROVAL_STEP = "the proposal is approved"
@@ -85,8 +85,7 @@ class ChangeView(TypedDict):
     problem: str
 
 
-@dataclass
-class Runtime:
+class Runtime(Struct):
     """The worker this process runs: its hub, and who hears what the queue does."""
 
     hub_root: Path

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from specflow.engine.machine_id import machine_name as named
 from specflow.errors import QueueError
 from specflow.localdir import LOCAL_DIR, ensure
+from specflow.structs import Struct
 from specflow.workspace.remote import is_pushed
 
 if TYPE_CHECKING:
@@ -71,8 +71,7 @@ def where(machine: str) -> str:
     return "any machine" if machine == ANY_MACHINE else f"machine {machine!r}"
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(Struct, frozen=True):
     """Where a queued run of a change goes, and whether it travels through the change's remote.
 
     ``travels``: the change's branches are pushed and up to date, so the worker that takes the
@@ -97,8 +96,7 @@ def route(change: Change, machine: str | None = None, *, shared: bool = True) ->
     return Route(target, queue_name(target), False)
 
 
-@dataclass(frozen=True)
-class QueueDatabase:
+class QueueDatabase(Struct, frozen=True):
     """The queue's database: its URL, its kind, and where the setting came from."""
 
     url: str

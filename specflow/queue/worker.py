@@ -16,7 +16,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dbos import DBOS, DBOSConfig, WorkflowStatus
@@ -28,6 +27,7 @@ from specflow.errors import LockedError, QueueError, SpecflowError
 from specflow.queue import flow
 from specflow.queue.client import APP_NAME, APP_VERSION, open_client, unreachable
 from specflow.queue.place import MACHINE_ENV, SHARED_QUEUE, QueueDatabase, check_machine, database_for, queue_name
+from specflow.structs import Struct
 
 if TYPE_CHECKING:
     from specflow.engine.hub import Hub
@@ -39,8 +39,7 @@ RECOVERY_MIN_S = 1.0
 RECOVERY_MAX_S = 30.0
 
 
-@dataclass
-class Worker:
+class Worker(Struct):
     """The worker of ``machine`` for ``hub``: ``start``, then ``stop_taking_work``, ``wait``, ``close``."""
 
     hub: Hub

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -36,6 +35,7 @@ from specflow.sandbox import bubblewrap, seatbelt
 from specflow.sandbox.layers import choose_layer, network_problem
 from specflow.sandbox.policy import SandboxPolicy, build_policy, commit_paths, gate_roots, landlock_grants
 from specflow.sandbox.settings import Layer, SandboxSettings
+from specflow.structs import Struct, field
 from specflow.workspace.gates import GatePolicy
 
 MARKER_ENV = "SPECFLOW_AGENT_RUN"
@@ -45,8 +45,7 @@ _BOOT = boot_code("specflow.sandbox.exec")
 Stream = int | IO[Any] | None
 
 
-@dataclass
-class Launched:
+class Launched(Struct):
     """A started agent and what its sandbox left to clean up."""
 
     proc: subprocess.Popen[bytes]

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from specflow.sandbox.settings import Network
+from specflow.structs import Struct
 from specflow.workspace.gates import GatePolicy
 
 #: Names that are read-only wherever they appear in a writable folder (git's data, specflow's records).
 PROTECTED_NAMES = (".git", ".specflow")
 
 
-@dataclass(frozen=True)
-class SandboxPolicy:
+class SandboxPolicy(Struct, frozen=True):
     """The resolved confinement of one agent run."""
 
     writable: tuple[Path, ...]

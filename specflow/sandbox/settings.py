@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal, cast
+
+from specflow.structs import Struct
 
 Mode = Literal["auto", "landlock", "bubblewrap", "seatbelt", "off"]
 Layer = Literal["landlock", "bubblewrap", "seatbelt", "off"]
@@ -18,8 +19,7 @@ MODES: tuple[Mode, ...] = ("auto", "landlock", "bubblewrap", "seatbelt", "off")
 NETWORKS: tuple[Network, ...] = ("any", "loopback", "none")
 
 
-@dataclass(frozen=True)
-class SandboxSettings:
+class SandboxSettings(Struct, frozen=True):
     """How one agent run is to be confined."""
 
     mode: Mode = "auto"

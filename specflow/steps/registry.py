@@ -24,13 +24,13 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.entrypoints import entry_points
 from specflow.errors import StepError
+from specflow.structs import Struct, field
 
 if TYPE_CHECKING:
     from specflow.definitions.config import HubConfig
@@ -38,8 +38,7 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "specflow.steps"
 
 
-@dataclass(frozen=True)
-class StepResult:
+class StepResult(Struct, frozen=True):
     """The outcome of one step: pass or fail, with a reason a person can act on."""
 
     ok: bool
@@ -58,8 +57,7 @@ class StepResult:
         return cls(True, reason_if_passed) if ok else cls(False, reason_if_failed)
 
 
-@dataclass
-class StepContext:
+class StepContext(Struct):
     """What a step may look at: the hub, the change, its workspaces and the hub's configuration.
 
     ``hub_root`` is the hub as the change sees it: its own worktree of the hub, on its branch
@@ -91,8 +89,7 @@ class StepContext:
 StepFunc = Callable[..., "StepResult | bool"]
 
 
-@dataclass(frozen=True)
-class StepDef:
+class StepDef(Struct, frozen=True):
     """A registered step: its pattern, the function, and where it came from.
 
     A pattern without fields matches its own text only; one with fields is compiled by ``parse``
@@ -189,8 +186,7 @@ def step(pattern: str) -> Callable[[StepFunc], StepFunc]:
     return USER_STEPS(pattern)
 
 
-@dataclass(frozen=True)
-class StepOutcome:
+class StepOutcome(Struct, frozen=True):
     """A step evaluated: its text, result, and how long it took."""
 
     text: str

@@ -21,7 +21,6 @@ import html
 import json
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -47,6 +46,7 @@ from specflow.engine.events import read_prompt
 from specflow.engine.hub import Hub
 from specflow.engine.lock import ChangeLock
 from specflow.errors import ChangeIdError, ChangeNotFoundError, LockedError, SpecflowError
+from specflow.structs import Struct
 from specflow.ui.feed import Feed, Message, board_data
 from specflow.ui.notify import Notifier
 from specflow.ui.render import code_css, markdown_html, split_patch
@@ -65,8 +65,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-@dataclass(frozen=True)
-class Access:
+class Access(Struct, frozen=True):
     """The secrets of one server: the access token (in the URL) and the CSRF token (in pages)."""
 
     token: str

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from specflow.engine.eventreader import EventReader
 from specflow.engine.events import events_dir
 from specflow.errors import SpecflowError
 from specflow.queue.hooks import queued_changes
+from specflow.structs import Struct
 
 if TYPE_CHECKING:
     from specflow.engine.board import Board
@@ -37,8 +37,7 @@ def board_data(hub: Hub, board: Board) -> dict[str, Any]:
     return data
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(Struct, frozen=True):
     """One server-sent event: its name (``agent`` or ``board``) and its JSON data."""
 
     name: str

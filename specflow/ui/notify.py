@@ -17,8 +17,9 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from specflow.structs import Struct, field
 
 if TYPE_CHECKING:
     from specflow.engine.board import Board, Card
@@ -65,8 +66,7 @@ def post_webhook(url: str, text: str, timeout: float = WEBHOOK_TIMEOUT_S) -> Non
             raise OSError(f"the webhook answered HTTP {response.status}")
 
 
-@dataclass
-class Notifier:
+class Notifier(Struct):
     """Announces each card that starts needing a person, once."""
 
     webhook: str | None = None

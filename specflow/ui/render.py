@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -16,6 +15,8 @@ from markdown_it import MarkdownIt
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import DiffLexer
+
+from specflow.structs import Struct
 
 CSS_CLASS = "hl"
 _FILE_HEADER = re.compile(r"^diff --git a/(.+?) b/(.+)$", re.MULTILINE)
@@ -46,8 +47,7 @@ def diff_html(patch: str) -> str:
     return str(highlight(patch, DiffLexer(), _formatter()))
 
 
-@dataclass(frozen=True)
-class FileDiff:
+class FileDiff(Struct, frozen=True):
     """One file's part of a patch, highlighted."""
 
     path: str

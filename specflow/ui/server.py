@@ -6,13 +6,13 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
 
 from specflow.engine.hub import Hub
 from specflow.errors import ServerError
+from specflow.structs import Struct
 from specflow.ui import local
 from specflow.ui.app import Access, build_app
 from specflow.ui.notify import Notifier
@@ -21,8 +21,7 @@ from specflow.ui.notify import Notifier
 GRACEFUL_S = 1
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(Struct, frozen=True):
     """Where the dashboard is served, and the URL that opens it (with its token)."""
 
     host: str

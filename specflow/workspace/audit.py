@@ -25,7 +25,6 @@ nested ``.git`` folders, which no snapshot holds, in ``specflow.workspace.fileau
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from specflow.errors import GitError, WorkspaceError
+from specflow.structs import Struct, field, replace
 from specflow.workspace.checkpoints import (
     HUB_KEY,
     Checkpoint,
@@ -96,8 +96,7 @@ def audit(
     return run.report
 
 
-@dataclasses.dataclass
-class _Audit:
+class _Audit(Struct):
     """One audit's state: what it compares with, what it found, and what it asked others once."""
 
     store: CheckpointStore
@@ -107,7 +106,7 @@ class _Audit:
     attempt: int | None
     foreign: Callable[[], list[GatePolicy]]
     engine_writes: Callable[[], dict[str, set[str | None]]]
-    report: AuditReport = dataclasses.field(init=False)
+    report: AuditReport = field(init=False)
     _others: list[GatePolicy] | None = None
     _journal: dict[str, set[str | None]] | None = None
 
@@ -232,7 +231,7 @@ def _save_and_put_back(
     report.rejected.refs[ws.key] = ref
     paths = {c.path for c in bad}
     report.violations[:] = [
-        dataclasses.replace(v, saved=ref) if v.workspace == ws.key and v.path in paths else v for v in report.violations
+        replace(v, saved=ref) if v.workspace == ws.key and v.path in paths else v for v in report.violations
     ]
 
     def aside(loc: Path, rel: str) -> None:

@@ -24,9 +24,10 @@ import stat
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from specflow.structs import Struct, field
 
 #: Tracked files of this size or more are hashed and stored here (git's own big-file threshold
 #: for streaming is set to the same size).
@@ -36,8 +37,7 @@ SETTLED_NS = 100_000_000
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class BigEntry:
+class BigEntry(Struct, frozen=True):
     """One big file as a snapshot index holds it: mode and blob, and the stat data it was hashed at."""
 
     path: str
@@ -118,8 +118,7 @@ def _store(
     return BigEntry(path, mode, sha, stamp_of(st), st.st_ctime_ns < started - SETTLED_NS)
 
 
-@dataclass
-class _PackWriter:
+class _PackWriter(Struct):
     """A pack of one blob, stored (zlib level 0), written as the file is read: the blob's name, the
     pack's checksum and the object's CRC are all computed in that one pass."""
 

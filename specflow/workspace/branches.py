@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.errors import WorkspaceError
+from specflow.structs import Struct
 from specflow.workspace import journal
 from specflow.workspace.checkpoints import Workspace
 from specflow.workspace.git import GitRepo, TreeChange
@@ -37,8 +37,7 @@ LAND_MESSAGE = "specflow: publish change {id}"
 FINAL_MESSAGE = "specflow: land change {id}, which reached its final state"
 
 
-@dataclass(frozen=True)
-class MergeResult:
+class MergeResult(Struct, frozen=True):
     """One repo's merge: ``merged``, ``already merged`` or ``nothing to merge``."""
 
     repo: str
@@ -59,8 +58,7 @@ class MergeResult:
         }
 
 
-@dataclass
-class _MergePlan:
+class _MergePlan(Struct):
     target: RepoTarget
     repo: GitRepo
     base: str
@@ -85,8 +83,7 @@ def _select(owner: Workspaces, repo: str | None) -> list[RepoTarget]:
     return chosen
 
 
-@dataclass
-class _DiffPlan:
+class _DiffPlan(Struct):
     """What one repo's diff compares: the fork point with the base, and the work (a snapshot of
     the worktree, uncommitted work included, or the branch when there is no worktree)."""
 
@@ -181,8 +178,7 @@ def land(owner: Workspaces, *, message: str = LAND_MESSAGE, check_only: bool = F
         return _merge(owner, [target], message, verb="publishing")[0]
 
 
-@dataclass(frozen=True)
-class MergeProblem:
+class MergeProblem(Struct, frozen=True):
     """One reason a repo cannot be merged now, with its fix."""
 
     repo: str
@@ -248,8 +244,7 @@ def _plan_merges(
     return results, plans, problems
 
 
-@dataclass(frozen=True)
-class _Left:
+class _Left(Struct, frozen=True):
     """What a worktree holds beyond its branch: uncommitted lines, or the commit just made of them."""
 
     dirty: list[str]

@@ -24,11 +24,11 @@ import stat
 import time as clock
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from specflow.engine.records import now_iso
+from specflow.structs import Struct, field, replace
 from specflow.workspace import bigfiles, looseobjects
 from specflow.workspace.filestats import NOT_KEPT, keep_ignored, nested_git_dirs, touched_since, unusual_perm
 from specflow.workspace.git import GitRepo, Head
@@ -51,8 +51,7 @@ SNAPSHOT_EXCLUDE = ("openspec/changes/**/.specflow/**",)
 _RECORDS = re.compile(r"(?:^|/)openspec/changes/(?:archive/)?[^/]+/\.specflow(?:/|$)")
 
 
-@dataclass(frozen=True)
-class Workspace:
+class Workspace(Struct, frozen=True):
     """A working tree the change's agent could write to: the hub, a worktree, a repo's checkout."""
 
     key: str
@@ -73,8 +72,7 @@ class Workspace:
         return any(rel == s or rel.startswith(s + "/") for s in self.skip)
 
 
-@dataclass(frozen=True)
-class WorkspaceSnapshot:
+class WorkspaceSnapshot(Struct, frozen=True):
     """One workspace as a checkpoint recorded it."""
 
     key: str
@@ -106,8 +104,7 @@ class WorkspaceSnapshot:
         )
 
 
-@dataclass(frozen=True)
-class Checkpoint:
+class Checkpoint(Struct, frozen=True):
     """A numbered snapshot of every workspace of a change."""
 
     change_id: str

@@ -17,11 +17,11 @@ import subprocess
 import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from specflow.errors import GitError
+from specflow.structs import Struct
 from specflow.workspace import looseobjects
 
 ZERO_SHA = "0" * 40
@@ -126,8 +126,7 @@ def git_version() -> tuple[int, ...]:
     return tuple(int(n) for n in nums if n.isdigit())
 
 
-@dataclass(frozen=True)
-class Head:
+class Head(Struct, frozen=True):
     """Where HEAD points: a branch (``ref``) or a detached commit (``sha``)."""
 
     ref: str | None
@@ -142,8 +141,7 @@ class Head:
         return {"ref": self.ref, "sha": self.sha}
 
 
-@dataclass(frozen=True)
-class TreeChange:
+class TreeChange(Struct, frozen=True):
     """One path that differs between two trees (``diff-tree --raw``)."""
 
     path: str
@@ -162,8 +160,7 @@ class TreeChange:
         return self.new_mode != "000000"
 
 
-@dataclass(frozen=True)
-class IndexEntry:
+class IndexEntry(Struct, frozen=True):
     """One entry of an index file: mode, blob and stage of a path."""
 
     mode: str
@@ -171,8 +168,7 @@ class IndexEntry:
     stage: int
 
 
-@dataclass(frozen=True)
-class WorktreeInfo:
+class WorktreeInfo(Struct, frozen=True):
     """One working tree of a repository, from ``git worktree list --porcelain``."""
 
     path: Path
@@ -182,8 +178,7 @@ class WorktreeInfo:
     prunable: bool = False
 
 
-@dataclass(frozen=True)
-class CommitInfo:
+class CommitInfo(Struct, frozen=True):
     """A commit, as refusals describe it."""
 
     sha: str
@@ -199,8 +194,7 @@ class CommitInfo:
         return f"{self.sha[:10]} {self.summary!r} by {self.author}"
 
 
-@dataclass(frozen=True)
-class MergePreview:
+class MergePreview(Struct, frozen=True):
     """What ``git merge-tree --write-tree`` says a merge would give."""
 
     clean: bool

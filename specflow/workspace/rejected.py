@@ -18,10 +18,10 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from specflow.structs import Struct, field
 from specflow.workspace.checkpoints import REJECTED_ROOT, Checkpoint, CheckpointStore, Workspace
 from specflow.workspace.git import GitRepo, TreeChange
 
@@ -58,8 +58,7 @@ def trash_dir(store: CheckpointStore, number: int) -> Path:
     return store.hub_repo.common_dir / "specflow" / "rejected" / store.change_id / str(number)
 
 
-@dataclass(frozen=True)
-class SavedFiles:
+class SavedFiles(Struct, frozen=True):
     """One workspace's rejected files: the commit holding them and the checkpoint it sits on."""
 
     key: str
@@ -70,8 +69,7 @@ class SavedFiles:
     paths: tuple[str, ...]
 
 
-@dataclass
-class Rejected:
+class Rejected(Struct):
     """Everything one audit saved: commits per workspace, moved folders (saved -> original)."""
 
     change_id: str

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +22,7 @@ from specflow.definitions.config import HubConfig
 from specflow.engine import records
 from specflow.engine.machine_id import machine_name
 from specflow.errors import ChangeNotFoundError, GitError, RemoteError, WorkspaceError
+from specflow.structs import Struct, field, replace
 from specflow.workspace.checkpoints import REF_ROOT
 from specflow.workspace.git import GitRepo
 from specflow.workspace.workspaces import Workspaces
@@ -40,16 +40,14 @@ PushOutcome = Literal["pushed", "up-to-date", "checkpoints", "no-branch"]
 PullOutcome = Literal["created", "fast-forwarded", "up-to-date", "ahead", "absent", "no-remote"]
 
 
-@dataclass(frozen=True)
-class ChangeRepo:
+class ChangeRepo(Struct, frozen=True):
     """A repository that may hold the change's branch: the hub, or a configured component repo."""
 
     name: str
     repo: GitRepo
 
 
-@dataclass(frozen=True)
-class RepoPush:
+class RepoPush(Struct, frozen=True):
     """What ``push`` did in one repo."""
 
     repo: str
@@ -65,8 +63,7 @@ class RepoPush:
         return dict(self.__dict__)
 
 
-@dataclass(frozen=True)
-class RepoPull:
+class RepoPull(Struct, frozen=True):
     """What ``pull`` did in one repo; ``worktree`` is the checkout it fast-forwarded or made, if any.
 
     ``worktree_made``: the hub's worktree of the change was made from the pulled branch (the change
@@ -90,8 +87,7 @@ class RepoPull:
         return data
 
 
-@dataclass(frozen=True)
-class PushResult:
+class PushResult(Struct, frozen=True):
     change_id: str
     repos: list[RepoPush] = field(default_factory=list)
 
@@ -99,8 +95,7 @@ class PushResult:
         return {"change": self.change_id, "repos": [r.to_dict() for r in self.repos]}
 
 
-@dataclass(frozen=True)
-class PullResult:
+class PullResult(Struct, frozen=True):
     change_id: str
     repos: list[RepoPull] = field(default_factory=list)
 
@@ -234,8 +229,7 @@ def push(hub_root: Path, config: HubConfig, change_id: str, remote: str | None =
     return PushResult(change_id, results)
 
 
-@dataclass
-class _PushPlan:
+class _PushPlan(Struct):
     cr: ChangeRepo
     branch: bool
     checkpoints: dict[str, str]
@@ -273,8 +267,7 @@ def _reason(message: str) -> str:
 # -- pull -----------------------------------------------------------------------------------------
 
 
-@dataclass
-class _PullPlan:
+class _PullPlan(Struct):
     cr: ChangeRepo
     remote: str | None
     outcome: PullOutcome = "absent"

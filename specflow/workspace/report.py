@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from specflow.structs import Struct, field
 from specflow.workspace.rejected import Rejected
 
 ViolationKind = Literal["modified", "added", "deleted", "mode", "symlink", "commit", "head", "git", "index", "ref"]
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(Struct, frozen=True):
     """One change outside the gate, already put back."""
 
     workspace: str
@@ -31,8 +30,7 @@ class Violation:
         return f"{self.workspace}:{self.path} ({self.kind}: {self.detail})"
 
 
-@dataclass
-class AuditReport:
+class AuditReport(Struct):
     """What an audit found: the violations it put back and the in-gate changes it kept."""
 
     checkpoint: int

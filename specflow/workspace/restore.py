@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.errors import WorkspaceError
+from specflow.structs import Struct, field
 from specflow.workspace.audit import put_back
 from specflow.workspace.checkpoints import Workspace
 from specflow.workspace.git import TreeChange
@@ -34,8 +34,7 @@ if TYPE_CHECKING:
     from specflow.workspace.workspaces import Workspaces
 
 
-@dataclass(frozen=True)
-class RestoreResult:
+class RestoreResult(Struct, frozen=True):
     """What a restore put back: files per workspace, folders, and the checkpoint taken first (forced)."""
 
     change_id: str
@@ -61,8 +60,7 @@ class RestoreResult:
         return text
 
 
-@dataclass
-class _Plan:
+class _Plan(Struct):
     """One workspace's part of a restore: what to write, and what was edited since the audit."""
 
     ws: Workspace

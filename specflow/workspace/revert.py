@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from specflow.errors import WorkspaceError
+from specflow.structs import Struct, field
 from specflow.workspace.audit import GITLINK, put_back
 from specflow.workspace.checkpoints import Checkpoint, Workspace, WorkspaceSnapshot
 
@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from specflow.workspace.workspaces import Workspaces
 
 
-@dataclass(frozen=True)
-class RevertResult:
+class RevertResult(Struct, frozen=True):
     """What a revert did: the checkpoint restored, the one taken first (to undo it), the files."""
 
     change_id: str

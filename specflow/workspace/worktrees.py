@@ -34,13 +34,13 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from specflow.agents.base import AgentEvent, EventCallback, ignore_event
 from specflow.definitions.config import HubConfig, RepoConfig
 from specflow.errors import GitError, WorkspaceError
 from specflow.localdir import records_dir
+from specflow.structs import Struct
 from specflow.workspace.git import GitRepo, find_git_dirs
 
 BRANCH_PREFIX = "specflow/"
@@ -53,8 +53,7 @@ def branch_name(change_id: str) -> str:
     return BRANCH_PREFIX + change_id
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(Struct, frozen=True):
     """Where a change's worktrees and specflow's local records live under the hub."""
 
     hub: Path
@@ -93,8 +92,7 @@ class Layout:
         return lines
 
 
-@dataclass(frozen=True)
-class RepoTarget:
+class RepoTarget(Struct, frozen=True):
     """An affected repo as the change sees it: where it is, where its worktree goes."""
 
     name: str
@@ -368,8 +366,7 @@ def base_of(layout: Layout, target: RepoTarget, repo: GitRepo) -> str:
 # -- commands (setup and tests) ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CommandResult:
+class CommandResult(Struct, frozen=True):
     """A finished shell command: exit code (None after a timeout), log file and output tail."""
 
     command: str

@@ -40,7 +40,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -60,6 +59,7 @@ from specflow.agents.output import CappedLog, Line, pump_lines, tail_text
 from specflow.agents.proctree import KILL_GRACE_S, descendants, exited, sandbox_event, send_prompt, stop_tree
 from specflow.errors import AgentError
 from specflow.sandbox.launch import Launched, spawn
+from specflow.structs import Struct, field
 
 DEFAULT_TIMEOUT_S = 3600.0
 """Time limit when neither the workflow nor ``specflow.yaml`` sets one."""
@@ -139,8 +139,7 @@ def _flag(value: Any, name: str, default: bool) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class ClaudeOptions:
+class ClaudeOptions(Struct, frozen=True):
     """The adapter's options, checked."""
 
     binary: str | None = None
@@ -445,8 +444,7 @@ class _Launch:
             self.run.close()
 
 
-@dataclass
-class _Run:
+class _Run(Struct):
     """One run of Claude Code: its process, the stream read so far, and how it ended."""
 
     request: AgentRequest

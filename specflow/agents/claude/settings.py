@@ -24,12 +24,12 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from specflow.agents.claude.hook import WRITE_TOOLS
 from specflow.bootstrap import boot_code
+from specflow.structs import Struct, field
 from specflow.workspace.gates import GatePolicy
 
 #: The tools that write files; removed entirely in read-only phases.
@@ -38,8 +38,7 @@ PERMISSION_MODE = "dontAsk"
 HOOK_TIMEOUT_S = 30
 
 
-@dataclass(frozen=True)
-class PhaseSettings:
+class PhaseSettings(Struct, frozen=True):
     """What the adapter passes to Claude Code for one phase."""
 
     settings: dict[str, Any]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from specflow.agents.base import (
     tool_target,
 )
 from specflow.agents.claude.hook import GUARD_PREFIX, WRITE_TOOLS
+from specflow.structs import Struct, field
 
 #: How much of an assistant text is kept in its event.
 _TEXT_SNIPPET = 2000
@@ -61,8 +61,7 @@ def tokens_from_usage(usage: Any) -> dict[str, int]:
     return tokens
 
 
-@dataclass
-class StreamSummary:
+class StreamSummary(Struct):
     """Everything the history needs from one run's stream."""
 
     session_id: str | None = None
