@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from specflow.workspace import journal
 from specflow.workspace.checkpoints import Workspace
 from specflow.workspace.git import GitRepo, TreeChange
 from specflow.workspace.journal import hub_writes
+from specflow.workspace.sidethread import SideThread
 from specflow.workspace.worktrees import (
     RepoTarget,
     base_of,
@@ -235,7 +235,7 @@ def _plan_merges(
     results: list[MergeResult] = []
     plans: list[_MergePlan] = []
     problems: list[MergeProblem] = []
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with SideThread() as pool:
         for target in targets:
             result, plan, found = _plan_one(owner, target, pool, commit)
             results += [result] if result is not None else []
@@ -272,7 +272,7 @@ def _scan_left(target: RepoTarget) -> _Left:
 
 
 def _plan_one(
-    owner: Workspaces, target: RepoTarget, pool: ThreadPoolExecutor, commit: str | None = None, *, scan: bool = True
+    owner: Workspaces, target: RepoTarget, pool: SideThread, commit: str | None = None, *, scan: bool = True
 ) -> tuple[MergeResult | None, _MergePlan | None, list[MergeProblem]]:
     """One repo's merge: its result when there is nothing to do, else its plan, and its problems.
 

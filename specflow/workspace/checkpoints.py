@@ -23,7 +23,6 @@ import shutil
 import stat
 import time as clock
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +31,7 @@ from specflow.structs import Struct, field, replace
 from specflow.workspace import bigfiles, looseobjects
 from specflow.workspace.filestats import NOT_KEPT, keep_ignored, nested_git_dirs, touched_since, unusual_perm
 from specflow.workspace.git import GitRepo, Head
+from specflow.workspace.sidethread import SideThread
 from specflow.workspace.worktrees import Layout
 
 REF_ROOT = "refs/specflow/checkpoints"
@@ -333,7 +333,7 @@ class CheckpointStore:
         trees: dict[str, tuple[str, Head]] = {}
         umask = int(local["umask"])
         # the listing of ignored files walks the tree as the snapshot does: both run at once
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        with SideThread() as pool:
             for ws in workspaces:
                 listing = pool.submit(ws.repo.ignored_files, ws.skip)
                 ref, detached = ws.repo.head_file()

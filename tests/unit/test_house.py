@@ -207,6 +207,12 @@ NOT_ON_THE_ADVANCE_PATH = (
     # step patterns of plain fields ('the file "{path}" exists') match without the parse library
     "parse",
     "decimal",
+    # records are ``specflow.structs`` classes, which compile nothing when defined (``dataclasses``
+    # wrote and compiled ~380 methods, and imported ``inspect``); the snapshot's side thread is
+    # ``specflow.workspace.sidethread`` (``concurrent.futures`` imported ``logging`` and more)
+    "dataclasses",
+    "copy",
+    "concurrent.futures",
 )
 
 
@@ -291,3 +297,16 @@ def test_imports_sit_at_the_top_but_at_the_door_of_a_heavy_library_or_a_layer() 
         if module.split(".")[0] not in LAZY_LIBRARIES and module not in LAZY_MODULES
     ]
     assert stray == [], "move these imports to the top of their modules:\n" + "\n".join(stray)
+
+
+def test_records_are_structs_not_dataclasses() -> None:
+    # ``dataclasses`` compiles each class's methods with ``exec`` when the module is imported (~0.4 ms
+    # a class): specflow's records subclass ``specflow.structs.Struct``, which defines them once
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                offenders += [f"{path.relative_to(PACKAGE)}:{node.lineno}" for n in names if n == "dataclasses"]
+    assert offenders == []
