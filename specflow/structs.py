@@ -70,9 +70,12 @@ def field(
     return Field(default, default_factory, init, compare)
 
 
+_CLASSVAR = ("ClassVar", "typing.ClassVar")
+
+
 def _is_classvar(annotation: object) -> bool:
     if isinstance(annotation, str):  # ``from __future__ import annotations``: as written
-        return annotation.startswith(("ClassVar", "typing.ClassVar"))
+        return annotation.startswith(_CLASSVAR)
     return annotation is ClassVar or getattr(annotation, "__origin__", None) is ClassVar
 
 
@@ -81,7 +84,7 @@ def _no_fields(_: object) -> tuple[()]:
 
 
 class _Spec:
-    """A class's fields, as the generic methods use them."""
+    """A class's fields, as the generic methods use them (read in one pass when the class is defined)."""
 
     __slots__ = (
         "arity",
@@ -91,27 +94,43 @@ class _Spec:
         "factories",
         "init_names",
         "init_set",
-        "names",
         "plain",
         "post_init",
         "type_name",
     )
 
-    def __init__(self, cls: type, names: list[str], fields: dict[str, Field]) -> None:
-        init_names = [n for n in names if fields[n].init]
-        self.names = tuple(names)
+    def __init__(self, cls: type, fields: dict[str, Field]) -> None:
+        init_names: list[str] = []
+        compared: list[str] = []
+        self.defaults: dict[str, Any] = {}
+        factories: list[tuple[str, Callable[[], Any]]] = []
+        filled = 0  # fields outside ``__init__`` that it sets all the same (from a default)
+        after = ""
+        for name, f in fields.items():
+            if f.default is not MISSING:
+                self.defaults[name] = f.default
+            elif f.default_factory is not None:
+                factories.append((name, f.default_factory))
+            optional = f.default is not MISSING or f.default_factory is not None
+            if f.init:
+                init_names.append(name)
+                if optional:
+                    after = name
+                elif after:
+                    raise TypeError(f"{cls.__name__}: field {name!r} without a default follows {after!r}")
+            elif optional:
+                filled += 1
+            if f.compare:
+                compared.append(name)
         self.init_names = tuple(init_names)
         self.init_set = frozenset(init_names)
-        self.defaults = {n: f.default for n, f in fields.items() if f.default is not MISSING}
-        self.factories = tuple((n, f.default_factory) for n, f in fields.items() if f.default_factory is not None)
-        # what a finished ``__init__`` holds: every init field, and the others that have a default
-        self.count = len(set(init_names) | set(self.defaults) | {n for n, _ in self.factories})
-        compared = [n for n in names if fields[n].compare]
+        self.arity = len(init_names)
+        self.count = self.arity + filled  # what a finished ``__init__`` holds
+        self.factories = tuple(factories)
         self.compared: Callable[[Any], Any] = attrgetter(*compared) if compared else _no_fields
         self.post_init: Callable[[Any], None] | None = getattr(cls, "__post_init__", None)
-        self.arity = len(init_names)
-        # nothing to add once every init field is given: no field outside ``__init__`` has a default
-        self.plain = self.post_init is None and self.count == self.arity
+        # nothing to add once every init field is given
+        self.plain = self.post_init is None and filled == 0
         self.type_name = cls.__name__
 
     def build(self, obj: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -166,14 +185,15 @@ class Struct:
         super().__init_subclass__(**kwargs)
         fields: dict[str, Field] = {}
         for base in reversed(cls.__mro__[1:]):
-            spec = base.__dict__.get("__struct_spec__")
-            if spec is not None:
-                fields.update(base.__dict__["__struct_fields_map__"])
-        own = cls.__dict__.get("__annotations__", {})  # noqa: RUF063  (not inspect: its import is what this avoids)
+            inherited = base.__dict__.get("__struct_fields_map__")
+            if inherited is not None:
+                fields.update(inherited)
+        namespace = cls.__dict__
+        own = namespace.get("__annotations__", {})  # the class's own, as written (not inspect: its import)
         for name, annotation in own.items():
-            if _is_classvar(annotation):
+            if annotation.startswith(_CLASSVAR) if annotation.__class__ is str else _is_classvar(annotation):
                 continue
-            value = cls.__dict__.get(name, MISSING)
+            value = namespace.get(name, MISSING)
             if isinstance(value, Field):
                 fields[name] = value
                 if value.default is MISSING:
@@ -182,20 +202,10 @@ class Struct:
                     setattr(cls, name, value.default)
             else:
                 fields[name] = Field(value, None, True, True)
-        names = list(fields)
-        seen_default = ""
-        for name in names:
-            spec_field = fields[name]
-            if not spec_field.init:
-                continue
-            if spec_field.default is not MISSING or spec_field.default_factory is not None:
-                seen_default = name
-            elif seen_default:
-                raise TypeError(f"{cls.__name__}: field {name!r} without a default follows {seen_default!r}")
         cls.__struct_fields_map__ = fields
-        cls.__struct_spec__ = _Spec(cls, names, fields)
-        cls.__struct_fields__ = tuple(names)
-        cls.__match_args__ = tuple(n for n in names if fields[n].init)  # type: ignore[attr-defined,misc]
+        cls.__struct_spec__ = spec = _Spec(cls, fields)
+        cls.__struct_fields__ = tuple(fields)
+        cls.__match_args__ = spec.init_names  # type: ignore[attr-defined,misc]
         if frozen:
             cls.__setattr__ = _frozen_setattr  # type: ignore[assignment,method-assign]
             cls.__delattr__ = _frozen_delattr  # type: ignore[assignment,method-assign]
