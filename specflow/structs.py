@@ -89,9 +89,7 @@ class _Spec:
     __slots__ = (
         "arity",
         "compared",
-        "count",
-        "defaults",
-        "factories",
+        "filled",
         "init_names",
         "init_set",
         "plain",
@@ -102,60 +100,62 @@ class _Spec:
     def __init__(self, cls: type, fields: dict[str, Field]) -> None:
         init_names: list[str] = []
         compared: list[str] = []
-        self.defaults: dict[str, Any] = {}
-        factories: list[tuple[str, Callable[[], Any]]] = []
-        filled = 0  # fields outside ``__init__`` that it sets all the same (from a default)
+        # every field ``__init__`` sets, in order, with its default and factory
+        filled: list[tuple[str, Any, Callable[[], Any] | None]] = []
         after = ""
         for name, f in fields.items():
-            if f.default is not MISSING:
-                self.defaults[name] = f.default
-            elif f.default_factory is not None:
-                factories.append((name, f.default_factory))
             optional = f.default is not MISSING or f.default_factory is not None
+            if f.init or optional:
+                filled.append((name, f.default, f.default_factory))
             if f.init:
                 init_names.append(name)
                 if optional:
                     after = name
                 elif after:
                     raise TypeError(f"{cls.__name__}: field {name!r} without a default follows {after!r}")
-            elif optional:
-                filled += 1
             if f.compare:
                 compared.append(name)
         self.init_names = tuple(init_names)
         self.init_set = frozenset(init_names)
         self.arity = len(init_names)
-        self.count = self.arity + filled  # what a finished ``__init__`` holds
-        self.factories = tuple(factories)
+        self.filled = tuple(filled)
         self.compared: Callable[[Any], Any] = attrgetter(*compared) if compared else _no_fields
         self.post_init: Callable[[Any], None] | None = getattr(cls, "__post_init__", None)
         # nothing to add once every init field is given
-        self.plain = self.post_init is None and filled == 0
+        self.plain = self.post_init is None and len(filled) == self.arity
         self.type_name = cls.__name__
 
     def build(self, obj: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        """``__init__`` in full: defaults, factories, keywords, the checks, ``__post_init__``."""
+        """``__init__`` in full: keywords, defaults, factories, the checks, ``__post_init__``.
+
+        The instance's ``__dict__`` is filled in the fields' order whatever the call's, as a dataclass's
+        is: records turned into JSON through it keep their keys' order.
+        """
         names = self.init_names
-        values = obj.__dict__
-        if self.defaults:
-            values.update(self.defaults)
         if len(args) > len(names):
             raise TypeError(f"{self.type_name}() takes {len(names)} positional arguments but {len(args)} were given")
-        values.update(zip(names, args, strict=False))
+        given = dict(zip(names, args, strict=False))
         if kwargs:
             if not self.init_set.issuperset(kwargs):
                 unknown = sorted(set(kwargs) - self.init_set)
                 raise TypeError(f"{self.type_name}() got an unexpected keyword argument {unknown[0]!r}")
-            twice = sorted(set(names[: len(args)]).intersection(kwargs)) if args else []
+            twice = sorted(set(given).intersection(kwargs))
             if twice:
                 raise TypeError(f"{self.type_name}() got multiple values for argument {twice[0]!r}")
-            values.update(kwargs)
-        for name, factory in self.factories:
-            if name not in values:
+            given.update(kwargs)
+        values = obj.__dict__
+        missing = []
+        for name, default, factory in self.filled:
+            if name in given:
+                values[name] = given[name]
+            elif default is not MISSING:
+                values[name] = default
+            elif factory is not None:
                 values[name] = factory()
-        if len(values) < self.count:
-            missing = ", ".join(repr(n) for n in names if n not in values)
-            raise TypeError(f"{self.type_name}() missing required arguments: {missing}")
+            else:
+                missing.append(name)
+        if missing:
+            raise TypeError(f"{self.type_name}() missing required arguments: {', '.join(map(repr, missing))}")
         if self.post_init is not None:
             self.post_init(obj)
 

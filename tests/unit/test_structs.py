@@ -163,3 +163,10 @@ def test_defining_a_record_does_not_import_dataclasses_or_inspect() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out == "A(a=1) []\n"
+
+
+def test_the_instance_holds_its_fields_in_their_order_whatever_the_call() -> None:
+    # records become JSON through their ``__dict__`` (``to_dict``): the keys keep the fields' order
+    assert list(vars(Counter(hits=2, name="n"))) == ["name", "hits", "seen"]
+    assert json.dumps(vars(Point(y=1, x=2))) == '{"x": 2, "y": 1, "tags": [], "note": ""}'
+    assert list(vars(Derived(base=1))) == ["base", "calls", "doubled"]  # __post_init__ sets its field last
