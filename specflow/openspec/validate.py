@@ -252,9 +252,13 @@ def _validate_items(root: Path, changes: bool, specs: bool, strict: bool, rememb
             return issues, ms, [main_stamp(item)]
         return issues, ms, _change_stamps(root, item, [main_stamp(s) for s in dict.fromkeys(main.asked[asked:])])
 
-    # every item stands alone: two cores do twice the items (the child sends back plain data)
+    # every item stands alone: two cores do twice the items (the child sends back plain data); the
+    # first of each kind is done before the fork, so the child inherits the patterns it compiled
     todo = [n for n in range(len(jobs)) if n not in done]
-    done.update(zip(todo, map_in_halves(one, todo), strict=True))
+    first: dict[str, int] = {}  # kind -> its first position in todo
+    for k, n in enumerate(todo):
+        first.setdefault(jobs[n][0], k)
+    done.update(zip(todo, map_in_halves(one, todo, list(first.values())), strict=True))
     if index is not None:
         _update(index, jobs, todo, done, changes, specs)
     results = [
