@@ -57,9 +57,16 @@ class ChangeCheck:
         self.issues: list[Issue] = []
 
     @classmethod
-    def read(cls, change_dir: Path, main: MainSpecs | None, project_root: Path | None) -> ChangeCheck:
-        """Walk the change's ``specs/`` and parse every readable delta spec."""
-        check = cls(change_dir, main, project_root, discovery.scan_specs(os.path.join(change_dir, "specs")))
+    def read(
+        cls,
+        change_dir: Path,
+        main: MainSpecs | None,
+        project_root: Path | None,
+        listing: discovery.Listing | None = None,
+    ) -> ChangeCheck:
+        """Walk the change's ``specs/`` and parse every readable delta spec (``listing``: folders listed already)."""
+        scan = discovery.scan_specs(os.path.join(change_dir, "specs"), listing)
+        check = cls(change_dir, main, project_root, scan)
         for spec in check.scan.specs:
             try:
                 content = read_text(spec.file)
@@ -238,13 +245,15 @@ def validate_change_dir(
     *,
     main: MainSpecs | None = None,
     project_root: Path | None = None,
+    listing: discovery.Listing | None = None,
 ) -> Report:
     """Validate a change's delta specs (and, with ``project_root``, its task files).
 
     With ``main`` the MODIFIED blocks are checked against the main specs for lost scenarios and
     the archive merge is dry-run (its refusals reported as INFO), as ``openspec validate`` does.
+    ``listing``: the change's folders listed already in this run.
     """
-    check = ChangeCheck.read(change_dir, main, project_root)
+    check = ChangeCheck.read(change_dir, main, project_root, listing)
     check.issues.extend(root_spec_md(check))
     for delta in check.deltas:
         for delta_rule in DELTA_RULES:

@@ -34,8 +34,25 @@ class SpecsScan(NamedTuple):
     has_any_file: bool
 
 
-def scan_specs(specs_root: Path | str) -> SpecsScan:
-    """Walk ``specs_root`` once, as OpenSpec's three walks of a change's ``specs/`` would."""
+Listing = dict[str, list[os.DirEntry[str]]]
+"""Folders already listed in this run (path -> its entries), so a second walk lists none again."""
+
+
+def _entries(directory: str, listing: Listing | None) -> list[os.DirEntry[str]]:
+    """The entries of ``directory``, from ``listing`` when it was listed already."""
+    if listing is not None:
+        listed = listing.get(directory)
+        if listed is not None:
+            return listed
+    with os.scandir(directory) as it:
+        return list(it)
+
+
+def scan_specs(specs_root: Path | str, listing: Listing | None = None) -> SpecsScan:
+    """Walk ``specs_root`` once, as OpenSpec's three walks of a change's ``specs/`` would.
+
+    ``listing``: folders listed already (by the validation index's stamps of the same change).
+    """
     specs: list[SpecFile] = []
     other: list[tuple[str, str, bool]] = []
     any_file = False
@@ -43,27 +60,26 @@ def scan_specs(specs_root: Path | str) -> SpecsScan:
     while stack:
         directory, prefix = stack.pop()
         try:
-            it = os.scandir(directory)
+            entries = _entries(directory, listing)
         except (FileNotFoundError, NotADirectoryError):
             continue
-        with it:
-            for entry in it:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, f"{prefix}{name}/"))
-                    continue
-                link = entry.is_symlink()
-                if link or entry.is_file(follow_symlinks=False):
-                    any_file = True
-                else:
-                    continue
-                if name == "spec.md":
-                    if prefix and (not link or _is_file(entry)):
-                        specs.append(SpecFile(prefix[:-1], entry.path))
-                elif name[-3:].lower() == ".md":
-                    other.append((prefix + name, entry.path, link))
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((entry.path, f"{prefix}{name}/"))
+                continue
+            link = entry.is_symlink()
+            if link or entry.is_file(follow_symlinks=False):
+                any_file = True
+            else:
+                continue
+            if name == "spec.md":
+                if prefix and (not link or _is_file(entry)):
+                    specs.append(SpecFile(prefix[:-1], entry.path))
+            elif name[-3:].lower() == ".md":
+                other.append((prefix + name, entry.path, link))
     specs.sort(key=lambda s: s.id)
     other.sort()
     return SpecsScan(specs, other, any_file)
@@ -222,6 +238,7 @@ def _levenshtein(a: list[int], b: list[int]) -> int:
 
 
 __all__ = [
+    "Listing",
     "SpecFile",
     "SpecsScan",
     "change_ids",

@@ -113,8 +113,8 @@ def parse_spec(content: str, name: str) -> ParsedSpec:
     for k, kids in found:
         stop = starts[kids[0]] if kids else ends[k]
         statement = extract_requirement_text(titles[k], *_statement_lines(o, k, stop, mask))
-        scenarios = tuple(body for c in kids if (body := "\n".join(lines[starts[c] + 1 : ends[c]]).strip(JS_WS)))
-        requirements.append(Requirement(statement, scenarios))
+        bodies = ["\n".join(lines[starts[c] + 1 : ends[c]]).strip(JS_WS) for c in kids]
+        requirements.append(Requirement(statement, tuple(filter(None, bodies))))
     return ParsedSpec(name, js_trim(purpose), tuple(requirements))
 
 
