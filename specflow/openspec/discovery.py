@@ -48,6 +48,20 @@ def _entries(directory: str, listing: Listing | None) -> list[os.DirEntry[str]]:
         return list(it)
 
 
+def is_file(path: str, listing: Listing | None = None) -> bool:
+    """``os.path.isfile(path)``, answered from ``listing`` (no system call) when its folder is there."""
+    if listing is not None:
+        folder, _, name = path.rpartition(os.sep)
+        entries = listing.get(folder)
+        if entries is not None:
+            entry = next((e for e in entries if e.name == name), None)
+            try:
+                return entry is not None and entry.is_file()  # a link is followed, as isfile does
+            except OSError:
+                return False
+    return os.path.isfile(path)
+
+
 def scan_specs(specs_root: Path | str, listing: Listing | None = None) -> SpecsScan:
     """Walk ``specs_root`` once, as OpenSpec's three walks of a change's ``specs/`` would.
 
@@ -130,23 +144,26 @@ _CHANGE_MARKERS = (".openspec.yaml", "proposal.md", "tasks.md", "design.md")
 _MAX_NESTING = 3
 
 
-def looks_like_change(directory: Path | str) -> bool:
-    """True when ``directory`` holds a change's own files (metadata, proposal, tasks, design, specs)."""
+def looks_like_change(directory: Path | str, listing: Listing | None = None) -> bool:
+    """True when ``directory`` holds a change's own files (metadata, proposal, tasks, design, specs).
+
+    ``listing``: folders listed already in this run.
+    """
     base = str(directory)
     for marker in _CHANGE_MARKERS:
-        if os.path.isfile(os.path.join(base, marker)):
+        if is_file(os.path.join(base, marker), listing):
             return True
     try:
-        return has_any_file_under(os.path.join(base, "specs"))
+        return scan_specs(os.path.join(base, "specs"), listing).has_any_file
     except OSError:
         return False
 
 
-def nested_changes(changes_dir: Path, name: str) -> list[str] | None:
+def nested_changes(changes_dir: Path, name: str, listing: Listing | None = None) -> list[str] | None:
     """The change-like folders inside ``changes/<name>`` when it only wraps them, else None."""
     if name == "archive" or name.startswith("."):
         return None
-    if looks_like_change(os.path.join(changes_dir, name)):
+    if looks_like_change(os.path.join(changes_dir, name), listing):
         return None
     directory = changes_dir / name
     entries = _scandir(directory)
@@ -246,6 +263,7 @@ __all__ = [
     "describe_nested",
     "discover_spec_files",
     "has_any_file_under",
+    "is_file",
     "looks_like_change",
     "nearest_matches",
     "nested_changes",

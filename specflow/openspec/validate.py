@@ -194,7 +194,7 @@ def validate_change(
     ``listing``: the change's folders listed already in this run.
     """
     changes_dir = root / "openspec" / "changes"
-    nested = discovery.nested_changes(changes_dir, change_id)
+    nested = discovery.nested_changes(changes_dir, change_id, listing)
     if nested is not None:
         return Report([Issue(ERROR, "file", discovery.describe_nested(change_id, nested))])
     main = main or MainSpecs(root / "openspec" / "specs")
