@@ -13,6 +13,7 @@ from functools import cached_property
 from specflow.openspec.deltas import DeltaPlan
 from specflow.openspec.issues import ERROR, INFO, WARNING, Issue
 from specflow.openspec.mainspecs import MainSpecs
+from specflow.openspec.markdown import fence_mask
 from specflow.openspec.requirements import (
     RequirementBlock,
     contains_shall_or_must,
@@ -133,7 +134,8 @@ def _block_issues(kind: str, blocks: list[RequirementBlock], entry: str) -> list
 
 def _block_text_issues(kind: str, block: RequirementBlock, entry: str) -> list[Issue]:
     body = block.raw.split("\n")[1:]
-    text = extract_requirement_body(body)
+    mask = fence_mask(body, block.raw)  # once for the statement and the scenarios
+    text = extract_requirement_body(body, mask)
     label = f'{kind} "{block.name}"'
     out = []
     if not text:
@@ -145,8 +147,8 @@ def _block_text_issues(kind: str, block: RequirementBlock, entry: str) -> list[I
         out.append(Issue(ERROR, entry, message))
     elif not contains_shall_or_must(text):
         out.append(Issue(WARNING, entry, missing_keyword(label, block.name, True)))
-    if count_scenarios(body) < 1:
-        hint = EMPTY_SCENARIO_HINT if count_empty_scenarios(body) else ""
+    if count_scenarios(body, mask) < 1:
+        hint = EMPTY_SCENARIO_HINT if count_empty_scenarios(body, mask) else ""
         out.append(Issue(ERROR, entry, f"{label} must include at least one scenario{hint}"))
     return out
 

@@ -42,8 +42,9 @@ def fence_mask(lines: list[str], text: str | None = None) -> list[bool]:
     """True for each line inside a fenced code block, the fence lines included.
 
     An opening fence is three or more backticks or tildes after any indentation; the block
-    closes at a line holding only a run of the same character at least as long.  ``text`` is the
-    lines joined, when the caller has it (a long spec need not be joined again).
+    closes at a line holding only a run of the same character at least as long.  ``text`` is any
+    text holding every line (the lines joined, or the document they were split from), when the
+    caller has it: a long spec need not be joined again.
     """
     mask = [False] * len(lines)
     joined = "".join(lines) if text is None else text  # no line opens a fence without one of these runs

@@ -112,8 +112,9 @@ def extract_requirement_text(header_title: str, body_lines: list[str], mask: lis
     return extract_requirement_body(body_lines, mask) or js_trim(header_title)
 
 
-def _scenario_bodies(body_lines: list[str]) -> list[str]:
-    mask = fence_mask(body_lines)
+def _scenario_bodies(body_lines: list[str], mask: list[bool] | None = None) -> list[str]:
+    if mask is None:
+        mask = fence_mask(body_lines)
     bodies: list[str] = []
     n = len(body_lines)
     for i, line in enumerate(body_lines):
@@ -128,14 +129,17 @@ def _scenario_bodies(body_lines: list[str]) -> list[str]:
     return bodies
 
 
-def count_scenarios(body_lines: list[str]) -> int:
-    """Scenarios (``####`` headers with a non-empty body) in a requirement's body lines."""
-    return sum(1 for b in _scenario_bodies(body_lines) if js_trim(b))
+def count_scenarios(body_lines: list[str], mask: list[bool] | None = None) -> int:
+    """Scenarios (``####`` headers with a non-empty body) in a requirement's body lines.
+
+    ``mask`` is ``fence_mask(body_lines)`` when the caller has it.
+    """
+    return sum(1 for b in _scenario_bodies(body_lines, mask) if js_trim(b))
 
 
-def count_empty_scenarios(body_lines: list[str]) -> int:
+def count_empty_scenarios(body_lines: list[str], mask: list[bool] | None = None) -> int:
     """``####`` headers in a requirement's body lines that have nothing under them."""
-    return sum(1 for b in _scenario_bodies(body_lines) if not js_trim(b))
+    return sum(1 for b in _scenario_bodies(body_lines, mask) if not js_trim(b))
 
 
 @lru_cache(maxsize=8192)
