@@ -129,11 +129,11 @@ def outline(lines: list[str], mask: list[bool] | None = None) -> Outline:
         mask = fence_mask(lines)
     out = Outline(lines)
     levels, titles, starts, ends, parents = out.levels, out.titles, out.starts, out.ends, out.parents
-    open_: list[int] = []  # sections whose content still runs (levels increase)
-    nest: list[int] = []  # ancestors of the current section
     n = len(lines)
-    # the lines starting with "#" found and matched in C; the nesting below is the Python part
-    numbers = list(compress(range(n), map(str.startswith, lines, repeat("#"))))
+    # the ancestors of the current section; a boundary ends those of its level or deeper that are
+    # still open but leaves them ancestors (a later deeper header still nests under them)
+    nest: list[int] = []
+    numbers = list(compress(range(n), map(str.startswith, lines, repeat("#"))))  # found in C
     if True in mask:
         numbers = [i for i in numbers if not mask[i]]
     heading = _HEADING_RE.compiled().match
@@ -141,21 +141,24 @@ def outline(lines: list[str], mask: list[bool] | None = None) -> Outline:
         if m is None:
             continue
         level = m.end(1)
-        while open_ and levels[open_[-1]] >= level:
-            ends[open_.pop()] = i
         title = m.group(2)
         if title is None:
+            for k in reversed(nest):
+                if levels[k] < level:
+                    break
+                if ends[k] == n:
+                    ends[k] = i
             continue
         while nest and levels[nest[-1]] >= level:
-            nest.pop()
-        k = len(levels)
+            k = nest.pop()
+            if ends[k] == n:
+                ends[k] = i
         parents.append(nest[-1] if nest else -1)
+        nest.append(len(levels))
         levels.append(level)
         titles.append(title.strip(JS_WS))
         starts.append(i)
         ends.append(n)
-        nest.append(k)
-        open_.append(k)
     return out
 
 
