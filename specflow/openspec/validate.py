@@ -22,7 +22,7 @@ from specflow.openspec.deltarules import missing_keyword
 from specflow.openspec.gcpause import paused_gc
 from specflow.openspec.issues import ERROR, INFO, WARNING, Issue, Report
 from specflow.openspec.mainspecs import MainSpecs
-from specflow.openspec.markdown import js_len
+from specflow.openspec.markdown import fence_mask, js_len
 from specflow.openspec.requirements import (
     RequirementsSection,
     contains_shall_or_must,
@@ -128,7 +128,8 @@ def _spec_rules(
     if parts is None:
         parts = extract_requirements_section(content)
     for i, block in enumerate(parts.blocks):
-        text = extract_requirement_body(block.raw.split("\n")[1:])
+        body = block.raw.split("\n")[1:]
+        text = extract_requirement_body(body, fence_mask(body, block.raw))  # no fence in the block: no join
         label = f'Requirement "{block.name}"'
         if not text:
             issues.append(Issue(ERROR, f"requirements[{i}]", missing_keyword(label, block.name)))
