@@ -102,18 +102,6 @@ class Outline:
         want = title.lower()
         return next((k for k, t in enumerate(self.titles) if t.lower() == want), -1)
 
-    def children(self, k: int) -> list[int]:
-        """The sections directly under section ``k``, in order."""
-        # a section's descendants follow it, up to the next section of its level or a higher one
-        levels, parents, level = self.levels, self.parents, self.levels[k]
-        out = []
-        for j in range(k + 1, len(levels)):
-            if levels[j] <= level:
-                break
-            if parents[j] == k:
-                out.append(j)
-        return out
-
     def content(self, k: int) -> str:
         """The trimmed text under header ``k`` (sub-sections included)."""
         return "\n".join(self.lines[self.starts[k] + 1 : self.ends[k]]).strip(JS_WS)
