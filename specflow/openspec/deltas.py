@@ -249,7 +249,7 @@ def _renamed_pairs(doc: _Doc, body: _Body, unpaired: list[UnpairedRename]) -> li
 def parse_delta_spec(content: str) -> DeltaPlan:
     """Read a delta spec (never raises; what it cannot read it reports in the plan)."""
     lines = normalize(content).split("\n")
-    mask = fence_mask(lines)
+    mask = fence_mask(lines, content)
     doc = _classify(lines, mask)
     n = len(lines)
     heads: list[tuple[str, int]] = []

@@ -43,8 +43,8 @@ def fence_mask(lines: list[str], text: str | None = None) -> list[bool]:
 
     An opening fence is three or more backticks or tildes after any indentation; the block
     closes at a line holding only a run of the same character at least as long.  ``text`` is any
-    text holding every line (the lines joined, or the document they were split from), when the
-    caller has it: a long spec need not be joined again.
+    text holding every line (the lines joined, or the document they were split from, before or
+    after its line endings were normalised), when the caller has it: it need not be joined again.
     """
     mask = [False] * len(lines)
     joined = "".join(lines) if text is None else text  # no line opens a fence without one of these runs

@@ -148,7 +148,7 @@ def scenario_names(raw: str) -> tuple[str, ...]:
     if "####" not in raw:
         return ()
     lines = normalize_newlines(raw).split("\n")
-    mask = fence_mask(lines)
+    mask = fence_mask(lines, raw)
     names: list[str] = []
     for i, line in enumerate(lines):
         if mask[i] or not line.startswith("####"):
@@ -273,7 +273,7 @@ def parse_blocks(lines: list[str], mask: list[bool]) -> tuple[list[str], list[Re
 def extract_requirements_section(content: str) -> RequirementsSection:
     """Split a main spec around ``## Requirements`` (OpenSpec's ``extractRequirementsSection``)."""
     lines = normalize(content).split("\n")
-    mask = fence_mask(lines)
+    mask = fence_mask(lines, content)
     header_index = -1
     for i, line in enumerate(lines):
         if not mask[i] and line.startswith("##") and _REQUIREMENTS_HEADER_RE.match(line):

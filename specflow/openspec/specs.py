@@ -137,7 +137,7 @@ class StructureIssue(NamedTuple):
 def structure_issues(content: str) -> list[StructureIssue]:
     """Delta headers, requirements outside ``## Requirements`` and duplicate requirement names."""
     lines = normalize_newlines(content).split("\n")
-    mask = fence_mask(lines)
+    mask = fence_mask(lines, content)
     # only unfenced lines starting with ``##`` matter: found once, in C
     heads = [i for i in compress(range(len(lines)), map(str.startswith, lines, repeat("##"))) if not mask[i]]
     issues: list[StructureIssue] = []
