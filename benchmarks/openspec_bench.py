@@ -16,9 +16,10 @@ busy with a CPU hog (stopped by its pid at the end) while timing.
 
 ``validate --all`` in a hub specflow has used (one with ``.specflow/``) keeps each item's issues in
 a validation index and reads them back while no file they came from changed, so ``tree`` and
-``scale`` time specflow twice against the same OpenSpec runs: *cold* (the index removed before each
-run, so every item is validated and the index written) and *warm* (the index kept from the run
-before, as after any earlier ``validate``).  Each has its own verdict.
+``scale`` time specflow three times against the same OpenSpec runs: *plain* (no ``.specflow/``, as in
+any OpenSpec project: every item validated, nothing kept), *cold* (a hub with its index removed
+before each run, so every item is validated and its files stamped for the index written) and *warm*
+(the index kept from the run before, as after any earlier ``validate``).  Each has its own verdict.
 
 ``big-specs`` (issue 16): ``specflow validate --all --strict --json`` over 500 changes that modify
 three 1,000-requirement specs, against the same command on the ordinary 500-change tree, both
@@ -182,21 +183,37 @@ def _rounds(figure: Figure, rounds: int, env: dict[str, str]) -> list[list[float
 
 
 def _index_runs(command: list[str], tree: Path) -> list[Run]:
-    """specflow without its validation index (removed before each run, so each run builds it) and with it."""
+    """specflow in a plain OpenSpec project (no ``.specflow/``: no index read or kept), and in a hub
+    without its validation index (removed before each run, so each run builds it) and with it."""
 
     def cold() -> None:
         _hub(tree)
         (tree / ".specflow" / "cache" / "validate.json").unlink(missing_ok=True)
 
     return [
+        Run("plain (no .specflow/)", command, tree, lambda: _set_aside(tree)),
         Run("cold (no index yet)", command, tree, cold),
         Run("warm (index kept)", command, tree, lambda: _hub(tree)),
     ]
 
 
+_ASIDE = ".specflow-aside"
+
+
 def _hub(tree: Path) -> None:
     """Make the tree a hub specflow has used: it keeps its validation index in ``.specflow/``."""
+    aside = tree / _ASIDE
+    if aside.is_dir() and not (tree / ".specflow").exists():
+        aside.rename(tree / ".specflow")  # back from a plain run, with the index it kept
     (tree / ".specflow").mkdir(exist_ok=True)
+
+
+def _set_aside(tree: Path) -> None:
+    """Make the tree a plain OpenSpec project for one run: its ``.specflow/`` moved aside, kept for the next."""
+    hub = tree / ".specflow"
+    if hub.is_dir():
+        shutil.rmtree(tree / _ASIDE, ignore_errors=True)
+        hub.rename(tree / _ASIDE)
 
 
 def _plain(tree: Path) -> None:

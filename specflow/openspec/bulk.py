@@ -24,32 +24,32 @@ R = TypeVar("R")
 MIN_ITEMS = 64
 
 
-def map_in_halves(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """``[fn(item) for item in items]``, the odd items done by a forked child when that pays.
+def map_in_halves(fn: Callable[[T], R], items: Sequence[T], ahead: Sequence[int] = ()) -> list[R]:
+    """``[fn(item) for item in items]``, every other item done by a forked child when that pays.
 
+    The items at the positions ``ahead`` are done here before the fork, so what they load once
+    (compiled patterns, files read and parsed) the child inherits instead of loading it again.
     ``fn`` must return plain data ``marshal`` can carry (no class instances, not even a NamedTuple).
     """
     if not _may_fork(len(items)):
         return [fn(item) for item in items]
-    odd_items = items[1::2]
+    done: dict[int, R] = {n: fn(items[n]) for n in ahead}
+    rest = [n for n in range(len(items)) if n not in done]
+    mine, theirs = rest[0::2], rest[1::2]
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
-        _child(fn, odd_items, read_fd, write_fd)
+        _child(fn, [items[n] for n in theirs], read_fd, write_fd)
     os.close(write_fd)
-    evens = [fn(item) for item in items[0::2]]
+    done.update((n, fn(items[n])) for n in mine)
     with os.fdopen(read_fd, "rb") as pipe:
         data = pipe.read()
     _, status = os.waitpid(pid, 0)
-    odds: list[R] | None = _results(data, len(odd_items)) if status == 0 else None
+    odds: list[R] | None = _results(data, len(theirs)) if status == 0 else None
     if odds is None:  # the child failed: do its half here (an error it met is raised here, as it would be)
-        odds = [fn(item) for item in odd_items]
-    out: list[R] = []
-    for i, result in enumerate(evens):
-        out.append(result)
-        if i < len(odds):
-            out.append(odds[i])
-    return out
+        odds = [fn(items[n]) for n in theirs]
+    done.update(zip(theirs, odds, strict=True))
+    return [done[n] for n in range(len(items))]
 
 
 def _may_fork(n: int) -> bool:

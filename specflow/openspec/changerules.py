@@ -47,19 +47,32 @@ class ChangeCheck:
     """The state of validating one change: its files, its deltas and the issues found so far."""
 
     def __init__(
-        self, change_dir: Path, main: MainSpecs | None, project_root: Path | None, scan: discovery.SpecsScan
+        self,
+        change_dir: Path,
+        main: MainSpecs | None,
+        project_root: Path | None,
+        scan: discovery.SpecsScan,
+        listing: discovery.Listing | None = None,
     ) -> None:
         self.change_dir = change_dir
         self.main = main
         self.project_root = project_root
         self.scan = scan
+        self.listing = listing  # the change's folders listed already in this run
         self.deltas: list[Delta] = []
         self.issues: list[Issue] = []
 
     @classmethod
-    def read(cls, change_dir: Path, main: MainSpecs | None, project_root: Path | None) -> ChangeCheck:
-        """Walk the change's ``specs/`` and parse every readable delta spec."""
-        check = cls(change_dir, main, project_root, discovery.scan_specs(os.path.join(change_dir, "specs")))
+    def read(
+        cls,
+        change_dir: Path,
+        main: MainSpecs | None,
+        project_root: Path | None,
+        listing: discovery.Listing | None = None,
+    ) -> ChangeCheck:
+        """Walk the change's ``specs/`` and parse every readable delta spec (``listing``: folders listed already)."""
+        scan = discovery.scan_specs(os.path.join(change_dir, "specs"), listing)
+        check = cls(change_dir, main, project_root, scan, listing)
         for spec in check.scan.specs:
             try:
                 content = read_text(spec.file)
@@ -71,7 +84,7 @@ class ChangeCheck:
     @cached_property
     def root_spec(self) -> bool:
         """True when a ``spec.md`` sits at the root of ``specs/``."""
-        return os.path.isfile(os.path.join(self.change_dir, "specs", "spec.md"))
+        return discovery.is_file(os.path.join(self.change_dir, "specs", "spec.md"), self.listing)
 
     @cached_property
     def unread(self) -> list[UnreadDelta]:
@@ -81,7 +94,7 @@ class ChangeCheck:
     @cached_property
     def meta(self) -> ChangeMeta:
         """The change's ``.openspec.yaml``."""
-        return ChangeMeta.load(self.change_dir, self.project_root)
+        return ChangeMeta.load(self.change_dir, self.project_root, self.listing)
 
     @cached_property
     def skip_specs(self) -> Marker:
@@ -238,13 +251,15 @@ def validate_change_dir(
     *,
     main: MainSpecs | None = None,
     project_root: Path | None = None,
+    listing: discovery.Listing | None = None,
 ) -> Report:
     """Validate a change's delta specs (and, with ``project_root``, its task files).
 
     With ``main`` the MODIFIED blocks are checked against the main specs for lost scenarios and
     the archive merge is dry-run (its refusals reported as INFO), as ``openspec validate`` does.
+    ``listing``: the change's folders listed already in this run.
     """
-    check = ChangeCheck.read(change_dir, main, project_root)
+    check = ChangeCheck.read(change_dir, main, project_root, listing)
     check.issues.extend(root_spec_md(check))
     for delta in check.deltas:
         for delta_rule in DELTA_RULES:

@@ -8,11 +8,11 @@ the rules that compare against them) returning its issues.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from functools import cached_property
 
 from specflow.openspec.deltas import DeltaPlan
 from specflow.openspec.issues import ERROR, INFO, WARNING, Issue
 from specflow.openspec.mainspecs import MainSpecs
+from specflow.openspec.markdown import fence_mask
 from specflow.openspec.requirements import (
     RequirementBlock,
     contains_shall_or_must,
@@ -49,28 +49,20 @@ def _first_seen(names: Iterable[str]) -> dict[str, None]:
 
 
 class Delta:
-    """One delta spec of the change: where it is, what it says, and its normalised names."""
+    """One delta spec of the change: where it is, what it says, and its normalised names.
+
+    The names are keyed at once: the conflict rules read all three for every delta.
+    """
 
     def __init__(self, spec_id: str, entry: str, plan: DeltaPlan, content: str) -> None:
         self.spec_id = spec_id
         self.entry = entry  # OpenSpec's issue path: ``<capability>/spec.md``
         self.plan = plan
         self.content = content
-
-    @cached_property
-    def added(self) -> dict[str, None]:
-        """Normalised ADDED names, first occurrence order."""
-        return _first_seen(b.name for b in self.plan.added)
-
-    @cached_property
-    def modified(self) -> dict[str, None]:
-        """Normalised MODIFIED names, first occurrence order."""
-        return _first_seen(b.name for b in self.plan.modified)
-
-    @cached_property
-    def removed(self) -> dict[str, None]:
-        """Normalised REMOVED names, first occurrence order."""
-        return _first_seen(self.plan.removed)
+        #: Normalised ADDED, MODIFIED and REMOVED names, in first occurrence order.
+        self.added = _first_seen(b.name for b in plan.added)
+        self.modified = _first_seen(b.name for b in plan.modified)
+        self.removed = _first_seen(plan.removed)
 
 
 def skipped_headers(d: Delta, main: MainSpecs | None) -> list[Issue]:
@@ -133,7 +125,8 @@ def _block_issues(kind: str, blocks: list[RequirementBlock], entry: str) -> list
 
 def _block_text_issues(kind: str, block: RequirementBlock, entry: str) -> list[Issue]:
     body = block.raw.split("\n")[1:]
-    text = extract_requirement_body(body)
+    mask = fence_mask(body, block.raw)  # once for the statement and the scenarios
+    text = extract_requirement_body(body, mask)
     label = f'{kind} "{block.name}"'
     out = []
     if not text:
@@ -145,8 +138,8 @@ def _block_text_issues(kind: str, block: RequirementBlock, entry: str) -> list[I
         out.append(Issue(ERROR, entry, message))
     elif not contains_shall_or_must(text):
         out.append(Issue(WARNING, entry, missing_keyword(label, block.name, True)))
-    if count_scenarios(body) < 1:
-        hint = EMPTY_SCENARIO_HINT if count_empty_scenarios(body) else ""
+    if count_scenarios(body, mask) < 1:
+        hint = EMPTY_SCENARIO_HINT if count_empty_scenarios(body, mask) else ""
         out.append(Issue(ERROR, entry, f"{label} must include at least one scenario{hint}"))
     return out
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+from bisect import bisect_left
+from itertools import compress, repeat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -140,6 +142,7 @@ class _Doc(NamedTuple):
     mask: list[bool]
     kinds: list[int]  # per line: _PLAIN, _REQ (requirement header), _TOP (## header), _H3
     names: dict[int, str]  # line index -> requirement name, for _REQ lines
+    marked: list[int]  # the indexes of the lines that are not _PLAIN, in order
 
 
 class _Body(NamedTuple):
@@ -150,9 +153,11 @@ class _Body(NamedTuple):
 def _classify(lines: list[str], mask: list[bool]) -> _Doc:
     kinds = [_PLAIN] * len(lines)
     names: dict[int, str] = {}
-    for i, line in enumerate(lines):
-        if not line.startswith("##") or mask[i]:
+    marked: list[int] = []
+    for i in compress(range(len(lines)), map(str.startswith, lines, repeat("##"))):  # found in C
+        if mask[i]:
             continue
+        line = lines[i]
         if line.startswith("###"):
             m = REQUIREMENT_HEADER_RE.match(line)
             if m:
@@ -160,41 +165,43 @@ def _classify(lines: list[str], mask: list[bool]) -> _Doc:
                 names[i] = normalize_requirement_name(m.group(1))
             elif _H3_RE.match(line):
                 kinds[i] = _H3
+            else:
+                continue
         elif _TOP_LEVEL_RE.match(line):
             kinds[i] = _TOP
-    return _Doc(lines, mask, kinds, names)
+        else:
+            continue
+        marked.append(i)
+    return _Doc(lines, mask, kinds, names, marked)
 
 
 def _blocks(doc: _Doc, body: _Body, section: str | None, sink: list[SkippedHeader] | None) -> list[RequirementBlock]:
-    lines, kinds = doc.lines, doc.kinds
+    """The requirement blocks of a section body: each from its header to the next header or ``##`` line.
 
-    def record(i: int) -> None:
-        if sink is not None and kinds[i] == _H3:
-            h3 = _H3_RE.match(lines[i])
-            assert h3 is not None and section is not None
-            sink.append(SkippedHeader(js_trim(h3.group(1)), section, i + 1))
-
+    ``sink`` receives the ``###`` headers that are not requirements, wherever they sit in the body.
+    """
+    lines, kinds, marked = doc.lines, doc.kinds, doc.marked
     blocks: list[RequirementBlock] = []
-    i, end = body.start, body.end
-    while i < end:
-        while i < end and kinds[i] != _REQ:
-            if kinds[i] == _H3:
-                record(i)
-            i += 1
-        if i >= end:
-            break
-        first = i
-        i += 1
-        while i < end:
-            k = kinds[i]
-            if k in (_REQ, _TOP):
-                break
-            if k == _H3:
-                record(i)
-            i += 1
+
+    def close(first: int, end: int) -> None:
         header = lines[first]
-        raw = "\n".join(lines[first:i]).rstrip(JS_WS) if i - first > 1 else header.rstrip(JS_WS)
+        raw = "\n".join(lines[first:end]).rstrip(JS_WS) if end - first > 1 else header.rstrip(JS_WS)
         blocks.append(RequirementBlock(header, doc.names[first], raw))
+
+    first = -1  # the open block's header line
+    for i in marked[bisect_left(marked, body.start) : bisect_left(marked, body.end)]:
+        kind = kinds[i]
+        if kind == _H3:
+            if sink is not None:
+                h3 = _H3_RE.match(lines[i])
+                assert h3 is not None and section is not None
+                sink.append(SkippedHeader(js_trim(h3.group(1)), section, i + 1))
+            continue
+        if first != -1:  # a requirement or a ## line ends the open block
+            close(first, i)
+        first = i if kind == _REQ else -1
+    if first != -1:
+        close(first, body.end)
     return blocks
 
 
@@ -242,15 +249,17 @@ def _renamed_pairs(doc: _Doc, body: _Body, unpaired: list[UnpairedRename]) -> li
 def parse_delta_spec(content: str) -> DeltaPlan:
     """Read a delta spec (never raises; what it cannot read it reports in the plan)."""
     lines = normalize(content).split("\n")
-    mask = fence_mask(lines)
+    mask = fence_mask(lines, content)
     doc = _classify(lines, mask)
     n = len(lines)
     heads: list[tuple[str, int]] = []
     orphans: list[Orphan] = []
     section: str | None = None
     in_delta = False
-    for i, kind in enumerate(doc.kinds):
-        if kind in (_PLAIN, _H3):
+    kinds = doc.kinds
+    for i in doc.marked:
+        kind = kinds[i]
+        if kind == _H3:
             continue
         if kind == _TOP:
             m = _SECTION_RE.match(lines[i])

@@ -34,8 +34,39 @@ class SpecsScan(NamedTuple):
     has_any_file: bool
 
 
-def scan_specs(specs_root: Path | str) -> SpecsScan:
-    """Walk ``specs_root`` once, as OpenSpec's three walks of a change's ``specs/`` would."""
+Listing = dict[str, list[os.DirEntry[str]]]
+"""Folders already listed in this run (path -> its entries), so a second walk lists none again."""
+
+
+def _entries(directory: str, listing: Listing | None) -> list[os.DirEntry[str]]:
+    """The entries of ``directory``, from ``listing`` when it was listed already."""
+    if listing is not None:
+        listed = listing.get(directory)
+        if listed is not None:
+            return listed
+    with os.scandir(directory) as it:
+        return list(it)
+
+
+def is_file(path: str, listing: Listing | None = None) -> bool:
+    """``os.path.isfile(path)``, answered from ``listing`` (no system call) when its folder is there."""
+    if listing is not None:
+        folder, _, name = path.rpartition(os.sep)
+        entries = listing.get(folder)
+        if entries is not None:
+            entry = next((e for e in entries if e.name == name), None)
+            try:
+                return entry is not None and entry.is_file()  # a link is followed, as isfile does
+            except OSError:
+                return False
+    return os.path.isfile(path)
+
+
+def scan_specs(specs_root: Path | str, listing: Listing | None = None) -> SpecsScan:
+    """Walk ``specs_root`` once, as OpenSpec's three walks of a change's ``specs/`` would.
+
+    ``listing``: folders listed already (by the validation index's stamps of the same change).
+    """
     specs: list[SpecFile] = []
     other: list[tuple[str, str, bool]] = []
     any_file = False
@@ -43,27 +74,26 @@ def scan_specs(specs_root: Path | str) -> SpecsScan:
     while stack:
         directory, prefix = stack.pop()
         try:
-            it = os.scandir(directory)
+            entries = _entries(directory, listing)
         except (FileNotFoundError, NotADirectoryError):
             continue
-        with it:
-            for entry in it:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, f"{prefix}{name}/"))
-                    continue
-                link = entry.is_symlink()
-                if link or entry.is_file(follow_symlinks=False):
-                    any_file = True
-                else:
-                    continue
-                if name == "spec.md":
-                    if prefix and (not link or _is_file(entry)):
-                        specs.append(SpecFile(prefix[:-1], entry.path))
-                elif name[-3:].lower() == ".md":
-                    other.append((prefix + name, entry.path, link))
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((entry.path, f"{prefix}{name}/"))
+                continue
+            link = entry.is_symlink()
+            if link or entry.is_file(follow_symlinks=False):
+                any_file = True
+            else:
+                continue
+            if name == "spec.md":
+                if prefix and (not link or _is_file(entry)):
+                    specs.append(SpecFile(prefix[:-1], entry.path))
+            elif name[-3:].lower() == ".md":
+                other.append((prefix + name, entry.path, link))
     specs.sort(key=lambda s: s.id)
     other.sort()
     return SpecsScan(specs, other, any_file)
@@ -114,23 +144,26 @@ _CHANGE_MARKERS = (".openspec.yaml", "proposal.md", "tasks.md", "design.md")
 _MAX_NESTING = 3
 
 
-def looks_like_change(directory: Path | str) -> bool:
-    """True when ``directory`` holds a change's own files (metadata, proposal, tasks, design, specs)."""
+def looks_like_change(directory: Path | str, listing: Listing | None = None) -> bool:
+    """True when ``directory`` holds a change's own files (metadata, proposal, tasks, design, specs).
+
+    ``listing``: folders listed already in this run.
+    """
     base = str(directory)
     for marker in _CHANGE_MARKERS:
-        if os.path.isfile(os.path.join(base, marker)):
+        if is_file(os.path.join(base, marker), listing):
             return True
     try:
-        return has_any_file_under(os.path.join(base, "specs"))
+        return scan_specs(os.path.join(base, "specs"), listing).has_any_file
     except OSError:
         return False
 
 
-def nested_changes(changes_dir: Path, name: str) -> list[str] | None:
+def nested_changes(changes_dir: Path, name: str, listing: Listing | None = None) -> list[str] | None:
     """The change-like folders inside ``changes/<name>`` when it only wraps them, else None."""
     if name == "archive" or name.startswith("."):
         return None
-    if looks_like_change(os.path.join(changes_dir, name)):
+    if looks_like_change(os.path.join(changes_dir, name), listing):
         return None
     directory = changes_dir / name
     entries = _scandir(directory)
@@ -222,6 +255,7 @@ def _levenshtein(a: list[int], b: list[int]) -> int:
 
 
 __all__ = [
+    "Listing",
     "SpecFile",
     "SpecsScan",
     "change_ids",
@@ -229,6 +263,7 @@ __all__ = [
     "describe_nested",
     "discover_spec_files",
     "has_any_file_under",
+    "is_file",
     "looks_like_change",
     "nearest_matches",
     "nested_changes",

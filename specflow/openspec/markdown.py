@@ -7,6 +7,8 @@ JavaScript way.  The helpers here reproduce those semantics (``JS_SPACE``, ``js_
 
 from __future__ import annotations
 
+from itertools import compress, repeat
+
 from specflow.openspec.jsre import (  # re-exported: the parsers import them from here
     DOT,
     JS_SPACE,
@@ -40,8 +42,9 @@ def fence_mask(lines: list[str], text: str | None = None) -> list[bool]:
     """True for each line inside a fenced code block, the fence lines included.
 
     An opening fence is three or more backticks or tildes after any indentation; the block
-    closes at a line holding only a run of the same character at least as long.  ``text`` is the
-    lines joined, when the caller has it (a long spec need not be joined again).
+    closes at a line holding only a run of the same character at least as long.  ``text`` is any
+    text holding every line (the lines joined, or the document they were split from, before or
+    after its line endings were normalised), when the caller has it: it need not be joined again.
     """
     mask = [False] * len(lines)
     joined = "".join(lines) if text is None else text  # no line opens a fence without one of these runs
@@ -71,8 +74,80 @@ def fence_mask(lines: list[str], text: str | None = None) -> list[bool]:
     return mask
 
 
-_SECTION_RE = lazy_compile(rf"^(#{{1,6}}){S}+({DOT}+)$")
-_BOUNDARY_RE = lazy_compile(rf"^(#{{1,6}}){S}")
+#: A header (``group(2)``, its title) or, with ``group(2)`` None, a boundary: ``#`` run and a space, no title.
+#: The ``#`` run is always the whole run (one to six), as in ``^(#{1,6})\s+(.+)$`` then ``^(#{1,6})\s``.
+_HEADING_RE = lazy_compile(rf"^(#{{1,6}})(?={S})(?:{S}+({DOT}+)$)?")
+
+
+class Outline:
+    """Every unfenced ``#`` header of a document, flat: per section its level, title, lines and parent.
+
+    The sections are numbered in document order (a depth-first walk of their tree);
+    ``parents[k]`` is -1 for a top-level one.  Built with a few list appends per header, no object
+    per section: a 5,000-requirement spec has 15,000 headers.
+    """
+
+    __slots__ = ("ends", "levels", "lines", "parents", "starts", "titles")
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.levels: list[int] = []
+        self.titles: list[str] = []
+        self.starts: list[int] = []  # 0-based index of the header line
+        self.ends: list[int] = []  # 0-based index one past the section's last content line
+        self.parents: list[int] = []
+
+    def first(self, title: str) -> int:
+        """The first section whose title equals ``title`` ignoring case, or -1."""
+        want = title.lower()
+        return next((k for k, t in enumerate(self.titles) if t.lower() == want), -1)
+
+    def content(self, k: int) -> str:
+        """The trimmed text under header ``k`` (sub-sections included)."""
+        return "\n".join(self.lines[self.starts[k] + 1 : self.ends[k]]).strip(JS_WS)
+
+
+def outline(lines: list[str], mask: list[bool] | None = None) -> Outline:
+    """Nest every unfenced header (OpenSpec's ``parseSections``), as an ``Outline``.
+
+    A header ends every open section of its level or deeper; a boundary (a ``#`` run and a space
+    with no title) ends them too but opens none and leaves the nesting as it was.
+    """
+    if mask is None:
+        mask = fence_mask(lines)
+    out = Outline(lines)
+    levels, titles, starts, ends, parents = out.levels, out.titles, out.starts, out.ends, out.parents
+    n = len(lines)
+    # the ancestors of the current section; a boundary ends those of its level or deeper that are
+    # still open but leaves them ancestors (a later deeper header still nests under them)
+    nest: list[int] = []
+    numbers = list(compress(range(n), map(str.startswith, lines, repeat("#"))))  # found in C
+    if True in mask:
+        numbers = [i for i in numbers if not mask[i]]
+    heading = _HEADING_RE.compiled().match
+    for i, m in zip(numbers, map(heading, [lines[i] for i in numbers]), strict=True):
+        if m is None:
+            continue
+        level = m.end(1)
+        title = m.group(2)
+        if title is None:
+            for k in reversed(nest):
+                if levels[k] < level:
+                    break
+                if ends[k] == n:
+                    ends[k] = i
+            continue
+        while nest and levels[nest[-1]] >= level:
+            k = nest.pop()
+            if ends[k] == n:
+                ends[k] = i
+        parents.append(nest[-1] if nest else -1)
+        nest.append(len(levels))
+        levels.append(level)
+        titles.append(title.strip(JS_WS))
+        starts.append(i)
+        ends.append(n)
+    return out
 
 
 class Section:
@@ -105,35 +180,14 @@ class Section:
 
 def parse_sections(lines: list[str], mask: list[bool] | None = None) -> list[Section]:
     """Nest every unfenced header into a tree of sections (OpenSpec's ``parseSections``)."""
-    if mask is None:
-        mask = fence_mask(lines)
+    o = outline(lines, mask)
+    sections = [
+        Section(level, title, start, end, lines)
+        for level, title, start, end in zip(o.levels, o.titles, o.starts, o.ends, strict=True)
+    ]
     roots: list[Section] = []
-    nest: list[Section] = []  # ancestors of the current section
-    open_: list[Section] = []  # sections whose content is still running (levels increase)
-    n = len(lines)
-    boundary, header = _BOUNDARY_RE.compiled().match, _SECTION_RE.compiled().match
-    for i in [i for i, line in enumerate(lines) if line[:1] == "#"]:
-        line = lines[i]
-        if mask[i]:
-            continue
-        m = header(line)  # a header is a boundary too; a boundary without a title only ends sections
-        b = m or boundary(line)
-        if b is None:
-            continue
-        level = len(b.group(1))
-        while open_ and open_[-1].level >= level:
-            open_.pop().end = i
-        if m is None:
-            continue
-        section = Section(level, m.group(2).strip(JS_WS), i, n, lines)
-        while nest and nest[-1].level >= level:
-            nest.pop()
-        if nest:
-            nest[-1].children.append(section)
-        else:
-            roots.append(section)
-        nest.append(section)
-        open_.append(section)
+    for section, parent in zip(sections, o.parents, strict=True):
+        (roots if parent == -1 else sections[parent].children).append(section)
     return roots
 
 
@@ -160,6 +214,7 @@ __all__ = [
     "DOT",
     "JS_SPACE",
     "JS_WS",
+    "Outline",
     "S",
     "Section",
     "fence_mask",
@@ -170,6 +225,7 @@ __all__ = [
     "js_trim_start",
     "normalize",
     "normalize_newlines",
+    "outline",
     "parse_sections",
     "strip_fenced",
 ]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from specflow.openspec.discovery import Listing, is_file
 from specflow.openspec.flatyaml import YamlSyntaxError, load_simple_yaml, load_top_level
 from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.schemas import list_schemas, mtime_ns, registry, tasks_generates
@@ -186,9 +187,10 @@ class Marker(NamedTuple):
 class ChangeMeta:
     """A change's ``.openspec.yaml`` read once: its data, or why it is unusable."""
 
-    def __init__(self, change_dir: Path, project_root: Path) -> None:
+    def __init__(self, change_dir: Path, project_root: Path, listing: Listing | None = None) -> None:
         self.change_dir = change_dir
         self.project_root = project_root
+        self.listing = listing  # the change's folders listed already in this run
         self.exists = False
         self.raw = ""
         self.data: Any = None
@@ -196,10 +198,13 @@ class ChangeMeta:
         self.read_error: str | None = None
 
     @classmethod
-    def load(cls, change_dir: Path, project_root: Path | None = None) -> ChangeMeta:
-        """Read the metadata of ``change_dir`` (``project_root`` defaults to three levels up)."""
+    def load(cls, change_dir: Path, project_root: Path | None = None, listing: Listing | None = None) -> ChangeMeta:
+        """Read the metadata of ``change_dir`` (``project_root`` defaults to three levels up).
+
+        ``listing``: the change's folders listed already in this run (which files exist is read there).
+        """
         root = project_root if project_root is not None else change_dir.parent.parent.parent
-        meta = cls(change_dir, root)
+        meta = cls(change_dir, root, listing)
         try:
             meta.raw = read_text(os.path.join(change_dir, METADATA_FILE))
         except (FileNotFoundError, NotADirectoryError):
@@ -278,7 +283,7 @@ class ChangeMeta:
         if any(c in generates for c in "*?[{"):
             return sorted({p.resolve() for p in self.change_dir.glob(generates) if p.is_file()})
         path = os.path.join(self.change_dir, generates)
-        return [Path(path)] if os.path.isfile(path) else []
+        return [Path(path)] if is_file(path, self.listing) else []
 
     def uses_builtin_spec_driven(self) -> bool:
         """True when the change resolves to OpenSpec's own ``spec-driven`` schema."""

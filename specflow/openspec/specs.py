@@ -16,14 +16,13 @@ from specflow.openspec.jsre import lazy_compile
 from specflow.openspec.markdown import (
     DOT,
     JS_WS,
+    Outline,
     S,
-    Section,
     fence_mask,
-    find_section,
     js_trim,
     normalize,
     normalize_newlines,
-    parse_sections,
+    outline,
 )
 from specflow.openspec.requirements import extract_requirement_text, normalize_requirement_name
 
@@ -61,17 +60,16 @@ class ParsedSpec(NamedTuple):
         }
 
 
-def _statement_lines(section: Section, mask: list[bool]) -> tuple[list[str], list[bool]]:
-    """The lines a requirement's statement is read from, and their fence mask.
+def _statement_lines(o: Outline, k: int, stop: int, mask: list[bool]) -> tuple[list[str], list[bool]]:
+    """The lines requirement ``k``'s statement is read from (up to line ``stop``), and their mask.
 
     The statement ends at the first header, so the lines stop at the first sub-section (not
     joined, trimmed and split again as ``content`` would be: a 5,000-requirement spec did that
     for every scenario); the first non-blank line is trimmed at its start, as ``content``'s is.
     A requirement starts at an unfenced header, so the file's mask is its lines' mask.
     """
-    lines = section.lines
-    start = section.line + 1
-    stop = section.children[0].line if section.children else section.end
+    lines = o.lines
+    start = o.starts[k] + 1
     while start < stop and not lines[start].strip(JS_WS):
         start += 1
     body = lines[start:stop]
@@ -85,19 +83,38 @@ def parse_spec(content: str, name: str) -> ParsedSpec:
     text = normalize(content)
     lines = text.split("\n")
     mask = fence_mask(lines, text)
-    sections = parse_sections(lines, mask)
-    purpose_section = find_section(sections, "Purpose")
-    purpose = purpose_section.content if purpose_section else ""
-    req_section = find_section(sections, "Requirements")
+    o = outline(lines, mask)
+    purpose_k = o.first("Purpose")
+    purpose = o.content(purpose_k) if purpose_k != -1 else ""
+    req_k = o.first("Requirements")
     if not purpose:
         raise SpecParseError("Spec must have a Purpose section")
-    if req_section is None:
+    if req_k == -1:
         raise SpecParseError("Spec must have a Requirements section")
+    # one walk over the Requirements section's descendants: its children are the requirements,
+    # their children the scenarios (kept when their content is not blank)
+    levels, parents, starts, ends, titles = o.levels, o.parents, o.starts, o.ends, o.titles
+    found: list[tuple[int, list[int]]] = []  # (requirement, its children)
+    mine: dict[int, list[int]] = {}
+    level = levels[req_k]
+    for j in range(req_k + 1, len(levels)):
+        if levels[j] <= level:
+            break
+        parent = parents[j]
+        if parent == req_k:
+            kids: list[int] = []
+            found.append((j, kids))
+            mine[j] = kids
+        else:
+            kids_of_parent = mine.get(parent)
+            if kids_of_parent is not None:
+                kids_of_parent.append(j)
     requirements = []
-    for child in req_section.children:
-        text = extract_requirement_text(child.title, *_statement_lines(child, mask))
-        scenarios = tuple(content for c in child.children if (content := c.content))
-        requirements.append(Requirement(text, scenarios))
+    for k, kids in found:
+        stop = starts[kids[0]] if kids else ends[k]
+        statement = extract_requirement_text(titles[k], *_statement_lines(o, k, stop, mask))
+        bodies = ["\n".join(lines[starts[c] + 1 : ends[c]]).strip(JS_WS) for c in kids]
+        requirements.append(Requirement(statement, tuple(filter(None, bodies))))
     return ParsedSpec(name, js_trim(purpose), tuple(requirements))
 
 
@@ -120,7 +137,7 @@ class StructureIssue(NamedTuple):
 def structure_issues(content: str) -> list[StructureIssue]:
     """Delta headers, requirements outside ``## Requirements`` and duplicate requirement names."""
     lines = normalize_newlines(content).split("\n")
-    mask = fence_mask(lines)
+    mask = fence_mask(lines, content)
     # only unfenced lines starting with ``##`` matter: found once, in C
     heads = [i for i in compress(range(len(lines)), map(str.startswith, lines, repeat("##"))) if not mask[i]]
     issues: list[StructureIssue] = []

@@ -3,8 +3,9 @@
 ``validate --all`` reads several small files per change; a text-mode ``open`` costs ~13 µs each
 (a buffered reader, a text wrapper, a codec lookup), a raw descriptor under 2 µs.  The text is the
 same: UTF-8 with replacement characters, and newlines translated as text mode translates them
-(``\\r\\n`` and a lone ``\\r`` become ``\\n``).  On any error the text-mode ``open`` runs instead,
-so callers meet exactly the exceptions (and messages) it raises.
+(``\\r\\n`` and a lone ``\\r`` become ``\\n``).  A missing file raises what text mode raises; on any
+other error the text-mode ``open`` runs instead, so callers meet exactly the exceptions (and messages)
+it raises.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ def read_text(path: str | os.PathLike[str]) -> str:
     """The file's text, as text-mode ``open(path, encoding="utf-8", errors="replace")`` reads it."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        raise  # the very error text mode raises (a missing main spec is common: not asked twice)
     except OSError:
         return _read_slowly(path)
     try:

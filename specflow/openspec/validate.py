@@ -22,7 +22,7 @@ from specflow.openspec.deltarules import missing_keyword
 from specflow.openspec.gcpause import paused_gc
 from specflow.openspec.issues import ERROR, INFO, WARNING, Issue, Report
 from specflow.openspec.mainspecs import MainSpecs
-from specflow.openspec.markdown import js_len
+from specflow.openspec.markdown import fence_mask, js_len
 from specflow.openspec.requirements import (
     RequirementsSection,
     contains_shall_or_must,
@@ -128,7 +128,8 @@ def _spec_rules(
     if parts is None:
         parts = extract_requirements_section(content)
     for i, block in enumerate(parts.blocks):
-        text = extract_requirement_body(block.raw.split("\n")[1:])
+        body = block.raw.split("\n")[1:]
+        text = extract_requirement_body(body, fence_mask(body, block.raw))  # no fence in the block: no join
         label = f'Requirement "{block.name}"'
         if not text:
             issues.append(Issue(ERROR, f"requirements[{i}]", missing_keyword(label, block.name)))
@@ -186,14 +187,19 @@ class ItemResult:
         }
 
 
-def validate_change(root: Path, change_id: str, *, main: MainSpecs | None = None) -> Report:
-    """Validate the open change ``change_id`` of the tree at ``root`` as ``openspec validate`` does."""
+def validate_change(
+    root: Path, change_id: str, *, main: MainSpecs | None = None, listing: discovery.Listing | None = None
+) -> Report:
+    """Validate the open change ``change_id`` of the tree at ``root`` as ``openspec validate`` does.
+
+    ``listing``: the change's folders listed already in this run.
+    """
     changes_dir = root / "openspec" / "changes"
-    nested = discovery.nested_changes(changes_dir, change_id)
+    nested = discovery.nested_changes(changes_dir, change_id, listing)
     if nested is not None:
         return Report([Issue(ERROR, "file", discovery.describe_nested(change_id, nested))])
     main = main or MainSpecs(root / "openspec" / "specs")
-    return validate_change_dir(changes_dir / change_id, main=main, project_root=root)
+    return validate_change_dir(changes_dir / change_id, main=main, project_root=root, listing=listing)
 
 
 def validate_spec(root: Path, spec_id: str) -> Report:
@@ -241,20 +247,29 @@ def _validate_items(root: Path, changes: bool, specs: bool, strict: bool, rememb
 
     def one(n: int) -> Done:
         _, item, path = jobs[n]
+        if path is not None:
+            start = time.perf_counter()
+            issues = _rows(_main_spec_report(main, item, path))
+            return issues, _ms(start), None if index is None else [main_stamp(item)]
+        # a change kept in the index: its files stamped before they are read, and the folders
+        # listed for the stamps are the ones its checks walk (each folder listed once)
+        listing: discovery.Listing = {}
+        own = tree_stamps(os.path.join(root, "openspec", "changes", item), listing) if index is not None else None
         start = time.perf_counter()
         asked = len(main.asked)
-        report = validate_change(root, item, main=main) if path is None else _main_spec_report(main, item, path)
-        issues = [(i.level, i.path, i.message, i.line) for i in report.issues]
-        ms = int((time.perf_counter() - start) * 1000)
-        if index is None:
+        issues = _rows(validate_change(root, item, main=main, listing=listing))
+        ms = _ms(start)
+        if own is None:  # no index, or a link or an unreadable folder among the change's files
             return issues, ms, None
-        if path is not None:
-            return issues, ms, [main_stamp(item)]
-        return issues, ms, _change_stamps(root, item, [main_stamp(s) for s in dict.fromkeys(main.asked[asked:])])
+        return issues, ms, own + [main_stamp(s) for s in dict.fromkeys(main.asked[asked:])]
 
-    # every item stands alone: two cores do twice the items (the child sends back plain data)
+    # every item stands alone: two cores do twice the items (the child sends back plain data); the
+    # first of each kind is done before the fork, so the child inherits the patterns it compiled
     todo = [n for n in range(len(jobs)) if n not in done]
-    done.update(zip(todo, map_in_halves(one, todo), strict=True))
+    first: dict[str, int] = {}  # kind -> its first position in todo
+    for k, n in enumerate(todo):
+        first.setdefault(jobs[n][0], k)
+    done.update(zip(todo, map_in_halves(one, todo, list(first.values())), strict=True))
     if index is not None:
         _update(index, jobs, todo, done, changes, specs)
     results = [
@@ -276,10 +291,12 @@ def _kept(index: ValidationIndex, jobs: list[Job]) -> dict[int, Done]:
     return done
 
 
-def _change_stamps(root: Path, change_id: str, main_specs: list[Stamp]) -> list[Stamp] | None:
-    """Everything a change's issues came from: its own tree and the main specs its checks read."""
-    own = tree_stamps(os.path.join(root, "openspec", "changes", change_id))
-    return None if own is None else own + main_specs
+def _rows(report: Report) -> list[IssueRow]:
+    return [(i.level, i.path, i.message, i.line) for i in report.issues]
+
+
+def _ms(start: float) -> int:
+    return int((time.perf_counter() - start) * 1000)
 
 
 def _update(index: ValidationIndex, jobs: list[Job], todo: list[int], done: dict[int, Done], *kinds: bool) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from specflow._version import __version__
+from specflow.openspec.discovery import Listing
 from specflow.openspec.schemas import global_data_dir
 from specflow.stamps import RACY_NS, Stamp, current, settled, stamp
 
@@ -36,8 +37,12 @@ IssueRow = tuple[str, str, str, "int | None"]
 """An issue as plain data: ``(level, path, message, line)``."""
 
 
-def tree_stamps(top: str) -> list[Stamp] | None:
-    """Stamps of ``top`` and of everything below it; None when a link or an unreadable folder is there."""
+def tree_stamps(top: str, listing: Listing | None = None) -> list[Stamp] | None:
+    """Stamps of ``top`` and of everything below it; None when a link or an unreadable folder is there.
+
+    ``listing`` receives each folder's entries, so the checks that walk the same folders next
+    list none of them again.
+    """
     try:
         st = os.lstat(top)
     except OSError:
@@ -47,20 +52,23 @@ def tree_stamps(top: str) -> list[Stamp] | None:
     out = [[top, st.st_ino, st.st_size, st.st_mtime_ns]]
     stack = [top]
     while stack:
+        folder = stack.pop()
         try:
-            it = os.scandir(stack.pop())
+            with os.scandir(folder) as it:
+                entries = list(it)
         except NotADirectoryError:
             continue
         except OSError:
             return None
-        with it:
-            for entry in it:
-                if entry.is_symlink():
-                    return None
-                est = entry.stat(follow_symlinks=False)
-                out.append([entry.path, est.st_ino, est.st_size, est.st_mtime_ns])
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
+        if listing is not None:
+            listing[folder] = entries
+        for entry in entries:
+            if entry.is_symlink():
+                return None
+            est = entry.stat(follow_symlinks=False)
+            out.append([entry.path, est.st_ino, est.st_size, est.st_mtime_ns])
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
     return out
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,3 +56,22 @@ def test_whole_report_matches(combined: Combined, ours: tuple[dict[str, Any], di
         assert mine["summary"] == theirs["summary"]
         assert mine["version"] == theirs["version"] == "1.0"
         assert set(mine) == set(theirs)
+
+
+def test_a_hub_reports_what_a_plain_project_reports(combined: Combined, tmp_path: Path) -> None:
+    """In a hub, validate stamps each change's files for its index and reads the folders it listed for
+    those stamps; every verdict and issue is the one a plain OpenSpec project gets, cold and warm."""
+    root = tmp_path / "hub"
+    shutil.copytree(combined.root, root, symlinks=True)
+
+    def report(**kwargs: bool) -> dict[str, Any]:
+        doc = report_json(validate_items(root, strict=True, **kwargs), root)
+        for item in doc["items"]:
+            item.pop("durationMs")
+        return doc
+
+    plain = report()
+    (root / ".specflow").mkdir()
+    assert report(remember=True) == plain  # cold: every item validated, its files stamped
+    assert (root / ".specflow" / "cache" / "validate.json").is_file()
+    assert report(remember=True) == plain  # warm: what the index kept, the rest validated again

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from specflow.openspec.archive import archive_change
 from specflow.openspec.deltas import parse_delta_spec
-from specflow.openspec.markdown import fence_mask, normalize, parse_sections
+from specflow.openspec.markdown import DOT, JS_WS, S, Section, fence_mask, normalize, parse_sections
 from specflow.openspec.merge import MergeError, build_updated_spec
 from specflow.openspec.meta import YamlSyntaxError, load_simple_yaml
 from specflow.openspec.requirements import extract_requirements_section, scenario_names
@@ -96,6 +98,61 @@ names = (
     .map(lambda s: " ".join(s.split()).capitalize())
     .filter(lambda s: len(s) >= 3)
 )
+
+
+_HEADER = re.compile(rf"^(#{{1,6}}){S}+({DOT}+)$")
+_BOUNDARY = re.compile(rf"^(#{{1,6}}){S}")
+
+
+def _sections_as_first_written(lines: list[str]) -> list[tuple[Any, ...]]:
+    """OpenSpec's ``parseSections`` as specflow first wrote it, line by line with two stacks: the oracle.
+
+    Each section is ``(level, title, line, end, children)``.
+    """
+    mask = fence_mask(lines)
+    found: list[list[Any]] = []
+    roots: list[list[Any]] = []
+    nest: list[list[Any]] = []
+    open_: list[list[Any]] = []
+    for i, line in enumerate(lines):
+        if mask[i] or not line.startswith("#"):
+            continue
+        m = _HEADER.match(line)
+        b = m or _BOUNDARY.match(line)
+        if b is None:
+            continue
+        level = len(b.group(1))
+        while open_ and open_[-1][0] >= level:
+            open_.pop()[3] = i
+        if m is None:
+            continue
+        section: list[Any] = [level, m.group(2).strip(JS_WS), i, len(lines), []]
+        while nest and nest[-1][0] >= level:
+            nest.pop()
+        (nest[-1][4] if nest else roots).append(section)
+        nest.append(section)
+        open_.append(section)
+        found.append(section)
+
+    def frozen(s: list[Any]) -> tuple[Any, ...]:
+        return (s[0], s[1], s[2], s[3], [frozen(c) for c in s[4]])
+
+    return [frozen(r) for r in roots]
+
+
+def _sections(sections: list[Section]) -> list[tuple[Any, ...]]:
+    return [(s.level, s.title, s.line, s.end, _sections(s.children)) for s in sections]
+
+
+HEADER_LINES = ["# A", "## B", "### C", "#### D", "##### E", "####### F", "## ", "### ", "#\t", "x", "", "```", "~~~"]
+outlines = st.lists(st.sampled_from(HEADER_LINES), max_size=40).map("\n".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(markdown, outlines))
+def test_headers_nest_as_the_line_by_line_parser_nested_them(text: str) -> None:
+    lines = normalize(text).split("\n")
+    assert _sections(parse_sections(lines)) == _sections_as_first_written(lines)
 
 
 def _req(name: str, scenarios: list[str], word: str = "SHALL") -> str:
