@@ -389,7 +389,8 @@ class Attempt:
         if self.workspaces is None or not self.change.on_branch:
             return
         try:
-            landed = branches.land(self.workspaces, message=branches.FINAL_MESSAGE)
+            # commit_records has just committed everything the change's worktree held
+            landed = branches.land(self.workspaces, message=branches.FINAL_MESSAGE, committed=True)
         except SpecflowError as exc:
             emit(
                 self.on_event,

@@ -166,10 +166,14 @@ def merge(owner: Workspaces, *, commit: str | None = None) -> list[MergeResult]:
         return _merge(owner, owner.all_targets(), MERGE_MESSAGE, commit=commit)
 
 
-def land(owner: Workspaces, *, message: str = LAND_MESSAGE, check_only: bool = False) -> MergeResult:
+def land(
+    owner: Workspaces, *, message: str = LAND_MESSAGE, check_only: bool = False, committed: bool = False
+) -> MergeResult:
     """Land the change's hub branch on the hub's base branch (publishing its folder and records).
 
     ``check_only``: look for every problem and raise as ``land`` would, writing nothing.
+    ``committed``: the caller has just committed everything the change's worktree held, under
+    the change's lock (an attempt's records), so it is not scanned for uncommitted work again.
     """
     target = owner.hub_target()
     with hub_writes(owner.hub):
@@ -178,7 +182,7 @@ def land(owner: Workspaces, *, message: str = LAND_MESSAGE, check_only: bool = F
             if problems:
                 raise _refusal(owner.change_id, problems, verb="publishing")
             return results[0] if results else MergeResult(target.name, target.branch, "", "ready")
-        return _merge(owner, [target], message, verb="publishing")[0]
+        return _merge(owner, [target], message, verb="publishing", scan=not committed)[0]
 
 
 @dataclass(frozen=True)
@@ -191,9 +195,15 @@ class MergeProblem:
 
 
 def _merge(
-    owner: Workspaces, targets: Sequence[RepoTarget], template: str, verb: str = "merge", commit: str | None = None
+    owner: Workspaces,
+    targets: Sequence[RepoTarget],
+    template: str,
+    verb: str = "merge",
+    commit: str | None = None,
+    *,
+    scan: bool = True,
 ) -> list[MergeResult]:
-    results, plans, problems = _plan_merges(owner, targets, commit)
+    results, plans, problems = _plan_merges(owner, targets, commit, scan=scan)
     if problems:
         raise _refusal(owner.change_id, problems, verb=verb)
     done: list[_MergePlan] = []
@@ -230,18 +240,20 @@ def _merge(
 
 
 def _plan_merges(
-    owner: Workspaces, targets: Sequence[RepoTarget], commit: str | None = None
+    owner: Workspaces, targets: Sequence[RepoTarget], commit: str | None = None, *, scan: bool = True
 ) -> tuple[list[MergeResult], list[_MergePlan], list[MergeProblem]]:
     """Look at every repo before anything is written: what to merge, and every problem found.
 
-    ``commit``: commit what each worktree holds first (see ``merge``).
+    ``commit``: commit what each worktree holds first (see ``merge``); ``scan`` False: the
+    worktrees are known clean (see ``land``), unless a merge or rebase is left half done there.
     """
     results: list[MergeResult] = []
     plans: list[_MergePlan] = []
     problems: list[MergeProblem] = []
     with ThreadPoolExecutor(max_workers=1) as pool:
         for target in targets:
-            result, plan, found = _plan_one(owner, target, pool, commit)
+            clean = not scan and GitRepo.open(target.worktree).operation_in_progress() is None
+            result, plan, found = _plan_one(owner, target, pool, commit, scan=not clean)
             results += [result] if result is not None else []
             plans += [plan] if plan is not None else []
             problems += found
@@ -293,7 +305,7 @@ def _plan_one(
     heads = source.read_refs("refs/heads/")
     branch_sha = heads.get(f"refs/heads/{target.branch}")
     base_sha = heads.get(f"refs/heads/{base}")
-    result, plan, problems = _look(target, source, base, branch_sha, base_sha)
+    result, plan, problems = _look(target, source, base, branch_sha, base_sha, pool)
     found = left.result() if left is not None else _Left([])
     if found.commit is not None:
         return _plan_one(owner, target, pool, scan=False)
@@ -312,14 +324,26 @@ def _plan_one(
 
 
 def _look(
-    target: RepoTarget, source: GitRepo, base: str, branch_sha: str | None, base_sha: str | None
+    target: RepoTarget,
+    source: GitRepo,
+    base: str,
+    branch_sha: str | None,
+    base_sha: str | None,
+    pool: ThreadPoolExecutor,
 ) -> tuple[MergeResult | None, _MergePlan | None, list[MergeProblem]]:
-    """The branch against its base: nothing to merge, already merged, a conflict, or a plan."""
+    """The branch against its base: nothing to merge, already merged, a conflict, or a plan.
+
+    The checkout of the base is asked for its staged changes while the merge is computed.
+    """
     if branch_sha is None or base_sha is None:
         return MergeResult(target.name, target.branch, base, "nothing to merge"), None, []
-    if source.is_ancestor(branch_sha, base_sha):
-        return MergeResult(target.name, target.branch, base, "already merged"), None, []
+    checkout = _checkout_of(source, base)
+    checkout_repo = GitRepo.open(checkout) if checkout else None
+    staged = pool.submit(checkout_repo.staged_paths) if checkout_repo else None
     preview = source.merge_preview(base_sha, branch_sha)
+    # merging an ancestor of the base gives the base's own tree: only then can it be merged already
+    if preview.clean and preview.tree == source.tree_of(base_sha) and source.is_ancestor(branch_sha, base_sha):
+        return MergeResult(target.name, target.branch, base, "already merged"), None, []
     if not preview.clean:
         where = target.worktree if target.exists else source.root
         problem = MergeProblem(
@@ -329,13 +353,22 @@ def _look(
         )
         return None, None, [problem]
     changed = source.diff_trees(base_sha, preview.tree)
-    checkout = next((w.path for w in source.worktrees() if w.branch == base), None)
-    problems = _base_checkout_problems(target, base, GitRepo.open(checkout), changed) if checkout else []
+    problems: list[MergeProblem] = []
+    if checkout_repo is not None and staged is not None:
+        problems = _base_checkout_problems(target, base, checkout_repo, changed, staged.result())
     return None, _MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed)), problems
 
 
+def _checkout_of(source: GitRepo, base: str) -> Path | None:
+    """The working tree that has ``base`` checked out, if any: the main one when its HEAD names
+    ``base`` (read from the file, no process; git lists it first), else asked of git."""
+    if source.common_dir == source.root / ".git" and source.current_branch() == base:
+        return source.root
+    return next((w.path for w in source.worktrees() if w.branch == base), None)
+
+
 def _base_checkout_problems(
-    target: RepoTarget, base: str, checkout: GitRepo, changed: Sequence[TreeChange]
+    target: RepoTarget, base: str, checkout: GitRepo, changed: Sequence[TreeChange], staged: list[str]
 ) -> list[MergeProblem]:
     """What in the checkout of ``base`` the merge would overwrite or take into its commit.
 
@@ -345,8 +378,8 @@ def _base_checkout_problems(
     touched = {c.path for c in changed}
     where = f"the checkout of {base} ({checkout.root})"
     problems: list[MergeProblem] = []
-    # three narrow questions instead of a 'git status' (which scans every folder for untracked files)
-    staged = checkout.staged_paths()
+    # three narrow questions instead of a 'git status' (which scans every folder for untracked
+    # files); ``staged`` (``checkout.staged_paths()``) was asked while the merge was computed
     unstaged = touched.difference(staged)
     edited = checkout.edited_paths(sorted(unstaged))
     added = [c.path for c in changed if not c.old_exists and c.path not in staged]
