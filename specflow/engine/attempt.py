@@ -122,6 +122,7 @@ class Attempt:
         result = self.finish()
         if result.outcome == "succeeded" and self.target.final:
             self.land_final()
+        records.settle()  # the records are on disk before the attempt says how it ended
         return result
 
     def steps(self) -> None:
@@ -261,6 +262,7 @@ class Attempt:
             f"running agent {self.agent_name} ({self.adapter_name})",
             agent=self.agent_name,
         )
+        records.settle()  # the in-flight record is on disk before the agent may write anything
         self._records_before = records.snapshot_records(self.change_dir)
         held, self._held = self._held or [], None
         try:
