@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,14 @@ from specflow.engine.lock import ChangeLock
 from specflow.engine.records import (
     CostSummary,
     HistoryEvent,
+    InFlight,
+    StateRecord,
     append_event,
     history_totals,
+    mark_in_flight,
     read_history,
     read_state,
+    settle,
     summarize_costs,
     write_state,
 )
@@ -255,3 +260,51 @@ def test_an_attempt_syncs_its_records_to_disk_when_it_starts_and_when_it_ends(
         ".specflow",
         "history.jsonl",
     ]
+
+
+def _draft(change_dir: Path) -> StateRecord:
+    record = StateRecord(workflow="default", state="draft", repos=[], approvals=[], in_flight=None)
+    write_state(change_dir, record)
+    return record
+
+
+def test_the_in_flight_record_is_synced_then_renamed_in_a_thread_and_readers_wait_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = _draft(tmp_path)
+    released = threading.Event()
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        released.wait(timeout=5)  # the disk is slow; the attempt goes on meanwhile
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    flight = InFlight(trigger="advance", attempt=1, pid=os.getpid())
+    mark_in_flight(tmp_path, record, flight)
+    state_file = tmp_path / ".specflow" / "state.json"
+    # returned before the sync: the file in place is still the whole old record, never half a new one
+    assert json.loads(state_file.read_text())["in_flight"] is None
+    released.set()
+    marked = read_state(tmp_path)  # a reader waits for the rename
+    assert marked is not None and marked["in_flight"] == flight
+    assert sorted(p.name for p in state_file.parent.iterdir()) == ["state.json"]
+
+
+def test_a_sync_that_fails_in_its_thread_is_raised_to_the_next_reader_and_leaves_the_old_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = _draft(tmp_path)
+
+    def fsync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    mark_in_flight(tmp_path, record, InFlight(trigger="advance", attempt=1))
+    with pytest.raises(OSError, match="Input/output error"):
+        read_state(tmp_path)
+    settle()  # raised once, to the reader that met it
+    monkeypatch.undo()
+    kept = read_state(tmp_path)
+    assert kept is not None and (kept["state"], kept["in_flight"]) == ("draft", None)
+    assert sorted(p.name for p in (tmp_path / ".specflow").iterdir()) == ["state.json"]
