@@ -8,11 +8,14 @@ does the same work: one Write inside the gate (the guard hook runs once) and a f
 API turns.  The variants, interleaved run by run so drift hits them alike:
 
 - ``direct``: the exact ``claude`` command line the adapter builds (same generated settings and
-  hook), run with ``subprocess.run`` and its stdout read whole: the reference;
-- ``adapter``: ``ClaudeCodeAdapter().run()`` (settings generation, stream parsing, transcript,
-  process-tree handling);
-- ``advance-api``: ``Hub.change(id).advance()`` on a git hub (lock, checkpoint, prompt, adapter,
-  audit, ``then`` steps, history);
+  hook), run with ``subprocess.run`` and its stdout read whole, in a clone of the hub (a git
+  repository, as a person's checkout is: Claude Code reads its git state as it starts, which a
+  plain folder would spare the reference): the reference;
+- ``adapter``: ``ClaudeCodeAdapter().run()`` in the same clone (settings generation, stream
+  parsing, transcript, process-tree handling; no sandbox layer);
+- ``advance-api``: ``Hub.change(id).advance()`` on a git hub (lock, checkpoint, prompt, adapter
+  in the sandbox the hub's default chooses, audit, ``then`` steps, history, landing the final
+  state on main);
 - ``advance-cli``: ``python -m specflow advance <id>`` as a user runs it (adds interpreter start).
 
 Medians, and each variant's ratio to ``direct``.  Target: adapter and advance <= 1.2x, also under
@@ -172,9 +175,11 @@ def _run(args: argparse.Namespace) -> int:
         for sub in ("tmp", "run"):
             (home / sub).mkdir(parents=True)
         env = quiet_env(api.url, str(home))
-        plain = base / "plain"
-        plain.mkdir()
         hub = make_hub(base / "hub", binary, env)
+        # the reference runs where a person runs 'claude -p': in a checkout of their repository
+        # (Claude Code reads its git state as it starts, as it does in the change's worktree)
+        plain = base / "checkout"
+        _git(base, "clone", "-q", str(hub), str(plain))
         from specflow.engine.hub import Hub
 
         def direct(i: int) -> None:
