@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +69,8 @@ class _MergePlan:
     tree: str
     checkout: Path | None
     files: int
+    commit: Future[str] | None = None
+    """The merge commit, made while the checkout of the base is looked at (unreferenced if refused)."""
 
 
 def _select(owner: Workspaces, repo: str | None) -> list[RepoTarget]:
@@ -203,15 +205,19 @@ def _merge(
     *,
     scan: bool = True,
 ) -> list[MergeResult]:
-    results, plans, problems = _plan_merges(owner, targets, commit, scan=scan)
+    message = template.format(id=owner.change_id)
+    results, plans, problems = _plan_merges(owner, targets, commit, scan=scan, message=message)
     if problems:
         raise _refusal(owner.change_id, problems, verb=verb)
     done: list[_MergePlan] = []
-    message = template.format(id=owner.change_id)
     for plan in plans:
         try:
             # the merge commit of the tree merge-tree wrote, made as the person (as 'git merge' would)
-            commit_sha = plan.repo.commit_tree_as_user(plan.tree, [plan.base_sha, plan.branch_sha], message)
+            commit_sha = (
+                plan.commit.result()
+                if plan.commit is not None
+                else plan.repo.commit_tree_as_user(plan.tree, [plan.base_sha, plan.branch_sha], message)
+            )
             reflog = f"merge {plan.target.branch}: {message}"
             if plan.checkout is not None:
                 checkout = GitRepo.open(plan.checkout)
@@ -240,20 +246,26 @@ def _merge(
 
 
 def _plan_merges(
-    owner: Workspaces, targets: Sequence[RepoTarget], commit: str | None = None, *, scan: bool = True
+    owner: Workspaces,
+    targets: Sequence[RepoTarget],
+    commit: str | None = None,
+    *,
+    scan: bool = True,
+    message: str | None = None,
 ) -> tuple[list[MergeResult], list[_MergePlan], list[MergeProblem]]:
     """Look at every repo before anything is written: what to merge, and every problem found.
 
     ``commit``: commit what each worktree holds first (see ``merge``); ``scan`` False: the
-    worktrees are known clean (see ``land``), unless a merge or rebase is left half done there.
+    worktrees are known clean (see ``land``), unless a merge or rebase is left half done there;
+    ``message``: make each merge commit with it meanwhile (no branch points at it yet).
     """
     results: list[MergeResult] = []
     plans: list[_MergePlan] = []
     problems: list[MergeProblem] = []
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         for target in targets:
             clean = not scan and GitRepo.open(target.worktree).operation_in_progress() is None
-            result, plan, found = _plan_one(owner, target, pool, commit, scan=not clean)
+            result, plan, found = _plan_one(owner, target, pool, commit, scan=not clean, message=message)
             results += [result] if result is not None else []
             plans += [plan] if plan is not None else []
             problems += found
@@ -289,13 +301,19 @@ def _scan_left(target: RepoTarget) -> _Left:
 
 
 def _plan_one(
-    owner: Workspaces, target: RepoTarget, pool: ThreadPoolExecutor, commit: str | None = None, *, scan: bool = True
+    owner: Workspaces,
+    target: RepoTarget,
+    pool: ThreadPoolExecutor,
+    commit: str | None = None,
+    *,
+    scan: bool = True,
+    message: str | None = None,
 ) -> tuple[MergeResult | None, _MergePlan | None, list[MergeProblem]]:
     """One repo's merge: its result when there is nothing to do, else its plan, and its problems.
 
     The worktree's scan for uncommitted work (with ``commit``: its commit) runs while the branch
     is looked at; when a commit was made, the branch is looked at again from its new tip, the
-    worktree known clean (``scan`` False).
+    worktree known clean (``scan`` False).  ``message``: see ``_plan_merges``.
     """
     source = open_source(target)
     base = base_of(owner.layout, target, source)
@@ -305,10 +323,12 @@ def _plan_one(
     heads = source.read_refs("refs/heads/")
     branch_sha = heads.get(f"refs/heads/{target.branch}")
     base_sha = heads.get(f"refs/heads/{base}")
-    result, plan, problems = _look(target, source, base, branch_sha, base_sha, pool)
+    # a tip about to move (work being committed) gets its merge commit once it has moved
+    premade = None if left is not None and commit else message
+    result, plan, problems = _look(target, source, base, branch_sha, base_sha, pool, premade)
     found = left.result() if left is not None else _Left([])
     if found.commit is not None:
-        return _plan_one(owner, target, pool, scan=False)
+        return _plan_one(owner, target, pool, scan=False, message=message)
     if found.dirty and not (result is not None and result.status == "nothing to merge"):
         # named first: the worktree is where the person looks
         problems.insert(
@@ -330,10 +350,12 @@ def _look(
     branch_sha: str | None,
     base_sha: str | None,
     pool: ThreadPoolExecutor,
+    message: str | None = None,
 ) -> tuple[MergeResult | None, _MergePlan | None, list[MergeProblem]]:
     """The branch against its base: nothing to merge, already merged, a conflict, or a plan.
 
-    The checkout of the base is asked for its staged changes while the merge is computed.
+    The checkout of the base is asked for its staged changes while the merge is computed, and
+    (with ``message``) the merge commit is made while the checkout is looked at.
     """
     if branch_sha is None or base_sha is None:
         return MergeResult(target.name, target.branch, base, "nothing to merge"), None, []
@@ -352,11 +374,14 @@ def _look(
             f"merge {base} into the branch and resolve there: git -C {where} merge {base}; then commit",
         )
         return None, None, [problem]
+    parents = [base_sha, branch_sha]
+    made = pool.submit(source.commit_tree_as_user, preview.tree, parents, message) if message is not None else None
     changed = source.diff_trees(base_sha, preview.tree)
     problems: list[MergeProblem] = []
     if checkout_repo is not None and staged is not None:
         problems = _base_checkout_problems(target, base, checkout_repo, changed, staged.result())
-    return None, _MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed)), problems
+    plan = _MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed), made)
+    return None, plan, problems
 
 
 def _checkout_of(source: GitRepo, base: str) -> Path | None:
