@@ -6,9 +6,9 @@ archived with it and travels between machines with git.  ``state.json`` is repla
 An attempt pays for durability twice: when it starts (the in-flight record recovery reads) and
 when it ends (state and history); what it notes in between is renamed into place without fsync,
 which survives a crash of specflow, if not of the machine.  The syncs an attempt waits for run in
-a thread while it goes on (``settle``): the in-flight record is synced, then renamed into place,
-while the checkpoint is taken, and is on disk before the agent is let go; the end's folder and
-history syncs run while the records are committed, and are done before the attempt returns.
+a thread while it goes on (``settle``): the in-flight record is written, synced and renamed into
+place while the checkpoint is taken, and is on disk before the agent is let go; the end's history
+sync runs while the records are committed, and is done before the attempt returns.
 This module uses only the standard library so ``specflow list`` and ``status`` start fast.
 """
 
@@ -256,41 +256,34 @@ def atomic_write(path: Path, text: str, *, durable: bool = True, later: bool = F
     """Replace ``path`` with ``text`` so readers see the old or the new file, never half of one.
 
     ``durable``: on disk before returning (file and folder synced), so it survives a power cut.
-    ``later`` (with ``durable``): return once the new file is written; its sync, its rename into
-    place and the folder's sync run in a thread (``settle`` waits for them).
+    ``later`` (with ``durable``): written, synced and renamed into place in a thread; ``settle``
+    waits for it (every reader and writer here does).
     """
     settle()
+    if durable and later:
+        _PENDING.start(lambda: _replace(path, text, durable=True))
+    else:
+        _replace(path, text, durable=durable)
+
+
+def _replace(path: Path, text: str, *, durable: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    fh = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
     try:
         # mkstemp makes 0600 files; give the file the mode a plain write would (0666 & ~umask)
         os.fchmod(fd, 0o666 & ~_umask())
-        fh.write(text)
-        fh.flush()
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
     except BaseException:
-        fh.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-
-    def finish() -> None:
-        try:
-            with fh:
-                if durable:
-                    os.fsync(fh.fileno())  # the data is on disk before the name points at it
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        if durable:
-            _sync_folder(path.parent)
-
-    if durable and later:
-        _PENDING.start(finish)
-    else:
-        finish()
+    if durable:
+        _sync_folder(path.parent)
 
 
 def read_state(change_dir: Path) -> StateRecord | None:
