@@ -264,8 +264,9 @@ def _plan_merges(
     problems: list[MergeProblem] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
         for target in targets:
-            clean = not scan and GitRepo.open(target.worktree).operation_in_progress() is None
-            result, plan, found = _plan_one(owner, target, pool, commit, scan=not clean, message=message)
+            # known clean (see ``land``) unless a person left a merge or rebase half done there
+            rescan = scan or (target.exists and GitRepo.open(target.worktree).operation_in_progress() is not None)
+            result, plan, found = _plan_one(owner, target, pool, commit, scan=rescan, message=message)
             results += [result] if result is not None else []
             plans += [plan] if plan is not None else []
             problems += found
