@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from specflow.engine.discard import stop_holder
 from specflow.engine.hub import Hub
 from specflow.engine.lock import ChangeLock
 from specflow.engine.records import (
@@ -229,6 +230,37 @@ def test_a_lock_is_taken_in_another_process_only_after_the_holder_ends(tmp_path:
         holder.communicate("")
     with ChangeLock(tmp_path, "add-x") as lock:
         assert lock.taken_over is not None and lock.taken_over.pid == holder.pid
+
+
+# a holder that, stopped, removes its record and only a moment later lets go of the lock (as
+# ChangeLock.release does, here slowed down as a loaded machine may)
+SLOW_TO_LET_GO = """\
+import signal, sys, time
+from pathlib import Path
+from specflow.engine.lock import ChangeLock
+lock = ChangeLock(Path(sys.argv[1]), 'add-x').acquire()
+def stop(signum, frame):
+    lock.info_path.unlink()
+    time.sleep(0.5)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print('held', flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_stopped_holder_is_waited_for_until_it_lets_go_of_the_lock(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    holder = subprocess.Popen([sys.executable, "-c", SLOW_TO_LET_GO, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        stopped = stop_holder(tmp_path, "add-x", wait_s=30)
+        assert stopped is not None and stopped.pid == holder.pid
+        with ChangeLock(tmp_path, "add-x", command="discard") as lock:  # free now, not a moment later
+            assert lock.holder() is not None
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_an_attempt_syncs_its_records_to_disk_when_it_starts_and_when_it_ends(
