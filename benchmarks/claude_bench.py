@@ -8,11 +8,15 @@ does the same work: one Write inside the gate (the guard hook runs once) and a f
 API turns.  The variants, interleaved run by run so drift hits them alike:
 
 - ``direct``: the exact ``claude`` command line the adapter builds (same generated settings and
-  hook), run with ``subprocess.run`` and its stdout read whole: the reference;
-- ``adapter``: ``ClaudeCodeAdapter().run()`` (settings generation, stream parsing, transcript,
-  process-tree handling);
-- ``advance-api``: ``Hub.change(id).advance()`` on a git hub (lock, checkpoint, prompt, adapter,
-  audit, ``then`` steps, history);
+  hook), run with ``subprocess.run`` in a clone of the hub (a git repository, as a person's
+  checkout is: Claude Code reads its git state as it starts, which a plain folder would spare
+  the reference), its output written to a file as a shell's ``> out.json`` does (it ends when
+  claude exits, not when a process it left lets go of a pipe): the reference;
+- ``adapter``: ``ClaudeCodeAdapter().run()`` in the same clone (settings generation, stream
+  parsing, transcript, process-tree handling; no sandbox layer);
+- ``advance-api``: ``Hub.change(id).advance()`` on a git hub (lock, checkpoint, prompt, adapter
+  in the sandbox the hub's default chooses, audit, ``then`` steps, history, landing the final
+  state on main);
 - ``advance-cli``: ``python -m specflow advance <id>`` as a user runs it (adds interpreter start).
 
 Medians, and each variant's ratio to ``direct``.  Target: adapter and advance <= 1.2x, also under
@@ -131,18 +135,22 @@ def run_direct(request: AgentRequest, binary: Path, workdir: Path) -> None:
     settings = workdir / "settings.json"
     settings.write_text(json.dumps(phase.settings), encoding="utf-8")
     argv = ClaudeCodeAdapter.command(binary, request, ClaudeOptions(), settings, phase.args, None)
-    proc = subprocess.run(
-        argv,
-        input=request.prompt,
-        cwd=request.cwd,
-        env={**os.environ, **request.env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if proc.returncode != 0 or '"subtype":"success"' not in proc.stdout:
-        raise SystemExit(f"direct run failed ({proc.returncode}): {proc.stderr[-500:]}")
+    # its output goes to files, as 'claude -p > out.json' in a shell: the run ends when claude
+    # exits, not when the last process it left holding a pipe lets go of it
+    out, err = workdir / "direct.out", workdir / "direct.err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = subprocess.run(
+            argv,
+            input=request.prompt.encode("utf-8"),
+            cwd=request.cwd,
+            env={**os.environ, **request.env},
+            stdout=stdout,
+            stderr=stderr,
+            timeout=120,
+            check=False,
+        )
+    if proc.returncode != 0 or '"subtype":"success"' not in out.read_text(encoding="utf-8", errors="replace"):
+        raise SystemExit(f"direct run failed ({proc.returncode}): {err.read_text(errors='replace')[-500:]}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,9 +180,11 @@ def _run(args: argparse.Namespace) -> int:
         for sub in ("tmp", "run"):
             (home / sub).mkdir(parents=True)
         env = quiet_env(api.url, str(home))
-        plain = base / "plain"
-        plain.mkdir()
         hub = make_hub(base / "hub", binary, env)
+        # the reference runs where a person runs 'claude -p': in a checkout of their repository
+        # (Claude Code reads its git state as it starts, as it does in the change's worktree)
+        plain = base / "checkout"
+        _git(base, "clone", "-q", str(hub), str(plain))
         from specflow.engine.hub import Hub
 
         def direct(i: int) -> None:

@@ -59,6 +59,12 @@ def start_time(pid: int) -> float | None:
 def _proc_start_time(pid: int) -> float | None:
     """``psutil.Process(pid).create_time()`` on Linux, computed the same way: the start in clock
     ticks since boot (``/proc/PID/stat``, field 22) over the tick rate, plus the boot time."""
+    found = _proc_state(pid)
+    return found[1] if found is not None else None
+
+
+def _proc_state(pid: int) -> tuple[bytes, float] | None:
+    """Process ``pid``'s state letter (``R``, ``S``, ``Z``...) and start time, from ``/proc/PID/stat``."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             stat = fh.read()
@@ -67,7 +73,7 @@ def _proc_start_time(pid: int) -> float | None:
     fields = stat[stat.rfind(b")") + 2 :].split()
     if len(fields) < 20:
         return None
-    return int(fields[19]) / os.sysconf("SC_CLK_TCK") + _boot_time()
+    return fields[0], int(fields[19]) / os.sysconf("SC_CLK_TCK") + _boot_time()
 
 
 def _boot_time() -> float:
@@ -192,20 +198,49 @@ def wait_gone(procs: list[psutil.Process], timeout: float) -> None:
 def kill_known(known: Mapping[int, tuple[int, float]]) -> None:
     """SIGKILL processes seen earlier, only if each is still the same process (same start time),
     and wait (up to ``KILL_GRACE_S``) until they are gone: the audit starts after, not before."""
-    if not known:
-        return
-    ps = _psutil()
-    killed: list[psutil.Process] = []
+    killed: dict[int, float] = {}
     for pid, (pgid, started) in known.items():
         if not _same(pid, started):
             continue
         _signal_group(pgid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
+        killed[pid] = started
+    if not killed:
+        return
+    if sys.platform.startswith("linux"):
+        _wait_ended(killed, KILL_GRACE_S)  # read from /proc: no psutil to import at every agent's end
+        return
+    ps = _psutil()
+    procs: list[psutil.Process] = []
+    for pid in killed:
         with contextlib.suppress(ps.Error, OSError):
-            killed.append(ps.Process(pid))
-    if killed:
-        wait_gone(killed, KILL_GRACE_S)
+            procs.append(ps.Process(pid))
+    wait_gone(procs, KILL_GRACE_S)
+
+
+def _wait_ended(started: Mapping[int, float], timeout: float) -> None:
+    """``wait_gone`` on Linux, from ``/proc``: until none of the processes (pid -> start time) runs."""
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while (started := {pid: at for pid, at in started.items() if _proc_running(pid, at)}) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
+
+
+def _proc_running(pid: int, started: float) -> bool:
+    """``_running`` from ``/proc``: the same process (same start) and not a zombie, which has
+    ended, whoever is to reap it (reaped here when it is specflow's own child)."""
+    found = _proc_state(pid)
+    if found is None or abs(found[1] - started) >= SAME_START_S:
+        return False
+    if found[0] not in (b"Z", b"X"):
+        return True
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+    return False
 
 
 def exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:

@@ -193,6 +193,14 @@ class LiveProgress:
             self.ctx.console().print(f"[{style}]{line}[/{style}]" if style else line)
         else:
             self.ctx.out(f"[{self._elapsed().strip():>6}] {kind}: {msg}")
+        fix = event.data.get("fix") if kind == "warning" else None
+        if not fix:
+            return
+        # a warning that says how to put it right (a change that did not land on main, ...)
+        if self.ctx.fancy:
+            self.ctx.console().print(f"[yellow]{_rich().markup.escape(f'    fix: {fix}')}[/yellow]")
+        else:
+            self.ctx.out(f"{'':9}fix: {fix}")
 
 
 class _LiveLine:

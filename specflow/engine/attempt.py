@@ -120,6 +120,7 @@ class Attempt(Struct):
         result = self.finish()
         if result.outcome == "succeeded" and self.target.final:
             self.land_final()
+        records.settle()  # the records are on disk before the attempt says how it ended
         return result
 
     def steps(self) -> None:
@@ -259,6 +260,7 @@ class Attempt(Struct):
             f"running agent {self.agent_name} ({self.adapter_name})",
             agent=self.agent_name,
         )
+        records.settle()  # the in-flight record is on disk before the agent may write anything
         self._records_before = records.snapshot_records(self.change_dir)
         held, self._held = self._held or [], None
         try:
@@ -387,7 +389,8 @@ class Attempt(Struct):
         if self.workspaces is None or not self.change.on_branch:
             return
         try:
-            landed = branches.land(self.workspaces, message=branches.FINAL_MESSAGE)
+            # commit_records has just committed everything the change's worktree held
+            landed = branches.land(self.workspaces, message=branches.FINAL_MESSAGE, committed=True)
         except SpecflowError as exc:
             emit(
                 self.on_event,

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: How long a running attempt gets to stop after SIGTERM before discard gives up.
 STOP_WAIT_S = 30.0
+#: How long a stopped holder gets between removing its record and letting go of the lock.
+LET_GO_S = 2.0
 
 
 class DiscardResult(Struct):
@@ -80,12 +82,26 @@ def stop_holder(hub_root: Path, change_id: str, wait_s: float = STOP_WAIT_S) -> 
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if not pid_alive(holder.pid) or lock.holder() != holder:
+            _wait_let_go(hub_root, change_id, min(deadline, time.monotonic() + LET_GO_S))
             return holder
         time.sleep(0.05)
     raise LockedError(
         f"change '{change_id}' is held by {holder.describe()}, which did not stop within {wait_s:g} s of SIGTERM",
         fix=f"stop it yourself (kill {holder.pid}), then run 'specflow discard {change_id}' again",
     )
+
+
+def _wait_let_go(hub_root: Path, change_id: str, deadline: float) -> None:
+    """A stopping holder removes its record a moment before it lets go of the lock itself
+    (``ChangeLock.release``): wait, bounded, until the lock can be taken."""
+    while True:
+        try:
+            with ChangeLock(hub_root, change_id, command="discard"):
+                return
+        except LockedError:
+            if time.monotonic() >= deadline:
+                return  # taking the lock for the discard says who holds it
+            time.sleep(0.02)
 
 
 class Discard(Struct):

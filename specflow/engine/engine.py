@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
 from typing import TYPE_CHECKING, Any
 
 from specflow.agents.base import EventCallback, ignore_event
@@ -32,12 +34,13 @@ from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import GuardFailed, PhaseFailed, StateError, TransitionError
 from specflow.sandbox.launch import MARKER_ENV
-from specflow.sandbox.layers import choose_layer
+from specflow.sandbox.layers import available_layers, choose_layer
 from specflow.steps.registry import StepOutcome
 from specflow.structs import Struct
 from specflow.workspace.workspaces import for_change
 
 if TYPE_CHECKING:
+    from specflow.definitions.config import HubConfig
     from specflow.engine.runnable import RunnableChange
 
 MAX_CHAIN = 64  # bound on transitions taken by one 'advance --to'
@@ -71,6 +74,7 @@ class Engine:
     def __init__(self, change: RunnableChange) -> None:
         self.change = change
         self.hub = change.hub
+        self._probing: threading.Thread | None = None
 
     # -- public ---------------------------------------------------------------------------
 
@@ -98,6 +102,7 @@ class Engine:
         if dry_run:
             return [self._dry_run(workflow, record, trigger, to)]
         options = AttemptOptions(trigger=trigger, agent=agent, fresh=fresh)
+        self._probing = _probe_layers(self.hub.config)
         with (
             ChangeLock(self.hub.root, self.change.id, command=trigger) as lock,
             change_lease(self.change, take_over=take_over) as lease,
@@ -220,6 +225,8 @@ class Engine:
         repos = record.get("repos") or []
         require_ready(check_phase(self.hub.root, self.hub.config, phase_def, repos, options.agent, versions=False))
         if phase_def.runs_agent:  # a sandbox that cannot hold the agent is refused before any attempt
+            if self._probing is not None:
+                self._probing.join()
             choose_layer(sandbox_settings(self.hub.config, phase_def, options.agent))
 
         def run_phase(sc: Scenario) -> None:
@@ -347,6 +354,26 @@ class Engine:
         for v in violations:
             v["detail"] = f"{v.get('detail', '')}; the state before this was saved as checkpoint #{saved.number}"
         return violations, report.rejected.to_dict() if report.rejected else None
+
+
+def _probe_layers(config: HubConfig) -> threading.Thread | None:
+    """Find which sandbox layers work here in a thread (bubblewrap is tried by running it, ~10 ms),
+    while the change is locked and its scenario chosen; None when no agent may ask for bubblewrap.
+
+    What it finds is kept for the process; choosing the layer waits for it.  A failure is left
+    to that choice to report, where it happens again.
+    """
+    modes = {config.sandbox, *(agent.sandbox or config.sandbox for agent in config.agents.values())}
+    if not modes & {"auto", "bubblewrap"}:
+        return None
+
+    def probe() -> None:
+        with contextlib.suppress(Exception):
+            available_layers()
+
+    thread = threading.Thread(target=probe, name="specflow-sandbox-probe", daemon=True)
+    thread.start()
+    return thread
 
 
 def _failure_message(result: AdvanceResult) -> str:

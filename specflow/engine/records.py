@@ -5,7 +5,10 @@ archived with it and travels between machines with git.  ``state.json`` is repla
 (temporary file, fsync, rename); history is appended one JSON line per event and never rewritten.
 An attempt pays for durability twice: when it starts (the in-flight record recovery reads) and
 when it ends (state and history); what it notes in between is renamed into place without fsync,
-which survives a crash of specflow, if not of the machine.
+which survives a crash of specflow, if not of the machine.  The syncs an attempt waits for run in
+a thread while it goes on (``settle``): the in-flight record is written, synced and renamed into
+place while the checkpoint is taken, and is on disk before the agent is let go; the end's history
+sync runs while the records are committed, and is done before the attempt returns.
 This module uses only the standard library so ``specflow list`` and ``status`` start fast.
 """
 
@@ -15,6 +18,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -200,11 +204,69 @@ def _umask() -> int:
     return _UMASK[0]
 
 
-def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
+class _Pending(threading.local):
+    """This thread's syncs (and the renames after them) running in threads of their own."""
+
+    def __init__(self) -> None:
+        self.works: list[tuple[threading.Thread, list[BaseException]]] = []
+
+    def start(self, work: Callable[[], None]) -> None:
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                work()
+            except BaseException as exc:  # raised again by the thread that settles
+                errors.append(exc)
+
+        thread = threading.Thread(target=run, name="specflow-sync")
+        thread.start()
+        self.works.append((thread, errors))
+
+    def settle(self) -> None:
+        while self.works:
+            thread, errors = self.works.pop(0)
+            thread.join()
+            if errors:
+                raise errors[0]
+
+
+_PENDING = _Pending()
+
+
+def settle() -> None:
+    """Wait until every record this thread wrote is in place and on disk (see the module's
+    docstring); raises what a sync or rename running meanwhile met.  Every reader and writer of
+    the records here settles first, so none sees them out of order."""
+    _PENDING.settle()
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def atomic_write(path: Path, text: str, *, durable: bool = True, later: bool = False) -> None:
     """Replace ``path`` with ``text`` so readers see the old or the new file, never half of one.
 
     ``durable``: on disk before returning (file and folder synced), so it survives a power cut.
+    ``later`` (with ``durable``): written, synced and renamed into place in a thread; ``settle``
+    waits for it (every reader and writer here does).
     """
+    settle()
+    if durable and later:
+        _PENDING.start(lambda: _replace(path, text, durable=True))
+    else:
+        _replace(path, text, durable=durable)
+
+
+def _replace(path: Path, text: str, *, durable: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -220,20 +282,13 @@ def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    if not durable:
-        return
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    if durable:
+        _sync_folder(path.parent)
 
 
 def read_state(change_dir: Path) -> StateRecord | None:
     """The change's state record, or None for a change specflow does not manage."""
+    settle()
     path = os.path.join(change_dir, STATE_DIR, STATE_FILE)  # status reads hundreds: no Path objects
     try:
         with open(path, encoding="utf-8") as fh:
@@ -291,18 +346,26 @@ def _recomputed(change_dir: Path, text: str) -> StateRecord:
     return record
 
 
-def write_state(change_dir: Path, data: StateRecord, *, durable: bool = True) -> None:
-    """Atomically write the change's state record (``durable``: synced to disk, see ``atomic_write``)."""
+def write_state(change_dir: Path, data: StateRecord, *, durable: bool = True, later: bool = False) -> None:
+    """Atomically write the change's state record (``durable``: synced to disk; ``later``: in a
+    thread, see ``atomic_write``)."""
     record: dict[str, Any] = dict(data)
     record.setdefault("version", STATE_VERSION)
     record["updated"] = now_iso()
     atomic_write(
-        change_dir / STATE_DIR / STATE_FILE, json.dumps(record, indent=2, sort_keys=True) + "\n", durable=durable
+        change_dir / STATE_DIR / STATE_FILE,
+        json.dumps(record, indent=2, sort_keys=True) + "\n",
+        durable=durable,
+        later=later,
     )
 
 
-def append_event(change_dir: Path, event: HistoryEvent) -> HistoryEvent:
-    """Append one event to the change's history (adds ``time`` and ``machine`` if missing) and return it."""
+def append_event(change_dir: Path, event: HistoryEvent, *, later: bool = False) -> HistoryEvent:
+    """Append one event to the change's history (adds ``time`` and ``machine`` if missing) and return it.
+
+    Synced to disk before returning; ``later``: in a thread (``settle`` waits for it).
+    """
+    settle()
     record = cast(HistoryEvent, {"time": now_iso(), "machine": recorded_machine(), **event})
     line = json.dumps(record, sort_keys=True, default=str) + "\n"
     path = change_dir / STATE_DIR / HISTORY_FILE
@@ -314,10 +377,21 @@ def append_event(change_dir: Path, event: HistoryEvent) -> HistoryEvent:
         if size and os.pread(fd, 1, size - 1) != b"\n":
             line = "\n" + line  # a torn last line (a crash mid-write) must not swallow this event
         os.write(fd, line.encode("utf-8"))
-        os.fsync(fd)
         after = os.fstat(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+
+    def sync() -> None:
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    if later:
+        _PENDING.start(sync)
+    else:
+        sync()
     _advance_summary(change_dir, json.loads(line), _stamp(before) if size else None, _stamp(after))
     return record
 
@@ -635,6 +709,7 @@ def _keep_summary(change_dir: Path, summary: dict[str, Any], stamp: list[int]) -
 
 def snapshot_records(change_dir: Path) -> dict[Path, bytes | None]:
     """The bytes of the change's state and history, to put back if an agent touches them."""
+    settle()
     out: dict[Path, bytes | None] = {}
     for name in (STATE_FILE, HISTORY_FILE):
         p = change_dir / STATE_DIR / name
@@ -644,6 +719,7 @@ def snapshot_records(change_dir: Path) -> dict[Path, bytes | None]:
 
 def restore_records(change_dir: Path, before: dict[Path, bytes | None]) -> list[dict[str, Any]]:
     """Put specflow's records back as they were; one violation per file the agent changed."""
+    settle()
     violations = []
     for p, data in before.items():
         now = p.read_bytes() if p.is_file() else None
@@ -678,9 +754,13 @@ def create(change_dir: Path, *, workflow: str, state: str, repos: list[str], eve
 
 
 def mark_in_flight(change_dir: Path, record: StateRecord, flight: InFlight) -> None:
-    """Say what is running now, durably: written when an attempt starts, before anything else."""
+    """Say what is running now, durably: written when an attempt starts, before anything else.
+
+    Synced and renamed into place in a thread meanwhile (until then, a crash leaves the record
+    as it was: nothing has run yet); ``settle`` before the agent is let go.
+    """
     record["in_flight"] = flight
-    write_state(change_dir, record)
+    write_state(change_dir, record, later=True)
 
 
 def note_in_flight(change_dir: Path, record: StateRecord, flight: InFlight) -> None:
@@ -712,7 +792,7 @@ def end_attempt(
     write_state(change_dir, record)
     event["outcome"] = outcome
     event["reasons"] = reasons
-    return append_event(change_dir, event)
+    return append_event(change_dir, event, later=True)
 
 
 def void_approvals(record: StateRecord, event: HistoryEvent, reason: str) -> list[Approval]:

@@ -20,7 +20,7 @@ from specflow.workspace import journal
 from specflow.workspace.checkpoints import Workspace
 from specflow.workspace.git import GitRepo, TreeChange
 from specflow.workspace.journal import hub_writes
-from specflow.workspace.sidethread import SideThread
+from specflow.workspace.sidethread import Pending, SideThread
 from specflow.workspace.worktrees import (
     RepoTarget,
     base_of,
@@ -67,6 +67,8 @@ class _MergePlan(Struct):
     tree: str
     checkout: Path | None
     files: int
+    commit: Pending[str] | None = None
+    """The merge commit, made while the checkout of the base is looked at (unreferenced if refused)."""
 
 
 def _select(owner: Workspaces, repo: str | None) -> list[RepoTarget]:
@@ -163,10 +165,14 @@ def merge(owner: Workspaces, *, commit: str | None = None) -> list[MergeResult]:
         return _merge(owner, owner.all_targets(), MERGE_MESSAGE, commit=commit)
 
 
-def land(owner: Workspaces, *, message: str = LAND_MESSAGE, check_only: bool = False) -> MergeResult:
+def land(
+    owner: Workspaces, *, message: str = LAND_MESSAGE, check_only: bool = False, committed: bool = False
+) -> MergeResult:
     """Land the change's hub branch on the hub's base branch (publishing its folder and records).
 
     ``check_only``: look for every problem and raise as ``land`` would, writing nothing.
+    ``committed``: the caller has just committed everything the change's worktree held, under
+    the change's lock (an attempt's records), so it is not scanned for uncommitted work again.
     """
     target = owner.hub_target()
     with hub_writes(owner.hub):
@@ -175,7 +181,7 @@ def land(owner: Workspaces, *, message: str = LAND_MESSAGE, check_only: bool = F
             if problems:
                 raise _refusal(owner.change_id, problems, verb="publishing")
             return results[0] if results else MergeResult(target.name, target.branch, "", "ready")
-        return _merge(owner, [target], message, verb="publishing")[0]
+        return _merge(owner, [target], message, verb="publishing", scan=not committed)[0]
 
 
 class MergeProblem(Struct, frozen=True):
@@ -187,17 +193,27 @@ class MergeProblem(Struct, frozen=True):
 
 
 def _merge(
-    owner: Workspaces, targets: Sequence[RepoTarget], template: str, verb: str = "merge", commit: str | None = None
+    owner: Workspaces,
+    targets: Sequence[RepoTarget],
+    template: str,
+    verb: str = "merge",
+    commit: str | None = None,
+    *,
+    scan: bool = True,
 ) -> list[MergeResult]:
-    results, plans, problems = _plan_merges(owner, targets, commit)
+    message = template.format(id=owner.change_id)
+    results, plans, problems = _plan_merges(owner, targets, commit, scan=scan, message=message)
     if problems:
         raise _refusal(owner.change_id, problems, verb=verb)
     done: list[_MergePlan] = []
-    message = template.format(id=owner.change_id)
     for plan in plans:
         try:
             # the merge commit of the tree merge-tree wrote, made as the person (as 'git merge' would)
-            commit_sha = plan.repo.commit_tree_as_user(plan.tree, [plan.base_sha, plan.branch_sha], message)
+            commit_sha = (
+                plan.commit.result()
+                if plan.commit is not None
+                else plan.repo.commit_tree_as_user(plan.tree, [plan.base_sha, plan.branch_sha], message)
+            )
             reflog = f"merge {plan.target.branch}: {message}"
             if plan.checkout is not None:
                 checkout = GitRepo.open(plan.checkout)
@@ -226,18 +242,27 @@ def _merge(
 
 
 def _plan_merges(
-    owner: Workspaces, targets: Sequence[RepoTarget], commit: str | None = None
+    owner: Workspaces,
+    targets: Sequence[RepoTarget],
+    commit: str | None = None,
+    *,
+    scan: bool = True,
+    message: str | None = None,
 ) -> tuple[list[MergeResult], list[_MergePlan], list[MergeProblem]]:
     """Look at every repo before anything is written: what to merge, and every problem found.
 
-    ``commit``: commit what each worktree holds first (see ``merge``).
+    ``commit``: commit what each worktree holds first (see ``merge``); ``scan`` False: the
+    worktrees are known clean (see ``land``), unless a merge or rebase is left half done there;
+    ``message``: make each merge commit with it meanwhile (no branch points at it yet).
     """
     results: list[MergeResult] = []
     plans: list[_MergePlan] = []
     problems: list[MergeProblem] = []
-    with SideThread() as pool:
+    with SideThread(width=2) as pool:
         for target in targets:
-            result, plan, found = _plan_one(owner, target, pool, commit)
+            # known clean (see ``land``) unless a person left a merge or rebase half done there
+            rescan = scan or (target.exists and GitRepo.open(target.worktree).operation_in_progress() is not None)
+            result, plan, found = _plan_one(owner, target, pool, commit, scan=rescan, message=message)
             results += [result] if result is not None else []
             plans += [plan] if plan is not None else []
             problems += found
@@ -272,13 +297,19 @@ def _scan_left(target: RepoTarget) -> _Left:
 
 
 def _plan_one(
-    owner: Workspaces, target: RepoTarget, pool: SideThread, commit: str | None = None, *, scan: bool = True
+    owner: Workspaces,
+    target: RepoTarget,
+    pool: SideThread,
+    commit: str | None = None,
+    *,
+    scan: bool = True,
+    message: str | None = None,
 ) -> tuple[MergeResult | None, _MergePlan | None, list[MergeProblem]]:
     """One repo's merge: its result when there is nothing to do, else its plan, and its problems.
 
     The worktree's scan for uncommitted work (with ``commit``: its commit) runs while the branch
     is looked at; when a commit was made, the branch is looked at again from its new tip, the
-    worktree known clean (``scan`` False).
+    worktree known clean (``scan`` False).  ``message``: see ``_plan_merges``.
     """
     source = open_source(target)
     base = base_of(owner.layout, target, source)
@@ -288,10 +319,12 @@ def _plan_one(
     heads = source.read_refs("refs/heads/")
     branch_sha = heads.get(f"refs/heads/{target.branch}")
     base_sha = heads.get(f"refs/heads/{base}")
-    result, plan, problems = _look(target, source, base, branch_sha, base_sha)
+    # a tip about to move (work being committed) gets its merge commit once it has moved
+    premade = None if left is not None and commit else message
+    result, plan, problems = _look(target, source, base, branch_sha, base_sha, pool, premade)
     found = left.result() if left is not None else _Left([])
     if found.commit is not None:
-        return _plan_one(owner, target, pool, scan=False)
+        return _plan_one(owner, target, pool, scan=False, message=message)
     if found.dirty and not (result is not None and result.status == "nothing to merge"):
         # named first: the worktree is where the person looks
         problems.insert(
@@ -307,14 +340,28 @@ def _plan_one(
 
 
 def _look(
-    target: RepoTarget, source: GitRepo, base: str, branch_sha: str | None, base_sha: str | None
+    target: RepoTarget,
+    source: GitRepo,
+    base: str,
+    branch_sha: str | None,
+    base_sha: str | None,
+    pool: SideThread,
+    message: str | None = None,
 ) -> tuple[MergeResult | None, _MergePlan | None, list[MergeProblem]]:
-    """The branch against its base: nothing to merge, already merged, a conflict, or a plan."""
+    """The branch against its base: nothing to merge, already merged, a conflict, or a plan.
+
+    The checkout of the base is asked for its staged changes while the merge is computed, and
+    (with ``message``) the merge commit is made while the checkout is looked at.
+    """
     if branch_sha is None or base_sha is None:
         return MergeResult(target.name, target.branch, base, "nothing to merge"), None, []
-    if source.is_ancestor(branch_sha, base_sha):
-        return MergeResult(target.name, target.branch, base, "already merged"), None, []
+    checkout = _checkout_of(source, base)
+    checkout_repo = GitRepo.open(checkout) if checkout else None
+    staged = pool.submit(checkout_repo.staged_paths) if checkout_repo else None
     preview = source.merge_preview(base_sha, branch_sha)
+    # merging an ancestor of the base gives the base's own tree: only then can it be merged already
+    if preview.clean and preview.tree == source.tree_of(base_sha) and source.is_ancestor(branch_sha, base_sha):
+        return MergeResult(target.name, target.branch, base, "already merged"), None, []
     if not preview.clean:
         where = target.worktree if target.exists else source.root
         problem = MergeProblem(
@@ -323,14 +370,26 @@ def _look(
             f"merge {base} into the branch and resolve there: git -C {where} merge {base}; then commit",
         )
         return None, None, [problem]
+    parents = [base_sha, branch_sha]
+    made = pool.submit(source.commit_tree_as_user, preview.tree, parents, message) if message is not None else None
     changed = source.diff_trees(base_sha, preview.tree)
-    checkout = next((w.path for w in source.worktrees() if w.branch == base), None)
-    problems = _base_checkout_problems(target, base, GitRepo.open(checkout), changed) if checkout else []
-    return None, _MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed)), problems
+    problems: list[MergeProblem] = []
+    if checkout_repo is not None and staged is not None:
+        problems = _base_checkout_problems(target, base, checkout_repo, changed, staged.result())
+    plan = _MergePlan(target, source, base, base_sha, branch_sha, preview.tree, checkout, len(changed), made)
+    return None, plan, problems
+
+
+def _checkout_of(source: GitRepo, base: str) -> Path | None:
+    """The working tree that has ``base`` checked out, if any: the main one when its HEAD names
+    ``base`` (read from the file, no process; git lists it first), else asked of git."""
+    if source.common_dir == source.root / ".git" and source.current_branch() == base:
+        return source.root
+    return next((w.path for w in source.worktrees() if w.branch == base), None)
 
 
 def _base_checkout_problems(
-    target: RepoTarget, base: str, checkout: GitRepo, changed: Sequence[TreeChange]
+    target: RepoTarget, base: str, checkout: GitRepo, changed: Sequence[TreeChange], staged: list[str]
 ) -> list[MergeProblem]:
     """What in the checkout of ``base`` the merge would overwrite or take into its commit.
 
@@ -340,8 +399,8 @@ def _base_checkout_problems(
     touched = {c.path for c in changed}
     where = f"the checkout of {base} ({checkout.root})"
     problems: list[MergeProblem] = []
-    # three narrow questions instead of a 'git status' (which scans every folder for untracked files)
-    staged = checkout.staged_paths()
+    # three narrow questions instead of a 'git status' (which scans every folder for untracked
+    # files); ``staged`` (``checkout.staged_paths()``) was asked while the merge was computed
     unstaged = touched.difference(staged)
     edited = checkout.edited_paths(sorted(unstaged))
     added = [c.path for c in changed if not c.old_exists and c.path not in staged]

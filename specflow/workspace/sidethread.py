@@ -43,21 +43,24 @@ class Pending(Generic[_T]):
 
 
 class SideThread:
-    """Runs submitted calls one after another, never two at once; leaving the block waits for the last."""
+    """Runs submitted calls beside the caller, at most ``width`` at once (one by default: in the order
+    submitted, never two together); leaving the block waits for every one."""
 
-    def __init__(self) -> None:
-        self._last: Pending[Any] | None = None
+    def __init__(self, width: int = 1) -> None:
+        self._width = width
+        self._running: list[Pending[Any]] = []
 
     def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Pending[_T]:
-        if self._last is not None:
-            self._last.wait()
+        if len(self._running) >= self._width:
+            self._running.pop(0).wait()
         pending = Pending(lambda: fn(*args, **kwargs))
-        self._last = pending
+        self._running.append(pending)
         return pending
 
     def __enter__(self) -> SideThread:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if self._last is not None:
-            self._last.wait()
+        for pending in self._running:
+            pending.wait()
+        self._running.clear()

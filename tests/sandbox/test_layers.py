@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from specflow.definitions.config import AgentConfig, HubConfig, load_config
+from specflow.engine.engine import _probe_layers
 from specflow.errors import ConfigError, SandboxError
 from specflow.sandbox import bubblewrap, landlock, seatbelt
 from specflow.sandbox.layers import available_layers, choose_layer
@@ -119,3 +120,19 @@ def test_seatbelt_profile_denies_writes_then_allows_the_gate_then_denies_protect
 def test_seatbelt_quotes_paths() -> None:
     pol = SandboxPolicy((Path('/a "b"\\c'),), (), Path("/t"), Path("/"))
     assert '(subpath "/a \\"b\\"\\\\c")' in seatbelt.profile(pol)
+
+
+def test_an_advance_probes_the_layers_ahead_only_when_an_agent_may_ask_for_bubblewrap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bubblewrap, "_WORKS", {})
+    landlock_only = HubConfig(sandbox="off", agents={"a": AgentConfig(adapter="command", sandbox="landlock")})
+    assert _probe_layers(landlock_only) is None
+    assert bubblewrap._WORKS == {}  # nobody may run in bubblewrap: it is never tried
+    one_auto = HubConfig(sandbox="off", agents={"b": AgentConfig(adapter="command", sandbox="auto")})
+    probing = _probe_layers(one_auto)
+    assert probing is not None
+    probing.join(timeout=30)
+    # tried once, in the thread, while the advance went on; choosing the layer finds it known
+    assert "bwrap" in bubblewrap._WORKS
+    assert choose_layer(SandboxSettings()) == (available_layers() or ["off"])[0]

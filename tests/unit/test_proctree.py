@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -114,3 +117,44 @@ def test_descendants_are_the_tree_psutil_finds_with_groups_and_start_times() -> 
         root.kill()
         root.wait()
     assert descendants(root.pid) == {}
+
+
+# an agent that starts a helper in a session of its own, prints the helper's pid and exits
+LEAVES_AN_ORPHAN = """\
+import subprocess, sys
+helper = subprocess.Popen(["sleep", "60"], start_new_session=True)
+print(helper.pid, flush=True)
+sys.stdin.read()
+"""
+
+KILL_KNOWN = """\
+import json, sys
+from specflow.agents.proctree import kill_known
+known = {int(pid): tuple(v) for pid, v in json.loads(sys.argv[1]).items()}
+kill_known(known)
+print("psutil" in sys.modules)
+"""
+
+
+def test_what_an_agent_left_is_killed_and_waited_for_without_importing_psutil() -> None:
+    agent = subprocess.Popen(
+        [sys.executable, "-c", LEAVES_AN_ORPHAN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert agent.stdout is not None and agent.stdin is not None
+    helper = int(agent.stdout.readline())
+    try:
+        known = descendants(agent.pid)  # seen while the agent ran
+        assert helper in known
+        agent.stdin.close()
+        agent.wait(timeout=30)  # the agent is gone; its helper, re-parented away, still runs
+        assert start_time(helper) is not None
+        out = subprocess.run(
+            [sys.executable, "-c", KILL_KNOWN, json.dumps(known)], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == "False", out.stderr  # stopping an agent imports no psutil on Linux
+        # waited for: by the time kill_known returned the helper no longer ran (a zombie at most)
+        gone = not psutil.pid_exists(helper) or psutil.Process(helper).status() == psutil.STATUS_ZOMBIE
+        assert gone
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(helper, signal.SIGKILL)

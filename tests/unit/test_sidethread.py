@@ -1,4 +1,4 @@
-"""The side thread the snapshot and merge planning run work on: results, errors, one call at a time."""
+"""The side thread the snapshot and merge planning run work on: results, errors, one call at a time or a few."""
 
 from __future__ import annotations
 
@@ -55,3 +55,18 @@ def test_calls_never_overlap_and_leaving_the_block_waits_for_the_last() -> None:
         started[2].wait(10)
         threading.Timer(0.2, release[2].set).start()
     assert done == [1, 2] and second.result() == 2 and overlaps == []
+
+
+def test_a_wider_side_thread_runs_that_many_calls_at_once_and_waits_for_all() -> None:
+    both_running = threading.Barrier(3, timeout=10)  # the two calls and the caller meet only if both run
+    done: list[int] = []
+
+    def call(n: int) -> int:
+        both_running.wait()
+        done.append(n)
+        return n
+
+    with SideThread(width=2) as side:
+        first, second = side.submit(call, 1), side.submit(call, 2)
+        both_running.wait()  # raises BrokenBarrierError if the second call waited for the first
+    assert sorted(done) == [1, 2] and (first.result(), second.result()) == (1, 2)

@@ -8,20 +8,26 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from specflow.engine.discard import stop_holder
 from specflow.engine.hub import Hub
 from specflow.engine.lock import ChangeLock
 from specflow.engine.records import (
     CostSummary,
     HistoryEvent,
+    InFlight,
+    StateRecord,
     append_event,
     history_totals,
+    mark_in_flight,
     read_history,
     read_state,
+    settle,
     summarize_costs,
     write_state,
 )
@@ -226,6 +232,37 @@ def test_a_lock_is_taken_in_another_process_only_after_the_holder_ends(tmp_path:
         assert lock.taken_over is not None and lock.taken_over.pid == holder.pid
 
 
+# a holder that, stopped, removes its record and only a moment later lets go of the lock (as
+# ChangeLock.release does, here slowed down as a loaded machine may)
+SLOW_TO_LET_GO = """\
+import signal, sys, time
+from pathlib import Path
+from specflow.engine.lock import ChangeLock
+lock = ChangeLock(Path(sys.argv[1]), 'add-x').acquire()
+def stop(signum, frame):
+    lock.info_path.unlink()
+    time.sleep(0.5)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print('held', flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_stopped_holder_is_waited_for_until_it_lets_go_of_the_lock(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    holder = subprocess.Popen([sys.executable, "-c", SLOW_TO_LET_GO, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        stopped = stop_holder(tmp_path, "add-x", wait_s=30)
+        assert stopped is not None and stopped.pid == holder.pid
+        with ChangeLock(tmp_path, "add-x", command="discard") as lock:  # free now, not a moment later
+            assert lock.holder() is not None
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_an_attempt_syncs_its_records_to_disk_when_it_starts_and_when_it_ends(
     hub: HubFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -255,3 +292,51 @@ def test_an_attempt_syncs_its_records_to_disk_when_it_starts_and_when_it_ends(
         ".specflow",
         "history.jsonl",
     ]
+
+
+def _draft(change_dir: Path) -> StateRecord:
+    record = StateRecord(workflow="default", state="draft", repos=[], approvals=[], in_flight=None)
+    write_state(change_dir, record)
+    return record
+
+
+def test_the_in_flight_record_is_synced_then_renamed_in_a_thread_and_readers_wait_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = _draft(tmp_path)
+    released = threading.Event()
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        released.wait(timeout=5)  # the disk is slow; the attempt goes on meanwhile
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    flight = InFlight(trigger="advance", attempt=1, pid=os.getpid())
+    mark_in_flight(tmp_path, record, flight)
+    state_file = tmp_path / ".specflow" / "state.json"
+    # returned before the sync: the file in place is still the whole old record, never half a new one
+    assert json.loads(state_file.read_text())["in_flight"] is None
+    released.set()
+    marked = read_state(tmp_path)  # a reader waits for the rename
+    assert marked is not None and marked["in_flight"] == flight
+    assert sorted(p.name for p in state_file.parent.iterdir()) == ["state.json"]
+
+
+def test_a_sync_that_fails_in_its_thread_is_raised_to_the_next_reader_and_leaves_the_old_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = _draft(tmp_path)
+
+    def fsync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    mark_in_flight(tmp_path, record, InFlight(trigger="advance", attempt=1))
+    with pytest.raises(OSError, match="Input/output error"):
+        read_state(tmp_path)
+    settle()  # raised once, to the reader that met it
+    monkeypatch.undo()
+    kept = read_state(tmp_path)
+    assert kept is not None and (kept["state"], kept["in_flight"]) == ("draft", None)
+    assert sorted(p.name for p in (tmp_path / ".specflow").iterdir()) == ["state.json"]

@@ -291,6 +291,45 @@ def test_merge_makes_a_merge_commit_naming_the_change_in_each_repo(multi: MultiH
     assert [r.status for r in branches.merge(ws)] == ["already merged"] * 3
 
 
+def test_landing_what_was_just_committed_skips_the_scan_of_the_worktree_not_the_checks_of_the_base(
+    multi: MultiHub,
+) -> None:
+    ws = multi.workspaces()
+    _work(ws, multi)
+    (multi.worktree / "scratch.txt").write_text("not committed\n")
+    with pytest.raises(WorkspaceError, match=r"its worktree .* has 1 uncommitted change\(s\): scratch.txt"):
+        branches.land(ws)
+    # an attempt lands right after committing everything: the worktree is not scanned again, but
+    # the checkout of the base is still looked at (its staged changes asked while the merge runs)
+    (multi.root / "notes.txt").write_text("notes\n")
+    git(multi.root, "add", "notes.txt")
+    main = git(multi.root, "rev-parse", "main")
+    with pytest.raises(WorkspaceError, match=r"staged changes, which the merge commit would take in: notes\.txt"):
+        branches.land(ws, committed=True)
+    assert git(multi.root, "rev-parse", "main") == main
+    git(multi.root, "reset", "-q", "notes.txt")
+    landed = branches.land(ws, committed=True)
+    assert (landed.status, landed.base) == ("merged", "main")
+    assert (multi.root / "openspec" / "changes" / CHANGE / "tasks.md").read_text() == TASKS
+    assert not (multi.root / "scratch.txt").exists()  # only what was committed lands
+    assert branches.land(ws, committed=True).status == "already merged"
+    git(multi.worktree, "commit", "-q", "--allow-empty", "-m", "nothing new")  # the same tree, not merged yet
+    assert branches.land(ws, committed=True).status == "merged"
+
+
+def test_landing_moves_the_checkout_of_the_base_wherever_it_is(multi: MultiHub) -> None:
+    ws = multi.workspaces()
+    _work(ws, multi)
+    git(multi.root, "checkout", "-q", "-b", "elsewhere")
+    checkout = multi.root.parent / "main-checkout"
+    git(multi.root, "worktree", "add", "-q", str(checkout), "main")
+    landed = branches.land(ws, committed=True)
+    assert (landed.status, landed.base) == ("merged", "main")
+    assert (checkout / "openspec" / "changes" / CHANGE / "tasks.md").read_text() == TASKS
+    assert status(checkout) == "" and git(checkout, "rev-parse", "HEAD").strip() == landed.commit
+    assert not (multi.root / "openspec" / "changes" / CHANGE).exists()  # the hub's checkout is on another branch
+
+
 def test_merge_refuses_a_dirty_base_checkout_and_merges_nothing(multi: MultiHub) -> None:
     ws = multi.workspaces()
     _work(ws, multi)

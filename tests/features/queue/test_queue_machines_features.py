@@ -168,8 +168,11 @@ def remote_has_it(machines: Machines, cid: str, name: str) -> None:
     """The hub branch on the remote is the machine's: its worker pushed before it let the lease go."""
     machine, branch = machines[name], f"refs/heads/specflow/{cid}"
     remote = git(machine.hub, "remote", "get-url", "origin").strip()
+    worktree = Hub(machine.hub).worktree_of(cid)
 
     def pushed() -> bool:
+        if git(worktree, "status", "--porcelain"):  # the phase's records are written, not yet committed
+            return False
         theirs = git(machine.hub, "ls-remote", remote, branch).split("\t")[0]
         return theirs == git(machine.hub, "rev-parse", branch).strip()
 

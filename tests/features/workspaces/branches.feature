@@ -61,6 +61,23 @@ Feature: A change is its branches
     And the history of "add-login" has no approval
     And the person's file "openspec/changes/add-login/proposal.md" in the hub's checkout is as they wrote it
 
+  Scenario: Reaching the final state lands the change on main, or says why not and how to land it
+    Given a change "add-login" affecting "api" and "bot"
+    And the change "add-login" is in state "apply"
+    When I run "specflow merge add-login"
+    And a person stages "notes.txt" in the hub's checkout
+    And I run "specflow advance add-login"
+    Then the command succeeds
+    And the change "add-login" is in state "done"
+    And the output says "the change's hub branch did not land on its base"
+    And the output says "staged changes, which the merge commit would take in: notes.txt"
+    And the output says "specflow merge add-login"
+    And the hub's main branch has "add-login" in state "apply"
+    When the person unstages "notes.txt" in the hub's checkout
+    And I run "specflow merge add-login"
+    Then the command succeeds
+    And the hub's main branch has "add-login" in state "done"
+
   Scenario: A change made before changes had branches continues on its own branch
     Given a change "old-one" affecting "api" and "bot", made on the hub's checkout as specflow did before
     When I run "specflow advance old-one"

@@ -9,6 +9,7 @@ a change's state) are in ``tests/features/conftest.py``.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -637,6 +638,17 @@ def agents_let_go(world: World) -> None:
     world.give_go_ahead()
 
 
+@when(phrase("a person stages {rel:Q} in the hub's checkout"))
+def person_stages_in_hub(world: World, rel: str) -> None:
+    (world.root / rel).write_text("the person's notes\n")
+    git(world.root, "add", rel)
+
+
+@when(phrase("the person unstages {rel:Q} in the hub's checkout"))
+def person_unstages_in_hub(world: World, rel: str) -> None:
+    git(world.root, "reset", "-q", "--", rel)
+
+
 @when(phrase("a person adds {text:Q} to {rel:Q} in the hub's checkout"))
 def person_adds_in_hub(world: World, text: str, rel: str) -> None:
     _append(world, world.root / rel, text)
@@ -725,6 +737,12 @@ def main_has_ticked_change(world: World, cid: str) -> None:
 @then(phrase("the hub's main branch has the proposal of {cid:Q}"))
 def main_has_proposal(world: World, cid: str) -> None:
     assert git(world.root, "show", f"main:openspec/changes/{cid}/proposal.md") == "## Why\nUsers must log in.\n"
+
+
+@then(phrase("the hub's main branch has {cid:Q} in state {state:Q}"))
+def main_has_state(world: World, cid: str, state: str) -> None:
+    record = json.loads(git(world.root, "show", f"main:openspec/changes/{cid}/.specflow/state.json"))
+    assert record["state"] == state, record
 
 
 @then("the hub's checkout has nothing uncommitted")
