@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from specflow.errors import GitError
-from specflow.workspace import looseobjects
+from specflow.workspace import indextrees, looseobjects
 
 ZERO_SHA = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -245,11 +245,16 @@ def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
     Versions 2 to 4; paths and stamps are left as bytes (``stamp_ns`` reads one), so two
     indexes of 20,000 entries compare in a few tens of milliseconds.
     """
+    return parse_index(data, hash_len)[0]
+
+
+def parse_index(data: bytes, hash_len: int = 20) -> tuple[dict[bytes, bytes], int]:
+    """``parse_index_ctimes``, and where the index's extensions begin (0: not an index read here)."""
     if len(data) < 12 or data[:4] != b"DIRC":
-        return {}
+        return {}, 0
     version, count = int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")
     if version not in (2, 3, 4):
-        return {}
+        return {}, 0
     found: dict[bytes, bytes] = {}
     off, prev, fixed, find = 12, b"", 40 + hash_len, data.find
     for _ in range(count):
@@ -275,7 +280,7 @@ def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
             found[path] = data[off : off + fixed + 2]
             off += ((end - off) // 8 + 1) * 8
         prev = path
-    return found
+    return found, off
 
 
 def _entry_offsets(data: bytes, hash_len: int) -> Iterable[tuple[bytes, int]]:
@@ -382,11 +387,18 @@ def _looks_unchanged_to_git(stamp: bytes, st: os.stat_result) -> bool:
 
 #: Parsed index files by their trailing checksum: a checkpoint's snapshot index is read again by
 #: its audit in the same process.
-_PARSED: dict[bytes, dict[bytes, bytes]] = {}
+_PARSED: dict[bytes, tuple[dict[bytes, bytes], int]] = {}
 #: The folders of a parsed index, by the identity of its parse (kept with it, so the key stays valid).
 _FOLDERS: dict[int, tuple[dict[bytes, bytes], frozenset[bytes]]] = {}
 #: The last two parses compared by ``differing_entries`` (kept with them: their identity is the key).
 _DIFFERING: dict[str, tuple[dict[bytes, bytes], dict[bytes, bytes], frozenset[bytes]]] = {}
+
+
+def _keep_parse(checksum: bytes, parsed: tuple[dict[bytes, bytes], int]) -> None:
+    """Keep a parse by the checksum of its index (the eight latest)."""
+    if len(_PARSED) >= 8:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[checksum] = parsed
 
 
 class GitRepo:
@@ -730,8 +742,50 @@ class GitRepo:
             and (self.index_checksum(index) == known[0] or same_objects(before, self.index_ctimes(index)))
         ):
             return known[1]
+        tree = self._write_tree(index)
+        if tree is not None:
+            return tree
         # the blobs were just written by 'add': no need for write-tree to look each one up
         return self.text("write-tree", "--missing-ok", index=index).strip()
+
+    def _write_tree(self, index: Path) -> str | None:
+        """The tree of ``index`` written without a process (``indextrees``: only the folders
+        ``add`` changed), the index given its whole cache tree back; None when git must write it.
+
+        The index is rewritten under git's lock name and keeps its mtime, which git's racy-clean
+        check compares its entries with.
+        """
+        if self.object_format() != "sha1" or not looseobjects.plain(self.common_dir):
+            return None
+        try:
+            data = index.read_bytes()
+            st = os.stat(index)
+        except OSError:
+            return None
+        entries, end = self._parsed_index(index, data)
+        if not end:
+            return None
+        common = self.common_dir
+        written = indextrees.write_tree(
+            data, entries, end, lambda body: bytes.fromhex(looseobjects.write_object(common, b"tree", body))
+        )
+        if written is None:
+            return None
+        tree, new = written
+        if new is not data:
+            lock = index.with_name(index.name + ".lock")
+            try:
+                with open(lock, "xb") as fh:
+                    fh.write(new)
+                os.utime(lock, ns=(st.st_atime_ns, st.st_mtime_ns))
+                os.replace(lock, index)
+            except FileExistsError:
+                return None  # someone else is writing it: git decides
+            except BaseException:
+                lock.unlink(missing_ok=True)
+                raise
+            _keep_parse(new[-20:], (entries, end))
+        return tree.hex()
 
     def _ctime_racy(self, index: Path) -> list[str]:
         """Entries of ``index`` that changed although git would take them for unchanged.
@@ -786,18 +840,34 @@ class GitRepo:
         Two snapshot indexes compared this way tell which files were touched (a ``chmod``
         changes the ctime) without another scan of the working tree.
         """
-        try:
-            data = index.read_bytes()
-        except FileNotFoundError:
-            return {}
+        return self._parsed_index(index)[0]
+
+    def _parsed_index(self, index: Path, data: bytes | None = None) -> tuple[dict[bytes, bytes], int]:
+        """``index``'s parse and where its extensions begin (``parse_index``), kept by its checksum.
+
+        The checksum is read first (the file's last bytes): a parse kept already costs no read
+        of the whole file.  ``data``: the file's bytes, when the caller has them.
+        """
         hash_len = 32 if self.object_format() == "sha256" else 20
+        if data is None:
+            try:
+                with index.open("rb") as fh:
+                    if fh.seek(0, os.SEEK_END) < 12 + hash_len:
+                        return {}, 0
+                    fh.seek(-hash_len, os.SEEK_END)
+                    key = fh.read()
+                    if any(key) and key in _PARSED:  # an index written with skipHash ends in zeros
+                        return _PARSED[key]
+                    fh.seek(0)
+                    data = fh.read()
+            except FileNotFoundError:
+                return {}, 0
         key = data[-hash_len:]
-        found = _PARSED.get(key)
+        found = _PARSED.get(key) if any(key) else None
         if found is None:
-            found = parse_index_ctimes(data, hash_len)
-            if len(_PARSED) >= 8:
-                _PARSED.pop(next(iter(_PARSED)))
-            _PARSED[key] = found
+            found = parse_index(data, hash_len)
+            if any(key):
+                _keep_parse(key, found)
         return found
 
     def index_folders(self, index: Path) -> frozenset[bytes]:

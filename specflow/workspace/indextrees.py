@@ -1,0 +1,183 @@
+"""The tree of an index file, written without ``git write-tree``.
+
+git keeps, inside the index, the tree each folder was last written as (the ``TREE`` extension,
+its "cache tree"), and ``git add`` marks a folder invalid when an entry in it changes.  A
+snapshot index is only ever changed by ``add``, so after a few edits most folders are still
+valid: only the invalid ones need a tree object, built from their entries and their
+subfolders' trees, in the order git sorts tree entries (which is the index's order).  The
+new trees are written as loose objects (``looseobjects``), and the index gets its cache tree
+back whole, so the next ``add`` again invalidates only what it changes.
+
+Anything this does not write exactly as git would — stages, intent-to-add or skip-worktree
+entries, sparse folders, a split index, extensions it does not know, most of the index to
+write afresh — makes it answer None, and the caller asks ``git write-tree``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+#: Extensions kept as they are when the index gets its cache tree back (none depends on it).
+_KEPT = (b"REUC", b"UNTR")
+#: Modes an entry of a tree may have: regular, executable, symlink, gitlink.
+_MODES = frozenset({0o100644, 0o100755, 0o120000, 0o160000})
+#: Above this many entries to write afresh, ``git write-tree`` is the faster writer.
+FRESH_MAX = 5000
+
+
+@dataclass
+class _Node:
+    """One folder of a cache tree: the entries it spans, its tree (None: invalid), its subfolders."""
+
+    count: int
+    sha: bytes | None
+    raw: bytes = b""
+    """This folder and everything below it as the extension held it (used while it is valid)."""
+    children: dict[bytes, _Node] = field(default_factory=dict)
+
+
+class _Unsupported(Exception):
+    """The index holds something written here differently from git: ``write-tree`` decides."""
+
+
+def write_tree(
+    data: bytes, entries: dict[bytes, bytes], end: int, store: Callable[[bytes], bytes]
+) -> tuple[bytes, bytes] | None:
+    """The tree of the index ``data`` (sha1) and the index with its cache tree made whole; None
+    when ``git write-tree`` must write it.
+
+    ``entries``: the index's entries in order, ``path -> stat data, object id and flags``
+    (``git.parse_index_ctimes``); ``end``: where its extensions begin.  ``store`` writes a
+    tree object's body and returns its object id (raw bytes).  The returned index is ``data``
+    unchanged when its cache tree was whole already.
+    """
+    try:
+        extensions = _extensions(data, end)
+        raw_tree = extensions.get(b"TREE")
+        root = _parse_tree(raw_tree)[0] if raw_tree is not None else _Node(-1, None)
+        if _fresh_entries(root, len(entries)) > FRESH_MAX:
+            return None
+        if root.sha is not None:
+            return root.sha, data
+        keys = list(entries)
+        _Build(keys, entries, store).node(root, 0, b"")
+    except _Unsupported:
+        return None
+    assert root.sha is not None
+    return root.sha, _with_cache_tree(data, end, extensions, _serialise(b"", root))
+
+
+def _extensions(data: bytes, end: int) -> dict[bytes, bytes]:
+    """The index's extensions by signature; only the cache tree and those in ``_KEPT``."""
+    found: dict[bytes, bytes] = {}
+    pos, stop = end, len(data) - 20
+    while pos < stop:
+        if pos + 8 > stop:
+            raise _Unsupported
+        sig, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "big")
+        if sig not in (b"TREE", *_KEPT) or pos + 8 + size > stop:
+            raise _Unsupported  # a split index, sparse folders, offsets that would change
+        found[sig] = data[pos + 8 : pos + 8 + size]
+        pos += 8 + size
+    return found
+
+
+def _parse_tree(raw: bytes, pos: int = 0) -> tuple[_Node, int]:
+    """The cache-tree node at ``pos`` of the ``TREE`` extension and all below it; the end."""
+    start = pos
+    name_end = raw.index(b"\0", pos)
+    line_end = raw.index(b"\n", name_end)
+    count_text, _, subs_text = raw[name_end + 1 : line_end].partition(b" ")
+    count, subs = int(count_text), int(subs_text)
+    pos = line_end + 1
+    sha = None
+    if count >= 0:
+        sha, pos = raw[pos : pos + 20], pos + 20
+    node = _Node(count, sha)
+    for _ in range(subs):
+        child_name = raw[pos : raw.index(b"\0", pos)]
+        child, pos = _parse_tree(raw, pos)
+        node.children[child_name] = child
+    node.raw = raw[start:pos]
+    return node, pos
+
+
+def _fresh_entries(root: _Node, total: int) -> int:
+    """How many of the index's ``total`` entries lie in no valid folder: those to read afresh."""
+    if root.sha is not None:
+        return 0
+    pending, covered = [root], 0
+    while pending:
+        node = pending.pop()
+        for child in node.children.values():
+            if child.sha is None:
+                pending.append(child)
+            else:
+                covered += child.count
+    return total - covered
+
+
+class _Build:
+    """Writes the invalid folders of a cache tree from the index's entries, depth first."""
+
+    def __init__(self, keys: list[bytes], entries: dict[bytes, bytes], store: Callable[[bytes], bytes]) -> None:
+        self.keys = keys
+        self.entries = entries
+        self.store = store
+
+    def node(self, node: _Node, pos: int, base: bytes) -> int:
+        """Make ``node`` (the folder ``base``, its entries from ``pos``) valid; the entries it spans."""
+        if node.sha is not None:
+            return node.count
+        keys, entries, n = self.keys, self.entries, len(self.keys)
+        parts: list[bytes] = []
+        used: dict[bytes, _Node] = {}
+        i, cut = pos, len(base)
+        while i < n:
+            path = keys[i]
+            if not path.startswith(base):
+                break
+            slash = path.find(b"/", cut)
+            if slash < 0:
+                stat = entries[path]
+                mode = int.from_bytes(stat[24:28], "big")
+                if stat[-2] & 0x70 or mode not in _MODES:
+                    raise _Unsupported  # a stage, extended flags (intent-to-add), a sparse folder
+                parts.append(b"%o %s\0%s" % (mode, path[cut:], stat[40:60]))
+                i += 1
+                continue
+            name = path[cut:slash]
+            child = node.children.get(name) or _Node(-1, None)
+            i += self.node(child, i, path[: slash + 1])
+            used[name] = child
+            assert child.sha is not None
+            parts.append(b"40000 %s\0%s" % (name, child.sha))
+        node.sha = self.store(b"".join(parts))
+        node.count = i - pos
+        node.children = used
+        node.raw = b""
+        return node.count
+
+
+def _serialise(name: bytes, node: _Node) -> bytes:
+    """``node`` and everything below it as a ``TREE`` extension holds them (git's order: by
+    name length, then name)."""
+    if node.raw:
+        return node.raw
+    assert node.sha is not None
+    head = b"%s\0%d %d\n%s" % (name, node.count, len(node.children), node.sha)
+    below = [_serialise(n, node.children[n]) for n in sorted(node.children, key=lambda n: (len(n), n))]
+    return head + b"".join(below)
+
+
+def _with_cache_tree(data: bytes, end: int, extensions: dict[bytes, bytes], tree: bytes) -> bytes:
+    """``data`` with its ``TREE`` extension replaced by ``tree`` (first, as git writes it) and
+    its checksum written afresh."""
+    body = [data[:end], b"TREE", len(tree).to_bytes(4, "big"), tree]
+    for sig in _KEPT:
+        if sig in extensions:
+            body += [sig, len(extensions[sig]).to_bytes(4, "big"), extensions[sig]]
+    joined = b"".join(body)
+    return joined + hashlib.sha1(joined, usedforsecurity=False).digest()
