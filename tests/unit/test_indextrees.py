@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -80,16 +81,38 @@ def test_each_snapshot_tree_and_cache_tree_are_what_git_writes_as_the_tree_chang
     shutil.copy2(r.real_index(), index)
     tree = r.snapshot(index, index)  # git's own index: its cache tree whole, nothing to write
     _check(r, tree, index, tmp_path)
-    edits = [
+
+    def new_folder() -> None:
+        (repo / "b/c/new").mkdir()
+        (repo / "b/c/new/one.txt").write_text("1\n")
+
+    def relink() -> None:
+        (repo / "link").unlink()
+        (repo / "link").symlink_to("a0")
+
+    def file_to_folder() -> None:  # "a.b" sorts before the folder "a/"; as a folder, after it
+        (repo / "a.b").unlink()
+        (repo / "a.b").mkdir()
+        (repo / "a.b" / "now.txt").write_text("d\n")
+
+    def folder_to_file() -> None:
+        shutil.rmtree(repo / "z/y")
+        (repo / "z/y").write_text("a folder turned into a file\n")
+
+    def two_folders() -> None:
+        (repo / "b-c/h").write_text("h\n")
+        (repo / "a/inside").write_text("x\n")
+
+    edits: list[Callable[[], object]] = [
         lambda: (repo / "b/c/d/e.txt").write_text("deep edit\n"),
         lambda: (repo / "a0").write_text("top-level edit\n"),
-        lambda: (repo / "b/c/new/one.txt").parent.mkdir() or (repo / "b/c/new/one.txt").write_text("1\n"),
+        new_folder,
         lambda: os.chmod(repo / "b/c/f.txt", 0o755),
         lambda: (repo / "ab/x").unlink(),  # the folder "ab" goes with its last file
-        lambda: (repo / "link").unlink() or (repo / "link").symlink_to("a0"),
-        lambda: (repo / "a.b").unlink() or (repo / "a.b").mkdir() or (repo / "a.b" / "now.txt").write_text("d\n"),
-        lambda: shutil.rmtree(repo / "z/y") or (repo / "z/y").write_text("a folder turned into a file\n"),
-        lambda: (repo / "b-c/h").write_text("h\n") or (repo / "a/inside").write_text("x\n"),
+        relink,
+        file_to_folder,
+        folder_to_file,
+        two_folders,
     ]
     seen = {tree}
     env = {**os.environ, "GIT_INDEX_FILE": str(index)}
