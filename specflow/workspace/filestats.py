@@ -58,10 +58,11 @@ def nested_git_dirs(ws: Workspace, snap_index: Path) -> set[str]:
     the name), so the audit looks for one there: one ``lstat`` per folder, no scan of files.
     """
     folders = ws.repo.index_folders(snap_index)
-    base = os.fsencode(ws.path) + b"/"
+    base, access, exists = os.fsencode(ws.path) + b"/", os.access, os.F_OK
     found: set[str] = set()
     for raw in folders:
-        if os.path.lexists(base + raw + b"/.git"):  # bytes, no Path objects: thousands of folders
+        # bytes, no Path objects, and no exception for the missing: thousands of folders
+        if access(base + raw + b"/.git", exists, follow_symlinks=False):
             name = raw.decode("utf-8", "surrogateescape")
             if not ws.ignored(name):
                 found.add(name)

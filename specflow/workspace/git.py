@@ -698,7 +698,8 @@ class GitRepo:
         """Write the working tree (tracked and untracked, not ignored) as a tree; return its sha.
 
         ``index`` is a temporary index file (created from ``seed``, a previous snapshot's index
-        or a copy of the real index, so unchanged files are not hashed again).  ``exclude``:
+        or a copy of the real index, so unchanged files are not hashed again); the tree is written
+        from it in process where that is git's own result (``_write_tree``).  ``exclude``:
         glob pathspecs left out.  ``known``: an index checksum and the tree written from that
         index; when ``add`` leaves the index as it was (git does not write an index it did not
         change), that tree is the answer and ``write-tree`` is not run.  ``stored``: ``(path,
@@ -802,9 +803,8 @@ class GitRepo:
             return []
         cut = written.to_bytes(4, "big") + b"\0\0\0\0"
         stale: list[str] = []
-        for rel, stamp in self.index_ctimes(index).items():
-            if stamp < cut:
-                continue
+        recent = [(rel, stamp) for rel, stamp in self.index_ctimes(index).items() if stamp >= cut]
+        for rel, stamp in recent:
             try:
                 st = (self.root / os.fsdecode(rel)).lstat()
             except OSError:

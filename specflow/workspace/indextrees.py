@@ -16,8 +16,8 @@ write afresh — makes it answer None, and the caller asks ``git write-tree``.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 #: Extensions kept as they are when the index gets its cache tree back (none depends on it).
 _KEPT = (b"REUC", b"UNTR")
@@ -27,15 +27,17 @@ _MODES = frozenset({0o100644, 0o100755, 0o120000, 0o160000})
 FRESH_MAX = 5000
 
 
-@dataclass
 class _Node:
     """One folder of a cache tree: the entries it spans, its tree (None: invalid), its subfolders."""
 
-    count: int
-    sha: bytes | None
-    raw: bytes = b""
-    """This folder and everything below it as the extension held it (used while it is valid)."""
-    children: dict[bytes, _Node] = field(default_factory=dict)
+    __slots__ = ("children", "count", "sha", "span")
+
+    def __init__(self, count: int, sha: bytes | None) -> None:
+        self.count = count
+        self.sha = sha
+        self.span = (0, 0)
+        """Where this folder and everything below it lie in the extension (kept while it is valid)."""
+        self.children: dict[bytes, _Node] = {}
 
 
 class _Unsupported(Exception):
@@ -56,7 +58,10 @@ def write_tree(
     try:
         extensions = _extensions(data, end)
         raw_tree = extensions.get(b"TREE")
-        root = _parse_tree(raw_tree)[0] if raw_tree is not None else _Node(-1, None)
+        whole = _LINE.match(raw_tree) if raw_tree else None
+        if whole is not None and whole[5] and not whole[1]:
+            return whole[5], data  # the root is valid: nothing changed since its tree was written
+        root = _parse_tree(raw_tree) if raw_tree is not None else _Node(-1, None)
         if _fresh_entries(root, len(entries)) > FRESH_MAX:
             return None
         if root.sha is not None:
@@ -66,7 +71,7 @@ def write_tree(
     except _Unsupported:
         return None
     assert root.sha is not None
-    return root.sha, _with_cache_tree(data, end, extensions, _serialise(b"", root))
+    return root.sha, _with_cache_tree(data, end, extensions, _serialise(b"", root, raw_tree or b""))
 
 
 def _extensions(data: bytes, end: int) -> dict[bytes, bytes]:
@@ -84,24 +89,38 @@ def _extensions(data: bytes, end: int) -> dict[bytes, bytes]:
     return found
 
 
-def _parse_tree(raw: bytes, pos: int = 0) -> tuple[_Node, int]:
-    """The cache-tree node at ``pos`` of the ``TREE`` extension and all below it; the end."""
-    start = pos
-    name_end = raw.index(b"\0", pos)
-    line_end = raw.index(b"\n", name_end)
-    count_text, _, subs_text = raw[name_end + 1 : line_end].partition(b" ")
-    count, subs = int(count_text), int(subs_text)
-    pos = line_end + 1
-    sha = None
-    if count >= 0:
-        sha, pos = raw[pos : pos + 20], pos + 20
-    node = _Node(count, sha)
-    for _ in range(subs):
-        child_name = raw[pos : raw.index(b"\0", pos)]
-        child, pos = _parse_tree(raw, pos)
-        node.children[child_name] = child
-    node.raw = raw[start:pos]
-    return node, pos
+#: A folder's line in the ``TREE`` extension: its name, then ``-1 <subfolders>`` (invalid) or
+#: ``<entries> <subfolders>`` and its tree's object id.
+_LINE = re.compile(rb"([^\0]*)\0(?:-1 (\d+)\n|(\d+) (\d+)\n(.{20}))", re.DOTALL)
+
+
+def _parse_tree(raw: bytes) -> _Node:
+    """The cache tree of a ``TREE`` extension: its root, every folder below it in ``children``."""
+    root: _Node | None = None
+    stack: list[tuple[_Node, list[int], int]] = []  # folder, subfolders still to come, where it began
+    pos = 0
+    for name, invalid_subs, count, subs, sha in _LINE.findall(raw):
+        begin = pos
+        if invalid_subs:
+            node, pending = _Node(-1, None), int(invalid_subs)
+            pos += len(name) + 5 + len(invalid_subs)
+        else:
+            node, pending = _Node(int(count), sha), int(subs)
+            pos += len(name) + 23 + len(count) + len(subs)
+        if stack:
+            stack[-1][0].children[name] = node
+            stack[-1][1][0] -= 1
+        elif root is None:
+            root = node
+        else:
+            raise _Unsupported  # a second root: not an extension git wrote
+        stack.append((node, [pending], begin))
+        while stack and not stack[-1][1][0]:
+            done, _, start = stack.pop()
+            done.span = (start, pos)
+    if root is None or stack or pos != len(raw):
+        raise _Unsupported
+    return root
 
 
 def _fresh_entries(root: _Node, total: int) -> int:
@@ -157,19 +176,19 @@ class _Build:
         node.sha = self.store(b"".join(parts))
         node.count = i - pos
         node.children = used
-        node.raw = b""
+        node.span = (0, 0)
         return node.count
 
 
-def _serialise(name: bytes, node: _Node) -> bytes:
+def _serialise(name: bytes, node: _Node, raw: bytes) -> bytes:
     """``node`` and everything below it as a ``TREE`` extension holds them (git's order: by
-    name length, then name)."""
-    if node.raw:
-        return node.raw
+    name length, then name); ``raw``: the extension it was read from."""
+    if node.span[1]:
+        return raw[node.span[0] : node.span[1]]
     assert node.sha is not None
     head = b"%s\0%d %d\n%s" % (name, node.count, len(node.children), node.sha)
-    below = [_serialise(n, node.children[n]) for n in sorted(node.children, key=lambda n: (len(n), n))]
-    return head + b"".join(below)
+    order = sorted(node.children, key=lambda n: (len(n), n))
+    return head + b"".join(_serialise(n, node.children[n], raw) for n in order)
 
 
 def _with_cache_tree(data: bytes, end: int, extensions: dict[bytes, bytes], tree: bytes) -> bytes:
