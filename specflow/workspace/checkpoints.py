@@ -23,7 +23,6 @@ import shutil
 import stat
 import time as clock
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -335,10 +334,10 @@ class CheckpointStore:
         """Each workspace's tree and HEAD; ``local`` gets what only this machine keeps of it."""
         trees: dict[str, tuple[str, Head]] = {}
         umask = int(local["umask"])
-        # the listing of ignored files walks the tree as the snapshot does: both run at once
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            for ws in workspaces:
-                listing = pool.submit(ws.repo.ignored_files, ws.skip)
+        for ws in workspaces:
+            # the listing of ignored files walks the tree as the snapshot does: both run at once
+            listing = ws.repo.ignored_files_started(ws.skip)
+            try:
                 ref, detached = ws.repo.head_file()
                 sha = local["branches"][str(ws.repo_id)].get(ref) if ref else detached
                 local["index"][ws.key] = _copy_index(ws.repo.real_index(), self.real_copy_path(number, ws.key))
@@ -346,6 +345,8 @@ class CheckpointStore:
                 local["modes"][ws.key] = self._record_modes(ws, number, umask)
                 local["ignored"][ws.key] = self._record_ignored(ws, number, listing.result())
                 local["nested_git"][ws.key] = sorted(nested_git_dirs(ws, self.snap_copy_path(number, ws.key)))
+            finally:
+                listing.close()
         return trees
 
     def _commit_all(

@@ -394,11 +394,45 @@ _FOLDERS: dict[int, tuple[dict[bytes, bytes], frozenset[bytes]]] = {}
 _DIFFERING: dict[str, tuple[dict[bytes, bytes], dict[bytes, bytes], frozenset[bytes]]] = {}
 
 
+@functools.lru_cache(maxsize=32)
+def _object_format(config: str, stamp: tuple[int, int, int]) -> str:
+    """The object format a repository's ``config`` names, as it was at ``stamp`` (its stat data)."""
+    try:
+        with open(config, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return "sha1"
+    return "sha256" if re.search(r"(?im)^\s*objectformat\s*=\s*sha256\s*$", text) else "sha1"
+
+
 def _keep_parse(checksum: bytes, parsed: tuple[dict[bytes, bytes], int]) -> None:
     """Keep a parse by the checksum of its index (the eight latest)."""
     if len(_PARSED) >= 8:
         _PARSED.pop(next(iter(_PARSED)))
     _PARSED[checksum] = parsed
+
+
+class IgnoredListing:
+    """A ``git ls-files`` of ignored files started ahead (``GitRepo.ignored_files_started``)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], args: Sequence[str], cwd: Path) -> None:
+        self._proc = proc
+        self._args = args
+        self._cwd = cwd
+
+    def result(self) -> list[str]:
+        """The ignored files, once git has listed them all."""
+        out, err = self._proc.communicate()
+        if self._proc.returncode != 0:
+            done = subprocess.CompletedProcess(self._args, self._proc.returncode, out, err)
+            raise GitError(_failure(self._args, self._cwd, done))
+        return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p and not p.endswith("/")]
+
+    def close(self) -> None:
+        """Stop the listing if it was never read (the snapshot beside it failed)."""
+        if self._proc.returncode is None:
+            self._proc.kill()
+            self._proc.communicate()
 
 
 class GitRepo:
@@ -898,19 +932,32 @@ class GitRepo:
         return found[1]
 
     def object_format(self) -> str:
-        """``sha1`` or ``sha256``, from the repository's configuration (no process)."""
+        """``sha1`` or ``sha256``, from the repository's configuration (no process; read again
+        only when the file changed: a snapshot asks several times)."""
+        config = os.path.join(self.common_dir, "config")
         try:
-            config = (self.common_dir / "config").read_text(encoding="utf-8", errors="replace")
+            st = os.stat(config)
         except OSError:
             return "sha1"
-        return "sha256" if re.search(r"(?im)^\s*objectformat\s*=\s*sha256\s*$", config) else "sha1"
+        return _object_format(config, (st.st_ino, st.st_size, st.st_mtime_ns))
 
     def ignored_files(self, skip: Sequence[str] = ()) -> list[str]:
         """The ignored (untracked) files of the working tree, never below the ``skip`` folders."""
+        return self.ignored_files_started(skip).result()
+
+    def ignored_files_started(self, skip: Sequence[str] = ()) -> IgnoredListing:
+        """``ignored_files``, its process started now and read when asked: it walks the working
+        tree while the caller does something else (a snapshot)."""
         args = ["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", "."]
         args += [f":(exclude,top,literal){prefix}" for prefix in skip]
-        out = self.run(*args)
-        return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p and not p.endswith("/")]
+        try:
+            proc = subprocess.Popen(
+                ["git", *args], cwd=self.root, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        except FileNotFoundError:
+            run_git(args, self.root)  # says why: no git, or no such folder
+            raise
+        return IgnoredListing(proc, args, self.root)
 
     def hash_files(self, paths: Sequence[str]) -> list[str]:
         """Write each file's bytes as a blob (no filters: the bytes as they are); return the shas."""
