@@ -785,10 +785,10 @@ class GitRepo:
 
     def _write_tree(self, index: Path) -> str | None:
         """The tree of ``index`` written without a process (``indextrees``: only the folders
-        ``add`` changed), the index given its whole cache tree back; None when git must write it.
+        ``add`` changed); None when git must write it.
 
-        The index is rewritten under git's lock name and keeps its mtime, which git's racy-clean
-        check compares its entries with.
+        When many folders were written, the index gets its whole cache tree back: rewritten under
+        git's lock name, it keeps its mtime, which git's racy-clean check compares its entries with.
         """
         if self.object_format() != "sha1" or not looseobjects.plain(self.common_dir):
             return None
@@ -807,7 +807,7 @@ class GitRepo:
         if written is None:
             return None
         tree, new = written
-        if new is not data:
+        if new is not None:
             lock = index.with_name(index.name + ".lock")
             try:
                 with open(lock, "xb") as fh:

@@ -25,6 +25,9 @@ _KEPT = (b"REUC", b"UNTR")
 _MODES = frozenset({0o100644, 0o100755, 0o120000, 0o160000})
 #: Above this many entries to write afresh, ``git write-tree`` is the faster writer.
 FRESH_MAX = 5000
+#: From this many entries written afresh, the index gets its cache tree back whole (rewriting
+#: the index costs about a read of all of it); below, the few folders are written again next time.
+KEEP_MIN = 500
 
 
 class _Node:
@@ -45,32 +48,32 @@ class _Unsupported(Exception):
 
 
 def write_tree(
-    data: bytes, entries: dict[bytes, bytes], end: int, store: Callable[[bytes], bytes]
-) -> tuple[bytes, bytes] | None:
-    """The tree of the index ``data`` (sha1) and the index with its cache tree made whole; None
-    when ``git write-tree`` must write it.
+    data: bytes, entries: dict[bytes, bytes], end: int, store: Callable[[bytes], bytes], *, keep_from: int = KEEP_MIN
+) -> tuple[bytes, bytes | None] | None:
+    """The tree of the index ``data`` (sha1), and the index with its cache tree made whole when
+    that is worth writing (else None); None when ``git write-tree`` must write it.
 
     ``entries``: the index's entries in order, ``path -> stat data, object id and flags``
     (``git.parse_index_ctimes``); ``end``: where its extensions begin.  ``store`` writes a
-    tree object's body and returns its object id (raw bytes).  The returned index is ``data``
-    unchanged when its cache tree was whole already.
+    tree object's body and returns its object id (raw bytes).  ``keep_from``: how many entries
+    written afresh make the whole cache tree worth writing back.
     """
     try:
         extensions = _extensions(data, end)
         raw_tree = extensions.get(b"TREE")
         whole = _LINE.match(raw_tree) if raw_tree else None
         if whole is not None and whole[5] and not whole[1]:
-            return whole[5], data  # the root is valid: nothing changed since its tree was written
+            return bytes(whole[5]), None  # the root is valid: nothing changed since its tree was written
         root = _parse_tree(raw_tree) if raw_tree is not None else _Node(-1, None)
-        if _fresh_entries(root, len(entries)) > FRESH_MAX:
+        fresh = _fresh_entries(root, len(entries))
+        if fresh > FRESH_MAX:
             return None
-        if root.sha is not None:
-            return root.sha, data
-        keys = list(entries)
-        _Build(keys, entries, store).node(root, 0, b"")
+        _Build(list(entries), entries, store).node(root, 0, b"")
     except _Unsupported:
         return None
     assert root.sha is not None
+    if fresh < keep_from:
+        return root.sha, None
     return root.sha, _with_cache_tree(data, end, extensions, _serialise(b"", root, raw_tree or b""))
 
 
