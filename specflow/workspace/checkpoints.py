@@ -29,7 +29,14 @@ from typing import Any, Literal
 
 from specflow.engine.records import now_iso
 from specflow.workspace import bigfiles, looseobjects
-from specflow.workspace.filestats import NOT_KEPT, keep_ignored, nested_git_dirs, touched_since, unusual_perm
+from specflow.workspace.filestats import (
+    NOT_KEPT,
+    keep_ignored,
+    nested_git_dirs,
+    touched_between,
+    touched_since,
+    unusual_perm,
+)
 from specflow.workspace.git import GitRepo, Head
 from specflow.workspace.worktrees import Layout
 
@@ -39,6 +46,10 @@ REJECTED_ROOT = "refs/specflow/rejected"
 #: specflow's own refs: never snapshot, never put back (checkpoints and saved work live there).
 SPECFLOW_REFS = "refs/specflow/"
 KEEP_INDEX_COPIES = 3
+#: The key of a checkpoint's audit record that holds, per workspace, the files the audit found
+#: touched since the checkpoint (``paths``), the snapshot index it wrote (``seed``, its checksum)
+#: and the second its snapshot began (``second``).
+AUDIT_TOUCHED = "touched"
 
 WorkspaceKind = Literal["hub", "worktree", "checkout"]
 
@@ -182,6 +193,8 @@ class CheckpointStore:
         self.layout = layout
         self.hub_repo = hub_repo
         self.change_id = layout.change_id
+        self.starts: dict[str, tuple[bytes, dict[bytes, bytes]]] = {}
+        """Per workspace, the index its last snapshot started from: checksum and parse."""
 
     @property
     def prefix(self) -> str:
@@ -244,6 +257,10 @@ class CheckpointStore:
                     shutil.copy2(real, tmp)
                     ws.repo.compact_index(tmp)
             start = seed if seed.is_file() else tmp
+            if start == seed:
+                self.starts[ws.key] = (ws.repo.index_checksum(seed), ws.repo.index_ctimes(seed))
+            else:
+                self.starts.pop(ws.key, None)
             big = self._big_files(ws, start)
             stored = [(b.path, b.mode, b.sha) for b in big]
             tree = ws.repo.snapshot(tmp, start, exclude, self._seed_tree(ws.key), stored)
@@ -383,7 +400,9 @@ class CheckpointStore:
         previous = self.snap_copy_path(number - 1, ws.key)
         if isinstance(known, dict) and previous.is_file():
             modes = {str(k): int(v) for k, v in known.items()}
-            touched = touched_since(ws, previous, copy, int(before.get("stat_second", 0)))
+            touched = self._touched_since_audit(ws, number - 1, copy)
+            if touched is None:
+                touched = touched_since(ws, previous, copy, int(before.get("stat_second", 0)))
             paths = sorted(touched | self.big_paths(ws.key))
         else:
             modes, paths = {}, list(ws.repo.index_entries(copy))
@@ -394,6 +413,21 @@ class CheckpointStore:
             else:
                 modes[rel] = perm
         return modes
+
+    def _touched_since_audit(self, ws: Workspace, number: int, copy: Path) -> set[str] | None:
+        """The files touched since checkpoint ``number``, from what its audit found touched and
+        what changed since the audit's snapshot; None when this snapshot did not start from the
+        audit's (then the checkpoint's own snapshot index is compared).
+
+        The audit's snapshot lies between the two checkpoints, so a file touched between them
+        was touched before it or after it: the checkpoint's index need not be read again.
+        """
+        found = self.read_audit(number).get(AUDIT_TOUCHED, {}).get(ws.key)
+        start = self.starts.get(ws.key)
+        if not isinstance(found, dict) or start is None or found.get("seed") != start[0].hex():
+            return None
+        since = touched_between(ws, start[1], ws.repo.index_ctimes(copy), int(found["second"]))
+        return since | {str(p) for p in found["paths"]}
 
     def _record_ignored(self, ws: Workspace, number: int, listed: Sequence[str]) -> dict[str, list[Any]]:
         """``path -> [size, mtime_ns, ctime_ns, mode, ino, blob]`` of the workspace's ignored files.

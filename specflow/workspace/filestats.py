@@ -38,7 +38,11 @@ def touched_since(ws: Workspace, before: Path, after: Path, stat_second: int) ->
     began) is also compared with the file itself, to the nanosecond: a ``chmod`` right after
     the checkpoint is seen too.  No hashing, no scan of the working tree.
     """
-    old, new = ws.repo.index_ctimes(before), ws.repo.index_ctimes(after)
+    return touched_between(ws, ws.repo.index_ctimes(before), ws.repo.index_ctimes(after), stat_second)
+
+
+def touched_between(ws: Workspace, old: dict[bytes, bytes], new: dict[bytes, bytes], stat_second: int) -> set[str]:
+    """``touched_since`` for two indexes parsed already (``GitRepo.index_ctimes``)."""
     raw = set(differing_entries(old, new))
     cut = stat_second.to_bytes(4, "big") + b"\0\0\0\0"  # stamps compare as bytes: seconds first
     for rel in [rel for rel, stamp in old.items() if stamp >= cut and rel not in raw]:
