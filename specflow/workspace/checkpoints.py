@@ -259,16 +259,18 @@ class CheckpointStore:
             start = seed if seed.is_file() else tmp
             if start == seed:
                 self.starts[ws.key] = (ws.repo.index_checksum(seed), ws.repo.index_ctimes(seed))
+                _link_or_copy(seed, tmp)
             else:
                 self.starts.pop(ws.key, None)
             big = self._big_files(ws, start)
             stored = [(b.path, b.mode, b.sha) for b in big]
-            tree = ws.repo.snapshot(tmp, start, exclude, self._seed_tree(ws.key), stored)
+            tree = ws.repo.snapshot(tmp, tmp, exclude, self._seed_tree(ws.key), stored)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         checksum = ws.repo.index_checksum(tmp)
         os.replace(tmp, seed)
+        tmp.unlink(missing_ok=True)  # still there when nothing changed: a link to the seed itself
         bigfiles.write_known(seed.with_suffix(".big"), big)
         written = tmp.with_suffix(".tree")
         written.write_text(f"{checksum.hex()} {tree}\n", encoding="ascii")
@@ -394,7 +396,7 @@ class CheckpointStore:
         """
         copy = self.snap_copy_path(number, ws.key)
         copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(self.seed_path(ws.key), copy)
+        _link_or_copy(self.seed_path(ws.key), copy)
         before = self.read_local(number - 1)
         known = before.get("modes", {}).get(ws.key) if before.get("umask") == umask else None
         previous = self.snap_copy_path(number - 1, ws.key)
@@ -503,6 +505,19 @@ def _group(workspaces: Sequence[Workspace]) -> dict[Path, list[Workspace]]:
     for ws in workspaces:
         groups.setdefault(ws.repo_id, []).append(ws)
     return groups
+
+
+def _link_or_copy(index: Path, to: Path) -> None:
+    """``to`` as a second name of the snapshot index ``index`` (a copy where links fail).
+
+    A snapshot index is never written in place — git and specflow write a new file and rename
+    it over the old — so a link keeps the content it had, as a copy would, without the copying.
+    """
+    to.unlink(missing_ok=True)
+    try:
+        os.link(index, to)
+    except OSError:
+        shutil.copy2(index, to)
 
 
 def _copy_index(real: Path, copy: Path) -> dict[str, Any]:
