@@ -98,29 +98,37 @@ _LINE = re.compile(rb"([^\0]*)\0(?:-1 (\d+)\n|(\d+) (\d+)\n(.{20}))", re.DOTALL)
 
 
 def _parse_tree(raw: bytes) -> _Node:
-    """The cache tree of a ``TREE`` extension: its root, every folder below it in ``children``."""
+    """The cache tree of a ``TREE`` extension: its root, and below it the folders that lie in no
+    valid folder (a valid one keeps only where it lies in the extension: written back as it is)."""
     root: _Node | None = None
-    stack: list[tuple[_Node, list[int], int]] = []  # folder, subfolders still to come, where it began
+    # per open folder: its node (None inside a valid one), subfolders still to come, where it began
+    stack: list[tuple[_Node | None, list[int], int]] = []
     pos = 0
     for name, invalid_subs, count, subs, sha in _LINE.findall(raw):
         begin = pos
         if invalid_subs:
-            node, pending = _Node(-1, None), int(invalid_subs)
+            pending = int(invalid_subs)
             pos += len(name) + 5 + len(invalid_subs)
         else:
-            node, pending = _Node(int(count), sha), int(subs)
+            pending = int(subs)
             pos += len(name) + 23 + len(count) + len(subs)
+        parent = stack[-1][0] if stack else None
+        node = None
+        if not stack or (parent is not None and parent.sha is None):
+            node = _Node(-1, None) if invalid_subs else _Node(int(count), sha)
+            if parent is not None:
+                parent.children[name] = node
+            elif root is None:
+                root = node
+            else:
+                raise _Unsupported  # a second root: not an extension git wrote
         if stack:
-            stack[-1][0].children[name] = node
             stack[-1][1][0] -= 1
-        elif root is None:
-            root = node
-        else:
-            raise _Unsupported  # a second root: not an extension git wrote
         stack.append((node, [pending], begin))
         while stack and not stack[-1][1][0]:
             done, _, start = stack.pop()
-            done.span = (start, pos)
+            if done is not None:
+                done.span = (start, pos)
     if root is None or stack or pos != len(raw):
         raise _Unsupported
     return root

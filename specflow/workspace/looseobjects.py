@@ -13,6 +13,7 @@ environment.  Anywhere else the git door's plumbing is used instead.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -40,17 +41,31 @@ def plain(common_dir: Path) -> bool:
         return False
     home = os.environ.get("HOME", "")
     xdg = os.environ.get("XDG_CONFIG_HOME") or (os.path.join(home, ".config") if home else "")
-    configs = [common_dir / "config", Path("/etc/gitconfig")]
-    configs += [Path(home) / ".gitconfig"] if home else []
-    configs += [Path(xdg) / "git" / "config"] if xdg else []
-    for path in configs:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if _SPECIAL.search(text):
-            return False
-    return True
+    configs = [os.path.join(common_dir, "config"), "/etc/gitconfig"]
+    configs += [os.path.join(home, ".gitconfig")] if home else []
+    configs += [os.path.join(xdg, "git", "config")] if xdg else []
+    return all(_plain_config(path, _stamp(path)) for path in configs)
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=32)
+def _plain_config(path: str, stamp: tuple[int, int, int] | None) -> bool:
+    """True when the configuration file ``path`` (as it was at ``stamp``, its stat data; None:
+    no such file) says nothing that changes the files git writes.  Read again only when it changed."""
+    if stamp is None:
+        return True
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return not _SPECIAL.search(fh.read())
+    except OSError:
+        return True
 
 
 def commit(
