@@ -3,8 +3,8 @@
 For each workspace the working tree is written as a tree through a temporary index seeded from
 the checkpoint's own snapshot index (so only files whose stat data changed are hashed again, and
 only the folders they lie in get new trees, written without git: the cost is about one
-``git status``), then the two snapshot indexes, compared in process, list what changed
-against the checkpoint's tree — content, mode, new, deleted, symlinks, untracked files included.  Only those
+``git status``), then the two snapshot indexes, compared in process, list what changed since
+the checkpoint — content, mode, new, deleted, symlinks, untracked files included.  Only those
 paths are judged, on resolved locations: a write through a symlink shows up where it landed, a
 new symlink is judged by where it points.  Branch tips and each HEAD are compared with the
 checkpoint's record: a commit on another branch or a moved HEAD is undone (the agent's commits
