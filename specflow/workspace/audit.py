@@ -1,9 +1,10 @@
 """The audit: after every agent run, whatever the adapter, put back what was written outside the gate.
 
 For each workspace the working tree is written as a tree through a temporary index seeded from
-the checkpoint's own snapshot index (so only files whose stat data changed are hashed again: the
-cost is about one ``git status``), then ``git diff-tree`` against the checkpoint's tree lists
-what changed — content, mode, new, deleted, symlinks, untracked files included.  Only those
+the checkpoint's own snapshot index (so only files whose stat data changed are hashed again, and
+only the folders they lie in get new trees, written without git: the cost is about one
+``git status``), then the two snapshot indexes, compared in process, list what changed since
+the checkpoint — content, mode, new, deleted, symlinks, untracked files included.  Only those
 paths are judged, on resolved locations: a write through a symlink shows up where it landed, a
 new symlink is judged by where it points.  Branch tips and each HEAD are compared with the
 checkpoint's record: a commit on another branch or a moved HEAD is undone (the agent's commits
@@ -27,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time as clock
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from typing import Any
 from specflow.errors import GitError, WorkspaceError
 from specflow.structs import Struct, field, replace
 from specflow.workspace.checkpoints import (
+    AUDIT_TOUCHED,
     HUB_KEY,
     Checkpoint,
     CheckpointStore,
@@ -89,10 +92,8 @@ def audit(
     for folder, legit in folders:
         if str(folder) in recorded_folders:
             _audit_folder(store, checkpoint.number, folder, set(recorded_folders[str(folder)]), legit, run.report)
-    store.write_audit(
-        checkpoint.number,
-        {str(ws.repo_id): ws.repo.read_refs("refs/heads/") for ws in one_per_repo(present)},
-    )
+    record: dict[str, Any] = {str(ws.repo_id): ws.repo.read_refs("refs/heads/") for ws in one_per_repo(present)}
+    store.write_audit(checkpoint.number, {**record, AUDIT_TOUCHED: run.touched})
     return run.report
 
 
@@ -109,6 +110,8 @@ class _Audit(Struct):
     report: AuditReport = field(init=False)
     _others: list[GatePolicy] | None = None
     _journal: dict[str, set[str | None]] | None = None
+    touched: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per workspace, what the next checkpoint reads instead of this checkpoint's index (``AUDIT_TOUCHED``)."""
 
     def __post_init__(self) -> None:
         self.report = AuditReport(
@@ -132,11 +135,12 @@ class _Audit(Struct):
         known_nested = self.local.get("nested_git", {}).get(ws.key)
         if isinstance(known_nested, list):
             remove_nested_git(self.store, self.checkpoint.number, ws, set(known_nested), self.report)
+        started = int(clock.time())
         tree = self.store.snapshot(ws)
         self._unindexable(ws)
         bad, ticks = self._judge_files(ws, tree)
         umask = int(self.local.get("umask", current_umask()))
-        perms = self._perms(ws, bad, umask)
+        perms = self._perms(ws, bad, umask, started)
         ignored = self.local.get("ignored", {}).get(ws.key)
         if isinstance(ignored, dict):
             hidden = changed_ignored(ws, ignored, self.policy, self.report)
@@ -191,8 +195,12 @@ class _Audit(Struct):
         hashes = self.journaled().get(change.path)
         return hashes is not None and bool(hashes) and content_hash(ws.path / change.path) in hashes
 
-    def _perms(self, ws: Workspace, bad: list[TreeChange], umask: int) -> dict[str, int] | None:
-        """The unusual permission bits the checkpoint recorded (None: not recorded); bits changed since are judged."""
+    def _perms(self, ws: Workspace, bad: list[TreeChange], umask: int, started: int) -> dict[str, int] | None:
+        """The unusual permission bits the checkpoint recorded (None: not recorded); bits changed since are judged.
+
+        The files touched since the checkpoint are kept in ``touched`` with the snapshot index
+        they were found with and ``started``, the second its snapshot began.
+        """
         recorded = self.local.get("modes", {}).get(ws.key)
         if not isinstance(recorded, dict):
             return None
@@ -202,6 +210,9 @@ class _Audit(Struct):
         since = int(self.local.get("stat_second", 0))
         seed = self.store.seed_path(ws.key)
         touched = touched_since(ws, snap_index, seed, since) if snap_index.is_file() else set()
+        if snap_index.is_file():
+            seed_sum = ws.repo.index_checksum(seed).hex()
+            self.touched[ws.key] = {"paths": sorted(touched), "seed": seed_sum, "second": started}
         touched |= self.store.big_paths(ws.key)
         audit_perms(touched, ws, (perms, umask), seen, self.policy, self.report)
         return perms

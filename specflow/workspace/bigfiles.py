@@ -65,10 +65,10 @@ def big_entries(
     is not read again.  A file that changes while it is read is left to git.
     """
     found: list[BigEntry] = []
-    named = {p.encode("utf-8", "surrogateescape") for p in known}
-    for raw, data in stats.items():
-        if int.from_bytes(data[36:40], "big") < BIG_FILE and raw not in named:
-            continue
+    big = BIG_FILE.to_bytes(4, "big")  # the size field, 4 bytes big-endian, compares as bytes: no int per entry
+    candidates = [raw for raw, data in stats.items() if data[36:40] >= big]
+    named = {p.encode("utf-8", "surrogateescape") for p in known}.intersection(stats)
+    for raw in candidates + sorted(named.difference(candidates)):
         path = raw.decode("utf-8", "surrogateescape")
         loc = root / path
         try:

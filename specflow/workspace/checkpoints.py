@@ -29,9 +29,15 @@ from typing import Any, Literal
 from specflow.engine.records import now_iso
 from specflow.structs import Struct, field, replace
 from specflow.workspace import bigfiles, looseobjects
-from specflow.workspace.filestats import NOT_KEPT, keep_ignored, nested_git_dirs, touched_since, unusual_perm
+from specflow.workspace.filestats import (
+    NOT_KEPT,
+    keep_ignored,
+    nested_git_dirs,
+    touched_between,
+    touched_since,
+    unusual_perm,
+)
 from specflow.workspace.git import GitRepo, Head
-from specflow.workspace.sidethread import SideThread
 from specflow.workspace.worktrees import Layout
 
 REF_ROOT = "refs/specflow/checkpoints"
@@ -40,6 +46,10 @@ REJECTED_ROOT = "refs/specflow/rejected"
 #: specflow's own refs: never snapshot, never put back (checkpoints and saved work live there).
 SPECFLOW_REFS = "refs/specflow/"
 KEEP_INDEX_COPIES = 3
+#: The key of a checkpoint's audit record that holds, per workspace, the files the audit found
+#: touched since the checkpoint (``paths``), the snapshot index it wrote (``seed``, its checksum)
+#: and the second its snapshot began (``second``).
+AUDIT_TOUCHED = "touched"
 
 WorkspaceKind = Literal["hub", "worktree", "checkout"]
 
@@ -180,6 +190,8 @@ class CheckpointStore:
         self.layout = layout
         self.hub_repo = hub_repo
         self.change_id = layout.change_id
+        self.starts: dict[str, tuple[bytes, dict[bytes, bytes]]] = {}
+        """Per workspace, the index its last snapshot started from: checksum and parse."""
 
     @property
     def prefix(self) -> str:
@@ -242,14 +254,20 @@ class CheckpointStore:
                     shutil.copy2(real, tmp)
                     ws.repo.compact_index(tmp)
             start = seed if seed.is_file() else tmp
+            if start == seed:
+                self.starts[ws.key] = (ws.repo.index_checksum(seed), ws.repo.index_ctimes(seed))
+                _link_or_copy(seed, tmp)
+            else:
+                self.starts.pop(ws.key, None)
             big = self._big_files(ws, start)
             stored = [(b.path, b.mode, b.sha) for b in big]
-            tree = ws.repo.snapshot(tmp, start, exclude, self._seed_tree(ws.key), stored)
+            tree = ws.repo.snapshot(tmp, tmp, exclude, self._seed_tree(ws.key), stored)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         checksum = ws.repo.index_checksum(tmp)
         os.replace(tmp, seed)
+        tmp.unlink(missing_ok=True)  # still there when nothing changed: a link to the seed itself
         bigfiles.write_known(seed.with_suffix(".big"), big)
         written = tmp.with_suffix(".tree")
         written.write_text(f"{checksum.hex()} {tree}\n", encoding="ascii")
@@ -332,10 +350,10 @@ class CheckpointStore:
         """Each workspace's tree and HEAD; ``local`` gets what only this machine keeps of it."""
         trees: dict[str, tuple[str, Head]] = {}
         umask = int(local["umask"])
-        # the listing of ignored files walks the tree as the snapshot does: both run at once
-        with SideThread() as pool:
-            for ws in workspaces:
-                listing = pool.submit(ws.repo.ignored_files, ws.skip)
+        for ws in workspaces:
+            # the listing of ignored files walks the tree as the snapshot does: both run at once
+            listing = ws.repo.ignored_files_started(ws.skip)
+            try:
                 ref, detached = ws.repo.head_file()
                 sha = local["branches"][str(ws.repo_id)].get(ref) if ref else detached
                 local["index"][ws.key] = _copy_index(ws.repo.real_index(), self.real_copy_path(number, ws.key))
@@ -343,6 +361,8 @@ class CheckpointStore:
                 local["modes"][ws.key] = self._record_modes(ws, number, umask)
                 local["ignored"][ws.key] = self._record_ignored(ws, number, listing.result())
                 local["nested_git"][ws.key] = sorted(nested_git_dirs(ws, self.snap_copy_path(number, ws.key)))
+            finally:
+                listing.close()
         return trees
 
     def _commit_all(
@@ -373,13 +393,15 @@ class CheckpointStore:
         """
         copy = self.snap_copy_path(number, ws.key)
         copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(self.seed_path(ws.key), copy)
+        _link_or_copy(self.seed_path(ws.key), copy)
         before = self.read_local(number - 1)
         known = before.get("modes", {}).get(ws.key) if before.get("umask") == umask else None
         previous = self.snap_copy_path(number - 1, ws.key)
         if isinstance(known, dict) and previous.is_file():
             modes = {str(k): int(v) for k, v in known.items()}
-            touched = touched_since(ws, previous, copy, int(before.get("stat_second", 0)))
+            touched = self._touched_since_audit(ws, number - 1, copy)
+            if touched is None:
+                touched = touched_since(ws, previous, copy, int(before.get("stat_second", 0)))
             paths = sorted(touched | self.big_paths(ws.key))
         else:
             modes, paths = {}, list(ws.repo.index_entries(copy))
@@ -390,6 +412,21 @@ class CheckpointStore:
             else:
                 modes[rel] = perm
         return modes
+
+    def _touched_since_audit(self, ws: Workspace, number: int, copy: Path) -> set[str] | None:
+        """The files touched since checkpoint ``number``, from what its audit found touched and
+        what changed since the audit's snapshot; None when this snapshot did not start from the
+        audit's (then the checkpoint's own snapshot index is compared).
+
+        The audit's snapshot lies between the two checkpoints, so a file touched between them
+        was touched before it or after it: the checkpoint's index need not be read again.
+        """
+        found = self.read_audit(number).get(AUDIT_TOUCHED, {}).get(ws.key)
+        start = self.starts.get(ws.key)
+        if not isinstance(found, dict) or start is None or found.get("seed") != start[0].hex():
+            return None
+        since = touched_between(ws, start[1], ws.repo.index_ctimes(copy), int(found["second"]))
+        return since | {str(p) for p in found["paths"]}
 
     def _record_ignored(self, ws: Workspace, number: int, listed: Sequence[str]) -> dict[str, list[Any]]:
         """``path -> [size, mtime_ns, ctime_ns, mode, ino, blob]`` of the workspace's ignored files.
@@ -465,6 +502,19 @@ def _group(workspaces: Sequence[Workspace]) -> dict[Path, list[Workspace]]:
     for ws in workspaces:
         groups.setdefault(ws.repo_id, []).append(ws)
     return groups
+
+
+def _link_or_copy(index: Path, to: Path) -> None:
+    """``to`` as a second name of the snapshot index ``index`` (a copy where links fail).
+
+    A snapshot index is never written in place — git and specflow write a new file and rename
+    it over the old — so a link keeps the content it had, as a copy would, without the copying.
+    """
+    to.unlink(missing_ok=True)
+    try:
+        os.link(index, to)
+    except OSError:
+        shutil.copy2(index, to)
 
 
 def _copy_index(real: Path, copy: Path) -> dict[str, Any]:

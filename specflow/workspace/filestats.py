@@ -38,7 +38,11 @@ def touched_since(ws: Workspace, before: Path, after: Path, stat_second: int) ->
     began) is also compared with the file itself, to the nanosecond: a ``chmod`` right after
     the checkpoint is seen too.  No hashing, no scan of the working tree.
     """
-    old, new = ws.repo.index_ctimes(before), ws.repo.index_ctimes(after)
+    return touched_between(ws, ws.repo.index_ctimes(before), ws.repo.index_ctimes(after), stat_second)
+
+
+def touched_between(ws: Workspace, old: dict[bytes, bytes], new: dict[bytes, bytes], stat_second: int) -> set[str]:
+    """``touched_since`` for two indexes parsed already (``GitRepo.index_ctimes``)."""
     raw = set(differing_entries(old, new))
     cut = stat_second.to_bytes(4, "big") + b"\0\0\0\0"  # stamps compare as bytes: seconds first
     for rel in [rel for rel, stamp in old.items() if stamp >= cut and rel not in raw]:
@@ -58,10 +62,11 @@ def nested_git_dirs(ws: Workspace, snap_index: Path) -> set[str]:
     the name), so the audit looks for one there: one ``lstat`` per folder, no scan of files.
     """
     folders = ws.repo.index_folders(snap_index)
-    base = os.fsencode(ws.path) + b"/"
+    base, access, exists = os.fsencode(ws.path) + b"/", os.access, os.F_OK
     found: set[str] = set()
     for raw in folders:
-        if os.path.lexists(base + raw + b"/.git"):  # bytes, no Path objects: thousands of folders
+        # bytes, no Path objects, and no exception for the missing: thousands of folders
+        if access(base + raw + b"/.git", exists, follow_symlinks=False):
             name = raw.decode("utf-8", "surrogateescape")
             if not ws.ignored(name):
                 found.add(name)

@@ -22,7 +22,7 @@ from typing import Any
 
 from specflow.errors import GitError
 from specflow.structs import Struct
-from specflow.workspace import looseobjects
+from specflow.workspace import indextrees, looseobjects
 
 ZERO_SHA = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -239,11 +239,16 @@ def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
     Versions 2 to 4; paths and stamps are left as bytes (``stamp_ns`` reads one), so two
     indexes of 20,000 entries compare in a few tens of milliseconds.
     """
+    return parse_index(data, hash_len)[0]
+
+
+def parse_index(data: bytes, hash_len: int = 20) -> tuple[dict[bytes, bytes], int]:
+    """``parse_index_ctimes``, and where the index's extensions begin (0: not an index read here)."""
     if len(data) < 12 or data[:4] != b"DIRC":
-        return {}
+        return {}, 0
     version, count = int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")
     if version not in (2, 3, 4):
-        return {}
+        return {}, 0
     found: dict[bytes, bytes] = {}
     off, prev, fixed, find = 12, b"", 40 + hash_len, data.find
     for _ in range(count):
@@ -269,7 +274,7 @@ def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
             found[path] = data[off : off + fixed + 2]
             off += ((end - off) // 8 + 1) * 8
         prev = path
-    return found
+    return found, off
 
 
 def _entry_offsets(data: bytes, hash_len: int) -> Iterable[tuple[bytes, int]]:
@@ -336,6 +341,8 @@ def differing_entries(before: dict[bytes, bytes], after: dict[bytes, bytes]) -> 
     Kept for the last pair asked (by the identity of the two parses): an audit asks the same
     of its checkpoint's snapshot index and its own three times (tree, changes, permissions).
     """
+    if before is after:
+        return frozenset()  # one index (a snapshot that changed nothing): no entry to compare
     kept = _DIFFERING.get("last")
     if kept is not None and kept[0] is before and kept[1] is after:
         return kept[2]
@@ -376,11 +383,60 @@ def _looks_unchanged_to_git(stamp: bytes, st: os.stat_result) -> bool:
 
 #: Parsed index files by their trailing checksum: a checkpoint's snapshot index is read again by
 #: its audit in the same process.
-_PARSED: dict[bytes, dict[bytes, bytes]] = {}
+_PARSED: dict[bytes, tuple[dict[bytes, bytes], int]] = {}
 #: The folders of a parsed index, by the identity of its parse (kept with it, so the key stays valid).
 _FOLDERS: dict[int, tuple[dict[bytes, bytes], frozenset[bytes]]] = {}
 #: The last two parses compared by ``differing_entries`` (kept with them: their identity is the key).
 _DIFFERING: dict[str, tuple[dict[bytes, bytes], dict[bytes, bytes], frozenset[bytes]]] = {}
+
+
+@functools.lru_cache(maxsize=32)
+def _object_format(config: str, stamp: tuple[int, int, int]) -> str:
+    """The object format a repository's ``config`` names, as it was at ``stamp`` (its stat data)."""
+    try:
+        with open(config, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return "sha1"
+    return "sha256" if re.search(r"(?im)^\s*objectformat\s*=\s*sha256\s*$", text) else "sha1"
+
+
+def forget_parsed_indexes() -> None:
+    """Drop every index parse kept in this process, as a new process starts without them
+    (benchmarks time a checkpoint as ``specflow advance`` takes it: in a fresh process)."""
+    _PARSED.clear()
+    _FOLDERS.clear()
+    _DIFFERING.clear()
+
+
+def _keep_parse(checksum: bytes, parsed: tuple[dict[bytes, bytes], int]) -> None:
+    """Keep a parse by the checksum of its index (the eight latest)."""
+    if len(_PARSED) >= 8:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[checksum] = parsed
+
+
+class IgnoredListing:
+    """A ``git ls-files`` of ignored files started ahead (``GitRepo.ignored_files_started``)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], args: Sequence[str], cwd: Path) -> None:
+        self._proc = proc
+        self._args = args
+        self._cwd = cwd
+
+    def result(self) -> list[str]:
+        """The ignored files, once git has listed them all."""
+        out, err = self._proc.communicate()
+        if self._proc.returncode != 0:
+            done = subprocess.CompletedProcess(self._args, self._proc.returncode, out, err)
+            raise GitError(_failure(self._args, self._cwd, done))
+        return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p and not p.endswith("/")]
+
+    def close(self) -> None:
+        """Stop the listing if it was never read (the snapshot beside it failed)."""
+        if self._proc.returncode is None:
+            self._proc.kill()
+            self._proc.communicate()
 
 
 class GitRepo:
@@ -680,7 +736,8 @@ class GitRepo:
         """Write the working tree (tracked and untracked, not ignored) as a tree; return its sha.
 
         ``index`` is a temporary index file (created from ``seed``, a previous snapshot's index
-        or a copy of the real index, so unchanged files are not hashed again).  ``exclude``:
+        or a copy of the real index, so unchanged files are not hashed again); the tree is written
+        from it in process where that is git's own result (``_write_tree``).  ``exclude``:
         glob pathspecs left out.  ``known``: an index checksum and the tree written from that
         index; when ``add`` leaves the index as it was (git does not write an index it did not
         change), that tree is the answer and ``write-tree`` is not run.  ``stored``: ``(path,
@@ -724,8 +781,50 @@ class GitRepo:
             and (self.index_checksum(index) == known[0] or same_objects(before, self.index_ctimes(index)))
         ):
             return known[1]
+        tree = self._write_tree(index)
+        if tree is not None:
+            return tree
         # the blobs were just written by 'add': no need for write-tree to look each one up
         return self.text("write-tree", "--missing-ok", index=index).strip()
+
+    def _write_tree(self, index: Path) -> str | None:
+        """The tree of ``index`` written without a process (``indextrees``: only the folders
+        ``add`` changed); None when git must write it.
+
+        When many folders were written, the index gets its whole cache tree back: rewritten under
+        git's lock name, it keeps its mtime, which git's racy-clean check compares its entries with.
+        """
+        if self.object_format() != "sha1" or not looseobjects.plain(self.common_dir):
+            return None
+        try:
+            data = index.read_bytes()
+            st = os.stat(index)
+        except OSError:
+            return None
+        entries, end = self._parsed_index(index, data)
+        if not end:
+            return None
+        common = self.common_dir
+        written = indextrees.write_tree(
+            data, entries, end, lambda body: bytes.fromhex(looseobjects.write_object(common, b"tree", body))
+        )
+        if written is None:
+            return None
+        tree, new = written
+        if new is not None:
+            lock = index.with_name(index.name + ".lock")
+            try:
+                with open(lock, "xb") as fh:
+                    fh.write(new)
+                os.utime(lock, ns=(st.st_atime_ns, st.st_mtime_ns))
+                os.replace(lock, index)
+            except FileExistsError:
+                return None  # someone else is writing it: git decides
+            except BaseException:
+                lock.unlink(missing_ok=True)
+                raise
+            _keep_parse(new[-20:], (entries, end))
+        return tree.hex()
 
     def _ctime_racy(self, index: Path) -> list[str]:
         """Entries of ``index`` that changed although git would take them for unchanged.
@@ -742,9 +841,8 @@ class GitRepo:
             return []
         cut = written.to_bytes(4, "big") + b"\0\0\0\0"
         stale: list[str] = []
-        for rel, stamp in self.index_ctimes(index).items():
-            if stamp < cut:
-                continue
+        recent = [(rel, stamp) for rel, stamp in self.index_ctimes(index).items() if stamp >= cut]
+        for rel, stamp in recent:
             try:
                 st = (self.root / os.fsdecode(rel)).lstat()
             except OSError:
@@ -780,18 +878,34 @@ class GitRepo:
         Two snapshot indexes compared this way tell which files were touched (a ``chmod``
         changes the ctime) without another scan of the working tree.
         """
-        try:
-            data = index.read_bytes()
-        except FileNotFoundError:
-            return {}
+        return self._parsed_index(index)[0]
+
+    def _parsed_index(self, index: Path, data: bytes | None = None) -> tuple[dict[bytes, bytes], int]:
+        """``index``'s parse and where its extensions begin (``parse_index``), kept by its checksum.
+
+        The checksum is read first (the file's last bytes): a parse kept already costs no read
+        of the whole file.  ``data``: the file's bytes, when the caller has them.
+        """
         hash_len = 32 if self.object_format() == "sha256" else 20
+        if data is None:
+            try:
+                with index.open("rb") as fh:
+                    if fh.seek(0, os.SEEK_END) < 12 + hash_len:
+                        return {}, 0
+                    fh.seek(-hash_len, os.SEEK_END)
+                    key = fh.read()
+                    if any(key) and key in _PARSED:  # an index written with skipHash ends in zeros
+                        return _PARSED[key]
+                    fh.seek(0)
+                    data = fh.read()
+            except FileNotFoundError:
+                return {}, 0
         key = data[-hash_len:]
-        found = _PARSED.get(key)
+        found = _PARSED.get(key) if any(key) else None
         if found is None:
-            found = parse_index_ctimes(data, hash_len)
-            if len(_PARSED) >= 8:
-                _PARSED.pop(next(iter(_PARSED)))
-            _PARSED[key] = found
+            found = parse_index(data, hash_len)
+            if any(key):
+                _keep_parse(key, found)
         return found
 
     def index_folders(self, index: Path) -> frozenset[bytes]:
@@ -822,19 +936,32 @@ class GitRepo:
         return found[1]
 
     def object_format(self) -> str:
-        """``sha1`` or ``sha256``, from the repository's configuration (no process)."""
+        """``sha1`` or ``sha256``, from the repository's configuration (no process; read again
+        only when the file changed: a snapshot asks several times)."""
+        config = os.path.join(self.common_dir, "config")
         try:
-            config = (self.common_dir / "config").read_text(encoding="utf-8", errors="replace")
+            st = os.stat(config)
         except OSError:
             return "sha1"
-        return "sha256" if re.search(r"(?im)^\s*objectformat\s*=\s*sha256\s*$", config) else "sha1"
+        return _object_format(config, (st.st_ino, st.st_size, st.st_mtime_ns))
 
     def ignored_files(self, skip: Sequence[str] = ()) -> list[str]:
         """The ignored (untracked) files of the working tree, never below the ``skip`` folders."""
+        return self.ignored_files_started(skip).result()
+
+    def ignored_files_started(self, skip: Sequence[str] = ()) -> IgnoredListing:
+        """``ignored_files``, its process started now and read when asked: it walks the working
+        tree while the caller does something else (a snapshot)."""
         args = ["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", "."]
         args += [f":(exclude,top,literal){prefix}" for prefix in skip]
-        out = self.run(*args)
-        return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p and not p.endswith("/")]
+        try:
+            proc = subprocess.Popen(
+                ["git", *args], cwd=self.root, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        except FileNotFoundError:
+            run_git(args, self.root)  # says why: no git, or no such folder
+            raise
+        return IgnoredListing(proc, args, self.root)
 
     def hash_files(self, paths: Sequence[str]) -> list[str]:
         """Write each file's bytes as a blob (no filters: the bytes as they are); return the shas."""
@@ -1042,8 +1169,11 @@ class GitRepo:
 
     def missing_objects(self, shas: Iterable[str]) -> list[str]:
         """Which of ``shas`` are not in the repository's object store (one ``cat-file --batch-check``)."""
-        # a loose object file answers without a process; only the others are asked of git
+        # a loose object file, or a pack's index, answers without a process; only the others are asked of git
         wanted = [sha for sha in dict.fromkeys(shas) if not looseobjects.has_object(self.common_dir, sha)]
+        if wanted and self.object_format() == "sha1":
+            packed = looseobjects.in_packs(self.common_dir, wanted)
+            wanted = [sha for sha in wanted if packed is None or sha not in packed]
         if not wanted:
             return []
         out = self.text("cat-file", "--batch-check=%(objectname)", input=("\n".join(wanted) + "\n").encode())

@@ -13,7 +13,9 @@ environment.  Anywhere else the git door's plumbing is used instead.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import mmap
 import os
 import re
 import time
@@ -27,6 +29,7 @@ _SPECIAL = re.compile(
     r"(?im)^\s*(objectformat\s*=\s*sha256|refstorage\s*=|sharedrepository\s*=|logallrefupdates\s*=\s*always|\[include)"
 )
 _DATE_VARIABLES = ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")
+_SHA1 = re.compile(r"[0-9a-f]{40}")
 
 
 def plain(common_dir: Path) -> bool:
@@ -40,17 +43,31 @@ def plain(common_dir: Path) -> bool:
         return False
     home = os.environ.get("HOME", "")
     xdg = os.environ.get("XDG_CONFIG_HOME") or (os.path.join(home, ".config") if home else "")
-    configs = [common_dir / "config", Path("/etc/gitconfig")]
-    configs += [Path(home) / ".gitconfig"] if home else []
-    configs += [Path(xdg) / "git" / "config"] if xdg else []
-    for path in configs:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if _SPECIAL.search(text):
-            return False
-    return True
+    configs = [os.path.join(common_dir, "config"), "/etc/gitconfig"]
+    configs += [os.path.join(home, ".gitconfig")] if home else []
+    configs += [os.path.join(xdg, "git", "config")] if xdg else []
+    return all(_plain_config(path, _stamp(path)) for path in configs)
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=32)
+def _plain_config(path: str, stamp: tuple[int, int, int] | None) -> bool:
+    """True when the configuration file ``path`` (as it was at ``stamp``, its stat data; None:
+    no such file) says nothing that changes the files git writes.  Read again only when it changed."""
+    if stamp is None:
+        return True
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return not _SPECIAL.search(fh.read())
+    except OSError:
+        return True
 
 
 def commit(
@@ -91,6 +108,58 @@ def write_object(common_dir: Path, kind: bytes, body: bytes) -> str:
 def has_object(common_dir: Path, sha: str) -> bool:
     """True when ``sha`` is a loose object file (False says only: not loose; it may be packed)."""
     return (common_dir / "objects" / sha[:2] / sha[2:]).is_file()
+
+
+def in_packs(common_dir: Path, shas: Sequence[str]) -> set[str] | None:
+    """Which of ``shas`` (sha1) the repository's packs hold, looked up in their ``.idx`` files as
+    git looks them up (a pack's index names every object in it, sorted); None when objects may
+    lie elsewhere too (alternates) and git is asked instead."""
+    objects = common_dir / "objects"
+    if (objects / "info" / "alternates").exists():
+        return None
+    if not all(_SHA1.fullmatch(sha) for sha in shas):
+        return None
+    wanted = {bytes.fromhex(sha): sha for sha in shas}
+    found: set[str] = set()
+    try:
+        names = set(os.listdir(objects / "pack"))
+    except FileNotFoundError:
+        return found
+    for name in sorted(names):
+        if not name.endswith(".idx") or name[:-4] + ".pack" not in names:
+            continue
+        try:
+            with open(objects / "pack" / name, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                if not _lookup(data, wanted, found):
+                    return None  # an index of another version: git reads it
+        except (OSError, ValueError):
+            return None
+    return found
+
+
+def _lookup(data: mmap.mmap, wanted: dict[bytes, str], found: set[str]) -> bool:
+    """Add to ``found`` the ``wanted`` objects a pack index (version 2) names; False for another
+    version, or an index too short for the names its fan-out table counts."""
+    if data[:8] != b"\xfftOc\0\0\0\x02" or len(data) < 8 + 1024:
+        return False
+    fanout = data[8 : 8 + 1024]
+    if len(data) < 8 + 1024 + 20 * int.from_bytes(fanout[-4:], "big"):
+        return False
+    for raw, sha in wanted.items():
+        first = raw[0]
+        lo = int.from_bytes(fanout[4 * first - 4 : 4 * first], "big") if first else 0
+        hi = int.from_bytes(fanout[4 * first : 4 * first + 4], "big")
+        while lo < hi:  # the names with this first byte, 20 bytes each, sorted
+            mid = (lo + hi) // 2
+            probe = data[8 + 1024 + 20 * mid : 8 + 1024 + 20 * mid + 20]
+            if probe == raw:
+                found.add(sha)
+                break
+            if probe < raw:
+                lo = mid + 1
+            else:
+                hi = mid
+    return True
 
 
 def create_refs(common_dir: Path, refs: Mapping[str, str]) -> None:

@@ -1,8 +1,9 @@
-"""One call at a time on a thread beside the caller's, its result (or its exception) taken later.
+"""Calls on threads beside the caller's, their results (or exceptions) taken later.
 
-What the snapshot (listing ignored files while it hashes) and a merge's planning (scanning a
-worktree while the branch is read) need of ``ThreadPoolExecutor(max_workers=1)``, without
-``concurrent.futures`` and the ``logging`` it imports: ~4 ms of every ``specflow advance``'s start.
+What a merge's planning needs of a ``ThreadPoolExecutor``: the worktree scanned while the branch
+is read, the base checkout's staged changes asked and the merge commit made while the merge is
+computed.  Without ``concurrent.futures`` and the ``logging`` it imports: ~4 ms of every
+``specflow advance``'s start.
 """
 
 from __future__ import annotations

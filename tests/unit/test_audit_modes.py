@@ -101,3 +101,38 @@ def test_modes_recorded_at_one_checkpoint_are_carried_to_the_next(multi: MultiHu
     report = run_turn(ws, propose(ws), lambda: os.chmod(private, 0o644))
     assert kinds(report) == {("hub", "docs/private.md", "mode")}
     assert perm(private) == 0o600
+
+
+def test_the_next_checkpoint_records_modes_changed_in_a_turn_and_after_its_audit(
+    multi: MultiHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the audit found touched, and what changed since its snapshot, make the next record:
+    the checkpoint's own snapshot index is not compared again, unless a snapshot came between."""
+    from specflow.workspace import checkpoints, filestats
+
+    tasks, style = multi.worktree / TASKS, multi.worktree / "docs" / "style.md"
+    ws = multi.workspaces()
+    report = run_turn(ws, propose(ws), lambda: os.chmod(tasks, 0o600))  # inside the gate: kept
+    assert report.violations == [] and perm(tasks) == 0o600
+    os.chmod(style, 0o640)  # the person, between two turns
+    compared: list[Path] = []
+    real = filestats.touched_since
+
+    def spied(ws_: object, before: Path, after: Path, second: int) -> set[str]:
+        compared.append(before)
+        return real(ws_, before, after, second)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checkpoints, "touched_since", spied)
+    second = ws.checkpoint(phase="propose", state="explore")
+    modes = ws.store.read_local(second.number)["modes"]["hub"]
+    assert modes.get(TASKS) == 0o600 and modes.get("docs/style.md") == 0o640
+    assert compared == []
+    # checkpoint 3 follows 2 with no audit between: compared with 2's index; after 3's audit, a
+    # snapshot (a count of changes) starts the next one from elsewhere: compared with 3's index
+    report = run_turn(ws, propose(ws), lambda: os.chmod(tasks, 0o644))
+    os.chmod(style, 0o604)
+    ws.changed_since(ws.checkpoints())
+    fourth = ws.checkpoint(phase="propose", state="explore")
+    modes = ws.store.read_local(fourth.number)["modes"]["hub"]
+    assert TASKS not in modes and modes.get("docs/style.md") == 0o604
+    assert [p.parent.name for p in compared] == ["2", "3"]

@@ -81,3 +81,32 @@ def test_a_repo_git_would_write_differently_is_left_to_git(repo: GitRepo, monkey
     assert git(repo.root, "log", "-1", "--format=%ct", sha).strip() == "0"
     repo.create_refs({"refs/specflow/t": sha})
     assert git(repo.root, "rev-parse", "refs/specflow/t").strip() == sha
+
+
+def test_objects_in_packs_are_found_by_their_index_and_a_missing_one_is_still_asked_of_git(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from specflow.workspace import git as gitdoor
+
+    for i in range(1500):  # several objects to each first byte: the search within one is exercised
+        (repo.root / f"f{i}.txt").write_text(f"{i}\n")
+    commit_all(repo.root, "second")
+    objects = git(repo.root, "rev-list", "--objects", "--all").split()
+    shas = [o for o in objects if len(o) == 40]
+    git(repo.root, "gc", "-q", "--prune=now")  # every object packed, none loose
+    assert not any(looseobjects.has_object(repo.common_dir, sha) for sha in shas)
+    assert looseobjects.in_packs(repo.common_dir, shas) == set(shas)
+    gone = "0123456789abcdef0123456789abcdef01234567"
+    assert looseobjects.in_packs(repo.common_dir, [*shas, gone]) == set(shas)
+    ran: list[str] = []
+    real = gitdoor.run_git
+
+    def counted(args: list[str], cwd: Path, **kwargs: object) -> object:
+        ran.append(args[0])
+        return real(args, cwd, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gitdoor, "run_git", counted)
+    assert repo.missing_objects(shas) == [] and ran == []
+    assert repo.missing_objects([shas[0], gone]) == [gone] and ran == ["cat-file"]
+    (repo.common_dir / "objects" / "info" / "alternates").write_text("/nowhere\n")
+    assert looseobjects.in_packs(repo.common_dir, shas) is None  # objects may lie elsewhere: git decides

@@ -1,0 +1,213 @@
+"""The tree of an index file, written without ``git write-tree``.
+
+git keeps, inside the index, the tree each folder was last written as (the ``TREE`` extension,
+its "cache tree"), and ``git add`` marks a folder invalid when an entry in it changes.  A
+snapshot index is only ever changed by ``add``, so after a few edits most folders are still
+valid: only the invalid ones need a tree object, built from their entries and their
+subfolders' trees, in the order git sorts tree entries (which is the index's order).  The
+new trees are written as loose objects (``looseobjects``), and the index gets its cache tree
+back whole, so the next ``add`` again invalidates only what it changes.
+
+Anything this does not write exactly as git would — stages, intent-to-add or skip-worktree
+entries, sparse folders, a split index, extensions it does not know, most of the index to
+write afresh — makes it answer None, and the caller asks ``git write-tree``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+
+#: Extensions kept as they are when the index gets its cache tree back (none depends on it).
+_KEPT = (b"REUC", b"UNTR")
+#: Modes an entry of a tree may have: regular, executable, symlink, gitlink.
+_MODES = frozenset({0o100644, 0o100755, 0o120000, 0o160000})
+#: Above this many entries to write afresh, ``git write-tree`` is the faster writer.
+FRESH_MAX = 5000
+#: From this many entries written afresh, the index gets its cache tree back whole (rewriting
+#: the index costs about a read of all of it); below, the few folders are written again next time.
+KEEP_MIN = 500
+
+
+class _Node:
+    """One folder of a cache tree: the entries it spans, its tree (None: invalid), its subfolders."""
+
+    __slots__ = ("children", "count", "sha", "span")
+
+    def __init__(self, count: int, sha: bytes | None) -> None:
+        self.count = count
+        self.sha = sha
+        self.span = (0, 0)
+        """Where this folder and everything below it lie in the extension (kept while it is valid)."""
+        self.children: dict[bytes, _Node] = {}
+
+
+class _Unsupported(Exception):
+    """The index holds something written here differently from git: ``write-tree`` decides."""
+
+
+def write_tree(
+    data: bytes, entries: dict[bytes, bytes], end: int, store: Callable[[bytes], bytes], *, keep_from: int = KEEP_MIN
+) -> tuple[bytes, bytes | None] | None:
+    """The tree of the index ``data`` (sha1), and the index with its cache tree made whole when
+    that is worth writing (else None); None when ``git write-tree`` must write it.
+
+    ``entries``: the index's entries in order, ``path -> stat data, object id and flags``
+    (``git.parse_index_ctimes``); ``end``: where its extensions begin.  ``store`` writes a
+    tree object's body and returns its object id (raw bytes).  ``keep_from``: how many entries
+    written afresh make the whole cache tree worth writing back.
+    """
+    try:
+        extensions = _extensions(data, end)
+        raw_tree = extensions.get(b"TREE")
+        whole = _LINE.match(raw_tree) if raw_tree else None
+        if whole is not None and whole[5] and not whole[1]:
+            return bytes(whole[5]), None  # the root is valid: nothing changed since its tree was written
+        root = _parse_tree(raw_tree) if raw_tree is not None else _Node(-1, None)
+        fresh = _fresh_entries(root, len(entries))
+        if fresh > FRESH_MAX:
+            return None
+        _Build(list(entries), entries, store).node(root, 0, b"")
+    except _Unsupported:
+        return None
+    assert root.sha is not None
+    if fresh < keep_from:
+        return root.sha, None
+    return root.sha, _with_cache_tree(data, end, extensions, _serialise(b"", root, raw_tree or b""))
+
+
+def _extensions(data: bytes, end: int) -> dict[bytes, bytes]:
+    """The index's extensions by signature; only the cache tree and those in ``_KEPT``."""
+    found: dict[bytes, bytes] = {}
+    pos, stop = end, len(data) - 20
+    while pos < stop:
+        if pos + 8 > stop:
+            raise _Unsupported
+        sig, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "big")
+        if sig not in (b"TREE", *_KEPT) or pos + 8 + size > stop:
+            raise _Unsupported  # a split index, sparse folders, offsets that would change
+        found[sig] = data[pos + 8 : pos + 8 + size]
+        pos += 8 + size
+    return found
+
+
+#: A folder's line in the ``TREE`` extension: its name, then ``-1 <subfolders>`` (invalid) or
+#: ``<entries> <subfolders>`` and its tree's object id.
+_LINE = re.compile(rb"([^\0]*)\0(?:-1 (\d+)\n|(\d+) (\d+)\n(.{20}))", re.DOTALL)
+
+
+def _parse_tree(raw: bytes) -> _Node:
+    """The cache tree of a ``TREE`` extension: its root, and below it the folders that lie in no
+    valid folder (a valid one keeps only where it lies in the extension: written back as it is)."""
+    root: _Node | None = None
+    # per open folder: its node (None inside a valid one), subfolders still to come, where it began
+    stack: list[tuple[_Node | None, list[int], int]] = []
+    pos = 0
+    for name, invalid_subs, count, subs, sha in _LINE.findall(raw):
+        begin = pos
+        if invalid_subs:
+            pending = int(invalid_subs)
+            pos += len(name) + 5 + len(invalid_subs)
+        else:
+            pending = int(subs)
+            pos += len(name) + 23 + len(count) + len(subs)
+        parent = stack[-1][0] if stack else None
+        node = None
+        if not stack or (parent is not None and parent.sha is None):
+            node = _Node(-1, None) if invalid_subs else _Node(int(count), sha)
+            if parent is not None:
+                parent.children[name] = node
+            elif root is None:
+                root = node
+            else:
+                raise _Unsupported  # a second root: not an extension git wrote
+        if stack:
+            stack[-1][1][0] -= 1
+        stack.append((node, [pending], begin))
+        while stack and not stack[-1][1][0]:
+            done, _, start = stack.pop()
+            if done is not None:
+                done.span = (start, pos)
+    if root is None or stack or pos != len(raw):
+        raise _Unsupported
+    return root
+
+
+def _fresh_entries(root: _Node, total: int) -> int:
+    """How many of the index's ``total`` entries lie in no valid folder: those to read afresh."""
+    if root.sha is not None:
+        return 0
+    pending, covered = [root], 0
+    while pending:
+        node = pending.pop()
+        for child in node.children.values():
+            if child.sha is None:
+                pending.append(child)
+            else:
+                covered += child.count
+    return total - covered
+
+
+class _Build:
+    """Writes the invalid folders of a cache tree from the index's entries, depth first."""
+
+    def __init__(self, keys: list[bytes], entries: dict[bytes, bytes], store: Callable[[bytes], bytes]) -> None:
+        self.keys = keys
+        self.entries = entries
+        self.store = store
+
+    def node(self, node: _Node, pos: int, base: bytes) -> int:
+        """Make ``node`` (the folder ``base``, its entries from ``pos``) valid; the entries it spans."""
+        if node.sha is not None:
+            return node.count
+        keys, entries, n = self.keys, self.entries, len(self.keys)
+        parts: list[bytes] = []
+        used: dict[bytes, _Node] = {}
+        i, cut = pos, len(base)
+        while i < n:
+            path = keys[i]
+            if not path.startswith(base):
+                break
+            slash = path.find(b"/", cut)
+            if slash < 0:
+                stat = entries[path]
+                mode = int.from_bytes(stat[24:28], "big")
+                if stat[-2] & 0x70 or mode not in _MODES:
+                    raise _Unsupported  # a stage, extended flags (intent-to-add), a sparse folder
+                parts.append(b"%o %s\0%s" % (mode, path[cut:], stat[40:60]))
+                i += 1
+                continue
+            name = path[cut:slash]
+            child = node.children.get(name) or _Node(-1, None)
+            i += self.node(child, i, path[: slash + 1])
+            used[name] = child
+            assert child.sha is not None
+            parts.append(b"40000 %s\0%s" % (name, child.sha))
+        node.sha = self.store(b"".join(parts))
+        node.count = i - pos
+        node.children = used
+        node.span = (0, 0)
+        return node.count
+
+
+def _serialise(name: bytes, node: _Node, raw: bytes) -> bytes:
+    """``node`` and everything below it as a ``TREE`` extension holds them (git's order: by
+    name length, then name); ``raw``: the extension it was read from."""
+    if node.span[1]:
+        return raw[node.span[0] : node.span[1]]
+    assert node.sha is not None
+    head = b"%s\0%d %d\n%s" % (name, node.count, len(node.children), node.sha)
+    order = sorted(node.children, key=lambda n: (len(n), n))
+    return head + b"".join(_serialise(n, node.children[n], raw) for n in order)
+
+
+def _with_cache_tree(data: bytes, end: int, extensions: dict[bytes, bytes], tree: bytes) -> bytes:
+    """``data`` with its ``TREE`` extension replaced by ``tree`` (first, as git writes it) and
+    its checksum written afresh."""
+    body = [data[:end], b"TREE", len(tree).to_bytes(4, "big"), tree]
+    for sig in _KEPT:
+        if sig in extensions:
+            body += [sig, len(extensions[sig]).to_bytes(4, "big"), extensions[sig]]
+    joined = b"".join(body)
+    return joined + hashlib.sha1(joined, usedforsecurity=False).digest()

@@ -1,0 +1,203 @@
+"""specflow.workspace.indextrees: trees written from a snapshot index without git must be git's own.
+
+Each snapshot's tree is checked against ``git write-tree --ignore-cache-tree`` (git writing every
+folder afresh from the same index), and the cache tree the index is given back against the one
+git writes, byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from specflow.workspace import indextrees, looseobjects
+from specflow.workspace.git import GitRepo, parse_index
+from tests.conftest import commit_all, git, init_repo
+
+
+def _extension(data: bytes, sig: bytes) -> bytes | None:
+    """The ``sig`` extension of an index file's bytes, or None."""
+    _, pos = parse_index(data)
+    while pos < len(data) - 20:
+        size = int.from_bytes(data[pos + 4 : pos + 8], "big")
+        if data[pos : pos + 4] == sig:
+            return data[pos + 8 : pos + 8 + size]
+        pos += 8 + size
+    return None
+
+
+def _as_git_writes_it(repo: Path, index: Path, tmp_path: Path) -> tuple[str, bytes | None]:
+    """The tree git writes from a copy of ``index`` with every folder afresh, and its cache tree."""
+    copy = tmp_path / "git-copy.index"
+    shutil.copy2(index, copy)
+    env = {**os.environ, "GIT_INDEX_FILE": str(copy)}
+    tree = subprocess.run(
+        ["git", "write-tree", "--ignore-cache-tree"], cwd=repo, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return tree, _extension(copy.read_bytes(), b"TREE")
+
+
+def _check(r: GitRepo, tree: str, index: Path, tmp_path: Path) -> None:
+    by_git, git_cache = _as_git_writes_it(r.root, index, tmp_path)
+    assert tree == by_git
+    assert _extension(index.read_bytes(), b"TREE") == git_cache
+
+
+def _store(r: GitRepo, body: bytes) -> bytes:
+    return bytes.fromhex(looseobjects.write_object(r.common_dir, b"tree", body))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """Names that sort around ``/``, nested folders, an executable, a symlink, a submodule's entry."""
+    root = init_repo(tmp_path / "r")
+    files = ["a", "a.b", "a-b", "a0", "ab/x", "b/c/d/e.txt", "b/c/f.txt", "b/c.txt", "b-c/g", "z/y/x/w/v.txt"]
+    for name in files:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(f"{name}\n")
+    os.rename(root / "a", root / "a.tmp")
+    (root / "a").mkdir()  # "a/" as a folder beside "a.b", "a-b" and "a0": git sorts it as "a/"
+    (root / "a" / "inside").write_text("in\n")
+    (root / "a.tmp").unlink()
+    (root / "run.sh").write_text("#!/bin/sh\n")
+    os.chmod(root / "run.sh", 0o755)
+    (root / "link").symlink_to("b/c.txt")
+    nested = init_repo(root / "vendor" / "lib")
+    (nested / "lib.txt").write_text("lib\n")
+    commit_all(nested, "lib")
+    commit_all(root, "init")  # vendor/lib: a nested repository, a gitlink entry
+    return root
+
+
+def test_each_snapshot_tree_and_cache_tree_are_what_git_writes_as_the_tree_changes(repo: Path, tmp_path: Path) -> None:
+    r = GitRepo.open(repo)
+    index = tmp_path / "snap.index"
+    shutil.copy2(r.real_index(), index)
+    tree = r.snapshot(index, index)  # git's own index, as add leaves it
+    assert tree == _as_git_writes_it(repo, index, tmp_path)[0]
+
+    def new_folder() -> None:
+        (repo / "b/c/new").mkdir()
+        (repo / "b/c/new/one.txt").write_text("1\n")
+
+    def relink() -> None:
+        (repo / "link").unlink()
+        (repo / "link").symlink_to("a0")
+
+    def file_to_folder() -> None:  # "a.b" sorts before the folder "a/"; as a folder, after it
+        (repo / "a.b").unlink()
+        (repo / "a.b").mkdir()
+        (repo / "a.b" / "now.txt").write_text("d\n")
+
+    def folder_to_file() -> None:
+        shutil.rmtree(repo / "z/y")
+        (repo / "z/y").write_text("a folder turned into a file\n")
+
+    def two_folders() -> None:
+        (repo / "b-c/h").write_text("h\n")
+        (repo / "a/inside").write_text("x\n")
+
+    edits: list[Callable[[], object]] = [
+        lambda: (repo / "b/c/d/e.txt").write_text("deep edit\n"),
+        lambda: (repo / "a0").write_text("top-level edit\n"),
+        new_folder,
+        lambda: os.chmod(repo / "b/c/f.txt", 0o755),
+        lambda: (repo / "ab/x").unlink(),  # the folder "ab" goes with its last file
+        relink,
+        file_to_folder,
+        folder_to_file,
+        two_folders,
+    ]
+    seen = {tree}
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+    for edit in edits:
+        edit()
+        subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)  # what a snapshot runs
+        data = index.read_bytes()
+        entries, end = parse_index(data)
+        left = indextrees.write_tree(data, entries, end, lambda body: _store(r, body))
+        assert left is not None and left[1] is None  # a few folders: the index is left as add wrote it
+        written = indextrees.write_tree(data, entries, end, lambda body: _store(r, body), keep_from=0)
+        assert written is not None and written[1] is not None and written[0] == left[0]
+        index.write_bytes(written[1])
+        tree = written[0].hex()
+        _check(r, tree, index, tmp_path)
+        seen.add(tree)
+    assert len(seen) == len(edits) + 1
+    assert git(repo, "ls-tree", tree, "vendor/lib").split()[:2] == ["160000", "commit"]
+    assert git(repo, "ls-tree", tree, "run.sh").split()[0] == "100755"
+    assert git(repo, "fsck", "--strict", "--no-dangling", "--connectivity-only").strip() == ""
+
+
+def _without_cache_tree(index: Path) -> None:
+    """Take the ``TREE`` extension out of ``index`` (every folder then to write afresh)."""
+    data = index.read_bytes()
+    _, end = parse_index(data)
+    assert _extension(data, b"TREE") is not None
+    body = data[:end]
+    index.write_bytes(body + hashlib.sha1(body).digest())
+
+
+def test_an_index_without_a_cache_tree_gets_every_folder_written_as_git_writes_it(repo: Path, tmp_path: Path) -> None:
+    r = GitRepo.open(repo)
+    index = tmp_path / "bare.index"
+    git(repo, "read-tree", "HEAD", f"--index-output={index}")
+    _without_cache_tree(index)
+    tree = r.snapshot(index, index)
+    assert tree == git(repo, "rev-parse", "HEAD^{tree}").strip()
+    assert tree == _as_git_writes_it(repo, index, tmp_path)[0]
+
+
+def test_many_folders_written_afresh_give_the_index_its_cache_tree_back_and_keep_its_mtime(
+    tmp_path: Path,
+) -> None:
+    root = init_repo(tmp_path / "r")
+    for i in range(indextrees.KEEP_MIN + 50):
+        (root / f"d{i % 40}" / f"s{i % 3}").mkdir(parents=True, exist_ok=True)
+        (root / f"d{i % 40}" / f"s{i % 3}" / f"f{i}").write_text(str(i))
+    commit_all(root, "many")
+    r = GitRepo.open(root)
+    index = tmp_path / "i"
+    git(root, "read-tree", "HEAD", f"--index-output={index}")
+    _without_cache_tree(index)
+    os.utime(index, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    tree = r._write_tree(index)
+    assert tree == git(root, "rev-parse", "HEAD^{tree}").strip()
+    assert index.stat().st_mtime_ns == 1_000_000_000_000_000_000  # git's racy-clean check compares with it
+    assert not index.with_name("i.lock").exists()
+    _check(r, tree, index, tmp_path)
+
+
+def test_an_intent_to_add_entry_is_left_to_git(repo: Path, tmp_path: Path) -> None:
+    r = GitRepo.open(repo)
+    index = tmp_path / "ita.index"
+    shutil.copy2(r.real_index(), index)
+    (repo / "later.txt").write_text("later\n")
+    subprocess.run(["git", "add", "-N", "later.txt"], cwd=repo, env={**os.environ, "GIT_INDEX_FILE": str(index)})
+    data = index.read_bytes()
+    entries, end = parse_index(data)
+    assert indextrees.write_tree(data, entries, end, lambda body: bytes(20)) is None
+
+
+def test_many_entries_to_write_afresh_are_left_to_git(tmp_path: Path) -> None:
+    root = init_repo(tmp_path / "r")
+    for i in range(indextrees.FRESH_MAX + 10):
+        (root / f"d{i % 50}").mkdir(exist_ok=True)
+        (root / f"d{i % 50}" / f"f{i}").write_text(str(i))
+    commit_all(root, "many")
+    r = GitRepo.open(root)
+    index = tmp_path / "i"
+    git(root, "read-tree", "HEAD", f"--index-output={index}")
+    _without_cache_tree(index)
+    data = index.read_bytes()
+    entries, end = parse_index(data)
+    assert indextrees.write_tree(data, entries, end, lambda body: bytes(20)) is None
+    tree = r.snapshot(index, index)
+    assert tree == git(root, "rev-parse", "HEAD^{tree}").strip()
+    _check(r, tree, index, tmp_path)
