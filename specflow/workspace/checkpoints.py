@@ -404,7 +404,8 @@ class CheckpointStore:
                 touched = touched_since(ws, previous, copy, int(before.get("stat_second", 0)))
             paths = sorted(touched | self.big_paths(ws.key))
         else:
-            modes, paths = {}, list(ws.repo.index_entries(copy))
+            # every path of the snapshot, from its parse (no ``ls-files`` process)
+            modes, paths = {}, [os.fsdecode(p) for p in ws.repo.index_ctimes(copy)]
         for rel in paths:
             perm = unusual_perm(ws.path / rel, umask)
             if perm is None:

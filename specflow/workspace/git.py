@@ -439,6 +439,15 @@ class IgnoredListing:
             self._proc.communicate()
 
 
+def _read_small(path: str) -> bytes:
+    """The bytes of a small file (a ref) through a raw descriptor: no file object built."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
 class GitRepo:
     """A working tree (a main checkout or a linked worktree) of a git repository."""
 
@@ -557,18 +566,20 @@ class GitRepo:
         if (self.common_dir / "reftable").is_dir():
             return self.refs(*prefixes)
         found = {name: sha for name, sha in self._packed_refs() if name.startswith(prefixes)}
+        common = str(self.common_dir)
+        skip = len(common) + 1
         for prefix in prefixes:
-            base = self.common_dir / prefix
-            for dirpath, _dirs, files in os.walk(base):
+            # plain strings and descriptors: a hub with many changes has many branches to read
+            for dirpath, _dirs, files in os.walk(os.path.join(common, prefix)):
                 for fname in files:
                     if fname.endswith(".lock"):
                         continue
-                    path = Path(dirpath) / fname
+                    path = os.path.join(dirpath, fname)
                     try:
-                        text = path.read_text(encoding="utf-8").strip()
+                        text = _read_small(path).decode("utf-8").strip()
                     except (OSError, UnicodeDecodeError):
                         continue
-                    name = path.relative_to(self.common_dir).as_posix()
+                    name = path[skip:].replace(os.sep, "/")
                     if text.startswith("ref:"):
                         target = self.resolve(text[4:].strip())
                         if target:
@@ -615,7 +626,7 @@ class GitRepo:
                 if fname.endswith(".lock") or name.startswith(skip):
                     continue
                 try:
-                    text = (Path(dirpath) / fname).read_text(encoding="utf-8").strip()
+                    text = _read_small(os.path.join(dirpath, fname)).decode("utf-8").strip()
                 except (OSError, UnicodeDecodeError):
                     continue
                 if text.startswith("ref:"):
@@ -1002,13 +1013,14 @@ class GitRepo:
         """Stage everything in the working tree (but ``exclude`` globs) and commit it on the
         checked-out branch as specflow; no hook runs, nothing is signed.  None when nothing changed.
 
-        ``add`` is the one scan of the working tree; the tree it staged is written and compared
-        with HEAD's, and only a new tree is committed (``commit-tree``, then HEAD's branch moved
-        from the very commit it was on, as ``git commit`` does, with the same reflog line).
+        ``add`` is the one scan of the working tree; the tree it staged is written (in-process
+        where ``indextrees`` can, else by ``write-tree``) and compared with HEAD's, and only a new
+        tree is committed (``commit-tree``, then HEAD's branch moved from the very commit it was
+        on, as ``git commit`` does, with the same reflog line).
         """
         pathspec = [".", *(f":(exclude,glob){g}" for g in exclude)]
         self.run("add", "-A", "--", *pathspec)
-        tree = self.text("write-tree").strip()
+        tree = self._write_tree(self.real_index()) or self.text("write-tree").strip()
         head = self.head_sha_from_files() or self.resolve("HEAD")
         if head is not None and tree == self.tree_of(head):
             return None

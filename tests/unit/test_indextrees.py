@@ -201,3 +201,44 @@ def test_many_entries_to_write_afresh_are_left_to_git(tmp_path: Path) -> None:
     tree = r.snapshot(index, index)
     assert tree == git(root, "rev-parse", "HEAD^{tree}").strip()
     _check(r, tree, index, tmp_path)
+
+
+def test_specflows_commit_writes_its_tree_without_git_and_it_is_the_tree_git_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``GitRepo.commit_all`` (specflow's commits of a change's worktree and records): the tree of
+    what ``add`` staged comes from the index's cache tree, byte for byte what ``git write-tree``
+    writes from the same index, with no ``write-tree`` process."""
+    from specflow.workspace import git as gitdoor
+
+    repo = init_repo(tmp_path / "repo")
+    for rel in ("docs/a.md", "docs/deep/b.md", "src/c.py", "top.txt"):
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(f"{rel}\n", encoding="utf-8")
+    commit_all(repo, "start")
+    git(repo, "write-tree")  # the index now holds a whole cache tree, as after any commit
+    (repo / "docs" / "deep" / "b.md").write_text("changed\n", encoding="utf-8")
+    (repo / "new" / "inner").mkdir(parents=True)
+    (repo / "new" / "inner" / "d.md").write_text("new\n", encoding="utf-8")
+    (repo / "top.txt").unlink()
+    ran: list[str] = []
+    real = gitdoor.run_git
+
+    def counted(args: list[str], cwd: Path, **kwargs: object) -> object:
+        ran.append(next(a for a in args if not a.startswith("-") and "=" not in a))
+        return real(args, cwd, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gitdoor, "run_git", counted)
+    sha = GitRepo.open(repo).commit_all("specflow: a commit")
+    assert sha is not None and "write-tree" not in ran
+    monkeypatch.setattr(gitdoor, "run_git", real)
+    theirs = git(repo, "write-tree", "--ignore-cache-tree").strip()  # git writing every folder afresh
+    assert git(repo, "rev-parse", f"{sha}^{{tree}}").strip() == theirs
+    assert git(repo, "ls-tree", "-r", "--name-only", sha).split() == [
+        "docs/a.md",
+        "docs/deep/b.md",
+        "new/inner/d.md",
+        "src/c.py",
+    ]
+    git(repo, "fsck", "--strict")  # every object specflow wrote is sound
+    assert git(repo, "status", "--porcelain") == ""  # the checkout, its index and HEAD agree
