@@ -17,7 +17,8 @@ API turns.  The variants, interleaved run by run so drift hits them alike:
 - ``advance-api``: ``Hub.change(id).advance()`` on a git hub (lock, checkpoint, prompt, adapter
   in the sandbox the hub's default chooses, audit, ``then`` steps, history, landing the final
   state on main);
-- ``advance-cli``: ``python -m specflow advance <id>`` as a user runs it (adds interpreter start).
+- ``advance-cli``: ``specflow advance <id>`` as a user runs it, the console script beside this
+  interpreter (adds interpreter start).
 
 Medians, and each variant's ratio to ``direct``.  Target: adapter and advance <= 1.2x, also under
 load (``--hog``: a busy loop keeps one core taken for the whole run); the exit code is 1 when a
@@ -40,7 +41,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "claude"))
 
-from bytecode import compile_specflow  # noqa: E402
+from bytecode import compile_specflow, specflow_command  # noqa: E402
 from scripted_api import ScriptedAPI, quiet_env, script  # noqa: E402
 
 from specflow.agents.base import AgentRequest  # noqa: E402
@@ -205,7 +206,7 @@ def _run(args: argparse.Namespace) -> int:
             Hub.open(hub).new_change(f"cli-{i}")
             start = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "specflow", "-C", str(hub), "advance", f"cli-{i}", "--quiet"],
+                [*specflow_command(), "-C", str(hub), "advance", f"cli-{i}", "--quiet"],
                 check=True,
                 capture_output=True,
                 timeout=120,
