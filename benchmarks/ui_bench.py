@@ -219,12 +219,13 @@ def time_version(runs: int, before: Path | None) -> tuple[list[float], list[floa
             start = time.perf_counter()
             subprocess.run(argv, env=env, capture_output=True, check=True)
             out.append((time.perf_counter() - start) * 1000)
+    # what is loaded as the command ends, reported by an exit handler (the command runs every one)
     probe = (
-        "import sys, runpy\nsys.argv = ['specflow', '--version']\n"
-        "try:\n    runpy.run_module('specflow', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "import atexit, sys, runpy\nsys.argv = ['specflow', '--version']\n"
         "heavy = ('starlette', 'uvicorn', 'markdown_it', 'pygments')\n"
-        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith('specflow.ui'))),"
-        " file=sys.stderr)\n"
+        "atexit.register(lambda: print(' '.join(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in heavy or m.startswith('specflow.ui'))), file=sys.stderr))\n"
+        "runpy.run_module('specflow', run_name='__main__')\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], env=ours_env, capture_output=True, text=True, check=True)
     return ours, ref, ref_name, out.stderr.split()

@@ -14,11 +14,15 @@ from specflow.engine.events import events_dir
 from tests.conftest import HubFixture
 
 DASHBOARD = ("starlette", "uvicorn", "markdown_it", "pygments")
+# what is loaded as the command ends: an exit handler (the command runs every one) reports it
 PROBE = (
-    "import sys, runpy\nsys.argv = ['specflow', *sys.argv[1:]]\n"
-    "try:\n    runpy.run_module('specflow', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-    f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in {DASHBOARD!r} or m.startswith('specflow.ui.'))\n"
-    "print('LOADED', ' '.join(m for m in loaded if m not in ('specflow.engine.board', 'specflow.engine.timeline')))\n"
+    "import atexit, sys, runpy\nsys.argv = ['specflow', *sys.argv[1:]]\n"
+    "def report():\n"
+    f"    loaded = sorted(m for m in sys.modules if m.split('.')[0] in {DASHBOARD!r} or m.startswith('specflow.ui.'))\n"
+    "    kept = ('specflow.engine.board', 'specflow.engine.timeline')\n"
+    "    print('LOADED', ' '.join(m for m in loaded if m not in kept))\n"
+    "atexit.register(report)\n"
+    "runpy.run_module('specflow', run_name='__main__')\n"
 )
 
 
