@@ -82,6 +82,22 @@ def git(cwd: Path, *args: str) -> str:
     return out.stdout
 
 
+def git_commands_run(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the git command (``add``, ``write-tree`` …) of every process specflow's git door
+    starts, in order: a test counts the processes a step costs."""
+    from specflow.workspace import git as gitdoor
+
+    ran: list[str] = []
+    real = gitdoor.run_git
+
+    def counted(args: list[str], cwd: Path, **kwargs: object) -> object:
+        ran.append(next(a for a in args if not a.startswith("-") and "=" not in a))
+        return real(args, cwd, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gitdoor, "run_git", counted)
+    return ran
+
+
 def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
     """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s

@@ -12,7 +12,7 @@ from specflow.engine.records import read_history, read_state, write_state
 from specflow.errors import WorkspaceError
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.workspaces import Workspaces
-from tests.conftest import commit_all, git
+from tests.conftest import commit_all, git, git_commands_run
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, state_of, status
 
 
@@ -292,8 +292,6 @@ def test_a_snapshot_that_finds_nothing_changed_reuses_its_tree_and_a_same_second
 ) -> None:
     """git's own 'add' decides whether anything changed (its racy-clean check included); only
     when it leaves the seed index as it was is the tree written from that index reused."""
-    from specflow.workspace import git as gitdoor
-
     ws = multi.workspaces()
     # files written seconds before the seed index: not racily clean, so git's 'add' has nothing to refresh
     past = time.time() - 10
@@ -301,14 +299,7 @@ def test_a_snapshot_that_finds_nothing_changed_reuses_its_tree_and_a_same_second
         if ".git" not in path.parts and not path.is_symlink():
             os.utime(path, (past, past))
     ws.checkpoint(phase="propose", state="explore")  # the first snapshot: the seed and its tree
-    ran: list[str] = []
-    real = gitdoor.run_git
-
-    def counted(args: list[str], cwd: Path, **kwargs: object) -> object:
-        ran.append(next(a for a in args if not a.startswith("-") and "=" not in a))
-        return real(args, cwd, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(gitdoor, "run_git", counted)
+    ran = git_commands_run(monkeypatch)
     workspace = next(w for w in ws.workspaces() if w.key == "hub")
     first = ws.store.snapshot(workspace)
     assert ws.store.snapshot(workspace) == first

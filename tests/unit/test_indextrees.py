@@ -18,7 +18,7 @@ import pytest
 
 from specflow.workspace import indextrees, looseobjects
 from specflow.workspace.git import GitRepo, parse_index
-from tests.conftest import commit_all, git, init_repo
+from tests.conftest import commit_all, git, git_commands_run, init_repo
 
 
 def _extension(data: bytes, sig: bytes) -> bytes | None:
@@ -209,8 +209,6 @@ def test_specflows_commit_writes_its_tree_without_git_and_it_is_the_tree_git_wri
     """``GitRepo.commit_all`` (specflow's commits of a change's worktree and records): the tree of
     what ``add`` staged comes from the index's cache tree, byte for byte what ``git write-tree``
     writes from the same index, with no ``write-tree`` process."""
-    from specflow.workspace import git as gitdoor
-
     repo = init_repo(tmp_path / "repo")
     for rel in ("docs/a.md", "docs/deep/b.md", "src/c.py", "top.txt"):
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -221,17 +219,9 @@ def test_specflows_commit_writes_its_tree_without_git_and_it_is_the_tree_git_wri
     (repo / "new" / "inner").mkdir(parents=True)
     (repo / "new" / "inner" / "d.md").write_text("new\n", encoding="utf-8")
     (repo / "top.txt").unlink()
-    ran: list[str] = []
-    real = gitdoor.run_git
-
-    def counted(args: list[str], cwd: Path, **kwargs: object) -> object:
-        ran.append(next(a for a in args if not a.startswith("-") and "=" not in a))
-        return real(args, cwd, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(gitdoor, "run_git", counted)
+    ran = git_commands_run(monkeypatch)
     sha = GitRepo.open(repo).commit_all("specflow: a commit")
     assert sha is not None and "write-tree" not in ran
-    monkeypatch.setattr(gitdoor, "run_git", real)
     theirs = git(repo, "write-tree", "--ignore-cache-tree").strip()  # git writing every folder afresh
     assert git(repo, "rev-parse", f"{sha}^{{tree}}").strip() == theirs
     assert git(repo, "ls-tree", "-r", "--name-only", sha).split() == [
