@@ -372,7 +372,7 @@ def _look(
         return None, None, [problem]
     parents = [base_sha, branch_sha]
     made = pool.submit(source.commit_tree_as_user, preview.tree, parents, message) if message is not None else None
-    changed = source.diff_trees(base_sha, preview.tree)
+    changed = source.diff_to_tree(base_sha, preview.tree)
     problems: list[MergeProblem] = []
     if checkout_repo is not None and staged is not None:
         problems = _base_checkout_problems(target, base, checkout_repo, changed, staged.result())

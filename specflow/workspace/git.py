@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import time
 import zlib
@@ -22,7 +23,7 @@ from typing import Any
 
 from specflow.errors import GitError
 from specflow.structs import Struct
-from specflow.workspace import indextrees, looseobjects
+from specflow.workspace import indextrees, looseobjects, looserefs
 
 ZERO_SHA = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -381,6 +382,29 @@ def _looks_unchanged_to_git(stamp: bytes, st: os.stat_result) -> bool:
     )
 
 
+def _tree_id(body: bytes) -> bytes:
+    """The object id of a tree with ``body``, computed only (nothing is written)."""
+    return hashlib.sha1(b"tree %d\0" % len(body) + body, usedforsecurity=False).digest()
+
+
+def _same_stat(entry: bytes, st: os.stat_result) -> bool:
+    """True when an index entry (``parse_index``) records exactly the stat data of ``st``."""
+    mode = 0o120000 if stat.S_ISLNK(st.st_mode) else 0o100755 if st.st_mode & 0o100 else 0o100644
+    return (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and entry[:40] == b"".join(
+        (v & 0xFFFFFFFF).to_bytes(4, "big")
+        for v in (
+            *divmod(st.st_ctime_ns, 1_000_000_000),
+            *divmod(st.st_mtime_ns, 1_000_000_000),
+            st.st_dev,
+            st.st_ino,
+            mode,
+            st.st_uid,
+            st.st_gid,
+            st.st_size,
+        )
+    )
+
+
 #: Parsed index files by their trailing checksum: a checkpoint's snapshot index is read again by
 #: its audit in the same process.
 _PARSED: dict[bytes, tuple[dict[bytes, bytes], int]] = {}
@@ -684,6 +708,18 @@ class GitRepo:
         if not lines:
             return
         self.run("update-ref", "-m", message, "--stdin", input=("\n".join(lines) + "\n").encode())
+
+    def move_refs(self, moves: Sequence[looserefs.RefMove], message: str) -> None:
+        """Move refs as ``update_refs`` does, all or none, each from its ``old`` value when given.
+
+        Written as git's own ref and reflog files where ``looserefs`` can (no process), else
+        through ``update-ref``.
+        """
+        if not looserefs.move_refs(self.git_dir, self.common_dir, moves, message):
+            self.update_refs(
+                [f"update {m.name} {m.new}" + (f" {m.old}" if m.old is not None else "") for m in moves],
+                message=message,
+            )
 
     def create_refs(self, refs: Mapping[str, str], message: str = "specflow") -> None:
         """Create each ref (``name -> sha``), all or none; one that exists already is refused.
@@ -1026,7 +1062,7 @@ class GitRepo:
             return None
         commit = self.commit_tree(tree, [head] if head else [], message)
         subject = message.split("\n", 1)[0]
-        self.run("update-ref", "-m", f"commit: {subject}", "HEAD", commit, head or ZERO_SHA)
+        self.move_refs([looserefs.RefMove("HEAD", commit, head or ZERO_SHA)], f"commit: {subject}")
         return commit
 
     def tree_of(self, commit: str) -> str:
@@ -1096,6 +1132,18 @@ class GitRepo:
             return []
         out = self.run("diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", old, new)
         return _parse_raw(out)
+
+    def diff_to_tree(self, commit: str, tree: str) -> list[TreeChange]:
+        """``diff_trees`` from ``commit``'s tree to ``tree``, read from the loose tree objects
+        where they are (a merge just computed: no process), else by git."""
+        old = self.tree_of(commit)
+        if old == tree:
+            return []
+        if self.object_format() == "sha1":
+            found = looseobjects.diff_trees(self.common_dir, old, tree)
+            if found is not None:
+                return [TreeChange(*change) for change in found]
+        return self.diff_trees(old, tree)
 
     def diff_indexes(self, old: Path, new: Path) -> list[TreeChange] | None:
         """What ``diff_trees`` reports between the trees ``write-tree`` writes from two index files,
@@ -1297,8 +1345,29 @@ class GitRepo:
         return lines
 
     def staged_paths(self) -> list[str]:
-        """Paths whose index entry differs from HEAD's: staged changes (no scan of the working tree)."""
+        """Paths whose index entry differs from HEAD's: staged changes (no scan of the working tree).
+
+        None at all when the tree the index holds is HEAD's, worked out without a process
+        (``indextrees``: only the folders whose cached tree is invalid are hashed; nothing is written).
+        """
+        if self._index_holds_head():
+            return []
         return _nul_list(self.run("diff-index", "--cached", "--name-only", "-z", "--no-renames", "HEAD"))
+
+    def _index_holds_head(self) -> bool:
+        head = self.head_sha_from_files()
+        if head is None or self.object_format() != "sha1":
+            return False
+        index = self.real_index()
+        try:
+            data = index.read_bytes()
+        except OSError:
+            return False
+        entries, end = self._parsed_index(index, data)
+        if not end:
+            return False
+        found = indextrees.write_tree(data, entries, end, _tree_id, keep_from=len(entries) + 1)
+        return found is not None and found[0].hex() == self.tree_of(head)
 
     def edited_paths(self, among: Sequence[str] | None = None) -> list[str]:
         """Tracked files whose working-tree copy differs from the index (no scan for untracked files).
@@ -1307,10 +1376,38 @@ class GitRepo:
         """
         args = ["diff", "--name-only", "-z", "--no-ext-diff", "--no-renames"]
         if among is not None:
-            if not among:
+            if not among or self._surely_unedited(among):
                 return []
             args += ["--", *(f":(literal){p}" for p in among)]
         return _nul_list(self.run(*args))
+
+    def _surely_unedited(self, paths: Sequence[str]) -> bool:
+        """True when git would call none of ``paths`` edited, read from the index without a
+        process: each is untracked (and no tracked folder), or its file has exactly the stat
+        data its entry records, written before the index (not racily clean), with no flag."""
+        index = self.real_index()
+        try:
+            written = index.stat().st_mtime_ns // 1_000_000_000
+        except OSError:
+            return False
+        entries = self._parsed_index(index)[0]
+        if not entries:
+            return False
+        folders = self.index_folders(index)
+        for rel in paths:
+            key = rel.encode("utf-8", "surrogateescape")
+            entry = entries.get(key)
+            if key in folders:
+                return False
+            if entry is None:
+                continue
+            try:
+                st = os.lstat(self.root / rel)
+            except OSError:
+                return False
+            if entry[-2] & 0xF0 or not _same_stat(entry, st) or int.from_bytes(entry[8:12], "big") >= written:
+                return False
+        return True
 
     def untracked_among(self, paths: Sequence[str]) -> list[str]:
         """Those of ``paths`` that are untracked files git does not ignore."""
@@ -1457,7 +1554,8 @@ class GitRepo:
         """
         self.run("read-tree", "-m", "-u", old, new)
         try:
-            self.update_refs([f"update refs/heads/{branch} {new} {old}", f"update ORIG_HEAD {old}"], message=message)
+            moves = [looserefs.RefMove(f"refs/heads/{branch}", new, old), looserefs.RefMove("ORIG_HEAD", old)]
+            self.move_refs(moves, message)
         except GitError:
             run_git(["read-tree", "-m", "-u", new, old], self.root, check=False)
             raise

@@ -201,3 +201,83 @@ def _packed_names(common_dir: Path) -> set[str]:
     except FileNotFoundError:
         return set()
     return {line.partition(" ")[2] for line in text.splitlines() if line and line[0] not in "#^"}
+
+
+def read_tree(common_dir: Path, sha: str) -> list[tuple[str, str, str]] | None:
+    """The entries ``(mode, name, sha)`` of the tree ``sha`` read from its loose object file;
+    None when it is not one (packed, or not a tree), and git is asked instead."""
+    try:
+        with open(common_dir / "objects" / sha[:2] / sha[2:], "rb") as fh:
+            raw = zlib.decompress(fh.read())
+    except (OSError, zlib.error):
+        return None
+    header, _, body = raw.partition(b"\0")
+    if not header.startswith(b"tree "):
+        return None
+    entries = []
+    pos, end = 0, len(body)
+    while pos < end:
+        space = body.index(b" ", pos)
+        nul = body.index(b"\0", space)
+        name = body[space + 1 : nul].decode("utf-8", "surrogateescape")
+        entries.append((body[pos:space].decode("ascii"), name, body[nul + 1 : nul + 21].hex()))
+        pos = nul + 21
+    return entries
+
+
+#: One path that differs between two trees, as ``git diff-tree -r --raw`` prints it:
+#: ``(path, status, old mode, new mode, old sha, new sha)``.
+RawChange = tuple[str, str, str, str, str, str]
+
+
+def diff_trees(common_dir: Path, old: str, new: str, limit: int = 64) -> list[RawChange] | None:
+    """What ``git diff-tree -r --no-renames`` reports between two trees, read from their loose
+    object files (only the subtrees that differ); None when a tree is not loose or more than
+    ``limit`` trees would be read, and git is asked instead."""
+    changes: list[RawChange] = []
+    budget = [limit]
+    if not _diff_into(common_dir, "", old, new, changes, budget):
+        return None
+    # a recursive walk in git's tree order lists full paths sorted byte-wise
+    changes.sort(key=lambda c: c[0].encode("utf-8", "surrogateescape"))
+    return changes
+
+
+def _diff_into(
+    common_dir: Path, prefix: str, old: str | None, new: str | None, out: list[RawChange], budget: list[int]
+) -> bool:
+    sides: list[dict[str, tuple[str, str]]] = []
+    for sha in (old, new):
+        if sha is None:
+            sides.append({})
+            continue
+        budget[0] -= 1
+        entries = read_tree(common_dir, sha) if budget[0] >= 0 else None
+        if entries is None:
+            return False
+        sides.append({name: (mode, oid) for mode, name, oid in entries})
+    before, after = sides
+    zero = "0" * 40
+    for name in before.keys() | after.keys():
+        a, b = before.get(name), after.get(name)
+        if a == b:
+            continue
+        path = prefix + name
+        a_tree = a[1] if a is not None and a[0] == "40000" else None
+        b_tree = b[1] if b is not None and b[0] == "40000" else None
+        if a_tree or b_tree:
+            if not _diff_into(common_dir, path + "/", a_tree, b_tree, out, budget):
+                return False
+            a = None if a_tree else a
+            b = None if b_tree else b
+            if a is None and b is None:
+                continue
+        old_mode, new_mode = (f"{int(e[0], 8):06o}" if e else "000000" for e in (a, b))
+        if a is None:
+            status = "A"
+        elif b is None:
+            status = "D"
+        else:
+            status = "T" if int(a[0], 8) >> 12 != int(b[0], 8) >> 12 else "M"
+        out.append((path, status, old_mode, new_mode, a[1] if a else zero, b[1] if b else zero))
+    return True

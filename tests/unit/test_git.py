@@ -10,7 +10,7 @@ import pytest
 
 from specflow.errors import GitError
 from specflow.workspace.git import GitRepo, IndexEntry, parse_index_ctimes, smudge_entries, stamp_ns
-from tests.conftest import commit_all, git, init_repo
+from tests.conftest import commit_all, git, git_commands_run, init_repo
 
 
 @pytest.fixture
@@ -379,3 +379,57 @@ def test_a_smudged_entry_is_hashed_again_by_add_and_the_index_stays_valid(tmp_pa
     blob = subprocess.run(["git", "hash-object", "dir/b.txt"], cwd=repo, capture_output=True, check=True)
     assert staged.stdout.split()[1] == blob.stdout.strip()
     assert not smudge_entries(tmp_path / "r" / "a.txt", ["a.txt"])  # not an index: git is asked instead
+
+
+def test_edited_paths_are_answered_from_the_index_when_git_would_surely_call_them_unedited(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = GitRepo.open(repo)
+    index = repo / ".git" / "index"
+    for rel in ("a.txt", "dir/b.txt"):  # written long before the index: nothing racily clean
+        os.utime(repo / rel, (1_000_000_000, 1_000_000_000))
+    git(repo, "update-index", "--refresh")
+    ran = git_commands_run(monkeypatch)
+    assert r.edited_paths(["a.txt", "dir/b.txt", "not/tracked.txt"]) == []
+    assert ran == []  # answered without a process
+    # a file rewritten: its stat data moved, git looks at it
+    (repo / "a.txt").write_text("edited\n")
+    assert r.edited_paths(["a.txt", "dir/b.txt"]) == ["a.txt"]
+    assert ran == ["diff"]
+    # a tracked folder named as a path, a deleted file: git is asked, and answers as ever
+    assert r.edited_paths(["dir"]) == [] and ran == ["diff", "diff"]
+    (repo / "dir" / "b.txt").unlink()
+    assert r.edited_paths(["dir/b.txt"]) == ["dir/b.txt"]
+    git(repo, "checkout", "--", ".")
+    # an index written in the second its files were: racily clean, git is asked
+    os.utime(index, (os.stat(repo / "a.txt").st_mtime,) * 2)
+    ran.clear()
+    assert r.edited_paths(["a.txt"]) == [] and ran == ["diff"]
+
+
+def test_staged_paths_are_none_without_a_process_when_the_index_holds_heads_tree(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = GitRepo.open(repo)
+    old = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "dir" / "c.txt").write_text("c\n")
+    commit_all(repo, "two")
+    new = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "reset", "-q", "--hard", old)
+    git(repo, "read-tree", "-m", "-u", old, new)  # as a landing moves a checkout: the cache tree partly invalid
+    git(repo, "update-ref", "refs/heads/main", new)
+    (repo / "a.txt").write_text("an edit, not staged\n")
+    ran = git_commands_run(monkeypatch)
+    assert r.staged_paths() == []
+    assert ran == []
+
+    def by_git() -> list[str]:
+        return [p for p in git(repo, "diff-index", "--cached", "--name-only", "-z", "HEAD").split("\0") if p]
+
+    # anything staged: git lists it, as it always did
+    for stage in (["add", "a.txt"], ["rm", "-q", "--cached", "dir/b.txt"], ["add", "-N", "new.txt"]):
+        (repo / "new.txt").write_text("new\n")
+        git(repo, *stage)
+        assert r.staged_paths() == by_git() != []
+        git(repo, "reset", "-q")
+    assert r.staged_paths() == []

@@ -11,7 +11,7 @@ import pytest
 
 from specflow.errors import GitError
 from specflow.workspace import looseobjects
-from specflow.workspace.git import GitRepo
+from specflow.workspace.git import GitRepo, TreeChange
 from tests.conftest import commit_all, git, init_repo
 
 
@@ -110,3 +110,36 @@ def test_objects_in_packs_are_found_by_their_index_and_a_missing_one_is_still_as
     assert repo.missing_objects([shas[0], gone]) == [gone] and ran == ["cat-file"]
     (repo.common_dir / "objects" / "info" / "alternates").write_text("/nowhere\n")
     assert looseobjects.in_packs(repo.common_dir, shas) is None  # objects may lie elsewhere: git decides
+
+
+def test_two_trees_compared_from_their_loose_objects_as_git_diff_tree_compares_them(tmp_path: Path) -> None:
+    root = init_repo(tmp_path / "d")
+    files = {"a.txt": "a", "a-b": "x", "dir/one": "1", "dir/sub/two": "2", "gone/x": "x", "f": "file", "mode": "m"}
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    (root / "link").symlink_to("a.txt")
+    commit_all(root, "before")
+    (root / "dir" / "sub" / "two").write_text("changed")
+    (root / "dir" / "new").write_text("new")
+    for rel in ("gone/x", "f", "link"):
+        (root / rel).unlink()
+    (root / "f").mkdir()
+    (root / "f" / "inside").write_text("now a folder")
+    (root / "link").write_text("now a file")  # a symlink become a file: a type change
+    (root / "mode").chmod(0o755)
+    (root / "gone").rmdir()
+    (root / "gone").write_text("a folder become a file")
+    commit_all(root, "after")
+    repo = GitRepo.open(root)
+    old, new = (git(root, "rev-parse", f"{rev}^{{tree}}").strip() for rev in ("HEAD~1", "HEAD"))
+    by_git = repo.diff_trees(old, new)
+    assert {c.status for c in by_git} == {"A", "D", "M", "T"}
+    read = looseobjects.diff_trees(repo.common_dir, old, new)
+    assert read is not None
+    assert [TreeChange(*change) for change in read] == by_git
+    assert repo.diff_to_tree(git(root, "rev-parse", "HEAD~1").strip(), new) == by_git
+    assert looseobjects.diff_trees(repo.common_dir, old, new, limit=2) is None  # too many trees to read: git's job
+    git(root, "gc", "-q")  # packed: git is asked, with the same answer
+    assert looseobjects.diff_trees(repo.common_dir, old, new) is None
+    assert repo.diff_to_tree(git(root, "rev-parse", "HEAD~1").strip(), new) == by_git
