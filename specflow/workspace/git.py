@@ -1103,7 +1103,14 @@ class GitRepo:
         return self.text("rev-parse", "HEAD").strip()
 
     def commit_tree_as_user(self, tree: str, parents: Sequence[str], message: str) -> str:
-        """A commit of ``tree`` made as the user (their configured identity), e.g. a merge."""
+        """A commit of ``tree`` made as the user (their configured identity), e.g. a merge.
+
+        Written as git's own object file where ``looserefs`` knows the identities git would use
+        (no process)."""
+        identities = looserefs.user_identities(self.git_dir, self.common_dir)
+        if identities is not None and self.object_format() == "sha1":
+            author, committer = identities
+            return looseobjects.commit(self.common_dir, tree, parents, message, author, time.time(), committer)
         args = ["commit-tree"]
         for p in parents:
             args += ["-p", p]

@@ -71,14 +71,23 @@ def _plain_config(path: str, stamp: tuple[int, int, int] | None) -> bool:
 
 
 def commit(
-    common_dir: Path, tree: str, parents: Sequence[str], message: str, identity: tuple[str, str], now: float
+    common_dir: Path,
+    tree: str,
+    parents: Sequence[str],
+    message: str,
+    identity: tuple[str, str],
+    now: float,
+    committer: tuple[str, str] | None = None,
 ) -> str:
-    """Write a commit of ``tree`` by ``identity`` (name, email) at ``now`` (local time zone); its sha."""
+    """Write a commit of ``tree`` by ``identity`` (name, email) at ``now`` (local time zone); its sha.
+
+    ``committer``: who commits it, when not its author."""
     offset = time.localtime(now).tm_gmtoff
     sign = "+" if offset >= 0 else "-"
     zone = f"{sign}{abs(offset) // 3600:02d}{abs(offset) % 3600 // 60:02d}"
-    who = f"{identity[0]} <{identity[1]}> {int(now)} {zone}"
-    lines = [f"tree {tree}", *(f"parent {p}" for p in parents), f"author {who}", f"committer {who}", "", ""]
+    by, via = identity, committer or identity
+    lines = [f"tree {tree}", *(f"parent {p}" for p in parents)]
+    lines += [f"author {by[0]} <{by[1]}> {int(now)} {zone}", f"committer {via[0]} <{via[1]}> {int(now)} {zone}", "", ""]
     body = "\n".join(lines).encode("utf-8") + message.encode("utf-8")
     return write_object(common_dir, b"commit", body)
 

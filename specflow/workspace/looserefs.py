@@ -40,6 +40,10 @@ _WANTED = frozenset(
         "user.email",
         "committer.name",
         "committer.email",
+        "author.name",
+        "author.email",
+        "commit.gpgsign",
+        "i18n.commitencoding",
         "core.bare",
         "core.logallrefupdates",
         "extensions.worktreeconfig",
@@ -257,18 +261,42 @@ def _read_config(path: str) -> dict[str, str]:
     return values
 
 
-def _committer(config: Mapping[str, str]) -> str:
-    """``Name <email>`` as git writes the committer in a reflog line."""
-    name = os.environ.get("GIT_COMMITTER_NAME") or config.get("committer.name") or config.get("user.name")
+def user_identities(git_dir: Path, common_dir: Path) -> tuple[tuple[str, str], tuple[str, str]] | None:
+    """The person's ``(name, email)`` as author and as committer of a commit ``git commit-tree``
+    would make in this working tree; None where git must make it (a ``looseobjects.plain``
+    repository only; signing or another commit encoding configured; an identity git would
+    work out from the system, or trim)."""
+    if not looseobjects.plain(common_dir):
+        return None
+    try:
+        config = _config(git_dir, common_dir)
+        if config.get("commit.gpgsign", "false").lower() not in _FALSE or "i18n.commitencoding" in config:
+            return None
+        return _identity("AUTHOR", config), _identity("COMMITTER", config)
+    except _Unsure:
+        return None
+
+
+def _identity(role: str, config: Mapping[str, str]) -> tuple[str, str]:
+    """``(name, email)`` of the author or the committer (``role``), in git's order of sources."""
+    key = role.lower()
+    name = os.environ.get(f"GIT_{role}_NAME") or config.get(f"{key}.name") or config.get("user.name")
     email = (
-        os.environ.get("GIT_COMMITTER_EMAIL")
-        or config.get("committer.email")
+        os.environ.get(f"GIT_{role}_EMAIL")
+        or config.get(f"{key}.email")
         or config.get("user.email")
         or os.environ.get("EMAIL")
     )
     for part in (name, email):
         if not part or part[0] in _CRUD or part[-1] in _CRUD or any(c in part for c in "<>\n"):
             raise _Unsure  # git's defaults, or what it would trim or refuse
+    assert name is not None and email is not None
+    return name, email
+
+
+def _committer(config: Mapping[str, str]) -> str:
+    """``Name <email>`` as git writes the committer in a reflog line."""
+    name, email = _identity("COMMITTER", config)
     return f"{name} <{email}>"
 
 

@@ -190,3 +190,29 @@ def test_a_detached_head_and_configuration_from_the_environment_are_left_to_git(
     repo.move_refs([RefMove("HEAD", one, two)], "detached")
     assert git(root, "rev-parse", "HEAD").strip() == one
     assert os.path.exists(root / ".git" / "logs" / "HEAD")
+
+
+@pytest.mark.parametrize("source", ["environment", "configuration"])
+def test_a_commit_made_as_the_person_is_the_commit_git_commit_tree_makes(
+    pair: tuple[Path, Path, str, str], monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    _by_git, root, one, two = pair
+    if source == "configuration":
+        for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+            monkeypatch.delenv(name)
+        monkeypatch.setattr("specflow.workspace.git._BASE_ENV", None)  # git's environment is read once
+        git(root, "config", "author.name", "Au Thor")
+        git(root, "config", "committer.email", "committer@example.com")
+    tree = git(root, "rev-parse", f"{two}^{{tree}}").strip()
+    message = "specflow: merge change x\n\nwith a body"
+    by_git = subprocess.run(
+        ["git", "commit-tree", "-p", two, "-p", one, tree], cwd=root, input=message, text=True, capture_output=True
+    ).stdout.strip()
+    epoch = int(git(root, "log", "-1", "--format=%ct", by_git))
+    monkeypatch.setattr(time, "time", lambda: float(epoch))
+    repo = GitRepo.open(root)
+    assert looserefs.user_identities(repo.git_dir, repo.common_dir) is not None
+    assert repo.commit_tree_as_user(tree, [two, one], message) == by_git
+    # signing configured: git makes it
+    git(root, "config", "commit.gpgsign", "true")
+    assert looserefs.user_identities(repo.git_dir, repo.common_dir) is None
