@@ -53,7 +53,8 @@ def save_prompt(hub_root: Path, change_id: str, sha256: str, text: str) -> None:
     """Keep a rendered prompt, named by its digest, for the dashboard's timeline (a copy: not synced)."""
     path = prompt_path(hub_root, change_id, sha256)
     if not path.is_file():  # named by its digest: one kept is this very text
-        atomic_write(path, text, durable=False)
+        # nothing depends on it: the in-flight record's sync goes on meanwhile (``records.settle``)
+        atomic_write(path, text, durable=False, ordered=False)
 
 
 def read_prompt(hub_root: Path, change_id: str, sha256: str) -> str | None:

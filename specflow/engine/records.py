@@ -252,14 +252,16 @@ def _sync_folder(folder: Path) -> None:
         os.close(dir_fd)
 
 
-def atomic_write(path: Path, text: str, *, durable: bool = True, later: bool = False) -> None:
+def atomic_write(path: Path, text: str, *, durable: bool = True, later: bool = False, ordered: bool = True) -> None:
     """Replace ``path`` with ``text`` so readers see the old or the new file, never half of one.
 
     ``durable``: on disk before returning (file and folder synced), so it survives a power cut.
     ``later`` (with ``durable``): written, synced and renamed into place in a thread; ``settle``
-    waits for it (every reader and writer here does).
+    waits for it (every reader and writer here does).  ``ordered`` False: a file no record
+    depends on (a copy kept for display), written without waiting for records still being synced.
     """
-    settle()
+    if ordered:
+        settle()
     if durable and later:
         _PENDING.start(lambda: _replace(path, text, durable=True))
     else:

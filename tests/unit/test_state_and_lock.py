@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from specflow.engine import records
 from specflow.engine.discard import stop_holder
 from specflow.engine.hub import Hub
 from specflow.engine.lock import ChangeLock
@@ -340,3 +341,13 @@ def test_a_sync_that_fails_in_its_thread_is_raised_to_the_next_reader_and_leaves
     kept = read_state(tmp_path)
     assert kept is not None and (kept["state"], kept["in_flight"]) == ("draft", None)
     assert sorted(p.name for p in (tmp_path / ".specflow").iterdir()) == ["state.json"]
+
+
+def test_a_copy_no_record_depends_on_is_written_while_a_record_is_still_being_synced(tmp_path: Path) -> None:
+    records.atomic_write(tmp_path / "state.json", '{"state": "a"}', later=True)  # synced in a thread
+    records.atomic_write(tmp_path / "prompt.md", "the prompt", durable=False, ordered=False)
+    assert (tmp_path / "prompt.md").read_text() == "the prompt"
+    assert records._PENDING.works  # the record's sync was not waited for
+    records.atomic_write(tmp_path / "other.json", "{}", durable=False)  # a record: written after it
+    assert not records._PENDING.works
+    assert (tmp_path / "state.json").read_text() == '{"state": "a"}'
