@@ -20,6 +20,7 @@ from specflow.workspace import journal
 from specflow.workspace.checkpoints import Workspace
 from specflow.workspace.git import GitRepo, TreeChange
 from specflow.workspace.journal import hub_writes
+from specflow.workspace.looserefs import RefMove
 from specflow.workspace.sidethread import Pending, SideThread
 from specflow.workspace.worktrees import (
     RepoTarget,
@@ -225,7 +226,7 @@ def _merge(
                 # the checkout's files follow: only the paths the merge changes are written
                 checkout.move_checkout(plan.base, plan.base_sha, commit_sha, reflog)
             else:
-                plan.repo.update_refs([f"update refs/heads/{plan.base} {commit_sha} {plan.base_sha}"], message=reflog)
+                plan.repo.move_refs([RefMove(f"refs/heads/{plan.base}", commit_sha, plan.base_sha)], reflog)
         except Exception as exc:
             _undo_merges(done)
             detail = getattr(exc, "message", str(exc))

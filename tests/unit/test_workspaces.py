@@ -330,6 +330,24 @@ def test_landing_moves_the_checkout_of_the_base_wherever_it_is(multi: MultiHub) 
     assert not (multi.root / "openspec" / "changes" / CHANGE).exists()  # the hub's checkout is on another branch
 
 
+def test_landing_on_a_base_checked_out_nowhere_moves_only_the_branch_with_its_reflog_line(
+    multi: MultiHub,
+) -> None:
+    ws = multi.workspaces()
+    _work(ws, multi)
+    git(multi.root, "checkout", "-q", "-b", "elsewhere")
+    main = git(multi.root, "rev-parse", "main").strip()
+    landed = branches.land(ws, committed=True)
+    assert (landed.status, landed.base) == ("merged", "main")
+    assert git(multi.root, "rev-parse", "main", "main^1").split() == [landed.commit, main]
+    assert git(multi.root, "reflog", "-1", "--format=%gs", "main").strip() == (
+        f"merge {landed.branch}: specflow: publish change {CHANGE}"
+    )
+    assert git(multi.root, "rev-parse", "--abbrev-ref", "HEAD").strip() == "elsewhere"
+    assert not (multi.root / "openspec" / "changes" / CHANGE).exists()  # no checkout of main to move
+    assert git(multi.root, "fsck", "--no-dangling").strip() == ""
+
+
 def test_merge_refuses_a_dirty_base_checkout_and_merges_nothing(multi: MultiHub) -> None:
     ws = multi.workspaces()
     _work(ws, multi)
