@@ -45,6 +45,7 @@ _WANTED = frozenset(
         "commit.gpgsign",
         "i18n.commitencoding",
         "core.bare",
+        "core.filesreflocktimeout",
         "core.logallrefupdates",
         "extensions.worktreeconfig",
     }
@@ -91,6 +92,7 @@ def move_refs(git_dir: Path, common_dir: Path, moves: Sequence[RefMove], message
         config = _config(git_dir, common_dir)
         who = _committer(config)
         keep_logs = _keeps_reflogs(config)
+        patience = _lock_timeout(config)
     except _Unsure:
         return False
     head_ref = _symref(git_dir / "HEAD")
@@ -108,17 +110,24 @@ def move_refs(git_dir: Path, common_dir: Path, moves: Sequence[RefMove], message
         writes.append(_Write(common_dir / name, move.new, move.old, tuple(logs)))
     if any(_symref(w.path) is not None for w in writes):
         return False
-    _write(common_dir, writes, who, message)
+    # git holds HEAD's lock too while it logs a move of the checked-out branch in HEAD's log
+    held = [git_dir / "HEAD"] if any(log.name == "HEAD" for w in writes for log, _ in w.logs) else []
+    _write(common_dir, writes, held, who, message, patience)
     return True
 
 
-def _write(common_dir: Path, writes: Sequence[_Write], who: str, message: str) -> None:
-    """Lock every ref, check every old value, append the reflog lines, then rename the locks."""
+def _write(
+    common_dir: Path, writes: Sequence[_Write], held: Sequence[Path], who: str, message: str, patience: float
+) -> None:
+    """Lock every ref (and ``held``, only locked), check every old value, append the reflog
+    lines, then rename the locks into place."""
     locks: list[Path] = []
     try:
         olds = []
+        for path in held:
+            locks.append(_lock(path, patience))
         for w in writes:
-            locks.append(_lock(w.path))
+            locks.append(_lock(w.path, patience))
             current = _current(common_dir, w.path)
             if w.old is not None and (current or ZERO_SHA) != w.old:
                 found = f"is at {current}" if current else "does not exist"
@@ -127,14 +136,15 @@ def _write(common_dir: Path, writes: Sequence[_Write], who: str, message: str) -
         stamp = f"{who} {_when(time.time())}"
         text = _SPACE.sub(" ", message).strip()
         end = f"\t{text}\n" if text else "\n"
-        for w, old, lock in zip(writes, olds, locks, strict=True):
+        ref_locks = locks[len(held) :]
+        for w, old, lock in zip(writes, olds, ref_locks, strict=True):
             with open(lock, "w", encoding="ascii") as fh:
                 fh.write(w.new + "\n")
             for log, create in w.logs:
                 _append(log, f"{old} {w.new} {stamp}{end}", create=create)
-        for w, lock in zip(writes, locks, strict=True):
+        for w, lock in zip(writes, ref_locks, strict=True):
             os.rename(lock, w.path)
-        locks.clear()
+        del locks[len(held) :]
     finally:
         for lock in locks:
             lock.unlink(missing_ok=True)
@@ -144,18 +154,24 @@ def _name(common_dir: Path, path: Path) -> str:
     return path.relative_to(common_dir).as_posix() if path.is_relative_to(common_dir) else path.name
 
 
-def _lock(path: Path) -> Path:
+def _lock(path: Path, patience: float) -> Path:
+    """``<path>.lock``, created exclusively; tried again for ``patience`` seconds while another
+    process holds it, as git does (``core.filesRefLockTimeout``)."""
     lock = path.with_name(path.name + ".lock")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except FileExistsError:
-        raise GitError(
-            f"cannot lock ref '{path.name}': '{lock}' exists; another git process seems to be running"
-        ) from None
-    except OSError as exc:
-        raise GitError(f"cannot lock ref '{path.name}': {exc}") from None
-    return lock
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return lock
+        except FileExistsError:
+            if time.monotonic() >= deadline:
+                raise GitError(
+                    f"cannot lock ref '{path.name}': '{lock}' exists; another git process seems to be running"
+                ) from None
+            time.sleep(0.005)
+        except OSError as exc:
+            raise GitError(f"cannot lock ref '{path.name}': {exc}") from None
 
 
 def _current(common_dir: Path, path: Path) -> str | None:
@@ -287,6 +303,8 @@ def _identity(role: str, config: Mapping[str, str]) -> tuple[str, str]:
         or config.get("user.email")
         or os.environ.get("EMAIL")
     )
+    if any(os.environ.get(f"GIT_{role}_{part}") == "" for part in ("NAME", "EMAIL")):
+        raise _Unsure  # set but empty: git works one out
     for part in (name, email):
         if not part or part[0] in _CRUD or part[-1] in _CRUD or any(c in part for c in "<>\n"):
             raise _Unsure  # git's defaults, or what it would trim or refuse
@@ -298,6 +316,14 @@ def _committer(config: Mapping[str, str]) -> str:
     """``Name <email>`` as git writes the committer in a reflog line."""
     name, email = _identity("COMMITTER", config)
     return f"{name} <{email}>"
+
+
+def _lock_timeout(config: Mapping[str, str]) -> float:
+    """How long git tries again for a ref's lock, in seconds (``core.filesRefLockTimeout``, ms)."""
+    value = config.get("core.filesreflocktimeout", "100")
+    if not value.isdigit():
+        raise _Unsure
+    return int(value) / 1000
 
 
 def _keeps_reflogs(config: Mapping[str, str]) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -184,6 +185,9 @@ def test_a_detached_head_and_configuration_from_the_environment_are_left_to_git(
     monkeypatch.setenv("GIT_CONFIG_COUNT", "0")
     assert not looserefs.move_refs(repo.git_dir, repo.common_dir, [RefMove("refs/heads/main", one, two)], "m")
     monkeypatch.delenv("GIT_CONFIG_COUNT")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "")  # set but empty: git works a name out of the system
+    assert not looserefs.move_refs(repo.git_dir, repo.common_dir, [RefMove("refs/heads/main", one, two)], "m")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Dev Eloper")
     git(root, "checkout", "-q", "--detach")
     assert not looserefs.move_refs(repo.git_dir, repo.common_dir, [RefMove("HEAD", one, two)], "m")
     # through the git door, git moves it
@@ -216,3 +220,15 @@ def test_a_commit_made_as_the_person_is_the_commit_git_commit_tree_makes(
     # signing configured: git makes it
     git(root, "config", "commit.gpgsign", "true")
     assert looserefs.user_identities(repo.git_dir, repo.common_dir) is None
+
+
+def test_a_ref_lock_let_go_while_waiting_is_taken_as_git_takes_it(pair: tuple[Path, Path, str, str]) -> None:
+    _by_git, root, one, two = pair
+    repo = GitRepo.open(root)
+    lock = root / ".git" / "refs" / "heads" / "main.lock"
+    git(root, "config", "core.filesRefLockTimeout", "5000")  # git tries again for 5 s
+    lock.write_text("")
+    threading.Timer(0.05, lock.unlink).start()  # the other process lets go
+    repo.move_refs([RefMove("HEAD", one, two)], "after the wait")
+    assert git(root, "rev-parse", "HEAD").strip() == one
+    assert not list((root / ".git").rglob("*.lock"))
