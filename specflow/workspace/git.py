@@ -1143,13 +1143,14 @@ class GitRepo:
     def diff_to_tree(self, commit: str, tree: str) -> list[TreeChange]:
         """``diff_trees`` from ``commit``'s tree to ``tree``, read from the loose tree objects
         where they are (a merge just computed: no process), else by git."""
+        if self.object_format() != "sha1" or not looseobjects.has_object(self.common_dir, commit):
+            return self.diff_trees(commit, tree)  # a packed commit: one process, as ever
         old = self.tree_of(commit)
         if old == tree:
             return []
-        if self.object_format() == "sha1":
-            found = looseobjects.diff_trees(self.common_dir, old, tree)
-            if found is not None:
-                return [TreeChange(*change) for change in found]
+        found = looseobjects.diff_trees(self.common_dir, old, tree)
+        if found is not None:
+            return [TreeChange(*change) for change in found]
         return self.diff_trees(old, tree)
 
     def diff_indexes(self, old: Path, new: Path) -> list[TreeChange] | None:
@@ -1363,8 +1364,8 @@ class GitRepo:
 
     def _index_holds_head(self) -> bool:
         head = self.head_sha_from_files()
-        if head is None or self.object_format() != "sha1":
-            return False
+        if head is None or self.object_format() != "sha1" or not looseobjects.has_object(self.common_dir, head):
+            return False  # HEAD's tree would cost a process: diff-index answers in one
         index = self.real_index()
         try:
             data = index.read_bytes()
