@@ -19,8 +19,8 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
@@ -184,8 +184,10 @@ ATTEMPTS: tuple[Outcome, ...] = ("failed", "interrupted", "succeeded")
 
 
 def now_iso() -> str:
-    """The current UTC time, ISO 8601 with seconds and a ``Z``."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The current UTC time, ISO 8601 with microseconds and a ``Z`` (as ``datetime`` would write
+    it: ``datetime`` costs a command ~1 ms to import)."""
+    seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
 
 
 def state_dir(change_dir: Path) -> Path:

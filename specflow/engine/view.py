@@ -9,7 +9,6 @@ status_cpu_bench.py).
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import re
 from functools import cached_property
@@ -299,6 +298,7 @@ class BaseHub(Generic[C]):
 
     def _did_you_mean(self, name: str) -> str:
         """`` (did you mean ...?)`` over open and archived changes and the specs, for a mistyped id."""
+        import difflib  # only for a name that is no change
 
         archive = self.changes_dir / ARCHIVE_DIR
         known = {c.id: "" for c in self.changes()}

@@ -213,6 +213,13 @@ NOT_ON_THE_ADVANCE_PATH = (
     "dataclasses",
     "copy",
     "concurrent.futures",
+    # standard modules only a rare branch uses (``LAZY_STDLIB``), and ctypes' door (Landlock)
+    "datetime",
+    "difflib",
+    "getpass",
+    "ctypes",
+    "queue",
+    "specflow.sandbox.landlock",
 )
 
 
@@ -257,6 +264,15 @@ def test_approve_imports_dbos_only_when_the_hub_uses_the_queue(hub: HubFixture) 
 
 #: Libraries imported lazily, each by its one door, so the CLI's start path never pays for them.
 LAZY_LIBRARIES = {*HEAVY, "psutil", "parse"}
+#: Standard modules a function may import, and why: each costs every command that imports it at
+#: the top of a module (``advance`` imports ~150 modules), and only the branch named needs it.
+LAZY_STDLIB = {
+    "datetime": "~1 ms: a lease's times (a change on a remote), a checkpoint's time read back by an audit",
+    "difflib": "did-you-mean, only on the path of an error",
+    "getpass": "the login name, only when git has no user.name (an approval, a discard)",
+    "ctypes": "~1 ms: Landlock's system calls, only where Landlock may hold an agent or doctor asks",
+    "queue": "the lines of a Claude Code run (its adapter imports it); a command agent has none",
+}
 #: specflow's own modules a function may import, and why: each is a door to a heavy library or a
 #: layer only some commands load.
 LAZY_MODULES = {
@@ -272,6 +288,7 @@ LAZY_MODULES = {
     "specflow.engine.view": "the reading layer, only for commands that read a hub the quick way cannot",
     "specflow.openspec.deltas": "a change's delta parser, not needed to show a spec",
     "specflow.definitions.yamlio": "ruamel's door, for OpenSpec YAML the flat reader cannot read",
+    "specflow.sandbox.landlock": "ctypes' door, only where Landlock may hold an agent",
 }
 
 
@@ -294,7 +311,7 @@ def test_imports_sit_at_the_top_but_at_the_door_of_a_heavy_library_or_a_layer() 
     stray = [
         f"{path}:{line} imports {module}"
         for path, line, module in _imports_inside_functions()
-        if module.split(".")[0] not in LAZY_LIBRARIES and module not in LAZY_MODULES
+        if module.split(".")[0] not in LAZY_LIBRARIES | LAZY_STDLIB.keys() and module not in LAZY_MODULES
     ]
     assert stray == [], "move these imports to the top of their modules:\n" + "\n".join(stray)
 
