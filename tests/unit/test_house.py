@@ -13,6 +13,7 @@ import pytest
 
 import specflow
 from specflow import Hub, errors
+from specflow.engine.events import read_prompt
 from tests.conftest import HubFixture
 
 PACKAGE = Path(specflow.__file__).resolve().parent
@@ -221,6 +222,10 @@ NOT_ON_THE_ADVANCE_PATH = (
     "queue",
     "specflow.sandbox.landlock",
 )
+# What advance needs not load either when its prompt only fills in fields (``{{ change.id }}``, as
+# ``benchmarks/advance_bench.py``'s does): jinja2, and what jinja2 would bring.  Records' temporary
+# files and the agent's temporary folder are ``specflow.tempfiles``.
+NOT_ON_THE_PLAIN_PROMPT_PATH = ("jinja2", "markupsafe", "tempfile", "random")
 
 
 def test_advance_with_a_command_agent_loads_only_what_it_uses(hub: HubFixture) -> None:
@@ -234,6 +239,20 @@ def test_advance_with_a_command_agent_loads_only_what_it_uses(hub: HubFixture) -
     assert (
         sorted(m for m in loaded for heavy in NOT_ON_THE_ADVANCE_PATH if m == heavy or m.startswith(heavy + ".")) == []
     )
+
+
+def test_advance_with_a_prompt_of_plain_fields_loads_no_template_engine(hub: HubFixture) -> None:
+    hub.agent("scripted", "import sys\nsys.stdin.read()\nprint('the notes')\n")
+    hub.write("openspec/templates/think.md.j2", "Think about {{ change.id }}.\n{{ gate.description }}\n")
+    hub.commit("agent")
+    _loaded_after(["-C", str(hub.root), "new", "add-login"], hub.root)
+    loaded = _loaded_after(["-C", str(hub.root), "advance", "add-login", "--quiet"], hub.root)
+    change = Hub.open(hub.root).change("add-login")
+    assert change.state == "think"
+    (attempt,) = [e for e in change.history() if e["outcome"] == "succeeded"]
+    assert (read_prompt(hub.root, "add-login", attempt["prompt_sha256"]) or "").startswith("Think about add-login.\n")
+    unwanted = (*NOT_ON_THE_ADVANCE_PATH, *NOT_ON_THE_PLAIN_PROMPT_PATH)
+    assert sorted(m for m in loaded for heavy in unwanted if m == heavy or m.startswith(heavy + ".")) == []
 
 
 def test_show_of_a_spec_loads_no_engine_no_dataclasses_and_no_shutil(
