@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from specflow.agents import adapter_names, is_adapter
-from specflow.agents.claude.binary import find_binary
 from specflow.definitions.config import AgentConfig, HubConfig, RepoConfig, load_config
 from specflow.definitions.workflow import StateDef, Workflow, load_workflow_by_name
 from specflow.errors import SetupError, SpecflowError
@@ -262,6 +261,8 @@ def check_agent(hub_root: Path, config: HubConfig, name: str, *, versions: bool 
 
 
 def _check_claude(check: str, agent: AgentConfig, versions: bool = True) -> Check:
+    from specflow.agents.claude.binary import find_binary  # only for a phase whose agent is Claude Code
+
     try:
         binary = find_binary(agent.binary)
     except SpecflowError as exc:

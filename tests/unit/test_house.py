@@ -221,6 +221,9 @@ NOT_ON_THE_ADVANCE_PATH = (
     "ctypes",
     "queue",
     "specflow.sandbox.landlock",
+    "specflow.agents.claude",
+    "base64",
+    "shlex",
 )
 # What advance needs not load either when its prompt only fills in fields (``{{ change.id }}``, as
 # ``benchmarks/advance_bench.py``'s does): jinja2, and what jinja2 would bring.  Records' temporary
@@ -291,6 +294,7 @@ LAZY_STDLIB = {
     "getpass": "the login name, only when git has no user.name (an approval, a discard)",
     "ctypes": "~1 ms: Landlock's system calls, only where Landlock may hold an agent or doctor asks",
     "queue": "the lines of a Claude Code run (its adapter imports it); a command agent has none",
+    "shlex": "splitting the command of a 'the command \"...\" succeeds' step, only where a workflow has one",
 }
 #: specflow's own modules a function may import, and why: each is a door to a heavy library or a
 #: layer only some commands load.
@@ -308,6 +312,7 @@ LAZY_MODULES = {
     "specflow.openspec.deltas": "a change's delta parser, not needed to show a spec",
     "specflow.definitions.yamlio": "ruamel's door, for OpenSpec YAML the flat reader cannot read",
     "specflow.sandbox.landlock": "ctypes' door, only where Landlock may hold an agent",
+    "specflow.agents.claude.binary": "finding Claude Code, only for a phase (or doctor) whose agent is Claude Code",
 }
 
 
