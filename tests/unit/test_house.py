@@ -224,6 +224,8 @@ NOT_ON_THE_ADVANCE_PATH = (
     "specflow.agents.claude",
     "base64",
     "shlex",
+    # the host's name is ``os.uname``'s, the lock's abstract socket ``_socket``'s
+    "socket",
 )
 # What advance needs not load either when its prompt only fills in fields (``{{ change.id }}``, as
 # ``benchmarks/advance_bench.py``'s does): jinja2, and what jinja2 would bring.  Records' temporary
