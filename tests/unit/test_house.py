@@ -226,6 +226,9 @@ NOT_ON_THE_ADVANCE_PATH = (
     "shlex",
     # the host's name is ``os.uname``'s, the lock's abstract socket ``_socket``'s
     "socket",
+    # a phase run shows no status
+    "specflow.engine.status",
+    "specflow.engine.statusindex",
 )
 # What advance needs not load either when its prompt only fills in fields (``{{ change.id }}``, as
 # ``benchmarks/advance_bench.py``'s does): jinja2, and what jinja2 would bring.  Records' temporary
@@ -315,6 +318,7 @@ LAZY_MODULES = {
     "specflow.definitions.yamlio": "ruamel's door, for OpenSpec YAML the flat reader cannot read",
     "specflow.sandbox.landlock": "ctypes' door, only where Landlock may hold an agent",
     "specflow.agents.claude.binary": "finding Claude Code, only for a phase (or doctor) whose agent is Claude Code",
+    "specflow.engine.status": "a change's status and the hub's status index, only where one is shown",
 }
 
 
