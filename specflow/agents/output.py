@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import queue
 
 OUTPUT_LIMIT = 1 << 20
 """Bytes of an agent's answer (a ``command`` agent's stdout) held in memory: 1 MiB."""
@@ -137,10 +139,11 @@ def pump_lines(
     back rather than letting the queue grow.  Once ``stop`` is set nothing more is put, so the
     thread ends even when nobody drains the queue any more.
     """
+    from queue import Full  # loaded already by whoever made ``lines``; a command agent never does
 
     def put(item: Line | None) -> bool:
         while not stop.is_set():
-            with contextlib.suppress(queue.Full):
+            with contextlib.suppress(Full):
                 lines.put(item, timeout=0.2)
                 return True
         return False

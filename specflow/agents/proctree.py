@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import select
 import signal
 import subprocess
@@ -29,6 +28,8 @@ from typing import IO, TYPE_CHECKING, Any
 from specflow.agents.base import AgentEvent
 
 if TYPE_CHECKING:
+    import queue
+
     import psutil
 
     from specflow.sandbox.launch import Launched

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
-import difflib
 import gc
 import importlib
 import os
@@ -295,6 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx.hub_arg = args_list[hub_at + 1] if 0 <= hub_at < len(args_list) - 1 else None
         return complete(args_list[at + 1 :], ctx)
     if command is not None and command not in COMMANDS:
+        import difflib  # did-you-mean, only for a word that names no command
+
         close = difflib.get_close_matches(command, list(COMMANDS), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         message = f"unknown command '{command}'{hint}"

@@ -7,7 +7,6 @@ key path of what breaks the invariant, and the fix.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 
 from specflow.definitions import graph
@@ -34,6 +33,8 @@ def check_graph(wf: Workflow, doc: YamlDoc | None = None) -> None:
 
 
 def _unknown_state(wf: Workflow, doc: YamlDoc | None, state: str, path: KeyPath) -> WorkflowError:
+    import difflib  # did-you-mean, only on an error's path
+
     names = list(wf.states)
     close = difflib.get_close_matches(state, names, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""

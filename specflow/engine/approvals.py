@@ -8,7 +8,6 @@ given in, voids it for good: even the same proposal must be approved again.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import os
 import re
@@ -50,6 +49,8 @@ def who_am_i(cwd: Path | None = None) -> str:
     name = config_value("user.name", cwd)
     if name:
         return name
+    import getpass  # its terminal handling costs every advance ~0.5 ms to import; used only here
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from specflow.engine.approvals import void_reason
 from specflow.engine.context import phase_gate, phase_prompt
 from specflow.engine.evaluation import agent_settings, evaluate, sandbox_settings, step_context
 from specflow.engine.events import save_prompt
+from specflow.engine.machine_id import host_name
 from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import AgentError, SpecflowError, TemplateError
@@ -162,7 +162,7 @@ class Attempt(Struct):
             scenario=sc.scenario,
             started=records.now_iso(),
             pid=os.getpid(),
-            host=socket.gethostname(),
+            host=host_name(),
             attempt=number,
         )
         self.flight["from"], self.flight["to"] = state, sc.to

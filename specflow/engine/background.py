@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from specflow.engine.events import MAX_BYTES, events_dir
 from specflow.engine.lock import ChangeLock, Holder, pid_alive
+from specflow.engine.machine_id import host_name
 from specflow.engine.records import atomic_write, now_iso
 from specflow.errors import LockedError, StateError, TransitionError
 from specflow.structs import Struct
@@ -66,7 +66,7 @@ def _record_path(hub_root: Path, change_id: str) -> Path:
 
 def _live_holder(change: Change) -> Holder | None:
     holder = ChangeLock(change.hub.root, change.id).holder()
-    if holder is None or holder.host != socket.gethostname() or not pid_alive(holder.pid):
+    if holder is None or holder.host != host_name() or not pid_alive(holder.pid):
         return None
     return holder
 

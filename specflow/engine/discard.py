@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from specflow.engine import records
 from specflow.engine.approvals import who_am_i
 from specflow.engine.engine import Engine
 from specflow.engine.lock import ChangeLock, Holder, pid_alive
+from specflow.engine.machine_id import host_name
 from specflow.engine.records import Discarded, HistoryEvent, StateRecord
 from specflow.errors import LockedError, StateError
 from specflow.structs import Struct, field
@@ -71,7 +71,7 @@ def stop_holder(hub_root: Path, change_id: str, wait_s: float = STOP_WAIT_S) -> 
     """
     lock = ChangeLock(hub_root, change_id)
     holder = lock.holder()
-    if holder is None or holder.host != socket.gethostname() or holder.pid == os.getpid():
+    if holder is None or holder.host != host_name() or holder.pid == os.getpid():
         return None
     if not pid_alive(holder.pid):
         return None

@@ -8,7 +8,6 @@ typed ``Check``; nothing here prints.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import shutil
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from specflow.agents import adapter_names, is_adapter
-from specflow.agents.claude.binary import find_binary
 from specflow.definitions.config import AgentConfig, HubConfig, RepoConfig, load_config
 from specflow.definitions.workflow import StateDef, Workflow, load_workflow_by_name
 from specflow.errors import SetupError, SpecflowError
@@ -263,6 +261,8 @@ def check_agent(hub_root: Path, config: HubConfig, name: str, *, versions: bool 
 
 
 def _check_claude(check: str, agent: AgentConfig, versions: bool = True) -> Check:
+    from specflow.agents.claude.binary import find_binary  # only for a phase whose agent is Claude Code
+
     try:
         binary = find_binary(agent.binary)
     except SpecflowError as exc:
@@ -359,6 +359,8 @@ def check_sandbox_layers() -> list[Check]:
 
 def landlock_abi() -> int | str:
     """The kernel's Landlock ABI version, or why it has none (a sentence)."""
+    import ctypes  # ~1 ms to import: only ``specflow doctor`` asks
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         abi = int(

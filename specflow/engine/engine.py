@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ from specflow.engine.events import recording
 from specflow.engine.lease import change_lease
 from specflow.engine.lock import ChangeLock
 from specflow.engine.machine import MachineModel, build_machine, fire
+from specflow.engine.machine_id import host_name
 from specflow.engine.migrate import move_onto_branch, needs_move
 from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
@@ -328,7 +328,7 @@ class Engine:
     def _stop_survivors(flight: InFlight) -> list[int]:
         """Kill what is left of the interrupted agent's tree (checked by start time and run mark)."""
         tree = flight.get("agent_tree")
-        if not isinstance(tree, dict) or flight.get("host") != socket.gethostname():
+        if not isinstance(tree, dict) or flight.get("host") != host_name():
             return []
         marker = tree.get("marker")
         return kill_survivors([tree], marker=marker if isinstance(marker, str) else None, env_name=MARKER_ENV)

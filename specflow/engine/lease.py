@@ -8,6 +8,7 @@ wins.  The holder renews it every third of its term while a phase runs and delet
 a machine that died leaves a lease that expires, which another machine may then take over.
 
 Nothing here writes a local ref: the audit of a running phase watches them.
+``datetime`` is imported where a lease is read or written: a change with no remote has none.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from specflow.engine import records
@@ -30,6 +30,7 @@ from specflow.workspace.git import EMPTY_TREE, GitRepo
 from specflow.workspace.remote import change_repos, lease_remote, lease_remote_anywhere
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
 
     from specflow.definitions.config import HubConfig
@@ -50,6 +51,8 @@ def _iso(moment: datetime) -> str:
 
 
 def _parse(text: str) -> datetime:
+    from datetime import UTC, datetime
+
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
@@ -71,6 +74,8 @@ class LeaseHolder(Struct, frozen=True):
         return _parse(self.until)
 
     def expired(self, now: datetime | None = None) -> bool:
+        from datetime import UTC, datetime
+
         return (now or datetime.now(UTC)) >= self.expires
 
     def describe(self) -> str:
@@ -136,6 +141,8 @@ class Lease:
         This machine's own lease (left by a run that died) is taken back; another machine's only
         with ``take_over``, and only once it has expired.
         """
+        from datetime import UTC, datetime, timedelta
+
         me = machine or machine_name()
         current = cls.holder(repo, remote, change_id)
         replaced: LeaseHolder | None = None
@@ -158,6 +165,8 @@ class Lease:
 
     def renew(self) -> bool:
         """Push a later expiry; False (and ``lost`` set) when another machine has the lease now."""
+        from datetime import UTC, datetime, timedelta
+
         with self._lock:
             if self.lost is not None:
                 return False

@@ -14,18 +14,19 @@ path, which exists only while the holder lives and which no file operation can r
 
 from __future__ import annotations
 
+import _socket  # the C module under ``socket``, for one abstract socket (see ``_bind_name``)
 import contextlib
 import errno
 import fcntl
 import hashlib
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
 from types import TracebackType
 
+from specflow.engine.machine_id import host_name
 from specflow.engine.records import now_iso
 from specflow.errors import LockedError
 from specflow.localdir import records_dir
@@ -76,7 +77,7 @@ def active_since(hub_root: Path, since: float) -> set[str]:
         entries = list(os.scandir(folder))
     except FileNotFoundError:
         return active
-    here = socket.gethostname()
+    here = host_name()
     for entry in entries:
         change_id, _, kind = entry.name.rpartition(".")
         if kind == "released":
@@ -104,7 +105,7 @@ class ChangeLock:
         self.command = command
         self.taken_over: Holder | None = None
         self._fd: int | None = None
-        self._name: socket.socket | None = None
+        self._name: _socket.socket | None = None
 
     def holder(self) -> Holder | None:
         """The recorded holder, if any (it may be dead)."""
@@ -117,7 +118,7 @@ class ChangeLock:
     def _live_holder(self, wait_s: float = 1.0) -> Holder | None:
         """Who holds the lock now.  The holder writes its record just after taking the lock, so
         a missing record, or one left by a dead process, is read again for a moment."""
-        here = socket.gethostname()
+        here = host_name()
         deadline = time.monotonic() + wait_s
         while True:
             holder = self.holder()
@@ -142,12 +143,12 @@ class ChangeLock:
                 " is taken over automatically",
             )
         previous = self.holder()
-        here = socket.gethostname()
+        here = host_name()
         mine = previous is not None and previous.pid == os.getpid() and previous.host == here
         if previous is not None and not mine and (previous.host != here or not pid_alive(previous.pid)):
             self.taken_over = previous
-        self._fd, self._name = fd, (name if isinstance(name, socket.socket) else None)
-        record = {"pid": os.getpid(), "host": socket.gethostname(), "since": now_iso(), "command": self.command}
+        self._fd, self._name = fd, (name if isinstance(name, _socket.socket) else None)
+        record = {"pid": os.getpid(), "host": host_name(), "since": now_iso(), "command": self.command}
         self.info_path.write_text(json.dumps(record), encoding="utf-8")
         return self
 
@@ -174,16 +175,17 @@ class ChangeLock:
             fix="stop whatever is deleting files in that folder, then try again",
         )
 
-    def _bind_name(self) -> socket.socket | bool | None:
+    def _bind_name(self) -> _socket.socket | bool | None:
         """On Linux, the abstract socket that holds the lock's name (None: another holder has it).
 
         Elsewhere (no abstract sockets) True: the records folder, out of every agent's reach,
-        keeps the file in place.
+        keeps the file in place.  The socket is ``_socket``'s own: ``socket`` adds nothing a bind
+        needs, and importing it builds enums of every socket constant (~1.5 ms of each command).
         """
         if not sys.platform.startswith("linux"):
             return True
         digest = hashlib.sha256(os.path.realpath(self.path).encode()).hexdigest()[:48]
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             sock.bind(f"\0specflow-lock-{digest}")
         except OSError as exc:

@@ -9,23 +9,24 @@ status_cpu_bench.py).
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from specflow.definitions.config import CONFIG_FILE, HubConfig, load_config
 from specflow.engine import records
 from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
-from specflow.engine.status import ChangeStatus, change_status, hub_statuses
 from specflow.errors import ChangeNotFoundError, HubNotFoundError, StateError
 from specflow.ids import check_change_id
 from specflow.openspec.discovery import spec_ids
 from specflow.structs import Struct
 from specflow.workspace.git import GitRepo, find_git_dirs
 from specflow.workspace.worktrees import BRANCH_PREFIX, Layout, pushed_branch
+
+if TYPE_CHECKING:
+    from specflow.engine.status import ChangeStatus
 
 ARCHIVE_DIR = "archive"
 #: Discarded changes go to ``archive/discarded/<id>``: out of ``openspec list`` and ``validate --all``.
@@ -203,6 +204,8 @@ class ChangeView:
 
     def status(self) -> ChangeStatus:
         """A summary for tables and ``--json``: state, phase progress, tasks, cost, last activity."""
+        from specflow.engine.status import change_status  # the status layer: a phase run shows none
+
         return change_status(self)
 
 
@@ -299,6 +302,7 @@ class BaseHub(Generic[C]):
 
     def _did_you_mean(self, name: str) -> str:
         """`` (did you mean ...?)`` over open and archived changes and the specs, for a mistyped id."""
+        import difflib  # only for a name that is no change
 
         archive = self.changes_dir / ARCHIVE_DIR
         known = {c.id: "" for c in self.changes()}
@@ -438,6 +442,8 @@ class BaseHub(Generic[C]):
     def statuses(self, *, archived: bool = False) -> list[ChangeStatus]:
         """``status()`` of every open change, then of the archived ones (``archived``) or only of
         those whose checks failed after archiving; read through the hub's status index."""
+        from specflow.engine.status import hub_statuses  # the status layer, as in ``ChangeView.status``
+
         changes = self.changes() + (self.archived_changes() if archived else self.stranded_changes())
         return hub_statuses(self, changes, archived=archived, listing=self._listing())
 

@@ -24,7 +24,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +35,7 @@ from specflow.sandbox.layers import choose_layer, network_problem
 from specflow.sandbox.policy import SandboxPolicy, build_policy, commit_paths, gate_roots, landlock_grants
 from specflow.sandbox.settings import Layer, SandboxSettings
 from specflow.structs import Struct, field
+from specflow.tempfiles import temp_folder
 from specflow.workspace.gates import GatePolicy
 
 MARKER_ENV = "SPECFLOW_AGENT_RUN"
@@ -196,7 +196,7 @@ def spawn(
     if hold and not can_hold(settings):
         raise SandboxError(f"the {layer} layer cannot start an agent held back", fix="start it without hold")
     argv = [_program(argv[0], cwd, env), *argv[1:]]
-    tmpdir = Path(tempfile.mkdtemp(prefix="specflow-agent-"))
+    tmpdir = temp_folder("specflow-agent-")
     created = _make_roots(gate)
     try:
         policy = build_policy(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from specflow.errors import SandboxError
-from specflow.sandbox import bubblewrap, landlock, seatbelt
+from specflow.sandbox import bubblewrap, seatbelt
 from specflow.sandbox.settings import NETWORKS, Layer, SandboxSettings
 
 AUTO_ORDER: tuple[Layer, ...] = ("bubblewrap", "landlock", "seatbelt")
@@ -29,7 +29,9 @@ def problem(layer: Layer) -> str | None:
     if layer == "landlock":
         if not sys.platform.startswith("linux"):
             return "Landlock is a Linux feature"
-        abi = landlock.abi_version()
+        from specflow.sandbox.landlock import abi_version  # ctypes' door: only where Landlock may hold an agent
+
+        abi = abi_version()
         return None if abi >= 1 else "this kernel has no Landlock (or it is disabled)"
     if sys.platform != "darwin":
         return "seatbelt (sandbox-exec) is a macOS feature"
@@ -45,8 +47,11 @@ def network_problem(layer: Layer, network: str) -> str | None:
     """Why ``layer`` cannot enforce ``network`` (None when it can, or nothing is asked)."""
     if network == "any" or layer in ("bubblewrap", "seatbelt"):
         return None
-    if layer == "landlock" and landlock.abi_version() >= landlock.NETWORK_ABI:
-        return None
+    if layer == "landlock":
+        from specflow.sandbox.landlock import NETWORK_ABI, abi_version  # ctypes' door, as above
+
+        if abi_version() >= NETWORK_ABI:
+            return None
     return f"the {layer} layer cannot limit the network here"
 
 

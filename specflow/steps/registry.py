@@ -16,7 +16,6 @@ entry-point group ``specflow.steps``.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 import os
@@ -262,6 +261,8 @@ class StepRegistry:
 
     def suggest(self, text: str, n: int = 3) -> list[str]:
         """The closest known patterns to ``text``, for 'did you mean' messages."""
+        import difflib  # only on an error's path
+
         return difflib.get_close_matches(text, self.patterns, n=n, cutoff=0.4) or self.patterns[:n]
 
     def unknown_step_message(self, text: str) -> str:

@@ -3,12 +3,13 @@
 Config (``core.fsmonitor``, ``core.hooksPath``, aliases), excludes (which hide files from every
 snapshot), attributes and hooks change what git — and so specflow — does.  No gate allows
 writing them: their bytes are recorded with each checkpoint and put back, before the audit runs
-any git command in the repository, with the agent's versions kept for inspection.
+any git command in the repository, with the agent's versions kept for inspection.  Their bytes are
+kept as base64 through ``binascii``, which ``base64`` calls (it costs ``advance`` ~0.4 ms to import).
 """
 
 from __future__ import annotations
 
-import base64
+import binascii
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,7 +39,7 @@ def snapshot_git_files(workspaces: Sequence[Workspace]) -> dict[str, str | None]
     out: dict[str, str | None] = {}
     for p in sorted(paths):
         try:
-            out[str(p)] = base64.b64encode(p.read_bytes()).decode("ascii")
+            out[str(p)] = binascii.b2a_base64(p.read_bytes(), newline=False).decode("ascii")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             out[str(p)] = None
     return out
@@ -47,7 +48,7 @@ def snapshot_git_files(workspaces: Sequence[Workspace]) -> dict[str, str | None]
 def _read_b64(path: Path) -> str | None:
 
     try:
-        return base64.b64encode(path.read_bytes()).decode("ascii")
+        return binascii.b2a_base64(path.read_bytes(), newline=False).decode("ascii")
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
 
@@ -83,7 +84,7 @@ def audit_git_files(
                 detail = "created in git's own folder; removed"
             else:
                 mode = target.stat().st_mode if target.exists() else None
-                target.write_bytes(base64.b64decode(old))
+                target.write_bytes(binascii.a2b_base64(old))
                 if mode is not None:
                     os.chmod(target, mode)
                 detail = "git's own file changed; put back" if new is not None else "git's own file deleted; restored"

@@ -16,15 +16,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from specflow.agents.base import EventCallback, ignore_event
 from specflow.definitions.config import HubConfig
 from specflow.engine.lock import ChangeLock, active_since, pid_alive
+from specflow.engine.machine_id import host_name
 from specflow.errors import GitError, WorkspaceError
 from specflow.workspace import journal, rejected
 from specflow.workspace.audit import AuditReport, Violation, audit, verify
@@ -375,7 +374,7 @@ class Workspaces:
     def _write_active_gate(self, policy: GatePolicy) -> None:
         path = self._active_gate_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        record = {"gate": policy.to_dict(), "pid": os.getpid(), "host": socket.gethostname()}
+        record = {"gate": policy.to_dict(), "pid": os.getpid(), "host": host_name()}
         path.write_text(json.dumps(record), encoding="utf-8")
 
     def _foreign_policies(self) -> list[GatePolicy]:
@@ -390,7 +389,7 @@ class Workspaces:
             if other == self.change_id:
                 continue
             holder = ChangeLock(self.hub, other).holder()
-            if holder is None or holder.host != socket.gethostname() or not pid_alive(holder.pid):
+            if holder is None or holder.host != host_name() or not pid_alive(holder.pid):
                 continue
             try:
                 data = json.loads(gate_file.read_text(encoding="utf-8"))
@@ -401,6 +400,8 @@ class Workspaces:
 
 
 def _epoch(iso: str) -> float:
+    from datetime import datetime  # only when an audit looks for other changes' writes
+
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 

@@ -13,6 +13,7 @@ import pytest
 
 import specflow
 from specflow import Hub, errors
+from specflow.engine.events import read_prompt
 from tests.conftest import HubFixture
 
 PACKAGE = Path(specflow.__file__).resolve().parent
@@ -213,7 +214,26 @@ NOT_ON_THE_ADVANCE_PATH = (
     "dataclasses",
     "copy",
     "concurrent.futures",
+    # standard modules only a rare branch uses (``LAZY_STDLIB``), and ctypes' door (Landlock)
+    "datetime",
+    "difflib",
+    "getpass",
+    "ctypes",
+    "queue",
+    "specflow.sandbox.landlock",
+    "specflow.agents.claude",
+    "base64",
+    "shlex",
+    # the host's name is ``os.uname``'s, the lock's abstract socket ``_socket``'s
+    "socket",
+    # a phase run shows no status
+    "specflow.engine.status",
+    "specflow.engine.statusindex",
 )
+# What advance needs not load either when its prompt only fills in fields (``{{ change.id }}``, as
+# ``benchmarks/advance_bench.py``'s does): jinja2, and what jinja2 would bring.  Records' temporary
+# files and the agent's temporary folder are ``specflow.tempfiles``.
+NOT_ON_THE_PLAIN_PROMPT_PATH = ("jinja2", "markupsafe", "tempfile", "random")
 
 
 def test_advance_with_a_command_agent_loads_only_what_it_uses(hub: HubFixture) -> None:
@@ -227,6 +247,20 @@ def test_advance_with_a_command_agent_loads_only_what_it_uses(hub: HubFixture) -
     assert (
         sorted(m for m in loaded for heavy in NOT_ON_THE_ADVANCE_PATH if m == heavy or m.startswith(heavy + ".")) == []
     )
+
+
+def test_advance_with_a_prompt_of_plain_fields_loads_no_template_engine(hub: HubFixture) -> None:
+    hub.agent("scripted", "import sys\nsys.stdin.read()\nprint('the notes')\n")
+    hub.write("openspec/templates/think.md.j2", "Think about {{ change.id }}.\n{{ gate.description }}\n")
+    hub.commit("agent")
+    _loaded_after(["-C", str(hub.root), "new", "add-login"], hub.root)
+    loaded = _loaded_after(["-C", str(hub.root), "advance", "add-login", "--quiet"], hub.root)
+    change = Hub.open(hub.root).change("add-login")
+    assert change.state == "think"
+    (attempt,) = [e for e in change.history() if e["outcome"] == "succeeded"]
+    assert (read_prompt(hub.root, "add-login", attempt["prompt_sha256"]) or "").startswith("Think about add-login.\n")
+    unwanted = (*NOT_ON_THE_ADVANCE_PATH, *NOT_ON_THE_PLAIN_PROMPT_PATH)
+    assert sorted(m for m in loaded for heavy in unwanted if m == heavy or m.startswith(heavy + ".")) == []
 
 
 def test_show_of_a_spec_loads_no_engine_no_dataclasses_and_no_shutil(
@@ -257,6 +291,16 @@ def test_approve_imports_dbos_only_when_the_hub_uses_the_queue(hub: HubFixture) 
 
 #: Libraries imported lazily, each by its one door, so the CLI's start path never pays for them.
 LAZY_LIBRARIES = {*HEAVY, "psutil", "parse"}
+#: Standard modules a function may import, and why: each costs every command that imports it at
+#: the top of a module (``advance`` imports ~150 modules), and only the branch named needs it.
+LAZY_STDLIB = {
+    "datetime": "~1 ms: a lease's times (a change on a remote), a checkpoint's time read back by an audit",
+    "difflib": "did-you-mean, only on the path of an error",
+    "getpass": "the login name, only when git has no user.name (an approval, a discard)",
+    "ctypes": "~1 ms: Landlock's system calls, only where Landlock may hold an agent or doctor asks",
+    "queue": "the lines of a Claude Code run (its adapter imports it); a command agent has none",
+    "shlex": "splitting the command of a 'the command \"...\" succeeds' step, only where a workflow has one",
+}
 #: specflow's own modules a function may import, and why: each is a door to a heavy library or a
 #: layer only some commands load.
 LAZY_MODULES = {
@@ -272,6 +316,9 @@ LAZY_MODULES = {
     "specflow.engine.view": "the reading layer, only for commands that read a hub the quick way cannot",
     "specflow.openspec.deltas": "a change's delta parser, not needed to show a spec",
     "specflow.definitions.yamlio": "ruamel's door, for OpenSpec YAML the flat reader cannot read",
+    "specflow.sandbox.landlock": "ctypes' door, only where Landlock may hold an agent",
+    "specflow.agents.claude.binary": "finding Claude Code, only for a phase (or doctor) whose agent is Claude Code",
+    "specflow.engine.status": "a change's status and the hub's status index, only where one is shown",
 }
 
 
@@ -294,7 +341,7 @@ def test_imports_sit_at_the_top_but_at_the_door_of_a_heavy_library_or_a_layer() 
     stray = [
         f"{path}:{line} imports {module}"
         for path, line, module in _imports_inside_functions()
-        if module.split(".")[0] not in LAZY_LIBRARIES and module not in LAZY_MODULES
+        if module.split(".")[0] not in LAZY_LIBRARIES | LAZY_STDLIB.keys() and module not in LAZY_MODULES
     ]
     assert stray == [], "move these imports to the top of their modules:\n" + "\n".join(stray)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +13,20 @@ import pytest
 
 from specflow.engine.board import build_card
 from specflow.engine.hub import Hub
-from specflow.engine.machine_id import machine_name, recorded_machine, user_config_path
+from specflow.engine.machine_id import host_name, machine_name, recorded_machine, user_config_path
 from specflow.errors import ConfigError
 from tests.conftest import HubFixture
 
 NOTES = "import sys\nsys.stdin.read()\nprint('notes')\n"
+
+
+def test_the_host_name_is_the_one_socket_gives_without_importing_it() -> None:
+    assert host_name() == socket.gethostname()
+    # the lock holder's record and every "on this host?" check compare it with names written
+    # by any specflow process, so it must be the same name in a process that never imports socket
+    code = "import sys\nfrom specflow.engine.machine_id import host_name\nprint(host_name(), 'socket' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == [socket.gethostname(), "False"]
 
 
 def test_the_name_comes_from_the_environment_then_the_user_config_then_the_host(
