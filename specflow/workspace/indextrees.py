@@ -28,6 +28,9 @@ FRESH_MAX = 5000
 #: From this many entries written afresh, the index gets its cache tree back whole (rewriting
 #: the index costs about a read of all of it); below, the few folders are written again next time.
 KEEP_MIN = 500
+#: ... and from one entry in this many: rewriting a small index costs less than writing that
+#: share of its folders again at every later snapshot (a hundred folders a generation left invalid).
+KEEP_SHARE = 128
 
 
 class _Node:
@@ -48,7 +51,12 @@ class _Unsupported(Exception):
 
 
 def write_tree(
-    data: bytes, entries: dict[bytes, bytes], end: int, store: Callable[[bytes], bytes], *, keep_from: int = KEEP_MIN
+    data: bytes,
+    entries: dict[bytes, bytes],
+    end: int,
+    store: Callable[[bytes], bytes],
+    *,
+    keep_from: int | None = None,
 ) -> tuple[bytes, bytes | None] | None:
     """The tree of the index ``data`` (sha1), and the index with its cache tree made whole when
     that is worth writing (else None); None when ``git write-tree`` must write it.
@@ -56,7 +64,8 @@ def write_tree(
     ``entries``: the index's entries in order, ``path -> stat data, object id and flags``
     (``git.parse_index_ctimes``); ``end``: where its extensions begin.  ``store`` writes a
     tree object's body and returns its object id (raw bytes).  ``keep_from``: how many entries
-    written afresh make the whole cache tree worth writing back.
+    written afresh make the whole cache tree worth writing back (default: ``KEEP_MIN``, or one
+    entry in ``KEEP_SHARE`` when that is fewer).
     """
     try:
         extensions = _extensions(data, end)
@@ -72,6 +81,8 @@ def write_tree(
     except _Unsupported:
         return None
     assert root.sha is not None
+    if keep_from is None:
+        keep_from = min(KEEP_MIN, -(-len(entries) // KEEP_SHARE))
     if fresh < keep_from:
         return root.sha, None
     return root.sha, _with_cache_tree(data, end, extensions, _serialise(b"", root, raw_tree or b""))
