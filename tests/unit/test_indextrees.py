@@ -267,5 +267,10 @@ def test_a_small_index_gets_its_cache_tree_back_after_a_few_folders_so_later_sna
     subprocess.run(["git", "add", "-A"], cwd=root, env={**os.environ, "GIT_INDEX_FILE": str(index)}, check=True)
     data = index.read_bytes()
     entries, end = parse_index(data)
-    written = indextrees.write_tree(data, entries, end, lambda body: stored.append(body) or _store(r, body))
+
+    def store(body: bytes) -> bytes:
+        stored.append(body)
+        return _store(r, body)
+
+    written = indextrees.write_tree(data, entries, end, store)
     assert written is not None and len(stored) == 2  # d5 and the root: every other folder is still valid
