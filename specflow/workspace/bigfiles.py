@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import time
 import zlib
@@ -51,6 +52,26 @@ def stamp_of(st: os.stat_result) -> tuple[int, int, int, int]:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
+def recorded_big(stats: dict[bytes, bytes]) -> list[bytes]:
+    """The paths whose entry in ``stats`` (an index's stat data) records ``BIG_FILE`` bytes or more.
+
+    Every entry's stat data has the same width, so the first bytes of all their size fields are
+    one slice of them joined, read in C: only the entries whose first byte could make the size
+    that big (almost always none) are compared whole.
+    """
+    big = BIG_FILE.to_bytes(4, "big")  # the size field, 4 bytes big-endian, compares as bytes
+    lead = big[0]
+    if not stats or not lead:
+        return [raw for raw, data in stats.items() if data[36:40] >= big]
+    width = len(next(iter(stats.values())))
+    firsts = b"".join(stats.values())[36::width]
+    hits = [m.start() for m in re.finditer(b"[\\x%02x-\\xff]" % lead, firsts)]
+    if not hits:
+        return []
+    paths = list(stats)
+    return [paths[i] for i in hits if stats[paths[i]][36:40] >= big]
+
+
 def big_entries(
     root: Path,
     common_dir: Path,
@@ -65,8 +86,7 @@ def big_entries(
     is not read again.  A file that changes while it is read is left to git.
     """
     found: list[BigEntry] = []
-    big = BIG_FILE.to_bytes(4, "big")  # the size field, 4 bytes big-endian, compares as bytes: no int per entry
-    candidates = [raw for raw, data in stats.items() if data[36:40] >= big]
+    candidates = recorded_big(stats)
     named = {p.encode("utf-8", "surrogateescape") for p in known}.intersection(stats)
     for raw in candidates + sorted(named.difference(candidates)):
         path = raw.decode("utf-8", "surrogateescape")

@@ -268,6 +268,7 @@ class CheckpointStore:
         checksum = ws.repo.index_checksum(tmp)
         os.replace(tmp, seed)
         tmp.unlink(missing_ok=True)  # still there when nothing changed: a link to the seed itself
+        ws.repo.keep_index_parse(seed)  # the next process loads it instead of reading every entry
         bigfiles.write_known(seed.with_suffix(".big"), big)
         written = tmp.with_suffix(".tree")
         written.write_text(f"{checksum.hex()} {tree}\n", encoding="ascii")

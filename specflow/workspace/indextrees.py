@@ -57,6 +57,7 @@ def write_tree(
     store: Callable[[bytes], bytes],
     *,
     keep_from: int | None = None,
+    order: list[bytes] | None = None,
 ) -> tuple[bytes, bytes | None] | None:
     """The tree of the index ``data`` (sha1), and the index with its cache tree made whole when
     that is worth writing (else None); None when ``git write-tree`` must write it.
@@ -65,7 +66,8 @@ def write_tree(
     (``git.parse_index_ctimes``); ``end``: where its extensions begin.  ``store`` writes a
     tree object's body and returns its object id (raw bytes).  ``keep_from``: how many entries
     written afresh make the whole cache tree worth writing back (default: ``KEEP_MIN``, or one
-    entry in ``KEEP_SHARE`` when that is fewer).
+    entry in ``KEEP_SHARE`` when that is fewer).  ``order``: the paths in the index's order, when
+    ``entries`` holds them in another (a parse derived from an earlier one: ``indexdelta``).
     """
     try:
         extensions = _extensions(data, end)
@@ -77,7 +79,7 @@ def write_tree(
         fresh = _fresh_entries(root, len(entries))
         if fresh > FRESH_MAX:
             return None
-        _Build(list(entries), entries, store).node(root, 0, b"")
+        _Build(list(entries) if order is None else order, entries, store).node(root, 0, b"")
     except _Unsupported:
         return None
     assert root.sha is not None
