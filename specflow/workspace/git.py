@@ -406,6 +406,16 @@ def _keep_parse(
         _LAYOUTS[checksum] = layout
 
 
+def _keep_folders(
+    entries: dict[bytes, bytes], folders: frozenset[bytes]
+) -> tuple[dict[bytes, bytes], frozenset[bytes]]:
+    """Keep the folders of a parse by its identity (the eight latest, each with its parse)."""
+    if len(_FOLDERS) >= 8:
+        _FOLDERS.pop(next(iter(_FOLDERS)))
+    _FOLDERS[id(entries)] = found = (entries, folders)
+    return found
+
+
 def _parse(data: bytes, hash_len: int, kept: Path | None) -> tuple[dict[bytes, bytes], int]:
     """The parse of the index ``data``: read from the parse ``kept`` beside it, derived from the
     latest parse kept in this process (the index ``add`` read to write this one), or read afresh."""
@@ -414,8 +424,10 @@ def _parse(data: bytes, hash_len: int, kept: Path | None) -> tuple[dict[bytes, b
         return indexdelta.parse(data, hash_len)[:2]
     loaded = indexdelta.read_kept(kept, data, hash_len) if kept is not None else None
     if loaded is not None:
-        _keep_parse(key, loaded[:2], loaded[2])
-        return loaded[:2]
+        entries, end, layout, folders = loaded
+        _keep_parse(key, (entries, end), layout)
+        _keep_folders(entries, folders)
+        return entries, end
     if _LAYOUTS:
         base_key = next(reversed(_LAYOUTS))
         base = _PARSED.get(base_key)
@@ -424,9 +436,9 @@ def _parse(data: bytes, hash_len: int, kept: Path | None) -> tuple[dict[bytes, b
             _keep_parse(key, (derived.entries, derived.end), derived.layout)
             _DIFFERING["last"] = (base[0], derived.entries, derived.changed)
             return derived.entries, derived.end
-    entries, end, layout = indexdelta.parse(data, hash_len)
-    _keep_parse(key, (entries, end), layout)
-    return entries, end
+    fresh = indexdelta.parse(data, hash_len)
+    _keep_parse(key, fresh[:2], fresh[2])
+    return fresh[:2]
 
 
 class IgnoredListing:
@@ -946,7 +958,7 @@ class GitRepo:
         parsed, layout = _PARSED.get(key), _LAYOUTS.get(key)
         kept = kept_parse_path(index)
         if parsed is not None and layout is not None and indexdelta.kept_checksum(kept) != key:
-            indexdelta.write_kept(kept, key, parsed[0], parsed[1], layout)
+            indexdelta.write_kept(kept, key, parsed, layout, self.index_folders(index))
 
     def index_folders(self, index: Path) -> frozenset[bytes]:
         """Every folder that holds an entry of ``index`` (at any depth), read without a process.
@@ -963,16 +975,18 @@ class GitRepo:
             paths: Iterable[bytes] = ctimes
             if _FOLDERS:
                 earlier, earlier_folders = next(reversed(_FOLDERS.values()))
-                if not earlier.keys() - ctimes.keys():  # set operations in C: nothing was removed
+                compared = _DIFFERING.get("last")
+                if compared is not None and compared[0] is earlier and compared[1] is ctimes:
+                    # the paths that differ are known (a parse derived from the earlier one)
+                    if all(rel in ctimes for rel in compared[2]):  # nothing was removed
+                        folders, paths = set(earlier_folders), [r for r in compared[2] if r not in earlier]
+                elif not earlier.keys() - ctimes.keys():  # set operations in C: nothing was removed
                     folders, paths = set(earlier_folders), ctimes.keys() - earlier.keys()
             for parent in {rel.rpartition(b"/")[0] for rel in paths}:
                 while parent and parent not in folders:
                     folders.add(parent)
                     parent = parent.rpartition(b"/")[0]
-            found = (ctimes, frozenset(folders))
-            if len(_FOLDERS) >= 8:
-                _FOLDERS.pop(next(iter(_FOLDERS)))
-            _FOLDERS[key] = found
+            found = _keep_folders(ctimes, frozenset(folders))
         return found[1]
 
     def object_format(self) -> str:

@@ -22,7 +22,7 @@ from bisect import bisect_right
 from pathlib import Path
 
 #: The header of a parse kept on disk: what it is, for which byte order, its format's version.
-_MAGIC = f"specflow index parse 2 {sys.byteorder}\n".encode("ascii")
+_MAGIC = f"specflow index parse 3 {sys.byteorder}\n".encode("ascii")
 #: Above this share of entries read one by one, deriving costs more than parsing afresh.
 _STEPS_SHARE = 16
 
@@ -213,17 +213,19 @@ def _common(a: bytes, a_at: int, a_stop: int, b: bytes, b_at: int, b_stop: int) 
 # -- parses kept on disk ---------------------------------------------------------------------
 
 
-def write_kept(path: Path, checksum: bytes, entries: dict[bytes, bytes], end: int, layout: Layout) -> None:
+def write_kept(
+    path: Path, checksum: bytes, parsed: tuple[dict[bytes, bytes], int], layout: Layout, folders: frozenset[bytes]
+) -> None:
     """Keep the parse of the index whose checksum is ``checksum`` in ``path``: a header, the
-    paths (NUL-separated) and the offsets of their entries (each entry's fixed part is read
-    from the index itself)."""
+    paths (NUL-separated), the folders that hold them (``GitRepo.index_folders``) and the
+    offsets of their entries (each entry's fixed part is read from the index itself)."""
     if len(layout.data) >= 1 << 32 or array("I").itemsize != 4:
         return  # offsets kept as 4 bytes each
-    names = b"\0".join(layout.keys)
-    sizes = b"%d %d %d %d\n" % (len(entries), end, len(names), len(checksum))
+    names, dirs = b"\0".join(layout.keys), b"\0".join(folders)
+    sizes = b"%d %d %d %d %d %d\n" % (len(parsed[0]), parsed[1], len(names), len(folders), len(dirs), len(checksum))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
-        fh.write(b"".join((_MAGIC, sizes, checksum, names, array("I", layout.offsets).tobytes())))
+        fh.write(b"".join((_MAGIC, sizes, checksum, names, dirs, array("I", layout.offsets).tobytes())))
     os.replace(tmp, path)
 
 
@@ -244,8 +246,11 @@ def kept_checksum(path: Path) -> bytes | None:
     return head[line_end + 1 : line_end + 1 + sum_len]
 
 
-def read_kept(path: Path, data: bytes, hash_len: int) -> tuple[dict[bytes, bytes], int, Layout] | None:
-    """The parse kept in ``path`` if it is the parse of the index ``data`` (its checksum), else None."""
+def read_kept(
+    path: Path, data: bytes, hash_len: int
+) -> tuple[dict[bytes, bytes], int, Layout, frozenset[bytes]] | None:
+    """The parse kept in ``path`` (entries, end, layout, folders) if it is the parse of the index
+    ``data`` (its checksum), else None."""
     try:
         with open(path, "rb") as fh:
             kept = fh.read()
@@ -255,7 +260,7 @@ def read_kept(path: Path, data: bytes, hash_len: int) -> tuple[dict[bytes, bytes
     if not kept.startswith(_MAGIC) or line_end < 0:
         return None
     try:
-        count, end, names_len, sum_len = (int(n) for n in kept[len(_MAGIC) : line_end].split())
+        count, end, names_len, dir_count, dirs_len, sum_len = (int(n) for n in kept[len(_MAGIC) : line_end].split())
     except ValueError:
         return None
     at = line_end + 1
@@ -264,7 +269,14 @@ def read_kept(path: Path, data: bytes, hash_len: int) -> tuple[dict[bytes, bytes
     at += sum_len
     keys = kept[at : at + names_len].split(b"\0") if count else []
     at += names_len
-    if len(keys) != count or len(kept) - at != 4 * count or not 12 <= end <= len(data) - hash_len:
+    folders = frozenset(kept[at : at + dirs_len].split(b"\0") if dir_count else ())
+    at += dirs_len
+    if (
+        len(folders) != dir_count
+        or len(keys) != count
+        or len(kept) - at != 4 * count
+        or not 12 <= end <= len(data) - hash_len
+    ):
         return None
     offsets = array("I")
     offsets.frombytes(kept[at:])
@@ -273,4 +285,4 @@ def read_kept(path: Path, data: bytes, hash_len: int) -> tuple[dict[bytes, bytes
     entries = dict(zip(keys, [data[o : o + width] for o in at_offsets], strict=True))
     if len(entries) != count or (count and at_offsets[-1] + width > end):
         return None
-    return entries, end, Layout(data, keys, at_offsets)
+    return entries, end, Layout(data, keys, at_offsets), folders

@@ -4,6 +4,7 @@ write it, or loaded from the parse kept beside it, must be exactly the index rea
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -108,12 +109,14 @@ def test_a_parse_kept_on_disk_is_loaded_only_for_its_own_index(repo: Path, tmp_p
     entries, end, layout = indexdelta.parse(data)
     assert layout is not None
     kept = tmp_path / "i.parse"
-    indexdelta.write_kept(kept, data[-20:], entries, end, layout)
+    folders = GitRepo.open(repo).index_folders(tmp_path / "i")
+    assert b"p3/m1" in folders and b"p3" in folders and b"deep" in folders
+    indexdelta.write_kept(kept, data[-20:], (entries, end), layout, folders)
     assert indexdelta.kept_checksum(kept) == data[-20:]
     loaded = indexdelta.read_kept(kept, data, 20)
     assert loaded is not None
     assert loaded[0] == entries and list(loaded[0]) == list(entries) and loaded[1] == end
-    assert loaded[2].keys == layout.keys and loaded[2].offsets == layout.offsets
+    assert loaded[2].keys == layout.keys and loaded[2].offsets == layout.offsets and loaded[3] == folders
     (repo / "a0").write_text("changed\n")
     assert indexdelta.read_kept(kept, _add(repo, tmp_path / "i"), 20) is None  # another index
     kept.write_bytes(kept.read_bytes()[:-9])
@@ -150,11 +153,15 @@ def test_snapshots_read_each_index_once_and_their_trees_are_gits_own(
             ["git", "write-tree", "--ignore-cache-tree"], cwd=repo, env=_env(copy), capture_output=True, text=True
         )
         assert tree == by_git.stdout.strip()
-        assert r.index_ctimes(index) == parse(index.read_bytes())[0]
+        fresh = parse(index.read_bytes())[0]
+        assert r.index_ctimes(index) == fresh
+        assert r.index_folders(index) == {p[: m.start()] for p in fresh for m in re.finditer(rb"/", p)}
     assert full_parses == []
     r.keep_index_parse(index)
     assert gitdoor.kept_parse_path(index).is_file()
+    folders = r.index_folders(index)
     forget_parsed_indexes()  # as a new process starts
     assert r.index_ctimes(index) == parse(index.read_bytes())[0]
+    assert r.index_folders(index) == folders and b"a.b" in folders and b"p5" not in folders
     assert full_parses == []
     assert git(repo, "fsck", "--strict", "--no-dangling", "--connectivity-only").strip() == ""
