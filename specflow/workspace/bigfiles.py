@@ -95,7 +95,7 @@ def big_entries(
     """
     found: list[BigEntry] = []
     candidates = recorded_big(stats)
-    named = {p.encode("utf-8", "surrogateescape") for p in known}.intersection(stats)
+    named = {raw for raw in (p.encode("utf-8", "surrogateescape") for p in known) if raw in stats}
     for raw in candidates + sorted(named.difference(candidates)):
         path = raw.decode("utf-8", "surrogateescape")
         loc = root / path
