@@ -853,6 +853,7 @@ class GitRepo:
             end,
             lambda body: bytes.fromhex(looseobjects.write_object(common, b"tree", body)),
             order=None if layout is None else layout.keys,
+            written_at=int(st.st_mtime),
         )
         if written is None:
             return None
