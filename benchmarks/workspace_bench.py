@@ -6,10 +6,10 @@ On a generated hub (``workspace_gen.py``: 20,000 tracked files, or each size of 
 modified or new) it measures the median time of
 
 - ``git status --porcelain --untracked-files=all`` — the floor: one scan of the working tree;
-- a checkpoint (``Workspaces.checkpoint``, with no index parse kept from before, as in the fresh
-  process of ``specflow advance``) and an audit (``Workspaces.audit``, after an agent turn that
-  changed a few files inside the gate, in the checkpoint's process) — targets: each at most 2x
-  the status scan;
+- a checkpoint (``Workspaces.checkpoint``, with no index parse kept in memory from before, as in
+  the fresh process of ``specflow advance``: what the previous audit left on disk is all it has)
+  and an audit (``Workspaces.audit``, after an agent turn that changed a few files inside the
+  gate, in the checkpoint's process) — targets: each at most 2x the status scan;
 - (at the first size) creating the change's worktrees (``Workspaces.ensure_worktrees``: in this
   single-repo hub, the change's worktree of the hub on ``specflow/<id>``) against a bare
   ``git worktree add`` of the same commit — target: at most 1.2x.
@@ -75,7 +75,7 @@ def bench_scans(hub: Path, runs: int) -> dict[str, float]:
     for i in range(runs):
         if i % 2 == 0:  # the reference goes first in one run, last in the next
             scan()
-        # 'specflow advance' takes its checkpoint in a fresh process: nothing parsed before
+        # 'specflow advance' takes its checkpoint in a fresh process: nothing parsed in memory before
         forget_parsed_indexes()
         start = time.perf_counter()
         checkpoint = ws.checkpoint(phase="propose", state="explore")
@@ -168,7 +168,7 @@ def main() -> int:
         f"\neach scan run, on a hub with {args.dirty} files modified or new (uncommitted):"
         "\n  git status -uall (first in one run, last in the next); a checkpoint (nothing changed since the"
         "\n  previous audit, as in a phase after the engine commits its records), taken as in a fresh"
-        "\n  process (no index parsed before); the agent's turn writes 2 files inside the gate; the audit"
+        "\n  process (no index parse in memory); the agent's turn writes 2 files inside the gate; the audit"
         "\n  (in the checkpoint's process, as in 'specflow advance')"
     )
     print(f"medians of {args.runs} scan runs and {args.wt_runs} worktree runs\n")

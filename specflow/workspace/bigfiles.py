@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import time
 import zlib
@@ -51,6 +52,34 @@ def stamp_of(st: os.stat_result) -> tuple[int, int, int, int]:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
+#: The last answer of ``recorded_big``, with the parse it read (its identity is the key).
+_RECORDED: dict[str, tuple[dict[bytes, bytes], bytes, list[bytes]]] = {}
+
+
+def recorded_big(stats: dict[bytes, bytes]) -> list[bytes]:
+    """The paths whose entry in ``stats`` (an index's stat data) records ``BIG_FILE`` bytes or more.
+
+    Every entry's stat data has the same width, so the first bytes of all their size fields are
+    one slice of them joined, read in C: only the entries whose first byte could make the size
+    that big (almost always none) are compared whole.
+    """
+    big = BIG_FILE.to_bytes(4, "big")  # the size field, 4 bytes big-endian, compares as bytes
+    kept = _RECORDED.get("last")
+    if kept is not None and kept[0] is stats and kept[1] == big:
+        return list(kept[2])  # the audit asks of the parse its checkpoint asked of (never changed after)
+    lead = big[0]
+    if not stats or not lead:
+        found = [raw for raw, data in stats.items() if data[36:40] >= big]
+    else:
+        width = len(next(iter(stats.values())))
+        firsts = b"".join(stats.values())[36::width]
+        hits = [m.start() for m in re.finditer(b"[\\x%02x-\\xff]" % lead, firsts)]
+        paths = list(stats) if hits else []
+        found = [paths[i] for i in hits if stats[paths[i]][36:40] >= big]
+    _RECORDED["last"] = (stats, big, found)
+    return list(found)
+
+
 def big_entries(
     root: Path,
     common_dir: Path,
@@ -65,9 +94,8 @@ def big_entries(
     is not read again.  A file that changes while it is read is left to git.
     """
     found: list[BigEntry] = []
-    big = BIG_FILE.to_bytes(4, "big")  # the size field, 4 bytes big-endian, compares as bytes: no int per entry
-    candidates = [raw for raw, data in stats.items() if data[36:40] >= big]
-    named = {p.encode("utf-8", "surrogateescape") for p in known}.intersection(stats)
+    candidates = recorded_big(stats)
+    named = {raw for raw in (p.encode("utf-8", "surrogateescape") for p in known) if raw in stats}
     for raw in candidates + sorted(named.difference(candidates)):
         path = raw.decode("utf-8", "surrogateescape")
         loc = root / path

@@ -261,17 +261,20 @@ class CheckpointStore:
                 self.starts.pop(ws.key, None)
             big = self._big_files(ws, start)
             stored = [(b.path, b.mode, b.sha) for b in big]
-            tree = ws.repo.snapshot(tmp, tmp, exclude, self._seed_tree(ws.key), stored)
+            known = self._seed_tree(ws.key)
+            tree = ws.repo.snapshot(tmp, tmp, exclude, known, stored)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         checksum = ws.repo.index_checksum(tmp)
         os.replace(tmp, seed)
         tmp.unlink(missing_ok=True)  # still there when nothing changed: a link to the seed itself
+        ws.repo.keep_index_parse(seed)  # the next process loads it instead of reading every entry
         bigfiles.write_known(seed.with_suffix(".big"), big)
-        written = tmp.with_suffix(".tree")
-        written.write_text(f"{checksum.hex()} {tree}\n", encoding="ascii")
-        os.replace(written, seed.with_suffix(".tree"))
+        if known != (checksum, tree):  # else the seed is the very index its tree was written from
+            written = tmp.with_suffix(".tree")
+            written.write_text(f"{checksum.hex()} {tree}\n", encoding="ascii")
+            os.replace(written, seed.with_suffix(".tree"))
         return tree
 
     def _big_files(self, ws: Workspace, index: Path) -> list[bigfiles.BigEntry]:

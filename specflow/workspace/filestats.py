@@ -62,14 +62,21 @@ def nested_git_dirs(ws: Workspace, snap_index: Path) -> set[str]:
     the name), so the audit looks for one there: one ``lstat`` per folder, no scan of files.
     """
     folders = ws.repo.index_folders(snap_index)
-    base, access, exists = os.fsencode(ws.path) + b"/", os.access, os.F_OK
+    access, exists = os.access, os.F_OK
     found: set[str] = set()
-    for raw in folders:
-        # bytes, no Path objects, and no exception for the missing: thousands of folders
-        if access(base + raw + b"/.git", exists, follow_symlinks=False):
-            name = raw.decode("utf-8", "surrogateescape")
-            if not ws.ignored(name):
-                found.add(name)
+    try:
+        top = os.open(ws.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return found  # no working tree: no folder of it holds anything
+    try:
+        for raw in folders:
+            # bytes relative to the top, no Path objects, no exception for the missing: thousands of folders
+            if access(raw + b"/.git", exists, dir_fd=top, follow_symlinks=False):
+                name = raw.decode("utf-8", "surrogateescape")
+                if not ws.ignored(name):
+                    found.add(name)
+    finally:
+        os.close(top)
     return found
 
 

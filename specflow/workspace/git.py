@@ -23,7 +23,7 @@ from typing import Any
 
 from specflow.errors import GitError
 from specflow.structs import Struct
-from specflow.workspace import indextrees, looseobjects, looserefs
+from specflow.workspace import indexdelta, indextrees, looseobjects, looserefs
 
 ZERO_SHA = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -245,43 +245,14 @@ def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
 
 def parse_index(data: bytes, hash_len: int = 20) -> tuple[dict[bytes, bytes], int]:
     """``parse_index_ctimes``, and where the index's extensions begin (0: not an index read here)."""
-    if len(data) < 12 or data[:4] != b"DIRC":
-        return {}, 0
-    version, count = int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")
-    if version not in (2, 3, 4):
-        return {}, 0
-    found: dict[bytes, bytes] = {}
-    off, prev, fixed, find = 12, b"", 40 + hash_len, data.find
-    for _ in range(count):
-        pos = off + fixed + 2
-        if version >= 3 and data[off + fixed] & 0x40:
-            pos += 2  # extended flags
-        if version == 4:
-            strip = data[pos]
-            pos += 1
-            if strip & 0x80:  # a longer varint (git's offset encoding)
-                byte, strip = strip, strip & 0x7F
-                while byte & 0x80:
-                    byte = data[pos]
-                    pos += 1
-                    strip = ((strip + 1) << 7) | (byte & 0x7F)
-            end = find(b"\0", pos)
-            path = (prev[: len(prev) - strip] if strip else prev) + data[pos:end]
-            found[path] = data[off : off + fixed + 2]
-            off = end + 1
-        else:
-            end = find(b"\0", pos)
-            path = data[pos:end]
-            found[path] = data[off : off + fixed + 2]
-            off += ((end - off) // 8 + 1) * 8
-        prev = path
-    return found, off
+    found, end, _ = indexdelta.parse(data, hash_len)
+    return found, end
 
 
 def _entry_offsets(data: bytes, hash_len: int) -> Iterable[tuple[bytes, int]]:
     """``(path, offset)`` of each entry of an index file (versions 2 to 4), in order.
 
-    The walk of ``parse_index_ctimes``, kept apart: that one is the hot loop and stays inline.
+    The walk of ``indexdelta.parse``, kept apart: that one is the hot loop and stays inline.
     """
     version, count = int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")
     off, prev, fixed = 12, b"", 40 + hash_len
@@ -412,6 +383,9 @@ _PARSED: dict[bytes, tuple[dict[bytes, bytes], int]] = {}
 _FOLDERS: dict[int, tuple[dict[bytes, bytes], frozenset[bytes]]] = {}
 #: The last two parses compared by ``differing_entries`` (kept with them: their identity is the key).
 _DIFFERING: dict[str, tuple[dict[bytes, bytes], dict[bytes, bytes], frozenset[bytes]]] = {}
+#: Where the entries of the latest parsed version 4 indexes lie, by checksum: the next index
+#: ``add`` writes from one of them is derived from it (``indexdelta.derive``).
+_LAYOUTS: dict[bytes, indexdelta.Layout] = {}
 
 
 @functools.lru_cache(maxsize=32)
@@ -431,13 +405,64 @@ def forget_parsed_indexes() -> None:
     _PARSED.clear()
     _FOLDERS.clear()
     _DIFFERING.clear()
+    _LAYOUTS.clear()
 
 
-def _keep_parse(checksum: bytes, parsed: tuple[dict[bytes, bytes], int]) -> None:
-    """Keep a parse by the checksum of its index (the eight latest)."""
+def _keep_parse(
+    checksum: bytes, parsed: tuple[dict[bytes, bytes], int], layout: indexdelta.Layout | None = None
+) -> None:
+    """Keep a parse by the checksum of its index (the eight latest), and its layout (the three latest).
+
+    A parse goes with its layout: a derived one holds its new paths out of the index's order,
+    which only its layout keeps (``indextrees`` walks the entries in that order).
+    """
     if len(_PARSED) >= 8:
-        _PARSED.pop(next(iter(_PARSED)))
+        oldest = next(iter(_PARSED))
+        del _PARSED[oldest]
+        _LAYOUTS.pop(oldest, None)
     _PARSED[checksum] = parsed
+    _LAYOUTS.pop(checksum, None)
+    if layout is not None:
+        if len(_LAYOUTS) >= 3:
+            oldest = next(iter(_LAYOUTS))
+            del _LAYOUTS[oldest]
+            _PARSED.pop(oldest, None)
+        _LAYOUTS[checksum] = layout
+
+
+def _keep_folders(
+    entries: dict[bytes, bytes], folders: frozenset[bytes]
+) -> tuple[dict[bytes, bytes], frozenset[bytes]]:
+    """Keep the folders of a parse by its identity (the eight latest, each with its parse)."""
+    if len(_FOLDERS) >= 8:
+        _FOLDERS.pop(next(iter(_FOLDERS)))
+    _FOLDERS[id(entries)] = found = (entries, folders)
+    return found
+
+
+def _parse(data: bytes, hash_len: int, kept: Path | None) -> tuple[dict[bytes, bytes], int]:
+    """The parse of the index ``data``: read from the parse ``kept`` beside it, derived from the
+    latest parse kept in this process (the index ``add`` read to write this one), or read afresh."""
+    key = data[-hash_len:]
+    if not any(key):  # an index written with skipHash ends in zeros: nothing names its content
+        return indexdelta.parse(data, hash_len)[:2]
+    loaded = indexdelta.read_kept(kept, data, hash_len) if kept is not None else None
+    if loaded is not None:
+        entries, end, layout, folders = loaded
+        _keep_parse(key, (entries, end), layout)
+        _keep_folders(entries, folders)
+        return entries, end
+    if _LAYOUTS:
+        base_key = next(reversed(_LAYOUTS))
+        base = _PARSED.get(base_key)
+        derived = None if base is None else indexdelta.derive(_LAYOUTS[base_key], *base, data, hash_len)
+        if base is not None and derived is not None:
+            _keep_parse(key, (derived.entries, derived.end), derived.layout)
+            _DIFFERING["last"] = (base[0], derived.entries, derived.changed)
+            return derived.entries, derived.end
+    fresh = indexdelta.parse(data, hash_len)
+    _keep_parse(key, fresh[:2], fresh[2])
+    return fresh[:2]
 
 
 class IgnoredListing:
@@ -461,6 +486,11 @@ class IgnoredListing:
         if self._proc.returncode is None:
             self._proc.kill()
             self._proc.communicate()
+
+
+def kept_parse_path(index: Path) -> Path:
+    """Where the parse of a snapshot index is kept beside it (``GitRepo.keep_index_parse``)."""
+    return index.with_name(index.name + ".parse")
 
 
 def _read_small(path: str) -> bytes:
@@ -852,8 +882,14 @@ class GitRepo:
         if not end:
             return None
         common = self.common_dir
+        layout = _LAYOUTS.get(data[-20:])  # the order of a derived parse's paths
         written = indextrees.write_tree(
-            data, entries, end, lambda body: bytes.fromhex(looseobjects.write_object(common, b"tree", body))
+            data,
+            entries,
+            end,
+            lambda body: bytes.fromhex(looseobjects.write_object(common, b"tree", body)),
+            order=None if layout is None else layout.keys,
+            written_at=int(st.st_mtime),
         )
         if written is None:
             return None
@@ -870,7 +906,8 @@ class GitRepo:
             except BaseException:
                 lock.unlink(missing_ok=True)
                 raise
-            _keep_parse(new[-20:], (entries, end))
+            # the same entries, where they were
+            _keep_parse(new[-20:], (entries, end), layout and indexdelta.Layout(new, layout.keys, layout.offsets))
         return tree.hex()
 
     def _ctime_racy(self, index: Path) -> list[str]:
@@ -949,11 +986,16 @@ class GitRepo:
                 return {}, 0
         key = data[-hash_len:]
         found = _PARSED.get(key) if any(key) else None
-        if found is None:
-            found = parse_index(data, hash_len)
-            if any(key):
-                _keep_parse(key, found)
-        return found
+        return found if found is not None else _parse(data, hash_len, kept_parse_path(index))
+
+    def keep_index_parse(self, index: Path) -> None:
+        """Keep the parse of ``index`` made in this process beside it (``kept_parse_path``), for
+        the next process to load instead of reading every entry; nothing when it holds it already."""
+        key = self.index_checksum(index)
+        parsed, layout = _PARSED.get(key), _LAYOUTS.get(key)
+        kept = kept_parse_path(index)
+        if parsed is not None and layout is not None and indexdelta.kept_checksum(kept) != key:
+            indexdelta.write_kept(kept, key, parsed, layout, self.index_folders(index))
 
     def index_folders(self, index: Path) -> frozenset[bytes]:
         """Every folder that holds an entry of ``index`` (at any depth), read without a process.
@@ -970,16 +1012,18 @@ class GitRepo:
             paths: Iterable[bytes] = ctimes
             if _FOLDERS:
                 earlier, earlier_folders = next(reversed(_FOLDERS.values()))
-                if not earlier.keys() - ctimes.keys():  # set operations in C: nothing was removed
+                compared = _DIFFERING.get("last")
+                if compared is not None and compared[0] is earlier and compared[1] is ctimes:
+                    # the paths that differ are known (a parse derived from the earlier one)
+                    if all(rel in ctimes for rel in compared[2]):  # nothing was removed
+                        folders, paths = set(earlier_folders), [r for r in compared[2] if r not in earlier]
+                elif not earlier.keys() - ctimes.keys():  # set operations in C: nothing was removed
                     folders, paths = set(earlier_folders), ctimes.keys() - earlier.keys()
             for parent in {rel.rpartition(b"/")[0] for rel in paths}:
                 while parent and parent not in folders:
                     folders.add(parent)
                     parent = parent.rpartition(b"/")[0]
-            found = (ctimes, frozenset(folders))
-            if len(_FOLDERS) >= 8:
-                _FOLDERS.pop(next(iter(_FOLDERS)))
-            _FOLDERS[key] = found
+            found = _keep_folders(ctimes, frozenset(folders))
         return found[1]
 
     def object_format(self) -> str:

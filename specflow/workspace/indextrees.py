@@ -28,6 +28,9 @@ FRESH_MAX = 5000
 #: From this many entries written afresh, the index gets its cache tree back whole (rewriting
 #: the index costs about a read of all of it); below, the few folders are written again next time.
 KEEP_MIN = 500
+#: ... and from one entry in this many: rewriting a small index costs less than writing that
+#: share of its folders again at every later snapshot (a hundred folders a generation left invalid).
+KEEP_SHARE = 128
 
 
 class _Node:
@@ -48,7 +51,14 @@ class _Unsupported(Exception):
 
 
 def write_tree(
-    data: bytes, entries: dict[bytes, bytes], end: int, store: Callable[[bytes], bytes], *, keep_from: int = KEEP_MIN
+    data: bytes,
+    entries: dict[bytes, bytes],
+    end: int,
+    store: Callable[[bytes], bytes],
+    *,
+    keep_from: int | None = None,
+    order: list[bytes] | None = None,
+    written_at: int | None = None,
 ) -> tuple[bytes, bytes | None] | None:
     """The tree of the index ``data`` (sha1), and the index with its cache tree made whole when
     that is worth writing (else None); None when ``git write-tree`` must write it.
@@ -56,7 +66,12 @@ def write_tree(
     ``entries``: the index's entries in order, ``path -> stat data, object id and flags``
     (``git.parse_index_ctimes``); ``end``: where its extensions begin.  ``store`` writes a
     tree object's body and returns its object id (raw bytes).  ``keep_from``: how many entries
-    written afresh make the whole cache tree worth writing back.
+    written afresh make the whole cache tree worth writing back (default: ``KEEP_MIN``, or one
+    entry in ``KEEP_SHARE`` when that is fewer).  ``order``: the paths in the index's order, when
+    ``entries`` holds them in another (a parse derived from an earlier one: ``indexdelta``).
+    ``written_at``: the second the index file was written; in the cache tree written back, the
+    folders of entries git will add again (racily clean: changed in or after that second) are
+    left invalid, as that ``add`` would leave them: it then rewrites nothing.
     """
     try:
         extensions = _extensions(data, end)
@@ -68,13 +83,35 @@ def write_tree(
         fresh = _fresh_entries(root, len(entries))
         if fresh > FRESH_MAX:
             return None
-        _Build(list(entries), entries, store).node(root, 0, b"")
+        _Build(list(entries) if order is None else order, entries, store).node(root, 0, b"")
     except _Unsupported:
         return None
     assert root.sha is not None
+    if keep_from is None:
+        keep_from = min(KEEP_MIN, -(-len(entries) // KEEP_SHARE))
     if fresh < keep_from:
         return root.sha, None
-    return root.sha, _with_cache_tree(data, end, extensions, _serialise(b"", root, raw_tree or b""))
+    unsettled = _unsettled_folders(entries, written_at)
+    return root.sha, _with_cache_tree(data, end, extensions, _serialise(b"", b"", root, raw_tree or b"", unsettled))
+
+
+def _unsettled_folders(entries: dict[bytes, bytes], written_at: int | None) -> set[bytes]:
+    """The folders (the top one is ``b""``) holding an entry the next ``git add`` looks at again
+    and puts back: racily clean, modified in or after the second ``written_at`` (git compares
+    to the second)."""
+    if written_at is None:
+        return set()
+    cut = written_at.to_bytes(4, "big")
+    found: set[bytes] = set()
+    for path, stat in entries.items():
+        if stat[8:12] >= cut:
+            folder = path.rpartition(b"/")[0]
+            while folder not in found:
+                found.add(folder)
+                if not folder:
+                    break
+                folder = folder.rpartition(b"/")[0]
+    return found
 
 
 def _extensions(data: bytes, end: int) -> dict[bytes, bytes]:
@@ -191,15 +228,20 @@ class _Build:
         return node.count
 
 
-def _serialise(name: bytes, node: _Node, raw: bytes) -> bytes:
-    """``node`` and everything below it as a ``TREE`` extension holds them (git's order: by
-    name length, then name); ``raw``: the extension it was read from."""
+def _serialise(name: bytes, path: bytes, node: _Node, raw: bytes, unsettled: set[bytes]) -> bytes:
+    """``node`` (the folder ``path``) and everything below it as a ``TREE`` extension holds them
+    (git's order: by name length, then name); ``raw``: the extension it was read from; the
+    ``unsettled`` folders are written invalid."""
     if node.span[1]:
         return raw[node.span[0] : node.span[1]]
     assert node.sha is not None
-    head = b"%s\0%d %d\n%s" % (name, node.count, len(node.children), node.sha)
+    if path in unsettled:
+        head = b"%s\0-1 %d\n" % (name, len(node.children))
+    else:
+        head = b"%s\0%d %d\n%s" % (name, node.count, len(node.children), node.sha)
     order = sorted(node.children, key=lambda n: (len(n), n))
-    return head + b"".join(_serialise(n, node.children[n], raw) for n in order)
+    below = (path + b"/" if path else b"").__add__
+    return head + b"".join(_serialise(n, below(n), node.children[n], raw, unsettled) for n in order)
 
 
 def _with_cache_tree(data: bytes, end: int, extensions: dict[bytes, bytes], tree: bytes) -> bytes:

@@ -105,3 +105,18 @@ def test_a_big_file_changed_outside_the_gate_is_put_back_and_a_chmod_of_one_is_s
     report = run_turn(ws, propose(ws), lambda: os.chmod(big, 0o600))
     assert kinds(report) == {("hub", "assets/big.bin", "mode")}
     assert stat.S_IMODE(big.lstat().st_mode) == mode
+
+
+@pytest.mark.parametrize("threshold", [bigfiles.BIG_FILE, 0x01800000, BIG])
+def test_the_entries_recording_a_big_size_are_found_among_many(monkeypatch: pytest.MonkeyPatch, threshold: int) -> None:
+    """``recorded_big`` reads the first byte of every size field in one slice: each size at and
+    around the threshold is judged as a comparison of the whole field would judge it."""
+    monkeypatch.setattr(bigfiles, "BIG_FILE", threshold)
+    near = [0, 1, 0xFFFF, threshold - 1, threshold, threshold + 1, 0x01FFFFFF, 0x02000000, 0x0200FFFF, 0xFFFFFFFF]
+    sizes = [i % 5000 for i in range(3000)] + near + [threshold - 1] * 10
+    stats = {
+        f"f{i:05d}".encode(): bytes(range(36)) + size.to_bytes(4, "big") + bytes(22) for i, size in enumerate(sizes)
+    }
+    expected = [path for path, size in zip(stats, sizes, strict=True) if size >= threshold]
+    assert bigfiles.recorded_big(stats) == expected
+    assert expected  # the threshold itself, and the sizes above it

@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -121,7 +122,8 @@ def test_each_snapshot_tree_and_cache_tree_are_what_git_writes_as_the_tree_chang
         subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)  # what a snapshot runs
         data = index.read_bytes()
         entries, end = parse_index(data)
-        left = indextrees.write_tree(data, entries, end, lambda body: _store(r, body))
+        keep_from = indextrees.KEEP_MIN
+        left = indextrees.write_tree(data, entries, end, lambda body: _store(r, body), keep_from=keep_from)
         assert left is not None and left[1] is None  # a few folders: the index is left as add wrote it
         written = indextrees.write_tree(data, entries, end, lambda body: _store(r, body), keep_from=0)
         assert written is not None and written[1] is not None and written[0] == left[0]
@@ -166,10 +168,11 @@ def test_many_folders_written_afresh_give_the_index_its_cache_tree_back_and_keep
     index = tmp_path / "i"
     git(root, "read-tree", "HEAD", f"--index-output={index}")
     _without_cache_tree(index)
-    os.utime(index, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    later = (int(time.time()) + 1000) * 1_000_000_000  # after every file's mtime: none racily clean
+    os.utime(index, ns=(later, later))
     tree = r._write_tree(index)
     assert tree == git(root, "rev-parse", "HEAD^{tree}").strip()
-    assert index.stat().st_mtime_ns == 1_000_000_000_000_000_000  # git's racy-clean check compares with it
+    assert index.stat().st_mtime_ns == later  # git's racy-clean check compares with it
     assert not index.with_name("i.lock").exists()
     _check(r, tree, index, tmp_path)
 
@@ -232,3 +235,72 @@ def test_specflows_commit_writes_its_tree_without_git_and_it_is_the_tree_git_wri
     ]
     git(repo, "fsck", "--strict")  # every object specflow wrote is sound
     assert git(repo, "status", "--porcelain") == ""  # the checkout, its index and HEAD agree
+
+
+def test_a_small_index_gets_its_cache_tree_back_after_a_few_folders_so_later_snapshots_write_only_theirs(
+    tmp_path: Path,
+) -> None:
+    """A generation's edits leave folders invalid; in an index of a few hundred entries, writing it
+    again with its whole cache tree costs less than writing those folders at every snapshot."""
+    root = init_repo(tmp_path / "r")
+    past = time.time() - 100  # no entry racily clean: git would look at all of them again
+
+    def write(rel: str, text: str) -> None:
+        (root / rel).write_text(text)
+        os.utime(root / rel, (past, past))
+
+    for i in range(300):
+        (root / f"d{i % 30}").mkdir(exist_ok=True)
+        write(f"d{i % 30}/f{i}", str(i))
+    commit_all(root, "many")
+    r = GitRepo.open(root)
+    index = tmp_path / "i"
+    shutil.copy2(r.real_index(), index)
+    assert r.snapshot(index, index) == git(root, "rev-parse", "HEAD^{tree}").strip()
+    for i in range(3):  # three folders of thirty: 30 entries afresh, more than one in KEEP_SHARE
+        write(f"d{i}/f{i}", "edited\n")
+    tree = r.snapshot(index, index)
+    _check(r, tree, index, tmp_path)
+    cache = _extension(index.read_bytes(), b"TREE")
+    assert cache is not None and cache.startswith(b"\x00300 30\n")  # the root is valid again: 300 entries, 30 folders
+    write("d5/f5", "edited\n")
+    stored: list[bytes] = []
+    subprocess.run(["git", "add", "-A"], cwd=root, env={**os.environ, "GIT_INDEX_FILE": str(index)}, check=True)
+    data = index.read_bytes()
+    entries, end = parse_index(data)
+
+    def store(body: bytes) -> bytes:
+        stored.append(body)
+        return _store(r, body)
+
+    written = indextrees.write_tree(data, entries, end, store)
+    assert written is not None and len(stored) == 2  # d5 and the root: every other folder is still valid
+
+
+def test_the_folders_of_racily_clean_entries_stay_invalid_so_the_next_add_rewrites_nothing(tmp_path: Path) -> None:
+    """git adds a racily clean entry again (changed in the second its index was written) and
+    invalidates its folders: written back invalid, they leave that ``add`` nothing to rewrite."""
+    root = init_repo(tmp_path / "r")
+    past = time.time() - 100
+    for i in range(300):
+        (root / f"d{i % 30}").mkdir(exist_ok=True)
+        (root / f"d{i % 30}" / f"f{i}").write_text(str(i))
+        os.utime(root / f"d{i % 30}" / f"f{i}", (past, past))
+    commit_all(root, "many")
+    r = GitRepo.open(root)
+    index = tmp_path / "i"
+    shutil.copy2(r.real_index(), index)
+    r.snapshot(index, index)
+    for i in range(3):
+        (root / f"d{i}" / f"f{i}").write_text("edited\n")
+        os.utime(root / f"d{i}" / f"f{i}", (past, past))
+    soon = time.time() + 1000  # changed in the index's own second, or after it: racily clean
+    os.utime(root / "d1" / "f1", (soon, soon))
+    tree = r.snapshot(index, index)
+    assert tree == _as_git_writes_it(root, index, tmp_path)[0]
+    cache = _extension(index.read_bytes(), b"TREE")
+    assert cache is not None and cache.startswith(b"\x00-1 30\n")  # the top folder, above d1
+    assert b"d1\x00-1 0\n" in cache and b"d0\x0010 0\n" in cache and b"d2\x0010 0\n" in cache
+    before = index.read_bytes()
+    subprocess.run(["git", "add", "-A"], cwd=root, env={**os.environ, "GIT_INDEX_FILE": str(index)}, check=True)
+    assert index.read_bytes() == before
