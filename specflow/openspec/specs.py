@@ -82,7 +82,8 @@ def _requirements(h: Headings, req_k: int) -> list[Requirement]:
     # ended by a header (a boundary ends the section's text, but later headers still nest in it)
     plain = end == len(h.levels) or h.titles[end] is not None
     depths = set(inner)
-    if plain and len(depths) <= 2 and inner[0] == min(depths) and None not in h.titles[req_k + 1 : end]:
+    # a header's title is never empty, a boundary's is None: all() finds a boundary in C
+    if plain and len(depths) <= 2 and inner[0] == min(depths) and all(h.titles[req_k + 1 : end]):
         return _two_level_requirements(h, req_k, end, inner[0])
     return [
         Requirement(_statement(h, k), tuple(filter(None, map(h.content, kids))))
@@ -105,7 +106,8 @@ def _two_level_requirements(h: Headings, req_k: int, end: int, level: int) -> li
         scenarios = [tuple(filter(None, contents[s])) for s in spans]
         return list(map(Requirement, map(_statement, repeat(h), reqs), scenarios))
     scenarios = list(map(tuple, map(contents.__getitem__, spans)))
-    return list(map(Requirement, _statements(h, reqs), scenarios))
+    # Requirement(text, scenarios), made in C: a NamedTuple's __new__ is a Python call each
+    return list(map(tuple.__new__, repeat(Requirement), zip(_statements(h, reqs), scenarios, strict=True)))
 
 
 def _statements(h: Headings, reqs: list[int]) -> list[str]:
