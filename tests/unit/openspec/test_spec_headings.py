@@ -10,15 +10,19 @@ read from its content up to the first header, each non-blank child of a requirem
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from specflow.openspec.headings import fence_spans, headings
+from specflow.openspec.jsonstr import stringify
 from specflow.openspec.markdown import fence_mask, find_section, normalize, parse_sections
 from specflow.openspec.requirements import extract_requirement_text
+from specflow.openspec.show import show_spec_json, show_spec_text
 from specflow.openspec.specs import ParsedSpec, Requirement, SpecParseError, parse_spec
 from tests.unit.openspec.test_properties import markdown
 
@@ -157,3 +161,15 @@ def test_a_run_without_a_title_ends_text_but_not_nesting(line: str) -> None:
     spec = parse_spec(text, "cap")
     assert spec.requirements == (Requirement("The system SHALL a.", ()), Requirement("b", ()))
     assert spec == _parse_by_sections(text, "cap")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(LINES), max_size=40))
+def test_the_written_document_is_the_generic_writers(lines: list[str]) -> None:
+    """``show_spec_text`` lays the JSON out by hand, as one join: the generic writer's bytes."""
+    text = '## Purpose\nWhy "quoted" \\ and \t tabbed.\n## Requirements\n' + "\n".join(lines)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "openspec" / "specs" / "cap").mkdir(parents=True)
+        (root / "openspec" / "specs" / "cap" / "spec.md").write_text(text, encoding="utf-8")
+        assert show_spec_text(root, "cap") == stringify(show_spec_json(root, "cap"))
