@@ -111,15 +111,38 @@ def _two_level_requirements(h: Headings, req_k: int, end: int, level: int) -> li
 
 
 def _statements(h: Headings, reqs: list[int]) -> list[str]:
-    """The statements of requirements ``reqs``, each the text up to its first scenario: when none
-    holds a line break, a header, metadata or a fence (no ``#``, ``*``, backtick or tilde), and
-    the next header's title is not blank (see ``_two_level_requirements``), each is that text trimmed.
+    """The statements of requirements ``reqs``, each read from the piece up to its first scenario.
+
+    Where no piece holds a line break, a ``#``, a ``*``, a backtick or a tilde, each is that piece
+    trimmed (the next header's title is not blank: see ``_two_level_requirements``).  Otherwise a
+    piece with no header, fence or ``**`` line is its lines trimmed, the blank ones left out; the
+    rest are read as ``_statement`` reads them.
     """
     texts = list(map(str.strip, map(h.after.__getitem__, reqs), repeat(JS_WS)))
     every = "".join(texts)
-    if "" in texts or any(c in every for c in "\n#*`~"):
-        return [_statement(h, k) for k in reqs]
-    return texts
+    if "" not in texts and not any(c in every for c in "\n#*`~"):
+        return texts
+    out = []
+    for k, text in zip(reqs, texts, strict=True):
+        # a header (only the first line can be one: any other would have started a section), a
+        # fence, or a line starting ``**`` (metadata) makes the piece more than its lines
+        if (
+            not text
+            or text[0] == "#"
+            or "```" in text
+            or "~~~" in text
+            or ("**" in text and _STARS_LINE_RE.search(text))
+        ):
+            out.append(_statement(h, k))
+        elif "\n" in text:
+            out.append("\n".join(filter(None, [line.strip(JS_WS) for line in text.split("\n")])))
+        else:
+            out.append(text)
+    return out
+
+
+#: A line starting with ``**`` after any whitespace.
+_STARS_LINE_RE = lazy_compile(rf"^{S}*\*\*", re.M)
 
 
 def _requirement_headers(h: Headings, req_k: int) -> list[tuple[int, list[int]]]:
@@ -153,9 +176,21 @@ def _requirement_headers(h: Headings, req_k: int) -> list[tuple[int, list[int]]]
 
 
 def _statement(h: Headings, k: int) -> str:
-    """Requirement ``k``'s statement as OpenSpec reads it: the lines of its content (trimmed,
-    sub-sections included) up to the first header line, else its title."""
-    return extract_requirement_text(h.title(k), h.content(k).split("\n"))
+    """Requirement ``k``'s statement as OpenSpec reads it: the lines of its content (trimmed, its
+    sub-sections included) up to the first header line, else its title.
+
+    Those lines are the piece after its header: a sub-section's header line stops the reading,
+    unless trimming the content's end turned it into a bare ``#`` run (a header with a blank title
+    and nothing after it), which is read as text; then the content itself is read.
+    """
+    e = h.end(k)
+    if e == k + 1:  # no sub-section: the content is the piece
+        lines = h.after[k].strip(JS_WS).split("\n")
+    elif e == k + 2 and not h.title(k + 1) and not h.after[k + 1].strip(JS_WS):
+        lines = h.content(k).split("\n")
+    else:
+        lines = h.after[k].lstrip(JS_WS).split("\n")
+    return extract_requirement_text(h.title(k), lines)
 
 
 # -- structure ---------------------------------------------------------------------------

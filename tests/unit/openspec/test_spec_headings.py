@@ -108,6 +108,46 @@ def test_a_spec_parses_as_openspec_reads_it_section_by_section(text: str) -> Non
     assert _outcome(parse_spec, text) == _outcome(_parse_by_sections, text)
 
 
+#: Statement and scenario lines for specs of the usual shape (``###`` requirements, ``####``
+#: scenarios), read on the quick path: metadata, fences, header-like and blank lines among them.
+STATEMENT_LINES = [
+    "The system SHALL x.",
+    "  indented MUST",
+    "**ID**: R-1",
+    "  **Note**: meta",
+    "\ufeff**M**: v",
+    "a **bold** word",
+    "#nospace",
+    "`code`",
+    "```",
+    "~~~",
+    "issue #42",
+    "second line",
+    "",
+    " ",
+    "\u00a0",
+]
+SCENARIO_LINES = ["- **WHEN** x", "- **THEN** y", "", " ", "```", "# inside"]
+
+
+@st.composite
+def usual_specs(draw: st.DrawFn) -> str:
+    parts = ["## Purpose", "P", "## Requirements"]
+    for r in range(draw(st.integers(1, 6))):
+        parts.append(draw(st.sampled_from([f"### Requirement: R{r}", "###  ", "### R"])))
+        parts += draw(st.lists(st.sampled_from(STATEMENT_LINES), max_size=4))
+        for _ in range(draw(st.integers(0, 3))):
+            parts.append(draw(st.sampled_from(["#### Scenario: S", "####  ", "#### x"])))
+            parts += draw(st.lists(st.sampled_from(SCENARIO_LINES), max_size=3))
+    return "\n".join(parts)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(usual_specs())
+def test_specs_of_the_usual_shape_parse_as_openspec_reads_them(text: str) -> None:
+    assert _outcome(parse_spec, text) == _outcome(_parse_by_sections, text)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(LINES), max_size=50), line_endings)
 def test_line_endings_and_a_byte_order_mark_change_nothing(lines: list[str], newline: str) -> None:
