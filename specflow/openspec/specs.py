@@ -77,10 +77,10 @@ def _requirements(h: Headings, req_k: int) -> list[Requirement]:
     """The requirements under header ``req_k``, each with its non-blank scenarios."""
     end = h.end(req_k)
     inner = h.levels[req_k + 1 : end]
-    if not inner and (end == len(h.levels) or h.titles[end] is not None):
-        return []
-    # ended by a header (a boundary ends the section's text, but later headers still nest in it)
+    # ended by a header or the document (a boundary ends the text, but later headers still nest in it)
     plain = end == len(h.levels) or h.titles[end] is not None
+    if plain and not inner:
+        return []
     depths = set(inner)
     # a header's title is never empty, a boundary's is None: all() finds a boundary in C
     if plain and len(depths) <= 2 and inner[0] == min(depths) and all(h.titles[req_k + 1 : end]):
