@@ -6,7 +6,10 @@
 Each figure runs a reference command and specflow's in interleaved rounds (each round starts with a
 different command, so machine load hits all alike), prints the medians and the ratio, compares the
 outputs (a fast wrong answer does not pass) and exits 1 on any miss.  ``--load`` keeps one core
-busy with a CPU hog (stopped by its pid at the end) while timing.
+busy with a CPU hog (stopped by its pid at the end) while timing.  Beside each wall-clock median it
+prints the median CPU time (user + system of the command and its children), far less sensitive to
+other work on the machine, and the load averages before and after the rounds; the verdict is on
+wall-clock time.
 
 ``tree`` (the default), on 500 changes x 200 specs: ``validate --all --strict --json`` (at least
 10x faster than OpenSpec, every verdict and issue identical) and ``list --json`` (5x).
@@ -36,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -92,13 +96,35 @@ def _quiet_env(home: Path) -> dict[str, str]:
     return env
 
 
+def _children_cpu() -> float:
+    """User + system seconds of every finished child so far (a run's is the difference)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    elapsed, _, stdout = _run_cpu(cmd, cwd, env)
+    return elapsed, stdout
+
+
+def _run_cpu(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (the command and its children) and stdout of one run."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    cpu = _children_cpu() - cpu
     if proc.returncode not in (0, 1) or not proc.stdout.strip():
         sys.exit(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
-    return elapsed, proc.stdout
+    return elapsed, cpu, proc.stdout
+
+
+def _load() -> str:
+    """The 1-, 5- and 15-minute load averages (2 cores: above ~1.5, other work shares the machine)."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _same_validate(theirs: str, mine: str) -> str | None:
@@ -163,23 +189,26 @@ class Figure:
         return ratio >= float(bound) if kind == "speedup" else ratio <= float(bound)
 
 
-def _timed(run: Run, env: dict[str, str]) -> tuple[float, str]:
+def _timed(run: Run, env: dict[str, str]) -> tuple[float, float, str]:
     if run.before is not None:
         run.before()
-    return _run(run.command, run.cwd, env)
+    return _run_cpu(run.command, run.cwd, env)
 
 
-def _rounds(figure: Figure, rounds: int, env: dict[str, str]) -> list[list[float]]:
-    """Seconds per run (reference first), each round starting with a different command."""
+def _rounds(figure: Figure, rounds: int, env: dict[str, str]) -> tuple[list[list[float]], list[list[float]]]:
+    """Wall and CPU seconds per run (reference first), each round starting with a different command."""
     order = [figure.reference, *figure.runs]
     times: list[list[float]] = [[] for _ in order]
+    cpus: list[list[float]] = [[] for _ in order]
     for run in order:  # warm-up: file cache, bytecode, specflow's index
         _timed(run, env)
     for i in range(rounds):
         for k in range(len(order)):
             j = (i + k) % len(order)
-            times[j].append(_timed(order[j], env)[0])
-    return times
+            wall, cpu, _ = _timed(order[j], env)
+            times[j].append(wall)
+            cpus[j].append(cpu)
+    return times, cpus
 
 
 def _index_runs(command: list[str], tree: Path) -> list[Run]:
@@ -281,20 +310,26 @@ def _figures(args: argparse.Namespace) -> list[Figure]:
 
 def _measure(figure: Figure, rounds: int, env: dict[str, str]) -> list[dict[str, Any]]:
     """Check the outputs, time the rounds, print the figure; one row per specflow run."""
-    reference_out = _timed(figure.reference, env)[1]
-    problems = [figure.same(reference_out, _timed(run, env)[1]) for run in figure.runs]
-    times = _rounds(figure, rounds, env)
-    ref_s = statistics.median(times[0])
-    print(f"\n{figure.label} ({rounds} interleaved rounds, medians)")
-    print(f"  reference  {figure.reference.name:<26} {ref_s:8.3f}s")
+    reference_out = _timed(figure.reference, env)[2]
+    problems = [figure.same(reference_out, _timed(run, env)[2]) for run in figure.runs]
+    load_before = _load()
+    times, cpus = _rounds(figure, rounds, env)
+    load = f"{load_before} -> {_load()}"
+    ref_s, ref_cpu = statistics.median(times[0]), statistics.median(cpus[0])
+    print(f"\n{figure.label} ({rounds} interleaved rounds, medians; load {load})")
+    print(f"  reference  {figure.reference.name:<26} {ref_s:8.3f}s  cpu {ref_cpu:7.3f}s")
     rows = []
-    for run, problem, ts in zip(figure.runs, problems, times[1:], strict=True):
-        ours_s = statistics.median(ts)
+    for run, problem, ts, cs in zip(figure.runs, problems, times[1:], cpus[1:], strict=True):
+        ours_s, ours_cpu = statistics.median(ts), statistics.median(cs)
         ratio = figure.ratio(ref_s, ours_s)
+        cpu_ratio = figure.ratio(ref_cpu, ours_cpu)
         ok = figure.met(ratio) and problem is None
         verdict = "met" if ok else "MISSED"
         kind = figure.goal.split()[0]
-        print(f"  specflow   {run.name:<26} {ours_s:8.3f}s  {kind} {ratio:6.2f}x  (goal {figure.goal}x: {verdict})")
+        print(
+            f"  specflow   {run.name:<26} {ours_s:8.3f}s  cpu {ours_cpu:7.3f}s  "
+            f"{kind} {ratio:6.2f}x (cpu {cpu_ratio:.2f}x)  (goal {figure.goal}x: {verdict})"
+        )
         print(f"  output     {'identical' if problem is None else 'DIFFERS: ' + problem}")
         rows.append(
             {
@@ -303,10 +338,14 @@ def _measure(figure: Figure, rounds: int, env: dict[str, str]) -> list[dict[str,
                 "specflow": run.name,
                 "reference_s": round(ref_s, 4),
                 "specflow_s": round(ours_s, 4),
+                "reference_cpu_s": round(ref_cpu, 4),
+                "specflow_cpu_s": round(ours_cpu, 4),
                 "ratio": round(ratio, 2),
+                "cpu_ratio": round(cpu_ratio, 2),
                 "goal": figure.goal,
                 "met": ok,
                 "same_output": problem is None,
+                "load": load,
             }
         )
     return rows

@@ -162,7 +162,23 @@ def _spec_text(root: Path, spec_id: str, spec: ParsedSpec) -> str:
     text_key, scenarios_key, next_item = "{" + i2 + '"text": ', "," + i2 + '"scenarios": ', "," + i1
     first, between = "[" + i3 + "{" + i4 + '"rawText": ', i3 + "}," + i3 + "{" + i4 + '"rawText": '
     last, none = i3 + "}" + i2 + "]" + i1 + "}", "[]" + i1 + "}"
-    parts: list[str] = []
+    head = (
+        "{\n"
+        f'  "id": {encode_basestring(spec_id)},\n'
+        f'  "title": {encode_basestring(spec_id)},\n'
+        f'  "overview": {encode_basestring(spec.overview)},\n'
+        f'  "requirementCount": {len(spec.requirements)},\n'
+        '  "requirements": '
+    )
+    tail = (
+        ",\n"
+        '  "metadata": {\n    "version": "1.0.0",\n    "format": "openspec"\n  },\n'
+        f'  "root": {{\n    "path": {encode_basestring(str(root))},\n    "source": "nearest"\n  }}\n'
+        "}"
+    )
+    if not spec.requirements:
+        return head + "[]" + tail
+    parts = [head, "[" + i1]  # the whole document is one join: a 2 MB text is copied once
     add = parts.append
     for r in spec.requirements:
         add(text_key)
@@ -175,18 +191,9 @@ def _spec_text(root: Path, spec_id: str, spec: ParsedSpec) -> str:
         else:
             add(none)
         add(next_item)
-    requirements = "[" + i1 + "".join(parts[:-1]) + "\n  ]" if parts else "[]"
-    return (
-        "{\n"
-        f'  "id": {encode_basestring(spec_id)},\n'
-        f'  "title": {encode_basestring(spec_id)},\n'
-        f'  "overview": {encode_basestring(spec.overview)},\n'
-        f'  "requirementCount": {len(spec.requirements)},\n'
-        f'  "requirements": {requirements},\n'
-        '  "metadata": {\n    "version": "1.0.0",\n    "format": "openspec"\n  },\n'
-        f'  "root": {{\n    "path": {encode_basestring(str(root))},\n    "source": "nearest"\n  }}\n'
-        "}"
-    )
+    parts[-1] = "\n  ]"
+    add(tail)
+    return "".join(parts)
 
 
 def show_json(root: Path, item: str, type_: str | None = None) -> tuple[str, dict[str, Any]]:

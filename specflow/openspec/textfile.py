@@ -24,9 +24,13 @@ def read_text(path: str | os.PathLike[str]) -> str:
     except OSError:
         return _read_slowly(path)
     try:
+        # the whole file in one read when it is the size fstat says (a 1.8 MB spec read in 1 MiB
+        # chunks and joined took twice as long); then on to the end, whatever it holds by then
+        want = os.fstat(fd).st_size + 1
         chunks = []
-        while chunk := os.read(fd, _CHUNK):
+        while chunk := os.read(fd, want):
             chunks.append(chunk)
+            want = _CHUNK
     except OSError:  # a folder opens, then fails to read
         return _read_slowly(path)
     finally:
