@@ -261,14 +261,7 @@ def _entry_offsets(data: bytes, hash_len: int) -> Iterable[tuple[bytes, int]]:
         if version >= 3 and data[off + fixed] & 0x40:
             pos += 2
         if version == 4:
-            strip = data[pos]
-            pos += 1
-            if strip & 0x80:
-                byte, strip = strip, strip & 0x7F
-                while byte & 0x80:
-                    byte = data[pos]
-                    pos += 1
-                    strip = ((strip + 1) << 7) | (byte & 0x7F)
+            strip, pos = indexdelta.path_strip(data, pos)
             end = data.find(b"\0", pos)
             path = (prev[: len(prev) - strip] if strip else prev) + data[pos:end]
             yield path, off

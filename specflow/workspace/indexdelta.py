@@ -165,13 +165,9 @@ def derive(
     return Derived(entries, ob, Layout(data, keys, offsets), frozenset(changed))
 
 
-def _entry(data: bytes, off: int, prev: bytes, fixed: int, stop: int) -> tuple[bytes, bytes, int] | None:
-    """The path, stat data and end of the version 4 entry at ``off`` (after the path ``prev``);
-    None for one in a conflict's stages or one that runs past the entries."""
-    flags = data[off + fixed] if off + fixed < stop else 0x30
-    if flags & 0x30:
-        return None
-    pos = off + fixed + 2 + (2 if flags & 0x40 else 0)
+def path_strip(data: bytes, pos: int) -> tuple[int, int]:
+    """How many bytes of the path before it a version 4 entry drops (git's offset varint at
+    ``pos``), and where its own part of the path begins."""
     strip = data[pos]
     pos += 1
     if strip & 0x80:
@@ -180,6 +176,16 @@ def _entry(data: bytes, off: int, prev: bytes, fixed: int, stop: int) -> tuple[b
             byte = data[pos]
             pos += 1
             strip = ((strip + 1) << 7) | (byte & 0x7F)
+    return strip, pos
+
+
+def _entry(data: bytes, off: int, prev: bytes, fixed: int, stop: int) -> tuple[bytes, bytes, int] | None:
+    """The path, stat data and end of the version 4 entry at ``off`` (after the path ``prev``);
+    None for one in a conflict's stages or one that runs past the entries."""
+    flags = data[off + fixed] if off + fixed < stop else 0x30
+    if flags & 0x30:
+        return None
+    strip, pos = path_strip(data, off + fixed + 2 + (2 if flags & 0x40 else 0))
     end = data.find(b"\0", pos, stop)
     if end < 0 or strip > len(prev):
         return None
