@@ -263,6 +263,8 @@ def _read_config(path: str) -> dict[str, str]:
             if found is None:
                 raise _Unsure
             section = found[1].lower() + (f".{found[2]}" if found[2] else "")
+            if found[1].lower() in ("include", "includeif"):
+                raise _Unsure  # another file could name the committer (plain() reads no worktree's)
             continue
         key = _KEY.fullmatch(line)
         if key is None:

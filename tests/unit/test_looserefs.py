@@ -196,6 +196,20 @@ def test_a_detached_head_and_configuration_from_the_environment_are_left_to_git(
     assert os.path.exists(root / ".git" / "logs" / "HEAD")
 
 
+def test_an_include_in_a_worktrees_own_configuration_is_left_to_git(
+    pair: tuple[Path, Path, str, str], tmp_path: Path
+) -> None:
+    _by_git, root, one, two = pair
+    (tmp_path / "who.cfg").write_text("[user]\n\temail = elsewhere@example.com\n")
+    git(root, "config", "extensions.worktreeConfig", "true")
+    repo = GitRepo.open(root)
+    assert looserefs.user_identities(repo.git_dir, repo.common_dir) is not None
+    (root / ".git" / "config.worktree").write_text(f"[include]\n\tpath = {tmp_path / 'who.cfg'}\n")
+    assert looserefs.user_identities(repo.git_dir, repo.common_dir) is None
+    assert not looserefs.move_refs(repo.git_dir, repo.common_dir, [RefMove("HEAD", one, two)], "m")
+    assert git(root, "rev-parse", "HEAD").strip() == two
+
+
 @pytest.mark.parametrize("source", ["environment", "configuration"])
 def test_a_commit_made_as_the_person_is_the_commit_git_commit_tree_makes(
     pair: tuple[Path, Path, str, str], monkeypatch: pytest.MonkeyPatch, source: str
