@@ -65,18 +65,23 @@ agents:
 """
 LOADED = """\
 import json, sys
+from specflow.cli import deferred
 from specflow.cli.main import main
+deferred.defer("inspect")  # as ``specflow.cli.main.entry`` does
 before = set(sys.modules)
 main(["advance", sys.argv[1], "--quiet"])
 print(json.dumps(sorted(set(sys.modules) - before)))
 """
-# as the ``specflow`` command imports them: with the collector paused (``specflow.cli.main.entry``)
+# as the ``specflow`` command imports them: with the collector paused and ``inspect`` deferred
+# (``specflow.cli.main.entry``)
 IMPORT = """\
 import gc, importlib, sys, time
 names = sys.argv[1:]
 gc.disable()
 start = time.perf_counter()
 import specflow.cli.main
+from specflow.cli import deferred
+deferred.defer("inspect")
 for name in names:
     try:
         importlib.import_module(name)

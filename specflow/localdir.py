@@ -13,10 +13,10 @@ agent cannot forge what the audit and the lock read.  Records an older specflow 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from pathlib import Path
 
+from specflow import digests
 from specflow.workspace.git import find_git_dirs
 
 LOCAL_DIR = ".specflow"
@@ -80,7 +80,7 @@ def records_dir(hub_root: Path) -> Path:
     real_hub = Path(os.path.realpath(hub_root))
     if real_hub != top:
         rel = real_hub.relative_to(top).as_posix()
-        folder = folder / f"hub-{hashlib.sha256(rel.encode()).hexdigest()[:16]}"
+        folder = folder / f"hub-{digests.sha256(rel.encode()).hexdigest()[:16]}"
     if not folder.is_dir():
         _move_old_records(hub_root / LOCAL_DIR, folder)
     _FOUND[key] = folder

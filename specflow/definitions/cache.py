@@ -9,13 +9,13 @@ to (path, size, mtime).  Any change to those misses the cache and runs every che
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from specflow import digests
 from specflow._version import __version__
 from specflow.localdir import ensure
 
@@ -32,7 +32,7 @@ def file_stamp(path: Path) -> list[Any]:
 
 
 def make_key(kind: str, source: Path, text: bytes, parts: Iterable[Any]) -> str:
-    h = hashlib.sha256()
+    h = digests.sha256()
     h.update(json.dumps([kind, __version__, str(source), list(parts)], sort_keys=True, default=str).encode())
     h.update(b"\0")
     h.update(text)
@@ -40,7 +40,7 @@ def make_key(kind: str, source: Path, text: bytes, parts: Iterable[Any]) -> str:
 
 
 def _path(hub_root: Path, kind: str, source: Path) -> Path:
-    name = hashlib.sha256(str(source).encode()).hexdigest()[:16]
+    name = digests.sha256(str(source).encode()).hexdigest()[:16]
     return hub_root / CACHE_DIR / f"{kind}-{name}.json"
 
 

@@ -8,13 +8,13 @@ given in, voids it for good: even the same proposal must be approved again.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypedDict
 
+from specflow import digests
 from specflow.engine.records import STATE_DIR, Approval, StateRecord, now_iso
 from specflow.errors import StateError
 from specflow.workspace.git import config_value
@@ -28,7 +28,7 @@ _TICKED = re.compile(rb"(?m)^([ \t]*(?:[-*+]|[0-9]{1,9}[.)])[ \t]*)\[[xX]\]")
 
 def artifacts_digest(change_dir: Path) -> str:
     """sha256 over the proposal, design, tasks and delta specs, in a stable order."""
-    h = hashlib.sha256()
+    h = digests.sha256()
     files = [change_dir / name for name in _APPROVED]
     specs = change_dir / "specs"
     if specs.is_dir():

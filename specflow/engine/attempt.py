@@ -10,12 +10,12 @@ firing); this module runs it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from specflow import digests
 from specflow.agents import get_adapter
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback, Started, StartsAhead
 from specflow.definitions.workflow import Scenario, StateDef, Workflow
@@ -187,7 +187,7 @@ class Attempt(Struct):
         self.prompt = phase_prompt(
             self.change, self.workflow, self.record, self.scenario, self.scenario.to, self.workspaces, self.gate
         )
-        self.event["prompt_sha256"] = hashlib.sha256(self.prompt.encode("utf-8")).hexdigest()
+        self.event["prompt_sha256"] = digests.sha256(self.prompt.encode("utf-8")).hexdigest()
         save_prompt(self.change.hub.root, self.change.id, self.event["prompt_sha256"], self.prompt)
 
     def take_checkpoint(self) -> None:

@@ -18,7 +18,6 @@ import _socket  # the C module under ``socket``, for one abstract socket (see ``
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import sys
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from specflow import digests
 from specflow.engine.machine_id import host_name
 from specflow.engine.records import now_iso
 from specflow.errors import LockedError
@@ -184,7 +184,7 @@ class ChangeLock:
         """
         if not sys.platform.startswith("linux"):
             return True
-        digest = hashlib.sha256(os.path.realpath(self.path).encode()).hexdigest()[:48]
+        digest = digests.sha256(os.path.realpath(self.path).encode()).hexdigest()[:48]
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             sock.bind(f"\0specflow-lock-{digest}")

@@ -17,7 +17,6 @@ kept, and is read again next time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -28,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from specflow import digests
 from specflow.structs import Struct, field
 
 #: Tracked files of this size or more are hashed and stored here (git's own big-file threshold
@@ -126,7 +126,7 @@ def _store(
     started = time.time_ns()
     folder = common_dir / "objects" / "pack"
     tmp = folder / f"tmp_pack_specflow_{os.getpid()}_{time.monotonic_ns()}"
-    writer = _PackWriter(hashlib.sha1(b"blob %d\0" % st.st_size, usedforsecurity=False))
+    writer = _PackWriter(digests.bulk_sha1(b"blob %d\0" % st.st_size))
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with open(loc, "rb") as src, open(tmp, "xb") as out:
@@ -150,8 +150,8 @@ class _PackWriter(Struct):
     """A pack of one blob, stored (zlib level 0), written as the file is read: the blob's name, the
     pack's checksum and the object's CRC are all computed in that one pass."""
 
-    blob: Any  # hashlib's sha1 of the blob (its object name)
-    pack: Any = field(default_factory=lambda: hashlib.sha1(usedforsecurity=False))
+    blob: digests.Hasher  # the blob's SHA-1 (its object name)
+    pack: digests.Hasher = field(default_factory=digests.bulk_sha1)
     crc: int = 0
     read: int = 0
 
@@ -192,7 +192,7 @@ def _write_index(path: Path, sha: bytes, crc: int, pack_checksum: bytes) -> None
     fanout = b"".join((0 if i < sha[0] else 1).to_bytes(4, "big") for i in range(256))
     body = b"\xfftOc" + (2).to_bytes(4, "big") + fanout + sha + crc.to_bytes(4, "big") + (12).to_bytes(4, "big")
     body += pack_checksum
-    body += hashlib.sha1(body, usedforsecurity=False).digest()
+    body += digests.sha1(body).digest()
     tmp = path.with_name(f"tmp_idx_specflow_{os.getpid()}")
     tmp.write_bytes(body)
     os.chmod(tmp, 0o444)

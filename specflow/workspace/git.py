@@ -9,7 +9,6 @@ that.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import re
 import shutil
@@ -21,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from specflow import digests
 from specflow.errors import GitError
 from specflow.structs import Struct
 from specflow.workspace import indexdelta, indextrees, looseobjects, looserefs
@@ -289,8 +289,8 @@ def smudge_entries(index: Path, paths: Iterable[str], hash_len: int = 20) -> boo
         if path in wanted:
             data[off + 8 : off + 16] = bytes(8)  # mtime, seconds and nanoseconds
             data[off + 36 : off + 40] = bytes(4)  # size: git takes a zero size for "changed"
-    digest = hashlib.sha256 if hash_len == 32 else hashlib.sha1
-    data[-hash_len:] = digest(data[:-hash_len], usedforsecurity=False).digest()
+    digest = digests.sha256 if hash_len == 32 else digests.sha1
+    data[-hash_len:] = digest(bytes(data[:-hash_len])).digest()
     st = index.stat()
     tmp = index.with_name(index.name + ".smudge")
     tmp.write_bytes(data)
@@ -348,7 +348,7 @@ def _looks_unchanged_to_git(stamp: bytes, st: os.stat_result) -> bool:
 
 def _tree_id(body: bytes) -> bytes:
     """The object id of a tree with ``body``, computed only (nothing is written)."""
-    return hashlib.sha1(b"tree %d\0" % len(body) + body, usedforsecurity=False).digest()
+    return digests.sha1(b"tree %d\0" % len(body) + body).digest()
 
 
 def _same_stat(entry: bytes, st: os.stat_result) -> bool:

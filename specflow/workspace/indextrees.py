@@ -15,9 +15,10 @@ write afresh — makes it answer None, and the caller asks ``git write-tree``.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
+
+from specflow import digests
 
 #: Extensions kept as they are when the index gets its cache tree back (none depends on it).
 _KEPT = (b"REUC", b"UNTR")
@@ -252,4 +253,4 @@ def _with_cache_tree(data: bytes, end: int, extensions: dict[bytes, bytes], tree
         if sig in extensions:
             body += [sig, len(extensions[sig]).to_bytes(4, "big"), extensions[sig]]
     joined = b"".join(body)
-    return joined + hashlib.sha1(joined, usedforsecurity=False).digest()
+    return joined + digests.sha1(joined).digest()

@@ -11,13 +11,13 @@ checkpoint is not A's agent's doing.  The journal lives in the hub's records fol
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from specflow import digests
 from specflow.errors import LockedError
 from specflow.localdir import records_dir
 from specflow.oslock import FileLock, LockTimeout
@@ -32,8 +32,8 @@ def content_hash(path: Path) -> str | None:
     """sha256 of a file's bytes (a symlink's target text), or None if it does not exist."""
     try:
         if path.is_symlink():
-            return hashlib.sha256(b"link:" + os.readlink(path).encode()).hexdigest()
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+            return digests.sha256(b"link:" + os.readlink(path).encode()).hexdigest()
+        return digests.sha256(path.read_bytes()).hexdigest()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
 

@@ -14,7 +14,6 @@ environment.  Anywhere else the git door's plumbing is used instead.
 from __future__ import annotations
 
 import functools
-import hashlib
 import mmap
 import os
 import re
@@ -23,6 +22,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from specflow import digests
 from specflow.errors import GitError
 
 _SPECIAL = re.compile(
@@ -95,7 +95,7 @@ def commit(
 def write_object(common_dir: Path, kind: bytes, body: bytes) -> str:
     """Store ``body`` as a loose object of ``kind`` unless it is there already; its sha."""
     data = kind + b" " + str(len(body)).encode() + b"\0" + body
-    sha = hashlib.sha1(data, usedforsecurity=False).hexdigest()  # git's object name
+    sha = digests.sha1(data).hexdigest()  # git's object name
     folder = common_dir / "objects" / sha[:2]
     final = folder / sha[2:]
     if final.exists():

@@ -128,7 +128,9 @@ def _loaded_after(argv: list[str], cwd: Path) -> set[str]:
     """Every module (full dotted name) loaded once ``specflow argv`` has run in a fresh interpreter."""
     code = (
         "import json, sys\n"
+        "from specflow.cli import deferred\n"
         "from specflow.cli.main import main\n"
+        "deferred.defer('inspect')\n"  # as the ``specflow`` command does (``specflow.cli.main.entry``)
         "try:\n"
         f"    main({argv!r})\n"
         "except SystemExit:\n"
@@ -232,8 +234,10 @@ NOT_ON_THE_ADVANCE_PATH = (
 )
 # What advance needs not load either when its prompt only fills in fields (``{{ change.id }}``, as
 # ``benchmarks/advance_bench.py``'s does): jinja2, and what jinja2 would bring.  Records' temporary
-# files and the agent's temporary folder are ``specflow.tempfiles``.
-NOT_ON_THE_PLAIN_PROMPT_PATH = ("jinja2", "markupsafe", "tempfile", "random")
+# files and the agent's temporary folder are ``specflow.tempfiles``.  Small digests are CPython's
+# own (``specflow.digests``), not OpenSSL's; ``inspect``, which ``transitions`` imports, is
+# deferred by the command and never used (jinja2 would use both).
+NOT_ON_THE_PLAIN_PROMPT_PATH = ("jinja2", "markupsafe", "tempfile", "random", "hashlib", "_hashlib", "ast", "dis")
 
 
 def test_advance_with_a_command_agent_loads_only_what_it_uses(hub: HubFixture) -> None:
@@ -299,6 +303,7 @@ LAZY_STDLIB = {
     "getpass": "the login name, only when git has no user.name (an approval, a discard)",
     "ctypes": "~1 ms: Landlock's system calls, only where Landlock may hold an agent or doctor asks",
     "queue": "the lines of a Claude Code run (its adapter imports it); a command agent has none",
+    "hashlib": "~3.5 ms (OpenSSL): only to hash a megabyte or more at once (specflow.digests)",
     "shlex": "splitting the command of a 'the command \"...\" succeeds' step, only where a workflow has one",
 }
 #: specflow's own modules a function may import, and why: each is a door to a heavy library or a

@@ -1,0 +1,57 @@
+"""A standard-library module that loads when first used rather than when imported.
+
+``transitions`` imports ``inspect`` (with ``ast``, ``dis`` and ``tokenize``: ~6 ms, a tenth of
+what ``advance`` imports) for one ``inspect.ismethod`` that a model without methods named after
+its triggers never reaches.  The ``specflow`` command puts a deferred ``inspect`` in
+``sys.modules`` before anything imports it; a process embedding the API keeps its modules as it
+had them.
+
+The standard library's ``importlib.util.LazyLoader`` cannot do this on Python 3.11: an
+``import inspect`` statement reads the module's ``__spec__``, and that alone runs it.  Here the
+module's own attributes (``__spec__``, ``__name__``, ...) are plain ones, and the first other
+name looked up on it runs the real module in place, under a lock, so two threads never see it
+half-loaded by the other.
+"""
+
+from __future__ import annotations
+
+import _thread
+import importlib.util
+import sys
+import types
+from typing import Any
+
+_LOCK = "_specflow_deferred_lock"  # in the module until its code has run
+
+
+class _Deferred(types.ModuleType):
+    """A module whose code runs when a name it does not have yet is first looked up."""
+
+    def __getattr__(self, name: str) -> Any:
+        lock = self.__dict__.get(_LOCK)
+        if lock is not None:
+            with lock:
+                if type(self) is _Deferred:  # not loaded by another thread meanwhile
+                    try:
+                        self.__spec__.loader.exec_module(self)  # type: ignore[union-attr]
+                    finally:
+                        self.__class__ = types.ModuleType  # type: ignore[assignment]
+                        self.__dict__.pop(_LOCK, None)
+        return types.ModuleType.__getattribute__(self, name)
+
+
+def defer(name: str) -> bool:
+    """Put a deferred ``name`` in ``sys.modules``; False when it is already imported or not found."""
+    if name in sys.modules:
+        return False
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+        return False
+    module = importlib.util.module_from_spec(spec)
+    module.__class__ = _Deferred
+    module.__dict__[_LOCK] = _thread.allocate_lock()
+    sys.modules[name] = module
+    return True
+
+
+__all__ = ["defer"]

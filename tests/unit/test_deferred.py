@@ -1,0 +1,98 @@
+"""``specflow.cli.deferred``: a module put off until first used, as the ``specflow`` command does
+with ``inspect`` (which ``transitions`` imports and ``advance`` never uses)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def _run(code: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60, check=True
+    )
+    return out.stdout.strip()
+
+
+def test_importing_transitions_leaves_inspect_unloaded_until_used() -> None:
+    out = _run(
+        """
+        import sys
+        from specflow.cli import deferred
+        assert deferred.defer("inspect") is True
+        import transitions
+        print("ast" in sys.modules, "dis" in sys.modules, type(sys.modules["inspect"]).__name__)
+        import inspect
+        print(inspect.ismethod(len), "ast" in sys.modules, type(inspect).__name__)
+        from inspect import signature
+        print(str(signature(lambda a, b=2: None)))
+        """
+    )
+    assert out.splitlines() == ["False False _Deferred", "False True module", "(a, b=2)"]
+
+
+def test_a_machine_is_built_and_fired_without_loading_inspect() -> None:
+    out = _run(
+        """
+        import sys
+        from specflow.cli import deferred
+        deferred.defer("inspect")
+        import transitions
+        class Model: pass
+        m = Model()
+        machine = transitions.Machine(model=m, states=["a", "b", "c"], initial="a", auto_transitions=False)
+        machine.add_transition("advance", "a", "b")
+        machine.add_transition("advance", "b", "c")
+        machine.add_transition("reject", "b", "a")
+        m.advance(); m.advance()
+        print(m.state, type(sys.modules["inspect"]).__name__, "ast" in sys.modules)
+        """
+    )
+    assert out == "c _Deferred False"
+
+
+def test_threads_using_it_at_once_all_see_it_whole() -> None:
+    out = _run(
+        """
+        import threading
+        from specflow.cli import deferred
+        deferred.defer("inspect")
+        import inspect
+        start = threading.Barrier(8)
+        seen = []
+        def use():
+            start.wait()
+            seen.append(str(inspect.signature(lambda x, *, y=1: None)))
+        threads = [threading.Thread(target=use) for _ in range(8)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        print(sorted(set(seen)), len(seen))
+        """
+    )
+    assert out == "['(x, *, y=1)'] 8"
+
+
+def test_a_module_already_imported_or_unknown_is_left_alone() -> None:
+    out = _run(
+        """
+        import sys, json
+        from specflow.cli import deferred
+        print(deferred.defer("json"), deferred.defer("no_such_module_here"), type(sys.modules["json"]).__name__)
+        print("no_such_module_here" in sys.modules)
+        """
+    )
+    assert out.splitlines() == ["False False module", "False"]
+
+
+def test_the_specflow_command_defers_it() -> None:
+    out = _run(
+        """
+        import atexit, sys
+        from specflow.cli.main import entry
+        atexit.register(lambda: print(type(sys.modules["inspect"]).__name__, "ast" in sys.modules))
+        sys.argv = ["specflow", "graph", "--help"]
+        entry()
+        """
+    )
+    assert out.splitlines()[-1] == "_Deferred False"
