@@ -18,7 +18,7 @@ from specflow.errors import WorkspaceError
 from specflow.structs import Struct
 from specflow.workspace import journal
 from specflow.workspace.checkpoints import Workspace
-from specflow.workspace.git import GitRepo, TreeChange
+from specflow.workspace.git import GitRepo, MergePreview, TreeChange
 from specflow.workspace.journal import hub_writes
 from specflow.workspace.looserefs import RefMove
 from specflow.workspace.sidethread import Pending, SideThread
@@ -359,7 +359,11 @@ def _look(
     checkout = _checkout_of(source, base)
     checkout_repo = GitRepo.open(checkout) if checkout else None
     staged = pool.submit(checkout_repo.staged_paths) if checkout_repo else None
-    preview = source.merge_preview(base_sha, branch_sha)
+    if source.surely_descends(branch_sha, base_sha):
+        # the base has not moved since the branch left it: merging gives the branch's own tree
+        preview = MergePreview(True, source.tree_of(branch_sha), ())
+    else:
+        preview = source.merge_preview(base_sha, branch_sha)
     # merging an ancestor of the base gives the base's own tree: only then can it be merged already
     if preview.clean and preview.tree == source.tree_of(base_sha) and source.is_ancestor(branch_sha, base_sha):
         return MergeResult(target.name, target.branch, base, "already merged"), None, []

@@ -232,6 +232,15 @@ def find_git_dirs(root: Path) -> tuple[Path, Path] | None:
     return git_dir, common
 
 
+def _has_entries(folder: Path) -> bool:
+    """Whether ``folder`` holds anything (False when it is missing)."""
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
+
+
 def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
     """``path -> stat data`` of every entry of an index file: 40 raw bytes, its ctime first
     (seconds, nanoseconds), then mtime, device, inode, mode, uid, gid and size, 4 bytes each;
@@ -1101,6 +1110,49 @@ class GitRepo:
         subject = message.split("\n", 1)[0]
         self.move_refs([looserefs.RefMove("HEAD", commit, head or ZERO_SHA)], f"commit: {subject}")
         return commit
+
+    def surely_descends(self, descendant: str, ancestor: str, limit: int = 64) -> bool:
+        """True when ``ancestor`` is ``descendant`` or one of its ancestors, read from loose commit
+        objects within ``limit`` commits; False when that cannot be shown so (not an ancestor, a
+        packed commit on the way, a longer history, or grafts, replacements or a shallow clone
+        that make git's history differ from the objects'): then git must be asked."""
+        common = self.common_dir
+        if (common / "shallow").exists() or (common / "info" / "grafts").exists():
+            return False
+        if _has_entries(common / "refs" / "replace") or b"refs/replace/" in self._packed_refs_bytes():
+            return False
+        if "GIT_REPLACE_REF_BASE" in os.environ:
+            return False
+        seen: set[str] = set()
+        todo = [descendant]
+        while todo:
+            sha = todo.pop()
+            if sha == ancestor:
+                return True
+            if sha in seen:
+                continue
+            seen.add(sha)
+            if len(seen) > limit:
+                return False
+            try:
+                raw = zlib.decompress((common / "objects" / sha[:2] / sha[2:]).read_bytes())
+            except (OSError, zlib.error):
+                return False  # packed, or missing: git knows
+            header, _, body = raw.partition(b"\0")
+            if not header.startswith(b"commit "):
+                return False
+            for line in body.split(b"\n"):
+                if line.startswith(b"parent "):
+                    todo.append(line[7:].decode("ascii"))
+                elif line and not line.startswith(b"tree "):
+                    break  # the author line: parents are all above it
+        return False
+
+    def _packed_refs_bytes(self) -> bytes:
+        try:
+            return (self.common_dir / "packed-refs").read_bytes()
+        except OSError:
+            return b""
 
     def tree_of(self, commit: str) -> str:
         """The tree of ``commit``: read from its loose object file when it has one, else asked of git."""

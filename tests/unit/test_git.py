@@ -433,3 +433,45 @@ def test_staged_paths_are_none_without_a_process_when_the_index_holds_heads_tree
         assert r.staged_paths() == by_git() != []
         git(repo, "reset", "-q")
     assert r.staged_paths() == []
+
+
+def _merge_tree(root: Path, base: str, branch: str) -> str:
+    return git(root, "merge-tree", "--write-tree", base, branch).splitlines()[0].strip()
+
+
+def test_surely_descends_reads_loose_history_and_agrees_with_git(repo: Path) -> None:
+    r = GitRepo.open(repo)
+    base = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "side")
+    for i in range(3):
+        (repo / f"s{i}.txt").write_text(f"{i}\n")
+        commit_all(repo, f"side {i}")
+    tip = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "main")
+    (repo / "m.txt").write_text("moved\n")
+    commit_all(repo, "main moves")
+    moved = git(repo, "rev-parse", "HEAD").strip()
+    assert r.surely_descends(tip, base) is True and r.surely_descends(tip, tip) is True
+    assert r.surely_descends(tip, moved) is False and r.surely_descends(base, tip) is False
+    # where it says so, the merge's tree is the branch's own, as git's merge-tree computes it
+    assert _merge_tree(repo, base, tip) == r.tree_of(tip)
+    # a longer history than it reads, or a merge with two parents
+    assert r.surely_descends(tip, base, limit=2) is False
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+    merged = git(repo, "rev-parse", "HEAD").strip()
+    assert r.surely_descends(merged, tip) is True and r.surely_descends(merged, moved) is True
+
+
+def test_surely_descends_leaves_packed_replaced_or_shallow_history_to_git(repo: Path) -> None:
+    r = GitRepo.open(repo)
+    base = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "x.txt").write_text("x\n")
+    commit_all(repo, "x")
+    tip = git(repo, "rev-parse", "HEAD").strip()
+    assert r.surely_descends(tip, base) is True
+    git(repo, "replace", "--graft", tip)  # git now sees tip without its parent
+    assert r.surely_descends(tip, base) is False
+    git(repo, "replace", "-d", tip)
+    assert r.surely_descends(tip, base) is True
+    git(repo, "gc", "-q")  # every commit packed: nothing to read loose
+    assert r.surely_descends(tip, base) is False
