@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -238,6 +239,22 @@ def test_nothing_is_left_running_after_a_normal_run(claude_run: ClaudeRun, run_m
     result = claude_run.run(script("bash echo hi", "answer ok"), gate)
     assert result.ok
     assert processes_with(run_marker) == []
+
+
+def test_the_settings_folder_goes_with_the_run_and_the_transcript_is_named_by_time(
+    claude_run: ClaudeRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own_tmp = tmp_path / "own-tmp"
+    own_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(own_tmp))  # where the adapter puts the settings and the hook's gate
+    started = time.gmtime()
+    result = claude_run.run(script("answer ok"), claude_run.gate("openspec/changes/add-x/**"))
+    assert result.ok, result.error
+    assert list(own_tmp.iterdir()) == []
+    assert result.transcript_path is not None
+    name = result.transcript_path.name
+    assert re.fullmatch(r"propose-\d{8}T\d{6}\.\d{6}Z\.jsonl", name), name
+    assert name[len("propose-") : len("propose-") + 8] == time.strftime("%Y%m%d", started)
 
 
 def test_a_missing_binary_says_how_to_install(claude_run: ClaudeRun, tmp_path: Path) -> None:

@@ -362,3 +362,14 @@ def test_records_are_structs_not_dataclasses() -> None:
                 names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
                 offenders += [f"{path.relative_to(PACKAGE)}:{node.lineno}" for n in names if n == "dataclasses"]
     assert offenders == []
+
+
+def test_the_claude_code_adapter_adds_only_what_its_run_needs() -> None:
+    # a phase run by Claude Code imports the adapter; its settings folder is ``specflow.tempfiles``',
+    # its transcript's time ``time``'s: what ``advance`` spares a command agent, it spares this one
+    code = (
+        "import sys\nimport specflow.agents.claude.adapter\n"
+        "print(sorted(m for m in ('datetime', 'tempfile', 'random', 'hashlib', 'dataclasses') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"

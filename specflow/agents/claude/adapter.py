@@ -36,11 +36,9 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -60,6 +58,7 @@ from specflow.agents.proctree import KILL_GRACE_S, descendants, exited, sandbox_
 from specflow.errors import AgentError
 from specflow.sandbox.launch import Launched, spawn
 from specflow.structs import Struct, field
+from specflow.tempfiles import temp_folder
 
 DEFAULT_TIMEOUT_S = 3600.0
 """Time limit when neither the workflow nor ``specflow.yaml`` sets one."""
@@ -203,7 +202,9 @@ def _python() -> str:
 
 
 def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    """The current UTC time as ``20260102T030405.250000Z`` (``datetime`` costs ~1 ms to import)."""
+    seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds)) + f".{micros:06d}Z"
 
 
 def _safe_name(text: str) -> str:
@@ -395,7 +396,8 @@ class _Launch:
         self.env, self.on_event, self.request = env, on_event, request
         self._open = contextlib.ExitStack()  # the settings folder and the output files, until the end
         try:
-            tmp = Path(self._open.enter_context(tempfile.TemporaryDirectory(prefix="specflow-claude-")))
+            tmp = temp_folder("specflow-claude-")
+            self._open.callback(shutil.rmtree, tmp, ignore_errors=True)
             gate_file = tmp / "gate.json"
             gate_file.write_text(request.gate.to_json(), encoding="utf-8")
             phase = build_phase_settings(
