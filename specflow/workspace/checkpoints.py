@@ -16,6 +16,7 @@ agent's reach.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -31,6 +32,7 @@ from specflow.structs import Struct, field, replace
 from specflow.workspace import bigfiles, looseobjects
 from specflow.workspace.filestats import (
     NOT_KEPT,
+    holding_git,
     keep_ignored,
     nested_git_dirs,
     touched_between,
@@ -38,6 +40,7 @@ from specflow.workspace.filestats import (
     unusual_perm,
 )
 from specflow.workspace.git import GitRepo, Head
+from specflow.workspace.sidethread import Pending
 from specflow.workspace.worktrees import Layout
 
 REF_ROOT = "refs/specflow/checkpoints"
@@ -360,10 +363,15 @@ class CheckpointStore:
                 ref, detached = ws.repo.head_file()
                 sha = local["branches"][str(ws.repo_id)].get(ref) if ref else detached
                 local["index"][ws.key] = _copy_index(ws.repo.real_index(), self.real_copy_path(number, ws.key))
+                # the folders the last snapshot knew are looked at for a nested .git while git adds
+                seed = self.seed_path(ws.key)
+                earlier = ws.repo.index_folders(seed) if seed.is_file() else frozenset()
+                looking = Pending(functools.partial(holding_git, ws.path, earlier))
                 trees[ws.key] = (self.snapshot(ws), Head(ref, sha))
                 local["modes"][ws.key] = self._record_modes(ws, number, umask)
                 local["ignored"][ws.key] = self._record_ignored(ws, number, listing.result())
-                local["nested_git"][ws.key] = sorted(nested_git_dirs(ws, self.snap_copy_path(number, ws.key)))
+                snap = self.snap_copy_path(number, ws.key)
+                local["nested_git"][ws.key] = sorted(nested_git_dirs(ws, snap, looking.result()))
             finally:
                 listing.close()
         return trees

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,29 +55,39 @@ def touched_between(ws: Workspace, old: dict[bytes, bytes], new: dict[bytes, byt
     return {rel.decode("utf-8", "surrogateescape") for rel in raw}
 
 
-def nested_git_dirs(ws: Workspace, snap_index: Path) -> set[str]:
+def nested_git_dirs(ws: Workspace, snap_index: Path, looked: Mapping[bytes, bool] | None = None) -> set[str]:
     """The folders of ``ws``'s files (as ``snap_index`` lists them) that hold a ``.git`` of their own.
 
     git never reports a ``.git`` made inside a folder whose files it already tracks (it skips
     the name), so the audit looks for one there: one ``lstat`` per folder, no scan of files.
+    ``looked``: folders already looked at (``holding_git``, while the snapshot ran) and what was
+    found; only the others are looked at now.
     """
     folders = ws.repo.index_folders(snap_index)
+    now = holding_git(ws.path, [f for f in folders if looked is None or f not in looked])
+    found = {f for f, held in now.items() if held}
+    if looked is not None:
+        found.update(f for f, held in looked.items() if held and f in folders)
+    return {name for name in (f.decode("utf-8", "surrogateescape") for f in found) if not ws.ignored(name)}
+
+
+def holding_git(top_path: Path, folders: Iterable[bytes]) -> dict[bytes, bool]:
+    """Which of ``folders`` (relative to ``top_path``, as bytes) hold a ``.git``: every one looked at,
+    True where one is.  System calls only (the interpreter's lock is let go in each), so it runs on
+    a side thread while ``git add`` scans the same tree."""
     access, exists = os.access, os.F_OK
-    found: set[str] = set()
+    looked: dict[bytes, bool] = {}
     try:
-        top = os.open(ws.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        top = os.open(top_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
-        return found  # no working tree: no folder of it holds anything
+        return looked  # no working tree: no folder of it holds anything
     try:
         for raw in folders:
             # bytes relative to the top, no Path objects, no exception for the missing: thousands of folders
-            if access(raw + b"/.git", exists, dir_fd=top, follow_symlinks=False):
-                name = raw.decode("utf-8", "surrogateescape")
-                if not ws.ignored(name):
-                    found.add(name)
+            looked[raw] = access(raw + b"/.git", exists, dir_fd=top, follow_symlinks=False)
     finally:
         os.close(top)
-    return found
+    return looked
 
 
 def usual_perm(st_mode: int, umask: int) -> int:
