@@ -91,3 +91,20 @@ def test_a_git_file_pointing_at_another_repository_is_removed_and_saved(multi: M
     saved = Path(report.violations[0].saved)
     assert saved.read_text() == f"gitdir: {target}\n"
     assert git(multi.api, "status", "--porcelain") == "", "the other repository is untouched"
+
+
+def test_a_nested_git_folder_made_between_turns_is_known_to_the_next_checkpoint(multi: MultiHub) -> None:
+    # the second checkpoint starts from the first one's snapshot: the folders that one knew are
+    # looked at while git adds, and what they hold is recorded as for any checkpoint
+    ws = multi.workspaces()
+    policy = propose(ws)
+    assert run_turn(ws, policy, lambda: None).violations == []
+    git(multi.worktree / "docs", "init", "-q")  # the person's, between the turns
+    (multi.worktree / "notes").mkdir()
+    (multi.worktree / "notes" / "todo.md").write_text("a folder new to this checkpoint\n")
+    report = run_turn(ws, policy, lambda: None)
+    assert report.violations == []
+    assert (multi.worktree / "docs" / ".git" / "HEAD").is_file()
+    # and a third turn whose agent makes one in the folder new to the second checkpoint is caught
+    report = run_turn(ws, policy, lambda: git(multi.worktree / "notes", "init", "-q"))
+    assert {(v.workspace, v.path, v.kind) for v in report.violations} == {("hub", "notes/.git", "git")}
