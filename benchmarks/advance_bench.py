@@ -2,16 +2,20 @@
 
     python benchmarks/advance_bench.py [--pairs 7]
 
-A git hub with a one-phase workflow (a write gate, a prompt rendered by Jinja2) and a command
-agent that runs ``true``: what is left is specflow's own cost — start, imports, lock, checkpoint,
-prompt, agent start, audit, records.  In interleaved pairs, each a fresh change:
+A git hub with a writing phase (a write gate, a prompt that fills in fields) and a command agent
+that runs ``true``: what is left is specflow's own cost — start, imports, lock, checkpoint,
+prompt, agent start, audit, records and their commit.  In interleaved rounds, each on fresh changes:
 
 - ``python -c pass``: the interpreter's own start, the reference;
-- ``specflow advance <id> --quiet``: wall time of the process, and its CPU time (user and
-  system, its git processes included), which other work on the machine skews far less;
+- ``specflow advance <id> --quiet`` of a phase (not its workflow's final state, as most phases
+  are not): wall time of the process, and its CPU time (user and system, its git processes
+  included), which other work on the machine skews far less;
+- the same of a change whose phase is its workflow's final state: then its branch lands on
+  main (the merge, the checks of main's checkout, the merge commit, the checkout moved);
+  printed beside, as ``api_bench.py`` prints it;
 - imports: a fresh interpreter importing exactly the modules that advance left loaded (found
-  once, in-process), as the command does (garbage collector paused), timed from inside, so the
-  interpreter's start is not counted.
+  once, in-process), as the command does (garbage collector paused, ``inspect`` deferred),
+  timed from inside, so the interpreter's start is not counted.
 
 Targets (issue 16): advance <= 120 ms, its imports <= 60 ms (wall times; the load average is
 printed with them).  Exits 1 on a miss.
@@ -37,7 +41,32 @@ IMPORTS_MS = 60.0
 WORKFLOW = """\
 workflow: bench
 version: 1
-description: One writing phase with a trivial agent, for the benchmark.
+description: One writing phase with a trivial agent, then a final state, for the benchmark.
+initial: draft
+states:
+  draft: {}
+  think:
+    prompt: think.md.j2
+    workspace:
+      write: ["openspec/changes/{{ change.id }}/**"]
+  done:
+    final: true
+scenarios:
+  - scenario: Think
+    given: [the change exists]
+    when: advance
+    from: draft
+    to: think
+  - scenario: Done
+    when: advance
+    from: think
+    to: done
+"""
+# the same phase as its workflow's final state: reaching it lands the change's branch on main
+FINAL_WORKFLOW = """\
+workflow: bench-final
+version: 1
+description: One writing phase with a trivial agent, the final state, for the benchmark.
 initial: draft
 states:
   draft: {}
@@ -96,7 +125,8 @@ def git(cwd: Path, *args: str) -> None:
 
 
 def make_hub(hub: Path, changes: int, env: dict[str, str]) -> None:
-    """A committed hub with the bench workflow and ``changes`` changes in state draft."""
+    """A committed hub with both workflows and ``changes`` changes of each (``c-N`` a phase, ``f-N``
+    the final state) in state draft."""
     hub.mkdir(parents=True)
     git(hub, "init", "-q", "-b", "main")
     for key, value in (("user.email", "bench@example.com"), ("user.name", "Bench"), ("commit.gpgsign", "false")):
@@ -105,12 +135,13 @@ def make_hub(hub: Path, changes: int, env: dict[str, str]) -> None:
     (hub / "openspec" / "workflows").mkdir(parents=True, exist_ok=True)
     (hub / "openspec" / "templates").mkdir(parents=True, exist_ok=True)
     (hub / "openspec" / "workflows" / "bench.yaml").write_text(WORKFLOW, encoding="utf-8")
+    (hub / "openspec" / "workflows" / "bench-final.yaml").write_text(FINAL_WORKFLOW, encoding="utf-8")
     (hub / "openspec" / "templates" / "think.md.j2").write_text(TEMPLATE, encoding="utf-8")
     (hub / "specflow.yaml").write_text(CONFIG, encoding="utf-8")
     git(hub, "add", "-A")
     git(hub, "commit", "-q", "-m", "bench hub")
     code = "import sys\nfrom specflow import Hub\nhub = Hub.open(sys.argv[1])\n" + "".join(
-        f"hub.new_change('c-{i}')\n" for i in range(changes)
+        f"hub.new_change('c-{i}')\nhub.new_change('f-{i}', workflow='bench-final')\n" for i in range(changes)
     )
     subprocess.run([sys.executable, "-c", code, str(hub)], env=env, check=True, capture_output=True)
 
@@ -159,9 +190,11 @@ def main(argv: list[str] | None = None) -> int:
             [sys.executable, "-c", LOADED, f"c-{args.pairs + 1}"], cwd=hub, env=env, check=True, capture_output=True
         )
         modules = json.loads(loaded.stdout.splitlines()[-1])
-        wall_s([*specflow, "advance", f"c-{args.pairs}", "--quiet"], hub, env)  # warm the page cache
+        for prefix in ("c", "f"):  # warm the page cache
+            wall_s([*specflow, "advance", f"{prefix}-{args.pairs}", "--quiet"], hub, env)
         bare: list[float] = []
         advance: list[float] = []
+        final: list[float] = []
         imports: list[float] = []
         cpu: list[float] = []
         load = _load()
@@ -169,11 +202,12 @@ def main(argv: list[str] | None = None) -> int:
             bare.append(wall_s([sys.executable, "-c", "pass"], hub, env))
             advance.append(wall_s([*specflow, "advance", f"c-{i}", "--quiet"], hub, env, cpu))
             imports.append(import_s(modules, hub, env))
+            final.append(wall_s([*specflow, "advance", f"f-{i}", "--quiet"], hub, env))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    bare_ms, advance_ms, imports_ms = (statistics.median(v) * 1000 for v in (bare, advance, imports))
+    bare_ms, advance_ms, imports_ms, final_ms = (statistics.median(v) * 1000 for v in (bare, advance, imports, final))
     ok_advance, ok_imports = advance_ms <= ADVANCE_MS, imports_ms <= IMPORTS_MS
-    print(f"medians of {args.pairs} interleaved runs; {os.cpu_count()} CPUs; {len(modules)} modules imported")
+    print(f"medians of {args.pairs} interleaved rounds; {os.cpu_count()} CPUs; {len(modules)} modules imported")
     print(f"load average before {load}, after {_load()}")
     print(f"reference  python -c pass:                {bare_ms:7.1f} ms")
     print(
@@ -188,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"specflow   its run (the rest):            {advance_ms - imports_ms - bare_ms:7.1f} ms")
     print(
         f"specflow   advance's CPU time (user+sys): {statistics.median(cpu) * 1000:7.1f} ms  (with its git processes)"
+    )
+    print(
+        f"specflow   advance to the final state:    {final_ms:7.1f} ms  (lands the branch on main:"
+        f" {final_ms - advance_ms:+.1f} ms)"
     )
     return 0 if ok_advance and ok_imports else 1
 
