@@ -86,6 +86,9 @@ class Attempt(Struct):
     _started: Started | None = None  # the agent started ahead of its prompt, waiting for it
     _start_failed: AgentResult | None = None  # why the agent could not even be started
     _held: list[AgentEvent] | None = None  # its events until the checkpoint is taken
+    _begun: bool = False  # ``begin`` ran: the in-flight record is written, the phase made ready
+    _failed_early: BaseException | None = None  # what ``begin`` met, raised again by ``run``
+    _ran: bool = False  # ``run`` (or ``abandon``) was called: what ``begin`` did is accounted for
 
     @property
     def target(self) -> StateDef:
@@ -97,10 +100,39 @@ class Attempt(Struct):
 
     # -- the pipeline -----------------------------------------------------------------------
 
+    def begin(self) -> None:
+        """Write the in-flight record and get the phase ready, up to starting its agent ahead where
+        its adapter allows (``start_agent``).  The engine calls this before it makes the change's
+        machine, so the agent's start-up overlaps that too; whatever fails here is raised where
+        the phase runs (``run``), and handled there as it would have been."""
+        self.start()
+        self._begun = True
+        try:
+            self.ready()
+        except BaseException as exc:  # raised again by ``run``, inside the machine's transition
+            self._failed_early = exc
+
+    def abandon(self) -> None:
+        """Undo ``begin`` when the phase never ran (the machine was not made, or an interrupt came
+        first): the agent started ahead is stopped, the change's records are as they were."""
+        if not self._begun or self._ran:
+            return
+        self._ran = True
+        self.cancel_agent()
+        records.restore_records(self.change_dir, self._pristine)
+        self.record["in_flight"] = None
+
     def run(self) -> AdvanceResult:
         """Run every step; a failure is a reason, a template error leaves no trace at all."""
-        self.start()
+        self._ran = True
+        if not self._begun:
+            self.start()
         try:
+            if not self._begun:
+                self.ready()
+            elif self._failed_early is not None:
+                early, self._failed_early = self._failed_early, None
+                raise early
             self.steps()
         except TemplateError:
             # nothing ran: the change is left as it was (no attempt, no checkpoint); fix the template
@@ -123,12 +155,17 @@ class Attempt(Struct):
         records.settle()  # the records are on disk before the attempt says how it ended
         return result
 
-    def steps(self) -> None:
+    def ready(self) -> None:
+        """The change's workspaces; for a phase that runs an agent, its gate, its prompt, and the
+        agent started ahead of the checkpoint where its adapter allows."""
         self.workspaces = for_change(self.change, self.record.get("repos"))
         if self.target.runs_agent:
             self.prepare_workspaces()
             self.render()
             self.start_agent()
+
+    def steps(self) -> None:
+        if self.target.runs_agent:
             try:
                 self.take_checkpoint()
                 self.run_agent()

@@ -229,16 +229,22 @@ class Engine:
                 self._probing.join()
             choose_layer(sandbox_settings(self.hub.config, phase_def, options.agent))
 
+        # the attempt is made ready (its agent started ahead, where its adapter allows) before
+        # the machine is made: the agent's start-up overlaps importing and building it
+        attempt = Attempt(self.change, workflow, record, chosen, choice.given_of(chosen), options, on_event)
+        attempt.begin()
+
         def run_phase(sc: Scenario) -> None:
-            result = Attempt(self.change, workflow, record, sc, choice.given_of(sc), options, on_event).run()
+            assert sc is chosen  # the machine's one condition: the scenario the chooser picked
+            result = attempt.run()
             if not result.ok:
                 raise _PhaseAbort(result)
             results.append(result)
 
         results: list[AdvanceResult] = []
         model = MachineModel(record["state"])
-        machine = build_machine(workflow, model, run_phase=run_phase)
         try:
+            machine = build_machine(workflow, model, run_phase=run_phase)
             fire(machine, model, chosen)
         except _PhaseAbort as abort:
             if self.change.archived:  # the archive action moved the folder, then a check failed
@@ -247,6 +253,8 @@ class Engine:
                 failed = PhaseFailed(_failure_message(abort.result), fix=_failure_fix(abort.result))
             failed.results = [abort.result]
             raise failed from None
+        finally:
+            attempt.abandon()  # nothing to do once the phase ran; else as if it had never begun
         return results[0]
 
     def _blocked(self, choice: Choice) -> GuardFailed:
