@@ -34,7 +34,7 @@ from specflow.engine.records import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import GuardFailed, PhaseFailed, StateError, TransitionError
 from specflow.sandbox.launch import MARKER_ENV
-from specflow.sandbox.layers import available_layers, choose_layer
+from specflow.sandbox.layers import choose_layer, strongest_available
 from specflow.steps.registry import StepOutcome
 from specflow.structs import Struct
 from specflow.workspace.workspaces import for_change
@@ -377,7 +377,7 @@ def _probe_layers(config: HubConfig) -> threading.Thread | None:
 
     def probe() -> None:
         with contextlib.suppress(Exception):
-            available_layers()
+            strongest_available()
 
     thread = threading.Thread(target=probe, name="specflow-sandbox-probe", daemon=True)
     thread.start()

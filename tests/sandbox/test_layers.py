@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from specflow.definitions.config import AgentConfig, HubConfig, load_config
 from specflow.engine.engine import _probe_layers
 from specflow.errors import ConfigError, SandboxError
 from specflow.sandbox import bubblewrap, landlock, seatbelt
-from specflow.sandbox.layers import available_layers, choose_layer
+from specflow.sandbox.layers import available_layers, choose_layer, strongest_available
 from specflow.sandbox.policy import SandboxPolicy, build_policy
 from specflow.sandbox.settings import SandboxSettings, settings_for
 from specflow.workspace.gates import GatePolicy
@@ -136,3 +137,19 @@ def test_an_advance_probes_the_layers_ahead_only_when_an_agent_may_ask_for_bubbl
     # tried once, in the thread, while the advance went on; choosing the layer finds it known
     assert "bwrap" in bubblewrap._WORKS
     assert choose_layer(SandboxSettings()) == (available_layers() or ["off"])[0]
+
+
+def test_auto_looks_no_further_than_the_strongest_layer_that_works() -> None:
+    found = available_layers()
+    assert strongest_available() == (found[0] if found else None)
+    if not sys.platform.startswith("linux"):
+        return
+    require_layer("bubblewrap")
+    # where bubblewrap works, Landlock is never probed: ctypes stays unimported
+    code = (
+        "import sys\nfrom specflow.sandbox.layers import choose_layer\n"
+        "from specflow.sandbox.settings import SandboxSettings\n"
+        "print(choose_layer(SandboxSettings()), 'ctypes' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.split() == ["bubblewrap", "False"]

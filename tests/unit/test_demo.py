@@ -22,7 +22,7 @@ import pytest
 
 from specflow.demo.run import CHANGE_ID, example_dir, localize_config
 from specflow.sandbox import layers
-from specflow.sandbox.layers import available_layers
+from specflow.sandbox.layers import strongest_available
 from tests.pinned_tools import OPENSPEC
 
 CliRunner = Callable[..., tuple[int, str, str]]
@@ -35,7 +35,7 @@ def git(cwd: Path, *args: str) -> str:
 
 #: True where a sandbox layer runs (CI installs bubblewrap): the demo's one write outside its gate
 #: is then refused at the system call; elsewhere the audit puts it back and apply is retried.
-SANDBOXED = bool(available_layers())
+SANDBOXED = strongest_available() is not None
 
 
 def _run_demo(root: Path) -> tuple[int, str, str, Path]:
@@ -68,7 +68,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, P
 def unsandboxed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, Path]:
     """The demo where no sandbox layer runs (as on a machine without bubblewrap or Landlock)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(layers, "available_layers", lambda: [])
+        patch.setattr(layers, "strongest_available", lambda: None)
         return _run_demo(tmp_path_factory.mktemp("demo-off") / "specflow-demo")
 
 
