@@ -63,25 +63,12 @@ scenarios:
     to: done
 """
 # the same phase as its workflow's final state: reaching it lands the change's branch on main
-FINAL_WORKFLOW = """\
-workflow: bench-final
-version: 1
-description: One writing phase with a trivial agent, the final state, for the benchmark.
-initial: draft
-states:
-  draft: {}
-  think:
-    prompt: think.md.j2
-    workspace:
-      write: ["openspec/changes/{{ change.id }}/**"]
-    final: true
-scenarios:
-  - scenario: Think
-    given: [the change exists]
-    when: advance
-    from: draft
-    to: think
-"""
+FINAL_WORKFLOW = (
+    WORKFLOW.replace("workflow: bench\n", "workflow: bench-final\n")
+    .replace(", then a final state,", ", the final state,")
+    .replace("\n  done:\n    final: true\n", "\n    final: true\n")
+    .split("  - scenario: Done\n")[0]
+)
 TEMPLATE = "Think about {{ change.id }}.\n{{ gate.description }}\n"
 CONFIG = """\
 default_workflow: bench
