@@ -5,7 +5,8 @@ found so far: start (in-flight record) → prepare workspaces → gate → rende
 ahead of its prompt when its adapter can (``StartsAhead``) → checkpoint → run the agent → audit →
 save its record → actions → ``then`` steps → finish (history, state).
 ``specflow.engine.engine`` decides *whether* a transition runs (lock, recovery, choosing,
-firing); this module runs it.
+firing); this module runs it: up to starting the agent (``begin``) before the change's machine is
+made, the rest (``run``) inside the transition.
 """
 
 from __future__ import annotations

@@ -3,9 +3,11 @@
 1. load the change and its workflow; take the change's lock;
 2. recover an attempt a killed run left in flight (audit it, record it as interrupted);
 3. choose the scenario for the trigger (``specflow.engine.chooser``: the given steps);
-4. fire it on the state machine, whose ``before`` callback runs the attempt
-   (``specflow.engine.attempt``: workspaces, gate, prompt, checkpoint, agent, audit, actions,
-   then steps, record); a failed attempt leaves the state where it was.
+4. make its attempt ready (``specflow.engine.attempt``: in-flight record, workspaces, gate,
+   prompt, the agent started ahead of its checkpoint where its adapter can), then fire it on the
+   state machine, whose ``before`` callback runs the rest (checkpoint, agent, audit, actions, then
+   steps, record); a failed attempt leaves the state where it was, and one the machine never
+   fires is abandoned.
 """
 
 from __future__ import annotations
