@@ -22,6 +22,7 @@ import types
 from typing import Any
 
 _LOCK = "_specflow_deferred_lock"  # in the module until its code has run
+_RUNNING = "_specflow_deferred_running"  # while its code runs
 
 
 class _Deferred(types.ModuleType):
@@ -30,13 +31,17 @@ class _Deferred(types.ModuleType):
     def __getattr__(self, name: str) -> Any:
         lock = self.__dict__.get(_LOCK)
         if lock is not None:
+            # re-entrant: while the module's code runs, what it imports may read from it (as from
+            # any module part way through its import); another thread waits until it has run
             with lock:
-                if type(self) is _Deferred:  # not loaded by another thread meanwhile
+                if type(self) is _Deferred and not self.__dict__.get(_RUNNING):
+                    self.__dict__[_RUNNING] = True
                     try:
                         self.__spec__.loader.exec_module(self)  # type: ignore[union-attr]
                     finally:
                         self.__class__ = types.ModuleType  # type: ignore[assignment]
                         self.__dict__.pop(_LOCK, None)
+                        self.__dict__.pop(_RUNNING, None)
         return types.ModuleType.__getattribute__(self, name)
 
 
@@ -49,7 +54,7 @@ def defer(name: str) -> bool:
         return False
     module = importlib.util.module_from_spec(spec)
     module.__class__ = _Deferred
-    module.__dict__[_LOCK] = _thread.allocate_lock()
+    module.__dict__[_LOCK] = _thread.RLock()
     sys.modules[name] = module
     return True
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 
 def _run(code: str) -> str:
@@ -96,3 +97,23 @@ def test_the_specflow_command_defers_it() -> None:
         """
     )
     assert out.splitlines()[-1] == "_Deferred False"
+
+
+def test_a_module_that_reads_from_itself_while_it_runs_does_not_hang(tmp_path: Path) -> None:
+    # the deferred module's code imports a helper that reads a name from the module being run
+    (tmp_path / "selfish.py").write_text("import helper\nVALUE = 1\nSEEN = helper.SEEN\n")
+    (tmp_path / "helper.py").write_text("import selfish\nSEEN = getattr(selfish, 'VALUE', 'not yet')\n")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nsys.path.insert(0, sys.argv[1])\nfrom specflow.cli import deferred\n"
+            "deferred.defer('selfish')\nimport selfish\nprint(selfish.VALUE, selfish.SEEN)",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert out.stdout.split() == ["1", "not", "yet"]
