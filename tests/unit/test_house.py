@@ -303,7 +303,7 @@ LAZY_STDLIB = {
     "getpass": "the login name, only when git has no user.name (an approval, a discard)",
     "ctypes": "~1 ms: Landlock's system calls, only where Landlock may hold an agent or doctor asks",
     "queue": "the lines of a Claude Code run (its adapter imports it); a command agent has none",
-    "hashlib": "~3.5 ms (OpenSSL): only to hash a megabyte or more at once (specflow.digests)",
+    "hashlib": "~3.5 ms (OpenSSL): only to hash 256 KiB or more at once (specflow.digests)",
     "shlex": "splitting the command of a 'the command \"...\" succeeds' step, only where a workflow has one",
 }
 #: specflow's own modules a function may import, and why: each is a door to a heavy library or a
