@@ -1119,9 +1119,8 @@ class GitRepo:
         common = self.common_dir
         if (common / "shallow").exists() or (common / "info" / "grafts").exists():
             return False
-        if _has_entries(common / "refs" / "replace") or b"refs/replace/" in self._packed_refs_bytes():
-            return False
-        if "GIT_REPLACE_REF_BASE" in os.environ:
+        replaced = any(name.startswith("refs/replace/") for name, _ in self._packed_refs())
+        if replaced or _has_entries(common / "refs" / "replace") or "GIT_REPLACE_REF_BASE" in os.environ:
             return False
         seen: set[str] = set()
         todo = [descendant]
@@ -1147,12 +1146,6 @@ class GitRepo:
                 elif line and not line.startswith(b"tree "):
                     break  # the author line: parents are all above it
         return False
-
-    def _packed_refs_bytes(self) -> bytes:
-        try:
-            return (self.common_dir / "packed-refs").read_bytes()
-        except OSError:
-            return b""
 
     def tree_of(self, commit: str) -> str:
         """The tree of ``commit``: read from its loose object file when it has one, else asked of git."""

@@ -235,6 +235,19 @@ def write_kept(
     os.replace(tmp, path)
 
 
+def _kept_sizes(kept: bytes) -> tuple[list[int], int] | None:
+    """The sizes on a kept parse's first line (entries, end, names, folders, their bytes, checksum)
+    and where that line ends; None when ``kept`` does not start as one."""
+    line_end = kept.find(b"\n", len(_MAGIC))
+    if not kept.startswith(_MAGIC) or line_end < 0:
+        return None
+    try:
+        sizes = [int(n) for n in kept[len(_MAGIC) : line_end].split()]
+    except ValueError:
+        return None
+    return (sizes, line_end) if len(sizes) == 6 else None
+
+
 def kept_checksum(path: Path) -> bytes | None:
     """The checksum of the index whose parse ``path`` keeps (None: no parse kept there)."""
     try:
@@ -242,13 +255,10 @@ def kept_checksum(path: Path) -> bytes | None:
             head = fh.read(len(_MAGIC) + 128)
     except OSError:
         return None
-    line_end = head.find(b"\n", len(_MAGIC))
-    if not head.startswith(_MAGIC) or line_end < 0:
+    found = _kept_sizes(head)
+    if found is None:
         return None
-    try:
-        sum_len = int(head[len(_MAGIC) : line_end].split()[-1])
-    except (ValueError, IndexError):
-        return None
+    (*_, sum_len), line_end = found
     return head[line_end + 1 : line_end + 1 + sum_len]
 
 
@@ -262,13 +272,10 @@ def read_kept(
             kept = fh.read()
     except OSError:
         return None
-    line_end = kept.find(b"\n", len(_MAGIC))
-    if not kept.startswith(_MAGIC) or line_end < 0:
+    found = _kept_sizes(kept)
+    if found is None:
         return None
-    try:
-        count, end, names_len, dir_count, dirs_len, sum_len = (int(n) for n in kept[len(_MAGIC) : line_end].split())
-    except ValueError:
-        return None
+    (count, end, names_len, dir_count, dirs_len, sum_len), line_end = found
     at = line_end + 1
     if sum_len != hash_len or kept[at : at + sum_len] != data[-hash_len:] or not any(data[-hash_len:]):
         return None
