@@ -26,6 +26,7 @@ nested ``.git`` folders, which no snapshot holds, in ``specflow.workspace.fileau
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import time as clock
@@ -133,10 +134,13 @@ class _Audit(Struct):
     def workspace(self, ws: Workspace, *, head_restored: bool) -> None:
         """Audit one workspace: its files, permission bits, ignored files and index."""
         known_nested = self.local.get("nested_git", {}).get(ws.key)
-        if isinstance(known_nested, list):
-            remove_nested_git(self.store, self.checkpoint.number, ws, set(known_nested), self.report)
+        look: Callable[[], bool] | None = None
+        if isinstance(known_nested, list):  # while the snapshot's add runs
+            look = functools.partial(
+                remove_nested_git, self.store, self.checkpoint.number, ws, set(known_nested), self.report
+            )
         started = int(clock.time())
-        tree = self.store.snapshot(ws)
+        tree = self.store.snapshot(ws, beside=look)
         self._unindexable(ws)
         bad, ticks = self._judge_files(ws, tree)
         umask = int(self.local.get("umask", current_umask()))

@@ -23,7 +23,7 @@ import re
 import shutil
 import stat
 import time as clock
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -238,11 +238,13 @@ class CheckpointStore:
 
     # -- snapshots ------------------------------------------------------------------------
 
-    def snapshot(self, ws: Workspace) -> str:
+    def snapshot(self, ws: Workspace, beside: Callable[[], bool] | None = None) -> str:
         """The tree of ``ws``'s working tree now (seeded from its last snapshot index).
 
         Beside the seed is the tree written from it (``<key>.tree``: the seed's checksum and the
         tree), so a snapshot that finds nothing changed costs one ``git add`` and no ``write-tree``.
+        ``beside``: work done while ``git add`` scans the tree; when it returns True (it changed
+        the tree under ``add``) the snapshot is taken again, after it.
         """
         seed = self.seed_path(ws.key)
         tmp = seed.with_name(f"{ws.key}.{os.getpid()}.tmp")
@@ -257,15 +259,21 @@ class CheckpointStore:
                     shutil.copy2(real, tmp)
                     ws.repo.compact_index(tmp)
             start = seed if seed.is_file() else tmp
-            if start == seed:
-                self.starts[ws.key] = (ws.repo.index_checksum(seed), ws.repo.index_ctimes(seed))
-                _link_or_copy(seed, tmp)
-            else:
-                self.starts.pop(ws.key, None)
-            big = self._big_files(ws, start)
-            stored = [(b.path, b.mode, b.sha) for b in big]
-            known = self._seed_tree(ws.key)
-            tree = ws.repo.snapshot(tmp, tmp, exclude, known, stored)
+            if start == tmp and beside is not None:
+                beside()  # no seed to start again from: before the one add
+                beside = None
+            tree: str | None = None
+            while tree is None:
+                if start == seed:
+                    self.starts[ws.key] = (ws.repo.index_checksum(seed), ws.repo.index_ctimes(seed))
+                    _link_or_copy(seed, tmp)
+                else:
+                    self.starts.pop(ws.key, None)
+                big = self._big_files(ws, start)
+                stored = [(b.path, b.mode, b.sha) for b in big]
+                known = self._seed_tree(ws.key)
+                tree = ws.repo.snapshot(tmp, tmp, exclude, known, stored, beside)
+                beside = None  # once: what it changed, the second add sees
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

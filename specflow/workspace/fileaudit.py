@@ -53,15 +53,19 @@ def audit_perms(
         report.violations.append(Violation(ws.key, rel, "mode", detail))
 
 
-def remove_nested_git(store: CheckpointStore, number: int, ws: Workspace, known: set[str], report: AuditReport) -> None:
-    """Move aside (saved under the trash) each ``.git`` made since the checkpoint in a folder of files.
+def remove_nested_git(store: CheckpointStore, number: int, ws: Workspace, known: set[str], report: AuditReport) -> bool:
+    """Move aside (saved under the trash) each ``.git`` made since the checkpoint in a folder of
+    files; True when there was one.
 
-    Done before the snapshot, so the folder's files are then judged as the outer repository's.
+    Done while the snapshot's ``add`` scans the tree (one ``lstat`` per folder, beside it); when
+    one was moved, the snapshot is taken again, so the folder's files are judged as the outer
+    repository's.
     """
     snap_index = store.snap_copy_path(number, ws.key)
     if not snap_index.is_file():
-        return
-    for folder in sorted(nested_git_dirs(ws, snap_index) - known):
+        return False
+    made = sorted(nested_git_dirs(ws, snap_index) - known)
+    for folder in made:
         loc = ws.path / folder / ".git"
         try:
             saved = move_aside(store, number, loc, f"{ws.key}/{folder}/.git")
@@ -73,6 +77,7 @@ def remove_nested_git(store: CheckpointStore, number: int, ws: Workspace, known:
         what = "file pointing elsewhere" if saved.is_file() else "repository"
         detail = f"a nested git {what} made in a folder of this workspace; removed (kept at {saved})"
         report.violations.append(Violation(ws.key, f"{folder}/.git", "git", detail, saved=str(saved)))
+    return bool(made)
 
 
 def changed_ignored(

@@ -8,6 +8,7 @@ that.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import os
 import re
@@ -16,7 +17,7 @@ import stat
 import subprocess
 import time
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,27 @@ def run_git(
     if check and proc.returncode != 0:
         raise GitError(_failure(args, cwd, proc))
     return proc
+
+
+def _run_git_beside(
+    args: Sequence[str], cwd: Path, env: Mapping[str, str], beside: Callable[[], bool]
+) -> tuple[subprocess.CompletedProcess[bytes], bool]:
+    """``run_git(args, check=False)``, with ``beside()`` called while git runs; its answer too."""
+    try:
+        proc = subprocess.Popen(
+            ["git", *args], cwd=cwd, env=_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except FileNotFoundError:
+        run_git(args, cwd, env=env)  # says why: no git, or no such folder
+        raise
+    try:
+        changed = beside()
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    out, err = proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), changed
 
 
 def _failure(args: Sequence[str], cwd: Path, proc: subprocess.CompletedProcess[bytes]) -> str:
@@ -283,6 +305,23 @@ def _entry_offsets(data: bytes, hash_len: int) -> Iterable[tuple[bytes, int]]:
         prev = path
 
 
+def _offsets_of(data: bytes, wanted: set[bytes], hash_len: int) -> list[int]:
+    """Where the entries of the ``wanted`` paths begin in the index ``data``.
+
+    An index parsed in this process has its layout kept (``_LAYOUTS``): its paths are in git's
+    order, sorted, so each is found by bisection; any other is walked entry by entry.
+    """
+    layout = _LAYOUTS.get(data[-hash_len:]) if any(data[-hash_len:]) else None
+    if layout is None or layout.data != data:
+        return [off for path, off in _entry_offsets(data, hash_len) if path in wanted]
+    keys, found = layout.keys, []
+    for path in wanted:
+        at = bisect.bisect_left(keys, path)
+        if at < len(keys) and keys[at] == path:
+            found.append(layout.offsets[at])
+    return sorted(found)
+
+
 def smudge_entries(index: Path, paths: Iterable[str], hash_len: int = 20) -> bool:
     """Zero the recorded mtime and size of ``paths`` in ``index`` (as git smudges a racily clean
     entry), so the next ``add`` hashes those files again; the file keeps its length and mtime.
@@ -290,14 +329,13 @@ def smudge_entries(index: Path, paths: Iterable[str], hash_len: int = 20) -> boo
     Done in place, without an ``update-index`` process; False (nothing written) when the file
     is not an index this reads, and the caller asks git instead.
     """
-    data = bytearray(index.read_bytes())
-    if len(data) < 12 + hash_len or data[:4] != b"DIRC" or int.from_bytes(data[4:8], "big") not in (2, 3, 4):
+    raw = index.read_bytes()
+    if len(raw) < 12 + hash_len or raw[:4] != b"DIRC" or int.from_bytes(raw[4:8], "big") not in (2, 3, 4):
         return False
-    wanted = {p.encode("utf-8", "surrogateescape") for p in paths}
-    for path, off in _entry_offsets(bytes(data), hash_len):
-        if path in wanted:
-            data[off + 8 : off + 16] = bytes(8)  # mtime, seconds and nanoseconds
-            data[off + 36 : off + 40] = bytes(4)  # size: git takes a zero size for "changed"
+    data = bytearray(raw)
+    for off in _offsets_of(raw, {p.encode("utf-8", "surrogateescape") for p in paths}, hash_len):
+        data[off + 8 : off + 16] = bytes(8)  # mtime, seconds and nanoseconds
+        data[off + 36 : off + 40] = bytes(4)  # size: git takes a zero size for "changed"
     digest = digests.sha256 if hash_len == 32 else digests.sha1
     data[-hash_len:] = digest(bytes(data[:-hash_len])).digest()
     st = index.stat()
@@ -811,7 +849,8 @@ class GitRepo:
         exclude: Sequence[str] = (),
         known: tuple[bytes, str] | None = None,
         stored: Sequence[tuple[str, str, str]] = (),
-    ) -> str:
+        beside: Callable[[], bool] | None = None,
+    ) -> str | None:
         """Write the working tree (tracked and untracked, not ignored) as a tree; return its sha.
 
         ``index`` is a temporary index file (created from ``seed``, a previous snapshot's index
@@ -821,7 +860,10 @@ class GitRepo:
         index; when ``add`` leaves the index as it was (git does not write an index it did not
         change), that tree is the answer and ``write-tree`` is not run.  ``stored``: ``(path,
         mode, blob)`` of files already hashed and stored (big files): set as they are and left
-        out of ``add``.  HEAD, the real index, the stash and the working tree are never touched.
+        out of ``add``.  ``beside``: work done while ``add`` scans the tree (the audit's look for a
+        nested ``.git``); when it returns True it changed the tree under ``add``, whose index is
+        then stale: None is returned, and the caller starts again from its seed.  HEAD, the real
+        index, the stash and the working tree are never touched.
         """
         index.parent.mkdir(parents=True, exist_ok=True)
         if seed is not None and seed.is_file():
@@ -841,12 +883,14 @@ class GitRepo:
             payload = ("\0".join(lines) + "\0").encode("utf-8", "surrogateescape")
             self.run("update-index", "-z", "--index-info", input=payload, index=index)
         pathspec = [".", *(f":(exclude,glob){g}" for g in exclude), *(f":(exclude,literal){p}" for p, _, _ in stored)]
-        proc = run_git(
-            [*BIG_FILES_STORED, "add", "-A", "--ignore-errors", "--", *pathspec],
-            self.root,
-            env={"GIT_INDEX_FILE": str(index)},
-            check=False,
-        )
+        args = [*BIG_FILES_STORED, "add", "-A", "--ignore-errors", "--", *pathspec]
+        env = {"GIT_INDEX_FILE": str(index)}
+        if beside is None:
+            proc = run_git(args, self.root, env=env, check=False)
+        else:
+            proc, changed = _run_git_beside(args, self.root, env, beside)
+            if changed:
+                return None
         # a nested repository without a commit cannot be indexed; everything else still is
         errors = (proc.stderr or b"").decode("utf-8", "replace")
         self.unindexable = _UNINDEXABLE.findall(errors)

@@ -8,10 +8,15 @@ repository's git folder.
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from specflow.workspace import audit as audit_module
+from specflow.workspace import fileaudit
 from specflow.workspace.audit import AuditReport
 from specflow.workspace.rejected import trash_dir
 from tests.conftest import commit_all, git, init_repo
@@ -108,3 +113,44 @@ def test_a_nested_git_folder_made_between_turns_is_known_to_the_next_checkpoint(
     # and a third turn whose agent makes one in the folder new to the second checkpoint is caught
     report = run_turn(ws, policy, lambda: git(multi.worktree / "notes", "init", "-q"))
     assert {(v.workspace, v.path, v.kind) for v in report.violations} == {("hub", "notes/.git", "git")}
+
+
+def test_the_audit_looks_for_a_nested_git_while_add_runs_and_adds_again_only_after_it_moved_one(
+    multi: MultiHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = multi.workspaces()
+    adds: list[subprocess.Popen[bytes]] = []  # the adds of the hub's worktree, where docs/ is
+    real_popen = subprocess.Popen
+
+    def popen(argv: list[str], *args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        proc = real_popen(argv, *args, **kwargs)
+        if "add" in argv and Path(kwargs["cwd"]) == multi.worktree:
+            adds.append(proc)
+        return proc
+
+    looked: list[int] = []  # how many adds had started when the audit looked
+    real_remove = fileaudit.remove_nested_git
+
+    def remove(*args: Any) -> bool:
+        looked.append(len(adds))
+        return real_remove(*args)
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    monkeypatch.setattr(audit_module, "remove_nested_git", remove)
+
+    def agent(work: Callable[[], object]) -> Callable[[], None]:
+        def turn() -> None:
+            adds.clear()  # the checkpoint's add is not the audit's
+            work()
+
+        return turn
+
+    report = run_turn(ws, propose(ws), agent(lambda: (multi.worktree / "docs" / "more.md").write_text("more\n")))
+    assert looked == [1] and len(adds) == 1  # nothing found: one add, the look beside it
+    assert {(v.path, v.kind) for v in report.violations} == {("docs/more.md", "added")}
+
+    looked.clear()
+    report = run_turn(ws, propose(ws), agent(lambda: git(multi.worktree / "docs", "init", "-q")))
+    assert looked == [1] and len(adds) == 2  # a .git moved while the first add ran: a second add
+    assert {(v.path, v.kind) for v in report.violations} == {("docs/.git", "git")}
+    assert_docs_as_before(multi)

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from specflow.errors import GitError
-from specflow.workspace.git import GitRepo, IndexEntry, parse_index_ctimes, smudge_entries, stamp_ns
+from specflow.workspace import git as git_module
+from specflow.workspace.git import (
+    GitRepo,
+    IndexEntry,
+    forget_parsed_indexes,
+    parse_index_ctimes,
+    smudge_entries,
+    stamp_ns,
+)
 from tests.conftest import commit_all, git, git_commands_run, init_repo
 
 
@@ -379,6 +388,33 @@ def test_a_smudged_entry_is_hashed_again_by_add_and_the_index_stays_valid(tmp_pa
     blob = subprocess.run(["git", "hash-object", "dir/b.txt"], cwd=repo, capture_output=True, check=True)
     assert staged.stdout.split()[1] == blob.stdout.strip()
     assert not smudge_entries(tmp_path / "r" / "a.txt", ["a.txt"])  # not an index: git is asked instead
+
+
+def test_smudging_an_index_parsed_in_this_process_finds_its_entries_by_its_kept_layout(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "r")
+    names = [f"d{i % 7}/f{i:03d}.txt" for i in range(300)] + ["a.txt", "z/last.txt"]
+    for name in names:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(name)
+    git(repo, "add", "-A")
+    git(repo, "update-index", "--index-version", "4")
+    index = repo / ".git" / "index"
+    walked, laid_out = tmp_path / "walked.index", tmp_path / "laid-out.index"
+    shutil.copy2(index, walked)
+    shutil.copy2(index, laid_out)
+    wanted = ["z/last.txt", "d3/f010.txt", "a.txt", "not/there.txt"]
+    forget_parsed_indexes()
+    assert smudge_entries(walked, wanted)  # no layout kept: every entry walked
+    GitRepo.open(repo).index_ctimes(laid_out)  # parsed here: its layout is kept
+    calls: list[int] = []
+    real_walk = git_module._entry_offsets
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(git_module, "_entry_offsets", lambda *a: calls.append(1) or real_walk(*a))
+        assert smudge_entries(laid_out, wanted)
+    assert calls == []  # found by the layout, not by a walk
+    assert laid_out.read_bytes() == walked.read_bytes()
+    after = parse_index_ctimes(laid_out.read_bytes())
+    assert {rel for rel, data in after.items() if data[36:40] == bytes(4)} == {b"z/last.txt", b"d3/f010.txt", b"a.txt"}
 
 
 def test_edited_paths_are_answered_from_the_index_when_git_would_surely_call_them_unedited(
