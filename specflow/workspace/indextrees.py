@@ -135,41 +135,58 @@ def _extensions(data: bytes, end: int) -> dict[bytes, bytes]:
 _LINE = re.compile(rb"([^\0]*)\0(?:-1 (\d+)\n|(\d+) (\d+)\n(.{20}))", re.DOTALL)
 
 
+#: A valid folder's bytes in the last extensions read, by its name and tree: met again (most
+#: folders are, from one snapshot to the next), it is recognised by one comparison of bytes and
+#: skipped whole, its lines not read one by one.
+_SEEN: dict[tuple[bytes, bytes], bytes] = {}
+_SEEN_MAX = 1 << 14
+
+
 def _parse_tree(raw: bytes) -> _Node:
     """The cache tree of a ``TREE`` extension: its root, and below it the folders that lie in no
     valid folder (a valid one keeps only where it lies in the extension: written back as it is)."""
-    root: _Node | None = None
-    # per open folder: its node (None inside a valid one), subfolders still to come, where it began
-    stack: list[tuple[_Node | None, list[int], int]] = []
-    pos = 0
-    for name, invalid_subs, count, subs, sha in _LINE.findall(raw):
-        begin = pos
-        if invalid_subs:
-            pending = int(invalid_subs)
-            pos += len(name) + 5 + len(invalid_subs)
-        else:
-            pending = int(subs)
-            pos += len(name) + 23 + len(count) + len(subs)
-        parent = stack[-1][0] if stack else None
-        node = None
-        if not stack or (parent is not None and parent.sha is None):
-            node = _Node(-1, None) if invalid_subs else _Node(int(count), sha)
-            if parent is not None:
-                parent.children[name] = node
-            elif root is None:
-                root = node
-            else:
-                raise _Unsupported  # a second root: not an extension git wrote
-        if stack:
-            stack[-1][1][0] -= 1
-        stack.append((node, [pending], begin))
-        while stack and not stack[-1][1][0]:
-            done, _, start = stack.pop()
-            if done is not None:
-                done.span = (start, pos)
-    if root is None or stack or pos != len(raw):
-        raise _Unsupported
+    if len(_SEEN) > _SEEN_MAX:
+        _SEEN.clear()
+    holder = _Node(-1, None)
+    if _folder(raw, 0, holder) != len(raw) or len(holder.children) != 1:
+        raise _Unsupported  # a second root, or bytes after it: not an extension git wrote
+    (root,) = holder.children.values()
     return root
+
+
+def _folder(raw: bytes, pos: int, parent: _Node) -> int:
+    """Read the folder at ``pos`` into ``parent`` (an invalid one with the folders below it, a valid
+    one by where it lies); where the next one begins."""
+    line = _LINE.match(raw, pos)
+    if line is None:
+        raise _Unsupported
+    name, invalid_subs, count, subs, sha = line.groups()
+    if invalid_subs:
+        node = parent.children[name] = _Node(-1, None)
+        at = line.end()
+        for _ in range(int(invalid_subs)):
+            at = _folder(raw, at, node)
+        return at
+    node = parent.children[name] = _Node(int(count), sha)
+    seen = _SEEN.get((name, sha))
+    if seen is not None and raw.startswith(seen, pos):
+        end = pos + len(seen)
+    else:
+        end = _past(raw, line.end(), int(subs))
+        _SEEN[name, sha] = raw[pos:end]
+    node.span = (pos, end)
+    return end
+
+
+def _past(raw: bytes, pos: int, pending: int) -> int:
+    """Where the ``pending`` folders from ``pos`` end, with everything below them (no node made)."""
+    while pending:
+        line = _LINE.match(raw, pos)
+        if line is None:
+            raise _Unsupported
+        pos = line.end()
+        pending += int(line[2] or line[4]) - 1
+    return pos
 
 
 def _fresh_entries(root: _Node, total: int) -> int:

@@ -266,8 +266,9 @@ class Workspaces:
         try:
             # other changes' engines finish (and journal) their hub writes before we look
             with hub_writes(self.hub):
+                spaces = self.workspaces()
                 # nothing is put back unless every snapshot can be read (cat-file runs no hook or fsmonitor)
-                verify(checkpoint, [ws for ws in self.workspaces() if ws.path.is_dir()])
+                verify(checkpoint, [ws for ws in spaces if ws.path.is_dir()])
                 # git's own files first: a planted fsmonitor or hook must not run in the audit's git calls
                 git_report = AuditReport(checkpoint.number)
 
@@ -277,10 +278,12 @@ class Workspaces:
 
                 audit_git_files(self.store.read_local(checkpoint.number).get("git_files", {}), git_report, keep)
                 lost = self._recreate_lost_worktrees(checkpoint)
+                if lost:  # made again: they are workspaces once more
+                    spaces = self.workspaces()
                 report = audit(
                     self.store,
                     checkpoint,
-                    self.workspaces(),
+                    spaces,
                     policy,
                     own_branch=self.branch,
                     folders=self._folders(),
@@ -294,7 +297,7 @@ class Workspaces:
         report.violations[:0] = git_report.violations
         report.errors += git_report.errors
         # an earlier audit of the same checkpoint (during SIGTERM) may have saved work already
-        report.rejected = self.rejected(checkpoint.number)
+        report.rejected = rejected.collect(self.store, checkpoint.number, spaces)
         for target in lost:
             if not policy.allows_real(Path(os.path.realpath(target.worktree.parent)) / target.worktree.name):
                 report.violations.insert(

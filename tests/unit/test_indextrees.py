@@ -304,3 +304,44 @@ def test_the_folders_of_racily_clean_entries_stay_invalid_so_the_next_add_rewrit
     before = index.read_bytes()
     subprocess.run(["git", "add", "-A"], cwd=root, env={**os.environ, "GIT_INDEX_FILE": str(index)}, check=True)
     assert index.read_bytes() == before
+
+
+def _shape(node: indextrees._Node, raw: bytes) -> object:
+    """A parsed cache tree as plain data: each folder's tree (None: invalid), entries, bytes if kept whole."""
+    kept = raw[node.span[0] : node.span[1]] if node.span[1] else None
+    children = {name: _shape(child, raw) for name, child in sorted(node.children.items())}
+    return (node.sha, node.count, kept, children)
+
+
+def test_a_valid_folder_met_again_is_skipped_whole_and_read_the_same(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = tmp_path / "snap.index"
+    shutil.copy2(GitRepo.open(repo).real_index(), index)
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+    an_hour_ago = time.time() - 3600  # written in the second of an add, a file is added again (racily clean)
+    for path in repo.rglob("*"):
+        if ".git" not in path.relative_to(repo).parts and not path.is_symlink():
+            os.utime(path, (an_hour_ago, an_hour_ago))
+    subprocess.run(["git", "read-tree", "HEAD"], cwd=repo, env=env, check=True)  # every folder valid
+    subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=repo, env=env, check=True)
+    (repo / "a0").write_text("the top folder only\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
+    raw = _extension(index.read_bytes(), b"TREE")
+    assert raw is not None
+    indextrees._SEEN.clear()
+    walked: list[int] = []
+    real_past = indextrees._past
+    monkeypatch.setattr(indextrees, "_past", lambda *a: walked.append(1) or real_past(*a))
+
+    first = _shape(indextrees._parse_tree(raw), raw)
+    assert walked  # each valid folder below the invalid top one walked line by line
+    assert first[0] is None and all(child[2] for child in first[3].values())  # kept whole, by where they lie
+    walked.clear()
+    assert _shape(indextrees._parse_tree(raw), raw) == first
+    assert walked == []  # met again: one comparison each
+
+    for key in list(indextrees._SEEN):  # what was seen no longer lies there: its lines are read
+        indextrees._SEEN[key] = indextrees._SEEN[key] + b"x"
+    assert _shape(indextrees._parse_tree(raw), raw) == first
+    assert walked
