@@ -200,6 +200,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     """No user-level workflows or templates leak into tests; plain output."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.delenv("SPECFLOW_MACHINE", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Dev Eloper")

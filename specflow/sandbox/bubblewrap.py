@@ -13,13 +13,31 @@ empty loopback: the agent can reach servers it starts itself, nothing on the hos
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
+from specflow import digests
 from specflow.sandbox.policy import SandboxPolicy
 
 PROBE_TIMEOUT_S = 10.0
+#: A probe that found bubblewrap working is believed this long on this host (``_kept_path``), so
+#: ``specflow advance`` does not start bubblewrap twice per phase (~10 ms, waited for before the agent
+#: starts).  What decides whether it works is in the key: the host and its boot, the user, the
+#: binary, the user-namespace settings; a security policy loaded since without a reboot is met
+#: within the hour.  A failure is never kept: it is tried again next time.
+PROBE_KEPT_S = 3600.0
+#: Files whose content decides whether unprivileged namespaces may be made here.
+_HOST_FACTS = (
+    "/proc/sys/kernel/random/boot_id",
+    "/proc/sys/kernel/unprivileged_userns_clone",
+    "/proc/sys/user/max_user_namespaces",
+    "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+    "/proc/sys/kernel/apparmor_restrict_unprivileged_unconfined",
+)
 _WORKS: dict[str, str | None] = {}
 
 
@@ -38,16 +56,76 @@ def problem() -> str | None:
         if found is None:
             _WORKS["bwrap"] = "bwrap is not installed"
         else:
-            argv = [found, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid"]
-            argv += ["--unshare-net", "--die-with-parent", "--new-session", "true"]
-            try:
-                done = subprocess.run(argv, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                _WORKS["bwrap"] = f"{found} could not run: {exc}"
-            else:
-                err = done.stderr.decode("utf-8", "replace").strip()
-                _WORKS["bwrap"] = None if done.returncode == 0 else f"{found} --ro-bind / / true failed: {err}"
+            key = _probe_key(found)
+            _WORKS["bwrap"] = None if key is not None and _kept_works(key) else _probe(found, key)
     return _WORKS["bwrap"]
+
+
+def _probe(found: str, key: str | None) -> str | None:
+    """Run ``found`` as an agent's sandbox would, around ``true``; why it failed, or None (kept under ``key``)."""
+    argv = [found, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid"]
+    argv += ["--unshare-net", "--die-with-parent", "--new-session", "true"]
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{found} could not run: {exc}"
+    if done.returncode != 0:
+        return f"{found} --ro-bind / / true failed: {done.stderr.decode('utf-8', 'replace').strip()}"
+    if key is not None:
+        _keep_works(key)
+    return None
+
+
+def _kept_path() -> Path | None:
+    """Where a working probe is kept: the user's cache folder (None without a home)."""
+    home = os.environ.get("HOME")
+    base = os.environ.get("XDG_CACHE_HOME") or (os.path.join(home, ".cache") if home else "")
+    return Path(base, "specflow", "bubblewrap-probe.json") if base else None
+
+
+def _probe_key(found: str) -> str | None:
+    """What a probe's answer depends on, as one digest; None when the binary cannot be read."""
+    try:
+        st = os.stat(found)
+    except OSError:
+        return None
+    facts: list[object] = [found, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+    facts += [list(os.uname()), os.getuid(), os.getgid()]
+    for path in _HOST_FACTS:
+        try:
+            with open(path, encoding="ascii", errors="replace") as fh:
+                facts.append(fh.read().strip())
+        except OSError:
+            facts.append(None)
+    return digests.sha256(json.dumps(facts).encode("utf-8")).hexdigest()
+
+
+def _kept_works(key: str) -> bool:
+    """True when a probe under ``key`` found bubblewrap working less than ``PROBE_KEPT_S`` ago."""
+    path = _kept_path()
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8")) if path is not None else None
+    except (OSError, ValueError):
+        return False
+    at = kept.get("at") if isinstance(kept, dict) and kept.get("key") == key else None
+    return isinstance(at, (int, float)) and 0 <= time.time() - at < PROBE_KEPT_S
+
+
+def _keep_works(key: str) -> None:
+    """Keep a working probe under ``key`` (nothing when the cache folder cannot be written)."""
+    path = _kept_path()
+    if path is None:
+        return
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"key": key, "at": time.time()}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:  # kept or not, the answer stands
+        try:  # noqa: SIM105 - no contextlib for one call
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _tmp_top(path: Path) -> Path | None:

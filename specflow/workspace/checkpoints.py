@@ -39,7 +39,7 @@ from specflow.workspace.filestats import (
     touched_since,
     unusual_perm,
 )
-from specflow.workspace.git import GitRepo, Head
+from specflow.workspace.git import ChangedUnderAdd, GitRepo, Head
 from specflow.workspace.sidethread import Pending
 from specflow.workspace.worktrees import Layout
 
@@ -262,8 +262,7 @@ class CheckpointStore:
             if start == tmp and beside is not None:
                 beside()  # no seed to start again from: before the one add
                 beside = None
-            tree: str | None = None
-            while tree is None:
+            while True:
                 if start == seed:
                     self.starts[ws.key] = (ws.repo.index_checksum(seed), ws.repo.index_ctimes(seed))
                     _link_or_copy(seed, tmp)
@@ -272,8 +271,11 @@ class CheckpointStore:
                 big = self._big_files(ws, start)
                 stored = [(b.path, b.mode, b.sha) for b in big]
                 known = self._seed_tree(ws.key)
-                tree = ws.repo.snapshot(tmp, tmp, exclude, known, stored, beside)
-                beside = None  # once: what it changed, the second add sees
+                try:
+                    tree = ws.repo.snapshot(tmp, tmp, exclude, known, stored, beside)
+                    break
+                except ChangedUnderAdd:
+                    beside = None  # once: what it changed, the second add sees
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

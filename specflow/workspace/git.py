@@ -105,14 +105,16 @@ def run_git(
     return proc
 
 
+class ChangedUnderAdd(Exception):
+    """A snapshot's ``beside`` work changed the working tree while ``add`` scanned it: take it again."""
+
+
 def _run_git_beside(
     args: Sequence[str], cwd: Path, env: Mapping[str, str], beside: Callable[[], bool]
 ) -> tuple[subprocess.CompletedProcess[bytes], bool]:
     """``run_git(args, check=False)``, with ``beside()`` called while git runs; its answer too."""
     try:
-        proc = subprocess.Popen(
-            ["git", *args], cwd=cwd, env=_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        proc = subprocess.Popen(["git", *args], cwd=cwd, env=_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except FileNotFoundError:
         run_git(args, cwd, env=env)  # says why: no git, or no such folder
         raise
@@ -850,7 +852,7 @@ class GitRepo:
         known: tuple[bytes, str] | None = None,
         stored: Sequence[tuple[str, str, str]] = (),
         beside: Callable[[], bool] | None = None,
-    ) -> str | None:
+    ) -> str:
         """Write the working tree (tracked and untracked, not ignored) as a tree; return its sha.
 
         ``index`` is a temporary index file (created from ``seed``, a previous snapshot's index
@@ -862,7 +864,7 @@ class GitRepo:
         mode, blob)`` of files already hashed and stored (big files): set as they are and left
         out of ``add``.  ``beside``: work done while ``add`` scans the tree (the audit's look for a
         nested ``.git``); when it returns True it changed the tree under ``add``, whose index is
-        then stale: None is returned, and the caller starts again from its seed.  HEAD, the real
+        then stale: ``ChangedUnderAdd`` is raised, and the caller starts again from its seed.  HEAD, the real
         index, the stash and the working tree are never touched.
         """
         index.parent.mkdir(parents=True, exist_ok=True)
@@ -890,7 +892,7 @@ class GitRepo:
         else:
             proc, changed = _run_git_beside(args, self.root, env, beside)
             if changed:
-                return None
+                raise ChangedUnderAdd
         # a nested repository without a commit cannot be indexed; everything else still is
         errors = (proc.stderr or b"").decode("utf-8", "replace")
         self.unindexable = _UNINDEXABLE.findall(errors)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -153,3 +154,71 @@ def test_auto_looks_no_further_than_the_strongest_layer_that_works() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.split() == ["bubblewrap", "False"]
+
+
+def _fake_bwrap(folder: Path, works: bool) -> Path:
+    """A ``bwrap`` on PATH that counts its runs and succeeds or fails as told."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "bwrap"
+    script.write_text(f'#!/bin/sh\necho run >> "{folder}/runs"\nexit {0 if works else 1}\n')
+    script.chmod(0o755)
+    return folder
+
+
+def _runs(folder: Path) -> int:
+    return len((folder / "runs").read_text().split()) if (folder / "runs").exists() else 0
+
+
+def test_a_working_bubblewrap_is_probed_once_per_host_and_the_next_process_believes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = _fake_bwrap(tmp_path / "bin", works=True)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(bubblewrap, "_WORKS", {})
+    assert bubblewrap.problem() is None and _runs(bin_dir) == 1
+    kept = tmp_path / "cache" / "specflow" / "bubblewrap-probe.json"
+    assert kept.is_file()
+    bubblewrap._WORKS.clear()  # the next process
+    assert bubblewrap.problem() is None and _runs(bin_dir) == 1  # believed: not run again
+
+    bubblewrap._WORKS.clear()
+    (bin_dir / "bwrap").write_text((bin_dir / "bwrap").read_text() + "# upgraded\n")  # another binary
+    assert bubblewrap.problem() is None and _runs(bin_dir) == 2
+
+    bubblewrap._WORKS.clear()
+    stale = json.loads(kept.read_text())
+    kept.write_text(json.dumps({**stale, "at": stale["at"] - bubblewrap.PROBE_KEPT_S - 1}))  # an hour ago
+    assert bubblewrap.problem() is None and _runs(bin_dir) == 3
+
+    for broken in ("{not json", json.dumps(["a list"]), json.dumps({"key": stale["key"], "at": "noon"})):
+        kept.write_text(broken)
+        bubblewrap._WORKS.clear()
+        before = _runs(bin_dir)
+        assert bubblewrap.problem() is None and _runs(bin_dir) == before + 1  # unreadable: probed again
+
+
+def test_a_failing_bubblewrap_is_never_kept_and_is_tried_again_by_the_next_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = _fake_bwrap(tmp_path / "bin", works=False)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(bubblewrap, "_WORKS", {})
+    assert "failed" in (bubblewrap.problem() or "")
+    bubblewrap._WORKS.clear()
+    assert "failed" in (bubblewrap.problem() or "") and _runs(bin_dir) == 2
+    assert not (tmp_path / "cache" / "specflow" / "bubblewrap-probe.json").exists()
+
+
+def test_a_probe_that_cannot_be_kept_still_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = _fake_bwrap(tmp_path / "bin", works=True)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    (tmp_path / "cache").write_text("a file where the cache folder would be\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(bubblewrap, "_WORKS", {})
+    assert bubblewrap.problem() is None
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.delenv("HOME")
+    bubblewrap._WORKS.clear()
+    assert bubblewrap.problem() is None and _runs(bin_dir) == 2  # no home: nowhere to keep it

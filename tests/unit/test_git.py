@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -408,8 +409,13 @@ def test_smudging_an_index_parsed_in_this_process_finds_its_entries_by_its_kept_
     GitRepo.open(repo).index_ctimes(laid_out)  # parsed here: its layout is kept
     calls: list[int] = []
     real_walk = git_module._entry_offsets
+
+    def walk(data: bytes, hash_len: int) -> Iterable[tuple[bytes, int]]:
+        calls.append(len(data))
+        return real_walk(data, hash_len)
+
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(git_module, "_entry_offsets", lambda *a: calls.append(1) or real_walk(*a))
+        mp.setattr(git_module, "_entry_offsets", walk)
         assert smudge_entries(laid_out, wanted)
     assert calls == []  # found by the layout, not by a walk
     assert laid_out.read_bytes() == walked.read_bytes()

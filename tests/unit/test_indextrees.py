@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -306,7 +307,7 @@ def test_the_folders_of_racily_clean_entries_stay_invalid_so_the_next_add_rewrit
     assert index.read_bytes() == before
 
 
-def _shape(node: indextrees._Node, raw: bytes) -> object:
+def _shape(node: indextrees._Node, raw: bytes) -> tuple[bytes | None, int, bytes | None, dict[bytes, Any]]:
     """A parsed cache tree as plain data: each folder's tree (None: invalid), entries, bytes if kept whole."""
     kept = raw[node.span[0] : node.span[1]] if node.span[1] else None
     children = {name: _shape(child, raw) for name, child in sorted(node.children.items())}
@@ -332,7 +333,12 @@ def test_a_valid_folder_met_again_is_skipped_whole_and_read_the_same(
     indextrees._SEEN.clear()
     walked: list[int] = []
     real_past = indextrees._past
-    monkeypatch.setattr(indextrees, "_past", lambda *a: walked.append(1) or real_past(*a))
+
+    def past(raw: bytes, pos: int, pending: int) -> int:
+        walked.append(pos)
+        return real_past(raw, pos, pending)
+
+    monkeypatch.setattr(indextrees, "_past", past)
 
     first = _shape(indextrees._parse_tree(raw), raw)
     assert walked  # each valid folder below the invalid top one walked line by line
