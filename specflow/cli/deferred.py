@@ -21,6 +21,11 @@ import sys
 import types
 from typing import Any
 
+#: What the ``specflow`` command defers: ``inspect`` (above); ``tokenize`` and ``textwrap``, which
+#: ``logging`` (imported by ``transitions``) brings through ``traceback`` and ``linecache`` for
+#: the source lines and notes of a traceback it prints (~3 ms; ``tokenize`` compiles its patterns).
+ON_THE_COMMAND = ("inspect", "tokenize", "textwrap")
+
 _LOCK = "_specflow_deferred_lock"  # in the module until its code has run
 _RUNNING = "_specflow_deferred_running"  # while its code runs
 

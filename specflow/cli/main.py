@@ -388,7 +388,8 @@ def entry() -> None:
     if gc.isenabled():
         gc.disable()
         _collector["paused"] = True
-    deferred.defer("inspect")  # transitions imports it for a path advance never takes (~6 ms)
+    for name in deferred.ON_THE_COMMAND:
+        deferred.defer(name)
     leave(main())
 
 

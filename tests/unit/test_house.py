@@ -130,13 +130,17 @@ def _loaded_after(argv: list[str], cwd: Path) -> set[str]:
         "import json, sys\n"
         "from specflow.cli import deferred\n"
         "from specflow.cli.main import main\n"
-        "deferred.defer('inspect')\n"  # as the ``specflow`` command does (``specflow.cli.main.entry``)
+        # as the ``specflow`` command does (``specflow.cli.main.entry``)
+        "for name in deferred.ON_THE_COMMAND:\n"
+        "    deferred.defer(name)\n"
         "try:\n"
         f"    main({argv!r})\n"
         "except SystemExit:\n"
         "    pass\n"
         "sys.stdout.flush()\n"
-        "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)))\n"
+        # a deferred module whose code never ran was not loaded
+        "ran = [n for n, m in sys.modules.items() if type(m).__name__ != '_Deferred']\n"
+        "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(ran)))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=60)
     marker = proc.stderr.rindex("MODULES ")
@@ -235,9 +239,13 @@ NOT_ON_THE_ADVANCE_PATH = (
 # What advance needs not load either when its prompt only fills in fields (``{{ change.id }}``, as
 # ``benchmarks/advance_bench.py``'s does): jinja2, and what jinja2 would bring.  Records' temporary
 # files and the agent's temporary folder are ``specflow.tempfiles``.  Small digests are CPython's
-# own (``specflow.digests``), not OpenSSL's; ``inspect``, which ``transitions`` imports, is
-# deferred by the command and never used (jinja2 would use both).
-NOT_ON_THE_PLAIN_PROMPT_PATH = ("jinja2", "markupsafe", "tempfile", "random", "hashlib", "_hashlib", "ast", "dis")
+# own (``specflow.digests``), not OpenSSL's; ``inspect``, which ``transitions`` imports, and
+# ``tokenize`` and ``textwrap``, which its ``logging`` brings, are deferred by the command and
+# never used (jinja2 would use some).
+NOT_ON_THE_PLAIN_PROMPT_PATH = (
+    *("jinja2", "markupsafe", "tempfile", "random", "hashlib", "_hashlib"),
+    *("inspect", "ast", "dis", "tokenize", "textwrap"),
+)
 
 
 def test_advance_with_a_command_agent_loads_only_what_it_uses(hub: HubFixture) -> None:
