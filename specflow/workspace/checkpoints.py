@@ -40,7 +40,6 @@ from specflow.workspace.filestats import (
     unusual_perm,
 )
 from specflow.workspace.git import ChangedUnderAdd, GitRepo, Head
-from specflow.workspace.sidethread import Pending
 from specflow.workspace.worktrees import Layout
 
 REF_ROOT = "refs/specflow/checkpoints"
@@ -373,18 +372,25 @@ class CheckpointStore:
                 ref, detached = ws.repo.head_file()
                 sha = local["branches"][str(ws.repo_id)].get(ref) if ref else detached
                 local["index"][ws.key] = _copy_index(ws.repo.real_index(), self.real_copy_path(number, ws.key))
-                # the folders the last snapshot knew are looked at for a nested .git while git adds
-                seed = self.seed_path(ws.key)
-                earlier = ws.repo.index_folders(seed) if seed.is_file() else frozenset()
-                looking = Pending(functools.partial(holding_git, ws.path, earlier))
-                trees[ws.key] = (self.snapshot(ws), Head(ref, sha))
+                looked: dict[bytes, bool] = {}
+                trees[ws.key] = (
+                    self.snapshot(ws, beside=functools.partial(self._look_for_git, ws, looked)),
+                    Head(ref, sha),
+                )
                 local["modes"][ws.key] = self._record_modes(ws, number, umask)
                 local["ignored"][ws.key] = self._record_ignored(ws, number, listing.result())
                 snap = self.snap_copy_path(number, ws.key)
-                local["nested_git"][ws.key] = sorted(nested_git_dirs(ws, snap, looking.result()))
+                local["nested_git"][ws.key] = sorted(nested_git_dirs(ws, snap, looked))
             finally:
                 listing.close()
         return trees
+
+    def _look_for_git(self, ws: Workspace, looked: dict[bytes, bool]) -> bool:
+        """While ``git add`` scans the tree: which folders the last snapshot knew hold a nested
+        ``.git`` (into ``looked``; one ``lstat`` each).  It changes nothing (False)."""
+        seed = self.seed_path(ws.key)
+        looked.update(holding_git(ws.path, ws.repo.index_folders(seed) if seed.is_file() else ()))
+        return False
 
     def _commit_all(
         self, workspaces: Sequence[Workspace], record: Checkpoint, trees: dict[str, tuple[str, Head]]

@@ -73,8 +73,8 @@ def nested_git_dirs(ws: Workspace, snap_index: Path, looked: Mapping[bytes, bool
 
 def holding_git(top_path: Path, folders: Iterable[bytes]) -> dict[bytes, bool]:
     """Which of ``folders`` (relative to ``top_path``, as bytes) hold a ``.git``: every one looked at,
-    True where one is.  System calls only (the interpreter's lock is let go in each), so it runs on
-    a side thread while ``git add`` scans the same tree."""
+    True where one is.  System calls only, no ``Path`` built: the snapshot runs it while its
+    ``git add`` scans the same tree (``GitRepo.snapshot``'s ``beside``)."""
     access, exists = os.access, os.F_OK
     looked: dict[bytes, bool] = {}
     try:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from specflow.workspace import audit as audit_module
-from specflow.workspace import fileaudit
+from specflow.workspace import checkpoints, fileaudit, filestats
 from specflow.workspace.audit import AuditReport
 from specflow.workspace.rejected import trash_dir
 from tests.conftest import commit_all, git, init_repo
@@ -154,3 +154,32 @@ def test_the_audit_looks_for_a_nested_git_while_add_runs_and_adds_again_only_aft
     assert looked == [1] and len(adds) == 2  # a .git moved while the first add ran: a second add
     assert {(v.path, v.kind) for v in report.violations} == {("docs/.git", "git")}
     assert_docs_as_before(multi)
+
+
+def test_the_checkpoint_looks_for_a_nested_git_while_its_add_runs(
+    multi: MultiHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = multi.workspaces()
+    assert run_turn(ws, propose(ws), lambda: None).violations == []  # a seed: the folders it knew
+    adds: list[str] = []
+    real_popen = subprocess.Popen
+
+    def popen(argv: list[str], *args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        if "add" in argv and Path(kwargs["cwd"]) == multi.worktree:
+            adds.append(str(kwargs["cwd"]))
+        return real_popen(argv, *args, **kwargs)
+
+    looked: list[tuple[int, int]] = []  # (adds started, folders) at each look
+
+    def holding(top: Path, folders: Iterable[bytes]) -> dict[bytes, bool]:
+        folders = list(folders)
+        if top == multi.worktree:
+            looked.append((len(adds), len(folders)))
+        return filestats.holding_git(top, folders)
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    monkeypatch.setattr(checkpoints, "holding_git", holding)
+    git(multi.worktree / "docs", "init", "-q")  # the person's, between the turns
+    checkpoint = ws.checkpoint(phase="propose", state="explore")
+    assert len(looked) == 1 and looked[0][0] == 1 and looked[0][1] > 0  # after the add began, not before
+    assert ws.store.read_local(checkpoint.number)["nested_git"]["hub"] == ["docs"]
