@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from specflow.cli.main import YOUNG_COLLECTED_AFTER
 from specflow.engine.board import build_card
 from specflow.engine.hub import Hub
 from tests.conftest import HubFixture, git
@@ -510,15 +511,20 @@ def watched(command, **kw):
     return build(command, **kw)
 cli.build_parser = watched
 cli.main(["status", "--help"])
+young = gc.get_threshold()[0]
 sys.argv = ["specflow", "status", "--help"]
 # the command ends the process: an exit handler (it runs every one) reports what it left
-atexit.register(lambda: print("RESULT", seen, gc.isenabled(), gc.get_freeze_count() > 0))
+atexit.register(
+    lambda: print("RESULT", seen, gc.isenabled(), gc.get_freeze_count() > 0, young, gc.get_threshold()[0])
+)
 cli.entry()
 """
 
 
 def test_the_command_imports_with_the_collector_paused_then_collects_again(tmp_path: Path) -> None:
     # main() in a caller's process leaves the collector alone; the command's own process pauses it
-    # while the command's modules load, then freezes what they made and collects again
+    # while the command's modules load, then freezes what they made and collects again, its
+    # youngest generation less often than the interpreter's default
     proc = subprocess.run([sys.executable, "-c", COLLECTOR_SPY], cwd=tmp_path, capture_output=True, text=True)
-    assert proc.stdout.splitlines()[-1] == "RESULT [True, False] True True", proc.stdout + proc.stderr
+    expected = f"RESULT [True, False] True True 700 {YOUNG_COLLECTED_AFTER}"
+    assert proc.stdout.splitlines()[-1] == expected, proc.stdout + proc.stderr
