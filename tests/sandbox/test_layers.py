@@ -169,13 +169,19 @@ def _runs(folder: Path) -> int:
     return len((folder / "runs").read_text().split()) if (folder / "runs").exists() else 0
 
 
-def test_a_working_bubblewrap_is_probed_once_per_host_and_the_next_process_believes_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bin_dir = _fake_bwrap(tmp_path / "bin", works=True)
+def _probing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, works: bool) -> Path:
+    """A fake ``bwrap`` first on PATH, the cache under ``tmp_path``, nothing probed yet; its folder."""
+    bin_dir = _fake_bwrap(tmp_path / "bin", works=works)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(bubblewrap, "_WORKS", {})
+    return bin_dir
+
+
+def test_a_working_bubblewrap_is_probed_once_per_host_and_the_next_process_believes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = _probing(tmp_path, monkeypatch, works=True)
     assert bubblewrap.problem() is None and _runs(bin_dir) == 1
     kept = tmp_path / "cache" / "specflow" / "bubblewrap-probe.json"
     assert kept.is_file()
@@ -201,10 +207,7 @@ def test_a_working_bubblewrap_is_probed_once_per_host_and_the_next_process_belie
 def test_a_failing_bubblewrap_is_never_kept_and_is_tried_again_by_the_next_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bin_dir = _fake_bwrap(tmp_path / "bin", works=False)
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(bubblewrap, "_WORKS", {})
+    bin_dir = _probing(tmp_path, monkeypatch, works=False)
     assert "failed" in (bubblewrap.problem() or "")
     bubblewrap._WORKS.clear()
     assert "failed" in (bubblewrap.problem() or "") and _runs(bin_dir) == 2
@@ -212,11 +215,8 @@ def test_a_failing_bubblewrap_is_never_kept_and_is_tried_again_by_the_next_proce
 
 
 def test_a_probe_that_cannot_be_kept_still_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bin_dir = _fake_bwrap(tmp_path / "bin", works=True)
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    bin_dir = _probing(tmp_path, monkeypatch, works=True)
     (tmp_path / "cache").write_text("a file where the cache folder would be\n")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(bubblewrap, "_WORKS", {})
     assert bubblewrap.problem() is None
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.delenv("HOME")
