@@ -23,6 +23,12 @@ from specflow.workspace.report import AuditReport, Violation
 _GIT_FILES = ("config", "config.worktree", "info/exclude", "info/attributes")
 
 
+def _hooks(folder: Path) -> list[Path]:
+    """The hooks of a hooks folder that git would run: every file but ``*.sample`` (``git init``
+    puts a dozen there, which git never runs under that name; one renamed is a new hook)."""
+    return [p for p in folder.iterdir() if not p.name.endswith(".sample") and p.is_file()]
+
+
 def snapshot_git_files(workspaces: Sequence[Workspace]) -> dict[str, str | None]:
     """The bytes (base64) of every sensitive git file of ``workspaces``, keyed by absolute path."""
 
@@ -32,7 +38,7 @@ def snapshot_git_files(workspaces: Sequence[Workspace]) -> dict[str, str | None]
             paths.update(folder / name for name in _GIT_FILES)
             hooks = folder / "hooks"
             if hooks.is_dir():
-                paths.update(p for p in hooks.iterdir() if p.is_file())
+                paths.update(_hooks(hooks))
         dotgit = ws.path / ".git"
         if dotgit.is_file():
             paths.add(dotgit)
@@ -67,7 +73,7 @@ def audit_git_files(
     # when it was empty or missing at the checkpoint (a hook planted there runs on the next commit)
     for hooks in {Path(path).parent / "hooks" for path in before if Path(path).name == "config"}:
         if hooks.is_dir():
-            now.update({str(p): _read_b64(p) for p in hooks.iterdir() if p.is_file() and str(p) not in now})
+            now.update({str(p): _read_b64(p) for p in _hooks(hooks) if str(p) not in now})
     for path in sorted(set(before) | set(now)):
         old, new = before.get(path), now.get(path)
         if old == new or (path not in before and new is None):

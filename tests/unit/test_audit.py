@@ -623,6 +623,25 @@ def test_a_hook_planted_in_an_empty_or_missing_hooks_folder_is_found_saved_and_r
     assert not (hooks / "pre-commit").exists()
 
 
+def test_sample_hooks_which_git_never_runs_are_not_kept_but_one_renamed_into_a_hook_is_caught(tmp_path: Path) -> None:
+    multi = make_multi_hub(tmp_path)
+    hooks = multi.root / ".git" / "hooks"
+    samples = sorted(p.name for p in hooks.iterdir() if p.name.endswith(".sample"))
+    assert "pre-commit.sample" in samples  # as git init leaves them
+    ws = multi.workspaces(())
+    policy = ws.policy(read_only=True, write=[], worktrees=False, phase="explore")
+    checkpoint = ws.checkpoint(phase="explore", state="draft")
+    recorded = ws.store.read_local(checkpoint.number)["git_files"]
+    assert not [path for path in recorded if path.endswith(".sample")]
+    assert str(multi.root / ".git" / "config") in recorded
+
+    (hooks / "pre-push.sample").write_text("#!/bin/sh\necho never run under this name\n")
+    (hooks / "pre-commit.sample").rename(hooks / "pre-commit")
+    report = ws.audit(checkpoint, policy)
+    assert [(v.path, v.kind) for v in report.violations] == [(str(hooks / "pre-commit"), "git")]
+    assert not (hooks / "pre-commit").exists()
+
+
 def test_an_audit_that_cannot_read_its_checkpoint_stops_whole_and_deletes_nothing(multi: MultiHub) -> None:
     """The agent deletes refs/specflow and prunes: the audit refuses, saying why, and touches nothing."""
     ws = multi.workspaces()
