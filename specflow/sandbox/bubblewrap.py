@@ -25,10 +25,11 @@ from specflow.sandbox.policy import SandboxPolicy
 
 PROBE_TIMEOUT_S = 10.0
 #: A probe that found bubblewrap working is believed this long on this host (``_kept_path``), so
-#: ``specflow advance`` does not start bubblewrap twice per phase (~10 ms, waited for before the agent
-#: starts).  What decides whether it works is in the key: the host and its boot, the user, the
-#: binary, the user-namespace settings; a security policy loaded since without a reboot is met
-#: within the hour.  A failure is never kept: it is tried again next time.
+#: ``specflow advance`` does not start bubblewrap twice per phase: the probe's network namespace,
+#: torn down by the kernel while the agent starts, took 15-23 ms from a Claude Code phase.  What
+#: decides whether it works is in the key: the host and its boot, the user, the binary, the
+#: user-namespace settings; a security policy loaded since without a reboot is met within the
+#: hour.  A failure is never kept: it is tried again next time.
 PROBE_KEPT_S = 3600.0
 #: Files whose content decides whether unprivileged namespaces may be made here.
 _HOST_FACTS = (
