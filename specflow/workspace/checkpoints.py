@@ -237,13 +237,15 @@ class CheckpointStore:
 
     # -- snapshots ------------------------------------------------------------------------
 
-    def snapshot(self, ws: Workspace, beside: Callable[[], bool] | None = None) -> str:
+    def snapshot(self, ws: Workspace, beside: Callable[[], bool] | None = None, *, keep_parse: bool = True) -> str:
         """The tree of ``ws``'s working tree now (seeded from its last snapshot index).
 
         Beside the seed is the tree written from it (``<key>.tree``: the seed's checksum and the
         tree), so a snapshot that finds nothing changed costs one ``git add`` and no ``write-tree``.
         ``beside``: work done while ``git add`` scans the tree; when it returns True (it changed
-        the tree under ``add``) the snapshot is taken again, after it.
+        the tree under ``add``) the snapshot is taken again, after it.  ``keep_parse``: keep the
+        seed's parse beside it for the next process (a checkpoint leaves that to its audit, whose
+        snapshot the next process starts from, in the same process).
         """
         seed = self.seed_path(ws.key)
         tmp = seed.with_name(f"{ws.key}.{os.getpid()}.tmp")
@@ -281,7 +283,8 @@ class CheckpointStore:
         checksum = ws.repo.index_checksum(tmp)
         os.replace(tmp, seed)
         tmp.unlink(missing_ok=True)  # still there when nothing changed: a link to the seed itself
-        ws.repo.keep_index_parse(seed)  # the next process loads it instead of reading every entry
+        if keep_parse:
+            ws.repo.keep_index_parse(seed)  # the next process loads it instead of reading every entry
         bigfiles.write_known(seed.with_suffix(".big"), big)
         if known != (checksum, tree):  # else the seed is the very index its tree was written from
             written = tmp.with_suffix(".tree")
@@ -374,7 +377,7 @@ class CheckpointStore:
                 local["index"][ws.key] = _copy_index(ws.repo.real_index(), self.real_copy_path(number, ws.key))
                 looked: dict[bytes, bool] = {}
                 trees[ws.key] = (
-                    self.snapshot(ws, beside=functools.partial(self._look_for_git, ws, looked)),
+                    self.snapshot(ws, beside=functools.partial(self._look_for_git, ws, looked), keep_parse=False),
                     Head(ref, sha),
                 )
                 local["modes"][ws.key] = self._record_modes(ws, number, umask)

@@ -10,7 +10,9 @@ import pytest
 
 from specflow.engine.records import read_history, read_state, write_state
 from specflow.errors import WorkspaceError
+from specflow.workspace import indexdelta
 from specflow.workspace.gates import GatePolicy
+from specflow.workspace.git import GitRepo, forget_parsed_indexes, kept_parse_path
 from specflow.workspace.workspaces import Workspaces
 from tests.conftest import commit_all, git, git_commands_run
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, state_of, status
@@ -328,3 +330,20 @@ def test_a_snapshot_that_finds_nothing_changed_reuses_its_tree_and_a_same_second
         git(multi.worktree, "ls-tree", third, "docs/style.md").split()[2]
         == git(multi.worktree, "hash-object", "docs/style.md").strip()
     )
+
+
+def test_the_next_process_finds_the_audits_parse_kept_beside_the_seed_not_the_checkpoints(multi: MultiHub) -> None:
+    # a checkpoint and its audit run in one process; the next one starts from the audit's snapshot,
+    # so only that one's parse is written out (the checkpoint's would be overwritten unread)
+    ws = multi.workspaces()
+    policy = ws.policy(read_only=False, write=["docs/**"], worktrees=False, phase="propose")
+    seed = ws.store.seed_path("hub")
+    kept = kept_parse_path(seed)
+    checkpoint = ws.checkpoint(phase="propose", state="explore")
+    repo = GitRepo.open(multi.worktree)
+    assert indexdelta.kept_checksum(kept) != repo.index_checksum(seed)  # the checkpoint's seed: not kept
+    (multi.worktree / "docs" / "new.md").write_text("the agent's\n")
+    assert ws.audit(checkpoint, policy).ok
+    assert indexdelta.kept_checksum(kept) == repo.index_checksum(seed)  # the audit's: kept
+    forget_parsed_indexes()  # as the next process starts
+    assert b"docs/new.md" in repo.index_ctimes(seed)
