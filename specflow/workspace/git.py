@@ -862,10 +862,10 @@ class GitRepo:
         index; when ``add`` leaves the index as it was (git does not write an index it did not
         change), that tree is the answer and ``write-tree`` is not run.  ``stored``: ``(path,
         mode, blob)`` of files already hashed and stored (big files): set as they are and left
-        out of ``add``.  ``beside``: work done while ``add`` scans the tree (the audit's look for a
-        nested ``.git``); when it returns True it changed the tree under ``add``, whose index is
-        then stale: ``ChangedUnderAdd`` is raised, and the caller starts again from its seed.  HEAD, the real
-        index, the stash and the working tree are never touched.
+        out of ``add``.  ``beside``: work done while ``add`` scans the tree (the look for a nested
+        ``.git``); when it returns True it changed the tree under ``add``, whose index is then
+        stale: ``ChangedUnderAdd`` is raised, and the caller starts again from its seed.  HEAD, the
+        real index, the stash and the working tree are never touched.
         """
         index.parent.mkdir(parents=True, exist_ok=True)
         if seed is not None and seed.is_file():
