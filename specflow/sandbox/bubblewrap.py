@@ -78,9 +78,10 @@ def _probe(found: str, key: str | None) -> str | None:
 
 
 def _kept_path() -> Path | None:
-    """Where a working probe is kept: the user's cache folder (None without a home)."""
-    home = os.environ.get("HOME")
-    base = os.environ.get("XDG_CACHE_HOME") or (os.path.join(home, ".cache") if home else "")
+    """Where a working probe is kept: the user's cache folder (None without a home).  A relative
+    ``XDG_CACHE_HOME`` is ignored, as the XDG specification says (it would land in the hub)."""
+    home, cache = os.environ.get("HOME"), os.environ.get("XDG_CACHE_HOME", "")
+    base = cache if os.path.isabs(cache) else (os.path.join(home, ".cache") if home and os.path.isabs(home) else "")
     return Path(base, "specflow", "bubblewrap-probe.json") if base else None
 
 

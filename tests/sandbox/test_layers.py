@@ -222,3 +222,8 @@ def test_a_probe_that_cannot_be_kept_still_answers(tmp_path: Path, monkeypatch: 
     monkeypatch.delenv("HOME")
     bubblewrap._WORKS.clear()
     assert bubblewrap.problem() is None and _runs(bin_dir) == 2  # no home: nowhere to keep it
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative-cache")  # not a place, says the XDG specification
+    bubblewrap._WORKS.clear()
+    assert bubblewrap.problem() is None and _runs(bin_dir) == 3
+    assert not (tmp_path / "relative-cache").exists()
