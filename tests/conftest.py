@@ -121,6 +121,12 @@ def commit_all(path: Path, message: str = "commit") -> None:
     git(path, "commit", "-q", "--allow-empty", "-m", message)
 
 
+def committed(path: Path, message: str = "commit") -> str:
+    """``commit_all``, and the commit it made."""
+    commit_all(path, message)
+    return git(path, "rev-parse", "HEAD").strip()
+
+
 @dataclass
 class HubFixture:
     root: Path

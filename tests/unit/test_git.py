@@ -20,7 +20,7 @@ from specflow.workspace.git import (
     smudge_entries,
     stamp_ns,
 )
-from tests.conftest import commit_all, git, git_commands_run, init_repo
+from tests.conftest import commit_all, committed, git, git_commands_run, init_repo
 
 
 @pytest.fixture
@@ -487,12 +487,10 @@ def test_surely_descends_reads_loose_history_and_agrees_with_git(repo: Path) -> 
     git(repo, "checkout", "-q", "-b", "side")
     for i in range(3):
         (repo / f"s{i}.txt").write_text(f"{i}\n")
-        commit_all(repo, f"side {i}")
-    tip = git(repo, "rev-parse", "HEAD").strip()
+        tip = committed(repo, f"side {i}")
     git(repo, "checkout", "-q", "main")
     (repo / "m.txt").write_text("moved\n")
-    commit_all(repo, "main moves")
-    moved = git(repo, "rev-parse", "HEAD").strip()
+    moved = committed(repo, "main moves")
     assert r.surely_descends(tip, base) is True and r.surely_descends(tip, tip) is True
     assert r.surely_descends(tip, moved) is False and r.surely_descends(base, tip) is False
     # where it says so, the merge's tree is the branch's own, as git's merge-tree computes it
@@ -508,8 +506,7 @@ def test_surely_descends_leaves_packed_replaced_or_shallow_history_to_git(repo: 
     r = GitRepo.open(repo)
     base = git(repo, "rev-parse", "HEAD").strip()
     (repo / "x.txt").write_text("x\n")
-    commit_all(repo, "x")
-    tip = git(repo, "rev-parse", "HEAD").strip()
+    tip = committed(repo, "x")
     assert r.surely_descends(tip, base) is True
     git(repo, "replace", "--graft", tip)  # git now sees tip without its parent
     assert r.surely_descends(tip, base) is False
