@@ -3,8 +3,9 @@
 The whole file system is bound read-only, the writable folders are bound writable over it, and git's
 data and specflow's records inside them read-only again (bubblewrap applies binds in order, so
 they are sorted shallow to deep).  ``/tmp`` is a private tmpfs: only what the agent must see of the
-host's ``/tmp`` (the hub, its repos, the writable folders) is bound back.  ``--unshare-pid`` ends
-every process of the run with its first one, ``--die-with-parent`` ends that one with specflow.
+host's ``/tmp`` (the hub, its repos, the writable folders) is bound back.  ``--unshare-pid`` with
+``--as-pid-1`` makes the agent the namespace's first process, so every process of the run ends with
+it, before bubblewrap returns; ``--die-with-parent`` ends the agent with specflow.
 Writes outside fail with ``EROFS``.
 
 Network: ``none`` and ``loopback`` both unshare the network namespace, which leaves only a private,
@@ -158,7 +159,11 @@ def wrap(policy: SandboxPolicy, argv: list[str], *, bwrap: str = "bwrap") -> lis
     # worktree inside specflow's protected folder after that
     for path, flag in sorted(mounts, key=lambda m: (_depth(m[0]), m[1] == "--ro-bind")):
         out += [flag, str(path), str(path)]
-    out += ["--unshare-pid", "--die-with-parent", "--new-session"]
+    # the agent is the PID namespace's first process: when it exits, the kernel kills every other
+    # process in the namespace, and bubblewrap returns only once they are gone.  (Without
+    # ``--as-pid-1``, bubblewrap's own first process reports the agent's exit at once and the rest
+    # run on until its death signal ends them: after specflow's audit may have started.)
+    out += ["--unshare-pid", "--as-pid-1", "--die-with-parent", "--new-session"]
     if policy.network != "any":
         out.append("--unshare-net")
     out += ["--chdir", str(policy.cwd), "--"]

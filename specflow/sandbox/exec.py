@@ -14,11 +14,11 @@ The helper stays as the agent's supervisor:
 - Landlock (when asked) is applied to itself before it forks the agent, so both are confined.
 
 Usage: ``python -I -S -c BOOT PARENT_PID HOLD_FD LANDLOCK N PATH... ARGV...``
-(``launch.helper_argv`` builds it); ``PARENT_PID`` 0 skips the check that the parent is still the
-one named (inside bubblewrap's PID namespace); ``HOLD_FD`` -1, or a pipe to read one byte from
-before the agent starts (EOF: specflow gave the run up, the agent never starts), so the helper's
-own start overlaps specflow's checkpoint; ``LANDLOCK`` is ``off``, ``on`` or ``on-no-tcp``,
-followed by the N writable paths.
+(``launch.helper_argv`` builds it); ``PARENT_PID`` is specflow's, checked once the death signal is
+armed; ``HOLD_FD`` -1, or a pipe to read one byte from before the agent starts (EOF: specflow gave
+the run up, the agent never starts), so the helper's own start overlaps specflow's checkpoint;
+``LANDLOCK`` is ``off``, ``on`` or ``on-no-tcp``, followed by the N writable paths.  Under
+bubblewrap no helper runs: the agent is the first process of its PID namespace there.
 Only cheap modules are imported (no ``json``, ``re``, ``typing``): every phase pays this start.
 """
 
@@ -191,7 +191,7 @@ def supervise(parent: int, landlock_mode: str, writable: list[str], argv: list[s
     except OSError as exc:
         os.write(2, f"specflow sandbox: {exc}\n".encode())
         os._exit(EXIT_SANDBOX_FAILED)
-    if parent and os.getppid() != parent:
+    if os.getppid() != parent:
         os._exit(EXIT_SANDBOX_FAILED)  # specflow died before the death signal was armed
     if landlock_mode != "off":
         try:

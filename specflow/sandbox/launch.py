@@ -4,8 +4,8 @@
 (``specflow.sandbox.policy``), makes a private temporary folder (``TMPDIR``), marks the run's
 environment (``SPECFLOW_AGENT_RUN``, so a later recovery can find every survivor) and starts:
 
-- bubblewrap: ``bwrap ... -- HELPER ARGV`` (its PID namespace and ``--die-with-parent`` end the
-  tree; the helper inside waits until every process below the agent is gone);
+- bubblewrap: ``bwrap ... --as-pid-1 ... -- ARGV``: the agent is its PID namespace's first
+  process, so the kernel ends the tree with it, and ``--die-with-parent`` ends it with specflow;
 - Landlock, or no layer on Linux: the re-exec helper ``specflow.sandbox.exec`` (applies Landlock,
   supervises the tree as a child subreaper, dies with specflow);
 - seatbelt: ``sandbox-exec -p PROFILE ARGV``.
@@ -91,24 +91,20 @@ class Launched(Struct):
                 path.rmdir()
 
 
-def helper_argv(
-    landlock: str, writable: list[str], argv: list[str], *, parent: int | None = None, hold: int = -1
-) -> list[str]:
-    """``argv`` started through the re-exec helper (a fresh interpreter: no site, one thread).
+def helper_argv(landlock: str, writable: list[str], argv: list[str], *, hold: int = -1) -> list[str]:
+    """``argv`` started through the re-exec helper (a fresh interpreter: no site, one thread),
+    which dies with this process.
 
     ``landlock`` is ``off``, ``on`` or ``on-no-tcp``; ``writable`` the paths Landlock grants;
-    ``parent`` the process it must die with (default this one; 0 inside bubblewrap, whose own
-    ``--die-with-parent`` ties it to specflow and whose PID namespace hides specflow's pid);
     ``hold`` a pipe's read end the helper waits on before it starts ``argv`` (-1: at once).
     """
-    parent = os.getpid() if parent is None else parent
     return [
         sys.executable,
         "-I",
         "-S",
         "-c",
         _BOOT,
-        str(parent),
+        str(os.getpid()),
         str(hold),
         landlock,
         str(len(writable)),
@@ -159,10 +155,8 @@ def _program(name: str, cwd: Path, env: Mapping[str, str]) -> str:
 def wrapped_argv(layer: Layer, policy: SandboxPolicy, argv: list[str], *, hold: int = -1) -> list[str]:
     """The argv that runs ``argv`` under ``layer`` (held on pipe ``hold`` by the helper, when >= 0)."""
     if layer == "bubblewrap":
-        # the supervisor inside too: bubblewrap reports the agent's exit before its namespace is
-        # torn down, the supervisor only once every process below the agent is gone
-        inner = helper_argv("off", [], argv, parent=0) if sys.executable else list(argv)
-        return bubblewrap.wrap(policy, inner, bwrap=bubblewrap.binary() or "bwrap")
+        # no supervisor: the agent is the namespace's first process (see ``bubblewrap.wrap``)
+        return bubblewrap.wrap(policy, argv, bwrap=bubblewrap.binary() or "bwrap")
     if layer == "seatbelt":
         return seatbelt.wrap(policy, argv)
     if not sys.platform.startswith("linux") or not sys.executable:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from specflow.agents.proctree import kill_survivors, process_ref, start_time
-from specflow.sandbox.launch import MARKER_ENV
-from specflow.sandbox.settings import Layer
+from specflow.agents.proctree import exited, kill_survivors, process_ref, start_time
+from specflow.sandbox.launch import MARKER_ENV, spawn
+from specflow.sandbox.settings import Layer, SandboxSettings
 from tests.claude.claude_support import processes_with
 from tests.conftest import HubFixture
 from tests.sandbox.sandbox_support import MARK, SandboxHub, require_layer
@@ -60,6 +60,34 @@ def test_detached_children_are_dead_when_the_adapter_returns(sandbox_hub: Sandbo
     assert marked(sandbox_hub.mark) == []  # before any audit could start
     time.sleep(1.6)
     assert not late.exists() and not Path(str(late) + ".fork").exists()
+
+
+@pytest.mark.parametrize("mode", ["bubblewrap", "landlock", "off"])
+def test_nothing_the_agent_left_runs_once_its_sandbox_has_exited(sandbox_hub: SandboxHub, mode: Layer) -> None:
+    """The launcher's own guarantee, without an adapter's walk of the tree: the moment the sandbox's
+    process is reaped, no process of the run is left (processes that exit at once, many times over,
+    so a sandbox that returned before ending what the agent left would be seen)."""
+    if mode != "off":
+        require_layer(mode)
+    gate = sandbox_hub.gate("openspec/changes/add-x/**")
+    left = []
+    for _ in range(10):
+        launched = spawn(
+            ["sh", "-c", "sleep 30 & sleep 30 & exit 3"],
+            cwd=sandbox_hub.root,
+            env=dict(os.environ),
+            gate=gate,
+            settings=SandboxSettings(mode=mode),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            assert exited(launched.proc, 30)  # as the adapters see an agent's exit: at once
+            left += processes_with(launched.marker, MARKER_ENV)
+        finally:
+            launched.close()
+        assert launched.proc.wait(timeout=30) == 3
+    assert left == []
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
