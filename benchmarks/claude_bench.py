@@ -229,6 +229,7 @@ def _run(args: argparse.Namespace) -> int:
                 check=True,
                 capture_output=True,
                 timeout=120,
+                start_new_session=True,  # as typed in a terminal (see the module's docstring)
             )
             times["advance-cli"].append(time.perf_counter() - start)
 
