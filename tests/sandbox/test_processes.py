@@ -64,30 +64,35 @@ def test_detached_children_are_dead_when_the_adapter_returns(sandbox_hub: Sandbo
 
 @pytest.mark.parametrize("mode", ["bubblewrap", "landlock", "off"])
 def test_nothing_the_agent_left_runs_once_its_sandbox_has_exited(sandbox_hub: SandboxHub, mode: Layer) -> None:
-    """The launcher's own guarantee, without an adapter's walk of the tree: the moment the sandbox's
-    process is reaped, no process of the run is left (processes that exit at once, many times over,
-    so a sandbox that returned before ending what the agent left would be seen)."""
+    """The launcher's own guarantee, before any adapter walks the tree: once the sandbox's process
+    has exited, nothing the agent left runs.  An agent that leaves two sleepers and exits at once,
+    ten times: a sandbox that reported the exit before ending the rest would be caught in the act."""
     if mode != "off":
         require_layer(mode)
     gate = sandbox_hub.gate("openspec/changes/add-x/**")
-    left = []
-    for _ in range(10):
-        launched = spawn(
-            ["sh", "-c", "sleep 30 & sleep 30 & exit 3"],
-            cwd=sandbox_hub.root,
-            env=dict(os.environ),
-            gate=gate,
-            settings=SandboxSettings(mode=mode),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-        )
-        try:
-            assert exited(launched.proc, 30)  # as the adapters see an agent's exit: at once
-            left += processes_with(launched.marker, MARKER_ENV)
-        finally:
-            launched.close()
-        assert launched.proc.wait(timeout=30) == 3
-    assert left == []
+    left: list[int] = []
+    try:
+        for _ in range(10):
+            launched = spawn(
+                ["sh", "-c", "sleep 30 & sleep 30 & exit 3"],
+                cwd=sandbox_hub.root,
+                env=dict(os.environ),
+                gate=gate,
+                settings=SandboxSettings(mode=mode),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+            )
+            try:
+                assert exited(launched.proc, 30)  # seen as the adapters see an agent's exit: at once
+                left += processes_with(launched.marker, MARKER_ENV)
+            finally:
+                launched.close()
+            assert launched.proc.wait(timeout=30) == 3  # the agent's own exit code
+        assert left == []
+    finally:
+        for pid in left:  # what a broken sandbox left, stopped by its id
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
