@@ -65,7 +65,7 @@ def problem() -> str | None:
 
 def _probe(found: str, key: str | None) -> str | None:
     """Run ``found`` as an agent's sandbox would, around ``true``; why it failed, or None (kept under ``key``)."""
-    argv = [found, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid"]
+    argv = [found, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--as-pid-1"]
     argv += ["--unshare-net", "--die-with-parent", "--new-session", "true"]
     try:
         done = subprocess.run(argv, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)

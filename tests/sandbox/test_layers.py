@@ -214,6 +214,26 @@ def test_a_failing_bubblewrap_is_never_kept_and_is_tried_again_by_the_next_proce
     assert not (tmp_path / "cache" / "specflow" / "bubblewrap-probe.json").exists()
 
 
+def test_a_bubblewrap_without_an_option_the_agent_needs_is_found_not_to_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe runs bubblewrap with the options an agent's sandbox uses: one too old for
+    ``--as-pid-1`` (before 0.2.0) fails the probe, so ``auto`` takes the next layer, rather than
+    every phase failing when its agent is started."""
+    bin_dir = _probing(tmp_path, monkeypatch, works=True)
+    real = (bin_dir / "bwrap").read_text()
+    (bin_dir / "bwrap").write_text(
+        real.replace(
+            "exit 0",
+            'for a in "$@"; do [ "$a" = --as-pid-1 ] && { echo "bwrap: Unknown option $a" >&2; exit 1; }; done\nexit 0',
+        )
+    )
+    why = bubblewrap.problem() or ""
+    assert "Unknown option --as-pid-1" in why and _runs(bin_dir) == 1
+    assert not (tmp_path / "cache" / "specflow" / "bubblewrap-probe.json").exists()
+    assert choose_layer(SandboxSettings()) != "bubblewrap"  # auto takes the next layer that works
+
+
 def test_a_probe_that_cannot_be_kept_still_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bin_dir = _probing(tmp_path, monkeypatch, works=True)
     (tmp_path / "cache").write_text("a file where the cache folder would be\n")
