@@ -40,6 +40,12 @@ _HOST_FACTS = (
     "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
     "/proc/sys/kernel/apparmor_restrict_unprivileged_unconfined",
 )
+#: What the probe runs ``true`` under: the options of an agent's sandbox (``wrap``), so a bubblewrap
+#: that lacks one fails the probe, not every phase; part of the kept answer's key.
+_PROBE_OPTIONS = (
+    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+    "--unshare-pid", "--as-pid-1", "--unshare-net", "--die-with-parent", "--new-session",
+)  # fmt: skip
 _WORKS: dict[str, str | None] = {}
 
 
@@ -65,8 +71,7 @@ def problem() -> str | None:
 
 def _probe(found: str, key: str | None) -> str | None:
     """Run ``found`` as an agent's sandbox would, around ``true``; why it failed, or None (kept under ``key``)."""
-    argv = [found, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--as-pid-1"]
-    argv += ["--unshare-net", "--die-with-parent", "--new-session", "true"]
+    argv = [found, *_PROBE_OPTIONS, "true"]
     try:
         done = subprocess.run(argv, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -92,7 +97,7 @@ def _probe_key(found: str) -> str | None:
         st = os.stat(found)
     except OSError:
         return None
-    facts: list[object] = [found, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+    facts: list[object] = [found, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, _PROBE_OPTIONS]
     facts += [list(os.uname()), os.getuid(), os.getgid()]
     for path in _HOST_FACTS:
         try:

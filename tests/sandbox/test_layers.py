@@ -203,6 +203,11 @@ def test_a_working_bubblewrap_is_probed_once_per_host_and_the_next_process_belie
         before = _runs(bin_dir)
         assert bubblewrap.problem() is None and _runs(bin_dir) == before + 1  # unreadable: probed again
 
+    bubblewrap._WORKS.clear()
+    before = _runs(bin_dir)
+    monkeypatch.setattr(bubblewrap, "_PROBE_OPTIONS", (*bubblewrap._PROBE_OPTIONS, "--unshare-ipc"))
+    assert bubblewrap.problem() is None and _runs(bin_dir) == before + 1  # another probe's answer: not believed
+
 
 def test_a_failing_bubblewrap_is_never_kept_and_is_tried_again_by_the_next_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
