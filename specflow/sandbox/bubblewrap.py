@@ -40,12 +40,14 @@ _HOST_FACTS = (
     "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
     "/proc/sys/kernel/apparmor_restrict_unprivileged_unconfined",
 )
+#: The agent is the PID namespace's first process: when it exits, the kernel kills every other
+#: process in the namespace, and bubblewrap returns only once they are gone.  (Without
+#: ``--as-pid-1``, bubblewrap's own first process reports the agent's exit at once and the rest run
+#: on until its death signal ends them: after specflow's audit may have started.)
+_PROCESSES = ("--unshare-pid", "--as-pid-1", "--die-with-parent", "--new-session")
 #: What the probe runs ``true`` under: the options of an agent's sandbox (``wrap``), so a bubblewrap
 #: that lacks one fails the probe, not every phase; part of the kept answer's key.
-_PROBE_OPTIONS = (
-    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-    "--unshare-pid", "--as-pid-1", "--unshare-net", "--die-with-parent", "--new-session",
-)  # fmt: skip
+_PROBE_OPTIONS = ("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *_PROCESSES, "--unshare-net")
 _WORKS: dict[str, str | None] = {}
 
 
@@ -164,11 +166,7 @@ def wrap(policy: SandboxPolicy, argv: list[str], *, bwrap: str = "bwrap") -> lis
     # worktree inside specflow's protected folder after that
     for path, flag in sorted(mounts, key=lambda m: (_depth(m[0]), m[1] == "--ro-bind")):
         out += [flag, str(path), str(path)]
-    # the agent is the PID namespace's first process: when it exits, the kernel kills every other
-    # process in the namespace, and bubblewrap returns only once they are gone.  (Without
-    # ``--as-pid-1``, bubblewrap's own first process reports the agent's exit at once and the rest
-    # run on until its death signal ends them: after specflow's audit may have started.)
-    out += ["--unshare-pid", "--as-pid-1", "--die-with-parent", "--new-session"]
+    out += _PROCESSES
     if policy.network != "any":
         out.append("--unshare-net")
     out += ["--chdir", str(policy.cwd), "--"]
