@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from workspace_gen import CHANGE, generate
 
 from specflow.definitions.config import HubConfig
-from specflow.workspace.git import forget_parsed_indexes
+from specflow.workspace.indexfile import forget_parsed_indexes
 from specflow.workspace.workspaces import Workspaces
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from specflow.workspace.git import differing_entries, stamp_ns
+from specflow.workspace.indexfile import differing_entries, stamp_ns
 
 if TYPE_CHECKING:
     from specflow.workspace.checkpoints import Workspace

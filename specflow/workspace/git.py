@@ -3,17 +3,17 @@
 Plumbing runs as plain ``git`` subprocesses (fast, and with full control of the environment: a
 temporary index through ``GIT_INDEX_FILE``, optional locks off so read-only queries never
 rewrite a user's index).  Nothing else in specflow starts git: a test holds every other module to
-that.
+that.  What git would answer from its own files without work is read in-process instead: index files
+through ``indexfile``, loose objects and refs through ``looseobjects`` and ``looserefs``, trees
+written from an index's cache tree through ``indextrees``.
 """
 
 from __future__ import annotations
 
-import bisect
 import functools
 import os
 import re
 import shutil
-import stat
 import subprocess
 import time
 import zlib
@@ -21,10 +21,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from specflow import digests
 from specflow.errors import GitError
 from specflow.structs import Struct
-from specflow.workspace import indexdelta, indextrees, looseobjects, looserefs
+from specflow.workspace import indexdelta, indexfile, indextrees, looseobjects, looserefs
 
 ZERO_SHA = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -265,171 +264,6 @@ def _has_entries(folder: Path) -> bool:
         return False
 
 
-def parse_index_ctimes(data: bytes, hash_len: int = 20) -> dict[bytes, bytes]:
-    """``path -> stat data`` of every entry of an index file: 40 raw bytes, its ctime first
-    (seconds, nanoseconds), then mtime, device, inode, mode, uid, gid and size, 4 bytes each;
-    then the entry's object id and its flags (stage, name length), as the index holds them.
-
-    Versions 2 to 4; paths and stamps are left as bytes (``stamp_ns`` reads one), so two
-    indexes of 20,000 entries compare in a few tens of milliseconds.
-    """
-    return parse_index(data, hash_len)[0]
-
-
-def parse_index(data: bytes, hash_len: int = 20) -> tuple[dict[bytes, bytes], int]:
-    """``parse_index_ctimes``, and where the index's extensions begin (0: not an index read here)."""
-    found, end, _ = indexdelta.parse(data, hash_len)
-    return found, end
-
-
-def _entry_offsets(data: bytes, hash_len: int) -> Iterable[tuple[bytes, int]]:
-    """``(path, offset)`` of each entry of an index file (versions 2 to 4), in order.
-
-    The walk of ``indexdelta.parse``, kept apart: that one is the hot loop and stays inline.
-    """
-    version, count = int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")
-    off, prev, fixed = 12, b"", 40 + hash_len
-    for _ in range(count):
-        pos = off + fixed + 2
-        if version >= 3 and data[off + fixed] & 0x40:
-            pos += 2
-        if version == 4:
-            strip, pos = indexdelta.path_strip(data, pos)
-            end = data.find(b"\0", pos)
-            path = (prev[: len(prev) - strip] if strip else prev) + data[pos:end]
-            yield path, off
-            off = end + 1
-        else:
-            end = data.find(b"\0", pos)
-            path = data[pos:end]
-            yield path, off
-            off += ((end - off) // 8 + 1) * 8
-        prev = path
-
-
-def _offsets_of(data: bytes, wanted: set[bytes], hash_len: int) -> list[int]:
-    """Where the entries of the ``wanted`` paths begin in the index ``data``.
-
-    An index parsed in this process has its layout kept (``_LAYOUTS``): its paths are in git's
-    order, sorted, so each is found by bisection; any other is walked entry by entry.
-    """
-    layout = _LAYOUTS.get(data[-hash_len:]) if any(data[-hash_len:]) else None
-    if layout is None or layout.data != data:
-        return [off for path, off in _entry_offsets(data, hash_len) if path in wanted]
-    keys, found = layout.keys, []
-    for path in wanted:
-        at = bisect.bisect_left(keys, path)
-        if at < len(keys) and keys[at] == path:
-            found.append(layout.offsets[at])
-    return sorted(found)
-
-
-def smudge_entries(index: Path, paths: Iterable[str], hash_len: int = 20) -> bool:
-    """Zero the recorded mtime and size of ``paths`` in ``index`` (as git smudges a racily clean
-    entry), so the next ``add`` hashes those files again; the file keeps its length and mtime.
-
-    Done in place, without an ``update-index`` process; False (nothing written) when the file
-    is not an index this reads, and the caller asks git instead.
-    """
-    raw = index.read_bytes()
-    if len(raw) < 12 + hash_len or raw[:4] != b"DIRC" or int.from_bytes(raw[4:8], "big") not in (2, 3, 4):
-        return False
-    data = bytearray(raw)
-    for off in _offsets_of(raw, {p.encode("utf-8", "surrogateescape") for p in paths}, hash_len):
-        data[off + 8 : off + 16] = bytes(8)  # mtime, seconds and nanoseconds
-        data[off + 36 : off + 40] = bytes(4)  # size: git takes a zero size for "changed"
-    digest = digests.sha256 if hash_len == 32 else digests.sha1
-    data[-hash_len:] = digest(bytes(data[:-hash_len])).digest()
-    st = index.stat()
-    tmp = index.with_name(index.name + ".smudge")
-    tmp.write_bytes(data)
-    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))  # git's racy check compares entries with it
-    os.replace(tmp, index)
-    return True
-
-
-def differing_entries(before: dict[bytes, bytes], after: dict[bytes, bytes]) -> frozenset[bytes]:
-    """The paths whose entries differ between two parsed indexes (``parse_index_ctimes``), or
-    that only one holds.
-
-    Kept for the last pair asked (by the identity of the two parses): an audit asks the same
-    of its checkpoint's snapshot index and its own three times (tree, changes, permissions).
-    """
-    if before is after:
-        return frozenset()  # one index (a snapshot that changed nothing): no entry to compare
-    kept = _DIFFERING.get("last")
-    if kept is not None and kept[0] is before and kept[1] is after:
-        return kept[2]
-    get = before.get
-    found = frozenset([rel for rel, data in after.items() if get(rel) != data] + list(before.keys() - after.keys()))
-    _DIFFERING["last"] = (before, after, found)
-    return found
-
-
-def same_objects(before: dict[bytes, bytes], after: dict[bytes, bytes]) -> bool:
-    """True when two parsed indexes (``parse_index_ctimes``) name the same paths with the same
-    modes, objects and flags: ``write-tree`` writes the same tree from both, whatever their stat data.
-    """
-    if len(before) != len(after):
-        return False
-    return all(
-        rel in before
-        and rel in after
-        and before[rel][24:28] == after[rel][24:28]
-        and before[rel][40:] == after[rel][40:]
-        for rel in differing_entries(before, after)
-    )
-
-
-def stamp_ns(stamp: bytes) -> int:
-    """The ctime of stat data read by ``parse_index_ctimes``, in nanoseconds."""
-    return int.from_bytes(stamp[:4], "big") * 1_000_000_000 + int.from_bytes(stamp[4:8], "big")
-
-
-def _looks_unchanged_to_git(stamp: bytes, st: os.stat_result) -> bool:
-    """True when git, comparing to the second, would take the file for the entry of ``stamp``."""
-    return (
-        int.from_bytes(stamp[:4], "big") == int(st.st_ctime)
-        and int.from_bytes(stamp[8:12], "big") == int(st.st_mtime)
-        and int.from_bytes(stamp[36:40], "big") == st.st_size & 0xFFFFFFFF
-    )
-
-
-def _tree_id(body: bytes) -> bytes:
-    """The object id of a tree with ``body``, computed only (nothing is written)."""
-    return digests.sha1(b"tree %d\0" % len(body) + body).digest()
-
-
-def _same_stat(entry: bytes, st: os.stat_result) -> bool:
-    """True when an index entry (``parse_index``) records exactly the stat data of ``st``."""
-    mode = 0o120000 if stat.S_ISLNK(st.st_mode) else 0o100755 if st.st_mode & 0o100 else 0o100644
-    return (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and entry[:40] == b"".join(
-        (v & 0xFFFFFFFF).to_bytes(4, "big")
-        for v in (
-            *divmod(st.st_ctime_ns, 1_000_000_000),
-            *divmod(st.st_mtime_ns, 1_000_000_000),
-            st.st_dev,
-            st.st_ino,
-            mode,
-            st.st_uid,
-            st.st_gid,
-            st.st_size,
-        )
-    )
-
-
-#: Parsed index files by their trailing checksum: a checkpoint's snapshot index is read again by
-#: its audit in the same process.
-_PARSED: dict[bytes, tuple[dict[bytes, bytes], int]] = {}
-#: The folders of a parsed index, by the identity of its parse (kept with it, so the key stays valid).
-_FOLDERS: dict[int, tuple[dict[bytes, bytes], frozenset[bytes]]] = {}
-#: The last two parses compared by ``differing_entries`` (kept with them: their identity is the key).
-_DIFFERING: dict[str, tuple[dict[bytes, bytes], dict[bytes, bytes], frozenset[bytes]]] = {}
-#: Where the entries of the latest parsed version 4 indexes lie, by checksum: the next index
-#: ``add`` writes from one of them is derived from it (``indexdelta.derive``).
-_LAYOUTS: dict[bytes, indexdelta.Layout] = {}
-
-
 @functools.lru_cache(maxsize=32)
 def _object_format(config: str, stamp: tuple[int, int, int]) -> str:
     """The object format a repository's ``config`` names, as it was at ``stamp`` (its stat data)."""
@@ -439,72 +273,6 @@ def _object_format(config: str, stamp: tuple[int, int, int]) -> str:
     except OSError:
         return "sha1"
     return "sha256" if re.search(r"(?im)^\s*objectformat\s*=\s*sha256\s*$", text) else "sha1"
-
-
-def forget_parsed_indexes() -> None:
-    """Drop every index parse kept in this process, as a new process starts without them
-    (benchmarks time a checkpoint as ``specflow advance`` takes it: in a fresh process)."""
-    _PARSED.clear()
-    _FOLDERS.clear()
-    _DIFFERING.clear()
-    _LAYOUTS.clear()
-
-
-def _keep_parse(
-    checksum: bytes, parsed: tuple[dict[bytes, bytes], int], layout: indexdelta.Layout | None = None
-) -> None:
-    """Keep a parse by the checksum of its index (the eight latest), and its layout (the three latest).
-
-    A parse goes with its layout: a derived one holds its new paths out of the index's order,
-    which only its layout keeps (``indextrees`` walks the entries in that order).
-    """
-    if len(_PARSED) >= 8:
-        oldest = next(iter(_PARSED))
-        del _PARSED[oldest]
-        _LAYOUTS.pop(oldest, None)
-    _PARSED[checksum] = parsed
-    _LAYOUTS.pop(checksum, None)
-    if layout is not None:
-        if len(_LAYOUTS) >= 3:
-            oldest = next(iter(_LAYOUTS))
-            del _LAYOUTS[oldest]
-            _PARSED.pop(oldest, None)
-        _LAYOUTS[checksum] = layout
-
-
-def _keep_folders(
-    entries: dict[bytes, bytes], folders: frozenset[bytes]
-) -> tuple[dict[bytes, bytes], frozenset[bytes]]:
-    """Keep the folders of a parse by its identity (the eight latest, each with its parse)."""
-    if len(_FOLDERS) >= 8:
-        _FOLDERS.pop(next(iter(_FOLDERS)))
-    _FOLDERS[id(entries)] = found = (entries, folders)
-    return found
-
-
-def _parse(data: bytes, hash_len: int, kept: Path | None) -> tuple[dict[bytes, bytes], int]:
-    """The parse of the index ``data``: read from the parse ``kept`` beside it, derived from the
-    latest parse kept in this process (the index ``add`` read to write this one), or read afresh."""
-    key = data[-hash_len:]
-    if not any(key):  # an index written with skipHash ends in zeros: nothing names its content
-        return indexdelta.parse(data, hash_len)[:2]
-    loaded = indexdelta.read_kept(kept, data, hash_len) if kept is not None else None
-    if loaded is not None:
-        entries, end, layout, folders = loaded
-        _keep_parse(key, (entries, end), layout)
-        _keep_folders(entries, folders)
-        return entries, end
-    if _LAYOUTS:
-        base_key = next(reversed(_LAYOUTS))
-        base = _PARSED.get(base_key)
-        derived = None if base is None else indexdelta.derive(_LAYOUTS[base_key], *base, data, hash_len)
-        if base is not None and derived is not None:
-            _keep_parse(key, (derived.entries, derived.end), derived.layout)
-            _DIFFERING["last"] = (base[0], derived.entries, derived.changed)
-            return derived.entries, derived.end
-    fresh = indexdelta.parse(data, hash_len)
-    _keep_parse(key, fresh[:2], fresh[2])
-    return fresh[:2]
 
 
 class IgnoredListing:
@@ -528,11 +296,6 @@ class IgnoredListing:
         if self._proc.returncode is None:
             self._proc.kill()
             self._proc.communicate()
-
-
-def kept_parse_path(index: Path) -> Path:
-    """Where the parse of a snapshot index is kept beside it (``GitRepo.keep_index_parse``)."""
-    return index.with_name(index.name + ".parse")
 
 
 def _read_small(path: str) -> bytes:
@@ -877,7 +640,7 @@ class GitRepo:
         before = self.index_ctimes(index) if known is not None and self._checksum_is(index, known[0]) else None
         # removed from the seed, so 'add' hashes them again (those it looks at: not the excluded)
         stale = [rel for rel in self._ctime_racy(index) if not any(_glob(g).fullmatch(rel) for g in exclude)]
-        if stale and not smudge_entries(index, stale, 32 if self.object_format() == "sha256" else 20):
+        if stale and not indexfile.smudge_entries(index, stale, self._hash_len()):
             payload = ("\0".join(stale) + "\0").encode("utf-8", "surrogateescape")
             self.run("update-index", "-z", "--force-remove", "--stdin", input=payload, index=index)
         if stored:
@@ -903,7 +666,7 @@ class GitRepo:
         if (
             known is not None
             and before is not None
-            and (self.index_checksum(index) == known[0] or same_objects(before, self.index_ctimes(index)))
+            and (self.index_checksum(index) == known[0] or indexfile.same_objects(before, self.index_ctimes(index)))
         ):
             return known[1]
         tree = self._write_tree(index)
@@ -930,7 +693,7 @@ class GitRepo:
         if not end:
             return None
         common = self.common_dir
-        layout = _LAYOUTS.get(data[-20:])  # the order of a derived parse's paths
+        layout = indexfile.layout_of(data[-20:])  # the order of a derived parse's paths
         written = indextrees.write_tree(
             data,
             entries,
@@ -955,7 +718,8 @@ class GitRepo:
                 lock.unlink(missing_ok=True)
                 raise
             # the same entries, where they were
-            _keep_parse(new[-20:], (entries, end), layout and indexdelta.Layout(new, layout.keys, layout.offsets))
+            moved = layout and indexdelta.Layout(new, layout.keys, layout.offsets)
+            indexfile.keep_parse(new[-20:], (entries, end), moved)
         return tree.hex()
 
     def _ctime_racy(self, index: Path) -> list[str]:
@@ -979,7 +743,7 @@ class GitRepo:
                 st = (self.root / os.fsdecode(rel)).lstat()
             except OSError:
                 continue  # gone: git sees that
-            if st.st_ctime_ns != stamp_ns(stamp) and _looks_unchanged_to_git(stamp, st):
+            if st.st_ctime_ns != indexfile.stamp_ns(stamp) and indexfile.looks_unchanged_to_git(stamp, st):
                 stale.append(rel.decode("utf-8", "surrogateescape"))
         return stale
 
@@ -999,13 +763,16 @@ class GitRepo:
 
     def index_checksum(self, index: Path) -> bytes:
         """The checksum that ends an index file: it names the file's whole content."""
-        hash_len = 32 if self.object_format() == "sha256" else 20
         with index.open("rb") as fh:
-            fh.seek(-hash_len, os.SEEK_END)
+            fh.seek(-self._hash_len(), os.SEEK_END)
             return fh.read()
 
+    def _hash_len(self) -> int:
+        """The length of an object id in this repository's files, in bytes."""
+        return 32 if self.object_format() == "sha256" else 20
+
     def index_ctimes(self, index: Path) -> dict[bytes, bytes]:
-        """``path -> stat data`` of ``index``'s entries (``parse_index_ctimes``), read without a process.
+        """``path -> stat data`` of ``index``'s entries (``indexfile.parse_index_ctimes``), read without a process.
 
         Two snapshot indexes compared this way tell which files were touched (a ``chmod``
         changes the ctime) without another scan of the working tree.
@@ -1013,66 +780,19 @@ class GitRepo:
         return self._parsed_index(index)[0]
 
     def _parsed_index(self, index: Path, data: bytes | None = None) -> tuple[dict[bytes, bytes], int]:
-        """``index``'s parse and where its extensions begin (``parse_index``), kept by its checksum.
-
-        The checksum is read first (the file's last bytes): a parse kept already costs no read
-        of the whole file.  ``data``: the file's bytes, when the caller has them.
-        """
-        hash_len = 32 if self.object_format() == "sha256" else 20
-        if data is None:
-            try:
-                with index.open("rb") as fh:
-                    if fh.seek(0, os.SEEK_END) < 12 + hash_len:
-                        return {}, 0
-                    fh.seek(-hash_len, os.SEEK_END)
-                    key = fh.read()
-                    if any(key) and key in _PARSED:  # an index written with skipHash ends in zeros
-                        return _PARSED[key]
-                    fh.seek(0)
-                    data = fh.read()
-            except FileNotFoundError:
-                return {}, 0
-        key = data[-hash_len:]
-        found = _PARSED.get(key) if any(key) else None
-        return found if found is not None else _parse(data, hash_len, kept_parse_path(index))
+        """``index``'s parse and where its extensions begin (``indexfile.parsed``); ``data``: the
+        file's bytes, when the caller has them."""
+        return indexfile.parsed(index, self._hash_len(), data)
 
     def keep_index_parse(self, index: Path) -> None:
-        """Keep the parse of ``index`` made in this process beside it (``kept_parse_path``), for
-        the next process to load instead of reading every entry; nothing when it holds it already."""
-        key = self.index_checksum(index)
-        parsed, layout = _PARSED.get(key), _LAYOUTS.get(key)
-        kept = kept_parse_path(index)
-        if parsed is not None and layout is not None and indexdelta.kept_checksum(kept) != key:
-            indexdelta.write_kept(kept, key, parsed, layout, self.index_folders(index))
+        """Keep the parse of ``index`` made in this process beside it (``indexfile.kept_parse_path``),
+        for the next process to load instead of reading every entry; nothing when it holds it already."""
+        indexfile.keep_beside(index, self.index_checksum(index))
 
     def index_folders(self, index: Path) -> frozenset[bytes]:
-        """Every folder that holds an entry of ``index`` (at any depth), read without a process.
-
-        Kept by the index's checksum, as its parse is: the audit asks again for the checkpoint's.
-        An index that only adds paths to one worked out before (the next snapshot of the same
-        workspace, most often) starts from that one's folders.
-        """
-        ctimes = self.index_ctimes(index)
-        key = id(ctimes)
-        found = _FOLDERS.get(key)
-        if found is None or found[0] is not ctimes:
-            folders: set[bytes] = set()
-            paths: Iterable[bytes] = ctimes
-            if _FOLDERS:
-                earlier, earlier_folders = next(reversed(_FOLDERS.values()))
-                compared = _DIFFERING.get("last")
-                if compared is not None and compared[0] is earlier and compared[1] is ctimes:
-                    # the paths that differ are known (a parse derived from the earlier one)
-                    if all(rel in ctimes for rel in compared[2]):  # nothing was removed
-                        folders, paths = set(earlier_folders), [r for r in compared[2] if r not in earlier]
-                elif not earlier.keys() - ctimes.keys():  # set operations in C: nothing was removed
-                    folders, paths = set(earlier_folders), ctimes.keys() - earlier.keys()
-            for parent in {rel.rpartition(b"/")[0] for rel in paths}:
-                while parent and parent not in folders:
-                    folders.add(parent)
-                    parent = parent.rpartition(b"/")[0]
-            found = _keep_folders(ctimes, frozenset(folders))
-        return found[1]
+        """Every folder that holds an entry of ``index`` (at any depth), read without a process
+        (``indexfile.folders``)."""
+        return indexfile.folders(self.index_ctimes(index))
 
     def object_format(self) -> str:
         """``sha1`` or ``sha256``, from the repository's configuration (no process; read again
@@ -1289,9 +1009,8 @@ class GitRepo:
         if not before or not after:
             return None
         changes: list[TreeChange] = []
-        for rel in sorted(
-            differing_entries(before, after)
-        ):  # the index's order (bytes) is the order of a recursive tree walk
+        # the index's order (bytes) is the order of a recursive tree walk
+        for rel in sorted(indexfile.differing_entries(before, after)):
             a, b = before.get(rel), after.get(rel)
             if any(d is not None and d[-2] & 0x70 for d in (a, b)):  # stage bits or extended flags
                 return None
@@ -1502,7 +1221,7 @@ class GitRepo:
         entries, end = self._parsed_index(index, data)
         if not end:
             return False
-        found = indextrees.write_tree(data, entries, end, _tree_id, keep_from=len(entries) + 1)
+        found = indextrees.write_tree(data, entries, end, indexfile.tree_id, keep_from=len(entries) + 1)
         return found is not None and found[0].hex() == self.tree_of(head)
 
     def edited_paths(self, among: Sequence[str] | None = None) -> list[str]:
@@ -1541,7 +1260,7 @@ class GitRepo:
                 st = os.lstat(self.root / rel)
             except OSError:
                 return False
-            if entry[-2] & 0xF0 or not _same_stat(entry, st) or int.from_bytes(entry[8:12], "big") >= written:
+            if entry[-2] & 0xF0 or not indexfile.same_stat(entry, st) or int.from_bytes(entry[8:12], "big") >= written:
                 return False
         return True
 

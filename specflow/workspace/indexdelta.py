@@ -5,7 +5,7 @@ change: most of the new file is, byte for byte, the index ``add`` read.  In vers
 written as what they share with the path before) a run of bytes that starts at an entry after
 the same path in both files holds the same entries in both, so ``derive`` finds such runs by
 comparing long slices (``memcmp``), reads only the entries around each difference, and names
-the paths that differ (what ``git.differing_entries`` would compute) on the way.  Reading all
+the paths that differ (what ``indexfile.differing_entries`` would compute) on the way.  Reading all
 of a 100,000-entry index costs 60 ms; deriving it from the one ``add`` read, a few.
 
 A parse is also kept on disk beside the snapshot index it was made from (``write_kept``, keyed
@@ -52,7 +52,7 @@ class Derived:
 
 
 def parse(data: bytes, hash_len: int = 20) -> tuple[dict[bytes, bytes], int, Layout | None]:
-    """``path -> stat data, object id and flags`` of every entry (``git.parse_index``), where
+    """``path -> stat data, object id and flags`` of every entry (``indexfile.parse_index``), where
     the extensions begin (0: not an index read here), and the layout of a version 4 index whose
     paths are all distinct (None for others: ``derive`` starts from version 4 only)."""
     if len(data) < 12 or data[:4] != b"DIRC":

@@ -65,7 +65,7 @@ def write_tree(
     that is worth writing (else None); None when ``git write-tree`` must write it.
 
     ``entries``: the index's entries in order, ``path -> stat data, object id and flags``
-    (``git.parse_index_ctimes``); ``end``: where its extensions begin.  ``store`` writes a
+    (``indexfile.parse_index_ctimes``); ``end``: where its extensions begin.  ``store`` writes a
     tree object's body and returns its object id (raw bytes).  ``keep_from``: how many entries
     written afresh make the whole cache tree worth writing back (default: ``KEEP_MIN``, or one
     entry in ``KEEP_SHARE`` when that is fewer).  ``order``: the paths in the index's order, when

@@ -12,7 +12,8 @@ from specflow.engine.records import read_history, read_state, write_state
 from specflow.errors import WorkspaceError
 from specflow.workspace import indexdelta
 from specflow.workspace.gates import GatePolicy
-from specflow.workspace.git import GitRepo, forget_parsed_indexes, kept_parse_path
+from specflow.workspace.git import GitRepo
+from specflow.workspace.indexfile import forget_parsed_indexes, kept_parse_path
 from specflow.workspace.workspaces import Workspaces
 from tests.conftest import commit_all, git, git_commands_run
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, state_of, status

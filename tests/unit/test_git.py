@@ -11,15 +11,9 @@ from pathlib import Path
 import pytest
 
 from specflow.errors import GitError
-from specflow.workspace import git as git_module
-from specflow.workspace.git import (
-    GitRepo,
-    IndexEntry,
-    forget_parsed_indexes,
-    parse_index_ctimes,
-    smudge_entries,
-    stamp_ns,
-)
+from specflow.workspace import indexfile
+from specflow.workspace.git import GitRepo, IndexEntry
+from specflow.workspace.indexfile import forget_parsed_indexes, parse_index_ctimes, smudge_entries, stamp_ns
 from tests.conftest import commit_all, committed, git, git_commands_run, init_repo
 
 
@@ -294,8 +288,6 @@ def test_move_checkout_puts_the_files_back_when_the_branch_moved_meanwhile(repo:
 def test_the_folders_of_an_index_are_the_same_worked_out_afresh_or_from_an_earlier_index(
     repo: Path, tmp_path: Path
 ) -> None:
-    from specflow.workspace import git as gitdoor
-
     r = GitRepo.open(repo)
     first, second, third = tmp_path / "i1", tmp_path / "i2", tmp_path / "i3"
     r.snapshot(first, None)
@@ -309,9 +301,9 @@ def test_the_folders_of_an_index_are_the_same_worked_out_afresh_or_from_an_earli
         second: {b"dir", b"new", b"new/deep", b"new/deep/er"},
         third: {b"new", b"new/deep", b"new/deep/er"},
     }
-    gitdoor._FOLDERS.clear()
+    indexfile._FOLDERS.clear()
     assert [r.index_folders(i) for i in (first, second, third)] == [expected[i] for i in (first, second, third)]
-    gitdoor._FOLDERS.clear()
+    indexfile._FOLDERS.clear()
     assert [r.index_folders(i) for i in (third, second)] == [expected[third], expected[second]]
 
 
@@ -408,14 +400,14 @@ def test_smudging_an_index_parsed_in_this_process_finds_its_entries_by_its_kept_
     assert smudge_entries(walked, wanted)  # no layout kept: every entry walked
     GitRepo.open(repo).index_ctimes(laid_out)  # parsed here: its layout is kept
     calls: list[int] = []
-    real_walk = git_module._entry_offsets
+    real_walk = indexfile._entry_offsets
 
     def walk(data: bytes, hash_len: int) -> Iterable[tuple[bytes, int]]:
         calls.append(len(data))
         return real_walk(data, hash_len)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(git_module, "_entry_offsets", walk)
+        mp.setattr(indexfile, "_entry_offsets", walk)
         assert smudge_entries(laid_out, wanted)
     assert calls == []  # found by the layout, not by a walk
     assert laid_out.read_bytes() == walked.read_bytes()

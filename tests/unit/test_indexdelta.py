@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from specflow.workspace import git as gitdoor
-from specflow.workspace import indexdelta
-from specflow.workspace.git import GitRepo, forget_parsed_indexes
+from specflow.workspace import indexdelta, indexfile
+from specflow.workspace.git import GitRepo
+from specflow.workspace.indexfile import forget_parsed_indexes
 from tests.conftest import commit_all, git, init_repo
 
 
@@ -158,7 +158,7 @@ def test_snapshots_read_each_index_once_and_their_trees_are_gits_own(
         assert r.index_folders(index) == {p[: m.start()] for p in fresh for m in re.finditer(rb"/", p)}
     assert full_parses == []
     r.keep_index_parse(index)
-    assert gitdoor.kept_parse_path(index).is_file()
+    assert indexfile.kept_parse_path(index).is_file()
     folders = r.index_folders(index)
     forget_parsed_indexes()  # as a new process starts
     assert r.index_ctimes(index) == parse(index.read_bytes())[0]

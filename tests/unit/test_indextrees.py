@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from specflow.workspace import indextrees, looseobjects
-from specflow.workspace.git import GitRepo, parse_index
+from specflow.workspace.git import GitRepo
+from specflow.workspace.indexfile import parse_index
 from tests.conftest import commit_all, git, git_commands_run, init_repo
 
 
