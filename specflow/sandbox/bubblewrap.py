@@ -79,7 +79,7 @@ def _probe(found: str, key: str | None) -> str | None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"{found} could not run: {exc}"
     if done.returncode != 0:
-        return f"{found} --ro-bind / / true failed: {done.stderr.decode('utf-8', 'replace').strip()}"
+        return f"{found} failed to run true in a sandbox: {done.stderr.decode('utf-8', 'replace').strip()}"
     if key is not None:
         _keep_works(key)
     return None

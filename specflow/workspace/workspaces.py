@@ -32,7 +32,6 @@ from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import GitRepo
 from specflow.workspace.gitfiles import audit_git_files, snapshot_git_files
 from specflow.workspace.journal import hub_writes
-from specflow.workspace.rejected import Rejected
 from specflow.workspace.restore import RestoreResult, restore_rejected
 from specflow.workspace.worktrees import (
     Layout,
@@ -304,10 +303,6 @@ class Workspaces:
                     0, Violation(target.name, ".", "deleted", f"the worktree {target.worktree} was deleted; made again")
                 )
         return report
-
-    def rejected(self, number: int) -> Rejected:
-        """What the audits of checkpoint ``number`` saved before putting it back."""
-        return rejected.collect(self.store, number, self.workspaces())
 
     def restore(
         self, number: int | None, paths: Sequence[str] = (), *, force: bool = False, state: str = ""
