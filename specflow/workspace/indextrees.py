@@ -32,6 +32,10 @@ KEEP_MIN = 500
 #: ... and from one entry in this many: rewriting a small index costs less than writing that
 #: share of its folders again at every later snapshot (a hundred folders a generation left invalid).
 KEEP_SHARE = 128
+#: Folders nested deeper than this are left to ``git write-tree``: the walks here go one call
+#: deeper per folder, and a path can nest more folders than Python's stack holds calls (an agent
+#: can make one 1,200 folders deep).
+MAX_DEPTH = 128
 
 
 class _Node:
@@ -84,7 +88,7 @@ def write_tree(
         fresh = _fresh_entries(root, len(entries))
         if fresh > FRESH_MAX:
             return None
-        _Build(list(entries) if order is None else order, entries, store).node(root, 0, b"")
+        _Build(list(entries) if order is None else order, entries, store).node(root, 0, b"", 0)
     except _Unsupported:
         return None
     assert root.sha is not None
@@ -148,24 +152,24 @@ def _parse_tree(raw: bytes) -> _Node:
     if len(_SEEN) > _SEEN_MAX:
         _SEEN.clear()
     holder = _Node(-1, None)
-    if _folder(raw, 0, holder) != len(raw) or len(holder.children) != 1:
+    if _folder(raw, 0, holder, 0) != len(raw) or len(holder.children) != 1:
         raise _Unsupported  # a second root, or bytes after it: not an extension git wrote
     (root,) = holder.children.values()
     return root
 
 
-def _folder(raw: bytes, pos: int, parent: _Node) -> int:
-    """Read the folder at ``pos`` into ``parent`` (an invalid one with the folders below it, a valid
-    one by where it lies); where the next one begins."""
+def _folder(raw: bytes, pos: int, parent: _Node, depth: int) -> int:
+    """Read the folder at ``pos``, ``depth`` folders down, into ``parent`` (an invalid one with the
+    folders below it, a valid one by where it lies); where the next one begins."""
     line = _LINE.match(raw, pos)
-    if line is None:
+    if line is None or depth > MAX_DEPTH:
         raise _Unsupported
     name, invalid_subs, count, subs, sha = line.groups()
     if invalid_subs:
         node = parent.children[name] = _Node(-1, None)
         at = line.end()
         for _ in range(int(invalid_subs)):
-            at = _folder(raw, at, node)
+            at = _folder(raw, at, node, depth + 1)
         return at
     node = parent.children[name] = _Node(int(count), sha)
     seen = _SEEN.get((name, sha))
@@ -212,10 +216,13 @@ class _Build:
         self.entries = entries
         self.store = store
 
-    def node(self, node: _Node, pos: int, base: bytes) -> int:
-        """Make ``node`` (the folder ``base``, its entries from ``pos``) valid; the entries it spans."""
+    def node(self, node: _Node, pos: int, base: bytes, depth: int) -> int:
+        """Make ``node`` (the folder ``base``, ``depth`` folders down, its entries from ``pos``) valid;
+        the entries it spans."""
         if node.sha is not None:
             return node.count
+        if depth > MAX_DEPTH:
+            raise _Unsupported
         keys, entries, n = self.keys, self.entries, len(self.keys)
         parts: list[bytes] = []
         used: dict[bytes, _Node] = {}
@@ -235,7 +242,7 @@ class _Build:
                 continue
             name = path[cut:slash]
             child = node.children.get(name) or _Node(-1, None)
-            i += self.node(child, i, path[: slash + 1])
+            i += self.node(child, i, path[: slash + 1], depth + 1)
             used[name] = child
             assert child.sha is not None
             parts.append(b"40000 %s\0%s" % (name, child.sha))

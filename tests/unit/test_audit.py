@@ -65,6 +65,28 @@ def test_write_to_a_hub_file_outside_the_gate_is_put_back_and_in_gate_work_kept(
     assert report.kept == {"hub": [PROPOSAL]}
 
 
+def test_a_path_nested_deeper_than_python_recurses_is_judged_like_any_other(multi: MultiHub) -> None:
+    """An agent's folders 1,200 deep, in the gate and out of it: the audit neither fails nor lets
+    the outside one stay."""
+    ws = multi.workspaces()
+    policy = propose(ws)
+    inside, outside = multi.worktree / f"openspec/changes/{CHANGE}/deep", multi.worktree / "docs/deep"
+
+    def agent() -> None:
+        for top in (inside, outside):
+            top.mkdir(parents=True, exist_ok=True)
+            folder = top
+            for _ in range(1_200):  # one level at a time: os.makedirs recurses
+                folder = folder / "d"
+                folder.mkdir()
+            (folder / "f.txt").write_text("deep\n")
+
+    report = run_turn(ws, policy, agent)
+    assert [(v.workspace, v.path.split("/d/")[0], v.kind) for v in report.violations] == [("hub", "docs/deep", "added")]
+    assert not (outside / "d").exists()
+    assert len(report.kept["hub"]) == 1 and report.kept["hub"][0].startswith(f"openspec/changes/{CHANGE}/deep/d/")
+
+
 def test_the_persons_checkouts_are_neither_audited_nor_put_back(multi: MultiHub) -> None:
     """A change is its branches: the checkouts of the hub and the repos are the person's, never an
     agent's workspace, so an edit there (the person's, made while the agent runs) stays as it is.

@@ -352,3 +352,24 @@ def test_a_valid_folder_met_again_is_skipped_whole_and_read_the_same(
         indextrees._SEEN[key] = indextrees._SEEN[key] + b"x"
     assert _shape(indextrees._parse_tree(raw), raw) == first
     assert walked
+
+
+def _nest(top: Path, depth: int) -> Path:
+    """A folder ``depth`` levels below ``top``, made one level at a time (``os.makedirs`` recurses)."""
+    for _ in range(depth):
+        top = top / "d"
+        top.mkdir()
+    return top
+
+
+def test_folders_nested_deeper_than_the_walks_go_are_left_to_git(repo: Path, tmp_path: Path) -> None:
+    """A path 1,200 folders deep (an agent can make one) is more than Python's stack holds calls:
+    its tree is written by git, not by a walk that would fail half way."""
+    r = GitRepo.open(repo)
+    first, second = tmp_path / "i1", tmp_path / "i2"
+    r.snapshot(first, None)
+    (repo / "deep").mkdir()
+    (_nest(repo / "deep", 1_200) / "f.txt").write_text("deep\n")
+    tree = r.snapshot(second, first)
+    _check(r, tree, second, tmp_path)
+    assert r.snapshot(second, second) == tree  # from the cache tree git wrote, read back
