@@ -12,7 +12,6 @@ await change.advance_async()          # from an async host
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -28,6 +27,7 @@ from specflow.engine.view import OPENSPEC_DIR
 from specflow.errors import ChangeExistsError, ConfigError
 from specflow.ids import check_change_id
 from specflow.openspec.adopt import Adopted, plan_adoption
+from specflow.trees import remove_tree
 from specflow.workspace.workspaces import Workspaces
 from specflow.workspace.worktrees import BRANCH_PREFIX
 
@@ -109,7 +109,7 @@ class Hub(RunnerHub[Change]):
             event["from"], event["to"] = None, wf.initial
             records.create(d, workflow=wf.name, state=wf.initial, repos=list(repos), event=event)
         except BaseException:
-            shutil.rmtree(d, ignore_errors=True)
+            remove_tree(d, ignore_errors=True)
             raise
         if self.on_branches:
             workspaces.commit(f"specflow: new change {change_id}\n\nSpecflow-Change: {change_id}\n")

@@ -36,6 +36,7 @@ from specflow.sandbox.policy import SandboxPolicy, build_policy, commit_paths, g
 from specflow.sandbox.settings import Layer, SandboxSettings
 from specflow.structs import Struct, field
 from specflow.tempfiles import temp_folder
+from specflow.trees import remove_tree
 from specflow.workspace.gates import GatePolicy
 
 MARKER_ENV = "SPECFLOW_AGENT_RUN"
@@ -85,7 +86,7 @@ class Launched(Struct):
         if self.hold is not None:
             fd, self.hold = self.hold, None
             os.close(fd)
-        shutil.rmtree(self.policy.tmpdir, ignore_errors=True)
+        remove_tree(self.policy.tmpdir, ignore_errors=True)
         for path in reversed(self.created):
             with contextlib.suppress(OSError):
                 path.rmdir()
@@ -228,7 +229,7 @@ def spawn(
             if hold:
                 os.close(held)
     except BaseException:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        remove_tree(tmpdir, ignore_errors=True)
         for path in reversed(created):
             with contextlib.suppress(OSError):
                 path.rmdir()

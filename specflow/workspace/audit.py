@@ -36,6 +36,7 @@ from typing import Any
 
 from specflow.errors import GitError, WorkspaceError
 from specflow.structs import Struct, field, replace
+from specflow.trees import remove_tree
 from specflow.workspace.checkpoints import (
     AUDIT_TOUCHED,
     HUB_KEY,
@@ -500,7 +501,7 @@ def put_back(
                 if aside is not None:
                     aside(loc, c.path)  # a repository the agent cloned or made there, kept whole
                 else:
-                    shutil.rmtree(loc)
+                    remove_tree(loc)
         except FileNotFoundError:
             pass
         except OSError as exc:

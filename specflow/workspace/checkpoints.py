@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from specflow.engine.records import now_iso
 from specflow.structs import Struct, field, replace
+from specflow.trees import remove_tree
 from specflow.workspace import bigfiles, looseobjects
 from specflow.workspace.filestats import (
     NOT_KEPT,
@@ -501,7 +502,7 @@ class CheckpointStore:
             old = [e.path for e in entries if e.name.isdigit() and int(e.name) <= number - KEEP_INDEX_COPIES]
         for path in old:
             if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
+                remove_tree(path, ignore_errors=True)
 
     # -- reading --------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from specflow.definitions.config import HubConfig
 from specflow.engine.lock import ChangeLock, active_since, pid_alive
 from specflow.engine.machine_id import host_name
 from specflow.errors import GitError, WorkspaceError
+from specflow.trees import remove_tree
 from specflow.workspace import journal, rejected
 from specflow.workspace.audit import AuditReport, Violation, audit, verify
 from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace, WorkspaceKind
@@ -318,7 +318,7 @@ class Workspaces:
         """Worktrees the checkpoint saw that are gone now, made again on their branch (files follow)."""
         lost = [t for t in self._known_targets() if t.name in checkpoint.workspaces and not t.exists]
         for target in lost:
-            shutil.rmtree(target.worktree, ignore_errors=True)
+            remove_tree(target.worktree, ignore_errors=True)
             create_worktree(target, self.layout)
         return lost
 

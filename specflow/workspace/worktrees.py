@@ -28,7 +28,6 @@ import collections
 import contextlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -41,6 +40,7 @@ from specflow.definitions.config import HubConfig, RepoConfig
 from specflow.errors import GitError, WorkspaceError
 from specflow.localdir import records_dir
 from specflow.structs import Struct
+from specflow.trees import remove_tree
 from specflow.workspace.git import GitRepo, find_git_dirs
 
 BRANCH_PREFIX = "specflow/"
@@ -535,7 +535,7 @@ def remove_worktree(target: RepoTarget, layout: Layout, *, force: bool = False) 
     try:
         repo.worktree_remove(target.worktree, force=True)
     except GitError:
-        shutil.rmtree(target.worktree, ignore_errors=True)
+        remove_tree(target.worktree, ignore_errors=True)
         repo.worktree_prune()
     setup_marker(layout, target).unlink(missing_ok=True)
     return True

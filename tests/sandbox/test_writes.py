@@ -68,6 +68,23 @@ def test_the_private_tmpdir_is_writable_and_removed_afterwards(sandbox_hub: Sand
     assert not Path(tmpdir).exists()
 
 
+def test_a_tmpdir_an_agent_nested_deeper_than_pythons_stack_is_removed_too(
+    sandbox_hub: SandboxHub, layer: Layer
+) -> None:
+    code = (
+        "import os\n"
+        "os.chdir(os.environ['TMPDIR'])\n"
+        "for _ in range(1200):\n"
+        "    os.mkdir('d')\n"
+        "    os.chdir('d')\n"
+        "open('f', 'w').write('x')\n"
+        "print(os.environ['TMPDIR'])\n"
+    )
+    result = sandbox_hub.run(code, sandbox_hub.gate(read_only=True), layer)
+    assert result.ok, result.error
+    assert not Path(result.final_text.strip()).exists()
+
+
 def test_a_read_only_phase_cannot_write_anything(sandbox_hub: SandboxHub, layer: Layer) -> None:
     paths = [sandbox_hub.change / "proposal.md", sandbox_hub.root / "README.md", sandbox_hub.root / "new.md"]
     got = sandbox_hub.hostile(sandbox_hub.gate(read_only=True), layer, paths)

@@ -14,6 +14,7 @@ import pytest
 from specflow.engine.hub import Hub
 from specflow.engine.lock import ChangeLock
 from specflow.errors import WorkspaceError
+from specflow.trees import remove_tree
 from specflow.workspace import journal
 from specflow.workspace.audit import AuditReport
 from specflow.workspace.gates import GatePolicy
@@ -81,10 +82,17 @@ def test_a_path_nested_deeper_than_python_recurses_is_judged_like_any_other(mult
                 folder.mkdir()
             (folder / "f.txt").write_text("deep\n")
 
-    report = run_turn(ws, policy, agent)
-    assert [(v.workspace, v.path.split("/d/")[0], v.kind) for v in report.violations] == [("hub", "docs/deep", "added")]
-    assert not (outside / "d").exists()
-    assert len(report.kept["hub"]) == 1 and report.kept["hub"][0].startswith(f"openspec/changes/{CHANGE}/deep/d/")
+    try:
+        report = run_turn(ws, policy, agent)
+        assert [(v.workspace, v.path.split("/d/")[0], v.kind) for v in report.violations] == [
+            ("hub", "docs/deep", "added")
+        ]
+        assert not (outside / "d").exists()
+        assert len(report.kept["hub"]) == 1
+        assert report.kept["hub"][0].startswith(f"openspec/changes/{CHANGE}/deep/d/")
+    finally:
+        for top in (inside, outside):  # pytest's own clean-up of old temporary folders would recurse
+            remove_tree(top, ignore_errors=True)
 
 
 def test_the_persons_checkouts_are_neither_audited_nor_put_back(multi: MultiHub) -> None:
@@ -467,6 +475,7 @@ import sys, time, pathlib
 from specflow.engine.hub import Hub
 from specflow.engine.lock import ChangeLock
 from specflow.errors import WorkspaceError
+from specflow.trees import remove_tree
 from specflow.workspace import journal
 from specflow.workspace.journal import hub_writes
 hub, folder, ready, go = (pathlib.Path(a) for a in sys.argv[1:5])

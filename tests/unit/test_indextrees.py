@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from specflow.trees import remove_tree
 from specflow.workspace import indextrees, looseobjects
 from specflow.workspace.git import GitRepo
 from specflow.workspace.indexfile import parse_index
@@ -369,7 +370,10 @@ def test_folders_nested_deeper_than_the_walks_go_are_left_to_git(repo: Path, tmp
     first, second = tmp_path / "i1", tmp_path / "i2"
     r.snapshot(first, None)
     (repo / "deep").mkdir()
-    (_nest(repo / "deep", 1_200) / "f.txt").write_text("deep\n")
-    tree = r.snapshot(second, first)
-    _check(r, tree, second, tmp_path)
-    assert r.snapshot(second, second) == tree  # from the cache tree git wrote, read back
+    try:
+        (_nest(repo / "deep", 1_200) / "f.txt").write_text("deep\n")
+        tree = r.snapshot(second, first)
+        _check(r, tree, second, tmp_path)
+        assert r.snapshot(second, second) == tree  # from the cache tree git wrote, read back
+    finally:
+        remove_tree(repo / "deep")  # pytest's own clean-up of old temporary folders would recurse

@@ -59,6 +59,7 @@ from specflow.errors import AgentError
 from specflow.sandbox.launch import Launched, spawn
 from specflow.structs import Struct, field
 from specflow.tempfiles import temp_folder
+from specflow.trees import remove_tree
 
 DEFAULT_TIMEOUT_S = 3600.0
 """Time limit when neither the workflow nor ``specflow.yaml`` sets one."""
@@ -397,7 +398,7 @@ class _Launch:
         self._open = contextlib.ExitStack()  # the settings folder and the output files, until the end
         try:
             tmp = temp_folder("specflow-claude-")
-            self._open.callback(shutil.rmtree, tmp, ignore_errors=True)
+            self._open.callback(remove_tree, tmp, ignore_errors=True)
             gate_file = tmp / "gate.json"
             gate_file.write_text(request.gate.to_json(), encoding="utf-8")
             phase = build_phase_settings(
