@@ -85,7 +85,7 @@ def git(cwd: Path, *args: str) -> str:
 def git_commands_run(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """From now on, the git command (``add``, ``write-tree`` …) of every process specflow's git door
     starts, in order: a test counts the processes a step costs."""
-    from specflow.workspace import git as gitdoor
+    from specflow.workspace.git import process as gitdoor
 
     ran: list[str] = []
     real = gitdoor.run_git

@@ -17,7 +17,7 @@ from specflow.engine.events import read_prompt
 from tests.conftest import HubFixture
 
 PACKAGE = Path(specflow.__file__).resolve().parent
-GIT_DOOR = PACKAGE / "workspace" / "git.py"
+GIT_DOOR = PACKAGE / "workspace" / "git" / "process.py"  # the git door's one module that starts git
 HEAVY = ("pydantic", "jinja2", "transitions", "ruamel", "rich", "starlette", "uvicorn", "dbos")
 
 

@@ -72,7 +72,7 @@ def test_a_repo_git_would_write_differently_is_left_to_git(repo: GitRepo, monkey
     git(repo.root, "config", "core.logAllRefUpdates", "always")  # every ref gets a reflog: git writes it
     assert not looseobjects.plain(repo.common_dir)
     git(repo.root, "config", "--unset", "core.logAllRefUpdates")
-    monkeypatch.setattr("specflow.workspace.git._BASE_ENV", None)  # git's environment is read once
+    monkeypatch.setattr("specflow.workspace.git.process._BASE_ENV", None)  # git's environment is read once
     monkeypatch.setenv("GIT_COMMITTER_DATE", "@0 +0000")
     assert not looseobjects.plain(repo.common_dir)
     # through the git door the commit and the refs are made by git then, with the same outcome
@@ -86,7 +86,7 @@ def test_a_repo_git_would_write_differently_is_left_to_git(repo: GitRepo, monkey
 def test_objects_in_packs_are_found_by_their_index_and_a_missing_one_is_still_asked_of_git(
     repo: GitRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from specflow.workspace import git as gitdoor
+    from specflow.workspace.git import process as gitdoor
 
     for i in range(1500):  # several objects to each first byte: the search within one is exercised
         (repo.root / f"f{i}.txt").write_text(f"{i}\n")

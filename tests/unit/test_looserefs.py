@@ -128,7 +128,7 @@ def test_identity_from_the_repositorys_configuration_and_no_reflog_when_git_keep
     by_git, in_process, one, two = pair
     monkeypatch.delenv("GIT_COMMITTER_NAME")
     monkeypatch.delenv("GIT_COMMITTER_EMAIL")
-    monkeypatch.setattr("specflow.workspace.git._BASE_ENV", None)  # git's environment is read once
+    monkeypatch.setattr("specflow.workspace.git.process._BASE_ENV", None)  # git's environment is read once
     for root in (by_git, in_process):
         git(root, "config", "committer.name", "Rev Iewer")
         git(root, "config", "core.logAllRefUpdates", "false")
@@ -218,7 +218,7 @@ def test_a_commit_made_as_the_person_is_the_commit_git_commit_tree_makes(
     if source == "configuration":
         for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
             monkeypatch.delenv(name)
-        monkeypatch.setattr("specflow.workspace.git._BASE_ENV", None)  # git's environment is read once
+        monkeypatch.setattr("specflow.workspace.git.process._BASE_ENV", None)  # git's environment is read once
         git(root, "config", "author.name", "Au Thor")
         git(root, "config", "committer.email", "committer@example.com")
     tree = git(root, "rev-parse", f"{two}^{{tree}}").strip()
