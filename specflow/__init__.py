@@ -28,10 +28,11 @@ if TYPE_CHECKING:
     from specflow.engine.eventreader import EventReader
     from specflow.engine.events import LoggedEvent
     from specflow.engine.hub import Hub
-    from specflow.engine.records import CostSummary, HistoryEvent, StateRecord
+    from specflow.engine.recordtypes import HistoryEvent, StateRecord
     from specflow.engine.results import AdvanceResult
     from specflow.engine.status import ChangeStatus
     from specflow.engine.timeline import Entry, RefusedWrite, StepCheck, Timeline
+    from specflow.engine.totals import CostSummary
     from specflow.errors import (
         AgentError,
         ArchiveBlocked,
@@ -155,7 +156,7 @@ _HOMES = {
     "specflow.engine.eventreader": ("EventReader",),
     "specflow.engine.events": ("LoggedEvent",),
     "specflow.engine.hub": ("Hub",),
-    "specflow.engine.records": ("CostSummary", "HistoryEvent", "StateRecord"),
+    "specflow.engine.recordtypes": ("HistoryEvent", "StateRecord"),
     "specflow.engine.results": ("AdvanceResult",),
     "specflow.engine.status": ("ChangeStatus",),
     "specflow.engine.timeline": (
@@ -164,6 +165,7 @@ _HOMES = {
         "StepCheck",
         "Timeline",
     ),
+    "specflow.engine.totals": ("CostSummary",),
     "specflow.steps.registry": (
         "StepContext",
         "StepResult",

@@ -38,7 +38,7 @@ from specflow.demo.agent import REFUSED_PREFIX
 from specflow.engine.approvals import who_am_i
 from specflow.engine.doctor import check_hub
 from specflow.engine.hub import Hub
-from specflow.engine.records import Approval
+from specflow.engine.recordtypes import Approval
 from specflow.errors import AgentError, DemoError, PhaseFailed
 from specflow.structs import Struct, field
 from specflow.workspace.git import run_git

@@ -20,13 +20,13 @@ from specflow import digests
 from specflow.agents import get_adapter
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback, Started, StartsAhead
 from specflow.definitions.workflow import Scenario, StateDef, Workflow
-from specflow.engine import records
+from specflow.engine import recordfiles, records, recordtypes
 from specflow.engine.approvals import void_reason
 from specflow.engine.context import phase_gate, phase_prompt
 from specflow.engine.evaluation import agent_settings, evaluate, sandbox_settings, step_context
 from specflow.engine.events import save_prompt
 from specflow.engine.machine_id import host_name
-from specflow.engine.records import HistoryEvent, InFlight, StateRecord
+from specflow.engine.recordtypes import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import AgentError, SpecflowError, TemplateError
 from specflow.localdir import records_dir
@@ -153,7 +153,7 @@ class Attempt(Struct):
         result = self.finish()
         if result.outcome == "succeeded" and self.target.final:
             self.land_final()
-        records.settle()  # the records are on disk before the attempt says how it ended
+        recordfiles.settle()  # the records are on disk before the attempt says how it ended
         return result
 
     def ready(self) -> None:
@@ -187,7 +187,7 @@ class Attempt(Struct):
         """Write the in-flight record, so a crash from here on is recovered by the next advance."""
         sc, state = self.scenario, self.record["state"]
         history = records.read_history(self.change_dir)
-        number = 1 + sum(1 for ev in history if ev.get("to") == sc.to and ev.get("outcome") in records.ATTEMPTS)
+        number = 1 + sum(1 for ev in history if ev.get("to") == sc.to and ev.get("outcome") in recordtypes.ATTEMPTS)
         self.event = HistoryEvent(
             trigger=self.options.trigger,
             scenario=sc.scenario,
@@ -298,7 +298,7 @@ class Attempt(Struct):
             f"running agent {self.agent_name} ({self.adapter_name})",
             agent=self.agent_name,
         )
-        records.settle()  # the in-flight record is on disk before the agent may write anything
+        recordfiles.settle()  # the in-flight record is on disk before the agent may write anything
         self._records_before = records.snapshot_records(self.change_dir)
         held, self._held = self._held or [], None
         try:
@@ -367,7 +367,7 @@ class Attempt(Struct):
             return
         path = self.change_dir / self.target.record
         text = self.agent_result.final_text
-        records.atomic_write(path, text if text.endswith("\n") else text + "\n")
+        recordfiles.atomic_write(path, text if text.endswith("\n") else text + "\n")
         self.event["record"] = str(path.relative_to(self.change.root))
 
     def run_actions(self, ctx: StepContext) -> None:
@@ -457,7 +457,7 @@ class Attempt(Struct):
     def finish(self) -> AdvanceResult:
         """Record the attempt: the history event, and the state (moved on success)."""
         self.change.follow_archive()
-        outcome: records.Outcome = "failed" if self.reasons else "succeeded"
+        outcome: recordtypes.Outcome = "failed" if self.reasons else "succeeded"
         self.event["duration_s"] = round(time.monotonic() - self.started, 3)
         voided = void_reason(
             list(self.workflow.states),

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from specflow.engine.events import MAX_BYTES, events_dir
 from specflow.engine.lock import ChangeLock, Holder, pid_alive
 from specflow.engine.machine_id import host_name
-from specflow.engine.records import atomic_write, now_iso
+from specflow.engine.recordfiles import atomic_write
+from specflow.engine.records import now_iso
 from specflow.errors import LockedError, StateError, TransitionError
 from specflow.structs import Struct
 

@@ -26,7 +26,8 @@ from specflow.engine.approvals import current_approval
 from specflow.engine.change import Change
 from specflow.engine.events import LoggedEvent, event_log_path
 from specflow.engine.lock import ChangeLock, pid_alive
-from specflow.engine.records import HISTORY_FILE, STATE_DIR, InFlight, LastFailure, StateRecord, read_state
+from specflow.engine.records import HISTORY_FILE, STATE_DIR, read_state
+from specflow.engine.recordtypes import InFlight, LastFailure, StateRecord
 from specflow.engine.view import stranded
 from specflow.errors import SpecflowError, StateError
 from specflow.openspec.tasks import count_tasks

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
 
-from specflow.engine import background, records, statemerge
+from specflow.engine import background, records, recordtypes, statemerge
 from specflow.engine import discard as discarding
 from specflow.engine.approvals import make_approval, void_reason, who_am_i
 from specflow.engine.background import BackgroundRun
@@ -15,7 +15,7 @@ from specflow.engine.discard import DiscardResult
 from specflow.engine.eventreader import EventReader
 from specflow.engine.lease import Lease, LeaseHolder
 from specflow.engine.lock import ChangeLock
-from specflow.engine.records import HistoryEvent
+from specflow.engine.recordtypes import HistoryEvent
 from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, ReposResult, WorkspacePath
 from specflow.engine.runnable import RunnableChange, RunOptions
 from specflow.engine.timeline import Timeline, build_timeline
@@ -54,7 +54,7 @@ class Change(RunnableChange):
         """``trigger`` in a worker thread, for async hosts."""
         return await asyncio.to_thread(self.trigger, name, **options)
 
-    def approve(self, *, by: str | None = None, note: str | None = None) -> records.Approval:
+    def approve(self, *, by: str | None = None, note: str | None = None) -> recordtypes.Approval:
         """Record a person's approval of the change as it is now, and publish it.
 
         Publishing lands the change's hub branch on the hub's base branch, so every agent and

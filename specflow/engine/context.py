@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow.definitions.templates import PromptRenderer
-from specflow.engine.records import STATE_DIR, StateRecord
+from specflow.engine.records import STATE_DIR
+from specflow.engine.recordtypes import StateRecord
 from specflow.openspec.discovery import spec_ids
 from specflow.openspec.flatyaml import YamlSyntaxError, load_simple_yaml
 from specflow.openspec.tasks import parse_tasks

@@ -20,7 +20,7 @@ from specflow.engine.approvals import who_am_i
 from specflow.engine.engine import Engine
 from specflow.engine.lock import ChangeLock, Holder, pid_alive
 from specflow.engine.machine_id import host_name
-from specflow.engine.records import Discarded, HistoryEvent, StateRecord
+from specflow.engine.recordtypes import Discarded, HistoryEvent, StateRecord
 from specflow.errors import LockedError, StateError
 from specflow.structs import Struct, field
 from specflow.workspace import journal

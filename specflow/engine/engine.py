@@ -32,7 +32,7 @@ from specflow.engine.lock import ChangeLock
 from specflow.engine.machine import MachineModel, build_machine, fire
 from specflow.engine.machine_id import host_name
 from specflow.engine.migrate import move_onto_branch, needs_move
-from specflow.engine.records import HistoryEvent, InFlight, StateRecord
+from specflow.engine.recordtypes import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import GuardFailed, PhaseFailed, StateError, TransitionError
 from specflow.sandbox.launch import MARKER_ENV

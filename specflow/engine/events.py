@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from specflow.agents.base import AgentEvent, EventCallback
-from specflow.engine.records import atomic_write, now_iso
+from specflow.engine.recordfiles import atomic_write
+from specflow.engine.records import now_iso
 from specflow.localdir import records_dir
 from specflow.structs import Struct, field
 
@@ -53,7 +54,7 @@ def save_prompt(hub_root: Path, change_id: str, sha256: str, text: str) -> None:
     """Keep a rendered prompt, named by its digest, for the dashboard's timeline (a copy: not synced)."""
     path = prompt_path(hub_root, change_id, sha256)
     if not path.is_file():  # named by its digest: one kept is this very text
-        # nothing depends on it: the in-flight record's sync goes on meanwhile (``records.settle``)
+        # nothing depends on it: the in-flight record's sync goes on meanwhile (``recordfiles.settle``)
         atomic_write(path, text, durable=False, ordered=False)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from specflow.definitions.scaffold import init_hub
 from specflow.definitions.workflow import Workflow
-from specflow.engine import records
+from specflow.engine import records, recordtypes
 from specflow.engine.board import Board, build_board
 from specflow.engine.change import Change
 from specflow.engine.lock import ChangeLock
@@ -105,7 +105,7 @@ class Hub(RunnerHub[Change]):
             if goal:
                 meta.append(f"goal: {json.dumps(goal, ensure_ascii=False)}")
             (d / ".openspec.yaml").write_text("\n".join(meta) + "\n", encoding="utf-8")
-            event = records.HistoryEvent(trigger="new", outcome="created", workflow=wf.name)
+            event = recordtypes.HistoryEvent(trigger="new", outcome="created", workflow=wf.name)
             event["from"], event["to"] = None, wf.initial
             records.create(d, workflow=wf.name, state=wf.initial, repos=list(repos), event=event)
         except BaseException:
@@ -119,7 +119,7 @@ class Hub(RunnerHub[Change]):
         """Put an existing OpenSpec change under ``workflow``, in the state its files show."""
         wf = self.workflow(workflow)
         plan = plan_adoption(self.root, change_id, wf.name, states=list(wf.states), initial=wf.initial)
-        event = records.HistoryEvent(trigger="adopt", outcome="adopted", reason=plan.reason, workflow=wf.name)
+        event = recordtypes.HistoryEvent(trigger="adopt", outcome="adopted", reason=plan.reason, workflow=wf.name)
         event["from"], event["to"] = None, plan.state
         records.create(self.changes_dir / change_id, workflow=wf.name, state=plan.state, repos=[], event=event)
         return plan

@@ -20,9 +20,9 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from specflow.engine import records
+from specflow.engine import records, recordtypes
 from specflow.engine.machine_id import machine_name
-from specflow.engine.records import HistoryEvent, InFlight
+from specflow.engine.recordtypes import HistoryEvent, InFlight
 from specflow.engine.statemerge import register as register_merge
 from specflow.errors import GitError, LeaseHeldError, RemoteError
 from specflow.structs import Struct
@@ -353,7 +353,7 @@ def record_lost_run(change: RunnableChange, holder: LeaseHolder) -> HistoryEvent
     workflow = change.hub.workflow(record.get("workflow"))
     targets = {sc.to for sc in workflow.scenarios_from(state, "advance")}
     to = targets.pop() if len(targets) == 1 else None
-    attempts = [ev for ev in change.history() if ev.get("to") == to and ev.get("outcome") in records.ATTEMPTS]
+    attempts = [ev for ev in change.history() if ev.get("to") == to and ev.get("outcome") in recordtypes.ATTEMPTS]
     flight = InFlight(trigger="advance", started=holder.since, pid=holder.pid, attempt=len(attempts) + 1)
     flight["from"] = state
     if to is not None:

@@ -17,16 +17,31 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, NotRequired, TypedDict, cast
+from typing import Any, cast
 
+from specflow.engine import totals
 from specflow.engine.machine_id import recorded_machine
+from specflow.engine.recordfiles import atomic_write, settle, sync_later
+from specflow.engine.recordtypes import (
+    EVENT_FIELDS,
+    STATE_FIELDS,
+    Approval,
+    Discarded,
+    HistoryEvent,
+    InFlight,
+    LastFailure,
+    Outcome,
+    Rejection,
+    StateRecord,
+    json_type,
+    line_of,
+)
 from specflow.engine.replay import RECOMPUTE_KEY, has_conflict_markers, in_time_order, ours_of_conflict, replay
+from specflow.engine.totals import HistoryTotals, summarize_costs
 from specflow.errors import StateError
-from specflow.tempfiles import temp_file
 
 STATE_DIR = ".specflow"
 STATE_FILE = "state.json"
@@ -35,152 +50,6 @@ HISTORY_FILE = "history.jsonl"
 #: one small file instead of parsing every event; valid only for the history it was written with.
 SUMMARY_FILE = "summary.json"
 STATE_VERSION = 1
-
-#: How a history event ended.  ``created``/``adopted``: the change came under a workflow;
-#: ``succeeded``/``failed``: a phase ran; ``blocked``: a given step did not hold, nothing ran;
-#: ``interrupted``: a run was killed mid-phase; ``approved``/``rejected``/``reverted``/``repos``/
-#: ``discarded``/``reopened`` (a discarded change restored)/``restored`` (work an audit saved, put
-#: back): a person acted.
-Outcome = Literal[
-    "created",
-    "adopted",
-    "approved",
-    "rejected",
-    "succeeded",
-    "failed",
-    "blocked",
-    "interrupted",
-    "reverted",
-    "repos",
-    "discarded",
-    "restored",
-    "reopened",
-]
-
-#: What ``specflow`` was doing to a change when it stopped: written before the agent starts.
-InFlight = TypedDict(
-    "InFlight",
-    {
-        "trigger": str,
-        "from": str,
-        "to": str,
-        "scenario": str,
-        "started": str,
-        "pid": int,
-        "host": str,
-        "attempt": int,
-        "checkpoint": int,
-        "session_id": str | None,
-        "agent_tree": dict[str, Any],
-    },
-    total=False,
-)
-
-
-class LastFailure(TypedDict):
-    """Why the last attempt failed: shown by ``status`` and fed to the next prompt."""
-
-    phase: str | None
-    reasons: list[str]
-    at: str
-    session_id: str | None
-
-
-class Approval(TypedDict):
-    """A person's approval, bound to a digest of the artifacts it approved."""
-
-    by: str
-    at: str
-    state: str
-    note: str | None
-    digest: str
-    voided: NotRequired[str]
-    """Why the approval no longer counts (a rejection, a step back before it); absent while it stands."""
-    voided_at: NotRequired[str]
-
-
-class Discarded(TypedDict):
-    """Why and when a change was given up, and whether its branches went with it."""
-
-    at: str
-    by: str
-    reason: str | None
-    branches_deleted: bool
-
-
-class Rejection(TypedDict):
-    """A person sent the change back, saying why."""
-
-    by: str
-    note: str | None
-
-
-class StateRecord(TypedDict, total=False):
-    """``state.json``: where the change stands."""
-
-    version: int
-    workflow: str
-    state: str
-    created: str
-    updated: str
-    repos: list[str]
-    approvals: list[Approval]
-    in_flight: InFlight | None
-    last_failure: LastFailure | None
-    discarded: Discarded | None
-
-
-#: One line of ``history.jsonl``.  Every event has ``time``, ``trigger``, ``from``, ``to`` and
-#: ``outcome``; a phase attempt adds what it ran and found.
-HistoryEvent = TypedDict(
-    "HistoryEvent",
-    {
-        "time": str,
-        "machine": str,
-        "trigger": str | None,
-        "from": str | None,
-        "to": str | None,
-        "outcome": Outcome,
-        "scenario": str,
-        "attempt": int,
-        "workflow": str,
-        "given": list[dict[str, Any]],
-        "then": list[dict[str, Any]],
-        "reasons": list[str],
-        "reason": str,
-        "gate": dict[str, Any],
-        "checkpoint": Any,
-        "prompt_sha256": str,
-        "agent": dict[str, Any],
-        "gate_violations": list[dict[str, Any]],
-        "rejected": dict[str, Any],
-        "record": str,
-        "actions": list[dict[str, Any]],
-        "duration_s": float,
-        "approval": Approval,
-        "rejection": Rejection,
-        "started": str,
-        "undo_checkpoint": int,
-        "restored": dict[str, int],
-        "repos": list[str],
-        "cleanup_warning": str,
-        "sandbox": str | None,
-        "stopped_processes": list[int],
-        "worktrees_removed": list[str],
-        "approvals_voided": list[Approval],
-        "discarded": Discarded,
-        "moved_to": str,
-        "branches_deleted": list[str],
-        "branches_kept": list[str],
-        "stopped": str,
-        "commits": dict[str, str],
-    },
-    total=False,
-)
-
-
-#: Outcomes that count as an attempt at a phase (numbering, resuming a session).
-ATTEMPTS: tuple[Outcome, ...] = ("failed", "interrupted", "succeeded")
 
 
 def now_iso() -> str:
@@ -192,102 +61,6 @@ def now_iso() -> str:
 
 def state_dir(change_dir: Path) -> Path:
     return change_dir / STATE_DIR
-
-
-_UMASK: list[int] = []
-
-
-def _umask() -> int:
-    """The process umask, read once (reading it means setting it, so not on every write)."""
-    if not _UMASK:
-        mask = os.umask(0o022)
-        os.umask(mask)
-        _UMASK.append(mask)
-    return _UMASK[0]
-
-
-class _Pending(threading.local):
-    """This thread's syncs (and the renames after them) running in threads of their own."""
-
-    def __init__(self) -> None:
-        self.works: list[tuple[threading.Thread, list[BaseException]]] = []
-
-    def start(self, work: Callable[[], None]) -> None:
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                work()
-            except BaseException as exc:  # raised again by the thread that settles
-                errors.append(exc)
-
-        thread = threading.Thread(target=run, name="specflow-sync")
-        thread.start()
-        self.works.append((thread, errors))
-
-    def settle(self) -> None:
-        while self.works:
-            thread, errors = self.works.pop(0)
-            thread.join()
-            if errors:
-                raise errors[0]
-
-
-_PENDING = _Pending()
-
-
-def settle() -> None:
-    """Wait until every record this thread wrote is in place and on disk (see the module's
-    docstring); raises what a sync or rename running meanwhile met.  Every reader and writer of
-    the records here settles first, so none sees them out of order."""
-    _PENDING.settle()
-
-
-def _sync_folder(folder: Path) -> None:
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def atomic_write(path: Path, text: str, *, durable: bool = True, later: bool = False, ordered: bool = True) -> None:
-    """Replace ``path`` with ``text`` so readers see the old or the new file, never half of one.
-
-    ``durable``: on disk before returning (file and folder synced), so it survives a power cut.
-    ``later`` (with ``durable``): written, synced and renamed into place in a thread; ``settle``
-    waits for it (every reader and writer here does).  ``ordered`` False: a file no record
-    depends on (a copy kept for display), written without waiting for records still being synced.
-    """
-    if ordered:
-        settle()
-    if durable and later:
-        _PENDING.start(lambda: _replace(path, text, durable=True))
-    else:
-        _replace(path, text, durable=durable)
-
-
-def _replace(path: Path, text: str, *, durable: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_file(path.parent, f".{path.name}.", ".tmp")
-    try:
-        # temporary files are made 0600; give the file the mode a plain write would (0666 & ~umask)
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            if durable:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    if durable:
-        _sync_folder(path.parent)
 
 
 def read_state(change_dir: Path) -> StateRecord | None:
@@ -316,13 +89,13 @@ def read_state(change_dir: Path) -> StateRecord | None:
         ) from None
     if not isinstance(data, dict):
         raise StateError(
-            f"{path}:1: corrupted state file: found {_json_type(data)}, expected an object",
+            f"{path}:1: corrupted state file: found {json_type(data)}, expected an object",
             fix="restore it from git (git checkout -- <file>); 'specflow history <id>' shows the last recorded state",
         )
-    for key, expected, check in _STATE_FIELDS:
+    for key, expected, check in STATE_FIELDS:
         if key in data and not check(data[key]):
             raise StateError(
-                f"{path}:{_line_of(text, key)}: corrupted state file: '{key}' is {_json_type(data[key])},"
+                f"{path}:{line_of(text, key)}: corrupted state file: '{key}' is {json_type(data[key])},"
                 f" expected {expected}",
                 fix=f"correct '{key}' or restore the file from git (git checkout -- <file>);"
                 " 'specflow history <id>' shows the last recorded state",
@@ -393,7 +166,7 @@ def append_event(change_dir: Path, event: HistoryEvent, *, later: bool = False) 
             os.close(fd)
 
     if later:
-        _PENDING.start(sync)
+        sync_later(sync)
     else:
         sync()
     _advance_summary(change_dir, json.loads(line), _stamp(before) if size else None, _stamp(after))
@@ -402,23 +175,15 @@ def append_event(change_dir: Path, event: HistoryEvent, *, later: bool = False) 
 
 def _advance_summary(change_dir: Path, event: Mapping[str, Any], before: list[int] | None, after: list[int]) -> None:
     """Add the event just appended to the running totals (computed in full when none were current)."""
-    summary: dict[str, Any] = {
-        "version": STATE_VERSION,
-        "events": 0,
-        "sums": {"phases": {}, "total": _bucket()},
-        "last": None,
-        "last_attempt": None,
-    }
-    kept = _read_summary(change_dir, before) if before is not None else summary
+    if before is None:  # the history's first event
+        kept: dict[str, Any] | None = {"version": STATE_VERSION, **totals.summary_of([])}
+    else:
+        kept = _read_summary(change_dir, before)
     if kept is None:
         summary = _full_summary(change_dir)
     else:
         summary = kept
-        _add_costs(summary["sums"], event)
-        summary["events"] += 1
-        summary["last"] = _last_fields(event)
-        if event.get("outcome") in ATTEMPTS:
-            summary["last_attempt"] = _attempt_fields(event)
+        totals.add_event(summary, event)
     summary["history"] = after
     _write_summary(change_dir, summary)
 
@@ -452,183 +217,14 @@ def _checked_event(path: Path, number: int, event: Any) -> HistoryEvent:
     """``event`` as a history event, or a ``StateError`` naming ``path:number`` and what is wrong."""
     fix = f"correct or delete line {number} of {path} (one JSON object per line, as specflow writes them)"
     if not isinstance(event, dict):
-        raise StateError(f"{path}:{number}: corrupted history: found {_json_type(event)}, expected an object", fix=fix)
-    for key, expected, check in _EVENT_FIELDS:
+        raise StateError(f"{path}:{number}: corrupted history: found {json_type(event)}, expected an object", fix=fix)
+    for key, expected, check in EVENT_FIELDS:
         if key in event and not check(event[key]):
             raise StateError(
-                f"{path}:{number}: corrupted history: '{key}' is {_json_type(event[key])}, expected {expected}",
+                f"{path}:{number}: corrupted history: '{key}' is {json_type(event[key])}, expected {expected}",
                 fix=fix,
             )
     return cast(HistoryEvent, event)
-
-
-def _is_str(value: Any) -> bool:
-    return isinstance(value, str)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_str_or_null(value: Any) -> bool:
-    return value is None or isinstance(value, str)
-
-
-def _is_object_or_null(value: Any) -> bool:
-    return value is None or isinstance(value, dict)
-
-
-def _is_strings(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def _is_objects(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
-
-
-FieldCheck = tuple[str, str, Callable[[Any], bool]]
-
-#: The keys of ``state.json`` that specflow reads, with the JSON type each must have.
-_STATE_FIELDS: tuple[FieldCheck, ...] = (
-    ("version", "a whole number", _is_int),
-    ("workflow", "a string", _is_str),
-    ("state", "a string", _is_str),
-    ("created", "a string", _is_str),
-    ("updated", "a string", _is_str),
-    ("repos", "a list of strings", _is_strings),
-    ("approvals", "a list of objects", _is_objects),
-    ("in_flight", "an object or null", _is_object_or_null),
-    ("last_failure", "an object or null", _is_object_or_null),
-    ("discarded", "an object or null", _is_object_or_null),
-)
-
-#: The keys of a history line that specflow reads, with the JSON type each must have.
-_EVENT_FIELDS: tuple[FieldCheck, ...] = (
-    ("time", "a string", _is_str),
-    ("trigger", "a string or null", _is_str_or_null),
-    ("from", "a string or null", _is_str_or_null),
-    ("to", "a string or null", _is_str_or_null),
-    ("outcome", "a string", _is_str),
-    ("scenario", "a string", _is_str),
-    ("attempt", "a whole number", _is_int),
-    ("reasons", "a list of strings", _is_strings),
-    ("agent", "an object", lambda v: isinstance(v, dict)),
-    ("approval", "an object", lambda v: isinstance(v, dict)),
-    ("gate_violations", "a list of objects", _is_objects),
-    ("checkpoint", "an object, a number or null", lambda v: v is None or isinstance(v, dict | int)),
-)
-
-
-def _json_type(value: Any) -> str:
-    """How JSON calls the type of ``value``, with the value when short: ``a number (3)``."""
-    if value is None:
-        return "null"
-    name = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}
-    kind = name.get(type(value), type(value).__name__)
-    shown = json.dumps(value)
-    return f"{kind} ({shown})" if len(shown) <= 40 and not isinstance(value, dict | list) else kind
-
-
-def _line_of(text: str, key: str) -> int:
-    """The line of ``text`` where ``key`` is first written as a key (1 when it cannot be found)."""
-    needle = json.dumps(key) + ":"
-    for number, line in enumerate(text.splitlines(), 1):
-        if needle in line.replace('" :', '":'):
-            return number
-    return 1
-
-
-def _bucket() -> dict[str, Any]:
-    return {"cost_usd": 0.0, "tokens": {}, "attempts": 0, "priced": 0, "duration_s": 0.0}
-
-
-def _add_costs(sums: dict[str, Any], ev: Mapping[str, Any]) -> None:
-    """Add one event's agent cost to unrounded sums (so adding event by event sums as a full pass)."""
-    agent = ev.get("agent")
-    if not isinstance(agent, dict):
-        return
-    bucket = sums["phases"].setdefault(str(ev.get("to") or "?"), _bucket())
-    for acc in (bucket, sums["total"]):
-        acc["attempts"] += 1
-        # "priced": attempts whose agent reported a cost (a command agent reports none)
-        acc["priced"] += isinstance(agent.get("cost_usd"), (int, float))
-        acc["cost_usd"] += float(agent.get("cost_usd") or 0.0)
-        acc["duration_s"] += float(agent.get("duration_s") or 0.0)
-        for k, v in (agent.get("tokens") or {}).items():
-            if isinstance(v, (int, float)):
-                acc["tokens"][k] = acc["tokens"].get(k, 0) + int(v)
-
-
-def _rounded(sums: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"phases": {k: dict(v) for k, v in sums["phases"].items()}, "total": dict(sums["total"])}
-    for acc in (*out["phases"].values(), out["total"]):
-        acc["tokens"] = dict(acc["tokens"])
-        acc["cost_usd"] = round(acc["cost_usd"], 6)
-        acc["duration_s"] = round(acc["duration_s"], 3)
-    return out
-
-
-class CostBucket(TypedDict):
-    """What agents spent in one phase, or in all: dollars, tokens by kind, attempts, seconds."""
-
-    cost_usd: float
-    tokens: dict[str, int]
-    attempts: int
-    priced: int
-    """Attempts whose agent reported a cost (a plain command agent reports none)."""
-    duration_s: float
-
-
-class CostSummary(TypedDict):
-    """A change's costs: per phase, and in total."""
-
-    phases: dict[str, CostBucket]
-    total: CostBucket
-
-
-def summarize_costs(events: Sequence[Mapping[str, Any]]) -> CostSummary:
-    """Cost and tokens per phase and in total, summed over every recorded agent attempt."""
-    sums: dict[str, Any] = {"phases": {}, "total": _bucket()}
-    for ev in events:
-        _add_costs(sums, ev)
-    return cast(CostSummary, _rounded(sums))
-
-
-class LastAttempt(TypedDict):
-    """Where and when the last phase attempt ran, and how it ended (``status``, ``show``, the board)."""
-
-    machine: str | None
-    time: str | None
-    phase: str | None
-    outcome: str | None
-
-
-class HistoryTotals(TypedDict):
-    """What ``status`` shows of a history: its costs (as ``summarize_costs``) and its last event."""
-
-    cost: CostSummary
-    last: dict[str, Any] | None
-    last_attempt: LastAttempt | None
-
-
-#: The fields of the last event a summary keeps (what ``status`` shows of it).
-_LAST_FIELDS = ("time", "trigger", "from", "to", "outcome")
-
-
-def _last_fields(ev: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: ev.get(k) for k in _LAST_FIELDS}
-
-
-def _attempt_fields(ev: Mapping[str, Any]) -> LastAttempt:
-    return LastAttempt(machine=ev.get("machine"), time=ev.get("time"), phase=ev.get("to"), outcome=ev.get("outcome"))
-
-
-def last_attempt(events: Sequence[Mapping[str, Any]]) -> LastAttempt | None:
-    """The last phase attempt of ``events`` (succeeded, failed or interrupted), or None."""
-    for ev in reversed(events):
-        if ev.get("outcome") in ATTEMPTS:
-            return _attempt_fields(ev)
-    return None
 
 
 def _stamp(st: os.stat_result) -> list[int]:
@@ -645,41 +241,18 @@ def _read_summary(change_dir: Path, stamp: list[int]) -> dict[str, Any] | None:
         return None
     if not isinstance(data, dict) or data.get("version") != STATE_VERSION or data.get("history") != stamp:
         return None
-    if not isinstance(data.get("sums"), dict) or not isinstance(data.get("events"), int):
-        return None
-    if "last_attempt" not in data:  # kept before summaries carried it
-        return None
-    return data
+    return data if totals.well_formed(data) else None
 
 
 def _full_summary(change_dir: Path) -> dict[str, Any]:
     """A summary computed from every event of the history (when no valid one is kept)."""
-    sums: dict[str, Any] = {"phases": {}, "total": _bucket()}
-    events = read_history(change_dir)
-    for ev in events:
-        _add_costs(sums, ev)
-    return {
-        "version": STATE_VERSION,
-        "events": len(events),
-        "sums": sums,
-        "last": _last_fields(events[-1]) if events else None,
-        "last_attempt": last_attempt(events),
-    }
+    return {"version": STATE_VERSION, **totals.summary_of(read_history(change_dir))}
 
 
 def _write_summary(change_dir: Path, summary: dict[str, Any]) -> None:
     """Replace the summary without fsync: it is a cache, checked against the history before use."""
-    path = change_dir / STATE_DIR / SUMMARY_FILE
-    fd, tmp = temp_file(path.parent, f".{path.name}.", ".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(json.dumps(summary) + "\n")  # key order kept: status prints the totals in it
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    # key order kept: status prints the totals in it
+    atomic_write(change_dir / STATE_DIR / SUMMARY_FILE, json.dumps(summary) + "\n", durable=False, ordered=False)
 
 
 def history_totals(change_dir: Path) -> HistoryTotals:
@@ -697,9 +270,7 @@ def history_totals(change_dir: Path) -> HistoryTotals:
     if summary is None:
         summary = _full_summary(change_dir)
         _keep_summary(change_dir, summary, stamp)
-    return HistoryTotals(
-        cost=cast(CostSummary, _rounded(summary["sums"])), last=summary["last"], last_attempt=summary["last_attempt"]
-    )
+    return totals.totals_of(summary)
 
 
 def _keep_summary(change_dir: Path, summary: dict[str, Any], stamp: list[int]) -> None:

@@ -20,20 +20,9 @@ from specflow.definitions.yamlio import parse_yaml
 from specflow.engine import statusindex
 from specflow.engine.approvals import ApprovalView, approval_view
 from specflow.engine.lock import ChangeLock, pid_alive
-from specflow.engine.records import (
-    HISTORY_FILE,
-    STATE_DIR,
-    STATE_FILE,
-    Approval,
-    CostSummary,
-    Discarded,
-    InFlight,
-    LastAttempt,
-    LastFailure,
-    StateRecord,
-    history_totals,
-    summarize_costs,
-)
+from specflow.engine.records import HISTORY_FILE, STATE_DIR, STATE_FILE, history_totals
+from specflow.engine.recordtypes import Approval, Discarded, InFlight, LastFailure, StateRecord
+from specflow.engine.totals import CostSummary, LastAttempt, summarize_costs
 from specflow.errors import SpecflowError, StateError
 from specflow.localdir import ensure
 from specflow.openspec.tasks import parse_tasks

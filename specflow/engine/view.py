@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from specflow.definitions.config import CONFIG_FILE, HubConfig, load_config
-from specflow.engine import records
-from specflow.engine.records import HistoryEvent, StateRecord, read_history, read_state
+from specflow.engine import records, totals
+from specflow.engine.records import read_history, read_state
+from specflow.engine.recordtypes import HistoryEvent, StateRecord
 from specflow.errors import ChangeNotFoundError, HubNotFoundError, StateError
 from specflow.ids import check_change_id
 from specflow.openspec.discovery import spec_ids
@@ -198,9 +199,9 @@ class ChangeView:
     def history(self) -> list[HistoryEvent]:
         return read_history(self.dir)
 
-    def costs(self) -> records.CostSummary:
+    def costs(self) -> totals.CostSummary:
         """What the change's agents spent: per phase and in total (dollars, tokens, attempts)."""
-        return records.summarize_costs(self.history())
+        return totals.summarize_costs(self.history())
 
     def status(self) -> ChangeStatus:
         """A summary for tables and ``--json``: state, phase progress, tasks, cost, last activity."""

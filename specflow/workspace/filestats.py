@@ -14,12 +14,10 @@ import os
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from specflow.workspace.git import GitRepo
 from specflow.workspace.indexfile import differing_entries, stamp_ns
-
-if TYPE_CHECKING:
-    from specflow.workspace.checkpoints import Workspace
 
 #: An ignored file larger than this is watched, not kept (its bytes are not written as a blob).
 IGNORED_FILE_MAX = 4 * 1024 * 1024
@@ -29,7 +27,20 @@ IGNORED_BUDGET = 64 * 1024 * 1024
 NOT_KEPT = "-"
 
 
-def touched_since(ws: Workspace, before: Path, after: Path, stat_second: int) -> set[str]:
+class WorkingTree(Protocol):
+    """What these functions read of a checkpoint's ``Workspace``: where it is, its repository, and
+    which of its paths belong elsewhere."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def repo(self) -> GitRepo: ...
+
+    def ignored(self, rel: str) -> bool: ...
+
+
+def touched_since(ws: WorkingTree, before: Path, after: Path, stat_second: int) -> set[str]:
     """Files of ``ws`` touched between two of its snapshot indexes (``after`` taken just now).
 
     A snapshot refreshes the stat data of every entry git sees changed, so entries whose ctime
@@ -41,7 +52,7 @@ def touched_since(ws: Workspace, before: Path, after: Path, stat_second: int) ->
     return touched_between(ws, ws.repo.index_ctimes(before), ws.repo.index_ctimes(after), stat_second)
 
 
-def touched_between(ws: Workspace, old: dict[bytes, bytes], new: dict[bytes, bytes], stat_second: int) -> set[str]:
+def touched_between(ws: WorkingTree, old: dict[bytes, bytes], new: dict[bytes, bytes], stat_second: int) -> set[str]:
     """``touched_since`` for two indexes parsed already (``GitRepo.index_ctimes``)."""
     raw = set(differing_entries(old, new))
     cut = stat_second.to_bytes(4, "big") + b"\0\0\0\0"  # stamps compare as bytes: seconds first
@@ -55,7 +66,7 @@ def touched_between(ws: Workspace, old: dict[bytes, bytes], new: dict[bytes, byt
     return {rel.decode("utf-8", "surrogateescape") for rel in raw}
 
 
-def nested_git_dirs(ws: Workspace, snap_index: Path, looked: Mapping[bytes, bool] | None = None) -> set[str]:
+def nested_git_dirs(ws: WorkingTree, snap_index: Path, looked: Mapping[bytes, bool] | None = None) -> set[str]:
     """The folders of ``ws``'s files (as ``snap_index`` lists them) that hold a ``.git`` of their own.
 
     git never reports a ``.git`` made inside a folder whose files it already tracks (it skips

@@ -13,12 +13,12 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from specflow.errors import WorkspaceError
 from specflow.structs import Struct, field
 from specflow.workspace.audit import put_back
-from specflow.workspace.checkpoints import Workspace
+from specflow.workspace.checkpoints import Checkpoint, CheckpointStore, Workspace
 from specflow.workspace.git import TreeChange
 from specflow.workspace.rejected import (
     SavedFiles,
@@ -30,8 +30,23 @@ from specflow.workspace.rejected import (
     trash_dir,
 )
 
-if TYPE_CHECKING:
-    from specflow.workspace.workspaces import Workspaces
+
+class Owner(Protocol):
+    """What a restore uses of the change's ``Workspaces``: its id and hub, its workspaces and
+    checkpoints, and a checkpoint taken before a forced restore."""
+
+    @property
+    def change_id(self) -> str: ...
+
+    @property
+    def hub(self) -> Path: ...
+
+    @property
+    def store(self) -> CheckpointStore: ...
+
+    def workspaces(self) -> list[Workspace]: ...
+
+    def checkpoint(self, *, phase: str, state: str, reason: str = ...) -> Checkpoint: ...
 
 
 class RestoreResult(Struct, frozen=True):
@@ -71,7 +86,7 @@ class _Plan(Struct):
 
 
 def restore_rejected(
-    owner: Workspaces, number: int | None, paths: Sequence[str], *, force: bool, state: str
+    owner: Owner, number: int | None, paths: Sequence[str], *, force: bool, state: str
 ) -> RestoreResult:
     """Put back the work the audit of checkpoint ``number`` (default: the latest save) saved.
 
@@ -93,7 +108,7 @@ def restore_rejected(
 
 
 def _check(
-    owner: Workspaces,
+    owner: Owner,
     number: int,
     paths: Sequence[str],
     plans: Sequence[_Plan],
@@ -127,7 +142,7 @@ def _check(
 
 
 def _write(
-    owner: Workspaces, number: int, plans: Sequence[_Plan], folders: Sequence[tuple[str, str]]
+    owner: Owner, number: int, plans: Sequence[_Plan], folders: Sequence[tuple[str, str]]
 ) -> tuple[dict[str, list[str]], list[str]]:
     """Write every planned path and move every saved folder back; return what was restored."""
     restored: dict[str, list[str]] = {}
@@ -153,7 +168,7 @@ def _write(
     return restored, moved
 
 
-def _pick(owner: Workspaces, spaces: Sequence[Workspace], number: int | None) -> int:
+def _pick(owner: Owner, spaces: Sequence[Workspace], number: int | None) -> int:
     numbers = saved_numbers(owner.store, spaces)
     if not numbers:
         raise WorkspaceError(
@@ -181,7 +196,7 @@ def _matcher(paths: Sequence[str]) -> Callable[[str], bool]:
 
 
 def _plan(
-    owner: Workspaces, spaces: Sequence[Workspace], number: int, wanted: Callable[[str], bool]
+    owner: Owner, spaces: Sequence[Workspace], number: int, wanted: Callable[[str], bool]
 ) -> tuple[list[_Plan], list[str]]:
     by_key = {ws.key: ws for ws in spaces}
     plans: list[_Plan] = []
@@ -209,7 +224,7 @@ def _plan(
     return plans, missing
 
 
-def _folders(owner: Workspaces, number: int, wanted: Callable[[str], bool]) -> list[tuple[str, str]]:
+def _folders(owner: Owner, number: int, wanted: Callable[[str], bool]) -> list[tuple[str, str]]:
     """``(original, saved)`` of each folder the audit moved aside that matches the paths asked for."""
     trash = trash_dir(owner.store, number)
     found = []
@@ -230,5 +245,5 @@ def _shown(hub: Path, path: Path) -> str:
         return str(path)
 
 
-def _aside(owner: Workspaces, number: int, loc: Path, label: str) -> None:
+def _aside(owner: Owner, number: int, loc: Path, label: str) -> None:
     move_aside(owner.store, number, loc, "overwritten/" + label.removeprefix("overwritten/"))

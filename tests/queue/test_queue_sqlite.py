@@ -13,7 +13,7 @@ import pytest
 from specflow import Hub
 from specflow.engine import records
 from specflow.engine.lock import ChangeLock
-from specflow.engine.records import HistoryEvent
+from specflow.engine.recordtypes import HistoryEvent
 from specflow.queue.client import queued
 from tests.conftest import HubFixture, wait_until
 from tests.queue.conftest import WorkerProcess, new_worker, started

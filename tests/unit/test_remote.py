@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from specflow.engine import records
+from specflow.engine import records, recordtypes
 from specflow.engine.change import Change
 from specflow.engine.hub import Hub
 from specflow.errors import RemoteError
@@ -40,7 +40,7 @@ def previous_layout_change(m: Machine, change_id: str) -> None:
     folder = m.hub / "openspec" / "changes" / change_id
     folder.mkdir(parents=True)
     (folder / ".openspec.yaml").write_text("schema: spec-driven\ncreated: 2025-01-01\n")
-    event = records.HistoryEvent(trigger="new", outcome="created", workflow="mini")
+    event = recordtypes.HistoryEvent(trigger="new", outcome="created", workflow="mini")
     event["from"], event["to"] = None, "draft"
     records.create(folder, workflow="mini", state="draft", repos=[], event=event)
     commit_all(m.hub, f"a change made on the hub's checkout: {change_id}")

@@ -14,24 +14,14 @@ from typing import Any
 
 import pytest
 
-from specflow.engine import records
+from specflow.engine import recordfiles
 from specflow.engine.discard import stop_holder
 from specflow.engine.hub import Hub
 from specflow.engine.lock import ChangeLock
-from specflow.engine.records import (
-    CostSummary,
-    HistoryEvent,
-    InFlight,
-    StateRecord,
-    append_event,
-    history_totals,
-    mark_in_flight,
-    read_history,
-    read_state,
-    settle,
-    summarize_costs,
-    write_state,
-)
+from specflow.engine.recordfiles import settle
+from specflow.engine.records import append_event, history_totals, mark_in_flight, read_history, read_state, write_state
+from specflow.engine.recordtypes import HistoryEvent, InFlight, StateRecord
+from specflow.engine.totals import CostSummary, summarize_costs
 from specflow.errors import LockedError, StateError
 from tests.conftest import HubFixture
 
@@ -344,10 +334,10 @@ def test_a_sync_that_fails_in_its_thread_is_raised_to_the_next_reader_and_leaves
 
 
 def test_a_copy_no_record_depends_on_is_written_while_a_record_is_still_being_synced(tmp_path: Path) -> None:
-    records.atomic_write(tmp_path / "state.json", '{"state": "a"}', later=True)  # synced in a thread
-    records.atomic_write(tmp_path / "prompt.md", "the prompt", durable=False, ordered=False)
+    recordfiles.atomic_write(tmp_path / "state.json", '{"state": "a"}', later=True)  # synced in a thread
+    recordfiles.atomic_write(tmp_path / "prompt.md", "the prompt", durable=False, ordered=False)
     assert (tmp_path / "prompt.md").read_text() == "the prompt"
-    assert records._PENDING.works  # the record's sync was not waited for
-    records.atomic_write(tmp_path / "other.json", "{}", durable=False)  # a record: written after it
-    assert not records._PENDING.works
+    assert recordfiles._PENDING.works  # the record's sync was not waited for
+    recordfiles.atomic_write(tmp_path / "other.json", "{}", durable=False)  # a record: written after it
+    assert not recordfiles._PENDING.works
     assert (tmp_path / "state.json").read_text() == '{"state": "a"}'

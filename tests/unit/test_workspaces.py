@@ -19,7 +19,8 @@ from specflow.agents.base import AgentEvent
 from specflow.definitions.config import HubConfig, RepoConfig
 from specflow.engine.change import Change
 from specflow.engine.hub import Hub
-from specflow.engine.records import StateRecord, read_history, read_state, write_state
+from specflow.engine.records import read_history, read_state, write_state
+from specflow.engine.recordtypes import StateRecord
 from specflow.errors import WorkspaceError
 from specflow.localdir import records_dir
 from specflow.steps.registry import StepContext, StepResult

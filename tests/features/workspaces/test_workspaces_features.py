@@ -603,12 +603,12 @@ def person_untracked_in_hub(world: World, rel: str) -> None:
 
 @given(phrase("a change {cid:Q} affecting {a:Q} and {b:Q}, made on the hub's checkout as specflow did before"))
 def change_of_the_previous_layout(world: World, cid: str, a: str, b: str) -> None:
-    from specflow.engine import records
+    from specflow.engine import records, recordtypes
 
     folder = world.root / "openspec" / "changes" / cid
     folder.mkdir(parents=True)
     (folder / ".openspec.yaml").write_text("schema: spec-driven\ncreated: 2025-01-01\n")
-    event = records.HistoryEvent(trigger="new", outcome="created", workflow="gated")
+    event = recordtypes.HistoryEvent(trigger="new", outcome="created", workflow="gated")
     event["from"], event["to"] = None, "draft"
     records.create(folder, workflow="gated", state="draft", repos=[a, b], event=event)
     commit_all(world.root, f"a change made on the hub's checkout: {cid}")
