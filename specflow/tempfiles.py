@@ -37,6 +37,21 @@ def temp_file(folder: Path, prefix: str, suffix: str = "") -> tuple[int, str]:
     raise FileExistsError(errno.EEXIST, f"no unused name for a temporary file after {TRIES} tries", str(folder))
 
 
+def named_as_made(path: str, prefix: str) -> bool:
+    """Whether ``path`` names a folder ``temp_folder(prefix)`` could have made: directly in the
+    environment's or the system's temporary folder (links resolved, as ``path`` is), named
+    ``prefix`` and eight characters as ``_name`` draws them; never the current folder, which any
+    folder could be."""
+    if not os.path.isabs(path):
+        return False
+    folder, name = os.path.split(os.path.normpath(path))
+    drawn = name.removeprefix(prefix)
+    if drawn == name or len(drawn) != 8 or any(c not in _CHARACTERS for c in drawn):
+        return False
+    named = [os.environ[var] for var in ("TMPDIR", "TEMP", "TMP") if os.environ.get(var)]
+    return folder in {os.path.realpath(f) for f in (*named, *SYSTEM_FOLDERS)}
+
+
 def candidate_folders() -> list[str]:
     """Where temporary folders may go, in ``tempfile``'s order: ``TMPDIR``, ``TEMP``, ``TMP``, the
     system's folders, then the current folder."""
@@ -65,4 +80,4 @@ def temp_folder(prefix: str) -> Path:
     raise refused or FileExistsError(errno.EEXIST, "no unused name for a temporary folder")
 
 
-__all__ = ["SYSTEM_FOLDERS", "TRIES", "candidate_folders", "temp_file", "temp_folder"]
+__all__ = ["SYSTEM_FOLDERS", "TRIES", "candidate_folders", "named_as_made", "temp_file", "temp_folder"]

@@ -101,7 +101,7 @@ def sandbox_event(launch: Launched) -> AgentEvent:
         f"{launch.layer} holds the agent (pid {pid}){note}"
         if launch.layer != "off"
         else f"no sandbox layer holds the agent (sandbox: off; pid {pid})",
-        {**info, **process_ref(pid), "marker": launch.marker},
+        {**info, **process_ref(pid), "marker": launch.marker, "tmpdir": str(launch.policy.tmpdir)},
     )
 
 

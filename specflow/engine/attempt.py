@@ -340,7 +340,7 @@ class Attempt(Struct):
         if ev.kind == "sandbox":
             # the tree's root and mark, so an advance after a kill -9 can end what survived
             self._layer = str(ev.data.get("layer"))
-            self.flight["agent_tree"] = {k: ev.data.get(k) for k in ("pid", "started", "marker", "layer")}
+            self.flight["agent_tree"] = {k: ev.data.get(k) for k in ("pid", "started", "marker", "layer", "tmpdir")}
             records.note_in_flight(self.change_dir, self.record, self.flight)
             self._records_before.update(records.snapshot_records(self.change_dir))
         self.on_event(ev)

@@ -35,7 +35,7 @@ from specflow.engine.migrate import move_onto_branch, needs_move
 from specflow.engine.recordtypes import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import GuardFailed, PhaseFailed, StateError, TransitionError
-from specflow.sandbox.launch import MARKER_ENV
+from specflow.sandbox.launch import MARKER_ENV, remove_left_tmpdir
 from specflow.sandbox.layers import choose_layer, strongest_available
 from specflow.steps.registry import StepOutcome
 from specflow.structs import Struct
@@ -336,12 +336,15 @@ class Engine:
 
     @staticmethod
     def _stop_survivors(flight: InFlight) -> list[int]:
-        """Kill what is left of the interrupted agent's tree (checked by start time and run mark)."""
+        """Kill what is left of the interrupted agent's tree (checked by start time and run mark),
+        then remove the private temporary folder it was given."""
         tree = flight.get("agent_tree")
         if not isinstance(tree, dict) or flight.get("host") != host_name():
             return []
         marker = tree.get("marker")
-        return kill_survivors([tree], marker=marker if isinstance(marker, str) else None, env_name=MARKER_ENV)
+        killed = kill_survivors([tree], marker=marker if isinstance(marker, str) else None, env_name=MARKER_ENV)
+        remove_left_tmpdir(tree.get("tmpdir"))
+        return killed
 
     def _audit_interrupted(self, workflow: Workflow, record: StateRecord) -> tuple[list[Any], dict[str, Any] | None]:
         """Audit the workspaces of an attempt that was killed mid-agent against its checkpoint.

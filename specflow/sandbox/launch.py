@@ -22,6 +22,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -35,11 +36,13 @@ from specflow.sandbox.layers import choose_layer, network_problem
 from specflow.sandbox.policy import SandboxPolicy, build_policy, commit_paths, gate_roots, landlock_grants
 from specflow.sandbox.settings import Layer, SandboxSettings
 from specflow.structs import Struct, field
-from specflow.tempfiles import temp_folder
+from specflow.tempfiles import named_as_made, temp_folder
 from specflow.trees import remove_tree
 from specflow.workspace.gates import GatePolicy
 
 MARKER_ENV = "SPECFLOW_AGENT_RUN"
+#: The name of an agent's private temporary folder starts so.
+TMPDIR_PREFIX = "specflow-agent-"
 _PACKAGE_DIR = ROOT
 _BOOT = boot_code("specflow.sandbox.exec")
 
@@ -191,7 +194,7 @@ def spawn(
     if hold and not can_hold(settings):
         raise SandboxError(f"the {layer} layer cannot start an agent held back", fix="start it without hold")
     argv = [_program(argv[0], cwd, env), *argv[1:]]
-    tmpdir = temp_folder("specflow-agent-")
+    tmpdir = temp_folder(TMPDIR_PREFIX)
     created = _make_roots(gate)
     try:
         policy = build_policy(
@@ -238,4 +241,33 @@ def spawn(
     return Launched(proc, layer, policy, marker, enforced, created, release)
 
 
-__all__ = ["MARKER_ENV", "Launched", "can_hold", "helper_argv", "spawn", "wrapped_argv"]
+def remove_left_tmpdir(path: object) -> bool:
+    """Remove the private temporary folder an agent had when its specflow was killed (``spawn``
+    made it, ``Launched.close`` never ran); True when it was there and is gone.
+
+    The path comes from the in-flight record, so it is believed only when it names such a folder:
+    named as ``spawn`` names them, directly in a temporary folder, a folder (not a link) of this
+    user.  What the agent left in it goes with it.
+    """
+    if not isinstance(path, str) or not named_as_made(path, TMPDIR_PREFIX):
+        return False
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        return False
+    remove_tree(Path(path), ignore_errors=True)
+    return not os.path.lexists(path)
+
+
+__all__ = [
+    "MARKER_ENV",
+    "TMPDIR_PREFIX",
+    "Launched",
+    "can_hold",
+    "helper_argv",
+    "remove_left_tmpdir",
+    "spawn",
+    "wrapped_argv",
+]

@@ -95,3 +95,23 @@ def test_making_them_imports_neither_tempfile_nor_random(tmp_path: Path) -> None
     )
     assert out.stdout.strip() == "[]"
     assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_only_a_folder_named_as_made_in_a_temporary_folder_counts_as_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    made = temp_folder("specflow-agent-")
+    assert tempfiles.named_as_made(str(made), "specflow-agent-")
+    assert tempfiles.named_as_made(f"/tmp/specflow-agent-{'a' * 8}", "specflow-agent-")
+    inside = tmp_path / "work"
+    for path in (
+        inside / made.name,  # a folder below the temporary folder, not in it
+        tmp_path / "specflow-agent-short",  # not eight drawn characters
+        tmp_path / "specflow-agent-ABCDEFGH",  # not characters _name draws
+        tmp_path / "other-abcdefgh",  # another prefix
+        Path(f"specflow-agent-{'a' * 8}"),  # relative: the current folder could be anything
+    ):
+        assert not tempfiles.named_as_made(str(path), "specflow-agent-"), path
+    monkeypatch.delenv("TMPDIR")
+    assert not tempfiles.named_as_made(str(made), "specflow-agent-")  # tmp_path is no longer a temporary folder

@@ -61,9 +61,11 @@ Feature: A change runs through its workflow
   Scenario: A killed run is recovered by the next advance
     Given an advance of "add-login" was killed mid-phase
     Then the status of "add-login" is "interrupted"
+    And the private temporary folder of the agent killed in "add-login" is left behind
     When I advance "add-login"
     Then the change "add-login" is in state "think"
     And the history of "add-login" records the outcomes "created, interrupted, succeeded"
+    And the killed agent's private temporary folder is gone
 
   Scenario: Two advances of one change: exactly one runs
     Given the agent waits for my go-ahead

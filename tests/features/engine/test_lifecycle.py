@@ -126,6 +126,21 @@ def killed(world: World, cid: str) -> None:
         (world.ctl / name).unlink()
 
 
+@then(phrase("the private temporary folder of the agent killed in {cid:Q} is left behind"))
+def agent_tmpdir_left(world: World, cid: str) -> None:
+    flight = world.state(cid)["in_flight"]
+    tmpdir = Path(flight["agent_tree"]["tmpdir"])
+    assert tmpdir.is_dir(), flight  # nothing ran the clean-up of the killed run
+    (tmpdir / "scratch.txt").write_text("what the agent left\n")
+    world.before["agent tmpdir"] = tmpdir
+
+
+@then("the killed agent's private temporary folder is gone")
+def agent_tmpdir_gone(world: World) -> None:
+    tmpdir = world.before["agent tmpdir"]
+    assert not os.path.lexists(tmpdir), sorted(p.name for p in tmpdir.iterdir())
+
+
 @when(phrase("I approve {cid:Q}"))
 def approve(world: World, cid: str) -> None:
     result = world.run_ok("approve", cid, "--by", "ana")
