@@ -11,10 +11,10 @@ import os
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
 from specflow.definitions import cache as definition_cache
-from specflow.definitions.config import CONFIG_FILE
+from specflow.definitions.config import CONFIG_FILE, HubConfig
 from specflow.definitions.resources import search_path
 from specflow.definitions.yamlio import parse_yaml
 from specflow.engine import statusindex
@@ -29,15 +29,44 @@ from specflow.openspec.tasks import parse_tasks
 from specflow.structs import Struct
 from specflow.workspace.worktrees import Layout, merge_state, plan_targets
 
-if TYPE_CHECKING:
-    from specflow.engine.view import BaseHub, ChangeView
-
 #: What a person does next with a change.
 Action = Literal["approve", "fix and retry", "merge", "archive", "advance", "adopt", "restore", "repair", "nothing"]
 
 APPROVED_STEP = "the proposal is approved"
 MERGED_STEP = "the branches are merged"
 ARCHIVE_ACTION = "openspec-archive"
+
+
+class HubLike(Protocol):
+    """What a status reads of a hub (``specflow.engine.view.BaseHub``): its folder and its config."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def config(self) -> HubConfig: ...
+
+
+class ChangeLike(Protocol):
+    """What a status reads of a change (``specflow.engine.view.ChangeView``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def dir(self) -> Path: ...
+
+    @property
+    def hub(self) -> HubLike: ...
+
+    @property
+    def archived(self) -> bool: ...
+
+    @property
+    def repos(self) -> list[str]: ...
+
+    @property
+    def record(self) -> StateRecord | None: ...
 
 
 class NextAction(TypedDict):
@@ -172,7 +201,7 @@ def progress(outline: Outline | None, state: str | None) -> str:
     return f"{outline.states.index(state)}/{len(outline.states) - 1}"
 
 
-def change_status(change: ChangeView) -> ChangeStatus:
+def change_status(change: ChangeLike) -> ChangeStatus:
     """Status of one change for tables and JSON, with ``next``: what to do, and the command.
 
     A change whose records cannot be read is shown as ``broken`` (with the file, line and fix),
@@ -232,7 +261,7 @@ _ROW_FILES = ((STATE_DIR, STATE_FILE), (STATE_DIR, HISTORY_FILE), ("tasks.md",))
 
 
 def hub_statuses(
-    hub: BaseHub[Any], changes: Sequence[ChangeView], *, archived: bool, listing: Sequence[str]
+    hub: HubLike, changes: Sequence[ChangeLike], *, archived: bool, listing: Sequence[str]
 ) -> list[ChangeStatus]:
     """``change_status`` of each change, through the hub's status index (``statusindex``).
 
@@ -258,7 +287,7 @@ def hub_statuses(
     return [row["status"] for row in rows]
 
 
-def _hub_inputs(hub: BaseHub[Any]) -> list[str]:
+def _hub_inputs(hub: HubLike) -> list[str]:
     """What every row depends on: the hub's configuration and every workflow file it could use."""
     paths = [str(hub.root / CONFIG_FILE)]
     for d in search_path("workflows", hub.root):
@@ -268,7 +297,7 @@ def _hub_inputs(hub: BaseHub[Any]) -> list[str]:
     return paths
 
 
-def _lasting(change: ChangeView, status: ChangeStatus) -> list[statusindex.Stamp] | None:
+def _lasting(change: ChangeLike, status: ChangeStatus) -> list[statusindex.Stamp] | None:
     """The stamps that keep the row true beyond its change's files ([] for none), or None when it
     must be computed every time: an attempt in flight (a lock and a process), an approval whose
     proof is the artifacts' digest, branches of other repos to ask git whether they are merged."""
@@ -294,7 +323,7 @@ def _lasting(change: ChangeView, status: ChangeStatus) -> list[statusindex.Stamp
     return [statusindex.stamp(str(t.worktree)) for t in targets]  # until one is made, nothing to merge
 
 
-def _broken(change: ChangeView, exc: StateError) -> ChangeStatus:
+def _broken(change: ChangeLike, exc: StateError) -> ChangeStatus:
     """The status of a change whose ``state.json`` or history is corrupted: what is wrong, and the fix."""
     why = exc.message + (f"; fix: {exc.fix}" if exc.fix else "")
     return {
@@ -321,7 +350,7 @@ def _broken(change: ChangeView, exc: StateError) -> ChangeStatus:
     }
 
 
-def next_action(change: ChangeView, record: StateRecord | None, status: str, outline: Outline | None) -> NextAction:
+def next_action(change: ChangeLike, record: StateRecord | None, status: str, outline: Outline | None) -> NextAction:
     """What a person should do next with the change, and the command that does it."""
     cid = change.id
     advance = f"specflow advance {cid}"
@@ -367,7 +396,7 @@ def next_action(change: ChangeView, record: StateRecord | None, status: str, out
     return NextAction(action="advance", command=advance, why=f"next: {' or '.join(to for to, _ in ahead)}")
 
 
-def _unmerged(change: ChangeView) -> list[str]:
+def _unmerged(change: ChangeLike) -> list[str]:
     """Why the change's branches are not merged yet (empty: they are, or there is nothing to merge).
 
     A change without a worktree has never been worked on in one: asking git (a process per repo)
