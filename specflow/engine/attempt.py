@@ -38,7 +38,7 @@ from specflow.workspace.checkpoints import HUB_KEY
 from specflow.workspace.workspaces import for_change
 
 if TYPE_CHECKING:
-    from specflow.engine.runnable import RunnableChange
+    from specflow.engine.phasechange import PhaseChange
     from specflow.workspace.checkpoints import Checkpoint
     from specflow.workspace.gates import GatePolicy
     from specflow.workspace.workspaces import Workspaces
@@ -60,7 +60,7 @@ class AttemptOptions(Struct):
 class Attempt(Struct):
     """One attempt at entering ``scenario.to``: its inputs, and what it has found so far."""
 
-    change: RunnableChange
+    change: PhaseChange
     workflow: Workflow
     record: StateRecord
     scenario: Scenario

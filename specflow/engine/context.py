@@ -19,7 +19,7 @@ from specflow.openspec.tasks import parse_tasks
 
 if TYPE_CHECKING:
     from specflow.definitions.workflow import Scenario, Workflow
-    from specflow.engine.runnable import RunnableChange
+    from specflow.engine.phasechange import PhaseChange
     from specflow.workspace.gates import GatePolicy
     from specflow.workspace.workspaces import Workspaces
 
@@ -89,7 +89,7 @@ def _tasks(change_dir: Path) -> dict[str, Any]:
     }
 
 
-def _claude_md_layers(change: RunnableChange, record: StateRecord) -> list[dict[str, str]]:
+def _claude_md_layers(change: PhaseChange, record: StateRecord) -> list[dict[str, str]]:
     """The hub's CLAUDE.md (as the change's branch has it), then each affected repo's, in that order."""
     hub_root = change.hub.root
     layers: list[dict[str, str]] = []
@@ -116,7 +116,7 @@ def _affected_specs(hub_root: Path, deltas: list[dict[str, str]]) -> list[dict[s
     return affected
 
 
-def _previous(change: RunnableChange, workflow: Workflow, record: StateRecord) -> dict[str, Any] | None:
+def _previous(change: PhaseChange, workflow: Workflow, record: StateRecord) -> dict[str, Any] | None:
     """The record file (e.g. exploration.md) of the phase the change completed last."""
     prev_state = record.get("state")
     if not prev_state or prev_state not in workflow.states:
@@ -147,13 +147,13 @@ def _goal(change_dir: Path) -> str:
         return raw.strip('"').strip("'")
 
 
-def _rel(change: RunnableChange) -> str:
+def _rel(change: PhaseChange) -> str:
     hub_root = change.root
     return change.dir.relative_to(hub_root).as_posix() if change.dir.is_relative_to(hub_root) else str(change.dir)
 
 
 def _change_view(
-    change: RunnableChange, workflow: Workflow, record: StateRecord, deltas: list[dict[str, str]]
+    change: PhaseChange, workflow: Workflow, record: StateRecord, deltas: list[dict[str, str]]
 ) -> dict[str, Any]:
     return {
         "id": change.id,
@@ -181,7 +181,7 @@ def _gate_view(gate: GatePolicy | None) -> dict[str, Any]:
 
 
 def build_context(
-    change: RunnableChange,
+    change: PhaseChange,
     workflow: Workflow,
     scenario: Scenario | None,
     phase: str,
@@ -232,7 +232,7 @@ def build_context(
     }
 
 
-def phase_gate(change: RunnableChange, workflow: Workflow, phase: str, workspaces: Workspaces) -> GatePolicy:
+def phase_gate(change: PhaseChange, workflow: Workflow, phase: str, workspaces: Workspaces) -> GatePolicy:
     """The gate of ``phase`` for ``change``: its globs rendered, resolved over the workspaces."""
     spec = workflow.states[phase].gate
     renderer = PromptRenderer(change.hub.root)
@@ -242,7 +242,7 @@ def phase_gate(change: RunnableChange, workflow: Workflow, phase: str, workspace
 
 
 def phase_prompt(
-    change: RunnableChange,
+    change: PhaseChange,
     workflow: Workflow,
     record: StateRecord,
     scenario: Scenario | None,
@@ -261,7 +261,7 @@ def phase_prompt(
     return PromptRenderer(change.hub.root).render(state_def.prompt, context)
 
 
-def glob_context(change: RunnableChange) -> dict[str, Any]:
+def glob_context(change: PhaseChange) -> dict[str, Any]:
     """The small context used to render gate globs such as ``openspec/changes/{{ change.id }}/**``."""
     hub_root = change.root
     rel = change.dir.relative_to(hub_root).as_posix() if change.dir.is_relative_to(hub_root) else str(change.dir)

@@ -43,7 +43,7 @@ from specflow.workspace.workspaces import for_change
 
 if TYPE_CHECKING:
     from specflow.definitions.config import HubConfig
-    from specflow.engine.runnable import RunnableChange
+    from specflow.engine.phasechange import PhaseChange
 
 MAX_CHAIN = 64  # bound on transitions taken by one 'advance --to'
 
@@ -73,7 +73,7 @@ class PromptInfo(Struct, frozen=True):
 class Engine:
     """Runs transitions of one change."""
 
-    def __init__(self, change: RunnableChange) -> None:
+    def __init__(self, change: PhaseChange) -> None:
         self.change = change
         self.hub = change.hub
         self._probing: threading.Thread | None = None

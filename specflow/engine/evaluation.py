@@ -15,12 +15,12 @@ from specflow.steps.registry import StepContext, StepOutcome
 if TYPE_CHECKING:
     from specflow.definitions.config import AgentConfig, HubConfig
     from specflow.definitions.workflow import StateDef
-    from specflow.engine.runnable import RunnableChange
+    from specflow.engine.phasechange import PhaseChange
     from specflow.workspace.workspaces import Workspaces
 
 
 def step_context(
-    change: RunnableChange, record: StateRecord, phase: str | None = None, workspaces: Workspaces | None = None
+    change: PhaseChange, record: StateRecord, phase: str | None = None, workspaces: Workspaces | None = None
 ) -> StepContext:
     """What the steps of ``change`` see, in state ``record['state']`` (entering ``phase``)."""
     hub = change.hub
@@ -39,7 +39,7 @@ def step_context(
 
 
 def evaluate(
-    change: RunnableChange, steps: tuple[str, ...], ctx: StepContext, on_event: EventCallback, kind: str
+    change: PhaseChange, steps: tuple[str, ...], ctx: StepContext, on_event: EventCallback, kind: str
 ) -> list[StepOutcome]:
     """Evaluate ``steps`` in order (every one, so a person sees all that fails), reporting each."""
     outcomes = []

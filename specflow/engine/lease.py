@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from specflow.definitions.config import HubConfig
-    from specflow.engine.runnable import RunnableChange
+    from specflow.engine.phasechange import PhaseChange
     from specflow.engine.view import ChangeView
 
 LEASE_ROOT = "refs/specflow/leases"
@@ -294,7 +294,7 @@ def _held_here() -> dict[str, Lease]:
 
 
 @contextlib.contextmanager
-def change_lease(change: ChangeView, *, take_over: bool = False) -> Iterator[Lease | None]:
+def change_lease(change: ChangeView | PhaseChange, *, take_over: bool = False) -> Iterator[Lease | None]:
     """Hold the change's lease for the block when its branches are on a remote (else nothing to hold).
 
     Inside a block of the same thread that holds it already (a queue worker holds it around the
@@ -340,7 +340,7 @@ def take_back(hub_root: Path, config: HubConfig, change_id: str, machine: str) -
     return True
 
 
-def record_lost_run(change: RunnableChange, holder: LeaseHolder) -> HistoryEvent:
+def record_lost_run(change: PhaseChange, holder: LeaseHolder) -> HistoryEvent:
     """Record as interrupted the run of the machine whose expired lease this one took over.
 
     That machine died (or lost its remote) in the middle of a phase it never pushed: this clone

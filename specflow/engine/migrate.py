@@ -21,15 +21,15 @@ from specflow.workspace.git import GitRepo
 from specflow.workspace.workspaces import for_change
 
 if TYPE_CHECKING:
-    from specflow.engine.runnable import RunnableChange
+    from specflow.engine.phasechange import PhaseChange
 
 
-def needs_move(change: RunnableChange) -> bool:
+def needs_move(change: PhaseChange) -> bool:
     """True for an open change still on the hub's checkout, in a hub where changes have branches."""
     return not change.on_branch and not change.archived and change.dir.is_dir() and change.hub.on_branches
 
 
-def move_onto_branch(change: RunnableChange, on_event: EventCallback = ignore_event) -> Path:
+def move_onto_branch(change: PhaseChange, on_event: EventCallback = ignore_event) -> Path:
     """Move ``change`` onto ``specflow/<id>`` (see the module's docstring); return its new folder.
 
     The caller holds the change's lock.
