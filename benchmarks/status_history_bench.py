@@ -25,8 +25,8 @@ from pathlib import Path
 from bytecode import compile_specflow, specflow_command
 from cli_bench import OPENSPEC, generate
 
-from specflow.engine.records import append_event
-from specflow.engine.recordtypes import HistoryEvent
+from specflow.changestate.records import append_event
+from specflow.changestate.recordtypes import HistoryEvent
 
 HISTORY_RATIO = 1.2
 OPENSPEC_RATIO = 0.2

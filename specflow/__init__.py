@@ -21,6 +21,8 @@ from specflow._version import __version__
 
 if TYPE_CHECKING:
     from specflow.agents.base import Adapter, AgentEvent, AgentRequest, AgentResult
+    from specflow.changestate.recordtypes import HistoryEvent, StateRecord
+    from specflow.changestate.totals import CostSummary
     from specflow.definitions.workflow import Workflow, load_workflow
     from specflow.engine.background import BackgroundRun
     from specflow.engine.board import Action, Board, Card
@@ -28,11 +30,9 @@ if TYPE_CHECKING:
     from specflow.engine.eventreader import EventReader
     from specflow.engine.events import LoggedEvent
     from specflow.engine.hub import Hub
-    from specflow.engine.recordtypes import HistoryEvent, StateRecord
     from specflow.engine.results import AdvanceResult
     from specflow.engine.status import ChangeStatus
     from specflow.engine.timeline import Entry, RefusedWrite, StepCheck, Timeline
-    from specflow.engine.totals import CostSummary
     from specflow.errors import (
         AgentError,
         ArchiveBlocked,
@@ -142,6 +142,8 @@ _HOMES = {
         "AgentRequest",
         "AgentResult",
     ),
+    "specflow.changestate.recordtypes": ("HistoryEvent", "StateRecord"),
+    "specflow.changestate.totals": ("CostSummary",),
     "specflow.definitions.workflow": (
         "Workflow",
         "load_workflow",
@@ -156,7 +158,6 @@ _HOMES = {
     "specflow.engine.eventreader": ("EventReader",),
     "specflow.engine.events": ("LoggedEvent",),
     "specflow.engine.hub": ("Hub",),
-    "specflow.engine.recordtypes": ("HistoryEvent", "StateRecord"),
     "specflow.engine.results": ("AdvanceResult",),
     "specflow.engine.status": ("ChangeStatus",),
     "specflow.engine.timeline": (
@@ -165,7 +166,6 @@ _HOMES = {
         "StepCheck",
         "Timeline",
     ),
-    "specflow.engine.totals": ("CostSummary",),
     "specflow.steps.registry": (
         "StepContext",
         "StepResult",

@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from specflow.agents import adapter_names
 from specflow.agents.base import AgentEvent
+from specflow.changestate.recordtypes import Approval
 from specflow.definitions.config import load_config
 from specflow.definitions.resources import builtin_dir
 from specflow.demo.agent import REFUSED_PREFIX
 from specflow.engine.approvals import who_am_i
 from specflow.engine.doctor import check_hub
 from specflow.engine.hub import Hub
-from specflow.engine.recordtypes import Approval
 from specflow.errors import AgentError, DemoError, PhaseFailed
 from specflow.structs import Struct, field
 from specflow.workspace.git import run_git

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TypedDict
 
 from specflow import digests
-from specflow.engine.records import STATE_DIR, now_iso
-from specflow.engine.recordtypes import Approval, StateRecord
+from specflow.changestate.records import STATE_DIR, now_iso
+from specflow.changestate.recordtypes import Approval, StateRecord
 from specflow.errors import StateError
 from specflow.workspace.git import config_value
 

@@ -20,11 +20,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from specflow.changestate.lock import ChangeLock, Holder, pid_alive
+from specflow.changestate.machine_id import host_name
+from specflow.changestate.recordfiles import atomic_write
+from specflow.changestate.records import now_iso
 from specflow.engine.events import MAX_BYTES, events_dir
-from specflow.engine.lock import ChangeLock, Holder, pid_alive
-from specflow.engine.machine_id import host_name
-from specflow.engine.recordfiles import atomic_write
-from specflow.engine.records import now_iso
 from specflow.errors import LockedError, StateError, TransitionError
 from specflow.structs import Struct
 

@@ -7,15 +7,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
 
-from specflow.engine import background, records, recordtypes, statemerge
+from specflow.changestate import records, recordtypes
+from specflow.changestate.lock import ChangeLock
+from specflow.changestate.recordtypes import HistoryEvent
+from specflow.engine import background, statemerge
 from specflow.engine import discard as discarding
 from specflow.engine.approvals import make_approval, void_reason, who_am_i
 from specflow.engine.background import BackgroundRun
 from specflow.engine.discard import DiscardResult
 from specflow.engine.eventreader import EventReader
 from specflow.engine.lease import Lease, LeaseHolder
-from specflow.engine.lock import ChangeLock
-from specflow.engine.recordtypes import HistoryEvent
 from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, ReposResult, WorkspacePath
 from specflow.engine.runnable import RunnableChange, RunOptions
 from specflow.engine.timeline import Timeline, build_timeline

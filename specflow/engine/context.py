@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from specflow.changestate.records import STATE_DIR
+from specflow.changestate.recordtypes import StateRecord
 from specflow.definitions.templates import PromptRenderer
-from specflow.engine.records import STATE_DIR
-from specflow.engine.recordtypes import StateRecord
 from specflow.openspec.discovery import spec_ids
 from specflow.openspec.flatyaml import YamlSyntaxError, load_simple_yaml
 from specflow.openspec.tasks import parse_tasks

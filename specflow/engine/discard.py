@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specflow.engine import records
+from specflow.changestate import records
+from specflow.changestate.lock import ChangeLock, Holder, pid_alive
+from specflow.changestate.machine_id import host_name
+from specflow.changestate.recordtypes import Discarded, HistoryEvent, StateRecord
 from specflow.engine.approvals import who_am_i
 from specflow.engine.engine import Engine
-from specflow.engine.lock import ChangeLock, Holder, pid_alive
-from specflow.engine.machine_id import host_name
-from specflow.engine.recordtypes import Discarded, HistoryEvent, StateRecord
 from specflow.errors import LockedError, StateError
 from specflow.structs import Struct, field
 from specflow.workspace import journal

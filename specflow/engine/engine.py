@@ -18,9 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from specflow.agents.base import EventCallback, ignore_event
 from specflow.agents.proctree import kill_survivors
+from specflow.changestate import records
+from specflow.changestate.lock import ChangeLock
+from specflow.changestate.machine_id import host_name
+from specflow.changestate.recordtypes import HistoryEvent, InFlight, StateRecord
 from specflow.definitions.templates import PromptRenderer
 from specflow.definitions.workflow import Scenario, Workflow
-from specflow.engine import records
 from specflow.engine.attempt import Attempt, AttemptOptions
 from specflow.engine.chooser import Choice, choose
 from specflow.engine.context import phase_gate, phase_prompt
@@ -28,11 +31,8 @@ from specflow.engine.doctor import check_phase, require_ready
 from specflow.engine.evaluation import agent_settings, evaluate, sandbox_settings, step_context
 from specflow.engine.events import recording
 from specflow.engine.lease import change_lease
-from specflow.engine.lock import ChangeLock
 from specflow.engine.machine import MachineModel, build_machine, fire
-from specflow.engine.machine_id import host_name
 from specflow.engine.migrate import move_onto_branch, needs_move
-from specflow.engine.recordtypes import HistoryEvent, InFlight, StateRecord
 from specflow.engine.results import AdvanceResult, emit
 from specflow.errors import GuardFailed, PhaseFailed, StateError, TransitionError
 from specflow.sandbox.launch import MARKER_ENV, remove_left_tmpdir

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from specflow.agents import adapter_names
 from specflow.agents.base import EventCallback
-from specflow.engine.recordtypes import StateRecord
+from specflow.changestate.recordtypes import StateRecord
 from specflow.engine.results import emit
 from specflow.errors import AgentError
 from specflow.sandbox.settings import SandboxSettings, settings_for

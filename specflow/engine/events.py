@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from specflow.agents.base import AgentEvent, EventCallback
-from specflow.engine.recordfiles import atomic_write
-from specflow.engine.records import now_iso
+from specflow.changestate.recordfiles import atomic_write
+from specflow.changestate.records import now_iso
 from specflow.localdir import records_dir
 from specflow.structs import Struct, field
 

@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from specflow.changestate import records, recordtypes
+from specflow.changestate.lock import ChangeLock
 from specflow.definitions.scaffold import init_hub
 from specflow.definitions.workflow import Workflow
-from specflow.engine import records, recordtypes
 from specflow.engine.board import Board, build_board
 from specflow.engine.change import Change
-from specflow.engine.lock import ChangeLock
 from specflow.engine.runnable import RunnerHub
 from specflow.engine.view import OPENSPEC_DIR
 from specflow.errors import ChangeExistsError, ConfigError

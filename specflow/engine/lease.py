@@ -20,9 +20,9 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from specflow.engine import records, recordtypes
-from specflow.engine.machine_id import machine_name
-from specflow.engine.recordtypes import HistoryEvent, InFlight
+from specflow.changestate import records, recordtypes
+from specflow.changestate.machine_id import machine_name
+from specflow.changestate.recordtypes import HistoryEvent, InFlight
 from specflow.engine.statemerge import register as register_merge
 from specflow.errors import GitError, LeaseHeldError, RemoteError
 from specflow.structs import Struct

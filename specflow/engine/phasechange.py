@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from specflow.changestate.recordtypes import HistoryEvent, StateRecord
 from specflow.definitions.config import HubConfig
 from specflow.definitions.workflow import Workflow
-from specflow.engine.recordtypes import HistoryEvent, StateRecord
 from specflow.steps.registry import StepRegistry
 
 

@@ -3,7 +3,7 @@
 ``history.jsonl`` is append-only, so git's built-in ``union`` driver merges it: both clones'
 events, no conflict.  ``state.json`` is derived from the history, so it is never merged line by
 line: the ``specflow-state`` driver keeps this clone's record and marks it for recomputing, and
-its next reader replays the merged history (``specflow.engine.replay``).  A clone where the
+its next reader replays the merged history (``specflow.changestate.replay``).  A clone where the
 driver is not configured gets git's conflict markers instead, which the reader recomputes the
 same way: ``status`` never calls a merged change corrupted.
 
@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from specflow.engine.replay import RECOMPUTE_KEY
+from specflow.changestate.replay import RECOMPUTE_KEY
 from specflow.errors import GitError
 from specflow.workspace.git import GitRepo
 

@@ -13,16 +13,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
+from specflow.changestate.lock import ChangeLock, pid_alive
+from specflow.changestate.records import HISTORY_FILE, STATE_DIR, STATE_FILE, history_totals
+from specflow.changestate.recordtypes import Approval, Discarded, InFlight, LastFailure, StateRecord
+from specflow.changestate.totals import CostSummary, LastAttempt, summarize_costs
 from specflow.definitions import cache as definition_cache
 from specflow.definitions.config import CONFIG_FILE, HubConfig
 from specflow.definitions.resources import search_path
 from specflow.definitions.yamlio import parse_yaml
 from specflow.engine import statusindex
 from specflow.engine.approvals import ApprovalView, approval_view
-from specflow.engine.lock import ChangeLock, pid_alive
-from specflow.engine.records import HISTORY_FILE, STATE_DIR, STATE_FILE, history_totals
-from specflow.engine.recordtypes import Approval, Discarded, InFlight, LastFailure, StateRecord
-from specflow.engine.totals import CostSummary, LastAttempt, summarize_costs
 from specflow.errors import SpecflowError, StateError
 from specflow.localdir import ensure
 from specflow.openspec.tasks import parse_tasks

@@ -15,10 +15,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
+from specflow.changestate import records, totals
+from specflow.changestate.records import read_history, read_state
+from specflow.changestate.recordtypes import HistoryEvent, StateRecord
 from specflow.definitions.config import CONFIG_FILE, HubConfig, load_config
-from specflow.engine import records, totals
-from specflow.engine.records import read_history, read_state
-from specflow.engine.recordtypes import HistoryEvent, StateRecord
 from specflow.errors import ChangeNotFoundError, HubNotFoundError, StateError
 from specflow.ids import check_change_id
 from specflow.openspec.discovery import spec_ids

@@ -20,11 +20,11 @@ from typing import Literal, TypedDict
 
 from dbos import DBOS
 
+from specflow.changestate.lock import ChangeLock
 from specflow.engine.approvals import current_approval
 from specflow.engine.change import Change
 from specflow.engine.hub import Hub
 from specflow.engine.lease import LeaseHolder, change_lease, record_lost_run
-from specflow.engine.lock import ChangeLock
 from specflow.engine.results import AdvanceResult
 from specflow.errors import GuardFailed, LeaseHeldError, LockedError, PhaseFailed, SpecflowError
 from specflow.queue.client import APPROVAL_TOPIC, STATUS_EVENT, WORKFLOW_NAME

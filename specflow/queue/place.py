@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from specflow.engine.machine_id import machine_name as named
+from specflow.changestate.machine_id import machine_name as named
 from specflow.errors import QueueError
 from specflow.localdir import LOCAL_DIR, ensure
 from specflow.structs import Struct
@@ -41,7 +41,7 @@ _URL = re.compile(r"^(postgres(ql)?(\+psycopg)?|sqlite)://")
 
 
 def machine_name() -> str:
-    """This machine's name, as every attempt records it (``specflow.engine.machine_id``)."""
+    """This machine's name, as every attempt records it (``specflow.changestate.machine_id``)."""
     return named()
 
 

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 from dbos import DBOS, DBOSConfig, WorkflowStatus
 
 from specflow._version import __version__
+from specflow.changestate.lock import ChangeLock
 from specflow.engine.lease import holder_of, take_back
-from specflow.engine.lock import ChangeLock
 from specflow.errors import LockedError, QueueError, SpecflowError
 from specflow.queue import flow
 from specflow.queue.client import APP_NAME, APP_VERSION, open_client, unreachable

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from specflow.engine.records import read_history
-from specflow.engine.totals import CostSummary, summarize_costs
+from specflow.changestate.records import read_history
+from specflow.changestate.totals import CostSummary, summarize_costs
 from specflow.steps.registry import StepCollector, StepContext, StepResult
 
 STEPS = StepCollector()

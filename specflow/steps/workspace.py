@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from specflow.engine.records import read_state
+from specflow.changestate.records import read_state
 from specflow.errors import SpecflowError
 from specflow.steps.registry import StepCollector, StepContext, StepResult
 from specflow.workspace import branches

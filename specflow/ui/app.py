@@ -38,13 +38,13 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from specflow.engine import records
+from specflow.changestate import records
+from specflow.changestate.lock import ChangeLock
 from specflow.engine.approvals import who_am_i
 from specflow.engine.background import check_trigger
 from specflow.engine.change import Change
 from specflow.engine.events import read_prompt
 from specflow.engine.hub import Hub
-from specflow.engine.lock import ChangeLock
 from specflow.errors import ChangeIdError, ChangeNotFoundError, LockedError, SpecflowError
 from specflow.structs import Struct
 from specflow.ui.feed import Feed, Message, board_data

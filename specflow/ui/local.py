@@ -11,8 +11,8 @@ import json
 import os
 from pathlib import Path
 
+from specflow.changestate.lock import pid_alive
 from specflow.engine.events import events_dir
-from specflow.engine.lock import pid_alive
 
 
 def _record(hub_root: Path) -> Path:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from specflow.engine.records import now_iso
+from specflow.changestate.records import now_iso
 from specflow.structs import Struct, field, replace
 from specflow.trees import remove_tree
 from specflow.workspace import bigfiles, looseobjects

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from specflow.changestate import records
+from specflow.changestate.machine_id import machine_name
 from specflow.definitions.config import HubConfig
-from specflow.engine import records
-from specflow.engine.machine_id import machine_name
 from specflow.errors import ChangeNotFoundError, GitError, RemoteError, WorkspaceError
 from specflow.structs import Struct, field, replace
 from specflow.workspace.checkpoints import REF_ROOT

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from specflow.agents.base import EventCallback, ignore_event
+from specflow.changestate.lock import ChangeLock, active_since, pid_alive
+from specflow.changestate.machine_id import host_name
 from specflow.definitions.config import HubConfig
-from specflow.engine.lock import ChangeLock, active_since, pid_alive
-from specflow.engine.machine_id import host_name
 from specflow.errors import GitError, WorkspaceError
 from specflow.trees import remove_tree
 from specflow.workspace import journal, rejected

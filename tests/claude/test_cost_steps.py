@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from specflow.changestate.records import append_event
 from specflow.definitions.config import HubConfig
-from specflow.engine.records import append_event
 from specflow.steps.cost import change_cost
 from specflow.steps.registry import StepContext, build_registry
 

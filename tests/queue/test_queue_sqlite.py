@@ -11,9 +11,9 @@ from typing import cast
 import pytest
 
 from specflow import Hub
-from specflow.engine import records
-from specflow.engine.lock import ChangeLock
-from specflow.engine.recordtypes import HistoryEvent
+from specflow.changestate import records
+from specflow.changestate.lock import ChangeLock
+from specflow.changestate.recordtypes import HistoryEvent
 from specflow.queue.client import queued
 from tests.conftest import HubFixture, wait_until
 from tests.queue.conftest import WorkerProcess, new_worker, started

@@ -13,7 +13,7 @@ pytest.importorskip("starlette")
 from starlette.testclient import TestClient
 
 from specflow import Hub
-from specflow.engine.lock import pid_alive
+from specflow.changestate.lock import pid_alive
 from specflow.ui.app import COOKIE, Access, build_app
 from tests.conftest import HubFixture
 

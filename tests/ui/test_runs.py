@@ -16,10 +16,10 @@ from typing import ClassVar
 import pytest
 
 from specflow import Hub
+from specflow.changestate.lock import pid_alive
 from specflow.engine.background import last_run
 from specflow.engine.eventreader import EventReader
 from specflow.engine.events import events_dir
-from specflow.engine.lock import pid_alive
 from specflow.errors import StateError
 from specflow.ui.notify import Notifier, desktop_command
 from tests.conftest import HubFixture
@@ -249,7 +249,7 @@ def test_status_watch_shows_the_live_board(hub: HubFixture) -> None:
 
 
 def test_a_spent_budget_puts_the_change_in_the_needs_you_lane(hub: HubFixture) -> None:
-    from specflow.engine.records import append_event
+    from specflow.changestate.records import append_event
 
     workflow = hub.root / "openspec" / "workflows" / "mini.yaml"
     text = workflow.read_text().replace(
@@ -268,7 +268,7 @@ def test_a_spent_budget_puts_the_change_in_the_needs_you_lane(hub: HubFixture) -
 
 
 def test_a_background_run_that_cannot_start_is_refused_at_once(hub: HubFixture, cli: CLI) -> None:
-    from specflow.engine.records import read_state, write_state
+    from specflow.changestate.records import read_state, write_state
 
     change = Hub.open(hub.root).new_change("add-login")
     record = read_state(change.dir)

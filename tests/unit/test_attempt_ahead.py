@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from specflow import Hub
+from specflow.changestate.records import read_history, read_state
 from specflow.engine import engine as engine_module
 from specflow.engine import machine as machine_module
-from specflow.engine.records import read_history, read_state
 from tests.claude.claude_support import processes_with
 from tests.conftest import HubFixture
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from specflow.changestate.lock import ChangeLock
 from specflow.engine.hub import Hub
-from specflow.engine.lock import ChangeLock
 from specflow.errors import WorkspaceError
 from specflow.trees import remove_tree
 from specflow.workspace import journal
@@ -359,7 +359,7 @@ def test_single_repo_commit_on_the_change_branch_allowed_and_main_left_to_the_pe
 
 
 def test_another_running_changes_work_in_its_own_gate_is_left_alone(multi: MultiHub) -> None:
-    from specflow.engine.lock import ChangeLock
+    from specflow.changestate.lock import ChangeLock
 
     other_dir = multi.root / "openspec" / "changes" / "fix-typo"
     other_dir.mkdir(parents=True)
@@ -382,7 +382,7 @@ def test_another_running_changes_work_in_its_own_gate_is_left_alone(multi: Multi
 
 
 def test_change_records_are_not_audited(multi: MultiHub) -> None:
-    from specflow.engine.records import append_event
+    from specflow.changestate.records import append_event
 
     ws = multi.workspaces()
     policy = ws.policy(read_only=True, write=[], worktrees=False, phase="explore")
@@ -473,7 +473,7 @@ def test_git_internals_and_commitless_repos_are_audited(tmp_path: Path) -> None:
 WRITER = r"""
 import sys, time, pathlib
 from specflow.engine.hub import Hub
-from specflow.engine.lock import ChangeLock
+from specflow.changestate.lock import ChangeLock
 from specflow.errors import WorkspaceError
 from specflow.trees import remove_tree
 from specflow.workspace import journal

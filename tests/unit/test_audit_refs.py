@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from specflow.engine.lock import ChangeLock
+from specflow.changestate.lock import ChangeLock
 from specflow.workspace.audit import AuditReport
 from specflow.workspace.workspaces import Workspaces
 from tests.conftest import git

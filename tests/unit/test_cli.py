@@ -277,7 +277,7 @@ def test_status_table_and_json(hub: HubFixture, cli: Any) -> None:
 
 
 def test_show_and_status_give_cost_per_phase(hub: HubFixture, cli: Any) -> None:
-    from specflow.engine.records import append_event
+    from specflow.changestate.records import append_event
 
     cli("-C", hub.root, "new", "add-login")
     d = hub.change_dir("add-login")

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from specflow.changestate.replay import ours_of_conflict, replay
 from specflow.engine.change import Change
 from specflow.engine.hub import Hub
-from specflow.engine.replay import ours_of_conflict, replay
 from tests.conftest import git
 from tests.remote_world import CHANGE, Machine, make_world
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from specflow.changestate.records import read_state
 from specflow.definitions.config import load_config
 from specflow.engine.hub import Hub
-from specflow.engine.records import read_state
 from specflow.engine.view import find_hub, locate_hub
 from specflow.errors import ConfigError, HubNotFoundError
 from tests.conftest import commit_all, git, init_repo

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from specflow.engine.records import now_iso
+from specflow.changestate.records import now_iso
 
 # (door's module, what it keeps closed, code that takes the branch, what the branch prints)
 DOORS = [
@@ -122,5 +122,5 @@ def test_records_write_their_time_as_datetime_would_without_importing_it() -> No
     assert len(stamp) == len("2026-01-02T03:04:05.250000Z")
     assert abs(written.timestamp() - time.time()) < 5
     assert stamp == written.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    code = "import sys\nfrom specflow.engine.records import now_iso\nnow_iso()\nprint('datetime' in sys.modules)"
+    code = "import sys\nfrom specflow.changestate.records import now_iso\nnow_iso()\nprint('datetime' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

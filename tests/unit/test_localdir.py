@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from specflow.engine.lock import ChangeLock
+from specflow.changestate.lock import ChangeLock
 from specflow.localdir import MOVED_NOTE, records_dir
 
 

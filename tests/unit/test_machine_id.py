@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from specflow.changestate.machine_id import host_name, machine_name, recorded_machine, user_config_path
 from specflow.engine.board import build_card
 from specflow.engine.hub import Hub
-from specflow.engine.machine_id import host_name, machine_name, recorded_machine, user_config_path
 from specflow.errors import ConfigError
 from tests.conftest import HubFixture
 
@@ -24,7 +24,9 @@ def test_the_host_name_is_the_one_socket_gives_without_importing_it() -> None:
     assert host_name() == socket.gethostname()
     # the lock holder's record and every "on this host?" check compare it with names written
     # by any specflow process, so it must be the same name in a process that never imports socket
-    code = "import sys\nfrom specflow.engine.machine_id import host_name\nprint(host_name(), 'socket' in sys.modules)"
+    code = (
+        "import sys\nfrom specflow.changestate.machine_id import host_name\nprint(host_name(), 'socket' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == [socket.gethostname(), "False"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from specflow.engine import records, recordtypes
+from specflow.changestate import records, recordtypes
 from specflow.engine.change import Change
 from specflow.engine.hub import Hub
 from specflow.errors import RemoteError

@@ -14,14 +14,21 @@ from typing import Any
 
 import pytest
 
-from specflow.engine import recordfiles
+from specflow.changestate import recordfiles
+from specflow.changestate.lock import ChangeLock
+from specflow.changestate.recordfiles import settle
+from specflow.changestate.records import (
+    append_event,
+    history_totals,
+    mark_in_flight,
+    read_history,
+    read_state,
+    write_state,
+)
+from specflow.changestate.recordtypes import HistoryEvent, InFlight, StateRecord
+from specflow.changestate.totals import CostSummary, summarize_costs
 from specflow.engine.discard import stop_holder
 from specflow.engine.hub import Hub
-from specflow.engine.lock import ChangeLock
-from specflow.engine.recordfiles import settle
-from specflow.engine.records import append_event, history_totals, mark_in_flight, read_history, read_state, write_state
-from specflow.engine.recordtypes import HistoryEvent, InFlight, StateRecord
-from specflow.engine.totals import CostSummary, summarize_costs
 from specflow.errors import LockedError, StateError
 from tests.conftest import HubFixture
 
@@ -205,7 +212,7 @@ def test_the_lock_holds_when_its_file_and_record_are_unlinked(tmp_path: Path) ->
 def test_a_lock_is_taken_in_another_process_only_after_the_holder_ends(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     code = (
-        "import sys\nfrom pathlib import Path\nfrom specflow.engine.lock import ChangeLock\n"
+        "import sys\nfrom pathlib import Path\nfrom specflow.changestate.lock import ChangeLock\n"
         "lock = ChangeLock(Path(sys.argv[1]), 'add-x').acquire()\n"
         "lock.path.unlink()\nprint('held', flush=True)\nsys.stdin.read()\n"
     )
@@ -228,7 +235,7 @@ def test_a_lock_is_taken_in_another_process_only_after_the_holder_ends(tmp_path:
 SLOW_TO_LET_GO = """\
 import signal, sys, time
 from pathlib import Path
-from specflow.engine.lock import ChangeLock
+from specflow.changestate.lock import ChangeLock
 lock = ChangeLock(Path(sys.argv[1]), 'add-x').acquire()
 def stop(signum, frame):
     lock.info_path.unlink()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from specflow import tempfiles
-from specflow.engine.recordfiles import atomic_write
+from specflow.changestate.recordfiles import atomic_write
 from specflow.tempfiles import candidate_folders, temp_file, temp_folder
 
 

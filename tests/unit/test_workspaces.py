@@ -16,11 +16,11 @@ from typing import cast
 import pytest
 
 from specflow.agents.base import AgentEvent
+from specflow.changestate.records import read_history, read_state, write_state
+from specflow.changestate.recordtypes import StateRecord
 from specflow.definitions.config import HubConfig, RepoConfig
 from specflow.engine.change import Change
 from specflow.engine.hub import Hub
-from specflow.engine.records import read_history, read_state, write_state
-from specflow.engine.recordtypes import StateRecord
 from specflow.errors import WorkspaceError
 from specflow.localdir import records_dir
 from specflow.steps.registry import StepContext, StepResult

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pytest_bdd import given, scenarios, then, when
 
-from specflow.engine.lock import lock_dir
+from specflow.changestate.lock import lock_dir
 from tests.conftest import HubFixture, wait_until
 from tests.features.world import WAIT_FOR_GO_AHEAD, World, phrase
 

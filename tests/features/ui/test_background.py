@@ -14,8 +14,8 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from specflow import Hub
+from specflow.changestate.lock import pid_alive
 from specflow.engine.background import last_run
-from specflow.engine.lock import pid_alive
 from tests.conftest import HubFixture
 
 scenarios("background.feature")

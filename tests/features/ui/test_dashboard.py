@@ -19,8 +19,8 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from specflow import Hub, PhaseFailed
-from specflow.engine.lock import ChangeLock
-from specflow.engine.machine_id import machine_name
+from specflow.changestate.lock import ChangeLock
+from specflow.changestate.machine_id import machine_name
 from specflow.workspace.workspaces import for_change
 
 CHROMIUM = "/usr/bin/chromium"

@@ -603,7 +603,7 @@ def person_untracked_in_hub(world: World, rel: str) -> None:
 
 @given(phrase("a change {cid:Q} affecting {a:Q} and {b:Q}, made on the hub's checkout as specflow did before"))
 def change_of_the_previous_layout(world: World, cid: str, a: str, b: str) -> None:
-    from specflow.engine import records, recordtypes
+    from specflow.changestate import records, recordtypes
 
     folder = world.root / "openspec" / "changes" / cid
     folder.mkdir(parents=True)

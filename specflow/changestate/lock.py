@@ -26,8 +26,8 @@ from pathlib import Path
 from types import TracebackType
 
 from specflow import digests
-from specflow.engine.machine_id import host_name
-from specflow.engine.records import now_iso
+from specflow.changestate.machine_id import host_name
+from specflow.changestate.records import now_iso
 from specflow.errors import LockedError
 from specflow.localdir import records_dir
 from specflow.structs import Struct

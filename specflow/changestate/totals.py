@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict, cast
 
-from specflow.engine.recordtypes import ATTEMPTS
+from specflow.changestate.recordtypes import ATTEMPTS
 
 
 def _bucket() -> dict[str, Any]:

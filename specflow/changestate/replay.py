@@ -17,7 +17,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
-    from specflow.engine.recordtypes import Approval, HistoryEvent, StateRecord
+    from specflow.changestate.recordtypes import Approval, HistoryEvent, StateRecord
 
 #: Set by the merge driver on a merged ``state.json``: its reader recomputes it from the history.
 RECOMPUTE_KEY = "recompute"

@@ -1,6 +1,6 @@
 """How specflow replaces a file it keeps: atomically (readers see the old file or the new one), and
 durably where asked, the syncs an attempt waits for running in a thread while it goes on until
-it ``settle``s (see ``specflow.engine.records``)."""
+it ``settle``s (see ``specflow.changestate.records``)."""
 
 from __future__ import annotations
 

@@ -22,10 +22,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from specflow.engine import totals
-from specflow.engine.machine_id import recorded_machine
-from specflow.engine.recordfiles import atomic_write, settle, sync_later
-from specflow.engine.recordtypes import (
+from specflow.changestate import totals
+from specflow.changestate.machine_id import recorded_machine
+from specflow.changestate.recordfiles import atomic_write, settle, sync_later
+from specflow.changestate.recordtypes import (
     EVENT_FIELDS,
     STATE_FIELDS,
     Approval,
@@ -39,8 +39,8 @@ from specflow.engine.recordtypes import (
     json_type,
     line_of,
 )
-from specflow.engine.replay import RECOMPUTE_KEY, has_conflict_markers, in_time_order, ours_of_conflict, replay
-from specflow.engine.totals import HistoryTotals, summarize_costs
+from specflow.changestate.replay import RECOMPUTE_KEY, has_conflict_markers, in_time_order, ours_of_conflict, replay
+from specflow.changestate.totals import HistoryTotals, summarize_costs
 from specflow.errors import StateError
 
 STATE_DIR = ".specflow"
