@@ -16,6 +16,8 @@ from pathlib import Path
 #: Names tried before giving up, as ``tempfile`` does.
 TRIES = 100
 _CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+#: How many characters ``_name`` draws.
+_DRAWN = 8
 #: Where ``temp_folder`` makes its folders when the environment names none (``tempfile``'s order).
 SYSTEM_FOLDERS = ("/tmp", "/var/tmp", "/usr/tmp")
 
@@ -23,7 +25,7 @@ _FILE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O
 
 
 def _name(prefix: str, suffix: str) -> str:
-    return prefix + "".join(_CHARACTERS[b % len(_CHARACTERS)] for b in os.urandom(8)) + suffix
+    return prefix + "".join(_CHARACTERS[b % len(_CHARACTERS)] for b in os.urandom(_DRAWN)) + suffix
 
 
 def temp_file(folder: Path, prefix: str, suffix: str = "") -> tuple[int, str]:
@@ -46,21 +48,24 @@ def named_as_made(path: str, prefix: str) -> bool:
         return False
     folder, name = os.path.split(os.path.normpath(path))
     drawn = name.removeprefix(prefix)
-    if drawn == name or len(drawn) != 8 or any(c not in _CHARACTERS for c in drawn):
+    if drawn == name or len(drawn) != _DRAWN or any(c not in _CHARACTERS for c in drawn):
         return False
-    named = [os.environ[var] for var in ("TMPDIR", "TEMP", "TMP") if os.environ.get(var)]
-    return folder in {os.path.realpath(f) for f in (*named, *SYSTEM_FOLDERS)}
+    return folder in {os.path.realpath(f) for f in (*_named_folders(), *SYSTEM_FOLDERS)}
+
+
+def _named_folders() -> list[str]:
+    """The temporary folders the environment names: ``TMPDIR``, ``TEMP``, ``TMP``, in that order."""
+    return [os.environ[var] for var in ("TMPDIR", "TEMP", "TMP") if os.environ.get(var)]
 
 
 def candidate_folders() -> list[str]:
     """Where temporary folders may go, in ``tempfile``'s order: ``TMPDIR``, ``TEMP``, ``TMP``, the
     system's folders, then the current folder."""
-    named = [os.environ[var] for var in ("TMPDIR", "TEMP", "TMP") if os.environ.get(var)]
     try:
         here = [os.getcwd()]
     except OSError:  # the current folder was removed
         here = []
-    return [*named, *SYSTEM_FOLDERS, *here]
+    return [*_named_folders(), *SYSTEM_FOLDERS, *here]
 
 
 def temp_folder(prefix: str) -> Path:

@@ -40,7 +40,7 @@ from specflow.changestate.recordtypes import (
     line_of,
 )
 from specflow.changestate.replay import RECOMPUTE_KEY, has_conflict_markers, in_time_order, ours_of_conflict, replay
-from specflow.changestate.totals import HistoryTotals, summarize_costs
+from specflow.changestate.totals import HistoryTotals
 from specflow.errors import StateError
 
 STATE_DIR = ".specflow"
@@ -264,7 +264,7 @@ def history_totals(change_dir: Path) -> HistoryTotals:
     try:
         st = os.stat(os.path.join(change_dir, STATE_DIR, HISTORY_FILE))
     except FileNotFoundError:
-        return HistoryTotals(cost=summarize_costs([]), last=None, last_attempt=None)
+        return totals.totals_of(totals.summary_of([]))  # no history yet
     stamp = _stamp(st)
     summary = _read_summary(change_dir, stamp)
     if summary is None:

@@ -1,6 +1,7 @@
 """The change a phase runs on, as the engine sees it: what ``Engine``, ``Attempt`` and the steps
 around them read of it.  ``RunnableChange`` is one (``specflow.engine.runnable``); the engine names
-the ``Protocol``, not the class, because that class builds the engine."""
+the ``Protocol``, not the class, because that class builds the engine.  It is what ``status`` reads
+of a change (``ChangeLike``) and more."""
 
 from __future__ import annotations
 
@@ -8,19 +9,13 @@ from pathlib import Path
 from typing import Protocol
 
 from specflow.changestate.recordtypes import HistoryEvent, StateRecord
-from specflow.definitions.config import HubConfig
 from specflow.definitions.workflow import Workflow
+from specflow.engine.status import ChangeLike, HubLike
 from specflow.steps.registry import StepRegistry
 
 
-class PhaseHub(Protocol):
-    """The hub of a change a phase runs on: its folder, config, workflows and steps."""
-
-    @property
-    def root(self) -> Path: ...
-
-    @property
-    def config(self) -> HubConfig: ...
+class PhaseHub(HubLike, Protocol):
+    """The hub of a change a phase runs on: besides its folder and config, its workflows and steps."""
 
     @property
     def on_branches(self) -> bool: ...
@@ -31,11 +26,8 @@ class PhaseHub(Protocol):
     def workflow(self, name: str | None = None) -> Workflow: ...
 
 
-class PhaseChange(Protocol):
-    """A change a phase runs on: where it is, its records, and its hub."""
-
-    @property
-    def id(self) -> str: ...
+class PhaseChange(ChangeLike, Protocol):
+    """A change a phase runs on: besides what ``status`` reads, where its files are and its history."""
 
     dir: Path
     """Its folder: moved when the change moves onto its branch, or is archived."""
@@ -47,13 +39,7 @@ class PhaseChange(Protocol):
     def hub(self) -> PhaseHub: ...
 
     @property
-    def archived(self) -> bool: ...
-
-    @property
     def on_branch(self) -> bool: ...
-
-    @property
-    def record(self) -> StateRecord | None: ...
 
     def require_record(self) -> StateRecord: ...
 

@@ -165,16 +165,6 @@ def remote_tracking(repo: GitRepo, branch: str) -> dict[str, str]:
     return found
 
 
-def _ls_remote(repo: GitRepo, remote: str, *patterns: str) -> dict[str, str]:
-    out = repo.text("ls-remote", "--refs", remote, *patterns)
-    refs: dict[str, str] = {}
-    for line in out.splitlines():
-        sha, _, name = line.partition("\t")
-        if name:
-            refs[name] = sha
-    return refs
-
-
 def _checkpoint_pattern(change_id: str) -> str:
     return f"{REF_ROOT}/{change_id}/*"
 
@@ -241,7 +231,7 @@ def _push_repo(plan: _PushPlan, branch: str, change_id: str) -> RepoPush:
     repo, remote = plan.cr.repo, plan.remote
     if remote is None:
         return RepoPush(plan.cr.name, None, branch, "no-branch")
-    theirs = _ls_remote(repo, remote, _checkpoint_pattern(change_id)) if plan.checkpoints else {}
+    theirs = repo.remote_refs(remote, _checkpoint_pattern(change_id)) if plan.checkpoints else {}
     apart = {ref for ref, sha in plan.checkpoints.items() if theirs.get(ref, sha) != sha}
     sent = sorted(ref for ref in plan.checkpoints if ref not in apart)
     specs = [f"{ref}:{ref}" for ref in sent]
@@ -320,7 +310,7 @@ def _fetch(cr: ChangeRepo, branch: str, change_id: str, chosen: str | None) -> _
             )
         return _PullPlan(cr, None, "no-remote")
     try:
-        found = _ls_remote(repo, name, f"refs/heads/{branch}", _checkpoint_pattern(change_id))
+        found = repo.remote_refs(name, f"refs/heads/{branch}", _checkpoint_pattern(change_id))
     except GitError as exc:
         raise RemoteError(
             f"cannot reach remote '{name}' of {cr.name} ({repo.root}): {_reason(exc.message)}",
@@ -488,7 +478,7 @@ def remote_only_error(hub_root: Path, config: HubConfig, change_id: str) -> Chan
     for cr in repos if not found else []:
         for remote in remotes(cr.repo):
             try:
-                if _ls_remote(cr.repo, remote, f"refs/heads/{branch}"):
+                if cr.repo.remote_refs(remote, f"refs/heads/{branch}"):
                     found.append(f"{cr.name}: {remote} has {branch}")
             except GitError:
                 continue  # an unreachable remote cannot tell; the plain "no change" error stands
@@ -513,7 +503,7 @@ def is_pushed(hub_root: Path, config: HubConfig, change_id: str) -> bool:
         if remote is None:
             return False
         try:
-            theirs = _ls_remote(cr.repo, remote, f"refs/heads/{branch}").get(f"refs/heads/{branch}")
+            theirs = cr.repo.remote_refs(remote, f"refs/heads/{branch}").get(f"refs/heads/{branch}")
         except GitError:
             return False
         if theirs is None or theirs != cr.repo.resolve(f"refs/heads/{branch}"):

@@ -23,6 +23,16 @@ def _has_entries(folder: Path) -> bool:
         return False
 
 
+def _listed_refs(out: str, sep: str) -> dict[str, str]:
+    """``refname -> sha`` from git's listing of refs, one ``<sha><sep><refname>`` a line."""
+    refs: dict[str, str] = {}
+    for line in out.splitlines():
+        sha, _, name = line.partition(sep)
+        if name:
+            refs[name] = sha
+    return refs
+
+
 def _read_small(path: str) -> bytes:
     """The bytes of a small file (a ref) through a raw descriptor: no file object built."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -48,13 +58,11 @@ class Refs(GitBase):
 
     def refs(self, *patterns: str) -> dict[str, str]:
         """``refname -> object sha`` for refs matching ``patterns`` (e.g. ``refs/heads/``)."""
-        out = self.text("for-each-ref", "--format=%(objectname) %(refname)", *patterns)
-        refs: dict[str, str] = {}
-        for line in out.splitlines():
-            sha, _, name = line.partition(" ")
-            if name:
-                refs[name] = sha
-        return refs
+        return _listed_refs(self.text("for-each-ref", "--format=%(objectname) %(refname)", *patterns), " ")
+
+    def remote_refs(self, remote: str, *patterns: str) -> dict[str, str]:
+        """``refname -> sha`` of the refs of ``remote`` matching ``patterns``, as it has them now."""
+        return _listed_refs(self.text("ls-remote", "--refs", remote, *patterns), "\t")
 
     def read_refs(self, *prefixes: str) -> dict[str, str]:
         """``refname -> sha`` under ``prefixes`` (ending in ``/``), read from the ref files directly.
