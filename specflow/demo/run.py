@@ -36,12 +36,11 @@ from specflow.changestate.recordtypes import Approval
 from specflow.definitions.config import load_config
 from specflow.definitions.resources import builtin_dir
 from specflow.demo.agent import REFUSED_PREFIX
-from specflow.engine.approvals import who_am_i
 from specflow.engine.doctor import check_hub
 from specflow.engine.hub import Hub
 from specflow.errors import AgentError, DemoError, PhaseFailed
 from specflow.structs import Struct, field
-from specflow.workspace.git import run_git
+from specflow.workspace.git import run_git, who_am_i
 from specflow.workspace.workspaces import Workspaces
 
 if TYPE_CHECKING:

@@ -20,10 +20,10 @@ from specflow import digests
 from specflow.agents import get_adapter
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback, Started, StartsAhead
 from specflow.changestate import recordfiles, records, recordtypes
+from specflow.changestate.approvals import void_reason
 from specflow.changestate.machine_id import host_name
 from specflow.changestate.recordtypes import HistoryEvent, InFlight, StateRecord
 from specflow.definitions.workflow import Scenario, StateDef, Workflow
-from specflow.engine.approvals import void_reason
 from specflow.engine.context import phase_gate, phase_prompt
 from specflow.engine.evaluation import agent_settings, evaluate, sandbox_settings, step_context
 from specflow.engine.events import save_prompt

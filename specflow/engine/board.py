@@ -20,12 +20,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from specflow.changestate.approvals import current_approval
 from specflow.changestate.lock import ChangeLock, pid_alive
 from specflow.changestate.records import HISTORY_FILE, STATE_DIR, read_state
 from specflow.changestate.recordtypes import InFlight, LastFailure, StateRecord
 from specflow.definitions.resources import search_path
 from specflow.definitions.yamlio import parse_yaml
-from specflow.engine.approvals import current_approval
 from specflow.engine.change import Change
 from specflow.engine.events import LoggedEvent, event_log_path
 from specflow.engine.view import stranded

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
 
 from specflow.changestate import records, recordtypes
+from specflow.changestate.approvals import make_approval, void_reason
 from specflow.changestate.lock import ChangeLock
 from specflow.changestate.recordtypes import HistoryEvent
 from specflow.engine import background, statemerge
 from specflow.engine import discard as discarding
-from specflow.engine.approvals import make_approval, void_reason, who_am_i
 from specflow.engine.background import BackgroundRun
 from specflow.engine.discard import DiscardResult
 from specflow.engine.eventreader import EventReader
@@ -26,6 +26,7 @@ from specflow.workspace import branches
 from specflow.workspace import remote as remote_sync
 from specflow.workspace import revert as reverting
 from specflow.workspace.branches import MergeResult
+from specflow.workspace.git import who_am_i
 from specflow.workspace.remote import PullResult, PushResult
 from specflow.workspace.restore import RestoreResult
 from specflow.workspace.revert import RevertResult, pick_checkpoint

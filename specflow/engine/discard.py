@@ -19,13 +19,12 @@ from specflow.changestate import records
 from specflow.changestate.lock import ChangeLock, Holder, pid_alive
 from specflow.changestate.machine_id import host_name
 from specflow.changestate.recordtypes import Discarded, HistoryEvent, StateRecord
-from specflow.engine.approvals import who_am_i
 from specflow.engine.engine import Engine
 from specflow.errors import LockedError, StateError
 from specflow.structs import Struct, field
 from specflow.workspace import journal
 from specflow.workspace.checkpoints import HUB_KEY
-from specflow.workspace.git import GitRepo
+from specflow.workspace.git import GitRepo, who_am_i
 from specflow.workspace.journal import hub_writes
 from specflow.workspace.workspaces import Workspaces, for_change
 

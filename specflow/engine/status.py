@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
+from specflow.changestate.approvals import ApprovalView, approval_view
 from specflow.changestate.lock import ChangeLock, pid_alive
 from specflow.changestate.records import HISTORY_FILE, STATE_DIR, STATE_FILE, history_totals
 from specflow.changestate.recordtypes import Approval, Discarded, InFlight, LastFailure, StateRecord
@@ -22,7 +23,6 @@ from specflow.definitions.config import CONFIG_FILE, HubConfig
 from specflow.definitions.resources import search_path
 from specflow.definitions.yamlio import parse_yaml
 from specflow.engine import statusindex
-from specflow.engine.approvals import ApprovalView, approval_view
 from specflow.errors import SpecflowError, StateError
 from specflow.localdir import ensure
 from specflow.openspec.tasks import parse_tasks

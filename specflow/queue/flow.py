@@ -20,8 +20,8 @@ from typing import Literal, TypedDict
 
 from dbos import DBOS
 
+from specflow.changestate.approvals import current_approval
 from specflow.changestate.lock import ChangeLock
-from specflow.engine.approvals import current_approval
 from specflow.engine.change import Change
 from specflow.engine.hub import Hub
 from specflow.engine.lease import LeaseHolder, change_lease, record_lost_run

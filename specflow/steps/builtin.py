@@ -7,8 +7,8 @@ import signal
 import subprocess
 from pathlib import Path
 
+from specflow.changestate.approvals import current_approval
 from specflow.changestate.records import read_state
-from specflow.engine.approvals import current_approval
 from specflow.openspec.tasks import parse_tasks
 from specflow.steps.registry import StepCollector, StepContext, StepResult
 

@@ -40,7 +40,6 @@ from starlette.staticfiles import StaticFiles
 
 from specflow.changestate import records
 from specflow.changestate.lock import ChangeLock
-from specflow.engine.approvals import who_am_i
 from specflow.engine.background import check_trigger
 from specflow.engine.change import Change
 from specflow.engine.events import read_prompt
@@ -50,6 +49,7 @@ from specflow.structs import Struct
 from specflow.ui.feed import Feed, Message, board_data
 from specflow.ui.notify import Notifier
 from specflow.ui.render import code_css, markdown_html, split_patch
+from specflow.workspace.git import who_am_i
 from specflow.workspace.workspaces import for_change
 
 STATIC = Path(__file__).parent / "static"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from specflow import Hub
+from specflow.changestate.approvals import approval_view, void_reason
 from specflow.changestate.records import read_history, read_state, void_approvals
 from specflow.changestate.recordtypes import Approval, HistoryEvent, StateRecord
-from specflow.engine.approvals import approval_view, void_reason
 from specflow.engine.status import workflow_outline
 from specflow.errors import ChangeNotFoundError, OpenSpecError, StateError
 from specflow.steps.openspec import check_rebuilt_specs, purpose_problems

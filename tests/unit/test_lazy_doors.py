@@ -38,9 +38,9 @@ DOORS = [
         id="a lease's expiry",
     ),
     pytest.param(
-        "specflow.engine.approvals",
+        "specflow.workspace.git",
         "getpass",
-        "from pathlib import Path\nfrom specflow.engine.approvals import who_am_i\nprint(who_am_i(Path.cwd()))",
+        "from pathlib import Path\nfrom specflow.workspace.git import who_am_i\nprint(who_am_i(Path.cwd()))",
         getpass.getuser(),
         id="the approver's login name when git has no user.name",
     ),

@@ -19,6 +19,7 @@ from specflow.workspace.git.process import (
     config_value,
     git_version,
     run_git,
+    who_am_i,
 )
 from specflow.workspace.git.repo import GitRepo
 from specflow.workspace.git.values import (
@@ -48,4 +49,5 @@ __all__ = [
     "find_git_dirs",
     "git_version",
     "run_git",
+    "who_am_i",
 ]

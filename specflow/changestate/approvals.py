@@ -8,7 +8,6 @@ given in, voids it for good: even the same proposal must be approved again.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +17,6 @@ from specflow import digests
 from specflow.changestate.records import STATE_DIR, now_iso
 from specflow.changestate.recordtypes import Approval, StateRecord
 from specflow.errors import StateError
-from specflow.workspace.git import config_value
 
 # The artifacts a person approves; the engine's own records are not part of it.
 _APPROVED = ("proposal.md", "design.md", "tasks.md")
@@ -43,19 +41,6 @@ def artifacts_digest(change_dir: Path) -> str:
         h.update(p.relative_to(change_dir).as_posix().encode() + b"\0")
         h.update(data + b"\0")
     return h.hexdigest()
-
-
-def who_am_i(cwd: Path | None = None) -> str:
-    """The approver's name: git's user.name, else the login name."""
-    name = config_value("user.name", cwd)
-    if name:
-        return name
-    import getpass  # its terminal handling costs every advance ~0.5 ms to import; used only here
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return os.environ.get("USER", "unknown")
 
 
 #: Triggers that say "no" to what was proposed: firing one voids the approvals, whatever its outcome.
