@@ -6,8 +6,9 @@ their remotes, which any machine's worker pulls, runs under the change's lease a
 ``.specflow/queue/`` on one machine, with no setting; a PostgreSQL database shared by several
 machines (``SPECFLOW_QUEUE_DATABASE`` or ``queue: {database: ...}`` in ``specflow.yaml``).
 
-This package's ``__init__`` and ``place``/``wake`` modules never import DBOS; ``client`` (enqueue,
-list, wake), ``flow`` (the workflow) and ``worker`` do, and are imported only by what uses them.
+This package's ``__init__`` and ``place``/``hooks`` modules never import DBOS; ``client`` (enqueue,
+list, wake), ``flow`` (the workflow) and ``worker`` do, and ``heartbeats`` (when each machine's
+worker was last seen) imports SQLAlchemy: each is imported only by what uses it.
 """
 
 from specflow.queue.place import DATABASE_ENV, MACHINE_ENV, QueueDatabase, database_for, machine_name, queue_name

@@ -3,11 +3,13 @@
 It is DBOS, launched with this machine's name as its executor id, listening to this machine's
 queue and to the shared queue (runs of changes pushed to their remotes, which any machine can
 continue).  At launch DBOS recovers the workflows a killed worker of the same machine left
-pending.  A worker killed for good leaves its runs pending under its name: every worker looks
-now and then for runs on the shared queue whose machine let the change's lease expire (it died
-in the middle of a phase) and hands that machine's runs back to the queues (DBOS's recovery of
-another executor), where a live worker takes them.  One worker per machine name: a second one
-for the same machine is refused.
+pending.  A worker killed for good leaves its runs pending under its name: every worker says it is
+alive in the queue's database (``specflow.queue.heartbeats``) and looks now and then for runs on
+the shared queue whose machine is gone — it let the change's lease expire (it died in the middle
+of a phase), or, holding no lease of the change (the run waited for an approval, or had just been
+taken), it has not been seen for longer than a lease's term — and hands that machine's runs back
+to the queues (DBOS's recovery of another executor), where a live worker takes them.  One worker
+per machine name: a second one for the same machine is refused.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from specflow.engine.lease import holder_of, take_back
 from specflow.errors import LockedError, QueueError, SpecflowError
 from specflow.queue import flow
 from specflow.queue.client import APP_NAME, APP_VERSION, open_client, unreachable
+from specflow.queue.heartbeats import Heartbeats
 from specflow.queue.place import MACHINE_ENV, SHARED_QUEUE, QueueDatabase, check_machine, database_for, queue_name
 from specflow.structs import Struct
 
@@ -57,6 +60,7 @@ class Worker(Struct):
         self.database: QueueDatabase = database_for(self.hub)
         self.queue = queue_name(self.machine)
         self._runtime = flow.Runtime(self.hub.root, self.on_note)
+        self._heartbeats = Heartbeats(self.database)
         self._sweeping = threading.Event()  # set: the recovery thread stops
         self._sweeper: threading.Thread | None = None
         self.taken_back = 0
@@ -79,6 +83,7 @@ class Worker(Struct):
         os.environ[MACHINE_ENV] = self.machine
         try:
             left = self._left_pending()
+            self._beat()  # seen before it takes any run: no other worker takes this machine for gone
         except QueueError:
             self._guard.release()
             raise
@@ -125,6 +130,13 @@ class Worker(Struct):
                 raise unreachable(self.database, exc) from None
         return left
 
+    def _beat(self) -> None:
+        """Say in the queue's database that this machine's worker is alive now."""
+        try:
+            self._heartbeats.beat(self.machine)
+        except Exception as exc:
+            raise unreachable(self.database, exc) from None
+
     def _keep_leases(self, left: list[WorkflowStatus]) -> None:
         """Renew the leases this machine left on the changes of its pending shared runs, before
         DBOS takes the runs back: another machine that saw them expired would declare this one
@@ -140,50 +152,83 @@ class Worker(Struct):
 
     # -- runs of machines that died ------------------------------------------------------------
 
-    def _lease_expired(self, change_id: str, machine: str) -> bool:
-        """Whether ``machine`` holds the change's lease and let it expire."""
-        holder = holder_of(self.hub.root, self.hub.config, change_id)
-        return holder is not None and holder.machine == machine and holder.expired()
+    def _gone(self, machine: str, changes: list[str], silent: dict[str, float]) -> str | None:
+        """Why ``machine``, whose runs of ``changes`` are pending on the shared queue, is gone; None
+        while it may be alive.  ``silent``: seconds since each machine's worker was last seen.
+
+        A machine holding a change's lease renews it while its phase runs: while one of its leases
+        holds, it is alive; once one has expired, it stopped in the middle of that phase.  A
+        machine holding no lease of them (its runs wait for an approval, or were taken just before
+        it died) is gone once its worker has not been seen for a lease's term (``silence_limit``).
+        """
+        expired = None
+        for change_id in changes:
+            holder = holder_of(self.hub.root, self.hub.config, change_id)
+            if holder is not None and holder.machine == machine:
+                if not holder.expired():
+                    return None
+                expired = expired or change_id
+        if expired is not None:
+            return f"machine {machine!r} stopped in the middle of a phase (its lease of {expired} expired)"
+        quiet = silent.get(machine)
+        if quiet is not None and quiet > self.silence_limit:
+            return f"machine {machine!r} has not been seen for {quiet:.0f} s while its run of {changes[0]} waited"
+        return None
 
     @property
     def recovery_interval(self) -> float:
         """Seconds between two looks for dead machines' runs: a third of the lease's term, bounded."""
         return min(RECOVERY_MAX_S, max(RECOVERY_MIN_S, self.hub.config.lease_seconds / 3))
 
+    @property
+    def silence_limit(self) -> float:
+        """Seconds a machine's worker may go unseen before its waiting runs are taken as a gone
+        machine's: a lease's term, and never less than three of its looks."""
+        return max(self.hub.config.lease_seconds, 3 * self.recovery_interval)
+
     def _sweep_until_stopped(self) -> None:
         while not self._sweeping.wait(self.recovery_interval):
+            self._say_alive()
             try:
                 self.recover_dead_machines()
             except Exception as exc:  # a database or remote out of reach now: the next look retries
                 self.on_note(f"looking for runs of machines that died failed: {exc}")
+            self._say_alive()  # the look may have waited on remotes: seen again after it
+
+    def _say_alive(self) -> None:
+        try:
+            self._heartbeats.beat(self.machine)
+        except Exception as exc:  # the database out of reach now: the next look says it again
+            self.on_note(f"could not say this worker is alive in the queue's database: {exc}")
 
     def recover_dead_machines(self) -> list[str]:
-        """Hand back the runs of every machine that let a change's lease expire while its run of
-        that change was pending on the shared queue (it died mid-phase); return those machines.
+        """Hand back the runs of every machine that is gone while a run of it was pending on the
+        shared queue (``_gone``: its lease of the change expired, or it held none and has not been
+        seen for a lease's term); return those machines.
 
-        The holder renews its lease every third of its term while a phase runs: an expired lease
-        that still names it means it stopped.  DBOS's recovery of those executors puts their
-        pending runs back on their queues (a run already taken by a live worker is left alone),
-        and the worker that takes one pulls the change, takes the lease over and runs the phase.
+        DBOS's recovery of those executors puts their pending runs back on their queues (a run
+        already taken by a live worker is left alone), and the worker that takes one pulls the
+        change, takes the lease (over) and runs the phase, or waits for the approval.
         """
         pending = DBOS.list_workflows(status="PENDING", queue_name=SHARED_QUEUE, load_input=False, load_output=False)
-        dead: dict[str, str] = {}
+        runs: dict[str, list[str]] = {}
         for wf in pending:
-            machine = wf.executor_id
-            if not machine or machine == self.machine or machine in dead:
-                continue
-            change_id = wf.workflow_id.split(":")[1]
-            if self._lease_expired(change_id, machine):
-                dead[machine] = change_id
-        # read again just before: a machine restarting renews its leases before it takes its runs back
-        dead = {m: cid for m, cid in dead.items() if self._lease_expired(cid, m)}
+            if wf.executor_id and wf.executor_id != self.machine:
+                runs.setdefault(wf.executor_id, []).append(wf.workflow_id.split(":")[1])
+        if not runs:
+            return []
+        silent = self._heartbeats.silent()
+        suspects = [m for m, changes in runs.items() if self._gone(m, changes, silent) is not None]
+        if not suspects:
+            return []
+        # read again just before: a machine restarting is seen and renews its leases before it
+        # takes its runs back
+        silent = self._heartbeats.silent()
+        dead = {m: why for m in suspects if (why := self._gone(m, runs[m], silent)) is not None}
         if not dead:
             return []
-        for machine, change_id in dead.items():
-            self.on_note(
-                f"machine {machine!r} stopped in the middle of a phase (its lease of {change_id} expired):"
-                " its runs are recovered"
-            )
+        for why in dead.values():
+            self.on_note(f"{why}: its runs are recovered")
         DBOS._recover_pending_workflows(sorted(dead))
         return sorted(dead)
 
@@ -206,11 +251,13 @@ class Worker(Struct):
 
     def close(self) -> None:
         """Shut DBOS down.  Runs left waiting (for an approval, a lock) stay pending in the
-        database, and DBOS hands them to the next worker of this machine."""
+        database: DBOS hands them to the next worker of this machine, and a run on the shared
+        queue goes to another machine's worker once this one has not been seen for a lease's term."""
         self._sweeping.set()
         if self._sweeper is not None:
             self._sweeper.join(RECOVERY_MAX_S)
         DBOS.destroy(destroy_registry=False)
+        self._heartbeats.close()
         self._guard.release()
 
 

@@ -10,6 +10,7 @@ machine, restarted, runs nothing again.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,8 @@ import pytest
 
 from specflow import Hub
 from specflow.engine.lease import holder_of
+from specflow.queue.heartbeats import Heartbeats
+from specflow.queue.place import database_for
 from tests.conftest import commit_all, git, wait_until
 from tests.queue.conftest import AGENT, WorkerProcess, new_worker, started
 from tests.queue.postgres import Postgres
@@ -174,3 +177,31 @@ def test_a_killed_worker_restarted_after_its_lease_expired_takes_its_run_back_an
     assert history[1]["checkpoint"] is not None  # alpha's own record of its attempt, recovered here
     assert len(started(ctl_a, "think")) == 2
     assert _remote_tip(world) == git(world.a.hub, "rev-parse", f"refs/heads/specflow/{CHANGE}").strip()
+
+
+def test_a_run_waiting_for_an_approval_stays_with_its_machine_while_that_machine_is_seen(
+    world: World, cli: Cli, workers: list[WorkerProcess], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pushed_change(world, cli, monkeypatch)
+    for _ in range(2):  # draft -> think -> write, whose way on needs a person's approval
+        code, _, err = cli("-C", world.a.hub, "advance", CHANGE)
+        assert code == 0, err
+    assert cli("-C", world.a.hub, "push", CHANGE)[0] == 0
+    alpha = _worker(world.a, workers).start()
+    assert cli("-C", world.a.hub, "advance", CHANGE, "--queue")[0] == 0
+    wait_until(lambda: f"{CHANGE}: waiting for a person's approval" in alpha.output, "alpha's run to wait")
+    beta = _worker(world.b, workers).start()
+    # beta looks for gone machines every second (a third of the lease); alpha says it is alive as often
+    time.sleep(2 * LEASE_S + 1)
+    heartbeats = Heartbeats(database_for(Hub.open(world.a.hub)))
+    try:
+        silent = heartbeats.silent()
+    finally:
+        heartbeats.close()
+    assert silent["alpha"] < LEASE_S and silent["beta"] < LEASE_S
+    assert "has not been seen" not in beta.output
+    code, _, err = cli("-C", world.a.hub, "approve", CHANGE)
+    assert code == 0, err
+    wait_until(lambda: f"{CHANGE}: write -> done succeeded" in alpha.output, "alpha to finish its run")
+    assert CHANGE not in beta.output.split("worker for machine")[-1]
+    assert _outcomes(world.a) == ["created", "succeeded", "succeeded", "blocked", "approved", "succeeded"]

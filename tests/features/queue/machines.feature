@@ -5,7 +5,9 @@ Feature: A pushed change goes on through the queue on any machine
   machine that dies in the middle of a phase stops renewing its lease; once the lease has expired,
   the worker of another machine takes the run over. It records the lost attempt as interrupted,
   runs the phase again from what was pushed, and pushes it. The machine that died, started again,
-  does not run the phase a second time.
+  does not run the phase a second time. A run waiting for a person's approval holds no lease: once
+  the worker of its machine has not been seen for a lease's term, another machine's worker takes
+  the run and goes on with it when the approval comes.
 
   Background:
     Given two machines "alpha" and "beta" sharing one queue database and the remotes of one hub
@@ -41,3 +43,19 @@ Feature: A pushed change goes on through the queue on any machine
     Then the command succeeds
     And on "alpha" the history of "add-login" reads "created, interrupted, succeeded"
     And the agent of "alpha" has started only once
+
+  Scenario: A run waiting for an approval on a machine that is gone goes on on another machine
+    Given on "alpha" the change "add-login" was advanced to "write" and pushed
+    And the worker of "alpha" starts
+    When on "alpha" I run "specflow advance add-login --queue"
+    Then the worker of "alpha" says "add-login: waiting for a person's approval"
+    When the worker of "alpha" is killed with kill -9
+    And the worker of "beta" starts
+    Then the worker of "beta" says "machine 'alpha' has not been seen for"
+    When on "alpha" I run "specflow approve add-login"
+    Then the command succeeds
+    When on "alpha" I run "specflow push add-login"
+    Then the command succeeds
+    And on "beta" the change "add-login" reaches the state "done"
+    And on "beta" the history of "add-login" reads "created, succeeded, succeeded, blocked, approved, succeeded"
+    And the remote has the change "add-login" as "beta" left it

@@ -99,6 +99,19 @@ def made_and_pushed(world: World, machines: Machines, name: str, cid: str, monke
     world.run_ok("push", cid)
 
 
+@given(phrase("on {name:Q} the change {cid:Q} was advanced to {state:Q} and pushed"))
+def advanced_and_pushed(
+    world: World, machines: Machines, name: str, cid: str, state: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(world, machines, name, monkeypatch)
+    for _ in range(2):
+        if Hub.open(machines[name].hub).change(cid).state == state:
+            break
+        world.run_ok("advance", cid)
+    assert Hub.open(machines[name].hub).change(cid).state == state
+    world.run_ok("push", cid)
+
+
 @given(phrase("the agent of {name:Q} holds in the middle of its phase"))
 def agent_holds(machines: Machines, name: str) -> None:
     (machines[name].hub.parent / "hold").write_text("")
