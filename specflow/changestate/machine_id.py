@@ -12,8 +12,8 @@ import os
 import re
 from pathlib import Path
 
-from specflow.definitions.yamlio import load_yaml
 from specflow.errors import ConfigError, DefinitionError
+from specflow.yamlio import load_yaml
 
 ENV_VAR = "SPECFLOW_MACHINE"
 USER_CONFIG = Path("specflow") / "config.yaml"

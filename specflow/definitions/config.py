@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from specflow.definitions import cache as defcache
-from specflow.definitions.yamlio import load_yaml
 from specflow.errors import ConfigError, DefinitionError
 from specflow.structs import Struct, asdict, field
+from specflow.yamlio import load_yaml
 
 CONFIG_FILE = "specflow.yaml"
 

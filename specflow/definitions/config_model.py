@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from specflow.definitions.model_check import validate_doc
-from specflow.definitions.yamlio import YamlDoc
 from specflow.errors import ConfigError
+from specflow.yamlio import YamlDoc
 
 
 class _Model(BaseModel):

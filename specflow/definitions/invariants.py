@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from specflow.definitions import graph
 from specflow.definitions.workflow_types import ANY_STATE, Workflow
-from specflow.definitions.yamlio import KeyPath, YamlDoc, dotted
 from specflow.errors import WorkflowError
+from specflow.yamlio import KeyPath, YamlDoc, dotted
 
 
 def workflow_error(doc: YamlDoc | None, path: KeyPath, message: str, fix: str | None = None) -> WorkflowError:

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from specflow.definitions.yamlio import YamlDoc, dotted
 from specflow.errors import DefinitionError
+from specflow.yamlio import YamlDoc, dotted
 
 M = TypeVar("M", bound=BaseModel)
 

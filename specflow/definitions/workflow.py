@@ -2,7 +2,7 @@
 
 Loading is layered, each layer with errors that name file, line and key path:
 
-1. YAML (``specflow.definitions.yamlio``: safe, YAML 1.2, no tags, bounded),
+1. YAML (``specflow.yamlio``: safe, YAML 1.2, no tags, bounded),
 2. schema (``specflow.definitions.workflow_model``: pydantic, unknown keys refused),
 3. graph checks (``specflow.definitions.invariants``: one invariant each),
 4. every ``given``/``then`` step matches a registered step, every action exists,
@@ -32,10 +32,10 @@ from specflow.definitions.workflow_types import (
     Workflow,
     WorkspaceSpec,
 )
-from specflow.definitions.yamlio import YamlDoc, load_yaml
 from specflow.errors import DefinitionError, WorkflowError
 from specflow.steps.actions import actions_fingerprint, build_actions
 from specflow.steps.registry import StepRegistry, build_registry
+from specflow.yamlio import YamlDoc, load_yaml
 
 __all__ = [
     "ANY_STATE",

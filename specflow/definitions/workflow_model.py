@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from specflow.definitions.model_check import validate_doc
-from specflow.definitions.yamlio import YamlDoc
 from specflow.errors import WorkflowError
+from specflow.yamlio import YamlDoc
 
 
 class _Model(BaseModel):

@@ -25,13 +25,13 @@ from specflow.changestate.lock import ChangeLock, pid_alive
 from specflow.changestate.records import HISTORY_FILE, STATE_DIR, read_state
 from specflow.changestate.recordtypes import InFlight, LastFailure, StateRecord
 from specflow.definitions.resources import search_path
-from specflow.definitions.yamlio import parse_yaml
 from specflow.engine.change import Change
 from specflow.engine.events import LoggedEvent, event_log_path
 from specflow.engine.view import stranded
 from specflow.errors import SpecflowError, StateError
 from specflow.openspec.tasks import count_tasks
 from specflow.structs import Struct, field
+from specflow.yamlio import parse_yaml
 
 if TYPE_CHECKING:
     from specflow.engine.hub import Hub

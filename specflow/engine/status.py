@@ -21,13 +21,13 @@ from specflow.changestate.totals import CostSummary, LastAttempt, summarize_cost
 from specflow.definitions import cache as definition_cache
 from specflow.definitions.config import CONFIG_FILE, HubConfig
 from specflow.definitions.resources import search_path
-from specflow.definitions.yamlio import parse_yaml
 from specflow.engine import statusindex
 from specflow.errors import SpecflowError, StateError
 from specflow.localdir import ensure
 from specflow.openspec.tasks import parse_tasks
 from specflow.structs import Struct
 from specflow.workspace.worktrees import Layout, merge_state, plan_targets
+from specflow.yamlio import parse_yaml
 
 #: What a person does next with a change.
 Action = Literal["approve", "fix and retry", "merge", "archive", "advance", "adopt", "restore", "repair", "nothing"]

@@ -2,7 +2,7 @@
 
 It understands scalars, comments, block and flow lists and one level of nested map, which is all
 those files hold.  Anything fancier (anchors, block scalars, documents) falls back to
-``specflow.definitions.yamlio`` (the ruamel door), imported only then, so the answer is still
+``specflow.yamlio`` (the ruamel door), imported only then, so the answer is still
 right, just slower, and ``validate`` never pays for that door (nor its ``dataclasses``) otherwise.
 A leaf module: ``meta`` and ``schemas`` both read through it.
 """
@@ -98,7 +98,7 @@ def load_simple_yaml(text: str) -> Any:
 
 
 def _load_full(text: str) -> Any:
-    from specflow.definitions.yamlio import parse_yaml  # the ruamel door, for what the flat reader cannot read
+    from specflow.yamlio import parse_yaml  # the ruamel door, for what the flat reader cannot read
 
     try:
         return parse_yaml(text).data

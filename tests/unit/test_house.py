@@ -328,7 +328,7 @@ LAZY_MODULES = {
     "specflow.engine.hub": "the whole API, only for commands beyond reading and advancing",
     "specflow.engine.view": "the reading layer, only for commands that read a hub the quick way cannot",
     "specflow.openspec.deltas": "a change's delta parser, not needed to show a spec",
-    "specflow.definitions.yamlio": "ruamel's door, for OpenSpec YAML the flat reader cannot read",
+    "specflow.yamlio": "ruamel's door, for OpenSpec YAML the flat reader cannot read",
     "specflow.sandbox.landlock": "ctypes' door, only where Landlock may hold an agent",
     "specflow.agents.claude.binary": "finding Claude Code, only for a phase (or doctor) whose agent is Claude Code",
     "specflow.engine.status": "a change's status and the hub's status index, only where one is shown",

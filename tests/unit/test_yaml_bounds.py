@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from specflow.definitions.yamlio import MAX_ALIASES, MAX_DEPTH, MAX_NODES, parse_yaml
 from specflow.errors import DefinitionError
+from specflow.yamlio import MAX_ALIASES, MAX_DEPTH, MAX_NODES, parse_yaml
 from tests.conftest import REPO_ROOT, HubFixture
 
 # "billion laughs": nine levels of nine aliases each, 9**9 values once expanded
