@@ -64,16 +64,10 @@ def unreachable(database: QueueDatabase, exc: BaseException) -> QueueError:
     )
 
 
-#: Seconds a client waits for PostgreSQL to answer before the command says it cannot reach it.
-CONNECT_TIMEOUT_S = 10
-
-
 @contextmanager
 def open_client(database: QueueDatabase, *, create: bool = True) -> Iterator[DBOSClient]:
     """A client of the queue's database, created (or migrated) first unless ``create`` is False."""
-    url = database.url
-    if database.kind == "postgresql" and "connect_timeout=" not in url:
-        url += ("&" if "?" in url else "?") + f"connect_timeout={CONNECT_TIMEOUT_S}"
+    url = database.connect_url
     try:
         if create:
             DBOS.migrate(url)

@@ -30,9 +30,10 @@ _NOW = {
 
 
 def engine_url(database: QueueDatabase) -> str:
-    """The database's URL for SQLAlchemy, with the PostgreSQL driver DBOS installs (psycopg 3)."""
+    """The database's URL for SQLAlchemy (its connect timeout kept), with the PostgreSQL driver DBOS
+    installs (psycopg 3)."""
     if database.kind == "postgresql":
-        return re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql+psycopg://", database.url)
+        return re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql+psycopg://", database.connect_url)
     return database.url
 
 

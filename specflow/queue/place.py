@@ -38,6 +38,8 @@ SHARED_QUEUE = "specflow@any"
 ANY_MACHINE = "*"
 _MACHINE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 _URL = re.compile(r"^(postgres(ql)?(\+psycopg)?|sqlite)://")
+#: Seconds a client waits for PostgreSQL to answer before the command says it cannot reach it.
+CONNECT_TIMEOUT_S = 10
 
 
 def machine_name() -> str:
@@ -102,6 +104,14 @@ class QueueDatabase(Struct, frozen=True):
     url: str
     kind: Literal["sqlite", "postgresql"]
     source: str
+
+    @property
+    def connect_url(self) -> str:
+        """The URL a client connects with: PostgreSQL's with a connect timeout (``CONNECT_TIMEOUT_S``),
+        so a database out of reach is said, not waited on."""
+        if self.kind != "postgresql" or "connect_timeout=" in self.url:
+            return self.url
+        return self.url + ("&" if "?" in self.url else "?") + f"connect_timeout={CONNECT_TIMEOUT_S}"
 
     def describe(self) -> str:
         """The URL without its password, and where it was set."""

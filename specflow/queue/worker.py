@@ -83,7 +83,8 @@ class Worker(Struct):
         os.environ[MACHINE_ENV] = self.machine
         try:
             left = self._left_pending()
-            self._beat()  # seen before it takes any run: no other worker takes this machine for gone
+            # seen before it takes any run: no other worker takes this machine for gone
+            self._say_alive(strict=True)
         except QueueError:
             self._guard.release()
             raise
@@ -129,13 +130,6 @@ class Worker(Struct):
             except Exception as exc:
                 raise unreachable(self.database, exc) from None
         return left
-
-    def _beat(self) -> None:
-        """Say in the queue's database that this machine's worker is alive now."""
-        try:
-            self._heartbeats.beat(self.machine)
-        except Exception as exc:
-            raise unreachable(self.database, exc) from None
 
     def _keep_leases(self, left: list[WorkflowStatus]) -> None:
         """Renew the leases this machine left on the changes of its pending shared runs, before
@@ -195,10 +189,15 @@ class Worker(Struct):
                 self.on_note(f"looking for runs of machines that died failed: {exc}")
             self._say_alive()  # the look may have waited on remotes: seen again after it
 
-    def _say_alive(self) -> None:
+    def _say_alive(self, *, strict: bool = False) -> None:
+        """Say in the queue's database that this machine's worker is alive now; a database out of
+        reach is a ``QueueError`` when ``strict`` (at the start), else a note (the next look says
+        it again)."""
         try:
             self._heartbeats.beat(self.machine)
-        except Exception as exc:  # the database out of reach now: the next look says it again
+        except Exception as exc:
+            if strict:
+                raise unreachable(self.database, exc) from None
             self.on_note(f"could not say this worker is alive in the queue's database: {exc}")
 
     def recover_dead_machines(self) -> list[str]:

@@ -51,12 +51,12 @@ def test_a_machine_never_seen_is_not_listed_and_one_seen_is_silent_since(two: tu
     assert list(again).count(alpha) == 1
 
 
-def test_postgresql_urls_are_given_the_driver_dbos_installs() -> None:
+def test_postgresql_urls_are_given_the_driver_dbos_installs_and_a_connect_timeout() -> None:
     def pg(url: str) -> str:
         return engine_url(QueueDatabase(url, "postgresql", "test"))
 
-    assert pg("postgresql://u:p@h:5432/q") == "postgresql+psycopg://u:p@h:5432/q"
-    assert pg("postgres://h/q") == "postgresql+psycopg://h/q"
+    assert pg("postgresql://u:p@h:5432/q") == "postgresql+psycopg://u:p@h:5432/q?connect_timeout=10"
+    assert pg("postgres://h/q?sslmode=require") == "postgresql+psycopg://h/q?sslmode=require&connect_timeout=10"
     assert pg("postgresql+psycopg://h/q?connect_timeout=3") == "postgresql+psycopg://h/q?connect_timeout=3"
     sqlite = QueueDatabase("sqlite:////tmp/q.sqlite", "sqlite", "test")
     assert engine_url(sqlite) == "sqlite:////tmp/q.sqlite"
