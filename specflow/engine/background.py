@@ -18,18 +18,16 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from specflow.changestate.lock import ChangeLock, Holder, pid_alive
 from specflow.changestate.machine_id import host_name
 from specflow.changestate.recordfiles import atomic_write
 from specflow.changestate.records import now_iso
 from specflow.engine.events import MAX_BYTES, events_dir
+from specflow.engine.phasechange import PhaseChange
 from specflow.errors import LockedError, StateError, TransitionError
 from specflow.structs import Struct
-
-if TYPE_CHECKING:
-    from specflow.engine.change import Change
 
 #: Commands that hold a change's lock without running a phase: nothing to cancel there.
 _QUICK_COMMANDS = ("approve", "revert", "merge")
@@ -65,14 +63,14 @@ def _record_path(hub_root: Path, change_id: str) -> Path:
     return events_dir(hub_root) / f"{change_id}.run.json"
 
 
-def _live_holder(change: Change) -> Holder | None:
+def _live_holder(change: PhaseChange) -> Holder | None:
     holder = ChangeLock(change.hub.root, change.id).holder()
     if holder is None or holder.host != host_name() or not pid_alive(holder.pid):
         return None
     return holder
 
 
-def check_trigger(change: Change, trigger: str) -> None:
+def check_trigger(change: PhaseChange, trigger: str) -> None:
     """Refuse now, not in a detached process nobody watches, a trigger the change's state has no way out for."""
     record = change.require_record()
     state = str(record["state"])
@@ -86,7 +84,7 @@ def check_trigger(change: Change, trigger: str) -> None:
 
 
 def start(
-    change: Change,
+    change: PhaseChange,
     trigger: str = "advance",
     *,
     to: str | None = None,
@@ -138,7 +136,7 @@ def start(
     return run
 
 
-def last_run(change: Change) -> BackgroundRun | None:
+def last_run(change: PhaseChange) -> BackgroundRun | None:
     """The change's last background run on this machine, if one was recorded."""
     try:
         data = json.loads(_record_path(change.hub.root, change.id).read_text(encoding="utf-8"))
@@ -154,7 +152,7 @@ def last_run(change: Change) -> BackgroundRun | None:
         return None
 
 
-def cancel(change: Change) -> int:
+def cancel(change: PhaseChange) -> int:
     """Stop the change's running phase with SIGTERM; return the pid signalled."""
     holder = _live_holder(change)
     if holder is None or (holder.command in _QUICK_COMMANDS and not _in_flight(change)):
@@ -172,7 +170,7 @@ def cancel(change: Change) -> int:
     return int(holder.pid)
 
 
-def _in_flight(change: Change) -> bool:
+def _in_flight(change: PhaseChange) -> bool:
     return bool((change.record or {}).get("in_flight"))
 
 

@@ -16,25 +16,23 @@ import json
 import os
 import re
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from specflow.changestate.approvals import current_approval
 from specflow.changestate.lock import ChangeLock, pid_alive
 from specflow.changestate.records import HISTORY_FILE, STATE_DIR, read_state
 from specflow.changestate.recordtypes import InFlight, LastFailure, StateRecord
 from specflow.definitions.resources import search_path
-from specflow.engine.change import Change
 from specflow.engine.events import LoggedEvent, event_log_path
+from specflow.engine.status import ChangeLike, HubLike
 from specflow.engine.view import stranded
 from specflow.errors import SpecflowError, StateError
 from specflow.openspec.tasks import count_tasks
 from specflow.structs import Struct, field
 from specflow.yamlio import parse_yaml
-
-if TYPE_CHECKING:
-    from specflow.engine.hub import Hub
 
 Lane = Literal["needs-you", "running", "open", "archived"]
 Need = Literal["approval", "failed", "merge", "budget", "interrupted"]
@@ -47,6 +45,21 @@ ARCHIVED_MAX = 20
 ACTIVITY_KINDS = ("tool", "output", "refused", "text", "phase", "step")
 _BUDGET = re.compile(r"cost less than \$\s*([0-9][0-9,]*(?:\.[0-9]+)?)")
 _GOAL = re.compile(r"^goal:\s*(.+?)\s*$", re.MULTILINE)
+
+
+class BoardChange(ChangeLike, Protocol):
+    """What a card reads of a change (``specflow.engine.change.Change`` is one): besides what
+    ``status`` reads, whether its branches are in their bases."""
+
+    def merged(self) -> dict[str, str | None]: ...
+
+
+class BoardHub(HubLike, Protocol):
+    """What the board reads of a hub (``specflow.engine.hub.Hub`` is one): its open and archived changes."""
+
+    def changes(self) -> Sequence[BoardChange]: ...
+
+    def archived_changes(self) -> Sequence[BoardChange]: ...
 
 
 class Action(Struct, frozen=True):
@@ -351,7 +364,7 @@ def _approved(record: StateRecord, change_dir: Path) -> bool:
     return approval is not None
 
 
-def _merged(change: Change) -> bool:
+def _merged(change: BoardChange) -> bool:
     """True when every affected repo's branch is in its base (``merged()`` names what is not)."""
     try:
         pending = change.merged()
@@ -360,7 +373,7 @@ def _merged(change: Change) -> bool:
     return all(reason is None for reason in pending.values())
 
 
-def build_card(change: Change, *, archived: bool = False) -> Card:
+def build_card(change: BoardChange, *, archived: bool = False) -> Card:
     """The card of one change."""
     try:
         record = read_state(change.dir)
@@ -391,7 +404,7 @@ def build_card(change: Change, *, archived: bool = False) -> Card:
     return _waiting_card(change, record, outline, base)
 
 
-def _facts(change: Change, archived: bool) -> dict[str, Any]:
+def _facts(change: BoardChange, archived: bool) -> dict[str, Any]:
     """What every card shows, whatever the change's state: goal, tasks, cost, last activity."""
     history = history_summary(change.dir)
     done, total = _tasks(change.dir)
@@ -407,7 +420,7 @@ def _facts(change: Change, archived: bool) -> dict[str, Any]:
     }
 
 
-def _flight_card(change: Change, flight: InFlight, base: dict[str, Any]) -> Card:
+def _flight_card(change: BoardChange, flight: InFlight, base: dict[str, Any]) -> Card:
     """A phase in flight: running now, or interrupted when its process is gone."""
     phase = str(flight.get("to"))
     hub_root = change.hub.root
@@ -447,7 +460,7 @@ def _failure_card(failure: LastFailure, base: dict[str, Any]) -> Card:
     )
 
 
-def _waiting_card(change: Change, record: StateRecord, outline: Outline, base: dict[str, Any]) -> Card:
+def _waiting_card(change: BoardChange, record: StateRecord, outline: Outline, base: dict[str, Any]) -> Card:
     """A change at rest: it needs a budget, an approval or a merge, or it can advance."""
     state = str(record.get("state"))
     steps = outline.advance.get(state, [])
@@ -471,10 +484,10 @@ def _waiting_card(change: Change, record: StateRecord, outline: Outline, base: d
     )
 
 
-def _recently_archived(archived: list[Change], now: datetime) -> list[Change]:
+def _recently_archived(archived: Sequence[BoardChange], now: datetime) -> list[BoardChange]:
     """Of ``archived``, those archived in the last ``ARCHIVED_DAYS``, newest first."""
     cutoff = (now - timedelta(days=ARCHIVED_DAYS)).timestamp()
-    found: list[tuple[float, Change]] = []
+    found: list[tuple[float, BoardChange]] = []
     for change in archived:
         try:
             mtime = (change.dir / STATE_DIR / HISTORY_FILE).stat().st_mtime
@@ -489,7 +502,7 @@ def _recently_archived(archived: list[Change], now: datetime) -> list[Change]:
 _LANE_ORDER = {"needs-you": 0, "running": 1, "open": 2, "archived": 3}
 
 
-def build_board(hub: Hub) -> Board:
+def build_board(hub: BoardHub) -> Board:
     """Every open change and the recently archived ones, needs-you first, then by last activity."""
     archived = hub.archived_changes()  # on the base branch, or still on their own
     left = [c for c in archived if stranded(c)]  # a check after the archive failed: still open

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import Any, Unpack
 
 from specflow.changestate import records, recordtypes
 from specflow.changestate.approvals import make_approval, void_reason
@@ -18,10 +18,10 @@ from specflow.engine.discard import DiscardResult
 from specflow.engine.eventreader import EventReader
 from specflow.engine.lease import Lease, LeaseHolder
 from specflow.engine.results import AdvanceResult, CheckpointInfo, CleanResult, ReposResult, WorkspacePath
-from specflow.engine.runnable import RunnableChange, RunOptions
+from specflow.engine.runnable import RunnableChange, RunnerHub, RunOptions
 from specflow.engine.timeline import Timeline, build_timeline
+from specflow.entrypoints import entry_points
 from specflow.errors import ChangeNotFoundError, ConfigError, WorkspaceError
-from specflow.queue.hooks import approval_given
 from specflow.workspace import branches
 from specflow.workspace import remote as remote_sync
 from specflow.workspace import revert as reverting
@@ -32,8 +32,24 @@ from specflow.workspace.restore import RestoreResult
 from specflow.workspace.revert import RevertResult, pick_checkpoint
 from specflow.workspace.workspaces import Workspaces, for_change
 
-if TYPE_CHECKING:
-    from specflow.engine.hub import Hub
+#: The entry-point group told of each approval once it is recorded: ``hook(change, by)``.
+#: specflow's own queue is one (``specflow.queue.hooks.approval_given``, see pyproject.toml).
+APPROVAL_HOOKS = "specflow.approvals"
+
+
+def tell_approval(change: Change, by: str) -> None:
+    """Call every ``APPROVAL_HOOKS`` entry point with the approved change and who approved it.
+
+    A hook whose package's dependencies are not installed here (the queue's extra) is skipped:
+    nothing of it can be waiting.  The approval is recorded before; a hook only saves a waiting
+    run its next re-read of the change.
+    """
+    for ep in entry_points(APPROVAL_HOOKS):
+        try:
+            hook = ep.load()
+        except ImportError:
+            continue
+        hook(change, by)
 
 
 class Change(RunnableChange):
@@ -43,9 +59,9 @@ class Change(RunnableChange):
     lock themselves, so a library caller is as safe as the CLI.
     """
 
-    hub: Hub
+    hub: RunnerHub[Change]
 
-    def __init__(self, hub: Hub, change_id: str, directory: Path) -> None:
+    def __init__(self, hub: RunnerHub[Change], change_id: str, directory: Path) -> None:
         super().__init__(hub, change_id, directory)
 
     async def advance_async(self, **options: Unpack[RunOptions]) -> list[AdvanceResult]:
@@ -74,7 +90,7 @@ class Change(RunnableChange):
             if self.on_branch:
                 self._commit_records(ws, f"approved by {approval.get('by')}")
                 branches.land(ws)
-        approval_given(self, approval["by"])  # a queued workflow waiting for it continues now
+        tell_approval(self, approval["by"])  # a queued workflow waiting for it continues now
         return approval
 
     def publish(self) -> MergeResult:
@@ -115,7 +131,7 @@ class Change(RunnableChange):
     # -- several machines: the change's branches on a remote ------------------------------------
 
     @classmethod
-    def named(cls, hub: Hub, change_id: str) -> Change:
+    def named(cls, hub: RunnerHub[Change], change_id: str) -> Change:
         """The change ``change_id`` whether or not this clone has it yet (to pull it from a remote)."""
         try:
             return hub.change(change_id)

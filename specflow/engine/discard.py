@@ -13,13 +13,14 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from specflow.changestate import records
 from specflow.changestate.lock import ChangeLock, Holder, pid_alive
 from specflow.changestate.machine_id import host_name
 from specflow.changestate.recordtypes import Discarded, HistoryEvent, StateRecord
 from specflow.engine.engine import Engine
+from specflow.engine.runnable import RunnableChange
 from specflow.errors import LockedError, StateError
 from specflow.structs import Struct, field
 from specflow.workspace import journal
@@ -27,9 +28,6 @@ from specflow.workspace.checkpoints import HUB_KEY
 from specflow.workspace.git import GitRepo, who_am_i
 from specflow.workspace.journal import hub_writes
 from specflow.workspace.workspaces import Workspaces, for_change
-
-if TYPE_CHECKING:
-    from specflow.engine.change import Change
 
 #: How long a running attempt gets to stop after SIGTERM before discard gives up.
 STOP_WAIT_S = 30.0
@@ -106,7 +104,7 @@ def _wait_let_go(hub_root: Path, change_id: str, deadline: float) -> None:
 class Discard(Struct):
     """One discard of an open change: short steps over what it has done so far."""
 
-    change: Change
+    change: RunnableChange
     reason: str | None
     delete_branches: bool
     by: str
@@ -230,7 +228,7 @@ class Discard(Struct):
 
 
 def discard(
-    change: Change,
+    change: RunnableChange,
     *,
     reason: str | None = None,
     delete_branches: bool = False,
@@ -242,7 +240,7 @@ def discard(
     return Discard(change, reason, delete_branches, who).run(wait_s)
 
 
-def restore(change: Change) -> Path:
+def restore(change: RunnableChange) -> Path:
     """Bring a discarded change back among the open changes; returns its folder.
 
     Refused once its branches were deleted: the work they held is gone, and a change is its branches.

@@ -7,13 +7,11 @@ tool) can show without knowing the history's format.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from specflow.engine.events import prompt_path
+from specflow.engine.phasechange import PhaseChange
 from specflow.structs import Struct, field
-
-if TYPE_CHECKING:
-    from specflow.engine.change import Change
 
 
 class StepCheck(Struct, frozen=True):
@@ -127,7 +125,7 @@ def _restore_hint(change_id: str, violation: dict[str, Any], checkpoint: int | N
     return "put back to its version before the attempt"
 
 
-def _entry(change: Change, index: int, ev: Mapping[str, Any]) -> Entry:
+def _entry(change: PhaseChange, index: int, ev: Mapping[str, Any]) -> Entry:
     agent: dict[str, Any] = ev["agent"] if isinstance(ev.get("agent"), dict) else {}
     checkpoint = _checkpoint(ev)
     # who approved, or who rejected with what note: the timeline shows either the same way
@@ -213,7 +211,7 @@ def _refused_calls(agent: Mapping[str, Any]) -> list[RefusedWrite]:
     ]
 
 
-def build_timeline(change: Change) -> Timeline:
+def build_timeline(change: PhaseChange) -> Timeline:
     """The change's history as typed entries, oldest first."""
     return Timeline(change.id, [_entry(change, i, ev) for i, ev in enumerate(change.history())])
 

@@ -27,7 +27,7 @@ from specflow.workspace.git import GitRepo, find_git_dirs
 from specflow.workspace.worktrees import BRANCH_PREFIX, Layout, pushed_branch
 
 if TYPE_CHECKING:
-    from specflow.engine.status import ChangeStatus
+    from specflow.engine.status import ChangeLike, ChangeStatus
 
 ARCHIVE_DIR = "archive"
 #: Discarded changes go to ``archive/discarded/<id>``: out of ``openspec list`` and ``validate --all``.
@@ -213,7 +213,7 @@ class ChangeView:
 C = TypeVar("C", bound=ChangeView)
 
 
-def stranded(change: ChangeView) -> bool:
+def stranded(change: ChangeLike) -> bool:
     """True for an archived change whose workflow did not finish (or whose records are broken)."""
     try:
         record = change.record or {}

@@ -19,7 +19,7 @@ from specflow.structs import Struct
 
 if TYPE_CHECKING:
     from specflow.engine.change import Change
-    from specflow.engine.hub import Hub
+    from specflow.engine.status import HubLike
 
 APP_NAME = "specflow"
 #: Workers run only what enqueuers of the same specflow version queued: a workflow is replayed
@@ -148,7 +148,7 @@ def _unfinished(client: DBOSClient, change_id: str | None) -> list[QueuedRun]:
     return runs
 
 
-def queued(hub: Hub, change_id: str | None = None) -> list[QueuedRun]:
+def queued(hub: HubLike, change_id: str | None = None) -> list[QueuedRun]:
     """The unfinished queued advances of ``change_id`` (default: of every change), each with what
     it is doing."""
     database = database_for(hub)
@@ -170,7 +170,7 @@ def _doing(client: DBOSClient, workflow_id: str) -> str | None:
     return str(status.get("doing")) if isinstance(status, dict) else None
 
 
-def cancel(hub: Hub, change_id: str) -> list[QueuedRun]:
+def cancel(hub: HubLike, change_id: str) -> list[QueuedRun]:
     """Cancel every unfinished queued advance of the change (on every machine); return them.
 
     A run waiting (for a worker, an approval, the change's lock) ends at once; a phase already
@@ -184,7 +184,7 @@ def cancel(hub: Hub, change_id: str) -> list[QueuedRun]:
         return runs
 
 
-def tell_approved(hub: Hub, change_id: str, by: str) -> list[str]:
+def tell_approved(hub: HubLike, change_id: str, by: str) -> list[str]:
     """Send the approval to every unfinished advance of the change; return their workflow ids."""
     database = database_for(hub)
     with open_client(database, create=False) as client:  # no tables yet: nothing can be waiting

@@ -1,6 +1,9 @@
 """What the rest of specflow asks of the queue: wake a run waiting for an approval, list the
 changes with queued runs (the dashboard's "queued" badge).
 
+``approval_given`` is reached through the ``specflow.approvals`` entry point (pyproject.toml) that
+``Change.approve`` calls, so the engine names no module of the queue, which is built on it.
+
 Light on purpose: with no queue in use (no database named, no SQLite file) each returns at once
 and DBOS is never imported, so ``specflow approve`` stays fast.  The approval recorded in the
 change is what counts; the message only saves the waiting run its next re-read.
@@ -15,7 +18,7 @@ from specflow.queue.place import ANY_MACHINE, in_use
 
 if TYPE_CHECKING:
     from specflow.engine.change import Change
-    from specflow.engine.hub import Hub
+    from specflow.engine.status import HubLike
 
 
 def approval_given(change: Change, by: str) -> list[str]:
@@ -32,7 +35,7 @@ def approval_given(change: Change, by: str) -> list[str]:
         return []
 
 
-def queued_changes(hub: Hub) -> dict[str, str]:
+def queued_changes(hub: HubLike) -> dict[str, str]:
     """Each change with an unfinished queued run -> what it is doing ("queued" before a worker
     takes it); empty when the queue is not in use here or cannot be read."""
     if not in_use(hub):

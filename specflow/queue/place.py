@@ -22,7 +22,7 @@ from specflow.workspace.remote import is_pushed
 
 if TYPE_CHECKING:
     from specflow.engine.change import Change
-    from specflow.engine.hub import Hub
+    from specflow.engine.status import HubLike
 
 #: The environment variable that names the queue's database; it wins over ``specflow.yaml``.
 DATABASE_ENV = "SPECFLOW_QUEUE_DATABASE"
@@ -119,7 +119,7 @@ class QueueDatabase(Struct, frozen=True):
         return f"{shown} ({self.source})"
 
 
-def database_for(hub: Hub) -> QueueDatabase:
+def database_for(hub: HubLike) -> QueueDatabase:
     """The queue's database for ``hub``: the environment, then ``specflow.yaml``, then SQLite."""
     url = os.environ.get(DATABASE_ENV)
     source = DATABASE_ENV
@@ -139,7 +139,7 @@ def database_for(hub: Hub) -> QueueDatabase:
     return QueueDatabase(url, kind, source)
 
 
-def in_use(hub: Hub) -> bool:
+def in_use(hub: HubLike) -> bool:
     """Whether the hub's queue may hold runs: a database is named, or SQLite's file exists."""
     if os.environ.get(DATABASE_ENV) or hub.config.queue.database:
         return True

@@ -97,6 +97,36 @@ def test_steps_from_the_entry_point_group(tmp_path: Path, monkeypatch: pytest.Mo
     assert registry.find("the plugin says yes") is not None
 
 
+def test_approval_hooks_from_the_entry_point_group(
+    hub: HubFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # specflow's own queue is told of approvals through the group, the engine naming none of it
+    from specflow.engine.change import APPROVAL_HOOKS
+    from specflow.entrypoints import entry_points
+    from specflow.queue.hooks import approval_given
+
+    ours = [ep for ep in entry_points(APPROVAL_HOOKS) if ep.name == "queue"]
+    assert [ep.load() for ep in ours] == [approval_given]
+    # and so is any package's hook, once the approval is recorded
+    told = tmp_path / "told.txt"
+    site = tmp_path / "site"
+    dist = site / "approvalprobe-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: approvalprobe\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[specflow.approvals]\nprobe = approvalprobe:told\n")
+    (site / "approvalprobe.py").write_text(
+        "from pathlib import Path\n\n"
+        "def told(change, by):\n"
+        f'    Path({str(told)!r}).write_text(f\'{{change.id}} {{by}} {{change.record["approvals"][-1]["by"]}}\')\n'
+    )
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    change = Hub.open(hub.root).new_change("add-login")
+    (change.dir / "proposal.md").write_text("## Why\nBecause.\n")
+    change.approve(by="ana")
+    assert told.read_text() == "add-login ana ana"
+
+
 def test_hub_and_change_say_what_they_are(hub: HubFixture) -> None:
     api = Hub.open(hub.root)
     change = api.new_change("add-login")
