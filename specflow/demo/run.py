@@ -35,7 +35,7 @@ from specflow.agents.base import AgentEvent
 from specflow.changestate.recordtypes import Approval
 from specflow.definitions.config import load_config
 from specflow.definitions.resources import builtin_dir
-from specflow.demo.agent import REFUSED_PREFIX
+from specflow.demo.agent_tools import REFUSED_PREFIX
 from specflow.engine.doctor import check_hub
 from specflow.engine.hub import Hub
 from specflow.errors import AgentError, DemoError, PhaseFailed

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from specflow.demo import agent as demo_agent
+from specflow.demo.agent_explore import explore
+from specflow.demo.agent_tools import Run
 from specflow.demo.run import CHANGE_ID
 from tests.claude.scripted_api import ScriptedAPI
 
@@ -47,8 +48,8 @@ def demo_playbook(hub: Path, prompts: Path) -> Callable[[str], list[str] | None]
             return None
         phase = found.group(1).lower()
         if phase == "explore":
-            run = demo_agent.Run(phase=phase, change_id=CHANGE_ID, hub=hub, cwd=hub, gate={}, prompt=text)
-            return ["answer " + demo_agent.explore(run).replace("\n", "\\n")]
+            run = Run(phase=phase, change_id=CHANGE_ID, hub=hub, cwd=hub, gate={}, prompt=text)
+            return ["answer " + explore(run).replace("\n", "\\n")]
         prompt = prompts / f"{phase}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.md"
         prompt.write_text(text, encoding="utf-8")
         command = f"{shlex.quote(sys.executable)} -m specflow.demo.agent < {shlex.quote(str(prompt))}"
