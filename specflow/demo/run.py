@@ -15,32 +15,26 @@ attempt fails, and a retry stays inside its gate).
 It reports each step as a ``DemoEvent`` (the library never prints) and returns a ``DemoResult``
 saying where everything is.  The hub is committed after every step, as a person would, so
 ``git -C <hub> log`` tells the story too.
+
+The steps are here; copying the example is ``example_hub``'s, the events and the result are
+``report``'s, and the one-line summaries of what the agent wrote are ``summaries``'.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shlex
-import shutil
-import sys
 import time
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from specflow.agents import adapter_names
-from specflow.agents.base import AgentEvent
-from specflow.changestate.recordtypes import Approval
-from specflow.definitions.config import load_config
-from specflow.definitions.resources import builtin_dir
-from specflow.demo.agent_tools import REFUSED_PREFIX
+from specflow.demo.example_hub import REPOS, check_agent, check_destination, copy_example, git_output
+from specflow.demo.report import DemoCallback, DemoEvent, DemoEventKind, DemoResult, Forward, ignore_demo_event
+from specflow.demo.summaries import delta_summary, section, shorten, violation_path
 from specflow.engine.doctor import check_hub
 from specflow.engine.hub import Hub
-from specflow.errors import AgentError, DemoError, PhaseFailed
-from specflow.structs import Struct, field
-from specflow.workspace.git import run_git, who_am_i
+from specflow.errors import DemoError, PhaseFailed
+from specflow.workspace.git import who_am_i
 from specflow.workspace.workspaces import Workspaces
 
 if TYPE_CHECKING:
@@ -50,285 +44,15 @@ if TYPE_CHECKING:
 
 CHANGE_ID = "add-greeting-endpoint"
 GOAL = "Serve greetings over HTTP, and greet everyone the same way in the API and the bot"
-REPOS = ("api", "bot")
 MAX_APPLY_ATTEMPTS = 3
-IDENTITY = {"user.name": "specflow demo", "user.email": "demo@specflow.invalid"}
-# hub folders each component repo sees through a symlink, as in the hub pattern
-HUB_LINKS = ("openspec", "shared")
-_TOOL_LINE = re.compile(r"^(Read|Write|Edit|Bash|Grep|Glob)\s")
-
-DemoEventKind = Literal["section", "command", "agent", "info", "warning", "file", "done"]
-
-
-class DemoEvent(Struct, frozen=True):
-    """One thing the demo did, for the CLI to show.
-
-    ``section`` starts a numbered step; ``command`` is the CLI command a person would type for
-    it; ``agent`` wraps the engine's and the agent's live events (``agent_event``); ``info`` and
-    ``warning`` are facts; ``file`` names a file worth opening; ``done`` ends the demo.
-    """
-
-    kind: DemoEventKind
-    message: str
-    data: Mapping[str, Any] = field(default_factory=dict)
-    agent_event: AgentEvent | None = None
-
-
-DemoCallback = Callable[[DemoEvent], None]
-
-
-def ignore_demo_event(event: DemoEvent) -> None:
-    """The default callback: drop the event."""
-
-
-class DemoResult(Struct):
-    """Where everything is once the demo has run, and what happened on the way."""
-
-    root: Path
-    hub: Path
-    repos: dict[str, Path]
-    change_id: str
-    agent: str
-    archived_dir: Path | None = None
-    specs: list[Path] = field(default_factory=list)
-    attempts: dict[str, int] = field(default_factory=dict)
-    refused: list[dict[str, Any]] = field(default_factory=list)
-    checkpoints: int = 0
-    diff_stat: str = ""
-    merges: list[dict[str, Any]] = field(default_factory=list)
-    approval: Approval | None = None
-    duration_s: float = 0.0
-
-    def commands(self, prog: str = "specflow") -> list[tuple[str, str]]:
-        """Commands to explore the result, each with what it shows (``prog``: how to run specflow)."""
-        hub = shlex.quote(str(self.hub))
-        cid = self.change_id
-        out = [
-            (f"{prog} -C {hub} status --all", "every change: state, phase, tasks, cost"),
-            (f"{prog} -C {hub} history {cid} -v", "every attempt, its checks and the refused write"),
-            (f"{prog} -C {hub} show greetings", "the living spec the change modified"),
-            (f"{prog} -C {hub} checkpoints {cid}", "the snapshots taken before each agent turn"),
-            (f"{prog} -C {hub} validate --all --strict", "the living specs, as OpenSpec checks them"),
-            (f"git -C {hub} log --oneline --graph", "the hub: specflow's commit per attempt, published and landed"),
-        ]
-        for name, path in self.repos.items():
-            out.append(
-                (
-                    f"git -C {shlex.quote(str(path))} log --oneline --graph",
-                    f"the {name} repo: the change's branch merged",
-                )
-            )
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "root": str(self.root),
-            "hub": str(self.hub),
-            "repos": {k: str(v) for k, v in self.repos.items()},
-            "change": self.change_id,
-            "agent": self.agent,
-            "archived": str(self.archived_dir) if self.archived_dir else None,
-            "specs": [str(p) for p in self.specs],
-            "attempts": dict(self.attempts),
-            "refused": list(self.refused),
-            "checkpoints": self.checkpoints,
-            "diff_stat": self.diff_stat,
-            "merges": list(self.merges),
-            "approval": self.approval,
-            "duration_s": round(self.duration_s, 3),
-            "commands": [c for c, _ in self.commands()],
-        }
-
-
-def example_dir() -> Path:
-    """The example shipped with specflow (``examples/hub``: folders ``hub``, ``api``, ``bot``)."""
-
-    return builtin_dir("examples") / "hub"
-
-
-def check_destination(dest: Path) -> None:
-    """Refuse a destination that is a file or a folder with anything in it."""
-    if dest.is_file() or (dest.is_symlink() and not dest.is_dir()):
-        raise DemoError(f"{dest} is a file; the demo needs a new or empty folder", fix="pass --dir with another path")
-    if dest.is_dir() and any(dest.iterdir()):
-        raise DemoError(
-            f"{dest} is not empty; the demo writes a hub and two repos into a new or empty folder",
-            fix=f"pass --dir with a new folder, or remove {dest} first",
-        )
-
-
-def check_agent(name: str) -> None:
-    """Refuse an agent the example hub cannot run, before anything is written."""
-
-    config = load_config(example_dir() / "hub", cache=False)  # never write inside the installed package
-    if name not in config.agents and config.agent(name).adapter not in adapter_names():
-        known = sorted(set(config.agents) | set(adapter_names()))
-        raise AgentError(
-            f"unknown agent {name!r} (known: {', '.join(known)})",
-            fix="pass one of the known names, e.g. --agent claude-code",
-        )
-
-
-# -- setting up the example -------------------------------------------------------------------
-
-
-def _python_word(value: str) -> str:
-    """``value`` with a leading ``python`` word replaced by this interpreter (shell-quoted)."""
-    if value == "python" or value.startswith("python "):
-        return shlex.quote(sys.executable) + value[len("python") :]
-    return value
-
-
-def localize_config(path: Path) -> None:
-    """Point the example's ``python`` commands at the interpreter running specflow.
-
-    ``command: [python, ...]`` (agents) and ``setup:`` / ``test:`` lines starting with ``python``
-    are rewritten, so the demo works where only ``python3`` (or a virtualenv) exists.
-    """
-    out: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
-        m = re.match(r"^(\s*command:\s*\[)\s*python\s*,(.*)$", line, re.DOTALL)
-        if m:
-            line = f"{m.group(1)}{json.dumps(sys.executable)},{m.group(2)}"
-        m = re.match(r"^(\s*(?:setup|test):\s*)(python\b[^\n#]*?)(\s*(?:#.*)?)(\n?)$", line)
-        if m:
-            line = f"{m.group(1)}{json.dumps(_python_word(m.group(2)))}{m.group(3)}{m.group(4)}"
-        out.append(line)
-    path.write_text("".join(out), encoding="utf-8")
-
-
-def _git(cwd: Path, *args: str) -> str:
-
-    return run_git(list(args), cwd).stdout.decode("utf-8", "replace")
-
-
-def init_repo(path: Path, message: str) -> str:
-    """``git init`` with branch ``main``, a local identity, and everything committed."""
-    _git(path, "init", "-q")
-    _git(path, "symbolic-ref", "HEAD", "refs/heads/main")
-    for key, value in IDENTITY.items():
-        _git(path, "config", key, value)
-    _git(path, "config", "commit.gpgsign", "false")
-    _git(path, "add", "-A")
-    _git(path, "commit", "-q", "-m", message)
-    return _git(path, "rev-parse", "--short", "HEAD").strip()
-
-
-def copy_example(dest: Path, on_event: DemoCallback = ignore_demo_event) -> dict[str, Path]:
-    """Copy the example into ``dest``, link the hub into each repo, and make each a git repo."""
-    src = example_dir()
-    if not (src / "hub" / "specflow.yaml").is_file():
-        raise DemoError(
-            f"the example hub is missing from this installation ({src})",
-            fix="reinstall specflow (pip install --force-reinstall specflow)",
-        )
-    if shutil.which("git") is None:
-        raise DemoError("git is not installed (no 'git' on PATH)", fix="install git 2.38 or later")
-    dest.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".setup-done", ".specflow")
-    paths: dict[str, Path] = {}
-    for name in ("hub", *REPOS):
-        shutil.copytree(src / name, dest / name, ignore=ignore, symlinks=True)
-        paths[name] = dest / name
-    localize_config(paths["hub"] / "specflow.yaml")
-    for name in REPOS:
-        for link in HUB_LINKS:
-            target = paths[name] / link
-            if not target.exists() and not target.is_symlink():
-                try:
-                    os.symlink(Path("..") / "hub" / link, target, target_is_directory=True)
-                except OSError:  # no symlinks here (some Windows setups): worktrees get their own
-                    continue
-    for name in ("hub", *REPOS):
-        sha = init_repo(paths[name], f"{name}: initial commit")
-        on_event(
-            DemoEvent(
-                "info", f"{name:<4} {paths[name]}  (git repo, main at {sha})", {"repo": name, "path": str(paths[name])}
-            )
-        )
-    on_event(DemoEvent("info", "api and bot see the hub's openspec/ and shared/ through symlinks (git-ignored)"))
-    return paths
 
 
 # -- driving the change -----------------------------------------------------------------------
 
 
-def describe_gate(gate: Mapping[str, Any]) -> str:
-    """A gate in one short line: ``gate: read-only`` or what the phase may write."""
-    if gate.get("read_only"):
-        return "gate: read-only (the agent may write nothing)"
-    allowed = [f"the {Path(str(w)).name} worktree" for w in gate.get("worktrees") or []]
-    allowed += [str(g) for g in gate.get("write") or []]
-    return "gate: may write only " + (", ".join(allowed) if allowed else "nothing")
-
-
-class _Forward:
-    """Wraps engine and agent events as demo events; the scripted agent's stderr lines that
-    name a tool (``Write api/service.py``) become ``tool`` events, counted as turns."""
-
-    def __init__(self, on_event: DemoCallback) -> None:
-        self.on_event = on_event
-        self.turn = 0
-        self.refusals: list[str] = []
-        self.layer: str | None = None
-
-    def __call__(self, event: AgentEvent) -> None:
-        if event.kind == "sandbox":
-            self.layer = str(event.data.get("layer") or "off")
-        if event.kind == "output" and event.message.startswith(REFUSED_PREFIX):
-            self.refusals.append(event.message[len(REFUSED_PREFIX) :])
-        if event.kind == "output" and _TOOL_LINE.match(event.message) and "label" not in event.data:
-            self.turn += 1
-            event = AgentEvent("tool", event.message, {**event.data, "turn": self.turn})
-        elif event.kind == "phase" and isinstance(event.data.get("gate"), Mapping):
-            event = AgentEvent("phase", describe_gate(event.data["gate"]), event.data)
-        self.on_event(DemoEvent("agent", event.message, {"kind": event.kind}, agent_event=event))
-
-
 def _spec_changed(hub: Path, rel: str) -> bool:
     """True if ``rel`` in the hub differs from its last committed version."""
-    return bool(_git(hub, "status", "--porcelain", "--", rel).strip())
-
-
-def _violation_path(violation: Mapping[str, Any], hub: Path) -> str:
-    """Where a refused write landed, as a person would name it (hub-relative, or ``repo/path``)."""
-    workspace = str(violation.get("workspace") or "hub")
-    path = str(violation.get("path") or "")
-    if os.path.isabs(path):
-        try:
-            return Path(os.path.realpath(path)).relative_to(os.path.realpath(hub)).as_posix()
-        except ValueError:
-            return path
-    return path if workspace == "hub" else f"{workspace}/{path}"
-
-
-def _section(text: str, title: str) -> str:
-    """The first paragraph under the Markdown heading ``## title`` (empty if absent)."""
-    m = re.search(rf"^##\s+{re.escape(title)}\s*\n+(.+?)(?:\n\s*\n|\n#|\Z)", text, re.MULTILINE | re.DOTALL)
-    return " ".join(m.group(1).split()) if m else ""
-
-
-def _delta_summary(change_dir: Path) -> list[str]:
-    """One line per delta spec: ``greetings: ADDED Greeting endpoint; MODIFIED Greeting by name``."""
-    lines: list[str] = []
-    specs = change_dir / "specs"
-    for path in sorted(specs.rglob("spec.md")) if specs.is_dir() else []:
-        parts: list[str] = []
-        op = ""
-        for line in path.read_text(encoding="utf-8").splitlines():
-            m = re.match(r"^##\s+(ADDED|MODIFIED|REMOVED|RENAMED)\s+Requirements", line, re.IGNORECASE)
-            if m:
-                op = m.group(1).upper()
-                continue
-            m = re.match(r"^###\s*Requirement:\s*(.+?)\s*$", line)
-            if m and op:
-                parts.append(f"{op} {m.group(1)!r}")
-        lines.append(f"{path.parent.relative_to(specs).as_posix()}: " + ("; ".join(parts) or "no requirements"))
-    return lines
-
-
-def _shorten(text: str, width: int = 110) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+    return bool(git_output(hub, "status", "--porcelain", "--", rel).strip())
 
 
 class _DemoRun:
@@ -356,13 +80,13 @@ class _DemoRun:
         (``message`` names the step; the person's checkout is never committed by the demo.)
         """
         ref = f"specflow/{CHANGE_ID}"
-        found = _git(self.hub.root, "log", "-1", "--format=%h %s", ref).strip()
+        found = git_output(self.hub.root, "log", "-1", "--format=%h %s", ref).strip()
         if found:
             sha, _, subject = found.partition(" ")
             self.emit("info", f"{ref} at {sha}: {subject}", commit=sha, step=message)
 
-    def advance(self) -> _Forward:
-        forward = _Forward(self.on_event)
+    def advance(self) -> Forward:
+        forward = Forward(self.on_event)
         self.change.advance(agent=self.agent, on_event=forward)
         return forward
 
@@ -420,9 +144,9 @@ class _DemoRun:
         notes = self.change.dir / "exploration.md"
         text = notes.read_text(encoding="utf-8") if notes.is_file() else ""
         self.emit("file", f"{self.rel(notes)} ({len(text.splitlines())} lines): the agent's answer, saved by specflow")
-        recommendation = _section(text, "Recommendation")
+        recommendation = section(text, "Recommendation")
         if recommendation:
-            self.emit("info", _shorten(f"recommendation: {recommendation}"))
+            self.emit("info", shorten(f"recommendation: {recommendation}"))
         self.commit(f"{CHANGE_ID}: explore")
         self.show_next()
 
@@ -434,7 +158,7 @@ class _DemoRun:
         for p in sorted(self.change.dir.rglob("*.md")):
             if ".specflow" not in p.parts and p.name != "exploration.md":
                 self.emit("file", f"{self.rel(p)} ({len(p.read_text(encoding='utf-8').splitlines())} lines)")
-        for line in _delta_summary(self.change.dir):
+        for line in delta_summary(self.change.dir):
             self.emit("info", f"delta {line}")
         self.commit(f"{CHANGE_ID}: propose")
         self.show_next()
@@ -460,7 +184,7 @@ class _DemoRun:
         for attempt in range(1, MAX_APPLY_ATTEMPTS + 1):
             self.result.attempts["apply"] = attempt
             self.emit("command", f"specflow advance {CHANGE_ID}", attempt=attempt)
-            forward = _Forward(self.on_event)
+            forward = Forward(self.on_event)
             try:
                 self.change.advance(agent=self.agent, on_event=forward)
                 self.report_sandbox_refusals(forward)
@@ -477,7 +201,7 @@ class _DemoRun:
         self.commit(f"{CHANGE_ID}: apply")
         self.show_next()
 
-    def report_sandbox_refusals(self, forward: _Forward) -> None:
+    def report_sandbox_refusals(self, forward: Forward) -> None:
         """Say which layer held the agent, and each write outside its gate the sandbox refused."""
         layer = forward.layer
         if layer in (None, "off"):
@@ -506,7 +230,7 @@ class _DemoRun:
         self.result.refused.extend({**v, "by": "audit"} for v in violations)
         hub = self.result.hub
         for v in violations:
-            where = _violation_path(v, hub)
+            where = violation_path(v, hub)
             self.emit("warning", f"refused: {v.get('kind', 'changed')} {where} (outside the apply gate)", violation=v)
             if v.get("workspace") == "hub" and (hub / where).is_file():
                 back = not _spec_changed(hub, where)
@@ -514,7 +238,7 @@ class _DemoRun:
                 self.emit("info", f"{where}: {state}", path=where, restored=back)
         if not violations:
             for reason in reasons:
-                self.emit("warning", _shorten(reason, 300))
+                self.emit("warning", shorten(reason, 300))
         self.emit(
             "warning",
             f"attempt {attempt} failed, so the change stays in 'propose'; the in-gate work (code, commits,"
@@ -576,7 +300,7 @@ class _DemoRun:
                 if action.get("summary"):
                     self.emit("info", f"{action.get('action')}: {action['summary']}")
             self.emit("file", f"{self.rel(archived)}/: the change, with its state and history")
-            for line in _delta_summary(archived):
+            for line in delta_summary(archived):
                 self.emit("info", f"merged {line}")
         for p in sorted((self.hub.root / "openspec" / "specs").rglob("spec.md")):
             if _spec_changed(self.hub.root, self.rel(p)):
@@ -633,9 +357,5 @@ def run_demo(
 __all__ = [
     "CHANGE_ID",
     "DemoError",
-    "DemoEvent",
-    "DemoResult",
-    "check_destination",
-    "example_dir",
     "run_demo",
 ]

@@ -186,7 +186,8 @@ def test_reject_with_a_note_sends_the_change_back(served: tuple[TestClient, Acce
 
 def test_a_finished_apply_is_ready_to_merge_and_merges_from_the_api(tmp_path: Path) -> None:
     from specflow import PhaseFailed
-    from specflow.demo.run import CHANGE_ID, GOAL, REPOS, copy_example
+    from specflow.demo.example_hub import REPOS, copy_example
+    from specflow.demo.run import CHANGE_ID, GOAL
 
     paths = copy_example(tmp_path / "example")
     api = Hub.open(paths["hub"])

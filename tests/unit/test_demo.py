@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from specflow.demo.run import CHANGE_ID, example_dir, localize_config
+from specflow.demo.example_hub import example_dir, localize_config
+from specflow.demo.run import CHANGE_ID
 from specflow.sandbox import layers
 from specflow.sandbox.layers import strongest_available
 from tests.pinned_tools import OPENSPEC
@@ -323,7 +324,7 @@ def test_the_demo_agent_explains_itself_outside_specflow() -> None:
 
 
 def test_checking_an_agent_writes_nothing_inside_the_package() -> None:
-    from specflow.demo.run import check_agent
+    from specflow.demo.example_hub import check_agent
     from specflow.errors import AgentError
 
     before = sorted(p.relative_to(example_dir()).as_posix() for p in example_dir().rglob("*"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from specflow.demo.run import copy_example
+from specflow.demo.example_hub import copy_example
 from specflow.engine.hub import Hub
 
 CliRunner = Callable[..., tuple[int, str, str]]

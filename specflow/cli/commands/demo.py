@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 from specflow.cli.commands import status as cmd_status
 from specflow.cli.context import CliContext
 from specflow.cli.render import LiveProgress, heading, say
-from specflow.demo.run import check_agent, check_destination, run_demo
+from specflow.demo.example_hub import check_agent, check_destination
+from specflow.demo.run import run_demo
 
 if TYPE_CHECKING:
     from specflow.cli.render import LiveProgress
-    from specflow.demo.run import DemoEvent, DemoResult
+    from specflow.demo.report import DemoEvent, DemoResult
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -81,7 +81,8 @@ def demo(tmp_path: Path) -> dict[str, Any]:
 
 @given(parsers.parse('the example hub with the change "{change_id}" across api and bot'))
 def example_hub(demo: dict[str, Any], change_id: str) -> None:
-    from specflow.demo.run import GOAL, REPOS, copy_example
+    from specflow.demo.example_hub import REPOS, copy_example
+    from specflow.demo.run import GOAL
 
     paths = copy_example(demo["root"])
     hub = Hub.open(paths["hub"])
