@@ -53,7 +53,9 @@ from bytecode import compile_specflow, specflow_command  # noqa: E402
 from scripted_api import ScriptedAPI, quiet_env, script  # noqa: E402
 
 from specflow.agents.base import AgentRequest  # noqa: E402
-from specflow.agents.claude.adapter import ClaudeCodeAdapter, ClaudeOptions, find_binary  # noqa: E402
+from specflow.agents.claude.adapter import ClaudeCodeAdapter  # noqa: E402
+from specflow.agents.claude.binary import find_binary  # noqa: E402
+from specflow.agents.claude.options import ClaudeOptions, command  # noqa: E402
 from specflow.agents.claude.settings import build_phase_settings, guard_command  # noqa: E402
 from specflow.workspace.gates import GatePolicy  # noqa: E402
 
@@ -143,7 +145,7 @@ def run_direct(request: AgentRequest, binary: Path, workdir: Path) -> None:
     phase = build_phase_settings(request.gate, request.cwd, hook_command=guard_command(sys.executable, gate_file))
     settings = workdir / "settings.json"
     settings.write_text(json.dumps(phase.settings), encoding="utf-8")
-    argv = ClaudeCodeAdapter.command(binary, request, ClaudeOptions(), settings, phase.args, None)
+    argv = command(binary, request, ClaudeOptions(), settings, phase.args, None)
     # its output goes to files, as 'claude -p > out.json' in a shell: the run ends when claude
     # exits, not when the last process it left holding a pipe lets go of it
     out, err = workdir / "direct.out", workdir / "direct.err"

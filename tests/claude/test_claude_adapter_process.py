@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult
-from specflow.agents.claude import adapter as claude_code
 from specflow.agents.claude import binary as claude_binary
-from specflow.agents.claude.adapter import ClaudeCodeAdapter, ClaudeOptions
+from specflow.agents.claude import session as claude_session
+from specflow.agents.claude.adapter import ClaudeCodeAdapter
 from specflow.agents.claude.binary import find_binary
+from specflow.agents.claude.options import ClaudeOptions
 from specflow.bootstrap import boot_code
 from specflow.errors import AgentError
 from specflow.workspace.gates import GatePolicy
@@ -210,7 +211,7 @@ def test_malformed_output_is_reported_not_fatal(hub: Path, fake: Path, tmp_path:
 def test_a_run_that_lingers_after_its_result_is_stopped_and_judged_by_the_result(
     hub: Path, fake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(claude_code, "EXIT_GRACE_S", 0.5)
+    monkeypatch.setattr(claude_session, "EXIT_GRACE_S", 0.5)
     started = time.monotonic()
     result, _ = run(request(hub, fake, tmp_path, replaying("propose_guarded", FAKE_MODE="linger")))
     assert time.monotonic() - started < 10
