@@ -13,8 +13,9 @@ Pure Python, no Node.  Submodules are imported on demand so ``specflow list`` st
   each delta spec and on a change (ordered lists); the rules on a main spec and the JSON report
 - ``mergechecks``, ``merge``, ``leftovers``: archive's checks of a delta (PRECHECKS), applying it in
   memory (OPERATIONS), what no requirement accounts for
-- ``retire``, ``archive``, ``specwrites``: retiring capabilities; the atomic archive operation; its
-  writes and rollback
+- ``archivepreflight``, ``specupdates``, ``retire``, ``archive``, ``specwrites``: archive's checks
+  and questions before it builds anything; each delta spec's main spec rebuilt in memory and
+  checked; retiring capabilities; the atomic archive operation; its writes and rollback
 - ``listing``, ``show``, ``jsonstr``: ``list`` (with specflow's state) and ``show`` documents; JSON text
   as ``JSON.stringify(value, null, 2)`` writes it
 - ``adopt``: putting in-flight changes under a workflow, in the state their files show

@@ -198,6 +198,8 @@ NOT_ON_THE_ADVANCE_PATH = (
     "email",
     "filelock",
     "specflow.openspec.archive",
+    "specflow.openspec.archivepreflight",
+    "specflow.openspec.specupdates",
     "specflow.openspec.validate",
     "specflow.openspec.adopt",
     "specflow.openspec.deltas",
