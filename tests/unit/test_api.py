@@ -82,17 +82,25 @@ def test_builtin_workflows_load(hub: HubFixture) -> None:
     assert api.workflow("openspec").scenarios_from("propose", "reject")[0].to == "explore"
 
 
-def test_steps_from_the_entry_point_group(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    site = tmp_path / "site"
-    dist = site / "fakeplug-1.0.dist-info"
+def install_plugin(site: Path, monkeypatch: pytest.MonkeyPatch, name: str, entry_points: str, code: str) -> None:
+    """An installed distribution ``name`` (its metadata folder and module ``name.py``) on ``sys.path``."""
+    dist = site / f"{name}-1.0.dist-info"
     dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeplug\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[specflow.steps]\nfakeplug = fakeplug_steps\n")
-    (site / "fakeplug_steps.py").write_text(
-        "from specflow import step\n\n@step('the plugin says yes')\ndef yes(ctx):\n    return True\n"
-    )
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(entry_points)
+    (site / f"{name}.py").write_text(code)
     monkeypatch.syspath_prepend(str(site))
     importlib.invalidate_caches()
+
+
+def test_steps_from_the_entry_point_group(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    install_plugin(
+        tmp_path / "site",
+        monkeypatch,
+        "fakeplug",
+        "[specflow.steps]\nfakeplug = fakeplug\n",
+        "from specflow import step\n\n@step('the plugin says yes')\ndef yes(ctx):\n    return True\n",
+    )
     registry = build_registry(tmp_path)
     assert registry.find("the plugin says yes") is not None
 
@@ -109,18 +117,15 @@ def test_approval_hooks_from_the_entry_point_group(
     assert [ep.load() for ep in ours] == [approval_given]
     # and so is any package's hook, once the approval is recorded
     told = tmp_path / "told.txt"
-    site = tmp_path / "site"
-    dist = site / "approvalprobe-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: approvalprobe\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[specflow.approvals]\nprobe = approvalprobe:told\n")
-    (site / "approvalprobe.py").write_text(
+    install_plugin(
+        tmp_path / "site",
+        monkeypatch,
+        "approvalprobe",
+        "[specflow.approvals]\nprobe = approvalprobe:told\n",
         "from pathlib import Path\n\n"
         "def told(change, by):\n"
-        f'    Path({str(told)!r}).write_text(f\'{{change.id}} {{by}} {{change.record["approvals"][-1]["by"]}}\')\n'
+        f'    Path({str(told)!r}).write_text(f\'{{change.id}} {{by}} {{change.record["approvals"][-1]["by"]}}\')\n',
     )
-    monkeypatch.syspath_prepend(str(site))
-    importlib.invalidate_caches()
     change = Hub.open(hub.root).new_change("add-login")
     (change.dir / "proposal.md").write_text("## Why\nBecause.\n")
     change.approve(by="ana")
