@@ -37,15 +37,9 @@ from typing import Any
 from specflow.errors import GitError, WorkspaceError
 from specflow.structs import Struct, field, replace
 from specflow.trees import remove_tree
-from specflow.workspace.checkpoints import (
-    AUDIT_TOUCHED,
-    HUB_KEY,
-    Checkpoint,
-    CheckpointStore,
-    Workspace,
-    current_umask,
-    index_unchanged,
-)
+from specflow.workspace.checkpointfiles import AUDIT_TOUCHED
+from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, Workspace
+from specflow.workspace.checkpointstore import CheckpointStore, current_umask, index_unchanged
 from specflow.workspace.fileaudit import audit_perms, changed_ignored, remove_nested_git
 from specflow.workspace.filestats import git_mode, touched_since, usual_perm
 from specflow.workspace.gates import GatePolicy

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from specflow.errors import GitError
-from specflow.workspace.checkpoints import CheckpointStore, Workspace
+from specflow.workspace.checkpoints import Workspace
+from specflow.workspace.checkpointstore import CheckpointStore
 from specflow.workspace.filestats import NOT_KEPT, git_mode, nested_git_dirs, usual_perm
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import ZERO_SHA, TreeChange

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from specflow.errors import GitError
-from specflow.workspace.checkpoints import SPECFLOW_REFS, Checkpoint, CheckpointStore, Workspace
+from specflow.workspace.checkpoints import SPECFLOW_REFS, Checkpoint, Workspace
+from specflow.workspace.checkpointstore import CheckpointStore
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import Head
 from specflow.workspace.rejected import branch_ref, saved_ref

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from specflow.structs import Struct, field
-from specflow.workspace.checkpoints import REJECTED_ROOT, Checkpoint, CheckpointStore, Workspace
+from specflow.workspace.checkpoints import REJECTED_ROOT, Checkpoint, Workspace
+from specflow.workspace.checkpointstore import CheckpointStore
 from specflow.workspace.git import GitRepo, TreeChange
 
 MANIFEST = "manifest.json"

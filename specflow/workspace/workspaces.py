@@ -27,7 +27,8 @@ from specflow.errors import GitError, WorkspaceError
 from specflow.trees import remove_tree
 from specflow.workspace import journal, rejected
 from specflow.workspace.audit import AuditReport, Violation, audit, verify
-from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, CheckpointStore, Workspace, WorkspaceKind
+from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, Workspace, WorkspaceKind
+from specflow.workspace.checkpointstore import CheckpointStore
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import GitRepo
 from specflow.workspace.gitfiles import audit_git_files, snapshot_git_files

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from specflow.workspace.checkpoints import current_umask
+from specflow.workspace.checkpointstore import current_umask
 from tests.unit.test_audit import kinds, propose, run_turn
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub
 
@@ -108,7 +108,7 @@ def test_the_next_checkpoint_records_modes_changed_in_a_turn_and_after_its_audit
 ) -> None:
     """What the audit found touched, and what changed since its snapshot, make the next record:
     the checkpoint's own snapshot index is not compared again, unless a snapshot came between."""
-    from specflow.workspace import checkpoints, filestats
+    from specflow.workspace import checkpointstore, filestats
 
     tasks, style = multi.worktree / TASKS, multi.worktree / "docs" / "style.md"
     ws = multi.workspaces()
@@ -122,7 +122,7 @@ def test_the_next_checkpoint_records_modes_changed_in_a_turn_and_after_its_audit
         compared.append(before)
         return real(ws_, before, after, second)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(checkpoints, "touched_since", spied)
+    monkeypatch.setattr(checkpointstore, "touched_since", spied)
     second = ws.checkpoint(phase="propose", state="explore")
     modes = ws.store.read_local(second.number)["modes"]["hub"]
     assert modes.get(TASKS) == 0o600 and modes.get("docs/style.md") == 0o640

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from specflow.workspace import audit as audit_module
-from specflow.workspace import checkpoints, fileaudit, filestats
+from specflow.workspace import checkpointstore, fileaudit, filestats
 from specflow.workspace.audit import AuditReport
 from specflow.workspace.rejected import trash_dir
 from tests.conftest import commit_all, git, init_repo
@@ -178,7 +178,7 @@ def test_the_checkpoint_looks_for_a_nested_git_while_its_add_runs(
         return filestats.holding_git(top, folders)
 
     monkeypatch.setattr(subprocess, "Popen", popen)
-    monkeypatch.setattr(checkpoints, "holding_git", holding)
+    monkeypatch.setattr(checkpointstore, "holding_git", holding)
     git(multi.worktree / "docs", "init", "-q")  # the person's, between the turns
     checkpoint = ws.checkpoint(phase="propose", state="explore")
     assert len(looked) == 1 and looked[0][0] == 1 and looked[0][1] > 0  # after the add began, not before

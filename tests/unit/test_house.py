@@ -173,6 +173,8 @@ NOT_ON_THE_STATUS_PATH = (
     "specflow.steps.registry",
     "specflow.workspace.workspaces",
     "specflow.workspace.checkpoints",
+    "specflow.workspace.checkpointfiles",
+    "specflow.workspace.checkpointstore",
 )
 
 
