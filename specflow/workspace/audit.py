@@ -20,37 +20,36 @@ then put back exactly as it was — only those paths; in-gate work stays.  When 
 nothing is put back and the attempt fails.
 
 HEADs and refs are judged in ``specflow.workspace.refaudit``; permission bits, ignored files and
-nested ``.git`` folders, which no snapshot holds, in ``specflow.workspace.fileaudit``.
+nested ``.git`` folders, which no snapshot holds, in ``specflow.workspace.fileaudit``; the real
+index in ``specflow.workspace.indexaudit``.  Files are saved and put back by
+``specflow.workspace.putback``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-import shutil
 import time as clock
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from specflow.errors import GitError, WorkspaceError
-from specflow.structs import Struct, field, replace
-from specflow.trees import remove_tree
+from specflow.structs import Struct, field
 from specflow.workspace.checkpointfiles import AUDIT_TOUCHED
 from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, Workspace
-from specflow.workspace.checkpointstore import CheckpointStore, current_umask, index_unchanged
+from specflow.workspace.checkpointstore import CheckpointStore, current_umask
 from specflow.workspace.fileaudit import audit_perms, changed_ignored, remove_nested_git
-from specflow.workspace.filestats import git_mode, touched_since, usual_perm
+from specflow.workspace.filestats import git_mode, touched_since
 from specflow.workspace.gates import GatePolicy
-from specflow.workspace.git import IndexEntry, TreeChange
+from specflow.workspace.git import TreeChange
+from specflow.workspace.indexaudit import audit_index
 from specflow.workspace.journal import content_hash
+from specflow.workspace.putback import GITLINK, save_and_put_back, write_entry
 from specflow.workspace.refaudit import audit_refs, one_per_repo
-from specflow.workspace.rejected import Rejected, move_aside, save_files, save_index
+from specflow.workspace.rejected import Rejected, move_aside
 from specflow.workspace.report import AuditReport, Violation, ViolationKind
 from specflow.workspace.ticks import keep_ticks, tick_problem
-
-GITLINK = "160000"  # a nested repository, as git records it
 
 
 def audit(
@@ -146,9 +145,9 @@ class _Audit(Struct):
             bad += hidden
             perms = {**(perms or {}), **{c.path: int(ignored[c.path][3]) & 0o7777 for c in hidden}}
         if bad:
-            _save_and_put_back(self.store, self.checkpoint, ws, bad, (self.attempt, umask, perms), self.report)
+            save_and_put_back(self.store, self.checkpoint, ws, bad, (self.attempt, umask, perms), self.report)
             _keep_ticks(ws, ticks, self.report)
-        _audit_index(self.store, self.checkpoint, ws, self.policy, self.local, head_restored, self.report)
+        audit_index(self.store, self.checkpoint, ws, self.policy, self.local, head_restored, self.report)
 
     def _unindexable(self, ws: Workspace) -> None:
         """A nested repository without commits cannot be snapshot: one outside the gate is a violation."""
@@ -215,41 +214,6 @@ class _Audit(Struct):
         touched |= self.store.big_paths(ws.key)
         audit_perms(touched, ws, (perms, umask), seen, self.policy, self.report)
         return perms
-
-
-def _save_and_put_back(
-    store: CheckpointStore,
-    checkpoint: Checkpoint,
-    ws: Workspace,
-    bad: Sequence[TreeChange],
-    attempt_umask: tuple[int | None, int, dict[str, int] | None],
-    report: AuditReport,
-) -> None:
-    """Save ``bad`` as a commit, then put it back; if it cannot be saved, leave it as it is.
-
-    ``attempt_umask``: the attempt named in the save, the umask of the checkpoint and the
-    unusual permission bits it recorded, so a file put back gets exactly the bits it had then,
-    not those of specflow's umask now.
-    """
-    attempt, umask, perms = attempt_umask
-    try:
-        ref = save_files(store, checkpoint, ws, bad, attempt=attempt)
-    except GitError as exc:
-        report.errors.append(f"{ws.key}: could not save what lies outside the gate, so it is left as it is: {exc}")
-        return
-    assert report.rejected is not None
-    report.rejected.refs[ws.key] = ref
-    paths = {c.path for c in bad}
-    report.violations[:] = [
-        replace(v, saved=ref) if v.workspace == ws.key and v.path in paths else v for v in report.violations
-    ]
-
-    def aside(loc: Path, rel: str) -> None:
-        dest = move_aside(store, checkpoint.number, loc, f"{ws.key}/{rel}")
-        assert report.rejected is not None
-        report.rejected.folders[str(dest)] = str(loc)
-
-    report.errors += put_back(ws, bad, checkpoint.workspaces[ws.key].tree, aside=aside, umask=umask, perms=perms)
 
 
 def verify(checkpoint: Checkpoint, workspaces: Sequence[Workspace]) -> None:
@@ -338,87 +302,13 @@ def _keep_ticks(ws: Workspace, ticks: dict[str, str], report: AuditReport) -> No
         if not any(v.workspace == ws.key and v.path == rel and v.saved for v in report.violations):
             continue  # not saved, so not put back: nothing to rebuild
         try:
-            _write_entry(ws.path, rel, git_mode(loc), text.encode("utf-8"), current_umask())
+            write_entry(ws.path, rel, git_mode(loc), text.encode("utf-8"), current_umask())
         except OSError as exc:
             report.errors.append(f"{ws.key}:{rel}: could not keep its ticks: {exc}")
 
 
 def _judge_ok(ws: Workspace, change: TreeChange, policy: GatePolicy) -> bool:
     return judge(ws, change, policy) is None
-
-
-# -- the index -----------------------------------------------------------------------------------
-
-
-def _audit_index(
-    store: CheckpointStore,
-    checkpoint: Checkpoint,
-    ws: Workspace,
-    policy: GatePolicy,
-    local: dict[str, Any],
-    head_restored: bool,
-    report: AuditReport,
-) -> None:
-    """Put back staged entries outside the gate; after a HEAD or branch was put back, the whole index."""
-    recorded = local.get("index", {}).get(ws.key)
-    copy = store.real_copy_path(checkpoint.number, ws.key)
-    real = ws.repo.real_index()
-    if recorded is None or not recorded.get("exists") or not copy.is_file():
-        return
-    if index_unchanged(real, recorded):
-        return
-    if head_restored:
-        tmp = real.with_name(f"index.specflow.{os.getpid()}")
-        shutil.copy2(copy, tmp)  # the copy keeps its mtime, so git's racy-clean check still holds
-        os.replace(tmp, real)
-        return
-    _audit_index_flags(ws, copy, report)
-    before = ws.repo.index_entries(index=copy)
-    now = ws.repo.index_entries()
-    reported = {v.path for v in report.violations if v.workspace == ws.key}
-    fixes: dict[str, IndexEntry | None] = {}
-    staged: dict[str, IndexEntry | None] = {}
-    for path in set(before) | set(now):
-        if before.get(path) == now.get(path) or ws.ignored(path):
-            continue
-        if policy.allows_real(ws.path / path):
-            continue
-        fixes[path] = before.get(path)
-        staged[path] = now.get(path)
-    if not fixes:
-        return
-    try:
-        saved = save_index(
-            store, checkpoint, ws, {p: (e.mode, e.sha) if e and e.stage == 0 else None for p, e in staged.items()}
-        )
-        ws.repo.set_index_entries(fixes)
-    except GitError as exc:
-        report.errors.append(exc.message)
-        return
-    for path in sorted(fixes):
-        if path not in reported:
-            detail = "staged in the index outside the gate; unstaged"
-            report.violations.append(Violation(ws.key, path, "modified", detail, saved=saved))
-
-
-def _audit_index_flags(ws: Workspace, copy: Path, report: AuditReport) -> None:
-    """Take back the ``assume-unchanged`` and ``skip-worktree`` flags the agent set in the real index.
-
-    A flag already there at the checkpoint (a sparse worktree's skip-worktree) is the person's and stays.
-    """
-    try:
-        before = ws.repo.flagged_entries(index=copy)
-        now = ws.repo.flagged_entries()
-        added = {p: tuple(f for f in flags if f not in before.get(p, ())) for p, flags in now.items()}
-        added = {p: flags for p, flags in added.items() if flags}
-        for flag in ("assume-unchanged", "skip-worktree"):
-            ws.repo.set_index_flag(sorted(p for p, flags in added.items() if flag in flags), flag, on=False)
-    except GitError as exc:
-        report.errors.append(f"{ws.key}: could not clear the index flags the agent set: {exc.message}")
-        return
-    for path, flags in sorted(added.items()):
-        detail = f"marked {' and '.join(flags)} in the index (git stops looking at its edits); cleared"
-        report.violations.append(Violation(ws.key, path, "index", detail))
 
 
 # -- the change's worktrees folder ---------------------------------------------------------------
@@ -460,114 +350,4 @@ def _audit_folder(
         )
 
 
-# -- putting paths back --------------------------------------------------------------------------
-
-
-def put_back(
-    ws: Workspace,
-    changes: Sequence[TreeChange],
-    old_tree: str,
-    *,
-    aside: Callable[[Path, str], None] | None = None,
-    umask: int | None = None,
-    perms: Mapping[str, int] | None = None,
-) -> list[str]:
-    """Make each changed path exactly as it is in ``old_tree``; return what could not be done.
-
-    ``aside`` moves a nested repository out of the way (to keep it) instead of deleting it.
-    A file made again gets the bits of ``umask`` (default: this process's); with ``perms`` (the
-    checkpoint's unusual permission bits) every file put back gets exactly the bits it had then.
-    """
-    errors: list[str] = []
-    root = ws.path
-    removals = [c for c in changes if not c.old_exists]
-    writes = [c for c in changes if c.old_exists and c.old_mode != GITLINK]
-    blobs = ws.repo.read_blobs(c.old_sha for c in writes)  # read first: a missing one stops before any removal
-    parents: set[str] = set()
-    for c in sorted(removals, key=lambda c: c.path.count("/"), reverse=True):
-        if not _real_parents(root, c.path):
-            continue  # a folder on the way is now a link: nothing of this workspace is there
-        loc = root / c.path
-        try:
-            if loc.is_symlink() or loc.is_file():
-                loc.unlink()
-            elif c.new_mode == GITLINK and loc.is_dir():
-                if aside is not None:
-                    aside(loc, c.path)  # a repository the agent cloned or made there, kept whole
-                else:
-                    remove_tree(loc)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            errors.append(f"{ws.key}:{c.path}: {exc}")
-        parts = c.path.split("/")[:-1]
-        parents.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-    if parents:
-        keep = ws.repo.tree_dirs(old_tree, parents)
-        for d in sorted(parents - keep, key=lambda d: d.count("/"), reverse=True):
-            with contextlib.suppress(OSError):  # not empty (in-gate work lives there) or gone
-                (root / d).rmdir()
-    mask = current_umask() if umask is None else umask
-    for c in writes:
-        try:
-            exact = (
-                None if perms is None else perms.get(c.path, usual_perm(0o100 if c.old_mode == "100755" else 0, mask))
-            )
-            _write_entry(root, c.path, c.old_mode, blobs[c.old_sha], mask, exact)
-        except OSError as exc:
-            errors.append(f"{ws.key}:{c.path}: {exc}")
-    return errors
-
-
-def _real_parents(root: Path, rel: str) -> bool:
-    cur = root
-    for part in rel.split("/")[:-1]:
-        cur = cur / part
-        if cur.is_symlink() or (cur.exists() and not cur.is_dir()):
-            return False
-    return True
-
-
-def _clear_way(root: Path, rel: str) -> None:
-    """Make every folder on the way to ``rel`` a real folder (removing files or links in the way)."""
-    cur = root
-    for part in rel.split("/")[:-1]:
-        cur = cur / part
-        if cur.is_symlink() or (cur.exists() and not cur.is_dir()):
-            cur.unlink()
-        if not cur.exists():
-            cur.mkdir()
-
-
-def _write_entry(root: Path, rel: str, mode: str, data: bytes, umask: int, exact: int | None = None) -> None:
-    _clear_way(root, rel)
-    loc = root / rel
-    if mode == "120000":
-        if loc.is_symlink() and os.readlink(loc) == os.fsdecode(data):
-            return
-        if loc.is_symlink() or loc.is_file():
-            loc.unlink()
-        elif loc.is_dir():
-            loc.rmdir()
-        os.symlink(os.fsdecode(data), loc)
-        return
-    regular = loc.is_file() and not loc.is_symlink()
-    perm = loc.stat().st_mode & 0o7777 if regular else 0o666 & ~umask
-    perm = perm | ((perm & 0o444) >> 2) if mode == "100755" else perm & ~0o111
-    if exact is not None:
-        perm = exact
-    if loc.is_file() and not loc.is_symlink() and loc.read_bytes() == data:
-        os.chmod(loc, perm)
-        return
-    if loc.is_symlink():
-        loc.unlink()
-    elif loc.is_dir():
-        loc.rmdir()
-    tmp = loc.with_name(f".{loc.name}.specflow-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, perm)
-    os.replace(tmp, loc)
-
-
-__all__ = ["GITLINK", "AuditReport", "Violation", "ViolationKind", "audit", "judge", "put_back", "verify"]
+__all__ = ["AuditReport", "Violation", "ViolationKind", "audit", "judge", "verify"]

@@ -17,10 +17,10 @@ from typing import Any, Protocol
 
 from specflow.errors import WorkspaceError
 from specflow.structs import Struct, field
-from specflow.workspace.audit import put_back
 from specflow.workspace.checkpoints import Checkpoint, Workspace
 from specflow.workspace.checkpointstore import CheckpointStore
 from specflow.workspace.git import TreeChange
+from specflow.workspace.putback import put_back
 from specflow.workspace.rejected import (
     SavedFiles,
     move_aside,

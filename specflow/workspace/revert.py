@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from specflow.errors import WorkspaceError
 from specflow.structs import Struct, field
-from specflow.workspace.audit import GITLINK, put_back
 from specflow.workspace.checkpoints import Checkpoint, Workspace, WorkspaceSnapshot
+from specflow.workspace.putback import GITLINK, put_back
 
 if TYPE_CHECKING:
     from specflow.workspace.workspaces import Workspaces
