@@ -22,7 +22,7 @@ from specflow.definitions.workflow import StateDef, Workflow, load_workflow_by_n
 from specflow.errors import SetupError, SpecflowError
 from specflow.structs import Struct, asdict
 from specflow.workspace.git import GitRepo, find_git_dirs, git_version
-from specflow.workspace.worktrees import DEFAULT_LINKS
+from specflow.workspace.layout import DEFAULT_LINKS
 
 Status = Literal["ok", "fail", "info"]
 """``fail`` breaks a run (doctor exits 1); ``info`` is something optional this machine lacks."""

@@ -28,8 +28,8 @@ from specflow.errors import ChangeExistsError, ConfigError
 from specflow.ids import check_change_id
 from specflow.openspec.adopt import Adopted, plan_adoption
 from specflow.trees import remove_tree
+from specflow.workspace.layout import BRANCH_PREFIX
 from specflow.workspace.workspaces import Workspaces
-from specflow.workspace.worktrees import BRANCH_PREFIX
 
 
 def for_change_workspaces(hub: Hub, change_id: str, repos: Sequence[str] = ()) -> Workspaces:

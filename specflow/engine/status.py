@@ -26,7 +26,8 @@ from specflow.errors import SpecflowError, StateError
 from specflow.localdir import ensure
 from specflow.openspec.tasks import parse_tasks
 from specflow.structs import Struct
-from specflow.workspace.worktrees import Layout, merge_state, plan_targets
+from specflow.workspace.layout import Layout, plan_targets
+from specflow.workspace.worktrees import merge_state
 from specflow.yamlio import parse_yaml
 
 #: What a person does next with a change.

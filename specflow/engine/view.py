@@ -24,7 +24,8 @@ from specflow.ids import check_change_id
 from specflow.openspec.discovery import spec_ids
 from specflow.structs import Struct
 from specflow.workspace.git import GitRepo, find_git_dirs
-from specflow.workspace.worktrees import BRANCH_PREFIX, Layout, pushed_branch
+from specflow.workspace.layout import BRANCH_PREFIX, Layout
+from specflow.workspace.worktrees import pushed_branch
 
 if TYPE_CHECKING:
     from specflow.engine.status import ChangeLike, ChangeStatus

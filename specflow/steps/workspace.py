@@ -7,8 +7,8 @@ from specflow.errors import SpecflowError
 from specflow.steps.registry import StepCollector, StepContext, StepResult
 from specflow.workspace import branches
 from specflow.workspace.git import GitRepo
+from specflow.workspace.repocommands import command_env, run_logged
 from specflow.workspace.workspaces import Workspaces
-from specflow.workspace.worktrees import command_env, run_logged
 
 STEPS = StepCollector()
 

@@ -20,14 +20,10 @@ from specflow.workspace import journal
 from specflow.workspace.checkpoints import Workspace
 from specflow.workspace.git import GitRepo, MergePreview, TreeChange
 from specflow.workspace.journal import hub_writes
+from specflow.workspace.layout import RepoTarget
 from specflow.workspace.looserefs import RefMove
 from specflow.workspace.sidethread import Pending, SideThread
-from specflow.workspace.worktrees import (
-    RepoTarget,
-    base_of,
-    merge_state,
-    open_source,
-)
+from specflow.workspace.worktrees import base_of, merge_state, open_source
 
 if TYPE_CHECKING:
     from specflow.workspace.workspaces import Workspaces

@@ -20,7 +20,7 @@ from typing import Any
 from specflow.workspace import bigfiles, looseobjects
 from specflow.workspace.checkpoints import SNAPSHOT_EXCLUDE, Workspace
 from specflow.workspace.git import ChangedUnderAdd, GitRepo
-from specflow.workspace.worktrees import Layout
+from specflow.workspace.layout import Layout
 
 #: The key of a checkpoint's audit record that holds, per workspace, the files the audit found
 #: touched since the checkpoint (``paths``), the snapshot index it wrote (``seed``, its checksum)

@@ -25,8 +25,8 @@ from specflow.errors import ChangeNotFoundError, GitError, RemoteError, Workspac
 from specflow.structs import Struct, field, replace
 from specflow.workspace.checkpoints import REF_ROOT
 from specflow.workspace.git import GitRepo
+from specflow.workspace.layout import branch_name
 from specflow.workspace.workspaces import Workspaces
-from specflow.workspace.worktrees import branch_name
 
 DEFAULT_REMOTE = "origin"
 HUB_NAME = "hub"

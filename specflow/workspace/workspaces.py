@@ -33,18 +33,10 @@ from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import GitRepo
 from specflow.workspace.gitfiles import audit_git_files, snapshot_git_files
 from specflow.workspace.journal import hub_writes
+from specflow.workspace.layout import Layout, RepoTarget, branch_name, hub_target, plan_targets
+from specflow.workspace.repocommands import run_setup
 from specflow.workspace.restore import RestoreResult, restore_rejected
-from specflow.workspace.worktrees import (
-    Layout,
-    RepoTarget,
-    branch_name,
-    check_clean,
-    create_worktree,
-    hub_target,
-    plan_targets,
-    remove_worktree,
-    run_setup,
-)
+from specflow.workspace.worktrees import check_clean, create_worktree, remove_worktree
 
 __all__ = ["AuditReport", "Checkpoint", "Violation", "Workspaces", "for_change"]
 

@@ -1,15 +1,9 @@
-"""Worktrees: a change is its branches, ``specflow/<id>`` in the hub and in each affected repo.
+"""Worktrees: making and removing a change's worktrees, on its branch ``specflow/<id>``.
 
-Layout under the hub (``.specflow/`` is git-ignored through ``.git/info/exclude``, never through
-the user's ``.gitignore``)::
-
-    .specflow/worktrees/<id>/<hub>/    the change's worktree of the hub: its hub phases run here
-    .specflow/worktrees/<id>/<repo>/   the change's worktree of each affected repo (apply)
-
-and in the hub's records folder (``<git-common-dir>/specflow/``, out of every agent's reach)::
-
-    workspaces/<id>/                   specflow's local records: snapshot indexes, audits, setup marks
-    logs/<id>/                         setup and test logs
+Where they go and which a change needs is ``layout.py``; the setup command run in a new worktree
+is ``repocommands.py``.  Here: creating a worktree (from the base branch, the change's branch, or
+the commits another clone pushed), its links to the hub, the base branch it was made from, whether
+its branch is merged, and removing it.
 
 **One change folder, the change's own.**  The hub worktree holds the change's folder on its
 branch; each repo worktree gets ``openspec`` (and the hub's shared folders) as a symlink to the
@@ -24,151 +18,16 @@ are never an agent's workspace.
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import os
-import re
-import signal
-import subprocess
-import threading
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from specflow.agents.base import AgentEvent, EventCallback, ignore_event
-from specflow.definitions.config import HubConfig, RepoConfig
 from specflow.errors import GitError, WorkspaceError
-from specflow.localdir import records_dir
-from specflow.structs import Struct
 from specflow.trees import remove_tree
-from specflow.workspace.git import GitRepo, find_git_dirs
-
-BRANCH_PREFIX = "specflow/"
-STATE_ROOT = ".specflow"
-DEFAULT_LINKS = ("openspec",)
-
-
-def branch_name(change_id: str) -> str:
-    """The branch a change's worktrees work on."""
-    return BRANCH_PREFIX + change_id
-
-
-class Layout(Struct, frozen=True):
-    """Where a change's worktrees and specflow's local records live under the hub."""
-
-    hub: Path
-    change_id: str
-    worktrees_dir: str = ".specflow/worktrees"
-
-    @property
-    def worktrees_root(self) -> Path:
-        """The change's worktrees folder: ``<hub>/.specflow/worktrees/<id>``."""
-        base = Path(self.worktrees_dir)
-        return (base if base.is_absolute() else self.hub / base) / self.change_id
-
-    @property
-    def hub_worktree(self) -> Path:
-        """The change's own worktree of the hub: ``<worktrees_root>/<hub folder name>``."""
-        return self.worktrees_root / self_repo_name(self.hub)
-
-    @property
-    def state_dir(self) -> Path:
-        """The change's checkpoint records, seed indexes, gate file and setup marks."""
-        return records_dir(self.hub) / "workspaces" / self.change_id
-
-    @property
-    def logs_dir(self) -> Path:
-        """The change's setup and test logs."""
-        return records_dir(self.hub) / "logs" / self.change_id
-
-    def hub_excludes(self) -> list[str]:
-        """``info/exclude`` lines that keep specflow's folders out of the hub's git status."""
-        # the running totals ``status`` keeps beside a change's history: a cache, never committed
-        lines = [f"/{STATE_ROOT}/", "/openspec/changes/*/.specflow/summary.json"]
-        lines.append("/openspec/changes/archive/*/.specflow/summary.json")
-        base = Path(self.worktrees_dir)
-        if not base.is_absolute() and base.parts and base.parts[0] != STATE_ROOT:
-            lines.append("/" + base.as_posix().strip("/") + "/")
-        return lines
-
-
-class RepoTarget(Struct, frozen=True):
-    """An affected repo as the change sees it: where it is, where its worktree goes."""
-
-    name: str
-    source: Path
-    """The repo's own checkout (for the single-repo case: the hub)."""
-    worktree: Path
-    branch: str
-    base: str | None
-    setup: str | None
-    test: str | None
-    links: tuple[str, ...]
-    is_hub: bool = False
-
-    @property
-    def exists(self) -> bool:
-        """True if the worktree has been created (and not removed)."""
-        return find_git_dirs(self.worktree) is not None
-
-
-def self_repo_name(hub: Path) -> str:
-    """The name of the hub's own worktree in a single-repo project: the hub folder's name."""
-    name = re.sub(r"[^A-Za-z0-9._-]", "-", hub.name).strip(".-") or "repo"
-    return "repo" if name == "hub" else name
-
-
-def plan_targets(
-    hub: Path, config: HubConfig, change_id: str, repos: Sequence[str], *, strict: bool = True
-) -> list[RepoTarget]:
-    """The worktrees the change needs: one per affected repo, or the hub's own when none is configured.
-
-    ``strict``: a repo name missing from ``specflow.yaml`` is an error (else it is skipped).
-    """
-    layout = Layout(hub, change_id, config.worktrees_dir)
-    branch = branch_name(change_id)
-    if not repos and not config.repos:
-        return [hub_target(hub, config, change_id)]
-    unknown = [r for r in repos if r not in config.repos]
-    if not strict:
-        repos = [r for r in repos if r in config.repos]
-    elif unknown:
-        known = ", ".join(config.repos) or "none configured"
-        raise WorkspaceError(
-            f"change '{change_id}' names unknown repo(s) {', '.join(unknown)} (configured: {known})",
-            fix=f"remove them with 'specflow repos {change_id} remove NAME', or add them under"
-            " 'repos:' in specflow.yaml",
-        )
-    targets = []
-    for name in dict.fromkeys(repos):
-        rc: RepoConfig = config.repos[name]
-        source = Path(os.path.realpath(hub / rc.path))
-        links = tuple(rc.links) if rc.links is not None else (*DEFAULT_LINKS, *config.shared)
-        targets.append(
-            RepoTarget(
-                name,
-                source,
-                layout.worktrees_root / name,
-                branch,
-                rc.base,
-                rc.setup,
-                rc.test,
-                tuple(dict.fromkeys(links)),
-            )
-        )
-    return targets
-
-
-def hub_target(hub: Path, config: HubConfig, change_id: str) -> RepoTarget:
-    """The change's worktree of the hub itself, on ``specflow/<id>``: where its hub phases run.
-
-    It holds the change's own ``openspec/`` (its folder, records and the specs as the branch sees
-    them), so it links nothing; the repo worktrees link their ``openspec/`` to it.
-    """
-    layout = Layout(hub, change_id, config.worktrees_dir)
-    # among component repos it is "the hub"; alone, it is the project, named after its folder
-    name = "hub" if config.repos else self_repo_name(hub)
-    return RepoTarget(name, hub, layout.hub_worktree, branch_name(change_id), None, None, None, (), True)
+from specflow.workspace.git import GitRepo
+from specflow.workspace.layout import Layout, RepoTarget
+from specflow.workspace.repocommands import setup_marker
 
 
 def open_source(target: RepoTarget) -> GitRepo:
@@ -363,24 +222,6 @@ def base_of(layout: Layout, target: RepoTarget, repo: GitRepo) -> str:
     return read_base(layout, target) or resolve_base(target, repo)
 
 
-# -- commands (setup and tests) ----------------------------------------------------------------
-
-
-class CommandResult(Struct, frozen=True):
-    """A finished shell command: exit code (None after a timeout), log file and output tail."""
-
-    command: str
-    exit_code: int | None
-    log: Path
-    duration_s: float
-    tail: str
-    timed_out: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
-
-
 def merge_state(layout: Layout, targets: Sequence[RepoTarget]) -> dict[str, str | None]:
     """For each affected repo of ``targets``: None when its branch is merged into its base, else why not.
 
@@ -406,122 +247,6 @@ def merge_state(layout: Layout, targets: Sequence[RepoTarget]) -> dict[str, str 
         ahead = len(source.rev_list(f"refs/heads/{base}..{branch_sha}"))
         out[target.name] = f"{target.branch} is not merged into {base} in {target.name} ({ahead} commit(s) ahead)"
     return out
-
-
-def run_logged(
-    command: str,
-    cwd: Path,
-    log: Path,
-    *,
-    timeout: float,
-    env: Mapping[str, str] | None = None,
-    on_event: EventCallback = ignore_event,
-    label: str = "",
-    tail_lines: int = 20,
-) -> CommandResult:
-    """Run a shell command, its output going to ``log`` and streamed as ``output`` events.
-
-    After ``timeout`` seconds its whole process group is killed.
-    """
-    log.parent.mkdir(parents=True, exist_ok=True)
-    start = time.monotonic()
-    tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
-    with log.open("w", encoding="utf-8", errors="replace") as fh:
-        fh.write(f"$ {command}\n# in {cwd}\n")
-        fh.flush()
-        proc = subprocess.Popen(
-            command,
-            shell=True,
-            cwd=cwd,
-            env={**os.environ, **(env or {})},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        timed_out = threading.Event()
-        timer = threading.Timer(timeout, _kill_group, (proc, timed_out))
-        timer.daemon = True
-        timer.start()
-        try:
-            assert proc.stdout is not None
-            for raw in proc.stdout:
-                line = raw.decode("utf-8", "replace").rstrip("\n")
-                fh.write(line + "\n")
-                fh.flush()
-                tail.append(line)
-                on_event(AgentEvent("output", line, {"label": label, "log": str(log)}))
-            code = proc.wait()
-        finally:
-            timer.cancel()
-            if proc.poll() is None:
-                _kill_group(proc, timed_out)
-                proc.wait()
-        if timed_out.is_set():
-            fh.write(f"# killed after {timeout:g}s\n")
-    killed = timed_out.is_set()
-    return CommandResult(command, None if killed else code, log, time.monotonic() - start, "\n".join(tail), killed)
-
-
-def _kill_group(proc: subprocess.Popen[bytes], timed_out: threading.Event) -> None:
-    """Kill the command's whole process group (it runs in a session of its own)."""
-    timed_out.set()
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def setup_marker(layout: Layout, target: RepoTarget) -> Path:
-    return layout.state_dir / f"setup-{target.name}.ok"
-
-
-def run_setup(
-    target: RepoTarget,
-    layout: Layout,
-    *,
-    timeout: float,
-    on_event: EventCallback = ignore_event,
-) -> CommandResult | None:
-    """Run the repo's setup command in its worktree once (again after a failure)."""
-    if not target.setup:
-        return None
-    marker = setup_marker(layout, target)
-    if marker.exists():
-        return None
-    log = layout.logs_dir / f"setup-{target.name}.log"
-    on_event(AgentEvent("output", f"setting up {target.name}: {target.setup}", {"repo": target.name, "stage": "setup"}))
-    result = run_logged(
-        target.setup,
-        target.worktree,
-        log,
-        timeout=timeout,
-        env=command_env(layout, target),
-        on_event=on_event,
-        label=f"setup {target.name}",
-    )
-    if not result.ok:
-        what = f"timed out after {timeout:g}s" if result.timed_out else f"failed with exit code {result.exit_code}"
-        raise WorkspaceError(
-            f"setup of repo '{target.name}' ({target.setup}) {what}; log: {result.log}"
-            + (f"\n{_indent(result.tail)}" if result.tail else ""),
-            fix=f"read the log, fix the setup command (repos.{target.name}.setup in specflow.yaml)"
-            " or the worktree, then run again; setup runs again until it succeeds",
-        )
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(f"{target.setup}\n", encoding="utf-8")
-    return result
-
-
-def command_env(layout: Layout, target: RepoTarget) -> dict[str, str]:
-    return {
-        "SPECFLOW_CHANGE": layout.change_id,
-        "SPECFLOW_HUB": str(layout.hub),
-        "SPECFLOW_REPO": target.name,
-        "SPECFLOW_WORKTREE": str(target.worktree),
-    }
-
-
-def _indent(text: str, prefix: str = "    ") -> str:
-    return "\n".join(prefix + line for line in text.splitlines())
 
 
 def remove_worktree(target: RepoTarget, layout: Layout, *, force: bool = False) -> bool:

@@ -1,4 +1,5 @@
-"""specflow.workspace.worktrees: creation, links, sparse paths, bases, setup commands and their failures."""
+"""specflow.workspace.worktrees (with .layout and .repocommands): creation, links, sparse paths, bases, setup
+commands and their failures."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from specflow.agents.base import AgentEvent
 from specflow.definitions.config import HubConfig, RepoConfig
 from specflow.errors import WorkspaceError
 from specflow.workspace import branches
+from specflow.workspace.layout import self_repo_name
+from specflow.workspace.repocommands import run_logged
 from specflow.workspace.workspaces import Workspaces
-from specflow.workspace.worktrees import run_logged, self_repo_name
 from tests.conftest import commit_all, git
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub, status
 
