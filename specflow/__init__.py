@@ -68,7 +68,8 @@ if TYPE_CHECKING:
     )
     from specflow.steps.registry import StepContext, StepResult, step
     from specflow.workspace.gates import GatePolicy
-    from specflow.workspace.remote import PullResult, PushResult
+    from specflow.workspace.pull import PullResult
+    from specflow.workspace.push import PushResult
 
 __all__ = [
     "Action",
@@ -172,7 +173,8 @@ _HOMES = {
         "step",
     ),
     "specflow.workspace.gates": ("GatePolicy",),
-    "specflow.workspace.remote": ("PullResult", "PushResult"),
+    "specflow.workspace.pull": ("PullResult",),
+    "specflow.workspace.push": ("PushResult",),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 

@@ -23,11 +23,14 @@ from specflow.engine.timeline import Timeline, build_timeline
 from specflow.entrypoints import entry_points
 from specflow.errors import ChangeNotFoundError, ConfigError, WorkspaceError
 from specflow.workspace import branches
-from specflow.workspace import remote as remote_sync
+from specflow.workspace import pull as pulling
+from specflow.workspace import push as pushing
 from specflow.workspace import revert as reverting
 from specflow.workspace.branches import MergeResult
 from specflow.workspace.git import who_am_i
-from specflow.workspace.remote import PullResult, PushResult
+from specflow.workspace.pull import PullResult
+from specflow.workspace.push import PushResult
+from specflow.workspace.remote import change_repos, lease_remote
 from specflow.workspace.restore import RestoreResult
 from specflow.workspace.revert import RevertResult, pick_checkpoint
 from specflow.workspace.workspaces import Workspaces, for_change
@@ -142,17 +145,17 @@ class Change(RunnableChange):
         """Send the change's branches (hub and every repo that has one) and checkpoint refs to their remotes."""
         with ChangeLock(self.hub.root, self.id, command="push"):
             statemerge.register(self.hub.root)
-            return remote_sync.push(self.hub.root, self.hub.config, self.id, remote)
+            return pushing.push(self.hub.root, self.hub.config, self.id, remote)
 
     def pull(self, *, remote: str | None = None) -> PullResult:
         """Fetch the change's branches and checkpoints; create or fast-forward its branches and worktrees."""
         with ChangeLock(self.hub.root, self.id, command="pull"):
             statemerge.register(self.hub.root)  # before anything merges this change's records here
-            return remote_sync.pull(self.hub.root, self.hub.config, self.id, remote)
+            return pulling.pull(self.hub.root, self.hub.config, self.id, remote)
 
     def lease_holder(self) -> LeaseHolder | None:
         """Who holds the change's lease on its remote now (None: nobody, or its branches are not on one)."""
-        where = remote_sync.lease_remote(remote_sync.change_repos(self.hub.root, self.hub.config), self.id)
+        where = lease_remote(change_repos(self.hub.root, self.hub.config), self.id)
         return None if where is None else Lease.holder(*where, self.id)
 
     # -- workspaces, checkpoints, review, merge ----------------------------------------------
