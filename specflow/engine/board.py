@@ -5,17 +5,16 @@ id, goal, state and phase, the running agent's current tool call, tasks, cost ag
 last activity and the next action.  A card *needs you* when it waits for an approval, its last
 attempt failed, its branches are ready to merge, its budget is spent, or its run was interrupted.
 
-Reading a long history is the costly part, so what a history yields (cost, last event) is kept
-per file and reused while the file is unchanged: a dashboard that refreshes reads only what moved.
-Standard library only (besides the YAML door for a workflow's outline), so ``status --watch`` uses it too.
+What a card reads of a change's history and event log is ``specflow.engine.activity``'s (kept per
+file, so a dashboard that refreshes reads only what moved), and what it reads of a workflow is
+``specflow.engine.boardoutline``'s.  Standard library only (besides the YAML door for a workflow's
+outline), so ``status --watch`` uses it too.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,14 +24,13 @@ from specflow.changestate.approvals import current_approval
 from specflow.changestate.lock import ChangeLock, pid_alive
 from specflow.changestate.records import HISTORY_FILE, STATE_DIR, read_state
 from specflow.changestate.recordtypes import InFlight, LastFailure, StateRecord
-from specflow.definitions.resources import search_path
-from specflow.engine.events import LoggedEvent, event_log_path
+from specflow.engine.activity import current_activity, history_summary
+from specflow.engine.boardoutline import Outline, workflow_outline
 from specflow.engine.status import ChangeLike, HubLike
 from specflow.engine.view import stranded
 from specflow.errors import SpecflowError, StateError
 from specflow.openspec.tasks import count_tasks
 from specflow.structs import Struct, field
-from specflow.yamlio import parse_yaml
 
 Lane = Literal["needs-you", "running", "open", "archived"]
 Need = Literal["approval", "failed", "merge", "budget", "interrupted"]
@@ -41,9 +39,6 @@ ActionName = Literal["advance", "approve", "retry", "cancel", "merge"]
 #: How long an archived change stays on the board.
 ARCHIVED_DAYS = 14
 ARCHIVED_MAX = 20
-#: Event kinds that say what a running agent is doing now.
-ACTIVITY_KINDS = ("tool", "output", "refused", "text", "phase", "step")
-_BUDGET = re.compile(r"cost less than \$\s*([0-9][0-9,]*(?:\.[0-9]+)?)")
 _GOAL = re.compile(r"^goal:\s*(.+?)\s*$", re.MULTILINE)
 
 
@@ -136,169 +131,6 @@ class Board(Struct, frozen=True):
         return {"hub": self.hub, "cards": [c.to_dict() for c in self.cards]}
 
 
-# -- what a workflow says, read once per file version ------------------------------------------
-
-
-class Outline(Struct, frozen=True):
-    """A workflow reduced to what the board needs: final states, ``advance`` targets and givens."""
-
-    finals: frozenset[str] = frozenset()
-    advance: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
-    budget_usd: float | None = None
-
-
-_outlines: dict[tuple[str, str], tuple[float, Outline]] = {}
-_outline_lock = threading.Lock()
-
-
-def workflow_outline(name: str, hub_root: Path) -> Outline:
-    """The outline of workflow ``name`` as the hub finds it (an empty one if it cannot be read)."""
-    for d in search_path("workflows", hub_root):
-        for ext in (".yaml", ".yml"):
-            path = d / f"{name}{ext}"
-            try:
-                mtime = path.stat().st_mtime
-            except OSError:
-                continue
-            key = (str(hub_root), str(path))
-            with _outline_lock:
-                hit = _outlines.get(key)
-            if hit is not None and hit[0] == mtime:
-                return hit[1]
-            outline = _read_outline(path)
-            with _outline_lock:
-                _outlines[key] = (mtime, outline)
-            return outline
-    return Outline()
-
-
-def _read_outline(path: Path) -> Outline:
-    try:
-        data = parse_yaml(path.read_text(encoding="utf-8"), path).data
-    except (SpecflowError, OSError, UnicodeDecodeError):
-        return Outline()
-    if not isinstance(data, dict):
-        return Outline()
-    states: dict[str, Any] = data["states"] if isinstance(data.get("states"), dict) else {}
-    finals = frozenset(n for n, s in states.items() if isinstance(s, dict) and s.get("final"))
-    advance: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-    budget: float | None = None
-    for sc in data.get("scenarios") or []:
-        if not isinstance(sc, dict):
-            continue
-        given = tuple(str(g) for g in sc.get("given") or [])
-        for text in given:
-            m = _BUDGET.search(text)
-            if m:
-                value = float(m.group(1).replace(",", ""))
-                budget = value if budget is None else min(budget, value)
-        if sc.get("when", "advance") == "advance":
-            sources = sc.get("from")
-            for src in sources if isinstance(sources, list) else [sources]:
-                advance.setdefault(str(src), []).append((str(sc.get("to")), given))
-    return Outline(finals, advance, budget)
-
-
-# -- what a history says, read once per file version -------------------------------------------
-
-
-class HistorySummary(Struct, frozen=True):
-    cost_usd: float
-    last_time: str | None
-    last_outcome: str | None
-    machine: str | None = None
-    """Where the last phase attempt ran."""
-
-
-class _Scanned(Struct, frozen=True):
-    inode: int
-    size: int
-    mtime_ns: int
-    cost_usd: float
-    last_line: bytes
-    attempt_line: bytes
-
-
-_COST_KEY = b'"cost_usd":'
-_NUMBER = re.compile(rb"\s*(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)")
-_scans: dict[str, _Scanned] = {}
-_scan_lock = threading.Lock()
-
-
-def _costs(chunk: bytes) -> float:
-    """The sum of every agent cost recorded in ``chunk`` (whole history lines)."""
-    total = 0.0
-    pos = chunk.find(_COST_KEY)
-    while pos >= 0:
-        # inside a JSON string the key's quote would be escaped: that is an agent's text, not a cost
-        if pos == 0 or chunk[pos - 1] != 0x5C:
-            m = _NUMBER.match(chunk, pos + len(_COST_KEY))
-            if m:
-                total += float(m.group(1))
-        pos = chunk.find(_COST_KEY, pos + len(_COST_KEY))
-    return total
-
-
-def history_summary(change_dir: Path) -> HistorySummary:
-    """Cost and last event of a change's history.
-
-    The history is append-only, so a file seen before is read from where the last scan stopped;
-    a file replaced or rewritten (a checkout) is read again from its start.  Costs are picked out
-    of the lines without parsing them: boards of hundreds of long histories stay fast.
-    """
-    path = change_dir / STATE_DIR / HISTORY_FILE
-    try:
-        st = path.stat()
-    except OSError:
-        return HistorySummary(0.0, None, None)
-    with _scan_lock:
-        seen = _scans.get(str(path))
-    if seen is not None and (seen.inode, seen.size, seen.mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns):
-        scanned = seen
-    else:
-        grown = seen is not None and seen.inode == st.st_ino and st.st_size > seen.size
-        offset = seen.size if grown and seen is not None else 0
-        with path.open("rb") as fh:
-            fh.seek(offset)
-            chunk = fh.read(st.st_size - offset)
-        end = chunk.rfind(b"\n") + 1  # a line still being written is read next time
-        chunk = chunk[:end]
-        cost = (seen.cost_usd if grown and seen is not None else 0.0) + _costs(chunk)
-        lines = chunk.rstrip().rsplit(b"\n", 1)
-        last = lines[-1] if lines[-1].strip() else (seen.last_line if grown and seen is not None else b"")
-        attempt = _last_attempt_line(chunk) or (seen.attempt_line if grown and seen is not None else b"")
-        scanned = _Scanned(st.st_ino, offset + end, st.st_mtime_ns, cost, last, attempt)
-        with _scan_lock:
-            _scans[str(path)] = scanned
-    event = _json_object(scanned.last_line) or {}
-    machine = (_json_object(scanned.attempt_line) or {}).get("machine")
-    where = machine if isinstance(machine, str) else None
-    return HistorySummary(round(scanned.cost_usd, 6), event.get("time"), event.get("outcome"), where)
-
-
-_ATTEMPT_MARKS = (b'"outcome": "succeeded"', b'"outcome": "failed"', b'"outcome": "interrupted"')
-
-
-def _last_attempt_line(chunk: bytes) -> bytes:
-    """The last line of ``chunk`` that records a phase attempt (as ``json.dumps`` writes the outcome)."""
-    end = len(chunk)
-    while end > 0:
-        start = chunk.rfind(b"\n", 0, end - 1) + 1
-        line = chunk[start:end]
-        if any(mark in line for mark in _ATTEMPT_MARKS):
-            return line.strip()
-        end = start
-    return b""
-
-
-def _json_object(line: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def _goal(change_dir: Path) -> str:
     try:
         text = (change_dir / ".openspec.yaml").read_text(encoding="utf-8")
@@ -321,34 +153,6 @@ def _tasks(change_dir: Path) -> tuple[int, int]:
     except OSError:
         return 0, 0
     return done, total
-
-
-def current_activity(hub_root: Path, change_id: str, window: int = 16384) -> LoggedEvent | None:
-    """The latest event of the change's log that says what its agent is doing (reads the tail only)."""
-    path = event_log_path(hub_root, change_id)
-    try:
-        with path.open("rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, size - window))
-            chunk = fh.read()
-    except OSError:
-        return None
-    for line in reversed(chunk.splitlines()):
-        try:
-            raw = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(raw, dict) and raw.get("kind") in ACTIVITY_KINDS:
-            data = raw.get("data")
-            return LoggedEvent(
-                change_id,
-                str(raw.get("time", "")),
-                str(raw["kind"]),
-                str(raw.get("message", "")),
-                str(raw.get("run", "")),
-                data if isinstance(data, dict) else {},
-            )
-    return None
 
 
 # -- one card ------------------------------------------------------------------------------------
@@ -521,5 +325,4 @@ __all__ = [
     "Card",
     "build_board",
     "build_card",
-    "current_activity",
 ]

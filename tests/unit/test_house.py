@@ -212,6 +212,8 @@ NOT_ON_THE_ADVANCE_PATH = (
     "specflow.engine.change",
     "specflow.engine.hub",
     "specflow.engine.board",
+    "specflow.engine.activity",
+    "specflow.engine.boardoutline",
     "specflow.engine.timeline",
     "asyncio",
     "urllib.request",
