@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from specflow.engine.view import find_hub
+from specflow.engine.hublocation import find_hub
 from specflow.errors import SpecflowError
 from specflow.openspec.discovery import change_ids, spec_ids
 from specflow.structs import Struct, field

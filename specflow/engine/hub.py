@@ -22,8 +22,8 @@ from specflow.definitions.scaffold import init_hub
 from specflow.definitions.workflow import Workflow
 from specflow.engine.board import Board, build_board
 from specflow.engine.change import Change
+from specflow.engine.hublocation import OPENSPEC_DIR
 from specflow.engine.runnable import RunnerHub
-from specflow.engine.view import OPENSPEC_DIR
 from specflow.errors import ChangeExistsError, ConfigError
 from specflow.ids import check_change_id
 from specflow.openspec.adopt import Adopted, plan_adoption

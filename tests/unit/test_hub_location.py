@@ -1,4 +1,4 @@
-"""specflow.engine.hub.locate_hub and the worktrees_dir check: the hub is found from anywhere, once.
+"""specflow.engine.hublocation.locate_hub and the worktrees_dir check: the hub is found from anywhere, once.
 
 Real repos in ``tmp_path``: a hub with component repos ``api`` and ``bot`` beside it
 (``make_multi_hub``), worktrees made by ``Workspaces.ensure_worktrees``.
@@ -16,7 +16,7 @@ import pytest
 from specflow.changestate.records import read_state
 from specflow.definitions.config import load_config
 from specflow.engine.hub import Hub
-from specflow.engine.view import find_hub, locate_hub
+from specflow.engine.hublocation import find_hub, locate_hub
 from specflow.errors import ConfigError, HubNotFoundError
 from tests.conftest import commit_all, git, init_repo
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub
