@@ -14,7 +14,7 @@ from specflow.definitions.config import CONFIG_FILE, load_config
 from specflow.errors import HubNotFoundError
 from specflow.structs import Struct
 from specflow.workspace.git import GitRepo, find_git_dirs
-from specflow.workspace.worktrees import BRANCH_PREFIX, Layout
+from specflow.workspace.layout import BRANCH_PREFIX, Layout
 
 OPENSPEC_DIR = "openspec"
 
