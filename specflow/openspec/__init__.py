@@ -11,8 +11,9 @@ Pure Python, no Node.  Submodules are imported on demand so ``specflow list`` st
 - ``issues``: a finding (level, path, message) and a report of them
 - ``mainspecs``, ``deltarules``, ``changerules``, ``validate``: main specs read once; the rules on
   each delta spec and on a change (ordered lists); the rules on a main spec and the JSON report
-- ``mergechecks``, ``merge``, ``leftovers``: archive's checks of a delta (PRECHECKS), applying it in
-  memory (OPERATIONS), what no requirement accounts for
+- ``mergechecks``, ``mergeops``, ``merge``, ``leftovers``: archive's checks of a delta (PRECHECKS),
+  its operations on a main spec's requirements (OPERATIONS), applying it in memory, what no
+  requirement accounts for
 - ``archivepreflight``, ``specupdates``, ``retire``, ``archive``, ``specwrites``: archive's checks
   and questions before it builds anything; each delta spec's main spec rebuilt in memory and
   checked; retiring capabilities; the atomic archive operation; its writes and rollback

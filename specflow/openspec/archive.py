@@ -26,7 +26,8 @@ from specflow.openspec.archivepreflight import (
     validate_deltas,
 )
 from specflow.openspec.jsre import lazy_compile
-from specflow.openspec.merge import Counts, MergeError
+from specflow.openspec.mergechecks import MergeError
+from specflow.openspec.mergeops import Counts
 from specflow.openspec.meta import ChangeMeta
 from specflow.openspec.retire import outcome
 from specflow.openspec.specupdates import Prepared, build_update, find_spec_updates, target_bytes, validate_rebuilt

@@ -17,7 +17,8 @@ from specflow.openspec.deltarules import DELTA_RULES, Delta
 from specflow.openspec.deltas import UnreadDelta, parse_delta_spec, unread_deltas
 from specflow.openspec.issues import ERROR, INFO, Issue, Report
 from specflow.openspec.mainspecs import MainSpecs
-from specflow.openspec.merge import MergeError, build_updated_spec
+from specflow.openspec.merge import build_updated_spec
+from specflow.openspec.mergechecks import MergeError
 from specflow.openspec.meta import METADATA_FILE, ChangeMeta, Marker
 from specflow.openspec.taskcheck import task_file_issues
 from specflow.openspec.textfile import read_text

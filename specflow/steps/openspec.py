@@ -24,7 +24,7 @@ from specflow.errors import OpenSpecError
 from specflow.openspec.archive import ARCHIVE_DATE_PREFIX_RE, archive_change
 from specflow.openspec.deltas import parse_delta_spec
 from specflow.openspec.discovery import change_ids, discover_spec_files
-from specflow.openspec.merge import MergeError
+from specflow.openspec.mergechecks import MergeError
 from specflow.openspec.specs import extract_purpose
 from specflow.openspec.specupdates import SpecUpdate, build_update, find_spec_updates
 from specflow.openspec.validate import (

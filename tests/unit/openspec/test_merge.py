@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from specflow.openspec.merge import MergeError, build_updated_spec, spec_skeleton
+from specflow.openspec.merge import build_updated_spec
+from specflow.openspec.mergechecks import MergeError
+from specflow.openspec.mergeops import spec_skeleton
 from tests.unit.openspec.ostree import AUTH_SPEC, req
 
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from specflow.openspec.archive import archive_change
 from specflow.openspec.deltas import parse_delta_spec
 from specflow.openspec.markdown import DOT, JS_WS, S, Section, fence_mask, normalize, parse_sections
-from specflow.openspec.merge import MergeError, build_updated_spec
+from specflow.openspec.merge import build_updated_spec
+from specflow.openspec.mergechecks import MergeError
 from specflow.openspec.meta import YamlSyntaxError, load_simple_yaml
 from specflow.openspec.requirements import extract_requirements_section, scenario_names
 from specflow.openspec.specs import SpecParseError, parse_spec, purpose_placeholder, structure_issues
