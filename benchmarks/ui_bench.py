@@ -110,7 +110,8 @@ class Served:
     def __init__(self, hub: Hub) -> None:
         import uvicorn
 
-        from specflow.ui.app import Access, build_app
+        from specflow.ui.access import Access
+        from specflow.ui.app import build_app
         from specflow.ui.server import bind
 
         self.access = Access.new("127.0.0.1")

@@ -3,27 +3,19 @@
 Pages are static shells (``static/*.html``) filled by plain JavaScript from the JSON API; live
 updates arrive as server-sent events from ``specflow.ui.feed``.  Phases started here run in
 their own background process (``Change.advance_in_background``): closing the page or stopping
-the server never stops them.
-
-Access, as notebook servers do it: a random token in the printed URL; the first visit with it
-sets a cookie.  Served on another host than loopback, every request must carry the token itself
-(``X-Specflow-Token`` header or ``token`` query), a cookie is not enough.  Every POST needs the
-page's CSRF token in ``X-CSRF-Token``, a JSON body, and a same-origin ``Origin`` (when sent); on
-loopback the ``Host`` must be a loopback name, which defeats DNS rebinding.
+the server never stops them.  What each action does is ``specflow.ui.buttons``'; who may ask,
+``specflow.ui.access``' (its ``Guard`` runs before every route).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import html
 import json
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,125 +23,27 @@ from starlette.responses import (
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
-    RedirectResponse,
     Response,
     StreamingResponse,
 )
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from specflow.changestate import records
-from specflow.changestate.lock import ChangeLock
-from specflow.engine.background import check_trigger
 from specflow.engine.change import Change
 from specflow.engine.events import read_prompt
 from specflow.engine.hub import Hub
 from specflow.errors import ChangeIdError, ChangeNotFoundError, LockedError, SpecflowError
-from specflow.structs import Struct
+from specflow.ui.access import Access, Guard, refusal
+from specflow.ui.buttons import ACTIONS
 from specflow.ui.feed import Feed, Message, board_data
 from specflow.ui.notify import Notifier
 from specflow.ui.render import code_css, markdown_html, split_patch
-from specflow.workspace.git import who_am_i
 from specflow.workspace.workspaces import for_change
 
 STATIC = Path(__file__).parent / "static"
-COOKIE = "specflow_token"
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 EVENTS_ON_PAGE = 400
 SSE_PING_S = 15.0
 MAX_BODY = 64 * 1024
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class Access(Struct, frozen=True):
-    """The secrets of one server: the access token (in the URL) and the CSRF token (in pages)."""
-
-    token: str
-    csrf: str
-    strict: bool
-    """True when served on another host than loopback: the token on every request."""
-
-    @classmethod
-    def new(cls, host: str) -> Access:
-        return cls(secrets.token_urlsafe(24), secrets.token_urlsafe(24), host not in LOOPBACK)
-
-
-def _same(a: str | None, b: str) -> bool:
-    return a is not None and hmac.compare_digest(a.encode(), b.encode())
-
-
-def _refusal(status: int, message: str, fix: str) -> JSONResponse:
-    return JSONResponse({"error": message, "fix": fix}, status_code=status)
-
-
-class Guard:
-    """ASGI middleware: the token, the Host check and the CSRF checks, before any route runs."""
-
-    def __init__(self, app: ASGIApp, access: Access) -> None:
-        self.app = app
-        self.access = access
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        refusal = self.check(request)
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            return
-        query_token = request.query_params.get("token")
-        if request.method == "GET" and _same(query_token, self.access.token) and not self.access.strict:
-            # first visit: keep the token in a cookie and take it out of the address bar
-            rest = [(k, v) for k, v in parse_qs(request.url.query).items() if k != "token"]
-            # one leading slash: '//host' would send the browser to another site
-            target = "/" + request.url.path.lstrip("/") + ("?" + urlencode(rest, doseq=True) if rest else "")
-            response = RedirectResponse(target, status_code=303)
-            response.set_cookie(COOKIE, self.access.token, httponly=True, samesite="strict", path="/")
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-    def check(self, request: Request) -> Response | None:
-        if not self.access.strict and (request.url.hostname or "") not in LOOPBACK:
-            return _refusal(
-                403,
-                f"refused a request for host {request.url.hostname!r}: this dashboard answers on loopback only",
-                "open the address 'specflow ui' printed (http://127.0.0.1:PORT/...)",
-            )
-        if request.method == "GET" and (request.url.path.startswith("/static/") or request.url.path == "/code.css"):
-            return None  # the app's own scripts and styles: no secret in them, and a page cannot add a token
-        given = request.headers.get("x-specflow-token") or request.query_params.get("token")
-        if not self.access.strict and given is None:
-            given = request.cookies.get(COOKIE)
-        if not _same(given, self.access.token):
-            return _refusal(
-                401,
-                "missing or wrong access token"
-                + (" (needed on every request on this host)" if self.access.strict else ""),
-                "open the full address 'specflow ui' printed, with its ?token=...",
-            )
-        if request.method in ("GET", "HEAD"):
-            return None
-        return self.check_forgery(request)
-
-    def check_forgery(self, request: Request) -> Response | None:
-        origin = request.headers.get("origin")
-        expected = f"{request.url.scheme}://{request.url.netloc}"
-        if origin is not None and origin != expected:
-            return _refusal(403, f"refused a request from another site ({origin})", "use the dashboard's own page")
-        site = request.headers.get("sec-fetch-site")
-        if site is not None and site not in ("same-origin", "none"):
-            return _refusal(403, f"refused a {site} request", "use the dashboard's own page")
-        if not _same(request.headers.get("x-csrf-token"), self.access.csrf):
-            return _refusal(403, "missing or wrong CSRF token", "reload the dashboard's page and try again")
-        if not request.headers.get("content-type", "").startswith("application/json"):
-            return _refusal(415, "expected a JSON body", "send Content-Type: application/json")
-        return None
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -175,15 +69,6 @@ async def _body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SpecflowError("the request body is not a JSON object", fix="send a JSON object")
     return data
-
-
-def _note(data: dict[str, Any]) -> str | None:
-    note = data.get("note")
-    if note is None or note == "":
-        return None
-    if not isinstance(note, str) or len(note) > 4000:
-        raise SpecflowError("'note' must be text of at most 4000 characters")
-    return note
 
 
 ARTIFACTS = ("exploration.md", "proposal.md", "design.md", "tasks.md")
@@ -309,7 +194,7 @@ class Dashboard:
             return _error(exc)
         text = read_prompt(self.hub.root, change.id, str(request.path_params["sha"]))
         if text is None:
-            return _refusal(404, "this attempt's prompt was not kept", "prompts are kept from this version on")
+            return refusal(404, "this attempt's prompt was not kept", "prompts are kept from this version on")
         return JSONResponse({"prompt": text})
 
     # acting
@@ -318,7 +203,7 @@ class Dashboard:
         action = str(request.path_params["action"])
         handler = ACTIONS.get(action)
         if handler is None:
-            return _refusal(404, f"unknown action {action!r}", "actions: " + ", ".join(ACTIONS))
+            return refusal(404, f"unknown action {action!r}", "actions: " + ", ".join(ACTIONS))
         try:
             data = await _body(request)
             change = self.change(request)
@@ -371,55 +256,6 @@ def _sse(message: Message) -> str:
     return f"event: {message.name}\ndata: {json.dumps(message.data, separators=(',', ':'))}\n\n"
 
 
-# each action runs in a worker thread; the ones that run a phase start it in the background
-
-
-def _approve(change: Change, data: dict[str, Any]) -> dict[str, Any]:
-    approval = change.approve(by=data.get("by") if isinstance(data.get("by"), str) else None, note=_note(data))
-    return {"approval": approval}
-
-
-def _advance(change: Change, data: dict[str, Any]) -> dict[str, Any]:
-    return {"run": change.advance_in_background(fresh=bool(data.get("fresh"))).to_dict()}
-
-
-def _reject(change: Change, data: dict[str, Any]) -> dict[str, Any]:
-    note = _note(data)
-    change.require_record()
-    check_trigger(change, "reject")  # the note is recorded only for a rejection that can happen
-    with ChangeLock(change.hub.root, change.id, command="reject"):
-        records.record_rejection(change.dir, change.require_record(), by=who_am_i(change.hub.root), note=note)
-    return {"run": change.advance_in_background(trigger="reject").to_dict()}
-
-
-def _cancel(change: Change, data: dict[str, Any]) -> dict[str, Any]:
-    return {"pid": change.cancel()}
-
-
-def _merge(change: Change, data: dict[str, Any]) -> dict[str, Any]:
-    merges = change.merge()
-    return {"merges": [m.to_dict() for m in merges]}
-
-
-def _revert(change: Change, data: dict[str, Any]) -> dict[str, Any]:
-    number = data.get("checkpoint")
-    if not isinstance(number, int) or isinstance(number, bool):
-        raise SpecflowError("'checkpoint' must be a checkpoint number", fix="pick one from the change's checkpoints")
-    result = change.revert(number)
-    return {"revert": result.to_dict(), "summary": result.summary()}
-
-
-ACTIONS: dict[str, Callable[[Change, dict[str, Any]], dict[str, Any]]] = {
-    "approve": _approve,
-    "reject": _reject,
-    "advance": _advance,
-    "retry": _advance,
-    "cancel": _cancel,
-    "merge": _merge,
-    "revert": _revert,
-}
-
-
 def build_app(hub: Hub, access: Access, *, notifier: Notifier | None = None) -> Starlette:
     """The dashboard of ``hub`` behind ``access``; its live feed runs while the app does."""
     feed = Feed(hub, notifier)
@@ -454,4 +290,4 @@ def build_app(hub: Hub, access: Access, *, notifier: Notifier | None = None) -> 
     return app
 
 
-__all__ = ["ACTIONS", "Access", "Dashboard", "Guard", "build_app"]
+__all__ = ["Dashboard", "build_app"]

@@ -14,7 +14,8 @@ from specflow.engine.hub import Hub
 from specflow.errors import ServerError
 from specflow.structs import Struct
 from specflow.ui import local
-from specflow.ui.app import Access, build_app
+from specflow.ui.access import Access
+from specflow.ui.app import build_app
 from specflow.ui.notify import Notifier
 
 #: Seconds an open live stream may delay a stop.

@@ -18,7 +18,8 @@ pytest.importorskip("starlette")
 
 from starlette.testclient import TestClient
 
-from specflow.ui.app import Access, build_app
+from specflow.ui.access import Access
+from specflow.ui.app import build_app
 
 Cli = Callable[..., tuple[int, str, str]]
 CHROMIUM = "/usr/bin/chromium"

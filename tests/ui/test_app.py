@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 
 from specflow import Hub
 from specflow.changestate.lock import pid_alive
-from specflow.ui.app import COOKIE, Access, build_app
+from specflow.ui.access import COOKIE, Access
+from specflow.ui.app import build_app
 from tests.conftest import HubFixture
 
 BASE = "http://127.0.0.1"
@@ -221,7 +222,7 @@ def test_a_finished_apply_is_ready_to_merge_and_merges_from_the_api(tmp_path: Pa
 def test_the_first_visit_never_redirects_to_another_site(hub: HubFixture) -> None:
     import asyncio
 
-    from specflow.ui.app import Guard
+    from specflow.ui.access import Guard
 
     access = Access("tok-" + "g" * 20, "csrf-" + "h" * 20, strict=False)
     sent: list[dict[str, object]] = []
