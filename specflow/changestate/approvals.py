@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TypedDict
 
 from specflow import digests
-from specflow.changestate.records import STATE_DIR, now_iso
-from specflow.changestate.recordtypes import Approval, StateRecord
+from specflow.changestate.records import now_iso
+from specflow.changestate.recordtypes import STATE_DIR, Approval, StateRecord
 from specflow.errors import StateError
 
 # The artifacts a person approves; the engine's own records are not part of it.

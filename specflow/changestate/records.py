@@ -10,6 +10,9 @@ a thread while it goes on (``settle``): the in-flight record is written, synced 
 place while the checkpoint is taken, and is on disk before the agent is let go; the end's history
 sync runs while the records are committed, and is done before the attempt returns.
 This module uses only the standard library so ``specflow list`` and ``status`` start fast.
+
+Reading the history, and the running totals kept beside it (``summary.json``, a cache), is
+``specflow.changestate.history``'s; what the records hold and where they are, ``recordtypes``'.
 """
 
 from __future__ import annotations
@@ -18,16 +21,18 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from specflow.changestate import totals
+from specflow.changestate.history import advance_summary, history_stamp, read_history
 from specflow.changestate.machine_id import recorded_machine
 from specflow.changestate.recordfiles import atomic_write, settle, sync_later
 from specflow.changestate.recordtypes import (
-    EVENT_FIELDS,
+    HISTORY_FILE,
+    STATE_DIR,
     STATE_FIELDS,
+    STATE_FILE,
+    STATE_VERSION,
     Approval,
     Discarded,
     HistoryEvent,
@@ -39,17 +44,8 @@ from specflow.changestate.recordtypes import (
     json_type,
     line_of,
 )
-from specflow.changestate.replay import RECOMPUTE_KEY, has_conflict_markers, in_time_order, ours_of_conflict, replay
-from specflow.changestate.totals import HistoryTotals
+from specflow.changestate.replay import RECOMPUTE_KEY, has_conflict_markers, ours_of_conflict, replay
 from specflow.errors import StateError
-
-STATE_DIR = ".specflow"
-STATE_FILE = "state.json"
-HISTORY_FILE = "history.jsonl"
-#: Running totals of the history (costs, last event), kept by ``append_event`` so ``status`` reads
-#: one small file instead of parsing every event; valid only for the history it was written with.
-SUMMARY_FILE = "summary.json"
-STATE_VERSION = 1
 
 
 def now_iso() -> str:
@@ -169,117 +165,8 @@ def append_event(change_dir: Path, event: HistoryEvent, *, later: bool = False) 
         sync_later(sync)
     else:
         sync()
-    _advance_summary(change_dir, json.loads(line), _stamp(before) if size else None, _stamp(after))
+    advance_summary(change_dir, json.loads(line), history_stamp(before) if size else None, history_stamp(after))
     return record
-
-
-def _advance_summary(change_dir: Path, event: Mapping[str, Any], before: list[int] | None, after: list[int]) -> None:
-    """Add the event just appended to the running totals (computed in full when none were current)."""
-    if before is None:  # the history's first event
-        kept: dict[str, Any] | None = {"version": STATE_VERSION, **totals.summary_of([])}
-    else:
-        kept = _read_summary(change_dir, before)
-    if kept is None:
-        summary = _full_summary(change_dir)
-    else:
-        summary = kept
-        totals.add_event(summary, event)
-    summary["history"] = after
-    _write_summary(change_dir, summary)
-
-
-def read_history(change_dir: Path) -> list[HistoryEvent]:
-    """Every history event, oldest first.
-
-    A line that is not JSON (a write torn by a crash) is skipped rather than fatal: one bad line
-    must not lock a person out of a change's history or of ``specflow status``.  A line that is
-    JSON of the wrong shape was written by someone else than specflow: it is refused, naming
-    its line, since nothing built on it could be trusted.
-    """
-    path = change_dir / STATE_DIR / HISTORY_FILE
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return []
-    events: list[HistoryEvent] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        events.append(_checked_event(path, number, event))
-    return in_time_order(events)
-
-
-def _checked_event(path: Path, number: int, event: Any) -> HistoryEvent:
-    """``event`` as a history event, or a ``StateError`` naming ``path:number`` and what is wrong."""
-    fix = f"correct or delete line {number} of {path} (one JSON object per line, as specflow writes them)"
-    if not isinstance(event, dict):
-        raise StateError(f"{path}:{number}: corrupted history: found {json_type(event)}, expected an object", fix=fix)
-    for key, expected, check in EVENT_FIELDS:
-        if key in event and not check(event[key]):
-            raise StateError(
-                f"{path}:{number}: corrupted history: '{key}' is {json_type(event[key])}, expected {expected}",
-                fix=fix,
-            )
-    return cast(HistoryEvent, event)
-
-
-def _stamp(st: os.stat_result) -> list[int]:
-    """What identifies one version of the history file: a hand edit, a checkout or a merge changes it."""
-    return [st.st_ino, st.st_size, st.st_mtime_ns]
-
-
-def _read_summary(change_dir: Path, stamp: list[int]) -> dict[str, Any] | None:
-    """The summary kept for the history whose stamp is ``stamp``, or None (absent, stale, damaged)."""
-    try:
-        with open(os.path.join(change_dir, STATE_DIR, SUMMARY_FILE), "rb") as fh:
-            data = json.loads(fh.read())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("version") != STATE_VERSION or data.get("history") != stamp:
-        return None
-    return data if totals.well_formed(data) else None
-
-
-def _full_summary(change_dir: Path) -> dict[str, Any]:
-    """A summary computed from every event of the history (when no valid one is kept)."""
-    return {"version": STATE_VERSION, **totals.summary_of(read_history(change_dir))}
-
-
-def _write_summary(change_dir: Path, summary: dict[str, Any]) -> None:
-    """Replace the summary without fsync: it is a cache, checked against the history before use."""
-    # key order kept: status prints the totals in it
-    atomic_write(change_dir / STATE_DIR / SUMMARY_FILE, json.dumps(summary) + "\n", durable=False, ordered=False)
-
-
-def history_totals(change_dir: Path) -> HistoryTotals:
-    """Costs and last event of the change's history, read from its summary while that is current.
-
-    A history the summary was not written with (edited by hand, checked out, merged) is parsed in
-    full, as it always was: the summary never changes what is shown, only how fast.
-    """
-    try:
-        st = os.stat(os.path.join(change_dir, STATE_DIR, HISTORY_FILE))
-    except FileNotFoundError:
-        return totals.totals_of(totals.summary_of([]))  # no history yet
-    stamp = _stamp(st)
-    summary = _read_summary(change_dir, stamp)
-    if summary is None:
-        summary = _full_summary(change_dir)
-        _keep_summary(change_dir, summary, stamp)
-    return totals.totals_of(summary)
-
-
-def _keep_summary(change_dir: Path, summary: dict[str, Any], stamp: list[int]) -> None:
-    """Keep a summary just computed in full, as ``git status`` refreshes the index it reads, so the
-    next reading of an unchanged history is cheap.  Stamped with the history as stat saw it before
-    the reading: a history appended to meanwhile has another stamp, so that summary is never used.
-    Best effort: a read-only folder only means the next reading parses the history again."""
-    with contextlib.suppress(OSError):
-        _write_summary(change_dir, {**summary, "history": stamp})
 
 
 def snapshot_records(change_dir: Path) -> dict[Path, bytes | None]:
@@ -462,22 +349,3 @@ def set_repos(change_dir: Path, record: StateRecord, repos: list[str]) -> None:
     """The repos the change affects (its worktrees are made for these)."""
     record["repos"] = repos
     write_state(change_dir, record)
-
-
-def session_to_resume(history: list[HistoryEvent], phase: str, agent_name: str) -> str | None:
-    """The agent session of the last failed or interrupted attempt at ``phase``, to continue it.
-
-    None after a success, after an attempt by another agent, or when that attempt had no session.
-    """
-    for ev in reversed(history):
-        if ev.get("to") != phase or ev.get("trigger") in ("approve", "new", "adopt", "discard", "restore"):
-            continue
-        outcome = ev.get("outcome")
-        if outcome == "succeeded":
-            return None
-        if outcome in ("failed", "interrupted"):
-            agent = ev.get("agent") or {}
-            if agent.get("session_id") and agent.get("name") == agent_name:
-                return str(agent["session_id"])
-            return None
-    return None

@@ -1,11 +1,20 @@
 """What a change's records hold: ``state.json`` and the lines of ``history.jsonl``, typed, and the
-JSON type each key specflow reads must have when a record is read back (a hand edit, a merge)."""
+JSON type each key specflow reads must have when a record is read back (a hand edit, a merge);
+and where they are kept, in the change's ``.specflow`` folder, at which version."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from typing import Any, Literal, NotRequired, TypedDict
+
+STATE_DIR = ".specflow"
+STATE_FILE = "state.json"
+HISTORY_FILE = "history.jsonl"
+#: Running totals of the history (costs, last event), kept by ``append_event`` so ``status`` reads
+#: one small file instead of parsing every event; valid only for the history it was written with.
+SUMMARY_FILE = "summary.json"
+STATE_VERSION = 1
 
 #: How a history event ended.  ``created``/``adopted``: the change came under a workflow;
 #: ``succeeded``/``failed``: a phase ran; ``blocked``: a given step did not hold, nothing ran;

@@ -1,5 +1,5 @@
 """A change's running totals: what its agents cost, per phase and in all, and its last event and
-attempt, summed event by event as the history grows (``records`` keeps them beside it)."""
+attempt, summed event by event as the history grows (``history`` keeps them beside it)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from specflow.changestate.records import HISTORY_FILE, STATE_DIR
+from specflow.changestate.recordtypes import HISTORY_FILE, STATE_DIR
 from specflow.engine.events import LoggedEvent, event_log_path
 from specflow.structs import Struct
 

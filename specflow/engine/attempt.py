@@ -21,6 +21,7 @@ from specflow.agents import get_adapter
 from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback, Started, StartsAhead
 from specflow.changestate import recordfiles, records, recordtypes
 from specflow.changestate.approvals import void_reason
+from specflow.changestate.history import read_history, session_to_resume
 from specflow.changestate.machine_id import host_name
 from specflow.changestate.recordtypes import HistoryEvent, InFlight, StateRecord
 from specflow.definitions.workflow import Scenario, StateDef, Workflow
@@ -186,7 +187,7 @@ class Attempt(Struct):
     def start(self) -> None:
         """Write the in-flight record, so a crash from here on is recovered by the next advance."""
         sc, state = self.scenario, self.record["state"]
-        history = records.read_history(self.change_dir)
+        history = read_history(self.change_dir)
         number = 1 + sum(1 for ev in history if ev.get("to") == sc.to and ev.get("outcome") in recordtypes.ATTEMPTS)
         self.event = HistoryEvent(
             trigger=self.options.trigger,
@@ -248,8 +249,8 @@ class Attempt(Struct):
             options["command"] = list(agent.command)
         if agent.binary is not None:
             options["binary"] = agent.binary
-        history = records.read_history(self.change_dir)
-        resume = None if self.options.fresh else records.session_to_resume(history, self.scenario.to, self.agent_name)
+        history = read_history(self.change_dir)
+        resume = None if self.options.fresh else session_to_resume(history, self.scenario.to, self.agent_name)
         return AgentRequest(
             prompt=self.prompt,
             cwd=self.workspaces.agent_cwd(worktrees=target.gate.worktrees),

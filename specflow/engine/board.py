@@ -22,8 +22,8 @@ from typing import Any, Literal, Protocol
 
 from specflow.changestate.approvals import current_approval
 from specflow.changestate.lock import ChangeLock, pid_alive
-from specflow.changestate.records import HISTORY_FILE, STATE_DIR, read_state
-from specflow.changestate.recordtypes import InFlight, LastFailure, StateRecord
+from specflow.changestate.records import read_state
+from specflow.changestate.recordtypes import HISTORY_FILE, STATE_DIR, InFlight, LastFailure, StateRecord
 from specflow.engine.activity import current_activity, history_summary
 from specflow.engine.boardoutline import Outline, workflow_outline
 from specflow.engine.status import ChangeLike, HubLike

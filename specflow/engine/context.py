@@ -10,8 +10,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specflow.changestate.records import STATE_DIR
-from specflow.changestate.recordtypes import StateRecord
+from specflow.changestate.recordtypes import STATE_DIR, StateRecord
 from specflow.definitions.templates import PromptRenderer
 from specflow.openspec.discovery import spec_ids
 from specflow.openspec.flatyaml import YamlSyntaxError, load_simple_yaml

@@ -14,9 +14,18 @@ from pathlib import Path
 from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
 from specflow.changestate.approvals import ApprovalView, approval_view
+from specflow.changestate.history import history_totals
 from specflow.changestate.lock import ChangeLock, pid_alive
-from specflow.changestate.records import HISTORY_FILE, STATE_DIR, STATE_FILE, history_totals
-from specflow.changestate.recordtypes import Approval, Discarded, InFlight, LastFailure, StateRecord
+from specflow.changestate.recordtypes import (
+    HISTORY_FILE,
+    STATE_DIR,
+    STATE_FILE,
+    Approval,
+    Discarded,
+    InFlight,
+    LastFailure,
+    StateRecord,
+)
 from specflow.changestate.totals import CostSummary, LastAttempt, summarize_costs
 from specflow.definitions import cache as definition_cache
 from specflow.definitions.config import CONFIG_FILE, HubConfig

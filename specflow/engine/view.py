@@ -15,8 +15,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
-from specflow.changestate import records, totals
-from specflow.changestate.records import read_history, read_state
+from specflow.changestate import recordtypes, totals
+from specflow.changestate.history import read_history
+from specflow.changestate.records import read_state
 from specflow.changestate.recordtypes import HistoryEvent, StateRecord
 from specflow.definitions.config import HubConfig, load_config
 from specflow.engine.hublocation import OPENSPEC_DIR, locate_hub
@@ -322,7 +323,7 @@ class BaseHub(Generic[C]):
             if not archive.is_dir():
                 continue
             for p in sorted(archive.iterdir()):
-                if p.is_dir() and (p / records.STATE_DIR).is_dir():
+                if p.is_dir() and (p / recordtypes.STATE_DIR).is_dir():
                     cid = re.sub(r"^\d{4}-\d{2}-\d{2}-", "", p.name)
                     if archive.parent.parent.parent == self.root or self.worktree_of(cid) in p.parents:
                         found[cid] = self._change(cid, p)
@@ -371,8 +372,8 @@ class BaseHub(Generic[C]):
             with contextlib.suppress(OSError), os.scandir(archive) as entries:
                 for e in entries:
                     paths += [
-                        os.path.join(e.path, records.STATE_DIR),
-                        os.path.join(e.path, records.STATE_DIR, records.STATE_FILE),
+                        os.path.join(e.path, recordtypes.STATE_DIR),
+                        os.path.join(e.path, recordtypes.STATE_DIR, recordtypes.STATE_FILE),
                     ]
         return paths
 

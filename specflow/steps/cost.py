@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from specflow.changestate.records import read_history
+from specflow.changestate.history import read_history
 from specflow.changestate.totals import CostSummary, summarize_costs
 from specflow.steps.registry import StepCollector, StepContext, StepResult
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from specflow.changestate import records
+from specflow.changestate import records, recordtypes
 from specflow.changestate.machine_id import machine_name
 from specflow.definitions.config import HubConfig
 from specflow.errors import GitError, RemoteError, WorkspaceError
@@ -209,15 +209,15 @@ def _lost_attempt(worktree: GitRepo, tip: str, change_id: str, changed: str) -> 
     as lost and ran the phase again.  Putting the file back to its commit drops nothing that is
     not already in the pulled history, and the attempt stays recorded once.
     """
-    folder = f"openspec/changes/{change_id}/{records.STATE_DIR}"
-    if changed != f"{folder}/{records.STATE_FILE}":
+    folder = f"openspec/changes/{change_id}/{recordtypes.STATE_DIR}"
+    if changed != f"{folder}/{recordtypes.STATE_FILE}":
         return None
     state = records.read_state(worktree.root / "openspec" / "changes" / change_id)
     flight = (state or {}).get("in_flight")
     if not flight:
         return None
     try:
-        lines = worktree.text("show", f"{tip}:{folder}/{records.HISTORY_FILE}").splitlines()
+        lines = worktree.text("show", f"{tip}:{folder}/{recordtypes.HISTORY_FILE}").splitlines()
     except GitError:
         return None
     me = machine_name()

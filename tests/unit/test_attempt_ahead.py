@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from specflow import Hub
-from specflow.changestate.records import read_history, read_state
+from specflow.changestate.history import read_history
+from specflow.changestate.records import read_state
 from specflow.engine import engine as engine_module
 from specflow.engine import machine as machine_module
 from tests.claude.claude_support import processes_with

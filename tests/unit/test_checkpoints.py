@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from specflow.changestate.records import read_history, read_state, write_state
+from specflow.changestate.history import read_history
+from specflow.changestate.records import read_state, write_state
 from specflow.errors import WorkspaceError
 from specflow.workspace import indexdelta
 from specflow.workspace.gates import GatePolicy

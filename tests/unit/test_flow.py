@@ -11,7 +11,8 @@ import pytest
 
 from specflow import Hub
 from specflow.changestate.approvals import approval_view, void_reason
-from specflow.changestate.records import read_history, read_state, void_approvals
+from specflow.changestate.history import read_history
+from specflow.changestate.records import read_state, void_approvals
 from specflow.changestate.recordtypes import Approval, HistoryEvent, StateRecord
 from specflow.engine.status import workflow_outline
 from specflow.errors import ChangeNotFoundError, OpenSpecError, StateError

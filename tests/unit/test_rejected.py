@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from specflow.changestate.records import read_history
+from specflow.changestate.history import read_history
 from specflow.errors import WorkspaceError
 from specflow.workspace.audit import AuditReport
 from specflow.workspace.workspaces import Workspaces

@@ -15,13 +15,12 @@ from typing import Any
 import pytest
 
 from specflow.changestate import recordfiles
+from specflow.changestate.history import history_totals, read_history
 from specflow.changestate.lock import ChangeLock
 from specflow.changestate.recordfiles import settle
 from specflow.changestate.records import (
     append_event,
-    history_totals,
     mark_in_flight,
-    read_history,
     read_state,
     write_state,
 )

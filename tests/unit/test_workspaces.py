@@ -16,7 +16,8 @@ from typing import cast
 import pytest
 
 from specflow.agents.base import AgentEvent
-from specflow.changestate.records import read_history, read_state, write_state
+from specflow.changestate.history import read_history
+from specflow.changestate.records import read_state, write_state
 from specflow.changestate.recordtypes import StateRecord
 from specflow.definitions.config import HubConfig, RepoConfig
 from specflow.engine.change import Change
