@@ -22,12 +22,12 @@ from specflow.engine.runnable import RunnableChange, RunnerHub, RunOptions
 from specflow.engine.timeline import Timeline, build_timeline
 from specflow.entrypoints import entry_points
 from specflow.errors import ChangeNotFoundError, ConfigError, WorkspaceError
-from specflow.workspace import branches
+from specflow.workspace import branchdiff, branches
 from specflow.workspace import pull as pulling
 from specflow.workspace import push as pushing
 from specflow.workspace import revert as reverting
-from specflow.workspace.branches import MergeResult
 from specflow.workspace.git import who_am_i
+from specflow.workspace.mergeplan import MergeResult
 from specflow.workspace.pull import PullResult
 from specflow.workspace.push import PushResult
 from specflow.workspace.remote import change_repos, lease_remote
@@ -249,11 +249,11 @@ class Change(RunnableChange):
 
     def diff(self, repo: str | None = None, *, stat: bool = False) -> str:
         """The change's work against its base, in every repo (or ``repo``), as a patch."""
-        return branches.diff(self.workspaces(), repo, stat)
+        return branchdiff.diff(self.workspaces(), repo, stat)
 
     def diff_data(self, repo: str | None = None, *, stat: bool = False) -> list[dict[str, Any]]:
         """``diff`` as data, per repo: branch, base, changed files with line counts, the patch."""
-        return branches.diff_data(self.workspaces(), repo, stat)
+        return branchdiff.diff_data(self.workspaces(), repo, stat)
 
     def merged(self) -> dict[str, str | None]:
         """Each affected repo's merge state: None when merged, else why not."""

@@ -25,7 +25,7 @@ from specflow.engine.hub import Hub
 from specflow.errors import WorkspaceError
 from specflow.localdir import records_dir
 from specflow.steps.registry import StepContext, StepResult
-from specflow.workspace import branches
+from specflow.workspace import branchdiff, branches
 from specflow.workspace.workspaces import Workspaces
 from tests.conftest import commit_all, git, init_repo
 
@@ -257,7 +257,7 @@ def test_diff_shows_each_repo_against_its_base_including_uncommitted_work(multi:
     ws = multi.workspaces()
     paths = _work(ws, multi)
     (paths["api"] / "src" / "draft.py").write_text("x = 1\n")
-    text = branches.diff(ws)
+    text = branchdiff.diff(ws)
     hub_part, api_part, bot_part = text.split("\n== ")
     # the hub's branch is one of the change's branches: its diff is the change's folder
     assert hub_part.startswith(f"== hub: specflow/add-login against main ({multi.worktree})")
@@ -266,10 +266,10 @@ def test_diff_shows_each_repo_against_its_base_including_uncommitted_work(multi:
     assert "+def login(): ..." in api_part and "+x = 1" in api_part
     assert bot_part.startswith("bot: specflow/add-login against main") and "+print('bot login')" in bot_part
     assert "openspec" not in api_part + bot_part
-    stat = branches.diff(ws, "bot", stat=True)
+    stat = branchdiff.diff(ws, "bot", stat=True)
     assert "bot.py | 2 +-" in stat and "api" not in stat
     with pytest.raises(WorkspaceError, match="repo 'web' is not affected"):
-        branches.diff(ws, "web")
+        branchdiff.diff(ws, "web")
 
 
 def test_merge_makes_a_merge_commit_naming_the_change_in_each_repo(multi: MultiHub) -> None:
