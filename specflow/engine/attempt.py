@@ -6,7 +6,9 @@ ahead of its prompt when its adapter can (``StartsAhead``) → checkpoint → ru
 save its record → actions → ``then`` steps → finish (history, state).
 ``specflow.engine.engine`` decides *whether* a transition runs (lock, recovery, choosing,
 firing); this module runs it: up to starting the agent (``begin``) before the change's machine is
-made, the rest (``run``) inside the transition.
+made, the rest (``run``) inside the transition.  The agent's request and its start ahead are
+``specflow.engine.phaseagent``'s; the commits and the landing at the final state,
+``specflow.engine.phasecommits``'s.
 """
 
 from __future__ import annotations
@@ -17,25 +19,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specflow import digests
-from specflow.agents import get_adapter
-from specflow.agents.base import AgentEvent, AgentRequest, AgentResult, EventCallback, Started, StartsAhead
+from specflow.agents.base import AgentEvent, AgentResult, EventCallback
 from specflow.changestate import recordfiles, records, recordtypes
 from specflow.changestate.approvals import void_reason
-from specflow.changestate.history import read_history, session_to_resume
+from specflow.changestate.history import read_history
 from specflow.changestate.machine_id import host_name
 from specflow.changestate.recordtypes import HistoryEvent, InFlight, StateRecord
 from specflow.definitions.workflow import Scenario, StateDef, Workflow
 from specflow.engine.context import phase_gate, phase_prompt
-from specflow.engine.evaluation import agent_settings, evaluate, sandbox_settings, step_context
+from specflow.engine.evaluation import evaluate, step_context
 from specflow.engine.events import save_prompt
+from specflow.engine.phaseagent import PhaseAgent, phase_agent
+from specflow.engine.phasecommits import commit_records, commit_work, land_final
 from specflow.engine.results import AdvanceResult, emit
-from specflow.errors import AgentError, SpecflowError, TemplateError
-from specflow.localdir import records_dir
+from specflow.errors import SpecflowError, TemplateError
 from specflow.steps.actions import build_actions
 from specflow.steps.registry import StepContext, StepOutcome
 from specflow.structs import Struct, field
-from specflow.workspace import branches
-from specflow.workspace.checkpoints import HUB_KEY
 from specflow.workspace.workspaces import for_change
 
 if TYPE_CHECKING:
@@ -43,11 +43,6 @@ if TYPE_CHECKING:
     from specflow.workspace.checkpoints import Checkpoint
     from specflow.workspace.gates import GatePolicy
     from specflow.workspace.workspaces import Workspaces
-
-
-def _not_started(exc: AgentError) -> AgentResult:
-    """The result of an agent that could not be started, keeping the way out (how to install it, ...)."""
-    return AgentResult(status="crashed", error=exc.message + (f"; fix: {exc.fix}" if exc.fix else ""))
 
 
 class AttemptOptions(Struct):
@@ -76,18 +71,13 @@ class Attempt(Struct):
     gate: GatePolicy | None = None
     prompt: str = ""
     checkpoint: Checkpoint | None = None
-    agent_name: str = ""
-    adapter_name: str = ""
-    agent_request: AgentRequest | None = None
+    agent: PhaseAgent | None = None
     agent_result: AgentResult | None = None
     then: list[StepOutcome] = field(default_factory=list)
     # the change's records as they were before the attempt, and before the agent ran
     _pristine: dict[Path, bytes | None] = field(default_factory=dict)
     _records_before: dict[Path, bytes | None] = field(default_factory=dict)
     _layer: str | None = None  # the sandbox layer the adapter reported
-    _started: Started | None = None  # the agent started ahead of its prompt, waiting for it
-    _start_failed: AgentResult | None = None  # why the agent could not even be started
-    _held: list[AgentEvent] | None = None  # its events until the checkpoint is taken
     _begun: bool = False  # ``begin`` ran: the in-flight record is written, the phase made ready
     _failed_early: BaseException | None = None  # what ``begin`` met, raised again by ``run``
     _ran: bool = False  # ``run`` (or ``abandon``) was called: what ``begin`` did is accounted for
@@ -147,13 +137,13 @@ class Attempt(Struct):
             # Ctrl-C or a bug: leave the in-flight record (status shows 'interrupted') and re-raise
             if isinstance(exc, Exception):
                 self.reasons = [f"internal error: {type(exc).__name__}: {exc}"]
-                self.commit_work()
+                commit_work(self)
                 self.finish()
             raise
-        self.commit_work()
+        commit_work(self)
         result = self.finish()
         if result.outcome == "succeeded" and self.target.final:
-            self.land_final()
+            land_final(self)
         recordfiles.settle()  # the records are on disk before the attempt says how it ended
         return result
 
@@ -238,82 +228,37 @@ class Attempt(Struct):
         records.note_in_flight(self.change_dir, self.record, self.flight)
         emit(self.on_event, "phase", f"checkpoint #{self.checkpoint.number}", checkpoint=self.checkpoint.number)
 
-    def request(self) -> AgentRequest:
-        """What the adapter is asked to do, from the phase's and the agent's settings."""
-        assert self.workspaces is not None and self.gate is not None
-        target, config = self.target, self.change.hub.config
-        self.agent_name = self.options.agent or target.agent or config.default_agent
-        agent = agent_settings(config, self.agent_name)
-        options: dict[str, Any] = dict(agent.options)
-        if agent.command is not None:
-            options["command"] = list(agent.command)
-        if agent.binary is not None:
-            options["binary"] = agent.binary
-        history = read_history(self.change_dir)
-        resume = None if self.options.fresh else session_to_resume(history, self.scenario.to, self.agent_name)
-        return AgentRequest(
-            prompt=self.prompt,
-            cwd=self.workspaces.agent_cwd(worktrees=target.gate.worktrees),
-            gate=self.gate,
-            hub=self.change.root,  # the hub as the change sees it: its own worktree
-            change_id=self.change.id,
-            phase=self.scenario.to,
-            transcript_dir=records_dir(self.change.hub.root) / "transcripts" / self.change.id,
-            model=target.model or agent.model,
-            resume_session=resume,
-            max_turns=target.max_turns or agent.max_turns,
-            timeout=target.timeout or agent.timeout,
-            budget_usd=target.budget_usd or agent.budget_usd,
-            env=dict(agent.env),
-            options=options,
-            sandbox=sandbox_settings(config, target, self.options.agent),
-        )
-
     def start_agent(self) -> None:
-        """Build the request; start the agent now when its adapter waits for the prompt before it
-        writes anything (``StartsAhead``): its start-up overlaps the checkpoint.  Its events are
-        held until the checkpoint is taken, so the attempt records them in the usual order."""
-        self.agent_request = self.request()
-        self.adapter_name = agent_settings(self.change.hub.config, self.agent_name).adapter
-        try:
-            adapter = get_adapter(self.adapter_name)
-            if isinstance(adapter, StartsAhead):
-                self._held = []
-                self._started = adapter.start(self.agent_request, self._agent_event)
-        except AgentError as exc:
-            self._start_failed = _not_started(exc)
+        """The phase's agent and its request, started now where its adapter allows
+        (``PhaseAgent.start``): its start-up overlaps the checkpoint."""
+        assert self.workspaces is not None and self.gate is not None
+        self.agent = phase_agent(
+            self.change,
+            self.target,
+            self.scenario.to,
+            self.prompt,
+            self.workspaces,
+            self.gate,
+            agent=self.options.agent,
+            fresh=self.options.fresh,
+            on_event=self._on_agent_event,
+        )
+        self.agent.start()
 
     def cancel_agent(self) -> None:
-        """Stop the agent started ahead, which never got its prompt (the checkpoint failed, or the
-        run was interrupted before the agent was let go)."""
-        if self._started is not None:
-            self._started.cancel()
-            self._started = None
+        """Stop the agent started ahead, which never got its prompt (``PhaseAgent.cancel``)."""
+        if self.agent is not None:
+            self.agent.cancel()
 
     def run_agent(self) -> None:
         assert self.workspaces is not None and self.gate is not None and self.checkpoint is not None
-        assert self.agent_request is not None
-        emit(
-            self.on_event,
-            "phase",
-            f"running agent {self.agent_name} ({self.adapter_name})",
-            agent=self.agent_name,
-        )
+        assert self.agent is not None
+        agent = self.agent
+        emit(self.on_event, "phase", f"running agent {agent.name} ({agent.adapter})", agent=agent.name)
         recordfiles.settle()  # the in-flight record is on disk before the agent may write anything
         self._records_before = records.snapshot_records(self.change_dir)
-        held, self._held = self._held or [], None
         try:
-            for ev in held:
-                self._on_agent_event(ev)
-            if self._start_failed is not None:
-                result = self._start_failed
-            elif self._started is not None:
-                started, self._started = self._started, None  # from here on it stops itself
-                result = started.finish()
-            else:
-                result = get_adapter(self.adapter_name).run(self.agent_request, self._on_agent_event)
-        except AgentError as exc:
-            result = _not_started(exc)
+            result = agent.run()
         except BaseException:
             # interrupted (Ctrl-C, SIGTERM): the adapter has stopped the agent; still put back
             # whatever it wrote outside its gate before giving up
@@ -324,18 +269,11 @@ class Attempt(Struct):
         result.sandbox = result.sandbox or self._layer
         self.event["sandbox"] = result.sandbox
         self.agent_result = result
-        self.event["agent"] = {"name": self.agent_name, "adapter": self.adapter_name, **result.to_dict()}
+        self.event["agent"] = {"name": agent.name, "adapter": agent.adapter, **result.to_dict()}
         if result.session_id:
             self.flight["session_id"] = result.session_id
         if not result.ok:
-            self.reasons.append(f"agent {self.agent_name}: {result.error or result.status}")
-
-    def _agent_event(self, ev: AgentEvent) -> None:
-        """An event of an agent started ahead: held until the checkpoint is taken, then as usual."""
-        if self._held is not None:
-            self._held.append(ev)
-        else:
-            self._on_agent_event(ev)
+            self.reasons.append(f"agent {agent.name}: {result.error or result.status}")
 
     def _on_agent_event(self, ev: AgentEvent) -> None:
         if ev.kind == "sandbox":
@@ -396,65 +334,6 @@ class Attempt(Struct):
         self.event["then"] = [o.to_dict() for o in self.then]
         self.reasons += [f"{o.text}: {o.reason}" for o in self.then if not o.ok]
 
-    def commit_work(self) -> None:
-        """Commit what the attempt left in the change's repo worktrees (the audit has put back the
-        rest); the hub's worktree is committed with the attempt's record (``commit_records``)."""
-        if self.workspaces is None or not self.change.on_branch:
-            return
-        commits = self.workspaces.commit(self._message(), hub=False)
-        if commits:
-            self.event["commits"] = commits
-            emit(self.on_event, "phase", f"committed the work on {len(commits)} branch(es)", commits=commits)
-
-    def commit_records(self, outcome: str) -> None:
-        """Commit the hub's worktree — the agent's work there and the change's state and history —
-        on the change's hub branch: one commit per repo per attempt."""
-        if self.workspaces is None or not self.change.on_branch:
-            return
-        self.workspaces.commit(self._message(f"Specflow-Outcome: {outcome}"))
-
-    def _message(self, *extra: str) -> str:
-        """A commit message naming change, phase and attempt; trailers: session and checkpoint."""
-        trailers = [f"Specflow-Change: {self.change.id}", f"Specflow-Phase: {self.scenario.to}"]
-        if self.agent_result is not None and self.agent_result.session_id:
-            trailers.append(f"Specflow-Session: {self.agent_result.session_id}")
-        if self.checkpoint is not None:
-            trailers.append(f"Specflow-Checkpoint: {self.checkpoint.ref_name(HUB_KEY)}")
-        subject = f"specflow({self.change.id}): {self.scenario.to}, attempt {self.event.get('attempt')}"
-        return subject + "\n\n" + "\n".join([*trailers, *extra]) + "\n"
-
-    def land_final(self) -> None:
-        """The change reached its final state: its hub branch lands on the hub's base branch."""
-        if self.workspaces is None or not self.change.on_branch:
-            return
-        try:
-            # commit_records has just committed everything the change's worktree held
-            landed = branches.land(self.workspaces, message=branches.FINAL_MESSAGE, committed=True)
-        except SpecflowError as exc:
-            emit(
-                self.on_event,
-                "warning",
-                f"the change's hub branch did not land on its base: {exc.message}",
-                fix=f"fix what it names, then run 'specflow merge {self.change.id}'",
-            )
-            return
-        emit(self.on_event, "phase", f"landed {landed.branch} on {landed.base} ({landed.status})")
-        self.clean_up_final()
-
-    def clean_up_final(self) -> None:
-        """An archived change's worktrees go; its branches stay."""
-        if not self.change.archived or self.workspaces is None:
-            return
-        try:
-            removed = self.workspaces.remove_worktrees()
-        except SpecflowError as exc:  # the change is archived; a leftover worktree is no failure
-            self.event["cleanup_warning"] = exc.message
-            emit(self.on_event, "warning", f"worktrees not removed: {exc.message}; 'specflow clean' retries")
-            return
-        if removed:
-            emit(self.on_event, "phase", f"removed {len(removed)} worktree(s); branches kept")
-        self.change.follow_archive()
-
     def finish(self) -> AdvanceResult:
         """Record the attempt: the history event, and the state (moved on success)."""
         self.change.follow_archive()
@@ -477,7 +356,7 @@ class Attempt(Struct):
             self.reasons,
             new_state=None if self.reasons else self.scenario.to,
         )
-        self.commit_records(outcome)
+        commit_records(self, outcome)
         sc = self.scenario
         return AdvanceResult(
             self.change.id,
