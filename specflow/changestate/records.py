@@ -55,10 +55,6 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
 
 
-def state_dir(change_dir: Path) -> Path:
-    return change_dir / STATE_DIR
-
-
 def read_state(change_dir: Path) -> StateRecord | None:
     """The change's state record, or None for a change specflow does not manage."""
     settle()

@@ -3,7 +3,8 @@
 A change is its branches: it works in its own worktree of the hub (hub phases) and in one
 worktree per affected repo (worktree phases), all on ``specflow/<id>``.  ``Workspaces`` prepares
 the worktrees, renders the phase's gate into a policy, takes a checkpoint before every agent turn,
-audits after it, commits the agent's in-gate work, and offers revert, diff, merge and clean.
+audits after it, commits the agent's in-gate work, and removes the worktrees; revert
+(``revert``), diff (``branchdiff``) and merge (``branches``) take it as the change's owner.
 
 Only the change's own worktrees are checkpointed and audited: the person's checkouts of the hub
 and of the repos are never an agent's workspace, so nothing there is ever put back or deleted.
