@@ -53,6 +53,12 @@ def at_gits_second(monkeypatch: pytest.MonkeyPatch, by_git: Path, log: str) -> N
     monkeypatch.setattr(time, "time", lambda: float(epoch))
 
 
+def git_in_one_second(cwd: Path, *args: str) -> None:
+    """Run a setup step of both copies at one fixed time, so their reflogs match whatever second it is."""
+    env = {**os.environ, "GIT_COMMITTER_DATE": "1700000000 +0000"}
+    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
 def update_ref_stdin(cwd: Path, message: str, lines: list[str]) -> None:
     subprocess.run(
         ["git", "update-ref", "-m", message, "--stdin"],
@@ -95,7 +101,7 @@ def test_a_branch_in_a_linked_worktree_logs_in_that_worktrees_head_log(
 ) -> None:
     by_git, in_process, one, two = pair
     for root in (by_git, in_process):
-        git(root, "worktree", "add", "-q", "-b", "side", str(root.parent / f"{root.name}-w" / "wt"), one)
+        git_in_one_second(root, "worktree", "add", "-q", "-b", "side", str(root.parent / f"{root.name}-w" / "wt"), one)
     git(by_git.parent / "by-git-w" / "wt", "update-ref", "-m", "commit: side", "HEAD", two, one)
     at_gits_second(monkeypatch, by_git, "logs/refs/heads/side")
     wt = GitRepo.open(in_process.parent / "in-process-w" / "wt")
@@ -111,7 +117,7 @@ def test_a_ref_only_packed_gets_a_loose_ref_over_it_as_git_writes(
 ) -> None:
     by_git, in_process, one, two = pair
     for root in (by_git, in_process):
-        git(root, "branch", "kept", one)
+        git_in_one_second(root, "branch", "kept", one)
         git(root, "pack-refs", "--all")
         assert not (root / ".git" / "refs" / "heads" / "kept").exists()
     git(by_git, "update-ref", "-m", "move kept", "refs/heads/kept", two, one)
