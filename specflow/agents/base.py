@@ -188,8 +188,8 @@ class Adapter(Protocol):
 class Started(Protocol):
     """An agent started ahead of its prompt (``StartsAhead.start``), waiting for it."""
 
-    def finish(self) -> AgentResult:
-        """Send the prompt, run the agent to its end and return its result."""
+    def finish(self, prompt: str) -> AgentResult:
+        """Send ``prompt``, run the agent to its end and return its result."""
         ...
 
     def cancel(self) -> None:
@@ -203,9 +203,11 @@ class StartsAhead(Protocol):
     change the workspace: an agent that writes nothing before it has read its prompt (Claude
     Code), or the sandbox's helper holding a program back (any ``command`` agent, which may write
     before it reads its stdin).  The slow start then overlaps the checkpoint: the attempt starts
-    it, takes the checkpoint, and only then has it go on (``Started.finish``).
+    it, renders the prompt and takes the checkpoint, and only then has it go on with the prompt
+    (``Started.finish``).
     """
 
     def start(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> Started:
-        """Start the agent for ``request`` without its prompt; raise as ``run`` does when it cannot."""
+        """Start the agent for ``request`` without its prompt (``request.prompt`` is not read: the
+        prompt comes with ``Started.finish``); raise as ``run`` does when it cannot."""
         ...

@@ -37,7 +37,7 @@ class CommandAdapter:
     name = "command"
 
     def run(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> AgentResult:
-        return self.start(request, on_event).finish()
+        return self.start(request, on_event).finish(request.prompt)
 
     def start(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> CommandStart:
         """Start what can start ahead of the phase's checkpoint: the sandbox's helper, holding the
@@ -79,8 +79,8 @@ class CommandStart:
             return
         self.run.on_event(sandbox_event(self.launch))
 
-    def finish(self) -> AgentResult:
-        """Start the program (let the helper go, or start it all now), run it to its end."""
+    def finish(self, prompt: str) -> AgentResult:
+        """Start the program (let the helper go, or start it all now), run it to its end on ``prompt``."""
         if self.launch is None and self.failed is None:
             self._spawn(hold=False)
         if self.launch is None:
@@ -90,7 +90,7 @@ class CommandStart:
         launch.release()
         pid = launch.proc.pid
         self.run.on_event(AgentEvent("start", f"started {Path(self.argv[0]).name} (pid {pid})", {"pid": pid}))
-        self.run.supervise(launch)
+        self.run.supervise(launch, prompt)
         return self.run.result()
 
     def cancel(self) -> None:
@@ -145,8 +145,8 @@ class _Run:
         self.timed_out = False
         self.returncode: int | None = None
 
-    def supervise(self, launch: Launched) -> None:
-        """Feed the prompt, read both streams into the transcript, wait for the exit (or the time
+    def supervise(self, launch: Launched, prompt: str) -> None:
+        """Feed ``prompt``, read both streams into the transcript, wait for the exit (or the time
         limit), then stop the agent, its group and every process it started."""
         proc = launch.proc
         assert proc.stdin and proc.stdout and proc.stderr
@@ -159,7 +159,7 @@ class _Run:
             ]
             for t in threads:
                 t.start()
-            feeder = send_prompt(proc.stdin, self.request.prompt.encode("utf-8"))
+            feeder = send_prompt(proc.stdin, prompt.encode("utf-8"))
             threads += [feeder] if feeder is not None else []
             try:
                 self._wait(proc, known)

@@ -1,8 +1,8 @@
 """One attempt at a phase: the work done when a transition enters a state.
 
 The pipeline is a sequence of short steps over one ``Attempt`` holding what the attempt has
-found so far: start (in-flight record) → prepare workspaces → gate → render → start the agent
-ahead of its prompt when its adapter can (``StartsAhead``) → checkpoint → run the agent → audit →
+found so far: start (in-flight record) → prepare workspaces → gate → start the agent ahead of
+its prompt when its adapter can (``StartsAhead``) → render → checkpoint → run the agent → audit →
 save its record → actions → ``then`` steps → finish (history, state).
 ``specflow.engine.engine`` decides *whether* a transition runs (lock, recovery, choosing,
 firing); this module runs it: up to starting the agent (``begin``) before the change's machine is
@@ -148,13 +148,18 @@ class Attempt(Struct):
         return result
 
     def ready(self) -> None:
-        """The change's workspaces; for a phase that runs an agent, its gate, its prompt, and the
-        agent started ahead of the checkpoint where its adapter allows."""
+        """The change's workspaces; for a phase that runs an agent, its gate, the agent started
+        ahead of its prompt where its adapter allows, and the prompt (rendered while the agent's
+        runtime loads: a template error stops the agent, which never got it)."""
         self.workspaces = for_change(self.change, self.record.get("repos"))
         if self.target.runs_agent:
             self.prepare_workspaces()
-            self.render()
             self.start_agent()
+            try:
+                self.render()
+            except BaseException:
+                self.cancel_agent()
+                raise
 
     def steps(self) -> None:
         if self.target.runs_agent:
@@ -230,13 +235,12 @@ class Attempt(Struct):
 
     def start_agent(self) -> None:
         """The phase's agent and its request, started now where its adapter allows
-        (``PhaseAgent.start``): its start-up overlaps the checkpoint."""
+        (``PhaseAgent.start``): its start-up overlaps the prompt's rendering and the checkpoint."""
         assert self.workspaces is not None and self.gate is not None
         self.agent = phase_agent(
             self.change,
             self.target,
             self.scenario.to,
-            self.prompt,
             self.workspaces,
             self.gate,
             agent=self.options.agent,
@@ -258,7 +262,7 @@ class Attempt(Struct):
         recordfiles.settle()  # the in-flight record is on disk before the agent may write anything
         self._records_before = records.snapshot_records(self.change_dir)
         try:
-            result = agent.run()
+            result = agent.run(self.prompt)
         except BaseException:
             # interrupted (Ctrl-C, SIGTERM): the adapter has stopped the agent; still put back
             # whatever it wrote outside its gate before giving up

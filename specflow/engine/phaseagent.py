@@ -2,9 +2,10 @@
 
 ``phase_agent`` builds the agent's ``AgentRequest`` from the phase's and the agent's settings.
 ``PhaseAgent.start`` starts the agent at once when its adapter waits for the prompt before it
-writes anything (``StartsAhead``), so its start-up overlaps the checkpoint the attempt
-(``specflow.engine.attempt``) takes next; its events are held until ``run`` lets it go on.  An
-agent that cannot be started at all is a crashed result, not an error.
+writes anything (``StartsAhead``), so its start-up overlaps the rendering of the prompt and the
+checkpoint the attempt (``specflow.engine.attempt``) does next; its events are held until ``run``
+lets it go on with the prompt.  An agent that cannot be started at all is a crashed result, not an
+error.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from specflow.changestate.history import read_history, session_to_resume
 from specflow.engine.evaluation import agent_settings, sandbox_settings
 from specflow.errors import AgentError
 from specflow.localdir import records_dir
-from specflow.structs import Struct
+from specflow.structs import Struct, replace
 
 if TYPE_CHECKING:
     from specflow.definitions.workflow import StateDef
@@ -37,6 +38,7 @@ class PhaseAgent(Struct):
     name: str
     adapter: str
     request: AgentRequest
+    """Its request, but for the prompt: rendered while the agent starts, it comes with ``run``."""
     on_event: EventCallback
     _started: Started | None = None  # the agent started ahead of its prompt, waiting for it
     _start_failed: AgentResult | None = None  # why the agent could not even be started
@@ -44,8 +46,9 @@ class PhaseAgent(Struct):
 
     def start(self) -> None:
         """Start the agent now when its adapter waits for the prompt before it writes anything
-        (``StartsAhead``): its start-up overlaps the checkpoint.  Its events are held until the
-        checkpoint is taken (``run``), so the attempt records them in the usual order."""
+        (``StartsAhead``): its start-up overlaps the prompt's rendering and the checkpoint.  Its
+        events are held until the checkpoint is taken (``run``), so the attempt records them in the
+        usual order."""
         try:
             adapter = get_adapter(self.adapter)
             if isinstance(adapter, StartsAhead):
@@ -55,15 +58,15 @@ class PhaseAgent(Struct):
             self._start_failed = _not_started(exc)
 
     def cancel(self) -> None:
-        """Stop the agent started ahead, which never got its prompt (the checkpoint failed, or the
-        run was interrupted before the agent was let go)."""
+        """Stop the agent started ahead, which never got its prompt (the template or the checkpoint
+        failed, or the run was interrupted before the agent was let go)."""
         if self._started is not None:
             self._started.cancel()
             self._started = None
 
-    def run(self) -> AgentResult:
-        """The agent's result, once the checkpoint is taken: its held events reported, then the agent
-        started ahead let go on (or run now, where its adapter cannot start it ahead)."""
+    def run(self, prompt: str) -> AgentResult:
+        """The agent's result on ``prompt``, once the checkpoint is taken: its held events reported,
+        then the agent started ahead let go on (or run now, where its adapter cannot start it ahead)."""
         held, self._held = self._held or [], None
         try:
             for ev in held:
@@ -72,8 +75,8 @@ class PhaseAgent(Struct):
                 return self._start_failed
             if self._started is not None:
                 started, self._started = self._started, None  # from here on it stops itself
-                return started.finish()
-            return get_adapter(self.adapter).run(self.request, self.on_event)
+                return started.finish(prompt)
+            return get_adapter(self.adapter).run(replace(self.request, prompt=prompt), self.on_event)
         except AgentError as exc:
             return _not_started(exc)
 
@@ -89,7 +92,6 @@ def phase_agent(
     change: PhaseChange,
     target: StateDef,
     phase: str,
-    prompt: str,
     workspaces: Workspaces,
     gate: GatePolicy,
     *,
@@ -110,7 +112,7 @@ def phase_agent(
     history = read_history(change.dir)
     resume = None if fresh else session_to_resume(history, phase, name)
     request = AgentRequest(
-        prompt=prompt,
+        prompt="",  # rendered while the agent starts: it comes with ``PhaseAgent.run``
         cwd=workspaces.agent_cwd(worktrees=target.gate.worktrees),
         gate=gate,
         hub=change.root,  # the hub as the change sees it: its own worktree

@@ -1,19 +1,25 @@
 """An attempt is made ready before the change's machine is made: its in-flight record written, its
-gate and prompt worked out, its agent started ahead of the checkpoint and held there.  The phase
+gate worked out, its agent started ahead of the prompt and the checkpoint and held there while the
+prompt renders.  The phase
 itself runs inside the machine's transition; when that never comes, nothing of it is left."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from specflow import Hub
 from specflow.changestate.history import read_history
 from specflow.changestate.records import read_state
+from specflow.engine import attempt as attempt_module
+from specflow.engine import context as context_module
 from specflow.engine import engine as engine_module
 from specflow.engine import machine as machine_module
+from specflow.errors import TemplateError
+from specflow.localdir import records_dir
 from tests.claude.claude_support import processes_with
 from tests.conftest import HubFixture
 
@@ -88,3 +94,35 @@ def test_the_agent_is_started_ahead_before_the_machine_is_made(
     assert result.ok, result.reasons
     assert len(running) == 1 and running[0] != []
     assert mark.read_text() == "ran"
+
+
+def test_a_prompt_that_fails_to_render_stops_the_agent_started_ahead_and_leaves_no_trace(
+    hub: HubFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, mark = _marking_hub(hub, tmp_path)
+    hub.write("openspec/templates/think.md.j2", "Think about {{ change.id.no_such_field }}.\n")
+    hub.commit("a prompt that parses but cannot render")
+    change_dir = api.change("ahead-of-time").dir
+    state_before = (change_dir / ".specflow" / "state.json").read_bytes()
+    history_before = read_history(change_dir)
+    running: list[list[int]] = []
+    render = context_module.phase_prompt
+
+    def spy(*args: Any, **kwargs: Any) -> str:
+        running.append(processes_with("ahead-of-time", "SPECFLOW_CHANGE"))  # started while it renders
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(attempt_module, "phase_prompt", spy)
+    with pytest.raises(TemplateError, match="no_such_field"):
+        Hub.open(hub.root).change("ahead-of-time").advance()
+    assert len(running) == 1 and running[0] != []
+    # the agent never got a prompt and nothing of it is left running, or on disk
+    deadline = time.monotonic() + 10
+    while processes_with("ahead-of-time", "SPECFLOW_CHANGE") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_with("ahead-of-time", "SPECFLOW_CHANGE") == []
+    assert not mark.exists()
+    assert (change_dir / ".specflow" / "state.json").read_bytes() == state_before
+    assert read_history(change_dir) == history_before
+    transcripts = records_dir(hub.root) / "transcripts" / "ahead-of-time"
+    assert not transcripts.exists() or list(transcripts.iterdir()) == []

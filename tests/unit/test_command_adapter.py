@@ -201,11 +201,11 @@ def test_started_ahead_the_program_runs_only_once_finished(tmp_path: Path) -> No
     adapter = get_adapter("command")
     assert isinstance(adapter, StartsAhead)
     events: list[AgentEvent] = []
-    started = adapter.start(request(tmp_path, EAGER), events.append)
+    started = adapter.start(request(tmp_path, EAGER, prompt=""), events.append)  # the prompt comes with finish
     time.sleep(0.5)  # time enough for the helper to start, and for the program had it been let go
     assert not (tmp_path / "written").exists()
     assert [e.kind for e in events] == ["sandbox"]  # the helper holding it is known, for recovery
-    result = started.finish()
+    result = started.finish("hello prompt")
     assert result.ok, result.error
     assert (tmp_path / "written").exists() and result.final_text == "hello prompt\n"
     assert [e.kind for e in events][:2] == ["sandbox", "start"]
@@ -215,7 +215,7 @@ def test_started_ahead_then_cancelled_the_program_never_runs(tmp_path: Path) -> 
     adapter = get_adapter("command")
     assert isinstance(adapter, StartsAhead)
     events: list[AgentEvent] = []
-    started = adapter.start(request(tmp_path, EAGER), events.append)
+    started = adapter.start(request(tmp_path, EAGER, prompt=""), events.append)  # the prompt comes with finish
     time.sleep(0.5)  # as above: a program let go would have written by now
     started.cancel()
     pid = events[0].data["pid"]

@@ -41,7 +41,7 @@ class ClaudeCodeAdapter:
 
     def run(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> AgentResult:
         """Run Claude Code once; raise ``AgentError`` only if it cannot be started at all."""
-        return self.start(request, on_event).finish()
+        return self.start(request, on_event).finish(request.prompt)
 
     def start(self, request: AgentRequest, on_event: EventCallback = ignore_event) -> ClaudeSession:
         """Start Claude Code for ``request``; it waits for its prompt on stdin, which ``finish`` sends.

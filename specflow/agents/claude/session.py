@@ -131,10 +131,10 @@ class ClaudeSession:
         self.started = time.monotonic()
         self.first = _Launch(request, options, binary, env, request.resume_session, on_event)
 
-    def finish(self) -> AgentResult:
-        """Send the prompt and run to the end (once more, afresh, when the session to resume is gone)."""
+    def finish(self, prompt: str) -> AgentResult:
+        """Send ``prompt`` and run to the end (once more, afresh, when the session to resume is gone)."""
         request, options = self.request, self.options
-        result = self.first.finish()
+        result = self.first.finish(prompt)
         if (
             request.resume_session
             and options.resume_fallback
@@ -150,7 +150,7 @@ class ClaudeSession:
                     {"session_id": request.resume_session},
                 )
             )
-            result = _Launch(request, options, self.binary, self.env, None, self.on_event).finish()
+            result = _Launch(request, options, self.binary, self.env, None, self.on_event).finish(prompt)
         result.duration_s = time.monotonic() - self.started
         return result
 
@@ -202,12 +202,12 @@ class _Launch:
             self._open.close()
             raise
 
-    def finish(self) -> AgentResult:
-        """Send the prompt, read the stream to its end, stop what is left; the result."""
+    def finish(self, prompt: str) -> AgentResult:
+        """Send ``prompt``, read the stream to its end, stop what is left; the result."""
         run = self.run
         with self._open:
             try:
-                run.send_prompt()
+                run.send_prompt(prompt)
                 run.wait_for_exit(run.read_stream())
             finally:
                 run.stop()
@@ -222,10 +222,12 @@ class _Launch:
         return result
 
     def cancel(self) -> None:
-        """Stop it unprompted, and remove what it was given."""
+        """Stop it unprompted, and remove what it was given and the transcript of a run that never was."""
         with self._open:
             self.run.stop()
             self.run.close()
+        self.transcript.unlink(missing_ok=True)
+        self.stderr_path.unlink(missing_ok=True)
 
 
 class _Run(Struct):
@@ -278,10 +280,10 @@ class _Run(Struct):
         )
         self.reader.start()
 
-    def send_prompt(self) -> None:
-        """Write the prompt to its stdin and close it."""
+    def send_prompt(self, prompt: str) -> None:
+        """Write ``prompt`` to its stdin and close it."""
         assert self.proc.stdin is not None
-        send_prompt(self.proc.stdin, self.request.prompt.encode("utf-8"))
+        send_prompt(self.proc.stdin, prompt.encode("utf-8"))
 
     def read_stream(self) -> float:
         """Parse the stream until it ends, the result has been given for ``EXIT_GRACE_S``, or the
