@@ -109,12 +109,13 @@ class CheckpointStore(CheckpointFiles):
             try:
                 ref, detached = ws.repo.head_file()
                 sha = local["branches"][str(ws.repo_id)].get(ref) if ref else detached
-                local["index"][ws.key] = _copy_index(ws.repo.real_index(), self.real_copy_path(number, ws.key))
                 looked: dict[bytes, bool] = {}
-                trees[ws.key] = (
-                    self.snapshot(ws, beside=functools.partial(self._look_for_git, ws, looked), keep_parse=False),
-                    Head(ref, sha),
-                )
+                copied: dict[str, Any] = {}
+                beside = functools.partial(self._beside_add, ws, number, copied, looked)
+                trees[ws.key] = (self.snapshot(ws, beside=beside, keep_parse=False), Head(ref, sha))
+                if not copied:  # ``snapshot`` calls ``beside`` with its ``add``; the index audit needs the copy
+                    beside()
+                local["index"][ws.key] = copied
                 local["modes"][ws.key] = self._record_modes(ws, number, umask)
                 local["ignored"][ws.key] = self._record_ignored(ws, number, listing.result())
                 snap = self.snap_copy_path(number, ws.key)
@@ -123,9 +124,11 @@ class CheckpointStore(CheckpointFiles):
                 listing.close()
         return trees
 
-    def _look_for_git(self, ws: Workspace, looked: dict[bytes, bool]) -> bool:
-        """While ``git add`` scans the tree: which folders the last snapshot knew hold a nested
-        ``.git`` (into ``looked``; one ``lstat`` each).  It changes nothing (False)."""
+    def _beside_add(self, ws: Workspace, number: int, copied: dict[str, Any], looked: dict[bytes, bool]) -> bool:
+        """While ``git add`` scans the tree (into a temporary index; the real one is left alone):
+        the real index copied, its stat data into ``copied``, and which folders the last snapshot
+        knew hold a nested ``.git``, into ``looked`` (one ``lstat`` each).  It changes nothing (False)."""
+        copied.update(_copy_index(ws.repo.real_index(), self.real_copy_path(number, ws.key)))
         seed = self.seed_path(ws.key)
         looked.update(holding_git(ws.path, ws.repo.index_folders(seed) if seed.is_file() else ()))
         return False
