@@ -82,24 +82,22 @@ agents:
 LOADED = """\
 import json, sys
 from specflow.cli import deferred
+deferred.on_the_command()  # before the command's modules load, as ``specflow.cli.start.entry`` does
 from specflow.cli.main import main
-for name in deferred.ON_THE_COMMAND:  # as ``specflow.cli.main.entry`` does
-    deferred.defer(name)
 before = set(sys.modules)
 main(["advance", sys.argv[1], "--quiet"])
 print(json.dumps(sorted(set(sys.modules) - before)))
 """
-# as the ``specflow`` command imports them: with the collector paused and ``deferred.ON_THE_COMMAND`` deferred
-# (``specflow.cli.main.entry``)
+# as the ``specflow`` command imports them: with the collector paused, and what it puts off deferred
+# before its modules load (``specflow.cli.start.entry``)
 IMPORT = """\
 import gc, importlib, sys, time
 names = sys.argv[1:]
 gc.disable()
 start = time.perf_counter()
-import specflow.cli.main
 from specflow.cli import deferred
-for name in deferred.ON_THE_COMMAND:
-    deferred.defer(name)
+deferred.on_the_command()
+import specflow.cli.main
 for name in names:
     try:
         importlib.import_module(name)

@@ -1,5 +1,5 @@
 """``python -m specflow``."""
 
-from specflow.cli.main import entry
+from specflow.cli.start import entry
 
 entry()

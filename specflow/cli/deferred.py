@@ -17,14 +17,21 @@ from __future__ import annotations
 
 import _thread
 import importlib.util
+import os
 import sys
 import types
 from typing import Any
 
 #: What the ``specflow`` command defers: ``inspect`` (above); ``tokenize`` and ``textwrap``, which
 #: ``logging`` (imported by ``transitions``) brings through ``traceback`` and ``linecache`` for
-#: the source lines and notes of a traceback it prints (~3 ms; ``tokenize`` compiles its patterns).
-ON_THE_COMMAND = ("inspect", "tokenize", "textwrap")
+#: the source lines and notes of a traceback it prints (~3 ms; ``tokenize`` compiles its patterns);
+#: ``ipaddress``, which ``urllib.parse`` (under ``pathlib``) reads only for a URL's ``[host]``, and
+#: ``bz2`` and ``lzma``, which ``shutil`` imports to know it could make such archives (~2 ms together).
+ON_THE_COMMAND = ("inspect", "tokenize", "textwrap", "ipaddress", "bz2", "lzma")
+
+#: Windows' modules, which the standard library tries to import on every start (``ntpath`` five
+#: times, ``subprocess`` twice), each try a search of every folder on ``sys.path``.
+WINDOWS_ONLY = ("nt", "msvcrt", "_winapi")
 
 _LOCK = "_specflow_deferred_lock"  # in the module until its code has run
 _RUNNING = "_specflow_deferred_running"  # while its code runs
@@ -64,4 +71,23 @@ def defer(name: str) -> bool:
     return True
 
 
-__all__ = ["defer"]
+def known_absent(name: str) -> bool:
+    """Mark ``name`` as absent without looking for it (``None`` in ``sys.modules``: importing it
+    raises ``ModuleNotFoundError`` at once, as the search would have); False when it is imported."""
+    if name in sys.modules:
+        return False
+    sys.modules[name] = None  # type: ignore[assignment]
+    return True
+
+
+def on_the_command() -> None:
+    """What the ``specflow`` command does before its modules load: ``ON_THE_COMMAND`` deferred and,
+    on POSIX, ``WINDOWS_ONLY`` marked absent."""
+    for name in ON_THE_COMMAND:
+        defer(name)
+    if os.name == "posix":
+        for name in WINDOWS_ONLY:
+            known_absent(name)
+
+
+__all__ = ["defer", "known_absent", "on_the_command"]

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple, NoReturn
 
 from specflow._version import __version__
-from specflow.cli import deferred
 from specflow.cli.context import CliContext
 from specflow.errors import SpecflowError
 
@@ -387,13 +386,10 @@ def _collect_again() -> None:
         gc.enable()
 
 
-def entry() -> None:
-    """Console-script entry point."""
-    if gc.isenabled():
-        gc.disable()
-        _collector["paused"] = True
-    for name in deferred.ON_THE_COMMAND:
-        deferred.defer(name)
+def run_command_line(*, collector_paused: bool) -> NoReturn:
+    """Run the command ``sys.argv`` names and end the process (``leave``); ``collector_paused``: the
+    entry point (``specflow.cli.start``) paused the garbage collector while the modules loaded."""
+    _collector["paused"] = collector_paused
     leave(main())
 
 

@@ -21,7 +21,7 @@ from tests.claude.claude_support import processes_with
 from tests.conftest import HubFixture
 from tests.sandbox.sandbox_support import MARK, SandboxHub, require_layer
 
-SPECFLOW = [sys.executable, "-c", "from specflow.cli.main import entry; entry()"]
+SPECFLOW = [sys.executable, "-c", "from specflow.cli.start import entry; entry()"]
 
 #: Starts a detached grandchild (double fork + setsid + nohup) that sleeps, then writes LATE.
 ESCAPER = """\

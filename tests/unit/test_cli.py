@@ -517,7 +517,8 @@ sys.argv = ["specflow", "status", "--help"]
 atexit.register(
     lambda: print("RESULT", seen, gc.isenabled(), gc.get_freeze_count() > 0, young, gc.get_threshold()[0])
 )
-cli.entry()
+from specflow.cli.start import entry
+entry()
 """
 
 

@@ -90,15 +90,52 @@ def test_the_specflow_command_defers_it() -> None:
     out = _run(
         """
         import atexit, sys
-        from specflow.cli.main import entry
-        names = ("inspect", "tokenize", "textwrap")
+        from specflow.cli.start import entry
+        names = ("inspect", "tokenize", "textwrap", "ipaddress", "bz2", "lzma")
         atexit.register(lambda: print(*(type(sys.modules[n]).__name__ for n in names), "ast" in sys.modules))
+        windows = ("nt", "msvcrt", "_winapi")
+        atexit.register(lambda: print(*(n in sys.modules and sys.modules[n] is None for n in windows)))
         sys.argv = ["specflow", "graph", "--help"]
         entry()
         """
     )
-    # help text is wrapped by textwrap, which so ran when first used; the others never were
-    assert out.splitlines()[-1] == "_Deferred _Deferred module False"
+    # help text is wrapped by textwrap, which so ran when first used; the others never were, and
+    # Windows' modules were never looked for (the handlers run last registered, first)
+    assert out.splitlines()[-2:] == ["True True True", "_Deferred _Deferred module _Deferred _Deferred _Deferred False"]
+
+
+def test_a_module_marked_absent_is_refused_as_a_missing_one_and_left_alone_when_imported() -> None:
+    out = _run(
+        """
+        import sys, json
+        from specflow.cli import deferred
+        print(deferred.known_absent("no_such_module_here"), deferred.known_absent("json"))
+        try:
+            import no_such_module_here
+        except ModuleNotFoundError as exc:
+            print(type(exc).__name__)
+        import importlib.util
+        print(importlib.util.find_spec("no_such_module_here"), type(sys.modules["json"]).__name__)
+        """
+    )
+    assert out.splitlines() == ["True False", "ModuleNotFoundError", "None module"]
+
+
+def test_urls_with_a_bracketed_host_still_parse_with_ipaddress_put_off() -> None:
+    out = _run(
+        """
+        import sys
+        from specflow.cli import deferred
+        deferred.on_the_command()
+        from urllib.parse import urlsplit
+        print(type(sys.modules["ipaddress"]).__name__, urlsplit("http://[::1]:8080/x").hostname)
+        try:
+            urlsplit("http://[not-an-address]/")
+        except ValueError:
+            print("refused", type(sys.modules["ipaddress"]).__name__)
+        """
+    )
+    assert out.splitlines() == ["_Deferred ::1", "refused module"]
 
 
 def test_a_module_that_reads_from_itself_while_it_runs_does_not_hang(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_the_wheel_is_named_for_pypi_and_says_what_it_is(wheel: Path) -> None:
         license_text = zf.read(f"specflow_openspec-{__version__}.dist-info/licenses/LICENSE").decode()
         entry_points = zf.read(f"specflow_openspec-{__version__}.dist-info/entry_points.txt").decode()
     assert license_text.startswith("MIT License\n\nCopyright (c) 2026 specflow developers\n")
-    assert "specflow = specflow.cli.main:entry" in entry_points
+    assert "specflow = specflow.cli.start:entry" in entry_points
     assert "specflow/__init__.py" in names and not any(n.startswith("specflow_openspec/") for n in names)
 
 
