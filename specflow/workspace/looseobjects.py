@@ -93,24 +93,31 @@ def commit(
 
 
 def write_object(common_dir: Path, kind: bytes, body: bytes) -> str:
-    """Store ``body`` as a loose object of ``kind`` unless it is there already; its sha."""
+    """Store ``body`` as a loose object of ``kind`` unless it is there already; its sha.
+
+    As git writes one: a temporary file created read-only (``0444`` less the umask) in the
+    object's folder, made when it is missing, then linked to the object's name."""
     data = kind + b" " + str(len(body)).encode() + b"\0" + body
     sha = digests.sha1(data).hexdigest()  # git's object name
-    folder = common_dir / "objects" / sha[:2]
-    final = folder / sha[2:]
-    if final.exists():
+    folder = f"{common_dir}/objects/{sha[:2]}"
+    final = f"{folder}/{sha[2:]}"
+    if os.path.exists(final):
         return sha
-    folder.mkdir(exist_ok=True)
-    tmp = folder / f"tmp_obj_specflow_{os.getpid()}_{time.monotonic_ns()}"
-    with open(tmp, "xb") as fh:
-        fh.write(zlib.compress(data))
-    os.chmod(tmp, 0o444)
+    tmp = f"{folder}/tmp_obj_specflow_{os.getpid()}_{time.monotonic_ns()}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
+        fd = os.open(tmp, flags, 0o444)
+    except FileNotFoundError:  # the object's folder is made on its first object
+        os.makedirs(folder, exist_ok=True)
+        fd = os.open(tmp, flags, 0o444)
+    try:
+        with open(fd, "wb", closefd=True) as fh:
+            fh.write(zlib.compress(data))
         os.link(tmp, final)  # never replaces an object another process just wrote
     except FileExistsError:
         pass
     finally:
-        tmp.unlink()
+        os.unlink(tmp)
     return sha
 
 

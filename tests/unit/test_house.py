@@ -338,6 +338,7 @@ LAZY_MODULES = {
     "specflow.sandbox.landlock": "ctypes' door, only where Landlock may hold an agent",
     "specflow.agents.claude.binary": "finding Claude Code, only for a phase (or doctor) whose agent is Claude Code",
     "specflow.engine.status": "a change's status and the hub's status index, only where one is shown",
+    "specflow.cli.main": "the command itself, loaded by its entry point once what it puts off is put off",
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 
 from specflow.errors import GitError
 from specflow.workspace import looseobjects
+from specflow.workspace.checkpointstore import current_umask
 from specflow.workspace.git import GitRepo, TreeChange
 from tests.conftest import commit_all, git, init_repo
 
@@ -143,3 +146,21 @@ def test_two_trees_compared_from_their_loose_objects_as_git_diff_tree_compares_t
     git(root, "gc", "-q")  # packed: git is asked, with the same answer
     assert looseobjects.diff_trees(repo.common_dir, old, new) is None
     assert repo.diff_to_tree(git(root, "rev-parse", "HEAD~1").strip(), new) == by_git
+
+
+def test_an_object_is_written_as_git_writes_one_even_in_a_folder_not_made_yet(repo: GitRepo) -> None:
+    body = b"an object no test wrote before\n"
+    by_git = (
+        subprocess.run(["git", "hash-object", "--stdin"], cwd=repo.root, input=body, capture_output=True, check=True)
+        .stdout.decode()
+        .strip()
+    )
+    folder = repo.common_dir / "objects" / by_git[:2]
+    shutil.rmtree(folder, ignore_errors=True)  # its first object makes the folder
+    sha = looseobjects.write_object(repo.common_dir, b"blob", body)
+    assert sha == by_git
+    assert git(repo.root, "cat-file", "-p", sha) == body.decode()
+    assert stat.S_IMODE((folder / sha[2:]).stat().st_mode) == 0o444 & ~current_umask()
+    assert [p.name for p in folder.iterdir()] == [sha[2:]]  # no temporary file left
+    assert looseobjects.write_object(repo.common_dir, b"blob", body) == sha  # there already: left as it is
+    assert git(repo.root, "fsck", "--strict", "--no-dangling").strip() == ""
