@@ -81,7 +81,8 @@ class CheckpointFiles:
 
         Beside the seed is the tree written from it (``<key>.tree``: the seed's checksum and the
         tree), so a snapshot that finds nothing changed costs one ``git add`` and no ``write-tree``.
-        ``beside``: work done while ``git add`` scans the tree; when it returns True (it changed
+        ``beside``: work done while ``git add`` scans the tree, always called once (with the
+        first ``add``, or before it when there is no seed); when it returns True (it changed
         the tree under ``add``) the snapshot is taken again, after it.  ``keep_parse``: keep the
         seed's parse beside it for the next process (a checkpoint leaves that to its audit, whose
         snapshot the next process starts from, in the same process).

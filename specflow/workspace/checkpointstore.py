@@ -113,8 +113,7 @@ class CheckpointStore(CheckpointFiles):
                 copied: dict[str, Any] = {}
                 beside = functools.partial(self._beside_add, ws, number, copied, looked)
                 trees[ws.key] = (self.snapshot(ws, beside=beside, keep_parse=False), Head(ref, sha))
-                if not copied:  # ``snapshot`` calls ``beside`` with its ``add``; the index audit needs the copy
-                    beside()
+                assert copied, "the snapshot calls beside with its add: the index audit needs the copy"
                 local["index"][ws.key] = copied
                 local["modes"][ws.key] = self._record_modes(ws, number, umask)
                 local["ignored"][ws.key] = self._record_ignored(ws, number, listing.result())

@@ -13,6 +13,7 @@ environment.  Anywhere else the git door's plumbing is used instead.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import mmap
 import os
@@ -108,7 +109,8 @@ def write_object(common_dir: Path, kind: bytes, body: bytes) -> str:
     try:
         fd = os.open(tmp, flags, 0o444)
     except FileNotFoundError:  # the object's folder is made on its first object
-        os.makedirs(folder, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # or by another process meanwhile
+            os.mkdir(folder)
         fd = os.open(tmp, flags, 0o444)
     try:
         with open(fd, "wb", closefd=True) as fh:
