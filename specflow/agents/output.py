@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     import queue
+
+    from specflow.agents.exitwatch import ExitWatch
 
 OUTPUT_LIMIT = 1 << 20
 """Bytes of an agent's answer (a ``command`` agent's stdout) held in memory: 1 MiB."""
@@ -139,6 +142,118 @@ def pump_lines(
     back rather than letting the queue grow.  Once ``stop`` is set nothing more is put, so the
     thread ends even when nobody drains the queue any more.
     """
+    put = _putter(lines, stop)
+    try:
+        for line in read_lines(stream, limit):
+            if not put(line):
+                return
+    except (OSError, ValueError):
+        pass
+    put(None)
+
+
+class LineSplitter:
+    """Bytes as they arrive, cut into the lines ``read_lines`` gives for the same bytes."""
+
+    def __init__(self, limit: int = LINE_LIMIT) -> None:
+        self.limit = limit
+        self._head = bytearray()
+        self._cut: int | None = None  # bytes dropped past ``limit`` of the line being read, if any
+
+    def feed(self, data: bytes) -> list[Line]:
+        """The lines ``data`` ends (a line's head, and how many bytes of it were cut)."""
+        done: list[Line] = []
+        start = 0
+        while start < len(data):
+            newline = data.find(b"\n", start)
+            stop = len(data) if newline < 0 else newline + 1
+            if self._cut is None:
+                room = self.limit - len(self._head)
+                self._head += data[start : min(stop, start + room)]
+                if stop - start > room:
+                    self._cut = stop - start - room
+            else:
+                self._cut += stop - start
+            if newline >= 0:
+                cut = self._cut - 1 if self._cut else 0  # the newline of a cut line is not counted
+                done.append((bytes(self._head), cut))
+                self._head.clear()
+                self._cut = None
+            start = stop
+        return done
+
+    def end(self) -> list[Line]:
+        """The last line, when the stream ended without a newline after it."""
+        if not self._head:
+            return []
+        line = (bytes(self._head), self._cut or 0)
+        self._head.clear()
+        self._cut = None
+        return [line]
+
+
+#: How long the pipe reader first waits for more before it asks whether the writer has exited;
+#: it doubles while nothing comes, up to ``_IDLE_MAX_MS``, and stays at the first once armed.
+_IDLE_FIRST_MS = 1
+_IDLE_MAX_MS = 64
+_CHUNK = 1 << 16
+
+
+def pump_pipe(
+    stream: IO[bytes],
+    lines: queue.Queue[Line | None],
+    stop: threading.Event,
+    limit: int = LINE_LIMIT,
+    watch: ExitWatch | None = None,
+) -> None:
+    """``pump_lines`` for a pipe, read as it fills (its buffered reader is never used): the stream
+    ends at its EOF, or as soon as ``watch`` says its writer has begun to exit (asked while nothing
+    arrives, once armed), after what is left in the pipe has been read."""
+    fd = stream.fileno()
+    split = LineSplitter(limit)
+    put = _putter(lines, stop)
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    wait_ms = _IDLE_FIRST_MS
+    try:
+        while True:
+            if not poller.poll(wait_ms):
+                if watch is not None and watch.armed:
+                    if watch.exited():
+                        _drain(fd, split, put)  # no writer is left: what the pipe holds is all
+                        break
+                    wait_ms = _IDLE_FIRST_MS
+                else:
+                    wait_ms = min(wait_ms * 2, _IDLE_MAX_MS)
+                continue
+            data = os.read(fd, _CHUNK)
+            if not data:
+                break
+            if watch is not None:
+                watch.identify()  # its writer, named while it runs (once)
+            wait_ms = _IDLE_FIRST_MS
+            for line in split.feed(data):
+                if not put(line):
+                    return
+    except (OSError, ValueError):
+        pass
+    for line in split.end():
+        if not put(line):
+            return
+    put(None)
+
+
+def _drain(fd: int, split: LineSplitter, put: Callable[[Line | None], bool]) -> None:
+    """Read what ``fd`` holds without waiting for more."""
+    os.set_blocking(fd, False)
+    with contextlib.suppress(BlockingIOError):
+        while data := os.read(fd, _CHUNK):
+            for line in split.feed(data):
+                put(line)
+
+
+def _putter(lines: queue.Queue[Line | None], stop: threading.Event) -> Callable[[Line | None], bool]:
+    """Put on ``lines``, waiting while it is full; False once ``stop`` is set (nothing more is put)."""
     from queue import Full  # loaded already by whoever made ``lines``; a command agent never does
 
     def put(item: Line | None) -> bool:
@@ -148,13 +263,7 @@ def pump_lines(
                 return True
         return False
 
-    try:
-        for line in read_lines(stream, limit):
-            if not put(line):
-                return
-    except (OSError, ValueError):
-        pass
-    put(None)
+    return put
 
 
 def tail_text(path: Path, limit: int = 800) -> str:
@@ -177,7 +286,9 @@ __all__ = [
     "CappedLog",
     "CappedText",
     "Line",
+    "LineSplitter",
     "pump_lines",
+    "pump_pipe",
     "read_lines",
     "size_text",
     "tail_text",

@@ -294,13 +294,17 @@ def _pidfd_wait(pid: int, timeout: float) -> bool:
     return True
 
 
-def stop_tree(proc: subprocess.Popen[bytes], known: dict[int, tuple[int, float]]) -> None:
+def stop_tree(proc: subprocess.Popen[bytes], known: dict[int, tuple[int, float]], *, ended: bool = False) -> None:
     """End an agent and everything it started (its group and every descendant); ``proc`` is reaped on return.
 
     Once ``proc`` has exited its children belong to another parent, so no walk of its tree can
-    find them: what it started is in ``known``, seen while it ran.
+    find them: what it started is in ``known``, seen while it ran.  ``ended``: the agent below
+    ``proc`` (its sandbox's supervisor) has begun to exit, so nothing is asked to stop and waited
+    for: what is left is killed at once, the agent's zombie counting as ended (``ExitWatch``).
     """
-    if not exited(proc, 0):
+    if ended:
+        known.update(descendants(proc.pid))
+    elif not exited(proc, 0):
         known.update(descendants(proc.pid))
         _signal_group(proc.pid, signal.SIGTERM)
         if not exited(proc, KILL_GRACE_S):

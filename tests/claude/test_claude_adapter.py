@@ -241,6 +241,25 @@ def test_nothing_is_left_running_after_a_normal_run(claude_run: ClaudeRun, run_m
     assert processes_with(run_marker) == []
 
 
+def test_the_run_ends_as_claude_code_begins_to_exit_not_once_its_memory_is_freed(
+    claude_run: ClaudeRun, run_marker: str
+) -> None:
+    # Claude Code's exit takes ~30 ms of the kernel freeing its memory before its output ends:
+    # the stream ends, and what is left is stopped, as soon as every thread of it has begun to exit
+    gate = claude_run.gate("openspec/changes/add-x/**")
+    request = claude_run.request(script("write openspec/changes/add-x/a.md A", "answer ok"), gate)
+    session = ClaudeCodeAdapter().start(request, claude_run.events.append)
+    result = session.finish(request.prompt)
+    assert result.ok, result.error
+    run = session.first.run
+    assert run.exit_begun and run.watch is not None and run.watch.status == 0 and result.exit_code == 0
+    assert not run.lingered
+    assert result.transcript_path is not None
+    last = json.loads(result.transcript_path.read_text().splitlines()[-1])
+    assert last["type"] == "result" and last["result"] == "ok"
+    assert processes_with(run_marker) == []
+
+
 def test_the_settings_folder_goes_with_the_run_and_the_transcript_is_named_by_time(
     claude_run: ClaudeRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

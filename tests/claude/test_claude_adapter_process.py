@@ -1,8 +1,9 @@
 """The claude-code adapter's process handling, with a stand-in executable (no real binary needed).
 
 The stand-in replays transcripts recorded from the real binary, or misbehaves on purpose: it
-crashes, prints garbage, lingers after its result, or ignores SIGTERM while a command it started
-in a session of its own keeps running.  It also records the argv, stdin, cwd and settings it got.
+crashes, prints garbage, lingers after its result, leaves a command holding its output open, or
+ignores SIGTERM while a command it started in a session of its own keeps running.  It also
+records the argv, stdin, cwd and settings it got.
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ if mode == "linger":
     sys.stdout.close()
     os.close(1)
     time.sleep(60)
+if mode == "leave":
+    replay()
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True)
+    sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
 if mode == "stubborn":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     print(open(os.environ["FAKE_TRANSCRIPT"]).readline(), end="", flush=True)
@@ -216,6 +221,26 @@ def test_a_run_that_lingers_after_its_result_is_stopped_and_judged_by_the_result
     result, _ = run(request(hub, fake, tmp_path, replaying("propose_guarded", FAKE_MODE="linger")))
     assert time.monotonic() - started < 10
     assert result.status == "success"
+
+
+@pytest.mark.parametrize("code", [0, 2])
+def test_a_run_whose_command_keeps_its_output_open_ends_when_claude_exits(
+    hub: Path, fake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    # a command Claude Code started holds its stdout open after it exits: the run ends with Claude
+    # Code's exit code (never the command's, though it holds the stream too), well before the
+    # grace after the result, and the command is stopped
+    monkeypatch.setattr(claude_session, "EXIT_GRACE_S", 20.0)
+    marker = uuid.uuid4().hex
+    env = replaying("propose_guarded", FAKE_MODE="leave", FAKE_EXIT=str(code), **{MARKER_ENV: marker})
+    session = ClaudeCodeAdapter().start(request(hub, fake, tmp_path, env, timeout=60))
+    result = session.finish("Do the thing.")
+    assert (result.status, result.exit_code) == (("success", 0) if code == 0 else ("error", 2))
+    assert result.final_text == "Proposal written."
+    assert not session.first.run.lingered
+    assert result.transcript_path is not None
+    assert result.transcript_path.read_bytes() == (TRANSCRIPTS / "propose_guarded.jsonl").read_bytes()
+    assert processes_with(marker) == []
 
 
 def test_a_timeout_kills_a_process_that_ignores_sigterm_and_its_detached_children(

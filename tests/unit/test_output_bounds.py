@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import queue
+import random
 import stat
 import subprocess
 import sys
@@ -23,7 +24,16 @@ import pytest
 from specflow.agents import command
 from specflow.agents.base import AgentRequest
 from specflow.agents.claude.stream import parse_lines
-from specflow.agents.output import CappedLog, CappedText, Line, pump_lines, read_lines, size_text, tail_text
+from specflow.agents.output import (
+    CappedLog,
+    CappedText,
+    Line,
+    LineSplitter,
+    pump_lines,
+    read_lines,
+    size_text,
+    tail_text,
+)
 from specflow.workspace.gates import GatePolicy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,6 +119,23 @@ def test_read_lines_never_holds_a_long_line_whole() -> None:
     assert lines == [(b"short\n", 0), (b"z" * 10, 15), (b"tail witho", 10)]
     assert b"".join(seen) == data  # the transcript still gets every byte
     assert max(len(piece) for piece in seen) <= 10
+
+
+def test_the_line_splitter_cuts_bytes_as_they_come_as_read_lines_cuts_a_stream() -> None:
+    rng = random.Random(16)
+    cases = [b"", b"\n", b"a\n", b"0123456789\n", b"0123456789", b"0123456789ab\ncd", b"\n\n" + b"x" * 31]
+    for _ in range(300):
+        cases.append(bytes(rng.choice(b"ab\n") for _ in range(rng.randrange(60))))
+    for data in cases:
+        split = LineSplitter(limit=10)
+        got: list[Line] = []
+        at = 0
+        while at < len(data):  # fed in pieces of every size, a line's bytes split anywhere
+            step = rng.randrange(1, 14)
+            got += split.feed(data[at : at + step])
+            at += step
+        got += split.end()
+        assert got == list(read_lines(io.BytesIO(data), limit=10)), data
 
 
 def test_pump_lines_stops_when_told_even_with_a_full_queue() -> None:

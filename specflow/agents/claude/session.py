@@ -29,7 +29,8 @@ from specflow.agents.claude.binary import INSTALL_HINT
 from specflow.agents.claude.options import ClaudeOptions, command
 from specflow.agents.claude.settings import build_phase_settings, guard_command
 from specflow.agents.claude.stream import StreamParser, StreamSummary
-from specflow.agents.output import CappedLog, Line, pump_lines, tail_text
+from specflow.agents.exitwatch import ExitWatch
+from specflow.agents.output import CappedLog, Line, pump_pipe, tail_text
 from specflow.agents.proctree import KILL_GRACE_S, descendants, exited, sandbox_event, send_prompt, stop_tree
 from specflow.errors import AgentError
 from specflow.sandbox.launch import Launched, spawn
@@ -245,6 +246,8 @@ class _Run(Struct):
     known: dict[int, tuple[int, float]] = field(default_factory=dict)
     timed_out: bool = False
     lingered: bool = False
+    # on Linux: tells the reader when Claude Code has begun to exit, before its output's EOF
+    watch: ExitWatch | None = None
 
     def __post_init__(self) -> None:
         self.out = CappedLog(self.transcript_file)
@@ -275,8 +278,12 @@ class _Run(Struct):
         on_event(sandbox_event(self.launch))
         proc = self.proc
         assert proc.stdout is not None
+        if sys.platform.startswith("linux"):
+            self.watch = ExitWatch(proc.pid, proc.stdout.fileno())
         self.reader = threading.Thread(
-            target=pump_lines, args=(proc.stdout, self.lines, self.stop_reading, STREAM_LINE_LIMIT), daemon=True
+            target=pump_pipe,
+            args=(proc.stdout, self.lines, self.stop_reading, STREAM_LINE_LIMIT, self.watch),
+            daemon=True,
         )
         self.reader.start()
 
@@ -311,6 +318,8 @@ class _Run(Struct):
                 return remaining
             self._take(*item)
             if self.parser.summary.result_seen and result_deadline is None:
+                if self.watch is not None:
+                    self.watch.arm()  # its exit comes next: the reader ends the stream when it begins
                 self.known.update(descendants(self.proc.pid))
                 result_deadline = time.monotonic() + EXIT_GRACE_S
 
@@ -323,16 +332,24 @@ class _Run(Struct):
         self.out.write(line)
         self.parser.feed(line.decode("utf-8", errors="replace"))
 
+    @property
+    def exit_begun(self) -> bool:
+        """Claude Code has begun to exit, and its stream ended there (see ``ExitWatch``)."""
+        return self.watch is not None and self.watch.status is not None
+
     def wait_for_exit(self, remaining: float) -> None:
-        """Give it ``EXIT_GRACE_S`` (at most the time left) to exit once its stream has ended."""
-        if not self.timed_out and not exited(self.proc, min(EXIT_GRACE_S, max(remaining, 0.1))):
+        """Give it ``EXIT_GRACE_S`` (at most the time left) to exit once its stream has ended;
+        not once it has begun to exit (the kernel freeing its memory is not waited for)."""
+        if self.timed_out or self.exit_begun:
+            return
+        if not exited(self.proc, min(EXIT_GRACE_S, max(remaining, 0.1))):
             self.lingered = True
 
     def stop(self) -> None:
         """End it and everything it started; leave nothing of the sandbox behind."""
         if self.launch is None:
             return
-        stop_tree(self.proc, self.known)
+        stop_tree(self.proc, self.known, ended=self.exit_begun)
         self.launch.close()
         self.stop_reading.set()
 
@@ -355,9 +372,16 @@ class _Run(Struct):
             num_turns=summary.num_turns,
             tool_calls=list(summary.tool_calls),
             refused_calls=list(summary.refused_calls),
-            exit_code=self.proc.returncode,
+            exit_code=self.exit_code,
             model=summary.model or self.request.model,
         )
+
+    @property
+    def exit_code(self) -> int | None:
+        """Claude Code's exit code: read as it began to exit, or its supervisor's, which passes it on."""
+        if self.watch is not None and self.watch.status is not None:
+            return os.waitstatus_to_exitcode(self.watch.status)
+        return self.proc.returncode
 
     def _outcome(self, summary: StreamSummary, stderr_path: Path) -> tuple[Status, str | None]:
         if self.timed_out:
@@ -365,7 +389,7 @@ class _Run(Struct):
                 f"Claude Code did not finish within the time limit of {self.timeout:g} s; it and every"
                 " process it started were killed"
             )
-        exit_code = self.proc.returncode
+        exit_code = self.exit_code
         if self.lingered and summary.result_seen:
             exit_code = None  # it gave its result, then had to be stopped: judge the result
         status, error = describe_failure(summary, exit_code, self.request)
