@@ -192,10 +192,12 @@ class LineSplitter:
         return [line]
 
 
-#: How long the pipe reader first waits for more before it asks whether the writer has exited;
-#: it doubles while nothing comes, up to ``_IDLE_MAX_MS``, and stays at the first once armed.
+#: How long the pipe reader first waits for more before it looks again; it doubles while nothing
+#: comes, up to ``_IDLE_MAX_MS``.  Once the watch is armed it asks every millisecond for the
+#: first ``_ARMED_CHECKS`` times (an agent exits within tens of them), then backs off as well.
 _IDLE_FIRST_MS = 1
 _IDLE_MAX_MS = 64
+_ARMED_CHECKS = 200
 _CHUNK = 1 << 16
 
 
@@ -215,6 +217,7 @@ def pump_pipe(
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     wait_ms = _IDLE_FIRST_MS
+    checks = 0
     try:
         while True:
             if not poller.poll(wait_ms):
@@ -222,9 +225,11 @@ def pump_pipe(
                     if watch.exited():
                         _drain(fd, split, put)  # no writer is left: what the pipe holds is all
                         break
-                    wait_ms = _IDLE_FIRST_MS
-                else:
-                    wait_ms = min(wait_ms * 2, _IDLE_MAX_MS)
+                    checks += 1
+                    if checks < _ARMED_CHECKS:
+                        wait_ms = _IDLE_FIRST_MS
+                        continue
+                wait_ms = min(wait_ms * 2, _IDLE_MAX_MS)
                 continue
             data = os.read(fd, _CHUNK)
             if not data:
