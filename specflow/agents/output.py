@@ -98,58 +98,10 @@ class CappedText:
         return text
 
 
-def read_lines(
-    stream: IO[bytes], limit: int = LINE_LIMIT, sink: Callable[[bytes], None] | None = None
-) -> Iterator[tuple[bytes, int]]:
-    """Each line of ``stream``, at most ``limit`` bytes of it, and how many bytes of it were cut.
-
-    A line longer than ``limit`` is never held whole: its head is yielded once its end has been
-    read and dropped.  ``sink`` receives every byte read, in order (for the transcript).
-    """
-    while True:
-        head = stream.readline(limit)
-        if not head:
-            return
-        if sink is not None:
-            sink(head)
-        if head.endswith(b"\n") or len(head) < limit:
-            yield head, 0
-            continue
-        cut = 0
-        while True:
-            rest = stream.readline(limit)
-            if not rest:
-                break
-            if sink is not None:
-                sink(rest)
-            cut += len(rest)
-            if rest.endswith(b"\n"):
-                cut -= 1
-                break
-        yield head, cut
-
-
-#: A line read by ``pump_lines``: its first bytes, and how many bytes of it were cut.
+#: A line as ``read_lines`` gives it: its first bytes, and how many bytes of it were cut.
 Line = tuple[bytes, int]
-
-
-def pump_lines(
-    stream: IO[bytes], lines: queue.Queue[Line | None], stop: threading.Event, limit: int = LINE_LIMIT
-) -> None:
-    """Put each line of ``stream`` (bounded, see ``read_lines``) on ``lines``, then ``None``.
-
-    ``lines`` should have a ``maxsize``: a reader slower than the agent then holds the agent
-    back rather than letting the queue grow.  Once ``stop`` is set nothing more is put, so the
-    thread ends even when nobody drains the queue any more.
-    """
-    put = _putter(lines, stop)
-    try:
-        for line in read_lines(stream, limit):
-            if not put(line):
-                return
-    except (OSError, ValueError):
-        pass
-    put(None)
+#: Bytes read from a stream at a time (at most the line limit).
+_CHUNK = 1 << 16
 
 
 class LineSplitter:
@@ -192,13 +144,50 @@ class LineSplitter:
         return [line]
 
 
+def read_lines(
+    stream: IO[bytes], limit: int = LINE_LIMIT, sink: Callable[[bytes], None] | None = None
+) -> Iterator[Line]:
+    """Each line of ``stream``, at most ``limit`` bytes of it, and how many bytes of it were cut.
+
+    A line longer than ``limit`` is never held whole: its head is yielded once its end has been
+    read and dropped.  ``sink`` receives every byte read, in order (for the transcript), in
+    pieces of at most ``limit`` bytes.  A line is yielded as soon as its end has arrived.
+    """
+    split = LineSplitter(limit)
+    read = getattr(stream, "read1", stream.read)
+    size = min(limit, _CHUNK)
+    while data := read(size):
+        if sink is not None:
+            sink(data)
+        yield from split.feed(data)
+    yield from split.end()
+
+
+def pump_lines(
+    stream: IO[bytes], lines: queue.Queue[Line | None], stop: threading.Event, limit: int = LINE_LIMIT
+) -> None:
+    """Put each line of ``stream`` (bounded, see ``read_lines``) on ``lines``, then ``None``.
+
+    ``lines`` should have a ``maxsize``: a reader slower than the agent then holds the agent
+    back rather than letting the queue grow.  Once ``stop`` is set nothing more is put, so the
+    thread ends even when nobody drains the queue any more.
+    """
+    put = _putter(lines, stop)
+    try:
+        for line in read_lines(stream, limit):
+            if not put(line):
+                return
+    except (OSError, ValueError):
+        pass
+    put(None)
+
+
 #: How long the pipe reader first waits for more before it looks again; it doubles while nothing
 #: comes, up to ``_IDLE_MAX_MS``.  Once the watch is armed it asks every millisecond for the
 #: first ``_ARMED_CHECKS`` times (an agent exits within tens of them), then backs off as well.
 _IDLE_FIRST_MS = 1
 _IDLE_MAX_MS = 64
 _ARMED_CHECKS = 200
-_CHUNK = 1 << 16
 
 
 def pump_pipe(

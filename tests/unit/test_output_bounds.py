@@ -121,12 +121,26 @@ def test_read_lines_never_holds_a_long_line_whole() -> None:
     assert max(len(piece) for piece in seen) <= 10
 
 
-def test_the_line_splitter_cuts_bytes_as_they_come_as_read_lines_cuts_a_stream() -> None:
+def lines_as_cut(data: bytes, limit: int) -> list[Line]:
+    """What reading ``data`` line by line with ``limit`` gives: each line's first ``limit`` bytes
+    (a newline past them dropped), and how many bytes of it were cut."""
+    cut: list[Line] = []
+    pieces = data.split(b"\n")
+    for line in [piece + b"\n" for piece in pieces[:-1]] + [pieces[-1]] * bool(pieces[-1]):
+        if len(line) <= limit:
+            cut.append((line, 0))
+        else:
+            cut.append((line[:limit], len(line) - limit - line.endswith(b"\n")))
+    return cut
+
+
+def test_lines_are_cut_alike_however_their_bytes_arrive() -> None:
     rng = random.Random(16)
     cases = [b"", b"\n", b"a\n", b"0123456789\n", b"0123456789", b"0123456789ab\ncd", b"\n\n" + b"x" * 31]
     for _ in range(300):
         cases.append(bytes(rng.choice(b"ab\n") for _ in range(rng.randrange(60))))
     for data in cases:
+        expected = lines_as_cut(data, 10)
         split = LineSplitter(limit=10)
         got: list[Line] = []
         at = 0
@@ -134,8 +148,8 @@ def test_the_line_splitter_cuts_bytes_as_they_come_as_read_lines_cuts_a_stream()
             step = rng.randrange(1, 14)
             got += split.feed(data[at : at + step])
             at += step
-        got += split.end()
-        assert got == list(read_lines(io.BytesIO(data), limit=10)), data
+        assert got + split.end() == expected, data
+        assert list(read_lines(io.BytesIO(data), limit=10)) == expected, data
 
 
 def test_pump_lines_stops_when_told_even_with_a_full_queue() -> None:
