@@ -113,13 +113,19 @@ def test_an_agent_that_has_begun_to_exit_ends_with_its_exit_status(agents: list[
     assert agent.watch.status is not None and os.waitstatus_to_exitcode(agent.watch.status) == 7
 
 
+def reaped(pid: int) -> bool:
+    return not os.path.exists(f"/proc/{pid}")
+
+
 def test_an_agent_its_supervisor_reaped_is_gone_and_its_status_left_to_the_supervisor(agents: list[Agent]) -> None:
     agent = start(agents, "reap")
     assert agent.stream.readline() == b"hello\n"
     agent.watch.identify()
-    agent.watch.arm()
+    (pid,) = exitwatch.children(agent.proc.pid)
     agent.let_go()
-    wait_for(agent.watch.exited, "the agent's exit")
+    wait_for(lambda: reaped(pid), "the supervisor's reaping")  # seen only once it is gone
+    agent.watch.arm()
+    assert agent.watch.exited()
     assert agent.watch.status is None
 
 
@@ -171,7 +177,9 @@ def test_a_pid_taken_by_another_process_is_gone(agents: list[Agent]) -> None:
     assert agent.watch.exited() and agent.watch.status is None
 
 
-def pump(agent: Agent) -> list[Line | None]:
+def pump(agent: Agent, *, reaped_first: bool = False) -> list[Line | None]:
+    """The stream's lines as ``pump_pipe`` gives them, the watch armed on the result line (once
+    the agent is reaped, with ``reaped_first``)."""
     lines: queue.Queue[Line | None] = queue.Queue(maxsize=8)
     stop = threading.Event()
     thread = threading.Thread(target=pump_pipe, args=(agent.stream, lines, stop, 8, agent.watch), daemon=True)
@@ -181,8 +189,11 @@ def pump(agent: Agent) -> list[Line | None]:
         item = lines.get(timeout=20)
         got.append(item)
         if item == (b"hello\n", 0):
+            (pid,) = exitwatch.children(agent.proc.pid)
             agent.let_go()
         if item is not None and item[0] == b"result\n":
+            if reaped_first:
+                wait_for(lambda gone=pid: reaped(gone), "the supervisor's reaping")
             agent.watch.arm()
         if item is None:
             break
@@ -204,7 +215,7 @@ def test_the_stream_ends_when_its_agent_exits_though_a_command_it_left_holds_the
 
 def test_the_stream_ends_when_its_reaped_agent_left_a_command_holding_the_pipe(agents: list[Agent]) -> None:
     agent = start(agents, "reap", "leave")
-    got = pump(agent)
+    got = pump(agent, reaped_first=True)
     assert got == [(b"hello\n", 0), (b"result\n", 0), (b"tail wit", 12), None]
     assert agent.watch.status is None  # gone: its supervisor passes its exit on
 
