@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import os
 
+from specflow.agents.proctree import stat_fields
+
 #: The kernel's flag on a thread that has begun to exit (``include/linux/sched.h``).
 PF_EXITING = 0x00000004
 #: In ``/proc/PID/task/TID/stat`` after the command's closing parenthesis: the state is field
@@ -55,8 +57,8 @@ class ExitWatch:
         self._known = True
         writers = [pid for pid in children(self.root) if _holds(pid, self.pipe)]
         if len(writers) == 1:
-            fields = _stat_fields(f"/proc/{writers[0]}/stat")
-            if fields is not None and len(fields) > _START:
+            fields = stat_fields(f"/proc/{writers[0]}/stat")
+            if fields is not None:
                 self._agent = (writers[0], fields[_START])
 
     def arm(self) -> None:
@@ -78,19 +80,13 @@ class ExitWatch:
 
 
 def children(pid: int) -> list[int]:
-    """The child processes of ``pid`` (single-threaded, as the sandbox's helper and ``bwrap`` are)."""
+    """The child processes of ``pid`` (single-threaded, as the sandbox's helper and ``bwrap`` are);
+    none on a kernel without ``/proc/PID/task/TID/children``, where the watch then never fires."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children", "rb") as fh:
             return [int(child) for child in fh.read().split()]
     except OSError:
-        pass
-    found = []  # a kernel without CONFIG_PROC_CHILDREN: every process's parent, as ps reads them
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = _stat_fields(f"/proc/{entry}/stat")
-            if fields is not None and fields[1] == str(pid).encode():
-                found.append(int(entry))
-    return found
+        return []
 
 
 def _holds(pid: int, pipe: str) -> bool:
@@ -116,8 +112,8 @@ _GONE = -2
 def exit_begun(pid: int) -> int | None:
     """Process ``pid``'s wait status when every thread of it has begun to exit and its main
     thread is a zombie; None while any thread may still run its code, or when it cannot be read."""
-    fields = _stat_fields(f"/proc/{pid}/stat")
-    if fields is None or len(fields) <= _START:
+    fields = stat_fields(f"/proc/{pid}/stat")
+    if fields is None:
         return None
     state = _exit_state(pid, fields[_START])
     return state if state >= 0 else None
@@ -133,7 +129,7 @@ def _exit_state(pid: int, started: bytes) -> int:
         return _GONE
     leader: list[bytes] | None = None
     for tid in threads:
-        fields = _stat_fields(f"/proc/{pid}/task/{tid}/stat")
+        fields = stat_fields(f"/proc/{pid}/task/{tid}/stat")
         if tid == str(pid):
             if fields is None or len(fields) <= _EXIT_CODE or fields[_START] != started:
                 return _GONE
@@ -147,17 +143,6 @@ def _exit_state(pid: int, started: bytes) -> int:
     if leader[_STATE] not in (b"Z", b"X"):
         return _RUNNING
     return int(leader[_EXIT_CODE])
-
-
-def _stat_fields(path: str) -> list[bytes] | None:
-    """The fields of a ``stat`` file after the command's closing parenthesis."""
-    try:
-        with open(path, "rb") as fh:
-            stat = fh.read()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return fields if len(fields) > _FLAGS else None
 
 
 __all__ = ["PF_EXITING", "ExitWatch", "children", "exit_begun"]

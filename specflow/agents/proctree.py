@@ -64,15 +64,23 @@ def _proc_start_time(pid: int) -> float | None:
     return found[1] if found is not None else None
 
 
-def _proc_state(pid: int) -> tuple[bytes, float] | None:
-    """Process ``pid``'s state letter (``R``, ``S``, ``Z``...) and start time, from ``/proc/PID/stat``."""
+def stat_fields(path: str) -> list[bytes] | None:
+    """The fields of a ``/proc`` ``stat`` file after the command's closing parenthesis (the state
+    first, the parent's pid next; the start time is the 20th), or None when it cannot be read
+    or is cut short."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
+        with open(path, "rb") as fh:
             stat = fh.read()
     except OSError:
         return None
     fields = stat[stat.rfind(b")") + 2 :].split()
-    if len(fields) < 20:
+    return fields if len(fields) >= 20 else None
+
+
+def _proc_state(pid: int) -> tuple[bytes, float] | None:
+    """Process ``pid``'s state letter (``R``, ``S``, ``Z``...) and start time, from ``/proc/PID/stat``."""
+    fields = stat_fields(f"/proc/{pid}/stat")
+    if fields is None:
         return None
     return fields[0], int(fields[19]) / os.sysconf("SC_CLK_TCK") + _boot_time()
 
@@ -133,13 +141,8 @@ def _proc_descendants(root: int) -> dict[int, tuple[int, float]]:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) < 20:
+        fields = stat_fields(f"/proc/{entry}/stat")
+        if fields is None:
             continue
         pid = int(entry)  # zombies too, as psutil lists them: their group may hold live processes
         children.setdefault(int(fields[1]), []).append(pid)
