@@ -11,8 +11,9 @@ index and left out of git's ``add``.
 
 What was hashed is kept beside the seed index (``<key>.big``: stat data and blob), so a big
 file whose stat data is unchanged is not read again.  A file changed too recently to be sure
-its stat data would show a later write (its ctime within ``SETTLED_NS`` of the read) is not
-kept, and is read again next time.
+its stat data would show a later write (its ctime within ``SETTLED_NS`` of the read, or within
+``WHOLE_SECONDS_NS`` on a filesystem that keeps whole seconds) is not kept, and is read again
+next time.  A commit of the working tree stages the kept ones as they are (``unchanged``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from specflow.structs import Struct, field
 BIG_FILE = 32 * 1024 * 1024
 #: A file whose ctime is this close to the moment it was read is hashed again next time.
 SETTLED_NS = 100_000_000
+#: The same, for a ctime of whole seconds (a filesystem that keeps no finer times, such as ext4
+#: with small inodes): a later write in that second, or the next, could leave it as it was.
+WHOLE_SECONDS_NS = 2_000_000_000
 _CHUNK = 1 << 20
 
 
@@ -105,15 +109,37 @@ def big_entries(
             continue
         if not stat.S_ISREG(st.st_mode) or st.st_size < BIG_FILE:
             continue
-        mode = "100755" if st.st_mode & 0o100 else "100644"
         old = known.get(path)
-        if old is not None and old.settled and old.stamp == stamp_of(st) and old.mode == mode:
+        if old is not None and _as_hashed(old, st):
             found.append(old)
             continue
-        entry = _store(loc, path, mode, st, common_dir, exists)
+        entry = _store(loc, path, _mode(st), st, common_dir, exists)
         if entry is not None:
             found.append(entry)
     return found
+
+
+def unchanged(root: Path, known: dict[str, BigEntry]) -> list[BigEntry]:
+    """The big files of ``known`` (what a snapshot hashed) that are still exactly as hashed and
+    settled: their blob is the file's content, which need not be read again."""
+    found: list[BigEntry] = []
+    for path, entry in sorted(known.items()):
+        try:
+            st = (root / path).lstat()
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and _as_hashed(entry, st):
+            found.append(entry)
+    return found
+
+
+def _as_hashed(entry: BigEntry, st: os.stat_result) -> bool:
+    """True when ``st`` is the stat data ``entry`` was hashed at, and a later write would show in it."""
+    return entry.settled and entry.stamp == stamp_of(st) and entry.mode == _mode(st)
+
+
+def _mode(st: os.stat_result) -> str:
+    return "100755" if st.st_mode & 0o100 else "100644"
 
 
 def _store(
@@ -143,7 +169,14 @@ def _store(
         return None
     finally:
         tmp.unlink(missing_ok=True)
-    return BigEntry(path, mode, sha, stamp_of(st), st.st_ctime_ns < started - SETTLED_NS)
+    return BigEntry(path, mode, sha, stamp_of(st), settled(st.st_ctime_ns, started))
+
+
+def settled(ctime_ns: int, read_at_ns: int) -> bool:
+    """True when a file whose ctime is ``ctime_ns``, read from ``read_at_ns`` on, would show any
+    later write in its stat data: its ctime lies further back than the clock's steps could blur."""
+    margin = SETTLED_NS if ctime_ns % 1_000_000_000 else max(SETTLED_NS, WHOLE_SECONDS_NS)
+    return ctime_ns < read_at_ns - margin
 
 
 class _PackWriter(Struct):

@@ -143,6 +143,21 @@ class CheckpointFiles:
             ws.path, ws.repo.common_dir, stats, known, lambda sha: not ws.repo.missing_objects([sha])
         )
 
+    def stored_big_files(self, ws: Workspace) -> list[tuple[str, str, str]]:
+        """``(path, mode, blob)`` of the big files ``ws``'s last snapshot hashed and stored that are
+        unchanged since, their blob still in the repository: a commit of the working tree stages
+        them as they are (``GitRepo.commit_all``) instead of having ``add`` hash them again.
+
+        The seed leaves out every path a commit may leave out (``SNAPSHOT_EXCLUDE``), so none of
+        these is one.
+        """
+        known = bigfiles.read_known(self.seed_path(ws.key).with_suffix(".big"))
+        if not known or not looseobjects.plain(ws.repo.common_dir) or not ws.repo.trusts_file_modes():
+            return []
+        entries = bigfiles.unchanged(ws.path, known)
+        missing = set(ws.repo.missing_objects(e.sha for e in entries)) if entries else set()
+        return [(e.path, e.mode, e.sha) for e in entries if e.sha not in missing]
+
     def big_paths(self, key: str) -> set[str]:
         """The big files the last snapshot of ``key`` stored itself: their index entries carry no
         stat data, so they count as touched (their permission bits are looked at each time)."""

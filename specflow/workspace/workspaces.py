@@ -231,7 +231,8 @@ class Workspaces:
                     continue
                 if ws.repo.operation_in_progress() is not None:
                     continue  # a merge or rebase a person started there is theirs to finish
-                sha = ws.repo.commit_all(message, exclude=exclude if ws.key == HUB_KEY else ())
+                stored = self.store.stored_big_files(ws)  # the audit hashed them: not again
+                sha = ws.repo.commit_all(message, exclude=exclude if ws.key == HUB_KEY else (), stored=stored)
                 if sha is None:
                     continue
                 made[ws.key] = sha

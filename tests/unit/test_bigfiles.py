@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from specflow.workspace import bigfiles
+from specflow.workspace.git import process
 from tests.conftest import commit_all, git
 from tests.unit.test_audit import kinds, propose, run_turn
 from tests.unit.test_workspaces import CHANGE, MultiHub, make_multi_hub
@@ -120,3 +121,86 @@ def test_the_entries_recording_a_big_size_are_found_among_many(monkeypatch: pyte
     expected = [path for path, size in zip(stats, sizes, strict=True) if size >= threshold]
     assert bigfiles.recorded_big(stats) == expected
     assert expected  # the threshold itself, and the sizes above it
+
+
+def _staged(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The git commands of the commit that stage files (``update-index``, ``add``), as run."""
+    ran: list[list[str]] = []
+    real = process.run_git
+
+    def spy(args: list[str], *rest: object, **kwargs: object) -> object:
+        if args and args[0] in ("update-index", "add"):
+            ran.append(list(args))
+        return real(args, *rest, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(process, "run_git", spy)
+    return ran
+
+
+def _committed(root: Path, commit: str, rel: str) -> str:
+    return git(root, "rev-parse", f"{commit}:{rel}").strip()
+
+
+def test_the_commit_after_an_audit_stages_the_big_file_it_stored_without_hashing_it_again(
+    multi: MultiHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git's ``add`` would read and hash the whole file again (0.6 s for 256 MiB here): the commit
+    stages the blob the audit stored, the file as it is, and leaves it out of ``add``."""
+    monkeypatch.setattr(bigfiles, "SETTLED_NS", 0)  # the agent's write is settled by the audit
+    ws = multi.workspaces()
+    data = multi.change_dir / "data.bin"
+    rel = f"openspec/changes/{CHANGE}/data.bin"
+
+    def agent() -> None:
+        with data.open("r+b") as fh:
+            fh.seek(500)
+            fh.write(b"the agent's change")
+
+    assert run_turn(ws, propose(ws), agent).ok
+    ran = _staged(monkeypatch)
+    made = ws.commit("the agent's work\n")
+    sha = git(multi.worktree, "hash-object", rel).strip()
+    assert _committed(multi.worktree, made["hub"], rel) == sha
+    adds = [args for args in ran if args[0] == "add"]
+    assert any(f":(exclude,literal){rel}" in args for args in adds), adds
+    assert any(args[:3] == ["update-index", "-z", "--index-info"] for args in ran), ran
+    # the index agrees with HEAD and the files, as after git's own commit
+    assert git(multi.worktree, "status", "--porcelain", "--untracked-files=no").strip() == ""
+    assert git(multi.worktree, "fsck", "--no-dangling", "--strict").strip() == ""
+
+
+@pytest.mark.parametrize("how", ["rewritten since the audit", "written moments before it"])
+def test_a_big_file_the_audit_cannot_vouch_for_is_hashed_by_git_and_committed_as_it_is(
+    multi: MultiHub, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """Never a stale blob: a file changed after the audit read it, or changed so shortly before
+    that a later write might not show in its stat data, is left to git's ``add``."""
+    if how == "rewritten since the audit":
+        monkeypatch.setattr(bigfiles, "SETTLED_NS", 0)
+    ws = multi.workspaces()
+    data = multi.change_dir / "data.bin"
+    rel = f"openspec/changes/{CHANGE}/data.bin"
+    size = data.stat().st_size
+
+    def agent() -> None:
+        with data.open("r+b") as fh:
+            fh.write(b"first")
+
+    assert run_turn(ws, propose(ws), agent).ok
+    if how == "rewritten since the audit":
+        with data.open("r+b") as fh:  # the same size: only the stat data's times show it
+            fh.write(b"again")
+    assert data.stat().st_size == size
+    ran = _staged(monkeypatch)
+    made = ws.commit("the work\n")
+    assert _committed(multi.worktree, made["hub"], rel) == git(multi.worktree, "hash-object", rel).strip()
+    assert not any(f":(exclude,literal){rel}" in args for args in ran), ran
+
+
+def test_a_ctime_of_whole_seconds_is_settled_only_seconds_later() -> None:
+    """A filesystem that keeps whole seconds gives a later write in that second the same ctime."""
+    second = 1_700_000_000 * 1_000_000_000
+    assert bigfiles.settled(second + 5, second + 5 + bigfiles.SETTLED_NS + 1)
+    assert not bigfiles.settled(second + 5, second + 5 + bigfiles.SETTLED_NS)
+    assert not bigfiles.settled(second, second + 1_500_000_000)
+    assert bigfiles.settled(second, second + bigfiles.WHOLE_SECONDS_NS + 1)

@@ -36,16 +36,20 @@ class GitRepo(Refs, Snapshots, Diffs, Checkout):
         args.append(tree)
         return self.text(*args, env=SPECFLOW_IDENTITY, input=message.encode("utf-8")).strip()
 
-    def commit_all(self, message: str, *, exclude: Sequence[str] = ()) -> str | None:
+    def commit_all(
+        self, message: str, *, exclude: Sequence[str] = (), stored: Sequence[tuple[str, str, str]] = ()
+    ) -> str | None:
         """Stage everything in the working tree (but ``exclude`` globs) and commit it on the
         checked-out branch as specflow; no hook runs, nothing is signed.  None when nothing changed.
 
         ``add`` is the one scan of the working tree; the tree it staged is written (in-process
         where ``indextrees`` can, else by ``write-tree``) and compared with HEAD's, and only a new
         tree is committed (``commit-tree``, then HEAD's branch moved from the very commit it was
-        on, as ``git commit`` does, with the same reflog line).
+        on, as ``git commit`` does, with the same reflog line).  ``stored``: ``(path, mode,
+        blob)`` of big files a snapshot already hashed and stored, unchanged since: staged as
+        they are, not hashed again by ``add``.
         """
-        pathspec = [".", *(f":(exclude,glob){g}" for g in exclude)]
+        pathspec = [".", *(f":(exclude,glob){g}" for g in exclude), *self.set_stored(stored)]
         self.run("add", "-A", "--", *pathspec)
         tree = self._write_tree(self.real_index()) or self.text("write-tree").strip()
         head = self.head_sha_from_files() or self.resolve("HEAD")

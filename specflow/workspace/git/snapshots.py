@@ -100,11 +100,7 @@ class Snapshots(GitBase):
         if stale and not indexfile.smudge_entries(index, stale, self._hash_len()):
             payload = ("\0".join(stale) + "\0").encode("utf-8", "surrogateescape")
             self.run("update-index", "-z", "--force-remove", "--stdin", input=payload, index=index)
-        if stored:
-            lines = [f"{mode} {sha} 0\t{path}" for path, mode, sha in stored]
-            payload = ("\0".join(lines) + "\0").encode("utf-8", "surrogateescape")
-            self.run("update-index", "-z", "--index-info", input=payload, index=index)
-        pathspec = [".", *(f":(exclude,glob){g}" for g in exclude), *(f":(exclude,literal){p}" for p, _, _ in stored)]
+        pathspec = [".", *(f":(exclude,glob){g}" for g in exclude), *self.set_stored(stored, index)]
         args = [*process.BIG_FILES_STORED, "add", "-A", "--ignore-errors", "--", *pathspec]
         env = {"GIT_INDEX_FILE": str(index)}
         if beside is None:
@@ -131,6 +127,17 @@ class Snapshots(GitBase):
             return tree
         # the blobs were just written by 'add': no need for write-tree to look each one up
         return self.text("write-tree", "--missing-ok", index=index).strip()
+
+    def set_stored(self, stored: Sequence[tuple[str, str, str]], index: Path | None = None) -> list[str]:
+        """Set each ``(path, mode, blob)`` of ``stored`` (files already hashed and stored) in
+        ``index`` (None: the real one) as it is; the pathspecs that leave them out of an ``add``,
+        which would hash each file again."""
+        if not stored:
+            return []
+        lines = [f"{mode} {sha} 0\t{path}" for path, mode, sha in stored]
+        payload = ("\0".join(lines) + "\0").encode("utf-8", "surrogateescape")
+        self.run("update-index", "-z", "--index-info", input=payload, index=index)
+        return [f":(exclude,literal){path}" for path, _, _ in stored]
 
     def _write_tree(self, index: Path) -> str | None:
         """The tree of ``index`` written without a process (``indextrees``: only the folders
