@@ -39,6 +39,8 @@ SETTLED_NS = 100_000_000
 #: The same, for a ctime of whole seconds (a filesystem that keeps no finer times, such as ext4
 #: with small inodes): a later write in that second, or the next, could leave it as it was.
 WHOLE_SECONDS_NS = 2_000_000_000
+#: A changed big file not settled yet is read once it is, if that is at most this far away.
+SETTLE_WAIT_NS = SETTLED_NS
 _CHUNK = 1 << 20
 
 
@@ -113,7 +115,7 @@ def big_entries(
         if old is not None and _as_hashed(old, st):
             found.append(old)
             continue
-        entry = _store(loc, path, _mode(st), st, common_dir, exists)
+        entry = _store(loc, path, st, common_dir, exists)
         if entry is not None:
             found.append(entry)
     return found
@@ -143,17 +145,24 @@ def _mode(st: os.stat_result) -> str:
 
 
 def _store(
-    loc: Path, path: str, mode: str, st: os.stat_result, common_dir: Path, exists: Callable[[str], bool]
+    loc: Path, path: str, st: os.stat_result, common_dir: Path, exists: Callable[[str], bool]
 ) -> BigEntry | None:
     """Hash ``loc`` and write it as a pack of that one blob in one read; None when it changed meanwhile.
 
-    ``exists``: whether the repository holds a blob already (then the pack is dropped).
+    ``exists``: whether the repository holds a blob already (then the pack is dropped).  A file
+    written moments ago (as an agent's last act) is read once it is settled, when that is at most
+    ``SETTLE_WAIT_NS`` away: the one read then serves the commit and the next snapshot too.
     """
-    started = time.time_ns()
     folder = common_dir / "objects" / "pack"
     tmp = folder / f"tmp_pack_specflow_{os.getpid()}_{time.monotonic_ns()}"
-    writer = _PackWriter(digests.bulk_sha1(b"blob %d\0" % st.st_size))
     try:
+        wait = st.st_ctime_ns + _margin(st.st_ctime_ns) + 1 - time.time_ns()
+        if 0 < wait <= SETTLE_WAIT_NS:
+            time.sleep(wait / 1e9)
+            st = loc.lstat()
+        started = time.time_ns()
+        mode = _mode(st)
+        writer = _PackWriter(digests.bulk_sha1(b"blob %d\0" % st.st_size))
         folder.mkdir(parents=True, exist_ok=True)
         with open(loc, "rb") as src, open(tmp, "xb") as out:
             trailer = writer.write(src, out, st.st_size)
@@ -175,8 +184,11 @@ def _store(
 def settled(ctime_ns: int, read_at_ns: int) -> bool:
     """True when a file whose ctime is ``ctime_ns``, read from ``read_at_ns`` on, would show any
     later write in its stat data: its ctime lies further back than the clock's steps could blur."""
-    margin = SETTLED_NS if ctime_ns % 1_000_000_000 else max(SETTLED_NS, WHOLE_SECONDS_NS)
-    return ctime_ns < read_at_ns - margin
+    return ctime_ns < read_at_ns - _margin(ctime_ns)
+
+
+def _margin(ctime_ns: int) -> int:
+    return SETTLED_NS if ctime_ns % 1_000_000_000 else max(SETTLED_NS, WHOLE_SECONDS_NS)
 
 
 class _PackWriter(Struct):

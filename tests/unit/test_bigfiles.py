@@ -76,7 +76,12 @@ def test_a_changed_big_file_is_stored_uncompressed_as_git_names_it_and_read_once
     assert git(multi.worktree, "fsck", "--no-dangling", "--strict").strip() == ""
     assert "data.bin" in read
     # a file changed moments before it was read is read again (a later write in the same clock
-    # tick would not move its ctime); once settled, a snapshot that finds it as it was reads nothing
+    # tick would not move its ctime) when it could not be read once settled; once settled, a
+    # snapshot that finds it as it was reads nothing
+    monkeypatch.setattr(bigfiles, "SETTLE_WAIT_NS", 0)
+    with data.open("r+b") as fh:
+        fh.write(b"changed again")
+    ws.checkpoint(phase="propose", state="explore")
     read.clear()
     packs = sorted((common / "objects" / "pack").glob("pack-*.pack"))
     ws.checkpoint(phase="propose", state="explore")
@@ -169,14 +174,48 @@ def test_the_commit_after_an_audit_stages_the_big_file_it_stored_without_hashing
     assert git(multi.worktree, "fsck", "--no-dangling", "--strict").strip() == ""
 
 
+def test_a_big_file_the_agent_wrote_as_it_ended_is_read_once_settled_and_its_commit_reads_nothing(
+    multi: MultiHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read at once, a file written moments before would be read again by the commit and by the
+    next checkpoint (a later write in the same clock tick could leave its stat data as it was):
+    the audit waits the moment out (at most ``SETTLE_WAIT_NS``) and reads it once."""
+    ws = multi.workspaces()
+    data = multi.change_dir / "data.bin"
+    rel = f"openspec/changes/{CHANGE}/data.bin"
+    read: list[str] = []
+    real_store = bigfiles._store
+
+    def counted(loc: Path, *args: object) -> object:
+        read.append(loc.name)
+        return real_store(loc, *args)  # type: ignore[arg-type]
+
+    def agent() -> None:
+        with data.open("r+b") as fh:
+            fh.write(b"the agent's last act")
+        monkeypatch.setattr(bigfiles, "_store", counted)
+
+    assert run_turn(ws, propose(ws), agent).ok
+    assert read == ["data.bin"]
+    ran = _staged(monkeypatch)
+    made = ws.commit("the work\n")
+    assert _committed(multi.worktree, made["hub"], rel) == git(multi.worktree, "hash-object", rel).strip()
+    assert any(f":(exclude,literal){rel}" in args for args in ran if args[0] == "add"), ran
+    ws.checkpoint(phase="propose", state="explore")
+    assert read == ["data.bin"]  # not read again
+
+
 @pytest.mark.parametrize("how", ["rewritten since the audit", "written moments before it"])
 def test_a_big_file_the_audit_cannot_vouch_for_is_hashed_by_git_and_committed_as_it_is(
     multi: MultiHub, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
     """Never a stale blob: a file changed after the audit read it, or changed so shortly before
-    that a later write might not show in its stat data, is left to git's ``add``."""
+    that a later write might not show in its stat data (and too long to wait for, as on a
+    filesystem of whole seconds), is left to git's ``add``."""
     if how == "rewritten since the audit":
         monkeypatch.setattr(bigfiles, "SETTLED_NS", 0)
+    else:
+        monkeypatch.setattr(bigfiles, "SETTLE_WAIT_NS", 0)
     ws = multi.workspaces()
     data = multi.change_dir / "data.bin"
     rel = f"openspec/changes/{CHANGE}/data.bin"
