@@ -121,17 +121,18 @@ def big_entries(
     return found
 
 
-def unchanged(root: Path, known: dict[str, BigEntry]) -> list[BigEntry]:
+def unchanged(root: Path, known: dict[str, BigEntry]) -> list[tuple[BigEntry, os.stat_result]]:
     """The big files of ``known`` (what a snapshot hashed) that are still exactly as hashed and
-    settled: their blob is the file's content, which need not be read again."""
-    found: list[BigEntry] = []
+    settled, with their stat data now: their blob is the file's content, which need not be read
+    again."""
+    found: list[tuple[BigEntry, os.stat_result]] = []
     for path, entry in sorted(known.items()):
         try:
             st = (root / path).lstat()
         except OSError:
             continue
         if stat.S_ISREG(st.st_mode) and _as_hashed(entry, st):
-            found.append(entry)
+            found.append((entry, st))
     return found
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,20 +143,31 @@ class CheckpointFiles:
             ws.path, ws.repo.common_dir, stats, known, lambda sha: not ws.repo.missing_objects([sha])
         )
 
-    def stored_big_files(self, ws: Workspace) -> list[tuple[str, str, str]]:
-        """``(path, mode, blob)`` of the big files ``ws``'s last snapshot hashed and stored that are
-        unchanged since, their blob still in the repository: a commit of the working tree stages
-        them as they are (``GitRepo.commit_all``) instead of having ``add`` hash them again.
+    def commit_worktree(self, ws: Workspace, message: str, exclude: Sequence[str] = ()) -> str | None:
+        """Commit ``ws``'s working tree on its branch (``GitRepo.commit_all``; None when nothing
+        changed), staging the big files its last snapshot hashed and stored, unchanged since, as
+        they are instead of having ``add`` hash them again.
 
-        The seed leaves out every path a commit may leave out (``SNAPSHOT_EXCLUDE``), so none of
-        these is one.
+        Their entries then get the stat data ``add`` would have given them, so a later ``git
+        status`` (Claude Code runs one as it starts) does not read them either.  The seed leaves
+        out every path a commit may leave out (``SNAPSHOT_EXCLUDE``), so none of them is one.
         """
+        stored = self._stored_big_files(ws)
+        sha = ws.repo.commit_all(message, exclude=exclude, stored=[(e.path, e.mode, e.sha) for e in stored])
+        if stored:
+            # looked at again: what changed since it was staged keeps no stat data, and git reads it
+            ws.repo.record_stat({e.path: st for e, st in bigfiles.unchanged(ws.path, {e.path: e for e in stored})})
+        return sha
+
+    def _stored_big_files(self, ws: Workspace) -> list[bigfiles.BigEntry]:
+        """The big files ``ws``'s last snapshot stored that are unchanged since, their blob still
+        in the repository."""
         known = bigfiles.read_known(self.seed_path(ws.key).with_suffix(".big"))
         if not known or not looseobjects.plain(ws.repo.common_dir) or not ws.repo.trusts_file_modes():
             return []
-        entries = bigfiles.unchanged(ws.path, known)
+        entries = [e for e, _ in bigfiles.unchanged(ws.path, known)]
         missing = set(ws.repo.missing_objects(e.sha for e in entries)) if entries else set()
-        return [(e.path, e.mode, e.sha) for e in entries if e.sha not in missing]
+        return [e for e in entries if e.sha not in missing]
 
     def big_paths(self, key: str) -> set[str]:
         """The big files the last snapshot of ``key`` stored itself: their index entries carry no

@@ -63,7 +63,7 @@ def _entry_offsets(data: bytes, hash_len: int) -> Iterable[tuple[bytes, int]]:
         prev = path
 
 
-def _offsets_of(data: bytes, wanted: set[bytes], hash_len: int) -> list[int]:
+def _offsets_of(data: bytes, wanted: set[bytes], hash_len: int) -> dict[bytes, int]:
     """Where the entries of the ``wanted`` paths begin in the index ``data``.
 
     An index parsed in this process has its layout kept (``_LAYOUTS``): its paths are in git's
@@ -71,13 +71,13 @@ def _offsets_of(data: bytes, wanted: set[bytes], hash_len: int) -> list[int]:
     """
     layout = _LAYOUTS.get(data[-hash_len:]) if any(data[-hash_len:]) else None
     if layout is None or layout.data != data:
-        return [off for path, off in _entry_offsets(data, hash_len) if path in wanted]
-    keys, found = layout.keys, []
+        return {path: off for path, off in _entry_offsets(data, hash_len) if path in wanted}
+    keys, found = layout.keys, {}
     for path in wanted:
         at = bisect.bisect_left(keys, path)
         if at < len(keys) and keys[at] == path:
-            found.append(layout.offsets[at])
-    return sorted(found)
+            found[path] = layout.offsets[at]
+    return found
 
 
 def smudge_entries(index: Path, paths: Iterable[str], hash_len: int = 20) -> bool:
@@ -91,7 +91,7 @@ def smudge_entries(index: Path, paths: Iterable[str], hash_len: int = 20) -> boo
     if len(raw) < 12 + hash_len or raw[:4] != b"DIRC" or int.from_bytes(raw[4:8], "big") not in (2, 3, 4):
         return False
     data = bytearray(raw)
-    for off in _offsets_of(raw, {p.encode("utf-8", "surrogateescape") for p in paths}, hash_len):
+    for off in _offsets_of(raw, {p.encode("utf-8", "surrogateescape") for p in paths}, hash_len).values():
         data[off + 8 : off + 16] = bytes(8)  # mtime, seconds and nanoseconds
         data[off + 36 : off + 40] = bytes(4)  # size: git takes a zero size for "changed"
     digest = digests.sha256 if hash_len == 32 else digests.sha1
@@ -158,8 +158,13 @@ def tree_id(body: bytes) -> bytes:
 
 def same_stat(entry: bytes, st: os.stat_result) -> bool:
     """True when an index entry (``parse_index``) records exactly the stat data of ``st``."""
+    return (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and entry[:40] == stat_data(st)
+
+
+def stat_data(st: os.stat_result) -> bytes:
+    """The 40 bytes of stat data git's ``add`` records for a file of ``st``."""
     mode = 0o120000 if stat.S_ISLNK(st.st_mode) else 0o100755 if st.st_mode & 0o100 else 0o100644
-    return (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and entry[:40] == b"".join(
+    return b"".join(
         (v & 0xFFFFFFFF).to_bytes(4, "big")
         for v in (
             *divmod(st.st_ctime_ns, 1_000_000_000),
@@ -172,6 +177,44 @@ def same_stat(entry: bytes, st: os.stat_result) -> bool:
             st.st_size,
         )
     )
+
+
+def fill_stat(index: Path, stats: dict[str, os.stat_result], hash_len: int = 20) -> bool:
+    """Record in the entries of ``index`` for the paths of ``stats`` the stat data of their files,
+    as git's ``add`` would have: for entries set with their objects alone (``update-index
+    --index-info``), by a caller that knows each object is its file's content now.  A later
+    ``git status`` then takes those files for unchanged without reading them.
+
+    Done in place under git's lock (``index.lock``), as git writes an index; False (nothing
+    written) when the lock is held or the file is not an index this reads.  An entry whose mode
+    is not the file's is left as it is.
+    """
+    lock = index.with_name(index.name + ".lock")
+    try:
+        fh = open(lock, "xb")  # noqa: SIM115 - closed below, before the rename
+    except FileExistsError:
+        return False
+    written = False
+    try:
+        with fh:
+            raw = index.read_bytes()
+            if len(raw) < 12 + hash_len or raw[:4] != b"DIRC" or int.from_bytes(raw[4:8], "big") not in (2, 3, 4):
+                return False
+            data = bytearray(raw)
+            wanted = {p.encode("utf-8", "surrogateescape"): st for p, st in stats.items()}
+            for path, off in _offsets_of(raw, set(wanted), hash_len).items():
+                new = stat_data(wanted[path])
+                if data[off + 24 : off + 28] == new[24:28]:
+                    data[off : off + 40] = new
+            digest = digests.sha256 if hash_len == 32 else digests.sha1
+            data[-hash_len:] = digest(bytes(data[:-hash_len])).digest()
+            fh.write(data)
+        os.replace(lock, index)
+        written = True
+        return True
+    finally:
+        if not written:  # once renamed, the lock's name may be another writer's
+            lock.unlink(missing_ok=True)
 
 
 #: Parsed index files by their trailing checksum: a checkpoint's snapshot index is read again by

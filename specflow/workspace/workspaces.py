@@ -231,8 +231,7 @@ class Workspaces:
                     continue
                 if ws.repo.operation_in_progress() is not None:
                     continue  # a merge or rebase a person started there is theirs to finish
-                stored = self.store.stored_big_files(ws)  # the audit hashed them: not again
-                sha = ws.repo.commit_all(message, exclude=exclude if ws.key == HUB_KEY else (), stored=stored)
+                sha = self.store.commit_worktree(ws, message, exclude if ws.key == HUB_KEY else ())
                 if sha is None:
                     continue
                 made[ws.key] = sha

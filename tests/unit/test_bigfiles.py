@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from specflow.workspace import bigfiles
+from specflow.workspace import bigfiles, indexfile
 from specflow.workspace.git import process
 from tests.conftest import commit_all, git
 from tests.unit.test_audit import kinds, propose, run_turn
@@ -169,7 +169,12 @@ def test_the_commit_after_an_audit_stages_the_big_file_it_stored_without_hashing
     adds = [args for args in ran if args[0] == "add"]
     assert any(f":(exclude,literal){rel}" in args for args in adds), adds
     assert any(args[:3] == ["update-index", "-z", "--index-info"] for args in ran), ran
-    # the index agrees with HEAD and the files, as after git's own commit
+    # the index agrees with HEAD and the files, as after git's own commit, and records the file's
+    # stat data as git's add would: a later git status (Claude Code runs one as it starts, without
+    # writing the index) takes it for unchanged without reading it
+    index = multi.worktree / git(multi.worktree, "rev-parse", "--git-path", "index").strip()
+    entry = indexfile.parse_index_ctimes(index.read_bytes())[rel.encode()]
+    assert indexfile.same_stat(entry, data.lstat())
     assert git(multi.worktree, "status", "--porcelain", "--untracked-files=no").strip() == ""
     assert git(multi.worktree, "fsck", "--no-dangling", "--strict").strip() == ""
 

@@ -383,6 +383,45 @@ def test_a_smudged_entry_is_hashed_again_by_add_and_the_index_stays_valid(tmp_pa
     assert not smudge_entries(tmp_path / "r" / "a.txt", ["a.txt"])  # not an index: git is asked instead
 
 
+@pytest.mark.parametrize("version", ["2", "3", "4"])
+def test_stat_data_filled_in_for_entries_set_by_object_is_what_git_records_for_the_file(
+    tmp_path: Path, version: str
+) -> None:
+    repo = init_repo(tmp_path / "r")
+    for name in ("a.txt", "dir/big.bin", "dir/sub/c.txt"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(name * 50)
+    commit_all(repo, "files")
+    git(repo, "update-index", "--index-version", version)
+    index = repo / ".git" / "index"
+    blob = git(repo, "hash-object", "-w", "dir/big.bin").strip()
+    # set by its object alone, as a commit stages a big file a snapshot stored: no stat data
+    payload = f"100644 {blob} 0\tdir/big.bin\n".encode()
+    subprocess.run(["git", "update-index", "--index-info"], cwd=repo, input=payload, check=True)
+    before = parse_index_ctimes(index.read_bytes())
+    assert before[b"dir/big.bin"][36:40] == bytes(4)
+    shutil.copy2(index, tmp_path / "refreshed.index")
+    subprocess.run(  # git's own answer: the stat data its refresh (which reads the file) records
+        ["git", "update-index", "-q", "--refresh"],
+        cwd=repo,
+        env={**os.environ, "GIT_INDEX_FILE": str(tmp_path / "refreshed.index")},
+        check=True,
+    )
+    refreshed = parse_index_ctimes((tmp_path / "refreshed.index").read_bytes())
+
+    assert indexfile.fill_stat(index, {"dir/big.bin": (repo / "dir/big.bin").lstat(), "not/there": index.stat()})
+    after = parse_index_ctimes(index.read_bytes())
+    assert after[b"dir/big.bin"] == refreshed[b"dir/big.bin"]
+    assert {rel for rel in after if after[rel] != before[rel]} == {b"dir/big.bin"}
+    assert not (repo / ".git" / "index.lock").exists()
+    assert git(repo, "status", "--porcelain").strip() == ""  # git reads the index (its checksum holds)
+    # while git holds the index's lock, nothing is written and the lock stays git's
+    (repo / ".git" / "index.lock").write_bytes(b"git's")
+    written = index.read_bytes()
+    assert not indexfile.fill_stat(index, {"a.txt": (repo / "a.txt").lstat()})
+    assert index.read_bytes() == written and (repo / ".git" / "index.lock").read_bytes() == b"git's"
+
+
 def test_smudging_an_index_parsed_in_this_process_finds_its_entries_by_its_kept_layout(tmp_path: Path) -> None:
     repo = init_repo(tmp_path / "r")
     names = [f"d{i % 7}/f{i:03d}.txt" for i in range(300)] + ["a.txt", "z/last.txt"]

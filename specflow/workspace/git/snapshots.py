@@ -139,6 +139,14 @@ class Snapshots(GitBase):
         self.run("update-index", "-z", "--index-info", input=payload, index=index)
         return [f":(exclude,literal){path}" for path, _, _ in stored]
 
+    def record_stat(self, stats: dict[str, os.stat_result]) -> None:
+        """Record in the real index the stat data of files whose entries were set with their
+        objects alone (``set_stored``), as ``add`` would have (``indexfile.fill_stat``): the
+        caller knows each object is its file's content now.  Left as they are when git holds the
+        index's lock (git then reads those files once more)."""
+        if stats:
+            indexfile.fill_stat(self.real_index(), stats, self._hash_len())
+
     def _write_tree(self, index: Path) -> str | None:
         """The tree of ``index`` written without a process (``indextrees``: only the folders
         ``add`` changed); None when git must write it.
