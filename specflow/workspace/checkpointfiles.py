@@ -156,7 +156,8 @@ class CheckpointFiles:
         sha = ws.repo.commit_all(message, exclude=exclude, stored=[(e.path, e.mode, e.sha) for e in stored])
         if stored:
             # looked at again: what changed since it was staged keeps no stat data, and git reads it
-            ws.repo.record_stat({e.path: st for e, st in bigfiles.unchanged(ws.path, {e.path: e for e in stored})})
+            again = bigfiles.unchanged(ws.path, {e.path: e for e in stored})
+            ws.repo.record_stat({e.path: (st, e.sha) for e, st in again})
         return sha
 
     def _stored_big_files(self, ws: Workspace) -> list[bigfiles.BigEntry]:

@@ -179,15 +179,17 @@ def stat_data(st: os.stat_result) -> bytes:
     )
 
 
-def fill_stat(index: Path, stats: dict[str, os.stat_result], hash_len: int = 20) -> bool:
+def fill_stat(index: Path, stats: dict[str, tuple[os.stat_result, str]], hash_len: int = 20) -> bool:
     """Record in the entries of ``index`` for the paths of ``stats`` the stat data of their files,
     as git's ``add`` would have: for entries set with their objects alone (``update-index
-    --index-info``), by a caller that knows each object is its file's content now.  A later
-    ``git status`` then takes those files for unchanged without reading them.
+    --index-info``), by a caller that knows each file's content is the object given with it
+    (``path -> (stat, object id)``).  A later ``git status`` then takes those files for unchanged
+    without reading them.
 
     Done in place under git's lock (``index.lock``), as git writes an index; False (nothing
-    written) when the lock is held or the file is not an index this reads.  An entry whose mode
-    is not the file's is left as it is.
+    written) when the lock is held or the file is not an index this reads.  An entry holding
+    another object than the one given (someone staged another version meanwhile), or whose mode
+    is not the file's, is left as it is: its file is never made to look like its object.
     """
     lock = index.with_name(index.name + ".lock")
     try:
@@ -201,10 +203,11 @@ def fill_stat(index: Path, stats: dict[str, os.stat_result], hash_len: int = 20)
             if len(raw) < 12 + hash_len or raw[:4] != b"DIRC" or int.from_bytes(raw[4:8], "big") not in (2, 3, 4):
                 return False
             data = bytearray(raw)
-            wanted = {p.encode("utf-8", "surrogateescape"): st for p, st in stats.items()}
+            wanted = {p.encode("utf-8", "surrogateescape"): (st, bytes.fromhex(oid)) for p, (st, oid) in stats.items()}
             for path, off in _offsets_of(raw, set(wanted), hash_len).items():
-                new = stat_data(wanted[path])
-                if data[off + 24 : off + 28] == new[24:28]:
+                st, oid = wanted[path]
+                new = stat_data(st)
+                if data[off + 24 : off + 28] == new[24:28] and data[off + 40 : off + 40 + hash_len] == oid:
                     data[off : off + 40] = new
             digest = digests.sha256 if hash_len == 32 else digests.sha1
             data[-hash_len:] = digest(bytes(data[:-hash_len])).digest()

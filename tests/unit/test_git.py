@@ -409,7 +409,8 @@ def test_stat_data_filled_in_for_entries_set_by_object_is_what_git_records_for_t
     )
     refreshed = parse_index_ctimes((tmp_path / "refreshed.index").read_bytes())
 
-    assert indexfile.fill_stat(index, {"dir/big.bin": (repo / "dir/big.bin").lstat(), "not/there": index.stat()})
+    big_st = (repo / "dir/big.bin").lstat()
+    assert indexfile.fill_stat(index, {"dir/big.bin": (big_st, blob), "not/there": (index.stat(), blob)})
     after = parse_index_ctimes(index.read_bytes())
     assert after[b"dir/big.bin"] == refreshed[b"dir/big.bin"]
     assert {rel for rel in after if after[rel] != before[rel]} == {b"dir/big.bin"}
@@ -418,8 +419,26 @@ def test_stat_data_filled_in_for_entries_set_by_object_is_what_git_records_for_t
     # while git holds the index's lock, nothing is written and the lock stays git's
     (repo / ".git" / "index.lock").write_bytes(b"git's")
     written = index.read_bytes()
-    assert not indexfile.fill_stat(index, {"a.txt": (repo / "a.txt").lstat()})
+    assert not indexfile.fill_stat(index, {"a.txt": ((repo / "a.txt").lstat(), blob)})
     assert index.read_bytes() == written and (repo / ".git" / "index.lock").read_bytes() == b"git's"
+
+
+def test_stat_data_is_never_filled_in_for_an_entry_that_holds_another_object_than_its_file(tmp_path: Path) -> None:
+    """A person who staged another version meanwhile (here HEAD's, after the file changed) keeps an
+    entry git compares with the file: it must not be made to look like the file's content."""
+    repo = init_repo(tmp_path / "r")
+    (repo / "big.bin").write_text("committed\n")
+    commit_all(repo, "files")
+    (repo / "big.bin").write_text("the agent's version\n")
+    stored = git(repo, "hash-object", "-w", "big.bin").strip()
+    index = repo / ".git" / "index"
+    # staged meanwhile: the entry holds HEAD's object, with no stat data of the file's
+    git(repo, "update-index", "--cacheinfo", f"100644,{git(repo, 'rev-parse', 'HEAD:big.bin').strip()},big.bin")
+    before = parse_index_ctimes(index.read_bytes())
+
+    assert indexfile.fill_stat(index, {"big.bin": ((repo / "big.bin").lstat(), stored)})
+    assert parse_index_ctimes(index.read_bytes()) == before
+    assert git(repo, "diff", "--name-only").strip() == "big.bin"  # git still sees the file differ from its entry
 
 
 def test_smudging_an_index_parsed_in_this_process_finds_its_entries_by_its_kept_layout(tmp_path: Path) -> None:

@@ -139,11 +139,11 @@ class Snapshots(GitBase):
         self.run("update-index", "-z", "--index-info", input=payload, index=index)
         return [f":(exclude,literal){path}" for path, _, _ in stored]
 
-    def record_stat(self, stats: dict[str, os.stat_result]) -> None:
+    def record_stat(self, stats: dict[str, tuple[os.stat_result, str]]) -> None:
         """Record in the real index the stat data of files whose entries were set with their
         objects alone (``set_stored``), as ``add`` would have (``indexfile.fill_stat``): the
-        caller knows each object is its file's content now.  Left as they are when git holds the
-        index's lock (git then reads those files once more)."""
+        caller knows each file's content is the object given with it.  Left as they are when git
+        holds the index's lock, or an entry holds another object now (git reads those files once more)."""
         if stats:
             indexfile.fill_stat(self.real_index(), stats, self._hash_len())
 
