@@ -72,9 +72,9 @@ class ExitWatch:
             return False
         pid, started = self._agent
         state = _exit_state(pid, started)
-        if state is _RUNNING:
+        if state == _RUNNING:
             return False
-        if state is not _GONE:
+        if state != _GONE:
             self.status = state
         return True
 
