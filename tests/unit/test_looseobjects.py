@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 import time
@@ -149,14 +148,16 @@ def test_two_trees_compared_from_their_loose_objects_as_git_diff_tree_compares_t
 
 
 def test_an_object_is_written_as_git_writes_one_even_in_a_folder_not_made_yet(repo: GitRepo) -> None:
-    body = b"an object no test wrote before\n"
-    by_git = (
-        subprocess.run(["git", "hash-object", "--stdin"], cwd=repo.root, input=body, capture_output=True, check=True)
-        .stdout.decode()
-        .strip()
-    )
-    folder = repo.common_dir / "objects" / by_git[:2]
-    shutil.rmtree(folder, ignore_errors=True)  # its first object makes the folder
+    # an object whose folder the repository does not have yet (the repo's own objects, named by
+    # their commit time, take 3 of the 256 folders): its first object makes the folder
+    for n in range(256):
+        body = f"an object no test wrote before, #{n}\n".encode()
+        hashed = subprocess.run(["git", "hash-object", "--stdin"], cwd=repo.root, input=body, capture_output=True)
+        by_git = hashed.stdout.decode().strip()
+        folder = repo.common_dir / "objects" / by_git[:2]
+        if not folder.exists():
+            break
+    assert not folder.exists()
     sha = looseobjects.write_object(repo.common_dir, b"blob", body)
     assert sha == by_git
     assert git(repo.root, "cat-file", "-p", sha) == body.decode()
