@@ -80,6 +80,23 @@ def _offsets_of(data: bytes, wanted: set[bytes], hash_len: int) -> dict[bytes, i
     return found
 
 
+def _readable(raw: bytes, hash_len: int) -> bool:
+    """True when ``raw`` is an index file this module reads (versions 2 to 4)."""
+    return len(raw) >= 12 + hash_len and raw[:4] == b"DIRC" and int.from_bytes(raw[4:8], "big") in (2, 3, 4)
+
+
+def _smudge(data: bytearray, off: int) -> None:
+    """Zero the recorded mtime and size of the entry at ``off``: git then reads its file."""
+    data[off + 8 : off + 16] = bytes(8)  # mtime, seconds and nanoseconds
+    data[off + 36 : off + 40] = bytes(4)  # size: git takes a zero size for "changed"
+
+
+def _seal(data: bytearray, hash_len: int) -> None:
+    """Write the index's trailing checksum over what ``data`` now holds."""
+    digest = digests.sha256 if hash_len == 32 else digests.sha1
+    data[-hash_len:] = digest(bytes(data[:-hash_len])).digest()
+
+
 def smudge_entries(index: Path, paths: Iterable[str], hash_len: int = 20) -> bool:
     """Zero the recorded mtime and size of ``paths`` in ``index`` (as git smudges a racily clean
     entry), so the next ``add`` hashes those files again; the file keeps its length and mtime.
@@ -88,14 +105,12 @@ def smudge_entries(index: Path, paths: Iterable[str], hash_len: int = 20) -> boo
     is not an index this reads, and the caller asks git instead.
     """
     raw = index.read_bytes()
-    if len(raw) < 12 + hash_len or raw[:4] != b"DIRC" or int.from_bytes(raw[4:8], "big") not in (2, 3, 4):
+    if not _readable(raw, hash_len):
         return False
     data = bytearray(raw)
     for off in _offsets_of(raw, {p.encode("utf-8", "surrogateescape") for p in paths}, hash_len).values():
-        data[off + 8 : off + 16] = bytes(8)  # mtime, seconds and nanoseconds
-        data[off + 36 : off + 40] = bytes(4)  # size: git takes a zero size for "changed"
-    digest = digests.sha256 if hash_len == 32 else digests.sha1
-    data[-hash_len:] = digest(bytes(data[:-hash_len])).digest()
+        _smudge(data, off)
+    _seal(data, hash_len)
     st = index.stat()
     tmp = index.with_name(index.name + ".smudge")
     tmp.write_bytes(data)
@@ -190,6 +205,11 @@ def fill_stat(index: Path, stats: dict[str, tuple[os.stat_result, str]], hash_le
     written) when the lock is held or the file is not an index this reads.  An entry holding
     another object than the one given (someone staged another version meanwhile), or whose mode
     is not the file's, is left as it is: its file is never made to look like its object.
+
+    The index written now has a later time than the one read, which git compares every entry's
+    mtime with: an entry recorded in that index's second (racily clean: its file may have changed
+    since within that second, its size the same) would no longer look racy.  Each such entry is
+    smudged, as git smudges one it writes without reading its file, so git reads it next time.
     """
     lock = index.with_name(index.name + ".lock")
     try:
@@ -199,18 +219,22 @@ def fill_stat(index: Path, stats: dict[str, tuple[os.stat_result, str]], hash_le
     written = False
     try:
         with fh:
+            racy_from = (index.stat().st_mtime_ns // 1_000_000_000).to_bytes(4, "big")
             raw = index.read_bytes()
-            if len(raw) < 12 + hash_len or raw[:4] != b"DIRC" or int.from_bytes(raw[4:8], "big") not in (2, 3, 4):
+            if not _readable(raw, hash_len):
                 return False
             data = bytearray(raw)
             wanted = {p.encode("utf-8", "surrogateescape"): (st, bytes.fromhex(oid)) for p, (st, oid) in stats.items()}
-            for path, off in _offsets_of(raw, set(wanted), hash_len).items():
-                st, oid = wanted[path]
-                new = stat_data(st)
-                if data[off + 24 : off + 28] == new[24:28] and data[off + 40 : off + 40 + hash_len] == oid:
-                    data[off : off + 40] = new
-            digest = digests.sha256 if hash_len == 32 else digests.sha1
-            data[-hash_len:] = digest(bytes(data[:-hash_len])).digest()
+            for path, off in _entry_offsets(raw, hash_len):
+                if path in wanted:
+                    st, oid = wanted[path]
+                    new = stat_data(st)
+                    if data[off + 24 : off + 28] == new[24:28] and data[off + 40 : off + 40 + hash_len] == oid:
+                        data[off : off + 40] = new
+                        continue
+                if data[off + 8 : off + 12] >= racy_from:  # big-endian seconds compare as bytes
+                    _smudge(data, off)
+            _seal(data, hash_len)
             fh.write(data)
         os.replace(lock, index)
         written = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -388,9 +389,11 @@ def test_stat_data_filled_in_for_entries_set_by_object_is_what_git_records_for_t
     tmp_path: Path, version: str
 ) -> None:
     repo = init_repo(tmp_path / "r")
+    past = time.time() - 10  # written seconds before the index: no entry is racily clean
     for name in ("a.txt", "dir/big.bin", "dir/sub/c.txt"):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_text(name * 50)
+        os.utime(repo / name, (past, past))
     commit_all(repo, "files")
     git(repo, "update-index", "--index-version", version)
     index = repo / ".git" / "index"
@@ -439,6 +442,34 @@ def test_stat_data_is_never_filled_in_for_an_entry_that_holds_another_object_tha
     assert indexfile.fill_stat(index, {"big.bin": ((repo / "big.bin").lstat(), stored)})
     assert parse_index_ctimes(index.read_bytes()) == before
     assert git(repo, "diff", "--name-only").strip() == "big.bin"  # git still sees the file differ from its entry
+
+
+def test_filling_in_stat_data_never_hides_a_change_made_in_the_second_of_the_last_add(tmp_path: Path) -> None:
+    """Racy git: an entry whose file changed in the very second ``add`` recorded it, its size the
+    same, is told apart only because the index's own time is that second too.  The fill rewrites
+    the index later: such an entry is smudged, so git reads its file rather than trust it."""
+    repo = init_repo(tmp_path / "r")
+    (repo / "big.bin").write_text("stored content\n")
+    commit_all(repo, "files")
+    blob = git(repo, "rev-parse", "HEAD:big.bin").strip()
+    payload = f"100644 {blob} 0\tbig.bin\n".encode()
+    for _ in range(20):  # 'add', then a write of the same size, in one second of the clock
+        second = time.time_ns() // 1_000_000_000
+        (repo / "racy.txt").write_text("first\n")
+        git(repo, "add", "racy.txt")
+        subprocess.run(["git", "update-index", "--index-info"], cwd=repo, input=payload, check=True)
+        (repo / "racy.txt").write_text("later\n")
+        if (repo / "racy.txt").stat().st_mtime_ns // 1_000_000_000 == second == time.time_ns() // 1_000_000_000:
+            break
+    else:
+        pytest.fail("no add and write within one second in 20 tries")
+    index = repo / ".git" / "index"
+    while time.time_ns() // 1_000_000_000 == second:  # the fill comes in a later second (< 1 s)
+        time.sleep(0.01)
+
+    assert indexfile.fill_stat(index, {"big.bin": ((repo / "big.bin").lstat(), blob)})
+    assert git(repo, "status", "--porcelain").splitlines() == ["AM racy.txt"]
+    assert parse_index_ctimes(index.read_bytes())[b"big.bin"][36:40] != bytes(4)  # still filled in
 
 
 def test_smudging_an_index_parsed_in_this_process_finds_its_entries_by_its_kept_layout(tmp_path: Path) -> None:
