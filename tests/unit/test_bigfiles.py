@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,28 @@ def test_a_ctime_of_whole_seconds_is_settled_only_seconds_later() -> None:
     assert not bigfiles.settled(second + 5, second + 5 + bigfiles.SETTLED_NS)
     assert not bigfiles.settled(second, second + 1_500_000_000)
     assert bigfiles.settled(second, second + bigfiles.WHOLE_SECONDS_NS + 1)
+
+
+def test_a_big_file_replaced_by_a_symlink_while_it_settles_is_left_to_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait for a file to settle gives a process time to swap it: what is read after the wait
+    must still be the regular file, never what a symlink put in its place points to."""
+    monkeypatch.setattr(bigfiles, "BIG_FILE", BIG)
+    repo = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "big.bin").write_bytes(os.urandom(2 * BIG))
+    git(repo, "add", "big.bin")
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(os.urandom(len(os.fsencode(outside))))  # as long as the link: every size agrees
+    stats = indexfile.parse_index_ctimes((repo / ".git" / "index").read_bytes())
+    waited: list[float] = []
+
+    def swap(seconds: float) -> None:  # the file was written just now: it is waited for
+        waited.append(seconds)
+        (repo / "big.bin").unlink()
+        (repo / "big.bin").symlink_to(outside)
+
+    monkeypatch.setattr(time, "sleep", swap)  # bigfiles waits with time.sleep
+    found = bigfiles.big_entries(repo, repo / ".git", stats, {}, lambda sha: False)
+    assert waited and found == []
