@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 
 from specflow import digests
 from specflow.structs import Struct, field
+from specflow.workspace.indexfile import file_mode
 
 #: Tracked files of this size or more are hashed and stored here (git's own big-file threshold
 #: for streaming is set to the same size).
@@ -142,7 +143,7 @@ def _as_hashed(entry: BigEntry, st: os.stat_result) -> bool:
 
 
 def _mode(st: os.stat_result) -> str:
-    return "100755" if st.st_mode & 0o100 else "100644"
+    return f"{file_mode(st):o}"
 
 
 def _store(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from specflow.workspace.git import GitRepo
-from specflow.workspace.indexfile import differing_entries, stamp_ns
+from specflow.workspace.indexfile import differing_entries, file_mode, stamp_ns
 
 #: An ignored file larger than this is watched, not kept (its bytes are not written as a blob).
 IGNORED_FILE_MAX = 4 * 1024 * 1024
@@ -131,4 +131,4 @@ def keep_ignored(fresh: Sequence[str], sizes: Sequence[int]) -> list[str]:
 
 def git_mode(loc: Path) -> str:
     """The mode git would record for the regular file ``loc``: executable or not."""
-    return "100755" if loc.stat().st_mode & 0o100 else "100644"
+    return f"{file_mode(loc.stat()):o}"

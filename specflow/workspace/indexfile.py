@@ -176,9 +176,13 @@ def same_stat(entry: bytes, st: os.stat_result) -> bool:
     return (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and entry[:40] == stat_data(st)
 
 
+def file_mode(st: os.stat_result) -> int:
+    """The mode git records for a file of ``st``: a symlink, or a regular file executable or not."""
+    return 0o120000 if stat.S_ISLNK(st.st_mode) else 0o100755 if st.st_mode & 0o100 else 0o100644
+
+
 def stat_data(st: os.stat_result) -> bytes:
     """The 40 bytes of stat data git's ``add`` records for a file of ``st``."""
-    mode = 0o120000 if stat.S_ISLNK(st.st_mode) else 0o100755 if st.st_mode & 0o100 else 0o100644
     return b"".join(
         (v & 0xFFFFFFFF).to_bytes(4, "big")
         for v in (
@@ -186,7 +190,7 @@ def stat_data(st: os.stat_result) -> bytes:
             *divmod(st.st_mtime_ns, 1_000_000_000),
             st.st_dev,
             st.st_ino,
-            mode,
+            file_mode(st),
             st.st_uid,
             st.st_gid,
             st.st_size,
