@@ -130,7 +130,9 @@ def make_hub(hub: Path, changes: int, env: dict[str, str]) -> None:
     code = "import sys\nfrom specflow import Hub\nhub = Hub.open(sys.argv[1])\n" + "".join(
         f"hub.new_change('c-{i}')\nhub.new_change('f-{i}', workflow='bench-final')\n" for i in range(changes)
     )
-    subprocess.run([sys.executable, "-c", code, str(hub)], env=env, check=True, capture_output=True)
+    # run in the hub, so 'python -c' imports the installed specflow the command runs, not a source
+    # tree in the caller's folder (whose definitions cache would not match the command's)
+    subprocess.run([sys.executable, "-c", code, str(hub)], cwd=hub, env=env, check=True, capture_output=True)
 
 
 def wall_s(argv: list[str], cwd: Path, env: dict[str, str], cpu: list[float] | None = None) -> float:
