@@ -35,7 +35,10 @@ def extract(commit: str, into: Path) -> None:
     paths = ["specflow", "workflows", "templates"]  # the built-ins sit beside the package in a checkout
     archive = subprocess.run(["git", "archive", commit, *paths], cwd=ROOT, check=True, capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.11.4 on
+            tar.extractall(into, filter="data")
+        else:  # our own repository's archive
+            tar.extractall(into)
     compileall.compile_dir(into / "specflow", quiet=1)
 
 
