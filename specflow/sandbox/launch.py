@@ -207,7 +207,8 @@ def spawn(
             # files named on the command line (a settings file, a script) stay readable
             visible=[
                 *(arg for arg in argv if os.path.isabs(arg) and os.path.exists(arg)),
-                *((sys.executable, _PACKAGE_DIR) if sys.executable else ()),
+                # specflow's interpreter (the guard hook runs it) and its environment's packages
+                *((sys.executable, sys.prefix, _PACKAGE_DIR) if sys.executable else ()),
             ],
         )
         marker = os.urandom(16).hex()  # as random as uuid4, without importing uuid (and platform)

@@ -147,7 +147,13 @@ def build_policy(
     for path in [*roots, *commit_paths(gate), _real(tmpdir), *(_real(p) for p in own), *(_real(p) for p in extra)]:
         if path not in writable:
             writable.append(path)
-    shown = [_real(p) for p in (cwd, gate.hub, *visible)]
+    shown: list[Path] = []
+    for p in (cwd, gate.hub, *visible):
+        # a path and, when a link leads elsewhere (a venv's bin/python), where it leads: both
+        # must be seen where a layer hides the host's /tmp
+        for seen in (_real(p), Path(os.path.abspath(os.path.expanduser(str(p))))):
+            if seen not in shown:
+                shown.append(seen)
     return SandboxPolicy(
         writable=tuple(writable),
         protected=tuple(protected_within(roots, gate.hub)),
