@@ -63,7 +63,7 @@ def _entry_offsets(data: bytes, hash_len: int) -> Iterable[tuple[bytes, int]]:
         prev = path
 
 
-def _offsets_of(data: bytes, wanted: set[bytes], hash_len: int) -> dict[bytes, int]:
+def _offsets_of(data: bytes, wanted: set[bytes], hash_len: int) -> list[int]:
     """Where the entries of the ``wanted`` paths begin in the index ``data``.
 
     An index parsed in this process has its layout kept (``_LAYOUTS``): its paths are in git's
@@ -71,13 +71,13 @@ def _offsets_of(data: bytes, wanted: set[bytes], hash_len: int) -> dict[bytes, i
     """
     layout = _LAYOUTS.get(data[-hash_len:]) if any(data[-hash_len:]) else None
     if layout is None or layout.data != data:
-        return {path: off for path, off in _entry_offsets(data, hash_len) if path in wanted}
-    keys, found = layout.keys, {}
+        return [off for path, off in _entry_offsets(data, hash_len) if path in wanted]
+    keys, found = layout.keys, []
     for path in wanted:
         at = bisect.bisect_left(keys, path)
         if at < len(keys) and keys[at] == path:
-            found[path] = layout.offsets[at]
-    return found
+            found.append(layout.offsets[at])
+    return sorted(found)
 
 
 def _readable(raw: bytes, hash_len: int) -> bool:
@@ -108,7 +108,7 @@ def smudge_entries(index: Path, paths: Iterable[str], hash_len: int = 20) -> boo
     if not _readable(raw, hash_len):
         return False
     data = bytearray(raw)
-    for off in _offsets_of(raw, {p.encode("utf-8", "surrogateescape") for p in paths}, hash_len).values():
+    for off in _offsets_of(raw, {p.encode("utf-8", "surrogateescape") for p in paths}, hash_len):
         _smudge(data, off)
     _seal(data, hash_len)
     st = index.stat()
