@@ -76,6 +76,22 @@ Notes: {{ previous.text if previous else "none" }}
 """
 
 
+def held_to_modes() -> None:
+    """For a child process, before it runs: as root, drop from its capability bounding set the
+    two capabilities that let root past permission bits (``CAP_DAC_OVERRIDE``,
+    ``CAP_DAC_READ_SEARCH``), so the child and everything it starts are bound by the mode bits
+    as any other user is; as any other user, nothing to do."""
+    if os.geteuid() != 0:
+        return
+    import ctypes  # only for a test that needs it
+
+    pr_capbset_drop, dac_override, dac_read_search = 24, 1, 2
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (dac_override, dac_read_search):
+        if libc.prctl(pr_capbset_drop, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
 def git(cwd: Path, *args: str) -> str:
     """Run git in ``cwd`` and return its stdout (raises on failure)."""
     out = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import time as clock
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,11 +37,12 @@ from typing import Any
 
 from specflow.errors import GitError, WorkspaceError
 from specflow.structs import Struct, field
+from specflow.workspace import unreadable
 from specflow.workspace.checkpointfiles import AUDIT_TOUCHED
 from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, Workspace
 from specflow.workspace.checkpointstore import CheckpointStore, current_umask
 from specflow.workspace.fileaudit import audit_perms, changed_ignored, remove_nested_git
-from specflow.workspace.filestats import git_mode, touched_since
+from specflow.workspace.filestats import git_mode, touched_since, usual_perm
 from specflow.workspace.gates import GatePolicy
 from specflow.workspace.git import TreeChange
 from specflow.workspace.indexaudit import audit_index
@@ -134,20 +136,99 @@ class _Audit(Struct):
                 remove_nested_git, self.store, self.checkpoint.number, ws, set(known_nested), self.report
             )
         started = int(clock.time())
-        tree = self.store.snapshot(ws, beside=look)
+        tree = self._snapshot(ws, look)
         self._unindexable(ws)
         bad, ticks = self._judge_files(ws, tree)
         umask = int(self.local.get("umask", current_umask()))
         perms = self._perms(ws, bad, umask, started)
         ignored = self.local.get("ignored", {}).get(ws.key)
         if isinstance(ignored, dict):
-            hidden = changed_ignored(ws, ignored, self.policy, self.report)
+            hidden = changed_ignored(
+                ws, ignored, self.policy, self.report, lambda rel: self._read_access(ws, {rel: unreadable.DENIED})
+            )
             bad += hidden
             perms = {**(perms or {}), **{c.path: int(ignored[c.path][3]) & 0o7777 for c in hidden}}
         if bad:
             save_and_put_back(self.store, self.checkpoint, ws, bad, (self.attempt, umask, perms), self.report)
             _keep_ticks(ws, ticks, self.report)
         audit_index(self.store, self.checkpoint, ws, self.policy, self.local, head_restored, self.report)
+
+    def _snapshot(self, ws: Workspace, look: Callable[[], bool] | None) -> str:
+        """``ws``'s tree once git has read all of it.
+
+        What git could not read and was readable at the checkpoint (``unreadable``) is made
+        readable to its owner again, or moved aside when it lies deeper than git reaches, and the
+        snapshot is taken again; what stays unreadable is an error of the audit, never passed over.
+        """
+        recorded = self.local.get("unreadable", {}).get(ws.key, {})
+        for _ in range(_READ_AGAIN):
+            ws.repo.unreadable = {}
+            try:
+                tree: str | None = self.store.snapshot(ws, beside=look)
+            except GitError:
+                if not ws.repo.unreadable:
+                    raise
+                tree = None  # git failed on what it could not read
+            look = None  # once, with the first add
+            found = ws.repo.unreadable.items()
+            new = {p: why for p, why in found if not unreadable.unchanged(ws.path, p, recorded)}
+            if not new and tree is not None:
+                return tree
+            if not new or not self._read_access(ws, new):
+                break
+        shown = "; ".join(f"{p} ({why})" for p, why in sorted(ws.repo.unreadable.items()))
+        raise GitError(
+            f"the audit of {ws.key} cannot read {shown}: what is there cannot be judged",
+            fix=f"give your user access to it (chmod u+rwX), or move it out of {ws.path}, then run the phase again",
+        )
+
+    def _read_access(self, ws: Workspace, paths: dict[str, str]) -> bool:
+        """Make each of ``paths`` (and the folders to it) readable to its owner, or move aside the
+        folders it lies in that are too deep for git; True when anything changed.  Outside the gate
+        each is a violation: a file gets the permissions it had at the checkpoint, a folder its
+        owner's access back (its other bits as the agent left them)."""
+        changed = False
+        umask = int(self.local.get("umask", current_umask()))
+        modes = self.local.get("modes", {}).get(ws.key, {})
+        for rel, why in sorted(paths.items()):
+            given = unreadable.give_access(ws.path, rel)
+            changed = changed or bool(given)
+            for path, was in given.items():
+                loc = ws.path / path
+                if self.policy.allows_real(Path(os.path.realpath(loc))):
+                    continue  # the agent's own, in the gate: left readable
+                now = os.lstat(loc).st_mode
+                if not stat.S_ISDIR(now):
+                    back = int(modes.get(path, usual_perm(now, umask)))
+                    os.chmod(loc, back)
+                    detail = f"made unreadable ({was:04o}) outside the gate; its permissions put back ({back:04o})"
+                else:
+                    back = stat.S_IMODE(now)
+                    detail = f"made unreadable ({was:04o}) outside the gate; its owner's access given back ({back:04o})"
+                self.report.violations.append(Violation(ws.key, path, "mode", detail))
+            if not given and why != unreadable.DENIED:
+                changed = self._move_too_deep(ws, rel, why) or changed
+        return changed
+
+    def _move_too_deep(self, ws: Workspace, rel: str, why: str) -> bool:
+        """Move aside the first folder on the way to ``rel`` that is new since the checkpoint: git
+        cannot read ``rel`` (``why``: too deep), so neither the audit nor a commit could see it."""
+        snap = self.store.snap_copy_path(self.checkpoint.number, ws.key)
+        known = ws.repo.index_folders(snap) if snap.is_file() else frozenset()
+        names = rel.split("/")
+        for depth in range(1, len(names) + 1):
+            top = "/".join(names[:depth])
+            if os.fsencode(top) not in known:
+                break
+        else:
+            return False
+        loc = ws.path / top
+        if not os.path.lexists(loc):
+            return False
+        dest = move_aside(self.store, self.checkpoint.number, loc, f"{ws.key}/{top}")
+        detail = f"folders nested deeper than git can read ({why}); moved aside: no snapshot or commit could hold them"
+        self.report.violations.append(Violation(ws.key, top, "added", detail, saved=str(dest)))
+        return True
 
     def _unindexable(self, ws: Workspace) -> None:
         """A nested repository without commits cannot be snapshot: one outside the gate is a violation."""
@@ -214,6 +295,11 @@ class _Audit(Struct):
         touched |= self.store.big_paths(ws.key)
         audit_perms(touched, ws, (perms, umask), seen, self.policy, self.report)
         return perms
+
+
+#: snapshots taken at most to get past what git could not read: the first, one after access is
+#: given back, one after what lies too deep is moved aside
+_READ_AGAIN = 3
 
 
 def verify(checkpoint: Checkpoint, workspaces: Sequence[Workspace]) -> None:

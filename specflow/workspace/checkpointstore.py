@@ -22,6 +22,7 @@ from typing import Any
 from specflow.changestate.records import now_iso
 from specflow.structs import replace
 from specflow.trees import remove_tree
+from specflow.workspace import unreadable
 from specflow.workspace.checkpointfiles import AUDIT_TOUCHED, CheckpointFiles, link_or_copy, write_json
 from specflow.workspace.checkpoints import (
     HUB_KEY,
@@ -119,6 +120,8 @@ class CheckpointStore(CheckpointFiles):
                 local["ignored"][ws.key] = self._record_ignored(ws, number, listing.result())
                 snap = self.snap_copy_path(number, ws.key)
                 local["nested_git"][ws.key] = sorted(nested_git_dirs(ws, snap, looked))
+                if ws.repo.unreadable:  # the person's own: the audit leaves them as they are
+                    local.setdefault("unreadable", {})[ws.key] = unreadable.record(ws.path, ws.repo.unreadable)
             finally:
                 listing.close()
         return trees

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +83,18 @@ def remove_nested_git(store: CheckpointStore, number: int, ws: Workspace, known:
 
 
 def changed_ignored(
-    ws: Workspace, recorded: dict[str, list[Any]], policy: GatePolicy, report: AuditReport
+    ws: Workspace,
+    recorded: dict[str, list[Any]],
+    policy: GatePolicy,
+    report: AuditReport,
+    open_up: Callable[[str], bool] = lambda rel: False,
 ) -> list[TreeChange]:
     """The ignored files outside the gate that the agent changed or deleted, as tree changes.
 
     Stat data only (size, mtime, ctime, mode, inode, as the checkpoint recorded them); what
-    changed is hashed (the agent's bytes, saved before the put-back).  Each is reported.
+    changed is hashed (the agent's bytes, saved before the put-back).  Each is reported.  A file
+    in a folder closed since (git does not open an ignored folder, so it said nothing of it) is
+    looked at again once ``open_up(path)`` has given access to the folders on its way.
     """
     changed: list[tuple[str, list[Any], str]] = []
     for rel, entry in recorded.items():
@@ -95,7 +102,12 @@ def changed_ignored(
             continue
         loc = ws.path / rel
         try:
-            st = loc.lstat()
+            try:
+                st = loc.lstat()
+            except PermissionError:
+                if not open_up(rel):
+                    raise
+                st = loc.lstat()
         except FileNotFoundError:
             changed.append((rel, entry, "deleted"))
             continue

@@ -236,6 +236,7 @@ NOT_ON_THE_ADVANCE_PATH = (
     "specflow.agents.claude",
     "base64",
     "shlex",
+    "resource",
     # the host's name is ``os.uname``'s, the lock's abstract socket ``_socket``'s
     "socket",
     # a phase run shows no status
@@ -319,6 +320,7 @@ LAZY_STDLIB = {
     "queue": "the lines of a Claude Code run (its adapter imports it); a command agent has none",
     "hashlib": "~3.5 ms (OpenSSL): only to hash 256 KiB or more at once (specflow.digests)",
     "shlex": "splitting the command of a 'the command \"...\" succeeds' step, only where a workflow has one",
+    "resource": "the open-file limit, only when git ran out of open files in a folder nest (an audit)",
 }
 #: specflow's own modules a function may import, and why: each is a door to a heavy library or a
 #: layer only some commands load.

@@ -63,6 +63,8 @@ class GitBase:
         self.common_dir = common_dir
         self.unindexable: list[str] = []
         """Nested repositories without a commit that the last ``snapshot`` had to leave out."""
+        self.unreadable: dict[str, str] = {}
+        """What the last ``snapshot``'s add said it could not read: path -> reason (``unreadable.parse``)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.root)!r})"

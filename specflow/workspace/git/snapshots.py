@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from specflow.errors import GitError
-from specflow.workspace import indexdelta, indexfile, indextrees, looseobjects
+from specflow.workspace import indexdelta, indexfile, indextrees, looseobjects, unreadable
 from specflow.workspace.git import process
 from specflow.workspace.git.base import GitBase
 
@@ -102,7 +102,8 @@ class Snapshots(GitBase):
             self.run("update-index", "-z", "--force-remove", "--stdin", input=payload, index=index)
         pathspec = [".", *(f":(exclude,glob){g}" for g in exclude), *self.set_stored(stored, index)]
         args = [*process.BIG_FILES_STORED, "add", "-A", "--ignore-errors", "--", *pathspec]
-        env = {"GIT_INDEX_FILE": str(index)}
+        # C's messages, whatever the person's locale: what git could not read is read from them
+        env = {"GIT_INDEX_FILE": str(index), "LC_ALL": "C"}
         if beside is None:
             proc = process.run_git(args, self.root, env=env, check=False)
         else:
@@ -111,8 +112,21 @@ class Snapshots(GitBase):
                 raise process.ChangedUnderAdd
         # a nested repository without a commit cannot be indexed; everything else still is
         errors = (proc.stderr or b"").decode("utf-8", "replace")
+        self.unreadable = unreadable.parse(errors) if errors else {}
+        if unreadable.TOO_MANY_OPEN in self.unreadable.values():
+            # a folder nest deeper than the open files allowed: once more with the hard limit, so a
+            # checkpoint and its audit both see as deep as this process may
+            limits = unreadable.more_open_files()
+            if limits is not None:
+                try:
+                    proc = process.run_git(args, self.root, env=env, check=False)
+                finally:
+                    unreadable.set_open_files(limits)
+                errors = (proc.stderr or b"").decode("utf-8", "replace")
+                self.unreadable = unreadable.parse(errors) if errors else {}
         self.unindexable = _UNINDEXABLE.findall(errors)
         if proc.returncode != 0 and not self.unindexable:
+            # when ``unreadable`` names what failed, the audit gives access back and asks again
             raise GitError(process.failure(["add", "-A"], self.root, proc))
         # 'add' rewrites an index whose stat data it refreshed (files written in the second of
         # the last snapshot): the same paths, modes and objects still make the same tree

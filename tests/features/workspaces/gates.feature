@@ -32,6 +32,20 @@ Feature: Write gates hold for every adapter
       | a moved HEAD in the hub                | explore | propose |
       | an explore phase that writes anything  | draft   | explore |
 
+  Scenario: An agent that closes the folder it wrote in cannot hide the write from the audit
+    git skips a folder it may not open, and every user but root is bound by a folder's mode bits:
+    the audit opens what the agent closed, puts back what it wrote there, and gives the folder
+    its owner's access back.
+    Given the change "add-login" is in state "explore"
+    And the agent also tries a write hidden in a folder it closes in its phase
+    When I try to advance "add-login" to "propose" as a user bound by the mode bits
+    Then the command fails with exit code 1
+    And the error says "the agent wrote outside its gate (put back)"
+    And the history of "add-login" records a write hidden in a folder it closes as put back
+    And everything outside the gate is exactly as it was
+    And the folder "docs" of the change's worktree of the hub can be read by its owner again
+    And the change "add-login" is in state "explore"
+
   Scenario: Apply may only tick tasks: a task it removes comes back, its honest tick kept
     Given the change "add-login" is in state "propose"
     And the agent also tries removing task 1.2 from tasks.md in its phase

@@ -14,6 +14,8 @@ import os
 import shlex
 import shutil
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +25,7 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from specflow.engine.hub import Hub
-from tests.conftest import HubFixture, commit_all, git, init_repo
+from tests.conftest import HubFixture, commit_all, git, held_to_modes, init_repo
 from tests.features.world import CommandResult, World, phrase
 
 scenarios(
@@ -157,6 +159,11 @@ ESCAPES: dict[str, tuple[str, str, tuple[str, str, str]]] = {
         ("hub", "docs/style.md", "modified"),
     ),
     "a deletion": ("propose", '(hub / "CLAUDE.md").unlink()', ("hub", "CLAUDE.md", "deleted")),
+    "a write hidden in a folder it closes": (
+        "propose",
+        '(hub / "docs" / "hidden.md").write_text("hidden\\n"); os.chmod(hub / "docs", 0)',
+        ("hub", "docs/hidden.md", "added"),
+    ),
     "a chmod": ("propose", 'os.chmod(hub / "docs" / "style.md", 0o755)', ("hub", "docs/style.md", "mode")),
     "a new symlink out of the gate": (
         "propose",
@@ -363,6 +370,22 @@ def _run_in(world: World, monkeypatch: pytest.MonkeyPatch, folder: Path, command
     world.result = CommandResult(tuple(args), code, out, err)
 
 
+@when(phrase("I try to advance {cid:Q} to {state:Q} as a user bound by the mode bits"))
+def try_advance_bound(world: World, cid: str, state: str) -> None:
+    """``specflow advance`` in a process of its own, bound by permission bits as every user but
+    root is (as root: without the capabilities that pass them by), with its agent and git."""
+    args = ("advance", cid, "--to", state)
+    proc = subprocess.run(
+        [sys.executable, "-m", "specflow", "-C", str(world.root), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=held_to_modes,
+        check=False,
+    )
+    world.result = CommandResult(args, proc.returncode, proc.stdout, proc.stderr)
+
+
 @when(phrase("I run {command:Q} in the repo {name:Q}"))
 def run_in_repo(world: World, monkeypatch: pytest.MonkeyPatch, command: str, name: str) -> None:
     _run_in(world, monkeypatch, repo_path(world, name), command)
@@ -404,6 +427,11 @@ def archive_by_hand(world: World, cid: str) -> None:
 
 
 # -- thens ----------------------------------------------------------------------------------------
+
+
+@then(phrase("the folder {rel:Q} of the change's worktree of the hub can be read by its owner again"))
+def folder_readable_again(world: World, rel: str) -> None:
+    assert stat.S_IMODE((change_hub(world) / rel).stat().st_mode) & 0o700 == 0o700
 
 
 @then(phrase("the history of {cid:Q} records {escape} as put back"))

@@ -1,0 +1,183 @@
+"""What git could not read of a working tree, and giving specflow's own user access to it again.
+
+git's ``add`` skips, with a warning, a folder it cannot open — one whose mode denies its owner
+reading or entering it, or one deeper than git reaches (more folders than the open-file limit
+allows, or a path longer than the system's limit) — and fails on a file it cannot read.  A
+snapshot that skipped a folder would let an agent hide writes in it from the audit: ``chmod 000``
+is all it takes for a user who is not root (root reads everything), and Landlock, which
+confines writes, does not confine ``chmod``.  So every snapshot lists what git said it could not
+read (``parse``, from git's messages in the C locale); a checkpoint records those paths as they
+were (``record``: the person's own unreadable folders are theirs and left alone); a snapshot that
+ran out of open files runs once more with the hard limit (``more_open_files``); and the audit
+gives its user access again to what became unreadable since (``give_access``) or moves aside
+what lies too deep, and snapshots again before it judges anything.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+#: git's messages naming a path it could not read (``LC_ALL=C``), and the reason after it
+_PATTERNS = (
+    re.compile(r"^warning: could not open directory '(.+)': (.+)$"),
+    re.compile(r"^warning: unable to access '(.+)': (.+)$"),
+    re.compile(r"^error: open\(\"(.+)\"\): (.+)$"),
+    re.compile(r"^fatal: unable to stat '(.+)': (.+)$"),
+    re.compile(r"^error: unable to stat '(.+)': (.+)$"),
+    # a tracked file git could not look at: the path alone, then the reason
+    re.compile(r"^(?!warning: |error: |fatal: |hint: )(.+): ([A-Z][a-z ]+)$"),
+)
+#: the reasons, as C's strerror words them
+DENIED = os.strerror(errno.EACCES)
+TOO_LONG = os.strerror(errno.ENAMETOOLONG)
+TOO_MANY_OPEN = os.strerror(errno.EMFILE)
+_REASONS = (DENIED, TOO_LONG, TOO_MANY_OPEN)
+#: what the owner gets back: folders to read, enter and change (the audit may put files back in
+#: them), files to read
+_WANTED_DIR = 0o700
+_WANTED_FILE = 0o400
+
+
+#: the start of each message above, up to its path: git cuts a message at 4,095 bytes, so one
+#: about a path longer than that ends inside the path, without its reason
+_CUT = re.compile(r"^(?:warning: could not open directory '|warning: unable to access '|error: open\(\")(.+)$")
+_MESSAGE_MAX = 4095
+
+
+def parse(stderr: str) -> dict[str, str]:
+    """``path -> reason`` for each path git said it could not read (relative to where it ran; a
+    folder without its trailing ``/``); reasons other than the three above are not about reading.
+
+    A message git cut short names the path's beginning (up to its last whole name) with
+    ``TOO_LONG``: only a path that long fills a message.
+    """
+    found: dict[str, str] = {}
+    for line in stderr.splitlines():
+        for pattern in _PATTERNS:
+            m = pattern.match(line)
+            if m is not None:
+                if m.group(2) in _REASONS:
+                    found.setdefault(m.group(1).rstrip("/"), m.group(2))
+                break
+        else:
+            cut = _CUT.match(line) if len(line.encode("utf-8", "surrogateescape")) >= _MESSAGE_MAX else None
+            if cut is not None and "/" in cut.group(1):
+                found.setdefault(cut.group(1).rpartition("/")[0], TOO_LONG)
+    return found
+
+
+def record(top: Path, paths: Iterable[str]) -> dict[str, list[int]]:
+    """``path -> [mode, ctime_ns]`` of each of ``paths`` under ``top`` as it is now, ``[-1, -1]`` for
+    one too long to look at (the gone are left out): what a checkpoint keeps of what git could
+    not read."""
+    kept: dict[str, list[int]] = {}
+    for rel in paths:
+        try:
+            st = os.lstat(top / rel)
+        except OSError as exc:
+            if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+                kept[rel] = [-1, -1]
+            continue
+        kept[rel] = [st.st_mode, st.st_ctime_ns]
+    return kept
+
+
+def unchanged(top: Path, rel: str, recorded: dict[str, list[int]]) -> bool:
+    """True when ``rel`` was unreadable at the checkpoint already and its mode and ctime are as
+    recorded then: the person's own, untouched since (no ``chmod`` let anyone in and out); or,
+    too long to look at then, it still is."""
+    was = recorded.get(rel)
+    if not isinstance(was, list) or len(was) != 2:
+        return False
+    try:
+        st = os.lstat(top / rel)
+    except OSError as exc:
+        return was == [-1, -1] and exc.errno in (errno.ENAMETOOLONG, errno.ELOOP)
+    return [st.st_mode, st.st_ctime_ns] == was
+
+
+def give_access(top: Path, rel: str) -> dict[str, int]:
+    """Give the owner read (files) or read, write and entry (folders) where ``rel`` and the
+    folders leading to it under ``top`` deny it; ``path -> mode before`` of each one changed.
+
+    Walked one name at a time from ``top`` through descriptors that never follow a symbolic
+    link, and changed through the descriptor itself: a link an agent put in the way is not
+    followed, so nothing outside ``top`` changes.  Stops where a name is missing or not ours.
+    """
+    names = [n for n in rel.split("/") if n and n != "."]
+    if ".." in names:
+        return {}
+    if not hasattr(os, "O_PATH"):  # no descriptor without access (macOS): name by name, links not followed
+        return _give_access_by_name(top, names)
+    changed: dict[str, int] = {}
+    try:
+        fd = os.open(top, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return changed
+    try:
+        for depth, name in enumerate(names):
+            # entering the folder above needs the access given to it one step before
+            child = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = child
+            st = os.fstat(fd)
+            if st.st_uid != os.geteuid() or stat.S_ISLNK(st.st_mode):
+                break
+            wanted = _WANTED_DIR if stat.S_ISDIR(st.st_mode) else _WANTED_FILE
+            if st.st_mode & wanted != wanted:
+                os.chmod(f"/proc/self/fd/{fd}", stat.S_IMODE(st.st_mode) | wanted)
+                changed["/".join(names[: depth + 1])] = stat.S_IMODE(st.st_mode)
+            if not stat.S_ISDIR(st.st_mode):
+                break
+    except OSError:
+        pass  # a name gone, or no /proc: what was changed so far stands
+    finally:
+        os.close(fd)
+    return changed
+
+
+def _give_access_by_name(top: Path, names: list[str]) -> dict[str, int]:
+    changed: dict[str, int] = {}
+    for depth in range(len(names)):
+        rel = "/".join(names[: depth + 1])
+        try:
+            st = os.lstat(top / rel)
+            if st.st_uid != os.geteuid() or stat.S_ISLNK(st.st_mode):
+                break
+            wanted = _WANTED_DIR if stat.S_ISDIR(st.st_mode) else _WANTED_FILE
+            if st.st_mode & wanted != wanted:
+                os.chmod(top / rel, stat.S_IMODE(st.st_mode) | wanted, follow_symlinks=False)
+                changed[rel] = stat.S_IMODE(st.st_mode)
+        except (OSError, NotImplementedError):
+            break
+        if not stat.S_ISDIR(st.st_mode):
+            break
+    return changed
+
+
+def more_open_files() -> tuple[int, int] | None:
+    """Raise this process's open-file limit to its hard limit, for the git processes it starts
+    next (a folder nested N deep takes N open folders to read); the limits before, to set back,
+    or None when it cannot go higher."""
+    import resource  # only when git ran out of open files
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft >= hard:
+        return None
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (OSError, ValueError):
+        return None
+    return soft, hard
+
+
+def set_open_files(limits: tuple[int, int]) -> None:
+    """Set the open-file limits ``more_open_files`` replaced back."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, limits)
