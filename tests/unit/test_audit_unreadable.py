@@ -150,14 +150,20 @@ def test_a_nest_past_the_path_limit_that_was_there_before_the_phase_is_left_alon
 # -- in a child process held to the mode bits -------------------------------------------------
 
 
-def _in_child(tmp_path: Path, case: str, *, files: int | None = None) -> dict[str, object]:
+def _in_child(
+    tmp_path: Path, case: str, *, files: int | None = None, soft_files: int | None = None
+) -> dict[str, object]:
     """Run ``case`` of ``scenario`` in a child process held to the mode bits (and, with
-    ``files``, to that many open files, soft and hard); what it printed."""
+    ``files``, to that many open files, soft and hard; with ``soft_files``, the soft limit
+    alone); what it printed."""
 
     def setup() -> None:
         held_to_modes()
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         if files is not None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+        elif soft_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft_files, hard))
 
     code = "from tests.unit.test_audit_unreadable import scenario; scenario()"
     proc = subprocess.run(
@@ -313,22 +319,7 @@ def test_a_nest_deeper_than_open_files_allow_is_read_with_the_hard_limit(tmp_pat
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if hard != resource.RLIM_INFINITY and hard <= 600:
         pytest.skip(f"the hard open-file limit here is {hard}: no room to raise it")
-    code = (
-        "import resource\n"
-        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n"
-        "from tests.unit.test_audit_unreadable import scenario; scenario()"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code, "too-many-open", str(tmp_path)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    seen = _in_child(tmp_path, "too-many-open", soft_files=256)
     assert seen["violations"] == [["docs/deep/" + "d/" * 400 + "f.txt", "added"]]  # the file itself
     assert seen["deep_file_left"] is False
 
