@@ -132,6 +132,8 @@ def give_access(top: Path, rel: str) -> dict[str, int]:
             if st.st_mode & wanted != wanted:
                 os.chmod(f"/proc/self/fd/{fd}", stat.S_IMODE(st.st_mode) | wanted)
                 changed["/".join(names[: depth + 1])] = stat.S_IMODE(st.st_mode)
+                if stat.S_ISDIR(st.st_mode) and depth == len(names) - 1:
+                    _open_below(fd, rel.strip("/"), changed)
             if not stat.S_ISDIR(st.st_mode):
                 break
     except OSError:
@@ -139,6 +141,45 @@ def give_access(top: Path, rel: str) -> dict[str, int]:
     finally:
         os.close(fd)
     return changed
+
+
+def _open_below(folder: int, rel: str, changed: dict[str, int]) -> None:
+    """``give_access`` for everything below the folder just opened (``folder``, an ``O_PATH``
+    descriptor, named ``rel``): git names only the outermost closed folder of a chain, so each
+    closed one inside it would cost the audit another snapshot.  Links are not followed; what
+    cannot be opened (too deep, gone) is left to the next snapshot."""
+    top = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=folder)
+    try:
+        todo = [""]
+        while todo:
+            below = todo.pop()
+            try:
+                fd = os.open(below or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=top)
+            except OSError:
+                continue
+            try:
+                with os.scandir(fd) as entries:
+                    found = [(e.name, e.stat(follow_symlinks=False)) for e in entries]
+                for name, st in found:
+                    if st.st_uid != os.geteuid() or stat.S_ISLNK(st.st_mode):
+                        continue
+                    wanted = _WANTED_DIR if stat.S_ISDIR(st.st_mode) else _WANTED_FILE
+                    path = f"{below}/{name}" if below else name
+                    if st.st_mode & wanted != wanted:
+                        child = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                        try:
+                            os.chmod(f"/proc/self/fd/{child}", stat.S_IMODE(st.st_mode) | wanted)
+                        finally:
+                            os.close(child)
+                        changed[f"{rel}/{path}"] = stat.S_IMODE(st.st_mode)
+                    if stat.S_ISDIR(st.st_mode):
+                        todo.append(path)
+            except OSError:
+                continue
+            finally:
+                os.close(fd)
+    finally:
+        os.close(top)
 
 
 def _give_access_by_name(top: Path, names: list[str]) -> dict[str, int]:

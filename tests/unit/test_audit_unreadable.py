@@ -223,6 +223,11 @@ def scenario() -> None:
         elif case == "in-gate":
             (wt / f"openspec/changes/{CHANGE}/proposal.md").write_text("## Why\n")
             (wt / f"openspec/changes/{CHANGE}/proposal.md").chmod(0)
+        elif case == "closed-chain":  # each folder closed inside a closed one: git sees one at a time
+            (wt / "docs/a/b/c/d").mkdir(parents=True)
+            (wt / "docs/a/b/c/d/evil.md").write_text("evil\n")
+            for rel in ("docs/a/b/c/d", "docs/a/b/c", "docs/a/b", "docs/a"):
+                (wt / rel).chmod(0)
         elif case == "ignored-folder":
             (wt / "secrets/.env").write_text("key=stolen\n")
             (wt / "secrets").chmod(0)
@@ -263,6 +268,21 @@ def test_a_new_folder_closed_outside_the_gate_is_opened_and_its_files_put_back(t
     seen = _in_child(tmp_path, "new-folder")
     assert seen["violations"] == [["docs/hidden", "mode"], ["docs/hidden/evil.md", "added"]]
     assert "docs/hidden/evil.md" not in seen["after"]  # type: ignore[operator]
+
+
+def test_folders_closed_one_inside_the_other_are_all_opened_at_once(tmp_path: Path) -> None:
+    """git names only the outermost closed folder; the audit opens what lies below it as well,
+    so a chain of closed folders costs one more snapshot, not one per folder."""
+    seen = _in_child(tmp_path, "closed-chain")
+    assert seen["violations"] == [
+        ["docs/a", "mode"],
+        ["docs/a/b", "mode"],
+        ["docs/a/b/c", "mode"],
+        ["docs/a/b/c/d", "mode"],
+        ["docs/a/b/c/d/evil.md", "added"],
+    ]
+    assert seen["errors"] == []
+    assert "docs/a/b/c/d/evil.md" not in seen["after"]  # type: ignore[operator]
 
 
 @pytest.mark.parametrize("mode", ["000", "311", "644"])
