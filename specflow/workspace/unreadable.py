@@ -16,21 +16,23 @@ what lies too deep, and snapshots again before it judges anything.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-#: git's messages naming a path it could not read (``LC_ALL=C``), and the reason after it
+#: git's messages naming a path it could not read (``LC_ALL=C``), and the reason after it;
+#: compiled the first time git says anything (``_patterns``), not on every import
 _PATTERNS = (
-    re.compile(r"^warning: could not open directory '(.+)': (.+)$"),
-    re.compile(r"^warning: unable to access '(.+)': (.+)$"),
-    re.compile(r"^error: open\(\"(.+)\"\): (.+)$"),
-    re.compile(r"^fatal: unable to stat '(.+)': (.+)$"),
-    re.compile(r"^error: unable to stat '(.+)': (.+)$"),
+    r"^warning: could not open directory '(.+)': (.+)$",
+    r"^warning: unable to access '(.+)': (.+)$",
+    r"^error: open\(\"(.+)\"\): (.+)$",
+    r"^fatal: unable to stat '(.+)': (.+)$",
+    r"^error: unable to stat '(.+)': (.+)$",
     # a tracked file git could not look at: the path alone, then the reason
-    re.compile(r"^(?!warning: |error: |fatal: |hint: )(.+): ([A-Z][a-z ]+)$"),
+    r"^(?!warning: |error: |fatal: |hint: )(.+): ([A-Z][a-z ]+)$",
 )
 #: the reasons, as C's strerror words them
 DENIED = os.strerror(errno.EACCES)
@@ -45,7 +47,7 @@ _WANTED_FILE = 0o400
 
 #: the start of each message above, up to its path: git cuts a message at 4,095 bytes, so one
 #: about a path longer than that ends inside the path, without its reason
-_CUT = re.compile(r"^(?:warning: could not open directory '|warning: unable to access '|error: open\(\")(.+)$")
+_CUT = r"^(?:warning: could not open directory '|warning: unable to access '|error: open\(\")(.+)$"
 _MESSAGE_MAX = 4095
 
 
@@ -57,18 +59,24 @@ def parse(stderr: str) -> dict[str, str]:
     ``TOO_LONG``: only a path that long fills a message.
     """
     found: dict[str, str] = {}
+    patterns, cut_short = _patterns()
     for line in stderr.splitlines():
-        for pattern in _PATTERNS:
+        for pattern in patterns:
             m = pattern.match(line)
             if m is not None:
                 if m.group(2) in _REASONS:
                     found.setdefault(m.group(1).rstrip("/"), m.group(2))
                 break
         else:
-            cut = _CUT.match(line) if len(line.encode("utf-8", "surrogateescape")) >= _MESSAGE_MAX else None
+            cut = cut_short.match(line) if len(line.encode("utf-8", "surrogateescape")) >= _MESSAGE_MAX else None
             if cut is not None and "/" in cut.group(1):
                 found.setdefault(cut.group(1).rpartition("/")[0], TOO_LONG)
     return found
+
+
+@functools.cache
+def _patterns() -> tuple[list[re.Pattern[str]], re.Pattern[str]]:
+    return [re.compile(p) for p in _PATTERNS], re.compile(_CUT)
 
 
 def record(top: Path, paths: Iterable[str]) -> dict[str, list[int]]:
