@@ -176,7 +176,7 @@ class _Audit(Struct):
                 return tree
             if not new or not self._read_access(ws, new):
                 break
-        shown = "; ".join(f"{p} ({why})" for p, why in sorted(ws.repo.unreadable.items()))
+        shown = "; ".join(f"{p or 'a path git did not name'} ({why})" for p, why in sorted(ws.repo.unreadable.items()))
         raise GitError(
             f"the audit of {ws.key} cannot read {shown}: what is there cannot be judged",
             fix=f"give your user access to it (chmod u+rwX), or move it out of {ws.path}, then run the phase again",
@@ -190,6 +190,11 @@ class _Audit(Struct):
         changed = False
         umask = int(self.local.get("umask", current_umask()))
         modes = self.local.get("modes", {}).get(ws.key, {})
+        if unreadable.SOMEWHERE in paths:  # git's messages named no path specflow can tell
+            recorded = self.local.get("unreadable", {}).get(ws.key, {})
+            closed = [p for p in unreadable.find_closed(ws.path) if not unreadable.unchanged(ws.path, p, recorded)]
+            why = paths[unreadable.SOMEWHERE]
+            paths = {**{p: w for p, w in paths.items() if p != unreadable.SOMEWHERE}, **dict.fromkeys(closed, why)}
         for rel, why in sorted(paths.items()):
             given = unreadable.give_access(ws.path, rel)
             changed = changed or bool(given)

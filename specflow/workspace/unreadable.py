@@ -23,32 +23,41 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-#: git's messages naming a path it could not read (``LC_ALL=C``), and the reason after it;
-#: compiled the first time git says anything (``_patterns``), not on every import
-_PATTERNS = (
-    r"^warning: could not open directory '(.+)': (.+)$",
-    r"^warning: unable to access '(.+)': (.+)$",
-    r"^error: open\(\"(.+)\"\): (.+)$",
-    r"^fatal: unable to stat '(.+)': (.+)$",
-    r"^error: unable to stat '(.+)': (.+)$",
-    # a tracked file git could not look at: the path alone, then the reason
-    r"^(?!warning: |error: |fatal: |hint: )(.+): ([A-Z][a-z ]+)$",
-)
 #: the reasons, as C's strerror words them
 DENIED = os.strerror(errno.EACCES)
 TOO_LONG = os.strerror(errno.ENAMETOOLONG)
 TOO_MANY_OPEN = os.strerror(errno.EMFILE)
 _REASONS = (DENIED, TOO_LONG, TOO_MANY_OPEN)
+#: the path of what git could not read when its message names no path specflow can tell (a name
+#: made to look like the end of a message): the audit then looks through the whole tree
+SOMEWHERE = ""
 #: what the owner gets back: folders to read, enter and change (the audit may put files back in
 #: them), files to read
 _WANTED_DIR = 0o700
 _WANTED_FILE = 0o400
-
-
-#: the start of each message above, up to its path: git cuts a message at 4,095 bytes, so one
-#: about a path longer than that ends inside the path, without its reason
-_CUT = r"^(?:warning: could not open directory '|warning: unable to access '|error: open\(\")(.+)$"
+#: git cuts a message at 4,095 bytes: one about a longer path ends inside it, without its reason
 _MESSAGE_MAX = 4095
+
+
+@functools.cache
+def _patterns() -> tuple[list[re.Pattern[str]], re.Pattern[str]]:
+    """git's messages naming a path it could not read (``LC_ALL=C``), each with the path and the
+    reason (a quoted path may hold a line break: it may span lines); and the start of one cut
+    short.  Compiled the first time git says anything, not on every import."""
+    why = "(" + "|".join(map(re.escape, _REASONS)) + ")"
+    # a path spans lines, but no line of it starts as one of git's messages does
+    path = "((?:(?!\\n(?:warning|error|fatal|hint): ).)+?)"
+    quoted = (
+        f"warning: could not open directory '{path}'",
+        f"warning: unable to access '{path}'",
+        f'error: open\\("{path}"\\)',
+        f"(?:fatal|error): unable to stat '{path}'",
+    )
+    found = [re.compile(f"^{q}: {why}$", re.MULTILINE | re.DOTALL) for q in quoted]
+    # a tracked file git could not look at: the path alone (on one line), then the reason
+    found.append(re.compile(f"^(?!warning: |error: |fatal: |hint: )([^\\n]+): {why}$", re.MULTILINE))
+    cut = re.compile("^(?:warning: could not open directory '|warning: unable to access '|error: open\\(\")(.+)$")
+    return found, cut
 
 
 def parse(stderr: str) -> dict[str, str]:
@@ -56,27 +65,27 @@ def parse(stderr: str) -> dict[str, str]:
     folder without its trailing ``/``); reasons other than the three above are not about reading.
 
     A message git cut short names the path's beginning (up to its last whole name) with
-    ``TOO_LONG``: only a path that long fills a message.
+    ``TOO_LONG``: only a path that long fills a message.  Should one of the reasons be left in
+    what no pattern took, ``SOMEWHERE`` is named with it: nothing git could not read goes unsaid.
     """
     found: dict[str, str] = {}
     patterns, cut_short = _patterns()
-    for line in stderr.splitlines():
-        for pattern in patterns:
-            m = pattern.match(line)
-            if m is not None:
-                if m.group(2) in _REASONS:
-                    found.setdefault(m.group(1).rstrip("/"), m.group(2))
-                break
-        else:
-            cut = cut_short.match(line) if len(line.encode("utf-8", "surrogateescape")) >= _MESSAGE_MAX else None
-            if cut is not None and "/" in cut.group(1):
-                found.setdefault(cut.group(1).rpartition("/")[0], TOO_LONG)
+    kept: list[str] = []
+    for line in stderr.splitlines(keepends=True):
+        cut = cut_short.match(line) if len(line.encode("utf-8", "surrogateescape")) >= _MESSAGE_MAX else None
+        if cut is None:
+            kept.append(line)
+        elif "/" in cut.group(1):
+            found.setdefault(cut.group(1).rpartition("/")[0], TOO_LONG)
+    rest = "".join(kept)
+    for pattern in patterns:
+        for m in pattern.finditer(rest):
+            found.setdefault(m.group(1).rstrip("/"), m.group(2))
+        rest = pattern.sub("", rest)
+    for reason in _REASONS:
+        if reason in rest:
+            found.setdefault(SOMEWHERE, reason)
     return found
-
-
-@functools.cache
-def _patterns() -> tuple[list[re.Pattern[str]], re.Pattern[str]]:
-    return [re.compile(p) for p in _PATTERNS], re.compile(_CUT)
 
 
 def record(top: Path, paths: Iterable[str]) -> dict[str, list[int]]:
@@ -85,6 +94,8 @@ def record(top: Path, paths: Iterable[str]) -> dict[str, list[int]]:
     not read."""
     kept: dict[str, list[int]] = {}
     for rel in paths:
+        if rel == SOMEWHERE:
+            continue  # nothing to compare it with: the audit always looks again
         try:
             st = os.lstat(top / rel)
         except OSError as exc:
@@ -207,6 +218,45 @@ def _give_access_by_name(top: Path, names: list[str]) -> dict[str, int]:
         if not stat.S_ISDIR(st.st_mode):
             break
     return changed
+
+
+def find_closed(top: Path) -> list[str]:
+    """Every entry under ``top`` that its owner (this user) may not read — a file — or read and
+    enter — a folder: what ``give_access`` is asked for when git's messages named no path
+    (``SOMEWHERE``).  Walked through descriptors, links not followed, ``.git`` left out; a closed
+    folder is named, not entered (opening it opens what lies below)."""
+    found: list[str] = []
+    try:
+        root = os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return found
+    try:
+        todo = [""]
+        while todo:
+            below = todo.pop()
+            try:
+                fd = os.open(below or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root)
+            except OSError:
+                continue  # too deep to name: git's own messages say so
+            try:
+                with os.scandir(fd) as entries:
+                    listed = [(e.name, e.stat(follow_symlinks=False)) for e in entries if e.name != ".git"]
+            except OSError:
+                continue
+            finally:
+                os.close(fd)
+            for name, st in listed:
+                if st.st_uid != os.geteuid() or stat.S_ISLNK(st.st_mode):
+                    continue
+                path = f"{below}/{name}" if below else name
+                wanted = _WANTED_DIR if stat.S_ISDIR(st.st_mode) else _WANTED_FILE
+                if st.st_mode & wanted != wanted:
+                    found.append(path)
+                elif stat.S_ISDIR(st.st_mode):
+                    todo.append(path)
+    finally:
+        os.close(root)
+    return found
 
 
 def more_open_files() -> tuple[int, int] | None:

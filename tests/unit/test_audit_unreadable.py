@@ -223,6 +223,11 @@ def scenario() -> None:
         elif case == "in-gate":
             (wt / f"openspec/changes/{CHANGE}/proposal.md").write_text("## Why\n")
             (wt / f"openspec/changes/{CHANGE}/proposal.md").chmod(0)
+        elif case == "crafted-name":  # its name ends one of git's messages and starts another
+            crafted = wt / "docs" / "x\nwarning: xyz"
+            crafted.mkdir()
+            (crafted / "evil.md").write_text("evil\n")
+            crafted.chmod(0)
         elif case == "closed-chain":  # each folder closed inside a closed one: git sees one at a time
             (wt / "docs/a/b/c/d").mkdir(parents=True)
             (wt / "docs/a/b/c/d/evil.md").write_text("evil\n")
@@ -268,6 +273,23 @@ def test_a_new_folder_closed_outside_the_gate_is_opened_and_its_files_put_back(t
     seen = _in_child(tmp_path, "new-folder")
     assert seen["violations"] == [["docs/hidden", "mode"], ["docs/hidden/evil.md", "added"]]
     assert "docs/hidden/evil.md" not in seen["after"]  # type: ignore[operator]
+
+
+def test_a_closed_folder_whose_name_reads_as_git_s_next_message_is_found_all_the_same(tmp_path: Path) -> None:
+    """git prints the name as it is, line break and all; what no message pattern takes still
+    says a reading failed, and the audit looks for every closed folder itself."""
+    seen = _in_child(tmp_path, "crafted-name")
+    assert seen["violations"] == [["docs/x\nwarning: xyz", "mode"], ["docs/x\nwarning: xyz/evil.md", "added"]]
+    assert seen["errors"] == []
+
+
+def test_a_message_that_names_no_path_still_says_something_was_not_read() -> None:
+    assert unreadable.parse("warning: could not open directory 'x\nwarning: xyz/': Permission denied\n") == {
+        unreadable.SOMEWHERE: unreadable.DENIED
+    }
+    assert unreadable.parse("warning: could not open directory 'x\ny/': Permission denied\n") == {
+        "x\ny": unreadable.DENIED
+    }
 
 
 def test_folders_closed_one_inside_the_other_are_all_opened_at_once(tmp_path: Path) -> None:
