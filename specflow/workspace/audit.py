@@ -38,7 +38,7 @@ from typing import Any
 from specflow.errors import GitError, WorkspaceError
 from specflow.structs import Struct, field
 from specflow.workspace import unreadable
-from specflow.workspace.checkpointfiles import AUDIT_TOUCHED
+from specflow.workspace.checkpointfiles import AUDIT_TOUCHED, link_or_copy
 from specflow.workspace.checkpoints import HUB_KEY, Checkpoint, Workspace
 from specflow.workspace.checkpointstore import CheckpointStore, current_umask
 from specflow.workspace.fileaudit import audit_perms, changed_ignored, remove_nested_git
@@ -138,6 +138,8 @@ class _Audit(Struct):
         started = int(clock.time())
         tree = self._snapshot(ws, look)
         self._unindexable(ws)
+        if self._put_back_ignore_rules(ws, tree):
+            tree = self._snapshot(ws, None)  # under the ignore rules the checkpoint had
         bad, ticks = self._judge_files(ws, tree)
         umask = int(self.local.get("umask", current_umask()))
         perms = self._perms(ws, bad, umask, started)
@@ -152,6 +154,33 @@ class _Audit(Struct):
             save_and_put_back(self.store, self.checkpoint, ws, bad, (self.attempt, umask, perms), self.report)
             _keep_ticks(ws, ticks, self.report)
         audit_index(self.store, self.checkpoint, ws, self.policy, self.local, head_restored, self.report)
+
+    def _put_back_ignore_rules(self, ws: Workspace, tree: str) -> bool:
+        """Put back, before anything else is judged, each ``.gitignore`` the agent changed outside
+        the gate; True when there was one.
+
+        The snapshot obeys the rules it found: a file a new rule ignores was hidden from it, and
+        a file an old rule no longer ignores (the person's build output) looked new.  The caller
+        snapshots again once the checkpoint's rules are back.
+        """
+        bad: list[TreeChange] = []
+        for change in self._changes(ws, tree):
+            if change.path.rpartition("/")[2] != ".gitignore" or ws.ignored(change.path):
+                continue
+            violation = judge(ws, change, self.policy)
+            if violation is not None and not self._someone_elses(ws, change):
+                self.report.violations.append(violation)
+                bad.append(change)
+        if not bad:
+            return False
+        umask = int(self.local.get("umask", current_umask()))
+        save_and_put_back(self.store, self.checkpoint, ws, bad, (self.attempt, umask, None), self.report)
+        # from the checkpoint's index: the first snapshot's holds what the agent's rules let in
+        # (an entry in the index is never ignored)
+        start = self.store.snap_copy_path(self.checkpoint.number, ws.key)
+        if start.is_file():
+            link_or_copy(start, self.store.seed_path(ws.key))
+        return True
 
     def _snapshot(self, ws: Workspace, look: Callable[[], bool] | None) -> str:
         """``ws``'s tree once git has read all of it.

@@ -759,3 +759,58 @@ def test_the_agent_may_chmod_inside_its_gate(multi: MultiHub) -> None:
     report = run_turn(ws, propose(ws), lambda: os.chmod(tasks, 0o600))
     assert report.ok, report.summary()
     assert stat.S_IMODE(tasks.stat().st_mode) == 0o600
+
+
+# -- ignore rules the agent changed -----------------------------------------------------------
+
+
+def test_a_gitignore_written_outside_the_gate_hides_nothing_from_the_audit(multi: MultiHub) -> None:
+    """The snapshot obeys the rules it finds: the agent's own rule hid the file it wrote, until the
+    rule was put back first and the snapshot taken again."""
+    ws = multi.workspaces()
+
+    def agent() -> None:
+        (multi.worktree / "docs/.gitignore").write_text("secret.txt\n")
+        (multi.worktree / "docs/secret.txt").write_text("hidden\n")
+        (multi.worktree / ".gitignore").write_text("planted/\n")
+        (multi.worktree / "planted").mkdir()
+        (multi.worktree / "planted/x.md").write_text("x\n")
+
+    report = run_turn(ws, propose(ws), agent)
+    assert kinds(report) == {
+        ("hub", ".gitignore", "added"),
+        ("hub", "docs/.gitignore", "added"),
+        ("hub", "docs/secret.txt", "added"),
+        ("hub", "planted/x.md", "added"),
+    }
+    assert not (multi.worktree / "docs/secret.txt").exists()
+    assert not (multi.worktree / "planted").exists()
+
+
+def test_a_gitignore_deleted_outside_the_gate_does_not_make_the_ignored_files_look_new(multi: MultiHub) -> None:
+    """The person's build output, ignored at the checkpoint, is not taken for the agent's once the
+    agent deletes the rule: the rule is put back, the output stays where it is."""
+    (multi.worktree / ".gitignore").write_text("build/\n")
+    commit_all(multi.worktree, "ignore build output")
+    (multi.worktree / "build").mkdir()
+    (multi.worktree / "build/out.bin").write_text("artifact\n")
+    ws = multi.workspaces()
+    report = run_turn(ws, propose(ws), lambda: (multi.worktree / ".gitignore").unlink())
+    assert kinds(report) == {("hub", ".gitignore", "deleted")}
+    assert (multi.worktree / ".gitignore").read_text() == "build/\n"
+    assert (multi.worktree / "build/out.bin").read_text() == "artifact\n"
+
+
+def test_a_gitignore_rule_added_outside_the_gate_to_hide_a_folder_is_put_back_first(multi: MultiHub) -> None:
+    (multi.worktree / ".gitignore").write_text("build/\n")
+    commit_all(multi.worktree, "ignore build output")
+    ws = multi.workspaces()
+
+    def agent() -> None:
+        (multi.worktree / ".gitignore").write_text("build/\ndocs/\n")
+        (multi.worktree / "docs/new.md").write_text("hidden by the new rule\n")
+
+    report = run_turn(ws, propose(ws), agent)
+    assert kinds(report) == {("hub", ".gitignore", "modified"), ("hub", "docs/new.md", "added")}
+    assert not (multi.worktree / "docs/new.md").exists()
+    assert (multi.worktree / ".gitignore").read_text() == "build/\n"
