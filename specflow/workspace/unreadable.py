@@ -20,7 +20,7 @@ import functools
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 #: the reasons, as C's strerror words them
@@ -147,8 +147,8 @@ def give_access(top: Path, rel: str) -> dict[str, int]:
             st = os.fstat(fd)
             if st.st_uid != os.geteuid() or stat.S_ISLNK(st.st_mode):
                 break
-            wanted = _WANTED_DIR if stat.S_ISDIR(st.st_mode) else _WANTED_FILE
-            if st.st_mode & wanted != wanted:
+            wanted = _wanted(st)
+            if wanted is not None:
                 os.chmod(f"/proc/self/fd/{fd}", stat.S_IMODE(st.st_mode) | wanted)
                 changed["/".join(names[: depth + 1])] = stat.S_IMODE(st.st_mode)
                 if stat.S_ISDIR(st.st_mode) and depth == len(names) - 1:
@@ -169,36 +169,58 @@ def _open_below(folder: int, rel: str, changed: dict[str, int]) -> None:
     cannot be opened (too deep, gone) is left to the next snapshot."""
     top = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=folder)
     try:
-        todo = [""]
-        while todo:
-            below = todo.pop()
-            try:
-                fd = os.open(below or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=top)
-            except OSError:
+        for holder, name, path, st in _entries(top, lambda st: True):
+            wanted = _wanted(st)
+            if wanted is None:
                 continue
             try:
-                with os.scandir(fd) as entries:
-                    found = [(e.name, e.stat(follow_symlinks=False)) for e in entries]
-                for name, st in found:
-                    if st.st_uid != os.geteuid() or stat.S_ISLNK(st.st_mode):
-                        continue
-                    wanted = _WANTED_DIR if stat.S_ISDIR(st.st_mode) else _WANTED_FILE
-                    path = f"{below}/{name}" if below else name
-                    if st.st_mode & wanted != wanted:
-                        child = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
-                        try:
-                            os.chmod(f"/proc/self/fd/{child}", stat.S_IMODE(st.st_mode) | wanted)
-                        finally:
-                            os.close(child)
-                        changed[f"{rel}/{path}"] = stat.S_IMODE(st.st_mode)
-                    if stat.S_ISDIR(st.st_mode):
-                        todo.append(path)
+                child = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=holder)
+                try:
+                    os.chmod(f"/proc/self/fd/{child}", stat.S_IMODE(st.st_mode) | wanted)
+                finally:
+                    os.close(child)
             except OSError:
-                continue
-            finally:
-                os.close(fd)
+                continue  # gone, or no /proc: the next snapshot names what is left
+            changed[f"{rel}/{path}"] = stat.S_IMODE(st.st_mode)
     finally:
         os.close(top)
+
+
+def _wanted(st: os.stat_result) -> int | None:
+    """The bits the owner lacks to read (a file) or read, enter and change (a folder) an entry of
+    this user's that is not a link; None when nothing is lacking, or it is not ours to change."""
+    if st.st_uid != os.geteuid() or stat.S_ISLNK(st.st_mode):
+        return None
+    wanted = _WANTED_DIR if stat.S_ISDIR(st.st_mode) else _WANTED_FILE
+    return wanted if st.st_mode & wanted != wanted else None
+
+
+def _entries(
+    top: int, enter: Callable[[os.stat_result], bool], skip: str = ""
+) -> Iterator[tuple[int, str, str, os.stat_result]]:
+    """Each entry below the folder ``top`` (a descriptor open for reading) but those named
+    ``skip``: the folder holding it (a descriptor, open while the caller looks), its name, its
+    path from ``top`` and its ``lstat``.  A folder is entered, after the caller has seen it, when
+    ``enter(its lstat)`` says so; links are never followed; what cannot be opened is passed over."""
+    todo = [""]
+    while todo:
+        below = todo.pop()
+        try:
+            fd = os.open(below or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=top)
+        except OSError:
+            continue
+        try:
+            with os.scandir(fd) as listing:
+                listed = [(e.name, e.stat(follow_symlinks=False)) for e in listing if e.name != skip]
+            for name, st in listed:
+                path = f"{below}/{name}" if below else name
+                yield fd, name, path, st
+                if stat.S_ISDIR(st.st_mode) and enter(st):
+                    todo.append(path)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
 
 
 def _give_access_by_name(top: Path, names: list[str]) -> dict[str, int]:
@@ -209,8 +231,8 @@ def _give_access_by_name(top: Path, names: list[str]) -> dict[str, int]:
             st = os.lstat(top / rel)
             if st.st_uid != os.geteuid() or stat.S_ISLNK(st.st_mode):
                 break
-            wanted = _WANTED_DIR if stat.S_ISDIR(st.st_mode) else _WANTED_FILE
-            if st.st_mode & wanted != wanted:
+            wanted = _wanted(st)
+            if wanted is not None:
                 os.chmod(top / rel, stat.S_IMODE(st.st_mode) | wanted, follow_symlinks=False)
                 changed[rel] = stat.S_IMODE(st.st_mode)
         except (OSError, NotImplementedError):
@@ -225,38 +247,14 @@ def find_closed(top: Path) -> list[str]:
     enter — a folder: what ``give_access`` is asked for when git's messages named no path
     (``SOMEWHERE``).  Walked through descriptors, links not followed, ``.git`` left out; a closed
     folder is named, not entered (opening it opens what lies below)."""
-    found: list[str] = []
     try:
         root = os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
-        return found
+        return []
     try:
-        todo = [""]
-        while todo:
-            below = todo.pop()
-            try:
-                fd = os.open(below or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root)
-            except OSError:
-                continue  # too deep to name: git's own messages say so
-            try:
-                with os.scandir(fd) as entries:
-                    listed = [(e.name, e.stat(follow_symlinks=False)) for e in entries if e.name != ".git"]
-            except OSError:
-                continue
-            finally:
-                os.close(fd)
-            for name, st in listed:
-                if st.st_uid != os.geteuid() or stat.S_ISLNK(st.st_mode):
-                    continue
-                path = f"{below}/{name}" if below else name
-                wanted = _WANTED_DIR if stat.S_ISDIR(st.st_mode) else _WANTED_FILE
-                if st.st_mode & wanted != wanted:
-                    found.append(path)
-                elif stat.S_ISDIR(st.st_mode):
-                    todo.append(path)
+        return [path for _, _, path, st in _entries(root, lambda st: _wanted(st) is None, ".git") if _wanted(st)]
     finally:
         os.close(root)
-    return found
 
 
 def more_open_files() -> tuple[int, int] | None:
