@@ -225,6 +225,9 @@ class _Audit(Struct):
             why = paths[unreadable.SOMEWHERE]
             paths = {**{p: w for p, w in paths.items() if p != unreadable.SOMEWHERE}, **dict.fromkeys(closed, why)}
         for rel, why in sorted(paths.items()):
+            if why == unreadable.SPECIAL:
+                changed = self._move_special(ws, rel) or changed
+                continue
             given = unreadable.give_access(ws.path, rel)
             changed = changed or bool(given)
             for path, was in given.items():
@@ -243,6 +246,22 @@ class _Audit(Struct):
             if not given and why != unreadable.DENIED:
                 changed = self._move_too_deep(ws, rel, why) or changed
         return changed
+
+    def _move_special(self, ws: Workspace, rel: str) -> bool:
+        """Move aside ``rel``, a named pipe, socket or device where git tracks a file: git cannot
+        hold it, so no snapshot could (the file it replaced is then put back like any other)."""
+        loc = ws.path / rel
+        try:
+            mode = os.lstat(loc).st_mode
+        except OSError:
+            return False
+        if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode):
+            return False
+        what = "named pipe" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device"
+        dest = move_aside(self.store, self.checkpoint.number, loc, f"{ws.key}/{rel}")
+        detail = f"a {what}, which git cannot hold, where it tracks a file; moved aside"
+        self.report.violations.append(Violation(ws.key, rel, "added", detail, saved=str(dest)))
+        return True
 
     def _move_too_deep(self, ws: Workspace, rel: str, why: str) -> bool:
         """Move aside the first folder on the way to ``rel`` that is new since the checkpoint: git

@@ -50,8 +50,10 @@ def save_and_put_back(
     assert report.rejected is not None
     report.rejected.refs[ws.key] = ref
     paths = {c.path for c in bad}
+    # a violation already saved elsewhere (what was moved aside whole) keeps its place
     report.violations[:] = [
-        replace(v, saved=ref) if v.workspace == ws.key and v.path in paths else v for v in report.violations
+        replace(v, saved=ref) if v.workspace == ws.key and v.path in paths and not v.saved else v
+        for v in report.violations
     ]
 
     def aside(loc: Path, rel: str) -> None:

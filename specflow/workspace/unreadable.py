@@ -28,6 +28,9 @@ DENIED = os.strerror(errno.EACCES)
 TOO_LONG = os.strerror(errno.ENAMETOOLONG)
 TOO_MANY_OPEN = os.strerror(errno.EMFILE)
 _REASONS = (DENIED, TOO_LONG, TOO_MANY_OPEN)
+#: not a reason to read: an entry git cannot hold (a named pipe, a socket, a device) where it
+#: tracks a file, which fails the snapshot's add
+SPECIAL = "not a file, link or folder"
 #: the path of what git could not read when its message names no path specflow can tell (a name
 #: made to look like the end of a message): the audit then looks through the whole tree
 SOMEWHERE = ""
@@ -53,7 +56,10 @@ def _patterns() -> tuple[list[re.Pattern[str]], re.Pattern[str]]:
         f'error: open\\("{path}"\\)',
         f"(?:fatal|error): unable to stat '{path}'",
     )
-    found = [re.compile(f"^{q}: {why}$", re.MULTILINE | re.DOTALL) for q in quoted]
+    flags = re.MULTILINE | re.DOTALL
+    found = [re.compile(f"^{q}: {why}$", flags) for q in quoted]
+    # where git tracks a file, something it cannot hold: the path alone, its reason ``SPECIAL``
+    found.append(re.compile(f"^error: {path}: can only add regular files, symbolic links or git-directories$", flags))
     # a tracked file git could not look at: the path alone (on one line), then the reason
     found.append(re.compile(f"^(?!warning: |error: |fatal: |hint: )([^\\n]+): {why}$", re.MULTILINE))
     cut = re.compile("^(?:warning: could not open directory '|warning: unable to access '|error: open\\(\")(.+)$")
@@ -62,7 +68,8 @@ def _patterns() -> tuple[list[re.Pattern[str]], re.Pattern[str]]:
 
 def parse(stderr: str) -> dict[str, str]:
     """``path -> reason`` for each path git said it could not read (relative to where it ran; a
-    folder without its trailing ``/``); reasons other than the three above are not about reading.
+    folder without its trailing ``/``); reasons other than the three above are not about reading,
+    but for ``SPECIAL``: what git cannot hold where it tracks a file.
 
     A message git cut short names the path's beginning (up to its last whole name) with
     ``TOO_LONG``: only a path that long fills a message.  Should one of the reasons be left in
@@ -80,7 +87,7 @@ def parse(stderr: str) -> dict[str, str]:
     rest = "".join(kept)
     for pattern in patterns:
         for m in pattern.finditer(rest):
-            found.setdefault(m.group(1).rstrip("/"), m.group(2))
+            found.setdefault(m.group(1).rstrip("/"), m.group(2) if pattern.groups > 1 else SPECIAL)
         rest = pattern.sub("", rest)
     for reason in _REASONS:
         if reason in rest:

@@ -814,3 +814,22 @@ def test_a_gitignore_rule_added_outside_the_gate_to_hide_a_folder_is_put_back_fi
     assert kinds(report) == {("hub", ".gitignore", "modified"), ("hub", "docs/new.md", "added")}
     assert not (multi.worktree / "docs/new.md").exists()
     assert (multi.worktree / ".gitignore").read_text() == "build/\n"
+
+
+def test_a_named_pipe_put_where_a_file_outside_the_gate_was_is_moved_aside_and_the_file_put_back(
+    multi: MultiHub,
+) -> None:
+    """git cannot hold a named pipe, and its add failed on one where it tracks a file: the audit
+    failed and put nothing back."""
+    ws = multi.workspaces()
+
+    def agent() -> None:
+        (multi.worktree / "CLAUDE.md").unlink()
+        os.mkfifo(multi.worktree / "CLAUDE.md")
+
+    report = run_turn(ws, propose(ws), agent)
+    assert kinds(report) == {("hub", "CLAUDE.md", "added"), ("hub", "CLAUDE.md", "deleted")}
+    assert report.errors == []
+    assert (multi.worktree / "CLAUDE.md").read_text() == "# rules\n"
+    [pipe] = [v for v in report.violations if v.kind == "added"]
+    assert "named pipe" in pipe.detail and stat.S_ISFIFO(os.lstat(pipe.saved).st_mode)
