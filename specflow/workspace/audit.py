@@ -136,11 +136,11 @@ class _Audit(Struct):
                 remove_nested_git, self.store, self.checkpoint.number, ws, set(known_nested), self.report
             )
         started = int(clock.time())
-        tree = self._snapshot(ws, look)
+        changes = self._changes(ws, self._snapshot(ws, look))
         self._unindexable(ws)
-        if self._put_back_ignore_rules(ws, tree):
-            tree = self._snapshot(ws, None)  # under the ignore rules the checkpoint had
-        bad, ticks = self._judge_files(ws, tree)
+        if self._put_back_ignore_rules(ws, changes):
+            changes = self._changes(ws, self._snapshot(ws, None))  # under the checkpoint's ignore rules
+        bad, ticks = self._judge_files(ws, changes)
         umask = int(self.local.get("umask", current_umask()))
         perms = self._perms(ws, bad, umask, started)
         ignored = self.local.get("ignored", {}).get(ws.key)
@@ -155,7 +155,7 @@ class _Audit(Struct):
             _keep_ticks(ws, ticks, self.report)
         audit_index(self.store, self.checkpoint, ws, self.policy, self.local, head_restored, self.report)
 
-    def _put_back_ignore_rules(self, ws: Workspace, tree: str) -> bool:
+    def _put_back_ignore_rules(self, ws: Workspace, changes: list[TreeChange]) -> bool:
         """Put back, before anything else is judged, each ``.gitignore`` the agent changed outside
         the gate; True when there was one.
 
@@ -164,7 +164,7 @@ class _Audit(Struct):
         snapshots again once the checkpoint's rules are back.
         """
         bad: list[TreeChange] = []
-        for change in self._changes(ws, tree):
+        for change in changes:
             if change.path.rpartition("/")[2] != ".gitignore" or ws.ignored(change.path):
                 continue
             violation = judge(ws, change, self.policy)
@@ -191,7 +191,6 @@ class _Audit(Struct):
         """
         recorded = self.local.get("unreadable", {}).get(ws.key, {})
         for _ in range(_READ_AGAIN):
-            ws.repo.unreadable = {}
             try:
                 tree: str | None = self.store.snapshot(ws, beside=look)
             except GitError:
@@ -258,9 +257,7 @@ class _Audit(Struct):
         if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode):
             return False
         what = "named pipe" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device"
-        dest = move_aside(self.store, self.checkpoint.number, loc, f"{ws.key}/{rel}")
-        detail = f"a {what}, which git cannot hold, where it tracks a file; moved aside"
-        self.report.violations.append(Violation(ws.key, rel, "added", detail, saved=str(dest)))
+        self._move_aside(ws, rel, f"a {what}, which git cannot hold, where it tracks a file; moved aside")
         return True
 
     def _move_too_deep(self, ws: Workspace, rel: str, why: str) -> bool:
@@ -275,13 +272,16 @@ class _Audit(Struct):
                 break
         else:
             return False
-        loc = ws.path / top
-        if not os.path.lexists(loc):
+        if not os.path.lexists(ws.path / top):
             return False
-        dest = move_aside(self.store, self.checkpoint.number, loc, f"{ws.key}/{top}")
         detail = f"folders nested deeper than git can read ({why}); moved aside: no snapshot or commit could hold them"
-        self.report.violations.append(Violation(ws.key, top, "added", detail, saved=str(dest)))
+        self._move_aside(ws, top, detail)
         return True
+
+    def _move_aside(self, ws: Workspace, rel: str, detail: str) -> None:
+        """Move ``rel`` aside whole (under the trash ``specflow restore`` reads), reported as added."""
+        dest = move_aside(self.store, self.checkpoint.number, ws.path / rel, f"{ws.key}/{rel}")
+        self.report.violations.append(Violation(ws.key, rel, "added", detail, saved=str(dest)))
 
     def _unindexable(self, ws: Workspace) -> None:
         """A nested repository without commits cannot be snapshot: one outside the gate is a violation."""
@@ -291,11 +291,12 @@ class _Audit(Struct):
                     Violation(ws.key, rel, "added", "a git repository without commits, outside the gate; remove it")
                 )
 
-    def _judge_files(self, ws: Workspace, tree: str) -> tuple[list[TreeChange], dict[str, str]]:
-        """Every difference from the checkpoint's tree, judged: those to put back, and the ticks to keep."""
+    def _judge_files(self, ws: Workspace, changes: list[TreeChange]) -> tuple[list[TreeChange], dict[str, str]]:
+        """``changes`` (every difference from the checkpoint's tree), judged: those to put back,
+        and the ticks to keep."""
         bad: list[TreeChange] = []
         ticks: dict[str, str] = {}
-        for change in self._changes(ws, tree):
+        for change in changes:
             if ws.ignored(change.path) or change.old_mode == GITLINK:
                 continue  # a nested repository that was already there is its own business
             violation = judge(ws, change, self.policy)

@@ -199,7 +199,7 @@ def scenario() -> None:
         (wt / "docs/private").mkdir()
         (wt / "docs/private/notes.md").write_text("mine\n")
         (wt / "docs/private").chmod(0)
-    if case == "ignored-folder":  # an ignored folder git never opens, with a file the checkpoint keeps
+    elif case == "ignored-folder":  # an ignored folder git never opens, with a file the checkpoint keeps
         (wt / ".gitignore").write_text("secrets/\n")
         (wt / "secrets").mkdir()
         (wt / "secrets/.env").write_text("key=1\n")
@@ -238,8 +238,6 @@ def scenario() -> None:
             (wt / "secrets").chmod(0)
         elif case == "too-many-open":
             _nest(wt / "docs/deep", 400)
-        elif case == "mine":
-            pass
 
     report = run_turn(ws, policy, agent)
     after: dict[str, list[object]] = {}

@@ -87,6 +87,7 @@ class Snapshots(GitBase):
         stale: ``ChangedUnderAdd`` is raised, and the caller starts again from its seed.  HEAD, the
         real index, the stash and the working tree are never touched.
         """
+        self.unreadable = {}  # what this snapshot could not read, once its add has run
         index.parent.mkdir(parents=True, exist_ok=True)
         if seed is not None and seed.is_file():
             if seed.resolve() != index.resolve():
@@ -113,17 +114,16 @@ class Snapshots(GitBase):
         # a nested repository without a commit cannot be indexed; everything else still is
         errors = (proc.stderr or b"").decode("utf-8", "replace")
         self.unreadable = unreadable.parse(errors) if errors else {}
-        if unreadable.TOO_MANY_OPEN in self.unreadable.values():
+        limits = unreadable.more_open_files() if unreadable.TOO_MANY_OPEN in self.unreadable.values() else None
+        if limits is not None:
             # a folder nest deeper than the open files allowed: once more with the hard limit, so a
             # checkpoint and its audit both see as deep as this process may
-            limits = unreadable.more_open_files()
-            if limits is not None:
-                try:
-                    proc = process.run_git(args, self.root, env=env, check=False)
-                finally:
-                    unreadable.set_open_files(limits)
-                errors = (proc.stderr or b"").decode("utf-8", "replace")
-                self.unreadable = unreadable.parse(errors) if errors else {}
+            try:
+                proc = process.run_git(args, self.root, env=env, check=False)
+            finally:
+                unreadable.set_open_files(limits)
+            errors = (proc.stderr or b"").decode("utf-8", "replace")
+            self.unreadable = unreadable.parse(errors) if errors else {}
         self.unindexable = _UNINDEXABLE.findall(errors)
         if proc.returncode != 0 and not self.unindexable:
             # when ``unreadable`` names what failed, the audit gives access back and asks again
