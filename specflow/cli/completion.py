@@ -3,13 +3,17 @@
 The parser is read into a small table (commands, their flags, what each flag's value and each
 positional argument is); each shell's script is that table written as ``case``/``switch``
 functions plus one completing function.  Change and spec ids come from ``specflow __complete
-ids|items [-C HUB]``, which lists ``openspec/changes/*`` and the specs without loading anything else.
+ids|items [HUB]``, which lists ``openspec/changes/*`` and the specs without loading anything else.
+``HUB`` is the word given to ``-C`` as it was typed (``~/work/hub``, ``"$HOME/my hub"``): the
+shells hand completion the words unexpanded, and specflow reads it as the shell would.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -165,11 +169,7 @@ _specflow_scan() {
 }
 
 _specflow_ids() {
-    if [ -n "$_sf_hub" ]; then
-        specflow -C "$_sf_hub" __complete "$1" 2>/dev/null
-    else
-        specflow __complete "$1" 2>/dev/null
-    fi
+    specflow __complete "$1" "$_sf_hub" 2>/dev/null
 }
 
 # what to offer for the word under the cursor: a kind, "options" or "commands"
@@ -360,12 +360,7 @@ function __specflow_wants_file
 end
 
 function __specflow_ids
-    set -l kind (__specflow_kind)
-    if test -n "$__sf_hub"
-        specflow -C $__sf_hub __complete $kind 2>/dev/null
-    else
-        specflow __complete $kind 2>/dev/null
-    end
+    specflow __complete (__specflow_kind) "$__sf_hub" 2>/dev/null
 end
 
 function __specflow_choices
@@ -385,13 +380,17 @@ def script(shell: str, parser: argparse.ArgumentParser) -> str:
 
 
 def complete(argv: Sequence[str], ctx: CliContext) -> int:
-    """``specflow [-C HUB] __complete ids|items``: open change ids (and spec ids), one a line.
+    """``specflow __complete ids|items [HUB]``: open change ids (and spec ids), one a line.
 
-    Quiet by design: outside a hub, or on any problem, it prints nothing and exits 0.
+    ``HUB`` is the word after ``-C`` as typed (read by ``shell_word``); without it, the hub is the
+    one ``-C`` names or the one around the current folder.  Quiet by design: outside a hub, or on
+    any problem, it prints nothing and exits 0.
     """
     kind = argv[0] if argv else IDS
+    typed = argv[1] if len(argv) > 1 else ""
+    hub = shell_word(typed) if typed else ctx.hub_arg
     try:
-        root = find_hub(Path(ctx.hub_arg) if ctx.hub_arg else None)
+        root = find_hub(Path(hub) if hub else None)
     except (SpecflowError, OSError):
         return 0
     names = change_ids(root / "openspec" / "changes")
@@ -400,3 +399,53 @@ def complete(argv: Sequence[str], ctx: CliContext) -> int:
     for name in names:
         ctx.out(name)
     return 0
+
+
+_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*)")
+_ESCAPED_IN_DOUBLE = frozenset('$`"\\\n')
+
+
+def shell_word(word: str, env: Mapping[str, str] = os.environ) -> str:
+    """``word`` as a POSIX shell would read it as an argument: quotes and backslashes removed, a
+    leading ``~`` or ``~user`` and ``$NAME``/``${NAME}`` (outside single quotes) expanded.
+
+    Completion sees the words on the command line as typed, so ``-C ~/hub`` reaches it with its
+    tilde.  Nothing is run: ``$(...)`` and backquotes stay as they are, an unset variable is
+    empty, and a quote left open ends with the word.  fish hands its words with the quotes
+    already removed; they read the same, but for a backslash or quote a path itself holds.
+    """
+    out: list[str] = []
+    i = 0
+    if word.startswith("~"):
+        prefix = word.split("/", 1)[0]
+        if not any(c in prefix for c in "'\"\\$"):  # a quoted tilde is a plain character
+            home = env.get("HOME") if prefix == "~" else None
+            out.append(home if home is not None else os.path.expanduser(prefix))
+            i = len(prefix)
+    quote = ""
+    while i < len(word):
+        c = word[i]
+        i += 1
+        if quote == "'":
+            if c == "'":
+                quote = ""
+            else:
+                out.append(c)
+        elif c == "\\":
+            following = word[i : i + 1]
+            if quote and following not in _ESCAPED_IN_DOUBLE:
+                out.append(c)  # inside double quotes a backslash stays before other characters
+            else:
+                if following != "\n":  # a backslash before a line break joins the lines
+                    out.append(following)
+                i += 1
+        elif c == '"':
+            quote = "" if quote else '"'
+        elif c == "'" and not quote:
+            quote = "'"
+        elif c == "$" and (name := _VARIABLE.match(word, i)):
+            out.append(env.get(name.group(1) or name.group(2), ""))
+            i = name.end()
+        else:
+            out.append(c)
+    return "".join(out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -29,8 +30,8 @@ def script(shell: str) -> str:
     return out.stdout
 
 
-def shell_env() -> dict[str, str]:
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+def shell_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **extra}
 
 
 @pytest.fixture
@@ -43,14 +44,43 @@ def hub_with_ids(hub: HubFixture) -> HubFixture:
     return hub
 
 
-def bash_complete(path: Path, cwd: Path, *words: str) -> list[str]:
-    """What bash offers for the last of ``words`` (``specflow`` first), as a user's TAB would."""
+def bash_complete(path: Path, cwd: Path, *words: str, env: dict[str, str] | None = None) -> list[str]:
+    """What bash offers for the last of ``words`` (``specflow`` first, each as typed), as a user's
+    TAB would."""
     driver = 'source "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _specflow; printf "%s\\n" "${COMPREPLY[@]}"'
     out = subprocess.run(
-        ["bash", "-c", driver, str(path), *words], cwd=cwd, env=shell_env(), capture_output=True, text=True, check=True
+        ["bash", "-c", driver, str(path), *words], cwd=cwd, env=env or shell_env(), capture_output=True, text=True
     )
-    assert out.stderr == ""
+    assert (out.returncode, out.stderr) == (0, "")
     return [line for line in out.stdout.splitlines() if line]
+
+
+# zsh's ``compadd``/``_describe`` work only inside a key-bound widget: these print what they are given
+ZSH_DRIVER = (
+    'compadd() { [[ $1 == -- ]] && shift; if (( $# )); then print -l -- "$@"; fi; }; '
+    '_describe() { print -l -- "${(@P)${@[-1]}}"; }; '
+    '_directories() { print "(folders)"; }; _files() { print "(files)"; }; '
+    'source "$0"; words=("$@"); CURRENT=$#; _specflow'
+)
+
+
+def zsh_complete(path: Path, cwd: Path, *words: str, env: dict[str, str] | None = None) -> list[str]:
+    """What zsh offers for the last of ``words``, each as typed."""
+    out = subprocess.run(
+        ["zsh", "-fc", ZSH_DRIVER, str(path), *words], cwd=cwd, env=env or shell_env(), capture_output=True, text=True
+    )
+    assert (out.returncode, out.stderr) == (0, "")
+    return out.stdout.splitlines()
+
+
+def fish_complete(path: Path, cwd: Path, line: str, env: dict[str, str] | None = None) -> list[str]:
+    """What fish offers at the end of the command line ``line``."""
+    command = f"source {shlex.quote(str(path))}; complete -C {shlex.quote(line)}"
+    out = subprocess.run(
+        ["fish", "--no-config", "-c", command], cwd=cwd, env=env or shell_env(), capture_output=True, text=True
+    )
+    assert (out.returncode, out.stderr) == (0, "")
+    return [row.split("\t")[0] for row in out.stdout.splitlines()]
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
@@ -99,24 +129,9 @@ def test_zsh_completes_commands_and_change_ids(hub_with_ids: HubFixture, tmp_pat
         pytest.skip("zsh is not installed")
     path = tmp_path / "specflow.zsh"
     path.write_text(script("zsh"), encoding="utf-8")
-    driver = (
-        'compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }; '
-        '_describe() { print -l -- "${(@P)${@[-1]}}"; }; '
-        '_directories() { print "(folders)"; }; _files() { print "(files)"; }; '
-        'source "$0"; words=("$@"); CURRENT=$#; _specflow'
-    )
 
     def offers(*words: str) -> list[str]:
-        out = subprocess.run(
-            ["zsh", "-fc", driver, str(path), *words],
-            cwd=hub_with_ids.root,
-            env=shell_env(),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        assert out.stderr == ""
-        return out.stdout.splitlines()
+        return zsh_complete(path, hub_with_ids.root, *words)
 
     assert "advance:run the change's next transition(s): prompt, agent, audit, checks" in offers("specflow", "")
     assert offers("specflow", "advance", "") == ["add-login", "fix-typo"]
@@ -133,22 +148,71 @@ def test_fish_completes_commands_and_change_ids(hub_with_ids: HubFixture, tmp_pa
     path.write_text(script("fish"), encoding="utf-8")
 
     def offers(line: str) -> list[str]:
-        out = subprocess.run(
-            ["fish", "--no-config", "-c", f"source {path}; complete -C {line!r}"],
-            cwd=hub_with_ids.root,
-            env=shell_env(),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        assert out.stderr == ""
-        return [row.split("\t")[0] for row in out.stdout.splitlines()]
+        return fish_complete(path, hub_with_ids.root, line)
 
     assert offers("specflow adv") == ["advance"]
     assert offers("specflow advance ") == ["add-login", "fix-typo"]
-    assert offers(f"specflow -C {hub_with_ids.root} show ") == ["add-login", "auth", "fix-typo"]
+    assert offers(f"specflow -C {shlex.quote(str(hub_with_ids.root))} show ") == ["add-login", "auth", "fix-typo"]
     assert offers("specflow list --sort ") == ["name", "recent"]
     assert offers("specflow status --no-") == ["--no-color"]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_a_hub_typed_with_a_tilde_a_variable_quotes_or_a_backslash_is_found(
+    shell: str, hub_with_ids: HubFixture, tmp_path: Path
+) -> None:
+    """Each shell gives completion the words as typed: '-C ~/work/hub' arrives with its tilde, a
+    quoted path with its quotes (fish alone removes them).  Before, such a hub offered nothing."""
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed")
+    path = tmp_path / f"specflow.{shell}"
+    path.write_text(script(shell), encoding="utf-8")
+    home = tmp_path / "home"
+    (home / "my work").mkdir(parents=True)
+    (home / "my work" / "hub").symlink_to(hub_with_ids.root)
+    elsewhere = tmp_path / "elsewhere"  # no hub around the shell's folder: ids come from -C alone
+    elsewhere.mkdir()
+    env = shell_env(HOME=str(home), WORK=str(home / "my work"))
+    typed = ["~/my\\ work/hub", '"$HOME/my work/hub"', "'" + str(home / "my work" / "hub") + "'", "$WORK/hub"]
+    for word in typed:
+        if shell == "fish":
+            offered = fish_complete(path, elsewhere, f"specflow -C {word} status f", env=env)
+        elif shell == "zsh":
+            offered = zsh_complete(path, elsewhere, "specflow", "-C", word, "status", "f", env=env)
+        else:
+            offered = bash_complete(path, elsewhere, "specflow", "-C", word, "status", "f", env=env)
+        assert [o for o in offered if o.startswith("f")] == ["fix-typo"], word
+    # a hub that is not there offers nothing, and says nothing
+    missing = ["specflow", "-C", "~/nowhere", "status", ""]
+    if shell == "fish":
+        assert fish_complete(path, elsewhere, " ".join(missing), env=env) == []
+    elif shell == "zsh":
+        assert zsh_complete(path, elsewhere, *missing, env=env) == []
+    else:
+        assert bash_complete(path, elsewhere, *missing, env=env) == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("~/hub", "/home/me/hub"),
+        ("~", "/home/me"),
+        ('"~/hub"', "~/hub"),  # a quoted tilde is a plain character
+        ("$HOME/hub", "/home/me/hub"),
+        ("${HOME}/my\\ hub", "/home/me/my hub"),
+        ('"$DIR/hub"', "/w d/hub"),
+        ("'$DIR/hub'", "$DIR/hub"),
+        ('"a\\"b\\q"', 'a"b\\q'),  # inside double quotes a backslash escapes only $ ` " \\ and a line break
+        ("$UNSET/hub", "/hub"),
+        ("$(touch pwned)", "$(touch pwned)"),  # nothing runs
+        ("`touch pwned`", "`touch pwned`"),
+        ('"open', "open"),
+    ],
+)
+def test_shell_word_reads_a_word_as_a_posix_shell_does(typed: str, read: str) -> None:
+    from specflow.cli.completion import shell_word
+
+    assert shell_word(typed, {"HOME": "/home/me", "DIR": "/w d"}) == read
 
 
 def test_the_scripts_follow_the_parser(cli: Any) -> None:
