@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -90,6 +91,16 @@ def held_to_modes() -> None:
     for cap in (dac_override, dac_read_search):
         if libc.prctl(pr_capbset_drop, cap, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def python_script(body: str) -> str:
+    """The text of an executable file that runs the Python code ``body`` with this interpreter.
+
+    A ``#!`` line ends at its first space, so ``#!/home/me/my code/.venv/bin/python`` cannot start
+    anything.  As pip's console scripts do, ``sh`` starts it instead: the line after ``#!/bin/sh``
+    is a command to ``sh`` and the start of a string to Python.
+    """
+    return f"#!/bin/sh\n'''exec' {shlex.quote(sys.executable)} \"$0\" \"$@\"\n' '''\n{body}"
 
 
 def git(cwd: Path, *args: str) -> str:

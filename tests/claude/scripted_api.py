@@ -11,6 +11,8 @@ CLI sends side requests of its own).  The prompt carries the script as directive
     SCRIPT: hang                       no reply at all until the server stops (or 120 s)
     SCRIPT: answer <text...>           the final text (default: ``done``)
 
+A ``<path>`` holding a space is written as a JSON string (``json.dumps(path)``, ``path_word``).
+
 The directives are read from the latest user message that has any (so a resumed session follows
 the new prompt), and the number of tool calls the assistant made since that message says which
 directive comes next.  A prompt the tests cannot write themselves (a built-in template, as in
@@ -110,15 +112,30 @@ def _unescape(text: str) -> str:
     return text.replace("\\n", "\n")
 
 
+def path_word(path: object) -> str:
+    """``path`` as a directive's ``<path>``: a JSON string when it holds a space."""
+    text = str(path)
+    return json.dumps(text) if " " in text or text.startswith('"') else text
+
+
+def _path_and_rest(rest: str) -> tuple[str, str]:
+    """A directive's ``<path>`` (a JSON string, or up to the first space) and what follows it."""
+    if rest.startswith('"'):
+        path, end = json.JSONDecoder().raw_decode(rest)
+        return str(path), rest[end:].removeprefix(" ")
+    path, _, after = rest.partition(" ")
+    return path, after
+
+
 def _tool_for(directive: str) -> Reply | None:
     """The reply for one tool directive; None for ``answer``."""
     verb, _, rest = directive.partition(" ")
     verb = verb.lower()
     if verb == "write":
-        path, _, text = rest.partition(" ")
+        path, text = _path_and_rest(rest)
         return Reply(f"Writing {path}.", ("Write", {"file_path": path, "content": _unescape(text)}))
     if verb == "edit":
-        path, _, change = rest.partition(" ")
+        path, change = _path_and_rest(rest)
         old, _, new = change.partition(" => ")
         return Reply(
             f"Editing {path}.",
@@ -127,7 +144,8 @@ def _tool_for(directive: str) -> Reply | None:
     if verb == "bash":
         return Reply(f"Running {rest}.", ("Bash", {"command": rest, "description": "scripted"}))
     if verb == "read":
-        return Reply(f"Reading {rest}.", ("Read", {"file_path": rest}))
+        path, _ = _path_and_rest(rest)
+        return Reply(f"Reading {path}.", ("Read", {"file_path": path}))
     if verb == "loop":
         return Reply("Once more.", ("Bash", {"command": "true", "description": "loop"}))
     if verb == "hang":

@@ -19,7 +19,7 @@ import pytest
 from specflow.agents.claude.adapter import ClaudeCodeAdapter
 from specflow.agents.claude.hook import GUARD_PREFIX
 from tests.claude.claude_support import ClaudeRun, processes_with
-from tests.claude.scripted_api import ScriptedAPI, script
+from tests.claude.scripted_api import ScriptedAPI, path_word, script
 
 pytestmark = pytest.mark.claude_cli
 
@@ -72,7 +72,12 @@ def test_a_write_outside_the_gate_is_refused_by_the_hook_and_nothing_changes(
     outside = claude_run.hub.parent / "outside.txt"
     gate = claude_run.gate("openspec/changes/add-x/**")
     result = claude_run.run(
-        script("write README.md changed", f"write {outside} escaped", "edit README.md # Hub => # Mine", "answer ok"),
+        script(
+            "write README.md changed",
+            f"write {path_word(outside)} escaped",
+            "edit README.md # Hub => # Mine",
+            "answer ok",
+        ),
         gate,
     )
     assert result.ok, result.error
@@ -306,10 +311,10 @@ def test_apply_in_a_worktree_writes_the_worktree_and_tasks_and_reads_the_hub(
     tasks = hub / "openspec/changes/add-x/tasks.md"
     result = claude_run.run(
         script(
-            f"read {hub}/README.md",
+            f"read {path_word(hub / 'README.md')}",
             "write src/app.py print('hi')",
-            f"edit {tasks} - [ ] => - [x]",
-            f"write {hub}/README.md replaced",
+            f"edit {path_word(tasks)} - [ ] => - [x]",
+            f"write {path_word(hub / 'README.md')} replaced",
             "answer Applied.",
         ),
         gate,

@@ -30,6 +30,7 @@ from specflow.bootstrap import boot_code
 from specflow.errors import AgentError
 from specflow.workspace.gates import GatePolicy
 from tests.claude.claude_support import MARKER_ENV, processes_with
+from tests.conftest import python_script
 
 TRANSCRIPTS = Path(__file__).resolve().parent / "transcripts"
 
@@ -87,7 +88,7 @@ if mode == "stubborn":
 def fake(tmp_path: Path) -> Path:
     path = tmp_path / "bin" / "claude"
     path.parent.mkdir()
-    path.write_text(f"#!{sys.executable}\n{FAKE}", encoding="utf-8")
+    path.write_text(python_script(FAKE), encoding="utf-8")
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return path
 

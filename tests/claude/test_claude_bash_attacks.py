@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -79,8 +80,8 @@ def test_bash_into_refs_index_and_records_is_refused_by_the_sandbox(chub: Claude
     chub.script(
         "write",
         *ATTACKS,
-        f"bash echo forged > {lock_record}",
-        f"bash mkdir -p {journal.parent} && echo forged > {journal}",
+        f"bash echo forged > {shlex.quote(str(lock_record))}",
+        f"bash mkdir -p {shlex.quote(str(journal.parent))} && echo forged > {shlex.quote(str(journal))}",
         f"write {PROPOSAL} ## Why\\nkept",
         "answer done",
     )

@@ -4,6 +4,7 @@ while its in-gate work and its own session files are written."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def test_a_bash_write_outside_the_gate_is_refused_by_the_sandbox(
     inside = claude_run.hub / "openspec" / "changes" / "add-x" / "in.txt"
     gate = claude_run.gate("openspec/changes/add-x/**")
     prompt = script(
-        f"bash echo tampered > {outside}",
+        f"bash echo tampered > {shlex.quote(str(outside))}",
         "bash echo kept > openspec/changes/add-x/in.txt",
         "answer done",
     )

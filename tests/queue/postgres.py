@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -67,7 +68,9 @@ class Postgres:
     def start(self) -> None:
         init = self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
         assert init.returncode == 0, init.stderr
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.data}"
+        # pg_ctl hands the options to sh: the folder is quoted for it (a temporary folder may hold a space)
+        sockets = shlex.quote(str(self.data))
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={sockets}"
         options += " -c fsync=off -c max_connections=200"
         started = self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.data / "log"), "-w", "start")
         assert started.returncode == 0, started.stderr + (self.data / "log").read_text(errors="replace")

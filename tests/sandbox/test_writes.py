@@ -59,11 +59,11 @@ def test_the_private_tmpdir_is_writable_and_removed_afterwards(sandbox_hub: Sand
         "import os, tempfile\n"
         "path = os.path.join(os.environ['TMPDIR'], 'scratch')\n"
         "open(path, 'w').write('x')\n"
-        "print(os.environ['TMPDIR'], tempfile.gettempdir() == os.environ['TMPDIR'])\n"
+        "print(tempfile.gettempdir() == os.environ['TMPDIR'], os.environ['TMPDIR'])\n"
     )
     result = sandbox_hub.run(code, sandbox_hub.gate(read_only=True), layer)
     assert result.ok, result.error
-    tmpdir, same = result.final_text.split()
+    same, tmpdir = result.final_text.rstrip("\n").split(" ", 1)  # the folder may hold a space
     assert same == "True" and "specflow-agent-" in tmpdir
     assert not Path(tmpdir).exists()
 

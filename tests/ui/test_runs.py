@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -206,7 +207,7 @@ def test_a_desktop_notification_runs_notify_send_where_present(tmp_path: Path, m
     bin_dir.mkdir()
     said = tmp_path / "said.txt"
     script = bin_dir / "notify-send"
-    script.write_text(f'#!/bin/sh\nprintf "%s|" "$@" > {said}\n')
+    script.write_text(f'#!/bin/sh\nprintf "%s|" "$@" > {shlex.quote(str(said))}\n')
     script.chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setattr(sys, "platform", "linux")

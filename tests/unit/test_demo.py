@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -85,7 +86,7 @@ def test_the_demo_runs_to_the_end(demo_run: tuple[int, str, str, Path]) -> None:
     assert "Done in" in out
     assert "refused:" in out
     assert "Explore it:" in out
-    assert f"-C {root / 'hub'} history {CHANGE_ID} -v" in out
+    assert f"-C {shlex.quote(str(root / 'hub'))} history {CHANGE_ID} -v" in out
     assert "\x1b[" not in out, "piped output must be plain"
 
 

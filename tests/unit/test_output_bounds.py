@@ -35,6 +35,7 @@ from specflow.agents.output import (
     tail_text,
 )
 from specflow.workspace.gates import GatePolicy
+from tests.conftest import python_script
 
 REPO = Path(__file__).resolve().parents[2]
 TRANSCRIPTS = REPO / "tests" / "claude" / "transcripts"
@@ -55,6 +56,7 @@ def peak_kib():
 from specflow.agents import get_adapter
 from specflow.agents.base import AgentRequest
 from specflow.workspace.gates import GatePolicy
+from tests.conftest import python_script
 
 adapter, tmp, options = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
 result = get_adapter(adapter).run(
@@ -221,15 +223,16 @@ def test_a_claude_stream_with_an_enormous_line_is_read_in_bounded_memory(tmp_pat
     first, *rest = recorded.read_text(encoding="utf-8").splitlines(keepends=True)
     fake = tmp_path / "claude"
     fake.write_text(
-        f"#!{sys.executable}\n"
-        "import sys\n"
-        "sys.stdin.read()\n"
-        f"sys.stdout.write({first!r})\n"
-        "chunk = 'q' * (1 << 20)\n"
-        "for _ in range(300):\n"
-        "    sys.stdout.write(chunk)\n"
-        "sys.stdout.write('\\n')\n"
-        f"sys.stdout.write({''.join(rest)!r})\n",
+        python_script(
+            "import sys\n"
+            "sys.stdin.read()\n"
+            f"sys.stdout.write({first!r})\n"
+            "chunk = 'q' * (1 << 20)\n"
+            "for _ in range(300):\n"
+            "    sys.stdout.write(chunk)\n"
+            "sys.stdout.write('\\n')\n"
+            f"sys.stdout.write({''.join(rest)!r})\n"
+        ),
         encoding="utf-8",
     )
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)

@@ -114,7 +114,7 @@ def test_wheel_contains_and_finds_builtin_data(wheel: Path, tmp_path: Path) -> N
         text=True,
         check=True,
     )
-    module, workflows, templates = out.stdout.split()
+    module, workflows, templates = out.stdout.splitlines()
     assert module.startswith(str(target)), module
     assert workflows == str(target / "specflow" / "_data" / "workflows")
     assert (Path(workflows) / "openspec.yaml").is_file()
@@ -146,7 +146,7 @@ def test_a_fresh_venv_installs_the_wheel_by_its_name_and_runs_the_demo(wheel: Pa
         text=True,
         check=True,
     )
-    version, module = shown.stdout.split()
+    version, module = shown.stdout.splitlines()
     assert version == __version__
     assert module.startswith(str(venv)), module
     demo = subprocess.run(

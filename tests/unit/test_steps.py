@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import shlex
 import sys
 from pathlib import Path
 
@@ -87,12 +88,13 @@ def test_command_step_runs_in_the_hub_with_a_time_limit(tmp_path: Path) -> None:
     ctx = ctx_for(tmp_path)
     (tmp_path / "marker").write_text("x")
     (tmp_path / "check.py").write_text("import os\nassert os.path.exists('marker')\n")
-    ok = reg.evaluate(f'the command "{sys.executable} check.py" succeeds', ctx)
+    python = shlex.quote(sys.executable)  # a command is split as a shell would split it
+    ok = reg.evaluate(f'the command "{python} check.py" succeeds', ctx)
     assert ok.ok, ok.reason
-    bad = reg.evaluate(f"the command \"{sys.executable} -c 'raise SystemExit(4)'\" succeeds", ctx)
+    bad = reg.evaluate(f"the command \"{python} -c 'raise SystemExit(4)'\" succeeds", ctx)
     assert not bad.ok and "exited with 4" in bad.reason
     ctx.command_timeout = 0.5
-    slow = reg.evaluate(f"the command \"{sys.executable} -c 'import time; time.sleep(30)'\" succeeds", ctx)
+    slow = reg.evaluate(f"the command \"{python} -c 'import time; time.sleep(30)'\" succeeds", ctx)
     assert not slow.ok and "did not finish within 0.5 s" in slow.reason
 
 

@@ -10,6 +10,7 @@ import os
 import pty
 import re
 import select
+import shlex
 import shutil
 import struct
 import subprocess
@@ -152,7 +153,7 @@ def diff_hub(tmp_path: Path) -> Path:
 def pager(tmp_path: Path, name: str) -> str:
     script = tmp_path / "pager.py"
     script.write_text(MARKING_PAGER)
-    return f"{sys.executable} {script} {name}"
+    return shlex.join([sys.executable, str(script), name])  # git runs a pager through the shell
 
 
 def test_diff_is_coloured_and_paged_on_a_terminal(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def run_state() -> dict[str, Any]:
 
 
 def _run(line: str, cwd: Path, hub: Path) -> tuple[int, str, str]:
-    words = shlex.split(line.replace("<hub>", str(hub)))
+    words = shlex.split(line.replace("<hub>", shlex.quote(str(hub))))
     assert words[0] == "specflow"
     out = subprocess.run(
         [sys.executable, "-m", "specflow", *words[1:]],

@@ -185,7 +185,7 @@ ESCAPES: dict[str, tuple[str, str, tuple[str, str, str]]] = {
     "deleting the checkpoints and pruning git's objects": (
         "explore",
         '(hub / "planted.txt").write_text("written by the agent\\n"); '
-        "os.system(f\"cd {hub} && git for-each-ref --format='delete %(refname)' refs/specflow/"
+        "os.chdir(hub); os.system(\"git for-each-ref --format='delete %(refname)' refs/specflow/"
         " | git update-ref --stdin"
         ' && git reflog expire --expire=now --all && git gc -q --prune=now")',
         ("hub", "planted.txt", "added"),
