@@ -435,10 +435,10 @@ def shell_word(word: str, env: Mapping[str, str] = os.environ) -> str:
             following = word[i : i + 1]
             if quote and following not in _ESCAPED_IN_DOUBLE:
                 out.append(c)  # inside double quotes a backslash stays before other characters
-            else:
-                if following != "\n":  # a backslash before a line break joins the lines
-                    out.append(following)
-                i += 1
+                continue
+            if following != "\n":  # a backslash before a line break joins the lines
+                out.append(following)
+            i += 1
         elif c == '"':
             quote = "" if quote else '"'
         elif c == "'" and not quote:

@@ -173,23 +173,18 @@ def test_a_hub_typed_with_a_tilde_a_variable_quotes_or_a_backslash_is_found(
     elsewhere = tmp_path / "elsewhere"  # no hub around the shell's folder: ids come from -C alone
     elsewhere.mkdir()
     env = shell_env(HOME=str(home), WORK=str(home / "my work"))
+
+    def offers(*words: str) -> list[str]:
+        if shell == "fish":
+            return fish_complete(path, elsewhere, " ".join(words), env=env)
+        complete = zsh_complete if shell == "zsh" else bash_complete
+        return complete(path, elsewhere, *words, env=env)
+
     typed = ["~/my\\ work/hub", '"$HOME/my work/hub"', "'" + str(home / "my work" / "hub") + "'", "$WORK/hub"]
     for word in typed:
-        if shell == "fish":
-            offered = fish_complete(path, elsewhere, f"specflow -C {word} status f", env=env)
-        elif shell == "zsh":
-            offered = zsh_complete(path, elsewhere, "specflow", "-C", word, "status", "f", env=env)
-        else:
-            offered = bash_complete(path, elsewhere, "specflow", "-C", word, "status", "f", env=env)
-        assert [o for o in offered if o.startswith("f")] == ["fix-typo"], word
+        assert [o for o in offers("specflow", "-C", word, "status", "f") if o.startswith("f")] == ["fix-typo"], word
     # a hub that is not there offers nothing, and says nothing
-    missing = ["specflow", "-C", "~/nowhere", "status", ""]
-    if shell == "fish":
-        assert fish_complete(path, elsewhere, " ".join(missing), env=env) == []
-    elif shell == "zsh":
-        assert zsh_complete(path, elsewhere, *missing, env=env) == []
-    else:
-        assert bash_complete(path, elsewhere, *missing, env=env) == []
+    assert offers("specflow", "-C", "~/nowhere", "status", "") == []
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,6 @@ def peak_kib():
 from specflow.agents import get_adapter
 from specflow.agents.base import AgentRequest
 from specflow.workspace.gates import GatePolicy
-from tests.conftest import python_script
 
 adapter, tmp, options = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
 result = get_adapter(adapter).run(
