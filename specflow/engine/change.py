@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Unpack
 
 from specflow.changestate import records, recordtypes
-from specflow.changestate.approvals import make_approval, void_reason
+from specflow.changestate.approvals import current_approval, make_approval, void_reason
 from specflow.changestate.lock import ChangeLock
 from specflow.changestate.recordtypes import HistoryEvent
 from specflow.engine import background, statemerge
@@ -145,7 +145,14 @@ class Change(RunnableChange):
         """Send the change's branches (hub and every repo that has one) and checkpoint refs to their remotes."""
         with ChangeLock(self.hub.root, self.id, command="push"):
             statemerge.register(self.hub.root)
-            return pushing.push(self.hub.root, self.hub.config, self.id, remote)
+            result = pushing.push(self.hub.root, self.hub.config, self.id, remote)
+        # An approval given here reaches a run waiting for it on another machine only now: wake it
+        # to re-read the change rather than leave it to its next periodic re-read.
+        record = self.record
+        approval = current_approval(record, self.dir)[0] if record is not None else None
+        if approval is not None:
+            tell_approval(self, approval["by"])
+        return result
 
     def pull(self, *, remote: str | None = None) -> PullResult:
         """Fetch the change's branches and checkpoints; create or fast-forward its branches and worktrees."""

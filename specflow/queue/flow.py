@@ -270,12 +270,20 @@ def advance_workflow(ticket: Ticket) -> RunSummary:
 def _wait_for_approval(change_id: str, state: str, travels: bool) -> bool:
     """Wait until an approval holds (True) or the change leaves ``state`` (False)."""
     while True:
-        DBOS.recv(APPROVAL_TOPIC, timeout_seconds=APPROVAL_RECHECK_S)
+        told = DBOS.recv(APPROVAL_TOPIC, timeout_seconds=APPROVAL_RECHECK_S)
         view = look(change_id, travels)
         if view["state"] != state:
             return False
         if view["approved"]:
             return True
+        if isinstance(told, dict):  # told of an approval this clone does not see hold
+            by = told.get("by")
+            _worker().note(
+                f"{change_id}: {by} approved it; waiting for the approval to be pushed"
+                f" ('specflow push {change_id}' where it was given)"
+                if travels
+                else f"{change_id}: {by} approved it, but the approval no longer holds; waiting for a new one"
+            )
 
 
 def _summary(change_id: str, outcome: Outcome, phases: list[PhaseOutcome], reason: str, state: str) -> RunSummary:

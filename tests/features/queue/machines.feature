@@ -52,8 +52,9 @@ Feature: A pushed change goes on through the queue on any machine
     When the worker of "alpha" is killed with kill -9
     And the worker of "beta" starts
     Then the worker of "beta" says "machine 'alpha' has not been seen for"
-    When on "alpha" I run "specflow approve add-login"
+    When on "alpha" I run "specflow approve add-login --by ada"
     Then the command succeeds
+    And the worker of "beta" says "add-login: ada approved it; waiting for the approval to be pushed"
     When on "alpha" I run "specflow push add-login"
     Then the command succeeds
     And on "beta" the change "add-login" reaches the state "done"

@@ -173,7 +173,9 @@ def reaches(machines: Machines, name: str, cid: str, state: str) -> None:
             return bool(record.get("state") == state and not record.get("in_flight"))
         return False
 
-    wait_until(there, f"{cid} to reach {state} on {name}", timeout_s=90)
+    # Well under the minute a run waiting for an approval sleeps between re-reads of the change
+    # when nothing wakes it (flow.APPROVAL_RECHECK_S): the push must wake it.
+    wait_until(there, f"{cid} to reach {state} on {name}", timeout_s=30)
 
 
 @then(phrase("the remote has the change {cid:Q} as {name:Q} left it"))
