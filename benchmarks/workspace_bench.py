@@ -1,6 +1,6 @@
 """Benchmark checkpoints, audits and worktree creation against git itself, in one run.
 
-    python benchmarks/workspace_bench.py [--files 20000|1000,20000,100000] [--dirty 200] [--runs 7] [--wt-runs 4]
+    python benchmarks/workspace_bench.py [--files 20000|1000,20000,100000] [--dirty 200] [--runs 7] [--wt-runs 7]
 
 On a generated hub (``workspace_gen.py``: 20,000 tracked files, or each size of ``--files``, 200
 modified or new) it measures the median time of
@@ -12,7 +12,9 @@ modified or new) it measures the median time of
   gate, in the checkpoint's process) — targets: each at most 2x the status scan;
 - (at the first size) creating the change's worktrees (``Workspaces.ensure_worktrees``: in this
   single-repo hub, the change's worktree of the hub on ``specflow/<id>``) against a bare
-  ``git worktree add`` of the same commit — target: at most 1.2x.
+  ``git worktree add`` of the same commit — target: at most 1.2x.  Both write 1,000 files and
+  their folders, so on a disk the ratio also carries how fast the disk is that minute; with
+  ``TMPDIR=/dev/shm`` (a tmpfs) it is specflow's own cost alone.
 
 and prints a table with the ratios.  Exit code 1 if a target is missed.
 """
@@ -97,7 +99,10 @@ def bench_worktrees(hub: Path, runs: int) -> dict[str, float]:
     """Medians (ms) of a bare ``git worktree add`` and of ``ensure_worktrees``.
 
     The two alternate which goes first, and each new worktree is removed before the next one,
-    so neither side profits from the file cache or suffers from the other's clean-up.
+    so neither side profits from the file cache; the removal is written back to disk before the
+    next creation starts (``os.sync``), so neither pays for the other's clean-up (left to the
+    kernel, that write-back landed in whichever creation came next: a bare add took 56 to 272 ms
+    from one run of this benchmark to the next).
     """
     bare: list[float] = []
     ours: list[float] = []
@@ -108,6 +113,7 @@ def bench_worktrees(hub: Path, runs: int) -> dict[str, float]:
         bare.append(timed(lambda: git(hub, "worktree", "add", "-q", "-b", f"bare-{i}", str(path), "main")))
         shutil.rmtree(scratch, ignore_errors=True)
         git(hub, "worktree", "prune")
+        os.sync()
 
     def run_ours(i: int) -> None:
         ws = Workspaces(hub, HubConfig(), f"wt-{i}", [])
@@ -116,6 +122,7 @@ def bench_worktrees(hub: Path, runs: int) -> dict[str, float]:
         assert (next(iter(created.values())) / "openspec").is_dir()  # the change's own worktree of the hub
         shutil.rmtree(hub / ".specflow" / "worktrees", ignore_errors=True)
         git(hub, "worktree", "prune")
+        os.sync()
 
     for i in range(runs):
         first, second = (run_bare, run_ours) if i % 2 == 0 else (run_ours, run_bare)
@@ -134,7 +141,7 @@ def main() -> int:
     )
     parser.add_argument("--dirty", type=int, default=200)
     parser.add_argument("--runs", type=int, default=7, help="runs of the scans (median)")
-    parser.add_argument("--wt-runs", type=int, default=4, help="runs of the worktree creations (median)")
+    parser.add_argument("--wt-runs", type=int, default=7, help="interleaved pairs of worktree creations (median)")
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
     args = parser.parse_args()
 

@@ -530,6 +530,49 @@ def test_edited_paths_are_answered_from_the_index_when_git_would_surely_call_the
     assert r.edited_paths(["a.txt"]) == [] and ran == ["diff"]
 
 
+def test_branch_exists_answers_as_git_does_and_runs_no_process_for_a_plain_ref(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = GitRepo.open(repo)
+    for branch in ("specflow/add-login", "loose", "to-pack", "v1.2"):
+        git(repo, "branch", branch)
+    git(repo, "pack-refs", "--all")  # every branch packed ...
+    (repo / "a.txt").write_text("two\n")
+    commit_all(repo, "two")
+    git(repo, "update-ref", "refs/heads/loose", "HEAD")  # ... but one, moved: a loose file again
+    assert (repo / ".git" / "refs" / "heads" / "loose").is_file()
+    assert not (repo / ".git" / "refs" / "heads" / "to-pack").exists()
+    git(repo, "symbolic-ref", "refs/heads/alias", "refs/heads/loose")
+
+    def by_git(branch: str) -> bool:
+        done = subprocess.run(["git", "show-ref", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=repo, check=False)
+        return done.returncode == 0
+
+    plain = ["main", "loose", "to-pack", "v1.2", "specflow/add-login", "specflow", "specflow/add-login/x", "gone"]
+    ran = git_commands_run(monkeypatch)
+    for where in ("loose objects", "packed objects"):
+        answers = {branch: r.branch_exists(branch) for branch in plain}
+        assert ran == [], where  # ref files, packed-refs and the objects read, no process
+        assert answers == {branch: by_git(branch) for branch in plain}, where
+        assert [b for b, found in answers.items() if found] == [
+            "main",
+            "loose",
+            "to-pack",
+            "v1.2",
+            "specflow/add-login",
+        ]
+        git(repo, "repack", "-adq")  # every object in a pack: found in the pack's index
+        assert not any((repo / ".git" / "objects").glob("??/*"))
+    # a symbolic ref, a damaged ref file, a ref to an object the repository lacks, a name git would
+    # refuse: git is asked, and answers as ever
+    (repo / ".git" / "refs" / "heads" / "damaged").write_text("not an object id\n")
+    (repo / ".git" / "refs" / "heads" / "dangling").write_text("12" * 20 + "\n")
+    odd = ("alias", "damaged", "dangling", "a..b", "x.lock", ".hidden")
+    assert {branch: r.branch_exists(branch) for branch in odd} == {branch: by_git(branch) for branch in odd}
+    assert ran == ["show-ref"] * len(odd)
+    assert r.branch_exists("alias") and not r.branch_exists("damaged") and not r.branch_exists("dangling")
+
+
 def test_staged_paths_are_none_without_a_process_when_the_index_holds_heads_tree(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

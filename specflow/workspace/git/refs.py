@@ -33,6 +33,24 @@ def _listed_refs(out: str, sep: str) -> dict[str, str]:
     return refs
 
 
+_NAME_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_NAME_REST = _NAME_FIRST | {".", "-"}
+
+
+def _plain_branch(name: str) -> bool:
+    """A branch name read from its ref file without git: ``/``-separated components of letters,
+    digits, ``_``, ``-`` and ``.`` (not first), none ending in ``.`` or ``.lock``, no ``..``."""
+    return ".." not in name and all(
+        part and part[0] in _NAME_FIRST and _NAME_REST.issuperset(part) and not part.endswith((".", ".lock"))
+        for part in name.split("/")
+    )
+
+
+def _object_id(text: str) -> bool:
+    """Whether ``text`` is a full object id, as a ref file holds one (SHA-1 or SHA-256)."""
+    return len(text) in (40, 64) and not text.strip("0123456789abcdef")
+
+
 def _read_small(path: str) -> bytes:
     """The bytes of a small file (a ref) through a raw descriptor: no file object built."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -210,7 +228,35 @@ class Refs(GitBase):
             self.run("update-ref", "--no-deref", "-m", "specflow: put HEAD back", "HEAD", head.sha)
 
     def branch_exists(self, branch: str) -> bool:
-        return self.ok("show-ref", "--verify", "--quiet", f"refs/heads/{branch}")
+        """Whether ``refs/heads/<branch>`` exists, as ``git show-ref --verify --quiet`` says: a ref
+        that names an object the repository has.
+
+        Read from its loose file, else ``packed-refs``, and the object found loose or in a pack's
+        index, with no process, where that is certain: a plain name (``_plain_branch``) whose ref
+        holds an object id.  A symbolic or damaged ref file, an object found in neither place,
+        another name, or a repository whose refs are a reftable: git is asked.
+        """
+        ref = f"refs/heads/{branch}"
+        if not _plain_branch(branch) or (self.common_dir / "reftable").is_dir():
+            return self.ok("show-ref", "--verify", "--quiet", ref)
+        try:
+            sha: str | None = _read_small(os.path.join(self.common_dir, ref)).decode("ascii").strip()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            sha = next((found for name, found in self._packed_refs() if name == ref), None)
+            if sha is None:
+                return False
+        except (OSError, UnicodeDecodeError):
+            sha = ""
+        if sha and _object_id(sha) and self._stored(sha):
+            return True
+        return self.ok("show-ref", "--verify", "--quiet", ref)
+
+    def _stored(self, sha: str) -> bool:
+        """Whether object ``sha`` lies loose or in one of the repository's packs (False: in neither
+        as far as can be told without git; it may lie in an alternate)."""
+        return looseobjects.has_object(self.common_dir, sha) or sha in (
+            looseobjects.in_packs(self.common_dir, [sha]) or ()
+        )
 
     def current_branch(self) -> str | None:
         ref, _ = self.head_file()
