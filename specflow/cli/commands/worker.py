@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import signal
 import threading
 from typing import TYPE_CHECKING
@@ -45,11 +46,29 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         worker.start()
         ctx.out(describe(worker))
         ctx.out("  Ctrl-C (or SIGTERM) takes no more work and lets the running phase finish; twice stops it now")
-        while True:
-            signal.pause()  # SIGINT and SIGTERM arrive as KeyboardInterrupt (specflow.cli.main)
+        wait_for_a_signal()
     except KeyboardInterrupt:
         pass
     os._exit(_stop(worker, ctx))
+
+
+def wait_for_a_signal() -> None:
+    """Block until a signal's handler raises (SIGINT and SIGTERM raise ``KeyboardInterrupt``,
+    ``specflow.cli.main``), whichever of the process's threads the signal reached.
+
+    ``signal.pause`` can sleep through it: the kernel may hand a signal to any thread that does not
+    block it, and a signal taken by one of DBOS's threads, or arriving just before ``pause`` is
+    entered, leaves the main thread waiting for the next one (a worker sent SIGTERM was still
+    waiting 20 s later; 5 in 40 such processes whose threads start processes).  Whichever thread
+    takes the signal writes its number to a pipe (``signal.set_wakeup_fd``) that the main thread
+    waits on; the handler runs as soon as the main thread goes on.
+    """
+    readable, writable = os.pipe()
+    os.set_blocking(writable, False)
+    signal.set_wakeup_fd(writable, warn_on_full_buffer=False)
+    while True:
+        select.select([readable], [], [])
+        os.read(readable, 512)
 
 
 def _stop(worker: Worker, ctx: CliContext) -> int:
