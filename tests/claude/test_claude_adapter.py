@@ -250,19 +250,27 @@ def test_the_run_ends_as_claude_code_begins_to_exit_not_once_its_memory_is_freed
     claude_run: ClaudeRun, run_marker: str
 ) -> None:
     # Claude Code's exit takes ~30 ms of the kernel freeing its memory before its output ends:
-    # the stream ends, and what is left is stopped, as soon as every thread of it has begun to exit
+    # the stream ends, and what is left is stopped, as soon as every thread of it has begun to exit.
+    # The reader sees that only if it looks in those ~30 ms; on a loaded machine it may be given the
+    # CPU too late, and the stream then ends at its EOF, as it does where the watch cannot tell
+    # (seen once in CI): each run must be whole either way, and one of three must end early.
     gate = claude_run.gate("openspec/changes/add-x/**")
-    request = claude_run.request(script("write openspec/changes/add-x/a.md A", "answer ok"), gate)
-    session = ClaudeCodeAdapter().start(request, claude_run.events.append)
-    result = session.finish(request.prompt)
-    assert result.ok, result.error
-    run = session.first.run
-    assert run.exit_begun and run.watch is not None and run.watch.status == 0 and result.exit_code == 0
-    assert not run.lingered
-    assert result.transcript_path is not None
-    last = json.loads(result.transcript_path.read_text().splitlines()[-1])
-    assert last["type"] == "result" and last["result"] == "ok"
-    assert processes_with(run_marker) == []
+    for _ in range(3):
+        request = claude_run.request(script("write openspec/changes/add-x/a.md A", "answer ok"), gate)
+        session = ClaudeCodeAdapter().start(request, claude_run.events.append)
+        result = session.finish(request.prompt)
+        assert result.ok, result.error
+        run = session.first.run
+        assert result.exit_code == 0 and not run.lingered
+        assert result.transcript_path is not None
+        last = json.loads(result.transcript_path.read_text().splitlines()[-1])
+        assert last["type"] == "result" and last["result"] == "ok"
+        assert processes_with(run_marker) == []
+        if run.exit_begun:
+            assert run.watch is not None and run.watch.status == 0
+            break
+    else:
+        pytest.fail("in 3 runs the stream never ended as Claude Code began to exit: each waited for its EOF")
 
 
 def test_the_settings_folder_goes_with_the_run_and_the_transcript_is_named_by_time(
