@@ -29,8 +29,8 @@ WAITER = textwrap.dedent(
 
     for work in (spawning, spawning, spawning, waiting, waiting):
         threading.Thread(target=work, daemon=True).start()
-    print("waiting", flush=True)
-    try:
+    try:  # as in the worker, a signal as soon as it says it waits is caught too
+        print("waiting", flush=True)
         wait_for_a_signal()
     except KeyboardInterrupt:
         print("stopped", flush=True)
