@@ -7,12 +7,12 @@ import functools
 import os
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Self
 
 from specflow.errors import GitError
-from specflow.workspace import indexfile
+from specflow.workspace import indexfile, looseobjects
 from specflow.workspace.git import process
 
 
@@ -193,6 +193,15 @@ class GitBase:
         except OSError:
             return "sha1"
         return _object_format(config, (st.st_ino, st.st_size, st.st_mtime_ns))
+
+    def unstored(self, shas: Iterable[str]) -> list[str]:
+        """Which of ``shas`` are neither a loose object file nor named by a pack's index, told
+        without a process; git knows about those (an alternate may hold them, or none does)."""
+        wanted = [sha for sha in dict.fromkeys(shas) if not looseobjects.has_object(self.common_dir, sha)]
+        if wanted and self.object_format() == "sha1":
+            packed = looseobjects.in_packs(self.common_dir, wanted)
+            wanted = [sha for sha in wanted if packed is None or sha not in packed]
+        return wanted
 
     def real_index(self) -> Path:
         return self.git_dir / "index"

@@ -118,11 +118,7 @@ class Diffs(GitBase):
 
     def missing_objects(self, shas: Iterable[str]) -> list[str]:
         """Which of ``shas`` are not in the repository's object store (one ``cat-file --batch-check``)."""
-        # a loose object file, or a pack's index, answers without a process; only the others are asked of git
-        wanted = [sha for sha in dict.fromkeys(shas) if not looseobjects.has_object(self.common_dir, sha)]
-        if wanted and self.object_format() == "sha1":
-            packed = looseobjects.in_packs(self.common_dir, wanted)
-            wanted = [sha for sha in wanted if packed is None or sha not in packed]
+        wanted = self.unstored(shas)  # only those a loose file or a pack's index does not answer
         if not wanted:
             return []
         out = self.text("cat-file", "--batch-check=%(objectname)", input=("\n".join(wanted) + "\n").encode())

@@ -240,23 +240,17 @@ class Refs(GitBase):
         if not _plain_branch(branch) or (self.common_dir / "reftable").is_dir():
             return self.ok("show-ref", "--verify", "--quiet", ref)
         try:
-            sha: str | None = _read_small(os.path.join(self.common_dir, ref)).decode("ascii").strip()
+            sha = _read_small(os.path.join(self.common_dir, ref)).decode("ascii").strip()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            sha = next((found for name, found in self._packed_refs() if name == ref), None)
-            if sha is None:
+            packed = dict(self._packed_refs()).get(ref)
+            if packed is None:
                 return False
+            sha = packed
         except (OSError, UnicodeDecodeError):
-            sha = ""
-        if sha and _object_id(sha) and self._stored(sha):
+            sha = ""  # unreadable here: git is asked
+        if _object_id(sha) and not self.unstored([sha]):
             return True
         return self.ok("show-ref", "--verify", "--quiet", ref)
-
-    def _stored(self, sha: str) -> bool:
-        """Whether object ``sha`` lies loose or in one of the repository's packs (False: in neither
-        as far as can be told without git; it may lie in an alternate)."""
-        return looseobjects.has_object(self.common_dir, sha) or sha in (
-            looseobjects.in_packs(self.common_dir, [sha]) or ()
-        )
 
     def current_branch(self) -> str | None:
         ref, _ = self.head_file()
