@@ -61,8 +61,16 @@ def run_suite(tmp_path: Path, *, ci: str | None) -> subprocess.CompletedProcess[
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "SPECFLOW_OPENSPEC", "SPECFLOW_CLAUDE")}
     if ci is not None:
         env["CI"] = ci
+    # its own temporary root: in the shared one, a pytest starting clears all but the three latest
+    # runs' folders, which took a minute when an earlier whole run of the suite was among them
+    basetemp = tmp_path / "basetemp"
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "tests"], cwd=root, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "pytest", "-q", f"--basetemp={basetemp}", "tests"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
