@@ -13,10 +13,13 @@ agent cannot forge what the audit and the lock read.  Records an older specflow 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 from pathlib import Path
 
 from specflow import digests
+from specflow.errors import SetupError
 from specflow.workspace.git import find_git_dirs
 
 LOCAL_DIR = ".specflow"
@@ -88,29 +91,54 @@ def records_dir(hub_root: Path) -> Path:
 
 
 def _move_old_records(old: Path, new: Path) -> None:
-    """Move the records an older specflow kept in ``old`` into ``new``, once, leaving a note."""
-    new.parent.mkdir(parents=True, exist_ok=True)
+    """Move the records an older specflow kept in ``old`` into ``new``, once, leaving a note.
+
+    Each part is renamed; where git's folder is on another filesystem (``--separate-git-dir``)
+    it is copied, and the original removed only once the copy is in place under its final name:
+    a crash between the two leaves both, never neither.
+    """
     staging = new.with_name(f"{new.name}.{os.getpid()}.new")
-    staging.mkdir(exist_ok=True)
-    moved = []
-    for part in RECORD_PARTS:
-        with contextlib.suppress(FileNotFoundError):
-            os.rename(old / part, staging / part)
-            moved.append(part)
+    renamed: list[str] = []
+    copied: list[str] = []
     try:
+        staging.mkdir(parents=True, exist_ok=True)
+        for part in RECORD_PARTS:
+            if not os.path.lexists(old / part):  # across filesystems, rename says EXDEV even then
+                continue
+            try:
+                os.rename(old / part, staging / part)
+                renamed.append(part)
+            except FileNotFoundError:  # another process moved it just now
+                continue
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                shutil.copytree(old / part, staging / part, symlinks=True)
+                copied.append(part)
         os.rename(staging, new)
-    except OSError:
-        # another process made it first: keep its folder, hand ours back
-        for part in moved:
+    except OSError as exc:
+        # another process made it first (or a copy failed): what was renamed goes back, or into
+        # the folder that won; copies are dropped, their originals are still in place
+        home = new if new.is_dir() else old
+        for part in renamed:
             with contextlib.suppress(OSError):
-                os.rename(staging / part, new / part)
-        with contextlib.suppress(OSError):
-            staging.rmdir()
+                os.rename(staging / part, home / part)
+        shutil.rmtree(staging, ignore_errors=True)
+        if not new.is_dir():
+            raise SetupError(
+                f"could not move specflow's records from {old} to {new}: {exc.strerror or exc}",
+                fix=f"make room or allow writing in {new.parent}, then run again; the records are still in {old}",
+            ) from exc
         return
+    if copied:
+        os.sync()  # the copies are on disk before their originals go
+    for part in copied:
+        shutil.rmtree(old / part, ignore_errors=True)
+    moved = renamed + copied
     if moved:
         note = (
-            f"specflow moved its machine-local records ({', '.join(moved)}) from this folder to\n"
-            f"{new}\nwhere no agent can write them. Worktrees and caches stay here.\n"
+            f"specflow moved its machine-local records ({', '.join(p for p in RECORD_PARTS if p in moved)})"
+            f" from this folder to\n{new}\nwhere no agent can write them. Worktrees and caches stay here.\n"
         )
         with contextlib.suppress(OSError):
             (old / MOVED_NOTE).write_text(note, encoding="utf-8")
