@@ -96,7 +96,8 @@ class Hub(RunnerHub[Change]):
         self, change_id: str, d: Path, wf: Workflow, goal: str | None, repos: Sequence[str], workspaces: Workspaces
     ) -> Change:
         """Make the change's folder (on its branch when the hub has commits) with ``draft`` records."""
-        if self.on_branches:
+        on_branches = self.on_branches  # one git process: the answer cannot change in between
+        if on_branches:
             workspaces.ensure_hub()
             d = workspaces.root / OPENSPEC_DIR / "changes" / change_id
         d.mkdir(parents=True)
@@ -111,7 +112,7 @@ class Hub(RunnerHub[Change]):
         except BaseException:
             remove_tree(d, ignore_errors=True)
             raise
-        if self.on_branches:
+        if on_branches:
             workspaces.commit(f"specflow: new change {change_id}\n\nSpecflow-Change: {change_id}\n")
         return Change(self, change_id, d)
 

@@ -27,7 +27,7 @@ from specflow.localdir import records_dir
 from specflow.steps.registry import StepContext, StepResult
 from specflow.workspace import branchdiff, branches
 from specflow.workspace.workspaces import Workspaces
-from tests.conftest import commit_all, git, init_repo
+from tests.conftest import HubFixture, commit_all, git, git_commands_run, init_repo
 
 CHANGE = "add-login"
 TASKS = "## 1. Build\n- [ ] 1.1 api endpoint\n- [ ] 1.2 bot command\n"
@@ -615,3 +615,14 @@ def test_history_records_the_revert(multi: MultiHub) -> None:
         "undo_checkpoint": result.undo,
     }
     assert state_of(multi.change_dir)["repos"] == ["api", "bot"]
+
+
+def test_new_makes_the_changes_worktree_and_commits_its_folder_with_three_git_processes(
+    hub: HubFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = Hub.open(hub.root)
+    ran = git_commands_run(monkeypatch)
+    change = opened.new_change("add-login")
+    assert change.on_branch and (change.dir / ".specflow" / "state.json").is_file()
+    # whether the hub has a commit is asked once; the branch, its reflog and the commit are written in-process
+    assert ran == ["rev-parse", "worktree", "add"]
