@@ -9,13 +9,34 @@ import threading
 import pytest
 
 from specflow.openspec.bulk import MIN_ITEMS, map_in_halves
+from tests.conftest import wait_until
 
 forks = pytest.mark.skipif(
     sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2, reason="forks only on Linux with two CPUs or more"
 )
 
 
+@pytest.fixture
+def no_other_thread() -> None:
+    """This process runs no thread but the main one, as ``map_in_halves`` needs to fork.
+
+    An earlier test's thread may still be ending (the reaper of a background run waits for its
+    process to exit); any still running after 30 s is named.
+    """
+    others: list[threading.Thread] = []
+
+    def alone() -> bool:
+        others[:] = [t for t in threading.enumerate() if t is not threading.main_thread()]
+        return not others
+
+    try:
+        wait_until(alone, "the threads of earlier tests to end", timeout_s=30)
+    except AssertionError:
+        pytest.fail(f"threads still running: {[t.name for t in others]}")
+
+
 @forks
+@pytest.mark.usefixtures("no_other_thread")
 def test_a_child_does_every_other_item_and_the_results_keep_their_order() -> None:
     items = list(range(MIN_ITEMS + 7))
     results = map_in_halves(lambda n: (n * n, os.getpid()), items)
@@ -42,6 +63,7 @@ def test_a_process_running_threads_never_forks() -> None:
 
 
 @forks
+@pytest.mark.usefixtures("no_other_thread")
 def test_what_fails_in_the_child_is_done_again_here_and_raises_here() -> None:
     parent = os.getpid()
 

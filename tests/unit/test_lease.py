@@ -236,6 +236,8 @@ def test_a_background_advance_takes_over_an_expired_lease_when_asked(hub: HubFix
     assert code == 0, err
     wait_until(lambda: Hub.open(hub.root).change(CHANGE).state == "think", "the background advance")
     wait_until(lambda: lease_ref(CHANGE) not in remote_refs(bare), "the lease's release")
+    # and the run's end, so no reaper thread of it outlives the test
+    wait_until(lambda: not any(t.name.startswith("specflow-bg-") for t in threading.enumerate()), "the run's end")
 
 
 def test_a_lease_held_around_an_advance_is_reused_inside_it_and_released_once(tmp_path: Path) -> None:
