@@ -6,6 +6,7 @@ import errno
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -64,12 +65,21 @@ def test_a_hub_in_no_repository_keeps_its_records_in_its_own_folder(tmp_path: Pa
     assert records_dir(tmp_path) == tmp_path / ".specflow"
 
 
-def _other_filesystem(tmp_path: Path) -> Path:
-    """A folder on another filesystem than ``tmp_path`` (a tmpfs), as a ``--separate-git-dir`` can be."""
+@pytest.fixture
+def separate_hub(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """``(hub, git_dir)``: a hub whose git folder is on another filesystem (a tmpfs), as
+    ``git init --separate-git-dir`` can make it."""
     shm = Path("/dev/shm")
     if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
         pytest.skip("needs /dev/shm on a filesystem of its own (Linux)")
-    return Path(tempfile.mkdtemp(prefix="specflow-test-", dir=shm))
+    other = Path(tempfile.mkdtemp(prefix="specflow-test-", dir=shm))
+    try:
+        hub = tmp_path / "hub"
+        hub.mkdir()
+        _git(hub, "init", "-q", f"--separate-git-dir={other / 'repo.git'}")
+        yield hub, other / "repo.git"
+    finally:
+        shutil.rmtree(other)
 
 
 def _old_records(hub: Path) -> Path:
@@ -82,51 +92,41 @@ def _old_records(hub: Path) -> Path:
     return old
 
 
-def test_old_records_are_copied_into_a_git_folder_on_another_filesystem(tmp_path: Path) -> None:
-    git_dir = _other_filesystem(tmp_path)
-    try:
-        hub = tmp_path / "hub"
-        hub.mkdir()
-        _git(hub, "init", "-q", f"--separate-git-dir={git_dir / 'repo.git'}")
-        old = _old_records(hub)
-        folder = records_dir(hub)
-        assert folder == git_dir / "repo.git" / "specflow"
-        assert (folder / "locks" / "add-x.json").read_text(encoding="utf-8") == '{"pid": 1}'
-        assert (folder / "transcripts" / "add-x" / "propose.jsonl").read_text(encoding="utf-8") == "{}\n"
-        assert not (old / "locks").exists() and not (old / "transcripts").exists()
-        assert (old / "worktrees" / "add-x").is_dir()
-        assert "locks, transcripts" in (old / MOVED_NOTE).read_text(encoding="utf-8")
-        assert sorted(p.name for p in folder.parent.iterdir() if p.name.startswith("specflow")) == ["specflow"]
-    finally:
-        shutil.rmtree(git_dir)
+def test_old_records_are_copied_into_a_git_folder_on_another_filesystem(separate_hub: tuple[Path, Path]) -> None:
+    hub, git_dir = separate_hub
+    old = _old_records(hub)
+    folder = records_dir(hub)
+    assert folder == git_dir / "specflow"
+    assert (folder / "locks" / "add-x.json").read_text(encoding="utf-8") == '{"pid": 1}'
+    assert (folder / "transcripts" / "add-x" / "propose.jsonl").read_text(encoding="utf-8") == "{}\n"
+    assert not (old / "locks").exists() and not (old / "transcripts").exists()
+    assert (old / "worktrees" / "add-x").is_dir()
+    assert "locks, transcripts" in (old / MOVED_NOTE).read_text(encoding="utf-8")
+    assert sorted(p.name for p in git_dir.iterdir() if p.name.startswith("specflow")) == ["specflow"]
 
 
-def test_a_copy_that_fails_leaves_every_record_where_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    git_dir = _other_filesystem(tmp_path)
-    try:
-        hub = tmp_path / "hub"
-        hub.mkdir()
-        _git(hub, "init", "-q", f"--separate-git-dir={git_dir / 'repo.git'}")
-        old = _old_records(hub)
-        copies: list[str] = []
-        copytree = shutil.copytree
+def test_a_copy_that_fails_leaves_every_record_where_it_was(
+    separate_hub: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub, git_dir = separate_hub
+    old = _old_records(hub)
+    copies: list[str] = []
+    copytree = shutil.copytree
 
-        def full_disk(src: Path, dst: Path, **kwargs: object) -> None:
-            copies.append(Path(src).name)
-            if len(copies) == 2:
-                raise OSError(errno.ENOSPC, "No space left on device", str(dst))
-            copytree(src, dst, symlinks=True)
+    def full_disk(src: Path, dst: Path, **kwargs: object) -> None:
+        copies.append(Path(src).name)
+        if len(copies) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        copytree(src, dst, symlinks=True)
 
-        monkeypatch.setattr(shutil, "copytree", full_disk)
-        with pytest.raises(SetupError, match=r"could not move specflow's records from .*: No space left") as refused:
-            records_dir(hub)
-        assert refused.value.fix is not None and f"the records are still in {old}" in refused.value.fix
-        assert copies == ["locks", "transcripts"]
-        assert (old / "locks" / "add-x.json").read_text(encoding="utf-8") == '{"pid": 1}'
-        assert (old / "transcripts" / "add-x" / "propose.jsonl").is_file()
-        assert not (old / MOVED_NOTE).exists()
-        assert not [p for p in (git_dir / "repo.git").iterdir() if p.name.startswith("specflow")]
-        monkeypatch.undo()
-        assert (records_dir(hub) / "locks" / "add-x.json").is_file(), "the next run moves them"
-    finally:
-        shutil.rmtree(git_dir)
+    monkeypatch.setattr(shutil, "copytree", full_disk)
+    with pytest.raises(SetupError, match=r"could not move specflow's records from .*: No space left") as refused:
+        records_dir(hub)
+    assert refused.value.fix is not None and f"the records are still in {old}" in refused.value.fix
+    assert copies == ["locks", "transcripts"]
+    assert (old / "locks" / "add-x.json").read_text(encoding="utf-8") == '{"pid": 1}'
+    assert (old / "transcripts" / "add-x" / "propose.jsonl").is_file()
+    assert not (old / MOVED_NOTE).exists()
+    assert not [p for p in git_dir.iterdir() if p.name.startswith("specflow")]
+    monkeypatch.undo()
+    assert (records_dir(hub) / "locks" / "add-x.json").is_file(), "the next run moves them"
