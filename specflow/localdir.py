@@ -123,7 +123,11 @@ def _move_old_records(old: Path, new: Path) -> None:
         for part in renamed:
             with contextlib.suppress(OSError):
                 os.rename(staging / part, home / part)
-        shutil.rmtree(staging, ignore_errors=True)
+        for part in RECORD_PARTS:
+            if part not in renamed:  # a copy, whole or part way: its original is in place
+                shutil.rmtree(staging / part, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            staging.rmdir()  # kept, with what it holds, should a renamed part not go back
         if not new.is_dir():
             raise SetupError(
                 f"could not move specflow's records from {old} to {new}: {exc.strerror or exc}",
