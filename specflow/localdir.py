@@ -120,18 +120,24 @@ def _move_old_records(old: Path, new: Path) -> None:
         # another process made it first (or a copy failed): what was renamed goes back, or into
         # the folder that won; copies are dropped, their originals are still in place
         home = new if new.is_dir() else old
+        stranded = []
         for part in renamed:
-            with contextlib.suppress(OSError):
+            try:
                 os.rename(staging / part, home / part)
+            except OSError:
+                stranded.append(part)
         for part in RECORD_PARTS:
             if part not in renamed:  # a copy, whole or part way: its original is in place
                 shutil.rmtree(staging / part, ignore_errors=True)
         with contextlib.suppress(OSError):
             staging.rmdir()  # kept, with what it holds, should a renamed part not go back
         if not new.is_dir():
+            where = f"the records are still in {old}"
+            if stranded:
+                where += f", but for {', '.join(stranded)}, in {staging}"
             raise SetupError(
                 f"could not move specflow's records from {old} to {new}: {exc.strerror or exc}",
-                fix=f"make room or allow writing in {new.parent}, then run again; the records are still in {old}",
+                fix=f"make room or allow writing in {new.parent}, then run again; {where}",
             ) from exc
         return
     if copied:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import subprocess
 import tempfile
@@ -130,3 +131,31 @@ def test_a_copy_that_fails_leaves_every_record_where_it_was(
     assert not [p for p in git_dir.iterdir() if p.name.startswith("specflow")]
     monkeypatch.undo()
     assert (records_dir(hub) / "locks" / "add-x.json").is_file(), "the next run moves them"
+
+
+@pytest.mark.parametrize("hand_back", ["works", "fails"])
+def test_a_move_refused_at_its_last_step_loses_no_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hand_back: str
+) -> None:
+    _git(tmp_path, "init", "-q")
+    old = _old_records(tmp_path)
+    rename = os.rename
+
+    def refused(src: str | Path, dst: str | Path) -> None:
+        if Path(dst).name == "specflow" or (hand_back == "fails" and Path(dst).parent == old):
+            raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+        rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", refused)
+    with pytest.raises(SetupError, match="Permission denied") as failed:
+        records_dir(tmp_path)
+    staging = [p for p in (tmp_path / ".git").iterdir() if p.name.startswith("specflow")]
+    if hand_back == "works":
+        assert (old / "locks" / "add-x.json").read_text(encoding="utf-8") == '{"pid": 1}'
+        assert (old / "transcripts" / "add-x" / "propose.jsonl").is_file()
+        assert staging == []
+    else:  # the renamed parts stay in the staging folder, which the message names
+        assert len(staging) == 1 and not (old / "locks").exists()
+        assert (staging[0] / "locks" / "add-x.json").read_text(encoding="utf-8") == '{"pid": 1}'
+        assert (staging[0] / "transcripts" / "add-x" / "propose.jsonl").is_file()
+        assert f"but for locks, transcripts, in {staging[0]}" in str(failed.value.fix)
