@@ -187,10 +187,30 @@ _specflow_what() {
 """
 
 _BASH = """\
+# bash cuts a word at each ':' (COMP_WORDBREAKS): '-C ~/a:b/hub' arrives as '~/a' ':' 'b/hub'.
+# The pieces are glued back where the line has no blank between them.
+_specflow_words() {
+    local line=${COMP_LINE:0:COMP_POINT} i w rest
+    _sf_words=() _sf_cword=-1
+    for ((i = 0; i <= COMP_CWORD; i++)); do
+        w=${COMP_WORDS[i]}
+        rest=${line#"${line%%[![:blank:]]*}"}
+        if ((i > 0)) && [[ $rest == "$line" && ( $w == :* || ${_sf_words[_sf_cword]} == *: ) ]]; then
+            _sf_words[_sf_cword]+=$w
+        else
+            _sf_cword=$((_sf_cword + 1))
+            _sf_words[_sf_cword]=$w
+        fi
+        line=${rest#"$w"}
+    done
+}
+
 _specflow() {
-    local cur=${COMP_WORDS[COMP_CWORD]} prev="" what
-    [ "$COMP_CWORD" -gt 1 ] && prev=${COMP_WORDS[COMP_CWORD-1]}
-    _specflow_scan 1 "$COMP_CWORD" "${COMP_WORDS[@]:1}"
+    local _sf_words _sf_cword
+    _specflow_words
+    local cur=${_sf_words[_sf_cword]} prev="" what
+    [ "$_sf_cword" -gt 1 ] && prev=${_sf_words[_sf_cword-1]}
+    _specflow_scan 1 "$_sf_cword" "${_sf_words[@]:1}"
     what=$(_specflow_what "$prev" "$cur")
     COMPREPLY=()
     case "$what" in
@@ -201,6 +221,11 @@ _specflow() {
         dir) COMPREPLY=($(compgen -d -- "$cur")) ;;
         file) COMPREPLY=($(compgen -f -- "$cur")) ;;
     esac
+    # bash puts each offer in place of the text after the word's last ':' only
+    if [[ $cur == *:* && $COMP_WORDBREAKS == *:* ]]; then
+        local glued=${cur%"${cur##*:}"}
+        COMPREPLY=("${COMPREPLY[@]#"$glued"}")
+    fi
 }
 complete -o default -F _specflow specflow
 """

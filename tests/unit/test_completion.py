@@ -44,12 +44,19 @@ def hub_with_ids(hub: HubFixture) -> HubFixture:
     return hub
 
 
-def bash_complete(path: Path, cwd: Path, *words: str, env: dict[str, str] | None = None) -> list[str]:
+def bash_complete(
+    path: Path, cwd: Path, *words: str, env: dict[str, str] | None = None, line: str | None = None
+) -> list[str]:
     """What bash offers for the last of ``words`` (``specflow`` first, each as typed), as a user's
-    TAB would."""
-    driver = 'source "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _specflow; printf "%s\\n" "${COMPREPLY[@]}"'
+    TAB would at the end of ``line`` (the words joined by blanks unless given: bash cuts the
+    line's words at ``COMP_WORDBREAKS`` too, so ``-C a:b`` is the words ``a``, ``:``, ``b``)."""
+    driver = (
+        'source "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMP_LINE=$SF_LINE; COMP_POINT=${#COMP_LINE}; '
+        '_specflow; printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    line_env = {**(env or shell_env()), "SF_LINE": " ".join(words) if line is None else line}
     out = subprocess.run(
-        ["bash", "-c", driver, str(path), *words], cwd=cwd, env=env or shell_env(), capture_output=True, text=True
+        ["bash", "-c", driver, str(path), *words], cwd=cwd, env=line_env, capture_output=True, text=True
     )
     assert (out.returncode, out.stderr) == (0, "")
     return [line for line in out.stdout.splitlines() if line]
@@ -257,3 +264,19 @@ def test_completion_runs_on_the_light_start_path(argv: list[str], hub_with_ids: 
     loaded = set(json.loads(out.stderr.split("MODULES ", 1)[1]))
     assert "specflow" in loaded
     assert sorted(set(HEAVY) & loaded) == []
+
+
+def test_bash_reads_a_hub_path_with_a_colon_as_one_word(hub_with_ids: HubFixture, tmp_path: Path) -> None:
+    """bash cuts words at ':' before completion sees them; the script glues the pieces back."""
+    path = tmp_path / "specflow.bash"
+    path.write_text(script("bash"), encoding="utf-8")
+    (tmp_path / "a:b").mkdir()
+    (tmp_path / "a:b" / "hub").symlink_to(hub_with_ids.root)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    left, right = f"{tmp_path}/a", "b/hub"
+    line = f"specflow -C {left}:{right} status f"
+    assert bash_complete(path, elsewhere, "specflow", "-C", left, ":", right, "status", "f", line=line) == ["fix-typo"]
+    # a folder being typed after -C: the offer replaces the text after the colon, as bash puts it
+    line = f"specflow -C {left}:b/h"
+    assert bash_complete(path, elsewhere, "specflow", "-C", left, ":", "b/h", line=line) == ["b/hub"]
