@@ -384,8 +384,9 @@ function __specflow_wants_file
     test "$kind" = file
 end
 
+# fish hands the words with quotes and backslashes already taken out: 'unquoted' says so
 function __specflow_ids
-    specflow __complete (__specflow_kind) "$__sf_hub" 2>/dev/null
+    specflow __complete (__specflow_kind) "$__sf_hub" unquoted 2>/dev/null
 end
 
 function __specflow_choices
@@ -405,15 +406,17 @@ def script(shell: str, parser: argparse.ArgumentParser) -> str:
 
 
 def complete(argv: Sequence[str], ctx: CliContext) -> int:
-    """``specflow __complete ids|items [HUB]``: open change ids (and spec ids), one a line.
+    """``specflow __complete ids|items [HUB [unquoted]]``: open change ids (and spec ids), one a line.
 
-    ``HUB`` is the word after ``-C`` as typed (read by ``shell_word``); without it, the hub is the
-    one ``-C`` names or the one around the current folder.  Quiet by design: outside a hub, or on
-    any problem, it prints nothing and exits 0.
+    ``HUB`` is the word after ``-C`` as typed (read by ``shell_word``; ``unquoted``: as fish hands
+    it, its quotes and backslashes already read); without it, the hub is the one ``-C`` names or
+    the one around the current folder.  Quiet by design: outside a hub, or on any problem, it
+    prints nothing and exits 0.
     """
     kind = argv[0] if argv else IDS
     typed = argv[1] if len(argv) > 1 else ""
-    hub = shell_word(typed) if typed else ctx.hub_arg
+    unquoted = argv[2:3] == ["unquoted"]
+    hub = shell_word(typed, unquoted=unquoted) if typed else ctx.hub_arg
     try:
         root = find_hub(Path(hub) if hub else None)
     except (SpecflowError, OSError):
@@ -430,20 +433,21 @@ _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*)")
 _ESCAPED_IN_DOUBLE = frozenset('$`"\\\n')
 
 
-def shell_word(word: str, env: Mapping[str, str] = os.environ) -> str:
+def shell_word(word: str, env: Mapping[str, str] = os.environ, *, unquoted: bool = False) -> str:
     """``word`` as a POSIX shell would read it as an argument: quotes and backslashes removed, a
     leading ``~`` or ``~user`` and ``$NAME``/``${NAME}`` (outside single quotes) expanded.
 
     Completion sees the words on the command line as typed, so ``-C ~/hub`` reaches it with its
     tilde.  Nothing is run: ``$(...)`` and backquotes stay as they are, an unset variable is
-    empty, and a quote left open ends with the word.  fish hands its words with the quotes
-    already removed; they read the same, but for a backslash or quote a path itself holds.
+    empty, and a quote left open ends with the word.  ``unquoted``: fish hands its words with
+    quotes and backslashes already read, so those are the path's own characters; only the
+    tilde and the variables are left to expand.
     """
     out: list[str] = []
     i = 0
     if word.startswith("~"):
         prefix = word.split("/", 1)[0]
-        if not any(c in prefix for c in "'\"\\$"):  # a quoted tilde is a plain character
+        if unquoted or not any(c in prefix for c in "'\"\\$"):  # a quoted tilde is a plain character
             home = env.get("HOME") if prefix == "~" else None
             out.append(home if home is not None else os.path.expanduser(prefix))
             i = len(prefix)
@@ -451,7 +455,9 @@ def shell_word(word: str, env: Mapping[str, str] = os.environ) -> str:
     while i < len(word):
         c = word[i]
         i += 1
-        if quote == "'":
+        if unquoted and c != "$":
+            out.append(c)
+        elif quote == "'":
             if c == "'":
                 quote = ""
             else:

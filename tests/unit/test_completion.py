@@ -80,9 +80,14 @@ def zsh_complete(path: Path, cwd: Path, *words: str, env: dict[str, str] | None 
     return out.stdout.splitlines()
 
 
+def fish_quote(text: str) -> str:
+    """``text`` as one fish word: in fish's single quotes a backslash escapes a quote and itself."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def fish_complete(path: Path, cwd: Path, line: str, env: dict[str, str] | None = None) -> list[str]:
     """What fish offers at the end of the command line ``line``."""
-    command = f"source {shlex.quote(str(path))}; complete -C {shlex.quote(line)}"
+    command = f"source {fish_quote(str(path))}; complete -C {fish_quote(line)}"
     out = subprocess.run(
         ["fish", "--no-config", "-c", command], cwd=cwd, env=env or shell_env(), capture_output=True, text=True
     )
@@ -215,6 +220,44 @@ def test_shell_word_reads_a_word_as_a_posix_shell_does(typed: str, read: str) ->
     from specflow.cli.completion import shell_word
 
     assert shell_word(typed, {"HOME": "/home/me", "DIR": "/w d"}) == read
+
+
+@pytest.mark.parametrize(
+    ("handed", "read"),
+    [
+        ("~/hub", "/home/me/hub"),
+        ("$DIR/hub", "/w d/hub"),
+        ("/it's/a\\b/hub", "/it's/a\\b/hub"),  # a path's own quote and backslash stay
+        ('/"x"/hub', '/"x"/hub'),
+    ],
+)
+def test_shell_word_reads_a_word_fish_has_unquoted_for_its_tilde_and_variables_alone(handed: str, read: str) -> None:
+    from specflow.cli.completion import shell_word
+
+    assert shell_word(handed, {"HOME": "/home/me", "DIR": "/w d"}, unquoted=True) == read
+
+
+def test_fish_finds_a_hub_whose_path_holds_a_quote_or_a_backslash(hub_with_ids: HubFixture, tmp_path: Path) -> None:
+    if shutil.which("fish") is None:
+        pytest.skip("fish is not installed")
+    path = tmp_path / "specflow.fish"
+    path.write_text(script("fish"), encoding="utf-8")
+    home = tmp_path / "home"
+    (home / "it's").mkdir(parents=True)
+    (home / "it's" / "hub").symlink_to(hub_with_ids.root)
+    (home / "back\\slash").mkdir()
+    (home / "back\\slash" / "hub").symlink_to(hub_with_ids.root)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = shell_env(HOME=str(home))
+    for typed in (
+        "~/it\\'s/hub",
+        '"$HOME/it\'s/hub"',
+        "~/back\\\\slash/hub",
+        "'" + str(home / "back\\slash" / "hub") + "'",
+    ):
+        offers = fish_complete(path, elsewhere, f"specflow -C {typed} status f", env=env)
+        assert [o for o in offers if o.startswith("f")] == ["fix-typo"], typed
 
 
 def test_the_scripts_follow_the_parser(cli: Any) -> None:
