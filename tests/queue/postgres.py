@@ -68,12 +68,22 @@ class Postgres:
     def start(self) -> None:
         init = self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
         assert init.returncode == 0, init.stderr
-        # pg_ctl hands the options to sh: the folder is quoted for it (a temporary folder may hold a space)
-        sockets = shlex.quote(str(self.data))
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={sockets}"
-        options += " -c fsync=off -c max_connections=200"
-        started = self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.data / "log"), "-w", "start")
-        assert started.returncode == 0, started.stderr + (self.data / "log").read_text(errors="replace")
+        # a port found free may be taken before the server binds it (the suite's other worker
+        # starts a server of its own): the server is started again on another, three times at most
+        for attempt in range(3):
+            if attempt:
+                self.port = _free_port()
+            # pg_ctl hands the options to sh: the folder is quoted for it (a temporary folder may hold a space)
+            sockets = shlex.quote(str(self.data))
+            options = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={sockets}"
+            options += " -c fsync=off -c max_connections=200"
+            log = self.data / "log"
+            started = self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(log), "-w", "start")
+            if started.returncode == 0:
+                return
+            if "already in use" not in log.read_text(errors="replace"):
+                break
+        raise AssertionError(started.stderr + (self.data / "log").read_text(errors="replace"))
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
